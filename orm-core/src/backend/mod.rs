@@ -1,0 +1,380 @@
+//! Connections: one type over every backend. Only the backend modules know their driver.
+
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::dialect::{Backend, Dialect};
+use crate::error::{Error, Result};
+use crate::row::{Record, Row};
+use crate::url::{ConnectOptions, Target};
+use crate::value::{ToValue, Value};
+
+/// One open database connection (SQLite or PostgreSQL), caching its prepared statements.
+///
+/// ```
+/// use orm_core::Connection;
+/// let mut conn = Connection::open("sqlite::memory:")?;
+/// conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)", &[])?;
+/// conn.execute("INSERT INTO t (name) VALUES (?)", &[&"Ada"])?;
+/// let rows = conn.select("SELECT id, name FROM t WHERE name = ?", &[&"Ada"])?;
+/// assert_eq!(rows[0].get::<String, _>("name")?, "Ada");
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+pub struct Connection {
+    inner: Inner,
+    options: ConnectOptions,
+    depth: u32,
+    broken: bool,
+}
+
+enum Inner {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlite::SqliteConnection),
+    #[cfg(feature = "postgres")]
+    Postgres(Box<postgres::PgConnection>),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $conn:ident => $body:expr) => {
+        match $self {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite($conn) => $body,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres($conn) => $body,
+        }
+    };
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("url", &self.options.redacted())
+            .field("transaction_depth", &self.depth)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Opens a connection from a URL (see [`ConnectOptions::parse`]).
+    pub fn open(url: &str) -> Result<Connection> {
+        Connection::open_with(&ConnectOptions::parse(url)?)
+    }
+
+    /// Opens a connection from parsed options.
+    pub fn open_with(options: &ConnectOptions) -> Result<Connection> {
+        let inner = match &options.target {
+            #[cfg(feature = "sqlite")]
+            Target::SqliteMemory | Target::SqliteFile(_) => {
+                Inner::Sqlite(sqlite::SqliteConnection::open(options)?)
+            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => Inner::Postgres(Box::new(postgres::PgConnection::open(url)?)),
+            #[allow(unreachable_patterns)]
+            _ => {
+                return Err(Error::Config(format!(
+                    "{} support is not compiled in: enable orm-core's `{}` feature",
+                    options.redacted(),
+                    match options.backend() {
+                        Backend::Sqlite => "sqlite",
+                        Backend::Postgres => "postgres",
+                    }
+                )))
+            }
+        };
+        Ok(Connection {
+            inner,
+            options: options.clone(),
+            depth: 0,
+            broken: false,
+        })
+    }
+
+    /// The options this connection was opened with.
+    pub fn options(&self) -> &ConnectOptions {
+        &self.options
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        match &self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The dialect that renders SQL for this connection.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.backend().dialect()
+    }
+
+    /// Runs one statement with `?` placeholders and returns the number of rows changed.
+    pub fn execute(&mut self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        let values = to_values(params);
+        let sql = self.dialect().translate_placeholders(sql);
+        self.execute_values(&sql, &values)
+    }
+
+    /// Runs one statement whose placeholders are already in this dialect's form
+    /// (as rendered by a [`crate::dialect::SqlWriter`]).
+    pub fn execute_values(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let start = Instant::now();
+        let result = dispatch!(&mut self.inner, c => c.execute(sql, params));
+        crate::log::record(sql, params.len(), start.elapsed());
+        self.note(result).map_err(|e| e.with_sql(sql))
+    }
+
+    /// Runs one query with `?` placeholders and returns every row as a [`Record`].
+    pub fn select(&mut self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
+        let values = to_values(params);
+        let sql = self.dialect().translate_placeholders(sql);
+        self.select_values(&sql, &values)
+    }
+
+    /// [`Connection::select`] with dialect placeholders and owned values.
+    pub fn select_values(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Record>> {
+        let mut columns: Option<Arc<[String]>> = None;
+        self.query_map(sql, params, |row| {
+            let columns = columns.get_or_insert_with(|| row.column_names());
+            row.to_record(columns)
+        })
+    }
+
+    /// Runs a query and maps each row with `f`, reading columns straight from the driver.
+    pub fn query_map<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, |row| {
+            out.push(f(row)?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Runs a query and calls `f` for each row as it is read, without collecting; `f`
+    /// returns `Ok(false)` to stop early.
+    pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
+        crate::log::record(sql, params.len(), start.elapsed());
+        self.note(result).map_err(|e| e.with_sql(sql))
+    }
+
+    /// Runs a query and returns the first row mapped by `f`, if any.
+    pub fn query_first<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.query_each(sql, params, |row| {
+            if let Some(f) = f.take() {
+                out = Some(f(row)?);
+            }
+            Ok(false)
+        })?;
+        Ok(out)
+    }
+
+    /// Runs several `;`-separated statements without parameters (raw SQL, e.g. a script).
+    pub fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        let start = Instant::now();
+        let result = dispatch!(&mut self.inner, c => c.execute_batch(sql));
+        crate::log::record(sql, 0, start.elapsed());
+        self.note(result).map_err(|e| e.with_sql(sql))
+    }
+
+    /// Whether a transaction (or savepoint) opened through this connection is open.
+    pub fn in_transaction(&self) -> bool {
+        self.depth > 0
+    }
+
+    /// How many transactions are nested (0: none, 1: a transaction, 2+: savepoints).
+    pub fn transaction_depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Opens a transaction, or a savepoint inside the open one. The handle rolls back
+    /// when dropped without [`Transaction::commit`].
+    pub fn begin(&mut self) -> Result<Transaction<'_>> {
+        self.begin_raw()?;
+        Ok(Transaction {
+            conn: self,
+            done: false,
+        })
+    }
+
+    /// Runs `f` in a transaction (a savepoint when one is open): commits on `Ok`, rolls
+    /// back on `Err` and on panic.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin()?;
+        match f(&mut tx) {
+            Ok(value) => {
+                tx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                tx.rollback()?;
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn begin_raw(&mut self) -> Result<()> {
+        let sql = if self.depth == 0 {
+            self.dialect().begin_transaction().to_owned()
+        } else {
+            format!("SAVEPOINT orm_savepoint_{}", self.depth)
+        };
+        self.execute_batch(&sql)?;
+        self.depth += 1;
+        Ok(())
+    }
+
+    pub(crate) fn commit_raw(&mut self) -> Result<()> {
+        debug_assert!(self.depth > 0);
+        let sql = if self.depth == 1 {
+            "COMMIT".to_owned()
+        } else {
+            format!("RELEASE SAVEPOINT orm_savepoint_{}", self.depth - 1)
+        };
+        match self.execute_batch(&sql) {
+            Ok(()) => {
+                self.depth -= 1;
+                Ok(())
+            }
+            Err(e) => {
+                // A failed COMMIT leaves the transaction open on SQLite (e.g. busy);
+                // roll back so the connection is usable and nothing half-commits.
+                let _ = self.rollback_raw();
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn rollback_raw(&mut self) -> Result<()> {
+        debug_assert!(self.depth > 0);
+        let result = if self.depth == 1 {
+            self.execute_batch("ROLLBACK")
+        } else {
+            let name = format!("orm_savepoint_{}", self.depth - 1);
+            self.execute_batch(&format!(
+                "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
+            ))
+        };
+        self.depth -= 1;
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    /// Whether the connection should be discarded rather than reused.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken || dispatch!(&self.inner, c => c.is_closed())
+    }
+
+    /// Makes the connection clean for its next user: rolls back whatever transaction is
+    /// still open. Returns `false` when it cannot be made clean.
+    pub(crate) fn reset(&mut self) -> bool {
+        while self.depth > 0 {
+            if self.rollback_raw().is_err() {
+                return false;
+            }
+        }
+        if dispatch!(&mut self.inner, c => c.has_open_transaction()) {
+            let _ = self.execute_batch("ROLLBACK");
+            return !dispatch!(&mut self.inner, c => c.has_open_transaction());
+        }
+        !self.is_broken()
+    }
+
+    /// A cheap round trip proving the connection works.
+    pub fn ping(&mut self) -> Result<()> {
+        self.execute_batch("SELECT 1")
+    }
+
+    fn note<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(Error::Connection { .. }) = &result {
+            self.broken = true;
+        }
+        result
+    }
+
+    /// Runs `f` on the underlying rusqlite connection (an escape hatch for SQLite-only
+    /// features); `None` on other backends.
+    #[cfg(feature = "sqlite")]
+    pub fn as_rusqlite(&mut self) -> Option<&mut rusqlite::Connection> {
+        match &mut self.inner {
+            Inner::Sqlite(c) => Some(c.raw()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+}
+
+fn to_values(params: &[&dyn ToValue]) -> Vec<Value> {
+    params.iter().map(|p| p.to_value()).collect()
+}
+
+/// An open transaction (or savepoint) on a [`Connection`]. Dereferences to the
+/// connection; rolls back when dropped unless committed.
+pub struct Transaction<'c> {
+    conn: &'c mut Connection,
+    done: bool,
+}
+
+impl Transaction<'_> {
+    /// Commits (or releases the savepoint).
+    pub fn commit(mut self) -> Result<()> {
+        self.done = true;
+        self.conn.commit_raw()
+    }
+
+    /// Rolls back (to the savepoint).
+    pub fn rollback(mut self) -> Result<()> {
+        self.done = true;
+        self.conn.rollback_raw()
+    }
+}
+
+impl Deref for Transaction<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl DerefMut for Transaction<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = self.conn.rollback_raw() {
+                log::warn!(target: "orm", "rollback on drop failed: {e}");
+            }
+        }
+    }
+}

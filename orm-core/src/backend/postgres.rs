@@ -1,0 +1,567 @@
+//! PostgreSQL through the `postgres` crate. The only module that knows that driver.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::str::FromStr;
+
+use bytes::{BufMut, BytesMut};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use postgres::error::SqlState;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+
+use crate::error::{ConstraintKind, Error, Result};
+use crate::row::{Row, RowInner};
+use crate::value::{Value, ValueRef, DATETIME_TEXT_FORMAT};
+
+const STATEMENT_CACHE_CAPACITY: usize = 512;
+
+pub(crate) struct PgConnection {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl PgConnection {
+    pub(crate) fn open(url: &str) -> Result<PgConnection> {
+        let config = postgres::Config::from_str(url).map_err(|e| Error::Config(format!(
+            "invalid PostgreSQL URL {}: {e}",
+            crate::url::redact(url)
+        )))?;
+        let client = config.connect(NoTls).map_err(|e| Error::Connection {
+            message: format!("cannot connect to {}: {e}", crate::url::redact(url)),
+        })?;
+        Ok(PgConnection {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(stmt) = self.statements.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = self.client.prepare(sql).map_err(map_error)?;
+        if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    fn forget(&mut self, sql: &str) {
+        self.statements.remove(sql);
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let stmt = self.statement(sql)?;
+        check_param_count(&stmt, params)?;
+        let binds: Vec<PgBind<'_>> = params.iter().map(PgBind).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
+        self.client.execute(&stmt, &refs).map_err(|e| {
+            self.forget(sql);
+            map_error(e)
+        })
+    }
+
+    pub(crate) fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let stmt = self.statement(sql)?;
+        check_param_count(&stmt, params)?;
+        let result = (|| {
+            let mut rows = self
+                .client
+                .query_raw(&stmt, params.iter().map(PgBind))
+                .map_err(map_error)?;
+            while let Some(row) = rows.next().map_err(map_error)? {
+                let row = Row {
+                    inner: RowInner::Postgres(&row),
+                };
+                if !f(&row)? {
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        if matches!(result, Err(Error::Database { .. })) {
+            self.forget(sql);
+        }
+        result
+    }
+
+    pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        let result = self.client.batch_execute(sql).map_err(map_error);
+        if result.is_ok() && starts_with_ddl(sql) {
+            // Plans cached before a schema change may no longer fit it.
+            self.statements.clear();
+        }
+        result
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    pub(crate) fn has_open_transaction(&mut self) -> bool {
+        false
+    }
+}
+
+fn starts_with_ddl(sql: &str) -> bool {
+    let head = sql.trim_start().get(..6).unwrap_or_default();
+    ["CREATE", "ALTER ", "DROP T", "DROP S", "DROP V"]
+        .iter()
+        .any(|k| head.eq_ignore_ascii_case(k))
+}
+
+fn check_param_count(stmt: &Statement, params: &[Value]) -> Result<()> {
+    if stmt.params().len() != params.len() {
+        return Err(Error::Bind(format!(
+            "the statement has {} placeholder(s) but {} value(s) were bound",
+            stmt.params().len(),
+            params.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Binds a [`Value`] to a parameter of whatever type PostgreSQL inferred for it,
+/// converting losslessly (an `i64` into an `INT4` parameter when it fits, text into
+/// `JSONB`, `UUID`, dates, ...) and refusing anything lossy.
+#[derive(Debug)]
+struct PgBind<'a>(&'a Value);
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+fn mismatch(value: &Value, ty: &Type) -> BoxError {
+    format!(
+        "cannot bind a {} value to a parameter of type {}",
+        value.type_name(),
+        ty.name()
+    )
+    .into()
+}
+
+impl ToSql for PgBind<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+        let value = self.0;
+        match value {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Bool(v) => match *ty {
+                Type::BOOL => v.to_sql(ty, out),
+                Type::INT2 | Type::INT4 | Type::INT8 => bind_int(i64::from(*v), value, ty, out),
+                _ if is_textual(ty) => (if *v { "true" } else { "false" }).to_sql(ty, out),
+                _ => Err(mismatch(value, ty)),
+            },
+            Value::Int(v) => bind_int(*v, value, ty, out),
+            Value::Float(v) => match *ty {
+                Type::FLOAT8 => v.to_sql(ty, out),
+                Type::FLOAT4 => {
+                    let narrow = *v as f32;
+                    if f64::from(narrow) == *v || v.is_nan() {
+                        narrow.to_sql(ty, out)
+                    } else {
+                        Err(format!("{v} does not fit a float4 parameter exactly").into())
+                    }
+                }
+                Type::NUMERIC => encode_numeric(&v.to_string(), out),
+                _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
+                _ => Err(mismatch(value, ty)),
+            },
+            Value::Text(v) => bind_text(v, value, ty, out),
+            Value::Bytes(v) => match *ty {
+                Type::BYTEA => v.as_slice().to_sql(ty, out),
+                _ => Err(mismatch(value, ty)),
+            },
+            Value::Date(v) => match *ty {
+                Type::DATE => v.to_sql(ty, out),
+                Type::TIMESTAMP => v.and_time(NaiveTime::MIN).to_sql(ty, out),
+                Type::TIMESTAMPTZ => v.and_time(NaiveTime::MIN).and_utc().to_sql(ty, out),
+                _ if is_textual(ty) => v.format("%Y-%m-%d").to_string().as_str().to_sql(ty, out),
+                _ => Err(mismatch(value, ty)),
+            },
+            Value::Time(v) => match *ty {
+                Type::TIME => v.to_sql(ty, out),
+                _ if is_textual(ty) => v.format("%H:%M:%S%.6f").to_string().as_str().to_sql(ty, out),
+                _ => Err(mismatch(value, ty)),
+            },
+            Value::DateTime(v) => match *ty {
+                Type::TIMESTAMP => v.to_sql(ty, out),
+                Type::TIMESTAMPTZ => v.and_utc().to_sql(ty, out),
+                Type::DATE => v.date().to_sql(ty, out),
+                _ if is_textual(ty) => v.format(DATETIME_TEXT_FORMAT).to_string().as_str().to_sql(ty, out),
+                _ => Err(mismatch(value, ty)),
+            },
+            Value::DateTimeUtc(v) => match *ty {
+                Type::TIMESTAMPTZ => v.to_sql(ty, out),
+                Type::TIMESTAMP => v.naive_utc().to_sql(ty, out),
+                Type::DATE => v.date_naive().to_sql(ty, out),
+                _ if is_textual(ty) => v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string().as_str().to_sql(ty, out),
+                _ => Err(mismatch(value, ty)),
+            },
+            Value::Json(v) => match *ty {
+                Type::JSON | Type::JSONB => v.to_sql(ty, out),
+                _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
+                _ => Err(mismatch(value, ty)),
+            },
+        }
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn is_textual(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+    ) || ty.name() == "citext"
+}
+
+fn bind_int(v: i64, value: &Value, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+    let range = |_| -> BoxError { format!("{v} does not fit a parameter of type {}", ty.name()).into() };
+    match *ty {
+        Type::INT8 => v.to_sql(ty, out),
+        Type::INT4 => i32::try_from(v).map_err(range)?.to_sql(ty, out),
+        Type::INT2 => i16::try_from(v).map_err(range)?.to_sql(ty, out),
+        Type::OID => u32::try_from(v).map_err(range)?.to_sql(ty, out),
+        Type::FLOAT8 if v.unsigned_abs() <= 1 << 53 => (v as f64).to_sql(ty, out),
+        Type::FLOAT4 if v.unsigned_abs() <= 1 << 24 => (v as f32).to_sql(ty, out),
+        Type::NUMERIC => encode_numeric(&v.to_string(), out),
+        Type::BOOL if v == 0 || v == 1 => (v == 1).to_sql(ty, out),
+        _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
+        _ => Err(mismatch(value, ty)),
+    }
+}
+
+fn bind_text(v: &str, value: &Value, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+    let unparsable = || -> BoxError { format!("text {v:?} is not a valid {}", ty.name()).into() };
+    match *ty {
+        _ if is_textual(ty) => v.to_sql(ty, out),
+        Type::JSON => {
+            serde_json::from_str::<serde_json::Value>(v).map_err(|_| unparsable())?;
+            out.put_slice(v.as_bytes());
+            Ok(IsNull::No)
+        }
+        Type::JSONB => {
+            serde_json::from_str::<serde_json::Value>(v).map_err(|_| unparsable())?;
+            out.put_u8(1);
+            out.put_slice(v.as_bytes());
+            Ok(IsNull::No)
+        }
+        Type::UUID => {
+            let bytes = parse_uuid(v).ok_or_else(unparsable)?;
+            out.put_slice(&bytes);
+            Ok(IsNull::No)
+        }
+        Type::NUMERIC => encode_numeric(v, out),
+        Type::DATE => NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| unparsable())?.to_sql(ty, out),
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            let parsed = Value::Text(v.to_owned()).get::<NaiveDateTime>().map_err(|_| unparsable())?;
+            if *ty == Type::TIMESTAMP {
+                parsed.to_sql(ty, out)
+            } else {
+                parsed.and_utc().to_sql(ty, out)
+            }
+        }
+        _ if matches!(ty.kind(), Kind::Enum(_)) => {
+            out.put_slice(v.as_bytes());
+            Ok(IsNull::No)
+        }
+        _ => Err(mismatch(value, ty)),
+    }
+}
+
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let pair = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn format_uuid(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Writes a decimal string in PostgreSQL's binary NUMERIC format.
+fn encode_numeric(text: &str, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+    let invalid = || -> BoxError { format!("{text:?} is not a decimal number").into() };
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if digits.eq_ignore_ascii_case("nan") {
+        out.put_slice(&[0, 0, 0, 0, 0xC0, 0, 0, 0]);
+        return Ok(IsNull::No);
+    }
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    if int_part.is_empty() && frac_part.is_empty()
+        || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return Err(invalid());
+    }
+    let int_part = int_part.trim_start_matches('0');
+    // Pad so both parts split into whole base-10000 groups around the decimal point.
+    let int_pad = (4 - int_part.len() % 4) % 4;
+    let frac_pad = (4 - frac_part.len() % 4) % 4;
+    let padded: String = "0".repeat(int_pad) + int_part + frac_part + &"0".repeat(frac_pad);
+    let mut groups: Vec<i16> = padded
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or("0").parse::<i16>().unwrap_or(0))
+        .collect();
+    let int_groups = (int_part.len() + int_pad) / 4;
+    let mut weight = int_groups as i32 - 1;
+    while groups.first() == Some(&0) {
+        groups.remove(0);
+        weight -= 1;
+    }
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    if groups.is_empty() {
+        weight = 0;
+    }
+    let ndigits = i16::try_from(groups.len()).map_err(|_| invalid())?;
+    let weight = i16::try_from(weight).map_err(|_| invalid())?;
+    let dscale = u16::try_from(frac_part.len()).map_err(|_| invalid())?;
+    out.put_i16(ndigits);
+    out.put_i16(weight);
+    out.put_u16(if negative && !groups.is_empty() { 0x4000 } else { 0 });
+    out.put_u16(dscale);
+    for g in groups {
+        out.put_i16(g);
+    }
+    Ok(IsNull::No)
+}
+
+/// Reads PostgreSQL's binary NUMERIC into its exact decimal text.
+fn decode_numeric(raw: &[u8]) -> Option<String> {
+    let word = |i: usize| -> Option<u16> {
+        Some(u16::from_be_bytes([*raw.get(i)?, *raw.get(i + 1)?]))
+    };
+    let ndigits = word(0)? as usize;
+    let weight = word(2)? as i16 as i32;
+    let sign = word(4)?;
+    let dscale = word(6)? as usize;
+    match sign {
+        0xC000 => return Some("NaN".into()),
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => {}
+    }
+    let digits: Vec<u16> = (0..ndigits).map(|i| word(8 + 2 * i)).collect::<Option<_>>()?;
+    let mut int_part = String::new();
+    for pos in 0..=weight.max(-1) {
+        let d = digits.get(pos as usize).copied().unwrap_or(0);
+        if int_part.is_empty() {
+            if d != 0 {
+                int_part = d.to_string();
+            }
+        } else {
+            int_part.push_str(&format!("{d:04}"));
+        }
+    }
+    if int_part.is_empty() {
+        int_part.push('0');
+    }
+    let mut frac = String::new();
+    let mut pos = weight + 1;
+    while frac.len() < dscale {
+        let d = if pos < 0 { 0 } else { digits.get(pos as usize).copied().unwrap_or(0) };
+        frac.push_str(&format!("{d:04}"));
+        pos += 1;
+    }
+    frac.truncate(dscale);
+    let sign = if sign == 0x4000 { "-" } else { "" };
+    Some(if frac.is_empty() {
+        format!("{sign}{int_part}")
+    } else {
+        format!("{sign}{int_part}.{frac}")
+    })
+}
+
+/// The raw binary form of a column, for the types decoded here rather than by the driver.
+struct Raw<'a>(&'a [u8]);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(_ty: &Type, raw: &'a [u8]) -> std::result::Result<Self, BoxError> {
+        Ok(Raw(raw))
+    }
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+}
+
+pub(crate) fn value_ref(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
+    let column = row
+        .columns()
+        .get(index)
+        .ok_or_else(|| Error::ColumnNotFound(index.to_string()))?;
+    let ty = column.type_();
+    let fail = |e: postgres::Error| Error::Decode {
+        column: column.name().to_owned(),
+        expected: ty.name().to_owned(),
+        found: e.source().map_or_else(|| e.to_string(), |s| s.to_string()),
+    };
+    macro_rules! get {
+        ($t:ty, $wrap:expr) => {
+            row.try_get::<_, Option<$t>>(index)
+                .map_err(fail)?
+                .map_or(ValueRef::Null, $wrap)
+        };
+    }
+    Ok(match *ty {
+        Type::BOOL => get!(bool, ValueRef::Bool),
+        Type::INT2 => get!(i16, |v| ValueRef::Int(v.into())),
+        Type::INT4 => get!(i32, |v| ValueRef::Int(v.into())),
+        Type::INT8 => get!(i64, ValueRef::Int),
+        Type::OID => get!(u32, |v| ValueRef::Int(v.into())),
+        Type::FLOAT4 => get!(f32, |v| ValueRef::Float(v.into())),
+        Type::FLOAT8 => get!(f64, ValueRef::Float),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+            get!(&str, |v| ValueRef::Text(Cow::Borrowed(v)))
+        }
+        Type::BYTEA => get!(&[u8], ValueRef::Bytes),
+        Type::DATE => get!(NaiveDate, ValueRef::Date),
+        Type::TIME => get!(NaiveTime, ValueRef::Time),
+        Type::TIMESTAMP => get!(NaiveDateTime, ValueRef::DateTime),
+        Type::TIMESTAMPTZ => get!(DateTime<Utc>, ValueRef::DateTimeUtc),
+        Type::JSON | Type::JSONB => get!(serde_json::Value, |v| ValueRef::Json(Cow::Owned(v))),
+        Type::UUID => get!(Raw<'_>, |v| ValueRef::Text(Cow::Owned(format_uuid(v.0)))),
+        Type::NUMERIC => match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
+            None => ValueRef::Null,
+            Some(raw) => ValueRef::Text(Cow::Owned(decode_numeric(raw.0).ok_or_else(|| {
+                Error::Decode {
+                    column: column.name().to_owned(),
+                    expected: "numeric".into(),
+                    found: "malformed numeric".into(),
+                }
+            })?)),
+        },
+        _ if matches!(ty.kind(), Kind::Enum(_)) || ty.name() == "citext" => {
+            match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
+                None => ValueRef::Null,
+                Some(raw) => match std::str::from_utf8(raw.0) {
+                    Ok(text) => ValueRef::Text(Cow::Borrowed(text)),
+                    Err(_) => ValueRef::Bytes(raw.0),
+                },
+            }
+        }
+        _ => {
+            return Err(Error::Decode {
+                column: column.name().to_owned(),
+                expected: "a supported column type".into(),
+                found: format!("PostgreSQL type {} (cast it in SQL, e.g. ::text)", ty.name()),
+            })
+        }
+    })
+}
+
+pub(crate) fn map_error(error: postgres::Error) -> Error {
+    if let Some(db) = error.as_db_error() {
+        let message = match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_owned(),
+        };
+        let code = db.code();
+        let kind = if *code == SqlState::UNIQUE_VIOLATION {
+            Some(ConstraintKind::Unique)
+        } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+            Some(ConstraintKind::ForeignKey)
+        } else if *code == SqlState::NOT_NULL_VIOLATION {
+            Some(ConstraintKind::NotNull)
+        } else if *code == SqlState::CHECK_VIOLATION {
+            Some(ConstraintKind::Check)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Error::constraint(kind, message, None);
+        }
+        if [
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+        ]
+        .contains(code)
+        {
+            return Error::Busy { message, sql: None };
+        }
+        return Error::Database {
+            message,
+            code: Some(code.code().to_owned()),
+            sql: None,
+        };
+    }
+    if error.is_closed() {
+        return Error::Connection {
+            message: error.to_string(),
+        };
+    }
+    let message = match error.source() {
+        Some(source) => format!("{error}: {source}"),
+        None => error.to_string(),
+    };
+    Error::Database {
+        message,
+        code: None,
+        sql: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(text: &str) -> String {
+        let mut out = BytesMut::new();
+        encode_numeric(text, &mut out).unwrap();
+        decode_numeric(&out).unwrap()
+    }
+
+    #[test]
+    fn numeric_binary_round_trips() {
+        for (input, expected) in [
+            ("0", "0"),
+            ("12.50", "12.50"),
+            ("-12345678.0001", "-12345678.0001"),
+            ("0.000123", "0.000123"),
+            ("10000", "10000"),
+            ("99999999999999999999.99", "99999999999999999999.99"),
+        ] {
+            assert_eq!(roundtrip(input), expected, "{input}");
+        }
+        assert!(encode_numeric("1e5", &mut BytesMut::new()).is_err());
+        assert!(encode_numeric("", &mut BytesMut::new()).is_err());
+    }
+
+    #[test]
+    fn uuid_text_round_trips() {
+        let text = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+        assert_eq!(format_uuid(&parse_uuid(text).unwrap()), text);
+        assert!(parse_uuid("nope").is_none());
+    }
+}

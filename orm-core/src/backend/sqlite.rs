@@ -1,0 +1,167 @@
+//! SQLite through rusqlite. The only module that knows rusqlite.
+
+use std::borrow::Cow;
+
+use rusqlite::types::{ToSqlOutput, ValueRef as SqliteRef};
+use rusqlite::{ffi, OpenFlags};
+
+use crate::error::{ConstraintKind, Error, Result};
+use crate::row::{Row, RowInner};
+use crate::url::{ConnectOptions, Target};
+use crate::value::{Value, ValueRef, DATETIME_TEXT_FORMAT};
+
+const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+pub(crate) struct SqliteConnection {
+    conn: rusqlite::Connection,
+}
+
+impl SqliteConnection {
+    pub(crate) fn open(options: &ConnectOptions) -> Result<SqliteConnection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = match &options.target {
+            Target::SqliteFile(path) => rusqlite::Connection::open_with_flags(path, flags),
+            _ => rusqlite::Connection::open_in_memory_with_flags(flags),
+        }
+        .map_err(|e| Error::Connection {
+            message: format!("cannot open {}: {e}", options.redacted()),
+        })?;
+        conn.busy_timeout(options.busy_timeout).map_err(map_error)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        conn.execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(map_error)?;
+        if matches!(options.target, Target::SqliteFile(_)) {
+            // WAL lets readers run while one writer writes; NORMAL sync is safe with WAL.
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(map_error)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(map_error)?;
+        }
+        Ok(SqliteConnection { conn })
+    }
+
+    pub(crate) fn raw(&mut self) -> &mut rusqlite::Connection {
+        &mut self.conn
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
+        let changed = stmt
+            .execute(rusqlite::params_from_iter(params.iter().map(Bind)))
+            .map_err(map_error)?;
+        Ok(changed as u64)
+    }
+
+    pub(crate) fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter().map(Bind)))
+            .map_err(map_error)?;
+        while let Some(row) = rows.next().map_err(map_error)? {
+            let row = Row {
+                inner: RowInner::Sqlite(row),
+            };
+            if !f(&row)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(map_error)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        false
+    }
+
+    pub(crate) fn has_open_transaction(&mut self) -> bool {
+        !self.conn.is_autocommit()
+    }
+}
+
+/// Binds a [`Value`] without copying text or bytes.
+struct Bind<'a>(&'a Value);
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(SqliteRef::Null),
+            Value::Bool(v) => ToSqlOutput::Borrowed(SqliteRef::Integer(i64::from(*v))),
+            Value::Int(v) => ToSqlOutput::Borrowed(SqliteRef::Integer(*v)),
+            Value::Float(v) => ToSqlOutput::Borrowed(SqliteRef::Real(*v)),
+            Value::Text(v) => ToSqlOutput::Borrowed(SqliteRef::Text(v.as_bytes())),
+            Value::Bytes(v) => ToSqlOutput::Borrowed(SqliteRef::Blob(v)),
+            Value::Date(v) => ToSqlOutput::from(v.format("%Y-%m-%d").to_string()),
+            Value::Time(v) => ToSqlOutput::from(v.format("%H:%M:%S%.6f").to_string()),
+            Value::DateTime(v) => ToSqlOutput::from(v.format(DATETIME_TEXT_FORMAT).to_string()),
+            Value::DateTimeUtc(v) => ToSqlOutput::from(
+                v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string(),
+            ),
+            Value::Json(v) => ToSqlOutput::from(v.to_string()),
+        })
+    }
+}
+
+pub(crate) fn value_ref<'r>(row: &'r rusqlite::Row<'r>, index: usize) -> Result<ValueRef<'r>> {
+    let value = row
+        .get_ref(index)
+        .map_err(|_| Error::ColumnNotFound(index.to_string()))?;
+    Ok(match value {
+        SqliteRef::Null => ValueRef::Null,
+        SqliteRef::Integer(v) => ValueRef::Int(v),
+        SqliteRef::Real(v) => ValueRef::Float(v),
+        SqliteRef::Text(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => ValueRef::Text(Cow::Borrowed(text)),
+            Err(_) => ValueRef::Bytes(bytes),
+        },
+        SqliteRef::Blob(bytes) => ValueRef::Bytes(bytes),
+    })
+}
+
+pub(crate) fn map_error(error: rusqlite::Error) -> Error {
+    match &error {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            let message = message.clone().unwrap_or_else(|| failure.to_string());
+            let kind = match failure.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    Some(ConstraintKind::Unique)
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(ConstraintKind::ForeignKey),
+                ffi::SQLITE_CONSTRAINT_NOTNULL => Some(ConstraintKind::NotNull),
+                ffi::SQLITE_CONSTRAINT_CHECK => Some(ConstraintKind::Check),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                return Error::constraint(kind, message, None);
+            }
+            match failure.code {
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                    Error::Busy { message, sql: None }
+                }
+                rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::NotADatabase => {
+                    Error::Connection { message }
+                }
+                _ => Error::Database {
+                    message,
+                    code: Some(failure.extended_code.to_string()),
+                    sql: None,
+                },
+            }
+        }
+        _ => Error::Database {
+            message: error.to_string(),
+            code: None,
+            sql: None,
+        },
+    }
+}

@@ -1,0 +1,479 @@
+//! The default-connection facade: `DB::connect`, named connections, the pool, the
+//! thread-scoped connection (open transaction or test guard) and raw SQL entry points.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use crate::backend::Connection;
+use crate::error::{Error, Result};
+use crate::log::LoggedQuery;
+use crate::row::Record;
+use crate::url::ConnectOptions;
+use crate::value::ToValue;
+use crate::Backend;
+
+/// The name of the connection used when none is named.
+pub const DEFAULT_CONNECTION: &str = "default";
+
+/// Pool settings for [`DB::connect_with`].
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Most connections open at once. In-memory SQLite always uses 1, so that every
+    /// caller sees the same database.
+    pub max_size: u32,
+    /// Connections kept open while idle (`None`: as many as `max_size`).
+    pub min_idle: Option<u32>,
+    /// How long a checkout waits for a free connection before failing.
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_size: 10,
+            min_idle: Some(0),
+            connection_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Opens pooled connections and makes them clean on return (an open transaction is
+/// rolled back; a connection that cannot be cleaned is discarded).
+#[derive(Debug)]
+pub struct Manager {
+    options: ConnectOptions,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = Error;
+
+    fn connect(&self) -> Result<Connection> {
+        Connection::open_with(&self.options)
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> Result<()> {
+        conn.ping()
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        !conn.reset()
+    }
+}
+
+/// A connection checked out of a pool; returns to it when dropped.
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// A pool of connections to one database.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    options: Arc<ConnectOptions>,
+}
+
+impl Pool {
+    /// A pool for `url` with default settings.
+    pub fn new(url: &str) -> Result<Pool> {
+        Pool::with_config(url, PoolConfig::default())
+    }
+
+    /// A pool for `url`. Opens one connection right away, so a bad URL or an unreachable
+    /// server is reported here.
+    pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
+        let options = ConnectOptions::parse(url)?;
+        let max_size = if options.is_memory() { 1 } else { config.max_size.max(1) };
+        let inner = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(config.min_idle.map(|n| n.min(max_size)))
+            .connection_timeout(config.connection_timeout)
+            .test_on_check_out(false)
+            .build_unchecked(Manager {
+                options: options.clone(),
+            });
+        let pool = Pool {
+            inner,
+            options: Arc::new(options),
+        };
+        // Proves the URL works; the connection goes back to the pool for reuse.
+        drop(pool.get()?);
+        Ok(pool)
+    }
+
+    /// Checks a connection out (waiting up to the configured timeout).
+    pub fn get(&self) -> Result<PooledConnection> {
+        self.inner.get().map_err(|e| Error::Connection {
+            message: format!("no connection to {} available: {e}", self.options.redacted()),
+        })
+    }
+
+    /// The backend the pool connects to.
+    pub fn backend(&self) -> Backend {
+        self.options.backend()
+    }
+
+    /// Connections open (idle and in use).
+    pub fn connections(&self) -> u32 {
+        self.inner.state().connections
+    }
+
+    /// Connections open and idle.
+    pub fn idle_connections(&self) -> u32 {
+        self.inner.state().idle_connections
+    }
+}
+
+fn registry() -> &'static RwLock<HashMap<String, Pool>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<String, Pool>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+fn registered(name: &str) -> Result<Pool> {
+    registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(name)
+        .cloned()
+        .ok_or_else(|| Error::NoConnection(name.to_owned()))
+}
+
+enum ScopedConn {
+    Pooled(Box<PooledConnection>),
+    Owned(Box<Connection>),
+}
+
+impl ScopedConn {
+    fn get(&mut self) -> &mut Connection {
+        match self {
+            ScopedConn::Pooled(c) => c,
+            ScopedConn::Owned(c) => c,
+        }
+    }
+}
+
+struct Scope {
+    name: String,
+    /// `None` while an enclosing call on this thread is using it.
+    conn: Option<ScopedConn>,
+}
+
+thread_local! {
+    static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
+}
+
+fn find_scope(scopes: &[Scope], name: &str) -> Option<usize> {
+    scopes.iter().rposition(|s| s.name == name)
+}
+
+fn has_scope(name: &str) -> bool {
+    SCOPES.with(|s| find_scope(&s.borrow(), name).is_some())
+}
+
+pub(crate) fn push_scope_owned(name: &str, conn: Connection) -> usize {
+    push_scope(name, ScopedConn::Owned(Box::new(conn)))
+}
+
+fn push_scope(name: &str, conn: ScopedConn) -> usize {
+    SCOPES.with(|s| {
+        let mut scopes = s.borrow_mut();
+        scopes.push(Scope {
+            name: name.to_owned(),
+            conn: Some(conn),
+        });
+        scopes.len() - 1
+    })
+}
+
+/// Removes the scope at `index` (and any left above it) and drops its connection.
+pub(crate) fn pop_scope(index: usize) {
+    let removed: Vec<Scope> = SCOPES.with(|s| {
+        let mut scopes = s.borrow_mut();
+        if index < scopes.len() {
+            scopes.split_off(index)
+        } else {
+            Vec::new()
+        }
+    });
+    drop(removed);
+}
+
+/// Puts a scoped connection back when the call using it ends, even by panic.
+struct PutBack {
+    index: usize,
+    conn: Option<ScopedConn>,
+}
+
+impl Drop for PutBack {
+    fn drop(&mut self) {
+        let conn = self.conn.take();
+        SCOPES.with(|s| {
+            if let Some(scope) = s.borrow_mut().get_mut(self.index) {
+                scope.conn = conn;
+            }
+        });
+    }
+}
+
+/// Runs `f` on the connection named `name`: this thread's scoped connection (open
+/// transaction or test guard) when there is one, else one checked out of the pool.
+pub(crate) fn with_named<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    let taken = SCOPES.with(|s| {
+        let mut scopes = s.borrow_mut();
+        match find_scope(&scopes, name) {
+            None => Ok(None),
+            Some(index) => match scopes[index].conn.take() {
+                Some(conn) => Ok(Some((index, conn))),
+                None => Err(Error::ConnectionInUse(name.to_owned())),
+            },
+        }
+    })?;
+    match taken {
+        Some((index, conn)) => {
+            let mut guard = PutBack {
+                index,
+                conn: Some(conn),
+            };
+            let conn = guard.conn.as_mut().map(ScopedConn::get);
+            match conn {
+                Some(conn) => f(conn),
+                None => Err(Error::ConnectionInUse(name.to_owned())),
+            }
+        }
+        None => {
+            let mut conn = registered(name)?.get()?;
+            f(&mut conn)
+        }
+    }
+}
+
+fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let pushed = if has_scope(name) {
+        None
+    } else {
+        let conn = registered(name)?.get()?;
+        Some(push_scope(name, ScopedConn::Pooled(Box::new(conn))))
+    };
+    let outcome = with_named(name, Connection::begin_raw).map(|()| catch_unwind(AssertUnwindSafe(f)));
+    let result = match outcome {
+        Err(begin_error) => Err(begin_error),
+        Ok(Ok(Ok(value))) => with_named(name, Connection::commit_raw).map(|()| value),
+        Ok(Ok(Err(error))) => {
+            let _ = with_named(name, Connection::rollback_raw);
+            Err(error)
+        }
+        Ok(Err(panic)) => {
+            let _ = with_named(name, Connection::rollback_raw);
+            if let Some(index) = pushed {
+                pop_scope(index);
+            }
+            resume_unwind(panic);
+        }
+    };
+    if let Some(index) = pushed {
+        pop_scope(index);
+    }
+    result
+}
+
+/// A named connection: the same entry points as [`DB`], on that connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionRef {
+    name: String,
+}
+
+impl ConnectionRef {
+    /// The connection's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `f` on this connection (the thread's scoped one, else one from the pool).
+    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        with_named(&self.name, f)
+    }
+
+    /// See [`DB::transaction`].
+    pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        transaction_named(&self.name, f)
+    }
+
+    /// See [`DB::select`].
+    pub fn select(&self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
+        self.with(|c| c.select(sql, params))
+    }
+
+    /// See [`DB::execute`].
+    pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        self.with(|c| c.execute(sql, params))
+    }
+
+    /// See [`DB::statement`].
+    pub fn statement(&self, sql: &str) -> Result<u64> {
+        self.with(|c| c.execute(sql, &[]))
+    }
+
+    /// See [`DB::unprepared`].
+    pub fn unprepared(&self, sql: &str) -> Result<()> {
+        self.with(|c| c.execute_batch(sql))
+    }
+
+    /// The backend of this connection.
+    pub fn backend(&self) -> Result<Backend> {
+        self.with(|c| Ok(c.backend()))
+    }
+}
+
+/// The database facade: configure connections once, then run SQL and transactions
+/// without passing a connection around.
+///
+/// ```
+/// use orm_core::DB;
+/// DB::connect("sqlite::memory:")?;
+/// DB::statement("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")?;
+/// DB::transaction(|| {
+///     DB::execute("INSERT INTO users (name) VALUES (?)", &[&"Ada"])?;
+///     DB::execute("INSERT INTO users (name) VALUES (?)", &[&"Grace"])?;
+///     Ok(())
+/// })?;
+/// let rows = DB::select("SELECT name FROM users WHERE id = ?", &[&2])?;
+/// assert_eq!(rows[0].get::<String, _>("name")?, "Grace");
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct DB;
+
+impl DB {
+    /// Configures the default connection from a URL (`sqlite::memory:`,
+    /// `sqlite://database.sqlite3`, `postgres://user:pass@host:5432/db`), replacing any
+    /// earlier one. Connects once to prove the URL works.
+    pub fn connect(url: &str) -> Result<()> {
+        DB::connect_named(DEFAULT_CONNECTION, url)
+    }
+
+    /// Configures a named connection.
+    pub fn connect_named(name: &str, url: &str) -> Result<()> {
+        DB::connect_with(name, url, PoolConfig::default())
+    }
+
+    /// Configures a named connection with pool settings.
+    pub fn connect_with(name: &str, url: &str, config: PoolConfig) -> Result<()> {
+        let pool = Pool::with_config(url, config)?;
+        registry()
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), pool);
+        Ok(())
+    }
+
+    /// Configures the default connection from `DATABASE_URL`, loading `.env` from the
+    /// current directory (or a parent) first when there is one.
+    pub fn from_env() -> Result<()> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(Error::Config(format!("cannot read .env: {e}"))),
+        }
+        let url = std::env::var("DATABASE_URL").map_err(|_| {
+            Error::Config("DATABASE_URL is not set (in the environment or in .env)".into())
+        })?;
+        DB::connect(&url)
+    }
+
+    /// Forgets a configured connection; its pooled connections close when idle.
+    pub fn disconnect(name: &str) -> bool {
+        registry()
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name)
+            .is_some()
+    }
+
+    /// The pool of a configured connection, for explicit checkouts.
+    pub fn pool(name: &str) -> Result<Pool> {
+        registered(name)
+    }
+
+    /// Checks a connection out of the default pool, for code that passes connections
+    /// explicitly. It returns to the pool when dropped.
+    pub fn acquire() -> Result<PooledConnection> {
+        registered(DEFAULT_CONNECTION)?.get()
+    }
+
+    /// A named connection, with the same entry points as `DB`.
+    pub fn connection(name: &str) -> ConnectionRef {
+        ConnectionRef {
+            name: name.to_owned(),
+        }
+    }
+
+    /// Runs `f` on the default connection: this thread's open transaction or test
+    /// database when there is one, else a connection from the pool.
+    pub fn with_connection<T>(f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        with_named(DEFAULT_CONNECTION, f)
+    }
+
+    /// Runs `f` in a transaction on the default connection: commits when it returns
+    /// `Ok`, rolls back on `Err` and on panic (the panic then continues). Every database
+    /// call on this thread inside `f` uses the transaction's connection. Nested calls use
+    /// savepoints, so an inner failure rolls back only the inner part.
+    pub fn transaction<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+        transaction_named(DEFAULT_CONNECTION, f)
+    }
+
+    /// Runs hand-written SQL with `?` placeholders and returns the rows.
+    pub fn select(sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
+        DB::with_connection(|c| c.select(sql, params))
+    }
+
+    /// Runs one hand-written statement with `?` placeholders; returns rows affected.
+    pub fn execute(sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        DB::with_connection(|c| c.execute(sql, params))
+    }
+
+    /// [`DB::execute`] for an `INSERT`.
+    pub fn insert(sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        DB::execute(sql, params)
+    }
+
+    /// [`DB::execute`] for an `UPDATE`.
+    pub fn update(sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        DB::execute(sql, params)
+    }
+
+    /// [`DB::execute`] for a `DELETE`.
+    pub fn delete(sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        DB::execute(sql, params)
+    }
+
+    /// Runs one raw statement without parameters (DDL such as `CREATE INDEX ...`).
+    pub fn statement(sql: &str) -> Result<u64> {
+        DB::execute(sql, &[])
+    }
+
+    /// Runs raw SQL that may hold several `;`-separated statements, unprepared.
+    pub fn unprepared(sql: &str) -> Result<()> {
+        DB::with_connection(|c| c.execute_batch(sql))
+    }
+
+    /// Starts recording the statements run on this thread (see [`DB::query_log`]).
+    pub fn enable_query_log() {
+        crate::log::enable();
+    }
+
+    /// Stops recording statements on this thread.
+    pub fn disable_query_log() {
+        crate::log::disable();
+    }
+
+    /// The statements recorded on this thread since [`DB::enable_query_log`].
+    pub fn query_log() -> Vec<LoggedQuery> {
+        crate::log::get()
+    }
+
+    /// Forgets the statements recorded on this thread.
+    pub fn flush_query_log() {
+        crate::log::flush();
+    }
+}

@@ -1,0 +1,217 @@
+//! SQL dialects: the only place SQL syntax lives.
+//!
+//! Everything that renders SQL does it through a [`SqlWriter`], which can push only three
+//! things: raw SQL text written by this crate, an identifier (quoted by the dialect), or a
+//! bound value (a placeholder from the dialect plus the value in the bind list).
+
+mod postgres;
+mod sqlite;
+mod writer;
+
+pub use self::postgres::PostgresDialect;
+pub use self::sqlite::SqliteDialect;
+pub use self::writer::SqlWriter;
+
+use std::borrow::Cow;
+
+use crate::error::{Error, Result};
+
+/// The database family a dialect renders for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite (embedded).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The dialect that renders SQL for this backend.
+    pub fn dialect(self) -> &'static dyn Dialect {
+        match self {
+            Backend::Sqlite => &SqliteDialect,
+            Backend::Postgres => &PostgresDialect,
+        }
+    }
+}
+
+/// SQL syntax of one database family.
+pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
+    /// Which backend this dialect renders for.
+    fn backend(&self) -> Backend;
+
+    /// Appends the placeholder for the `index`-th (1-based) bound value.
+    fn push_placeholder(&self, out: &mut String, index: usize);
+
+    /// The character that opens and closes a quoted identifier.
+    fn identifier_quote(&self) -> char {
+        '"'
+    }
+
+    /// Longest identifier, in bytes, that the database keeps without truncating.
+    fn max_identifier_len(&self) -> usize;
+
+    /// The most bound parameters one statement may carry.
+    fn max_bind_params(&self) -> usize;
+
+    /// Whether `INSERT/UPDATE/DELETE ... RETURNING` is available.
+    fn supports_returning(&self) -> bool {
+        true
+    }
+
+    /// The statement that opens a transaction that will write.
+    fn begin_transaction(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// Appends `LIMIT`/`OFFSET` clauses (values are integers, never text from users).
+    fn push_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        use std::fmt::Write;
+        if let Some(limit) = limit {
+            let _ = write!(out, " LIMIT {limit}");
+        }
+        if let Some(offset) = offset {
+            let _ = write!(out, " OFFSET {offset}");
+        }
+    }
+
+    /// The expression for a random number, for `ORDER BY`.
+    fn random_function(&self) -> &'static str {
+        "RANDOM()"
+    }
+
+    /// Rewrites the portable `?` placeholders of hand-written SQL into this dialect's form.
+    /// `?` inside string literals, quoted identifiers and comments is left alone; `??`
+    /// stands for a literal `?` (e.g. PostgreSQL's JSON operators).
+    fn translate_placeholders<'a>(&self, sql: &'a str) -> Cow<'a, str>;
+
+    /// Appends `ident` quoted, doubling embedded quote characters. Refuses empty names,
+    /// NUL bytes and names longer than [`Dialect::max_identifier_len`].
+    fn push_identifier(&self, out: &mut String, ident: &str) -> Result<()> {
+        validate_identifier(ident, self.max_identifier_len())?;
+        let quote = self.identifier_quote();
+        out.reserve(ident.len() + 2);
+        out.push(quote);
+        for c in ident.chars() {
+            if c == quote {
+                out.push(quote);
+            }
+            out.push(c);
+        }
+        out.push(quote);
+        Ok(())
+    }
+}
+
+pub(crate) fn validate_identifier(ident: &str, max_len: usize) -> Result<()> {
+    let reason = if ident.is_empty() {
+        "identifiers cannot be empty"
+    } else if ident.contains('\0') {
+        "identifiers cannot contain NUL bytes"
+    } else if ident.len() > max_len {
+        "identifier is longer than the database allows"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidIdentifier {
+        identifier: ident.to_owned(),
+        reason,
+    })
+}
+
+/// Rewrites `?` placeholders outside literals, quoted identifiers and comments by calling
+/// `placeholder` with each 1-based index. Shared by the dialects that number placeholders.
+pub(crate) fn rewrite_question_marks(
+    sql: &str,
+    mut placeholder: impl FnMut(&mut String, usize),
+) -> String {
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut index = 0;
+    let mut i = 0;
+    let mut start = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'\'' | b'"') => {
+                i += 1;
+                while i < bytes.len() {
+                    if bytes[i] == quote {
+                        if bytes.get(i + 1) == Some(&quote) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'?' => {
+                out.push_str(&sql[start..i]);
+                if bytes.get(i + 1) == Some(&b'?') {
+                    out.push('?');
+                    i += 2;
+                } else {
+                    index += 1;
+                    placeholder(&mut out, index);
+                    i += 1;
+                }
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&sql[start.min(sql.len())..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_doubles_quotes_and_refuses_nul() {
+        let mut out = String::new();
+        SqliteDialect
+            .push_identifier(&mut out, r#"we"ird"#)
+            .unwrap();
+        assert_eq!(out, r#""we""ird""#);
+        let err = PostgresDialect
+            .push_identifier(&mut String::new(), "a\0b")
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidIdentifier { .. }));
+        assert!(PostgresDialect
+            .push_identifier(&mut String::new(), "")
+            .is_err());
+        assert!(PostgresDialect
+            .push_identifier(&mut String::new(), &"x".repeat(64))
+            .is_err());
+    }
+
+    #[test]
+    fn placeholders_are_translated_outside_literals_only() {
+        let sql = "SELECT '?', \"a?\" FROM t -- ?\nWHERE a = ? AND b = ? /* ? */ AND c ?? 'k'";
+        assert_eq!(
+            PostgresDialect.translate_placeholders(sql),
+            "SELECT '?', \"a?\" FROM t -- ?\nWHERE a = $1 AND b = $2 /* ? */ AND c ? 'k'"
+        );
+        assert_eq!(SqliteDialect.translate_placeholders("a = ?"), "a = ?");
+        assert_eq!(
+            PostgresDialect.translate_placeholders("x = 'it''s ?' AND y = ?"),
+            "x = 'it''s ?' AND y = $1"
+        );
+    }
+}

@@ -1,0 +1,37 @@
+use std::borrow::Cow;
+
+use super::{rewrite_question_marks, Backend, Dialect};
+
+/// SQL syntax of PostgreSQL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PostgresDialect;
+
+impl Dialect for PostgresDialect {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn push_placeholder(&self, out: &mut String, index: usize) {
+        use std::fmt::Write;
+        let _ = write!(out, "${index}");
+    }
+
+    fn max_identifier_len(&self) -> usize {
+        // NAMEDATALEN - 1: longer names would be truncated silently.
+        63
+    }
+
+    fn max_bind_params(&self) -> usize {
+        65535
+    }
+
+    fn translate_placeholders<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        if sql.contains('?') {
+            Cow::Owned(rewrite_question_marks(sql, |out, i| {
+                self.push_placeholder(out, i)
+            }))
+        } else {
+            Cow::Borrowed(sql)
+        }
+    }
+}

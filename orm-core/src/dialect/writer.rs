@@ -1,0 +1,151 @@
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::value::Value;
+
+/// Builds one SQL statement: raw SQL text, quoted identifiers and bound values.
+///
+/// The first invalid identifier is remembered and reported by [`SqlWriter::finish`], so
+/// rendering code can push without checking each step.
+#[derive(Debug)]
+pub struct SqlWriter {
+    dialect: &'static dyn Dialect,
+    sql: String,
+    binds: Vec<Value>,
+    error: Option<Error>,
+}
+
+impl SqlWriter {
+    /// An empty statement for `dialect`.
+    pub fn new(dialect: &'static dyn Dialect) -> SqlWriter {
+        SqlWriter {
+            dialect,
+            sql: String::with_capacity(128),
+            binds: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// The dialect this statement renders for.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
+    }
+
+    /// Appends SQL text written by this crate (keywords, punctuation). Never user input.
+    pub fn push(&mut self, raw: &str) -> &mut Self {
+        self.sql.push_str(raw);
+        self
+    }
+
+    /// Appends an identifier, quoted by the dialect.
+    pub fn push_identifier(&mut self, ident: &str) -> &mut Self {
+        if let Err(e) = self.dialect.push_identifier(&mut self.sql, ident) {
+            self.error.get_or_insert(e);
+        }
+        self
+    }
+
+    /// Appends a possibly qualified name (`schema.table`, `table.column`), quoting each part;
+    /// a trailing `*` is kept as the wildcard.
+    pub fn push_qualified(&mut self, name: &str) -> &mut Self {
+        for (i, part) in name.split('.').enumerate() {
+            if i > 0 {
+                self.sql.push('.');
+            }
+            if part == "*" {
+                self.sql.push('*');
+            } else {
+                self.push_identifier(part);
+            }
+        }
+        self
+    }
+
+    /// Appends a placeholder and records `value` as its binding.
+    pub fn push_bind(&mut self, value: Value) -> &mut Self {
+        self.binds.push(value);
+        self.dialect.push_placeholder(&mut self.sql, self.binds.len());
+        self
+    }
+
+    /// Appends hand-written SQL whose `?` placeholders take `bindings` in order (the
+    /// explicitly raw entry point). The number of `?` must equal the number of bindings.
+    pub fn push_raw_with_bindings(&mut self, raw: &str, bindings: Vec<Value>) -> &mut Self {
+        let mut count = 0;
+        let offset = self.binds.len();
+        let dialect = self.dialect;
+        let rendered = super::rewrite_question_marks(raw, |out, i| {
+            count = i;
+            dialect.push_placeholder(out, offset + i);
+        });
+        if count != bindings.len() {
+            self.error.get_or_insert(Error::InvalidQuery(format!(
+                "raw SQL `{raw}` has {count} placeholder(s) but {} binding(s)",
+                bindings.len()
+            )));
+        }
+        self.sql.push_str(&rendered);
+        self.binds.extend(bindings);
+        self
+    }
+
+    /// Records an error found while rendering; the first one wins.
+    pub fn fail(&mut self, error: Error) -> &mut Self {
+        self.error.get_or_insert(error);
+        self
+    }
+
+    /// The SQL rendered so far.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The values bound so far.
+    pub fn binds(&self) -> &[Value] {
+        &self.binds
+    }
+
+    /// The statement text and its bindings, or the first error met while rendering.
+    pub fn finish(self) -> Result<(String, Vec<Value>)> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok((self.sql, self.binds)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::{PostgresDialect, SqliteDialect};
+
+    #[test]
+    fn renders_placeholders_per_dialect() {
+        for (dialect, expected) in [
+            (&SqliteDialect as &'static dyn Dialect, r#"SELECT * FROM "users" WHERE "users"."id" = ? AND x = ?"#),
+            (&PostgresDialect, r#"SELECT * FROM "users" WHERE "users"."id" = $1 AND x = $2"#),
+        ] {
+            let mut w = SqlWriter::new(dialect);
+            w.push("SELECT * FROM ")
+                .push_identifier("users")
+                .push(" WHERE ")
+                .push_qualified("users.id")
+                .push(" = ")
+                .push_bind(Value::Int(1))
+                .push(" AND ")
+                .push_raw_with_bindings("x = ?", vec![Value::Int(2)]);
+            let (sql, binds) = w.finish().unwrap();
+            assert_eq!(sql, expected);
+            assert_eq!(binds, vec![Value::Int(1), Value::Int(2)]);
+        }
+    }
+
+    #[test]
+    fn bad_identifier_and_binding_count_are_errors() {
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_identifier("a\0");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_raw_with_bindings("a = ? AND b = ?", vec![Value::Int(1)]);
+        assert!(matches!(w.finish(), Err(Error::InvalidQuery(_))));
+    }
+}

@@ -1,0 +1,253 @@
+//! Rows as read from the database: [`Row`] borrows the driver's row (positional, no
+//! copies), [`Record`] owns its values (the untyped results of `DB::select`).
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::value::{FromValue, Value, ValueRef};
+
+/// A column position or a column name.
+pub trait RowIndex: private::Sealed {
+    #[doc(hidden)]
+    fn position(&self) -> ColumnRef<'_>;
+}
+
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum ColumnRef<'a> {
+    Index(usize),
+    Name(&'a str),
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for usize {}
+    impl Sealed for str {}
+    impl Sealed for &str {}
+    impl Sealed for String {}
+}
+
+impl RowIndex for usize {
+    fn position(&self) -> ColumnRef<'_> {
+        ColumnRef::Index(*self)
+    }
+}
+impl RowIndex for str {
+    fn position(&self) -> ColumnRef<'_> {
+        ColumnRef::Name(self)
+    }
+}
+impl RowIndex for &str {
+    fn position(&self) -> ColumnRef<'_> {
+        ColumnRef::Name(self)
+    }
+}
+impl RowIndex for String {
+    fn position(&self) -> ColumnRef<'_> {
+        ColumnRef::Name(self)
+    }
+}
+
+fn resolve<'n>(
+    index: ColumnRef<'_>,
+    len: usize,
+    names: impl Fn(usize) -> &'n str,
+) -> Result<usize> {
+    match index {
+        ColumnRef::Index(i) if i < len => Ok(i),
+        ColumnRef::Index(i) => Err(Error::ColumnNotFound(i.to_string())),
+        ColumnRef::Name(name) => (0..len)
+            .find(|&i| names(i) == name)
+            .ok_or_else(|| Error::ColumnNotFound(name.to_owned())),
+    }
+}
+
+/// A row borrowed from the driver while a query runs. Read columns by position (fastest)
+/// or by name.
+pub struct Row<'r> {
+    pub(crate) inner: RowInner<'r>,
+}
+
+pub(crate) enum RowInner<'r> {
+    #[cfg(feature = "sqlite")]
+    Sqlite(&'r rusqlite::Row<'r>),
+    #[cfg(feature = "postgres")]
+    Postgres(&'r postgres::Row),
+    #[allow(dead_code)]
+    Never(std::marker::PhantomData<&'r ()>),
+}
+
+impl<'r> Row<'r> {
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            #[cfg(feature = "sqlite")]
+            RowInner::Sqlite(row) => row.as_ref().column_count(),
+            #[cfg(feature = "postgres")]
+            RowInner::Postgres(row) => row.len(),
+            RowInner::Never(_) => 0,
+        }
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The name of column `index` (empty when out of range).
+    pub fn column_name(&self, index: usize) -> &str {
+        match &self.inner {
+            #[cfg(feature = "sqlite")]
+            RowInner::Sqlite(row) => row.as_ref().column_name(index).unwrap_or(""),
+            #[cfg(feature = "postgres")]
+            RowInner::Postgres(row) => row.columns().get(index).map_or("", |c| c.name()),
+            RowInner::Never(_) => "",
+        }
+    }
+
+    /// The position of a column, by index or name.
+    pub fn column_index<I: RowIndex + ?Sized>(&self, index: &I) -> Result<usize> {
+        resolve(index.position(), self.len(), |i| self.column_name(i))
+    }
+
+    /// The value of a column, borrowed from the row.
+    pub fn value<I: RowIndex + ?Sized>(&self, index: &I) -> Result<ValueRef<'_>> {
+        let i = self.column_index(index)?;
+        self.value_at(i)
+    }
+
+    pub(crate) fn value_at(&self, index: usize) -> Result<ValueRef<'_>> {
+        match &self.inner {
+            #[cfg(feature = "sqlite")]
+            RowInner::Sqlite(row) => crate::backend::sqlite::value_ref(row, index),
+            #[cfg(feature = "postgres")]
+            RowInner::Postgres(row) => crate::backend::postgres::value_ref(row, index),
+            RowInner::Never(_) => Err(Error::ColumnNotFound(index.to_string())),
+        }
+    }
+
+    /// Reads a column as `T`: `row.get::<i64>(0)`, `row.get::<String>("name")`.
+    /// A value that does not fit is [`Error::Decode`] naming the column.
+    pub fn get<T: FromValue, I: RowIndex + ?Sized>(&self, index: &I) -> Result<T> {
+        let i = self.column_index(index)?;
+        let value = self.value_at(i)?;
+        T::from_value(value).map_err(|e| e.into_error(self.column_name(i)))
+    }
+
+    /// Copies the row into an owned [`Record`] sharing `columns`.
+    pub fn to_record(&self, columns: &Arc<[String]>) -> Result<Record> {
+        let values = (0..self.len())
+            .map(|i| self.value_at(i).map(|v| v.to_owned_value()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Record {
+            columns: Arc::clone(columns),
+            values,
+        })
+    }
+
+    /// The column names of this row.
+    pub fn column_names(&self) -> Arc<[String]> {
+        (0..self.len())
+            .map(|i| self.column_name(i).to_owned())
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Row<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for i in 0..self.len() {
+            map.entry(&self.column_name(i), &self.value_at(i).ok());
+        }
+        map.finish()
+    }
+}
+
+/// An owned row: column names (shared by all rows of a result) and values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Record {
+    /// A record from names and values (of equal length).
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Record {
+        debug_assert_eq!(columns.len(), values.len());
+        Record { columns, values }
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether the record has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// Takes the values out.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    /// The value of a column.
+    pub fn value<I: RowIndex + ?Sized>(&self, index: &I) -> Result<&Value> {
+        let i = resolve(index.position(), self.len(), |i| &self.columns[i])?;
+        Ok(&self.values[i])
+    }
+
+    /// Reads a column as `T`; a value that does not fit is [`Error::Decode`].
+    pub fn get<T: FromValue, I: RowIndex + ?Sized>(&self, index: &I) -> Result<T> {
+        let i = resolve(index.position(), self.len(), |i| &self.columns[i])?;
+        T::from_value(self.values[i].as_ref()).map_err(|e| e.into_error(&*self.columns[i]))
+    }
+
+    /// Column name and value pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.columns
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter())
+    }
+}
+
+impl serde::Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (name, value) in self.iter() {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => serializer.serialize_none(),
+            Value::Bool(v) => serializer.serialize_bool(*v),
+            Value::Int(v) => serializer.serialize_i64(*v),
+            Value::Float(v) => serializer.serialize_f64(*v),
+            Value::Text(v) => serializer.serialize_str(v),
+            Value::Bytes(v) => serializer.serialize_bytes(v),
+            Value::Date(v) => v.serialize(serializer),
+            Value::Time(v) => v.serialize(serializer),
+            Value::DateTime(v) => v.serialize(serializer),
+            Value::DateTimeUtc(v) => v.serialize(serializer),
+            Value::Json(v) => v.serialize(serializer),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Test support: each test thread gets its own fresh database, installed as the
+//! thread's default connection, so tests run in parallel without seeing each other's rows.
+//!
+//! ```
+//! use orm_core::{testing, DB};
+//! let _db = testing::sqlite();          // fresh in-memory SQLite for this thread
+//! DB::statement("CREATE TABLE t (x INTEGER)")?;
+//! DB::execute("INSERT INTO t VALUES (?)", &[&1])?;
+//! assert_eq!(DB::select("SELECT x FROM t", &[])?.len(), 1);
+//! # Ok::<(), orm_core::Error>(())
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::backend::Connection;
+use crate::db::{pop_scope, push_scope_owned, with_named, DEFAULT_CONNECTION};
+use crate::error::Result;
+use crate::Backend;
+
+/// Environment variable naming the PostgreSQL server tests use.
+pub const POSTGRES_URL_VAR: &str = "ORM_TEST_POSTGRES_URL";
+/// The server tried when [`POSTGRES_URL_VAR`] is not set.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A database installed as this thread's default connection until dropped.
+#[derive(Debug)]
+pub struct TestDatabase {
+    scope: usize,
+    backend: Backend,
+    schema: Option<String>,
+}
+
+impl TestDatabase {
+    /// Which backend this test database is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The PostgreSQL schema created for this test, if any.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            let drop_schema = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+            let _ = with_named(DEFAULT_CONNECTION, |c| {
+                c.reset();
+                c.execute_batch(&drop_schema)
+            });
+        }
+        pop_scope(self.scope);
+    }
+}
+
+/// A fresh in-memory SQLite database as this thread's default connection.
+///
+/// # Panics
+/// If SQLite cannot open an in-memory database (out of memory).
+pub fn sqlite() -> TestDatabase {
+    let conn = Connection::open("sqlite::memory:").expect("open in-memory SQLite");
+    TestDatabase {
+        scope: push_scope_owned(DEFAULT_CONNECTION, conn),
+        backend: Backend::Sqlite,
+        schema: None,
+    }
+}
+
+/// The PostgreSQL URL tests use: `ORM_TEST_POSTGRES_URL`, else the local default server.
+pub fn postgres_url() -> String {
+    std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// A fresh, private PostgreSQL schema as this thread's default connection (the schema
+/// is dropped with the guard). `None` when no server is reachable and this is not CI:
+/// the test is then skipped, and says so on stderr.
+///
+/// # Panics
+/// In CI (`CI` set) when the server is unreachable: PostgreSQL tests must run there.
+pub fn postgres() -> Option<TestDatabase> {
+    match try_postgres() {
+        Ok(db) => Some(db),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("PostgreSQL tests must run in CI, but the server is unavailable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: PostgreSQL test (no server reachable: {e}); set {POSTGRES_URL_VAR}");
+            None
+        }
+    }
+}
+
+fn try_postgres() -> Result<TestDatabase> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut conn = Connection::open(&postgres_url())?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let schema = format!(
+        "orm_test_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    conn.execute_batch(&format!(
+        "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\""
+    ))?;
+    Ok(TestDatabase {
+        scope: push_scope_owned(DEFAULT_CONNECTION, conn),
+        backend: Backend::Postgres,
+        schema: Some(schema),
+    })
+}
+
+/// A fresh test database on `backend` (see [`sqlite`] and [`postgres`]).
+pub fn database(backend: Backend) -> Option<TestDatabase> {
+    match backend {
+        Backend::Sqlite => Some(sqlite()),
+        Backend::Postgres => postgres(),
+    }
+}

@@ -1,0 +1,185 @@
+//! Connection URLs: `sqlite::memory:`, `sqlite://path/to.db`, `postgres://user:pass@host/db`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Where and how to connect, parsed from a URL. `Debug` and `Display` never show a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectOptions {
+    pub(crate) target: Target,
+    pub(crate) busy_timeout: Duration,
+    url: String,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    SqliteMemory,
+    SqliteFile(PathBuf),
+    Postgres(String),
+}
+
+/// How long a SQLite connection waits for a lock before reporting [`Error::Busy`].
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl ConnectOptions {
+    /// Parses a connection URL.
+    ///
+    /// SQLite: `sqlite::memory:`, `sqlite://relative/path.db`, `sqlite:///absolute/path.db`,
+    /// with an optional `?busy_timeout=MILLIS`. PostgreSQL: `postgres://` or `postgresql://`
+    /// URLs as libpq accepts them.
+    pub fn parse(url: &str) -> Result<ConnectOptions> {
+        let url = url.trim();
+        let (target, query) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let (path, query) = split_query(rest);
+            let path = path.strip_prefix("//").unwrap_or(path);
+            let target = match path {
+                ":memory:" | "" if !url.contains("//") || path == ":memory:" => {
+                    Target::SqliteMemory
+                }
+                "" => {
+                    return Err(Error::Config(
+                        "a sqlite:// URL needs a file path, e.g. sqlite://database.sqlite3".into(),
+                    ))
+                }
+                path => Target::SqliteFile(PathBuf::from(path)),
+            };
+            (target, query)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Target::Postgres(url.to_owned()), None)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(Error::Config(format!(
+                "unsupported database URL scheme `{scheme}`: use sqlite::memory:, sqlite://PATH or postgres://USER@HOST/DB"
+            )));
+        };
+        let mut options = ConnectOptions {
+            target,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            url: redact(url),
+        };
+        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "busy_timeout" => {
+                    let millis: u64 = value.parse().map_err(|_| {
+                        Error::Config(format!("busy_timeout must be milliseconds, got `{value}`"))
+                    })?;
+                    options.busy_timeout = Duration::from_millis(millis);
+                }
+                other => {
+                    return Err(Error::Config(format!(
+                        "unknown SQLite URL option `{other}` (allowed: busy_timeout)"
+                    )))
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    /// Sets how long SQLite waits for a lock before [`Error::Busy`].
+    pub fn busy_timeout(mut self, timeout: Duration) -> ConnectOptions {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The backend this URL points at.
+    pub fn backend(&self) -> crate::Backend {
+        match self.target {
+            Target::SqliteMemory | Target::SqliteFile(_) => crate::Backend::Sqlite,
+            Target::Postgres(_) => crate::Backend::Postgres,
+        }
+    }
+
+    /// Whether this is a private in-memory SQLite database (one per connection).
+    pub fn is_memory(&self) -> bool {
+        self.target == Target::SqliteMemory
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> &str {
+        &self.url
+    }
+}
+
+fn split_query(rest: &str) -> (&str, Option<&str>) {
+    match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host` with `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let authority_start = scheme_end + 3;
+    let authority_end = url[authority_start..]
+        .find('/')
+        .map_or(url.len(), |i| authority_start + i);
+    let authority = &url[authority_start..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &authority[..at];
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!(
+            "{}{}:***{}",
+            &url[..authority_start],
+            user,
+            &url[authority_start + at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("url", &self.url)
+            .field("busy_timeout", &self.busy_timeout)
+            .finish()
+    }
+}
+
+impl fmt::Display for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sqlite_urls() {
+        assert!(ConnectOptions::parse("sqlite::memory:").unwrap().is_memory());
+        assert!(ConnectOptions::parse("sqlite://:memory:").unwrap().is_memory());
+        let o = ConnectOptions::parse("sqlite://db/app.sqlite3?busy_timeout=250").unwrap();
+        assert!(o.target == Target::SqliteFile("db/app.sqlite3".into()));
+        assert_eq!(o.busy_timeout, Duration::from_millis(250));
+        let o = ConnectOptions::parse("sqlite:///tmp/x.db").unwrap();
+        assert!(o.target == Target::SqliteFile("/tmp/x.db".into()));
+        assert!(ConnectOptions::parse("sqlite://").is_err());
+        assert!(ConnectOptions::parse("sqlite://x.db?nope=1").is_err());
+        assert!(matches!(
+            ConnectOptions::parse("mysql://root@localhost/x"),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn password_is_never_shown() {
+        let o = ConnectOptions::parse("postgres://app:s3cret@db.example:5432/prod").unwrap();
+        for shown in [format!("{o:?}"), o.to_string(), o.redacted().to_owned()] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("app:***@db.example:5432/prod"), "{shown}");
+        }
+        assert_eq!(redact("postgres://app@h/db"), "postgres://app@h/db");
+        assert_eq!(redact("postgres://a:b:c@h/db"), "postgres://a:***@h/db");
+    }
+}

@@ -1,0 +1,572 @@
+//! Values bound to and read from the database, and their conversions to Rust types.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+
+/// An owned SQL value: what is bound as a parameter, or read into an untyped [`crate::Record`].
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL NULL.
+    #[default]
+    Null,
+    /// A boolean (SQLite stores it as 0/1).
+    Bool(bool),
+    /// Any integer, widened to 64 bits.
+    Int(i64),
+    /// A floating point number.
+    Float(f64),
+    /// Text.
+    Text(String),
+    /// Binary data.
+    Bytes(Vec<u8>),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// A time of day.
+    Time(NaiveTime),
+    /// A date and time without time zone.
+    DateTime(NaiveDateTime),
+    /// A point in time, in UTC.
+    DateTimeUtc(DateTime<Utc>),
+    /// A JSON document.
+    Json(serde_json::Value),
+}
+
+/// A borrowed SQL value, as read from a row without copying text or bytes.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ValueRef<'a> {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A floating point number.
+    Float(f64),
+    /// Text (borrowed from the row, or owned when the driver had to convert it).
+    Text(Cow<'a, str>),
+    /// Binary data.
+    Bytes(&'a [u8]),
+    /// A calendar date.
+    Date(NaiveDate),
+    /// A time of day.
+    Time(NaiveTime),
+    /// A date and time without time zone.
+    DateTime(NaiveDateTime),
+    /// A point in time, in UTC.
+    DateTimeUtc(DateTime<Utc>),
+    /// A JSON document.
+    Json(Cow<'a, serde_json::Value>),
+}
+
+impl Value {
+    /// A short name of the value's SQL type, used in error messages.
+    pub fn type_name(&self) -> &'static str {
+        self.as_ref().type_name()
+    }
+
+    /// Whether this is SQL NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Borrows this value.
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Bool(v) => ValueRef::Bool(*v),
+            Value::Int(v) => ValueRef::Int(*v),
+            Value::Float(v) => ValueRef::Float(*v),
+            Value::Text(v) => ValueRef::Text(Cow::Borrowed(v)),
+            Value::Bytes(v) => ValueRef::Bytes(v),
+            Value::Date(v) => ValueRef::Date(*v),
+            Value::Time(v) => ValueRef::Time(*v),
+            Value::DateTime(v) => ValueRef::DateTime(*v),
+            Value::DateTimeUtc(v) => ValueRef::DateTimeUtc(*v),
+            Value::Json(v) => ValueRef::Json(Cow::Borrowed(v)),
+        }
+    }
+
+    /// Reads this value as `T`, with the same rules as reading a column.
+    pub fn get<T: FromValue>(&self) -> Result<T, DecodeError> {
+        T::from_value(self.as_ref())
+    }
+}
+
+impl ValueRef<'_> {
+    /// A short name of the value's SQL type, used in error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ValueRef::Null => "null",
+            ValueRef::Bool(_) => "bool",
+            ValueRef::Int(_) => "integer",
+            ValueRef::Float(_) => "float",
+            ValueRef::Text(_) => "text",
+            ValueRef::Bytes(_) => "bytes",
+            ValueRef::Date(_) => "date",
+            ValueRef::Time(_) => "time",
+            ValueRef::DateTime(_) => "datetime",
+            ValueRef::DateTimeUtc(_) => "datetime with time zone",
+            ValueRef::Json(_) => "json",
+        }
+    }
+
+    /// Copies this value into an owned [`Value`].
+    pub fn to_owned_value(&self) -> Value {
+        match self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Bool(v) => Value::Bool(*v),
+            ValueRef::Int(v) => Value::Int(*v),
+            ValueRef::Float(v) => Value::Float(*v),
+            ValueRef::Text(v) => Value::Text(v.to_string()),
+            ValueRef::Bytes(v) => Value::Bytes(v.to_vec()),
+            ValueRef::Date(v) => Value::Date(*v),
+            ValueRef::Time(v) => Value::Time(*v),
+            ValueRef::DateTime(v) => Value::DateTime(*v),
+            ValueRef::DateTimeUtc(v) => Value::DateTimeUtc(*v),
+            ValueRef::Json(v) => Value::Json(v.clone().into_owned()),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::Int(v) => write!(f, "{v}"),
+            Value::Float(v) => write!(f, "{v}"),
+            Value::Text(v) => write!(f, "{v:?}"),
+            Value::Bytes(v) => write!(f, "<{} bytes>", v.len()),
+            Value::Date(v) => write!(f, "{v}"),
+            Value::Time(v) => write!(f, "{v}"),
+            Value::DateTime(v) => write!(f, "{v}"),
+            Value::DateTimeUtc(v) => write!(f, "{v}"),
+            Value::Json(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// Why a value could not be read as the requested type; [`crate::Row::get`] turns it
+/// into [`crate::Error::Decode`] naming the column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The requested Rust type.
+    pub expected: String,
+    /// What the value was (type, and the reason when the type alone does not say it).
+    pub found: String,
+}
+
+impl DecodeError {
+    fn new(expected: &str, value: &ValueRef<'_>) -> DecodeError {
+        DecodeError {
+            expected: expected.to_owned(),
+            found: value.type_name().to_owned(),
+        }
+    }
+
+    fn out_of_range(expected: &str, value: impl fmt::Display) -> DecodeError {
+        DecodeError {
+            expected: expected.to_owned(),
+            found: format!("{value} (out of range)"),
+        }
+    }
+
+    /// Names the column, producing the crate's error.
+    pub fn into_error(self, column: impl Into<String>) -> crate::Error {
+        crate::Error::Decode {
+            column: column.into(),
+            expected: self.expected,
+            found: self.found,
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {}, found {}", self.expected, self.found)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Converts a Rust value into a bound SQL [`Value`].
+pub trait ToValue {
+    /// The value to bind.
+    fn to_value(&self) -> Value;
+}
+
+/// Reads a Rust value from a SQL value. Reading widens losslessly (an `INT4` reads into
+/// `i64`, an integer into `f64` when exact); anything lossy is a [`DecodeError`].
+pub trait FromValue: Sized {
+    /// Converts the value, or says why it cannot.
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError>;
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        Ok(value.to_owned_value())
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => Value::Null,
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Null => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+impl<T: Into<Value> + Clone> From<Option<T>> for Value {
+    fn from(value: Option<T>) -> Value {
+        value.map_or(Value::Null, Into::into)
+    }
+}
+
+macro_rules! int_conversions {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value {
+                Value::Int(i64::from(*self))
+            }
+        }
+        impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::Int(i64::from(v))
+            }
+        }
+        impl FromValue for $t {
+            fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+                match value {
+                    ValueRef::Int(v) => {
+                        <$t>::try_from(v).map_err(|_| DecodeError::out_of_range(stringify!($t), v))
+                    }
+                    ValueRef::Bool(b) => Ok(<$t>::from(b)),
+                    other => Err(DecodeError::new(stringify!($t), &other)),
+                }
+            }
+        }
+    )*};
+}
+int_conversions!(i8, i16, i32, i64, u8, u16, u32);
+
+impl FromValue for u64 {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Int(v) => u64::try_from(v).map_err(|_| DecodeError::out_of_range("u64", v)),
+            other => Err(DecodeError::new("u64", &other)),
+        }
+    }
+}
+
+impl FromValue for usize {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Int(v) => {
+                usize::try_from(v).map_err(|_| DecodeError::out_of_range("usize", v))
+            }
+            other => Err(DecodeError::new("usize", &other)),
+        }
+    }
+}
+
+/// Largest integer magnitude an `f64` represents exactly.
+const F64_EXACT_INT: i64 = 1 << 53;
+
+impl ToValue for f64 {
+    fn to_value(&self) -> Value {
+        Value::Float(*self)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::Float(v)
+    }
+}
+impl FromValue for f64 {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Float(v) => Ok(v),
+            ValueRef::Int(v) if (-F64_EXACT_INT..=F64_EXACT_INT).contains(&v) => Ok(v as f64),
+            ValueRef::Int(v) => Err(DecodeError::out_of_range("f64", v)),
+            other => Err(DecodeError::new("f64", &other)),
+        }
+    }
+}
+
+impl ToValue for f32 {
+    fn to_value(&self) -> Value {
+        Value::Float(f64::from(*self))
+    }
+}
+impl From<f32> for Value {
+    fn from(v: f32) -> Value {
+        Value::Float(f64::from(v))
+    }
+}
+impl FromValue for f32 {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        let wide = f64::from_value(value).map_err(|mut e| {
+            e.expected = "f32".into();
+            e
+        })?;
+        let narrow = wide as f32;
+        if f64::from(narrow) == wide || wide.is_nan() {
+            Ok(narrow)
+        } else {
+            Err(DecodeError::out_of_range("f32", wide))
+        }
+    }
+}
+
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+impl FromValue for bool {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Bool(v) => Ok(v),
+            ValueRef::Int(0) => Ok(false),
+            ValueRef::Int(1) => Ok(true),
+            ValueRef::Int(v) => Err(DecodeError::out_of_range("bool", v)),
+            other => Err(DecodeError::new("bool", &other)),
+        }
+    }
+}
+
+impl ToValue for str {
+    fn to_value(&self) -> Value {
+        Value::Text(self.to_owned())
+    }
+}
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+impl FromValue for String {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Text(v) => Ok(v.into_owned()),
+            other => Err(DecodeError::new("String", &other)),
+        }
+    }
+}
+
+impl ToValue for [u8] {
+    fn to_value(&self) -> Value {
+        Value::Bytes(self.to_vec())
+    }
+}
+impl ToValue for Vec<u8> {
+    fn to_value(&self) -> Value {
+        Value::Bytes(self.clone())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Bytes(v)
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Value {
+        Value::Bytes(v.to_vec())
+    }
+}
+impl FromValue for Vec<u8> {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Bytes(v) => Ok(v.to_vec()),
+            other => Err(DecodeError::new("Vec<u8>", &other)),
+        }
+    }
+}
+
+/// Text format of a date-time stored in SQLite: fixed width, so it sorts correctly.
+pub(crate) const DATETIME_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+fn parse_datetime_text(text: &str) -> Option<NaiveDateTime> {
+    const FORMATS: [&str; 4] = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ];
+    let text = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Some(dt.naive_utc());
+    }
+    if let Ok(dt) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
+        return Some(dt.naive_utc());
+    }
+    let naive = text.strip_suffix('Z').unwrap_or(text);
+    FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(naive, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(naive, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+}
+
+impl ToValue for NaiveDate {
+    fn to_value(&self) -> Value {
+        Value::Date(*self)
+    }
+}
+impl From<NaiveDate> for Value {
+    fn from(v: NaiveDate) -> Value {
+        Value::Date(v)
+    }
+}
+impl FromValue for NaiveDate {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Date(v) => Ok(v),
+            ValueRef::Text(ref t) => NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
+                .map_err(|_| DecodeError::new("NaiveDate", &value)),
+            other => Err(DecodeError::new("NaiveDate", &other)),
+        }
+    }
+}
+
+impl ToValue for NaiveTime {
+    fn to_value(&self) -> Value {
+        Value::Time(*self)
+    }
+}
+impl From<NaiveTime> for Value {
+    fn from(v: NaiveTime) -> Value {
+        Value::Time(v)
+    }
+}
+impl FromValue for NaiveTime {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Time(v) => Ok(v),
+            ValueRef::Text(ref t) => NaiveTime::parse_from_str(t.trim(), "%H:%M:%S%.f")
+                .or_else(|_| NaiveTime::parse_from_str(t.trim(), "%H:%M"))
+                .map_err(|_| DecodeError::new("NaiveTime", &value)),
+            other => Err(DecodeError::new("NaiveTime", &other)),
+        }
+    }
+}
+
+impl ToValue for NaiveDateTime {
+    fn to_value(&self) -> Value {
+        Value::DateTime(*self)
+    }
+}
+impl From<NaiveDateTime> for Value {
+    fn from(v: NaiveDateTime) -> Value {
+        Value::DateTime(v)
+    }
+}
+impl FromValue for NaiveDateTime {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::DateTime(v) => Ok(v),
+            ValueRef::DateTimeUtc(v) => Ok(v.naive_utc()),
+            ValueRef::Text(ref t) => {
+                parse_datetime_text(t).ok_or_else(|| DecodeError::new("NaiveDateTime", &value))
+            }
+            other => Err(DecodeError::new("NaiveDateTime", &other)),
+        }
+    }
+}
+
+impl ToValue for DateTime<Utc> {
+    fn to_value(&self) -> Value {
+        Value::DateTimeUtc(*self)
+    }
+}
+impl From<DateTime<Utc>> for Value {
+    fn from(v: DateTime<Utc>) -> Value {
+        Value::DateTimeUtc(v)
+    }
+}
+impl FromValue for DateTime<Utc> {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::DateTimeUtc(v) => Ok(v),
+            ValueRef::DateTime(v) => Ok(v.and_utc()),
+            ValueRef::Text(ref t) => parse_datetime_text(t)
+                .map(|v| v.and_utc())
+                .ok_or_else(|| DecodeError::new("DateTime<Utc>", &value)),
+            other => Err(DecodeError::new("DateTime<Utc>", &other)),
+        }
+    }
+}
+
+impl ToValue for serde_json::Value {
+    fn to_value(&self) -> Value {
+        Value::Json(self.clone())
+    }
+}
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Value {
+        Value::Json(v)
+    }
+}
+impl FromValue for serde_json::Value {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Json(v) => Ok(v.into_owned()),
+            ValueRef::Text(ref t) => serde_json::from_str(t).map_err(|e| DecodeError {
+                expected: "serde_json::Value".into(),
+                found: format!("text that is not JSON ({e})"),
+            }),
+            other => Err(DecodeError::new("serde_json::Value", &other)),
+        }
+    }
+}
+
+/// Converts each argument into a [`Value`], for binding a list of parameters:
+/// `values![1, "Ada", None::<i64>]`.
+#[macro_export]
+macro_rules! values {
+    ($($v:expr),* $(,)?) => { ::std::vec![$($crate::ToValue::to_value(&$v)),*] };
+}

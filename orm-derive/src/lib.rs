@@ -1,0 +1,2 @@
+//! `#[derive(Model)]` for orm-core (arrives with the models issue).
+#![deny(missing_docs)]

@@ -1,0 +1,50 @@
+//! Shared helpers for the integration tests: run one test body on every backend.
+
+pub use orm_core;
+
+use orm_core::{Backend, DB};
+
+/// The backend of this thread's default (test) connection.
+pub fn backend() -> Backend {
+    DB::with_connection(|c| Ok(c.backend())).expect("a test database is installed")
+}
+
+/// Picks the SQL for the current backend.
+pub fn per_backend<'a>(sqlite: &'a str, postgres: &'a str) -> &'a str {
+    match backend() {
+        Backend::Postgres => postgres,
+        _ => sqlite,
+    }
+}
+
+/// Defines a test module with one test per backend; the body runs with a fresh test
+/// database installed as the thread's default connection and returns `orm_core::Result<()>`.
+///
+/// ```ignore
+/// on_both_backends! {
+///     fn inserts_and_reads() { DB::statement("...")?; Ok(()) }
+/// }
+/// ```
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(fn $name:ident() $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() -> ::orm_core::Result<()> {
+                let _db = ::orm_core::testing::sqlite();
+                $body
+            }
+
+            #[test]
+            fn postgres() -> ::orm_core::Result<()> {
+                let Some(_db) = ::orm_core::testing::postgres() else {
+                    return Ok(());
+                };
+                $body
+            }
+        }
+    )*};
+}

@@ -1,0 +1,157 @@
+//! Every supported type round-trips through both backends; bad reads are typed errors.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use orm_core::{Error, Value, DB};
+use orm_tests::{on_both_backends, per_backend};
+use serde_json::json;
+
+fn create_table() -> orm_core::Result<()> {
+    DB::statement(per_backend(
+        "CREATE TABLE vals (id INTEGER PRIMARY KEY, b BOOLEAN, i16v INTEGER, i32v INTEGER, \
+         i64v INTEGER, f32v REAL, f64v REAL, s TEXT, bytes BLOB, d DATE, t TIME, \
+         dt DATETIME, dtz DATETIME, j TEXT, opt INTEGER)",
+        "CREATE TABLE vals (id SERIAL PRIMARY KEY, b BOOLEAN, i16v SMALLINT, i32v INTEGER, \
+         i64v BIGINT, f32v REAL, f64v DOUBLE PRECISION, s TEXT, bytes BYTEA, d DATE, t TIME, \
+         dt TIMESTAMP, dtz TIMESTAMPTZ, j JSONB, opt BIGINT)",
+    ))?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Sample {
+    b: bool,
+    i16v: i16,
+    i32v: i32,
+    i64v: i64,
+    f32v: f32,
+    f64v: f64,
+    s: String,
+    bytes: Vec<u8>,
+    d: NaiveDate,
+    t: NaiveTime,
+    dt: NaiveDateTime,
+    dtz: DateTime<Utc>,
+    j: serde_json::Value,
+    opt: Option<i64>,
+}
+
+fn samples() -> Vec<Sample> {
+    let d = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+    let t = NaiveTime::from_hms_micro_opt(23, 59, 58, 123_456).unwrap();
+    vec![
+        Sample {
+            b: true,
+            i16v: i16::MIN,
+            i32v: i32::MIN,
+            i64v: i64::MIN,
+            f32v: f32::MIN_POSITIVE,
+            f64v: f64::MAX,
+            s: String::new(),
+            bytes: Vec::new(),
+            d: NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+            t: NaiveTime::MIN,
+            dt: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap().and_time(NaiveTime::MIN),
+            dtz: Utc.timestamp_opt(0, 0).unwrap(),
+            j: json!(null),
+            opt: None,
+        },
+        Sample {
+            b: false,
+            i16v: i16::MAX,
+            i32v: i32::MAX,
+            i64v: i64::MAX,
+            f32v: -1.5,
+            f64v: -0.000_123_456_789,
+            s: "héllo wörld ✓ 日本語 🦀 'quote' \"dq\" \\ back".repeat(3),
+            bytes: (0..=255u8).cycle().take(1 << 20).collect(),
+            d,
+            t,
+            dt: d.and_time(t),
+            dtz: Utc.with_ymd_and_hms(2038, 1, 19, 3, 14, 8).unwrap(),
+            j: json!({"a": [1, 2.5, "x", null, true], "nested": {"k": "v"}}),
+            opt: Some(42),
+        },
+    ]
+}
+
+on_both_backends! {
+    fn every_type_round_trips() {
+        create_table()?;
+        for sample in samples() {
+            DB::insert(
+                "INSERT INTO vals (b, i16v, i32v, i64v, f32v, f64v, s, bytes, d, t, dt, dtz, j, opt) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &[&sample.b, &sample.i16v, &sample.i32v, &sample.i64v, &sample.f32v, &sample.f64v,
+                  &sample.s, &sample.bytes, &sample.d, &sample.t, &sample.dt, &sample.dtz,
+                  &sample.j, &sample.opt],
+            )?;
+        }
+        let rows = DB::select("SELECT * FROM vals ORDER BY id", &[])?;
+        let read: Vec<Sample> = rows
+            .iter()
+            .map(|r| {
+                Ok(Sample {
+                    b: r.get("b")?,
+                    i16v: r.get("i16v")?,
+                    i32v: r.get("i32v")?,
+                    i64v: r.get("i64v")?,
+                    f32v: r.get("f32v")?,
+                    f64v: r.get("f64v")?,
+                    s: r.get("s")?,
+                    bytes: r.get("bytes")?,
+                    d: r.get("d")?,
+                    t: r.get("t")?,
+                    dt: r.get("dt")?,
+                    dtz: r.get("dtz")?,
+                    j: r.get("j")?,
+                    opt: r.get("opt")?,
+                })
+            })
+            .collect::<orm_core::Result<_>>()?;
+        assert_eq!(read, samples());
+        Ok(())
+    }
+
+    fn narrow_integers_widen_and_out_of_range_is_a_decode_error() {
+        create_table()?;
+        DB::insert("INSERT INTO vals (i32v, i64v, s) VALUES (?, ?, ?)", &[&7, &(i64::from(i32::MAX) + 1), &"text"])?;
+        let row = &DB::select("SELECT i32v, i64v, s, opt FROM vals", &[])?[0];
+        assert_eq!(row.get::<i64, _>("i32v")?, 7);
+        assert_eq!(row.get::<f64, _>("i32v")?, 7.0);
+        match row.get::<i32, _>("i64v") {
+            Err(Error::Decode { column, expected, found }) => {
+                assert_eq!(column, "i64v");
+                assert_eq!(expected, "i32");
+                assert!(found.contains("out of range"), "{found}");
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+        match row.get::<i64, _>("s") {
+            Err(Error::Decode { column, found, .. }) => {
+                assert_eq!(column, "s");
+                assert_eq!(found, "text");
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+        assert!(matches!(row.get::<i64, _>("opt"), Err(Error::Decode { .. })));
+        assert_eq!(row.get::<Option<i64>, _>("opt")?, None);
+        assert!(matches!(row.get::<i64, _>("nope"), Err(Error::ColumnNotFound(_))));
+        assert!(matches!(row.get::<i64, _>(&99usize), Err(Error::ColumnNotFound(_))));
+        Ok(())
+    }
+
+    fn rows_read_by_position_through_the_connection() {
+        create_table()?;
+        DB::insert("INSERT INTO vals (s, i64v) VALUES (?, ?), (?, ?)", &[&"a", &1, &"b", &2])?;
+        let pairs = DB::with_connection(|c| {
+            c.query_map("SELECT s, i64v FROM vals ORDER BY i64v", &[], |row| {
+                Ok((row.get::<String, _>(&0usize)?, row.get::<i64, _>(&1usize)?))
+            })
+        })?;
+        assert_eq!(pairs, vec![("a".to_owned(), 1), ("b".to_owned(), 2)]);
+        let record = &DB::select("SELECT s AS name FROM vals ORDER BY i64v", &[])?[1];
+        assert_eq!(record.columns(), ["name"]);
+        assert_eq!(record.value("name")?, &Value::Text("b".into()));
+        Ok(())
+    }
+}
