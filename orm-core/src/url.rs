@@ -60,7 +60,11 @@ impl ConnectOptions {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             url: redact(url),
         };
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "busy_timeout" => {
@@ -111,8 +115,26 @@ fn split_query(rest: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Replaces the password of `scheme://user:password@host` with `***`.
+/// Replaces the password of `scheme://user:password@host` (and a `password=` query
+/// parameter) with `***`.
 pub(crate) fn redact(url: &str) -> String {
+    let redacted = redact_userinfo(url);
+    match redacted.split_once('?') {
+        Some((base, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
+        }
+        None => redacted,
+    }
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };
@@ -157,8 +179,12 @@ mod tests {
 
     #[test]
     fn parses_sqlite_urls() {
-        assert!(ConnectOptions::parse("sqlite::memory:").unwrap().is_memory());
-        assert!(ConnectOptions::parse("sqlite://:memory:").unwrap().is_memory());
+        assert!(ConnectOptions::parse("sqlite::memory:")
+            .unwrap()
+            .is_memory());
+        assert!(ConnectOptions::parse("sqlite://:memory:")
+            .unwrap()
+            .is_memory());
         let o = ConnectOptions::parse("sqlite://db/app.sqlite3?busy_timeout=250").unwrap();
         assert!(o.target == Target::SqliteFile("db/app.sqlite3".into()));
         assert_eq!(o.busy_timeout, Duration::from_millis(250));
@@ -181,5 +207,9 @@ mod tests {
         }
         assert_eq!(redact("postgres://app@h/db"), "postgres://app@h/db");
         assert_eq!(redact("postgres://a:b:c@h/db"), "postgres://a:***@h/db");
+        assert_eq!(
+            redact("postgres://h/db?user=a&password=pw&sslmode=disable"),
+            "postgres://h/db?user=a&password=***&sslmode=disable"
+        );
     }
 }

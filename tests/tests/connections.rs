@@ -1,0 +1,205 @@
+//! Pool, named connections, thread scopes, the query log, busy handling and the
+//! statement cache.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use orm_core::{Connection, Error, PoolConfig, DB};
+use orm_tests::on_both_backends;
+
+fn file_url(dir: &tempfile::TempDir, query: &str) -> String {
+    format!(
+        "sqlite://{}{query}",
+        dir.path().join("app.sqlite3").display()
+    )
+}
+
+#[test]
+fn pooled_connections_are_shared_across_threads_and_returned_clean() -> orm_core::Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "pool_test";
+    DB::connect_with(
+        name,
+        &file_url(&dir, ""),
+        PoolConfig {
+            max_size: 4,
+            ..PoolConfig::default()
+        },
+    )?;
+    let db = DB::connection(name);
+    db.statement("CREATE TABLE hits (id INTEGER PRIMARY KEY, thread INTEGER NOT NULL)")?;
+
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            thread::spawn(move || -> orm_core::Result<()> {
+                let db = DB::connection(name);
+                for _ in 0..50 {
+                    db.transaction(|| {
+                        db.execute("INSERT INTO hits (thread) VALUES (?)", &[&t])?;
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap()?;
+    }
+    let count: i64 = db.select("SELECT COUNT(*) AS n FROM hits", &[])?[0].get("n")?;
+    assert_eq!(count, 200);
+
+    // A connection handed back with an open transaction is rolled back, not reused dirty.
+    let pool = DB::pool(name)?;
+    {
+        let mut conn = pool.get()?;
+        let mut tx = conn.begin()?;
+        tx.execute("INSERT INTO hits (thread) VALUES (?)", &[&99])?;
+        std::mem::forget(tx); // leak the handle: the transaction stays open
+    }
+    for _ in 0..8 {
+        let mut conn = pool.get()?;
+        assert!(!conn.in_transaction());
+        let n: i64 =
+            conn.select("SELECT COUNT(*) AS n FROM hits WHERE thread = 99", &[])?[0].get("n")?;
+        assert_eq!(n, 0);
+    }
+    // Thousands of checkouts do not grow the pool.
+    for _ in 0..2000 {
+        drop(pool.get()?);
+    }
+    assert!(pool.connections() <= 4, "{}", pool.connections());
+    assert!(DB::disconnect(name));
+    assert!(matches!(
+        db.select("SELECT 1", &[]),
+        Err(Error::NoConnection(_))
+    ));
+    Ok(())
+}
+
+#[test]
+fn unconfigured_connections_are_a_typed_error() {
+    let err = DB::connection("never_configured")
+        .select("SELECT 1", &[])
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NoConnection(ref n) if n == "never_configured"),
+        "{err}"
+    );
+}
+
+#[test]
+fn test_databases_are_private_to_their_thread() -> orm_core::Result<()> {
+    let barrier = Arc::new(Barrier::new(2));
+    let handles: Vec<_> = (0..2)
+        .map(|i| {
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || -> orm_core::Result<i64> {
+                let _db = orm_core::testing::sqlite();
+                DB::statement("CREATE TABLE t (x INTEGER)")?;
+                DB::execute("INSERT INTO t VALUES (?)", &[&i])?;
+                barrier.wait();
+                DB::select("SELECT COUNT(*) AS n FROM t", &[])?[0].get("n")
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap()?, 1);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_held_sqlite_write_lock_makes_writers_wait_then_succeed() -> orm_core::Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = file_url(&dir, "?busy_timeout=5000");
+    let mut holder = Connection::open(&url)?;
+    holder.execute_batch("CREATE TABLE t (x INTEGER)")?;
+    let tx = holder.begin()?; // BEGIN IMMEDIATE: holds the write lock
+    let waiter = thread::spawn(move || -> orm_core::Result<Duration> {
+        let mut conn = Connection::open(&url)?;
+        let start = Instant::now();
+        conn.transaction(|c| c.execute("INSERT INTO t VALUES (?)", &[&1]))?;
+        Ok(start.elapsed())
+    });
+    thread::sleep(Duration::from_millis(300));
+    tx.commit()?;
+    let waited = waiter.join().unwrap()?;
+    assert!(waited >= Duration::from_millis(200), "waited {waited:?}");
+    let n: i64 = holder.select("SELECT COUNT(*) AS n FROM t", &[])?[0].get("n")?;
+    assert_eq!(n, 1);
+    Ok(())
+}
+
+#[test]
+fn a_sqlite_writer_gets_a_busy_error_after_its_timeout() -> orm_core::Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut holder = Connection::open(&file_url(&dir, ""))?;
+    holder.execute_batch("CREATE TABLE t (x INTEGER)")?;
+    let _tx = holder.begin()?;
+    let mut impatient = Connection::open(&file_url(&dir, "?busy_timeout=100"))?;
+    let err = impatient
+        .transaction(|c| c.execute("INSERT INTO t VALUES (?)", &[&1]))
+        .unwrap_err();
+    assert!(err.is_busy(), "{err:?}");
+    assert!(!impatient.in_transaction());
+    Ok(())
+}
+
+#[test]
+fn sqlite_file_connections_use_wal_and_foreign_keys() -> orm_core::Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(&file_url(&dir, ""))?;
+    let mode: String = conn.select("PRAGMA journal_mode", &[])?[0].get(&0usize)?;
+    assert_eq!(mode, "wal");
+    let fk: i64 = conn.select("PRAGMA foreign_keys", &[])?[0].get(&0usize)?;
+    assert_eq!(fk, 1);
+    Ok(())
+}
+
+on_both_backends! {
+    fn the_query_log_captures_statements_with_binding_counts() {
+        DB::statement("CREATE TABLE logged (x INTEGER)")?;
+        DB::enable_query_log();
+        DB::execute("INSERT INTO logged VALUES (?)", &[&1])?;
+        DB::select("SELECT x FROM logged WHERE x = ? OR x = ?", &[&1, &2])?;
+        let log = DB::query_log();
+        DB::disable_query_log();
+        assert_eq!(log.len(), 2);
+        assert!(log[0].sql.starts_with("INSERT INTO logged"));
+        assert_eq!(log[0].bindings, 1);
+        assert_eq!(log[1].bindings, 2);
+        DB::flush_query_log();
+        assert!(DB::query_log().is_empty());
+        Ok(())
+    }
+
+    fn hand_written_sql_uses_question_marks_on_every_backend() {
+        let rows = DB::select("SELECT ? AS a, '?' AS literal, CAST(? AS INTEGER) AS b", &[&"x", &2])?;
+        assert_eq!(rows[0].get::<String, _>("a")?, "x");
+        assert_eq!(rows[0].get::<String, _>("literal")?, "?");
+        assert_eq!(rows[0].get::<i64, _>("b")?, 2);
+        Ok(())
+    }
+}
+
+#[test]
+fn postgres_statements_are_prepared_once_per_connection() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    let sql = "SELECT $1::int8 + 1 AS n";
+    for i in 0..5i64 {
+        let n: i64 = DB::with_connection(|c| c.select_values(sql, &[orm_core::Value::Int(i)]))?[0]
+            .get("n")?;
+        assert_eq!(n, i + 1);
+    }
+    let prepared: i64 = DB::select(
+        "SELECT COUNT(*) AS n FROM pg_prepared_statements WHERE statement = ?",
+        &[&sql],
+    )?[0]
+        .get("n")?;
+    assert_eq!(prepared, 1);
+    Ok(())
+}

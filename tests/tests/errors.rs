@@ -1,0 +1,133 @@
+//! Constraint violations are typed, on both backends; hostile identifiers round-trip.
+
+use orm_core::dialect::SqlWriter;
+use orm_core::{ConstraintKind, Error, Value, DB};
+use orm_tests::{on_both_backends, per_backend};
+
+fn schema() -> orm_core::Result<()> {
+    DB::statement("CREATE TABLE parents (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)")?;
+    DB::statement(
+        "CREATE TABLE children (id INTEGER PRIMARY KEY, \
+         parent_id INTEGER NOT NULL REFERENCES parents (id), \
+         age INTEGER CHECK (age >= 0))",
+    )?;
+    DB::insert(
+        "INSERT INTO parents (id, email) VALUES (?, ?)",
+        &[&1, &"a@x"],
+    )?;
+    Ok(())
+}
+
+fn kind_of(result: orm_core::Result<u64>) -> Option<ConstraintKind> {
+    let err = result.expect_err("the statement must fail");
+    assert!(err.sql().is_some_and(|s| s.contains("INSERT")), "{err:?}");
+    err.constraint_kind()
+}
+
+on_both_backends! {
+    fn constraint_violations_have_kinds() {
+        schema()?;
+        assert_eq!(
+            kind_of(DB::insert("INSERT INTO parents (id, email) VALUES (?, ?)", &[&2, &"a@x"])),
+            Some(ConstraintKind::Unique)
+        );
+        assert_eq!(
+            kind_of(DB::insert("INSERT INTO parents (id, email) VALUES (?, ?)", &[&1, &"b@x"])),
+            Some(ConstraintKind::Unique)
+        );
+        assert_eq!(
+            kind_of(DB::insert("INSERT INTO children (id, parent_id) VALUES (?, ?)", &[&1, &99])),
+            Some(ConstraintKind::ForeignKey)
+        );
+        assert_eq!(
+            kind_of(DB::insert("INSERT INTO parents (id, email) VALUES (?, ?)", &[&3, &None::<String>])),
+            Some(ConstraintKind::NotNull)
+        );
+        assert_eq!(
+            kind_of(DB::insert("INSERT INTO children (id, parent_id, age) VALUES (?, ?, ?)", &[&1, &1, &-1])),
+            Some(ConstraintKind::Check)
+        );
+        let err = DB::insert("INSERT INTO parents (id, email) VALUES (?, ?)", &[&2, &"a@x"]).unwrap_err();
+        assert!(matches!(err, Error::UniqueViolation { .. }));
+        Ok(())
+    }
+
+    fn syntax_errors_are_database_errors_with_the_sql() {
+        let err = DB::statement("SELEKT nonsense").unwrap_err();
+        match &err {
+            Error::Database { sql, .. } => assert_eq!(sql.as_deref(), Some("SELEKT nonsense")),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(err.to_string().contains("SELEKT"));
+        Ok(())
+    }
+
+    fn wrong_number_of_bindings_is_an_error_not_a_panic() {
+        schema()?;
+        assert!(DB::select("SELECT * FROM parents WHERE id = ?", &[]).is_err());
+        assert!(DB::select("SELECT * FROM parents WHERE id = ?", &[&1, &2]).is_err());
+        Ok(())
+    }
+
+    fn hostile_identifiers_are_quoted_and_round_trip() {
+        let names = [
+            "plain", "with space", "we\"ird", "semi;colon", "dash--comment", "select",
+            "order", "ünïcødé", "日本", "back`tick", "it's", "x); DROP TABLE t; --",
+            "/*open", "percent%", "a.b",
+        ];
+        for (i, name) in names.iter().enumerate() {
+            let table = format!("t{i} {name}");
+            let dialect = DB::with_connection(|c| Ok(c.dialect()))?;
+            let mut create = SqlWriter::new(dialect);
+            create.push("CREATE TABLE ").push_identifier(&table).push(" (")
+                .push_identifier(name).push(" TEXT)");
+            let (sql, _) = create.finish()?;
+            DB::statement(&sql)?;
+
+            let mut insert = SqlWriter::new(dialect);
+            insert.push("INSERT INTO ").push_identifier(&table).push(" (")
+                .push_identifier(name).push(") VALUES (")
+                .push_bind(Value::Text(name.to_string())).push(")");
+            let (sql, binds) = insert.finish()?;
+            DB::with_connection(|c| c.execute_values(&sql, &binds))?;
+
+            let mut select = SqlWriter::new(dialect);
+            select.push("SELECT ").push_identifier(name).push(" FROM ").push_identifier(&table);
+            let (sql, _) = select.finish()?;
+            let rows = DB::with_connection(|c| c.select_values(&sql, &[]))?;
+            assert_eq!(rows[0].get::<String, _>(*name)?, *name);
+        }
+        let tables: i64 = DB::select(per_backend(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'",
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()",
+        ), &[])?[0].get("n")?;
+        assert_eq!(tables, names.len() as i64);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_password_in_a_url_is_never_shown() {
+    let url = "postgres://app:sup3rs3cret@127.0.0.1:1/db";
+    let err = orm_core::Connection::open(url).unwrap_err();
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.contains("sup3rs3cret"), "{shown}");
+        assert!(shown.contains("app:***@127.0.0.1:1/db"), "{shown}");
+    }
+    let err = orm_core::Pool::new(url).unwrap_err();
+    assert!(!format!("{err:?}").contains("sup3rs3cret"));
+    let options = orm_core::ConnectOptions::parse(url).unwrap();
+    assert!(!format!("{options:?} {options}").contains("sup3rs3cret"));
+}
+
+#[test]
+fn unknown_url_schemes_are_configuration_errors() {
+    assert!(matches!(
+        orm_core::Connection::open("mysql://root@localhost/x"),
+        Err(Error::Config(_))
+    ));
+    assert!(matches!(
+        orm_core::Connection::open("nonsense"),
+        Err(Error::Config(_))
+    ));
+}
