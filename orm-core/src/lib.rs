@@ -31,7 +31,9 @@ mod backend;
 mod db;
 pub mod dialect;
 mod error;
+pub mod inflector;
 mod log;
+mod model;
 mod row;
 pub mod testing;
 mod url;
@@ -44,9 +46,12 @@ pub use crate::db::{
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
-pub use crate::row::{Record, Row, RowIndex};
+pub use crate::model::{now, Model, ModelHooks, ModelMeta};
+pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::url::ConnectOptions;
 pub use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
+/// `#[derive(Model)]`: see the `orm-derive` crate.
+pub use orm_derive::Model;
 
 /// Chrono's date and time types, re-exported for model fields.
 pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -54,9 +59,15 @@ pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 /// Everything an application usually needs: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Connection, DateTime, Error, NaiveDate, NaiveDateTime, NaiveTime, Record, Result, ToValue,
-        Utc, Value, DB,
+        Connection, DateTime, Error, FromRow, Model, ModelHooks, NaiveDate, NaiveDateTime,
+        NaiveTime, Record, Result, ToValue, Utc, Value, DB,
     };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::model::SqlCache;
+    pub use serde;
 }
 
 #[cfg(doctest)]

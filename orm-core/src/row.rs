@@ -134,6 +134,13 @@ impl<'r> Row<'r> {
         T::from_value(value).map_err(|e| e.into_error(self.column_name(i)))
     }
 
+    /// Reads the column at `index` as `T`: the positional fast path model decoders use.
+    #[inline]
+    pub fn get_at<T: FromValue>(&self, index: usize) -> Result<T> {
+        let value = self.value_at(index)?;
+        T::from_value(value).map_err(|e| e.into_error(self.column_name(index)))
+    }
+
     /// Copies the row into an owned [`Record`] sharing `columns`.
     pub fn to_record(&self, columns: &Arc<[String]>) -> Result<Record> {
         let values = (0..self.len())
@@ -160,6 +167,19 @@ impl std::fmt::Debug for Row<'_> {
             map.entry(&self.column_name(i), &self.value_at(i).ok());
         }
         map.finish()
+    }
+}
+
+/// Decodes one result row into a Rust value: implemented by `#[derive(Model)]`
+/// (positionally, in the model's column order) and by [`Record`].
+pub trait FromRow: Sized {
+    /// Builds the value from the row.
+    fn from_row(row: &Row<'_>) -> Result<Self>;
+}
+
+impl FromRow for Record {
+    fn from_row(row: &Row<'_>) -> Result<Self> {
+        row.to_record(&row.column_names())
     }
 }
 

@@ -194,6 +194,11 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// Converts a Rust value into a bound SQL [`Value`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a database column",
+    label = "no column mapping for this type",
+    note = "implement `orm_core::ToValue` and `orm_core::FromValue` for it, or mark the field `#[model(skip)]`"
+)]
 pub trait ToValue {
     /// The value to bind.
     fn to_value(&self) -> Value;
@@ -201,6 +206,11 @@ pub trait ToValue {
 
 /// Reads a Rust value from a SQL value. Reading widens losslessly (an `INT4` reads into
 /// `i64`, an integer into `f64` when exact); anything lossy is a [`DecodeError`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from a database column",
+    label = "no column mapping for this type",
+    note = "implement `orm_core::ToValue` and `orm_core::FromValue` for it, or mark the field `#[model(skip)]`"
+)]
 pub trait FromValue: Sized {
     /// Converts the value, or says why it cannot.
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError>;

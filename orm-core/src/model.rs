@@ -1,0 +1,696 @@
+//! The `Model` trait: all active-record behaviour, written once, generically.
+//! `#[derive(Model)]` supplies only metadata, a positional decoder and an encoder.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use crate::backend::Connection;
+use crate::db::with_named;
+use crate::dialect::{Backend, Dialect, SqlWriter};
+use crate::error::{Error, Result};
+use crate::row::FromRow;
+use crate::value::{ToValue, Value, ValueRef};
+
+/// What `#[derive(Model)]` knows about a model: table, columns, key and flags.
+#[derive(Debug)]
+pub struct ModelMeta {
+    /// The model's type name (`User`), used in errors.
+    pub name: &'static str,
+    /// The table (`users` by default: snake_case plural of the type name).
+    pub table: &'static str,
+    /// The primary key column.
+    pub primary_key: &'static str,
+    /// Position of the primary key in [`ModelMeta::columns`].
+    pub primary_key_index: usize,
+    /// Whether the database assigns the key (an `Option<integer>` key).
+    pub incrementing: bool,
+    /// Every column, in field order: the order rows are selected and decoded in.
+    pub columns: &'static [&'static str],
+    /// Columns left out of serialisation.
+    pub hidden: &'static [&'static str],
+    /// Position of `created_at` when the model has `timestamps`.
+    pub created_at: Option<usize>,
+    /// Position of `updated_at` when the model has `timestamps`.
+    pub updated_at: Option<usize>,
+    /// Position of `deleted_at` when the model has `soft_deletes`.
+    pub deleted_at: Option<usize>,
+    /// The connection the model uses (`default` unless set).
+    pub connection: &'static str,
+    #[doc(hidden)]
+    pub sql: SqlCache,
+}
+
+impl ModelMeta {
+    /// Whether the model has `created_at`/`updated_at` maintained automatically.
+    pub fn timestamps(&self) -> bool {
+        self.updated_at.is_some()
+    }
+
+    /// Whether deletes are soft (set `deleted_at`) and trashed rows hidden by default.
+    pub fn soft_deletes(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+
+    /// The name of the column at `index`.
+    pub fn column(&self, index: usize) -> &'static str {
+        self.columns[index]
+    }
+}
+
+const BACKEND_SLOTS: usize = 4;
+
+#[derive(Debug, Clone, Copy)]
+#[repr(usize)]
+enum Statement {
+    Find,
+    FindWithTrashed,
+    InsertWithoutKey,
+    InsertWithKey,
+    Update,
+    Delete,
+    Exists,
+}
+const STATEMENT_KINDS: usize = 7;
+
+/// The SQL text of a model's fixed-shape statements (find by key, insert, update,
+/// delete), rendered once per backend and reused.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SqlCache {
+    slots: [[OnceLock<String>; STATEMENT_KINDS]; BACKEND_SLOTS],
+}
+
+impl SqlCache {
+    /// An empty cache (usable in a `static`).
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> SqlCache {
+        SqlCache {
+            slots: [const { [const { OnceLock::new() }; STATEMENT_KINDS] }; BACKEND_SLOTS],
+        }
+    }
+
+    fn get(
+        &self,
+        dialect: &'static dyn Dialect,
+        statement: Statement,
+        render: impl FnOnce(&mut SqlWriter),
+    ) -> Result<&str> {
+        let slot = &self.slots[backend_slot(dialect.backend())][statement as usize];
+        if let Some(sql) = slot.get() {
+            return Ok(sql);
+        }
+        let mut writer = SqlWriter::new(dialect);
+        render(&mut writer);
+        let (sql, _) = writer.finish()?;
+        Ok(slot.get_or_init(|| sql))
+    }
+}
+
+fn backend_slot(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 1,
+    }
+}
+
+/// Callbacks around every write. Returning `Err` from a `saving`/`creating`/`updating`/
+/// `deleting` hook cancels the write (nothing is written) and returns that error.
+///
+/// `#[derive(Model)]` implements this trait with no hooks unless the struct says
+/// `#[model(hooks)]`; then implement it yourself, overriding the hooks you need.
+pub trait ModelHooks {
+    /// Before an insert or an update.
+    fn saving(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After an insert or an update.
+    fn saved(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Before an insert.
+    fn creating(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After an insert.
+    fn created(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Before an update.
+    fn updating(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After an update.
+    fn updated(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Before a delete (soft or hard).
+    fn deleting(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After a delete (soft or hard).
+    fn deleted(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Where a model operation runs: the model's named connection (resolved per call, so
+/// hooks may use the database too) or an explicit connection.
+pub(crate) enum On<'c> {
+    Named(&'static str),
+    Conn(&'c mut Connection),
+}
+
+impl On<'_> {
+    pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        match self {
+            On::Named(name) => with_named(name, f),
+            On::Conn(conn) => f(conn),
+        }
+    }
+}
+
+/// The current time as stored: UTC, microsecond precision (what both backends keep).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn push_column_list(w: &mut SqlWriter, meta: &ModelMeta) {
+    for (i, column) in meta.columns.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.push_identifier(column);
+    }
+}
+
+fn push_key_condition(w: &mut SqlWriter, meta: &ModelMeta) {
+    w.push(" WHERE ")
+        .push_identifier(meta.primary_key)
+        .push(" = ");
+    meta_placeholder(w, 1);
+}
+
+/// A placeholder for a cached statement (values are bound at execution).
+fn meta_placeholder(w: &mut SqlWriter, index: usize) {
+    let mut text = String::new();
+    w.dialect().push_placeholder(&mut text, index);
+    w.push(&text);
+}
+
+fn find_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+    with_trashed: bool,
+) -> Result<&'static str> {
+    let kind = if with_trashed || meta.deleted_at.is_none() {
+        Statement::FindWithTrashed
+    } else {
+        Statement::Find
+    };
+    meta.sql.get(dialect, kind, |w| {
+        w.push("SELECT ");
+        push_column_list(w, meta);
+        w.push(" FROM ").push_identifier(meta.table);
+        push_key_condition(w, meta);
+        if let (Some(deleted_at), false) = (meta.deleted_at, with_trashed) {
+            w.push(" AND ")
+                .push_identifier(meta.columns[deleted_at])
+                .push(" IS NULL");
+        }
+        let mut limit = String::new();
+        w.dialect().push_limit_offset(&mut limit, Some(1), None);
+        w.push(&limit);
+    })
+}
+
+fn insert_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+    with_key: bool,
+) -> Result<&'static str> {
+    let kind = if with_key {
+        Statement::InsertWithKey
+    } else {
+        Statement::InsertWithoutKey
+    };
+    meta.sql.get(dialect, kind, |w| {
+        w.push("INSERT INTO ")
+            .push_identifier(meta.table)
+            .push(" (");
+        let mut n = 0;
+        for (i, column) in meta.columns.iter().enumerate() {
+            if !with_key && i == meta.primary_key_index {
+                continue;
+            }
+            if n > 0 {
+                w.push(", ");
+            }
+            w.push_identifier(column);
+            n += 1;
+        }
+        w.push(") VALUES (");
+        for i in 1..=n {
+            if i > 1 {
+                w.push(", ");
+            }
+            meta_placeholder(w, i);
+        }
+        w.push(")");
+        if !with_key && w.dialect().supports_returning() {
+            w.push(" RETURNING ").push_identifier(meta.primary_key);
+        }
+    })
+}
+
+fn update_sql(meta: &'static ModelMeta, dialect: &'static dyn Dialect) -> Result<&'static str> {
+    meta.sql.get(dialect, Statement::Update, |w| {
+        w.push("UPDATE ").push_identifier(meta.table).push(" SET ");
+        let mut n = 0;
+        for (i, column) in meta.columns.iter().enumerate() {
+            if i == meta.primary_key_index {
+                continue;
+            }
+            if n > 0 {
+                w.push(", ");
+            }
+            n += 1;
+            w.push_identifier(column).push(" = ");
+            meta_placeholder(w, n);
+        }
+        w.push(" WHERE ")
+            .push_identifier(meta.primary_key)
+            .push(" = ");
+        meta_placeholder(w, n + 1);
+    })
+}
+
+fn delete_sql(meta: &'static ModelMeta, dialect: &'static dyn Dialect) -> Result<&'static str> {
+    meta.sql.get(dialect, Statement::Delete, |w| {
+        w.push("DELETE FROM ").push_identifier(meta.table);
+        push_key_condition(w, meta);
+    })
+}
+
+fn exists_sql(meta: &'static ModelMeta, dialect: &'static dyn Dialect) -> Result<&'static str> {
+    meta.sql.get(dialect, Statement::Exists, |w| {
+        w.push("SELECT 1 FROM ").push_identifier(meta.table);
+        push_key_condition(w, meta);
+    })
+}
+
+/// `UPDATE table SET a = ?, b = ? WHERE key = ?` for a chosen set of columns.
+fn update_columns_on(
+    conn: &mut Connection,
+    meta: &'static ModelMeta,
+    columns: &[(&str, Value)],
+    key: Value,
+) -> Result<u64> {
+    let mut w = SqlWriter::new(conn.dialect());
+    w.push("UPDATE ").push_identifier(meta.table).push(" SET ");
+    for (i, (column, value)) in columns.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.push_identifier(column)
+            .push(" = ")
+            .push_bind(value.clone());
+    }
+    w.push(" WHERE ")
+        .push_identifier(meta.primary_key)
+        .push(" = ")
+        .push_bind(key);
+    let (sql, binds) = w.finish()?;
+    conn.execute_values(&sql, &binds)
+}
+
+fn not_found(meta: &ModelMeta, key: &Value) -> Error {
+    Error::NotFound {
+        model: meta.name.to_owned(),
+        key: format!("{} = {key}", meta.primary_key),
+    }
+}
+
+fn missing_key(meta: &ModelMeta, action: &str) -> Error {
+    Error::InvalidQuery(format!(
+        "cannot {action} a {} that has no primary key value (save it first)",
+        meta.name
+    ))
+}
+
+/// An active-record model. Derive it: `#[derive(Model)]`.
+///
+/// Every operation runs on the model's connection (the thread's open transaction or
+/// test database first, then the pool) or, through its `_on` twin, on an explicit one.
+pub trait Model: FromRow + ModelHooks + Sized + 'static {
+    /// The model's metadata (emitted by the derive).
+    fn meta() -> &'static ModelMeta;
+
+    /// Every column's value, in [`ModelMeta::columns`] order (emitted by the derive).
+    fn to_values(&self) -> Vec<Value>;
+
+    /// The primary key's value (`Value::Null` before an auto-increment insert).
+    fn key_value(&self) -> Value;
+
+    /// Sets one column's field from a value (emitted by the derive).
+    fn set_column(&mut self, column: &str, value: ValueRef<'_>) -> Result<()>;
+
+    /// One column's value, by column name (emitted by the derive).
+    fn column_value(&self, column: &str) -> Option<Value>;
+
+    /// The row with this primary key, if any (trashed rows excluded).
+    fn find(key: impl ToValue) -> Result<Option<Self>> {
+        find_by_key::<Self>(
+            &mut On::Named(Self::meta().connection),
+            key.to_value(),
+            false,
+        )
+    }
+
+    /// [`Model::find`] on an explicit connection.
+    fn find_on(conn: &mut Connection, key: impl ToValue) -> Result<Option<Self>> {
+        find_by_key::<Self>(&mut On::Conn(conn), key.to_value(), false)
+    }
+
+    /// The row with this primary key, or [`Error::NotFound`] naming model and key.
+    fn find_or_fail(key: impl ToValue) -> Result<Self> {
+        let key = key.to_value();
+        find_by_key::<Self>(&mut On::Named(Self::meta().connection), key.clone(), false)?
+            .ok_or_else(|| not_found(Self::meta(), &key))
+    }
+
+    /// [`Model::find_or_fail`] on an explicit connection.
+    fn find_or_fail_on(conn: &mut Connection, key: impl ToValue) -> Result<Self> {
+        let key = key.to_value();
+        find_by_key::<Self>(&mut On::Conn(conn), key.clone(), false)?
+            .ok_or_else(|| not_found(Self::meta(), &key))
+    }
+
+    /// Inserts the model (when new) or updates its row, running the hooks and
+    /// maintaining timestamps; an auto-increment key is filled in after an insert.
+    fn save(&mut self) -> Result<()> {
+        save(self, &mut On::Named(Self::meta().connection), None)
+    }
+
+    /// [`Model::save`] on an explicit connection.
+    fn save_on(&mut self, conn: &mut Connection) -> Result<()> {
+        save(self, &mut On::Conn(conn), None)
+    }
+
+    /// Updates only the named columns of an existing row (plus `updated_at`).
+    fn save_only(&mut self, columns: &[&str]) -> Result<()> {
+        save(self, &mut On::Named(Self::meta().connection), Some(columns))
+    }
+
+    /// [`Model::save_only`] on an explicit connection.
+    fn save_only_on(&mut self, conn: &mut Connection, columns: &[&str]) -> Result<()> {
+        save(self, &mut On::Conn(conn), Some(columns))
+    }
+
+    /// Saves a new model and returns it (with its key filled in).
+    fn create(mut model: Self) -> Result<Self> {
+        model.save()?;
+        Ok(model)
+    }
+
+    /// [`Model::create`] on an explicit connection.
+    fn create_on(conn: &mut Connection, mut model: Self) -> Result<Self> {
+        model.save_on(conn)?;
+        Ok(model)
+    }
+
+    /// Deletes the row: a soft delete (sets `deleted_at`) when the model has
+    /// `soft_deletes`, else a real `DELETE`. Runs the delete hooks.
+    fn delete(&mut self) -> Result<()> {
+        delete(self, &mut On::Named(Self::meta().connection), false)
+    }
+
+    /// [`Model::delete`] on an explicit connection.
+    fn delete_on(&mut self, conn: &mut Connection) -> Result<()> {
+        delete(self, &mut On::Conn(conn), false)
+    }
+
+    /// Deletes the row for real, even with `soft_deletes`.
+    fn force_delete(&mut self) -> Result<()> {
+        delete(self, &mut On::Named(Self::meta().connection), true)
+    }
+
+    /// [`Model::force_delete`] on an explicit connection.
+    fn force_delete_on(&mut self, conn: &mut Connection) -> Result<()> {
+        delete(self, &mut On::Conn(conn), true)
+    }
+
+    /// Whether the model is soft-deleted (`deleted_at` set).
+    fn trashed(&self) -> bool {
+        Self::meta()
+            .deleted_at
+            .and_then(|i| self.column_value(Self::meta().columns[i]))
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// Un-deletes a soft-deleted model.
+    fn restore(&mut self) -> Result<()> {
+        restore(self, &mut On::Named(Self::meta().connection))
+    }
+
+    /// [`Model::restore`] on an explicit connection.
+    fn restore_on(&mut self, conn: &mut Connection) -> Result<()> {
+        restore(self, &mut On::Conn(conn))
+    }
+
+    /// Reloads every column from the database.
+    fn refresh(&mut self) -> Result<()> {
+        refresh(self, &mut On::Named(Self::meta().connection))
+    }
+
+    /// [`Model::refresh`] on an explicit connection.
+    fn refresh_on(&mut self, conn: &mut Connection) -> Result<()> {
+        refresh(self, &mut On::Conn(conn))
+    }
+
+    /// Sets `updated_at` to now and writes only that column.
+    fn touch(&mut self) -> Result<()> {
+        touch(self, &mut On::Named(Self::meta().connection))
+    }
+
+    /// [`Model::touch`] on an explicit connection.
+    fn touch_on(&mut self, conn: &mut Connection) -> Result<()> {
+        touch(self, &mut On::Conn(conn))
+    }
+
+    /// Deletes the rows with these keys, loading each so hooks and soft deletes apply.
+    /// Returns how many were deleted.
+    fn destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
+        let mut count = 0;
+        for key in keys {
+            if let Some(mut model) = Self::find(key)? {
+                model.delete()?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// The model as JSON, without its hidden fields.
+    fn to_json(&self) -> serde_json::Value
+    where
+        Self: serde::Serialize,
+    {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+pub(crate) fn find_by_key<M: Model>(
+    on: &mut On<'_>,
+    key: Value,
+    with_trashed: bool,
+) -> Result<Option<M>> {
+    on.run(|conn| {
+        let sql = find_sql(M::meta(), conn.dialect(), with_trashed)?;
+        conn.query_first(sql, std::slice::from_ref(&key), M::from_row)
+    })
+}
+
+fn set_timestamp<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc>) -> Result<()> {
+    if let Some(i) = index {
+        model.set_column(M::meta().columns[i], ValueRef::DateTimeUtc(at))?;
+    }
+    Ok(())
+}
+
+fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Result<()> {
+    let meta = M::meta();
+    let key = model.key_value();
+    let exists = if key.is_null() {
+        false
+    } else if meta.incrementing || only.is_some() {
+        true
+    } else {
+        on.run(|conn| {
+            let sql = exists_sql(meta, conn.dialect())?;
+            Ok(conn
+                .query_first(sql, std::slice::from_ref(&key), |_| Ok(()))?
+                .is_some())
+        })?
+    };
+    model.saving()?;
+    if exists {
+        model.updating()?;
+        let at = now();
+        set_timestamp(model, meta.updated_at, at)?;
+        let changed = match only {
+            Some(columns) => {
+                let mut pairs: Vec<(&str, Value)> = Vec::with_capacity(columns.len() + 1);
+                for column in columns {
+                    let value = model
+                        .column_value(column)
+                        .ok_or_else(|| Error::ColumnNotFound(format!("{}.{column}", meta.name)))?;
+                    pairs.push((column, value));
+                }
+                if let Some(i) = meta.updated_at {
+                    if !columns.contains(&meta.columns[i]) {
+                        pairs.push((meta.columns[i], Value::DateTimeUtc(at)));
+                    }
+                }
+                on.run(|conn| update_columns_on(conn, meta, &pairs, key.clone()))?
+            }
+            None => {
+                let mut values = model.to_values();
+                let key = values.remove(meta.primary_key_index);
+                values.push(key);
+                on.run(|conn| {
+                    let sql = update_sql(meta, conn.dialect())?;
+                    conn.execute_values(sql, &values)
+                })?
+            }
+        };
+        if changed == 0 {
+            if only.is_some() {
+                return Err(not_found(meta, &key));
+            }
+            // The key was set by hand but no row has it yet: insert it.
+            insert(model, on)?;
+            model.created()?;
+        } else {
+            model.updated()?;
+        }
+    } else {
+        model.creating()?;
+        let at = now();
+        set_timestamp(model, meta.created_at, at)?;
+        set_timestamp(model, meta.updated_at, at)?;
+        insert(model, on)?;
+        model.created()?;
+    }
+    model.saved()
+}
+
+fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let mut values = model.to_values();
+    let with_key = !(meta.incrementing && values[meta.primary_key_index].is_null());
+    if !with_key {
+        values.remove(meta.primary_key_index);
+    }
+    let key = on.run(|conn| {
+        let dialect = conn.dialect();
+        let sql = insert_sql(meta, dialect, with_key)?;
+        if with_key {
+            conn.execute_values(sql, &values)?;
+            Ok(None)
+        } else if dialect.supports_returning() {
+            conn.query_first(sql, &values, |row| Ok(row.value(&0usize)?.to_owned_value()))
+        } else {
+            Err(Error::InvalidQuery(format!(
+                "{:?} cannot return generated keys",
+                dialect.backend()
+            )))
+        }
+    })?;
+    if let Some(key) = key {
+        model.set_column(meta.primary_key, key.as_ref())?;
+    }
+    Ok(())
+}
+
+fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> Result<()> {
+    let meta = M::meta();
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "delete"));
+    }
+    model.deleting()?;
+    match meta.deleted_at {
+        Some(i) if !force => {
+            let at = now();
+            let mut pairs = vec![(meta.columns[i], Value::DateTimeUtc(at))];
+            if let Some(u) = meta.updated_at {
+                pairs.push((meta.columns[u], Value::DateTimeUtc(at)));
+            }
+            on.run(|conn| update_columns_on(conn, meta, &pairs, key))?;
+            set_timestamp(model, Some(i), at)?;
+            set_timestamp(model, meta.updated_at, at)?;
+        }
+        _ => {
+            on.run(|conn| {
+                let sql = delete_sql(meta, conn.dialect())?;
+                conn.execute_values(sql, std::slice::from_ref(&key))
+            })?;
+        }
+    }
+    model.deleted()
+}
+
+fn restore<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let Some(i) = meta.deleted_at else {
+        return Err(Error::InvalidQuery(format!(
+            "{} does not use soft deletes",
+            meta.name
+        )));
+    };
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "restore"));
+    }
+    model.set_column(meta.columns[i], ValueRef::Null)?;
+    save(model, on, Some(&[meta.columns[i]]))
+}
+
+fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "refresh"));
+    }
+    let fresh = find_by_key::<M>(on, key.clone(), true)?.ok_or_else(|| not_found(meta, &key))?;
+    for (i, value) in fresh.to_values().into_iter().enumerate() {
+        model.set_column(meta.columns[i], value.as_ref())?;
+    }
+    Ok(())
+}
+
+fn touch<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let Some(u) = meta.updated_at else {
+        return Ok(());
+    };
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "touch"));
+    }
+    let at = now();
+    set_timestamp(model, Some(u), at)?;
+    let changed = on.run(|conn| {
+        update_columns_on(
+            conn,
+            meta,
+            &[(meta.columns[u], Value::DateTimeUtc(at))],
+            key.clone(),
+        )
+    })?;
+    if changed == 0 {
+        return Err(not_found(meta, &key));
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+use orm_core::prelude::*;
+
+#[derive(Debug, Default, Model)]
+#[model(tabel = "users")]
+struct User {
+    id: Option<i64>,
+}
+
+fn main() {}
