@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::log::LoggedQuery;
+use crate::query::{Ident, Query};
 use crate::row::Record;
 use crate::url::ConnectOptions;
 use crate::value::ToValue;
@@ -84,7 +85,11 @@ impl Pool {
     /// server is reported here.
     pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
         let options = ConnectOptions::parse(url)?;
-        let max_size = if options.is_memory() { 1 } else { config.max_size.max(1) };
+        let max_size = if options.is_memory() {
+            1
+        } else {
+            config.max_size.max(1)
+        };
         let inner = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(config.min_idle.map(|n| n.min(max_size)))
@@ -105,7 +110,10 @@ impl Pool {
     /// Checks a connection out (waiting up to the configured timeout).
     pub fn get(&self) -> Result<PooledConnection> {
         self.inner.get().map_err(|e| Error::Connection {
-            message: format!("no connection to {} available: {e}", self.options.redacted()),
+            message: format!(
+                "no connection to {} available: {e}",
+                self.options.redacted()
+            ),
         })
     }
 
@@ -255,7 +263,8 @@ fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> 
         let conn = registered(name)?.get()?;
         Some(push_scope(name, ScopedConn::Pooled(Box::new(conn))))
     };
-    let outcome = with_named(name, Connection::begin_raw).map(|()| catch_unwind(AssertUnwindSafe(f)));
+    let outcome =
+        with_named(name, Connection::begin_raw).map(|()| catch_unwind(AssertUnwindSafe(f)));
     let result = match outcome {
         Err(begin_error) => Err(begin_error),
         Ok(Ok(Ok(value))) => with_named(name, Connection::commit_raw).map(|()| value),
@@ -292,6 +301,11 @@ impl ConnectionRef {
     /// Runs `f` on this connection (the thread's scoped one, else one from the pool).
     pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         with_named(&self.name, f)
+    }
+
+    /// A query builder on `table` that runs on this connection.
+    pub fn table(&self, table: impl Into<Ident>) -> Query<Record> {
+        Query::new(table).use_connection(self.name.clone())
     }
 
     /// See [`DB::transaction`].
@@ -399,6 +413,12 @@ impl DB {
     /// explicitly. It returns to the pool when dropped.
     pub fn acquire() -> Result<PooledConnection> {
         registered(DEFAULT_CONNECTION)?.get()
+    }
+
+    /// A query builder on `table` (on the default connection); rows come back as
+    /// [`Record`]s: `DB::table("users").where_("votes", ">", 100).get()`.
+    pub fn table(table: impl Into<Ident>) -> Query<Record> {
+        Query::new(table)
     }
 
     /// A named connection, with the same entry points as `DB`.

@@ -32,17 +32,23 @@ mod db;
 pub mod dialect;
 mod error;
 mod log;
+mod query;
 mod row;
 pub mod testing;
 mod url;
 mod value;
 
 pub use crate::backend::{Connection, Transaction};
-pub use crate::db::{ConnectionRef, Manager, Pool, PoolConfig, PooledConnection, DB, DEFAULT_CONNECTION};
+pub use crate::db::{
+    ConnectionRef, Manager, Pool, PoolConfig, PooledConnection, DB, DEFAULT_CONNECTION,
+};
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
-pub use crate::row::{Record, Row, RowIndex};
+pub use crate::query::{
+    Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator, CURSOR_PAGE_SIZE,
+};
+pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::url::ConnectOptions;
 pub use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
 
@@ -52,8 +58,8 @@ pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 /// Everything an application usually needs: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Connection, DateTime, Error, NaiveDate, NaiveDateTime, NaiveTime, Record, Result,
-        ToValue, Utc, Value, DB,
+        row, Connection, DateTime, Error, FromRow, NaiveDate, NaiveDateTime, NaiveTime, Query,
+        Record, Result, ToValue, Utc, Value, DB,
     };
 }
 
