@@ -365,6 +365,11 @@ on_both_backends! {
         assert!(DB::table("users").find(2)?.is_none());
         assert_eq!(DB::table("users").where_eq("active", false).delete()?, 1);
         assert_eq!(DB::table("users").count()?, 5);
+        // Aliased tables keep their alias in UPDATE and DELETE.
+        assert_eq!(DB::table("users as u").where_eq("u.id", 1).update(row! {"votes" => 7})?, 1);
+        assert_eq!(DB::table("users as u").where_eq("u.id", 1).value::<i64>("u.votes")?, Some(7));
+        assert_eq!(DB::table("users as u").where_eq("u.id", 1).order_by("u.id").limit(1).delete()?, 1);
+        assert_eq!(DB::table("users").count()?, 4);
         DB::table("posts").truncate()?;
         assert_eq!(DB::table("posts").count()?, 0);
         let id = DB::table("posts").insert_get_id(row! {"user_id" => 1, "title" => "t", "published" => true, "votes" => 0})?;

@@ -414,8 +414,10 @@ pub(crate) fn render_update(
     key: &str,
     sets: Vec<(&str, SetValue)>,
 ) {
-    let (table, _) = split_alias(&parts.table);
-    w.push("UPDATE ").push_qualified(table).push(" SET ");
+    // `UPDATE table AS alias` keeps the alias the conditions may use (both backends).
+    w.push("UPDATE ");
+    push_column(w, &parts.table);
+    w.push(" SET ");
     for (i, (column, value)) in sets.into_iter().enumerate() {
         if i > 0 {
             w.push(", ");
@@ -434,8 +436,8 @@ pub(crate) fn render_update(
 
 /// Renders `DELETE FROM table` followed by the query's conditions.
 pub(crate) fn render_delete(w: &mut SqlWriter, parts: Parts, key: &str) {
-    let (table, _) = split_alias(&parts.table);
-    w.push("DELETE FROM ").push_qualified(table);
+    w.push("DELETE FROM ");
+    push_column(w, &parts.table);
     parts.render_write_where(w, key);
 }
 

@@ -487,6 +487,14 @@ fn writes() {
             format!(r#"UPDATE "users" SET "votes" = "votes" - {p1}"#)
         );
         let sql = write_sql(dialect, |w| {
+            let parts = Query::<Record>::new("users as u").where_eq("u.id", 5).parts;
+            render_delete(w, parts, "id")
+        });
+        assert_eq!(
+            sql,
+            format!(r#"DELETE FROM "users" AS "u" WHERE "u"."id" = {p1}"#)
+        );
+        let sql = write_sql(dialect, |w| {
             render_delete(w, q().where_eq("id", 5).parts, "id")
         });
         assert_eq!(sql, format!(r#"DELETE FROM "users" WHERE "id" = {p1}"#));
