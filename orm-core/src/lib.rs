@@ -34,6 +34,7 @@ mod error;
 pub mod inflector;
 mod log;
 mod model;
+mod query;
 mod row;
 pub mod testing;
 mod url;
@@ -47,6 +48,9 @@ pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
 pub use crate::model::{now, Model, ModelHooks, ModelMeta};
+pub use crate::query::{
+    Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator, CURSOR_PAGE_SIZE,
+};
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::url::ConnectOptions;
 pub use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
@@ -59,8 +63,8 @@ pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 /// Everything an application usually needs: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Connection, DateTime, Error, FromRow, Model, ModelHooks, NaiveDate, NaiveDateTime,
-        NaiveTime, Record, Result, ToValue, Utc, Value, DB,
+        row, Connection, DateTime, Error, FromRow, Model, ModelHooks, NaiveDate, NaiveDateTime,
+        NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
     };
 }
 

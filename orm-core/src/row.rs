@@ -170,18 +170,50 @@ impl std::fmt::Debug for Row<'_> {
     }
 }
 
-/// Decodes one result row into a Rust value: implemented by `#[derive(Model)]`
-/// (positionally, in the model's column order) and by [`Record`].
+/// Decodes one result row into a Rust value, positionally (what `Query<T>` returns).
+///
+/// Models implement [`FromRow::from_row`] by reading their columns by position; the
+/// untyped [`Record`] implements it by copying the row.
 pub trait FromRow: Sized {
-    /// Builds the value from the row.
+    /// Decodes one row.
     fn from_row(row: &Row<'_>) -> Result<Self>;
+
+    /// Decodes one row of a result set. `columns` starts as `None` and lives for the
+    /// whole result, so a decoder can compute per-result state once (e.g. [`Record`]
+    /// shares one list of column names between rows). The default calls
+    /// [`FromRow::from_row`].
+    fn from_row_in(row: &Row<'_>, columns: &mut Option<Arc<[String]>>) -> Result<Self> {
+        let _ = columns;
+        Self::from_row(row)
+    }
 }
 
 impl FromRow for Record {
     fn from_row(row: &Row<'_>) -> Result<Self> {
         row.to_record(&row.column_names())
     }
+
+    fn from_row_in(row: &Row<'_>, columns: &mut Option<Arc<[String]>>) -> Result<Self> {
+        let columns = columns.get_or_insert_with(|| row.column_names());
+        row.to_record(columns)
+    }
 }
+
+macro_rules! tuple_from_row {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: FromValue),+> FromRow for ($($t,)+) {
+            fn from_row(row: &Row<'_>) -> Result<Self> {
+                Ok(($(row.get::<$t, usize>(&$i)?,)+))
+            }
+        }
+    };
+}
+tuple_from_row!(A 0);
+tuple_from_row!(A 0, B 1);
+tuple_from_row!(A 0, B 1, C 2);
+tuple_from_row!(A 0, B 1, C 2, D 3);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// An owned row: column names (shared by all rows of a result) and values.
 #[derive(Debug, Clone, PartialEq)]

@@ -81,6 +81,76 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         "RANDOM()"
     }
 
+    /// The operator for a case-insensitive `LIKE` (`negated`: `NOT ILIKE`). PostgreSQL has
+    /// `ILIKE`; SQLite's `LIKE` is already case-insensitive for ASCII.
+    fn ilike_operator(&self, negated: bool) -> &'static str {
+        if negated {
+            "NOT ILIKE"
+        } else {
+            "ILIKE"
+        }
+    }
+
+    /// The text around a column that turns it into the given part of its date, as
+    /// `(prefix, suffix)`: year, month and day compare as integers, the date as a date.
+    fn date_part(&self, part: DatePart) -> (&'static str, &'static str);
+
+    /// The text around an aggregate that makes it read back as a float on every backend
+    /// (PostgreSQL's `SUM` of integers is `NUMERIC`), as `(prefix, suffix)`.
+    fn float_cast(&self) -> (&'static str, &'static str) {
+        ("CAST(", " AS DOUBLE PRECISION)")
+    }
+
+    /// The row-locking clause appended to a `SELECT` (empty where the database has none).
+    fn lock_clause(&self, mode: LockMode) -> &'static str {
+        match mode {
+            LockMode::Update => " FOR UPDATE",
+            LockMode::Share => " FOR SHARE",
+        }
+    }
+
+    /// Appends the conflict clause of an upsert: `ON CONFLICT (unique_by) DO UPDATE SET
+    /// c = excluded.c`, or `DO NOTHING` when `update` is empty.
+    fn push_upsert(&self, w: &mut SqlWriter, unique_by: &[&str], update: &[&str]) {
+        w.push(" ON CONFLICT (");
+        for (i, column) in unique_by.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            w.push_identifier(column);
+        }
+        if update.is_empty() {
+            w.push(") DO NOTHING");
+            return;
+        }
+        w.push(") DO UPDATE SET ");
+        for (i, column) in update.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            w.push_identifier(column)
+                .push(" = excluded.")
+                .push_identifier(column);
+        }
+    }
+
+    /// Appends ` RETURNING column` to an `INSERT`.
+    fn push_returning(&self, w: &mut SqlWriter, column: &str) {
+        if self.supports_returning() {
+            w.push(" RETURNING ").push_identifier(column);
+        } else {
+            w.fail(Error::InvalidQuery(
+                "this database does not support RETURNING".into(),
+            ));
+        }
+    }
+
+    /// Appends the statement that empties `table` (and restarts its identity where the
+    /// database has one to restart).
+    fn push_truncate(&self, w: &mut SqlWriter, table: &str) {
+        w.push("TRUNCATE TABLE ").push_qualified(table);
+    }
+
     /// Rewrites the portable `?` placeholders of hand-written SQL into this dialect's form.
     /// `?` inside string literals, quoted identifiers and comments is left alone; `??`
     /// stands for a literal `?` (e.g. PostgreSQL's JSON operators).
@@ -102,6 +172,30 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         out.push(quote);
         Ok(())
     }
+}
+
+/// A part of a date, for `where_date` / `where_year` / `where_month` / `where_day`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DatePart {
+    /// The calendar date (no time of day).
+    Date,
+    /// The year, as an integer.
+    Year,
+    /// The month (1-12), as an integer.
+    Month,
+    /// The day of the month (1-31), as an integer.
+    Day,
+}
+
+/// A row lock taken by a `SELECT` (`lock_for_update`, `shared_lock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LockMode {
+    /// `FOR UPDATE`: exclusive, for rows about to be changed.
+    Update,
+    /// `FOR SHARE`: other transactions may read but not change the rows.
+    Share,
 }
 
 pub(crate) fn validate_identifier(ident: &str, max_len: usize) -> Result<()> {

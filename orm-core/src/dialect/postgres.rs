@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use super::{rewrite_question_marks, Backend, Dialect};
+use super::{rewrite_question_marks, Backend, DatePart, Dialect, SqlWriter};
 
 /// SQL syntax of PostgreSQL.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,6 +23,23 @@ impl Dialect for PostgresDialect {
 
     fn max_bind_params(&self) -> usize {
         65535
+    }
+
+    fn date_part(&self, part: DatePart) -> (&'static str, &'static str) {
+        // EXTRACT returns NUMERIC (PostgreSQL 14+): cast so the part compares and reads
+        // as an integer.
+        match part {
+            DatePart::Date => ("CAST(", " AS DATE)"),
+            DatePart::Year => ("CAST(EXTRACT(YEAR FROM ", ") AS INTEGER)"),
+            DatePart::Month => ("CAST(EXTRACT(MONTH FROM ", ") AS INTEGER)"),
+            DatePart::Day => ("CAST(EXTRACT(DAY FROM ", ") AS INTEGER)"),
+        }
+    }
+
+    fn push_truncate(&self, w: &mut SqlWriter, table: &str) {
+        w.push("TRUNCATE TABLE ")
+            .push_qualified(table)
+            .push(" RESTART IDENTITY");
     }
 
     fn translate_placeholders<'a>(&self, sql: &'a str) -> Cow<'a, str> {

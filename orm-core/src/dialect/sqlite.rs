@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use super::{rewrite_question_marks, Backend, Dialect};
+use super::{rewrite_question_marks, Backend, DatePart, Dialect, LockMode, SqlWriter};
 
 /// SQL syntax of SQLite.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,6 +43,39 @@ impl Dialect for SqliteDialect {
         if let Some(offset) = offset {
             let _ = write!(out, " OFFSET {offset}");
         }
+    }
+
+    fn ilike_operator(&self, negated: bool) -> &'static str {
+        // SQLite's LIKE is case-insensitive for ASCII already.
+        if negated {
+            "NOT LIKE"
+        } else {
+            "LIKE"
+        }
+    }
+
+    fn date_part(&self, part: DatePart) -> (&'static str, &'static str) {
+        // strftime returns text ('07'): cast so the part compares with integers.
+        match part {
+            DatePart::Date => ("date(", ")"),
+            DatePart::Year => ("CAST(strftime('%Y', ", ") AS INTEGER)"),
+            DatePart::Month => ("CAST(strftime('%m', ", ") AS INTEGER)"),
+            DatePart::Day => ("CAST(strftime('%d', ", ") AS INTEGER)"),
+        }
+    }
+
+    fn float_cast(&self) -> (&'static str, &'static str) {
+        ("CAST(", " AS REAL)")
+    }
+
+    fn lock_clause(&self, _mode: LockMode) -> &'static str {
+        // SQLite locks the whole database for writers; there are no row locks.
+        ""
+    }
+
+    fn push_truncate(&self, w: &mut SqlWriter, table: &str) {
+        // SQLite has no TRUNCATE; an unconditional DELETE uses its truncate optimisation.
+        w.push("DELETE FROM ").push_qualified(table);
     }
 
     fn translate_placeholders<'a>(&self, sql: &'a str) -> Cow<'a, str> {

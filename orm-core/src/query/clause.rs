@@ -1,0 +1,236 @@
+//! The clauses a query is made of: plain enums, rendered once by `render.rs`.
+
+use std::borrow::Cow;
+
+use crate::dialect::{DatePart, LockMode};
+use crate::value::Value;
+
+/// An identifier or a piece of hand-written SQL held by a query. String literals are
+/// borrowed for free; a `String` moves in without copying.
+pub type Ident = Cow<'static, str>;
+
+/// A comparison operator, parsed from the whitelist when the clause is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Eq,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    Ne,
+    Like,
+    NotLike,
+    ILike,
+    NotILike,
+}
+
+impl Op {
+    /// Parses an operator (case-insensitive, surrounding spaces ignored).
+    pub(crate) fn parse(op: &str) -> Option<Op> {
+        let op = op.trim();
+        Some(match op {
+            "=" | "==" => Op::Eq,
+            "<" => Op::Lt,
+            ">" => Op::Gt,
+            "<=" => Op::Le,
+            ">=" => Op::Ge,
+            "<>" | "!=" => Op::Ne,
+            _ if op.eq_ignore_ascii_case("like") => Op::Like,
+            _ if op.eq_ignore_ascii_case("ilike") => Op::ILike,
+            _ if is_two_words(op, "not", "like") => Op::NotLike,
+            _ if is_two_words(op, "not", "ilike") => Op::NotILike,
+            _ => return None,
+        })
+    }
+}
+
+fn is_two_words(op: &str, first: &str, second: &str) -> bool {
+    let mut words = op.split_ascii_whitespace();
+    matches!(
+        (words.next(), words.next(), words.next()),
+        (Some(a), Some(b), None) if a.eq_ignore_ascii_case(first) && b.eq_ignore_ascii_case(second)
+    )
+}
+
+/// One condition of a `WHERE`, `HAVING` or join `ON`, with the boolean joining it to the
+/// previous one.
+#[derive(Debug, Clone)]
+pub(crate) struct Where {
+    pub(crate) or: bool,
+    pub(crate) kind: WhereKind,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum WhereKind {
+    Basic {
+        column: Ident,
+        op: Op,
+        value: Value,
+    },
+    Column {
+        first: Ident,
+        op: Op,
+        second: Ident,
+    },
+    In {
+        column: Ident,
+        values: Vec<Value>,
+        not: bool,
+    },
+    InSub {
+        column: Ident,
+        query: Box<Parts>,
+        not: bool,
+    },
+    Null {
+        column: Ident,
+        not: bool,
+    },
+    Between {
+        column: Ident,
+        low: Value,
+        high: Value,
+        not: bool,
+    },
+    Exists {
+        query: Box<Parts>,
+        not: bool,
+    },
+    Date {
+        column: Ident,
+        part: DatePart,
+        op: Op,
+        value: Value,
+    },
+    Group(Vec<Where>),
+    Raw {
+        sql: Ident,
+        bindings: Vec<Value>,
+    },
+}
+
+/// A selected column, expression or aggregate.
+#[derive(Debug, Clone)]
+pub(crate) enum SelectItem {
+    Column(Ident),
+    Raw(Ident, Vec<Value>),
+    Aggregate {
+        function: &'static str,
+        column: Option<Ident>,
+        float: bool,
+    },
+}
+
+/// The kind of a join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Cross,
+}
+
+/// One `JOIN` with its conditions.
+#[derive(Debug, Clone)]
+pub(crate) struct Join {
+    pub(crate) kind: JoinKind,
+    pub(crate) table: Ident,
+    pub(crate) conditions: Vec<Where>,
+}
+
+/// One `ORDER BY` term.
+#[derive(Debug, Clone)]
+pub(crate) enum Order {
+    Column(Ident, bool),
+    Raw(Ident, Vec<Value>),
+    Random,
+}
+
+/// Everything a `SELECT` is made of, independent of the row type it decodes into (so
+/// subqueries of any row type nest).
+#[derive(Debug, Clone)]
+pub(crate) struct Parts {
+    pub(crate) table: Ident,
+    pub(crate) columns: Vec<SelectItem>,
+    pub(crate) distinct: bool,
+    pub(crate) joins: Vec<Join>,
+    pub(crate) wheres: Vec<Where>,
+    pub(crate) scopes: Vec<(Ident, Vec<Where>)>,
+    pub(crate) groups: Vec<Ident>,
+    pub(crate) havings: Vec<Where>,
+    pub(crate) orders: Vec<Order>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) offset: Option<u64>,
+    pub(crate) unions: Vec<(Parts, bool)>,
+    pub(crate) lock: Option<LockMode>,
+    /// The first error met while building (unknown operator, ...), reported by the
+    /// terminal method.
+    pub(crate) error: Option<String>,
+}
+
+impl Parts {
+    pub(crate) fn new(table: Ident) -> Parts {
+        Parts {
+            table,
+            columns: Vec::new(),
+            distinct: false,
+            joins: Vec::new(),
+            wheres: Vec::new(),
+            scopes: Vec::new(),
+            groups: Vec::new(),
+            havings: Vec::new(),
+            orders: Vec::new(),
+            limit: None,
+            offset: None,
+            unions: Vec::new(),
+            lock: None,
+            error: None,
+        }
+    }
+
+    pub(crate) fn fail(&mut self, message: String) {
+        self.error.get_or_insert(message);
+    }
+}
+
+/// Splits `expr as alias` (case-insensitive ` as `, the last one) into its parts.
+pub(crate) fn split_alias(expr: &str) -> (&str, Option<&str>) {
+    let bytes = expr.as_bytes();
+    if bytes.len() >= 4 {
+        for i in (0..=bytes.len() - 4).rev() {
+            if bytes[i] == b' '
+                && bytes[i + 3] == b' '
+                && bytes[i + 1].eq_ignore_ascii_case(&b'a')
+                && bytes[i + 2].eq_ignore_ascii_case(&b's')
+            {
+                return (expr[..i].trim_end(), Some(expr[i + 4..].trim_start()));
+            }
+        }
+    }
+    (expr, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_come_from_the_whitelist() {
+        assert_eq!(Op::parse(" = "), Some(Op::Eq));
+        assert_eq!(Op::parse("!="), Some(Op::Ne));
+        assert_eq!(Op::parse("NOT  Like"), Some(Op::NotLike));
+        assert_eq!(Op::parse("ILIKE"), Some(Op::ILike));
+        assert_eq!(Op::parse("not ilike"), Some(Op::NotILike));
+        assert_eq!(Op::parse("; DROP TABLE users"), None);
+        assert_eq!(Op::parse("not like x"), None);
+        assert_eq!(Op::parse(""), None);
+    }
+
+    #[test]
+    fn aliases_split_case_insensitively() {
+        assert_eq!(split_alias("users.name AS n"), ("users.name", Some("n")));
+        assert_eq!(split_alias("name as  n"), ("name", Some("n")));
+        assert_eq!(split_alias("alias"), ("alias", None));
+        assert_eq!(split_alias("basket"), ("basket", None));
+    }
+}

@@ -1,0 +1,939 @@
+//! Terminal methods: reads, aggregates, pagination, streaming and writes. Each has an
+//! `_on` twin running on an explicit connection.
+
+use super::clause::{Order, SelectItem};
+use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
+use super::{Ident, Query};
+use crate::backend::Connection;
+use crate::db::with_named;
+use crate::dialect::SqlWriter;
+use crate::error::{Error, Result};
+use crate::row::FromRow;
+use crate::value::{FromValue, Value};
+
+/// One page of results with the totals (from [`Query::paginate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paginator<T> {
+    /// The rows of this page.
+    pub data: Vec<T>,
+    /// How many rows the query matches in all.
+    pub total: u64,
+    /// Rows per page.
+    pub per_page: u64,
+    /// This page's number (1-based).
+    pub current_page: u64,
+    /// The number of the last page (1 when there are no rows).
+    pub last_page: u64,
+}
+
+/// One page of results without counting the total (from [`Query::simple_paginate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimplePaginator<T> {
+    /// The rows of this page.
+    pub data: Vec<T>,
+    /// Rows per page.
+    pub per_page: u64,
+    /// This page's number (1-based).
+    pub current_page: u64,
+    /// Whether another page follows.
+    pub has_more: bool,
+}
+
+/// Rows per page fetched by [`Query::cursor`].
+pub const CURSOR_PAGE_SIZE: u64 = 1000;
+
+/// Successive `LIMIT/OFFSET` windows inside a query's own limit and offset.
+#[derive(Debug, Clone)]
+struct Pager {
+    size: u64,
+    offset: u64,
+    remaining: Option<u64>,
+}
+
+impl Pager {
+    fn new(offset: Option<u64>, limit: Option<u64>, size: u64) -> Pager {
+        Pager {
+            size,
+            offset: offset.unwrap_or(0),
+            remaining: limit,
+        }
+    }
+
+    /// The next `(offset, limit)`, or `None` when the query's own limit is used up.
+    fn window(&self) -> Option<(u64, u64)> {
+        match self.remaining {
+            Some(0) => None,
+            Some(left) => Some((self.offset, left.min(self.size))),
+            None => Some((self.offset, self.size)),
+        }
+    }
+
+    fn advance(&mut self, rows: u64) {
+        self.offset += rows;
+        if let Some(left) = &mut self.remaining {
+            *left = left.saturating_sub(rows);
+        }
+    }
+}
+
+fn not_found(table: &str, key: impl Into<String>) -> Error {
+    Error::NotFound {
+        model: table_reference(table).to_owned(),
+        key: key.into(),
+    }
+}
+
+/// A row to write, as collected from `(column, value)` pairs.
+struct Batch<'a> {
+    columns: Vec<&'a str>,
+    /// Row-major values, `rows * columns.len()` of them.
+    values: Vec<Value>,
+    rows: usize,
+}
+
+fn collect_rows<'a, R>(rows: impl IntoIterator<Item = R>) -> Result<Batch<'a>>
+where
+    R: IntoIterator<Item = (&'a str, Value)>,
+{
+    let mut batch = Batch {
+        columns: Vec::new(),
+        values: Vec::new(),
+        rows: 0,
+    };
+    let mut scratch: Vec<(&'a str, Value)> = Vec::new();
+    for row in rows {
+        if batch.rows == 0 {
+            for (column, value) in row {
+                if batch.columns.contains(&column) {
+                    return Err(Error::InvalidQuery(format!(
+                        "column {column:?} appears twice in one row"
+                    )));
+                }
+                batch.columns.push(column);
+                batch.values.push(value);
+            }
+        } else {
+            scratch.clear();
+            scratch.extend(row);
+            let same_order = scratch.len() == batch.columns.len()
+                && scratch
+                    .iter()
+                    .zip(&batch.columns)
+                    .all(|((c, _), col)| c == col);
+            if same_order {
+                batch.values.extend(scratch.drain(..).map(|(_, v)| v));
+            } else {
+                if scratch.len() != batch.columns.len() {
+                    return Err(mismatch(batch.rows, &scratch, &batch.columns));
+                }
+                for column in &batch.columns {
+                    let Some(pos) = scratch.iter().position(|(c, _)| c == column) else {
+                        return Err(mismatch(batch.rows, &scratch, &batch.columns));
+                    };
+                    batch.values.push(std::mem::take(&mut scratch[pos].1));
+                }
+            }
+        }
+        batch.rows += 1;
+    }
+    Ok(batch)
+}
+
+fn mismatch(row: usize, got: &[(&str, Value)], first: &[&str]) -> Error {
+    Error::InvalidQuery(format!(
+        "every row must have the same columns: row {row} has {:?}, the first row has {first:?}",
+        got.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+    ))
+}
+
+/// Runs an insert of every row of `batch`, split into statements that stay under the
+/// dialect's bind-parameter limit, all inside one transaction (a savepoint inside an
+/// open one) when there is more than one statement.
+fn execute_insert(
+    conn: &mut Connection,
+    table: &str,
+    batch: Batch<'_>,
+    conflict: Option<(&[&str], &[&str])>,
+) -> Result<u64> {
+    if batch.rows == 0 {
+        return Ok(0);
+    }
+    if let Some((unique_by, _)) = conflict {
+        if unique_by.is_empty() {
+            return Err(Error::InvalidQuery(
+                "upsert needs at least one unique_by column".into(),
+            ));
+        }
+    }
+    let dialect = conn.dialect();
+    let width = batch.columns.len();
+    // A row without columns is `DEFAULT VALUES`: one per statement.
+    let per_statement = dialect
+        .max_bind_params()
+        .checked_div(width)
+        .map_or(1, |n| n.max(1));
+    let statements = batch.rows.div_ceil(per_statement);
+    let columns = batch.columns;
+    let rows = batch.rows;
+    let mut values = batch.values.into_iter();
+    let run = |c: &mut Connection| -> Result<u64> {
+        let mut total = 0;
+        let mut left = rows;
+        while left > 0 {
+            let n = left.min(per_statement);
+            let mut w = SqlWriter::new(dialect);
+            render_insert(&mut w, table, &columns, n, &mut values);
+            if let Some((unique_by, update)) = conflict {
+                dialect.push_upsert(&mut w, unique_by, update);
+            }
+            let (sql, binds) = w.finish()?;
+            total += c.execute_values(&sql, &binds)?;
+            left -= n;
+        }
+        Ok(total)
+    };
+    if statements > 1 {
+        conn.transaction(run)
+    } else {
+        let mut run = run;
+        run(conn)
+    }
+}
+
+impl<T> Query<T> {
+    /// Runs `f` on this query's named connection.
+    fn run<R>(self, f: impl FnOnce(Self, &mut Connection) -> Result<R>) -> Result<R> {
+        let name = self.connection.clone();
+        with_named(&name, move |c| f(self, c))
+    }
+
+    /// The query ordered for paging: by the primary key when it has no order.
+    fn ordered_for_paging(mut self) -> Self {
+        if self.parts.orders.is_empty() {
+            let key = if self.parts.joins.is_empty() {
+                self.key.clone()
+            } else {
+                Ident::Owned(format!(
+                    "{}.{}",
+                    table_reference(&self.parts.table),
+                    self.key
+                ))
+            };
+            self.parts.orders.push(Order::Column(key, false));
+        }
+        self
+    }
+
+    fn aggregate_on<V: FromValue>(
+        self,
+        conn: &mut Connection,
+        function: &'static str,
+        column: Option<Ident>,
+        float: bool,
+    ) -> Result<Option<V>> {
+        let mut w = SqlWriter::new(conn.dialect());
+        self.parts.render_aggregate(&mut w, function, column, float);
+        let (sql, binds) = w.finish()?;
+        let value = conn.query_first(&sql, &binds, |row| row.get::<Option<V>, usize>(&0))?;
+        Ok(value.flatten())
+    }
+
+    /// The number of rows the query matches (`COUNT(*)`; grouped, distinct or limited
+    /// queries are counted as a subquery).
+    pub fn count(self) -> Result<u64> {
+        self.run(Self::count_on)
+    }
+
+    /// [`Query::count`] on an explicit connection.
+    pub fn count_on(self, conn: &mut Connection) -> Result<u64> {
+        let n: Option<i64> = self.aggregate_on(conn, "COUNT", None, false)?;
+        Ok(n.map_or(0, |n| n.max(0) as u64))
+    }
+
+    /// `SUM(column)` as a float (0 when no rows match). The sum is cast to a float in SQL,
+    /// so it reads the same on every backend.
+    pub fn sum(self, column: impl Into<Ident>) -> Result<f64> {
+        let column = column.into();
+        self.run(move |q, c| q.sum_on(c, column))
+    }
+
+    /// [`Query::sum`] on an explicit connection.
+    pub fn sum_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<f64> {
+        let sum: Option<f64> = self.aggregate_on(conn, "SUM", Some(column.into()), true)?;
+        Ok(sum.unwrap_or(0.0))
+    }
+
+    /// `AVG(column)` as a float (`None` when no rows match).
+    pub fn avg(self, column: impl Into<Ident>) -> Result<Option<f64>> {
+        let column = column.into();
+        self.run(move |q, c| q.avg_on(c, column))
+    }
+
+    /// [`Query::avg`] on an explicit connection.
+    pub fn avg_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<Option<f64>> {
+        self.aggregate_on(conn, "AVG", Some(column.into()), true)
+    }
+
+    /// `MIN(column)` read as `V` (`None` when no rows match): `min::<i64>("votes")`.
+    pub fn min<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
+        let column = column.into();
+        self.run(move |q, c| q.min_on(c, column))
+    }
+
+    /// [`Query::min`] on an explicit connection.
+    pub fn min_on<V: FromValue>(
+        self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Option<V>> {
+        self.aggregate_on(conn, "MIN", Some(column.into()), false)
+    }
+
+    /// `MAX(column)` read as `V` (`None` when no rows match).
+    pub fn max<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
+        let column = column.into();
+        self.run(move |q, c| q.max_on(c, column))
+    }
+
+    /// [`Query::max`] on an explicit connection.
+    pub fn max_on<V: FromValue>(
+        self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Option<V>> {
+        self.aggregate_on(conn, "MAX", Some(column.into()), false)
+    }
+
+    /// Whether any row matches (`SELECT EXISTS (...)`).
+    pub fn exists(self) -> Result<bool> {
+        self.run(Self::exists_on)
+    }
+
+    /// [`Query::exists`] on an explicit connection.
+    pub fn exists_on(self, conn: &mut Connection) -> Result<bool> {
+        let mut w = SqlWriter::new(conn.dialect());
+        self.parts.render_exists(&mut w);
+        let (sql, binds) = w.finish()?;
+        let found = conn.query_first(&sql, &binds, |row| row.get::<bool, usize>(&0))?;
+        Ok(found.unwrap_or(false))
+    }
+
+    /// Whether no row matches.
+    pub fn doesnt_exist(self) -> Result<bool> {
+        self.exists().map(|e| !e)
+    }
+
+    /// [`Query::doesnt_exist`] on an explicit connection.
+    pub fn doesnt_exist_on(self, conn: &mut Connection) -> Result<bool> {
+        self.exists_on(conn).map(|e| !e)
+    }
+
+    /// The first row's `column`, read as `V` (`None` when no row matches).
+    pub fn value<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
+        let column = column.into();
+        self.run(move |q, c| q.value_on(c, column))
+    }
+
+    /// [`Query::value`] on an explicit connection.
+    pub fn value_on<V: FromValue>(
+        mut self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Option<V>> {
+        self.parts.columns = vec![SelectItem::Column(column.into())];
+        self.parts.limit = Some(1);
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        conn.query_first(&sql, &binds, |row| row.get::<V, usize>(&0))
+    }
+
+    /// One column of every matching row: `pluck::<String>("name")`.
+    pub fn pluck<V: FromValue>(self, column: impl Into<Ident>) -> Result<Vec<V>> {
+        let column = column.into();
+        self.run(move |q, c| q.pluck_on(c, column))
+    }
+
+    /// [`Query::pluck`] on an explicit connection.
+    pub fn pluck_on<V: FromValue>(
+        mut self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Vec<V>> {
+        self.parts.columns = vec![SelectItem::Column(column.into())];
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        conn.query_map(&sql, &binds, |row| row.get::<V, usize>(&0))
+    }
+
+    /// `(key, value)` pairs of two columns of every matching row, in query order:
+    /// `pluck_keyed::<i64, String>("name", "id")` (collect into a `HashMap` if wanted).
+    pub fn pluck_keyed<K: FromValue, V: FromValue>(
+        self,
+        value_column: impl Into<Ident>,
+        key_column: impl Into<Ident>,
+    ) -> Result<Vec<(K, V)>> {
+        let (value_column, key_column) = (value_column.into(), key_column.into());
+        self.run(move |q, c| q.pluck_keyed_on(c, value_column, key_column))
+    }
+
+    /// [`Query::pluck_keyed`] on an explicit connection.
+    pub fn pluck_keyed_on<K: FromValue, V: FromValue>(
+        mut self,
+        conn: &mut Connection,
+        value_column: impl Into<Ident>,
+        key_column: impl Into<Ident>,
+    ) -> Result<Vec<(K, V)>> {
+        self.parts.columns = vec![
+            SelectItem::Column(key_column.into()),
+            SelectItem::Column(value_column.into()),
+        ];
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        conn.query_map(&sql, &binds, |row| {
+            Ok((row.get::<K, usize>(&0)?, row.get::<V, usize>(&1)?))
+        })
+    }
+
+    // ----- writes ---------------------------------------------------------------------
+
+    /// Inserts one row given as `(column, value)` pairs — an array, a `Vec` or
+    /// [`row!`](crate::row): `insert(row!{"name" => "Ada", "votes" => 3})`.
+    /// Returns the number of rows inserted. An empty row inserts `DEFAULT VALUES`.
+    pub fn insert<'a>(self, row: impl IntoIterator<Item = (&'a str, Value)>) -> Result<u64> {
+        self.run(move |q, c| q.insert_on(c, row))
+    }
+
+    /// [`Query::insert`] on an explicit connection.
+    pub fn insert_on<'a>(
+        self,
+        conn: &mut Connection,
+        row: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        self.insert_many_on(conn, [row])
+    }
+
+    /// Inserts many rows; every row must have the same columns (in any order), else
+    /// [`Error::InvalidQuery`] and nothing is written. The rows are split into
+    /// statements under the backend's bind-parameter limit (SQLite 32766, PostgreSQL
+    /// 65535), run in one transaction. Returns the number of rows inserted.
+    pub fn insert_many<'a, R>(self, rows: impl IntoIterator<Item = R>) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        self.run(move |q, c| q.insert_many_on(c, rows))
+    }
+
+    /// [`Query::insert_many`] on an explicit connection.
+    pub fn insert_many_on<'a, R>(
+        self,
+        conn: &mut Connection,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        let batch = collect_rows(rows)?;
+        execute_insert(conn, &self.parts.table, batch, None)
+    }
+
+    /// Inserts one row and returns its primary key (`INSERT ... RETURNING key`).
+    pub fn insert_get_id<'a>(self, row: impl IntoIterator<Item = (&'a str, Value)>) -> Result<i64> {
+        self.run(move |q, c| q.insert_get_id_on(c, row))
+    }
+
+    /// [`Query::insert_get_id`] on an explicit connection.
+    pub fn insert_get_id_on<'a>(
+        self,
+        conn: &mut Connection,
+        row: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<i64> {
+        let batch = collect_rows([row])?;
+        let dialect = conn.dialect();
+        let mut w = SqlWriter::new(dialect);
+        let mut values = batch.values.into_iter();
+        render_insert(&mut w, &self.parts.table, &batch.columns, 1, &mut values);
+        dialect.push_returning(&mut w, &self.key);
+        let (sql, binds) = w.finish()?;
+        conn.query_first(&sql, &binds, |row| row.get::<i64, usize>(&0))?
+            .ok_or_else(|| Error::InvalidQuery("INSERT ... RETURNING returned no row".into()))
+    }
+
+    /// Inserts rows, or updates `update` columns of the existing row when one with the
+    /// same `unique_by` columns exists (`ON CONFLICT (unique_by) DO UPDATE SET c =
+    /// excluded.c`; `DO NOTHING` when `update` is empty). `unique_by` must match a
+    /// unique index. Chunked like [`Query::insert_many`]. Returns the rows written.
+    pub fn upsert<'a, R>(
+        self,
+        rows: impl IntoIterator<Item = R>,
+        unique_by: &[&str],
+        update: &[&str],
+    ) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        self.run(move |q, c| q.upsert_on(c, rows, unique_by, update))
+    }
+
+    /// [`Query::upsert`] on an explicit connection.
+    pub fn upsert_on<'a, R>(
+        self,
+        conn: &mut Connection,
+        rows: impl IntoIterator<Item = R>,
+        unique_by: &[&str],
+        update: &[&str],
+    ) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        let batch = collect_rows(rows)?;
+        execute_insert(conn, &self.parts.table, batch, Some((unique_by, update)))
+    }
+
+    /// Updates the matching rows: `update(row!{"votes" => 0})`; returns how many.
+    /// A query with joins, order or limit updates `WHERE key IN (SELECT key ...)`.
+    pub fn update<'a>(self, values: impl IntoIterator<Item = (&'a str, Value)>) -> Result<u64> {
+        self.run(move |q, c| q.update_on(c, values))
+    }
+
+    /// [`Query::update`] on an explicit connection.
+    pub fn update_on<'a>(
+        self,
+        conn: &mut Connection,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let sets: Vec<_> = values
+            .into_iter()
+            .map(|(c, v)| (c, SetValue::Value(v)))
+            .collect();
+        self.execute_update(conn, sets)
+    }
+
+    fn execute_update(self, conn: &mut Connection, sets: Vec<(&str, SetValue)>) -> Result<u64> {
+        if sets.is_empty() {
+            return Err(Error::InvalidQuery(
+                "update needs at least one column".into(),
+            ));
+        }
+        let mut w = SqlWriter::new(conn.dialect());
+        render_update(&mut w, self.parts, &self.key, sets);
+        let (sql, binds) = w.finish()?;
+        conn.execute_values(&sql, &binds)
+    }
+
+    /// `SET column = column + by` on the matching rows; returns how many.
+    pub fn increment(self, column: &str, by: impl Into<Value>) -> Result<u64> {
+        let by = by.into();
+        self.run(move |q, c| q.increment_with_on(c, column, by, []))
+    }
+
+    /// [`Query::increment`] on an explicit connection.
+    pub fn increment_on(
+        self,
+        conn: &mut Connection,
+        column: &str,
+        by: impl Into<Value>,
+    ) -> Result<u64> {
+        self.increment_with_on(conn, column, by, [])
+    }
+
+    /// `SET column = column - by` on the matching rows; returns how many.
+    pub fn decrement(self, column: &str, by: impl Into<Value>) -> Result<u64> {
+        let by = by.into();
+        self.run(move |q, c| q.decrement_with_on(c, column, by, []))
+    }
+
+    /// [`Query::decrement`] on an explicit connection.
+    pub fn decrement_on(
+        self,
+        conn: &mut Connection,
+        column: &str,
+        by: impl Into<Value>,
+    ) -> Result<u64> {
+        self.decrement_with_on(conn, column, by, [])
+    }
+
+    /// [`Query::increment`] that also sets other columns:
+    /// `increment_with("votes", 1, row!{"updated_at" => now})`.
+    pub fn increment_with<'a>(
+        self,
+        column: &'a str,
+        by: impl Into<Value>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let by = by.into();
+        self.run(move |q, c| q.increment_with_on(c, column, by, extra))
+    }
+
+    /// [`Query::increment_with`] on an explicit connection.
+    pub fn increment_with_on<'a>(
+        self,
+        conn: &mut Connection,
+        column: &'a str,
+        by: impl Into<Value>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let mut sets = vec![(column, SetValue::Add(by.into()))];
+        sets.extend(extra.into_iter().map(|(c, v)| (c, SetValue::Value(v))));
+        self.execute_update(conn, sets)
+    }
+
+    /// [`Query::decrement`] that also sets other columns.
+    pub fn decrement_with<'a>(
+        self,
+        column: &'a str,
+        by: impl Into<Value>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let by = by.into();
+        self.run(move |q, c| q.decrement_with_on(c, column, by, extra))
+    }
+
+    /// [`Query::decrement_with`] on an explicit connection.
+    pub fn decrement_with_on<'a>(
+        self,
+        conn: &mut Connection,
+        column: &'a str,
+        by: impl Into<Value>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let mut sets = vec![(column, SetValue::Sub(by.into()))];
+        sets.extend(extra.into_iter().map(|(c, v)| (c, SetValue::Value(v))));
+        self.execute_update(conn, sets)
+    }
+
+    /// Deletes the matching rows; returns how many. A query with joins, order or limit
+    /// deletes `WHERE key IN (SELECT key ...)`.
+    pub fn delete(self) -> Result<u64> {
+        self.run(Self::delete_on)
+    }
+
+    /// [`Query::delete`] on an explicit connection.
+    pub fn delete_on(self, conn: &mut Connection) -> Result<u64> {
+        let mut w = SqlWriter::new(conn.dialect());
+        render_delete(&mut w, self.parts, &self.key);
+        let (sql, binds) = w.finish()?;
+        conn.execute_values(&sql, &binds)
+    }
+
+    /// Empties the table, ignoring the query's conditions (PostgreSQL: `TRUNCATE ...
+    /// RESTART IDENTITY`; SQLite: `DELETE FROM`).
+    pub fn truncate(self) -> Result<()> {
+        self.run(Self::truncate_on)
+    }
+
+    /// [`Query::truncate`] on an explicit connection.
+    pub fn truncate_on(self, conn: &mut Connection) -> Result<()> {
+        let dialect = conn.dialect();
+        let mut w = SqlWriter::new(dialect);
+        let (table, _) = super::clause::split_alias(&self.parts.table);
+        dialect.push_truncate(&mut w, table);
+        let (sql, binds) = w.finish()?;
+        conn.execute_values(&sql, &binds).map(|_| ())
+    }
+}
+
+impl<T: FromRow> Query<T> {
+    /// Every matching row.
+    pub fn get(self) -> Result<Vec<T>> {
+        self.run(Self::get_on)
+    }
+
+    /// [`Query::get`] on an explicit connection.
+    pub fn get_on(self, conn: &mut Connection) -> Result<Vec<T>> {
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        let mut columns = None;
+        conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))
+    }
+
+    /// The first matching row (`LIMIT 1`), if any.
+    pub fn first(self) -> Result<Option<T>> {
+        self.run(Self::first_on)
+    }
+
+    /// [`Query::first`] on an explicit connection.
+    pub fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
+        let (sql, binds) = self.limit(1).render_owned(conn.dialect())?;
+        conn.query_first(&sql, &binds, |row| T::from_row(row))
+    }
+
+    /// The first matching row, or [`Error::NotFound`] naming the table.
+    pub fn first_or_fail(self) -> Result<T> {
+        self.run(Self::first_or_fail_on)
+    }
+
+    /// [`Query::first_or_fail`] on an explicit connection.
+    pub fn first_or_fail_on(self, conn: &mut Connection) -> Result<T> {
+        let table = self.parts.table.clone();
+        self.first_on(conn)?
+            .ok_or_else(|| not_found(&table, "the given conditions"))
+    }
+
+    /// The only matching row: [`Error::NotFound`] when none matches,
+    /// [`Error::MultipleRows`] (with the count) when several do.
+    pub fn sole(self) -> Result<T> {
+        self.run(Self::sole_on)
+    }
+
+    /// [`Query::sole`] on an explicit connection.
+    pub fn sole_on(self, conn: &mut Connection) -> Result<T> {
+        let counter = self.clone();
+        let table = self.parts.table.clone();
+        let mut rows = self.limit(2).get_on(conn)?;
+        match rows.len() {
+            0 => Err(not_found(&table, "the given conditions")),
+            1 => Ok(rows.remove(0)),
+            _ => {
+                let found = counter.count_on(conn)?.max(2);
+                Err(Error::MultipleRows { found })
+            }
+        }
+    }
+
+    /// The row whose primary key (`id` unless [`Query::primary_key`] says otherwise)
+    /// equals `id`.
+    pub fn find(self, id: impl Into<Value>) -> Result<Option<T>> {
+        let id = id.into();
+        self.run(move |q, c| q.find_on(c, id))
+    }
+
+    /// [`Query::find`] on an explicit connection.
+    pub fn find_on(self, conn: &mut Connection, id: impl Into<Value>) -> Result<Option<T>> {
+        let key = self.key.clone();
+        self.where_eq(key, id).first_on(conn)
+    }
+
+    /// [`Query::find`], or [`Error::NotFound`] naming the table and the key.
+    pub fn find_or_fail(self, id: impl Into<Value>) -> Result<T> {
+        let id = id.into();
+        self.run(move |q, c| q.find_or_fail_on(c, id))
+    }
+
+    /// [`Query::find_or_fail`] on an explicit connection.
+    pub fn find_or_fail_on(self, conn: &mut Connection, id: impl Into<Value>) -> Result<T> {
+        let id = id.into();
+        let table = self.parts.table.clone();
+        let key = format!("{} = {id}", self.key);
+        self.find_on(conn, id)?
+            .ok_or_else(|| not_found(&table, key))
+    }
+
+    /// Page `page` (1-based) of `per_page` rows, with the total count (two queries; the
+    /// query's own limit and offset are replaced).
+    pub fn paginate(self, per_page: u64, page: u64) -> Result<Paginator<T>> {
+        self.run(move |q, c| q.paginate_on(c, per_page, page))
+    }
+
+    /// [`Query::paginate`] on an explicit connection.
+    pub fn paginate_on(
+        self,
+        conn: &mut Connection,
+        per_page: u64,
+        page: u64,
+    ) -> Result<Paginator<T>> {
+        if per_page == 0 {
+            return Err(Error::InvalidQuery("per_page must be at least 1".into()));
+        }
+        let page = page.max(1);
+        let mut counter = self.clone();
+        counter.parts.orders.clear();
+        counter.parts.limit = None;
+        counter.parts.offset = None;
+        let total = counter.count_on(conn)?;
+        let data = self.for_page(page, per_page).get_on(conn)?;
+        Ok(Paginator {
+            data,
+            total,
+            per_page,
+            current_page: page,
+            last_page: total.div_ceil(per_page).max(1),
+        })
+    }
+
+    /// Page `page` of `per_page` rows and whether more follow, without counting (one
+    /// query, fetching one extra row).
+    pub fn simple_paginate(self, per_page: u64, page: u64) -> Result<SimplePaginator<T>> {
+        self.run(move |q, c| q.simple_paginate_on(c, per_page, page))
+    }
+
+    /// [`Query::simple_paginate`] on an explicit connection.
+    pub fn simple_paginate_on(
+        self,
+        conn: &mut Connection,
+        per_page: u64,
+        page: u64,
+    ) -> Result<SimplePaginator<T>> {
+        if per_page == 0 {
+            return Err(Error::InvalidQuery("per_page must be at least 1".into()));
+        }
+        let page = page.max(1);
+        let offset = (page - 1).saturating_mul(per_page);
+        let mut data = self.offset(offset).limit(per_page + 1).get_on(conn)?;
+        let has_more = data.len() as u64 > per_page;
+        data.truncate(per_page as usize);
+        Ok(SimplePaginator {
+            data,
+            per_page,
+            current_page: page,
+            has_more,
+        })
+    }
+
+    fn chunk_with(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<bool>,
+        mut fetch: impl FnMut(Self) -> Result<Vec<T>>,
+    ) -> Result<bool> {
+        if size == 0 {
+            return Err(Error::InvalidQuery("chunk size must be at least 1".into()));
+        }
+        let base = self.ordered_for_paging();
+        let mut pager = Pager::new(base.parts.offset, base.parts.limit, size);
+        while let Some((offset, limit)) = pager.window() {
+            let mut page = base.clone();
+            page.parts.offset = Some(offset);
+            page.parts.limit = Some(limit);
+            let rows = fetch(page)?;
+            let n = rows.len() as u64;
+            if n == 0 {
+                break;
+            }
+            if !f(rows)? {
+                return Ok(false);
+            }
+            if n < limit {
+                break;
+            }
+            pager.advance(n);
+        }
+        Ok(true)
+    }
+
+    /// Calls `f` with successive pages of `size` rows (`LIMIT/OFFSET`, ordered by the
+    /// primary key when the query has no order) until the rows run out or `f` returns
+    /// `Ok(false)`. Returns `Ok(false)` when `f` stopped early. The connection is free
+    /// while `f` runs, so `f` may run queries itself; rows that `f` changes so that they
+    /// no longer match can make later pages skip rows (offset paging).
+    pub fn chunk(self, size: u64, f: impl FnMut(Vec<T>) -> Result<bool>) -> Result<bool> {
+        let name = self.connection.clone();
+        self.chunk_with(size, f, |q| with_named(&name, |c| q.get_on(c)))
+    }
+
+    /// [`Query::chunk`] on an explicit connection.
+    pub fn chunk_on(
+        self,
+        conn: &mut Connection,
+        size: u64,
+        f: impl FnMut(Vec<T>) -> Result<bool>,
+    ) -> Result<bool> {
+        self.chunk_with(size, f, |q| q.get_on(conn))
+    }
+
+    /// Streams the rows through `f` as the driver reads them (one query, nothing
+    /// collected); `f` returns `Ok(false)` to stop. The connection is busy while `f`
+    /// runs, so `f` must not run queries on it.
+    pub fn each(self, f: impl FnMut(T) -> Result<bool>) -> Result<()> {
+        self.run(move |q, c| q.each_on(c, f))
+    }
+
+    /// [`Query::each`] on an explicit connection.
+    pub fn each_on(
+        self,
+        conn: &mut Connection,
+        mut f: impl FnMut(T) -> Result<bool>,
+    ) -> Result<()> {
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        let mut columns = None;
+        conn.query_each(&sql, &binds, |row| f(T::from_row_in(row, &mut columns)?))
+    }
+
+    /// An iterator over every matching row that never holds more than one page in memory:
+    /// pages of [`CURSOR_PAGE_SIZE`] rows are fetched lazily with `LIMIT/OFFSET` (ordered
+    /// by the primary key when the query has no order), each page on a connection taken
+    /// only for that query — so the loop body may run queries. Use [`Query::each`] for
+    /// a single-statement stream.
+    pub fn cursor(self) -> Cursor<'static, T> {
+        self.lazy(CURSOR_PAGE_SIZE)
+    }
+
+    /// [`Query::cursor`] with pages of `page_size` rows.
+    pub fn lazy(self, page_size: u64) -> Cursor<'static, T> {
+        Cursor::new(self, page_size, None)
+    }
+
+    /// [`Query::cursor`] on an explicit connection.
+    pub fn cursor_on(self, conn: &mut Connection) -> Cursor<'_, T> {
+        Cursor::new(self, CURSOR_PAGE_SIZE, Some(conn))
+    }
+}
+
+/// A lazy iterator over a query's rows, fetched a page at a time (see [`Query::cursor`]).
+/// Yields `Err` once and stops if a page cannot be read.
+pub struct Cursor<'c, T> {
+    query: Query<T>,
+    conn: Option<&'c mut Connection>,
+    pager: Pager,
+    buffer: std::vec::IntoIter<T>,
+    done: bool,
+}
+
+impl<T> std::fmt::Debug for Cursor<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("query", &self.query)
+            .field("offset", &self.pager.offset)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<'c, T> Cursor<'c, T> {
+    fn new(query: Query<T>, page_size: u64, conn: Option<&'c mut Connection>) -> Self {
+        let query = query.ordered_for_paging();
+        let pager = Pager::new(query.parts.offset, query.parts.limit, page_size.max(1));
+        Cursor {
+            query,
+            conn,
+            pager,
+            buffer: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+}
+
+impl<T: FromRow> Iterator for Cursor<'_, T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        loop {
+            if let Some(row) = self.buffer.next() {
+                return Some(Ok(row));
+            }
+            if self.done {
+                return None;
+            }
+            let Some((offset, limit)) = self.pager.window() else {
+                self.done = true;
+                return None;
+            };
+            let mut page = self.query.clone();
+            page.parts.offset = Some(offset);
+            page.parts.limit = Some(limit);
+            let rows = match &mut self.conn {
+                Some(conn) => page.get_on(conn),
+                None => page.get(),
+            };
+            match rows {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Ok(rows) => {
+                    let n = rows.len() as u64;
+                    if n < limit {
+                        self.done = true;
+                    }
+                    self.pager.advance(n);
+                    self.buffer = rows.into_iter();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,956 @@
+//! The query builder: one [`Query<T>`] for the untyped `DB::table("users")` (rows are
+//! [`Record`]s) and for models (rows decode into `T` through [`FromRow`]).
+//!
+//! Building only records clauses (plain enums; identifiers are `Cow<'static, str>`, so
+//! string literals are never copied). The SQL is rendered once, by the terminal method,
+//! through the dialect of the connection it runs on: every value is a bound parameter,
+//! every identifier is quoted, and the `*_raw` methods are the only way raw SQL enters.
+//!
+//! Every terminal method (`get`, `first`, `count`, `insert`, ...) has an `_on` twin that
+//! runs on an explicit [`Connection`]; the plain form runs on the query's named
+//! connection (`"default"` unless [`Query::use_connection`] says otherwise), which is
+//! this thread's transaction or test database when there is one, else the pool.
+
+mod clause;
+mod exec;
+mod render;
+
+use std::marker::PhantomData;
+
+pub use self::clause::Ident;
+use self::clause::{Join, JoinKind, Op, Order, Parts, SelectItem, Where, WhereKind};
+pub use self::exec::{Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
+use crate::db::DEFAULT_CONNECTION;
+use crate::dialect::{DatePart, Dialect, LockMode, SqlWriter};
+use crate::error::Result;
+use crate::row::Record;
+use crate::value::{ToValue, Value};
+
+#[cfg(doc)]
+use crate::{backend::Connection, row::FromRow};
+
+/// A query on one table, decoding its rows into `T` (an untyped [`Record`] by default).
+///
+/// Builder methods take and return the query, so they chain; terminal methods consume it
+/// (clone a query to run it twice). An invalid clause (e.g. an unknown operator) is
+/// remembered and reported as [`crate::Error::InvalidQuery`] by the terminal method.
+///
+/// ```
+/// use orm_core::{Query, dialect::PostgresDialect};
+/// let q = Query::<orm_core::Record>::new("users")
+///     .where_("votes", ">", 100)
+///     .or_where_group(|q| q.where_eq("name", "Ada").where_null("deleted_at"))
+///     .order_by_desc("votes")
+///     .limit(10);
+/// let (sql, binds) = q.to_sql_for(&PostgresDialect)?;
+/// assert_eq!(
+///     sql,
+///     r#"SELECT * FROM "users" WHERE "votes" > $1 OR ("name" = $2 AND "deleted_at" IS NULL) ORDER BY "votes" DESC LIMIT 10"#
+/// );
+/// assert_eq!(binds.len(), 2);
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+pub struct Query<T = Record> {
+    parts: Parts,
+    connection: Ident,
+    key: Ident,
+    _row: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Query<T> {
+    fn clone(&self) -> Self {
+        Query {
+            parts: self.parts.clone(),
+            connection: self.connection.clone(),
+            key: self.key.clone(),
+            _row: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Query<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("connection", &self.connection)
+            .field("key", &self.key)
+            .field("parts", &self.parts)
+            .finish()
+    }
+}
+
+/// Converts the bindings of a raw method (`&[&1, &"x"]`, as [`crate::DB::select`] takes).
+fn bindings(values: &[&dyn ToValue]) -> Vec<Value> {
+    values.iter().map(|v| v.to_value()).collect()
+}
+
+/// Column lists accepted by [`Query::select`], [`Query::group_by`], ...: `"id"`,
+/// `&["id", "name"]`, `vec![String]`.
+pub trait IntoColumns {
+    /// Appends the columns to `out`.
+    fn push_columns(self, out: &mut Vec<Ident>);
+}
+
+impl IntoColumns for &'static str {
+    fn push_columns(self, out: &mut Vec<Ident>) {
+        out.push(Ident::Borrowed(self));
+    }
+}
+impl IntoColumns for String {
+    fn push_columns(self, out: &mut Vec<Ident>) {
+        out.push(Ident::Owned(self));
+    }
+}
+impl IntoColumns for &[&'static str] {
+    fn push_columns(self, out: &mut Vec<Ident>) {
+        out.extend(self.iter().map(|c| Ident::Borrowed(*c)));
+    }
+}
+impl<const N: usize> IntoColumns for &[&'static str; N] {
+    fn push_columns(self, out: &mut Vec<Ident>) {
+        out.extend(self.iter().map(|c| Ident::Borrowed(*c)));
+    }
+}
+impl IntoColumns for Vec<String> {
+    fn push_columns(self, out: &mut Vec<Ident>) {
+        out.extend(self.into_iter().map(Ident::Owned));
+    }
+}
+impl IntoColumns for Vec<&'static str> {
+    fn push_columns(self, out: &mut Vec<Ident>) {
+        out.extend(self.into_iter().map(Ident::Borrowed));
+    }
+}
+
+impl<T> Query<T> {
+    /// A query on `table` (`"users"`, `"users as u"`, `"schema.table"`) on the default
+    /// connection.
+    pub fn new(table: impl Into<Ident>) -> Self {
+        Query {
+            parts: Parts::new(table.into()),
+            connection: Ident::Borrowed(DEFAULT_CONNECTION),
+            key: Ident::Borrowed("id"),
+            _row: PhantomData,
+        }
+    }
+
+    /// Same as [`Query::new`]: `Query::<User>::table("users")`.
+    pub fn table(table: impl Into<Ident>) -> Self {
+        Query::new(table)
+    }
+
+    /// Runs the query on the named connection (see [`crate::DB::connection`]).
+    pub fn use_connection(mut self, name: impl Into<Ident>) -> Self {
+        self.connection = name.into();
+        self
+    }
+
+    /// The name of the connection the plain terminal methods run on.
+    pub fn connection_name(&self) -> &str {
+        &self.connection
+    }
+
+    /// The table as given (possibly with an alias).
+    pub fn table_name(&self) -> &str {
+        &self.parts.table
+    }
+
+    /// Sets the primary key column used by [`Query::find`], [`Query::chunk`],
+    /// [`Query::cursor`] and [`Query::insert_get_id`] (default `id`).
+    pub fn primary_key(mut self, key: impl Into<Ident>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    /// The primary key column.
+    pub fn key_name(&self) -> &str {
+        &self.key
+    }
+
+    /// Turns this query into one that decodes rows as `U` (same clauses).
+    pub fn into_rows<U>(self) -> Query<U> {
+        Query {
+            parts: self.parts,
+            connection: self.connection,
+            key: self.key,
+            _row: PhantomData,
+        }
+    }
+
+    fn fresh(&self) -> Self {
+        Query {
+            parts: Parts::new(self.parts.table.clone()),
+            connection: self.connection.clone(),
+            key: self.key.clone(),
+            _row: PhantomData,
+        }
+    }
+
+    fn push_where(mut self, or: bool, kind: WhereKind) -> Self {
+        self.parts.wheres.push(Where { or, kind });
+        self
+    }
+
+    fn parse_op(&mut self, op: &str) -> Option<Op> {
+        let parsed = Op::parse(op);
+        if parsed.is_none() {
+            self.parts.fail(unknown_operator(op));
+        }
+        parsed
+    }
+
+    fn basic(mut self, or: bool, column: Ident, op: &str, value: Value) -> Self {
+        match self.parse_op(op) {
+            Some(op) => self.push_where(or, WhereKind::Basic { column, op, value }),
+            None => self,
+        }
+    }
+
+    fn group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
+        let inner = f(self.fresh());
+        if let Some(message) = inner.parts.error {
+            self.parts.fail(message);
+        }
+        if inner.parts.wheres.is_empty() {
+            return self;
+        }
+        self.push_where(or, WhereKind::Group(inner.parts.wheres))
+    }
+
+    // ----- default scopes -------------------------------------------------------------
+
+    /// Adds a named scope: conditions (built by `f` on a fresh query) that are ANDed with
+    /// everything else, the query's own `OR`s included. A model adds its default scopes
+    /// this way (e.g. soft deletes: `scope("soft_deletes", |q| q.where_null("deleted_at"))`);
+    /// a scope of the same name is replaced.
+    pub fn scope(mut self, name: impl Into<Ident>, f: impl FnOnce(Self) -> Self) -> Self {
+        let name = name.into();
+        let inner = f(self.fresh());
+        if let Some(message) = inner.parts.error {
+            self.parts.fail(message);
+        }
+        self.parts.scopes.retain(|(n, _)| *n != name);
+        self.parts.scopes.push((name, inner.parts.wheres));
+        self
+    }
+
+    /// Removes the named scope (no-op when absent).
+    pub fn without_scope(mut self, name: &str) -> Self {
+        self.parts.scopes.retain(|(n, _)| n != name);
+        self
+    }
+
+    /// Removes every scope.
+    pub fn without_scopes(mut self) -> Self {
+        self.parts.scopes.clear();
+        self
+    }
+
+    /// Whether the named scope is applied.
+    pub fn has_scope(&self, name: &str) -> bool {
+        self.parts.scopes.iter().any(|(n, _)| n == name)
+    }
+
+    // ----- wheres ---------------------------------------------------------------------
+
+    /// `column op value`. `op` is one of `= < > <= >= <> != like, not like, ilike,
+    /// not ilike` (case-insensitive); anything else makes the query fail with
+    /// [`crate::Error::InvalidQuery`]. Comparing with NULL (`None`) by `=` / `<>` renders
+    /// `IS NULL` / `IS NOT NULL`.
+    pub fn where_(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        self.basic(false, column.into(), op, value.into())
+    }
+
+    /// `OR column op value`.
+    pub fn or_where(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        self.basic(true, column.into(), op, value.into())
+    }
+
+    /// `column = value`.
+    pub fn where_eq(self, column: impl Into<Ident>, value: impl Into<Value>) -> Self {
+        self.basic(false, column.into(), "=", value.into())
+    }
+
+    /// `OR column = value`.
+    pub fn or_where_eq(self, column: impl Into<Ident>, value: impl Into<Value>) -> Self {
+        self.basic(true, column.into(), "=", value.into())
+    }
+
+    /// A parenthesised group of conditions built by `f`: `AND (a OR b)`.
+    pub fn where_group(self, f: impl FnOnce(Self) -> Self) -> Self {
+        self.group(false, f)
+    }
+
+    /// `OR (...)`, a group built by `f`.
+    pub fn or_where_group(self, f: impl FnOnce(Self) -> Self) -> Self {
+        self.group(true, f)
+    }
+
+    fn in_list<V: Into<Value>>(
+        self,
+        or: bool,
+        column: Ident,
+        values: impl IntoIterator<Item = V>,
+        not: bool,
+    ) -> Self {
+        let values = values.into_iter().map(Into::into).collect();
+        self.push_where(
+            or,
+            WhereKind::In {
+                column,
+                values,
+                not,
+            },
+        )
+    }
+
+    /// `column IN (values)`. An empty list matches nothing (renders `1 = 0`).
+    pub fn where_in<V: Into<Value>>(
+        self,
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.in_list(false, column.into(), values, false)
+    }
+
+    /// `OR column IN (values)`.
+    pub fn or_where_in<V: Into<Value>>(
+        self,
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.in_list(true, column.into(), values, false)
+    }
+
+    /// `column NOT IN (values)`. An empty list matches everything (renders `1 = 1`).
+    pub fn where_not_in<V: Into<Value>>(
+        self,
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.in_list(false, column.into(), values, true)
+    }
+
+    /// `OR column NOT IN (values)`.
+    pub fn or_where_not_in<V: Into<Value>>(
+        self,
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.in_list(true, column.into(), values, true)
+    }
+
+    /// `column IN (SELECT ...)`.
+    pub fn where_in_sub<U>(self, column: impl Into<Ident>, query: Query<U>) -> Self {
+        let kind = WhereKind::InSub {
+            column: column.into(),
+            query: Box::new(query.parts),
+            not: false,
+        };
+        self.push_where(false, kind)
+    }
+
+    /// `column NOT IN (SELECT ...)`.
+    pub fn where_not_in_sub<U>(self, column: impl Into<Ident>, query: Query<U>) -> Self {
+        let kind = WhereKind::InSub {
+            column: column.into(),
+            query: Box::new(query.parts),
+            not: true,
+        };
+        self.push_where(false, kind)
+    }
+
+    /// `column IS NULL`.
+    pub fn where_null(self, column: impl Into<Ident>) -> Self {
+        let column = column.into();
+        self.push_where(false, WhereKind::Null { column, not: false })
+    }
+
+    /// `OR column IS NULL`.
+    pub fn or_where_null(self, column: impl Into<Ident>) -> Self {
+        let column = column.into();
+        self.push_where(true, WhereKind::Null { column, not: false })
+    }
+
+    /// `column IS NOT NULL`.
+    pub fn where_not_null(self, column: impl Into<Ident>) -> Self {
+        let column = column.into();
+        self.push_where(false, WhereKind::Null { column, not: true })
+    }
+
+    /// `OR column IS NOT NULL`.
+    pub fn or_where_not_null(self, column: impl Into<Ident>) -> Self {
+        let column = column.into();
+        self.push_where(true, WhereKind::Null { column, not: true })
+    }
+
+    fn between(self, or: bool, column: Ident, low: Value, high: Value, not: bool) -> Self {
+        let kind = WhereKind::Between {
+            column,
+            low,
+            high,
+            not,
+        };
+        self.push_where(or, kind)
+    }
+
+    /// `column BETWEEN low AND high` (inclusive).
+    pub fn where_between(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        self.between(false, column.into(), low.into(), high.into(), false)
+    }
+
+    /// `OR column BETWEEN low AND high`.
+    pub fn or_where_between(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        self.between(true, column.into(), low.into(), high.into(), false)
+    }
+
+    /// `column NOT BETWEEN low AND high`.
+    pub fn where_not_between(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        self.between(false, column.into(), low.into(), high.into(), true)
+    }
+
+    /// `column LIKE pattern`. Note: SQLite's `LIKE` ignores ASCII case, PostgreSQL's does
+    /// not; use `where_("col", "ilike", ..)` for case-insensitive matching on both.
+    pub fn where_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
+        self.basic(false, column.into(), "like", pattern.into())
+    }
+
+    /// `OR column LIKE pattern`.
+    pub fn or_where_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
+        self.basic(true, column.into(), "like", pattern.into())
+    }
+
+    /// `column NOT LIKE pattern`.
+    pub fn where_not_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
+        self.basic(false, column.into(), "not like", pattern.into())
+    }
+
+    fn column_cmp(mut self, or: bool, first: Ident, op: &str, second: Ident) -> Self {
+        match self.parse_op(op) {
+            Some(op) => self.push_where(or, WhereKind::Column { first, op, second }),
+            None => self,
+        }
+    }
+
+    /// `first op second`, comparing two columns.
+    pub fn where_column(self, first: impl Into<Ident>, op: &str, second: impl Into<Ident>) -> Self {
+        self.column_cmp(false, first.into(), op, second.into())
+    }
+
+    /// `OR first op second`.
+    pub fn or_where_column(
+        self,
+        first: impl Into<Ident>,
+        op: &str,
+        second: impl Into<Ident>,
+    ) -> Self {
+        self.column_cmp(true, first.into(), op, second.into())
+    }
+
+    /// `EXISTS (SELECT ...)`.
+    pub fn where_exists<U>(self, query: Query<U>) -> Self {
+        let query = Box::new(query.parts);
+        self.push_where(false, WhereKind::Exists { query, not: false })
+    }
+
+    /// `OR EXISTS (SELECT ...)`.
+    pub fn or_where_exists<U>(self, query: Query<U>) -> Self {
+        let query = Box::new(query.parts);
+        self.push_where(true, WhereKind::Exists { query, not: false })
+    }
+
+    /// `NOT EXISTS (SELECT ...)`.
+    pub fn where_not_exists<U>(self, query: Query<U>) -> Self {
+        let query = Box::new(query.parts);
+        self.push_where(false, WhereKind::Exists { query, not: true })
+    }
+
+    fn date(mut self, part: DatePart, column: Ident, op: &str, value: Value) -> Self {
+        match self.parse_op(op) {
+            Some(op) => self.push_where(
+                false,
+                WhereKind::Date {
+                    column,
+                    part,
+                    op,
+                    value,
+                },
+            ),
+            None => self,
+        }
+    }
+
+    /// Compares the date part of a date/time column: `where_date("created_at", "=",
+    /// NaiveDate)` (a `YYYY-MM-DD` string works too).
+    pub fn where_date(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        self.date(DatePart::Date, column.into(), op, value.into())
+    }
+
+    /// Compares the year of a date/time column with an integer.
+    pub fn where_year(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        self.date(DatePart::Year, column.into(), op, value.into())
+    }
+
+    /// Compares the month (1-12) of a date/time column with an integer.
+    pub fn where_month(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        self.date(DatePart::Month, column.into(), op, value.into())
+    }
+
+    /// Compares the day of the month of a date/time column with an integer.
+    pub fn where_day(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        self.date(DatePart::Day, column.into(), op, value.into())
+    }
+
+    /// Raw SQL condition with `?` placeholders: `where_raw("votes > ? * 2", &[&10])`.
+    /// Explicitly raw: never pass user input as `sql`.
+    pub fn where_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        let kind = WhereKind::Raw {
+            sql: sql.into(),
+            bindings: self::bindings(bindings),
+        };
+        self.push_where(false, kind)
+    }
+
+    /// `OR` raw SQL condition.
+    pub fn or_where_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        let kind = WhereKind::Raw {
+            sql: sql.into(),
+            bindings: self::bindings(bindings),
+        };
+        self.push_where(true, kind)
+    }
+
+    /// Applies `f` only when `condition` holds: `.when(only_active, |q| q.where_eq("active", true))`.
+    pub fn when(self, condition: bool, f: impl FnOnce(Self) -> Self) -> Self {
+        if condition {
+            f(self)
+        } else {
+            self
+        }
+    }
+
+    // ----- select ---------------------------------------------------------------------
+
+    /// The columns to select (replacing earlier ones): `select(&["id", "users.name as n"])`.
+    /// `*` and `table.*` are kept; every other part is quoted.
+    pub fn select(mut self, columns: impl IntoColumns) -> Self {
+        self.parts.columns.clear();
+        self.add_select(columns)
+    }
+
+    /// Adds columns to the selection.
+    pub fn add_select(mut self, columns: impl IntoColumns) -> Self {
+        let mut list = Vec::new();
+        columns.push_columns(&mut list);
+        self.parts
+            .columns
+            .extend(list.into_iter().map(SelectItem::Column));
+        self
+    }
+
+    /// Adds a raw expression to the selection: `select_raw("COUNT(*) AS n", &[])`.
+    pub fn select_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        self.parts
+            .columns
+            .push(SelectItem::Raw(sql.into(), self::bindings(bindings)));
+        self
+    }
+
+    /// `SELECT DISTINCT`.
+    pub fn distinct(mut self) -> Self {
+        self.parts.distinct = true;
+        self
+    }
+
+    // ----- joins ----------------------------------------------------------------------
+
+    fn join_kind(
+        mut self,
+        kind: JoinKind,
+        table: Ident,
+        first: Ident,
+        op: &str,
+        second: Ident,
+    ) -> Self {
+        let Some(op) = self.parse_op(op) else {
+            return self;
+        };
+        self.parts.joins.push(Join {
+            kind,
+            table,
+            conditions: vec![Where {
+                or: false,
+                kind: WhereKind::Column { first, op, second },
+            }],
+        });
+        self
+    }
+
+    fn join_closure(
+        mut self,
+        kind: JoinKind,
+        table: Ident,
+        f: impl FnOnce(JoinClause) -> JoinClause,
+    ) -> Self {
+        let clause = f(JoinClause {
+            conditions: Vec::new(),
+            error: None,
+        });
+        if let Some(message) = clause.error {
+            self.parts.fail(message);
+        }
+        self.parts.joins.push(Join {
+            kind,
+            table,
+            conditions: clause.conditions,
+        });
+        self
+    }
+
+    /// `INNER JOIN table ON first op second`.
+    pub fn join(
+        self,
+        table: impl Into<Ident>,
+        first: impl Into<Ident>,
+        op: &str,
+        second: impl Into<Ident>,
+    ) -> Self {
+        self.join_kind(
+            JoinKind::Inner,
+            table.into(),
+            first.into(),
+            op,
+            second.into(),
+        )
+    }
+
+    /// `LEFT JOIN table ON first op second`.
+    pub fn left_join(
+        self,
+        table: impl Into<Ident>,
+        first: impl Into<Ident>,
+        op: &str,
+        second: impl Into<Ident>,
+    ) -> Self {
+        self.join_kind(
+            JoinKind::Left,
+            table.into(),
+            first.into(),
+            op,
+            second.into(),
+        )
+    }
+
+    /// `RIGHT JOIN table ON first op second`.
+    pub fn right_join(
+        self,
+        table: impl Into<Ident>,
+        first: impl Into<Ident>,
+        op: &str,
+        second: impl Into<Ident>,
+    ) -> Self {
+        self.join_kind(
+            JoinKind::Right,
+            table.into(),
+            first.into(),
+            op,
+            second.into(),
+        )
+    }
+
+    /// `CROSS JOIN table`.
+    pub fn cross_join(mut self, table: impl Into<Ident>) -> Self {
+        self.parts.joins.push(Join {
+            kind: JoinKind::Cross,
+            table: table.into(),
+            conditions: Vec::new(),
+        });
+        self
+    }
+
+    /// `INNER JOIN table ON ...` with the conditions built by `f`:
+    /// `join_with("posts", |j| j.on("users.id", "=", "posts.user_id").where_("posts.published", "=", true))`.
+    pub fn join_with(
+        self,
+        table: impl Into<Ident>,
+        f: impl FnOnce(JoinClause) -> JoinClause,
+    ) -> Self {
+        self.join_closure(JoinKind::Inner, table.into(), f)
+    }
+
+    /// `LEFT JOIN table ON ...` with the conditions built by `f`.
+    pub fn left_join_with(
+        self,
+        table: impl Into<Ident>,
+        f: impl FnOnce(JoinClause) -> JoinClause,
+    ) -> Self {
+        self.join_closure(JoinKind::Left, table.into(), f)
+    }
+
+    /// `RIGHT JOIN table ON ...` with the conditions built by `f`.
+    pub fn right_join_with(
+        self,
+        table: impl Into<Ident>,
+        f: impl FnOnce(JoinClause) -> JoinClause,
+    ) -> Self {
+        self.join_closure(JoinKind::Right, table.into(), f)
+    }
+
+    // ----- grouping, ordering, paging ---------------------------------------------------
+
+    /// `GROUP BY columns`.
+    pub fn group_by(mut self, columns: impl IntoColumns) -> Self {
+        columns.push_columns(&mut self.parts.groups);
+        self
+    }
+
+    /// `HAVING column op value` (for aggregates, prefer [`Query::having_raw`]:
+    /// PostgreSQL does not accept select aliases in `HAVING`).
+    pub fn having(mut self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        if let Some(op) = self.parse_op(op) {
+            self.parts.havings.push(Where {
+                or: false,
+                kind: WhereKind::Basic {
+                    column: column.into(),
+                    op,
+                    value: value.into(),
+                },
+            });
+        }
+        self
+    }
+
+    /// Raw `HAVING` condition: `having_raw("COUNT(*) > ?", &[&1])`.
+    pub fn having_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        self.parts.havings.push(Where {
+            or: false,
+            kind: WhereKind::Raw {
+                sql: sql.into(),
+                bindings: self::bindings(bindings),
+            },
+        });
+        self
+    }
+
+    /// `ORDER BY column ASC`.
+    pub fn order_by(mut self, column: impl Into<Ident>) -> Self {
+        self.parts.orders.push(Order::Column(column.into(), false));
+        self
+    }
+
+    /// `ORDER BY column DESC`.
+    pub fn order_by_desc(mut self, column: impl Into<Ident>) -> Self {
+        self.parts.orders.push(Order::Column(column.into(), true));
+        self
+    }
+
+    /// Raw `ORDER BY` term: `order_by_raw("votes * ? DESC", &[&2])`.
+    pub fn order_by_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        self.parts
+            .orders
+            .push(Order::Raw(sql.into(), self::bindings(bindings)));
+        self
+    }
+
+    /// Newest first: `ORDER BY created_at DESC`.
+    pub fn latest(self) -> Self {
+        self.order_by_desc("created_at")
+    }
+
+    /// `ORDER BY column DESC`.
+    pub fn latest_by(self, column: impl Into<Ident>) -> Self {
+        self.order_by_desc(column)
+    }
+
+    /// Oldest first: `ORDER BY created_at ASC`.
+    pub fn oldest(self) -> Self {
+        self.order_by("created_at")
+    }
+
+    /// `ORDER BY column ASC`.
+    pub fn oldest_by(self, column: impl Into<Ident>) -> Self {
+        self.order_by(column)
+    }
+
+    /// Random order (the dialect's random function).
+    pub fn in_random_order(mut self) -> Self {
+        self.parts.orders.push(Order::Random);
+        self
+    }
+
+    /// Removes every `ORDER BY` term.
+    pub fn reorder(mut self) -> Self {
+        self.parts.orders.clear();
+        self
+    }
+
+    /// `LIMIT n`.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.parts.limit = Some(n);
+        self
+    }
+
+    /// Same as [`Query::limit`].
+    pub fn take(self, n: u64) -> Self {
+        self.limit(n)
+    }
+
+    /// `OFFSET n`.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.parts.offset = Some(n);
+        self
+    }
+
+    /// Same as [`Query::offset`].
+    pub fn skip(self, n: u64) -> Self {
+        self.offset(n)
+    }
+
+    /// Page `page` (1-based; 0 counts as 1) of `per_page` rows.
+    pub fn for_page(self, page: u64, per_page: u64) -> Self {
+        let offset = page.saturating_sub(1).saturating_mul(per_page);
+        self.offset(offset).limit(per_page)
+    }
+
+    /// `UNION` with another query (duplicates removed). Order and limit the outer query;
+    /// a unioned query with its own order, limit or lock is an error.
+    pub fn union<U>(mut self, other: Query<U>) -> Self {
+        self.parts.unions.push((other.parts, false));
+        self
+    }
+
+    /// `UNION ALL` with another query.
+    pub fn union_all<U>(mut self, other: Query<U>) -> Self {
+        self.parts.unions.push((other.parts, true));
+        self
+    }
+
+    /// Locks the selected rows for update (`FOR UPDATE` on PostgreSQL; SQLite has no
+    /// row locks and locks the database on the first write instead).
+    pub fn lock_for_update(mut self) -> Self {
+        self.parts.lock = Some(LockMode::Update);
+        self
+    }
+
+    /// Locks the selected rows against changes (`FOR SHARE` on PostgreSQL; no-op on
+    /// SQLite).
+    pub fn shared_lock(mut self) -> Self {
+        self.parts.lock = Some(LockMode::Share);
+        self
+    }
+
+    // ----- rendering ------------------------------------------------------------------
+
+    /// The `SELECT` this query runs, with its bindings, rendered for `dialect` (no
+    /// connection needed): `to_sql_for(&PostgresDialect)`.
+    pub fn to_sql_for(&self, dialect: &'static dyn Dialect) -> Result<(String, Vec<Value>)> {
+        self.render(dialect)
+    }
+
+    fn render(&self, dialect: &'static dyn Dialect) -> Result<(String, Vec<Value>)> {
+        let mut w = SqlWriter::new(dialect);
+        self.parts.clone().render_select(&mut w);
+        w.finish()
+    }
+
+    fn render_owned(self, dialect: &'static dyn Dialect) -> Result<(String, Vec<Value>)> {
+        let mut w = SqlWriter::new(dialect);
+        self.parts.render_select(&mut w);
+        w.finish()
+    }
+
+    /// The `SELECT` this query runs, with its bindings, rendered for the dialect of its
+    /// connection (for debugging).
+    pub fn to_sql(&self) -> Result<(String, Vec<Value>)> {
+        let dialect = crate::db::with_named(&self.connection, |c| Ok(c.dialect()))?;
+        self.render(dialect)
+    }
+}
+
+fn unknown_operator(op: &str) -> String {
+    format!(
+        "unknown operator {op:?}: use one of = < > <= >= <> != like, not like, ilike, not ilike"
+    )
+}
+
+/// The conditions of a join, built in [`Query::join_with`] and friends.
+#[derive(Debug, Clone)]
+pub struct JoinClause {
+    conditions: Vec<Where>,
+    error: Option<String>,
+}
+
+impl JoinClause {
+    fn push(mut self, or: bool, op: &str, make: impl FnOnce(Op) -> WhereKind) -> Self {
+        match Op::parse(op) {
+            Some(op) => self.conditions.push(Where { or, kind: make(op) }),
+            None => {
+                self.error.get_or_insert_with(|| unknown_operator(op));
+            }
+        }
+        self
+    }
+
+    /// `ON first op second` (ANDed with earlier conditions).
+    pub fn on(self, first: impl Into<Ident>, op: &str, second: impl Into<Ident>) -> Self {
+        let (first, second) = (first.into(), second.into());
+        self.push(false, op, |op| WhereKind::Column { first, op, second })
+    }
+
+    /// `OR first op second`.
+    pub fn or_on(self, first: impl Into<Ident>, op: &str, second: impl Into<Ident>) -> Self {
+        let (first, second) = (first.into(), second.into());
+        self.push(true, op, |op| WhereKind::Column { first, op, second })
+    }
+
+    /// `AND column op value` (a bound value).
+    pub fn where_(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        let (column, value) = (column.into(), value.into());
+        self.push(false, op, |op| WhereKind::Basic { column, op, value })
+    }
+
+    /// `OR column op value`.
+    pub fn or_where(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+        let (column, value) = (column.into(), value.into());
+        self.push(true, op, |op| WhereKind::Basic { column, op, value })
+    }
+
+    /// `AND column IS NULL`.
+    pub fn where_null(mut self, column: impl Into<Ident>) -> Self {
+        self.conditions.push(Where {
+            or: false,
+            kind: WhereKind::Null {
+                column: column.into(),
+                not: false,
+            },
+        });
+        self
+    }
+}
+
+/// A row for [`Query::insert`], [`Query::update`] and friends:
+/// `row!{"name" => "Ada", "votes" => 3}` expands to
+/// `[("name", Value::from("Ada")), ("votes", Value::from(3))]`.
+#[macro_export]
+macro_rules! row {
+    ($($column:expr => $value:expr),* $(,)?) => {
+        [$(($column, $crate::Value::from($value))),*]
+    };
+}
+
+#[cfg(test)]
+mod tests;

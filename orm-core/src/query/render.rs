@@ -1,0 +1,477 @@
+//! Rendering: every clause goes through a [`SqlWriter`] (raw text written here, quoted
+//! identifiers, bound values). Rendering consumes the clauses, so bound values move into
+//! the statement without copies.
+
+use super::clause::{split_alias, Join, JoinKind, Op, Order, Parts, SelectItem, Where, WhereKind};
+use crate::dialect::{Dialect, SqlWriter};
+use crate::error::Error;
+use crate::value::Value;
+
+/// Appends `name`, `table.name`, `table.*` or `expr as alias`, each part quoted.
+pub(crate) fn push_column(w: &mut SqlWriter, expr: &str) {
+    let (name, alias) = split_alias(expr);
+    w.push_qualified(name);
+    if let Some(alias) = alias {
+        w.push(" AS ").push_identifier(alias);
+    }
+}
+
+/// The name a table is referred to by in the statement (its alias when it has one).
+pub(crate) fn table_reference(table: &str) -> &str {
+    match split_alias(table) {
+        (_, Some(alias)) => alias,
+        (name, None) => name,
+    }
+}
+
+fn op_sql(dialect: &dyn Dialect, op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Lt => "<",
+        Op::Gt => ">",
+        Op::Le => "<=",
+        Op::Ge => ">=",
+        Op::Ne => "<>",
+        Op::Like => "LIKE",
+        Op::NotLike => "NOT LIKE",
+        Op::ILike => dialect.ilike_operator(false),
+        Op::NotILike => dialect.ilike_operator(true),
+    }
+}
+
+fn push_op(w: &mut SqlWriter, op: Op) {
+    let sql = op_sql(w.dialect(), op);
+    w.push(" ").push(sql).push(" ");
+}
+
+pub(crate) fn render_conditions(w: &mut SqlWriter, conditions: Vec<Where>) {
+    for (i, condition) in conditions.into_iter().enumerate() {
+        if i > 0 {
+            w.push(if condition.or { " OR " } else { " AND " });
+        }
+        render_condition(w, condition.kind);
+    }
+}
+
+fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
+    match kind {
+        WhereKind::Basic { column, op, value } => {
+            w.push_qualified(&column);
+            match (op, value.is_null()) {
+                // `= NULL` is never true: compare with NULL the way the caller meant.
+                (Op::Eq, true) => {
+                    w.push(" IS NULL");
+                }
+                (Op::Ne, true) => {
+                    w.push(" IS NOT NULL");
+                }
+                _ => {
+                    push_op(w, op);
+                    w.push_bind(value);
+                }
+            }
+        }
+        WhereKind::Column { first, op, second } => {
+            w.push_qualified(&first);
+            push_op(w, op);
+            w.push_qualified(&second);
+        }
+        WhereKind::In {
+            column,
+            values,
+            not,
+        } => {
+            if values.is_empty() {
+                // An empty list matches nothing (NOT IN: everything).
+                w.push(if not { "1 = 1" } else { "1 = 0" });
+                return;
+            }
+            w.push_qualified(&column)
+                .push(if not { " NOT IN (" } else { " IN (" });
+            for (i, value) in values.into_iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                w.push_bind(value);
+            }
+            w.push(")");
+        }
+        WhereKind::InSub { column, query, not } => {
+            w.push_qualified(&column)
+                .push(if not { " NOT IN (" } else { " IN (" });
+            query.render_select(w);
+            w.push(")");
+        }
+        WhereKind::Null { column, not } => {
+            w.push_qualified(&column)
+                .push(if not { " IS NOT NULL" } else { " IS NULL" });
+        }
+        WhereKind::Between {
+            column,
+            low,
+            high,
+            not,
+        } => {
+            w.push_qualified(&column)
+                .push(if not { " NOT BETWEEN " } else { " BETWEEN " })
+                .push_bind(low)
+                .push(" AND ")
+                .push_bind(high);
+        }
+        WhereKind::Exists { query, not } => {
+            w.push(if not { "NOT EXISTS (" } else { "EXISTS (" });
+            query.render_select(w);
+            w.push(")");
+        }
+        WhereKind::Date {
+            column,
+            part,
+            op,
+            value,
+        } => {
+            let (prefix, suffix) = w.dialect().date_part(part);
+            w.push(prefix).push_qualified(&column).push(suffix);
+            push_op(w, op);
+            w.push_bind(value);
+        }
+        WhereKind::Group(conditions) => {
+            w.push("(");
+            render_conditions(w, conditions);
+            w.push(")");
+        }
+        WhereKind::Raw { sql, bindings } => {
+            w.push_raw_with_bindings(&sql, bindings);
+        }
+    }
+}
+
+/// Whether a list of conditions must be parenthesised to be ANDed with others.
+fn needs_parens(conditions: &[Where]) -> bool {
+    conditions.len() > 1
+        && conditions
+            .iter()
+            .any(|c| c.or || matches!(c.kind, WhereKind::Raw { .. }))
+}
+
+/// Appends ` WHERE ...`: the scopes' conditions ANDed with the query's own.
+pub(crate) fn render_where(
+    w: &mut SqlWriter,
+    scopes: Vec<(super::Ident, Vec<Where>)>,
+    wheres: Vec<Where>,
+) {
+    let mut first = true;
+    let scoped = scopes.iter().any(|(_, c)| !c.is_empty());
+    for (_, conditions) in scopes {
+        if conditions.is_empty() {
+            continue;
+        }
+        w.push(if first { " WHERE " } else { " AND " });
+        first = false;
+        render_group(w, conditions);
+    }
+    if wheres.is_empty() {
+        return;
+    }
+    w.push(if first { " WHERE " } else { " AND " });
+    if scoped {
+        render_group(w, wheres);
+    } else {
+        render_conditions(w, wheres);
+    }
+}
+
+fn render_group(w: &mut SqlWriter, conditions: Vec<Where>) {
+    if needs_parens(&conditions) {
+        w.push("(");
+        render_conditions(w, conditions);
+        w.push(")");
+    } else {
+        render_conditions(w, conditions);
+    }
+}
+
+fn render_joins(w: &mut SqlWriter, joins: Vec<Join>) {
+    for join in joins {
+        w.push(match join.kind {
+            JoinKind::Inner => " INNER JOIN ",
+            JoinKind::Left => " LEFT JOIN ",
+            JoinKind::Right => " RIGHT JOIN ",
+            JoinKind::Cross => " CROSS JOIN ",
+        });
+        push_column(w, &join.table);
+        if !join.conditions.is_empty() {
+            w.push(" ON ");
+            render_conditions(w, join.conditions);
+        }
+    }
+}
+
+fn render_select_item(w: &mut SqlWriter, item: SelectItem) {
+    match item {
+        SelectItem::Column(column) => push_column(w, &column),
+        SelectItem::Raw(sql, bindings) => {
+            w.push_raw_with_bindings(&sql, bindings);
+        }
+        SelectItem::Aggregate {
+            function,
+            column,
+            float,
+        } => {
+            let (prefix, suffix) = if float {
+                w.dialect().float_cast()
+            } else {
+                ("", "")
+            };
+            w.push(prefix).push(function).push("(");
+            match column {
+                Some(column) => w.push_qualified(&column),
+                None => w.push("*"),
+            };
+            w.push(")")
+                .push(suffix)
+                .push(" AS ")
+                .push_identifier("aggregate");
+        }
+    }
+}
+
+fn render_limit_offset(w: &mut SqlWriter, limit: Option<u64>, offset: Option<u64>) {
+    if limit.is_some() || offset.is_some() {
+        let mut text = String::new();
+        w.dialect().push_limit_offset(&mut text, limit, offset);
+        w.push(&text);
+    }
+}
+
+impl Parts {
+    /// Renders the whole `SELECT` statement (or subquery) into `w`.
+    pub(crate) fn render_select(self, w: &mut SqlWriter) {
+        if let Some(message) = self.error {
+            w.fail(Error::InvalidQuery(message));
+        }
+        w.push(if self.distinct {
+            "SELECT DISTINCT "
+        } else {
+            "SELECT "
+        });
+        if self.columns.is_empty() {
+            w.push("*");
+        }
+        for (i, item) in self.columns.into_iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            render_select_item(w, item);
+        }
+        w.push(" FROM ");
+        push_column(w, &self.table);
+        render_joins(w, self.joins);
+        render_where(w, self.scopes, self.wheres);
+        for (i, group) in self.groups.iter().enumerate() {
+            w.push(if i == 0 { " GROUP BY " } else { ", " });
+            w.push_qualified(group);
+        }
+        if !self.havings.is_empty() {
+            w.push(" HAVING ");
+            render_conditions(w, self.havings);
+        }
+        for (union, all) in self.unions {
+            if !union.orders.is_empty()
+                || union.limit.is_some()
+                || union.offset.is_some()
+                || union.lock.is_some()
+            {
+                w.fail(Error::InvalidQuery(
+                    "a query in a union cannot have its own ORDER BY, LIMIT, OFFSET or lock; \
+                     order and limit the outer query"
+                        .into(),
+                ));
+            }
+            w.push(if all { " UNION ALL " } else { " UNION " });
+            union.render_select(w);
+        }
+        for (i, order) in self.orders.into_iter().enumerate() {
+            w.push(if i == 0 { " ORDER BY " } else { ", " });
+            match order {
+                Order::Column(column, desc) => {
+                    w.push_qualified(&column)
+                        .push(if desc { " DESC" } else { " ASC" });
+                }
+                Order::Raw(sql, bindings) => {
+                    w.push_raw_with_bindings(&sql, bindings);
+                }
+                Order::Random => {
+                    let random = w.dialect().random_function();
+                    w.push(random);
+                }
+            }
+        }
+        render_limit_offset(w, self.limit, self.offset);
+        if let Some(mode) = self.lock {
+            let clause = w.dialect().lock_clause(mode);
+            w.push(clause);
+        }
+    }
+
+    /// Whether an aggregate must wrap this query as a subquery (its rows are not the
+    /// table's rows: grouped, distinct, limited or a union).
+    fn aggregate_needs_subquery(&self) -> bool {
+        self.distinct
+            || !self.groups.is_empty()
+            || !self.unions.is_empty()
+            || self.limit.is_some()
+            || self.offset.is_some()
+    }
+
+    /// Renders `SELECT function(column) AS aggregate` over this query's rows.
+    pub(crate) fn render_aggregate(
+        mut self,
+        w: &mut SqlWriter,
+        function: &'static str,
+        column: Option<super::Ident>,
+        float: bool,
+    ) {
+        self.lock = None;
+        if self.aggregate_needs_subquery() {
+            // Aggregate over the inner query's result columns (unqualified).
+            let column = column.map(|c| match c.rsplit_once('.') {
+                Some((_, last)) => super::Ident::Owned(last.to_owned()),
+                None => c,
+            });
+            w.push("SELECT ");
+            render_select_item(
+                w,
+                SelectItem::Aggregate {
+                    function,
+                    column,
+                    float,
+                },
+            );
+            w.push(" FROM (");
+            self.render_select(w);
+            w.push(") AS ").push_identifier("aggregate_table");
+        } else {
+            self.orders.clear();
+            self.columns.clear();
+            self.columns.push(SelectItem::Aggregate {
+                function,
+                column,
+                float,
+            });
+            self.render_select(w);
+        }
+    }
+
+    /// Renders `SELECT EXISTS (query) AS "exists"`.
+    pub(crate) fn render_exists(mut self, w: &mut SqlWriter) {
+        self.lock = None;
+        w.push("SELECT EXISTS (");
+        self.render_select(w);
+        w.push(") AS ").push_identifier("exists");
+    }
+
+    /// Appends the ` WHERE` of an `UPDATE` or `DELETE`. Joins, ordering and limits are
+    /// not portable there, so such a query becomes `WHERE key IN (SELECT key ...)`.
+    pub(crate) fn render_write_where(mut self, w: &mut SqlWriter, key: &str) {
+        if let Some(message) = self.error.take() {
+            w.fail(Error::InvalidQuery(message));
+        }
+        let needs_subquery = !self.joins.is_empty()
+            || self.limit.is_some()
+            || self.offset.is_some()
+            || !self.orders.is_empty()
+            || !self.groups.is_empty()
+            || !self.unions.is_empty();
+        if needs_subquery {
+            let reference = table_reference(&self.table);
+            let qualified = format!("{reference}.{key}");
+            w.push(" WHERE ").push_identifier(key).push(" IN (");
+            self.columns.clear();
+            self.columns.push(SelectItem::Column(qualified.into()));
+            self.lock = None;
+            self.render_select(w);
+            w.push(")");
+        } else {
+            render_where(w, self.scopes, self.wheres);
+        }
+    }
+}
+
+/// What an `UPDATE` sets a column to.
+pub(crate) enum SetValue {
+    /// A bound value.
+    Value(Value),
+    /// The column plus a bound value.
+    Add(Value),
+    /// The column minus a bound value.
+    Sub(Value),
+}
+
+/// Renders `UPDATE table SET ...` followed by the query's conditions.
+pub(crate) fn render_update(
+    w: &mut SqlWriter,
+    parts: Parts,
+    key: &str,
+    sets: Vec<(&str, SetValue)>,
+) {
+    // `UPDATE table AS alias` keeps the alias the conditions may use (both backends).
+    w.push("UPDATE ");
+    push_column(w, &parts.table);
+    w.push(" SET ");
+    for (i, (column, value)) in sets.into_iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        // SET takes bare column names (PostgreSQL refuses qualified ones).
+        let column = column.rsplit_once('.').map_or(column, |(_, c)| c);
+        w.push_identifier(column).push(" = ");
+        match value {
+            SetValue::Value(v) => w.push_bind(v),
+            SetValue::Add(v) => w.push_identifier(column).push(" + ").push_bind(v),
+            SetValue::Sub(v) => w.push_identifier(column).push(" - ").push_bind(v),
+        };
+    }
+    parts.render_write_where(w, key);
+}
+
+/// Renders `DELETE FROM table` followed by the query's conditions.
+pub(crate) fn render_delete(w: &mut SqlWriter, parts: Parts, key: &str) {
+    w.push("DELETE FROM ");
+    push_column(w, &parts.table);
+    parts.render_write_where(w, key);
+}
+
+/// Renders `INSERT INTO table (columns) VALUES (...), (...)` for `rows` rows, taking
+/// `rows * columns.len()` values from `values`.
+pub(crate) fn render_insert(
+    w: &mut SqlWriter,
+    table: &str,
+    columns: &[&str],
+    rows: usize,
+    values: &mut impl Iterator<Item = Value>,
+) {
+    let (table, _) = split_alias(table);
+    w.push("INSERT INTO ").push_qualified(table);
+    if columns.is_empty() {
+        w.push(" DEFAULT VALUES");
+        return;
+    }
+    w.push(" (");
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.push_identifier(column);
+    }
+    w.push(") VALUES ");
+    for row in 0..rows {
+        w.push(if row == 0 { "(" } else { ", (" });
+        for i in 0..columns.len() {
+            if i > 0 {
+                w.push(", ");
+            }
+            w.push_bind(values.next().unwrap_or(Value::Null));
+        }
+        w.push(")");
+    }
+}

@@ -1,0 +1,554 @@
+//! Golden SQL per dialect.
+
+use super::render::{render_delete, render_insert, render_update, SetValue};
+use super::*;
+use crate::dialect::{PostgresDialect, SqliteDialect};
+use crate::error::Error;
+
+fn q() -> Query {
+    Query::new("users")
+}
+
+fn lite(query: &Query) -> String {
+    query.to_sql_for(&SqliteDialect).unwrap().0
+}
+
+fn pg(query: &Query) -> String {
+    query.to_sql_for(&PostgresDialect).unwrap().0
+}
+
+/// Asserts the SQLite rendering and that PostgreSQL renders the same with `$n`.
+#[track_caller]
+fn golden(query: Query, sqlite: &str) {
+    assert_eq!(lite(&query), sqlite);
+    let mut n = 0;
+    let expected: String = sqlite
+        .split('?')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_owned()
+            } else {
+                n += 1;
+                format!("${n}{part}")
+            }
+        })
+        .collect();
+    assert_eq!(pg(&query), expected);
+}
+
+#[test]
+fn basic_wheres() {
+    golden(
+        q().where_("votes", ">", 100)
+            .where_("name", "=", "Ada")
+            .where_("published", "=", true),
+        r#"SELECT * FROM "users" WHERE "votes" > ? AND "name" = ? AND "published" = ?"#,
+    );
+    let (_, binds) = q()
+        .where_("votes", ">", 100)
+        .to_sql_for(&SqliteDialect)
+        .unwrap();
+    assert_eq!(binds, vec![Value::Int(100)]);
+    golden(
+        q().where_eq("id", 1)
+            .or_where_eq("id", 2)
+            .or_where("votes", "<>", 3),
+        r#"SELECT * FROM "users" WHERE "id" = ? OR "id" = ? OR "votes" <> ?"#,
+    );
+    golden(
+        q().where_("name", "!=", "x")
+            .where_("deleted_at", "=", None::<i64>),
+        r#"SELECT * FROM "users" WHERE "name" <> ? AND "deleted_at" IS NULL"#,
+    );
+}
+
+#[test]
+fn groups_and_when() {
+    golden(
+        q().where_eq("active", true)
+            .where_group(|q| q.where_("votes", ">", 10).or_where("name", "like", "A%"))
+            .or_where_group(|q| q.where_null("email"))
+            .where_group(|q| q)
+            .when(false, |q| q.where_eq("never", 1))
+            .when(true, |q| q.where_eq("always", 1)),
+        r#"SELECT * FROM "users" WHERE "active" = ? AND ("votes" > ? OR "name" LIKE ?) OR ("email" IS NULL) AND "always" = ?"#,
+    );
+}
+
+#[test]
+fn in_null_between_like_column() {
+    golden(
+        q().where_in("id", [1, 2, 3])
+            .or_where_in("id", [9])
+            .where_not_in("id", [4]),
+        r#"SELECT * FROM "users" WHERE "id" IN (?, ?, ?) OR "id" IN (?) AND "id" NOT IN (?)"#,
+    );
+    golden(
+        q().where_in("id", Vec::<i64>::new())
+            .where_not_in("id", Vec::<i64>::new()),
+        r#"SELECT * FROM "users" WHERE 1 = 0 AND 1 = 1"#,
+    );
+    golden(
+        q().where_null("a")
+            .where_not_null("b")
+            .or_where_null("c")
+            .or_where_not_null("d"),
+        r#"SELECT * FROM "users" WHERE "a" IS NULL AND "b" IS NOT NULL OR "c" IS NULL OR "d" IS NOT NULL"#,
+    );
+    golden(
+        q().where_between("votes", 1, 10)
+            .where_not_between("votes", 4, 5)
+            .or_where_between("id", 7, 8),
+        r#"SELECT * FROM "users" WHERE "votes" BETWEEN ? AND ? AND "votes" NOT BETWEEN ? AND ? OR "id" BETWEEN ? AND ?"#,
+    );
+    golden(
+        q().where_like("name", "A%")
+            .where_not_like("name", "%z")
+            .or_where_like("email", "%@x"),
+        r#"SELECT * FROM "users" WHERE "name" LIKE ? AND "name" NOT LIKE ? OR "email" LIKE ?"#,
+    );
+    golden(
+        q().where_column("users.updated_at", ">", "users.created_at")
+            .or_where_column("a", "=", "b"),
+        r#"SELECT * FROM "users" WHERE "users"."updated_at" > "users"."created_at" OR "a" = "b""#,
+    );
+}
+
+#[test]
+fn ilike_is_dialect_specific() {
+    let query = q()
+        .where_("name", "ilike", "a%")
+        .where_("name", "not ilike", "b%");
+    assert_eq!(
+        lite(&query),
+        r#"SELECT * FROM "users" WHERE "name" LIKE ? AND "name" NOT LIKE ?"#
+    );
+    assert_eq!(
+        pg(&query),
+        r#"SELECT * FROM "users" WHERE "name" ILIKE $1 AND "name" NOT ILIKE $2"#
+    );
+}
+
+#[test]
+fn subqueries() {
+    let posts = Query::<Record>::new("posts")
+        .select("user_id")
+        .where_eq("published", true);
+    golden(
+        q().where_eq("active", 1).where_in_sub("id", posts.clone()),
+        r#"SELECT * FROM "users" WHERE "active" = ? AND "id" IN (SELECT "user_id" FROM "posts" WHERE "published" = ?)"#,
+    );
+    golden(
+        q().where_not_in_sub("id", posts),
+        r#"SELECT * FROM "users" WHERE "id" NOT IN (SELECT "user_id" FROM "posts" WHERE "published" = ?)"#,
+    );
+    let sub = Query::<Record>::new("posts").where_column("posts.user_id", "=", "users.id");
+    golden(
+        q().where_exists(sub.clone())
+            .where_not_exists(sub.clone())
+            .or_where_exists(sub),
+        r#"SELECT * FROM "users" WHERE EXISTS (SELECT * FROM "posts" WHERE "posts"."user_id" = "users"."id") AND NOT EXISTS (SELECT * FROM "posts" WHERE "posts"."user_id" = "users"."id") OR EXISTS (SELECT * FROM "posts" WHERE "posts"."user_id" = "users"."id")"#,
+    );
+}
+
+#[test]
+fn date_parts_per_dialect() {
+    let query = q()
+        .where_date("created_at", "=", "2024-01-05")
+        .where_year("created_at", ">=", 2024)
+        .where_month("created_at", "=", 1)
+        .where_day("created_at", "<", 6);
+    assert_eq!(
+        lite(&query),
+        r#"SELECT * FROM "users" WHERE date("created_at") = ? AND CAST(strftime('%Y', "created_at") AS INTEGER) >= ? AND CAST(strftime('%m', "created_at") AS INTEGER) = ? AND CAST(strftime('%d', "created_at") AS INTEGER) < ?"#
+    );
+    assert_eq!(
+        pg(&query),
+        r#"SELECT * FROM "users" WHERE CAST("created_at" AS DATE) = $1 AND CAST(EXTRACT(YEAR FROM "created_at") AS INTEGER) >= $2 AND CAST(EXTRACT(MONTH FROM "created_at") AS INTEGER) = $3 AND CAST(EXTRACT(DAY FROM "created_at") AS INTEGER) < $4"#
+    );
+}
+
+#[test]
+fn raw_pieces_take_bindings() {
+    golden(
+        q().where_raw("votes > ? * 2", &[&10])
+            .or_where_raw("name = ?", &[&"x"]),
+        r#"SELECT * FROM "users" WHERE votes > ? * 2 OR name = ?"#,
+    );
+    golden(
+        q().select_raw("COUNT(*) AS n, ? AS k", &[&1])
+            .group_by("name")
+            .having_raw("COUNT(*) > ?", &[&1])
+            .order_by_raw("n DESC", &[]),
+        r#"SELECT COUNT(*) AS n, ? AS k FROM "users" GROUP BY "name" HAVING COUNT(*) > ? ORDER BY n DESC"#,
+    );
+    let err = q()
+        .where_raw("a = ? AND b = ?", &[&1])
+        .to_sql_for(&SqliteDialect)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidQuery(_)));
+}
+
+#[test]
+fn select_and_identifiers() {
+    golden(
+        q().select(&["id", "users.name as n", "posts.*", "*"])
+            .add_select("email AS mail")
+            .distinct(),
+        r#"SELECT DISTINCT "id", "users"."name" AS "n", "posts".*, *, "email" AS "mail" FROM "users""#,
+    );
+    golden(
+        Query::<Record>::new("users as u")
+            .select(&["u.id"])
+            .select(vec!["u.name".to_owned()]),
+        r#"SELECT "u"."name" FROM "users" AS "u""#,
+    );
+    golden(
+        q().where_eq(r#"we"ird"#, 1),
+        r#"SELECT * FROM "users" WHERE "we""ird" = ?"#,
+    );
+    let err = q().where_eq("", 1).to_sql_for(&SqliteDialect).unwrap_err();
+    assert!(matches!(err, Error::InvalidIdentifier { .. }));
+}
+
+#[test]
+fn joins() {
+    golden(
+        q().join("posts", "users.id", "=", "posts.user_id")
+            .left_join("comments as c", "c.post_id", "=", "posts.id")
+            .right_join("teams", "teams.id", "=", "users.team_id")
+            .cross_join("colors"),
+        r#"SELECT * FROM "users" INNER JOIN "posts" ON "users"."id" = "posts"."user_id" LEFT JOIN "comments" AS "c" ON "c"."post_id" = "posts"."id" RIGHT JOIN "teams" ON "teams"."id" = "users"."team_id" CROSS JOIN "colors""#,
+    );
+    golden(
+        q().join_with("posts", |j| {
+            j.on("users.id", "=", "posts.user_id")
+                .or_on("users.id", "=", "posts.editor_id")
+                .where_("posts.published", "=", true)
+                .or_where("posts.votes", ">", 3)
+                .where_null("posts.deleted_at")
+        })
+        .left_join_with("tags", |j| j.on("tags.user_id", "=", "users.id"))
+        .right_join_with("x", |j| j.on("x.id", "=", "users.id"))
+        .where_eq("users.id", 1),
+        r#"SELECT * FROM "users" INNER JOIN "posts" ON "users"."id" = "posts"."user_id" OR "users"."id" = "posts"."editor_id" AND "posts"."published" = ? OR "posts"."votes" > ? AND "posts"."deleted_at" IS NULL LEFT JOIN "tags" ON "tags"."user_id" = "users"."id" RIGHT JOIN "x" ON "x"."id" = "users"."id" WHERE "users"."id" = ?"#,
+    );
+}
+
+#[test]
+fn grouping_ordering_paging() {
+    golden(
+        q().group_by(&["team_id", "role"]).having("team_id", ">", 1),
+        r#"SELECT * FROM "users" GROUP BY "team_id", "role" HAVING "team_id" > ?"#,
+    );
+    golden(
+        q().order_by("name")
+            .order_by_desc("votes")
+            .latest()
+            .oldest()
+            .latest_by("id")
+            .oldest_by("x"),
+        r#"SELECT * FROM "users" ORDER BY "name" ASC, "votes" DESC, "created_at" DESC, "created_at" ASC, "id" DESC, "x" ASC"#,
+    );
+    golden(
+        q().in_random_order(),
+        r#"SELECT * FROM "users" ORDER BY RANDOM()"#,
+    );
+    golden(q().order_by("a").reorder(), r#"SELECT * FROM "users""#);
+    golden(
+        q().limit(10).offset(20),
+        r#"SELECT * FROM "users" LIMIT 10 OFFSET 20"#,
+    );
+    golden(
+        q().take(5).skip(5),
+        r#"SELECT * FROM "users" LIMIT 5 OFFSET 5"#,
+    );
+    golden(
+        q().for_page(3, 15),
+        r#"SELECT * FROM "users" LIMIT 15 OFFSET 30"#,
+    );
+    golden(
+        q().for_page(0, 15),
+        r#"SELECT * FROM "users" LIMIT 15 OFFSET 0"#,
+    );
+    assert_eq!(
+        lite(&q().offset(5)),
+        r#"SELECT * FROM "users" LIMIT -1 OFFSET 5"#
+    );
+    assert_eq!(pg(&q().offset(5)), r#"SELECT * FROM "users" OFFSET 5"#);
+}
+
+#[test]
+fn unions_and_locks() {
+    golden(
+        q().select("name")
+            .where_eq("a", 1)
+            .union(
+                Query::<Record>::new("admins")
+                    .select("name")
+                    .where_eq("b", 2),
+            )
+            .union_all(Query::<Record>::new("guests").select("name"))
+            .order_by("name")
+            .limit(3),
+        r#"SELECT "name" FROM "users" WHERE "a" = ? UNION SELECT "name" FROM "admins" WHERE "b" = ? UNION ALL SELECT "name" FROM "guests" ORDER BY "name" ASC LIMIT 3"#,
+    );
+    let bad = q().union(Query::<Record>::new("x").limit(1));
+    assert!(matches!(
+        bad.to_sql_for(&SqliteDialect),
+        Err(Error::InvalidQuery(_))
+    ));
+
+    let locked = q().where_eq("id", 1).lock_for_update();
+    assert_eq!(lite(&locked), r#"SELECT * FROM "users" WHERE "id" = ?"#);
+    assert_eq!(
+        pg(&locked),
+        r#"SELECT * FROM "users" WHERE "id" = $1 FOR UPDATE"#
+    );
+    assert_eq!(pg(&q().shared_lock()), r#"SELECT * FROM "users" FOR SHARE"#);
+}
+
+#[test]
+fn scopes_wrap_the_query_s_own_conditions() {
+    let scoped = q()
+        .scope("soft_deletes", |q| q.where_null("deleted_at"))
+        .where_eq("a", 1)
+        .or_where_eq("b", 2);
+    assert!(scoped.has_scope("soft_deletes"));
+    golden(
+        scoped.clone(),
+        r#"SELECT * FROM "users" WHERE "deleted_at" IS NULL AND ("a" = ? OR "b" = ?)"#,
+    );
+    golden(
+        scoped.clone().without_scope("soft_deletes"),
+        r#"SELECT * FROM "users" WHERE "a" = ? OR "b" = ?"#,
+    );
+    golden(
+        q().scope("s", |q| q.where_eq("t", 1).or_where_eq("t", 2))
+            .scope("s", |q| q.where_eq("t", 3))
+            .scope("u", |q| q.where_eq("u", 4)),
+        r#"SELECT * FROM "users" WHERE "t" = ? AND "u" = ?"#,
+    );
+    golden(
+        q().scope("s", |q| q.where_eq("t", 1)).without_scopes(),
+        r#"SELECT * FROM "users""#,
+    );
+}
+
+#[test]
+fn unknown_operators_are_errors_not_sql() {
+    for query in [
+        q().where_("votes", "; DROP TABLE users; --", 1),
+        q().or_where("votes", "=>", 1),
+        q().where_column("a", "===", "b"),
+        q().having("a", "~", 1),
+        q().where_year("a", "between", 1),
+        q().join("p", "a", "<=>", "b"),
+        q().join_with("p", |j| j.on("a", "^", "b")),
+        q().where_group(|q| q.where_("a", "lol", 1)),
+        q().scope("s", |q| q.where_("a", "lol", 1)),
+    ] {
+        let err = query.to_sql_for(&PostgresDialect).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidQuery(ref m) if m.contains("unknown operator")),
+            "{err}"
+        );
+    }
+}
+
+fn aggregate(
+    query: Query,
+    function: &'static str,
+    column: Option<&'static str>,
+    float: bool,
+) -> (String, String) {
+    let mut a = SqlWriter::new(&SqliteDialect);
+    query
+        .parts
+        .clone()
+        .render_aggregate(&mut a, function, column.map(Ident::Borrowed), float);
+    let mut b = SqlWriter::new(&PostgresDialect);
+    query
+        .parts
+        .render_aggregate(&mut b, function, column.map(Ident::Borrowed), float);
+    (a.finish().unwrap().0, b.finish().unwrap().0)
+}
+
+#[test]
+fn aggregates() {
+    let (s, _) = aggregate(
+        q().where_eq("a", 1).order_by("x").lock_for_update(),
+        "COUNT",
+        None,
+        false,
+    );
+    assert_eq!(
+        s,
+        r#"SELECT COUNT(*) AS "aggregate" FROM "users" WHERE "a" = ?"#
+    );
+    let (s, p) = aggregate(q(), "SUM", Some("votes"), true);
+    assert_eq!(
+        s,
+        r#"SELECT CAST(SUM("votes") AS REAL) AS "aggregate" FROM "users""#
+    );
+    assert_eq!(
+        p,
+        r#"SELECT CAST(SUM("votes") AS DOUBLE PRECISION) AS "aggregate" FROM "users""#
+    );
+    let (s, p) = aggregate(
+        q().select("name").distinct().limit(5),
+        "MAX",
+        Some("users.name"),
+        false,
+    );
+    assert_eq!(
+        s,
+        r#"SELECT MAX("name") AS "aggregate" FROM (SELECT DISTINCT "name" FROM "users" LIMIT 5) AS "aggregate_table""#
+    );
+    assert_eq!(
+        p,
+        r#"SELECT MAX("name") AS "aggregate" FROM (SELECT DISTINCT "name" FROM "users" LIMIT 5) AS "aggregate_table""#
+    );
+    let mut w = SqlWriter::new(&PostgresDialect);
+    q().where_eq("a", 1).parts.render_exists(&mut w);
+    assert_eq!(
+        w.finish().unwrap().0,
+        r#"SELECT EXISTS (SELECT * FROM "users" WHERE "a" = $1) AS "exists""#
+    );
+}
+
+fn write_sql(dialect: &'static dyn Dialect, f: impl FnOnce(&mut SqlWriter)) -> String {
+    let mut w = SqlWriter::new(dialect);
+    f(&mut w);
+    w.finish().unwrap().0
+}
+
+#[test]
+fn writes() {
+    for (dialect, p1, p2, p3) in [
+        (&SqliteDialect as &'static dyn Dialect, "?", "?", "?"),
+        (&PostgresDialect, "$1", "$2", "$3"),
+    ] {
+        let sql = write_sql(dialect, |w| {
+            let mut values = vec![Value::Int(1), Value::Int(2)].into_iter();
+            render_insert(w, "users as u", &["a"], 2, &mut values);
+        });
+        assert_eq!(
+            sql,
+            format!(r#"INSERT INTO "users" ("a") VALUES ({p1}), ({p2})"#)
+        );
+        let sql = write_sql(dialect, |w| {
+            render_insert(w, "users", &[], 1, &mut std::iter::empty());
+        });
+        assert_eq!(sql, r#"INSERT INTO "users" DEFAULT VALUES"#);
+        let sql = write_sql(dialect, |w| {
+            let mut values = vec![Value::Int(1), Value::Int(2)].into_iter();
+            render_insert(w, "users", &["email", "name"], 1, &mut values);
+            dialect.push_upsert(w, &["email"], &["name"]);
+        });
+        assert_eq!(
+            sql,
+            format!(
+                r#"INSERT INTO "users" ("email", "name") VALUES ({p1}, {p2}) ON CONFLICT ("email") DO UPDATE SET "name" = excluded."name""#
+            )
+        );
+        let sql = write_sql(dialect, |w| dialect.push_upsert(w, &["a", "b"], &[]));
+        assert_eq!(sql, r#" ON CONFLICT ("a", "b") DO NOTHING"#);
+        let sql = write_sql(dialect, |w| dialect.push_returning(w, "id"));
+        assert_eq!(sql, r#" RETURNING "id""#);
+        let sql = write_sql(dialect, |w| {
+            render_update(
+                w,
+                q().where_eq("id", 5).parts,
+                "id",
+                vec![
+                    ("users.votes", SetValue::Add(Value::Int(1))),
+                    ("name", SetValue::Value("x".into())),
+                ],
+            )
+        });
+        assert_eq!(
+            sql,
+            format!(
+                r#"UPDATE "users" SET "votes" = "votes" + {p1}, "name" = {p2} WHERE "id" = {p3}"#
+            )
+        );
+        let sql = write_sql(dialect, |w| {
+            render_update(
+                w,
+                q().parts,
+                "id",
+                vec![("votes", SetValue::Sub(Value::Int(1)))],
+            )
+        });
+        assert_eq!(
+            sql,
+            format!(r#"UPDATE "users" SET "votes" = "votes" - {p1}"#)
+        );
+        let sql = write_sql(dialect, |w| {
+            let parts = Query::<Record>::new("users as u").where_eq("u.id", 5).parts;
+            render_delete(w, parts, "id")
+        });
+        assert_eq!(
+            sql,
+            format!(r#"DELETE FROM "users" AS "u" WHERE "u"."id" = {p1}"#)
+        );
+        let sql = write_sql(dialect, |w| {
+            render_delete(w, q().where_eq("id", 5).parts, "id")
+        });
+        assert_eq!(sql, format!(r#"DELETE FROM "users" WHERE "id" = {p1}"#));
+        let sql = write_sql(dialect, |w| {
+            render_delete(w, q().where_eq("a", 1).order_by("id").limit(2).parts, "id")
+        });
+        assert_eq!(
+            sql,
+            format!(
+                r#"DELETE FROM "users" WHERE "id" IN (SELECT "users"."id" FROM "users" WHERE "a" = {p1} ORDER BY "id" ASC LIMIT 2)"#
+            )
+        );
+        let sql = write_sql(dialect, |w| {
+            render_delete(
+                w,
+                q().scope("s", |q| q.where_null("deleted_at"))
+                    .where_eq("a", 1)
+                    .parts,
+                "id",
+            )
+        });
+        assert_eq!(
+            sql,
+            format!(r#"DELETE FROM "users" WHERE "deleted_at" IS NULL AND "a" = {p1}"#)
+        );
+    }
+    assert_eq!(
+        write_sql(&SqliteDialect, |w| SqliteDialect.push_truncate(w, "users")),
+        r#"DELETE FROM "users""#
+    );
+    assert_eq!(
+        write_sql(&PostgresDialect, |w| PostgresDialect
+            .push_truncate(w, "users")),
+        r#"TRUNCATE TABLE "users" RESTART IDENTITY"#
+    );
+}
+
+#[test]
+fn queries_remember_their_connection_and_key() {
+    let query = Query::<Record>::table("users")
+        .use_connection("analytics")
+        .primary_key("uuid");
+    assert_eq!(query.connection_name(), "analytics");
+    assert_eq!(query.key_name(), "uuid");
+    assert_eq!(query.table_name(), "users");
+    assert_eq!(crate::DB::table("t").connection_name(), "default");
+    assert_eq!(crate::DB::connection("x").table("t").connection_name(), "x");
+    let typed: Query<(i64,)> = query.into_rows();
+    assert_eq!(typed.key_name(), "uuid");
+}
+
+#[test]
+fn row_macro_builds_pairs() {
+    let row = crate::row! {"name" => "Ada", "votes" => 3, "ok" => true};
+    assert_eq!(row[1], ("votes", Value::Int(3)));
+    assert_eq!(row[2], ("ok", Value::Bool(true)));
+}

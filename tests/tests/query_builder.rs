@@ -1,0 +1,714 @@
+//! The query builder, run live on SQLite and PostgreSQL; plus a parity suite comparing
+//! the two backends row for row.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use orm_core::{row, Error, Query, Record, Result, Value, DB};
+use orm_tests::{on_both_backends, per_backend};
+
+fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(y, m, d)
+        .unwrap()
+        .and_hms_opt(h, 0, 0)
+        .unwrap()
+}
+
+/// users (6 rows), posts (5 rows), teams (3 rows).
+fn seed() -> Result<()> {
+    DB::unprepared(per_backend(
+        "CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+         CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE,
+            votes INTEGER NOT NULL DEFAULT 0, team_id INTEGER, active BOOLEAN NOT NULL DEFAULT 1,
+            created_at DATETIME);
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL,
+            published BOOLEAN NOT NULL, votes INTEGER NOT NULL)",
+        "CREATE TABLE teams (id SERIAL PRIMARY KEY, name TEXT NOT NULL);
+         CREATE TABLE users (id SERIAL PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE,
+            votes INTEGER NOT NULL DEFAULT 0, team_id INTEGER, active BOOLEAN NOT NULL DEFAULT TRUE,
+            created_at TIMESTAMP);
+         CREATE TABLE posts (id SERIAL PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL,
+            published BOOLEAN NOT NULL, votes INTEGER NOT NULL)",
+    ))?;
+    DB::table("teams").insert_many([
+        row! {"name" => "red"},
+        row! {"name" => "blue"},
+        row! {"name" => "empty"},
+    ])?;
+    let users = [
+        (
+            "Ada",
+            Some("ada@example.com"),
+            120,
+            Some(1),
+            true,
+            at(2024, 1, 5, 10),
+        ),
+        (
+            "Grace",
+            Some("grace@example.com"),
+            80,
+            Some(1),
+            true,
+            at(2024, 2, 5, 11),
+        ),
+        ("Linus", None, 15, Some(2), false, at(2023, 12, 31, 23)),
+        (
+            "Barbara",
+            Some("barbara@example.com"),
+            300,
+            Some(2),
+            true,
+            at(2024, 1, 20, 9),
+        ),
+        (
+            "alan",
+            Some("alan@example.com"),
+            0,
+            None,
+            true,
+            at(2024, 3, 1, 8),
+        ),
+        (
+            "Edsger",
+            Some("edsger@example.com"),
+            80,
+            Some(1),
+            false,
+            at(2022, 6, 15, 12),
+        ),
+    ];
+    DB::table("users").insert_many(users.iter().map(
+        |&(name, email, votes, team, active, created)| {
+            row! {
+                "name" => name, "email" => email, "votes" => votes,
+                "team_id" => team, "active" => active, "created_at" => created,
+            }
+        },
+    ))?;
+    DB::table("posts").insert_many([
+        row! {"user_id" => 1, "title" => "Notes", "published" => true, "votes" => 10},
+        row! {"user_id" => 1, "title" => "Engine", "published" => false, "votes" => 3},
+        row! {"user_id" => 2, "title" => "COBOL", "published" => true, "votes" => 7},
+        row! {"user_id" => 4, "title" => "Liskov", "published" => true, "votes" => 5},
+        row! {"user_id" => 4, "title" => "Draft", "published" => false, "votes" => 0},
+    ])?;
+    Ok(())
+}
+
+fn names(rows: &[Record]) -> Vec<String> {
+    rows.iter()
+        .map(|r| r.get::<String, _>("name").unwrap())
+        .collect()
+}
+
+on_both_backends! {
+    fn reads_and_aggregates() {
+        seed()?;
+        let rows = DB::table("users").where_("votes", ">", 100).order_by("name").get()?;
+        assert_eq!(names(&rows), ["Ada", "Barbara"]);
+        let ada = DB::table("users").where_eq("name", "Ada").first()?.expect("Ada");
+        assert_eq!(ada.get::<i64, _>("votes")?, 120);
+        assert!(ada.get::<bool, _>("active")?);
+        assert_eq!(ada.get::<NaiveDateTime, _>("created_at")?, at(2024, 1, 5, 10));
+        assert!(DB::table("users").where_eq("name", "Nobody").first()?.is_none());
+        assert_eq!(DB::table("users").find(2)?.unwrap().get::<String, _>("name")?, "Grace");
+        assert!(DB::table("users").find(99)?.is_none());
+        assert_eq!(
+            DB::table("users").primary_key("email").find("alan@example.com")?.unwrap().get::<String, _>("name")?,
+            "alan"
+        );
+        assert!(matches!(
+            DB::table("users").find_or_fail(99),
+            Err(Error::NotFound { ref model, ref key }) if model == "users" && key == "id = 99"
+        ));
+        assert!(matches!(
+            DB::table("users").where_eq("votes", -1).first_or_fail(),
+            Err(Error::NotFound { ref model, .. }) if model == "users"
+        ));
+        assert_eq!(DB::table("users").where_eq("id", 3).value::<String>("name")?.as_deref(), Some("Linus"));
+        assert_eq!(DB::table("users").where_eq("id", 3).value::<Option<String>>("email")?, Some(None));
+        assert_eq!(
+            DB::table("users").where_("votes", ">=", 80).order_by("id").pluck::<String>("name")?,
+            ["Ada", "Grace", "Barbara", "Edsger"]
+        );
+        let keyed: std::collections::HashMap<i64, String> =
+            DB::table("users").where_("votes", ">", 100).pluck_keyed::<i64, String>("name", "id")?.into_iter().collect();
+        assert_eq!(keyed[&1], "Ada");
+        assert_eq!(keyed.len(), 2);
+        assert!(DB::table("users").where_eq("name", "Ada").exists()?);
+        assert!(DB::table("users").where_eq("name", "Nobody").doesnt_exist()?);
+        assert_eq!(DB::table("users").count()?, 6);
+        assert_eq!(DB::table("users").where_eq("active", true).count()?, 4);
+        assert_eq!(DB::table("users").sum("votes")?, 595.0);
+        assert_eq!(DB::table("users").where_eq("id", -1).sum("votes")?, 0.0);
+        assert_eq!(DB::table("posts").avg("votes")?, Some(5.0));
+        assert_eq!(DB::table("posts").where_eq("id", -1).avg("votes")?, None);
+        assert_eq!(DB::table("users").min::<i64>("votes")?, Some(0));
+        assert_eq!(DB::table("users").max::<i64>("votes")?, Some(300));
+        assert_eq!(DB::table("users").max::<String>("name")?.as_deref(), Some("alan"));
+        // Counting grouped, distinct and limited queries counts their rows.
+        assert_eq!(DB::table("users").select("team_id").distinct().count()?, 3);
+        assert_eq!(DB::table("users").group_by("team_id").select("team_id").count()?, 3);
+        assert_eq!(DB::table("users").limit(2).count()?, 2);
+        assert_eq!(DB::table("users").order_by("votes").limit(3).sum("votes")?, 95.0);
+        // Typed rows: tuples decode positionally.
+        let pairs: Vec<(i64, String)> = Query::<(i64, String)>::table("users")
+            .select(&["id", "name"]).where_in("id", [1, 2]).order_by("id").get()?;
+        assert_eq!(pairs, [(1, "Ada".to_owned()), (2, "Grace".to_owned())]);
+        Ok(())
+    }
+
+    fn where_clauses() {
+        seed()?;
+        let get = |q: Query| -> Result<Vec<String>> { q.order_by("id").pluck::<String>("name") };
+        assert_eq!(get(DB::table("users").where_eq("team_id", 1).or_where_eq("team_id", 2).where_("votes", "<", 100))?,
+            ["Ada", "Grace", "Linus", "Edsger"]); // AND binds tighter: t=1 OR (t=2 AND v<100)
+        assert_eq!(get(DB::table("users").where_group(|q| q.where_eq("team_id", 1).or_where_eq("team_id", 2)).where_("votes", "<", 100))?,
+            ["Grace", "Linus", "Edsger"]);
+        assert_eq!(get(DB::table("users").where_eq("active", false).or_where_group(|q| q.where_null("team_id")))?,
+            ["Linus", "alan", "Edsger"]);
+        assert_eq!(get(DB::table("users").where_in("id", [1, 3, 5]))?, ["Ada", "Linus", "alan"]);
+        assert_eq!(get(DB::table("users").where_not_in("id", [1, 3, 5]))?, ["Grace", "Barbara", "Edsger"]);
+        assert!(get(DB::table("users").where_in("id", Vec::<i64>::new()))?.is_empty());
+        assert_eq!(get(DB::table("users").where_not_in("id", Vec::<i64>::new()))?.len(), 6);
+        assert_eq!(get(DB::table("users").where_eq("id", 1).or_where_in("id", [2]))?, ["Ada", "Grace"]);
+        assert_eq!(get(DB::table("users").where_null("email"))?, ["Linus"]);
+        assert_eq!(get(DB::table("users").where_not_null("team_id").where_null("email"))?, ["Linus"]);
+        assert_eq!(get(DB::table("users").where_null("email").or_where_null("team_id"))?, ["Linus", "alan"]);
+        assert_eq!(get(DB::table("users").where_between("votes", 80, 120))?, ["Ada", "Grace", "Edsger"]);
+        assert_eq!(get(DB::table("users").where_not_between("votes", 1, 299))?, ["Barbara", "alan"]);
+        assert_eq!(get(DB::table("users").where_like("email", "%ce@%"))?, ["Grace"]);
+        assert_eq!(get(DB::table("users").where_not_like("name", "%a%"))?, ["Linus", "Edsger"]);
+        // ilike is case-insensitive on both backends.
+        assert_eq!(get(DB::table("users").where_("name", "ilike", "a%"))?, ["Ada", "alan"]);
+        assert_eq!(get(DB::table("users").where_("name", "NOT ILIKE", "%A%"))?, ["Linus", "Edsger"]);
+        assert_eq!(get(DB::table("users").where_column("id", "=", "team_id"))?, ["Ada"]);
+        assert_eq!(get(DB::table("users").where_("email", "=", None::<String>))?, ["Linus"]);
+        let published = DB::table("posts").select("user_id").where_eq("published", true);
+        assert_eq!(get(DB::table("users").where_in_sub("id", published.clone()))?, ["Ada", "Grace", "Barbara"]);
+        assert_eq!(get(DB::table("users").where_not_in_sub("id", published))?, ["Linus", "alan", "Edsger"]);
+        let has_posts = DB::table("posts").where_column("posts.user_id", "=", "users.id");
+        assert_eq!(get(DB::table("users").where_exists(has_posts.clone()))?, ["Ada", "Grace", "Barbara"]);
+        assert_eq!(get(DB::table("users").where_not_exists(has_posts.clone()))?, ["Linus", "alan", "Edsger"]);
+        assert_eq!(get(DB::table("users").where_null("email").or_where_exists(has_posts.where_eq("posts.votes", 7)))?, ["Grace", "Linus"]);
+        assert_eq!(get(DB::table("users").where_date("created_at", "=", NaiveDate::from_ymd_opt(2024, 1, 5).unwrap()))?, ["Ada"]);
+        assert_eq!(get(DB::table("users").where_date("created_at", ">=", "2024-02-01"))?, ["Grace", "alan"]);
+        assert_eq!(get(DB::table("users").where_year("created_at", "=", 2024))?, ["Ada", "Grace", "Barbara", "alan"]);
+        assert_eq!(get(DB::table("users").where_year("created_at", "<", 2024).where_month("created_at", ">", 6))?, ["Linus"]);
+        assert_eq!(get(DB::table("users").where_month("created_at", "=", 1))?, ["Ada", "Barbara"]);
+        assert_eq!(get(DB::table("users").where_day("created_at", "=", 5))?, ["Ada", "Grace"]);
+        assert_eq!(get(DB::table("users").where_raw("votes > ? AND votes < ?", &[&50, &100]))?, ["Grace", "Edsger"]);
+        assert_eq!(get(DB::table("users").where_eq("id", 1).or_where_raw("votes = ?", &[&0]))?, ["Ada", "alan"]);
+        assert_eq!(get(DB::table("users").when(true, |q| q.where_eq("id", 2)).when(false, |q| q.where_eq("id", 3)))?, ["Grace"]);
+        // A default scope ANDs with the query's own ORs.
+        let scoped = DB::table("users").scope("active", |q| q.where_eq("active", true));
+        assert_eq!(get(scoped.clone().where_eq("team_id", 2).or_where_eq("team_id", 1))?, ["Ada", "Grace", "Barbara"]);
+        assert_eq!(get(scoped.without_scope("active").where_eq("team_id", 2))?, ["Linus", "Barbara"]);
+        Ok(())
+    }
+
+    fn selects_joins_groups_unions() {
+        seed()?;
+        let rows = DB::table("users as u")
+            .select(&["u.name as author", "p.title"])
+            .join("posts as p", "p.user_id", "=", "u.id")
+            .where_eq("p.published", true)
+            .order_by("p.votes")
+            .get()?;
+        let got: Vec<(String, String)> = rows.iter().map(|r| (r.get("author").unwrap(), r.get("title").unwrap())).collect();
+        assert_eq!(got, [("Barbara".into(), "Liskov".into()), ("Grace".into(), "COBOL".into()), ("Ada".into(), "Notes".into())]);
+        let left = DB::table("users")
+            .select(&["users.name"]).add_select("posts.title")
+            .left_join_with("posts", |j| j.on("posts.user_id", "=", "users.id").where_("posts.published", "=", true))
+            .where_null("posts.id")
+            .order_by("users.id")
+            .pluck::<String>("users.name")?;
+        assert_eq!(left, ["Linus", "alan", "Edsger"]);
+        let right = Query::<(Option<String>, String)>::table("users")
+            .select(&["users.name", "teams.name as team"])
+            .right_join("teams", "teams.id", "=", "users.team_id")
+            .where_eq("teams.name", "empty")
+            .get()?;
+        assert_eq!(right, [(None, "empty".to_owned())]);
+        assert_eq!(DB::table("users").cross_join("teams").count()?, 18);
+        let grouped = Query::<(i64, i64, i64)>::table("posts")
+            .select(&["user_id"])
+            .select_raw("COUNT(*) AS n, SUM(votes) * ? AS s", &[&2])
+            .group_by("user_id")
+            .having_raw("COUNT(*) > ?", &[&1])
+            .order_by("user_id")
+            .get()?;
+        assert_eq!(grouped, [(1, 2, 26), (4, 2, 10)]);
+        let teams = DB::table("users").select("team_id").distinct().where_not_null("team_id").order_by("team_id").pluck::<i64>("team_id")?;
+        assert_eq!(teams, [1, 2]);
+        let union = DB::table("users").select("name").where_eq("id", 1)
+            .union(DB::table("teams").select("name"))
+            .union_all(DB::table("users").select("name").where_eq("id", 1))
+            .order_by_desc("name")
+            .pluck::<String>("name")?;
+        assert_eq!(union, ["red", "empty", "blue", "Ada", "Ada"]);
+        assert_eq!(DB::table("users").order_by_desc("votes").order_by("name").limit(2).offset(1).pluck::<String>("name")?, ["Ada", "Edsger"]);
+        assert_eq!(DB::table("users").order_by("id").for_page(2, 4).pluck::<String>("name")?, ["alan", "Edsger"]);
+        assert_eq!(DB::table("users").order_by("id").skip(5).pluck::<String>("name")?, ["Edsger"]);
+        assert_eq!(DB::table("users").latest().take(1).pluck::<String>("name")?, ["alan"]);
+        assert_eq!(DB::table("users").oldest().take(1).pluck::<String>("name")?, ["Edsger"]);
+        assert_eq!(DB::table("users").latest_by("votes").take(1).pluck::<String>("name")?, ["Barbara"]);
+        assert_eq!(DB::table("users").order_by_raw("votes % ? DESC, id", &[&7]).take(3).pluck::<i64>("id")?, [4, 2, 6]);
+        let mut shuffled = DB::table("users").in_random_order().pluck::<i64>("id")?;
+        shuffled.sort_unstable();
+        assert_eq!(shuffled, [1, 2, 3, 4, 5, 6]);
+        DB::transaction(|| {
+            let locked = DB::table("users").where_eq("id", 1).lock_for_update().first()?;
+            assert!(locked.is_some());
+            assert_eq!(DB::table("users").where_eq("id", 1).shared_lock().count()?, 1);
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    fn pagination_and_streaming() {
+        seed()?;
+        let page = DB::table("users").order_by("id").paginate(4, 2)?;
+        assert_eq!((page.total, page.per_page, page.current_page, page.last_page), (6, 4, 2, 2));
+        assert_eq!(names(&page.data), ["alan", "Edsger"]);
+        let empty = DB::table("users").where_eq("id", -1).paginate(4, 1)?;
+        assert_eq!((empty.total, empty.last_page, empty.data.len()), (0, 1, 0));
+        let simple = DB::table("users").order_by("id").simple_paginate(4, 1)?;
+        assert!(simple.has_more);
+        assert_eq!(simple.data.len(), 4);
+        let simple = DB::table("users").order_by("id").simple_paginate(3, 2)?;
+        assert!(!simple.has_more);
+        assert_eq!(names(&simple.data), ["Barbara", "alan", "Edsger"]);
+        assert!(matches!(DB::table("users").paginate(0, 1), Err(Error::InvalidQuery(_))));
+
+        let mut pages = Vec::new();
+        let finished = DB::table("users").chunk(4, |rows| {
+            pages.push(names(&rows));
+            // The connection is free inside the callback.
+            assert_eq!(DB::table("users").count()?, 6);
+            Ok(true)
+        })?;
+        assert!(finished);
+        assert_eq!(pages, [vec!["Ada", "Grace", "Linus", "Barbara"], vec!["alan", "Edsger"]]);
+        let mut seen = 0;
+        let finished = DB::table("users").chunk(2, |rows| { seen += rows.len(); Ok(seen < 4) })?;
+        assert!(!finished);
+        assert_eq!(seen, 4);
+        // chunk respects the query's own limit and offset.
+        let mut ids = Vec::new();
+        DB::table("users").order_by("id").offset(1).limit(3).chunk(2, |rows| {
+            ids.extend(rows.iter().map(|r| r.get::<i64, _>("id").unwrap()));
+            Ok(true)
+        })?;
+        assert_eq!(ids, [2, 3, 4]);
+
+        let streamed: Vec<i64> = DB::table("users").where_("votes", ">", 10).lazy(2)
+            .map(|r| r.and_then(|r| r.get::<i64, _>("id")))
+            .collect::<Result<_>>()?;
+        assert_eq!(streamed, [1, 2, 3, 4, 6]);
+        assert_eq!(DB::table("users").cursor().count(), 6);
+        let bad: Vec<Result<Record>> = DB::table("users").where_("id", "??", 1).cursor().collect();
+        assert_eq!(bad.len(), 1);
+        assert!(matches!(bad[0], Err(Error::InvalidQuery(_))));
+        let mut each = Vec::new();
+        DB::table("users").order_by_desc("id").each(|r| { each.push(r.get::<i64, _>("id")?); Ok(each.len() < 3) })?;
+        assert_eq!(each, [6, 5, 4]);
+        let via_conn = DB::with_connection(|c| {
+            let n = DB::table("users").cursor_on(c).count();
+            let page = DB::table("users").order_by("id").paginate_on(c, 5, 2)?;
+            Ok((n, page.data.len()))
+        })?;
+        assert_eq!(via_conn, (6, 1));
+        Ok(())
+    }
+
+    fn writes() {
+        seed()?;
+        assert_eq!(DB::table("teams").insert(row! {"name" => "green"})?, 1);
+        assert_eq!(DB::table("teams").insert([("name", Value::from("black"))])?, 1);
+        let id = DB::table("teams").insert_get_id(vec![("name", "white".into())])?;
+        assert_eq!(id, 6);
+        assert_eq!(DB::table("teams").find(id)?.unwrap().get::<String, _>("name")?, "white");
+        // Rows with the same columns in another order are fine.
+        assert_eq!(DB::table("teams").insert_many([row! {"name" => "a", "id" => 10}, row! {"id" => 11, "name" => "b"}])?, 2);
+        assert_eq!(DB::table("teams").where_eq("id", 11).value::<String>("name")?.as_deref(), Some("b"));
+        assert_eq!(DB::table("teams").insert_many(Vec::<[(&str, Value); 1]>::new())?, 0);
+
+        // Upsert: update on conflict, or do nothing.
+        let n = DB::table("users").upsert(
+            [row! {"name" => "Ada L.", "email" => "ada@example.com", "votes" => 1},
+             row! {"name" => "Katherine", "email" => "kj@example.com", "votes" => 2}],
+            &["email"], &["name", "votes"],
+        )?;
+        assert_eq!(n, 2);
+        let ada = DB::table("users").where_eq("email", "ada@example.com").first_or_fail()?;
+        assert_eq!((ada.get::<String, _>("name")?, ada.get::<i64, _>("votes")?), ("Ada L.".into(), 1));
+        assert_eq!(DB::table("users").count()?, 7);
+        let n = DB::table("users").upsert([row! {"name" => "X", "email" => "kj@example.com"}], &["email"], &[])?;
+        assert_eq!(n, 0);
+        assert_eq!(DB::table("users").where_eq("email", "kj@example.com").value::<String>("name")?.as_deref(), Some("Katherine"));
+        assert!(matches!(DB::table("users").upsert([row! {"name" => "X"}], &[], &[]), Err(Error::InvalidQuery(_))));
+
+        assert_eq!(DB::table("users").where_eq("team_id", 1).update(row! {"votes" => 50, "active" => true})?, 3);
+        assert_eq!(DB::table("users").where_eq("team_id", 1).sum("votes")?, 150.0);
+        assert_eq!(DB::table("users").where_eq("id", 2).increment("votes", 5)?, 1);
+        assert_eq!(DB::table("users").where_eq("id", 2).decrement("votes", 2)?, 1);
+        assert_eq!(DB::table("users").find(2)?.unwrap().get::<i64, _>("votes")?, 53);
+        DB::table("users").where_eq("id", 2).increment_with("votes", 10, row! {"name" => "Grace H."})?;
+        DB::table("users").where_eq("id", 2).decrement_with("votes", 1, row! {"active" => false})?;
+        let grace = DB::table("users").find(2)?.unwrap();
+        assert_eq!((grace.get::<i64, _>("votes")?, grace.get::<String, _>("name")?, grace.get::<bool, _>("active")?), (62, "Grace H.".into(), false));
+        assert!(matches!(DB::table("users").update(Vec::<(&str, Value)>::new()), Err(Error::InvalidQuery(_))));
+        // Update and delete with order + limit (portable through a key subquery).
+        assert_eq!(DB::table("users").order_by_desc("votes").limit(1).update(row! {"name" => "Top"})?, 1);
+        assert_eq!(DB::table("users").where_eq("name", "Top").value::<i64>("id")?, Some(4));
+        assert_eq!(DB::table("users").join("posts", "posts.user_id", "=", "users.id").where_eq("posts.title", "COBOL").delete()?, 1);
+        assert!(DB::table("users").find(2)?.is_none());
+        assert_eq!(DB::table("users").where_eq("active", false).delete()?, 1);
+        assert_eq!(DB::table("users").count()?, 5);
+        // Aliased tables keep their alias in UPDATE and DELETE.
+        assert_eq!(DB::table("users as u").where_eq("u.id", 1).update(row! {"votes" => 7})?, 1);
+        assert_eq!(DB::table("users as u").where_eq("u.id", 1).value::<i64>("u.votes")?, Some(7));
+        assert_eq!(DB::table("users as u").where_eq("u.id", 1).order_by("u.id").limit(1).delete()?, 1);
+        assert_eq!(DB::table("users").count()?, 4);
+        DB::table("posts").truncate()?;
+        assert_eq!(DB::table("posts").count()?, 0);
+        let id = DB::table("posts").insert_get_id(row! {"user_id" => 1, "title" => "t", "published" => true, "votes" => 0})?;
+        assert_eq!(id, 1, "truncate restarts the identity");
+        Ok(())
+    }
+
+    fn bad_input_is_a_typed_error() {
+        seed()?;
+        for op in ["=>", "; DROP TABLE users --", "", "LIKE LIKE"] {
+            let err = DB::table("users").where_("votes", op, 1).get().unwrap_err();
+            assert!(matches!(err, Error::InvalidQuery(ref m) if m.contains("unknown operator")), "{err}");
+            assert!(matches!(DB::table("users").where_("votes", op, 1).count(), Err(Error::InvalidQuery(_))));
+            assert!(matches!(DB::table("users").where_("votes", op, 1).delete(), Err(Error::InvalidQuery(_))));
+            assert!(matches!(DB::table("users").where_("votes", op, 1).update(row! {"votes" => 1}), Err(Error::InvalidQuery(_))));
+        }
+        assert_eq!(DB::table("users").count()?, 6, "nothing was deleted");
+        assert!(matches!(DB::table("users").where_eq("", 1).get(), Err(Error::InvalidIdentifier { .. })));
+
+        let err = DB::table("teams").insert_many([
+            vec![("name", Value::from("x"))],
+            vec![("name", "y".into()), ("id", 50.into())],
+        ]).unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery(ref m) if m.contains("same columns")), "{err}");
+        let err = DB::table("teams").insert_many([row! {"name" => "x"}, row! {"nom" => "y"}]).unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery(_)));
+        assert!(matches!(DB::table("teams").insert(row! {"name" => "x", "name" => "y"}), Err(Error::InvalidQuery(_))));
+        assert_eq!(DB::table("teams").count()?, 3, "nothing was inserted");
+
+        assert!(matches!(DB::table("users").where_eq("id", -1).sole(), Err(Error::NotFound { .. })));
+        assert!(matches!(DB::table("users").where_eq("team_id", 1).sole(), Err(Error::MultipleRows { found: 3 })));
+        assert_eq!(DB::table("users").where_eq("id", 1).sole()?.get::<String, _>("name")?, "Ada");
+        // A failing statement is the database's typed error, with the query intact.
+        assert!(matches!(
+            DB::table("users").insert(row! {"name" => "Dup", "email" => "ada@example.com"}),
+            Err(Error::UniqueViolation { .. })
+        ));
+        Ok(())
+    }
+
+    fn insert_many_splits_under_the_bind_limit() {
+        DB::statement("CREATE TABLE nums (n INTEGER NOT NULL, m INTEGER NOT NULL)")?;
+        const ROWS: i64 = 40_000;
+        DB::enable_query_log();
+        DB::flush_query_log();
+        let n = DB::table("nums").insert_many((0..ROWS).map(|i| row! {"n" => i, "m" => i * 2}))?;
+        let inserts = DB::query_log().iter().filter(|q| q.sql.starts_with("INSERT")).count();
+        DB::disable_query_log();
+        assert_eq!(n, ROWS as u64);
+        // 80 000 parameters: 3 statements under SQLite's 32 766, 2 under PostgreSQL's 65 535.
+        assert_eq!(inserts, per_backend("3", "2").parse::<usize>().unwrap());
+        assert_eq!(DB::table("nums").count()?, ROWS as u64);
+        assert_eq!(DB::table("nums").sum("n")?, (ROWS * (ROWS - 1) / 2) as f64);
+        // One transaction: a failing chunk leaves nothing behind.
+        DB::statement("CREATE TABLE strict (n INTEGER NOT NULL UNIQUE)")?;
+        let err = DB::table("strict")
+            .insert_many((0..ROWS).map(|i| row! {"n" => if i == ROWS - 1 { 0 } else { i }}))
+            .unwrap_err();
+        assert!(matches!(err, Error::UniqueViolation { .. }), "{err}");
+        assert_eq!(DB::table("strict").count()?, 0);
+        Ok(())
+    }
+
+    fn explicit_and_named_connections() {
+        seed()?;
+        let n = DB::with_connection(|c| {
+            DB::table("teams").insert_on(c, row! {"name" => "on"})?;
+            let rows = DB::table("teams").where_eq("name", "on").get_on(c)?;
+            assert_eq!(rows.len(), 1);
+            assert!(DB::table("teams").where_eq("name", "on").exists_on(c)?);
+            DB::table("teams").count_on(c)
+        })?;
+        assert_eq!(n, 4);
+        let (sql, binds) = DB::table("users").where_eq("id", 1).to_sql()?;
+        assert_eq!(sql, per_backend(
+            r#"SELECT * FROM "users" WHERE "id" = ?"#,
+            r#"SELECT * FROM "users" WHERE "id" = $1"#,
+        ));
+        assert_eq!(binds, [Value::Int(1)]);
+        let missing = DB::connection("nowhere").table("users").count().unwrap_err();
+        assert!(matches!(missing, Error::NoConnection(ref name) if name == "nowhere"));
+        Ok(())
+    }
+}
+
+/// Normalises backend differences that are representation only (SQLite has no boolean).
+fn normalise(value: &Value) -> Value {
+    match value {
+        Value::Bool(b) => Value::Int(i64::from(*b)),
+        other => other.clone(),
+    }
+}
+
+type Table = Vec<Vec<Value>>;
+
+fn table(rows: Vec<Record>) -> Table {
+    rows.iter()
+        .map(|r| r.values().iter().map(normalise).collect())
+        .collect()
+}
+
+/// The shared set of queries of the parity suite, each reduced to rows of values.
+fn parity_queries() -> Result<Vec<(&'static str, Table)>> {
+    seed()?;
+    let users =
+        || DB::table("users").select(&["id", "name", "email", "votes", "team_id", "active"]);
+    let scalar = |v: Value| vec![vec![v]];
+    Ok(vec![
+        ("all", table(users().order_by("id").get()?)),
+        (
+            "where",
+            table(users().where_("votes", ">", 50).order_by("id").get()?),
+        ),
+        (
+            "or group",
+            table(
+                users()
+                    .where_eq("active", true)
+                    .where_group(|q| q.where_eq("team_id", 2).or_where_null("team_id"))
+                    .order_by("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "in",
+            table(
+                users()
+                    .where_in("id", [2, 4, 6])
+                    .order_by_desc("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "empty in",
+            table(users().where_in("id", Vec::<i64>::new()).get()?),
+        ),
+        (
+            "between",
+            table(
+                users()
+                    .where_between("votes", 15, 120)
+                    .order_by("votes")
+                    .order_by("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "null",
+            table(
+                users()
+                    .where_null("email")
+                    .or_where_null("team_id")
+                    .order_by("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "ilike",
+            table(
+                users()
+                    .where_("name", "ilike", "%A%")
+                    .order_by("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "dates",
+            table(
+                users()
+                    .where_year("created_at", "=", 2024)
+                    .where_month("created_at", "<=", 2)
+                    .order_by("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "date",
+            table(
+                users()
+                    .where_date("created_at", "<", "2024-01-01")
+                    .order_by("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "join",
+            table(
+                DB::table("users")
+                    .select(&["users.name", "posts.title", "posts.votes"])
+                    .join("posts", "posts.user_id", "=", "users.id")
+                    .order_by("posts.id")
+                    .get()?,
+            ),
+        ),
+        (
+            "left join",
+            table(
+                DB::table("users")
+                    .select(&["users.id", "posts.id as post"])
+                    .left_join("posts", "posts.user_id", "=", "users.id")
+                    .order_by("users.id")
+                    .order_by("posts.id")
+                    .get()?,
+            ),
+        ),
+        (
+            "group",
+            table(
+                DB::table("posts")
+                    .select("user_id")
+                    .select_raw("COUNT(*) AS n", &[])
+                    .group_by("user_id")
+                    .order_by("user_id")
+                    .get()?,
+            ),
+        ),
+        (
+            "exists",
+            table(
+                users()
+                    .where_exists(
+                        DB::table("posts")
+                            .where_column("posts.user_id", "=", "users.id")
+                            .where_eq("published", false),
+                    )
+                    .order_by("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "in sub",
+            table(
+                users()
+                    .where_in_sub(
+                        "id",
+                        DB::table("posts").select("user_id").where_("votes", ">", 4),
+                    )
+                    .order_by("id")
+                    .get()?,
+            ),
+        ),
+        (
+            "union",
+            table(
+                DB::table("users")
+                    .select("name")
+                    .where_eq("team_id", 1)
+                    .union(DB::table("teams").select("name"))
+                    .order_by("name")
+                    .get()?,
+            ),
+        ),
+        (
+            "distinct",
+            table(
+                DB::table("users")
+                    .select("votes")
+                    .distinct()
+                    .order_by("votes")
+                    .get()?,
+            ),
+        ),
+        (
+            "paging",
+            table(users().order_by("name").for_page(2, 2).get()?),
+        ),
+        (
+            "count",
+            scalar(Value::Int(
+                DB::table("users").where_eq("active", true).count()? as i64,
+            )),
+        ),
+        (
+            "sum",
+            scalar(Value::Float(DB::table("users").sum("votes")?)),
+        ),
+        (
+            "avg",
+            scalar(
+                DB::table("posts")
+                    .where_eq("published", true)
+                    .avg("votes")?
+                    .into(),
+            ),
+        ),
+        (
+            "min max",
+            vec![vec![
+                DB::table("users").min::<Value>("name")?.unwrap_or_default(),
+                DB::table("users")
+                    .max::<Value>("votes")?
+                    .unwrap_or_default(),
+            ]],
+        ),
+        (
+            "pluck",
+            vec![DB::table("users").order_by("id").pluck::<Value>("name")?],
+        ),
+        ("paginate", {
+            let p = users().order_by("id").paginate(4, 2)?;
+            let mut t = table(p.data);
+            t.push(vec![
+                Value::Int(p.total as i64),
+                Value::Int(p.last_page as i64),
+            ]);
+            t
+        }),
+        ("after writes", {
+            DB::table("users")
+                .where_eq("team_id", 2)
+                .increment("votes", 1)?;
+            DB::table("users").where_null("team_id").delete()?;
+            DB::table("users").upsert(
+                [row! {"email" => "ada@example.com", "name" => "A"}],
+                &["email"],
+                &["name"],
+            )?;
+            table(users().order_by("id").get()?)
+        }),
+    ])
+}
+
+#[test]
+fn parity_sqlite_and_postgres_return_the_same_rows() -> Result<()> {
+    let sqlite = {
+        let _db = orm_core::testing::sqlite();
+        parity_queries()?
+    };
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    let postgres = parity_queries()?;
+    assert_eq!(sqlite.len(), postgres.len());
+    for ((name, lite), (_, pg)) in sqlite.iter().zip(&postgres) {
+        assert_eq!(
+            lite, pg,
+            "query `{name}` differs between SQLite and PostgreSQL"
+        );
+    }
+    assert!(sqlite.iter().filter(|(_, rows)| !rows.is_empty()).count() >= 20);
+    Ok(())
+}
