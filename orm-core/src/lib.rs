@@ -47,7 +47,7 @@ pub use crate::db::{
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
-pub use crate::model::{now, Model, ModelHooks, ModelMeta};
+pub use crate::model::{now, Model, ModelHooks, ModelMeta, SOFT_DELETES};
 pub use crate::query::{
     Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator, CURSOR_PAGE_SIZE,
 };

@@ -9,6 +9,7 @@ use crate::backend::Connection;
 use crate::db::with_named;
 use crate::dialect::{Backend, Dialect, SqlWriter};
 use crate::error::{Error, Result};
+use crate::query::{Cursor, Ident, Paginator, Query};
 use crate::row::FromRow;
 use crate::value::{ToValue, Value, ValueRef};
 
@@ -42,6 +43,25 @@ pub struct ModelMeta {
 }
 
 impl ModelMeta {
+    /// Every column as `table.column`, in decode order (computed once).
+    pub fn qualified_columns(&'static self) -> &'static [String] {
+        self.sql.qualified_columns.get_or_init(|| {
+            self.columns
+                .iter()
+                .map(|c| format!("{}.{c}", self.table))
+                .collect()
+        })
+    }
+
+    fn qualified_deleted_at(&'static self) -> Option<&'static str> {
+        let i = self.deleted_at?;
+        Some(
+            self.sql
+                .qualified_deleted_at
+                .get_or_init(|| format!("{}.{}", self.table, self.columns[i])),
+        )
+    }
+
     /// Whether the model has `created_at`/`updated_at` maintained automatically.
     pub fn timestamps(&self) -> bool {
         self.updated_at.is_some()
@@ -79,6 +99,8 @@ const STATEMENT_KINDS: usize = 7;
 #[derive(Debug)]
 pub struct SqlCache {
     slots: [[OnceLock<String>; STATEMENT_KINDS]; BACKEND_SLOTS],
+    qualified_columns: OnceLock<Vec<String>>,
+    qualified_deleted_at: OnceLock<String>,
 }
 
 impl SqlCache {
@@ -87,6 +109,8 @@ impl SqlCache {
     pub const fn new() -> SqlCache {
         SqlCache {
             slots: [const { [const { OnceLock::new() }; STATEMENT_KINDS] }; BACKEND_SLOTS],
+            qualified_columns: OnceLock::new(),
+            qualified_deleted_at: OnceLock::new(),
         }
     }
 
@@ -358,6 +382,164 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// One column's value, by column name (emitted by the derive).
     fn column_value(&self, column: &str) -> Option<Value>;
 
+    /// A query on the model's table, decoding rows into the model. Soft-deleted rows are
+    /// excluded (the `soft_deletes` scope; see [`Query::with_trashed`]).
+    fn query() -> Query<Self> {
+        let meta = Self::meta();
+        let columns: Vec<Ident> = meta
+            .qualified_columns()
+            .iter()
+            .map(|c| Ident::Borrowed(c.as_str()))
+            .collect();
+        let query = Query::<Self>::table(meta.table)
+            .use_connection(meta.connection)
+            .primary_key(meta.primary_key)
+            .select(columns);
+        match (meta.qualified_deleted_at(), meta.deleted_at) {
+            (Some(qualified), Some(i)) => query
+                .scope(SOFT_DELETES, |q| q.where_null(qualified))
+                .soft_delete_columns(meta.columns[i], meta.updated_at.map(|u| meta.columns[u])),
+            _ => query,
+        }
+    }
+
+    /// Every row (trashed rows excluded).
+    fn all() -> Result<Vec<Self>> {
+        Self::query().get()
+    }
+
+    /// `Model::query().where_(column, op, value)`.
+    fn where_(column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Query<Self> {
+        Self::query().where_(column, op, value)
+    }
+
+    /// `Model::query().where_eq(column, value)`.
+    fn where_eq(column: impl Into<Ident>, value: impl Into<Value>) -> Query<Self> {
+        Self::query().where_eq(column, value)
+    }
+
+    /// `Model::query().where_in(column, values)`.
+    fn where_in<V: Into<Value>>(
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Query<Self> {
+        Self::query().where_in(column, values)
+    }
+
+    /// `Model::query().where_null(column)`.
+    fn where_null(column: impl Into<Ident>) -> Query<Self> {
+        Self::query().where_null(column)
+    }
+
+    /// `Model::query().where_not_null(column)`.
+    fn where_not_null(column: impl Into<Ident>) -> Query<Self> {
+        Self::query().where_not_null(column)
+    }
+
+    /// `Model::query().order_by(column)`.
+    fn order_by(column: impl Into<Ident>) -> Query<Self> {
+        Self::query().order_by(column)
+    }
+
+    /// `Model::query().order_by_desc(column)`.
+    fn order_by_desc(column: impl Into<Ident>) -> Query<Self> {
+        Self::query().order_by_desc(column)
+    }
+
+    /// `Model::query().latest()`: newest `created_at` first.
+    fn latest() -> Query<Self> {
+        Self::query().latest()
+    }
+
+    /// `Model::query().first()`.
+    fn first() -> Result<Option<Self>> {
+        Self::query().first()
+    }
+
+    /// `Model::query().count()`.
+    fn count() -> Result<u64> {
+        Self::query().count()
+    }
+
+    /// `Model::query().paginate(per_page, page)`.
+    fn paginate(per_page: u64, page: u64) -> Result<Paginator<Self>> {
+        Self::query().paginate(per_page, page)
+    }
+
+    /// `Model::query().cursor()`: every row, streamed in pages.
+    fn cursor() -> Cursor<'static, Self> {
+        Self::query().cursor()
+    }
+
+    /// A query that includes soft-deleted rows.
+    fn with_trashed() -> Query<Self> {
+        Self::query().with_trashed()
+    }
+
+    /// A query on soft-deleted rows only.
+    fn only_trashed() -> Query<Self> {
+        Self::query().only_trashed()
+    }
+
+    /// The rows with these keys (in no particular order; missing keys are skipped).
+    fn find_many<K: Into<Value>>(keys: impl IntoIterator<Item = K>) -> Result<Vec<Self>> {
+        Self::query().where_in(Self::meta().primary_key, keys).get()
+    }
+
+    /// The first row matching `attributes`, or a new model (its `Default` with
+    /// `attributes` then `values` applied) saved now.
+    fn first_or_create<'a>(
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        if let Some(found) = matching::<Self>(&attributes).first()? {
+            return Ok(found);
+        }
+        let mut model = Self::default();
+        apply(&mut model, attributes.iter().cloned().chain(values))?;
+        model.save()?;
+        Ok(model)
+    }
+
+    /// The first row matching `attributes` with `values` applied and saved, or a new
+    /// model (its `Default` with both applied) saved now.
+    fn update_or_create<'a>(
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        let mut model = match matching::<Self>(&attributes).first()? {
+            Some(found) => found,
+            None => {
+                let mut model = Self::default();
+                apply(&mut model, attributes.iter().cloned())?;
+                model
+            }
+        };
+        apply(&mut model, values)?;
+        model.save()?;
+        Ok(model)
+    }
+
+    /// Inserts new models with multi-row `INSERT`s (as few statements as the backend's
+    /// bind limit allows, in one transaction), running the creating/saving hooks and
+    /// setting timestamps first, and filling auto-increment keys from `RETURNING`.
+    fn insert_many(models: &mut [Self]) -> Result<()> {
+        insert_many(models, &mut On::Named(Self::meta().connection))
+    }
+
+    /// [`Model::insert_many`] on an explicit connection.
+    fn insert_many_on(conn: &mut Connection, models: &mut [Self]) -> Result<()> {
+        insert_many(models, &mut On::Conn(conn))
+    }
+
     /// The row with this primary key, if any (trashed rows excluded).
     fn find(key: impl ToValue) -> Result<Option<Self>> {
         find_by_key::<Self>(
@@ -509,6 +691,140 @@ pub(crate) fn find_by_key<M: Model>(
         let sql = find_sql(M::meta(), conn.dialect(), with_trashed)?;
         conn.query_first(sql, std::slice::from_ref(&key), M::from_row)
     })
+}
+
+/// The name of the soft-delete scope on model queries.
+pub const SOFT_DELETES: &str = "soft_deletes";
+
+fn matching<M: Model>(attributes: &[(&str, Value)]) -> Query<M> {
+    attributes.iter().fold(M::query(), |q, (column, value)| {
+        q.where_eq(Ident::Owned((*column).to_owned()), value.clone())
+    })
+}
+
+fn apply<'a, M: Model>(
+    model: &mut M,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<()> {
+    for (column, value) in values {
+        model.set_column(column, value.as_ref())?;
+    }
+    Ok(())
+}
+
+impl<M: Model> Query<M> {
+    /// Includes soft-deleted rows.
+    pub fn with_trashed(self) -> Self {
+        self.without_scope(SOFT_DELETES)
+    }
+
+    /// Only soft-deleted rows.
+    pub fn only_trashed(self) -> Self {
+        match M::meta().qualified_deleted_at() {
+            Some(column) => self.without_scope(SOFT_DELETES).where_not_null(column),
+            None => self.where_raw("1 = 0", &[]),
+        }
+    }
+
+    /// Deletes the matching rows for real, even on a model with soft deletes.
+    pub fn force_delete(self) -> Result<u64> {
+        self.hard_delete().delete()
+    }
+
+    /// [`Query::force_delete`] on an explicit connection.
+    pub fn force_delete_on(self, conn: &mut Connection) -> Result<u64> {
+        self.hard_delete().delete_on(conn)
+    }
+
+    /// Un-deletes the matching soft-deleted rows; returns how many.
+    pub fn restore(self) -> Result<u64> {
+        match M::meta().deleted_at {
+            Some(i) => self
+                .with_trashed()
+                .update([(M::meta().columns[i], Value::Null)]),
+            None => Ok(0),
+        }
+    }
+}
+
+fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    if models.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    for model in models.iter_mut() {
+        model.saving()?;
+        model.creating()?;
+        set_timestamp(model, meta.created_at, at)?;
+        set_timestamp(model, meta.updated_at, at)?;
+    }
+    let key_index = meta.primary_key_index;
+    let generated = meta.incrementing && models.iter().all(|m| m.key_value().is_null());
+    let keys: Vec<Value> = on.run(|conn| {
+        let dialect = conn.dialect();
+        let width = meta.columns.len() - usize::from(generated);
+        let per_statement = (dialect.max_bind_params() / width.max(1)).max(1);
+        conn.transaction(|conn| {
+            let mut keys = Vec::with_capacity(if generated { models.len() } else { 0 });
+            for chunk in models.chunks(per_statement) {
+                let mut w = SqlWriter::new(dialect);
+                w.push("INSERT INTO ")
+                    .push_identifier(meta.table)
+                    .push(" (");
+                let mut first = true;
+                for (i, column) in meta.columns.iter().enumerate() {
+                    if generated && i == key_index {
+                        continue;
+                    }
+                    if !first {
+                        w.push(", ");
+                    }
+                    first = false;
+                    w.push_identifier(column);
+                }
+                w.push(") VALUES ");
+                for (r, model) in chunk.iter().enumerate() {
+                    w.push(if r == 0 { "(" } else { ", (" });
+                    let mut first = true;
+                    for (i, value) in model.to_values().into_iter().enumerate() {
+                        if generated && i == key_index {
+                            continue;
+                        }
+                        if !first {
+                            w.push(", ");
+                        }
+                        first = false;
+                        w.push_bind(value);
+                    }
+                    w.push(")");
+                }
+                if generated {
+                    w.push(" RETURNING ").push_identifier(meta.primary_key);
+                }
+                let (sql, binds) = w.finish()?;
+                if generated {
+                    conn.query_each(&sql, &binds, |row| {
+                        keys.push(row.value(&0usize)?.to_owned_value());
+                        Ok(true)
+                    })?;
+                } else {
+                    conn.execute_values(&sql, &binds)?;
+                }
+            }
+            Ok(keys)
+        })
+    })?;
+    if generated {
+        for (model, key) in models.iter_mut().zip(&keys) {
+            model.set_column(meta.primary_key, key.as_ref())?;
+        }
+    }
+    for model in models.iter_mut() {
+        model.created()?;
+        model.saved()?;
+    }
+    Ok(())
 }
 
 fn set_timestamp<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc>) -> Result<()> {

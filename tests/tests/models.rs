@@ -213,3 +213,135 @@ fn default_table_names_follow_the_conventions() {
     assert!(!Country::meta().incrementing);
     assert_eq!(Country::meta().columns, ["code", "country_name"]);
 }
+
+fn seed(names: &[(&str, i32)]) -> Result<Vec<User>> {
+    let mut users: Vec<User> = names
+        .iter()
+        .map(|(name, votes)| User {
+            name: (*name).into(),
+            email: format!("{}@example.com", name.to_lowercase()),
+            password: "pw".into(),
+            votes: *votes,
+            ..Default::default()
+        })
+        .collect();
+    User::insert_many(&mut users)?;
+    Ok(users)
+}
+
+on_both_backends! {
+    fn model_queries_decode_into_models() {
+        schema()?;
+        seed(&[("Ada", 120), ("Grace", 80), ("Linus", 300), ("Ken", 101)])?;
+        let top = User::where_("votes", ">", 100).order_by_desc("votes").limit(2).get()?;
+        assert_eq!(top.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Linus", "Ada"]);
+        assert_eq!(User::query().where_in("votes", [80, 300]).count()?, 2);
+        assert_eq!(User::count()?, 4);
+        assert_eq!(User::all()?.len(), 4);
+        let first: Option<User> = User::order_by("name").first()?;
+        assert_eq!(first.unwrap().name, "Ada");
+        let ids: Vec<i64> = User::all()?.iter().map(|u| u.id.unwrap()).collect();
+        let mut many = User::find_many(ids[..2].to_vec())?;
+        many.sort_by_key(|u| u.id);
+        assert_eq!(many.len(), 2);
+        assert_eq!(many[0].id, Some(ids[0]));
+
+        let page = User::query().order_by("name").paginate(3, 2)?;
+        assert_eq!((page.total, page.last_page, page.data.len()), (4, 2, 1));
+        assert_eq!(page.data[0].name, "Linus");
+        let streamed: Vec<String> = User::cursor().map(|u| u.map(|u| u.name)).collect::<Result<_>>()?;
+        assert_eq!(streamed.len(), 4);
+        Ok(())
+    }
+
+    fn soft_delete_scope_applies_to_queries() {
+        schema()?;
+        seed(&[("Ada", 1), ("Grace", 2), ("Linus", 3)])?;
+        let mut grace = User::where_eq("name", "Grace").first()?.unwrap();
+        grace.delete()?;
+        assert_eq!(User::count()?, 2);
+        // An OR in the user's conditions cannot escape the scope.
+        assert_eq!(User::where_eq("name", "Grace").or_where("votes", ">", 0).count()?, 2);
+        assert_eq!(User::with_trashed().count()?, 3);
+        let trashed = User::only_trashed().get()?;
+        assert_eq!(trashed.len(), 1);
+        assert!(trashed[0].trashed());
+
+        // A query-level delete is soft too; force_delete really deletes.
+        assert_eq!(User::where_eq("name", "Ada").delete()?, 1);
+        assert_eq!(User::with_trashed().count()?, 3);
+        assert_eq!(User::only_trashed().restore()?, 2);
+        assert_eq!(User::count()?, 3);
+        assert_eq!(User::where_eq("name", "Linus").force_delete()?, 1);
+        assert_eq!(User::with_trashed().count()?, 2);
+        Ok(())
+    }
+
+    fn first_or_create_and_update_or_create_are_idempotent() {
+        schema()?;
+        let a = User::first_or_create(
+            orm_core::row! {"email" => "ada@example.com"},
+            orm_core::row! {"name" => "Ada", "password" => "pw"},
+        )?;
+        let b = User::first_or_create(
+            orm_core::row! {"email" => "ada@example.com"},
+            orm_core::row! {"name" => "Someone else", "password" => "pw"},
+        )?;
+        assert_eq!(a.id, b.id);
+        assert_eq!(b.name, "Ada");
+        assert_eq!(User::count()?, 1);
+
+        let c = User::update_or_create(
+            orm_core::row! {"email" => "ada@example.com"},
+            orm_core::row! {"votes" => 5},
+        )?;
+        assert_eq!((c.id, c.votes), (a.id, 5));
+        let d = User::update_or_create(
+            orm_core::row! {"email" => "grace@example.com"},
+            orm_core::row! {"name" => "Grace", "password" => "pw", "votes" => 7},
+        )?;
+        assert_ne!(d.id, a.id);
+        assert_eq!(User::count()?, 2);
+        assert_eq!(User::find_or_fail(d.id.unwrap())?.votes, 7);
+        Ok(())
+    }
+
+    fn insert_many_crosses_the_bind_limit_and_fills_keys() {
+        schema()?;
+        let n = 10_000;
+        let mut users: Vec<User> = (0..n)
+            .map(|i| User { name: format!("u{i}"), email: format!("u{i}@x"), password: "p".into(), votes: i, ..Default::default() })
+            .collect();
+        DB::enable_query_log();
+        User::insert_many(&mut users)?;
+        let inserts = DB::query_log().iter().filter(|q| q.sql.starts_with("INSERT")).count();
+        DB::disable_query_log();
+        let per_statement = DB::with_connection(|c| Ok(c.dialect().max_bind_params()))? / 7;
+        assert_eq!(inserts, (n as usize).div_ceil(per_statement));
+        assert!(inserts > 1);
+        assert_eq!(User::count()?, n as u64);
+        let mut ids: Vec<i64> = users.iter().map(|u| u.id.expect("key filled")).collect();
+        // Keys come back in insertion order.
+        assert_eq!(User::find_or_fail(ids[1234])?.name, "u1234");
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n as usize);
+        assert!(users.iter().all(|u| u.created_at.is_some()));
+        Ok(())
+    }
+
+    fn insert_many_hooks_can_cancel_the_whole_batch() {
+        schema()?;
+        let mut countries = vec![
+            Country { code: "de".into(), name: "Germany".into() },
+            Country { code: "xx".into(), name: String::new() },
+        ];
+        assert!(Country::insert_many(&mut countries).is_err());
+        assert_eq!(Country::count()?, 0);
+        countries[1].name = "Nowhere".into();
+        Country::insert_many(&mut countries)?;
+        assert_eq!(countries[0].code, "DE");
+        assert_eq!(Country::count()?, 2);
+        Ok(())
+    }
+}

@@ -599,13 +599,20 @@ impl<T> Query<T> {
     }
 
     /// Deletes the matching rows; returns how many. A query with joins, order or limit
-    /// deletes `WHERE key IN (SELECT key ...)`.
+    /// deletes `WHERE key IN (SELECT key ...)`. On a model with soft deletes this stamps
+    /// `deleted_at` instead (use `force_delete` on the query to really delete).
     pub fn delete(self) -> Result<u64> {
         self.run(Self::delete_on)
     }
 
     /// [`Query::delete`] on an explicit connection.
-    pub fn delete_on(self, conn: &mut Connection) -> Result<u64> {
+    pub fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
+        if let Some((deleted_at, updated_at)) = self.soft_delete.take() {
+            let at = Value::DateTimeUtc(crate::model::now());
+            let mut sets = vec![(deleted_at, at.clone())];
+            sets.extend(updated_at.map(|u| (u, at)));
+            return self.update_on(conn, sets);
+        }
         let mut w = SqlWriter::new(conn.dialect());
         render_delete(&mut w, self.parts, &self.key);
         let (sql, binds) = w.finish()?;

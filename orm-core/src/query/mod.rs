@@ -54,6 +54,8 @@ pub struct Query<T = Record> {
     parts: Parts,
     connection: Ident,
     key: Ident,
+    /// `(deleted_at, updated_at)` when `delete` is a soft delete (model queries).
+    soft_delete: Option<(&'static str, Option<&'static str>)>,
     _row: PhantomData<fn() -> T>,
 }
 
@@ -63,6 +65,7 @@ impl<T> Clone for Query<T> {
             parts: self.parts.clone(),
             connection: self.connection.clone(),
             key: self.key.clone(),
+            soft_delete: self.soft_delete,
             _row: PhantomData,
         }
     }
@@ -115,6 +118,11 @@ impl IntoColumns for Vec<String> {
         out.extend(self.into_iter().map(Ident::Owned));
     }
 }
+impl IntoColumns for Vec<Ident> {
+    fn push_columns(self, out: &mut Vec<Ident>) {
+        out.extend(self);
+    }
+}
 impl IntoColumns for Vec<&'static str> {
     fn push_columns(self, out: &mut Vec<Ident>) {
         out.extend(self.into_iter().map(Ident::Borrowed));
@@ -129,6 +137,7 @@ impl<T> Query<T> {
             parts: Parts::new(table.into()),
             connection: Ident::Borrowed(DEFAULT_CONNECTION),
             key: Ident::Borrowed("id"),
+            soft_delete: None,
             _row: PhantomData,
         }
     }
@@ -172,6 +181,7 @@ impl<T> Query<T> {
             parts: self.parts,
             connection: self.connection,
             key: self.key,
+            soft_delete: self.soft_delete,
             _row: PhantomData,
         }
     }
@@ -181,8 +191,25 @@ impl<T> Query<T> {
             parts: Parts::new(self.parts.table.clone()),
             connection: self.connection.clone(),
             key: self.key.clone(),
+            soft_delete: None,
             _row: PhantomData,
         }
+    }
+
+    /// Makes `delete` a soft delete that stamps `deleted_at` (and `updated_at`).
+    pub(crate) fn soft_delete_columns(
+        mut self,
+        deleted_at: &'static str,
+        updated_at: Option<&'static str>,
+    ) -> Self {
+        self.soft_delete = Some((deleted_at, updated_at));
+        self
+    }
+
+    /// Makes `delete` a real `DELETE` again.
+    pub(crate) fn hard_delete(mut self) -> Self {
+        self.soft_delete = None;
+        self
     }
 
     fn push_where(mut self, or: bool, kind: WhereKind) -> Self {
