@@ -84,7 +84,11 @@ impl Pool {
     /// server is reported here.
     pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
         let options = ConnectOptions::parse(url)?;
-        let max_size = if options.is_memory() { 1 } else { config.max_size.max(1) };
+        let max_size = if options.is_memory() {
+            1
+        } else {
+            config.max_size.max(1)
+        };
         let inner = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(config.min_idle.map(|n| n.min(max_size)))
@@ -105,7 +109,10 @@ impl Pool {
     /// Checks a connection out (waiting up to the configured timeout).
     pub fn get(&self) -> Result<PooledConnection> {
         self.inner.get().map_err(|e| Error::Connection {
-            message: format!("no connection to {} available: {e}", self.options.redacted()),
+            message: format!(
+                "no connection to {} available: {e}",
+                self.options.redacted()
+            ),
         })
     }
 
@@ -255,7 +262,8 @@ fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> 
         let conn = registered(name)?.get()?;
         Some(push_scope(name, ScopedConn::Pooled(Box::new(conn))))
     };
-    let outcome = with_named(name, Connection::begin_raw).map(|()| catch_unwind(AssertUnwindSafe(f)));
+    let outcome =
+        with_named(name, Connection::begin_raw).map(|()| catch_unwind(AssertUnwindSafe(f)));
     let result = match outcome {
         Err(begin_error) => Err(begin_error),
         Ok(Ok(Ok(value))) => with_named(name, Connection::commit_raw).map(|()| value),

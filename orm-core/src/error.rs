@@ -44,7 +44,9 @@ pub enum Error {
     #[error("configuration error: {0}")]
     Config(String),
     /// No connection is configured under that name.
-    #[error("no database connection named `{0}` is configured (call DB::connect or DB::from_env first)")]
+    #[error(
+        "no database connection named `{0}` is configured (call DB::connect or DB::from_env first)"
+    )]
     NoConnection(String),
     /// A row was required but none matched.
     #[error("no {model} found for {key}")]

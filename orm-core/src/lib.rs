@@ -38,7 +38,9 @@ mod url;
 mod value;
 
 pub use crate::backend::{Connection, Transaction};
-pub use crate::db::{ConnectionRef, Manager, Pool, PoolConfig, PooledConnection, DB, DEFAULT_CONNECTION};
+pub use crate::db::{
+    ConnectionRef, Manager, Pool, PoolConfig, PooledConnection, DB, DEFAULT_CONNECTION,
+};
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
@@ -52,8 +54,8 @@ pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 /// Everything an application usually needs: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Connection, DateTime, Error, NaiveDate, NaiveDateTime, NaiveTime, Record, Result,
-        ToValue, Utc, Value, DB,
+        Connection, DateTime, Error, NaiveDate, NaiveDateTime, NaiveTime, Record, Result, ToValue,
+        Utc, Value, DB,
     };
 }
 

@@ -86,7 +86,9 @@ pub fn postgres() -> Option<TestDatabase> {
             panic!("PostgreSQL tests must run in CI, but the server is unavailable: {e}")
         }
         Err(e) => {
-            eprintln!("skipped: PostgreSQL test (no server reachable: {e}); set {POSTGRES_URL_VAR}");
+            eprintln!(
+                "skipped: PostgreSQL test (no server reachable: {e}); set {POSTGRES_URL_VAR}"
+            );
             None
         }
     }

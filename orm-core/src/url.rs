@@ -60,7 +60,11 @@ impl ConnectOptions {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             url: redact(url),
         };
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "busy_timeout" => {
@@ -157,8 +161,12 @@ mod tests {
 
     #[test]
     fn parses_sqlite_urls() {
-        assert!(ConnectOptions::parse("sqlite::memory:").unwrap().is_memory());
-        assert!(ConnectOptions::parse("sqlite://:memory:").unwrap().is_memory());
+        assert!(ConnectOptions::parse("sqlite::memory:")
+            .unwrap()
+            .is_memory());
+        assert!(ConnectOptions::parse("sqlite://:memory:")
+            .unwrap()
+            .is_memory());
         let o = ConnectOptions::parse("sqlite://db/app.sqlite3?busy_timeout=250").unwrap();
         assert!(o.target == Target::SqliteFile("db/app.sqlite3".into()));
         assert_eq!(o.busy_timeout, Duration::from_millis(250));

@@ -50,7 +50,9 @@ fn samples() -> Vec<Sample> {
             bytes: Vec::new(),
             d: NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
             t: NaiveTime::MIN,
-            dt: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap().and_time(NaiveTime::MIN),
+            dt: NaiveDate::from_ymd_opt(1970, 1, 1)
+                .unwrap()
+                .and_time(NaiveTime::MIN),
             dtz: Utc.timestamp_opt(0, 0).unwrap(),
             j: json!(null),
             opt: None,

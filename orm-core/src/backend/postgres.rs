@@ -25,10 +25,12 @@ pub(crate) struct PgConnection {
 
 impl PgConnection {
     pub(crate) fn open(url: &str) -> Result<PgConnection> {
-        let config = postgres::Config::from_str(url).map_err(|e| Error::Config(format!(
-            "invalid PostgreSQL URL {}: {e}",
-            crate::url::redact(url)
-        )))?;
+        let config = postgres::Config::from_str(url).map_err(|e| {
+            Error::Config(format!(
+                "invalid PostgreSQL URL {}: {e}",
+                crate::url::redact(url)
+            ))
+        })?;
         let client = config.connect(NoTls).map_err(|e| Error::Connection {
             message: format!("cannot connect to {}: {e}", crate::url::redact(url)),
         })?;
@@ -187,21 +189,34 @@ impl ToSql for PgBind<'_> {
             },
             Value::Time(v) => match *ty {
                 Type::TIME => v.to_sql(ty, out),
-                _ if is_textual(ty) => v.format("%H:%M:%S%.6f").to_string().as_str().to_sql(ty, out),
+                _ if is_textual(ty) => v
+                    .format("%H:%M:%S%.6f")
+                    .to_string()
+                    .as_str()
+                    .to_sql(ty, out),
                 _ => Err(mismatch(value, ty)),
             },
             Value::DateTime(v) => match *ty {
                 Type::TIMESTAMP => v.to_sql(ty, out),
                 Type::TIMESTAMPTZ => v.and_utc().to_sql(ty, out),
                 Type::DATE => v.date().to_sql(ty, out),
-                _ if is_textual(ty) => v.format(DATETIME_TEXT_FORMAT).to_string().as_str().to_sql(ty, out),
+                _ if is_textual(ty) => v
+                    .format(DATETIME_TEXT_FORMAT)
+                    .to_string()
+                    .as_str()
+                    .to_sql(ty, out),
                 _ => Err(mismatch(value, ty)),
             },
             Value::DateTimeUtc(v) => match *ty {
                 Type::TIMESTAMPTZ => v.to_sql(ty, out),
                 Type::TIMESTAMP => v.naive_utc().to_sql(ty, out),
                 Type::DATE => v.date_naive().to_sql(ty, out),
-                _ if is_textual(ty) => v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string().as_str().to_sql(ty, out),
+                _ if is_textual(ty) => v
+                    .naive_utc()
+                    .format(DATETIME_TEXT_FORMAT)
+                    .to_string()
+                    .as_str()
+                    .to_sql(ty, out),
                 _ => Err(mismatch(value, ty)),
             },
             Value::Json(v) => match *ty {
@@ -226,8 +241,14 @@ fn is_textual(ty: &Type) -> bool {
     ) || ty.name() == "citext"
 }
 
-fn bind_int(v: i64, value: &Value, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
-    let range = |_| -> BoxError { format!("{v} does not fit a parameter of type {}", ty.name()).into() };
+fn bind_int(
+    v: i64,
+    value: &Value,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> std::result::Result<IsNull, BoxError> {
+    let range =
+        |_| -> BoxError { format!("{v} does not fit a parameter of type {}", ty.name()).into() };
     match *ty {
         Type::INT8 => v.to_sql(ty, out),
         Type::INT4 => i32::try_from(v).map_err(range)?.to_sql(ty, out),
@@ -242,7 +263,12 @@ fn bind_int(v: i64, value: &Value, ty: &Type, out: &mut BytesMut) -> std::result
     }
 }
 
-fn bind_text(v: &str, value: &Value, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+fn bind_text(
+    v: &str,
+    value: &Value,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> std::result::Result<IsNull, BoxError> {
     let unparsable = || -> BoxError { format!("text {v:?} is not a valid {}", ty.name()).into() };
     match *ty {
         _ if is_textual(ty) => v.to_sql(ty, out),
@@ -263,9 +289,13 @@ fn bind_text(v: &str, value: &Value, ty: &Type, out: &mut BytesMut) -> std::resu
             Ok(IsNull::No)
         }
         Type::NUMERIC => encode_numeric(v, out),
-        Type::DATE => NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| unparsable())?.to_sql(ty, out),
+        Type::DATE => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map_err(|_| unparsable())?
+            .to_sql(ty, out),
         Type::TIMESTAMP | Type::TIMESTAMPTZ => {
-            let parsed = Value::Text(v.to_owned()).get::<NaiveDateTime>().map_err(|_| unparsable())?;
+            let parsed = Value::Text(v.to_owned())
+                .get::<NaiveDateTime>()
+                .map_err(|_| unparsable())?;
             if *ty == Type::TIMESTAMP {
                 parsed.to_sql(ty, out)
             } else {
@@ -318,7 +348,10 @@ fn encode_numeric(text: &str, out: &mut BytesMut) -> std::result::Result<IsNull,
     }
     let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
     if int_part.is_empty() && frac_part.is_empty()
-        || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())
+        || !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return Err(invalid());
     }
@@ -330,7 +363,12 @@ fn encode_numeric(text: &str, out: &mut BytesMut) -> std::result::Result<IsNull,
     let mut groups: Vec<i16> = padded
         .as_bytes()
         .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or("0").parse::<i16>().unwrap_or(0))
+        .map(|c| {
+            std::str::from_utf8(c)
+                .unwrap_or("0")
+                .parse::<i16>()
+                .unwrap_or(0)
+        })
         .collect();
     let int_groups = (int_part.len() + int_pad) / 4;
     let mut weight = int_groups as i32 - 1;
@@ -349,7 +387,11 @@ fn encode_numeric(text: &str, out: &mut BytesMut) -> std::result::Result<IsNull,
     let dscale = u16::try_from(frac_part.len()).map_err(|_| invalid())?;
     out.put_i16(ndigits);
     out.put_i16(weight);
-    out.put_u16(if negative && !groups.is_empty() { 0x4000 } else { 0 });
+    out.put_u16(if negative && !groups.is_empty() {
+        0x4000
+    } else {
+        0
+    });
     out.put_u16(dscale);
     for g in groups {
         out.put_i16(g);
@@ -359,9 +401,8 @@ fn encode_numeric(text: &str, out: &mut BytesMut) -> std::result::Result<IsNull,
 
 /// Reads PostgreSQL's binary NUMERIC into its exact decimal text.
 fn decode_numeric(raw: &[u8]) -> Option<String> {
-    let word = |i: usize| -> Option<u16> {
-        Some(u16::from_be_bytes([*raw.get(i)?, *raw.get(i + 1)?]))
-    };
+    let word =
+        |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*raw.get(i)?, *raw.get(i + 1)?])) };
     let ndigits = word(0)? as usize;
     let weight = word(2)? as i16 as i32;
     let sign = word(4)?;
@@ -372,7 +413,9 @@ fn decode_numeric(raw: &[u8]) -> Option<String> {
         0xF000 => return Some("-Infinity".into()),
         _ => {}
     }
-    let digits: Vec<u16> = (0..ndigits).map(|i| word(8 + 2 * i)).collect::<Option<_>>()?;
+    let digits: Vec<u16> = (0..ndigits)
+        .map(|i| word(8 + 2 * i))
+        .collect::<Option<_>>()?;
     let mut int_part = String::new();
     for pos in 0..=weight.max(-1) {
         let d = digits.get(pos as usize).copied().unwrap_or(0);
@@ -390,7 +433,11 @@ fn decode_numeric(raw: &[u8]) -> Option<String> {
     let mut frac = String::new();
     let mut pos = weight + 1;
     while frac.len() < dscale {
-        let d = if pos < 0 { 0 } else { digits.get(pos as usize).copied().unwrap_or(0) };
+        let d = if pos < 0 {
+            0
+        } else {
+            digits.get(pos as usize).copied().unwrap_or(0)
+        };
         frac.push_str(&format!("{d:04}"));
         pos += 1;
     }
@@ -474,7 +521,10 @@ pub(crate) fn value_ref(row: &postgres::Row, index: usize) -> Result<ValueRef<'_
             return Err(Error::Decode {
                 column: column.name().to_owned(),
                 expected: "a supported column type".into(),
-                found: format!("PostgreSQL type {} (cast it in SQL, e.g. ::text)", ty.name()),
+                found: format!(
+                    "PostgreSQL type {} (cast it in SQL, e.g. ::text)",
+                    ty.name()
+                ),
             })
         }
     })

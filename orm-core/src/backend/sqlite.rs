@@ -104,9 +104,9 @@ impl rusqlite::ToSql for Bind<'_> {
             Value::Date(v) => ToSqlOutput::from(v.format("%Y-%m-%d").to_string()),
             Value::Time(v) => ToSqlOutput::from(v.format("%H:%M:%S%.6f").to_string()),
             Value::DateTime(v) => ToSqlOutput::from(v.format(DATETIME_TEXT_FORMAT).to_string()),
-            Value::DateTimeUtc(v) => ToSqlOutput::from(
-                v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string(),
-            ),
+            Value::DateTimeUtc(v) => {
+                ToSqlOutput::from(v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string())
+            }
             Value::Json(v) => ToSqlOutput::from(v.to_string()),
         })
     }

@@ -63,7 +63,17 @@ impl SqlWriter {
     /// Appends a placeholder and records `value` as its binding.
     pub fn push_bind(&mut self, value: Value) -> &mut Self {
         self.binds.push(value);
-        self.dialect.push_placeholder(&mut self.sql, self.binds.len());
+        self.dialect
+            .push_placeholder(&mut self.sql, self.binds.len());
+        self
+    }
+
+    /// Appends `value` as an escaped SQL literal (see [`Dialect::push_literal`]), for DDL
+    /// where bind parameters are not allowed.
+    pub fn push_literal(&mut self, value: &Value) -> &mut Self {
+        if let Err(e) = self.dialect.push_literal(&mut self.sql, value) {
+            self.error.get_or_insert(e);
+        }
         self
     }
 
@@ -121,8 +131,14 @@ mod tests {
     #[test]
     fn renders_placeholders_per_dialect() {
         for (dialect, expected) in [
-            (&SqliteDialect as &'static dyn Dialect, r#"SELECT * FROM "users" WHERE "users"."id" = ? AND x = ?"#),
-            (&PostgresDialect, r#"SELECT * FROM "users" WHERE "users"."id" = $1 AND x = $2"#),
+            (
+                &SqliteDialect as &'static dyn Dialect,
+                r#"SELECT * FROM "users" WHERE "users"."id" = ? AND x = ?"#,
+            ),
+            (
+                &PostgresDialect,
+                r#"SELECT * FROM "users" WHERE "users"."id" = $1 AND x = $2"#,
+            ),
         ] {
             let mut w = SqlWriter::new(dialect);
             w.push("SELECT * FROM ")
