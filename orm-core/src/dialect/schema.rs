@@ -886,12 +886,86 @@ pub fn primary_key_name_query() -> &'static str {
 }
 
 /// PostgreSQL: the statements taking and releasing the session-level advisory lock that
-/// serialises migrators (`key` identifies the lock).
-pub fn advisory_lock_statements(key: i64) -> (String, String) {
+/// serialises migrators working on the current schema (`key` tells lock users apart).
+pub fn advisory_lock_statements(key: i32) -> (String, String) {
     (
-        format!("SELECT pg_advisory_lock({key})"),
-        format!("SELECT pg_advisory_unlock({key})"),
+        format!("SELECT pg_advisory_lock({key}, hashtext(current_schema()))"),
+        format!("SELECT pg_advisory_unlock({key}, hashtext(current_schema()))"),
     )
+}
+
+/// The statements the migrator runs on its ledger table (named by the caller). Each
+/// returns SQL with this dialect's placeholders.
+pub mod ledger {
+    use crate::dialect::{Dialect, SqlWriter};
+    use crate::error::Result;
+
+    fn finish(w: SqlWriter) -> Result<String> {
+        w.finish().map(|(sql, _)| sql)
+    }
+
+    /// Every ledger row, oldest first: columns `id`, `migration`, `batch`, `checksum`,
+    /// `applied_at`.
+    pub fn select_all(dialect: &'static dyn Dialect, table: &str) -> Result<String> {
+        let mut w = SqlWriter::new(dialect);
+        w.push("SELECT ")
+            .push_identifier("id")
+            .push(", ")
+            .push_identifier("migration")
+            .push(", ")
+            .push_identifier("batch")
+            .push(", ")
+            .push_identifier("checksum")
+            .push(", ")
+            .push_identifier("applied_at")
+            .push(" FROM ")
+            .push_identifier(table)
+            .push(" ORDER BY ")
+            .push_identifier("batch")
+            .push(", ")
+            .push_identifier("migration");
+        finish(w)
+    }
+
+    /// One row (column `found`) when the migration bound as the only parameter is
+    /// recorded.
+    pub fn select_one(dialect: &'static dyn Dialect, table: &str) -> Result<String> {
+        let mut w = SqlWriter::new(dialect);
+        w.push("SELECT 1 AS found FROM ")
+            .push_identifier(table)
+            .push(" WHERE ")
+            .push_identifier("migration")
+            .push(" = ?");
+        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+    }
+
+    /// Records a migration: binds `migration`, `batch`, `checksum`, `applied_at`.
+    pub fn insert(dialect: &'static dyn Dialect, table: &str) -> Result<String> {
+        let mut w = SqlWriter::new(dialect);
+        w.push("INSERT INTO ")
+            .push_identifier(table)
+            .push(" (")
+            .push_identifier("migration")
+            .push(", ")
+            .push_identifier("batch")
+            .push(", ")
+            .push_identifier("checksum")
+            .push(", ")
+            .push_identifier("applied_at")
+            .push(") VALUES (?, ?, ?, ?)");
+        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+    }
+
+    /// Forgets a migration: binds `migration`.
+    pub fn delete(dialect: &'static dyn Dialect, table: &str) -> Result<String> {
+        let mut w = SqlWriter::new(dialect);
+        w.push("DELETE FROM ")
+            .push_identifier(table)
+            .push(" WHERE ")
+            .push_identifier("migration")
+            .push(" = ?");
+        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+    }
 }
 
 /// SQLite statements around work that must not trip foreign keys (table rebuilds):
