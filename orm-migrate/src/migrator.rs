@@ -405,6 +405,10 @@ impl Migrator {
                 Selection::Steps(n) => rows.into_iter().take(n).collect(),
                 Selection::All => rows,
             };
+            // Refuse before reverting anything when the code lacks one of them.
+            if let Some(row) = chosen.iter().find(|r| self.find(&r.migration).is_none()) {
+                return Err(Error::MissingMigration(row.migration.clone()));
+            }
             let mut reverted = Vec::new();
             for row in chosen {
                 let migration = self
