@@ -93,6 +93,32 @@ fn create_tags() -> Box<dyn Migration> {
     )
 }
 
+/// DESIGN.md section 4, exactly as written (no `name`: the default one).
+mod design {
+    use orm_migrate::prelude::*;
+
+    pub struct CreatePostsTable;
+    impl Migration for CreatePostsTable {
+        fn up(&self, schema: &mut Schema) -> Result<()> {
+            schema.create("posts", |table| {
+                table.increments("id");
+                table.string("title", 255);
+                table.text("body").nullable();
+                table.big_integer("user_id").unsigned();
+                table
+                    .foreign("user_id")
+                    .references("id")
+                    .on("users")
+                    .on_delete("cascade");
+                table.timestamps();
+            })
+        }
+        fn down(&self, schema: &mut Schema) -> Result<()> {
+            schema.drop_if_exists("posts")
+        }
+    }
+}
+
 fn base() -> Vec<Box<dyn Migration>> {
     vec![
         Box::new(CreateUsersTable),
@@ -303,6 +329,16 @@ on_both_backends! {
 
         let twice = Migrator::new(vec![create_tags(), create_tags()]);
         assert!(matches!(twice.run().unwrap_err(), Error::DuplicateMigration(_)));
+        Ok(())
+    }
+
+    fn the_design_example_runs_as_written() -> Result<()> {
+        let migrator = Migrator::new(vec![Box::new(design::CreatePostsTable), Box::new(CreateUsersTable)]);
+        assert_eq!(migrator.names(), ["2014_10_12_000000_create_users_table", "create_posts_table"]);
+        migrator.run()?;
+        assert_eq!(orm_tests::introspect::foreign_keys("posts")?[0].on_delete, "CASCADE");
+        assert_eq!(migrator.rollback()?.len(), 2);
+        assert!(!table_exists("posts")? && !table_exists("users")?);
         Ok(())
     }
 

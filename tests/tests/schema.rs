@@ -256,6 +256,9 @@ on_both_backends! {
         assert!(name.nullable);
         assert!(!column("items", "code").nullable);
         assert!(column("items", "id").primary);
+        // Defaults survive the rebuilds exactly.
+        assert_eq!(column("items", "stock").default.as_deref(), Some("5"));
+        assert_eq!(column("items", "color").default, None);
         let rows = DB::select("SELECT id, name, remark, code, stock FROM items ORDER BY id", &[])?;
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].get::<String, _>("name")?, "apple");
