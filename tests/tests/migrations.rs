@@ -236,6 +236,8 @@ on_both_backends! {
                     s.create("t1", |t| { t.increments("id"); })?;
                     s.create("t2", |t| { t.increments("id"); })?;
                     s.table("t1", |t| { t.string("x", 5).nullable(); })?;
+                    // A SQLite table rebuild, rolled back with the rest.
+                    s.table("users", |t| t.drop_column("remember_token"))?;
                     s.statement("SELECT * FROM no_such_table")
                 },
                 _ => |s| {
@@ -277,6 +279,8 @@ on_both_backends! {
             for table in ["t1", "t2", "t3", "tags"] {
                 assert!(!table_exists(table)?, "{table} after failing at {fail_at}");
             }
+            assert!(column("users", "remember_token").nullable);
+            assert!(index("users", "users_email_unique").is_some());
             let status = migrator.status()?;
             assert_eq!(status.iter().filter(|s| s.ran).count(), 1);
             Migrator::new(vec![Box::new(CreateUsersTable)]).reset()?;
