@@ -114,6 +114,26 @@ pub fn checksum(statements: &[String]) -> String {
 ///
 /// Every operation exists twice: on the default connection (`run`, `rollback`, ...)
 /// and on an explicit connection (`run_on`, `rollback_on`, ...).
+///
+/// - The ledger (`id`, `migration` unique, `batch`, `checksum`, `applied_at`) is created
+///   on first use. Pending migrations run in name order as one new batch (max + 1).
+/// - Each migration and its ledger row commit in one transaction (unless the migration
+///   opts out with [`Migration::transactional`]); a failure rolls that migration back,
+///   stops the run with [`Error::MigrationFailed`] (name, statement, database error) and
+///   keeps the ones before it.
+/// - Concurrent migrators are serialised: on PostgreSQL by a session-level advisory lock
+///   (keyed by the current schema) held on the migrator's connection for the whole
+///   operation; on SQLite by `BEGIN IMMEDIATE` (the write lock) taken before the ledger
+///   is read, and each migration checks the ledger again inside its own transaction, so
+///   it is applied exactly once.
+/// - On SQLite, foreign key enforcement is suspended while a migration runs (outside an
+///   enclosing transaction) so table rebuilds cannot cascade, and `PRAGMA
+///   foreign_key_check` must come back clean before it commits.
+/// - The checksum covers the statements the migration's `up` produces (a SQLite rebuild
+///   counts as its one-line summary). An applied migration whose checksum differs, or
+///   one the code no longer has, is reported by `status` and refused by `run` unless
+///   `force` is set. Migrations whose SQL depends on the database's state (e.g. on
+///   `has_table`) may be reported as changed.
 pub struct Migrator {
     migrations: Vec<Box<dyn Migration>>,
 }
