@@ -10,6 +10,7 @@ use crate::db::with_named;
 use crate::dialect::{Backend, Dialect, SqlWriter};
 use crate::error::{Error, Result};
 use crate::query::{Cursor, Ident, Paginator, Query};
+use crate::relation::{EagerRelation, RelationMeta};
 use crate::row::FromRow;
 use crate::value::{ToValue, Value, ValueRef};
 
@@ -38,6 +39,8 @@ pub struct ModelMeta {
     pub deleted_at: Option<usize>,
     /// The connection the model uses (`default` unless set).
     pub connection: &'static str,
+    /// The relations declared on the model.
+    pub relations: &'static [RelationMeta],
     #[doc(hidden)]
     pub sql: SqlCache,
 }
@@ -538,6 +541,53 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// [`Model::insert_many`] on an explicit connection.
     fn insert_many_on(conn: &mut Connection, models: &mut [Self]) -> Result<()> {
         insert_many(models, &mut On::Conn(conn))
+    }
+
+    /// Eager loads one relation onto `models` (emitted by the derive for models with
+    /// relations).
+    #[doc(hidden)]
+    fn eager_load(
+        models: &mut [Self],
+        relation: &str,
+        eager: &EagerRelation,
+        conn: &mut Connection,
+    ) -> Result<()> {
+        let _ = (models, eager, conn);
+        Err(Error::UnknownRelation {
+            model: Self::meta().name.to_owned(),
+            relation: relation.to_owned(),
+        })
+    }
+
+    /// Where `with_count` stores a relation's count (emitted by the derive).
+    #[doc(hidden)]
+    fn relation_count(&mut self, relation: &str) -> Option<&mut Option<u64>> {
+        let _ = relation;
+        None
+    }
+
+    /// Eager loads relations onto models already loaded: `User::load(&mut users,
+    /// &["posts", "posts.comments"])` (one query per relation and level).
+    fn load(models: &mut [Self], relations: &[&str]) -> Result<()> {
+        with_named(Self::meta().connection, |conn| {
+            crate::relation::load(models, relations, conn)
+        })
+    }
+
+    /// [`Model::load`] on an explicit connection.
+    fn load_on(conn: &mut Connection, models: &mut [Self], relations: &[&str]) -> Result<()> {
+        crate::relation::load(models, relations, conn)
+    }
+
+    /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
+    /// saved: call `save`).
+    fn associate<O: Model>(&mut self, relation: &str, owner: &O) -> Result<()> {
+        crate::relation::associate(self, relation, owner)
+    }
+
+    /// Clears this model's foreign key of the belongs-to `relation` (not saved).
+    fn dissociate(&mut self, relation: &str) -> Result<()> {
+        crate::relation::dissociate(self, relation)
     }
 
     /// The row with this primary key, if any (trashed rows excluded).

@@ -202,7 +202,7 @@ fn execute_insert(
 
 impl<T> Query<T> {
     /// Runs `f` on this query's named connection.
-    fn run<R>(self, f: impl FnOnce(Self, &mut Connection) -> Result<R>) -> Result<R> {
+    pub(crate) fn run<R>(self, f: impl FnOnce(Self, &mut Connection) -> Result<R>) -> Result<R> {
         let name = self.connection.clone();
         with_named(&name, move |c| f(self, c))
     }
@@ -643,10 +643,28 @@ impl<T: FromRow> Query<T> {
     }
 
     /// [`Query::get`] on an explicit connection.
-    pub fn get_on(self, conn: &mut Connection) -> Result<Vec<T>> {
+    pub fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
+        self.check_lazy_guard()?;
+        let extras = std::mem::take(&mut self.model);
         let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
-        conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))
+        let mut rows = conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))?;
+        if let Some(after_load) = extras.after_load {
+            after_load(&mut rows, &extras.plan, conn)?;
+        }
+        Ok(rows)
+    }
+
+    fn check_lazy_guard(&self) -> Result<()> {
+        match self.model.lazy_guard {
+            Some((model, relation)) if crate::relation::lazy_loading_prevented() => {
+                Err(Error::LazyLoading {
+                    model: model.to_owned(),
+                    relation: relation.to_owned(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The first matching row (`LIMIT 1`), if any.
@@ -656,8 +674,7 @@ impl<T: FromRow> Query<T> {
 
     /// [`Query::first`] on an explicit connection.
     pub fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
-        let (sql, binds) = self.limit(1).render_owned(conn.dialect())?;
-        conn.query_first(&sql, &binds, |row| T::from_row(row))
+        Ok(self.limit(1).get_on(conn)?.into_iter().next())
     }
 
     /// The first matching row, or [`Error::NotFound`] naming the table.
