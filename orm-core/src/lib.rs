@@ -82,7 +82,3 @@ pub mod __private {
     };
     pub use serde;
 }
-
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -72,3 +72,8 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+/// The README's examples, compiled and run as doctests (they use every crate).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
