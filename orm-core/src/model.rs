@@ -498,14 +498,19 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     where
         Self: Default,
     {
-        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
-        if let Some(found) = matching::<Self>(&attributes).first()? {
-            return Ok(found);
-        }
-        let mut model = Self::default();
-        apply(&mut model, attributes.iter().cloned().chain(values))?;
-        model.save()?;
-        Ok(model)
+        first_or_create(&mut On::Named(Self::meta().connection), attributes, values)
+    }
+
+    /// [`Model::first_or_create`] on an explicit connection.
+    fn first_or_create_on<'a>(
+        conn: &mut Connection,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        first_or_create(&mut On::Conn(conn), attributes, values)
     }
 
     /// The first row matching `attributes` with `values` applied and saved, or a new
@@ -517,18 +522,19 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     where
         Self: Default,
     {
-        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
-        let mut model = match matching::<Self>(&attributes).first()? {
-            Some(found) => found,
-            None => {
-                let mut model = Self::default();
-                apply(&mut model, attributes.iter().cloned())?;
-                model
-            }
-        };
-        apply(&mut model, values)?;
-        model.save()?;
-        Ok(model)
+        update_or_create(&mut On::Named(Self::meta().connection), attributes, values)
+    }
+
+    /// [`Model::update_or_create`] on an explicit connection.
+    fn update_or_create_on<'a>(
+        conn: &mut Connection,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        update_or_create(&mut On::Conn(conn), attributes, values)
     }
 
     /// Inserts new models with multi-row `INSERT`s (as few statements as the backend's
@@ -713,14 +719,15 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// Deletes the rows with these keys, loading each so hooks and soft deletes apply.
     /// Returns how many were deleted.
     fn destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
-        let mut count = 0;
-        for key in keys {
-            if let Some(mut model) = Self::find(key)? {
-                model.delete()?;
-                count += 1;
-            }
-        }
-        Ok(count)
+        destroy::<Self, K>(&mut On::Named(Self::meta().connection), keys)
+    }
+
+    /// [`Model::destroy`] on an explicit connection.
+    fn destroy_on<K: ToValue>(
+        conn: &mut Connection,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<u64> {
+        destroy::<Self, K>(&mut On::Conn(conn), keys)
     }
 
     /// The model as JSON, without its hidden fields.
@@ -745,6 +752,54 @@ pub(crate) fn find_by_key<M: Model>(
 
 /// The name of the soft-delete scope on model queries.
 pub const SOFT_DELETES: &str = "soft_deletes";
+
+fn first_or_create<'a, M: Model + Default>(
+    on: &mut On<'_>,
+    attributes: impl IntoIterator<Item = (&'a str, Value)>,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<M> {
+    let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+    if let Some(found) = on.run(|conn| matching::<M>(&attributes).first_on(conn))? {
+        return Ok(found);
+    }
+    let mut model = M::default();
+    apply(&mut model, attributes.iter().cloned().chain(values))?;
+    save(&mut model, on, None)?;
+    Ok(model)
+}
+
+fn update_or_create<'a, M: Model + Default>(
+    on: &mut On<'_>,
+    attributes: impl IntoIterator<Item = (&'a str, Value)>,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<M> {
+    let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+    let mut model = match on.run(|conn| matching::<M>(&attributes).first_on(conn))? {
+        Some(found) => found,
+        None => {
+            let mut model = M::default();
+            apply(&mut model, attributes.iter().cloned())?;
+            model
+        }
+    };
+    apply(&mut model, values)?;
+    save(&mut model, on, None)?;
+    Ok(model)
+}
+
+fn destroy<M: Model, K: ToValue>(
+    on: &mut On<'_>,
+    keys: impl IntoIterator<Item = K>,
+) -> Result<u64> {
+    let mut count = 0;
+    for key in keys {
+        if let Some(mut model) = find_by_key::<M>(on, key.to_value(), false)? {
+            delete(&mut model, on, false)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
 
 fn matching<M: Model>(attributes: &[(&str, Value)]) -> Query<M> {
     attributes.iter().fold(M::query(), |q, (column, value)| {

@@ -588,7 +588,7 @@ impl Blueprint {
         let name = &column.def.name;
         let table = match &constrained.table {
             Some(table) => table.clone(),
-            None => plural(name.strip_suffix("_id").unwrap_or(name)),
+            None => orm_core::inflector::pluralize(name.strip_suffix("_id").unwrap_or(name)),
         };
         let columns = vec![name.clone()];
         let mut fk = ForeignKeyDef::new(
@@ -675,36 +675,9 @@ impl Blueprint {
     }
 }
 
-/// English plural of a table-ish word: `user` → `users`, `category` → `categories`,
-/// `box` → `boxes`.
-pub fn plural(word: &str) -> String {
-    let vowel_before_y = word
-        .strip_suffix('y')
-        .and_then(|w| w.chars().last())
-        .is_some_and(|c| "aeiou".contains(c));
-    if word.ends_with('y') && !vowel_before_y {
-        format!("{}ies", &word[..word.len() - 1])
-    } else if ["s", "x", "z", "ch", "sh"]
-        .iter()
-        .any(|s| word.ends_with(s))
-    {
-        format!("{word}es")
-    } else {
-        format!("{word}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plurals() {
-        assert_eq!(plural("user"), "users");
-        assert_eq!(plural("category"), "categories");
-        assert_eq!(plural("day"), "days");
-        assert_eq!(plural("box"), "boxes");
-    }
 
     #[test]
     fn bad_foreign_key_action_is_a_typed_error() {

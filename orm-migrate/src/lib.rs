@@ -40,7 +40,7 @@ mod migration;
 mod migrator;
 mod schema;
 
-pub use crate::blueprint::{plural, Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
+pub use crate::blueprint::{Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
 pub use crate::error::{Error, Result};
 pub use crate::migration::{CreateUsersTable, Migration};
 pub use crate::migrator::{

@@ -345,3 +345,50 @@ on_both_backends! {
         Ok(())
     }
 }
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "notes", connection = "models_analytics")]
+pub struct Note {
+    pub id: Option<i64>,
+    pub body: String,
+}
+
+#[test]
+fn a_model_with_a_named_connection_uses_it() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("analytics.sqlite3").display()
+    );
+    DB::connect_named("models_analytics", &url)?;
+    DB::connection("models_analytics")
+        .statement("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")?;
+    let note = Note::create(Note {
+        body: "hello".into(),
+        ..Default::default()
+    })?;
+    assert_eq!(Note::find_or_fail(note.id.unwrap())?.body, "hello");
+    assert_eq!(Note::count()?, 1);
+    let rows = DB::connection("models_analytics").select("SELECT body FROM notes", &[])?;
+    assert_eq!(rows.len(), 1);
+    // The default connection is a different database (none configured here).
+    assert!(matches!(
+        DB::select("SELECT 1", &[]),
+        Err(Error::NoConnection(_))
+    ));
+    Ok(())
+}
+
+on_both_backends! {
+    fn explicit_connection_variants_of_the_static_helpers() {
+        schema()?;
+        DB::with_connection(|conn| {
+            let a = User::first_or_create_on(conn, orm_core::row! {"email" => "a@x"}, orm_core::row! {"name" => "A", "password" => "p"})?;
+            let b = User::update_or_create_on(conn, orm_core::row! {"email" => "a@x"}, orm_core::row! {"votes" => 3})?;
+            assert_eq!((a.id, b.votes), (b.id, 3));
+            assert_eq!(User::destroy_on(conn, [a.id.unwrap()])?, 1);
+            assert_eq!(User::query().count_on(conn)?, 0);
+            Ok(())
+        })
+    }
+}
