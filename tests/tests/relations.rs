@@ -15,6 +15,8 @@ pub struct Country {
     pub users: HasMany<User>,
     #[model(has_many_through(Post, through = User))]
     pub posts: HasManyThrough<Post>,
+    #[model(has_one_through(Profile, through = User))]
+    pub profile: HasOneThrough<Profile>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -244,8 +246,11 @@ on_both_backends! {
             assert_eq!(lazy, eager);
         }
 
-        let countries = Country::query().with(&["posts", "users"]).order_by("name").get()?;
+        let countries = Country::query().with(&["posts", "users", "profile"]).order_by("name").get()?;
         assert_eq!(names(&countries[0].posts, |p| &p.title), ["g1"]);
+        assert!(countries[0].profile.is_loaded() && countries[0].profile.get().is_none());
+        assert_eq!(countries[1].profile.get().unwrap().bio, "mathematician");
+        assert_eq!(countries[1].profile().first()?.unwrap().bio, "mathematician");
         assert_eq!(names(&countries[1].posts, |p| &p.title), ["a1", "a2", "a3"]);
         let comments = Comment::query().with(&["post.user"]).get()?;
         assert!(comments.iter().all(|c| c.post.get().unwrap().user.get().is_some()));
