@@ -50,7 +50,8 @@ pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
 pub use crate::model::{now, Model, ModelHooks, ModelMeta, SOFT_DELETES};
 pub use crate::query::{
-    Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator, CURSOR_PAGE_SIZE,
+    Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
+    CURSOR_PAGE_SIZE,
 };
 pub use crate::relation::{
     BelongsTo, BelongsToMany, Constraint, HasMany, HasManyThrough, HasOne, HasOneThrough, Many,

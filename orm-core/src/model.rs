@@ -730,6 +730,23 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         destroy::<Self, K>(&mut On::Conn(conn), keys)
     }
 
+    /// The columns whose value differs from the stored row, with their new values (every
+    /// column for a model that was never saved). Compares with the database (one query)
+    /// rather than with a snapshot, so it also sees changes made by others.
+    fn get_dirty(&self) -> Result<Vec<(&'static str, Value)>> {
+        dirty(self, &mut On::Named(Self::meta().connection))
+    }
+
+    /// [`Model::get_dirty`] on an explicit connection.
+    fn get_dirty_on(&self, conn: &mut Connection) -> Result<Vec<(&'static str, Value)>> {
+        dirty(self, &mut On::Conn(conn))
+    }
+
+    /// Whether any column differs from the stored row (see [`Model::get_dirty`]).
+    fn is_dirty(&self) -> Result<bool> {
+        Ok(!self.get_dirty()?.is_empty())
+    }
+
     /// The model as JSON, without its hidden fields.
     fn to_json(&self) -> serde_json::Value
     where
@@ -799,6 +816,25 @@ fn destroy<M: Model, K: ToValue>(
         }
     }
     Ok(count)
+}
+
+fn dirty<M: Model>(model: &M, on: &mut On<'_>) -> Result<Vec<(&'static str, Value)>> {
+    let meta = M::meta();
+    let key = model.key_value();
+    let stored = if key.is_null() {
+        None
+    } else {
+        find_by_key::<M>(on, key, true)?
+    };
+    let columns = meta.columns.iter().copied().zip(model.to_values());
+    Ok(match stored {
+        None => columns.collect(),
+        Some(stored) => columns
+            .zip(stored.to_values())
+            .filter(|((_, current), stored)| current != stored)
+            .map(|(changed, _)| changed)
+            .collect(),
+    })
 }
 
 fn matching<M: Model>(attributes: &[(&str, Value)]) -> Query<M> {

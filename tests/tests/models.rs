@@ -392,3 +392,39 @@ on_both_backends! {
         })
     }
 }
+
+on_both_backends! {
+    fn dirty_columns_are_the_ones_that_differ_from_the_stored_row() {
+        schema()?;
+        let fresh = ada();
+        assert_eq!(fresh.get_dirty()?.len(), User::meta().columns.len());
+        let mut u = User::create(ada())?;
+        assert!(!u.is_dirty()?);
+        u.name = "Ada L.".into();
+        u.votes = 4;
+        let dirty = u.get_dirty()?;
+        assert_eq!(dirty.iter().map(|(c, _)| *c).collect::<Vec<_>>(), ["name", "votes"]);
+        assert_eq!(dirty[0].1, Value::from("Ada L."));
+        u.save()?;
+        assert!(!u.is_dirty()?);
+        Ok(())
+    }
+
+    fn chunk_callbacks_may_return_unit_or_bool() {
+        schema()?;
+        seed(&[("A", 1), ("B", 2), ("C", 3)])?;
+        let mut seen = 0;
+        User::query().chunk(2, |users| {
+            seen += users.len();
+            Ok(())
+        })?;
+        assert_eq!(seen, 3);
+        let mut pages = 0;
+        let finished = User::query().chunk(1, |_| {
+            pages += 1;
+            Ok(pages < 2)
+        })?;
+        assert_eq!((pages, finished), (2, false));
+        Ok(())
+    }
+}

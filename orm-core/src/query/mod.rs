@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use self::clause::Ident;
 use self::clause::{Join, JoinKind, Op, Order, Parts, SelectItem, Where, WhereKind};
-pub use self::exec::{Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
+pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
 use crate::dialect::{DatePart, Dialect, LockMode, SqlWriter};
