@@ -39,6 +39,7 @@ mod error;
 mod migration;
 mod migrator;
 mod schema;
+pub mod testing;
 
 pub use crate::blueprint::{Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
 pub use crate::error::{Error, Result};
