@@ -437,6 +437,28 @@ impl DB {
     /// `Ok`, rolls back on `Err` and on panic (the panic then continues). Every database
     /// call on this thread inside `f` uses the transaction's connection. Nested calls use
     /// savepoints, so an inner failure rolls back only the inner part.
+    ///
+    /// ```
+    /// use orm_core::{Error, DB};
+    /// DB::connect("sqlite::memory:")?;
+    /// DB::statement("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)")?;
+    /// let n = DB::transaction(|| {
+    ///     DB::insert("INSERT INTO t (x) VALUES (?)", &[&1])?;
+    ///     // A nested transaction is a savepoint: its failure undoes only its part.
+    ///     let inner = DB::transaction(|| DB::insert("INSERT INTO t (x) VALUES (?)", &[&1]));
+    ///     assert!(matches!(inner, Err(Error::UniqueViolation { .. })));
+    ///     DB::table("t").count()
+    /// })?;
+    /// assert_eq!(n, 1);
+    /// // An `Err` rolls everything back.
+    /// let failed: orm_core::Result<()> = DB::transaction(|| {
+    ///     DB::insert("INSERT INTO t (x) VALUES (?)", &[&2])?;
+    ///     Err(Error::InvalidQuery("changed my mind".into()))
+    /// });
+    /// assert!(failed.is_err());
+    /// assert_eq!(DB::table("t").count()?, 1);
+    /// # Ok::<(), orm_core::Error>(())
+    /// ```
     pub fn transaction<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
         transaction_named(DEFAULT_CONNECTION, f)
     }

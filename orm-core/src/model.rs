@@ -369,6 +369,34 @@ fn missing_key(meta: &ModelMeta, action: &str) -> Error {
 ///
 /// Every operation runs on the model's connection (the thread's open transaction or
 /// test database first, then the pool) or, through its `_on` twin, on an explicit one.
+///
+/// ```
+/// use orm_core::prelude::*;
+///
+/// #[derive(Debug, Clone, Default, Model)]
+/// #[model(timestamps)]                 // table `users`: the type name, snake_case plural
+/// pub struct User {
+///     pub id: Option<i64>,             // the auto-increment key: None until saved
+///     pub name: String,
+///     pub votes: i32,
+///     pub created_at: Option<DateTime<Utc>>,
+///     pub updated_at: Option<DateTime<Utc>>,
+/// }
+///
+/// DB::connect("sqlite::memory:")?;
+/// DB::statement("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+///                votes INTEGER NOT NULL, created_at TEXT, updated_at TEXT)")?;
+/// let mut ada = User { name: "Ada".into(), votes: 120, ..Default::default() };
+/// ada.save()?;                         // INSERT: id and timestamps filled
+/// ada.votes += 1;
+/// ada.save()?;                         // UPDATE by primary key
+/// assert_eq!(User::find_or_fail(ada.id.unwrap())?.votes, 121);
+/// let top = User::where_("votes", ">", 100).order_by_desc("votes").get()?;
+/// assert_eq!(top.len(), 1);
+/// ada.delete()?;
+/// assert_eq!(User::count()?, 0);
+/// # Ok::<(), orm_core::Error>(())
+/// ```
 pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// The model's metadata (emitted by the derive).
     fn meta() -> &'static ModelMeta;

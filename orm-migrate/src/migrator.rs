@@ -134,6 +134,33 @@ pub fn checksum(statements: &[String]) -> String {
 ///   one the code no longer has, is reported by `status` and refused by `run` unless
 ///   `force` is set. Migrations whose SQL depends on the database's state (e.g. on
 ///   `has_table`) may be reported as changed.
+///
+/// ```
+/// use orm_migrate::prelude::*;
+///
+/// struct CreatePostsTable;
+/// impl Migration for CreatePostsTable {
+///     fn name(&self) -> &str { "2024_01_01_000000_create_posts_table" }
+///     fn up(&self, schema: &mut Schema) -> Result<()> {
+///         schema.create("posts", |table| {
+///             table.increments("id");
+///             table.string("title", 255);
+///         })
+///     }
+///     fn down(&self, schema: &mut Schema) -> Result<()> {
+///         schema.drop_if_exists("posts")
+///     }
+/// }
+///
+/// orm_core::DB::connect("sqlite::memory:")?;
+/// let migrator = Migrator::new(vec![Box::new(CreateUsersTable), Box::new(CreatePostsTable)]);
+/// assert_eq!(migrator.pretend()?.len(), 2);            // the SQL, nothing run
+/// let report = migrator.run()?;                         // both, as batch 1
+/// assert_eq!((report.applied.len(), report.batch), (2, Some(1)));
+/// assert!(migrator.status()?.iter().all(|s| s.ran));
+/// assert_eq!(migrator.rollback()?.len(), 2);            // the last batch
+/// # Ok::<(), orm_migrate::Error>(())
+/// ```
 pub struct Migrator {
     migrations: Vec<Box<dyn Migration>>,
 }
