@@ -38,6 +38,7 @@ mod blueprint;
 mod error;
 mod migration;
 mod migrator;
+pub mod models;
 mod schema;
 
 pub use crate::blueprint::{plural, Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
