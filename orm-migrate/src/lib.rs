@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 mod blueprint;
+pub mod cli;
 mod error;
 mod migration;
 mod migrator;
@@ -45,8 +46,8 @@ pub use crate::blueprint::{plural, Blueprint, ColumnBuilder, ForeignKeyBuilder, 
 pub use crate::error::{Error, Result};
 pub use crate::migration::{CreateUsersTable, Migration};
 pub use crate::migrator::{
-    checksum, MigrationState, MigrationStatus, Migrator, PretendedMigration, RunOptions, RunReport,
-    LEDGER_TABLE,
+    checksum, MigrationState, MigrationStatus, Migrator, PretendedMigration, Progress, RunOptions,
+    RunReport, LEDGER_TABLE,
 };
 pub use crate::schema::Schema;
 
