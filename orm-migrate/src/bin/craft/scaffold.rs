@@ -104,7 +104,7 @@ pub fn new_app(parent: &Path, name: &str) -> Result<CreatedApp, String> {
         ),
     ];
     let staging = parent.join(format!(".{name}.craft-{}", std::process::id()));
-    let build = || -> Result<(), String> {
+    let build = || -> Result<bool, String> {
         for (relative, contents) in &files {
             let path = staging.join(relative);
             if let Some(dir) = path.parent() {
@@ -115,20 +115,29 @@ pub fn new_app(parent: &Path, name: &str) -> Result<CreatedApp, String> {
         // The ORM's lock file: the app starts on the dependency versions the ORM is
         // tested with (and shares their compiled artifacts).
         let lock = orm_root.join("Cargo.lock");
-        if lock.is_file() {
+        let copied = lock.is_file();
+        if copied {
             fs::copy(&lock, staging.join("Cargo.lock")).map_err(|e| io_error("copy", &lock, &e))?;
         }
-        fs::rename(&staging, &root).map_err(|e| io_error("create", &root, &e))
+        fs::rename(&staging, &root).map_err(|e| io_error("create", &root, &e))?;
+        Ok(copied)
     };
-    if let Err(e) = build() {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
+    let lock_copied = match build() {
+        Ok(copied) => copied,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    let mut created: Vec<PathBuf> = files
+        .iter()
+        .map(|(relative, _)| root.join(relative))
+        .collect();
+    if lock_copied {
+        created.insert(1, root.join("Cargo.lock"));
     }
     Ok(CreatedApp {
-        files: files
-            .iter()
-            .map(|(relative, _)| root.join(relative))
-            .collect(),
+        files: created,
         root,
     })
 }
