@@ -288,15 +288,24 @@ fn is_stem(stem: &str) -> bool {
         && bytes[17] == b'_'
 }
 
-/// `app/mod.rs` with `pub mod MODULE;` and `pub use MODULE::TYPE;` added after the
-/// last of their kind (or at the end).
+/// `app/mod.rs` with `pub mod MODULE;` and `pub use MODULE::TYPE;` added to the last
+/// run of lines of their kind, in sorted position as rustfmt keeps them (or at the end).
 pub fn register_model(current: &str, module: &str, type_name: &str) -> String {
     let mut lines: Vec<String> = current.lines().map(str::to_owned).collect();
     let insert_after = |lines: &mut Vec<String>, prefix: &str, line: String| match lines
         .iter()
         .rposition(|l| l.starts_with(prefix))
     {
-        Some(at) => lines.insert(at + 1, line),
+        Some(last) => {
+            let mut first = last;
+            while first > 0 && lines[first - 1].starts_with(prefix) {
+                first -= 1;
+            }
+            let at = (first..=last)
+                .find(|&i| lines[i] > line)
+                .unwrap_or(last + 1);
+            lines.insert(at, line);
+        }
         None => {
             if lines.last().is_some_and(|l| !l.is_empty()) {
                 lines.push(String::new());
@@ -424,7 +433,8 @@ fn split_top_level(list: &str) -> Vec<String> {
     entries.push(current);
     entries
         .into_iter()
-        .map(|e| e.trim().to_owned())
+        // One line per entry whatever the layout (e.g. after rustfmt broke one up).
+        .map(|e| e.split_whitespace().collect::<String>().replace(",)", ")"))
         .filter(|e| !e.is_empty())
         .collect()
 }
@@ -584,15 +594,32 @@ mod tests {
             out,
             "use orm_migrate::Migration;\n\n#[path = \"2024_05_01_000000_create_posts_table.rs\"]\nmod m2024_05_01_000000_create_posts_table;\n\n/// All.\npub fn all() -> Vec<Box<dyn Migration>> {\n    vec![\n        Box::new(m2024_05_01_000000_create_posts_table::CreatePostsTable),\n    ]\n}\n"
         );
+        let rustfmt_broken = "#[path = \"2014_10_12_000000_create_users_table.rs\"]\nmod m2014_10_12_000000_create_users_table;\n\npub fn all() -> Vec<Box<dyn Migration>> {\n    vec![Box::new(\n        m2014_10_12_000000_create_users_table::CreateUsersTable,\n    )]\n}\n";
+        let out = register_migration(
+            rustfmt_broken,
+            "2024_05_01_000000_create_posts_table",
+            "CreatePostsTable",
+        )
+        .unwrap();
+        assert!(
+            out.ends_with("    vec![\n        Box::new(m2014_10_12_000000_create_users_table::CreateUsersTable),\n        Box::new(m2024_05_01_000000_create_posts_table::CreatePostsTable),\n    ]\n}\n"),
+            "{out}"
+        );
         assert!(register_migration("fn main() {}", "2024_05_01_000000_x", "X").is_err());
     }
 
     #[test]
-    fn models_register_after_their_kind() {
+    fn models_register_in_sorted_position() {
         let out = register_model(templates::APP_MOD, "post", "Post");
-        assert!(out.contains("pub mod user;\npub mod post;\n"), "{out}");
+        assert!(out.contains("pub mod post;\npub mod user;\n"), "{out}");
         assert!(
-            out.contains("pub use user::User;\npub use post::Post;\n"),
+            out.contains("pub use post::Post;\npub use user::User;\n"),
+            "{out}"
+        );
+        let out = register_model(&out, "zebra", "Zebra");
+        assert!(out.contains("pub mod user;\npub mod zebra;\n"), "{out}");
+        assert!(
+            out.contains("pub use user::User;\npub use zebra::Zebra;\n"),
             "{out}"
         );
     }

@@ -60,8 +60,9 @@ pub fn main_rs(crate_ident: &str) -> String {
     format!(
         r#"use std::process::ExitCode;
 
-use {crate_ident}::app::User;
 use orm_core::prelude::*;
+
+use {crate_ident}::app::User;
 
 fn main() -> ExitCode {{
     match run() {{
@@ -87,7 +88,12 @@ fn run() -> Result<()> {{
         println!("Created user #{{}}: {{}}", ada.id.unwrap_or_default(), ada.name);
     }}
     for user in User::all()? {{
-        println!("User #{{}}: {{}} <{{}}>", user.id.unwrap_or_default(), user.name, user.email);
+        println!(
+            "User #{{}}: {{}} <{{}}>",
+            user.id.unwrap_or_default(),
+            user.name,
+            user.email
+        );
     }}
     Ok(())
 }}
