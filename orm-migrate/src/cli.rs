@@ -224,84 +224,64 @@ fn execute(migrations: Vec<Box<dyn Migration>>, command: &MigrateCommand) -> Res
         print_progress(paint, progress);
     });
     let failed = |e: crate::Error| e.to_string();
-    let mut out = std::io::stdout().lock();
+    let nothing = |what: &str| println!("{}", paint.note(what));
     match command {
-        MigrateCommand::Migrate {
-            pretend: true,
-            force,
-            ..
-        } => {
-            let report = migrator
-                .run_with_on(
-                    &mut conn,
-                    RunOptions {
-                        pretend: true,
-                        force: *force,
-                        ..RunOptions::default()
-                    },
-                )
-                .map_err(failed)?;
-            if report.pretended.is_empty() {
-                let _ = writeln!(out, "{}", paint.note("Nothing to migrate."));
-            }
+        MigrateCommand::Migrate { pretend, force, .. } => {
+            let options = RunOptions {
+                pretend: *pretend,
+                force: *force,
+                ..RunOptions::default()
+            };
+            let report = migrator.run_with_on(&mut conn, options).map_err(failed)?;
             for migration in &report.pretended {
-                let _ = writeln!(out, "{}", paint.heading(&format!("{}:", migration.name)));
+                println!("{}", paint.heading(&format!("{}:", migration.name)));
                 for statement in &migration.statements {
-                    let _ = writeln!(out, "  {statement};");
+                    println!("  {statement};");
                 }
             }
-        }
-        MigrateCommand::Migrate { force, .. } => {
-            drop(out);
-            let report = migrator
-                .run_with_on(
-                    &mut conn,
-                    RunOptions {
-                        force: *force,
-                        ..RunOptions::default()
-                    },
-                )
-                .map_err(failed)?;
-            if report.applied.is_empty() {
-                println!("{}", paint.note("Nothing to migrate."));
+            if report.applied.is_empty() && report.pretended.is_empty() {
+                nothing("Nothing to migrate.");
             }
         }
         MigrateCommand::Rollback { step, .. } => {
-            drop(out);
             let reverted = match step {
                 Some(step) => migrator.rollback_steps_on(&mut conn, *step as usize),
                 None => migrator.rollback_on(&mut conn),
             }
             .map_err(failed)?;
             if reverted.is_empty() {
-                println!("{}", paint.note("Nothing to roll back."));
+                nothing("Nothing to roll back.");
             }
         }
         MigrateCommand::Reset { .. } => {
-            drop(out);
-            let reverted = migrator.reset_on(&mut conn).map_err(failed)?;
-            if reverted.is_empty() {
-                println!("{}", paint.note("Nothing to roll back."));
+            if migrator.reset_on(&mut conn).map_err(failed)?.is_empty() {
+                nothing("Nothing to roll back.");
             }
         }
         MigrateCommand::Refresh { .. } => {
-            drop(out);
-            let report = migrator.refresh_on(&mut conn).map_err(failed)?;
-            if report.applied.is_empty() {
-                println!("{}", paint.note("Nothing to migrate."));
+            if migrator
+                .refresh_on(&mut conn)
+                .map_err(failed)?
+                .applied
+                .is_empty()
+            {
+                nothing("Nothing to migrate.");
             }
         }
         MigrateCommand::Fresh { .. } => {
-            let _ = writeln!(out, "{}", paint.note("Dropping all tables..."));
-            drop(out);
-            let report = migrator.fresh_on(&mut conn).map_err(failed)?;
-            if report.applied.is_empty() {
-                println!("{}", paint.note("Nothing to migrate."));
+            println!("{}", paint.note("Dropping all tables..."));
+            if migrator
+                .fresh_on(&mut conn)
+                .map_err(failed)?
+                .applied
+                .is_empty()
+            {
+                nothing("Nothing to migrate.");
             }
         }
         MigrateCommand::Status { .. } => {
             let statuses = migrator.status_on(&mut conn).map_err(failed)?;
-            let _ = out.write_all(status_table(&statuses, paint).as_bytes());
+            print!("{}", status_table(&statuses, paint));
         }
     }
     Ok(())
