@@ -63,6 +63,21 @@ pub enum MigrationState {
     Missing,
 }
 
+/// What the migrator is doing, reported to the observer set with
+/// [`Migrator::on_progress`] as each migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// About to apply this migration.
+    Migrating(&'a str),
+    /// Applied and recorded it, in this time.
+    Migrated(&'a str, std::time::Duration),
+    /// About to revert this migration.
+    RollingBack(&'a str),
+    /// Reverted and forgot it, in this time.
+    RolledBack(&'a str, std::time::Duration),
+}
+
 /// One line of [`Migrator::status`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -109,6 +124,9 @@ pub fn checksum(statements: &[String]) -> String {
     }
     format!("{hash:016x}")
 }
+
+/// The callback of [`Migrator::on_progress`].
+type Observer = Box<dyn Fn(Progress<'_>)>;
 
 /// Runs and reverts a set of migrations, recording them in the `migrations` ledger.
 ///
@@ -163,6 +181,7 @@ pub fn checksum(statements: &[String]) -> String {
 /// ```
 pub struct Migrator {
     migrations: Vec<Box<dyn Migration>>,
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -200,7 +219,24 @@ impl Migrator {
     /// A migrator over `migrations` (sorted by name).
     pub fn new(mut migrations: Vec<Box<dyn Migration>>) -> Migrator {
         migrations.sort_by(|a, b| a.name().cmp(b.name()));
-        Migrator { migrations }
+        Migrator {
+            migrations,
+            observer: None,
+        }
+    }
+
+    /// Calls `observer` as each migration starts and ends (e.g. to print
+    /// `Migrating: ...` / `Migrated: ... (3.21ms)`); a migration that another migrator
+    /// applied meanwhile gets no end event.
+    pub fn on_progress(mut self, observer: impl Fn(Progress<'_>) + 'static) -> Migrator {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    fn report(&self, progress: Progress<'_>) {
+        if let Some(observer) = &self.observer {
+            observer(progress);
+        }
     }
 
     /// The migrations' names, in the order they run.
@@ -277,7 +313,9 @@ impl Migrator {
             let mut report = RunReport::default();
             for migration in self.migrations.iter().filter(|m| !done.contains(m.name())) {
                 let start = std::time::Instant::now();
+                self.report(Progress::Migrating(migration.name()));
                 if apply(conn, migration.as_ref(), batch)? {
+                    self.report(Progress::Migrated(migration.name(), start.elapsed()));
                     log::info!(
                         target: "orm_migrate",
                         "migrated {} ({:.2?})",
@@ -461,7 +499,10 @@ impl Migrator {
                 let migration = self
                     .find(&row.migration)
                     .ok_or_else(|| Error::MissingMigration(row.migration.clone()))?;
+                let start = std::time::Instant::now();
+                self.report(Progress::RollingBack(migration.name()));
                 if unapply(conn, migration)? {
+                    self.report(Progress::RolledBack(migration.name(), start.elapsed()));
                     log::info!(target: "orm_migrate", "rolled back {}", row.migration);
                     reverted.push(row.migration);
                 }
