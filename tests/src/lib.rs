@@ -48,3 +48,5 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+pub mod reliability;

@@ -60,6 +60,19 @@ impl SqlWriter {
         self
     }
 
+    /// Appends a possibly qualified name (`schema.table`, `table.column`), quoting every
+    /// part: a `*` part is a name here, never the wildcard. For tables and for columns
+    /// outside a select list, where a bare `*` would be malformed SQL.
+    pub fn push_qualified_name(&mut self, name: &str) -> &mut Self {
+        for (i, part) in name.split('.').enumerate() {
+            if i > 0 {
+                self.sql.push('.');
+            }
+            self.push_identifier(part);
+        }
+        self
+    }
+
     /// Appends a placeholder and records `value` as its binding.
     pub fn push_bind(&mut self, value: Value) -> &mut Self {
         self.binds.push(value);
@@ -144,6 +157,16 @@ mod tests {
             assert_eq!(sql, expected);
             assert_eq!(binds, vec![Value::Int(1), Value::Int(2)]);
         }
+    }
+
+    #[test]
+    fn qualified_names_quote_a_star_part() {
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_qualified_name("*")
+            .push(" ")
+            .push_qualified_name("s.*");
+        w.push(" ").push_qualified("t.*");
+        assert_eq!(w.finish().unwrap().0, r#""*" "s"."*" "t".*"#);
     }
 
     #[test]
