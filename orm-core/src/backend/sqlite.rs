@@ -48,6 +48,7 @@ impl SqliteConnection {
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        refuse_nan(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let changed = stmt
             .execute(rusqlite::params_from_iter(params.iter().map(Bind)))
@@ -61,6 +62,7 @@ impl SqliteConnection {
         params: &[Value],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
+        refuse_nan(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter().map(Bind)))
@@ -86,6 +88,20 @@ impl SqliteConnection {
 
     pub(crate) fn has_open_transaction(&mut self) -> bool {
         !self.conn.is_autocommit()
+    }
+}
+
+/// SQLite stores a bound NaN as NULL: refuse it rather than lose the value silently.
+fn refuse_nan(params: &[Value]) -> Result<()> {
+    match params
+        .iter()
+        .position(|v| matches!(v, Value::Float(f) if f.is_nan()))
+    {
+        Some(index) => Err(Error::Bind(format!(
+            "parameter {} is NaN, which SQLite cannot store (it would become NULL)",
+            index + 1
+        ))),
+        None => Ok(()),
     }
 }
 
