@@ -148,7 +148,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Appends the statement that empties `table` (and restarts its identity where the
     /// database has one to restart).
     fn push_truncate(&self, w: &mut SqlWriter, table: &str) {
-        w.push("TRUNCATE TABLE ").push_qualified_name(table);
+        w.push("TRUNCATE TABLE ").push_table_name(table);
     }
 
     /// Rewrites the portable `?` placeholders of hand-written SQL into this dialect's form.

@@ -44,14 +44,20 @@ impl SqlWriter {
         self
     }
 
-    /// Appends a possibly qualified name (`schema.table`, `table.column`), quoting each part;
-    /// a trailing `*` is kept as the wildcard.
+    /// Appends a possibly qualified column (`column`, `table.column`,
+    /// `schema.table.column`), quoting each part; a trailing `*` is kept as the wildcard.
+    /// More than three parts is an invalid identifier (no backend has such names).
     pub fn push_qualified(&mut self, name: &str) -> &mut Self {
+        if !self.check_parts(name, 3) {
+            return self;
+        }
+        let last = name.split('.').count() - 1;
         for (i, part) in name.split('.').enumerate() {
             if i > 0 {
                 self.sql.push('.');
             }
-            if part == "*" {
+            // Only a trailing `*` is the wildcard (`*`, `t.*`); `*.a` names a table `*`.
+            if part == "*" && i == last {
                 self.sql.push('*');
             } else {
                 self.push_identifier(part);
@@ -60,10 +66,39 @@ impl SqlWriter {
         self
     }
 
-    /// Appends a possibly qualified name (`schema.table`, `table.column`), quoting every
-    /// part: a `*` part is a name here, never the wildcard. For tables and for columns
-    /// outside a select list, where a bare `*` would be malformed SQL.
+    /// Appends a possibly qualified table (`table`, `schema.table`), quoting every part
+    /// (a `*` is a name here). More than two parts is an invalid identifier.
+    pub fn push_table_name(&mut self, name: &str) -> &mut Self {
+        if self.check_parts(name, 2) {
+            self.push_qualified_name(name);
+        }
+        self
+    }
+
+    /// Whether `name` has at most `max` dot-separated parts; records an error if not.
+    fn check_parts(&mut self, name: &str, max: usize) -> bool {
+        if name.split('.').count() <= max {
+            return true;
+        }
+        self.error.get_or_insert(Error::InvalidIdentifier {
+            identifier: name.to_owned(),
+            reason: if max == 2 {
+                "a table name has at most two parts (schema.table)"
+            } else {
+                "a column name has at most three parts (schema.table.column)"
+            },
+        });
+        false
+    }
+
+    /// Appends a possibly qualified column (`column`, `table.column`,
+    /// `schema.table.column`), quoting every part: a `*` part is a name here, never the
+    /// wildcard. For columns outside a select list, where a bare `*` would be malformed
+    /// SQL. More than three parts is an invalid identifier.
     pub fn push_qualified_name(&mut self, name: &str) -> &mut Self {
+        if !self.check_parts(name, 3) {
+            return self;
+        }
         for (i, part) in name.split('.').enumerate() {
             if i > 0 {
                 self.sql.push('.');
@@ -165,8 +200,23 @@ mod tests {
         w.push_qualified_name("*")
             .push(" ")
             .push_qualified_name("s.*");
-        w.push(" ").push_qualified("t.*");
-        assert_eq!(w.finish().unwrap().0, r#""*" "s"."*" "t".*"#);
+        w.push(" ")
+            .push_qualified("t.*")
+            .push(" ")
+            .push_qualified("*.a");
+        assert_eq!(w.finish().unwrap().0, r#""*" "s"."*" "t".* "*"."a""#);
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_table_name("main.users");
+        assert_eq!(w.finish().unwrap().0, r#""main"."users""#);
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_table_name("a.b.c");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_qualified("a.b.c.d");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_qualified_name("a.b.c.d");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub(crate) fn push_column(w: &mut SqlWriter, expr: &str) {
 /// a name here, not the wildcard).
 pub(crate) fn push_table(w: &mut SqlWriter, expr: &str) {
     let (name, alias) = split_alias(expr);
-    w.push_qualified_name(name);
+    w.push_table_name(name);
     if let Some(alias) = alias {
         w.push(" AS ").push_identifier(alias);
     }
@@ -461,7 +461,7 @@ pub(crate) fn render_insert(
     values: &mut impl Iterator<Item = Value>,
 ) {
     let (table, _) = split_alias(table);
-    w.push("INSERT INTO ").push_qualified_name(table);
+    w.push("INSERT INTO ").push_table_name(table);
     if columns.is_empty() {
         w.push(" DEFAULT VALUES");
         return;
