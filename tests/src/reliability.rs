@@ -207,3 +207,13 @@ pub fn quiet_injected_panics() {
         }));
     });
 }
+
+/// On PostgreSQL, stops this session's commits from waiting for their WAL flush: the
+/// suite makes thousands of tiny commits, and durability across a server crash is not
+/// what it measures. A no-op on SQLite.
+pub fn relax_durability() -> orm_core::Result<()> {
+    if crate::backend() == orm_core::Backend::Postgres {
+        orm_core::DB::statement("SET synchronous_commit TO off")?;
+    }
+    Ok(())
+}

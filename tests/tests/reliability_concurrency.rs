@@ -89,7 +89,13 @@ fn postgres_target(name: &str, max_size: u32) -> Option<Target> {
     Connection::open(&url)
         .and_then(|mut c| c.execute_batch(&format!("CREATE SCHEMA \"{schema}\"")))
         .expect("create schema");
-    DB::connect_with(name, &url, pool_config(max_size)).expect("connect PostgreSQL");
+    // Each pooled session skips waiting for the WAL flush of its commits (see
+    // `relax_durability`).
+    let pooled_url = format!(
+        "{url}{}options=-c%20synchronous_commit%3Doff",
+        if url.contains('?') { '&' } else { '?' }
+    );
+    DB::connect_with(name, &pooled_url, pool_config(max_size)).expect("connect PostgreSQL");
     Some(Target {
         name: name.to_owned(),
         backend: Backend::Postgres,

@@ -274,6 +274,7 @@ fn is_missing_object(error: &Error) -> bool {
 }
 
 fn check_fuzzed_queries() -> Result<()> {
+    orm_tests::reliability::relax_durability()?;
     let mut w = orm_core::dialect::SqlWriter::new(backend().dialect());
     w.push("CREATE TABLE ").push_identifier(TABLE).push(" (");
     for (i, column) in COLUMNS.iter().enumerate() {

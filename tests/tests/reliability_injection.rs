@@ -29,11 +29,7 @@ pub struct Label {
 const CANARY: [(i64, &str); 3] = [(1, "alpha"), (2, "beta"), (3, "gamma")];
 
 fn schema() -> Result<()> {
-    if orm_tests::backend() == orm_core::Backend::Postgres {
-        // Thousands of tiny commits: do not wait for the WAL flush of each (this
-        // session only; durability is not what this suite measures).
-        DB::statement("SET synchronous_commit TO off")?;
-    }
+    orm_tests::reliability::relax_durability()?;
     DB::statement("CREATE TABLE canary (id INTEGER PRIMARY KEY, secret TEXT NOT NULL)")?;
     for (id, secret) in CANARY {
         DB::insert(

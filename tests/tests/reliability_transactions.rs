@@ -23,6 +23,7 @@ pub struct Entry {
 }
 
 fn schema() -> Result<()> {
+    orm_tests::reliability::relax_durability()?;
     DB::statement(
         "CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL)",
     )?;
@@ -251,6 +252,7 @@ fn execute(tree: &Tree) -> Result<()> {
 
 fn check_random_savepoint_trees() -> Result<()> {
     quiet_injected_panics();
+    orm_tests::reliability::relax_durability()?;
     DB::statement(per_backend(
         "CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, v INTEGER NOT NULL)",
         "CREATE TABLE items (id BIGSERIAL PRIMARY KEY, v INTEGER NOT NULL)",

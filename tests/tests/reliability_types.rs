@@ -54,6 +54,7 @@ pub struct Typed {
 }
 
 fn schema() -> Result<()> {
+    orm_tests::reliability::relax_durability()?;
     let columns = [
         ("small", "SMALLINT", "INTEGER"),
         ("int", "INTEGER", "INTEGER"),
