@@ -476,6 +476,14 @@ impl DB {
         DB::with_connection(|c| c.execute_batch(sql))
     }
 
+    /// Makes reading a relation that was not eager loaded (`user.posts().get()` on a user
+    /// loaded without `with(&["posts"])`) fail with [`Error::LazyLoading`], so N+1 query
+    /// patterns are caught in tests. On a thread with a test database
+    /// ([`crate::testing`]) the setting applies to that thread only.
+    pub fn prevent_lazy_loading(on: bool) {
+        crate::relation::prevent_lazy_loading(on);
+    }
+
     /// Starts recording the statements run on this thread (see [`DB::query_log`]).
     pub fn enable_query_log() {
         crate::log::enable();

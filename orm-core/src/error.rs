@@ -133,6 +133,23 @@ pub enum Error {
     /// The thread's scoped connection is already in use by an enclosing call.
     #[error("the connection `{0}` is in use by an enclosing call on this thread")]
     ConnectionInUse(String),
+    /// A relation was read lazily while [`crate::DB::prevent_lazy_loading`] is on: eager
+    /// load it (`with`/`load`) instead.
+    #[error("lazy loading of relation `{relation}` on model `{model}` is prevented (eager load it with `with(&[\"{relation}\"])`)")]
+    LazyLoading {
+        /// The parent model.
+        model: String,
+        /// The relation.
+        relation: String,
+    },
+    /// A relation name the model does not declare.
+    #[error("model `{model}` has no relation `{relation}`")]
+    UnknownRelation {
+        /// The model.
+        model: String,
+        /// The relation asked for.
+        relation: String,
+    },
     /// Any other error reported by the database.
     #[error("database error: {message}{}", sql.as_deref().map(|s| format!(" (in `{s}`)")).unwrap_or_default())]
     Database {

@@ -35,6 +35,7 @@ pub mod inflector;
 mod log;
 mod model;
 mod query;
+mod relation;
 mod row;
 pub mod testing;
 mod url;
@@ -49,7 +50,12 @@ pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
 pub use crate::model::{now, Model, ModelHooks, ModelMeta, SOFT_DELETES};
 pub use crate::query::{
-    Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator, CURSOR_PAGE_SIZE,
+    Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
+    CURSOR_PAGE_SIZE,
+};
+pub use crate::relation::{
+    BelongsTo, BelongsToMany, Constraint, HasMany, HasManyThrough, HasOne, HasOneThrough, Many,
+    One, RelationKind, RelationMeta, SyncChanges,
 };
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::url::ConnectOptions;
@@ -63,7 +69,8 @@ pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 /// Everything an application usually needs: `use orm_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        row, Connection, DateTime, Error, FromRow, Model, ModelHooks, NaiveDate, NaiveDateTime,
+        row, BelongsTo, BelongsToMany, Connection, DateTime, Error, FromRow, HasMany,
+        HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, NaiveDate, NaiveDateTime,
         NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
     };
 }
@@ -71,9 +78,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::model::SqlCache;
+    pub use crate::relation::{
+        load_belongs_to, load_many, load_one, relation_query, EagerRelation, RelationCache,
+    };
     pub use serde;
 }
-
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

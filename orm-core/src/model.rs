@@ -10,6 +10,7 @@ use crate::db::with_named;
 use crate::dialect::{Backend, Dialect, SqlWriter};
 use crate::error::{Error, Result};
 use crate::query::{Cursor, Ident, Paginator, Query};
+use crate::relation::{EagerRelation, RelationMeta};
 use crate::row::FromRow;
 use crate::value::{ToValue, Value, ValueRef};
 
@@ -38,6 +39,8 @@ pub struct ModelMeta {
     pub deleted_at: Option<usize>,
     /// The connection the model uses (`default` unless set).
     pub connection: &'static str,
+    /// The relations declared on the model.
+    pub relations: &'static [RelationMeta],
     #[doc(hidden)]
     pub sql: SqlCache,
 }
@@ -495,14 +498,19 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     where
         Self: Default,
     {
-        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
-        if let Some(found) = matching::<Self>(&attributes).first()? {
-            return Ok(found);
-        }
-        let mut model = Self::default();
-        apply(&mut model, attributes.iter().cloned().chain(values))?;
-        model.save()?;
-        Ok(model)
+        first_or_create(&mut On::Named(Self::meta().connection), attributes, values)
+    }
+
+    /// [`Model::first_or_create`] on an explicit connection.
+    fn first_or_create_on<'a>(
+        conn: &mut Connection,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        first_or_create(&mut On::Conn(conn), attributes, values)
     }
 
     /// The first row matching `attributes` with `values` applied and saved, or a new
@@ -514,18 +522,19 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     where
         Self: Default,
     {
-        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
-        let mut model = match matching::<Self>(&attributes).first()? {
-            Some(found) => found,
-            None => {
-                let mut model = Self::default();
-                apply(&mut model, attributes.iter().cloned())?;
-                model
-            }
-        };
-        apply(&mut model, values)?;
-        model.save()?;
-        Ok(model)
+        update_or_create(&mut On::Named(Self::meta().connection), attributes, values)
+    }
+
+    /// [`Model::update_or_create`] on an explicit connection.
+    fn update_or_create_on<'a>(
+        conn: &mut Connection,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        update_or_create(&mut On::Conn(conn), attributes, values)
     }
 
     /// Inserts new models with multi-row `INSERT`s (as few statements as the backend's
@@ -538,6 +547,53 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// [`Model::insert_many`] on an explicit connection.
     fn insert_many_on(conn: &mut Connection, models: &mut [Self]) -> Result<()> {
         insert_many(models, &mut On::Conn(conn))
+    }
+
+    /// Eager loads one relation onto `models` (emitted by the derive for models with
+    /// relations).
+    #[doc(hidden)]
+    fn eager_load(
+        models: &mut [Self],
+        relation: &str,
+        eager: &EagerRelation,
+        conn: &mut Connection,
+    ) -> Result<()> {
+        let _ = (models, eager, conn);
+        Err(Error::UnknownRelation {
+            model: Self::meta().name.to_owned(),
+            relation: relation.to_owned(),
+        })
+    }
+
+    /// Where `with_count` stores a relation's count (emitted by the derive).
+    #[doc(hidden)]
+    fn relation_count(&mut self, relation: &str) -> Option<&mut Option<u64>> {
+        let _ = relation;
+        None
+    }
+
+    /// Eager loads relations onto models already loaded: `User::load(&mut users,
+    /// &["posts", "posts.comments"])` (one query per relation and level).
+    fn load(models: &mut [Self], relations: &[&str]) -> Result<()> {
+        with_named(Self::meta().connection, |conn| {
+            crate::relation::load(models, relations, conn)
+        })
+    }
+
+    /// [`Model::load`] on an explicit connection.
+    fn load_on(conn: &mut Connection, models: &mut [Self], relations: &[&str]) -> Result<()> {
+        crate::relation::load(models, relations, conn)
+    }
+
+    /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
+    /// saved: call `save`).
+    fn associate<O: Model>(&mut self, relation: &str, owner: &O) -> Result<()> {
+        crate::relation::associate(self, relation, owner)
+    }
+
+    /// Clears this model's foreign key of the belongs-to `relation` (not saved).
+    fn dissociate(&mut self, relation: &str) -> Result<()> {
+        crate::relation::dissociate(self, relation)
     }
 
     /// The row with this primary key, if any (trashed rows excluded).
@@ -663,14 +719,32 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// Deletes the rows with these keys, loading each so hooks and soft deletes apply.
     /// Returns how many were deleted.
     fn destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
-        let mut count = 0;
-        for key in keys {
-            if let Some(mut model) = Self::find(key)? {
-                model.delete()?;
-                count += 1;
-            }
-        }
-        Ok(count)
+        destroy::<Self, K>(&mut On::Named(Self::meta().connection), keys)
+    }
+
+    /// [`Model::destroy`] on an explicit connection.
+    fn destroy_on<K: ToValue>(
+        conn: &mut Connection,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<u64> {
+        destroy::<Self, K>(&mut On::Conn(conn), keys)
+    }
+
+    /// The columns whose value differs from the stored row, with their new values (every
+    /// column for a model that was never saved). Compares with the database (one query)
+    /// rather than with a snapshot, so it also sees changes made by others.
+    fn get_dirty(&self) -> Result<Vec<(&'static str, Value)>> {
+        dirty(self, &mut On::Named(Self::meta().connection))
+    }
+
+    /// [`Model::get_dirty`] on an explicit connection.
+    fn get_dirty_on(&self, conn: &mut Connection) -> Result<Vec<(&'static str, Value)>> {
+        dirty(self, &mut On::Conn(conn))
+    }
+
+    /// Whether any column differs from the stored row (see [`Model::get_dirty`]).
+    fn is_dirty(&self) -> Result<bool> {
+        Ok(!self.get_dirty()?.is_empty())
     }
 
     /// The model as JSON, without its hidden fields.
@@ -695,6 +769,73 @@ pub(crate) fn find_by_key<M: Model>(
 
 /// The name of the soft-delete scope on model queries.
 pub const SOFT_DELETES: &str = "soft_deletes";
+
+fn first_or_create<'a, M: Model + Default>(
+    on: &mut On<'_>,
+    attributes: impl IntoIterator<Item = (&'a str, Value)>,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<M> {
+    let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+    if let Some(found) = on.run(|conn| matching::<M>(&attributes).first_on(conn))? {
+        return Ok(found);
+    }
+    let mut model = M::default();
+    apply(&mut model, attributes.iter().cloned().chain(values))?;
+    save(&mut model, on, None)?;
+    Ok(model)
+}
+
+fn update_or_create<'a, M: Model + Default>(
+    on: &mut On<'_>,
+    attributes: impl IntoIterator<Item = (&'a str, Value)>,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<M> {
+    let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+    let mut model = match on.run(|conn| matching::<M>(&attributes).first_on(conn))? {
+        Some(found) => found,
+        None => {
+            let mut model = M::default();
+            apply(&mut model, attributes.iter().cloned())?;
+            model
+        }
+    };
+    apply(&mut model, values)?;
+    save(&mut model, on, None)?;
+    Ok(model)
+}
+
+fn destroy<M: Model, K: ToValue>(
+    on: &mut On<'_>,
+    keys: impl IntoIterator<Item = K>,
+) -> Result<u64> {
+    let mut count = 0;
+    for key in keys {
+        if let Some(mut model) = find_by_key::<M>(on, key.to_value(), false)? {
+            delete(&mut model, on, false)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+fn dirty<M: Model>(model: &M, on: &mut On<'_>) -> Result<Vec<(&'static str, Value)>> {
+    let meta = M::meta();
+    let key = model.key_value();
+    let stored = if key.is_null() {
+        None
+    } else {
+        find_by_key::<M>(on, key, true)?
+    };
+    let columns = meta.columns.iter().copied().zip(model.to_values());
+    Ok(match stored {
+        None => columns.collect(),
+        Some(stored) => columns
+            .zip(stored.to_values())
+            .filter(|((_, current), stored)| current != stored)
+            .map(|(changed, _)| changed)
+            .collect(),
+    })
+}
 
 fn matching<M: Model>(attributes: &[(&str, Value)]) -> Query<M> {
     attributes.iter().fold(M::query(), |q, (column, value)| {

@@ -10,6 +10,7 @@
 //! # Ok::<(), orm_core::Error>(())
 //! ```
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::backend::Connection;
@@ -21,6 +22,24 @@ use crate::Backend;
 pub const POSTGRES_URL_VAR: &str = "ORM_TEST_POSTGRES_URL";
 /// The server tried when [`POSTGRES_URL_VAR`] is not set.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+thread_local! {
+    static TEST_DATABASES: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether a test database guard is alive on this thread.
+pub(crate) fn has_test_database() -> bool {
+    TEST_DATABASES.with(Cell::get) > 0
+}
+
+fn installed(scope: usize, backend: Backend, schema: Option<String>) -> TestDatabase {
+    TEST_DATABASES.with(|c| c.set(c.get() + 1));
+    TestDatabase {
+        scope,
+        backend,
+        schema,
+    }
+}
 
 /// A database installed as this thread's default connection until dropped.
 #[derive(Debug)]
@@ -52,6 +71,10 @@ impl Drop for TestDatabase {
             });
         }
         pop_scope(self.scope);
+        TEST_DATABASES.with(|c| c.set(c.get().saturating_sub(1)));
+        if !has_test_database() {
+            crate::relation::reset_thread_lazy_loading();
+        }
     }
 }
 
@@ -61,11 +84,11 @@ impl Drop for TestDatabase {
 /// If SQLite cannot open an in-memory database (out of memory).
 pub fn sqlite() -> TestDatabase {
     let conn = Connection::open("sqlite::memory:").expect("open in-memory SQLite");
-    TestDatabase {
-        scope: push_scope_owned(DEFAULT_CONNECTION, conn),
-        backend: Backend::Sqlite,
-        schema: None,
-    }
+    installed(
+        push_scope_owned(DEFAULT_CONNECTION, conn),
+        Backend::Sqlite,
+        None,
+    )
 }
 
 /// The PostgreSQL URL tests use: `ORM_TEST_POSTGRES_URL`, else the local default server.
@@ -108,11 +131,11 @@ fn try_postgres() -> Result<TestDatabase> {
     conn.execute_batch(&format!(
         "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\""
     ))?;
-    Ok(TestDatabase {
-        scope: push_scope_owned(DEFAULT_CONNECTION, conn),
-        backend: Backend::Postgres,
-        schema: Some(schema),
-    })
+    Ok(installed(
+        push_scope_owned(DEFAULT_CONNECTION, conn),
+        Backend::Postgres,
+        Some(schema),
+    ))
 }
 
 /// A fresh test database on `backend` (see [`sqlite`] and [`postgres`]).

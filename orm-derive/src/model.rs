@@ -6,8 +6,8 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, LitStr, PathArguments, Typ
 use crate::inflector;
 
 const CONTAINER_KEYS: &str = "table, primary_key, timestamps, soft_deletes, connection, hooks";
-const FIELD_KEYS: &str =
-    "primary_key, column, hidden, skip, has_one, has_many, belongs_to, belongs_to_many";
+const FIELD_KEYS: &str = "primary_key, column, hidden, skip, has_one, has_many, belongs_to, \
+     belongs_to_many, has_many_through, has_one_through";
 const KEY_TYPES: &str = "i16, i32, i64, u32, String or Uuid (optionally in Option<..>)";
 
 struct Container {
@@ -27,8 +27,137 @@ struct Column<'a> {
     primary: bool,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum RelationKind {
+    HasOne,
+    HasMany,
+    BelongsTo,
+    BelongsToMany,
+    HasManyThrough,
+    HasOneThrough,
+}
+
+impl RelationKind {
+    fn parse(key: &str) -> Option<RelationKind> {
+        Some(match key {
+            "has_one" => RelationKind::HasOne,
+            "has_many" => RelationKind::HasMany,
+            "belongs_to" => RelationKind::BelongsTo,
+            "belongs_to_many" => RelationKind::BelongsToMany,
+            "has_many_through" => RelationKind::HasManyThrough,
+            "has_one_through" => RelationKind::HasOneThrough,
+            _ => return None,
+        })
+    }
+
+    fn variant(self) -> TokenStream {
+        match self {
+            RelationKind::HasOne => quote!(HasOne),
+            RelationKind::HasMany => quote!(HasMany),
+            RelationKind::BelongsTo => quote!(BelongsTo),
+            RelationKind::BelongsToMany => quote!(BelongsToMany),
+            RelationKind::HasManyThrough => quote!(HasManyThrough),
+            RelationKind::HasOneThrough => quote!(HasOneThrough),
+        }
+    }
+
+    fn allowed_options(self) -> &'static [&'static str] {
+        match self {
+            RelationKind::HasOne | RelationKind::HasMany => &["foreign_key", "local_key"],
+            RelationKind::BelongsTo => &["foreign_key", "owner_key"],
+            RelationKind::BelongsToMany => &[
+                "table",
+                "foreign_pivot_key",
+                "related_pivot_key",
+                "parent_key",
+                "timestamps",
+            ],
+            RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
+                &["through", "first_key", "second_key", "local_key"]
+            }
+        }
+    }
+}
+
+struct RelationAttr {
+    kind: RelationKind,
+    span: Span,
+    related: Option<syn::Path>,
+    through: Option<syn::Path>,
+    options: Vec<(String, String)>,
+    timestamps: bool,
+}
+
+impl RelationAttr {
+    fn option(&self, key: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 struct Relation<'a> {
     field: &'a syn::Ident,
+    attr: RelationAttr,
+}
+
+fn snake_of_path(path: &syn::Path) -> String {
+    let last = path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default();
+    inflector::snake_case(&last)
+}
+
+fn parse_relation(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    kind: RelationKind,
+) -> syn::Result<RelationAttr> {
+    let mut attr = RelationAttr {
+        kind,
+        span: meta.path.span(),
+        related: None,
+        through: None,
+        options: Vec::new(),
+        timestamps: false,
+    };
+    let allowed = kind.allowed_options();
+    meta.parse_nested_meta(|inner| {
+        let key = inner.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        if allowed.contains(&key.as_str()) {
+            if key == "timestamps" {
+                attr.timestamps = true;
+            } else if key == "through" {
+                attr.through = Some(inner.value()?.parse::<syn::Path>()?);
+            } else {
+                let value = non_empty(inner.value()?.parse::<LitStr>()?)?;
+                attr.options.push((key, value));
+            }
+            return Ok(());
+        }
+        if attr.related.is_none() && !inner.input.peek(syn::Token![=]) {
+            attr.related = Some(inner.path.clone());
+            return Ok(());
+        }
+        Err(inner.error(format!(
+            "unknown option `{}` for this relation; expected the related model first, then any of: {}",
+            inner.path.to_token_stream(),
+            allowed.join(", ")
+        )))
+    })?;
+    if attr.related.is_none() {
+        return Err(meta.error("name the related model: e.g. `has_many(Post)`"));
+    }
+    if matches!(
+        kind,
+        RelationKind::HasManyThrough | RelationKind::HasOneThrough
+    ) && attr.through.is_none()
+    {
+        return Err(meta.error("a through relation needs `through = Model`, e.g. `has_many_through(Post, through = User)`"));
+    }
+    Ok(attr)
 }
 
 fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
@@ -57,8 +186,8 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
                 "timestamps" => c.timestamps = true,
                 "soft_deletes" => c.soft_deletes = true,
                 "hooks" => c.hooks = true,
-                "primary_key_field" | "hidden" | "skip" | "column" | "has_many" | "has_one"
-                | "belongs_to" | "belongs_to_many" => {
+                "hidden" | "skip" | "column" | "has_many" | "has_one" | "belongs_to"
+                | "belongs_to_many" | "has_many_through" | "has_one_through" => {
                     return Err(meta.error(format!(
                         "`{key}` is a field attribute: put #[model({key})] on a field"
                     )))
@@ -91,7 +220,7 @@ enum FieldRole {
         primary: bool,
     },
     Skip,
-    Relation,
+    Relation(RelationAttr),
 }
 
 fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
@@ -99,7 +228,7 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
     let mut hidden = false;
     let mut primary = false;
     let mut skip = false;
-    let mut relation = false;
+    let mut relation: Option<RelationAttr> = None;
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("model")) {
         attr.parse_nested_meta(|meta| {
             let key = meta
@@ -112,10 +241,13 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
                 "column" => column = Some(non_empty(meta.value()?.parse::<LitStr>()?)?),
                 "hidden" => hidden = true,
                 "skip" => skip = true,
-                "has_one" | "has_many" | "belongs_to" | "belongs_to_many" => {
-                    relation = true;
-                    // The related type and options: `has_many(Post)`, `belongs_to(User, foreign_key = "..")`.
-                    meta.input.parse::<TokenStream>()?;
+                "has_one" | "has_many" | "belongs_to" | "belongs_to_many" | "has_many_through"
+                | "has_one_through" => {
+                    let kind = RelationKind::parse(&key).expect("listed above");
+                    if relation.is_some() {
+                        return Err(meta.error("a field can declare only one relation"));
+                    }
+                    relation = Some(parse_relation(&meta, kind)?);
                 }
                 "table" | "timestamps" | "soft_deletes" | "connection" | "hooks" => {
                     return Err(meta.error(format!(
@@ -132,8 +264,8 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
             Ok(())
         })?;
     }
-    if relation {
-        Ok(FieldRole::Relation)
+    if let Some(relation) = relation {
+        Ok(FieldRole::Relation(relation))
     } else if skip {
         Ok(FieldRole::Skip)
     } else {
@@ -235,7 +367,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 primary,
             }),
             FieldRole::Skip => others.push(ident),
-            FieldRole::Relation => relations.push(Relation { field: ident }),
+            FieldRole::Relation(attr) => relations.push(Relation { field: ident, attr }),
         }
     }
 
@@ -326,10 +458,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let field = c.field;
         quote! { #field: row.get_at(#i)? }
     });
+    let relation_fields: Vec<&syn::Ident> = relations.iter().map(|r| r.field).collect();
     let default_fields = others
         .iter()
         .copied()
-        .chain(relations.iter().map(|r| r.field))
+        .chain(relation_fields.iter().copied())
         .map(|field| quote! { #field: ::core::default::Default::default() });
     let encode_fields = columns.iter().map(|c| {
         let field = c.field;
@@ -363,6 +496,146 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         quote! { impl ::orm_core::ModelHooks for #name {} }
     };
     let columns_len = columns.len();
+    let own_key = format!("{}_id", inflector::snake_case(&name.to_string()));
+    let mut relation_metas = Vec::new();
+    let mut loaders = Vec::new();
+    let mut count_arms = Vec::new();
+    let mut relation_methods = Vec::new();
+    let mut serialize_relations = Vec::new();
+    for (i, relation) in relations.iter().enumerate() {
+        let attr = &relation.attr;
+        let field = relation.field;
+        let relation_name = field.to_string().trim_start_matches("r#").to_owned();
+        let related = attr.related.as_ref().expect("checked when parsed");
+        let related_key = format!("{}_id", snake_of_path(related));
+        let (foreign_key, other_key, local_key) = match attr.kind {
+            RelationKind::HasOne | RelationKind::HasMany => (
+                attr.option("foreign_key")
+                    .map_or(own_key.clone(), str::to_owned),
+                String::new(),
+                attr.option("local_key"),
+            ),
+            RelationKind::BelongsTo => {
+                let fk = attr
+                    .option("foreign_key")
+                    .map_or(related_key.clone(), str::to_owned);
+                if find_column(&fk).is_none() {
+                    return Err(syn::Error::new(
+                        attr.span,
+                        format!("belongs_to needs a `{fk}` column on this model, or set foreign_key = \"..\""),
+                    ));
+                }
+                (fk, String::new(), attr.option("owner_key"))
+            }
+            RelationKind::BelongsToMany => (
+                attr.option("foreign_pivot_key")
+                    .map_or(own_key.clone(), str::to_owned),
+                attr.option("related_pivot_key")
+                    .map_or(related_key.clone(), str::to_owned),
+                attr.option("parent_key"),
+            ),
+            RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
+                let through = attr.through.as_ref().expect("checked when parsed");
+                (
+                    attr.option("first_key")
+                        .map_or(own_key.clone(), str::to_owned),
+                    attr.option("second_key")
+                        .map_or_else(|| format!("{}_id", snake_of_path(through)), str::to_owned),
+                    attr.option("local_key"),
+                )
+            }
+        };
+        let variant = attr.kind.variant();
+        let through = match &attr.through {
+            Some(path) => quote!(::core::option::Option::Some(<#path as ::orm_core::Model>::meta)),
+            None => quote!(::core::option::Option::None),
+        };
+        let local_key = match local_key {
+            Some(k) => quote!(::core::option::Option::Some(#k)),
+            None => quote!(::core::option::Option::None),
+        };
+        let pivot_table = match attr.option("table") {
+            Some(t) => quote!(::core::option::Option::Some(#t)),
+            None => quote!(::core::option::Option::None),
+        };
+        let pivot_timestamps = attr.timestamps;
+        relation_metas.push(quote! {
+            ::orm_core::RelationMeta {
+                name: #relation_name,
+                kind: ::orm_core::RelationKind::#variant,
+                parent: <#name as ::orm_core::Model>::meta,
+                related: <#related as ::orm_core::Model>::meta,
+                through: #through,
+                foreign_key: #foreign_key,
+                related_key: #other_key,
+                local_key: #local_key,
+                pivot_table: #pivot_table,
+                pivot_timestamps: #pivot_timestamps,
+                cache: ::orm_core::__private::RelationCache::new(),
+            }
+        });
+        let loader = match attr.kind {
+            RelationKind::HasMany | RelationKind::BelongsToMany | RelationKind::HasManyThrough => {
+                quote!(load_many)
+            }
+            RelationKind::HasOne | RelationKind::HasOneThrough => quote!(load_one),
+            RelationKind::BelongsTo => quote!(load_belongs_to),
+        };
+        loaders.push(quote! {
+            #relation_name => ::orm_core::__private::#loader::<Self, #related>(
+                models, &__ORM_RELATIONS[#i], eager, conn, |m| &mut m.#field,
+            ),
+        });
+        count_arms.push(quote! {
+            #relation_name => ::core::option::Option::Some(self.#field.count_slot()),
+        });
+        let doc =
+            format!("The `{relation_name}` relation as a query (chainable; `.get()` runs it).");
+        relation_methods.push(quote! {
+            #[doc = #doc]
+            pub fn #field(&self) -> ::orm_core::Query<#related> {
+                ::orm_core::__private::relation_query::<Self, #related>(
+                    self, &__ORM_RELATIONS[#i], self.#field.is_loaded(),
+                )
+            }
+        });
+        serialize_relations.push(quote! {
+            if self.#field.is_loaded() {
+                ::orm_core::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #relation_name, &self.#field)?;
+            } else {
+                ::orm_core::__private::serde::ser::SerializeStruct::skip_field(&mut state, #relation_name)?;
+            }
+        });
+    }
+    let relations_len = relations.len();
+    let relation_impls = if relations.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            fn eager_load(
+                models: &mut [Self],
+                relation: &str,
+                eager: &::orm_core::__private::EagerRelation,
+                conn: &mut ::orm_core::Connection,
+            ) -> ::orm_core::Result<()> {
+                match relation {
+                    #(#loaders)*
+                    other => ::core::result::Result::Err(::orm_core::Error::UnknownRelation {
+                        model: ::std::string::ToString::to_string(#model_name),
+                        relation: ::std::string::ToString::to_string(other),
+                    }),
+                }
+            }
+
+            fn relation_count(&mut self, relation: &str) -> ::core::option::Option<&mut ::core::option::Option<u64>> {
+                match relation {
+                    #(#count_arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    };
+    let visible_count = visible_count + relations.len();
 
     Ok(quote! {
         const _: () = {
@@ -373,6 +646,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
 
             static __ORM_COLUMNS: [&str; #columns_len] = [#(#column_names),*];
+            static __ORM_RELATIONS: [::orm_core::RelationMeta; #relations_len] = [#(#relation_metas),*];
             static __ORM_META: ::orm_core::ModelMeta = ::orm_core::ModelMeta {
                 name: #model_name,
                 table: #table,
@@ -385,6 +659,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 updated_at: #updated_at,
                 deleted_at: #deleted_at,
                 connection: #connection,
+                relations: &__ORM_RELATIONS,
                 sql: ::orm_core::__private::SqlCache::new(),
             };
 
@@ -434,6 +709,12 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         _ => ::core::option::Option::None,
                     }
                 }
+
+                #relation_impls
+            }
+
+            impl #name {
+                #(#relation_methods)*
             }
 
             #hooks_impl
@@ -447,6 +728,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         serializer, #model_name, #visible_count,
                     )?;
                     #(#serialize_fields)*
+                    #(#serialize_relations)*
                     ::orm_core::__private::serde::ser::SerializeStruct::end(state)
                 }
             }

@@ -1,3 +1,58 @@
-//! Schema builder, migrations and the `craft` command line for orm-core (arrives with the
-//! migrations issue).
+//! # orm-migrate
+//!
+//! The schema builder and migrations for orm-core, in the Orator / Masonite / Laravel
+//! style:
+//!
+//! ```
+//! use orm_migrate::prelude::*;
+//!
+//! pub struct CreatePostsTable;
+//! impl Migration for CreatePostsTable {
+//!     fn up(&self, schema: &mut Schema) -> Result<()> {
+//!         schema.create("posts", |table| {
+//!             table.increments("id");
+//!             table.string("title", 255);
+//!             table.text("body").nullable();
+//!             table.big_integer("user_id").unsigned();
+//!             table.foreign("user_id").references("id").on("users").on_delete("cascade");
+//!             table.timestamps();
+//!         })
+//!     }
+//!     fn down(&self, schema: &mut Schema) -> Result<()> {
+//!         schema.drop_if_exists("posts")
+//!     }
+//! }
+//!
+//! let mut conn = orm_core::Connection::open("sqlite::memory:")?;
+//! let migrator = Migrator::new(vec![Box::new(CreateUsersTable), Box::new(CreatePostsTable)]);
+//! // Without a `name`, the type's name in snake case: `create_posts_table`.
+//! assert_eq!(CreatePostsTable.name(), "create_posts_table");
+//! let report = migrator.run_on(&mut conn)?;
+//! assert_eq!(report.applied.len(), 2);
+//! assert!(migrator.status_on(&mut conn)?.iter().all(|s| s.ran));
+//! # Ok::<(), orm_migrate::Error>(())
+//! ```
 #![deny(missing_docs)]
+
+mod blueprint;
+mod error;
+mod migration;
+mod migrator;
+mod schema;
+pub mod testing;
+
+pub use crate::blueprint::{Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
+pub use crate::error::{Error, Result};
+pub use crate::migration::{CreateUsersTable, Migration};
+pub use crate::migrator::{
+    checksum, MigrationState, MigrationStatus, Migrator, PretendedMigration, RunOptions, RunReport,
+    LEDGER_TABLE,
+};
+pub use crate::schema::Schema;
+
+/// Everything a migration file needs: `use orm_migrate::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Blueprint, CreateUsersTable, Error, Migration, Migrator, Result, RunOptions, Schema,
+    };
+}

@@ -4,6 +4,8 @@ pub use orm_core;
 
 use orm_core::{Backend, DB};
 
+pub mod introspect;
+
 /// The backend of this thread's default (test) connection.
 pub fn backend() -> Backend {
     DB::with_connection(|c| Ok(c.backend())).expect("a test database is installed")
@@ -25,8 +27,30 @@ pub fn per_backend<'a>(sqlite: &'a str, postgres: &'a str) -> &'a str {
 ///     fn inserts_and_reads() { DB::statement("...")?; Ok(()) }
 /// }
 /// ```
+///
+/// A body may name its own result type (`fn name() -> orm_migrate::Result<()> { .. }`).
 #[macro_export]
 macro_rules! on_both_backends {
+    ($(fn $name:ident() -> $ret:ty $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() -> $ret {
+                let _db = ::orm_core::testing::sqlite();
+                $body
+            }
+
+            #[test]
+            fn postgres() -> $ret {
+                let Some(_db) = ::orm_core::testing::postgres() else {
+                    return Ok(());
+                };
+                $body
+            }
+        }
+    )*};
     ($(fn $name:ident() $body:block)*) => {$(
         mod $name {
             #[allow(unused_imports)]
@@ -50,3 +74,8 @@ macro_rules! on_both_backends {
 }
 
 pub mod reliability;
+
+/// The README's examples, compiled and run as doctests (they use every crate).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

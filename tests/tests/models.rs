@@ -345,3 +345,86 @@ on_both_backends! {
         Ok(())
     }
 }
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "notes", connection = "models_analytics")]
+pub struct Note {
+    pub id: Option<i64>,
+    pub body: String,
+}
+
+#[test]
+fn a_model_with_a_named_connection_uses_it() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("analytics.sqlite3").display()
+    );
+    DB::connect_named("models_analytics", &url)?;
+    DB::connection("models_analytics")
+        .statement("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")?;
+    let note = Note::create(Note {
+        body: "hello".into(),
+        ..Default::default()
+    })?;
+    assert_eq!(Note::find_or_fail(note.id.unwrap())?.body, "hello");
+    assert_eq!(Note::count()?, 1);
+    let rows = DB::connection("models_analytics").select("SELECT body FROM notes", &[])?;
+    assert_eq!(rows.len(), 1);
+    // The default connection is a different database (none configured here).
+    assert!(matches!(
+        DB::select("SELECT 1", &[]),
+        Err(Error::NoConnection(_))
+    ));
+    Ok(())
+}
+
+on_both_backends! {
+    fn explicit_connection_variants_of_the_static_helpers() {
+        schema()?;
+        DB::with_connection(|conn| {
+            let a = User::first_or_create_on(conn, orm_core::row! {"email" => "a@x"}, orm_core::row! {"name" => "A", "password" => "p"})?;
+            let b = User::update_or_create_on(conn, orm_core::row! {"email" => "a@x"}, orm_core::row! {"votes" => 3})?;
+            assert_eq!((a.id, b.votes), (b.id, 3));
+            assert_eq!(User::destroy_on(conn, [a.id.unwrap()])?, 1);
+            assert_eq!(User::query().count_on(conn)?, 0);
+            Ok(())
+        })
+    }
+}
+
+on_both_backends! {
+    fn dirty_columns_are_the_ones_that_differ_from_the_stored_row() {
+        schema()?;
+        let fresh = ada();
+        assert_eq!(fresh.get_dirty()?.len(), User::meta().columns.len());
+        let mut u = User::create(ada())?;
+        assert!(!u.is_dirty()?);
+        u.name = "Ada L.".into();
+        u.votes = 4;
+        let dirty = u.get_dirty()?;
+        assert_eq!(dirty.iter().map(|(c, _)| *c).collect::<Vec<_>>(), ["name", "votes"]);
+        assert_eq!(dirty[0].1, Value::from("Ada L."));
+        u.save()?;
+        assert!(!u.is_dirty()?);
+        Ok(())
+    }
+
+    fn chunk_callbacks_may_return_unit_or_bool() {
+        schema()?;
+        seed(&[("A", 1), ("B", 2), ("C", 3)])?;
+        let mut seen = 0;
+        User::query().chunk(2, |users| {
+            seen += users.len();
+            Ok(())
+        })?;
+        assert_eq!(seen, 3);
+        let mut pages = 0;
+        let finished = User::query().chunk(1, |_| {
+            pages += 1;
+            Ok(pages < 2)
+        })?;
+        assert_eq!((pages, finished), (2, false));
+        Ok(())
+    }
+}

@@ -5,6 +5,7 @@
 //! bound value (a placeholder from the dialect plus the value in the bind list).
 
 mod postgres;
+pub mod schema;
 mod sqlite;
 mod writer;
 
@@ -15,6 +16,7 @@ pub use self::writer::SqlWriter;
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
+use crate::value::Value;
 
 /// The database family a dialect renders for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,6 +174,87 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         out.push(quote);
         Ok(())
     }
+
+    /// Appends `value` as an escaped SQL literal, for the places where a bind parameter
+    /// is not allowed (DDL such as `DEFAULT ...`). Text has its single quotes doubled;
+    /// NUL bytes and non-finite floats are refused.
+    fn push_literal(&self, out: &mut String, value: &Value) -> Result<()> {
+        push_literal_common(self.backend(), out, value)
+    }
+}
+
+fn push_quoted_text(out: &mut String, text: &str) -> Result<()> {
+    if text.contains('\0') {
+        return Err(Error::InvalidQuery(
+            "a SQL literal cannot contain NUL bytes".to_owned(),
+        ));
+    }
+    out.reserve(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        if c == '\'' {
+            out.push('\'');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    Ok(())
+}
+
+fn push_literal_common(backend: Backend, out: &mut String, value: &Value) -> Result<()> {
+    use std::fmt::Write;
+    match value {
+        Value::Null => out.push_str("NULL"),
+        Value::Bool(b) => out.push_str(match (backend, b) {
+            (Backend::Postgres, true) => "TRUE",
+            (Backend::Postgres, false) => "FALSE",
+            (_, true) => "1",
+            (_, false) => "0",
+        }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => {
+            if !f.is_finite() {
+                return Err(Error::InvalidQuery(format!(
+                    "the float {f} cannot be written as a SQL literal"
+                )));
+            }
+            let _ = write!(out, "{f:?}");
+        }
+        Value::Text(t) => push_quoted_text(out, t)?,
+        Value::Bytes(bytes) => {
+            let mut hex = String::with_capacity(bytes.len() * 2);
+            for b in bytes {
+                let _ = write!(hex, "{b:02x}");
+            }
+            match backend {
+                Backend::Postgres => {
+                    let _ = write!(out, "'\\x{hex}'::bytea");
+                }
+                Backend::Sqlite => {
+                    let _ = write!(out, "X'{hex}'");
+                }
+            }
+        }
+        Value::Date(d) => push_quoted_text(out, &d.format("%Y-%m-%d").to_string())?,
+        Value::Time(t) => push_quoted_text(out, &t.format("%H:%M:%S%.6f").to_string())?,
+        Value::DateTime(dt) => push_quoted_text(
+            out,
+            &dt.format(crate::value::DATETIME_TEXT_FORMAT).to_string(),
+        )?,
+        Value::DateTimeUtc(dt) => match backend {
+            Backend::Postgres => push_quoted_text(out, &dt.to_rfc3339())?,
+            Backend::Sqlite => push_quoted_text(
+                out,
+                &dt.naive_utc()
+                    .format(crate::value::DATETIME_TEXT_FORMAT)
+                    .to_string(),
+            )?,
+        },
+        Value::Json(j) => push_quoted_text(out, &j.to_string())?,
+    }
+    Ok(())
 }
 
 /// A part of a date, for `where_date` / `where_year` / `where_month` / `where_day`.

@@ -116,6 +116,15 @@ impl SqlWriter {
         self
     }
 
+    /// Appends `value` as an escaped SQL literal (see [`Dialect::push_literal`]), for DDL
+    /// where bind parameters are not allowed.
+    pub fn push_literal(&mut self, value: &Value) -> &mut Self {
+        if let Err(e) = self.dialect.push_literal(&mut self.sql, value) {
+            self.error.get_or_insert(e);
+        }
+        self
+    }
+
     /// Appends hand-written SQL whose `?` placeholders take `bindings` in order (the
     /// explicitly raw entry point). The number of `?` must equal the number of bindings.
     pub fn push_raw_with_bindings(&mut self, raw: &str, bindings: Vec<Value>) -> &mut Self {

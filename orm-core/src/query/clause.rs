@@ -96,6 +96,11 @@ pub(crate) enum WhereKind {
         query: Box<Parts>,
         not: bool,
     },
+    SubCompare {
+        query: Box<Parts>,
+        op: Op,
+        value: Value,
+    },
     Date {
         column: Ident,
         part: DatePart,

@@ -202,7 +202,7 @@ fn execute_insert(
 
 impl<T> Query<T> {
     /// Runs `f` on this query's named connection.
-    fn run<R>(self, f: impl FnOnce(Self, &mut Connection) -> Result<R>) -> Result<R> {
+    pub(crate) fn run<R>(self, f: impl FnOnce(Self, &mut Connection) -> Result<R>) -> Result<R> {
         let name = self.connection.clone();
         with_named(&name, move |c| f(self, c))
     }
@@ -636,6 +636,24 @@ impl<T> Query<T> {
     }
 }
 
+/// What a `chunk`/`each` callback returns: `()` to go on, or a `bool` (`false` stops).
+pub trait Continue {
+    /// Whether to go on with the next chunk or row.
+    fn go_on(self) -> bool;
+}
+
+impl Continue for () {
+    fn go_on(self) -> bool {
+        true
+    }
+}
+
+impl Continue for bool {
+    fn go_on(self) -> bool {
+        self
+    }
+}
+
 impl<T: FromRow> Query<T> {
     /// Every matching row.
     pub fn get(self) -> Result<Vec<T>> {
@@ -643,10 +661,28 @@ impl<T: FromRow> Query<T> {
     }
 
     /// [`Query::get`] on an explicit connection.
-    pub fn get_on(self, conn: &mut Connection) -> Result<Vec<T>> {
+    pub fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
+        self.check_lazy_guard()?;
+        let extras = std::mem::take(&mut self.model);
         let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
-        conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))
+        let mut rows = conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))?;
+        if let Some(after_load) = extras.after_load {
+            after_load(&mut rows, &extras.plan, conn)?;
+        }
+        Ok(rows)
+    }
+
+    fn check_lazy_guard(&self) -> Result<()> {
+        match self.model.lazy_guard {
+            Some((model, relation)) if crate::relation::lazy_loading_prevented() => {
+                Err(Error::LazyLoading {
+                    model: model.to_owned(),
+                    relation: relation.to_owned(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The first matching row (`LIMIT 1`), if any.
@@ -656,8 +692,7 @@ impl<T: FromRow> Query<T> {
 
     /// [`Query::first`] on an explicit connection.
     pub fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
-        let (sql, binds) = self.limit(1).render_owned(conn.dialect())?;
-        conn.query_first(&sql, &binds, |row| T::from_row(row))
+        Ok(self.limit(1).get_on(conn)?.into_iter().next())
     }
 
     /// The first matching row, or [`Error::NotFound`] naming the table.
@@ -818,37 +853,51 @@ impl<T: FromRow> Query<T> {
     /// `Ok(false)`. Returns `Ok(false)` when `f` stopped early. The connection is free
     /// while `f` runs, so `f` may run queries itself; rows that `f` changes so that they
     /// no longer match can make later pages skip rows (offset paging).
-    pub fn chunk(self, size: u64, f: impl FnMut(Vec<T>) -> Result<bool>) -> Result<bool> {
+    pub fn chunk<R: Continue>(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<R>,
+    ) -> Result<bool> {
         let name = self.connection.clone();
-        self.chunk_with(size, f, |q| with_named(&name, |c| q.get_on(c)))
+        self.chunk_with(
+            size,
+            |rows| f(rows).map(Continue::go_on),
+            |q| with_named(&name, |c| q.get_on(c)),
+        )
     }
 
     /// [`Query::chunk`] on an explicit connection.
-    pub fn chunk_on(
+    pub fn chunk_on<R: Continue>(
         self,
         conn: &mut Connection,
         size: u64,
-        f: impl FnMut(Vec<T>) -> Result<bool>,
+        mut f: impl FnMut(Vec<T>) -> Result<R>,
     ) -> Result<bool> {
-        self.chunk_with(size, f, |q| q.get_on(conn))
+        self.chunk_with(
+            size,
+            |rows| f(rows).map(Continue::go_on),
+            |q| q.get_on(conn),
+        )
     }
 
     /// Streams the rows through `f` as the driver reads them (one query, nothing
     /// collected); `f` returns `Ok(false)` to stop. The connection is busy while `f`
     /// runs, so `f` must not run queries on it.
-    pub fn each(self, f: impl FnMut(T) -> Result<bool>) -> Result<()> {
+    pub fn each<R: Continue>(self, f: impl FnMut(T) -> Result<R>) -> Result<()> {
         self.run(move |q, c| q.each_on(c, f))
     }
 
     /// [`Query::each`] on an explicit connection.
-    pub fn each_on(
+    pub fn each_on<R: Continue>(
         self,
         conn: &mut Connection,
-        mut f: impl FnMut(T) -> Result<bool>,
+        mut f: impl FnMut(T) -> Result<R>,
     ) -> Result<()> {
         let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
-        conn.query_each(&sql, &binds, |row| f(T::from_row_in(row, &mut columns)?))
+        conn.query_each(&sql, &binds, |row| {
+            f(T::from_row_in(row, &mut columns)?).map(Continue::go_on)
+        })
     }
 
     /// An iterator over every matching row that never holds more than one page in memory:

@@ -16,18 +16,21 @@ mod exec;
 mod render;
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 pub use self::clause::Ident;
 use self::clause::{Join, JoinKind, Op, Order, Parts, SelectItem, Where, WhereKind};
-pub use self::exec::{Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
+pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
+use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
 use crate::dialect::{DatePart, Dialect, LockMode, SqlWriter};
 use crate::error::Result;
+use crate::relation::{LoadPlan, RelationContext};
 use crate::row::Record;
 use crate::value::{ToValue, Value};
 
 #[cfg(doc)]
-use crate::{backend::Connection, row::FromRow};
+use crate::row::FromRow;
 
 /// A query on one table, decoding its rows into `T` (an untyped [`Record`] by default).
 ///
@@ -56,7 +59,45 @@ pub struct Query<T = Record> {
     key: Ident,
     /// `(deleted_at, updated_at)` when `delete` is a soft delete (model queries).
     soft_delete: Option<(&'static str, Option<&'static str>)>,
+    /// Model-query extras: eager loads, the lazy-loading guard, the relation context.
+    pub(crate) model: ModelExtras<T>,
     _row: PhantomData<fn() -> T>,
+}
+
+/// Loads a plan's relations onto decoded rows.
+pub(crate) type AfterLoad<T> = fn(&mut [T], &LoadPlan, &mut Connection) -> Result<()>;
+
+/// What a model query carries besides its clauses.
+pub(crate) struct ModelExtras<T> {
+    /// Runs the eager loads (and counts) of `plan` on the decoded rows.
+    pub(crate) after_load: Option<AfterLoad<T>>,
+    pub(crate) plan: LoadPlan,
+    /// `(model, relation)` when this is a lazy relation query on an unloaded relation.
+    pub(crate) lazy_guard: Option<(&'static str, &'static str)>,
+    /// The parent and relation, for `save`/`create`/`attach` through the relation.
+    pub(crate) relation: Option<Arc<RelationContext>>,
+}
+
+impl<T> Default for ModelExtras<T> {
+    fn default() -> Self {
+        ModelExtras {
+            after_load: None,
+            plan: LoadPlan::default(),
+            lazy_guard: None,
+            relation: None,
+        }
+    }
+}
+
+impl<T> Clone for ModelExtras<T> {
+    fn clone(&self) -> Self {
+        ModelExtras {
+            after_load: self.after_load,
+            plan: self.plan.clone(),
+            lazy_guard: self.lazy_guard,
+            relation: self.relation.clone(),
+        }
+    }
 }
 
 impl<T> Clone for Query<T> {
@@ -66,6 +107,7 @@ impl<T> Clone for Query<T> {
             connection: self.connection.clone(),
             key: self.key.clone(),
             soft_delete: self.soft_delete,
+            model: self.model.clone(),
             _row: PhantomData,
         }
     }
@@ -138,6 +180,7 @@ impl<T> Query<T> {
             connection: Ident::Borrowed(DEFAULT_CONNECTION),
             key: Ident::Borrowed("id"),
             soft_delete: None,
+            model: ModelExtras::default(),
             _row: PhantomData,
         }
     }
@@ -182,6 +225,7 @@ impl<T> Query<T> {
             connection: self.connection,
             key: self.key,
             soft_delete: self.soft_delete,
+            model: ModelExtras::default(),
             _row: PhantomData,
         }
     }
@@ -192,6 +236,7 @@ impl<T> Query<T> {
             connection: self.connection.clone(),
             key: self.key.clone(),
             soft_delete: None,
+            model: ModelExtras::default(),
             _row: PhantomData,
         }
     }
@@ -203,6 +248,12 @@ impl<T> Query<T> {
         updated_at: Option<&'static str>,
     ) -> Self {
         self.soft_delete = Some((deleted_at, updated_at));
+        self
+    }
+
+    /// Makes the query fail with [`crate::Error::InvalidQuery`] when it runs.
+    pub(crate) fn fail(mut self, message: String) -> Self {
+        self.parts.fail(message);
         self
     }
 
@@ -492,6 +543,18 @@ impl<T> Query<T> {
     pub fn where_exists<U>(self, query: Query<U>) -> Self {
         let query = Box::new(query.parts);
         self.push_where(false, WhereKind::Exists { query, not: false })
+    }
+
+    /// `(SELECT ...) op value`: compares a single-value subquery (e.g. a count).
+    pub fn where_sub<U>(mut self, query: Query<U>, op: &str, value: impl Into<Value>) -> Self {
+        match self.parse_op(op) {
+            Some(op) => {
+                let query = Box::new(query.parts);
+                let value = value.into();
+                self.push_where(false, WhereKind::SubCompare { query, op, value })
+            }
+            None => self,
+        }
     }
 
     /// `OR EXISTS (SELECT ...)`.
@@ -894,7 +957,10 @@ impl<T> Query<T> {
         w.finish()
     }
 
-    fn render_owned(self, dialect: &'static dyn Dialect) -> Result<(String, Vec<Value>)> {
+    pub(crate) fn render_owned(
+        self,
+        dialect: &'static dyn Dialect,
+    ) -> Result<(String, Vec<Value>)> {
         let mut w = SqlWriter::new(dialect);
         self.parts.render_select(&mut w);
         w.finish()

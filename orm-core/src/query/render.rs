@@ -133,6 +133,13 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             query.render_select(w);
             w.push(")");
         }
+        WhereKind::SubCompare { query, op, value } => {
+            w.push("(");
+            query.render_select(w);
+            w.push(") ");
+            push_op(w, op);
+            w.push(" ").push_bind(value);
+        }
         WhereKind::Date {
             column,
             part,

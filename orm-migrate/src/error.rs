@@ -1,0 +1,94 @@
+//! The one error type of orm-migrate.
+
+/// Everything that can go wrong while building schemas or migrating.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error from the database or from orm-core.
+    #[error(transparent)]
+    Database(#[from] orm_core::Error),
+    /// A foreign key action that is not one of `cascade`, `restrict`, `set null`,
+    /// `set default`, `no action`.
+    #[error(
+        "invalid foreign key action `{action}` on table `{table}`: expected cascade, restrict, \
+         set null, set default or no action"
+    )]
+    InvalidForeignKeyAction {
+        /// The table whose blueprint held the foreign key.
+        table: String,
+        /// The action as given.
+        action: String,
+    },
+    /// A blueprint that cannot be turned into DDL (missing referenced table, an
+    /// operation that makes no sense when creating a table, ...).
+    #[error("invalid schema for table `{table}`: {message}")]
+    InvalidBlueprint {
+        /// The table.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A SQLite table rebuild that cannot be done safely where it was asked for.
+    #[error("cannot rebuild SQLite table `{table}`: {reason}")]
+    RebuildRefused {
+        /// The table.
+        table: String,
+        /// Why.
+        reason: String,
+    },
+    /// Rows violate foreign keys after a change (SQLite's `PRAGMA foreign_key_check`).
+    #[error("{violations} row(s) violate foreign keys after changing table `{table}`")]
+    ForeignKeyCheckFailed {
+        /// The changed table (or `*` after a migration).
+        table: String,
+        /// How many violating rows were found.
+        violations: usize,
+    },
+    /// A migration failed; nothing of it was kept.
+    #[error(
+        "migration `{migration}` failed{}: {source}",
+        statement.as_deref().map(|s| format!(" at `{s}`")).unwrap_or_default()
+    )]
+    MigrationFailed {
+        /// The migration's name.
+        migration: String,
+        /// The statement that failed, when known.
+        statement: Option<String>,
+        /// The error.
+        #[source]
+        source: Box<Error>,
+    },
+    /// An applied migration whose SQL has changed since it ran.
+    #[error(
+        "migration `{migration}` changed after it was applied (checksum {recorded} recorded, \
+         {current} now); restore it, or run with `force`"
+    )]
+    ChecksumMismatch {
+        /// The migration's name.
+        migration: String,
+        /// The checksum in the ledger.
+        recorded: String,
+        /// The checksum of its SQL now.
+        current: String,
+    },
+    /// A migration in the ledger that the code no longer has.
+    #[error("migration `{0}` is recorded as applied but missing from the code; run with `force` to ignore")]
+    MissingMigration(String),
+    /// Two migrations with the same name.
+    #[error("two migrations are named `{0}`")]
+    DuplicateMigration(String),
+}
+
+impl Error {
+    /// The SQL statement that failed, when known.
+    pub fn statement(&self) -> Option<&str> {
+        match self {
+            Error::Database(e) => e.sql(),
+            Error::MigrationFailed { statement, .. } => statement.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// `Result` with orm-migrate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

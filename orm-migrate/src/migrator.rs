@@ -1,0 +1,625 @@
+//! The migrator: runs pending migrations in batches, rolls them back, and keeps the
+//! `migrations` ledger.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use orm_core::dialect::schema::{self as grammar, ledger, sqlite_pragmas};
+use orm_core::{Backend, Connection, Value, DB};
+
+use crate::error::{Error, Result};
+use crate::migration::Migration;
+use crate::schema::{check_foreign_keys, foreign_keys_enabled, Schema};
+
+/// The name of the ledger table.
+pub const LEDGER_TABLE: &str = "migrations";
+
+/// Tells the migrator's advisory lock apart from other users of PostgreSQL's locks.
+const ADVISORY_LOCK_KEY: i32 = 0x6f72_6d6d; // "ormm"
+
+/// Options of [`Migrator::run_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Only collect the SQL each pending migration would run; run and record nothing.
+    pub pretend: bool,
+    /// Run even when applied migrations were edited or are missing from the code.
+    pub force: bool,
+    /// Give each migration its own batch, so that `rollback` reverts them one by one.
+    pub step: bool,
+}
+
+/// The SQL one pending migration would run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PretendedMigration {
+    /// The migration's name.
+    pub name: String,
+    /// Its statements, in order.
+    pub statements: Vec<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// The migrations applied, in order.
+    pub applied: Vec<String>,
+    /// The batch they were recorded in (the first one, with `step`).
+    pub batch: Option<i64>,
+    /// With `pretend`: the SQL of each pending migration.
+    pub pretended: Vec<PretendedMigration>,
+}
+
+/// Where a migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MigrationState {
+    /// Not applied yet.
+    Pending,
+    /// Applied, and its SQL is unchanged.
+    Applied,
+    /// Applied, but its SQL has changed since (the checksum differs).
+    Changed,
+    /// In the ledger, but no longer in the code.
+    Missing,
+}
+
+/// One line of [`Migrator::status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MigrationStatus {
+    /// The migration's name.
+    pub name: String,
+    /// Whether it is recorded as applied.
+    pub ran: bool,
+    /// Its batch, when applied.
+    pub batch: Option<i64>,
+    /// When it was applied.
+    pub applied_at: Option<DateTime<Utc>>,
+    /// Pending, applied, changed or missing.
+    pub state: MigrationState,
+}
+
+#[derive(Debug, Clone)]
+struct LedgerRow {
+    migration: String,
+    batch: i64,
+    checksum: Option<String>,
+    applied_at: Option<DateTime<Utc>>,
+}
+
+enum Selection {
+    LastBatch,
+    Steps(usize),
+    All,
+}
+
+/// The checksum the ledger keeps of the SQL a migration ran: 64-bit FNV-1a of the
+/// statements joined by newlines, in hex.
+pub fn checksum(statements: &[String]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, statement) in statements.iter().enumerate() {
+        if i > 0 {
+            hash ^= u64::from(b'\n');
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        for byte in statement.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// Runs and reverts a set of migrations, recording them in the `migrations` ledger.
+///
+/// Every operation exists twice: on the default connection (`run`, `rollback`, ...)
+/// and on an explicit connection (`run_on`, `rollback_on`, ...).
+///
+/// - The ledger (`id`, `migration` unique, `batch`, `checksum`, `applied_at`) is created
+///   on first use. Pending migrations run in name order as one new batch (max + 1).
+/// - Each migration and its ledger row commit in one transaction (unless the migration
+///   opts out with [`Migration::transactional`]); a failure rolls that migration back,
+///   stops the run with [`Error::MigrationFailed`] (name, statement, database error) and
+///   keeps the ones before it.
+/// - Concurrent migrators are serialised: on PostgreSQL by a session-level advisory lock
+///   (keyed by the current schema) held on the migrator's connection for the whole
+///   operation; on SQLite by `BEGIN IMMEDIATE` (the write lock) taken before the ledger
+///   is read, and each migration checks the ledger again inside its own transaction, so
+///   it is applied exactly once.
+/// - On SQLite, foreign key enforcement is suspended while a migration runs (outside an
+///   enclosing transaction) so table rebuilds cannot cascade, and `PRAGMA
+///   foreign_key_check` must come back clean before it commits.
+/// - The checksum covers the statements the migration's `up` produces (a SQLite rebuild
+///   counts as its one-line summary). An applied migration whose checksum differs, or
+///   one the code no longer has, is reported by `status` and refused by `run` unless
+///   `force` is set. Migrations whose SQL depends on the database's state (e.g. on
+///   `has_table`) may be reported as changed.
+pub struct Migrator {
+    migrations: Vec<Box<dyn Migration>>,
+}
+
+impl std::fmt::Debug for Migrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator")
+            .field(
+                "migrations",
+                &self.migrations.iter().map(|m| m.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+fn on_default<T>(f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    let mut outcome = None;
+    DB::with_connection(|conn| {
+        outcome = Some(f(conn));
+        Ok(())
+    })?;
+    outcome.unwrap_or_else(|| Err(orm_core::Error::NoConnection("default".into()).into()))
+}
+
+fn failed(migration: &str, error: Error) -> Error {
+    match error {
+        Error::MigrationFailed { .. } => error,
+        other => Error::MigrationFailed {
+            migration: migration.to_owned(),
+            statement: other.statement().map(str::to_owned),
+            source: Box::new(other),
+        },
+    }
+}
+
+impl Migrator {
+    /// A migrator over `migrations` (sorted by name).
+    pub fn new(mut migrations: Vec<Box<dyn Migration>>) -> Migrator {
+        migrations.sort_by(|a, b| a.name().cmp(b.name()));
+        Migrator { migrations }
+    }
+
+    /// The migrations' names, in the order they run.
+    pub fn names(&self) -> Vec<&str> {
+        self.migrations.iter().map(|m| m.name()).collect()
+    }
+
+    /// Runs the pending migrations on the default connection as one new batch.
+    pub fn run(&self) -> Result<RunReport> {
+        on_default(|conn| self.run_on(conn))
+    }
+
+    /// [`Migrator::run`] with options (pretend, force, step).
+    pub fn run_with(&self, options: RunOptions) -> Result<RunReport> {
+        on_default(|conn| self.run_with_on(conn, options))
+    }
+
+    /// Reverts the last batch on the default connection; returns the reverted names.
+    pub fn rollback(&self) -> Result<Vec<String>> {
+        on_default(|conn| self.rollback_on(conn))
+    }
+
+    /// Reverts the last `steps` migrations on the default connection.
+    pub fn rollback_steps(&self, steps: usize) -> Result<Vec<String>> {
+        on_default(|conn| self.rollback_steps_on(conn, steps))
+    }
+
+    /// Reverts every applied migration on the default connection.
+    pub fn reset(&self) -> Result<Vec<String>> {
+        on_default(|conn| self.reset_on(conn))
+    }
+
+    /// Reverts everything, then runs everything, on the default connection.
+    pub fn refresh(&self) -> Result<RunReport> {
+        on_default(|conn| self.refresh_on(conn))
+    }
+
+    /// Drops every table, then runs everything, on the default connection.
+    pub fn fresh(&self) -> Result<RunReport> {
+        on_default(|conn| self.fresh_on(conn))
+    }
+
+    /// Every migration's state on the default connection, in name order (missing ones
+    /// included).
+    pub fn status(&self) -> Result<Vec<MigrationStatus>> {
+        on_default(|conn| self.status_on(conn))
+    }
+
+    /// The SQL each pending migration would run on the default connection; nothing is
+    /// run or recorded.
+    pub fn pretend(&self) -> Result<Vec<PretendedMigration>> {
+        on_default(|conn| self.pretend_on(conn))
+    }
+
+    /// [`Migrator::run`] on `conn`.
+    pub fn run_on(&self, conn: &mut Connection) -> Result<RunReport> {
+        self.run_with_on(conn, RunOptions::default())
+    }
+
+    /// [`Migrator::run_with`] on `conn`.
+    pub fn run_with_on(&self, conn: &mut Connection, options: RunOptions) -> Result<RunReport> {
+        self.check_names()?;
+        if options.pretend {
+            return Ok(RunReport {
+                pretended: self.pretend_on(conn)?,
+                ..RunReport::default()
+            });
+        }
+        with_lock(conn, |conn| {
+            let rows = prepare_ledger(conn)?;
+            self.verify(conn, &rows, options.force)?;
+            let done: HashSet<&str> = rows.iter().map(|r| r.migration.as_str()).collect();
+            let mut batch = rows.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
+            let mut report = RunReport::default();
+            for migration in self.migrations.iter().filter(|m| !done.contains(m.name())) {
+                let start = std::time::Instant::now();
+                if apply(conn, migration.as_ref(), batch)? {
+                    log::info!(
+                        target: "orm_migrate",
+                        "migrated {} ({:.2?})",
+                        migration.name(),
+                        start.elapsed()
+                    );
+                    report.batch.get_or_insert(batch);
+                    report.applied.push(migration.name().to_owned());
+                    if options.step {
+                        batch += 1;
+                    }
+                }
+            }
+            Ok(report)
+        })
+    }
+
+    /// [`Migrator::rollback`] on `conn`.
+    pub fn rollback_on(&self, conn: &mut Connection) -> Result<Vec<String>> {
+        self.revert(conn, Selection::LastBatch)
+    }
+
+    /// [`Migrator::rollback_steps`] on `conn`.
+    pub fn rollback_steps_on(&self, conn: &mut Connection, steps: usize) -> Result<Vec<String>> {
+        self.revert(conn, Selection::Steps(steps))
+    }
+
+    /// [`Migrator::reset`] on `conn`.
+    pub fn reset_on(&self, conn: &mut Connection) -> Result<Vec<String>> {
+        self.revert(conn, Selection::All)
+    }
+
+    /// [`Migrator::refresh`] on `conn`.
+    pub fn refresh_on(&self, conn: &mut Connection) -> Result<RunReport> {
+        with_lock(conn, |conn| {
+            self.reset_on(conn)?;
+            self.run_on(conn)
+        })
+    }
+
+    /// [`Migrator::fresh`] on `conn`.
+    pub fn fresh_on(&self, conn: &mut Connection) -> Result<RunReport> {
+        self.check_names()?;
+        with_lock(conn, |conn| {
+            Schema::new(conn).drop_all_tables()?;
+            self.run_on(conn)
+        })
+    }
+
+    /// [`Migrator::status`] on `conn`.
+    pub fn status_on(&self, conn: &mut Connection) -> Result<Vec<MigrationStatus>> {
+        let rows = read_ledger_if_exists(conn)?;
+        let by_name: HashMap<&str, &LedgerRow> =
+            rows.iter().map(|r| (r.migration.as_str(), r)).collect();
+        let mut statuses = Vec::new();
+        for migration in &self.migrations {
+            let status = match by_name.get(migration.name()) {
+                None => MigrationStatus {
+                    name: migration.name().to_owned(),
+                    ran: false,
+                    batch: None,
+                    applied_at: None,
+                    state: MigrationState::Pending,
+                },
+                Some(row) => {
+                    let changed = match &row.checksum {
+                        Some(recorded) => *recorded != current_checksum(conn, migration.as_ref())?,
+                        None => false,
+                    };
+                    MigrationStatus {
+                        name: row.migration.clone(),
+                        ran: true,
+                        batch: Some(row.batch),
+                        applied_at: row.applied_at,
+                        state: if changed {
+                            MigrationState::Changed
+                        } else {
+                            MigrationState::Applied
+                        },
+                    }
+                }
+            };
+            statuses.push(status);
+        }
+        for row in &rows {
+            if !self.migrations.iter().any(|m| m.name() == row.migration) {
+                statuses.push(MigrationStatus {
+                    name: row.migration.clone(),
+                    ran: true,
+                    batch: Some(row.batch),
+                    applied_at: row.applied_at,
+                    state: MigrationState::Missing,
+                });
+            }
+        }
+        statuses.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(statuses)
+    }
+
+    /// [`Migrator::pretend`] on `conn`.
+    pub fn pretend_on(&self, conn: &mut Connection) -> Result<Vec<PretendedMigration>> {
+        self.check_names()?;
+        let rows = read_ledger_if_exists(conn)?;
+        let done: HashSet<&str> = rows.iter().map(|r| r.migration.as_str()).collect();
+        let mut out = Vec::new();
+        for migration in self.migrations.iter().filter(|m| !done.contains(m.name())) {
+            let mut schema = Schema::pretending(conn);
+            migration
+                .up(&mut schema)
+                .map_err(|e| failed(migration.name(), e))?;
+            out.push(PretendedMigration {
+                name: migration.name().to_owned(),
+                statements: schema.take_statements(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn check_names(&self) -> Result<()> {
+        for pair in self.migrations.windows(2) {
+            if pair[0].name() == pair[1].name() {
+                return Err(Error::DuplicateMigration(pair[0].name().to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    fn find(&self, name: &str) -> Option<&dyn Migration> {
+        self.migrations
+            .iter()
+            .find(|m| m.name() == name)
+            .map(|m| m.as_ref())
+    }
+
+    fn verify(&self, conn: &mut Connection, rows: &[LedgerRow], force: bool) -> Result<()> {
+        if force {
+            return Ok(());
+        }
+        for row in rows {
+            let Some(migration) = self.find(&row.migration) else {
+                return Err(Error::MissingMigration(row.migration.clone()));
+            };
+            if let Some(recorded) = &row.checksum {
+                let current = current_checksum(conn, migration)?;
+                if *recorded != current {
+                    return Err(Error::ChecksumMismatch {
+                        migration: row.migration.clone(),
+                        recorded: recorded.clone(),
+                        current,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn revert(&self, conn: &mut Connection, selection: Selection) -> Result<Vec<String>> {
+        self.check_names()?;
+        with_lock(conn, |conn| {
+            let mut rows = prepare_ledger(conn)?;
+            rows.sort_by(|a, b| {
+                b.batch
+                    .cmp(&a.batch)
+                    .then_with(|| b.migration.cmp(&a.migration))
+            });
+            let last_batch = rows.first().map(|r| r.batch);
+            let chosen: Vec<LedgerRow> = match selection {
+                Selection::LastBatch => rows
+                    .into_iter()
+                    .filter(|r| Some(r.batch) == last_batch)
+                    .collect(),
+                Selection::Steps(n) => rows.into_iter().take(n).collect(),
+                Selection::All => rows,
+            };
+            // Refuse before reverting anything when the code lacks one of them.
+            if let Some(row) = chosen.iter().find(|r| self.find(&r.migration).is_none()) {
+                return Err(Error::MissingMigration(row.migration.clone()));
+            }
+            let mut reverted = Vec::new();
+            for row in chosen {
+                let migration = self
+                    .find(&row.migration)
+                    .ok_or_else(|| Error::MissingMigration(row.migration.clone()))?;
+                if unapply(conn, migration)? {
+                    log::info!(target: "orm_migrate", "rolled back {}", row.migration);
+                    reverted.push(row.migration);
+                }
+            }
+            Ok(reverted)
+        })
+    }
+}
+
+/// Runs `f` holding the migrators' lock: PostgreSQL's session-level advisory lock on
+/// `conn` (re-entrant); on SQLite each step takes the write lock with `BEGIN IMMEDIATE`.
+fn with_lock<T>(conn: &mut Connection, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    if conn.backend() != Backend::Postgres {
+        return f(conn);
+    }
+    let (lock, unlock) = grammar::advisory_lock_statements(ADVISORY_LOCK_KEY);
+    conn.execute_batch(&lock)?;
+    let result = f(conn);
+    let released = conn.execute_batch(&unlock);
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
+/// Runs `f` in a transaction (SQLite: `BEGIN IMMEDIATE`, the write lock; a savepoint
+/// when one is open). With `suspend_foreign_keys` on SQLite outside a transaction,
+/// foreign keys are off while it runs and checked before the commit, as SQLite's
+/// table-rebuild recipe requires.
+fn in_transaction<T>(
+    conn: &mut Connection,
+    suspend_foreign_keys: bool,
+    f: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
+    let sqlite = conn.backend() == Backend::Sqlite;
+    let restore =
+        suspend_foreign_keys && sqlite && !conn.in_transaction() && foreign_keys_enabled(conn)?;
+    if restore {
+        conn.execute_batch(sqlite_pragmas::FOREIGN_KEYS_OFF)?;
+    }
+    let result = (|| {
+        let mut tx = conn.begin()?;
+        let outcome = f(&mut tx).and_then(|value| {
+            if restore {
+                check_foreign_keys(&mut tx, "*")?;
+            }
+            Ok(value)
+        });
+        match outcome {
+            Ok(value) => {
+                tx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                tx.rollback()?;
+                Err(e)
+            }
+        }
+    })();
+    if restore {
+        conn.execute_batch(sqlite_pragmas::FOREIGN_KEYS_ON)?;
+    }
+    result
+}
+
+fn ensure_ledger(conn: &mut Connection) -> Result<()> {
+    let mut schema = Schema::new(conn);
+    if schema.has_table(LEDGER_TABLE)? {
+        return Ok(());
+    }
+    schema.create(LEDGER_TABLE, |table| {
+        table.increments("id");
+        table.string("migration", 255).unique();
+        table.integer("batch");
+        table.string("checksum", 64).nullable();
+        table.timestamp("applied_at").nullable();
+    })
+}
+
+/// Creates the ledger when needed and reads it, holding the write lock on SQLite.
+fn prepare_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
+    in_transaction(conn, false, |conn| {
+        ensure_ledger(conn)?;
+        read_ledger(conn)
+    })
+}
+
+fn read_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
+    let sql = ledger::select_all(conn.dialect(), LEDGER_TABLE)?;
+    Ok(conn.query_map(&sql, &[], |row| {
+        Ok(LedgerRow {
+            migration: row.get("migration")?,
+            batch: row.get("batch")?,
+            checksum: row.get("checksum")?,
+            applied_at: row
+                .get::<Option<DateTime<Utc>>, _>("applied_at")
+                .ok()
+                .flatten(),
+        })
+    })?)
+}
+
+fn read_ledger_if_exists(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
+    if Schema::new(conn).has_table(LEDGER_TABLE)? {
+        read_ledger(conn)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+fn is_recorded(conn: &mut Connection, name: &str) -> Result<bool> {
+    let sql = ledger::select_one(conn.dialect(), LEDGER_TABLE)?;
+    Ok(!conn
+        .select_values(&sql, &[Value::Text(name.to_owned())])?
+        .is_empty())
+}
+
+fn current_checksum(conn: &mut Connection, migration: &dyn Migration) -> Result<String> {
+    let mut schema = Schema::pretending(conn);
+    migration
+        .up(&mut schema)
+        .map_err(|e| failed(migration.name(), e))?;
+    Ok(checksum(schema.statements()))
+}
+
+/// Applies one migration and records it, in one transaction unless it opts out.
+/// `false` when another migrator applied it meanwhile.
+fn apply(conn: &mut Connection, migration: &dyn Migration, batch: i64) -> Result<bool> {
+    let name = migration.name();
+    let work = |conn: &mut Connection| -> Result<bool> {
+        if is_recorded(conn, name)? {
+            return Ok(false);
+        }
+        let mut schema = Schema::new(conn);
+        migration.up(&mut schema)?;
+        let sum = checksum(schema.statements());
+        let sql = ledger::insert(conn.dialect(), LEDGER_TABLE)?;
+        conn.execute_values(
+            &sql,
+            &[
+                Value::Text(name.to_owned()),
+                Value::Int(batch),
+                Value::Text(sum),
+                Value::DateTimeUtc(Utc::now()),
+            ],
+        )?;
+        Ok(true)
+    };
+    let result = if migration.transactional() {
+        in_transaction(conn, true, work)
+    } else {
+        work(conn)
+    };
+    result.map_err(|e| failed(name, e))
+}
+
+/// Reverts one migration and forgets it, in one transaction unless it opts out.
+fn unapply(conn: &mut Connection, migration: &dyn Migration) -> Result<bool> {
+    let name = migration.name();
+    let work = |conn: &mut Connection| -> Result<bool> {
+        if !is_recorded(conn, name)? {
+            return Ok(false);
+        }
+        let mut schema = Schema::new(conn);
+        migration.down(&mut schema)?;
+        let sql = ledger::delete(conn.dialect(), LEDGER_TABLE)?;
+        conn.execute_values(&sql, &[Value::Text(name.to_owned())])?;
+        Ok(true)
+    };
+    let result = if migration.transactional() {
+        in_transaction(conn, true, work)
+    } else {
+        work(conn)
+    };
+    result.map_err(|e| failed(name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_is_stable_and_sensitive() {
+        let a = checksum(&["CREATE TABLE a (x INTEGER)".to_owned()]);
+        assert_eq!(a, checksum(&["CREATE TABLE a (x INTEGER)".to_owned()]));
+        assert_ne!(a, checksum(&["CREATE TABLE a (y INTEGER)".to_owned()]));
+        assert_eq!(a.len(), 16);
+    }
+}

@@ -1,0 +1,387 @@
+//! `Schema`: creates, alters and drops tables on a connection, or (pretending) only
+//! collects the SQL it would run.
+
+use orm_core::dialect::schema::{
+    self as grammar, sqlite_pragmas, AlterCommand, AlterPlan, SqliteIndexSnapshot,
+    SqliteTableSnapshot,
+};
+use orm_core::{Backend, Connection, Value, DB};
+
+use crate::blueprint::Blueprint;
+use crate::error::{Error, Result};
+
+/// The schema builder, on one connection.
+///
+/// ```
+/// use orm_migrate::prelude::*;
+/// let mut conn = orm_core::Connection::open("sqlite::memory:")?;
+/// let mut schema = Schema::new(&mut conn);
+/// schema.create("users", |table| {
+///     table.increments("id");
+///     table.string("email", 255).unique();
+///     table.timestamps();
+/// })?;
+/// assert!(schema.has_column("users", "email")?);
+/// # Ok::<(), orm_migrate::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Schema<'c> {
+    conn: &'c mut Connection,
+    pretend: bool,
+    statements: Vec<String>,
+}
+
+impl<'c> Schema<'c> {
+    /// A schema builder that runs its statements on `conn`.
+    pub fn new(conn: &'c mut Connection) -> Schema<'c> {
+        Schema {
+            conn,
+            pretend: false,
+            statements: Vec::new(),
+        }
+    }
+
+    /// A schema builder that only records the statements it would run on `conn` (it
+    /// still reads the database to answer `has_table` and friends).
+    pub fn pretending(conn: &'c mut Connection) -> Schema<'c> {
+        Schema {
+            pretend: true,
+            ..Schema::new(conn)
+        }
+    }
+
+    /// Runs `f` with a schema builder on the default connection (`DB::with_connection`).
+    pub fn on_default<T>(f: impl FnOnce(&mut Schema<'_>) -> Result<T>) -> Result<T> {
+        let mut outcome = None;
+        DB::with_connection(|conn| {
+            outcome = Some(f(&mut Schema::new(conn)));
+            Ok(())
+        })?;
+        outcome.unwrap_or_else(|| {
+            Err(Error::Database(orm_core::Error::NoConnection(
+                "default".into(),
+            )))
+        })
+    }
+
+    /// Whether statements are only recorded, not run.
+    pub fn is_pretending(&self) -> bool {
+        self.pretend
+    }
+
+    /// The statements run (or, pretending, that would run) so far, in order. A SQLite
+    /// table rebuild appears as one `-- rebuild table ...` line.
+    pub fn statements(&self) -> &[String] {
+        &self.statements
+    }
+
+    /// Takes the recorded statements, leaving none.
+    pub fn take_statements(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.statements)
+    }
+
+    /// The connection, for reads a migration needs.
+    pub fn connection(&mut self) -> &mut Connection {
+        self.conn
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.conn.backend()
+    }
+
+    /// Creates `table` as described by `build`.
+    pub fn create(&mut self, table: &str, build: impl FnOnce(&mut Blueprint)) -> Result<()> {
+        let mut blueprint = Blueprint::new(table);
+        build(&mut blueprint);
+        let def = blueprint.to_table_def()?;
+        let statements = grammar::create_table(self.conn.dialect(), &def)?;
+        self.atomically(false, |conn, log, pretend| {
+            for sql in &statements {
+                run(conn, log, pretend, sql)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Changes `table` as described by `build` (add, change, drop and rename columns,
+    /// indexes and foreign keys).
+    pub fn table(&mut self, table: &str, build: impl FnOnce(&mut Blueprint)) -> Result<()> {
+        let mut blueprint = Blueprint::new(table);
+        build(&mut blueprint);
+        let commands = blueprint.to_alter_commands()?;
+        let dialect = self.conn.dialect();
+        let mut plans = Vec::with_capacity(commands.len());
+        for command in commands {
+            let command = match command {
+                AlterCommand::DropPrimary(name)
+                    if name.is_empty() && self.backend() == Backend::Postgres =>
+                {
+                    AlterCommand::DropPrimary(self.primary_key_name(table)?)
+                }
+                other => other,
+            };
+            let plan = grammar::alter_table(dialect, table, &command)?;
+            plans.push((command, plan));
+        }
+        let rebuilds = plans
+            .iter()
+            .any(|(_, plan)| matches!(plan, AlterPlan::SqliteRebuild { .. }));
+        let table = table.to_owned();
+        self.atomically(rebuilds, |conn, log, pretend| {
+            for (command, plan) in &plans {
+                match plan {
+                    AlterPlan::Statements(statements) => {
+                        for sql in statements {
+                            run(conn, log, pretend, sql)?;
+                        }
+                    }
+                    AlterPlan::SqliteRebuild { then } => {
+                        log.push(grammar::sqlite_rebuild_summary(&table, command)?);
+                        if !pretend {
+                            let snapshot = sqlite_snapshot(conn, &table)?;
+                            for sql in grammar::sqlite_rebuild(&snapshot, command)? {
+                                log::debug!(target: "orm_migrate", "{sql}");
+                                conn.execute_batch(&sql)?;
+                            }
+                        }
+                        for sql in then {
+                            run(conn, log, pretend, sql)?;
+                        }
+                    }
+                    _ => {
+                        return Err(Error::InvalidBlueprint {
+                            table: table.clone(),
+                            message: "unsupported change".into(),
+                        })
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Drops `table`.
+    pub fn drop(&mut self, table: &str) -> Result<()> {
+        let sql = grammar::drop_table(self.conn.dialect(), table, false)?;
+        self.run(&sql)
+    }
+
+    /// Drops `table` when it exists.
+    pub fn drop_if_exists(&mut self, table: &str) -> Result<()> {
+        let sql = grammar::drop_table(self.conn.dialect(), table, true)?;
+        self.run(&sql)
+    }
+
+    /// Renames table `from` to `to`.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        let sql = grammar::rename_table(self.conn.dialect(), from, to)?;
+        self.run(&sql)
+    }
+
+    /// Runs (or records) one raw statement written by the application, e.g. for DDL
+    /// the builder does not cover. Never pass user input here.
+    pub fn statement(&mut self, sql: &str) -> Result<()> {
+        self.run(sql)
+    }
+
+    /// Whether `table` exists (in the current schema on PostgreSQL).
+    pub fn has_table(&mut self, table: &str) -> Result<bool> {
+        let query = grammar::has_table_query(self.conn.dialect());
+        let rows = self
+            .conn
+            .select_values(query, &[Value::Text(table.to_owned())])?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Whether `table` has `column` (case-insensitive, as SQL identifiers mostly are).
+    pub fn has_column(&mut self, table: &str, column: &str) -> Result<bool> {
+        Ok(self
+            .get_column_listing(table)?
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(column)))
+    }
+
+    /// Whether `table` has every one of `columns`.
+    pub fn has_columns(&mut self, table: &str, columns: &[&str]) -> Result<bool> {
+        let listing = self.get_column_listing(table)?;
+        Ok(columns
+            .iter()
+            .all(|c| listing.iter().any(|l| l.eq_ignore_ascii_case(c))))
+    }
+
+    /// The column names of `table`, in order (empty when it does not exist).
+    pub fn get_column_listing(&mut self, table: &str) -> Result<Vec<String>> {
+        let query = grammar::column_listing_query(self.conn.dialect());
+        Ok(self
+            .conn
+            .query_map(query, &[Value::Text(table.to_owned())], |row| {
+                row.get::<String, _>("name")
+            })?)
+    }
+
+    /// The tables of the database (the current schema on PostgreSQL), by name.
+    pub fn get_table_listing(&mut self) -> Result<Vec<String>> {
+        let query = grammar::table_listing_query(self.conn.dialect());
+        Ok(self
+            .conn
+            .query_map(query, &[], |row| row.get::<String, _>("name"))?)
+    }
+
+    /// Drops every table (foreign keys between them do not stop it).
+    pub fn drop_all_tables(&mut self) -> Result<()> {
+        let tables = self.get_table_listing()?;
+        let dialect = self.conn.dialect();
+        self.atomically(true, |conn, log, pretend| {
+            for table in &tables {
+                run(
+                    conn,
+                    log,
+                    pretend,
+                    &grammar::drop_table(dialect, table, true)?,
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn run(&mut self, sql: &str) -> Result<()> {
+        run(self.conn, &mut self.statements, self.pretend, sql)
+    }
+
+    fn primary_key_name(&mut self, table: &str) -> Result<String> {
+        let rows = self.conn.query_map(
+            grammar::primary_key_name_query(),
+            &[Value::Text(table.to_owned())],
+            |row| row.get::<String, _>("name"),
+        )?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| format!("{table}_pkey")))
+    }
+
+    /// Runs `f` in one transaction (a savepoint inside an open one). With
+    /// `foreign_keys_off` on SQLite, foreign key enforcement is suspended around it when
+    /// possible (outside a transaction), and `PRAGMA foreign_key_check` runs before
+    /// committing; inside a transaction with enforcement on, a rebuild is refused when
+    /// other tables reference the table.
+    fn atomically(
+        &mut self,
+        foreign_keys_off: bool,
+        f: impl FnOnce(&mut Connection, &mut Vec<String>, bool) -> Result<()>,
+    ) -> Result<()> {
+        let pretend = self.pretend;
+        if pretend {
+            return f(self.conn, &mut self.statements, true);
+        }
+        let sqlite_guard = foreign_keys_off && self.backend() == Backend::Sqlite;
+        let mut restore_foreign_keys = false;
+        if sqlite_guard && foreign_keys_enabled(self.conn)? && !self.conn.in_transaction() {
+            self.conn.execute_batch(sqlite_pragmas::FOREIGN_KEYS_OFF)?;
+            restore_foreign_keys = true;
+        }
+        let mut log = Vec::new();
+        let result = (|| {
+            let mut tx = self.conn.begin()?;
+            let outcome = f(&mut tx, &mut log, false).and_then(|()| {
+                if sqlite_guard {
+                    check_foreign_keys(&mut tx, "*")
+                } else {
+                    Ok(())
+                }
+            });
+            match outcome {
+                Ok(()) => Ok(tx.commit()?),
+                Err(e) => {
+                    tx.rollback()?;
+                    Err(e)
+                }
+            }
+        })();
+        if restore_foreign_keys {
+            self.conn.execute_batch(sqlite_pragmas::FOREIGN_KEYS_ON)?;
+        }
+        self.statements.extend(log);
+        result
+    }
+}
+
+fn run(conn: &mut Connection, log: &mut Vec<String>, pretend: bool, sql: &str) -> Result<()> {
+    log.push(sql.to_owned());
+    if !pretend {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn foreign_keys_enabled(conn: &mut Connection) -> Result<bool> {
+    let state = conn.query_first(sqlite_pragmas::FOREIGN_KEYS_STATE, &[], |row| {
+        row.get::<i64, _>(&0usize)
+    })?;
+    Ok(state == Some(1))
+}
+
+/// Fails when rows violate foreign keys (SQLite).
+pub(crate) fn check_foreign_keys(conn: &mut Connection, table: &str) -> Result<()> {
+    let violations = conn
+        .query_map(sqlite_pragmas::FOREIGN_KEY_CHECK, &[], |_| Ok(()))?
+        .len();
+    if violations > 0 {
+        return Err(Error::ForeignKeyCheckFailed {
+            table: table.to_owned(),
+            violations,
+        });
+    }
+    Ok(())
+}
+
+fn sqlite_snapshot(conn: &mut Connection, table: &str) -> Result<SqliteTableSnapshot> {
+    let name = Value::Text(table.to_owned());
+    if foreign_keys_enabled(conn)? {
+        let referencing = conn.query_map(
+            sqlite_pragmas::REFERENCING_TABLES,
+            &[name.clone(), name.clone()],
+            |row| row.get::<String, _>("name"),
+        )?;
+        if let Some(other) = referencing.first() {
+            return Err(Error::RebuildRefused {
+                table: table.to_owned(),
+                reason: format!(
+                    "table `{other}` references it and foreign keys cannot be suspended inside \
+                     an open transaction; run the change outside one (migrations do this)"
+                ),
+            });
+        }
+    }
+    let create_sql = conn
+        .query_first(
+            sqlite_pragmas::TABLE_SQL,
+            std::slice::from_ref(&name),
+            |row| row.get::<String, _>("sql"),
+        )?
+        .ok_or_else(|| Error::InvalidBlueprint {
+            table: table.to_owned(),
+            message: "the table does not exist".into(),
+        })?;
+    let index_rows = conn.query_map(
+        sqlite_pragmas::INDEXES,
+        std::slice::from_ref(&name),
+        |row| Ok((row.get::<String, _>("name")?, row.get::<String, _>("sql")?)),
+    )?;
+    let mut indexes = Vec::with_capacity(index_rows.len());
+    for (index, sql) in index_rows {
+        let columns = conn.query_map(
+            sqlite_pragmas::INDEX_COLUMNS,
+            &[Value::Text(index.clone())],
+            |row| Ok(row.get::<Option<String>, _>("name")?.unwrap_or_default()),
+        )?;
+        indexes.push(SqliteIndexSnapshot::new(index, sql, columns));
+    }
+    let triggers = conn.query_map(sqlite_pragmas::TRIGGERS, &[name], |row| {
+        row.get::<String, _>("sql")
+    })?;
+    Ok(SqliteTableSnapshot::new(
+        table, create_sql, indexes, triggers,
+    ))
+}

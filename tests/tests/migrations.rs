@@ -1,0 +1,468 @@
+//! The migrator on both backends: batches, rollbacks, the ledger, failures, checksums
+//! and concurrent runs.
+
+use std::sync::{Arc, Barrier};
+
+use orm_core::{Connection, DB};
+use orm_migrate::prelude::*;
+use orm_migrate::{MigrationState, RunOptions, LEDGER_TABLE};
+use orm_tests::introspect::{column, columns, index, table_exists};
+use orm_tests::on_both_backends;
+
+type Step = fn(&mut Schema<'_>) -> Result<()>;
+
+/// A migration made of two functions.
+struct Fns {
+    name: &'static str,
+    up: Step,
+    down: Step,
+    transactional: bool,
+}
+
+impl Migration for Fns {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn up(&self, schema: &mut Schema) -> Result<()> {
+        (self.up)(schema)
+    }
+    fn down(&self, schema: &mut Schema) -> Result<()> {
+        (self.down)(schema)
+    }
+    fn transactional(&self) -> bool {
+        self.transactional
+    }
+}
+
+fn fns(name: &'static str, up: Step, down: Step) -> Box<dyn Migration> {
+    Box::new(Fns {
+        name,
+        up,
+        down,
+        transactional: true,
+    })
+}
+
+/// DESIGN.md section 4's migration.
+struct CreatePostsTable;
+impl Migration for CreatePostsTable {
+    fn name(&self) -> &str {
+        "2024_01_01_000000_create_posts_table"
+    }
+    fn up(&self, schema: &mut Schema) -> Result<()> {
+        schema.create("posts", |table| {
+            table.increments("id");
+            table.string("title", 255);
+            table.text("body").nullable();
+            table.big_integer("user_id").unsigned();
+            table
+                .foreign("user_id")
+                .references("id")
+                .on("users")
+                .on_delete("cascade");
+            table.timestamps();
+        })
+    }
+    fn down(&self, schema: &mut Schema) -> Result<()> {
+        schema.drop_if_exists("posts")
+    }
+}
+
+fn add_votes() -> Box<dyn Migration> {
+    fns(
+        "2024_01_02_000000_add_votes_to_users",
+        |s| {
+            s.table("users", |t| {
+                t.integer("votes").default(0).index();
+            })
+        },
+        |s| s.table("users", |t| t.drop_column("votes")),
+    )
+}
+
+fn create_tags() -> Box<dyn Migration> {
+    fns(
+        "2024_01_03_000000_create_tags_table",
+        |s| {
+            s.create("tags", |t| {
+                t.increments("id");
+                t.string("name", 50).unique();
+            })
+        },
+        |s| s.drop("tags"),
+    )
+}
+
+/// DESIGN.md section 4, exactly as written (no `name`: the default one).
+mod design {
+    use orm_migrate::prelude::*;
+
+    pub struct CreatePostsTable;
+    impl Migration for CreatePostsTable {
+        fn up(&self, schema: &mut Schema) -> Result<()> {
+            schema.create("posts", |table| {
+                table.increments("id");
+                table.string("title", 255);
+                table.text("body").nullable();
+                table.big_integer("user_id").unsigned();
+                table
+                    .foreign("user_id")
+                    .references("id")
+                    .on("users")
+                    .on_delete("cascade");
+                table.timestamps();
+            })
+        }
+        fn down(&self, schema: &mut Schema) -> Result<()> {
+            schema.drop_if_exists("posts")
+        }
+    }
+}
+
+fn base() -> Vec<Box<dyn Migration>> {
+    vec![
+        Box::new(CreateUsersTable),
+        Box::new(CreatePostsTable),
+        add_votes(),
+    ]
+}
+
+fn ledger() -> orm_core::Result<Vec<(String, i64)>> {
+    DB::select(
+        "SELECT migration, batch FROM migrations ORDER BY migration",
+        &[],
+    )?
+    .iter()
+    .map(|r| Ok((r.get("migration")?, r.get("batch")?)))
+    .collect()
+}
+
+on_both_backends! {
+    fn run_status_pretend_rollback_step_reset_refresh_fresh() -> Result<()> {
+        let migrator = Migrator::new(base());
+        let status = migrator.status()?;
+        assert_eq!(status.len(), 3);
+        assert!(status.iter().all(|s| !s.ran && s.state == MigrationState::Pending));
+
+        // Pretend: the SQL of each pending migration, nothing run or recorded.
+        let pretended = migrator.pretend()?;
+        assert_eq!(pretended.len(), 3);
+        assert_eq!(pretended[0].name, "2014_10_12_000000_create_users_table");
+        assert!(pretended[0].statements[0].starts_with("CREATE TABLE \"users\""));
+        assert!(pretended[1].statements[0].contains("REFERENCES \"users\""));
+        let report = migrator.run_with(RunOptions { pretend: true, ..RunOptions::default() })?;
+        assert_eq!(report.pretended, pretended);
+        assert!(!table_exists("users")? && !table_exists(LEDGER_TABLE)?);
+
+        // Run: one batch, in name order.
+        let report = migrator.run()?;
+        assert_eq!(report.applied, migrator.names());
+        assert_eq!(report.batch, Some(1));
+        assert_eq!(ledger()?.iter().map(|(_, b)| *b).collect::<Vec<_>>(), [1, 1, 1]);
+        let names: Vec<String> = columns("users")?.into_iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            ["id", "name", "email", "password", "remember_token", "created_at", "updated_at", "votes"]
+        );
+        assert!(column("users", "remember_token").nullable);
+        assert!(!column("users", "email").nullable);
+        assert!(index("users", "users_email_unique").is_some_and(|i| i.unique));
+        assert!(index("users", "users_votes_index").is_some());
+        let status = migrator.status()?;
+        assert!(status.iter().all(|s| s.ran && s.batch == Some(1) && s.state == MigrationState::Applied));
+        assert!(status.iter().all(|s| s.applied_at.is_some()), "{status:?}");
+        let ledger_columns: Vec<String> = columns(LEDGER_TABLE)?.into_iter().map(|c| c.name).collect();
+        assert_eq!(ledger_columns, ["id", "migration", "batch", "checksum", "applied_at"]);
+        assert!(index(LEDGER_TABLE, "migrations_migration_unique").is_some_and(|i| i.unique));
+
+        // Nothing pending: nothing happens.
+        assert!(migrator.run()?.applied.is_empty());
+
+        // A new migration is a new batch; rollback reverts only that batch.
+        let mut all = base();
+        all.push(create_tags());
+        let migrator = Migrator::new(all);
+        assert_eq!(migrator.run()?.batch, Some(2));
+        assert_eq!(migrator.rollback()?, ["2024_01_03_000000_create_tags_table"]);
+        assert!(!table_exists("tags")?);
+        assert_eq!(migrator.rollback()?.len(), 3);
+        assert!(!table_exists("users")? && !table_exists("posts")?);
+        assert!(ledger()?.is_empty());
+
+        // Step: one batch each; rollback_steps(n) reverts the last n.
+        let report = migrator.run_with(RunOptions { step: true, ..RunOptions::default() })?;
+        assert_eq!(report.applied.len(), 4);
+        assert_eq!(ledger()?.iter().map(|(_, b)| *b).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(
+            migrator.rollback_steps(2)?,
+            ["2024_01_03_000000_create_tags_table", "2024_01_02_000000_add_votes_to_users"]
+        );
+        assert!(!orm_tests::introspect::columns("users")?.iter().any(|c| c.name == "votes"));
+        assert_eq!(ledger()?.len(), 2);
+
+        // Reset reverts everything; refresh reverts and runs everything.
+        assert_eq!(migrator.reset()?.len(), 2);
+        assert!(ledger()?.is_empty() && !table_exists("users")?);
+        migrator.run()?;
+        DB::insert("INSERT INTO users (name, email, password) VALUES (?, ?, ?)", &[&"a", &"b", &"c"])?;
+        let report = migrator.refresh()?;
+        assert_eq!(report.applied.len(), 4);
+        assert!(DB::select("SELECT id FROM users", &[])?.is_empty());
+
+        // Fresh drops every table, even unknown ones, then runs everything.
+        DB::statement("CREATE TABLE junk (id INTEGER)")?;
+        let report = migrator.fresh()?;
+        assert_eq!(report.applied.len(), 4);
+        assert_eq!(report.batch, Some(1));
+        assert!(!table_exists("junk")?);
+        assert!(table_exists("tags")?);
+        Ok(())
+    }
+
+    fn a_failing_migration_leaves_no_trace_at_any_statement() -> Result<()> {
+        fn failing(fail_at: usize) -> Box<dyn Migration> {
+            let up: Step = match fail_at {
+                0 => |s| {
+                    s.statement("SELECT * FROM no_such_table")?;
+                    s.create("t1", |t| { t.increments("id"); })?;
+                    s.create("t2", |t| { t.increments("id"); })
+                },
+                1 => |s| {
+                    s.create("t1", |t| { t.increments("id"); })?;
+                    s.statement("SELECT * FROM no_such_table")?;
+                    s.create("t2", |t| { t.increments("id"); })
+                },
+                2 => |s| {
+                    s.create("t1", |t| { t.increments("id"); })?;
+                    s.create("t2", |t| { t.increments("id"); })?;
+                    s.table("t1", |t| { t.string("x", 5).nullable(); })?;
+                    // A SQLite table rebuild, rolled back with the rest.
+                    s.table("users", |t| t.drop_column("remember_token"))?;
+                    s.statement("SELECT * FROM no_such_table")
+                },
+                _ => |s| {
+                    s.create("t1", |t| { t.increments("id"); })?;
+                    // The index statement of this create fails (the name is taken).
+                    s.create("t2", |t| {
+                        t.increments("id");
+                        t.integer("a");
+                        t.index_named(&["a"], "t1_pkey_clash");
+                    })?;
+                    s.create("t3", |t| {
+                        t.increments("id");
+                        t.integer("a");
+                        t.index_named(&["a"], "t1_pkey_clash");
+                    })
+                },
+            };
+            Box::new(Fns { name: "2020_01_01_000000_failing", up, down: |s| s.drop_if_exists("t1"), transactional: true })
+        }
+        for fail_at in 0..4 {
+            let migrator = Migrator::new(vec![Box::new(CreateUsersTable), failing(fail_at), create_tags()]);
+            let err = migrator.run().unwrap_err();
+            let Error::MigrationFailed { migration, statement, .. } = &err else {
+                panic!("unexpected error {err:?}");
+            };
+            assert_eq!(migration, "2020_01_01_000000_failing");
+            let statement = statement.as_deref().expect("the failing statement");
+            let message = err.to_string();
+            assert!(message.contains("2020_01_01_000000_failing") && message.contains(statement), "{message}");
+            if fail_at < 3 {
+                assert_eq!(statement, "SELECT * FROM no_such_table");
+            } else {
+                assert!(statement.contains("t1_pkey_clash"), "{statement}");
+            }
+            // The one before stays applied and recorded; the failing one and those
+            // after it leave nothing.
+            assert_eq!(ledger()?, [("2014_10_12_000000_create_users_table".to_owned(), 1)]);
+            assert!(table_exists("users")?);
+            for table in ["t1", "t2", "t3", "tags"] {
+                assert!(!table_exists(table)?, "{table} after failing at {fail_at}");
+            }
+            assert!(column("users", "remember_token").nullable);
+            assert!(index("users", "users_email_unique").is_some());
+            let status = migrator.status()?;
+            assert_eq!(status.iter().filter(|s| s.ran).count(), 1);
+            Migrator::new(vec![Box::new(CreateUsersTable)]).reset()?;
+        }
+        Ok(())
+    }
+
+    fn edited_and_missing_migrations_are_detected_and_refused_unless_forced() -> Result<()> {
+        Migrator::new(vec![Box::new(CreateUsersTable), create_tags()]).run()?;
+
+        let edited = fns(
+            "2024_01_03_000000_create_tags_table",
+            |s| s.create("tags", |t| { t.increments("id"); t.string("name", 80).unique(); }),
+            |s| s.drop("tags"),
+        );
+        let migrator = Migrator::new(vec![Box::new(CreateUsersTable), edited, add_votes()]);
+        let status = migrator.status()?;
+        let tags = status.iter().find(|s| s.name.ends_with("create_tags_table")).unwrap();
+        assert_eq!(tags.state, MigrationState::Changed);
+        assert!(matches!(migrator.run().unwrap_err(), Error::ChecksumMismatch { ref migration, .. } if migration.ends_with("create_tags_table")));
+        assert!(!orm_tests::introspect::columns("users")?.iter().any(|c| c.name == "votes"));
+        let report = migrator.run_with(RunOptions { force: true, ..RunOptions::default() })?;
+        assert_eq!(report.applied, ["2024_01_02_000000_add_votes_to_users"]);
+
+        let missing = Migrator::new(vec![Box::new(CreateUsersTable), add_votes()]);
+        let status = missing.status()?;
+        let tags = status.iter().find(|s| s.name.ends_with("create_tags_table")).unwrap();
+        assert_eq!((tags.state, tags.ran), (MigrationState::Missing, true));
+        assert!(matches!(missing.run().unwrap_err(), Error::MissingMigration(ref name) if name.ends_with("create_tags_table")));
+        missing.run_with(RunOptions { force: true, ..RunOptions::default() })?;
+        // Reverting a migration the code lacks is refused.
+        assert!(matches!(missing.reset().unwrap_err(), Error::MissingMigration(_)));
+        assert_eq!(ledger()?.len(), 3, "nothing was reverted");
+        Ok(())
+    }
+
+    fn non_transactional_migrations_and_duplicate_names() -> Result<()> {
+        let outside = Box::new(Fns {
+            name: "2024_03_01_000000_outside",
+            up: |s| s.create("outside", |t| { t.increments("id"); }),
+            down: |s| s.drop("outside"),
+            transactional: false,
+        });
+        let migrator = Migrator::new(vec![outside]);
+        migrator.run()?;
+        assert!(table_exists("outside")?);
+        assert_eq!(ledger()?.len(), 1);
+        migrator.rollback()?;
+        assert!(!table_exists("outside")?);
+
+        let twice = Migrator::new(vec![create_tags(), create_tags()]);
+        assert!(matches!(twice.run().unwrap_err(), Error::DuplicateMigration(_)));
+        Ok(())
+    }
+
+    fn the_design_example_runs_as_written() -> Result<()> {
+        let migrator = Migrator::new(vec![Box::new(design::CreatePostsTable), Box::new(CreateUsersTable)]);
+        assert_eq!(migrator.names(), ["2014_10_12_000000_create_users_table", "create_posts_table"]);
+        migrator.run()?;
+        assert_eq!(orm_tests::introspect::foreign_keys("posts")?[0].on_delete, "CASCADE");
+        assert_eq!(migrator.rollback()?.len(), 2);
+        assert!(!table_exists("posts")? && !table_exists("users")?);
+        Ok(())
+    }
+
+    fn explicit_connections_work_like_the_default_one() -> Result<()> {
+        let migrator = Migrator::new(base());
+        let report = DB::with_connection(|conn| {
+            Ok(migrator.run_on(conn))
+        })??;
+        assert_eq!(report.applied.len(), 3);
+        assert!(DB::with_connection(|conn| Ok(migrator.status_on(conn)))??.iter().all(|s| s.ran));
+        assert_eq!(DB::with_connection(|conn| Ok(migrator.reset_on(conn)))??.len(), 3);
+        Ok(())
+    }
+}
+
+fn many_tables() -> Vec<Box<dyn Migration>> {
+    macro_rules! table_migration {
+        ($name:literal, $table:literal) => {
+            fns(
+                $name,
+                |s| {
+                    s.create($table, |t| {
+                        t.increments("id");
+                        t.string("name", 20).index();
+                    })
+                },
+                |s| s.drop($table),
+            )
+        };
+    }
+    vec![
+        Box::new(CreateUsersTable),
+        table_migration!("2024_04_01_000001_a", "conc_a"),
+        table_migration!("2024_04_01_000002_b", "conc_b"),
+        table_migration!("2024_04_01_000003_c", "conc_c"),
+        table_migration!("2024_04_01_000004_d", "conc_d"),
+        table_migration!("2024_04_01_000005_e", "conc_e"),
+    ]
+}
+
+/// Runs two migrators at once on fresh connections from `open`; returns how many
+/// migrations each applied.
+fn race(open: impl Fn() -> orm_core::Result<Connection> + Send + Sync + 'static) -> Vec<usize> {
+    let open = Arc::new(open);
+    let barrier = Arc::new(Barrier::new(2));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let open = Arc::clone(&open);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let mut conn = open().expect("connect");
+                barrier.wait();
+                Migrator::new(many_tables())
+                    .run_on(&mut conn)
+                    .expect("concurrent run")
+                    .applied
+                    .len()
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("migrator thread"))
+        .collect()
+}
+
+fn ledger_on(conn: &mut Connection) -> orm_core::Result<Vec<String>> {
+    conn.select("SELECT migration FROM migrations ORDER BY migration", &[])?
+        .iter()
+        .map(|r| r.get("migration"))
+        .collect()
+}
+
+#[test]
+fn concurrent_sqlite_migrators_apply_each_migration_once() -> Result<()> {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("app.sqlite3").display());
+        let open_url = url.clone();
+        let applied = race(move || Connection::open(&open_url));
+        assert_eq!(applied.iter().sum::<usize>(), 6, "{applied:?}");
+        let mut conn = Connection::open(&url)?;
+        assert_eq!(ledger_on(&mut conn)?.len(), 6);
+        let status = Migrator::new(many_tables()).status_on(&mut conn)?;
+        assert!(status.iter().all(|s| s.state == MigrationState::Applied));
+    }
+    Ok(())
+}
+
+#[test]
+fn concurrent_postgres_migrators_apply_each_migration_once() -> Result<()> {
+    let url = orm_core::testing::postgres_url();
+    let mut setup = match Connection::open(&url) {
+        Ok(conn) => conn,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: PostgreSQL test (no server reachable: {e})");
+            return Ok(());
+        }
+        Err(e) => panic!("PostgreSQL tests must run in CI: {e}"),
+    };
+    for round in 0..3 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let schema = format!("orm_migrate_race_{}_{round}_{nanos}", std::process::id());
+        setup.execute_batch(&format!("CREATE SCHEMA \"{schema}\""))?;
+        let open_url = url.clone();
+        let open_schema = schema.clone();
+        let applied = race(move || {
+            let mut conn = Connection::open(&open_url)?;
+            conn.execute_batch(&format!("SET search_path TO \"{open_schema}\""))?;
+            Ok(conn)
+        });
+        setup.execute_batch(&format!("SET search_path TO \"{schema}\""))?;
+        let ledger = ledger_on(&mut setup);
+        setup.execute_batch(&format!(
+            "SET search_path TO public; DROP SCHEMA \"{schema}\" CASCADE"
+        ))?;
+        assert_eq!(applied.iter().sum::<usize>(), 6, "{applied:?}");
+        assert_eq!(ledger?.len(), 6);
+    }
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! Relations and eager loading on a real many-table schema, on both backends.
+
+use orm_core::prelude::*;
+use orm_migrate::Schema;
+use orm_tests::on_both_backends;
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(timestamps)]
+pub struct Country {
+    pub id: Option<i64>,
+    pub name: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    #[model(has_many(User))]
+    pub users: HasMany<User>,
+    #[model(has_many_through(Post, through = User))]
+    pub posts: HasManyThrough<Post>,
+    #[model(has_one_through(Profile, through = User))]
+    pub profile: HasOneThrough<Profile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct User {
+    pub id: Option<i64>,
+    pub name: String,
+    pub country_id: Option<i64>,
+    #[model(has_many(Post))]
+    pub posts: HasMany<Post>,
+    #[model(has_one(Profile))]
+    pub profile: HasOne<Profile>,
+    #[model(belongs_to(Country))]
+    pub country: BelongsTo<Country>,
+    #[model(belongs_to_many(Role, timestamps))]
+    pub roles: BelongsToMany<Role>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(soft_deletes)]
+pub struct Post {
+    pub id: Option<i64>,
+    pub user_id: i64,
+    pub title: String,
+    pub published: bool,
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[model(belongs_to(User))]
+    pub user: BelongsTo<User>,
+    #[model(has_many(Comment))]
+    pub comments: HasMany<Comment>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Comment {
+    pub id: Option<i64>,
+    pub post_id: i64,
+    pub body: String,
+    #[model(belongs_to(Post))]
+    pub post: BelongsTo<Post>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Profile {
+    pub id: Option<i64>,
+    pub user_id: i64,
+    pub bio: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Role {
+    pub id: Option<i64>,
+    pub name: String,
+    #[model(belongs_to_many(User, timestamps))]
+    pub users: BelongsToMany<User>,
+}
+
+fn schema() -> Result<()> {
+    Schema::on_default(|s| {
+        s.create("countries", |t| {
+            t.increments("id");
+            t.string("name", 100);
+            t.timestamps();
+        })?;
+        s.create("users", |t| {
+            t.increments("id");
+            t.string("name", 100);
+            t.big_integer("country_id").nullable();
+            t.foreign("country_id").references("id").on("countries");
+        })?;
+        s.create("posts", |t| {
+            t.increments("id");
+            t.big_integer("user_id");
+            t.string("title", 200);
+            t.boolean("published").default(false);
+            t.soft_deletes();
+            t.foreign("user_id")
+                .references("id")
+                .on("users")
+                .on_delete("cascade");
+        })?;
+        s.create("comments", |t| {
+            t.increments("id");
+            t.big_integer("post_id");
+            t.text("body");
+            t.foreign("post_id")
+                .references("id")
+                .on("posts")
+                .on_delete("cascade");
+        })?;
+        s.create("profiles", |t| {
+            t.increments("id");
+            t.big_integer("user_id").unique();
+            t.string("bio", 200);
+        })?;
+        s.create("roles", |t| {
+            t.increments("id");
+            t.string("name", 50);
+        })?;
+        s.create("role_user", |t| {
+            t.big_integer("role_id");
+            t.big_integer("user_id");
+            t.boolean("active").default(true);
+            t.timestamps();
+            t.primary(&["role_id", "user_id"]);
+        })
+    })
+    .map_err(|e| Error::InvalidQuery(e.to_string()))
+}
+
+/// 2 countries, 3 users, posts with comments, profiles and roles.
+fn seed() -> Result<()> {
+    schema()?;
+    let mut fr = Country::create(Country {
+        name: "France".into(),
+        ..Default::default()
+    })?;
+    let uk = Country::create(Country {
+        name: "UK".into(),
+        ..Default::default()
+    })?;
+    let ada = User::create(User {
+        name: "Ada".into(),
+        country_id: uk.id,
+        ..Default::default()
+    })?;
+    let grace = User::create(User {
+        name: "Grace".into(),
+        country_id: fr.id,
+        ..Default::default()
+    })?;
+    let _linus = User::create(User {
+        name: "Linus".into(),
+        country_id: fr.id,
+        ..Default::default()
+    })?;
+    for (user, titles) in [(&ada, vec!["a1", "a2", "a3"]), (&grace, vec!["g1"])] {
+        for title in titles {
+            let post = user.posts().create(Post {
+                title: title.into(),
+                published: title != "a2",
+                ..Default::default()
+            })?;
+            for n in 0..2 {
+                post.comments().create(Comment {
+                    body: format!("{title}-c{n}"),
+                    ..Default::default()
+                })?;
+            }
+        }
+    }
+    ada.profile().create(Profile {
+        bio: "mathematician".into(),
+        ..Default::default()
+    })?;
+    let admin = Role::create(Role {
+        name: "admin".into(),
+        ..Default::default()
+    })?;
+    let editor = Role::create(Role {
+        name: "editor".into(),
+        ..Default::default()
+    })?;
+    ada.roles()
+        .attach([admin.id.unwrap(), editor.id.unwrap()])?;
+    grace.roles().attach([editor.id.unwrap()])?;
+    fr.touch()?;
+    Ok(())
+}
+
+fn names<M>(models: &[M], name: impl Fn(&M) -> &str) -> Vec<String> {
+    let mut v: Vec<String> = models.iter().map(|m| name(m).to_owned()).collect();
+    v.sort();
+    v
+}
+
+on_both_backends! {
+    fn lazy_relation_queries() {
+        seed()?;
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        assert_eq!(ada.posts().count()?, 3);
+        let published = ada.posts().where_("published", "=", true).order_by("title").get()?;
+        assert_eq!(names(&published, |p| &p.title), ["a1", "a3"]);
+        assert_eq!(ada.profile().first()?.unwrap().bio, "mathematician");
+        assert_eq!(ada.country().first()?.unwrap().name, "UK");
+        assert_eq!(names(&ada.roles().get()?, |r| &r.name), ["admin", "editor"]);
+        let post = Post::where_eq("title", "g1").first()?.unwrap();
+        assert_eq!(post.user().first()?.unwrap().name, "Grace");
+        let france = Country::where_eq("name", "France").first()?.unwrap();
+        assert_eq!(names(&france.users().get()?, |u| &u.name), ["Grace", "Linus"]);
+        assert_eq!(names(&france.posts().get()?, |p| &p.title), ["g1"]);
+        let editor = Role::where_eq("name", "editor").first()?.unwrap();
+        assert_eq!(names(&editor.users().get()?, |u| &u.name), ["Ada", "Grace"]);
+        Ok(())
+    }
+
+    fn eager_loading_matches_lazy_and_issues_one_query_per_level() {
+        seed()?;
+        DB::enable_query_log();
+        let users = User::query()
+            .with(&["posts", "posts.comments", "roles", "profile", "country"])
+            .order_by("name")
+            .get()?;
+        let log = DB::query_log();
+        DB::disable_query_log();
+        // users + posts + comments + roles + profile + country
+        assert_eq!(log.len(), 6, "{:#?}", log.iter().map(|q| &q.sql).collect::<Vec<_>>());
+
+        let ada = &users[0];
+        assert!(ada.posts.is_loaded());
+        assert_eq!(names(&ada.posts, |p| &p.title), ["a1", "a2", "a3"]);
+        for post in ada.posts.iter() {
+            assert_eq!(post.comments.len(), 2);
+            assert!(post.comments.iter().all(|c| c.body.starts_with(&post.title)));
+        }
+        assert_eq!(names(&ada.roles, |r| &r.name), ["admin", "editor"]);
+        assert_eq!(ada.profile.get().unwrap().bio, "mathematician");
+        assert_eq!(ada.country.get().unwrap().name, "UK");
+        let linus = &users[2];
+        assert!(linus.posts.is_loaded() && linus.posts.is_empty());
+        assert!(linus.profile.is_loaded() && linus.profile.get().is_none());
+
+        // Eager results equal lazy ones.
+        for user in &users {
+            let mut lazy = user.posts().get()?;
+            lazy.sort_by_key(|p| p.id);
+            let mut eager: Vec<Post> = user.posts.iter().cloned().map(|mut p| { p.comments = Default::default(); p }).collect();
+            eager.sort_by_key(|p| p.id);
+            assert_eq!(lazy, eager);
+        }
+
+        let countries = Country::query().with(&["posts", "users", "profile"]).order_by("name").get()?;
+        assert_eq!(names(&countries[0].posts, |p| &p.title), ["g1"]);
+        assert!(countries[0].profile.is_loaded() && countries[0].profile.get().is_none());
+        assert_eq!(countries[1].profile.get().unwrap().bio, "mathematician");
+        assert_eq!(countries[1].profile().first()?.unwrap().bio, "mathematician");
+        assert_eq!(names(&countries[1].posts, |p| &p.title), ["a1", "a2", "a3"]);
+        let comments = Comment::query().with(&["post.user"]).get()?;
+        assert!(comments.iter().all(|c| c.post.get().unwrap().user.get().is_some()));
+        Ok(())
+    }
+
+    fn eager_constraints_soft_deletes_and_load_on_loaded_models() {
+        seed()?;
+        let mut a2 = Post::where_eq("title", "a2").first()?.unwrap();
+        a2.delete()?;
+        let users = User::query()
+            .with_where("posts", |q| q.where_("title", "<>", "a3"))
+            .order_by("name")
+            .get()?;
+        assert_eq!(names(&users[0].posts, |p| &p.title), ["a1"]);
+
+        let mut users = User::query().order_by("name").get()?;
+        assert!(!users[0].posts.is_loaded());
+        DB::enable_query_log();
+        User::load(&mut users, &["posts.comments"])?;
+        assert_eq!(DB::query_log().len(), 2);
+        DB::disable_query_log();
+        assert_eq!(names(&users[0].posts, |p| &p.title), ["a1", "a3"]);
+        Ok(())
+    }
+
+    fn existence_queries_compile_to_exists() {
+        seed()?;
+        let with_posts = User::query().has("posts").order_by("name").get()?;
+        assert_eq!(names(&with_posts, |u| &u.name), ["Ada", "Grace"]);
+        let without = User::query().doesnt_have("posts").get()?;
+        assert_eq!(names(&without, |u| &u.name), ["Linus"]);
+        let prolific = User::query().has_count("posts", ">=", 3).get()?;
+        assert_eq!(names(&prolific, |u| &u.name), ["Ada"]);
+        let drafts = User::query().where_has("posts", |q| q.where_("published", "=", false)).get()?;
+        assert_eq!(names(&drafts, |u| &u.name), ["Ada"]);
+        let commented = User::query()
+            .where_has("posts.comments", |q| q.where_("body", "=", "g1-c1"))
+            .get()?;
+        assert_eq!(names(&commented, |u| &u.name), ["Grace"]);
+        assert_eq!(Country::query().has("users.posts").count()?, 2);
+        let editors = User::query().where_has("roles", |q| q.where_("name", "=", "admin")).get()?;
+        assert_eq!(names(&editors, |u| &u.name), ["Ada"]);
+
+        let counted = User::query().with_count(&["posts", "roles"]).order_by("name").get()?;
+        assert_eq!(counted.iter().map(|u| u.posts.count()).collect::<Vec<_>>(), [Some(3), Some(1), Some(0)]);
+        assert_eq!(counted[0].roles.count(), Some(2));
+        assert!(matches!(User::query().has("nope").get(), Err(Error::InvalidQuery(_))));
+        Ok(())
+    }
+
+    fn pivot_operations() {
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::all()?.iter().map(|r| r.id.unwrap()).collect();
+        assert_eq!(linus.roles().attach(roles.clone())?, 2);
+        assert_eq!(linus.roles().count()?, 2);
+        let pivots = linus.roles().with_pivot(&["active", "created_at"]).get_with_pivot()?;
+        assert_eq!(pivots.len(), 2);
+        assert!(pivots.iter().all(|(_, p)| p.get::<bool, _>("active").unwrap()));
+        assert!(pivots.iter().all(|(_, p)| p.get::<Option<DateTime<Utc>>, _>("created_at").unwrap().is_some()));
+
+        assert_eq!(linus.roles().detach([roles[0]])?, 1);
+        let changes = linus.roles().sync([roles[0]])?;
+        assert_eq!(changes.attached, vec![Value::Int(roles[0])]);
+        assert_eq!(changes.detached, vec![Value::Int(roles[1])]);
+        assert_eq!(linus.roles().get()?.iter().map(|r| r.id.unwrap()).collect::<Vec<_>>(), [roles[0]]);
+        let toggled = linus.roles().toggle(roles.clone())?;
+        assert_eq!(toggled.detached, vec![Value::Int(roles[0])]);
+        assert_eq!(toggled.attached, vec![Value::Int(roles[1])]);
+        linus.roles().attach_with(roles[0], orm_core::row! {"active" => false})?;
+        let inactive = linus.roles().with_pivot(&["active"]).get_with_pivot()?
+            .into_iter().filter(|(_, p)| !p.get::<bool, _>("active").unwrap()).count();
+        assert_eq!(inactive, 1);
+        assert_eq!(linus.roles().detach_all()?, 2);
+        assert_eq!(linus.roles().count()?, 0);
+
+        let mut post = Post { title: "new".into(), ..Default::default() };
+        post.associate("user", &linus)?;
+        assert_eq!(post.user_id, linus.id.unwrap());
+        post.save()?;
+        assert_eq!(linus.posts().count()?, 1);
+        assert!(matches!(post.associate("comments", &linus), Err(Error::InvalidQuery(_))));
+        assert!(matches!(post.associate("nope", &linus), Err(Error::UnknownRelation { .. })));
+        Ok(())
+    }
+
+    fn prevent_lazy_loading_names_model_and_relation() {
+        seed()?;
+        DB::prevent_lazy_loading(true);
+        let users = User::all()?;
+        let err = users.iter().map(|u| u.posts().get()).find_map(|r| r.err()).expect("lazy load refused");
+        match err {
+            Error::LazyLoading { model, relation } => {
+                assert_eq!((model.as_str(), relation.as_str()), ("User", "posts"));
+            }
+            other => panic!("expected LazyLoading, got {other:?}"),
+        }
+        let loaded = User::query().with(&["posts"]).get()?;
+        for user in &loaded {
+            user.posts().get()?; // loaded: reading through the relation is allowed
+        }
+        DB::prevent_lazy_loading(false);
+        assert_eq!(users[0].posts().get()?.len(), users[0].posts().count()? as usize);
+        Ok(())
+    }
+
+    fn hidden_and_loaded_relations_serialise() {
+        seed()?;
+        let users = User::query().with(&["posts"]).where_eq("name", "Grace").get()?;
+        let json = users[0].to_json();
+        assert_eq!(json["posts"][0]["title"], "g1");
+        assert!(json.get("roles").is_none());
+        Ok(())
+    }
+}
+
+#[test]
+fn pivot_table_defaults_to_singular_tables_in_alphabetical_order() {
+    let roles = User::meta().relation("roles").unwrap();
+    assert_eq!(roles.pivot(), "role_user");
+    assert_eq!(roles.foreign_key, "user_id");
+    assert_eq!(roles.related_key, "role_id");
+    assert_eq!(Role::meta().relation("users").unwrap().pivot(), "role_user");
+}

@@ -1,0 +1,475 @@
+//! The schema builder on both backends, checked by introspecting the live database.
+
+use orm_core::{Backend, ConstraintKind, DB};
+use orm_migrate::prelude::*;
+use orm_migrate::Error;
+use orm_tests::introspect::{self, column, columns, foreign_keys, index, indexes, table_exists};
+use orm_tests::{backend, on_both_backends, per_backend};
+
+fn schema<T>(f: impl FnOnce(&mut Schema<'_>) -> Result<T>) -> Result<T> {
+    Schema::on_default(f)
+}
+
+/// The statements `f` would run, without running them.
+fn pretend(f: impl FnOnce(&mut Schema<'_>) -> Result<()>) -> Result<Vec<String>> {
+    let mut outcome = None;
+    DB::with_connection(|conn| {
+        let mut schema = Schema::pretending(conn);
+        outcome = Some(f(&mut schema).map(|()| schema.take_statements()));
+        Ok(())
+    })?;
+    outcome.expect("closure ran")
+}
+
+fn create_everything() -> Result<()> {
+    schema(|s| {
+        s.create("everything", |t| {
+            t.increments("id");
+            t.string("s", 100);
+            t.char("c", 2);
+            t.text("tx");
+            t.medium_text("mt").nullable();
+            t.long_text("lt").nullable();
+            t.integer("i").default(7);
+            t.tiny_integer("ti").nullable();
+            t.small_integer("si").nullable();
+            t.medium_integer("mi").nullable();
+            t.big_integer("bi").nullable();
+            t.unsigned_integer("ui").default(0);
+            t.float("f").nullable();
+            t.double("d").nullable();
+            t.decimal("dec", 8, 2).default(1.5);
+            t.boolean("b").default(false);
+            t.enum_("e", &["draft", "it's"]).default("draft");
+            t.json("j").nullable();
+            t.jsonb("jb").nullable();
+            t.date("dt").nullable();
+            t.datetime("dtm").nullable();
+            t.time("tm").nullable();
+            t.timestamp("ts").use_current();
+            t.timestamp_tz("tstz").nullable();
+            t.binary("bin").nullable();
+            t.uuid("u").nullable();
+            t.string("quoted", 50)
+                .default("it's; DROP TABLE everything; --");
+            t.integer("raw").default_raw("(2 + 3)");
+            t.soft_deletes();
+            t.remember_token();
+            t.timestamps();
+        })
+    })
+}
+
+on_both_backends! {
+    fn every_column_type_and_modifier_as_the_database_sees_it() -> Result<()> {
+        create_everything()?;
+        let expected: &[(&str, &str, &str, bool)] = &[
+            ("id", "INTEGER", "INTEGER", false),
+            ("s", "VARCHAR(100)", "CHARACTER VARYING(100)", false),
+            ("c", "CHAR(2)", "CHARACTER(2)", false),
+            ("tx", "TEXT", "TEXT", false),
+            ("mt", "TEXT", "TEXT", true),
+            ("lt", "TEXT", "TEXT", true),
+            ("i", "INTEGER", "INTEGER", false),
+            ("ti", "INTEGER", "SMALLINT", true),
+            ("si", "INTEGER", "SMALLINT", true),
+            ("mi", "INTEGER", "INTEGER", true),
+            ("bi", "INTEGER", "BIGINT", true),
+            ("ui", "INTEGER", "INTEGER", false),
+            ("f", "FLOAT", "REAL", true),
+            ("d", "DOUBLE", "DOUBLE PRECISION", true),
+            ("dec", "NUMERIC(8, 2)", "NUMERIC", false),
+            ("b", "BOOLEAN", "BOOLEAN", false),
+            ("e", "VARCHAR(255)", "CHARACTER VARYING(255)", false),
+            ("j", "TEXT", "JSON", true),
+            ("jb", "TEXT", "JSONB", true),
+            ("dt", "DATE", "DATE", true),
+            ("dtm", "DATETIME", "TIMESTAMP WITHOUT TIME ZONE", true),
+            ("tm", "TIME", "TIME WITHOUT TIME ZONE", true),
+            ("ts", "DATETIME", "TIMESTAMP WITH TIME ZONE", false),
+            ("tstz", "DATETIME", "TIMESTAMP WITH TIME ZONE", true),
+            ("bin", "BLOB", "BYTEA", true),
+            ("u", "CHAR(36)", "UUID", true),
+            ("quoted", "VARCHAR(50)", "CHARACTER VARYING(50)", false),
+            ("raw", "INTEGER", "INTEGER", false),
+            ("deleted_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", true),
+            ("remember_token", "VARCHAR(100)", "CHARACTER VARYING(100)", true),
+            ("created_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", true),
+            ("updated_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", true),
+        ];
+        let actual = columns("everything")?;
+        assert_eq!(actual.len(), expected.len());
+        for ((name, sqlite, postgres, nullable), info) in expected.iter().zip(&actual) {
+            assert_eq!(info.name, *name);
+            assert_eq!(info.ty, per_backend(sqlite, postgres), "type of {name}");
+            assert_eq!(info.nullable, *nullable, "nullability of {name}");
+            assert_eq!(info.primary, *name == "id", "primary key of {name}");
+        }
+        if backend() == Backend::Sqlite {
+            let sql = DB::select("SELECT sql FROM sqlite_master WHERE name = 'everything'", &[])?;
+            assert!(sql[0].get::<String, _>("sql")?.contains("AUTOINCREMENT"));
+        } else {
+            assert!(column("everything", "id").default.unwrap().starts_with("nextval("));
+        }
+
+        // Defaults, including an escaped text literal and a raw expression.
+        DB::insert("INSERT INTO everything (s, c, tx) VALUES (?, ?, ?)", &[&"a", &"bb", &"t"])?;
+        let rows = DB::select(
+            "SELECT i, ui, CAST(dec AS DOUBLE PRECISION) AS dec, b, e, quoted, raw, \
+             ts IS NOT NULL AS has_ts, deleted_at IS NULL AS no_deleted_at FROM everything",
+            &[],
+        )?;
+        let row = &rows[0];
+        assert_eq!(row.get::<i64, _>("i")?, 7);
+        assert_eq!(row.get::<i64, _>("ui")?, 0);
+        assert_eq!(row.get::<f64, _>("dec")?, 1.5);
+        assert!(!row.get::<bool, _>("b")?);
+        assert_eq!(row.get::<String, _>("e")?, "draft");
+        assert_eq!(row.get::<String, _>("quoted")?, "it's; DROP TABLE everything; --");
+        assert_eq!(row.get::<i64, _>("raw")?, 5);
+        assert!(row.get::<bool, _>("has_ts")?);
+        assert!(row.get::<bool, _>("no_deleted_at")?);
+
+        // NOT NULL unless nullable, enum CHECK, unsigned CHECK (PostgreSQL).
+        let err = DB::insert("INSERT INTO everything (s, c) VALUES (?, ?)", &[&"a", &"bb"]).unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(ConstraintKind::NotNull));
+        let err = DB::insert(
+            "INSERT INTO everything (s, c, tx, e) VALUES (?, ?, ?, ?)",
+            &[&"a", &"bb", &"t", &"bogus"],
+        )
+        .unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(ConstraintKind::Check));
+        DB::insert(
+            "INSERT INTO everything (s, c, tx, e) VALUES (?, ?, ?, ?)",
+            &[&"a", &"bb", &"t", &"it's"],
+        )?;
+        let negative = DB::insert(
+            "INSERT INTO everything (s, c, tx, ui) VALUES (?, ?, ?, ?)",
+            &[&"a", &"bb", &"t", &-1],
+        );
+        if backend() == Backend::Postgres {
+            assert_eq!(negative.unwrap_err().constraint_kind(), Some(ConstraintKind::Check));
+        }
+        Ok(())
+    }
+
+    fn indexes_and_foreign_keys_exist_and_work() -> Result<()> {
+        schema(|s| {
+            s.create("users", |t| {
+                t.increments("id");
+                t.string("email", 255).unique();
+                t.string("name", 50).index();
+            })?;
+            s.create("categories", |t| {
+                t.increments("id");
+            })?;
+            // DESIGN.md section 4, as written.
+            s.create("posts", |table| {
+                table.increments("id");
+                table.string("title", 255);
+                table.text("body").nullable();
+                table.big_integer("user_id").unsigned();
+                table.foreign("user_id").references("id").on("users").on_delete("cascade");
+                table.foreign_id("category_id").nullable().constrained();
+                table.unique(&["title", "user_id"]);
+                table.morphs("imageable");
+                table.timestamps();
+            })
+        })?;
+        let email = index("users", "users_email_unique").expect("unique index");
+        assert!(email.unique);
+        assert_eq!(email.columns, ["email"]);
+        assert!(!index("users", "users_name_index").expect("index").unique);
+        let pair = index("posts", "posts_title_user_id_unique").expect("composite unique");
+        assert!(pair.unique);
+        assert_eq!(pair.columns, ["title", "user_id"]);
+        let morph = index("posts", "posts_imageable_type_imageable_id_index").expect("morph index");
+        assert_eq!(morph.columns, ["imageable_type", "imageable_id"]);
+
+        let fks = foreign_keys("posts")?;
+        assert_eq!(fks.len(), 2, "{fks:?}");
+        let category = fks.iter().find(|f| f.column == "category_id").unwrap();
+        assert_eq!(category.references_table, "categories");
+        let user = fks.iter().find(|f| f.column == "user_id").unwrap();
+        assert_eq!((user.references_table.as_str(), user.references_column.as_str()), ("users", "id"));
+        assert_eq!(user.on_delete, "CASCADE");
+
+        // They work: violations are refused, deletes cascade.
+        DB::insert("INSERT INTO users (email, name) VALUES (?, ?)", &[&"a@b.c", &"Ada"])?;
+        let err = DB::insert("INSERT INTO users (email, name) VALUES (?, ?)", &[&"a@b.c", &"Bob"]).unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique));
+        let insert_post = "INSERT INTO posts (title, user_id, imageable_id, imageable_type) VALUES (?, ?, ?, ?)";
+        let err = DB::insert(insert_post, &[&"x", &999, &1, &"Img"]).unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(ConstraintKind::ForeignKey));
+        DB::insert(insert_post, &[&"x", &1, &1, &"Img"])?;
+        DB::delete("DELETE FROM users", &[])?;
+        assert!(DB::select("SELECT id FROM posts", &[])?.is_empty());
+        Ok(())
+    }
+
+    fn bad_blueprints_are_typed_errors_and_leave_nothing() -> Result<()> {
+        let err = schema(|s| {
+            s.create("bad", |t| {
+                t.integer("a");
+                t.foreign("a").on("users").on_delete("drop table users");
+            })
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidForeignKeyAction { ref action, .. } if action == "drop table users"));
+        let err = schema(|s| s.create("bad", |t| { t.integer("a"); t.foreign("a"); })).unwrap_err();
+        assert!(matches!(err, Error::InvalidBlueprint { .. }));
+        let err = schema(|s| s.create("bad", |t| { t.string("a", 10).default("nul\0byte"); })).unwrap_err();
+        assert!(matches!(err, Error::Database(_)), "{err}");
+        assert!(!table_exists("bad")?);
+        Ok(())
+    }
+
+    fn alter_adds_renames_changes_and_drops_columns_keeping_rows_and_indexes() -> Result<()> {
+        schema(|s| {
+            s.create("items", |t| {
+                t.increments("id");
+                t.string("name", 50).index();
+                t.integer("qty").default(1);
+                t.text("note").nullable();
+                t.string("code", 10).unique();
+            })
+        })?;
+        DB::insert("INSERT INTO items (name, qty, note, code) VALUES (?, ?, ?, ?)", &[&"apple", &3, &"red", &"A1"])?;
+        DB::insert("INSERT INTO items (name, qty, code) VALUES (?, ?, ?)", &[&"pear", &4, &"P1"])?;
+
+        schema(|s| {
+            s.table("items", |t| {
+                t.string("color", 20).nullable();
+                t.integer("stock").default(5);
+                t.string("tag", 20).nullable().index();
+            })?;
+            s.table("items", |t| t.rename_column("note", "remark"))?;
+            s.table("items", |t| t.drop_column("qty"))?;
+            s.table("items", |t| {
+                t.text("name").nullable().change();
+            })
+        })?;
+        let names: Vec<String> = columns("items")?.into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["id", "name", "remark", "code", "color", "stock", "tag"]);
+        let name = column("items", "name");
+        assert_eq!(name.ty, "TEXT");
+        assert!(name.nullable);
+        assert!(!column("items", "code").nullable);
+        assert!(column("items", "id").primary);
+        // Defaults survive the rebuilds exactly.
+        assert_eq!(column("items", "stock").default.as_deref(), Some("5"));
+        assert_eq!(column("items", "color").default, None);
+        let rows = DB::select("SELECT id, name, remark, code, stock FROM items ORDER BY id", &[])?;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get::<String, _>("name")?, "apple");
+        assert_eq!(rows[0].get::<Option<String>, _>("remark")?.as_deref(), Some("red"));
+        assert_eq!(rows[1].get::<Option<String>, _>("remark")?, None);
+        assert_eq!(rows[1].get::<i64, _>("stock")?, 5);
+        assert_eq!(rows[1].get::<i64, _>("id")?, 2);
+        for (name, unique) in [("items_name_index", false), ("items_code_unique", true), ("items_tag_index", false)] {
+            assert_eq!(index("items", name).map(|i| i.unique), Some(unique), "index {name}");
+        }
+        DB::insert("INSERT INTO items (code) VALUES (?)", &[&"N1"])?;
+        let err = DB::insert("INSERT INTO items (code) VALUES (?)", &[&"N1"]).unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique));
+
+        // Dropping an indexed column drops its index; a NOT NULL column without default
+        // cannot be added to a table with rows on either backend.
+        schema(|s| s.table("items", |t| t.drop_column("code")))?;
+        assert!(index("items", "items_code_unique").is_none());
+        assert!(schema(|s| s.table("items", |t| { t.integer("required"); })).is_err());
+        assert!(!column_names("items")?.contains(&"required".to_owned()));
+        Ok(())
+    }
+
+    fn foreign_keys_are_added_and_dropped_on_existing_tables() -> Result<()> {
+        schema(|s| {
+            s.create("authors", |t| {
+                t.increments("id");
+                t.string("nickname", 20).nullable();
+            })?;
+            s.create("books", |t| {
+                t.increments("id");
+                t.integer("author_id");
+                t.string("title", 100).index();
+            })
+        })?;
+        DB::insert("INSERT INTO authors (nickname) VALUES (?)", &[&"ann"])?;
+        DB::insert("INSERT INTO books (author_id, title) VALUES (?, ?)", &[&1, &"One"])?;
+        DB::insert("INSERT INTO books (author_id, title) VALUES (?, ?)", &[&2, &"Orphan"])?;
+
+        // Adding a foreign key that existing rows violate fails and changes nothing.
+        assert!(schema(|s| s.table("books", |t| {
+            t.foreign("author_id").references("id").on("authors").on_delete("cascade");
+        }))
+        .is_err());
+        assert!(foreign_keys("books")?.is_empty());
+        assert_eq!(DB::select("SELECT id FROM books", &[])?.len(), 2);
+
+        DB::delete("DELETE FROM books WHERE author_id = ?", &[&2])?;
+        schema(|s| s.table("books", |t| {
+            t.foreign("author_id").references("id").on("authors").on_delete("cascade");
+        }))?;
+        let fks = foreign_keys("books")?;
+        assert_eq!(fks.len(), 1);
+        assert_eq!(fks[0].on_delete, "CASCADE");
+        assert!(index("books", "books_title_index").is_some());
+        let err = DB::insert("INSERT INTO books (author_id, title) VALUES (?, ?)", &[&7, &"x"]).unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(ConstraintKind::ForeignKey));
+
+        // Rebuilding the referenced table (SQLite) keeps the child rows and the reference.
+        schema(|s| s.table("authors", |t| t.drop_column("nickname")))?;
+        assert_eq!(DB::select("SELECT id FROM books", &[])?.len(), 1);
+        assert_eq!(foreign_keys("books")?[0].references_table, "authors");
+
+        schema(|s| s.table("books", |t| t.drop_foreign(&["author_id"])))?;
+        assert!(foreign_keys("books")?.is_empty());
+        DB::insert("INSERT INTO books (author_id, title) VALUES (?, ?)", &[&7, &"x"])?;
+        Ok(())
+    }
+
+    fn composite_and_dropped_primary_keys() -> Result<()> {
+        schema(|s| {
+            s.create("pivot", |t| {
+                t.integer("a");
+                t.integer("b");
+                t.primary(&["a", "b"]);
+            })
+        })?;
+        let primary: Vec<String> = columns("pivot")?.into_iter().filter(|c| c.primary).map(|c| c.name).collect();
+        assert_eq!(primary, ["a", "b"]);
+        DB::insert("INSERT INTO pivot (a, b) VALUES (1, 1)", &[])?;
+        schema(|s| s.table("pivot", |t| t.drop_primary()))?;
+        assert!(columns("pivot")?.iter().all(|c| !c.primary));
+        DB::insert("INSERT INTO pivot (a, b) VALUES (1, 1)", &[])?;
+        DB::delete("DELETE FROM pivot WHERE a = 1", &[])?;
+        schema(|s| s.table("pivot", |t| t.primary(&["b"])))?;
+        let primary: Vec<String> = columns("pivot")?.into_iter().filter(|c| c.primary).map(|c| c.name).collect();
+        assert_eq!(primary, ["b"]);
+        Ok(())
+    }
+
+    fn dropping_indexes_timestamps_and_soft_deletes() -> Result<()> {
+        schema(|s| {
+            s.create("things", |t| {
+                t.increments("id");
+                t.string("a", 10).index();
+                t.string("b", 10).unique();
+                t.timestamps();
+                t.soft_deletes();
+            })
+        })?;
+        schema(|s| {
+            s.table("things", |t| {
+                t.drop_index(&["a"]);
+                t.drop_unique("things_b_unique");
+                t.drop_timestamps();
+                t.drop_soft_deletes();
+            })
+        })?;
+        assert!(indexes("things")?.iter().all(|i| i.name != "things_a_index" && i.name != "things_b_unique"));
+        assert_eq!(column_names("things")?, ["id", "a", "b"]);
+        Ok(())
+    }
+
+    fn tables_are_listed_renamed_and_dropped() -> Result<()> {
+        schema(|s| {
+            assert!(!s.has_table("t1")?);
+            s.create("t1", |t| {
+                t.increments("id");
+                t.string("name", 10);
+            })?;
+            assert!(s.has_table("t1")?);
+            assert!(s.has_column("t1", "name")?);
+            assert!(!s.has_column("t1", "nope")?);
+            assert!(s.has_columns("t1", &["id", "name"])?);
+            assert_eq!(s.get_column_listing("t1")?, ["id", "name"]);
+            s.rename("t1", "t2")?;
+            assert!(!s.has_table("t1")?);
+            assert!(s.has_table("t2")?);
+            s.drop("t2")?;
+            s.drop_if_exists("t2")?;
+            assert!(s.drop("t2").is_err());
+            assert!(s.get_column_listing("t2")?.is_empty());
+            Ok(())
+        })
+    }
+
+    fn golden_sql_per_dialect() -> Result<()> {
+        let sql = pretend(|s| {
+            s.create("posts", |t| {
+                t.increments("id");
+                t.string("title", 255).default("it's");
+                t.boolean("draft").default(true);
+                t.big_integer("user_id").unsigned();
+                t.foreign("user_id").references("id").on("users").on_delete("cascade");
+                t.timestamps();
+            })?;
+            s.table("posts", |t| {
+                t.integer("votes").default(0).index();
+                t.drop_column("draft");
+            })?;
+            s.rename("posts", "articles")?;
+            s.drop_if_exists("articles")
+        })?;
+        let expected = match backend() {
+            Backend::Postgres => vec![
+                r#"CREATE TABLE "posts" ("id" SERIAL PRIMARY KEY NOT NULL, "title" VARCHAR(255) NOT NULL DEFAULT 'it''s', "draft" BOOLEAN NOT NULL DEFAULT TRUE, "user_id" BIGINT NOT NULL CHECK ("user_id" >= 0), "created_at" TIMESTAMPTZ, "updated_at" TIMESTAMPTZ, CONSTRAINT "posts_user_id_foreign" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)"#,
+                r#"ALTER TABLE "posts" ADD COLUMN "votes" INTEGER NOT NULL DEFAULT 0"#,
+                r#"CREATE INDEX "posts_votes_index" ON "posts" ("votes")"#,
+                r#"ALTER TABLE "posts" DROP COLUMN "draft""#,
+                r#"ALTER TABLE "posts" RENAME TO "articles""#,
+                r#"DROP TABLE IF EXISTS "articles" CASCADE"#,
+            ],
+            _ => vec![
+                r#"CREATE TABLE "posts" ("id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "title" VARCHAR(255) NOT NULL DEFAULT 'it''s', "draft" BOOLEAN NOT NULL DEFAULT 1, "user_id" INTEGER NOT NULL, "created_at" DATETIME, "updated_at" DATETIME, CONSTRAINT "posts_user_id_foreign" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)"#,
+                r#"ALTER TABLE "posts" ADD COLUMN "votes" INTEGER NOT NULL DEFAULT 0"#,
+                r#"CREATE INDEX "posts_votes_index" ON "posts" ("votes")"#,
+                r#"-- rebuild table "posts": drop column "draft""#,
+                r#"ALTER TABLE "posts" RENAME TO "articles""#,
+                r#"DROP TABLE IF EXISTS "articles""#,
+            ],
+        };
+        assert_eq!(sql, expected);
+        assert!(!table_exists("posts")?, "pretending runs nothing");
+        Ok(())
+    }
+}
+
+fn column_names(table: &str) -> orm_core::Result<Vec<String>> {
+    Ok(introspect::columns(table)?
+        .into_iter()
+        .map(|c| c.name)
+        .collect())
+}
+
+#[test]
+fn sqlite_refuses_to_rebuild_a_referenced_table_inside_a_transaction() -> Result<()> {
+    let _db = orm_core::testing::sqlite();
+    schema(|s| {
+        s.create("parents", |t| {
+            t.increments("id");
+            t.string("x", 5).nullable();
+        })?;
+        s.create("children", |t| {
+            t.increments("id");
+            t.foreign_id("parent_id").constrained();
+        })
+    })?;
+    let mut outcome = None;
+    DB::transaction(|| {
+        outcome = Some(schema(|s| s.table("parents", |t| t.drop_column("x"))));
+        Ok(())
+    })?;
+    assert!(matches!(outcome, Some(Err(Error::RebuildRefused { .. }))));
+    // An unreferenced table can be rebuilt inside a transaction.
+    DB::transaction(|| {
+        outcome = Some(schema(|s| {
+            s.table("children", |t| t.drop_foreign(&["parent_id"]))
+        }));
+        Ok(())
+    })?;
+    assert!(matches!(outcome, Some(Ok(()))));
+    assert!(foreign_keys("children")?.is_empty());
+    Ok(())
+}
