@@ -209,7 +209,7 @@ fn concurrent_inserts(target: &Target) -> Result<()> {
 }
 
 fn concurrent_counter(target: &Target) -> Result<()> {
-    let per_thread = scaled(50, 500);
+    let per_thread = scaled(100, 1_000);
     let failures = Arc::new(Failures::default());
     let table = target.table("counter");
     let started = Instant::now();

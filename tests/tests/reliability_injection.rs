@@ -301,3 +301,21 @@ on_both_backends! {
         check_every_payload_through_every_api()
     }
 }
+
+/// Raw SQL: a `?` inside a PostgreSQL dollar-quoted or `E''` literal is text, not a
+/// placeholder (it used to be renumbered to `$1`, changing the literal).
+#[test]
+fn raw_literals_keep_their_question_marks_on_postgres() -> Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    let rows = DB::select(
+        "SELECT $$a?b$$ AS x, $tag$ ? $$ ? $tag$ AS y, E'\\'?' AS z, ? AS bound",
+        &[&"value"],
+    )?;
+    assert_eq!(rows[0].get::<String, _>("x")?, "a?b");
+    assert_eq!(rows[0].get::<String, _>("y")?, " ? $$ ? ");
+    assert_eq!(rows[0].get::<String, _>("z")?, "'?");
+    assert_eq!(rows[0].get::<String, _>("bound")?, "value");
+    Ok(())
+}
