@@ -45,10 +45,12 @@ impl SqlWriter {
     }
 
     /// Appends a possibly qualified column (`column`, `table.column`,
-    /// `schema.table.column`), quoting each part; a trailing `*` is kept as the wildcard.
-    /// More than three parts is an invalid identifier (no backend has such names).
+    /// `schema.table.column`), quoting each part; a trailing `*` is kept as the wildcard
+    /// (`*`, `table.*`). More parts is an invalid identifier.
     pub fn push_qualified(&mut self, name: &str) -> &mut Self {
-        if !self.check_parts(name, 3) {
+        // `table.*` at most: SQLite has no `schema.table.*`.
+        let max_parts = if name.ends_with(".*") { 2 } else { 3 };
+        if !self.check_parts(name, max_parts) {
             return self;
         }
         let last = name.split('.').count() - 1;
@@ -82,7 +84,9 @@ impl SqlWriter {
         }
         self.error.get_or_insert(Error::InvalidIdentifier {
             identifier: name.to_owned(),
-            reason: if max == 2 {
+            reason: if name.ends_with(".*") {
+                "a wildcard takes at most a table (table.*)"
+            } else if max == 2 {
                 "a table name has at most two parts (schema.table)"
             } else {
                 "a column name has at most three parts (schema.table.column)"
@@ -219,6 +223,9 @@ mod tests {
         assert_eq!(w.finish().unwrap().0, r#""main"."users""#);
         let mut w = SqlWriter::new(&SqliteDialect);
         w.push_table_name("a.b.c");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_qualified("s.t.*");
         assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
         let mut w = SqlWriter::new(&SqliteDialect);
         w.push_qualified("a.b.c.d");
