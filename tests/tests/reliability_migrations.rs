@@ -11,7 +11,8 @@
 //! index, column, seed row) is present, and none of them is present otherwise.
 //!
 //! CI mode kills at every statement once; long mode (`ORM_RELIABILITY_LONG=1`) repeats
-//! the kill sweep 5 times and runs 32 concurrent migrators.
+//! the kill sweep 5 times, adds 40 kills at random instants (0-40 ms after the child
+//! connects, the child sleeping 3 ms before each statement) and runs 32 concurrent migrators.
 
 use std::cell::Cell;
 use std::io::{BufRead, BufReader};
@@ -32,6 +33,8 @@ thread_local! {
     static BREAK_AT: Cell<Option<usize>> = const { Cell::new(None) };
     /// The statement before which to stop and wait to be killed, if any.
     static PAUSE_AT: Cell<Option<usize>> = const { Cell::new(None) };
+    /// Whether to sleep 3 ms before each statement (widens the window for random kills).
+    static SLOW: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs one statement of a migration, with the faults this thread has planned.
@@ -44,6 +47,9 @@ fn statement(schema: &mut Schema<'_>, sql: &str) -> orm_migrate::Result<()> {
         r.set(i + 1);
         i
     });
+    if SLOW.with(Cell::get) {
+        std::thread::sleep(Duration::from_millis(3));
+    }
     if PAUSE_AT.with(Cell::get) == Some(index) {
         println!("PAUSED {index}");
         std::thread::sleep(Duration::from_secs(120));
@@ -308,6 +314,7 @@ fn postgres_migrations_failing_at_each_statement() -> orm_migrate::Result<()> {
 
 const CHILD_URL_VAR: &str = "ORM_RELIABILITY_MIGRATION_CHILD_URL";
 const CHILD_PAUSE_VAR: &str = "ORM_RELIABILITY_MIGRATION_CHILD_PAUSE_AT";
+const CHILD_SLOW_VAR: &str = "ORM_RELIABILITY_MIGRATION_CHILD_SLOW";
 
 /// Not a test on its own: the migrating child process of the kill tests.
 #[test]
@@ -320,7 +327,9 @@ fn migration_child() {
         .ok()
         .and_then(|v| v.parse().ok());
     PAUSE_AT.with(|p| p.set(pause_at));
+    SLOW.with(|s| s.set(std::env::var_os(CHILD_SLOW_VAR).is_some()));
     let mut conn = Connection::open(&url).expect("child connects");
+    println!("STARTED");
     migrator().run_on(&mut conn).expect("child migrates");
     println!("FINISHED");
 }
@@ -353,6 +362,61 @@ fn run_child_and_kill(url: &str, pause_at: usize) -> bool {
     paused
 }
 
+/// Runs the child (no pause, 3 ms per statement) and SIGKILLs it `delay` after it
+/// connected, wherever it is by then (possibly already finished).
+fn run_child_and_kill_after(url: &str, delay: Duration) {
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "migration_child", "--ignored", "--nocapture"])
+        .env(CHILD_URL_VAR, url)
+        .env(CHILD_SLOW_VAR, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        if line.unwrap_or_default().contains("STARTED") {
+            break;
+        }
+    }
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(lines);
+}
+
+/// Long mode only: kills at random instants, which also hit the points between the
+/// statements (ledger reads and writes, commits).
+/// Returns how many kills, and how many of them stopped the child mid-way (some but not
+/// all migrations applied).
+fn killed_at_random_instants(backend: Backend) -> orm_migrate::Result<(usize, usize)> {
+    if !long_mode() {
+        return Ok((0, 0));
+    }
+    let mut midway = 0;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.subsec_nanos() as u64 | 1);
+    let kills = 40;
+    for i in 0..kills {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % 40_000);
+        let Some(db) = database(backend, &format!("random{i}")) else {
+            return Ok((0, 0));
+        };
+        run_child_and_kill_after(&db.url, delay);
+        let mut conn = Connection::open(&db.url)?;
+        let context = format!("{backend:?}, killed after {delay:?}");
+        let applied = assert_agree(&mut conn, &context)?;
+        midway += usize::from(applied > 0 && applied < 3);
+        converge(&mut conn, &context)?;
+    }
+    Ok((kills, midway))
+}
+
 fn killed_at_each_statement(backend: Backend) -> orm_migrate::Result<()> {
     let sweeps = if long_mode() { 5 } else { 1 };
     let mut kills = 0;
@@ -370,8 +434,9 @@ fn killed_at_each_statement(backend: Backend) -> orm_migrate::Result<()> {
             kills += usize::from(paused);
         }
     }
+    let (random_kills, midway) = killed_at_random_instants(backend)?;
     eprintln!(
-        "{backend:?}: migrating child SIGKILLed at each of {STATEMENTS} statements ({kills} kills): ledger and schema agree each time, re-runs converge"
+        "{backend:?}: migrating child SIGKILLed at each of {STATEMENTS} statements ({kills} kills) and at {random_kills} random instants ({midway} between two migrations): ledger and schema agree each time, re-runs converge"
     );
     Ok(())
 }
