@@ -238,6 +238,46 @@ const OPERATIONS: &[(&str, Operation)] = &[
         assert_eq!(found.tag, p);
         Ok(())
     }),
+    ("where_raw with bindings", |p| {
+        seed(p)?;
+        let rows = DB::table("notes")
+            .where_raw("body = ? AND tag = ?", &[&p, &"seeded"])
+            .get()?;
+        only_payload(&rows, p)
+    }),
+    ("DB::execute with bindings", |p| {
+        seed("before")?;
+        let changed = DB::execute("UPDATE notes SET body = ? WHERE body = ?", &[&p, &"before"])?;
+        assert_eq!(changed, 1);
+        assert_eq!(bodies()?, [p, "decoy row"]);
+        Ok(())
+    }),
+    ("model.update_or_create", |p| {
+        let created = Note::update_or_create(row! {"tag" => p}, row! {"body" => p})?;
+        let twice = format!("{p}{p}");
+        let updated = Note::update_or_create(row! {"tag" => p}, row! {"body" => twice.as_str()})?;
+        assert_eq!(created.id, updated.id);
+        assert_eq!(
+            Note::find(created.id.expect("key"))?.expect("row").body,
+            twice
+        );
+        Ok(())
+    }),
+    ("model.find_many+destroy by text key", |p| {
+        for name in [p.to_owned(), format!("{p}x")] {
+            Label::create(Label {
+                name: name.clone(),
+                note: name,
+            })?;
+        }
+        let found = Label::find_many([p])?;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].note, p);
+        assert_eq!(Label::destroy([p])?, 1);
+        let left: Vec<String> = DB::table("labels").pluck("name")?;
+        assert_eq!(left, [format!("{p}x")]);
+        Ok(())
+    }),
     ("DB::select with bindings", |p| {
         seed(p)?;
         let rows = DB::select(
