@@ -249,8 +249,52 @@ pub(crate) fn with_named<T>(name: &str, f: impl FnOnce(&mut Connection) -> Resul
             }
         }
         None => {
-            let mut conn = registered(name)?.get()?;
+            let pool = registered(name)?;
+            // A nested call on this thread would wait for the connection it already
+            // holds when the pool has only one (in-memory SQLite): fail at once instead.
+            let _held = HeldCheckout::enter(name, pool.inner.max_size() == 1)?;
+            let mut conn = pool.get()?;
             f(&mut conn)
+        }
+    }
+}
+
+thread_local! {
+    static SINGLE_CHECKOUTS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks a single-connection pool as checked out by this thread.
+struct HeldCheckout {
+    name: Option<String>,
+}
+
+impl HeldCheckout {
+    fn enter(name: &str, single: bool) -> Result<HeldCheckout> {
+        if !single {
+            return Ok(HeldCheckout { name: None });
+        }
+        SINGLE_CHECKOUTS.with(|held| {
+            let mut held = held.borrow_mut();
+            if held.iter().any(|n| n == name) {
+                return Err(Error::ConnectionInUse(name.to_owned()));
+            }
+            held.push(name.to_owned());
+            Ok(HeldCheckout {
+                name: Some(name.to_owned()),
+            })
+        })
+    }
+}
+
+impl Drop for HeldCheckout {
+    fn drop(&mut self) {
+        if let Some(name) = &self.name {
+            SINGLE_CHECKOUTS.with(|held| {
+                let mut held = held.borrow_mut();
+                if let Some(i) = held.iter().rposition(|n| n == name) {
+                    held.remove(i);
+                }
+            });
         }
     }
 }
@@ -437,6 +481,28 @@ impl DB {
     /// `Ok`, rolls back on `Err` and on panic (the panic then continues). Every database
     /// call on this thread inside `f` uses the transaction's connection. Nested calls use
     /// savepoints, so an inner failure rolls back only the inner part.
+    ///
+    /// ```
+    /// use orm_core::{Error, DB};
+    /// DB::connect("sqlite::memory:")?;
+    /// DB::statement("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)")?;
+    /// let n = DB::transaction(|| {
+    ///     DB::insert("INSERT INTO t (x) VALUES (?)", &[&1])?;
+    ///     // A nested transaction is a savepoint: its failure undoes only its part.
+    ///     let inner = DB::transaction(|| DB::insert("INSERT INTO t (x) VALUES (?)", &[&1]));
+    ///     assert!(matches!(inner, Err(Error::UniqueViolation { .. })));
+    ///     DB::table("t").count()
+    /// })?;
+    /// assert_eq!(n, 1);
+    /// // An `Err` rolls everything back.
+    /// let failed: orm_core::Result<()> = DB::transaction(|| {
+    ///     DB::insert("INSERT INTO t (x) VALUES (?)", &[&2])?;
+    ///     Err(Error::InvalidQuery("changed my mind".into()))
+    /// });
+    /// assert!(failed.is_err());
+    /// assert_eq!(DB::table("t").count()?, 1);
+    /// # Ok::<(), orm_core::Error>(())
+    /// ```
     pub fn transaction<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
         transaction_named(DEFAULT_CONNECTION, f)
     }

@@ -133,6 +133,9 @@ pub enum Error {
     /// The thread's scoped connection is already in use by an enclosing call.
     #[error("the connection `{0}` is in use by an enclosing call on this thread")]
     ConnectionInUse(String),
+    /// A model hook refused the write (nothing was written).
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     /// A relation was read lazily while [`crate::DB::prevent_lazy_loading`] is on: eager
     /// load it (`with`/`load`) instead.
     #[error("lazy loading of relation `{relation}` on model `{model}` is prevented (eager load it with `with(&[\"{relation}\"])`)")]

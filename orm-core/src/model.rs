@@ -9,7 +9,7 @@ use crate::backend::Connection;
 use crate::db::with_named;
 use crate::dialect::{Backend, Dialect, SqlWriter};
 use crate::error::{Error, Result};
-use crate::query::{Cursor, Ident, Paginator, Query};
+use crate::query::{BulkOp, Cursor, Ident, Paginator, Query};
 use crate::relation::{EagerRelation, RelationMeta};
 use crate::row::FromRow;
 use crate::value::{ToValue, Value, ValueRef};
@@ -39,6 +39,9 @@ pub struct ModelMeta {
     pub deleted_at: Option<usize>,
     /// The connection the model uses (`default` unless set).
     pub connection: &'static str,
+    /// Whether the model implements its own hooks (`#[model(hooks)]`): mass updates and
+    /// deletes then run model by model so the hooks see each one.
+    pub hooks: bool,
     /// The relations declared on the model.
     pub relations: &'static [RelationMeta],
     #[doc(hidden)]
@@ -142,11 +145,24 @@ fn backend_slot(backend: Backend) -> usize {
 }
 
 /// Callbacks around every write. Returning `Err` from a `saving`/`creating`/`updating`/
-/// `deleting` hook cancels the write (nothing is written) and returns that error.
+/// `deleting` hook cancels the write (nothing is written) and returns that error
+/// (`Error::Cancelled("why")` says so plainly).
 ///
 /// `#[derive(Model)]` implements this trait with no hooks unless the struct says
-/// `#[model(hooks)]`; then implement it yourself, overriding the hooks you need.
+/// `#[model(hooks)]`; then implement it yourself, overriding the hooks you need. With
+/// hooks, mass updates and deletes on the model's queries (`User::where_(..).delete()`)
+/// load the matching models and write them one by one, so the hooks run for each.
 pub trait ModelHooks {
+    /// Global scopes: conditions added to every query of the model (`Model::query`,
+    /// `find`, `all`, ...). Add them with `query.scope("name", |q| ..)` so a query can
+    /// remove them with `without_scope("name")`.
+    fn global_scopes(query: Query<Self>) -> Query<Self>
+    where
+        Self: Sized,
+    {
+        query
+    }
+
     /// Before an insert or an update.
     fn saving(&mut self) -> Result<()> {
         Ok(())
@@ -369,6 +385,34 @@ fn missing_key(meta: &ModelMeta, action: &str) -> Error {
 ///
 /// Every operation runs on the model's connection (the thread's open transaction or
 /// test database first, then the pool) or, through its `_on` twin, on an explicit one.
+///
+/// ```
+/// use orm_core::prelude::*;
+///
+/// #[derive(Debug, Clone, Default, Model)]
+/// #[model(timestamps)]                 // table `users`: the type name, snake_case plural
+/// pub struct User {
+///     pub id: Option<i64>,             // the auto-increment key: None until saved
+///     pub name: String,
+///     pub votes: i32,
+///     pub created_at: Option<DateTime<Utc>>,
+///     pub updated_at: Option<DateTime<Utc>>,
+/// }
+///
+/// DB::connect("sqlite::memory:")?;
+/// DB::statement("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+///                votes INTEGER NOT NULL, created_at TEXT, updated_at TEXT)")?;
+/// let mut ada = User { name: "Ada".into(), votes: 120, ..Default::default() };
+/// ada.save()?;                         // INSERT: id and timestamps filled
+/// ada.votes += 1;
+/// ada.save()?;                         // UPDATE by primary key
+/// assert_eq!(User::find_or_fail(ada.id.unwrap())?.votes, 121);
+/// let top = User::where_("votes", ">", 100).order_by_desc("votes").get()?;
+/// assert_eq!(top.len(), 1);
+/// ada.delete()?;
+/// assert_eq!(User::count()?, 0);
+/// # Ok::<(), orm_core::Error>(())
+/// ```
 pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// The model's metadata (emitted by the derive).
     fn meta() -> &'static ModelMeta;
@@ -394,16 +438,21 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
             .iter()
             .map(|c| Ident::Borrowed(c.as_str()))
             .collect();
-        let query = Query::<Self>::table(meta.table)
+        let mut query = Query::<Self>::table(meta.table)
             .use_connection(meta.connection)
             .primary_key(meta.primary_key)
             .select(columns);
-        match (meta.qualified_deleted_at(), meta.deleted_at) {
+        query.model.updated_at = meta.updated_at.map(|u| meta.columns[u]);
+        if meta.hooks {
+            query.model.bulk = Some(bulk_write::<Self>);
+        }
+        let query = match (meta.qualified_deleted_at(), meta.deleted_at) {
             (Some(qualified), Some(i)) => query
                 .scope(SOFT_DELETES, |q| q.where_null(qualified))
                 .soft_delete_columns(meta.columns[i], meta.updated_at.map(|u| meta.columns[u])),
             _ => query,
-        }
+        };
+        Self::global_scopes(query)
     }
 
     /// Every row (trashed rows excluded).
@@ -761,6 +810,18 @@ pub(crate) fn find_by_key<M: Model>(
     key: Value,
     with_trashed: bool,
 ) -> Result<Option<M>> {
+    let meta = M::meta();
+    if meta.hooks {
+        // Global scopes may apply: go through the model's query.
+        let mut query = M::query().where_eq(
+            Ident::Owned(format!("{}.{}", meta.table, meta.primary_key)),
+            key,
+        );
+        if with_trashed {
+            query = query.without_scope(SOFT_DELETES);
+        }
+        return on.run(|conn| query.first_on(conn));
+    }
     on.run(|conn| {
         let sql = find_sql(M::meta(), conn.dialect(), with_trashed)?;
         conn.query_first(sql, std::slice::from_ref(&key), M::from_row)
@@ -966,6 +1027,28 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
         model.saved()?;
     }
     Ok(())
+}
+
+/// A mass update or delete on a model with hooks: load the models, write each (hooks
+/// run), all in one transaction so a hook's `Err` cancels everything.
+fn bulk_write<M: Model>(query: Query<M>, op: BulkOp, conn: &mut Connection) -> Result<u64> {
+    conn.transaction(|conn| {
+        let mut models = query.get_on(conn)?;
+        let mut on = On::Conn(conn);
+        for model in &mut models {
+            match &op {
+                BulkOp::Update(values) => {
+                    for (column, value) in values {
+                        model.set_column(column, value.as_ref())?;
+                    }
+                    let columns: Vec<&str> = values.iter().map(|(c, _)| c.as_str()).collect();
+                    save(model, &mut on, Some(&columns))?;
+                }
+                BulkOp::Delete { force } => delete(model, &mut on, *force)?,
+            }
+        }
+        Ok(models.len() as u64)
+    })
 }
 
 fn set_timestamp<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc>) -> Result<()> {

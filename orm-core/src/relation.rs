@@ -37,18 +37,18 @@ pub enum RelationKind {
 
 /// A relation declared on a model (emitted by `#[derive(Model)]`).
 ///
-/// Key columns per kind (defaults in brackets, for `User` ↔ `Post`/`Role`, `Country` →
+/// Key columns per kind (defaults in parentheses, for `User` ↔ `Post`/`Role`, `Country` →
 /// `User` → `Post`):
-/// - has one / has many: `foreign_key` on the related table [`user_id`], `local_key` on
-///   this table [its primary key];
-/// - belongs to: `foreign_key` on this table [`user_id`], `local_key` = the owner's key on
-///   the related table [its primary key];
-/// - belongs to many: `pivot_table` [the two singular table names in alphabetical order:
-///   `role_user`], `foreign_key` = the pivot column pointing here [`user_id`],
-///   `related_key` = the pivot column pointing to the related table [`role_id`];
+/// - has one / has many: `foreign_key` on the related table (default `user_id`), `local_key` on
+///   this table (default: its primary key);
+/// - belongs to: `foreign_key` on this table (default `user_id`), `local_key` = the owner's key on
+///   the related table (default: its primary key);
+/// - belongs to many: `pivot_table` (default: the two singular table names in
+///   alphabetical order, `role_user`), `foreign_key` = the pivot column pointing here (default `user_id`),
+///   `related_key` = the pivot column pointing to the related table (default `role_id`);
 /// - has many / one through: `foreign_key` = the intermediate table's column pointing here
-///   [`country_id`], `related_key` = the related table's column pointing to the
-///   intermediate one [`user_id`].
+///   (default `country_id`), `related_key` = the related table's column pointing to the
+///   intermediate one (default `user_id`).
 #[derive(Debug)]
 pub struct RelationMeta {
     /// The relation's name (the field name).

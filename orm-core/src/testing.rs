@@ -138,7 +138,7 @@ fn try_postgres() -> Result<TestDatabase> {
     ))
 }
 
-/// A fresh test database on `backend` (see [`sqlite`] and [`postgres`]).
+/// A fresh test database on `backend` (see [`sqlite()`] and [`postgres()`]).
 pub fn database(backend: Backend) -> Option<TestDatabase> {
     match backend {
         Backend::Sqlite => Some(sqlite()),

@@ -8,7 +8,7 @@ use crate::inflector;
 const CONTAINER_KEYS: &str = "table, primary_key, timestamps, soft_deletes, connection, hooks";
 const FIELD_KEYS: &str = "primary_key, column, hidden, skip, has_one, has_many, belongs_to, \
      belongs_to_many, has_many_through, has_one_through";
-const KEY_TYPES: &str = "i16, i32, i64, u32, String or Uuid (optionally in Option<..>)";
+const KEY_TYPES: &str = "i16, i32, i64, u32 or String (optionally in Option<..>)";
 
 struct Container {
     table: Option<String>,
@@ -307,7 +307,7 @@ fn key_is_incrementing(ty: &Type) -> syn::Result<bool> {
     };
     match type_name(inner).as_deref() {
         Some("i16" | "i32" | "i64" | "u32") => Ok(optional),
-        Some("String" | "Uuid") => Ok(false),
+        Some("String") => Ok(false),
         _ => Err(syn::Error::new_spanned(
             ty,
             format!("a primary key must be {KEY_TYPES}; use Option<i64> for an auto-increment key"),
@@ -490,6 +490,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let column = &c.column;
         quote! { ::orm_core::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #column, &self.#field)?; }
     });
+    let hooks_flag = container.hooks;
     let hooks_impl = if container.hooks {
         quote!()
     } else {
@@ -659,6 +660,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 updated_at: #updated_at,
                 deleted_at: #deleted_at,
                 connection: #connection,
+                hooks: #hooks_flag,
                 relations: &__ORM_RELATIONS,
                 sql: ::orm_core::__private::SqlCache::new(),
             };

@@ -35,9 +35,11 @@
 #![deny(missing_docs)]
 
 mod blueprint;
+pub mod cli;
 mod error;
 mod migration;
 mod migrator;
+pub mod models;
 mod schema;
 pub mod testing;
 
@@ -45,8 +47,8 @@ pub use crate::blueprint::{Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexNam
 pub use crate::error::{Error, Result};
 pub use crate::migration::{CreateUsersTable, Migration};
 pub use crate::migrator::{
-    checksum, MigrationState, MigrationStatus, Migrator, PretendedMigration, RunOptions, RunReport,
-    LEDGER_TABLE,
+    checksum, MigrationState, MigrationStatus, Migrator, PretendedMigration, Progress, RunOptions,
+    RunReport, LEDGER_TABLE,
 };
 pub use crate::schema::Schema;
 

@@ -63,6 +63,21 @@ pub enum MigrationState {
     Missing,
 }
 
+/// What the migrator is doing, reported to the observer set with
+/// [`Migrator::on_progress`] as each migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// About to apply this migration.
+    Migrating(&'a str),
+    /// Applied and recorded it, in this time.
+    Migrated(&'a str, std::time::Duration),
+    /// About to revert this migration.
+    RollingBack(&'a str),
+    /// Reverted and forgot it, in this time.
+    RolledBack(&'a str, std::time::Duration),
+}
+
 /// One line of [`Migrator::status`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -110,6 +125,9 @@ pub fn checksum(statements: &[String]) -> String {
     format!("{hash:016x}")
 }
 
+/// The callback of [`Migrator::on_progress`].
+type Observer = Box<dyn Fn(Progress<'_>)>;
+
 /// Runs and reverts a set of migrations, recording them in the `migrations` ledger.
 ///
 /// Every operation exists twice: on the default connection (`run`, `rollback`, ...)
@@ -134,8 +152,36 @@ pub fn checksum(statements: &[String]) -> String {
 ///   one the code no longer has, is reported by `status` and refused by `run` unless
 ///   `force` is set. Migrations whose SQL depends on the database's state (e.g. on
 ///   `has_table`) may be reported as changed.
+///
+/// ```
+/// use orm_migrate::prelude::*;
+///
+/// struct CreatePostsTable;
+/// impl Migration for CreatePostsTable {
+///     fn name(&self) -> &str { "2024_01_01_000000_create_posts_table" }
+///     fn up(&self, schema: &mut Schema) -> Result<()> {
+///         schema.create("posts", |table| {
+///             table.increments("id");
+///             table.string("title", 255);
+///         })
+///     }
+///     fn down(&self, schema: &mut Schema) -> Result<()> {
+///         schema.drop_if_exists("posts")
+///     }
+/// }
+///
+/// orm_core::DB::connect("sqlite::memory:")?;
+/// let migrator = Migrator::new(vec![Box::new(CreateUsersTable), Box::new(CreatePostsTable)]);
+/// assert_eq!(migrator.pretend()?.len(), 2);            // the SQL, nothing run
+/// let report = migrator.run()?;                         // both, as batch 1
+/// assert_eq!((report.applied.len(), report.batch), (2, Some(1)));
+/// assert!(migrator.status()?.iter().all(|s| s.ran));
+/// assert_eq!(migrator.rollback()?.len(), 2);            // the last batch
+/// # Ok::<(), orm_migrate::Error>(())
+/// ```
 pub struct Migrator {
     migrations: Vec<Box<dyn Migration>>,
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -173,7 +219,24 @@ impl Migrator {
     /// A migrator over `migrations` (sorted by name).
     pub fn new(mut migrations: Vec<Box<dyn Migration>>) -> Migrator {
         migrations.sort_by(|a, b| a.name().cmp(b.name()));
-        Migrator { migrations }
+        Migrator {
+            migrations,
+            observer: None,
+        }
+    }
+
+    /// Calls `observer` as each migration starts and ends (e.g. to print
+    /// `Migrating: ...` / `Migrated: ... (3.21ms)`); a migration that another migrator
+    /// applied meanwhile gets no end event.
+    pub fn on_progress(mut self, observer: impl Fn(Progress<'_>) + 'static) -> Migrator {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    fn report(&self, progress: Progress<'_>) {
+        if let Some(observer) = &self.observer {
+            observer(progress);
+        }
     }
 
     /// The migrations' names, in the order they run.
@@ -250,7 +313,9 @@ impl Migrator {
             let mut report = RunReport::default();
             for migration in self.migrations.iter().filter(|m| !done.contains(m.name())) {
                 let start = std::time::Instant::now();
+                self.report(Progress::Migrating(migration.name()));
                 if apply(conn, migration.as_ref(), batch)? {
+                    self.report(Progress::Migrated(migration.name(), start.elapsed()));
                     log::info!(
                         target: "orm_migrate",
                         "migrated {} ({:.2?})",
@@ -434,7 +499,10 @@ impl Migrator {
                 let migration = self
                     .find(&row.migration)
                     .ok_or_else(|| Error::MissingMigration(row.migration.clone()))?;
+                let start = std::time::Instant::now();
+                self.report(Progress::RollingBack(migration.name()));
                 if unapply(conn, migration)? {
+                    self.report(Progress::RolledBack(migration.name(), start.elapsed()));
                     log::info!(target: "orm_migrate", "rolled back {}", row.migration);
                     reverted.push(row.migration);
                 }

@@ -90,7 +90,29 @@ impl<'c> Schema<'c> {
         self.conn.backend()
     }
 
-    /// Creates `table` as described by `build`.
+    /// Creates `table` as described by `build`: the table, its indexes and foreign keys,
+    /// in one transaction.
+    ///
+    /// ```
+    /// use orm_migrate::prelude::*;
+    /// let mut conn = orm_core::Connection::open("sqlite::memory:")?;
+    /// let mut schema = Schema::new(&mut conn);
+    /// schema.create("users", |table| {
+    ///     table.increments("id");
+    ///     table.string("email", 255).unique();
+    /// })?;
+    /// schema.create("posts", |table| {
+    ///     table.increments("id");
+    ///     table.foreign_id("user_id").constrained().cascade_on_delete();   // users.id
+    ///     table.string("title", 255);
+    ///     table.text("body").nullable();
+    ///     table.boolean("published").default(false);
+    ///     table.timestamps();
+    ///     table.index(&["user_id", "published"]);
+    /// })?;
+    /// assert!(schema.has_columns("posts", &["user_id", "title", "created_at"])?);
+    /// # Ok::<(), orm_migrate::Error>(())
+    /// ```
     pub fn create(&mut self, table: &str, build: impl FnOnce(&mut Blueprint)) -> Result<()> {
         let mut blueprint = Blueprint::new(table);
         build(&mut blueprint);

@@ -79,3 +79,30 @@ pub mod reliability;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The guide's pages (`docs/`), each compiled and run as doctests.
+#[cfg(doctest)]
+pub mod guide {
+    #[doc = include_str!("../../docs/01-getting-started.md")]
+    pub struct GettingStarted;
+    #[doc = include_str!("../../docs/02-configuration.md")]
+    pub struct Configuration;
+    #[doc = include_str!("../../docs/03-models.md")]
+    pub struct Models;
+    #[doc = include_str!("../../docs/04-query-builder.md")]
+    pub struct QueryBuilder;
+    #[doc = include_str!("../../docs/05-relationships.md")]
+    pub struct Relationships;
+    #[doc = include_str!("../../docs/06-migrations.md")]
+    pub struct Migrations;
+    #[doc = include_str!("../../docs/07-craft.md")]
+    pub struct Craft;
+    #[doc = include_str!("../../docs/08-transactions.md")]
+    pub struct Transactions;
+    #[doc = include_str!("../../docs/09-testing.md")]
+    pub struct Testing;
+    #[doc = include_str!("../../docs/10-performance.md")]
+    pub struct Performance;
+    #[doc = include_str!("../../docs/11-coming-from-orator.md")]
+    pub struct ComingFromOrator;
+}

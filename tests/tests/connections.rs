@@ -203,3 +203,41 @@ fn postgres_statements_are_prepared_once_per_connection() -> orm_core::Result<()
     assert_eq!(prepared, 1);
     Ok(())
 }
+
+#[test]
+fn a_nested_call_on_a_single_connection_pool_fails_at_once() -> orm_core::Result<()> {
+    DB::connect_named("single_memory", "sqlite::memory:")?;
+    let db = DB::connection("single_memory");
+    let start = Instant::now();
+    let nested = db.with(|_conn| DB::connection("single_memory").select("SELECT 1", &[]));
+    assert!(
+        matches!(nested, Err(Error::ConnectionInUse(_))),
+        "{nested:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
+    // Sequential calls still work.
+    db.select("SELECT 1", &[])?;
+    db.select("SELECT 1", &[])?;
+    Ok(())
+}
+
+#[test]
+fn postgres_statements_survive_schema_changes() -> orm_core::Result<()> {
+    let Some(db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    DB::statement("CREATE TABLE shapes (id INTEGER PRIMARY KEY)")?;
+    DB::execute("INSERT INTO shapes (id) VALUES (?)", &[&1])?;
+    assert_eq!(DB::select("SELECT * FROM shapes", &[])?[0].len(), 1);
+    // The same connection changes the table: its cache is dropped.
+    DB::statement("ALTER TABLE shapes ADD COLUMN name TEXT")?;
+    assert_eq!(DB::select("SELECT * FROM shapes", &[])?[0].len(), 2);
+    // Another connection changes it: the stale statement is re-prepared once.
+    let mut other = Connection::open(&orm_core::testing::postgres_url())?;
+    other.execute_batch(&format!(
+        "SET search_path TO \"{}\"; ALTER TABLE shapes ADD COLUMN size INTEGER",
+        db.schema().unwrap()
+    ))?;
+    assert_eq!(DB::select("SELECT * FROM shapes", &[])?[0].len(), 3);
+    Ok(())
+}

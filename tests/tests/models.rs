@@ -37,6 +37,28 @@ impl ModelHooks for Country {
         self.code = self.code.to_uppercase();
         Ok(())
     }
+
+    fn deleting(&mut self) -> Result<()> {
+        if self.code == "FR" {
+            return Err(Error::Cancelled("France stays".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The users table seen through a global scope: only users with votes.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "users", hooks)]
+pub struct Voter {
+    pub id: Option<i64>,
+    pub name: String,
+    pub votes: i32,
+}
+
+impl ModelHooks for Voter {
+    fn global_scopes(query: Query<Self>) -> Query<Self> {
+        query.scope("voters", |q| q.where_("votes", ">", 0))
+    }
 }
 
 fn schema() -> Result<()> {
@@ -425,6 +447,56 @@ on_both_backends! {
             Ok(pages < 2)
         })?;
         assert_eq!((pages, finished), (2, false));
+        Ok(())
+    }
+}
+
+on_both_backends! {
+    fn mass_writes_run_hooks_per_model_and_a_refusal_cancels_all() {
+        schema()?;
+        let mut countries = vec![
+            Country { code: "de".into(), name: "Germany".into() },
+            Country { code: "fr".into(), name: "France".into() },
+            Country { code: "it".into(), name: "Italy".into() },
+        ];
+        Country::insert_many(&mut countries)?;
+        // The saving hook refuses an empty name: nothing is written.
+        let refused = Country::query().update(orm_core::row! {"country_name" => ""});
+        assert!(matches!(refused, Err(Error::InvalidQuery(_))), "{refused:?}");
+        assert_eq!(Country::find("DE")?.unwrap().name, "Germany");
+        assert_eq!(Country::where_("code", "<>", "IT").update(orm_core::row! {"country_name" => "EU"})?, 2);
+        assert_eq!(Country::find("FR")?.unwrap().name, "EU");
+        assert_eq!(Country::find("IT")?.unwrap().name, "Italy");
+        // The deleting hook keeps France: the whole mass delete is cancelled.
+        assert!(matches!(Country::query().delete(), Err(Error::Cancelled(_))));
+        assert_eq!(Country::count()?, 3);
+        assert_eq!(Country::where_("code", "<>", "FR").delete()?, 2);
+        assert_eq!(Country::count()?, 1);
+        Ok(())
+    }
+
+    fn mass_updates_stamp_updated_at() {
+        schema()?;
+        seed(&[("Ada", 1), ("Grace", 2)])?;
+        let before = User::find_or_fail(1)?.updated_at;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(User::query().update(orm_core::row! {"votes" => 10})?, 2);
+        let after = User::find_or_fail(1)?;
+        assert_eq!(after.votes, 10);
+        assert!(after.updated_at > before);
+        Ok(())
+    }
+
+    fn global_scopes_apply_to_every_model_query() {
+        schema()?;
+        seed(&[("Ada", 3), ("Nobody", 0), ("Grace", 1)])?;
+        assert_eq!(Voter::count()?, 2);
+        assert_eq!(Voter::all()?.len(), 2);
+        assert!(Voter::query().where_eq("name", "Nobody").first()?.is_none());
+        assert_eq!(Voter::query().without_scope("voters").count()?, 3);
+        let nobody = User::where_eq("name", "Nobody").first()?.unwrap().id.unwrap();
+        assert!(Voter::find(nobody)?.is_none());
+        assert!(Voter::find(1)?.is_some());
         Ok(())
     }
 }

@@ -126,9 +126,21 @@ impl Connection {
     /// (as rendered by a [`crate::dialect::SqlWriter`]).
     pub fn execute_values(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let start = Instant::now();
-        let result = dispatch!(&mut self.inner, c => c.execute(sql, params));
+        let mut result = dispatch!(&mut self.inner, c => c.execute(sql, params));
+        if self.should_retry(&result) {
+            result = dispatch!(&mut self.inner, c => c.execute(sql, params));
+        }
         crate::log::record(sql, params.len(), start.elapsed());
         self.note(result).map_err(|e| e.with_sql(sql))
+    }
+
+    /// A statement prepared before another connection changed the table's shape fails
+    /// once on PostgreSQL ("cached plan must not change result type"); the backend has
+    /// dropped it from its cache, so outside a transaction it is run again, re-prepared.
+    fn should_retry<T>(&self, result: &Result<T>) -> bool {
+        self.depth == 0
+            && matches!(result, Err(Error::Database { code: Some(code), message, .. })
+                if code == "0A000" && message.contains("cached plan"))
     }
 
     /// Runs one query with `?` placeholders and returns every row as a [`Record`].
@@ -171,7 +183,10 @@ impl Connection {
         mut f: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let start = Instant::now();
-        let result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
+        let mut result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
+        if self.should_retry(&result) {
+            result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
+        }
         crate::log::record(sql, params.len(), start.elapsed());
         self.note(result).map_err(|e| e.with_sql(sql))
     }

@@ -84,10 +84,15 @@ impl PgConnection {
         check_param_count(&stmt, params)?;
         let binds: Vec<PgBind<'_>> = params.iter().map(PgBind).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
-        self.client.execute(&stmt, &refs).map_err(|e| {
+        let changed = self.client.execute(&stmt, &refs).map_err(|e| {
             self.forget(sql);
             map_error(e)
-        })
+        })?;
+        if starts_with_ddl(sql) {
+            // Plans cached before a schema change may no longer fit it.
+            self.statements.clear();
+        }
+        Ok(changed)
     }
 
     pub(crate) fn query_each(
@@ -179,9 +184,9 @@ fn ends_transaction(sql: &str) -> bool {
 
 fn starts_with_ddl(sql: &str) -> bool {
     let head = sql.trim_start().get(..6).unwrap_or_default();
-    ["CREATE", "ALTER ", "DROP T", "DROP S", "DROP V"]
+    ["CREATE", "ALTER ", "DROP ", "TRUNCA", "COMMEN"]
         .iter()
-        .any(|k| head.eq_ignore_ascii_case(k))
+        .any(|k| head.len() >= k.len() && head[..k.len()].eq_ignore_ascii_case(k))
 }
 
 fn check_param_count(stmt: &Statement, params: &[Value]) -> Result<()> {

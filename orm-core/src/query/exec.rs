@@ -3,7 +3,7 @@
 
 use super::clause::{Order, SelectItem};
 use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
-use super::{Ident, Query};
+use super::{BulkOp, Ident, Query};
 use crate::backend::Connection;
 use crate::db::with_named;
 use crate::dialect::SqlWriter;
@@ -494,10 +494,14 @@ impl<T> Query<T> {
 
     /// [`Query::update`] on an explicit connection.
     pub fn update_on<'a>(
-        self,
+        mut self,
         conn: &mut Connection,
         values: impl IntoIterator<Item = (&'a str, Value)>,
     ) -> Result<u64> {
+        if let Some(bulk) = self.model.bulk.take() {
+            let values = values.into_iter().map(|(c, v)| (c.to_owned(), v)).collect();
+            return bulk(self, BulkOp::Update(values), conn);
+        }
         let sets: Vec<_> = values
             .into_iter()
             .map(|(c, v)| (c, SetValue::Value(v)))
@@ -505,11 +509,17 @@ impl<T> Query<T> {
         self.execute_update(conn, sets)
     }
 
-    fn execute_update(self, conn: &mut Connection, sets: Vec<(&str, SetValue)>) -> Result<u64> {
+    fn execute_update(self, conn: &mut Connection, mut sets: Vec<(&str, SetValue)>) -> Result<u64> {
         if sets.is_empty() {
             return Err(Error::InvalidQuery(
                 "update needs at least one column".into(),
             ));
+        }
+        if let Some(updated_at) = self.model.updated_at {
+            if !sets.iter().any(|(c, _)| *c == updated_at) {
+                let now = Value::DateTimeUtc(crate::model::now());
+                sets.push((updated_at, SetValue::Value(now)));
+            }
         }
         let mut w = SqlWriter::new(conn.dialect());
         render_update(&mut w, self.parts, &self.key, sets);
@@ -607,6 +617,10 @@ impl<T> Query<T> {
 
     /// [`Query::delete`] on an explicit connection.
     pub fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
+        if let Some(bulk) = self.model.bulk.take() {
+            let force = self.soft_delete.is_none();
+            return bulk(self, BulkOp::Delete { force }, conn);
+        }
         if let Some((deleted_at, updated_at)) = self.soft_delete.take() {
             let at = Value::DateTimeUtc(crate::model::now());
             let mut sets = vec![(deleted_at, at.clone())];

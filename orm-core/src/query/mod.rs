@@ -76,7 +76,20 @@ pub(crate) struct ModelExtras<T> {
     pub(crate) lazy_guard: Option<(&'static str, &'static str)>,
     /// The parent and relation, for `save`/`create`/`attach` through the relation.
     pub(crate) relation: Option<Arc<RelationContext>>,
+    /// The model's `updated_at`, stamped by mass updates.
+    pub(crate) updated_at: Option<&'static str>,
+    /// Runs a mass update/delete model by model, for models with hooks.
+    pub(crate) bulk: Option<BulkWrite<T>>,
 }
+
+/// A mass write on a model query.
+pub(crate) enum BulkOp {
+    Update(Vec<(String, Value)>),
+    Delete { force: bool },
+}
+
+/// Runs a mass write model by model (so hooks run); returns how many models were written.
+pub(crate) type BulkWrite<T> = fn(Query<T>, BulkOp, &mut Connection) -> Result<u64>;
 
 impl<T> Default for ModelExtras<T> {
     fn default() -> Self {
@@ -85,6 +98,8 @@ impl<T> Default for ModelExtras<T> {
             plan: LoadPlan::default(),
             lazy_guard: None,
             relation: None,
+            updated_at: None,
+            bulk: None,
         }
     }
 }
@@ -96,6 +111,8 @@ impl<T> Clone for ModelExtras<T> {
             plan: self.plan.clone(),
             lazy_guard: self.lazy_guard,
             relation: self.relation.clone(),
+            updated_at: self.updated_at,
+            bulk: self.bulk,
         }
     }
 }

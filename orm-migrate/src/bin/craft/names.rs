@@ -1,0 +1,160 @@
+//! Name checks and conversions for scaffolding.
+
+/// Rust's keywords (strict and reserved, all editions): not usable as module names.
+const KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen", "union",
+];
+
+/// Whether `name` is a Rust keyword.
+pub fn is_keyword(name: &str) -> bool {
+    KEYWORDS.contains(&name)
+}
+
+/// Checks a snake_case identifier: lowercase ASCII letters, digits and single
+/// underscores, starting with a letter, not a keyword.
+pub fn check_snake_case(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!("{what} name is empty"));
+    }
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.contains("__")
+        && !name.ends_with('_');
+    if !valid {
+        return Err(format!(
+            "invalid {what} name `{name}`: use snake_case (lowercase letters, digits and \
+             underscores, starting with a letter), e.g. create_posts_table"
+        ));
+    }
+    if is_keyword(name) {
+        return Err(format!(
+            "invalid {what} name `{name}`: it is a Rust keyword"
+        ));
+    }
+    Ok(())
+}
+
+/// Splits `Post`, `blog_post`, `blog-post` or `BlogPost` into its words, checking that
+/// it only has ASCII letters, digits, `_` and `-` and starts with a letter.
+fn words(what: &str, name: &str) -> Result<Vec<String>, String> {
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(if name.is_empty() {
+            format!("{what} name is empty")
+        } else {
+            format!(
+                "invalid {what} name `{name}`: use letters, digits, `_` or `-`, starting with a \
+                 letter (e.g. Post, blog_post or blog-post)"
+            )
+        });
+    }
+    let snake = orm_core::inflector::snake_case(&name.replace('-', "_"));
+    Ok(snake
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The CamelCase type name of a model name (`blog-post` → `BlogPost`).
+pub fn model_type_name(name: &str) -> Result<String, String> {
+    let camel = camel_case(&words("model", name)?.join("_"));
+    if camel == "Self" {
+        return Err("invalid model name `Self`: it is a Rust keyword".to_owned());
+    }
+    Ok(camel)
+}
+
+/// `create_posts_table` → `CreatePostsTable`.
+pub fn camel_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The package name of an app (`my-blog` stays `my-blog`) and its crate identifier
+/// (`my_blog`).
+pub fn app_names(name: &str) -> Result<(String, String), String> {
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if !valid {
+        return Err(format!(
+            "invalid app name `{name}`: use lowercase letters, digits, `_` or `-`, starting with a \
+             letter (e.g. blog)"
+        ));
+    }
+    let ident = name.replace('-', "_");
+    if is_keyword(&ident) || matches!(ident.as_str(), "test" | "core" | "std" | "alloc") {
+        return Err(format!(
+            "invalid app name `{name}`: it clashes with a Rust keyword or crate"
+        ));
+    }
+    Ok((name.to_owned(), ident))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_names() {
+        assert!(check_snake_case("migration", "create_posts_table").is_ok());
+        assert!(check_snake_case("migration", "add_v2_to_users").is_ok());
+        for bad in [
+            "",
+            "CreatePosts",
+            "1_posts",
+            "_posts",
+            "posts_",
+            "create__posts",
+            "create-posts",
+            "fn",
+            "mod",
+            "crème",
+        ] {
+            assert!(check_snake_case("migration", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn model_names() {
+        assert_eq!(model_type_name("Post").unwrap(), "Post");
+        assert_eq!(model_type_name("post").unwrap(), "Post");
+        assert_eq!(model_type_name("blog_post").unwrap(), "BlogPost");
+        assert_eq!(model_type_name("blog-post").unwrap(), "BlogPost");
+        assert_eq!(model_type_name("BlogPost").unwrap(), "BlogPost");
+        for bad in ["", "1Post", "blog post", "Self", "-post", "post!"] {
+            assert!(model_type_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn app_names_are_package_names() {
+        assert_eq!(
+            app_names("my-blog").unwrap(),
+            ("my-blog".into(), "my_blog".into())
+        );
+        for bad in ["", "Blog", "1blog", "my blog", "fn", "std"] {
+            assert!(app_names(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,644 @@
+//! `craft new`, `craft model`, `craft migration`: files written atomically (a temporary
+//! file in the same directory, then a rename), and undone together when any step fails.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::names;
+use crate::templates;
+
+/// The environment variable that points `craft new` at the ORM's workspace (the
+/// directory holding `orm-core/` and `orm-migrate/`).
+pub const ORM_PATH_VAR: &str = "CRAFT_ORM_PATH";
+
+const MIGRATIONS_DIR: &str = "databases/migrations";
+const MIGRATIONS_MOD: &str = "databases/migrations/mod.rs";
+const APP_MOD: &str = "app/mod.rs";
+
+/// An app made by `craft new`: its root directory.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub root: PathBuf,
+}
+
+/// The app holding `start` (or a parent): a directory with a `Cargo.toml` and
+/// `databases/migrations/mod.rs`.
+pub fn find_app(start: &Path) -> Result<App, String> {
+    let mut dir = Some(start);
+    while let Some(candidate) = dir {
+        if candidate.join("Cargo.toml").is_file() && candidate.join(MIGRATIONS_MOD).is_file() {
+            return Ok(App {
+                root: candidate.to_path_buf(),
+            });
+        }
+        dir = candidate.parent();
+    }
+    Err(format!(
+        "not inside a craft app: no Cargo.toml with {MIGRATIONS_MOD} in {} or its parents \
+         (create one with `craft new NAME`)",
+        start.display()
+    ))
+}
+
+/// What `craft new` made.
+#[derive(Debug)]
+pub struct CreatedApp {
+    pub root: PathBuf,
+    pub files: Vec<PathBuf>,
+}
+
+/// The ORM workspace the generated app depends on: `CRAFT_ORM_PATH`, else the one
+/// this `craft` was built from.
+fn orm_root() -> Result<PathBuf, String> {
+    let root = match std::env::var_os(ORM_PATH_VAR) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+    };
+    if !root.join("orm-core/Cargo.toml").is_file() || !root.join("orm-migrate/Cargo.toml").is_file()
+    {
+        return Err(format!(
+            "cannot find the ORM's crates (orm-core/, orm-migrate/) in {}: set {ORM_PATH_VAR} \
+             to the ORM's checkout",
+            root.display()
+        ));
+    }
+    Ok(fs::canonicalize(&root).unwrap_or(root))
+}
+
+/// `craft new NAME`: builds the app in a temporary directory next to `NAME/`, then
+/// renames it into place.
+pub fn new_app(parent: &Path, name: &str) -> Result<CreatedApp, String> {
+    let (package, crate_ident) = names::app_names(name)?;
+    let root = parent.join(name);
+    if root.exists() {
+        return Err(format!("`{}` already exists", root.display()));
+    }
+    let orm_root = orm_root()?;
+    let orm_root_text = orm_root
+        .to_str()
+        .ok_or_else(|| format!("the ORM's path {} is not UTF-8", orm_root.display()))?;
+    let files: Vec<(String, String)> = vec![
+        (
+            "Cargo.toml".into(),
+            templates::cargo_toml(&package, orm_root_text),
+        ),
+        (".env".into(), templates::DOT_ENV.into()),
+        (".gitignore".into(), templates::GITIGNORE.into()),
+        ("src/lib.rs".into(), templates::lib_rs(&package)),
+        ("src/main.rs".into(), templates::main_rs(&crate_ident)),
+        (
+            format!("src/bin/{}.rs", templates::RUNNER_BIN),
+            templates::runner_rs(&crate_ident),
+        ),
+        (APP_MOD.into(), templates::APP_MOD.into()),
+        ("app/user.rs".into(), templates::USER_MODEL.into()),
+        ("databases/mod.rs".into(), templates::DATABASES_MOD.into()),
+        (MIGRATIONS_MOD.into(), templates::MIGRATIONS_MOD.into()),
+        (
+            format!("{MIGRATIONS_DIR}/{}.rs", templates::USERS_MIGRATION_STEM),
+            templates::USERS_MIGRATION.into(),
+        ),
+    ];
+    let staging = parent.join(format!(".{name}.craft-{}", std::process::id()));
+    let build = || -> Result<bool, String> {
+        for (relative, contents) in &files {
+            let path = staging.join(relative);
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(|e| io_error("create", dir, &e))?;
+            }
+            fs::write(&path, contents).map_err(|e| io_error("write", &path, &e))?;
+        }
+        // The ORM's lock file: the app starts on the dependency versions the ORM is
+        // tested with (and shares their compiled artifacts).
+        let lock = orm_root.join("Cargo.lock");
+        let copied = lock.is_file();
+        if copied {
+            fs::copy(&lock, staging.join("Cargo.lock")).map_err(|e| io_error("copy", &lock, &e))?;
+        }
+        fs::rename(&staging, &root).map_err(|e| io_error("create", &root, &e))?;
+        Ok(copied)
+    };
+    let lock_copied = match build() {
+        Ok(copied) => copied,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    let mut created: Vec<PathBuf> = files
+        .iter()
+        .map(|(relative, _)| root.join(relative))
+        .collect();
+    if lock_copied {
+        created.insert(1, root.join("Cargo.lock"));
+    }
+    Ok(CreatedApp {
+        files: created,
+        root,
+    })
+}
+
+/// What `craft migration` writes: from `--create`, `--table` or the name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationKind {
+    Create(String),
+    Alter(String),
+    Blank,
+}
+
+impl MigrationKind {
+    /// From the flags; with neither, `create_X_table` creates `X`.
+    pub fn from_flags(
+        name: &str,
+        create: Option<String>,
+        table: Option<String>,
+    ) -> Result<MigrationKind, String> {
+        let kind = match (create, table) {
+            (Some(_), Some(_)) => {
+                return Err("pass either --create TABLE or --table TABLE, not both".to_owned())
+            }
+            (Some(create), None) => MigrationKind::Create(create),
+            (None, Some(table)) => MigrationKind::Alter(table),
+            (None, None) => match name
+                .strip_prefix("create_")
+                .and_then(|rest| rest.strip_suffix("_table"))
+            {
+                Some(table) if !table.is_empty() => MigrationKind::Create(table.to_owned()),
+                _ => MigrationKind::Blank,
+            },
+        };
+        if let MigrationKind::Create(table) | MigrationKind::Alter(table) = &kind {
+            check_table_name(table)?;
+        }
+        Ok(kind)
+    }
+}
+
+fn check_table_name(table: &str) -> Result<(), String> {
+    let valid = table.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid table name `{table}`: use letters, digits and underscores"
+        ))
+    }
+}
+
+/// `craft migration NAME`: the written file.
+pub fn new_migration(app: &App, name: &str, kind: &MigrationKind) -> Result<PathBuf, String> {
+    let mut changes = Changes::default();
+    let file = plan_migration(app, name, kind, &mut changes)?;
+    changes.apply()?;
+    Ok(file)
+}
+
+/// `craft model NAME [-m]`: the written files.
+pub fn new_model(app: &App, name: &str, with_migration: bool) -> Result<Vec<PathBuf>, String> {
+    let type_name = names::model_type_name(name)?;
+    let module = orm_core::inflector::snake_case(&type_name);
+    if names::is_keyword(&module) {
+        return Err(format!(
+            "invalid model name `{name}`: its module `{module}` is a Rust keyword"
+        ));
+    }
+    let table = orm_core::inflector::table_name(&type_name);
+    let relative = format!("app/{module}.rs");
+    let path = app.root.join(&relative);
+    if path.exists() {
+        return Err(format!(
+            "model file {relative} already exists; not overwriting it"
+        ));
+    }
+    let app_mod = app.root.join(APP_MOD);
+    let current = read(&app_mod)?;
+    let declaration = format!("pub mod {module};");
+    if current.lines().any(|line| line.trim() == declaration) {
+        return Err(format!("{APP_MOD} already declares `{declaration}`"));
+    }
+
+    let mut changes = Changes::default();
+    changes.create(path.clone(), templates::model(&type_name, &table));
+    changes.modify(app_mod, register_model(&current, &module, &type_name));
+    let mut files = vec![path];
+    if with_migration {
+        let migration = format!("create_{table}_table");
+        files.push(plan_migration(
+            app,
+            &migration,
+            &MigrationKind::Create(table),
+            &mut changes,
+        )?);
+    }
+    changes.apply()?;
+    Ok(files)
+}
+
+fn plan_migration(
+    app: &App,
+    name: &str,
+    kind: &MigrationKind,
+    changes: &mut Changes,
+) -> Result<PathBuf, String> {
+    names::check_snake_case("migration", name)?;
+    let dir = app.root.join(MIGRATIONS_DIR);
+    let suffix = format!("_{name}.rs");
+    let entries = fs::read_dir(&dir).map_err(|e| io_error("read", &dir, &e))?;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if file_name.ends_with(&suffix) && is_stem(&file_name[..file_name.len() - 3]) {
+            return Err(format!(
+                "a migration named `{name}` already exists: {MIGRATIONS_DIR}/{file_name}"
+            ));
+        }
+    }
+    let stem = format!("{}_{name}", chrono::Utc::now().format("%Y_%m_%d_%H%M%S"));
+    let type_name = names::camel_case(name);
+    let contents = match kind {
+        MigrationKind::Create(table) => templates::create_migration(&type_name, table),
+        MigrationKind::Alter(table) => templates::alter_migration(&type_name, table),
+        MigrationKind::Blank => templates::blank_migration(&type_name),
+    };
+    let mod_path = app.root.join(MIGRATIONS_MOD);
+    let current = read(&mod_path)?;
+    let registered = register_migration(&current, &stem, &type_name)?;
+    let path = dir.join(format!("{stem}.rs"));
+    changes.create(path.clone(), contents);
+    changes.modify(mod_path, registered);
+    Ok(path)
+}
+
+/// `2024_01_31_120000_name`.
+fn is_stem(stem: &str) -> bool {
+    let bytes = stem.as_bytes();
+    bytes.len() > 18
+        && bytes[..17].iter().enumerate().all(|(i, b)| {
+            if matches!(i, 4 | 7 | 10) {
+                *b == b'_'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && bytes[17] == b'_'
+}
+
+/// `app/mod.rs` with `pub mod MODULE;` and `pub use MODULE::TYPE;` added to the last
+/// run of lines of their kind, in sorted position as rustfmt keeps them (or at the end).
+pub fn register_model(current: &str, module: &str, type_name: &str) -> String {
+    let mut lines: Vec<String> = current.lines().map(str::to_owned).collect();
+    let insert_after = |lines: &mut Vec<String>, prefix: &str, line: String| match lines
+        .iter()
+        .rposition(|l| l.starts_with(prefix))
+    {
+        Some(last) => {
+            let mut first = last;
+            while first > 0 && lines[first - 1].starts_with(prefix) {
+                first -= 1;
+            }
+            let at = (first..=last)
+                .find(|&i| lines[i] > line)
+                .unwrap_or(last + 1);
+            lines.insert(at, line);
+        }
+        None => {
+            if lines.last().is_some_and(|l| !l.is_empty()) {
+                lines.push(String::new());
+            }
+            lines.push(line);
+        }
+    };
+    insert_after(&mut lines, "pub mod ", format!("pub mod {module};"));
+    insert_after(
+        &mut lines,
+        "pub use ",
+        format!("pub use {module}::{type_name};"),
+    );
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// `databases/migrations/mod.rs` with the migration `STEM` (type `TYPE`) declared and
+/// listed, both in name order.
+pub fn register_migration(current: &str, stem: &str, type_name: &str) -> Result<String, String> {
+    let module = format!("m{stem}");
+    let unregistrable = || {
+        format!(
+            "cannot register the migration: {MIGRATIONS_MOD} has no `pub fn all()` returning \
+             `vec![...]`"
+        )
+    };
+    // The list: re-rendered, sorted, one entry per line.
+    let function = current.find("pub fn all()").ok_or_else(unregistrable)?;
+    let open = function
+        + current[function..]
+            .find("vec![")
+            .ok_or_else(unregistrable)?;
+    let body_start = open + "vec![".len();
+    let mut depth = 1usize;
+    let mut close = None;
+    for (offset, c) in current[body_start..].char_indices() {
+        match c {
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(body_start + offset);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close.ok_or_else(unregistrable)?;
+    let mut entries = split_top_level(&current[body_start..close]);
+    entries.push(format!("Box::new({module}::{type_name})"));
+    entries.sort();
+    let indent = current[..open]
+        .rsplit('\n')
+        .next()
+        .map(|line| line.len() - line.trim_start().len())
+        .unwrap_or(4);
+    let mut list = String::from("vec![\n");
+    for entry in &entries {
+        list.push_str(&format!("{}{entry},\n", " ".repeat(indent + 4)));
+    }
+    list.push_str(&format!("{}]", " ".repeat(indent)));
+    let head = &current[..open];
+    let tail = &current[close + 1..];
+
+    // The declaration: before the first later one, else after the last one, else
+    // before the function's doc comment.
+    let declaration = format!("#[path = \"{stem}.rs\"]\nmod {module};\n");
+    let mut lines: Vec<&str> = head.split_inclusive('\n').collect();
+    let declared: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            line.trim()
+                .strip_prefix("#[path = \"")
+                .and_then(|rest| rest.strip_suffix(".rs\"]"))
+                .map(|stem| (i, stem))
+        })
+        .collect();
+    let at = match declared.iter().find(|(_, existing)| *existing > stem) {
+        Some((i, _)) => *i,
+        None => match declared.last() {
+            Some((i, _)) => (*i + 2).min(lines.len()),
+            None => {
+                let mut at = lines
+                    .iter()
+                    .position(|l| l.starts_with("pub fn all()"))
+                    .ok_or_else(unregistrable)?;
+                while at > 0 && lines[at - 1].starts_with("///") {
+                    at -= 1;
+                }
+                at
+            }
+        },
+    };
+    let separated;
+    let block: &str = if declared.is_empty() {
+        separated = format!("{declaration}\n");
+        &separated
+    } else {
+        &declaration
+    };
+    lines.insert(at, block);
+    Ok(format!("{}{list}{tail}", lines.concat()))
+}
+
+fn split_top_level(list: &str) -> Vec<String> {
+    let mut entries = Vec::new();
+    let mut depth = 0i32;
+    let mut current = String::new();
+    for c in list.chars() {
+        match c {
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => depth -= 1,
+            _ => {}
+        }
+        if c == ',' && depth == 0 {
+            entries.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    entries.push(current);
+    entries
+        .into_iter()
+        // One line per entry whatever the layout (e.g. after rustfmt broke one up).
+        .map(|e| e.split_whitespace().collect::<String>().replace(",)", ")"))
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| io_error("read", path, &e))
+}
+
+fn io_error(action: &str, path: &Path, error: &std::io::Error) -> String {
+    format!("cannot {action} {}: {error}", path.display())
+}
+
+/// Files to create and files to rewrite, applied together: each written to a temporary
+/// file in its directory and renamed into place; on a failure, the ones done so far
+/// are undone.
+#[derive(Debug, Default)]
+struct Changes {
+    creates: Vec<(PathBuf, String)>,
+    modifies: Vec<(PathBuf, String)>,
+}
+
+impl Changes {
+    fn create(&mut self, path: PathBuf, contents: String) {
+        self.creates.push((path, contents));
+    }
+
+    fn modify(&mut self, path: PathBuf, contents: String) {
+        // A later change to the same file replaces the earlier one (it was computed
+        // from the file as it is now, so plan changes to one file once).
+        self.modifies.retain(|(p, _)| *p != path);
+        self.modifies.push((path, contents));
+    }
+
+    fn apply(self) -> Result<(), String> {
+        let mut created: Vec<&Path> = Vec::new();
+        let mut modified: Vec<(&Path, String)> = Vec::new();
+        let result = (|| {
+            for (path, contents) in &self.creates {
+                create_new(path, contents)?;
+                created.push(path);
+            }
+            for (path, contents) in &self.modifies {
+                let before = read(path)?;
+                replace(path, contents)?;
+                modified.push((path, before));
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            for path in created {
+                let _ = fs::remove_file(path);
+            }
+            for (path, before) in modified {
+                let _ = replace(path, &before);
+            }
+        }
+        result
+    }
+}
+
+fn temporary_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.craft-{}.tmp", std::process::id()))
+}
+
+fn write_temporary(path: &Path, contents: &str) -> Result<PathBuf, String> {
+    let temporary = temporary_path(path);
+    let written = fs::File::create(&temporary).and_then(|mut file| {
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temporary);
+        return Err(io_error("write", &temporary, &e));
+    }
+    Ok(temporary)
+}
+
+/// Creates `path` with `contents`, refusing to replace an existing file.
+fn create_new(path: &Path, contents: &str) -> Result<(), String> {
+    let temporary = write_temporary(path, contents)?;
+    // A hard link fails when `path` exists: no window where it could be overwritten.
+    let linked = fs::hard_link(&temporary, path);
+    let _ = fs::remove_file(&temporary);
+    linked.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!("{} already exists; not overwriting it", path.display())
+        } else {
+            io_error("create", path, &e)
+        }
+    })
+}
+
+/// Replaces `path`'s contents atomically.
+fn replace(path: &Path, contents: &str) -> Result<(), String> {
+    let temporary = write_temporary(path, contents)?;
+    fs::rename(&temporary, path).map_err(|e| {
+        let _ = fs::remove_file(&temporary);
+        io_error("write", path, &e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_register_in_name_order() {
+        let one = register_migration(
+            templates::MIGRATIONS_MOD,
+            "2024_05_01_000000_create_posts_table",
+            "CreatePostsTable",
+        )
+        .unwrap();
+        let two = register_migration(
+            &one,
+            "2020_01_01_000000_create_tags_table",
+            "CreateTagsTable",
+        )
+        .unwrap();
+        let declarations: Vec<&str> = two.lines().filter(|l| l.starts_with("mod ")).collect();
+        assert_eq!(
+            declarations,
+            [
+                "mod m2014_10_12_000000_create_users_table;",
+                "mod m2020_01_01_000000_create_tags_table;",
+                "mod m2024_05_01_000000_create_posts_table;"
+            ]
+        );
+        let entries: Vec<&str> = two
+            .lines()
+            .filter(|l| l.trim_start().starts_with("Box::new"))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                "        Box::new(m2014_10_12_000000_create_users_table::CreateUsersTable),",
+                "        Box::new(m2020_01_01_000000_create_tags_table::CreateTagsTable),",
+                "        Box::new(m2024_05_01_000000_create_posts_table::CreatePostsTable),"
+            ]
+        );
+    }
+
+    #[test]
+    fn registers_into_a_collapsed_or_empty_list() {
+        let collapsed = "use orm_migrate::Migration;\n\n/// All.\npub fn all() -> Vec<Box<dyn Migration>> {\n    vec![]\n}\n";
+        let out = register_migration(
+            collapsed,
+            "2024_05_01_000000_create_posts_table",
+            "CreatePostsTable",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "use orm_migrate::Migration;\n\n#[path = \"2024_05_01_000000_create_posts_table.rs\"]\nmod m2024_05_01_000000_create_posts_table;\n\n/// All.\npub fn all() -> Vec<Box<dyn Migration>> {\n    vec![\n        Box::new(m2024_05_01_000000_create_posts_table::CreatePostsTable),\n    ]\n}\n"
+        );
+        let rustfmt_broken = "#[path = \"2014_10_12_000000_create_users_table.rs\"]\nmod m2014_10_12_000000_create_users_table;\n\npub fn all() -> Vec<Box<dyn Migration>> {\n    vec![Box::new(\n        m2014_10_12_000000_create_users_table::CreateUsersTable,\n    )]\n}\n";
+        let out = register_migration(
+            rustfmt_broken,
+            "2024_05_01_000000_create_posts_table",
+            "CreatePostsTable",
+        )
+        .unwrap();
+        assert!(
+            out.ends_with("    vec![\n        Box::new(m2014_10_12_000000_create_users_table::CreateUsersTable),\n        Box::new(m2024_05_01_000000_create_posts_table::CreatePostsTable),\n    ]\n}\n"),
+            "{out}"
+        );
+        assert!(register_migration("fn main() {}", "2024_05_01_000000_x", "X").is_err());
+    }
+
+    #[test]
+    fn models_register_in_sorted_position() {
+        let out = register_model(templates::APP_MOD, "post", "Post");
+        assert!(out.contains("pub mod post;\npub mod user;\n"), "{out}");
+        assert!(
+            out.contains("pub use post::Post;\npub use user::User;\n"),
+            "{out}"
+        );
+        let out = register_model(&out, "zebra", "Zebra");
+        assert!(out.contains("pub mod user;\npub mod zebra;\n"), "{out}");
+        assert!(
+            out.contains("pub use user::User;\npub use zebra::Zebra;\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn migration_kinds() {
+        let kind = |name, create: Option<&str>, table: Option<&str>| {
+            MigrationKind::from_flags(name, create.map(Into::into), table.map(Into::into))
+        };
+        assert_eq!(
+            kind("create_posts_table", None, None),
+            Ok(MigrationKind::Create("posts".into()))
+        );
+        assert_eq!(
+            kind("add_votes", None, Some("users")),
+            Ok(MigrationKind::Alter("users".into()))
+        );
+        assert_eq!(kind("tidy_up", None, None), Ok(MigrationKind::Blank));
+        assert!(kind("x", Some("a"), Some("b")).is_err());
+        assert!(kind("x", Some("bad table"), None).is_err());
+    }
+}

@@ -1,0 +1,565 @@
+//! End-to-end tests of the real `craft` binary in temporary directories.
+//!
+//! The apps `craft new` generates are compiled into the workspace's own target
+//! directory (or `CRAFT_APPS_TARGET_DIR`): they start from the workspace's `Cargo.lock`
+//! and profile, so most of the ORM's compiled dependencies are reused, and after the
+//! first run only the app's own crate is compiled. The full flow (which compiles) is
+//! one test function, so the app is built once per run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use orm_core::Connection;
+use orm_migrate::Schema;
+
+const CRAFT: &str = env!("CARGO_BIN_EXE_craft");
+
+/// Where generated apps are compiled: the workspace's target directory (cargo has
+/// released its lock on it by the time tests run), unless `CRAFT_APPS_TARGET_DIR` says
+/// otherwise.
+fn apps_target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CRAFT_APPS_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = Path::new(CRAFT);
+    // <target>/<profile>/craft
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("craft lives in <target>/<profile>/");
+    target.to_path_buf()
+}
+
+fn craft(dir: &Path, args: &[&str]) -> Output {
+    Command::new(CRAFT)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove(orm_core::testing::POSTGRES_URL_VAR)
+        .env_remove("CRAFT_ORM_PATH")
+        .env("CARGO_TARGET_DIR", apps_target_dir())
+        .output()
+        .expect("craft runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs craft and expects success; returns stdout.
+#[track_caller]
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let output = craft(dir, args);
+    assert!(
+        output.status.success(),
+        "craft {args:?} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        stdout(&output),
+        stderr(&output)
+    );
+    let out = stdout(&output);
+    assert!(!out.contains('\x1b'), "plain output when piped: {out:?}");
+    out
+}
+
+/// Runs craft and expects a failure with exactly one `error: ...` line on stderr (after
+/// any build notice or compiler output); returns that line.
+#[track_caller]
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let output = craft(dir, args);
+    assert!(
+        !output.status.success(),
+        "craft {args:?} should fail\nstdout:\n{}",
+        stdout(&output)
+    );
+    let err = stderr(&output);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    let last = err.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        last.starts_with("error: ") && !errors.is_empty(),
+        "one error line expected, got:\n{err}"
+    );
+    assert!(!err.contains('\x1b'), "plain errors when piped: {err:?}");
+    last
+}
+
+/// Every file under `dir` with its contents (to prove nothing changed).
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).expect("readable dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let contents = std::fs::read(&path).expect("readable file");
+                files.push((path, contents));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn new_app(parent: &Path, name: &str) -> PathBuf {
+    let out = ok(parent, &["new", name]);
+    assert!(out.contains("Created"), "{out}");
+    parent.join(name)
+}
+
+fn migration_files(app: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(app.join("databases/migrations"))
+        .expect("migrations dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "mod.rs")
+        .collect();
+    names.sort();
+    names
+}
+
+fn has_table(conn: &mut Connection, table: &str) -> bool {
+    Schema::new(conn).has_table(table).expect("introspection")
+}
+
+#[test]
+fn new_app_has_the_masonite_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".env",
+        ".gitignore",
+        "src/lib.rs",
+        "src/main.rs",
+        "src/bin/craft-migrate.rs",
+        "app/mod.rs",
+        "app/user.rs",
+        "databases/mod.rs",
+        "databases/migrations/mod.rs",
+        "databases/migrations/2014_10_12_000000_create_users_table.rs",
+    ] {
+        assert!(app.join(file).is_file(), "{file} missing");
+    }
+    let env = std::fs::read_to_string(app.join(".env")).unwrap();
+    assert_eq!(env.trim(), "DATABASE_URL=sqlite://database.sqlite3");
+    let manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap();
+    let orm_root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let orm_root = std::fs::canonicalize(orm_root).unwrap();
+    assert!(
+        manifest.contains(&format!("path = \"{}/orm-core\"", orm_root.display())),
+        "{manifest}"
+    );
+    assert!(manifest.contains("\n[workspace]\n"), "{manifest}");
+    // No staging directory is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert_eq!(leftovers.len(), 1);
+
+    // Refused the second time; nothing changes.
+    let before = snapshot(dir.path());
+    let err = fails(dir.path(), &["new", "blog"]);
+    assert!(err.contains("already exists"), "{err}");
+    for bad in ["Blog", "1blog", "my blog", "fn", ""] {
+        let err = fails(dir.path(), &["new", bad]);
+        assert!(err.contains("app name"), "{bad}: {err}");
+    }
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn models_and_migrations_are_scaffolded_and_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "shop");
+    let out = ok(&app, &["model", "blog-post", "-m"]);
+    assert!(out.contains("app/blog_post.rs"), "{out}");
+    let model = std::fs::read_to_string(app.join("app/blog_post.rs")).unwrap();
+    for expected in [
+        "use orm_core::prelude::*;",
+        "#[derive(Debug, Clone, Default, Model)]",
+        "#[model(table = \"blog_posts\", timestamps)]",
+        "pub struct BlogPost {",
+        "pub id: Option<i64>,",
+        "// pub title: String,",
+        "pub created_at: Option<DateTime<Utc>>,",
+    ] {
+        assert!(model.contains(expected), "{expected} not in:\n{model}");
+    }
+    let app_mod = std::fs::read_to_string(app.join("app/mod.rs")).unwrap();
+    assert!(app_mod.contains("pub mod blog_post;"), "{app_mod}");
+    assert!(
+        app_mod.contains("pub use blog_post::BlogPost;"),
+        "{app_mod}"
+    );
+    let files = migration_files(&app);
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files[1].ends_with("_create_blog_posts_table.rs"),
+        "{files:?}"
+    );
+    let migration =
+        std::fs::read_to_string(app.join("databases/migrations").join(&files[1])).unwrap();
+    assert!(
+        migration.contains("schema.create(\"blog_posts\""),
+        "{migration}"
+    );
+    assert!(
+        migration.contains("table.increments(\"id\");"),
+        "{migration}"
+    );
+    assert!(migration.contains("table.timestamps();"), "{migration}");
+
+    // An existing model file is refused, and nothing else is written (no migration).
+    let before = snapshot(&app);
+    let err = fails(&app, &["model", "BlogPost", "-m"]);
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(snapshot(&app), before);
+
+    // Migrations: --table, --create, inferred and blank; listed in name order.
+    ok(
+        &app,
+        &["migration", "add_votes_to_users", "--table", "users"],
+    );
+    ok(&app, &["migration", "create_tags_table"]);
+    ok(&app, &["migration", "make_things", "--create", "things"]);
+    ok(&app, &["migration", "tidy_up"]);
+    let files = migration_files(&app);
+    assert_eq!(files.len(), 6, "{files:?}");
+    let read = |suffix: &str| {
+        let file = files.iter().find(|f| f.ends_with(suffix)).expect(suffix);
+        std::fs::read_to_string(app.join("databases/migrations").join(file)).unwrap()
+    };
+    assert!(read("_add_votes_to_users.rs").contains("schema.table(\"users\""));
+    assert!(read("_add_votes_to_users.rs").contains("pub struct AddVotesToUsers;"));
+    assert!(read("_create_tags_table.rs").contains("schema.create(\"tags\""));
+    assert!(read("_make_things.rs").contains("schema.drop_if_exists(\"things\")"));
+    assert!(read("_tidy_up.rs").contains("fn up(&self, _schema: &mut Schema)"));
+    let list = std::fs::read_to_string(app.join("databases/migrations/mod.rs")).unwrap();
+    let declared: Vec<&str> = list.lines().filter(|l| l.starts_with("mod m")).collect();
+    let listed: Vec<&str> = list
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Box::new("))
+        .collect();
+    assert_eq!(declared.len(), 6, "{list}");
+    assert_eq!(listed.len(), 6, "{list}");
+    let mut sorted = declared.clone();
+    sorted.sort();
+    assert_eq!(declared, sorted, "declarations in name order");
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted, "list in name order");
+
+    // Bad input: one line, non-zero, nothing written.
+    let before = snapshot(&app);
+    let err = fails(
+        &app,
+        &["migration", "add_x", "--create", "a", "--table", "b"],
+    );
+    assert!(err.contains("not both"), "{err}");
+    for bad in ["CreatePosts", "1_posts", "fn", "", "create-posts", "add x"] {
+        let err = fails(&app, &["migration", bad]);
+        assert!(err.contains("migration name"), "{bad}: {err}");
+    }
+    let err = fails(&app, &["migration", "create_tags_table"]);
+    assert!(err.contains("already exists"), "{err}");
+    let err = fails(&app, &["migration", "add_x", "--table", "bad table"]);
+    assert!(err.contains("table name"), "{err}");
+    for bad in ["1Post", "blog post", "Self", ""] {
+        let err = fails(&app, &["model", bad]);
+        assert!(err.contains("model name"), "{bad}: {err}");
+    }
+    assert_eq!(snapshot(&app), before);
+
+    // A migrations list craft cannot read: the migration file is not left behind.
+    let mod_rs = app.join("databases/migrations/mod.rs");
+    std::fs::write(&mod_rs, "// hand-written, no list\n").unwrap();
+    let before = snapshot(&app);
+    let err = fails(&app, &["migration", "add_y", "--table", "users"]);
+    assert!(err.contains("cannot register"), "{err}");
+    assert_eq!(snapshot(&app), before);
+}
+
+#[test]
+fn outside_an_app_and_unknown_commands_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["migrate"][..],
+        &["migrate:status"],
+        &["model", "Post"],
+        &["migration", "create_posts_table"],
+    ] {
+        let err = fails(dir.path(), args);
+        assert!(err.contains("not inside a craft app"), "{args:?}: {err}");
+    }
+    assert!(snapshot(dir.path()).is_empty());
+
+    let output = craft(dir.path(), &["frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("unrecognized subcommand"));
+
+    let help = ok(dir.path(), &["--help"]);
+    for command in [
+        "new",
+        "model",
+        "migration",
+        "migrate",
+        "migrate:rollback",
+        "migrate:reset",
+        "migrate:refresh",
+        "migrate:fresh",
+        "migrate:status",
+    ] {
+        assert!(
+            help.contains(&format!("  {command} ")),
+            "{command} in:\n{help}"
+        );
+        let own = ok(dir.path(), &[command, "--help"]);
+        assert!(own.contains("Usage: craft"), "{own}");
+        if command.starts_with("migrate") {
+            assert!(own.contains("--database <URL>"), "{own}");
+        }
+    }
+    assert!(ok(dir.path(), &["migrate:rollback", "--help"]).contains("--step <N>"));
+    assert!(ok(dir.path(), &["migrate", "--help"]).contains("--pretend"));
+}
+
+/// The whole flow, compiling the generated app (once: the later builds only
+/// recompile the app's own crate).
+#[test]
+fn new_model_migrate_status_rollback_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+
+    // The app builds as generated; the users migration runs.
+    let started = Instant::now();
+    let out = ok(&app, &["migrate"]);
+    eprintln!(
+        "first `craft migrate` (builds the app) took {:.1?}",
+        started.elapsed()
+    );
+    assert!(
+        out.contains("Migrating: 2014_10_12_000000_create_users_table\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Migrated:  2014_10_12_000000_create_users_table ("),
+        "{out}"
+    );
+    let database = app.join("database.sqlite3");
+    let url = format!("sqlite://{}", database.display());
+    let mut conn = Connection::open(&url).unwrap();
+    assert!(has_table(&mut conn, "users"));
+
+    ok(&app, &["model", "Post", "-m"]);
+    let started = Instant::now();
+    let out = ok(&app, &["migrate"]);
+    eprintln!(
+        "`craft migrate` after `craft model Post -m` took {:.1?}",
+        started.elapsed()
+    );
+    assert!(out.contains("_create_posts_table ("), "{out}");
+    assert!(!out.contains("create_users_table"), "{out}");
+    assert!(has_table(&mut conn, "posts"));
+    assert_eq!(ok(&app, &["migrate"]).trim(), "Nothing to migrate.");
+
+    let status = ok(&app, &["migrate:status"]);
+    assert!(status.contains("| Ran? | Migration"), "{status}");
+    assert!(
+        status.contains("| Yes  | 2014_10_12_000000_create_users_table | 1     |"),
+        "{status}"
+    );
+    assert!(status.contains("_create_posts_table | 2     |"), "{status}");
+
+    let out = ok(&app, &["migrate:rollback"]);
+    assert!(out.contains("Rolled back:  "), "{out}");
+    assert!(!has_table(&mut conn, "posts"), "posts is gone");
+    assert!(has_table(&mut conn, "users"), "users stays");
+
+    let out = ok(&app, &["migrate:refresh"]);
+    assert!(
+        out.contains("Rolling back: 2014_10_12_000000_create_users_table"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Migrated:  2014_10_12_000000_create_users_table"),
+        "{out}"
+    );
+    assert!(has_table(&mut conn, "posts") && has_table(&mut conn, "users"));
+    let status = ok(&app, &["migrate:status"]);
+    assert_eq!(
+        status.matches("| 1     |").count(),
+        2,
+        "one batch: {status}"
+    );
+
+    ok(&app, &["migrate:rollback", "--step", "1"]);
+    assert!(!has_table(&mut conn, "posts") && has_table(&mut conn, "users"));
+    let pretend = ok(&app, &["migrate", "--pretend"]);
+    assert!(pretend.contains("CREATE TABLE \"posts\""), "{pretend}");
+    assert!(!has_table(&mut conn, "posts"), "pretend runs nothing");
+    ok(&app, &["migrate:fresh"]);
+    assert!(has_table(&mut conn, "posts") && has_table(&mut conn, "users"));
+    ok(&app, &["migrate:reset"]);
+    assert!(!has_table(&mut conn, "posts") && !has_table(&mut conn, "users"));
+    ok(&app, &["migrate"]);
+    drop(conn);
+
+    // The app itself runs and uses the User model.
+    let run = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--quiet"])
+        .current_dir(&app)
+        .env("CARGO_TARGET_DIR", apps_target_dir())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "cargo run: {}", stderr(&run));
+    assert!(
+        stdout(&run).contains("Created user #1: Ada Lovelace"),
+        "{}",
+        stdout(&run)
+    );
+
+    postgres_flow(&app);
+
+    // Unreachable databases: one line, non-zero.
+    let err = fails(
+        &app,
+        &[
+            "migrate",
+            "--database",
+            "postgres://postgres@127.0.0.1:1/nowhere",
+        ],
+    );
+    assert!(err.contains("cannot connect to the database"), "{err}");
+    let err = fails(
+        &app,
+        &[
+            "migrate:status",
+            "--database",
+            "sqlite:///no/such/dir/db.sqlite3",
+        ],
+    );
+    assert!(err.contains("cannot connect to the database"), "{err}");
+
+    // The alter and blank stubs compile and run as generated.
+    ok(
+        &app,
+        &["migration", "add_votes_to_users", "--table", "users"],
+    );
+    ok(&app, &["migration", "tidy_up"]);
+    let out = ok(&app, &["migrate"]);
+    assert!(
+        out.contains("_add_votes_to_users (") && out.contains("_tidy_up ("),
+        "{out}"
+    );
+
+    // A failing migration: its name and the database's message; nothing of it kept.
+    ok(&app, &["migration", "break_things"]);
+    let file = migration_files(&app)
+        .into_iter()
+        .find(|f| f.ends_with("_break_things.rs"))
+        .unwrap();
+    let path = app.join("databases/migrations").join(&file);
+    let source = std::fs::read_to_string(&path).unwrap().replacen(
+        "fn up(&self, _schema: &mut Schema) -> Result<()> {\n        Ok(())",
+        "fn up(&self, schema: &mut Schema) -> Result<()> {\n        \
+         schema.create(\"half_done\", |table| { table.increments(\"id\"); })?;\n        \
+         schema.statement(\"ALTER TABLE no_such_table ADD COLUMN x INTEGER\")",
+        1,
+    );
+    assert!(source.contains("no_such_table"));
+    std::fs::write(&path, source).unwrap();
+    let err = fails(&app, &["migrate"]);
+    let stem = file.trim_end_matches(".rs");
+    assert!(err.contains(stem), "{err}");
+    assert!(err.contains("no such table: no_such_table"), "{err}");
+    let mut conn = Connection::open(&url).unwrap();
+    assert!(
+        !has_table(&mut conn, "half_done"),
+        "the failed migration left nothing"
+    );
+    let status = ok(&app, &["migrate:status"]);
+    assert!(status.contains(&format!("| No   | {stem}")), "{status}");
+
+    // A migration that does not compile: cargo's errors, then one error line.
+    std::fs::write(&path, "this is not rust").unwrap();
+    let output = craft(&app, &["migrate"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("error: expected"),
+        "cargo's errors shown: {err}"
+    );
+    assert!(
+        err.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("error: cannot compile the migrations"),
+        "{err}"
+    );
+}
+
+/// The same app on PostgreSQL, in a schema of its own (via the URL's `options`).
+fn postgres_flow(app: &Path) {
+    let base = orm_core::testing::postgres_url();
+    let mut admin = match Connection::open(&base) {
+        Ok(conn) => conn,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: craft on PostgreSQL (no server reachable: {e})");
+            return;
+        }
+        Err(e) => panic!("PostgreSQL must be reachable in CI: {e}"),
+    };
+    let schema = format!(
+        "craft_e2e_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    admin
+        .execute_batch(&format!("CREATE SCHEMA \"{schema}\""))
+        .unwrap();
+    struct DropSchema<'a>(&'a mut Connection, String);
+    impl Drop for DropSchema<'_> {
+        fn drop(&mut self) {
+            let _ = self
+                .0
+                .execute_batch(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.1));
+        }
+    }
+    let guard = DropSchema(&mut admin, schema.clone());
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    let mut conn = Connection::open(&url).unwrap();
+    conn.execute_batch(&format!("SET search_path TO \"{schema}\""))
+        .unwrap();
+
+    let out = ok(app, &["migrate", "--database", &url]);
+    assert!(
+        out.contains("Migrated:  2014_10_12_000000_create_users_table"),
+        "{out}"
+    );
+    assert!(out.contains("_create_posts_table ("), "{out}");
+    assert!(has_table(&mut conn, "users") && has_table(&mut conn, "posts"));
+    let status = ok(app, &["migrate:status", "--database", &url]);
+    assert_eq!(status.matches("| Yes  |").count(), 2, "{status}");
+    ok(
+        app,
+        &["migrate:rollback", "--step", "1", "--database", &url],
+    );
+    assert!(!has_table(&mut conn, "posts"), "posts is gone");
+    assert!(has_table(&mut conn, "users"), "users stays");
+    ok(app, &["migrate:refresh", "--database", &url]);
+    assert!(has_table(&mut conn, "users") && has_table(&mut conn, "posts"));
+    drop(conn);
+    drop(guard);
+}
