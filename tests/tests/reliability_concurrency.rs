@@ -428,3 +428,34 @@ fn postgres_pool_never_reuses_a_dirty_connection() -> Result<()> {
     create_tables(&target)?;
     pool_hygiene(&target)
 }
+
+/// Several connections opening a new SQLite file at the same moment all succeed. Each
+/// switches the file to WAL, which takes an exclusive lock, and SQLite answered all but
+/// one with an immediate SQLITE_BUSY (no busy wait, to avoid a deadlock) — which also
+/// hung a test whose threads met at a barrier after connecting.
+#[test]
+fn sqlite_connections_opening_a_new_file_at_once_all_succeed() {
+    let files = scaled(60, 600);
+    let mut failures = Vec::new();
+    for _ in 0..files {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("new.sqlite3").display());
+        let barrier = std::sync::Barrier::new(16);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        Connection::open(&url).map(drop)
+                    })
+                })
+                .collect();
+            for handle in handles {
+                if let Err(e) = handle.join().expect("opener thread") {
+                    failures.push(e.to_string());
+                }
+            }
+        });
+    }
+    assert!(failures.is_empty(), "opens failed: {failures:?}");
+}
