@@ -138,21 +138,21 @@ fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };
-    let authority_start = scheme_end + 3;
-    let authority_end = url[authority_start..]
-        .find('/')
-        .map_or(url.len(), |i| authority_start + i);
-    let authority = &url[authority_start..authority_end];
-    let Some(at) = authority.rfind('@') else {
+    let start = scheme_end + 3;
+    let rest = &url[start..];
+    // The PostgreSQL driver reads everything before the first `@` as `user:password`,
+    // `/`, `?` and `#` included; a password may also hold `@` itself. So the password
+    // runs from the first `:` before the first `@` to the last `@` (hiding too much
+    // in an odd URL is harmless; showing part of a password is not).
+    let (Some(first_at), Some(last_at)) = (rest.find('@'), rest.rfind('@')) else {
         return url.to_owned();
     };
-    let userinfo = &authority[..at];
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!(
+    match rest[..first_at].find(':') {
+        Some(colon) => format!(
             "{}{}:***{}",
-            &url[..authority_start],
-            user,
-            &url[authority_start + at..]
+            &url[..start],
+            &rest[..colon],
+            &rest[last_at..]
         ),
         None => url.to_owned(),
     }
@@ -207,6 +207,10 @@ mod tests {
         }
         assert_eq!(redact("postgres://app@h/db"), "postgres://app@h/db");
         assert_eq!(redact("postgres://a:b:c@h/db"), "postgres://a:***@h/db");
+        assert_eq!(redact("postgres://a:b/c@h/db"), "postgres://a:***@h/db");
+        assert_eq!(redact("postgres://a:b?c@h/db"), "postgres://a:***@h/db");
+        assert_eq!(redact("postgres://a:b@c@h/db"), "postgres://a:***@h/db");
+        assert_eq!(redact("sqlite:///tmp/app.db"), "sqlite:///tmp/app.db");
         assert_eq!(
             redact("postgres://h/db?user=a&password=pw&sslmode=disable"),
             "postgres://h/db?user=a&password=***&sslmode=disable"

@@ -73,6 +73,8 @@ macro_rules! on_both_backends {
     )*};
 }
 
+pub mod reliability;
+
 /// The README's examples, compiled and run as doctests (they use every crate).
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

@@ -21,6 +21,12 @@ const STATEMENT_CACHE_CAPACITY: usize = 512;
 pub(crate) struct PgConnection {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// Whether SQL sent on this connection may have left a transaction block open. The
+    /// driver does not expose the server's transaction status, so it is tracked from
+    /// the statements: set by anything that may start one (`BEGIN`, `START
+    /// TRANSACTION`, even when it fails), cleared by a successful plain `COMMIT` /
+    /// `ROLLBACK`. Over-estimating only costs the pool one `ROLLBACK` on return.
+    transaction_maybe_open: bool,
 }
 
 impl PgConnection {
@@ -37,6 +43,7 @@ impl PgConnection {
         Ok(PgConnection {
             client,
             statements: HashMap::new(),
+            transaction_maybe_open: false,
         })
     }
 
@@ -56,7 +63,23 @@ impl PgConnection {
         self.statements.remove(sql);
     }
 
+    /// Updates the open-transaction flag after `sql` ran (`succeeded`: without error).
+    fn track_transaction(&mut self, sql: &str, may_begin: bool, succeeded: bool) {
+        if may_begin {
+            self.transaction_maybe_open = true;
+        } else if succeeded && ends_transaction(sql) {
+            self.transaction_maybe_open = false;
+        }
+    }
+
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let may_begin = starts_transaction(sql);
+        let result = self.execute_prepared(sql, params);
+        self.track_transaction(sql, may_begin, result.is_ok());
+        result
+    }
+
+    fn execute_prepared(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let stmt = self.statement(sql)?;
         check_param_count(&stmt, params)?;
         let binds: Vec<PgBind<'_>> = params.iter().map(PgBind).collect();
@@ -73,6 +96,18 @@ impl PgConnection {
     }
 
     pub(crate) fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let may_begin = starts_transaction(sql);
+        let result = self.query_prepared(sql, params, f);
+        self.track_transaction(sql, may_begin, result.is_ok());
+        result
+    }
+
+    fn query_prepared(
         &mut self,
         sql: &str,
         params: &[Value],
@@ -102,7 +137,12 @@ impl PgConnection {
     }
 
     pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        // Several statements: any of them may begin a transaction (a false positive,
+        // e.g. a function body's BEGIN, only costs a ROLLBACK on return to the pool).
+        let lower = sql.to_ascii_lowercase();
+        let may_begin = lower.contains("begin") || lower.contains("start transaction");
         let result = self.client.batch_execute(sql).map_err(map_error);
+        self.track_transaction(sql, may_begin, result.is_ok());
         if result.is_ok() && starts_with_ddl(sql) {
             // Plans cached before a schema change may no longer fit it.
             self.statements.clear();
@@ -115,8 +155,31 @@ impl PgConnection {
     }
 
     pub(crate) fn has_open_transaction(&mut self) -> bool {
-        false
+        self.transaction_maybe_open
     }
+}
+
+/// Whether one statement may open a transaction block (`BEGIN`, `START TRANSACTION`).
+fn starts_transaction(sql: &str) -> bool {
+    let head = sql.trim_start().get(..5).unwrap_or_default();
+    head.eq_ignore_ascii_case("BEGIN") || head.eq_ignore_ascii_case("START")
+}
+
+/// Whether `sql` is exactly one statement closing the transaction block.
+fn ends_transaction(sql: &str) -> bool {
+    let statement = sql.trim().trim_end_matches(';').trim_end();
+    let mut words = statement.split_ascii_whitespace();
+    let first = words.next().unwrap_or_default();
+    let rest: Vec<&str> = words.collect();
+    let closes = ["COMMIT", "END", "ROLLBACK", "ABORT"]
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k));
+    let noise_only = match rest.as_slice() {
+        [] => true,
+        [word] => word.eq_ignore_ascii_case("WORK") || word.eq_ignore_ascii_case("TRANSACTION"),
+        _ => false,
+    };
+    closes && noise_only
 }
 
 fn starts_with_ddl(sql: &str) -> bool {
@@ -611,6 +674,38 @@ mod tests {
         }
         assert!(encode_numeric("1e5", &mut BytesMut::new()).is_err());
         assert!(encode_numeric("", &mut BytesMut::new()).is_err());
+    }
+
+    #[test]
+    fn transaction_control_is_recognised() {
+        for sql in [
+            "BEGIN",
+            "  begin isolation level serializable",
+            "START TRANSACTION",
+        ] {
+            assert!(starts_transaction(sql), "{sql}");
+        }
+        for sql in ["SELECT 1", "SAVEPOINT orm_savepoint_1", "BEG"] {
+            assert!(!starts_transaction(sql), "{sql}");
+        }
+        for sql in [
+            "COMMIT",
+            "rollback;",
+            "END WORK",
+            "ABORT TRANSACTION",
+            " COMMIT ; ",
+        ] {
+            assert!(ends_transaction(sql), "{sql}");
+        }
+        for sql in [
+            "ROLLBACK TO SAVEPOINT s",
+            "ROLLBACK TO SAVEPOINT s; RELEASE SAVEPOINT s",
+            "RELEASE SAVEPOINT s",
+            "COMMIT PREPARED 'x'",
+            "BEGIN; COMMIT",
+        ] {
+            assert!(!ends_transaction(sql), "{sql}");
+        }
     }
 
     #[test]

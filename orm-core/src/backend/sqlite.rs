@@ -1,6 +1,7 @@
 //! SQLite through rusqlite. The only module that knows rusqlite.
 
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::{ToSqlOutput, ValueRef as SqliteRef};
 use rusqlite::{ffi, OpenFlags};
@@ -35,8 +36,7 @@ impl SqliteConnection {
             .map_err(map_error)?;
         if matches!(options.target, Target::SqliteFile(_)) {
             // WAL lets readers run while one writer writes; NORMAL sync is safe with WAL.
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(map_error)?;
+            enable_wal(&conn, options.busy_timeout)?;
             conn.pragma_update(None, "synchronous", "NORMAL")
                 .map_err(map_error)?;
         }
@@ -48,6 +48,7 @@ impl SqliteConnection {
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        refuse_nan(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let changed = stmt
             .execute(rusqlite::params_from_iter(params.iter().map(Bind)))
@@ -61,6 +62,7 @@ impl SqliteConnection {
         params: &[Value],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
+        refuse_nan(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter().map(Bind)))
@@ -86,6 +88,40 @@ impl SqliteConnection {
 
     pub(crate) fn has_open_transaction(&mut self) -> bool {
         !self.conn.is_autocommit()
+    }
+}
+
+/// Switches a file database to WAL. That takes an exclusive lock, and when several
+/// connections open a new file at once SQLite answers SQLITE_BUSY at once (to avoid a
+/// deadlock it skips the busy handler), so retry, with backoff, until the busy timeout.
+fn enable_wal(conn: &rusqlite::Connection, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(map_error)
+        {
+            Err(error) if error.is_busy() && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// SQLite stores a bound NaN as NULL: refuse it rather than lose the value silently.
+fn refuse_nan(params: &[Value]) -> Result<()> {
+    match params
+        .iter()
+        .position(|v| matches!(v, Value::Float(f) if f.is_nan()))
+    {
+        Some(index) => Err(Error::Bind(format!(
+            "parameter {} is NaN, which SQLite cannot store (it would become NULL)",
+            index + 1
+        ))),
+        None => Ok(()),
     }
 }
 

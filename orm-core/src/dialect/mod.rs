@@ -150,7 +150,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Appends the statement that empties `table` (and restarts its identity where the
     /// database has one to restart).
     fn push_truncate(&self, w: &mut SqlWriter, table: &str) {
-        w.push("TRUNCATE TABLE ").push_qualified(table);
+        w.push("TRUNCATE TABLE ").push_table_name(table);
     }
 
     /// Rewrites the portable `?` placeholders of hand-written SQL into this dialect's form.
@@ -297,6 +297,28 @@ pub(crate) fn validate_identifier(ident: &str, max_len: usize) -> Result<()> {
     })
 }
 
+/// Whether the byte before `i` continues an identifier (so a `$` or `E` there is part
+/// of a name, not the start of a literal).
+fn follows_identifier(bytes: &[u8], i: usize) -> bool {
+    i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || matches!(bytes[i - 1], b'_' | b'$'))
+}
+
+/// The length of a dollar-quote tag (`$$` or `$tag$`) at the start of `bytes`, if one
+/// starts there. `$1` (a numbered placeholder) is not a tag.
+fn dollar_tag_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.first() != Some(&b'$') {
+        return None;
+    }
+    if bytes.get(1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let name = bytes[1..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    (bytes.get(1 + name) == Some(&b'$')).then_some(name + 2)
+}
+
 /// Rewrites `?` placeholders outside literals, quoted identifiers and comments by calling
 /// `placeholder` with each 1-based index. Shared by the dialects that number placeholders.
 pub(crate) fn rewrite_question_marks(
@@ -310,9 +332,28 @@ pub(crate) fn rewrite_question_marks(
     let mut start = 0;
     while i < bytes.len() {
         match bytes[i] {
+            b'$' if !follows_identifier(bytes, i) && dollar_tag_len(&bytes[i..]).is_some() => {
+                // A dollar-quoted string (`$$ ... $$`, `$tag$ ... $tag$`): skip to the
+                // closing tag (or the end).
+                let tag_len = dollar_tag_len(&bytes[i..]).unwrap_or(1);
+                let tag = &sql[i..i + tag_len];
+                i = match sql[i + tag_len..].find(tag) {
+                    Some(end) => i + tag_len + end + tag_len,
+                    None => bytes.len(),
+                };
+            }
             quote @ (b'\'' | b'"') => {
+                // `E'...'` strings take backslash escapes (`\'` is a quote inside).
+                let escapes = quote == b'\''
+                    && i > 0
+                    && matches!(bytes[i - 1], b'E' | b'e')
+                    && !follows_identifier(bytes, i - 1);
                 i += 1;
                 while i < bytes.len() {
+                    if escapes && bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
                     if bytes[i] == quote {
                         if bytes.get(i + 1) == Some(&quote) {
                             i += 2;
@@ -389,6 +430,21 @@ mod tests {
         assert_eq!(
             PostgresDialect.translate_placeholders("x = 'it''s ?' AND y = ?"),
             "x = 'it''s ?' AND y = $1"
+        );
+        // Dollar-quoted and E'' strings are literals too.
+        assert_eq!(
+            PostgresDialect.translate_placeholders(
+                "SELECT $$a?b$$, $t$ ? $$ ? $t$, E'\\'?', e'?', ? FROM a$b WHERE c = ?"
+            ),
+            "SELECT $$a?b$$, $t$ ? $$ ? $t$, E'\\'?', e'?', $1 FROM a$b WHERE c = $2"
+        );
+        assert_eq!(
+            PostgresDialect.translate_placeholders("SELECT $$ ? "),
+            "SELECT $$ ? "
+        );
+        assert_eq!(
+            PostgresDialect.translate_placeholders("SELECT x$$ = ?"),
+            "SELECT x$$ = $1"
         );
     }
 }

@@ -38,7 +38,7 @@ impl Dialect for PostgresDialect {
 
     fn push_truncate(&self, w: &mut SqlWriter, table: &str) {
         w.push("TRUNCATE TABLE ")
-            .push_qualified(table)
+            .push_table_name(table)
             .push(" RESTART IDENTITY");
     }
 

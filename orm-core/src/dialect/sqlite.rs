@@ -75,7 +75,7 @@ impl Dialect for SqliteDialect {
 
     fn push_truncate(&self, w: &mut SqlWriter, table: &str) {
         // SQLite has no TRUNCATE; an unconditional DELETE uses its truncate optimisation.
-        w.push("DELETE FROM ").push_qualified(table);
+        w.push("DELETE FROM ").push_table_name(table);
     }
 
     fn translate_placeholders<'a>(&self, sql: &'a str) -> Cow<'a, str> {

@@ -44,18 +44,70 @@ impl SqlWriter {
         self
     }
 
-    /// Appends a possibly qualified name (`schema.table`, `table.column`), quoting each part;
-    /// a trailing `*` is kept as the wildcard.
+    /// Appends a possibly qualified column (`column`, `table.column`,
+    /// `schema.table.column`), quoting each part; a trailing `*` is kept as the wildcard
+    /// (`*`, `table.*`). More parts is an invalid identifier.
     pub fn push_qualified(&mut self, name: &str) -> &mut Self {
+        // `table.*` at most: SQLite has no `schema.table.*`.
+        let max_parts = if name.ends_with(".*") { 2 } else { 3 };
+        if !self.check_parts(name, max_parts) {
+            return self;
+        }
+        let last = name.split('.').count() - 1;
         for (i, part) in name.split('.').enumerate() {
             if i > 0 {
                 self.sql.push('.');
             }
-            if part == "*" {
+            // Only a trailing `*` is the wildcard (`*`, `t.*`); `*.a` names a table `*`.
+            if part == "*" && i == last {
                 self.sql.push('*');
             } else {
                 self.push_identifier(part);
             }
+        }
+        self
+    }
+
+    /// Appends a possibly qualified table (`table`, `schema.table`), quoting every part
+    /// (a `*` is a name here). More than two parts is an invalid identifier.
+    pub fn push_table_name(&mut self, name: &str) -> &mut Self {
+        if self.check_parts(name, 2) {
+            self.push_qualified_name(name);
+        }
+        self
+    }
+
+    /// Whether `name` has at most `max` dot-separated parts; records an error if not.
+    fn check_parts(&mut self, name: &str, max: usize) -> bool {
+        if name.split('.').count() <= max {
+            return true;
+        }
+        self.error.get_or_insert(Error::InvalidIdentifier {
+            identifier: name.to_owned(),
+            reason: if name.ends_with(".*") {
+                "a wildcard takes at most a table (table.*)"
+            } else if max == 2 {
+                "a table name has at most two parts (schema.table)"
+            } else {
+                "a column name has at most three parts (schema.table.column)"
+            },
+        });
+        false
+    }
+
+    /// Appends a possibly qualified column (`column`, `table.column`,
+    /// `schema.table.column`), quoting every part: a `*` part is a name here, never the
+    /// wildcard. For columns outside a select list, where a bare `*` would be malformed
+    /// SQL. More than three parts is an invalid identifier.
+    pub fn push_qualified_name(&mut self, name: &str) -> &mut Self {
+        if !self.check_parts(name, 3) {
+            return self;
+        }
+        for (i, part) in name.split('.').enumerate() {
+            if i > 0 {
+                self.sql.push('.');
+            }
+            self.push_identifier(part);
         }
         self
     }
@@ -153,6 +205,34 @@ mod tests {
             assert_eq!(sql, expected);
             assert_eq!(binds, vec![Value::Int(1), Value::Int(2)]);
         }
+    }
+
+    #[test]
+    fn qualified_names_quote_a_star_part() {
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_qualified_name("*")
+            .push(" ")
+            .push_qualified_name("s.*");
+        w.push(" ")
+            .push_qualified("t.*")
+            .push(" ")
+            .push_qualified("*.a");
+        assert_eq!(w.finish().unwrap().0, r#""*" "s"."*" "t".* "*"."a""#);
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_table_name("main.users");
+        assert_eq!(w.finish().unwrap().0, r#""main"."users""#);
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_table_name("a.b.c");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_qualified("s.t.*");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_qualified("a.b.c.d");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
+        let mut w = SqlWriter::new(&SqliteDialect);
+        w.push_qualified_name("a.b.c.d");
+        assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
     }
 
     #[test]

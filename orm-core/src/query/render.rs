@@ -16,6 +16,16 @@ pub(crate) fn push_column(w: &mut SqlWriter, expr: &str) {
     }
 }
 
+/// Appends a table: `name`, `schema.name` or `name as alias`, each part quoted (a `*` is
+/// a name here, not the wildcard).
+pub(crate) fn push_table(w: &mut SqlWriter, expr: &str) {
+    let (name, alias) = split_alias(expr);
+    w.push_table_name(name);
+    if let Some(alias) = alias {
+        w.push(" AS ").push_identifier(alias);
+    }
+}
+
 /// The name a table is referred to by in the statement (its alias when it has one).
 pub(crate) fn table_reference(table: &str) -> &str {
     match split_alias(table) {
@@ -56,7 +66,7 @@ pub(crate) fn render_conditions(w: &mut SqlWriter, conditions: Vec<Where>) {
 fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
     match kind {
         WhereKind::Basic { column, op, value } => {
-            w.push_qualified(&column);
+            w.push_qualified_name(&column);
             match (op, value.is_null()) {
                 // `= NULL` is never true: compare with NULL the way the caller meant.
                 (Op::Eq, true) => {
@@ -72,9 +82,9 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             }
         }
         WhereKind::Column { first, op, second } => {
-            w.push_qualified(&first);
+            w.push_qualified_name(&first);
             push_op(w, op);
-            w.push_qualified(&second);
+            w.push_qualified_name(&second);
         }
         WhereKind::In {
             column,
@@ -86,7 +96,7 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
                 w.push(if not { "1 = 1" } else { "1 = 0" });
                 return;
             }
-            w.push_qualified(&column)
+            w.push_qualified_name(&column)
                 .push(if not { " NOT IN (" } else { " IN (" });
             for (i, value) in values.into_iter().enumerate() {
                 if i > 0 {
@@ -97,13 +107,13 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             w.push(")");
         }
         WhereKind::InSub { column, query, not } => {
-            w.push_qualified(&column)
+            w.push_qualified_name(&column)
                 .push(if not { " NOT IN (" } else { " IN (" });
             query.render_select(w);
             w.push(")");
         }
         WhereKind::Null { column, not } => {
-            w.push_qualified(&column)
+            w.push_qualified_name(&column)
                 .push(if not { " IS NOT NULL" } else { " IS NULL" });
         }
         WhereKind::Between {
@@ -112,7 +122,7 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             high,
             not,
         } => {
-            w.push_qualified(&column)
+            w.push_qualified_name(&column)
                 .push(if not { " NOT BETWEEN " } else { " BETWEEN " })
                 .push_bind(low)
                 .push(" AND ")
@@ -137,7 +147,7 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             value,
         } => {
             let (prefix, suffix) = w.dialect().date_part(part);
-            w.push(prefix).push_qualified(&column).push(suffix);
+            w.push(prefix).push_qualified_name(&column).push(suffix);
             push_op(w, op);
             w.push_bind(value);
         }
@@ -205,7 +215,7 @@ fn render_joins(w: &mut SqlWriter, joins: Vec<Join>) {
             JoinKind::Right => " RIGHT JOIN ",
             JoinKind::Cross => " CROSS JOIN ",
         });
-        push_column(w, &join.table);
+        push_table(w, &join.table);
         if !join.conditions.is_empty() {
             w.push(" ON ");
             render_conditions(w, join.conditions);
@@ -271,12 +281,12 @@ impl Parts {
             render_select_item(w, item);
         }
         w.push(" FROM ");
-        push_column(w, &self.table);
+        push_table(w, &self.table);
         render_joins(w, self.joins);
         render_where(w, self.scopes, self.wheres);
         for (i, group) in self.groups.iter().enumerate() {
             w.push(if i == 0 { " GROUP BY " } else { ", " });
-            w.push_qualified(group);
+            w.push_qualified_name(group);
         }
         if !self.havings.is_empty() {
             w.push(" HAVING ");
@@ -301,7 +311,7 @@ impl Parts {
             w.push(if i == 0 { " ORDER BY " } else { ", " });
             match order {
                 Order::Column(column, desc) => {
-                    w.push_qualified(&column)
+                    w.push_qualified_name(&column)
                         .push(if desc { " DESC" } else { " ASC" });
                 }
                 Order::Raw(sql, bindings) => {
@@ -423,7 +433,7 @@ pub(crate) fn render_update(
 ) {
     // `UPDATE table AS alias` keeps the alias the conditions may use (both backends).
     w.push("UPDATE ");
-    push_column(w, &parts.table);
+    push_table(w, &parts.table);
     w.push(" SET ");
     for (i, (column, value)) in sets.into_iter().enumerate() {
         if i > 0 {
@@ -444,7 +454,7 @@ pub(crate) fn render_update(
 /// Renders `DELETE FROM table` followed by the query's conditions.
 pub(crate) fn render_delete(w: &mut SqlWriter, parts: Parts, key: &str) {
     w.push("DELETE FROM ");
-    push_column(w, &parts.table);
+    push_table(w, &parts.table);
     parts.render_write_where(w, key);
 }
 
@@ -458,7 +468,7 @@ pub(crate) fn render_insert(
     values: &mut impl Iterator<Item = Value>,
 ) {
     let (table, _) = split_alias(table);
-    w.push("INSERT INTO ").push_qualified(table);
+    w.push("INSERT INTO ").push_table_name(table);
     if columns.is_empty() {
         w.push(" DEFAULT VALUES");
         return;
