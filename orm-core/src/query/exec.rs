@@ -644,8 +644,11 @@ impl<T: FromRow> Query<T> {
 
     /// [`Query::get`] on an explicit connection.
     pub fn get_on(self, conn: &mut Connection) -> Result<Vec<T>> {
-        let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
+        if let Some(sql) = self.cached_select_sql(conn.dialect()) {
+            return conn.query_map(sql, &[], |row| T::from_row_in(row, &mut columns));
+        }
+        let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))
     }
 

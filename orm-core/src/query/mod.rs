@@ -18,11 +18,13 @@ mod render;
 use std::marker::PhantomData;
 
 pub use self::clause::Ident;
-use self::clause::{Join, JoinKind, Op, Order, Parts, SelectItem, Where, WhereKind};
+pub(crate) use self::clause::Parts;
+use self::clause::{Join, JoinKind, Op, Order, SelectItem, Where, WhereKind};
 pub use self::exec::{Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
 use crate::db::DEFAULT_CONNECTION;
 use crate::dialect::{DatePart, Dialect, LockMode, SqlWriter};
 use crate::error::Result;
+use crate::model::SqlCache;
 use crate::row::Record;
 use crate::value::{ToValue, Value};
 
@@ -56,6 +58,9 @@ pub struct Query<T = Record> {
     key: Ident,
     /// `(deleted_at, updated_at)` when `delete` is a soft delete (model queries).
     soft_delete: Option<(&'static str, Option<&'static str>)>,
+    /// Set by `Model::query()`: the model's statement cache, whose rendered SQL `get`
+    /// reuses while the clauses still equal the model's default query.
+    default_select: Option<&'static SqlCache>,
     _row: PhantomData<fn() -> T>,
 }
 
@@ -66,6 +71,7 @@ impl<T> Clone for Query<T> {
             connection: self.connection.clone(),
             key: self.key.clone(),
             soft_delete: self.soft_delete,
+            default_select: self.default_select,
             _row: PhantomData,
         }
     }
@@ -138,6 +144,7 @@ impl<T> Query<T> {
             connection: Ident::Borrowed(DEFAULT_CONNECTION),
             key: Ident::Borrowed("id"),
             soft_delete: None,
+            default_select: None,
             _row: PhantomData,
         }
     }
@@ -182,6 +189,7 @@ impl<T> Query<T> {
             connection: self.connection,
             key: self.key,
             soft_delete: self.soft_delete,
+            default_select: self.default_select,
             _row: PhantomData,
         }
     }
@@ -192,6 +200,7 @@ impl<T> Query<T> {
             connection: self.connection.clone(),
             key: self.key.clone(),
             soft_delete: None,
+            default_select: None,
             _row: PhantomData,
         }
     }
@@ -204,6 +213,25 @@ impl<T> Query<T> {
     ) -> Self {
         self.soft_delete = Some((deleted_at, updated_at));
         self
+    }
+
+    /// Marks this as `cache`'s model default query (see [`SqlCache::default_select_sql`]).
+    pub(crate) fn default_select(mut self, cache: &'static SqlCache) -> Self {
+        self.default_select = Some(cache);
+        self
+    }
+
+    /// The clauses.
+    pub(crate) fn parts(&self) -> &Parts {
+        &self.parts
+    }
+
+    /// The SQL of the model's default query, rendered once, when this query's clauses
+    /// are still exactly those (no clause added, removed or changed since
+    /// `Model::query()`).
+    pub(crate) fn cached_select_sql(&self, dialect: &'static dyn Dialect) -> Option<&'static str> {
+        self.default_select?
+            .default_select_sql(&self.parts, dialect)
     }
 
     /// Makes `delete` a real `DELETE` again.
