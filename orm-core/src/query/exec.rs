@@ -955,16 +955,22 @@ impl<T: FromRow> Cursor<'_, T> {
         };
         let find_key = matches!(keyset, Keyset::Undecided);
         let mut last = None;
+        let capacity = page
+            .parts
+            .limit
+            .map_or(0, |n| n.min(CURSOR_PAGE_SIZE) as usize);
         let (sql, binds) = page.render_owned(conn.dialect())?;
         let mut columns = None;
-        let rows = conn.query_map(&sql, &binds, |row| {
+        let mut rows = Vec::with_capacity(capacity);
+        conn.query_each(&sql, &binds, |row| {
             if find_key && position.is_none() {
                 position = (0..row.len()).find(|&i| row.column_name(i) == key_name);
             }
             if let Some(i) = position {
                 last = Some((i, row.value_at(i)?.to_owned_value()));
             }
-            T::from_row_in(row, &mut columns)
+            rows.push(T::from_row_in(row, &mut columns)?);
+            Ok(true)
         })?;
         Ok((rows, last))
     }
