@@ -2,7 +2,7 @@
 //! per-thread capture that tests use to see (and count) the statements that ran.
 
 use std::cell::{Cell, RefCell};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One statement that ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,22 @@ pub(crate) fn flush() {
     CAPTURED.with(|c| c.borrow_mut().clear());
 }
 
-pub(crate) fn record(sql: &str, bindings: usize, elapsed: Duration) {
+/// Starts timing a statement when something will read the time (a logger taking
+/// `debug` records for target `orm`, or this thread's capture); `None` otherwise, so
+/// the common case reads no clock.
+pub(crate) fn start() -> Option<Instant> {
+    let wanted = log::log_enabled!(target: "orm", log::Level::Debug) || CAPTURING.with(Cell::get);
+    wanted.then(Instant::now)
+}
+
+/// Records a statement timed by [`start`] (nothing when it was not timed).
+pub(crate) fn finish(started: Option<Instant>, sql: &str, bindings: usize) {
+    if let Some(started) = started {
+        record(sql, bindings, started.elapsed());
+    }
+}
+
+fn record(sql: &str, bindings: usize, elapsed: Duration) {
     log::debug!(target: "orm", "{sql} [{bindings} bindings] {elapsed:?}");
     if CAPTURING.with(Cell::get) {
         CAPTURED.with(|c| {

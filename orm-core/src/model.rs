@@ -1,7 +1,7 @@
 //! The `Model` trait: all active-record behaviour, written once, generically.
 //! `#[derive(Model)]` supplies only metadata, a positional decoder and an encoder.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -9,7 +9,7 @@ use crate::backend::Connection;
 use crate::db::with_named;
 use crate::dialect::{Backend, Dialect, SqlWriter};
 use crate::error::{Error, Result};
-use crate::query::{BulkOp, Cursor, Ident, Paginator, Query};
+use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query};
 use crate::relation::{EagerRelation, RelationMeta};
 use crate::row::FromRow;
 use crate::value::{ToValue, Value, ValueRef};
@@ -107,7 +107,18 @@ pub struct SqlCache {
     slots: [[OnceLock<String>; STATEMENT_KINDS]; BACKEND_SLOTS],
     qualified_columns: OnceLock<Vec<String>>,
     qualified_deleted_at: OnceLock<String>,
+    /// What `Model::query()` returns (built once, cloned per call).
+    default_query: OnceLock<Query<()>>,
+    /// The default query's `SELECT`, per backend (`None`: it has bindings, not cached).
+    default_select: [OnceLock<Option<String>>; BACKEND_SLOTS],
+    /// Multi-row `INSERT`s by (backend, rows, generated key), most recent last.
+    insert_many: Mutex<Vec<(InsertManyKey, Arc<str>)>>,
 }
+
+/// (backend slot, row count, whether the key is generated).
+type InsertManyKey = (usize, usize, bool);
+/// Distinct multi-row `INSERT` shapes kept per model (then the cache starts over).
+const INSERT_MANY_CACHE_CAPACITY: usize = 16;
 
 impl SqlCache {
     /// An empty cache (usable in a `static`).
@@ -117,7 +128,88 @@ impl SqlCache {
             slots: [const { [const { OnceLock::new() }; STATEMENT_KINDS] }; BACKEND_SLOTS],
             qualified_columns: OnceLock::new(),
             qualified_deleted_at: OnceLock::new(),
+            default_query: OnceLock::new(),
+            default_select: [const { OnceLock::new() }; BACKEND_SLOTS],
+            insert_many: Mutex::new(Vec::new()),
         }
+    }
+
+    /// `INSERT INTO table (columns) VALUES (...), (...) [RETURNING key]` for `rows`
+    /// rows, rendered once per backend, row count and key mode, then reused.
+    fn insert_many_sql(
+        &self,
+        meta: &ModelMeta,
+        dialect: &'static dyn Dialect,
+        rows: usize,
+        generated: bool,
+    ) -> Result<Arc<str>> {
+        let key = (backend_slot(dialect.backend()), rows, generated);
+        let mut cache = self.insert_many.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, sql)) = cache.iter().find(|(k, _)| *k == key) {
+            return Ok(Arc::clone(sql));
+        }
+        let mut w = SqlWriter::new(dialect);
+        w.push("INSERT INTO ")
+            .push_identifier(meta.table)
+            .push(" (");
+        let mut width = 0;
+        for (i, column) in meta.columns.iter().enumerate() {
+            if generated && i == meta.primary_key_index {
+                continue;
+            }
+            if width > 0 {
+                w.push(", ");
+            }
+            width += 1;
+            w.push_identifier(column);
+        }
+        w.push(") VALUES ");
+        let mut placeholder = String::new();
+        for row in 0..rows {
+            w.push(if row == 0 { "(" } else { ", (" });
+            for column in 0..width {
+                if column > 0 {
+                    w.push(", ");
+                }
+                placeholder.clear();
+                dialect.push_placeholder(&mut placeholder, row * width + column + 1);
+                w.push(&placeholder);
+            }
+            w.push(")");
+        }
+        if generated {
+            w.push(" RETURNING ").push_identifier(meta.primary_key);
+        }
+        let (sql, _) = w.finish()?;
+        let sql: Arc<str> = sql.into();
+        if cache.len() >= INSERT_MANY_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.push((key, Arc::clone(&sql)));
+        Ok(sql)
+    }
+
+    /// The rendered `SELECT` of the model's default query when `parts` are still
+    /// exactly its clauses; `None` otherwise (the caller renders as usual).
+    pub(crate) fn default_select_sql(
+        &'static self,
+        parts: &Parts,
+        dialect: &'static dyn Dialect,
+    ) -> Option<&'static str> {
+        let template = self.default_query.get()?;
+        if template.parts() != parts {
+            return None;
+        }
+        self.default_select[backend_slot(dialect.backend())]
+            .get_or_init(|| {
+                let mut writer = SqlWriter::new(dialect);
+                template.parts().clone().render_select(&mut writer);
+                match writer.finish() {
+                    Ok((sql, binds)) if binds.is_empty() => Some(sql),
+                    _ => None,
+                }
+            })
+            .as_deref()
     }
 
     fn get(
@@ -433,25 +525,16 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// excluded (the `soft_deletes` scope; see [`Query::with_trashed`]).
     fn query() -> Query<Self> {
         let meta = Self::meta();
-        let columns: Vec<Ident> = meta
-            .qualified_columns()
-            .iter()
-            .map(|c| Ident::Borrowed(c.as_str()))
-            .collect();
-        let mut query = Query::<Self>::table(meta.table)
-            .use_connection(meta.connection)
-            .primary_key(meta.primary_key)
-            .select(columns);
+        let mut query: Query<Self> = meta
+            .sql
+            .default_query
+            .get_or_init(|| default_query(meta))
+            .clone()
+            .into_rows();
         query.model.updated_at = meta.updated_at.map(|u| meta.columns[u]);
         if meta.hooks {
             query.model.bulk = Some(bulk_write::<Self>);
         }
-        let query = match (meta.qualified_deleted_at(), meta.deleted_at) {
-            (Some(qualified), Some(i)) => query
-                .scope(SOFT_DELETES, |q| q.where_null(qualified))
-                .soft_delete_columns(meta.columns[i], meta.updated_at.map(|u| meta.columns[u])),
-            _ => query,
-        };
         Self::global_scopes(query)
     }
 
@@ -828,6 +911,27 @@ pub(crate) fn find_by_key<M: Model>(
     })
 }
 
+/// The query `Model::query()` returns, built once per model: every column, the
+/// model's connection and key, and the soft-delete scope.
+fn default_query(meta: &'static ModelMeta) -> Query<()> {
+    let columns: Vec<Ident> = meta
+        .qualified_columns()
+        .iter()
+        .map(|c| Ident::Borrowed(c.as_str()))
+        .collect();
+    let query = Query::<()>::table(meta.table)
+        .use_connection(meta.connection)
+        .primary_key(meta.primary_key)
+        .select(columns);
+    let query = match (meta.qualified_deleted_at(), meta.deleted_at) {
+        (Some(qualified), Some(i)) => query
+            .scope(SOFT_DELETES, |q| q.where_null(qualified))
+            .soft_delete_columns(meta.columns[i], meta.updated_at.map(|u| meta.columns[u])),
+        _ => query,
+    };
+    query.default_select(&meta.sql)
+}
+
 /// The name of the soft-delete scope on model queries.
 pub const SOFT_DELETES: &str = "soft_deletes";
 
@@ -954,7 +1058,7 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
     if models.is_empty() {
         return Ok(());
     }
-    let at = now();
+    let at = timestamp_for(meta);
     for model in models.iter_mut() {
         model.saving()?;
         model.creating()?;
@@ -967,44 +1071,19 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
         let dialect = conn.dialect();
         let width = meta.columns.len() - usize::from(generated);
         let per_statement = (dialect.max_bind_params() / width.max(1)).max(1);
-        conn.transaction(|conn| {
+        let write = |conn: &mut Connection| {
             let mut keys = Vec::with_capacity(if generated { models.len() } else { 0 });
             for chunk in models.chunks(per_statement) {
-                let mut w = SqlWriter::new(dialect);
-                w.push("INSERT INTO ")
-                    .push_identifier(meta.table)
-                    .push(" (");
-                let mut first = true;
-                for (i, column) in meta.columns.iter().enumerate() {
-                    if generated && i == key_index {
-                        continue;
-                    }
-                    if !first {
-                        w.push(", ");
-                    }
-                    first = false;
-                    w.push_identifier(column);
+                let sql = meta
+                    .sql
+                    .insert_many_sql(meta, dialect, chunk.len(), generated)?;
+                let mut binds = Vec::with_capacity(chunk.len() * width);
+                for model in chunk {
+                    let values = model.to_values().into_iter().enumerate();
+                    binds.extend(
+                        values.filter_map(|(i, v)| (!generated || i != key_index).then_some(v)),
+                    );
                 }
-                w.push(") VALUES ");
-                for (r, model) in chunk.iter().enumerate() {
-                    w.push(if r == 0 { "(" } else { ", (" });
-                    let mut first = true;
-                    for (i, value) in model.to_values().into_iter().enumerate() {
-                        if generated && i == key_index {
-                            continue;
-                        }
-                        if !first {
-                            w.push(", ");
-                        }
-                        first = false;
-                        w.push_bind(value);
-                    }
-                    w.push(")");
-                }
-                if generated {
-                    w.push(" RETURNING ").push_identifier(meta.primary_key);
-                }
-                let (sql, binds) = w.finish()?;
                 if generated {
                     conn.query_each(&sql, &binds, |row| {
                         keys.push(row.value(&0usize)?.to_owned_value());
@@ -1015,7 +1094,13 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
                 }
             }
             Ok(keys)
-        })
+        };
+        // One statement is atomic on its own; several share a transaction.
+        if models.len() <= per_statement {
+            write(conn)
+        } else {
+            conn.transaction(write)
+        }
     })?;
     if generated {
         for (model, key) in models.iter_mut().zip(&keys) {
@@ -1051,6 +1136,16 @@ fn bulk_write<M: Model>(query: Query<M>, op: BulkOp, conn: &mut Connection) -> R
     })
 }
 
+/// The time to stamp a write with: now when the model has timestamp columns (otherwise
+/// nothing reads it, so no clock is read).
+fn timestamp_for(meta: &ModelMeta) -> DateTime<Utc> {
+    if meta.created_at.is_some() || meta.updated_at.is_some() {
+        now()
+    } else {
+        DateTime::<Utc>::MIN_UTC
+    }
+}
+
 fn set_timestamp<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc>) -> Result<()> {
     if let Some(i) = index {
         model.set_column(M::meta().columns[i], ValueRef::DateTimeUtc(at))?;
@@ -1076,7 +1171,7 @@ fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Resu
     model.saving()?;
     if exists {
         model.updating()?;
-        let at = now();
+        let at = timestamp_for(meta);
         set_timestamp(model, meta.updated_at, at)?;
         let changed = match only {
             Some(columns) => {
@@ -1116,7 +1211,7 @@ fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Resu
         }
     } else {
         model.creating()?;
-        let at = now();
+        let at = timestamp_for(meta);
         set_timestamp(model, meta.created_at, at)?;
         set_timestamp(model, meta.updated_at, at)?;
         insert(model, on)?;

@@ -116,6 +116,7 @@ impl<'r> Row<'r> {
         self.value_at(i)
     }
 
+    #[inline]
     pub(crate) fn value_at(&self, index: usize) -> Result<ValueRef<'_>> {
         match &self.inner {
             #[cfg(feature = "sqlite")]

@@ -217,24 +217,28 @@ pub trait FromValue: Sized {
 }
 
 impl ToValue for Value {
+    #[inline]
     fn to_value(&self) -> Value {
         self.clone()
     }
 }
 
 impl FromValue for Value {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         Ok(value.to_owned_value())
     }
 }
 
 impl<T: ToValue + ?Sized> ToValue for &T {
+    #[inline]
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
 }
 
 impl<T: ToValue> ToValue for Option<T> {
+    #[inline]
     fn to_value(&self) -> Value {
         match self {
             Some(v) => v.to_value(),
@@ -244,6 +248,7 @@ impl<T: ToValue> ToValue for Option<T> {
 }
 
 impl<T: FromValue> FromValue for Option<T> {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Null => Ok(None),
@@ -261,6 +266,7 @@ impl<T: Into<Value> + Clone> From<Option<T>> for Value {
 macro_rules! int_conversions {
     ($($t:ty),*) => {$(
         impl ToValue for $t {
+            #[inline]
             fn to_value(&self) -> Value {
                 Value::Int(i64::from(*self))
             }
@@ -271,6 +277,7 @@ macro_rules! int_conversions {
             }
         }
         impl FromValue for $t {
+            #[inline]
             fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
                 match value {
                     ValueRef::Int(v) => {
@@ -286,6 +293,7 @@ macro_rules! int_conversions {
 int_conversions!(i8, i16, i32, i64, u8, u16, u32);
 
 impl FromValue for u64 {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Int(v) => u64::try_from(v).map_err(|_| DecodeError::out_of_range("u64", v)),
@@ -295,6 +303,7 @@ impl FromValue for u64 {
 }
 
 impl FromValue for usize {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Int(v) => {
@@ -309,6 +318,7 @@ impl FromValue for usize {
 const F64_EXACT_INT: i64 = 1 << 53;
 
 impl ToValue for f64 {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Float(*self)
     }
@@ -319,6 +329,7 @@ impl From<f64> for Value {
     }
 }
 impl FromValue for f64 {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Float(v) => Ok(v),
@@ -330,6 +341,7 @@ impl FromValue for f64 {
 }
 
 impl ToValue for f32 {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Float(f64::from(*self))
     }
@@ -340,6 +352,7 @@ impl From<f32> for Value {
     }
 }
 impl FromValue for f32 {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         let wide = f64::from_value(value).map_err(|mut e| {
             e.expected = "f32".into();
@@ -355,6 +368,7 @@ impl FromValue for f32 {
 }
 
 impl ToValue for bool {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Bool(*self)
     }
@@ -365,6 +379,7 @@ impl From<bool> for Value {
     }
 }
 impl FromValue for bool {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Bool(v) => Ok(v),
@@ -377,11 +392,13 @@ impl FromValue for bool {
 }
 
 impl ToValue for str {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Text(self.to_owned())
     }
 }
 impl ToValue for String {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
     }
@@ -397,6 +414,7 @@ impl From<String> for Value {
     }
 }
 impl FromValue for String {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Text(v) => Ok(v.into_owned()),
@@ -406,11 +424,13 @@ impl FromValue for String {
 }
 
 impl ToValue for [u8] {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Bytes(self.to_vec())
     }
 }
 impl ToValue for Vec<u8> {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Bytes(self.clone())
     }
@@ -426,6 +446,7 @@ impl From<&[u8]> for Value {
     }
 }
 impl FromValue for Vec<u8> {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Bytes(v) => Ok(v.to_vec()),
@@ -463,6 +484,7 @@ fn parse_datetime_text(text: &str) -> Option<NaiveDateTime> {
 }
 
 impl ToValue for NaiveDate {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Date(*self)
     }
@@ -473,6 +495,7 @@ impl From<NaiveDate> for Value {
     }
 }
 impl FromValue for NaiveDate {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Date(v) => Ok(v),
@@ -484,6 +507,7 @@ impl FromValue for NaiveDate {
 }
 
 impl ToValue for NaiveTime {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Time(*self)
     }
@@ -494,6 +518,7 @@ impl From<NaiveTime> for Value {
     }
 }
 impl FromValue for NaiveTime {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Time(v) => Ok(v),
@@ -506,6 +531,7 @@ impl FromValue for NaiveTime {
 }
 
 impl ToValue for NaiveDateTime {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::DateTime(*self)
     }
@@ -516,6 +542,7 @@ impl From<NaiveDateTime> for Value {
     }
 }
 impl FromValue for NaiveDateTime {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::DateTime(v) => Ok(v),
@@ -529,6 +556,7 @@ impl FromValue for NaiveDateTime {
 }
 
 impl ToValue for DateTime<Utc> {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::DateTimeUtc(*self)
     }
@@ -539,6 +567,7 @@ impl From<DateTime<Utc>> for Value {
     }
 }
 impl FromValue for DateTime<Utc> {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::DateTimeUtc(v) => Ok(v),
@@ -552,6 +581,7 @@ impl FromValue for DateTime<Utc> {
 }
 
 impl ToValue for serde_json::Value {
+    #[inline]
     fn to_value(&self) -> Value {
         Value::Json(self.clone())
     }
@@ -562,6 +592,7 @@ impl From<serde_json::Value> for Value {
     }
 }
 impl FromValue for serde_json::Value {
+    #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Json(v) => Ok(v.into_owned()),

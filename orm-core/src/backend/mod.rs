@@ -7,7 +7,6 @@ pub(crate) mod sqlite;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::dialect::{Backend, Dialect};
 use crate::error::{Error, Result};
@@ -125,12 +124,12 @@ impl Connection {
     /// Runs one statement whose placeholders are already in this dialect's form
     /// (as rendered by a [`crate::dialect::SqlWriter`]).
     pub fn execute_values(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let start = Instant::now();
+        let started = crate::log::start();
         let mut result = dispatch!(&mut self.inner, c => c.execute(sql, params));
         if self.should_retry(&result) {
             result = dispatch!(&mut self.inner, c => c.execute(sql, params));
         }
-        crate::log::record(sql, params.len(), start.elapsed());
+        crate::log::finish(started, sql, params.len());
         self.note(result).map_err(|e| e.with_sql(sql))
     }
 
@@ -182,12 +181,12 @@ impl Connection {
         params: &[Value],
         mut f: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        let start = Instant::now();
+        let started = crate::log::start();
         let mut result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
         if self.should_retry(&result) {
             result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
         }
-        crate::log::record(sql, params.len(), start.elapsed());
+        crate::log::finish(started, sql, params.len());
         self.note(result).map_err(|e| e.with_sql(sql))
     }
 
@@ -211,9 +210,9 @@ impl Connection {
 
     /// Runs several `;`-separated statements without parameters (raw SQL, e.g. a script).
     pub fn execute_batch(&mut self, sql: &str) -> Result<()> {
-        let start = Instant::now();
+        let started = crate::log::start();
         let result = dispatch!(&mut self.inner, c => c.execute_batch(sql));
-        crate::log::record(sql, 0, start.elapsed());
+        crate::log::finish(started, sql, 0);
         self.note(result).map_err(|e| e.with_sql(sql))
     }
 

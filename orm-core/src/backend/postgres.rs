@@ -8,7 +8,6 @@ use std::str::FromStr;
 use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use postgres::error::SqlState;
-use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
@@ -116,13 +115,15 @@ impl PgConnection {
         let stmt = self.statement(sql)?;
         check_param_count(&stmt, params)?;
         let result = (|| {
-            let mut rows = self
-                .client
-                .query_raw(&stmt, params.iter().map(PgBind))
-                .map_err(map_error)?;
-            while let Some(row) = rows.next().map_err(map_error)? {
+            // The whole result is received in one go: the synchronous driver's row
+            // iterator enters its runtime once per row, which costs more than the rows'
+            // wire bytes held in memory (paged reads such as `cursor()` stay bounded).
+            let binds: Vec<PgBind<'_>> = params.iter().map(PgBind).collect();
+            let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
+            let rows = self.client.query(&stmt, &refs).map_err(map_error)?;
+            for row in &rows {
                 let row = Row {
-                    inner: RowInner::Postgres(&row),
+                    inner: RowInner::Postgres(row),
                 };
                 if !f(&row)? {
                     break;

@@ -148,6 +148,7 @@ impl rusqlite::ToSql for Bind<'_> {
     }
 }
 
+#[inline]
 pub(crate) fn value_ref<'r>(row: &'r rusqlite::Row<'r>, index: usize) -> Result<ValueRef<'r>> {
     let value = row
         .get_ref(index)

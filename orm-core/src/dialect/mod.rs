@@ -165,11 +165,15 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         let quote = self.identifier_quote();
         out.reserve(ident.len() + 2);
         out.push(quote);
-        for c in ident.chars() {
-            if c == quote {
-                out.push(quote);
+        if ident.contains(quote) {
+            for c in ident.chars() {
+                if c == quote {
+                    out.push(quote);
+                }
+                out.push(c);
             }
-            out.push(c);
+        } else {
+            out.push_str(ident);
         }
         out.push(quote);
         Ok(())
@@ -284,7 +288,7 @@ pub enum LockMode {
 pub(crate) fn validate_identifier(ident: &str, max_len: usize) -> Result<()> {
     let reason = if ident.is_empty() {
         "identifiers cannot be empty"
-    } else if ident.contains('\0') {
+    } else if ident.as_bytes().contains(&0) {
         "identifiers cannot contain NUL bytes"
     } else if ident.len() > max_len {
         "identifier is longer than the database allows"

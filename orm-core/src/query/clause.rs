@@ -54,13 +54,13 @@ fn is_two_words(op: &str, first: &str, second: &str) -> bool {
 
 /// One condition of a `WHERE`, `HAVING` or join `ON`, with the boolean joining it to the
 /// previous one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Where {
     pub(crate) or: bool,
     pub(crate) kind: WhereKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum WhereKind {
     Basic {
         column: Ident,
@@ -115,7 +115,7 @@ pub(crate) enum WhereKind {
 }
 
 /// A selected column, expression or aggregate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SelectItem {
     Column(Ident),
     Raw(Ident, Vec<Value>),
@@ -136,7 +136,7 @@ pub(crate) enum JoinKind {
 }
 
 /// One `JOIN` with its conditions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Join {
     pub(crate) kind: JoinKind,
     pub(crate) table: Ident,
@@ -144,7 +144,7 @@ pub(crate) struct Join {
 }
 
 /// One `ORDER BY` term.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Order {
     Column(Ident, bool),
     Raw(Ident, Vec<Value>),
@@ -153,7 +153,7 @@ pub(crate) enum Order {
 
 /// Everything a `SELECT` is made of, independent of the row type it decodes into (so
 /// subqueries of any row type nest).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Parts {
     pub(crate) table: Ident,
     pub(crate) columns: Vec<SelectItem>,

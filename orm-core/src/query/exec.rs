@@ -1,7 +1,7 @@
 //! Terminal methods: reads, aggregates, pagination, streaming and writes. Each has an
 //! `_on` twin running on an explicit connection.
 
-use super::clause::{Order, SelectItem};
+use super::clause::{Op, Order, SelectItem, Where, WhereKind};
 use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
 use super::{BulkOp, Ident, Query};
 use crate::backend::Connection;
@@ -678,9 +678,14 @@ impl<T: FromRow> Query<T> {
     pub fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
         self.check_lazy_guard()?;
         let extras = std::mem::take(&mut self.model);
-        let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
-        let mut rows = conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))?;
+        let mut rows = match self.cached_select_sql(conn.dialect()) {
+            Some(sql) => conn.query_map(sql, &[], |row| T::from_row_in(row, &mut columns))?,
+            None => {
+                let (sql, binds) = self.render_owned(conn.dialect())?;
+                conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))?
+            }
+        };
         if let Some(after_load) = extras.after_load {
             after_load(&mut rows, &extras.plan, conn)?;
         }
@@ -915,10 +920,12 @@ impl<T: FromRow> Query<T> {
     }
 
     /// An iterator over every matching row that never holds more than one page in memory:
-    /// pages of [`CURSOR_PAGE_SIZE`] rows are fetched lazily with `LIMIT/OFFSET` (ordered
-    /// by the primary key when the query has no order), each page on a connection taken
-    /// only for that query — so the loop body may run queries. Use [`Query::each`] for
-    /// a single-statement stream.
+    /// pages of [`CURSOR_PAGE_SIZE`] rows are fetched lazily, each page on a connection
+    /// taken only for that query — so the loop body may run queries. A query with no
+    /// order, offset, join, grouping, `DISTINCT` or union that selects its primary key
+    /// pages by key (`WHERE key > last ORDER BY key LIMIT n`: every page costs the same);
+    /// any other pages with `LIMIT/OFFSET` (ordered by the primary key when it has no
+    /// order). Use [`Query::each`] for a single-statement stream.
     pub fn cursor(self) -> Cursor<'static, T> {
         self.lazy(CURSOR_PAGE_SIZE)
     }
@@ -942,7 +949,25 @@ pub struct Cursor<'c, T> {
     pager: Pager,
     buffer: std::vec::IntoIter<T>,
     done: bool,
+    keyset: Keyset,
 }
+
+/// How a [`Cursor`] finds its next page.
+#[derive(Debug, Clone)]
+enum Keyset {
+    /// Keyset paging is possible; the first page tells where the key column is.
+    Undecided,
+    /// After the row with this key (`WHERE key > last`).
+    After { position: usize, last: Value },
+    /// `LIMIT/OFFSET` paging.
+    Off,
+}
+
+/// The key column's position and the key of the last row read.
+type LastKey = (usize, Value);
+
+/// The scope holding a keyset cursor's `key > last` condition.
+const CURSOR_AFTER_SCOPE: &str = "cursor_after";
 
 impl<T> std::fmt::Debug for Cursor<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -956,6 +981,14 @@ impl<T> std::fmt::Debug for Cursor<'_, T> {
 
 impl<'c, T> Cursor<'c, T> {
     fn new(query: Query<T>, page_size: u64, conn: Option<&'c mut Connection>) -> Self {
+        let parts = &query.parts;
+        let by_key = parts.orders.is_empty()
+            && parts.offset.is_none()
+            && parts.joins.is_empty()
+            && parts.groups.is_empty()
+            && parts.havings.is_empty()
+            && parts.unions.is_empty()
+            && !parts.distinct;
         let query = query.ordered_for_paging();
         let pager = Pager::new(query.parts.offset, query.parts.limit, page_size.max(1));
         Cursor {
@@ -964,7 +997,47 @@ impl<'c, T> Cursor<'c, T> {
             pager,
             buffer: Vec::new().into_iter(),
             done: false,
+            keyset: if by_key {
+                Keyset::Undecided
+            } else {
+                Keyset::Off
+            },
         }
+    }
+}
+
+impl<T: FromRow> Cursor<'_, T> {
+    /// Reads one page, noting the key of its last row while keyset paging is possible.
+    fn fetch(
+        page: Query<T>,
+        conn: &mut Connection,
+        keyset: &Keyset,
+    ) -> Result<(Vec<T>, Option<LastKey>)> {
+        let key_name = page.key.rsplit('.').next().unwrap_or_default().to_owned();
+        let mut position = match keyset {
+            Keyset::After { position, .. } => Some(*position),
+            Keyset::Undecided | Keyset::Off => None,
+        };
+        let find_key = matches!(keyset, Keyset::Undecided);
+        let mut last = None;
+        let capacity = page
+            .parts
+            .limit
+            .map_or(0, |n| n.min(CURSOR_PAGE_SIZE) as usize);
+        let (sql, binds) = page.render_owned(conn.dialect())?;
+        let mut columns = None;
+        let mut rows = Vec::with_capacity(capacity);
+        conn.query_each(&sql, &binds, |row| {
+            if find_key && position.is_none() {
+                position = (0..row.len()).find(|&i| row.column_name(i) == key_name);
+            }
+            if let Some(i) = position {
+                last = Some((i, row.value_at(i)?.to_owned_value()));
+            }
+            rows.push(T::from_row_in(row, &mut columns)?);
+            Ok(true)
+        })?;
+        Ok((rows, last))
     }
 }
 
@@ -984,24 +1057,48 @@ impl<T: FromRow> Iterator for Cursor<'_, T> {
                 return None;
             };
             let mut page = self.query.clone();
-            page.parts.offset = Some(offset);
             page.parts.limit = Some(limit);
-            let rows = match &mut self.conn {
-                Some(conn) => page.get_on(conn),
-                None => page.get(),
+            match &self.keyset {
+                Keyset::After { last, .. } => {
+                    let after = Where {
+                        or: false,
+                        kind: WhereKind::Basic {
+                            column: page.key.clone(),
+                            op: Op::Gt,
+                            value: last.clone(),
+                        },
+                    };
+                    page.parts
+                        .scopes
+                        .push((Ident::Borrowed(CURSOR_AFTER_SCOPE), vec![after]));
+                }
+                Keyset::Undecided | Keyset::Off => page.parts.offset = Some(offset),
+            }
+            let keyset = &self.keyset;
+            let fetched = match &mut self.conn {
+                Some(conn) => Self::fetch(page, conn, keyset),
+                None => page.run(|page, conn| Self::fetch(page, conn, keyset)),
             };
-            match rows {
+            match fetched {
                 Err(e) => {
                     self.done = true;
                     return Some(Err(e));
                 }
-                Ok(rows) => {
+                Ok((rows, last)) => {
                     let n = rows.len() as u64;
                     if n < limit {
                         self.done = true;
                     }
                     self.pager.advance(n);
                     self.buffer = rows.into_iter();
+                    if !matches!(self.keyset, Keyset::Off) {
+                        self.keyset = match last {
+                            Some((position, last)) => Keyset::After { position, last },
+                            // The key is not among the selected columns.
+                            None if n > 0 => Keyset::Off,
+                            None => Keyset::Undecided,
+                        };
+                    }
                 }
             }
         }

@@ -19,12 +19,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub use self::clause::Ident;
-use self::clause::{Join, JoinKind, Op, Order, Parts, SelectItem, Where, WhereKind};
+pub(crate) use self::clause::Parts;
+use self::clause::{Join, JoinKind, Op, Order, SelectItem, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
 use crate::dialect::{DatePart, Dialect, LockMode, SqlWriter};
 use crate::error::Result;
+use crate::model::SqlCache;
 use crate::relation::{LoadPlan, RelationContext};
 use crate::row::Record;
 use crate::value::{ToValue, Value};
@@ -61,6 +63,9 @@ pub struct Query<T = Record> {
     soft_delete: Option<(&'static str, Option<&'static str>)>,
     /// Model-query extras: eager loads, the lazy-loading guard, the relation context.
     pub(crate) model: ModelExtras<T>,
+    /// Set by `Model::query()`: the model's statement cache, whose rendered SQL `get`
+    /// reuses while the clauses still equal the model's default query.
+    default_select: Option<&'static SqlCache>,
     _row: PhantomData<fn() -> T>,
 }
 
@@ -125,6 +130,7 @@ impl<T> Clone for Query<T> {
             key: self.key.clone(),
             soft_delete: self.soft_delete,
             model: self.model.clone(),
+            default_select: self.default_select,
             _row: PhantomData,
         }
     }
@@ -198,6 +204,7 @@ impl<T> Query<T> {
             key: Ident::Borrowed("id"),
             soft_delete: None,
             model: ModelExtras::default(),
+            default_select: None,
             _row: PhantomData,
         }
     }
@@ -243,6 +250,7 @@ impl<T> Query<T> {
             key: self.key,
             soft_delete: self.soft_delete,
             model: ModelExtras::default(),
+            default_select: self.default_select,
             _row: PhantomData,
         }
     }
@@ -254,6 +262,7 @@ impl<T> Query<T> {
             key: self.key.clone(),
             soft_delete: None,
             model: ModelExtras::default(),
+            default_select: None,
             _row: PhantomData,
         }
     }
@@ -272,6 +281,25 @@ impl<T> Query<T> {
     pub(crate) fn fail(mut self, message: String) -> Self {
         self.parts.fail(message);
         self
+    }
+
+    /// Marks this as `cache`'s model default query (see [`SqlCache::default_select_sql`]).
+    pub(crate) fn default_select(mut self, cache: &'static SqlCache) -> Self {
+        self.default_select = Some(cache);
+        self
+    }
+
+    /// The clauses.
+    pub(crate) fn parts(&self) -> &Parts {
+        &self.parts
+    }
+
+    /// The SQL of the model's default query, rendered once, when this query's clauses
+    /// are still exactly those (no clause added, removed or changed since
+    /// `Model::query()`).
+    pub(crate) fn cached_select_sql(&self, dialect: &'static dyn Dialect) -> Option<&'static str> {
+        self.default_select?
+            .default_select_sql(&self.parts, dialect)
     }
 
     /// Makes `delete` a real `DELETE` again.

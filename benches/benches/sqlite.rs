@@ -1,0 +1,358 @@
+//! SQLite: this ORM (default and explicit connection) against raw rusqlite (the
+//! baseline) and Diesel, each on its own identically seeded in-memory database.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use diesel::connection::SimpleConnection;
+use diesel::SqliteConnection;
+use orm_benches::data::Seed;
+use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
+use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
+use orm_benches::{
+    new_users, raw_sqlite, time_with_cleanup, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH,
+    LOAD_SIZES, STREAM_ROWS,
+};
+use orm_core::testing::TestDatabase;
+use orm_core::DB;
+
+/// One database per contender, all seeded the same way.
+struct Fixture {
+    raw: rusqlite::Connection,
+    diesel: SqliteConnection,
+    orm: orm_core::Connection,
+    /// Keeps the ORM's default connection (this thread's) installed.
+    _default: TestDatabase,
+}
+
+impl Fixture {
+    fn new(seed: &Seed) -> Fixture {
+        Fixture {
+            raw: raw_sqlite::open(seed).expect("rusqlite database"),
+            diesel: diesel_impl::open_sqlite(seed).expect("diesel database"),
+            orm: orm_impl::open_sqlite(seed).expect("orm database"),
+            _default: orm_impl::install_default_sqlite(seed).expect("orm default database"),
+        }
+    }
+}
+
+const CLEAR_USERS: &str = "DELETE FROM users";
+
+fn trivial_query(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite/trivial_query");
+    for n in LOAD_SIZES {
+        let mut f = Fixture::new(&Seed::users(n));
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::new("rusqlite", n), |b| {
+            b.iter(|| black_box(raw_sqlite::load_users(&f.raw).unwrap()))
+        });
+        group.bench_function(BenchmarkId::new("orm", n), |b| {
+            b.iter(|| black_box(orm::load_users().unwrap()))
+        });
+        group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
+            b.iter(|| black_box(orm_on::load_users(&mut f.orm).unwrap()))
+        });
+        group.bench_function(BenchmarkId::new("diesel", n), |b| {
+            b.iter(|| black_box(diesel_sqlite::load_users(&mut f.diesel).unwrap()))
+        });
+    }
+    group.finish();
+}
+
+fn medium_query(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sqlite/medium_query");
+    for n in LOAD_SIZES {
+        // Every user has one post; the filter keeps the black-haired half (at least one).
+        let mut f = Fixture::new(&Seed::users_posts_comments(n, 1, 0));
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::new("rusqlite", n), |b| {
+            b.iter(|| black_box(raw_sqlite::load_users_with_posts(&f.raw).unwrap()))
+        });
+        group.bench_function(BenchmarkId::new("orm", n), |b| {
+            b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
+        });
+        group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
+            b.iter(|| black_box(orm_on::load_users_with_posts(&mut f.orm).unwrap()))
+        });
+        group.bench_function(BenchmarkId::new("diesel", n), |b| {
+            b.iter(|| black_box(diesel_sqlite::load_users_with_posts(&mut f.diesel).unwrap()))
+        });
+    }
+    group.finish();
+}
+
+/// Inserts clear the table every this many iterations (untimed), so it stays small.
+const CLEANUP_EVERY: u64 = 64;
+
+fn inserts(c: &mut Criterion) {
+    let users = new_users(INSERT_BATCH);
+    let models = orm_impl::models(&users);
+    let one_user = &users[..1];
+    let one_model = &models[..1];
+    let mut f = Fixture::new(&Seed::users(0));
+    let clear_default = || DB::unprepared(CLEAR_USERS).unwrap();
+
+    let mut group = c.benchmark_group("sqlite/insert_many");
+    group.throughput(Throughput::Elements(INSERT_BATCH as u64));
+    group.bench_function(BenchmarkId::new("rusqlite", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || (),
+                |()| raw_sqlite::insert_many(&f.raw, &users).unwrap(),
+                || drop(f.raw.execute_batch(CLEAR_USERS)),
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm::insert_many(&mut batch).unwrap();
+                    batch
+                },
+                clear_default,
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("orm_explicit", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            let conn = std::cell::RefCell::new(&mut f.orm);
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm_on::insert_many(&mut conn.borrow_mut(), &mut batch).unwrap();
+                    batch
+                },
+                || conn.borrow_mut().execute_batch(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("diesel", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            let conn = std::cell::RefCell::new(&mut f.diesel);
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || (),
+                |()| diesel_sqlite::insert_many(&mut conn.borrow_mut(), &users).unwrap(),
+                || conn.borrow_mut().batch_execute(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("sqlite/save_in_transaction");
+    group.throughput(Throughput::Elements(INSERT_BATCH as u64));
+    group.bench_function(BenchmarkId::new("rusqlite", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            let conn = std::cell::RefCell::new(&mut f.raw);
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || (),
+                |()| {
+                    raw_sqlite::insert_each_in_transaction(&mut conn.borrow_mut(), &users).unwrap()
+                },
+                || conn.borrow_mut().execute_batch(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm::save_each_in_transaction(&mut batch).unwrap();
+                    batch
+                },
+                clear_default,
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("orm_explicit", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            let conn = std::cell::RefCell::new(&mut f.orm);
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm_on::save_each_in_transaction(&mut conn.borrow_mut(), &mut batch).unwrap();
+                    batch
+                },
+                || conn.borrow_mut().execute_batch(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("diesel", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            let conn = std::cell::RefCell::new(&mut f.diesel);
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || (),
+                |()| {
+                    diesel_sqlite::insert_each_in_transaction(&mut conn.borrow_mut(), &users)
+                        .unwrap()
+                },
+                || conn.borrow_mut().batch_execute(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("sqlite/save_one");
+    let cleanup_every = CLEANUP_EVERY * INSERT_BATCH as u64;
+    group.bench_function(BenchmarkId::new("rusqlite", 1), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                cleanup_every,
+                || (),
+                |()| raw_sqlite::insert_one(&f.raw, &one_user[0]).unwrap(),
+                || f.raw.execute_batch(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("orm", 1), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                cleanup_every,
+                || one_model[0].clone(),
+                |mut user| {
+                    orm::save_one(&mut user).unwrap();
+                    user
+                },
+                clear_default,
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("orm_explicit", 1), |b| {
+        b.iter_custom(|iters| {
+            let conn = std::cell::RefCell::new(&mut f.orm);
+            time_with_cleanup(
+                iters,
+                cleanup_every,
+                || one_model[0].clone(),
+                |mut user| {
+                    orm_on::save_one(&mut conn.borrow_mut(), &mut user).unwrap();
+                    user
+                },
+                || conn.borrow_mut().execute_batch(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("diesel", 1), |b| {
+        b.iter_custom(|iters| {
+            let conn = std::cell::RefCell::new(&mut f.diesel);
+            time_with_cleanup(
+                iters,
+                cleanup_every,
+                || (),
+                |()| diesel_sqlite::insert_one(&mut conn.borrow_mut(), &one_user[0]).unwrap(),
+                || conn.borrow_mut().batch_execute(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    group.finish();
+}
+
+fn find_by_key(c: &mut Criterion) {
+    let mut f = Fixture::new(&Seed::users(FIND_LOOKUPS));
+    let ids: Vec<i64> = (1..=FIND_LOOKUPS as i64).collect();
+    let mut group = c.benchmark_group("sqlite/find_by_key");
+    group.throughput(Throughput::Elements(FIND_LOOKUPS as u64));
+    group.bench_function(BenchmarkId::new("rusqlite", FIND_LOOKUPS), |b| {
+        b.iter(|| {
+            for &id in &ids {
+                black_box(raw_sqlite::find_user(&f.raw, id).unwrap());
+            }
+        })
+    });
+    group.bench_function(BenchmarkId::new("orm", FIND_LOOKUPS), |b| {
+        b.iter(|| {
+            for &id in &ids {
+                black_box(orm::find_user(id).unwrap());
+            }
+        })
+    });
+    group.bench_function(BenchmarkId::new("orm_explicit", FIND_LOOKUPS), |b| {
+        b.iter(|| {
+            for &id in &ids {
+                black_box(orm_on::find_user(&mut f.orm, id).unwrap());
+            }
+        })
+    });
+    group.bench_function(BenchmarkId::new("diesel", FIND_LOOKUPS), |b| {
+        b.iter(|| {
+            for &id in &ids {
+                black_box(diesel_sqlite::find_user(&mut f.diesel, id).unwrap());
+            }
+        })
+    });
+    group.finish();
+}
+
+fn associations(c: &mut Criterion) {
+    let (users, posts, comments) = ASSOCIATION_SHAPE;
+    let mut f = Fixture::new(&Seed::users_posts_comments(users, posts, comments));
+    let mut group = c.benchmark_group("sqlite/associations");
+    let label = format!("{users}x{posts}x{comments}");
+    group.bench_function(BenchmarkId::new("rusqlite", &label), |b| {
+        b.iter(|| black_box(raw_sqlite::load_associations(&f.raw).unwrap()))
+    });
+    group.bench_function(BenchmarkId::new("orm", &label), |b| {
+        b.iter(|| black_box(orm::load_associations().unwrap()))
+    });
+    group.bench_function(BenchmarkId::new("orm_explicit", &label), |b| {
+        b.iter(|| black_box(orm_on::load_associations(&mut f.orm).unwrap()))
+    });
+    group.bench_function(BenchmarkId::new("diesel", &label), |b| {
+        b.iter(|| black_box(diesel_sqlite::load_associations(&mut f.diesel).unwrap()))
+    });
+    group.finish();
+}
+
+fn streaming(c: &mut Criterion) {
+    let mut f = Fixture::new(&Seed::users(STREAM_ROWS));
+    let mut group = c.benchmark_group("sqlite/streaming");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(STREAM_ROWS as u64));
+    group.bench_function(BenchmarkId::new("rusqlite", STREAM_ROWS), |b| {
+        b.iter(|| raw_sqlite::stream_users(&f.raw, |u| drop(black_box(u))).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("orm", STREAM_ROWS), |b| {
+        b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("orm_explicit", STREAM_ROWS), |b| {
+        b.iter(|| orm_on::stream_users(&mut f.orm, |u| drop(black_box(u))).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("diesel", STREAM_ROWS), |b| {
+        b.iter(|| diesel_sqlite::stream_users(&mut f.diesel, |u| drop(black_box(u))).unwrap())
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = trivial_query, medium_query, inserts, find_by_key, associations, streaming
+}
+criterion_main!(benches);

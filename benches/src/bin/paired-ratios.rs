@@ -1,0 +1,344 @@
+//! Ratios to raw rusqlite measured in interleaved rounds: each round times a short
+//! batch of every contender back to back, so load from other processes on a shared
+//! machine hits all contenders alike. Reports the median over rounds of each batch's
+//! time per iteration, and its ratio to rusqlite's. A cross-check of the criterion
+//! table on a noisy machine, not a replacement for it.
+//!
+//! `cargo run --release -p orm-benches --bin paired-ratios [-- ROUNDS [FILTER | =NAME]]`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use orm_benches::data::Seed;
+use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
+use orm_benches::models::User;
+use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
+use orm_benches::{
+    new_users, raw_sqlite, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES,
+};
+use orm_core::DB;
+
+/// Wall time each contender gets per round (batches are sized to about this).
+const BATCH_TARGET: Duration = Duration::from_millis(20);
+const CLEAR_USERS: &str = "DELETE FROM users";
+
+struct Contenders {
+    raw: rusqlite::Connection,
+    diesel: diesel::SqliteConnection,
+    orm: orm_core::Connection,
+    _default: orm_core::testing::TestDatabase,
+}
+
+impl Contenders {
+    fn new(seed: &Seed) -> Contenders {
+        Contenders {
+            raw: raw_sqlite::open(seed).expect("rusqlite"),
+            diesel: diesel_impl::open_sqlite(seed).expect("diesel"),
+            orm: orm_impl::open_sqlite(seed).expect("orm"),
+            _default: orm_impl::install_default_sqlite(seed).expect("orm default"),
+        }
+    }
+}
+
+type Routine<'a> = Box<dyn FnMut(&mut Contenders) + 'a>;
+
+fn measure(name: &str, rounds: usize, seed: &Seed, mut contenders: Vec<(&str, Routine<'_>)>) {
+    let mut c = Contenders::new(seed);
+    // Size each contender's batch from a short warm-up.
+    let mut batch_sizes = Vec::new();
+    for (_, routine) in contenders.iter_mut() {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while start.elapsed() < BATCH_TARGET / 2 {
+            routine(&mut c);
+            n += 1;
+        }
+        batch_sizes.push((n * 2).max(1));
+    }
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for round in 0..rounds {
+        for offset in 0..contenders.len() {
+            // Rotate the order each round so no contender always runs first.
+            let i = (round + offset) % contenders.len();
+            let (_, routine) = &mut contenders[i];
+            let start = Instant::now();
+            for _ in 0..batch_sizes[i] {
+                routine(&mut c);
+            }
+            samples[i].push(start.elapsed().as_nanos() as f64 / f64::from(batch_sizes[i]));
+        }
+    }
+    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    let line: Vec<String> = contenders
+        .iter()
+        .zip(&medians)
+        .map(|((who, _), ns)| {
+            format!(
+                "{who} {} ({:.2})",
+                orm_benches::report::format_duration(*ns),
+                ns / medians[0]
+            )
+        })
+        .collect();
+    println!("| {name} | {} |", line.join(" | "));
+}
+
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(30);
+    let filter = args.next().unwrap_or_default();
+    // `=name` selects one workload exactly; anything else, every name containing it.
+    let wanted = |name: &str| match filter.strip_prefix('=') {
+        Some(exact) => name == exact,
+        None => name.contains(&filter),
+    };
+    let users = new_users(INSERT_BATCH);
+    let models = orm_impl::models(&users);
+
+    for n in LOAD_SIZES {
+        let name = format!("trivial_query/{n}");
+        if wanted(&name) {
+            measure(
+                &name,
+                rounds,
+                &Seed::users(n),
+                vec![
+                    (
+                        "rusqlite",
+                        Box::new(|c| drop(black_box(raw_sqlite::load_users(&c.raw).unwrap()))),
+                    ),
+                    (
+                        "orm",
+                        Box::new(|_| drop(black_box(orm::load_users().unwrap()))),
+                    ),
+                    (
+                        "orm_explicit",
+                        Box::new(|c| drop(black_box(orm_on::load_users(&mut c.orm).unwrap()))),
+                    ),
+                    (
+                        "diesel",
+                        Box::new(|c| {
+                            drop(black_box(diesel_sqlite::load_users(&mut c.diesel).unwrap()))
+                        }),
+                    ),
+                ],
+            );
+        }
+    }
+    for n in LOAD_SIZES {
+        let name = format!("medium_query/{n}");
+        if wanted(&name) {
+            measure(
+                &name,
+                rounds,
+                &Seed::users_posts_comments(n, 1, 0),
+                vec![
+                    (
+                        "rusqlite",
+                        Box::new(|c| {
+                            drop(black_box(
+                                raw_sqlite::load_users_with_posts(&c.raw).unwrap(),
+                            ))
+                        }),
+                    ),
+                    (
+                        "orm",
+                        Box::new(|_| drop(black_box(orm::load_users_with_posts().unwrap()))),
+                    ),
+                    (
+                        "orm_explicit",
+                        Box::new(|c| {
+                            drop(black_box(
+                                orm_on::load_users_with_posts(&mut c.orm).unwrap(),
+                            ))
+                        }),
+                    ),
+                    (
+                        "diesel",
+                        Box::new(|c| {
+                            drop(black_box(
+                                diesel_sqlite::load_users_with_posts(&mut c.diesel).unwrap(),
+                            ))
+                        }),
+                    ),
+                ],
+            );
+        }
+    }
+    if wanted("find_by_key/1000") {
+        let ids: Vec<i64> = (1..=FIND_LOOKUPS as i64).collect();
+        let ids = &ids;
+        measure(
+            "find_by_key/1000",
+            rounds,
+            &Seed::users(FIND_LOOKUPS),
+            vec![
+                (
+                    "rusqlite",
+                    Box::new(move |c| {
+                        ids.iter().for_each(|&id| {
+                            drop(black_box(raw_sqlite::find_user(&c.raw, id).unwrap()))
+                        })
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(move |_| {
+                        ids.iter()
+                            .for_each(|&id| drop(black_box(orm::find_user(id).unwrap())))
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(move |c| {
+                        ids.iter().for_each(|&id| {
+                            drop(black_box(orm_on::find_user(&mut c.orm, id).unwrap()))
+                        })
+                    }),
+                ),
+                (
+                    "diesel",
+                    Box::new(move |c| {
+                        ids.iter().for_each(|&id| {
+                            drop(black_box(
+                                diesel_sqlite::find_user(&mut c.diesel, id).unwrap(),
+                            ))
+                        })
+                    }),
+                ),
+            ],
+        );
+    }
+    // Writes start on empty tables; rounds are short, so the tables stay small.
+    let fresh = |m: &[User]| m.to_vec();
+    if wanted("insert_many/100") {
+        measure(
+            "insert_many/100",
+            rounds,
+            &Seed::users(0),
+            vec![
+                (
+                    "rusqlite",
+                    Box::new(|c| drop(black_box(raw_sqlite::insert_many(&c.raw, &users).unwrap()))),
+                ),
+                (
+                    "orm",
+                    Box::new(|_| orm::insert_many(&mut fresh(&models)).unwrap()),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(|c| orm_on::insert_many(&mut c.orm, &mut fresh(&models)).unwrap()),
+                ),
+                (
+                    "diesel",
+                    Box::new(|c| {
+                        drop(black_box(
+                            diesel_sqlite::insert_many(&mut c.diesel, &users).unwrap(),
+                        ))
+                    }),
+                ),
+            ],
+        );
+    }
+    if wanted("save_in_transaction/100") {
+        measure(
+            "save_in_transaction/100",
+            rounds,
+            &Seed::users(0),
+            vec![
+                (
+                    "rusqlite",
+                    Box::new(|c| {
+                        drop(black_box(
+                            raw_sqlite::insert_each_in_transaction(&mut c.raw, &users).unwrap(),
+                        ))
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(|_| orm::save_each_in_transaction(&mut fresh(&models)).unwrap()),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(|c| {
+                        orm_on::save_each_in_transaction(&mut c.orm, &mut fresh(&models)).unwrap()
+                    }),
+                ),
+                (
+                    "diesel",
+                    Box::new(|c| {
+                        drop(black_box(
+                            diesel_sqlite::insert_each_in_transaction(&mut c.diesel, &users)
+                                .unwrap(),
+                        ))
+                    }),
+                ),
+            ],
+        );
+    }
+    if wanted("save_one/1") {
+        measure(
+            "save_one/1",
+            rounds,
+            &Seed::users(0),
+            vec![
+                (
+                    "rusqlite",
+                    Box::new(|c| {
+                        black_box(raw_sqlite::insert_one(&c.raw, &users[0]).unwrap());
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(|_| orm::save_one(&mut models[0].clone()).unwrap()),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(|c| orm_on::save_one(&mut c.orm, &mut models[0].clone()).unwrap()),
+                ),
+                (
+                    "diesel",
+                    Box::new(|c| {
+                        black_box(diesel_sqlite::insert_one(&mut c.diesel, &users[0]).unwrap());
+                    }),
+                ),
+            ],
+        );
+    }
+    if wanted("associations/100x10x10") {
+        let (u, p, m) = ASSOCIATION_SHAPE;
+        measure(
+            "associations/100x10x10",
+            rounds,
+            &Seed::users_posts_comments(u, p, m),
+            vec![
+                (
+                    "rusqlite",
+                    Box::new(|c| drop(black_box(raw_sqlite::load_associations(&c.raw).unwrap()))),
+                ),
+                (
+                    "orm",
+                    Box::new(|_| drop(black_box(orm::load_associations().unwrap()))),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(|c| drop(black_box(orm_on::load_associations(&mut c.orm).unwrap()))),
+                ),
+                (
+                    "diesel",
+                    Box::new(|c| {
+                        drop(black_box(
+                            diesel_sqlite::load_associations(&mut c.diesel).unwrap(),
+                        ))
+                    }),
+                ),
+            ],
+        );
+    }
+    let _ = DB::unprepared(CLEAR_USERS);
+}

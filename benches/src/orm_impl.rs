@@ -1,0 +1,203 @@
+//! This ORM, written as its users write it. Each workload comes twice: on the thread's
+//! default connection (`User::query().get()`, the headline figure) and on an explicit
+//! [`Connection`] (`User::query().get_on(&mut conn)`).
+
+use orm_core::prelude::*;
+use orm_core::{testing, Backend, Connection};
+
+use crate::data::{self, Database, Seed};
+use crate::grouping::{nest, Nested};
+use crate::models::{Comment, Post, User, UserWithPost, USER_WITH_POST_COLUMNS};
+use crate::NewUser;
+
+/// Opens an in-memory SQLite connection with the schema and `seed`.
+pub fn open_sqlite(seed: &Seed) -> Result<Connection> {
+    let mut conn = Connection::open("sqlite::memory:")?;
+    conn.execute_batch(data::schema(Database::Sqlite))?;
+    conn.execute_batch(&seed.script())?;
+    Ok(conn)
+}
+
+/// Installs a fresh in-memory SQLite database, with the schema and `seed`, as this
+/// thread's default connection (until the guard is dropped).
+pub fn install_default_sqlite(seed: &Seed) -> Result<testing::TestDatabase> {
+    let guard = testing::sqlite();
+    DB::unprepared(data::schema(Database::Sqlite))?;
+    DB::unprepared(&seed.script())?;
+    Ok(guard)
+}
+
+/// Installs a private PostgreSQL schema as this thread's default connection (dropped
+/// with the guard), or `None` when no server is reachable.
+pub fn install_default_postgres() -> Option<testing::TestDatabase> {
+    let guard = testing::postgres()?;
+    assert_eq!(guard.backend(), Backend::Postgres);
+    Some(guard)
+}
+
+/// Connects to PostgreSQL with `schema` as the search path.
+pub fn connect_postgres(url: &str, schema: &str) -> Result<Connection> {
+    let mut conn = Connection::open(url)?;
+    conn.execute_batch(&format!("SET search_path TO \"{schema}\""))?;
+    Ok(conn)
+}
+
+fn users_with_posts() -> Query<UserWithPost> {
+    Query::<UserWithPost>::table("users")
+        .select(&USER_WITH_POST_COLUMNS)
+        .left_join("posts", "posts.user_id", "=", "users.id")
+        .where_eq("users.hair_color", "black")
+}
+
+/// Models to insert.
+pub fn models(users: &[NewUser]) -> Vec<User> {
+    users
+        .iter()
+        .map(|u| User {
+            id: None,
+            name: u.name.clone(),
+            hair_color: u.hair_color.clone(),
+        })
+        .collect()
+}
+
+/// Manual eager load (three queries, grouped in Rust) on a loaded set of users.
+// TODO: switch to `User::query().with(&["posts", "posts.comments"])` when relations land.
+fn nest_loaded(
+    users: Vec<User>,
+    load_posts: impl FnOnce(Vec<i64>) -> Result<Vec<Post>>,
+    load_comments: impl FnOnce(Vec<i64>) -> Result<Vec<Comment>>,
+) -> Result<Nested<User, Post, Comment>> {
+    let user_ids: Vec<i64> = users.iter().filter_map(|u| u.id).collect();
+    let posts = load_posts(user_ids)?;
+    let post_ids: Vec<i64> = posts.iter().filter_map(|p| p.id).collect();
+    let comments = load_comments(post_ids)?;
+    Ok(nest_collected(users, posts, comments))
+}
+
+fn nest_collected(
+    users: Vec<User>,
+    posts: Vec<Post>,
+    comments: Vec<Comment>,
+) -> Nested<User, Post, Comment> {
+    nest(
+        users,
+        posts,
+        comments,
+        |u| u.id.unwrap_or_default(),
+        |p| p.id.unwrap_or_default(),
+        |p| p.user_id,
+        |c| c.post_id,
+    )
+}
+
+/// The default-connection path: what users write.
+pub mod default_connection {
+    use super::*;
+
+    /// Trivial query: `User::query().get()`.
+    pub fn load_users() -> Result<Vec<User>> {
+        User::query().get()
+    }
+
+    /// Medium query through the query builder (`left_join` + `where_eq`).
+    pub fn load_users_with_posts() -> Result<Vec<UserWithPost>> {
+        users_with_posts().get()
+    }
+
+    /// `User::insert_many(&mut users)`: one multi-row statement, keys filled in.
+    pub fn insert_many(users: &mut [User]) -> Result<()> {
+        User::insert_many(users)
+    }
+
+    /// 100 `save()` calls in one `DB::transaction`.
+    pub fn save_each_in_transaction(users: &mut [User]) -> Result<()> {
+        DB::transaction(|| users.iter_mut().try_for_each(|u| u.save()))
+    }
+
+    /// One `save()`.
+    pub fn save_one(user: &mut User) -> Result<()> {
+        user.save()
+    }
+
+    /// `User::find(id)`.
+    pub fn find_user(id: i64) -> Result<Option<User>> {
+        User::find(id)
+    }
+
+    /// Manual eager load: users, posts `where_in` user ids, comments `where_in` post ids.
+    pub fn load_associations() -> Result<Nested<User, Post, Comment>> {
+        nest_loaded(
+            User::query().get()?,
+            |ids| Post::query().where_in("user_id", ids).get(),
+            |ids| Comment::query().where_in("post_id", ids).get(),
+        )
+    }
+
+    /// `User::query().cursor()`, calling `f` on each user.
+    pub fn stream_users(mut f: impl FnMut(User)) -> Result<usize> {
+        let mut count = 0;
+        for user in User::query().cursor() {
+            f(user?);
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+/// The explicit-connection path (`*_on(&mut conn)`).
+pub mod explicit_connection {
+    use super::*;
+
+    /// Trivial query: `User::query().get_on(conn)`.
+    pub fn load_users(conn: &mut Connection) -> Result<Vec<User>> {
+        User::query().get_on(conn)
+    }
+
+    /// Medium query through the query builder.
+    pub fn load_users_with_posts(conn: &mut Connection) -> Result<Vec<UserWithPost>> {
+        users_with_posts().get_on(conn)
+    }
+
+    /// `User::insert_many_on(conn, &mut users)`.
+    pub fn insert_many(conn: &mut Connection, users: &mut [User]) -> Result<()> {
+        User::insert_many_on(conn, users)
+    }
+
+    /// 100 `save_on()` calls in one `conn.transaction`.
+    pub fn save_each_in_transaction(conn: &mut Connection, users: &mut [User]) -> Result<()> {
+        conn.transaction(|c| users.iter_mut().try_for_each(|u| u.save_on(c)))
+    }
+
+    /// One `save_on()`.
+    pub fn save_one(conn: &mut Connection, user: &mut User) -> Result<()> {
+        user.save_on(conn)
+    }
+
+    /// `User::find_on(conn, id)`.
+    pub fn find_user(conn: &mut Connection, id: i64) -> Result<Option<User>> {
+        User::find_on(conn, id)
+    }
+
+    /// Manual eager load on an explicit connection.
+    pub fn load_associations(conn: &mut Connection) -> Result<Nested<User, Post, Comment>> {
+        let users = User::query().get_on(conn)?;
+        let user_ids: Vec<i64> = users.iter().filter_map(|u| u.id).collect();
+        let posts = Post::query().where_in("user_id", user_ids).get_on(conn)?;
+        let post_ids: Vec<i64> = posts.iter().filter_map(|p| p.id).collect();
+        let comments = Comment::query()
+            .where_in("post_id", post_ids)
+            .get_on(conn)?;
+        Ok(nest_collected(users, posts, comments))
+    }
+
+    /// `User::query().cursor_on(conn)`, calling `f` on each user.
+    pub fn stream_users(conn: &mut Connection, mut f: impl FnMut(User)) -> Result<usize> {
+        let mut count = 0;
+        for user in User::query().cursor_on(conn) {
+            f(user?);
+            count += 1;
+        }
+        Ok(count)
+    }
+}

@@ -1,0 +1,209 @@
+//! Every contender of the benchmark suite returns the same data on SQLite (so the
+//! benchmarks compare equal work). Cheap: small seeds, no timing.
+
+use orm_benches::data::Seed;
+use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
+use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
+use orm_benches::{new_users, raw_sqlite, PlainUser};
+
+fn plain(user: &orm_benches::models::User) -> PlainUser {
+    PlainUser {
+        id: user.id.expect("a loaded user has a key"),
+        name: user.name.clone(),
+        hair_color: user.hair_color.clone(),
+    }
+}
+
+#[test]
+fn loads_agree() {
+    let seed = Seed::users_posts_comments(7, 1, 0);
+    let raw = raw_sqlite::open(&seed).unwrap();
+    let mut diesel = diesel_impl::open_sqlite(&seed).unwrap();
+    let mut conn = orm_impl::open_sqlite(&seed).unwrap();
+    let _default = orm_impl::install_default_sqlite(&seed).unwrap();
+
+    let expected = raw_sqlite::load_users(&raw).unwrap();
+    assert_eq!(expected.len(), 7);
+    let from_orm: Vec<PlainUser> = orm::load_users().unwrap().iter().map(plain).collect();
+    assert_eq!(from_orm, expected);
+    let from_orm_on: Vec<PlainUser> = orm_on::load_users(&mut conn)
+        .unwrap()
+        .iter()
+        .map(plain)
+        .collect();
+    assert_eq!(from_orm_on, expected);
+    let from_diesel: Vec<i64> = diesel_sqlite::load_users(&mut diesel)
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(
+        from_diesel,
+        expected.iter().map(|u| u.id).collect::<Vec<_>>()
+    );
+
+    let joined = raw_sqlite::load_users_with_posts(&raw).unwrap();
+    assert_eq!(joined.len(), 4, "the black-haired users: 1, 3, 5, 7");
+    let from_orm = orm::load_users_with_posts().unwrap();
+    assert_eq!(from_orm.len(), joined.len());
+    for ((user, post), row) in joined.iter().zip(&from_orm) {
+        assert_eq!(&plain(&row.user), user);
+        let orm_post = row
+            .post
+            .as_ref()
+            .map(|p| (p.id, p.title.clone(), p.body.clone()));
+        let raw_post = post
+            .as_ref()
+            .map(|p| (Some(p.id), p.title.clone(), p.body.clone()));
+        assert_eq!(orm_post, raw_post);
+    }
+    assert_eq!(
+        diesel_sqlite::load_users_with_posts(&mut diesel)
+            .unwrap()
+            .len(),
+        joined.len()
+    );
+
+    let found = orm::find_user(3).unwrap().map(|u| plain(&u));
+    assert_eq!(found, raw_sqlite::find_user(&raw, 3).unwrap());
+    assert!(orm_on::find_user(&mut conn, 99).unwrap().is_none());
+}
+
+/// Users' keys with their posts' keys with their comments' keys.
+type KeyTree = Vec<(i64, Vec<(i64, Vec<i64>)>)>;
+
+#[test]
+fn associations_agree() {
+    let seed = Seed::users_posts_comments(4, 3, 2);
+    let raw = raw_sqlite::open(&seed).unwrap();
+    let mut diesel = diesel_impl::open_sqlite(&seed).unwrap();
+    let _default = orm_impl::install_default_sqlite(&seed).unwrap();
+
+    let shape = |nested: KeyTree| nested;
+    let expected = shape(
+        raw_sqlite::load_associations(&raw)
+            .unwrap()
+            .into_iter()
+            .map(|(u, posts)| {
+                let posts = posts
+                    .into_iter()
+                    .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
+                    .collect();
+                (u.id, posts)
+            })
+            .collect(),
+    );
+    assert_eq!(expected.len(), 4);
+    assert!(expected.iter().all(|(_, posts)| posts.len() == 3));
+    assert!(expected
+        .iter()
+        .all(|(_, posts)| posts.iter().all(|(_, comments)| comments.len() == 2)));
+    let from_orm = shape(
+        orm::load_associations()
+            .unwrap()
+            .into_iter()
+            .map(|(u, posts)| {
+                let posts = posts
+                    .into_iter()
+                    .map(|(p, cs)| (p.id.unwrap(), cs.iter().map(|c| c.id.unwrap()).collect()))
+                    .collect();
+                (u.id.unwrap(), posts)
+            })
+            .collect(),
+    );
+    assert_eq!(from_orm, expected);
+    let from_diesel = shape(
+        diesel_sqlite::load_associations(&mut diesel)
+            .unwrap()
+            .into_iter()
+            .map(|(u, posts)| {
+                let posts = posts
+                    .into_iter()
+                    .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
+                    .collect();
+                (u.id, posts)
+            })
+            .collect(),
+    );
+    assert_eq!(from_diesel, expected);
+}
+
+#[test]
+fn inserts_fill_keys_and_streams_see_every_row() {
+    let seed = Seed::users(0);
+    let mut raw = raw_sqlite::open(&seed).unwrap();
+    let mut diesel = diesel_impl::open_sqlite(&seed).unwrap();
+    let mut conn = orm_impl::open_sqlite(&seed).unwrap();
+    let _default = orm_impl::install_default_sqlite(&seed).unwrap();
+    let users = new_users(5);
+
+    assert_eq!(
+        raw_sqlite::insert_many(&raw, &users).unwrap(),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert_eq!(
+        raw_sqlite::insert_each_in_transaction(&mut raw, &users).unwrap(),
+        vec![6, 7, 8, 9, 10]
+    );
+    assert_eq!(
+        diesel_sqlite::insert_many(&mut diesel, &users).unwrap(),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert_eq!(
+        diesel_sqlite::insert_one(&mut diesel, &users[0]).unwrap(),
+        6
+    );
+
+    let mut models = orm_impl::models(&users);
+    orm::insert_many(&mut models).unwrap();
+    assert_eq!(
+        models.iter().map(|m| m.id).collect::<Vec<_>>(),
+        (1..=5).map(Some).collect::<Vec<_>>()
+    );
+    let mut models = orm_impl::models(&users);
+    orm::save_each_in_transaction(&mut models).unwrap();
+    assert_eq!(models[4].id, Some(10));
+    let mut models = orm_impl::models(&users);
+    orm_on::save_each_in_transaction(&mut conn, &mut models).unwrap();
+    assert_eq!(models[0].id, Some(1));
+
+    let mut seen = Vec::new();
+    assert_eq!(orm::stream_users(|u| seen.push(u.id.unwrap())).unwrap(), 10);
+    assert_eq!(seen, (1..=10).collect::<Vec<_>>());
+    assert_eq!(raw_sqlite::stream_users(&raw, drop).unwrap(), 10);
+    assert_eq!(orm_on::stream_users(&mut conn, drop).unwrap(), 5);
+    assert_eq!(diesel_sqlite::stream_users(&mut diesel, drop).unwrap(), 6);
+}
+
+#[test]
+fn report_reads_criterion_output() {
+    let dir = std::env::temp_dir().join(format!("orm-bench-report-{}", std::process::id()));
+    for (function, median) in [("rusqlite", 100.0), ("orm", 104.0)] {
+        let new = dir
+            .join("sqlite_trivial_query")
+            .join(function)
+            .join("100")
+            .join("new");
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(
+            new.join("benchmark.json"),
+            format!(
+                r#"{{"group_id":"sqlite/trivial_query","function_id":"{function}","value_str":"100"}}"#
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            new.join("estimates.json"),
+            format!(r#"{{"median":{{"point_estimate":{median}}}}}"#),
+        )
+        .unwrap();
+    }
+    let measurements = orm_benches::report::collect(&dir);
+    assert_eq!(measurements.len(), 2);
+    let table = orm_benches::report::markdown_table(&measurements);
+    assert!(
+        table.contains("| sqlite/trivial_query | 100 | 100 ns | 104 ns (1.04) |"),
+        "{table}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,80 @@
+//! `cursor()` pages by primary key (`WHERE key > last`) when it can, and by
+//! `LIMIT/OFFSET` otherwise; either way every row comes once, in order.
+
+use orm_core::prelude::*;
+use orm_tests::{on_both_backends, per_backend};
+
+fn seed() -> Result<()> {
+    DB::statement(per_backend(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, votes INTEGER NOT NULL)",
+        "CREATE TABLE items (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, votes INTEGER NOT NULL)",
+    ))?;
+    for (i, votes) in [5, 20, 30, 1, 40, 50, 2].iter().enumerate() {
+        DB::execute(
+            "INSERT INTO items (id, name, votes) VALUES (?, ?, ?)",
+            &[&(i as i64 + 1), &format!("item {}", i + 1), votes],
+        )?;
+    }
+    Ok(())
+}
+
+fn ids(rows: impl Iterator<Item = Result<Record>>) -> Result<Vec<i64>> {
+    rows.map(|r| r.and_then(|r| r.get::<i64, _>("id")))
+        .collect()
+}
+
+fn paging_statements() -> Vec<String> {
+    DB::query_log()
+        .into_iter()
+        .map(|q| q.sql)
+        .filter(|sql| sql.contains("items"))
+        .collect()
+}
+
+on_both_backends! {
+    fn cursor_pages_by_key_and_keeps_or_conditions_grouped() {
+        seed()?;
+        DB::enable_query_log();
+        let streamed = ids(
+            DB::table("items").where_("votes", ">", 10).or_where("name", "=", "item 7").lazy(2),
+        )?;
+        assert_eq!(streamed, [2, 3, 5, 6, 7]);
+        let statements = paging_statements();
+        DB::disable_query_log();
+        assert_eq!(statements.len(), 3, "{statements:?}");
+        assert!(statements[1].contains(r#""id" > "#), "{}", statements[1]);
+        assert!(statements.iter().skip(1).all(|sql| !sql.contains("OFFSET")), "{statements:?}");
+        Ok(())
+    }
+
+    fn cursor_falls_back_to_offsets_without_the_key_or_with_an_order() {
+        seed()?;
+        let names: Vec<String> = DB::table("items")
+            .select("name")
+            .lazy(3)
+            .map(|r| r.and_then(|r| r.get::<String, _>("name")))
+            .collect::<Result<_>>()?;
+        assert_eq!(names.len(), 7);
+        assert_eq!(names[6], "item 7");
+        let by_votes = ids(DB::table("items").order_by_desc("votes").lazy(2))?;
+        assert_eq!(by_votes, [6, 5, 3, 2, 1, 7, 4]);
+        let limited = ids(DB::table("items").limit(5).lazy(2))?;
+        assert_eq!(limited, [1, 2, 3, 4, 5]);
+        let offset = ids(DB::table("items").offset(2).limit(3).lazy(2))?;
+        assert_eq!(offset, [3, 4, 5]);
+        Ok(())
+    }
+
+    fn cursor_by_key_sees_rows_deleted_behind_it_without_skipping() {
+        seed()?;
+        let mut seen = Vec::new();
+        for row in DB::table("items").lazy(2) {
+            let id = row?.get::<i64, _>("id")?;
+            seen.push(id);
+            // Deleting rows already read would shift later OFFSET pages; keys do not move.
+            DB::execute("DELETE FROM items WHERE id = ?", &[&id])?;
+        }
+        assert_eq!(seen, [1, 2, 3, 4, 5, 6, 7]);
+        Ok(())
+    }
+}
