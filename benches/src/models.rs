@@ -13,6 +13,9 @@ pub struct User {
     pub name: String,
     /// Hair colour.
     pub hair_color: Option<String>,
+    /// The user's posts, when eager loaded.
+    #[model(has_many(Post))]
+    pub posts: HasMany<Post>,
 }
 
 /// A post.
@@ -27,6 +30,9 @@ pub struct Post {
     pub title: String,
     /// Body.
     pub body: Option<String>,
+    /// The post's comments, when eager loaded.
+    #[model(has_many(Comment))]
+    pub comments: HasMany<Comment>,
 }
 
 /// A comment.
@@ -67,6 +73,7 @@ impl FromRow for UserWithPost {
             id: row.get_at(0)?,
             name: row.get_at(1)?,
             hair_color: row.get_at(2)?,
+            posts: HasMany::default(),
         };
         let post = match row.get_at::<Option<i64>>(3)? {
             None => None,
@@ -75,6 +82,7 @@ impl FromRow for UserWithPost {
                 user_id: row.get_at(4)?,
                 title: row.get_at(5)?,
                 body: row.get_at(6)?,
+                comments: HasMany::default(),
             }),
         };
         Ok(UserWithPost { user, post })

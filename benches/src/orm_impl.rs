@@ -6,7 +6,7 @@ use orm_core::prelude::*;
 use orm_core::{testing, Backend, Connection};
 
 use crate::data::{self, Database, Seed};
-use crate::grouping::{nest, Nested};
+use crate::grouping::Nested;
 use crate::models::{Comment, Post, User, UserWithPost, USER_WITH_POST_COLUMNS};
 use crate::NewUser;
 
@@ -57,38 +57,33 @@ pub fn models(users: &[NewUser]) -> Vec<User> {
             id: None,
             name: u.name.clone(),
             hair_color: u.hair_color.clone(),
+            posts: HasMany::default(),
         })
         .collect()
 }
 
-/// Manual eager load (three queries, grouped in Rust) on a loaded set of users.
-// TODO: switch to `User::query().with(&["posts", "posts.comments"])` when relations land.
-fn nest_loaded(
-    users: Vec<User>,
-    load_posts: impl FnOnce(Vec<i64>) -> Result<Vec<Post>>,
-    load_comments: impl FnOnce(Vec<i64>) -> Result<Vec<Comment>>,
-) -> Result<Nested<User, Post, Comment>> {
-    let user_ids: Vec<i64> = users.iter().filter_map(|u| u.id).collect();
-    let posts = load_posts(user_ids)?;
-    let post_ids: Vec<i64> = posts.iter().filter_map(|p| p.id).collect();
-    let comments = load_comments(post_ids)?;
-    Ok(nest_collected(users, posts, comments))
+/// `User::query().with(&["posts", "posts.comments"])`: eager loading, one query per
+/// level; the loaded relations are moved out into the shape every contender returns.
+fn eager_load() -> Query<User> {
+    User::query().with(&["posts", "posts.comments"])
 }
 
-fn nest_collected(
-    users: Vec<User>,
-    posts: Vec<Post>,
-    comments: Vec<Comment>,
-) -> Nested<User, Post, Comment> {
-    nest(
-        users,
-        posts,
-        comments,
-        |u| u.id.unwrap_or_default(),
-        |p| p.id.unwrap_or_default(),
-        |p| p.user_id,
-        |c| c.post_id,
-    )
+fn into_nested(users: Vec<User>) -> Nested<User, Post, Comment> {
+    users
+        .into_iter()
+        .map(|mut user| {
+            let posts = user
+                .posts
+                .take()
+                .into_iter()
+                .map(|mut post| {
+                    let comments = post.comments.take();
+                    (post, comments)
+                })
+                .collect();
+            (user, posts)
+        })
+        .collect()
 }
 
 /// The default-connection path: what users write.
@@ -125,13 +120,9 @@ pub mod default_connection {
         User::find(id)
     }
 
-    /// Manual eager load: users, posts `where_in` user ids, comments `where_in` post ids.
+    /// Eager loading: `User::query().with(&["posts", "posts.comments"]).get()`.
     pub fn load_associations() -> Result<Nested<User, Post, Comment>> {
-        nest_loaded(
-            User::query().get()?,
-            |ids| Post::query().where_in("user_id", ids).get(),
-            |ids| Comment::query().where_in("post_id", ids).get(),
-        )
+        Ok(into_nested(eager_load().get()?))
     }
 
     /// `User::query().cursor()`, calling `f` on each user.
@@ -179,16 +170,9 @@ pub mod explicit_connection {
         User::find_on(conn, id)
     }
 
-    /// Manual eager load on an explicit connection.
+    /// Eager loading on an explicit connection.
     pub fn load_associations(conn: &mut Connection) -> Result<Nested<User, Post, Comment>> {
-        let users = User::query().get_on(conn)?;
-        let user_ids: Vec<i64> = users.iter().filter_map(|u| u.id).collect();
-        let posts = Post::query().where_in("user_id", user_ids).get_on(conn)?;
-        let post_ids: Vec<i64> = posts.iter().filter_map(|p| p.id).collect();
-        let comments = Comment::query()
-            .where_in("post_id", post_ids)
-            .get_on(conn)?;
-        Ok(nest_collected(users, posts, comments))
+        Ok(into_nested(eager_load().get_on(conn)?))
     }
 
     /// `User::query().cursor_on(conn)`, calling `f` on each user.

@@ -5,6 +5,7 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -784,6 +785,40 @@ pub(crate) fn run_plan<M: Model>(
     Ok(())
 }
 
+/// A fast hasher for grouping keys (mostly integers): eager loading hashes one key per
+/// related row, and SipHash's DoS resistance buys nothing for keys read from our own
+/// tables.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, value: i64) {
+        self.write_u64(value as u64);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+}
+
+type KeyMap<V> = HashMap<KeyRepr, V, BuildHasherDefault<KeyHasher>>;
+
 /// A hashable form of a key value, for grouping related rows by key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum KeyRepr {
@@ -806,7 +841,7 @@ impl KeyRepr {
 
 /// Distinct non-null values of `column` over `models`.
 fn distinct_keys<M: Model>(models: &[M], column: &str) -> Vec<Value> {
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<KeyRepr, BuildHasherDefault<KeyHasher>> = HashSet::default();
     models
         .iter()
         .filter_map(|m| m.column_value(column))
@@ -851,8 +886,8 @@ fn fetch_children<C: Model>(
     Ok((children, groups))
 }
 
-fn group<C>(children: Vec<C>, groups: Vec<Option<KeyRepr>>) -> HashMap<KeyRepr, Vec<C>> {
-    let mut map: HashMap<KeyRepr, Vec<C>> = HashMap::new();
+fn group<C>(children: Vec<C>, groups: Vec<Option<KeyRepr>>) -> KeyMap<Vec<C>> {
+    let mut map: KeyMap<Vec<C>> = KeyMap::default();
     for (child, key) in children.into_iter().zip(groups) {
         if let Some(key) = key {
             map.entry(key).or_default().push(child);
@@ -867,7 +902,7 @@ fn load_grouped<P: Model, C: Model>(
     relation: &'static RelationMeta,
     eager: &EagerRelation,
     conn: &mut Connection,
-) -> Result<HashMap<KeyRepr, Vec<C>>> {
+) -> Result<KeyMap<Vec<C>>> {
     let related = C::meta();
     let keys = distinct_keys(parents, relation.parent_column());
     let (query, group_column) = match relation.kind {
@@ -976,7 +1011,7 @@ fn load_counts<M: Model>(
     conn: &mut Connection,
 ) -> Result<()> {
     let keys = distinct_keys(models, relation.parent_column());
-    let mut counts: HashMap<KeyRepr, u64> = HashMap::new();
+    let mut counts: KeyMap<u64> = KeyMap::default();
     if !keys.is_empty() {
         let (query, group_column) = counting_query(relation)?;
         let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
