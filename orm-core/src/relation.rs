@@ -370,43 +370,8 @@ pub fn relation_query<P: Model, C: Model>(
     let parent_value = parent
         .column_value(relation.parent_column())
         .unwrap_or(Value::Null);
-    let related = C::meta();
-    let mut query = C::query();
-    query = match relation.kind {
-        RelationKind::HasOne | RelationKind::HasMany => query.where_eq(
-            qualify(related.table, relation.foreign_key),
-            parent_value.clone(),
-        ),
-        RelationKind::BelongsTo => query.where_eq(
-            qualify(related.table, relation.owner_key()),
-            parent_value.clone(),
-        ),
-        RelationKind::BelongsToMany => {
-            let pivot = relation.pivot();
-            query
-                .join(
-                    pivot,
-                    qualify(pivot, relation.related_key),
-                    "=",
-                    qualify(related.table, related.primary_key),
-                )
-                .where_eq(qualify(pivot, relation.foreign_key), parent_value.clone())
-        }
-        RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
-            let through = relation.through_meta();
-            query
-                .join(
-                    through.table,
-                    qualify(through.table, through.primary_key),
-                    "=",
-                    qualify(related.table, relation.related_key),
-                )
-                .where_eq(
-                    qualify(through.table, relation.foreign_key),
-                    parent_value.clone(),
-                )
-        }
-    };
+    let (query, parent_column) = related_rows(C::query(), relation);
+    let mut query = query.where_eq(parent_column, parent_value.clone());
     if parent_value.is_null() {
         // `= NULL` would become `IS NULL` and match orphans: a parent without a key
         // has no related rows.
@@ -903,38 +868,8 @@ fn load_grouped<P: Model, C: Model>(
     eager: &EagerRelation,
     conn: &mut Connection,
 ) -> Result<KeyMap<Vec<C>>> {
-    let related = C::meta();
     let keys = distinct_keys(parents, relation.parent_column());
-    let (query, group_column) = match relation.kind {
-        RelationKind::HasOne | RelationKind::HasMany => {
-            (C::query(), qualify(related.table, relation.foreign_key))
-        }
-        RelationKind::BelongsTo => (C::query(), qualify(related.table, relation.owner_key())),
-        RelationKind::BelongsToMany => {
-            let pivot = relation.pivot();
-            (
-                C::query().join(
-                    pivot,
-                    qualify(pivot, relation.related_key),
-                    "=",
-                    qualify(related.table, related.primary_key),
-                ),
-                qualify(pivot, relation.foreign_key),
-            )
-        }
-        RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
-            let through = relation.through_meta();
-            (
-                C::query().join(
-                    through.table,
-                    qualify(through.table, through.primary_key),
-                    "=",
-                    qualify(related.table, relation.related_key),
-                ),
-                qualify(through.table, relation.foreign_key),
-            )
-        }
-    };
+    let (query, group_column) = related_rows(C::query(), relation);
     let (children, groups) = fetch_children(conn, query, group_column, keys, eager)?;
     Ok(group(children, groups))
 }
@@ -1048,7 +983,15 @@ fn counting_query(relation: &'static RelationMeta) -> Result<(Query<Record>, Ide
     if let Some(i) = related.deleted_at {
         query = query.where_null(qualify(related.table, related.columns[i]));
     }
-    Ok(match relation.kind {
+    Ok(related_rows(query, relation))
+}
+
+/// Joins what `relation` needs onto `query` (a query on the related table) and returns
+/// it with the column that holds the parent's key (`posts.user_id`, `role_user.user_id`,
+/// `users.country_id`, ...).
+fn related_rows<T>(query: Query<T>, relation: &'static RelationMeta) -> (Query<T>, Ident) {
+    let related = (relation.related)();
+    match relation.kind {
         RelationKind::HasOne | RelationKind::HasMany => {
             (query, qualify(related.table, relation.foreign_key))
         }
@@ -1077,7 +1020,7 @@ fn counting_query(relation: &'static RelationMeta) -> Result<(Query<Record>, Ide
                 qualify(through.table, relation.foreign_key),
             )
         }
-    })
+    }
 }
 
 // ----- existence ------------------------------------------------------------------------
