@@ -149,37 +149,7 @@ impl SqlCache {
             return Ok(Arc::clone(sql));
         }
         let mut w = SqlWriter::new(dialect);
-        w.push("INSERT INTO ")
-            .push_identifier(meta.table)
-            .push(" (");
-        let mut width = 0;
-        for (i, column) in meta.columns.iter().enumerate() {
-            if generated && i == meta.primary_key_index {
-                continue;
-            }
-            if width > 0 {
-                w.push(", ");
-            }
-            width += 1;
-            w.push_identifier(column);
-        }
-        w.push(") VALUES ");
-        let mut placeholder = String::new();
-        for row in 0..rows {
-            w.push(if row == 0 { "(" } else { ", (" });
-            for column in 0..width {
-                if column > 0 {
-                    w.push(", ");
-                }
-                placeholder.clear();
-                dialect.push_placeholder(&mut placeholder, row * width + column + 1);
-                w.push(&placeholder);
-            }
-            w.push(")");
-        }
-        if generated {
-            w.push(" RETURNING ").push_identifier(meta.primary_key);
-        }
+        render_model_insert(&mut w, meta, rows, !generated);
         let (sql, _) = w.finish()?;
         let sql: Arc<str> = sql.into();
         if cache.len() >= INSERT_MANY_CACHE_CAPACITY {
@@ -311,26 +281,14 @@ pub fn now() -> DateTime<Utc> {
 }
 
 fn push_column_list(w: &mut SqlWriter, meta: &ModelMeta) {
-    for (i, column) in meta.columns.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
-        }
-        w.push_identifier(column);
-    }
+    w.push_identifiers(meta.columns.iter().copied());
 }
 
 fn push_key_condition(w: &mut SqlWriter, meta: &ModelMeta) {
     w.push(" WHERE ")
         .push_identifier(meta.primary_key)
         .push(" = ");
-    meta_placeholder(w, 1);
-}
-
-/// A placeholder for a cached statement (values are bound at execution).
-fn meta_placeholder(w: &mut SqlWriter, index: usize) {
-    let mut text = String::new();
-    w.dialect().push_placeholder(&mut text, index);
-    w.push(&text);
+    w.push_placeholder(1);
 }
 
 fn find_sql(
@@ -369,33 +327,39 @@ fn insert_sql(
     } else {
         Statement::InsertWithoutKey
     };
-    meta.sql.get(dialect, kind, |w| {
-        w.push("INSERT INTO ")
-            .push_identifier(meta.table)
-            .push(" (");
-        let mut n = 0;
-        for (i, column) in meta.columns.iter().enumerate() {
-            if !with_key && i == meta.primary_key_index {
-                continue;
-            }
-            if n > 0 {
+    meta.sql
+        .get(dialect, kind, |w| render_model_insert(w, meta, 1, with_key))
+}
+
+/// `INSERT INTO table (columns) VALUES (..), .. [RETURNING key]` for `rows` rows of the
+/// model, with placeholders only (values are bound at execution). Without `with_key` the
+/// auto-increment key is left out and returned.
+fn render_model_insert(w: &mut SqlWriter, meta: &ModelMeta, rows: usize, with_key: bool) {
+    let columns = meta
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| with_key || i != meta.primary_key_index)
+        .map(|(_, column)| *column);
+    let width = columns.clone().count();
+    w.push("INSERT INTO ")
+        .push_identifier(meta.table)
+        .push(" (")
+        .push_identifiers(columns)
+        .push(") VALUES ");
+    for row in 0..rows {
+        w.push(if row == 0 { "(" } else { ", (" });
+        for column in 0..width {
+            if column > 0 {
                 w.push(", ");
             }
-            w.push_identifier(column);
-            n += 1;
-        }
-        w.push(") VALUES (");
-        for i in 1..=n {
-            if i > 1 {
-                w.push(", ");
-            }
-            meta_placeholder(w, i);
+            w.push_placeholder(row * width + column + 1);
         }
         w.push(")");
-        if !with_key && w.dialect().supports_returning() {
-            w.push(" RETURNING ").push_identifier(meta.primary_key);
-        }
-    })
+    }
+    if !with_key && w.dialect().supports_returning() {
+        w.push(" RETURNING ").push_identifier(meta.primary_key);
+    }
 }
 
 fn update_sql(meta: &'static ModelMeta, dialect: &'static dyn Dialect) -> Result<&'static str> {
@@ -411,12 +375,12 @@ fn update_sql(meta: &'static ModelMeta, dialect: &'static dyn Dialect) -> Result
             }
             n += 1;
             w.push_identifier(column).push(" = ");
-            meta_placeholder(w, n);
+            w.push_placeholder(n);
         }
         w.push(" WHERE ")
             .push_identifier(meta.primary_key)
             .push(" = ");
-        meta_placeholder(w, n + 1);
+        w.push_placeholder(n + 1);
     })
 }
 

@@ -114,13 +114,8 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Appends the conflict clause of an upsert: `ON CONFLICT (unique_by) DO UPDATE SET
     /// c = excluded.c`, or `DO NOTHING` when `update` is empty.
     fn push_upsert(&self, w: &mut SqlWriter, unique_by: &[&str], update: &[&str]) {
-        w.push(" ON CONFLICT (");
-        for (i, column) in unique_by.iter().enumerate() {
-            if i > 0 {
-                w.push(", ");
-            }
-            w.push_identifier(column);
-        }
+        w.push(" ON CONFLICT (")
+            .push_identifiers(unique_by.iter().copied());
         if update.is_empty() {
             w.push(") DO NOTHING");
             return;

@@ -412,14 +412,9 @@ fn finish(w: SqlWriter) -> Result<String> {
 }
 
 fn push_identifier_list(w: &mut SqlWriter, names: &[String]) {
-    w.push("(");
-    for (i, name) in names.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
-        }
-        w.push_identifier(name);
-    }
-    w.push(")");
+    w.push("(")
+        .push_identifiers(names.iter().map(String::as_str))
+        .push(")");
 }
 
 /// The SQL type name of `column` on this backend (without constraints).

@@ -112,6 +112,25 @@ impl SqlWriter {
         self
     }
 
+    /// Appends identifiers separated by `, `, each quoted by the dialect.
+    pub fn push_identifiers<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        for (i, name) in names.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.push_identifier(name);
+        }
+        self
+    }
+
+    /// Appends the dialect's placeholder for the `index`-th (1-based) value without
+    /// recording a binding: for statement text rendered once and cached, whose values are
+    /// bound at each execution.
+    pub fn push_placeholder(&mut self, index: usize) -> &mut Self {
+        self.dialect.push_placeholder(&mut self.sql, index);
+        self
+    }
+
     /// Appends a placeholder and records `value` as its binding.
     pub fn push_bind(&mut self, value: Value) -> &mut Self {
         self.binds.push(value);

@@ -473,14 +473,9 @@ pub(crate) fn render_insert(
         w.push(" DEFAULT VALUES");
         return;
     }
-    w.push(" (");
-    for (i, column) in columns.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
-        }
-        w.push_identifier(column);
-    }
-    w.push(") VALUES ");
+    w.push(" (")
+        .push_identifiers(columns.iter().copied())
+        .push(") VALUES ");
     for row in 0..rows {
         w.push(if row == 0 { "(" } else { ", (" });
         for i in 0..columns.len() {
