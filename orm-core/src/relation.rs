@@ -16,7 +16,7 @@ use crate::inflector::singularize;
 use crate::model::{now, Model, ModelMeta};
 use crate::query::{Ident, Query};
 use crate::row::Record;
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 
 /// The kind of a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -794,12 +794,16 @@ enum KeyRepr {
 
 impl KeyRepr {
     fn of(value: &Value) -> Option<KeyRepr> {
+        Self::of_ref(&value.as_ref())
+    }
+
+    fn of_ref(value: &ValueRef<'_>) -> Option<KeyRepr> {
         match value {
-            Value::Null => None,
-            Value::Int(v) => Some(KeyRepr::Int(*v)),
-            Value::Bool(v) => Some(KeyRepr::Int(i64::from(*v))),
-            Value::Text(v) => Some(KeyRepr::Text(v.clone())),
-            other => Some(KeyRepr::Other(other.to_string())),
+            ValueRef::Null => None,
+            ValueRef::Int(v) => Some(KeyRepr::Int(*v)),
+            ValueRef::Bool(v) => Some(KeyRepr::Int(i64::from(*v))),
+            ValueRef::Text(v) => Some(KeyRepr::Text(v.to_string())),
+            other => Some(KeyRepr::Other(other.to_owned_value().to_string())),
         }
     }
 }
@@ -815,11 +819,14 @@ fn distinct_keys<M: Model>(models: &[M], column: &str) -> Vec<Value> {
 }
 
 /// Runs `query` restricted to `group_column IN keys` (in chunks under the bind limit),
-/// decoding each row into `C` plus the group key selected after the model's columns;
-/// then loads `eager`'s nested relations onto all the children at once.
+/// decoding each row into `C` and reading its group key — from the model's own column
+/// when the relation's key is one (has one/many, belongs to), else from the key column
+/// selected after the model's; then loads `eager`'s nested relations onto all the
+/// children at once.
 fn fetch_children<C: Model>(
     conn: &mut Connection,
     query: Query<C>,
+    relation: &'static RelationMeta,
     group_column: Ident,
     keys: Vec<Value>,
     eager: &EagerRelation,
@@ -833,8 +840,20 @@ fn fetch_children<C: Model>(
     if let Some(constraint) = &eager.constraint {
         query = constraint(query.into_rows::<Record>()).into_rows::<C>();
     }
-    let query = query.add_select(vec![group_column.clone()]);
-    let width = C::meta().columns.len();
+    let columns = C::meta().columns;
+    let own_key = match relation.kind {
+        RelationKind::HasOne | RelationKind::HasMany => Some(relation.foreign_key),
+        RelationKind::BelongsTo => Some(relation.owner_key()),
+        _ => None,
+    }
+    .and_then(|key| columns.iter().position(|c| *c == key));
+    let key_at = match own_key {
+        Some(position) => position,
+        None => {
+            query = query.add_select(vec![group_column.clone()]);
+            columns.len()
+        }
+    };
     let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
     for keys in keys.chunks(chunk) {
         let (sql, binds) = query
@@ -843,7 +862,7 @@ fn fetch_children<C: Model>(
             .render_owned(conn.dialect())?;
         conn.query_each(&sql, &binds, |row| {
             children.push(C::from_row(row)?);
-            groups.push(KeyRepr::of(&row.value(&width)?.to_owned_value()));
+            groups.push(KeyRepr::of_ref(&row.value_at(key_at)?));
             Ok(true)
         })?;
     }
@@ -870,7 +889,7 @@ fn load_grouped<P: Model, C: Model>(
 ) -> Result<KeyMap<Vec<C>>> {
     let keys = distinct_keys(parents, relation.parent_column());
     let (query, group_column) = related_rows(C::query(), relation);
-    let (children, groups) = fetch_children(conn, query, group_column, keys, eager)?;
+    let (children, groups) = fetch_children(conn, query, relation, group_column, keys, eager)?;
     Ok(group(children, groups))
 }
 

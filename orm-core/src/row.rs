@@ -301,6 +301,7 @@ impl serde::Serialize for Value {
             Value::DateTime(v) => v.serialize(serializer),
             Value::DateTimeUtc(v) => v.serialize(serializer),
             Value::Json(v) => v.serialize(serializer),
+            Value::Array(v) => v.serialize(serializer),
         }
     }
 }

@@ -32,6 +32,9 @@ pub enum Value {
     DateTimeUtc(DateTime<Utc>),
     /// A JSON document.
     Json(serde_json::Value),
+    /// A one-dimensional array, bound as one parameter (PostgreSQL: `id = ANY(?)`).
+    /// SQLite has no arrays and refuses it with [`crate::Error::Bind`].
+    Array(Vec<Value>),
 }
 
 /// A borrowed SQL value, as read from a row without copying text or bytes.
@@ -60,6 +63,8 @@ pub enum ValueRef<'a> {
     DateTimeUtc(DateTime<Utc>),
     /// A JSON document.
     Json(Cow<'a, serde_json::Value>),
+    /// A one-dimensional array (see [`Value::Array`]).
+    Array(Cow<'a, [Value]>),
 }
 
 impl Value {
@@ -87,6 +92,7 @@ impl Value {
             Value::DateTime(v) => ValueRef::DateTime(*v),
             Value::DateTimeUtc(v) => ValueRef::DateTimeUtc(*v),
             Value::Json(v) => ValueRef::Json(Cow::Borrowed(v)),
+            Value::Array(v) => ValueRef::Array(Cow::Borrowed(v)),
         }
     }
 
@@ -111,6 +117,7 @@ impl ValueRef<'_> {
             ValueRef::DateTime(_) => "datetime",
             ValueRef::DateTimeUtc(_) => "datetime with time zone",
             ValueRef::Json(_) => "json",
+            ValueRef::Array(_) => "array",
         }
     }
 
@@ -128,6 +135,7 @@ impl ValueRef<'_> {
             ValueRef::DateTime(v) => Value::DateTime(*v),
             ValueRef::DateTimeUtc(v) => Value::DateTimeUtc(*v),
             ValueRef::Json(v) => Value::Json(v.clone().into_owned()),
+            ValueRef::Array(v) => Value::Array(v.clone().into_owned()),
         }
     }
 }
@@ -146,6 +154,16 @@ impl fmt::Display for Value {
             Value::DateTime(v) => write!(f, "{v}"),
             Value::DateTimeUtc(v) => write!(f, "{v}"),
             Value::Json(v) => write!(f, "{v}"),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the two backends row for row.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use orm_core::{row, Error, Query, Record, Result, Value, DB};
+use orm_core::{row, Backend, Error, Query, Record, Result, Value, DB};
 use orm_tests::{on_both_backends, per_backend};
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
@@ -374,6 +374,36 @@ on_both_backends! {
         assert_eq!(DB::table("posts").count()?, 0);
         let id = DB::table("posts").insert_get_id(row! {"user_id" => 1, "title" => "t", "published" => true, "votes" => 0})?;
         assert_eq!(id, 1, "truncate restarts the identity");
+        Ok(())
+    }
+
+    fn where_in_lists_of_every_length_and_kind() {
+        seed()?;
+        let get = |q: Query| -> Result<Vec<String>> { q.order_by("id").pluck::<String>("name") };
+        // Long lists (PostgreSQL binds one array, SQLite one parameter per value).
+        let ids: Vec<i64> = (-500..500).collect();
+        assert_eq!(get(DB::table("users").where_in("id", ids.clone()))?.len(), 6);
+        assert_eq!(get(DB::table("users").where_not_in("id", ids))?.len(), 0);
+        assert_eq!(get(DB::table("users").where_in("name", ["Ada", "alan", "nobody"]))?, ["Ada", "alan"]);
+        // NULL in the list keeps SQL's meaning: never equal; NOT IN with a NULL matches nothing.
+        assert_eq!(get(DB::table("users").where_in("id", [Value::Null, Value::from(1)]))?, ["Ada"]);
+        assert!(get(DB::table("users").where_not_in("id", [Value::Null, Value::from(1)]))?.is_empty());
+        // Lists of different lengths reuse nothing wrongly: each answers its own question.
+        for n in 1..=6_i64 {
+            assert_eq!(DB::table("users").where_in("id", (1..=n).collect::<Vec<_>>()).count()?, n as u64);
+        }
+        // An array bound by hand.
+        let ids = Value::Array(vec![Value::from(1), Value::from(2)]);
+        match DB::with_connection(|c| Ok(c.backend()))? {
+            Backend::Postgres => {
+                let rows = DB::select("SELECT name FROM users WHERE id = ANY(?) ORDER BY id", &[&ids])?;
+                assert_eq!(names(&rows), ["Ada", "Grace"]);
+            }
+            _ => {
+                let err = DB::select("SELECT name FROM users WHERE id IN (?)", &[&ids]).unwrap_err();
+                assert!(matches!(err, Error::Bind(ref m) if m.contains("array")), "{err}");
+            }
+        }
         Ok(())
     }
 

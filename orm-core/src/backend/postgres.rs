@@ -293,6 +293,10 @@ impl ToSql for PgBind<'_> {
                 _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
                 _ => Err(mismatch(value, ty)),
             },
+            Value::Array(items) => match ty.kind() {
+                Kind::Array(element) => bind_array(items, element, out),
+                _ => Err(mismatch(value, ty)),
+            },
         }
     }
 
@@ -301,6 +305,34 @@ impl ToSql for PgBind<'_> {
     }
 
     postgres::types::to_sql_checked!();
+}
+
+/// Writes a one-dimensional array in PostgreSQL's binary format, each element bound
+/// like a parameter of the element type.
+fn bind_array(
+    items: &[Value],
+    element: &Type,
+    out: &mut BytesMut,
+) -> std::result::Result<IsNull, BoxError> {
+    let len = i32::try_from(items.len()).map_err(|_| "the array is too long to bind")?;
+    out.put_i32(i32::from(len > 0));
+    out.put_i32(i32::from(items.iter().any(Value::is_null)));
+    out.put_u32(element.oid());
+    if len > 0 {
+        out.put_i32(len);
+        out.put_i32(1);
+    }
+    for item in items {
+        let at = out.len();
+        out.put_i32(0);
+        let size = match PgBind(item).to_sql(element, out)? {
+            IsNull::Yes => -1,
+            IsNull::No => i32::try_from(out.len() - at - 4)
+                .map_err(|_| "an array element is too large to bind")?,
+        };
+        out[at..at + 4].copy_from_slice(&size.to_be_bytes());
+    }
+    Ok(IsNull::No)
 }
 
 fn is_textual(ty: &Type) -> bool {

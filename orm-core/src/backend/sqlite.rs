@@ -48,7 +48,7 @@ impl SqliteConnection {
     }
 
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        refuse_nan(params)?;
+        refuse_unbindable(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let changed = stmt
             .execute(rusqlite::params_from_iter(params.iter().map(Bind)))
@@ -62,7 +62,7 @@ impl SqliteConnection {
         params: &[Value],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        refuse_nan(params)?;
+        refuse_unbindable(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params.iter().map(Bind)))
@@ -111,18 +111,27 @@ fn enable_wal(conn: &rusqlite::Connection, timeout: Duration) -> Result<()> {
     }
 }
 
-/// SQLite stores a bound NaN as NULL: refuse it rather than lose the value silently.
-fn refuse_nan(params: &[Value]) -> Result<()> {
-    match params
-        .iter()
-        .position(|v| matches!(v, Value::Float(f) if f.is_nan()))
-    {
-        Some(index) => Err(Error::Bind(format!(
-            "parameter {} is NaN, which SQLite cannot store (it would become NULL)",
-            index + 1
-        ))),
-        None => Ok(()),
+/// SQLite stores a bound NaN as NULL: refuse it rather than lose the value silently;
+/// and it has no arrays.
+fn refuse_unbindable(params: &[Value]) -> Result<()> {
+    for (index, value) in params.iter().enumerate() {
+        match value {
+            Value::Float(f) if f.is_nan() => {
+                return Err(Error::Bind(format!(
+                    "parameter {} is NaN, which SQLite cannot store (it would become NULL)",
+                    index + 1
+                )))
+            }
+            Value::Array(_) => {
+                return Err(Error::Bind(format!(
+                    "parameter {} is an array, which SQLite cannot bind",
+                    index + 1
+                )))
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 /// Binds a [`Value`] without copying text or bytes.
@@ -144,6 +153,11 @@ impl rusqlite::ToSql for Bind<'_> {
                 ToSqlOutput::from(v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string())
             }
             Value::Json(v) => ToSqlOutput::from(v.to_string()),
+            Value::Array(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "SQLite cannot bind an array".into(),
+                ))
+            }
         })
     }
 }

@@ -131,6 +131,19 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         }
     }
 
+    /// Appends the membership test after a column: ` IN (?, ?, ...)` with one bound value
+    /// each (` NOT IN` when `not`). `values` is not empty.
+    fn push_in_list(&self, w: &mut SqlWriter, values: Vec<Value>, not: bool) {
+        w.push(if not { " NOT IN (" } else { " IN (" });
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            w.push_bind(value);
+        }
+        w.push(")");
+    }
+
     /// Appends ` RETURNING column` to an `INSERT`.
     fn push_returning(&self, w: &mut SqlWriter, column: &str) {
         if self.supports_returning() {
@@ -252,6 +265,23 @@ fn push_literal_common(backend: Backend, out: &mut String, value: &Value) -> Res
             )?,
         },
         Value::Json(j) => push_quoted_text(out, &j.to_string())?,
+        Value::Array(items) => match backend {
+            Backend::Postgres => {
+                out.push_str("ARRAY[");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    push_literal_common(backend, out, item)?;
+                }
+                out.push(']');
+            }
+            Backend::Sqlite => {
+                return Err(Error::InvalidQuery(
+                    "SQLite has no arrays: an array cannot be written as a SQLite literal".into(),
+                ))
+            }
+        },
     }
     Ok(())
 }

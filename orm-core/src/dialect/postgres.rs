@@ -1,5 +1,7 @@
 use std::borrow::Cow;
 
+use crate::value::Value;
+
 use super::{rewrite_question_marks, Backend, DatePart, Dialect, SqlWriter};
 
 /// SQL syntax of PostgreSQL.
@@ -34,6 +36,14 @@ impl Dialect for PostgresDialect {
             DatePart::Month => ("CAST(EXTRACT(MONTH FROM ", ") AS INTEGER)"),
             DatePart::Day => ("CAST(EXTRACT(DAY FROM ", ") AS INTEGER)"),
         }
+    }
+
+    /// One array parameter (` = ANY($1)`, ` <> ALL($1)`) whatever the list's length: one
+    /// prepared statement serves every length, and long lists bind and plan faster.
+    fn push_in_list(&self, w: &mut SqlWriter, values: Vec<Value>, not: bool) {
+        w.push(if not { " <> ALL(" } else { " = ANY(" })
+            .push_bind(Value::Array(values))
+            .push(")");
     }
 
     fn push_truncate(&self, w: &mut SqlWriter, table: &str) {

@@ -947,7 +947,8 @@ pub struct Cursor<'c, T> {
     query: Query<T>,
     conn: Option<&'c mut Connection>,
     pager: Pager,
-    buffer: std::vec::IntoIter<T>,
+    /// The current page, reused for every page (drained from the front).
+    buffer: std::collections::VecDeque<T>,
     done: bool,
     keyset: Keyset,
 }
@@ -995,7 +996,7 @@ impl<'c, T> Cursor<'c, T> {
             query,
             conn,
             pager,
-            buffer: Vec::new().into_iter(),
+            buffer: std::collections::VecDeque::new(),
             done: false,
             keyset: if by_key {
                 Keyset::Undecided
@@ -1012,7 +1013,8 @@ impl<T: FromRow> Cursor<'_, T> {
         page: Query<T>,
         conn: &mut Connection,
         keyset: &Keyset,
-    ) -> Result<(Vec<T>, Option<LastKey>)> {
+        rows: &mut std::collections::VecDeque<T>,
+    ) -> Result<(u64, Option<LastKey>)> {
         let key_name = page.key.rsplit('.').next().unwrap_or_default().to_owned();
         let mut position = match keyset {
             Keyset::After { position, .. } => Some(*position),
@@ -1026,7 +1028,8 @@ impl<T: FromRow> Cursor<'_, T> {
             .map_or(0, |n| n.min(CURSOR_PAGE_SIZE) as usize);
         let (sql, binds) = page.render_owned(conn.dialect())?;
         let mut columns = None;
-        let mut rows = Vec::with_capacity(capacity);
+        rows.reserve(capacity);
+        let mut count = 0;
         conn.query_each(&sql, &binds, |row| {
             if find_key && position.is_none() {
                 position = (0..row.len()).find(|&i| row.column_name(i) == key_name);
@@ -1034,10 +1037,11 @@ impl<T: FromRow> Cursor<'_, T> {
             if let Some(i) = position {
                 last = Some((i, row.value_at(i)?.to_owned_value()));
             }
-            rows.push(T::from_row_in(row, &mut columns)?);
+            rows.push_back(T::from_row_in(row, &mut columns)?);
+            count += 1;
             Ok(true)
         })?;
-        Ok((rows, last))
+        Ok((count, last))
     }
 }
 
@@ -1046,7 +1050,7 @@ impl<T: FromRow> Iterator for Cursor<'_, T> {
 
     fn next(&mut self) -> Option<Result<T>> {
         loop {
-            if let Some(row) = self.buffer.next() {
+            if let Some(row) = self.buffer.pop_front() {
                 return Some(Ok(row));
             }
             if self.done {
@@ -1075,22 +1079,22 @@ impl<T: FromRow> Iterator for Cursor<'_, T> {
                 Keyset::Undecided | Keyset::Off => page.parts.offset = Some(offset),
             }
             let keyset = &self.keyset;
+            let buffer = &mut self.buffer;
             let fetched = match &mut self.conn {
-                Some(conn) => Self::fetch(page, conn, keyset),
-                None => page.run(|page, conn| Self::fetch(page, conn, keyset)),
+                Some(conn) => Self::fetch(page, conn, keyset, buffer),
+                None => page.run(|page, conn| Self::fetch(page, conn, keyset, buffer)),
             };
             match fetched {
                 Err(e) => {
                     self.done = true;
+                    self.buffer.clear();
                     return Some(Err(e));
                 }
-                Ok((rows, last)) => {
-                    let n = rows.len() as u64;
+                Ok((n, last)) => {
                     if n < limit {
                         self.done = true;
                     }
                     self.pager.advance(n);
-                    self.buffer = rows.into_iter();
                     if !matches!(self.keyset, Keyset::Off) {
                         self.keyset = match last {
                             Some((position, last)) => Keyset::After { position, last },

@@ -96,15 +96,8 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
                 w.push(if not { "1 = 1" } else { "1 = 0" });
                 return;
             }
-            w.push_qualified_name(&column)
-                .push(if not { " NOT IN (" } else { " IN (" });
-            for (i, value) in values.into_iter().enumerate() {
-                if i > 0 {
-                    w.push(", ");
-                }
-                w.push_bind(value);
-            }
-            w.push(")");
+            w.push_qualified_name(&column);
+            w.dialect().push_in_list(w, values, not);
         }
         WhereKind::InSub { column, query, not } => {
             w.push_qualified_name(&column)

@@ -78,12 +78,21 @@ fn groups_and_when() {
 
 #[test]
 fn in_null_between_like_column() {
-    golden(
-        q().where_in("id", [1, 2, 3])
-            .or_where_in("id", [9])
-            .where_not_in("id", [4]),
-        r#"SELECT * FROM "users" WHERE "id" IN (?, ?, ?) OR "id" IN (?) AND "id" NOT IN (?)"#,
+    let lists = q()
+        .where_in("id", [1, 2, 3])
+        .or_where_in("id", [9])
+        .where_not_in("id", [4]);
+    assert_eq!(
+        lite(&lists),
+        r#"SELECT * FROM "users" WHERE "id" IN (?, ?, ?) OR "id" IN (?) AND "id" NOT IN (?)"#
     );
+    // PostgreSQL binds each list as one array.
+    assert_eq!(
+        pg(&lists),
+        r#"SELECT * FROM "users" WHERE "id" = ANY($1) OR "id" = ANY($2) AND "id" <> ALL($3)"#
+    );
+    let (_, binds) = lists.to_sql_for(&PostgresDialect).unwrap();
+    assert_eq!(binds[0], Value::Array(vec![1.into(), 2.into(), 3.into()]));
     golden(
         q().where_in("id", Vec::<i64>::new())
             .where_not_in("id", Vec::<i64>::new()),
