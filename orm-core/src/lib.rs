@@ -81,5 +81,6 @@ pub mod __private {
     pub use crate::relation::{
         load_belongs_to, load_many, load_one, relation_query, EagerRelation, RelationCache,
     };
+    pub use crate::value::Bind;
     pub use serde;
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query};
 use crate::relation::{EagerRelation, RelationMeta};
 use crate::row::FromRow;
-use crate::value::{ToValue, Value, ValueRef};
+use crate::value::{Bind, ToValue, Value, ValueRef};
 
 /// What `#[derive(Model)]` knows about a model: table, columns, key and flags.
 #[derive(Debug)]
@@ -475,6 +475,13 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// Every column's value, in [`ModelMeta::columns`] order (emitted by the derive).
     fn to_values(&self) -> Vec<Value>;
+
+    /// Appends every column's value to `out` as [`ModelMeta::columns`] orders them,
+    /// borrowing text and bytes from the fields (the derive emits it; inserts use it).
+    #[doc(hidden)]
+    fn write_binds<'a>(&'a self, out: &mut Vec<Bind<'a>>) {
+        out.extend(self.to_values().into_iter().map(Bind::Owned));
+    }
 
     /// The primary key's value (`Value::Null` before an auto-increment insert).
     fn key_value(&self) -> Value;
@@ -1041,20 +1048,21 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
                 let sql = meta
                     .sql
                     .insert_many_sql(meta, dialect, chunk.len(), generated)?;
-                let mut binds = Vec::with_capacity(chunk.len() * width);
+                let mut binds = Vec::with_capacity(chunk.len() * meta.columns.len());
                 for model in chunk {
-                    let values = model.to_values().into_iter().enumerate();
-                    binds.extend(
-                        values.filter_map(|(i, v)| (!generated || i != key_index).then_some(v)),
-                    );
+                    let start = binds.len();
+                    model.write_binds(&mut binds);
+                    if generated {
+                        binds.remove(start + key_index);
+                    }
                 }
                 if generated {
-                    conn.query_each(&sql, &binds, |row| {
-                        keys.push(row.value(&0usize)?.to_owned_value());
+                    conn.query_each_binds(&sql, &binds, |row| {
+                        keys.push(row.value_at(0)?.to_owned_value());
                         Ok(true)
                     })?;
                 } else {
-                    conn.execute_values(&sql, &binds)?;
+                    conn.execute_binds(&sql, &binds)?;
                 }
             }
             Ok(keys)
@@ -1154,12 +1162,13 @@ fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Resu
                 on.run(|conn| update_columns_on(conn, meta, &pairs, key.clone()))?
             }
             None => {
-                let mut values = model.to_values();
+                let mut values = Vec::with_capacity(meta.columns.len());
+                model.write_binds(&mut values);
                 let key = values.remove(meta.primary_key_index);
                 values.push(key);
                 on.run(|conn| {
                     let sql = update_sql(meta, conn.dialect())?;
-                    conn.execute_values(sql, &values)
+                    conn.execute_binds(sql, &values)
                 })?
             }
         };
@@ -1186,8 +1195,10 @@ fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Resu
 
 fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     let meta = M::meta();
-    let mut values = model.to_values();
-    let with_key = !(meta.incrementing && values[meta.primary_key_index].is_null());
+    let mut values = Vec::with_capacity(meta.columns.len());
+    model.write_binds(&mut values);
+    let with_key =
+        !(meta.incrementing && matches!(values[meta.primary_key_index].as_ref(), ValueRef::Null));
     if !with_key {
         values.remove(meta.primary_key_index);
     }
@@ -1195,10 +1206,15 @@ fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
         let dialect = conn.dialect();
         let sql = insert_sql(meta, dialect, with_key)?;
         if with_key {
-            conn.execute_values(sql, &values)?;
+            conn.execute_binds(sql, &values)?;
             Ok(None)
         } else if dialect.supports_returning() {
-            conn.query_first(sql, &values, |row| Ok(row.value(&0usize)?.to_owned_value()))
+            let mut key = None;
+            conn.query_each_binds(sql, &values, |row| {
+                key = Some(row.value_at(0)?.to_owned_value());
+                Ok(false)
+            })?;
+            Ok(key)
         } else {
             Err(Error::InvalidQuery(format!(
                 "{:?} cannot return generated keys",

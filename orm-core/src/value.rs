@@ -220,6 +220,77 @@ impl std::error::Error for DecodeError {}
 pub trait ToValue {
     /// The value to bind.
     fn to_value(&self) -> Value;
+
+    /// The value to bind, borrowing text and bytes where the type holds them (model
+    /// inserts bind fields without copying them). The default binds [`ToValue::to_value`].
+    #[doc(hidden)]
+    #[inline]
+    fn to_bind(&self) -> Bind<'_> {
+        Bind::Owned(self.to_value())
+    }
+}
+
+/// A parameter as the backends bind it: a [`Value`] borrowed or owned, or text and bytes
+/// borrowed straight from a model's fields.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind<'a> {
+    /// A borrowed value.
+    Value(&'a Value),
+    /// An owned value (numbers, dates: nothing to borrow).
+    Owned(Value),
+    /// Borrowed text.
+    Text(&'a str),
+    /// Borrowed bytes.
+    Bytes(&'a [u8]),
+}
+
+/// What the backends accept as parameters: [`Value`]s or [`Bind`]s, seen as a [`Bind`]
+/// borrowing from them (never copying).
+pub(crate) trait Param {
+    fn param(&self) -> Bind<'_>;
+}
+
+impl Param for Value {
+    #[inline]
+    fn param(&self) -> Bind<'_> {
+        Bind::Value(self)
+    }
+}
+
+impl Param for Bind<'_> {
+    #[inline]
+    fn param(&self) -> Bind<'_> {
+        match self {
+            Bind::Value(v) => Bind::Value(v),
+            Bind::Owned(v) => Bind::Value(v),
+            Bind::Text(v) => Bind::Text(v),
+            Bind::Bytes(v) => Bind::Bytes(v),
+        }
+    }
+}
+
+impl Bind<'_> {
+    /// The value, borrowed.
+    #[inline]
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Bind::Value(v) => v.as_ref(),
+            Bind::Owned(v) => v.as_ref(),
+            Bind::Text(v) => ValueRef::Text(Cow::Borrowed(v)),
+            Bind::Bytes(v) => ValueRef::Bytes(v),
+        }
+    }
+
+    /// The value when it is one (not borrowed text or bytes).
+    #[inline]
+    pub fn as_value(&self) -> Option<&Value> {
+        match self {
+            Bind::Value(v) => Some(v),
+            Bind::Owned(v) => Some(v),
+            Bind::Text(_) | Bind::Bytes(_) => None,
+        }
+    }
 }
 
 /// Reads a Rust value from a SQL value. Reading widens losslessly (an `INT4` reads into
@@ -239,6 +310,11 @@ impl ToValue for Value {
     fn to_value(&self) -> Value {
         self.clone()
     }
+
+    #[inline]
+    fn to_bind(&self) -> Bind<'_> {
+        Bind::Value(self)
+    }
 }
 
 impl FromValue for Value {
@@ -253,6 +329,11 @@ impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
+
+    #[inline]
+    fn to_bind(&self) -> Bind<'_> {
+        (**self).to_bind()
+    }
 }
 
 impl<T: ToValue> ToValue for Option<T> {
@@ -261,6 +342,14 @@ impl<T: ToValue> ToValue for Option<T> {
         match self {
             Some(v) => v.to_value(),
             None => Value::Null,
+        }
+    }
+
+    #[inline]
+    fn to_bind(&self) -> Bind<'_> {
+        match self {
+            Some(v) => v.to_bind(),
+            None => Bind::Owned(Value::Null),
         }
     }
 }
@@ -414,11 +503,21 @@ impl ToValue for str {
     fn to_value(&self) -> Value {
         Value::Text(self.to_owned())
     }
+
+    #[inline]
+    fn to_bind(&self) -> Bind<'_> {
+        Bind::Text(self)
+    }
 }
 impl ToValue for String {
     #[inline]
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
+    }
+
+    #[inline]
+    fn to_bind(&self) -> Bind<'_> {
+        Bind::Text(self)
     }
 }
 impl From<&str> for Value {
@@ -446,11 +545,21 @@ impl ToValue for [u8] {
     fn to_value(&self) -> Value {
         Value::Bytes(self.to_vec())
     }
+
+    #[inline]
+    fn to_bind(&self) -> Bind<'_> {
+        Bind::Bytes(self)
+    }
 }
 impl ToValue for Vec<u8> {
     #[inline]
     fn to_value(&self) -> Value {
         Value::Bytes(self.clone())
+    }
+
+    #[inline]
+    fn to_bind(&self) -> Bind<'_> {
+        Bind::Bytes(self)
     }
 }
 impl From<Vec<u8>> for Value {

@@ -468,6 +468,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let field = c.field;
         quote! { ::orm_core::ToValue::to_value(&self.#field) }
     });
+    let bind_fields = columns.iter().map(|c| {
+        let field = c.field;
+        quote! { out.push(::orm_core::ToValue::to_bind(&self.#field)); }
+    });
     let set_arms = columns.iter().map(|c| {
         let field = c.field;
         let column = &c.column;
@@ -683,6 +687,13 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
                 fn to_values(&self) -> ::std::vec::Vec<::orm_core::Value> {
                     ::std::vec![#(#encode_fields),*]
+                }
+
+                fn write_binds<'__orm>(
+                    &'__orm self,
+                    out: &mut ::std::vec::Vec<::orm_core::__private::Bind<'__orm>>,
+                ) {
+                    #(#bind_fields)*
                 }
 
                 fn key_value(&self) -> ::orm_core::Value {

@@ -12,7 +12,7 @@ use crate::dialect::{Backend, Dialect};
 use crate::error::{Error, Result};
 use crate::row::{Record, Row};
 use crate::url::{ConnectOptions, Target};
-use crate::value::{ToValue, Value};
+use crate::value::{Bind, Param, ToValue, Value};
 
 /// One open database connection (SQLite or PostgreSQL), caching its prepared statements.
 ///
@@ -124,6 +124,15 @@ impl Connection {
     /// Runs one statement whose placeholders are already in this dialect's form
     /// (as rendered by a [`crate::dialect::SqlWriter`]).
     pub fn execute_values(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.execute_params(sql, params)
+    }
+
+    /// [`Connection::execute_values`] with parameters that may borrow from models.
+    pub(crate) fn execute_binds(&mut self, sql: &str, params: &[Bind<'_>]) -> Result<u64> {
+        self.execute_params(sql, params)
+    }
+
+    fn execute_params<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let started = crate::log::start();
         let mut result = dispatch!(&mut self.inner, c => c.execute(sql, params));
         if self.should_retry(&result) {
@@ -179,6 +188,25 @@ impl Connection {
         &mut self,
         sql: &str,
         params: &[Value],
+        f: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        self.query_params(sql, params, f)
+    }
+
+    /// [`Connection::query_each`] with parameters that may borrow from models.
+    pub(crate) fn query_each_binds(
+        &mut self,
+        sql: &str,
+        params: &[Bind<'_>],
+        f: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        self.query_params(sql, params, f)
+    }
+
+    fn query_params<P: Param>(
+        &mut self,
+        sql: &str,
+        params: &[P],
         mut f: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let started = crate::log::start();

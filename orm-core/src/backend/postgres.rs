@@ -13,7 +13,7 @@ use postgres::{Client, NoTls, Statement};
 
 use crate::error::{ConstraintKind, Error, Result};
 use crate::row::{Row, RowInner};
-use crate::value::{Value, ValueRef, DATETIME_TEXT_FORMAT};
+use crate::value::{Bind, Param, Value, ValueRef, DATETIME_TEXT_FORMAT};
 
 const STATEMENT_CACHE_CAPACITY: usize = 512;
 
@@ -71,17 +71,17 @@ impl PgConnection {
         }
     }
 
-    pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let may_begin = starts_transaction(sql);
         let result = self.execute_prepared(sql, params);
         self.track_transaction(sql, may_begin, result.is_ok());
         result
     }
 
-    fn execute_prepared(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+    fn execute_prepared<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let stmt = self.statement(sql)?;
         check_param_count(&stmt, params)?;
-        let binds: Vec<PgBind<'_>> = params.iter().map(PgBind).collect();
+        let binds: Vec<PgBind<'_>> = params.iter().map(|p| PgBind(p.param())).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
         let changed = self.client.execute(&stmt, &refs).map_err(|e| {
             self.forget(sql);
@@ -94,10 +94,10 @@ impl PgConnection {
         Ok(changed)
     }
 
-    pub(crate) fn query_each(
+    pub(crate) fn query_each<P: Param>(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let may_begin = starts_transaction(sql);
@@ -106,10 +106,10 @@ impl PgConnection {
         result
     }
 
-    fn query_prepared(
+    fn query_prepared<P: Param>(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let stmt = self.statement(sql)?;
@@ -118,7 +118,7 @@ impl PgConnection {
             // The whole result is received in one go: the synchronous driver's row
             // iterator enters its runtime once per row, which costs more than the rows'
             // wire bytes held in memory (paged reads such as `cursor()` stay bounded).
-            let binds: Vec<PgBind<'_>> = params.iter().map(PgBind).collect();
+            let binds: Vec<PgBind<'_>> = params.iter().map(|p| PgBind(p.param())).collect();
             let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
             let rows = self.client.query(&stmt, &refs).map_err(map_error)?;
             for row in &rows {
@@ -190,7 +190,7 @@ fn starts_with_ddl(sql: &str) -> bool {
         .any(|k| head.len() >= k.len() && head[..k.len()].eq_ignore_ascii_case(k))
 }
 
-fn check_param_count(stmt: &Statement, params: &[Value]) -> Result<()> {
+fn check_param_count<P>(stmt: &Statement, params: &[P]) -> Result<()> {
     if stmt.params().len() != params.len() {
         return Err(Error::Bind(format!(
             "the statement has {} placeholder(s) but {} value(s) were bound",
@@ -205,14 +205,13 @@ fn check_param_count(stmt: &Statement, params: &[Value]) -> Result<()> {
 /// converting losslessly (an `i64` into an `INT4` parameter when it fits, text into
 /// `JSONB`, `UUID`, dates, ...) and refusing anything lossy.
 #[derive(Debug)]
-struct PgBind<'a>(&'a Value);
+struct PgBind<'a>(Bind<'a>);
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
-fn mismatch(value: &Value, ty: &Type) -> BoxError {
+fn mismatch(type_name: &str, ty: &Type) -> BoxError {
     format!(
-        "cannot bind a {} value to a parameter of type {}",
-        value.type_name(),
+        "cannot bind a {type_name} value to a parameter of type {}",
         ty.name()
     )
     .into()
@@ -220,14 +219,37 @@ fn mismatch(value: &Value, ty: &Type) -> BoxError {
 
 impl ToSql for PgBind<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
-        let value = self.0;
+        match &self.0 {
+            Bind::Value(value) => bind_value(value, ty, out),
+            Bind::Owned(value) => bind_value(value, ty, out),
+            Bind::Text(text) => bind_text(text, ty, out),
+            Bind::Bytes(bytes) => match *ty {
+                Type::BYTEA => bytes.to_sql(ty, out),
+                _ => Err(mismatch("bytes", ty)),
+            },
+        }
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn bind_value(
+    value: &Value,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> std::result::Result<IsNull, BoxError> {
+    {
         match value {
             Value::Null => Ok(IsNull::Yes),
             Value::Bool(v) => match *ty {
                 Type::BOOL => v.to_sql(ty, out),
                 Type::INT2 | Type::INT4 | Type::INT8 => bind_int(i64::from(*v), value, ty, out),
                 _ if is_textual(ty) => (if *v { "true" } else { "false" }).to_sql(ty, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
             Value::Int(v) => bind_int(*v, value, ty, out),
             Value::Float(v) => match *ty {
@@ -242,19 +264,19 @@ impl ToSql for PgBind<'_> {
                 }
                 Type::NUMERIC => encode_numeric(&v.to_string(), out),
                 _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
-            Value::Text(v) => bind_text(v, value, ty, out),
+            Value::Text(v) => bind_text(v, ty, out),
             Value::Bytes(v) => match *ty {
                 Type::BYTEA => v.as_slice().to_sql(ty, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
             Value::Date(v) => match *ty {
                 Type::DATE => v.to_sql(ty, out),
                 Type::TIMESTAMP => v.and_time(NaiveTime::MIN).to_sql(ty, out),
                 Type::TIMESTAMPTZ => v.and_time(NaiveTime::MIN).and_utc().to_sql(ty, out),
                 _ if is_textual(ty) => v.format("%Y-%m-%d").to_string().as_str().to_sql(ty, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
             Value::Time(v) => match *ty {
                 Type::TIME => v.to_sql(ty, out),
@@ -263,7 +285,7 @@ impl ToSql for PgBind<'_> {
                     .to_string()
                     .as_str()
                     .to_sql(ty, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
             Value::DateTime(v) => match *ty {
                 Type::TIMESTAMP => v.to_sql(ty, out),
@@ -274,7 +296,7 @@ impl ToSql for PgBind<'_> {
                     .to_string()
                     .as_str()
                     .to_sql(ty, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
             Value::DateTimeUtc(v) => match *ty {
                 Type::TIMESTAMPTZ => v.to_sql(ty, out),
@@ -286,25 +308,19 @@ impl ToSql for PgBind<'_> {
                     .to_string()
                     .as_str()
                     .to_sql(ty, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
             Value::Json(v) => match *ty {
                 Type::JSON | Type::JSONB => v.to_sql(ty, out),
                 _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
             Value::Array(items) => match ty.kind() {
                 Kind::Array(element) => bind_array(items, element, out),
-                _ => Err(mismatch(value, ty)),
+                _ => Err(mismatch(value.type_name(), ty)),
             },
         }
     }
-
-    fn accepts(_ty: &Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
 }
 
 /// Writes a one-dimensional array in PostgreSQL's binary format, each element bound
@@ -325,7 +341,7 @@ fn bind_array(
     for item in items {
         let at = out.len();
         out.put_i32(0);
-        let size = match PgBind(item).to_sql(element, out)? {
+        let size = match bind_value(item, element, out)? {
             IsNull::Yes => -1,
             IsNull::No => i32::try_from(out.len() - at - 4)
                 .map_err(|_| "an array element is too large to bind")?,
@@ -360,16 +376,11 @@ fn bind_int(
         Type::NUMERIC => encode_numeric(&v.to_string(), out),
         Type::BOOL if v == 0 || v == 1 => (v == 1).to_sql(ty, out),
         _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
-        _ => Err(mismatch(value, ty)),
+        _ => Err(mismatch(value.type_name(), ty)),
     }
 }
 
-fn bind_text(
-    v: &str,
-    value: &Value,
-    ty: &Type,
-    out: &mut BytesMut,
-) -> std::result::Result<IsNull, BoxError> {
+fn bind_text(v: &str, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
     let unparsable = || -> BoxError { format!("text {v:?} is not a valid {}", ty.name()).into() };
     match *ty {
         _ if is_textual(ty) => v.to_sql(ty, out),
@@ -407,7 +418,7 @@ fn bind_text(
             out.put_slice(v.as_bytes());
             Ok(IsNull::No)
         }
-        _ => Err(mismatch(value, ty)),
+        _ => Err(mismatch("text", ty)),
     }
 }
 

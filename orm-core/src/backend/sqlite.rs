@@ -9,7 +9,7 @@ use rusqlite::{ffi, OpenFlags};
 use crate::error::{ConstraintKind, Error, Result};
 use crate::row::{Row, RowInner};
 use crate::url::{ConnectOptions, Target};
-use crate::value::{Value, ValueRef, DATETIME_TEXT_FORMAT};
+use crate::value::{Bind, Param, Value, ValueRef, DATETIME_TEXT_FORMAT};
 
 const STATEMENT_CACHE_CAPACITY: usize = 256;
 
@@ -47,25 +47,29 @@ impl SqliteConnection {
         &mut self.conn
     }
 
-    pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         refuse_unbindable(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let changed = stmt
-            .execute(rusqlite::params_from_iter(params.iter().map(Bind)))
+            .execute(rusqlite::params_from_iter(
+                params.iter().map(|p| SqliteBind(p.param())),
+            ))
             .map_err(map_error)?;
         Ok(changed as u64)
     }
 
-    pub(crate) fn query_each(
+    pub(crate) fn query_each<P: Param>(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         refuse_unbindable(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let mut rows = stmt
-            .query(rusqlite::params_from_iter(params.iter().map(Bind)))
+            .query(rusqlite::params_from_iter(
+                params.iter().map(|p| SqliteBind(p.param())),
+            ))
             .map_err(map_error)?;
         while let Some(row) = rows.next().map_err(map_error)? {
             let row = Row {
@@ -113,16 +117,16 @@ fn enable_wal(conn: &rusqlite::Connection, timeout: Duration) -> Result<()> {
 
 /// SQLite stores a bound NaN as NULL: refuse it rather than lose the value silently;
 /// and it has no arrays.
-fn refuse_unbindable(params: &[Value]) -> Result<()> {
-    for (index, value) in params.iter().enumerate() {
-        match value {
-            Value::Float(f) if f.is_nan() => {
+fn refuse_unbindable<P: Param>(params: &[P]) -> Result<()> {
+    for (index, param) in params.iter().enumerate() {
+        match param.param().as_value() {
+            Some(Value::Float(f)) if f.is_nan() => {
                 return Err(Error::Bind(format!(
                     "parameter {} is NaN, which SQLite cannot store (it would become NULL)",
                     index + 1
                 )))
             }
-            Value::Array(_) => {
+            Some(Value::Array(_)) => {
                 return Err(Error::Bind(format!(
                     "parameter {} is an array, which SQLite cannot bind",
                     index + 1
@@ -134,12 +138,18 @@ fn refuse_unbindable(params: &[Value]) -> Result<()> {
     Ok(())
 }
 
-/// Binds a [`Value`] without copying text or bytes.
-struct Bind<'a>(&'a Value);
+/// Binds a parameter without copying text or bytes.
+struct SqliteBind<'a>(Bind<'a>);
 
-impl rusqlite::ToSql for Bind<'_> {
+impl rusqlite::ToSql for SqliteBind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
+        let value = match &self.0 {
+            Bind::Text(v) => return Ok(ToSqlOutput::Borrowed(SqliteRef::Text(v.as_bytes()))),
+            Bind::Bytes(v) => return Ok(ToSqlOutput::Borrowed(SqliteRef::Blob(v))),
+            Bind::Value(v) => *v,
+            Bind::Owned(v) => v,
+        };
+        Ok(match value {
             Value::Null => ToSqlOutput::Borrowed(SqliteRef::Null),
             Value::Bool(v) => ToSqlOutput::Borrowed(SqliteRef::Integer(i64::from(*v))),
             Value::Int(v) => ToSqlOutput::Borrowed(SqliteRef::Integer(*v)),
