@@ -19,7 +19,7 @@ impl SqlWriter {
     pub fn new(dialect: &'static dyn Dialect) -> SqlWriter {
         SqlWriter {
             dialect,
-            sql: String::with_capacity(128),
+            sql: String::with_capacity(256),
             binds: Vec::new(),
             error: None,
         }
@@ -49,11 +49,19 @@ impl SqlWriter {
     /// (`*`, `table.*`). More parts is an invalid identifier.
     pub fn push_qualified(&mut self, name: &str) -> &mut Self {
         // `table.*` at most: SQLite has no `schema.table.*`.
+        if !name.contains('.') {
+            if name == "*" {
+                self.sql.push('*');
+            } else {
+                self.push_identifier(name);
+            }
+            return self;
+        }
         let max_parts = if name.ends_with(".*") { 2 } else { 3 };
         if !self.check_parts(name, max_parts) {
             return self;
         }
-        let last = name.split('.').count() - 1;
+        let last = part_count(name) - 1;
         for (i, part) in name.split('.').enumerate() {
             if i > 0 {
                 self.sql.push('.');
@@ -79,7 +87,7 @@ impl SqlWriter {
 
     /// Whether `name` has at most `max` dot-separated parts; records an error if not.
     fn check_parts(&mut self, name: &str, max: usize) -> bool {
-        if name.split('.').count() <= max {
+        if part_count(name) <= max {
             return true;
         }
         self.error.get_or_insert(Error::InvalidIdentifier {
@@ -100,6 +108,9 @@ impl SqlWriter {
     /// wildcard. For columns outside a select list, where a bare `*` would be malformed
     /// SQL. More than three parts is an invalid identifier.
     pub fn push_qualified_name(&mut self, name: &str) -> &mut Self {
+        if !name.contains('.') {
+            return self.push_identifier(name);
+        }
         if !self.check_parts(name, 3) {
             return self;
         }
@@ -192,6 +203,11 @@ impl SqlWriter {
             None => Ok((self.sql, self.binds)),
         }
     }
+}
+
+/// The number of dot-separated parts of a (possibly qualified) name.
+fn part_count(name: &str) -> usize {
+    name.bytes().filter(|&b| b == b'.').count() + 1
 }
 
 #[cfg(test)]

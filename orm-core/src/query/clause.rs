@@ -201,7 +201,7 @@ impl Parts {
 /// Splits `expr as alias` (case-insensitive ` as `, the last one) into its parts.
 pub(crate) fn split_alias(expr: &str) -> (&str, Option<&str>) {
     let bytes = expr.as_bytes();
-    if bytes.len() >= 4 {
+    if bytes.len() >= 4 && bytes.contains(&b' ') {
         for i in (0..=bytes.len() - 4).rev() {
             if bytes[i] == b' '
                 && bytes[i + 3] == b' '
