@@ -9,7 +9,7 @@ use crate::backend::Connection;
 use crate::db::with_named;
 use crate::dialect::{Backend, Dialect, SqlWriter};
 use crate::error::{Error, Result};
-use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query};
+use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};
 use crate::relation::{EagerRelation, RelationMeta};
 use crate::row::FromRow;
 use crate::value::{Bind, ToValue, Value, ValueRef};
@@ -109,6 +109,8 @@ pub struct SqlCache {
     qualified_deleted_at: OnceLock<String>,
     /// What `Model::query()` returns (built once, cloned per call).
     default_query: OnceLock<Query<()>>,
+    /// The default query's select list, shared by every clone of it.
+    default_columns: OnceLock<Vec<SelectItem>>,
     /// The default query's `SELECT`, per backend (`None`: it has bindings, not cached).
     default_select: [OnceLock<Option<String>>; BACKEND_SLOTS],
     /// Multi-row `INSERT`s by (backend, rows, generated key), most recent last.
@@ -129,6 +131,7 @@ impl SqlCache {
             qualified_columns: OnceLock::new(),
             qualified_deleted_at: OnceLock::new(),
             default_query: OnceLock::new(),
+            default_columns: OnceLock::new(),
             default_select: [const { OnceLock::new() }; BACKEND_SLOTS],
             insert_many: Mutex::new(Vec::new()),
         }
@@ -885,15 +888,16 @@ pub(crate) fn find_by_key<M: Model>(
 /// The query `Model::query()` returns, built once per model: every column, the
 /// model's connection and key, and the soft-delete scope.
 fn default_query(meta: &'static ModelMeta) -> Query<()> {
-    let columns: Vec<Ident> = meta
-        .qualified_columns()
-        .iter()
-        .map(|c| Ident::Borrowed(c.as_str()))
-        .collect();
+    let columns = meta.sql.default_columns.get_or_init(|| {
+        meta.qualified_columns()
+            .iter()
+            .map(|c| SelectItem::Column(Ident::Borrowed(c.as_str())))
+            .collect()
+    });
     let query = Query::<()>::table(meta.table)
         .use_connection(meta.connection)
         .primary_key(meta.primary_key)
-        .select(columns);
+        .shared_select(columns);
     let query = match (meta.qualified_deleted_at(), meta.deleted_at) {
         (Some(qualified), Some(i)) => query
             .scope(SOFT_DELETES, |q| q.where_null(qualified))

@@ -14,7 +14,7 @@ use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::inflector::singularize;
 use crate::model::{now, Model, ModelMeta};
-use crate::query::{Ident, Query};
+use crate::query::{clone_list, Ident, Query};
 use crate::row::Record;
 use crate::value::{Value, ValueRef};
 
@@ -671,10 +671,19 @@ pub type Constraint = Arc<dyn Fn(Query<Record>) -> Query<Record> + Send + Sync>;
 
 /// The relations (and counts) to load after a query.
 #[doc(hidden)]
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct LoadPlan {
     pub(crate) relations: Vec<EagerRelation>,
     pub(crate) counts: Vec<String>,
+}
+
+impl Clone for LoadPlan {
+    fn clone(&self) -> LoadPlan {
+        LoadPlan {
+            relations: clone_list(&self.relations),
+            counts: clone_list(&self.counts),
+        }
+    }
 }
 
 impl std::fmt::Debug for LoadPlan {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::value::{FromValue, Value, ValueRef};
+use crate::value::{DecodeError, FromValue, Value, ValueRef};
 
 /// A column position or a column name.
 pub trait RowIndex: private::Sealed {
@@ -118,13 +118,26 @@ impl<'r> Row<'r> {
 
     #[inline]
     pub(crate) fn value_at(&self, index: usize) -> Result<ValueRef<'_>> {
+        self.read_at(index).map_err(|e| *e)
+    }
+
+    /// [`Row::value_at`] with the error boxed: the per-column decode path keeps its
+    /// `Result` the size of a [`ValueRef`].
+    #[inline]
+    fn read_at(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>> {
         match &self.inner {
             #[cfg(feature = "sqlite")]
             RowInner::Sqlite(row) => crate::backend::sqlite::value_ref(row, index),
             #[cfg(feature = "postgres")]
             RowInner::Postgres(row) => crate::backend::postgres::value_ref(row, index),
-            RowInner::Never(_) => Err(Error::ColumnNotFound(index.to_string())),
+            RowInner::Never(_) => Err(Box::new(Error::ColumnNotFound(index.to_string()))),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn decode_error(&self, index: usize, error: DecodeError) -> Error {
+        error.into_error(self.column_name(index))
     }
 
     /// Reads a column as `T`: `row.get::<i64>(0)`, `row.get::<String>("name")`.
@@ -138,8 +151,13 @@ impl<'r> Row<'r> {
     /// Reads the column at `index` as `T`: the positional fast path model decoders use.
     #[inline]
     pub fn get_at<T: FromValue>(&self, index: usize) -> Result<T> {
-        let value = self.value_at(index)?;
-        T::from_value(value).map_err(|e| e.into_error(self.column_name(index)))
+        match self.read_at(index) {
+            Ok(value) => match T::from_value(value) {
+                Ok(decoded) => Ok(decoded),
+                Err(e) => Err(self.decode_error(index, e)),
+            },
+            Err(e) => Err(*e),
+        }
     }
 
     /// Copies the row into an owned [`Record`] sharing `columns`.

@@ -574,7 +574,14 @@ impl<'a> FromSql<'a> for Raw<'a> {
     }
 }
 
-pub(crate) fn value_ref(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
+pub(crate) fn value_ref(
+    row: &postgres::Row,
+    index: usize,
+) -> std::result::Result<ValueRef<'_>, Box<Error>> {
+    read_value(row, index).map_err(Box::new)
+}
+
+fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
     let column = row
         .columns()
         .get(index)

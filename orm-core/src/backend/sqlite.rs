@@ -172,11 +172,16 @@ impl rusqlite::ToSql for SqliteBind<'_> {
     }
 }
 
+/// Column `index` of `row`, borrowed. The error is boxed so the common `Ok` stays small
+/// on the per-column path.
 #[inline]
-pub(crate) fn value_ref<'r>(row: &'r rusqlite::Row<'r>, index: usize) -> Result<ValueRef<'r>> {
-    let value = row
-        .get_ref(index)
-        .map_err(|_| Error::ColumnNotFound(index.to_string()))?;
+pub(crate) fn value_ref<'r>(
+    row: &'r rusqlite::Row<'r>,
+    index: usize,
+) -> std::result::Result<ValueRef<'r>, Box<Error>> {
+    let Ok(value) = row.get_ref(index) else {
+        return Err(column_not_found(index));
+    };
     Ok(match value {
         SqliteRef::Null => ValueRef::Null,
         SqliteRef::Integer(v) => ValueRef::Int(v),
@@ -187,6 +192,11 @@ pub(crate) fn value_ref<'r>(row: &'r rusqlite::Row<'r>, index: usize) -> Result<
         },
         SqliteRef::Blob(bytes) => ValueRef::Bytes(bytes),
     })
+}
+
+#[cold]
+fn column_not_found(index: usize) -> Box<Error> {
+    Box::new(Error::ColumnNotFound(index.to_string()))
 }
 
 pub(crate) fn map_error(error: rusqlite::Error) -> Error {

@@ -169,8 +169,19 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Appends `ident` quoted, doubling embedded quote characters. Refuses empty names,
     /// NUL bytes and names longer than [`Dialect::max_identifier_len`].
     fn push_identifier(&self, out: &mut String, ident: &str) -> Result<()> {
-        validate_identifier(ident, self.max_identifier_len())?;
         let quote = self.identifier_quote();
+        // Fast path, one pass: a valid name with no quote character to double.
+        if quote.is_ascii() && !ident.is_empty() && ident.len() <= self.max_identifier_len() {
+            let q = quote as u8;
+            if !ident.bytes().any(|b| b == 0 || b == q) {
+                out.reserve(ident.len() + 2);
+                out.push(quote);
+                out.push_str(ident);
+                out.push(quote);
+                return Ok(());
+            }
+        }
+        validate_identifier(ident, self.max_identifier_len())?;
         out.reserve(ident.len() + 2);
         out.push(quote);
         if ident.contains(quote) {

@@ -48,26 +48,19 @@ impl SqlWriter {
     /// `schema.table.column`), quoting each part; a trailing `*` is kept as the wildcard
     /// (`*`, `table.*`). More parts is an invalid identifier.
     pub fn push_qualified(&mut self, name: &str) -> &mut Self {
+        let (count, parts) = dotted_parts(name);
         // `table.*` at most: SQLite has no `schema.table.*`.
-        if !name.contains('.') {
-            if name == "*" {
-                self.sql.push('*');
-            } else {
-                self.push_identifier(name);
-            }
-            return self;
+        let wildcard = count <= MAX_PARTS && parts[count - 1] == "*";
+        let max_parts = if wildcard && count > 1 { 2 } else { MAX_PARTS };
+        if count > max_parts {
+            return self.parts_error(name, max_parts);
         }
-        let max_parts = if name.ends_with(".*") { 2 } else { 3 };
-        if !self.check_parts(name, max_parts) {
-            return self;
-        }
-        let last = part_count(name) - 1;
-        for (i, part) in name.split('.').enumerate() {
+        for (i, part) in parts[..count].iter().enumerate() {
             if i > 0 {
                 self.sql.push('.');
             }
             // Only a trailing `*` is the wildcard (`*`, `t.*`); `*.a` names a table `*`.
-            if part == "*" && i == last {
+            if wildcard && i == count - 1 {
                 self.sql.push('*');
             } else {
                 self.push_identifier(part);
@@ -79,17 +72,12 @@ impl SqlWriter {
     /// Appends a possibly qualified table (`table`, `schema.table`), quoting every part
     /// (a `*` is a name here). More than two parts is an invalid identifier.
     pub fn push_table_name(&mut self, name: &str) -> &mut Self {
-        if self.check_parts(name, 2) {
-            self.push_qualified_name(name);
-        }
-        self
+        self.push_parts(name, 2)
     }
 
-    /// Whether `name` has at most `max` dot-separated parts; records an error if not.
-    fn check_parts(&mut self, name: &str, max: usize) -> bool {
-        if part_count(name) <= max {
-            return true;
-        }
+    /// Records that `name` has more than `max` dot-separated parts.
+    #[cold]
+    fn parts_error(&mut self, name: &str, max: usize) -> &mut Self {
         self.error.get_or_insert(Error::InvalidIdentifier {
             identifier: name.to_owned(),
             reason: if name.ends_with(".*") {
@@ -100,7 +88,7 @@ impl SqlWriter {
                 "a column name has at most three parts (schema.table.column)"
             },
         });
-        false
+        self
     }
 
     /// Appends a possibly qualified column (`column`, `table.column`,
@@ -108,13 +96,16 @@ impl SqlWriter {
     /// wildcard. For columns outside a select list, where a bare `*` would be malformed
     /// SQL. More than three parts is an invalid identifier.
     pub fn push_qualified_name(&mut self, name: &str) -> &mut Self {
-        if !name.contains('.') {
-            return self.push_identifier(name);
+        self.push_parts(name, MAX_PARTS)
+    }
+
+    /// Appends `name`'s dot-separated parts, each quoted, refusing more than `max`.
+    fn push_parts(&mut self, name: &str, max: usize) -> &mut Self {
+        let (count, parts) = dotted_parts(name);
+        if count > max {
+            return self.parts_error(name, max);
         }
-        if !self.check_parts(name, 3) {
-            return self;
-        }
-        for (i, part) in name.split('.').enumerate() {
+        for (i, part) in parts[..count].iter().enumerate() {
             if i > 0 {
                 self.sql.push('.');
             }
@@ -205,9 +196,28 @@ impl SqlWriter {
     }
 }
 
-/// The number of dot-separated parts of a (possibly qualified) name.
-fn part_count(name: &str) -> usize {
-    name.bytes().filter(|&b| b == b'.').count() + 1
+/// The most dot-separated parts a name has (`schema.table.column`).
+const MAX_PARTS: usize = 3;
+
+/// The number of dot-separated parts of `name`, and the first [`MAX_PARTS`] of them.
+#[inline]
+fn dotted_parts(name: &str) -> (usize, [&str; MAX_PARTS]) {
+    let mut parts = [""; MAX_PARTS];
+    let mut count = 0;
+    let mut start = 0;
+    for (i, &b) in name.as_bytes().iter().enumerate() {
+        if b == b'.' {
+            if count < MAX_PARTS {
+                parts[count] = &name[start..i];
+            }
+            count += 1;
+            start = i + 1;
+        }
+    }
+    if count < MAX_PARTS {
+        parts[count] = &name[start..];
+    }
+    (count + 1, parts)
 }
 
 #[cfg(test)]

@@ -126,6 +126,51 @@ pub(crate) enum SelectItem {
     },
 }
 
+/// The selected items: usually owned, or shared with a model's template query (so
+/// `Model::query()` copies no column list). Equal when they share the same slice, or
+/// when their items are equal.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Columns(Cow<'static, [SelectItem]>);
+
+impl Columns {
+    pub(crate) fn shared(items: &'static [SelectItem]) -> Columns {
+        Columns(Cow::Borrowed(items))
+    }
+
+    pub(crate) fn push(&mut self, item: SelectItem) {
+        self.0.to_mut().push(item);
+    }
+
+    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = SelectItem>) {
+        self.0.to_mut().extend(items);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0 = Cow::Borrowed(&[]);
+    }
+}
+
+impl std::ops::Deref for Columns {
+    type Target = [SelectItem];
+
+    fn deref(&self) -> &[SelectItem] {
+        &self.0
+    }
+}
+
+impl From<Vec<SelectItem>> for Columns {
+    fn from(items: Vec<SelectItem>) -> Columns {
+        Columns(Cow::Owned(items))
+    }
+}
+
+impl PartialEq for Columns {
+    fn eq(&self, other: &Columns) -> bool {
+        (std::ptr::eq(self.0.as_ptr(), other.0.as_ptr()) && self.len() == other.len())
+            || self[..] == other[..]
+    }
+}
+
 /// The kind of a join.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JoinKind {
@@ -153,10 +198,10 @@ pub(crate) enum Order {
 
 /// Everything a `SELECT` is made of, independent of the row type it decodes into (so
 /// subqueries of any row type nest).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub(crate) struct Parts {
     pub(crate) table: Ident,
-    pub(crate) columns: Vec<SelectItem>,
+    pub(crate) columns: Columns,
     pub(crate) distinct: bool,
     pub(crate) joins: Vec<Join>,
     pub(crate) wheres: Vec<Where>,
@@ -173,11 +218,68 @@ pub(crate) struct Parts {
     pub(crate) error: Option<String>,
 }
 
+/// Clones a list without a call when it is empty (the common case for a model query's
+/// clauses, cloned on every `Model::query()`).
+#[inline]
+pub(crate) fn clone_list<T: Clone>(list: &[T]) -> Vec<T> {
+    if list.is_empty() {
+        Vec::new()
+    } else {
+        list.to_vec()
+    }
+}
+
+impl Clone for Parts {
+    fn clone(&self) -> Parts {
+        Parts {
+            table: self.table.clone(),
+            columns: self.columns.clone(),
+            distinct: self.distinct,
+            joins: clone_list(&self.joins),
+            wheres: clone_list(&self.wheres),
+            scopes: clone_list(&self.scopes),
+            groups: clone_list(&self.groups),
+            havings: clone_list(&self.havings),
+            orders: clone_list(&self.orders),
+            limit: self.limit,
+            offset: self.offset,
+            unions: clone_list(&self.unions),
+            lock: self.lock,
+            error: self.error.clone(),
+        }
+    }
+}
+
+/// Compares lists without a call when both are empty.
+#[inline]
+fn same_list<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
+}
+
+impl PartialEq for Parts {
+    fn eq(&self, other: &Parts) -> bool {
+        self.distinct == other.distinct
+            && self.limit == other.limit
+            && self.offset == other.offset
+            && self.lock == other.lock
+            && same_list(&self.joins, &other.joins)
+            && same_list(&self.wheres, &other.wheres)
+            && same_list(&self.scopes, &other.scopes)
+            && same_list(&self.groups, &other.groups)
+            && same_list(&self.havings, &other.havings)
+            && same_list(&self.orders, &other.orders)
+            && same_list(&self.unions, &other.unions)
+            && self.error == other.error
+            && self.columns == other.columns
+            && self.table == other.table
+    }
+}
+
 impl Parts {
     pub(crate) fn new(table: Ident) -> Parts {
         Parts {
             table,
-            columns: Vec::new(),
+            columns: Columns::default(),
             distinct: false,
             joins: Vec::new(),
             wheres: Vec::new(),

@@ -340,7 +340,7 @@ impl<T> Query<T> {
         conn: &mut Connection,
         column: impl Into<Ident>,
     ) -> Result<Option<V>> {
-        self.parts.columns = vec![SelectItem::Column(column.into())];
+        self.parts.columns = vec![SelectItem::Column(column.into())].into();
         self.parts.limit = Some(1);
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_first(&sql, &binds, |row| row.get::<V, usize>(&0))
@@ -358,7 +358,7 @@ impl<T> Query<T> {
         conn: &mut Connection,
         column: impl Into<Ident>,
     ) -> Result<Vec<V>> {
-        self.parts.columns = vec![SelectItem::Column(column.into())];
+        self.parts.columns = vec![SelectItem::Column(column.into())].into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_map(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
@@ -384,7 +384,8 @@ impl<T> Query<T> {
         self.parts.columns = vec![
             SelectItem::Column(key_column.into()),
             SelectItem::Column(value_column.into()),
-        ];
+        ]
+        .into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_map(&sql, &binds, |row| {
             Ok((row.get::<K, usize>(&0)?, row.get::<V, usize>(&1)?))

@@ -19,8 +19,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub use self::clause::Ident;
-pub(crate) use self::clause::Parts;
-use self::clause::{Join, JoinKind, Op, Order, SelectItem, Where, WhereKind};
+pub(crate) use self::clause::{clone_list, Columns, Parts, SelectItem};
+use self::clause::{Join, JoinKind, Op, Order, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
@@ -685,6 +685,13 @@ impl<T> Query<T> {
     pub fn select(mut self, columns: impl IntoColumns) -> Self {
         self.parts.columns.clear();
         self.add_select(columns)
+    }
+
+    /// Selects a list shared with other queries (a model's columns): cloning this query
+    /// does not copy it.
+    pub(crate) fn shared_select(mut self, items: &'static [SelectItem]) -> Self {
+        self.parts.columns = Columns::shared(items);
+        self
     }
 
     /// Adds columns to the selection.

@@ -216,25 +216,25 @@ fn render_joins(w: &mut SqlWriter, joins: Vec<Join>) {
     }
 }
 
-fn render_select_item(w: &mut SqlWriter, item: SelectItem) {
+fn render_select_item(w: &mut SqlWriter, item: &SelectItem) {
     match item {
-        SelectItem::Column(column) => push_column(w, &column),
+        SelectItem::Column(column) => push_column(w, column),
         SelectItem::Raw(sql, bindings) => {
-            w.push_raw_with_bindings(&sql, bindings);
+            w.push_raw_with_bindings(sql, bindings.clone());
         }
         SelectItem::Aggregate {
             function,
             column,
             float,
         } => {
-            let (prefix, suffix) = if float {
+            let (prefix, suffix) = if *float {
                 w.dialect().float_cast()
             } else {
                 ("", "")
             };
             w.push(prefix).push(function).push("(");
             match column {
-                Some(column) => w.push_qualified(&column),
+                Some(column) => w.push_qualified(column),
                 None => w.push("*"),
             };
             w.push(")")
@@ -267,7 +267,7 @@ impl Parts {
         if self.columns.is_empty() {
             w.push("*");
         }
-        for (i, item) in self.columns.into_iter().enumerate() {
+        for (i, item) in self.columns.iter().enumerate() {
             if i > 0 {
                 w.push(", ");
             }
@@ -351,7 +351,7 @@ impl Parts {
             w.push("SELECT ");
             render_select_item(
                 w,
-                SelectItem::Aggregate {
+                &SelectItem::Aggregate {
                     function,
                     column,
                     float,

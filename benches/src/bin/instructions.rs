@@ -1,0 +1,262 @@
+//! Instructions per iteration (SQLite), counted by valgrind's callgrind: unlike wall time,
+//! the count is the same from run to run whatever else the machine is doing, so it
+//! shows small changes a noisy machine hides. It counts work, not time (cache misses and
+//! allocator stalls cost no extra instructions), so it complements the criterion table.
+//!
+//! `cargo run --release -p orm-benches --bin instructions [-- FILTER]` runs every
+//! workload × contender (or those whose `workload/contender` name contains FILTER) in a
+//! child process under `valgrind --tool=callgrind`, collecting only inside the measured
+//! loop, and prints instructions per iteration and the ratio to rusqlite's.
+//! `instructions --run WORKLOAD CONTENDER ITERATIONS` is the child.
+
+use std::hint::black_box;
+use std::process::Command;
+
+use orm_benches::data::Seed;
+use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
+use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
+use orm_benches::{new_users, raw_sqlite, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH};
+
+const CONTENDERS: [&str; 4] = ["rusqlite", "orm", "orm_explicit", "diesel"];
+
+/// Each workload, its seed and how many iterations to count (fewer for the big ones).
+fn workloads() -> Vec<(&'static str, Seed, u32)> {
+    let (users, posts, comments) = ASSOCIATION_SHAPE;
+    vec![
+        ("trivial_query/1", Seed::users(1), 2000),
+        ("trivial_query/100", Seed::users(100), 200),
+        ("trivial_query/10000", Seed::users(10_000), 3),
+        ("medium_query/1", Seed::users_posts_comments(1, 1, 0), 2000),
+        (
+            "medium_query/100",
+            Seed::users_posts_comments(100, 1, 0),
+            200,
+        ),
+        (
+            "medium_query/10000",
+            Seed::users_posts_comments(10_000, 1, 0),
+            3,
+        ),
+        ("find_by_key/1000", Seed::users(FIND_LOOKUPS), 3),
+        ("insert_many/100", Seed::users(0), 20),
+        ("save_one/1", Seed::users(0), 500),
+        (
+            "associations/100x10x10",
+            Seed::users_posts_comments(users, posts, comments),
+            3,
+        ),
+        ("streaming/100000", Seed::users(100_000), 1),
+    ]
+}
+
+struct Contenders {
+    raw: rusqlite::Connection,
+    diesel: diesel::SqliteConnection,
+    orm: orm_core::Connection,
+    _default: orm_core::testing::TestDatabase,
+}
+
+/// Drops a result (of any type, `Copy` ones included) after `black_box` saw it.
+fn keep<T>(value: T) {
+    drop(value)
+}
+
+/// The region callgrind counts (`--toggle-collect`): `iterations` calls of `routine`.
+#[inline(never)]
+fn measured_region(iterations: u32, routine: &mut dyn FnMut()) {
+    for _ in 0..iterations {
+        routine();
+    }
+}
+
+fn run(workload: &str, contender: &str, iterations: u32) {
+    let (_, seed, _) = workloads()
+        .into_iter()
+        .find(|(name, _, _)| *name == workload)
+        .unwrap_or_else(|| panic!("unknown workload {workload}"));
+    let mut c = Contenders {
+        raw: raw_sqlite::open(&seed).expect("rusqlite"),
+        diesel: diesel_impl::open_sqlite(&seed).expect("diesel"),
+        orm: orm_impl::open_sqlite(&seed).expect("orm"),
+        _default: orm_impl::install_default_sqlite(&seed).expect("orm default"),
+    };
+    let users = new_users(INSERT_BATCH);
+    let models = orm_impl::models(&users);
+    let ids: Vec<i64> = (1..=FIND_LOOKUPS as i64).collect();
+    let kind = workload.split('/').next().unwrap_or_default();
+    let mut routine: Box<dyn FnMut()> = match (kind, contender) {
+        ("trivial_query", "rusqlite") => {
+            Box::new(|| keep(black_box(raw_sqlite::load_users(&c.raw).unwrap())))
+        }
+        ("trivial_query", "orm") => Box::new(|| keep(black_box(orm::load_users().unwrap()))),
+        ("trivial_query", "orm_explicit") => {
+            Box::new(|| keep(black_box(orm_on::load_users(&mut c.orm).unwrap())))
+        }
+        ("trivial_query", "diesel") => {
+            Box::new(|| keep(black_box(diesel_sqlite::load_users(&mut c.diesel).unwrap())))
+        }
+        ("medium_query", "rusqlite") => Box::new(|| {
+            keep(black_box(
+                raw_sqlite::load_users_with_posts(&c.raw).unwrap(),
+            ))
+        }),
+        ("medium_query", "orm") => {
+            Box::new(|| keep(black_box(orm::load_users_with_posts().unwrap())))
+        }
+        ("medium_query", "orm_explicit") => Box::new(|| {
+            keep(black_box(
+                orm_on::load_users_with_posts(&mut c.orm).unwrap(),
+            ))
+        }),
+        ("medium_query", "diesel") => Box::new(|| {
+            keep(black_box(
+                diesel_sqlite::load_users_with_posts(&mut c.diesel).unwrap(),
+            ))
+        }),
+        ("find_by_key", "rusqlite") => Box::new(|| {
+            ids.iter()
+                .for_each(|&id| keep(black_box(raw_sqlite::find_user(&c.raw, id).unwrap())))
+        }),
+        ("find_by_key", "orm") => Box::new(|| {
+            ids.iter()
+                .for_each(|&id| keep(black_box(orm::find_user(id).unwrap())))
+        }),
+        ("find_by_key", "orm_explicit") => Box::new(|| {
+            ids.iter()
+                .for_each(|&id| keep(black_box(orm_on::find_user(&mut c.orm, id).unwrap())))
+        }),
+        ("find_by_key", "diesel") => Box::new(|| {
+            ids.iter().for_each(|&id| {
+                keep(black_box(
+                    diesel_sqlite::find_user(&mut c.diesel, id).unwrap(),
+                ))
+            })
+        }),
+        // The ORM's write figures include cloning the 100 input models (the others
+        // insert from borrowed data).
+        ("insert_many", "rusqlite") => {
+            Box::new(|| keep(black_box(raw_sqlite::insert_many(&c.raw, &users).unwrap())))
+        }
+        ("insert_many", "orm") => Box::new(|| orm::insert_many(&mut models.clone()).unwrap()),
+        ("insert_many", "orm_explicit") => {
+            Box::new(|| orm_on::insert_many(&mut c.orm, &mut models.clone()).unwrap())
+        }
+        ("insert_many", "diesel") => Box::new(|| {
+            keep(black_box(
+                diesel_sqlite::insert_many(&mut c.diesel, &users).unwrap(),
+            ))
+        }),
+        ("save_one", "rusqlite") => Box::new(|| {
+            keep(black_box(
+                raw_sqlite::insert_one(&c.raw, &users[0]).unwrap(),
+            ))
+        }),
+        ("save_one", "orm") => Box::new(|| orm::save_one(&mut models[0].clone()).unwrap()),
+        ("save_one", "orm_explicit") => {
+            Box::new(|| orm_on::save_one(&mut c.orm, &mut models[0].clone()).unwrap())
+        }
+        ("save_one", "diesel") => Box::new(|| {
+            keep(black_box(
+                diesel_sqlite::insert_one(&mut c.diesel, &users[0]).unwrap(),
+            ))
+        }),
+        ("associations", "rusqlite") => {
+            Box::new(|| keep(black_box(raw_sqlite::load_associations(&c.raw).unwrap())))
+        }
+        ("associations", "orm") => Box::new(|| keep(black_box(orm::load_associations().unwrap()))),
+        ("associations", "orm_explicit") => {
+            Box::new(|| keep(black_box(orm_on::load_associations(&mut c.orm).unwrap())))
+        }
+        ("associations", "diesel") => Box::new(|| {
+            keep(black_box(
+                diesel_sqlite::load_associations(&mut c.diesel).unwrap(),
+            ))
+        }),
+        ("streaming", "rusqlite") => Box::new(|| {
+            keep(black_box(
+                raw_sqlite::stream_users(&c.raw, |u| keep(black_box(u))).unwrap(),
+            ))
+        }),
+        ("streaming", "orm") => Box::new(|| {
+            keep(black_box(
+                orm::stream_users(|u| keep(black_box(u))).unwrap(),
+            ))
+        }),
+        ("streaming", "orm_explicit") => Box::new(|| {
+            keep(black_box(
+                orm_on::stream_users(&mut c.orm, |u| keep(black_box(u))).unwrap(),
+            ))
+        }),
+        ("streaming", "diesel") => Box::new(|| {
+            keep(black_box(
+                diesel_sqlite::stream_users(&mut c.diesel, |u| keep(black_box(u))).unwrap(),
+            ))
+        }),
+        _ => panic!("unknown contender {contender}"),
+    };
+    // One untimed call warms statement caches, as criterion's warm-up does.
+    routine();
+    measured_region(iterations, &mut routine);
+}
+
+/// Instructions one child run collected in the measured region.
+fn count(exe: &str, workload: &str, contender: &str, iterations: u32) -> Option<u64> {
+    let output = Command::new("valgrind")
+        .args([
+            "--tool=callgrind",
+            "--toggle-collect=*measured_region*",
+            "--callgrind-out-file=/dev/null",
+        ])
+        .arg(exe)
+        .args(["--run", workload, contender, &iterations.to_string()])
+        .output()
+        .ok()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr
+        .lines()
+        .find_map(|line| {
+            line.split_once("Collected :")
+                .map(|(_, n)| n.trim().parse().ok())
+        })
+        .flatten()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--run") {
+        let iterations = args[4].parse().expect("iterations");
+        run(&args[2], &args[3], iterations);
+        return;
+    }
+    let filter = args.get(1).cloned().unwrap_or_default();
+    let exe = std::env::current_exe().expect("own path");
+    let exe = exe.to_str().expect("utf-8 path");
+    println!("| workload | rusqlite | orm (default) | orm (explicit) | diesel |");
+    println!("|---|---:|---:|---:|---:|");
+    for (workload, _, iterations) in workloads() {
+        let selected: Vec<&str> = CONTENDERS
+            .into_iter()
+            .filter(|c| format!("{workload}/{c}").contains(&filter))
+            .collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let mut cells = Vec::new();
+        let mut baseline = None;
+        for contender in CONTENDERS {
+            if contender != "rusqlite" && !selected.contains(&contender) {
+                cells.push(String::from("-"));
+                continue;
+            }
+            match count(exe, workload, contender, iterations) {
+                Some(total) => {
+                    let per = total as f64 / f64::from(iterations);
+                    let base = *baseline.get_or_insert(per);
+                    cells.push(format!("{:.0} ({:.2})", per, per / base));
+                }
+                None => cells.push(String::from("valgrind failed")),
+            }
+        }
+        println!("| {workload} | {} |", cells.join(" | "));
+    }
+}
