@@ -815,6 +815,18 @@ impl KeyRepr {
             other => Some(KeyRepr::Other(other.to_owned_value().to_string())),
         }
     }
+
+    /// The key in column `index` of `row` (integers without any allocation or drop).
+    #[inline]
+    fn read(row: &crate::row::Row<'_>, index: usize) -> Result<Option<KeyRepr>> {
+        let value = row.value_at(index)?;
+        if let ValueRef::Int(v) = value {
+            // Nothing to drop in an integer: skip the enum's drop-glue call.
+            std::mem::forget(value);
+            return Ok(Some(KeyRepr::Int(v)));
+        }
+        Ok(Self::of_ref(&value))
+    }
 }
 
 /// Distinct non-null values of `column` over `models`.
@@ -864,6 +876,9 @@ fn fetch_children<C: Model>(
         }
     };
     let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
+    // At least one child per parent key is the common case: start there.
+    children.reserve(keys.len());
+    groups.reserve(keys.len());
     for keys in keys.chunks(chunk) {
         let (sql, binds) = query
             .clone()
@@ -871,7 +886,7 @@ fn fetch_children<C: Model>(
             .render_owned(conn.dialect())?;
         conn.query_each(&sql, &binds, |row| {
             children.push(C::from_row(row)?);
-            groups.push(KeyRepr::of_ref(&row.value_at(key_at)?));
+            groups.push(KeyRepr::read(row, key_at)?);
             Ok(true)
         })?;
     }

@@ -149,7 +149,7 @@ impl<'r> Row<'r> {
     }
 
     /// Reads the column at `index` as `T`: the positional fast path model decoders use.
-    #[inline]
+    #[inline(always)]
     pub fn get_at<T: FromValue>(&self, index: usize) -> Result<T> {
         match self.read_at(index) {
             Ok(value) => match T::from_value(value) {
@@ -205,6 +205,15 @@ pub trait FromRow: Sized {
         let _ = columns;
         Self::from_row(row)
     }
+
+    /// The value a decoded row holds for `column`, when the type can tell (models and
+    /// records can): `cursor()` reads the last row's key from it instead of reading the
+    /// key column of every row. `None` (the default): the type cannot tell.
+    #[doc(hidden)]
+    fn decoded_column(&self, column: &str) -> Option<Value> {
+        let _ = column;
+        None
+    }
 }
 
 impl FromRow for Record {
@@ -215,6 +224,10 @@ impl FromRow for Record {
     fn from_row_in(row: &Row<'_>, columns: &mut Option<Arc<[String]>>) -> Result<Self> {
         let columns = columns.get_or_insert_with(|| row.column_names());
         row.to_record(columns)
+    }
+
+    fn decoded_column(&self, column: &str) -> Option<Value> {
+        self.value(column).ok().cloned()
     }
 }
 

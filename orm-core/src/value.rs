@@ -358,7 +358,11 @@ impl<T: FromValue> FromValue for Option<T> {
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
-            ValueRef::Null => Ok(None),
+            ValueRef::Null => {
+                // Nothing to drop in NULL: skip the enum's drop-glue call.
+                std::mem::forget(value);
+                Ok(None)
+            }
             other => T::from_value(other).map(Some),
         }
     }
@@ -386,10 +390,13 @@ macro_rules! int_conversions {
         impl FromValue for $t {
             #[inline]
             fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+                if let ValueRef::Int(v) = value {
+                    // Nothing to drop in an integer: skip the enum's drop-glue call.
+                    std::mem::forget(value);
+                    return <$t>::try_from(v)
+                        .map_err(|_| DecodeError::out_of_range(stringify!($t), v));
+                }
                 match value {
-                    ValueRef::Int(v) => {
-                        <$t>::try_from(v).map_err(|_| DecodeError::out_of_range(stringify!($t), v))
-                    }
                     ValueRef::Bool(b) => Ok(<$t>::from(b)),
                     other => Err(DecodeError::new(stringify!($t), &other)),
                 }
@@ -531,7 +538,7 @@ impl From<String> for Value {
     }
 }
 impl FromValue for String {
-    #[inline]
+    #[inline(always)]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Text(v) => Ok(v.into_owned()),

@@ -677,6 +677,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         #(#default_fields,)*
                     })
                 }
+
+                fn decoded_column(&self, column: &str) -> ::core::option::Option<::orm_core::Value> {
+                    <Self as ::orm_core::Model>::column_value(self, column)
+                }
             }
 
             impl ::orm_core::Model for #name {

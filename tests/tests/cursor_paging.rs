@@ -18,6 +18,15 @@ fn seed() -> Result<()> {
     Ok(())
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "items")]
+pub struct Item {
+    #[model(primary_key)]
+    pub id: Option<i64>,
+    pub name: String,
+    pub votes: i64,
+}
+
 fn ids(rows: impl Iterator<Item = Result<Record>>) -> Result<Vec<i64>> {
     rows.map(|r| r.and_then(|r| r.get::<i64, _>("id")))
         .collect()
@@ -44,6 +53,33 @@ on_both_backends! {
         assert_eq!(statements.len(), 3, "{statements:?}");
         assert!(statements[1].contains(r#""id" > "#), "{}", statements[1]);
         assert!(statements.iter().skip(1).all(|sql| !sql.contains("OFFSET")), "{statements:?}");
+        Ok(())
+    }
+
+    fn model_and_tuple_cursors_page_by_key() {
+        seed()?;
+        DB::enable_query_log();
+        let names: Vec<String> = Item::query()
+            .where_("votes", ">", 1)
+            .lazy(2)
+            .map(|item| item.map(|item| item.name))
+            .collect::<Result<_>>()?;
+        let statements = paging_statements();
+        DB::disable_query_log();
+        assert_eq!(names, ["item 1", "item 2", "item 3", "item 5", "item 6", "item 7"]);
+        // Three full pages, then an empty one; every page after the first starts after a key.
+        assert_eq!(statements.len(), 4, "{statements:?}");
+        assert!(
+            statements[1..].iter().all(|sql| sql.contains(r#""id" > "#) && !sql.contains("OFFSET")),
+            "{statements:?}"
+        );
+        // A tuple cannot tell its key after decoding: the key column is read per row.
+        let pairs: Vec<(i64, String)> = Query::<(i64, String)>::table("items")
+            .select(&["id", "name"])
+            .lazy(3)
+            .collect::<Result<_>>()?;
+        assert_eq!(pairs.len(), 7);
+        assert_eq!(pairs[6], (7, "item 7".to_owned()));
         Ok(())
     }
 

@@ -179,8 +179,12 @@ pub(crate) fn value_ref<'r>(
     row: &'r rusqlite::Row<'r>,
     index: usize,
 ) -> std::result::Result<ValueRef<'r>, Box<Error>> {
-    let Ok(value) = row.get_ref(index) else {
-        return Err(column_not_found(index));
+    let value = match row.get_ref(index) {
+        Ok(value) => value,
+        Err(error) => {
+            drop(error);
+            return Err(column_not_found(index));
+        }
     };
     Ok(match value {
         SqliteRef::Null => ValueRef::Null,

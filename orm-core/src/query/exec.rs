@@ -1023,6 +1023,8 @@ impl<T: FromRow> Cursor<'_, T> {
         };
         let find_key = matches!(keyset, Keyset::Undecided);
         let mut last = None;
+        let mut last_value = None;
+        let start = rows.len();
         let capacity = page
             .parts
             .limit
@@ -1031,17 +1033,33 @@ impl<T: FromRow> Cursor<'_, T> {
         let mut columns = None;
         rows.reserve(capacity);
         let mut count = 0;
+        // Models and records tell their key after decoding: only the last row's is read.
+        let mut decoded_key = None;
         conn.query_each(&sql, &binds, |row| {
             if find_key && position.is_none() {
                 position = (0..row.len()).find(|&i| row.column_name(i) == key_name);
             }
+            let decoded = T::from_row_in(row, &mut columns)?;
             if let Some(i) = position {
-                last = Some((i, row.value_at(i)?.to_owned_value()));
+                if *decoded_key.get_or_insert_with(|| decoded.decoded_column(&key_name).is_some()) {
+                    last = Some(i);
+                } else {
+                    last_value = Some((i, row.value_at(i)?.to_owned_value()));
+                }
             }
-            rows.push_back(T::from_row_in(row, &mut columns)?);
+            rows.push_back(decoded);
             count += 1;
             Ok(true)
         })?;
+        let last = match (last, last_value) {
+            (_, Some(found)) => Some(found),
+            (Some(i), None) => rows
+                .back()
+                .filter(|_| rows.len() > start)
+                .and_then(|row| row.decoded_column(&key_name))
+                .map(|key| (i, key)),
+            (None, None) => None,
+        };
         Ok((count, last))
     }
 }
