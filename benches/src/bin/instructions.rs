@@ -83,6 +83,14 @@ fn run(workload: &str, contender: &str, iterations: u32) {
     let users = new_users(INSERT_BATCH);
     let models = orm_impl::models(&users);
     let ids: Vec<i64> = (1..=FIND_LOOKUPS as i64).collect();
+    // Write inputs are cloned before the counted region, and the written models dropped
+    // after it, as the criterion benches time only the write.
+    let batches = std::cell::RefCell::new(vec![models.clone(); iterations as usize + 1]);
+    let singles = std::cell::RefCell::new(vec![models[0].clone(); iterations as usize + 1]);
+    let spent = std::cell::RefCell::new(Vec::new());
+    let next_batch = || batches.borrow_mut().pop().expect("a prepared batch");
+    let next_single = || vec![singles.borrow_mut().pop().expect("a prepared model")];
+    let done = |written: Vec<orm_benches::models::User>| spent.borrow_mut().push(written);
     let kind = workload.split('/').next().unwrap_or_default();
     let mut routine: Box<dyn FnMut()> = match (kind, contender) {
         ("trivial_query", "rusqlite") => {
@@ -132,15 +140,19 @@ fn run(workload: &str, contender: &str, iterations: u32) {
                 ))
             })
         }),
-        // The ORM's write figures include cloning the 100 input models (the others
-        // insert from borrowed data).
         ("insert_many", "rusqlite") => {
             Box::new(|| keep(black_box(raw_sqlite::insert_many(&c.raw, &users).unwrap())))
         }
-        ("insert_many", "orm") => Box::new(|| orm::insert_many(&mut models.clone()).unwrap()),
-        ("insert_many", "orm_explicit") => {
-            Box::new(|| orm_on::insert_many(&mut c.orm, &mut models.clone()).unwrap())
-        }
+        ("insert_many", "orm") => Box::new(|| {
+            let mut batch = next_batch();
+            orm::insert_many(&mut batch).unwrap();
+            done(batch);
+        }),
+        ("insert_many", "orm_explicit") => Box::new(|| {
+            let mut batch = next_batch();
+            orm_on::insert_many(&mut c.orm, &mut batch).unwrap();
+            done(batch);
+        }),
         ("insert_many", "diesel") => Box::new(|| {
             keep(black_box(
                 diesel_sqlite::insert_many(&mut c.diesel, &users).unwrap(),
@@ -151,10 +163,16 @@ fn run(workload: &str, contender: &str, iterations: u32) {
                 raw_sqlite::insert_one(&c.raw, &users[0]).unwrap(),
             ))
         }),
-        ("save_one", "orm") => Box::new(|| orm::save_one(&mut models[0].clone()).unwrap()),
-        ("save_one", "orm_explicit") => {
-            Box::new(|| orm_on::save_one(&mut c.orm, &mut models[0].clone()).unwrap())
-        }
+        ("save_one", "orm") => Box::new(|| {
+            let mut one = next_single();
+            orm::save_one(&mut one[0]).unwrap();
+            done(one);
+        }),
+        ("save_one", "orm_explicit") => Box::new(|| {
+            let mut one = next_single();
+            orm_on::save_one(&mut c.orm, &mut one[0]).unwrap();
+            done(one);
+        }),
         ("save_one", "diesel") => Box::new(|| {
             keep(black_box(
                 diesel_sqlite::insert_one(&mut c.diesel, &users[0]).unwrap(),

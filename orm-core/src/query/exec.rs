@@ -40,7 +40,7 @@ pub struct SimplePaginator<T> {
 }
 
 /// Rows per page fetched by [`Query::cursor`].
-pub const CURSOR_PAGE_SIZE: u64 = 1000;
+pub const CURSOR_PAGE_SIZE: u64 = 5000;
 
 /// Successive `LIMIT/OFFSET` windows inside a query's own limit and offset.
 #[derive(Debug, Clone)]
