@@ -66,6 +66,9 @@ fn resolve<'n>(
 /// or by name.
 pub struct Row<'r> {
     pub(crate) inner: RowInner<'r>,
+    /// How many rows the whole result has, when the driver knows it up front (0: unknown),
+    /// so collecting loops can allocate once.
+    pub(crate) rows_hint: usize,
 }
 
 pub(crate) enum RowInner<'r> {

@@ -176,6 +176,9 @@ impl Connection {
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         self.query_each(sql, params, |row| {
+            if out.capacity() == 0 {
+                out.reserve(row.rows_hint);
+            }
             out.push(f(row)?);
             Ok(true)
         })?;

@@ -124,6 +124,7 @@ impl PgConnection {
             for row in &rows {
                 let row = Row {
                     inner: RowInner::Postgres(row),
+                    rows_hint: rows.len(),
                 };
                 if !f(&row)? {
                     break;
@@ -578,7 +579,50 @@ pub(crate) fn value_ref(
     row: &postgres::Row,
     index: usize,
 ) -> std::result::Result<ValueRef<'_>, Box<Error>> {
+    if let Some(value) = read_common(row, index) {
+        return Ok(value);
+    }
     read_value(row, index).map_err(Box::new)
+}
+
+/// The most common column types (integers, text, booleans, doubles) decoded straight from
+/// the column's bytes in PostgreSQL's binary format, with one lookup; `None` sends anything
+/// else (and any malformed value, for its precise error) to [`read_value`].
+#[inline]
+fn read_common(row: &postgres::Row, index: usize) -> Option<ValueRef<'_>> {
+    let ty = row.columns().get(index)?.type_();
+    if !matches!(
+        *ty,
+        Type::INT8
+            | Type::INT4
+            | Type::INT2
+            | Type::TEXT
+            | Type::VARCHAR
+            | Type::BOOL
+            | Type::FLOAT8
+    ) {
+        return None;
+    }
+    let Some(Raw(bytes)) = row.try_get::<_, Option<Raw<'_>>>(index).ok()? else {
+        return Some(ValueRef::Null);
+    };
+    match *ty {
+        Type::INT8 => Some(ValueRef::Int(i64::from_be_bytes(bytes.try_into().ok()?))),
+        Type::INT4 => Some(ValueRef::Int(
+            i32::from_be_bytes(bytes.try_into().ok()?).into(),
+        )),
+        Type::INT2 => Some(ValueRef::Int(
+            i16::from_be_bytes(bytes.try_into().ok()?).into(),
+        )),
+        Type::FLOAT8 => Some(ValueRef::Float(f64::from_be_bytes(bytes.try_into().ok()?))),
+        Type::BOOL => match bytes {
+            [byte] => Some(ValueRef::Bool(*byte != 0)),
+            _ => None,
+        },
+        _ => std::str::from_utf8(bytes)
+            .ok()
+            .map(|text| ValueRef::Text(Cow::Borrowed(text))),
+    }
 }
 
 fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {

@@ -74,6 +74,7 @@ impl SqliteConnection {
         while let Some(row) = rows.next().map_err(map_error)? {
             let row = Row {
                 inner: RowInner::Sqlite(row),
+                rows_hint: 0,
             };
             if !f(&row)? {
                 break;
