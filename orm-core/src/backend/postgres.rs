@@ -238,89 +238,88 @@ impl ToSql for PgBind<'_> {
     postgres::types::to_sql_checked!();
 }
 
+/// Binds an owned or borrowed [`Value`] by the rules of [`PgBind`].
 fn bind_value(
     value: &Value,
     ty: &Type,
     out: &mut BytesMut,
 ) -> std::result::Result<IsNull, BoxError> {
-    {
-        match value {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Bool(v) => match *ty {
-                Type::BOOL => v.to_sql(ty, out),
-                Type::INT2 | Type::INT4 | Type::INT8 => bind_int(i64::from(*v), value, ty, out),
-                _ if is_textual(ty) => (if *v { "true" } else { "false" }).to_sql(ty, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-            Value::Int(v) => bind_int(*v, value, ty, out),
-            Value::Float(v) => match *ty {
-                Type::FLOAT8 => v.to_sql(ty, out),
-                Type::FLOAT4 => {
-                    let narrow = *v as f32;
-                    if f64::from(narrow) == *v || v.is_nan() {
-                        narrow.to_sql(ty, out)
-                    } else {
-                        Err(format!("{v} does not fit a float4 parameter exactly").into())
-                    }
+    match value {
+        Value::Null => Ok(IsNull::Yes),
+        Value::Bool(v) => match *ty {
+            Type::BOOL => v.to_sql(ty, out),
+            Type::INT2 | Type::INT4 | Type::INT8 => bind_int(i64::from(*v), value, ty, out),
+            _ if is_textual(ty) => (if *v { "true" } else { "false" }).to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
+        Value::Int(v) => bind_int(*v, value, ty, out),
+        Value::Float(v) => match *ty {
+            Type::FLOAT8 => v.to_sql(ty, out),
+            Type::FLOAT4 => {
+                let narrow = *v as f32;
+                if f64::from(narrow) == *v || v.is_nan() {
+                    narrow.to_sql(ty, out)
+                } else {
+                    Err(format!("{v} does not fit a float4 parameter exactly").into())
                 }
-                Type::NUMERIC => encode_numeric(&v.to_string(), out),
-                _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-            Value::Text(v) => bind_text(v, ty, out),
-            Value::Bytes(v) => match *ty {
-                Type::BYTEA => v.as_slice().to_sql(ty, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-            Value::Date(v) => match *ty {
-                Type::DATE => v.to_sql(ty, out),
-                Type::TIMESTAMP => v.and_time(NaiveTime::MIN).to_sql(ty, out),
-                Type::TIMESTAMPTZ => v.and_time(NaiveTime::MIN).and_utc().to_sql(ty, out),
-                _ if is_textual(ty) => v.format("%Y-%m-%d").to_string().as_str().to_sql(ty, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-            Value::Time(v) => match *ty {
-                Type::TIME => v.to_sql(ty, out),
-                _ if is_textual(ty) => v
-                    .format("%H:%M:%S%.6f")
-                    .to_string()
-                    .as_str()
-                    .to_sql(ty, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-            Value::DateTime(v) => match *ty {
-                Type::TIMESTAMP => v.to_sql(ty, out),
-                Type::TIMESTAMPTZ => v.and_utc().to_sql(ty, out),
-                Type::DATE => v.date().to_sql(ty, out),
-                _ if is_textual(ty) => v
-                    .format(DATETIME_TEXT_FORMAT)
-                    .to_string()
-                    .as_str()
-                    .to_sql(ty, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-            Value::DateTimeUtc(v) => match *ty {
-                Type::TIMESTAMPTZ => v.to_sql(ty, out),
-                Type::TIMESTAMP => v.naive_utc().to_sql(ty, out),
-                Type::DATE => v.date_naive().to_sql(ty, out),
-                _ if is_textual(ty) => v
-                    .naive_utc()
-                    .format(DATETIME_TEXT_FORMAT)
-                    .to_string()
-                    .as_str()
-                    .to_sql(ty, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-            Value::Json(v) => match *ty {
-                Type::JSON | Type::JSONB => v.to_sql(ty, out),
-                _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-            Value::Array(items) => match ty.kind() {
-                Kind::Array(element) => bind_array(items, element, out),
-                _ => Err(mismatch(value.type_name(), ty)),
-            },
-        }
+            }
+            Type::NUMERIC => encode_numeric(&v.to_string(), out),
+            _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
+        Value::Text(v) => bind_text(v, ty, out),
+        Value::Bytes(v) => match *ty {
+            Type::BYTEA => v.as_slice().to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
+        Value::Date(v) => match *ty {
+            Type::DATE => v.to_sql(ty, out),
+            Type::TIMESTAMP => v.and_time(NaiveTime::MIN).to_sql(ty, out),
+            Type::TIMESTAMPTZ => v.and_time(NaiveTime::MIN).and_utc().to_sql(ty, out),
+            _ if is_textual(ty) => v.format("%Y-%m-%d").to_string().as_str().to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
+        Value::Time(v) => match *ty {
+            Type::TIME => v.to_sql(ty, out),
+            _ if is_textual(ty) => v
+                .format("%H:%M:%S%.6f")
+                .to_string()
+                .as_str()
+                .to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
+        Value::DateTime(v) => match *ty {
+            Type::TIMESTAMP => v.to_sql(ty, out),
+            Type::TIMESTAMPTZ => v.and_utc().to_sql(ty, out),
+            Type::DATE => v.date().to_sql(ty, out),
+            _ if is_textual(ty) => v
+                .format(DATETIME_TEXT_FORMAT)
+                .to_string()
+                .as_str()
+                .to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
+        Value::DateTimeUtc(v) => match *ty {
+            Type::TIMESTAMPTZ => v.to_sql(ty, out),
+            Type::TIMESTAMP => v.naive_utc().to_sql(ty, out),
+            Type::DATE => v.date_naive().to_sql(ty, out),
+            _ if is_textual(ty) => v
+                .naive_utc()
+                .format(DATETIME_TEXT_FORMAT)
+                .to_string()
+                .as_str()
+                .to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
+        Value::Json(v) => match *ty {
+            Type::JSON | Type::JSONB => v.to_sql(ty, out),
+            _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
+        Value::Array(items) => match ty.kind() {
+            Kind::Array(element) => bind_array(items, element, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
     }
 }
 
