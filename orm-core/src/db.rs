@@ -482,6 +482,11 @@ impl DB {
     /// call on this thread inside `f` uses the transaction's connection. Nested calls use
     /// savepoints, so an inner failure rolls back only the inner part.
     ///
+    /// On PostgreSQL a statement that fails inside `f` aborts the whole transaction: when
+    /// `f` ignores the failure and returns `Ok`, the commit rolls back and returns
+    /// [`Error::TransactionAborted`] naming the first failure. Wrap a statement that may
+    /// fail in a nested `DB::transaction` to keep the rest (SQLite keeps it either way).
+    ///
     /// ```
     /// use orm_core::{Error, DB};
     /// DB::connect("sqlite::memory:")?;

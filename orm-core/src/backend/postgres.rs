@@ -26,6 +26,10 @@ pub(crate) struct PgConnection {
     /// TRANSACTION`, even when it fails), cleared by a successful plain `COMMIT` /
     /// `ROLLBACK`. Over-estimating only costs the pool one `ROLLBACK` on return.
     transaction_maybe_open: bool,
+    /// Whether the server rejected the last statement (an ERROR aborts the open
+    /// transaction); failures found on this side (a value that cannot be bound, a column
+    /// that cannot be decoded) send nothing and abort nothing.
+    rejected: bool,
 }
 
 impl PgConnection {
@@ -43,6 +47,7 @@ impl PgConnection {
             client,
             statements: HashMap::new(),
             transaction_maybe_open: false,
+            rejected: false,
         })
     }
 
@@ -50,12 +55,25 @@ impl PgConnection {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
-        let stmt = self.client.prepare(sql).map_err(map_error)?;
+        let prepared = self.client.prepare(sql);
+        let stmt = prepared.map_err(|e| self.driver_error(e))?;
         if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
             self.statements.clear();
         }
         self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
+    }
+
+    /// Maps a driver error, noting whether the server rejected the statement.
+    fn driver_error(&mut self, error: postgres::Error) -> Error {
+        self.rejected = error.as_db_error().is_some();
+        map_error(error)
+    }
+
+    /// Whether the last failed statement was rejected by the server, which aborts the
+    /// open transaction.
+    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
+        std::mem::take(&mut self.rejected)
     }
 
     fn forget(&mut self, sql: &str) {
@@ -73,6 +91,7 @@ impl PgConnection {
 
     pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let may_begin = starts_transaction(sql);
+        self.rejected = false;
         let result = self.execute_prepared(sql, params);
         self.track_transaction(sql, may_begin, result.is_ok());
         result
@@ -85,7 +104,7 @@ impl PgConnection {
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
         let changed = self.client.execute(&stmt, &refs).map_err(|e| {
             self.forget(sql);
-            map_error(e)
+            self.driver_error(e)
         })?;
         if starts_with_ddl(sql) {
             // Plans cached before a schema change may no longer fit it.
@@ -101,6 +120,7 @@ impl PgConnection {
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let may_begin = starts_transaction(sql);
+        self.rejected = false;
         let result = self.query_prepared(sql, params, f);
         self.track_transaction(sql, may_begin, result.is_ok());
         result
@@ -120,7 +140,8 @@ impl PgConnection {
             // wire bytes held in memory (paged reads such as `cursor()` stay bounded).
             let binds: Vec<PgBind<'_>> = params.iter().map(|p| PgBind(p.param())).collect();
             let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
-            let rows = self.client.query(&stmt, &refs).map_err(map_error)?;
+            let rows = self.client.query(&stmt, &refs);
+            let rows = rows.map_err(|e| self.driver_error(e))?;
             for row in &rows {
                 let row = Row {
                     inner: RowInner::Postgres(row),
@@ -143,7 +164,9 @@ impl PgConnection {
         // e.g. a function body's BEGIN, only costs a ROLLBACK on return to the pool).
         let lower = sql.to_ascii_lowercase();
         let may_begin = lower.contains("begin") || lower.contains("start transaction");
-        let result = self.client.batch_execute(sql).map_err(map_error);
+        self.rejected = false;
+        let result = self.client.batch_execute(sql);
+        let result = result.map_err(|e| self.driver_error(e));
         self.track_transaction(sql, may_begin, result.is_ok());
         if result.is_ok() && starts_with_ddl(sql) {
             // Plans cached before a schema change may no longer fit it.

@@ -87,6 +87,12 @@ impl SqliteConnection {
         self.conn.execute_batch(sql).map_err(map_error)
     }
 
+    /// SQLite keeps the transaction open after a failed statement (only the statement is
+    /// undone), so a failure never dooms the commit.
+    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
+        false
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         false
     }
