@@ -41,6 +41,10 @@ impl Default for PoolConfig {
     }
 }
 
+/// How long a pooled connection may sit idle before a checkout verifies it with a round
+/// trip (as HikariCP's 500 ms "alive bypass window").
+const VERIFY_AFTER_IDLE: Duration = Duration::from_millis(500);
+
 /// Opens pooled connections and makes them clean on return (an open transaction is
 /// rolled back; a connection that cannot be cleaned is discarded).
 #[derive(Debug)]
@@ -56,11 +60,26 @@ impl r2d2::ManageConnection for Manager {
         Connection::open_with(&self.options)
     }
 
+    /// Runs on every checkout. A connection known to be closed is refused and replaced;
+    /// one idle for a while is also asked for a round trip (its server may have ended
+    /// the session meanwhile, e.g. a restart), while one used moments ago is trusted, so
+    /// a busy loop of checkouts pays nothing.
     fn is_valid(&self, conn: &mut Connection) -> Result<()> {
-        conn.ping()
+        let verify = conn.idle_for() >= VERIFY_AFTER_IDLE;
+        if conn.still_open(verify) {
+            Ok(())
+        } else {
+            Err(Error::Connection {
+                message: format!(
+                    "a pooled connection to {} was closed by the server",
+                    self.options.redacted()
+                ),
+            })
+        }
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.mark_idle();
         !conn.reset()
     }
 }
@@ -96,7 +115,7 @@ impl Pool {
             .max_size(max_size)
             .min_idle(config.min_idle.map(|n| n.min(max_size)))
             .connection_timeout(config.connection_timeout)
-            .test_on_check_out(false)
+            .test_on_check_out(true)
             .build_unchecked(Manager {
                 options: options.clone(),
             });

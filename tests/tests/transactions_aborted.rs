@@ -222,7 +222,10 @@ on_both_backends! {
         // The value is refused before anything reaches the server (Error::Bind).
         DB::transaction(|| {
             let refused = DB::insert("INSERT INTO items (id, name) VALUES (?, ?)", &[&"x", &"y"]);
-            assert!(refused.is_err());
+            match backend() {
+                Backend::Postgres => assert!(matches!(refused, Err(Error::Bind(_))), "{refused:?}"),
+                _ => assert!(refused.is_err()),
+            }
             add(2, "a")?;
             Ok(())
         })?;

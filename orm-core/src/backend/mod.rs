@@ -7,6 +7,7 @@ pub(crate) mod sqlite;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::dialect::{Backend, Dialect};
 use crate::error::{Error, Result};
@@ -34,6 +35,8 @@ pub struct Connection {
     /// depth it ran at: PostgreSQL has then aborted the transaction (up to that level's
     /// savepoint), so committing that level must fail rather than report success.
     aborted: Option<(u32, Box<Error>)>,
+    /// When the connection last went back to its pool.
+    idle_since: Instant,
 }
 
 enum Inner {
@@ -96,6 +99,7 @@ impl Connection {
             depth: 0,
             broken: false,
             aborted: None,
+            idle_since: Instant::now(),
         })
     }
 
@@ -358,6 +362,22 @@ impl Connection {
         self.broken || dispatch!(&self.inner, c => c.is_closed())
     }
 
+    /// Whether the connection is still usable: not known broken and, when `verify`, a
+    /// server still answers (a round trip on PostgreSQL; SQLite cannot lose its file).
+    pub(crate) fn still_open(&mut self, verify: bool) -> bool {
+        !self.broken && dispatch!(&mut self.inner, c => c.still_open(verify))
+    }
+
+    /// Notes that the connection went back to its pool, idle.
+    pub(crate) fn mark_idle(&mut self) {
+        self.idle_since = Instant::now();
+    }
+
+    /// How long the connection has been idle in its pool.
+    pub(crate) fn idle_for(&self) -> Duration {
+        self.idle_since.elapsed()
+    }
+
     /// Makes the connection clean for its next user: rolls back whatever transaction is
     /// still open. Returns `false` when it cannot be made clean.
     pub(crate) fn reset(&mut self) -> bool {
@@ -399,7 +419,8 @@ impl Connection {
             self.broken = true;
         }
         let aborts = dispatch!(&mut self.inner, c => c.failure_aborts_transaction());
-        if aborts && self.depth > 0 && self.aborted.is_none() {
+        // A lost connection is reported as such (retry code matches it), not as an abort.
+        if aborts && !self.broken && self.depth > 0 && self.aborted.is_none() {
             self.aborted = Some((self.depth, Box::new(error.duplicate_failure())));
         }
         error

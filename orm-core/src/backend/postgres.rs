@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::str::FromStr;
+use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -16,6 +17,9 @@ use crate::row::{Row, RowInner};
 use crate::value::{Bind, Param, Value, ValueRef, DATETIME_TEXT_FORMAT};
 
 const STATEMENT_CACHE_CAPACITY: usize = 512;
+
+/// How long a liveness check waits for the server's answer.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) struct PgConnection {
     client: Client,
@@ -100,7 +104,7 @@ impl PgConnection {
     fn execute_prepared<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let stmt = self.statement(sql)?;
         check_param_count(&stmt, params)?;
-        let binds: Vec<PgBind<'_>> = params.iter().map(|p| PgBind(p.param())).collect();
+        let binds: Vec<PgBind<'_>> = binds(params);
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
         let changed = self.client.execute(&stmt, &refs).map_err(|e| {
             self.forget(sql);
@@ -138,7 +142,7 @@ impl PgConnection {
             // The whole result is received in one go: the synchronous driver's row
             // iterator enters its runtime once per row, which costs more than the rows'
             // wire bytes held in memory (paged reads such as `cursor()` stay bounded).
-            let binds: Vec<PgBind<'_>> = params.iter().map(|p| PgBind(p.param())).collect();
+            let binds: Vec<PgBind<'_>> = binds(params);
             let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
             let rows = self.client.query(&stmt, &refs);
             let rows = rows.map_err(|e| self.driver_error(e))?;
@@ -177,6 +181,16 @@ impl PgConnection {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
+    }
+
+    /// Whether the connection is still open: known closed, or, when `verify`, a round
+    /// trip fails. The synchronous driver reads the socket only during a call, so a
+    /// session the server ended while the connection sat idle is found by a round trip.
+    pub(crate) fn still_open(&mut self, verify: bool) -> bool {
+        if self.client.is_closed() {
+            return false;
+        }
+        !verify || self.client.is_valid(VERIFY_TIMEOUT).is_ok()
     }
 
     pub(crate) fn has_open_transaction(&mut self) -> bool {
@@ -229,9 +243,36 @@ fn check_param_count<P>(stmt: &Statement, params: &[P]) -> Result<()> {
 /// converting losslessly (an `i64` into an `INT4` parameter when it fits, text into
 /// `JSONB`, `UUID`, dates, ...) and refusing anything lossy.
 #[derive(Debug)]
-struct PgBind<'a>(Bind<'a>);
+struct PgBind<'a> {
+    bind: Bind<'a>,
+    /// 1-based, for the error message.
+    position: usize,
+}
+
+fn binds<P: Param>(params: &[P]) -> Vec<PgBind<'_>> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(index, p)| PgBind {
+            bind: p.param(),
+            position: index + 1,
+        })
+        .collect()
+}
 
 type BoxError = Box<dyn StdError + Sync + Send>;
+
+/// A value refused by [`PgBind`]; recognised in [`map_error`] to report `Error::Bind`.
+#[derive(Debug)]
+struct BindRefused(String);
+
+impl std::fmt::Display for BindRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for BindRefused {}
 
 fn mismatch(type_name: &str, ty: &Type) -> BoxError {
     format!(
@@ -243,7 +284,7 @@ fn mismatch(type_name: &str, ty: &Type) -> BoxError {
 
 impl ToSql for PgBind<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
-        match &self.0 {
+        let bound = match &self.bind {
             Bind::Value(value) => bind_value(value, ty, out),
             Bind::Owned(value) => bind_value(value, ty, out),
             Bind::Text(text) => bind_text(text, ty, out),
@@ -251,7 +292,10 @@ impl ToSql for PgBind<'_> {
                 Type::BYTEA => bytes.to_sql(ty, out),
                 _ => Err(mismatch("bytes", ty)),
             },
-        }
+        };
+        bound.map_err(|e| {
+            Box::new(BindRefused(format!("parameter {}: {e}", self.position))) as BoxError
+        })
     }
 
     fn accepts(_ty: &Type) -> bool {
@@ -715,13 +759,32 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
     })
 }
 
+/// SQLSTATEs after which the server has ended the session: class 08 (connection
+/// exception), and 57P01-57P05 (admin or crash shutdown, cannot connect now, database
+/// dropped, idle session timeout).
+fn ends_session(code: &SqlState) -> bool {
+    let code = code.code();
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "57P04" | "57P05")
+}
+
 pub(crate) fn map_error(error: postgres::Error) -> Error {
+    if let Some(refused) = error
+        .source()
+        .and_then(|source| source.downcast_ref::<BindRefused>())
+    {
+        return Error::Bind(refused.0.clone());
+    }
     if let Some(db) = error.as_db_error() {
         let message = match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_owned(),
         };
         let code = db.code();
+        if ends_session(code) {
+            return Error::Connection {
+                message: format!("the server ended the session: {message} ({})", code.code()),
+            };
+        }
         let kind = if *code == SqlState::UNIQUE_VIOLATION {
             Some(ConstraintKind::Unique)
         } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
@@ -751,9 +814,15 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
             sql: None,
         };
     }
-    if error.is_closed() {
+    let io_failure = error
+        .source()
+        .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
+    if error.is_closed() || io_failure {
         return Error::Connection {
-            message: error.to_string(),
+            message: match error.source() {
+                Some(source) => format!("{error}: {source}"),
+                None => error.to_string(),
+            },
         };
     }
     let message = match error.source() {

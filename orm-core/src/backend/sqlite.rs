@@ -97,6 +97,10 @@ impl SqliteConnection {
         false
     }
 
+    pub(crate) fn still_open(&mut self, _verify: bool) -> bool {
+        true
+    }
+
     pub(crate) fn has_open_transaction(&mut self) -> bool {
         !self.conn.is_autocommit()
     }
