@@ -29,6 +29,29 @@ pub struct PoolConfig {
     pub min_idle: Option<u32>,
     /// How long a checkout waits for a free connection before failing.
     pub connection_timeout: Duration,
+    /// How long a connection may sit idle before the pool closes it (`None`: never).
+    /// Ignored for `sqlite::memory:`, whose database lives as long as its one connection.
+    pub idle_timeout: Option<Duration>,
+    /// How long a connection may live before the pool closes it (`None`: forever).
+    /// Ignored for `sqlite::memory:`, like `idle_timeout`.
+    pub max_lifetime: Option<Duration>,
+}
+
+impl PoolConfig {
+    /// Refuses durations the pool cannot use (zero), which r2d2 would panic on.
+    fn check(&self) -> Result<()> {
+        let zero = |what: &str| Error::Config(format!("PoolConfig::{what} must not be zero"));
+        if self.connection_timeout.is_zero() {
+            return Err(zero("connection_timeout"));
+        }
+        if self.idle_timeout.is_some_and(|d| d.is_zero()) {
+            return Err(zero("idle_timeout (use None for no timeout)"));
+        }
+        if self.max_lifetime.is_some_and(|d| d.is_zero()) {
+            return Err(zero("max_lifetime (use None for no limit)"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for PoolConfig {
@@ -37,9 +60,15 @@ impl Default for PoolConfig {
             max_size: 10,
             min_idle: Some(0),
             connection_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(10 * 60)),
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
         }
     }
 }
+
+/// How long a pooled connection may sit idle before a checkout verifies it with a round
+/// trip (as HikariCP's 500 ms "alive bypass window").
+const VERIFY_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// Opens pooled connections and makes them clean on return (an open transaction is
 /// rolled back; a connection that cannot be cleaned is discarded).
@@ -56,11 +85,26 @@ impl r2d2::ManageConnection for Manager {
         Connection::open_with(&self.options)
     }
 
+    /// Runs on every checkout. A connection known to be closed is refused and replaced;
+    /// one idle for a while is also asked for a round trip (its server may have ended
+    /// the session meanwhile, e.g. a restart), while one used moments ago is trusted, so
+    /// a busy loop of checkouts pays nothing.
     fn is_valid(&self, conn: &mut Connection) -> Result<()> {
-        conn.ping()
+        let verify = conn.idle_for() >= VERIFY_AFTER_IDLE;
+        if conn.still_open(verify) {
+            Ok(())
+        } else {
+            Err(Error::Connection {
+                message: format!(
+                    "a pooled connection to {} was closed by the server",
+                    self.options.redacted()
+                ),
+            })
+        }
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.mark_idle();
         !conn.reset()
     }
 }
@@ -85,18 +129,27 @@ impl Pool {
     /// unreachable server is reported here with its cause.
     pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
         let options = ConnectOptions::parse(url)?;
+        config.check()?;
         // Fail fast with the real cause when the URL or server is bad.
         drop(Connection::open_with(&options)?);
-        let max_size = if options.is_memory() {
-            1
+        // An in-memory database is its connection: one, kept for the pool's whole life
+        // (closing it when idle or old would leave the next caller a new, empty database).
+        let (max_size, idle_timeout, max_lifetime) = if options.is_memory() {
+            (1, None, None)
         } else {
-            config.max_size.max(1)
+            (
+                config.max_size.max(1),
+                config.idle_timeout,
+                config.max_lifetime,
+            )
         };
         let inner = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(config.min_idle.map(|n| n.min(max_size)))
+            .idle_timeout(idle_timeout)
+            .max_lifetime(max_lifetime)
             .connection_timeout(config.connection_timeout)
-            .test_on_check_out(false)
+            .test_on_check_out(true)
             .build_unchecked(Manager {
                 options: options.clone(),
             });
@@ -481,6 +534,11 @@ impl DB {
     /// `Ok`, rolls back on `Err` and on panic (the panic then continues). Every database
     /// call on this thread inside `f` uses the transaction's connection. Nested calls use
     /// savepoints, so an inner failure rolls back only the inner part.
+    ///
+    /// On PostgreSQL a statement that fails inside `f` aborts the whole transaction: when
+    /// `f` ignores the failure and returns `Ok`, the commit rolls back and returns
+    /// [`Error::TransactionAborted`] naming the first failure. Wrap a statement that may
+    /// fail in a nested `DB::transaction` to keep the rest (SQLite keeps it either way).
     ///
     /// ```
     /// use orm_core::{Error, DB};

@@ -153,6 +153,16 @@ pub enum Error {
         /// The relation asked for.
         relation: String,
     },
+    /// A statement failed inside a PostgreSQL transaction, which made the server abort
+    /// the whole transaction: committing it rolled it back instead. `first` is the first
+    /// failure. Wrap a statement that may fail in a nested `DB::transaction` (a savepoint)
+    /// to keep the rest of the transaction.
+    #[error("the transaction was rolled back because a statement in it failed: {first}")]
+    TransactionAborted {
+        /// The first statement failure of the transaction (or savepoint).
+        #[source]
+        first: Box<Error>,
+    },
     /// Any other error reported by the database.
     #[error("database error: {message}{}", sql.as_deref().map(|s| format!(" (in `{s}`)")).unwrap_or_default())]
     Database {
@@ -201,6 +211,34 @@ impl Error {
             ConstraintKind::ForeignKey => Error::ForeignKeyViolation { message, sql },
             ConstraintKind::NotNull => Error::NotNullViolation { message, sql },
             ConstraintKind::Check => Error::CheckViolation { message, sql },
+        }
+    }
+
+    /// A copy of a statement failure, kept to report it again when the transaction it
+    /// aborted is committed.
+    pub(crate) fn duplicate_failure(&self) -> Error {
+        match (self, self.constraint_kind()) {
+            (
+                Error::UniqueViolation { message, sql }
+                | Error::ForeignKeyViolation { message, sql }
+                | Error::NotNullViolation { message, sql }
+                | Error::CheckViolation { message, sql },
+                Some(kind),
+            ) => Error::constraint(kind, message.clone(), sql.clone()),
+            (Error::Busy { message, sql }, _) => Error::Busy {
+                message: message.clone(),
+                sql: sql.clone(),
+            },
+            (Error::Database { message, code, sql }, _) => Error::Database {
+                message: message.clone(),
+                code: code.clone(),
+                sql: sql.clone(),
+            },
+            (other, _) => Error::Database {
+                message: other.to_string(),
+                code: None,
+                sql: None,
+            },
         }
     }
 

@@ -241,3 +241,54 @@ fn postgres_statements_survive_schema_changes() -> orm_core::Result<()> {
     assert_eq!(DB::select("SELECT * FROM shapes", &[])?[0].len(), 3);
     Ok(())
 }
+
+#[test]
+fn an_in_memory_database_lives_as_long_as_its_pool() -> orm_core::Result<()> {
+    // The shortest timeouts; r2d2's reaper closes expired connections every 30 s (a
+    // period it does not let callers change), so the test waits just over one period.
+    let short = PoolConfig {
+        idle_timeout: Some(Duration::from_secs(1)),
+        max_lifetime: Some(Duration::from_secs(1)),
+        ..PoolConfig::default()
+    };
+    DB::connect_with("memory_lives", "sqlite::memory:", short.clone())?;
+    let memory = DB::connection("memory_lives");
+    memory.statement("CREATE TABLE kept (x INTEGER)")?;
+    memory.execute("INSERT INTO kept (x) VALUES (?)", &[&1])?;
+    // A file database with the same settings shows that the reaper did run.
+    let dir = tempfile::tempdir().unwrap();
+    DB::connect_with("file_reaped", &file_url(&dir, ""), short)?;
+    DB::connection("file_reaped").select("SELECT 1", &[])?;
+    assert_eq!(DB::pool("file_reaped")?.connections(), 1);
+
+    thread::sleep(Duration::from_secs(33));
+
+    assert_eq!(DB::pool("file_reaped")?.connections(), 0);
+    assert_eq!(DB::pool("memory_lives")?.connections(), 1);
+    let n: i64 = memory.select("SELECT COUNT(*) AS n FROM kept", &[])?[0].get("n")?;
+    assert_eq!(n, 1);
+    DB::disconnect("memory_lives");
+    DB::disconnect("file_reaped");
+    Ok(())
+}
+
+#[test]
+fn zero_pool_durations_are_configuration_errors() {
+    for config in [
+        PoolConfig {
+            idle_timeout: Some(Duration::ZERO),
+            ..PoolConfig::default()
+        },
+        PoolConfig {
+            max_lifetime: Some(Duration::ZERO),
+            ..PoolConfig::default()
+        },
+        PoolConfig {
+            connection_timeout: Duration::ZERO,
+            ..PoolConfig::default()
+        },
+    ] {
+        let result = DB::connect_with("zero_durations", "sqlite::memory:", config);
+        assert!(matches!(result, Err(Error::Config(_))), "{result:?}");
+    }
+}

@@ -107,6 +107,54 @@ on_both_backends! {
 }
 
 #[test]
+fn a_value_a_postgres_parameter_cannot_take_is_a_bind_error() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    schema()?;
+    // Text for an integer parameter (the type the server inferred from `id`).
+    let err = DB::select(
+        "SELECT * FROM parents WHERE email = ? AND id = ?",
+        &[&"a@x", &"abc"],
+    )
+    .unwrap_err();
+    match &err {
+        Error::Bind(message) => {
+            assert!(message.contains("parameter 2"), "{message}");
+            assert!(
+                message.contains("text") && message.contains("int4"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Error::Bind, got {other:?}"),
+    }
+    // An integer out of the parameter's range, in an INSERT.
+    let err = DB::insert(
+        "INSERT INTO parents (id, email) VALUES (?, ?)",
+        &[&(1i64 << 40), &"big@x"],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Bind(m) if m.contains("parameter 1")),
+        "{err:?}"
+    );
+    // Nothing was sent: the connection goes on (also inside a transaction).
+    DB::transaction(|| {
+        let refused = DB::insert(
+            "INSERT INTO parents (id, email) VALUES (?, ?)",
+            &[&"x", &"x@x"],
+        );
+        assert!(matches!(refused, Err(Error::Bind(_))), "{refused:?}");
+        DB::insert(
+            "INSERT INTO parents (id, email) VALUES (?, ?)",
+            &[&2, &"b@x"],
+        )
+    })?;
+    assert_eq!(DB::table("parents").count()?, 2);
+    Ok(())
+}
+
+#[test]
 fn a_password_in_a_url_is_never_shown() {
     let url = "postgres://app:sup3rs3cret@127.0.0.1:1/db";
     let err = orm_core::Connection::open(url).unwrap_err();

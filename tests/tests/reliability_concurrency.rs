@@ -59,6 +59,7 @@ fn pool_config(max_size: u32) -> PoolConfig {
         max_size,
         min_idle: Some(0),
         connection_timeout: Duration::from_secs(60),
+        ..PoolConfig::default()
     }
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod sqlite;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::dialect::{Backend, Dialect};
 use crate::error::{Error, Result};
@@ -30,6 +31,12 @@ pub struct Connection {
     options: ConnectOptions,
     depth: u32,
     broken: bool,
+    /// The first statement the server rejected inside the open transaction, and the
+    /// depth it ran at: PostgreSQL has then aborted the transaction (up to that level's
+    /// savepoint), so committing that level must fail rather than report success.
+    aborted: Option<(u32, Box<Error>)>,
+    /// When the connection last went back to its pool.
+    idle_since: Instant,
 }
 
 enum Inner {
@@ -91,6 +98,8 @@ impl Connection {
             options: options.clone(),
             depth: 0,
             broken: false,
+            aborted: None,
+            idle_since: Instant::now(),
         })
     }
 
@@ -139,7 +148,7 @@ impl Connection {
             result = dispatch!(&mut self.inner, c => c.execute(sql, params));
         }
         crate::log::finish(started, sql, params.len());
-        self.note(result).map_err(|e| e.with_sql(sql))
+        self.note(result, sql)
     }
 
     /// A statement prepared before another connection changed the table's shape fails
@@ -218,7 +227,7 @@ impl Connection {
             result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
         }
         crate::log::finish(started, sql, params.len());
-        self.note(result).map_err(|e| e.with_sql(sql))
+        self.note(result, sql)
     }
 
     /// Runs a query and returns the first row mapped by `f`, if any.
@@ -244,7 +253,7 @@ impl Connection {
         let started = crate::log::start();
         let result = dispatch!(&mut self.inner, c => c.execute_batch(sql));
         crate::log::finish(started, sql, 0);
-        self.note(result).map_err(|e| e.with_sql(sql))
+        self.note(result, sql)
     }
 
     /// Whether a transaction (or savepoint) opened through this connection is open.
@@ -268,7 +277,8 @@ impl Connection {
     }
 
     /// Runs `f` in a transaction (a savepoint when one is open): commits on `Ok`, rolls
-    /// back on `Err` and on panic.
+    /// back on `Err` and on panic. After a statement failed inside it on PostgreSQL, the
+    /// commit rolls back and returns [`Error::TransactionAborted`] (see `DB::transaction`).
     pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut tx = self.begin()?;
         match f(&mut tx) {
@@ -285,6 +295,7 @@ impl Connection {
 
     pub(crate) fn begin_raw(&mut self) -> Result<()> {
         let sql = if self.depth == 0 {
+            self.aborted = None;
             self.dialect().begin_transaction().to_owned()
         } else {
             format!("SAVEPOINT orm_savepoint_{}", self.depth)
@@ -296,6 +307,12 @@ impl Connection {
 
     pub(crate) fn commit_raw(&mut self) -> Result<()> {
         debug_assert!(self.depth > 0);
+        if let Some(first) = self.abort_at_this_level() {
+            // The server would answer COMMIT with a silent ROLLBACK (RELEASE with an
+            // error): roll back and say why.
+            let _ = self.rollback_raw();
+            return Err(Error::TransactionAborted { first });
+        }
         let sql = if self.depth == 1 {
             "COMMIT".to_owned()
         } else {
@@ -325,6 +342,14 @@ impl Connection {
                 "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
             ))
         };
+        // Rolling back this level undoes a failure that happened in it.
+        if self
+            .aborted
+            .as_ref()
+            .is_some_and(|(at, _)| *at >= self.depth)
+        {
+            self.aborted = None;
+        }
         self.depth -= 1;
         if result.is_err() {
             self.broken = true;
@@ -335,6 +360,22 @@ impl Connection {
     /// Whether the connection should be discarded rather than reused.
     pub(crate) fn is_broken(&self) -> bool {
         self.broken || dispatch!(&self.inner, c => c.is_closed())
+    }
+
+    /// Whether the connection is still usable: not known broken and, when `verify`, a
+    /// server still answers (a round trip on PostgreSQL; SQLite cannot lose its file).
+    pub(crate) fn still_open(&mut self, verify: bool) -> bool {
+        !self.broken && dispatch!(&mut self.inner, c => c.still_open(verify))
+    }
+
+    /// Notes that the connection went back to its pool, idle.
+    pub(crate) fn mark_idle(&mut self) {
+        self.idle_since = Instant::now();
+    }
+
+    /// How long the connection has been idle in its pool.
+    pub(crate) fn idle_for(&self) -> Duration {
+        self.idle_since.elapsed()
     }
 
     /// Makes the connection clean for its next user: rolls back whatever transaction is
@@ -357,11 +398,32 @@ impl Connection {
         self.execute_batch("SELECT 1")
     }
 
-    fn note<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Err(Error::Connection { .. }) = &result {
+    /// The first failure that aborted the innermost open level, taken.
+    fn abort_at_this_level(&mut self) -> Option<Box<Error>> {
+        match &self.aborted {
+            Some((at, _)) if *at >= self.depth => self.aborted.take().map(|(_, first)| first),
+            _ => None,
+        }
+    }
+
+    fn note<T>(&mut self, result: Result<T>, sql: &str) -> Result<T> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.failed(error.with_sql(sql))),
+        }
+    }
+
+    #[cold]
+    fn failed(&mut self, error: Error) -> Error {
+        if let Error::Connection { .. } = &error {
             self.broken = true;
         }
-        result
+        let aborts = dispatch!(&mut self.inner, c => c.failure_aborts_transaction());
+        // A lost connection is reported as such (retry code matches it), not as an abort.
+        if aborts && !self.broken && self.depth > 0 && self.aborted.is_none() {
+            self.aborted = Some((self.depth, Box::new(error.duplicate_failure())));
+        }
+        error
     }
 
     /// Runs `f` on the underlying rusqlite connection (an escape hatch for SQLite-only
@@ -388,7 +450,8 @@ pub struct Transaction<'c> {
 }
 
 impl Transaction<'_> {
-    /// Commits (or releases the savepoint).
+    /// Commits (or releases the savepoint); [`Error::TransactionAborted`], rolled back,
+    /// when a statement failed in it on PostgreSQL.
     pub fn commit(mut self) -> Result<()> {
         self.done = true;
         self.conn.commit_raw()

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::str::FromStr;
+use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -17,6 +18,9 @@ use crate::value::{Bind, Param, Value, ValueRef, DATETIME_TEXT_FORMAT};
 
 const STATEMENT_CACHE_CAPACITY: usize = 512;
 
+/// How long a liveness check waits for the server's answer.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(crate) struct PgConnection {
     client: Client,
     statements: HashMap<String, Statement>,
@@ -26,6 +30,10 @@ pub(crate) struct PgConnection {
     /// TRANSACTION`, even when it fails), cleared by a successful plain `COMMIT` /
     /// `ROLLBACK`. Over-estimating only costs the pool one `ROLLBACK` on return.
     transaction_maybe_open: bool,
+    /// Whether the server rejected the last statement (an ERROR aborts the open
+    /// transaction); failures found on this side (a value that cannot be bound, a column
+    /// that cannot be decoded) send nothing and abort nothing.
+    rejected: bool,
 }
 
 impl PgConnection {
@@ -43,6 +51,7 @@ impl PgConnection {
             client,
             statements: HashMap::new(),
             transaction_maybe_open: false,
+            rejected: false,
         })
     }
 
@@ -50,12 +59,25 @@ impl PgConnection {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
-        let stmt = self.client.prepare(sql).map_err(map_error)?;
+        let prepared = self.client.prepare(sql);
+        let stmt = prepared.map_err(|e| self.driver_error(e))?;
         if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
             self.statements.clear();
         }
         self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
+    }
+
+    /// Maps a driver error, noting whether the server rejected the statement.
+    fn driver_error(&mut self, error: postgres::Error) -> Error {
+        self.rejected = error.as_db_error().is_some();
+        map_error(error)
+    }
+
+    /// Whether the last failed statement was rejected by the server, which aborts the
+    /// open transaction.
+    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
+        std::mem::take(&mut self.rejected)
     }
 
     fn forget(&mut self, sql: &str) {
@@ -73,6 +95,7 @@ impl PgConnection {
 
     pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let may_begin = starts_transaction(sql);
+        self.rejected = false;
         let result = self.execute_prepared(sql, params);
         self.track_transaction(sql, may_begin, result.is_ok());
         result
@@ -81,11 +104,11 @@ impl PgConnection {
     fn execute_prepared<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let stmt = self.statement(sql)?;
         check_param_count(&stmt, params)?;
-        let binds: Vec<PgBind<'_>> = params.iter().map(|p| PgBind(p.param())).collect();
+        let binds: Vec<PgBind<'_>> = binds(params);
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
         let changed = self.client.execute(&stmt, &refs).map_err(|e| {
             self.forget(sql);
-            map_error(e)
+            self.driver_error(e)
         })?;
         if starts_with_ddl(sql) {
             // Plans cached before a schema change may no longer fit it.
@@ -101,6 +124,7 @@ impl PgConnection {
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let may_begin = starts_transaction(sql);
+        self.rejected = false;
         let result = self.query_prepared(sql, params, f);
         self.track_transaction(sql, may_begin, result.is_ok());
         result
@@ -118,9 +142,10 @@ impl PgConnection {
             // The whole result is received in one go: the synchronous driver's row
             // iterator enters its runtime once per row, which costs more than the rows'
             // wire bytes held in memory (paged reads such as `cursor()` stay bounded).
-            let binds: Vec<PgBind<'_>> = params.iter().map(|p| PgBind(p.param())).collect();
+            let binds: Vec<PgBind<'_>> = binds(params);
             let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
-            let rows = self.client.query(&stmt, &refs).map_err(map_error)?;
+            let rows = self.client.query(&stmt, &refs);
+            let rows = rows.map_err(|e| self.driver_error(e))?;
             for row in &rows {
                 let row = Row {
                     inner: RowInner::Postgres(row),
@@ -143,7 +168,9 @@ impl PgConnection {
         // e.g. a function body's BEGIN, only costs a ROLLBACK on return to the pool).
         let lower = sql.to_ascii_lowercase();
         let may_begin = lower.contains("begin") || lower.contains("start transaction");
-        let result = self.client.batch_execute(sql).map_err(map_error);
+        self.rejected = false;
+        let result = self.client.batch_execute(sql);
+        let result = result.map_err(|e| self.driver_error(e));
         self.track_transaction(sql, may_begin, result.is_ok());
         if result.is_ok() && starts_with_ddl(sql) {
             // Plans cached before a schema change may no longer fit it.
@@ -154,6 +181,16 @@ impl PgConnection {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
+    }
+
+    /// Whether the connection is still open: known closed, or, when `verify`, a round
+    /// trip fails. The synchronous driver reads the socket only during a call, so a
+    /// session the server ended while the connection sat idle is found by a round trip.
+    pub(crate) fn still_open(&mut self, verify: bool) -> bool {
+        if self.client.is_closed() {
+            return false;
+        }
+        !verify || self.client.is_valid(VERIFY_TIMEOUT).is_ok()
     }
 
     pub(crate) fn has_open_transaction(&mut self) -> bool {
@@ -206,9 +243,36 @@ fn check_param_count<P>(stmt: &Statement, params: &[P]) -> Result<()> {
 /// converting losslessly (an `i64` into an `INT4` parameter when it fits, text into
 /// `JSONB`, `UUID`, dates, ...) and refusing anything lossy.
 #[derive(Debug)]
-struct PgBind<'a>(Bind<'a>);
+struct PgBind<'a> {
+    bind: Bind<'a>,
+    /// 1-based, for the error message.
+    position: usize,
+}
+
+fn binds<P: Param>(params: &[P]) -> Vec<PgBind<'_>> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(index, p)| PgBind {
+            bind: p.param(),
+            position: index + 1,
+        })
+        .collect()
+}
 
 type BoxError = Box<dyn StdError + Sync + Send>;
+
+/// A value refused by [`PgBind`]; recognised in [`map_error`] to report `Error::Bind`.
+#[derive(Debug)]
+struct BindRefused(String);
+
+impl std::fmt::Display for BindRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for BindRefused {}
 
 fn mismatch(type_name: &str, ty: &Type) -> BoxError {
     format!(
@@ -220,7 +284,7 @@ fn mismatch(type_name: &str, ty: &Type) -> BoxError {
 
 impl ToSql for PgBind<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
-        match &self.0 {
+        let bound = match &self.bind {
             Bind::Value(value) => bind_value(value, ty, out),
             Bind::Owned(value) => bind_value(value, ty, out),
             Bind::Text(text) => bind_text(text, ty, out),
@@ -228,7 +292,10 @@ impl ToSql for PgBind<'_> {
                 Type::BYTEA => bytes.to_sql(ty, out),
                 _ => Err(mismatch("bytes", ty)),
             },
-        }
+        };
+        bound.map_err(|e| {
+            Box::new(BindRefused(format!("parameter {}: {e}", self.position))) as BoxError
+        })
     }
 
     fn accepts(_ty: &Type) -> bool {
@@ -692,13 +759,32 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
     })
 }
 
+/// SQLSTATEs after which the server has ended the session: class 08 (connection
+/// exception), and 57P01-57P05 (admin or crash shutdown, cannot connect now, database
+/// dropped, idle session timeout).
+fn ends_session(code: &SqlState) -> bool {
+    let code = code.code();
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "57P04" | "57P05")
+}
+
 pub(crate) fn map_error(error: postgres::Error) -> Error {
+    if let Some(refused) = error
+        .source()
+        .and_then(|source| source.downcast_ref::<BindRefused>())
+    {
+        return Error::Bind(refused.0.clone());
+    }
     if let Some(db) = error.as_db_error() {
         let message = match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_owned(),
         };
         let code = db.code();
+        if ends_session(code) {
+            return Error::Connection {
+                message: format!("the server ended the session: {message} ({})", code.code()),
+            };
+        }
         let kind = if *code == SqlState::UNIQUE_VIOLATION {
             Some(ConstraintKind::Unique)
         } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
@@ -728,9 +814,15 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
             sql: None,
         };
     }
-    if error.is_closed() {
+    let io_failure = error
+        .source()
+        .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
+    if error.is_closed() || io_failure {
         return Error::Connection {
-            message: error.to_string(),
+            message: match error.source() {
+                Some(source) => format!("{error}: {source}"),
+                None => error.to_string(),
+            },
         };
     }
     let message = match error.source() {

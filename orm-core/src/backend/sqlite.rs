@@ -87,8 +87,18 @@ impl SqliteConnection {
         self.conn.execute_batch(sql).map_err(map_error)
     }
 
+    /// SQLite keeps the transaction open after a failed statement (only the statement is
+    /// undone), so a failure never dooms the commit.
+    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
+        false
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         false
+    }
+
+    pub(crate) fn still_open(&mut self, _verify: bool) -> bool {
+        true
     }
 
     pub(crate) fn has_open_transaction(&mut self) -> bool {
