@@ -276,6 +276,11 @@ fn push_literal_common(backend: Backend, out: &mut String, value: &Value) -> Res
             )?,
         },
         Value::Json(j) => push_quoted_text(out, &j.to_string())?,
+        // Digits, a sign and a point only: nothing to escape.
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => {
+            let _ = write!(out, "{d}");
+        }
         Value::Array(items) => match backend {
             Backend::Postgres => {
                 out.push_str("ARRAY[");
