@@ -27,6 +27,11 @@ impl Dialect for PostgresDialect {
         65535
     }
 
+    fn like_escape_clause(&self) -> &'static str {
+        // An E'' string means one backslash whatever `standard_conforming_strings` says.
+        " ESCAPE E'\\\\'"
+    }
+
     fn date_part(&self, part: DatePart) -> (&'static str, &'static str) {
         // EXTRACT returns NUMERIC (PostgreSQL 14+): cast so the part compares and reads
         // as an integer.

@@ -1,6 +1,14 @@
 use std::borrow::Cow;
 
-use super::{rewrite_question_marks, Backend, DatePart, Dialect, LockMode, SqlWriter};
+use super::{
+    push_like_pattern, rewrite_question_marks, text_match_pattern, Backend, DatePart, Dialect,
+    LockMode, SqlWriter, TextMatch,
+};
+use crate::value::Value;
+
+/// SQLITE_MAX_LIKE_PATTERN_LENGTH of the bundled library (a compile-time maximum that the
+/// runtime limit cannot raise): longer patterns fail with "LIKE or GLOB pattern too complex".
+const MAX_LIKE_PATTERN_LEN: usize = 50_000;
 
 /// SQL syntax of SQLite.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,6 +59,42 @@ impl Dialect for SqliteDialect {
             "NOT LIKE"
         } else {
             "LIKE"
+        }
+    }
+
+    fn max_like_pattern_len(&self) -> usize {
+        MAX_LIKE_PATTERN_LEN
+    }
+
+    fn push_text_match(&self, w: &mut SqlWriter, column: &str, kind: TextMatch, text: &str) {
+        let pattern = text_match_pattern(kind, text);
+        if pattern.len() <= MAX_LIKE_PATTERN_LEN {
+            return push_like_pattern(w, column, pattern);
+        }
+        // Too long for LIKE: the same match without a pattern. `lower` folds ASCII only,
+        // as SQLite's LIKE does, so the answer does not depend on the text's length.
+        let text = Value::Text(text.to_owned());
+        match kind {
+            TextMatch::Contains | TextMatch::StartsWith => {
+                w.push("instr(lower(")
+                    .push_qualified_name(column)
+                    .push("), lower(")
+                    .push_bind(text)
+                    .push(if kind == TextMatch::Contains {
+                        ")) > 0"
+                    } else {
+                        ")) = 1"
+                    });
+            }
+            TextMatch::EndsWith => {
+                w.push("substr(lower(")
+                    .push_qualified_name(column)
+                    .push("), -length(")
+                    .push_bind(text.clone())
+                    .push(")) = lower(")
+                    .push_bind(text)
+                    .push(")");
+            }
         }
     }
 
