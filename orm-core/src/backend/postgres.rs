@@ -291,7 +291,7 @@ fn bind_value(
         Value::DateTime(v) => match *ty {
             Type::TIMESTAMP => v.to_sql(ty, out),
             Type::TIMESTAMPTZ => v.and_utc().to_sql(ty, out),
-            Type::DATE => v.date().to_sql(ty, out),
+            Type::DATE => bind_date_of(*v, out),
             _ if is_textual(ty) => v
                 .format(DATETIME_TEXT_FORMAT)
                 .to_string()
@@ -302,7 +302,7 @@ fn bind_value(
         Value::DateTimeUtc(v) => match *ty {
             Type::TIMESTAMPTZ => v.to_sql(ty, out),
             Type::TIMESTAMP => v.naive_utc().to_sql(ty, out),
-            Type::DATE => v.date_naive().to_sql(ty, out),
+            Type::DATE => bind_date_of(v.naive_utc(), out),
             _ if is_textual(ty) => v
                 .naive_utc()
                 .format(DATETIME_TEXT_FORMAT)
@@ -334,6 +334,19 @@ fn bind_value(
             _ => Err(mismatch(value.type_name(), ty)),
         },
     }
+}
+
+/// Binds a date-time to a `DATE` parameter when it is midnight: any other time of day
+/// would be dropped silently.
+fn bind_date_of(v: NaiveDateTime, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+    if v.time() != NaiveTime::MIN {
+        return Err(format!(
+            "{v} has a time of day, which a date parameter would drop; bind its date \
+             (`.date()`) or compare with a timestamp"
+        )
+        .into());
+    }
+    v.date().to_sql(&Type::DATE, out)
 }
 
 /// Writes a one-dimensional array in PostgreSQL's binary format, each element bound
@@ -795,6 +808,13 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
         return Error::Connection {
             message: error.to_string(),
         };
+    }
+    // A value that cannot be converted to its parameter's type (`PgBind` refused it).
+    if error.to_string().starts_with("error serializing parameter") {
+        return Error::Bind(match error.source() {
+            Some(source) => format!("{error}: {source}"),
+            None => error.to_string(),
+        });
     }
     let message = match error.source() {
         Some(source) => format!("{error}: {source}"),

@@ -112,9 +112,10 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         push_like_pattern(w, column, text_match_pattern(kind, text));
     }
 
-    /// The text around a column that turns it into the given part of its date, as
-    /// `(prefix, suffix)`: year, month and day compare as integers, the date as a date.
-    fn date_part(&self, part: DatePart) -> (&'static str, &'static str);
+    /// Appends the given part of `column`'s date: year, month and day as integers, the
+    /// date as a date. A point in time (`TIMESTAMPTZ`) gives the parts of its UTC date,
+    /// whatever the session's time zone; a date or a date-time without zone its own.
+    fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str);
 
     /// The text around an aggregate that makes it read back as a float on every backend
     /// (PostgreSQL's `SUM` of integers is `NUMERIC`), as `(prefix, suffix)`.

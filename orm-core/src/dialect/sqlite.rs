@@ -98,14 +98,16 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    fn date_part(&self, part: DatePart) -> (&'static str, &'static str) {
-        // strftime returns text ('07'): cast so the part compares with integers.
-        match part {
+    fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str) {
+        // Date-times are stored as UTC text (no zone to convert). strftime returns text
+        // ('07'): cast so the part compares with integers.
+        let (prefix, suffix) = match part {
             DatePart::Date => ("date(", ")"),
             DatePart::Year => ("CAST(strftime('%Y', ", ") AS INTEGER)"),
             DatePart::Month => ("CAST(strftime('%m', ", ") AS INTEGER)"),
             DatePart::Day => ("CAST(strftime('%d', ", ") AS INTEGER)"),
-        }
+        };
+        w.push(prefix).push_qualified_name(column).push(suffix);
     }
 
     fn float_cast(&self) -> (&'static str, &'static str) {

@@ -163,8 +163,7 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             op,
             value,
         } => {
-            let (prefix, suffix) = w.dialect().date_part(part);
-            w.push(prefix).push_qualified_name(&column).push(suffix);
+            w.dialect().push_date_part(w, part, &column);
             push_op(w, op);
             push_operand(w, op, value);
         }

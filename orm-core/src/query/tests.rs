@@ -236,9 +236,21 @@ fn date_parts_per_dialect() {
         lite(&query),
         r#"SELECT * FROM "users" WHERE date("created_at") = ? AND CAST(strftime('%Y', "created_at") AS INTEGER) >= ? AND CAST(strftime('%m', "created_at") AS INTEGER) = ? AND CAST(strftime('%d', "created_at") AS INTEGER) < ?"#
     );
+    // PostgreSQL: a TIMESTAMPTZ's parts are taken in UTC, whatever the session's zone.
+    let part = |field: &str| {
+        format!(
+            r#"CASE WHEN pg_typeof("created_at") = 'timestamptz'::regtype THEN CAST(EXTRACT({field} FROM CAST("created_at" AS TIMESTAMPTZ) AT TIME ZONE 'UTC') AS INTEGER) ELSE CAST(EXTRACT({field} FROM CAST("created_at" AS TIMESTAMP)) AS INTEGER) END"#
+        )
+    };
+    let date = r#"CASE WHEN pg_typeof("created_at") = 'timestamptz'::regtype THEN CAST(CAST("created_at" AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS DATE) ELSE CAST(CAST("created_at" AS TIMESTAMP) AS DATE) END"#;
     assert_eq!(
         pg(&query),
-        r#"SELECT * FROM "users" WHERE CAST("created_at" AS DATE) = $1 AND CAST(EXTRACT(YEAR FROM "created_at") AS INTEGER) >= $2 AND CAST(EXTRACT(MONTH FROM "created_at") AS INTEGER) = $3 AND CAST(EXTRACT(DAY FROM "created_at") AS INTEGER) < $4"#
+        format!(
+            r#"SELECT * FROM "users" WHERE {date} = $1 AND {} >= $2 AND {} = $3 AND {} < $4"#,
+            part("YEAR"),
+            part("MONTH"),
+            part("DAY")
+        )
     );
 }
 
