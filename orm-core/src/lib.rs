@@ -29,6 +29,8 @@
 
 mod backend;
 mod db;
+#[cfg(feature = "decimal")]
+mod decimal;
 pub mod dialect;
 mod error;
 pub mod inflector;
@@ -66,8 +68,14 @@ pub use orm_derive::Model;
 /// Chrono's date and time types, re-exported for model fields.
 pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
+/// `rust_decimal`'s exact decimal, re-exported for model fields (feature `decimal`).
+#[cfg(feature = "decimal")]
+pub use rust_decimal::Decimal;
+
 /// Everything an application usually needs: `use orm_core::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "decimal")]
+    pub use crate::Decimal;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, Error, FromRow, HasMany,
         HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, NaiveDate, NaiveDateTime,

@@ -336,6 +336,9 @@ impl serde::Serialize for Value {
             Value::DateTimeUtc(v) => v.serialize(serializer),
             Value::Json(v) => v.serialize(serializer),
             Value::Array(v) => v.serialize(serializer),
+            // As exact text: a JSON number would pass through a float in most readers.
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => serializer.collect_str(v),
         }
     }
 }

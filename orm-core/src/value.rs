@@ -35,6 +35,9 @@ pub enum Value {
     /// A one-dimensional array, bound as one parameter (PostgreSQL: `id = ANY(?)`).
     /// SQLite has no arrays and refuses it with [`crate::Error::Bind`].
     Array(Vec<Value>),
+    /// An exact decimal number (PostgreSQL's `NUMERIC`; bound as text on SQLite).
+    #[cfg(feature = "decimal")]
+    Decimal(rust_decimal::Decimal),
 }
 
 /// A borrowed SQL value, as read from a row without copying text or bytes.
@@ -65,6 +68,9 @@ pub enum ValueRef<'a> {
     Json(Cow<'a, serde_json::Value>),
     /// A one-dimensional array (see [`Value::Array`]).
     Array(Cow<'a, [Value]>),
+    /// An exact decimal number.
+    #[cfg(feature = "decimal")]
+    Decimal(rust_decimal::Decimal),
 }
 
 impl Value {
@@ -93,6 +99,8 @@ impl Value {
             Value::DateTimeUtc(v) => ValueRef::DateTimeUtc(*v),
             Value::Json(v) => ValueRef::Json(Cow::Borrowed(v)),
             Value::Array(v) => ValueRef::Array(Cow::Borrowed(v)),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => ValueRef::Decimal(*v),
         }
     }
 
@@ -118,6 +126,8 @@ impl ValueRef<'_> {
             ValueRef::DateTimeUtc(_) => "datetime with time zone",
             ValueRef::Json(_) => "json",
             ValueRef::Array(_) => "array",
+            #[cfg(feature = "decimal")]
+            ValueRef::Decimal(_) => "decimal",
         }
     }
 
@@ -136,6 +146,8 @@ impl ValueRef<'_> {
             ValueRef::DateTimeUtc(v) => Value::DateTimeUtc(*v),
             ValueRef::Json(v) => Value::Json(v.clone().into_owned()),
             ValueRef::Array(v) => Value::Array(v.clone().into_owned()),
+            #[cfg(feature = "decimal")]
+            ValueRef::Decimal(v) => Value::Decimal(*v),
         }
     }
 }
@@ -154,6 +166,8 @@ impl fmt::Display for Value {
             Value::DateTime(v) => write!(f, "{v}"),
             Value::DateTimeUtc(v) => write!(f, "{v}"),
             Value::Json(v) => write!(f, "{v}"),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => write!(f, "{v}"),
             Value::Array(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {
@@ -179,14 +193,14 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn new(expected: &str, value: &ValueRef<'_>) -> DecodeError {
+    pub(crate) fn new(expected: &str, value: &ValueRef<'_>) -> DecodeError {
         DecodeError {
             expected: expected.to_owned(),
             found: value.type_name().to_owned(),
         }
     }
 
-    fn out_of_range(expected: &str, value: impl fmt::Display) -> DecodeError {
+    pub(crate) fn out_of_range(expected: &str, value: impl fmt::Display) -> DecodeError {
         DecodeError {
             expected: expected.to_owned(),
             found: format!("{value} (out of range)"),
@@ -398,6 +412,10 @@ macro_rules! int_conversions {
                 }
                 match value {
                     ValueRef::Bool(b) => Ok(<$t>::from(b)),
+                    #[cfg(feature = "decimal")]
+                    ValueRef::Decimal(d) => crate::decimal::whole(d)
+                        .and_then(|v| <$t>::try_from(v).ok())
+                        .ok_or_else(|| DecodeError::out_of_range(stringify!($t), d)),
                     other => Err(DecodeError::new(stringify!($t), &other)),
                 }
             }
@@ -449,6 +467,8 @@ impl FromValue for f64 {
             ValueRef::Float(v) => Ok(v),
             ValueRef::Int(v) if (-F64_EXACT_INT..=F64_EXACT_INT).contains(&v) => Ok(v as f64),
             ValueRef::Int(v) => Err(DecodeError::out_of_range("f64", v)),
+            #[cfg(feature = "decimal")]
+            ValueRef::Decimal(d) => Ok(crate::decimal::nearest_f64(d)),
             other => Err(DecodeError::new("f64", &other)),
         }
     }
@@ -542,6 +562,9 @@ impl FromValue for String {
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Text(v) => Ok(v.into_owned()),
+            // PostgreSQL's NUMERIC read as its exact text, as before decimals were typed.
+            #[cfg(feature = "decimal")]
+            ValueRef::Decimal(d) => Ok(d.to_string()),
             other => Err(DecodeError::new("String", &other)),
         }
     }

@@ -89,12 +89,13 @@ fn only_payload(rows: &[Record], payload: &str) -> Result<()> {
     Ok(())
 }
 
-/// The databases refuse some patterns outright, with an error (never a wrong answer):
-/// SQLite patterns over 50 000 bytes (`SQLITE_MAX_LIKE_PATTERN_LENGTH`), and PostgreSQL
-/// patterns ending in its escape character `\`.
+/// The builder refuses some patterns before running, with an error (never a wrong
+/// answer): patterns over SQLite's 50 000 bytes (`SQLITE_MAX_LIKE_PATTERN_LENGTH`), and
+/// patterns ending in a lone escape character `\`, on every backend.
 fn like_pattern_refused(pattern: &str, message: &str) -> bool {
-    (message.contains("LIKE or GLOB pattern too complex") && pattern.len() > 50_000)
-        || (message.contains("must not end with escape character") && pattern.ends_with('\\'))
+    let trailing_escapes = pattern.bytes().rev().take_while(|b| *b == b'\\').count();
+    (message.contains("longer than") && pattern.len() > 50_000)
+        || (message.contains("escape character") && trailing_escapes % 2 == 1)
 }
 
 type Operation = fn(&str) -> Result<()>;
@@ -173,12 +174,12 @@ const OPERATIONS: &[(&str, Operation)] = &[
     }),
     ("where_like", |p| {
         seed(p)?;
-        // The payload is a LIKE pattern here (`%`, `_` and, on PostgreSQL, `\` mean
+        // The payload is a LIKE pattern here (`%`, `_` and `\` mean
         // something); whatever matches must be a seeded row, byte-exact, and a pattern
         // without metacharacters must find the payload itself.
         let rows = match DB::table("notes").where_like("body", p).get() {
             Ok(rows) => rows,
-            Err(Error::Database { message, .. }) if like_pattern_refused(p, &message) => {
+            Err(Error::InvalidQuery(message)) if like_pattern_refused(p, &message) => {
                 return Ok(());
             }
             Err(e) => return Err(e),
@@ -311,9 +312,12 @@ fn check_every_payload_through_every_api() -> Result<()> {
         for ((name, operation), baseline) in OPERATIONS.iter().zip(&baselines) {
             let sent = run_logged(*operation, payload)
                 .unwrap_or_else(|e| panic!("{name} failed for payload {shown:?}: {e}"));
-            assert_eq!(
-                &sent, baseline,
-                "{name}: the SQL sent depends on the payload {shown:?}"
+            // A statement refused before running (a LIKE pattern) is not sent; any
+            // statement sent is one of the baseline's.
+            let refused = sent.len() < baseline.len() && baseline.starts_with(&sent);
+            assert!(
+                &sent == baseline || refused,
+                "{name}: the SQL sent depends on the payload {shown:?}: {sent:?}"
             );
             let distinctive =
                 payload.len() >= 4 && !baseline.iter().any(|sql| sql.contains(payload.as_str()));

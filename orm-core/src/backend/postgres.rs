@@ -358,7 +358,7 @@ fn bind_value(
         Value::DateTime(v) => match *ty {
             Type::TIMESTAMP => v.to_sql(ty, out),
             Type::TIMESTAMPTZ => v.and_utc().to_sql(ty, out),
-            Type::DATE => v.date().to_sql(ty, out),
+            Type::DATE => bind_date_of(*v, out),
             _ if is_textual(ty) => v
                 .format(DATETIME_TEXT_FORMAT)
                 .to_string()
@@ -369,7 +369,7 @@ fn bind_value(
         Value::DateTimeUtc(v) => match *ty {
             Type::TIMESTAMPTZ => v.to_sql(ty, out),
             Type::TIMESTAMP => v.naive_utc().to_sql(ty, out),
-            Type::DATE => v.date_naive().to_sql(ty, out),
+            Type::DATE => bind_date_of(v.naive_utc(), out),
             _ if is_textual(ty) => v
                 .naive_utc()
                 .format(DATETIME_TEXT_FORMAT)
@@ -387,7 +387,33 @@ fn bind_value(
             Kind::Array(element) => bind_array(items, element, out),
             _ => Err(mismatch(value.type_name(), ty)),
         },
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => match *ty {
+            Type::NUMERIC => encode_numeric(&d.to_string(), out),
+            Type::FLOAT8 => crate::decimal::nearest_f64(*d).to_sql(ty, out),
+            Type::INT2 | Type::INT4 | Type::INT8 => match crate::decimal::whole(*d) {
+                Some(v) => bind_int(v, value, ty, out),
+                None => {
+                    Err(format!("{d} is not a whole number for a {} parameter", ty.name()).into())
+                }
+            },
+            _ if is_textual(ty) => d.to_string().as_str().to_sql(ty, out),
+            _ => Err(mismatch(value.type_name(), ty)),
+        },
     }
+}
+
+/// Binds a date-time to a `DATE` parameter when it is midnight: any other time of day
+/// would be dropped silently.
+fn bind_date_of(v: NaiveDateTime, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+    if v.time() != NaiveTime::MIN {
+        return Err(format!(
+            "{v} has a time of day, which a date parameter would drop; bind its date \
+             (`.date()`) or compare with a timestamp"
+        )
+        .into());
+    }
+    v.date().to_sql(&Type::DATE, out)
 }
 
 /// Writes a one-dimensional array in PostgreSQL's binary format, each element bound
@@ -629,6 +655,58 @@ fn decode_numeric(raw: &[u8]) -> Option<String> {
     })
 }
 
+/// Reads PostgreSQL's binary NUMERIC into a [`rust_decimal::Decimal`] when it holds the
+/// value exactly (at most 28 digits after the point, a mantissa within 96 bits); `None`
+/// otherwise, and for NaN and the infinities.
+#[cfg(feature = "decimal")]
+fn decode_decimal(raw: &[u8]) -> Option<rust_decimal::Decimal> {
+    let word =
+        |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*raw.get(i)?, *raw.get(i + 1)?])) };
+    let ndigits = usize::from(word(0)?);
+    let weight = i32::from(word(2)? as i16);
+    let sign = word(4)?;
+    let mut scale = u32::from(word(6)?);
+    if sign != 0 && sign != 0x4000 {
+        return None;
+    }
+    // value = sum(digit[i] * 10000^(weight - i)); mantissa = value * 10^scale.
+    let mut mantissa: i128 = 0;
+    for i in 0..ndigits {
+        let digit = i128::from(word(8 + 2 * i)?);
+        let exponent = 4 * (weight - i as i32) + scale as i32;
+        let term = if exponent >= 0 {
+            digit.checked_mul(10i128.checked_pow(exponent as u32)?)?
+        } else {
+            // Digits below the display scale must be zeros to be dropped exactly.
+            let divisor = 10i128.checked_pow(exponent.unsigned_abs())?;
+            if digit % divisor != 0 {
+                return None;
+            }
+            digit / divisor
+        };
+        mantissa = mantissa.checked_add(term)?;
+    }
+    while scale > rust_decimal::Decimal::MAX_SCALE && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    if sign == 0x4000 {
+        mantissa = -mantissa;
+    }
+    rust_decimal::Decimal::try_from_i128_with_scale(mantissa, scale).ok()
+}
+
+/// A NUMERIC column's value: a [`rust_decimal::Decimal`] when it holds the value exactly
+/// (feature `decimal`), the exact decimal text otherwise (NaN, the infinities, more
+/// digits than a Decimal has). `None` when the bytes are malformed.
+fn numeric_value(raw: &[u8]) -> Option<ValueRef<'static>> {
+    #[cfg(feature = "decimal")]
+    if let Some(d) = decode_decimal(raw) {
+        return Some(ValueRef::Decimal(d));
+    }
+    decode_numeric(raw).map(|text| ValueRef::Text(Cow::Owned(text)))
+}
+
 /// The raw binary form of a column, for the types decoded here rather than by the driver.
 struct Raw<'a>(&'a [u8]);
 
@@ -729,13 +807,11 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
         Type::UUID => get!(Raw<'_>, |v| ValueRef::Text(Cow::Owned(format_uuid(v.0)))),
         Type::NUMERIC => match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
             None => ValueRef::Null,
-            Some(raw) => ValueRef::Text(Cow::Owned(decode_numeric(raw.0).ok_or_else(|| {
-                Error::Decode {
-                    column: column.name().to_owned(),
-                    expected: "numeric".into(),
-                    found: "malformed numeric".into(),
-                }
-            })?)),
+            Some(raw) => numeric_value(raw.0).ok_or_else(|| Error::Decode {
+                column: column.name().to_owned(),
+                expected: "numeric".into(),
+                found: "malformed numeric".into(),
+            })?,
         },
         _ if matches!(ty.kind(), Kind::Enum(_)) || ty.name() == "citext" => {
             match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
@@ -825,6 +901,13 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
             },
         };
     }
+    // A value that cannot be converted to its parameter's type (`PgBind` refused it).
+    if error.to_string().starts_with("error serializing parameter") {
+        return Error::Bind(match error.source() {
+            Some(source) => format!("{error}: {source}"),
+            None => error.to_string(),
+        });
+    }
     let message = match error.source() {
         Some(source) => format!("{error}: {source}"),
         None => error.to_string(),
@@ -860,6 +943,43 @@ mod tests {
         }
         assert!(encode_numeric("1e5", &mut BytesMut::new()).is_err());
         assert!(encode_numeric("", &mut BytesMut::new()).is_err());
+    }
+
+    #[cfg(feature = "decimal")]
+    #[test]
+    fn numeric_binary_reads_as_an_exact_decimal() {
+        let decimal = |text: &str| {
+            let mut out = BytesMut::new();
+            encode_numeric(text, &mut out).unwrap();
+            decode_decimal(&out)
+        };
+        for text in [
+            "0",
+            "19.99",
+            "-0.01",
+            "12.50",
+            "10000",
+            "0.000123",
+            "-12345678.0001",
+            "1234567890.123456789012345678",
+            "79228162514264337593543950335",
+        ] {
+            let expected = rust_decimal::Decimal::from_str_exact(text).unwrap();
+            let read = decimal(text).unwrap();
+            assert_eq!(read, expected, "{text}");
+            assert_eq!(read.to_string(), text, "{text} keeps its scale");
+        }
+        // A scale beyond 28 is exact when the extra digits are zeros.
+        assert_eq!(
+            decimal("1.500000000000000000000000000000")
+                .unwrap()
+                .to_string(),
+            "1.5000000000000000000000000000"
+        );
+        // Not representable exactly: left to the text fallback.
+        assert_eq!(decimal("79228162514264337593543950336"), None);
+        assert_eq!(decimal("0.12345678901234567890123456789"), None);
+        assert_eq!(decimal("NaN"), None);
     }
 
     #[test]

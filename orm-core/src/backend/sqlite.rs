@@ -174,6 +174,10 @@ impl rusqlite::ToSql for SqliteBind<'_> {
                 ToSqlOutput::from(v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string())
             }
             Value::Json(v) => ToSqlOutput::from(v.to_string()),
+            // As text: a NUMERIC column keeps it as INTEGER or REAL when that is exact
+            // enough (SQLite's own rule), any other column keeps every digit.
+            #[cfg(feature = "decimal")]
+            Value::Decimal(v) => ToSqlOutput::from(v.to_string()),
             Value::Array(_) => {
                 return Err(rusqlite::Error::ToSqlConversionFailure(
                     "SQLite cannot bind an array".into(),

@@ -93,9 +93,29 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         }
     }
 
-    /// The text around a column that turns it into the given part of its date, as
-    /// `(prefix, suffix)`: year, month and day compare as integers, the date as a date.
-    fn date_part(&self, part: DatePart) -> (&'static str, &'static str);
+    /// The clause after a `LIKE` pattern that makes [`LIKE_ESCAPE`] its escape character,
+    /// so a pattern means the same on every backend (SQLite has no default escape,
+    /// PostgreSQL's is a backslash).
+    fn like_escape_clause(&self) -> &'static str {
+        " ESCAPE '\\'"
+    }
+
+    /// The longest `LIKE` pattern, in bytes, that the database accepts.
+    fn max_like_pattern_len(&self) -> usize {
+        usize::MAX
+    }
+
+    /// Appends a condition true when `column`'s text matches `text` literally as `kind`
+    /// says (`%`, `_` and the escape character in `text` are escaped). Case sensitivity
+    /// is that of `LIKE` on the backend.
+    fn push_text_match(&self, w: &mut SqlWriter, column: &str, kind: TextMatch, text: &str) {
+        push_like_pattern(w, column, text_match_pattern(kind, text));
+    }
+
+    /// Appends the given part of `column`'s date: year, month and day as integers, the
+    /// date as a date. A point in time (`TIMESTAMPTZ`) gives the parts of its UTC date,
+    /// whatever the session's time zone; a date or a date-time without zone its own.
+    fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str);
 
     /// The text around an aggregate that makes it read back as a float on every backend
     /// (PostgreSQL's `SUM` of integers is `NUMERIC`), as `(prefix, suffix)`.
@@ -276,6 +296,11 @@ fn push_literal_common(backend: Backend, out: &mut String, value: &Value) -> Res
             )?,
         },
         Value::Json(j) => push_quoted_text(out, &j.to_string())?,
+        // Digits, a sign and a point only: nothing to escape.
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => {
+            let _ = write!(out, "{d}");
+        }
         Value::Array(items) => match backend {
             Backend::Postgres => {
                 out.push_str("ARRAY[");
@@ -295,6 +320,96 @@ fn push_literal_common(backend: Backend, out: &mut String, value: &Value) -> Res
         },
     }
     Ok(())
+}
+
+/// The escape character of every `LIKE` pattern the query builder renders: `\%`, `\_` and
+/// `\\` match `%`, `_` and `\` literally, the same on every backend.
+pub const LIKE_ESCAPE: char = '\\';
+
+/// How [`Dialect::push_text_match`] matches a column against literal text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TextMatch {
+    /// The text occurs anywhere in the column.
+    Contains,
+    /// The column starts with the text.
+    StartsWith,
+    /// The column ends with the text.
+    EndsWith,
+}
+
+/// `text` with the `LIKE` wildcards (`%`, `_`) and [`LIKE_ESCAPE`] escaped, so that as a
+/// pattern it matches itself literally: `escape_like("50%")` is `50\%`.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    push_escaped_like(&mut out, text);
+    out
+}
+
+fn push_escaped_like(out: &mut String, text: &str) {
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(c);
+    }
+}
+
+/// The `LIKE` pattern matching `text` literally as `kind` says.
+pub(crate) fn text_match_pattern(kind: TextMatch, text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 4);
+    if kind != TextMatch::StartsWith {
+        pattern.push('%');
+    }
+    push_escaped_like(&mut pattern, text);
+    if kind != TextMatch::EndsWith {
+        pattern.push('%');
+    }
+    pattern
+}
+
+/// `column LIKE pattern ESCAPE ...`.
+pub(crate) fn push_like_pattern(w: &mut SqlWriter, column: &str, pattern: String) {
+    let dialect = w.dialect();
+    w.push_qualified_name(column)
+        .push(" LIKE ")
+        .push_bind(Value::Text(pattern))
+        .push(dialect.like_escape_clause());
+}
+
+/// Why `pattern` cannot be used as a `LIKE` pattern on `dialect`, if it cannot.
+pub(crate) fn check_like_pattern(dialect: &dyn Dialect, pattern: &str) -> Result<()> {
+    let trailing = pattern
+        .bytes()
+        .rev()
+        .take_while(|b| *b == LIKE_ESCAPE as u8)
+        .count();
+    if trailing % 2 == 1 {
+        return Err(Error::InvalidQuery(format!(
+            "the LIKE pattern {:?} ends with the escape character `{LIKE_ESCAPE}`: write \
+             `{LIKE_ESCAPE}{LIKE_ESCAPE}` for a literal backslash",
+            truncated(pattern)
+        )));
+    }
+    let max = dialect.max_like_pattern_len();
+    if pattern.len() > max {
+        return Err(Error::InvalidQuery(format!(
+            "a LIKE pattern of {} bytes is longer than the {max} bytes {:?} accepts; to \
+             match long text literally use where_contains / where_starts_with / \
+             where_ends_with",
+            pattern.len(),
+            dialect.backend()
+        )));
+    }
+    Ok(())
+}
+
+/// The start of a long text, for an error message.
+fn truncated(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// A part of a date, for `where_date` / `where_year` / `where_month` / `where_day`.

@@ -27,15 +27,50 @@ impl Dialect for PostgresDialect {
         65535
     }
 
-    fn date_part(&self, part: DatePart) -> (&'static str, &'static str) {
-        // EXTRACT returns NUMERIC (PostgreSQL 14+): cast so the part compares and reads
-        // as an integer.
-        match part {
-            DatePart::Date => ("CAST(", " AS DATE)"),
-            DatePart::Year => ("CAST(EXTRACT(YEAR FROM ", ") AS INTEGER)"),
-            DatePart::Month => ("CAST(EXTRACT(MONTH FROM ", ") AS INTEGER)"),
-            DatePart::Day => ("CAST(EXTRACT(DAY FROM ", ") AS INTEGER)"),
-        }
+    fn like_escape_clause(&self) -> &'static str {
+        // An E'' string means one backslash whatever `standard_conforming_strings` says.
+        " ESCAPE E'\\\\'"
+    }
+
+    fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str) {
+        // A TIMESTAMPTZ's parts follow the session's TimeZone: take them from its UTC
+        // wall-clock time (what the ORM wrote) instead. The column's type is not known
+        // here, so it is tested per row; both branches type-check for date, timestamp,
+        // timestamptz and text. EXTRACT returns NUMERIC (PostgreSQL 14+): cast so the
+        // part compares and reads as an integer.
+        let (prefix, middle, suffix) = match part {
+            DatePart::Date => ("CAST(", " AT TIME ZONE 'UTC' AS DATE)", " AS DATE)"),
+            DatePart::Year => (
+                "CAST(EXTRACT(YEAR FROM ",
+                " AT TIME ZONE 'UTC') AS INTEGER)",
+                ") AS INTEGER)",
+            ),
+            DatePart::Month => (
+                "CAST(EXTRACT(MONTH FROM ",
+                " AT TIME ZONE 'UTC') AS INTEGER)",
+                ") AS INTEGER)",
+            ),
+            DatePart::Day => (
+                "CAST(EXTRACT(DAY FROM ",
+                " AT TIME ZONE 'UTC') AS INTEGER)",
+                ") AS INTEGER)",
+            ),
+        };
+        w.push("CASE WHEN pg_typeof(")
+            .push_qualified_name(column)
+            .push(") = 'timestamptz'::regtype THEN ")
+            .push(prefix)
+            .push("CAST(")
+            .push_qualified_name(column)
+            .push(" AS TIMESTAMPTZ)")
+            .push(middle)
+            .push(" ELSE ")
+            .push(prefix)
+            .push("CAST(")
+            .push_qualified_name(column)
+            .push(" AS TIMESTAMP)")
+            .push(suffix)
+            .push(" END");
     }
 
     /// One array parameter (` = ANY($1)`, ` <> ALL($1)`) whatever the list's length: one

@@ -1,6 +1,14 @@
 use std::borrow::Cow;
 
-use super::{rewrite_question_marks, Backend, DatePart, Dialect, LockMode, SqlWriter};
+use super::{
+    push_like_pattern, rewrite_question_marks, text_match_pattern, Backend, DatePart, Dialect,
+    LockMode, SqlWriter, TextMatch,
+};
+use crate::value::Value;
+
+/// SQLITE_MAX_LIKE_PATTERN_LENGTH of the bundled library (a compile-time maximum that the
+/// runtime limit cannot raise): longer patterns fail with "LIKE or GLOB pattern too complex".
+const MAX_LIKE_PATTERN_LEN: usize = 50_000;
 
 /// SQL syntax of SQLite.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,14 +62,52 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    fn date_part(&self, part: DatePart) -> (&'static str, &'static str) {
-        // strftime returns text ('07'): cast so the part compares with integers.
-        match part {
+    fn max_like_pattern_len(&self) -> usize {
+        MAX_LIKE_PATTERN_LEN
+    }
+
+    fn push_text_match(&self, w: &mut SqlWriter, column: &str, kind: TextMatch, text: &str) {
+        let pattern = text_match_pattern(kind, text);
+        if pattern.len() <= MAX_LIKE_PATTERN_LEN {
+            return push_like_pattern(w, column, pattern);
+        }
+        // Too long for LIKE: the same match without a pattern. `lower` folds ASCII only,
+        // as SQLite's LIKE does, so the answer does not depend on the text's length.
+        let text = Value::Text(text.to_owned());
+        match kind {
+            TextMatch::Contains | TextMatch::StartsWith => {
+                w.push("instr(lower(")
+                    .push_qualified_name(column)
+                    .push("), lower(")
+                    .push_bind(text)
+                    .push(if kind == TextMatch::Contains {
+                        ")) > 0"
+                    } else {
+                        ")) = 1"
+                    });
+            }
+            TextMatch::EndsWith => {
+                w.push("substr(lower(")
+                    .push_qualified_name(column)
+                    .push("), -length(")
+                    .push_bind(text.clone())
+                    .push(")) = lower(")
+                    .push_bind(text)
+                    .push(")");
+            }
+        }
+    }
+
+    fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str) {
+        // Date-times are stored as UTC text (no zone to convert). strftime returns text
+        // ('07'): cast so the part compares with integers.
+        let (prefix, suffix) = match part {
             DatePart::Date => ("date(", ")"),
             DatePart::Year => ("CAST(strftime('%Y', ", ") AS INTEGER)"),
             DatePart::Month => ("CAST(strftime('%m', ", ") AS INTEGER)"),
             DatePart::Day => ("CAST(strftime('%d', ", ") AS INTEGER)"),
-        }
+        };
+        w.push(prefix).push_qualified_name(column).push(suffix);
     }
 
     fn float_cast(&self) -> (&'static str, &'static str) {

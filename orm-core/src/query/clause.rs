@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use crate::dialect::{DatePart, LockMode};
+use crate::dialect::{DatePart, LockMode, TextMatch};
 use crate::value::Value;
 
 /// An identifier or a piece of hand-written SQL held by a query. String literals are
@@ -41,6 +41,11 @@ impl Op {
             _ if is_two_words(op, "not", "ilike") => Op::NotILike,
             _ => return None,
         })
+    }
+
+    /// Whether this is one of the `LIKE` operators (whose right side is a pattern).
+    pub(crate) fn is_like(self) -> bool {
+        matches!(self, Op::Like | Op::NotLike | Op::ILike | Op::NotILike)
     }
 }
 
@@ -106,6 +111,12 @@ pub(crate) enum WhereKind {
         part: DatePart,
         op: Op,
         value: Value,
+    },
+    /// The column matches `text` literally (`where_contains`, ...).
+    Text {
+        column: Ident,
+        kind: TextMatch,
+        text: String,
     },
     Group(Vec<Where>),
     Raw {

@@ -24,7 +24,7 @@ use self::clause::{Join, JoinKind, Op, Order, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
-use crate::dialect::{DatePart, Dialect, LockMode, SqlWriter};
+use crate::dialect::{DatePart, Dialect, LockMode, SqlWriter, TextMatch};
 use crate::error::Result;
 use crate::model::SqlCache;
 use crate::relation::{LoadPlan, RelationContext};
@@ -546,8 +546,14 @@ impl<T> Query<T> {
         self.between(false, column.into(), low.into(), high.into(), true)
     }
 
-    /// `column LIKE pattern`. Note: SQLite's `LIKE` ignores ASCII case, PostgreSQL's does
-    /// not; use `where_("col", "ilike", ..)` for case-insensitive matching on both.
+    /// `column LIKE pattern`: `%` matches any text, `_` one character, and `\` escapes
+    /// the next character (`50\%` matches `50%`), the same on every backend. A pattern
+    /// ending in a lone `\`, or longer than the backend accepts (50 000 bytes on SQLite),
+    /// makes the query fail with [`crate::Error::InvalidQuery`]. To match user text
+    /// literally use [`Query::where_contains`] and its siblings.
+    ///
+    /// Note: SQLite's `LIKE` ignores ASCII case, PostgreSQL's does not; use
+    /// `where_("col", "ilike", ..)` for case-insensitive matching on both.
     pub fn where_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
         self.basic(false, column.into(), "like", pattern.into())
     }
@@ -560,6 +566,44 @@ impl<T> Query<T> {
     /// `column NOT LIKE pattern`.
     pub fn where_not_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
         self.basic(false, column.into(), "not like", pattern.into())
+    }
+
+    fn text_match(self, or: bool, column: Ident, kind: TextMatch, text: &str) -> Self {
+        let text = text.to_owned();
+        self.push_where(or, WhereKind::Text { column, kind, text })
+    }
+
+    /// The column contains `text` literally: `%`, `_` and `\` in it are not wildcards
+    /// (for a search box). Case sensitivity is `LIKE`'s: ASCII case is ignored on SQLite,
+    /// not on PostgreSQL. Any length works: on SQLite, text too long for a `LIKE` pattern
+    /// is matched without one, with the same answer.
+    pub fn where_contains(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(false, column.into(), TextMatch::Contains, text)
+    }
+
+    /// `OR` the column contains `text` literally (see [`Query::where_contains`]).
+    pub fn or_where_contains(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(true, column.into(), TextMatch::Contains, text)
+    }
+
+    /// The column starts with `text` literally (see [`Query::where_contains`]).
+    pub fn where_starts_with(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(false, column.into(), TextMatch::StartsWith, text)
+    }
+
+    /// `OR` the column starts with `text` literally (see [`Query::where_contains`]).
+    pub fn or_where_starts_with(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(true, column.into(), TextMatch::StartsWith, text)
+    }
+
+    /// The column ends with `text` literally (see [`Query::where_contains`]).
+    pub fn where_ends_with(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(false, column.into(), TextMatch::EndsWith, text)
+    }
+
+    /// `OR` the column ends with `text` literally (see [`Query::where_contains`]).
+    pub fn or_where_ends_with(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(true, column.into(), TextMatch::EndsWith, text)
     }
 
     fn column_cmp(mut self, or: bool, first: Ident, op: &str, second: Ident) -> Self {

@@ -3,7 +3,7 @@
 //! the statement without copies.
 
 use super::clause::{split_alias, Join, JoinKind, Op, Order, Parts, SelectItem, Where, WhereKind};
-use crate::dialect::{Dialect, SqlWriter};
+use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
 use crate::error::Error;
 use crate::value::Value;
 
@@ -54,6 +54,28 @@ fn push_op(w: &mut SqlWriter, op: Op) {
     w.push(" ").push(sql).push(" ");
 }
 
+/// Appends the `ESCAPE` clause after the right side of a `LIKE` operator.
+fn push_like_escape(w: &mut SqlWriter, op: Op) {
+    if op.is_like() {
+        let clause = w.dialect().like_escape_clause();
+        w.push(clause);
+    }
+}
+
+/// Appends `value`, the right side of `op`; a `LIKE` pattern is checked first and
+/// followed by its `ESCAPE` clause.
+fn push_operand(w: &mut SqlWriter, op: Op, value: Value) {
+    if op.is_like() {
+        if let Value::Text(pattern) = &value {
+            if let Err(e) = check_like_pattern(w.dialect(), pattern) {
+                w.fail(e);
+            }
+        }
+    }
+    w.push_bind(value);
+    push_like_escape(w, op);
+}
+
 pub(crate) fn render_conditions(w: &mut SqlWriter, conditions: Vec<Where>) {
     for (i, condition) in conditions.into_iter().enumerate() {
         if i > 0 {
@@ -77,7 +99,7 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
                 }
                 _ => {
                     push_op(w, op);
-                    w.push_bind(value);
+                    push_operand(w, op, value);
                 }
             }
         }
@@ -85,6 +107,7 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             w.push_qualified_name(&first);
             push_op(w, op);
             w.push_qualified_name(&second);
+            push_like_escape(w, op);
         }
         WhereKind::In {
             column,
@@ -131,7 +154,8 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             query.render_select(w);
             w.push(") ");
             push_op(w, op);
-            w.push(" ").push_bind(value);
+            w.push(" ");
+            push_operand(w, op, value);
         }
         WhereKind::Date {
             column,
@@ -139,10 +163,12 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             op,
             value,
         } => {
-            let (prefix, suffix) = w.dialect().date_part(part);
-            w.push(prefix).push_qualified_name(&column).push(suffix);
+            w.dialect().push_date_part(w, part, &column);
             push_op(w, op);
-            w.push_bind(value);
+            push_operand(w, op, value);
+        }
+        WhereKind::Text { column, kind, text } => {
+            w.dialect().push_text_match(w, &column, kind, &text);
         }
         WhereKind::Group(conditions) => {
             w.push("(");

@@ -33,7 +33,8 @@ fn golden(query: Query, sqlite: &str) {
                 format!("${n}{part}")
             }
         })
-        .collect();
+        .collect::<String>()
+        .replace(r"ESCAPE '\'", r"ESCAPE E'\\'");
     assert_eq!(pg(&query), expected);
 }
 
@@ -72,7 +73,7 @@ fn groups_and_when() {
             .where_group(|q| q)
             .when(false, |q| q.where_eq("never", 1))
             .when(true, |q| q.where_eq("always", 1)),
-        r#"SELECT * FROM "users" WHERE "active" = ? AND ("votes" > ? OR "name" LIKE ?) OR ("email" IS NULL) AND "always" = ?"#,
+        r#"SELECT * FROM "users" WHERE "active" = ? AND ("votes" > ? OR "name" LIKE ? ESCAPE '\') OR ("email" IS NULL) AND "always" = ?"#,
     );
 }
 
@@ -115,7 +116,7 @@ fn in_null_between_like_column() {
         q().where_like("name", "A%")
             .where_not_like("name", "%z")
             .or_where_like("email", "%@x"),
-        r#"SELECT * FROM "users" WHERE "name" LIKE ? AND "name" NOT LIKE ? OR "email" LIKE ?"#,
+        r#"SELECT * FROM "users" WHERE "name" LIKE ? ESCAPE '\' AND "name" NOT LIKE ? ESCAPE '\' OR "email" LIKE ? ESCAPE '\'"#,
     );
     golden(
         q().where_column("users.updated_at", ">", "users.created_at")
@@ -131,12 +132,75 @@ fn ilike_is_dialect_specific() {
         .where_("name", "not ilike", "b%");
     assert_eq!(
         lite(&query),
-        r#"SELECT * FROM "users" WHERE "name" LIKE ? AND "name" NOT LIKE ?"#
+        r#"SELECT * FROM "users" WHERE "name" LIKE ? ESCAPE '\' AND "name" NOT LIKE ? ESCAPE '\'"#
     );
     assert_eq!(
         pg(&query),
-        r#"SELECT * FROM "users" WHERE "name" ILIKE $1 AND "name" NOT ILIKE $2"#
+        r#"SELECT * FROM "users" WHERE "name" ILIKE $1 ESCAPE E'\\' AND "name" NOT ILIKE $2 ESCAPE E'\\'"#
     );
+}
+
+#[test]
+fn literal_text_matches_escape_the_wildcards() {
+    let query = q()
+        .where_contains("name", r"50% of a_b\c")
+        .or_where_starts_with("name", "x")
+        .where_ends_with("name", "%");
+    assert_eq!(
+        pg(&query),
+        r#"SELECT * FROM "users" WHERE "name" LIKE $1 ESCAPE E'\\' OR "name" LIKE $2 ESCAPE E'\\' AND "name" LIKE $3 ESCAPE E'\\'"#
+    );
+    let (_, binds) = query.to_sql_for(&SqliteDialect).unwrap();
+    assert_eq!(
+        binds,
+        vec![
+            Value::from(r"%50\% of a\_b\\c%"),
+            Value::from("x%"),
+            Value::from(r"%\%"),
+        ]
+    );
+    // On SQLite, text too long for a LIKE pattern is matched without one.
+    let long = "y".repeat(50_000);
+    assert_eq!(
+        lite(
+            &q().where_contains("name", "z")
+                .where_contains("name", &long)
+                .where_starts_with("name", &long)
+                .where_ends_with("name", &long)
+        ),
+        r#"SELECT * FROM "users" WHERE "name" LIKE ? ESCAPE '\' AND instr(lower("name"), lower(?)) > 0 AND instr(lower("name"), lower(?)) = 1 AND substr(lower("name"), -length(?)) = lower(?)"#
+    );
+}
+
+#[test]
+fn bad_like_patterns_are_refused_before_running() {
+    for pattern in [r"50\", r"a\\\"] {
+        let err = q()
+            .where_like("name", pattern)
+            .to_sql_for(&SqliteDialect)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidQuery(ref m) if m.contains("escape character")),
+            "{err}"
+        );
+    }
+    assert!(q()
+        .where_like("name", r"50\\")
+        .to_sql_for(&PostgresDialect)
+        .is_ok());
+    let long = "x".repeat(50_001);
+    let err = q()
+        .where_like("name", long.as_str())
+        .to_sql_for(&SqliteDialect)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidQuery(ref m) if m.contains("50000")),
+        "{err}"
+    );
+    assert!(q()
+        .where_like("name", long.as_str())
+        .to_sql_for(&PostgresDialect)
+        .is_ok());
 }
 
 #[test]
@@ -172,9 +236,21 @@ fn date_parts_per_dialect() {
         lite(&query),
         r#"SELECT * FROM "users" WHERE date("created_at") = ? AND CAST(strftime('%Y', "created_at") AS INTEGER) >= ? AND CAST(strftime('%m', "created_at") AS INTEGER) = ? AND CAST(strftime('%d', "created_at") AS INTEGER) < ?"#
     );
+    // PostgreSQL: a TIMESTAMPTZ's parts are taken in UTC, whatever the session's zone.
+    let part = |field: &str| {
+        format!(
+            r#"CASE WHEN pg_typeof("created_at") = 'timestamptz'::regtype THEN CAST(EXTRACT({field} FROM CAST("created_at" AS TIMESTAMPTZ) AT TIME ZONE 'UTC') AS INTEGER) ELSE CAST(EXTRACT({field} FROM CAST("created_at" AS TIMESTAMP)) AS INTEGER) END"#
+        )
+    };
+    let date = r#"CASE WHEN pg_typeof("created_at") = 'timestamptz'::regtype THEN CAST(CAST("created_at" AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS DATE) ELSE CAST(CAST("created_at" AS TIMESTAMP) AS DATE) END"#;
     assert_eq!(
         pg(&query),
-        r#"SELECT * FROM "users" WHERE CAST("created_at" AS DATE) = $1 AND CAST(EXTRACT(YEAR FROM "created_at") AS INTEGER) >= $2 AND CAST(EXTRACT(MONTH FROM "created_at") AS INTEGER) = $3 AND CAST(EXTRACT(DAY FROM "created_at") AS INTEGER) < $4"#
+        format!(
+            r#"SELECT * FROM "users" WHERE {date} = $1 AND {} >= $2 AND {} = $3 AND {} < $4"#,
+            part("YEAR"),
+            part("MONTH"),
+            part("DAY")
+        )
     );
 }
 

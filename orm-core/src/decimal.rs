@@ -1,0 +1,162 @@
+//! `rust_decimal::Decimal` as a column and value type (feature `decimal`).
+//!
+//! PostgreSQL's `NUMERIC` travels exactly (binary, see the backend). SQLite has no decimal
+//! type: a decimal is bound as text, which a `NUMERIC` column (what `decimal()` creates)
+//! keeps as INTEGER or REAL, so a decimal reads back from whatever SQLite stored: an
+//! integer, a REAL through its shortest round-trip text (`19.99` stays `19.99`), or text.
+
+use std::fmt::{self, Write};
+use std::str::FromStr;
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
+
+impl ToValue for Decimal {
+    #[inline]
+    fn to_value(&self) -> Value {
+        Value::Decimal(*self)
+    }
+}
+
+impl From<Decimal> for Value {
+    fn from(v: Decimal) -> Value {
+        Value::Decimal(v)
+    }
+}
+
+impl FromValue for Decimal {
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Decimal(d) => Ok(d),
+            ValueRef::Int(i) => Ok(Decimal::from(i)),
+            ValueRef::Float(f) => {
+                // The shortest text that reads back as the same double is the decimal
+                // the double was written from (for up to 15 significant digits).
+                let mut text = StackText::<64>::new();
+                if !f.is_finite() || write!(text, "{f}").is_err() {
+                    return Err(DecodeError::out_of_range("Decimal", f));
+                }
+                Decimal::from_str_exact(text.as_str())
+                    .map_err(|_| DecodeError::out_of_range("Decimal", f))
+            }
+            ValueRef::Text(ref t) => parse(t).ok_or_else(|| DecodeError {
+                expected: "Decimal".into(),
+                found: format!("text {:?} that is not a decimal number", t.as_ref()),
+            }),
+            other => Err(DecodeError::new("Decimal", &other)),
+        }
+    }
+}
+
+/// Decimal text, plain (`-12.50`) or scientific (`1.5e3`), read without rounding.
+fn parse(text: &str) -> Option<Decimal> {
+    let text = text.trim();
+    if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text).ok()
+    } else {
+        Decimal::from_str_exact(text).ok()
+    }
+}
+
+/// The value as an integer when it has no fractional part.
+pub(crate) fn whole(d: Decimal) -> Option<i64> {
+    if d.fract().is_zero() {
+        d.to_i64()
+    } else {
+        None
+    }
+}
+
+/// The nearest `f64`, correctly rounded (through the decimal text, as a float literal).
+pub(crate) fn nearest_f64(d: Decimal) -> f64 {
+    let mut text = StackText::<64>::new();
+    match write!(text, "{d}") {
+        Ok(()) => f64::from_str(text.as_str()).unwrap_or(f64::NAN),
+        Err(_) => d.to_f64().unwrap_or(f64::NAN),
+    }
+}
+
+/// Text formatted on the stack (numbers read per row allocate nothing); writing more
+/// than `N` bytes fails.
+struct StackText<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    fn new() -> Self {
+        StackText {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole `&str`s are ever copied in.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> fmt::Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap()
+    }
+
+    #[test]
+    fn reads_what_sqlite_stores() {
+        assert_eq!(
+            Decimal::from_value(ValueRef::Float(19.99)),
+            Ok(dec("19.99"))
+        );
+        assert_eq!(Decimal::from_value(ValueRef::Float(0.3)), Ok(dec("0.3")));
+        assert_eq!(
+            Decimal::from_value(ValueRef::Float(-0.01)),
+            Ok(dec("-0.01"))
+        );
+        assert_eq!(Decimal::from_value(ValueRef::Int(100)), Ok(dec("100")));
+        assert_eq!(
+            Decimal::from_value(ValueRef::Text("12345678901234567.89".into())),
+            Ok(dec("12345678901234567.89"))
+        );
+        assert_eq!(
+            Decimal::from_value(ValueRef::Text("1.5e3".into())),
+            Ok(dec("1500"))
+        );
+        assert!(Decimal::from_value(ValueRef::Text("abc".into())).is_err());
+        assert!(Decimal::from_value(ValueRef::Float(f64::NAN)).is_err());
+        assert!(Decimal::from_value(ValueRef::Float(1e300)).is_err());
+        assert!(Decimal::from_value(ValueRef::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn converts_to_floats_and_integers() {
+        assert_eq!(nearest_f64(dec("19.99")), 19.99);
+        assert_eq!(nearest_f64(dec("0.3")), 0.3);
+        assert_eq!(whole(dec("42.000")), Some(42));
+        assert_eq!(whole(dec("42.5")), None);
+        assert_eq!(i32::from_value(ValueRef::Decimal(dec("7.00"))), Ok(7));
+        assert!(i32::from_value(ValueRef::Decimal(dec("7.5"))).is_err());
+        assert_eq!(f64::from_value(ValueRef::Decimal(dec("19.99"))), Ok(19.99));
+        assert_eq!(
+            String::from_value(ValueRef::Decimal(dec("19.90"))),
+            Ok("19.90".to_owned())
+        );
+    }
+}

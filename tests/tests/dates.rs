@@ -1,0 +1,90 @@
+//! Dates (issue 14, item 7): no silent truncation of a time of day into a DATE, and date
+//! parts of the UTC instant the ORM wrote, whatever the session's time zone.
+
+use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use orm_core::prelude::*;
+use orm_core::Backend;
+use orm_tests::{backend, on_both_backends, per_backend};
+
+fn create_events() -> Result<()> {
+    DB::statement(per_backend(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, at_utc DATETIME, at_local DATETIME, day DATE)",
+        "CREATE TABLE events (id SERIAL PRIMARY KEY, at_utc TIMESTAMPTZ, at_local TIMESTAMP, day DATE)",
+    ))?;
+    Ok(())
+}
+
+fn naive(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// A session whose zone is not UTC (PostgreSQL; SQLite has no session zone).
+fn new_york_session() -> Result<()> {
+    if backend() == Backend::Postgres {
+        DB::statement("SET TIME ZONE 'America/New_York'")?;
+    }
+    Ok(())
+}
+
+on_both_backends! {
+    fn a_time_of_day_is_never_dropped_into_a_date() {
+        create_events()?;
+        let midnight = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap();
+        let noon = Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap();
+        DB::table("events").insert(row! {"day" => ymd(2024, 3, 1)})?;
+        if backend() == Backend::Postgres {
+            // Midnight is a date exactly: it converts to a DATE parameter.
+            DB::table("events").insert(row! {"day" => midnight})?;
+            DB::table("events").insert(row! {"day" => midnight.naive_utc()})?;
+            assert_eq!(DB::table("events").pluck::<NaiveDate>("day")?, [ymd(2024, 3, 1); 3]);
+            assert_eq!(DB::table("events").where_("day", "=", midnight).count()?, 3);
+            // Noon is not: refused, nothing written (it was silently truncated).
+            for value in [Value::from(noon), Value::from(noon.naive_utc())] {
+                let err = DB::table("events").insert(row! {"day" => value.clone()}).unwrap_err();
+                assert!(matches!(err, Error::Bind(ref m) if m.contains("time of day")), "{err}");
+                let err = DB::table("events").where_("day", "=", value).count().unwrap_err();
+                assert!(matches!(err, Error::Bind(_)), "{err}");
+            }
+            assert_eq!(DB::table("events").count()?, 3);
+        } else {
+            // SQLite compares the text as written: noon is not that date either.
+            assert_eq!(DB::table("events").where_("day", "=", noon).count()?, 0);
+            assert_eq!(DB::table("events").where_("day", "=", ymd(2024, 3, 1)).count()?, 1);
+        }
+        Ok(())
+    }
+
+    fn date_parts_use_the_utc_instant_whatever_the_session_zone() {
+        create_events()?;
+        new_york_session()?;
+        let instant = Utc.with_ymd_and_hms(2010, 1, 1, 0, 30, 0).unwrap();
+        DB::table("events").insert(row! {
+            "at_utc" => instant,
+            "at_local" => naive("2010-01-01 00:30:00"),
+            "day" => ymd(2010, 1, 1),
+        })?;
+        let late = Utc.with_ymd_and_hms(2009, 12, 31, 23, 30, 0).unwrap();
+        DB::table("events").insert(row! {
+            "at_utc" => late,
+            "at_local" => naive("2009-12-31 23:30:00"),
+            "day" => ymd(2009, 12, 31),
+        })?;
+        let ids = |q: Query| -> Result<Vec<i64>> { q.order_by("id").pluck("id") };
+        for column in ["at_utc", "at_local", "day"] {
+            let events = || DB::table("events");
+            assert_eq!(ids(events().where_year(column, "=", 2010))?, [1], "{column}");
+            assert_eq!(ids(events().where_month(column, "=", 1))?, [1], "{column}");
+            assert_eq!(ids(events().where_day(column, "=", 31))?, [2], "{column}");
+            assert_eq!(ids(events().where_date(column, "=", ymd(2010, 1, 1)))?, [1], "{column}");
+            assert_eq!(ids(events().where_date(column, "<", "2010-01-01"))?, [2], "{column}");
+        }
+        // The instant reads back unchanged in that session.
+        let read: DateTime<Utc> = DB::table("events").where_("id", "=", 1).value("at_utc")?.unwrap();
+        assert_eq!(read, instant);
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! Money columns: `rust_decimal::Decimal` through models and the query builder, exact on
+//! PostgreSQL's NUMERIC and on what SQLite stores in a `decimal()` column (issue 14, 11).
+
+use std::str::FromStr;
+
+use orm_core::prelude::*;
+use orm_core::{Backend, Decimal};
+use orm_migrate::prelude::Schema;
+use orm_tests::{backend, on_both_backends, per_backend};
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "products")]
+pub struct Product {
+    pub id: Option<i64>,
+    pub name: String,
+    pub price: Decimal,
+    pub rate: Option<Decimal>,
+}
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn create_products() -> Result<()> {
+    Schema::on_default(|s| {
+        s.create("products", |t| {
+            t.increments("id");
+            t.string("name", 50);
+            t.decimal("price", 15, 2);
+            t.decimal("rate", 20, 10).nullable();
+        })
+    })
+    .map_err(|e| Error::InvalidQuery(e.to_string()))
+}
+
+fn money() -> Vec<(&'static str, Decimal, Option<Decimal>)> {
+    vec![
+        ("book", dec("19.99"), Some(dec("0.1234567891"))),
+        ("sum", dec("0.1") + dec("0.2"), None),
+        ("refund", dec("-42.50"), Some(dec("-0.0000000001"))),
+        ("house", dec("1234567890123.45"), Some(dec("1.5"))),
+        ("free", dec("0"), Some(dec("100"))),
+    ]
+}
+
+on_both_backends! {
+    fn a_decimal_field_round_trips_through_a_model() {
+        create_products()?;
+        for (name, price, rate) in money() {
+            let created = Product::create(Product { name: name.into(), price, rate, ..Default::default() })?;
+            let found = Product::find_or_fail(created.id.unwrap())?;
+            assert_eq!((found.price, found.rate), (price, rate), "{name}");
+        }
+        // 0.1 + 0.2 is exactly 0.3, and stays so.
+        let sum = Product::query().where_("name", "=", "sum").first_or_fail()?;
+        assert_eq!(sum.price.to_string().trim_end_matches('0'), "0.3");
+
+        // Update through save, then compare in SQL with a bound decimal.
+        let mut book = Product::query().where_("price", "=", dec("19.99")).first_or_fail()?;
+        assert_eq!(book.name, "book");
+        book.price = dec("24.95");
+        book.save()?;
+        assert_eq!(Product::find_or_fail(book.id.unwrap())?.price, dec("24.95"));
+        let cheap: Vec<String> = Product::query()
+            .where_("price", "<", dec("24.95"))
+            .where_("price", ">", dec("-42.50"))
+            .order_by("price")
+            .pluck("name")?;
+        assert_eq!(cheap, ["free", "sum"]);
+        Ok(())
+    }
+
+    fn decimals_through_the_query_builder() {
+        create_products()?;
+        let products = || DB::table("products");
+        for (name, price, rate) in money() {
+            products().insert(row! {"name" => name, "price" => price, "rate" => rate})?;
+        }
+        products().where_("name", "=", "free").update(row! {"price" => dec("0.01")})?;
+        let mut prices: Vec<Decimal> = products().order_by("id").pluck("price")?;
+        prices.sort();
+        assert_eq!(
+            prices,
+            [dec("-42.50"), dec("0.01"), dec("0.3"), dec("19.99"), dec("1234567890123.45")]
+        );
+        // MIN / MAX keep the column's type: exact.
+        assert_eq!(products().max::<Decimal>("price")?, Some(dec("1234567890123.45")));
+        assert_eq!(products().min::<Decimal>("rate")?, Some(dec("-0.0000000001")));
+        // ... and readable as floats.
+        assert_eq!(products().where_("name", "=", "book").max::<f64>("price")?, Some(19.99));
+        // SUM and AVG read as floats on both backends.
+        let small = || products().where_("price", "<", 100);
+        assert!((small().sum("price")? - (19.99 + 0.3 - 42.5 + 0.01)).abs() < 1e-9);
+        assert!((small().avg("price")?.unwrap() - (19.99 + 0.3 - 42.5 + 0.01) / 4.0).abs() < 1e-9);
+        // A record reads the column as a decimal or a float.
+        let record = products().where_("name", "=", "book").first()?.unwrap();
+        assert_eq!(record.get::<Decimal, _>("price")?, dec("19.99"));
+        assert_eq!(record.get::<f64, _>("price")?, 19.99);
+        if backend() == Backend::Postgres {
+            // NUMERIC still reads as its exact text, with the column's scale.
+            assert_eq!(record.get::<String, _>("price")?, "19.99");
+            assert_eq!(products().where_("name", "=", "free").value::<String>("rate")?.unwrap(), "100.0000000000");
+        }
+        Ok(())
+    }
+
+    fn aggregates_over_numeric_in_raw_sql_are_readable() {
+        create_products()?;
+        for (name, price, rate) in money() {
+            Product::create(Product { name: name.into(), price, rate, ..Default::default() })?;
+        }
+        let rows = DB::select(
+            "SELECT SUM(price) AS total, MAX(price) AS top, COUNT(*) AS n FROM products WHERE price < ?",
+            &[&dec("100")],
+        )?;
+        let total: f64 = rows[0].get("total")?;
+        assert!((total - (19.99 + 0.3 - 42.5)).abs() < 1e-9);
+        assert_eq!(rows[0].get::<Decimal, _>("top")?, dec("19.99"));
+        if backend() == Backend::Postgres {
+            // NUMERIC arithmetic is exact on PostgreSQL.
+            assert_eq!(rows[0].get::<Decimal, _>("total")?, dec("-22.21"));
+        }
+        // A whole NUMERIC reads as an integer (PostgreSQL's SUM of integers is NUMERIC).
+        let whole = DB::select("SELECT SUM(id) AS ids FROM products", &[])?;
+        assert_eq!(whole[0].get::<i64, _>("ids")?, 15);
+        Ok(())
+    }
+
+    fn every_digit_is_kept_where_the_column_keeps_it() {
+        // PostgreSQL's NUMERIC keeps 28 significant digits exactly; SQLite's NUMERIC
+        // affinity keeps about 15 (a REAL), so there a TEXT column holds every digit.
+        DB::statement(per_backend(
+            "CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount TEXT)",
+            "CREATE TABLE ledger (id SERIAL PRIMARY KEY, amount NUMERIC(38, 18))",
+        ))?;
+        let values = [
+            dec("1234567890.123456789012345678"),
+            dec("-9999999999.999999999999999999"),
+            dec("0.000000000000000001"),
+        ];
+        for value in values {
+            DB::table("ledger").insert(row! {"amount" => value})?;
+            let read: Decimal = DB::table("ledger").order_by_desc("id").value("amount")?.unwrap();
+            assert_eq!(read, value);
+            let found = DB::table("ledger").where_("amount", "=", value).count()?;
+            assert_eq!(found, 1, "{value} compares equal in SQL");
+        }
+        Ok(())
+    }
+
+    fn unreadable_values_are_typed_errors() {
+        DB::statement("CREATE TABLE notes (body TEXT)")?;
+        DB::table("notes").insert(row! {"body" => "nineteen"})?;
+        let err = DB::table("notes").value::<Decimal>("body").unwrap_err();
+        assert!(matches!(err, Error::Decode { ref column, .. } if column == "body"), "{err}");
+        Ok(())
+    }
+}
