@@ -12,11 +12,11 @@ use std::sync::{Arc, OnceLock};
 
 use crate::backend::Connection;
 use crate::error::{Error, Result};
-use crate::inflector::singularize;
 use crate::model::{now, Model, ModelMeta};
 use crate::query::{clone_list, Ident, Query};
 use crate::row::Record;
 use crate::value::{Value, ValueRef};
+use orm_inflector::singularize;
 
 /// The kind of a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
