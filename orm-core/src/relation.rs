@@ -423,7 +423,10 @@ impl<C: Model> Query<C> {
     }
 
     /// Saves `child` as related to this query's parent: sets its foreign key
-    /// (has-one/has-many), or saves it and attaches it (belongs-to-many).
+    /// (has-one/has-many), or saves it and attaches it (belongs-to-many, both in one
+    /// transaction). Like every read and write through a relation query, it runs on the
+    /// query's connection (`user.posts().use_connection("other").save(..)` writes to
+    /// `other`).
     pub fn save(self, child: &mut C) -> Result<()> {
         let context = self.relation_context("save")?;
         let relation = context.relation;
@@ -436,12 +439,15 @@ impl<C: Model> Query<C> {
                     )));
                 }
                 child.set_column(relation.foreign_key, context.parent_value.as_ref())?;
-                child.save()
+                self.run(|_, conn| child.save_on(conn))
             }
             RelationKind::BelongsToMany => {
                 self.pivot_context("save")?;
-                child.save()?;
-                self.attach([child.key_value()]).map(|_| ())
+                let name = self.connection_name().to_owned();
+                crate::DB::connection(&name).transaction(|| {
+                    crate::db::with_named(&name, |conn| child.save_on(conn))?;
+                    self.attach([child.key_value()]).map(|_| ())
+                })
             }
             _ => Err(Error::InvalidQuery(format!(
                 "cannot save through `{}`: use associate() for belongs-to relations",
