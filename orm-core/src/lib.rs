@@ -33,7 +33,6 @@ mod db;
 mod decimal;
 pub mod dialect;
 mod error;
-pub mod inflector;
 mod log;
 mod model;
 mod query;
@@ -64,6 +63,9 @@ pub use crate::url::ConnectOptions;
 pub use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
 /// `#[derive(Model)]`: see the `orm-derive` crate.
 pub use orm_derive::Model;
+/// English inflection of table and key names (the `orm-inflector` crate, which
+/// `#[derive(Model)]` and `craft` use too): `User` → `users`, `movies` → `movie`.
+pub use orm_inflector as inflector;
 
 /// Chrono's date and time types, re-exported for model fields.
 pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};

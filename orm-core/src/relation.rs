@@ -12,11 +12,11 @@ use std::sync::{Arc, OnceLock};
 
 use crate::backend::Connection;
 use crate::error::{Error, Result};
-use crate::inflector::singularize;
 use crate::model::{now, Model, ModelMeta};
 use crate::query::{clone_list, Ident, Query};
 use crate::row::Record;
 use crate::value::{Value, ValueRef};
+use orm_inflector::singularize;
 
 /// The kind of a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,7 +370,7 @@ pub fn relation_query<P: Model, C: Model>(
     let parent_value = parent
         .column_value(relation.parent_column())
         .unwrap_or(Value::Null);
-    let (query, parent_column) = related_rows(C::query(), relation);
+    let (query, parent_column) = related_rows(C::query(), relation, (relation.related)().table);
     let mut query = query.where_eq(parent_column, parent_value.clone());
     if parent_value.is_null() {
         // `= NULL` would become `IS NULL` and match orphans: a parent without a key
@@ -423,7 +423,10 @@ impl<C: Model> Query<C> {
     }
 
     /// Saves `child` as related to this query's parent: sets its foreign key
-    /// (has-one/has-many), or saves it and attaches it (belongs-to-many).
+    /// (has-one/has-many), or saves it and attaches it (belongs-to-many, both in one
+    /// transaction). Like every read and write through a relation query, it runs on the
+    /// query's connection (`user.posts().use_connection("other").save(..)` writes to
+    /// `other`).
     pub fn save(self, child: &mut C) -> Result<()> {
         let context = self.relation_context("save")?;
         let relation = context.relation;
@@ -436,12 +439,15 @@ impl<C: Model> Query<C> {
                     )));
                 }
                 child.set_column(relation.foreign_key, context.parent_value.as_ref())?;
-                child.save()
+                self.run(|_, conn| child.save_on(conn))
             }
             RelationKind::BelongsToMany => {
                 self.pivot_context("save")?;
-                child.save()?;
-                self.attach([child.key_value()]).map(|_| ())
+                let name = self.connection_name().to_owned();
+                crate::DB::connection(&name).transaction(|| {
+                    crate::db::with_named(&name, |conn| child.save_on(conn))?;
+                    self.attach([child.key_value()]).map(|_| ())
+                })
             }
             _ => Err(Error::InvalidQuery(format!(
                 "cannot save through `{}`: use associate() for belongs-to relations",
@@ -912,7 +918,7 @@ fn load_grouped<P: Model, C: Model>(
     conn: &mut Connection,
 ) -> Result<KeyMap<Vec<C>>> {
     let keys = distinct_keys(parents, relation.parent_column());
-    let (query, group_column) = related_rows(C::query(), relation);
+    let (query, group_column) = related_rows(C::query(), relation, (relation.related)().table);
     let (children, groups) = fetch_children(conn, query, relation, group_column, keys, eager)?;
     Ok(group(children, groups))
 }
@@ -991,7 +997,7 @@ fn load_counts<M: Model>(
     let keys = distinct_keys(models, relation.parent_column());
     let mut counts: KeyMap<u64> = KeyMap::default();
     if !keys.is_empty() {
-        let (query, group_column) = counting_query(relation)?;
+        let (query, group_column) = counting_query(relation, None)?;
         let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
         for keys in keys.chunks(chunk) {
             let rows = query
@@ -1020,25 +1026,38 @@ fn load_counts<M: Model>(
 }
 
 /// The related rows joined as needed, and the column matching the parent's key.
-fn counting_query(relation: &'static RelationMeta) -> Result<(Query<Record>, Ident)> {
+/// `alias` names the related table in the statement (`FROM categories AS alias`), for
+/// a subquery whose enclosing query reads the same table.
+fn counting_query(
+    relation: &'static RelationMeta,
+    alias: Option<&str>,
+) -> Result<(Query<Record>, Ident)> {
     let related = (relation.related)();
-    let mut query = Query::<Record>::new(related.table);
+    let (from, reference) = match alias {
+        Some(alias) => (Ident::Owned(format!("{} as {alias}", related.table)), alias),
+        None => (Ident::Borrowed(related.table), related.table),
+    };
+    let mut query = Query::<Record>::new(from);
     if let Some(i) = related.deleted_at {
-        query = query.where_null(qualify(related.table, related.columns[i]));
+        query = query.where_null(qualify(reference, related.columns[i]));
     }
-    Ok(related_rows(query, relation))
+    Ok(related_rows(query, relation, reference))
 }
 
-/// Joins what `relation` needs onto `query` (a query on the related table) and returns
-/// it with the column that holds the parent's key (`posts.user_id`, `role_user.user_id`,
-/// `users.country_id`, ...).
-fn related_rows<T>(query: Query<T>, relation: &'static RelationMeta) -> (Query<T>, Ident) {
-    let related = (relation.related)();
+/// Joins what `relation` needs onto `query` (a query on the related table, which the
+/// statement calls `related`: its name or alias) and returns it with the column that
+/// holds the parent's key (`posts.user_id`, `role_user.user_id`, `users.country_id`, ...).
+fn related_rows<T>(
+    query: Query<T>,
+    relation: &'static RelationMeta,
+    related: &str,
+) -> (Query<T>, Ident) {
+    let related_meta = (relation.related)();
     match relation.kind {
         RelationKind::HasOne | RelationKind::HasMany => {
-            (query, qualify(related.table, relation.foreign_key))
+            (query, qualify(related, relation.foreign_key))
         }
-        RelationKind::BelongsTo => (query, qualify(related.table, relation.owner_key())),
+        RelationKind::BelongsTo => (query, qualify(related, relation.owner_key())),
         RelationKind::BelongsToMany => {
             let pivot = relation.pivot();
             (
@@ -1046,7 +1065,7 @@ fn related_rows<T>(query: Query<T>, relation: &'static RelationMeta) -> (Query<T
                     pivot,
                     qualify(pivot, relation.related_key),
                     "=",
-                    qualify(related.table, related.primary_key),
+                    qualify(related, related_meta.primary_key),
                 ),
                 qualify(pivot, relation.foreign_key),
             )
@@ -1058,7 +1077,7 @@ fn related_rows<T>(query: Query<T>, relation: &'static RelationMeta) -> (Query<T
                     through.table,
                     qualify(through.table, through.primary_key),
                     "=",
-                    qualify(related.table, relation.related_key),
+                    qualify(related, relation.related_key),
                 ),
                 qualify(through.table, relation.foreign_key),
             )
@@ -1068,28 +1087,42 @@ fn related_rows<T>(query: Query<T>, relation: &'static RelationMeta) -> (Query<T
 
 // ----- existence ------------------------------------------------------------------------
 
+/// The alias of a related table inside an existence subquery whose enclosing query
+/// reads the same table (a self relation: `categories` → `children`), suffixed with the
+/// nesting depth.
+const SELF_ALIAS: &str = "orm_self_";
+
 /// The subquery of `has`/`where_has` for `path` (`posts` or `posts.comments`), correlated
-/// with `parent`'s table: `SELECT <select> FROM posts WHERE posts.user_id = users.id ...`.
+/// with the enclosing query, which reads `parent`'s table under the name `parent_ref`:
+/// `SELECT <select> FROM posts WHERE posts.user_id = users.id ...`. A related table that
+/// is the enclosing one (a self relation) is aliased, so that each side of the
+/// condition names its own rows: `FROM categories AS orm_self_1 WHERE
+/// orm_self_1.parent_id = categories.id`.
 fn existence_query(
     parent: &'static ModelMeta,
+    parent_ref: &str,
     path: &str,
     select: &'static str,
     constraint: Option<&Constraint>,
+    depth: usize,
 ) -> Result<Query<Record>> {
     let (head, rest) = match path.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
         None => (path, None),
     };
     let relation = parent.relation(head)?;
-    let (query, group_column) = counting_query(relation)?;
+    let related = (relation.related)();
+    let alias = (related.table == parent_ref).then(|| format!("{SELF_ALIAS}{depth}"));
+    let (query, group_column) = counting_query(relation, alias.as_deref())?;
     let mut query = query.select_raw(select, &[]).where_column(
         group_column,
         "=",
-        qualify(parent.table, relation.parent_column()),
+        qualify(parent_ref, relation.parent_column()),
     );
     match rest {
         Some(rest) => {
-            let inner = existence_query((relation.related)(), rest, "1", constraint)?;
+            let reference = alias.as_deref().unwrap_or(related.table);
+            let inner = existence_query(related, reference, rest, "1", constraint, depth + 1)?;
             query = query.where_exists(inner);
         }
         None => {
@@ -1170,14 +1203,16 @@ impl<M: Model> Query<M> {
     /// Only rows whose number of related rows compares with `count`:
     /// `has_count("posts", ">=", 3)`.
     pub fn has_count(self, relation: &str, op: &str, count: i64) -> Self {
-        match existence_query(M::meta(), relation, "COUNT(*)", None) {
+        let parent = self.table_reference();
+        match existence_query(M::meta(), parent, relation, "COUNT(*)", None, 1) {
             Ok(sub) => self.where_sub(sub, op, count),
             Err(e) => self.fail(e.to_string()),
         }
     }
 
     fn exists_where(self, relation: &str, constraint: Option<&Constraint>, not: bool) -> Self {
-        match existence_query(M::meta(), relation, "1", constraint) {
+        let parent = self.table_reference();
+        match existence_query(M::meta(), parent, relation, "1", constraint, 1) {
             Ok(sub) if not => self.where_not_exists(sub),
             Ok(sub) => self.where_exists(sub),
             Err(e) => self.fail(e.to_string()),

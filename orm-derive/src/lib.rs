@@ -7,9 +7,6 @@
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
-#[path = "../../orm-core/src/inflector.rs"]
-#[allow(dead_code)]
-mod inflector;
 mod model;
 
 /// Derives `orm_core::Model` (and `FromRow`, `serde::Serialize` without hidden fields)

@@ -3,7 +3,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericArgument, LitStr, PathArguments, Type};
 
-use crate::inflector;
+use orm_inflector as inflector;
 
 const CONTAINER_KEYS: &str = "table, primary_key, timestamps, soft_deletes, connection, hooks";
 const FIELD_KEYS: &str = "primary_key, column, hidden, skip, has_one, has_many, belongs_to, \

@@ -588,7 +588,7 @@ impl Blueprint {
         let name = &column.def.name;
         let table = match &constrained.table {
             Some(table) => table.clone(),
-            None => orm_core::inflector::pluralize(name.strip_suffix("_id").unwrap_or(name)),
+            None => orm_inflector::pluralize(name.strip_suffix("_id").unwrap_or(name)),
         };
         let columns = vec![name.clone()];
         let mut fk = ForeignKeyDef::new(

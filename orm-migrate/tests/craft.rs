@@ -563,3 +563,32 @@ fn postgres_flow(app: &Path) {
     drop(conn);
     drop(guard);
 }
+
+#[test]
+fn scaffolded_tables_use_the_inflection_of_the_derive() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "depot");
+    for (name, module, table) in [
+        ("bus", "bus", "buses"),
+        ("Movie", "movie", "movies"),
+        ("order-status", "order_status", "order_statuses"),
+        ("Person", "person", "people"),
+    ] {
+        ok(&app, &["model", name, "-m"]);
+        let model = std::fs::read_to_string(app.join(format!("app/{module}.rs"))).unwrap();
+        assert!(
+            model.contains(&format!("#[model(table = \"{table}\", timestamps)]")),
+            "{name}: {model}"
+        );
+        // The derive names the table of a model without `table = ..` the same way.
+        let type_name = orm_inflector::snake_case(name).replace('-', "_");
+        assert_eq!(orm_inflector::pluralize(&type_name), table);
+        let files = migration_files(&app);
+        assert!(
+            files
+                .iter()
+                .any(|f| f.ends_with(&format!("_create_{table}_table.rs"))),
+            "{files:?}"
+        );
+    }
+}

@@ -207,21 +207,42 @@ impl<T> Query<T> {
         with_named(&name, move |c| f(self, c))
     }
 
+    /// The primary key column, qualified with the table when the query joins others.
+    fn paging_key(&self) -> Ident {
+        if self.parts.joins.is_empty() || self.key.contains('.') {
+            self.key.clone()
+        } else {
+            Ident::Owned(format!(
+                "{}.{}",
+                table_reference(&self.parts.table),
+                self.key
+            ))
+        }
+    }
+
     /// The query ordered for paging: by the primary key when it has no order.
     fn ordered_for_paging(mut self) -> Self {
         if self.parts.orders.is_empty() {
-            let key = if self.parts.joins.is_empty() {
-                self.key.clone()
-            } else {
-                Ident::Owned(format!(
-                    "{}.{}",
-                    table_reference(&self.parts.table),
-                    self.key
-                ))
-            };
+            let key = self.paging_key();
             self.parts.orders.push(Order::Column(key, false));
         }
         self
+    }
+
+    /// Restricts the query to the rows after `last` by `key` (keyset paging), ANDed with
+    /// all its conditions, `OR`s included.
+    fn after_key(&mut self, key: Ident, last: Value) {
+        let after = Where {
+            or: false,
+            kind: WhereKind::Basic {
+                column: key,
+                op: Op::Gt,
+                value: last,
+            },
+        };
+        self.parts
+            .scopes
+            .push((Ident::Borrowed(AFTER_KEY_SCOPE), vec![after]));
     }
 
     fn aggregate_on<V: FromValue>(
@@ -871,8 +892,11 @@ impl<T: FromRow> Query<T> {
     /// Calls `f` with successive pages of `size` rows (`LIMIT/OFFSET`, ordered by the
     /// primary key when the query has no order) until the rows run out or `f` returns
     /// `Ok(false)`. Returns `Ok(false)` when `f` stopped early. The connection is free
-    /// while `f` runs, so `f` may run queries itself; rows that `f` changes so that they
-    /// no longer match can make later pages skip rows (offset paging).
+    /// while `f` runs, so `f` may run queries itself.
+    ///
+    /// Pages are counted by offset: when `f` changes rows so that they no longer match
+    /// (or move in the order), later pages skip rows. Use [`Query::chunk_by_id`] when the
+    /// callback changes the rows it gets.
     pub fn chunk<R: Continue>(
         self,
         size: u64,
@@ -894,6 +918,103 @@ impl<T: FromRow> Query<T> {
         mut f: impl FnMut(Vec<T>) -> Result<R>,
     ) -> Result<bool> {
         self.chunk_with(
+            size,
+            |rows| f(rows).map(Continue::go_on),
+            |q| q.get_on(conn),
+        )
+    }
+
+    fn chunk_by_id_with(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<bool>,
+        mut fetch: impl FnMut(Self) -> Result<Vec<T>>,
+    ) -> Result<bool> {
+        if size == 0 {
+            return Err(Error::InvalidQuery("chunk size must be at least 1".into()));
+        }
+        let parts = &self.parts;
+        if !parts.orders.is_empty() || parts.offset.is_some() || !parts.unions.is_empty() {
+            return Err(Error::InvalidQuery(
+                "chunk_by_id pages by the primary key: the query must have no order_by, \
+                 offset or union (use chunk for those)"
+                    .into(),
+            ));
+        }
+        let key = self.paging_key();
+        let key_name = key.rsplit('.').next().unwrap_or_default().to_owned();
+        let mut base = self;
+        base.parts.orders.push(Order::Column(key.clone(), false));
+        let mut remaining = base.parts.limit;
+        let mut last: Option<Value> = None;
+        loop {
+            let limit = match remaining {
+                Some(0) => break,
+                Some(left) => left.min(size),
+                None => size,
+            };
+            let mut page = base.clone();
+            page.parts.limit = Some(limit);
+            if let Some(last) = last.take() {
+                page.after_key(key.clone(), last);
+            }
+            let rows = fetch(page)?;
+            let n = rows.len() as u64;
+            let Some(row) = rows.last() else { break };
+            let next = row
+                .decoded_column(&key_name)
+                .filter(|key| !key.is_null())
+                .ok_or_else(|| {
+                    Error::InvalidQuery(format!(
+                        "chunk_by_id reads each page's last key: select the key column \
+                         `{key_name}` (non-null) and read rows as models or records"
+                    ))
+                })?;
+            if !f(rows)? {
+                return Ok(false);
+            }
+            if n < limit {
+                break;
+            }
+            if let Some(left) = &mut remaining {
+                *left -= n;
+            }
+            last = Some(next);
+        }
+        Ok(true)
+    }
+
+    /// Calls `f` with successive pages of `size` rows, paging by the primary key
+    /// (`WHERE key > last ORDER BY key LIMIT size`, ANDed with the query's own conditions;
+    /// the key qualified with the table when the query joins others), until the rows run
+    /// out or `f` returns `Ok(false)`. Returns `Ok(false)` when `f` stopped early.
+    ///
+    /// Unlike [`Query::chunk`], every matching row is seen exactly once even when `f`
+    /// updates the rows it gets (a flag the query filters on, the column it orders by),
+    /// and every page costs the same. The query's own limit caps the total; a query with
+    /// an `order_by`, an offset or a union is [`Error::InvalidQuery`], and so is a row type
+    /// that cannot tell its key (select the key column; rows are models or records).
+    pub fn chunk_by_id<R: Continue>(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<R>,
+    ) -> Result<bool> {
+        let name = self.connection.clone();
+        self.chunk_by_id_with(
+            size,
+            |rows| f(rows).map(Continue::go_on),
+            |q| with_named(&name, |c| q.get_on(c)),
+        )
+    }
+
+    /// [`Query::chunk_by_id`] on an explicit connection.
+    pub fn chunk_by_id_on<R: Continue>(
+        self,
+        conn: &mut Connection,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<R>,
+    ) -> Result<bool> {
+        self.chunk_by_id_with(
             size,
             |rows| f(rows).map(Continue::go_on),
             |q| q.get_on(conn),
@@ -968,8 +1089,9 @@ enum Keyset {
 /// The key column's position and the key of the last row read.
 type LastKey = (usize, Value);
 
-/// The scope holding a keyset cursor's `key > last` condition.
-const CURSOR_AFTER_SCOPE: &str = "cursor_after";
+/// The scope holding the `key > last` condition of keyset paging (`cursor`,
+/// `chunk_by_id`).
+const AFTER_KEY_SCOPE: &str = "after_key";
 
 impl<T> std::fmt::Debug for Cursor<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1083,17 +1205,8 @@ impl<T: FromRow> Iterator for Cursor<'_, T> {
             page.parts.limit = Some(limit);
             match &self.keyset {
                 Keyset::After { last, .. } => {
-                    let after = Where {
-                        or: false,
-                        kind: WhereKind::Basic {
-                            column: page.key.clone(),
-                            op: Op::Gt,
-                            value: last.clone(),
-                        },
-                    };
-                    page.parts
-                        .scopes
-                        .push((Ident::Borrowed(CURSOR_AFTER_SCOPE), vec![after]));
+                    let key = page.key.clone();
+                    page.after_key(key, last.clone());
                 }
                 Keyset::Undecided | Keyset::Off => page.parts.offset = Some(offset),
             }

@@ -230,6 +230,11 @@ impl<T> Query<T> {
         &self.parts.table
     }
 
+    /// The name the statement calls the table by: its alias when it has one.
+    pub(crate) fn table_reference(&self) -> &str {
+        render::table_reference(&self.parts.table)
+    }
+
     /// Sets the primary key column used by [`Query::find`], [`Query::chunk`],
     /// [`Query::cursor`] and [`Query::insert_get_id`] (default `id`).
     pub fn primary_key(mut self, key: impl Into<Ident>) -> Self {

@@ -57,7 +57,7 @@ fn words(what: &str, name: &str) -> Result<Vec<String>, String> {
             )
         });
     }
-    let snake = orm_core::inflector::snake_case(&name.replace('-', "_"));
+    let snake = orm_inflector::snake_case(&name.replace('-', "_"));
     Ok(snake
         .split('_')
         .filter(|w| !w.is_empty())

@@ -201,13 +201,13 @@ pub fn new_migration(app: &App, name: &str, kind: &MigrationKind) -> Result<Path
 /// `craft model NAME [-m]`: the written files.
 pub fn new_model(app: &App, name: &str, with_migration: bool) -> Result<Vec<PathBuf>, String> {
     let type_name = names::model_type_name(name)?;
-    let module = orm_core::inflector::snake_case(&type_name);
+    let module = orm_inflector::snake_case(&type_name);
     if names::is_keyword(&module) {
         return Err(format!(
             "invalid model name `{name}`: its module `{module}` is a Rust keyword"
         ));
     }
-    let table = orm_core::inflector::table_name(&type_name);
+    let table = orm_inflector::table_name(&type_name);
     let relative = format!("app/{module}.rs");
     let path = app.root.join(&relative);
     if path.exists() {

@@ -1,0 +1,156 @@
+//! `chunk_by_id` pages by primary key (`WHERE key > last ORDER BY key LIMIT n`), so a
+//! callback that updates the rows it gets (the flag the query filters on) still sees
+//! every row exactly once — where offset paging (`chunk`) skips rows.
+
+use orm_core::prelude::*;
+use orm_tests::{on_both_backends, per_backend};
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Job {
+    pub id: Option<i64>,
+    pub name: String,
+    pub owner_id: i64,
+    pub processed: bool,
+}
+
+fn seed() -> Result<()> {
+    DB::statement(per_backend(
+        "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+        "CREATE TABLE owners (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL)",
+    ))?;
+    DB::statement(per_backend(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL, owner_id BIGINT NOT NULL, \
+         processed BOOLEAN NOT NULL)",
+        "CREATE TABLE jobs (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, owner_id BIGINT NOT NULL, \
+         processed BOOLEAN NOT NULL)",
+    ))?;
+    DB::table("owners").insert_many([row! {"name" => "ann"}, row! {"name" => "bob"}])?;
+    let jobs: Vec<_> = (1..=7)
+        .map(|i| row! {"name" => format!("job {i}"), "owner_id" => 1 + i % 2, "processed" => false})
+        .collect();
+    DB::table("jobs").insert_many(jobs)?;
+    Ok(())
+}
+
+fn mark_processed(ids: &[i64]) -> Result<u64> {
+    DB::table("jobs")
+        .where_in("id", ids.to_vec())
+        .update(row! {"processed" => true})
+}
+
+fn statements() -> Vec<String> {
+    DB::query_log()
+        .into_iter()
+        .map(|q| q.sql)
+        .filter(|sql| sql.starts_with("SELECT") && sql.contains("jobs"))
+        .collect()
+}
+
+on_both_backends! {
+    fn a_callback_that_updates_its_rows_sees_every_row_once() {
+        seed()?;
+        // Offset paging skips: after the first page is marked, the second page's offset
+        // jumps over rows that moved up.
+        let mut seen = Vec::new();
+        DB::table("jobs").where_("processed", "=", false).chunk(2, |rows| {
+            let ids: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>("id")).collect::<Result<_>>()?;
+            mark_processed(&ids)?;
+            seen.extend(ids);
+            Ok(())
+        })?;
+        assert!(seen.len() < 7, "chunk skipped no row: {seen:?}");
+        assert!(DB::table("jobs").where_("processed", "=", false).count()? > 0);
+
+        DB::table("jobs").update(row! {"processed" => false})?;
+        let mut seen = Vec::new();
+        DB::enable_query_log();
+        let finished = DB::table("jobs").where_("processed", "=", false).chunk_by_id(2, |rows| {
+            let ids: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>("id")).collect::<Result<_>>()?;
+            mark_processed(&ids)?;
+            seen.extend(ids);
+            Ok(())
+        })?;
+        let pages = statements();
+        DB::disable_query_log();
+        assert!(finished);
+        assert_eq!(seen, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(DB::table("jobs").where_("processed", "=", false).count()?, 0);
+        // Four pages (2+2+2+1); each after the first starts after a key, none uses OFFSET.
+        assert_eq!(pages.len(), 4, "{pages:?}");
+        assert!(pages[1..].iter().all(|sql| sql.contains(r#""id" > "#)), "{pages:?}");
+        assert!(pages.iter().all(|sql| !sql.contains("OFFSET")), "{pages:?}");
+        Ok(())
+    }
+
+    fn model_queries_with_or_conditions_and_stopping() {
+        seed()?;
+        let mut seen = Vec::new();
+        let finished = Job::query()
+            .where_("processed", "=", false)
+            .where_group(|q| q.where_("owner_id", "=", 1).or_where("name", "=", "job 1"))
+            .chunk_by_id(2, |jobs| {
+                let ids: Vec<i64> = jobs.iter().map(|j| j.id.unwrap()).collect();
+                Job::query().where_in("id", ids.clone()).update(row! {"processed" => true})?;
+                seen.extend(ids);
+                Ok(())
+            })?;
+        assert!(finished);
+        assert_eq!(seen, [1, 2, 4, 6]);
+
+        // `Ok(false)` stops; the query's limit caps the total.
+        let mut pages = 0;
+        let finished = Job::query().chunk_by_id(3, |_| {
+            pages += 1;
+            Ok(false)
+        })?;
+        assert!(!finished);
+        assert_eq!(pages, 1);
+        let mut seen = Vec::new();
+        Job::query().limit(5).chunk_by_id(2, |jobs| {
+            seen.extend(jobs.iter().map(|j| j.id.unwrap()));
+            Ok(())
+        })?;
+        assert_eq!(seen, [1, 2, 3, 4, 5]);
+        Ok(())
+    }
+
+    fn joined_queries_page_by_the_qualified_key() {
+        seed()?;
+        let mut seen = Vec::new();
+        DB::table("jobs")
+            .join("owners", "owners.id", "=", "jobs.owner_id")
+            .select(&["jobs.id", "jobs.name", "owners.name as owner"])
+            .where_("owners.name", "=", "bob")
+            .chunk_by_id(2, |rows| {
+                for row in rows {
+                    seen.push((row.get::<i64, _>("id")?, row.get::<String, _>("owner")?));
+                }
+                Ok(())
+            })?;
+        assert_eq!(seen.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [1, 3, 5, 7]);
+        assert!(seen.iter().all(|(_, owner)| owner == "bob"));
+        Ok(())
+    }
+
+    fn queries_it_cannot_page_are_errors() {
+        seed()?;
+        let ordered = Job::query().order_by("name").chunk_by_id(2, |_| Ok(()));
+        assert!(matches!(ordered, Err(Error::InvalidQuery(_))), "{ordered:?}");
+        let offset = DB::table("jobs").offset(2).chunk_by_id(2, |_| Ok(()));
+        assert!(matches!(offset, Err(Error::InvalidQuery(_))), "{offset:?}");
+        let empty = Job::query().chunk_by_id(0, |_| Ok(()));
+        assert!(matches!(empty, Err(Error::InvalidQuery(_))), "{empty:?}");
+        let no_key = DB::table("jobs").select(&["name"]).chunk_by_id(2, |_| Ok(()));
+        assert!(matches!(no_key, Err(Error::InvalidQuery(_))), "{no_key:?}");
+        let mut called = false;
+        let tuple = Query::<(i64, String)>::table("jobs")
+            .select(&["id", "name"])
+            .chunk_by_id(2, |_| {
+                called = true;
+                Ok(())
+            });
+        assert!(matches!(tuple, Err(Error::InvalidQuery(_))), "{tuple:?}");
+        assert!(!called);
+        Ok(())
+    }
+}
