@@ -37,6 +37,7 @@ mod model;
 mod query;
 mod relation;
 mod row;
+mod state;
 pub mod testing;
 mod url;
 mod value;
@@ -58,6 +59,7 @@ pub use crate::relation::{
     One, RelationKind, RelationMeta, SyncChanges,
 };
 pub use crate::row::{FromRow, Record, Row, RowIndex};
+pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;
 pub use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
 /// `#[derive(Model)]`: see the `orm-derive` crate.
@@ -70,14 +72,14 @@ pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 pub mod prelude {
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, Error, FromRow, HasMany,
-        HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, NaiveDate, NaiveDateTime,
+        HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, ModelState, NaiveDate, NaiveDateTime,
         NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
     };
 }
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::model::SqlCache;
+    pub use crate::model::{loaded, remember_connection, SqlCache};
     pub use crate::relation::{
         load_belongs_to, load_many, load_one, relation_query, EagerRelation, RelationCache,
     };

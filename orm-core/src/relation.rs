@@ -380,6 +380,10 @@ pub fn relation_query<P: Model, C: Model>(
     if !loaded {
         query.model.lazy_guard = Some((P::meta().name, relation.name));
     }
+    // A parent read from a named connection reads its relations there too.
+    if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
+        query = query.use_connection(name.to_owned());
+    }
     query.model.relation = Some(Arc::new(RelationContext {
         relation,
         parent_value,
