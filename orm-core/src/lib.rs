@@ -72,8 +72,8 @@ pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 pub mod prelude {
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, Error, FromRow, HasMany,
-        HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, ModelState, NaiveDate, NaiveDateTime,
-        NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
+        HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, ModelState, NaiveDate,
+        NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
     };
 }
 

@@ -1354,11 +1354,11 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
             let width = (0..meta.columns.len())
                 .filter(|&i| !shape.leaves_out(meta, i))
                 .count();
-            if width == 0 {
-                1
-            } else {
-                (dialect.max_bind_params() / width).max(1)
-            }
+            // An all-default row (`DEFAULT VALUES`) goes alone.
+            dialect
+                .max_bind_params()
+                .checked_div(width)
+                .map_or(1, |rows| rows.max(1))
         };
         let statements: usize = groups
             .iter()
@@ -1629,7 +1629,9 @@ fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
 fn update_changed<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     let meta = M::meta();
     let changes = |model: &M| {
-        let mut changed = model.state().map_or_else(Vec::new, |s| changed_columns(model, s));
+        let mut changed = model
+            .state()
+            .map_or_else(Vec::new, |s| changed_columns(model, s));
         // The version is the update's own business, never written from the field.
         changed.retain(|&i| Some(i) != meta.version);
         changed
@@ -1708,8 +1710,7 @@ fn save_only<M: Model>(model: &mut M, on: &mut On<'_>, columns: &[&str]) -> Resu
         }
     }
     let version = version_read(model);
-    let changed =
-        on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
+    let changed = on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
     if changed == 0 {
         return Err(stale_or_missing::<M>(on, &key));
     }

@@ -894,6 +894,7 @@ fn fetch_children<C: Model>(
             Ok(true)
         })?;
     }
+    C::remember_connection(&mut children, query.connection_name());
     run_plan(&mut children, &eager.nested, conn)?;
     Ok((children, groups))
 }
@@ -916,7 +917,16 @@ fn load_grouped<P: Model, C: Model>(
     conn: &mut Connection,
 ) -> Result<KeyMap<Vec<C>>> {
     let keys = distinct_keys(parents, relation.parent_column());
-    let (query, group_column) = related_rows(C::query(), relation);
+    let mut children = C::query();
+    // Parents read from a named connection: their children come from it and remember it.
+    if let Some(name) = parents
+        .first()
+        .and_then(Model::state)
+        .and_then(crate::ModelState::connection)
+    {
+        children = children.use_connection(name.to_owned());
+    }
+    let (query, group_column) = related_rows(children, relation);
     let (children, groups) = fetch_children(conn, query, relation, group_column, keys, eager)?;
     Ok(group(children, groups))
 }

@@ -161,7 +161,10 @@ fn alice() -> Result<User> {
     Ok(alice)
 }
 
-fn stored_user(id: i64) -> Result<(String, i32, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+/// A user's row as stored: name, votes, created_at, deleted_at.
+type StoredUser = (String, i32, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn stored_user(id: i64) -> Result<StoredUser> {
     let row = &DB::select(
         "SELECT name, votes, created_at, deleted_at FROM users WHERE id = ?",
         &[&id],
@@ -520,6 +523,16 @@ on_both_backends! {
         assert_eq!(remote.name, "Remote");
         let titles: Vec<String> = remote.posts().get()?.into_iter().map(|p| p.title).collect();
         assert_eq!(titles, ["far away"]);
+        // Eager loaded children come from there and remember it too.
+        let mut loaded = User::query().use_connection(other.clone()).with(&["posts"]).find_or_fail(1)?;
+        let mut far = loaded.posts[0].clone();
+        assert_eq!(far.state.connection(), Some(other.as_str()));
+        far.title = "further".into();
+        far.save()?;
+        let remote_titles = DB::connection(&other).select("SELECT title FROM posts", &[])?;
+        assert_eq!(remote_titles[0].get::<String, _>("title")?, "further");
+        loaded.name = "Loaded".into();
+        loaded.save()?;
 
         remote.votes = 2;
         remote.save()?;
