@@ -16,7 +16,8 @@ use crate::value::Value;
 ///
 /// `Default` is a new, unsaved model; `Clone` copies the memory with the values (a copy
 /// of a stored model is stored). Two models compare equal whatever their states: the
-/// state is bookkeeping, not data.
+/// state is bookkeeping, not data. A model that derives `serde::Deserialize` marks the
+/// field `#[serde(skip)]` (a deserialised model is new).
 ///
 /// ```
 /// use orm_core::prelude::*;
@@ -57,6 +58,13 @@ impl ModelState {
     /// model's own (`#[model(connection)]`, `default` unless set).
     pub fn connection(&self) -> Option<&str> {
         self.connection.as_deref()
+    }
+
+    /// Sends this model's writes and reads (`save`, `delete`, `refresh`, its relation
+    /// queries) to the named connection `name`: what reading it through
+    /// `query().use_connection(name)` does, for a model built by hand.
+    pub fn use_connection(&mut self, name: &str) {
+        self.connection = Some(Arc::from(name));
     }
 
     /// The column values as read or last saved (`None` for a new model).
