@@ -553,6 +553,14 @@ on_both_backends! {
         remote.force_delete()?;
         assert!(DB::connection(&other).select("SELECT id FROM users", &[])?.is_empty());
         assert!(User::find(1)?.is_some(), "the default database keeps its user 1");
+        // A model built by hand can be sent there.
+        let mut hand = User { name: "Hand".into(), ..Default::default() };
+        hand.state.use_connection(&other);
+        hand.save()?;
+        let rows = DB::connection(&other).select("SELECT name FROM users", &[])?;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get::<String, _>("name")?, "Hand");
+        assert_eq!(User::count()?, 1);
         // Read from the model's own connection: nothing remembered.
         assert_eq!(User::find_or_fail(1)?.state.connection(), None);
         Ok(())
