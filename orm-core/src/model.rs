@@ -300,11 +300,13 @@ pub trait ModelHooks {
         query
     }
 
-    /// Before an insert or an update.
+    /// Before an insert or an update (on a model with a [`ModelState`], before every
+    /// `save`, even one that then finds nothing changed and writes nothing).
     fn saving(&mut self) -> Result<()> {
         Ok(())
     }
-    /// After an insert or an update.
+    /// After an insert or an update (on a model with a [`ModelState`], after every
+    /// `save`).
     fn saved(&mut self) -> Result<()> {
         Ok(())
     }
@@ -316,7 +318,8 @@ pub trait ModelHooks {
     fn created(&mut self) -> Result<()> {
         Ok(())
     }
-    /// Before an update.
+    /// Before an update (on a model with a [`ModelState`], only when columns changed; the
+    /// hook may change more, which are written too).
     fn updating(&mut self) -> Result<()> {
         Ok(())
     }
