@@ -679,7 +679,8 @@ impl<T: FromRow> Query<T> {
     pub fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
         self.check_lazy_guard()?;
         let extras = std::mem::take(&mut self.model);
-        let connection = self.connection.clone();
+        // Rendering does not read the name: take it rather than copy it.
+        let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
         let mut columns = None;
         let mut rows = match self.cached_select_sql(conn.dialect()) {
             Some(sql) => conn.query_map(sql, &[], |row| T::from_row_in(row, &mut columns))?,
@@ -911,11 +912,11 @@ impl<T: FromRow> Query<T> {
 
     /// [`Query::each`] on an explicit connection.
     pub fn each_on<R: Continue>(
-        self,
+        mut self,
         conn: &mut Connection,
         mut f: impl FnMut(T) -> Result<R>,
     ) -> Result<()> {
-        let connection = self.connection.clone();
+        let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
         let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
         conn.query_each(&sql, &binds, |row| {
