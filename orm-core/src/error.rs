@@ -56,6 +56,16 @@ pub enum Error {
         /// The key or condition searched for.
         key: String,
     },
+    /// A model with a version column (`#[model(version)]`) was changed by someone else
+    /// since it was read: its row's version is no longer the one the model holds, so
+    /// the write was refused (nothing was written). Refresh the model and retry.
+    #[error("{model} with {key} was changed by someone else since it was read (stale version)")]
+    StaleModel {
+        /// The model.
+        model: String,
+        /// The key of its row (`id = 7`).
+        key: String,
+    },
     /// More rows matched than the call allows (e.g. `sole`).
     #[error("expected exactly one row, found {found}")]
     MultipleRows {

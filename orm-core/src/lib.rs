@@ -38,6 +38,7 @@ mod model;
 mod query;
 mod relation;
 mod row;
+mod state;
 pub mod testing;
 mod url;
 mod value;
@@ -59,6 +60,7 @@ pub use crate::relation::{
     One, RelationKind, RelationMeta, SyncChanges,
 };
 pub use crate::row::{FromRow, Record, Row, RowIndex};
+pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;
 pub use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
 /// `#[derive(Model)]`: see the `orm-derive` crate.
@@ -80,14 +82,14 @@ pub mod prelude {
     pub use crate::Decimal;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, Error, FromRow, HasMany,
-        HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, NaiveDate, NaiveDateTime,
-        NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
+        HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, ModelState, NaiveDate,
+        NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
     };
 }
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::model::SqlCache;
+    pub use crate::model::{loaded, remember_connection, SqlCache};
     pub use crate::relation::{
         load_belongs_to, load_many, load_one, relation_query, EagerRelation, RelationCache,
     };

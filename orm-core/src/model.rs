@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};
 use crate::relation::{EagerRelation, RelationMeta};
 use crate::row::FromRow;
-use crate::value::{Bind, ToValue, Value, ValueRef};
+use crate::state::ModelState;
+use crate::value::{Bind, Param, ToValue, Value, ValueRef};
 
 /// What `#[derive(Model)]` knows about a model: table, columns, key and flags.
 #[derive(Debug)]
@@ -44,6 +45,12 @@ pub struct ModelMeta {
     pub hooks: bool,
     /// The relations declared on the model.
     pub relations: &'static [RelationMeta],
+    /// Position of the version column (`#[model(version)]`): optimistic locking.
+    pub version: Option<usize>,
+    /// Positions of the columns whose table default applies while the field is unset
+    /// (`#[model(default)]`): left out of the `INSERT`, read back through `RETURNING`.
+    /// Always among the first 64 columns (the derive checks it).
+    pub defaults: &'static [usize],
     #[doc(hidden)]
     pub sql: SqlCache,
 }
@@ -113,14 +120,68 @@ pub struct SqlCache {
     default_columns: OnceLock<Vec<SelectItem>>,
     /// The default query's `SELECT`, per backend (`None`: it has bindings, not cached).
     default_select: [OnceLock<Option<String>>; BACKEND_SLOTS],
-    /// Multi-row `INSERT`s by (backend, rows, generated key), most recent last.
-    insert_many: Mutex<Vec<(InsertManyKey, Arc<str>)>>,
+    /// Statements whose shape varies (multi-row and default-omitting `INSERT`s, `UPDATE`s
+    /// of the changed columns), by shape, most recent last.
+    shapes: Mutex<Vec<(Shape, Arc<str>)>>,
 }
 
-/// (backend slot, row count, whether the key is generated).
-type InsertManyKey = (usize, usize, bool);
-/// Distinct multi-row `INSERT` shapes kept per model (then the cache starts over).
-const INSERT_MANY_CACHE_CAPACITY: usize = 16;
+/// The shape of a varying statement, for [`SqlCache::shapes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// An `INSERT` of `rows` rows without the generated key (`generated`) and without the
+    /// default columns in `omitted` (a bit per column position).
+    Insert {
+        slot: usize,
+        rows: usize,
+        generated: bool,
+        omitted: u64,
+    },
+    /// An `UPDATE` of the columns in `set` (a bit per column position).
+    Update { slot: usize, set: u64 },
+}
+
+/// Distinct statement shapes kept per model (then the cache starts over).
+const SHAPE_CACHE_CAPACITY: usize = 32;
+
+/// The columns of a model insert: which are left out (and returned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InsertShape {
+    /// The auto-increment key is left to the database.
+    generated: bool,
+    /// Default columns left to the database (a bit per column position).
+    omitted: u64,
+}
+
+impl InsertShape {
+    const FULL: InsertShape = InsertShape {
+        generated: false,
+        omitted: 0,
+    };
+
+    fn leaves_out(&self, meta: &ModelMeta, column: usize) -> bool {
+        (self.generated && column == meta.primary_key_index)
+            || (column < 64 && self.omitted & (1 << column) != 0)
+    }
+
+    fn returns_anything(&self) -> bool {
+        self.generated || self.omitted != 0
+    }
+
+    /// The shape for one model's values (in column order).
+    fn of(meta: &ModelMeta, values: &[Bind<'_>]) -> InsertShape {
+        let is_null = |i: usize| matches!(values[i].as_ref(), ValueRef::Null);
+        let mut omitted = 0;
+        for &i in meta.defaults {
+            if is_null(i) {
+                omitted |= 1 << i;
+            }
+        }
+        InsertShape {
+            generated: meta.incrementing && is_null(meta.primary_key_index),
+            omitted,
+        }
+    }
+}
 
 impl SqlCache {
     /// An empty cache (usable in a `static`).
@@ -133,33 +194,44 @@ impl SqlCache {
             default_query: OnceLock::new(),
             default_columns: OnceLock::new(),
             default_select: [const { OnceLock::new() }; BACKEND_SLOTS],
-            insert_many: Mutex::new(Vec::new()),
+            shapes: Mutex::new(Vec::new()),
         }
     }
 
-    /// `INSERT INTO table (columns) VALUES (...), (...) [RETURNING key]` for `rows`
-    /// rows, rendered once per backend, row count and key mode, then reused.
+    /// A statement of a varying shape, rendered once per shape and then reused.
+    fn shape_sql(&self, shape: Shape, render: impl FnOnce() -> Result<String>) -> Result<Arc<str>> {
+        let mut cache = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, sql)) = cache.iter().find(|(k, _)| *k == shape) {
+            return Ok(Arc::clone(sql));
+        }
+        let sql: Arc<str> = render()?.into();
+        if cache.len() >= SHAPE_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.push((shape, Arc::clone(&sql)));
+        Ok(sql)
+    }
+
+    /// `INSERT INTO table (columns) VALUES (...), (...) [RETURNING ...]` for `rows` rows
+    /// of one shape, rendered once per backend, row count and shape, then reused.
     fn insert_many_sql(
         &self,
         meta: &ModelMeta,
         dialect: &'static dyn Dialect,
         rows: usize,
-        generated: bool,
+        shape: InsertShape,
     ) -> Result<Arc<str>> {
-        let key = (backend_slot(dialect.backend()), rows, generated);
-        let mut cache = self.insert_many.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, sql)) = cache.iter().find(|(k, _)| *k == key) {
-            return Ok(Arc::clone(sql));
-        }
-        let mut w = SqlWriter::new(dialect);
-        render_model_insert(&mut w, meta, rows, !generated);
-        let (sql, _) = w.finish()?;
-        let sql: Arc<str> = sql.into();
-        if cache.len() >= INSERT_MANY_CACHE_CAPACITY {
-            cache.clear();
-        }
-        cache.push((key, Arc::clone(&sql)));
-        Ok(sql)
+        let key = Shape::Insert {
+            slot: backend_slot(dialect.backend()),
+            rows,
+            generated: shape.generated,
+            omitted: shape.omitted,
+        };
+        self.shape_sql(key, || {
+            let mut w = SqlWriter::new(dialect);
+            render_model_insert(&mut w, meta, rows, shape);
+            Ok(w.finish()?.0)
+        })
     }
 
     /// The rendered `SELECT` of the model's default query when `parts` are still
@@ -228,11 +300,13 @@ pub trait ModelHooks {
         query
     }
 
-    /// Before an insert or an update.
+    /// Before an insert or an update (on a model with a [`ModelState`], before every
+    /// `save`, even one that then finds nothing changed and writes nothing).
     fn saving(&mut self) -> Result<()> {
         Ok(())
     }
-    /// After an insert or an update.
+    /// After an insert or an update (on a model with a [`ModelState`], after every
+    /// `save`).
     fn saved(&mut self) -> Result<()> {
         Ok(())
     }
@@ -244,7 +318,8 @@ pub trait ModelHooks {
     fn created(&mut self) -> Result<()> {
         Ok(())
     }
-    /// Before an update.
+    /// Before an update (on a model with a [`ModelState`], only when columns changed; the
+    /// hook may change more, which are written too).
     fn updating(&mut self) -> Result<()> {
         Ok(())
     }
@@ -266,6 +341,8 @@ pub trait ModelHooks {
 /// hooks may use the database too) or an explicit connection.
 pub(crate) enum On<'c> {
     Named(&'static str),
+    /// A connection a model remembers (read from or saved on).
+    Remembered(Arc<str>),
     Conn(&'c mut Connection),
 }
 
@@ -273,7 +350,16 @@ impl On<'_> {
     pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         match self {
             On::Named(name) => with_named(name, f),
+            On::Remembered(name) => with_named(name, f),
             On::Conn(conn) => f(conn),
+        }
+    }
+
+    /// The model's connection: the one its state remembers, else its own.
+    pub(crate) fn model<M: Model>(model: &M) -> On<'static> {
+        match model.state().and_then(ModelState::shared_connection) {
+            Some(name) => On::Remembered(Arc::clone(name)),
+            None => On::Named(M::meta().connection),
         }
     }
 }
@@ -320,71 +406,168 @@ fn find_sql(
     })
 }
 
+/// SQL text from the statement cache: a fixed statement or a shaped one.
+enum CachedSql {
+    Fixed(&'static str),
+    Shaped(Arc<str>),
+}
+
+impl std::ops::Deref for CachedSql {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            CachedSql::Fixed(sql) => sql,
+            CachedSql::Shaped(sql) => sql,
+        }
+    }
+}
+
 fn insert_sql(
     meta: &'static ModelMeta,
     dialect: &'static dyn Dialect,
-    with_key: bool,
-) -> Result<&'static str> {
-    let kind = if with_key {
-        Statement::InsertWithKey
-    } else {
-        Statement::InsertWithoutKey
+    shape: InsertShape,
+) -> Result<CachedSql> {
+    let kind = match shape {
+        InsertShape::FULL => Statement::InsertWithKey,
+        InsertShape {
+            generated: true,
+            omitted: 0,
+        } => Statement::InsertWithoutKey,
+        _ => {
+            return meta
+                .sql
+                .insert_many_sql(meta, dialect, 1, shape)
+                .map(CachedSql::Shaped)
+        }
     };
     meta.sql
-        .get(dialect, kind, |w| render_model_insert(w, meta, 1, with_key))
+        .get(dialect, kind, |w| render_model_insert(w, meta, 1, shape))
+        .map(CachedSql::Fixed)
 }
 
-/// `INSERT INTO table (columns) VALUES (..), .. [RETURNING key]` for `rows` rows of the
-/// model, with placeholders only (values are bound at execution). Without `with_key` the
-/// auto-increment key is left out and returned.
-fn render_model_insert(w: &mut SqlWriter, meta: &ModelMeta, rows: usize, with_key: bool) {
+/// `INSERT INTO table (columns) VALUES (..), .. [RETURNING ..]` for `rows` rows of the
+/// model, with placeholders only (values are bound at execution). The columns the shape
+/// leaves out (the generated key, unset default columns) are returned.
+fn render_model_insert(w: &mut SqlWriter, meta: &ModelMeta, rows: usize, shape: InsertShape) {
     let columns = meta
         .columns
         .iter()
         .enumerate()
-        .filter(|&(i, _)| with_key || i != meta.primary_key_index)
+        .filter(|&(i, _)| !shape.leaves_out(meta, i))
         .map(|(_, column)| *column);
     let width = columns.clone().count();
-    w.push("INSERT INTO ")
-        .push_identifier(meta.table)
-        .push(" (")
-        .push_identifiers(columns)
-        .push(") VALUES ");
-    for row in 0..rows {
-        w.push(if row == 0 { "(" } else { ", (" });
-        for column in 0..width {
-            if column > 0 {
-                w.push(", ");
+    w.push("INSERT INTO ").push_identifier(meta.table);
+    if width == 0 {
+        // Every column left to the database (one row: `insert_many` sends these singly).
+        w.push(" DEFAULT VALUES");
+    } else {
+        w.push(" (").push_identifiers(columns).push(") VALUES ");
+        for row in 0..rows {
+            w.push(if row == 0 { "(" } else { ", (" });
+            for column in 0..width {
+                if column > 0 {
+                    w.push(", ");
+                }
+                w.push_placeholder(row * width + column + 1);
             }
-            w.push_placeholder(row * width + column + 1);
+            w.push(")");
         }
-        w.push(")");
     }
-    if !with_key && w.dialect().supports_returning() {
-        w.push(" RETURNING ").push_identifier(meta.primary_key);
+    if shape.returns_anything() {
+        w.push(" RETURNING ").push_identifiers(
+            meta.columns
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| shape.leaves_out(meta, i))
+                .map(|(_, column)| *column),
+        );
     }
+}
+
+/// `UPDATE table SET a = ?, b = ? [, version = version + 1] WHERE key = ?
+/// [AND version = ?]`: binds are the set values, the key, then the version read.
+fn render_update<'a>(
+    w: &mut SqlWriter,
+    meta: &ModelMeta,
+    columns: impl IntoIterator<Item = &'a str>,
+) {
+    w.push("UPDATE ").push_identifier(meta.table).push(" SET ");
+    let mut n = 0;
+    for column in columns {
+        if n > 0 {
+            w.push(", ");
+        }
+        n += 1;
+        w.push_identifier(column).push(" = ");
+        w.push_placeholder(n);
+    }
+    let version = meta.version.map(|v| meta.columns[v]);
+    if let Some(version) = version {
+        if n > 0 {
+            w.push(", ");
+        }
+        w.push_identifier(version)
+            .push(" = ")
+            .push_identifier(version)
+            .push(" + 1");
+    }
+    w.push(" WHERE ")
+        .push_identifier(meta.primary_key)
+        .push(" = ");
+    w.push_placeholder(n + 1);
+    if let Some(version) = version {
+        w.push(" AND ").push_identifier(version).push(" = ");
+        w.push_placeholder(n + 2);
+    }
+}
+
+/// Whether a column is written by a full update: not the key, not the version (which
+/// the update increments itself).
+fn updatable(meta: &ModelMeta, column: usize) -> bool {
+    column != meta.primary_key_index && Some(column) != meta.version
 }
 
 fn update_sql(meta: &'static ModelMeta, dialect: &'static dyn Dialect) -> Result<&'static str> {
     meta.sql.get(dialect, Statement::Update, |w| {
-        w.push("UPDATE ").push_identifier(meta.table).push(" SET ");
-        let mut n = 0;
-        for (i, column) in meta.columns.iter().enumerate() {
-            if i == meta.primary_key_index {
-                continue;
-            }
-            if n > 0 {
-                w.push(", ");
-            }
-            n += 1;
-            w.push_identifier(column).push(" = ");
-            w.push_placeholder(n);
-        }
-        w.push(" WHERE ")
-            .push_identifier(meta.primary_key)
-            .push(" = ");
-        w.push_placeholder(n + 1);
+        let columns = meta
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| updatable(meta, i))
+            .map(|(_, c)| *c);
+        render_update(w, meta, columns);
     })
+}
+
+/// The `UPDATE` of the columns at `set` (ascending positions), cached by shape while
+/// the positions fit a mask.
+fn update_columns_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+    set: &[usize],
+) -> Result<Arc<str>> {
+    let render = || {
+        let mut w = SqlWriter::new(dialect);
+        render_update(&mut w, meta, set.iter().map(|&i| meta.columns[i]));
+        Ok(w.finish()?.0)
+    };
+    match column_mask(set) {
+        Some(mask) => meta.sql.shape_sql(
+            Shape::Update {
+                slot: backend_slot(dialect.backend()),
+                set: mask,
+            },
+            render,
+        ),
+        None => render().map(Arc::from),
+    }
+}
+
+/// A bit per column position, when every position fits.
+fn column_mask(positions: &[usize]) -> Option<u64> {
+    positions
+        .iter()
+        .try_fold(0u64, |mask, &i| (i < 64).then(|| mask | (1 << i)))
 }
 
 fn delete_sql(meta: &'static ModelMeta, dialect: &'static dyn Dialect) -> Result<&'static str> {
@@ -401,29 +584,24 @@ fn exists_sql(meta: &'static ModelMeta, dialect: &'static dyn Dialect) -> Result
     })
 }
 
-/// `UPDATE table SET a = ?, b = ? WHERE key = ?` for a chosen set of columns.
+/// `UPDATE table SET a = ?, b = ? WHERE key = ?` for a chosen set of columns, with the
+/// version check and increment on a versioned model; returns how many rows changed.
 fn update_columns_on(
     conn: &mut Connection,
     meta: &'static ModelMeta,
     columns: &[(&str, Value)],
-    key: Value,
+    key: &Value,
+    version: Option<&Value>,
 ) -> Result<u64> {
     let mut w = SqlWriter::new(conn.dialect());
-    w.push("UPDATE ").push_identifier(meta.table).push(" SET ");
-    for (i, (column, value)) in columns.iter().enumerate() {
-        if i > 0 {
-            w.push(", ");
-        }
-        w.push_identifier(column)
-            .push(" = ")
-            .push_bind(value.clone());
+    render_update(&mut w, meta, columns.iter().map(|(c, _)| *c));
+    let (sql, _) = w.finish()?;
+    let mut binds: Vec<Bind<'_>> = columns.iter().map(|(_, v)| Bind::Value(v)).collect();
+    binds.push(Bind::Value(key));
+    if let Some(version) = version {
+        binds.push(Bind::Value(version));
     }
-    w.push(" WHERE ")
-        .push_identifier(meta.primary_key)
-        .push(" = ")
-        .push_bind(key);
-    let (sql, binds) = w.finish()?;
-    conn.execute_values(&sql, &binds)
+    conn.execute_binds(&sql, &binds)
 }
 
 fn not_found(meta: &ModelMeta, key: &Value) -> Error {
@@ -488,6 +666,18 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// The primary key's value (`Value::Null` before an auto-increment insert).
     fn key_value(&self) -> Value;
+
+    /// The model's [`ModelState`] field, when it has one (emitted by the derive).
+    #[doc(hidden)]
+    fn state(&self) -> Option<&ModelState> {
+        None
+    }
+
+    /// The model's [`ModelState`] field, mutably (emitted by the derive).
+    #[doc(hidden)]
+    fn state_mut(&mut self) -> Option<&mut ModelState> {
+        None
+    }
 
     /// Sets one column's field from a value (emitted by the derive).
     fn set_column(&mut self, column: &str, value: ValueRef<'_>) -> Result<()>;
@@ -732,8 +922,19 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// Inserts the model (when new) or updates its row, running the hooks and
     /// maintaining timestamps; an auto-increment key is filled in after an insert.
+    ///
+    /// With a [`ModelState`] field: a new model is inserted (a creation: `creating`/
+    /// `created`, both timestamps), even with a key set by hand; a stored one updates
+    /// only the columns changed since it was read or saved, plus `updated_at` (the
+    /// `updating`/`updated` hooks run only then) — no statement when nothing changed.
+    ///
+    /// Without one, the key decides: no key (or a natural key no row has) inserts; an
+    /// auto-increment key updates every column, and [`Error::NotFound`] says that no row
+    /// has it (use [`Model::create`] to insert with a chosen key). With a version column
+    /// (`#[model(version)]`) a row changed since it was read is [`Error::StaleModel`].
     fn save(&mut self) -> Result<()> {
-        save(self, &mut On::Named(Self::meta().connection), None)
+        let mut on = On::model(self);
+        save(self, &mut on, None)
     }
 
     /// [`Model::save`] on an explicit connection.
@@ -743,7 +944,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// Updates only the named columns of an existing row (plus `updated_at`).
     fn save_only(&mut self, columns: &[&str]) -> Result<()> {
-        save(self, &mut On::Named(Self::meta().connection), Some(columns))
+        let mut on = On::model(self);
+        save(self, &mut on, Some(columns))
     }
 
     /// [`Model::save_only`] on an explicit connection.
@@ -751,22 +953,37 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         save(self, &mut On::Conn(conn), Some(columns))
     }
 
-    /// Saves a new model and returns it (with its key filled in).
+    /// Inserts a new model and returns it (with its key and read-back defaults filled
+    /// in). Always an `INSERT` — `creating`/`created` hooks, both timestamps (unless set
+    /// by the caller) — even with a key chosen by hand: a key a row already has is
+    /// [`Error::UniqueViolation`] and that row is untouched.
     fn create(mut model: Self) -> Result<Self> {
-        model.save()?;
+        model.insert()?;
         Ok(model)
     }
 
     /// [`Model::create`] on an explicit connection.
     fn create_on(conn: &mut Connection, mut model: Self) -> Result<Self> {
-        model.save_on(conn)?;
+        model.insert_on(conn)?;
         Ok(model)
+    }
+
+    /// Inserts this model as a new row: [`Model::create`] in place.
+    fn insert(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        create(self, &mut on)
+    }
+
+    /// [`Model::insert`] on an explicit connection.
+    fn insert_on(&mut self, conn: &mut Connection) -> Result<()> {
+        create(self, &mut On::Conn(conn))
     }
 
     /// Deletes the row: a soft delete (sets `deleted_at`) when the model has
     /// `soft_deletes`, else a real `DELETE`. Runs the delete hooks.
     fn delete(&mut self) -> Result<()> {
-        delete(self, &mut On::Named(Self::meta().connection), false)
+        let mut on = On::model(self);
+        delete(self, &mut on, false)
     }
 
     /// [`Model::delete`] on an explicit connection.
@@ -776,7 +993,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// Deletes the row for real, even with `soft_deletes`.
     fn force_delete(&mut self) -> Result<()> {
-        delete(self, &mut On::Named(Self::meta().connection), true)
+        let mut on = On::model(self);
+        delete(self, &mut on, true)
     }
 
     /// [`Model::force_delete`] on an explicit connection.
@@ -794,7 +1012,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// Un-deletes a soft-deleted model.
     fn restore(&mut self) -> Result<()> {
-        restore(self, &mut On::Named(Self::meta().connection))
+        let mut on = On::model(self);
+        restore(self, &mut on)
     }
 
     /// [`Model::restore`] on an explicit connection.
@@ -804,7 +1023,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// Reloads every column from the database.
     fn refresh(&mut self) -> Result<()> {
-        refresh(self, &mut On::Named(Self::meta().connection))
+        let mut on = On::model(self);
+        refresh(self, &mut on)
     }
 
     /// [`Model::refresh`] on an explicit connection.
@@ -814,7 +1034,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// Sets `updated_at` to now and writes only that column.
     fn touch(&mut self) -> Result<()> {
-        touch(self, &mut On::Named(Self::meta().connection))
+        let mut on = On::model(self);
+        touch(self, &mut on)
     }
 
     /// [`Model::touch`] on an explicit connection.
@@ -837,10 +1058,12 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     }
 
     /// The columns whose value differs from the stored row, with their new values (every
-    /// column for a model that was never saved). Compares with the database (one query)
-    /// rather than with a snapshot, so it also sees changes made by others.
+    /// column for a model that was never saved). With a [`ModelState`] field it compares
+    /// with the values as read or last saved, without a query; without one it compares
+    /// with the database (one query), so it also sees changes made by others.
     fn get_dirty(&self) -> Result<Vec<(&'static str, Value)>> {
-        dirty(self, &mut On::Named(Self::meta().connection))
+        let mut on = On::model(self);
+        dirty(self, &mut on)
     }
 
     /// [`Model::get_dirty`] on an explicit connection.
@@ -850,7 +1073,18 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// Whether any column differs from the stored row (see [`Model::get_dirty`]).
     fn is_dirty(&self) -> Result<bool> {
+        if let Some(state) = self.state() {
+            return Ok(!changed_columns(self, state).is_empty());
+        }
         Ok(!self.get_dirty()?.is_empty())
+    }
+
+    /// A column's value as read or last saved: `None` for a model without a
+    /// [`ModelState`] field, a new model, or an unknown column.
+    fn get_original(&self, column: &str) -> Option<Value> {
+        let original = self.state()?.original()?;
+        let i = Self::meta().columns.iter().position(|c| *c == column)?;
+        Some(original[i].clone())
     }
 
     /// The model as JSON, without its hidden fields.
@@ -960,6 +1194,14 @@ fn destroy<M: Model, K: ToValue>(
 
 fn dirty<M: Model>(model: &M, on: &mut On<'_>) -> Result<Vec<(&'static str, Value)>> {
     let meta = M::meta();
+    if let Some(state) = model.state() {
+        let changed = changed_columns(model, state);
+        let mut values = model.to_values();
+        return Ok(changed
+            .into_iter()
+            .map(|i| (meta.columns[i], std::mem::take(&mut values[i])))
+            .collect());
+    }
     let key = model.key_value();
     let stored = if key.is_null() {
         None
@@ -975,6 +1217,73 @@ fn dirty<M: Model>(model: &M, on: &mut On<'_>) -> Result<Vec<(&'static str, Valu
             .map(|(changed, _)| changed)
             .collect(),
     })
+}
+
+/// The positions of the columns that differ from the values as read or last saved
+/// (every column of a new model).
+fn changed_columns<M: Model>(model: &M, state: &ModelState) -> Vec<usize> {
+    let mut values = Vec::with_capacity(M::meta().columns.len());
+    model.write_binds(&mut values);
+    match state.original() {
+        None => (0..values.len()).collect(),
+        Some(original) => values
+            .iter()
+            .zip(original)
+            .enumerate()
+            .filter(|(_, (current, original))| current.as_ref() != original.as_ref())
+            .map(|(i, _)| i)
+            .collect(),
+    }
+}
+
+/// Marks a model with a state as stored, its current values the original ones.
+fn mark_stored<M: Model>(model: &mut M) {
+    if model.state().is_some() {
+        let values = model.to_values().into_boxed_slice();
+        if let Some(state) = model.state_mut() {
+            state.set_original(Some(values));
+        }
+    }
+}
+
+/// Records the current values of the columns at `positions` as saved.
+fn sync_original<M: Model>(model: &mut M, positions: impl IntoIterator<Item = usize>) {
+    if model.state().is_none_or(|s| !s.is_stored()) {
+        return;
+    }
+    let columns = M::meta().columns;
+    let values: Vec<(usize, Value)> = positions
+        .into_iter()
+        .filter_map(|i| Some((i, model.column_value(columns[i])?)))
+        .collect();
+    if let Some(original) = model.state_mut().and_then(ModelState::original_mut) {
+        for (i, value) in values {
+            original[i] = value;
+        }
+    }
+}
+
+/// A model decoded from a row: stored, its values the original ones (the derive calls
+/// it for models with a [`ModelState`] field).
+#[doc(hidden)]
+pub fn loaded<M: Model>(mut model: M) -> M {
+    mark_stored(&mut model);
+    model
+}
+
+/// Remembers in models read through `connection` that they came from it, when it is
+/// not the model's own (the derive's `FromRow::remember_connection`).
+#[doc(hidden)]
+pub fn remember_connection<M: Model>(models: &mut [M], connection: &str) {
+    if connection == M::meta().connection {
+        return;
+    }
+    let name: Arc<str> = Arc::from(connection);
+    for model in models {
+        if let Some(state) = model.state_mut() {
+            state.set_connection(Some(Arc::clone(&name)));
+        }
+    }
 }
 
 fn matching<M: Model>(attributes: &[(&str, Value)]) -> Query<M> {
@@ -1037,57 +1346,134 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
     for model in models.iter_mut() {
         model.saving()?;
         model.creating()?;
-        set_timestamp(model, meta.created_at, at)?;
-        set_timestamp(model, meta.updated_at, at)?;
+        stamp_unset(model, meta.created_at, at)?;
+        stamp_unset(model, meta.updated_at, at)?;
     }
-    let key_index = meta.primary_key_index;
-    let generated = meta.incrementing && models.iter().all(|m| m.key_value().is_null());
-    let keys: Vec<Value> = on.run(|conn| {
+    // Rows of one shape (which columns the database fills) go together, in order.
+    let groups = insert_groups(models);
+    let results: Vec<Vec<Value>> = on.run(|conn| {
         let dialect = conn.dialect();
-        let width = meta.columns.len() - usize::from(generated);
-        let per_statement = (dialect.max_bind_params() / width.max(1)).max(1);
+        let per_statement = |shape: &InsertShape| {
+            let width = (0..meta.columns.len())
+                .filter(|&i| !shape.leaves_out(meta, i))
+                .count();
+            // An all-default row (`DEFAULT VALUES`) goes alone.
+            dialect
+                .max_bind_params()
+                .checked_div(width)
+                .map_or(1, |rows| rows.max(1))
+        };
+        let statements: usize = groups
+            .iter()
+            .map(|(shape, rows)| rows.len().div_ceil(per_statement(shape)))
+            .sum();
         let write = |conn: &mut Connection| {
-            let mut keys = Vec::with_capacity(if generated { models.len() } else { 0 });
-            for chunk in models.chunks(per_statement) {
-                let sql = meta
-                    .sql
-                    .insert_many_sql(meta, dialect, chunk.len(), generated)?;
-                let mut binds = Vec::with_capacity(chunk.len() * meta.columns.len());
-                for model in chunk {
-                    let start = binds.len();
-                    model.write_binds(&mut binds);
-                    if generated {
-                        binds.remove(start + key_index);
+            let mut results = Vec::with_capacity(groups.len());
+            for (shape, rows) in &groups {
+                if shape.returns_anything() && !dialect.supports_returning() {
+                    return Err(cannot_return(dialect));
+                }
+                let mut returned = Vec::new();
+                for chunk in rows.chunks(per_statement(shape)) {
+                    let sql = meta
+                        .sql
+                        .insert_many_sql(meta, dialect, chunk.len(), *shape)?;
+                    let mut binds = Vec::with_capacity(chunk.len() * meta.columns.len());
+                    for &i in chunk {
+                        let start = binds.len();
+                        models[i].write_binds(&mut binds);
+                        leave_out(&mut binds, start, meta, shape);
+                    }
+                    if shape.returns_anything() {
+                        conn.query_each_binds(&sql, &binds, |row| {
+                            for c in 0..row.len() {
+                                returned.push(row.value_at(c)?.to_owned_value());
+                            }
+                            Ok(true)
+                        })?;
+                    } else {
+                        conn.execute_binds(&sql, &binds)?;
                     }
                 }
-                if generated {
-                    conn.query_each_binds(&sql, &binds, |row| {
-                        keys.push(row.value_at(0)?.to_owned_value());
-                        Ok(true)
-                    })?;
-                } else {
-                    conn.execute_binds(&sql, &binds)?;
-                }
+                results.push(returned);
             }
-            Ok(keys)
+            Ok(results)
         };
         // One statement is atomic on its own; several share a transaction.
-        if models.len() <= per_statement {
+        if statements <= 1 {
             write(conn)
         } else {
             conn.transaction(write)
         }
     })?;
-    if generated {
-        for (model, key) in models.iter_mut().zip(&keys) {
-            model.set_column(meta.primary_key, key.as_ref())?;
+    for ((shape, rows), returned) in groups.iter().zip(&results) {
+        let columns: Vec<&str> = (0..meta.columns.len())
+            .filter(|&i| shape.leaves_out(meta, i))
+            .map(|i| meta.columns[i])
+            .collect();
+        if columns.is_empty() {
+            continue;
+        }
+        for (&i, values) in rows.iter().zip(returned.chunks(columns.len())) {
+            for (column, value) in columns.iter().zip(values) {
+                models[i].set_column(column, value.as_ref())?;
+            }
         }
     }
     for model in models.iter_mut() {
+        mark_stored(model);
         model.created()?;
         model.saved()?;
     }
     Ok(())
+}
+
+/// The models' positions grouped by insert shape (one group unless some rows leave
+/// their key or a default column to the database and others do not).
+fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usize>)> {
+    let meta = M::meta();
+    let mut scratch = Vec::new();
+    let mut groups: Vec<(InsertShape, Vec<usize>)> = Vec::with_capacity(1);
+    for (i, model) in models.iter().enumerate() {
+        let shape = if meta.defaults.is_empty() {
+            InsertShape {
+                generated: meta.incrementing && model.key_value().is_null(),
+                omitted: 0,
+            }
+        } else {
+            scratch.clear();
+            model.write_binds(&mut scratch);
+            InsertShape::of(meta, &scratch)
+        };
+        match groups.iter_mut().find(|(s, _)| *s == shape) {
+            Some((_, rows)) => rows.push(i),
+            None => groups.push((shape, {
+                let mut rows = Vec::with_capacity(models.len() - i);
+                rows.push(i);
+                rows
+            })),
+        }
+    }
+    groups
+}
+
+/// Drops from the row written at `binds[start..]` the columns the shape leaves out.
+fn leave_out(binds: &mut Vec<Bind<'_>>, start: usize, meta: &ModelMeta, shape: &InsertShape) {
+    if *shape == InsertShape::FULL {
+        return;
+    }
+    for c in (0..meta.columns.len()).rev() {
+        if shape.leaves_out(meta, c) {
+            binds.remove(start + c);
+        }
+    }
+}
+
+fn cannot_return(dialect: &dyn Dialect) -> Error {
+    Error::InvalidQuery(format!(
+        "{:?} cannot return generated values",
+        dialect.backend()
+    ))
 }
 
 /// A mass update or delete on a model with hooks: load the models, write each (hooks
@@ -1129,12 +1515,77 @@ fn set_timestamp<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc
     Ok(())
 }
 
+/// Stamps a timestamp column the caller left unset (a value they set is kept).
+fn stamp_unset<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc>) -> Result<()> {
+    if let Some(i) = index {
+        let column = M::meta().columns[i];
+        if model.column_value(column).is_none_or(|v| v.is_null()) {
+            model.set_column(column, ValueRef::DateTimeUtc(at))?;
+        }
+    }
+    Ok(())
+}
+
+/// The version a versioned model holds (what its next update checks for).
+fn version_read<M: Model>(model: &M) -> Option<Value> {
+    let meta = M::meta();
+    meta.version
+        .map(|v| model.column_value(meta.columns[v]).unwrap_or(Value::Null))
+}
+
+/// After an update of a versioned model: the field holds the row's new version.
+fn bump_version<M: Model>(model: &mut M, read: Option<Value>) -> Result<()> {
+    let meta = M::meta();
+    if let (Some(v), Some(Value::Int(n))) = (meta.version, read) {
+        model.set_column(meta.columns[v], ValueRef::Int(n + 1))?;
+        sync_original(model, [v]);
+    }
+    Ok(())
+}
+
+/// Why an update of the row with `key` changed nothing: the row was changed by someone
+/// else (versioned model, row still there) or it is gone.
+fn stale_or_missing<M: Model>(on: &mut On<'_>, key: &Value) -> Error {
+    let meta = M::meta();
+    if meta.version.is_some() {
+        let exists = on.run(|conn| {
+            let sql = exists_sql(meta, conn.dialect())?;
+            Ok(conn
+                .query_first(sql, std::slice::from_ref(key), |_| Ok(()))?
+                .is_some())
+        });
+        match exists {
+            Ok(true) => {
+                return Error::StaleModel {
+                    model: meta.name.to_owned(),
+                    key: format!("{} = {key}", meta.primary_key),
+                }
+            }
+            Ok(false) => {}
+            Err(e) => return e,
+        }
+    }
+    not_found(meta, key)
+}
+
 fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Result<()> {
+    if let Some(columns) = only {
+        return save_only(model, on, columns);
+    }
+    match model.state().map(ModelState::is_stored) {
+        Some(true) => update_changed(model, on),
+        Some(false) => create(model, on),
+        None => save_by_key(model, on),
+    }
+}
+
+/// `save` on a model without a state: the key tells a new model from a stored one.
+fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     let meta = M::meta();
     let key = model.key_value();
     let exists = if key.is_null() {
         false
-    } else if meta.incrementing || only.is_some() {
+    } else if meta.incrementing {
         true
     } else {
         on.run(|conn| {
@@ -1144,90 +1595,182 @@ fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Resu
                 .is_some())
         })?
     };
-    model.saving()?;
-    if exists {
-        model.updating()?;
-        let at = timestamp_for(meta);
-        set_timestamp(model, meta.updated_at, at)?;
-        let changed = match only {
-            Some(columns) => {
-                let mut pairs: Vec<(&str, Value)> = Vec::with_capacity(columns.len() + 1);
-                for column in columns {
-                    let value = model
-                        .column_value(column)
-                        .ok_or_else(|| Error::ColumnNotFound(format!("{}.{column}", meta.name)))?;
-                    pairs.push((column, value));
-                }
-                if let Some(i) = meta.updated_at {
-                    if !columns.contains(&meta.columns[i]) {
-                        pairs.push((meta.columns[i], Value::DateTimeUtc(at)));
-                    }
-                }
-                on.run(|conn| update_columns_on(conn, meta, &pairs, key.clone()))?
-            }
-            None => {
-                let mut values = Vec::with_capacity(meta.columns.len());
-                model.write_binds(&mut values);
-                let key = values.remove(meta.primary_key_index);
-                values.push(key);
-                on.run(|conn| {
-                    let sql = update_sql(meta, conn.dialect())?;
-                    conn.execute_binds(sql, &values)
-                })?
-            }
-        };
-        if changed == 0 {
-            if only.is_some() {
-                return Err(not_found(meta, &key));
-            }
-            // The key was set by hand but no row has it yet: insert it.
-            insert(model, on)?;
-            model.created()?;
-        } else {
-            model.updated()?;
-        }
-    } else {
-        model.creating()?;
-        let at = timestamp_for(meta);
-        set_timestamp(model, meta.created_at, at)?;
-        set_timestamp(model, meta.updated_at, at)?;
-        insert(model, on)?;
-        model.created()?;
+    if !exists {
+        return create(model, on);
     }
+    model.saving()?;
+    model.updating()?;
+    set_timestamp(model, meta.updated_at, timestamp_for(meta))?;
+    let key = model.key_value();
+    let version = version_read(model);
+    let changed = {
+        let mut values = Vec::with_capacity(meta.columns.len() + 1);
+        model.write_binds(&mut values);
+        let mut column = 0;
+        values.retain(|_| {
+            column += 1;
+            updatable(meta, column - 1)
+        });
+        values.push(Bind::Value(&key));
+        if let Some(version) = &version {
+            values.push(Bind::Value(version));
+        }
+        on.run(|conn| {
+            let sql = update_sql(meta, conn.dialect())?;
+            conn.execute_binds(sql, &values)
+        })?
+    };
+    if changed == 0 {
+        return Err(stale_or_missing::<M>(on, &key));
+    }
+    bump_version(model, version)?;
+    model.updated()?;
     model.saved()
 }
 
+/// `save` on a stored model with a state: writes the changed columns only.
+fn update_changed<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let changes = |model: &M| {
+        let mut changed = model
+            .state()
+            .map_or_else(Vec::new, |s| changed_columns(model, s));
+        // The version is the update's own business, never written from the field.
+        changed.retain(|&i| Some(i) != meta.version);
+        changed
+    };
+    model.saving()?;
+    if changes(model).is_empty() {
+        return model.saved();
+    }
+    model.updating()?;
+    let mut changed = changes(model);
+    if changed.is_empty() {
+        return model.saved();
+    }
+    if let Some(u) = meta.updated_at {
+        // `updated_at` is stamped unless the caller changed it themselves.
+        if !changed.contains(&u) {
+            set_timestamp(model, Some(u), timestamp_for(meta))?;
+            let at = changed.partition_point(|&i| i < u);
+            changed.insert(at, u);
+        }
+    }
+    // The row is the one read: its key as read (the key column itself may be changed).
+    let key = model
+        .state()
+        .and_then(ModelState::original)
+        .map(|o| o[meta.primary_key_index].clone())
+        .unwrap_or_else(|| model.key_value());
+    let version = version_read(model);
+    let count = {
+        let mut values = Vec::with_capacity(meta.columns.len());
+        model.write_binds(&mut values);
+        let mut binds: Vec<Bind<'_>> = changed.iter().map(|&i| values[i].param()).collect();
+        binds.push(Bind::Value(&key));
+        if let Some(version) = &version {
+            binds.push(Bind::Value(version));
+        }
+        on.run(|conn| {
+            let sql = update_columns_sql(meta, conn.dialect(), &changed)?;
+            conn.execute_binds(&sql, &binds)
+        })?
+    };
+    if count == 0 {
+        return Err(stale_or_missing::<M>(on, &key));
+    }
+    sync_original(model, changed);
+    bump_version(model, version)?;
+    model.updated()?;
+    model.saved()
+}
+
+/// `save_only`: the named columns (plus `updated_at`) of a stored row.
+fn save_only<M: Model>(model: &mut M, on: &mut On<'_>, columns: &[&str]) -> Result<()> {
+    let meta = M::meta();
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "update"));
+    }
+    model.saving()?;
+    model.updating()?;
+    let at = timestamp_for(meta);
+    set_timestamp(model, meta.updated_at, at)?;
+    let version_column = meta.version.map(|v| meta.columns[v]);
+    let mut pairs: Vec<(&str, Value)> = Vec::with_capacity(columns.len() + 1);
+    for column in columns {
+        if Some(*column) == version_column {
+            continue;
+        }
+        let value = model
+            .column_value(column)
+            .ok_or_else(|| Error::ColumnNotFound(format!("{}.{column}", meta.name)))?;
+        pairs.push((column, value));
+    }
+    if let Some(i) = meta.updated_at {
+        if !columns.contains(&meta.columns[i]) {
+            pairs.push((meta.columns[i], Value::DateTimeUtc(at)));
+        }
+    }
+    let version = version_read(model);
+    let changed = on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
+    if changed == 0 {
+        return Err(stale_or_missing::<M>(on, &key));
+    }
+    let positions: Vec<usize> = pairs
+        .iter()
+        .filter_map(|(c, _)| meta.columns.iter().position(|m| m == c))
+        .collect();
+    sync_original(model, positions);
+    bump_version(model, version)?;
+    model.updated()?;
+    model.saved()
+}
+
+/// Inserts a model as a creation: hooks, timestamps the caller left unset, the insert.
+fn create<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    model.saving()?;
+    model.creating()?;
+    let at = timestamp_for(meta);
+    stamp_unset(model, meta.created_at, at)?;
+    stamp_unset(model, meta.updated_at, at)?;
+    insert(model, on)?;
+    mark_stored(model);
+    model.created()?;
+    model.saved()
+}
+
+/// The `INSERT` of one model; the columns left to the database (generated key, unset
+/// default columns) are read back into the model.
 fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     let meta = M::meta();
     let mut values = Vec::with_capacity(meta.columns.len());
     model.write_binds(&mut values);
-    let with_key =
-        !(meta.incrementing && matches!(values[meta.primary_key_index].as_ref(), ValueRef::Null));
-    if !with_key {
-        values.remove(meta.primary_key_index);
-    }
-    let key = on.run(|conn| {
+    let shape = InsertShape::of(meta, &values);
+    leave_out(&mut values, 0, meta, &shape);
+    let returned = on.run(|conn| {
         let dialect = conn.dialect();
-        let sql = insert_sql(meta, dialect, with_key)?;
-        if with_key {
-            conn.execute_binds(sql, &values)?;
-            Ok(None)
-        } else if dialect.supports_returning() {
-            let mut key = None;
-            conn.query_each_binds(sql, &values, |row| {
-                key = Some(row.value_at(0)?.to_owned_value());
-                Ok(false)
-            })?;
-            Ok(key)
-        } else {
-            Err(Error::InvalidQuery(format!(
-                "{:?} cannot return generated keys",
-                dialect.backend()
-            )))
+        let sql = insert_sql(meta, dialect, shape)?;
+        if !shape.returns_anything() {
+            conn.execute_binds(&sql, &values)?;
+            return Ok(Vec::new());
         }
+        if !dialect.supports_returning() {
+            return Err(cannot_return(dialect));
+        }
+        let mut returned = Vec::new();
+        conn.query_each_binds(&sql, &values, |row| {
+            for c in 0..row.len() {
+                returned.push(row.value_at(c)?.to_owned_value());
+            }
+            Ok(false)
+        })?;
+        Ok(returned)
     })?;
-    if let Some(key) = key {
-        model.set_column(meta.primary_key, key.as_ref())?;
+    let left_out = (0..meta.columns.len()).filter(|&i| shape.leaves_out(meta, i));
+    for (i, value) in left_out.zip(returned) {
+        model.set_column(meta.columns[i], value.as_ref())?;
     }
     Ok(())
 }
@@ -1246,15 +1789,26 @@ fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> Result<()> {
             if let Some(u) = meta.updated_at {
                 pairs.push((meta.columns[u], Value::DateTimeUtc(at)));
             }
-            on.run(|conn| update_columns_on(conn, meta, &pairs, key))?;
+            let version = version_read(model);
+            let changed =
+                on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
+            if changed == 0 && meta.version.is_some() {
+                return Err(stale_or_missing::<M>(on, &key));
+            }
             set_timestamp(model, Some(i), at)?;
             set_timestamp(model, meta.updated_at, at)?;
+            sync_original(model, [Some(i), meta.updated_at].into_iter().flatten());
+            bump_version(model, version)?;
         }
         _ => {
             on.run(|conn| {
                 let sql = delete_sql(meta, conn.dialect())?;
                 conn.execute_values(sql, std::slice::from_ref(&key))
             })?;
+            // The row is gone: saving the model again inserts it anew.
+            if let Some(state) = model.state_mut() {
+                state.set_original(None);
+            }
         }
     }
     model.deleted()
@@ -1286,6 +1840,7 @@ fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     for (i, value) in fresh.to_values().into_iter().enumerate() {
         model.set_column(meta.columns[i], value.as_ref())?;
     }
+    mark_stored(model);
     Ok(())
 }
 
@@ -1299,17 +1854,20 @@ fn touch<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
         return Err(missing_key(meta, "touch"));
     }
     let at = now();
-    set_timestamp(model, Some(u), at)?;
+    let version = version_read(model);
     let changed = on.run(|conn| {
         update_columns_on(
             conn,
             meta,
             &[(meta.columns[u], Value::DateTimeUtc(at))],
-            key.clone(),
+            &key,
+            version.as_ref(),
         )
     })?;
     if changed == 0 {
-        return Err(not_found(meta, &key));
+        return Err(stale_or_missing::<M>(on, &key));
     }
-    Ok(())
+    set_timestamp(model, Some(u), at)?;
+    sync_original(model, [u]);
+    bump_version(model, version)
 }

@@ -380,6 +380,10 @@ pub fn relation_query<P: Model, C: Model>(
     if !loaded {
         query.model.lazy_guard = Some((P::meta().name, relation.name));
     }
+    // A parent read from a named connection reads its relations there too.
+    if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
+        query = query.use_connection(name.to_owned());
+    }
     query.model.relation = Some(Arc::new(RelationContext {
         relation,
         parent_value,
@@ -428,38 +432,57 @@ impl<C: Model> Query<C> {
     /// query's connection (`user.posts().use_connection("other").save(..)` writes to
     /// `other`).
     pub fn save(self, child: &mut C) -> Result<()> {
-        let context = self.relation_context("save")?;
+        self.write_child(child, "save", |child, conn| child.save_on(conn))
+    }
+
+    /// Inserts `child` as related to this query's parent and returns it: always an
+    /// INSERT, like [`Model::create`] (a taken key is `Error::UniqueViolation`).
+    pub fn create(self, mut child: C) -> Result<C> {
+        self.write_child(&mut child, "create", |child, conn| child.insert_on(conn))?;
+        Ok(child)
+    }
+
+    fn write_child(
+        self,
+        child: &mut C,
+        action: &str,
+        write: impl Fn(&mut C, &mut Connection) -> Result<()>,
+    ) -> Result<()> {
+        let context = self.relation_context(action)?;
         let relation = context.relation;
+        let name = self.connection_name().to_owned();
         match relation.kind {
             RelationKind::HasOne | RelationKind::HasMany => {
                 if context.parent_value.is_null() {
                     return Err(Error::InvalidQuery(format!(
-                        "save the parent before saving through `{}`",
+                        "save the parent before `{action}` through `{}`",
                         relation.name
                     )));
                 }
                 child.set_column(relation.foreign_key, context.parent_value.as_ref())?;
-                self.run(|_, conn| child.save_on(conn))
+                self.run(|_, conn| write(child, conn))?;
             }
             RelationKind::BelongsToMany => {
-                self.pivot_context("save")?;
-                let name = self.connection_name().to_owned();
+                self.pivot_context(action)?;
                 crate::DB::connection(&name).transaction(|| {
-                    crate::db::with_named(&name, |conn| child.save_on(conn))?;
+                    crate::db::with_named(&name, |conn| write(child, conn))?;
                     self.attach([child.key_value()]).map(|_| ())
-                })
+                })?;
             }
-            _ => Err(Error::InvalidQuery(format!(
-                "cannot save through `{}`: use associate() for belongs-to relations",
-                relation.name
-            ))),
+            _ => {
+                return Err(Error::InvalidQuery(format!(
+                    "cannot {action} through `{}`: use associate() for belongs-to relations",
+                    relation.name
+                )))
+            }
         }
-    }
-
-    /// [`Query::save`] that takes and returns the child.
-    pub fn create(self, mut child: C) -> Result<C> {
-        self.save(&mut child)?;
-        Ok(child)
+        // Written on the query's connection: later saves of the child go there too.
+        if name != C::meta().connection {
+            if let Some(state) = child.state_mut() {
+                state.use_connection(&name);
+            }
+        }
+        Ok(())
     }
 
     /// Links the parent to the related rows with these keys (pivot rows inserted; with
@@ -896,6 +919,7 @@ fn fetch_children<C: Model>(
             Ok(true)
         })?;
     }
+    C::remember_connection(&mut children, query.connection_name());
     run_plan(&mut children, &eager.nested, conn)?;
     Ok((children, groups))
 }
@@ -918,7 +942,16 @@ fn load_grouped<P: Model, C: Model>(
     conn: &mut Connection,
 ) -> Result<KeyMap<Vec<C>>> {
     let keys = distinct_keys(parents, relation.parent_column());
-    let (query, group_column) = related_rows(C::query(), relation, (relation.related)().table);
+    let mut children = C::query();
+    // Parents read from a named connection: their children come from it and remember it.
+    if let Some(name) = parents
+        .first()
+        .and_then(Model::state)
+        .and_then(crate::ModelState::connection)
+    {
+        children = children.use_connection(name.to_owned());
+    }
+    let (query, group_column) = related_rows(children, relation, (relation.related)().table);
     let (children, groups) = fetch_children(conn, query, relation, group_column, keys, eager)?;
     Ok(group(children, groups))
 }

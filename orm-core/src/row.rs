@@ -217,6 +217,15 @@ pub trait FromRow: Sized {
         let _ = column;
         None
     }
+
+    /// Tells rows decoded by a query on the named `connection` where they came from
+    /// (models with a state remember it, so their writes go back there). The default
+    /// does nothing.
+    #[doc(hidden)]
+    #[inline]
+    fn remember_connection(rows: &mut [Self], connection: &str) {
+        let _ = (rows, connection);
+    }
 }
 
 impl FromRow for Record {

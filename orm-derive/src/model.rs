@@ -6,8 +6,9 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, LitStr, PathArguments, Typ
 use orm_inflector as inflector;
 
 const CONTAINER_KEYS: &str = "table, primary_key, timestamps, soft_deletes, connection, hooks";
-const FIELD_KEYS: &str = "primary_key, column, hidden, skip, has_one, has_many, belongs_to, \
-     belongs_to_many, has_many_through, has_one_through";
+const FIELD_KEYS: &str = "primary_key, column, hidden, skip, default, version, state, has_one, \
+     has_many, belongs_to, belongs_to_many, has_many_through, has_one_through";
+const VERSION_TYPES: &str = "i16, i32, i64 or u32";
 const KEY_TYPES: &str = "i16, i32, i64, u32 or String (optionally in Option<..>)";
 
 struct Container {
@@ -25,6 +26,8 @@ struct Column<'a> {
     column: String,
     hidden: bool,
     primary: bool,
+    default: bool,
+    version: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -218,9 +221,18 @@ enum FieldRole {
         column: Option<String>,
         hidden: bool,
         primary: bool,
+        default: bool,
+        version: bool,
     },
     Skip,
+    /// The `ModelState` field.
+    State,
     Relation(RelationAttr),
+}
+
+/// Whether a field's type is `ModelState` (by its last path segment).
+fn is_state_type(ty: &Type) -> bool {
+    type_name(ty).as_deref() == Some("ModelState")
 }
 
 fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
@@ -228,6 +240,9 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
     let mut hidden = false;
     let mut primary = false;
     let mut skip = false;
+    let mut default = false;
+    let mut version = false;
+    let mut state = is_state_type(&field.ty);
     let mut relation: Option<RelationAttr> = None;
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("model")) {
         attr.parse_nested_meta(|meta| {
@@ -241,6 +256,9 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
                 "column" => column = Some(non_empty(meta.value()?.parse::<LitStr>()?)?),
                 "hidden" => hidden = true,
                 "skip" => skip = true,
+                "default" => default = true,
+                "version" => version = true,
+                "state" => state = true,
                 "has_one" | "has_many" | "belongs_to" | "belongs_to_many" | "has_many_through"
                 | "has_one_through" => {
                     let kind = RelationKind::parse(&key).expect("listed above");
@@ -268,11 +286,38 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
         Ok(FieldRole::Relation(relation))
     } else if skip {
         Ok(FieldRole::Skip)
+    } else if state {
+        if column.is_some() || hidden || primary || default || version {
+            return Err(syn::Error::new_spanned(
+                &field.ty,
+                "the ModelState field is not a column: it takes no other #[model(..)] option",
+            ));
+        }
+        Ok(FieldRole::State)
     } else {
+        if default && option_inner(&field.ty).is_none() {
+            return Err(syn::Error::new_spanned(
+                &field.ty,
+                "#[model(default)] needs an Option<..> field: None lets the table's DEFAULT apply",
+            ));
+        }
+        if version
+            && !matches!(
+                type_name(&field.ty).as_deref(),
+                Some("i16" | "i32" | "i64" | "u32")
+            )
+        {
+            return Err(syn::Error::new_spanned(
+                &field.ty,
+                format!("#[model(version)] needs an integer field: {VERSION_TYPES}"),
+            ));
+        }
         Ok(FieldRole::Column {
             column,
             hidden,
             primary,
+            default,
+            version,
         })
     }
 }
@@ -351,6 +396,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut columns: Vec<Column<'_>> = Vec::new();
     let mut others: Vec<&syn::Ident> = Vec::new();
     let mut relations: Vec<Relation<'_>> = Vec::new();
+    let mut state_field: Option<&syn::Ident> = None;
     for field in fields {
         let ident = field.ident.as_ref().expect("named field");
         match parse_field(field)? {
@@ -358,6 +404,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 column,
                 hidden,
                 primary,
+                default,
+                version,
             } => columns.push(Column {
                 field: ident,
                 ty: &field.ty,
@@ -365,8 +413,19 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned()),
                 hidden,
                 primary,
+                default,
+                version,
             }),
             FieldRole::Skip => others.push(ident),
+            FieldRole::State => {
+                if state_field.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        ident,
+                        "a model has at most one ModelState field",
+                    ));
+                }
+                state_field = Some(ident);
+            }
             FieldRole::Relation(attr) => relations.push(Relation { field: ident, attr }),
         }
     }
@@ -401,6 +460,38 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         })?,
     };
     let incrementing = key_is_incrementing(columns[key_index].ty)?;
+    let versions: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].version).collect();
+    let version = match versions.as_slice() {
+        [] => None,
+        [i] if *i == key_index => {
+            return Err(syn::Error::new_spanned(
+                columns[*i].field,
+                "the primary key cannot be the version column",
+            ))
+        }
+        [i] => Some(*i),
+        [_, second, ..] => {
+            return Err(syn::Error::new_spanned(
+                columns[*second].field,
+                "only one field can be #[model(version)]",
+            ))
+        }
+    };
+    let defaults: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].default).collect();
+    for &i in &defaults {
+        if i == key_index || Some(i) == version {
+            return Err(syn::Error::new_spanned(
+                columns[i].field,
+                "#[model(default)] is for ordinary columns, not the key or the version",
+            ));
+        }
+        if i >= 64 {
+            return Err(syn::Error::new_spanned(
+                columns[i].field,
+                "#[model(default)] columns must be among the model's first 64 columns",
+            ));
+        }
+    }
 
     let find_column = |wanted: &str| columns.iter().position(|c| c.column == wanted);
     let require = |flag: &str, column: &str| -> syn::Result<usize> {
@@ -446,6 +537,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         None => quote!(::core::option::Option::None),
     };
     let (created_at, updated_at, deleted_at) = (opt(created_at), opt(updated_at), opt(deleted_at));
+    let version = opt(version);
     let model_name = name.to_string();
 
     let column_checks = columns.iter().map(|c| {
@@ -463,6 +555,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         .iter()
         .copied()
         .chain(relation_fields.iter().copied())
+        .chain(state_field)
         .map(|field| quote! { #field: ::core::default::Default::default() });
     let encode_fields = columns.iter().map(|c| {
         let field = c.field;
@@ -613,6 +706,26 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         });
     }
     let relations_len = relations.len();
+    let (mark_loaded, remember_connection, state_methods) = match state_field {
+        None => (quote!(), quote!(), quote!()),
+        Some(field) => (
+            quote! { let model = ::orm_core::__private::loaded(model); },
+            quote! {
+                fn remember_connection(rows: &mut [Self], connection: &str) {
+                    ::orm_core::__private::remember_connection(rows, connection)
+                }
+            },
+            quote! {
+                fn state(&self) -> ::core::option::Option<&::orm_core::ModelState> {
+                    ::core::option::Option::Some(&self.#field)
+                }
+
+                fn state_mut(&mut self) -> ::core::option::Option<&mut ::orm_core::ModelState> {
+                    ::core::option::Option::Some(&mut self.#field)
+                }
+            },
+        ),
+    };
     let relation_impls = if relations.is_empty() {
         quote!()
     } else {
@@ -666,21 +779,27 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 connection: #connection,
                 hooks: #hooks_flag,
                 relations: &__ORM_RELATIONS,
+                version: #version,
+                defaults: &[#(#defaults),*],
                 sql: ::orm_core::__private::SqlCache::new(),
             };
 
             impl ::orm_core::FromRow for #name {
                 #[inline]
                 fn from_row(row: &::orm_core::Row<'_>) -> ::orm_core::Result<Self> {
-                    ::core::result::Result::Ok(#name {
+                    let model = #name {
                         #(#decode_fields,)*
                         #(#default_fields,)*
-                    })
+                    };
+                    #mark_loaded
+                    ::core::result::Result::Ok(model)
                 }
 
                 fn decoded_column(&self, column: &str) -> ::core::option::Option<::orm_core::Value> {
                     <Self as ::orm_core::Model>::column_value(self, column)
                 }
+
+                #remember_connection
             }
 
             impl ::orm_core::Model for #name {
@@ -703,6 +822,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 fn key_value(&self) -> ::orm_core::Value {
                     ::orm_core::ToValue::to_value(&self.#key_field)
                 }
+
+                #state_methods
 
                 fn set_column(
                     &mut self,

@@ -188,6 +188,7 @@ fn models_and_migrations_are_scaffolded_and_registered() {
         "pub id: Option<i64>,",
         "// pub title: String,",
         "pub created_at: Option<DateTime<Utc>>,",
+        "pub state: ModelState,",
     ] {
         assert!(model.contains(expected), "{expected} not in:\n{model}");
     }

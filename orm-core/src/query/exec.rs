@@ -700,6 +700,8 @@ impl<T: FromRow> Query<T> {
     pub fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
         self.check_lazy_guard()?;
         let extras = std::mem::take(&mut self.model);
+        // Rendering does not read the name: take it rather than copy it.
+        let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
         let mut columns = None;
         let mut rows = match self.cached_select_sql(conn.dialect()) {
             Some(sql) => conn.query_map(sql, &[], |row| T::from_row_in(row, &mut columns))?,
@@ -708,6 +710,7 @@ impl<T: FromRow> Query<T> {
                 conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))?
             }
         };
+        T::remember_connection(&mut rows, &connection);
         if let Some(after_load) = extras.after_load {
             after_load(&mut rows, &extras.plan, conn)?;
         }
@@ -1030,14 +1033,17 @@ impl<T: FromRow> Query<T> {
 
     /// [`Query::each`] on an explicit connection.
     pub fn each_on<R: Continue>(
-        self,
+        mut self,
         conn: &mut Connection,
         mut f: impl FnMut(T) -> Result<R>,
     ) -> Result<()> {
+        let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
         let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
         conn.query_each(&sql, &binds, |row| {
-            f(T::from_row_in(row, &mut columns)?).map(Continue::go_on)
+            let mut decoded = T::from_row_in(row, &mut columns)?;
+            T::remember_connection(std::slice::from_mut(&mut decoded), &connection);
+            f(decoded).map(Continue::go_on)
         })
     }
 
@@ -1151,6 +1157,7 @@ impl<T: FromRow> Cursor<'_, T> {
             .parts
             .limit
             .map_or(0, |n| n.min(CURSOR_PAGE_SIZE) as usize);
+        let connection = page.connection.clone();
         let (sql, binds) = page.render_owned(conn.dialect())?;
         let mut columns = None;
         rows.reserve(capacity);
@@ -1173,6 +1180,7 @@ impl<T: FromRow> Cursor<'_, T> {
             count += 1;
             Ok(true)
         })?;
+        T::remember_connection(&mut rows.make_contiguous()[start..], &connection);
         let last = match (last, last_value) {
             (_, Some(found)) => Some(found),
             (Some(i), None) => rows

@@ -145,6 +145,8 @@ pub struct User {
     pub created_at: Option<DateTime<Utc>>,
     /// When the row was last updated.
     pub updated_at: Option<DateTime<Utc>>,
+    /// What the model remembers of its row: `save` writes only the changed columns.
+    pub state: ModelState,
 }
 "#;
 
@@ -219,6 +221,8 @@ pub struct {type_name} {{
     pub created_at: Option<DateTime<Utc>>,
     /// When the row was last updated.
     pub updated_at: Option<DateTime<Utc>>,
+    /// What the model remembers of its row: `save` writes only the changed columns.
+    pub state: ModelState,
 }}
 "#
     )

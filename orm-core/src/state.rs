@@ -1,0 +1,114 @@
+//! [`ModelState`]: what a model remembers about its row, so `save` writes only what
+//! changed and knows a stored model from a new one.
+
+use std::sync::Arc;
+
+use crate::value::Value;
+
+/// A model's memory of its row: whether it is stored, the column values as last read or
+/// saved, and the named connection it was read from.
+///
+/// Add it to a model as a field of this type (any name; `#[model(state)]` marks it when
+/// the type is spelled through an alias). It is not a column and is never serialised.
+/// With it, `save` on a stored model writes only the changed columns (and nothing when
+/// nothing changed), `save` on a new model inserts it, and `is_dirty`/`get_dirty`
+/// answer without a query.
+///
+/// `Default` is a new, unsaved model; `Clone` copies the memory with the values (a copy
+/// of a stored model is stored). Two models compare equal whatever their states: the
+/// state is bookkeeping, not data. A model that derives `serde::Deserialize` marks the
+/// field `#[serde(skip)]` (a deserialised model is new).
+///
+/// ```
+/// use orm_core::prelude::*;
+///
+/// #[derive(Debug, Clone, Default, Model)]
+/// pub struct Post {
+///     pub id: Option<i64>,
+///     pub title: String,
+///     pub state: ModelState,
+/// }
+///
+/// DB::connect("sqlite::memory:")?;
+/// DB::statement("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL)")?;
+/// let mut post = Post::create(Post { title: "Hello".into(), ..Default::default() })?;
+/// assert!(post.state.is_stored());
+/// post.title = "Hello, world".into();
+/// assert!(post.is_dirty()?);                       // no query: compared with the state
+/// assert_eq!(post.get_original("title"), Some(Value::from("Hello")));
+/// post.save()?;                                    // UPDATE posts SET title = ? ...
+/// assert!(!post.is_dirty()?);
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct ModelState {
+    /// The column values as read or last saved, in column order; `None`: not stored.
+    original: Option<Box<[Value]>>,
+    /// The named connection the model was read from, when not the model's own.
+    connection: Option<Arc<str>>,
+}
+
+impl ModelState {
+    /// Whether the model's row is stored (read from the database or saved).
+    pub fn is_stored(&self) -> bool {
+        self.original.is_some()
+    }
+
+    /// The named connection the model was read from or saved on, when it is not the
+    /// model's own (`#[model(connection)]`, `default` unless set).
+    pub fn connection(&self) -> Option<&str> {
+        self.connection.as_deref()
+    }
+
+    /// Sends this model's writes and reads (`save`, `delete`, `refresh`, its relation
+    /// queries) to the named connection `name`: what reading it through
+    /// `query().use_connection(name)` does, for a model built by hand.
+    pub fn use_connection(&mut self, name: &str) {
+        self.connection = Some(Arc::from(name));
+    }
+
+    /// The column values as read or last saved (`None` for a new model).
+    pub(crate) fn original(&self) -> Option<&[Value]> {
+        self.original.as_deref()
+    }
+
+    pub(crate) fn original_mut(&mut self) -> Option<&mut [Value]> {
+        self.original.as_deref_mut()
+    }
+
+    pub(crate) fn set_original(&mut self, values: Option<Box<[Value]>>) {
+        self.original = values;
+    }
+
+    pub(crate) fn shared_connection(&self) -> Option<&Arc<str>> {
+        self.connection.as_ref()
+    }
+
+    pub(crate) fn set_connection(&mut self, connection: Option<Arc<str>>) {
+        self.connection = connection;
+    }
+}
+
+impl std::fmt::Debug for ModelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("ModelState");
+        s.field("stored", &self.is_stored());
+        if let Some(name) = &self.connection {
+            s.field("connection", name);
+        }
+        s.finish()
+    }
+}
+
+impl PartialEq for ModelState {
+    /// Always equal: two models are equal when their columns are.
+    fn eq(&self, _: &ModelState) -> bool {
+        true
+    }
+}
+
+impl Eq for ModelState {}
+
+impl std::hash::Hash for ModelState {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}

@@ -1,0 +1,568 @@
+//! Issue 14, items 1, 2, 5, 6 and the model half of 10: creating never overwrites,
+//! `save` writes only what changed (a `ModelState` field), version columns refuse stale
+//! writes, caller-set timestamps are kept, table defaults apply, and a model read from a
+//! named connection keeps using it.
+
+use std::cell::RefCell;
+
+use orm_core::prelude::*;
+use orm_tests::{backend, on_both_backends, per_backend};
+
+/// A model with a state field: dirty-only writes.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "users", timestamps, soft_deletes, hooks)]
+pub struct User {
+    pub id: Option<i64>,
+    pub name: String,
+    pub votes: i32,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[model(has_many(Post))]
+    pub posts: HasMany<Post>,
+    pub state: ModelState,
+}
+
+thread_local! {
+    static HOOKS: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+}
+
+fn hooks() -> Vec<&'static str> {
+    HOOKS.with(|h| std::mem::take(&mut *h.borrow_mut()))
+}
+
+fn record(hook: &'static str) -> Result<()> {
+    HOOKS.with(|h| h.borrow_mut().push(hook));
+    Ok(())
+}
+
+impl ModelHooks for User {
+    fn saving(&mut self) -> Result<()> {
+        record("saving")
+    }
+    fn saved(&mut self) -> Result<()> {
+        record("saved")
+    }
+    fn creating(&mut self) -> Result<()> {
+        record("creating")
+    }
+    fn created(&mut self) -> Result<()> {
+        record("created")
+    }
+    fn updating(&mut self) -> Result<()> {
+        record("updating")
+    }
+    fn updated(&mut self) -> Result<()> {
+        record("updated")
+    }
+}
+
+/// The same table without a state field: key-based `save`, `create` always inserts.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "users", timestamps, soft_deletes)]
+pub struct PlainUser {
+    pub id: Option<i64>,
+    pub name: String,
+    pub votes: i32,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Optimistic locking without a state field.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "accounts", timestamps, soft_deletes)]
+pub struct Account {
+    pub id: Option<i64>,
+    pub owner: String,
+    pub balance: i64,
+    #[model(version)]
+    pub version: i32,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Optimistic locking with a state field.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "accounts", timestamps, soft_deletes)]
+pub struct TrackedAccount {
+    pub id: Option<i64>,
+    pub owner: String,
+    pub balance: i64,
+    #[model(version)]
+    pub version: i32,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub state: ModelState,
+}
+
+/// Columns whose table default applies while the field is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "posts")]
+pub struct Post {
+    pub id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub title: String,
+    #[model(default)]
+    pub status: Option<String>,
+    #[model(default)]
+    pub rank: Option<i64>,
+    pub state: ModelState,
+}
+
+/// The same, without a state field.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "posts")]
+pub struct PlainPost {
+    pub id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub title: String,
+    #[model(default)]
+    pub status: Option<String>,
+    #[model(default)]
+    pub rank: Option<i64>,
+}
+
+fn schema() -> Result<()> {
+    DB::statement(per_backend(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, \
+         votes INTEGER NOT NULL DEFAULT 0, created_at TEXT, updated_at TEXT, deleted_at TEXT)",
+        "CREATE TABLE users (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, \
+         votes INTEGER NOT NULL DEFAULT 0, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, \
+         deleted_at TIMESTAMPTZ)",
+    ))?;
+    DB::statement(per_backend(
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, \
+         balance INTEGER NOT NULL, version INTEGER NOT NULL, created_at TEXT, updated_at TEXT, \
+         deleted_at TEXT)",
+        "CREATE TABLE accounts (id BIGSERIAL PRIMARY KEY, owner TEXT NOT NULL, \
+         balance BIGINT NOT NULL, version INTEGER NOT NULL, created_at TIMESTAMPTZ, \
+         updated_at TIMESTAMPTZ, deleted_at TIMESTAMPTZ)",
+    ))?;
+    DB::statement(per_backend(
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER, \
+         title TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'draft', rank INTEGER DEFAULT 5)",
+        "CREATE TABLE posts (id BIGSERIAL PRIMARY KEY, user_id BIGINT, \
+         title TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'draft', rank BIGINT DEFAULT 5)",
+    ))?;
+    Ok(())
+}
+
+fn alice() -> Result<User> {
+    let mut alice = User {
+        name: "Alice".into(),
+        votes: 5,
+        ..Default::default()
+    };
+    alice.save()?;
+    hooks();
+    Ok(alice)
+}
+
+/// A user's row as stored: name, votes, created_at, deleted_at.
+type StoredUser = (String, i32, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn stored_user(id: i64) -> Result<StoredUser> {
+    let row = &DB::select(
+        "SELECT name, votes, created_at, deleted_at FROM users WHERE id = ?",
+        &[&id],
+    )?[0];
+    Ok((
+        row.get("name")?,
+        row.get("votes")?,
+        row.get("created_at")?,
+        row.get("deleted_at")?,
+    ))
+}
+
+fn the_time() -> DateTime<Utc> {
+    "2001-02-03T04:05:06.123456Z".parse().unwrap()
+}
+
+// ----- 1. creating never overwrites ------------------------------------------------------
+
+on_both_backends! {
+    fn create_with_a_taken_key_is_a_unique_violation_and_the_row_is_untouched() {
+        schema()?;
+        let alice = alice()?;
+        let id = alice.id.unwrap();
+        let before = stored_user(id)?;
+        let intruder = User { id: Some(id), name: "Mallory".into(), ..Default::default() };
+        assert!(matches!(User::create(intruder.clone()), Err(Error::UniqueViolation { .. })));
+        assert_eq!(stored_user(id)?, before);
+        // Without a state field too, and through `insert` and `insert_many`.
+        let plain = PlainUser { id: Some(id), name: "Mallory".into(), ..Default::default() };
+        assert!(matches!(PlainUser::create(plain.clone()), Err(Error::UniqueViolation { .. })));
+        assert!(matches!(plain.clone().insert(), Err(Error::UniqueViolation { .. })));
+        assert!(matches!(
+            PlainUser::insert_many(&mut [plain]),
+            Err(Error::UniqueViolation { .. })
+        ));
+        let mut copy = User::find_or_fail(id)?;
+        assert!(matches!(copy.insert(), Err(Error::UniqueViolation { .. })));
+        assert_eq!(stored_user(id)?, before);
+        assert_eq!(User::count()?, 1);
+        Ok(())
+    }
+
+    fn create_over_a_soft_deleted_row_does_not_undelete_it() {
+        schema()?;
+        let mut alice = alice()?;
+        let id = alice.id.unwrap();
+        alice.delete()?;
+        let before = stored_user(id)?;
+        assert!(before.3.is_some());
+        let again = User { id: Some(id), name: "Zombie".into(), ..Default::default() };
+        assert!(matches!(User::create(again), Err(Error::UniqueViolation { .. })));
+        let plain = PlainUser { id: Some(id), name: "Zombie".into(), ..Default::default() };
+        assert!(matches!(PlainUser::create(plain), Err(Error::UniqueViolation { .. })));
+        assert_eq!(stored_user(id)?, before);
+        assert_eq!(User::find(id)?, None);
+        Ok(())
+    }
+
+    fn create_with_a_free_key_is_a_creation() {
+        schema()?;
+        hooks();
+        let user = User::create(User { id: Some(42), name: "Bob".into(), ..Default::default() })?;
+        assert_eq!(hooks(), ["saving", "creating", "created", "saved"]);
+        assert!(user.state.is_stored());
+        let (_, _, created_at, _) = stored_user(42)?;
+        assert!(created_at.is_some());
+        assert_eq!(user.created_at, created_at);
+        assert_eq!(user.updated_at, created_at);
+
+        // `save` on a new model with a chosen key is a creation as well.
+        let mut carol = User { id: Some(43), name: "Carol".into(), ..Default::default() };
+        carol.save()?;
+        assert_eq!(hooks(), ["saving", "creating", "created", "saved"]);
+        assert!(stored_user(43)?.2.is_some());
+
+        // Without a state field: create/insert/insert_many insert with both timestamps.
+        let plain = PlainUser::create(PlainUser { id: Some(44), name: "Dan".into(), ..Default::default() })?;
+        assert!(plain.created_at.is_some() && plain.updated_at.is_some());
+        let mut erin = PlainUser { id: Some(45), name: "Erin".into(), ..Default::default() };
+        erin.insert()?;
+        let mut more = [PlainUser { id: Some(46), name: "Fay".into(), ..Default::default() }];
+        PlainUser::insert_many(&mut more)?;
+        for id in [44, 45, 46] {
+            assert!(stored_user(id)?.2.is_some(), "created_at of {id}");
+        }
+        Ok(())
+    }
+
+    fn save_without_a_state_never_turns_an_update_into_an_insert() {
+        schema()?;
+        let mut ghost = PlainUser { id: Some(7), name: "Ghost".into(), ..Default::default() };
+        assert!(matches!(ghost.save(), Err(Error::NotFound { .. })));
+        assert_eq!(PlainUser::count()?, 0);
+        Ok(())
+    }
+}
+
+// ----- 2. lost updates --------------------------------------------------------------------
+
+on_both_backends! {
+    fn two_copies_of_one_row_keep_both_changes() {
+        schema()?;
+        let id = alice()?.id.unwrap();
+        let mut a = User::find_or_fail(id)?;
+        let mut b = User::find_or_fail(id)?;
+        a.name = "Alice Cooper".into();
+        a.save()?;
+        b.votes += 10;
+        b.save()?;
+        let stored = User::find_or_fail(id)?;
+        assert_eq!((stored.name.as_str(), stored.votes), ("Alice Cooper", 15));
+        Ok(())
+    }
+
+    fn save_writes_only_the_changed_columns_and_nothing_when_clean() {
+        schema()?;
+        let id = alice()?.id.unwrap();
+        let mut a = User::find_or_fail(id)?;
+        DB::enable_query_log();
+        DB::flush_query_log();
+        a.save()?;
+        assert!(DB::query_log().is_empty(), "a clean save runs no statement");
+        assert_eq!(hooks(), ["saving", "saved"]);
+
+        a.votes = 6;
+        a.save()?;
+        let log = DB::query_log();
+        DB::disable_query_log();
+        assert_eq!(log.len(), 1);
+        let sql = log[0].sql.to_lowercase();
+        assert!(sql.starts_with("update"), "{sql}");
+        assert!(sql.contains("votes") && sql.contains("updated_at"), "{sql}");
+        assert!(!sql.contains("\"name\"") && !sql.contains("created_at"), "{sql}");
+        assert_eq!(hooks(), ["saving", "updating", "updated", "saved"]);
+        assert!(!a.is_dirty()?);
+        Ok(())
+    }
+
+    fn is_dirty_answers_without_a_query() {
+        schema()?;
+        let id = alice()?.id.unwrap();
+        let mut a = User::find_or_fail(id)?;
+        DB::enable_query_log();
+        DB::flush_query_log();
+        assert!(!a.is_dirty()?);
+        a.name = "Alicia".into();
+        assert!(a.is_dirty()?);
+        let dirty = a.get_dirty()?;
+        assert_eq!(dirty, vec![("name", Value::from("Alicia"))]);
+        assert_eq!(a.get_original("name"), Some(Value::from("Alice")));
+        let log = DB::query_log();
+        DB::disable_query_log();
+        assert!(log.is_empty(), "{log:?}");
+        // A new model: every column is dirty, nothing is original.
+        let fresh = User::default();
+        assert_eq!(fresh.get_dirty()?.len(), User::meta().columns.len());
+        assert_eq!(fresh.get_original("name"), None);
+        Ok(())
+    }
+
+    fn delete_refresh_restore_and_touch_keep_the_state_consistent() {
+        schema()?;
+        let mut a = alice()?;
+        let id = a.id.unwrap();
+        a.delete()?;
+        assert!(!a.is_dirty()?, "a soft delete is saved");
+        a.restore()?;
+        assert!(!a.is_dirty()?);
+        assert!(User::find(id)?.is_some());
+        DB::update("UPDATE users SET votes = 99 WHERE id = ?", &[&id])?;
+        a.refresh()?;
+        assert_eq!(a.votes, 99);
+        assert!(!a.is_dirty()?);
+        a.touch()?;
+        assert!(!a.is_dirty()?);
+        a.force_delete()?;
+        assert!(!a.state.is_stored());
+        // Saved again after a real delete: a new row.
+        hooks();
+        a.save()?;
+        assert_eq!(hooks(), ["saving", "creating", "created", "saved"]);
+        assert_eq!(User::count()?, 1);
+        Ok(())
+    }
+
+    fn a_stale_copy_with_a_version_column_is_refused() {
+        schema()?;
+        let mut first = Account { owner: "ann".into(), balance: 100, ..Default::default() };
+        first.save()?;
+        let id = first.id.unwrap();
+        assert_eq!(first.version, 0);
+        let mut a = Account::find_or_fail(id)?;
+        let mut b = Account::find_or_fail(id)?;
+        a.balance += 50;
+        a.save()?;
+        assert_eq!(a.version, 1);
+        b.balance -= 30;
+        match b.save() {
+            Err(Error::StaleModel { model, key }) => {
+                assert_eq!((model.as_str(), key), ("Account", format!("id = {id}")));
+            }
+            other => panic!("expected StaleModel, got {other:?}"),
+        }
+        let stored = Account::find_or_fail(id)?;
+        assert_eq!((stored.balance, stored.version), (150, 1));
+        // Every update checks and bumps the version: save_only, touch, delete, restore.
+        assert!(matches!(b.touch(), Err(Error::StaleModel { .. })));
+        assert!(matches!(b.save_only(&["balance"]), Err(Error::StaleModel { .. })));
+        assert!(matches!(b.delete(), Err(Error::StaleModel { .. })));
+        a.touch()?;
+        a.delete()?;
+        a.restore()?;
+        a.balance = 1;
+        a.save_only(&["balance"])?;
+        assert_eq!(a.version, 5);
+        assert_eq!(Account::find_or_fail(id)?.version, 5);
+        // A row that is gone is NotFound, not stale.
+        a.force_delete()?;
+        assert!(matches!(a.save(), Err(Error::NotFound { .. })));
+        Ok(())
+    }
+
+    fn a_version_column_with_a_state_field() {
+        schema()?;
+        let created = TrackedAccount::create(TrackedAccount { owner: "bo".into(), balance: 1, ..Default::default() })?;
+        let id = created.id.unwrap();
+        let mut a = TrackedAccount::find_or_fail(id)?;
+        let mut b = TrackedAccount::find_or_fail(id)?;
+        a.owner = "Bo".into();
+        a.save()?;
+        assert!(!a.is_dirty()?);
+        b.balance = 2;
+        assert!(matches!(b.save(), Err(Error::StaleModel { .. })));
+        b.refresh()?;
+        b.balance = 2;
+        b.save()?;
+        let stored = TrackedAccount::find_or_fail(id)?;
+        assert_eq!((stored.owner.as_str(), stored.balance, stored.version), ("Bo", 2, 2));
+        Ok(())
+    }
+}
+
+// ----- 5. caller-set timestamps -------------------------------------------------------------
+
+on_both_backends! {
+    fn timestamps_the_caller_set_are_kept() {
+        schema()?;
+        let at = the_time();
+        let user = User::create(User { name: "Old".into(), created_at: Some(at), ..Default::default() })?;
+        let stored = User::find_or_fail(user.id.unwrap())?;
+        assert_eq!(stored.created_at, Some(at));
+        assert!(stored.updated_at.unwrap() > at, "the unset one is stamped");
+
+        let mut plain = [PlainUser { name: "Older".into(), created_at: Some(at), updated_at: Some(at), ..Default::default() }];
+        PlainUser::insert_many(&mut plain)?;
+        let stored = PlainUser::find_or_fail(plain[0].id.unwrap())?;
+        assert_eq!((stored.created_at, stored.updated_at), (Some(at), Some(at)));
+
+        // On update: `updated_at` set by the caller is kept (state models), else stamped.
+        let mut edited = User::find_or_fail(user.id.unwrap())?;
+        edited.name = "Imported".into();
+        edited.updated_at = Some(at);
+        edited.save()?;
+        assert_eq!(User::find_or_fail(user.id.unwrap())?.updated_at, Some(at));
+        edited.name = "Edited".into();
+        edited.save()?;
+        assert!(User::find_or_fail(user.id.unwrap())?.updated_at.unwrap() > at);
+        Ok(())
+    }
+}
+
+// ----- 6. column defaults -----------------------------------------------------------------
+
+on_both_backends! {
+    fn table_defaults_apply_and_are_read_back() {
+        schema()?;
+        let post = Post::create(Post { title: "Hello".into(), ..Default::default() })?;
+        assert_eq!((post.status.as_deref(), post.rank), (Some("draft"), Some(5)));
+        assert!(!post.is_dirty()?);
+        let stored = Post::find_or_fail(post.id.unwrap())?;
+        assert_eq!((stored.status.as_deref(), stored.rank), (Some("draft"), Some(5)));
+
+        // A value set is written; a model without state the same.
+        let mut live = PlainPost { title: "Live".into(), status: Some("live".into()), ..Default::default() };
+        live.save()?;
+        assert_eq!((live.status.as_deref(), live.rank), (Some("live"), Some(5)));
+        assert_eq!(PlainPost::find_or_fail(live.id.unwrap())?.status.as_deref(), Some("live"));
+        Ok(())
+    }
+
+    fn insert_many_with_rows_of_different_shapes() {
+        schema()?;
+        let mut posts: Vec<Post> = (0..7)
+            .map(|i| Post {
+                title: format!("p{i}"),
+                status: (i % 2 == 1).then(|| format!("s{i}")),
+                rank: (i % 3 == 0).then_some(i),
+                id: (i == 4).then_some(1_000_000),
+                ..Default::default()
+            })
+            .collect();
+        Post::insert_many(&mut posts)?;
+        for (i, post) in posts.iter().enumerate() {
+            let i = i as i64;
+            let status = if i % 2 == 1 { format!("s{i}") } else { "draft".to_owned() };
+            let rank = if i % 3 == 0 { i } else { 5 };
+            assert_eq!(post.status.as_deref(), Some(status.as_str()), "post {i}");
+            assert_eq!(post.rank, Some(rank), "post {i}");
+            assert!(post.state.is_stored());
+            let stored = Post::find_or_fail(post.id.expect("key filled"))?;
+            assert_eq!(stored.title, format!("p{i}"), "keys matched to their models");
+            assert_eq!((stored.status, stored.rank), (post.status.clone(), post.rank));
+        }
+        assert_eq!(posts[4].id, Some(1_000_000));
+        // Across the bind limit.
+        let mut many: Vec<PlainPost> = (0..40_000)
+            .map(|i| PlainPost {
+                title: format!("m{i}"),
+                status: (i % 2 == 0).then(|| "x".to_owned()),
+                ..Default::default()
+            })
+            .collect();
+        PlainPost::insert_many(&mut many)?;
+        assert_eq!(many[1].status.as_deref(), Some("draft"));
+        assert_eq!(PlainPost::find_or_fail(many[39_999].id.unwrap())?.title, "m39999");
+        assert_eq!(Post::where_("status", "=", "draft").count()?, 20_000 + 4);
+        Ok(())
+    }
+}
+
+// ----- 10. a model read from a named connection keeps using it -----------------------------
+
+on_both_backends! {
+    fn a_model_read_from_a_named_connection_keeps_using_it() {
+        schema()?;
+        let other = format!("model_state_other_{:?}", backend()).to_lowercase();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("other.sqlite3").display());
+        DB::connect_named(&other, &url)?;
+        DB::connection(&other).statement(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, \
+             votes INTEGER NOT NULL DEFAULT 0, created_at TEXT, updated_at TEXT, deleted_at TEXT)",
+        )?;
+        DB::connection(&other).statement(
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER, \
+             title TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'draft', rank INTEGER DEFAULT 5)",
+        )?;
+        DB::connection(&other).execute("INSERT INTO users (id, name, votes) VALUES (1, 'Remote', 1)", &[])?;
+        DB::connection(&other).execute("INSERT INTO posts (user_id, title) VALUES (1, 'far away')", &[])?;
+        // The default database has another user 1.
+        let local = alice()?;
+        assert_eq!(local.id, Some(1));
+
+        let mut remote = User::query().use_connection(other.clone()).find_or_fail(1)?;
+        assert_eq!(remote.state.connection(), Some(other.as_str()));
+        assert_eq!(remote.name, "Remote");
+        let titles: Vec<String> = remote.posts().get()?.into_iter().map(|p| p.title).collect();
+        assert_eq!(titles, ["far away"]);
+        // Eager loaded children come from there and remember it too.
+        let mut loaded = User::query().use_connection(other.clone()).with(&["posts"]).find_or_fail(1)?;
+        let mut far = loaded.posts[0].clone();
+        assert_eq!(far.state.connection(), Some(other.as_str()));
+        far.title = "further".into();
+        far.save()?;
+        let remote_titles = DB::connection(&other).select("SELECT title FROM posts", &[])?;
+        assert_eq!(remote_titles[0].get::<String, _>("title")?, "further");
+        loaded.name = "Loaded".into();
+        loaded.save()?;
+
+        remote.votes = 2;
+        remote.save()?;
+        let remote_votes = DB::connection(&other).select("SELECT votes FROM users WHERE id = 1", &[])?;
+        assert_eq!(remote_votes[0].get::<i64, _>("votes")?, 2);
+        assert_eq!(User::find_or_fail(1)?.votes, 5, "the default database is untouched");
+
+        DB::connection(&other).execute("UPDATE users SET name = 'Changed' WHERE id = 1", &[])?;
+        remote.refresh()?;
+        assert_eq!(remote.name, "Changed");
+
+        // Every row of a query, streamed or paged, remembers the connection too.
+        let all = User::query().use_connection(other.clone()).get()?;
+        assert!(all.iter().all(|u| u.state.connection() == Some(other.as_str())));
+        let cursor: Vec<User> = User::query().use_connection(other.clone()).cursor().collect::<Result<_>>()?;
+        assert!(cursor.iter().all(|u| u.state.connection() == Some(other.as_str())));
+
+        remote.force_delete()?;
+        assert!(DB::connection(&other).select("SELECT id FROM users", &[])?.is_empty());
+        assert!(User::find(1)?.is_some(), "the default database keeps its user 1");
+        // A model built by hand can be sent there.
+        let mut hand = User { name: "Hand".into(), ..Default::default() };
+        hand.state.use_connection(&other);
+        hand.save()?;
+        let rows = DB::connection(&other).select("SELECT name FROM users", &[])?;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get::<String, _>("name")?, "Hand");
+        assert_eq!(User::count()?, 1);
+        // Read from the model's own connection: nothing remembered.
+        assert_eq!(User::find_or_fail(1)?.state.connection(), None);
+        Ok(())
+    }
+}
