@@ -423,7 +423,7 @@ fn update_columns_on(
         .push(" = ")
         .push_bind(key);
     let (sql, binds) = w.finish()?;
-    conn.execute_values(&sql, &binds)
+    conn.execute_native(&sql, &binds)
 }
 
 fn not_found(meta: &ModelMeta, key: &Value) -> Error {
@@ -881,7 +881,7 @@ pub(crate) fn find_by_key<M: Model>(
     }
     on.run(|conn| {
         let sql = find_sql(M::meta(), conn.dialect(), with_trashed)?;
-        conn.query_first(sql, std::slice::from_ref(&key), M::from_row)
+        conn.query_first_native(sql, std::slice::from_ref(&key), M::from_row)
     })
 }
 
@@ -1140,7 +1140,7 @@ fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Resu
         on.run(|conn| {
             let sql = exists_sql(meta, conn.dialect())?;
             Ok(conn
-                .query_first(sql, std::slice::from_ref(&key), |_| Ok(()))?
+                .query_first_native(sql, std::slice::from_ref(&key), |_| Ok(()))?
                 .is_some())
         })?
     };
@@ -1253,7 +1253,7 @@ fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> Result<()> {
         _ => {
             on.run(|conn| {
                 let sql = delete_sql(meta, conn.dialect())?;
-                conn.execute_values(sql, std::slice::from_ref(&key))
+                conn.execute_native(sql, std::slice::from_ref(&key))
             })?;
         }
     }

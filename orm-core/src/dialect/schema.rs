@@ -841,7 +841,7 @@ pub fn has_table_query(dialect: &'static dyn Dialect) -> &'static str {
         Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
         Backend::Postgres => {
             "SELECT 1 FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = $1"
+             WHERE table_schema = current_schema() AND table_name = ?"
         }
     }
 }
@@ -853,7 +853,7 @@ pub fn column_listing_query(dialect: &'static dyn Dialect) -> &'static str {
         Backend::Sqlite => "SELECT name FROM pragma_table_info(?) ORDER BY cid",
         Backend::Postgres => {
             "SELECT column_name::text AS name FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+             WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
         }
     }
 }
@@ -877,7 +877,7 @@ pub fn table_listing_query(dialect: &'static dyn Dialect) -> &'static str {
 /// constraint's name in a column named `name`.
 pub fn primary_key_name_query() -> &'static str {
     "SELECT constraint_name::text AS name FROM information_schema.table_constraints \
-     WHERE table_schema = current_schema() AND table_name = $1 AND constraint_type = 'PRIMARY KEY'"
+     WHERE table_schema = current_schema() AND table_name = ? AND constraint_type = 'PRIMARY KEY'"
 }
 
 /// PostgreSQL: the statements taking and releasing the session-level advisory lock that
@@ -889,8 +889,8 @@ pub fn advisory_lock_statements(key: i32) -> (String, String) {
     )
 }
 
-/// The statements the migrator runs on its ledger table (named by the caller). Each
-/// returns SQL with this dialect's placeholders.
+/// The statements the migrator runs on its ledger table (named by the caller), with `?`
+/// placeholders like every raw query run through [`crate::Connection`].
 pub mod ledger {
     use crate::dialect::{Dialect, SqlWriter};
     use crate::error::Result;
@@ -931,7 +931,7 @@ pub mod ledger {
             .push(" WHERE ")
             .push_identifier("migration")
             .push(" = ?");
-        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+        finish(w)
     }
 
     /// Records a migration: binds `migration`, `batch`, `checksum`, `applied_at`.
@@ -948,7 +948,7 @@ pub mod ledger {
             .push(", ")
             .push_identifier("applied_at")
             .push(") VALUES (?, ?, ?, ?)");
-        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+        finish(w)
     }
 
     /// Forgets a migration: binds `migration`.
@@ -959,7 +959,7 @@ pub mod ledger {
             .push(" WHERE ")
             .push_identifier("migration")
             .push(" = ?");
-        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+        finish(w)
     }
 }
 
