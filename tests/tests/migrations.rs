@@ -124,6 +124,8 @@ mod design {
 
 #[path = "migration_files/2024_03_01_000000_create_widgets_table.rs"]
 mod m2024_03_01_000000_create_widgets_table;
+// The same file again, as a migration moved to another module would be.
+#[allow(clippy::duplicate_mod)]
 #[path = "migration_files/2024_03_01_000000_create_widgets_table.rs"]
 mod moved_elsewhere;
 

@@ -590,29 +590,37 @@ fn push_foreign_key(w: &mut SqlWriter, fk: &ForeignKeyDef) {
     }
 }
 
-/// `[CONSTRAINT "name"] CHECK (expression)`. The expression is raw SQL; it must keep
-/// its parentheses balanced (so it cannot close the CHECK early) and take no `?`.
+/// Whether `condition` can stand inside `CHECK (...)` as one condition: not empty, its
+/// parentheses balanced, no `;` and no comment (a `--` would swallow the closing `)`).
+fn is_one_condition(condition: &str) -> bool {
+    let mut depth = 0usize;
+    for token in sql_tokens::tokenize(condition) {
+        if token.kind == TokenKind::Comment || token.is_symbol(condition, ';') {
+            return false;
+        }
+        if token.is_symbol(condition, '(') {
+            depth += 1;
+        } else if token.is_symbol(condition, ')') {
+            let Some(outer) = depth.checked_sub(1) else {
+                return false;
+            };
+            depth = outer;
+        }
+    }
+    depth == 0 && !condition.trim().is_empty()
+}
+
+/// `[CONSTRAINT "name"] CHECK (expression)`. The expression is raw SQL written by the
+/// application; it takes no `?` and must be [one condition](is_one_condition).
 fn push_check(w: &mut SqlWriter, check: &CheckDef) {
     if let Some(name) = &check.name {
         w.push("CONSTRAINT ").push_identifier(name).push(" ");
     }
     let text = check.expression.as_str();
-    let mut depth = 0i64;
-    for token in sql_tokens::tokenize(text) {
-        if token.is_symbol(text, '(') {
-            depth += 1;
-        } else if token.is_symbol(text, ')') {
-            depth -= 1;
-        } else if token.is_symbol(text, ';') {
-            depth = i64::MIN;
-        }
-        if depth < 0 {
-            break;
-        }
-    }
-    if depth != 0 || text.trim().is_empty() {
+    if !is_one_condition(text) {
         w.fail(Error::InvalidQuery(format!(
-            "CHECK constraint `{text}` must be one non-empty condition with balanced parentheses"
+            "CHECK constraint `{text}` must be one condition: not empty, parentheses \
+             balanced, no `;` and no comment"
         )));
     }
     w.push("CHECK (")
@@ -1844,6 +1852,7 @@ mod tests {
             "(votes > 0",
             "votes > ?",
             "1); DROP TABLE t; (1",
+            "votes > 0 -- positive",
         ] {
             table.checks = vec![CheckDef::new(bad)];
             assert!(
