@@ -1115,7 +1115,7 @@ pub(crate) fn find_by_key<M: Model>(
     }
     on.run(|conn| {
         let sql = find_sql(M::meta(), conn.dialect(), with_trashed)?;
-        conn.query_first(sql, std::slice::from_ref(&key), M::from_row)
+        conn.query_first_native(sql, std::slice::from_ref(&key), M::from_row)
     })
 }
 
@@ -1551,7 +1551,7 @@ fn stale_or_missing<M: Model>(on: &mut On<'_>, key: &Value) -> Error {
         let exists = on.run(|conn| {
             let sql = exists_sql(meta, conn.dialect())?;
             Ok(conn
-                .query_first(sql, std::slice::from_ref(key), |_| Ok(()))?
+                .query_first_native(sql, std::slice::from_ref(key), |_| Ok(()))?
                 .is_some())
         });
         match exists {
@@ -1591,7 +1591,7 @@ fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
         on.run(|conn| {
             let sql = exists_sql(meta, conn.dialect())?;
             Ok(conn
-                .query_first(sql, std::slice::from_ref(&key), |_| Ok(()))?
+                .query_first_native(sql, std::slice::from_ref(&key), |_| Ok(()))?
                 .is_some())
         })?
     };
@@ -1803,7 +1803,7 @@ fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> Result<()> {
         _ => {
             on.run(|conn| {
                 let sql = delete_sql(meta, conn.dialect())?;
-                conn.execute_values(sql, std::slice::from_ref(&key))
+                conn.execute_native(sql, std::slice::from_ref(&key))
             })?;
             // The row is gone: saving the model again inserts it anew.
             if let Some(state) = model.state_mut() {

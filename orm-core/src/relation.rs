@@ -624,7 +624,7 @@ impl<C: Model> Query<C> {
             let width = C::meta().columns.len();
             let (sql, binds) = query.render_owned(conn.dialect())?;
             let mut names: Option<Arc<[String]>> = None;
-            conn.query_map(&sql, &binds, |row| {
+            conn.query_map_native(&sql, &binds, |row| {
                 let model = C::from_row(row)?;
                 let names = names.get_or_insert_with(|| {
                     (width..row.len())
@@ -913,7 +913,7 @@ fn fetch_children<C: Model>(
             .clone()
             .where_in(group_column.clone(), keys.to_vec())
             .render_owned(conn.dialect())?;
-        conn.query_each(&sql, &binds, |row| {
+        conn.query_each_native(&sql, &binds, |row| {
             children.push(C::from_row(row)?);
             groups.push(KeyRepr::read(row, key_at)?);
             Ok(true)

@@ -2,7 +2,7 @@
 //! `Schema::create` or `Schema::table` closure.
 
 use orm_core::dialect::schema::{
-    default_foreign_key_name, default_index_name, AlterCommand, ColumnDef, ColumnDefault,
+    default_foreign_key_name, default_index_name, AlterCommand, CheckDef, ColumnDef, ColumnDefault,
     ColumnType, ForeignKeyAction, ForeignKeyDef, IndexDef, IndexKind, TableDef,
 };
 use orm_core::ToValue;
@@ -225,6 +225,8 @@ enum Item {
     Column(usize),
     Foreign(usize),
     Index(IndexDef),
+    Check(CheckDef),
+    DropCheck(String),
     DropColumn(String),
     RenameColumn(String, String),
     DropIndex(String),
@@ -450,6 +452,25 @@ impl Blueprint {
         self.add_index(columns, IndexKind::Index, Some(name));
     }
 
+    /// A CHECK constraint: every row must satisfy `condition`, raw SQL written by the
+    /// application (never user input), e.g. `table.check("votes >= 0")`. A row that
+    /// breaks it is refused with `orm_core::Error::CheckViolation`. Added to an existing
+    /// table, the rows already there must satisfy it (SQLite rebuilds the table).
+    pub fn check(&mut self, condition: &str) {
+        self.items.push(Item::Check(CheckDef::new(condition)));
+    }
+
+    /// A CHECK constraint with an explicit name, which [`Blueprint::drop_check`] takes.
+    pub fn check_named(&mut self, condition: &str, name: &str) {
+        self.items
+            .push(Item::Check(CheckDef::named(name, condition)));
+    }
+
+    /// Drops the CHECK constraint named `name` (SQLite rebuilds the table).
+    pub fn drop_check(&mut self, name: &str) {
+        self.items.push(Item::DropCheck(name.to_owned()));
+    }
+
     /// A foreign key from `column`; chain `.references(..).on(..)`.
     pub fn foreign(&mut self, column: &str) -> &mut ForeignKeyBuilder {
         self.foreign_columns(&[column])
@@ -621,6 +642,7 @@ impl Blueprint {
                     .foreign_keys
                     .push(self.foreign_key(&self.foreigns[*i])?),
                 Item::Index(index) => table.indexes.push(index.clone()),
+                Item::Check(check) => table.checks.push(check.clone()),
                 _ => {
                     return Err(
                         self.invalid("dropping or renaming is for Schema::table, not create")
@@ -652,6 +674,8 @@ impl Blueprint {
                     self.foreign_key(&self.foreigns[*i])?,
                 )),
                 Item::Index(index) => commands.push(AlterCommand::AddIndex(index.clone())),
+                Item::Check(check) => commands.push(AlterCommand::AddCheck(check.clone())),
+                Item::DropCheck(name) => commands.push(AlterCommand::DropCheck(name.clone())),
                 Item::DropColumn(name) => commands.push(AlterCommand::DropColumn(name.clone())),
                 Item::RenameColumn(from, to) => commands.push(AlterCommand::RenameColumn {
                     from: from.clone(),

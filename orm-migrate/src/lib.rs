@@ -8,6 +8,9 @@
 //!
 //! pub struct CreatePostsTable;
 //! impl Migration for CreatePostsTable {
+//!     fn name(&self) -> &str {
+//!         "2024_01_01_000000_create_posts_table"
+//!     }
 //!     fn up(&self, schema: &mut Schema) -> Result<()> {
 //!         schema.create("posts", |table| {
 //!             table.increments("id");
@@ -25,8 +28,6 @@
 //!
 //! let mut conn = orm_core::Connection::open("sqlite::memory:")?;
 //! let migrator = Migrator::new(vec![Box::new(CreateUsersTable), Box::new(CreatePostsTable)]);
-//! // Without a `name`, the type's name in snake case: `create_posts_table`.
-//! assert_eq!(CreatePostsTable.name(), "create_posts_table");
 //! let report = migrator.run_on(&mut conn)?;
 //! assert_eq!(report.applied.len(), 2);
 //! assert!(migrator.status_on(&mut conn)?.iter().all(|s| s.ran));
@@ -45,6 +46,8 @@ pub mod testing;
 
 pub use crate::blueprint::{Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
 pub use crate::error::{Error, Result};
+#[doc(hidden)]
+pub use crate::migration::file_stem;
 pub use crate::migration::{CreateUsersTable, Migration};
 pub use crate::migrator::{
     checksum, MigrationState, MigrationStatus, Migrator, PretendedMigration, Progress, RunOptions,

@@ -202,7 +202,8 @@ impl<'c> Schema<'c> {
     }
 
     /// Runs (or records) one raw statement written by the application, e.g. for DDL
-    /// the builder does not cover. Never pass user input here.
+    /// the builder does not cover, as written (it takes no bindings, so no `?`). Never
+    /// pass user input here.
     pub fn statement(&mut self, sql: &str) -> Result<()> {
         self.run(sql)
     }

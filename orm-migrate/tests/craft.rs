@@ -241,6 +241,9 @@ fn models_and_migrations_are_scaffolded_and_registered() {
     assert!(read("_create_tags_table.rs").contains("schema.create(\"tags\""));
     assert!(read("_make_things.rs").contains("schema.drop_if_exists(\"things\")"));
     assert!(read("_tidy_up.rs").contains("fn up(&self, _schema: &mut Schema)"));
+    for file in &files {
+        assert_named_by_stem(&app, file);
+    }
     let list = std::fs::read_to_string(app.join("databases/migrations/mod.rs")).unwrap();
     let declared: Vec<&str> = list.lines().filter(|l| l.starts_with("mod m")).collect();
     let listed: Vec<&str> = list
@@ -284,6 +287,60 @@ fn models_and_migrations_are_scaffolded_and_registered() {
     let err = fails(&app, &["migration", "add_y", "--table", "users"]);
     assert!(err.contains("cannot register"), "{err}");
     assert_eq!(snapshot(&app), before);
+}
+
+/// Each migration file craft writes names itself with its own stem.
+fn assert_named_by_stem(app: &Path, file: &str) {
+    let contents = std::fs::read_to_string(app.join("databases/migrations").join(file)).unwrap();
+    let stem = file.strip_suffix(".rs").unwrap();
+    let expected = format!("fn name(&self) -> &str {{\n        \"{stem}\"\n    }}");
+    assert!(
+        contents.contains(&expected),
+        "{expected} not in {file}:\n{contents}"
+    );
+}
+
+#[test]
+fn migrations_created_one_after_another_run_in_creation_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+    ok(&app, &["model", "Post", "-m"]);
+    ok(
+        &app,
+        &["migration", "add_slug_to_posts", "--table", "posts"],
+    );
+    ok(
+        &app,
+        &["migration", "add_body_to_posts", "--table", "posts"],
+    );
+    let files = migration_files(&app);
+    assert_eq!(files.len(), 4, "{files:?}");
+    // Name order is run order: the order of creation, even within one second.
+    assert!(files[0].ends_with("_create_users_table.rs"), "{files:?}");
+    assert!(files[1].ends_with("_create_posts_table.rs"), "{files:?}");
+    assert!(files[2].ends_with("_add_slug_to_posts.rs"), "{files:?}");
+    assert!(files[3].ends_with("_add_body_to_posts.rs"), "{files:?}");
+    for file in &files {
+        assert_named_by_stem(&app, file);
+    }
+
+    // A migration stamped ahead of this clock (a teammate's): the next one follows it.
+    let migrations = app.join("databases/migrations");
+    std::fs::rename(
+        migrations.join(&files[3]),
+        migrations.join("2099_12_31_235959_add_body_to_posts.rs"),
+    )
+    .unwrap();
+    ok(
+        &app,
+        &["migration", "add_tags_to_posts", "--table", "posts"],
+    );
+    let files = migration_files(&app);
+    assert_eq!(
+        files.last().map(String::as_str),
+        Some("2100_01_01_000000_add_tags_to_posts.rs"),
+        "{files:?}"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use orm_core::{Connection, Error, PoolConfig, DB};
+use orm_core::{Connection, Error, PoolConfig, Value, DB};
 use orm_tests::on_both_backends;
 
 fn file_url(dir: &tempfile::TempDir, query: &str) -> String {
@@ -182,6 +182,55 @@ on_both_backends! {
         assert_eq!(rows[0].get::<i64, _>("b")?, 2);
         Ok(())
     }
+
+    fn every_public_raw_connection_method_takes_question_marks() {
+        DB::statement("CREATE TABLE marks (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")?;
+        DB::with_connection(|c| {
+            let inserted = c.execute_values(
+                "INSERT INTO marks (id, name) VALUES (?, ?), (?, '?')",
+                &[Value::Int(1), Value::Text("ada".into()), Value::Int(2)],
+            )?;
+            assert_eq!(inserted, 2);
+            let sql = "SELECT name FROM marks WHERE id >= ? AND name <> 'who?' ORDER BY id";
+            let names = c.query_map(sql, &[Value::Int(1)], |row| row.get::<String, _>("name"))?;
+            assert_eq!(names, ["ada", "?"]);
+            let mut seen = Vec::new();
+            c.query_each(sql, &[Value::Int(2)], |row| {
+                seen.push(row.get::<String, _>("name")?);
+                Ok(true)
+            })?;
+            assert_eq!(seen, ["?"]);
+            let first = c.query_first(sql, &[Value::Int(1)], |row| row.get::<String, _>("name"))?;
+            assert_eq!(first.as_deref(), Some("ada"));
+            let records = c.select_values(sql, &[Value::Int(2)])?;
+            assert_eq!(records[0].get::<String, _>("name")?, "?");
+            Ok(())
+        })
+    }
+}
+
+#[test]
+fn postgres_raw_connection_methods_read_double_question_mark_as_a_literal_one(
+) -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    let sql = "SELECT ('{\"a\": 1}'::jsonb ?? CAST(? AS TEXT)) AS has";
+    let key = || [Value::Text("a".into())];
+    DB::with_connection(|c| {
+        let has = c.query_first(sql, &key(), |row| row.get::<bool, _>("has"))?;
+        assert_eq!(has, Some(true));
+        let mapped = c.query_map(sql, &key(), |row| row.get::<bool, _>("has"))?;
+        assert_eq!(mapped, [true]);
+        let mut each = Vec::new();
+        c.query_each(sql, &key(), |row| {
+            each.push(row.get::<bool, _>("has")?);
+            Ok(true)
+        })?;
+        assert_eq!(each, [true]);
+        assert!(c.select_values(sql, &key())?[0].get::<bool, _>("has")?);
+        Ok(())
+    })
 }
 
 #[test]
@@ -191,7 +240,9 @@ fn postgres_statements_are_prepared_once_per_connection() -> orm_core::Result<()
     };
     let sql = "SELECT $1::int8 + 1 AS n";
     for i in 0..5i64 {
-        let n: i64 = DB::with_connection(|c| c.select_values(sql, &[orm_core::Value::Int(i)]))?[0]
+        let n: i64 =
+            DB::with_connection(|c| c.select_values("SELECT ?::int8 + 1 AS n", &[Value::Int(i)]))?
+                [0]
             .get("n")?;
         assert_eq!(n, i + 1);
     }

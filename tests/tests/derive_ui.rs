@@ -1,4 +1,5 @@
-//! `#[derive(Model)]` misuse gives one spanned error naming the fix.
+//! `#[derive(Model)]` misuse, and a `Migration` without its required `name`, give a
+//! compile error naming the fix.
 
 #[test]
 fn derive_misuse_is_a_clear_compile_error() {

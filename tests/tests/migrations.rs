@@ -93,12 +93,15 @@ fn create_tags() -> Box<dyn Migration> {
     )
 }
 
-/// DESIGN.md section 4, exactly as written (no `name`: the default one).
+/// DESIGN.md section 4 as written, plus the `name` every migration now gives.
 mod design {
     use orm_migrate::prelude::*;
 
     pub struct CreatePostsTable;
     impl Migration for CreatePostsTable {
+        fn name(&self) -> &str {
+            "2024_01_01_000000_create_posts_table"
+        }
         fn up(&self, schema: &mut Schema) -> Result<()> {
             schema.create("posts", |table| {
                 table.increments("id");
@@ -117,6 +120,27 @@ mod design {
             schema.drop_if_exists("posts")
         }
     }
+}
+
+#[path = "migration_files/2024_03_01_000000_create_widgets_table.rs"]
+mod m2024_03_01_000000_create_widgets_table;
+// The same file again, as a migration moved to another module would be.
+#[allow(clippy::duplicate_mod)]
+#[path = "migration_files/2024_03_01_000000_create_widgets_table.rs"]
+mod moved_elsewhere;
+
+#[test]
+fn a_migration_name_is_its_file_stem_whatever_its_module_path() {
+    let stem = "2024_03_01_000000_create_widgets_table";
+    assert_eq!(
+        m2024_03_01_000000_create_widgets_table::CreateWidgetsTable.name(),
+        stem
+    );
+    assert_eq!(moved_elsewhere::CreateWidgetsTable.name(), stem);
+    assert_eq!(
+        CreateUsersTable.name(),
+        "2014_10_12_000000_create_users_table"
+    );
 }
 
 fn base() -> Vec<Box<dyn Migration>> {
@@ -338,7 +362,10 @@ on_both_backends! {
 
     fn the_design_example_runs_as_written() -> Result<()> {
         let migrator = Migrator::new(vec![Box::new(design::CreatePostsTable), Box::new(CreateUsersTable)]);
-        assert_eq!(migrator.names(), ["2014_10_12_000000_create_users_table", "create_posts_table"]);
+        assert_eq!(
+            migrator.names(),
+            ["2014_10_12_000000_create_users_table", "2024_01_01_000000_create_posts_table"]
+        );
         migrator.run()?;
         assert_eq!(orm_tests::introspect::foreign_keys("posts")?[0].on_delete, "CASCADE");
         assert_eq!(migrator.rollback()?.len(), 2);

@@ -125,18 +125,23 @@ impl Connection {
 
     /// Runs one statement with `?` placeholders and returns the number of rows changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
-        let values = to_values(params);
-        let sql = self.dialect().translate_placeholders(sql);
-        self.execute_values(&sql, &values)
+        self.execute_values(sql, &to_values(params))
     }
 
-    /// Runs one statement whose placeholders are already in this dialect's form
-    /// (as rendered by a [`crate::dialect::SqlWriter`]).
+    /// [`Connection::execute`] with owned values (`?` placeholders).
     pub fn execute_values(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let sql = self.dialect().translate_placeholders(sql);
+        self.execute_params(&sql, params)
+    }
+
+    /// Runs one statement whose placeholders are already in this dialect's form (as
+    /// rendered by a [`crate::dialect::SqlWriter`]): the ORM's own statements skip the
+    /// `?` rewrite.
+    pub(crate) fn execute_native(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.execute_params(sql, params)
     }
 
-    /// [`Connection::execute_values`] with parameters that may borrow from models.
+    /// [`Connection::execute_native`] with parameters that may borrow from models.
     pub(crate) fn execute_binds(&mut self, sql: &str, params: &[Bind<'_>]) -> Result<u64> {
         self.execute_params(sql, params)
     }
@@ -162,29 +167,40 @@ impl Connection {
 
     /// Runs one query with `?` placeholders and returns every row as a [`Record`].
     pub fn select(&mut self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
-        let values = to_values(params);
-        let sql = self.dialect().translate_placeholders(sql);
-        self.select_values(&sql, &values)
+        self.select_values(sql, &to_values(params))
     }
 
-    /// [`Connection::select`] with dialect placeholders and owned values.
+    /// [`Connection::select`] with owned values (`?` placeholders).
     pub fn select_values(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Record>> {
+        let sql = self.dialect().translate_placeholders(sql);
         let mut columns: Option<Arc<[String]>> = None;
-        self.query_map(sql, params, |row| {
+        self.query_map_native(&sql, params, |row| {
             let columns = columns.get_or_insert_with(|| row.column_names());
             row.to_record(columns)
         })
     }
 
-    /// Runs a query and maps each row with `f`, reading columns straight from the driver.
+    /// Runs a query with `?` placeholders and maps each row with `f`, reading columns
+    /// straight from the driver.
     pub fn query_map<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let sql = self.dialect().translate_placeholders(sql);
+        self.query_map_native(&sql, params, f)
+    }
+
+    /// [`Connection::query_map`] for SQL in this dialect's placeholder form.
+    pub(crate) fn query_map_native<T>(
         &mut self,
         sql: &str,
         params: &[Value],
         mut f: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        self.query_each(sql, params, |row| {
+        self.query_params(sql, params, |row| {
             if out.capacity() == 0 {
                 out.reserve(row.rows_hint);
             }
@@ -194,9 +210,20 @@ impl Connection {
         Ok(out)
     }
 
-    /// Runs a query and calls `f` for each row as it is read, without collecting; `f`
-    /// returns `Ok(false)` to stop early.
+    /// Runs a query with `?` placeholders and calls `f` for each row as it is read,
+    /// without collecting; `f` returns `Ok(false)` to stop early.
     pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let sql = self.dialect().translate_placeholders(sql);
+        self.query_params(&sql, params, f)
+    }
+
+    /// [`Connection::query_each`] for SQL in this dialect's placeholder form.
+    pub(crate) fn query_each_native(
         &mut self,
         sql: &str,
         params: &[Value],
@@ -205,7 +232,7 @@ impl Connection {
         self.query_params(sql, params, f)
     }
 
-    /// [`Connection::query_each`] with parameters that may borrow from models.
+    /// [`Connection::query_each_native`] with parameters that may borrow from models.
     pub(crate) fn query_each_binds(
         &mut self,
         sql: &str,
@@ -230,8 +257,20 @@ impl Connection {
         self.note(result, sql)
     }
 
-    /// Runs a query and returns the first row mapped by `f`, if any.
+    /// Runs a query with `?` placeholders and returns the first row mapped by `f`, if
+    /// any.
     pub fn query_first<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let sql = self.dialect().translate_placeholders(sql);
+        self.query_first_native(&sql, params, f)
+    }
+
+    /// [`Connection::query_first`] for SQL in this dialect's placeholder form.
+    pub(crate) fn query_first_native<T>(
         &mut self,
         sql: &str,
         params: &[Value],
@@ -239,7 +278,7 @@ impl Connection {
     ) -> Result<Option<T>> {
         let mut f = Some(f);
         let mut out = None;
-        self.query_each(sql, params, |row| {
+        self.query_params(sql, params, |row| {
             if let Some(f) = f.take() {
                 out = Some(f(row)?);
             }
@@ -248,7 +287,8 @@ impl Connection {
         Ok(out)
     }
 
-    /// Runs several `;`-separated statements without parameters (raw SQL, e.g. a script).
+    /// Runs several `;`-separated statements without parameters (raw SQL, e.g. a script),
+    /// sent as written: with no parameters there are no placeholders to rewrite.
     pub fn execute_batch(&mut self, sql: &str) -> Result<()> {
         let started = crate::log::start();
         let result = dispatch!(&mut self.inner, c => c.execute_batch(sql));

@@ -6,6 +6,7 @@
 
 mod postgres;
 pub mod schema;
+mod sql_tokens;
 mod sqlite;
 mod writer;
 

@@ -21,6 +21,7 @@
 //! # Ok::<(), orm_core::Error>(())
 //! ```
 
+use crate::dialect::sql_tokens::{self, TokenKind};
 use crate::dialect::{Backend, Dialect, SqlWriter};
 use crate::error::{Error, Result};
 use crate::value::Value;
@@ -320,6 +321,36 @@ impl ForeignKeyDef {
     }
 }
 
+/// A CHECK constraint: an SQL condition every row must satisfy, written by the
+/// application (never user input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckDef {
+    /// The constraint name; without one the database picks it (and dropping the
+    /// constraint later needs that name).
+    pub name: Option<String>,
+    /// The condition, e.g. `votes >= 0`.
+    pub expression: String,
+}
+
+impl CheckDef {
+    /// An unnamed CHECK constraint.
+    pub fn new(expression: impl Into<String>) -> CheckDef {
+        CheckDef {
+            name: None,
+            expression: expression.into(),
+        }
+    }
+
+    /// A CHECK constraint named `name`.
+    pub fn named(name: impl Into<String>, expression: impl Into<String>) -> CheckDef {
+        CheckDef {
+            name: Some(name.into()),
+            expression: expression.into(),
+        }
+    }
+}
+
 /// A table to create.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -332,6 +363,8 @@ pub struct TableDef {
     pub indexes: Vec<IndexDef>,
     /// Foreign keys.
     pub foreign_keys: Vec<ForeignKeyDef>,
+    /// Table-level CHECK constraints.
+    pub checks: Vec<CheckDef>,
 }
 
 impl TableDef {
@@ -342,6 +375,7 @@ impl TableDef {
             columns: Vec::new(),
             indexes: Vec::new(),
             foreign_keys: Vec::new(),
+            checks: Vec::new(),
         }
     }
 }
@@ -373,6 +407,10 @@ pub enum AlterCommand {
     AddForeign(ForeignKeyDef),
     /// Drop a foreign key by constraint name.
     DropForeign(String),
+    /// Add a CHECK constraint (existing rows must satisfy it).
+    AddCheck(CheckDef),
+    /// Drop a CHECK constraint by name.
+    DropCheck(String),
 }
 
 impl AlterCommand {
@@ -388,6 +426,11 @@ impl AlterCommand {
             AlterCommand::DropPrimary(i) => format!("drop primary {i:?}"),
             AlterCommand::AddForeign(f) => format!("add foreign key {:?}", f.name),
             AlterCommand::DropForeign(f) => format!("drop foreign key {f:?}"),
+            AlterCommand::AddCheck(c) => match &c.name {
+                Some(name) => format!("add check {name:?}"),
+                None => format!("add check {:?}", c.expression),
+            },
+            AlterCommand::DropCheck(c) => format!("drop check {c:?}"),
         }
     }
 }
@@ -547,6 +590,44 @@ fn push_foreign_key(w: &mut SqlWriter, fk: &ForeignKeyDef) {
     }
 }
 
+/// Whether `condition` can stand inside `CHECK (...)` as one condition: not empty, its
+/// parentheses balanced, no `;` and no comment (a `--` would swallow the closing `)`).
+fn is_one_condition(condition: &str) -> bool {
+    let mut depth = 0usize;
+    for token in sql_tokens::tokenize(condition) {
+        if token.kind == TokenKind::Comment || token.is_symbol(condition, ';') {
+            return false;
+        }
+        if token.is_symbol(condition, '(') {
+            depth += 1;
+        } else if token.is_symbol(condition, ')') {
+            let Some(outer) = depth.checked_sub(1) else {
+                return false;
+            };
+            depth = outer;
+        }
+    }
+    depth == 0 && !condition.trim().is_empty()
+}
+
+/// `[CONSTRAINT "name"] CHECK (expression)`. The expression is raw SQL written by the
+/// application; it takes no `?` and must be [one condition](is_one_condition).
+fn push_check(w: &mut SqlWriter, check: &CheckDef) {
+    if let Some(name) = &check.name {
+        w.push("CONSTRAINT ").push_identifier(name).push(" ");
+    }
+    let text = check.expression.as_str();
+    if !is_one_condition(text) {
+        w.fail(Error::InvalidQuery(format!(
+            "CHECK constraint `{text}` must be one condition: not empty, parentheses \
+             balanced, no `;` and no comment"
+        )));
+    }
+    w.push("CHECK (")
+        .push_raw_with_bindings(text, Vec::new())
+        .push(")");
+}
+
 fn push_primary_constraint(w: &mut SqlWriter, index: &IndexDef) {
     w.push("CONSTRAINT ")
         .push_identifier(&index.name)
@@ -655,6 +736,10 @@ pub fn create_table(dialect: &'static dyn Dialect, table: &TableDef) -> Result<V
     for fk in &table.foreign_keys {
         w.push(", ");
         push_foreign_key(&mut w, fk);
+    }
+    for check in &table.checks {
+        w.push(", ");
+        push_check(&mut w, check);
     }
     w.push(")");
     let mut statements = vec![finish(w)?];
@@ -831,6 +916,24 @@ pub fn alter_table(
             push_foreign_key(&mut w, fk);
             vec![finish(w)?]
         }
+        AlterCommand::AddCheck(check) => {
+            let mut w = alter_prefix(dialect, table);
+            w.push("ADD ");
+            push_check(&mut w, check);
+            let statement = finish(w)?;
+            if sqlite {
+                return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
+            }
+            vec![statement]
+        }
+        AlterCommand::DropCheck(name) => {
+            if sqlite {
+                return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
+            }
+            let mut w = alter_prefix(dialect, table);
+            w.push("DROP CONSTRAINT ").push_identifier(name);
+            vec![finish(w)?]
+        }
     };
     Ok(AlterPlan::Statements(statements))
 }
@@ -841,7 +944,7 @@ pub fn has_table_query(dialect: &'static dyn Dialect) -> &'static str {
         Backend::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
         Backend::Postgres => {
             "SELECT 1 FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = $1"
+             WHERE table_schema = current_schema() AND table_name = ?"
         }
     }
 }
@@ -853,7 +956,7 @@ pub fn column_listing_query(dialect: &'static dyn Dialect) -> &'static str {
         Backend::Sqlite => "SELECT name FROM pragma_table_info(?) ORDER BY cid",
         Backend::Postgres => {
             "SELECT column_name::text AS name FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+             WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
         }
     }
 }
@@ -877,7 +980,7 @@ pub fn table_listing_query(dialect: &'static dyn Dialect) -> &'static str {
 /// constraint's name in a column named `name`.
 pub fn primary_key_name_query() -> &'static str {
     "SELECT constraint_name::text AS name FROM information_schema.table_constraints \
-     WHERE table_schema = current_schema() AND table_name = $1 AND constraint_type = 'PRIMARY KEY'"
+     WHERE table_schema = current_schema() AND table_name = ? AND constraint_type = 'PRIMARY KEY'"
 }
 
 /// PostgreSQL: the statements taking and releasing the session-level advisory lock that
@@ -889,8 +992,8 @@ pub fn advisory_lock_statements(key: i32) -> (String, String) {
     )
 }
 
-/// The statements the migrator runs on its ledger table (named by the caller). Each
-/// returns SQL with this dialect's placeholders.
+/// The statements the migrator runs on its ledger table (named by the caller), with `?`
+/// placeholders like every raw query run through [`crate::Connection`].
 pub mod ledger {
     use crate::dialect::{Dialect, SqlWriter};
     use crate::error::Result;
@@ -931,7 +1034,7 @@ pub mod ledger {
             .push(" WHERE ")
             .push_identifier("migration")
             .push(" = ?");
-        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+        finish(w)
     }
 
     /// Records a migration: binds `migration`, `batch`, `checksum`, `applied_at`.
@@ -948,7 +1051,7 @@ pub mod ledger {
             .push(", ")
             .push_identifier("applied_at")
             .push(") VALUES (?, ?, ?, ?)");
-        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+        finish(w)
     }
 
     /// Forgets a migration: binds `migration`.
@@ -959,7 +1062,7 @@ pub mod ledger {
             .push(" WHERE ")
             .push_identifier("migration")
             .push(" = ?");
-        Ok(dialect.translate_placeholders(&finish(w)?).into_owned())
+        finish(w)
     }
 }
 
@@ -1045,48 +1148,81 @@ impl SqliteIndexSnapshot {
     }
 }
 
-/// Splits `text` at top-level commas, outside parentheses, quotes and brackets.
+/// Splits `text` at top-level commas, outside parentheses, literals, quoted names and
+/// comments. Comments are left out of the items (a `--` comment would otherwise swallow
+/// whatever follows once the items are joined again).
 fn split_top_level(text: &str) -> Vec<String> {
     let mut items = Vec::new();
-    let mut depth = 0usize;
     let mut current = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' | '`' | '[' => {
-                let close = if c == '[' { ']' } else { c };
-                current.push(c);
-                while let Some(d) = chars.next() {
-                    current.push(d);
-                    if d == close {
-                        if close != ']' && chars.peek() == Some(&close) {
-                            current.push(close);
-                            chars.next();
-                            continue;
-                        }
-                        break;
-                    }
-                }
-            }
-            '(' => {
-                depth += 1;
-                current.push(c);
-            }
-            ')' => {
-                depth = depth.saturating_sub(1);
-                current.push(c);
-            }
-            ',' if depth == 0 => {
-                items.push(current.trim().to_owned());
-                current.clear();
-            }
-            _ => current.push(c),
+    let mut depth = 0usize;
+    let mut last_end = 0;
+    for token in sql_tokens::tokenize(text) {
+        let gap = &text[last_end..token.span.start];
+        last_end = token.span.end;
+        if token.kind == TokenKind::Comment {
+            current.push(' ');
+            continue;
         }
+        if depth == 0 && token.is_symbol(text, ',') {
+            items.push(current.trim().to_owned());
+            current.clear();
+            continue;
+        }
+        if token.is_symbol(text, '(') {
+            depth += 1;
+        } else if token.is_symbol(text, ')') {
+            depth = depth.saturating_sub(1);
+        }
+        current.push_str(gap);
+        current.push_str(token.text(text));
     }
     if !current.trim().is_empty() {
         items.push(current.trim().to_owned());
     }
     items
+}
+
+/// `column_sql` (one column definition) without its column-level CHECK constraints
+/// that refer to `column` (a column that is being dropped).
+fn without_checks_on(column_sql: &str, column: &str) -> String {
+    let tokens: Vec<_> = sql_tokens::tokenize(column_sql)
+        .into_iter()
+        .filter(|t| t.kind != TokenKind::Comment)
+        .collect();
+    let mut cuts = Vec::new();
+    let mut i = 1;
+    while i + 1 < tokens.len() {
+        if !(tokens[i].is_keyword(column_sql, "CHECK") && tokens[i + 1].is_symbol(column_sql, '('))
+        {
+            i += 1;
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut close = tokens.len() - 1;
+        for (j, token) in tokens.iter().enumerate().skip(i + 1) {
+            if token.is_symbol(column_sql, '(') {
+                depth += 1;
+            } else if token.is_symbol(column_sql, ')') {
+                depth -= 1;
+                if depth == 0 {
+                    close = j;
+                    break;
+                }
+            }
+        }
+        let condition = &column_sql[tokens[i + 1].span.start..tokens[close].span.end];
+        if sql_tokens::mentions_column(condition, column) {
+            let named = i >= 2 && tokens[i - 2].is_keyword(column_sql, "CONSTRAINT");
+            let from = if named { i - 2 } else { i };
+            cuts.push(tokens[from - 1].span.end..tokens[close].span.end);
+        }
+        i = close + 1;
+    }
+    let mut out = column_sql.to_owned();
+    for cut in cuts.into_iter().rev() {
+        out.replace_range(cut, "");
+    }
+    out
 }
 
 /// The first token of `text` (an identifier, unquoted) and the rest.
@@ -1169,6 +1305,17 @@ impl TableItem {
         }
     }
 
+    fn is_check_body(body: &str) -> bool {
+        body.get(..5)
+            .is_some_and(|word| word.eq_ignore_ascii_case("CHECK"))
+    }
+
+    /// Whether this is a CHECK table constraint named `wanted`.
+    fn is_check_named(&self, wanted: &str) -> bool {
+        matches!(self, TableItem::Constraint { name: Some(name), sql }
+            if name == wanted && Self::is_check_body(Self::constraint_body(sql)))
+    }
+
     fn is_primary_constraint(&self) -> bool {
         match self {
             TableItem::Constraint { sql, .. } => Self::constraint_body(sql)
@@ -1184,10 +1331,8 @@ impl TableItem {
             return false;
         };
         let body = Self::constraint_body(sql);
-        if body.to_ascii_uppercase().starts_with("CHECK") {
-            let lower = body.to_lowercase();
-            let column = column.to_lowercase();
-            return lower.contains(&format!("\"{column}\"")) || lower.contains(&column);
+        if Self::is_check_body(body) {
+            return sql_tokens::mentions_column(body, column);
         }
         first_column_list(body)
             .iter()
@@ -1290,7 +1435,14 @@ pub fn sqlite_rebuild(
         AlterCommand::DropColumn(name) => {
             let at = column_position(&items, name).ok_or_else(|| missing_column(name))?;
             items.remove(at);
+            // As PostgreSQL's DROP COLUMN does: the constraints involving the column go
+            // with it, table-level and column-level; the others stay.
             items.retain(|item| !item.constraint_mentions(name));
+            for item in &mut items {
+                if let TableItem::Column { sql, .. } = item {
+                    *sql = without_checks_on(sql, name);
+                }
+            }
             dropped_column = Some(name.clone());
         }
         AlterCommand::AddForeign(fk) => {
@@ -1309,6 +1461,32 @@ pub fn sqlite_rebuild(
             if items.len() == before {
                 return Err(Error::InvalidQuery(format!(
                     "table `{table}` has no foreign key named `{name}`"
+                )));
+            }
+        }
+        AlterCommand::AddCheck(check) => {
+            if let Some(name) = &check.name {
+                if items.iter().any(
+                    |item| matches!(item, TableItem::Constraint { name: Some(n), .. } if n == name),
+                ) {
+                    return Err(Error::InvalidQuery(format!(
+                        "table `{table}` already has a constraint named `{name}`"
+                    )));
+                }
+            }
+            let mut w = SqlWriter::new(dialect);
+            push_check(&mut w, check);
+            items.push(TableItem::Constraint {
+                name: check.name.clone(),
+                sql: finish(w)?,
+            });
+        }
+        AlterCommand::DropCheck(name) => {
+            let before = items.len();
+            items.retain(|item| !item.is_check_named(name));
+            if items.len() == before {
+                return Err(Error::InvalidQuery(format!(
+                    "table `{table}` has no CHECK constraint named `{name}`"
                 )));
             }
         }
@@ -1599,6 +1777,92 @@ mod tests {
             "{}",
             sql[0]
         );
+    }
+
+    #[test]
+    fn rebuild_keeps_checks_that_only_contain_the_dropped_name() {
+        let snapshot = SqliteTableSnapshot::new(
+            "t",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT, notes_count INTEGER, -- note, ok\n              lo INTEGER CHECK (lo <= \"note\"), hi INTEGER CONSTRAINT hi_ok CHECK (hi > 0),              CHECK (notes_count >= 0), CONSTRAINT label CHECK (notes_count <> 'note'),              CONSTRAINT has_note CHECK (length(NOTE) > 0 /* ) */))",
+            vec![],
+            vec![],
+        );
+        let sql = sqlite_rebuild(&snapshot, &AlterCommand::DropColumn("note".into())).unwrap();
+        assert_eq!(
+            sql[0],
+            "CREATE TABLE \"orm_rebuild_t\" (id INTEGER PRIMARY KEY, notes_count INTEGER, \
+             lo INTEGER, hi INTEGER CONSTRAINT hi_ok CHECK (hi > 0), CHECK (notes_count >= 0), \
+             CONSTRAINT label CHECK (notes_count <> 'note'))"
+        );
+        let sql = sqlite_rebuild(&snapshot, &AlterCommand::DropCheck("label".into())).unwrap();
+        assert!(!sql[0].contains("CONSTRAINT label"), "{}", sql[0]);
+        assert!(sql[0].contains("CONSTRAINT has_note"), "{}", sql[0]);
+        assert!(sqlite_rebuild(&snapshot, &AlterCommand::DropCheck("hi_ok".into())).is_err());
+        let sql = sqlite_rebuild(
+            &snapshot,
+            &AlterCommand::AddCheck(CheckDef::named("lo_ok", "lo >= 0")),
+        )
+        .unwrap();
+        assert!(
+            sql[0].ends_with(r#", CONSTRAINT "lo_ok" CHECK (lo >= 0))"#),
+            "{}",
+            sql[0]
+        );
+        assert!(sqlite_rebuild(
+            &snapshot,
+            &AlterCommand::AddCheck(CheckDef::named("label", "lo >= 0"))
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn checks_render_on_create_and_alter() {
+        let mut table = TableDef::new("t");
+        table
+            .columns
+            .push(ColumnDef::new("votes", ColumnType::Integer));
+        table.checks.push(CheckDef::new("votes >= 0"));
+        table
+            .checks
+            .push(CheckDef::named("votes_small", "votes < 1000"));
+        assert_eq!(
+            create_table(&SqliteDialect, &table).unwrap()[0],
+            r#"CREATE TABLE "t" ("votes" INTEGER NOT NULL, CHECK (votes >= 0), CONSTRAINT "votes_small" CHECK (votes < 1000))"#
+        );
+        let plan = alter_table(
+            &PostgresDialect,
+            "t",
+            &AlterCommand::AddCheck(CheckDef::named("v", "votes ?? 'x'")),
+        )
+        .unwrap();
+        assert_eq!(
+            plan,
+            AlterPlan::Statements(vec![
+                r#"ALTER TABLE "t" ADD CONSTRAINT "v" CHECK (votes ? 'x')"#.into()
+            ])
+        );
+        let plan = alter_table(&PostgresDialect, "t", &AlterCommand::DropCheck("v".into()));
+        assert_eq!(
+            plan.unwrap(),
+            AlterPlan::Statements(vec![r#"ALTER TABLE "t" DROP CONSTRAINT "v""#.into()])
+        );
+        for bad in [
+            "",
+            "votes > 0) OR (1 = 1",
+            "(votes > 0",
+            "votes > ?",
+            "1); DROP TABLE t; (1",
+            "votes > 0 -- positive",
+        ] {
+            table.checks = vec![CheckDef::new(bad)];
+            assert!(
+                matches!(
+                    create_table(&SqliteDialect, &table),
+                    Err(Error::InvalidQuery(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -187,7 +187,7 @@ fn execute_insert(
                 dialect.push_upsert(&mut w, unique_by, update);
             }
             let (sql, binds) = w.finish()?;
-            total += c.execute_values(&sql, &binds)?;
+            total += c.execute_native(&sql, &binds)?;
             left -= n;
         }
         Ok(total)
@@ -255,7 +255,7 @@ impl<T> Query<T> {
         let mut w = SqlWriter::new(conn.dialect());
         self.parts.render_aggregate(&mut w, function, column, float);
         let (sql, binds) = w.finish()?;
-        let value = conn.query_first(&sql, &binds, |row| row.get::<Option<V>, usize>(&0))?;
+        let value = conn.query_first_native(&sql, &binds, |row| row.get::<Option<V>, usize>(&0))?;
         Ok(value.flatten())
     }
 
@@ -335,7 +335,7 @@ impl<T> Query<T> {
         let mut w = SqlWriter::new(conn.dialect());
         self.parts.render_exists(&mut w);
         let (sql, binds) = w.finish()?;
-        let found = conn.query_first(&sql, &binds, |row| row.get::<bool, usize>(&0))?;
+        let found = conn.query_first_native(&sql, &binds, |row| row.get::<bool, usize>(&0))?;
         Ok(found.unwrap_or(false))
     }
 
@@ -364,7 +364,7 @@ impl<T> Query<T> {
         self.parts.columns = vec![SelectItem::Column(column.into())].into();
         self.parts.limit = Some(1);
         let (sql, binds) = self.render_owned(conn.dialect())?;
-        conn.query_first(&sql, &binds, |row| row.get::<V, usize>(&0))
+        conn.query_first_native(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
 
     /// One column of every matching row: `pluck::<String>("name")`.
@@ -381,7 +381,7 @@ impl<T> Query<T> {
     ) -> Result<Vec<V>> {
         self.parts.columns = vec![SelectItem::Column(column.into())].into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
-        conn.query_map(&sql, &binds, |row| row.get::<V, usize>(&0))
+        conn.query_map_native(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
 
     /// `(key, value)` pairs of two columns of every matching row, in query order:
@@ -408,7 +408,7 @@ impl<T> Query<T> {
         ]
         .into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
-        conn.query_map(&sql, &binds, |row| {
+        conn.query_map_native(&sql, &binds, |row| {
             Ok((row.get::<K, usize>(&0)?, row.get::<V, usize>(&1)?))
         })
     }
@@ -473,7 +473,7 @@ impl<T> Query<T> {
         render_insert(&mut w, &self.parts.table, &batch.columns, 1, &mut values);
         dialect.push_returning(&mut w, &self.key);
         let (sql, binds) = w.finish()?;
-        conn.query_first(&sql, &binds, |row| row.get::<i64, usize>(&0))?
+        conn.query_first_native(&sql, &binds, |row| row.get::<i64, usize>(&0))?
             .ok_or_else(|| Error::InvalidQuery("INSERT ... RETURNING returned no row".into()))
     }
 
@@ -546,7 +546,7 @@ impl<T> Query<T> {
         let mut w = SqlWriter::new(conn.dialect());
         render_update(&mut w, self.parts, &self.key, sets);
         let (sql, binds) = w.finish()?;
-        conn.execute_values(&sql, &binds)
+        conn.execute_native(&sql, &binds)
     }
 
     /// `SET column = column + by` on the matching rows; returns how many.
@@ -652,7 +652,7 @@ impl<T> Query<T> {
         let mut w = SqlWriter::new(conn.dialect());
         render_delete(&mut w, self.parts, &self.key);
         let (sql, binds) = w.finish()?;
-        conn.execute_values(&sql, &binds)
+        conn.execute_native(&sql, &binds)
     }
 
     /// Empties the table, ignoring the query's conditions (PostgreSQL: `TRUNCATE ...
@@ -668,7 +668,7 @@ impl<T> Query<T> {
         let (table, _) = super::clause::split_alias(&self.parts.table);
         dialect.push_truncate(&mut w, table);
         let (sql, binds) = w.finish()?;
-        conn.execute_values(&sql, &binds).map(|_| ())
+        conn.execute_native(&sql, &binds).map(|_| ())
     }
 }
 
@@ -704,10 +704,12 @@ impl<T: FromRow> Query<T> {
         let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
         let mut columns = None;
         let mut rows = match self.cached_select_sql(conn.dialect()) {
-            Some(sql) => conn.query_map(sql, &[], |row| T::from_row_in(row, &mut columns))?,
+            Some(sql) => {
+                conn.query_map_native(sql, &[], |row| T::from_row_in(row, &mut columns))?
+            }
             None => {
                 let (sql, binds) = self.render_owned(conn.dialect())?;
-                conn.query_map(&sql, &binds, |row| T::from_row_in(row, &mut columns))?
+                conn.query_map_native(&sql, &binds, |row| T::from_row_in(row, &mut columns))?
             }
         };
         T::remember_connection(&mut rows, &connection);
@@ -1040,7 +1042,7 @@ impl<T: FromRow> Query<T> {
         let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
         let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
-        conn.query_each(&sql, &binds, |row| {
+        conn.query_each_native(&sql, &binds, |row| {
             let mut decoded = T::from_row_in(row, &mut columns)?;
             T::remember_connection(std::slice::from_mut(&mut decoded), &connection);
             f(decoded).map(Continue::go_on)
@@ -1164,7 +1166,7 @@ impl<T: FromRow> Cursor<'_, T> {
         let mut count = 0;
         // Models and records tell their key after decoding: only the last row's is read.
         let mut decoded_key = None;
-        conn.query_each(&sql, &binds, |row| {
+        conn.query_each_native(&sql, &binds, |row| {
             if find_key && position.is_none() {
                 position = (0..row.len()).find(|&i| row.column_name(i) == key_name);
             }

@@ -249,21 +249,29 @@ fn plan_migration(
     let dir = app.root.join(MIGRATIONS_DIR);
     let suffix = format!("_{name}.rs");
     let entries = fs::read_dir(&dir).map_err(|e| io_error("read", &dir, &e))?;
+    let mut stems = Vec::new();
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let file_name = file_name.to_string_lossy();
-        if file_name.ends_with(&suffix) && is_stem(&file_name[..file_name.len() - 3]) {
+        let Some(stem) = file_name.strip_suffix(".rs").filter(|s| is_stem(s)) else {
+            continue;
+        };
+        if file_name.ends_with(&suffix) {
             return Err(format!(
                 "a migration named `{name}` already exists: {MIGRATIONS_DIR}/{file_name}"
             ));
         }
+        stems.push(stem.to_owned());
     }
-    let stem = format!("{}_{name}", chrono::Utc::now().format("%Y_%m_%d_%H%M%S"));
+    let stem = format!(
+        "{}_{name}",
+        next_timestamp(chrono::Utc::now().naive_utc(), &stems)
+    );
     let type_name = names::camel_case(name);
     let contents = match kind {
-        MigrationKind::Create(table) => templates::create_migration(&type_name, table),
-        MigrationKind::Alter(table) => templates::alter_migration(&type_name, table),
-        MigrationKind::Blank => templates::blank_migration(&type_name),
+        MigrationKind::Create(table) => templates::create_migration(&type_name, table, &stem),
+        MigrationKind::Alter(table) => templates::alter_migration(&type_name, table, &stem),
+        MigrationKind::Blank => templates::blank_migration(&type_name, &stem),
     };
     let mod_path = app.root.join(MIGRATIONS_MOD);
     let current = read(&mod_path)?;
@@ -272,6 +280,28 @@ fn plan_migration(
     changes.create(path.clone(), contents);
     changes.modify(mod_path, registered);
     Ok(path)
+}
+
+const TIMESTAMP_FORMAT: &str = "%Y_%m_%d_%H%M%S";
+
+/// The timestamp of a new migration: `now` (to the second), or one second after the
+/// newest of the `existing` stems when that is not earlier (a migration made in the
+/// same second, or a teammate's clock ahead of ours), so that creation order is run
+/// order.
+fn next_timestamp(now: chrono::NaiveDateTime, existing: &[String]) -> String {
+    use chrono::Timelike;
+    let now = now.with_nanosecond(0).unwrap_or(now);
+    let newest = existing
+        .iter()
+        .filter_map(|stem| {
+            chrono::NaiveDateTime::parse_from_str(stem.get(..17)?, TIMESTAMP_FORMAT).ok()
+        })
+        .max();
+    let stamp = match newest {
+        Some(newest) if newest >= now => newest + chrono::Duration::seconds(1),
+        _ => now,
+    };
+    stamp.format(TIMESTAMP_FORMAT).to_string()
 }
 
 /// `2024_01_31_120000_name`.
@@ -543,6 +573,25 @@ fn replace(path: &Path, contents: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_migration_sorts_after_every_existing_one() {
+        let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, TIMESTAMP_FORMAT).unwrap();
+        let stems = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let now = at("2024_05_01_120000") + chrono::Duration::milliseconds(700);
+        assert_eq!(next_timestamp(now, &[]), "2024_05_01_120000");
+        let older = stems(&["2014_10_12_000000_create_users_table"]);
+        assert_eq!(next_timestamp(now, &older), "2024_05_01_120000");
+        // Same second (`craft model Post -m` then `craft migration ...`): one later.
+        let same = stems(&[
+            "2014_10_12_000000_create_users_table",
+            "2024_05_01_120000_create_posts_table",
+        ]);
+        assert_eq!(next_timestamp(now, &same), "2024_05_01_120001");
+        // A clock behind the newest migration: still after it.
+        let ahead = stems(&["2030_12_31_235959_from_the_future", "2024_05_01_120000_x"]);
+        assert_eq!(next_timestamp(now, &ahead), "2031_01_01_000000");
+    }
 
     #[test]
     fn migrations_register_in_name_order() {

@@ -185,6 +185,10 @@ use orm_migrate::prelude::*;
 pub struct CreateUsersTable;
 
 impl Migration for CreateUsersTable {
+    fn name(&self) -> &str {
+        "2014_10_12_000000_create_users_table"
+    }
+
     fn up(&self, schema: &mut Schema) -> Result<()> {
         schema.create("users", |table| {
             table.increments("id");
@@ -228,8 +232,8 @@ pub struct {type_name} {{
     )
 }
 
-/// A migration that creates `table`.
-pub fn create_migration(type_name: &str, table: &str) -> String {
+/// A migration that creates `table`, named `stem` (its file's stem) in the ledger.
+pub fn create_migration(type_name: &str, table: &str, stem: &str) -> String {
     format!(
         r#"//! Creates the `{table}` table.
 
@@ -239,6 +243,10 @@ use orm_migrate::prelude::*;
 pub struct {type_name};
 
 impl Migration for {type_name} {{
+    fn name(&self) -> &str {{
+        "{stem}"
+    }}
+
     fn up(&self, schema: &mut Schema) -> Result<()> {{
         schema.create("{table}", |table| {{
             table.increments("id");
@@ -254,8 +262,8 @@ impl Migration for {type_name} {{
     )
 }
 
-/// A migration that changes `table`.
-pub fn alter_migration(type_name: &str, table: &str) -> String {
+/// A migration that changes `table`, named `stem` in the ledger.
+pub fn alter_migration(type_name: &str, table: &str, stem: &str) -> String {
     format!(
         r#"//! Changes the `{table}` table.
 
@@ -265,6 +273,10 @@ use orm_migrate::prelude::*;
 pub struct {type_name};
 
 impl Migration for {type_name} {{
+    fn name(&self) -> &str {{
+        "{stem}"
+    }}
+
     fn up(&self, schema: &mut Schema) -> Result<()> {{
         schema.table("{table}", |_table| {{
             // _table.integer("votes").nullable();
@@ -281,8 +293,8 @@ impl Migration for {type_name} {{
     )
 }
 
-/// A migration with empty `up` and `down`.
-pub fn blank_migration(type_name: &str) -> String {
+/// A migration with empty `up` and `down`, named `stem` in the ledger.
+pub fn blank_migration(type_name: &str, stem: &str) -> String {
     format!(
         r#"//! A migration.
 
@@ -292,6 +304,10 @@ use orm_migrate::prelude::*;
 pub struct {type_name};
 
 impl Migration for {type_name} {{
+    fn name(&self) -> &str {{
+        "{stem}"
+    }}
+
     fn up(&self, _schema: &mut Schema) -> Result<()> {{
         Ok(())
     }}
