@@ -1,5 +1,8 @@
 //! The `Migration` trait and the migrations orm-migrate ships.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use crate::error::Result;
 use crate::schema::Schema;
 
@@ -13,9 +16,18 @@ pub trait Migration {
     /// `2024_01_01_000000_create_posts_table`. `craft` writes it into every migration it
     /// generates; in a hand-written one return a literal, or
     /// [`migration_name!()`](crate::migration_name) for the stem of the file it is
-    /// written in. Required, so that nothing the compiler may change (type paths)
-    /// decides which migrations the ledger has already run.
-    fn name(&self) -> &str;
+    /// written in.
+    ///
+    /// Without it, the name is derived from the type's path (`std::any::type_name`): a
+    /// module named after the file stem (`m2024_01_01_000000_create_posts_table`, the `m`
+    /// dropped) when there is one, else the type name in snake case
+    /// (`CreatePostsTable` → `create_posts_table`). Rust does not promise that path's
+    /// form, so name every migration an app ships; should a derived name ever change,
+    /// `migrate` stops with `Error::MissingMigration` for the applied name it no longer
+    /// finds instead of running the migration again.
+    fn name(&self) -> &str {
+        default_name(std::any::type_name::<Self>())
+    }
 
     /// Applies the change.
     fn up(&self, schema: &mut Schema) -> Result<()>;
@@ -57,6 +69,53 @@ impl Migration for CreateUsersTable {
     }
 }
 
+/// The default migration name for a type path (see [`Migration::name`]), computed once
+/// per type.
+fn default_name(type_path: &'static str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut names = names
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    names
+        .entry(type_path)
+        .or_insert_with(|| Box::leak(derive_name(type_path).into_boxed_str()))
+}
+
+fn derive_name(type_path: &str) -> String {
+    let path = type_path.split('<').next().unwrap_or(type_path);
+    let segments: Vec<&str> = path.split("::").collect();
+    let is_stem = |segment: &str| {
+        let digits = segment.strip_prefix('m').unwrap_or(segment);
+        let bytes = digits.as_bytes();
+        bytes.len() > 18
+            && bytes[..17].iter().enumerate().all(|(i, b)| {
+                if matches!(i, 4 | 7 | 10) {
+                    *b == b'_'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            && bytes[17] == b'_'
+    };
+    if let Some(stem) = segments.iter().rev().find(|s| is_stem(s)) {
+        return stem.strip_prefix('m').unwrap_or(stem).to_owned();
+    }
+    let type_name = segments.last().copied().unwrap_or(path);
+    let mut out = String::with_capacity(type_name.len() + 4);
+    for (i, c) in type_name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The stem of a source file's path (`.../2024_01_01_000000_x.rs` → `2024_01_01_000000_x`),
 /// for [`migration_name!`](crate::migration_name).
 #[doc(hidden)]
@@ -79,6 +138,18 @@ macro_rules! migration_name {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_names() {
+        assert_eq!(
+            derive_name("app::migrations::CreatePostsTable"),
+            "create_posts_table"
+        );
+        assert_eq!(
+            derive_name("app::m2024_01_01_000000_create_posts_table::CreatePostsTable"),
+            "2024_01_01_000000_create_posts_table"
+        );
+    }
 
     #[test]
     fn file_stems() {
