@@ -4,10 +4,13 @@
 //! things: raw SQL text written by this crate, an identifier (quoted by the dialect), or a
 //! bound value (a placeholder from the dialect plus the value in the bind list).
 
+mod catalog;
+mod ddl;
 mod postgres;
 pub mod schema;
 mod sql_tokens;
 mod sqlite;
+mod sqlite_rebuild;
 mod writer;
 
 pub use self::postgres::PostgresDialect;
