@@ -71,6 +71,32 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         "BEGIN"
     }
 
+    /// The statement that commits the open transaction.
+    fn commit_transaction(&self) -> &'static str {
+        "COMMIT"
+    }
+
+    /// The statement that rolls the open transaction back.
+    fn rollback_transaction(&self) -> &'static str {
+        "ROLLBACK"
+    }
+
+    /// The statement that opens a nested transaction level: a savepoint called `name`
+    /// (a plain word the crate makes, written unquoted).
+    fn savepoint(&self, name: &str) -> String {
+        format!("SAVEPOINT {name}")
+    }
+
+    /// The statement that ends savepoint `name`, keeping its work in the enclosing level.
+    fn release_savepoint(&self, name: &str) -> String {
+        format!("RELEASE SAVEPOINT {name}")
+    }
+
+    /// The statements (one batch) that undo the work since savepoint `name` and end it.
+    fn rollback_to_savepoint(&self, name: &str) -> String {
+        format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+    }
+
     /// Appends `LIMIT`/`OFFSET` clauses (values are integers, never text from users).
     fn push_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
         use std::fmt::Write;
@@ -576,6 +602,28 @@ mod tests {
         assert!(PostgresDialect
             .push_identifier(&mut String::new(), &"x".repeat(64))
             .is_err());
+    }
+
+    #[test]
+    fn golden_transaction_statements() {
+        assert_eq!(SqliteDialect.begin_transaction(), "BEGIN IMMEDIATE");
+        assert_eq!(PostgresDialect.begin_transaction(), "BEGIN");
+        for dialect in [&SqliteDialect as &dyn Dialect, &PostgresDialect] {
+            assert_eq!(dialect.commit_transaction(), "COMMIT");
+            assert_eq!(dialect.rollback_transaction(), "ROLLBACK");
+            assert_eq!(
+                dialect.savepoint("orm_savepoint_1"),
+                "SAVEPOINT orm_savepoint_1"
+            );
+            assert_eq!(
+                dialect.release_savepoint("orm_savepoint_1"),
+                "RELEASE SAVEPOINT orm_savepoint_1"
+            );
+            assert_eq!(
+                dialect.rollback_to_savepoint("orm_savepoint_1"),
+                "ROLLBACK TO SAVEPOINT orm_savepoint_1; RELEASE SAVEPOINT orm_savepoint_1"
+            );
+        }
     }
 
     #[test]
