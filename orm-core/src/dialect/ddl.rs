@@ -6,7 +6,7 @@ use crate::dialect::schema::{
     ForeignKeyDef, IndexDef, IndexKind, TableDef,
 };
 use crate::dialect::sql_tokens::{self, TokenKind};
-use crate::dialect::{Backend, Dialect, SqlWriter};
+use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, Result};
 use crate::value::Value;
 
@@ -20,49 +20,22 @@ pub(crate) fn push_identifier_list(w: &mut SqlWriter, names: &[String]) {
         .push(")");
 }
 
-/// The SQL type name of `column` on this backend (without constraints).
-fn push_column_type(w: &mut SqlWriter, column: &ColumnDef) {
-    let backend = w.dialect().backend();
-    let text: String = match (&column.kind, backend) {
-        (kind, Backend::Sqlite) if kind.is_integer() => "INTEGER".into(),
-        (ColumnType::TinyInteger | ColumnType::SmallInteger, _) if column.auto_increment => {
-            "SMALLSERIAL".into()
-        }
-        (ColumnType::MediumInteger | ColumnType::Integer, _) if column.auto_increment => {
-            "SERIAL".into()
-        }
-        (ColumnType::BigInteger, _) if column.auto_increment => "BIGSERIAL".into(),
-        (ColumnType::TinyInteger | ColumnType::SmallInteger, _) => "SMALLINT".into(),
-        (ColumnType::MediumInteger | ColumnType::Integer, _) => "INTEGER".into(),
-        (ColumnType::BigInteger, _) => "BIGINT".into(),
-        (ColumnType::Float, Backend::Sqlite) => "FLOAT".into(),
-        (ColumnType::Float, _) => "REAL".into(),
-        (ColumnType::Double, Backend::Sqlite) => "DOUBLE".into(),
-        (ColumnType::Double, _) => "DOUBLE PRECISION".into(),
-        (ColumnType::Decimal { precision, scale }, _) => format!("NUMERIC({precision}, {scale})"),
-        (ColumnType::Boolean, _) => "BOOLEAN".into(),
-        (ColumnType::String { length }, _) => format!("VARCHAR({length})"),
-        (ColumnType::Char { length }, _) => format!("CHAR({length})"),
-        (ColumnType::Text | ColumnType::MediumText | ColumnType::LongText, _) => "TEXT".into(),
-        (ColumnType::Enum(_), _) => "VARCHAR(255)".into(),
-        (ColumnType::Json | ColumnType::Jsonb, Backend::Sqlite) => "TEXT".into(),
-        (ColumnType::Json, _) => "JSON".into(),
-        (ColumnType::Jsonb, _) => "JSONB".into(),
-        (ColumnType::Date, _) => "DATE".into(),
-        (ColumnType::DateTime, Backend::Sqlite) => "DATETIME".into(),
-        (ColumnType::DateTime, _) => "TIMESTAMP".into(),
-        (ColumnType::Time, _) => "TIME".into(),
-        (ColumnType::Timestamp | ColumnType::TimestampTz, Backend::Sqlite) => "DATETIME".into(),
-        (ColumnType::Timestamp | ColumnType::TimestampTz, _) => "TIMESTAMPTZ".into(),
-        (ColumnType::Binary, Backend::Sqlite) => "BLOB".into(),
-        (ColumnType::Binary, _) => "BYTEA".into(),
-        (ColumnType::Uuid, Backend::Sqlite) => "CHAR(36)".into(),
-        (ColumnType::Uuid, _) => "UUID".into(),
-    };
-    w.push(&text);
+/// The SQL type names both built-in backends share, for the dialects' own mappings.
+pub(crate) fn shared_column_type(kind: &ColumnType) -> Option<std::borrow::Cow<'static, str>> {
+    Some(match kind {
+        ColumnType::Decimal { precision, scale } => format!("NUMERIC({precision}, {scale})").into(),
+        ColumnType::Boolean => "BOOLEAN".into(),
+        ColumnType::String { length } => format!("VARCHAR({length})").into(),
+        ColumnType::Char { length } => format!("CHAR({length})").into(),
+        ColumnType::Text | ColumnType::MediumText | ColumnType::LongText => "TEXT".into(),
+        ColumnType::Enum(_) => "VARCHAR(255)".into(),
+        ColumnType::Date => "DATE".into(),
+        ColumnType::Time => "TIME".into(),
+        _ => return None,
+    })
 }
 
-fn push_default(w: &mut SqlWriter, column: &ColumnDef, default: &ColumnDefault) {
+pub(crate) fn push_default(w: &mut SqlWriter, column: &ColumnDef, default: &ColumnDefault) {
     match default {
         ColumnDefault::Value(value) => {
             // Booleans given as 0/1 are written as booleans (PostgreSQL is strict).
@@ -84,13 +57,13 @@ fn push_default(w: &mut SqlWriter, column: &ColumnDef, default: &ColumnDefault) 
 /// Appends one column definition: name, type, constraints, default and checks.
 /// `inline_primary` writes `PRIMARY KEY` on the column itself.
 pub(crate) fn push_column_definition(w: &mut SqlWriter, column: &ColumnDef, inline_primary: bool) {
-    let backend = w.dialect().backend();
+    let dialect = w.dialect();
     w.push_identifier(&column.name).push(" ");
-    push_column_type(w, column);
+    dialect.push_column_type(w, column);
     if inline_primary {
         w.push(" PRIMARY KEY");
-        if column.auto_increment && backend == Backend::Sqlite {
-            w.push(" AUTOINCREMENT");
+        if column.auto_increment {
+            w.push(dialect.inline_auto_increment());
         }
     }
     if !column.nullable {
@@ -100,24 +73,8 @@ pub(crate) fn push_column_definition(w: &mut SqlWriter, column: &ColumnDef, inli
         w.push(" DEFAULT ");
         push_default(w, column, default);
     }
-    if column.unsigned
-        && backend == Backend::Postgres
-        && !column.auto_increment
-        && matches!(
-            column.kind,
-            ColumnType::TinyInteger
-                | ColumnType::SmallInteger
-                | ColumnType::MediumInteger
-                | ColumnType::Integer
-                | ColumnType::BigInteger
-                | ColumnType::Float
-                | ColumnType::Double
-                | ColumnType::Decimal { .. }
-        )
-    {
-        w.push(" CHECK (")
-            .push_identifier(&column.name)
-            .push(" >= 0)");
+    if column.unsigned {
+        dialect.push_unsigned_check(w, column);
     }
     if let ColumnType::Enum(values) = &column.kind {
         w.push(" CHECK (")
@@ -327,9 +284,8 @@ pub fn drop_table(dialect: &'static dyn Dialect, table: &str, if_exists: bool) -
         "DROP TABLE "
     })
     .push_identifier(table);
-    if dialect.backend() == Backend::Postgres && if_exists {
-        // Dropping every table (fresh) must not stop at foreign keys between them.
-        w.push(" CASCADE");
+    if if_exists {
+        w.push(dialect.drop_if_exists_suffix());
     }
     finish(w)
 }
@@ -350,32 +306,20 @@ fn alter_prefix(dialect: &'static dyn Dialect, table: &str) -> SqlWriter {
     w
 }
 
-/// Whether SQLite can add `column` with `ALTER TABLE ADD COLUMN` (it cannot add a
-/// primary key, a NOT NULL column without default, or a non-constant default).
-fn sqlite_can_add_column(column: &ColumnDef) -> bool {
-    !(column.primary
-        || column.auto_increment
-        || (!column.nullable && column.default.is_none())
-        || matches!(
-            column.default,
-            Some(ColumnDefault::CurrentTimestamp | ColumnDefault::Raw(_))
-        ))
-}
-
 /// How `command` is carried out on `table` on this backend.
 pub fn alter_table(
     dialect: &'static dyn Dialect,
     table: &str,
     command: &AlterCommand,
 ) -> Result<AlterPlan> {
-    let sqlite = dialect.backend() == Backend::Sqlite;
+    let rebuild = !dialect.alters_in_place(command);
     let statements = match command {
         AlterCommand::AddColumn(column) => {
             let mut then = Vec::new();
             for index in column_indexes(table, column) {
                 then.push(create_index(dialect, table, &index)?);
             }
-            if sqlite && !sqlite_can_add_column(column) {
+            if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then });
             }
             let mut w = alter_prefix(dialect, table);
@@ -390,7 +334,7 @@ pub fn alter_table(
             for index in column_indexes(table, column) {
                 then.push(create_index(dialect, table, &index)?);
             }
-            if sqlite {
+            if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then });
             }
             if column.auto_increment {
@@ -400,34 +344,13 @@ pub fn alter_table(
                 )));
             }
             let mut w = alter_prefix(dialect, table);
-            w.push("ALTER COLUMN ")
-                .push_identifier(&column.name)
-                .push(" TYPE ");
-            push_column_type(&mut w, column);
-            w.push(" USING ").push_identifier(&column.name).push("::");
-            push_column_type(&mut w, column);
-            w.push(", ALTER COLUMN ").push_identifier(&column.name);
-            w.push(if column.nullable {
-                " DROP NOT NULL"
-            } else {
-                " SET NOT NULL"
-            });
-            w.push(", ALTER COLUMN ").push_identifier(&column.name);
-            match &column.default {
-                Some(default) => {
-                    w.push(" SET DEFAULT ");
-                    push_default(&mut w, column, default);
-                }
-                None => {
-                    w.push(" DROP DEFAULT");
-                }
-            }
+            dialect.push_change_column(&mut w, column);
             let mut statements = vec![finish(w)?];
             statements.extend(then);
             statements
         }
         AlterCommand::DropColumn(name) => {
-            if sqlite {
+            if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
             }
             let mut w = alter_prefix(dialect, table);
@@ -443,7 +366,7 @@ pub fn alter_table(
             vec![finish(w)?]
         }
         AlterCommand::AddIndex(index) => match index.kind {
-            IndexKind::Primary if sqlite => {
+            IndexKind::Primary if rebuild => {
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() })
             }
             IndexKind::Primary => {
@@ -460,7 +383,7 @@ pub fn alter_table(
             vec![finish(w)?]
         }
         AlterCommand::DropPrimary(name) | AlterCommand::DropForeign(name) => {
-            if sqlite {
+            if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
             }
             let mut w = alter_prefix(dialect, table);
@@ -468,7 +391,7 @@ pub fn alter_table(
             vec![finish(w)?]
         }
         AlterCommand::AddForeign(fk) => {
-            if sqlite {
+            if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
             }
             let mut w = alter_prefix(dialect, table);
@@ -481,13 +404,13 @@ pub fn alter_table(
             w.push("ADD ");
             push_check(&mut w, check);
             let statement = finish(w)?;
-            if sqlite {
+            if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
             }
             vec![statement]
         }
         AlterCommand::DropCheck(name) => {
-            if sqlite {
+            if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
             }
             let mut w = alter_prefix(dialect, table);

@@ -1,8 +1,9 @@
-//! The schema grammar: a description of tables, columns, indexes and foreign keys, and
-//! its rendering into DDL for each backend.
+//! Schema descriptions (tables, columns, indexes, foreign keys, checks) and, re-exported
+//! here, their rendering into DDL for each backend: what differs between backends is
+//! asked of the dialect's [`SchemaGrammar`](super::SchemaGrammar).
 //!
-//! The schema builder (orm-migrate) describes what it wants with these types; this
-//! module turns the descriptions into statements. Identifiers are always quoted by the
+//! The schema builder (orm-migrate) describes what it wants with these types; the
+//! renderers turn the descriptions into statements. Identifiers are always quoted by the
 //! dialect and default values are written as escaped literals, because DDL cannot take
 //! bind parameters.
 //!
@@ -21,13 +22,10 @@
 //! # Ok::<(), orm_core::Error>(())
 //! ```
 
-pub use super::catalog::{
-    advisory_lock_statements, column_listing_query, has_table_query, ledger,
-    primary_key_name_query, sqlite_pragmas, table_listing_query,
-};
 pub use super::ddl::{alter_table, column_indexes, create_table, drop_table, rename_table};
 pub use super::sqlite_rebuild::{
-    sqlite_rebuild, sqlite_rebuild_summary, SqliteIndexSnapshot, SqliteTableSnapshot,
+    sqlite_pragmas, sqlite_rebuild, sqlite_rebuild_summary, SqliteIndexSnapshot,
+    SqliteTableSnapshot,
 };
 use crate::value::Value;
 

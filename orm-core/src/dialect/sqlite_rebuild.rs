@@ -10,6 +10,34 @@ use crate::dialect::sql_tokens::{self, TokenKind};
 use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, Result};
 
+/// SQLite statements around work that must not trip foreign keys (table rebuilds):
+/// turning enforcement off and on again (only effective outside a transaction), and
+/// the check run before committing.
+pub mod sqlite_pragmas {
+    /// Reads whether foreign keys are enforced (one row, one integer column).
+    pub const FOREIGN_KEYS_STATE: &str = "PRAGMA foreign_keys";
+    /// Turns enforcement off (no effect inside a transaction).
+    pub const FOREIGN_KEYS_OFF: &str = "PRAGMA foreign_keys = OFF";
+    /// Turns enforcement on.
+    pub const FOREIGN_KEYS_ON: &str = "PRAGMA foreign_keys = ON";
+    /// Lists rows violating foreign keys (no rows: all good).
+    pub const FOREIGN_KEY_CHECK: &str = "PRAGMA foreign_key_check";
+    /// Lists tables (column `name`) with a foreign key to the table bound as `?`.
+    pub const REFERENCING_TABLES: &str = "SELECT m.name AS name FROM sqlite_master AS m, \
+        pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' AND f.\"table\" = ? \
+        AND m.name <> ?";
+    /// The `CREATE TABLE` statement of the table bound as `?` (column `sql`).
+    pub const TABLE_SQL: &str = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?";
+    /// The explicitly created indexes of the table bound as `?` (columns `name`, `sql`).
+    pub const INDEXES: &str = "SELECT name, sql FROM sqlite_master \
+        WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name";
+    /// The columns (column `name`) of the index bound as `?`, in order.
+    pub const INDEX_COLUMNS: &str = "SELECT name FROM pragma_index_info(?) ORDER BY seqno";
+    /// The triggers of the table bound as `?` (column `sql`).
+    pub const TRIGGERS: &str = "SELECT sql FROM sqlite_master \
+        WHERE type = 'trigger' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name";
+}
+
 /// What SQLite knows about a table, read before rebuilding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -25,7 +53,7 @@ pub struct SqliteTableSnapshot {
 }
 
 impl SqliteTableSnapshot {
-    /// A snapshot from the parts read with the [`sqlite_pragmas`](super::schema::sqlite_pragmas) queries.
+    /// A snapshot from the parts read with the [`sqlite_pragmas`] queries.
     pub fn new(
         table: impl Into<String>,
         create_sql: impl Into<String>,
