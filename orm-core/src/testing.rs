@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::backend::Connection;
 use crate::db::{pop_scope, push_scope_owned, with_named, DEFAULT_CONNECTION};
+use crate::dialect::{Dialect, SqlWriter};
 use crate::error::Result;
 use crate::Backend;
 
@@ -64,10 +65,12 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(schema) = &self.schema {
-            let drop_schema = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+            let dialect = self.backend.dialect();
             let _ = with_named(DEFAULT_CONNECTION, |c| {
                 c.reset();
-                c.execute_batch(&drop_schema)
+                c.execute_batch(&schema_statement(dialect, |w| {
+                    dialect.push_drop_schema(w, schema)
+                })?)
             });
         }
         pop_scope(self.scope);
@@ -128,14 +131,25 @@ fn try_postgres() -> Result<TestDatabase> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
-    conn.execute_batch(&format!(
-        "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\""
-    ))?;
+    let dialect = conn.dialect();
+    conn.execute_batch(&schema_statement(dialect, |w| {
+        dialect.push_create_and_use_schema(w, &schema)
+    })?)?;
     Ok(installed(
         push_scope_owned(DEFAULT_CONNECTION, conn),
         Backend::Postgres,
         Some(schema),
     ))
+}
+
+/// The statement `push` writes, rendered for `dialect`.
+fn schema_statement(
+    dialect: &'static dyn Dialect,
+    push: impl FnOnce(&mut SqlWriter),
+) -> Result<String> {
+    let mut w = SqlWriter::new(dialect);
+    push(&mut w);
+    w.finish().map(|(sql, _)| sql)
 }
 
 /// A fresh test database on `backend` (see [`sqlite()`] and [`postgres()`]).

@@ -38,6 +38,7 @@
 mod blueprint;
 pub mod cli;
 mod error;
+mod ledger;
 mod migration;
 mod migrator;
 pub mod models;
@@ -46,12 +47,13 @@ pub mod testing;
 
 pub use crate::blueprint::{Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
 pub use crate::error::{Error, Result};
+pub use crate::ledger::LEDGER_TABLE;
 #[doc(hidden)]
 pub use crate::migration::file_stem;
 pub use crate::migration::{CreateUsersTable, Migration};
 pub use crate::migrator::{
     checksum, MigrationState, MigrationStatus, Migrator, PretendedMigration, Progress, RunOptions,
-    RunReport, LEDGER_TABLE,
+    RunReport,
 };
 pub use crate::schema::Schema;
 

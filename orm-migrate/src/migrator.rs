@@ -4,18 +4,12 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use orm_core::dialect::schema::{self as grammar, ledger, sqlite_pragmas};
-use orm_core::{Backend, Connection, Value, DB};
+use orm_core::{Connection, DB};
 
 use crate::error::{Error, Result};
+use crate::ledger::{self, with_lock, LedgerRow};
 use crate::migration::Migration;
 use crate::schema::{check_foreign_keys, foreign_keys_enabled, Schema};
-
-/// The name of the ledger table.
-pub const LEDGER_TABLE: &str = "migrations";
-
-/// Tells the migrator's advisory lock apart from other users of PostgreSQL's locks.
-const ADVISORY_LOCK_KEY: i32 = 0x6f72_6d6d; // "ormm"
 
 /// Options of [`Migrator::run_with`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -92,14 +86,6 @@ pub struct MigrationStatus {
     pub applied_at: Option<DateTime<Utc>>,
     /// Pending, applied, changed or missing.
     pub state: MigrationState,
-}
-
-#[derive(Debug, Clone)]
-struct LedgerRow {
-    migration: String,
-    batch: i64,
-    checksum: Option<String>,
-    applied_at: Option<DateTime<Utc>>,
 }
 
 enum Selection {
@@ -367,7 +353,7 @@ impl Migrator {
 
     /// [`Migrator::status`] on `conn`.
     pub fn status_on(&self, conn: &mut Connection) -> Result<Vec<MigrationStatus>> {
-        let rows = read_ledger_if_exists(conn)?;
+        let rows = ledger::read_if_exists(conn)?;
         let by_name: HashMap<&str, &LedgerRow> =
             rows.iter().map(|r| (r.migration.as_str(), r)).collect();
         let mut statuses = Vec::new();
@@ -418,7 +404,7 @@ impl Migrator {
     /// [`Migrator::pretend`] on `conn`.
     pub fn pretend_on(&self, conn: &mut Connection) -> Result<Vec<PretendedMigration>> {
         self.check_names()?;
-        let rows = read_ledger_if_exists(conn)?;
+        let rows = ledger::read_if_exists(conn)?;
         let done: HashSet<&str> = rows.iter().map(|r| r.migration.as_str()).collect();
         let mut out = Vec::new();
         for migration in self.migrations.iter().filter(|m| !done.contains(m.name())) {
@@ -512,21 +498,6 @@ impl Migrator {
     }
 }
 
-/// Runs `f` holding the migrators' lock: PostgreSQL's session-level advisory lock on
-/// `conn` (re-entrant); on SQLite each step takes the write lock with `BEGIN IMMEDIATE`.
-fn with_lock<T>(conn: &mut Connection, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-    if conn.backend() != Backend::Postgres {
-        return f(conn);
-    }
-    let (lock, unlock) = grammar::advisory_lock_statements(ADVISORY_LOCK_KEY);
-    conn.execute_batch(&lock)?;
-    let result = f(conn);
-    let released = conn.execute_batch(&unlock);
-    let value = result?;
-    released?;
-    Ok(value)
-}
-
 /// Runs `f` in a transaction (SQLite: `BEGIN IMMEDIATE`, the write lock; a savepoint
 /// when one is open). With `suspend_foreign_keys` on SQLite outside a transaction,
 /// foreign keys are off while it runs and checked before the commit, as SQLite's
@@ -536,17 +507,20 @@ fn in_transaction<T>(
     suspend_foreign_keys: bool,
     f: impl FnOnce(&mut Connection) -> Result<T>,
 ) -> Result<T> {
-    let sqlite = conn.backend() == Backend::Sqlite;
-    let restore =
-        suspend_foreign_keys && sqlite && !conn.in_transaction() && foreign_keys_enabled(conn)?;
-    if restore {
-        conn.execute_batch(sqlite_pragmas::FOREIGN_KEYS_OFF)?;
+    let switch = match conn.dialect().foreign_key_switch() {
+        Some(switch) if suspend_foreign_keys && !conn.in_transaction() => {
+            foreign_keys_enabled(conn, switch)?.then_some(switch)
+        }
+        _ => None,
+    };
+    if let Some(switch) = switch {
+        conn.execute_batch(switch.off)?;
     }
     let result = (|| {
         let mut tx = conn.begin()?;
         let outcome = f(&mut tx).and_then(|value| {
-            if restore {
-                check_foreign_keys(&mut tx, "*")?;
+            if let Some(switch) = switch {
+                check_foreign_keys(&mut tx, switch, "*")?;
             }
             Ok(value)
         });
@@ -561,62 +535,18 @@ fn in_transaction<T>(
             }
         }
     })();
-    if restore {
-        conn.execute_batch(sqlite_pragmas::FOREIGN_KEYS_ON)?;
+    if let Some(switch) = switch {
+        conn.execute_batch(switch.on)?;
     }
     result
-}
-
-fn ensure_ledger(conn: &mut Connection) -> Result<()> {
-    let mut schema = Schema::new(conn);
-    if schema.has_table(LEDGER_TABLE)? {
-        return Ok(());
-    }
-    schema.create(LEDGER_TABLE, |table| {
-        table.increments("id");
-        table.string("migration", 255).unique();
-        table.integer("batch");
-        table.string("checksum", 64).nullable();
-        table.timestamp("applied_at").nullable();
-    })
 }
 
 /// Creates the ledger when needed and reads it, holding the write lock on SQLite.
 fn prepare_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
     in_transaction(conn, false, |conn| {
-        ensure_ledger(conn)?;
-        read_ledger(conn)
+        ledger::ensure(conn)?;
+        ledger::read(conn)
     })
-}
-
-fn read_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
-    let sql = ledger::select_all(conn.dialect(), LEDGER_TABLE)?;
-    Ok(conn.query_map(&sql, &[], |row| {
-        Ok(LedgerRow {
-            migration: row.get("migration")?,
-            batch: row.get("batch")?,
-            checksum: row.get("checksum")?,
-            applied_at: row
-                .get::<Option<DateTime<Utc>>, _>("applied_at")
-                .ok()
-                .flatten(),
-        })
-    })?)
-}
-
-fn read_ledger_if_exists(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
-    if Schema::new(conn).has_table(LEDGER_TABLE)? {
-        read_ledger(conn)
-    } else {
-        Ok(Vec::new())
-    }
-}
-
-fn is_recorded(conn: &mut Connection, name: &str) -> Result<bool> {
-    let sql = ledger::select_one(conn.dialect(), LEDGER_TABLE)?;
-    Ok(!conn
-        .select_values(&sql, &[Value::Text(name.to_owned())])?
-        .is_empty())
 }
 
 fn current_checksum(conn: &mut Connection, migration: &dyn Migration) -> Result<String> {
@@ -632,22 +562,13 @@ fn current_checksum(conn: &mut Connection, migration: &dyn Migration) -> Result<
 fn apply(conn: &mut Connection, migration: &dyn Migration, batch: i64) -> Result<bool> {
     let name = migration.name();
     let work = |conn: &mut Connection| -> Result<bool> {
-        if is_recorded(conn, name)? {
+        if ledger::is_recorded(conn, name)? {
             return Ok(false);
         }
         let mut schema = Schema::new(conn);
         migration.up(&mut schema)?;
         let sum = checksum(schema.statements());
-        let sql = ledger::insert(conn.dialect(), LEDGER_TABLE)?;
-        conn.execute_values(
-            &sql,
-            &[
-                Value::Text(name.to_owned()),
-                Value::Int(batch),
-                Value::Text(sum),
-                Value::DateTimeUtc(Utc::now()),
-            ],
-        )?;
+        ledger::record(conn, name, batch, sum)?;
         Ok(true)
     };
     let result = if migration.transactional() {
@@ -662,13 +583,12 @@ fn apply(conn: &mut Connection, migration: &dyn Migration, batch: i64) -> Result
 fn unapply(conn: &mut Connection, migration: &dyn Migration) -> Result<bool> {
     let name = migration.name();
     let work = |conn: &mut Connection| -> Result<bool> {
-        if !is_recorded(conn, name)? {
+        if !ledger::is_recorded(conn, name)? {
             return Ok(false);
         }
         let mut schema = Schema::new(conn);
         migration.down(&mut schema)?;
-        let sql = ledger::delete(conn.dialect(), LEDGER_TABLE)?;
-        conn.execute_values(&sql, &[Value::Text(name.to_owned())])?;
+        ledger::forget(conn, name)?;
         Ok(true)
     };
     let result = if migration.transactional() {

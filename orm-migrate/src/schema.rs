@@ -5,6 +5,7 @@ use orm_core::dialect::schema::{
     self as grammar, sqlite_pragmas, AlterCommand, AlterPlan, SqliteIndexSnapshot,
     SqliteTableSnapshot,
 };
+use orm_core::dialect::ForeignKeySwitch;
 use orm_core::{Backend, Connection, Value, DB};
 
 use crate::blueprint::Blueprint;
@@ -136,10 +137,13 @@ impl<'c> Schema<'c> {
         let mut plans = Vec::with_capacity(commands.len());
         for command in commands {
             let command = match command {
-                AlterCommand::DropPrimary(name)
-                    if name.is_empty() && self.backend() == Backend::Postgres =>
-                {
-                    AlterCommand::DropPrimary(self.primary_key_name(table)?)
+                AlterCommand::DropPrimary(name) if name.is_empty() => {
+                    match dialect.primary_key_name_query() {
+                        Some(query) => {
+                            AlterCommand::DropPrimary(self.primary_key_name(query, table)?)
+                        }
+                        None => AlterCommand::DropPrimary(name),
+                    }
                 }
                 other => other,
             };
@@ -210,7 +214,7 @@ impl<'c> Schema<'c> {
 
     /// Whether `table` exists (in the current schema on PostgreSQL).
     pub fn has_table(&mut self, table: &str) -> Result<bool> {
-        let query = grammar::has_table_query(self.conn.dialect());
+        let query = self.conn.dialect().has_table_query();
         let rows = self
             .conn
             .select_values(query, &[Value::Text(table.to_owned())])?;
@@ -235,7 +239,7 @@ impl<'c> Schema<'c> {
 
     /// The column names of `table`, in order (empty when it does not exist).
     pub fn get_column_listing(&mut self, table: &str) -> Result<Vec<String>> {
-        let query = grammar::column_listing_query(self.conn.dialect());
+        let query = self.conn.dialect().column_listing_query();
         Ok(self
             .conn
             .query_map(query, &[Value::Text(table.to_owned())], |row| {
@@ -245,7 +249,7 @@ impl<'c> Schema<'c> {
 
     /// The tables of the database (the current schema on PostgreSQL), by name.
     pub fn get_table_listing(&mut self) -> Result<Vec<String>> {
-        let query = grammar::table_listing_query(self.conn.dialect());
+        let query = self.conn.dialect().table_listing_query();
         Ok(self
             .conn
             .query_map(query, &[], |row| row.get::<String, _>("name"))?)
@@ -272,12 +276,12 @@ impl<'c> Schema<'c> {
         run(self.conn, &mut self.statements, self.pretend, sql)
     }
 
-    fn primary_key_name(&mut self, table: &str) -> Result<String> {
-        let rows = self.conn.query_map(
-            grammar::primary_key_name_query(),
-            &[Value::Text(table.to_owned())],
-            |row| row.get::<String, _>("name"),
-        )?;
+    fn primary_key_name(&mut self, query: &str, table: &str) -> Result<String> {
+        let rows = self
+            .conn
+            .query_map(query, &[Value::Text(table.to_owned())], |row| {
+                row.get::<String, _>("name")
+            })?;
         Ok(rows
             .into_iter()
             .next()
@@ -285,10 +289,10 @@ impl<'c> Schema<'c> {
     }
 
     /// Runs `f` in one transaction (a savepoint inside an open one). With
-    /// `foreign_keys_off` on SQLite, foreign key enforcement is suspended around it when
-    /// possible (outside a transaction), and `PRAGMA foreign_key_check` runs before
-    /// committing; inside a transaction with enforcement on, a rebuild is refused when
-    /// other tables reference the table.
+    /// `foreign_keys_off`, on a database with a [`ForeignKeySwitch`] (SQLite), foreign
+    /// key enforcement is suspended around it when possible (outside a transaction), and
+    /// the rows are checked before committing; inside a transaction with enforcement on,
+    /// a rebuild is refused when other tables reference the table.
     fn atomically(
         &mut self,
         foreign_keys_off: bool,
@@ -298,21 +302,24 @@ impl<'c> Schema<'c> {
         if pretend {
             return f(self.conn, &mut self.statements, true);
         }
-        let sqlite_guard = foreign_keys_off && self.backend() == Backend::Sqlite;
+        let switch = if foreign_keys_off {
+            self.conn.dialect().foreign_key_switch()
+        } else {
+            None
+        };
         let mut restore_foreign_keys = false;
-        if sqlite_guard && foreign_keys_enabled(self.conn)? && !self.conn.in_transaction() {
-            self.conn.execute_batch(sqlite_pragmas::FOREIGN_KEYS_OFF)?;
-            restore_foreign_keys = true;
+        if let Some(switch) = switch {
+            if foreign_keys_enabled(self.conn, switch)? && !self.conn.in_transaction() {
+                self.conn.execute_batch(switch.off)?;
+                restore_foreign_keys = true;
+            }
         }
         let mut log = Vec::new();
         let result = (|| {
             let mut tx = self.conn.begin()?;
-            let outcome = f(&mut tx, &mut log, false).and_then(|()| {
-                if sqlite_guard {
-                    check_foreign_keys(&mut tx, "*")
-                } else {
-                    Ok(())
-                }
+            let outcome = f(&mut tx, &mut log, false).and_then(|()| match switch {
+                Some(switch) => check_foreign_keys(&mut tx, switch, "*"),
+                None => Ok(()),
             });
             match outcome {
                 Ok(()) => Ok(tx.commit()?),
@@ -322,8 +329,8 @@ impl<'c> Schema<'c> {
                 }
             }
         })();
-        if restore_foreign_keys {
-            self.conn.execute_batch(sqlite_pragmas::FOREIGN_KEYS_ON)?;
+        if let Some(switch) = switch.filter(|_| restore_foreign_keys) {
+            self.conn.execute_batch(switch.on)?;
         }
         self.statements.extend(log);
         result
@@ -338,18 +345,21 @@ fn run(conn: &mut Connection, log: &mut Vec<String>, pretend: bool, sql: &str) -
     Ok(())
 }
 
-pub(crate) fn foreign_keys_enabled(conn: &mut Connection) -> Result<bool> {
-    let state = conn.query_first(sqlite_pragmas::FOREIGN_KEYS_STATE, &[], |row| {
-        row.get::<i64, _>(&0usize)
-    })?;
+pub(crate) fn foreign_keys_enabled(
+    conn: &mut Connection,
+    switch: &ForeignKeySwitch,
+) -> Result<bool> {
+    let state = conn.query_first(switch.state, &[], |row| row.get::<i64, _>(&0usize))?;
     Ok(state == Some(1))
 }
 
-/// Fails when rows violate foreign keys (SQLite).
-pub(crate) fn check_foreign_keys(conn: &mut Connection, table: &str) -> Result<()> {
-    let violations = conn
-        .query_map(sqlite_pragmas::FOREIGN_KEY_CHECK, &[], |_| Ok(()))?
-        .len();
+/// Fails when rows violate foreign keys.
+pub(crate) fn check_foreign_keys(
+    conn: &mut Connection,
+    switch: &ForeignKeySwitch,
+    table: &str,
+) -> Result<()> {
+    let violations = conn.query_map(switch.check, &[], |_| Ok(()))?.len();
     if violations > 0 {
         return Err(Error::ForeignKeyCheckFailed {
             table: table.to_owned(),
@@ -361,7 +371,11 @@ pub(crate) fn check_foreign_keys(conn: &mut Connection, table: &str) -> Result<(
 
 fn sqlite_snapshot(conn: &mut Connection, table: &str) -> Result<SqliteTableSnapshot> {
     let name = Value::Text(table.to_owned());
-    if foreign_keys_enabled(conn)? {
+    let enforced = match conn.dialect().foreign_key_switch() {
+        Some(switch) => foreign_keys_enabled(conn, switch)?,
+        None => false,
+    };
+    if enforced {
         let referencing = conn.query_map(
             sqlite_pragmas::REFERENCING_TABLES,
             &[name.clone(), name.clone()],

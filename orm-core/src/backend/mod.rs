@@ -338,7 +338,7 @@ impl Connection {
             self.aborted = None;
             self.dialect().begin_transaction().to_owned()
         } else {
-            format!("SAVEPOINT orm_savepoint_{}", self.depth)
+            self.dialect().savepoint(&savepoint_name(self.depth))
         };
         self.execute_batch(&sql)?;
         self.depth += 1;
@@ -354,9 +354,10 @@ impl Connection {
             return Err(Error::TransactionAborted { first });
         }
         let sql = if self.depth == 1 {
-            "COMMIT".to_owned()
+            self.dialect().commit_transaction().to_owned()
         } else {
-            format!("RELEASE SAVEPOINT orm_savepoint_{}", self.depth - 1)
+            self.dialect()
+                .release_savepoint(&savepoint_name(self.depth - 1))
         };
         match self.execute_batch(&sql) {
             Ok(()) => {
@@ -375,12 +376,12 @@ impl Connection {
     pub(crate) fn rollback_raw(&mut self) -> Result<()> {
         debug_assert!(self.depth > 0);
         let result = if self.depth == 1 {
-            self.execute_batch("ROLLBACK")
+            self.execute_batch(self.dialect().rollback_transaction())
         } else {
-            let name = format!("orm_savepoint_{}", self.depth - 1);
-            self.execute_batch(&format!(
-                "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
-            ))
+            let sql = self
+                .dialect()
+                .rollback_to_savepoint(&savepoint_name(self.depth - 1));
+            self.execute_batch(&sql)
         };
         // Rolling back this level undoes a failure that happened in it.
         if self
@@ -427,7 +428,7 @@ impl Connection {
             }
         }
         if dispatch!(&mut self.inner, c => c.has_open_transaction()) {
-            let _ = self.execute_batch("ROLLBACK");
+            let _ = self.execute_batch(self.dialect().rollback_transaction());
             return !dispatch!(&mut self.inner, c => c.has_open_transaction());
         }
         !self.is_broken()
@@ -525,4 +526,10 @@ impl Drop for Transaction<'_> {
             }
         }
     }
+}
+
+/// The name of the savepoint that opens nesting level `depth` (1 for the first nested
+/// transaction): a plain word made here, so the dialect needs no quoting for it.
+fn savepoint_name(depth: u32) -> String {
+    format!("orm_savepoint_{depth}")
 }

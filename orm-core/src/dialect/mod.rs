@@ -4,17 +4,23 @@
 //! things: raw SQL text written by this crate, an identifier (quoted by the dialect), or a
 //! bound value (a placeholder from the dialect plus the value in the bind list).
 
+mod ddl;
 mod postgres;
 pub mod schema;
+mod schema_grammar;
 mod sql_tokens;
 mod sqlite;
+mod sqlite_rebuild;
 mod writer;
 
 pub use self::postgres::PostgresDialect;
+pub use self::schema_grammar::{ForeignKeySwitch, SchemaGrammar};
 pub use self::sqlite::SqliteDialect;
 pub use self::writer::SqlWriter;
 
 use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::value::Value;
@@ -39,8 +45,8 @@ impl Backend {
     }
 }
 
-/// SQL syntax of one database family.
-pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
+/// SQL syntax of one database family (its schema half is [`SchemaGrammar`]).
+pub trait Dialect: SchemaGrammar + Send + Sync + std::fmt::Debug + 'static {
     /// Which backend this dialect renders for.
     fn backend(&self) -> Backend;
 
@@ -66,6 +72,54 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// The statement that opens a transaction that will write.
     fn begin_transaction(&self) -> &'static str {
         "BEGIN"
+    }
+
+    /// The statement that commits the open transaction.
+    fn commit_transaction(&self) -> &'static str {
+        "COMMIT"
+    }
+
+    /// The statement that rolls the open transaction back.
+    fn rollback_transaction(&self) -> &'static str {
+        "ROLLBACK"
+    }
+
+    /// The statement that opens a nested transaction level: a savepoint called `name`
+    /// (a plain word the crate makes, written unquoted).
+    fn savepoint(&self, name: &str) -> String {
+        format!("SAVEPOINT {name}")
+    }
+
+    /// The statement that ends savepoint `name`, keeping its work in the enclosing level.
+    fn release_savepoint(&self, name: &str) -> String {
+        format!("RELEASE SAVEPOINT {name}")
+    }
+
+    /// The statements (one batch) that undo the work since savepoint `name` and end it.
+    fn rollback_to_savepoint(&self, name: &str) -> String {
+        format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+    }
+
+    /// Appends the statements (one batch) creating schema `name` and making it where
+    /// this session's unqualified names resolve: a private namespace for a test.
+    /// Refused where the database has no schemas.
+    fn push_create_and_use_schema(&self, w: &mut SqlWriter, name: &str) {
+        let _ = name;
+        w.fail(no_schemas(self.backend()));
+    }
+
+    /// Appends the statement dropping schema `name` (if it exists) with everything in it.
+    fn push_drop_schema(&self, w: &mut SqlWriter, name: &str) {
+        let _ = name;
+        w.fail(no_schemas(self.backend()));
+    }
+
+    /// The statements taking and releasing a session-level lock that serialises
+    /// migrators working on the current schema, as `(lock, unlock)` (`key` tells lock
+    /// users apart). `None` where the database has no such lock: the migrator then
+    /// relies on its write transactions (SQLite's `BEGIN IMMEDIATE`).
+    fn advisory_lock(&self, _key: i32) -> Option<(String, String)> {
+        None
     }
 
     /// Appends `LIMIT`/`OFFSET` clauses (values are integers, never text from users).
@@ -223,11 +277,47 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// is not allowed (DDL such as `DEFAULT ...`). Text has its single quotes doubled;
     /// NUL bytes and non-finite floats are refused.
     fn push_literal(&self, out: &mut String, value: &Value) -> Result<()> {
-        push_literal_common(self.backend(), out, value)
+        push_literal_common(self, out, value)
+    }
+
+    /// The literal of a boolean.
+    fn bool_literal(&self, value: bool) -> &'static str {
+        if value {
+            "TRUE"
+        } else {
+            "FALSE"
+        }
+    }
+
+    /// Appends the literal of bytes given as lowercase hex digits.
+    fn push_bytes_literal(&self, out: &mut String, hex: &str) {
+        out.push_str("X'");
+        out.push_str(hex);
+        out.push('\'');
+    }
+
+    /// Appends the literal of a point in time, in the form the backend stores it.
+    fn push_utc_literal(&self, out: &mut String, value: &DateTime<Utc>) -> Result<()> {
+        push_quoted_text(
+            out,
+            &value
+                .naive_utc()
+                .format(crate::value::DATETIME_TEXT_FORMAT)
+                .to_string(),
+        )
+    }
+
+    /// Whether arrays can be written as literals (`ARRAY[...]`).
+    fn has_array_literals(&self) -> bool {
+        false
     }
 }
 
-fn push_quoted_text(out: &mut String, text: &str) -> Result<()> {
+fn no_schemas(backend: Backend) -> Error {
+    Error::InvalidQuery(format!("{backend:?} has no schemas"))
+}
+
+pub(crate) fn push_quoted_text(out: &mut String, text: &str) -> Result<()> {
     if text.contains('\0') {
         return Err(Error::InvalidQuery(
             "a SQL literal cannot contain NUL bytes".to_owned(),
@@ -245,16 +335,15 @@ fn push_quoted_text(out: &mut String, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn push_literal_common(backend: Backend, out: &mut String, value: &Value) -> Result<()> {
+fn push_literal_common<D: Dialect + ?Sized>(
+    dialect: &D,
+    out: &mut String,
+    value: &Value,
+) -> Result<()> {
     use std::fmt::Write;
     match value {
         Value::Null => out.push_str("NULL"),
-        Value::Bool(b) => out.push_str(match (backend, b) {
-            (Backend::Postgres, true) => "TRUE",
-            (Backend::Postgres, false) => "FALSE",
-            (_, true) => "1",
-            (_, false) => "0",
-        }),
+        Value::Bool(b) => out.push_str(dialect.bool_literal(*b)),
         Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
@@ -272,14 +361,7 @@ fn push_literal_common(backend: Backend, out: &mut String, value: &Value) -> Res
             for b in bytes {
                 let _ = write!(hex, "{b:02x}");
             }
-            match backend {
-                Backend::Postgres => {
-                    let _ = write!(out, "'\\x{hex}'::bytea");
-                }
-                Backend::Sqlite => {
-                    let _ = write!(out, "X'{hex}'");
-                }
-            }
+            dialect.push_bytes_literal(out, &hex);
         }
         Value::Date(d) => push_quoted_text(out, &d.format("%Y-%m-%d").to_string())?,
         Value::Time(t) => push_quoted_text(out, &t.format("%H:%M:%S%.6f").to_string())?,
@@ -287,38 +369,29 @@ fn push_literal_common(backend: Backend, out: &mut String, value: &Value) -> Res
             out,
             &dt.format(crate::value::DATETIME_TEXT_FORMAT).to_string(),
         )?,
-        Value::DateTimeUtc(dt) => match backend {
-            Backend::Postgres => push_quoted_text(out, &dt.to_rfc3339())?,
-            Backend::Sqlite => push_quoted_text(
-                out,
-                &dt.naive_utc()
-                    .format(crate::value::DATETIME_TEXT_FORMAT)
-                    .to_string(),
-            )?,
-        },
+        Value::DateTimeUtc(dt) => dialect.push_utc_literal(out, dt)?,
         Value::Json(j) => push_quoted_text(out, &j.to_string())?,
         // Digits, a sign and a point only: nothing to escape.
         #[cfg(feature = "decimal")]
         Value::Decimal(d) => {
             let _ = write!(out, "{d}");
         }
-        Value::Array(items) => match backend {
-            Backend::Postgres => {
-                out.push_str("ARRAY[");
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    push_literal_common(backend, out, item)?;
+        Value::Array(items) => {
+            if !dialect.has_array_literals() {
+                return Err(Error::InvalidQuery(format!(
+                    "{:?} has no arrays: an array cannot be written as a literal",
+                    dialect.backend()
+                )));
+            }
+            out.push_str("ARRAY[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
                 }
-                out.push(']');
+                push_literal_common(dialect, out, item)?;
             }
-            Backend::Sqlite => {
-                return Err(Error::InvalidQuery(
-                    "SQLite has no arrays: an array cannot be written as a SQLite literal".into(),
-                ))
-            }
-        },
+            out.push(']');
+        }
     }
     Ok(())
 }
@@ -573,6 +646,92 @@ mod tests {
         assert!(PostgresDialect
             .push_identifier(&mut String::new(), &"x".repeat(64))
             .is_err());
+    }
+
+    #[test]
+    fn golden_literals_per_dialect() {
+        use chrono::TimeZone;
+        let literal = |dialect: &dyn Dialect, value: Value| {
+            let mut out = String::new();
+            dialect.push_literal(&mut out, &value).map(|()| out)
+        };
+        let at = Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap();
+        let sqlite: &dyn Dialect = &SqliteDialect;
+        let postgres: &dyn Dialect = &PostgresDialect;
+        assert_eq!(literal(sqlite, Value::Bool(true)).unwrap(), "1");
+        assert_eq!(literal(postgres, Value::Bool(false)).unwrap(), "FALSE");
+        assert_eq!(
+            literal(sqlite, Value::Bytes(vec![0, 255])).unwrap(),
+            "X'00ff'"
+        );
+        assert_eq!(
+            literal(postgres, Value::Bytes(vec![0, 255])).unwrap(),
+            "'\\x00ff'::bytea"
+        );
+        assert_eq!(
+            literal(sqlite, Value::DateTimeUtc(at)).unwrap(),
+            format!(
+                "'{}'",
+                at.naive_utc().format(crate::value::DATETIME_TEXT_FORMAT)
+            )
+        );
+        assert_eq!(
+            literal(postgres, Value::DateTimeUtc(at)).unwrap(),
+            "'2024-05-06T07:08:09+00:00'"
+        );
+        let array = Value::Array(vec![Value::Int(1), Value::Text("a'b".into())]);
+        assert_eq!(
+            literal(postgres, array.clone()).unwrap(),
+            "ARRAY[1, 'a''b']"
+        );
+        assert!(matches!(
+            literal(sqlite, array),
+            Err(Error::InvalidQuery(_))
+        ));
+    }
+
+    #[test]
+    fn golden_test_schema_statements() {
+        let render = |dialect: &'static dyn Dialect, create: bool| {
+            let mut w = SqlWriter::new(dialect);
+            if create {
+                dialect.push_create_and_use_schema(&mut w, "orm_test_1");
+            } else {
+                dialect.push_drop_schema(&mut w, "orm_test_1");
+            }
+            w.finish().map(|(sql, _)| sql)
+        };
+        assert_eq!(
+            render(&PostgresDialect, true).unwrap(),
+            r#"CREATE SCHEMA "orm_test_1"; SET search_path TO "orm_test_1""#
+        );
+        assert_eq!(
+            render(&PostgresDialect, false).unwrap(),
+            r#"DROP SCHEMA IF EXISTS "orm_test_1" CASCADE"#
+        );
+        assert!(render(&SqliteDialect, true).is_err());
+    }
+
+    #[test]
+    fn golden_transaction_statements() {
+        assert_eq!(SqliteDialect.begin_transaction(), "BEGIN IMMEDIATE");
+        assert_eq!(PostgresDialect.begin_transaction(), "BEGIN");
+        for dialect in [&SqliteDialect as &dyn Dialect, &PostgresDialect] {
+            assert_eq!(dialect.commit_transaction(), "COMMIT");
+            assert_eq!(dialect.rollback_transaction(), "ROLLBACK");
+            assert_eq!(
+                dialect.savepoint("orm_savepoint_1"),
+                "SAVEPOINT orm_savepoint_1"
+            );
+            assert_eq!(
+                dialect.release_savepoint("orm_savepoint_1"),
+                "RELEASE SAVEPOINT orm_savepoint_1"
+            );
+            assert_eq!(
+                dialect.rollback_to_savepoint("orm_savepoint_1"),
+                "ROLLBACK TO SAVEPOINT orm_savepoint_1; RELEASE SAVEPOINT orm_savepoint_1"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,15 @@
 use std::borrow::Cow;
 
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
 use crate::value::Value;
 
-use super::{rewrite_question_marks, Backend, DatePart, Dialect, SqlWriter};
+use super::ddl::{push_default, shared_column_type};
+use super::schema::{ColumnDef, ColumnType};
+use super::{
+    push_quoted_text, rewrite_question_marks, Backend, DatePart, Dialect, SchemaGrammar, SqlWriter,
+};
 
 /// SQL syntax of PostgreSQL.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,6 +32,27 @@ impl Dialect for PostgresDialect {
 
     fn max_bind_params(&self) -> usize {
         65535
+    }
+
+    fn advisory_lock(&self, key: i32) -> Option<(String, String)> {
+        // Scoped to the current schema, so migrators of different schemas do not wait.
+        Some((
+            format!("SELECT pg_advisory_lock({key}, hashtext(current_schema()))"),
+            format!("SELECT pg_advisory_unlock({key}, hashtext(current_schema()))"),
+        ))
+    }
+
+    fn push_create_and_use_schema(&self, w: &mut SqlWriter, name: &str) {
+        w.push("CREATE SCHEMA ")
+            .push_identifier(name)
+            .push("; SET search_path TO ")
+            .push_identifier(name);
+    }
+
+    fn push_drop_schema(&self, w: &mut SqlWriter, name: &str) {
+        w.push("DROP SCHEMA IF EXISTS ")
+            .push_identifier(name)
+            .push(" CASCADE");
     }
 
     fn like_escape_clause(&self) -> &'static str {
@@ -87,6 +115,20 @@ impl Dialect for PostgresDialect {
             .push(" RESTART IDENTITY");
     }
 
+    fn push_bytes_literal(&self, out: &mut String, hex: &str) {
+        out.push_str("'\\x");
+        out.push_str(hex);
+        out.push_str("'::bytea");
+    }
+
+    fn push_utc_literal(&self, out: &mut String, value: &DateTime<Utc>) -> Result<()> {
+        push_quoted_text(out, &value.to_rfc3339())
+    }
+
+    fn has_array_literals(&self) -> bool {
+        true
+    }
+
     fn translate_placeholders<'a>(&self, sql: &'a str) -> Cow<'a, str> {
         if sql.contains('?') {
             Cow::Owned(rewrite_question_marks(sql, |out, i| {
@@ -95,5 +137,111 @@ impl Dialect for PostgresDialect {
         } else {
             Cow::Borrowed(sql)
         }
+    }
+}
+
+impl SchemaGrammar for PostgresDialect {
+    fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        let serial = column.auto_increment;
+        let name = match &column.kind {
+            ColumnType::TinyInteger | ColumnType::SmallInteger if serial => "SMALLSERIAL",
+            ColumnType::MediumInteger | ColumnType::Integer if serial => "SERIAL",
+            ColumnType::BigInteger if serial => "BIGSERIAL",
+            ColumnType::TinyInteger | ColumnType::SmallInteger => "SMALLINT",
+            ColumnType::MediumInteger | ColumnType::Integer => "INTEGER",
+            ColumnType::BigInteger => "BIGINT",
+            ColumnType::Float => "REAL",
+            ColumnType::Double => "DOUBLE PRECISION",
+            ColumnType::Json => "JSON",
+            ColumnType::Jsonb => "JSONB",
+            ColumnType::DateTime => "TIMESTAMP",
+            ColumnType::Timestamp | ColumnType::TimestampTz => "TIMESTAMPTZ",
+            ColumnType::Binary => "BYTEA",
+            ColumnType::Uuid => "UUID",
+            other => {
+                match shared_column_type(other) {
+                    Some(shared) => w.push(&shared),
+                    None => w.fail(Error::InvalidQuery(format!(
+                        "column `{}`: no column type for {other:?}",
+                        column.name
+                    ))),
+                };
+                return;
+            }
+        };
+        w.push(name);
+    }
+
+    fn push_unsigned_check(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        // No unsigned types: a CHECK keeps the promise (a serial is positive already).
+        let numeric = matches!(
+            column.kind,
+            ColumnType::TinyInteger
+                | ColumnType::SmallInteger
+                | ColumnType::MediumInteger
+                | ColumnType::Integer
+                | ColumnType::BigInteger
+                | ColumnType::Float
+                | ColumnType::Double
+                | ColumnType::Decimal { .. }
+        );
+        if numeric && !column.auto_increment {
+            w.push(" CHECK (")
+                .push_identifier(&column.name)
+                .push(" >= 0)");
+        }
+    }
+
+    fn drop_if_exists_suffix(&self) -> &'static str {
+        // Dropping every table (fresh) must not stop at foreign keys between them.
+        " CASCADE"
+    }
+
+    fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        w.push("ALTER COLUMN ")
+            .push_identifier(&column.name)
+            .push(" TYPE ");
+        self.push_column_type(w, column);
+        w.push(" USING ").push_identifier(&column.name).push("::");
+        self.push_column_type(w, column);
+        w.push(", ALTER COLUMN ").push_identifier(&column.name);
+        w.push(if column.nullable {
+            " DROP NOT NULL"
+        } else {
+            " SET NOT NULL"
+        });
+        w.push(", ALTER COLUMN ").push_identifier(&column.name);
+        match &column.default {
+            Some(default) => {
+                w.push(" SET DEFAULT ");
+                push_default(w, column, default);
+            }
+            None => {
+                w.push(" DROP DEFAULT");
+            }
+        }
+    }
+
+    fn has_table_query(&self) -> &'static str {
+        "SELECT 1 FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name = ?"
+    }
+
+    fn column_listing_query(&self) -> &'static str {
+        "SELECT column_name::text AS name FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
+    }
+
+    fn table_listing_query(&self) -> &'static str {
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+    }
+
+    fn primary_key_name_query(&self) -> Option<&'static str> {
+        Some(
+            "SELECT constraint_name::text AS name FROM information_schema.table_constraints \
+             WHERE table_schema = current_schema() AND table_name = ? \
+             AND constraint_type = 'PRIMARY KEY'",
+        )
     }
 }

@@ -1,9 +1,14 @@
 use std::borrow::Cow;
 
+use super::ddl::shared_column_type;
+use super::schema::{
+    sqlite_pragmas, AlterCommand, ColumnDef, ColumnDefault, ColumnType, IndexKind,
+};
 use super::{
     push_like_pattern, rewrite_question_marks, text_match_pattern, Backend, DatePart, Dialect,
-    LockMode, SqlWriter, TextMatch,
+    ForeignKeySwitch, LockMode, SchemaGrammar, SqlWriter, TextMatch,
 };
+use crate::error::Error;
 use crate::value::Value;
 
 /// SQLITE_MAX_LIKE_PATTERN_LENGTH of the bundled library (a compile-time maximum that the
@@ -124,6 +129,14 @@ impl Dialect for SqliteDialect {
         w.push("DELETE FROM ").push_table_name(table);
     }
 
+    fn bool_literal(&self, value: bool) -> &'static str {
+        if value {
+            "1"
+        } else {
+            "0"
+        }
+    }
+
     fn translate_placeholders<'a>(&self, sql: &'a str) -> Cow<'a, str> {
         if sql.contains("??") {
             Cow::Owned(rewrite_question_marks(sql, |out, _| out.push('?')))
@@ -131,4 +144,82 @@ impl Dialect for SqliteDialect {
             Cow::Borrowed(sql)
         }
     }
+}
+
+impl SchemaGrammar for SqliteDialect {
+    fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        let kind = &column.kind;
+        if kind.is_integer() {
+            // Only INTEGER makes a rowid alias (and AUTOINCREMENT) of a primary key.
+            w.push("INTEGER");
+            return;
+        }
+        let name = match kind {
+            ColumnType::Float => "FLOAT",
+            ColumnType::Double => "DOUBLE",
+            ColumnType::Json | ColumnType::Jsonb => "TEXT",
+            ColumnType::DateTime | ColumnType::Timestamp | ColumnType::TimestampTz => "DATETIME",
+            ColumnType::Binary => "BLOB",
+            ColumnType::Uuid => "CHAR(36)",
+            other => {
+                match shared_column_type(other) {
+                    Some(shared) => w.push(&shared),
+                    None => w.fail(Error::InvalidQuery(format!(
+                        "column `{}`: no column type for {other:?}",
+                        column.name
+                    ))),
+                };
+                return;
+            }
+        };
+        w.push(name);
+    }
+
+    fn inline_auto_increment(&self) -> &'static str {
+        " AUTOINCREMENT"
+    }
+
+    fn alters_in_place(&self, command: &AlterCommand) -> bool {
+        match command {
+            AlterCommand::AddColumn(column) => can_add_column(column),
+            AlterCommand::AddIndex(index) => index.kind != IndexKind::Primary,
+            AlterCommand::RenameColumn { .. } | AlterCommand::DropIndex(_) => true,
+            _ => false,
+        }
+    }
+
+    fn has_table_query(&self) -> &'static str {
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    }
+
+    fn column_listing_query(&self) -> &'static str {
+        "SELECT name FROM pragma_table_info(?) ORDER BY cid"
+    }
+
+    fn table_listing_query(&self) -> &'static str {
+        "SELECT name FROM sqlite_master WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+    }
+
+    fn foreign_key_switch(&self) -> Option<&'static ForeignKeySwitch> {
+        const SWITCH: ForeignKeySwitch = ForeignKeySwitch {
+            state: sqlite_pragmas::FOREIGN_KEYS_STATE,
+            off: sqlite_pragmas::FOREIGN_KEYS_OFF,
+            on: sqlite_pragmas::FOREIGN_KEYS_ON,
+            check: sqlite_pragmas::FOREIGN_KEY_CHECK,
+        };
+        Some(&SWITCH)
+    }
+}
+
+/// Whether SQLite can add `column` with `ALTER TABLE ADD COLUMN` (it cannot add a
+/// primary key, a NOT NULL column without default, or a non-constant default).
+fn can_add_column(column: &ColumnDef) -> bool {
+    !(column.primary
+        || column.auto_increment
+        || (!column.nullable && column.default.is_none())
+        || matches!(
+            column.default,
+            Some(ColumnDefault::CurrentTimestamp | ColumnDefault::Raw(_))
+        ))
 }

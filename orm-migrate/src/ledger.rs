@@ -1,0 +1,208 @@
+//! The `migrations` ledger: its table, the statements that read and change it, and the
+//! lock that keeps two migrators from running at once. The SQL is rendered for the
+//! connection's dialect (identifiers quoted by it, `?` placeholders like every raw
+//! query run through [`Connection`]).
+
+use chrono::{DateTime, Utc};
+use orm_core::dialect::{Dialect, SqlWriter};
+use orm_core::{Connection, Value};
+
+use crate::error::Result;
+use crate::schema::Schema;
+
+/// The name of the ledger table.
+pub const LEDGER_TABLE: &str = "migrations";
+
+/// Tells the migrator's advisory lock apart from other users of the database's locks.
+const ADVISORY_LOCK_KEY: i32 = 0x6f72_6d6d; // "ormm"
+
+/// One applied migration, as the ledger records it.
+#[derive(Debug, Clone)]
+pub(crate) struct LedgerRow {
+    pub(crate) migration: String,
+    pub(crate) batch: i64,
+    pub(crate) checksum: Option<String>,
+    pub(crate) applied_at: Option<DateTime<Utc>>,
+}
+
+/// Runs `f` holding the migrators' lock: the dialect's session-level advisory lock on
+/// `conn` (PostgreSQL; re-entrant). Without one (SQLite) each step takes the write lock
+/// when its transaction begins (`BEGIN IMMEDIATE`).
+pub(crate) fn with_lock<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
+    let Some((lock, unlock)) = conn.dialect().advisory_lock(ADVISORY_LOCK_KEY) else {
+        return f(conn);
+    };
+    conn.execute_batch(&lock)?;
+    let result = f(conn);
+    let released = conn.execute_batch(&unlock);
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
+/// Creates the ledger table unless it exists.
+pub(crate) fn ensure(conn: &mut Connection) -> Result<()> {
+    let mut schema = Schema::new(conn);
+    if schema.has_table(LEDGER_TABLE)? {
+        return Ok(());
+    }
+    schema.create(LEDGER_TABLE, |table| {
+        table.increments("id");
+        table.string("migration", 255).unique();
+        table.integer("batch");
+        table.string("checksum", 64).nullable();
+        table.timestamp("applied_at").nullable();
+    })
+}
+
+/// Every ledger row, oldest batch first.
+pub(crate) fn read(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
+    let sql = select_all(conn.dialect())?;
+    Ok(conn.query_map(&sql, &[], |row| {
+        Ok(LedgerRow {
+            migration: row.get("migration")?,
+            batch: row.get("batch")?,
+            checksum: row.get("checksum")?,
+            applied_at: row
+                .get::<Option<DateTime<Utc>>, _>("applied_at")
+                .ok()
+                .flatten(),
+        })
+    })?)
+}
+
+/// Every ledger row, or none when the ledger table does not exist yet.
+pub(crate) fn read_if_exists(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
+    if Schema::new(conn).has_table(LEDGER_TABLE)? {
+        read(conn)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// Whether migration `name` is recorded.
+pub(crate) fn is_recorded(conn: &mut Connection, name: &str) -> Result<bool> {
+    let sql = select_one(conn.dialect())?;
+    Ok(!conn
+        .select_values(&sql, &[Value::Text(name.to_owned())])?
+        .is_empty())
+}
+
+/// Records migration `name` as applied in `batch`, with its SQL's `checksum`.
+pub(crate) fn record(
+    conn: &mut Connection,
+    name: &str,
+    batch: i64,
+    checksum: String,
+) -> Result<()> {
+    let sql = insert(conn.dialect())?;
+    conn.execute_values(
+        &sql,
+        &[
+            Value::Text(name.to_owned()),
+            Value::Int(batch),
+            Value::Text(checksum),
+            Value::DateTimeUtc(Utc::now()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Forgets migration `name`.
+pub(crate) fn forget(conn: &mut Connection, name: &str) -> Result<()> {
+    let sql = delete(conn.dialect())?;
+    conn.execute_values(&sql, &[Value::Text(name.to_owned())])?;
+    Ok(())
+}
+
+fn finish(w: SqlWriter) -> Result<String> {
+    Ok(w.finish().map(|(sql, _)| sql)?)
+}
+
+/// Columns `id`, `migration`, `batch`, `checksum`, `applied_at` of every row.
+fn select_all(dialect: &'static dyn Dialect) -> Result<String> {
+    let mut w = SqlWriter::new(dialect);
+    w.push("SELECT ")
+        .push_identifiers(["id", "migration", "batch", "checksum", "applied_at"])
+        .push(" FROM ")
+        .push_identifier(LEDGER_TABLE)
+        .push(" ORDER BY ")
+        .push_identifiers(["batch", "migration"]);
+    finish(w)
+}
+
+/// One row (column `found`) when the migration bound as the only parameter is recorded.
+fn select_one(dialect: &'static dyn Dialect) -> Result<String> {
+    let mut w = SqlWriter::new(dialect);
+    w.push("SELECT 1 AS found FROM ")
+        .push_identifier(LEDGER_TABLE)
+        .push(" WHERE ")
+        .push_identifier("migration")
+        .push(" = ?");
+    finish(w)
+}
+
+/// Binds `migration`, `batch`, `checksum`, `applied_at`.
+fn insert(dialect: &'static dyn Dialect) -> Result<String> {
+    let mut w = SqlWriter::new(dialect);
+    w.push("INSERT INTO ")
+        .push_identifier(LEDGER_TABLE)
+        .push(" (")
+        .push_identifiers(["migration", "batch", "checksum", "applied_at"])
+        .push(") VALUES (?, ?, ?, ?)");
+    finish(w)
+}
+
+/// Binds `migration`.
+fn delete(dialect: &'static dyn Dialect) -> Result<String> {
+    let mut w = SqlWriter::new(dialect);
+    w.push("DELETE FROM ")
+        .push_identifier(LEDGER_TABLE)
+        .push(" WHERE ")
+        .push_identifier("migration")
+        .push(" = ?");
+    finish(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orm_core::Backend;
+
+    #[test]
+    fn golden_ledger_statements() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let dialect = backend.dialect();
+            assert_eq!(
+                select_all(dialect).unwrap(),
+                r#"SELECT "id", "migration", "batch", "checksum", "applied_at" FROM "migrations" ORDER BY "batch", "migration""#
+            );
+            assert_eq!(
+                select_one(dialect).unwrap(),
+                r#"SELECT 1 AS found FROM "migrations" WHERE "migration" = ?"#
+            );
+            assert_eq!(
+                insert(dialect).unwrap(),
+                r#"INSERT INTO "migrations" ("migration", "batch", "checksum", "applied_at") VALUES (?, ?, ?, ?)"#
+            );
+            assert_eq!(
+                delete(dialect).unwrap(),
+                r#"DELETE FROM "migrations" WHERE "migration" = ?"#
+            );
+        }
+        assert!(Backend::Sqlite
+            .dialect()
+            .advisory_lock(ADVISORY_LOCK_KEY)
+            .is_none());
+        assert_eq!(
+            Backend::Postgres.dialect().advisory_lock(7),
+            Some((
+                "SELECT pg_advisory_lock(7, hashtext(current_schema()))".to_owned(),
+                "SELECT pg_advisory_unlock(7, hashtext(current_schema()))".to_owned()
+            ))
+        );
+    }
+}
