@@ -183,6 +183,10 @@ pub enum Error {
         /// The statement that failed.
         sql: Option<String>,
     },
+    /// A model could not be serialized (a field's `Serialize` impl refused it, e.g. a
+    /// map with non-string keys for JSON); the serializer's error is the `source()`.
+    #[error("cannot serialize the model: {0}")]
+    Serialization(#[source] serde_json::Error),
 }
 
 impl Error {

@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod column_field;
 mod db;
 #[cfg(feature = "decimal")]
 mod decimal;
@@ -89,6 +90,7 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::column_field::{ColumnField, NotSerialized, Serialized};
     pub use crate::model::{loaded, remember_connection, SqlCache};
     pub use crate::relation::{
         load_belongs_to, load_many, load_one, relation_query, EagerRelation, RelationCache,

@@ -1087,12 +1087,13 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         Some(original[i].clone())
     }
 
-    /// The model as JSON, without its hidden fields.
-    fn to_json(&self) -> serde_json::Value
+    /// The model as JSON, without its hidden fields (the derived `Serialize`), or
+    /// [`Error::Serialization`] when a field's `Serialize` impl fails.
+    fn to_json(&self) -> Result<serde_json::Value>
     where
         Self: serde::Serialize,
     {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        serde_json::to_value(self).map_err(Error::Serialization)
     }
 }
 

@@ -11,6 +11,7 @@
 //! ```
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::backend::Connection;
@@ -39,15 +40,21 @@ fn installed(scope: usize, backend: Backend, schema: Option<String>) -> TestData
         scope,
         backend,
         schema,
+        not_send: PhantomData,
     }
 }
 
 /// A database installed as this thread's default connection until dropped.
+///
+/// Not `Send`: dropping it uninstalls the connection scope of the thread it is dropped
+/// on, so it must die on the thread that created it.
 #[derive(Debug)]
 pub struct TestDatabase {
     scope: usize,
     backend: Backend,
     schema: Option<String>,
+    /// Keeps the guard on its thread (a raw pointer is neither `Send` nor `Sync`).
+    not_send: PhantomData<*const ()>,
 }
 
 impl TestDatabase {

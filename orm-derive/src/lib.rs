@@ -13,7 +13,8 @@ mod model;
 /// for a struct with named fields.
 ///
 /// Container attributes: `#[model(table = "..", primary_key = "..", timestamps,
-/// soft_deletes, connection = "..", hooks)]`. Field attributes: `#[model(primary_key)]`,
+/// soft_deletes, connection = "..", hooks, serialize = false)]` (`serialize = false`:
+/// no derived `Serialize`, derive serde's yourself). Field attributes: `#[model(primary_key)]`,
 /// `#[model(column = "..")]`, `#[model(hidden)]`, `#[model(skip)]`, and relations
 /// (`has_one(T)`, `has_many(T)`, `belongs_to(T)`, `belongs_to_many(T)`).
 #[proc_macro_derive(Model, attributes(model))]

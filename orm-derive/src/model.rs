@@ -5,7 +5,8 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, LitStr, PathArguments, Typ
 
 use orm_inflector as inflector;
 
-const CONTAINER_KEYS: &str = "table, primary_key, timestamps, soft_deletes, connection, hooks";
+const CONTAINER_KEYS: &str =
+    "table, primary_key, timestamps, soft_deletes, connection, hooks, serialize";
 const FIELD_KEYS: &str = "primary_key, column, hidden, skip, default, version, state, has_one, \
      has_many, belongs_to, belongs_to_many, has_many_through, has_one_through";
 const VERSION_TYPES: &str = "i16, i32, i64 or u32";
@@ -18,6 +19,8 @@ struct Container {
     soft_deletes: bool,
     connection: Option<String>,
     hooks: bool,
+    /// Whether the derive writes `serde::Serialize` (`#[model(serialize = false)]`: no).
+    serialize: bool,
 }
 
 struct Column<'a> {
@@ -171,6 +174,7 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
         soft_deletes: false,
         connection: None,
         hooks: false,
+        serialize: true,
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
         attr.parse_nested_meta(|meta| {
@@ -189,6 +193,7 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
                 "timestamps" => c.timestamps = true,
                 "soft_deletes" => c.soft_deletes = true,
                 "hooks" => c.hooks = true,
+                "serialize" => c.serialize = meta.value()?.parse::<syn::LitBool>()?.value,
                 "hidden" | "skip" | "column" | "has_many" | "has_one" | "belongs_to"
                 | "belongs_to_many" | "has_many_through" | "has_one_through" => {
                     return Err(meta.error(format!(
@@ -267,7 +272,7 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
                     }
                     relation = Some(parse_relation(&meta, kind)?);
                 }
-                "table" | "timestamps" | "soft_deletes" | "connection" | "hooks" => {
+                "table" | "timestamps" | "soft_deletes" | "connection" | "hooks" | "serialize" => {
                     return Err(meta.error(format!(
                         "`{key}` is a struct attribute: put #[model({key})] on the struct"
                     )))
@@ -430,6 +435,26 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     }
 
+    if !container.serialize {
+        if let Some(hidden) = columns.iter().find(|c| c.hidden) {
+            return Err(syn::Error::new_spanned(
+                hidden.field,
+                "#[model(hidden)] leaves a field out of the derived Serialize, which #[model(serialize = false)] turns off: use #[serde(skip)] in your own",
+            ));
+        }
+    }
+    for (i, column) in columns.iter().enumerate() {
+        if let Some(first) = columns[..i].iter().find(|c| c.column == column.column) {
+            return Err(syn::Error::new_spanned(
+                column.field,
+                format!(
+                    "fields `{}` and `{}` both map to column `{}`: give one of them another #[model(column = \"..\")]",
+                    first.field, column.field, column.column
+                ),
+            ));
+        }
+    }
+
     let marked: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].primary).collect();
     let key_index = match (marked.as_slice(), &container.primary_key) {
         ([i], None) => *i,
@@ -540,15 +565,22 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let version = opt(version);
     let model_name = name.to_string();
 
-    let column_checks = columns.iter().map(|c| {
+    // Every use of a column field goes through `ColumnField`, spanned at the field's
+    // type: an unmapped type is then one (deduplicated) error at that type. Only the
+    // fields the derived `Serialize` writes must be `Serialize`.
+    let via = |c: &Column<'_>| {
         let ty = c.ty;
-        quote_spanned! {ty.span()=>
-            __orm_assert_column::<#ty>();
-        }
-    });
+        let mode = if container.serialize && !c.hidden {
+            quote!(::orm_core::__private::Serialized)
+        } else {
+            quote!(::orm_core::__private::NotSerialized)
+        };
+        quote_spanned! {ty.span()=> <#ty as ::orm_core::__private::ColumnField<#mode>> }
+    };
     let decode_fields = columns.iter().enumerate().map(|(i, c)| {
         let field = c.field;
-        quote! { #field: row.get_at(#i)? }
+        let via = via(c);
+        quote! { #field: #via::read(row, #i)? }
     });
     let relation_fields: Vec<&syn::Ident> = relations.iter().map(|r| r.field).collect();
     let default_fields = others
@@ -559,39 +591,47 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         .map(|field| quote! { #field: ::core::default::Default::default() });
     let encode_fields = columns.iter().map(|c| {
         let field = c.field;
-        quote! { ::orm_core::ToValue::to_value(&self.#field) }
+        let via = via(c);
+        quote! { #via::to_value(&self.#field) }
     });
     let bind_fields = columns.iter().map(|c| {
         let field = c.field;
-        quote! { out.push(::orm_core::ToValue::to_bind(&self.#field)); }
+        let via = via(c);
+        quote! { out.push(#via::to_bind(&self.#field)); }
     });
     let set_arms = columns.iter().map(|c| {
         let field = c.field;
         let column = &c.column;
+        let via = via(c);
         quote! {
             #column => {
-                self.#field = ::orm_core::FromValue::from_value(value)
-                    .map_err(|e| e.into_error(#column))?;
+                self.#field = #via::from_value(value).map_err(|e| e.into_error(#column))?;
             }
         }
     });
     let get_arms = columns.iter().map(|c| {
         let field = c.field;
         let column = &c.column;
-        quote! { #column => ::core::option::Option::Some(::orm_core::ToValue::to_value(&self.#field)), }
+        let via = via(c);
+        quote! { #column => ::core::option::Option::Some(#via::to_value(&self.#field)), }
     });
+    let key_via = via(&columns[key_index]);
     let visible: Vec<&Column<'_>> = columns.iter().filter(|c| !c.hidden).collect();
     let visible_count = visible.len();
     let serialize_fields = visible.iter().map(|c| {
         let field = c.field;
         let column = &c.column;
-        quote! { ::orm_core::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #column, &self.#field)?; }
+        let via = via(c);
+        quote! { #via::serialize_field(&self.#field, &mut state, #column, ::orm_core::__private::Serialized)?; }
     });
     let hooks_flag = container.hooks;
     let hooks_impl = if container.hooks {
         quote!()
     } else {
-        quote! { impl ::orm_core::ModelHooks for #name {} }
+        quote! {
+            #[automatically_derived]
+            impl ::orm_core::ModelHooks for #name {}
+        }
     };
     let columns_len = columns.len();
     let own_key = format!("{}_id", inflector::snake_case(&name.to_string()));
@@ -754,15 +794,29 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     };
     let visible_count = visible_count + relations.len();
+    let serialize_impl = if container.serialize {
+        quote! {
+            #[automatically_derived]
+            impl ::orm_core::__private::serde::Serialize for #name {
+                fn serialize<S: ::orm_core::__private::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> ::core::result::Result<S::Ok, S::Error> {
+                    let mut state = ::orm_core::__private::serde::Serializer::serialize_struct(
+                        serializer, #model_name, #visible_count,
+                    )?;
+                    #(#serialize_fields)*
+                    #(#serialize_relations)*
+                    ::orm_core::__private::serde::ser::SerializeStruct::end(state)
+                }
+            }
+        }
+    } else {
+        quote!()
+    };
 
     Ok(quote! {
         const _: () = {
-            fn __orm_assert_column<T: ::orm_core::ToValue + ::orm_core::FromValue>() {}
-            #[allow(dead_code)]
-            fn __orm_assert_columns() {
-                #(#column_checks)*
-            }
-
             static __ORM_COLUMNS: [&str; #columns_len] = [#(#column_names),*];
             static __ORM_RELATIONS: [::orm_core::RelationMeta; #relations_len] = [#(#relation_metas),*];
             static __ORM_META: ::orm_core::ModelMeta = ::orm_core::ModelMeta {
@@ -784,6 +838,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 sql: ::orm_core::__private::SqlCache::new(),
             };
 
+            #[automatically_derived]
             impl ::orm_core::FromRow for #name {
                 #[inline]
                 fn from_row(row: &::orm_core::Row<'_>) -> ::orm_core::Result<Self> {
@@ -802,6 +857,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 #remember_connection
             }
 
+            #[automatically_derived]
             impl ::orm_core::Model for #name {
                 #[inline]
                 fn meta() -> &'static ::orm_core::ModelMeta {
@@ -820,7 +876,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 }
 
                 fn key_value(&self) -> ::orm_core::Value {
-                    ::orm_core::ToValue::to_value(&self.#key_field)
+                    #key_via::to_value(&self.#key_field)
                 }
 
                 #state_methods
@@ -851,25 +907,14 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 #relation_impls
             }
 
+            #[automatically_derived]
             impl #name {
                 #(#relation_methods)*
             }
 
             #hooks_impl
 
-            impl ::orm_core::__private::serde::Serialize for #name {
-                fn serialize<S: ::orm_core::__private::serde::Serializer>(
-                    &self,
-                    serializer: S,
-                ) -> ::core::result::Result<S::Ok, S::Error> {
-                    let mut state = ::orm_core::__private::serde::Serializer::serialize_struct(
-                        serializer, #model_name, #visible_count,
-                    )?;
-                    #(#serialize_fields)*
-                    #(#serialize_relations)*
-                    ::orm_core::__private::serde::ser::SerializeStruct::end(state)
-                }
-            }
+            #serialize_impl
         };
     })
 }

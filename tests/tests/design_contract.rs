@@ -155,7 +155,7 @@ on_both_backends! {
         let users = User::query().with(&["posts", "posts.comments"]).get()?; // eager: one query per level
         assert_eq!(users[0].posts.len(), 2);
         assert!(users[0].posts.iter().all(|p| p.comments.len() == 1));
-        assert!(users[0].to_json().get("password").is_none());
+        assert!(users[0].to_json()?.get("password").is_none());
 
         let mut a = User { name: "A".into(), email: "a@x".into(), ..Default::default() };
         let mut b = User { name: "B".into(), email: "b@x".into(), ..Default::default() };

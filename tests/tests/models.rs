@@ -185,7 +185,7 @@ on_both_backends! {
     fn hidden_fields_are_not_serialised() {
         schema()?;
         let u = User::create(ada())?;
-        let json = u.to_json();
+        let json = u.to_json()?;
         assert_eq!(json["name"], "Ada");
         assert!(json.get("password").is_none());
         assert!(json.get("scratch").is_none());

@@ -361,7 +361,7 @@ on_both_backends! {
     fn hidden_and_loaded_relations_serialise() {
         seed()?;
         let users = User::query().with(&["posts"]).where_eq("name", "Grace").get()?;
-        let json = users[0].to_json();
+        let json = users[0].to_json()?;
         assert_eq!(json["posts"][0]["title"], "g1");
         assert!(json.get("roles").is_none());
         Ok(())

@@ -1,0 +1,113 @@
+//! How `#[derive(Model)]` reaches a column field: through one trait, so that a field
+//! type without a column mapping is one compile error naming the fix, not one error per
+//! generated use (encode, bind, decode, serialize each needed their own trait before).
+
+use serde::ser::SerializeStruct;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::row::Row;
+use crate::value::{Bind, DecodeError, FromValue, ToValue, Value, ValueRef};
+
+/// A model field stored in a column: [`ToValue`] and [`FromValue`], plus
+/// `serde::Serialize` when the derived `Serialize` writes the field (`Mode` is
+/// [`Serialized`] or [`NotSerialized`]). Only the derive uses it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a model column",
+    label = "not a column type",
+    note = "column types: bool, i8, i16, i32, i64, u8, u16, u32, f32, f64, String, Vec<u8>, NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>, Decimal, serde_json::Value, and Option<..> of these",
+    note = "another type needs `orm_core::ToValue` and `orm_core::FromValue`, and `serde::Serialize` when the derived Serialize writes it (not `hidden`, no `serialize = false`); or mark the field #[model(skip)]"
+)]
+pub trait ColumnField<Mode>: Sized {
+    /// [`ToValue::to_value`].
+    fn to_value(&self) -> Value;
+    /// [`ToValue::to_bind`].
+    fn to_bind(&self) -> Bind<'_>;
+    /// [`FromValue::from_value`].
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError>;
+    /// [`Row::get_at`].
+    fn read(row: &Row<'_>, index: usize) -> Result<Self>;
+    /// Writes the field into the derived `Serialize`; `mode` proves the derive writes
+    /// one ([`NotSerialized`] has no value, so that impl cannot be called).
+    fn serialize_field<S: SerializeStruct>(
+        &self,
+        state: &mut S,
+        key: &'static str,
+        mode: Mode,
+    ) -> Result<(), S::Error>;
+}
+
+/// The derived `Serialize` writes the field (the default for a field not `hidden`).
+#[derive(Debug, Clone, Copy)]
+pub struct Serialized;
+
+/// A `hidden` field, or any field of a `#[model(serialize = false)]` model.
+#[derive(Debug, Clone, Copy)]
+pub enum NotSerialized {}
+
+// `do_not_recommend`: report the field type as "not a column" rather than the missing
+// `ToValue`, `FromValue` and `Serialize` separately.
+#[diagnostic::do_not_recommend]
+impl<T: ToValue + FromValue + Serialize> ColumnField<Serialized> for T {
+    #[inline(always)]
+    fn to_value(&self) -> Value {
+        ToValue::to_value(self)
+    }
+
+    #[inline(always)]
+    fn to_bind(&self) -> Bind<'_> {
+        ToValue::to_bind(self)
+    }
+
+    #[inline(always)]
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        FromValue::from_value(value)
+    }
+
+    #[inline(always)]
+    fn read(row: &Row<'_>, index: usize) -> Result<Self> {
+        row.get_at(index)
+    }
+
+    #[inline]
+    fn serialize_field<S: SerializeStruct>(
+        &self,
+        state: &mut S,
+        key: &'static str,
+        _: Serialized,
+    ) -> Result<(), S::Error> {
+        state.serialize_field(key, self)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: ToValue + FromValue> ColumnField<NotSerialized> for T {
+    #[inline(always)]
+    fn to_value(&self) -> Value {
+        ToValue::to_value(self)
+    }
+
+    #[inline(always)]
+    fn to_bind(&self) -> Bind<'_> {
+        ToValue::to_bind(self)
+    }
+
+    #[inline(always)]
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        FromValue::from_value(value)
+    }
+
+    #[inline(always)]
+    fn read(row: &Row<'_>, index: usize) -> Result<Self> {
+        row.get_at(index)
+    }
+
+    fn serialize_field<S: SerializeStruct>(
+        &self,
+        _: &mut S,
+        _: &'static str,
+        mode: NotSerialized,
+    ) -> Result<(), S::Error> {
+        match mode {}
+    }
+}
