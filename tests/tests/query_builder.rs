@@ -224,6 +224,11 @@ on_both_backends! {
         assert_eq!(get(DB::table("users").where_year("created_at", "<", 2023).or_where_month("created_at", "=", 3))?, ["alan", "Edsger"]);
         assert_eq!(get(DB::table("users").where_eq("id", 2).or_where_day("created_at", "=", 20))?, ["Grace", "Barbara"]);
         assert_eq!(get(DB::table("users").where_("votes", Operator::Ge, 120))?, ["Ada", "Barbara"]);
+        let joined = DB::table("users")
+            .join_with("posts", |j| j.on("posts.user_id", "=", "users.id").where_not_null("posts.title"))
+            .where_eq("posts.votes", 7)
+            .select("users.name");
+        assert_eq!(joined.pluck::<String>("name")?, ["Grace"]);
         let teams = |q: Query| -> Result<Vec<i64>> { q.select("team_id").group_by("team_id").order_by("team_id").pluck("team_id") };
         assert_eq!(teams(DB::table("users").having("team_id", "=", 2).or_having("team_id", Operator::Eq, 1))?, [1, 2]);
         assert_eq!(teams(DB::table("users").having("team_id", "=", 2).or_having_raw("COUNT(*) > ?", &[&2]))?, [1, 2]);

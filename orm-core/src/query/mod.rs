@@ -738,16 +738,30 @@ impl JoinClause {
         self.push(true, op, |op| WhereKind::Basic { column, op, value })
     }
 
-    /// `AND column IS NULL`.
-    pub fn where_null(mut self, column: impl Into<Ident>) -> Self {
-        self.conditions.push(Where {
-            or: false,
-            kind: WhereKind::Null {
-                column: column.into(),
-                not: false,
-            },
-        });
+    fn null(mut self, or: bool, column: Ident, not: bool) -> Self {
+        let kind = WhereKind::Null { column, not };
+        self.conditions.push(Where { or, kind });
         self
+    }
+
+    /// `AND column IS NULL`.
+    pub fn where_null(self, column: impl Into<Ident>) -> Self {
+        self.null(false, column.into(), false)
+    }
+
+    /// `OR column IS NULL`.
+    pub fn or_where_null(self, column: impl Into<Ident>) -> Self {
+        self.null(true, column.into(), false)
+    }
+
+    /// `AND column IS NOT NULL`.
+    pub fn where_not_null(self, column: impl Into<Ident>) -> Self {
+        self.null(false, column.into(), true)
+    }
+
+    /// `OR column IS NOT NULL`.
+    pub fn or_where_not_null(self, column: impl Into<Ident>) -> Self {
+        self.null(true, column.into(), true)
     }
 }
 

@@ -414,6 +414,15 @@ fn joins() {
         .where_eq("users.id", 1),
         r#"SELECT * FROM "users" INNER JOIN "posts" ON "users"."id" = "posts"."user_id" OR "users"."id" = "posts"."editor_id" AND "posts"."published" = ? OR "posts"."votes" > ? AND "posts"."deleted_at" IS NULL LEFT JOIN "tags" ON "tags"."user_id" = "users"."id" RIGHT JOIN "x" ON "x"."id" = "users"."id" WHERE "users"."id" = ?"#,
     );
+    golden(
+        q().left_join_with("posts", |j| {
+            j.on("posts.user_id", Operator::Eq, "users.id")
+                .where_not_null("posts.published_at")
+                .or_where_null("posts.pinned_at")
+                .or_where_not_null("posts.featured_at")
+        }),
+        r#"SELECT * FROM "users" LEFT JOIN "posts" ON "posts"."user_id" = "users"."id" AND "posts"."published_at" IS NOT NULL OR "posts"."pinned_at" IS NULL OR "posts"."featured_at" IS NOT NULL"#,
+    );
 }
 
 #[test]
