@@ -99,6 +99,7 @@ impl r2d2::ManageConnection for Manager {
                     "a pooled connection to {} was closed by the server",
                     self.options.redacted()
                 ),
+                source: None,
             })
         }
     }
@@ -166,6 +167,7 @@ impl Pool {
                 "no connection to {} available: {e}",
                 self.options.redacted()
             ),
+            source: Some(Box::new(e)),
         })
     }
 

@@ -56,6 +56,7 @@ pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
     CURSOR_PAGE_SIZE,
 };
+pub use crate::query::{IntoOperator, Operator};
 pub use crate::relation::{
     BelongsTo, BelongsToMany, Constraint, HasMany, HasManyThrough, HasOne, HasOneThrough, Many,
     One, RelationKind, RelationMeta, SyncChanges,
@@ -81,6 +82,7 @@ pub use rust_decimal::Decimal;
 pub mod prelude {
     #[cfg(feature = "decimal")]
     pub use crate::Decimal;
+    pub use crate::Operator;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, Error, FromRow, HasMany,
         HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, ModelState, NaiveDate,

@@ -708,7 +708,11 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     }
 
     /// `Model::query().where_(column, op, value)`.
-    fn where_(column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Query<Self> {
+    fn where_(
+        column: impl Into<Ident>,
+        op: impl crate::query::IntoOperator,
+        value: impl Into<Value>,
+    ) -> Query<Self> {
         Self::query().where_(column, op, value)
     }
 

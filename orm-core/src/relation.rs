@@ -1235,7 +1235,12 @@ impl<M: Model> Query<M> {
 
     /// Only rows whose number of related rows compares with `count`:
     /// `has_count("posts", ">=", 3)`.
-    pub fn has_count(self, relation: &str, op: &str, count: i64) -> Self {
+    pub fn has_count(
+        self,
+        relation: &str,
+        op: impl crate::query::IntoOperator,
+        count: i64,
+    ) -> Self {
         let parent = self.table_reference();
         match existence_query(M::meta(), parent, relation, "COUNT(*)", None, 1) {
             Ok(sub) => self.where_sub(sub, op, count),

@@ -52,6 +52,74 @@ on_both_backends! {
         Ok(())
     }
 
+    fn constraint_violations_name_their_constraint_and_keep_the_driver_error() {
+        DB::unprepared(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, team TEXT, \
+                handle TEXT, nick TEXT, votes INTEGER CONSTRAINT votes_not_negative CHECK (votes >= 0), \
+                parent_id INTEGER CONSTRAINT accounts_parent_fk REFERENCES accounts (id));
+             CREATE UNIQUE INDEX accounts_email_unique ON accounts (email);
+             CREATE UNIQUE INDEX accounts_team_handle ON accounts (team, handle);
+             CREATE UNIQUE INDEX accounts_lower_nick ON accounts (lower(nick));
+             INSERT INTO accounts (id, email, team, handle, nick, votes) VALUES (1, 'a@x', 'red', 'ada', 'Ada', 1)",
+        )?;
+        let insert = |id: i64, email: Option<&str>, team: &str, handle: &str, votes: i64, parent: Option<i64>| {
+            DB::insert(
+                "INSERT INTO accounts (id, email, team, handle, votes, parent_id) VALUES (?, ?, ?, ?, ?, ?)",
+                &[&id, &email, &team, &handle, &votes, &parent],
+            )
+            .unwrap_err()
+        };
+        let on_postgres = orm_tests::backend() == orm_core::Backend::Postgres;
+        let named = |pg: &str| on_postgres.then(|| pg.to_owned());
+        let columns = |sqlite: &[&str]| -> Vec<String> {
+            if on_postgres { Vec::new() } else { sqlite.iter().map(|c| c.to_string()).collect() }
+        };
+
+        let email = insert(2, Some("a@x"), "blue", "grace", 1, None);
+        assert!(email.to_string().starts_with("unique constraint violated: "), "{email}");
+        match &email {
+            Error::UniqueViolation { constraint, columns: cols, message, .. } => {
+                assert_eq!(*constraint, named("accounts_email_unique"), "{message}");
+                assert_eq!(*cols, columns(&["email"]), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let pair = insert(2, Some("b@x"), "red", "ada", 1, None);
+        assert!(matches!(&pair, Error::UniqueViolation { constraint, columns: cols, .. }
+            if *constraint == named("accounts_team_handle") && *cols == columns(&["team", "handle"])), "{pair:?}");
+        let key = insert(1, Some("b@x"), "blue", "grace", 1, None);
+        assert!(matches!(&key, Error::UniqueViolation { constraint, columns: cols, .. }
+            if *constraint == named("accounts_pkey") && *cols == columns(&["id"])), "{key:?}");
+        // An expression index is named on both backends.
+        let lower = DB::insert("INSERT INTO accounts (id, email, nick) VALUES (?, ?, ?)", &[&2, &"b@x", &"ADA"])
+            .unwrap_err();
+        assert_eq!(lower.constraint_name(), Some("accounts_lower_nick"), "{lower:?}");
+        let check = insert(2, Some("b@x"), "blue", "grace", -1, None);
+        assert!(matches!(&check, Error::CheckViolation { .. }), "{check:?}");
+        assert_eq!(check.constraint_name(), Some("votes_not_negative"), "{check:?}");
+        let not_null = insert(2, None, "blue", "grace", 1, None);
+        assert!(matches!(&not_null, Error::NotNullViolation { constraint: None, columns: cols, .. }
+            if *cols == ["email"]), "{not_null:?}");
+        let parent = insert(2, Some("b@x"), "blue", "grace", 1, Some(99));
+        assert!(matches!(&parent, Error::ForeignKeyViolation { .. }), "{parent:?}");
+        assert_eq!(parent.constraint_name().map(str::to_owned), named("accounts_parent_fk"));
+
+        // The driver's error is the source; the message stays the database's.
+        for err in [&email, &pair, &lower, &check, &not_null, &parent] {
+            let source = std::error::Error::source(err).expect("the driver error is kept");
+            let (Error::UniqueViolation { message, .. }
+                | Error::CheckViolation { message, .. }
+                | Error::NotNullViolation { message, .. }
+                | Error::ForeignKeyViolation { message, .. }) = err
+            else {
+                panic!("{err:?}")
+            };
+            let database_message = format!("{:?}", message.split(" (").next().unwrap());
+            assert!(format!("{source:?}").contains(&database_message), "{source:?} / {message}");
+        }
+        Ok(())
+    }
+
     fn syntax_errors_are_database_errors_with_the_sql() {
         let err = DB::statement("SELEKT nonsense").unwrap_err();
         match &err {
@@ -59,6 +127,7 @@ on_both_backends! {
             other => panic!("unexpected {other:?}"),
         }
         assert!(err.to_string().contains("SELEKT"));
+        assert!(std::error::Error::source(&err).is_some(), "{err:?}");
         Ok(())
     }
 
@@ -162,6 +231,11 @@ fn a_password_in_a_url_is_never_shown() {
         assert!(!shown.contains("sup3rs3cret"), "{shown}");
         assert!(shown.contains("app:***@127.0.0.1:1/db"), "{shown}");
     }
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the driver's error is kept"
+    );
     let err = orm_core::Pool::new(url).unwrap_err();
     assert!(!format!("{err:?}").contains("sup3rs3cret"));
     let options = orm_core::ConnectOptions::parse(url).unwrap();

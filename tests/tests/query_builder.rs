@@ -2,7 +2,7 @@
 //! the two backends row for row.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use orm_core::{row, Backend, Error, Query, Record, Result, Value, DB};
+use orm_core::{row, Backend, Error, Operator, Query, Record, Result, Value, DB};
 use orm_tests::{on_both_backends, per_backend};
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
@@ -203,6 +203,35 @@ on_both_backends! {
         let scoped = DB::table("users").scope("active", |q| q.where_eq("active", true));
         assert_eq!(get(scoped.clone().where_eq("team_id", 2).or_where_eq("team_id", 1))?, ["Ada", "Grace", "Barbara"]);
         assert_eq!(get(scoped.without_scope("active").where_eq("team_id", 2))?, ["Linus", "Barbara"]);
+        Ok(())
+    }
+
+    fn or_forms_of_every_where() {
+        seed()?;
+        let get = |q: Query| -> Result<Vec<String>> { q.order_by("id").pluck::<String>("name") };
+        assert_eq!(get(DB::table("users").where_eq("id", 1).or_where_not_between("votes", 1, 299))?, ["Ada", "Barbara", "alan"]);
+        assert_eq!(get(DB::table("users").where_eq("id", 3).or_where_not_like("name", "%a%"))?, ["Linus", "Edsger"]);
+        let published = DB::table("posts").select("user_id").where_eq("published", true);
+        assert_eq!(get(DB::table("users").where_eq("id", 5).or_where_in_sub("id", published.clone()))?, ["Ada", "Grace", "Barbara", "alan"]);
+        assert_eq!(get(DB::table("users").where_eq("id", 1).or_where_not_in_sub("id", published))?, ["Ada", "Linus", "alan", "Edsger"]);
+        let has_posts = DB::table("posts").where_column("posts.user_id", "=", "users.id");
+        assert_eq!(get(DB::table("users").where_eq("id", 1).or_where_not_exists(has_posts.clone()))?, ["Ada", "Linus", "alan", "Edsger"]);
+        let post_count = has_posts.select_raw("COUNT(*)", &[]);
+        assert_eq!(get(DB::table("users").where_eq("id", 5).or_where_sub(post_count, Operator::Ge, 2))?, ["Ada", "Barbara", "alan"]);
+        let day = NaiveDate::from_ymd_opt(2024, 1, 5).unwrap();
+        assert_eq!(get(DB::table("users").where_eq("id", 3).or_where_date("created_at", "=", day))?, ["Ada", "Linus"]);
+        assert_eq!(get(DB::table("users").where_eq("id", 1).or_where_year("created_at", "=", 2022))?, ["Ada", "Edsger"]);
+        assert_eq!(get(DB::table("users").where_year("created_at", "<", 2023).or_where_month("created_at", "=", 3))?, ["alan", "Edsger"]);
+        assert_eq!(get(DB::table("users").where_eq("id", 2).or_where_day("created_at", "=", 20))?, ["Grace", "Barbara"]);
+        assert_eq!(get(DB::table("users").where_("votes", Operator::Ge, 120))?, ["Ada", "Barbara"]);
+        let joined = DB::table("users")
+            .join_with("posts", |j| j.on("posts.user_id", "=", "users.id").where_not_null("posts.title"))
+            .where_eq("posts.votes", 7)
+            .select("users.name");
+        assert_eq!(joined.pluck::<String>("name")?, ["Grace"]);
+        let teams = |q: Query| -> Result<Vec<i64>> { q.select("team_id").group_by("team_id").order_by("team_id").pluck("team_id") };
+        assert_eq!(teams(DB::table("users").having("team_id", "=", 2).or_having("team_id", Operator::Eq, 1))?, [1, 2]);
+        assert_eq!(teams(DB::table("users").having("team_id", "=", 2).or_having_raw("COUNT(*) > ?", &[&2]))?, [1, 2]);
         Ok(())
     }
 

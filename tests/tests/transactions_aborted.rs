@@ -32,6 +32,12 @@ fn assert_aborted_by_duplicate<T: std::fmt::Debug>(result: &orm_core::Result<T>)
                 matches!(**first, Error::UniqueViolation { .. }),
                 "{first:?}"
             );
+            // The copy keeps what the database said about the constraint and the SQL.
+            assert_eq!(first.constraint_name(), Some("items_pkey"), "{first:?}");
+            assert!(
+                first.sql().is_some_and(|sql| sql.contains("INSERT")),
+                "{first:?}"
+            );
             let shown = result.as_ref().unwrap_err().to_string();
             assert!(shown.contains("unique"), "{shown}");
             let source = std::error::Error::source(result.as_ref().unwrap_err());

@@ -12,7 +12,7 @@ use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
-use crate::error::{ConstraintKind, Error, Result};
+use crate::error::{ConstraintKind, Error, Result, Violation};
 use crate::row::{Row, RowInner};
 use crate::value::{Bind, Param, Value, ValueRef, DATETIME_TEXT_FORMAT};
 
@@ -46,6 +46,7 @@ impl PgConnection {
         })?;
         let client = config.connect(NoTls).map_err(|e| Error::Connection {
             message: format!("cannot connect to {}: {e}", crate::url::redact(url)),
+            source: Some(Box::new(e)),
         })?;
         Ok(PgConnection {
             client,
@@ -855,67 +856,75 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_owned(),
         };
-        let code = db.code();
-        if ends_session(code) {
+        let code = db.code().clone();
+        if ends_session(&code) {
             return Error::Connection {
                 message: format!("the server ended the session: {message} ({})", code.code()),
+                source: Some(Box::new(error)),
             };
         }
-        let kind = if *code == SqlState::UNIQUE_VIOLATION {
+        let kind = if code == SqlState::UNIQUE_VIOLATION {
             Some(ConstraintKind::Unique)
-        } else if *code == SqlState::FOREIGN_KEY_VIOLATION {
+        } else if code == SqlState::FOREIGN_KEY_VIOLATION {
             Some(ConstraintKind::ForeignKey)
-        } else if *code == SqlState::NOT_NULL_VIOLATION {
+        } else if code == SqlState::NOT_NULL_VIOLATION {
             Some(ConstraintKind::NotNull)
-        } else if *code == SqlState::CHECK_VIOLATION {
+        } else if code == SqlState::CHECK_VIOLATION {
             Some(ConstraintKind::Check)
         } else {
             None
         };
         if let Some(kind) = kind {
-            return Error::constraint(kind, message, None);
+            let violation = Violation {
+                message,
+                constraint: db.constraint().map(str::to_owned),
+                columns: db.column().map(str::to_owned).into_iter().collect(),
+                source: Some(Box::new(error)),
+            };
+            return Error::constraint(kind, violation);
         }
         if [
             SqlState::LOCK_NOT_AVAILABLE,
             SqlState::T_R_DEADLOCK_DETECTED,
             SqlState::T_R_SERIALIZATION_FAILURE,
         ]
-        .contains(code)
+        .contains(&code)
         {
-            return Error::Busy { message, sql: None };
+            return Error::Busy {
+                message,
+                sql: None,
+                source: Some(Box::new(error)),
+            };
         }
         return Error::Database {
             message,
             code: Some(code.code().to_owned()),
             sql: None,
+            source: Some(Box::new(error)),
         };
-    }
-    let io_failure = error
-        .source()
-        .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
-    if error.is_closed() || io_failure {
-        return Error::Connection {
-            message: match error.source() {
-                Some(source) => format!("{error}: {source}"),
-                None => error.to_string(),
-            },
-        };
-    }
-    // A value that cannot be converted to its parameter's type (`PgBind` refused it).
-    if error.to_string().starts_with("error serializing parameter") {
-        return Error::Bind(match error.source() {
-            Some(source) => format!("{error}: {source}"),
-            None => error.to_string(),
-        });
     }
     let message = match error.source() {
         Some(source) => format!("{error}: {source}"),
         None => error.to_string(),
     };
+    let io_failure = error
+        .source()
+        .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
+    if error.is_closed() || io_failure {
+        return Error::Connection {
+            message,
+            source: Some(Box::new(error)),
+        };
+    }
+    // A value that cannot be converted to its parameter's type (`PgBind` refused it).
+    if error.to_string().starts_with("error serializing parameter") {
+        return Error::Bind(message);
+    }
     Error::Database {
         message,
         code: None,
         sql: None,
+        source: Some(Box::new(error)),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rusqlite::types::{ToSqlOutput, ValueRef as SqliteRef};
 use rusqlite::{ffi, OpenFlags};
 
-use crate::error::{ConstraintKind, Error, Result};
+use crate::error::{ConstraintKind, Error, Result, Violation};
 use crate::row::{Row, RowInner};
 use crate::url::{ConnectOptions, Target};
 use crate::value::{Bind, Param, Value, ValueRef, DATETIME_TEXT_FORMAT};
@@ -29,6 +29,7 @@ impl SqliteConnection {
         }
         .map_err(|e| Error::Connection {
             message: format!("cannot open {}: {e}", options.redacted()),
+            source: Some(Box::new(e)),
         })?;
         conn.busy_timeout(options.busy_timeout).map_err(map_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
@@ -219,39 +220,113 @@ fn column_not_found(index: usize) -> Box<Error> {
 }
 
 pub(crate) fn map_error(error: rusqlite::Error) -> Error {
-    match &error {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            let message = message.clone().unwrap_or_else(|| failure.to_string());
-            let kind = match failure.extended_code {
-                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                    Some(ConstraintKind::Unique)
-                }
-                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(ConstraintKind::ForeignKey),
-                ffi::SQLITE_CONSTRAINT_NOTNULL => Some(ConstraintKind::NotNull),
-                ffi::SQLITE_CONSTRAINT_CHECK => Some(ConstraintKind::Check),
-                _ => None,
-            };
-            if let Some(kind) = kind {
-                return Error::constraint(kind, message, None);
-            }
-            match failure.code {
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
-                    Error::Busy { message, sql: None }
-                }
-                rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::NotADatabase => {
-                    Error::Connection { message }
-                }
-                _ => Error::Database {
-                    message,
-                    code: Some(failure.extended_code.to_string()),
-                    sql: None,
-                },
-            }
-        }
-        _ => Error::Database {
+    let rusqlite::Error::SqliteFailure(failure, message) = &error else {
+        return Error::Database {
             message: error.to_string(),
             code: None,
             sql: None,
+            source: Some(Box::new(error)),
+        };
+    };
+    let failure = *failure;
+    let message = message.clone().unwrap_or_else(|| failure.to_string());
+    let kind = match failure.extended_code {
+        ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+            Some(ConstraintKind::Unique)
+        }
+        ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(ConstraintKind::ForeignKey),
+        ffi::SQLITE_CONSTRAINT_NOTNULL => Some(ConstraintKind::NotNull),
+        ffi::SQLITE_CONSTRAINT_CHECK => Some(ConstraintKind::Check),
+        _ => None,
+    };
+    let source = Some(Box::new(error) as Box<dyn std::error::Error + Send + Sync>);
+    if let Some(kind) = kind {
+        let (constraint, columns) = violated(kind, &message);
+        let violation = Violation {
+            message,
+            constraint,
+            columns,
+            source,
+        };
+        return Error::constraint(kind, violation);
+    }
+    match failure.code {
+        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => Error::Busy {
+            message,
+            sql: None,
+            source,
         },
+        rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::NotADatabase => {
+            Error::Connection { message, source }
+        }
+        _ => Error::Database {
+            message,
+            code: Some(failure.extended_code.to_string()),
+            sql: None,
+            source,
+        },
+    }
+}
+
+/// The constraint name and columns SQLite's message gives: `UNIQUE constraint failed:
+/// users.email, users.team_id` (columns; `index 'name'` for an expression index),
+/// `NOT NULL constraint failed: users.name`, `CHECK constraint failed: name` (the name,
+/// or the condition's text when the CHECK has none), `FOREIGN KEY constraint failed`.
+fn violated(kind: ConstraintKind, message: &str) -> (Option<String>, Vec<String>) {
+    let Some((_, detail)) = message.split_once("constraint failed: ") else {
+        return (None, Vec::new());
+    };
+    match kind {
+        ConstraintKind::Unique | ConstraintKind::NotNull => {
+            if let Some(index) = detail
+                .strip_prefix("index '")
+                .and_then(|rest| rest.strip_suffix('\''))
+            {
+                return (Some(index.to_owned()), Vec::new());
+            }
+            let columns = detail
+                .split(", ")
+                .map(|qualified| match qualified.split_once('.') {
+                    Some((_table, column)) => column.to_owned(),
+                    None => qualified.to_owned(),
+                })
+                .collect();
+            (None, columns)
+        }
+        ConstraintKind::Check if is_bare_name(detail) => (Some(detail.to_owned()), Vec::new()),
+        _ => (None, Vec::new()),
+    }
+}
+
+/// Whether `text` is a plain identifier (so a CHECK's name, not its condition).
+fn is_bare_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_name_what_the_message_gives() {
+        let unique = violated(
+            ConstraintKind::Unique,
+            "UNIQUE constraint failed: users.team_id, users.email",
+        );
+        assert_eq!(unique, (None, vec!["team_id".into(), "email".into()]));
+        let index = violated(
+            ConstraintKind::Unique,
+            "UNIQUE constraint failed: index 'users_lower_email'",
+        );
+        assert_eq!(index, (Some("users_lower_email".into()), vec![]));
+        let named = violated(ConstraintKind::Check, "CHECK constraint failed: votes_ok");
+        assert_eq!(named, (Some("votes_ok".into()), vec![]));
+        // An unnamed CHECK is reported by its condition: no name.
+        let unnamed = violated(ConstraintKind::Check, "CHECK constraint failed: votes >= 0");
+        assert_eq!(unnamed, (None, vec![]));
+        let foreign = violated(ConstraintKind::ForeignKey, "FOREIGN KEY constraint failed");
+        assert_eq!(foreign, (None, vec![]));
     }
 }

@@ -1,7 +1,8 @@
 //! Terminal methods: reads, aggregates, pagination, streaming and writes. Each has an
 //! `_on` twin running on an explicit connection.
 
-use super::clause::{Op, Order, SelectItem, Where, WhereKind};
+use super::clause::{Order, SelectItem, Where, WhereKind};
+use super::operator::Operator;
 use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
 use super::{BulkOp, Ident, Query};
 use crate::backend::Connection;
@@ -236,7 +237,7 @@ impl<T> Query<T> {
             or: false,
             kind: WhereKind::Basic {
                 column: key,
-                op: Op::Gt,
+                op: Operator::Gt,
                 value: last,
             },
         };

@@ -13,18 +13,21 @@
 
 mod clause;
 mod exec;
+mod operator;
 mod render;
+mod wheres;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub use self::clause::Ident;
 pub(crate) use self::clause::{clone_list, Columns, Parts, SelectItem};
-use self::clause::{Join, JoinKind, Op, Order, Where, WhereKind};
+use self::clause::{invalid_query_message, Join, JoinKind, Order, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
+pub use self::operator::{IntoOperator, Operator};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
-use crate::dialect::{DatePart, Dialect, LockMode, SqlWriter, TextMatch};
+use crate::dialect::{Dialect, LockMode, SqlWriter};
 use crate::error::Result;
 use crate::model::SqlCache;
 use crate::relation::{LoadPlan, RelationContext};
@@ -313,37 +316,6 @@ impl<T> Query<T> {
         self
     }
 
-    fn push_where(mut self, or: bool, kind: WhereKind) -> Self {
-        self.parts.wheres.push(Where { or, kind });
-        self
-    }
-
-    fn parse_op(&mut self, op: &str) -> Option<Op> {
-        let parsed = Op::parse(op);
-        if parsed.is_none() {
-            self.parts.fail(unknown_operator(op));
-        }
-        parsed
-    }
-
-    fn basic(mut self, or: bool, column: Ident, op: &str, value: Value) -> Self {
-        match self.parse_op(op) {
-            Some(op) => self.push_where(or, WhereKind::Basic { column, op, value }),
-            None => self,
-        }
-    }
-
-    fn group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
-        let inner = f(self.fresh());
-        if let Some(message) = inner.parts.error {
-            self.parts.fail(message);
-        }
-        if inner.parts.wheres.is_empty() {
-            return self;
-        }
-        self.push_where(or, WhereKind::Group(inner.parts.wheres))
-    }
-
     // ----- default scopes -------------------------------------------------------------
 
     /// Adds a named scope: conditions (built by `f` on a fresh query) that are ANDed with
@@ -376,355 +348,6 @@ impl<T> Query<T> {
     /// Whether the named scope is applied.
     pub fn has_scope(&self, name: &str) -> bool {
         self.parts.scopes.iter().any(|(n, _)| n == name)
-    }
-
-    // ----- wheres ---------------------------------------------------------------------
-
-    /// `column op value`. `op` is one of `= < > <= >= <> != like, not like, ilike,
-    /// not ilike` (case-insensitive); anything else makes the query fail with
-    /// [`crate::Error::InvalidQuery`]. Comparing with NULL (`None`) by `=` / `<>` renders
-    /// `IS NULL` / `IS NOT NULL`.
-    pub fn where_(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
-        self.basic(false, column.into(), op, value.into())
-    }
-
-    /// `OR column op value`.
-    pub fn or_where(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
-        self.basic(true, column.into(), op, value.into())
-    }
-
-    /// `column = value`.
-    pub fn where_eq(self, column: impl Into<Ident>, value: impl Into<Value>) -> Self {
-        self.basic(false, column.into(), "=", value.into())
-    }
-
-    /// `OR column = value`.
-    pub fn or_where_eq(self, column: impl Into<Ident>, value: impl Into<Value>) -> Self {
-        self.basic(true, column.into(), "=", value.into())
-    }
-
-    /// A parenthesised group of conditions built by `f`: `AND (a OR b)`.
-    pub fn where_group(self, f: impl FnOnce(Self) -> Self) -> Self {
-        self.group(false, f)
-    }
-
-    /// `OR (...)`, a group built by `f`.
-    pub fn or_where_group(self, f: impl FnOnce(Self) -> Self) -> Self {
-        self.group(true, f)
-    }
-
-    fn in_list<V: Into<Value>>(
-        self,
-        or: bool,
-        column: Ident,
-        values: impl IntoIterator<Item = V>,
-        not: bool,
-    ) -> Self {
-        let values = values.into_iter().map(Into::into).collect();
-        self.push_where(
-            or,
-            WhereKind::In {
-                column,
-                values,
-                not,
-            },
-        )
-    }
-
-    /// `column IN (values)`. An empty list matches nothing (renders `1 = 0`).
-    pub fn where_in<V: Into<Value>>(
-        self,
-        column: impl Into<Ident>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Self {
-        self.in_list(false, column.into(), values, false)
-    }
-
-    /// `OR column IN (values)`.
-    pub fn or_where_in<V: Into<Value>>(
-        self,
-        column: impl Into<Ident>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Self {
-        self.in_list(true, column.into(), values, false)
-    }
-
-    /// `column NOT IN (values)`. An empty list matches everything (renders `1 = 1`).
-    pub fn where_not_in<V: Into<Value>>(
-        self,
-        column: impl Into<Ident>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Self {
-        self.in_list(false, column.into(), values, true)
-    }
-
-    /// `OR column NOT IN (values)`.
-    pub fn or_where_not_in<V: Into<Value>>(
-        self,
-        column: impl Into<Ident>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Self {
-        self.in_list(true, column.into(), values, true)
-    }
-
-    /// `column IN (SELECT ...)`.
-    pub fn where_in_sub<U>(self, column: impl Into<Ident>, query: Query<U>) -> Self {
-        let kind = WhereKind::InSub {
-            column: column.into(),
-            query: Box::new(query.parts),
-            not: false,
-        };
-        self.push_where(false, kind)
-    }
-
-    /// `column NOT IN (SELECT ...)`.
-    pub fn where_not_in_sub<U>(self, column: impl Into<Ident>, query: Query<U>) -> Self {
-        let kind = WhereKind::InSub {
-            column: column.into(),
-            query: Box::new(query.parts),
-            not: true,
-        };
-        self.push_where(false, kind)
-    }
-
-    /// `column IS NULL`.
-    pub fn where_null(self, column: impl Into<Ident>) -> Self {
-        let column = column.into();
-        self.push_where(false, WhereKind::Null { column, not: false })
-    }
-
-    /// `OR column IS NULL`.
-    pub fn or_where_null(self, column: impl Into<Ident>) -> Self {
-        let column = column.into();
-        self.push_where(true, WhereKind::Null { column, not: false })
-    }
-
-    /// `column IS NOT NULL`.
-    pub fn where_not_null(self, column: impl Into<Ident>) -> Self {
-        let column = column.into();
-        self.push_where(false, WhereKind::Null { column, not: true })
-    }
-
-    /// `OR column IS NOT NULL`.
-    pub fn or_where_not_null(self, column: impl Into<Ident>) -> Self {
-        let column = column.into();
-        self.push_where(true, WhereKind::Null { column, not: true })
-    }
-
-    fn between(self, or: bool, column: Ident, low: Value, high: Value, not: bool) -> Self {
-        let kind = WhereKind::Between {
-            column,
-            low,
-            high,
-            not,
-        };
-        self.push_where(or, kind)
-    }
-
-    /// `column BETWEEN low AND high` (inclusive).
-    pub fn where_between(
-        self,
-        column: impl Into<Ident>,
-        low: impl Into<Value>,
-        high: impl Into<Value>,
-    ) -> Self {
-        self.between(false, column.into(), low.into(), high.into(), false)
-    }
-
-    /// `OR column BETWEEN low AND high`.
-    pub fn or_where_between(
-        self,
-        column: impl Into<Ident>,
-        low: impl Into<Value>,
-        high: impl Into<Value>,
-    ) -> Self {
-        self.between(true, column.into(), low.into(), high.into(), false)
-    }
-
-    /// `column NOT BETWEEN low AND high`.
-    pub fn where_not_between(
-        self,
-        column: impl Into<Ident>,
-        low: impl Into<Value>,
-        high: impl Into<Value>,
-    ) -> Self {
-        self.between(false, column.into(), low.into(), high.into(), true)
-    }
-
-    /// `column LIKE pattern`: `%` matches any text, `_` one character, and `\` escapes
-    /// the next character (`50\%` matches `50%`), the same on every backend. A pattern
-    /// ending in a lone `\`, or longer than the backend accepts (50 000 bytes on SQLite),
-    /// makes the query fail with [`crate::Error::InvalidQuery`]. To match user text
-    /// literally use [`Query::where_contains`] and its siblings.
-    ///
-    /// Note: SQLite's `LIKE` ignores ASCII case, PostgreSQL's does not; use
-    /// `where_("col", "ilike", ..)` for case-insensitive matching on both.
-    pub fn where_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
-        self.basic(false, column.into(), "like", pattern.into())
-    }
-
-    /// `OR column LIKE pattern`.
-    pub fn or_where_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
-        self.basic(true, column.into(), "like", pattern.into())
-    }
-
-    /// `column NOT LIKE pattern`.
-    pub fn where_not_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
-        self.basic(false, column.into(), "not like", pattern.into())
-    }
-
-    fn text_match(self, or: bool, column: Ident, kind: TextMatch, text: &str) -> Self {
-        let text = text.to_owned();
-        self.push_where(or, WhereKind::Text { column, kind, text })
-    }
-
-    /// The column contains `text` literally: `%`, `_` and `\` in it are not wildcards
-    /// (for a search box). Case sensitivity is `LIKE`'s: ASCII case is ignored on SQLite,
-    /// not on PostgreSQL. Any length works: on SQLite, text too long for a `LIKE` pattern
-    /// is matched without one, with the same answer.
-    pub fn where_contains(self, column: impl Into<Ident>, text: &str) -> Self {
-        self.text_match(false, column.into(), TextMatch::Contains, text)
-    }
-
-    /// `OR` the column contains `text` literally (see [`Query::where_contains`]).
-    pub fn or_where_contains(self, column: impl Into<Ident>, text: &str) -> Self {
-        self.text_match(true, column.into(), TextMatch::Contains, text)
-    }
-
-    /// The column starts with `text` literally (see [`Query::where_contains`]).
-    pub fn where_starts_with(self, column: impl Into<Ident>, text: &str) -> Self {
-        self.text_match(false, column.into(), TextMatch::StartsWith, text)
-    }
-
-    /// `OR` the column starts with `text` literally (see [`Query::where_contains`]).
-    pub fn or_where_starts_with(self, column: impl Into<Ident>, text: &str) -> Self {
-        self.text_match(true, column.into(), TextMatch::StartsWith, text)
-    }
-
-    /// The column ends with `text` literally (see [`Query::where_contains`]).
-    pub fn where_ends_with(self, column: impl Into<Ident>, text: &str) -> Self {
-        self.text_match(false, column.into(), TextMatch::EndsWith, text)
-    }
-
-    /// `OR` the column ends with `text` literally (see [`Query::where_contains`]).
-    pub fn or_where_ends_with(self, column: impl Into<Ident>, text: &str) -> Self {
-        self.text_match(true, column.into(), TextMatch::EndsWith, text)
-    }
-
-    fn column_cmp(mut self, or: bool, first: Ident, op: &str, second: Ident) -> Self {
-        match self.parse_op(op) {
-            Some(op) => self.push_where(or, WhereKind::Column { first, op, second }),
-            None => self,
-        }
-    }
-
-    /// `first op second`, comparing two columns.
-    pub fn where_column(self, first: impl Into<Ident>, op: &str, second: impl Into<Ident>) -> Self {
-        self.column_cmp(false, first.into(), op, second.into())
-    }
-
-    /// `OR first op second`.
-    pub fn or_where_column(
-        self,
-        first: impl Into<Ident>,
-        op: &str,
-        second: impl Into<Ident>,
-    ) -> Self {
-        self.column_cmp(true, first.into(), op, second.into())
-    }
-
-    /// `EXISTS (SELECT ...)`.
-    pub fn where_exists<U>(self, query: Query<U>) -> Self {
-        let query = Box::new(query.parts);
-        self.push_where(false, WhereKind::Exists { query, not: false })
-    }
-
-    /// `(SELECT ...) op value`: compares a single-value subquery (e.g. a count).
-    pub fn where_sub<U>(mut self, query: Query<U>, op: &str, value: impl Into<Value>) -> Self {
-        match self.parse_op(op) {
-            Some(op) => {
-                let query = Box::new(query.parts);
-                let value = value.into();
-                self.push_where(false, WhereKind::SubCompare { query, op, value })
-            }
-            None => self,
-        }
-    }
-
-    /// `OR EXISTS (SELECT ...)`.
-    pub fn or_where_exists<U>(self, query: Query<U>) -> Self {
-        let query = Box::new(query.parts);
-        self.push_where(true, WhereKind::Exists { query, not: false })
-    }
-
-    /// `NOT EXISTS (SELECT ...)`.
-    pub fn where_not_exists<U>(self, query: Query<U>) -> Self {
-        let query = Box::new(query.parts);
-        self.push_where(false, WhereKind::Exists { query, not: true })
-    }
-
-    fn date(mut self, part: DatePart, column: Ident, op: &str, value: Value) -> Self {
-        match self.parse_op(op) {
-            Some(op) => self.push_where(
-                false,
-                WhereKind::Date {
-                    column,
-                    part,
-                    op,
-                    value,
-                },
-            ),
-            None => self,
-        }
-    }
-
-    /// Compares the date part of a date/time column: `where_date("created_at", "=",
-    /// NaiveDate)` (a `YYYY-MM-DD` string works too).
-    pub fn where_date(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
-        self.date(DatePart::Date, column.into(), op, value.into())
-    }
-
-    /// Compares the year of a date/time column with an integer.
-    pub fn where_year(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
-        self.date(DatePart::Year, column.into(), op, value.into())
-    }
-
-    /// Compares the month (1-12) of a date/time column with an integer.
-    pub fn where_month(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
-        self.date(DatePart::Month, column.into(), op, value.into())
-    }
-
-    /// Compares the day of the month of a date/time column with an integer.
-    pub fn where_day(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
-        self.date(DatePart::Day, column.into(), op, value.into())
-    }
-
-    /// Raw SQL condition with `?` placeholders: `where_raw("votes > ? * 2", &[&10])`.
-    /// Explicitly raw: never pass user input as `sql`.
-    pub fn where_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
-        let kind = WhereKind::Raw {
-            sql: sql.into(),
-            bindings: self::bindings(bindings),
-        };
-        self.push_where(false, kind)
-    }
-
-    /// `OR` raw SQL condition.
-    pub fn or_where_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
-        let kind = WhereKind::Raw {
-            sql: sql.into(),
-            bindings: self::bindings(bindings),
-        };
-        self.push_where(true, kind)
-    }
-
-    /// Applies `f` only when `condition` holds: `.when(only_active, |q| q.where_eq("active", true))`.
-    pub fn when(self, condition: bool, f: impl FnOnce(Self) -> Self) -> Self {
-        if condition {
-            f(self)
-        } else {
-            self
-        }
     }
 
     // ----- select ---------------------------------------------------------------------
@@ -774,10 +397,10 @@ impl<T> Query<T> {
         kind: JoinKind,
         table: Ident,
         first: Ident,
-        op: &str,
+        op: impl IntoOperator,
         second: Ident,
     ) -> Self {
-        let Some(op) = self.parse_op(op) else {
+        let Some(op) = self.operator(op) else {
             return self;
         };
         self.parts.joins.push(Join {
@@ -817,7 +440,7 @@ impl<T> Query<T> {
         self,
         table: impl Into<Ident>,
         first: impl Into<Ident>,
-        op: &str,
+        op: impl IntoOperator,
         second: impl Into<Ident>,
     ) -> Self {
         self.join_kind(
@@ -834,7 +457,7 @@ impl<T> Query<T> {
         self,
         table: impl Into<Ident>,
         first: impl Into<Ident>,
-        op: &str,
+        op: impl IntoOperator,
         second: impl Into<Ident>,
     ) -> Self {
         self.join_kind(
@@ -851,7 +474,7 @@ impl<T> Query<T> {
         self,
         table: impl Into<Ident>,
         first: impl Into<Ident>,
-        op: &str,
+        op: impl IntoOperator,
         second: impl Into<Ident>,
     ) -> Self {
         self.join_kind(
@@ -906,34 +529,6 @@ impl<T> Query<T> {
     /// `GROUP BY columns`.
     pub fn group_by(mut self, columns: impl IntoColumns) -> Self {
         columns.push_columns(&mut self.parts.groups);
-        self
-    }
-
-    /// `HAVING column op value` (for aggregates, prefer [`Query::having_raw`]:
-    /// PostgreSQL does not accept select aliases in `HAVING`).
-    pub fn having(mut self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
-        if let Some(op) = self.parse_op(op) {
-            self.parts.havings.push(Where {
-                or: false,
-                kind: WhereKind::Basic {
-                    column: column.into(),
-                    op,
-                    value: value.into(),
-                },
-            });
-        }
-        self
-    }
-
-    /// Raw `HAVING` condition: `having_raw("COUNT(*) > ?", &[&1])`.
-    pub fn having_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
-        self.parts.havings.push(Where {
-            or: false,
-            kind: WhereKind::Raw {
-                sql: sql.into(),
-                bindings: self::bindings(bindings),
-            },
-        });
         self
     }
 
@@ -1075,12 +670,6 @@ impl<T> Query<T> {
     }
 }
 
-fn unknown_operator(op: &str) -> String {
-    format!(
-        "unknown operator {op:?}: use one of = < > <= >= <> != like, not like, ilike, not ilike"
-    )
-}
-
 /// The conditions of a join, built in [`Query::join_with`] and friends.
 #[derive(Debug, Clone)]
 pub struct JoinClause {
@@ -1089,50 +678,90 @@ pub struct JoinClause {
 }
 
 impl JoinClause {
-    fn push(mut self, or: bool, op: &str, make: impl FnOnce(Op) -> WhereKind) -> Self {
-        match Op::parse(op) {
-            Some(op) => self.conditions.push(Where { or, kind: make(op) }),
-            None => {
-                self.error.get_or_insert_with(|| unknown_operator(op));
+    fn push(
+        mut self,
+        or: bool,
+        op: impl IntoOperator,
+        make: impl FnOnce(Operator) -> WhereKind,
+    ) -> Self {
+        match op.into_operator() {
+            Ok(op) => self.conditions.push(Where { or, kind: make(op) }),
+            Err(error) => {
+                self.error
+                    .get_or_insert_with(|| invalid_query_message(error));
             }
         }
         self
     }
 
     /// `ON first op second` (ANDed with earlier conditions).
-    pub fn on(self, first: impl Into<Ident>, op: &str, second: impl Into<Ident>) -> Self {
+    pub fn on(
+        self,
+        first: impl Into<Ident>,
+        op: impl IntoOperator,
+        second: impl Into<Ident>,
+    ) -> Self {
         let (first, second) = (first.into(), second.into());
         self.push(false, op, |op| WhereKind::Column { first, op, second })
     }
 
     /// `OR first op second`.
-    pub fn or_on(self, first: impl Into<Ident>, op: &str, second: impl Into<Ident>) -> Self {
+    pub fn or_on(
+        self,
+        first: impl Into<Ident>,
+        op: impl IntoOperator,
+        second: impl Into<Ident>,
+    ) -> Self {
         let (first, second) = (first.into(), second.into());
         self.push(true, op, |op| WhereKind::Column { first, op, second })
     }
 
     /// `AND column op value` (a bound value).
-    pub fn where_(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+    pub fn where_(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
         let (column, value) = (column.into(), value.into());
         self.push(false, op, |op| WhereKind::Basic { column, op, value })
     }
 
     /// `OR column op value`.
-    pub fn or_where(self, column: impl Into<Ident>, op: &str, value: impl Into<Value>) -> Self {
+    pub fn or_where(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
         let (column, value) = (column.into(), value.into());
         self.push(true, op, |op| WhereKind::Basic { column, op, value })
     }
 
-    /// `AND column IS NULL`.
-    pub fn where_null(mut self, column: impl Into<Ident>) -> Self {
-        self.conditions.push(Where {
-            or: false,
-            kind: WhereKind::Null {
-                column: column.into(),
-                not: false,
-            },
-        });
+    fn null(mut self, or: bool, column: Ident, not: bool) -> Self {
+        let kind = WhereKind::Null { column, not };
+        self.conditions.push(Where { or, kind });
         self
+    }
+
+    /// `AND column IS NULL`.
+    pub fn where_null(self, column: impl Into<Ident>) -> Self {
+        self.null(false, column.into(), false)
+    }
+
+    /// `OR column IS NULL`.
+    pub fn or_where_null(self, column: impl Into<Ident>) -> Self {
+        self.null(true, column.into(), false)
+    }
+
+    /// `AND column IS NOT NULL`.
+    pub fn where_not_null(self, column: impl Into<Ident>) -> Self {
+        self.null(false, column.into(), true)
+    }
+
+    /// `OR column IS NOT NULL`.
+    pub fn or_where_not_null(self, column: impl Into<Ident>) -> Self {
+        self.null(true, column.into(), true)
     }
 }
 

@@ -2,7 +2,8 @@
 //! identifiers, bound values). Rendering consumes the clauses, so bound values move into
 //! the statement without copies.
 
-use super::clause::{split_alias, Join, JoinKind, Op, Order, Parts, SelectItem, Where, WhereKind};
+use super::clause::{split_alias, Join, JoinKind, Order, Parts, SelectItem, Where, WhereKind};
+use super::operator::Operator;
 use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
 use crate::error::Error;
 use crate::value::Value;
@@ -34,28 +35,28 @@ pub(crate) fn table_reference(table: &str) -> &str {
     }
 }
 
-fn op_sql(dialect: &dyn Dialect, op: Op) -> &'static str {
+fn op_sql(dialect: &dyn Dialect, op: Operator) -> &'static str {
     match op {
-        Op::Eq => "=",
-        Op::Lt => "<",
-        Op::Gt => ">",
-        Op::Le => "<=",
-        Op::Ge => ">=",
-        Op::Ne => "<>",
-        Op::Like => "LIKE",
-        Op::NotLike => "NOT LIKE",
-        Op::ILike => dialect.ilike_operator(false),
-        Op::NotILike => dialect.ilike_operator(true),
+        Operator::Eq => "=",
+        Operator::Lt => "<",
+        Operator::Gt => ">",
+        Operator::Le => "<=",
+        Operator::Ge => ">=",
+        Operator::NotEq => "<>",
+        Operator::Like => "LIKE",
+        Operator::NotLike => "NOT LIKE",
+        Operator::ILike => dialect.ilike_operator(false),
+        Operator::NotILike => dialect.ilike_operator(true),
     }
 }
 
-fn push_op(w: &mut SqlWriter, op: Op) {
+fn push_op(w: &mut SqlWriter, op: Operator) {
     let sql = op_sql(w.dialect(), op);
     w.push(" ").push(sql).push(" ");
 }
 
 /// Appends the `ESCAPE` clause after the right side of a `LIKE` operator.
-fn push_like_escape(w: &mut SqlWriter, op: Op) {
+fn push_like_escape(w: &mut SqlWriter, op: Operator) {
     if op.is_like() {
         let clause = w.dialect().like_escape_clause();
         w.push(clause);
@@ -64,7 +65,7 @@ fn push_like_escape(w: &mut SqlWriter, op: Op) {
 
 /// Appends `value`, the right side of `op`; a `LIKE` pattern is checked first and
 /// followed by its `ESCAPE` clause.
-fn push_operand(w: &mut SqlWriter, op: Op, value: Value) {
+fn push_operand(w: &mut SqlWriter, op: Operator, value: Value) {
     if op.is_like() {
         if let Value::Text(pattern) = &value {
             if let Err(e) = check_like_pattern(w.dialect(), pattern) {
@@ -91,10 +92,10 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             w.push_qualified_name(&column);
             match (op, value.is_null()) {
                 // `= NULL` is never true: compare with NULL the way the caller meant.
-                (Op::Eq, true) => {
+                (Operator::Eq, true) => {
                     w.push(" IS NULL");
                 }
-                (Op::Ne, true) => {
+                (Operator::NotEq, true) => {
                     w.push(" IS NOT NULL");
                 }
                 _ => {
@@ -152,9 +153,8 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
         WhereKind::SubCompare { query, op, value } => {
             w.push("(");
             query.render_select(w);
-            w.push(") ");
+            w.push(")");
             push_op(w, op);
-            w.push(" ");
             push_operand(w, op, value);
         }
         WhereKind::Date {

@@ -226,6 +226,101 @@ fn subqueries() {
 }
 
 #[test]
+fn every_where_has_its_or_form() {
+    let posts = || {
+        Query::<Record>::new("posts")
+            .select("user_id")
+            .where_eq("published", true)
+    };
+    golden(
+        q().where_eq("id", 1)
+            .or_where_not_between("votes", 1, 9)
+            .or_where_not_like("name", "A%"),
+        r#"SELECT * FROM "users" WHERE "id" = ? OR "votes" NOT BETWEEN ? AND ? OR "name" NOT LIKE ? ESCAPE '\'"#,
+    );
+    golden(
+        q().where_eq("id", 1)
+            .or_where_in_sub("id", posts())
+            .or_where_not_in_sub("team_id", posts()),
+        r#"SELECT * FROM "users" WHERE "id" = ? OR "id" IN (SELECT "user_id" FROM "posts" WHERE "published" = ?) OR "team_id" NOT IN (SELECT "user_id" FROM "posts" WHERE "published" = ?)"#,
+    );
+    let sub = Query::<Record>::new("posts").where_column("posts.user_id", "=", "users.id");
+    golden(
+        q().where_eq("id", 1).or_where_not_exists(sub.clone()),
+        r#"SELECT * FROM "users" WHERE "id" = ? OR NOT EXISTS (SELECT * FROM "posts" WHERE "posts"."user_id" = "users"."id")"#,
+    );
+    golden(
+        q().where_eq("id", 1)
+            .or_where_sub(sub.select_raw("COUNT(*)", &[]), ">", 2),
+        r#"SELECT * FROM "users" WHERE "id" = ? OR (SELECT COUNT(*) FROM "posts" WHERE "posts"."user_id" = "users"."id") > ?"#,
+    );
+    golden(
+        q().group_by("team_id")
+            .having("team_id", ">", 1)
+            .or_having("team_id", Operator::Eq, 0)
+            .or_having_raw("SUM(votes) > ?", &[&100]),
+        r#"SELECT * FROM "users" GROUP BY "team_id" HAVING "team_id" > ? OR "team_id" = ? OR SUM(votes) > ?"#,
+    );
+    // The OR forms of the date parts render like their AND forms.
+    let query = q()
+        .where_eq("id", 1)
+        .or_where_date("created_at", "=", "2024-01-05")
+        .or_where_year("created_at", ">=", 2024)
+        .or_where_month("created_at", "=", 1)
+        .or_where_day("created_at", "<", 6);
+    assert_eq!(
+        lite(&query),
+        r#"SELECT * FROM "users" WHERE "id" = ? OR date("created_at") = ? OR CAST(strftime('%Y', "created_at") AS INTEGER) >= ? OR CAST(strftime('%m', "created_at") AS INTEGER) = ? OR CAST(strftime('%d', "created_at") AS INTEGER) < ?"#
+    );
+    let and_form = pg(&q()
+        .where_date("created_at", "=", "2024-01-05")
+        .where_year("created_at", ">=", 2024)
+        .where_month("created_at", "=", 1)
+        .where_day("created_at", "<", 6));
+    let or_form = pg(&q()
+        .where_date("created_at", "=", "2024-01-05")
+        .or_where_year("created_at", ">=", 2024)
+        .or_where_month("created_at", "=", 1)
+        .or_where_day("created_at", "<", 6));
+    assert_eq!(or_form, and_form.replace(" AND ", " OR "));
+}
+
+#[test]
+fn operators_are_an_enum_or_their_text() {
+    use Operator::*;
+    let typed = q()
+        .where_("a", Eq, 1)
+        .where_("b", NotEq, 1)
+        .where_("c", Lt, 1)
+        .where_("d", Le, 1)
+        .or_where("e", Gt, 1)
+        .or_where("f", Ge, 1)
+        .where_("g", Like, "x")
+        .where_("h", NotLike, "x")
+        .where_column("i", Ge, "j")
+        .join("p", "p.id", Eq, "users.p_id");
+    let not_like = String::from("not like");
+    let text = q()
+        .where_("a", "=", 1)
+        .where_("b", "!=", 1)
+        .where_("c", "<", 1)
+        .where_("d", "<=", 1)
+        .or_where("e", ">", 1)
+        .or_where("f", String::from(">="), 1)
+        .where_("g", "LIKE", "x")
+        .where_("h", &not_like, "x")
+        .where_column("i", ">=", "j")
+        .join("p", "p.id", "==", "users.p_id");
+    assert_eq!(lite(&typed), lite(&text));
+    assert_eq!(not_like.parse::<Operator>().unwrap(), NotLike);
+    assert_eq!(pg(&typed), pg(&text));
+    assert_eq!(
+        pg(&q().where_("a", ILike, "x").where_("b", NotILike, "y")),
+        r#"SELECT * FROM "users" WHERE "a" ILIKE $1 ESCAPE E'\\' AND "b" NOT ILIKE $2 ESCAPE E'\\'"#
+    );
+}
+
+#[test]
 fn date_parts_per_dialect() {
     let query = q()
         .where_date("created_at", "=", "2024-01-05")
@@ -318,6 +413,15 @@ fn joins() {
         .right_join_with("x", |j| j.on("x.id", "=", "users.id"))
         .where_eq("users.id", 1),
         r#"SELECT * FROM "users" INNER JOIN "posts" ON "users"."id" = "posts"."user_id" OR "users"."id" = "posts"."editor_id" AND "posts"."published" = ? OR "posts"."votes" > ? AND "posts"."deleted_at" IS NULL LEFT JOIN "tags" ON "tags"."user_id" = "users"."id" RIGHT JOIN "x" ON "x"."id" = "users"."id" WHERE "users"."id" = ?"#,
+    );
+    golden(
+        q().left_join_with("posts", |j| {
+            j.on("posts.user_id", Operator::Eq, "users.id")
+                .where_not_null("posts.published_at")
+                .or_where_null("posts.pinned_at")
+                .or_where_not_null("posts.featured_at")
+        }),
+        r#"SELECT * FROM "users" LEFT JOIN "posts" ON "posts"."user_id" = "users"."id" AND "posts"."published_at" IS NOT NULL OR "posts"."pinned_at" IS NULL OR "posts"."featured_at" IS NOT NULL"#,
     );
 }
 
@@ -428,6 +532,9 @@ fn unknown_operators_are_errors_not_sql() {
         q().or_where("votes", "=>", 1),
         q().where_column("a", "===", "b"),
         q().having("a", "~", 1),
+        q().or_having("a", "~", 1),
+        q().or_where_date("a", "=<", 1),
+        q().or_where_sub(q(), "in", 1),
         q().where_year("a", "between", 1),
         q().join("p", "a", "<=>", "b"),
         q().join_with("p", |j| j.on("a", "^", "b")),

@@ -1,0 +1,592 @@
+//! The conditions of a query: the `where_*` family and `having`, each in its `AND` form
+//! and its `OR` form (`or_where_*`), written once through a private helper per kind of
+//! condition.
+
+use super::clause::{Where, WhereKind};
+use super::operator::{IntoOperator, Operator};
+use super::{bindings, Ident, Query};
+use crate::dialect::{DatePart, TextMatch};
+use crate::value::{ToValue, Value};
+
+/// The boolean joining a condition to the previous one.
+const AND: bool = false;
+const OR: bool = true;
+
+impl<T> Query<T> {
+    // ----- one helper per kind of condition --------------------------------------------
+
+    fn push_where(mut self, or: bool, kind: WhereKind) -> Self {
+        self.parts.wheres.push(Where { or, kind });
+        self
+    }
+
+    /// The operator, or `None` with an unknown one recorded (reported as
+    /// `Error::InvalidQuery` by the terminal method).
+    pub(super) fn operator(&mut self, op: impl IntoOperator) -> Option<Operator> {
+        match op.into_operator() {
+            Ok(op) => Some(op),
+            Err(error) => {
+                self.parts.fail_with(error);
+                None
+            }
+        }
+    }
+
+    fn push_compared(
+        mut self,
+        or: bool,
+        op: impl IntoOperator,
+        make: impl FnOnce(Operator) -> WhereKind,
+    ) -> Self {
+        match self.operator(op) {
+            Some(op) => self.push_where(or, make(op)),
+            None => self,
+        }
+    }
+
+    fn basic(self, or: bool, column: Ident, op: impl IntoOperator, value: Value) -> Self {
+        self.push_compared(or, op, |op| WhereKind::Basic { column, op, value })
+    }
+
+    fn group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
+        let inner = f(self.fresh());
+        if let Some(message) = inner.parts.error {
+            self.parts.fail(message);
+        }
+        if inner.parts.wheres.is_empty() {
+            return self;
+        }
+        self.push_where(or, WhereKind::Group(inner.parts.wheres))
+    }
+
+    fn in_list<V: Into<Value>>(
+        self,
+        or: bool,
+        column: Ident,
+        values: impl IntoIterator<Item = V>,
+        not: bool,
+    ) -> Self {
+        let values = values.into_iter().map(Into::into).collect();
+        self.push_where(
+            or,
+            WhereKind::In {
+                column,
+                values,
+                not,
+            },
+        )
+    }
+
+    fn in_sub<U>(self, or: bool, column: Ident, query: Query<U>, not: bool) -> Self {
+        let query = Box::new(query.parts);
+        self.push_where(or, WhereKind::InSub { column, query, not })
+    }
+
+    fn null(self, or: bool, column: Ident, not: bool) -> Self {
+        self.push_where(or, WhereKind::Null { column, not })
+    }
+
+    fn between(self, or: bool, column: Ident, low: Value, high: Value, not: bool) -> Self {
+        let kind = WhereKind::Between {
+            column,
+            low,
+            high,
+            not,
+        };
+        self.push_where(or, kind)
+    }
+
+    fn text_match(self, or: bool, column: Ident, kind: TextMatch, text: &str) -> Self {
+        let text = text.to_owned();
+        self.push_where(or, WhereKind::Text { column, kind, text })
+    }
+
+    fn column_cmp(self, or: bool, first: Ident, op: impl IntoOperator, second: Ident) -> Self {
+        self.push_compared(or, op, |op| WhereKind::Column { first, op, second })
+    }
+
+    fn exists_sub<U>(self, or: bool, query: Query<U>, not: bool) -> Self {
+        let query = Box::new(query.parts);
+        self.push_where(or, WhereKind::Exists { query, not })
+    }
+
+    fn sub_compare<U>(
+        self,
+        or: bool,
+        query: Query<U>,
+        op: impl IntoOperator,
+        value: Value,
+    ) -> Self {
+        let query = Box::new(query.parts);
+        self.push_compared(or, op, |op| WhereKind::SubCompare { query, op, value })
+    }
+
+    fn date(
+        self,
+        or: bool,
+        part: DatePart,
+        column: Ident,
+        op: impl IntoOperator,
+        value: Value,
+    ) -> Self {
+        self.push_compared(or, op, |op| WhereKind::Date {
+            column,
+            part,
+            op,
+            value,
+        })
+    }
+
+    fn raw(self, or: bool, sql: Ident, values: &[&dyn ToValue]) -> Self {
+        let bindings = bindings(values);
+        self.push_where(or, WhereKind::Raw { sql, bindings })
+    }
+
+    fn push_having(mut self, or: bool, kind: WhereKind) -> Self {
+        self.parts.havings.push(Where { or, kind });
+        self
+    }
+
+    // ----- comparisons ------------------------------------------------------------------
+
+    /// `column op value`. `op` is an [`Operator`] or its text: one of `= < > <= >= <> !=
+    /// like, not like, ilike, not ilike` (case-insensitive); any other text makes the
+    /// query fail with [`crate::Error::InvalidQuery`]. Comparing with NULL (`None`) by
+    /// `=` / `<>` renders `IS NULL` / `IS NOT NULL`.
+    pub fn where_(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.basic(AND, column.into(), op, value.into())
+    }
+
+    /// `OR column op value`.
+    pub fn or_where(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.basic(OR, column.into(), op, value.into())
+    }
+
+    /// `column = value`.
+    pub fn where_eq(self, column: impl Into<Ident>, value: impl Into<Value>) -> Self {
+        self.basic(AND, column.into(), Operator::Eq, value.into())
+    }
+
+    /// `OR column = value`.
+    pub fn or_where_eq(self, column: impl Into<Ident>, value: impl Into<Value>) -> Self {
+        self.basic(OR, column.into(), Operator::Eq, value.into())
+    }
+
+    /// `first op second`, comparing two columns.
+    pub fn where_column(
+        self,
+        first: impl Into<Ident>,
+        op: impl IntoOperator,
+        second: impl Into<Ident>,
+    ) -> Self {
+        self.column_cmp(AND, first.into(), op, second.into())
+    }
+
+    /// `OR first op second`.
+    pub fn or_where_column(
+        self,
+        first: impl Into<Ident>,
+        op: impl IntoOperator,
+        second: impl Into<Ident>,
+    ) -> Self {
+        self.column_cmp(OR, first.into(), op, second.into())
+    }
+
+    /// `(SELECT ...) op value`: compares a single-value subquery (e.g. a count).
+    pub fn where_sub<U>(
+        self,
+        query: Query<U>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.sub_compare(AND, query, op, value.into())
+    }
+
+    /// `OR (SELECT ...) op value`.
+    pub fn or_where_sub<U>(
+        self,
+        query: Query<U>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.sub_compare(OR, query, op, value.into())
+    }
+
+    // ----- groups -----------------------------------------------------------------------
+
+    /// A parenthesised group of conditions built by `f`: `AND (a OR b)`.
+    pub fn where_group(self, f: impl FnOnce(Self) -> Self) -> Self {
+        self.group(AND, f)
+    }
+
+    /// `OR (...)`, a group built by `f`.
+    pub fn or_where_group(self, f: impl FnOnce(Self) -> Self) -> Self {
+        self.group(OR, f)
+    }
+
+    // ----- lists and subqueries -----------------------------------------------------------
+
+    /// `column IN (values)`. An empty list matches nothing (renders `1 = 0`).
+    pub fn where_in<V: Into<Value>>(
+        self,
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.in_list(AND, column.into(), values, false)
+    }
+
+    /// `OR column IN (values)`.
+    pub fn or_where_in<V: Into<Value>>(
+        self,
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.in_list(OR, column.into(), values, false)
+    }
+
+    /// `column NOT IN (values)`. An empty list matches everything (renders `1 = 1`).
+    pub fn where_not_in<V: Into<Value>>(
+        self,
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.in_list(AND, column.into(), values, true)
+    }
+
+    /// `OR column NOT IN (values)`.
+    pub fn or_where_not_in<V: Into<Value>>(
+        self,
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.in_list(OR, column.into(), values, true)
+    }
+
+    /// `column IN (SELECT ...)`.
+    pub fn where_in_sub<U>(self, column: impl Into<Ident>, query: Query<U>) -> Self {
+        self.in_sub(AND, column.into(), query, false)
+    }
+
+    /// `OR column IN (SELECT ...)`.
+    pub fn or_where_in_sub<U>(self, column: impl Into<Ident>, query: Query<U>) -> Self {
+        self.in_sub(OR, column.into(), query, false)
+    }
+
+    /// `column NOT IN (SELECT ...)`.
+    pub fn where_not_in_sub<U>(self, column: impl Into<Ident>, query: Query<U>) -> Self {
+        self.in_sub(AND, column.into(), query, true)
+    }
+
+    /// `OR column NOT IN (SELECT ...)`.
+    pub fn or_where_not_in_sub<U>(self, column: impl Into<Ident>, query: Query<U>) -> Self {
+        self.in_sub(OR, column.into(), query, true)
+    }
+
+    /// `EXISTS (SELECT ...)`.
+    pub fn where_exists<U>(self, query: Query<U>) -> Self {
+        self.exists_sub(AND, query, false)
+    }
+
+    /// `OR EXISTS (SELECT ...)`.
+    pub fn or_where_exists<U>(self, query: Query<U>) -> Self {
+        self.exists_sub(OR, query, false)
+    }
+
+    /// `NOT EXISTS (SELECT ...)`.
+    pub fn where_not_exists<U>(self, query: Query<U>) -> Self {
+        self.exists_sub(AND, query, true)
+    }
+
+    /// `OR NOT EXISTS (SELECT ...)`.
+    pub fn or_where_not_exists<U>(self, query: Query<U>) -> Self {
+        self.exists_sub(OR, query, true)
+    }
+
+    // ----- NULL and ranges --------------------------------------------------------------
+
+    /// `column IS NULL`.
+    pub fn where_null(self, column: impl Into<Ident>) -> Self {
+        self.null(AND, column.into(), false)
+    }
+
+    /// `OR column IS NULL`.
+    pub fn or_where_null(self, column: impl Into<Ident>) -> Self {
+        self.null(OR, column.into(), false)
+    }
+
+    /// `column IS NOT NULL`.
+    pub fn where_not_null(self, column: impl Into<Ident>) -> Self {
+        self.null(AND, column.into(), true)
+    }
+
+    /// `OR column IS NOT NULL`.
+    pub fn or_where_not_null(self, column: impl Into<Ident>) -> Self {
+        self.null(OR, column.into(), true)
+    }
+
+    /// `column BETWEEN low AND high` (inclusive).
+    pub fn where_between(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        self.between(AND, column.into(), low.into(), high.into(), false)
+    }
+
+    /// `OR column BETWEEN low AND high`.
+    pub fn or_where_between(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        self.between(OR, column.into(), low.into(), high.into(), false)
+    }
+
+    /// `column NOT BETWEEN low AND high`.
+    pub fn where_not_between(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        self.between(AND, column.into(), low.into(), high.into(), true)
+    }
+
+    /// `OR column NOT BETWEEN low AND high`.
+    pub fn or_where_not_between(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        self.between(OR, column.into(), low.into(), high.into(), true)
+    }
+
+    // ----- patterns and literal text ------------------------------------------------------
+
+    /// `column LIKE pattern`: `%` matches any text, `_` one character, and `\` escapes
+    /// the next character (`50\%` matches `50%`), the same on every backend. A pattern
+    /// ending in a lone `\`, or longer than the backend accepts (50 000 bytes on SQLite),
+    /// makes the query fail with [`crate::Error::InvalidQuery`]. To match user text
+    /// literally use [`Query::where_contains`] and its siblings.
+    ///
+    /// Note: SQLite's `LIKE` ignores ASCII case, PostgreSQL's does not; use
+    /// `where_("col", Operator::ILike, ..)` for case-insensitive matching on both.
+    pub fn where_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
+        self.basic(AND, column.into(), Operator::Like, pattern.into())
+    }
+
+    /// `OR column LIKE pattern`.
+    pub fn or_where_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
+        self.basic(OR, column.into(), Operator::Like, pattern.into())
+    }
+
+    /// `column NOT LIKE pattern`.
+    pub fn where_not_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
+        self.basic(AND, column.into(), Operator::NotLike, pattern.into())
+    }
+
+    /// `OR column NOT LIKE pattern`.
+    pub fn or_where_not_like(self, column: impl Into<Ident>, pattern: impl Into<Value>) -> Self {
+        self.basic(OR, column.into(), Operator::NotLike, pattern.into())
+    }
+
+    /// The column contains `text` literally: `%`, `_` and `\` in it are not wildcards
+    /// (for a search box). Case sensitivity is `LIKE`'s: ASCII case is ignored on SQLite,
+    /// not on PostgreSQL. Any length works: on SQLite, text too long for a `LIKE` pattern
+    /// is matched without one, with the same answer.
+    pub fn where_contains(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(AND, column.into(), TextMatch::Contains, text)
+    }
+
+    /// `OR` the column contains `text` literally (see [`Query::where_contains`]).
+    pub fn or_where_contains(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(OR, column.into(), TextMatch::Contains, text)
+    }
+
+    /// The column starts with `text` literally (see [`Query::where_contains`]).
+    pub fn where_starts_with(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(AND, column.into(), TextMatch::StartsWith, text)
+    }
+
+    /// `OR` the column starts with `text` literally (see [`Query::where_contains`]).
+    pub fn or_where_starts_with(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(OR, column.into(), TextMatch::StartsWith, text)
+    }
+
+    /// The column ends with `text` literally (see [`Query::where_contains`]).
+    pub fn where_ends_with(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(AND, column.into(), TextMatch::EndsWith, text)
+    }
+
+    /// `OR` the column ends with `text` literally (see [`Query::where_contains`]).
+    pub fn or_where_ends_with(self, column: impl Into<Ident>, text: &str) -> Self {
+        self.text_match(OR, column.into(), TextMatch::EndsWith, text)
+    }
+
+    // ----- parts of dates -----------------------------------------------------------------
+
+    /// Compares the date part of a date/time column: `where_date("created_at", "=",
+    /// NaiveDate)` (a `YYYY-MM-DD` string works too).
+    pub fn where_date(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(AND, DatePart::Date, column.into(), op, value.into())
+    }
+
+    /// `OR` the date part of a date/time column compares (see [`Query::where_date`]).
+    pub fn or_where_date(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(OR, DatePart::Date, column.into(), op, value.into())
+    }
+
+    /// Compares the year of a date/time column with an integer.
+    pub fn where_year(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(AND, DatePart::Year, column.into(), op, value.into())
+    }
+
+    /// `OR` the year of a date/time column compares with an integer.
+    pub fn or_where_year(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(OR, DatePart::Year, column.into(), op, value.into())
+    }
+
+    /// Compares the month (1-12) of a date/time column with an integer.
+    pub fn where_month(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(AND, DatePart::Month, column.into(), op, value.into())
+    }
+
+    /// `OR` the month (1-12) of a date/time column compares with an integer.
+    pub fn or_where_month(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(OR, DatePart::Month, column.into(), op, value.into())
+    }
+
+    /// Compares the day of the month of a date/time column with an integer.
+    pub fn where_day(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(AND, DatePart::Day, column.into(), op, value.into())
+    }
+
+    /// `OR` the day of the month of a date/time column compares with an integer.
+    pub fn or_where_day(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(OR, DatePart::Day, column.into(), op, value.into())
+    }
+
+    // ----- raw SQL and conditional clauses --------------------------------------------------
+
+    /// Raw SQL condition with `?` placeholders: `where_raw("votes > ? * 2", &[&10])`.
+    /// Explicitly raw: never pass user input as `sql`.
+    pub fn where_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        self.raw(AND, sql.into(), bindings)
+    }
+
+    /// `OR` raw SQL condition.
+    pub fn or_where_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        self.raw(OR, sql.into(), bindings)
+    }
+
+    /// Applies `f` only when `condition` holds: `.when(only_active, |q| q.where_eq("active", true))`.
+    pub fn when(self, condition: bool, f: impl FnOnce(Self) -> Self) -> Self {
+        if condition {
+            f(self)
+        } else {
+            self
+        }
+    }
+
+    // ----- HAVING -------------------------------------------------------------------------
+
+    /// `HAVING column op value` (for aggregates, prefer [`Query::having_raw`]:
+    /// PostgreSQL does not accept select aliases in `HAVING`).
+    pub fn having(
+        mut self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        let (column, value) = (column.into(), value.into());
+        match self.operator(op) {
+            Some(op) => self.push_having(AND, WhereKind::Basic { column, op, value }),
+            None => self,
+        }
+    }
+
+    /// `OR column op value` in `HAVING`.
+    pub fn or_having(
+        mut self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        let (column, value) = (column.into(), value.into());
+        match self.operator(op) {
+            Some(op) => self.push_having(OR, WhereKind::Basic { column, op, value }),
+            None => self,
+        }
+    }
+
+    /// Raw `HAVING` condition: `having_raw("COUNT(*) > ?", &[&1])`.
+    pub fn having_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        let kind = WhereKind::Raw {
+            sql: sql.into(),
+            bindings: super::bindings(bindings),
+        };
+        self.push_having(AND, kind)
+    }
+
+    /// `OR` raw `HAVING` condition: `or_having_raw("SUM(votes) > ?", &[&100])`.
+    pub fn or_having_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        let kind = WhereKind::Raw {
+            sql: sql.into(),
+            bindings: super::bindings(bindings),
+        };
+        self.push_having(OR, kind)
+    }
+}
