@@ -167,6 +167,13 @@ impl InsertShape {
         self.generated || self.omitted != 0
     }
 
+    /// How many columns the insert returns (those it leaves out).
+    fn returned_width(&self, meta: &ModelMeta) -> usize {
+        (0..meta.columns.len())
+            .filter(|&i| self.leaves_out(meta, i))
+            .count()
+    }
+
     /// The shape for one model's values (in column order).
     fn of(meta: &ModelMeta, values: &[Bind<'_>]) -> InsertShape {
         let is_null = |i: usize| matches!(values[i].as_ref(), ValueRef::Null);
@@ -1373,7 +1380,8 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
                 if shape.returns_anything() && !dialect.supports_returning() {
                     return Err(cannot_return(dialect));
                 }
-                let mut returned = Vec::new();
+                let width = shape.returned_width(meta);
+                let mut returned = Vec::with_capacity(rows.len() * width);
                 for chunk in rows.chunks(per_statement(shape)) {
                     let sql = meta
                         .sql
@@ -1386,7 +1394,7 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
                     }
                     if shape.returns_anything() {
                         conn.query_each_binds(&sql, &binds, |row| {
-                            for c in 0..row.len() {
+                            for c in 0..width {
                                 returned.push(row.value_at(c)?.to_owned_value());
                             }
                             Ok(true)
@@ -1458,8 +1466,13 @@ fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usize>)> {
 }
 
 /// Drops from the row written at `binds[start..]` the columns the shape leaves out.
+#[inline]
 fn leave_out(binds: &mut Vec<Bind<'_>>, start: usize, meta: &ModelMeta, shape: &InsertShape) {
-    if *shape == InsertShape::FULL {
+    if shape.omitted == 0 {
+        // The common shapes: every column, or all but the generated key.
+        if shape.generated {
+            binds.remove(start + meta.primary_key_index);
+        }
         return;
     }
     for c in (0..meta.columns.len()).rev() {
@@ -1516,6 +1529,7 @@ fn set_timestamp<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc
 }
 
 /// Stamps a timestamp column the caller left unset (a value they set is kept).
+#[inline]
 fn stamp_unset<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc>) -> Result<()> {
     if let Some(i) = index {
         let column = M::meta().columns[i];
