@@ -168,13 +168,17 @@ impl InsertShape {
     }
 
     /// How many columns the insert returns (those it leaves out).
+    #[inline]
     fn returned_width(&self, meta: &ModelMeta) -> usize {
-        (0..meta.columns.len())
-            .filter(|&i| self.leaves_out(meta, i))
-            .count()
+        let key = match meta.primary_key_index {
+            i if self.generated && i < 64 => 1 << i,
+            _ => 0,
+        };
+        usize::from(self.generated) + (self.omitted & !key).count_ones() as usize
     }
 
     /// The shape for one model's values (in column order).
+    #[inline]
     fn of(meta: &ModelMeta, values: &[Bind<'_>]) -> InsertShape {
         let is_null = |i: usize| matches!(values[i].as_ref(), ValueRef::Null);
         let mut omitted = 0;
@@ -1466,7 +1470,7 @@ fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usize>)> {
 }
 
 /// Drops from the row written at `binds[start..]` the columns the shape leaves out.
-#[inline]
+#[inline(always)]
 fn leave_out(binds: &mut Vec<Bind<'_>>, start: usize, meta: &ModelMeta, shape: &InsertShape) {
     if shape.omitted == 0 {
         // The common shapes: every column, or all but the generated key.
@@ -1475,6 +1479,16 @@ fn leave_out(binds: &mut Vec<Bind<'_>>, start: usize, meta: &ModelMeta, shape: &
         }
         return;
     }
+    leave_out_defaults(binds, start, meta, shape);
+}
+
+/// [`leave_out`] for a shape that leaves default columns to the database.
+fn leave_out_defaults(
+    binds: &mut Vec<Bind<'_>>,
+    start: usize,
+    meta: &ModelMeta,
+    shape: &InsertShape,
+) {
     for c in (0..meta.columns.len()).rev() {
         if shape.leaves_out(meta, c) {
             binds.remove(start + c);
@@ -1768,19 +1782,25 @@ fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
         let sql = insert_sql(meta, dialect, shape)?;
         if !shape.returns_anything() {
             conn.execute_binds(&sql, &values)?;
-            return Ok(Vec::new());
+            return Ok(None.into_iter().chain(Vec::new()));
         }
         if !dialect.supports_returning() {
             return Err(cannot_return(dialect));
         }
-        let mut returned = Vec::new();
+        // The first value apart: the usual lone one (the key) needs no Vec.
+        let width = shape.returned_width(meta);
+        let (mut first, mut rest) = (None, Vec::new());
         conn.query_each_binds(&sql, &values, |row| {
-            for c in 0..row.len() {
-                returned.push(row.value_at(c)?.to_owned_value());
+            for c in 0..width {
+                let value = row.value_at(c)?.to_owned_value();
+                match c {
+                    0 => first = Some(value),
+                    _ => rest.push(value),
+                }
             }
             Ok(false)
         })?;
-        Ok(returned)
+        Ok(first.into_iter().chain(rest))
     })?;
     let left_out = (0..meta.columns.len()).filter(|&i| shape.leaves_out(meta, i));
     for (i, value) in left_out.zip(returned) {
