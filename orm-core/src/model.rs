@@ -1444,6 +1444,18 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
 /// their key or a default column to the database and others do not).
 fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usize>)> {
     let meta = M::meta();
+    if let (true, Some(head)) = (meta.defaults.is_empty(), models.first()) {
+        // Only the key can be left out: usually all rows or none leave it, one group.
+        let generated = |model: &M| meta.incrementing && model.key_value().is_null();
+        let first = generated(head);
+        if models[1..].iter().all(|model| generated(model) == first) {
+            let shape = InsertShape {
+                generated: first,
+                omitted: 0,
+            };
+            return vec![(shape, (0..models.len()).collect())];
+        }
+    }
     let mut scratch = Vec::new();
     let mut groups: Vec<(InsertShape, Vec<usize>)> = Vec::with_capacity(1);
     for (i, model) in models.iter().enumerate() {
