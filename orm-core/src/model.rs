@@ -167,7 +167,18 @@ impl InsertShape {
         self.generated || self.omitted != 0
     }
 
+    /// How many columns the insert returns (those it leaves out).
+    #[inline]
+    fn returned_width(&self, meta: &ModelMeta) -> usize {
+        let key = match meta.primary_key_index {
+            i if self.generated && i < 64 => 1 << i,
+            _ => 0,
+        };
+        usize::from(self.generated) + (self.omitted & !key).count_ones() as usize
+    }
+
     /// The shape for one model's values (in column order).
+    #[inline]
     fn of(meta: &ModelMeta, values: &[Bind<'_>]) -> InsertShape {
         let is_null = |i: usize| matches!(values[i].as_ref(), ValueRef::Null);
         let mut omitted = 0;
@@ -1378,7 +1389,8 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
                 if shape.returns_anything() && !dialect.supports_returning() {
                     return Err(cannot_return(dialect));
                 }
-                let mut returned = Vec::new();
+                let width = shape.returned_width(meta);
+                let mut returned = Vec::with_capacity(rows.len() * width);
                 for chunk in rows.chunks(per_statement(shape)) {
                     let sql = meta
                         .sql
@@ -1391,7 +1403,7 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
                     }
                     if shape.returns_anything() {
                         conn.query_each_binds(&sql, &binds, |row| {
-                            for c in 0..row.len() {
+                            for c in 0..width {
                                 returned.push(row.value_at(c)?.to_owned_value());
                             }
                             Ok(true)
@@ -1437,6 +1449,18 @@ fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
 /// their key or a default column to the database and others do not).
 fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usize>)> {
     let meta = M::meta();
+    if let (true, Some(head)) = (meta.defaults.is_empty(), models.first()) {
+        // Only the key can be left out: usually all rows or none leave it, one group.
+        let generated = |model: &M| meta.incrementing && model.key_value().is_null();
+        let first = generated(head);
+        if models[1..].iter().all(|model| generated(model) == first) {
+            let shape = InsertShape {
+                generated: first,
+                omitted: 0,
+            };
+            return vec![(shape, (0..models.len()).collect())];
+        }
+    }
     let mut scratch = Vec::new();
     let mut groups: Vec<(InsertShape, Vec<usize>)> = Vec::with_capacity(1);
     for (i, model) in models.iter().enumerate() {
@@ -1463,10 +1487,25 @@ fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usize>)> {
 }
 
 /// Drops from the row written at `binds[start..]` the columns the shape leaves out.
+#[inline(always)]
 fn leave_out(binds: &mut Vec<Bind<'_>>, start: usize, meta: &ModelMeta, shape: &InsertShape) {
-    if *shape == InsertShape::FULL {
+    if shape.omitted == 0 {
+        // The common shapes: every column, or all but the generated key.
+        if shape.generated {
+            binds.remove(start + meta.primary_key_index);
+        }
         return;
     }
+    leave_out_defaults(binds, start, meta, shape);
+}
+
+/// [`leave_out`] for a shape that leaves default columns to the database.
+fn leave_out_defaults(
+    binds: &mut Vec<Bind<'_>>,
+    start: usize,
+    meta: &ModelMeta,
+    shape: &InsertShape,
+) {
     for c in (0..meta.columns.len()).rev() {
         if shape.leaves_out(meta, c) {
             binds.remove(start + c);
@@ -1521,6 +1560,7 @@ fn set_timestamp<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc
 }
 
 /// Stamps a timestamp column the caller left unset (a value they set is kept).
+#[inline]
 fn stamp_unset<M: Model>(model: &mut M, index: Option<usize>, at: DateTime<Utc>) -> Result<()> {
     if let Some(i) = index {
         let column = M::meta().columns[i];
@@ -1759,19 +1799,25 @@ fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
         let sql = insert_sql(meta, dialect, shape)?;
         if !shape.returns_anything() {
             conn.execute_binds(&sql, &values)?;
-            return Ok(Vec::new());
+            return Ok(None.into_iter().chain(Vec::new()));
         }
         if !dialect.supports_returning() {
             return Err(cannot_return(dialect));
         }
-        let mut returned = Vec::new();
+        // The first value apart: the usual lone one (the key) needs no Vec.
+        let width = shape.returned_width(meta);
+        let (mut first, mut rest) = (None, Vec::new());
         conn.query_each_binds(&sql, &values, |row| {
-            for c in 0..row.len() {
-                returned.push(row.value_at(c)?.to_owned_value());
+            for c in 0..width {
+                let value = row.value_at(c)?.to_owned_value();
+                match c {
+                    0 => first = Some(value),
+                    _ => rest.push(value),
+                }
             }
             Ok(false)
         })?;
-        Ok(returned)
+        Ok(first.into_iter().chain(rest))
     })?;
     let left_out = (0..meta.columns.len()).filter(|&i| shape.leaves_out(meta, i));
     for (i, value) in left_out.zip(returned) {

@@ -410,17 +410,28 @@ macro_rules! int_conversions {
                     return <$t>::try_from(v)
                         .map_err(|_| DecodeError::out_of_range(stringify!($t), v));
                 }
-                match value {
-                    ValueRef::Bool(b) => Ok(<$t>::from(b)),
-                    #[cfg(feature = "decimal")]
-                    ValueRef::Decimal(d) => crate::decimal::whole(d)
-                        .and_then(|v| <$t>::try_from(v).ok())
-                        .ok_or_else(|| DecodeError::out_of_range(stringify!($t), d)),
-                    other => Err(DecodeError::new(stringify!($t), &other)),
-                }
+                int_from_other(value, stringify!($t))
             }
         }
     )*};
+}
+
+/// An integer from anything but `Int`: out of line, so the hot `Int` arm of the
+/// integer decoders stays small enough to inline into every model's row decoder.
+#[cold]
+#[inline(never)]
+fn int_from_other<T: TryFrom<i64> + From<bool>>(
+    value: ValueRef<'_>,
+    name: &str,
+) -> Result<T, DecodeError> {
+    match value {
+        ValueRef::Bool(b) => Ok(T::from(b)),
+        #[cfg(feature = "decimal")]
+        ValueRef::Decimal(d) => crate::decimal::whole(d)
+            .and_then(|v| T::try_from(v).ok())
+            .ok_or_else(|| DecodeError::out_of_range(name, d)),
+        other => Err(DecodeError::new(name, &other)),
+    }
 }
 int_conversions!(i8, i16, i32, i64, u8, u16, u32);
 
@@ -562,11 +573,20 @@ impl FromValue for String {
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Text(v) => Ok(v.into_owned()),
-            // PostgreSQL's NUMERIC read as its exact text, as before decimals were typed.
-            #[cfg(feature = "decimal")]
-            ValueRef::Decimal(d) => Ok(d.to_string()),
-            other => Err(DecodeError::new("String", &other)),
+            other => string_from_other(other),
         }
+    }
+}
+
+/// A `String` from anything but `Text`: out of line, as [`int_from_other`].
+#[cold]
+#[inline(never)]
+fn string_from_other(value: ValueRef<'_>) -> Result<String, DecodeError> {
+    match value {
+        // PostgreSQL's NUMERIC read as its exact text, as before decimals were typed.
+        #[cfg(feature = "decimal")]
+        ValueRef::Decimal(d) => Ok(d.to_string()),
+        other => Err(DecodeError::new("String", &other)),
     }
 }
 

@@ -352,6 +352,19 @@ on_both_backends! {
         Ok(())
     }
 
+    fn insert_many_mixes_rows_with_and_without_a_key() {
+        schema()?;
+        let user = |i: i32, id: Option<i64>| User { id, name: format!("u{i}"), email: format!("u{i}@x"), password: "p".into(), votes: i, ..Default::default() };
+        let mut users = vec![user(0, None), user(1, Some(500)), user(2, None), user(3, Some(600))];
+        User::insert_many(&mut users)?;
+        assert_eq!((users[1].id, users[3].id), (Some(500), Some(600)));
+        for (i, u) in users.iter().enumerate() {
+            assert_eq!(User::find_or_fail(u.id.expect("key filled"))?.name, format!("u{i}"));
+        }
+        assert_eq!(User::count()?, 4);
+        Ok(())
+    }
+
     fn insert_many_hooks_can_cancel_the_whole_batch() {
         schema()?;
         let mut countries = vec![
