@@ -202,6 +202,9 @@ fn registered(name: &str) -> Result<Pool> {
 enum ScopedConn {
     Pooled(Box<PooledConnection>),
     Owned(Box<Connection>),
+    /// A caller's connection, moved in for the length of [`Executor::scope`] (boxed so
+    /// that taking it out of its slot moves a pointer; the box is reused).
+    Lent(Box<Connection>),
 }
 
 impl ScopedConn {
@@ -209,26 +212,52 @@ impl ScopedConn {
         match self {
             ScopedConn::Pooled(c) => c,
             ScopedConn::Owned(c) => c,
+            ScopedConn::Lent(c) => c,
         }
     }
 }
 
+/// Which connection names a scope answers for.
+enum ScopeName {
+    /// Every name: an [`Executor::scope`] runs everything inside it on its connection.
+    Every,
+    Named(String),
+}
+
 struct Scope {
-    name: String,
+    name: ScopeName,
     /// `None` while an enclosing call on this thread is using it.
     conn: Option<ScopedConn>,
 }
 
-thread_local! {
-    static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
+/// This thread's scopes, innermost last.
+struct Scopes {
+    stack: Vec<Scope>,
+    /// A box holding a stand-in connection, kept between [`Executor::scope`] calls so
+    /// that entering one allocates nothing.
+    spare: Option<Box<Connection>>,
 }
 
+thread_local! {
+    static SCOPES: RefCell<Scopes> = const {
+        RefCell::new(Scopes {
+            stack: Vec::new(),
+            spare: None,
+        })
+    };
+}
+
+/// The innermost scope answering for `name`. Scopes are few (usually none or one) and
+/// the innermost is checked first, so the usual lookup is one comparison.
 fn find_scope(scopes: &[Scope], name: &str) -> Option<usize> {
-    scopes.iter().rposition(|s| s.name == name)
+    scopes.iter().rposition(|s| match &s.name {
+        ScopeName::Every => true,
+        ScopeName::Named(n) => n == name,
+    })
 }
 
 fn has_scope(name: &str) -> bool {
-    SCOPES.with(|s| find_scope(&s.borrow(), name).is_some())
+    SCOPES.with(|s| find_scope(&s.borrow().stack, name).is_some())
 }
 
 pub(crate) fn push_scope_owned(name: &str, conn: Connection) -> usize {
@@ -236,10 +265,14 @@ pub(crate) fn push_scope_owned(name: &str, conn: Connection) -> usize {
 }
 
 fn push_scope(name: &str, conn: ScopedConn) -> usize {
+    push(ScopeName::Named(name.to_owned()), conn)
+}
+
+fn push(name: ScopeName, conn: ScopedConn) -> usize {
     SCOPES.with(|s| {
-        let mut scopes = s.borrow_mut();
+        let scopes = &mut s.borrow_mut().stack;
         scopes.push(Scope {
-            name: name.to_owned(),
+            name,
             conn: Some(conn),
         });
         scopes.len() - 1
@@ -249,7 +282,7 @@ fn push_scope(name: &str, conn: ScopedConn) -> usize {
 /// Removes the scope at `index` (and any left above it) and drops its connection.
 pub(crate) fn pop_scope(index: usize) {
     let removed: Vec<Scope> = SCOPES.with(|s| {
-        let mut scopes = s.borrow_mut();
+        let scopes = &mut s.borrow_mut().stack;
         if index < scopes.len() {
             scopes.split_off(index)
         } else {
@@ -257,6 +290,129 @@ pub(crate) fn pop_scope(index: usize) {
         }
     });
     drop(removed);
+}
+
+/// Anything that can run a statement: `&mut Connection`, `&mut PooledConnection`,
+/// `&mut Transaction` and a named connection ([`DB::connection`]). The library's
+/// operations are each written once, on the default path; an executor says where they
+/// run: every statement inside [`Executor::scope`] on this thread, whatever connection
+/// name it would use, runs on the executor's connection.
+///
+/// ```
+/// use orm_core::prelude::*;
+/// use orm_core::{Connection, Executor};
+///
+/// #[derive(Debug, Clone, Default, Model)]
+/// pub struct User {
+///     pub id: Option<i64>,
+///     pub votes: i32,
+/// }
+///
+/// let mut conn = Connection::open("sqlite::memory:")?;
+/// conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, votes INTEGER NOT NULL)", &[])?;
+/// conn.execute("INSERT INTO users (votes) VALUES (1)", &[])?;
+/// let votes = conn.scope(|| {
+///     let mut user = User::find_or_fail(1)?;
+///     user.votes += 1;
+///     user.save()?;
+///     // A transaction inside the scope is one on `conn` (a savepoint when `conn`
+///     // already has one open).
+///     DB::transaction(|| User::query().sum("votes"))
+/// })?;
+/// assert_eq!(votes, 2.0);
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+pub trait Executor: sealed::Sealed + Sized {
+    /// Runs `f` with this executor's connection as the thread's connection: every
+    /// statement `f` runs on this thread (models, queries, relations, `DB::*`,
+    /// `DB::transaction`) uses it. Scopes nest; the innermost wins.
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for &mut crate::Connection {}
+    impl Sealed for &mut super::PooledConnection {}
+    impl Sealed for &mut crate::backend::Transaction<'_> {}
+    impl Sealed for &super::ConnectionRef {}
+}
+
+impl Executor for &mut Connection {
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        // The scope stack owns its connections, and the crate has no unsafe: the
+        // connection is swapped into a (reused) box on the stack for the call, leaving a
+        // stand-in behind, and swapped back by the guard (on return, error or panic).
+        let index = SCOPES.with(|s| {
+            let mut scopes = s.borrow_mut();
+            let mut slot = match scopes.spare.take() {
+                Some(slot) => slot,
+                None => Box::new(self.detached()),
+            };
+            std::mem::swap(&mut *slot, self);
+            scopes.stack.push(Scope {
+                name: ScopeName::Every,
+                conn: Some(ScopedConn::Lent(slot)),
+            });
+            scopes.stack.len() - 1
+        });
+        let lent = Lent { home: self, index };
+        let result = f();
+        drop(lent);
+        result
+    }
+}
+
+impl Executor for &mut PooledConnection {
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        (&mut **self).scope(f)
+    }
+}
+
+impl Executor for &mut crate::backend::Transaction<'_> {
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        (&mut **self).scope(f)
+    }
+}
+
+impl Executor for &ConnectionRef {
+    /// Takes one connection of this name (the thread's scoped one, else one from the
+    /// pool) and runs all of `f` on it.
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        with_named(&self.name, |conn| conn.scope(f))
+    }
+}
+
+/// Moves a lent connection back to its owner when the scope ends.
+struct Lent<'c> {
+    home: &'c mut Connection,
+    index: usize,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let above = SCOPES.with(|s| {
+            let scopes = &mut *s.borrow_mut();
+            // Scopes left above the lent one (e.g. a leaked test guard) go with it; the
+            // usual case is none, so nothing is allocated.
+            let above = if scopes.stack.len() > self.index + 1 {
+                scopes.stack.split_off(self.index + 1)
+            } else {
+                Vec::new()
+            };
+            if scopes.stack.len() == self.index + 1 {
+                if let Some(Scope {
+                    conn: Some(ScopedConn::Lent(mut slot)),
+                    ..
+                }) = scopes.stack.pop()
+                {
+                    std::mem::swap(&mut *slot, self.home);
+                    scopes.spare.get_or_insert(slot);
+                }
+            }
+            above
+        });
+        drop(above);
+    }
 }
 
 /// Puts a scoped connection back when the call using it ends, even by panic.
@@ -269,7 +425,7 @@ impl Drop for PutBack {
     fn drop(&mut self) {
         let conn = self.conn.take();
         SCOPES.with(|s| {
-            if let Some(scope) = s.borrow_mut().get_mut(self.index) {
+            if let Some(scope) = s.borrow_mut().stack.get_mut(self.index) {
                 scope.conn = conn;
             }
         });
@@ -280,8 +436,8 @@ impl Drop for PutBack {
 /// transaction or test guard) when there is one, else one checked out of the pool.
 pub(crate) fn with_named<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
     let taken = SCOPES.with(|s| {
-        let mut scopes = s.borrow_mut();
-        match find_scope(&scopes, name) {
+        let scopes = &mut s.borrow_mut().stack;
+        match find_scope(scopes, name) {
             None => Ok(None),
             Some(index) => match scopes[index].conn.take() {
                 Some(conn) => Ok(Some((index, conn))),

@@ -1,5 +1,6 @@
 //! Connections: one type over every backend. Only the backend modules know their driver.
 
+mod detached;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
@@ -44,6 +45,8 @@ enum Inner {
     Sqlite(sqlite::SqliteConnection),
     #[cfg(feature = "postgres")]
     Postgres(Box<postgres::PgConnection>),
+    /// Left in a `&mut Connection` while the connection is lent to a scope.
+    Detached(detached::Detached),
 }
 
 macro_rules! dispatch {
@@ -53,6 +56,7 @@ macro_rules! dispatch {
             Inner::Sqlite($conn) => $body,
             #[cfg(feature = "postgres")]
             Inner::Postgres($conn) => $body,
+            Inner::Detached($conn) => $body,
         }
     };
 }
@@ -115,6 +119,22 @@ impl Connection {
             Inner::Sqlite(_) => Backend::Sqlite,
             #[cfg(feature = "postgres")]
             Inner::Postgres(_) => Backend::Postgres,
+            Inner::Detached(d) => d.backend,
+        }
+    }
+
+    /// A stand-in for this connection while it is lent to a thread scope: no database,
+    /// every call fails; built without allocating.
+    pub(crate) fn detached(&self) -> Connection {
+        Connection {
+            inner: Inner::Detached(detached::Detached {
+                backend: self.backend(),
+            }),
+            options: ConnectOptions::detached(),
+            depth: 0,
+            broken: true,
+            aborted: None,
+            idle_since: self.idle_since,
         }
     }
 
