@@ -1,7 +1,7 @@
 //! The default-connection facade: `DB::connect`, named connections, the pool, the
 //! thread-scoped connection (open transaction or test guard) and raw SQL entry points.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -202,9 +202,6 @@ fn registered(name: &str) -> Result<Pool> {
 enum ScopedConn {
     Pooled(Box<PooledConnection>),
     Owned(Box<Connection>),
-    /// A caller's connection, moved in for the length of [`Executor::scope`] (boxed so
-    /// that taking it out of its slot moves a pointer; the box is reused).
-    Lent(Box<Connection>),
 }
 
 impl ScopedConn {
@@ -212,52 +209,26 @@ impl ScopedConn {
         match self {
             ScopedConn::Pooled(c) => c,
             ScopedConn::Owned(c) => c,
-            ScopedConn::Lent(c) => c,
         }
     }
 }
 
-/// Which connection names a scope answers for.
-enum ScopeName {
-    /// Every name: an [`Executor::scope`] runs everything inside it on its connection.
-    Every,
-    Named(String),
-}
-
 struct Scope {
-    name: ScopeName,
+    name: String,
     /// `None` while an enclosing call on this thread is using it.
     conn: Option<ScopedConn>,
 }
 
-/// This thread's scopes, innermost last.
-struct Scopes {
-    stack: Vec<Scope>,
-    /// A box holding a stand-in connection, kept between [`Executor::scope`] calls so
-    /// that entering one allocates nothing.
-    spare: Option<Box<Connection>>,
-}
-
 thread_local! {
-    static SCOPES: RefCell<Scopes> = const {
-        RefCell::new(Scopes {
-            stack: Vec::new(),
-            spare: None,
-        })
-    };
+    static SCOPES: RefCell<Vec<Scope>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The innermost scope answering for `name`. Scopes are few (usually none or one) and
-/// the innermost is checked first, so the usual lookup is one comparison.
 fn find_scope(scopes: &[Scope], name: &str) -> Option<usize> {
-    scopes.iter().rposition(|s| match &s.name {
-        ScopeName::Every => true,
-        ScopeName::Named(n) => n == name,
-    })
+    scopes.iter().rposition(|s| s.name == name)
 }
 
 fn has_scope(name: &str) -> bool {
-    SCOPES.with(|s| find_scope(&s.borrow().stack, name).is_some())
+    lending() || SCOPES.with(|s| find_scope(&s.borrow(), name).is_some())
 }
 
 pub(crate) fn push_scope_owned(name: &str, conn: Connection) -> usize {
@@ -265,14 +236,10 @@ pub(crate) fn push_scope_owned(name: &str, conn: Connection) -> usize {
 }
 
 fn push_scope(name: &str, conn: ScopedConn) -> usize {
-    push(ScopeName::Named(name.to_owned()), conn)
-}
-
-fn push(name: ScopeName, conn: ScopedConn) -> usize {
     SCOPES.with(|s| {
-        let scopes = &mut s.borrow_mut().stack;
+        let mut scopes = s.borrow_mut();
         scopes.push(Scope {
-            name,
+            name: name.to_owned(),
             conn: Some(conn),
         });
         scopes.len() - 1
@@ -282,7 +249,7 @@ fn push(name: ScopeName, conn: ScopedConn) -> usize {
 /// Removes the scope at `index` (and any left above it) and drops its connection.
 pub(crate) fn pop_scope(index: usize) {
     let removed: Vec<Scope> = SCOPES.with(|s| {
-        let scopes = &mut s.borrow_mut().stack;
+        let mut scopes = s.borrow_mut();
         if index < scopes.len() {
             scopes.split_off(index)
         } else {
@@ -337,27 +304,86 @@ mod sealed {
     impl Sealed for &super::ConnectionRef {}
 }
 
+/// The connection lent by this thread's innermost [`Executor::scope`]. Kept in cells
+/// apart from the scope stack: every statement checks it first, so it costs a cell swap
+/// rather than a stack search, and nested scopes keep the outer one in their guard.
+#[derive(Default)]
+enum Lending {
+    #[default]
+    None,
+    /// Taken by a call that is running on it.
+    InUse,
+    Lent(Box<Connection>),
+}
+
+struct LendingCells {
+    slot: Cell<Lending>,
+    /// A box holding a stand-in connection, kept between scopes so that entering one
+    /// allocates nothing.
+    spare: Cell<Option<Box<Connection>>>,
+}
+
+thread_local! {
+    static LENDING: LendingCells = const {
+        LendingCells {
+            slot: Cell::new(Lending::None),
+            spare: Cell::new(None),
+        }
+    };
+}
+
+/// Takes the lent connection, marking the slot in use.
+fn take_lent() -> Lending {
+    LENDING.with(|l| match l.slot.take() {
+        Lending::Lent(conn) => {
+            l.slot.set(Lending::InUse);
+            Lending::Lent(conn)
+        }
+        other => {
+            let seen = match other {
+                Lending::InUse => Lending::InUse,
+                _ => Lending::None,
+            };
+            l.slot.set(other);
+            seen
+        }
+    })
+}
+
+/// Whether an [`Executor::scope`] is open on this thread.
+fn lending() -> bool {
+    LENDING.with(|l| {
+        let slot = l.slot.take();
+        let open = !matches!(slot, Lending::None);
+        l.slot.set(slot);
+        open
+    })
+}
+
+/// Puts the lent connection back when the call using it ends, even by panic.
+struct GiveBack(Option<Box<Connection>>);
+
+impl Drop for GiveBack {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            LENDING.with(|l| l.slot.set(Lending::Lent(conn)));
+        }
+    }
+}
+
 impl Executor for &mut Connection {
     fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
-        // The scope stack owns its connections, and the crate has no unsafe: the
-        // connection is swapped into a (reused) box on the stack for the call, leaving a
-        // stand-in behind, and swapped back by the guard (on return, error or panic).
-        let index = SCOPES.with(|s| {
-            let mut scopes = s.borrow_mut();
-            let mut slot = match scopes.spare.take() {
-                Some(slot) => slot,
-                None => Box::new(self.detached()),
-            };
+        // The thread owns what it lends, and the crate has no unsafe: the connection is
+        // swapped into a (reused) box for the call, leaving a stand-in behind, and
+        // swapped back by the guard (on return, error or panic).
+        let outer = LENDING.with(|l| {
+            let mut slot = l.spare.take().unwrap_or_else(|| Box::new(self.detached()));
             std::mem::swap(&mut *slot, self);
-            scopes.stack.push(Scope {
-                name: ScopeName::Every,
-                conn: Some(ScopedConn::Lent(slot)),
-            });
-            scopes.stack.len() - 1
+            l.slot.replace(Lending::Lent(slot))
         });
-        let lent = Lent { home: self, index };
+        let guard = Lend { home: self, outer };
         let result = f();
-        drop(lent);
+        drop(guard);
         result
     }
 }
@@ -382,36 +408,23 @@ impl Executor for &ConnectionRef {
     }
 }
 
-/// Moves a lent connection back to its owner when the scope ends.
-struct Lent<'c> {
+/// Ends a scope: moves the lent connection back to its owner and restores the
+/// enclosing scope's slot.
+struct Lend<'c> {
     home: &'c mut Connection,
-    index: usize,
+    outer: Lending,
 }
 
-impl Drop for Lent<'_> {
+impl Drop for Lend<'_> {
     fn drop(&mut self) {
-        let above = SCOPES.with(|s| {
-            let scopes = &mut *s.borrow_mut();
-            // Scopes left above the lent one (e.g. a leaked test guard) go with it; the
-            // usual case is none, so nothing is allocated.
-            let above = if scopes.stack.len() > self.index + 1 {
-                scopes.stack.split_off(self.index + 1)
-            } else {
-                Vec::new()
-            };
-            if scopes.stack.len() == self.index + 1 {
-                if let Some(Scope {
-                    conn: Some(ScopedConn::Lent(mut slot)),
-                    ..
-                }) = scopes.stack.pop()
-                {
-                    std::mem::swap(&mut *slot, self.home);
-                    scopes.spare.get_or_insert(slot);
-                }
+        let outer = std::mem::take(&mut self.outer);
+        LENDING.with(|l| {
+            if let Lending::Lent(mut slot) = l.slot.replace(outer) {
+                std::mem::swap(&mut *slot, self.home);
+                // Keep one stand-in; a second (after nested scopes) is dropped.
+                drop(l.spare.replace(Some(slot)));
             }
-            above
         });
-        drop(above);
     }
 }
 
@@ -425,47 +438,91 @@ impl Drop for PutBack {
     fn drop(&mut self) {
         let conn = self.conn.take();
         SCOPES.with(|s| {
-            if let Some(scope) = s.borrow_mut().stack.get_mut(self.index) {
+            if let Some(scope) = s.borrow_mut().get_mut(self.index) {
                 scope.conn = conn;
             }
         });
     }
 }
 
-/// Runs `f` on the connection named `name`: this thread's scoped connection (open
-/// transaction or test guard) when there is one, else one checked out of the pool.
-pub(crate) fn with_named<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-    let taken = SCOPES.with(|s| {
-        let scopes = &mut s.borrow_mut().stack;
-        match find_scope(scopes, name) {
-            None => Ok(None),
+/// What this thread's scopes hold for a connection name.
+enum Scoped {
+    /// No scope answers for the name: use its pool.
+    No,
+    /// The scope's connection is being used by an enclosing call.
+    InUse,
+    /// Taken out of its scope until the guard drops.
+    Taken(PutBack),
+}
+
+/// Takes the scoped connection for `name` out of its slot. Not generic, so the lookup
+/// is compiled once and [`with_named`] stays small enough to inline.
+fn take_scoped(name: &str) -> Scoped {
+    SCOPES.with(|s| {
+        let mut scopes = s.borrow_mut();
+        match find_scope(&scopes, name) {
+            None => Scoped::No,
             Some(index) => match scopes[index].conn.take() {
-                Some(conn) => Ok(Some((index, conn))),
-                None => Err(Error::ConnectionInUse(name.to_owned())),
+                Some(conn) => Scoped::Taken(PutBack {
+                    index,
+                    conn: Some(conn),
+                }),
+                None => Scoped::InUse,
             },
         }
-    })?;
-    match taken {
-        Some((index, conn)) => {
-            let mut guard = PutBack {
-                index,
-                conn: Some(conn),
-            };
-            let conn = guard.conn.as_mut().map(ScopedConn::get);
-            match conn {
-                Some(conn) => f(conn),
-                None => Err(Error::ConnectionInUse(name.to_owned())),
+    })
+}
+
+#[cold]
+fn in_use(name: &str) -> Error {
+    Error::ConnectionInUse(name.to_owned())
+}
+
+/// Runs `f` on the connection named `name`: the connection lent by this thread's
+/// innermost [`Executor::scope`] when there is one (whatever the name), else the
+/// thread's scoped connection of that name (open transaction or test guard), else one
+/// checked out of the pool.
+#[inline]
+pub(crate) fn with_named<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    with_named_passing(name, f, |f, conn| f(conn))
+}
+
+/// [`with_named`] handing `value` to `f` with the connection. The value is moved
+/// straight into the call rather than captured by a closure first: a query is large,
+/// and this path runs for every statement.
+#[inline(always)]
+pub(crate) fn with_named_passing<V, T>(
+    name: &str,
+    value: V,
+    f: impl FnOnce(V, &mut Connection) -> Result<T>,
+) -> Result<T> {
+    match take_lent() {
+        Lending::Lent(conn) => {
+            let mut guard = GiveBack(Some(conn));
+            match guard.0.as_mut() {
+                Some(conn) => f(value, conn),
+                None => Err(in_use(name)),
             }
         }
-        None => {
-            let pool = registered(name)?;
-            // A nested call on this thread would wait for the connection it already
-            // holds when the pool has only one (in-memory SQLite): fail at once instead.
-            let _held = HeldCheckout::enter(name, pool.inner.max_size() == 1)?;
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        }
+        Lending::InUse => Err(in_use(name)),
+        Lending::None => match take_scoped(name) {
+            Scoped::Taken(mut guard) => match guard.conn.as_mut() {
+                Some(conn) => f(value, conn.get()),
+                None => Err(in_use(name)),
+            },
+            Scoped::InUse => Err(in_use(name)),
+            Scoped::No => with_pooled(name, |conn| f(value, conn)),
+        },
     }
+}
+
+fn with_pooled<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    let pool = registered(name)?;
+    // A nested call on this thread would wait for the connection it already holds when
+    // the pool has only one (in-memory SQLite): fail at once instead.
+    let _held = HeldCheckout::enter(name, pool.inner.max_size() == 1)?;
+    let mut conn = pool.get()?;
+    f(&mut conn)
 }
 
 thread_local! {

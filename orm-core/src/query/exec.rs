@@ -6,7 +6,7 @@ use super::clause::{Op, Order, SelectItem, Where, WhereKind};
 use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
 use super::{BulkOp, Ident, Query};
 use crate::backend::Connection;
-use crate::db::with_named;
+use crate::db::{with_named, with_named_passing};
 use crate::dialect::SqlWriter;
 use crate::error::{Error, Result};
 use crate::row::FromRow;
@@ -203,9 +203,10 @@ fn execute_insert(
 
 impl<T> Query<T> {
     /// Runs `f` on this query's named connection.
+    #[inline(always)]
     pub(crate) fn run<R>(self, f: impl FnOnce(Self, &mut Connection) -> Result<R>) -> Result<R> {
         let name = self.connection.clone();
-        with_named(&name, move |c| f(self, c))
+        with_named_passing(&name, self, f)
     }
 
     /// The primary key column, qualified with the table when the query joins others.
