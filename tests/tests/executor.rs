@@ -198,7 +198,7 @@ on_both_backends! {
         Ok(())
     }
 
-    fn a_named_connection_scope_runs_everything_on_one_of_its_connections() {
+    fn named_and_pooled_connection_scopes_run_everything_on_one_connection() {
         static N: AtomicU64 = AtomicU64::new(0);
         default_tables()?;
         let second = Second::new()?;
@@ -212,6 +212,10 @@ on_both_backends! {
         })?;
         assert_eq!(n, 1);
         assert_eq!(User::count()?, 0);
+        // A connection checked out of that pool is an executor too.
+        let mut pooled = DB::pool(&name)?.get()?;
+        assert_eq!(pooled.scope(User::count)?, 1);
+        drop(pooled);
         DB::disconnect(&name);
         Ok(())
     }
