@@ -1,6 +1,6 @@
 //! This ORM, written as its users write it. Each workload comes twice: on the thread's
 //! default connection (`User::query().get()`, the headline figure) and on an explicit
-//! [`Connection`] (`User::query().get_on(&mut conn)`).
+//! [`Connection`] lent to a scope (`conn.scope(|| User::query().get())`).
 
 use orm_core::prelude::*;
 use orm_core::{testing, Backend, Connection};
@@ -136,52 +136,55 @@ pub mod default_connection {
     }
 }
 
-/// The explicit-connection path (`*_on(&mut conn)`).
+/// The explicit-connection path: each call runs in `conn.scope(..)`.
 pub mod explicit_connection {
     use super::*;
+    use orm_core::Executor;
 
-    /// Trivial query: `User::query().get_on(conn)`.
+    /// Trivial query: `conn.scope(|| User::query().get())`.
     pub fn load_users(conn: &mut Connection) -> Result<Vec<User>> {
-        User::query().get_on(conn)
+        conn.scope(|| User::query().get())
     }
 
     /// Medium query through the query builder.
     pub fn load_users_with_posts(conn: &mut Connection) -> Result<Vec<UserWithPost>> {
-        users_with_posts().get_on(conn)
+        conn.scope(|| users_with_posts().get())
     }
 
-    /// `User::insert_many_on(conn, &mut users)`.
+    /// `conn.scope(|| User::insert_many(&mut users))`.
     pub fn insert_many(conn: &mut Connection, users: &mut [User]) -> Result<()> {
-        User::insert_many_on(conn, users)
+        conn.scope(|| User::insert_many(users))
     }
 
-    /// 100 `save_on()` calls in one `conn.transaction`.
+    /// 100 `save()` calls in one `conn.transaction`, in its scope.
     pub fn save_each_in_transaction(conn: &mut Connection, users: &mut [User]) -> Result<()> {
-        conn.transaction(|c| users.iter_mut().try_for_each(|u| u.save_on(c)))
+        conn.transaction(|c| c.scope(|| users.iter_mut().try_for_each(|u| u.save())))
     }
 
-    /// One `save_on()`.
+    /// One `save()` in `conn.scope`.
     pub fn save_one(conn: &mut Connection, user: &mut User) -> Result<()> {
-        user.save_on(conn)
+        conn.scope(|| user.save())
     }
 
-    /// `User::find_on(conn, id)`.
+    /// `conn.scope(|| User::find(id))`.
     pub fn find_user(conn: &mut Connection, id: i64) -> Result<Option<User>> {
-        User::find_on(conn, id)
+        conn.scope(|| User::find(id))
     }
 
     /// Eager loading on an explicit connection.
     pub fn load_associations(conn: &mut Connection) -> Result<Nested<User, Post, Comment>> {
-        Ok(into_nested(eager_load().get_on(conn)?))
+        Ok(into_nested(conn.scope(|| eager_load().get())?))
     }
 
-    /// `User::query().cursor_on(conn)`, calling `f` on each user.
+    /// `User::query().cursor()` in `conn.scope`, calling `f` on each user.
     pub fn stream_users(conn: &mut Connection, mut f: impl FnMut(User)) -> Result<usize> {
-        let mut count = 0;
-        for user in User::query().cursor_on(conn) {
-            f(user?);
-            count += 1;
-        }
-        Ok(count)
+        conn.scope(|| {
+            let mut count = 0;
+            for user in User::query().cursor() {
+                f(user?);
+                count += 1;
+            }
+            Ok(count)
+        })
     }
 }

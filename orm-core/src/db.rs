@@ -1,7 +1,7 @@
 //! The default-connection facade: `DB::connect`, named connections, the pool, the
 //! thread-scoped connection (open transaction or test guard) and raw SQL entry points.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -230,7 +230,7 @@ fn find_scope(scopes: &[Scope], name: &str) -> Option<usize> {
 }
 
 fn has_scope(name: &str) -> bool {
-    SCOPES.with(|s| find_scope(&s.borrow(), name).is_some())
+    lending() || SCOPES.with(|s| find_scope(&s.borrow(), name).is_some())
 }
 
 pub(crate) fn push_scope_owned(name: &str, conn: Connection) -> usize {
@@ -261,6 +261,175 @@ pub(crate) fn pop_scope(index: usize) {
     drop(removed);
 }
 
+/// Anything that can run a statement: `&mut Connection`, `&mut PooledConnection`,
+/// `&mut Transaction` and a named connection ([`DB::connection`]). The library's
+/// operations are each written once, on the default path; an executor says where they
+/// run: every statement inside [`Executor::scope`] on this thread, whatever connection
+/// name it would use, runs on the executor's connection.
+///
+/// ```
+/// use orm_core::prelude::*;
+/// use orm_core::{Connection, Executor};
+///
+/// #[derive(Debug, Clone, Default, Model)]
+/// pub struct User {
+///     pub id: Option<i64>,
+///     pub votes: i32,
+/// }
+///
+/// let mut conn = Connection::open("sqlite::memory:")?;
+/// conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, votes INTEGER NOT NULL)", &[])?;
+/// conn.execute("INSERT INTO users (votes) VALUES (1)", &[])?;
+/// let votes = conn.scope(|| {
+///     let mut user = User::find_or_fail(1)?;
+///     user.votes += 1;
+///     user.save()?;
+///     // A transaction inside the scope is one on `conn` (a savepoint when `conn`
+///     // already has one open).
+///     DB::transaction(|| User::query().sum("votes"))
+/// })?;
+/// assert_eq!(votes, 2.0);
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+pub trait Executor: sealed::Sealed + Sized {
+    /// Runs `f` with this executor's connection as the thread's connection: every
+    /// statement `f` runs on this thread (models, queries, relations, `DB::*`,
+    /// `DB::transaction`) uses it. Scopes nest; the innermost wins.
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for &mut crate::Connection {}
+    impl Sealed for &mut super::PooledConnection {}
+    impl Sealed for &mut crate::backend::Transaction<'_> {}
+    impl Sealed for &super::ConnectionRef {}
+}
+
+/// The connection lent by this thread's innermost [`Executor::scope`]. Kept in cells
+/// apart from the scope stack: every statement checks it first, so it costs a cell swap
+/// rather than a stack search, and nested scopes keep the outer one in their guard.
+#[derive(Default)]
+enum Lending {
+    #[default]
+    None,
+    /// Taken by a call that is running on it.
+    InUse,
+    Lent(Box<Connection>),
+}
+
+struct LendingCells {
+    slot: Cell<Lending>,
+    /// A box holding a stand-in connection, kept between scopes so that entering one
+    /// allocates nothing.
+    spare: Cell<Option<Box<Connection>>>,
+}
+
+thread_local! {
+    static LENDING: LendingCells = const {
+        LendingCells {
+            slot: Cell::new(Lending::None),
+            spare: Cell::new(None),
+        }
+    };
+}
+
+/// Takes the lent connection, marking the slot in use.
+fn take_lent() -> Lending {
+    LENDING.with(|l| match l.slot.take() {
+        Lending::Lent(conn) => {
+            l.slot.set(Lending::InUse);
+            Lending::Lent(conn)
+        }
+        other => {
+            let seen = match other {
+                Lending::InUse => Lending::InUse,
+                _ => Lending::None,
+            };
+            l.slot.set(other);
+            seen
+        }
+    })
+}
+
+/// Whether an [`Executor::scope`] is open on this thread.
+fn lending() -> bool {
+    LENDING.with(|l| {
+        let slot = l.slot.take();
+        let open = !matches!(slot, Lending::None);
+        l.slot.set(slot);
+        open
+    })
+}
+
+/// Puts the lent connection back when the call using it ends, even by panic.
+struct GiveBack(Option<Box<Connection>>);
+
+impl Drop for GiveBack {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            LENDING.with(|l| l.slot.set(Lending::Lent(conn)));
+        }
+    }
+}
+
+impl Executor for &mut Connection {
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        // The thread owns what it lends, and the crate has no unsafe: the connection is
+        // swapped into a (reused) box for the call, leaving a stand-in behind, and
+        // swapped back by the guard (on return, error or panic).
+        let outer = LENDING.with(|l| {
+            let mut slot = l.spare.take().unwrap_or_else(|| Box::new(self.detached()));
+            std::mem::swap(&mut *slot, self);
+            l.slot.replace(Lending::Lent(slot))
+        });
+        let guard = Lend { home: self, outer };
+        let result = f();
+        drop(guard);
+        result
+    }
+}
+
+impl Executor for &mut PooledConnection {
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        (&mut **self).scope(f)
+    }
+}
+
+impl Executor for &mut crate::backend::Transaction<'_> {
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        (&mut **self).scope(f)
+    }
+}
+
+impl Executor for &ConnectionRef {
+    /// Takes one connection of this name (the thread's scoped one, else one from the
+    /// pool) and runs all of `f` on it.
+    fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        with_named(&self.name, |conn| conn.scope(f))
+    }
+}
+
+/// Ends a scope: moves the lent connection back to its owner and restores the
+/// enclosing scope's slot.
+struct Lend<'c> {
+    home: &'c mut Connection,
+    outer: Lending,
+}
+
+impl Drop for Lend<'_> {
+    fn drop(&mut self) {
+        let outer = std::mem::take(&mut self.outer);
+        LENDING.with(|l| {
+            if let Lending::Lent(mut slot) = l.slot.replace(outer) {
+                std::mem::swap(&mut *slot, self.home);
+                // Keep one stand-in; a second (after nested scopes) is dropped.
+                drop(l.spare.replace(Some(slot)));
+            }
+        });
+    }
+}
+
 /// Puts a scoped connection back when the call using it ends, even by panic.
 struct PutBack {
     index: usize,
@@ -278,40 +447,84 @@ impl Drop for PutBack {
     }
 }
 
-/// Runs `f` on the connection named `name`: this thread's scoped connection (open
-/// transaction or test guard) when there is one, else one checked out of the pool.
-pub(crate) fn with_named<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-    let taken = SCOPES.with(|s| {
+/// What this thread's scopes hold for a connection name.
+enum Scoped {
+    /// No scope answers for the name: use its pool.
+    No,
+    /// The scope's connection is being used by an enclosing call.
+    InUse,
+    /// Taken out of its scope until the guard drops.
+    Taken(PutBack),
+}
+
+/// Takes the scoped connection for `name` out of its slot. Not generic, so the lookup
+/// is compiled once and [`with_named`] stays small enough to inline.
+fn take_scoped(name: &str) -> Scoped {
+    SCOPES.with(|s| {
         let mut scopes = s.borrow_mut();
         match find_scope(&scopes, name) {
-            None => Ok(None),
+            None => Scoped::No,
             Some(index) => match scopes[index].conn.take() {
-                Some(conn) => Ok(Some((index, conn))),
-                None => Err(Error::ConnectionInUse(name.to_owned())),
+                Some(conn) => Scoped::Taken(PutBack {
+                    index,
+                    conn: Some(conn),
+                }),
+                None => Scoped::InUse,
             },
         }
-    })?;
-    match taken {
-        Some((index, conn)) => {
-            let mut guard = PutBack {
-                index,
-                conn: Some(conn),
-            };
-            let conn = guard.conn.as_mut().map(ScopedConn::get);
-            match conn {
-                Some(conn) => f(conn),
-                None => Err(Error::ConnectionInUse(name.to_owned())),
+    })
+}
+
+#[cold]
+fn in_use(name: &str) -> Error {
+    Error::ConnectionInUse(name.to_owned())
+}
+
+/// Runs `f` on the connection named `name`: the connection lent by this thread's
+/// innermost [`Executor::scope`] when there is one (whatever the name), else the
+/// thread's scoped connection of that name (open transaction or test guard), else one
+/// checked out of the pool.
+#[inline]
+pub(crate) fn with_named<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    with_named_passing(name, f, |f, conn| f(conn))
+}
+
+/// [`with_named`] handing `value` to `f` with the connection. The value is moved
+/// straight into the call rather than captured by a closure first: a query is large,
+/// and this path runs for every statement.
+#[inline(always)]
+pub(crate) fn with_named_passing<V, T>(
+    name: &str,
+    value: V,
+    f: impl FnOnce(V, &mut Connection) -> Result<T>,
+) -> Result<T> {
+    match take_lent() {
+        Lending::Lent(conn) => {
+            let mut guard = GiveBack(Some(conn));
+            match guard.0.as_mut() {
+                Some(conn) => f(value, conn),
+                None => Err(in_use(name)),
             }
         }
-        None => {
-            let pool = registered(name)?;
-            // A nested call on this thread would wait for the connection it already
-            // holds when the pool has only one (in-memory SQLite): fail at once instead.
-            let _held = HeldCheckout::enter(name, pool.inner.max_size() == 1)?;
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        }
+        Lending::InUse => Err(in_use(name)),
+        Lending::None => match take_scoped(name) {
+            Scoped::Taken(mut guard) => match guard.conn.as_mut() {
+                Some(conn) => f(value, conn.get()),
+                None => Err(in_use(name)),
+            },
+            Scoped::InUse => Err(in_use(name)),
+            Scoped::No => with_pooled(name, |conn| f(value, conn)),
+        },
     }
+}
+
+fn with_pooled<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    let pool = registered(name)?;
+    // A nested call on this thread would wait for the connection it already holds when
+    // the pool has only one (in-memory SQLite): fail at once instead.
+    let _held = HeldCheckout::enter(name, pool.inner.max_size() == 1)?;
+    let mut conn = pool.get()?;
+    f(&mut conn)
 }
 
 thread_local! {

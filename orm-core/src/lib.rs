@@ -46,7 +46,7 @@ mod value;
 
 pub use crate::backend::{Connection, Transaction};
 pub use crate::db::{
-    ConnectionRef, Manager, Pool, PoolConfig, PooledConnection, DB, DEFAULT_CONNECTION,
+    ConnectionRef, Executor, Manager, Pool, PoolConfig, PooledConnection, DB, DEFAULT_CONNECTION,
 };
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
@@ -84,7 +84,7 @@ pub mod prelude {
     pub use crate::Decimal;
     pub use crate::Operator;
     pub use crate::{
-        row, BelongsTo, BelongsToMany, Connection, DateTime, Error, FromRow, HasMany,
+        row, BelongsTo, BelongsToMany, Connection, DateTime, Error, Executor, FromRow, HasMany,
         HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, ModelState, NaiveDate,
         NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
     };

@@ -349,7 +349,7 @@ pub trait ModelHooks {
 }
 
 /// Where a model operation runs: the model's named connection (resolved per call, so
-/// hooks may use the database too) or an explicit connection.
+/// hooks may use the database too) or a connection an internal caller already holds.
 pub(crate) enum On<'c> {
     Named(&'static str),
     /// A connection a model remembers (read from or saved on).
@@ -631,8 +631,9 @@ fn missing_key(meta: &ModelMeta, action: &str) -> Error {
 
 /// An active-record model. Derive it: `#[derive(Model)]`.
 ///
-/// Every operation runs on the model's connection (the thread's open transaction or
-/// test database first, then the pool) or, through its `_on` twin, on an explicit one.
+/// Every operation runs on the model's connection as the thread resolves it: an
+/// [`crate::Executor`] scope (`conn.scope(|| user.save())`), an open transaction or test
+/// database, else the pool.
 ///
 /// ```
 /// use orm_core::prelude::*;
@@ -781,7 +782,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     }
 
     /// `Model::query().cursor()`: every row, streamed in pages.
-    fn cursor() -> Cursor<'static, Self> {
+    fn cursor() -> Cursor<Self> {
         Self::query().cursor()
     }
 
@@ -796,7 +797,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     }
 
     /// The rows with these keys (in no particular order; missing keys are skipped).
-    fn find_many<K: Into<Value>>(keys: impl IntoIterator<Item = K>) -> Result<Vec<Self>> {
+    fn find_many<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<Vec<Self>> {
+        let keys = keys.into_iter().map(|k| k.to_value());
         Self::query().where_in(Self::meta().primary_key, keys).get()
     }
 
@@ -812,18 +814,6 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         first_or_create(&mut On::Named(Self::meta().connection), attributes, values)
     }
 
-    /// [`Model::first_or_create`] on an explicit connection.
-    fn first_or_create_on<'a>(
-        conn: &mut Connection,
-        attributes: impl IntoIterator<Item = (&'a str, Value)>,
-        values: impl IntoIterator<Item = (&'a str, Value)>,
-    ) -> Result<Self>
-    where
-        Self: Default,
-    {
-        first_or_create(&mut On::Conn(conn), attributes, values)
-    }
-
     /// The first row matching `attributes` with `values` applied and saved, or a new
     /// model (its `Default` with both applied) saved now.
     fn update_or_create<'a>(
@@ -836,28 +826,11 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         update_or_create(&mut On::Named(Self::meta().connection), attributes, values)
     }
 
-    /// [`Model::update_or_create`] on an explicit connection.
-    fn update_or_create_on<'a>(
-        conn: &mut Connection,
-        attributes: impl IntoIterator<Item = (&'a str, Value)>,
-        values: impl IntoIterator<Item = (&'a str, Value)>,
-    ) -> Result<Self>
-    where
-        Self: Default,
-    {
-        update_or_create(&mut On::Conn(conn), attributes, values)
-    }
-
     /// Inserts new models with multi-row `INSERT`s (as few statements as the backend's
     /// bind limit allows, in one transaction), running the creating/saving hooks and
     /// setting timestamps first, and filling auto-increment keys from `RETURNING`.
     fn insert_many(models: &mut [Self]) -> Result<()> {
         insert_many(models, &mut On::Named(Self::meta().connection))
-    }
-
-    /// [`Model::insert_many`] on an explicit connection.
-    fn insert_many_on(conn: &mut Connection, models: &mut [Self]) -> Result<()> {
-        insert_many(models, &mut On::Conn(conn))
     }
 
     /// Eager loads one relation onto `models` (emitted by the derive for models with
@@ -891,11 +864,6 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         })
     }
 
-    /// [`Model::load`] on an explicit connection.
-    fn load_on(conn: &mut Connection, models: &mut [Self], relations: &[&str]) -> Result<()> {
-        crate::relation::load(models, relations, conn)
-    }
-
     /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
     /// saved: call `save`).
     fn associate<O: Model>(&mut self, relation: &str, owner: &O) -> Result<()> {
@@ -916,22 +884,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         )
     }
 
-    /// [`Model::find`] on an explicit connection.
-    fn find_on(conn: &mut Connection, key: impl ToValue) -> Result<Option<Self>> {
-        find_by_key::<Self>(&mut On::Conn(conn), key.to_value(), false)
-    }
-
     /// The row with this primary key, or [`Error::NotFound`] naming model and key.
     fn find_or_fail(key: impl ToValue) -> Result<Self> {
         let key = key.to_value();
         find_by_key::<Self>(&mut On::Named(Self::meta().connection), key.clone(), false)?
-            .ok_or_else(|| not_found(Self::meta(), &key))
-    }
-
-    /// [`Model::find_or_fail`] on an explicit connection.
-    fn find_or_fail_on(conn: &mut Connection, key: impl ToValue) -> Result<Self> {
-        let key = key.to_value();
-        find_by_key::<Self>(&mut On::Conn(conn), key.clone(), false)?
             .ok_or_else(|| not_found(Self::meta(), &key))
     }
 
@@ -952,20 +908,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         save(self, &mut on, None)
     }
 
-    /// [`Model::save`] on an explicit connection.
-    fn save_on(&mut self, conn: &mut Connection) -> Result<()> {
-        save(self, &mut On::Conn(conn), None)
-    }
-
     /// Updates only the named columns of an existing row (plus `updated_at`).
     fn save_only(&mut self, columns: &[&str]) -> Result<()> {
         let mut on = On::model(self);
         save(self, &mut on, Some(columns))
-    }
-
-    /// [`Model::save_only`] on an explicit connection.
-    fn save_only_on(&mut self, conn: &mut Connection, columns: &[&str]) -> Result<()> {
-        save(self, &mut On::Conn(conn), Some(columns))
     }
 
     /// Inserts a new model and returns it (with its key and read-back defaults filled
@@ -977,21 +923,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         Ok(model)
     }
 
-    /// [`Model::create`] on an explicit connection.
-    fn create_on(conn: &mut Connection, mut model: Self) -> Result<Self> {
-        model.insert_on(conn)?;
-        Ok(model)
-    }
-
     /// Inserts this model as a new row: [`Model::create`] in place.
     fn insert(&mut self) -> Result<()> {
         let mut on = On::model(self);
         create(self, &mut on)
-    }
-
-    /// [`Model::insert`] on an explicit connection.
-    fn insert_on(&mut self, conn: &mut Connection) -> Result<()> {
-        create(self, &mut On::Conn(conn))
     }
 
     /// Deletes the row: a soft delete (sets `deleted_at`) when the model has
@@ -1001,20 +936,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         delete(self, &mut on, false)
     }
 
-    /// [`Model::delete`] on an explicit connection.
-    fn delete_on(&mut self, conn: &mut Connection) -> Result<()> {
-        delete(self, &mut On::Conn(conn), false)
-    }
-
     /// Deletes the row for real, even with `soft_deletes`.
     fn force_delete(&mut self) -> Result<()> {
         let mut on = On::model(self);
         delete(self, &mut on, true)
-    }
-
-    /// [`Model::force_delete`] on an explicit connection.
-    fn force_delete_on(&mut self, conn: &mut Connection) -> Result<()> {
-        delete(self, &mut On::Conn(conn), true)
     }
 
     /// Whether the model is soft-deleted (`deleted_at` set).
@@ -1031,20 +956,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         restore(self, &mut on)
     }
 
-    /// [`Model::restore`] on an explicit connection.
-    fn restore_on(&mut self, conn: &mut Connection) -> Result<()> {
-        restore(self, &mut On::Conn(conn))
-    }
-
     /// Reloads every column from the database.
     fn refresh(&mut self) -> Result<()> {
         let mut on = On::model(self);
         refresh(self, &mut on)
-    }
-
-    /// [`Model::refresh`] on an explicit connection.
-    fn refresh_on(&mut self, conn: &mut Connection) -> Result<()> {
-        refresh(self, &mut On::Conn(conn))
     }
 
     /// Sets `updated_at` to now and writes only that column.
@@ -1053,23 +968,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         touch(self, &mut on)
     }
 
-    /// [`Model::touch`] on an explicit connection.
-    fn touch_on(&mut self, conn: &mut Connection) -> Result<()> {
-        touch(self, &mut On::Conn(conn))
-    }
-
     /// Deletes the rows with these keys, loading each so hooks and soft deletes apply.
     /// Returns how many were deleted.
     fn destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
         destroy::<Self, K>(&mut On::Named(Self::meta().connection), keys)
-    }
-
-    /// [`Model::destroy`] on an explicit connection.
-    fn destroy_on<K: ToValue>(
-        conn: &mut Connection,
-        keys: impl IntoIterator<Item = K>,
-    ) -> Result<u64> {
-        destroy::<Self, K>(&mut On::Conn(conn), keys)
     }
 
     /// The columns whose value differs from the stored row, with their new values (every
@@ -1079,11 +981,6 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     fn get_dirty(&self) -> Result<Vec<(&'static str, Value)>> {
         let mut on = On::model(self);
         dirty(self, &mut on)
-    }
-
-    /// [`Model::get_dirty`] on an explicit connection.
-    fn get_dirty_on(&self, conn: &mut Connection) -> Result<Vec<(&'static str, Value)>> {
-        dirty(self, &mut On::Conn(conn))
     }
 
     /// Whether any column differs from the stored row (see [`Model::get_dirty`]).
@@ -1335,11 +1232,6 @@ impl<M: Model> Query<M> {
     /// Deletes the matching rows for real, even on a model with soft deletes.
     pub fn force_delete(self) -> Result<u64> {
         self.hard_delete().delete()
-    }
-
-    /// [`Query::force_delete`] on an explicit connection.
-    pub fn force_delete_on(self, conn: &mut Connection) -> Result<u64> {
-        self.hard_delete().delete_on(conn)
     }
 
     /// Un-deletes the matching soft-deleted rows; returns how many.
@@ -1611,6 +1503,16 @@ fn stale_or_missing<M: Model>(on: &mut On<'_>, key: &Value) -> Error {
         }
     }
     not_found(meta, key)
+}
+
+/// [`Model::save`] on a connection the caller already holds (relation writes).
+pub(crate) fn save_on<M: Model>(model: &mut M, conn: &mut Connection) -> Result<()> {
+    save(model, &mut On::Conn(conn), None)
+}
+
+/// [`Model::insert`] on a connection the caller already holds (relation writes).
+pub(crate) fn insert_on<M: Model>(model: &mut M, conn: &mut Connection) -> Result<()> {
+    create(model, &mut On::Conn(conn))
 }
 
 fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Result<()> {

@@ -432,13 +432,17 @@ impl<C: Model> Query<C> {
     /// query's connection (`user.posts().use_connection("other").save(..)` writes to
     /// `other`).
     pub fn save(self, child: &mut C) -> Result<()> {
-        self.write_child(child, "save", |child, conn| child.save_on(conn))
+        self.write_child(child, "save", |child, conn| {
+            crate::model::save_on(child, conn)
+        })
     }
 
     /// Inserts `child` as related to this query's parent and returns it: always an
     /// INSERT, like [`Model::create`] (a taken key is `Error::UniqueViolation`).
     pub fn create(self, mut child: C) -> Result<C> {
-        self.write_child(&mut child, "create", |child, conn| child.insert_on(conn))?;
+        self.write_child(&mut child, "create", |child, conn| {
+            crate::model::insert_on(child, conn)
+        })?;
         Ok(child)
     }
 

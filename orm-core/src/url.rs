@@ -25,6 +25,15 @@ pub(crate) enum Target {
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl ConnectOptions {
+    /// Options for [`crate::Connection::detached`]: no database, nothing allocated.
+    pub(crate) fn detached() -> ConnectOptions {
+        ConnectOptions {
+            target: Target::SqliteMemory,
+            busy_timeout: Duration::ZERO,
+            url: String::new(),
+        }
+    }
+
     /// Parses a connection URL.
     ///
     /// SQLite: `sqlite::memory:`, `sqlite://relative/path.db`, `sqlite:///absolute/path.db`,

@@ -26,11 +26,15 @@
 //!     }
 //! }
 //!
+//! use orm_core::Executor;
+//!
 //! let mut conn = orm_core::Connection::open("sqlite::memory:")?;
 //! let migrator = Migrator::new(vec![Box::new(CreateUsersTable), Box::new(CreatePostsTable)]);
-//! let report = migrator.run_on(&mut conn)?;
+//! // Inside `scope`, everything runs on `conn` (the migrator's own errors are returned
+//! // inside the scope's `Result`).
+//! let report = conn.scope(|| Ok(migrator.run()))??;
 //! assert_eq!(report.applied.len(), 2);
-//! assert!(migrator.status_on(&mut conn)?.iter().all(|s| s.ran));
+//! assert!(conn.scope(|| Ok(migrator.status()))??.iter().all(|s| s.ran));
 //! # Ok::<(), orm_migrate::Error>(())
 //! ```
 #![deny(missing_docs)]

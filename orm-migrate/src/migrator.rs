@@ -277,13 +277,15 @@ impl Migrator {
         on_default(|conn| self.pretend_on(conn))
     }
 
-    /// [`Migrator::run`] on `conn`.
-    pub fn run_on(&self, conn: &mut Connection) -> Result<RunReport> {
+    pub(crate) fn run_on(&self, conn: &mut Connection) -> Result<RunReport> {
         self.run_with_on(conn, RunOptions::default())
     }
 
-    /// [`Migrator::run_with`] on `conn`.
-    pub fn run_with_on(&self, conn: &mut Connection, options: RunOptions) -> Result<RunReport> {
+    pub(crate) fn run_with_on(
+        &self,
+        conn: &mut Connection,
+        options: RunOptions,
+    ) -> Result<RunReport> {
         self.check_names()?;
         if options.pretend {
             return Ok(RunReport {
@@ -319,31 +321,30 @@ impl Migrator {
         })
     }
 
-    /// [`Migrator::rollback`] on `conn`.
-    pub fn rollback_on(&self, conn: &mut Connection) -> Result<Vec<String>> {
+    pub(crate) fn rollback_on(&self, conn: &mut Connection) -> Result<Vec<String>> {
         self.revert(conn, Selection::LastBatch)
     }
 
-    /// [`Migrator::rollback_steps`] on `conn`.
-    pub fn rollback_steps_on(&self, conn: &mut Connection, steps: usize) -> Result<Vec<String>> {
+    pub(crate) fn rollback_steps_on(
+        &self,
+        conn: &mut Connection,
+        steps: usize,
+    ) -> Result<Vec<String>> {
         self.revert(conn, Selection::Steps(steps))
     }
 
-    /// [`Migrator::reset`] on `conn`.
-    pub fn reset_on(&self, conn: &mut Connection) -> Result<Vec<String>> {
+    pub(crate) fn reset_on(&self, conn: &mut Connection) -> Result<Vec<String>> {
         self.revert(conn, Selection::All)
     }
 
-    /// [`Migrator::refresh`] on `conn`.
-    pub fn refresh_on(&self, conn: &mut Connection) -> Result<RunReport> {
+    pub(crate) fn refresh_on(&self, conn: &mut Connection) -> Result<RunReport> {
         with_lock(conn, |conn| {
             self.reset_on(conn)?;
             self.run_on(conn)
         })
     }
 
-    /// [`Migrator::fresh`] on `conn`.
-    pub fn fresh_on(&self, conn: &mut Connection) -> Result<RunReport> {
+    pub(crate) fn fresh_on(&self, conn: &mut Connection) -> Result<RunReport> {
         self.check_names()?;
         with_lock(conn, |conn| {
             Schema::new(conn).drop_all_tables()?;
@@ -351,8 +352,7 @@ impl Migrator {
         })
     }
 
-    /// [`Migrator::status`] on `conn`.
-    pub fn status_on(&self, conn: &mut Connection) -> Result<Vec<MigrationStatus>> {
+    pub(crate) fn status_on(&self, conn: &mut Connection) -> Result<Vec<MigrationStatus>> {
         let rows = ledger::read_if_exists(conn)?;
         let by_name: HashMap<&str, &LedgerRow> =
             rows.iter().map(|r| (r.migration.as_str(), r)).collect();
@@ -401,8 +401,7 @@ impl Migrator {
         Ok(statuses)
     }
 
-    /// [`Migrator::pretend`] on `conn`.
-    pub fn pretend_on(&self, conn: &mut Connection) -> Result<Vec<PretendedMigration>> {
+    pub(crate) fn pretend_on(&self, conn: &mut Connection) -> Result<Vec<PretendedMigration>> {
         self.check_names()?;
         let rows = ledger::read_if_exists(conn)?;
         let done: HashSet<&str> = rows.iter().map(|r| r.migration.as_str()).collect();

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use orm_core::{Connection, DB};
+use orm_core::{Connection, Executor, DB};
 use orm_migrate::prelude::*;
 use orm_migrate::{MigrationState, RunOptions, LEDGER_TABLE};
 use orm_tests::introspect::{column, columns, index, table_exists};
@@ -372,12 +372,10 @@ on_both_backends! {
 
     fn explicit_connections_work_like_the_default_one() -> Result<()> {
         let migrator = Migrator::new(base());
-        let report = DB::with_connection(|conn| {
-            Ok(migrator.run_on(conn))
-        })??;
+        let report = DB::with_connection(|conn| conn.scope(|| Ok(migrator.run())))??;
         assert_eq!(report.applied.len(), 3);
-        assert!(DB::with_connection(|conn| Ok(migrator.status_on(conn)))??.iter().all(|s| s.ran));
-        assert_eq!(DB::with_connection(|conn| Ok(migrator.reset_on(conn)))??.len(), 3);
+        assert!(DB::with_connection(|conn| conn.scope(|| Ok(migrator.status())))??.iter().all(|s| s.ran));
+        assert_eq!(DB::with_connection(|conn| conn.scope(|| Ok(migrator.reset())))??.len(), 3);
         Ok(())
     }
 }
@@ -419,8 +417,8 @@ fn race(open: impl Fn() -> orm_core::Result<Connection> + Send + Sync + 'static)
             std::thread::spawn(move || {
                 let mut conn = open().expect("connect");
                 barrier.wait();
-                Migrator::new(many_tables())
-                    .run_on(&mut conn)
+                conn.scope(|| Ok(Migrator::new(many_tables()).run()))
+                    .and_then(|run| run.map_err(|e| orm_core::Error::Config(e.to_string())))
                     .expect("concurrent run")
                     .applied
                     .len()
@@ -450,7 +448,7 @@ fn concurrent_sqlite_migrators_apply_each_migration_once() -> Result<()> {
         assert_eq!(applied.iter().sum::<usize>(), 6, "{applied:?}");
         let mut conn = Connection::open(&url)?;
         assert_eq!(ledger_on(&mut conn)?.len(), 6);
-        let status = Migrator::new(many_tables()).status_on(&mut conn)?;
+        let status = conn.scope(|| Ok(Migrator::new(many_tables()).status()))??;
         assert!(status.iter().all(|s| s.state == MigrationState::Applied));
     }
     Ok(())

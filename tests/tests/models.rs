@@ -195,13 +195,15 @@ on_both_backends! {
     fn explicit_connection_variants() {
         schema()?;
         DB::with_connection(|conn| {
-            let mut u = ada();
-            u.save_on(conn)?;
-            let id = u.id.unwrap();
-            assert_eq!(User::find_on(conn, id)?.unwrap().email, "ada@example.com");
-            u.delete_on(conn)?;
-            assert!(User::find_on(conn, id)?.is_none());
-            Ok(())
+            conn.scope(|| {
+                let mut u = ada();
+                u.save()?;
+                let id = u.id.unwrap();
+                assert_eq!(User::find(id)?.unwrap().email, "ada@example.com");
+                u.delete()?;
+                assert!(User::find(id)?.is_none());
+                Ok(())
+            })
         })
     }
 
@@ -418,12 +420,14 @@ on_both_backends! {
     fn explicit_connection_variants_of_the_static_helpers() {
         schema()?;
         DB::with_connection(|conn| {
-            let a = User::first_or_create_on(conn, orm_core::row! {"email" => "a@x"}, orm_core::row! {"name" => "A", "password" => "p"})?;
-            let b = User::update_or_create_on(conn, orm_core::row! {"email" => "a@x"}, orm_core::row! {"votes" => 3})?;
-            assert_eq!((a.id, b.votes), (b.id, 3));
-            assert_eq!(User::destroy_on(conn, [a.id.unwrap()])?, 1);
-            assert_eq!(User::query().count_on(conn)?, 0);
-            Ok(())
+            conn.scope(|| {
+                let a = User::first_or_create(orm_core::row! {"email" => "a@x"}, orm_core::row! {"name" => "A", "password" => "p"})?;
+                let b = User::update_or_create(orm_core::row! {"email" => "a@x"}, orm_core::row! {"votes" => 3})?;
+                assert_eq!((a.id, b.votes), (b.id, 3));
+                assert_eq!(User::destroy([a.id.unwrap()])?, 1);
+                assert_eq!(User::query().count()?, 0);
+                Ok(())
+            })
         })
     }
 }

@@ -2,7 +2,7 @@
 //! the two backends row for row.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use orm_core::{row, Backend, Error, Operator, Query, Record, Result, Value, DB};
+use orm_core::{row, Backend, Error, Executor, Operator, Query, Record, Result, Value, DB};
 use orm_tests::{on_both_backends, per_backend};
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
@@ -342,9 +342,11 @@ on_both_backends! {
         DB::table("users").order_by_desc("id").each(|r| { each.push(r.get::<i64, _>("id")?); Ok(each.len() < 3) })?;
         assert_eq!(each, [6, 5, 4]);
         let via_conn = DB::with_connection(|c| {
-            let n = DB::table("users").cursor_on(c).count();
-            let page = DB::table("users").order_by("id").paginate_on(c, 5, 2)?;
-            Ok((n, page.data.len()))
+            c.scope(|| {
+                let n = DB::table("users").cursor().count();
+                let page = DB::table("users").order_by("id").paginate(5, 2)?;
+                Ok((n, page.data.len()))
+            })
         })?;
         assert_eq!(via_conn, (6, 1));
         Ok(())
@@ -495,11 +497,13 @@ on_both_backends! {
     fn explicit_and_named_connections() {
         seed()?;
         let n = DB::with_connection(|c| {
-            DB::table("teams").insert_on(c, row! {"name" => "on"})?;
-            let rows = DB::table("teams").where_eq("name", "on").get_on(c)?;
-            assert_eq!(rows.len(), 1);
-            assert!(DB::table("teams").where_eq("name", "on").exists_on(c)?);
-            DB::table("teams").count_on(c)
+            c.scope(|| {
+                DB::table("teams").insert(row! {"name" => "on"})?;
+                let rows = DB::table("teams").where_eq("name", "on").get()?;
+                assert_eq!(rows.len(), 1);
+                assert!(DB::table("teams").where_eq("name", "on").exists()?);
+                DB::table("teams").count()
+            })
         })?;
         assert_eq!(n, 4);
         let (sql, binds) = DB::table("users").where_eq("id", 1).to_sql()?;

@@ -19,7 +19,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use orm_core::{testing, Backend, Connection, DB};
+use orm_core::{testing, Backend, Connection, Executor, DB};
 use orm_migrate::{Migration, Migrator, Schema};
 use orm_tests::reliability::{long_mode, scaled};
 
@@ -267,7 +267,7 @@ fn assert_agree(conn: &mut Connection, context: &str) -> orm_migrate::Result<usi
 /// Re-runs the migrations (no faults) and checks they converge to the full set.
 fn converge(conn: &mut Connection, context: &str) -> orm_migrate::Result<()> {
     BREAK_AT.with(|b| b.set(None));
-    migrator().run_on(conn)?;
+    conn.scope(|| Ok(migrator().run()))??;
     assert_eq!(
         assert_agree(conn, context)?,
         3,
@@ -285,7 +285,7 @@ fn failing_at_each_statement(backend: Backend) -> orm_migrate::Result<()> {
         let mut conn = Connection::open(&db.url)?;
         RUN.with(|r| r.set(0));
         BREAK_AT.with(|b| b.set(Some(break_at)));
-        let result = migrator().run_on(&mut conn);
+        let result = conn.scope(|| Ok(migrator().run()))?;
         assert!(
             matches!(result, Err(orm_migrate::Error::MigrationFailed { .. })),
             "statement {break_at}: {result:?}"
@@ -330,7 +330,9 @@ fn migration_child() {
     SLOW.with(|s| s.set(std::env::var_os(CHILD_SLOW_VAR).is_some()));
     let mut conn = Connection::open(&url).expect("child connects");
     println!("STARTED");
-    migrator().run_on(&mut conn).expect("child migrates");
+    conn.scope(|| Ok(migrator().run()))
+        .expect("child connects")
+        .expect("child migrates");
     println!("FINISHED");
 }
 
@@ -463,7 +465,9 @@ fn concurrent_migrators(backend: Backend) -> orm_migrate::Result<()> {
                 s.spawn(|| -> Result<usize, String> {
                     RUN.with(|r| r.set(0));
                     let mut conn = Connection::open(&db.url).map_err(|e| e.to_string())?;
-                    migrator().run_on(&mut conn).map_err(|e| e.to_string())?;
+                    conn.scope(|| Ok(migrator().run()))
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
                     Ok(RUN.with(Cell::get))
                 })
             })

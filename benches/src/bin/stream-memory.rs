@@ -19,7 +19,10 @@ const CASES: [(&str, &str); 4] = [
         "orm_cursor",
         "orm: User::query().cursor() (default connection)",
     ),
-    ("orm_cursor_on", "orm: User::query().cursor_on(&mut conn)"),
+    (
+        "orm_cursor_on",
+        "orm: conn.scope(|| User::query().cursor() ..)",
+    ),
     (
         "orm_get",
         "orm: User::query().get() (all rows in one Vec, for contrast)",
@@ -101,13 +104,16 @@ fn run_child(case: &str, path: &str, rows: usize) {
         "orm_cursor_on" => {
             let mut conn = Connection::open(&url).expect("open");
             before = peak_resident_bytes().unwrap_or(0);
-            let mut n = 0;
-            for user in User::query().cursor_on(&mut conn) {
-                let user = user.expect("row");
-                consume(user.id.unwrap_or_default(), &user.name);
-                n += 1;
-            }
-            n
+            conn.scope(|| {
+                let mut n = 0;
+                for user in User::query().cursor() {
+                    let user = user.expect("row");
+                    consume(user.id.unwrap_or_default(), &user.name);
+                    n += 1;
+                }
+                Ok(n)
+            })
+            .expect("scope")
         }
         "orm_get" => {
             DB::connect(&url).expect("connect");

@@ -1,5 +1,6 @@
 //! Connections: one type over every backend. Only the backend modules know their driver.
 
+mod detached;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
@@ -28,7 +29,9 @@ use crate::value::{Bind, Param, ToValue, Value};
 /// ```
 pub struct Connection {
     inner: Inner,
-    options: ConnectOptions,
+    /// Boxed, like the drivers, to keep `Connection` small: [`crate::Executor::scope`]
+    /// moves it in and out of the thread's scope on every call.
+    options: Box<ConnectOptions>,
     depth: u32,
     broken: bool,
     /// The first statement the server rejected inside the open transaction, and the
@@ -41,9 +44,11 @@ pub struct Connection {
 
 enum Inner {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlite::SqliteConnection),
+    Sqlite(Box<sqlite::SqliteConnection>),
     #[cfg(feature = "postgres")]
     Postgres(Box<postgres::PgConnection>),
+    /// Left in a `&mut Connection` while the connection is lent to a scope.
+    Detached(detached::Detached),
 }
 
 macro_rules! dispatch {
@@ -53,6 +58,7 @@ macro_rules! dispatch {
             Inner::Sqlite($conn) => $body,
             #[cfg(feature = "postgres")]
             Inner::Postgres($conn) => $body,
+            Inner::Detached($conn) => $body,
         }
     };
 }
@@ -77,7 +83,7 @@ impl Connection {
         let inner = match &options.target {
             #[cfg(feature = "sqlite")]
             Target::SqliteMemory | Target::SqliteFile(_) => {
-                Inner::Sqlite(sqlite::SqliteConnection::open(options)?)
+                Inner::Sqlite(Box::new(sqlite::SqliteConnection::open(options)?))
             }
             #[cfg(feature = "postgres")]
             Target::Postgres(url) => Inner::Postgres(Box::new(postgres::PgConnection::open(url)?)),
@@ -95,7 +101,7 @@ impl Connection {
         };
         Ok(Connection {
             inner,
-            options: options.clone(),
+            options: Box::new(options.clone()),
             depth: 0,
             broken: false,
             aborted: None,
@@ -115,6 +121,22 @@ impl Connection {
             Inner::Sqlite(_) => Backend::Sqlite,
             #[cfg(feature = "postgres")]
             Inner::Postgres(_) => Backend::Postgres,
+            Inner::Detached(d) => d.backend,
+        }
+    }
+
+    /// A stand-in for this connection while it is lent to a thread scope: no database,
+    /// every call fails (each thread keeps one for reuse).
+    pub(crate) fn detached(&self) -> Connection {
+        Connection {
+            inner: Inner::Detached(detached::Detached {
+                backend: self.backend(),
+            }),
+            options: Box::new(ConnectOptions::detached()),
+            depth: 0,
+            broken: true,
+            aborted: None,
+            idle_since: self.idle_since,
         }
     }
 

@@ -1,16 +1,17 @@
-//! Terminal methods: reads, aggregates, pagination, streaming and writes. Each has an
-//! `_on` twin running on an explicit connection.
+//! Terminal methods: reads, aggregates, pagination, streaming and writes. Each runs on
+//! the query's connection name as the thread resolves it (an [`crate::Executor`] scope,
+//! an open transaction or test database, else the pool).
 
 use super::clause::{Order, SelectItem, Where, WhereKind};
 use super::operator::Operator;
 use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
 use super::{BulkOp, Ident, Query};
 use crate::backend::Connection;
-use crate::db::with_named;
+use crate::db::{with_named, with_named_passing};
 use crate::dialect::SqlWriter;
 use crate::error::{Error, Result};
 use crate::row::FromRow;
-use crate::value::{FromValue, Value};
+use crate::value::{FromValue, ToValue, Value};
 
 /// One page of results with the totals (from [`Query::paginate`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -203,9 +204,10 @@ fn execute_insert(
 
 impl<T> Query<T> {
     /// Runs `f` on this query's named connection.
+    #[inline(always)]
     pub(crate) fn run<R>(self, f: impl FnOnce(Self, &mut Connection) -> Result<R>) -> Result<R> {
         let name = self.connection.clone();
-        with_named(&name, move |c| f(self, c))
+        with_named_passing(&name, self, f)
     }
 
     /// The primary key column, qualified with the table when the query joins others.
@@ -266,8 +268,7 @@ impl<T> Query<T> {
         self.run(Self::count_on)
     }
 
-    /// [`Query::count`] on an explicit connection.
-    pub fn count_on(self, conn: &mut Connection) -> Result<u64> {
+    fn count_on(self, conn: &mut Connection) -> Result<u64> {
         let n: Option<i64> = self.aggregate_on(conn, "COUNT", None, false)?;
         Ok(n.map_or(0, |n| n.max(0) as u64))
     }
@@ -279,8 +280,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.sum_on(c, column))
     }
 
-    /// [`Query::sum`] on an explicit connection.
-    pub fn sum_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<f64> {
+    fn sum_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<f64> {
         let sum: Option<f64> = self.aggregate_on(conn, "SUM", Some(column.into()), true)?;
         Ok(sum.unwrap_or(0.0))
     }
@@ -291,8 +291,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.avg_on(c, column))
     }
 
-    /// [`Query::avg`] on an explicit connection.
-    pub fn avg_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<Option<f64>> {
+    fn avg_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<Option<f64>> {
         self.aggregate_on(conn, "AVG", Some(column.into()), true)
     }
 
@@ -302,8 +301,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.min_on(c, column))
     }
 
-    /// [`Query::min`] on an explicit connection.
-    pub fn min_on<V: FromValue>(
+    fn min_on<V: FromValue>(
         self,
         conn: &mut Connection,
         column: impl Into<Ident>,
@@ -317,8 +315,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.max_on(c, column))
     }
 
-    /// [`Query::max`] on an explicit connection.
-    pub fn max_on<V: FromValue>(
+    fn max_on<V: FromValue>(
         self,
         conn: &mut Connection,
         column: impl Into<Ident>,
@@ -331,8 +328,7 @@ impl<T> Query<T> {
         self.run(Self::exists_on)
     }
 
-    /// [`Query::exists`] on an explicit connection.
-    pub fn exists_on(self, conn: &mut Connection) -> Result<bool> {
+    fn exists_on(self, conn: &mut Connection) -> Result<bool> {
         let mut w = SqlWriter::new(conn.dialect());
         self.parts.render_exists(&mut w);
         let (sql, binds) = w.finish()?;
@@ -345,19 +341,13 @@ impl<T> Query<T> {
         self.exists().map(|e| !e)
     }
 
-    /// [`Query::doesnt_exist`] on an explicit connection.
-    pub fn doesnt_exist_on(self, conn: &mut Connection) -> Result<bool> {
-        self.exists_on(conn).map(|e| !e)
-    }
-
     /// The first row's `column`, read as `V` (`None` when no row matches).
     pub fn value<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
         let column = column.into();
         self.run(move |q, c| q.value_on(c, column))
     }
 
-    /// [`Query::value`] on an explicit connection.
-    pub fn value_on<V: FromValue>(
+    fn value_on<V: FromValue>(
         mut self,
         conn: &mut Connection,
         column: impl Into<Ident>,
@@ -374,8 +364,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.pluck_on(c, column))
     }
 
-    /// [`Query::pluck`] on an explicit connection.
-    pub fn pluck_on<V: FromValue>(
+    fn pluck_on<V: FromValue>(
         mut self,
         conn: &mut Connection,
         column: impl Into<Ident>,
@@ -396,8 +385,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.pluck_keyed_on(c, value_column, key_column))
     }
 
-    /// [`Query::pluck_keyed`] on an explicit connection.
-    pub fn pluck_keyed_on<K: FromValue, V: FromValue>(
+    fn pluck_keyed_on<K: FromValue, V: FromValue>(
         mut self,
         conn: &mut Connection,
         value_column: impl Into<Ident>,
@@ -423,8 +411,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.insert_on(c, row))
     }
 
-    /// [`Query::insert`] on an explicit connection.
-    pub fn insert_on<'a>(
+    pub(crate) fn insert_on<'a>(
         self,
         conn: &mut Connection,
         row: impl IntoIterator<Item = (&'a str, Value)>,
@@ -443,8 +430,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.insert_many_on(c, rows))
     }
 
-    /// [`Query::insert_many`] on an explicit connection.
-    pub fn insert_many_on<'a, R>(
+    fn insert_many_on<'a, R>(
         self,
         conn: &mut Connection,
         rows: impl IntoIterator<Item = R>,
@@ -461,8 +447,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.insert_get_id_on(c, row))
     }
 
-    /// [`Query::insert_get_id`] on an explicit connection.
-    pub fn insert_get_id_on<'a>(
+    fn insert_get_id_on<'a>(
         self,
         conn: &mut Connection,
         row: impl IntoIterator<Item = (&'a str, Value)>,
@@ -494,8 +479,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.upsert_on(c, rows, unique_by, update))
     }
 
-    /// [`Query::upsert`] on an explicit connection.
-    pub fn upsert_on<'a, R>(
+    fn upsert_on<'a, R>(
         self,
         conn: &mut Connection,
         rows: impl IntoIterator<Item = R>,
@@ -515,8 +499,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.update_on(c, values))
     }
 
-    /// [`Query::update`] on an explicit connection.
-    pub fn update_on<'a>(
+    fn update_on<'a>(
         mut self,
         conn: &mut Connection,
         values: impl IntoIterator<Item = (&'a str, Value)>,
@@ -556,30 +539,10 @@ impl<T> Query<T> {
         self.run(move |q, c| q.increment_with_on(c, column, by, []))
     }
 
-    /// [`Query::increment`] on an explicit connection.
-    pub fn increment_on(
-        self,
-        conn: &mut Connection,
-        column: &str,
-        by: impl Into<Value>,
-    ) -> Result<u64> {
-        self.increment_with_on(conn, column, by, [])
-    }
-
     /// `SET column = column - by` on the matching rows; returns how many.
     pub fn decrement(self, column: &str, by: impl Into<Value>) -> Result<u64> {
         let by = by.into();
         self.run(move |q, c| q.decrement_with_on(c, column, by, []))
-    }
-
-    /// [`Query::decrement`] on an explicit connection.
-    pub fn decrement_on(
-        self,
-        conn: &mut Connection,
-        column: &str,
-        by: impl Into<Value>,
-    ) -> Result<u64> {
-        self.decrement_with_on(conn, column, by, [])
     }
 
     /// [`Query::increment`] that also sets other columns:
@@ -594,8 +557,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.increment_with_on(c, column, by, extra))
     }
 
-    /// [`Query::increment_with`] on an explicit connection.
-    pub fn increment_with_on<'a>(
+    fn increment_with_on<'a>(
         self,
         conn: &mut Connection,
         column: &'a str,
@@ -618,8 +580,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.decrement_with_on(c, column, by, extra))
     }
 
-    /// [`Query::decrement_with`] on an explicit connection.
-    pub fn decrement_with_on<'a>(
+    fn decrement_with_on<'a>(
         self,
         conn: &mut Connection,
         column: &'a str,
@@ -638,8 +599,7 @@ impl<T> Query<T> {
         self.run(Self::delete_on)
     }
 
-    /// [`Query::delete`] on an explicit connection.
-    pub fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
+    fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
         if let Some(bulk) = self.model.bulk.take() {
             let force = self.soft_delete.is_none();
             return bulk(self, BulkOp::Delete { force }, conn);
@@ -662,8 +622,7 @@ impl<T> Query<T> {
         self.run(Self::truncate_on)
     }
 
-    /// [`Query::truncate`] on an explicit connection.
-    pub fn truncate_on(self, conn: &mut Connection) -> Result<()> {
+    fn truncate_on(self, conn: &mut Connection) -> Result<()> {
         let dialect = conn.dialect();
         let mut w = SqlWriter::new(dialect);
         let (table, _) = super::clause::split_alias(&self.parts.table);
@@ -697,8 +656,7 @@ impl<T: FromRow> Query<T> {
         self.run(Self::get_on)
     }
 
-    /// [`Query::get`] on an explicit connection.
-    pub fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
+    pub(crate) fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
         self.check_lazy_guard()?;
         let extras = std::mem::take(&mut self.model);
         // Rendering does not read the name: take it rather than copy it.
@@ -737,8 +695,7 @@ impl<T: FromRow> Query<T> {
         self.run(Self::first_on)
     }
 
-    /// [`Query::first`] on an explicit connection.
-    pub fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
+    pub(crate) fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
         Ok(self.limit(1).get_on(conn)?.into_iter().next())
     }
 
@@ -747,8 +704,7 @@ impl<T: FromRow> Query<T> {
         self.run(Self::first_or_fail_on)
     }
 
-    /// [`Query::first_or_fail`] on an explicit connection.
-    pub fn first_or_fail_on(self, conn: &mut Connection) -> Result<T> {
+    fn first_or_fail_on(self, conn: &mut Connection) -> Result<T> {
         let table = self.parts.table.clone();
         self.first_on(conn)?
             .ok_or_else(|| not_found(&table, "the given conditions"))
@@ -760,8 +716,7 @@ impl<T: FromRow> Query<T> {
         self.run(Self::sole_on)
     }
 
-    /// [`Query::sole`] on an explicit connection.
-    pub fn sole_on(self, conn: &mut Connection) -> Result<T> {
+    fn sole_on(self, conn: &mut Connection) -> Result<T> {
         let counter = self.clone();
         let table = self.parts.table.clone();
         let mut rows = self.limit(2).get_on(conn)?;
@@ -777,26 +732,23 @@ impl<T: FromRow> Query<T> {
 
     /// The row whose primary key (`id` unless [`Query::primary_key`] says otherwise)
     /// equals `id`.
-    pub fn find(self, id: impl Into<Value>) -> Result<Option<T>> {
-        let id = id.into();
+    pub fn find(self, id: impl ToValue) -> Result<Option<T>> {
+        let id = id.to_value();
         self.run(move |q, c| q.find_on(c, id))
     }
 
-    /// [`Query::find`] on an explicit connection.
-    pub fn find_on(self, conn: &mut Connection, id: impl Into<Value>) -> Result<Option<T>> {
+    fn find_on(self, conn: &mut Connection, id: Value) -> Result<Option<T>> {
         let key = self.key.clone();
         self.where_eq(key, id).first_on(conn)
     }
 
     /// [`Query::find`], or [`Error::NotFound`] naming the table and the key.
-    pub fn find_or_fail(self, id: impl Into<Value>) -> Result<T> {
-        let id = id.into();
+    pub fn find_or_fail(self, id: impl ToValue) -> Result<T> {
+        let id = id.to_value();
         self.run(move |q, c| q.find_or_fail_on(c, id))
     }
 
-    /// [`Query::find_or_fail`] on an explicit connection.
-    pub fn find_or_fail_on(self, conn: &mut Connection, id: impl Into<Value>) -> Result<T> {
-        let id = id.into();
+    fn find_or_fail_on(self, conn: &mut Connection, id: Value) -> Result<T> {
         let table = self.parts.table.clone();
         let key = format!("{} = {id}", self.key);
         self.find_on(conn, id)?
@@ -809,13 +761,7 @@ impl<T: FromRow> Query<T> {
         self.run(move |q, c| q.paginate_on(c, per_page, page))
     }
 
-    /// [`Query::paginate`] on an explicit connection.
-    pub fn paginate_on(
-        self,
-        conn: &mut Connection,
-        per_page: u64,
-        page: u64,
-    ) -> Result<Paginator<T>> {
+    fn paginate_on(self, conn: &mut Connection, per_page: u64, page: u64) -> Result<Paginator<T>> {
         if per_page == 0 {
             return Err(Error::InvalidQuery("per_page must be at least 1".into()));
         }
@@ -841,8 +787,7 @@ impl<T: FromRow> Query<T> {
         self.run(move |q, c| q.simple_paginate_on(c, per_page, page))
     }
 
-    /// [`Query::simple_paginate`] on an explicit connection.
-    pub fn simple_paginate_on(
+    fn simple_paginate_on(
         self,
         conn: &mut Connection,
         per_page: u64,
@@ -913,20 +858,6 @@ impl<T: FromRow> Query<T> {
             size,
             |rows| f(rows).map(Continue::go_on),
             |q| with_named(&name, |c| q.get_on(c)),
-        )
-    }
-
-    /// [`Query::chunk`] on an explicit connection.
-    pub fn chunk_on<R: Continue>(
-        self,
-        conn: &mut Connection,
-        size: u64,
-        mut f: impl FnMut(Vec<T>) -> Result<R>,
-    ) -> Result<bool> {
-        self.chunk_with(
-            size,
-            |rows| f(rows).map(Continue::go_on),
-            |q| q.get_on(conn),
         )
     }
 
@@ -1013,20 +944,6 @@ impl<T: FromRow> Query<T> {
         )
     }
 
-    /// [`Query::chunk_by_id`] on an explicit connection.
-    pub fn chunk_by_id_on<R: Continue>(
-        self,
-        conn: &mut Connection,
-        size: u64,
-        mut f: impl FnMut(Vec<T>) -> Result<R>,
-    ) -> Result<bool> {
-        self.chunk_by_id_with(
-            size,
-            |rows| f(rows).map(Continue::go_on),
-            |q| q.get_on(conn),
-        )
-    }
-
     /// Streams the rows through `f` as the driver reads them (one query, nothing
     /// collected); `f` returns `Ok(false)` to stop. The connection is busy while `f`
     /// runs, so `f` must not run queries on it.
@@ -1034,8 +951,7 @@ impl<T: FromRow> Query<T> {
         self.run(move |q, c| q.each_on(c, f))
     }
 
-    /// [`Query::each`] on an explicit connection.
-    pub fn each_on<R: Continue>(
+    fn each_on<R: Continue>(
         mut self,
         conn: &mut Connection,
         mut f: impl FnMut(T) -> Result<R>,
@@ -1057,26 +973,20 @@ impl<T: FromRow> Query<T> {
     /// pages by key (`WHERE key > last ORDER BY key LIMIT n`: every page costs the same);
     /// any other pages with `LIMIT/OFFSET` (ordered by the primary key when it has no
     /// order). Use [`Query::each`] for a single-statement stream.
-    pub fn cursor(self) -> Cursor<'static, T> {
+    pub fn cursor(self) -> Cursor<T> {
         self.lazy(CURSOR_PAGE_SIZE)
     }
 
     /// [`Query::cursor`] with pages of `page_size` rows.
-    pub fn lazy(self, page_size: u64) -> Cursor<'static, T> {
-        Cursor::new(self, page_size, None)
-    }
-
-    /// [`Query::cursor`] on an explicit connection.
-    pub fn cursor_on(self, conn: &mut Connection) -> Cursor<'_, T> {
-        Cursor::new(self, CURSOR_PAGE_SIZE, Some(conn))
+    pub fn lazy(self, page_size: u64) -> Cursor<T> {
+        Cursor::new(self, page_size)
     }
 }
 
 /// A lazy iterator over a query's rows, fetched a page at a time (see [`Query::cursor`]).
 /// Yields `Err` once and stops if a page cannot be read.
-pub struct Cursor<'c, T> {
+pub struct Cursor<T> {
     query: Query<T>,
-    conn: Option<&'c mut Connection>,
     pager: Pager,
     /// The current page, reused for every page (drained from the front).
     buffer: std::collections::VecDeque<T>,
@@ -1102,7 +1012,7 @@ type LastKey = (usize, Value);
 /// `chunk_by_id`).
 const AFTER_KEY_SCOPE: &str = "after_key";
 
-impl<T> std::fmt::Debug for Cursor<'_, T> {
+impl<T> std::fmt::Debug for Cursor<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cursor")
             .field("query", &self.query)
@@ -1112,8 +1022,8 @@ impl<T> std::fmt::Debug for Cursor<'_, T> {
     }
 }
 
-impl<'c, T> Cursor<'c, T> {
-    fn new(query: Query<T>, page_size: u64, conn: Option<&'c mut Connection>) -> Self {
+impl<T> Cursor<T> {
+    fn new(query: Query<T>, page_size: u64) -> Self {
         let parts = &query.parts;
         let by_key = parts.orders.is_empty()
             && parts.offset.is_none()
@@ -1126,7 +1036,6 @@ impl<'c, T> Cursor<'c, T> {
         let pager = Pager::new(query.parts.offset, query.parts.limit, page_size.max(1));
         Cursor {
             query,
-            conn,
             pager,
             buffer: std::collections::VecDeque::new(),
             done: false,
@@ -1139,7 +1048,7 @@ impl<'c, T> Cursor<'c, T> {
     }
 }
 
-impl<T: FromRow> Cursor<'_, T> {
+impl<T: FromRow> Cursor<T> {
     /// Reads one page, noting the key of its last row while keyset paging is possible.
     fn fetch(
         page: Query<T>,
@@ -1197,7 +1106,7 @@ impl<T: FromRow> Cursor<'_, T> {
     }
 }
 
-impl<T: FromRow> Iterator for Cursor<'_, T> {
+impl<T: FromRow> Iterator for Cursor<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
@@ -1223,10 +1132,7 @@ impl<T: FromRow> Iterator for Cursor<'_, T> {
             }
             let keyset = &self.keyset;
             let buffer = &mut self.buffer;
-            let fetched = match &mut self.conn {
-                Some(conn) => Self::fetch(page, conn, keyset, buffer),
-                None => page.run(|page, conn| Self::fetch(page, conn, keyset, buffer)),
-            };
+            let fetched = page.run(|page, conn| Self::fetch(page, conn, keyset, buffer));
             match fetched {
                 Err(e) => {
                     self.done = true;
