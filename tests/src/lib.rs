@@ -73,6 +73,58 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// A second, empty database beside the test's default one, for tests that must show a
+/// statement ran on one database and not the other: another in-memory SQLite database,
+/// or on PostgreSQL a schema of its own (reached through `search_path` in the URL) that
+/// is dropped with the guard.
+pub struct SecondDatabase {
+    /// A URL that opens the second database.
+    pub url: String,
+    /// A name unique in this process (`prefix_pid_n`), e.g. to register it under.
+    pub name: String,
+    schema: Option<String>,
+}
+
+impl SecondDatabase {
+    /// Creates it on the backend of this thread's test database; `prefix` names the
+    /// PostgreSQL schema (made unique per process and call).
+    pub fn new(prefix: &str) -> orm_core::Result<SecondDatabase> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("{prefix}_{}_{n}", std::process::id());
+        match backend() {
+            Backend::Postgres => {
+                DB::statement(&format!("CREATE SCHEMA \"{name}\""))?;
+                let url = orm_core::testing::postgres_url();
+                let separator = if url.contains('?') { '&' } else { '?' };
+                Ok(SecondDatabase {
+                    url: format!("{url}{separator}options=-c%20search_path%3D{name}"),
+                    schema: Some(name.clone()),
+                    name,
+                })
+            }
+            _ => Ok(SecondDatabase {
+                url: "sqlite::memory:".into(),
+                schema: None,
+                name,
+            }),
+        }
+    }
+
+    /// The PostgreSQL schema, if the second database is one.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+}
+
+impl Drop for SecondDatabase {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            let _ = DB::statement(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+        }
+    }
+}
+
 pub mod reliability;
 
 /// The README's examples, compiled and run as doctests (they use every crate).

@@ -4,11 +4,9 @@
 //! statement that went to the wrong place is caught.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use orm_core::prelude::*;
-use orm_core::Backend;
-use orm_tests::{backend, on_both_backends, per_backend};
+use orm_tests::{on_both_backends, per_backend, SecondDatabase};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct User {
@@ -51,48 +49,19 @@ fn default_tables() -> Result<()> {
     DB::unprepared(&tables())
 }
 
-/// A second database with the same tables, empty; on PostgreSQL a schema dropped with
-/// the guard.
-struct Second {
-    url: String,
-    schema: Option<String>,
-}
+/// A second database with the same tables, empty (dropped with the guard).
+struct Second(SecondDatabase);
 
 impl Second {
     fn new() -> Result<Second> {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        match backend() {
-            Backend::Postgres => {
-                let schema = format!("executor_{}_{n}", std::process::id());
-                DB::statement(&format!("CREATE SCHEMA \"{schema}\""))?;
-                let url = orm_core::testing::postgres_url();
-                let separator = if url.contains('?') { '&' } else { '?' };
-                Ok(Second {
-                    url: format!("{url}{separator}options=-c%20search_path%3D{schema}"),
-                    schema: Some(schema),
-                })
-            }
-            _ => Ok(Second {
-                url: "sqlite::memory:".into(),
-                schema: None,
-            }),
-        }
+        SecondDatabase::new("executor").map(Second)
     }
 
     /// A connection to the second database, its tables created.
     fn open(&self) -> Result<Connection> {
-        let mut conn = Connection::open(&self.url)?;
+        let mut conn = Connection::open(&self.0.url)?;
         conn.execute_batch(&tables())?;
         Ok(conn)
-    }
-}
-
-impl Drop for Second {
-    fn drop(&mut self) {
-        if let Some(schema) = &self.schema {
-            let _ = DB::statement(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
-        }
     }
 }
 
@@ -199,11 +168,10 @@ on_both_backends! {
     }
 
     fn named_and_pooled_connection_scopes_run_everything_on_one_connection() {
-        static N: AtomicU64 = AtomicU64::new(0);
         default_tables()?;
         let second = Second::new()?;
-        let name = format!("executor_named_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        DB::connect_named(&name, &second.url)?;
+        let name = second.0.name.clone();
+        DB::connect_named(&name, &second.0.url)?;
         let named = DB::connection(&name);
         let n = named.scope(|| {
             DB::unprepared(&tables())?;

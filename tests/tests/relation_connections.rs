@@ -4,11 +4,8 @@
 //! default one and a named one (a second in-memory SQLite database, or a second schema
 //! on the PostgreSQL test server).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use orm_core::prelude::*;
-use orm_core::Backend;
-use orm_tests::{backend, on_both_backends, per_backend};
+use orm_tests::{on_both_backends, per_backend, SecondDatabase};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct User {
@@ -50,38 +47,25 @@ fn tables() -> String {
     )
 }
 
-/// A second database registered under a name of its own; on PostgreSQL a schema that is
-/// dropped with the guard.
+/// A second database registered under a name of its own, with the same tables.
 struct Other {
     name: String,
-    schema: Option<String>,
+    _database: SecondDatabase,
 }
 
 impl Other {
     fn connect() -> Result<Other> {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let name = format!("relation_connections_{}_{n}", std::process::id());
-        let schema = match backend() {
-            Backend::Postgres => {
-                let schema = format!("{name}_other");
-                DB::statement(&format!("CREATE SCHEMA \"{schema}\""))?;
-                let url = orm_core::testing::postgres_url();
-                let separator = if url.contains('?') { '&' } else { '?' };
-                DB::connect_named(
-                    &name,
-                    &format!("{url}{separator}options=-c%20search_path%3D{schema}"),
-                )?;
-                let current = DB::connection(&name).select("SELECT current_schema() AS s", &[])?;
-                assert_eq!(current[0].get::<String, _>("s")?, schema);
-                Some(schema)
-            }
-            _ => {
-                DB::connect_named(&name, "sqlite::memory:")?;
-                None
-            }
+        let database = SecondDatabase::new("relation_connections")?;
+        let name = database.name.clone();
+        DB::connect_named(&name, &database.url)?;
+        if let Some(schema) = database.schema() {
+            let current = DB::connection(&name).select("SELECT current_schema() AS s", &[])?;
+            assert_eq!(current[0].get::<String, _>("s")?, schema);
+        }
+        let other = Other {
+            name,
+            _database: database,
         };
-        let other = Other { name, schema };
         DB::unprepared(&tables())?;
         DB::connection(&other.name).unprepared(&tables())?;
         Ok(other)
@@ -91,14 +75,6 @@ impl Other {
         Query::<Record>::table(table)
             .use_connection(self.name.clone())
             .count()
-    }
-}
-
-impl Drop for Other {
-    fn drop(&mut self) {
-        if let Some(schema) = &self.schema {
-            let _ = DB::statement(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
-        }
     }
 }
 
