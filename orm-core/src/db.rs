@@ -820,7 +820,7 @@ impl DB {
     /// patterns are caught in tests. On a thread with a test database
     /// ([`crate::testing`]) the setting applies to that thread only.
     pub fn prevent_lazy_loading(on: bool) {
-        crate::relation::prevent_lazy_loading(on);
+        crate::lazy_loading::prevent_lazy_loading(on);
     }
 
     /// Starts recording the statements run on this thread (see [`DB::query_log`]).

@@ -34,6 +34,7 @@ mod db;
 mod decimal;
 pub mod dialect;
 mod error;
+mod lazy_loading;
 mod log;
 mod model;
 mod query;
@@ -52,14 +53,15 @@ pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
 pub use crate::model::{now, Model, ModelHooks, ModelMeta, SOFT_DELETES};
+pub use crate::query::Constraint;
 pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
     CURSOR_PAGE_SIZE,
 };
 pub use crate::query::{IntoOperator, Operator};
 pub use crate::relation::{
-    BelongsTo, BelongsToMany, Constraint, HasMany, HasManyThrough, HasOne, HasOneThrough, Many,
-    One, RelationKind, RelationMeta, SyncChanges,
+    BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, One,
+    RelationKind, RelationMeta, SyncChanges,
 };
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
@@ -94,8 +96,9 @@ pub mod prelude {
 pub mod __private {
     pub use crate::column_field::{ColumnField, NotSerialized, Serialized};
     pub use crate::model::{loaded, remember_connection, SqlCache};
+    pub use crate::query::EagerRelation;
     pub use crate::relation::{
-        load_belongs_to, load_many, load_one, relation_query, EagerRelation, RelationCache,
+        load_belongs_to, load_many, load_one, relation_query, RelationCache,
     };
     pub use crate::value::Bind;
     pub use serde;

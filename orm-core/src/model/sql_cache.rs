@@ -206,3 +206,13 @@ pub(super) fn backend_slot(backend: Backend) -> usize {
         Backend::Postgres => 1,
     }
 }
+
+impl crate::query::DefaultSelect for SqlCache {
+    fn default_select_sql(
+        &'static self,
+        parts: &Parts,
+        dialect: &'static dyn Dialect,
+    ) -> Option<&'static str> {
+        SqlCache::default_select_sql(self, parts, dialect)
+    }
+}

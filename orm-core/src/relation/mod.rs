@@ -3,17 +3,16 @@
 //! `IN (...)` query per level), existence subqueries (`has`, `where_has`) and pivot
 //! operations (`attach`, `detach`, `sync`, `toggle`).
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::model::{now, Model, ModelMeta};
-use crate::query::{clone_list, Ident, Query};
+use crate::query::{Constraint, EagerRelation, Ident, LoadPlan, Query};
+
 use crate::row::Record;
 use crate::value::{Value, ValueRef};
 use orm_inflector::singularize;
@@ -21,13 +20,11 @@ use orm_inflector::singularize;
 mod containers;
 mod eager;
 mod existence;
-mod lazy_loading;
 mod meta;
 mod writes;
 
 pub use containers::*;
 pub use eager::*;
 use existence::*;
-pub(crate) use lazy_loading::*;
 pub use meta::*;
 pub use writes::*;

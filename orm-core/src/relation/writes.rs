@@ -52,11 +52,15 @@ pub struct SyncChanges {
 
 impl<C: Model> Query<C> {
     pub(super) fn relation_context(&self, action: &str) -> Result<Arc<RelationContext>> {
-        self.model.relation.clone().ok_or_else(|| {
-            Error::InvalidQuery(format!(
-                "`{action}` works on a relation query (e.g. `user.posts().{action}(..)`)"
-            ))
-        })
+        self.model
+            .relation
+            .clone()
+            .and_then(|c| c.downcast::<RelationContext>().ok())
+            .ok_or_else(|| {
+                Error::InvalidQuery(format!(
+                    "`{action}` works on a relation query (e.g. `user.posts().{action}(..)`)"
+                ))
+            })
     }
 
     pub(super) fn pivot_context(&self, action: &str) -> Result<Arc<RelationContext>> {
@@ -256,7 +260,12 @@ impl<C: Model> Query<C> {
 
     /// Adds pivot columns to the selection, read back by [`Query::get_with_pivot`].
     pub fn with_pivot(self, columns: &[&str]) -> Self {
-        let Some(context) = self.model.relation.clone() else {
+        let Some(context) = self
+            .model
+            .relation
+            .clone()
+            .and_then(|c| c.downcast::<RelationContext>().ok())
+        else {
             return self.fail("`with_pivot` works on a belongs-to-many relation query".into());
         };
         let pivot = context.relation.pivot();

@@ -234,7 +234,7 @@ impl<T: FromRow> Query<T> {
 
     pub(super) fn check_lazy_guard(&self) -> Result<()> {
         match self.model.lazy_guard {
-            Some((model, relation)) if crate::relation::lazy_loading_prevented() => {
+            Some((model, relation)) if crate::lazy_loading::lazy_loading_prevented() => {
                 Err(Error::LazyLoading {
                     model: model.to_owned(),
                     relation: relation.to_owned(),
