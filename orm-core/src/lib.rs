@@ -25,6 +25,13 @@
 //! assert!(matches!(err, Error::UniqueViolation { .. }));
 //! # Ok::<(), orm_core::Error>(())
 //! ```
+//!
+//! The modules are layered, each importing only those below it: values and errors
+//! (`value`, `error`), the dialect (`dialect/`, the only writer of SQL syntax), the
+//! drivers (`backend/`, `row`), the executor (`db`: `DB`, pools, connection scopes), the
+//! query builder (`query/`, which knows nothing of models), models (`model/`), relations
+//! (`relation/`) and `testing`. The repository's `docs/12-architecture.md` lists what
+//! each layer may import and the edges that still point upwards.
 #![deny(missing_docs)]
 
 mod backend;
@@ -52,7 +59,7 @@ pub use crate::db::{
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
-pub use crate::model::{now, Model, ModelHooks, ModelMeta, SOFT_DELETES};
+pub use crate::model::{Model, ModelHooks, ModelMeta, SOFT_DELETES};
 pub use crate::query::Constraint;
 pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
@@ -66,7 +73,7 @@ pub use crate::relation::{
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;
-pub use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
+pub use crate::value::{now, DecodeError, FromValue, ToValue, Value, ValueRef};
 /// `#[derive(Model)]`: see the `orm-derive` crate.
 pub use orm_derive::Model;
 /// English inflection of table and key names (the `orm-inflector` crate, which

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::backend::Connection;
 use crate::db::with_named;
@@ -59,10 +59,7 @@ impl On<'_> {
     }
 }
 
-/// The current time as stored: UTC, microsecond precision (what both backends keep).
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
+use crate::value::now;
 
 /// An active-record model. Derive it: `#[derive(Model)]`.
 ///

@@ -12,6 +12,7 @@
 //! this thread's transaction or test database when there is one, else the pool.
 
 mod clause;
+mod entry;
 mod exec;
 mod load_plan;
 mod operator;

@@ -10,8 +10,9 @@ use std::sync::{Arc, OnceLock};
 
 use crate::backend::Connection;
 use crate::error::{Error, Result};
-use crate::model::{now, Model, ModelMeta};
+use crate::model::{Model, ModelMeta};
 use crate::query::{Constraint, EagerRelation, Ident, LoadPlan, Query};
+use crate::value::now;
 
 use crate::row::Record;
 use crate::value::{Value, ValueRef};

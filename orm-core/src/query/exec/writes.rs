@@ -243,7 +243,7 @@ impl<T> Query<T> {
         }
         if let Some(updated_at) = self.model.updated_at {
             if !sets.iter().any(|(c, _)| *c == updated_at) {
-                let now = Value::DateTimeUtc(crate::model::now());
+                let now = Value::DateTimeUtc(crate::value::now());
                 sets.push((updated_at, SetValue::Value(now)));
             }
         }
@@ -325,7 +325,7 @@ impl<T> Query<T> {
             return bulk(self, BulkOp::Delete { force }, conn);
         }
         if let Some((deleted_at, updated_at)) = self.soft_delete.take() {
-            let at = Value::DateTimeUtc(crate::model::now());
+            let at = Value::DateTimeUtc(crate::value::now());
             let mut sets = vec![(deleted_at, at.clone())];
             sets.extend(updated_at.map(|u| (u, at)));
             return self.update_on(conn, sets);
