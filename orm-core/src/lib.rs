@@ -27,11 +27,12 @@
 //! ```
 //!
 //! The modules are layered, each importing only those below it: values and errors
-//! (`value`, `error`), the dialect (`dialect/`, the only writer of SQL syntax), the
-//! drivers (`backend/`, `row`), the executor (`db`: `DB`, pools, connection scopes), the
-//! query builder (`query/`, which knows nothing of models), models (`model/`), relations
-//! (`relation/`) and `testing`. The repository's `docs/12-architecture.md` lists what
-//! each layer may import and the edges that still point upwards.
+//! (`value`, `error`), the dialect (`dialect/`, the only writer of SQL syntax), rows
+//! (`row`), the drivers (`backend/`), the executor (`db`: `DB`, pools, connection
+//! scopes), the query builder (`query/`, which knows nothing of models), models
+//! (`model/`) and relations (`relation/`, which still import each other), and
+//! `testing`. The repository's `docs/12-architecture.md` lists what each layer may
+//! import.
 #![deny(missing_docs)]
 
 mod backend;
