@@ -10,7 +10,6 @@ use std::time::Duration;
 use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::log::LoggedQuery;
-use crate::query::{Ident, Query};
 use crate::row::Record;
 use crate::url::ConnectOptions;
 use crate::value::ToValue;
@@ -614,11 +613,6 @@ impl ConnectionRef {
         with_named(&self.name, f)
     }
 
-    /// A query builder on `table` that runs on this connection.
-    pub fn table(&self, table: impl Into<Ident>) -> Query<Record> {
-        Query::new(table).use_connection(self.name.clone())
-    }
-
     /// See [`DB::transaction`].
     pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         transaction_named(&self.name, f)
@@ -726,12 +720,6 @@ impl DB {
         registered(DEFAULT_CONNECTION)?.get()
     }
 
-    /// A query builder on `table` (on the default connection); rows come back as
-    /// [`Record`]s: `DB::table("users").where_("votes", ">", 100).get()`.
-    pub fn table(table: impl Into<Ident>) -> Query<Record> {
-        Query::new(table)
-    }
-
     /// A named connection, with the same entry points as `DB`.
     pub fn connection(name: &str) -> ConnectionRef {
         ConnectionRef {
@@ -820,7 +808,7 @@ impl DB {
     /// patterns are caught in tests. On a thread with a test database
     /// ([`crate::testing`]) the setting applies to that thread only.
     pub fn prevent_lazy_loading(on: bool) {
-        crate::relation::prevent_lazy_loading(on);
+        crate::lazy_loading::prevent_lazy_loading(on);
     }
 
     /// Starts recording the statements run on this thread (see [`DB::query_log`]).

@@ -25,6 +25,14 @@
 //! assert!(matches!(err, Error::UniqueViolation { .. }));
 //! # Ok::<(), orm_core::Error>(())
 //! ```
+//!
+//! The modules are layered, each importing only those below it: values and errors
+//! (`value`, `error`), the dialect (`dialect/`, the only writer of SQL syntax), rows
+//! (`row`), the drivers (`backend/`), the executor (`db`: `DB`, pools, connection
+//! scopes), the query builder (`query/`, which knows nothing of models), models
+//! (`model/`) and relations (`relation/`, which still import each other), and
+//! `testing`. The repository's `docs/12-architecture.md` lists what each layer may
+//! import.
 #![deny(missing_docs)]
 
 mod backend;
@@ -34,6 +42,7 @@ mod db;
 mod decimal;
 pub mod dialect;
 mod error;
+mod lazy_loading;
 mod log;
 mod model;
 mod query;
@@ -51,20 +60,21 @@ pub use crate::db::{
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, Result};
 pub use crate::log::LoggedQuery;
-pub use crate::model::{now, Model, ModelHooks, ModelMeta, SOFT_DELETES};
+pub use crate::model::{Model, ModelHooks, ModelMeta, SOFT_DELETES};
+pub use crate::query::Constraint;
 pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
     CURSOR_PAGE_SIZE,
 };
 pub use crate::query::{IntoOperator, Operator};
 pub use crate::relation::{
-    BelongsTo, BelongsToMany, Constraint, HasMany, HasManyThrough, HasOne, HasOneThrough, Many,
-    One, RelationKind, RelationMeta, SyncChanges,
+    BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, One,
+    RelationKind, RelationMeta, SyncChanges,
 };
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;
-pub use crate::value::{DecodeError, FromValue, ToValue, Value, ValueRef};
+pub use crate::value::{now, DecodeError, FromValue, ToValue, Value, ValueRef};
 /// `#[derive(Model)]`: see the `orm-derive` crate.
 pub use orm_derive::Model;
 /// English inflection of table and key names (the `orm-inflector` crate, which
@@ -94,8 +104,9 @@ pub mod prelude {
 pub mod __private {
     pub use crate::column_field::{ColumnField, NotSerialized, Serialized};
     pub use crate::model::{loaded, remember_connection, SqlCache};
+    pub use crate::query::EagerRelation;
     pub use crate::relation::{
-        load_belongs_to, load_many, load_one, relation_query, EagerRelation, RelationCache,
+        load_belongs_to, load_many, load_one, relation_query, RelationCache,
     };
     pub use crate::value::Bind;
     pub use serde;

@@ -71,6 +71,13 @@ pub struct Row<'r> {
     pub(crate) rows_hint: usize,
 }
 
+/// A driver's row, whose columns its backend decodes: the impls live in `backend/`, so
+/// this module names no backend (statically dispatched: no cost on the per-column path).
+pub(crate) trait DriverRow {
+    /// Column `index`, borrowed; the error boxed to keep the `Ok` small.
+    fn value_ref(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>>;
+}
+
 pub(crate) enum RowInner<'r> {
     #[cfg(feature = "sqlite")]
     Sqlite(&'r rusqlite::Row<'r>),
@@ -130,9 +137,9 @@ impl<'r> Row<'r> {
     fn read_at(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>> {
         match &self.inner {
             #[cfg(feature = "sqlite")]
-            RowInner::Sqlite(row) => crate::backend::sqlite::value_ref(row, index),
+            RowInner::Sqlite(row) => row.value_ref(index),
             #[cfg(feature = "postgres")]
-            RowInner::Postgres(row) => crate::backend::postgres::value_ref(row, index),
+            RowInner::Postgres(row) => row.value_ref(index),
             RowInner::Never(_) => Err(Box::new(Error::ColumnNotFound(index.to_string()))),
         }
     }

@@ -10,7 +10,6 @@
 //! # Ok::<(), orm_core::Error>(())
 //! ```
 
-use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,17 +24,8 @@ pub const POSTGRES_URL_VAR: &str = "ORM_TEST_POSTGRES_URL";
 /// The server tried when [`POSTGRES_URL_VAR`] is not set.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-thread_local! {
-    static TEST_DATABASES: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Whether a test database guard is alive on this thread.
-pub(crate) fn has_test_database() -> bool {
-    TEST_DATABASES.with(Cell::get) > 0
-}
-
 fn installed(scope: usize, backend: Backend, schema: Option<String>) -> TestDatabase {
-    TEST_DATABASES.with(|c| c.set(c.get() + 1));
+    crate::lazy_loading::enter_thread_scope();
     TestDatabase {
         scope,
         backend,
@@ -81,10 +71,7 @@ impl Drop for TestDatabase {
             });
         }
         pop_scope(self.scope);
-        TEST_DATABASES.with(|c| c.set(c.get().saturating_sub(1)));
-        if !has_test_database() {
-            crate::relation::reset_thread_lazy_loading();
-        }
+        crate::lazy_loading::leave_thread_scope();
     }
 }
 

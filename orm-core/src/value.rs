@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, Utc};
 
 /// An owned SQL value: what is bound as a parameter, or read into an untyped [`crate::Record`].
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -787,4 +787,9 @@ impl FromValue for serde_json::Value {
 #[macro_export]
 macro_rules! values {
     ($($v:expr),* $(,)?) => { ::std::vec![$($crate::ToValue::to_value(&$v)),*] };
+}
+
+/// The current time as stored: UTC, microsecond precision (what both backends keep).
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }

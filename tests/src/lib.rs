@@ -157,4 +157,6 @@ pub mod guide {
     pub struct Performance;
     #[doc = include_str!("../../docs/11-coming-from-orator.md")]
     pub struct ComingFromOrator;
+    #[doc = include_str!("../../docs/12-architecture.md")]
+    pub struct Architecture;
 }

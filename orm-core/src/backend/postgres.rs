@@ -720,10 +720,14 @@ impl<'a> FromSql<'a> for Raw<'a> {
     }
 }
 
-pub(crate) fn value_ref(
-    row: &postgres::Row,
-    index: usize,
-) -> std::result::Result<ValueRef<'_>, Box<Error>> {
+impl crate::row::DriverRow for postgres::Row {
+    #[inline]
+    fn value_ref(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>> {
+        value_ref(self, index)
+    }
+}
+
+fn value_ref(row: &postgres::Row, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>> {
     if let Some(value) = read_common(row, index) {
         return Ok(value);
     }

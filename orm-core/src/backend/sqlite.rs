@@ -188,10 +188,17 @@ impl rusqlite::ToSql for SqliteBind<'_> {
     }
 }
 
+impl crate::row::DriverRow for rusqlite::Row<'_> {
+    #[inline]
+    fn value_ref(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>> {
+        value_ref(self, index)
+    }
+}
+
 /// Column `index` of `row`, borrowed. The error is boxed so the common `Ok` stays small
 /// on the per-column path.
 #[inline]
-pub(crate) fn value_ref<'r>(
+fn value_ref<'r>(
     row: &'r rusqlite::Row<'r>,
     index: usize,
 ) -> std::result::Result<ValueRef<'r>, Box<Error>> {

@@ -12,11 +12,14 @@
 //! this thread's transaction or test database when there is one, else the pool.
 
 mod clause;
+mod entry;
 mod exec;
+mod load_plan;
 mod operator;
 mod render;
 mod wheres;
 
+use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -24,13 +27,12 @@ pub use self::clause::Ident;
 pub(crate) use self::clause::{clone_list, Columns, Parts, SelectItem};
 use self::clause::{invalid_query_message, Join, JoinKind, Order, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
+pub use self::load_plan::{Constraint, EagerRelation, LoadPlan};
 pub use self::operator::{IntoOperator, Operator};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
 use crate::dialect::{Dialect, LockMode, SqlWriter};
 use crate::error::Result;
-use crate::model::SqlCache;
-use crate::relation::{LoadPlan, RelationContext};
 use crate::row::Record;
 use crate::value::{ToValue, Value};
 
@@ -68,8 +70,19 @@ pub struct Query<T = Record> {
     pub(crate) model: ModelExtras<T>,
     /// Set by `Model::query()`: the model's statement cache, whose rendered SQL `get`
     /// reuses while the clauses still equal the model's default query.
-    default_select: Option<&'static SqlCache>,
+    default_select: Option<&'static dyn DefaultSelect>,
     _row: PhantomData<fn() -> T>,
+}
+
+/// A model's cached SQL for its default query (the model layer's `SqlCache` implements
+/// it): the builder asks through this hook, so it does not depend on the model layer.
+pub(crate) trait DefaultSelect: Sync {
+    /// The default query's SQL, when `parts` still equals that query's clauses.
+    fn default_select_sql(
+        &'static self,
+        parts: &Parts,
+        dialect: &'static dyn Dialect,
+    ) -> Option<&'static str>;
 }
 
 /// Loads a plan's relations onto decoded rows.
@@ -82,8 +95,9 @@ pub(crate) struct ModelExtras<T> {
     pub(crate) plan: LoadPlan,
     /// `(model, relation)` when this is a lazy relation query on an unloaded relation.
     pub(crate) lazy_guard: Option<(&'static str, &'static str)>,
-    /// The parent and relation, for `save`/`create`/`attach` through the relation.
-    pub(crate) relation: Option<Arc<RelationContext>>,
+    /// The parent and relation, for `save`/`create`/`attach` through the relation: the
+    /// relation layer's context, opaque to the builder.
+    pub(crate) relation: Option<Arc<dyn Any + Send + Sync>>,
     /// The model's `updated_at`, stamped by mass updates.
     pub(crate) updated_at: Option<&'static str>,
     /// Runs a mass update/delete model by model, for models with hooks.
@@ -291,8 +305,8 @@ impl<T> Query<T> {
         self
     }
 
-    /// Marks this as `cache`'s model default query (see [`SqlCache::default_select_sql`]).
-    pub(crate) fn default_select(mut self, cache: &'static SqlCache) -> Self {
+    /// Marks this as `cache`'s model default query (see [`DefaultSelect`]).
+    pub(crate) fn default_select(mut self, cache: &'static dyn DefaultSelect) -> Self {
         self.default_select = Some(cache);
         self
     }

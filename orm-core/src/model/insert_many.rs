@@ -1,0 +1,175 @@
+//! `insert_many`: grouping rows by insert shape and writing each group in one statement.
+
+use super::*;
+
+pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    if models.is_empty() {
+        return Ok(());
+    }
+    let at = timestamp_for(meta);
+    for model in models.iter_mut() {
+        model.saving()?;
+        model.creating()?;
+        stamp_unset(model, meta.created_at, at)?;
+        stamp_unset(model, meta.updated_at, at)?;
+    }
+    // Rows of one shape (which columns the database fills) go together, in order.
+    let groups = insert_groups(models);
+    let results: Vec<Vec<Value>> = on.run(|conn| {
+        let dialect = conn.dialect();
+        let per_statement = |shape: &InsertShape| {
+            let width = (0..meta.columns.len())
+                .filter(|&i| !shape.leaves_out(meta, i))
+                .count();
+            // An all-default row (`DEFAULT VALUES`) goes alone.
+            dialect
+                .max_bind_params()
+                .checked_div(width)
+                .map_or(1, |rows| rows.max(1))
+        };
+        let statements: usize = groups
+            .iter()
+            .map(|(shape, rows)| rows.len().div_ceil(per_statement(shape)))
+            .sum();
+        let write = |conn: &mut Connection| {
+            let mut results = Vec::with_capacity(groups.len());
+            for (shape, rows) in &groups {
+                if shape.returns_anything() && !dialect.supports_returning() {
+                    return Err(cannot_return(dialect));
+                }
+                let width = shape.returned_width(meta);
+                let mut returned = Vec::with_capacity(rows.len() * width);
+                for chunk in rows.chunks(per_statement(shape)) {
+                    let sql = meta
+                        .sql
+                        .insert_many_sql(meta, dialect, chunk.len(), *shape)?;
+                    let mut binds = Vec::with_capacity(chunk.len() * meta.columns.len());
+                    for &i in chunk {
+                        let start = binds.len();
+                        models[i].write_binds(&mut binds);
+                        leave_out(&mut binds, start, meta, shape);
+                    }
+                    if shape.returns_anything() {
+                        conn.query_each_binds(&sql, &binds, |row| {
+                            for c in 0..width {
+                                returned.push(row.value_at(c)?.to_owned_value());
+                            }
+                            Ok(true)
+                        })?;
+                    } else {
+                        conn.execute_binds(&sql, &binds)?;
+                    }
+                }
+                results.push(returned);
+            }
+            Ok(results)
+        };
+        // One statement is atomic on its own; several share a transaction.
+        if statements <= 1 {
+            write(conn)
+        } else {
+            conn.transaction(write)
+        }
+    })?;
+    for ((shape, rows), returned) in groups.iter().zip(&results) {
+        let columns: Vec<&str> = (0..meta.columns.len())
+            .filter(|&i| shape.leaves_out(meta, i))
+            .map(|i| meta.columns[i])
+            .collect();
+        if columns.is_empty() {
+            continue;
+        }
+        for (&i, values) in rows.iter().zip(returned.chunks(columns.len())) {
+            for (column, value) in columns.iter().zip(values) {
+                models[i].set_column(column, value.as_ref())?;
+            }
+        }
+    }
+    for model in models.iter_mut() {
+        mark_stored(model);
+        model.created()?;
+        model.saved()?;
+    }
+    Ok(())
+}
+
+/// The models' positions grouped by insert shape (one group unless some rows leave
+/// their key or a default column to the database and others do not).
+pub(super) fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usize>)> {
+    let meta = M::meta();
+    if let (true, Some(head)) = (meta.defaults.is_empty(), models.first()) {
+        // Only the key can be left out: usually all rows or none leave it, one group.
+        let generated = |model: &M| meta.incrementing && model.key_value().is_null();
+        let first = generated(head);
+        if models[1..].iter().all(|model| generated(model) == first) {
+            let shape = InsertShape {
+                generated: first,
+                omitted: 0,
+            };
+            return vec![(shape, (0..models.len()).collect())];
+        }
+    }
+    let mut scratch = Vec::new();
+    let mut groups: Vec<(InsertShape, Vec<usize>)> = Vec::with_capacity(1);
+    for (i, model) in models.iter().enumerate() {
+        let shape = if meta.defaults.is_empty() {
+            InsertShape {
+                generated: meta.incrementing && model.key_value().is_null(),
+                omitted: 0,
+            }
+        } else {
+            scratch.clear();
+            model.write_binds(&mut scratch);
+            InsertShape::of(meta, &scratch)
+        };
+        match groups.iter_mut().find(|(s, _)| *s == shape) {
+            Some((_, rows)) => rows.push(i),
+            None => groups.push((shape, {
+                let mut rows = Vec::with_capacity(models.len() - i);
+                rows.push(i);
+                rows
+            })),
+        }
+    }
+    groups
+}
+
+/// Drops from the row written at `binds[start..]` the columns the shape leaves out.
+#[inline(always)]
+pub(super) fn leave_out(
+    binds: &mut Vec<Bind<'_>>,
+    start: usize,
+    meta: &ModelMeta,
+    shape: &InsertShape,
+) {
+    if shape.omitted == 0 {
+        // The common shapes: every column, or all but the generated key.
+        if shape.generated {
+            binds.remove(start + meta.primary_key_index);
+        }
+        return;
+    }
+    leave_out_defaults(binds, start, meta, shape);
+}
+
+/// [`leave_out`] for a shape that leaves default columns to the database.
+pub(super) fn leave_out_defaults(
+    binds: &mut Vec<Bind<'_>>,
+    start: usize,
+    meta: &ModelMeta,
+    shape: &InsertShape,
+) {
+    for c in (0..meta.columns.len()).rev() {
+        if shape.leaves_out(meta, c) {
+            binds.remove(start + c);
+        }
+    }
+}
+
+pub(super) fn cannot_return(dialect: &dyn Dialect) -> Error {
+    Error::InvalidQuery(format!(
+        "{:?} cannot return generated values",
+        dialect.backend()
+    ))
+}

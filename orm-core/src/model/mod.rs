@@ -1,0 +1,678 @@
+//! The `Model` trait: all active-record behaviour, written once, generically.
+//! `#[derive(Model)]` supplies only metadata, a positional decoder and an encoder.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::{DateTime, Utc};
+
+use crate::backend::Connection;
+use crate::db::with_named;
+use crate::dialect::{Backend, Dialect, SqlWriter};
+use crate::error::{Error, Result};
+use crate::query::EagerRelation;
+use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};
+use crate::relation::RelationMeta;
+use crate::row::FromRow;
+use crate::state::ModelState;
+use crate::value::{Bind, Param, ToValue, Value, ValueRef};
+
+mod hooks;
+mod insert_many;
+mod meta;
+mod persistence;
+mod sql_cache;
+mod statements;
+
+pub use hooks::ModelHooks;
+use insert_many::*;
+pub use meta::ModelMeta;
+use persistence::*;
+pub(crate) use persistence::{insert_on, save_on};
+pub use sql_cache::SqlCache;
+use sql_cache::*;
+use statements::*;
+
+/// Where a model operation runs: the model's named connection (resolved per call, so
+/// hooks may use the database too) or a connection an internal caller already holds.
+pub(crate) enum On<'c> {
+    Named(&'static str),
+    /// A connection a model remembers (read from or saved on).
+    Remembered(Arc<str>),
+    Conn(&'c mut Connection),
+}
+
+impl On<'_> {
+    pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        match self {
+            On::Named(name) => with_named(name, f),
+            On::Remembered(name) => with_named(name, f),
+            On::Conn(conn) => f(conn),
+        }
+    }
+
+    /// The model's connection: the one its state remembers, else its own.
+    pub(crate) fn model<M: Model>(model: &M) -> On<'static> {
+        match model.state().and_then(ModelState::shared_connection) {
+            Some(name) => On::Remembered(Arc::clone(name)),
+            None => On::Named(M::meta().connection),
+        }
+    }
+}
+
+use crate::value::now;
+
+/// An active-record model. Derive it: `#[derive(Model)]`.
+///
+/// Every operation runs on the model's connection as the thread resolves it: an
+/// [`crate::Executor`] scope (`conn.scope(|| user.save())`), an open transaction or test
+/// database, else the pool.
+///
+/// ```
+/// use orm_core::prelude::*;
+///
+/// #[derive(Debug, Clone, Default, Model)]
+/// #[model(timestamps)]                 // table `users`: the type name, snake_case plural
+/// pub struct User {
+///     pub id: Option<i64>,             // the auto-increment key: None until saved
+///     pub name: String,
+///     pub votes: i32,
+///     pub created_at: Option<DateTime<Utc>>,
+///     pub updated_at: Option<DateTime<Utc>>,
+/// }
+///
+/// DB::connect("sqlite::memory:")?;
+/// DB::statement("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+///                votes INTEGER NOT NULL, created_at TEXT, updated_at TEXT)")?;
+/// let mut ada = User { name: "Ada".into(), votes: 120, ..Default::default() };
+/// ada.save()?;                         // INSERT: id and timestamps filled
+/// ada.votes += 1;
+/// ada.save()?;                         // UPDATE by primary key
+/// assert_eq!(User::find_or_fail(ada.id.unwrap())?.votes, 121);
+/// let top = User::where_("votes", ">", 100).order_by_desc("votes").get()?;
+/// assert_eq!(top.len(), 1);
+/// ada.delete()?;
+/// assert_eq!(User::count()?, 0);
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+pub trait Model: FromRow + ModelHooks + Sized + 'static {
+    /// The model's metadata (emitted by the derive).
+    fn meta() -> &'static ModelMeta;
+
+    /// Every column's value, in [`ModelMeta::columns`] order (emitted by the derive).
+    fn to_values(&self) -> Vec<Value>;
+
+    /// Appends every column's value to `out` as [`ModelMeta::columns`] orders them,
+    /// borrowing text and bytes from the fields (the derive emits it; inserts use it).
+    #[doc(hidden)]
+    fn write_binds<'a>(&'a self, out: &mut Vec<Bind<'a>>) {
+        out.extend(self.to_values().into_iter().map(Bind::Owned));
+    }
+
+    /// The primary key's value (`Value::Null` before an auto-increment insert).
+    fn key_value(&self) -> Value;
+
+    /// The model's [`ModelState`] field, when it has one (emitted by the derive).
+    #[doc(hidden)]
+    fn state(&self) -> Option<&ModelState> {
+        None
+    }
+
+    /// The model's [`ModelState`] field, mutably (emitted by the derive).
+    #[doc(hidden)]
+    fn state_mut(&mut self) -> Option<&mut ModelState> {
+        None
+    }
+
+    /// Sets one column's field from a value (emitted by the derive).
+    fn set_column(&mut self, column: &str, value: ValueRef<'_>) -> Result<()>;
+
+    /// One column's value, by column name (emitted by the derive).
+    fn column_value(&self, column: &str) -> Option<Value>;
+
+    /// A query on the model's table, decoding rows into the model. Soft-deleted rows are
+    /// excluded (the `soft_deletes` scope; see [`Query::with_trashed`]).
+    fn query() -> Query<Self> {
+        let meta = Self::meta();
+        let mut query: Query<Self> = meta
+            .sql
+            .default_query
+            .get_or_init(|| default_query(meta))
+            .clone()
+            .into_rows();
+        query.model.updated_at = meta.updated_at.map(|u| meta.columns[u]);
+        if meta.hooks {
+            query.model.bulk = Some(bulk_write::<Self>);
+        }
+        Self::global_scopes(query)
+    }
+
+    /// Every row (trashed rows excluded).
+    fn all() -> Result<Vec<Self>> {
+        Self::query().get()
+    }
+
+    /// `Model::query().where_(column, op, value)`.
+    fn where_(
+        column: impl Into<Ident>,
+        op: impl crate::query::IntoOperator,
+        value: impl Into<Value>,
+    ) -> Query<Self> {
+        Self::query().where_(column, op, value)
+    }
+
+    /// `Model::query().where_eq(column, value)`.
+    fn where_eq(column: impl Into<Ident>, value: impl Into<Value>) -> Query<Self> {
+        Self::query().where_eq(column, value)
+    }
+
+    /// `Model::query().where_in(column, values)`.
+    fn where_in<V: Into<Value>>(
+        column: impl Into<Ident>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Query<Self> {
+        Self::query().where_in(column, values)
+    }
+
+    /// `Model::query().where_null(column)`.
+    fn where_null(column: impl Into<Ident>) -> Query<Self> {
+        Self::query().where_null(column)
+    }
+
+    /// `Model::query().where_not_null(column)`.
+    fn where_not_null(column: impl Into<Ident>) -> Query<Self> {
+        Self::query().where_not_null(column)
+    }
+
+    /// `Model::query().order_by(column)`.
+    fn order_by(column: impl Into<Ident>) -> Query<Self> {
+        Self::query().order_by(column)
+    }
+
+    /// `Model::query().order_by_desc(column)`.
+    fn order_by_desc(column: impl Into<Ident>) -> Query<Self> {
+        Self::query().order_by_desc(column)
+    }
+
+    /// `Model::query().latest()`: newest `created_at` first.
+    fn latest() -> Query<Self> {
+        Self::query().latest()
+    }
+
+    /// `Model::query().first()`.
+    fn first() -> Result<Option<Self>> {
+        Self::query().first()
+    }
+
+    /// `Model::query().count()`.
+    fn count() -> Result<u64> {
+        Self::query().count()
+    }
+
+    /// `Model::query().paginate(per_page, page)`.
+    fn paginate(per_page: u64, page: u64) -> Result<Paginator<Self>> {
+        Self::query().paginate(per_page, page)
+    }
+
+    /// `Model::query().cursor()`: every row, streamed in pages.
+    fn cursor() -> Cursor<Self> {
+        Self::query().cursor()
+    }
+
+    /// A query that includes soft-deleted rows.
+    fn with_trashed() -> Query<Self> {
+        Self::query().with_trashed()
+    }
+
+    /// A query on soft-deleted rows only.
+    fn only_trashed() -> Query<Self> {
+        Self::query().only_trashed()
+    }
+
+    /// The rows with these keys (in no particular order; missing keys are skipped).
+    fn find_many<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<Vec<Self>> {
+        let keys = keys.into_iter().map(|k| k.to_value());
+        Self::query().where_in(Self::meta().primary_key, keys).get()
+    }
+
+    /// The first row matching `attributes`, or a new model (its `Default` with
+    /// `attributes` then `values` applied) saved now.
+    fn first_or_create<'a>(
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        first_or_create(&mut On::Named(Self::meta().connection), attributes, values)
+    }
+
+    /// The first row matching `attributes` with `values` applied and saved, or a new
+    /// model (its `Default` with both applied) saved now.
+    fn update_or_create<'a>(
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        update_or_create(&mut On::Named(Self::meta().connection), attributes, values)
+    }
+
+    /// Inserts new models with multi-row `INSERT`s (as few statements as the backend's
+    /// bind limit allows, in one transaction), running the creating/saving hooks and
+    /// setting timestamps first, and filling auto-increment keys from `RETURNING`.
+    fn insert_many(models: &mut [Self]) -> Result<()> {
+        insert_many(models, &mut On::Named(Self::meta().connection))
+    }
+
+    /// Eager loads one relation onto `models` (emitted by the derive for models with
+    /// relations).
+    #[doc(hidden)]
+    fn eager_load(
+        models: &mut [Self],
+        relation: &str,
+        eager: &EagerRelation,
+        conn: &mut Connection,
+    ) -> Result<()> {
+        let _ = (models, eager, conn);
+        Err(Error::UnknownRelation {
+            model: Self::meta().name.to_owned(),
+            relation: relation.to_owned(),
+        })
+    }
+
+    /// Where `with_count` stores a relation's count (emitted by the derive).
+    #[doc(hidden)]
+    fn relation_count(&mut self, relation: &str) -> Option<&mut Option<u64>> {
+        let _ = relation;
+        None
+    }
+
+    /// Eager loads relations onto models already loaded: `User::load(&mut users,
+    /// &["posts", "posts.comments"])` (one query per relation and level).
+    fn load(models: &mut [Self], relations: &[&str]) -> Result<()> {
+        with_named(Self::meta().connection, |conn| {
+            crate::relation::load(models, relations, conn)
+        })
+    }
+
+    /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
+    /// saved: call `save`).
+    fn associate<O: Model>(&mut self, relation: &str, owner: &O) -> Result<()> {
+        crate::relation::associate(self, relation, owner)
+    }
+
+    /// Clears this model's foreign key of the belongs-to `relation` (not saved).
+    fn dissociate(&mut self, relation: &str) -> Result<()> {
+        crate::relation::dissociate(self, relation)
+    }
+
+    /// The row with this primary key, if any (trashed rows excluded).
+    fn find(key: impl ToValue) -> Result<Option<Self>> {
+        find_by_key::<Self>(
+            &mut On::Named(Self::meta().connection),
+            key.to_value(),
+            false,
+        )
+    }
+
+    /// The row with this primary key, or [`Error::NotFound`] naming model and key.
+    fn find_or_fail(key: impl ToValue) -> Result<Self> {
+        let key = key.to_value();
+        find_by_key::<Self>(&mut On::Named(Self::meta().connection), key.clone(), false)?
+            .ok_or_else(|| not_found(Self::meta(), &key))
+    }
+
+    /// Inserts the model (when new) or updates its row, running the hooks and
+    /// maintaining timestamps; an auto-increment key is filled in after an insert.
+    ///
+    /// With a [`ModelState`] field: a new model is inserted (a creation: `creating`/
+    /// `created`, both timestamps), even with a key set by hand; a stored one updates
+    /// only the columns changed since it was read or saved, plus `updated_at` (the
+    /// `updating`/`updated` hooks run only then) — no statement when nothing changed.
+    ///
+    /// Without one, the key decides: no key (or a natural key no row has) inserts; an
+    /// auto-increment key updates every column, and [`Error::NotFound`] says that no row
+    /// has it (use [`Model::create`] to insert with a chosen key). With a version column
+    /// (`#[model(version)]`) a row changed since it was read is [`Error::StaleModel`].
+    fn save(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        save(self, &mut on, None)
+    }
+
+    /// Updates only the named columns of an existing row (plus `updated_at`).
+    fn save_only(&mut self, columns: &[&str]) -> Result<()> {
+        let mut on = On::model(self);
+        save(self, &mut on, Some(columns))
+    }
+
+    /// Inserts a new model and returns it (with its key and read-back defaults filled
+    /// in). Always an `INSERT` — `creating`/`created` hooks, both timestamps (unless set
+    /// by the caller) — even with a key chosen by hand: a key a row already has is
+    /// [`Error::UniqueViolation`] and that row is untouched.
+    fn create(mut model: Self) -> Result<Self> {
+        model.insert()?;
+        Ok(model)
+    }
+
+    /// Inserts this model as a new row: [`Model::create`] in place.
+    fn insert(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        create(self, &mut on)
+    }
+
+    /// Deletes the row: a soft delete (sets `deleted_at`) when the model has
+    /// `soft_deletes`, else a real `DELETE`. Runs the delete hooks.
+    fn delete(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        delete(self, &mut on, false)
+    }
+
+    /// Deletes the row for real, even with `soft_deletes`.
+    fn force_delete(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        delete(self, &mut on, true)
+    }
+
+    /// Whether the model is soft-deleted (`deleted_at` set).
+    fn trashed(&self) -> bool {
+        Self::meta()
+            .deleted_at
+            .and_then(|i| self.column_value(Self::meta().columns[i]))
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// Un-deletes a soft-deleted model.
+    fn restore(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        restore(self, &mut on)
+    }
+
+    /// Reloads every column from the database.
+    fn refresh(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        refresh(self, &mut on)
+    }
+
+    /// Sets `updated_at` to now and writes only that column.
+    fn touch(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        touch(self, &mut on)
+    }
+
+    /// Deletes the rows with these keys, loading each so hooks and soft deletes apply.
+    /// Returns how many were deleted.
+    fn destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
+        destroy::<Self, K>(&mut On::Named(Self::meta().connection), keys)
+    }
+
+    /// The columns whose value differs from the stored row, with their new values (every
+    /// column for a model that was never saved). With a [`ModelState`] field it compares
+    /// with the values as read or last saved, without a query; without one it compares
+    /// with the database (one query), so it also sees changes made by others.
+    fn get_dirty(&self) -> Result<Vec<(&'static str, Value)>> {
+        let mut on = On::model(self);
+        dirty(self, &mut on)
+    }
+
+    /// Whether any column differs from the stored row (see [`Model::get_dirty`]).
+    fn is_dirty(&self) -> Result<bool> {
+        if let Some(state) = self.state() {
+            return Ok(!changed_columns(self, state).is_empty());
+        }
+        Ok(!self.get_dirty()?.is_empty())
+    }
+
+    /// A column's value as read or last saved: `None` for a model without a
+    /// [`ModelState`] field, a new model, or an unknown column.
+    fn get_original(&self, column: &str) -> Option<Value> {
+        let original = self.state()?.original()?;
+        let i = Self::meta().columns.iter().position(|c| *c == column)?;
+        Some(original[i].clone())
+    }
+
+    /// The model as JSON, without its hidden fields (the derived `Serialize`), or
+    /// [`Error::Serialization`] when a field's `Serialize` impl fails.
+    fn to_json(&self) -> Result<serde_json::Value>
+    where
+        Self: serde::Serialize,
+    {
+        serde_json::to_value(self).map_err(Error::Serialization)
+    }
+}
+
+pub(crate) fn find_by_key<M: Model>(
+    on: &mut On<'_>,
+    key: Value,
+    with_trashed: bool,
+) -> Result<Option<M>> {
+    let meta = M::meta();
+    if meta.hooks {
+        // Global scopes may apply: go through the model's query.
+        let mut query = M::query().where_eq(
+            Ident::Owned(format!("{}.{}", meta.table, meta.primary_key)),
+            key,
+        );
+        if with_trashed {
+            query = query.without_scope(SOFT_DELETES);
+        }
+        return on.run(|conn| query.first_on(conn));
+    }
+    on.run(|conn| {
+        let sql = find_sql(M::meta(), conn.dialect(), with_trashed)?;
+        conn.query_first_native(sql, std::slice::from_ref(&key), M::from_row)
+    })
+}
+
+/// The query `Model::query()` returns, built once per model: every column, the
+/// model's connection and key, and the soft-delete scope.
+fn default_query(meta: &'static ModelMeta) -> Query<()> {
+    let columns = meta.sql.default_columns.get_or_init(|| {
+        meta.qualified_columns()
+            .iter()
+            .map(|c| SelectItem::Column(Ident::Borrowed(c.as_str())))
+            .collect()
+    });
+    let query = Query::<()>::table(meta.table)
+        .use_connection(meta.connection)
+        .primary_key(meta.primary_key)
+        .shared_select(columns);
+    let query = match (meta.qualified_deleted_at(), meta.deleted_at) {
+        (Some(qualified), Some(i)) => query
+            .scope(SOFT_DELETES, |q| q.where_null(qualified))
+            .soft_delete_columns(meta.columns[i], meta.updated_at.map(|u| meta.columns[u])),
+        _ => query,
+    };
+    query.default_select(&meta.sql)
+}
+
+/// The name of the soft-delete scope on model queries.
+pub const SOFT_DELETES: &str = "soft_deletes";
+
+fn first_or_create<'a, M: Model + Default>(
+    on: &mut On<'_>,
+    attributes: impl IntoIterator<Item = (&'a str, Value)>,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<M> {
+    let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+    if let Some(found) = on.run(|conn| matching::<M>(&attributes).first_on(conn))? {
+        return Ok(found);
+    }
+    let mut model = M::default();
+    apply(&mut model, attributes.iter().cloned().chain(values))?;
+    save(&mut model, on, None)?;
+    Ok(model)
+}
+
+fn update_or_create<'a, M: Model + Default>(
+    on: &mut On<'_>,
+    attributes: impl IntoIterator<Item = (&'a str, Value)>,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<M> {
+    let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+    let mut model = match on.run(|conn| matching::<M>(&attributes).first_on(conn))? {
+        Some(found) => found,
+        None => {
+            let mut model = M::default();
+            apply(&mut model, attributes.iter().cloned())?;
+            model
+        }
+    };
+    apply(&mut model, values)?;
+    save(&mut model, on, None)?;
+    Ok(model)
+}
+
+fn destroy<M: Model, K: ToValue>(
+    on: &mut On<'_>,
+    keys: impl IntoIterator<Item = K>,
+) -> Result<u64> {
+    let mut count = 0;
+    for key in keys {
+        if let Some(mut model) = find_by_key::<M>(on, key.to_value(), false)? {
+            delete(&mut model, on, false)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+fn dirty<M: Model>(model: &M, on: &mut On<'_>) -> Result<Vec<(&'static str, Value)>> {
+    let meta = M::meta();
+    if let Some(state) = model.state() {
+        let changed = changed_columns(model, state);
+        let mut values = model.to_values();
+        return Ok(changed
+            .into_iter()
+            .map(|i| (meta.columns[i], std::mem::take(&mut values[i])))
+            .collect());
+    }
+    let key = model.key_value();
+    let stored = if key.is_null() {
+        None
+    } else {
+        find_by_key::<M>(on, key, true)?
+    };
+    let columns = meta.columns.iter().copied().zip(model.to_values());
+    Ok(match stored {
+        None => columns.collect(),
+        Some(stored) => columns
+            .zip(stored.to_values())
+            .filter(|((_, current), stored)| current != stored)
+            .map(|(changed, _)| changed)
+            .collect(),
+    })
+}
+
+/// The positions of the columns that differ from the values as read or last saved
+/// (every column of a new model).
+fn changed_columns<M: Model>(model: &M, state: &ModelState) -> Vec<usize> {
+    let mut values = Vec::with_capacity(M::meta().columns.len());
+    model.write_binds(&mut values);
+    match state.original() {
+        None => (0..values.len()).collect(),
+        Some(original) => values
+            .iter()
+            .zip(original)
+            .enumerate()
+            .filter(|(_, (current, original))| current.as_ref() != original.as_ref())
+            .map(|(i, _)| i)
+            .collect(),
+    }
+}
+
+/// Marks a model with a state as stored, its current values the original ones.
+fn mark_stored<M: Model>(model: &mut M) {
+    if model.state().is_some() {
+        let values = model.to_values().into_boxed_slice();
+        if let Some(state) = model.state_mut() {
+            state.set_original(Some(values));
+        }
+    }
+}
+
+/// Records the current values of the columns at `positions` as saved.
+fn sync_original<M: Model>(model: &mut M, positions: impl IntoIterator<Item = usize>) {
+    if model.state().is_none_or(|s| !s.is_stored()) {
+        return;
+    }
+    let columns = M::meta().columns;
+    let values: Vec<(usize, Value)> = positions
+        .into_iter()
+        .filter_map(|i| Some((i, model.column_value(columns[i])?)))
+        .collect();
+    if let Some(original) = model.state_mut().and_then(ModelState::original_mut) {
+        for (i, value) in values {
+            original[i] = value;
+        }
+    }
+}
+
+/// A model decoded from a row: stored, its values the original ones (the derive calls
+/// it for models with a [`ModelState`] field).
+#[doc(hidden)]
+pub fn loaded<M: Model>(mut model: M) -> M {
+    mark_stored(&mut model);
+    model
+}
+
+/// Remembers in models read through `connection` that they came from it, when it is
+/// not the model's own (the derive's `FromRow::remember_connection`).
+#[doc(hidden)]
+pub fn remember_connection<M: Model>(models: &mut [M], connection: &str) {
+    if connection == M::meta().connection {
+        return;
+    }
+    let name: Arc<str> = Arc::from(connection);
+    for model in models {
+        if let Some(state) = model.state_mut() {
+            state.set_connection(Some(Arc::clone(&name)));
+        }
+    }
+}
+
+fn matching<M: Model>(attributes: &[(&str, Value)]) -> Query<M> {
+    attributes.iter().fold(M::query(), |q, (column, value)| {
+        q.where_eq(Ident::Owned((*column).to_owned()), value.clone())
+    })
+}
+
+fn apply<'a, M: Model>(
+    model: &mut M,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<()> {
+    for (column, value) in values {
+        model.set_column(column, value.as_ref())?;
+    }
+    Ok(())
+}
+
+impl<M: Model> Query<M> {
+    /// Includes soft-deleted rows.
+    pub fn with_trashed(self) -> Self {
+        self.without_scope(SOFT_DELETES)
+    }
+
+    /// Only soft-deleted rows.
+    pub fn only_trashed(self) -> Self {
+        match M::meta().qualified_deleted_at() {
+            Some(column) => self.without_scope(SOFT_DELETES).where_not_null(column),
+            None => self.where_raw("1 = 0", &[]),
+        }
+    }
+
+    /// Deletes the matching rows for real, even on a model with soft deletes.
+    pub fn force_delete(self) -> Result<u64> {
+        self.hard_delete().delete()
+    }
+
+    /// Un-deletes the matching soft-deleted rows; returns how many.
+    pub fn restore(self) -> Result<u64> {
+        match M::meta().deleted_at {
+            Some(i) => self
+                .with_trashed()
+                .update([(M::meta().columns[i], Value::Null)]),
+            None => Ok(0),
+        }
+    }
+}

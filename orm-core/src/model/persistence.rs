@@ -1,0 +1,428 @@
+//! Writing one model: save (insert or update changed columns), delete, restore, refresh, touch; bulk writes with hooks.
+
+use super::*;
+
+/// A mass update or delete on a model with hooks: load the models, write each (hooks
+/// run), all in one transaction so a hook's `Err` cancels everything.
+pub(super) fn bulk_write<M: Model>(
+    query: Query<M>,
+    op: BulkOp,
+    conn: &mut Connection,
+) -> Result<u64> {
+    conn.transaction(|conn| {
+        let mut models = query.get_on(conn)?;
+        let mut on = On::Conn(conn);
+        for model in &mut models {
+            match &op {
+                BulkOp::Update(values) => {
+                    for (column, value) in values {
+                        model.set_column(column, value.as_ref())?;
+                    }
+                    let columns: Vec<&str> = values.iter().map(|(c, _)| c.as_str()).collect();
+                    save(model, &mut on, Some(&columns))?;
+                }
+                BulkOp::Delete { force } => delete(model, &mut on, *force)?,
+            }
+        }
+        Ok(models.len() as u64)
+    })
+}
+
+/// The time to stamp a write with: now when the model has timestamp columns (otherwise
+/// nothing reads it, so no clock is read).
+pub(super) fn timestamp_for(meta: &ModelMeta) -> DateTime<Utc> {
+    if meta.created_at.is_some() || meta.updated_at.is_some() {
+        now()
+    } else {
+        DateTime::<Utc>::MIN_UTC
+    }
+}
+
+pub(super) fn set_timestamp<M: Model>(
+    model: &mut M,
+    index: Option<usize>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(i) = index {
+        model.set_column(M::meta().columns[i], ValueRef::DateTimeUtc(at))?;
+    }
+    Ok(())
+}
+
+/// Stamps a timestamp column the caller left unset (a value they set is kept).
+#[inline]
+pub(super) fn stamp_unset<M: Model>(
+    model: &mut M,
+    index: Option<usize>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(i) = index {
+        let column = M::meta().columns[i];
+        if model.column_value(column).is_none_or(|v| v.is_null()) {
+            model.set_column(column, ValueRef::DateTimeUtc(at))?;
+        }
+    }
+    Ok(())
+}
+
+/// The version a versioned model holds (what its next update checks for).
+pub(super) fn version_read<M: Model>(model: &M) -> Option<Value> {
+    let meta = M::meta();
+    meta.version
+        .map(|v| model.column_value(meta.columns[v]).unwrap_or(Value::Null))
+}
+
+/// After an update of a versioned model: the field holds the row's new version.
+pub(super) fn bump_version<M: Model>(model: &mut M, read: Option<Value>) -> Result<()> {
+    let meta = M::meta();
+    if let (Some(v), Some(Value::Int(n))) = (meta.version, read) {
+        model.set_column(meta.columns[v], ValueRef::Int(n + 1))?;
+        sync_original(model, [v]);
+    }
+    Ok(())
+}
+
+/// Why an update of the row with `key` changed nothing: the row was changed by someone
+/// else (versioned model, row still there) or it is gone.
+pub(super) fn stale_or_missing<M: Model>(on: &mut On<'_>, key: &Value) -> Error {
+    let meta = M::meta();
+    if meta.version.is_some() {
+        let exists = on.run(|conn| {
+            let sql = exists_sql(meta, conn.dialect())?;
+            Ok(conn
+                .query_first_native(sql, std::slice::from_ref(key), |_| Ok(()))?
+                .is_some())
+        });
+        match exists {
+            Ok(true) => {
+                return Error::StaleModel {
+                    model: meta.name.to_owned(),
+                    key: format!("{} = {key}", meta.primary_key),
+                }
+            }
+            Ok(false) => {}
+            Err(e) => return e,
+        }
+    }
+    not_found(meta, key)
+}
+
+/// [`Model::save`] on a connection the caller already holds (relation writes).
+pub(crate) fn save_on<M: Model>(model: &mut M, conn: &mut Connection) -> Result<()> {
+    save(model, &mut On::Conn(conn), None)
+}
+
+/// [`Model::insert`] on a connection the caller already holds (relation writes).
+pub(crate) fn insert_on<M: Model>(model: &mut M, conn: &mut Connection) -> Result<()> {
+    create(model, &mut On::Conn(conn))
+}
+
+pub(super) fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Result<()> {
+    if let Some(columns) = only {
+        return save_only(model, on, columns);
+    }
+    match model.state().map(ModelState::is_stored) {
+        Some(true) => update_changed(model, on),
+        Some(false) => create(model, on),
+        None => save_by_key(model, on),
+    }
+}
+
+/// `save` on a model without a state: the key tells a new model from a stored one.
+pub(super) fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let key = model.key_value();
+    let exists = if key.is_null() {
+        false
+    } else if meta.incrementing {
+        true
+    } else {
+        on.run(|conn| {
+            let sql = exists_sql(meta, conn.dialect())?;
+            Ok(conn
+                .query_first_native(sql, std::slice::from_ref(&key), |_| Ok(()))?
+                .is_some())
+        })?
+    };
+    if !exists {
+        return create(model, on);
+    }
+    model.saving()?;
+    model.updating()?;
+    set_timestamp(model, meta.updated_at, timestamp_for(meta))?;
+    let key = model.key_value();
+    let version = version_read(model);
+    let changed = {
+        let mut values = Vec::with_capacity(meta.columns.len() + 1);
+        model.write_binds(&mut values);
+        let mut column = 0;
+        values.retain(|_| {
+            column += 1;
+            updatable(meta, column - 1)
+        });
+        values.push(Bind::Value(&key));
+        if let Some(version) = &version {
+            values.push(Bind::Value(version));
+        }
+        on.run(|conn| {
+            let sql = update_sql(meta, conn.dialect())?;
+            conn.execute_binds(sql, &values)
+        })?
+    };
+    if changed == 0 {
+        return Err(stale_or_missing::<M>(on, &key));
+    }
+    bump_version(model, version)?;
+    model.updated()?;
+    model.saved()
+}
+
+/// `save` on a stored model with a state: writes the changed columns only.
+pub(super) fn update_changed<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let changes = |model: &M| {
+        let mut changed = model
+            .state()
+            .map_or_else(Vec::new, |s| changed_columns(model, s));
+        // The version is the update's own business, never written from the field.
+        changed.retain(|&i| Some(i) != meta.version);
+        changed
+    };
+    model.saving()?;
+    if changes(model).is_empty() {
+        return model.saved();
+    }
+    model.updating()?;
+    let mut changed = changes(model);
+    if changed.is_empty() {
+        return model.saved();
+    }
+    if let Some(u) = meta.updated_at {
+        // `updated_at` is stamped unless the caller changed it themselves.
+        if !changed.contains(&u) {
+            set_timestamp(model, Some(u), timestamp_for(meta))?;
+            let at = changed.partition_point(|&i| i < u);
+            changed.insert(at, u);
+        }
+    }
+    // The row is the one read: its key as read (the key column itself may be changed).
+    let key = model
+        .state()
+        .and_then(ModelState::original)
+        .map(|o| o[meta.primary_key_index].clone())
+        .unwrap_or_else(|| model.key_value());
+    let version = version_read(model);
+    let count = {
+        let mut values = Vec::with_capacity(meta.columns.len());
+        model.write_binds(&mut values);
+        let mut binds: Vec<Bind<'_>> = changed.iter().map(|&i| values[i].param()).collect();
+        binds.push(Bind::Value(&key));
+        if let Some(version) = &version {
+            binds.push(Bind::Value(version));
+        }
+        on.run(|conn| {
+            let sql = update_columns_sql(meta, conn.dialect(), &changed)?;
+            conn.execute_binds(&sql, &binds)
+        })?
+    };
+    if count == 0 {
+        return Err(stale_or_missing::<M>(on, &key));
+    }
+    sync_original(model, changed);
+    bump_version(model, version)?;
+    model.updated()?;
+    model.saved()
+}
+
+/// `save_only`: the named columns (plus `updated_at`) of a stored row.
+pub(super) fn save_only<M: Model>(model: &mut M, on: &mut On<'_>, columns: &[&str]) -> Result<()> {
+    let meta = M::meta();
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "update"));
+    }
+    model.saving()?;
+    model.updating()?;
+    let at = timestamp_for(meta);
+    set_timestamp(model, meta.updated_at, at)?;
+    let version_column = meta.version.map(|v| meta.columns[v]);
+    let mut pairs: Vec<(&str, Value)> = Vec::with_capacity(columns.len() + 1);
+    for column in columns {
+        if Some(*column) == version_column {
+            continue;
+        }
+        let value = model
+            .column_value(column)
+            .ok_or_else(|| Error::ColumnNotFound(format!("{}.{column}", meta.name)))?;
+        pairs.push((column, value));
+    }
+    if let Some(i) = meta.updated_at {
+        if !columns.contains(&meta.columns[i]) {
+            pairs.push((meta.columns[i], Value::DateTimeUtc(at)));
+        }
+    }
+    let version = version_read(model);
+    let changed = on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
+    if changed == 0 {
+        return Err(stale_or_missing::<M>(on, &key));
+    }
+    let positions: Vec<usize> = pairs
+        .iter()
+        .filter_map(|(c, _)| meta.columns.iter().position(|m| m == c))
+        .collect();
+    sync_original(model, positions);
+    bump_version(model, version)?;
+    model.updated()?;
+    model.saved()
+}
+
+/// Inserts a model as a creation: hooks, timestamps the caller left unset, the insert.
+pub(super) fn create<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    model.saving()?;
+    model.creating()?;
+    let at = timestamp_for(meta);
+    stamp_unset(model, meta.created_at, at)?;
+    stamp_unset(model, meta.updated_at, at)?;
+    insert(model, on)?;
+    mark_stored(model);
+    model.created()?;
+    model.saved()
+}
+
+/// The `INSERT` of one model; the columns left to the database (generated key, unset
+/// default columns) are read back into the model.
+pub(super) fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let mut values = Vec::with_capacity(meta.columns.len());
+    model.write_binds(&mut values);
+    let shape = InsertShape::of(meta, &values);
+    leave_out(&mut values, 0, meta, &shape);
+    let returned = on.run(|conn| {
+        let dialect = conn.dialect();
+        let sql = insert_sql(meta, dialect, shape)?;
+        if !shape.returns_anything() {
+            conn.execute_binds(&sql, &values)?;
+            return Ok(None.into_iter().chain(Vec::new()));
+        }
+        if !dialect.supports_returning() {
+            return Err(cannot_return(dialect));
+        }
+        // The first value apart: the usual lone one (the key) needs no Vec.
+        let width = shape.returned_width(meta);
+        let (mut first, mut rest) = (None, Vec::new());
+        conn.query_each_binds(&sql, &values, |row| {
+            for c in 0..width {
+                let value = row.value_at(c)?.to_owned_value();
+                match c {
+                    0 => first = Some(value),
+                    _ => rest.push(value),
+                }
+            }
+            Ok(false)
+        })?;
+        Ok(first.into_iter().chain(rest))
+    })?;
+    let left_out = (0..meta.columns.len()).filter(|&i| shape.leaves_out(meta, i));
+    for (i, value) in left_out.zip(returned) {
+        model.set_column(meta.columns[i], value.as_ref())?;
+    }
+    Ok(())
+}
+
+pub(super) fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> Result<()> {
+    let meta = M::meta();
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "delete"));
+    }
+    model.deleting()?;
+    match meta.deleted_at {
+        Some(i) if !force => {
+            let at = now();
+            let mut pairs = vec![(meta.columns[i], Value::DateTimeUtc(at))];
+            if let Some(u) = meta.updated_at {
+                pairs.push((meta.columns[u], Value::DateTimeUtc(at)));
+            }
+            let version = version_read(model);
+            let changed =
+                on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
+            if changed == 0 && meta.version.is_some() {
+                return Err(stale_or_missing::<M>(on, &key));
+            }
+            set_timestamp(model, Some(i), at)?;
+            set_timestamp(model, meta.updated_at, at)?;
+            sync_original(model, [Some(i), meta.updated_at].into_iter().flatten());
+            bump_version(model, version)?;
+        }
+        _ => {
+            on.run(|conn| {
+                let sql = delete_sql(meta, conn.dialect())?;
+                conn.execute_native(sql, std::slice::from_ref(&key))
+            })?;
+            // The row is gone: saving the model again inserts it anew.
+            if let Some(state) = model.state_mut() {
+                state.set_original(None);
+            }
+        }
+    }
+    model.deleted()
+}
+
+pub(super) fn restore<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let Some(i) = meta.deleted_at else {
+        return Err(Error::InvalidQuery(format!(
+            "{} does not use soft deletes",
+            meta.name
+        )));
+    };
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "restore"));
+    }
+    model.set_column(meta.columns[i], ValueRef::Null)?;
+    save(model, on, Some(&[meta.columns[i]]))
+}
+
+pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "refresh"));
+    }
+    let fresh = find_by_key::<M>(on, key.clone(), true)?.ok_or_else(|| not_found(meta, &key))?;
+    for (i, value) in fresh.to_values().into_iter().enumerate() {
+        model.set_column(meta.columns[i], value.as_ref())?;
+    }
+    mark_stored(model);
+    Ok(())
+}
+
+pub(super) fn touch<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+    let meta = M::meta();
+    let Some(u) = meta.updated_at else {
+        return Ok(());
+    };
+    let key = model.key_value();
+    if key.is_null() {
+        return Err(missing_key(meta, "touch"));
+    }
+    let at = now();
+    let version = version_read(model);
+    let changed = on.run(|conn| {
+        update_columns_on(
+            conn,
+            meta,
+            &[(meta.columns[u], Value::DateTimeUtc(at))],
+            &key,
+            version.as_ref(),
+        )
+    })?;
+    if changed == 0 {
+        return Err(stale_or_missing::<M>(on, &key));
+    }
+    set_timestamp(model, Some(u), at)?;
+    sync_original(model, [u]);
+    bump_version(model, version)
+}

@@ -1,0 +1,266 @@
+//! Rendering and running the model's own statements (find, insert, update, delete by key).
+
+use super::*;
+
+pub(super) fn push_column_list(w: &mut SqlWriter, meta: &ModelMeta) {
+    w.push_identifiers(meta.columns.iter().copied());
+}
+
+pub(super) fn push_key_condition(w: &mut SqlWriter, meta: &ModelMeta) {
+    w.push(" WHERE ")
+        .push_identifier(meta.primary_key)
+        .push(" = ");
+    w.push_placeholder(1);
+}
+
+pub(super) fn find_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+    with_trashed: bool,
+) -> Result<&'static str> {
+    let kind = if with_trashed || meta.deleted_at.is_none() {
+        Statement::FindWithTrashed
+    } else {
+        Statement::Find
+    };
+    meta.sql.get(dialect, kind, |w| {
+        w.push("SELECT ");
+        push_column_list(w, meta);
+        w.push(" FROM ").push_identifier(meta.table);
+        push_key_condition(w, meta);
+        if let (Some(deleted_at), false) = (meta.deleted_at, with_trashed) {
+            w.push(" AND ")
+                .push_identifier(meta.columns[deleted_at])
+                .push(" IS NULL");
+        }
+        let mut limit = String::new();
+        w.dialect().push_limit_offset(&mut limit, Some(1), None);
+        w.push(&limit);
+    })
+}
+
+/// SQL text from the statement cache: a fixed statement or a shaped one.
+pub(super) enum CachedSql {
+    Fixed(&'static str),
+    Shaped(Arc<str>),
+}
+
+impl std::ops::Deref for CachedSql {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            CachedSql::Fixed(sql) => sql,
+            CachedSql::Shaped(sql) => sql,
+        }
+    }
+}
+
+pub(super) fn insert_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+    shape: InsertShape,
+) -> Result<CachedSql> {
+    let kind = match shape {
+        InsertShape::FULL => Statement::InsertWithKey,
+        InsertShape {
+            generated: true,
+            omitted: 0,
+        } => Statement::InsertWithoutKey,
+        _ => {
+            return meta
+                .sql
+                .insert_many_sql(meta, dialect, 1, shape)
+                .map(CachedSql::Shaped)
+        }
+    };
+    meta.sql
+        .get(dialect, kind, |w| render_model_insert(w, meta, 1, shape))
+        .map(CachedSql::Fixed)
+}
+
+/// `INSERT INTO table (columns) VALUES (..), .. [RETURNING ..]` for `rows` rows of the
+/// model, with placeholders only (values are bound at execution). The columns the shape
+/// leaves out (the generated key, unset default columns) are returned.
+pub(super) fn render_model_insert(
+    w: &mut SqlWriter,
+    meta: &ModelMeta,
+    rows: usize,
+    shape: InsertShape,
+) {
+    let columns = meta
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !shape.leaves_out(meta, i))
+        .map(|(_, column)| *column);
+    let width = columns.clone().count();
+    w.push("INSERT INTO ").push_identifier(meta.table);
+    if width == 0 {
+        // Every column left to the database (one row: `insert_many` sends these singly).
+        w.push(" DEFAULT VALUES");
+    } else {
+        w.push(" (").push_identifiers(columns).push(") VALUES ");
+        for row in 0..rows {
+            w.push(if row == 0 { "(" } else { ", (" });
+            for column in 0..width {
+                if column > 0 {
+                    w.push(", ");
+                }
+                w.push_placeholder(row * width + column + 1);
+            }
+            w.push(")");
+        }
+    }
+    if shape.returns_anything() {
+        w.push(" RETURNING ").push_identifiers(
+            meta.columns
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| shape.leaves_out(meta, i))
+                .map(|(_, column)| *column),
+        );
+    }
+}
+
+/// `UPDATE table SET a = ?, b = ? [, version = version + 1] WHERE key = ?
+/// [AND version = ?]`: binds are the set values, the key, then the version read.
+pub(super) fn render_update<'a>(
+    w: &mut SqlWriter,
+    meta: &ModelMeta,
+    columns: impl IntoIterator<Item = &'a str>,
+) {
+    w.push("UPDATE ").push_identifier(meta.table).push(" SET ");
+    let mut n = 0;
+    for column in columns {
+        if n > 0 {
+            w.push(", ");
+        }
+        n += 1;
+        w.push_identifier(column).push(" = ");
+        w.push_placeholder(n);
+    }
+    let version = meta.version.map(|v| meta.columns[v]);
+    if let Some(version) = version {
+        if n > 0 {
+            w.push(", ");
+        }
+        w.push_identifier(version)
+            .push(" = ")
+            .push_identifier(version)
+            .push(" + 1");
+    }
+    w.push(" WHERE ")
+        .push_identifier(meta.primary_key)
+        .push(" = ");
+    w.push_placeholder(n + 1);
+    if let Some(version) = version {
+        w.push(" AND ").push_identifier(version).push(" = ");
+        w.push_placeholder(n + 2);
+    }
+}
+
+/// Whether a column is written by a full update: not the key, not the version (which
+/// the update increments itself).
+pub(super) fn updatable(meta: &ModelMeta, column: usize) -> bool {
+    column != meta.primary_key_index && Some(column) != meta.version
+}
+
+pub(super) fn update_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+) -> Result<&'static str> {
+    meta.sql.get(dialect, Statement::Update, |w| {
+        let columns = meta
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| updatable(meta, i))
+            .map(|(_, c)| *c);
+        render_update(w, meta, columns);
+    })
+}
+
+/// The `UPDATE` of the columns at `set` (ascending positions), cached by shape while
+/// the positions fit a mask.
+pub(super) fn update_columns_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+    set: &[usize],
+) -> Result<Arc<str>> {
+    let render = || {
+        let mut w = SqlWriter::new(dialect);
+        render_update(&mut w, meta, set.iter().map(|&i| meta.columns[i]));
+        Ok(w.finish()?.0)
+    };
+    match column_mask(set) {
+        Some(mask) => meta.sql.shape_sql(
+            Shape::Update {
+                slot: backend_slot(dialect.backend()),
+                set: mask,
+            },
+            render,
+        ),
+        None => render().map(Arc::from),
+    }
+}
+
+/// A bit per column position, when every position fits.
+pub(super) fn column_mask(positions: &[usize]) -> Option<u64> {
+    positions
+        .iter()
+        .try_fold(0u64, |mask, &i| (i < 64).then(|| mask | (1 << i)))
+}
+
+pub(super) fn delete_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+) -> Result<&'static str> {
+    meta.sql.get(dialect, Statement::Delete, |w| {
+        w.push("DELETE FROM ").push_identifier(meta.table);
+        push_key_condition(w, meta);
+    })
+}
+
+pub(super) fn exists_sql(
+    meta: &'static ModelMeta,
+    dialect: &'static dyn Dialect,
+) -> Result<&'static str> {
+    meta.sql.get(dialect, Statement::Exists, |w| {
+        w.push("SELECT 1 FROM ").push_identifier(meta.table);
+        push_key_condition(w, meta);
+    })
+}
+
+/// `UPDATE table SET a = ?, b = ? WHERE key = ?` for a chosen set of columns, with the
+/// version check and increment on a versioned model; returns how many rows changed.
+pub(super) fn update_columns_on(
+    conn: &mut Connection,
+    meta: &'static ModelMeta,
+    columns: &[(&str, Value)],
+    key: &Value,
+    version: Option<&Value>,
+) -> Result<u64> {
+    let mut w = SqlWriter::new(conn.dialect());
+    render_update(&mut w, meta, columns.iter().map(|(c, _)| *c));
+    let (sql, _) = w.finish()?;
+    let mut binds: Vec<Bind<'_>> = columns.iter().map(|(_, v)| Bind::Value(v)).collect();
+    binds.push(Bind::Value(key));
+    if let Some(version) = version {
+        binds.push(Bind::Value(version));
+    }
+    conn.execute_binds(&sql, &binds)
+}
+
+pub(super) fn not_found(meta: &ModelMeta, key: &Value) -> Error {
+    Error::NotFound {
+        model: meta.name.to_owned(),
+        key: format!("{} = {key}", meta.primary_key),
+    }
+}
+
+pub(super) fn missing_key(meta: &ModelMeta, action: &str) -> Error {
+    Error::InvalidQuery(format!(
+        "cannot {action} a {} that has no primary key value (save it first)",
+        meta.name
+    ))
+}

@@ -1,0 +1,370 @@
+//! Reading terminals: rows (`get`, `first`, `find`, `sole`), aggregates, `pluck`/`value`, pagination.
+
+use super::*;
+
+/// One page of results with the totals (from [`Query::paginate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paginator<T> {
+    /// The rows of this page.
+    pub data: Vec<T>,
+    /// How many rows the query matches in all.
+    pub total: u64,
+    /// Rows per page.
+    pub per_page: u64,
+    /// This page's number (1-based).
+    pub current_page: u64,
+    /// The number of the last page (1 when there are no rows).
+    pub last_page: u64,
+}
+
+/// One page of results without counting the total (from [`Query::simple_paginate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimplePaginator<T> {
+    /// The rows of this page.
+    pub data: Vec<T>,
+    /// Rows per page.
+    pub per_page: u64,
+    /// This page's number (1-based).
+    pub current_page: u64,
+    /// Whether another page follows.
+    pub has_more: bool,
+}
+
+pub(super) fn not_found(table: &str, key: impl Into<String>) -> Error {
+    Error::NotFound {
+        model: table_reference(table).to_owned(),
+        key: key.into(),
+    }
+}
+
+impl<T> Query<T> {
+    /// Runs `f` on this query's named connection.
+    #[inline(always)]
+    pub(crate) fn run<R>(self, f: impl FnOnce(Self, &mut Connection) -> Result<R>) -> Result<R> {
+        let name = self.connection.clone();
+        with_named_passing(&name, self, f)
+    }
+
+    pub(super) fn aggregate_on<V: FromValue>(
+        self,
+        conn: &mut Connection,
+        function: &'static str,
+        column: Option<Ident>,
+        float: bool,
+    ) -> Result<Option<V>> {
+        let mut w = SqlWriter::new(conn.dialect());
+        self.parts.render_aggregate(&mut w, function, column, float);
+        let (sql, binds) = w.finish()?;
+        let value = conn.query_first_native(&sql, &binds, |row| row.get::<Option<V>, usize>(&0))?;
+        Ok(value.flatten())
+    }
+
+    /// The number of rows the query matches (`COUNT(*)`; grouped, distinct or limited
+    /// queries are counted as a subquery).
+    pub fn count(self) -> Result<u64> {
+        self.run(Self::count_on)
+    }
+
+    pub(super) fn count_on(self, conn: &mut Connection) -> Result<u64> {
+        let n: Option<i64> = self.aggregate_on(conn, "COUNT", None, false)?;
+        Ok(n.map_or(0, |n| n.max(0) as u64))
+    }
+
+    /// `SUM(column)` as a float (0 when no rows match). The sum is cast to a float in SQL,
+    /// so it reads the same on every backend.
+    pub fn sum(self, column: impl Into<Ident>) -> Result<f64> {
+        let column = column.into();
+        self.run(move |q, c| q.sum_on(c, column))
+    }
+
+    pub(super) fn sum_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<f64> {
+        let sum: Option<f64> = self.aggregate_on(conn, "SUM", Some(column.into()), true)?;
+        Ok(sum.unwrap_or(0.0))
+    }
+
+    /// `AVG(column)` as a float (`None` when no rows match).
+    pub fn avg(self, column: impl Into<Ident>) -> Result<Option<f64>> {
+        let column = column.into();
+        self.run(move |q, c| q.avg_on(c, column))
+    }
+
+    pub(super) fn avg_on(
+        self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Option<f64>> {
+        self.aggregate_on(conn, "AVG", Some(column.into()), true)
+    }
+
+    /// `MIN(column)` read as `V` (`None` when no rows match): `min::<i64>("votes")`.
+    pub fn min<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
+        let column = column.into();
+        self.run(move |q, c| q.min_on(c, column))
+    }
+
+    pub(super) fn min_on<V: FromValue>(
+        self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Option<V>> {
+        self.aggregate_on(conn, "MIN", Some(column.into()), false)
+    }
+
+    /// `MAX(column)` read as `V` (`None` when no rows match).
+    pub fn max<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
+        let column = column.into();
+        self.run(move |q, c| q.max_on(c, column))
+    }
+
+    pub(super) fn max_on<V: FromValue>(
+        self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Option<V>> {
+        self.aggregate_on(conn, "MAX", Some(column.into()), false)
+    }
+
+    /// Whether any row matches (`SELECT EXISTS (...)`).
+    pub fn exists(self) -> Result<bool> {
+        self.run(Self::exists_on)
+    }
+
+    pub(super) fn exists_on(self, conn: &mut Connection) -> Result<bool> {
+        let mut w = SqlWriter::new(conn.dialect());
+        self.parts.render_exists(&mut w);
+        let (sql, binds) = w.finish()?;
+        let found = conn.query_first_native(&sql, &binds, |row| row.get::<bool, usize>(&0))?;
+        Ok(found.unwrap_or(false))
+    }
+
+    /// Whether no row matches.
+    pub fn doesnt_exist(self) -> Result<bool> {
+        self.exists().map(|e| !e)
+    }
+
+    /// The first row's `column`, read as `V` (`None` when no row matches).
+    pub fn value<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
+        let column = column.into();
+        self.run(move |q, c| q.value_on(c, column))
+    }
+
+    pub(super) fn value_on<V: FromValue>(
+        mut self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Option<V>> {
+        self.parts.columns = vec![SelectItem::Column(column.into())].into();
+        self.parts.limit = Some(1);
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        conn.query_first_native(&sql, &binds, |row| row.get::<V, usize>(&0))
+    }
+
+    /// One column of every matching row: `pluck::<String>("name")`.
+    pub fn pluck<V: FromValue>(self, column: impl Into<Ident>) -> Result<Vec<V>> {
+        let column = column.into();
+        self.run(move |q, c| q.pluck_on(c, column))
+    }
+
+    pub(super) fn pluck_on<V: FromValue>(
+        mut self,
+        conn: &mut Connection,
+        column: impl Into<Ident>,
+    ) -> Result<Vec<V>> {
+        self.parts.columns = vec![SelectItem::Column(column.into())].into();
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        conn.query_map_native(&sql, &binds, |row| row.get::<V, usize>(&0))
+    }
+
+    /// `(key, value)` pairs of two columns of every matching row, in query order:
+    /// `pluck_keyed::<i64, String>("name", "id")` (collect into a `HashMap` if wanted).
+    pub fn pluck_keyed<K: FromValue, V: FromValue>(
+        self,
+        value_column: impl Into<Ident>,
+        key_column: impl Into<Ident>,
+    ) -> Result<Vec<(K, V)>> {
+        let (value_column, key_column) = (value_column.into(), key_column.into());
+        self.run(move |q, c| q.pluck_keyed_on(c, value_column, key_column))
+    }
+
+    pub(super) fn pluck_keyed_on<K: FromValue, V: FromValue>(
+        mut self,
+        conn: &mut Connection,
+        value_column: impl Into<Ident>,
+        key_column: impl Into<Ident>,
+    ) -> Result<Vec<(K, V)>> {
+        self.parts.columns = vec![
+            SelectItem::Column(key_column.into()),
+            SelectItem::Column(value_column.into()),
+        ]
+        .into();
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        conn.query_map_native(&sql, &binds, |row| {
+            Ok((row.get::<K, usize>(&0)?, row.get::<V, usize>(&1)?))
+        })
+    }
+}
+
+impl<T: FromRow> Query<T> {
+    /// Every matching row.
+    pub fn get(self) -> Result<Vec<T>> {
+        self.run(Self::get_on)
+    }
+
+    pub(crate) fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
+        self.check_lazy_guard()?;
+        let extras = std::mem::take(&mut self.model);
+        // Rendering does not read the name: take it rather than copy it.
+        let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
+        let mut columns = None;
+        let mut rows = match self.cached_select_sql(conn.dialect()) {
+            Some(sql) => {
+                conn.query_map_native(sql, &[], |row| T::from_row_in(row, &mut columns))?
+            }
+            None => {
+                let (sql, binds) = self.render_owned(conn.dialect())?;
+                conn.query_map_native(&sql, &binds, |row| T::from_row_in(row, &mut columns))?
+            }
+        };
+        T::remember_connection(&mut rows, &connection);
+        if let Some(after_load) = extras.after_load {
+            after_load(&mut rows, &extras.plan, conn)?;
+        }
+        Ok(rows)
+    }
+
+    pub(super) fn check_lazy_guard(&self) -> Result<()> {
+        match self.model.lazy_guard {
+            Some((model, relation)) if crate::lazy_loading::lazy_loading_prevented() => {
+                Err(Error::LazyLoading {
+                    model: model.to_owned(),
+                    relation: relation.to_owned(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The first matching row (`LIMIT 1`), if any.
+    pub fn first(self) -> Result<Option<T>> {
+        self.run(Self::first_on)
+    }
+
+    pub(crate) fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
+        Ok(self.limit(1).get_on(conn)?.into_iter().next())
+    }
+
+    /// The first matching row, or [`Error::NotFound`] naming the table.
+    pub fn first_or_fail(self) -> Result<T> {
+        self.run(Self::first_or_fail_on)
+    }
+
+    pub(super) fn first_or_fail_on(self, conn: &mut Connection) -> Result<T> {
+        let table = self.parts.table.clone();
+        self.first_on(conn)?
+            .ok_or_else(|| not_found(&table, "the given conditions"))
+    }
+
+    /// The only matching row: [`Error::NotFound`] when none matches,
+    /// [`Error::MultipleRows`] (with the count) when several do.
+    pub fn sole(self) -> Result<T> {
+        self.run(Self::sole_on)
+    }
+
+    pub(super) fn sole_on(self, conn: &mut Connection) -> Result<T> {
+        let counter = self.clone();
+        let table = self.parts.table.clone();
+        let mut rows = self.limit(2).get_on(conn)?;
+        match rows.len() {
+            0 => Err(not_found(&table, "the given conditions")),
+            1 => Ok(rows.remove(0)),
+            _ => {
+                let found = counter.count_on(conn)?.max(2);
+                Err(Error::MultipleRows { found })
+            }
+        }
+    }
+
+    /// The row whose primary key (`id` unless [`Query::primary_key`] says otherwise)
+    /// equals `id`.
+    pub fn find(self, id: impl ToValue) -> Result<Option<T>> {
+        let id = id.to_value();
+        self.run(move |q, c| q.find_on(c, id))
+    }
+
+    pub(super) fn find_on(self, conn: &mut Connection, id: Value) -> Result<Option<T>> {
+        let key = self.key.clone();
+        self.where_eq(key, id).first_on(conn)
+    }
+
+    /// [`Query::find`], or [`Error::NotFound`] naming the table and the key.
+    pub fn find_or_fail(self, id: impl ToValue) -> Result<T> {
+        let id = id.to_value();
+        self.run(move |q, c| q.find_or_fail_on(c, id))
+    }
+
+    pub(super) fn find_or_fail_on(self, conn: &mut Connection, id: Value) -> Result<T> {
+        let table = self.parts.table.clone();
+        let key = format!("{} = {id}", self.key);
+        self.find_on(conn, id)?
+            .ok_or_else(|| not_found(&table, key))
+    }
+
+    /// Page `page` (1-based) of `per_page` rows, with the total count (two queries; the
+    /// query's own limit and offset are replaced).
+    pub fn paginate(self, per_page: u64, page: u64) -> Result<Paginator<T>> {
+        self.run(move |q, c| q.paginate_on(c, per_page, page))
+    }
+
+    pub(super) fn paginate_on(
+        self,
+        conn: &mut Connection,
+        per_page: u64,
+        page: u64,
+    ) -> Result<Paginator<T>> {
+        if per_page == 0 {
+            return Err(Error::InvalidQuery("per_page must be at least 1".into()));
+        }
+        let page = page.max(1);
+        let mut counter = self.clone();
+        counter.parts.orders.clear();
+        counter.parts.limit = None;
+        counter.parts.offset = None;
+        let total = counter.count_on(conn)?;
+        let data = self.for_page(page, per_page).get_on(conn)?;
+        Ok(Paginator {
+            data,
+            total,
+            per_page,
+            current_page: page,
+            last_page: total.div_ceil(per_page).max(1),
+        })
+    }
+
+    /// Page `page` of `per_page` rows and whether more follow, without counting (one
+    /// query, fetching one extra row).
+    pub fn simple_paginate(self, per_page: u64, page: u64) -> Result<SimplePaginator<T>> {
+        self.run(move |q, c| q.simple_paginate_on(c, per_page, page))
+    }
+
+    pub(super) fn simple_paginate_on(
+        self,
+        conn: &mut Connection,
+        per_page: u64,
+        page: u64,
+    ) -> Result<SimplePaginator<T>> {
+        if per_page == 0 {
+            return Err(Error::InvalidQuery("per_page must be at least 1".into()));
+        }
+        let page = page.max(1);
+        let offset = (page - 1).saturating_mul(per_page);
+        let mut data = self.offset(offset).limit(per_page + 1).get_on(conn)?;
+        let has_more = data.len() as u64 > per_page;
+        data.truncate(per_page as usize);
+        Ok(SimplePaginator {
+            data,
+            per_page,
+            current_page: page,
+            has_more,
+        })
+    }
+}

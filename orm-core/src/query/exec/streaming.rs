@@ -1,0 +1,448 @@
+//! Streaming terminals: `chunk`, `chunk_by_id`, `each` and the paged `Cursor` (`cursor`, `lazy`).
+
+use super::*;
+
+/// Rows per page fetched by [`Query::cursor`].
+pub const CURSOR_PAGE_SIZE: u64 = 5000;
+
+/// Successive `LIMIT/OFFSET` windows inside a query's own limit and offset.
+#[derive(Debug, Clone)]
+pub(super) struct Pager {
+    pub(super) size: u64,
+    pub(super) offset: u64,
+    pub(super) remaining: Option<u64>,
+}
+
+impl Pager {
+    pub(super) fn new(offset: Option<u64>, limit: Option<u64>, size: u64) -> Pager {
+        Pager {
+            size,
+            offset: offset.unwrap_or(0),
+            remaining: limit,
+        }
+    }
+
+    /// The next `(offset, limit)`, or `None` when the query's own limit is used up.
+    pub(super) fn window(&self) -> Option<(u64, u64)> {
+        match self.remaining {
+            Some(0) => None,
+            Some(left) => Some((self.offset, left.min(self.size))),
+            None => Some((self.offset, self.size)),
+        }
+    }
+
+    pub(super) fn advance(&mut self, rows: u64) {
+        self.offset += rows;
+        if let Some(left) = &mut self.remaining {
+            *left = left.saturating_sub(rows);
+        }
+    }
+}
+
+impl<T> Query<T> {
+    /// The primary key column, qualified with the table when the query joins others.
+    pub(super) fn paging_key(&self) -> Ident {
+        if self.parts.joins.is_empty() || self.key.contains('.') {
+            self.key.clone()
+        } else {
+            Ident::Owned(format!(
+                "{}.{}",
+                table_reference(&self.parts.table),
+                self.key
+            ))
+        }
+    }
+
+    /// The query ordered for paging: by the primary key when it has no order.
+    pub(super) fn ordered_for_paging(mut self) -> Self {
+        if self.parts.orders.is_empty() {
+            let key = self.paging_key();
+            self.parts.orders.push(Order::Column(key, false));
+        }
+        self
+    }
+
+    /// Restricts the query to the rows after `last` by `key` (keyset paging), ANDed with
+    /// all its conditions, `OR`s included.
+    pub(super) fn after_key(&mut self, key: Ident, last: Value) {
+        let after = Where {
+            or: false,
+            kind: WhereKind::Basic {
+                column: key,
+                op: Operator::Gt,
+                value: last,
+            },
+        };
+        self.parts
+            .scopes
+            .push((Ident::Borrowed(AFTER_KEY_SCOPE), vec![after]));
+    }
+}
+
+/// What a `chunk`/`each` callback returns: `()` to go on, or a `bool` (`false` stops).
+pub trait Continue {
+    /// Whether to go on with the next chunk or row.
+    fn go_on(self) -> bool;
+}
+
+impl Continue for () {
+    fn go_on(self) -> bool {
+        true
+    }
+}
+
+impl Continue for bool {
+    fn go_on(self) -> bool {
+        self
+    }
+}
+
+impl<T: FromRow> Query<T> {
+    pub(super) fn chunk_with(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<bool>,
+        mut fetch: impl FnMut(Self) -> Result<Vec<T>>,
+    ) -> Result<bool> {
+        if size == 0 {
+            return Err(Error::InvalidQuery("chunk size must be at least 1".into()));
+        }
+        let base = self.ordered_for_paging();
+        let mut pager = Pager::new(base.parts.offset, base.parts.limit, size);
+        while let Some((offset, limit)) = pager.window() {
+            let mut page = base.clone();
+            page.parts.offset = Some(offset);
+            page.parts.limit = Some(limit);
+            let rows = fetch(page)?;
+            let n = rows.len() as u64;
+            if n == 0 {
+                break;
+            }
+            if !f(rows)? {
+                return Ok(false);
+            }
+            if n < limit {
+                break;
+            }
+            pager.advance(n);
+        }
+        Ok(true)
+    }
+
+    /// Calls `f` with successive pages of `size` rows (`LIMIT/OFFSET`, ordered by the
+    /// primary key when the query has no order) until the rows run out or `f` returns
+    /// `Ok(false)`. Returns `Ok(false)` when `f` stopped early. The connection is free
+    /// while `f` runs, so `f` may run queries itself.
+    ///
+    /// Pages are counted by offset: when `f` changes rows so that they no longer match
+    /// (or move in the order), later pages skip rows. Use [`Query::chunk_by_id`] when the
+    /// callback changes the rows it gets.
+    pub fn chunk<R: Continue>(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<R>,
+    ) -> Result<bool> {
+        let name = self.connection.clone();
+        self.chunk_with(
+            size,
+            |rows| f(rows).map(Continue::go_on),
+            |q| with_named(&name, |c| q.get_on(c)),
+        )
+    }
+
+    pub(super) fn chunk_by_id_with(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<bool>,
+        mut fetch: impl FnMut(Self) -> Result<Vec<T>>,
+    ) -> Result<bool> {
+        if size == 0 {
+            return Err(Error::InvalidQuery("chunk size must be at least 1".into()));
+        }
+        let parts = &self.parts;
+        if !parts.orders.is_empty() || parts.offset.is_some() || !parts.unions.is_empty() {
+            return Err(Error::InvalidQuery(
+                "chunk_by_id pages by the primary key: the query must have no order_by, \
+                 offset or union (use chunk for those)"
+                    .into(),
+            ));
+        }
+        let key = self.paging_key();
+        let key_name = key.rsplit('.').next().unwrap_or_default().to_owned();
+        let mut base = self;
+        base.parts.orders.push(Order::Column(key.clone(), false));
+        let mut remaining = base.parts.limit;
+        let mut last: Option<Value> = None;
+        loop {
+            let limit = match remaining {
+                Some(0) => break,
+                Some(left) => left.min(size),
+                None => size,
+            };
+            let mut page = base.clone();
+            page.parts.limit = Some(limit);
+            if let Some(last) = last.take() {
+                page.after_key(key.clone(), last);
+            }
+            let rows = fetch(page)?;
+            let n = rows.len() as u64;
+            let Some(row) = rows.last() else { break };
+            let next = row
+                .decoded_column(&key_name)
+                .filter(|key| !key.is_null())
+                .ok_or_else(|| {
+                    Error::InvalidQuery(format!(
+                        "chunk_by_id reads each page's last key: select the key column \
+                         `{key_name}` (non-null) and read rows as models or records"
+                    ))
+                })?;
+            if !f(rows)? {
+                return Ok(false);
+            }
+            if n < limit {
+                break;
+            }
+            if let Some(left) = &mut remaining {
+                *left -= n;
+            }
+            last = Some(next);
+        }
+        Ok(true)
+    }
+
+    /// Calls `f` with successive pages of `size` rows, paging by the primary key
+    /// (`WHERE key > last ORDER BY key LIMIT size`, ANDed with the query's own conditions;
+    /// the key qualified with the table when the query joins others), until the rows run
+    /// out or `f` returns `Ok(false)`. Returns `Ok(false)` when `f` stopped early.
+    ///
+    /// Unlike [`Query::chunk`], every matching row is seen exactly once even when `f`
+    /// updates the rows it gets (a flag the query filters on, the column it orders by),
+    /// and every page costs the same. The query's own limit caps the total; a query with
+    /// an `order_by`, an offset or a union is [`Error::InvalidQuery`], and so is a row type
+    /// that cannot tell its key (select the key column; rows are models or records).
+    pub fn chunk_by_id<R: Continue>(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<R>,
+    ) -> Result<bool> {
+        let name = self.connection.clone();
+        self.chunk_by_id_with(
+            size,
+            |rows| f(rows).map(Continue::go_on),
+            |q| with_named(&name, |c| q.get_on(c)),
+        )
+    }
+
+    /// Streams the rows through `f` as the driver reads them (one query, nothing
+    /// collected); `f` returns `Ok(false)` to stop. The connection is busy while `f`
+    /// runs, so `f` must not run queries on it.
+    pub fn each<R: Continue>(self, f: impl FnMut(T) -> Result<R>) -> Result<()> {
+        self.run(move |q, c| q.each_on(c, f))
+    }
+
+    pub(super) fn each_on<R: Continue>(
+        mut self,
+        conn: &mut Connection,
+        mut f: impl FnMut(T) -> Result<R>,
+    ) -> Result<()> {
+        let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
+        let (sql, binds) = self.render_owned(conn.dialect())?;
+        let mut columns = None;
+        conn.query_each_native(&sql, &binds, |row| {
+            let mut decoded = T::from_row_in(row, &mut columns)?;
+            T::remember_connection(std::slice::from_mut(&mut decoded), &connection);
+            f(decoded).map(Continue::go_on)
+        })
+    }
+
+    /// An iterator over every matching row that never holds more than one page in memory:
+    /// pages of [`CURSOR_PAGE_SIZE`] rows are fetched lazily, each page on a connection
+    /// taken only for that query — so the loop body may run queries. A query with no
+    /// order, offset, join, grouping, `DISTINCT` or union that selects its primary key
+    /// pages by key (`WHERE key > last ORDER BY key LIMIT n`: every page costs the same);
+    /// any other pages with `LIMIT/OFFSET` (ordered by the primary key when it has no
+    /// order). Use [`Query::each`] for a single-statement stream.
+    pub fn cursor(self) -> Cursor<T> {
+        self.lazy(CURSOR_PAGE_SIZE)
+    }
+
+    /// [`Query::cursor`] with pages of `page_size` rows.
+    pub fn lazy(self, page_size: u64) -> Cursor<T> {
+        Cursor::new(self, page_size)
+    }
+}
+
+/// A lazy iterator over a query's rows, fetched a page at a time (see [`Query::cursor`]).
+/// Yields `Err` once and stops if a page cannot be read.
+pub struct Cursor<T> {
+    pub(super) query: Query<T>,
+    pub(super) pager: Pager,
+    /// The current page, reused for every page (drained from the front).
+    pub(super) buffer: std::collections::VecDeque<T>,
+    pub(super) done: bool,
+    pub(super) keyset: Keyset,
+}
+
+/// How a [`Cursor`] finds its next page.
+#[derive(Debug, Clone)]
+pub(super) enum Keyset {
+    /// Keyset paging is possible; the first page tells where the key column is.
+    Undecided,
+    /// After the row with this key (`WHERE key > last`).
+    After { position: usize, last: Value },
+    /// `LIMIT/OFFSET` paging.
+    Off,
+}
+
+/// The key column's position and the key of the last row read.
+pub(super) type LastKey = (usize, Value);
+
+/// The scope holding the `key > last` condition of keyset paging (`cursor`,
+/// `chunk_by_id`).
+pub(super) const AFTER_KEY_SCOPE: &str = "after_key";
+
+impl<T> std::fmt::Debug for Cursor<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("query", &self.query)
+            .field("offset", &self.pager.offset)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<T> Cursor<T> {
+    pub(super) fn new(query: Query<T>, page_size: u64) -> Self {
+        let parts = &query.parts;
+        let by_key = parts.orders.is_empty()
+            && parts.offset.is_none()
+            && parts.joins.is_empty()
+            && parts.groups.is_empty()
+            && parts.havings.is_empty()
+            && parts.unions.is_empty()
+            && !parts.distinct;
+        let query = query.ordered_for_paging();
+        let pager = Pager::new(query.parts.offset, query.parts.limit, page_size.max(1));
+        Cursor {
+            query,
+            pager,
+            buffer: std::collections::VecDeque::new(),
+            done: false,
+            keyset: if by_key {
+                Keyset::Undecided
+            } else {
+                Keyset::Off
+            },
+        }
+    }
+}
+
+impl<T: FromRow> Cursor<T> {
+    /// Reads one page, noting the key of its last row while keyset paging is possible.
+    pub(super) fn fetch(
+        page: Query<T>,
+        conn: &mut Connection,
+        keyset: &Keyset,
+        rows: &mut std::collections::VecDeque<T>,
+    ) -> Result<(u64, Option<LastKey>)> {
+        let key_name = page.key.rsplit('.').next().unwrap_or_default().to_owned();
+        let mut position = match keyset {
+            Keyset::After { position, .. } => Some(*position),
+            Keyset::Undecided | Keyset::Off => None,
+        };
+        let find_key = matches!(keyset, Keyset::Undecided);
+        let mut last = None;
+        let mut last_value = None;
+        let start = rows.len();
+        let capacity = page
+            .parts
+            .limit
+            .map_or(0, |n| n.min(CURSOR_PAGE_SIZE) as usize);
+        let connection = page.connection.clone();
+        let (sql, binds) = page.render_owned(conn.dialect())?;
+        let mut columns = None;
+        rows.reserve(capacity);
+        let mut count = 0;
+        // Models and records tell their key after decoding: only the last row's is read.
+        let mut decoded_key = None;
+        conn.query_each_native(&sql, &binds, |row| {
+            if find_key && position.is_none() {
+                position = (0..row.len()).find(|&i| row.column_name(i) == key_name);
+            }
+            let decoded = T::from_row_in(row, &mut columns)?;
+            if let Some(i) = position {
+                if *decoded_key.get_or_insert_with(|| decoded.decoded_column(&key_name).is_some()) {
+                    last = Some(i);
+                } else {
+                    last_value = Some((i, row.value_at(i)?.to_owned_value()));
+                }
+            }
+            rows.push_back(decoded);
+            count += 1;
+            Ok(true)
+        })?;
+        T::remember_connection(&mut rows.make_contiguous()[start..], &connection);
+        let last = match (last, last_value) {
+            (_, Some(found)) => Some(found),
+            (Some(i), None) => rows
+                .back()
+                .filter(|_| rows.len() > start)
+                .and_then(|row| row.decoded_column(&key_name))
+                .map(|key| (i, key)),
+            (None, None) => None,
+        };
+        Ok((count, last))
+    }
+}
+
+impl<T: FromRow> Iterator for Cursor<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        loop {
+            if let Some(row) = self.buffer.pop_front() {
+                return Some(Ok(row));
+            }
+            if self.done {
+                return None;
+            }
+            let Some((offset, limit)) = self.pager.window() else {
+                self.done = true;
+                return None;
+            };
+            let mut page = self.query.clone();
+            page.parts.limit = Some(limit);
+            match &self.keyset {
+                Keyset::After { last, .. } => {
+                    let key = page.key.clone();
+                    page.after_key(key, last.clone());
+                }
+                Keyset::Undecided | Keyset::Off => page.parts.offset = Some(offset),
+            }
+            let keyset = &self.keyset;
+            let buffer = &mut self.buffer;
+            let fetched = page.run(|page, conn| Self::fetch(page, conn, keyset, buffer));
+            match fetched {
+                Err(e) => {
+                    self.done = true;
+                    self.buffer.clear();
+                    return Some(Err(e));
+                }
+                Ok((n, last)) => {
+                    if n < limit {
+                        self.done = true;
+                    }
+                    self.pager.advance(n);
+                    if !matches!(self.keyset, Keyset::Off) {
+                        self.keyset = match last {
+                            Some((position, last)) => Keyset::After { position, last },
+                            // The key is not among the selected columns.
+                            None if n > 0 => Keyset::Off,
+                            None => Keyset::Undecided,
+                        };
+                    }
+                }
+            }
+        }
+    }
+}

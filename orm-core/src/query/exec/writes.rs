@@ -1,0 +1,353 @@
+//! Writing terminals: insert (one, many, get id), upsert, update, increment/decrement, delete, truncate.
+
+use super::*;
+
+/// A row to write, as collected from `(column, value)` pairs.
+pub(super) struct Batch<'a> {
+    pub(super) columns: Vec<&'a str>,
+    /// Row-major values, `rows * columns.len()` of them.
+    pub(super) values: Vec<Value>,
+    pub(super) rows: usize,
+}
+
+pub(super) fn collect_rows<'a, R>(rows: impl IntoIterator<Item = R>) -> Result<Batch<'a>>
+where
+    R: IntoIterator<Item = (&'a str, Value)>,
+{
+    let mut batch = Batch {
+        columns: Vec::new(),
+        values: Vec::new(),
+        rows: 0,
+    };
+    let mut scratch: Vec<(&'a str, Value)> = Vec::new();
+    for row in rows {
+        if batch.rows == 0 {
+            for (column, value) in row {
+                if batch.columns.contains(&column) {
+                    return Err(Error::InvalidQuery(format!(
+                        "column {column:?} appears twice in one row"
+                    )));
+                }
+                batch.columns.push(column);
+                batch.values.push(value);
+            }
+        } else {
+            scratch.clear();
+            scratch.extend(row);
+            let same_order = scratch.len() == batch.columns.len()
+                && scratch
+                    .iter()
+                    .zip(&batch.columns)
+                    .all(|((c, _), col)| c == col);
+            if same_order {
+                batch.values.extend(scratch.drain(..).map(|(_, v)| v));
+            } else {
+                if scratch.len() != batch.columns.len() {
+                    return Err(mismatch(batch.rows, &scratch, &batch.columns));
+                }
+                for column in &batch.columns {
+                    let Some(pos) = scratch.iter().position(|(c, _)| c == column) else {
+                        return Err(mismatch(batch.rows, &scratch, &batch.columns));
+                    };
+                    batch.values.push(std::mem::take(&mut scratch[pos].1));
+                }
+            }
+        }
+        batch.rows += 1;
+    }
+    Ok(batch)
+}
+
+pub(super) fn mismatch(row: usize, got: &[(&str, Value)], first: &[&str]) -> Error {
+    Error::InvalidQuery(format!(
+        "every row must have the same columns: row {row} has {:?}, the first row has {first:?}",
+        got.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+    ))
+}
+
+/// Runs an insert of every row of `batch`, split into statements that stay under the
+/// dialect's bind-parameter limit, all inside one transaction (a savepoint inside an
+/// open one) when there is more than one statement.
+pub(super) fn execute_insert(
+    conn: &mut Connection,
+    table: &str,
+    batch: Batch<'_>,
+    conflict: Option<(&[&str], &[&str])>,
+) -> Result<u64> {
+    if batch.rows == 0 {
+        return Ok(0);
+    }
+    if let Some((unique_by, _)) = conflict {
+        if unique_by.is_empty() {
+            return Err(Error::InvalidQuery(
+                "upsert needs at least one unique_by column".into(),
+            ));
+        }
+    }
+    let dialect = conn.dialect();
+    let width = batch.columns.len();
+    // A row without columns is `DEFAULT VALUES`: one per statement.
+    let per_statement = dialect
+        .max_bind_params()
+        .checked_div(width)
+        .map_or(1, |n| n.max(1));
+    let statements = batch.rows.div_ceil(per_statement);
+    let columns = batch.columns;
+    let rows = batch.rows;
+    let mut values = batch.values.into_iter();
+    let run = |c: &mut Connection| -> Result<u64> {
+        let mut total = 0;
+        let mut left = rows;
+        while left > 0 {
+            let n = left.min(per_statement);
+            let mut w = SqlWriter::new(dialect);
+            render_insert(&mut w, table, &columns, n, &mut values);
+            if let Some((unique_by, update)) = conflict {
+                dialect.push_upsert(&mut w, unique_by, update);
+            }
+            let (sql, binds) = w.finish()?;
+            total += c.execute_native(&sql, &binds)?;
+            left -= n;
+        }
+        Ok(total)
+    };
+    if statements > 1 {
+        conn.transaction(run)
+    } else {
+        let mut run = run;
+        run(conn)
+    }
+}
+
+impl<T> Query<T> {
+    /// Inserts one row given as `(column, value)` pairs — an array, a `Vec` or
+    /// [`row!`](crate::row): `insert(row!{"name" => "Ada", "votes" => 3})`.
+    /// Returns the number of rows inserted. An empty row inserts `DEFAULT VALUES`.
+    pub fn insert<'a>(self, row: impl IntoIterator<Item = (&'a str, Value)>) -> Result<u64> {
+        self.run(move |q, c| q.insert_on(c, row))
+    }
+
+    pub(crate) fn insert_on<'a>(
+        self,
+        conn: &mut Connection,
+        row: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        self.insert_many_on(conn, [row])
+    }
+
+    /// Inserts many rows; every row must have the same columns (in any order), else
+    /// [`Error::InvalidQuery`] and nothing is written. The rows are split into
+    /// statements under the backend's bind-parameter limit (SQLite 32766, PostgreSQL
+    /// 65535), run in one transaction. Returns the number of rows inserted.
+    pub fn insert_many<'a, R>(self, rows: impl IntoIterator<Item = R>) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        self.run(move |q, c| q.insert_many_on(c, rows))
+    }
+
+    pub(super) fn insert_many_on<'a, R>(
+        self,
+        conn: &mut Connection,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        let batch = collect_rows(rows)?;
+        execute_insert(conn, &self.parts.table, batch, None)
+    }
+
+    /// Inserts one row and returns its primary key (`INSERT ... RETURNING key`).
+    pub fn insert_get_id<'a>(self, row: impl IntoIterator<Item = (&'a str, Value)>) -> Result<i64> {
+        self.run(move |q, c| q.insert_get_id_on(c, row))
+    }
+
+    pub(super) fn insert_get_id_on<'a>(
+        self,
+        conn: &mut Connection,
+        row: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<i64> {
+        let batch = collect_rows([row])?;
+        let dialect = conn.dialect();
+        let mut w = SqlWriter::new(dialect);
+        let mut values = batch.values.into_iter();
+        render_insert(&mut w, &self.parts.table, &batch.columns, 1, &mut values);
+        dialect.push_returning(&mut w, &self.key);
+        let (sql, binds) = w.finish()?;
+        conn.query_first_native(&sql, &binds, |row| row.get::<i64, usize>(&0))?
+            .ok_or_else(|| Error::InvalidQuery("INSERT ... RETURNING returned no row".into()))
+    }
+
+    /// Inserts rows, or updates `update` columns of the existing row when one with the
+    /// same `unique_by` columns exists (`ON CONFLICT (unique_by) DO UPDATE SET c =
+    /// excluded.c`; `DO NOTHING` when `update` is empty). `unique_by` must match a
+    /// unique index. Chunked like [`Query::insert_many`]. Returns the rows written.
+    pub fn upsert<'a, R>(
+        self,
+        rows: impl IntoIterator<Item = R>,
+        unique_by: &[&str],
+        update: &[&str],
+    ) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        self.run(move |q, c| q.upsert_on(c, rows, unique_by, update))
+    }
+
+    pub(super) fn upsert_on<'a, R>(
+        self,
+        conn: &mut Connection,
+        rows: impl IntoIterator<Item = R>,
+        unique_by: &[&str],
+        update: &[&str],
+    ) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        let batch = collect_rows(rows)?;
+        execute_insert(conn, &self.parts.table, batch, Some((unique_by, update)))
+    }
+
+    /// Updates the matching rows: `update(row!{"votes" => 0})`; returns how many.
+    /// A query with joins, order or limit updates `WHERE key IN (SELECT key ...)`.
+    pub fn update<'a>(self, values: impl IntoIterator<Item = (&'a str, Value)>) -> Result<u64> {
+        self.run(move |q, c| q.update_on(c, values))
+    }
+
+    pub(super) fn update_on<'a>(
+        mut self,
+        conn: &mut Connection,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        if let Some(bulk) = self.model.bulk.take() {
+            let values = values.into_iter().map(|(c, v)| (c.to_owned(), v)).collect();
+            return bulk(self, BulkOp::Update(values), conn);
+        }
+        let sets: Vec<_> = values
+            .into_iter()
+            .map(|(c, v)| (c, SetValue::Value(v)))
+            .collect();
+        self.execute_update(conn, sets)
+    }
+
+    pub(super) fn execute_update(
+        self,
+        conn: &mut Connection,
+        mut sets: Vec<(&str, SetValue)>,
+    ) -> Result<u64> {
+        if sets.is_empty() {
+            return Err(Error::InvalidQuery(
+                "update needs at least one column".into(),
+            ));
+        }
+        if let Some(updated_at) = self.model.updated_at {
+            if !sets.iter().any(|(c, _)| *c == updated_at) {
+                let now = Value::DateTimeUtc(crate::value::now());
+                sets.push((updated_at, SetValue::Value(now)));
+            }
+        }
+        let mut w = SqlWriter::new(conn.dialect());
+        render_update(&mut w, self.parts, &self.key, sets);
+        let (sql, binds) = w.finish()?;
+        conn.execute_native(&sql, &binds)
+    }
+
+    /// `SET column = column + by` on the matching rows; returns how many.
+    pub fn increment(self, column: &str, by: impl Into<Value>) -> Result<u64> {
+        let by = by.into();
+        self.run(move |q, c| q.increment_with_on(c, column, by, []))
+    }
+
+    /// `SET column = column - by` on the matching rows; returns how many.
+    pub fn decrement(self, column: &str, by: impl Into<Value>) -> Result<u64> {
+        let by = by.into();
+        self.run(move |q, c| q.decrement_with_on(c, column, by, []))
+    }
+
+    /// [`Query::increment`] that also sets other columns:
+    /// `increment_with("votes", 1, row!{"updated_at" => now})`.
+    pub fn increment_with<'a>(
+        self,
+        column: &'a str,
+        by: impl Into<Value>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let by = by.into();
+        self.run(move |q, c| q.increment_with_on(c, column, by, extra))
+    }
+
+    pub(super) fn increment_with_on<'a>(
+        self,
+        conn: &mut Connection,
+        column: &'a str,
+        by: impl Into<Value>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let mut sets = vec![(column, SetValue::Add(by.into()))];
+        sets.extend(extra.into_iter().map(|(c, v)| (c, SetValue::Value(v))));
+        self.execute_update(conn, sets)
+    }
+
+    /// [`Query::decrement`] that also sets other columns.
+    pub fn decrement_with<'a>(
+        self,
+        column: &'a str,
+        by: impl Into<Value>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let by = by.into();
+        self.run(move |q, c| q.decrement_with_on(c, column, by, extra))
+    }
+
+    pub(super) fn decrement_with_on<'a>(
+        self,
+        conn: &mut Connection,
+        column: &'a str,
+        by: impl Into<Value>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let mut sets = vec![(column, SetValue::Sub(by.into()))];
+        sets.extend(extra.into_iter().map(|(c, v)| (c, SetValue::Value(v))));
+        self.execute_update(conn, sets)
+    }
+
+    /// Deletes the matching rows; returns how many. A query with joins, order or limit
+    /// deletes `WHERE key IN (SELECT key ...)`. On a model with soft deletes this stamps
+    /// `deleted_at` instead (use `force_delete` on the query to really delete).
+    pub fn delete(self) -> Result<u64> {
+        self.run(Self::delete_on)
+    }
+
+    pub(super) fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
+        if let Some(bulk) = self.model.bulk.take() {
+            let force = self.soft_delete.is_none();
+            return bulk(self, BulkOp::Delete { force }, conn);
+        }
+        if let Some((deleted_at, updated_at)) = self.soft_delete.take() {
+            let at = Value::DateTimeUtc(crate::value::now());
+            let mut sets = vec![(deleted_at, at.clone())];
+            sets.extend(updated_at.map(|u| (u, at)));
+            return self.update_on(conn, sets);
+        }
+        let mut w = SqlWriter::new(conn.dialect());
+        render_delete(&mut w, self.parts, &self.key);
+        let (sql, binds) = w.finish()?;
+        conn.execute_native(&sql, &binds)
+    }
+
+    /// Empties the table, ignoring the query's conditions (PostgreSQL: `TRUNCATE ...
+    /// RESTART IDENTITY`; SQLite: `DELETE FROM`).
+    pub fn truncate(self) -> Result<()> {
+        self.run(Self::truncate_on)
+    }
+
+    pub(super) fn truncate_on(self, conn: &mut Connection) -> Result<()> {
+        let dialect = conn.dialect();
+        let mut w = SqlWriter::new(dialect);
+        let (table, _) = crate::query::clause::split_alias(&self.parts.table);
+        dialect.push_truncate(&mut w, table);
+        let (sql, binds) = w.finish()?;
+        conn.execute_native(&sql, &binds).map(|_| ())
+    }
+}

@@ -1,0 +1,81 @@
+//! The eager-loading plan a query carries: relation paths (`posts.comments`), their
+//! constraints and counts. Plain data: the relation layer runs it after the rows load.
+
+use std::sync::Arc;
+
+use super::{clone_list, Query};
+use crate::row::Record;
+
+/// A constraint on an eager-loaded relation (`with_where`).
+pub type Constraint = Arc<dyn Fn(Query<Record>) -> Query<Record> + Send + Sync>;
+
+/// The relations (and counts) to load after a query.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct LoadPlan {
+    pub(crate) relations: Vec<EagerRelation>,
+    pub(crate) counts: Vec<String>,
+}
+
+impl Clone for LoadPlan {
+    fn clone(&self) -> LoadPlan {
+        LoadPlan {
+            relations: clone_list(&self.relations),
+            counts: clone_list(&self.counts),
+        }
+    }
+}
+
+impl std::fmt::Debug for LoadPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadPlan")
+            .field(
+                "relations",
+                &self.relations.iter().map(|r| &r.name).collect::<Vec<_>>(),
+            )
+            .field("counts", &self.counts)
+            .finish()
+    }
+}
+
+/// One relation to eager load, with its constraint and nested relations.
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct EagerRelation {
+    pub(crate) name: String,
+    pub(crate) constraint: Option<Constraint>,
+    pub(crate) nested: LoadPlan,
+}
+
+impl LoadPlan {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.relations.is_empty() && self.counts.is_empty()
+    }
+
+    /// Adds `posts.comments` as `posts` → `comments`, with `constraint` on the last one.
+    pub(crate) fn add_path(&mut self, path: &str, constraint: Option<Constraint>) {
+        let (head, rest) = match path.split_once('.') {
+            Some((head, rest)) => (head, Some(rest)),
+            None => (path, None),
+        };
+        let index = match self.relations.iter().position(|r| r.name == head) {
+            Some(i) => i,
+            None => {
+                self.relations.push(EagerRelation {
+                    name: head.to_owned(),
+                    constraint: None,
+                    nested: LoadPlan::default(),
+                });
+                self.relations.len() - 1
+            }
+        };
+        match rest {
+            Some(rest) => self.relations[index].nested.add_path(rest, constraint),
+            None => {
+                if constraint.is_some() {
+                    self.relations[index].constraint = constraint;
+                }
+            }
+        }
+    }
+}

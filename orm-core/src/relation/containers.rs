@@ -1,0 +1,178 @@
+//! `Many` and `One`: the fields that hold a loaded relation.
+
+use super::*;
+
+/// A loaded to-many relation (`HasMany`, `BelongsToMany`, `HasManyThrough`): empty and
+/// not loaded until eager loading fills it. Dereferences to the loaded slice (empty when
+/// not loaded; [`Many::is_loaded`] tells the difference).
+pub struct Many<T> {
+    pub(super) items: Option<Vec<T>>,
+    pub(super) count: Option<u64>,
+}
+
+/// Models related by a foreign key on their table.
+pub type HasMany<T> = Many<T>;
+/// Models related through a pivot table.
+pub type BelongsToMany<T> = Many<T>;
+/// Models related through an intermediate table.
+pub type HasManyThrough<T> = Many<T>;
+
+impl<T> Many<T> {
+    /// Whether the relation was loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.items.is_some()
+    }
+
+    /// The loaded models, if loaded.
+    pub fn loaded(&self) -> Option<&[T]> {
+        self.items.as_deref()
+    }
+
+    /// Replaces the loaded models.
+    pub fn set(&mut self, items: Vec<T>) {
+        self.items = Some(items);
+    }
+
+    /// Takes the loaded models out (the relation becomes not loaded).
+    pub fn take(&mut self) -> Vec<T> {
+        self.items.take().unwrap_or_default()
+    }
+
+    /// The related row count from `with_count`, else the loaded length.
+    pub fn count(&self) -> Option<u64> {
+        self.count
+            .or_else(|| self.items.as_ref().map(|v| v.len() as u64))
+    }
+
+    #[doc(hidden)]
+    pub fn count_slot(&mut self) -> &mut Option<u64> {
+        &mut self.count
+    }
+}
+
+impl<T> Default for Many<T> {
+    fn default() -> Self {
+        Many {
+            items: None,
+            count: None,
+        }
+    }
+}
+
+impl<T: Clone> Clone for Many<T> {
+    fn clone(&self) -> Self {
+        Many {
+            items: self.items.clone(),
+            count: self.count,
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Many<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.items {
+            Some(items) => f.debug_list().entries(items).finish(),
+            None => f.write_str("<not loaded>"),
+        }
+    }
+}
+
+impl<T: PartialEq> PartialEq for Many<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items
+    }
+}
+
+impl<T> Deref for Many<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.items.as_deref().unwrap_or(&[])
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for Many<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.items.serialize(serializer)
+    }
+}
+
+/// A loaded to-one relation (`HasOne`, `BelongsTo`, `HasOneThrough`).
+pub struct One<T> {
+    pub(super) item: Option<Option<Box<T>>>,
+    pub(super) count: Option<u64>,
+}
+
+/// A model related by a foreign key on its table (at most one).
+pub type HasOne<T> = One<T>;
+/// The model this one holds a key to.
+pub type BelongsTo<T> = One<T>;
+/// A model related through an intermediate table (at most one).
+pub type HasOneThrough<T> = One<T>;
+
+impl<T> One<T> {
+    /// Whether the relation was loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.item.is_some()
+    }
+
+    /// The loaded model (`None` when not loaded or when there is none).
+    pub fn get(&self) -> Option<&T> {
+        self.item.as_ref().and_then(|i| i.as_deref())
+    }
+
+    /// Replaces the loaded model.
+    pub fn set(&mut self, item: Option<T>) {
+        self.item = Some(item.map(Box::new));
+    }
+
+    /// Takes the loaded model out (the relation becomes not loaded).
+    pub fn take(&mut self) -> Option<T> {
+        self.item.take().flatten().map(|b| *b)
+    }
+
+    #[doc(hidden)]
+    pub fn count_slot(&mut self) -> &mut Option<u64> {
+        &mut self.count
+    }
+}
+
+impl<T> Default for One<T> {
+    fn default() -> Self {
+        One {
+            item: None,
+            count: None,
+        }
+    }
+}
+
+impl<T: Clone> Clone for One<T> {
+    fn clone(&self) -> Self {
+        One {
+            item: self.item.clone(),
+            count: self.count,
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for One<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.item {
+            Some(item) => item.fmt(f),
+            None => f.write_str("<not loaded>"),
+        }
+    }
+}
+
+impl<T: PartialEq> PartialEq for One<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.item == other.item
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for One<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+// ----- lazy-loading prevention ----------------------------------------------------------

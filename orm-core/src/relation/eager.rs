@@ -1,0 +1,345 @@
+//! Eager loading: one `IN (...)` query per relation and level (`with`, `with_count`).
+
+use super::*;
+
+/// Loads `plan` onto `models`: each relation with one query per level (per chunk of
+/// keys under the bind limit), then the counts.
+pub(crate) fn run_plan<M: Model>(
+    models: &mut [M],
+    plan: &LoadPlan,
+    conn: &mut Connection,
+) -> Result<()> {
+    if models.is_empty() {
+        return Ok(());
+    }
+    for relation in &plan.relations {
+        M::eager_load(models, &relation.name, relation, conn)?;
+    }
+    for name in &plan.counts {
+        load_counts(models, M::meta().relation(name)?, conn)?;
+    }
+    Ok(())
+}
+
+/// A fast hasher for grouping keys (mostly integers): eager loading hashes one key per
+/// related row, and SipHash's DoS resistance buys nothing for keys read from our own
+/// tables.
+#[derive(Default)]
+pub(super) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, value: i64) {
+        self.write_u64(value as u64);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+}
+
+pub(super) type KeyMap<V> = HashMap<KeyRepr, V, BuildHasherDefault<KeyHasher>>;
+
+/// A hashable form of a key value, for grouping related rows by key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum KeyRepr {
+    Int(i64),
+    Text(String),
+    Other(String),
+}
+
+impl KeyRepr {
+    pub(super) fn of(value: &Value) -> Option<KeyRepr> {
+        Self::of_ref(&value.as_ref())
+    }
+
+    pub(super) fn of_ref(value: &ValueRef<'_>) -> Option<KeyRepr> {
+        match value {
+            ValueRef::Null => None,
+            ValueRef::Int(v) => Some(KeyRepr::Int(*v)),
+            ValueRef::Bool(v) => Some(KeyRepr::Int(i64::from(*v))),
+            ValueRef::Text(v) => Some(KeyRepr::Text(v.to_string())),
+            other => Some(KeyRepr::Other(other.to_owned_value().to_string())),
+        }
+    }
+
+    /// The key in column `index` of `row` (integers without any allocation or drop).
+    #[inline]
+    pub(super) fn read(row: &crate::row::Row<'_>, index: usize) -> Result<Option<KeyRepr>> {
+        let value = row.value_at(index)?;
+        if let ValueRef::Int(v) = value {
+            // Nothing to drop in an integer: skip the enum's drop-glue call.
+            std::mem::forget(value);
+            return Ok(Some(KeyRepr::Int(v)));
+        }
+        Ok(Self::of_ref(&value))
+    }
+}
+
+/// Distinct non-null values of `column` over `models`.
+pub(super) fn distinct_keys<M: Model>(models: &[M], column: &str) -> Vec<Value> {
+    let mut seen: HashSet<KeyRepr, BuildHasherDefault<KeyHasher>> = HashSet::default();
+    models
+        .iter()
+        .filter_map(|m| m.column_value(column))
+        .filter(|v| KeyRepr::of(v).is_some_and(|k| seen.insert(k)))
+        .collect()
+}
+
+/// Runs `query` restricted to `group_column IN keys` (in chunks under the bind limit),
+/// decoding each row into `C` and reading its group key — from the model's own column
+/// when the relation's key is one (has one/many, belongs to), else from the key column
+/// selected after the model's; then loads `eager`'s nested relations onto all the
+/// children at once.
+pub(super) fn fetch_children<C: Model>(
+    conn: &mut Connection,
+    query: Query<C>,
+    relation: &'static RelationMeta,
+    group_column: Ident,
+    keys: Vec<Value>,
+    eager: &EagerRelation,
+) -> Result<(Vec<C>, Vec<Option<KeyRepr>>)> {
+    let mut children = Vec::new();
+    let mut groups = Vec::new();
+    if keys.is_empty() {
+        return Ok((children, groups));
+    }
+    let mut query = query;
+    if let Some(constraint) = &eager.constraint {
+        query = constraint(query.into_rows::<Record>()).into_rows::<C>();
+    }
+    let columns = C::meta().columns;
+    let own_key = match relation.kind {
+        RelationKind::HasOne | RelationKind::HasMany => Some(relation.foreign_key),
+        RelationKind::BelongsTo => Some(relation.owner_key()),
+        _ => None,
+    }
+    .and_then(|key| columns.iter().position(|c| *c == key));
+    let key_at = match own_key {
+        Some(position) => position,
+        None => {
+            query = query.add_select(vec![group_column.clone()]);
+            columns.len()
+        }
+    };
+    let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
+    // At least one child per parent key is the common case: start there.
+    children.reserve(keys.len());
+    groups.reserve(keys.len());
+    for keys in keys.chunks(chunk) {
+        let (sql, binds) = query
+            .clone()
+            .where_in(group_column.clone(), keys.to_vec())
+            .render_owned(conn.dialect())?;
+        conn.query_each_native(&sql, &binds, |row| {
+            children.push(C::from_row(row)?);
+            groups.push(KeyRepr::read(row, key_at)?);
+            Ok(true)
+        })?;
+    }
+    C::remember_connection(&mut children, query.connection_name());
+    run_plan(&mut children, &eager.nested, conn)?;
+    Ok((children, groups))
+}
+
+pub(super) fn group<C>(children: Vec<C>, groups: Vec<Option<KeyRepr>>) -> KeyMap<Vec<C>> {
+    let mut map: KeyMap<Vec<C>> = KeyMap::default();
+    for (child, key) in children.into_iter().zip(groups) {
+        if let Some(key) = key {
+            map.entry(key).or_default().push(child);
+        }
+    }
+    map
+}
+
+/// The related rows of every parent, grouped by the parent's key.
+pub(super) fn load_grouped<P: Model, C: Model>(
+    parents: &[P],
+    relation: &'static RelationMeta,
+    eager: &EagerRelation,
+    conn: &mut Connection,
+) -> Result<KeyMap<Vec<C>>> {
+    let keys = distinct_keys(parents, relation.parent_column());
+    let mut children = C::query();
+    // Parents read from a named connection: their children come from it and remember it.
+    if let Some(name) = parents
+        .first()
+        .and_then(Model::state)
+        .and_then(crate::ModelState::connection)
+    {
+        children = children.use_connection(name.to_owned());
+    }
+    let (query, group_column) = related_rows(children, relation, (relation.related)().table);
+    let (children, groups) = fetch_children(conn, query, relation, group_column, keys, eager)?;
+    Ok(group(children, groups))
+}
+
+pub(super) fn parent_key<P: Model>(parent: &P, relation: &RelationMeta) -> Option<KeyRepr> {
+    parent
+        .column_value(relation.parent_column())
+        .and_then(|v| KeyRepr::of(&v))
+}
+
+/// Eager loads a to-many relation (has many, belongs to many, has many through).
+#[doc(hidden)]
+pub fn load_many<P: Model, C: Model>(
+    parents: &mut [P],
+    relation: &'static RelationMeta,
+    eager: &EagerRelation,
+    conn: &mut Connection,
+    field: fn(&mut P) -> &mut Many<C>,
+) -> Result<()> {
+    let mut grouped = load_grouped::<P, C>(parents, relation, eager, conn)?;
+    for parent in parents.iter_mut() {
+        let items = parent_key(parent, relation)
+            .and_then(|k| grouped.remove(&k))
+            .unwrap_or_default();
+        field(parent).set(items);
+    }
+    Ok(())
+}
+
+/// Eager loads a to-one relation whose rows belong to one parent each (has one, has one
+/// through).
+#[doc(hidden)]
+pub fn load_one<P: Model, C: Model>(
+    parents: &mut [P],
+    relation: &'static RelationMeta,
+    eager: &EagerRelation,
+    conn: &mut Connection,
+    field: fn(&mut P) -> &mut One<C>,
+) -> Result<()> {
+    let mut grouped = load_grouped::<P, C>(parents, relation, eager, conn)?;
+    for parent in parents.iter_mut() {
+        let item = parent_key(parent, relation)
+            .and_then(|k| grouped.remove(&k))
+            .and_then(|v| v.into_iter().next());
+        field(parent).set(item);
+    }
+    Ok(())
+}
+
+/// Eager loads a belongs-to relation (several parents may share one owner, so owners
+/// are cloned).
+#[doc(hidden)]
+pub fn load_belongs_to<P: Model, C: Model + Clone>(
+    parents: &mut [P],
+    relation: &'static RelationMeta,
+    eager: &EagerRelation,
+    conn: &mut Connection,
+    field: fn(&mut P) -> &mut One<C>,
+) -> Result<()> {
+    let grouped = load_grouped::<P, C>(parents, relation, eager, conn)?;
+    for parent in parents.iter_mut() {
+        let item = parent_key(parent, relation)
+            .and_then(|k| grouped.get(&k))
+            .and_then(|v| v.first().cloned());
+        field(parent).set(item);
+    }
+    Ok(())
+}
+
+/// `with_count`: one grouped `COUNT(*)` query per relation.
+pub(super) fn load_counts<M: Model>(
+    models: &mut [M],
+    relation: &'static RelationMeta,
+    conn: &mut Connection,
+) -> Result<()> {
+    let keys = distinct_keys(models, relation.parent_column());
+    let mut counts: KeyMap<u64> = KeyMap::default();
+    if !keys.is_empty() {
+        let (query, group_column) = counting_query(relation, None)?;
+        let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
+        for keys in keys.chunks(chunk) {
+            let rows = query
+                .clone()
+                .where_in(group_column.clone(), keys.to_vec())
+                .group_by(vec![group_column.clone()])
+                .select(vec![group_column.clone()])
+                .select_raw("COUNT(*)", &[])
+                .get_on(conn)?;
+            for row in rows {
+                if let Some(key) = KeyRepr::of(row.value(&0usize)?) {
+                    counts.insert(key, row.get::<i64, _>(&1usize)?.max(0) as u64);
+                }
+            }
+        }
+    }
+    for model in models.iter_mut() {
+        let count = parent_key(model, relation)
+            .and_then(|k| counts.get(&k).copied())
+            .unwrap_or(0);
+        if let Some(slot) = model.relation_count(relation.name) {
+            *slot = Some(count);
+        }
+    }
+    Ok(())
+}
+
+impl<M: Model> Query<M> {
+    /// Eager loads relations after the query (`"posts"`, nested `"posts.comments"`): one
+    /// `IN (...)` query per relation and level, whatever the number of rows.
+    pub fn with(mut self, relations: &[&str]) -> Self {
+        for path in relations {
+            self.model.plan.add_path(path, None);
+        }
+        self.model.after_load = Some(run_plan::<M>);
+        self
+    }
+
+    /// Eager loads one relation (or nested path) with a constraint on its query:
+    /// `with_where("posts", |q| q.where_("published", "=", true))`.
+    pub fn with_where(
+        mut self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        self.model
+            .plan
+            .add_path(relation, Some(Arc::new(constraint)));
+        self.model.after_load = Some(run_plan::<M>);
+        self
+    }
+
+    /// Loads the number of related rows of each relation into its container
+    /// (`user.posts.count()`), with one grouped query per relation.
+    pub fn with_count(mut self, relations: &[&str]) -> Self {
+        self.model
+            .plan
+            .counts
+            .extend(relations.iter().map(|r| (*r).to_owned()));
+        self.model.after_load = Some(run_plan::<M>);
+        self
+    }
+}
+
+/// Eager loads `relations` onto models already in memory.
+pub(crate) fn load<M: Model>(
+    models: &mut [M],
+    relations: &[&str],
+    conn: &mut Connection,
+) -> Result<()> {
+    let mut plan = LoadPlan::default();
+    for path in relations {
+        plan.add_path(path, None);
+    }
+    if plan.is_empty() {
+        return Ok(());
+    }
+    run_plan(models, &plan, conn)
+}

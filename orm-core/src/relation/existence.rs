@@ -1,0 +1,173 @@
+//! Existence subqueries: `has`, `where_has`, `doesnt_have`, `has_count`.
+
+use super::*;
+
+/// The related rows joined as needed, and the column matching the parent's key.
+/// `alias` names the related table in the statement (`FROM categories AS alias`), for
+/// a subquery whose enclosing query reads the same table.
+pub(super) fn counting_query(
+    relation: &'static RelationMeta,
+    alias: Option<&str>,
+) -> Result<(Query<Record>, Ident)> {
+    let related = (relation.related)();
+    let (from, reference) = match alias {
+        Some(alias) => (Ident::Owned(format!("{} as {alias}", related.table)), alias),
+        None => (Ident::Borrowed(related.table), related.table),
+    };
+    let mut query = Query::<Record>::new(from);
+    if let Some(i) = related.deleted_at {
+        query = query.where_null(qualify(reference, related.columns[i]));
+    }
+    Ok(related_rows(query, relation, reference))
+}
+
+/// Joins what `relation` needs onto `query` (a query on the related table, which the
+/// statement calls `related`: its name or alias) and returns it with the column that
+/// holds the parent's key (`posts.user_id`, `role_user.user_id`, `users.country_id`, ...).
+pub(super) fn related_rows<T>(
+    query: Query<T>,
+    relation: &'static RelationMeta,
+    related: &str,
+) -> (Query<T>, Ident) {
+    let related_meta = (relation.related)();
+    match relation.kind {
+        RelationKind::HasOne | RelationKind::HasMany => {
+            (query, qualify(related, relation.foreign_key))
+        }
+        RelationKind::BelongsTo => (query, qualify(related, relation.owner_key())),
+        RelationKind::BelongsToMany => {
+            let pivot = relation.pivot();
+            (
+                query.join(
+                    pivot,
+                    qualify(pivot, relation.related_key),
+                    "=",
+                    qualify(related, related_meta.primary_key),
+                ),
+                qualify(pivot, relation.foreign_key),
+            )
+        }
+        RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
+            let through = relation.through_meta();
+            (
+                query.join(
+                    through.table,
+                    qualify(through.table, through.primary_key),
+                    "=",
+                    qualify(related, relation.related_key),
+                ),
+                qualify(through.table, relation.foreign_key),
+            )
+        }
+    }
+}
+
+// ----- existence ------------------------------------------------------------------------
+
+/// The alias of a related table inside an existence subquery whose enclosing query
+/// reads the same table (a self relation: `categories` → `children`), suffixed with the
+/// nesting depth.
+pub(super) const SELF_ALIAS: &str = "orm_self_";
+
+/// The subquery of `has`/`where_has` for `path` (`posts` or `posts.comments`), correlated
+/// with the enclosing query, which reads `parent`'s table under the name `parent_ref`:
+/// `SELECT <select> FROM posts WHERE posts.user_id = users.id ...`. A related table that
+/// is the enclosing one (a self relation) is aliased, so that each side of the
+/// condition names its own rows: `FROM categories AS orm_self_1 WHERE
+/// orm_self_1.parent_id = categories.id`.
+pub(super) fn existence_query(
+    parent: &'static ModelMeta,
+    parent_ref: &str,
+    path: &str,
+    select: &'static str,
+    constraint: Option<&Constraint>,
+    depth: usize,
+) -> Result<Query<Record>> {
+    let (head, rest) = match path.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (path, None),
+    };
+    let relation = parent.relation(head)?;
+    let related = (relation.related)();
+    let alias = (related.table == parent_ref).then(|| format!("{SELF_ALIAS}{depth}"));
+    let (query, group_column) = counting_query(relation, alias.as_deref())?;
+    let mut query = query.select_raw(select, &[]).where_column(
+        group_column,
+        "=",
+        qualify(parent_ref, relation.parent_column()),
+    );
+    match rest {
+        Some(rest) => {
+            let reference = alias.as_deref().unwrap_or(related.table);
+            let inner = existence_query(related, reference, rest, "1", constraint, depth + 1)?;
+            query = query.where_exists(inner);
+        }
+        None => {
+            if let Some(constraint) = constraint {
+                query = constraint(query);
+            }
+        }
+    }
+    Ok(query)
+}
+
+impl<M: Model> Query<M> {
+    /// Only rows with at least one related row (`EXISTS`); nested paths allowed.
+    pub fn has(self, relation: &str) -> Self {
+        self.exists_where(relation, None, false)
+    }
+
+    /// Only rows without related rows (`NOT EXISTS`).
+    pub fn doesnt_have(self, relation: &str) -> Self {
+        self.exists_where(relation, None, true)
+    }
+
+    /// Only rows with related rows matching the constraint.
+    pub fn where_has(
+        self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        self.exists_where(relation, Some(&constraint), false)
+    }
+
+    /// Only rows without related rows matching the constraint.
+    pub fn where_doesnt_have(
+        self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        self.exists_where(relation, Some(&constraint), true)
+    }
+
+    /// Only rows whose number of related rows compares with `count`:
+    /// `has_count("posts", ">=", 3)`.
+    pub fn has_count(
+        self,
+        relation: &str,
+        op: impl crate::query::IntoOperator,
+        count: i64,
+    ) -> Self {
+        let parent = self.table_reference();
+        match existence_query(M::meta(), parent, relation, "COUNT(*)", None, 1) {
+            Ok(sub) => self.where_sub(sub, op, count),
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    pub(super) fn exists_where(
+        self,
+        relation: &str,
+        constraint: Option<&Constraint>,
+        not: bool,
+    ) -> Self {
+        let parent = self.table_reference();
+        match existence_query(M::meta(), parent, relation, "1", constraint, 1) {
+            Ok(sub) if not => self.where_not_exists(sub),
+            Ok(sub) => self.where_exists(sub),
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+}

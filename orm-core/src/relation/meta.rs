@@ -1,0 +1,133 @@
+//! What `#[derive(Model)]` emits for a relation field: `RelationMeta`, its kind and cached keys.
+
+use super::*;
+
+/// The kind of a relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RelationKind {
+    /// The related table holds a key to this model; at most one row.
+    HasOne,
+    /// The related table holds a key to this model.
+    HasMany,
+    /// This model holds a key to the related table.
+    BelongsTo,
+    /// A pivot table links both.
+    BelongsToMany,
+    /// Related rows reached through an intermediate table (`country → users → posts`).
+    HasManyThrough,
+    /// [`RelationKind::HasManyThrough`] with at most one row.
+    HasOneThrough,
+}
+
+/// A relation declared on a model (emitted by `#[derive(Model)]`).
+///
+/// Key columns per kind (defaults in parentheses, for `User` ↔ `Post`/`Role`, `Country` →
+/// `User` → `Post`):
+/// - has one / has many: `foreign_key` on the related table (default `user_id`), `local_key` on
+///   this table (default: its primary key);
+/// - belongs to: `foreign_key` on this table (default `user_id`), `local_key` = the owner's key on
+///   the related table (default: its primary key);
+/// - belongs to many: `pivot_table` (default: the two singular table names in
+///   alphabetical order, `role_user`), `foreign_key` = the pivot column pointing here (default `user_id`),
+///   `related_key` = the pivot column pointing to the related table (default `role_id`);
+/// - has many / one through: `foreign_key` = the intermediate table's column pointing here
+///   (default `country_id`), `related_key` = the related table's column pointing to the
+///   intermediate one (default `user_id`).
+#[derive(Debug)]
+pub struct RelationMeta {
+    /// The relation's name (the field name).
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: RelationKind,
+    /// The model declaring it.
+    pub parent: fn() -> &'static ModelMeta,
+    /// The related model.
+    pub related: fn() -> &'static ModelMeta,
+    /// The intermediate model of a through relation.
+    pub through: Option<fn() -> &'static ModelMeta>,
+    /// See the type's documentation.
+    pub foreign_key: &'static str,
+    /// See the type's documentation (`""` when unused).
+    pub related_key: &'static str,
+    /// See the type's documentation (`None`: a primary key).
+    pub local_key: Option<&'static str>,
+    /// The pivot table of a belongs-to-many relation (`None`: the default name).
+    pub pivot_table: Option<&'static str>,
+    /// Whether `attach` stamps `created_at`/`updated_at` on pivot rows.
+    pub pivot_timestamps: bool,
+    #[doc(hidden)]
+    pub cache: RelationCache,
+}
+
+/// Names computed once per relation.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RelationCache {
+    pub(super) pivot_table: OnceLock<String>,
+}
+
+impl RelationCache {
+    /// An empty cache (usable in a `static`).
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> RelationCache {
+        RelationCache {
+            pivot_table: OnceLock::new(),
+        }
+    }
+}
+
+impl RelationMeta {
+    /// The column on this model's table that the relation matches on.
+    pub fn parent_column(&self) -> &'static str {
+        match self.kind {
+            RelationKind::BelongsTo => self.foreign_key,
+            _ => self.local_key.unwrap_or((self.parent)().primary_key),
+        }
+    }
+
+    /// For belongs-to: the owner's key column on the related table.
+    pub(super) fn owner_key(&self) -> &'static str {
+        self.local_key.unwrap_or((self.related)().primary_key)
+    }
+
+    /// The pivot table of a belongs-to-many relation.
+    pub fn pivot(&'static self) -> &'static str {
+        if let Some(table) = self.pivot_table {
+            return table;
+        }
+        self.cache.pivot_table.get_or_init(|| {
+            let mut names = [
+                singularize((self.parent)().table),
+                singularize((self.related)().table),
+            ];
+            names.sort();
+            names.join("_")
+        })
+    }
+
+    pub(super) fn through_meta(&self) -> &'static ModelMeta {
+        (self
+            .through
+            .expect("a through relation names its intermediate model"))()
+    }
+}
+
+impl ModelMeta {
+    /// The relation named `name`, or [`Error::UnknownRelation`].
+    pub fn relation(&'static self, name: &str) -> Result<&'static RelationMeta> {
+        self.relations
+            .iter()
+            .find(|r| r.name == name)
+            .ok_or_else(|| Error::UnknownRelation {
+                model: self.name.to_owned(),
+                relation: name.to_owned(),
+            })
+    }
+}
+
+pub(super) fn qualify(table: &str, column: &str) -> Ident {
+    Ident::Owned(format!("{table}.{column}"))
+}
+
+// ----- containers -----------------------------------------------------------------------

@@ -1,0 +1,31 @@
+//! Relations: the metadata `#[derive(Model)]` emits for relation fields, the containers
+//! that hold loaded relations, relation queries (`user.posts()`), eager loading (one
+//! `IN (...)` query per level), existence subqueries (`has`, `where_has`) and pivot
+//! operations (`attach`, `detach`, `sync`, `toggle`).
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
+
+use crate::backend::Connection;
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelMeta};
+use crate::query::{Constraint, EagerRelation, Ident, LoadPlan, Query};
+use crate::value::now;
+
+use crate::row::Record;
+use crate::value::{Value, ValueRef};
+use orm_inflector::singularize;
+
+mod containers;
+mod eager;
+mod existence;
+mod meta;
+mod writes;
+
+pub use containers::*;
+pub use eager::*;
+use existence::*;
+pub use meta::*;
+pub use writes::*;

@@ -1,0 +1,359 @@
+//! Relation queries (`user.posts()`) and writes through them: `save`, `create`, pivots (`attach`, `detach`, `sync`, `toggle`), `associate`.
+
+use super::*;
+
+/// What a relation query knows about its parent, for writes through the relation.
+#[derive(Debug)]
+pub(crate) struct RelationContext {
+    pub(super) relation: &'static RelationMeta,
+    /// The parent's value of [`RelationMeta::parent_column`].
+    pub(super) parent_value: Value,
+}
+
+/// The query behind `parent.relation()`: the related rows of one parent.
+#[doc(hidden)]
+pub fn relation_query<P: Model, C: Model>(
+    parent: &P,
+    relation: &'static RelationMeta,
+    loaded: bool,
+) -> Query<C> {
+    let parent_value = parent
+        .column_value(relation.parent_column())
+        .unwrap_or(Value::Null);
+    let (query, parent_column) = related_rows(C::query(), relation, (relation.related)().table);
+    let mut query = query.where_eq(parent_column, parent_value.clone());
+    if parent_value.is_null() {
+        // `= NULL` would become `IS NULL` and match orphans: a parent without a key
+        // has no related rows.
+        query = query.where_raw("1 = 0", &[]);
+    }
+    if !loaded {
+        query.model.lazy_guard = Some((P::meta().name, relation.name));
+    }
+    // A parent read from a named connection reads its relations there too.
+    if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
+        query = query.use_connection(name.to_owned());
+    }
+    query.model.relation = Some(Arc::new(RelationContext {
+        relation,
+        parent_value,
+    }));
+    query
+}
+
+/// Which rows `sync`/`toggle` attached and detached.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncChanges {
+    /// Keys newly attached.
+    pub attached: Vec<Value>,
+    /// Keys detached.
+    pub detached: Vec<Value>,
+}
+
+impl<C: Model> Query<C> {
+    pub(super) fn relation_context(&self, action: &str) -> Result<Arc<RelationContext>> {
+        self.model
+            .relation
+            .clone()
+            .and_then(|c| c.downcast::<RelationContext>().ok())
+            .ok_or_else(|| {
+                Error::InvalidQuery(format!(
+                    "`{action}` works on a relation query (e.g. `user.posts().{action}(..)`)"
+                ))
+            })
+    }
+
+    pub(super) fn pivot_context(&self, action: &str) -> Result<Arc<RelationContext>> {
+        let context = self.relation_context(action)?;
+        if context.relation.kind != RelationKind::BelongsToMany {
+            return Err(Error::InvalidQuery(format!(
+                "`{action}` works on a belongs-to-many relation, not `{}`",
+                context.relation.name
+            )));
+        }
+        if context.parent_value.is_null() {
+            return Err(Error::InvalidQuery(format!(
+                "save the parent before `{action}` on `{}`",
+                context.relation.name
+            )));
+        }
+        Ok(context)
+    }
+
+    /// Saves `child` as related to this query's parent: sets its foreign key
+    /// (has-one/has-many), or saves it and attaches it (belongs-to-many, both in one
+    /// transaction). Like every read and write through a relation query, it runs on the
+    /// query's connection (`user.posts().use_connection("other").save(..)` writes to
+    /// `other`).
+    pub fn save(self, child: &mut C) -> Result<()> {
+        self.write_child(child, "save", |child, conn| {
+            crate::model::save_on(child, conn)
+        })
+    }
+
+    /// Inserts `child` as related to this query's parent and returns it: always an
+    /// INSERT, like [`Model::create`] (a taken key is `Error::UniqueViolation`).
+    pub fn create(self, mut child: C) -> Result<C> {
+        self.write_child(&mut child, "create", |child, conn| {
+            crate::model::insert_on(child, conn)
+        })?;
+        Ok(child)
+    }
+
+    pub(super) fn write_child(
+        self,
+        child: &mut C,
+        action: &str,
+        write: impl Fn(&mut C, &mut Connection) -> Result<()>,
+    ) -> Result<()> {
+        let context = self.relation_context(action)?;
+        let relation = context.relation;
+        let name = self.connection_name().to_owned();
+        match relation.kind {
+            RelationKind::HasOne | RelationKind::HasMany => {
+                if context.parent_value.is_null() {
+                    return Err(Error::InvalidQuery(format!(
+                        "save the parent before `{action}` through `{}`",
+                        relation.name
+                    )));
+                }
+                child.set_column(relation.foreign_key, context.parent_value.as_ref())?;
+                self.run(|_, conn| write(child, conn))?;
+            }
+            RelationKind::BelongsToMany => {
+                self.pivot_context(action)?;
+                crate::DB::connection(&name).transaction(|| {
+                    crate::db::with_named(&name, |conn| write(child, conn))?;
+                    self.attach([child.key_value()]).map(|_| ())
+                })?;
+            }
+            _ => {
+                return Err(Error::InvalidQuery(format!(
+                    "cannot {action} through `{}`: use associate() for belongs-to relations",
+                    relation.name
+                )))
+            }
+        }
+        // Written on the query's connection: later saves of the child go there too.
+        if name != C::meta().connection {
+            if let Some(state) = child.state_mut() {
+                state.use_connection(&name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Links the parent to the related rows with these keys (pivot rows inserted; with
+    /// pivot timestamps, stamped). Returns how many rows were inserted.
+    pub fn attach<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<u64> {
+        let rows: Vec<(Value, Vec<(&str, Value)>)> =
+            keys.into_iter().map(|k| (k.into(), Vec::new())).collect();
+        self.attach_rows(rows)
+    }
+
+    /// Attaches one related key with extra pivot columns.
+    pub fn attach_with<'a>(
+        self,
+        key: impl Into<Value>,
+        pivot: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<()> {
+        self.attach_rows(vec![(key.into(), pivot.into_iter().collect())])
+            .map(|_| ())
+    }
+
+    pub(super) fn attach_rows(self, rows: Vec<(Value, Vec<(&str, Value)>)>) -> Result<u64> {
+        let context = self.pivot_context("attach")?;
+        let relation = context.relation;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let stamp = relation.pivot_timestamps.then(|| Value::DateTimeUtc(now()));
+        let pivot_rows: Vec<Vec<(&str, Value)>> = rows
+            .into_iter()
+            .map(|(key, extra)| {
+                let mut row = vec![
+                    (relation.foreign_key, context.parent_value.clone()),
+                    (relation.related_key, key),
+                ];
+                row.extend(extra);
+                if let Some(at) = &stamp {
+                    row.push(("created_at", at.clone()));
+                    row.push(("updated_at", at.clone()));
+                }
+                row
+            })
+            .collect();
+        // Rows with different extra columns are inserted one by one.
+        let uniform = pivot_rows
+            .windows(2)
+            .all(|w| w[0].iter().map(|c| c.0).eq(w[1].iter().map(|c| c.0)));
+        let pivot = Query::<Record>::new(relation.pivot())
+            .use_connection(Ident::Owned(self.connection_name().to_owned()));
+        if uniform {
+            pivot.insert_many(pivot_rows)
+        } else {
+            let mut n = 0;
+            for row in pivot_rows {
+                n += pivot.clone().insert(row).map(|_| 1)?;
+            }
+            Ok(n)
+        }
+    }
+
+    /// Unlinks the related rows with these keys; returns how many pivot rows went.
+    pub fn detach<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<u64> {
+        let context = self.pivot_context("detach")?;
+        let keys: Vec<Value> = keys.into_iter().map(Into::into).collect();
+        self.pivot_rows(&context)
+            .where_in(context.relation.related_key, keys)
+            .delete()
+    }
+
+    /// Unlinks every related row; returns how many pivot rows went.
+    pub fn detach_all(self) -> Result<u64> {
+        let context = self.pivot_context("detach_all")?;
+        self.pivot_rows(&context).delete()
+    }
+
+    /// Makes the linked keys exactly `keys`: attaches the missing, detaches the rest.
+    pub fn sync<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<SyncChanges> {
+        let context = self.pivot_context("sync")?;
+        let wanted: Vec<Value> = keys.into_iter().map(Into::into).collect();
+        let name = self.connection_name().to_owned();
+        crate::DB::connection(&name).transaction(|| {
+            let current = self.linked_keys(&context)?;
+            let detached: Vec<Value> = current
+                .iter()
+                .filter(|k| !contains(&wanted, k))
+                .cloned()
+                .collect();
+            let mut attached: Vec<Value> = Vec::new();
+            for key in &wanted {
+                if !contains(&current, key) && !contains(&attached, key) {
+                    attached.push(key.clone());
+                }
+            }
+            if !detached.is_empty() {
+                self.clone().detach(detached.clone())?;
+            }
+            self.clone().attach(attached.clone())?;
+            Ok(SyncChanges { attached, detached })
+        })
+    }
+
+    /// Attaches the keys not linked yet and detaches the linked ones.
+    pub fn toggle<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<SyncChanges> {
+        let context = self.pivot_context("toggle")?;
+        let keys: Vec<Value> = keys.into_iter().map(Into::into).collect();
+        let name = self.connection_name().to_owned();
+        crate::DB::connection(&name).transaction(|| {
+            let current = self.linked_keys(&context)?;
+            let (detached, attached): (Vec<Value>, Vec<Value>) =
+                keys.into_iter().partition(|k| contains(&current, k));
+            if !detached.is_empty() {
+                self.clone().detach(detached.clone())?;
+            }
+            self.clone().attach(attached.clone())?;
+            Ok(SyncChanges { attached, detached })
+        })
+    }
+
+    /// Adds pivot columns to the selection, read back by [`Query::get_with_pivot`].
+    pub fn with_pivot(self, columns: &[&str]) -> Self {
+        let Some(context) = self
+            .model
+            .relation
+            .clone()
+            .and_then(|c| c.downcast::<RelationContext>().ok())
+        else {
+            return self.fail("`with_pivot` works on a belongs-to-many relation query".into());
+        };
+        let pivot = context.relation.pivot();
+        let selected: Vec<String> = columns.iter().map(|c| format!("{pivot}.{c}")).collect();
+        self.add_select(selected)
+    }
+
+    /// The related models, each with its pivot row (the columns named by
+    /// [`Query::with_pivot`], plus the two keys).
+    pub fn get_with_pivot(self) -> Result<Vec<(C, Record)>> {
+        let context = self.pivot_context("get_with_pivot")?;
+        let pivot = context.relation.pivot();
+        let query = self.add_select(vec![
+            format!("{pivot}.{}", context.relation.foreign_key),
+            format!("{pivot}.{}", context.relation.related_key),
+        ]);
+        query.run(|mut query, conn| {
+            query.model = Default::default();
+            let width = C::meta().columns.len();
+            let (sql, binds) = query.render_owned(conn.dialect())?;
+            let mut names: Option<Arc<[String]>> = None;
+            conn.query_map_native(&sql, &binds, |row| {
+                let model = C::from_row(row)?;
+                let names = names.get_or_insert_with(|| {
+                    (width..row.len())
+                        .map(|i| row.column_name(i).to_owned())
+                        .collect()
+                });
+                let values = (width..row.len())
+                    .map(|i| row.value(&i).map(|v| v.to_owned_value()))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((model, Record::new(Arc::clone(names), values)))
+            })
+        })
+    }
+
+    pub(super) fn pivot_rows(&self, context: &RelationContext) -> Query<Record> {
+        Query::<Record>::new(context.relation.pivot())
+            .use_connection(Ident::Owned(self.connection_name().to_owned()))
+            .where_eq(context.relation.foreign_key, context.parent_value.clone())
+    }
+
+    pub(super) fn linked_keys(&self, context: &RelationContext) -> Result<Vec<Value>> {
+        self.pivot_rows(context)
+            .pluck::<Value>(context.relation.related_key)
+    }
+}
+
+pub(super) fn contains(values: &[Value], wanted: &Value) -> bool {
+    let wanted = KeyRepr::of(wanted);
+    values.iter().any(|v| KeyRepr::of(v) == wanted)
+}
+
+// ----- belongs-to: associate / dissociate ----------------------------------------------
+
+pub(crate) fn associate<M: Model, O: Model>(
+    model: &mut M,
+    relation: &str,
+    owner: &O,
+) -> Result<()> {
+    let relation = belongs_to::<M>(relation)?;
+    let key = owner
+        .column_value(relation.owner_key())
+        .unwrap_or(Value::Null);
+    if key.is_null() {
+        return Err(Error::InvalidQuery(format!(
+            "cannot associate `{}` with an unsaved {}",
+            relation.name,
+            O::meta().name
+        )));
+    }
+    model.set_column(relation.foreign_key, key.as_ref())
+}
+
+pub(crate) fn dissociate<M: Model>(model: &mut M, relation: &str) -> Result<()> {
+    let relation = belongs_to::<M>(relation)?;
+    model.set_column(relation.foreign_key, Value::Null.as_ref())
+}
+
+pub(super) fn belongs_to<M: Model>(name: &str) -> Result<&'static RelationMeta> {
+    let relation = M::meta().relation(name)?;
+    if relation.kind != RelationKind::BelongsTo {
+        return Err(Error::InvalidQuery(format!(
+            "`{name}` on {} is not a belongs-to relation",
+            M::meta().name
+        )));
+    }
+    Ok(relation)
+}
+
+// ----- eager loading --------------------------------------------------------------------
