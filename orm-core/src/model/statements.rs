@@ -264,3 +264,177 @@ pub(super) fn missing_key(meta: &ModelMeta, action: &str) -> Error {
         meta.name
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::{PostgresDialect, SqliteDialect};
+
+    static POSTS: ModelMeta = ModelMeta {
+        name: "Post",
+        table: "posts",
+        primary_key: "id",
+        primary_key_index: 0,
+        incrementing: true,
+        columns: &["id", "title", "status", "version", "deleted_at"],
+        hidden: &[],
+        created_at: None,
+        updated_at: None,
+        deleted_at: Some(4),
+        connection: "default",
+        hooks: false,
+        relations: &[],
+        version: Some(3),
+        defaults: &[2],
+        sql: SqlCache::new(),
+    };
+
+    static TAGS: ModelMeta = ModelMeta {
+        name: "Tag",
+        table: "tags",
+        primary_key: "id",
+        primary_key_index: 0,
+        incrementing: false,
+        columns: &["id", "name"],
+        hidden: &[],
+        created_at: None,
+        updated_at: None,
+        deleted_at: None,
+        connection: "default",
+        hooks: false,
+        relations: &[],
+        version: None,
+        defaults: &[],
+        sql: SqlCache::new(),
+    };
+
+    /// Every fixed-shape model statement for one dialect, in a fixed order.
+    fn statements(dialect: &'static dyn Dialect) -> Vec<String> {
+        let generated = InsertShape {
+            generated: true,
+            omitted: 0,
+        };
+        let defaulted = InsertShape {
+            generated: true,
+            omitted: 1 << 2,
+        };
+        vec![
+            find_sql(&POSTS, dialect, false).unwrap().to_owned(),
+            find_sql(&POSTS, dialect, true).unwrap().to_owned(),
+            find_sql(&TAGS, dialect, false).unwrap().to_owned(),
+            insert_sql(&POSTS, dialect, InsertShape::FULL)
+                .unwrap()
+                .to_owned(),
+            insert_sql(&POSTS, dialect, generated).unwrap().to_owned(),
+            insert_sql(&POSTS, dialect, defaulted).unwrap().to_owned(),
+            POSTS
+                .sql
+                .insert_many_sql(&POSTS, dialect, 2, generated)
+                .unwrap()
+                .to_string(),
+            TAGS.sql
+                .insert_many_sql(&TAGS, dialect, 2, InsertShape::FULL)
+                .unwrap()
+                .to_string(),
+            update_sql(&POSTS, dialect).unwrap().to_owned(),
+            update_sql(&TAGS, dialect).unwrap().to_owned(),
+            update_columns_sql(&POSTS, dialect, &[1, 2])
+                .unwrap()
+                .to_string(),
+            update_columns_sql(&POSTS, dialect, &[])
+                .unwrap()
+                .to_string(),
+            update_columns_sql(&TAGS, dialect, &[1])
+                .unwrap()
+                .to_string(),
+            delete_sql(&POSTS, dialect).unwrap().to_owned(),
+            exists_sql(&POSTS, dialect).unwrap().to_owned(),
+        ]
+    }
+
+    #[test]
+    fn golden_model_statements_sqlite() {
+        assert_eq!(
+            statements(&SqliteDialect),
+            [
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = ? AND "deleted_at" IS NULL LIMIT 1"#,
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = ? LIMIT 1"#,
+                r#"SELECT "id", "name" FROM "tags" WHERE "id" = ? LIMIT 1"#,
+                r#"INSERT INTO "posts" ("id", "title", "status", "version", "deleted_at") VALUES (?, ?, ?, ?, ?)"#,
+                r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES (?, ?, ?, ?) RETURNING "id""#,
+                r#"INSERT INTO "posts" ("title", "version", "deleted_at") VALUES (?, ?, ?) RETURNING "id", "status""#,
+                r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES (?, ?, ?, ?), (?, ?, ?, ?) RETURNING "id""#,
+                r#"INSERT INTO "tags" ("id", "name") VALUES (?, ?), (?, ?)"#,
+                r#"UPDATE "posts" SET "title" = ?, "status" = ?, "deleted_at" = ?, "version" = "version" + 1 WHERE "id" = ? AND "version" = ?"#,
+                r#"UPDATE "tags" SET "name" = ? WHERE "id" = ?"#,
+                r#"UPDATE "posts" SET "title" = ?, "status" = ?, "version" = "version" + 1 WHERE "id" = ? AND "version" = ?"#,
+                r#"UPDATE "posts" SET "version" = "version" + 1 WHERE "id" = ? AND "version" = ?"#,
+                r#"UPDATE "tags" SET "name" = ? WHERE "id" = ?"#,
+                r#"DELETE FROM "posts" WHERE "id" = ?"#,
+                r#"SELECT 1 FROM "posts" WHERE "id" = ?"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn golden_model_statements_postgres() {
+        assert_eq!(
+            statements(&PostgresDialect),
+            [
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = $1 AND "deleted_at" IS NULL LIMIT 1"#,
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = $1 LIMIT 1"#,
+                r#"SELECT "id", "name" FROM "tags" WHERE "id" = $1 LIMIT 1"#,
+                r#"INSERT INTO "posts" ("id", "title", "status", "version", "deleted_at") VALUES ($1, $2, $3, $4, $5)"#,
+                r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES ($1, $2, $3, $4) RETURNING "id""#,
+                r#"INSERT INTO "posts" ("title", "version", "deleted_at") VALUES ($1, $2, $3) RETURNING "id", "status""#,
+                r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES ($1, $2, $3, $4), ($5, $6, $7, $8) RETURNING "id""#,
+                r#"INSERT INTO "tags" ("id", "name") VALUES ($1, $2), ($3, $4)"#,
+                r#"UPDATE "posts" SET "title" = $1, "status" = $2, "deleted_at" = $3, "version" = "version" + 1 WHERE "id" = $4 AND "version" = $5"#,
+                r#"UPDATE "tags" SET "name" = $1 WHERE "id" = $2"#,
+                r#"UPDATE "posts" SET "title" = $1, "status" = $2, "version" = "version" + 1 WHERE "id" = $3 AND "version" = $4"#,
+                r#"UPDATE "posts" SET "version" = "version" + 1 WHERE "id" = $1 AND "version" = $2"#,
+                r#"UPDATE "tags" SET "name" = $1 WHERE "id" = $2"#,
+                r#"DELETE FROM "posts" WHERE "id" = $1"#,
+                r#"SELECT 1 FROM "posts" WHERE "id" = $1"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn default_values_insert_when_every_column_is_left_out() {
+        static ONLY_KEY: ModelMeta = ModelMeta {
+            name: "Counter",
+            table: "counters",
+            primary_key: "id",
+            primary_key_index: 0,
+            incrementing: true,
+            columns: &["id"],
+            hidden: &[],
+            created_at: None,
+            updated_at: None,
+            deleted_at: None,
+            connection: "default",
+            hooks: false,
+            relations: &[],
+            version: None,
+            defaults: &[],
+            sql: SqlCache::new(),
+        };
+        let shape = InsertShape {
+            generated: true,
+            omitted: 0,
+        };
+        for (dialect, expected) in [
+            (
+                &SqliteDialect as &'static dyn Dialect,
+                r#"INSERT INTO "counters" DEFAULT VALUES RETURNING "id""#,
+            ),
+            (
+                &PostgresDialect,
+                r#"INSERT INTO "counters" DEFAULT VALUES RETURNING "id""#,
+            ),
+        ] {
+            assert_eq!(&*insert_sql(&ONLY_KEY, dialect, shape).unwrap(), expected);
+        }
+    }
+}
