@@ -11,11 +11,13 @@ mod schema_grammar;
 mod sql_tokens;
 mod sqlite;
 mod sqlite_rebuild;
+mod statements;
 mod writer;
 
 pub use self::postgres::PostgresDialect;
 pub use self::schema_grammar::{ForeignKeySwitch, SchemaGrammar};
 pub use self::sqlite::SqliteDialect;
+pub use self::statements::{ByKey, FindByKey, InsertRows, StatementGrammar, UpdateByKey};
 pub use self::writer::SqlWriter;
 
 use std::borrow::Cow;
@@ -43,10 +45,23 @@ impl Backend {
             Backend::Postgres => &PostgresDialect,
         }
     }
+
+    /// A small index per backend (declaration order), below [`BACKEND_SLOTS`]: where
+    /// per-backend caches keep this backend's entry.
+    pub(crate) fn slot(self) -> usize {
+        self as usize
+    }
 }
 
-/// SQL syntax of one database family (its schema half is [`SchemaGrammar`]).
-pub trait Dialect: SchemaGrammar + Send + Sync + std::fmt::Debug + 'static {
+/// How many backends per-backend caches (the model's statements) have room for.
+pub(crate) const BACKEND_SLOTS: usize = 4;
+const _: () = assert!((Backend::Postgres as usize) < BACKEND_SLOTS);
+
+/// SQL syntax of one database family (its schema half is [`SchemaGrammar`], the model's
+/// statements by key [`StatementGrammar`]).
+pub trait Dialect:
+    SchemaGrammar + StatementGrammar + Send + Sync + std::fmt::Debug + 'static
+{
     /// Which backend this dialect renders for.
     fn backend(&self) -> Backend;
 

@@ -140,6 +140,8 @@ impl Dialect for PostgresDialect {
     }
 }
 
+impl super::StatementGrammar for PostgresDialect {}
+
 impl SchemaGrammar for PostgresDialect {
     fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
         let serial = column.auto_increment;

@@ -146,6 +146,8 @@ impl Dialect for SqliteDialect {
     }
 }
 
+impl super::StatementGrammar for SqliteDialect {}
+
 impl SchemaGrammar for SqliteDialect {
     fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
         let kind = &column.kind;

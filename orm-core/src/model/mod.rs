@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::Connection;
 use crate::db::with_named;
-use crate::dialect::{Backend, Dialect, SqlWriter};
+use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, Result};
 use crate::query::EagerRelation;
 use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) const BACKEND_SLOTS: usize = 4;
+use crate::dialect::BACKEND_SLOTS;
 
 #[derive(Debug, Clone, Copy)]
 #[repr(usize)]
@@ -148,7 +148,7 @@ impl SqlCache {
         shape: InsertShape,
     ) -> Result<Arc<str>> {
         let key = Shape::Insert {
-            slot: backend_slot(dialect.backend()),
+            slot: dialect.backend().slot(),
             rows,
             generated: shape.generated,
             omitted: shape.omitted,
@@ -171,7 +171,7 @@ impl SqlCache {
         if template.parts() != parts {
             return None;
         }
-        self.default_select[backend_slot(dialect.backend())]
+        self.default_select[dialect.backend().slot()]
             .get_or_init(|| {
                 let mut writer = SqlWriter::new(dialect);
                 template.parts().clone().render_select(&mut writer);
@@ -189,7 +189,7 @@ impl SqlCache {
         statement: Statement,
         render: impl FnOnce(&mut SqlWriter),
     ) -> Result<&str> {
-        let slot = &self.slots[backend_slot(dialect.backend())][statement as usize];
+        let slot = &self.slots[dialect.backend().slot()][statement as usize];
         if let Some(sql) = slot.get() {
             return Ok(sql);
         }
@@ -197,13 +197,6 @@ impl SqlCache {
         render(&mut writer);
         let (sql, _) = writer.finish()?;
         Ok(slot.get_or_init(|| sql))
-    }
-}
-
-pub(super) fn backend_slot(backend: Backend) -> usize {
-    match backend {
-        Backend::Sqlite => 0,
-        Backend::Postgres => 1,
     }
 }
 

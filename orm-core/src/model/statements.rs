@@ -1,16 +1,14 @@
-//! Rendering and running the model's own statements (find, insert, update, delete by key).
+//! The model's own statements (find, insert, update, delete by key): described from
+//! `ModelMeta` and written by the dialect's `StatementGrammar`, then cached.
 
 use super::*;
+use crate::dialect::{ByKey, FindByKey, InsertRows, UpdateByKey};
 
-pub(super) fn push_column_list(w: &mut SqlWriter, meta: &ModelMeta) {
-    w.push_identifiers(meta.columns.iter().copied());
-}
-
-pub(super) fn push_key_condition(w: &mut SqlWriter, meta: &ModelMeta) {
-    w.push(" WHERE ")
-        .push_identifier(meta.primary_key)
-        .push(" = ");
-    w.push_placeholder(1);
+fn by_key(meta: &ModelMeta) -> ByKey<'_> {
+    ByKey {
+        table: meta.table,
+        key: meta.primary_key,
+    }
 }
 
 pub(super) fn find_sql(
@@ -24,18 +22,15 @@ pub(super) fn find_sql(
         Statement::Find
     };
     meta.sql.get(dialect, kind, |w| {
-        w.push("SELECT ");
-        push_column_list(w, meta);
-        w.push(" FROM ").push_identifier(meta.table);
-        push_key_condition(w, meta);
-        if let (Some(deleted_at), false) = (meta.deleted_at, with_trashed) {
-            w.push(" AND ")
-                .push_identifier(meta.columns[deleted_at])
-                .push(" IS NULL");
-        }
-        let mut limit = String::new();
-        w.dialect().push_limit_offset(&mut limit, Some(1), None);
-        w.push(&limit);
+        let find = FindByKey {
+            row: by_key(meta),
+            columns: meta.columns,
+            not_deleted: meta
+                .deleted_at
+                .filter(|_| !with_trashed)
+                .map(|i| meta.columns[i]),
+        };
+        dialect.push_find_by_key(w, &find);
     })
 }
 
@@ -78,85 +73,42 @@ pub(super) fn insert_sql(
         .map(CachedSql::Fixed)
 }
 
-/// `INSERT INTO table (columns) VALUES (..), .. [RETURNING ..]` for `rows` rows of the
-/// model, with placeholders only (values are bound at execution). The columns the shape
-/// leaves out (the generated key, unset default columns) are returned.
+/// The insert of `rows` rows of the model, with placeholders only (values are bound at
+/// execution). The columns the shape leaves out (the generated key, unset default
+/// columns) are returned.
 pub(super) fn render_model_insert(
     w: &mut SqlWriter,
     meta: &ModelMeta,
     rows: usize,
     shape: InsertShape,
 ) {
-    let columns = meta
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| !shape.leaves_out(meta, i))
-        .map(|(_, column)| *column);
-    let width = columns.clone().count();
-    w.push("INSERT INTO ").push_identifier(meta.table);
-    if width == 0 {
-        // Every column left to the database (one row: `insert_many` sends these singly).
-        w.push(" DEFAULT VALUES");
-    } else {
-        w.push(" (").push_identifiers(columns).push(") VALUES ");
-        for row in 0..rows {
-            w.push(if row == 0 { "(" } else { ", (" });
-            for column in 0..width {
-                if column > 0 {
-                    w.push(", ");
-                }
-                w.push_placeholder(row * width + column + 1);
-            }
-            w.push(")");
+    let mut columns = Vec::with_capacity(meta.columns.len());
+    let mut returning = Vec::new();
+    for (i, &column) in meta.columns.iter().enumerate() {
+        if shape.leaves_out(meta, i) {
+            returning.push(column);
+        } else {
+            columns.push(column);
         }
     }
-    if shape.returns_anything() {
-        w.push(" RETURNING ").push_identifiers(
-            meta.columns
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| shape.leaves_out(meta, i))
-                .map(|(_, column)| *column),
-        );
-    }
+    let insert = InsertRows {
+        table: meta.table,
+        columns: &columns,
+        rows,
+        returning: &returning,
+    };
+    w.dialect().push_insert_rows(w, &insert);
 }
 
-/// `UPDATE table SET a = ?, b = ? [, version = version + 1] WHERE key = ?
-/// [AND version = ?]`: binds are the set values, the key, then the version read.
-pub(super) fn render_update<'a>(
-    w: &mut SqlWriter,
-    meta: &ModelMeta,
-    columns: impl IntoIterator<Item = &'a str>,
-) {
-    w.push("UPDATE ").push_identifier(meta.table).push(" SET ");
-    let mut n = 0;
-    for column in columns {
-        if n > 0 {
-            w.push(", ");
-        }
-        n += 1;
-        w.push_identifier(column).push(" = ");
-        w.push_placeholder(n);
-    }
-    let version = meta.version.map(|v| meta.columns[v]);
-    if let Some(version) = version {
-        if n > 0 {
-            w.push(", ");
-        }
-        w.push_identifier(version)
-            .push(" = ")
-            .push_identifier(version)
-            .push(" + 1");
-    }
-    w.push(" WHERE ")
-        .push_identifier(meta.primary_key)
-        .push(" = ");
-    w.push_placeholder(n + 1);
-    if let Some(version) = version {
-        w.push(" AND ").push_identifier(version).push(" = ");
-        w.push_placeholder(n + 2);
-    }
+/// The update of one model row by key setting `columns`, with the version check and
+/// increment on a versioned model.
+pub(super) fn render_update(w: &mut SqlWriter, meta: &ModelMeta, columns: &[&str]) {
+    let update = UpdateByKey {
+        row: by_key(meta),
+        set: columns,
+        version: meta.version.map(|v| meta.columns[v]),
+    };
+    w.dialect().push_update_by_key(w, &update);
 }
 
 /// Whether a column is written by a full update: not the key, not the version (which
@@ -175,8 +127,9 @@ pub(super) fn update_sql(
             .iter()
             .enumerate()
             .filter(|&(i, _)| updatable(meta, i))
-            .map(|(_, c)| *c);
-        render_update(w, meta, columns);
+            .map(|(_, c)| *c)
+            .collect::<Vec<_>>();
+        render_update(w, meta, &columns);
     })
 }
 
@@ -189,13 +142,14 @@ pub(super) fn update_columns_sql(
 ) -> Result<Arc<str>> {
     let render = || {
         let mut w = SqlWriter::new(dialect);
-        render_update(&mut w, meta, set.iter().map(|&i| meta.columns[i]));
+        let columns: Vec<&str> = set.iter().map(|&i| meta.columns[i]).collect();
+        render_update(&mut w, meta, &columns);
         Ok(w.finish()?.0)
     };
     match column_mask(set) {
         Some(mask) => meta.sql.shape_sql(
             Shape::Update {
-                slot: backend_slot(dialect.backend()),
+                slot: dialect.backend().slot(),
                 set: mask,
             },
             render,
@@ -216,8 +170,7 @@ pub(super) fn delete_sql(
     dialect: &'static dyn Dialect,
 ) -> Result<&'static str> {
     meta.sql.get(dialect, Statement::Delete, |w| {
-        w.push("DELETE FROM ").push_identifier(meta.table);
-        push_key_condition(w, meta);
+        dialect.push_delete_by_key(w, by_key(meta));
     })
 }
 
@@ -226,8 +179,7 @@ pub(super) fn exists_sql(
     dialect: &'static dyn Dialect,
 ) -> Result<&'static str> {
     meta.sql.get(dialect, Statement::Exists, |w| {
-        w.push("SELECT 1 FROM ").push_identifier(meta.table);
-        push_key_condition(w, meta);
+        dialect.push_exists_by_key(w, by_key(meta));
     })
 }
 
@@ -241,7 +193,8 @@ pub(super) fn update_columns_on(
     version: Option<&Value>,
 ) -> Result<u64> {
     let mut w = SqlWriter::new(conn.dialect());
-    render_update(&mut w, meta, columns.iter().map(|(c, _)| *c));
+    let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+    render_update(&mut w, meta, &names);
     let (sql, _) = w.finish()?;
     let mut binds: Vec<Bind<'_>> = columns.iter().map(|(_, v)| Bind::Value(v)).collect();
     binds.push(Bind::Value(key));
@@ -263,4 +216,178 @@ pub(super) fn missing_key(meta: &ModelMeta, action: &str) -> Error {
         "cannot {action} a {} that has no primary key value (save it first)",
         meta.name
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::{PostgresDialect, SqliteDialect};
+
+    static POSTS: ModelMeta = ModelMeta {
+        name: "Post",
+        table: "posts",
+        primary_key: "id",
+        primary_key_index: 0,
+        incrementing: true,
+        columns: &["id", "title", "status", "version", "deleted_at"],
+        hidden: &[],
+        created_at: None,
+        updated_at: None,
+        deleted_at: Some(4),
+        connection: "default",
+        hooks: false,
+        relations: &[],
+        version: Some(3),
+        defaults: &[2],
+        sql: SqlCache::new(),
+    };
+
+    static TAGS: ModelMeta = ModelMeta {
+        name: "Tag",
+        table: "tags",
+        primary_key: "id",
+        primary_key_index: 0,
+        incrementing: false,
+        columns: &["id", "name"],
+        hidden: &[],
+        created_at: None,
+        updated_at: None,
+        deleted_at: None,
+        connection: "default",
+        hooks: false,
+        relations: &[],
+        version: None,
+        defaults: &[],
+        sql: SqlCache::new(),
+    };
+
+    /// Every fixed-shape model statement for one dialect, in a fixed order.
+    fn statements(dialect: &'static dyn Dialect) -> Vec<String> {
+        let generated = InsertShape {
+            generated: true,
+            omitted: 0,
+        };
+        let defaulted = InsertShape {
+            generated: true,
+            omitted: 1 << 2,
+        };
+        vec![
+            find_sql(&POSTS, dialect, false).unwrap().to_owned(),
+            find_sql(&POSTS, dialect, true).unwrap().to_owned(),
+            find_sql(&TAGS, dialect, false).unwrap().to_owned(),
+            insert_sql(&POSTS, dialect, InsertShape::FULL)
+                .unwrap()
+                .to_owned(),
+            insert_sql(&POSTS, dialect, generated).unwrap().to_owned(),
+            insert_sql(&POSTS, dialect, defaulted).unwrap().to_owned(),
+            POSTS
+                .sql
+                .insert_many_sql(&POSTS, dialect, 2, generated)
+                .unwrap()
+                .to_string(),
+            TAGS.sql
+                .insert_many_sql(&TAGS, dialect, 2, InsertShape::FULL)
+                .unwrap()
+                .to_string(),
+            update_sql(&POSTS, dialect).unwrap().to_owned(),
+            update_sql(&TAGS, dialect).unwrap().to_owned(),
+            update_columns_sql(&POSTS, dialect, &[1, 2])
+                .unwrap()
+                .to_string(),
+            update_columns_sql(&POSTS, dialect, &[])
+                .unwrap()
+                .to_string(),
+            update_columns_sql(&TAGS, dialect, &[1])
+                .unwrap()
+                .to_string(),
+            delete_sql(&POSTS, dialect).unwrap().to_owned(),
+            exists_sql(&POSTS, dialect).unwrap().to_owned(),
+        ]
+    }
+
+    #[test]
+    fn golden_model_statements_sqlite() {
+        assert_eq!(
+            statements(&SqliteDialect),
+            [
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = ? AND "deleted_at" IS NULL LIMIT 1"#,
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = ? LIMIT 1"#,
+                r#"SELECT "id", "name" FROM "tags" WHERE "id" = ? LIMIT 1"#,
+                r#"INSERT INTO "posts" ("id", "title", "status", "version", "deleted_at") VALUES (?, ?, ?, ?, ?)"#,
+                r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES (?, ?, ?, ?) RETURNING "id""#,
+                r#"INSERT INTO "posts" ("title", "version", "deleted_at") VALUES (?, ?, ?) RETURNING "id", "status""#,
+                r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES (?, ?, ?, ?), (?, ?, ?, ?) RETURNING "id""#,
+                r#"INSERT INTO "tags" ("id", "name") VALUES (?, ?), (?, ?)"#,
+                r#"UPDATE "posts" SET "title" = ?, "status" = ?, "deleted_at" = ?, "version" = "version" + 1 WHERE "id" = ? AND "version" = ?"#,
+                r#"UPDATE "tags" SET "name" = ? WHERE "id" = ?"#,
+                r#"UPDATE "posts" SET "title" = ?, "status" = ?, "version" = "version" + 1 WHERE "id" = ? AND "version" = ?"#,
+                r#"UPDATE "posts" SET "version" = "version" + 1 WHERE "id" = ? AND "version" = ?"#,
+                r#"UPDATE "tags" SET "name" = ? WHERE "id" = ?"#,
+                r#"DELETE FROM "posts" WHERE "id" = ?"#,
+                r#"SELECT 1 FROM "posts" WHERE "id" = ?"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn golden_model_statements_postgres() {
+        assert_eq!(
+            statements(&PostgresDialect),
+            [
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = $1 AND "deleted_at" IS NULL LIMIT 1"#,
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = $1 LIMIT 1"#,
+                r#"SELECT "id", "name" FROM "tags" WHERE "id" = $1 LIMIT 1"#,
+                r#"INSERT INTO "posts" ("id", "title", "status", "version", "deleted_at") VALUES ($1, $2, $3, $4, $5)"#,
+                r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES ($1, $2, $3, $4) RETURNING "id""#,
+                r#"INSERT INTO "posts" ("title", "version", "deleted_at") VALUES ($1, $2, $3) RETURNING "id", "status""#,
+                r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES ($1, $2, $3, $4), ($5, $6, $7, $8) RETURNING "id""#,
+                r#"INSERT INTO "tags" ("id", "name") VALUES ($1, $2), ($3, $4)"#,
+                r#"UPDATE "posts" SET "title" = $1, "status" = $2, "deleted_at" = $3, "version" = "version" + 1 WHERE "id" = $4 AND "version" = $5"#,
+                r#"UPDATE "tags" SET "name" = $1 WHERE "id" = $2"#,
+                r#"UPDATE "posts" SET "title" = $1, "status" = $2, "version" = "version" + 1 WHERE "id" = $3 AND "version" = $4"#,
+                r#"UPDATE "posts" SET "version" = "version" + 1 WHERE "id" = $1 AND "version" = $2"#,
+                r#"UPDATE "tags" SET "name" = $1 WHERE "id" = $2"#,
+                r#"DELETE FROM "posts" WHERE "id" = $1"#,
+                r#"SELECT 1 FROM "posts" WHERE "id" = $1"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn default_values_insert_when_every_column_is_left_out() {
+        static ONLY_KEY: ModelMeta = ModelMeta {
+            name: "Counter",
+            table: "counters",
+            primary_key: "id",
+            primary_key_index: 0,
+            incrementing: true,
+            columns: &["id"],
+            hidden: &[],
+            created_at: None,
+            updated_at: None,
+            deleted_at: None,
+            connection: "default",
+            hooks: false,
+            relations: &[],
+            version: None,
+            defaults: &[],
+            sql: SqlCache::new(),
+        };
+        let shape = InsertShape {
+            generated: true,
+            omitted: 0,
+        };
+        for (dialect, expected) in [
+            (
+                &SqliteDialect as &'static dyn Dialect,
+                r#"INSERT INTO "counters" DEFAULT VALUES RETURNING "id""#,
+            ),
+            (
+                &PostgresDialect,
+                r#"INSERT INTO "counters" DEFAULT VALUES RETURNING "id""#,
+            ),
+        ] {
+            assert_eq!(&*insert_sql(&ONLY_KEY, dialect, shape).unwrap(), expected);
+        }
+    }
 }
