@@ -334,6 +334,7 @@ thread_local! {
 }
 
 /// Takes the lent connection, marking the slot in use.
+#[inline]
 fn take_lent() -> Lending {
     LENDING.with(|l| {
         let slot = l.slot.replace(Lending::InUse);
@@ -358,6 +359,7 @@ fn lending() -> bool {
 struct GiveBack(Option<Connection>);
 
 impl Drop for GiveBack {
+    #[inline]
     fn drop(&mut self) {
         if let Some(conn) = self.0.take() {
             LENDING.with(|l| l.slot.set(Lending::Lent(conn)));
@@ -410,6 +412,7 @@ struct Lend<'c> {
 }
 
 impl Drop for Lend<'_> {
+    #[inline]
     fn drop(&mut self) {
         let outer = std::mem::take(&mut self.outer);
         LENDING.with(|l| {
