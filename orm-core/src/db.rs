@@ -202,7 +202,7 @@ fn registered(name: &str) -> Result<Pool> {
 
 enum ScopedConn {
     Pooled(Box<PooledConnection>),
-    Owned(Box<Connection>),
+    Owned(Connection),
 }
 
 impl ScopedConn {
@@ -233,7 +233,7 @@ fn has_scope(name: &str) -> bool {
 }
 
 pub(crate) fn push_scope_owned(name: &str, conn: Connection) -> usize {
-    push_scope(name, ScopedConn::Owned(Box::new(conn)))
+    push_scope(name, ScopedConn::Owned(conn))
 }
 
 fn push_scope(name: &str, conn: ScopedConn) -> usize {
@@ -314,14 +314,14 @@ enum Lending {
     None,
     /// Taken by a call that is running on it.
     InUse,
-    Lent(Box<Connection>),
+    Lent(Connection),
 }
 
 struct LendingCells {
     slot: Cell<Lending>,
-    /// A box holding a stand-in connection, kept between scopes so that entering one
-    /// allocates nothing.
-    spare: Cell<Option<Box<Connection>>>,
+    /// A stand-in connection, kept between scopes so that entering one allocates
+    /// nothing.
+    spare: Cell<Option<Connection>>,
 }
 
 thread_local! {
@@ -334,20 +334,14 @@ thread_local! {
 }
 
 /// Takes the lent connection, marking the slot in use.
+#[inline]
 fn take_lent() -> Lending {
-    LENDING.with(|l| match l.slot.take() {
-        Lending::Lent(conn) => {
-            l.slot.set(Lending::InUse);
-            Lending::Lent(conn)
+    LENDING.with(|l| {
+        let slot = l.slot.replace(Lending::InUse);
+        if let Lending::None = slot {
+            l.slot.set(Lending::None);
         }
-        other => {
-            let seen = match other {
-                Lending::InUse => Lending::InUse,
-                _ => Lending::None,
-            };
-            l.slot.set(other);
-            seen
-        }
+        slot
     })
 }
 
@@ -362,9 +356,10 @@ fn lending() -> bool {
 }
 
 /// Puts the lent connection back when the call using it ends, even by panic.
-struct GiveBack(Option<Box<Connection>>);
+struct GiveBack(Option<Connection>);
 
 impl Drop for GiveBack {
+    #[inline]
     fn drop(&mut self) {
         if let Some(conn) = self.0.take() {
             LENDING.with(|l| l.slot.set(Lending::Lent(conn)));
@@ -375,12 +370,12 @@ impl Drop for GiveBack {
 impl Executor for &mut Connection {
     fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
         // The thread owns what it lends, and the crate has no unsafe: the connection is
-        // swapped into a (reused) box for the call, leaving a stand-in behind, and
-        // swapped back by the guard (on return, error or panic).
+        // swapped out for the call, leaving a (reused) stand-in behind, and swapped back
+        // by the guard (on return, error or panic).
         let outer = LENDING.with(|l| {
-            let mut slot = l.spare.take().unwrap_or_else(|| Box::new(self.detached()));
-            std::mem::swap(&mut *slot, self);
-            l.slot.replace(Lending::Lent(slot))
+            let stand_in = l.spare.take().unwrap_or_else(|| self.detached());
+            let lent = std::mem::replace(self, stand_in);
+            l.slot.replace(Lending::Lent(lent))
         });
         let guard = Lend { home: self, outer };
         let result = f();
@@ -417,13 +412,14 @@ struct Lend<'c> {
 }
 
 impl Drop for Lend<'_> {
+    #[inline]
     fn drop(&mut self) {
         let outer = std::mem::take(&mut self.outer);
         LENDING.with(|l| {
-            if let Lending::Lent(mut slot) = l.slot.replace(outer) {
-                std::mem::swap(&mut *slot, self.home);
+            if let Lending::Lent(lent) = l.slot.replace(outer) {
+                let stand_in = std::mem::replace(self.home, lent);
                 // Keep one stand-in; a second (after nested scopes) is dropped.
-                drop(l.spare.replace(Some(slot)));
+                drop(l.spare.replace(Some(stand_in)));
             }
         });
     }

@@ -28,10 +28,14 @@ use crate::value::{Bind, Param, ToValue, Value};
 /// # Ok::<(), orm_core::Error>(())
 /// ```
 pub struct Connection {
+    /// One pointer, so that [`crate::Executor::scope`], which moves the connection in
+    /// and out of the thread's scope on every call, moves 8 bytes.
+    state: Box<State>,
+}
+
+struct State {
     inner: Inner,
-    /// Boxed, like the drivers, to keep `Connection` small: [`crate::Executor::scope`]
-    /// moves it in and out of the thread's scope on every call.
-    options: Box<ConnectOptions>,
+    options: ConnectOptions,
     depth: u32,
     broken: bool,
     /// The first statement the server rejected inside the open transaction, and the
@@ -66,8 +70,8 @@ macro_rules! dispatch {
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("url", &self.options.redacted())
-            .field("transaction_depth", &self.depth)
+            .field("url", &self.state.options.redacted())
+            .field("transaction_depth", &self.state.depth)
             .finish()
     }
 }
@@ -100,23 +104,25 @@ impl Connection {
             }
         };
         Ok(Connection {
-            inner,
-            options: Box::new(options.clone()),
-            depth: 0,
-            broken: false,
-            aborted: None,
-            idle_since: Instant::now(),
+            state: Box::new(State {
+                inner,
+                options: options.clone(),
+                depth: 0,
+                broken: false,
+                aborted: None,
+                idle_since: Instant::now(),
+            }),
         })
     }
 
     /// The options this connection was opened with.
     pub fn options(&self) -> &ConnectOptions {
-        &self.options
+        &self.state.options
     }
 
     /// Which database this is.
     pub fn backend(&self) -> Backend {
-        match &self.inner {
+        match &self.state.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(_) => Backend::Sqlite,
             #[cfg(feature = "postgres")]
@@ -129,14 +135,16 @@ impl Connection {
     /// every call fails (each thread keeps one for reuse).
     pub(crate) fn detached(&self) -> Connection {
         Connection {
-            inner: Inner::Detached(detached::Detached {
-                backend: self.backend(),
+            state: Box::new(State {
+                inner: Inner::Detached(detached::Detached {
+                    backend: self.backend(),
+                }),
+                options: ConnectOptions::detached(),
+                depth: 0,
+                broken: true,
+                aborted: None,
+                idle_since: self.state.idle_since,
             }),
-            options: Box::new(ConnectOptions::detached()),
-            depth: 0,
-            broken: true,
-            aborted: None,
-            idle_since: self.idle_since,
         }
     }
 
@@ -170,9 +178,9 @@ impl Connection {
 
     fn execute_params<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let started = crate::log::start();
-        let mut result = dispatch!(&mut self.inner, c => c.execute(sql, params));
+        let mut result = dispatch!(&mut self.state.inner, c => c.execute(sql, params));
         if self.should_retry(&result) {
-            result = dispatch!(&mut self.inner, c => c.execute(sql, params));
+            result = dispatch!(&mut self.state.inner, c => c.execute(sql, params));
         }
         crate::log::finish(started, sql, params.len());
         self.note(result, sql)
@@ -182,7 +190,7 @@ impl Connection {
     /// once on PostgreSQL ("cached plan must not change result type"); the backend has
     /// dropped it from its cache, so outside a transaction it is run again, re-prepared.
     fn should_retry<T>(&self, result: &Result<T>) -> bool {
-        self.depth == 0
+        self.state.depth == 0
             && matches!(result, Err(Error::Database { code: Some(code), message, .. })
                 if code == "0A000" && message.contains("cached plan"))
     }
@@ -271,9 +279,9 @@ impl Connection {
         mut f: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let started = crate::log::start();
-        let mut result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
+        let mut result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, &mut f));
         if self.should_retry(&result) {
-            result = dispatch!(&mut self.inner, c => c.query_each(sql, params, &mut f));
+            result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, &mut f));
         }
         crate::log::finish(started, sql, params.len());
         self.note(result, sql)
@@ -313,19 +321,19 @@ impl Connection {
     /// sent as written: with no parameters there are no placeholders to rewrite.
     pub fn execute_batch(&mut self, sql: &str) -> Result<()> {
         let started = crate::log::start();
-        let result = dispatch!(&mut self.inner, c => c.execute_batch(sql));
+        let result = dispatch!(&mut self.state.inner, c => c.execute_batch(sql));
         crate::log::finish(started, sql, 0);
         self.note(result, sql)
     }
 
     /// Whether a transaction (or savepoint) opened through this connection is open.
     pub fn in_transaction(&self) -> bool {
-        self.depth > 0
+        self.state.depth > 0
     }
 
     /// How many transactions are nested (0: none, 1: a transaction, 2+: savepoints).
     pub fn transaction_depth(&self) -> u32 {
-        self.depth
+        self.state.depth
     }
 
     /// Opens a transaction, or a savepoint inside the open one. The handle rolls back
@@ -356,34 +364,34 @@ impl Connection {
     }
 
     pub(crate) fn begin_raw(&mut self) -> Result<()> {
-        let sql = if self.depth == 0 {
-            self.aborted = None;
+        let sql = if self.state.depth == 0 {
+            self.state.aborted = None;
             self.dialect().begin_transaction().to_owned()
         } else {
-            self.dialect().savepoint(&savepoint_name(self.depth))
+            self.dialect().savepoint(&savepoint_name(self.state.depth))
         };
         self.execute_batch(&sql)?;
-        self.depth += 1;
+        self.state.depth += 1;
         Ok(())
     }
 
     pub(crate) fn commit_raw(&mut self) -> Result<()> {
-        debug_assert!(self.depth > 0);
+        debug_assert!(self.state.depth > 0);
         if let Some(first) = self.abort_at_this_level() {
             // The server would answer COMMIT with a silent ROLLBACK (RELEASE with an
             // error): roll back and say why.
             let _ = self.rollback_raw();
             return Err(Error::TransactionAborted { first });
         }
-        let sql = if self.depth == 1 {
+        let sql = if self.state.depth == 1 {
             self.dialect().commit_transaction().to_owned()
         } else {
             self.dialect()
-                .release_savepoint(&savepoint_name(self.depth - 1))
+                .release_savepoint(&savepoint_name(self.state.depth - 1))
         };
         match self.execute_batch(&sql) {
             Ok(()) => {
-                self.depth -= 1;
+                self.state.depth -= 1;
                 Ok(())
             }
             Err(e) => {
@@ -396,62 +404,63 @@ impl Connection {
     }
 
     pub(crate) fn rollback_raw(&mut self) -> Result<()> {
-        debug_assert!(self.depth > 0);
-        let result = if self.depth == 1 {
+        debug_assert!(self.state.depth > 0);
+        let result = if self.state.depth == 1 {
             self.execute_batch(self.dialect().rollback_transaction())
         } else {
             let sql = self
                 .dialect()
-                .rollback_to_savepoint(&savepoint_name(self.depth - 1));
+                .rollback_to_savepoint(&savepoint_name(self.state.depth - 1));
             self.execute_batch(&sql)
         };
         // Rolling back this level undoes a failure that happened in it.
         if self
+            .state
             .aborted
             .as_ref()
-            .is_some_and(|(at, _)| *at >= self.depth)
+            .is_some_and(|(at, _)| *at >= self.state.depth)
         {
-            self.aborted = None;
+            self.state.aborted = None;
         }
-        self.depth -= 1;
+        self.state.depth -= 1;
         if result.is_err() {
-            self.broken = true;
+            self.state.broken = true;
         }
         result
     }
 
     /// Whether the connection should be discarded rather than reused.
     pub(crate) fn is_broken(&self) -> bool {
-        self.broken || dispatch!(&self.inner, c => c.is_closed())
+        self.state.broken || dispatch!(&self.state.inner, c => c.is_closed())
     }
 
     /// Whether the connection is still usable: not known broken and, when `verify`, a
     /// server still answers (a round trip on PostgreSQL; SQLite cannot lose its file).
     pub(crate) fn still_open(&mut self, verify: bool) -> bool {
-        !self.broken && dispatch!(&mut self.inner, c => c.still_open(verify))
+        !self.state.broken && dispatch!(&mut self.state.inner, c => c.still_open(verify))
     }
 
     /// Notes that the connection went back to its pool, idle.
     pub(crate) fn mark_idle(&mut self) {
-        self.idle_since = Instant::now();
+        self.state.idle_since = Instant::now();
     }
 
     /// How long the connection has been idle in its pool.
     pub(crate) fn idle_for(&self) -> Duration {
-        self.idle_since.elapsed()
+        self.state.idle_since.elapsed()
     }
 
     /// Makes the connection clean for its next user: rolls back whatever transaction is
     /// still open. Returns `false` when it cannot be made clean.
     pub(crate) fn reset(&mut self) -> bool {
-        while self.depth > 0 {
+        while self.state.depth > 0 {
             if self.rollback_raw().is_err() {
                 return false;
             }
         }
-        if dispatch!(&mut self.inner, c => c.has_open_transaction()) {
+        if dispatch!(&mut self.state.inner, c => c.has_open_transaction()) {
             let _ = self.execute_batch(self.dialect().rollback_transaction());
-            return !dispatch!(&mut self.inner, c => c.has_open_transaction());
+            return !dispatch!(&mut self.state.inner, c => c.has_open_transaction());
         }
         !self.is_broken()
     }
@@ -463,8 +472,10 @@ impl Connection {
 
     /// The first failure that aborted the innermost open level, taken.
     fn abort_at_this_level(&mut self) -> Option<Box<Error>> {
-        match &self.aborted {
-            Some((at, _)) if *at >= self.depth => self.aborted.take().map(|(_, first)| first),
+        match &self.state.aborted {
+            Some((at, _)) if *at >= self.state.depth => {
+                self.state.aborted.take().map(|(_, first)| first)
+            }
             _ => None,
         }
     }
@@ -479,12 +490,12 @@ impl Connection {
     #[cold]
     fn failed(&mut self, error: Error) -> Error {
         if let Error::Connection { .. } = &error {
-            self.broken = true;
+            self.state.broken = true;
         }
-        let aborts = dispatch!(&mut self.inner, c => c.failure_aborts_transaction());
+        let aborts = dispatch!(&mut self.state.inner, c => c.failure_aborts_transaction());
         // A lost connection is reported as such (retry code matches it), not as an abort.
-        if aborts && !self.broken && self.depth > 0 && self.aborted.is_none() {
-            self.aborted = Some((self.depth, Box::new(error.duplicate_failure())));
+        if aborts && !self.state.broken && self.state.depth > 0 && self.state.aborted.is_none() {
+            self.state.aborted = Some((self.state.depth, Box::new(error.duplicate_failure())));
         }
         error
     }
@@ -493,7 +504,7 @@ impl Connection {
     /// features); `None` on other backends.
     #[cfg(feature = "sqlite")]
     pub fn as_rusqlite(&mut self) -> Option<&mut rusqlite::Connection> {
-        match &mut self.inner {
+        match &mut self.state.inner {
             Inner::Sqlite(c) => Some(c.raw()),
             #[allow(unreachable_patterns)]
             _ => None,

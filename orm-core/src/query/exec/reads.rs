@@ -1,6 +1,7 @@
 //! Reading terminals: rows (`get`, `first`, `find`, `sole`), aggregates, `pluck`/`value`, pagination.
 
 use super::*;
+use crate::query::Parts;
 
 /// One page of results with the totals (from [`Query::paginate`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -206,11 +207,19 @@ impl<T> Query<T> {
 
 impl<T: FromRow> Query<T> {
     /// Every matching row.
-    pub fn get(self) -> Result<Vec<T>> {
-        self.run(Self::get_on)
+    pub fn get(mut self) -> Result<Vec<T>> {
+        // The query stays where it is and the call borrows it: moving it into the
+        // connection lookup's value would copy the whole query (twice).
+        let name = self.connection.clone();
+        with_named(&name, |conn| self.get_in(conn))
     }
 
     pub(crate) fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
+        self.get_in(conn)
+    }
+
+    /// [`Query::get_on`] on a borrowed query, which it leaves spent.
+    fn get_in(&mut self, conn: &mut Connection) -> Result<Vec<T>> {
         self.check_lazy_guard()?;
         let extras = std::mem::take(&mut self.model);
         // Rendering does not read the name: take it rather than copy it.
@@ -221,7 +230,10 @@ impl<T: FromRow> Query<T> {
                 conn.query_map_native(sql, &[], |row| T::from_row_in(row, &mut columns))?
             }
             None => {
-                let (sql, binds) = self.render_owned(conn.dialect())?;
+                let parts = std::mem::replace(&mut self.parts, Parts::new(Ident::Borrowed("")));
+                let mut w = SqlWriter::new(conn.dialect());
+                parts.render_select(&mut w);
+                let (sql, binds) = w.finish()?;
                 conn.query_map_native(&sql, &binds, |row| T::from_row_in(row, &mut columns))?
             }
         };
@@ -246,7 +258,9 @@ impl<T: FromRow> Query<T> {
 
     /// The first matching row (`LIMIT 1`), if any.
     pub fn first(self) -> Result<Option<T>> {
-        self.run(Self::first_on)
+        let mut query = self.limit(1);
+        let name = query.connection.clone();
+        with_named(&name, |conn| Ok(query.get_in(conn)?.into_iter().next()))
     }
 
     pub(crate) fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
