@@ -192,11 +192,29 @@ pub(super) fn update_columns_on(
     key: &Value,
     version: Option<&Value>,
 ) -> Result<u64> {
-    let mut w = SqlWriter::new(conn.dialect());
-    let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
-    render_update(&mut w, meta, &names);
-    let (sql, _) = w.finish()?;
-    let mut binds: Vec<Bind<'_>> = columns.iter().map(|(_, v)| Bind::Value(v)).collect();
+    // In column order, the statement is the cached one of `update_columns_sql`; a name
+    // the model does not list, or one given twice, is rendered for this call only.
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    let positions: Option<Vec<usize>> = columns
+        .iter()
+        .map(|(c, _)| meta.columns.iter().position(|m| m == c))
+        .collect();
+    let cached = positions.and_then(|positions| {
+        order.sort_by_key(|&i| positions[i]);
+        let sorted: Vec<usize> = order.iter().map(|&i| positions[i]).collect();
+        sorted.windows(2).all(|w| w[0] < w[1]).then_some(sorted)
+    });
+    let sql: Arc<str> = match cached {
+        Some(set) => update_columns_sql(meta, conn.dialect(), &set)?,
+        None => {
+            order = (0..columns.len()).collect();
+            let mut w = SqlWriter::new(conn.dialect());
+            let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+            render_update(&mut w, meta, &names);
+            w.finish()?.0.into()
+        }
+    };
+    let mut binds: Vec<Bind<'_>> = order.iter().map(|&i| Bind::Value(&columns[i].1)).collect();
     binds.push(Bind::Value(key));
     if let Some(version) = version {
         binds.push(Bind::Value(version));
