@@ -139,7 +139,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
 
     let failed = DB::transaction(|| {
         User::query().update([("votes", Value::Int(0))])?;
-        Err::<(), _>(Error::InvalidQuery("changed my mind".into()))
+        Err::<(), _>(Error::other("changed my mind"))
     });
     println!(
         "a failed transaction ({}) rolled back: votes still total {}",

@@ -754,7 +754,7 @@ impl DB {
     /// // An `Err` rolls everything back.
     /// let failed: orm_core::Result<()> = DB::transaction(|| {
     ///     DB::insert("INSERT INTO t (x) VALUES (?)", &[&2])?;
-    ///     Err(Error::InvalidQuery("changed my mind".into()))
+    ///     Err(Error::other("changed my mind"))
     /// });
     /// assert!(failed.is_err());
     /// assert_eq!(DB::table("t").count()?, 1);

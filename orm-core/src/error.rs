@@ -194,12 +194,28 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
-    /// A query that cannot be built (unknown operator, mismatched rows, ...).
-    #[error("invalid query: {0}")]
-    InvalidQuery(String),
-    /// A value cannot be bound to a parameter of the type the database expects.
-    #[error("cannot bind parameter: {0}")]
-    Bind(String),
+    /// A query or schema change that cannot be built or run as asked (an unknown
+    /// operator, rows of different columns, a relation used against its kind, ...): it was
+    /// refused before anything was sent to the database. `kind` tells the cases apart.
+    #[error("invalid query: {message}")]
+    #[non_exhaustive]
+    InvalidQuery {
+        /// Which rule the query broke.
+        kind: InvalidQueryKind,
+        /// What is wrong, and usually how to fix it.
+        message: String,
+    },
+    /// A value cannot be bound to a parameter of the type the database expects (a text
+    /// for an integer column, a date with a time of day, NaN on SQLite, ...).
+    #[error("cannot bind parameter: {message}")]
+    #[non_exhaustive]
+    Bind {
+        /// Which parameter, and why.
+        message: String,
+        /// The driver's error, when the driver refused the value.
+        #[source]
+        source: Option<DriverError>,
+    },
     /// The thread's scoped connection is already in use by an enclosing call.
     #[error("the connection `{0}` is in use by an enclosing call on this thread")]
     ConnectionInUse(String),
@@ -247,13 +263,106 @@ pub enum Error {
         #[source]
         source: Option<DriverError>,
     },
+    /// An error of the application's own, returned from a transaction closure or a model
+    /// hook to abort it (see [`Error::other`]).
+    #[error(transparent)]
+    Other(DriverError),
     /// A model could not be serialized (a field's `Serialize` impl refused it, e.g. a
     /// map with non-string keys for JSON); the serializer's error is the `source()`.
     #[error("cannot serialize the model: {0}")]
     Serialization(#[source] serde_json::Error),
 }
 
+/// The rule an [`Error::InvalidQuery`] broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidQueryKind {
+    /// An unknown comparison operator (`where_("votes", "=>", 1)`).
+    Operator,
+    /// A `LIKE` pattern the database cannot take (a trailing escape character, too long).
+    LikePattern,
+    /// An argument out of its range (a chunk size or `per_page` of 0).
+    Argument,
+    /// Rows to write that do not fit the statement: rows of different columns, a column
+    /// twice, an update or upsert with nothing to write by.
+    Rows,
+    /// Clauses that cannot be combined (an `ORDER BY` inside a union part, `chunk_by_id`
+    /// on an ordered query, ...).
+    Clauses,
+    /// Raw SQL whose `?` placeholders do not match its bindings.
+    Placeholders,
+    /// A model operation the model cannot do: no primary key value yet, no soft deletes.
+    Model,
+    /// A relation used against its kind (`attach` on a has-many, `associate` with an
+    /// unsaved owner, a write on a relation of an unsaved parent).
+    Relation,
+    /// A schema change that cannot be made as asked (an unknown column or constraint, a
+    /// second primary key, a CHECK that is not one condition, a table with no column).
+    Schema,
+    /// Something this database does not do (`RETURNING`, schemas, arrays, a column type).
+    Unsupported,
+    /// A value that cannot be written as an SQL literal (a NUL byte, a non-finite float).
+    Literal,
+}
+
+impl fmt::Display for InvalidQueryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InvalidQueryKind::Operator => "operator",
+            InvalidQueryKind::LikePattern => "like pattern",
+            InvalidQueryKind::Argument => "argument",
+            InvalidQueryKind::Rows => "rows",
+            InvalidQueryKind::Clauses => "clauses",
+            InvalidQueryKind::Placeholders => "placeholders",
+            InvalidQueryKind::Model => "model",
+            InvalidQueryKind::Relation => "relation",
+            InvalidQueryKind::Schema => "schema",
+            InvalidQueryKind::Unsupported => "unsupported",
+            InvalidQueryKind::Literal => "literal",
+        })
+    }
+}
+
 impl Error {
+    /// An [`Error::InvalidQuery`] of `kind`.
+    pub fn invalid_query(kind: InvalidQueryKind, message: impl Into<String>) -> Error {
+        Error::InvalidQuery {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// An application error ([`Error::Other`]): a message or any error of the caller's,
+    /// kept as the `source()`. Returning it from a [`crate::DB::transaction`] closure
+    /// rolls the transaction back; from a `creating`/`saving`/... hook, cancels the write.
+    ///
+    /// ```
+    /// use orm_core::Error;
+    /// let err = Error::other("a country needs a name");
+    /// assert_eq!(err.to_string(), "a country needs a name");
+    /// let parse = "x".parse::<i32>().map_err(Error::other).unwrap_err();
+    /// assert!(matches!(parse, Error::Other(_)));
+    /// ```
+    pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+        Error::Other(error.into())
+    }
+
+    /// The rule broken, if this is an [`Error::InvalidQuery`].
+    pub fn invalid_query_kind(&self) -> Option<InvalidQueryKind> {
+        match self {
+            Error::InvalidQuery { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// An [`Error::Bind`] without a driver error.
+    pub(crate) fn bind(message: impl Into<String>) -> Error {
+        Error::Bind {
+            message: message.into(),
+            source: None,
+        }
+    }
+
     /// The kind of constraint violated, if this is a constraint violation.
     pub fn constraint_kind(&self) -> Option<ConstraintKind> {
         match self {

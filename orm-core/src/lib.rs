@@ -58,7 +58,7 @@ pub use crate::db::{
     ConnectionRef, Executor, Manager, Pool, PoolConfig, PooledConnection, DB, DEFAULT_CONNECTION,
 };
 pub use crate::dialect::{Backend, Dialect};
-pub use crate::error::{ConstraintKind, Error, Result};
+pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
 pub use crate::log::LoggedQuery;
 pub use crate::model::{Model, ModelHooks, ModelMeta, SOFT_DELETES};
 pub use crate::query::Constraint;
@@ -95,8 +95,8 @@ pub mod prelude {
     pub use crate::Operator;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, Error, Executor, FromRow, HasMany,
-        HasManyThrough, HasOne, HasOneThrough, Model, ModelHooks, ModelState, NaiveDate,
-        NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
+        HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks, ModelState,
+        NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
     };
 }
 

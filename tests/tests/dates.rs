@@ -45,9 +45,9 @@ on_both_backends! {
             // Noon is not: refused, nothing written (it was silently truncated).
             for value in [Value::from(noon), Value::from(noon.naive_utc())] {
                 let err = DB::table("events").insert(row! {"day" => value.clone()}).unwrap_err();
-                assert!(matches!(err, Error::Bind(ref m) if m.contains("time of day")), "{err}");
+                assert!(matches!(err, Error::Bind { message: ref m, .. } if m.contains("time of day")), "{err}");
                 let err = DB::table("events").where_("day", "=", value).count().unwrap_err();
-                assert!(matches!(err, Error::Bind(_)), "{err}");
+                assert!(matches!(err, Error::Bind { .. }), "{err}");
             }
             assert_eq!(DB::table("events").count()?, 3);
         } else {

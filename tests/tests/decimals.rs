@@ -30,7 +30,7 @@ fn create_products() -> Result<()> {
             t.decimal("rate", 20, 10).nullable();
         })
     })
-    .map_err(|e| Error::InvalidQuery(e.to_string()))
+    .map_err(|e| Error::other(e.to_string()))
 }
 
 fn money() -> Vec<(&'static str, Decimal, Option<Decimal>)> {

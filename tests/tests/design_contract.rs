@@ -122,7 +122,7 @@ fn migrate() -> Result<()> {
     orm_migrate::Migrator::new(migrations::all())
         .run()
         .map(|_| ())
-        .map_err(|e| Error::InvalidQuery(e.to_string()))
+        .map_err(|e| Error::other(e.to_string()))
 }
 
 on_both_backends! {

@@ -1,7 +1,7 @@
 //! Constraint violations are typed, on both backends; hostile identifiers round-trip.
 
 use orm_core::dialect::SqlWriter;
-use orm_core::{ConstraintKind, Error, Value, DB};
+use orm_core::{ConstraintKind, Error, InvalidQueryKind, Value, DB};
 use orm_tests::{on_both_backends, per_backend};
 
 fn schema() -> orm_core::Result<()> {
@@ -133,8 +133,14 @@ on_both_backends! {
 
     fn wrong_number_of_bindings_is_an_error_not_a_panic() {
         schema()?;
-        assert!(DB::select("SELECT * FROM parents WHERE id = ?", &[]).is_err());
-        assert!(DB::select("SELECT * FROM parents WHERE id = ?", &[&1, &2]).is_err());
+        // The same typed error on every backend, naming both counts.
+        for binds in [&[][..], &[&1 as &dyn orm_core::ToValue, &2][..]] {
+            let err = DB::select("SELECT * FROM parents WHERE id = ?", binds).unwrap_err();
+            assert!(
+                matches!(&err, Error::Bind { message, .. } if message.contains("1 placeholder")),
+                "{err:?}"
+            );
+        }
         Ok(())
     }
 
@@ -188,8 +194,10 @@ fn a_value_a_postgres_parameter_cannot_take_is_a_bind_error() -> orm_core::Resul
     )
     .unwrap_err();
     match &err {
-        Error::Bind(message) => {
+        Error::Bind { message, .. } => {
             assert!(message.contains("parameter 2"), "{message}");
+            // The driver's error is kept as the source.
+            assert!(std::error::Error::source(&err).is_some(), "{err:?}");
             assert!(
                 message.contains("text") && message.contains("int4"),
                 "{message}"
@@ -204,7 +212,7 @@ fn a_value_a_postgres_parameter_cannot_take_is_a_bind_error() -> orm_core::Resul
     )
     .unwrap_err();
     assert!(
-        matches!(&err, Error::Bind(m) if m.contains("parameter 1")),
+        matches!(&err, Error::Bind { message: m, .. } if m.contains("parameter 1")),
         "{err:?}"
     );
     // Nothing was sent: the connection goes on (also inside a transaction).
@@ -213,7 +221,7 @@ fn a_value_a_postgres_parameter_cannot_take_is_a_bind_error() -> orm_core::Resul
             "INSERT INTO parents (id, email) VALUES (?, ?)",
             &[&"x", &"x@x"],
         );
-        assert!(matches!(refused, Err(Error::Bind(_))), "{refused:?}");
+        assert!(matches!(refused, Err(Error::Bind { .. })), "{refused:?}");
         DB::insert(
             "INSERT INTO parents (id, email) VALUES (?, ?)",
             &[&2, &"b@x"],
@@ -252,4 +260,40 @@ fn unknown_url_schemes_are_configuration_errors() {
         orm_core::Connection::open("nonsense"),
         Err(Error::Config(_))
     ));
+}
+
+on_both_backends! {
+    fn invalid_queries_say_which_rule_they_broke() {
+        schema()?;
+        let kind = |result: orm_core::Result<u64>| result.unwrap_err().invalid_query_kind();
+        assert_eq!(kind(DB::table("parents").where_("id", "=>", 1).count()), Some(InvalidQueryKind::Operator));
+        assert_eq!(kind(DB::table("parents").where_like("email", r"a\").count()), Some(InvalidQueryKind::LikePattern));
+        assert_eq!(kind(DB::table("parents").update(Vec::<(&str, Value)>::new())), Some(InvalidQueryKind::Rows));
+        assert_eq!(
+            kind(DB::table("parents").insert_many([orm_core::row! {"id" => 2}, orm_core::row! {"email" => "b"}])),
+            Some(InvalidQueryKind::Rows)
+        );
+        let placeholders = DB::select("SELECT * FROM parents WHERE id = ? AND email = ?", &[&1]).unwrap_err();
+        assert!(
+            matches!(placeholders, Error::Bind { .. }),
+            "{placeholders:?}"
+        );
+        // Refused before anything was sent: the table is unchanged.
+        assert_eq!(DB::table("parents").count()?, 1);
+        Ok(())
+    }
+
+    fn application_errors_abort_a_transaction_and_keep_their_source() {
+        schema()?;
+        let parse = "seven".parse::<i64>().unwrap_err();
+        let err = DB::transaction(|| {
+            DB::insert("INSERT INTO parents (id, email) VALUES (?, ?)", &[&2, &"b@x"])?;
+            Err::<(), _>(Error::other(parse.clone()))
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Other(_)), "{err:?}");
+        assert_eq!(err.to_string(), parse.to_string());
+        assert_eq!(DB::table("parents").count()?, 1);
+        Ok(())
+    }
 }

@@ -4,7 +4,7 @@ use orm_tests::on_both_backends;
 
 on_both_backends! {
     fn the_blog_example_runs_and_finds_what_it_should() {
-        let summary = examples::blog::run(|_| {}).map_err(|e| orm_core::Error::InvalidQuery(e.to_string()))?;
+        let summary = examples::blog::run(|_| {}).map_err(|e| orm_core::Error::other(e.to_string()))?;
         assert_eq!(summary.migrated.len(), 3);
         assert_eq!(
             summary.authors,

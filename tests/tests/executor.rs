@@ -113,7 +113,7 @@ on_both_backends! {
             DB::transaction(|| User::create(User { name: "kept".into(), ..Default::default() }))?;
             let inner: Result<()> = DB::transaction(|| {
                 User::create(User { name: "undone".into(), ..Default::default() })?;
-                Err(Error::InvalidQuery("changed my mind".into()))
+                Err(Error::other("changed my mind"))
             });
             assert!(inner.is_err());
             assert_eq!(User::count()?, 1);
@@ -133,7 +133,7 @@ on_both_backends! {
         let mut conn = second.open()?;
         let failed: Result<()> = conn.scope(|| {
             User::create(User { name: "a".into(), ..Default::default() })?;
-            Err(Error::InvalidQuery("stop".into()))
+            Err(Error::other("stop"))
         });
         assert!(failed.is_err());
         let panicked = catch_unwind(AssertUnwindSafe(|| {

@@ -73,7 +73,7 @@ on_both_backends! {
                 t.primary(&["bus_id", "movie_id"]);
             })
         })
-        .map_err(|e| Error::InvalidQuery(e.to_string()))?;
+        .map_err(|e| Error::other(e.to_string()))?;
         let movie = Movie::create(Movie { title: "Speed".into(), ..Default::default() })?;
         let bus = Bus::create(Bus { plate: "2525".into(), ..Default::default() })?;
         assert_eq!(movie.buses().attach([bus.id.unwrap()])?, 1);

@@ -57,9 +57,9 @@ on_both_backends! {
         items()?;
         for pattern in [r"50\", r"50\\\"] {
             let err = DB::table("items").where_like("name", pattern).count().unwrap_err();
-            assert!(matches!(err, Error::InvalidQuery(ref m) if m.contains("escape character")), "{err}");
+            assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::LikePattern, message: ref m, .. } if m.contains("escape character")), "{err}");
             let err = DB::table("items").where_("name", "ilike", pattern).get().unwrap_err();
-            assert!(matches!(err, Error::InvalidQuery(_)), "{err}");
+            assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::LikePattern, .. }), "{err}");
         }
         Ok(())
     }
@@ -129,7 +129,7 @@ on_both_backends! {
         let pattern = format!("{}%", "x".repeat(50_000));
         let result = DB::table("items").where_like("name", pattern.as_str()).count();
         match backend() {
-            Backend::Sqlite => assert!(matches!(result, Err(Error::InvalidQuery(ref m)) if m.contains("50000")), "{result:?}"),
+            Backend::Sqlite => assert!(matches!(result, Err(Error::InvalidQuery { kind: InvalidQueryKind::LikePattern, message: ref m, .. }) if m.contains("50000")), "{result:?}"),
             _ => assert_eq!(result?, 0),
         }
         Ok(())

@@ -32,7 +32,7 @@ pub struct Country {
 impl ModelHooks for Country {
     fn saving(&mut self) -> Result<()> {
         if self.name.is_empty() {
-            return Err(Error::InvalidQuery("a country needs a name".into()));
+            return Err(Error::other("a country needs a name"));
         }
         self.code = self.code.to_uppercase();
         Ok(())
@@ -151,7 +151,7 @@ on_both_backends! {
         assert_eq!(DB::select("SELECT COUNT(*) AS n FROM countries", &[])?[0].get::<i64, _>("n")?, 1);
 
         let mut nameless = Country { code: "xx".into(), name: String::new() };
-        assert!(matches!(nameless.save(), Err(Error::InvalidQuery(_))));
+        assert!(matches!(nameless.save(), Err(Error::Other(_))));
         assert_eq!(Country::find("XX")?, None);
         Ok(())
     }
@@ -479,7 +479,7 @@ on_both_backends! {
         Country::insert_many(&mut countries)?;
         // The saving hook refuses an empty name: nothing is written.
         let refused = Country::query().update(orm_core::row! {"country_name" => ""});
-        assert!(matches!(refused, Err(Error::InvalidQuery(_))), "{refused:?}");
+        assert!(matches!(refused, Err(Error::Other(_))), "{refused:?}");
         assert_eq!(Country::find("DE")?.unwrap().name, "Germany");
         assert_eq!(Country::where_("code", "<>", "IT").update(orm_core::row! {"country_name" => "EU"})?, 2);
         assert_eq!(Country::find("FR")?.unwrap().name, "EU");

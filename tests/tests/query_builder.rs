@@ -2,7 +2,9 @@
 //! the two backends row for row.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use orm_core::{row, Backend, Error, Executor, Operator, Query, Record, Result, Value, DB};
+use orm_core::{
+    row, Backend, Error, Executor, InvalidQueryKind, Operator, Query, Record, Result, Value, DB,
+};
 use orm_tests::{on_both_backends, per_backend};
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
@@ -307,7 +309,7 @@ on_both_backends! {
         let simple = DB::table("users").order_by("id").simple_paginate(3, 2)?;
         assert!(!simple.has_more);
         assert_eq!(names(&simple.data), ["Barbara", "alan", "Edsger"]);
-        assert!(matches!(DB::table("users").paginate(0, 1), Err(Error::InvalidQuery(_))));
+        assert!(matches!(DB::table("users").paginate(0, 1), Err(Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. })));
 
         let mut pages = Vec::new();
         let finished = DB::table("users").chunk(4, |rows| {
@@ -337,7 +339,7 @@ on_both_backends! {
         assert_eq!(DB::table("users").cursor().count(), 6);
         let bad: Vec<Result<Record>> = DB::table("users").where_("id", "??", 1).cursor().collect();
         assert_eq!(bad.len(), 1);
-        assert!(matches!(bad[0], Err(Error::InvalidQuery(_))));
+        assert!(matches!(bad[0], Err(Error::InvalidQuery { kind: InvalidQueryKind::Operator, .. })));
         let mut each = Vec::new();
         DB::table("users").order_by_desc("id").each(|r| { each.push(r.get::<i64, _>("id")?); Ok(each.len() < 3) })?;
         assert_eq!(each, [6, 5, 4]);
@@ -377,7 +379,7 @@ on_both_backends! {
         let n = DB::table("users").upsert([row! {"name" => "X", "email" => "kj@example.com"}], &["email"], &[])?;
         assert_eq!(n, 0);
         assert_eq!(DB::table("users").where_eq("email", "kj@example.com").value::<String>("name")?.as_deref(), Some("Katherine"));
-        assert!(matches!(DB::table("users").upsert([row! {"name" => "X"}], &[], &[]), Err(Error::InvalidQuery(_))));
+        assert!(matches!(DB::table("users").upsert([row! {"name" => "X"}], &[], &[]), Err(Error::InvalidQuery { kind: InvalidQueryKind::Rows, .. })));
 
         assert_eq!(DB::table("users").where_eq("team_id", 1).update(row! {"votes" => 50, "active" => true})?, 3);
         assert_eq!(DB::table("users").where_eq("team_id", 1).sum("votes")?, 150.0);
@@ -388,7 +390,7 @@ on_both_backends! {
         DB::table("users").where_eq("id", 2).decrement_with("votes", 1, row! {"active" => false})?;
         let grace = DB::table("users").find(2)?.unwrap();
         assert_eq!((grace.get::<i64, _>("votes")?, grace.get::<String, _>("name")?, grace.get::<bool, _>("active")?), (62, "Grace H.".into(), false));
-        assert!(matches!(DB::table("users").update(Vec::<(&str, Value)>::new()), Err(Error::InvalidQuery(_))));
+        assert!(matches!(DB::table("users").update(Vec::<(&str, Value)>::new()), Err(Error::InvalidQuery { kind: InvalidQueryKind::Rows, .. })));
         // Update and delete with order + limit (portable through a key subquery).
         assert_eq!(DB::table("users").order_by_desc("votes").limit(1).update(row! {"name" => "Top"})?, 1);
         assert_eq!(DB::table("users").where_eq("name", "Top").value::<i64>("id")?, Some(4));
@@ -432,7 +434,7 @@ on_both_backends! {
             }
             _ => {
                 let err = DB::select("SELECT name FROM users WHERE id IN (?)", &[&ids]).unwrap_err();
-                assert!(matches!(err, Error::Bind(ref m) if m.contains("array")), "{err}");
+                assert!(matches!(err, Error::Bind { message: ref m, .. } if m.contains("array")), "{err}");
             }
         }
         Ok(())
@@ -442,10 +444,10 @@ on_both_backends! {
         seed()?;
         for op in ["=>", "; DROP TABLE users --", "", "LIKE LIKE"] {
             let err = DB::table("users").where_("votes", op, 1).get().unwrap_err();
-            assert!(matches!(err, Error::InvalidQuery(ref m) if m.contains("unknown operator")), "{err}");
-            assert!(matches!(DB::table("users").where_("votes", op, 1).count(), Err(Error::InvalidQuery(_))));
-            assert!(matches!(DB::table("users").where_("votes", op, 1).delete(), Err(Error::InvalidQuery(_))));
-            assert!(matches!(DB::table("users").where_("votes", op, 1).update(row! {"votes" => 1}), Err(Error::InvalidQuery(_))));
+            assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Operator, message: ref m, .. } if m.contains("unknown operator")), "{err}");
+            assert!(matches!(DB::table("users").where_("votes", op, 1).count(), Err(Error::InvalidQuery { kind: InvalidQueryKind::Operator, .. })));
+            assert!(matches!(DB::table("users").where_("votes", op, 1).delete(), Err(Error::InvalidQuery { kind: InvalidQueryKind::Operator, .. })));
+            assert!(matches!(DB::table("users").where_("votes", op, 1).update(row! {"votes" => 1}), Err(Error::InvalidQuery { kind: InvalidQueryKind::Operator, .. })));
         }
         assert_eq!(DB::table("users").count()?, 6, "nothing was deleted");
         assert!(matches!(DB::table("users").where_eq("", 1).get(), Err(Error::InvalidIdentifier { .. })));
@@ -454,10 +456,10 @@ on_both_backends! {
             vec![("name", Value::from("x"))],
             vec![("name", "y".into()), ("id", 50.into())],
         ]).unwrap_err();
-        assert!(matches!(err, Error::InvalidQuery(ref m) if m.contains("same columns")), "{err}");
+        assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Rows, message: ref m, .. } if m.contains("same columns")), "{err}");
         let err = DB::table("teams").insert_many([row! {"name" => "x"}, row! {"nom" => "y"}]).unwrap_err();
-        assert!(matches!(err, Error::InvalidQuery(_)));
-        assert!(matches!(DB::table("teams").insert(row! {"name" => "x", "name" => "y"}), Err(Error::InvalidQuery(_))));
+        assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Rows, .. }));
+        assert!(matches!(DB::table("teams").insert(row! {"name" => "x", "name" => "y"}), Err(Error::InvalidQuery { kind: InvalidQueryKind::Rows, .. })));
         assert_eq!(DB::table("teams").count()?, 3, "nothing was inserted");
 
         assert!(matches!(DB::table("users").where_eq("id", -1).sole(), Err(Error::NotFound { .. })));

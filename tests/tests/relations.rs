@@ -122,7 +122,7 @@ fn schema() -> Result<()> {
             t.primary(&["role_id", "user_id"]);
         })
     })
-    .map_err(|e| Error::InvalidQuery(e.to_string()))
+    .map_err(|e| Error::other(e.to_string()))
 }
 
 /// 2 countries, 3 users, posts with comments, profiles and roles.
@@ -298,7 +298,7 @@ on_both_backends! {
         let counted = User::query().with_count(&["posts", "roles"]).order_by("name").get()?;
         assert_eq!(counted.iter().map(|u| u.posts.count()).collect::<Vec<_>>(), [Some(3), Some(1), Some(0)]);
         assert_eq!(counted[0].roles.count(), Some(2));
-        assert!(matches!(User::query().has("nope").get(), Err(Error::InvalidQuery(_))));
+        assert!(matches!(User::query().has("nope").get(), Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })));
         Ok(())
     }
 
@@ -333,7 +333,7 @@ on_both_backends! {
         assert_eq!(post.user_id, linus.id.unwrap());
         post.save()?;
         assert_eq!(linus.posts().count()?, 1);
-        assert!(matches!(post.associate("comments", &linus), Err(Error::InvalidQuery(_))));
+        assert!(matches!(post.associate("comments", &linus), Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })));
         assert!(matches!(post.associate("nope", &linus), Err(Error::UnknownRelation { .. })));
         Ok(())
     }

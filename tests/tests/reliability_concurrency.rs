@@ -322,7 +322,7 @@ fn pool_hygiene(target: &Target) -> Result<()> {
     let s = seq();
     let result = target.conn().transaction(|| {
         target.conn().execute(&insert_sql, &[&1, &s])?;
-        Err::<(), _>(Error::InvalidQuery("injected".into()))
+        Err::<(), _>(Error::other("injected"))
     });
     assert!(result.is_err());
     assert!(!committed(target, s)?);
@@ -388,7 +388,7 @@ fn pool_hygiene(target: &Target) -> Result<()> {
             0 => target.conn().select("SELECT 1 AS one", &[]).map(drop),
             1 => target
                 .conn()
-                .transaction(|| Err::<(), _>(Error::InvalidQuery("injected".into()))),
+                .transaction(|| Err::<(), _>(Error::other("injected"))),
             _ => {
                 let mut conn = pool.get()?;
                 conn.execute_batch("BEGIN")

@@ -179,7 +179,7 @@ const OPERATIONS: &[(&str, Operation)] = &[
         // without metacharacters must find the payload itself.
         let rows = match DB::table("notes").where_like("body", p).get() {
             Ok(rows) => rows,
-            Err(Error::InvalidQuery(message)) if like_pattern_refused(p, &message) => {
+            Err(Error::InvalidQuery { message, .. }) if like_pattern_refused(p, &message) => {
                 return Ok(());
             }
             Err(e) => return Err(e),

@@ -108,7 +108,7 @@ enum Fault {
 
 fn fail(fault: Fault) -> Result<()> {
     match fault {
-        Fault::Returned => Err(Error::InvalidQuery("injected failure".into())),
+        Fault::Returned => Err(Error::other("injected failure")),
         Fault::Database => DB::insert(
             "INSERT INTO accounts (id, owner, balance) VALUES (?, NULL, 0)",
             &[&9],
@@ -151,7 +151,7 @@ fn check_fault_at_every_step() -> Result<()> {
                     (Fault::Panic, Err(payload)) => {
                         assert!(payload.downcast_ref::<InjectedPanic>().is_some())
                     }
-                    (Fault::Returned, Ok(Err(Error::InvalidQuery(_))))
+                    (Fault::Returned, Ok(Err(Error::Other(_))))
                     | (Fault::Database, Ok(Err(Error::NotNullViolation { .. }))) => {}
                     (fault, Ok(other)) => panic!("{fault:?} at step {fail_at}: got {other:?}"),
                     (fault, Err(_)) => panic!("{fault:?} at step {fail_at}: unexpected panic"),
@@ -243,7 +243,7 @@ fn execute(tree: &Tree) -> Result<()> {
         }
         match tree.end {
             End::Commit => Ok(()),
-            End::Returned => Err(Error::InvalidQuery("injected".into())),
+            End::Returned => Err(Error::other("injected")),
             End::Database => DB::insert("INSERT INTO items (v) VALUES (NULL)", &[]).map(drop),
             End::Panic => inject_panic(),
         }

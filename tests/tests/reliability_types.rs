@@ -284,7 +284,7 @@ fn check_nan() -> Result<()> {
             assert!(found.single.is_nan() && found.double.is_nan());
             assert!(found.opt_double.is_some_and(f64::is_nan));
         }
-        (Backend::Sqlite, Err(Error::Bind(_))) => {}
+        (Backend::Sqlite, Err(Error::Bind { .. })) => {}
         (backend, other) => panic!("{backend:?}: NaN gave {other:?}"),
     }
     Ok(())

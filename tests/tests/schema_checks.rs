@@ -123,7 +123,7 @@ fn a_check_that_would_close_its_parentheses_early_is_refused() {
     });
     assert!(matches!(
         result,
-        Err(Error::Database(DbError::InvalidQuery(_)))
+        Err(Error::Database(DbError::InvalidQuery { .. }))
     ));
     assert!(!schema(|s| s.has_table("polls")).unwrap());
 }

@@ -52,7 +52,7 @@ fn schema() -> Result<()> {
             t.primary(&["user_id", "friend_id"]);
         })
     })
-    .map_err(|e| Error::InvalidQuery(e.to_string()))
+    .map_err(|e| Error::other(e.to_string()))
 }
 
 fn category(name: &str, parent: Option<&Category>) -> Result<Category> {

@@ -70,7 +70,7 @@ on_both_backends! {
             add(1, "outer")?;
             let inner = DB::transaction(|| {
                 add(2, "inner")?;
-                Err::<(), _>(Error::InvalidQuery("inner fails".into()))
+                Err::<(), _>(Error::other("inner fails"))
             });
             assert!(inner.is_err());
             DB::transaction(|| add(3, "inner ok"))?;

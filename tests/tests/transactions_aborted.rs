@@ -229,7 +229,7 @@ on_both_backends! {
         DB::transaction(|| {
             let refused = DB::insert("INSERT INTO items (id, name) VALUES (?, ?)", &[&"x", &"y"]);
             match backend() {
-                Backend::Postgres => assert!(matches!(refused, Err(Error::Bind(_))), "{refused:?}"),
+                Backend::Postgres => assert!(matches!(refused, Err(Error::Bind { .. })), "{refused:?}"),
                 _ => assert!(refused.is_err()),
             }
             add(2, "a")?;

@@ -231,7 +231,7 @@ fn starts_with_ddl(sql: &str) -> bool {
 
 fn check_param_count<P>(stmt: &Statement, params: &[P]) -> Result<()> {
     if stmt.params().len() != params.len() {
-        return Err(Error::Bind(format!(
+        return Err(Error::bind(format!(
             "the statement has {} placeholder(s) but {} value(s) were bound",
             stmt.params().len(),
             params.len()
@@ -853,7 +853,10 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
         .source()
         .and_then(|source| source.downcast_ref::<BindRefused>())
     {
-        return Error::Bind(refused.0.clone());
+        return Error::Bind {
+            message: refused.0.clone(),
+            source: Some(Box::new(error)),
+        };
     }
     if let Some(db) = error.as_db_error() {
         let message = match db.detail() {
@@ -922,7 +925,10 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
     }
     // A value that cannot be converted to its parameter's type (`PgBind` refused it).
     if error.to_string().starts_with("error serializing parameter") {
-        return Error::Bind(message);
+        return Error::Bind {
+            message,
+            source: Some(Box::new(error)),
+        };
     }
     Error::Database {
         message,

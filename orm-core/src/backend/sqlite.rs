@@ -133,13 +133,13 @@ fn refuse_unbindable<P: Param>(params: &[P]) -> Result<()> {
     for (index, param) in params.iter().enumerate() {
         match param.param().as_value() {
             Some(Value::Float(f)) if f.is_nan() => {
-                return Err(Error::Bind(format!(
+                return Err(Error::bind(format!(
                     "parameter {} is NaN, which SQLite cannot store (it would become NULL)",
                     index + 1
                 )))
             }
             Some(Value::Array(_)) => {
-                return Err(Error::Bind(format!(
+                return Err(Error::bind(format!(
                     "parameter {} is an array, which SQLite cannot bind",
                     index + 1
                 )))
@@ -227,6 +227,14 @@ fn column_not_found(index: usize) -> Box<Error> {
 }
 
 pub(crate) fn map_error(error: rusqlite::Error) -> Error {
+    if let rusqlite::Error::InvalidParameterCount(given, expected) = error {
+        return Error::Bind {
+            message: format!(
+                "the statement has {expected} placeholder(s) but {given} value(s) were bound"
+            ),
+            source: Some(Box::new(error)),
+        };
+    }
     let rusqlite::Error::SqliteFailure(failure, message) = &error else {
         return Error::Database {
             message: error.to_string(),

@@ -7,7 +7,7 @@ use crate::dialect::schema::{
 };
 use crate::dialect::sql_tokens::{self, TokenKind};
 use crate::dialect::{Dialect, SqlWriter};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::value::Value;
 
 pub(crate) fn finish(w: SqlWriter) -> Result<String> {
@@ -135,10 +135,13 @@ pub(crate) fn push_check(w: &mut SqlWriter, check: &CheckDef) {
     }
     let text = check.expression.as_str();
     if !is_one_condition(text) {
-        w.fail(Error::InvalidQuery(format!(
-            "CHECK constraint `{text}` must be one condition: not empty, parentheses \
+        w.fail(Error::invalid_query(
+            InvalidQueryKind::Schema,
+            format!(
+                "CHECK constraint `{text}` must be one condition: not empty, parentheses \
              balanced, no `;` and no comment"
-        )));
+            ),
+        ));
     }
     w.push("CHECK (")
         .push_raw_with_bindings(text, Vec::new())
@@ -190,10 +193,10 @@ fn create_index(dialect: &'static dyn Dialect, table: &str, index: &IndexDef) ->
 /// keys) followed by one `CREATE INDEX` per unique or plain index.
 pub fn create_table(dialect: &'static dyn Dialect, table: &TableDef) -> Result<Vec<String>> {
     if table.columns.is_empty() {
-        return Err(Error::InvalidQuery(format!(
-            "table `{}` needs at least one column",
-            table.name
-        )));
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Schema,
+            format!("table `{}` needs at least one column", table.name),
+        ));
     }
     let mut primary: Vec<IndexDef> = table
         .indexes
@@ -212,10 +215,10 @@ pub fn create_table(dialect: &'static dyn Dialect, table: &TableDef) -> Result<V
     } else {
         if !flagged.is_empty() {
             if table.columns.iter().any(|c| c.auto_increment) || !primary.is_empty() {
-                return Err(Error::InvalidQuery(format!(
-                    "table `{}` has more than one primary key",
-                    table.name
-                )));
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Schema,
+                    format!("table `{}` has more than one primary key", table.name),
+                ));
             }
             primary.push(IndexDef::new(
                 default_index_name(&table.name, &flagged, IndexKind::Primary),
@@ -226,10 +229,10 @@ pub fn create_table(dialect: &'static dyn Dialect, table: &TableDef) -> Result<V
         None
     };
     if primary.len() > 1 {
-        return Err(Error::InvalidQuery(format!(
-            "table `{}` has more than one primary key",
-            table.name
-        )));
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Schema,
+            format!("table `{}` has more than one primary key", table.name),
+        ));
     }
 
     let mut w = SqlWriter::new(dialect);
@@ -338,10 +341,13 @@ pub fn alter_table(
                 return Ok(AlterPlan::SqliteRebuild { then });
             }
             if column.auto_increment {
-                return Err(Error::InvalidQuery(format!(
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Schema,
+                    format!(
                     "column `{}`: changing a column into an auto-increment one is not supported",
                     column.name
-                )));
+                ),
+                ));
             }
             let mut w = alter_prefix(dialect, table);
             dialect.push_change_column(&mut w, column);
@@ -592,7 +598,7 @@ mod tests {
             assert!(
                 matches!(
                     create_table(&SqliteDialect, &table),
-                    Err(Error::InvalidQuery(_))
+                    Err(Error::InvalidQuery { .. })
                 ),
                 "{bad}"
             );

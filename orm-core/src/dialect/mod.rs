@@ -24,7 +24,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::value::Value;
 
 /// The database family a dialect renders for.
@@ -239,8 +239,9 @@ pub trait Dialect:
         if self.supports_returning() {
             w.push(" RETURNING ").push_identifier(column);
         } else {
-            w.fail(Error::InvalidQuery(
-                "this database does not support RETURNING".into(),
+            w.fail(Error::invalid_query(
+                InvalidQueryKind::Unsupported,
+                "this database does not support RETURNING",
             ));
         }
     }
@@ -329,13 +330,17 @@ pub trait Dialect:
 }
 
 fn no_schemas(backend: Backend) -> Error {
-    Error::InvalidQuery(format!("{backend:?} has no schemas"))
+    Error::invalid_query(
+        InvalidQueryKind::Unsupported,
+        format!("{backend:?} has no schemas"),
+    )
 }
 
 pub(crate) fn push_quoted_text(out: &mut String, text: &str) -> Result<()> {
     if text.contains('\0') {
-        return Err(Error::InvalidQuery(
-            "a SQL literal cannot contain NUL bytes".to_owned(),
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Literal,
+            "a SQL literal cannot contain NUL bytes",
         ));
     }
     out.reserve(text.len() + 2);
@@ -364,9 +369,10 @@ fn push_literal_common<D: Dialect + ?Sized>(
         }
         Value::Float(f) => {
             if !f.is_finite() {
-                return Err(Error::InvalidQuery(format!(
-                    "the float {f} cannot be written as a SQL literal"
-                )));
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Literal,
+                    format!("the float {f} cannot be written as a SQL literal"),
+                ));
             }
             let _ = write!(out, "{f:?}");
         }
@@ -393,10 +399,13 @@ fn push_literal_common<D: Dialect + ?Sized>(
         }
         Value::Array(items) => {
             if !dialect.has_array_literals() {
-                return Err(Error::InvalidQuery(format!(
-                    "{:?} has no arrays: an array cannot be written as a literal",
-                    dialect.backend()
-                )));
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Literal,
+                    format!(
+                        "{:?} has no arrays: an array cannot be written as a literal",
+                        dialect.backend()
+                    ),
+                ));
             }
             out.push_str("ARRAY[");
             for (i, item) in items.iter().enumerate() {
@@ -474,21 +483,27 @@ pub(crate) fn check_like_pattern(dialect: &dyn Dialect, pattern: &str) -> Result
         .take_while(|b| *b == LIKE_ESCAPE as u8)
         .count();
     if trailing % 2 == 1 {
-        return Err(Error::InvalidQuery(format!(
-            "the LIKE pattern {:?} ends with the escape character `{LIKE_ESCAPE}`: write \
+        return Err(Error::invalid_query(
+            InvalidQueryKind::LikePattern,
+            format!(
+                "the LIKE pattern {:?} ends with the escape character `{LIKE_ESCAPE}`: write \
              `{LIKE_ESCAPE}{LIKE_ESCAPE}` for a literal backslash",
-            truncated(pattern)
-        )));
+                truncated(pattern)
+            ),
+        ));
     }
     let max = dialect.max_like_pattern_len();
     if pattern.len() > max {
-        return Err(Error::InvalidQuery(format!(
-            "a LIKE pattern of {} bytes is longer than the {max} bytes {:?} accepts; to \
+        return Err(Error::invalid_query(
+            InvalidQueryKind::LikePattern,
+            format!(
+                "a LIKE pattern of {} bytes is longer than the {max} bytes {:?} accepts; to \
              match long text literally use where_contains / where_starts_with / \
              where_ends_with",
-            pattern.len(),
-            dialect.backend()
-        )));
+                pattern.len(),
+                dialect.backend()
+            ),
+        ));
     }
     Ok(())
 }
@@ -701,7 +716,7 @@ mod tests {
         );
         assert!(matches!(
             literal(sqlite, array),
-            Err(Error::InvalidQuery(_))
+            Err(Error::InvalidQuery { .. })
         ));
     }
 

@@ -2,7 +2,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::value::Value;
 
 use super::ddl::{push_default, shared_column_type};
@@ -163,10 +163,10 @@ impl SchemaGrammar for PostgresDialect {
             other => {
                 match shared_column_type(other) {
                     Some(shared) => w.push(&shared),
-                    None => w.fail(Error::InvalidQuery(format!(
-                        "column `{}`: no column type for {other:?}",
-                        column.name
-                    ))),
+                    None => w.fail(Error::invalid_query(
+                        InvalidQueryKind::Unsupported,
+                        format!("column `{}`: no column type for {other:?}", column.name),
+                    )),
                 };
                 return;
             }

@@ -5,7 +5,7 @@
 
 use super::schema::{AlterCommand, ColumnDef};
 use super::SqlWriter;
-use crate::error::Error;
+use crate::error::{Error, InvalidQueryKind};
 
 /// The schema half of a dialect: every [`Dialect`](super::Dialect) implements it.
 pub trait SchemaGrammar {
@@ -37,10 +37,13 @@ pub trait SchemaGrammar {
     /// type, nullability and default. Only asked when
     /// [`alters_in_place`](SchemaGrammar::alters_in_place) accepts the change.
     fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
-        w.fail(Error::InvalidQuery(format!(
-            "column `{}`: this database cannot change a column in place",
-            column.name
-        )));
+        w.fail(Error::invalid_query(
+            InvalidQueryKind::Unsupported,
+            format!(
+                "column `{}`: this database cannot change a column in place",
+                column.name
+            ),
+        ));
     }
 
     /// A query (one bind: the table name) returning one row when the table exists.

@@ -8,7 +8,7 @@ use super::{
     push_like_pattern, rewrite_question_marks, text_match_pattern, Backend, DatePart, Dialect,
     ForeignKeySwitch, LockMode, SchemaGrammar, SqlWriter, TextMatch,
 };
-use crate::error::Error;
+use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
 
 /// SQLITE_MAX_LIKE_PATTERN_LENGTH of the bundled library (a compile-time maximum that the
@@ -166,10 +166,10 @@ impl SchemaGrammar for SqliteDialect {
             other => {
                 match shared_column_type(other) {
                     Some(shared) => w.push(&shared),
-                    None => w.fail(Error::InvalidQuery(format!(
-                        "column `{}`: no column type for {other:?}",
-                        column.name
-                    ))),
+                    None => w.fail(Error::invalid_query(
+                        InvalidQueryKind::Unsupported,
+                        format!("column `{}`: no column type for {other:?}", column.name),
+                    )),
                 };
                 return;
             }

@@ -8,7 +8,7 @@ use crate::dialect::ddl::{
 use crate::dialect::schema::{AlterCommand, ColumnDef, IndexKind};
 use crate::dialect::sql_tokens::{self, TokenKind};
 use crate::dialect::{Dialect, SqlWriter};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 
 /// SQLite statements around work that must not trip foreign keys (table rebuilds):
 /// turning enforcement off and on again (only effective outside a transaction), and
@@ -317,9 +317,10 @@ pub fn sqlite_rebuild(
     let table = snapshot.table.as_str();
     let create = snapshot.create_sql.as_str();
     let (Some(open), Some(close)) = (create.find('('), create.rfind(')')) else {
-        return Err(Error::InvalidQuery(format!(
-            "cannot read the definition of table `{table}`"
-        )));
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Schema,
+            format!("cannot read the definition of table `{table}`"),
+        ));
     };
     let suffix = &create[close + 1..];
     let mut items: Vec<TableItem> = split_top_level(&create[open + 1..close])
@@ -343,17 +344,21 @@ pub fn sqlite_rebuild(
         push_column_definition(&mut w, column, column.primary || column.auto_increment);
         finish(w)
     };
-    let missing_column =
-        |name: &str| Error::InvalidQuery(format!("table `{table}` has no column `{name}`"));
+    let missing_column = |name: &str| {
+        Error::invalid_query(
+            InvalidQueryKind::Schema,
+            format!("table `{table}` has no column `{name}`"),
+        )
+    };
     let mut dropped_column: Option<String> = None;
 
     match command {
         AlterCommand::AddColumn(column) => {
             if column_position(&items, &column.name).is_some() {
-                return Err(Error::InvalidQuery(format!(
-                    "table `{table}` already has a column `{}`",
-                    column.name
-                )));
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Schema,
+                    format!("table `{table}` already has a column `{}`", column.name),
+                ));
             }
             let sql = render_column(column)?;
             let at = items
@@ -403,9 +408,10 @@ pub fn sqlite_rebuild(
                 |item| !matches!(item, TableItem::Constraint { name: Some(n), .. } if n == name),
             );
             if items.len() == before {
-                return Err(Error::InvalidQuery(format!(
-                    "table `{table}` has no foreign key named `{name}`"
-                )));
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Schema,
+                    format!("table `{table}` has no foreign key named `{name}`"),
+                ));
             }
         }
         AlterCommand::AddCheck(check) => {
@@ -413,9 +419,10 @@ pub fn sqlite_rebuild(
                 if items.iter().any(
                     |item| matches!(item, TableItem::Constraint { name: Some(n), .. } if n == name),
                 ) {
-                    return Err(Error::InvalidQuery(format!(
-                        "table `{table}` already has a constraint named `{name}`"
-                    )));
+                    return Err(Error::invalid_query(
+                        InvalidQueryKind::Schema,
+                        format!("table `{table}` already has a constraint named `{name}`"),
+                    ));
                 }
             }
             let mut w = SqlWriter::new(dialect);
@@ -429,9 +436,10 @@ pub fn sqlite_rebuild(
             let before = items.len();
             items.retain(|item| !item.is_check_named(name));
             if items.len() == before {
-                return Err(Error::InvalidQuery(format!(
-                    "table `{table}` has no CHECK constraint named `{name}`"
-                )));
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Schema,
+                    format!("table `{table}` has no CHECK constraint named `{name}`"),
+                ));
             }
         }
         AlterCommand::AddIndex(index) if index.kind == IndexKind::Primary => {
@@ -463,17 +471,18 @@ pub fn sqlite_rebuild(
                     }
                 }
                 if !found {
-                    return Err(Error::InvalidQuery(format!(
-                        "table `{table}` has no primary key"
-                    )));
+                    return Err(Error::invalid_query(
+                        InvalidQueryKind::Schema,
+                        format!("table `{table}` has no primary key"),
+                    ));
                 }
             }
         }
         other => {
-            return Err(Error::InvalidQuery(format!(
-                "{} does not need a table rebuild",
-                other.describe()
-            )))
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Schema,
+                format!("{} does not need a table rebuild", other.describe()),
+            ))
         }
     }
 
@@ -485,9 +494,10 @@ pub fn sqlite_rebuild(
         })
         .collect();
     if new_columns.is_empty() {
-        return Err(Error::InvalidQuery(format!(
-            "table `{table}` cannot lose its last column"
-        )));
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Schema,
+            format!("table `{table}` cannot lose its last column"),
+        ));
     }
     let copied: Vec<String> = new_columns
         .iter()

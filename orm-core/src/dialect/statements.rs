@@ -4,7 +4,7 @@
 //! (e.g. an insert without `RETURNING`).
 
 use super::SqlWriter;
-use crate::error::Error;
+use crate::error::{Error, InvalidQueryKind};
 
 /// One row of `table`, addressed by `key` = the first placeholder.
 #[derive(Debug, Clone, Copy)]
@@ -104,8 +104,9 @@ pub trait StatementGrammar {
         }
         if !insert.returning.is_empty() {
             if !w.dialect().supports_returning() {
-                w.fail(Error::InvalidQuery(
-                    "this database does not support RETURNING".into(),
+                w.fail(Error::invalid_query(
+                    InvalidQueryKind::Unsupported,
+                    "this database does not support RETURNING",
                 ));
                 return;
             }

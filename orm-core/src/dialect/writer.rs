@@ -1,5 +1,5 @@
 use crate::dialect::Dialect;
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::value::Value;
 
 /// Builds one SQL statement: raw SQL text, quoted identifiers and bound values.
@@ -161,10 +161,13 @@ impl SqlWriter {
             dialect.push_placeholder(out, offset + i);
         });
         if count != bindings.len() {
-            self.error.get_or_insert(Error::InvalidQuery(format!(
-                "raw SQL `{raw}` has {count} placeholder(s) but {} binding(s)",
-                bindings.len()
-            )));
+            self.error.get_or_insert(Error::invalid_query(
+                InvalidQueryKind::Placeholders,
+                format!(
+                    "raw SQL `{raw}` has {count} placeholder(s) but {} binding(s)",
+                    bindings.len()
+                ),
+            ));
         }
         self.sql.push_str(&rendered);
         self.binds.extend(bindings);
@@ -287,6 +290,12 @@ mod tests {
         assert!(matches!(w.finish(), Err(Error::InvalidIdentifier { .. })));
         let mut w = SqlWriter::new(&SqliteDialect);
         w.push_raw_with_bindings("a = ? AND b = ?", vec![Value::Int(1)]);
-        assert!(matches!(w.finish(), Err(Error::InvalidQuery(_))));
+        assert!(matches!(
+            w.finish(),
+            Err(Error::InvalidQuery {
+                kind: InvalidQueryKind::Placeholders,
+                ..
+            })
+        ));
     }
 }

@@ -168,8 +168,8 @@ pub(super) fn leave_out_defaults(
 }
 
 pub(super) fn cannot_return(dialect: &dyn Dialect) -> Error {
-    Error::InvalidQuery(format!(
-        "{:?} cannot return generated values",
-        dialect.backend()
-    ))
+    Error::invalid_query(
+        InvalidQueryKind::Unsupported,
+        format!("{:?} cannot return generated values", dialect.backend()),
+    )
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::backend::Connection;
 use crate::db::with_named;
 use crate::dialect::{Dialect, SqlWriter};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::query::EagerRelation;
 use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};
 use crate::relation::RelationMeta;

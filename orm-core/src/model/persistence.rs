@@ -372,10 +372,10 @@ pub(super) fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> R
 pub(super) fn restore<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     let meta = M::meta();
     let Some(i) = meta.deleted_at else {
-        return Err(Error::InvalidQuery(format!(
-            "{} does not use soft deletes",
-            meta.name
-        )));
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Model,
+            format!("{} does not use soft deletes", meta.name),
+        ));
     };
     let key = model.key_value();
     if key.is_null() {

@@ -230,10 +230,13 @@ pub(super) fn not_found(meta: &ModelMeta, key: &Value) -> Error {
 }
 
 pub(super) fn missing_key(meta: &ModelMeta, action: &str) -> Error {
-    Error::InvalidQuery(format!(
-        "cannot {action} a {} that has no primary key value (save it first)",
-        meta.name
-    ))
+    Error::invalid_query(
+        InvalidQueryKind::Model,
+        format!(
+            "cannot {action} a {} that has no primary key value (save it first)",
+            meta.name
+        ),
+    )
 }
 
 #[cfg(test)]

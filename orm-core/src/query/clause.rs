@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::operator::Operator;
 use crate::dialect::{DatePart, LockMode, TextMatch};
-use crate::error::Error;
+use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
 
 /// An identifier or a piece of hand-written SQL held by a query. String literals are
@@ -180,8 +180,11 @@ pub(crate) struct Parts {
     pub(crate) lock: Option<LockMode>,
     /// The first error met while building (unknown operator, ...), reported by the
     /// terminal method.
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<Deferred>,
 }
+
+/// An [`Error::InvalidQuery`] met while building, kept (cloneable) until the query runs.
+pub(crate) type Deferred = (InvalidQueryKind, String);
 
 /// Clones a list without a call when it is empty (the common case for a model query's
 /// clauses, cloned on every `Model::query()`).
@@ -260,22 +263,22 @@ impl Parts {
         }
     }
 
-    pub(crate) fn fail(&mut self, message: String) {
-        self.error.get_or_insert(message);
+    pub(crate) fn fail(&mut self, deferred: Deferred) {
+        self.error.get_or_insert(deferred);
     }
 
     pub(crate) fn fail_with(&mut self, error: Error) {
         if self.error.is_none() {
-            self.error = Some(invalid_query_message(error));
+            self.error = Some(deferred(error));
         }
     }
 }
 
-/// The message of an error to be reported as `Error::InvalidQuery` when the query runs.
-pub(crate) fn invalid_query_message(error: Error) -> String {
+/// `error`, to be reported as an [`Error::InvalidQuery`] when the query runs.
+pub(crate) fn deferred(error: Error) -> Deferred {
     match error {
-        Error::InvalidQuery(message) => message,
-        other => other.to_string(),
+        Error::InvalidQuery { kind, message } => (kind, message),
+        other => (InvalidQueryKind::Clauses, other.to_string()),
     }
 }
 

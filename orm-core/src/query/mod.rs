@@ -25,14 +25,14 @@ use std::sync::Arc;
 
 pub use self::clause::Ident;
 pub(crate) use self::clause::{clone_list, Columns, Parts, SelectItem};
-use self::clause::{invalid_query_message, Join, JoinKind, Order, Where, WhereKind};
+use self::clause::{deferred, Deferred, Join, JoinKind, Order, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
 pub use self::load_plan::{Constraint, EagerRelation, LoadPlan};
 pub use self::operator::{IntoOperator, Operator};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
 use crate::dialect::{Dialect, LockMode, SqlWriter};
-use crate::error::Result;
+use crate::error::{InvalidQueryKind, Result};
 use crate::row::Record;
 use crate::value::{ToValue, Value};
 
@@ -300,8 +300,8 @@ impl<T> Query<T> {
     }
 
     /// Makes the query fail with [`crate::Error::InvalidQuery`] when it runs.
-    pub(crate) fn fail(mut self, message: String) -> Self {
-        self.parts.fail(message);
+    pub(crate) fn fail(mut self, kind: InvalidQueryKind, message: impl Into<String>) -> Self {
+        self.parts.fail((kind, message.into()));
         self
     }
 
@@ -688,7 +688,7 @@ impl<T> Query<T> {
 #[derive(Debug, Clone)]
 pub struct JoinClause {
     conditions: Vec<Where>,
-    error: Option<String>,
+    error: Option<Deferred>,
 }
 
 impl JoinClause {
@@ -701,8 +701,7 @@ impl JoinClause {
         match op.into_operator() {
             Ok(op) => self.conditions.push(Where { or, kind: make(op) }),
             Err(error) => {
-                self.error
-                    .get_or_insert_with(|| invalid_query_message(error));
+                self.error.get_or_insert_with(|| deferred(error));
             }
         }
         self

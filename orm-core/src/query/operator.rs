@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::Error;
+use crate::error::{Error, InvalidQueryKind};
 
 /// A comparison operator of `where_`, `or_where`, `where_column`, `having`, joins, ...
 ///
@@ -84,9 +84,12 @@ fn is_two_words(op: &str, first: &str, second: &str) -> bool {
 }
 
 fn unknown_operator(op: &str) -> Error {
-    Error::InvalidQuery(format!(
+    Error::invalid_query(
+        InvalidQueryKind::Operator,
+        format!(
         "unknown operator {op:?}: use one of = < > <= >= <> != like, not like, ilike, not ilike"
-    ))
+    ),
+    )
 }
 
 impl FromStr for Operator {
@@ -187,7 +190,7 @@ mod tests {
         }
         assert!(matches!(
             Operator::try_from("=>"),
-            Err(Error::InvalidQuery(message)) if message.contains("\"=>\"")
+            Err(Error::InvalidQuery { message, .. }) if message.contains("\"=>\"")
         ));
     }
 }

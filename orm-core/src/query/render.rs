@@ -5,7 +5,7 @@
 use super::clause::{split_alias, Join, JoinKind, Order, Parts, SelectItem, Where, WhereKind};
 use super::operator::Operator;
 use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
-use crate::error::Error;
+use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
 
 /// Appends `name`, `table.name`, `table.*` or `expr as alias`, each part quoted.
@@ -282,8 +282,8 @@ fn render_limit_offset(w: &mut SqlWriter, limit: Option<u64>, offset: Option<u64
 impl Parts {
     /// Renders the whole `SELECT` statement (or subquery) into `w`.
     pub(crate) fn render_select(self, w: &mut SqlWriter) {
-        if let Some(message) = self.error {
-            w.fail(Error::InvalidQuery(message));
+        if let Some((kind, message)) = self.error {
+            w.fail(Error::invalid_query(kind, message));
         }
         w.push(if self.distinct {
             "SELECT DISTINCT "
@@ -317,10 +317,10 @@ impl Parts {
                 || union.offset.is_some()
                 || union.lock.is_some()
             {
-                w.fail(Error::InvalidQuery(
+                w.fail(Error::invalid_query(
+                    InvalidQueryKind::Clauses,
                     "a query in a union cannot have its own ORDER BY, LIMIT, OFFSET or lock; \
-                     order and limit the outer query"
-                        .into(),
+                     order and limit the outer query",
                 ));
             }
             w.push(if all { " UNION ALL " } else { " UNION " });
@@ -409,8 +409,8 @@ impl Parts {
     /// Appends the ` WHERE` of an `UPDATE` or `DELETE`. Joins, ordering and limits are
     /// not portable there, so such a query becomes `WHERE key IN (SELECT key ...)`.
     pub(crate) fn render_write_where(mut self, w: &mut SqlWriter, key: &str) {
-        if let Some(message) = self.error.take() {
-            w.fail(Error::InvalidQuery(message));
+        if let Some((kind, message)) = self.error.take() {
+            w.fail(Error::invalid_query(kind, message));
         }
         let needs_subquery = !self.joins.is_empty()
             || self.limit.is_some()

@@ -180,7 +180,7 @@ fn bad_like_patterns_are_refused_before_running() {
             .to_sql_for(&SqliteDialect)
             .unwrap_err();
         assert!(
-            matches!(err, Error::InvalidQuery(ref m) if m.contains("escape character")),
+            matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::LikePattern, message: ref m, .. } if m.contains("escape character")),
             "{err}"
         );
     }
@@ -194,7 +194,7 @@ fn bad_like_patterns_are_refused_before_running() {
         .to_sql_for(&SqliteDialect)
         .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidQuery(ref m) if m.contains("50000")),
+        matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::LikePattern, message: ref m, .. } if m.contains("50000")),
         "{err}"
     );
     assert!(q()
@@ -367,7 +367,13 @@ fn raw_pieces_take_bindings() {
         .where_raw("a = ? AND b = ?", &[&1])
         .to_sql_for(&SqliteDialect)
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidQuery(_)));
+    assert!(matches!(
+        err,
+        Error::InvalidQuery {
+            kind: InvalidQueryKind::Placeholders,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -486,7 +492,10 @@ fn unions_and_locks() {
     let bad = q().union(Query::<Record>::new("x").limit(1));
     assert!(matches!(
         bad.to_sql_for(&SqliteDialect),
-        Err(Error::InvalidQuery(_))
+        Err(Error::InvalidQuery {
+            kind: InvalidQueryKind::Clauses,
+            ..
+        })
     ));
 
     let locked = q().where_eq("id", 1).lock_for_update();
@@ -543,7 +552,7 @@ fn unknown_operators_are_errors_not_sql() {
     ] {
         let err = query.to_sql_for(&PostgresDialect).unwrap_err();
         assert!(
-            matches!(err, Error::InvalidQuery(ref m) if m.contains("unknown operator")),
+            matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Operator, message: ref m, .. } if m.contains("unknown operator")),
             "{err}"
         );
     }

@@ -153,7 +153,7 @@ impl<M: Model> Query<M> {
         let parent = self.table_reference();
         match existence_query(M::meta(), parent, relation, "COUNT(*)", None, 1) {
             Ok(sub) => self.where_sub(sub, op, count),
-            Err(e) => self.fail(e.to_string()),
+            Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
         }
     }
 
@@ -167,7 +167,7 @@ impl<M: Model> Query<M> {
         match existence_query(M::meta(), parent, relation, "1", constraint, 1) {
             Ok(sub) if not => self.where_not_exists(sub),
             Ok(sub) => self.where_exists(sub),
-            Err(e) => self.fail(e.to_string()),
+            Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
         }
     }
 }

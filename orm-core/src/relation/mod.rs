@@ -9,7 +9,7 @@ use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
 use crate::backend::Connection;
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta};
 use crate::query::{Constraint, EagerRelation, Ident, LoadPlan, Query};
 use crate::value::now;

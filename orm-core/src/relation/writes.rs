@@ -57,25 +57,34 @@ impl<C: Model> Query<C> {
             .clone()
             .and_then(|c| c.downcast::<RelationContext>().ok())
             .ok_or_else(|| {
-                Error::InvalidQuery(format!(
-                    "`{action}` works on a relation query (e.g. `user.posts().{action}(..)`)"
-                ))
+                Error::invalid_query(
+                    InvalidQueryKind::Relation,
+                    format!(
+                        "`{action}` works on a relation query (e.g. `user.posts().{action}(..)`)"
+                    ),
+                )
             })
     }
 
     pub(super) fn pivot_context(&self, action: &str) -> Result<Arc<RelationContext>> {
         let context = self.relation_context(action)?;
         if context.relation.kind != RelationKind::BelongsToMany {
-            return Err(Error::InvalidQuery(format!(
-                "`{action}` works on a belongs-to-many relation, not `{}`",
-                context.relation.name
-            )));
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Relation,
+                format!(
+                    "`{action}` works on a belongs-to-many relation, not `{}`",
+                    context.relation.name
+                ),
+            ));
         }
         if context.parent_value.is_null() {
-            return Err(Error::InvalidQuery(format!(
-                "save the parent before `{action}` on `{}`",
-                context.relation.name
-            )));
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Relation,
+                format!(
+                    "save the parent before `{action}` on `{}`",
+                    context.relation.name
+                ),
+            ));
         }
         Ok(context)
     }
@@ -112,10 +121,13 @@ impl<C: Model> Query<C> {
         match relation.kind {
             RelationKind::HasOne | RelationKind::HasMany => {
                 if context.parent_value.is_null() {
-                    return Err(Error::InvalidQuery(format!(
-                        "save the parent before `{action}` through `{}`",
-                        relation.name
-                    )));
+                    return Err(Error::invalid_query(
+                        InvalidQueryKind::Relation,
+                        format!(
+                            "save the parent before `{action}` through `{}`",
+                            relation.name
+                        ),
+                    ));
                 }
                 child.set_column(relation.foreign_key, context.parent_value.as_ref())?;
                 self.run(|_, conn| write(child, conn))?;
@@ -128,10 +140,13 @@ impl<C: Model> Query<C> {
                 })?;
             }
             _ => {
-                return Err(Error::InvalidQuery(format!(
-                    "cannot {action} through `{}`: use associate() for belongs-to relations",
-                    relation.name
-                )))
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Relation,
+                    format!(
+                        "cannot {action} through `{}`: use associate() for belongs-to relations",
+                        relation.name
+                    ),
+                ))
             }
         }
         // Written on the query's connection: later saves of the child go there too.
@@ -266,7 +281,10 @@ impl<C: Model> Query<C> {
             .clone()
             .and_then(|c| c.downcast::<RelationContext>().ok())
         else {
-            return self.fail("`with_pivot` works on a belongs-to-many relation query".into());
+            return self.fail(
+                InvalidQueryKind::Relation,
+                "`with_pivot` works on a belongs-to-many relation query",
+            );
         };
         let pivot = context.relation.pivot();
         let selected: Vec<String> = columns.iter().map(|c| format!("{pivot}.{c}")).collect();
@@ -331,11 +349,14 @@ pub(crate) fn associate<M: Model, O: Model>(
         .column_value(relation.owner_key())
         .unwrap_or(Value::Null);
     if key.is_null() {
-        return Err(Error::InvalidQuery(format!(
-            "cannot associate `{}` with an unsaved {}",
-            relation.name,
-            O::meta().name
-        )));
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Relation,
+            format!(
+                "cannot associate `{}` with an unsaved {}",
+                relation.name,
+                O::meta().name
+            ),
+        ));
     }
     model.set_column(relation.foreign_key, key.as_ref())
 }
@@ -348,10 +369,13 @@ pub(crate) fn dissociate<M: Model>(model: &mut M, relation: &str) -> Result<()> 
 pub(super) fn belongs_to<M: Model>(name: &str) -> Result<&'static RelationMeta> {
     let relation = M::meta().relation(name)?;
     if relation.kind != RelationKind::BelongsTo {
-        return Err(Error::InvalidQuery(format!(
-            "`{name}` on {} is not a belongs-to relation",
-            M::meta().name
-        )));
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Relation,
+            format!(
+                "`{name}` on {} is not a belongs-to relation",
+                M::meta().name
+            ),
+        ));
     }
     Ok(relation)
 }

@@ -9,7 +9,7 @@ use super::{BulkOp, Ident, Query};
 use crate::backend::Connection;
 use crate::db::{with_named, with_named_passing};
 use crate::dialect::SqlWriter;
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::row::FromRow;
 use crate::value::{FromValue, ToValue, Value};
 

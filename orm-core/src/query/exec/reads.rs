@@ -336,7 +336,10 @@ impl<T: FromRow> Query<T> {
         page: u64,
     ) -> Result<Paginator<T>> {
         if per_page == 0 {
-            return Err(Error::InvalidQuery("per_page must be at least 1".into()));
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Argument,
+                "per_page must be at least 1",
+            ));
         }
         let page = page.max(1);
         let mut counter = self.clone();
@@ -367,7 +370,10 @@ impl<T: FromRow> Query<T> {
         page: u64,
     ) -> Result<SimplePaginator<T>> {
         if per_page == 0 {
-            return Err(Error::InvalidQuery("per_page must be at least 1".into()));
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Argument,
+                "per_page must be at least 1",
+            ));
         }
         let page = page.max(1);
         let offset = (page - 1).saturating_mul(per_page);

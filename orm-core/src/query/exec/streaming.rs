@@ -105,7 +105,10 @@ impl<T: FromRow> Query<T> {
         mut fetch: impl FnMut(Self) -> Result<Vec<T>>,
     ) -> Result<bool> {
         if size == 0 {
-            return Err(Error::InvalidQuery("chunk size must be at least 1".into()));
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Argument,
+                "chunk size must be at least 1",
+            ));
         }
         let base = self.ordered_for_paging();
         let mut pager = Pager::new(base.parts.offset, base.parts.limit, size);
@@ -157,14 +160,17 @@ impl<T: FromRow> Query<T> {
         mut fetch: impl FnMut(Self) -> Result<Vec<T>>,
     ) -> Result<bool> {
         if size == 0 {
-            return Err(Error::InvalidQuery("chunk size must be at least 1".into()));
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Argument,
+                "chunk size must be at least 1",
+            ));
         }
         let parts = &self.parts;
         if !parts.orders.is_empty() || parts.offset.is_some() || !parts.unions.is_empty() {
-            return Err(Error::InvalidQuery(
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Clauses,
                 "chunk_by_id pages by the primary key: the query must have no order_by, \
-                 offset or union (use chunk for those)"
-                    .into(),
+                 offset or union (use chunk for those)",
             ));
         }
         let key = self.paging_key();
@@ -191,10 +197,13 @@ impl<T: FromRow> Query<T> {
                 .decoded_column(&key_name)
                 .filter(|key| !key.is_null())
                 .ok_or_else(|| {
-                    Error::InvalidQuery(format!(
-                        "chunk_by_id reads each page's last key: select the key column \
+                    Error::invalid_query(
+                        InvalidQueryKind::Clauses,
+                        format!(
+                            "chunk_by_id reads each page's last key: select the key column \
                          `{key_name}` (non-null) and read rows as models or records"
-                    ))
+                        ),
+                    )
                 })?;
             if !f(rows)? {
                 return Ok(false);

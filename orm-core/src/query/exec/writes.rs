@@ -24,9 +24,10 @@ where
         if batch.rows == 0 {
             for (column, value) in row {
                 if batch.columns.contains(&column) {
-                    return Err(Error::InvalidQuery(format!(
-                        "column {column:?} appears twice in one row"
-                    )));
+                    return Err(Error::invalid_query(
+                        InvalidQueryKind::Rows,
+                        format!("column {column:?} appears twice in one row"),
+                    ));
                 }
                 batch.columns.push(column);
                 batch.values.push(value);
@@ -59,10 +60,13 @@ where
 }
 
 pub(super) fn mismatch(row: usize, got: &[(&str, Value)], first: &[&str]) -> Error {
-    Error::InvalidQuery(format!(
-        "every row must have the same columns: row {row} has {:?}, the first row has {first:?}",
-        got.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
-    ))
+    Error::invalid_query(
+        InvalidQueryKind::Rows,
+        format!(
+            "every row must have the same columns: row {row} has {:?}, the first row has {first:?}",
+            got.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        ),
+    )
 }
 
 /// Runs an insert of every row of `batch`, split into statements that stay under the
@@ -79,8 +83,9 @@ pub(super) fn execute_insert(
     }
     if let Some((unique_by, _)) = conflict {
         if unique_by.is_empty() {
-            return Err(Error::InvalidQuery(
-                "upsert needs at least one unique_by column".into(),
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Rows,
+                "upsert needs at least one unique_by column",
             ));
         }
     }
@@ -176,7 +181,12 @@ impl<T> Query<T> {
         dialect.push_returning(&mut w, &self.key);
         let (sql, binds) = w.finish()?;
         conn.query_first_native(&sql, &binds, |row| row.get::<i64, usize>(&0))?
-            .ok_or_else(|| Error::InvalidQuery("INSERT ... RETURNING returned no row".into()))
+            .ok_or_else(|| {
+                Error::invalid_query(
+                    InvalidQueryKind::Rows,
+                    "INSERT ... RETURNING returned no row",
+                )
+            })
     }
 
     /// Inserts rows, or updates `update` columns of the existing row when one with the
@@ -237,8 +247,9 @@ impl<T> Query<T> {
         mut sets: Vec<(&str, SetValue)>,
     ) -> Result<u64> {
         if sets.is_empty() {
-            return Err(Error::InvalidQuery(
-                "update needs at least one column".into(),
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Rows,
+                "update needs at least one column",
             ));
         }
         if let Some(updated_at) = self.model.updated_at {
