@@ -60,7 +60,7 @@ pub use crate::db::{
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
 pub use crate::log::LoggedQuery;
-pub use crate::model::{Model, ModelHooks, ModelMeta, SOFT_DELETES};
+pub use crate::model::{Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SOFT_DELETES};
 pub use crate::query::Constraint;
 pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
@@ -68,8 +68,8 @@ pub use crate::query::{
 };
 pub use crate::query::{IntoOperator, Operator};
 pub use crate::relation::{
-    BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, One,
-    RelationKind, RelationMeta, SyncChanges,
+    BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, ModelRelations,
+    One, SyncChanges,
 };
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
@@ -95,19 +95,19 @@ pub mod prelude {
     pub use crate::Operator;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, Error, Executor, FromRow, HasMany,
-        HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks, ModelState,
-        NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc, Value, DB,
+        HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks, ModelRelations,
+        ModelState, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc,
+        Value, DB,
     };
 }
 
 #[doc(hidden)]
 pub mod __private {
     pub use crate::column_field::{ColumnField, NotSerialized, Serialized};
+    pub use crate::model::RelationCache;
     pub use crate::model::{loaded, remember_connection, SqlCache};
     pub use crate::query::EagerRelation;
-    pub use crate::relation::{
-        load_belongs_to, load_many, load_one, relation_query, RelationCache,
-    };
+    pub use crate::relation::{load_belongs_to, load_many, load_one, relation_query};
     pub use crate::value::Bind;
     pub use serde;
 }

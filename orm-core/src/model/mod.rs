@@ -11,7 +11,6 @@ use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::query::EagerRelation;
 use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};
-use crate::relation::RelationMeta;
 use crate::row::FromRow;
 use crate::state::ModelState;
 use crate::value::{Bind, Param, ToValue, Value, ValueRef};
@@ -20,6 +19,7 @@ mod hooks;
 mod insert_many;
 mod meta;
 mod persistence;
+mod relation_meta;
 mod sql_cache;
 mod statements;
 
@@ -28,6 +28,7 @@ use insert_many::*;
 pub use meta::ModelMeta;
 use persistence::*;
 pub(crate) use persistence::{insert_on, save_on};
+pub use relation_meta::{RelationCache, RelationKind, RelationMeta};
 pub use sql_cache::SqlCache;
 use sql_cache::*;
 use statements::*;
@@ -286,25 +287,6 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     fn relation_count(&mut self, relation: &str) -> Option<&mut Option<u64>> {
         let _ = relation;
         None
-    }
-
-    /// Eager loads relations onto models already loaded: `User::load(&mut users,
-    /// &["posts", "posts.comments"])` (one query per relation and level).
-    fn load(models: &mut [Self], relations: &[&str]) -> Result<()> {
-        with_named(Self::meta().connection, |conn| {
-            crate::relation::load(models, relations, conn)
-        })
-    }
-
-    /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
-    /// saved: call `save`).
-    fn associate<O: Model>(&mut self, relation: &str, owner: &O) -> Result<()> {
-        crate::relation::associate(self, relation, owner)
-    }
-
-    /// Clears this model's foreign key of the belongs-to `relation` (not saved).
-    fn dissociate(&mut self, relation: &str) -> Result<()> {
-        crate::relation::dissociate(self, relation)
     }
 
     /// The row with this primary key, if any (trashed rows excluded).

@@ -6,26 +6,29 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::backend::Connection;
 use crate::error::{Error, InvalidQueryKind, Result};
-use crate::model::{Model, ModelMeta};
+use crate::model::{Model, ModelMeta, RelationKind, RelationMeta};
 use crate::query::{Constraint, EagerRelation, Ident, LoadPlan, Query};
 use crate::value::now;
 
 use crate::row::Record;
 use crate::value::{Value, ValueRef};
-use orm_inflector::singularize;
 
 mod containers;
 mod eager;
 mod existence;
-mod meta;
+mod model_relations;
 mod writes;
 
 pub use containers::*;
 pub use eager::*;
 use existence::*;
-pub use meta::*;
+pub use model_relations::ModelRelations;
 pub use writes::*;
+
+fn qualify(table: &str, column: &str) -> Ident {
+    Ident::Owned(format!("{table}.{column}"))
+}

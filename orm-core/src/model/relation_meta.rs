@@ -1,6 +1,13 @@
-//! What `#[derive(Model)]` emits for a relation field: `RelationMeta`, its kind and cached keys.
+//! What `#[derive(Model)]` emits for a relation field: `RelationMeta`, its kind and cached
+//! keys. Metadata of the model that declares it (`ModelMeta::relations`); the relation
+//! layer (`crate::relation`) reads it to build relation queries.
 
-use super::*;
+use std::sync::OnceLock;
+
+use orm_inflector::singularize;
+
+use super::ModelMeta;
+use crate::error::{Error, Result};
 
 /// The kind of a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +71,7 @@ pub struct RelationMeta {
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct RelationCache {
-    pub(super) pivot_table: OnceLock<String>,
+    pub(crate) pivot_table: OnceLock<String>,
 }
 
 impl RelationCache {
@@ -87,7 +94,7 @@ impl RelationMeta {
     }
 
     /// For belongs-to: the owner's key column on the related table.
-    pub(super) fn owner_key(&self) -> &'static str {
+    pub(crate) fn owner_key(&self) -> &'static str {
         self.local_key.unwrap_or((self.related)().primary_key)
     }
 
@@ -106,7 +113,7 @@ impl RelationMeta {
         })
     }
 
-    pub(super) fn through_meta(&self) -> &'static ModelMeta {
+    pub(crate) fn through_meta(&self) -> &'static ModelMeta {
         (self
             .through
             .expect("a through relation names its intermediate model"))()
@@ -125,9 +132,3 @@ impl ModelMeta {
             })
     }
 }
-
-pub(super) fn qualify(table: &str, column: &str) -> Ident {
-    Ident::Owned(format!("{table}.{column}"))
-}
-
-// ----- containers -----------------------------------------------------------------------

@@ -1,0 +1,30 @@
+//! `ModelRelations`: the relation methods every model has (`load`, `associate`,
+//! `dissociate`), kept in the relation layer so `model/` does not import it.
+
+use super::*;
+use crate::db::with_named;
+
+/// The relation methods of every [`Model`] (in the prelude): eager loading onto models
+/// already loaded, and setting or clearing a belongs-to key.
+pub trait ModelRelations: Model {
+    /// Eager loads relations onto models already loaded: `User::load(&mut users,
+    /// &["posts", "posts.comments"])` (one query per relation and level).
+    fn load(models: &mut [Self], relations: &[&str]) -> Result<()> {
+        with_named(Self::meta().connection, |conn| {
+            load(models, relations, conn)
+        })
+    }
+
+    /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
+    /// saved: call `save`).
+    fn associate<O: Model>(&mut self, relation: &str, owner: &O) -> Result<()> {
+        associate(self, relation, owner)
+    }
+
+    /// Clears this model's foreign key of the belongs-to `relation` (not saved).
+    fn dissociate(&mut self, relation: &str) -> Result<()> {
+        dissociate(self, relation)
+    }
+}
+
+impl<M: Model> ModelRelations for M {}
