@@ -30,9 +30,9 @@
 //! (`value`, `error`), the dialect (`dialect/`, the only writer of SQL syntax), rows
 //! (`row`), the drivers (`backend/`), the executor (`db`: `DB`, pools, connection
 //! scopes), the query builder (`query/`, which knows nothing of models), models
-//! (`model/`) and relations (`relation/`, which still import each other), and
-//! `testing`. The repository's `docs/12-architecture.md` lists what each layer may
-//! import.
+//! (`model/`), relations (`relation/`) and `testing`, with no import cycles (a test
+//! reads the source to hold it). The repository's `docs/12-architecture.md` lists what
+//! each layer may import.
 #![deny(missing_docs)]
 
 mod backend;

@@ -6,10 +6,12 @@
 //! through the dialect of the connection it runs on: every value is a bound parameter,
 //! every identifier is quoted, and the `*_raw` methods are the only way raw SQL enters.
 //!
-//! Every terminal method (`get`, `first`, `count`, `insert`, ...) has an `_on` twin that
-//! runs on an explicit [`Connection`]; the plain form runs on the query's named
-//! connection (`"default"` unless [`Query::use_connection`] says otherwise), which is
-//! this thread's transaction or test database when there is one, else the pool.
+//! A terminal method (`get`, `first`, `count`, `insert`, ...) runs on the query's named
+//! connection (`"default"` unless [`Query::use_connection`] says otherwise), which is the
+//! connection lent by an enclosing [`crate::Executor::scope`] when there is one, else this
+//! thread's transaction or test database, else the pool. The builder knows nothing of
+//! models or relations: what model queries carry (the eager-load plan, the relation
+//! context, the mass-write hook) is data and function pointers those layers fill in.
 
 mod clause;
 mod entry;
