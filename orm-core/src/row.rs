@@ -69,6 +69,9 @@ pub struct Row<'r> {
     /// How many rows the whole result has, when the driver knows it up front (0: unknown),
     /// so collecting loops can allocate once.
     pub(crate) rows_hint: usize,
+    /// Where a model's columns are in this result, when not in the model's own order
+    /// (see [`Layout`]): [`Row::get_at`]'s position `i` reads column `positions[i]`.
+    pub(crate) positions: Option<&'r [usize]>,
 }
 
 /// A driver's row, whose columns its backend decodes: the impls live in `backend/`, so
@@ -78,6 +81,7 @@ pub(crate) trait DriverRow {
     fn value_ref(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>>;
 }
 
+#[derive(Clone, Copy)]
 pub(crate) enum RowInner<'r> {
     #[cfg(feature = "sqlite")]
     Sqlite(&'r rusqlite::Row<'r>),
@@ -159,8 +163,14 @@ impl<'r> Row<'r> {
     }
 
     /// Reads the column at `index` as `T`: the positional fast path model decoders use.
+    /// On a row a model query has re-ordered (a custom `select`, raw SQL), `index` is the
+    /// model's column position, and the column of that name is read.
     #[inline(always)]
     pub fn get_at<T: FromValue>(&self, index: usize) -> Result<T> {
+        let index = match self.positions {
+            None => index,
+            Some(positions) => positions.get(index).copied().unwrap_or(usize::MAX),
+        };
         match self.read_at(index) {
             Ok(value) => match T::from_value(value) {
                 Ok(decoded) => Ok(decoded),
@@ -181,12 +191,102 @@ impl<'r> Row<'r> {
         })
     }
 
+    /// This row read through `positions` (see [`Layout`]).
+    pub(crate) fn with_positions<'a>(&'a self, positions: &'a [usize]) -> Row<'a> {
+        Row {
+            inner: self.inner,
+            rows_hint: self.rows_hint,
+            positions: Some(positions),
+        }
+    }
+
     /// The column names of this row.
     pub fn column_names(&self) -> Arc<[String]> {
         (0..self.len())
             .map(|i| self.column_name(i).to_owned())
             .collect()
     }
+}
+
+/// How a result's columns line up with what a model decodes by position: checked once
+/// per result, so a `SELECT id, last, first` into a struct declared `(id, first, last)`
+/// decodes by name rather than swapping two fields.
+pub(crate) enum Layout {
+    /// The result starts with the model's columns in its order (its own queries), or the
+    /// row type does not decode by position against names (records, tuples).
+    Trusted,
+    /// Not known yet: the first row is compared with the model's columns.
+    Check {
+        model: &'static str,
+        columns: &'static [&'static str],
+    },
+    /// The model's column `i` is the result's column `positions[i]`.
+    Mapped(Box<[usize]>),
+}
+
+impl Layout {
+    /// A layout to check on the first row when `T` is a model (see [`FromRow::expected_columns`]).
+    pub(crate) fn check<T: FromRow>() -> Layout {
+        match T::expected_columns() {
+            Some((model, columns)) => Layout::Check { model, columns },
+            None => Layout::Trusted,
+        }
+    }
+
+    /// Decodes `row` as `T` through this layout (checking it on the first row).
+    #[inline]
+    pub(crate) fn decode<T: FromRow>(
+        &mut self,
+        row: &Row<'_>,
+        names: &mut Option<Arc<[String]>>,
+    ) -> Result<T> {
+        match self {
+            Layout::Trusted => T::from_row_in(row, names),
+            Layout::Mapped(positions) => T::from_row_in(&row.with_positions(positions), names),
+            Layout::Check { model, columns } => {
+                *self = match positions_by_name(row, model, columns)? {
+                    None => Layout::Trusted,
+                    Some(positions) => Layout::Mapped(positions),
+                };
+                self.decode(row, names)
+            }
+        }
+    }
+}
+
+/// `None` when `row` starts with `columns` in order; else where each column is, by name
+/// (exact, then ignoring ASCII case: PostgreSQL folds unquoted aliases), or
+/// [`Error::ColumnNotFound`] naming the first column the result lacks.
+#[cold]
+fn positions_by_name(row: &Row<'_>, model: &str, columns: &[&str]) -> Result<Option<Box<[usize]>>> {
+    let len = row.len();
+    if len >= columns.len()
+        && columns
+            .iter()
+            .enumerate()
+            .all(|(i, c)| row.column_name(i) == *c)
+    {
+        return Ok(None);
+    }
+    columns
+        .iter()
+        .map(|column| {
+            (0..len)
+                .find(|&i| row.column_name(i) == *column)
+                .or_else(|| (0..len).find(|&i| row.column_name(i).eq_ignore_ascii_case(column)))
+                .ok_or_else(|| {
+                    Error::ColumnNotFound(format!(
+                        "{model}.{column} (the result has {}; select every column of the \
+                         model, or read the rows as records)",
+                        (0..len)
+                            .map(|i| row.column_name(i))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })
+        })
+        .collect::<Result<Box<[usize]>>>()
+        .map(Some)
 }
 
 impl std::fmt::Debug for Row<'_> {
@@ -222,6 +322,14 @@ pub trait FromRow: Sized {
     #[doc(hidden)]
     fn decoded_column(&self, column: &str) -> Option<Value> {
         let _ = column;
+        None
+    }
+
+    /// The type's name and the columns [`FromRow::from_row`] reads by position, in that
+    /// order (models: their columns), so a result whose columns are in another order is
+    /// decoded by name. `None` (the default): the type reads what the result holds.
+    #[doc(hidden)]
+    fn expected_columns() -> Option<(&'static str, &'static [&'static str])> {
         None
     }
 

@@ -854,6 +854,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     <Self as ::orm_core::Model>::column_value(self, column)
                 }
 
+                #[inline]
+                fn expected_columns() -> ::core::option::Option<(&'static str, &'static [&'static str])> {
+                    ::core::option::Option::Some((#model_name, &__ORM_COLUMNS))
+                }
+
                 #remember_connection
             }
 

@@ -151,6 +151,7 @@ impl PgConnection {
                 let row = Row {
                     inner: RowInner::Postgres(row),
                     rows_hint: rows.len(),
+                    positions: None,
                 };
                 if !f(&row)? {
                     break;

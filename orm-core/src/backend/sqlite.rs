@@ -76,6 +76,7 @@ impl SqliteConnection {
             let row = Row {
                 inner: RowInner::Sqlite(row),
                 rows_hint: 0,
+                positions: None,
             };
             if !f(&row)? {
                 break;

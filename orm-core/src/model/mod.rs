@@ -11,7 +11,7 @@ use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::query::EagerRelation;
 use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};
-use crate::row::FromRow;
+use crate::row::{FromRow, Layout};
 use crate::state::ModelState;
 use crate::value::{Bind, Param, ToValue, Value, ValueRef};
 
@@ -287,6 +287,23 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     fn relation_count(&mut self, relation: &str) -> Option<&mut Option<u64>> {
         let _ = relation;
         None
+    }
+
+    /// Models from hand-written SQL with `?` placeholders, run on the model's connection:
+    /// `User::from_sql("SELECT id, last, first FROM users WHERE votes > ?", &[&100])`.
+    /// Columns are matched by name, so their order does not matter and extra columns
+    /// are ignored; a column of the model that the result lacks is
+    /// [`Error::ColumnNotFound`] (a model is never half-read).
+    fn from_sql(sql: &str, bindings: &[&dyn ToValue]) -> Result<Vec<Self>> {
+        let params: Vec<Value> = bindings.iter().map(|b| b.to_value()).collect();
+        let connection = Self::meta().connection;
+        let mut models = with_named(connection, |conn| {
+            let mut layout = Layout::check::<Self>();
+            let mut names = None;
+            conn.query_map(sql, &params, |row| layout.decode::<Self>(row, &mut names))
+        })?;
+        Self::remember_connection(&mut models, connection);
+        Ok(models)
     }
 
     /// The row with this primary key, if any (trashed rows excluded).

@@ -141,14 +141,23 @@ pub(super) fn fetch_children<C: Model>(
     // At least one child per parent key is the common case: start there.
     children.reserve(keys.len());
     groups.reserve(keys.len());
+    // A constraint may have changed the select list: the children are then decoded by
+    // name, and the key read where the layout puts it.
+    let mut layout = query.layout();
+    let mut names = None;
     for keys in keys.chunks(chunk) {
         let (sql, binds) = query
             .clone()
             .where_in(group_column.clone(), keys.to_vec())
             .render_owned(conn.dialect())?;
         conn.query_each_native(&sql, &binds, |row| {
-            children.push(C::from_row(row)?);
-            groups.push(KeyRepr::read(row, key_at)?);
+            children.push(layout.decode::<C>(row, &mut names)?);
+            let at = match (&layout, own_key) {
+                (_, None) => row.len().saturating_sub(1),
+                (Layout::Mapped(positions), Some(_)) => positions[key_at],
+                (_, Some(_)) => key_at,
+            };
+            groups.push(KeyRepr::read(row, at)?);
             Ok(true)
         })?;
     }

@@ -14,7 +14,7 @@ use crate::model::{Model, ModelMeta, RelationKind, RelationMeta};
 use crate::query::{Constraint, EagerRelation, Ident, LoadPlan, Query};
 use crate::value::now;
 
-use crate::row::Record;
+use crate::row::{Layout, Record};
 use crate::value::{Value, ValueRef};
 
 mod containers;

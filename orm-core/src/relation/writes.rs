@@ -303,10 +303,12 @@ impl<C: Model> Query<C> {
         query.run(|mut query, conn| {
             query.model = Default::default();
             let width = C::meta().columns.len();
+            let mut layout = query.layout();
             let (sql, binds) = query.render_owned(conn.dialect())?;
             let mut names: Option<Arc<[String]>> = None;
+            let mut record_names = None;
             conn.query_map_native(&sql, &binds, |row| {
-                let model = C::from_row(row)?;
+                let model = layout.decode::<C>(row, &mut record_names)?;
                 let names = names.get_or_insert_with(|| {
                     (width..row.len())
                         .map(|i| row.column_name(i).to_owned())

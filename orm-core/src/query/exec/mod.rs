@@ -10,7 +10,7 @@ use crate::backend::Connection;
 use crate::db::{with_named, with_named_passing};
 use crate::dialect::SqlWriter;
 use crate::error::{Error, InvalidQueryKind, Result};
-use crate::row::FromRow;
+use crate::row::{FromRow, Layout};
 use crate::value::{FromValue, ToValue, Value};
 
 mod reads;
@@ -18,4 +18,43 @@ mod streaming;
 mod writes;
 
 pub use reads::*;
+
+impl<T: FromRow> Query<T> {
+    /// How `T` reads this query's result (see [`super::clause::Parts::layout`]).
+    pub(crate) fn layout(&self) -> Layout {
+        self.parts.layout::<T>()
+    }
+}
+
+impl super::clause::Parts {
+    /// How `T` reads this query's result: trusted when the select list starts with `T`'s
+    /// columns in order (bare or qualified by the table: a model's own queries, `add_select`
+    /// after them), else checked by name on the first row.
+    pub(crate) fn layout<T: FromRow>(&self) -> Layout {
+        let Some((_, columns)) = T::expected_columns() else {
+            return Layout::Trusted;
+        };
+        let (table, alias) = super::clause::split_alias(&self.table);
+        let names = |item: &SelectItem, column: &str| match item {
+            SelectItem::Column(ident) => match ident.strip_suffix(column) {
+                Some("") => self.joins.is_empty(),
+                Some(prefix) => prefix
+                    .strip_suffix('.')
+                    .is_some_and(|t| t == alias.unwrap_or(table)),
+                None => false,
+            },
+            _ => false,
+        };
+        if self.columns.len() >= columns.len()
+            && columns
+                .iter()
+                .zip(self.columns.iter())
+                .all(|(c, item)| names(item, c))
+        {
+            Layout::Trusted
+        } else {
+            Layout::check::<T>()
+        }
+    }
+}
 pub use streaming::*;

@@ -231,10 +231,11 @@ impl<T: FromRow> Query<T> {
             }
             None => {
                 let parts = std::mem::replace(&mut self.parts, Parts::new(Ident::Borrowed("")));
+                let mut layout = parts.layout::<T>();
                 let mut w = SqlWriter::new(conn.dialect());
                 parts.render_select(&mut w);
                 let (sql, binds) = w.finish()?;
-                conn.query_map_native(&sql, &binds, |row| T::from_row_in(row, &mut columns))?
+                conn.query_map_native(&sql, &binds, |row| layout.decode(row, &mut columns))?
             }
         };
         T::remember_connection(&mut rows, &connection);

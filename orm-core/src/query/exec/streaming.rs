@@ -255,10 +255,11 @@ impl<T: FromRow> Query<T> {
         mut f: impl FnMut(T) -> Result<R>,
     ) -> Result<()> {
         let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
+        let mut layout = self.parts.layout::<T>();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
         conn.query_each_native(&sql, &binds, |row| {
-            let mut decoded = T::from_row_in(row, &mut columns)?;
+            let mut decoded = layout.decode::<T>(row, &mut columns)?;
             T::remember_connection(std::slice::from_mut(&mut decoded), &connection);
             f(decoded).map(Continue::go_on)
         })
@@ -368,6 +369,7 @@ impl<T: FromRow> Cursor<T> {
             .limit
             .map_or(0, |n| n.min(CURSOR_PAGE_SIZE) as usize);
         let connection = page.connection.clone();
+        let mut layout = page.parts.layout::<T>();
         let (sql, binds) = page.render_owned(conn.dialect())?;
         let mut columns = None;
         rows.reserve(capacity);
@@ -378,7 +380,7 @@ impl<T: FromRow> Cursor<T> {
             if find_key && position.is_none() {
                 position = (0..row.len()).find(|&i| row.column_name(i) == key_name);
             }
-            let decoded = T::from_row_in(row, &mut columns)?;
+            let decoded = layout.decode::<T>(row, &mut columns)?;
             if let Some(i) = position {
                 if *decoded_key.get_or_insert_with(|| decoded.decoded_column(&key_name).is_some()) {
                     last = Some(i);
