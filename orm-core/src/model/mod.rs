@@ -235,6 +235,52 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         Self::query().where_in(Self::meta().primary_key, keys).get()
     }
 
+    /// The rows with all of these keys, in the order the keys are given (a key given
+    /// twice gives its model once, where it first appears), or [`Error::NotFound`] naming every key with no row
+    /// (`id IN (3, 7)`): Eloquent's `findOrFail([..])`.
+    fn find_many_or_fail<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<Vec<Self>> {
+        let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
+        let found = Self::find_many(keys.iter().cloned())?;
+        let mut by_key: std::collections::HashMap<String, Self> = found
+            .into_iter()
+            .map(|model| (model.key_value().to_string(), model))
+            .collect();
+        let missing: Vec<String> = keys
+            .iter()
+            .map(Value::to_string)
+            .filter(|key| !by_key.contains_key(key))
+            .collect();
+        if !missing.is_empty() {
+            let meta = Self::meta();
+            return Err(Error::NotFound {
+                model: meta.name.to_owned(),
+                key: format!("{} IN ({})", meta.primary_key, missing.join(", ")),
+            });
+        }
+        Ok(keys
+            .iter()
+            .filter_map(|key| by_key.remove(&key.to_string()))
+            .collect())
+    }
+
+    /// The first row matching `attributes`, or a new model (its `Default` with
+    /// `attributes` then `values` applied) **not saved**: call `save` to store it.
+    fn first_or_new<'a>(
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        if let Some(found) = matching::<Self>(&attributes).first()? {
+            return Ok(found);
+        }
+        let mut model = Self::default();
+        apply(&mut model, attributes.into_iter().chain(values))?;
+        Ok(model)
+    }
+
     /// The first row matching `attributes`, or a new model (its `Default` with
     /// `attributes` then `values` applied) saved now.
     fn first_or_create<'a>(

@@ -1,0 +1,87 @@
+//! `find_many_or_fail` (every key or an error naming the missing ones) and
+//! `first_or_new` (found, or built and not saved), on every backend.
+
+use orm_core::prelude::*;
+use orm_migrate::Schema;
+use orm_tests::on_both_backends;
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Flight {
+    pub id: Option<i64>,
+    pub code: String,
+    pub seats: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(primary_key = "iata")]
+pub struct Airport {
+    pub iata: String,
+    pub name: String,
+}
+
+fn schema() -> Result<()> {
+    Schema::on_default(|s| {
+        s.create("flights", |t| {
+            t.increments("id");
+            t.string("code", 10).unique();
+            t.big_integer("seats").default(0);
+        })?;
+        s.create("airports", |t| {
+            t.string("iata", 3).primary();
+            t.string("name", 50);
+        })
+    })
+    .map_err(Error::other)?;
+    for code in ["LH1", "LH2", "LH3"] {
+        Flight::create(Flight {
+            code: code.into(),
+            seats: 100,
+            ..Default::default()
+        })?;
+    }
+    Airport::create(Airport {
+        iata: "FRA".into(),
+        name: "Frankfurt".into(),
+    })?;
+    Airport::create(Airport {
+        iata: "MUC".into(),
+        name: "Munich".into(),
+    })?;
+    Ok(())
+}
+
+on_both_backends! {
+    fn find_many_or_fail_returns_every_key_in_order_or_names_the_missing() {
+        schema()?;
+        let flights = Flight::find_many_or_fail([3, 1, 3])?;
+        assert_eq!(flights.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), ["LH3", "LH1"]);
+        let err = Flight::find_many_or_fail([1, 7, 2, 9]).unwrap_err();
+        match err {
+            Error::NotFound { model, key } => {
+                assert_eq!(model, "Flight");
+                assert_eq!(key, "id IN (7, 9)");
+            }
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+        assert!(Flight::find_many_or_fail(Vec::<i64>::new())?.is_empty());
+        let airports = Airport::find_many_or_fail(["MUC", "FRA"])?;
+        assert_eq!(airports[0].name, "Munich");
+        let err = Airport::find_many_or_fail(["MUC", "TXL"]).unwrap_err();
+        assert_eq!(err.to_string(), r#"no Airport found for iata IN ("TXL")"#);
+        Ok(())
+    }
+
+    fn first_or_new_finds_or_builds_without_saving() {
+        schema()?;
+        let found = Flight::first_or_new(row! {"code" => "LH2"}, row! {"seats" => 5})?;
+        assert_eq!((found.id, found.seats), (Some(2), 100));
+        let mut built = Flight::first_or_new(row! {"code" => "LH9"}, row! {"seats" => 5})?;
+        assert_eq!((built.id, built.code.as_str(), built.seats), (None, "LH9", 5));
+        assert_eq!(Flight::count()?, 3, "first_or_new does not save");
+        built.save()?;
+        assert_eq!(Flight::where_eq("code", "LH9").first()?.unwrap().seats, 5);
+        let err = Flight::first_or_new(row! {"code" => "LH8"}, row! {"no_such_column" => 1}).unwrap_err();
+        assert!(matches!(err, Error::ColumnNotFound(_)), "{err:?}");
+        Ok(())
+    }
+}
