@@ -42,6 +42,7 @@
 mod blueprint;
 pub mod cli;
 mod error;
+mod introspection;
 mod ledger;
 mod migration;
 mod migrator;
@@ -51,6 +52,7 @@ pub mod testing;
 
 pub use crate::blueprint::{Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
 pub use crate::error::{Error, Result};
+pub use crate::introspection::{ColumnInfo, ForeignKeyInfo, IndexInfo};
 pub use crate::ledger::LEDGER_TABLE;
 #[doc(hidden)]
 pub use crate::migration::file_stem;

@@ -234,6 +234,55 @@ impl SchemaGrammar for PostgresDialect {
          WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position"
     }
 
+    fn columns_query(&self) -> &'static str {
+        "SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, \
+         CASE WHEN a.attnotnull THEN 1 ELSE 0 END AS not_null, \
+         pg_get_expr(d.adbin, d.adrelid) AS \"default\", \
+         CASE WHEN a.attnum = ANY(i.indkey) THEN array_position(i.indkey::int2[], a.attnum) \
+         - array_lower(i.indkey::int2[], 1) + 1 ELSE 0 END::int8 AS pk, \
+         CASE WHEN a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%' \
+         THEN 1 ELSE 0 END AS auto_increment \
+         FROM pg_attribute a \
+         JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary \
+         WHERE n.nspname = current_schema() AND c.relname::text = ? AND c.relkind = 'r' \
+         AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    }
+
+    fn indexes_query(&self) -> &'static str {
+        "SELECT ic.relname::text AS name, a.attname::text AS \"column\", \
+         CASE WHEN i.indisunique THEN 1 ELSE 0 END AS \"unique\" \
+         FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_class ic ON ic.oid = i.indexrelid \
+         CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position) \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+         WHERE n.nspname = current_schema() AND c.relname::text = ? AND NOT i.indisprimary \
+         ORDER BY ic.relname, k.position"
+    }
+
+    fn foreign_keys_query(&self) -> &'static str {
+        "SELECT con.conname::text AS id, con.conname::text AS name, \
+         a.attname::text AS \"column\", ft.relname::text AS foreign_table, \
+         fa.attname::text AS foreign_column, \
+         CASE con.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' \
+         WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END AS on_update, \
+         CASE con.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' \
+         WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END AS on_delete \
+         FROM pg_constraint con \
+         JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_class ft ON ft.oid = con.confrelid \
+         CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, fattnum, position) \
+         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
+         JOIN pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = k.fattnum \
+         WHERE con.contype = 'f' AND n.nspname = current_schema() AND c.relname::text = ? \
+         ORDER BY con.conname, k.position"
+    }
+
     fn table_listing_query(&self) -> &'static str {
         "SELECT table_name::text AS name FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"

@@ -57,6 +57,24 @@ pub trait SchemaGrammar {
     /// column named `name`.
     fn table_listing_query(&self) -> &'static str;
 
+    /// A query (one bind: the table name) describing the table's columns in order, one
+    /// row each: `name`, `type` (the database's spelling), `not_null` (0/1), `default`
+    /// (the default's SQL text, or NULL), `pk` (position in the primary key from 1, or 0)
+    /// and `auto_increment` (0/1). No rows when the table does not exist.
+    fn columns_query(&self) -> &'static str;
+
+    /// A query (one bind: the table name) listing the table's indexes other than the
+    /// primary key, one row per indexed column in index order: `name`, `column`,
+    /// `unique` (0/1). Expression parts are left out.
+    fn indexes_query(&self) -> &'static str;
+
+    /// A query (one bind: the table name) listing the table's foreign keys, one row per
+    /// column pair in key order: `id` (groups the rows of one key), `name` (or NULL where
+    /// the database does not keep it), `column`, `foreign_table`, `foreign_column` (NULL:
+    /// the foreign table's primary key), `on_update`, `on_delete` (`NO ACTION`,
+    /// `RESTRICT`, `CASCADE`, `SET NULL`, `SET DEFAULT`).
+    fn foreign_keys_query(&self) -> &'static str;
+
     /// A query (one bind: the table name) returning the primary key constraint's name
     /// in a column named `name`, where dropping a primary key needs its name.
     fn primary_key_name_query(&self) -> Option<&'static str> {

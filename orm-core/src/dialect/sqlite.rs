@@ -198,6 +198,26 @@ impl SchemaGrammar for SqliteDialect {
         "SELECT name FROM pragma_table_info(?) ORDER BY cid"
     }
 
+    fn columns_query(&self) -> &'static str {
+        // A single-column INTEGER PRIMARY KEY is the rowid: assigned by the database.
+        "SELECT name, type, \"notnull\" AS not_null, dflt_value AS \"default\", pk, \
+         CASE WHEN pk = 1 AND upper(type) = 'INTEGER' AND max(pk) OVER () = 1 \
+         THEN 1 ELSE 0 END AS auto_increment \
+         FROM pragma_table_info(?) ORDER BY cid"
+    }
+
+    fn indexes_query(&self) -> &'static str {
+        "SELECT il.name AS name, ii.name AS \"column\", il.\"unique\" AS \"unique\" \
+         FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii \
+         WHERE il.origin <> 'pk' AND ii.name IS NOT NULL ORDER BY il.name, ii.seqno"
+    }
+
+    fn foreign_keys_query(&self) -> &'static str {
+        "SELECT CAST(id AS TEXT) AS id, NULL AS name, \"from\" AS \"column\", \
+         \"table\" AS foreign_table, \"to\" AS foreign_column, on_update, on_delete \
+         FROM pragma_foreign_key_list(?) ORDER BY id, seq"
+    }
+
     fn table_listing_query(&self) -> &'static str {
         "SELECT name FROM sqlite_master WHERE type = 'table' \
          AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"

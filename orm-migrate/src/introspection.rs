@@ -1,0 +1,162 @@
+//! What a live table looks like: its columns, indexes and foreign keys, read from the
+//! database's catalog (the queries are the dialect's `SchemaGrammar`'s).
+
+use orm_core::{Row, Value};
+
+use crate::error::Result;
+use crate::schema::Schema;
+
+/// One column of a live table ([`Schema::columns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ColumnInfo {
+    /// The column's name.
+    pub name: String,
+    /// Its type as the database spells it (`INTEGER`, `VARCHAR(100)`,
+    /// `character varying(100)`, `timestamp with time zone`, ...).
+    pub type_name: String,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// Its default as SQL text (`0`, `'draft'`, `CURRENT_TIMESTAMP`), if any. An
+    /// auto-increment column's sequence default is reported by `auto_increment` instead.
+    pub default: Option<String>,
+    /// Whether it is (part of) the primary key.
+    pub primary_key: bool,
+    /// Whether the database assigns its values (SQLite's `INTEGER PRIMARY KEY`, a
+    /// PostgreSQL serial or identity column).
+    pub auto_increment: bool,
+}
+
+/// One index of a live table other than its primary key ([`Schema::indexes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IndexInfo {
+    /// The index's name.
+    pub name: String,
+    /// Its columns in index order (expression parts left out).
+    pub columns: Vec<String>,
+    /// Whether it is unique (unique constraints are unique indexes).
+    pub unique: bool,
+}
+
+/// One foreign key of a live table ([`Schema::foreign_keys`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ForeignKeyInfo {
+    /// The constraint's name; `None` on SQLite, which does not keep it.
+    pub name: Option<String>,
+    /// The referencing columns, in key order.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub foreign_table: String,
+    /// The referenced columns (empty: the foreign table's primary key).
+    pub foreign_columns: Vec<String>,
+    /// `ON UPDATE` action: `NO ACTION`, `RESTRICT`, `CASCADE`, `SET NULL` or `SET DEFAULT`.
+    pub on_update: String,
+    /// `ON DELETE` action, spelled as `on_update`.
+    pub on_delete: String,
+}
+
+fn flag(row: &Row<'_>, column: &str) -> orm_core::Result<bool> {
+    Ok(row.get::<i64, _>(column)? != 0)
+}
+
+impl Schema<'_> {
+    /// The columns of `table`, in order (empty when it does not exist).
+    ///
+    /// ```
+    /// use orm_migrate::prelude::*;
+    /// let mut conn = orm_core::Connection::open("sqlite::memory:")?;
+    /// let mut schema = Schema::new(&mut conn);
+    /// schema.create("posts", |t| {
+    ///     t.increments("id");
+    ///     t.string("title", 100);
+    ///     t.integer("votes").nullable().default(0);
+    /// })?;
+    /// let columns = schema.columns("posts")?;
+    /// assert_eq!(columns.len(), 3);
+    /// assert!(columns[0].primary_key && columns[0].auto_increment);
+    /// assert!(!columns[1].nullable && columns[2].nullable);
+    /// assert_eq!(columns[2].default.as_deref(), Some("0"));
+    /// # Ok::<(), orm_migrate::Error>(())
+    /// ```
+    pub fn columns(&mut self, table: &str) -> Result<Vec<ColumnInfo>> {
+        let conn = self.connection();
+        let query = conn.dialect().columns_query();
+        Ok(
+            conn.query_map(query, &[Value::Text(table.to_owned())], |row| {
+                let auto_increment = flag(row, "auto_increment")?;
+                Ok(ColumnInfo {
+                    name: row.get("name")?,
+                    type_name: row.get("type")?,
+                    nullable: !flag(row, "not_null")?,
+                    default: match auto_increment {
+                        true => None,
+                        false => row.get("default")?,
+                    },
+                    primary_key: row.get::<i64, _>("pk")? > 0,
+                    auto_increment,
+                })
+            })?,
+        )
+    }
+
+    /// The indexes of `table` other than its primary key, by name (unique constraints
+    /// included).
+    pub fn indexes(&mut self, table: &str) -> Result<Vec<IndexInfo>> {
+        let conn = self.connection();
+        let query = conn.dialect().indexes_query();
+        let rows = conn.query_map(query, &[Value::Text(table.to_owned())], |row| {
+            Ok((
+                row.get::<String, _>("name")?,
+                row.get::<String, _>("column")?,
+                flag(row, "unique")?,
+            ))
+        })?;
+        let mut indexes: Vec<IndexInfo> = Vec::new();
+        for (name, column, unique) in rows {
+            match indexes.last_mut() {
+                Some(index) if index.name == name => index.columns.push(column),
+                _ => indexes.push(IndexInfo {
+                    name,
+                    columns: vec![column],
+                    unique,
+                }),
+            }
+        }
+        Ok(indexes)
+    }
+
+    /// The foreign keys of `table`.
+    pub fn foreign_keys(&mut self, table: &str) -> Result<Vec<ForeignKeyInfo>> {
+        let conn = self.connection();
+        let query = conn.dialect().foreign_keys_query();
+        let rows = conn.query_map(query, &[Value::Text(table.to_owned())], |row| {
+            Ok((
+                row.get::<String, _>("id")?,
+                ForeignKeyInfo {
+                    name: row.get("name")?,
+                    columns: vec![row.get("column")?],
+                    foreign_table: row.get("foreign_table")?,
+                    foreign_columns: row
+                        .get::<Option<String>, _>("foreign_column")?
+                        .into_iter()
+                        .collect(),
+                    on_update: row.get("on_update")?,
+                    on_delete: row.get("on_delete")?,
+                },
+            ))
+        })?;
+        let mut keys: Vec<(String, ForeignKeyInfo)> = Vec::new();
+        for (id, key) in rows {
+            match keys.last_mut() {
+                Some((last, existing)) if *last == id => {
+                    existing.columns.extend(key.columns);
+                    existing.foreign_columns.extend(key.foreign_columns);
+                }
+                _ => keys.push((id, key)),
+            }
+        }
+        Ok(keys.into_iter().map(|(_, key)| key).collect())
+    }
+}
