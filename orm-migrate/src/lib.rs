@@ -42,6 +42,8 @@
 mod blueprint;
 pub mod cli;
 mod error;
+#[cfg(feature = "factory")]
+pub mod factory;
 mod ledger;
 mod migration;
 mod migrator;
