@@ -243,7 +243,7 @@ impl<M: Factory> FactoryBuilder<M> {
                 Err(crate::Error::Database(e)) => Err(e),
                 Err(e) => {
                     failure = Some(e);
-                    Err(orm_core::Error::InvalidQuery("factory failed".into()))
+                    Err(orm_core::Error::other("factory failed"))
                 }
             }
         });
@@ -322,10 +322,10 @@ impl<M: Factory> FactoryBuilder<M> {
                 .iter()
                 .map(|model| {
                     model.column_value(column).ok_or_else(|| {
-                        orm_core::Error::InvalidQuery(format!(
-                            "model `{}` has no column `{column}`",
-                            meta.name
-                        ))
+                        orm_core::Error::invalid_query(
+                            orm_core::InvalidQueryKind::Model,
+                            format!("model `{}` has no column `{column}`", meta.name),
+                        )
                     })
                 })
                 .collect::<orm_core::Result<Vec<Value>>>()?;
@@ -369,17 +369,23 @@ fn has_relation(
 ) -> orm_core::Result<&'static RelationMeta> {
     let found = meta.relation(relation)?;
     if !matches!(found.kind, RelationKind::HasMany | RelationKind::HasOne) {
-        return Err(orm_core::Error::InvalidQuery(format!(
+        return Err(orm_core::Error::invalid_query(
+            orm_core::InvalidQueryKind::Relation,
+            format!(
             "factory: `{}.{relation}` is a {:?} relation; `has` needs a has-many or has-one one",
             meta.name, found.kind
-        )));
+        ),
+        ));
     }
     let related = (found.related)().table;
     if related != table {
-        return Err(orm_core::Error::InvalidQuery(format!(
-            "factory: `{}.{relation}` leads to `{related}`, not to `{table}`",
-            meta.name
-        )));
+        return Err(orm_core::Error::invalid_query(
+            orm_core::InvalidQueryKind::Relation,
+            format!(
+                "factory: `{}.{relation}` leads to `{related}`, not to `{table}`",
+                meta.name
+            ),
+        ));
     }
     Ok(found)
 }
@@ -392,27 +398,36 @@ fn belongs_to_key<P: Model>(
 ) -> orm_core::Result<(&'static str, Value)> {
     let found = meta.relation(relation)?;
     if found.kind != RelationKind::BelongsTo {
-        return Err(orm_core::Error::InvalidQuery(format!(
-            "factory: `{}.{relation}` is a {:?} relation; `for_parent` needs a belongs-to one",
-            meta.name, found.kind
-        )));
+        return Err(orm_core::Error::invalid_query(
+            orm_core::InvalidQueryKind::Relation,
+            format!(
+                "factory: `{}.{relation}` is a {:?} relation; `for_parent` needs a belongs-to one",
+                meta.name, found.kind
+            ),
+        ));
     }
     let related = (found.related)();
     if related.table != P::meta().table {
-        return Err(orm_core::Error::InvalidQuery(format!(
-            "factory: `{}.{relation}` belongs to `{}`, not to `{}`",
-            meta.name,
-            related.name,
-            P::meta().name
-        )));
+        return Err(orm_core::Error::invalid_query(
+            orm_core::InvalidQueryKind::Relation,
+            format!(
+                "factory: `{}.{relation}` belongs to `{}`, not to `{}`",
+                meta.name,
+                related.name,
+                P::meta().name
+            ),
+        ));
     }
     let owner_key = found.local_key.unwrap_or(related.primary_key);
     let key = parent.column_value(owner_key).unwrap_or(Value::Null);
     if key.is_null() {
-        return Err(orm_core::Error::InvalidQuery(format!(
-            "factory: the `{}` given to `for_parent` has no `{owner_key}` (save it first)",
-            P::meta().name
-        )));
+        return Err(orm_core::Error::invalid_query(
+            orm_core::InvalidQueryKind::Relation,
+            format!(
+                "factory: the `{}` given to `for_parent` has no `{owner_key}` (save it first)",
+                P::meta().name
+            ),
+        ));
     }
     Ok((found.foreign_key, key))
 }
@@ -424,6 +439,9 @@ fn copy_error(e: &orm_core::Error) -> orm_core::Error {
             model: model.clone(),
             relation: relation.clone(),
         },
-        other => orm_core::Error::InvalidQuery(other.to_string()),
+        orm_core::Error::InvalidQuery { kind, message, .. } => {
+            orm_core::Error::invalid_query(*kind, message.clone())
+        }
+        other => orm_core::Error::other(other.to_string()),
     }
 }

@@ -133,9 +133,7 @@ fn run_one(seeder: &dyn Seeder) -> Result<()> {
         Err(e) => {
             failure = Some(e);
             // Any error rolls the transaction back; the seeder's own is returned below.
-            Err(orm_core::Error::InvalidQuery(format!(
-                "seeder `{name}` failed"
-            )))
+            Err(orm_core::Error::other(format!("seeder `{name}` failed")))
         }
     });
     let error = match (failure, outcome) {
