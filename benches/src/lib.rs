@@ -14,6 +14,7 @@ pub mod orm_impl;
 pub mod raw_postgres;
 pub mod raw_sqlite;
 pub mod report;
+pub mod seeding;
 
 /// The row counts of the load workloads (trivial and medium query).
 pub const LOAD_SIZES: [usize; 3] = [1, 100, 10_000];

@@ -207,3 +207,21 @@ fn report_reads_criterion_output() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The seeding workload: the factory and the hand-written batches write the same rows.
+#[test]
+fn seeding_agrees() {
+    use orm_benches::seeding::{orm_seed, raw_sqlite_seed};
+    let seed = Seed::users(0);
+    let mut raw = raw_sqlite::open(&seed).unwrap();
+    let _default = orm_impl::install_default_sqlite(&seed).unwrap();
+    let rows = 2_345;
+    let keys = raw_sqlite_seed(&mut raw, rows, 7).unwrap();
+    assert_eq!(keys.len(), rows);
+    orm_seed(rows, 7).unwrap();
+    let expected = raw_sqlite::load_users(&raw).unwrap();
+    let from_orm: Vec<PlainUser> = orm::load_users().unwrap().iter().map(plain).collect();
+    assert_eq!(from_orm.len(), rows);
+    assert_eq!(from_orm, expected);
+    assert_ne!(expected[0].name, expected[1].name, "fake names");
+}

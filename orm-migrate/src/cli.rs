@@ -1,22 +1,27 @@
-//! The migrate commands as a library, for an app's small runner binary:
+//! The migrate and seed commands as a library, for an app's small runner binary:
 //!
 //! ```no_run
 //! // src/bin/craft-migrate.rs of an app made by `craft new`
+//! # mod app { pub mod seeds { pub fn all() -> Vec<Box<dyn orm_migrate::Seeder>> { vec![] } } }
+//! # use app::seeds;
 //! fn main() -> std::process::ExitCode {
-//!     orm_migrate::cli::run_migrations(vec![Box::new(orm_migrate::CreateUsersTable)])
+//!     orm_migrate::cli::run_app(vec![Box::new(orm_migrate::CreateUsersTable)], seeds::all())
 //! }
 //! ```
 //!
-//! The runner understands `migrate [--pretend] [--force]`, `migrate:rollback [--step N]`,
-//! `migrate:reset`, `migrate:refresh`, `migrate:fresh` and `migrate:status`, each with
+//! The runner understands `migrate [--pretend] [--force] [--seed]`,
+//! `migrate:rollback [--step N]`, `migrate:reset`, `migrate:refresh [--seed]`,
+//! `migrate:fresh [--seed]`, `migrate:status` and `seed:run [NAME]`, each with
 //! `--database URL` (else `DATABASE_URL`, from the environment or `.env`). It prints each
-//! migration as it runs with its time, and a status table; errors are one line on
-//! stderr and a non-zero exit code. `craft` builds the runner and forwards these
-//! commands to it.
+//! migration and seeder as it runs with its time (and, on stderr, the rows each seeder
+//! inserted), and a status table; errors are one line on stderr and a non-zero exit
+//! code. `craft` builds the runner and forwards these commands to it.
 
+use std::cell::RefCell;
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -24,6 +29,10 @@ use orm_core::Connection;
 
 use crate::migration::Migration;
 use crate::migrator::{MigrationState, MigrationStatus, Migrator, Progress, RunOptions};
+use crate::seeder::{seed_with, SeedProgress, Seeder};
+
+/// The seeder `seed:run` and `--seed` run when no name is given.
+pub const DATABASE_SEEDER: &str = "DatabaseSeeder";
 
 /// `--database URL`, shared by every migrate command.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
@@ -46,6 +55,9 @@ pub enum MigrateCommand {
         /// Run even if applied migrations were edited or are missing from the code
         #[arg(long)]
         force: bool,
+        /// Then run the database seeder
+        #[arg(long, conflicts_with = "pretend")]
+        seed: bool,
         /// `--database URL`.
         #[command(flatten)]
         database: DatabaseArg,
@@ -70,6 +82,9 @@ pub enum MigrateCommand {
     /// Roll back every migration, then run them all again
     #[command(name = "migrate:refresh")]
     Refresh {
+        /// Then run the database seeder
+        #[arg(long)]
+        seed: bool,
         /// `--database URL`.
         #[command(flatten)]
         database: DatabaseArg,
@@ -77,6 +92,9 @@ pub enum MigrateCommand {
     /// Drop every table, then run every migration
     #[command(name = "migrate:fresh")]
     Fresh {
+        /// Then run the database seeder
+        #[arg(long)]
+        seed: bool,
         /// `--database URL`.
         #[command(flatten)]
         database: DatabaseArg,
@@ -84,6 +102,16 @@ pub enum MigrateCommand {
     /// Show which migrations have run, and in which batch
     #[command(name = "migrate:status")]
     Status {
+        /// `--database URL`.
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Run the database seeder, or the seeder NAME, each in a transaction
+    #[command(name = "seed:run")]
+    SeedRun {
+        /// The seeder: Users, UsersTableSeeder or users_table_seeder (default:
+        /// DatabaseSeeder)
+        name: Option<String>,
         /// `--database URL`.
         #[command(flatten)]
         database: DatabaseArg,
@@ -99,6 +127,7 @@ impl MigrateCommand {
             MigrateCommand::Migrate {
                 pretend,
                 force,
+                seed,
                 database,
             } => {
                 args.push("migrate".to_owned());
@@ -107,6 +136,9 @@ impl MigrateCommand {
                 }
                 if *force {
                     args.push("--force".to_owned());
+                }
+                if *seed {
+                    args.push("--seed".to_owned());
                 }
                 database
             }
@@ -122,16 +154,29 @@ impl MigrateCommand {
                 args.push("migrate:reset".to_owned());
                 database
             }
-            MigrateCommand::Refresh { database } => {
+            MigrateCommand::Refresh { seed, database } => {
                 args.push("migrate:refresh".to_owned());
+                if *seed {
+                    args.push("--seed".to_owned());
+                }
                 database
             }
-            MigrateCommand::Fresh { database } => {
+            MigrateCommand::Fresh { seed, database } => {
                 args.push("migrate:fresh".to_owned());
+                if *seed {
+                    args.push("--seed".to_owned());
+                }
                 database
             }
             MigrateCommand::Status { database } => {
                 args.push("migrate:status".to_owned());
+                database
+            }
+            MigrateCommand::SeedRun { name, database } => {
+                args.push("seed:run".to_owned());
+                if let Some(name) = name {
+                    args.push(name.clone());
+                }
                 database
             }
         };
@@ -147,9 +192,21 @@ impl MigrateCommand {
             MigrateCommand::Migrate { database, .. }
             | MigrateCommand::Rollback { database, .. }
             | MigrateCommand::Reset { database }
-            | MigrateCommand::Refresh { database }
-            | MigrateCommand::Fresh { database }
-            | MigrateCommand::Status { database } => database.database.as_deref(),
+            | MigrateCommand::Refresh { database, .. }
+            | MigrateCommand::Fresh { database, .. }
+            | MigrateCommand::Status { database }
+            | MigrateCommand::SeedRun { database, .. } => database.database.as_deref(),
+        }
+    }
+
+    /// Whether the command runs seeders (`seed:run`, or `--seed`).
+    pub fn seeds(&self) -> bool {
+        match self {
+            MigrateCommand::Migrate { seed, .. }
+            | MigrateCommand::Refresh { seed, .. }
+            | MigrateCommand::Fresh { seed, .. } => *seed,
+            MigrateCommand::SeedRun { .. } => true,
+            _ => false,
         }
     }
 }
@@ -168,16 +225,32 @@ struct RunnerCli {
 
 /// Parses the process's arguments and runs the command on `migrations`: the whole of an
 /// app's runner binary. Returns the exit code (1 after an error, which is printed on
-/// one line on stderr; 2 for a bad command line).
+/// one line on stderr; 2 for a bad command line). An app without seeders; see
+/// [`run_app`].
 pub fn run_migrations(migrations: Vec<Box<dyn Migration>>) -> ExitCode {
+    run_app(migrations, Vec::new())
+}
+
+/// [`run_migrations`] for an app with seeders: `seed:run` and `--seed` run
+/// [`DATABASE_SEEDER`] (or the one named) from `seeders`.
+pub fn run_app(migrations: Vec<Box<dyn Migration>>, seeders: Vec<Box<dyn Seeder>>) -> ExitCode {
     let cli = RunnerCli::parse();
-    run_command(migrations, &cli.command)
+    run_app_command(migrations, seeders, &cli.command)
 }
 
 /// Runs one command on `migrations`, printing progress to stdout and an error to
 /// stderr; see [`run_migrations`].
 pub fn run_command(migrations: Vec<Box<dyn Migration>>, command: &MigrateCommand) -> ExitCode {
-    match execute(migrations, command) {
+    run_app_command(migrations, Vec::new(), command)
+}
+
+/// [`run_command`] with the app's seeders; see [`run_app`].
+pub fn run_app_command(
+    migrations: Vec<Box<dyn Migration>>,
+    seeders: Vec<Box<dyn Seeder>>,
+    command: &MigrateCommand,
+) -> ExitCode {
+    match execute(migrations, &seeders, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             print_error(&message);
@@ -215,7 +288,117 @@ pub fn database_url(explicit: Option<&str>) -> Result<String, String> {
     })
 }
 
-fn execute(migrations: Vec<Box<dyn Migration>>, command: &MigrateCommand) -> Result<(), String> {
+/// The seeder `name` (`Users`, `UsersTableSeeder`, `users_table_seeder`; `None`:
+/// [`DATABASE_SEEDER`]) among `seeders`.
+pub fn find_seeder<'s>(
+    seeders: &'s [Box<dyn Seeder>],
+    name: Option<&str>,
+) -> Result<&'s dyn Seeder, String> {
+    if seeders.is_empty() {
+        return Err(
+            "this app has no seeders: its runner (src/bin/craft-migrate.rs) passes none to \
+             orm_migrate::cli::run_app"
+                .to_owned(),
+        );
+    }
+    let wanted = name.unwrap_or(DATABASE_SEEDER);
+    let normal = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let base = normal(wanted);
+    let candidates = [
+        base.clone(),
+        format!("{base}seeder"),
+        format!("{base}tableseeder"),
+    ];
+    seeders
+        .iter()
+        .find(|s| candidates.contains(&normal(s.name())))
+        .map(|s| &**s)
+        .ok_or_else(|| {
+            let known: Vec<&str> = seeders.iter().map(|s| s.name()).collect();
+            format!(
+                "no seeder named `{wanted}` (this app has: {})",
+                known.join(", ")
+            )
+        })
+}
+
+fn run_seeder(conn: &mut Connection, seeder: &dyn Seeder, paint: Paint) -> Result<(), String> {
+    use orm_core::Executor;
+    let notes = Paint::stderr();
+    let live = std::io::stderr().is_terminal();
+    // Rows per table of each seeder running now (the innermost last).
+    type RowsPerTable = Vec<(String, usize)>;
+    let counts: Rc<RefCell<Vec<RowsPerTable>>> = Rc::default();
+    let sink = Rc::clone(&counts);
+    let observer = move |progress: SeedProgress<'_>| match progress {
+        SeedProgress::Seeding(name) => {
+            sink.borrow_mut().push(Vec::new());
+            println!("{} {name}", paint.pending("Seeding:"));
+        }
+        SeedProgress::Seeded(name, elapsed) => {
+            let tables = sink.borrow_mut().pop().unwrap_or_default();
+            let mut stderr = std::io::stderr().lock();
+            for (table, rows) in tables {
+                let clear = if live { "\r\x1b[2K" } else { "" };
+                let _ = writeln!(
+                    stderr,
+                    "{clear}{}",
+                    notes.note(&format!("  seeded {rows} rows into {table}"))
+                );
+            }
+            println!(
+                "{}  {name} ({})",
+                paint.done("Seeded:"),
+                format_duration(elapsed)
+            );
+        }
+        SeedProgress::Inserted { table, rows } => {
+            let mut stack = sink.borrow_mut();
+            if let Some(tables) = stack.last_mut() {
+                let total = match tables.iter_mut().find(|(t, _)| t == table) {
+                    Some((_, n)) => {
+                        *n += rows;
+                        *n
+                    }
+                    None => {
+                        tables.push((table.to_owned(), rows));
+                        rows
+                    }
+                };
+                if live {
+                    let mut stderr = std::io::stderr().lock();
+                    let _ = write!(stderr, "\r\x1b[2K  seeding {table}: {total} rows");
+                    let _ = stderr.flush();
+                }
+            }
+        }
+    };
+    conn.scope(|| Ok(seed_with(seeder, observer)))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| {
+            if live {
+                eprintln!();
+            }
+            e.to_string()
+        })
+}
+
+fn execute(
+    migrations: Vec<Box<dyn Migration>>,
+    seeders: &[Box<dyn Seeder>],
+    command: &MigrateCommand,
+) -> Result<(), String> {
+    // A seeder that does not exist fails before anything runs.
+    let seeder = match command {
+        MigrateCommand::SeedRun { name, .. } => Some(find_seeder(seeders, name.as_deref())?),
+        _ if command.seeds() => Some(find_seeder(seeders, None)?),
+        _ => None,
+    };
     let url = database_url(command.database())?;
     let mut conn =
         Connection::open(&url).map_err(|e| format!("cannot connect to the database: {e}"))?;
@@ -226,6 +409,7 @@ fn execute(migrations: Vec<Box<dyn Migration>>, command: &MigrateCommand) -> Res
     let failed = |e: crate::Error| e.to_string();
     let nothing = |what: &str| println!("{}", paint.note(what));
     match command {
+        MigrateCommand::SeedRun { .. } => {}
         MigrateCommand::Migrate { pretend, force, .. } => {
             let options = RunOptions {
                 pretend: *pretend,
@@ -283,6 +467,9 @@ fn execute(migrations: Vec<Box<dyn Migration>>, command: &MigrateCommand) -> Res
             let statuses = migrator.status_on(&mut conn).map_err(failed)?;
             print!("{}", status_table(&statuses, paint));
         }
+    }
+    if let Some(seeder) = seeder {
+        run_seeder(&mut conn, seeder, paint)?;
     }
     Ok(())
 }
@@ -442,6 +629,11 @@ mod tests {
         let commands = [
             "migrate",
             "migrate --pretend --force",
+            "migrate --seed",
+            "migrate:refresh --seed",
+            "migrate:fresh --seed --database sqlite::memory:",
+            "seed:run",
+            "seed:run Users --database sqlite::memory:",
             "migrate:rollback --step 2 --database sqlite::memory:",
             "migrate:reset",
             "migrate:refresh",
@@ -458,6 +650,9 @@ mod tests {
                 .is_err()
         );
         assert!(RunnerCli::try_parse_from(["craft-migrate", "migrate:sideways"]).is_err());
+        assert!(
+            RunnerCli::try_parse_from(["craft-migrate", "migrate", "--seed", "--pretend"]).is_err()
+        );
     }
 
     #[test]
@@ -489,6 +684,48 @@ mod tests {
              +------+--------------------------------------+-------+\n"
         );
         assert_eq!(status_table(&[], Paint::plain()), "No migrations found.\n");
+    }
+
+    struct UsersTableSeeder;
+    impl Seeder for UsersTableSeeder {
+        fn run(&self) -> crate::Result<()> {
+            Ok(())
+        }
+    }
+    struct DatabaseSeeder;
+    impl Seeder for DatabaseSeeder {
+        fn run(&self) -> crate::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn seeders_are_found_by_any_spelling() {
+        let seeders: Vec<Box<dyn Seeder>> =
+            vec![Box::new(DatabaseSeeder), Box::new(UsersTableSeeder)];
+        let name =
+            |wanted: Option<&str>| find_seeder(&seeders, wanted).map(|s| s.name().to_owned());
+        assert_eq!(name(None).unwrap(), "DatabaseSeeder");
+        for spelling in [
+            "Users",
+            "users",
+            "UsersTableSeeder",
+            "users_table_seeder",
+            "users-table",
+        ] {
+            assert_eq!(
+                name(Some(spelling)).unwrap(),
+                "UsersTableSeeder",
+                "{spelling}"
+            );
+        }
+        assert_eq!(name(Some("database")).unwrap(), "DatabaseSeeder");
+        let err = name(Some("Posts")).unwrap_err();
+        assert_eq!(
+            err,
+            "no seeder named `Posts` (this app has: DatabaseSeeder, UsersTableSeeder)"
+        );
+        assert!(find_seeder(&[], None).is_err());
     }
 
     #[test]

@@ -77,6 +77,15 @@ pub enum Error {
     /// Two migrations with the same name.
     #[error("two migrations are named `{0}`")]
     DuplicateMigration(String),
+    /// A seeder failed; its transaction was rolled back.
+    #[error("seeder `{seeder}` failed: {source}")]
+    SeederFailed {
+        /// The seeder's name (the innermost one that failed).
+        seeder: String,
+        /// The error.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -85,6 +94,7 @@ impl Error {
         match self {
             Error::Database(e) => e.sql(),
             Error::MigrationFailed { statement, .. } => statement.as_deref(),
+            Error::SeederFailed { source, .. } => source.statement(),
             _ => None,
         }
     }

@@ -42,12 +42,15 @@
 mod blueprint;
 pub mod cli;
 mod error;
+#[cfg(feature = "factory")]
+pub mod factory;
 mod introspection;
 mod ledger;
 mod migration;
 mod migrator;
 pub mod models;
 mod schema;
+mod seeder;
 pub mod testing;
 
 pub use crate::blueprint::{Blueprint, ColumnBuilder, ForeignKeyBuilder, IndexName};
@@ -62,10 +65,11 @@ pub use crate::migrator::{
     RunReport,
 };
 pub use crate::schema::Schema;
+pub use crate::seeder::{report_inserted, seed, seed_with, SeedProgress, Seeder};
 
-/// Everything a migration file needs: `use orm_migrate::prelude::*;`.
+/// Everything a migration or seeder file needs: `use orm_migrate::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Blueprint, CreateUsersTable, Error, Migration, Migrator, Result, RunOptions, Schema,
+        Blueprint, CreateUsersTable, Error, Migration, Migrator, Result, RunOptions, Schema, Seeder,
     };
 }

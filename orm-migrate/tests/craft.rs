@@ -145,6 +145,8 @@ fn new_app_has_the_masonite_layout() {
         "databases/mod.rs",
         "databases/migrations/mod.rs",
         "databases/migrations/2014_10_12_000000_create_users_table.rs",
+        "databases/seeds/mod.rs",
+        "databases/seeds/database_seeder.rs",
     ] {
         assert!(app.join(file).is_file(), "{file} missing");
     }
@@ -289,6 +291,75 @@ fn models_and_migrations_are_scaffolded_and_registered() {
     assert_eq!(snapshot(&app), before);
 }
 
+#[test]
+fn seeders_are_scaffolded_and_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "shop");
+    let out = ok(&app, &["seed", "Users"]);
+    assert!(
+        out.contains("databases/seeds/users_table_seeder.rs"),
+        "{out}"
+    );
+    ok(&app, &["seed", "blog-posts"]);
+    let seeder =
+        std::fs::read_to_string(app.join("databases/seeds/users_table_seeder.rs")).unwrap();
+    for expected in [
+        "use orm_migrate::prelude::*;",
+        "pub struct UsersTableSeeder;",
+        "impl Seeder for UsersTableSeeder {",
+        "fn run(&self) -> Result<()> {",
+    ] {
+        assert!(seeder.contains(expected), "{expected} not in:\n{seeder}");
+    }
+    let module = std::fs::read_to_string(app.join("databases/seeds/mod.rs")).unwrap();
+    for expected in [
+        "mod blog_posts_table_seeder;\nmod database_seeder;\nmod users_table_seeder;\n",
+        "pub use blog_posts_table_seeder::BlogPostsTableSeeder;\npub use database_seeder::DatabaseSeeder;\npub use users_table_seeder::UsersTableSeeder;\n",
+        "        Box::new(DatabaseSeeder),\n        Box::new(UsersTableSeeder),\n        Box::new(BlogPostsTableSeeder),\n",
+    ] {
+        assert!(module.contains(expected), "{expected} not in:\n{module}");
+    }
+    let database = std::fs::read_to_string(app.join("databases/seeds/database_seeder.rs")).unwrap();
+    assert!(
+        database.contains("self.call(&[\n            &UsersTableSeeder,\n            &BlogPostsTableSeeder,\n        ])"),
+        "called in the order made:\n{database}"
+    );
+
+    // Bad input: one line, non-zero, nothing written.
+    let before = snapshot(&app);
+    let err = fails(&app, &["seed", "users"]);
+    assert!(err.contains("already exists"), "{err}");
+    for bad in ["1users", "my users", "Seeder", ""] {
+        let err = fails(&app, &["seed", bad]);
+        assert!(err.contains("seeder name"), "{bad}: {err}");
+    }
+    assert_eq!(snapshot(&app), before);
+
+    // A DatabaseSeeder craft cannot read: the seeder file is not left behind.
+    std::fs::write(
+        app.join("databases/seeds/database_seeder.rs"),
+        "// by hand\n",
+    )
+    .unwrap();
+    let before = snapshot(&app);
+    let err = fails(&app, &["seed", "tags"]);
+    assert!(err.contains("cannot register the seeder"), "{err}");
+    assert_eq!(snapshot(&app), before);
+
+    // An app from before seeders: a clear line, for scaffolding and for running.
+    std::fs::remove_dir_all(app.join("databases/seeds")).unwrap();
+    let before = snapshot(&app);
+    for args in [
+        &["seed", "tags"][..],
+        &["seed:run"],
+        &["migrate:fresh", "--seed"],
+    ] {
+        let err = fails(&app, args);
+        assert!(err.contains("databases/seeds/mod.rs"), "{args:?}: {err}");
+    }
+    assert_eq!(snapshot(&app), before);
+}
+
 /// Each migration file craft writes names itself with its own stem.
 fn assert_named_by_stem(app: &Path, file: &str) {
     let contents = std::fs::read_to_string(app.join("databases/migrations").join(file)).unwrap();
@@ -351,6 +422,9 @@ fn outside_an_app_and_unknown_commands_fail_clearly() {
         &["migrate:status"],
         &["model", "Post"],
         &["migration", "create_posts_table"],
+        &["seed", "Users"],
+        &["seed:run"],
+        &["migrate", "--seed"],
     ] {
         let err = fails(dir.path(), args);
         assert!(err.contains("not inside a craft app"), "{args:?}: {err}");
@@ -372,6 +446,8 @@ fn outside_an_app_and_unknown_commands_fail_clearly() {
         "migrate:refresh",
         "migrate:fresh",
         "migrate:status",
+        "seed",
+        "seed:run",
     ] {
         assert!(
             help.contains(&format!("  {command} ")),
@@ -379,9 +455,15 @@ fn outside_an_app_and_unknown_commands_fail_clearly() {
         );
         let own = ok(dir.path(), &[command, "--help"]);
         assert!(own.contains("Usage: craft"), "{own}");
-        if command.starts_with("migrate") {
+        if command.starts_with("migrate") || command == "seed:run" {
             assert!(own.contains("--database <URL>"), "{own}");
         }
+    }
+    for command in ["migrate", "migrate:refresh", "migrate:fresh"] {
+        assert!(
+            ok(dir.path(), &[command, "--help"]).contains("--seed"),
+            "{command}"
+        );
     }
     assert!(ok(dir.path(), &["migrate:rollback", "--help"]).contains("--step <N>"));
     assert!(ok(dir.path(), &["migrate", "--help"]).contains("--pretend"));
@@ -483,7 +565,9 @@ fn new_model_migrate_status_rollback_refresh() {
         stdout(&run)
     );
 
-    postgres_flow(&app);
+    let posts_seeder = seeding_flow(&app, &url);
+
+    postgres_flow(&app, &posts_seeder);
 
     // Unreachable databases: one line, non-zero.
     let err = fails(
@@ -565,7 +649,7 @@ fn new_model_migrate_status_rollback_refresh() {
 }
 
 /// The same app on PostgreSQL, in a schema of its own (via the URL's `options`).
-fn postgres_flow(app: &Path) {
+fn postgres_flow(app: &Path, posts_seeder: &str) {
     let base = orm_core::testing::postgres_url();
     let mut admin = match Connection::open(&base) {
         Ok(conn) => conn,
@@ -618,8 +702,135 @@ fn postgres_flow(app: &Path) {
     assert!(has_table(&mut conn, "users"), "users stays");
     ok(app, &["migrate:refresh", "--database", &url]);
     assert!(has_table(&mut conn, "users") && has_table(&mut conn, "posts"));
+
+    // Seeding, as on SQLite.
+    let out = ok(app, &["migrate:refresh", "--seed", "--database", &url]);
+    assert!(out.contains("Seeded:  PostsTableSeeder ("), "{out}");
+    assert_eq!(count(&mut conn, "posts"), 3);
+    ok(app, &["seed:run", "Posts", "--database", &url]);
+    assert_eq!(count(&mut conn, "posts"), 6);
+    ok(app, &["migrate:fresh", "--seed", "--database", &url]);
+    assert_eq!(count(&mut conn, "posts"), 3);
+    ok(
+        app,
+        &["migrate:rollback", "--step", "1", "--database", &url],
+    );
+    ok(app, &["migrate", "--seed", "--database", &url]);
+    assert_eq!(count(&mut conn, "posts"), 3);
+    std::fs::write(posts_seeder, failing_seeder(posts_seeder)).unwrap();
+    let err = fails(app, &["seed:run", "--database", &url]);
+    assert!(err.contains("seeder `PostsTableSeeder` failed"), "{err}");
+    assert_eq!(
+        count(&mut conn, "posts"),
+        3,
+        "the failed seeder kept nothing"
+    );
+    std::fs::write(posts_seeder, working_seeder(posts_seeder)).unwrap();
     drop(conn);
     drop(guard);
+}
+
+fn count(conn: &mut Connection, table: &str) -> i64 {
+    conn.select(&format!("SELECT COUNT(*) AS n FROM {table}"), &[])
+        .expect("count")[0]
+        .get::<i64, _>("n")
+        .expect("a count")
+}
+
+const SEEDER_BODY: &str = "        // Insert rows with the models";
+
+/// The scaffolded seeder of posts, made to insert three posts with the `Post` model
+/// (and report them, as factories do).
+fn working_seeder(path: &str) -> String {
+    let source = std::fs::read_to_string(path).unwrap();
+    let start = source
+        .find(SEEDER_BODY)
+        .or_else(|| source.find("        let mut posts"))
+        .unwrap();
+    let end = source[start..].find("        Ok(())").unwrap() + start;
+    format!(
+        "{}        let mut posts = vec![crate::app::Post::default(); 3];\n        orm_core::Model::insert_many(&mut posts)?;\n        orm_migrate::report_inserted(\"posts\", posts.len());\n{}",
+        &source[..start],
+        &source[end..]
+    )
+}
+
+/// The seeder of posts, made to insert its three posts and then fail.
+fn failing_seeder(path: &str) -> String {
+    working_seeder(path).replacen(
+        "        Ok(())",
+        "        orm_core::DB::statement(\"INSERT INTO no_such_table VALUES (1)\")?;\n        Ok(())",
+        1,
+    )
+}
+
+/// `seed → migrate --seed → seed:run` (and the refresh/fresh variants) on the SQLite
+/// database at `url`, counting rows; returns the path of the posts seeder.
+fn seeding_flow(app: &Path, url: &str) -> String {
+    let out = ok(app, &["seed", "Posts"]);
+    assert!(
+        out.contains("databases/seeds/posts_table_seeder.rs"),
+        "{out}"
+    );
+    let seeder = app.join("databases/seeds/posts_table_seeder.rs");
+    let seeder = seeder.to_str().unwrap().to_owned();
+    // As scaffolded it compiles and seeds nothing.
+    let out = ok(app, &["seed:run"]);
+    assert!(out.contains("Seeding: DatabaseSeeder\n"), "{out}");
+    assert!(out.contains("Seeded:  PostsTableSeeder ("), "{out}");
+    let mut conn = Connection::open(url).unwrap();
+    assert_eq!(count(&mut conn, "posts"), 0);
+
+    std::fs::write(&seeder, working_seeder(&seeder)).unwrap();
+    ok(app, &["migrate:reset"]);
+    let output = craft(app, &["migrate", "--seed"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("_create_posts_table ("), "{out}");
+    assert!(out.contains("Seeded:  PostsTableSeeder ("), "{out}");
+    assert!(out.contains("Seeded:  DatabaseSeeder ("), "{out}");
+    assert!(
+        stderr(&output).contains("seeded 3 rows into posts"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(count(&mut conn, "posts"), 3);
+    ok(app, &["seed:run"]);
+    assert_eq!(count(&mut conn, "posts"), 6);
+    let out = ok(app, &["seed:run", "posts"]);
+    assert!(
+        !out.contains("DatabaseSeeder"),
+        "only the one seeder: {out}"
+    );
+    assert_eq!(count(&mut conn, "posts"), 9);
+    ok(app, &["migrate:refresh", "--seed"]);
+    assert_eq!(count(&mut conn, "posts"), 3);
+    ok(app, &["migrate:fresh", "--seed"]);
+    assert_eq!(count(&mut conn, "posts"), 3);
+
+    // Unknown seeder: one line, nothing run.
+    let err = fails(app, &["seed:run", "Comments"]);
+    assert!(err.contains("no seeder named `Comments`"), "{err}");
+    let output = craft(app, &["migrate", "--seed", "--pretend"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A failing seeder: its name and the database's message; nothing of it kept.
+    std::fs::write(&seeder, failing_seeder(&seeder)).unwrap();
+    let err = fails(app, &["seed:run"]);
+    assert!(err.contains("seeder `PostsTableSeeder` failed"), "{err}");
+    assert!(err.contains("no such table: no_such_table"), "{err}");
+    assert_eq!(
+        count(&mut conn, "posts"),
+        3,
+        "the failed seeder kept nothing"
+    );
+    std::fs::write(&seeder, working_seeder(&seeder)).unwrap();
+    seeder
 }
 
 #[test]

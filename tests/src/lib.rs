@@ -159,4 +159,6 @@ pub mod guide {
     pub struct ComingFromOrator;
     #[doc = include_str!("../../docs/12-architecture.md")]
     pub struct Architecture;
+    #[doc = include_str!("../../docs/13-seeding.md")]
+    pub struct Seeding;
 }

@@ -1,5 +1,5 @@
-//! `craft`: scaffold an app, its models and migrations; run, roll back and inspect
-//! migrations (Masonite's workflow for an orm-core app).
+//! `craft`: scaffold an app, its models, migrations and seeders; run, roll back and
+//! inspect migrations, run seeders (Masonite's workflow for an orm-core app).
 
 mod names;
 mod runner;
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use orm_migrate::cli::{print_error, MigrateCommand, Paint};
 
-/// Scaffold orm-core apps, models and migrations, and run the migrations.
+/// Scaffold orm-core apps, models, migrations and seeders; run the migrations and seeders.
 #[derive(Debug, Parser)]
 #[command(name = "craft", version, propagate_version = true)]
 struct Craft {
@@ -46,6 +46,11 @@ enum Command {
         #[arg(long, value_name = "TABLE")]
         table: Option<String>,
     },
+    /// Create a seeder in databases/seeds/ (NAME_table_seeder.rs), called by DatabaseSeeder
+    Seed {
+        /// The table it seeds: Users, blog_posts or blog-posts
+        name: String,
+    },
     #[command(flatten)]
     Migrate(MigrateCommand),
 }
@@ -78,8 +83,17 @@ fn main() -> ExitCode {
                 scaffold::new_migration(&app, &name, &kind)
             })
             .map(|file| print_created(paint, &[file])),
+        Command::Seed { name } => scaffold::find_app(&current_dir())
+            .and_then(|app| scaffold::new_seeder(&app, &name))
+            .map(|file| print_created(paint, &[file])),
         Command::Migrate(command) => {
             return match scaffold::find_app(&current_dir())
+                .and_then(|app| {
+                    if command.seeds() {
+                        scaffold::check_seeders(&app)?;
+                    }
+                    Ok(app)
+                })
                 .and_then(|app| runner::run(&app, &command))
             {
                 Ok(code) => code,

@@ -89,6 +89,28 @@ pub fn camel_case(snake: &str) -> String {
         .collect()
 }
 
+/// What `craft seed NAME` writes: the module (`users_table_seeder`), the type
+/// (`UsersTableSeeder`) and the table it is about (`users`), from `Users`, `users`,
+/// `blog-posts`, `UsersTableSeeder` or `users_seeder`.
+pub fn seeder_names(name: &str) -> Result<(String, String, String), String> {
+    let mut words = words("seeder", name)?;
+    if words.last().is_some_and(|w| w == "seeder") {
+        words.pop();
+        if words.last().is_some_and(|w| w == "table") {
+            words.pop();
+        }
+    }
+    if words.is_empty() {
+        return Err(format!(
+            "invalid seeder name `{name}`: name the table it seeds, e.g. Users"
+        ));
+    }
+    let table = words.join("_");
+    let module = format!("{table}_table_seeder");
+    let type_name = format!("{}TableSeeder", camel_case(&table));
+    Ok((module, type_name, table))
+}
+
 /// The package name of an app (`my-blog` stays `my-blog`) and its crate identifier
 /// (`my_blog`).
 pub fn app_names(name: &str) -> Result<(String, String), String> {
@@ -144,6 +166,35 @@ mod tests {
         assert_eq!(model_type_name("BlogPost").unwrap(), "BlogPost");
         for bad in ["", "1Post", "blog post", "Self", "-post", "post!"] {
             assert!(model_type_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn seeder_names_name_the_table() {
+        let users = (
+            "users_table_seeder".to_owned(),
+            "UsersTableSeeder".to_owned(),
+            "users".to_owned(),
+        );
+        for name in [
+            "Users",
+            "users",
+            "UsersTableSeeder",
+            "users_seeder",
+            "users-table-seeder",
+        ] {
+            assert_eq!(seeder_names(name).unwrap(), users, "{name}");
+        }
+        assert_eq!(
+            seeder_names("blog-posts").unwrap(),
+            (
+                "blog_posts_table_seeder".to_owned(),
+                "BlogPostsTableSeeder".to_owned(),
+                "blog_posts".to_owned()
+            )
+        );
+        for bad in ["", "Seeder", "TableSeeder", "1users", "my users", "users!"] {
+            assert!(seeder_names(bad).is_err(), "{bad}");
         }
     }
 

@@ -62,7 +62,8 @@ fn build_runner(root: &Path) -> Result<PathBuf, String> {
             noticed = true;
             eprintln!(
                 "{}",
-                Paint::stderr().note("Compiling migrations... (the first build takes a while)")
+                Paint::stderr()
+                    .note("Compiling migrations and seeders... (the first build takes a while)")
             );
         }
         std::thread::sleep(Duration::from_millis(25));
@@ -72,7 +73,7 @@ fn build_runner(root: &Path) -> Result<PathBuf, String> {
     if !status.success() {
         eprint!("{diagnostics}");
         return Err(format!(
-            "cannot compile the migrations (cargo build --bin {RUNNER_BIN} failed in {})",
+            "cannot compile the migrations and seeders (cargo build --bin {RUNNER_BIN} failed in {})",
             root.display()
         ));
     }

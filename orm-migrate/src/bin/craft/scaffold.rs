@@ -1,4 +1,4 @@
-//! `craft new`, `craft model`, `craft migration`: files written atomically (a temporary
+//! `craft new`, `craft model`, `craft migration`, `craft seed`: files written atomically (a temporary
 //! file in the same directory, then a rename), and undone together when any step fails.
 
 use std::fs;
@@ -15,6 +15,9 @@ pub const ORM_PATH_VAR: &str = "CRAFT_ORM_PATH";
 const MIGRATIONS_DIR: &str = "databases/migrations";
 const MIGRATIONS_MOD: &str = "databases/migrations/mod.rs";
 const APP_MOD: &str = "app/mod.rs";
+const SEEDS_DIR: &str = "databases/seeds";
+const SEEDS_MOD: &str = "databases/seeds/mod.rs";
+const DATABASE_SEEDER: &str = "databases/seeds/database_seeder.rs";
 
 /// An app made by `craft new`: its root directory.
 #[derive(Debug, Clone)]
@@ -102,6 +105,8 @@ pub fn new_app(parent: &Path, name: &str) -> Result<CreatedApp, String> {
             format!("{MIGRATIONS_DIR}/{}.rs", templates::USERS_MIGRATION_STEM),
             templates::USERS_MIGRATION.into(),
         ),
+        (SEEDS_MOD.into(), templates::SEEDS_MOD.into()),
+        (DATABASE_SEEDER.into(), templates::DATABASE_SEEDER.into()),
     ];
     let staging = parent.join(format!(".{name}.craft-{}", std::process::id()));
     let build = || -> Result<bool, String> {
@@ -322,10 +327,21 @@ fn is_stem(stem: &str) -> bool {
 /// run of lines of their kind, in sorted position as rustfmt keeps them (or at the end).
 pub fn register_model(current: &str, module: &str, type_name: &str) -> String {
     let mut lines: Vec<String> = current.lines().map(str::to_owned).collect();
-    let insert_after = |lines: &mut Vec<String>, prefix: &str, line: String| match lines
-        .iter()
-        .rposition(|l| l.starts_with(prefix))
-    {
+    insert_in_run(&mut lines, "pub mod ", format!("pub mod {module};"));
+    insert_in_run(
+        &mut lines,
+        "pub use ",
+        format!("pub use {module}::{type_name};"),
+    );
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// Inserts `line` into the last run of lines starting with `prefix`, in sorted position
+/// as rustfmt keeps them (or after a blank line at the end when there is none).
+fn insert_in_run(lines: &mut Vec<String>, prefix: &str, line: String) {
+    match lines.iter().rposition(|l| l.starts_with(prefix)) {
         Some(last) => {
             let mut first = last;
             while first > 0 && lines[first - 1].starts_with(prefix) {
@@ -342,16 +358,113 @@ pub fn register_model(current: &str, module: &str, type_name: &str) -> String {
             }
             lines.push(line);
         }
-    };
-    insert_after(&mut lines, "pub mod ", format!("pub mod {module};"));
-    insert_after(
+    }
+}
+
+/// Checks that the app has seeders before a command that runs them.
+pub fn check_seeders(app: &App) -> Result<(), String> {
+    if app.root.join(SEEDS_MOD).is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "this app has no seeders ({SEEDS_MOD} is missing; it predates craft's seeders)"
+        ))
+    }
+}
+
+/// `craft seed NAME`: the written seeder file, declared and listed in
+/// `databases/seeds/mod.rs` and called last by `DatabaseSeeder`.
+pub fn new_seeder(app: &App, name: &str) -> Result<PathBuf, String> {
+    let (module, type_name, table) = names::seeder_names(name)?;
+    let mod_path = app.root.join(SEEDS_MOD);
+    let database_seeder = app.root.join(DATABASE_SEEDER);
+    if !mod_path.is_file() || !database_seeder.is_file() {
+        return Err(format!(
+            "this app has no {SEEDS_MOD} and {DATABASE_SEEDER} (it predates craft's \
+             seeders): add them as `craft new` writes them, then retry"
+        ));
+    }
+    let relative = format!("{SEEDS_DIR}/{module}.rs");
+    let path = app.root.join(&relative);
+    if path.exists() {
+        return Err(format!(
+            "seeder file {relative} already exists; not overwriting it"
+        ));
+    }
+    let current = read(&mod_path)?;
+    if current
+        .lines()
+        .any(|l| l.trim() == format!("mod {module};"))
+    {
+        return Err(format!("{SEEDS_MOD} already declares `mod {module};`"));
+    }
+    let unregistrable =
+        |file: &str, what: &str| format!("cannot register the seeder: {file} has no {what}");
+    let mut lines: Vec<String> = current.lines().map(str::to_owned).collect();
+    insert_in_run(&mut lines, "mod ", format!("mod {module};"));
+    insert_in_run(
         &mut lines,
         "pub use ",
         format!("pub use {module}::{type_name};"),
     );
-    let mut out = lines.join("\n");
-    out.push('\n');
-    out
+    let mut declared = lines.join("\n");
+    declared.push('\n');
+    let listed = append_to_list(
+        &declared,
+        "pub fn all()",
+        "vec![",
+        &format!("Box::new({type_name})"),
+    )
+    .ok_or_else(|| unregistrable(SEEDS_MOD, "`pub fn all()` returning `vec![...]`"))?;
+    let calls = append_to_list(
+        &read(&database_seeder)?,
+        "self.call(",
+        "&[",
+        &format!("&{type_name}"),
+    )
+    .ok_or_else(|| unregistrable(DATABASE_SEEDER, "`self.call(&[...])`"))?;
+
+    let mut changes = Changes::default();
+    changes.create(path.clone(), templates::seeder(&type_name, &table));
+    changes.modify(mod_path, listed);
+    changes.modify(database_seeder, calls);
+    changes.apply()?;
+    Ok(path)
+}
+
+/// `current` with `entry` appended to the list opened by `opener` after the first
+/// `anchor`, re-rendered one entry per line; `None` when there is no such list.
+pub fn append_to_list(current: &str, anchor: &str, opener: &str, entry: &str) -> Option<String> {
+    let open = current.find(anchor)?;
+    let open = open + current[open..].find(opener)?;
+    let body_start = open + opener.len();
+    let mut depth = 1usize;
+    let mut close = None;
+    for (offset, c) in current[body_start..].char_indices() {
+        match c {
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(body_start + offset);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    let mut entries = split_top_level(&current[body_start..close]);
+    entries.push(entry.split_whitespace().collect());
+    let line_start = current[..open].rfind('\n').map_or(0, |i| i + 1);
+    let line = &current[line_start..open];
+    let indent = line.len() - line.trim_start().len();
+    let mut list = format!("{opener}\n");
+    for entry in &entries {
+        list.push_str(&format!("{}{entry},\n", " ".repeat(indent + 4)));
+    }
+    list.push_str(&" ".repeat(indent));
+    Some(format!("{}{list}{}", &current[..open], &current[close..]))
 }
 
 /// `databases/migrations/mod.rs` with the migration `STEM` (type `TYPE`) declared and
@@ -670,6 +783,50 @@ mod tests {
         assert!(
             out.contains("pub use user::User;\npub use zebra::Zebra;\n"),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn seeders_register_in_the_module_and_the_call_list() {
+        let calls = append_to_list(
+            templates::DATABASE_SEEDER,
+            "self.call(",
+            "&[",
+            "&UsersTableSeeder",
+        )
+        .unwrap();
+        assert!(
+            calls.contains("        self.call(&[\n            &UsersTableSeeder,\n        ])\n"),
+            "{calls}"
+        );
+        // Appended, not sorted: the call order is the seeding order.
+        let calls = append_to_list(&calls, "self.call(", "&[", "&ArticlesTableSeeder").unwrap();
+        assert!(
+            calls.contains(
+                "            &UsersTableSeeder,\n            &ArticlesTableSeeder,\n        ])"
+            ),
+            "{calls}"
+        );
+        // What rustfmt makes of an empty list.
+        let collapsed = "impl Seeder for DatabaseSeeder {\n    fn run(&self) -> Result<()> {\n        self.call(&[])\n    }\n}\n";
+        assert_eq!(
+            append_to_list(collapsed, "self.call(", "&[", "&UsersTableSeeder").unwrap(),
+            "impl Seeder for DatabaseSeeder {\n    fn run(&self) -> Result<()> {\n        self.call(&[\n            &UsersTableSeeder,\n        ])\n    }\n}\n"
+        );
+        let listed = append_to_list(
+            templates::SEEDS_MOD,
+            "pub fn all()",
+            "vec![",
+            "Box::new(UsersTableSeeder)",
+        )
+        .unwrap();
+        assert!(
+            listed.contains("    vec![\n        Box::new(DatabaseSeeder),\n        Box::new(UsersTableSeeder),\n    ]\n"),
+            "{listed}"
+        );
+        assert_eq!(
+            append_to_list("fn main() {}", "self.call(", "&[", "&X"),
+            None
         );
     }
 

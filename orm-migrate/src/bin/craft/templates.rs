@@ -104,10 +104,13 @@ fn run() -> Result<()> {{
 /// `src/bin/craft-migrate.rs`: the runner `craft migrate` builds and calls.
 pub fn runner_rs(crate_ident: &str) -> String {
     format!(
-        r#"//! Runs the app's migrations: `craft migrate` (and `migrate:*`) build and call it.
+        r#"//! Runs the app's migrations and seeders: `craft migrate` (and `migrate:*`,
+//! `seed:run`) build and call it.
+
+use {crate_ident}::databases::{{migrations, seeds}};
 
 fn main() -> std::process::ExitCode {{
-    orm_migrate::cli::run_migrations({crate_ident}::databases::migrations::all())
+    orm_migrate::cli::run_app(migrations::all(), seeds::all())
 }}
 "#
     )
@@ -151,10 +154,71 @@ pub struct User {
 "#;
 
 /// `databases/mod.rs`.
-pub const DATABASES_MOD: &str = r#"//! The app's database: its migrations.
+pub const DATABASES_MOD: &str = r#"//! The app's database: its migrations and seeders.
 
 pub mod migrations;
+pub mod seeds;
 "#;
+
+/// `databases/seeds/mod.rs` with the database seeder registered.
+pub const SEEDS_MOD: &str = r#"//! The app's seeders. `craft seed NAME` adds one here and to the list in
+//! `database_seeder.rs`.
+
+use orm_migrate::Seeder;
+
+mod database_seeder;
+
+pub use database_seeder::DatabaseSeeder;
+
+/// Every seeder of the app, for `craft seed:run [NAME]`.
+pub fn all() -> Vec<Box<dyn Seeder>> {
+    vec![
+        Box::new(DatabaseSeeder),
+    ]
+}
+"#;
+
+/// `databases/seeds/database_seeder.rs`.
+pub const DATABASE_SEEDER: &str = r#"//! The seeder `craft seed:run` and `craft migrate --seed` run: it calls the others.
+
+use orm_migrate::prelude::*;
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Seeds the database by calling the app's other seeders, in this order (each in a
+/// transaction of its own).
+pub struct DatabaseSeeder;
+
+impl Seeder for DatabaseSeeder {
+    fn run(&self) -> Result<()> {
+        self.call(&[
+        ])
+    }
+}
+"#;
+
+/// `databases/seeds/NAME_table_seeder.rs`: a seeder of `table`.
+pub fn seeder(type_name: &str, table: &str) -> String {
+    format!(
+        r#"//! Seeds the `{table}` table.
+
+use orm_migrate::prelude::*;
+
+/// Seeds the `{table}` table.
+pub struct {type_name};
+
+impl Seeder for {type_name} {{
+    fn run(&self) -> Result<()> {{
+        // Insert rows with the models, e.g. (with orm-migrate's `factory` feature and
+        // `impl Factory for Model`): Model::factory().count(50).create()?;
+        // or by table: orm_core::DB::table("{table}").insert_many(rows)?;
+        Ok(())
+    }}
+}}
+"#
+    )
+}
 
 /// `databases/migrations/mod.rs` with the users migration registered.
 pub const MIGRATIONS_MOD: &str = r#"//! The app's migrations, run in name order. `craft migration NAME` and

@@ -1,0 +1,291 @@
+//! Model factories on every backend: counts, make vs create, states, sequences, seeds,
+//! children through has-many, parents through belongs-to, batches and atomicity.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use orm_core::prelude::*;
+use orm_migrate::factory::fake::faker::{lorem::en::Sentence, name::en::Name};
+use orm_migrate::factory::{Factory, Fakes, BATCH_SIZE};
+use orm_migrate::{seed_with, Migration, Migrator, Schema, SeedProgress, Seeder};
+use orm_tests::on_both_backends;
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "authors", timestamps)]
+pub struct Author {
+    pub id: Option<i64>,
+    pub name: String,
+    pub email: String,
+    pub votes: i64,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    #[model(has_many(Article))]
+    pub articles: HasMany<Article>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "articles")]
+pub struct Article {
+    pub id: Option<i64>,
+    pub author_id: i64,
+    pub title: String,
+    pub slug: Option<String>,
+    #[model(belongs_to(Author))]
+    pub author: BelongsTo<Author>,
+    #[model(has_many(Remark))]
+    pub remarks: HasMany<Remark>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "remarks")]
+pub struct Remark {
+    pub id: Option<i64>,
+    pub article_id: i64,
+    pub body: String,
+}
+
+impl Factory for Author {
+    fn definition(f: &mut Fakes) -> Author {
+        Author {
+            name: f.fake(Name()),
+            email: format!("author{}@example.com", f.index()),
+            votes: f.fake(0..100),
+            ..Default::default()
+        }
+    }
+}
+
+impl Factory for Article {
+    fn definition(f: &mut Fakes) -> Article {
+        Article {
+            title: f.fake(Sentence(2..5)),
+            ..Default::default()
+        }
+    }
+}
+
+impl Factory for Remark {
+    fn definition(f: &mut Fakes) -> Remark {
+        Remark {
+            body: f.fake(Sentence(1..3)),
+            ..Default::default()
+        }
+    }
+}
+
+struct CreateTables;
+impl Migration for CreateTables {
+    fn name(&self) -> &str {
+        "2024_01_01_000000_create_factory_tables"
+    }
+    fn up(&self, schema: &mut Schema) -> orm_migrate::Result<()> {
+        schema.create("authors", |t| {
+            t.increments("id");
+            t.string("name", 255);
+            t.string("email", 255).unique();
+            t.big_integer("votes");
+            t.timestamps();
+        })?;
+        schema.create("articles", |t| {
+            t.increments("id");
+            t.big_integer("author_id").unsigned();
+            t.string("title", 255);
+            t.string("slug", 255).nullable().unique();
+            t.foreign("author_id").references("id").on("authors");
+        })?;
+        schema.create("remarks", |t| {
+            t.increments("id");
+            t.big_integer("article_id").unsigned();
+            t.string("body", 255);
+            t.foreign("article_id").references("id").on("articles");
+        })
+    }
+    fn down(&self, schema: &mut Schema) -> orm_migrate::Result<()> {
+        schema.drop_if_exists("remarks")?;
+        schema.drop_if_exists("articles")?;
+        schema.drop_if_exists("authors")
+    }
+}
+
+fn migrate() -> orm_migrate::Result<()> {
+    Migrator::new(vec![Box::new(CreateTables)]).run()?;
+    Ok(())
+}
+
+fn names(authors: &[Author]) -> Vec<&str> {
+    authors.iter().map(|a| a.name.as_str()).collect()
+}
+
+on_both_backends! {
+    fn create_inserts_and_make_does_not() -> orm_migrate::Result<()> {
+        migrate()?;
+        let made = Author::factory().count(3).make()?;
+        assert_eq!(made.len(), 3);
+        assert!(made.iter().all(|a| a.id.is_none() && !a.name.is_empty()));
+        assert_eq!(Author::count()?, 0, "make saves nothing");
+
+        let created = Author::factory().count(5).create()?;
+        assert_eq!(Author::count()?, 5);
+        assert!(created.iter().all(|a| a.id.is_some() && a.created_at.is_some()));
+        let stored = Author::find_or_fail(created[2].id)?;
+        assert_eq!(stored.name, created[2].name);
+
+        let one = Author::factory().count(7).state(|a| a.email = "one@example.com".into()).create_one()?;
+        assert_eq!(Author::count()?, 6, "create_one makes one whatever count says");
+        assert_eq!(Author::find_or_fail(one.id)?.email, "one@example.com");
+        Ok(())
+    }
+
+    fn states_and_sequences_apply_in_order() -> orm_migrate::Result<()> {
+        migrate()?;
+        let authors = Author::factory()
+            .count(4)
+            .state(|a| a.votes = 10)
+            .sequence(|i, a| a.name = format!("author {i}"))
+            .sequence(|i, a| {
+                if i % 2 == 1 {
+                    a.votes += 1;
+                }
+            })
+            .create()?;
+        let stored = Author::query().order_by("id").get()?;
+        assert_eq!(names(&stored), ["author 0", "author 1", "author 2", "author 3"]);
+        assert_eq!(stored.iter().map(|a| a.votes).collect::<Vec<_>>(), [10, 11, 10, 11]);
+        assert_eq!(authors, stored.into_iter().map(|mut a| {
+            a.articles = Default::default();
+            a
+        }).collect::<Vec<_>>());
+        Ok(())
+    }
+
+    fn the_same_seed_makes_the_same_values() -> orm_migrate::Result<()> {
+        migrate()?;
+        let factory = || Author::factory().count(20).seed(42).has(Article::factory().count(2), "articles");
+        let first = factory().make()?;
+        let again = factory().make()?;
+        assert_eq!(names(&first), names(&again));
+        assert_eq!(
+            first.iter().map(|a| a.votes).collect::<Vec<_>>(),
+            again.iter().map(|a| a.votes).collect::<Vec<_>>()
+        );
+        let other = Author::factory().count(20).seed(43).make()?;
+        assert_ne!(names(&first), names(&other), "another seed, other values");
+        // Children without a seed of their own follow the parent's.
+        factory().create()?;
+        let titles = || -> orm_core::Result<Vec<String>> {
+            Article::query().order_by("id").pluck::<String>("title")
+        };
+        let first_titles = titles()?;
+        DB::table("articles").delete()?;
+        DB::table("authors").delete()?;
+        factory().create()?;
+        assert_eq!(titles()?, first_titles);
+        Ok(())
+    }
+
+    fn children_get_their_parents_key() -> orm_migrate::Result<()> {
+        migrate()?;
+        let authors = Author::factory()
+            .count(3)
+            .has(
+                Article::factory()
+                    .count(2)
+                    .sequence(|i, a| a.title = format!("article {i}"))
+                    .has(Remark::factory().count(2), "remarks"),
+                "articles",
+            )
+            .create()?;
+        assert_eq!(Article::count()?, 6);
+        assert_eq!(Remark::count()?, 12);
+        for author in &authors {
+            let id = author.id.unwrap();
+            assert_eq!(Article::where_("author_id", "=", id).count()?, 2);
+        }
+        let titles = Article::query().order_by("id").pluck::<String>("title")?;
+        assert_eq!(titles[..3], ["article 0", "article 1", "article 2"], "one sequence over all children");
+        for article in Article::all()? {
+            assert_eq!(Remark::where_("article_id", "=", article.id.unwrap()).count()?, 2);
+        }
+        Ok(())
+    }
+
+    fn for_parent_sets_the_foreign_key() -> orm_migrate::Result<()> {
+        migrate()?;
+        let ada = Author::factory().create_one()?;
+        Article::factory().count(3).for_parent(&ada, "author").create()?;
+        assert_eq!(Article::where_("author_id", "=", ada.id.unwrap()).count()?, 3);
+        assert_eq!(Article::count()?, 3);
+        Ok(())
+    }
+
+    fn misuse_is_a_typed_error_and_writes_nothing() -> orm_migrate::Result<()> {
+        migrate()?;
+        let ada = Author::factory().create_one()?;
+        let err = Article::factory().for_parent(&ada, "writer").create().unwrap_err();
+        assert!(
+            matches!(err, orm_migrate::Error::Database(orm_core::Error::UnknownRelation { .. })),
+            "{err:?}"
+        );
+        let err = Article::factory().for_parent(&ada, "remarks").make().unwrap_err();
+        assert!(err.to_string().contains("needs a belongs-to"), "{err}");
+        let unsaved = Author::default();
+        let err = Article::factory().for_parent(&unsaved, "author").create().unwrap_err();
+        assert!(err.to_string().contains("save it first"), "{err}");
+        let err = Author::factory().has(Remark::factory(), "articles").create().unwrap_err();
+        assert!(err.to_string().contains("not to `remarks`"), "{err}");
+        let err = Article::factory().for_parent(&ada, "author").has(Author::factory(), "author").create().unwrap_err();
+        assert!(err.to_string().contains("needs a has-many"), "{err}");
+        assert_eq!(Article::count()?, 0);
+        assert_eq!(Author::count()?, 1, "the failed creates left no authors");
+
+        // A child that cannot be inserted (a duplicate slug): none of the parents stay.
+        let err = Author::factory()
+            .count(2)
+            .sequence(|i, a| a.email = format!("parent{i}@example.com"))
+            .has(Article::factory().state(|a| a.slug = Some("same".into())), "articles")
+            .create()
+            .unwrap_err();
+        assert!(
+            matches!(err, orm_migrate::Error::Database(orm_core::Error::UniqueViolation { .. })),
+            "{err:?}"
+        );
+        assert_eq!((Author::count()?, Article::count()?), (1, 0), "the parents went too");
+        let before = Author::count()?;
+        let err = Author::factory()
+            .count(3)
+            .state(|a| a.email = "same@example.com".into())
+            .create()
+            .unwrap_err();
+        assert!(
+            matches!(err, orm_migrate::Error::Database(orm_core::Error::UniqueViolation { .. })),
+            "{err:?}"
+        );
+        assert_eq!(Author::count()?, before, "a failed create keeps nothing");
+        Ok(())
+    }
+
+    fn create_inserts_in_batches_and_reports_them() -> orm_migrate::Result<()> {
+        migrate()?;
+        struct Many;
+        impl Seeder for Many {
+            fn run(&self) -> orm_migrate::Result<()> {
+                Author::factory().count(2 * BATCH_SIZE + 5).create()?;
+                Ok(())
+            }
+        }
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let sink = Rc::clone(&log);
+        seed_with(&Many, move |progress| {
+            if let SeedProgress::Inserted { table, rows } = progress {
+                sink.borrow_mut().push((table.to_owned(), rows));
+            }
+        })?;
+        assert_eq!(Author::count()?, 2 * BATCH_SIZE as u64 + 5);
+        let authors = "authors".to_owned();
+        assert_eq!(
+            log.take(),
+            [(authors.clone(), BATCH_SIZE), (authors.clone(), BATCH_SIZE), (authors, 5)]
+        );
+        Ok(())
+    }
+}
