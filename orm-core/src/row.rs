@@ -233,23 +233,35 @@ impl Layout {
         }
     }
 
-    /// Decodes `row` as `T` through this layout (checking it on the first row).
-    #[inline]
+    /// Decodes `row` as `T` through this layout (checking it on the first row). The
+    /// trusted case, every model query's own, is the caller's inlined fast path.
+    #[inline(always)]
     pub(crate) fn decode<T: FromRow>(
         &mut self,
         row: &Row<'_>,
         names: &mut Option<Arc<[String]>>,
     ) -> Result<T> {
+        if let Layout::Trusted = self {
+            return T::from_row_in(row, names);
+        }
+        self.decode_other(row, names)
+    }
+
+    #[inline(never)]
+    fn decode_other<T: FromRow>(
+        &mut self,
+        row: &Row<'_>,
+        names: &mut Option<Arc<[String]>>,
+    ) -> Result<T> {
+        if let Layout::Check { model, columns } = self {
+            *self = match positions_by_name(row, model, columns)? {
+                None => Layout::Trusted,
+                Some(positions) => Layout::Mapped(positions),
+            };
+        }
         match self {
-            Layout::Trusted => T::from_row_in(row, names),
             Layout::Mapped(positions) => T::from_row_in(&row.with_positions(positions), names),
-            Layout::Check { model, columns } => {
-                *self = match positions_by_name(row, model, columns)? {
-                    None => Layout::Trusted,
-                    Some(positions) => Layout::Mapped(positions),
-                };
-                self.decode(row, names)
-            }
+            _ => T::from_row_in(row, names),
         }
     }
 }
