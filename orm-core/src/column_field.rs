@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::row::Row;
-use crate::value::{Bind, DecodeError, FromValue, ToValue, Value, ValueRef};
+use crate::value::{Bind, DecodeError, FromValue, ToValue, TypeFamily, Value, ValueRef};
 
 /// A model field stored in a column: [`ToValue`] and [`FromValue`], plus
 /// `serde::Serialize` when the derived `Serialize` writes the field (`Mode` is
@@ -19,6 +19,11 @@ use crate::value::{Bind, DecodeError, FromValue, ToValue, Value, ValueRef};
     note = "another type needs `orm_core::ToValue` and `orm_core::FromValue`, and `serde::Serialize` when the derived Serialize writes it (not `hidden`, no `serialize = false`); or mark the field #[model(skip)]"
 )]
 pub trait ColumnField<Mode>: Sized {
+    /// [`FromValue::FAMILY`].
+    const FAMILY: TypeFamily;
+    /// [`FromValue::NULLABLE`].
+    const NULLABLE: bool;
+
     /// [`ToValue::to_value`].
     fn to_value(&self) -> Value;
     /// [`ToValue::to_bind`].
@@ -49,6 +54,9 @@ pub enum NotSerialized {}
 // `ToValue`, `FromValue` and `Serialize` separately.
 #[diagnostic::do_not_recommend]
 impl<T: ToValue + FromValue + Serialize> ColumnField<Serialized> for T {
+    const FAMILY: TypeFamily = T::FAMILY;
+    const NULLABLE: bool = T::NULLABLE;
+
     #[inline(always)]
     fn to_value(&self) -> Value {
         ToValue::to_value(self)
@@ -82,6 +90,9 @@ impl<T: ToValue + FromValue + Serialize> ColumnField<Serialized> for T {
 
 #[diagnostic::do_not_recommend]
 impl<T: ToValue + FromValue> ColumnField<NotSerialized> for T {
+    const FAMILY: TypeFamily = T::FAMILY;
+    const NULLABLE: bool = T::NULLABLE;
+
     #[inline(always)]
     fn to_value(&self) -> Value {
         ToValue::to_value(self)

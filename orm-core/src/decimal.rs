@@ -27,6 +27,8 @@ impl From<Decimal> for Value {
 }
 
 impl FromValue for Decimal {
+    const FAMILY: crate::value::TypeFamily = crate::value::TypeFamily::Decimal;
+
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Decimal(d) => Ok(d),

@@ -60,7 +60,10 @@ pub use crate::db::{
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
 pub use crate::log::LoggedQuery;
-pub use crate::model::{Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SOFT_DELETES};
+pub use crate::model::{
+    Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SchemaProblem, SchemaReport,
+    SOFT_DELETES,
+};
 pub use crate::query::Constraint;
 pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
@@ -74,7 +77,7 @@ pub use crate::relation::{
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;
-pub use crate::value::{now, DecodeError, FromValue, ToValue, Value, ValueRef};
+pub use crate::value::{now, DecodeError, FromValue, ToValue, TypeFamily, Value, ValueRef};
 /// `#[derive(Model)]`: see the `orm-derive` crate.
 pub use orm_derive::Model;
 /// English inflection of table and key names (the `orm-inflector` crate, which

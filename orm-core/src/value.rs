@@ -317,6 +317,42 @@ impl Bind<'_> {
 pub trait FromValue: Sized {
     /// Converts the value, or says why it cannot.
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError>;
+
+    /// The kind of column the type is read from, for comparing a model with its live
+    /// table (`Model::check_schema`). [`TypeFamily::Any`] (the default): not checked.
+    const FAMILY: TypeFamily = TypeFamily::Any;
+
+    /// Whether the type reads NULL (`Option<T>`).
+    const NULLABLE: bool = false;
+}
+
+/// The kind of column a Rust type is read from: what `Model::check_schema` compares
+/// with the family of a live column's SQL type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TypeFamily {
+    /// Integers (`i64`, `INTEGER`, `BIGINT`, ...).
+    Integer,
+    /// Floating point (`f64`, `REAL`, `DOUBLE PRECISION`).
+    Float,
+    /// Exact decimals (`Decimal`, `NUMERIC(p, s)`).
+    Decimal,
+    /// Text (`String`, `VARCHAR`, `TEXT`).
+    Text,
+    /// Bytes (`Vec<u8>`, `BLOB`, `BYTEA`).
+    Bytes,
+    /// Booleans.
+    Bool,
+    /// A calendar date.
+    Date,
+    /// A time of day.
+    Time,
+    /// A date and time (`TIMESTAMP`, `DATETIME`), with or without a zone.
+    DateTime,
+    /// JSON documents.
+    Json,
+    /// Anything (a `Value`, a type of the application's, an unrecognised SQL type).
+    Any,
 }
 
 impl ToValue for Value {
@@ -369,6 +405,9 @@ impl<T: ToValue> ToValue for Option<T> {
 }
 
 impl<T: FromValue> FromValue for Option<T> {
+    const FAMILY: TypeFamily = T::FAMILY;
+    const NULLABLE: bool = true;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -402,6 +441,8 @@ macro_rules! int_conversions {
             }
         }
         impl FromValue for $t {
+            const FAMILY: TypeFamily = TypeFamily::Integer;
+
             #[inline]
             fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
                 if let ValueRef::Int(v) = value {
@@ -436,6 +477,8 @@ fn int_from_other<T: TryFrom<i64> + From<bool>>(
 int_conversions!(i8, i16, i32, i64, u8, u16, u32);
 
 impl FromValue for u64 {
+    const FAMILY: TypeFamily = TypeFamily::Integer;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -446,6 +489,8 @@ impl FromValue for u64 {
 }
 
 impl FromValue for usize {
+    const FAMILY: TypeFamily = TypeFamily::Integer;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -472,6 +517,8 @@ impl From<f64> for Value {
     }
 }
 impl FromValue for f64 {
+    const FAMILY: TypeFamily = TypeFamily::Float;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -497,6 +544,8 @@ impl From<f32> for Value {
     }
 }
 impl FromValue for f32 {
+    const FAMILY: TypeFamily = TypeFamily::Float;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         let wide = f64::from_value(value).map_err(|mut e| {
@@ -524,6 +573,8 @@ impl From<bool> for Value {
     }
 }
 impl FromValue for bool {
+    const FAMILY: TypeFamily = TypeFamily::Bool;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -569,6 +620,8 @@ impl From<String> for Value {
     }
 }
 impl FromValue for String {
+    const FAMILY: TypeFamily = TypeFamily::Text;
+
     #[inline(always)]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -623,6 +676,8 @@ impl From<&[u8]> for Value {
     }
 }
 impl FromValue for Vec<u8> {
+    const FAMILY: TypeFamily = TypeFamily::Bytes;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -672,6 +727,8 @@ impl From<NaiveDate> for Value {
     }
 }
 impl FromValue for NaiveDate {
+    const FAMILY: TypeFamily = TypeFamily::Date;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -695,6 +752,8 @@ impl From<NaiveTime> for Value {
     }
 }
 impl FromValue for NaiveTime {
+    const FAMILY: TypeFamily = TypeFamily::Time;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -719,6 +778,8 @@ impl From<NaiveDateTime> for Value {
     }
 }
 impl FromValue for NaiveDateTime {
+    const FAMILY: TypeFamily = TypeFamily::DateTime;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -744,6 +805,8 @@ impl From<DateTime<Utc>> for Value {
     }
 }
 impl FromValue for DateTime<Utc> {
+    const FAMILY: TypeFamily = TypeFamily::DateTime;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
@@ -769,6 +832,8 @@ impl From<serde_json::Value> for Value {
     }
 }
 impl FromValue for serde_json::Value {
+    const FAMILY: TypeFamily = TypeFamily::Json;
+
     #[inline]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {

@@ -582,6 +582,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let via = via(c);
         quote! { #field: #via::read(row, #i)? }
     });
+    let column_types = columns.iter().map(|c| {
+        let via = via(c);
+        quote! { (#via::FAMILY, #via::NULLABLE) }
+    });
     let relation_fields: Vec<&syn::Ident> = relations.iter().map(|r| r.field).collect();
     let default_fields = others
         .iter()
@@ -835,6 +839,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 relations: &__ORM_RELATIONS,
                 version: #version,
                 defaults: &[#(#defaults),*],
+                column_types: &[#(#column_types),*],
                 sql: ::orm_core::__private::SqlCache::new(),
             };
 

@@ -15,7 +15,7 @@ mod statements;
 mod writer;
 
 pub use self::postgres::PostgresDialect;
-pub use self::schema_grammar::{ForeignKeySwitch, SchemaGrammar};
+pub use self::schema_grammar::{common_type_family, ForeignKeySwitch, SchemaGrammar};
 pub use self::sqlite::SqliteDialect;
 pub use self::statements::{ByKey, FindByKey, InsertRows, StatementGrammar, UpdateByKey};
 pub use self::writer::SqlWriter;

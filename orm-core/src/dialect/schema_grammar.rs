@@ -6,6 +6,7 @@
 use super::schema::{AlterCommand, ColumnDef};
 use super::SqlWriter;
 use crate::error::{Error, InvalidQueryKind};
+use crate::value::TypeFamily;
 
 /// The schema half of a dialect: every [`Dialect`](super::Dialect) implements it.
 pub trait SchemaGrammar {
@@ -75,6 +76,18 @@ pub trait SchemaGrammar {
     /// `RESTRICT`, `CASCADE`, `SET NULL`, `SET DEFAULT`).
     fn foreign_keys_query(&self) -> &'static str;
 
+    /// The family of a live column's SQL type as [`columns_query`](Self::columns_query)
+    /// spells it (`character varying(100)` → text), for comparing it with a model field.
+    fn type_family(&self, sql_type: &str) -> TypeFamily {
+        common_type_family(sql_type)
+    }
+
+    /// Whether a text column may hold any value the ORM writes (dates, JSON, decimals
+    /// as text): SQLite's, whose types are only affinities.
+    fn text_holds_any(&self) -> bool {
+        false
+    }
+
     /// A query (one bind: the table name) returning the primary key constraint's name
     /// in a column named `name`, where dropping a primary key needs its name.
     fn primary_key_name_query(&self) -> Option<&'static str> {
@@ -86,6 +99,35 @@ pub trait SchemaGrammar {
     /// switch and needs it.
     fn foreign_key_switch(&self) -> Option<&'static ForeignKeySwitch> {
         None
+    }
+}
+
+/// The family of the common SQL type spellings, by keyword (case-insensitive).
+pub fn common_type_family(sql_type: &str) -> TypeFamily {
+    let t = sql_type.to_ascii_lowercase();
+    let has = |word: &str| t.contains(word);
+    if has("tinyint(1)") || has("bool") {
+        TypeFamily::Bool
+    } else if has("int") || has("serial") {
+        TypeFamily::Integer
+    } else if has("numeric") || has("decimal") {
+        TypeFamily::Decimal
+    } else if has("real") || has("double") || has("float") {
+        TypeFamily::Float
+    } else if has("json") {
+        TypeFamily::Json
+    } else if has("timestamp") || has("datetime") {
+        TypeFamily::DateTime
+    } else if t.starts_with("date") {
+        TypeFamily::Date
+    } else if t.starts_with("time") {
+        TypeFamily::Time
+    } else if has("char") || has("text") || has("clob") || has("uuid") || has("enum") {
+        TypeFamily::Text
+    } else if has("blob") || has("bytea") || has("binary") {
+        TypeFamily::Bytes
+    } else {
+        TypeFamily::Any
     }
 }
 

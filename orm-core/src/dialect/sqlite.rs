@@ -198,6 +198,10 @@ impl SchemaGrammar for SqliteDialect {
         "SELECT name FROM pragma_table_info(?) ORDER BY cid"
     }
 
+    fn text_holds_any(&self) -> bool {
+        true
+    }
+
     fn columns_query(&self) -> &'static str {
         // A single-column INTEGER PRIMARY KEY is the rowid: assigned by the database.
         "SELECT name, type, \"notnull\" AS not_null, dflt_value AS \"default\", pk, \

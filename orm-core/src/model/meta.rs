@@ -1,6 +1,7 @@
 //! `ModelMeta`: what the derive tells the library about a model (table, columns, key, options).
 
 use super::*;
+use crate::value::TypeFamily;
 
 /// What `#[derive(Model)]` knows about a model: table, columns, key and flags.
 #[derive(Debug)]
@@ -38,6 +39,9 @@ pub struct ModelMeta {
     /// (`#[model(default)]`): left out of the `INSERT`, read back through `RETURNING`.
     /// Always among the first 64 columns (the derive checks it).
     pub defaults: &'static [usize],
+    /// Per column, the family of its field's type and whether the field reads NULL
+    /// (compared with the live table by `Model::check_schema`).
+    pub column_types: &'static [(TypeFamily, bool)],
     #[doc(hidden)]
     pub sql: SqlCache,
 }

@@ -20,6 +20,7 @@ mod insert_many;
 mod meta;
 mod persistence;
 mod relation_meta;
+mod schema_check;
 mod sql_cache;
 mod statements;
 
@@ -29,6 +30,7 @@ pub use meta::ModelMeta;
 use persistence::*;
 pub(crate) use persistence::{insert_on, save_on};
 pub use relation_meta::{RelationCache, RelationKind, RelationMeta};
+pub use schema_check::{SchemaProblem, SchemaReport};
 pub use sql_cache::SqlCache;
 use sql_cache::*;
 use statements::*;
@@ -333,6 +335,14 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     fn relation_count(&mut self, relation: &str) -> Option<&mut Option<u64>> {
         let _ = relation;
         None
+    }
+
+    /// Compares the model with its live table (on the model's connection): a missing
+    /// table or column, a `NOT NULL` column without default that no field fills, a type
+    /// or nullability the field cannot hold. Meant for a test per model (or all at once
+    /// with `craft schema:check`): `assert!(report.is_ok(), "{report}")`.
+    fn check_schema() -> Result<SchemaReport> {
+        schema_check::check(Self::meta())
     }
 
     /// Models from hand-written SQL with `?` placeholders, run on the model's connection:

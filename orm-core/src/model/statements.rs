@@ -260,6 +260,7 @@ mod tests {
         relations: &[],
         version: Some(3),
         defaults: &[2],
+        column_types: &[],
         sql: SqlCache::new(),
     };
 
@@ -279,6 +280,7 @@ mod tests {
         relations: &[],
         version: None,
         defaults: &[],
+        column_types: &[],
         sql: SqlCache::new(),
     };
 
@@ -392,6 +394,7 @@ mod tests {
             relations: &[],
             version: None,
             defaults: &[],
+            column_types: &[],
             sql: SqlCache::new(),
         };
         let shape = InsertShape {
