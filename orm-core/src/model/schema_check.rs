@@ -128,7 +128,10 @@ fn compatible(field: TypeFamily, column: TypeFamily, dialect: &dyn Dialect) -> b
         (f, c) if f == c => true,
         (Integer, Bool) | (Bool, Integer) => true,
         (Float, Integer | Decimal) | (Decimal, Integer) => true,
-        (Date | Time | DateTime | Json | Decimal, Text) => dialect.text_holds_any(),
+        // JSON documents are text where the database has no JSON type (MariaDB's JSON
+        // is LONGTEXT), and read back from it.
+        (Json, Text) => true,
+        (Date | Time | DateTime | Decimal, Text) => dialect.text_holds_any(),
         _ => false,
     }
 }
