@@ -323,6 +323,7 @@ pub trait FromRow: Sized {
     /// whole result, so a decoder can compute per-result state once (e.g. [`Record`]
     /// shares one list of column names between rows). The default calls
     /// [`FromRow::from_row`].
+    #[inline(always)]
     fn from_row_in(row: &Row<'_>, columns: &mut Option<Arc<[String]>>) -> Result<Self> {
         let _ = columns;
         Self::from_row(row)
