@@ -11,7 +11,8 @@
 //!
 //! The runner understands `migrate [--pretend] [--force] [--seed]`,
 //! `migrate:rollback [--step N]`, `migrate:reset`, `migrate:refresh [--seed]`,
-//! `migrate:fresh [--seed]`, `migrate:status` and `seed:run [NAME]`, each with
+//! `migrate:fresh [--seed]`, `migrate:status`, `seed:run [NAME]` and `schema:check`
+//! (every model listed with [`run_app_with_models`] against its table), each with
 //! `--database URL` (else `DATABASE_URL`, from the environment or `.env`). It prints each
 //! migration and seeder as it runs with its time (and, on stderr, the rows each seeder
 //! inserted), and a status table; errors are one line on stderr and a non-zero exit
@@ -25,7 +26,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use orm_core::Connection;
+use orm_core::{Connection, Executor, Model, SchemaReport};
 
 use crate::migration::Migration;
 use crate::migrator::{MigrationState, MigrationStatus, Migrator, Progress, RunOptions};
@@ -106,6 +107,13 @@ pub enum MigrateCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Compare every model of the app with its live table; exit non-zero on any mismatch
+    #[command(name = "schema:check")]
+    SchemaCheck {
+        /// `--database URL`.
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
     /// Run the database seeder, or the seeder NAME, each in a transaction
     #[command(name = "seed:run")]
     SeedRun {
@@ -172,6 +180,10 @@ impl MigrateCommand {
                 args.push("migrate:status".to_owned());
                 database
             }
+            MigrateCommand::SchemaCheck { database } => {
+                args.push("schema:check".to_owned());
+                database
+            }
             MigrateCommand::SeedRun { name, database } => {
                 args.push("seed:run".to_owned());
                 if let Some(name) = name {
@@ -195,6 +207,7 @@ impl MigrateCommand {
             | MigrateCommand::Refresh { database, .. }
             | MigrateCommand::Fresh { database, .. }
             | MigrateCommand::Status { database }
+            | MigrateCommand::SchemaCheck { database }
             | MigrateCommand::SeedRun { database, .. } => database.database.as_deref(),
         }
     }
@@ -244,13 +257,35 @@ pub fn run_command(migrations: Vec<Box<dyn Migration>>, command: &MigrateCommand
     run_app_command(migrations, Vec::new(), command)
 }
 
+/// [`run_app`] for an app that also lists its models, so `schema:check` can compare
+/// each with its table: the runner `craft new` writes calls
+/// `run_app_with_models(migrations::all(), seeds::all(), app::all())`.
+pub fn run_app_with_models(
+    migrations: Vec<Box<dyn Migration>>,
+    seeders: Vec<Box<dyn Seeder>>,
+    models: Vec<ModelCheck>,
+) -> ExitCode {
+    let cli = RunnerCli::parse();
+    run_command_with_models(migrations, seeders, models, &cli.command)
+}
+
 /// [`run_command`] with the app's seeders; see [`run_app`].
 pub fn run_app_command(
     migrations: Vec<Box<dyn Migration>>,
     seeders: Vec<Box<dyn Seeder>>,
     command: &MigrateCommand,
 ) -> ExitCode {
-    match execute(migrations, &seeders, command) {
+    run_command_with_models(migrations, seeders, Vec::new(), command)
+}
+
+/// [`run_app_command`] with the app's models; see [`run_app_with_models`].
+pub fn run_command_with_models(
+    migrations: Vec<Box<dyn Migration>>,
+    seeders: Vec<Box<dyn Seeder>>,
+    models: Vec<ModelCheck>,
+    command: &MigrateCommand,
+) -> ExitCode {
+    match execute(migrations, &seeders, &models, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             print_error(&message);
@@ -327,6 +362,56 @@ pub fn find_seeder<'s>(
         })
 }
 
+/// One model for `schema:check`: its name and its [`orm_core::Model::check_schema`]. An
+/// app lists its models with [`model`] (`craft model` adds to the list).
+#[derive(Debug, Clone, Copy)]
+pub struct ModelCheck {
+    name: &'static str,
+    check: fn() -> orm_core::Result<SchemaReport>,
+}
+
+/// `M` for `schema:check`.
+pub fn model<M: Model>() -> ModelCheck {
+    ModelCheck {
+        name: M::meta().name,
+        check: M::check_schema,
+    }
+}
+
+/// Checks every model on `conn` and prints each report; an error when any differs.
+fn check_models(conn: &mut Connection, models: &[ModelCheck], paint: Paint) -> Result<(), String> {
+    if models.is_empty() {
+        return Err(
+            "this app lists no models for schema:check (`pub fn all()` in app/mod.rs)".into(),
+        );
+    }
+    let mut differing = 0;
+    for model in models {
+        let report = conn
+            .scope(|| (model.check)())
+            .map_err(|e| format!("cannot check {}: {e}", model.name))?;
+        if report.is_ok() {
+            println!("{} {report}", paint.done("ok"));
+        } else {
+            differing += 1;
+            println!("{} {report}", paint.error("differs"));
+        }
+    }
+    match differing {
+        0 => {
+            println!(
+                "{}",
+                paint.done(&format!("{} models match their tables.", models.len()))
+            );
+            Ok(())
+        }
+        n => Err(format!(
+            "schema check failed: {n} of {} models differ from their tables",
+            models.len()
+        )),
+    }
+}
+
 fn run_seeder(conn: &mut Connection, seeder: &dyn Seeder, paint: Paint) -> Result<(), String> {
     use orm_core::Executor;
     let notes = Paint::stderr();
@@ -391,6 +476,7 @@ fn run_seeder(conn: &mut Connection, seeder: &dyn Seeder, paint: Paint) -> Resul
 fn execute(
     migrations: Vec<Box<dyn Migration>>,
     seeders: &[Box<dyn Seeder>],
+    models: &[ModelCheck],
     command: &MigrateCommand,
 ) -> Result<(), String> {
     // A seeder that does not exist fails before anything runs.
@@ -403,6 +489,9 @@ fn execute(
     let mut conn =
         Connection::open(&url).map_err(|e| format!("cannot connect to the database: {e}"))?;
     let paint = Paint::stdout();
+    if let MigrateCommand::SchemaCheck { .. } = command {
+        return check_models(&mut conn, models, paint);
+    }
     let migrator = Migrator::new(migrations).on_progress(move |progress| {
         print_progress(paint, progress);
     });
@@ -467,6 +556,7 @@ fn execute(
             let statuses = migrator.status_on(&mut conn).map_err(failed)?;
             print!("{}", status_table(&statuses, paint));
         }
+        MigrateCommand::SchemaCheck { .. } => unreachable!("handled before the migrator"),
     }
     if let Some(seeder) = seeder {
         run_seeder(&mut conn, seeder, paint)?;

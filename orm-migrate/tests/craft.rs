@@ -550,6 +550,33 @@ fn new_model_migrate_status_rollback_refresh() {
     ok(&app, &["migrate"]);
     drop(conn);
 
+    // schema:check compares every model with its table: the scaffolded ones match...
+    let check = ok(&app, &["schema:check"]);
+    assert!(check.contains("ok User (users): ok\n"), "{check}");
+    assert!(check.contains("ok Post (posts): ok\n"), "{check}");
+    assert!(check.contains("2 models match their tables."), "{check}");
+    // ... and a field added to a model without its migration is caught.
+    let post_rs = app.join("app/post.rs");
+    let original = std::fs::read_to_string(&post_rs).unwrap();
+    let drifted = original.replacen(
+        "pub id: Option<i64>,",
+        "pub id: Option<i64>,\n    pub subtitle: String,",
+        1,
+    );
+    assert_ne!(drifted, original);
+    std::fs::write(&post_rs, drifted).unwrap();
+    let error = fails(&app, &["schema:check"]);
+    assert_eq!(
+        error,
+        "error: schema check failed: 1 of 2 models differ from their tables"
+    );
+    let report = stdout(&craft(&app, &["schema:check"]));
+    assert!(
+        report.contains("differs Post (posts):\n  - field `subtitle` has no column in the table"),
+        "{report}"
+    );
+    std::fs::write(&post_rs, original).unwrap();
+
     // The app itself runs and uses the User model.
     let run = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["run", "--quiet"])

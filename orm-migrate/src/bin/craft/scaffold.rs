@@ -333,6 +333,11 @@ pub fn register_model(current: &str, module: &str, type_name: &str) -> String {
         "pub use ",
         format!("pub use {module}::{type_name};"),
     );
+    // The `schema:check` list (`pub fn all()`), when the app has one.
+    const CHECK: &str = "        orm_migrate::cli::model::<";
+    if lines.iter().any(|l| l.starts_with(CHECK)) {
+        insert_in_run(&mut lines, CHECK, format!("{CHECK}{type_name}>(),"));
+    }
     let mut out = lines.join("\n");
     out.push('\n');
     out
@@ -778,7 +783,15 @@ mod tests {
             out.contains("pub use post::Post;\npub use user::User;\n"),
             "{out}"
         );
+        assert!(
+            out.contains("model::<Post>(),\n        orm_migrate::cli::model::<User>(),\n    ]"),
+            "{out}"
+        );
         let out = register_model(&out, "zebra", "Zebra");
+        assert!(
+            out.contains("model::<User>(),\n        orm_migrate::cli::model::<Zebra>(),\n    ]"),
+            "{out}"
+        );
         assert!(out.contains("pub mod user;\npub mod zebra;\n"), "{out}");
         assert!(
             out.contains("pub use user::User;\npub use zebra::Zebra;\n"),

@@ -104,13 +104,14 @@ fn run() -> Result<()> {{
 /// `src/bin/craft-migrate.rs`: the runner `craft migrate` builds and calls.
 pub fn runner_rs(crate_ident: &str) -> String {
     format!(
-        r#"//! Runs the app's migrations and seeders: `craft migrate` (and `migrate:*`,
-//! `seed:run`) build and call it.
+        r#"//! Runs the app's migrations and seeders, and checks its models: `craft migrate`
+//! (and `migrate:*`, `seed:run`, `schema:check`) build and call it.
 
+use {crate_ident}::app;
 use {crate_ident}::databases::{{migrations, seeds}};
 
 fn main() -> std::process::ExitCode {{
-    orm_migrate::cli::run_app(migrations::all(), seeds::all())
+    orm_migrate::cli::run_app_with_models(migrations::all(), seeds::all(), app::all())
 }}
 "#
     )
@@ -122,6 +123,13 @@ pub const APP_MOD: &str = r#"//! The app's models. `craft model NAME` adds to th
 pub mod user;
 
 pub use user::User;
+
+/// Every model, for `craft schema:check` (each compared with its table).
+pub fn all() -> Vec<orm_migrate::cli::ModelCheck> {
+    vec![
+        orm_migrate::cli::model::<User>(),
+    ]
+}
 "#;
 
 /// `app/user.rs`: the model of the `users` table.
