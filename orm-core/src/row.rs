@@ -247,8 +247,9 @@ impl Layout {
         self.decode_other(row, names)
     }
 
+    /// [`Layout::decode`] for a layout not (yet) known to be trusted: out of line.
     #[inline(never)]
-    fn decode_other<T: FromRow>(
+    pub(crate) fn decode_other<T: FromRow>(
         &mut self,
         row: &Row<'_>,
         names: &mut Option<Arc<[String]>>,

@@ -144,20 +144,32 @@ pub(super) fn fetch_children<C: Model>(
     // A constraint may have changed the select list: the children are then decoded by
     // name, and the key read where the layout puts it.
     let mut layout = query.layout();
+    // The common case (no constraint that selects) decodes positionally, as before.
+    let trusted = matches!(layout, Layout::Trusted);
     let mut names = None;
+    // A group column appended to the select list is the last one.
+    let mut appended_at = None;
     for keys in keys.chunks(chunk) {
         let (sql, binds) = query
             .clone()
             .where_in(group_column.clone(), keys.to_vec())
             .render_owned(conn.dialect())?;
         conn.query_each_native(&sql, &binds, |row| {
-            children.push(layout.decode::<C>(row, &mut names)?);
-            let at = match (&layout, own_key) {
-                (_, None) => row.len().saturating_sub(1),
-                (Layout::Mapped(positions), Some(_)) => positions[key_at],
-                (_, Some(_)) => key_at,
+            let at = match own_key {
+                Some(_) => key_at,
+                None => *appended_at.get_or_insert_with(|| row.len().saturating_sub(1)),
             };
-            groups.push(KeyRepr::read(row, at)?);
+            if trusted {
+                children.push(C::from_row(row)?);
+                groups.push(KeyRepr::read(row, at)?);
+            } else {
+                children.push(layout.decode_other::<C>(row, &mut names)?);
+                let at = match (&layout, own_key) {
+                    (Layout::Mapped(positions), Some(_)) => positions[key_at],
+                    _ => at,
+                };
+                groups.push(KeyRepr::read(row, at)?);
+            }
             Ok(true)
         })?;
     }
