@@ -83,6 +83,10 @@ pub use orm_derive::Model;
 /// English inflection of table and key names (the `orm-inflector` crate, which
 /// `#[derive(Model)]` and `craft` use too): `User` → `users`, `movies` → `movie`.
 pub use orm_inflector as inflector;
+/// `serde_json`, whose `Value` JSON columns read into (so an app needs no dependency
+/// of its own for them).
+#[doc(no_inline)]
+pub use serde_json;
 
 /// Chrono's date and time types, re-exported for model fields.
 pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};

@@ -57,6 +57,21 @@ pub struct ForeignKeyInfo {
     pub on_delete: String,
 }
 
+impl ColumnInfo {
+    /// A NOT NULL column with no default, not a key: set the other fields as needed
+    /// (the struct is `#[non_exhaustive]`).
+    pub fn new(name: impl Into<String>, type_name: impl Into<String>) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            type_name: type_name.into(),
+            nullable: false,
+            default: None,
+            primary_key: false,
+            auto_increment: false,
+        }
+    }
+}
+
 fn flag(row: &Row<'_>, column: &str) -> orm_core::Result<bool> {
     Ok(row.get::<i64, _>(column)? != 0)
 }

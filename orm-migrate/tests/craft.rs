@@ -577,6 +577,30 @@ fn new_model_migrate_status_rollback_refresh() {
     );
     std::fs::write(&post_rs, original).unwrap();
 
+    // A model written from a live table matches it.
+    let mut conn = Connection::open(&url).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY, label VARCHAR(50) NOT NULL, \
+         weight REAL, created_at DATETIME, updated_at DATETIME, deleted_at DATETIME)",
+    )
+    .unwrap();
+    drop(conn);
+    ok(&app, &["model", "Tag", "--from-table", "tags"]);
+    let tag_rs = std::fs::read_to_string(app.join("app/tag.rs")).unwrap();
+    assert!(
+        tag_rs.contains("#[model(table = \"tags\", timestamps, soft_deletes)]"),
+        "{tag_rs}"
+    );
+    assert!(tag_rs.contains("pub id: Option<i64>,"), "{tag_rs}");
+    assert!(tag_rs.contains("pub label: String,"), "{tag_rs}");
+    assert!(tag_rs.contains("pub weight: Option<f64>,"), "{tag_rs}");
+    let check = ok(&app, &["schema:check"]);
+    assert!(check.contains("ok Tag (tags): ok\n"), "{check}");
+    assert!(check.contains("3 models match their tables."), "{check}");
+    let error = fails(&app, &["model", "Missing", "--from-table", "no_such_table"]);
+    assert_eq!(error, "error: the database has no table `no_such_table`");
+    assert!(!app.join("app/missing.rs").exists());
+
     // The app itself runs and uses the User model.
     let run = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["run", "--quiet"])

@@ -1,6 +1,7 @@
 //! `craft`: scaffold an app, its models, migrations and seeders; run, roll back and
 //! inspect migrations, run seeders (Masonite's workflow for an orm-core app).
 
+mod from_table;
 mod names;
 mod runner;
 mod scaffold;
@@ -32,8 +33,14 @@ enum Command {
         /// The model's name: Post, blog_post or blog-post
         name: String,
         /// Also create the migration that creates its table
-        #[arg(short = 'm', long = "migration")]
+        #[arg(short = 'm', long = "migration", conflicts_with = "from_table")]
         with_migration: bool,
+        /// Write the fields from this existing table's columns (read on the app's database)
+        #[arg(long, value_name = "TABLE")]
+        from_table: Option<String>,
+        /// The database to read --from-table on (default: DATABASE_URL, or the app's .env)
+        #[arg(long, value_name = "URL", requires = "from_table")]
+        database: Option<String>,
     },
     /// Create a timestamped migration in databases/migrations/
     Migration {
@@ -70,8 +77,19 @@ fn main() -> ExitCode {
         Command::Model {
             name,
             with_migration,
+            from_table,
+            database,
         } => scaffold::find_app(&current_dir())
-            .and_then(|app| scaffold::new_model(&app, &name, with_migration))
+            .and_then(|app| {
+                let from = match &from_table {
+                    Some(table) => Some((
+                        table.as_str(),
+                        from_table::read_columns(&app, table, database.as_deref())?,
+                    )),
+                    None => None,
+                };
+                scaffold::new_model(&app, &name, with_migration, from)
+            })
             .map(|files| print_created(paint, &files)),
         Command::Migration {
             name,

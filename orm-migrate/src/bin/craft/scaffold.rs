@@ -204,7 +204,14 @@ pub fn new_migration(app: &App, name: &str, kind: &MigrationKind) -> Result<Path
 }
 
 /// `craft model NAME [-m]`: the written files.
-pub fn new_model(app: &App, name: &str, with_migration: bool) -> Result<Vec<PathBuf>, String> {
+///
+/// With `from`, the table and its live columns: the fields are written from them.
+pub fn new_model(
+    app: &App,
+    name: &str,
+    with_migration: bool,
+    from: Option<(&str, Vec<orm_migrate::ColumnInfo>)>,
+) -> Result<Vec<PathBuf>, String> {
     let type_name = names::model_type_name(name)?;
     let module = orm_inflector::snake_case(&type_name);
     if names::is_keyword(&module) {
@@ -228,7 +235,13 @@ pub fn new_model(app: &App, name: &str, with_migration: bool) -> Result<Vec<Path
     }
 
     let mut changes = Changes::default();
-    changes.create(path.clone(), templates::model(&type_name, &table));
+    let source = match &from {
+        Some((from_table, columns)) => {
+            crate::from_table::model_source(&type_name, from_table, columns)?
+        }
+        None => templates::model(&type_name, &table),
+    };
+    changes.create(path.clone(), source);
     changes.modify(app_mod, register_model(&current, &module, &type_name));
     let mut files = vec![path];
     if with_migration {
