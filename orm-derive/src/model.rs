@@ -70,7 +70,7 @@ impl RelationKind {
     fn allowed_options(self) -> &'static [&'static str] {
         match self {
             RelationKind::HasOne | RelationKind::HasMany => &["foreign_key", "local_key"],
-            RelationKind::BelongsTo => &["foreign_key", "owner_key"],
+            RelationKind::BelongsTo => &["foreign_key", "owner_key", "touch"],
             RelationKind::BelongsToMany => &[
                 "table",
                 "foreign_pivot_key",
@@ -92,6 +92,7 @@ struct RelationAttr {
     through: Option<syn::Path>,
     options: Vec<(String, String)>,
     timestamps: bool,
+    touch: bool,
 }
 
 impl RelationAttr {
@@ -128,6 +129,7 @@ fn parse_relation(
         through: None,
         options: Vec::new(),
         timestamps: false,
+        touch: false,
     };
     let allowed = kind.allowed_options();
     meta.parse_nested_meta(|inner| {
@@ -135,6 +137,8 @@ fn parse_relation(
         if allowed.contains(&key.as_str()) {
             if key == "timestamps" {
                 attr.timestamps = true;
+            } else if key == "touch" {
+                attr.touch = true;
             } else if key == "through" {
                 attr.through = Some(inner.value()?.parse::<syn::Path>()?);
             } else {
@@ -701,6 +705,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             None => quote!(::core::option::Option::None),
         };
         let pivot_timestamps = attr.timestamps;
+        let touch = attr.touch;
         relation_metas.push(quote! {
             ::orm_core::RelationMeta {
                 name: #relation_name,
@@ -713,6 +718,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 local_key: #local_key,
                 pivot_table: #pivot_table,
                 pivot_timestamps: #pivot_timestamps,
+                touch: #touch,
                 cache: ::orm_core::__private::RelationCache::new(),
             }
         });

@@ -28,6 +28,29 @@ pub(super) fn bulk_write<M: Model>(
     })
 }
 
+/// Stamps `updated_at` on the owners of the belongs-to relations declared with `touch`
+/// (after this model was written): the owner sees its children change.
+pub(super) fn touch_owners<M: Model>(model: &M, on: &mut On<'_>) -> Result<()> {
+    for relation in M::meta().relations.iter().filter(|r| r.touch) {
+        let owner = (relation.related)();
+        let (Some(updated_at), Some(key)) =
+            (owner.updated_at, model.column_value(relation.foreign_key))
+        else {
+            continue;
+        };
+        if key.is_null() {
+            continue;
+        }
+        let stamp = [(owner.columns[updated_at], Value::DateTimeUtc(now()))];
+        on.run(|conn| {
+            Query::<crate::row::Record>::table(owner.table)
+                .where_eq(relation.owner_key(), key)
+                .update_on(conn, stamp)
+        })?;
+    }
+    Ok(())
+}
+
 /// The time to stamp a write with: now when the model has timestamp columns (otherwise
 /// nothing reads it, so no clock is read).
 pub(super) fn timestamp_for(meta: &ModelMeta) -> DateTime<Utc> {
@@ -173,6 +196,7 @@ pub(super) fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()
         return Err(stale_or_missing::<M>(on, &key));
     }
     bump_version(model, version)?;
+    touch_owners(model, on)?;
     model.updated()?;
     model.saved()
 }
@@ -230,6 +254,7 @@ pub(super) fn update_changed<M: Model>(model: &mut M, on: &mut On<'_>) -> Result
     }
     sync_original(model, changed);
     bump_version(model, version)?;
+    touch_owners(model, on)?;
     model.updated()?;
     model.saved()
 }
@@ -272,6 +297,7 @@ pub(super) fn save_only<M: Model>(model: &mut M, on: &mut On<'_>, columns: &[&st
         .collect();
     sync_original(model, positions);
     bump_version(model, version)?;
+    touch_owners(model, on)?;
     model.updated()?;
     model.saved()
 }
@@ -286,6 +312,7 @@ pub(super) fn create<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     stamp_unset(model, meta.updated_at, at)?;
     insert(model, on)?;
     mark_stored(model);
+    touch_owners(model, on)?;
     model.created()?;
     model.saved()
 }
@@ -366,6 +393,7 @@ pub(super) fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> R
             }
         }
     }
+    touch_owners(model, on)?;
     model.deleted()
 }
 

@@ -63,6 +63,9 @@ pub struct RelationMeta {
     pub pivot_table: Option<&'static str>,
     /// Whether `attach` stamps `created_at`/`updated_at` on pivot rows.
     pub pivot_timestamps: bool,
+    /// For belongs-to: whether saving or deleting this model stamps the owner's
+    /// `updated_at` (`#[model(belongs_to(Post, touch))]`, Eloquent's `$touches`).
+    pub touch: bool,
     #[doc(hidden)]
     pub cache: RelationCache,
 }

@@ -225,7 +225,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.update_on(c, values))
     }
 
-    pub(super) fn update_on<'a>(
+    pub(crate) fn update_on<'a>(
         mut self,
         conn: &mut Connection,
         values: impl IntoIterator<Item = (&'a str, Value)>,
