@@ -114,7 +114,7 @@ pub mod __private {
     pub use crate::model::RelationCache;
     pub use crate::model::{loaded, remember_connection, SqlCache};
     pub use crate::query::EagerRelation;
-    pub use crate::relation::{load_belongs_to, load_many, load_one, relation_query};
+    pub use crate::relation::{constrain, load_belongs_to, load_many, load_one, relation_query};
     pub use crate::value::Bind;
     pub use serde;
 }

@@ -69,18 +69,25 @@ impl RelationKind {
 
     fn allowed_options(self) -> &'static [&'static str] {
         match self {
-            RelationKind::HasOne | RelationKind::HasMany => &["foreign_key", "local_key"],
-            RelationKind::BelongsTo => &["foreign_key", "owner_key", "touch"],
+            RelationKind::HasOne | RelationKind::HasMany => {
+                &["foreign_key", "local_key", "constrain"]
+            }
+            RelationKind::BelongsTo => &["foreign_key", "owner_key", "touch", "constrain"],
             RelationKind::BelongsToMany => &[
                 "table",
                 "foreign_pivot_key",
                 "related_pivot_key",
                 "parent_key",
                 "timestamps",
+                "constrain",
             ],
-            RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
-                &["through", "first_key", "second_key", "local_key"]
-            }
+            RelationKind::HasManyThrough | RelationKind::HasOneThrough => &[
+                "through",
+                "first_key",
+                "second_key",
+                "local_key",
+                "constrain",
+            ],
         }
     }
 }
@@ -90,6 +97,7 @@ struct RelationAttr {
     span: Span,
     related: Option<syn::Path>,
     through: Option<syn::Path>,
+    constrain: Option<syn::Path>,
     options: Vec<(String, String)>,
     timestamps: bool,
     touch: bool,
@@ -127,6 +135,7 @@ fn parse_relation(
         span: meta.path.span(),
         related: None,
         through: None,
+        constrain: None,
         options: Vec::new(),
         timestamps: false,
         touch: false,
@@ -141,6 +150,8 @@ fn parse_relation(
                 attr.touch = true;
             } else if key == "through" {
                 attr.through = Some(inner.value()?.parse::<syn::Path>()?);
+            } else if key == "constrain" {
+                attr.constrain = Some(inner.value()?.parse::<syn::Path>()?);
             } else {
                 let value = non_empty(inner.value()?.parse::<LitStr>()?)?;
                 attr.options.push((key, value));
@@ -706,6 +717,14 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         };
         let pivot_timestamps = attr.timestamps;
         let touch = attr.touch;
+        let constraint = match &attr.constrain {
+            Some(path) => quote! {
+                ::core::option::Option::Some(|query| {
+                    ::orm_core::__private::constrain::<#related>(query, #path)
+                })
+            },
+            None => quote!(::core::option::Option::None),
+        };
         relation_metas.push(quote! {
             ::orm_core::RelationMeta {
                 name: #relation_name,
@@ -719,6 +738,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 pivot_table: #pivot_table,
                 pivot_timestamps: #pivot_timestamps,
                 touch: #touch,
+                constraint: #constraint,
                 cache: ::orm_core::__private::RelationCache::new(),
             }
         });

@@ -8,6 +8,8 @@ use orm_inflector::singularize;
 
 use super::ModelMeta;
 use crate::error::{Error, Result};
+use crate::query::Query;
+use crate::row::Record;
 
 /// The kind of a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,9 @@ pub struct RelationMeta {
     /// For belongs-to: whether saving or deleting this model stamps the owner's
     /// `updated_at` (`#[model(belongs_to(Post, touch))]`, Eloquent's `$touches`).
     pub touch: bool,
+    /// What the relation's query always adds (`#[model(has_one(Post, constrain =
+    /// Post::latest_first))]`): applied by lazy reads, eager loading, `has` and counts.
+    pub constraint: Option<fn(Query<Record>) -> Query<Record>>,
     #[doc(hidden)]
     pub cache: RelationCache,
 }

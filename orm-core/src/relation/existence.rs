@@ -18,7 +18,10 @@ pub(super) fn counting_query(
     if let Some(i) = related.deleted_at {
         query = query.where_null(qualify(reference, related.columns[i]));
     }
-    Ok(related_rows(query, relation, reference))
+    // A declared constraint's order means nothing inside EXISTS or COUNT (and PostgreSQL
+    // refuses an ORDER BY column beside an aggregate).
+    let (query, column) = related_rows(query, relation, reference);
+    Ok((query.reorder(), column))
 }
 
 /// Joins what `relation` needs onto `query` (a query on the related table, which the
@@ -29,6 +32,7 @@ pub(super) fn related_rows<T>(
     relation: &'static RelationMeta,
     related: &str,
 ) -> (Query<T>, Ident) {
+    let query = constrained(query, relation);
     let related_meta = (relation.related)();
     match relation.kind {
         RelationKind::HasOne | RelationKind::HasMany => {
@@ -60,6 +64,24 @@ pub(super) fn related_rows<T>(
             )
         }
     }
+}
+
+/// `query` with the relation's declared constraint applied (its model extras kept).
+fn constrained<T>(mut query: Query<T>, relation: &'static RelationMeta) -> Query<T> {
+    let Some(constrain) = relation.constraint else {
+        return query;
+    };
+    let extras = std::mem::take(&mut query.model);
+    let mut query = constrain(query.into_rows::<Record>()).into_rows::<T>();
+    query.model = extras;
+    query
+}
+
+/// Applies a relation's `constrain` function, typed on the related model (the derive's
+/// glue between `RelationMeta::constraint` and the user's function).
+#[doc(hidden)]
+pub fn constrain<M>(query: Query<Record>, f: fn(Query<M>) -> Query<M>) -> Query<Record> {
+    f(query.into_rows::<M>()).into_rows()
 }
 
 // ----- existence ------------------------------------------------------------------------

@@ -25,6 +25,7 @@ mod writes;
 
 pub use containers::*;
 pub use eager::*;
+pub use existence::constrain;
 use existence::*;
 pub use model_relations::ModelRelations;
 pub use writes::*;
