@@ -11,7 +11,8 @@ pub fn backend() -> Backend {
     DB::with_connection(|c| Ok(c.backend())).expect("a test database is installed")
 }
 
-/// Picks the SQL for the current backend.
+/// Picks the SQL for the current backend (MySQL takes the SQLite text: see
+/// [`per_backend3`] where it needs its own).
 pub fn per_backend<'a>(sqlite: &'a str, postgres: &'a str) -> &'a str {
     match backend() {
         Backend::Postgres => postgres,
@@ -19,16 +20,88 @@ pub fn per_backend<'a>(sqlite: &'a str, postgres: &'a str) -> &'a str {
     }
 }
 
-/// Defines a test module with one test per backend; the body runs with a fresh test
-/// database installed as the thread's default connection and returns `orm_core::Result<()>`.
+/// Picks the SQL for the current backend, MySQL's own.
+pub fn per_backend3<'a>(sqlite: &'a str, postgres: &'a str, mysql: &'a str) -> &'a str {
+    match backend() {
+        Backend::Postgres => postgres,
+        Backend::Mysql => mysql,
+        _ => sqlite,
+    }
+}
+
+/// Defines a test module with one test per backend (SQLite, PostgreSQL, MySQL/MariaDB);
+/// the body runs with a fresh test database installed as the thread's default
+/// connection and returns `orm_core::Result<()>`.
 ///
 /// ```ignore
-/// on_both_backends! {
+/// on_every_backend! {
 ///     fn inserts_and_reads() { DB::statement("...")?; Ok(()) }
 /// }
 /// ```
 ///
 /// A body may name its own result type (`fn name() -> orm_migrate::Result<()> { .. }`).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($(fn $name:ident() -> $ret:ty $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() -> $ret {
+                let _db = ::orm_core::testing::sqlite();
+                $body
+            }
+
+            #[test]
+            fn postgres() -> $ret {
+                let Some(_db) = ::orm_core::testing::postgres() else {
+                    return Ok(());
+                };
+                $body
+            }
+
+            #[test]
+            fn mysql() -> $ret {
+                let Some(_db) = ::orm_core::testing::mysql() else {
+                    return Ok(());
+                };
+                $body
+            }
+        }
+    )*};
+    ($(fn $name:ident() $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() -> ::orm_core::Result<()> {
+                let _db = ::orm_core::testing::sqlite();
+                $body
+            }
+
+            #[test]
+            fn postgres() -> ::orm_core::Result<()> {
+                let Some(_db) = ::orm_core::testing::postgres() else {
+                    return Ok(());
+                };
+                $body
+            }
+
+            #[test]
+            fn mysql() -> ::orm_core::Result<()> {
+                let Some(_db) = ::orm_core::testing::mysql() else {
+                    return Ok(());
+                };
+                $body
+            }
+        }
+    )*};
+}
+
+/// [`on_every_backend!`] without MySQL: SQLite and PostgreSQL only, for the test files
+/// not yet run on MySQL.
 #[macro_export]
 macro_rules! on_both_backends {
     ($(fn $name:ident() -> $ret:ty $body:block)*) => {$(

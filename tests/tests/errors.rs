@@ -2,7 +2,7 @@
 
 use orm_core::dialect::SqlWriter;
 use orm_core::{ConstraintKind, Error, Value, DB};
-use orm_tests::{on_both_backends, per_backend};
+use orm_tests::{on_every_backend, per_backend};
 
 fn schema() -> orm_core::Result<()> {
     DB::statement("CREATE TABLE parents (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)")?;
@@ -24,7 +24,7 @@ fn kind_of(result: orm_core::Result<u64>) -> Option<ConstraintKind> {
     err.constraint_kind()
 }
 
-on_both_backends! {
+on_every_backend! {
     fn constraint_violations_have_kinds() {
         schema()?;
         assert_eq!(
@@ -245,7 +245,7 @@ fn a_password_in_a_url_is_never_shown() {
 #[test]
 fn unknown_url_schemes_are_configuration_errors() {
     assert!(matches!(
-        orm_core::Connection::open("mysql://root@localhost/x"),
+        orm_core::Connection::open("oracle://root@localhost/x"),
         Err(Error::Config(_))
     ));
     assert!(matches!(

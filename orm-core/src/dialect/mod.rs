@@ -5,6 +5,7 @@
 //! bound value (a placeholder from the dialect plus the value in the bind list).
 
 mod ddl;
+mod mysql;
 mod postgres;
 pub mod schema;
 mod schema_grammar;
@@ -14,6 +15,7 @@ mod sqlite_rebuild;
 mod statements;
 mod writer;
 
+pub use self::mysql::MysqlDialect;
 pub use self::postgres::PostgresDialect;
 pub use self::schema_grammar::{ForeignKeySwitch, SchemaGrammar};
 pub use self::sqlite::SqliteDialect;
@@ -35,6 +37,8 @@ pub enum Backend {
     Sqlite,
     /// PostgreSQL.
     Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
 }
 
 impl Backend {
@@ -43,6 +47,7 @@ impl Backend {
         match self {
             Backend::Sqlite => &SqliteDialect,
             Backend::Postgres => &PostgresDialect,
+            Backend::Mysql => &MysqlDialect,
         }
     }
 
@@ -55,7 +60,7 @@ impl Backend {
 
 /// How many backends per-backend caches (the model's statements) have room for.
 pub(crate) const BACKEND_SLOTS: usize = 4;
-const _: () = assert!((Backend::Postgres as usize) < BACKEND_SLOTS);
+const _: () = assert!((Backend::Mysql as usize) < BACKEND_SLOTS);
 
 /// SQL syntax of one database family (its schema half is [`SchemaGrammar`], the model's
 /// statements by key [`StatementGrammar`]).
@@ -661,6 +666,49 @@ mod tests {
         assert!(PostgresDialect
             .push_identifier(&mut String::new(), &"x".repeat(64))
             .is_err());
+    }
+
+    #[test]
+    fn golden_mysql_statements() {
+        let mysql: &'static dyn Dialect = &MysqlDialect;
+        let mut out = String::new();
+        mysql.push_identifier(&mut out, "we`ird").unwrap();
+        assert_eq!(out, "`we``ird`");
+        assert!(mysql
+            .push_identifier(&mut String::new(), &"x".repeat(64))
+            .is_ok());
+        assert!(mysql
+            .push_identifier(&mut String::new(), &"x".repeat(65))
+            .is_err());
+        let mut limit = String::new();
+        mysql.push_limit_offset(&mut limit, None, Some(5));
+        assert_eq!(limit, " LIMIT 18446744073709551615 OFFSET 5");
+        assert_eq!(mysql.lock_clause(LockMode::Share), " LOCK IN SHARE MODE");
+        assert_eq!(mysql.like_escape_clause(), " ESCAPE '\\'");
+        let render = |create: bool| {
+            let mut w = SqlWriter::new(mysql);
+            if create {
+                mysql.push_create_and_use_schema(&mut w, "orm_test_1");
+            } else {
+                mysql.push_drop_schema(&mut w, "orm_test_1");
+            }
+            w.finish().map(|(sql, _)| sql).unwrap()
+        };
+        assert_eq!(
+            render(true),
+            "CREATE DATABASE `orm_test_1`; USE `orm_test_1`"
+        );
+        assert_eq!(render(false), "DROP DATABASE IF EXISTS `orm_test_1`");
+        let mut w = SqlWriter::new(mysql);
+        mysql.push_upsert(&mut w, &["email"], &["name"]);
+        assert_eq!(
+            w.finish().unwrap().0,
+            " ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)"
+        );
+        assert_eq!(
+            mysql.translate_placeholders("a = ? AND b ?? c"),
+            "a = ? AND b ? c"
+        );
     }
 
     #[test]

@@ -489,7 +489,8 @@ pub(crate) fn render_insert(
     let (table, _) = split_alias(table);
     w.push("INSERT INTO ").push_table_name(table);
     if columns.is_empty() {
-        w.push(" DEFAULT VALUES");
+        let dialect = w.dialect();
+        w.push(dialect.default_values_clause());
         return;
     }
     w.push(" (")
