@@ -11,13 +11,74 @@ pub fn backend() -> Backend {
     DB::with_connection(|c| Ok(c.backend())).expect("a test database is installed")
 }
 
-/// Picks the SQL for the current backend (MySQL takes the SQLite text: see
-/// [`per_backend3`] where it needs its own).
+/// Picks the SQL for the current backend. MySQL gets the PostgreSQL text translated by
+/// [`mysql_from_postgres`] (see [`per_backend3`] where it needs its own).
 pub fn per_backend<'a>(sqlite: &'a str, postgres: &'a str) -> &'a str {
     match backend() {
         Backend::Postgres => postgres,
+        // A few short strings per test: leaked so that every caller keeps its `&str`.
+        Backend::Mysql => Box::leak(mysql_from_postgres(postgres).into_boxed_str()),
         _ => sqlite,
     }
+}
+
+/// The test suite's hand-written PostgreSQL DDL and catalog queries in MySQL's words:
+/// serial keys become `BIGINT AUTO_INCREMENT`, `TIMESTAMP[TZ]` `DATETIME(6)`, `BYTEA`
+/// `LONGBLOB`, `JSONB` `JSON`, `DOUBLE PRECISION` `DOUBLE`, `TIME` `TIME(6)`,
+/// `current_schema()` `DATABASE()`, and `"quoted"` identifiers backquoted. Only words
+/// outside single-quoted strings change.
+pub fn mysql_from_postgres(sql: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("BIGSERIAL", "BIGINT AUTO_INCREMENT"),
+        ("SERIAL", "BIGINT AUTO_INCREMENT"),
+        ("TIMESTAMPTZ", "DATETIME(6)"),
+        ("TIMESTAMP", "DATETIME(6)"),
+        ("BYTEA", "LONGBLOB"),
+        ("JSONB", "JSON"),
+        ("PRECISION", ""),
+        ("TIME", "TIME(6)"),
+        ("current_schema", "DATABASE"),
+    ];
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.char_indices().peekable();
+    let mut in_string = false;
+    while let Some((i, c)) = chars.next() {
+        if in_string {
+            out.push(c);
+            if c == '\'' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '\'' => {
+                in_string = true;
+                out.push(c);
+            }
+            '"' => out.push('`'),
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let mut end = i + c.len_utf8();
+                while let Some(&(j, d)) = chars.peek() {
+                    if d.is_ascii_alphanumeric() || d == '_' {
+                        end = j + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let word = &sql[i..end];
+                match WORDS
+                    .iter()
+                    .find(|(from, _)| from.eq_ignore_ascii_case(word))
+                {
+                    Some((_, to)) => out.push_str(to),
+                    None => out.push_str(word),
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Picks the SQL for the current backend, MySQL's own.

@@ -3,7 +3,7 @@
 //! every row exactly once — where offset paging (`chunk`) skips rows.
 
 use orm_core::prelude::*;
-use orm_tests::{on_every_backend, per_backend};
+use orm_tests::{on_both_backends, per_backend};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct Job {
@@ -46,7 +46,7 @@ fn statements() -> Vec<String> {
         .collect()
 }
 
-on_every_backend! {
+on_both_backends! {
     fn a_callback_that_updates_its_rows_sees_every_row_once() {
         seed()?;
         // Offset paging skips: after the first page is marked, the second page's offset

@@ -2,7 +2,7 @@
 //! `LIMIT/OFFSET` otherwise; either way every row comes once, in order.
 
 use orm_core::prelude::*;
-use orm_tests::{on_every_backend, per_backend};
+use orm_tests::{on_both_backends, per_backend};
 
 fn seed() -> Result<()> {
     DB::statement(per_backend(
@@ -40,7 +40,7 @@ fn paging_statements() -> Vec<String> {
         .collect()
 }
 
-on_every_backend! {
+on_both_backends! {
     fn cursor_pages_by_key_and_keeps_or_conditions_grouped() {
         seed()?;
         DB::enable_query_log();

@@ -2,7 +2,7 @@
 
 use orm_core::dialect::SqlWriter;
 use orm_core::{ConstraintKind, Error, Value, DB};
-use orm_tests::{on_every_backend, per_backend};
+use orm_tests::{on_both_backends, per_backend};
 
 fn schema() -> orm_core::Result<()> {
     DB::statement("CREATE TABLE parents (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)")?;
@@ -24,7 +24,7 @@ fn kind_of(result: orm_core::Result<u64>) -> Option<ConstraintKind> {
     err.constraint_kind()
 }
 
-on_every_backend! {
+on_both_backends! {
     fn constraint_violations_have_kinds() {
         schema()?;
         assert_eq!(

@@ -7,7 +7,7 @@ use orm_core::{Connection, Executor, DB};
 use orm_migrate::prelude::*;
 use orm_migrate::{MigrationState, RunOptions, LEDGER_TABLE};
 use orm_tests::introspect::{column, columns, index, table_exists};
-use orm_tests::on_every_backend;
+use orm_tests::on_both_backends;
 
 type Step = fn(&mut Schema<'_>) -> Result<()>;
 
@@ -158,7 +158,7 @@ fn ledger() -> orm_core::Result<Vec<(String, i64)>> {
     .collect()
 }
 
-on_every_backend! {
+on_both_backends! {
     fn run_status_pretend_rollback_step_reset_refresh_fresh() -> Result<()> {
         let migrator = Migrator::new(base());
         let status = migrator.status()?;

@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use orm_core::{row, Backend, Error, Executor, Operator, Query, Record, Result, Value, DB};
-use orm_tests::{on_every_backend, per_backend};
+use orm_tests::{on_both_backends, per_backend};
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d)
@@ -100,7 +100,7 @@ fn names(rows: &[Record]) -> Vec<String> {
         .collect()
 }
 
-on_every_backend! {
+on_both_backends! {
     fn reads_and_aggregates() {
         seed()?;
         let rows = DB::table("users").where_("votes", ">", 100).order_by("name").get()?;

@@ -5,7 +5,7 @@
 //! on the PostgreSQL test server).
 
 use orm_core::prelude::*;
-use orm_tests::{on_every_backend, per_backend, SecondDatabase};
+use orm_tests::{on_both_backends, per_backend, SecondDatabase};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct User {
@@ -92,7 +92,7 @@ fn seed(other: &Other) -> Result<User> {
     Ok(john)
 }
 
-on_every_backend! {
+on_both_backends! {
     fn has_many_writes_go_to_the_query_connection() {
         let other = Other::connect()?;
         let john = seed(&other)?;

@@ -18,7 +18,7 @@ use orm_core::dialect::{PostgresDialect, SqliteDialect};
 use orm_core::prelude::*;
 use orm_core::{Backend, Dialect};
 use orm_tests::reliability::scaled;
-use orm_tests::{backend, on_every_backend};
+use orm_tests::{backend, on_both_backends};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -351,7 +351,7 @@ fn check_fuzzed_queries() -> Result<()> {
     Ok(())
 }
 
-on_every_backend! {
+on_both_backends! {
     fn fuzzed_queries_render_bind_and_run() {
         check_fuzzed_queries()
     }

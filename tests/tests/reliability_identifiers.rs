@@ -298,7 +298,7 @@ fn check_identifier_corpus() -> Result<()> {
     Ok(())
 }
 
-orm_tests::on_every_backend! {
+orm_tests::on_both_backends! {
     fn every_identifier_round_trips_or_is_refused() {
         check_identifier_corpus()
     }

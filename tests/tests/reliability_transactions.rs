@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use orm_core::prelude::*;
 use orm_core::{row, Backend};
 use orm_tests::reliability::{inject_panic, quiet_injected_panics, scaled, InjectedPanic};
-use orm_tests::{backend, on_every_backend, per_backend};
+use orm_tests::{backend, on_both_backends, per_backend};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -293,7 +293,7 @@ fn check_random_savepoint_trees() -> Result<()> {
     Ok(())
 }
 
-on_every_backend! {
+on_both_backends! {
     fn a_fault_at_every_step_leaves_the_database_unchanged() {
         check_fault_at_every_step()
     }

@@ -16,7 +16,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use orm_core::prelude::*;
 use orm_core::Backend;
 use orm_tests::reliability::scaled;
-use orm_tests::{backend, on_every_backend, per_backend};
+use orm_tests::{backend, on_both_backends, per_backend};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
@@ -306,7 +306,7 @@ fn check_json_floats() -> Result<()> {
     Ok(())
 }
 
-on_every_backend! {
+on_both_backends! {
     fn json_floats_round_trip_exactly() {
         check_json_floats()
     }

@@ -4,7 +4,7 @@ use orm_core::{Backend, ConstraintKind, DB};
 use orm_migrate::prelude::*;
 use orm_migrate::Error;
 use orm_tests::introspect::{self, column, columns, foreign_keys, index, indexes, table_exists};
-use orm_tests::{backend, on_every_backend, per_backend};
+use orm_tests::{backend, on_both_backends, per_backend};
 
 fn schema<T>(f: impl FnOnce(&mut Schema<'_>) -> Result<T>) -> Result<T> {
     Schema::on_default(f)
@@ -60,7 +60,7 @@ fn create_everything() -> Result<()> {
     })
 }
 
-on_every_backend! {
+on_both_backends! {
     fn every_column_type_and_modifier_as_the_database_sees_it() -> Result<()> {
         create_everything()?;
         let expected: &[(&str, &str, &str, bool)] = &[

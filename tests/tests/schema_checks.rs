@@ -4,7 +4,7 @@
 use orm_core::{Error as DbError, DB};
 use orm_migrate::prelude::*;
 use orm_migrate::Error;
-use orm_tests::on_every_backend;
+use orm_tests::on_both_backends;
 
 fn schema<T>(f: impl FnOnce(&mut Schema<'_>) -> Result<T>) -> Result<T> {
     Schema::on_default(f)
@@ -21,7 +21,7 @@ fn refused(result: orm_core::Result<u64>) -> bool {
     matches!(result, Err(DbError::CheckViolation { .. }))
 }
 
-on_every_backend! {
+on_both_backends! {
     fn checks_declared_on_create_refuse_rows_that_break_them() -> Result<()> {
         schema(|s| {
             s.create("polls", |t| {

@@ -71,7 +71,7 @@ impl MysqlConnection {
             source: Some(Box::new(e)),
         })?;
         let version: Option<String> = conn.query_first("SELECT VERSION()").map_err(map_error)?;
-        check_server(&version.unwrap_or_default(), conn.server_version())?;
+        check_server(&version.unwrap_or_default())?;
         Ok(MysqlConnection {
             conn,
             closed: false,
@@ -218,7 +218,12 @@ impl MysqlConnection {
 
 /// Refuses servers whose generated keys this backend cannot read: MySQL (no
 /// `INSERT ... RETURNING`) and MariaDB before 10.5.
-fn check_server(version: &str, (major, minor, _): (u16, u16, u16)) -> Result<()> {
+fn check_server(version: &str) -> Result<()> {
+    // From `VERSION()`: the handshake's version of MariaDB is "5.5.5-10.11.19-MariaDB".
+    let mut numbers = version
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u16>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
     if !version.contains("MariaDB") {
         return Err(Error::Config(format!(
             "server {version} is MySQL, which has no INSERT ... RETURNING; this release \
@@ -674,9 +679,10 @@ mod tests {
 
     #[test]
     fn only_mariadb_with_returning_is_accepted() {
-        assert!(check_server("10.11.19-MariaDB-0+deb12u1", (10, 11, 19)).is_ok());
-        assert!(check_server("10.4.3-MariaDB", (10, 4, 3)).is_err());
-        assert!(check_server("8.0.36", (8, 0, 36)).is_err());
+        assert!(check_server("10.11.19-MariaDB-0+deb12u1").is_ok());
+        assert!(check_server("11.4.2-MariaDB").is_ok());
+        assert!(check_server("10.4.3-MariaDB").is_err());
+        assert!(check_server("8.0.36").is_err());
     }
 
     #[test]

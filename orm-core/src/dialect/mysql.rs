@@ -54,9 +54,11 @@ impl Dialect for MysqlDialect {
 
     fn push_create_and_use_schema(&self, w: &mut SqlWriter, name: &str) {
         // A database is MySQL's schema: create one and make it the session's default.
+        // Binary collation: text compares, sorts and LIKEs byte by byte, case-sensitively,
+        // as on PostgreSQL (MySQL's default `_ci` collations ignore case).
         w.push("CREATE DATABASE ")
             .push_identifier(name)
-            .push("; USE ")
+            .push(" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin; USE ")
             .push_identifier(name);
     }
 
@@ -96,11 +98,13 @@ impl Dialect for MysqlDialect {
     }
 
     fn ilike_operator(&self, negated: bool) -> &'static str {
-        // Text columns use a case-insensitive collation (`utf8mb4_*_ci`) by default.
+        // Case-insensitive whatever the column's collation (`col COLLATE .. LIKE ?`).
+        // A plain LIKE follows the column's collation: case-insensitive under MySQL's
+        // default `_ci` ones, case-sensitive under `utf8mb4_bin` (test databases).
         if negated {
-            "NOT LIKE"
+            "COLLATE utf8mb4_general_ci NOT LIKE"
         } else {
-            "LIKE"
+            "COLLATE utf8mb4_general_ci LIKE"
         }
     }
 
@@ -179,6 +183,13 @@ impl super::StatementGrammar for MysqlDialect {
 
 impl SchemaGrammar for MysqlDialect {
     fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        if column.auto_increment && column.kind.is_integer() {
+            // Every generated key is BIGINT, so that the usual foreign key column
+            // (`big_integer(..)`, unsigned or not) has exactly its type, as InnoDB
+            // requires of a foreign key.
+            w.push("BIGINT");
+            return;
+        }
         let name = match &column.kind {
             ColumnType::TinyInteger => "TINYINT",
             ColumnType::SmallInteger => "SMALLINT",
@@ -189,7 +200,7 @@ impl SchemaGrammar for MysqlDialect {
             ColumnType::Double => "DOUBLE",
             ColumnType::Decimal { precision, scale } => {
                 w.push(&format!("DECIMAL({precision}, {scale})"));
-                return self.push_unsigned(w, column);
+                return;
             }
             ColumnType::Boolean => "TINYINT(1)",
             ColumnType::Text => "TEXT",
@@ -214,11 +225,37 @@ impl SchemaGrammar for MysqlDialect {
             }
         };
         w.push(name);
-        self.push_unsigned(w, column);
+    }
+
+    fn push_unsigned_check(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        // A CHECK, as on PostgreSQL, rather than UNSIGNED types: a foreign key column
+        // must have its key's exact type and sign, and `big_integer("user_id")` with or
+        // without `unsigned()` should both reference an `increments` key.
+        let numeric = matches!(
+            column.kind,
+            ColumnType::TinyInteger
+                | ColumnType::SmallInteger
+                | ColumnType::MediumInteger
+                | ColumnType::Integer
+                | ColumnType::BigInteger
+                | ColumnType::Float
+                | ColumnType::Double
+                | ColumnType::Decimal { .. }
+        );
+        if numeric && !column.auto_increment {
+            w.push(" CHECK (")
+                .push_identifier(&column.name)
+                .push(" >= 0)");
+        }
     }
 
     fn inline_auto_increment(&self) -> &'static str {
         " AUTO_INCREMENT"
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        // Each DDL statement commits implicitly (and ends savepoints).
+        false
     }
 
     fn current_timestamp_default(&self) -> &'static str {
@@ -271,24 +308,5 @@ impl SchemaGrammar for MysqlDialect {
     fn table_listing_query(&self) -> &'static str {
         "SELECT table_name AS name FROM information_schema.tables \
          WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name"
-    }
-}
-
-impl MysqlDialect {
-    fn push_unsigned(&self, w: &mut SqlWriter, column: &ColumnDef) {
-        let numeric = matches!(
-            column.kind,
-            ColumnType::TinyInteger
-                | ColumnType::SmallInteger
-                | ColumnType::MediumInteger
-                | ColumnType::Integer
-                | ColumnType::BigInteger
-                | ColumnType::Float
-                | ColumnType::Double
-                | ColumnType::Decimal { .. }
-        );
-        if column.unsigned && numeric {
-            w.push(" UNSIGNED");
-        }
     }
 }

@@ -43,6 +43,12 @@ pub trait SchemaGrammar {
         )));
     }
 
+    /// Whether DDL runs inside a transaction (and rolls back with it). MySQL commits
+    /// the open transaction before each DDL statement, so a migration is not atomic there.
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
     /// The `DEFAULT` expression of a column defaulting to the current time.
     fn current_timestamp_default(&self) -> &'static str {
         "CURRENT_TIMESTAMP"
