@@ -696,7 +696,8 @@ mod tests {
         };
         assert_eq!(
             render(true),
-            "CREATE DATABASE `orm_test_1`; USE `orm_test_1`"
+            "CREATE DATABASE `orm_test_1` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin; \
+             USE `orm_test_1`"
         );
         assert_eq!(render(false), "DROP DATABASE IF EXISTS `orm_test_1`");
         let mut w = SqlWriter::new(mysql);
