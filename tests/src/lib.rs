@@ -209,8 +209,8 @@ macro_rules! on_both_backends {
 
 /// A second, empty database beside the test's default one, for tests that must show a
 /// statement ran on one database and not the other: another in-memory SQLite database,
-/// or on PostgreSQL a schema of its own (reached through `search_path` in the URL) that
-/// is dropped with the guard.
+/// on PostgreSQL a schema of its own (reached through `search_path` in the URL), on MySQL
+/// a database of its own, dropped with the guard.
 pub struct SecondDatabase {
     /// A URL that opens the second database.
     pub url: String,
@@ -237,6 +237,18 @@ impl SecondDatabase {
                     name,
                 })
             }
+            Backend::Mysql => {
+                DB::statement(&format!("CREATE DATABASE `{name}`"))?;
+                let url = orm_core::testing::mysql_url();
+                let server = url
+                    .rsplit_once('/')
+                    .map_or(url.as_str(), |(server, _)| server);
+                Ok(SecondDatabase {
+                    url: format!("{server}/{name}"),
+                    schema: Some(name.clone()),
+                    name,
+                })
+            }
             _ => Ok(SecondDatabase {
                 url: "sqlite::memory:".into(),
                 schema: None,
@@ -254,7 +266,10 @@ impl SecondDatabase {
 impl Drop for SecondDatabase {
     fn drop(&mut self) {
         if let Some(schema) = &self.schema {
-            let _ = DB::statement(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+            let _ = match backend() {
+                Backend::Mysql => DB::statement(&format!("DROP DATABASE IF EXISTS `{schema}`")),
+                _ => DB::statement(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")),
+            };
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use chrono::{NaiveDate, NaiveTime};
-use mysql::consts::ColumnType;
+use mysql::consts::{CapabilityFlags, ColumnType};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params, Value as MyValue};
 
@@ -65,6 +65,9 @@ impl MysqlConnection {
         let opts = OptsBuilder::from_opts(opts)
             .prefer_socket(false)
             .stmt_cache_size(Some(STATEMENT_CACHE_CAPACITY))
+            // An UPDATE reports the rows it matched, as on the other backends, not
+            // only those whose values changed.
+            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
             .init(vec![SESSION_SETUP]);
         let mut conn = Conn::new(opts).map_err(|e| Error::Connection {
             message: format!("cannot connect to {redacted}: {e}"),

@@ -153,6 +153,20 @@ pub trait Dialect:
         }
     }
 
+    /// Text around the key subquery of an `UPDATE`/`DELETE` with joins, order or limit
+    /// (`WHERE key IN (subquery)`), as `(prefix, suffix)`, where the database needs it:
+    /// MySQL refuses a subquery on the written table and `LIMIT` inside `IN (...)`, but
+    /// takes both from a derived table.
+    fn write_subquery_wrapper(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// Whether a `DELETE` from an aliased table names the alias before `FROM`
+    /// (`DELETE a FROM t AS a`, MySQL's multi-table form) rather than `DELETE FROM t AS a`.
+    fn delete_names_alias(&self) -> bool {
+        false
+    }
+
     /// The expression for a random number, for `ORDER BY`.
     fn random_function(&self) -> &'static str {
         "RANDOM()"

@@ -93,6 +93,15 @@ impl Dialect for MysqlDialect {
         }
     }
 
+    fn write_subquery_wrapper(&self) -> Option<(&'static str, &'static str)> {
+        Some(("SELECT * FROM (", ") AS `orm_keys`"))
+    }
+
+    fn delete_names_alias(&self) -> bool {
+        // MariaDB (before 11.6) has no alias in the single-table DELETE.
+        true
+    }
+
     fn random_function(&self) -> &'static str {
         "RAND()"
     }
