@@ -13,7 +13,8 @@ use crate::value::{Bind, Param, Value, ValueRef};
 
 const STATEMENT_CACHE_CAPACITY: usize = 512;
 
-/// The session every connection runs in: strict (bad data is an error, not a warning
+/// The session every connection runs in (after `SET NAMES utf8mb4`, so that text of
+/// any Unicode character travels unchanged): strict (bad data is an error, not a warning
 /// and a silently changed value), backslashes plain characters in string literals (the
 /// dialect's literals and `LIKE ... ESCAPE '\'` are standard SQL), and UTC, so
 /// `CURRENT_TIMESTAMP` and DATETIME values agree with what the ORM writes.
@@ -68,7 +69,7 @@ impl MysqlConnection {
             // An UPDATE reports the rows it matched, as on the other backends, not
             // only those whose values changed.
             .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
-            .init(vec![SESSION_SETUP]);
+            .init(vec!["SET NAMES utf8mb4", SESSION_SETUP]);
         let mut conn = Conn::new(opts).map_err(|e| Error::Connection {
             message: format!("cannot connect to {redacted}: {e}"),
             source: Some(Box::new(e)),

@@ -203,8 +203,9 @@ impl SchemaGrammar for MysqlDialect {
             ColumnType::TinyInteger => "TINYINT",
             ColumnType::SmallInteger => "SMALLINT",
             ColumnType::MediumInteger => "MEDIUMINT",
-            ColumnType::Integer => "INT",
-            ColumnType::BigInteger => "BIGINT",
+            // `integer` is BIGINT too: an integer foreign key column then has the exact
+            // type of the `increments` key it references, as InnoDB requires.
+            ColumnType::Integer | ColumnType::BigInteger => "BIGINT",
             ColumnType::Float => "FLOAT",
             ColumnType::Double => "DOUBLE",
             ColumnType::Decimal { precision, scale } => {
