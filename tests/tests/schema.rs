@@ -4,7 +4,7 @@ use orm_core::{Backend, ConstraintKind, DB};
 use orm_migrate::prelude::*;
 use orm_migrate::Error;
 use orm_tests::introspect::{self, column, columns, foreign_keys, index, indexes, table_exists};
-use orm_tests::{backend, on_both_backends, on_every_backend, per_backend, per_backend3};
+use orm_tests::{backend, on_every_backend, per_backend3};
 
 fn schema<T>(f: impl FnOnce(&mut Schema<'_>) -> Result<T>) -> Result<T> {
     Schema::on_default(f)
