@@ -24,7 +24,8 @@ pub fn per_backend<'a>(sqlite: &'a str, postgres: &'a str) -> &'a str {
 
 /// The test suite's hand-written PostgreSQL DDL and catalog queries in MySQL's words:
 /// serial keys become `BIGINT AUTO_INCREMENT`, `TIMESTAMP[TZ]` `DATETIME(6)`, `BYTEA`
-/// `LONGBLOB`, `JSONB` `JSON`, `DOUBLE PRECISION` `DOUBLE`, `TIME` `TIME(6)`,
+/// `LONGBLOB`, `JSONB` `JSON`, `DOUBLE PRECISION` `DOUBLE`, `TIME` `TIME(6)`, `TEXT`
+/// `LONGTEXT` (unbounded, as PostgreSQL's),
 /// `current_schema()` `DATABASE()`, and `"quoted"` identifiers backquoted. Only words
 /// outside single-quoted strings change.
 pub fn mysql_from_postgres(sql: &str) -> String {
@@ -37,6 +38,8 @@ pub fn mysql_from_postgres(sql: &str) -> String {
         ("JSONB", "JSON"),
         ("PRECISION", ""),
         ("TIME", "TIME(6)"),
+        // PostgreSQL's TEXT is unbounded; MySQL's holds 64 KiB.
+        ("TEXT", "LONGTEXT"),
         ("current_schema", "DATABASE"),
     ];
     let mut out = String::with_capacity(sql.len() + 16);

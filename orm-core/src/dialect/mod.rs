@@ -278,33 +278,7 @@ pub trait Dialect:
     /// Appends `ident` quoted, doubling embedded quote characters. Refuses empty names,
     /// NUL bytes and names longer than [`Dialect::max_identifier_len`].
     fn push_identifier(&self, out: &mut String, ident: &str) -> Result<()> {
-        let quote = self.identifier_quote();
-        // Fast path, one pass: a valid name with no quote character to double.
-        if quote.is_ascii() && !ident.is_empty() && ident.len() <= self.max_identifier_len() {
-            let q = quote as u8;
-            if !ident.bytes().any(|b| b == 0 || b == q) {
-                out.reserve(ident.len() + 2);
-                out.push(quote);
-                out.push_str(ident);
-                out.push(quote);
-                return Ok(());
-            }
-        }
-        validate_identifier(ident, self.max_identifier_len())?;
-        out.reserve(ident.len() + 2);
-        out.push(quote);
-        if ident.contains(quote) {
-            for c in ident.chars() {
-                if c == quote {
-                    out.push(quote);
-                }
-                out.push(c);
-            }
-        } else {
-            out.push_str(ident);
-        }
-        out.push(quote);
-        Ok(())
+        push_quoted_identifier(self, out, ident)
     }
 
     /// Appends `value` as an escaped SQL literal, for the places where a bind parameter
@@ -345,6 +319,41 @@ pub trait Dialect:
     fn has_array_literals(&self) -> bool {
         false
     }
+}
+
+/// [`Dialect::push_identifier`]'s rule, for dialects that add their own checks first.
+pub(crate) fn push_quoted_identifier<D: Dialect + ?Sized>(
+    dialect: &D,
+    out: &mut String,
+    ident: &str,
+) -> Result<()> {
+    let quote = dialect.identifier_quote();
+    // Fast path, one pass: a valid name with no quote character to double.
+    if quote.is_ascii() && !ident.is_empty() && ident.len() <= dialect.max_identifier_len() {
+        let q = quote as u8;
+        if !ident.bytes().any(|b| b == 0 || b == q) {
+            out.reserve(ident.len() + 2);
+            out.push(quote);
+            out.push_str(ident);
+            out.push(quote);
+            return Ok(());
+        }
+    }
+    validate_identifier(ident, dialect.max_identifier_len())?;
+    out.reserve(ident.len() + 2);
+    out.push(quote);
+    if ident.contains(quote) {
+        for c in ident.chars() {
+            if c == quote {
+                out.push(quote);
+            }
+            out.push(c);
+        }
+    } else {
+        out.push_str(ident);
+    }
+    out.push(quote);
+    Ok(())
 }
 
 fn no_schemas(backend: Backend) -> Error {

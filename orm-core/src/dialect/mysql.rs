@@ -32,6 +32,17 @@ impl Dialect for MysqlDialect {
         '`'
     }
 
+    fn push_identifier(&self, out: &mut String, ident: &str) -> crate::error::Result<()> {
+        if ident.ends_with(' ') {
+            // The server refuses such names ("Incorrect table name"): say so up front.
+            return Err(Error::InvalidIdentifier {
+                identifier: ident.to_owned(),
+                reason: "MySQL names cannot end with a space",
+            });
+        }
+        super::push_quoted_identifier(self, out, ident)
+    }
+
     fn max_identifier_len(&self) -> usize {
         // Table, column, index and constraint names: 64 characters.
         64
