@@ -87,6 +87,8 @@ pub(crate) enum RowInner<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
     #[cfg(feature = "postgres")]
     Postgres(&'r postgres::Row),
+    #[cfg(feature = "mysql")]
+    Mysql(&'r mysql::Row),
     #[allow(dead_code)]
     Never(std::marker::PhantomData<&'r ()>),
 }
@@ -99,6 +101,8 @@ impl<'r> Row<'r> {
             RowInner::Sqlite(row) => row.as_ref().column_count(),
             #[cfg(feature = "postgres")]
             RowInner::Postgres(row) => row.len(),
+            #[cfg(feature = "mysql")]
+            RowInner::Mysql(row) => row.len(),
             RowInner::Never(_) => 0,
         }
     }
@@ -115,6 +119,12 @@ impl<'r> Row<'r> {
             RowInner::Sqlite(row) => row.as_ref().column_name(index).unwrap_or(""),
             #[cfg(feature = "postgres")]
             RowInner::Postgres(row) => row.columns().get(index).map_or("", |c| c.name()),
+            #[cfg(feature = "mysql")]
+            RowInner::Mysql(row) => row
+                .columns_ref()
+                .get(index)
+                .and_then(|c| std::str::from_utf8(c.name_ref()).ok())
+                .unwrap_or(""),
             RowInner::Never(_) => "",
         }
     }
@@ -144,6 +154,8 @@ impl<'r> Row<'r> {
             RowInner::Sqlite(row) => row.value_ref(index),
             #[cfg(feature = "postgres")]
             RowInner::Postgres(row) => row.value_ref(index),
+            #[cfg(feature = "mysql")]
+            RowInner::Mysql(row) => row.value_ref(index),
             RowInner::Never(_) => Err(Box::new(Error::ColumnNotFound(index.to_string()))),
         }
     }

@@ -24,6 +24,11 @@ pub const POSTGRES_URL_VAR: &str = "ORM_TEST_POSTGRES_URL";
 /// The server tried when [`POSTGRES_URL_VAR`] is not set.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// Environment variable naming the MySQL/MariaDB server tests use.
+pub const MYSQL_URL_VAR: &str = "ORM_TEST_MYSQL_URL";
+/// The server tried when [`MYSQL_URL_VAR`] is not set.
+pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
+
 fn installed(scope: usize, backend: Backend, schema: Option<String>) -> TestDatabase {
     crate::lazy_loading::enter_thread_scope();
     TestDatabase {
@@ -53,7 +58,7 @@ impl TestDatabase {
         self.backend
     }
 
-    /// The PostgreSQL schema created for this test, if any.
+    /// The PostgreSQL schema (MySQL: database) created for this test, if any.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
     }
@@ -115,8 +120,38 @@ pub fn postgres() -> Option<TestDatabase> {
 }
 
 fn try_postgres() -> Result<TestDatabase> {
+    private_schema(&postgres_url())
+}
+
+/// The MySQL URL tests use: `ORM_TEST_MYSQL_URL`, else the local default server.
+pub fn mysql_url() -> String {
+    std::env::var(MYSQL_URL_VAR).unwrap_or_else(|_| DEFAULT_MYSQL_URL.to_owned())
+}
+
+/// A fresh, private MySQL/MariaDB database (`CREATE DATABASE`) as this thread's default
+/// connection, dropped with the guard. `None` when no server is reachable and this is
+/// not CI: the test is then skipped, and says so on stderr.
+///
+/// # Panics
+/// In CI (`CI` set) when the server is unreachable: MySQL tests must run there.
+pub fn mysql() -> Option<TestDatabase> {
+    match private_schema(&mysql_url()) {
+        Ok(db) => Some(db),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("MySQL tests must run in CI, but the server is unavailable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: MySQL test (no server reachable: {e}); set {MYSQL_URL_VAR}");
+            None
+        }
+    }
+}
+
+/// A new schema (PostgreSQL) or database (MySQL) on the server at `url`, made the
+/// session's default, on a connection installed as the thread's default.
+fn private_schema(url: &str) -> Result<TestDatabase> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut conn = Connection::open(&postgres_url())?;
+    let mut conn = Connection::open(url)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
@@ -129,9 +164,10 @@ fn try_postgres() -> Result<TestDatabase> {
     conn.execute_batch(&schema_statement(dialect, |w| {
         dialect.push_create_and_use_schema(w, &schema)
     })?)?;
+    let backend = conn.backend();
     Ok(installed(
         push_scope_owned(DEFAULT_CONNECTION, conn),
-        Backend::Postgres,
+        backend,
         Some(schema),
     ))
 }
@@ -146,10 +182,12 @@ fn schema_statement(
     w.finish().map(|(sql, _)| sql)
 }
 
-/// A fresh test database on `backend` (see [`sqlite()`] and [`postgres()`]).
+/// A fresh test database on `backend` (see [`sqlite()`], [`postgres()`] and
+/// [`mysql()`]).
 pub fn database(backend: Backend) -> Option<TestDatabase> {
     match backend {
         Backend::Sqlite => Some(sqlite()),
         Backend::Postgres => postgres(),
+        Backend::Mysql => mysql(),
     }
 }

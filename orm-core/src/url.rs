@@ -1,4 +1,5 @@
-//! Connection URLs: `sqlite::memory:`, `sqlite://path/to.db`, `postgres://user:pass@host/db`.
+//! Connection URLs: `sqlite::memory:`, `sqlite://path/to.db`, `postgres://user:pass@host/db`,
+//! `mysql://user:pass@host:3306/db` (or `mariadb://`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ pub(crate) enum Target {
     SqliteMemory,
     SqliteFile(PathBuf),
     Postgres(String),
+    /// A `mysql://` URL (a `mariadb://` one is rewritten to it).
+    Mysql(String),
 }
 
 /// How long a SQLite connection waits for a lock before reporting [`Error::Busy`].
@@ -38,7 +41,8 @@ impl ConnectOptions {
     ///
     /// SQLite: `sqlite::memory:`, `sqlite://relative/path.db`, `sqlite:///absolute/path.db`,
     /// with an optional `?busy_timeout=MILLIS`. PostgreSQL: `postgres://` or `postgresql://`
-    /// URLs as libpq accepts them.
+    /// URLs as libpq accepts them. MySQL and MariaDB: `mysql://user:password@host:3306/db`
+    /// or `mariadb://...` (the same form), with the `mysql` crate's query options.
     pub fn parse(url: &str) -> Result<ConnectOptions> {
         let url = url.trim();
         let (target, query) = if let Some(rest) = url.strip_prefix("sqlite:") {
@@ -58,10 +62,20 @@ impl ConnectOptions {
             (target, query)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Target::Postgres(url.to_owned()), None)
+        } else if let Some(rest) = url
+            .strip_prefix("mysql://")
+            .or_else(|| url.strip_prefix("mariadb://"))
+        {
+            if rest.is_empty() {
+                return Err(Error::Config(
+                    "a mysql:// URL needs a host, e.g. mysql://root@127.0.0.1:3306/app".into(),
+                ));
+            }
+            (Target::Mysql(format!("mysql://{rest}")), None)
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
             return Err(Error::Config(format!(
-                "unsupported database URL scheme `{scheme}`: use sqlite::memory:, sqlite://PATH or postgres://USER@HOST/DB"
+                "unsupported database URL scheme `{scheme}`: use sqlite::memory:, sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB"
             )));
         };
         let mut options = ConnectOptions {
@@ -103,6 +117,7 @@ impl ConnectOptions {
         match self.target {
             Target::SqliteMemory | Target::SqliteFile(_) => crate::Backend::Sqlite,
             Target::Postgres(_) => crate::Backend::Postgres,
+            Target::Mysql(_) => crate::Backend::Mysql,
         }
     }
 
@@ -202,9 +217,20 @@ mod tests {
         assert!(ConnectOptions::parse("sqlite://").is_err());
         assert!(ConnectOptions::parse("sqlite://x.db?nope=1").is_err());
         assert!(matches!(
-            ConnectOptions::parse("mysql://root@localhost/x"),
+            ConnectOptions::parse("oracle://root@localhost/x"),
             Err(Error::Config(_))
         ));
+    }
+
+    #[test]
+    fn parses_mysql_urls() {
+        let o = ConnectOptions::parse("mysql://root@127.0.0.1:3306/app").unwrap();
+        assert_eq!(o.backend(), crate::Backend::Mysql);
+        assert!(o.target == Target::Mysql("mysql://root@127.0.0.1:3306/app".into()));
+        let o = ConnectOptions::parse("mariadb://app:pw@db/app").unwrap();
+        assert_eq!(o.backend(), crate::Backend::Mysql);
+        assert!(o.target == Target::Mysql("mysql://app:pw@db/app".into()));
+        assert!(ConnectOptions::parse("mysql://").is_err());
     }
 
     #[test]
@@ -214,6 +240,15 @@ mod tests {
             assert!(!shown.contains("s3cret"), "{shown}");
             assert!(shown.contains("app:***@db.example:5432/prod"), "{shown}");
         }
+        let o = ConnectOptions::parse("mysql://app:s3cret@db:3306/prod").unwrap();
+        for shown in [format!("{o:?}"), o.to_string(), o.redacted().to_owned()] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(shown.contains("app:***@db:3306/prod"), "{shown}");
+        }
+        assert_eq!(
+            redact("mariadb://a:p@ss@h/db?password=x"),
+            "mariadb://a:***@h/db?password=***"
+        );
         assert_eq!(redact("postgres://app@h/db"), "postgres://app@h/db");
         assert_eq!(redact("postgres://a:b:c@h/db"), "postgres://a:***@h/db");
         assert_eq!(redact("postgres://a:b/c@h/db"), "postgres://a:***@h/db");

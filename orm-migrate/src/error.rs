@@ -58,6 +58,22 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A migration failed on a database whose DDL is not transactional (MySQL): the
+    /// statements before the failing one ran and stay applied, and the migration is not
+    /// recorded as applied. Undo (or finish) them by hand before migrating again.
+    #[error(
+        "migration `{migration}` partially applied: statements 1-{ran} ran before it failed \
+         and stay applied (MySQL commits DDL implicitly); undo them by hand, then migrate again"
+    )]
+    PartiallyApplied {
+        /// The migration's name.
+        migration: String,
+        /// How many of its statements ran.
+        ran: usize,
+        /// The failure.
+        #[source]
+        source: Box<Error>,
+    },
     /// An applied migration whose SQL has changed since it ran.
     #[error(
         "migration `{migration}` changed after it was applied (checksum {recorded} recorded, \
@@ -95,6 +111,7 @@ impl Error {
             Error::Database(e) => e.sql(),
             Error::MigrationFailed { statement, .. } => statement.as_deref(),
             Error::SeederFailed { source, .. } => source.statement(),
+            Error::PartiallyApplied { source, .. } => source.statement(),
             _ => None,
         }
     }

@@ -560,22 +560,40 @@ fn current_checksum(conn: &mut Connection, migration: &dyn Migration) -> Result<
 /// `false` when another migrator applied it meanwhile.
 fn apply(conn: &mut Connection, migration: &dyn Migration, batch: i64) -> Result<bool> {
     let name = migration.name();
-    let work = |conn: &mut Connection| -> Result<bool> {
+    let mut ran = 0;
+    let mut work = |conn: &mut Connection| -> Result<bool> {
         if ledger::is_recorded(conn, name)? {
             return Ok(false);
         }
         let mut schema = Schema::new(conn);
-        migration.up(&mut schema)?;
+        let outcome = migration.up(&mut schema);
+        // The failing statement is logged too.
+        ran = schema.statements().len() - usize::from(outcome.is_err());
+        outcome?;
         let sum = checksum(schema.statements());
         ledger::record(conn, name, batch, sum)?;
         Ok(true)
     };
-    let result = if migration.transactional() {
-        in_transaction(conn, true, work)
+    let atomic = conn.dialect().transactional_ddl();
+    let result = if migration.transactional() && atomic {
+        in_transaction(conn, true, &mut work)
     } else {
         work(conn)
     };
-    result.map_err(|e| failed(name, e))
+    result.map_err(|e| partially(name, atomic, ran, failed(name, e)))
+}
+
+/// On a database without transactional DDL, a migration that failed after some of its
+/// statements ran says so.
+fn partially(name: &str, atomic: bool, ran: usize, error: Error) -> Error {
+    if atomic || ran == 0 {
+        return error;
+    }
+    Error::PartiallyApplied {
+        migration: name.to_owned(),
+        ran,
+        source: Box::new(error),
+    }
 }
 
 /// Reverts one migration and forgets it, in one transaction unless it opts out.
@@ -590,7 +608,7 @@ fn unapply(conn: &mut Connection, migration: &dyn Migration) -> Result<bool> {
         ledger::forget(conn, name)?;
         Ok(true)
     };
-    let result = if migration.transactional() {
+    let result = if migration.transactional() && conn.dialect().transactional_ddl() {
         in_transaction(conn, true, work)
     } else {
         work(conn)

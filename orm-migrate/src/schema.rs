@@ -302,6 +302,10 @@ impl<'c> Schema<'c> {
         if pretend {
             return f(self.conn, &mut self.statements, true);
         }
+        if !self.conn.dialect().transactional_ddl() {
+            // Nothing to make atomic: each DDL statement commits by itself (MySQL).
+            return f(self.conn, &mut self.statements, false);
+        }
         let switch = if foreign_keys_off {
             self.conn.dialect().foreign_key_switch()
         } else {

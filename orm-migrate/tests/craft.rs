@@ -172,7 +172,16 @@ fn new_app_has_the_masonite_layout() {
         let err = fails(dir.path(), &["new", bad]);
         assert!(err.contains("app name"), "{bad}: {err}");
     }
+    // A bad --database URL is refused before anything is written.
+    let err = fails(dir.path(), &["new", "shop", "--database", "oracle://x/y"]);
+    assert!(err.contains("invalid --database URL"), "{err}");
     assert_eq!(snapshot(dir.path()), before);
+
+    // --database goes to .env (checked, not connected to).
+    let url = "mysql://app:secret@127.0.0.1:3306/shop";
+    ok(dir.path(), &["new", "shop", "--database", url]);
+    let env = std::fs::read_to_string(dir.path().join("shop/.env")).unwrap();
+    assert_eq!(env.trim(), format!("DATABASE_URL={url}"));
 }
 
 #[test]
@@ -619,6 +628,7 @@ fn new_model_migrate_status_rollback_refresh() {
     let posts_seeder = seeding_flow(&app, &url);
 
     postgres_flow(&app, &posts_seeder);
+    mysql_flow(&app);
 
     // Unreachable databases: one line, non-zero.
     let err = fails(
@@ -882,6 +892,55 @@ fn seeding_flow(app: &Path, url: &str) -> String {
     );
     std::fs::write(&seeder, working_seeder(&seeder)).unwrap();
     seeder
+}
+
+/// The same app on MySQL/MariaDB, in a database of its own.
+fn mysql_flow(app: &Path) {
+    let base = orm_core::testing::mysql_url();
+    let mut admin = match Connection::open(&base) {
+        Ok(conn) => conn,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: craft on MySQL (no server reachable: {e})");
+            return;
+        }
+        Err(e) => panic!("MySQL must be reachable in CI: {e}"),
+    };
+    let database = format!("craft_e2e_{}", std::process::id());
+    admin
+        .execute_batch(&format!("CREATE DATABASE `{database}`"))
+        .unwrap();
+    struct DropDatabase<'a>(&'a mut Connection, String);
+    impl Drop for DropDatabase<'_> {
+        fn drop(&mut self) {
+            let _ = self
+                .0
+                .execute_batch(&format!("DROP DATABASE IF EXISTS `{}`", self.1));
+        }
+    }
+    let guard = DropDatabase(&mut admin, database.clone());
+    let url = match base.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{database}"),
+        None => panic!("{base} names no database"),
+    };
+    let mut conn = Connection::open(&url).unwrap();
+    let out = ok(app, &["migrate", "--database", &url]);
+    assert!(
+        out.contains("Migrated:  2014_10_12_000000_create_users_table"),
+        "{out}"
+    );
+    assert!(has_table(&mut conn, "users") && has_table(&mut conn, "posts"));
+    let status = ok(app, &["migrate:status", "--database", &url]);
+    assert_eq!(status.matches("| Yes  |").count(), 2, "{status}");
+    ok(
+        app,
+        &["migrate:rollback", "--step", "1", "--database", &url],
+    );
+    assert!(!has_table(&mut conn, "posts"), "posts is gone");
+    assert!(has_table(&mut conn, "users"), "users stays");
+    ok(app, &["migrate:refresh", "--database", &url]);
+    assert!(has_table(&mut conn, "users") && has_table(&mut conn, "posts"));
+    drop(conn);
+    drop(guard);
 }
 
 #[test]

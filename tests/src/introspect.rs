@@ -1,5 +1,5 @@
 //! Reads a live database's schema (SQLite pragmas, PostgreSQL's information_schema and
-//! pg_indexes), so that tests check what the database really has, not SQL strings.
+//! pg_indexes, MySQL's information_schema), so that tests check what the database really has, not SQL strings.
 
 use orm_core::{Backend, Result, DB};
 
@@ -51,6 +51,27 @@ pub fn columns(table: &str) -> Result<Vec<ColumnInfo>> {
                         nullable: r.get::<String, _>("nullable")? == "YES",
                         default: r.get("dflt")?,
                         primary: r.get("pk")?,
+                    })
+                })
+                .collect()
+        }
+        Backend::Mysql => {
+            let rows = DB::select(
+                "SELECT column_name AS name, upper(column_type) AS ty, is_nullable AS nullable, \
+                 column_default AS dflt, column_key = 'PRI' AS pk \
+                 FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+                &[&table],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    Ok(ColumnInfo {
+                        name: r.get("name")?,
+                        ty: r.get("ty")?,
+                        nullable: r.get::<String, _>("nullable")? == "YES",
+                        // MariaDB shows "no default" of a nullable column as the text NULL.
+                        default: r.get::<Option<String>, _>("dflt")?.filter(|d| d != "NULL"),
+                        primary: r.get::<i64, _>("pk")? == 1,
                     })
                 })
                 .collect()
@@ -126,6 +147,27 @@ pub fn indexes(table: &str) -> Result<Vec<IndexInfo>> {
                 });
             }
         }
+        Backend::Mysql => {
+            let rows = DB::select(
+                "SELECT index_name AS name, MIN(non_unique) = 0 AS uniq, \
+                 GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR ',') AS cols \
+                 FROM information_schema.statistics \
+                 WHERE table_schema = DATABASE() AND table_name = ? \
+                 GROUP BY index_name ORDER BY index_name",
+                &[&table],
+            )?;
+            for r in rows {
+                out.push(IndexInfo {
+                    name: r.get("name")?,
+                    unique: r.get::<i64, _>("uniq")? == 1,
+                    columns: r
+                        .get::<String, _>("cols")?
+                        .split(',')
+                        .map(str::to_owned)
+                        .collect(),
+                });
+            }
+        }
         _ => {
             let rows = DB::select(
                 "SELECT name, \"unique\" AS uniq FROM pragma_index_list(?) ORDER BY name",
@@ -189,6 +231,17 @@ pub fn foreign_keys(table: &str) -> Result<Vec<ForeignKeyInfo>> {
                AND tc.constraint_type = 'FOREIGN KEY' ORDER BY 1",
             &[&table],
         )?,
+        Backend::Mysql => DB::select(
+            "SELECT k.column_name AS col, k.referenced_table_name AS ref_table, \
+             k.referenced_column_name AS ref_col, upper(rc.delete_rule) AS on_delete \
+             FROM information_schema.key_column_usage k \
+             JOIN information_schema.referential_constraints rc \
+               ON rc.constraint_schema = k.constraint_schema \
+              AND rc.constraint_name = k.constraint_name AND rc.table_name = k.table_name \
+             WHERE k.table_schema = DATABASE() AND k.table_name = ? \
+               AND k.referenced_table_name IS NOT NULL ORDER BY 1",
+            &[&table],
+        )?,
         _ => DB::select(
             "SELECT \"from\" AS col, \"table\" AS ref_table, \"to\" AS ref_col, \
              upper(on_delete) AS on_delete FROM pragma_foreign_key_list(?) ORDER BY 1",
@@ -212,6 +265,10 @@ pub fn table_exists(table: &str) -> Result<bool> {
     let sql = match backend() {
         Backend::Postgres => {
             "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() \
+             AND table_name = ?"
+        }
+        Backend::Mysql => {
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() \
              AND table_name = ?"
         }
         _ => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",

@@ -11,24 +11,161 @@ pub fn backend() -> Backend {
     DB::with_connection(|c| Ok(c.backend())).expect("a test database is installed")
 }
 
-/// Picks the SQL for the current backend.
+/// Picks the SQL for the current backend. MySQL gets the PostgreSQL text translated by
+/// [`mysql_from_postgres`] (see [`per_backend3`] where it needs its own).
 pub fn per_backend<'a>(sqlite: &'a str, postgres: &'a str) -> &'a str {
     match backend() {
         Backend::Postgres => postgres,
+        // A few short strings per test: leaked so that every caller keeps its `&str`.
+        Backend::Mysql => Box::leak(mysql_from_postgres(postgres).into_boxed_str()),
         _ => sqlite,
     }
 }
 
-/// Defines a test module with one test per backend; the body runs with a fresh test
-/// database installed as the thread's default connection and returns `orm_core::Result<()>`.
+/// The test suite's hand-written PostgreSQL DDL and catalog queries in MySQL's words:
+/// serial keys become `BIGINT AUTO_INCREMENT`, `TIMESTAMP[TZ]` `DATETIME(6)`, `BYTEA`
+/// `LONGBLOB`, `JSONB` `JSON`, `DOUBLE PRECISION` `DOUBLE`, `TIME` `TIME(6)`, `TEXT`
+/// `LONGTEXT` (unbounded, as PostgreSQL's),
+/// `current_schema()` `DATABASE()`, and `"quoted"` identifiers backquoted. Only words
+/// outside single-quoted strings change.
+pub fn mysql_from_postgres(sql: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("BIGSERIAL", "BIGINT AUTO_INCREMENT"),
+        ("SERIAL", "BIGINT AUTO_INCREMENT"),
+        ("TIMESTAMPTZ", "DATETIME(6)"),
+        ("TIMESTAMP", "DATETIME(6)"),
+        ("BYTEA", "LONGBLOB"),
+        ("JSONB", "JSON"),
+        ("PRECISION", ""),
+        ("TIME", "TIME(6)"),
+        // PostgreSQL's TEXT is unbounded; MySQL's holds 64 KiB.
+        ("TEXT", "LONGTEXT"),
+        ("current_schema", "DATABASE"),
+    ];
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.char_indices().peekable();
+    let mut in_string = false;
+    while let Some((i, c)) = chars.next() {
+        if in_string {
+            out.push(c);
+            if c == '\'' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '\'' => {
+                in_string = true;
+                out.push(c);
+            }
+            '"' => out.push('`'),
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let mut end = i + c.len_utf8();
+                while let Some(&(j, d)) = chars.peek() {
+                    if d.is_ascii_alphanumeric() || d == '_' {
+                        end = j + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let word = &sql[i..end];
+                match WORDS
+                    .iter()
+                    .find(|(from, _)| from.eq_ignore_ascii_case(word))
+                {
+                    Some((_, to)) => out.push_str(to),
+                    None => out.push_str(word),
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Picks the SQL for the current backend, MySQL's own.
+pub fn per_backend3<'a>(sqlite: &'a str, postgres: &'a str, mysql: &'a str) -> &'a str {
+    match backend() {
+        Backend::Postgres => postgres,
+        Backend::Mysql => mysql,
+        _ => sqlite,
+    }
+}
+
+/// Defines a test module with one test per backend (SQLite, PostgreSQL, MySQL/MariaDB);
+/// the body runs with a fresh test database installed as the thread's default
+/// connection and returns `orm_core::Result<()>`.
 ///
 /// ```ignore
-/// on_both_backends! {
+/// on_every_backend! {
 ///     fn inserts_and_reads() { DB::statement("...")?; Ok(()) }
 /// }
 /// ```
 ///
 /// A body may name its own result type (`fn name() -> orm_migrate::Result<()> { .. }`).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($(fn $name:ident() -> $ret:ty $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() -> $ret {
+                let _db = ::orm_core::testing::sqlite();
+                $body
+            }
+
+            #[test]
+            fn postgres() -> $ret {
+                let Some(_db) = ::orm_core::testing::postgres() else {
+                    return Ok(());
+                };
+                $body
+            }
+
+            #[test]
+            fn mysql() -> $ret {
+                let Some(_db) = ::orm_core::testing::mysql() else {
+                    return Ok(());
+                };
+                $body
+            }
+        }
+    )*};
+    ($(fn $name:ident() $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() -> ::orm_core::Result<()> {
+                let _db = ::orm_core::testing::sqlite();
+                $body
+            }
+
+            #[test]
+            fn postgres() -> ::orm_core::Result<()> {
+                let Some(_db) = ::orm_core::testing::postgres() else {
+                    return Ok(());
+                };
+                $body
+            }
+
+            #[test]
+            fn mysql() -> ::orm_core::Result<()> {
+                let Some(_db) = ::orm_core::testing::mysql() else {
+                    return Ok(());
+                };
+                $body
+            }
+        }
+    )*};
+}
+
+/// [`on_every_backend!`] without MySQL: SQLite and PostgreSQL only, for the test files
+/// not yet run on MySQL.
 #[macro_export]
 macro_rules! on_both_backends {
     ($(fn $name:ident() -> $ret:ty $body:block)*) => {$(
@@ -75,8 +212,8 @@ macro_rules! on_both_backends {
 
 /// A second, empty database beside the test's default one, for tests that must show a
 /// statement ran on one database and not the other: another in-memory SQLite database,
-/// or on PostgreSQL a schema of its own (reached through `search_path` in the URL) that
-/// is dropped with the guard.
+/// on PostgreSQL a schema of its own (reached through `search_path` in the URL), on MySQL
+/// a database of its own, dropped with the guard.
 pub struct SecondDatabase {
     /// A URL that opens the second database.
     pub url: String,
@@ -103,6 +240,18 @@ impl SecondDatabase {
                     name,
                 })
             }
+            Backend::Mysql => {
+                DB::statement(&format!("CREATE DATABASE `{name}`"))?;
+                let url = orm_core::testing::mysql_url();
+                let server = url
+                    .rsplit_once('/')
+                    .map_or(url.as_str(), |(server, _)| server);
+                Ok(SecondDatabase {
+                    url: format!("{server}/{name}"),
+                    schema: Some(name.clone()),
+                    name,
+                })
+            }
             _ => Ok(SecondDatabase {
                 url: "sqlite::memory:".into(),
                 schema: None,
@@ -120,7 +269,10 @@ impl SecondDatabase {
 impl Drop for SecondDatabase {
     fn drop(&mut self) {
         if let Some(schema) = &self.schema {
-            let _ = DB::statement(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+            let _ = match backend() {
+                Backend::Mysql => DB::statement(&format!("DROP DATABASE IF EXISTS `{schema}`")),
+                _ => DB::statement(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")),
+            };
         }
     }
 }

@@ -3,7 +3,7 @@
 //! every row exactly once — where offset paging (`chunk`) skips rows.
 
 use orm_core::prelude::*;
-use orm_tests::{on_both_backends, per_backend};
+use orm_tests::{on_every_backend, per_backend};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct Job {
@@ -46,7 +46,7 @@ fn statements() -> Vec<String> {
         .collect()
 }
 
-on_both_backends! {
+on_every_backend! {
     fn a_callback_that_updates_its_rows_sees_every_row_once() {
         seed()?;
         // Offset paging skips: after the first page is marked, the second page's offset
@@ -77,7 +77,7 @@ on_both_backends! {
         assert_eq!(DB::table("jobs").where_("processed", "=", false).count()?, 0);
         // Four pages (2+2+2+1); each after the first starts after a key, none uses OFFSET.
         assert_eq!(pages.len(), 4, "{pages:?}");
-        assert!(pages[1..].iter().all(|sql| sql.contains(r#""id" > "#)), "{pages:?}");
+        assert!(pages[1..].iter().all(|sql| sql.replace('`', "\"").contains(r#""id" > "#)), "{pages:?}");
         assert!(pages.iter().all(|sql| !sql.contains("OFFSET")), "{pages:?}");
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use orm_core::{Connection, Error, PoolConfig, Value, DB};
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 fn file_url(dir: &tempfile::TempDir, query: &str) -> String {
     format!(
@@ -158,7 +158,7 @@ fn sqlite_file_connections_use_wal_and_foreign_keys() -> orm_core::Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn the_query_log_captures_statements_with_binding_counts() {
         DB::statement("CREATE TABLE logged (x INTEGER)")?;
         DB::enable_query_log();

@@ -2,7 +2,7 @@
 //! `LIMIT/OFFSET` otherwise; either way every row comes once, in order.
 
 use orm_core::prelude::*;
-use orm_tests::{on_both_backends, per_backend};
+use orm_tests::{on_every_backend, per_backend};
 
 fn seed() -> Result<()> {
     DB::statement(per_backend(
@@ -40,7 +40,7 @@ fn paging_statements() -> Vec<String> {
         .collect()
 }
 
-on_both_backends! {
+on_every_backend! {
     fn cursor_pages_by_key_and_keeps_or_conditions_grouped() {
         seed()?;
         DB::enable_query_log();
@@ -51,7 +51,7 @@ on_both_backends! {
         let statements = paging_statements();
         DB::disable_query_log();
         assert_eq!(statements.len(), 3, "{statements:?}");
-        assert!(statements[1].contains(r#""id" > "#), "{}", statements[1]);
+        assert!(statements[1].replace('`', "\"").contains(r#""id" > "#), "{}", statements[1]);
         assert!(statements.iter().skip(1).all(|sql| !sql.contains("OFFSET")), "{statements:?}");
         Ok(())
     }
@@ -70,7 +70,7 @@ on_both_backends! {
         // Three full pages, then an empty one; every page after the first starts after a key.
         assert_eq!(statements.len(), 4, "{statements:?}");
         assert!(
-            statements[1..].iter().all(|sql| sql.contains(r#""id" > "#) && !sql.contains("OFFSET")),
+            statements[1..].iter().all(|sql| sql.replace('`', "\"").contains(r#""id" > "#) && !sql.contains("OFFSET")),
             "{statements:?}"
         );
         // A tuple cannot tell its key after decoding: the key column is read per row.

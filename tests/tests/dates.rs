@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use orm_core::prelude::*;
 use orm_core::Backend;
-use orm_tests::{backend, on_both_backends, per_backend};
+use orm_tests::{backend, on_every_backend, per_backend};
 
 fn create_events() -> Result<()> {
     DB::statement(per_backend(
@@ -30,7 +30,7 @@ fn new_york_session() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn a_time_of_day_is_never_dropped_into_a_date() {
         create_events()?;
         let midnight = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap();

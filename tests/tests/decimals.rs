@@ -6,7 +6,7 @@ use std::str::FromStr;
 use orm_core::prelude::*;
 use orm_core::{Backend, Decimal};
 use orm_migrate::prelude::Schema;
-use orm_tests::{backend, on_both_backends, per_backend};
+use orm_tests::{backend, on_every_backend, per_backend};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(table = "products")]
@@ -43,7 +43,7 @@ fn money() -> Vec<(&'static str, Decimal, Option<Decimal>)> {
     ]
 }
 
-on_both_backends! {
+on_every_backend! {
     fn a_decimal_field_round_trips_through_a_model() {
         create_products()?;
         for (name, price, rate) in money() {

@@ -5,7 +5,7 @@
 
 use orm_core::prelude::*;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct Person {
@@ -66,7 +66,7 @@ fn expected() -> Vec<(String, String)> {
     ]
 }
 
-on_both_backends! {
+on_every_backend! {
     fn raw_sql_in_another_order_decodes_by_name() {
         seed()?;
         let people = Person::from_sql("SELECT team_id, id, last, first FROM people WHERE id > ? ORDER BY id", &[&0])?;

@@ -4,13 +4,13 @@
 use orm_core::prelude::*;
 use orm_migrate::models::{MigrationRecord, User};
 use orm_migrate::{CreateUsersTable, Migrator, RunOptions, LEDGER_TABLE};
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 fn migrator() -> Migrator {
     Migrator::new(vec![Box::new(CreateUsersTable)])
 }
 
-on_both_backends! {
+on_every_backend! {
     fn user_model_matches_the_users_migration() -> orm_migrate::Result<()> {
         migrator().run()?;
         let mut ada = User {

@@ -1,7 +1,7 @@
 //! DESIGN.md section 3 and 4, written as a user would, run on both backends.
 
 use orm_core::prelude::*;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, Model)]
 #[model(table = "users", timestamps, soft_deletes)] // table defaults to snake_case plural: User -> users
@@ -125,7 +125,7 @@ fn migrate() -> Result<()> {
         .map_err(|e| Error::other(e.to_string()))
 }
 
-on_both_backends! {
+on_every_backend! {
     fn the_design_example_runs_as_written() {
         migrate()?;
         let mut u = User { name: "Ada".into(), email: "ada@example.com".into(), ..Default::default() };

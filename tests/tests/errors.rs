@@ -2,7 +2,7 @@
 
 use orm_core::dialect::SqlWriter;
 use orm_core::{ConstraintKind, Error, InvalidQueryKind, Value, DB};
-use orm_tests::{on_both_backends, per_backend};
+use orm_tests::{on_both_backends, on_every_backend, per_backend};
 
 fn schema() -> orm_core::Result<()> {
     DB::statement("CREATE TABLE parents (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)")?;
@@ -24,7 +24,7 @@ fn kind_of(result: orm_core::Result<u64>) -> Option<ConstraintKind> {
     err.constraint_kind()
 }
 
-on_both_backends! {
+on_every_backend! {
     fn constraint_violations_have_kinds() {
         schema()?;
         assert_eq!(
@@ -51,7 +51,11 @@ on_both_backends! {
         assert!(matches!(err, Error::UniqueViolation { .. }));
         Ok(())
     }
+}
 
+// SQLite's and PostgreSQL's DDL (an expression index, inline named constraints);
+// MySQL's own version follows.
+on_both_backends! {
     fn constraint_violations_name_their_constraint_and_keep_the_driver_error() {
         DB::unprepared(
             "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, team TEXT, \
@@ -119,7 +123,9 @@ on_both_backends! {
         }
         Ok(())
     }
+}
 
+on_every_backend! {
     fn syntax_errors_are_database_errors_with_the_sql() {
         let err = DB::statement("SELEKT nonsense").unwrap_err();
         match &err {
@@ -253,7 +259,7 @@ fn a_password_in_a_url_is_never_shown() {
 #[test]
 fn unknown_url_schemes_are_configuration_errors() {
     assert!(matches!(
-        orm_core::Connection::open("mysql://root@localhost/x"),
+        orm_core::Connection::open("oracle://root@localhost/x"),
         Err(Error::Config(_))
     ));
     assert!(matches!(
@@ -262,7 +268,7 @@ fn unknown_url_schemes_are_configuration_errors() {
     ));
 }
 
-on_both_backends! {
+on_every_backend! {
     fn invalid_queries_say_which_rule_they_broke() {
         schema()?;
         let kind = |result: orm_core::Result<u64>| result.unwrap_err().invalid_query_kind();
@@ -296,4 +302,175 @@ on_both_backends! {
         assert_eq!(DB::table("parents").count()?, 1);
         Ok(())
     }
+}
+
+/// MySQL names the unique key (`PRIMARY` for the primary key), the CHECK and the foreign
+/// key in its messages, and the column of a NOT NULL violation; the driver's error is kept.
+#[test]
+fn mysql_constraint_violations_name_their_constraint() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    DB::unprepared(
+        "CREATE TABLE accounts (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
+            team VARCHAR(20), handle VARCHAR(20), votes INTEGER, parent_id BIGINT, \
+            CONSTRAINT votes_not_negative CHECK (votes >= 0), \
+            CONSTRAINT accounts_parent_fk FOREIGN KEY (parent_id) REFERENCES accounts (id));
+         CREATE UNIQUE INDEX accounts_email_unique ON accounts (email);
+         CREATE UNIQUE INDEX accounts_team_handle ON accounts (team, handle);
+         INSERT INTO accounts (id, email, team, handle, votes) VALUES (1, 'a@x', 'red', 'ada', 1)",
+    )?;
+    let insert = |id: i64, email: Option<&str>, team: &str, votes: i64, parent: Option<i64>| {
+        DB::insert(
+            "INSERT INTO accounts (id, email, team, handle, votes, parent_id) VALUES (?, ?, ?, ?, ?, ?)",
+            &[&id, &email, &team, &"ada", &votes, &parent],
+        )
+        .unwrap_err()
+    };
+    let email = insert(2, Some("a@x"), "blue", 1, None);
+    assert!(matches!(&email, Error::UniqueViolation { .. }), "{email:?}");
+    assert_eq!(
+        email.constraint_name(),
+        Some("accounts_email_unique"),
+        "{email:?}"
+    );
+    let pair = insert(2, Some("b@x"), "red", 1, None);
+    assert_eq!(
+        pair.constraint_name(),
+        Some("accounts_team_handle"),
+        "{pair:?}"
+    );
+    let key = insert(1, Some("b@x"), "blue", 1, None);
+    assert_eq!(key.constraint_name(), Some("PRIMARY"), "{key:?}");
+    let check = insert(2, Some("b@x"), "blue", -1, None);
+    assert!(matches!(&check, Error::CheckViolation { .. }), "{check:?}");
+    assert_eq!(
+        check.constraint_name(),
+        Some("votes_not_negative"),
+        "{check:?}"
+    );
+    let not_null = insert(2, None, "blue", 1, None);
+    assert!(
+        matches!(&not_null, Error::NotNullViolation { constraint: None, columns, .. }
+        if *columns == ["email"]),
+        "{not_null:?}"
+    );
+    let parent = insert(2, Some("b@x"), "blue", 1, Some(99));
+    assert!(
+        matches!(&parent, Error::ForeignKeyViolation { columns, .. }
+        if *columns == ["parent_id"]),
+        "{parent:?}"
+    );
+    assert_eq!(
+        parent.constraint_name(),
+        Some("accounts_parent_fk"),
+        "{parent:?}"
+    );
+    DB::insert(
+        "INSERT INTO accounts (id, email, parent_id) VALUES (2, 'c@x', 1)",
+        &[],
+    )?;
+    let referenced = DB::delete("DELETE FROM accounts WHERE id = 1", &[]).unwrap_err();
+    assert!(
+        matches!(&referenced, Error::ForeignKeyViolation { .. }),
+        "{referenced:?}"
+    );
+    for err in [&email, &pair, &key, &check, &not_null, &parent, &referenced] {
+        assert!(std::error::Error::source(err).is_some(), "{err:?}");
+        assert!(err.sql().is_some(), "{err:?}");
+    }
+    Ok(())
+}
+
+/// A second connection to the test's MySQL database.
+fn second_mysql_connection(
+    db: &orm_core::testing::TestDatabase,
+) -> orm_core::Result<orm_core::Connection> {
+    let mut conn = orm_core::Connection::open(&orm_core::testing::mysql_url())?;
+    conn.execute_batch(&format!("USE `{}`", db.schema().expect("a test database")))?;
+    Ok(conn)
+}
+
+/// A lock wait that times out is `Error::Busy`; a deadlock too, and it aborts the
+/// transaction it rolled back, so committing that transaction fails.
+#[test]
+fn mysql_lock_waits_and_deadlocks_are_busy() -> orm_core::Result<()> {
+    let Some(db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    DB::statement("CREATE TABLE slots (id BIGINT PRIMARY KEY, n INTEGER NOT NULL)")?;
+    DB::insert("INSERT INTO slots (id, n) VALUES (1, 0), (2, 0)", &[])?;
+    let mut other = second_mysql_connection(&db)?;
+    other.execute_batch("SET SESSION innodb_lock_wait_timeout = 1")?;
+    DB::with_connection(|c| {
+        c.transaction(|c| {
+            c.execute("UPDATE slots SET n = 1 WHERE id = 1", &[])?;
+            let waited = other
+                .execute("UPDATE slots SET n = 2 WHERE id = 1", &[])
+                .unwrap_err();
+            assert!(waited.is_busy(), "{waited:?}");
+            assert!(matches!(waited, Error::Busy { .. }), "{waited:?}");
+            Ok(())
+        })
+    })?;
+
+    // A deadlock: each side holds one row and asks for the other's.
+    let mut mine = second_mysql_connection(&db)?;
+    other.execute_batch("SET SESSION innodb_lock_wait_timeout = 10")?;
+    let mut tx = mine.begin()?;
+    tx.execute("UPDATE slots SET n = 3 WHERE id = 1", &[])?;
+    let waiter = std::thread::spawn(move || -> orm_core::Result<orm_core::Result<()>> {
+        let mut tx = other.begin()?;
+        tx.execute("UPDATE slots SET n = 4 WHERE id = 2", &[])?;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let outcome = tx
+            .execute("UPDATE slots SET n = 4 WHERE id = 1", &[])
+            .map(|_| ());
+        match outcome {
+            Ok(()) => Ok(tx.commit()),
+            Err(e) => Ok(Err(e)),
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let mine_outcome = tx.execute("UPDATE slots SET n = 3 WHERE id = 2", &[]);
+    let mine_result = match mine_outcome {
+        Ok(_) => tx.commit(),
+        Err(e) => {
+            assert!(e.is_busy(), "{e:?}");
+            // InnoDB rolled the whole transaction back: committing it must not pretend.
+            let commit = tx.commit().unwrap_err();
+            assert!(
+                matches!(commit, Error::TransactionAborted { .. }),
+                "{commit:?}"
+            );
+            Err(e)
+        }
+    };
+    let theirs = waiter.join().expect("the other side finishes")?;
+    // Exactly one side was chosen as the deadlock victim.
+    assert_ne!(
+        mine_result.is_err(),
+        theirs.is_err(),
+        "{mine_result:?} / {theirs:?}"
+    );
+    if let Err(e) = &theirs {
+        assert!(e.is_busy(), "{e:?}");
+    }
+    Ok(())
+}
+
+/// A connection the server killed is `Error::Connection`, and the connection knows it
+/// is broken (the pool then discards it).
+#[test]
+fn mysql_a_killed_connection_is_a_connection_error() -> orm_core::Result<()> {
+    let Some(db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    let mut victim = second_mysql_connection(&db)?;
+    let id: i64 = victim.select("SELECT CONNECTION_ID() AS id", &[])?[0].get("id")?;
+    DB::statement(&format!("KILL CONNECTION {id}"))?;
+    let err = victim.select("SELECT 1", &[]).unwrap_err();
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert!(victim.ping().is_err());
+    Ok(())
 }

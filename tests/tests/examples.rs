@@ -1,8 +1,8 @@
 //! The blog example's walk-through, checked on both backends.
 
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
-on_both_backends! {
+on_every_backend! {
     fn the_blog_example_runs_and_finds_what_it_should() {
         let summary = examples::blog::run(|_| {}).map_err(|e| orm_core::Error::other(e.to_string()))?;
         assert_eq!(summary.migrated.len(), 3);

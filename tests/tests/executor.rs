@@ -6,7 +6,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use orm_core::prelude::*;
-use orm_tests::{on_both_backends, per_backend, SecondDatabase};
+use orm_tests::{on_every_backend, per_backend, SecondDatabase};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct User {
@@ -70,7 +70,7 @@ fn count(conn: &mut Connection, table: &str) -> Result<i64> {
     rows[0].get("n")
 }
 
-on_both_backends! {
+on_every_backend! {
     fn relation_writes_and_restores_run_on_the_scoped_connection() {
         default_tables()?;
         let second = Second::new()?;

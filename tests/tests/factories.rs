@@ -8,7 +8,7 @@ use orm_core::prelude::*;
 use orm_migrate::factory::fake::faker::{lorem::en::Sentence, name::en::Name};
 use orm_migrate::factory::{Factory, Fakes, BATCH_SIZE};
 use orm_migrate::{seed_with, Migration, Migrator, Schema, SeedProgress, Seeder};
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(table = "authors", timestamps)]
@@ -116,7 +116,7 @@ fn names(authors: &[Author]) -> Vec<&str> {
     authors.iter().map(|a| a.name.as_str()).collect()
 }
 
-on_both_backends! {
+on_every_backend! {
     fn create_inserts_and_make_does_not() -> orm_migrate::Result<()> {
         migrate()?;
         let made = Author::factory().count(3).make()?;

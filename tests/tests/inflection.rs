@@ -5,7 +5,7 @@
 
 use orm_core::prelude::*;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct Movie {
@@ -56,7 +56,7 @@ fn derived_table_and_pivot_names() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn pivot_rows_go_to_the_conventional_table() {
         Schema::on_default(|s| {
             s.create("movies", |t| {

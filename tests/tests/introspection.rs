@@ -3,7 +3,7 @@
 
 use orm_core::prelude::*;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 fn schema() -> orm_migrate::Result<()> {
     Schema::on_default(|s| {
@@ -33,7 +33,7 @@ fn schema() -> orm_migrate::Result<()> {
     })
 }
 
-on_both_backends! {
+on_every_backend! {
     fn columns_describe_names_types_nullability_defaults_and_keys() {
         schema().map_err(Error::other)?;
         let columns = Schema::on_default(|s| s.columns("players")).map_err(Error::other)?;

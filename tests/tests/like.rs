@@ -3,7 +3,7 @@
 
 use orm_core::prelude::*;
 use orm_core::{dialect::escape_like, Backend, Query};
-use orm_tests::{backend, on_both_backends};
+use orm_tests::{backend, on_every_backend};
 
 const NAMES: [&str; 11] = [
     "50%",
@@ -37,7 +37,7 @@ fn items_where(f: impl FnOnce(Query) -> Query) -> Result<Vec<String>> {
     names(f(DB::table("items")))
 }
 
-on_both_backends! {
+on_every_backend! {
     fn a_pattern_matches_the_same_rows_everywhere() {
         items()?;
         // A backslash escapes the next character on every backend (SQLite had no escape).

@@ -7,7 +7,7 @@ use orm_core::{Connection, Executor, DB};
 use orm_migrate::prelude::*;
 use orm_migrate::{MigrationState, RunOptions, LEDGER_TABLE};
 use orm_tests::introspect::{column, columns, index, table_exists};
-use orm_tests::on_both_backends;
+use orm_tests::{on_both_backends, on_every_backend};
 
 type Step = fn(&mut Schema<'_>) -> Result<()>;
 
@@ -158,7 +158,7 @@ fn ledger() -> orm_core::Result<Vec<(String, i64)>> {
     .collect()
 }
 
-on_both_backends! {
+on_every_backend! {
     fn run_status_pretend_rollback_step_reset_refresh_fresh() -> Result<()> {
         let migrator = Migrator::new(base());
         let status = migrator.status()?;
@@ -169,8 +169,9 @@ on_both_backends! {
         let pretended = migrator.pretend()?;
         assert_eq!(pretended.len(), 3);
         assert_eq!(pretended[0].name, "2014_10_12_000000_create_users_table");
-        assert!(pretended[0].statements[0].starts_with("CREATE TABLE \"users\""));
-        assert!(pretended[1].statements[0].contains("REFERENCES \"users\""));
+        let q = if orm_tests::backend() == orm_core::Backend::Mysql { '`' } else { '"' };
+        assert!(pretended[0].statements[0].starts_with(&format!("CREATE TABLE {q}users{q}")));
+        assert!(pretended[1].statements[0].contains(&format!("REFERENCES {q}users{q}")));
         let report = migrator.run_with(RunOptions { pretend: true, ..RunOptions::default() })?;
         assert_eq!(report.pretended, pretended);
         assert!(!table_exists("users")? && !table_exists(LEDGER_TABLE)?);
@@ -240,6 +241,10 @@ on_both_backends! {
         Ok(())
     }
 
+}
+
+// Transactional DDL only: on MySQL see `mysql_a_failing_migration_is_partially_applied`.
+on_both_backends! {
     fn a_failing_migration_leaves_no_trace_at_any_statement() -> Result<()> {
         fn failing(fail_at: usize) -> Box<dyn Migration> {
             let up: Step = match fail_at {
@@ -309,6 +314,9 @@ on_both_backends! {
         Ok(())
     }
 
+}
+
+on_every_backend! {
     fn edited_and_missing_migrations_are_detected_and_refused_unless_forced() -> Result<()> {
         Migrator::new(vec![Box::new(CreateUsersTable), create_tags()]).run()?;
 
@@ -486,5 +494,68 @@ fn concurrent_postgres_migrators_apply_each_migration_once() -> Result<()> {
         assert_eq!(applied.iter().sum::<usize>(), 6, "{applied:?}");
         assert_eq!(ledger?.len(), 6);
     }
+    Ok(())
+}
+
+/// MySQL commits each DDL statement: a migration failing at its third statement leaves
+/// the first two applied, is not recorded, and says which ran; one failing at its first
+/// statement is an ordinary failure that left nothing.
+#[test]
+fn mysql_a_failing_migration_is_partially_applied() -> Result<()> {
+    let Some(_db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    let partial = Fns {
+        name: "2020_01_01_000000_partial",
+        up: |s| {
+            s.create("t1", |t| {
+                t.increments("id");
+            })?;
+            s.create("t2", |t| {
+                t.increments("id");
+            })?;
+            s.statement("SELECT * FROM no_such_table")
+        },
+        down: |s| s.drop_if_exists("t1"),
+        transactional: true,
+    };
+    let migrator = Migrator::new(vec![Box::new(CreateUsersTable), Box::new(partial)]);
+    let err = migrator.run().unwrap_err();
+    let Error::PartiallyApplied {
+        migration,
+        ran,
+        source,
+    } = &err
+    else {
+        panic!("unexpected error {err:?}");
+    };
+    assert_eq!((migration.as_str(), *ran), ("2020_01_01_000000_partial", 2));
+    assert!(
+        matches!(**source, Error::MigrationFailed { .. }),
+        "{source:?}"
+    );
+    assert_eq!(err.statement(), Some("SELECT * FROM no_such_table"));
+    let message = err.to_string();
+    assert!(
+        message.contains("partially applied: statements 1-2 ran"),
+        "{message}"
+    );
+    // What ran stays; the ledger does not claim the migration.
+    assert!(table_exists("t1")? && table_exists("t2")?);
+    assert_eq!(
+        ledger()?,
+        [("2014_10_12_000000_create_users_table".to_owned(), 1)]
+    );
+
+    let first = Fns {
+        name: "2020_01_02_000000_first",
+        up: |s| s.statement("SELECT * FROM no_such_table"),
+        down: |s| s.drop_if_exists("t3"),
+        transactional: true,
+    };
+    let err = Migrator::new(vec![Box::new(CreateUsersTable), Box::new(first)])
+        .run()
+        .unwrap_err();
+    assert!(matches!(err, Error::MigrationFailed { .. }), "{err:?}");
     Ok(())
 }

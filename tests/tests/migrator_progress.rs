@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use orm_migrate::{CreateUsersTable, Migration, Migrator, Progress, Result, Schema};
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 struct CreatePostsTable;
 
@@ -40,7 +40,7 @@ fn observed() -> (Migrator, Rc<RefCell<Vec<String>>>) {
     (migrator, log)
 }
 
-on_both_backends! {
+on_every_backend! {
     fn progress_follows_each_migration() -> orm_migrate::Result<()> {
         let (migrator, log) = observed();
         migrator.run()?;

@@ -3,7 +3,7 @@
 
 use orm_core::prelude::*;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct Flight {
@@ -50,7 +50,7 @@ fn schema() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn find_many_or_fail_returns_every_key_in_order_or_names_the_missing() {
         schema()?;
         let flights = Flight::find_many_or_fail([3, 1, 3])?;

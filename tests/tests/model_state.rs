@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use orm_core::prelude::*;
-use orm_tests::{backend, on_both_backends, per_backend};
+use orm_tests::{backend, on_every_backend, per_backend};
 
 /// A model with a state field: dirty-only writes.
 #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -183,7 +183,7 @@ fn the_time() -> DateTime<Utc> {
 
 // ----- 1. creating never overwrites ------------------------------------------------------
 
-on_both_backends! {
+on_every_backend! {
     fn create_with_a_taken_key_is_a_unique_violation_and_the_row_is_untouched() {
         schema()?;
         let alice = alice()?;
@@ -264,7 +264,7 @@ on_both_backends! {
 
 // ----- 2. lost updates --------------------------------------------------------------------
 
-on_both_backends! {
+on_every_backend! {
     fn two_copies_of_one_row_keep_both_changes() {
         schema()?;
         let id = alice()?.id.unwrap();
@@ -409,7 +409,7 @@ on_both_backends! {
 
 // ----- 5. caller-set timestamps -------------------------------------------------------------
 
-on_both_backends! {
+on_every_backend! {
     fn timestamps_the_caller_set_are_kept() {
         schema()?;
         let at = the_time();
@@ -438,7 +438,7 @@ on_both_backends! {
 
 // ----- 6. column defaults -----------------------------------------------------------------
 
-on_both_backends! {
+on_every_backend! {
     fn table_defaults_apply_and_are_read_back() {
         schema()?;
         let post = Post::create(Post { title: "Hello".into(), ..Default::default() })?;
@@ -497,7 +497,7 @@ on_both_backends! {
 
 // ----- 10. a model read from a named connection keeps using it -----------------------------
 
-on_both_backends! {
+on_every_backend! {
     fn a_model_read_from_a_named_connection_keeps_using_it() {
         schema()?;
         let other = format!("model_state_other_{:?}", backend()).to_lowercase();

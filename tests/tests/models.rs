@@ -1,7 +1,7 @@
 //! `#[derive(Model)]` and the active-record write paths, on both backends.
 
 use orm_core::prelude::*;
-use orm_tests::{on_both_backends, per_backend};
+use orm_tests::{on_every_backend, per_backend};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(table = "users", timestamps, soft_deletes)]
@@ -85,7 +85,7 @@ fn ada() -> User {
     }
 }
 
-on_both_backends! {
+on_every_backend! {
     fn save_inserts_then_updates_and_fills_key_and_timestamps() {
         schema()?;
         let mut u = ada();
@@ -253,7 +253,7 @@ fn seed(names: &[(&str, i32)]) -> Result<Vec<User>> {
     Ok(users)
 }
 
-on_both_backends! {
+on_every_backend! {
     fn model_queries_decode_into_models() {
         schema()?;
         seed(&[("Ada", 120), ("Grace", 80), ("Linus", 300), ("Ken", 101)])?;
@@ -416,7 +416,7 @@ fn a_model_with_a_named_connection_uses_it() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn explicit_connection_variants_of_the_static_helpers() {
         schema()?;
         DB::with_connection(|conn| {
@@ -432,7 +432,7 @@ on_both_backends! {
     }
 }
 
-on_both_backends! {
+on_every_backend! {
     fn dirty_columns_are_the_ones_that_differ_from_the_stored_row() {
         schema()?;
         let fresh = ada();
@@ -468,7 +468,7 @@ on_both_backends! {
     }
 }
 
-on_both_backends! {
+on_every_backend! {
     fn mass_writes_run_hooks_per_model_and_a_refusal_cancels_all() {
         schema()?;
         let mut countries = vec![

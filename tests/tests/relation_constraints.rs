@@ -4,7 +4,7 @@
 
 use orm_core::prelude::*;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, Model)]
 pub struct Author {
@@ -81,7 +81,7 @@ fn titles(posts: &[Post]) -> Vec<&str> {
     posts.iter().map(|p| p.title.as_str()).collect()
 }
 
-on_both_backends! {
+on_every_backend! {
     fn lazy_reads_apply_the_constraint() {
         seed()?;
         let ada = Author::where_eq("name", "Ada").first()?.unwrap();

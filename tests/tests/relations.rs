@@ -2,7 +2,7 @@
 
 use orm_core::prelude::*;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(timestamps)]
@@ -191,7 +191,7 @@ fn names<M>(models: &[M], name: impl Fn(&M) -> &str) -> Vec<String> {
     v
 }
 
-on_both_backends! {
+on_every_backend! {
     fn lazy_relation_queries() {
         seed()?;
         let ada = User::where_eq("name", "Ada").first()?.unwrap();

@@ -8,7 +8,7 @@
 use orm_core::prelude::*;
 use orm_core::row;
 use orm_tests::reliability::payloads;
-use orm_tests::{on_both_backends, per_backend};
+use orm_tests::{on_every_backend, per_backend};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(table = "notes")]
@@ -340,7 +340,7 @@ fn check_every_payload_through_every_api() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn every_payload_round_trips_through_every_api() {
         check_every_payload_through_every_api()
     }

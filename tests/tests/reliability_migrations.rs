@@ -130,12 +130,18 @@ struct Database {
     url: String,
     _dir: Option<tempfile::TempDir>,
     schema: Option<String>,
+    /// A private MySQL database (dropped with it) rather than a PostgreSQL schema.
+    mysql: bool,
 }
 
 impl Drop for Database {
     fn drop(&mut self) {
         if let Some(schema) = &self.schema {
-            if let Ok(mut c) = Connection::open(&testing::postgres_url()) {
+            if self.mysql {
+                if let Ok(mut c) = Connection::open(&testing::mysql_url()) {
+                    let _ = c.execute_batch(&format!("DROP DATABASE IF EXISTS `{schema}`"));
+                }
+            } else if let Ok(mut c) = Connection::open(&testing::postgres_url()) {
                 let _ = c.execute_batch(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
             }
         }
@@ -151,6 +157,25 @@ fn database(backend: Backend, tag: &str) -> Option<Database> {
                 url,
                 _dir: Some(dir),
                 schema: None,
+                mysql: false,
+            })
+        }
+        Backend::Mysql => {
+            let guard = testing::mysql()?;
+            let schema = format!("{}_{tag}", guard.schema().expect("database"));
+            drop(guard);
+            let base = testing::mysql_url();
+            Connection::open(&base)
+                .and_then(|mut c| c.execute_batch(&format!("CREATE DATABASE `{schema}`")))
+                .expect("create database");
+            let server = base
+                .rsplit_once('/')
+                .map_or(base.as_str(), |(server, _)| server);
+            Some(Database {
+                url: format!("{server}/{schema}"),
+                _dir: None,
+                schema: Some(schema),
+                mysql: true,
             })
         }
         _ => {
@@ -169,6 +194,7 @@ fn database(backend: Backend, tag: &str) -> Option<Database> {
                 url,
                 _dir: None,
                 schema: Some(schema),
+                mysql: false,
             })
         }
     }
@@ -194,6 +220,11 @@ fn effects(conn: &mut Connection) -> orm_migrate::Result<Vec<(&'static str, bool
         Backend::Postgres => query_i64(
             conn,
             "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'authors_name_index'",
+        )?,
+        Backend::Mysql => query_i64(
+            conn,
+            "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND index_name = 'authors_name_index'",
         )?,
         _ => query_i64(
             conn,
@@ -502,6 +533,13 @@ fn sqlite_concurrent_migrators() -> orm_migrate::Result<()> {
 #[test]
 fn postgres_concurrent_migrators() -> orm_migrate::Result<()> {
     concurrent_migrators(Backend::Postgres)
+}
+
+/// MySQL serialises migrators with a named lock (`GET_LOCK`); its DDL is not
+/// transactional, so the lock alone keeps each migration from running twice.
+#[test]
+fn mysql_concurrent_migrators() -> orm_migrate::Result<()> {
+    concurrent_migrators(Backend::Mysql)
 }
 
 #[test]

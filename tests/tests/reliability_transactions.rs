@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use orm_core::prelude::*;
 use orm_core::{row, Backend};
 use orm_tests::reliability::{inject_panic, quiet_injected_panics, scaled, InjectedPanic};
-use orm_tests::{backend, on_both_backends, per_backend};
+use orm_tests::{backend, on_every_backend, per_backend};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -42,6 +42,10 @@ fn schema() -> Result<()> {
         ..Default::default()
     }
     .save()?;
+    if backend() == Backend::Mysql {
+        // MySQL commits before DDL: the transfer's DDL step is DML there (see `step`).
+        DB::statement("CREATE TABLE audit (note TEXT)")?;
+    }
     Ok(())
 }
 
@@ -86,6 +90,9 @@ fn step(index: usize) -> Result<()> {
         }
         .save(),
         3 => DB::table("accounts").where_eq("id", 3).delete().map(drop),
+        // DDL commits the open transaction on MySQL, so nothing could undo it: there
+        // the step changes rows of a table made beforehand.
+        4 if backend() == Backend::Mysql => DB::statement("DELETE FROM audit").map(drop),
         4 => DB::statement("CREATE TABLE audit (note TEXT)").map(drop),
         5 => DB::insert("INSERT INTO audit (note) VALUES (?)", &[&"moved 30"]).map(drop),
         6 => DB::table("ledger")
@@ -293,7 +300,7 @@ fn check_random_savepoint_trees() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn a_fault_at_every_step_leaves_the_database_unchanged() {
         check_fault_at_every_step()
     }

@@ -4,7 +4,7 @@ use orm_core::{Backend, ConstraintKind, DB};
 use orm_migrate::prelude::*;
 use orm_migrate::Error;
 use orm_tests::introspect::{self, column, columns, foreign_keys, index, indexes, table_exists};
-use orm_tests::{backend, on_both_backends, per_backend};
+use orm_tests::{backend, on_every_backend, per_backend3};
 
 fn schema<T>(f: impl FnOnce(&mut Schema<'_>) -> Result<T>) -> Result<T> {
     Schema::on_default(f)
@@ -60,63 +60,71 @@ fn create_everything() -> Result<()> {
     })
 }
 
-on_both_backends! {
+on_every_backend! {
     fn every_column_type_and_modifier_as_the_database_sees_it() -> Result<()> {
         create_everything()?;
-        let expected: &[(&str, &str, &str, bool)] = &[
-            ("id", "INTEGER", "INTEGER", false),
-            ("s", "VARCHAR(100)", "CHARACTER VARYING(100)", false),
-            ("c", "CHAR(2)", "CHARACTER(2)", false),
-            ("tx", "TEXT", "TEXT", false),
-            ("mt", "TEXT", "TEXT", true),
-            ("lt", "TEXT", "TEXT", true),
-            ("i", "INTEGER", "INTEGER", false),
-            ("ti", "INTEGER", "SMALLINT", true),
-            ("si", "INTEGER", "SMALLINT", true),
-            ("mi", "INTEGER", "INTEGER", true),
-            ("bi", "INTEGER", "BIGINT", true),
-            ("ui", "INTEGER", "INTEGER", false),
-            ("f", "FLOAT", "REAL", true),
-            ("d", "DOUBLE", "DOUBLE PRECISION", true),
-            ("dec", "NUMERIC(8, 2)", "NUMERIC", false),
-            ("b", "BOOLEAN", "BOOLEAN", false),
-            ("e", "VARCHAR(255)", "CHARACTER VARYING(255)", false),
-            ("j", "TEXT", "JSON", true),
-            ("jb", "TEXT", "JSONB", true),
-            ("dt", "DATE", "DATE", true),
-            ("dtm", "DATETIME", "TIMESTAMP WITHOUT TIME ZONE", true),
-            ("tm", "TIME", "TIME WITHOUT TIME ZONE", true),
-            ("ts", "DATETIME", "TIMESTAMP WITH TIME ZONE", false),
-            ("tstz", "DATETIME", "TIMESTAMP WITH TIME ZONE", true),
-            ("bin", "BLOB", "BYTEA", true),
-            ("u", "CHAR(36)", "UUID", true),
-            ("quoted", "VARCHAR(50)", "CHARACTER VARYING(50)", false),
-            ("raw", "INTEGER", "INTEGER", false),
-            ("deleted_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", true),
-            ("remember_token", "VARCHAR(100)", "CHARACTER VARYING(100)", true),
-            ("created_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", true),
-            ("updated_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", true),
+        // SQLite, PostgreSQL and MariaDB (whose JSON is LONGTEXT with a json_valid CHECK).
+        let expected: &[(&str, &str, &str, &str, bool)] = &[
+            ("id", "INTEGER", "INTEGER", "BIGINT(20)", false),
+            ("s", "VARCHAR(100)", "CHARACTER VARYING(100)", "VARCHAR(100)", false),
+            ("c", "CHAR(2)", "CHARACTER(2)", "CHAR(2)", false),
+            ("tx", "TEXT", "TEXT", "TEXT", false),
+            ("mt", "TEXT", "TEXT", "MEDIUMTEXT", true),
+            ("lt", "TEXT", "TEXT", "LONGTEXT", true),
+            ("i", "INTEGER", "INTEGER", "BIGINT(20)", false),
+            ("ti", "INTEGER", "SMALLINT", "TINYINT(4)", true),
+            ("si", "INTEGER", "SMALLINT", "SMALLINT(6)", true),
+            ("mi", "INTEGER", "INTEGER", "MEDIUMINT(9)", true),
+            ("bi", "INTEGER", "BIGINT", "BIGINT(20)", true),
+            ("ui", "INTEGER", "INTEGER", "BIGINT(20)", false),
+            ("f", "FLOAT", "REAL", "FLOAT", true),
+            ("d", "DOUBLE", "DOUBLE PRECISION", "DOUBLE", true),
+            ("dec", "NUMERIC(8, 2)", "NUMERIC", "DECIMAL(8,2)", false),
+            ("b", "BOOLEAN", "BOOLEAN", "TINYINT(1)", false),
+            ("e", "VARCHAR(255)", "CHARACTER VARYING(255)", "VARCHAR(255)", false),
+            ("j", "TEXT", "JSON", "LONGTEXT", true),
+            ("jb", "TEXT", "JSONB", "LONGTEXT", true),
+            ("dt", "DATE", "DATE", "DATE", true),
+            ("dtm", "DATETIME", "TIMESTAMP WITHOUT TIME ZONE", "DATETIME(6)", true),
+            ("tm", "TIME", "TIME WITHOUT TIME ZONE", "TIME(6)", true),
+            ("ts", "DATETIME", "TIMESTAMP WITH TIME ZONE", "DATETIME(6)", false),
+            ("tstz", "DATETIME", "TIMESTAMP WITH TIME ZONE", "DATETIME(6)", true),
+            ("bin", "BLOB", "BYTEA", "LONGBLOB", true),
+            ("u", "CHAR(36)", "UUID", "CHAR(36)", true),
+            ("quoted", "VARCHAR(50)", "CHARACTER VARYING(50)", "VARCHAR(50)", false),
+            ("raw", "INTEGER", "INTEGER", "BIGINT(20)", false),
+            ("deleted_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", "DATETIME(6)", true),
+            ("remember_token", "VARCHAR(100)", "CHARACTER VARYING(100)", "VARCHAR(100)", true),
+            ("created_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", "DATETIME(6)", true),
+            ("updated_at", "DATETIME", "TIMESTAMP WITH TIME ZONE", "DATETIME(6)", true),
         ];
         let actual = columns("everything")?;
         assert_eq!(actual.len(), expected.len());
-        for ((name, sqlite, postgres, nullable), info) in expected.iter().zip(&actual) {
+        for ((name, sqlite, postgres, mysql, nullable), info) in expected.iter().zip(&actual) {
             assert_eq!(info.name, *name);
-            assert_eq!(info.ty, per_backend(sqlite, postgres), "type of {name}");
+            assert_eq!(info.ty, per_backend3(sqlite, postgres, mysql), "type of {name}");
             assert_eq!(info.nullable, *nullable, "nullability of {name}");
             assert_eq!(info.primary, *name == "id", "primary key of {name}");
         }
         if backend() == Backend::Sqlite {
             let sql = DB::select("SELECT sql FROM sqlite_master WHERE name = 'everything'", &[])?;
             assert!(sql[0].get::<String, _>("sql")?.contains("AUTOINCREMENT"));
-        } else {
+        } else if backend() == Backend::Postgres {
             assert!(column("everything", "id").default.unwrap().starts_with("nextval("));
         }
 
         // Defaults, including an escaped text literal and a raw expression.
         DB::insert("INSERT INTO everything (s, c, tx) VALUES (?, ?, ?)", &[&"a", &"bb", &"t"])?;
         let rows = DB::select(
-            "SELECT i, ui, CAST(dec AS DOUBLE PRECISION) AS dec, b, e, quoted, raw, \
-             ts IS NOT NULL AS has_ts, deleted_at IS NULL AS no_deleted_at FROM everything",
+            per_backend3(
+                "SELECT i, ui, CAST(dec AS DOUBLE PRECISION) AS dec, b, e, quoted, raw, \
+                 ts IS NOT NULL AS has_ts, deleted_at IS NULL AS no_deleted_at FROM everything",
+                "SELECT i, ui, CAST(dec AS DOUBLE PRECISION) AS dec, b, e, quoted, raw, \
+                 ts IS NOT NULL AS has_ts, deleted_at IS NULL AS no_deleted_at FROM everything",
+                // DEC is a reserved word on MySQL.
+                "SELECT i, ui, `dec` + 0E0 AS `dec`, b, e, quoted, raw, \
+                 ts IS NOT NULL AS has_ts, deleted_at IS NULL AS no_deleted_at FROM everything",
+            ),
             &[],
         )?;
         let row = &rows[0];
@@ -277,8 +285,14 @@ on_both_backends! {
         // cannot be added to a table with rows on either backend.
         schema(|s| s.table("items", |t| t.drop_column("code")))?;
         assert!(index("items", "items_code_unique").is_none());
-        assert!(schema(|s| s.table("items", |t| { t.integer("required"); })).is_err());
-        assert!(!column_names("items")?.contains(&"required".to_owned()));
+        // (MySQL fills the rows with the type's implicit default, 0.)
+        let added = schema(|s| s.table("items", |t| { t.integer("required"); }));
+        if backend() == Backend::Mysql {
+            added?;
+        } else {
+            assert!(added.is_err());
+            assert!(!column_names("items")?.contains(&"required".to_owned()));
+        }
         Ok(())
     }
 
@@ -420,6 +434,14 @@ on_both_backends! {
                 r#"ALTER TABLE "posts" DROP COLUMN "draft""#,
                 r#"ALTER TABLE "posts" RENAME TO "articles""#,
                 r#"DROP TABLE IF EXISTS "articles" CASCADE"#,
+            ],
+            Backend::Mysql => vec![
+                "CREATE TABLE `posts` (`id` BIGINT PRIMARY KEY AUTO_INCREMENT NOT NULL, `title` VARCHAR(255) NOT NULL DEFAULT 'it''s', `draft` TINYINT(1) NOT NULL DEFAULT TRUE, `user_id` BIGINT NOT NULL CHECK (`user_id` >= 0), `created_at` DATETIME(6), `updated_at` DATETIME(6), CONSTRAINT `posts_user_id_foreign` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE)",
+                "ALTER TABLE `posts` ADD COLUMN `votes` BIGINT NOT NULL DEFAULT 0",
+                "CREATE INDEX `posts_votes_index` ON `posts` (`votes`)",
+                "ALTER TABLE `posts` DROP COLUMN `draft`",
+                "ALTER TABLE `posts` RENAME TO `articles`",
+                "DROP TABLE IF EXISTS `articles`",
             ],
             _ => vec![
                 r#"CREATE TABLE "posts" ("id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "title" VARCHAR(255) NOT NULL DEFAULT 'it''s', "draft" BOOLEAN NOT NULL DEFAULT 1, "user_id" INTEGER NOT NULL, "created_at" DATETIME, "updated_at" DATETIME, CONSTRAINT "posts_user_id_foreign" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)"#,

@@ -4,7 +4,7 @@
 use orm_core::prelude::*;
 use orm_core::SchemaProblem;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, Model)]
 #[model(timestamps, soft_deletes)]
@@ -53,7 +53,7 @@ fn migrate() -> Result<()> {
     .map_err(Error::other)
 }
 
-on_both_backends! {
+on_every_backend! {
     fn a_model_that_matches_its_migration_reports_nothing() {
         migrate()?;
         DB::statement("ALTER TABLE articles DROP COLUMN slug")?;

@@ -8,7 +8,7 @@ use orm_core::{Value, DB};
 use orm_migrate::prelude::*;
 use orm_migrate::testing::TestDatabaseExt;
 use orm_migrate::{seed, seed_with, SeedProgress};
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 fn add_user(name: &str) -> Result<()> {
     DB::table("users").insert([
@@ -80,7 +80,7 @@ fn migrate_users() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn seeders_run_in_the_order_they_are_called() -> orm_migrate::Result<()> {
         migrate_users()?;
         seed(&DatabaseSeeder)?;

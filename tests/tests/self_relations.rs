@@ -6,7 +6,7 @@
 use orm_core::dialect::SqliteDialect;
 use orm_core::prelude::*;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(soft_deletes)]
@@ -101,7 +101,7 @@ fn users(query: Query<User>) -> Result<Vec<String>> {
     names(query, |u| &u.name)
 }
 
-on_both_backends! {
+on_every_backend! {
     fn has_many_to_itself() {
         seed()?;
         assert_eq!(categories(Category::query().has("children"))?, ["a", "root"]);

@@ -5,7 +5,7 @@ use std::error::Error as _;
 
 use orm_core::prelude::*;
 use orm_core::{DecodeError, FromValue, ValueRef};
-use orm_tests::{on_both_backends, per_backend};
+use orm_tests::{on_every_backend, per_backend};
 use serde::ser::Error as _;
 
 /// Serialised by the user's serde derive, with serde's own attributes.
@@ -74,7 +74,7 @@ fn schema() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
     fn own_serde_derive_decides_the_json() {
         schema()?;
         let article = Article::create(Article {

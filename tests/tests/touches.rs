@@ -3,7 +3,7 @@
 
 use orm_core::prelude::*;
 use orm_migrate::Schema;
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, Model)]
 #[model(timestamps)]
@@ -63,7 +63,7 @@ fn post_updated_at(id: i64) -> Result<DateTime<Utc>> {
     Ok(Post::find_or_fail(id)?.updated_at.expect("stamped"))
 }
 
-on_both_backends! {
+on_every_backend! {
     fn saving_and_deleting_a_child_touches_its_owner() {
         let (post, long_ago) = setup()?;
         let id = post.id.unwrap();

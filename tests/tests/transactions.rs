@@ -1,7 +1,7 @@
 //! Transactions through the DB facade and explicit handles, on both backends.
 
 use orm_core::{Error, DB};
-use orm_tests::on_both_backends;
+use orm_tests::on_every_backend;
 
 fn setup() -> orm_core::Result<()> {
     DB::statement("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")?;
@@ -19,7 +19,7 @@ fn add(id: i64, name: &str) -> orm_core::Result<u64> {
     DB::insert("INSERT INTO items (id, name) VALUES (?, ?)", &[&id, &name])
 }
 
-on_both_backends! {
+on_every_backend! {
     fn commit_on_ok() {
         setup()?;
         let value = DB::transaction(|| {

@@ -4,7 +4,7 @@
 //! nested `DB::transaction`) around the failing statement keeps the rest on both.
 
 use orm_core::{Backend, Error, DB};
-use orm_tests::{backend, on_both_backends};
+use orm_tests::{backend, on_every_backend};
 
 fn setup() -> orm_core::Result<()> {
     DB::statement("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")?;
@@ -47,7 +47,7 @@ fn assert_aborted_by_duplicate<T: std::fmt::Debug>(result: &orm_core::Result<T>)
     }
 }
 
-on_both_backends! {
+on_every_backend! {
     fn an_ignored_failure_is_reported_at_commit_on_postgres_and_kept_on_sqlite() {
         setup()?;
         let result = DB::transaction(|| {

@@ -1,18 +1,21 @@
-//! Every supported type round-trips through both backends; bad reads are typed errors.
+//! Every supported type round-trips through every backend; bad reads are typed errors.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use orm_core::{Error, Value, DB};
-use orm_tests::{on_both_backends, per_backend};
+use orm_tests::{on_every_backend, per_backend3};
 use serde_json::json;
 
 fn create_table() -> orm_core::Result<()> {
-    DB::statement(per_backend(
+    DB::statement(per_backend3(
         "CREATE TABLE vals (id INTEGER PRIMARY KEY, b BOOLEAN, i16v INTEGER, i32v INTEGER, \
          i64v INTEGER, f32v REAL, f64v REAL, s TEXT, bytes BLOB, d DATE, t TIME, \
          dt DATETIME, dtz DATETIME, j TEXT, opt INTEGER)",
         "CREATE TABLE vals (id SERIAL PRIMARY KEY, b BOOLEAN, i16v SMALLINT, i32v INTEGER, \
          i64v BIGINT, f32v REAL, f64v DOUBLE PRECISION, s TEXT, bytes BYTEA, d DATE, t TIME, \
          dt TIMESTAMP, dtz TIMESTAMPTZ, j JSONB, opt BIGINT)",
+        "CREATE TABLE vals (id INTEGER AUTO_INCREMENT PRIMARY KEY, b BOOLEAN, i16v SMALLINT, \
+         i32v INTEGER, i64v BIGINT, f32v FLOAT, f64v DOUBLE, s TEXT, bytes LONGBLOB, d DATE, \
+         t TIME(6), dt DATETIME(6), dtz DATETIME(6), j JSON, opt BIGINT)",
     ))?;
     Ok(())
 }
@@ -76,7 +79,7 @@ fn samples() -> Vec<Sample> {
     ]
 }
 
-on_both_backends! {
+on_every_backend! {
     fn every_type_round_trips() {
         create_table()?;
         for sample in samples() {

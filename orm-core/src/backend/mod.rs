@@ -1,6 +1,8 @@
 //! Connections: one type over every backend. Only the backend modules know their driver.
 
 mod detached;
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
@@ -16,7 +18,7 @@ use crate::row::{Record, Row};
 use crate::url::{ConnectOptions, Target};
 use crate::value::{Bind, Param, ToValue, Value};
 
-/// One open database connection (SQLite or PostgreSQL), caching its prepared statements.
+/// One open database connection (SQLite, PostgreSQL or MySQL/MariaDB), caching its prepared statements.
 ///
 /// ```
 /// use orm_core::Connection;
@@ -51,6 +53,8 @@ enum Inner {
     Sqlite(Box<sqlite::SqliteConnection>),
     #[cfg(feature = "postgres")]
     Postgres(Box<postgres::PgConnection>),
+    #[cfg(feature = "mysql")]
+    Mysql(Box<mysql::MysqlConnection>),
     /// Left in a `&mut Connection` while the connection is lent to a scope.
     Detached(detached::Detached),
 }
@@ -62,6 +66,8 @@ macro_rules! dispatch {
             Inner::Sqlite($conn) => $body,
             #[cfg(feature = "postgres")]
             Inner::Postgres($conn) => $body,
+            #[cfg(feature = "mysql")]
+            Inner::Mysql($conn) => $body,
             Inner::Detached($conn) => $body,
         }
     };
@@ -91,6 +97,8 @@ impl Connection {
             }
             #[cfg(feature = "postgres")]
             Target::Postgres(url) => Inner::Postgres(Box::new(postgres::PgConnection::open(url)?)),
+            #[cfg(feature = "mysql")]
+            Target::Mysql(url) => Inner::Mysql(Box::new(mysql::MysqlConnection::open(url)?)),
             #[allow(unreachable_patterns)]
             _ => {
                 return Err(Error::Config(format!(
@@ -99,6 +107,7 @@ impl Connection {
                     match options.backend() {
                         Backend::Sqlite => "sqlite",
                         Backend::Postgres => "postgres",
+                        Backend::Mysql => "mysql",
                     }
                 )))
             }
@@ -127,6 +136,8 @@ impl Connection {
             Inner::Sqlite(_) => Backend::Sqlite,
             #[cfg(feature = "postgres")]
             Inner::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
+            Inner::Mysql(_) => Backend::Mysql,
             Inner::Detached(d) => d.backend,
         }
     }

@@ -49,7 +49,8 @@ pub(crate) fn push_default(w: &mut SqlWriter, column: &ColumnDef, default: &Colu
             w.push_raw_with_bindings(sql, Vec::new());
         }
         ColumnDefault::CurrentTimestamp => {
-            w.push("CURRENT_TIMESTAMP");
+            let dialect = w.dialect();
+            w.push(dialect.current_timestamp_default());
         }
     }
 }
@@ -385,7 +386,7 @@ pub fn alter_table(
         },
         AlterCommand::DropIndex(name) => {
             let mut w = SqlWriter::new(dialect);
-            w.push("DROP INDEX ").push_identifier(name);
+            dialect.push_drop_index(&mut w, table, name);
             vec![finish(w)?]
         }
         AlterCommand::DropPrimary(name) | AlterCommand::DropForeign(name) => {
@@ -393,7 +394,11 @@ pub fn alter_table(
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
             }
             let mut w = alter_prefix(dialect, table);
-            w.push("DROP CONSTRAINT ").push_identifier(name);
+            if matches!(command, AlterCommand::DropPrimary(_)) {
+                dialect.push_drop_primary(&mut w, name);
+            } else {
+                dialect.push_drop_foreign(&mut w, name);
+            }
             vec![finish(w)?]
         }
         AlterCommand::AddForeign(fk) => {

@@ -5,6 +5,7 @@
 //! bound value (a placeholder from the dialect plus the value in the bind list).
 
 mod ddl;
+mod mysql;
 mod postgres;
 pub mod schema;
 mod schema_grammar;
@@ -14,6 +15,7 @@ mod sqlite_rebuild;
 mod statements;
 mod writer;
 
+pub use self::mysql::MysqlDialect;
 pub use self::postgres::PostgresDialect;
 pub use self::schema_grammar::{common_type_family, ForeignKeySwitch, SchemaGrammar};
 pub use self::sqlite::SqliteDialect;
@@ -35,6 +37,8 @@ pub enum Backend {
     Sqlite,
     /// PostgreSQL.
     Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
 }
 
 impl Backend {
@@ -43,6 +47,7 @@ impl Backend {
         match self {
             Backend::Sqlite => &SqliteDialect,
             Backend::Postgres => &PostgresDialect,
+            Backend::Mysql => &MysqlDialect,
         }
     }
 
@@ -55,7 +60,7 @@ impl Backend {
 
 /// How many backends per-backend caches (the model's statements) have room for.
 pub(crate) const BACKEND_SLOTS: usize = 4;
-const _: () = assert!((Backend::Postgres as usize) < BACKEND_SLOTS);
+const _: () = assert!((Backend::Mysql as usize) < BACKEND_SLOTS);
 
 /// SQL syntax of one database family (its schema half is [`SchemaGrammar`], the model's
 /// statements by key [`StatementGrammar`]).
@@ -146,6 +151,20 @@ pub trait Dialect:
         if let Some(offset) = offset {
             let _ = write!(out, " OFFSET {offset}");
         }
+    }
+
+    /// Text around the key subquery of an `UPDATE`/`DELETE` with joins, order or limit
+    /// (`WHERE key IN (subquery)`), as `(prefix, suffix)`, where the database needs it:
+    /// MySQL refuses a subquery on the written table and `LIMIT` inside `IN (...)`, but
+    /// takes both from a derived table.
+    fn write_subquery_wrapper(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// Whether a `DELETE` from an aliased table names the alias before `FROM`
+    /// (`DELETE a FROM t AS a`, MySQL's multi-table form) rather than `DELETE FROM t AS a`.
+    fn delete_names_alias(&self) -> bool {
+        false
     }
 
     /// The expression for a random number, for `ORDER BY`.
@@ -260,33 +279,7 @@ pub trait Dialect:
     /// Appends `ident` quoted, doubling embedded quote characters. Refuses empty names,
     /// NUL bytes and names longer than [`Dialect::max_identifier_len`].
     fn push_identifier(&self, out: &mut String, ident: &str) -> Result<()> {
-        let quote = self.identifier_quote();
-        // Fast path, one pass: a valid name with no quote character to double.
-        if quote.is_ascii() && !ident.is_empty() && ident.len() <= self.max_identifier_len() {
-            let q = quote as u8;
-            if !ident.bytes().any(|b| b == 0 || b == q) {
-                out.reserve(ident.len() + 2);
-                out.push(quote);
-                out.push_str(ident);
-                out.push(quote);
-                return Ok(());
-            }
-        }
-        validate_identifier(ident, self.max_identifier_len())?;
-        out.reserve(ident.len() + 2);
-        out.push(quote);
-        if ident.contains(quote) {
-            for c in ident.chars() {
-                if c == quote {
-                    out.push(quote);
-                }
-                out.push(c);
-            }
-        } else {
-            out.push_str(ident);
-        }
-        out.push(quote);
-        Ok(())
+        push_quoted_identifier(self, out, ident)
     }
 
     /// Appends `value` as an escaped SQL literal, for the places where a bind parameter
@@ -327,6 +320,41 @@ pub trait Dialect:
     fn has_array_literals(&self) -> bool {
         false
     }
+}
+
+/// [`Dialect::push_identifier`]'s rule, for dialects that add their own checks first.
+pub(crate) fn push_quoted_identifier<D: Dialect + ?Sized>(
+    dialect: &D,
+    out: &mut String,
+    ident: &str,
+) -> Result<()> {
+    let quote = dialect.identifier_quote();
+    // Fast path, one pass: a valid name with no quote character to double.
+    if quote.is_ascii() && !ident.is_empty() && ident.len() <= dialect.max_identifier_len() {
+        let q = quote as u8;
+        if !ident.bytes().any(|b| b == 0 || b == q) {
+            out.reserve(ident.len() + 2);
+            out.push(quote);
+            out.push_str(ident);
+            out.push(quote);
+            return Ok(());
+        }
+    }
+    validate_identifier(ident, dialect.max_identifier_len())?;
+    out.reserve(ident.len() + 2);
+    out.push(quote);
+    if ident.contains(quote) {
+        for c in ident.chars() {
+            if c == quote {
+                out.push(quote);
+            }
+            out.push(c);
+        }
+    } else {
+        out.push_str(ident);
+    }
+    out.push(quote);
+    Ok(())
 }
 
 fn no_schemas(backend: Backend) -> Error {
@@ -676,6 +704,50 @@ mod tests {
         assert!(PostgresDialect
             .push_identifier(&mut String::new(), &"x".repeat(64))
             .is_err());
+    }
+
+    #[test]
+    fn golden_mysql_statements() {
+        let mysql: &'static dyn Dialect = &MysqlDialect;
+        let mut out = String::new();
+        mysql.push_identifier(&mut out, "we`ird").unwrap();
+        assert_eq!(out, "`we``ird`");
+        assert!(mysql
+            .push_identifier(&mut String::new(), &"x".repeat(64))
+            .is_ok());
+        assert!(mysql
+            .push_identifier(&mut String::new(), &"x".repeat(65))
+            .is_err());
+        let mut limit = String::new();
+        mysql.push_limit_offset(&mut limit, None, Some(5));
+        assert_eq!(limit, " LIMIT 18446744073709551615 OFFSET 5");
+        assert_eq!(mysql.lock_clause(LockMode::Share), " LOCK IN SHARE MODE");
+        assert_eq!(mysql.like_escape_clause(), " ESCAPE '\\'");
+        let render = |create: bool| {
+            let mut w = SqlWriter::new(mysql);
+            if create {
+                mysql.push_create_and_use_schema(&mut w, "orm_test_1");
+            } else {
+                mysql.push_drop_schema(&mut w, "orm_test_1");
+            }
+            w.finish().map(|(sql, _)| sql).unwrap()
+        };
+        assert_eq!(
+            render(true),
+            "CREATE DATABASE `orm_test_1` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin; \
+             USE `orm_test_1`"
+        );
+        assert_eq!(render(false), "DROP DATABASE IF EXISTS `orm_test_1`");
+        let mut w = SqlWriter::new(mysql);
+        mysql.push_upsert(&mut w, &["email"], &["name"]);
+        assert_eq!(
+            w.finish().unwrap().0,
+            " ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)"
+        );
+        assert_eq!(
+            mysql.translate_placeholders("a = ? AND b ?? c"),
+            "a = ? AND b ? c"
+        );
     }
 
     #[test]

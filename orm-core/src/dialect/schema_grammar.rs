@@ -47,6 +47,33 @@ pub trait SchemaGrammar {
         ));
     }
 
+    /// Whether DDL runs inside a transaction (and rolls back with it). MySQL commits
+    /// the open transaction before each DDL statement, so a migration is not atomic there.
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    /// The `DEFAULT` expression of a column defaulting to the current time.
+    fn current_timestamp_default(&self) -> &'static str {
+        "CURRENT_TIMESTAMP"
+    }
+
+    /// Appends the statement dropping index `name` of `table`.
+    fn push_drop_index(&self, w: &mut SqlWriter, table: &str, name: &str) {
+        let _ = table;
+        w.push("DROP INDEX ").push_identifier(name);
+    }
+
+    /// Appends what follows `ALTER TABLE "t" ` to drop the primary key called `name`.
+    fn push_drop_primary(&self, w: &mut SqlWriter, name: &str) {
+        w.push("DROP CONSTRAINT ").push_identifier(name);
+    }
+
+    /// Appends what follows `ALTER TABLE "t" ` to drop the foreign key called `name`.
+    fn push_drop_foreign(&self, w: &mut SqlWriter, name: &str) {
+        w.push("DROP CONSTRAINT ").push_identifier(name);
+    }
+
     /// A query (one bind: the table name) returning one row when the table exists.
     fn has_table_query(&self) -> &'static str;
 

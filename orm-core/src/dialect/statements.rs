@@ -54,6 +54,11 @@ pub struct UpdateByKey<'a> {
 
 /// The statements a model runs by key: every [`Dialect`](super::Dialect) implements it.
 pub trait StatementGrammar {
+    /// What follows `INSERT INTO table` for a row of defaults only.
+    fn default_values_clause(&self) -> &'static str {
+        " DEFAULT VALUES"
+    }
+
     /// Appends the read of one row by key ([`FindByKey`]).
     fn push_find_by_key(&self, w: &mut SqlWriter, find: &FindByKey<'_>) {
         w.push("SELECT ")
@@ -86,7 +91,7 @@ pub trait StatementGrammar {
         let width = insert.columns.len();
         w.push("INSERT INTO ").push_identifier(insert.table);
         if width == 0 {
-            w.push(" DEFAULT VALUES");
+            w.push(self.default_values_clause());
         } else {
             w.push(" (")
                 .push_identifiers(insert.columns.iter().copied())

@@ -422,10 +422,17 @@ impl Parts {
             let reference = table_reference(&self.table);
             let qualified = format!("{reference}.{key}");
             w.push(" WHERE ").push_identifier(key).push(" IN (");
+            let wrapper = w.dialect().write_subquery_wrapper();
+            if let Some((prefix, _)) = wrapper {
+                w.push(prefix);
+            }
             self.columns.clear();
             self.columns.push(SelectItem::Column(qualified.into()));
             self.lock = None;
             self.render_select(w);
+            if let Some((_, suffix)) = wrapper {
+                w.push(suffix);
+            }
             w.push(")");
         } else {
             render_where(w, self.scopes, self.wheres);
@@ -472,7 +479,13 @@ pub(crate) fn render_update(
 
 /// Renders `DELETE FROM table` followed by the query's conditions.
 pub(crate) fn render_delete(w: &mut SqlWriter, parts: Parts, key: &str) {
-    w.push("DELETE FROM ");
+    w.push("DELETE ");
+    if let (_, Some(alias)) = split_alias(&parts.table) {
+        if w.dialect().delete_names_alias() {
+            w.push_identifier(alias).push(" ");
+        }
+    }
+    w.push("FROM ");
     push_table(w, &parts.table);
     parts.render_write_where(w, key);
 }
@@ -489,7 +502,8 @@ pub(crate) fn render_insert(
     let (table, _) = split_alias(table);
     w.push("INSERT INTO ").push_table_name(table);
     if columns.is_empty() {
-        w.push(" DEFAULT VALUES");
+        let dialect = w.dialect();
+        w.push(dialect.default_values_clause());
         return;
     }
     w.push(" (")

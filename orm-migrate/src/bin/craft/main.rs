@@ -27,6 +27,10 @@ enum Command {
     New {
         /// The app's name (snake_case or kebab-case), also its directory
         name: String,
+        /// The database URL written to the app's .env (default sqlite://database.sqlite3;
+        /// e.g. postgres://user@host/db or mysql://user@host:3306/db)
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
     /// Create a model in app/ (and with -m its create_TABLE_table migration)
     Model {
@@ -66,14 +70,16 @@ fn main() -> ExitCode {
     let craft = Craft::parse();
     let paint = Paint::stdout();
     let outcome = match craft.command {
-        Command::New { name } => scaffold::new_app(&current_dir(), &name).map(|created| {
-            print_created(paint, &created.files);
-            println!(
-                "{} Next: cd {} && craft migrate && cargo run",
-                paint.heading("App ready."),
-                relative(&created.root).display()
-            );
-        }),
+        Command::New { name, database } => {
+            scaffold::new_app(&current_dir(), &name, database.as_deref()).map(|created| {
+                print_created(paint, &created.files);
+                println!(
+                    "{} Next: cd {} && craft migrate && cargo run",
+                    paint.heading("App ready."),
+                    relative(&created.root).display()
+                );
+            })
+        }
         Command::Model {
             name,
             with_migration,

@@ -72,10 +72,16 @@ fn orm_root() -> Result<PathBuf, String> {
     Ok(fs::canonicalize(&root).unwrap_or(root))
 }
 
-/// `craft new NAME`: builds the app in a temporary directory next to `NAME/`, then
-/// renames it into place.
-pub fn new_app(parent: &Path, name: &str) -> Result<CreatedApp, String> {
+/// `craft new NAME [--database URL]`: builds the app in a temporary directory next to
+/// `NAME/`, then renames it into place. The URL (SQLite's `database.sqlite3` by
+/// default) goes to `.env`; it is checked, not connected to.
+pub fn new_app(parent: &Path, name: &str, database: Option<&str>) -> Result<CreatedApp, String> {
     let (package, crate_ident) = names::app_names(name)?;
+    let url = database.unwrap_or(templates::DEFAULT_DATABASE_URL);
+    if url.contains('\n') || url.contains('\r') {
+        return Err("invalid --database URL: it spans several lines".into());
+    }
+    orm_core::ConnectOptions::parse(url).map_err(|e| format!("invalid --database URL: {e}"))?;
     let root = parent.join(name);
     if root.exists() {
         return Err(format!("`{}` already exists", root.display()));
@@ -89,7 +95,7 @@ pub fn new_app(parent: &Path, name: &str) -> Result<CreatedApp, String> {
             "Cargo.toml".into(),
             templates::cargo_toml(&package, orm_root_text),
         ),
-        (".env".into(), templates::DOT_ENV.into()),
+        (".env".into(), templates::dot_env(url)),
         (".gitignore".into(), templates::GITIGNORE.into()),
         ("src/lib.rs".into(), templates::lib_rs(&package)),
         ("src/main.rs".into(), templates::main_rs(&crate_ident)),

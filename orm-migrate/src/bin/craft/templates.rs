@@ -22,7 +22,7 @@ publish = false
 default-run = "{package}"
 
 [dependencies]
-orm-core = {{ path = {core}, features = ["sqlite", "postgres"] }}
+orm-core = {{ path = {core}, features = ["sqlite", "postgres", "mysql"] }}
 orm-migrate = {{ path = {migrate} }}
 
 # Optimise dependencies a little (SQLite itself is compiled from C), as the ORM's
@@ -36,8 +36,13 @@ opt-level = 1
     )
 }
 
+/// The database a new app uses unless `craft new --database URL` names another.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://database.sqlite3";
+
 /// `.env`: the database the app and `craft migrate` use.
-pub const DOT_ENV: &str = "DATABASE_URL=sqlite://database.sqlite3\n";
+pub fn dot_env(url: &str) -> String {
+    format!("DATABASE_URL={url}\n")
+}
 
 /// `.gitignore`.
 pub const GITIGNORE: &str = "/target\n/database.sqlite3*\n.env\n";

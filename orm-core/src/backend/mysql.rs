@@ -1,0 +1,702 @@
+//! MySQL and MariaDB through the `mysql` crate. The only module that knows that driver.
+
+use std::borrow::Cow;
+
+use chrono::{NaiveDate, NaiveTime};
+use mysql::consts::{CapabilityFlags, ColumnType};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder, Params, Value as MyValue};
+
+use crate::error::{ConstraintKind, Error, Result, Violation};
+use crate::row::{Row, RowInner};
+use crate::value::{Bind, Param, Value, ValueRef};
+
+const STATEMENT_CACHE_CAPACITY: usize = 512;
+
+/// The session every connection runs in (after `SET NAMES utf8mb4`, so that text of
+/// any Unicode character travels unchanged): strict (bad data is an error, not a warning
+/// and a silently changed value), backslashes plain characters in string literals (the
+/// dialect's literals and `LIKE ... ESCAPE '\'` are standard SQL), and UTC, so
+/// `CURRENT_TIMESTAMP` and DATETIME values agree with what the ORM writes.
+const SESSION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,\
+     NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_BACKSLASH_ESCAPES', \
+     time_zone = '+00:00'";
+
+/// The oldest MariaDB with `INSERT ... RETURNING`, which generated keys are read with.
+const MARIADB_RETURNING: (u16, u16) = (10, 5);
+
+/// Server error codes.
+mod code {
+    pub(super) const DUP_ENTRY: u16 = 1062;
+    pub(super) const DUP_ENTRY_WITH_KEY_NAME: u16 = 1586;
+    pub(super) const NO_REFERENCED_ROW: u16 = 1216;
+    pub(super) const ROW_IS_REFERENCED: u16 = 1217;
+    pub(super) const ROW_IS_REFERENCED_2: u16 = 1451;
+    pub(super) const NO_REFERENCED_ROW_2: u16 = 1452;
+    pub(super) const BAD_NULL: u16 = 1048;
+    pub(super) const NO_DEFAULT_FOR_FIELD: u16 = 1364;
+    pub(super) const CHECK_CONSTRAINT_VIOLATED: u16 = 3819;
+    pub(super) const MARIADB_CONSTRAINT_FAILED: u16 = 4025;
+    pub(super) const LOCK_WAIT_TIMEOUT: u16 = 1205;
+    pub(super) const LOCK_DEADLOCK: u16 = 1213;
+    pub(super) const SERVER_SHUTDOWN: u16 = 1053;
+    pub(super) const CONNECTION_KILLED: u16 = 1927;
+    pub(super) const SERVER_GONE: u16 = 2006;
+    pub(super) const SERVER_LOST: u16 = 2013;
+    pub(super) const UNSUPPORTED_PS: u16 = 1295;
+}
+
+pub(crate) struct MysqlConnection {
+    conn: Conn,
+    /// Set once the driver reported the connection lost.
+    closed: bool,
+    /// Whether SQL sent on this connection may have left a transaction open (see
+    /// `PgConnection`: tracked from the statements; an over-estimate costs a ROLLBACK).
+    transaction_maybe_open: bool,
+    /// Whether the last failure rolled the whole transaction back (a deadlock does, on
+    /// InnoDB): committing the level it happened in must then fail.
+    aborted: bool,
+}
+
+impl MysqlConnection {
+    pub(crate) fn open(url: &str) -> Result<MysqlConnection> {
+        let redacted = crate::url::redact(url);
+        let opts = Opts::from_url(url)
+            .map_err(|e| Error::Config(format!("invalid MySQL URL {redacted}: {e}")))?;
+        let opts = OptsBuilder::from_opts(opts)
+            .prefer_socket(false)
+            .stmt_cache_size(Some(STATEMENT_CACHE_CAPACITY))
+            // An UPDATE reports the rows it matched, as on the other backends, not
+            // only those whose values changed.
+            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
+            .init(vec!["SET NAMES utf8mb4", SESSION_SETUP]);
+        let mut conn = Conn::new(opts).map_err(|e| Error::Connection {
+            message: format!("cannot connect to {redacted}: {e}"),
+            source: Some(Box::new(e)),
+        })?;
+        let version: Option<String> = conn.query_first("SELECT VERSION()").map_err(map_error)?;
+        check_server(&version.unwrap_or_default())?;
+        Ok(MysqlConnection {
+            conn,
+            closed: false,
+            transaction_maybe_open: false,
+            aborted: false,
+        })
+    }
+
+    fn prepare(&mut self, sql: &str) -> Result<Option<mysql::Statement>> {
+        match self.conn.prep(sql) {
+            Ok(stmt) => Ok(Some(stmt)),
+            // A statement the binary protocol does not take: sent as text (it has no
+            // parameters: the server rejects `?` outside prepared statements).
+            Err(mysql::Error::MySqlError(e)) if e.code == code::UNSUPPORTED_PS => Ok(None),
+            Err(e) => Err(self.note(map_error(e))),
+        }
+    }
+
+    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
+        std::mem::take(&mut self.aborted)
+    }
+
+    fn track_transaction(&mut self, sql: &str, succeeded: bool) {
+        if starts_transaction(sql) {
+            self.transaction_maybe_open = true;
+        } else if succeeded && ends_transaction(sql) {
+            self.transaction_maybe_open = false;
+        }
+    }
+
+    pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
+        self.aborted = false;
+        let result = self.execute_inner(sql, params);
+        self.track_transaction(sql, result.is_ok());
+        result
+    }
+
+    fn execute_inner<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
+        let stmt = self.prepare(sql)?;
+        let changed = match stmt {
+            Some(stmt) => {
+                check_count(usize::from(stmt.num_params()), params.len())?;
+                let values = binds(params)?;
+                match self.conn.exec_iter(&stmt, values) {
+                    Ok(mut result) => affected(&mut result),
+                    Err(e) => Err(map_error(e)),
+                }
+            }
+            None => {
+                check_count(0, params.len())?;
+                match self.conn.query_iter(sql) {
+                    Ok(mut result) => affected(&mut result),
+                    Err(e) => Err(map_error(e)),
+                }
+            }
+        };
+        changed.map_err(|e| self.note(e))
+    }
+
+    /// Notes what a mapped error says about the connection.
+    fn note(&mut self, error: Error) -> Error {
+        match &error {
+            Error::Connection { .. } => self.closed = true,
+            Error::Busy { message, .. } if message.contains("Deadlock") => self.aborted = true,
+            _ => {}
+        }
+        error
+    }
+
+    pub(crate) fn query_each<P: Param>(
+        &mut self,
+        sql: &str,
+        params: &[P],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        self.aborted = false;
+        let result = self.query_inner(sql, params, f);
+        self.track_transaction(sql, result.is_ok());
+        result
+    }
+
+    fn query_inner<P: Param>(
+        &mut self,
+        sql: &str,
+        params: &[P],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let stmt = self.prepare(sql)?;
+        let outcome = match stmt {
+            Some(stmt) => {
+                check_count(usize::from(stmt.num_params()), params.len())?;
+                let values = binds(params)?;
+                match self.conn.exec_iter(&stmt, values) {
+                    Ok(mut result) => each_row(&mut result, f),
+                    Err(e) => Err(map_error(e)),
+                }
+            }
+            None => {
+                check_count(0, params.len())?;
+                match self.conn.query_iter(sql) {
+                    Ok(mut result) => each_row(&mut result, f),
+                    Err(e) => Err(map_error(e)),
+                }
+            }
+        };
+        outcome.map_err(|e| self.note(e))
+    }
+
+    pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.aborted = false;
+        let result = match self.conn.query_iter(sql) {
+            Ok(mut result) => drain(&mut result),
+            Err(e) => Err(map_error(e)),
+        };
+        let result = result.map_err(|e| self.note(e));
+        // Several statements: any of them may begin a transaction.
+        let lower = sql.to_ascii_lowercase();
+        if lower.contains("begin") || lower.contains("start transaction") {
+            self.transaction_maybe_open = true;
+        } else if result.is_ok() && ends_transaction(sql) {
+            self.transaction_maybe_open = false;
+        }
+        result
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    pub(crate) fn still_open(&mut self, verify: bool) -> bool {
+        if self.closed {
+            return false;
+        }
+        if verify && self.conn.ping().is_err() {
+            self.closed = true;
+        }
+        !self.closed
+    }
+
+    pub(crate) fn has_open_transaction(&mut self) -> bool {
+        self.transaction_maybe_open
+    }
+}
+
+/// Refuses servers whose generated keys this backend cannot read: MySQL (no
+/// `INSERT ... RETURNING`) and MariaDB before 10.5.
+fn check_server(version: &str) -> Result<()> {
+    // From `VERSION()`: the handshake's version of MariaDB is "5.5.5-10.11.19-MariaDB".
+    let mut numbers = version
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u16>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    if !version.contains("MariaDB") {
+        return Err(Error::Config(format!(
+            "server {version} is MySQL, which has no INSERT ... RETURNING; this release \
+             supports MariaDB 10.5 or later"
+        )));
+    }
+    if (major, minor) < MARIADB_RETURNING {
+        return Err(Error::Config(format!(
+            "MariaDB {version} has no INSERT ... RETURNING: MariaDB 10.5 or later is needed"
+        )));
+    }
+    Ok(())
+}
+
+fn check_count(expected: usize, given: usize) -> Result<()> {
+    if expected != given {
+        return Err(Error::bind(format!(
+            "the statement has {expected} placeholder(s) but {given} value(s) were bound"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads every result set to its end, surfacing an error a later statement of a batch
+/// reports (dropping the result would swallow it).
+fn drain<P: mysql::prelude::Protocol>(
+    result: &mut mysql::QueryResult<'_, '_, '_, P>,
+) -> Result<()> {
+    while let Some(set) = result.iter() {
+        for row in set {
+            row.map_err(map_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// The rows the statement changed, its result read to the end.
+fn affected<P: mysql::prelude::Protocol>(
+    result: &mut mysql::QueryResult<'_, '_, '_, P>,
+) -> Result<u64> {
+    let changed = result.affected_rows();
+    drain(result)?;
+    Ok(changed)
+}
+
+fn each_row<P: mysql::prelude::Protocol>(
+    result: &mut mysql::QueryResult<'_, '_, '_, P>,
+    f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+) -> Result<()> {
+    let mut wanted = true;
+    while let Some(set) = result.iter() {
+        for row in set {
+            let row = row.map_err(map_error)?;
+            if wanted {
+                let row = Row {
+                    inner: RowInner::Mysql(&row),
+                    rows_hint: 0,
+                    positions: None,
+                };
+                wanted = f(&row)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether one statement may open a transaction (`BEGIN`, `START TRANSACTION`).
+fn starts_transaction(sql: &str) -> bool {
+    let head = sql.trim_start().get(..5).unwrap_or_default();
+    head.eq_ignore_ascii_case("BEGIN") || head.eq_ignore_ascii_case("START")
+}
+
+/// Whether `sql` is exactly one statement closing the transaction.
+fn ends_transaction(sql: &str) -> bool {
+    let statement = sql.trim().trim_end_matches(';').trim_end();
+    let mut words = statement.split_ascii_whitespace();
+    let first = words.next().unwrap_or_default();
+    let rest: Vec<&str> = words.collect();
+    let closes = ["COMMIT", "ROLLBACK"]
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k));
+    let noise_only = match rest.as_slice() {
+        [] => true,
+        [word] => word.eq_ignore_ascii_case("WORK"),
+        _ => false,
+    };
+    closes && noise_only
+}
+
+fn binds<P: Param>(params: &[P]) -> Result<Params> {
+    if params.is_empty() {
+        return Ok(Params::Empty);
+    }
+    let mut out = Vec::with_capacity(params.len());
+    for (index, param) in params.iter().enumerate() {
+        out.push(bind(param.param(), index + 1)?);
+    }
+    Ok(Params::Positional(out))
+}
+
+fn bind(bind: Bind<'_>, position: usize) -> Result<MyValue> {
+    let value = match bind {
+        Bind::Text(text) => return Ok(MyValue::Bytes(text.as_bytes().to_vec())),
+        Bind::Bytes(bytes) => return Ok(MyValue::Bytes(bytes.to_vec())),
+        Bind::Value(value) => value,
+        Bind::Owned(ref value) => value,
+    };
+    Ok(match value {
+        Value::Null => MyValue::NULL,
+        Value::Bool(v) => MyValue::Int(i64::from(*v)),
+        Value::Int(v) => MyValue::Int(*v),
+        Value::Float(v) if !v.is_finite() => {
+            return Err(Error::bind(format!(
+                "parameter {position} is {v}, which MySQL cannot store"
+            )))
+        }
+        Value::Float(v) => MyValue::Double(*v),
+        Value::Text(v) => MyValue::Bytes(v.as_bytes().to_vec()),
+        Value::Bytes(v) => MyValue::Bytes(v.clone()),
+        Value::Date(d) => date_value(*d, NaiveTime::MIN),
+        Value::Time(t) => {
+            use chrono::Timelike;
+            MyValue::Time(
+                false,
+                0,
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+                t.nanosecond().min(999_999_999) / 1000,
+            )
+        }
+        Value::DateTime(v) => date_value(v.date(), v.time()),
+        Value::DateTimeUtc(v) => {
+            let v = v.naive_utc();
+            date_value(v.date(), v.time())
+        }
+        Value::Json(v) => MyValue::Bytes(v.to_string().into_bytes()),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => MyValue::Bytes(d.to_string().into_bytes()),
+        Value::Array(_) => {
+            return Err(Error::bind(format!(
+                "parameter {position} is an array, which MySQL cannot bind"
+            )))
+        }
+    })
+}
+
+fn date_value(date: NaiveDate, time: NaiveTime) -> MyValue {
+    use chrono::{Datelike, Timelike};
+    MyValue::Date(
+        date.year().clamp(0, 9999) as u16,
+        date.month() as u8,
+        date.day() as u8,
+        time.hour() as u8,
+        time.minute() as u8,
+        time.second() as u8,
+        // A leap second's extra nanoseconds fold into the last microsecond.
+        time.nanosecond().min(999_999_999) / 1000,
+    )
+}
+
+impl crate::row::DriverRow for mysql::Row {
+    #[inline]
+    fn value_ref(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>> {
+        value_ref(self, index).map_err(Box::new)
+    }
+}
+
+/// The name of column `index` (empty when out of range).
+fn column_name(row: &mysql::Row, index: usize) -> &str {
+    row.columns_ref()
+        .get(index)
+        .and_then(|c| std::str::from_utf8(c.name_ref()).ok())
+        .unwrap_or("")
+}
+
+/// The character set number MySQL gives binary strings.
+const BINARY_CHARSET: u16 = 63;
+
+fn value_ref(row: &mysql::Row, index: usize) -> Result<ValueRef<'_>> {
+    let (Some(value), Some(column)) = (row.as_ref(index), row.columns_ref().get(index)) else {
+        return Err(Error::ColumnNotFound(index.to_string()));
+    };
+    let ty = column.column_type();
+    let fail = |found: String| Error::Decode {
+        column: column_name(row, index).to_owned(),
+        expected: format!("a supported {ty:?} value"),
+        found,
+    };
+    Ok(match value {
+        MyValue::NULL => ValueRef::Null,
+        MyValue::Int(v) => ValueRef::Int(*v),
+        MyValue::UInt(v) => ValueRef::Int(
+            i64::try_from(*v).map_err(|_| fail(format!("{v}, beyond a 64-bit signed integer")))?,
+        ),
+        MyValue::Float(v) => ValueRef::Float(f64::from(*v)),
+        MyValue::Double(v) => ValueRef::Float(*v),
+        MyValue::Date(y, m, d, h, mi, s, us) => {
+            let date = NaiveDate::from_ymd_opt(i32::from(*y), u32::from(*m), u32::from(*d))
+                .ok_or_else(|| fail(format!("the date {y:04}-{m:02}-{d:02}")))?;
+            if ty == ColumnType::MYSQL_TYPE_DATE {
+                ValueRef::Date(date)
+            } else {
+                let time = NaiveTime::from_hms_micro_opt(
+                    u32::from(*h),
+                    u32::from(*mi),
+                    u32::from(*s),
+                    *us,
+                )
+                .ok_or_else(|| fail(format!("the time {h:02}:{mi:02}:{s:02}")))?;
+                ValueRef::DateTime(date.and_time(time))
+            }
+        }
+        MyValue::Time(negative, days, h, mi, s, us) => {
+            if *negative || *days > 0 {
+                return Err(fail("a duration outside one day".into()));
+            }
+            ValueRef::Time(
+                NaiveTime::from_hms_micro_opt(u32::from(*h), u32::from(*mi), u32::from(*s), *us)
+                    .ok_or_else(|| fail(format!("the time {h:02}:{mi:02}:{s:02}")))?,
+            )
+        }
+        MyValue::Bytes(bytes) => bytes_value(bytes, column, ty).map_err(fail)?,
+    })
+}
+
+/// A value sent as bytes: text and blobs, and everything the text protocol sends
+/// (numbers, dates) as its text.
+fn bytes_value<'r>(
+    bytes: &'r [u8],
+    column: &mysql::Column,
+    ty: ColumnType,
+) -> std::result::Result<ValueRef<'r>, String> {
+    use ColumnType::*;
+    let text = || std::str::from_utf8(bytes).map_err(|_| "bytes that are not UTF-8".to_owned());
+    let parse_err = |what: &str| format!("{what} `{}`", String::from_utf8_lossy(bytes));
+    Ok(match ty {
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+            let text = text()?;
+            #[cfg(feature = "decimal")]
+            if let Ok(d) = text.parse::<rust_decimal::Decimal>() {
+                return Ok(ValueRef::Decimal(d));
+            }
+            ValueRef::Text(Cow::Borrowed(text))
+        }
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_INT24
+        | MYSQL_TYPE_LONGLONG | MYSQL_TYPE_YEAR => {
+            let text = text()?;
+            match text.parse::<i64>() {
+                Ok(v) => ValueRef::Int(v),
+                Err(_) => return Err(parse_err("the integer")),
+            }
+        }
+        MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => match text()?.parse::<f64>() {
+            Ok(v) => ValueRef::Float(v),
+            Err(_) => return Err(parse_err("the number")),
+        },
+        MYSQL_TYPE_DATE => match NaiveDate::parse_from_str(text()?, "%Y-%m-%d") {
+            Ok(v) => ValueRef::Date(v),
+            Err(_) => return Err(parse_err("the date")),
+        },
+        MYSQL_TYPE_DATETIME
+        | MYSQL_TYPE_TIMESTAMP
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIMESTAMP2 => {
+            match chrono::NaiveDateTime::parse_from_str(text()?, "%Y-%m-%d %H:%M:%S%.f") {
+                Ok(v) => ValueRef::DateTime(v),
+                Err(_) => return Err(parse_err("the date-time")),
+            }
+        }
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => {
+            match NaiveTime::parse_from_str(text()?, "%H:%M:%S%.f") {
+                Ok(v) => ValueRef::Time(v),
+                Err(_) => return Err(parse_err("the time")),
+            }
+        }
+        MYSQL_TYPE_JSON => ValueRef::Text(Cow::Borrowed(text()?)),
+        MYSQL_TYPE_BIT => ValueRef::Bytes(bytes),
+        _ if column.character_set() == BINARY_CHARSET => ValueRef::Bytes(bytes),
+        _ => match std::str::from_utf8(bytes) {
+            Ok(text) => ValueRef::Text(Cow::Borrowed(text)),
+            Err(_) => ValueRef::Bytes(bytes),
+        },
+    })
+}
+
+pub(crate) fn map_error(error: mysql::Error) -> Error {
+    let server = match error {
+        mysql::Error::MySqlError(ref e) => e.clone(),
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) | mysql::Error::DriverError(_) => {
+            return Error::Connection {
+                message: error.to_string(),
+                source: Some(Box::new(error)),
+            }
+        }
+        _ => {
+            return Error::Database {
+                message: error.to_string(),
+                code: None,
+                sql: None,
+                source: Some(Box::new(error)),
+            }
+        }
+    };
+    let message = server.message.clone();
+    let source = Some(Box::new(error) as Box<dyn std::error::Error + Send + Sync>);
+    let kind = match server.code {
+        code::DUP_ENTRY | code::DUP_ENTRY_WITH_KEY_NAME => Some(ConstraintKind::Unique),
+        code::NO_REFERENCED_ROW
+        | code::NO_REFERENCED_ROW_2
+        | code::ROW_IS_REFERENCED
+        | code::ROW_IS_REFERENCED_2 => Some(ConstraintKind::ForeignKey),
+        code::BAD_NULL | code::NO_DEFAULT_FOR_FIELD => Some(ConstraintKind::NotNull),
+        code::CHECK_CONSTRAINT_VIOLATED | code::MARIADB_CONSTRAINT_FAILED => {
+            Some(ConstraintKind::Check)
+        }
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        let (constraint, columns) = violated(kind, &message);
+        return Error::constraint(
+            kind,
+            Violation {
+                message,
+                constraint,
+                columns,
+                source,
+            },
+        );
+    }
+    match server.code {
+        code::LOCK_DEADLOCK | code::LOCK_WAIT_TIMEOUT => Error::Busy {
+            message,
+            sql: None,
+            source,
+        },
+        code::SERVER_SHUTDOWN | code::CONNECTION_KILLED | code::SERVER_GONE | code::SERVER_LOST => {
+            Error::Connection {
+                message: format!("the server ended the session: {message} ({})", server.code),
+                source,
+            }
+        }
+        other => Error::Database {
+            message,
+            code: Some(other.to_string()),
+            sql: None,
+            source,
+        },
+    }
+}
+
+/// The text between the first `open` and the next `close` after it.
+fn between<'m>(message: &'m str, open: &str, close: char) -> Option<&'m str> {
+    let start = message.find(open)? + open.len();
+    let rest = &message[start..];
+    Some(&rest[..rest.find(close)?])
+}
+
+/// The constraint name and columns the server's message gives:
+/// `Duplicate entry 'a@b' for key 'users.users_email_unique'` (MySQL 8 qualifies the
+/// name with the table, MariaDB does not), `Column 'name' cannot be null`, `Field 'name'
+/// doesn't have a default value`, `... CONSTRAINT `posts_user_id_foreign` FOREIGN KEY
+/// (`user_id`) REFERENCES ...`, `Check constraint 'votes_ok' is violated.` (MySQL),
+/// `CONSTRAINT `votes_ok` failed for `db`.`t`` (MariaDB).
+fn violated(kind: ConstraintKind, message: &str) -> (Option<String>, Vec<String>) {
+    match kind {
+        ConstraintKind::Unique => {
+            let name = message
+                .rfind(" for key '")
+                .map(|at| &message[at + " for key '".len()..])
+                .and_then(|rest| rest.strip_suffix('\''))
+                .map(|key| key.rsplit_once('.').map_or(key, |(_, name)| name));
+            (name.map(str::to_owned), Vec::new())
+        }
+        ConstraintKind::NotNull => {
+            let column =
+                between(message, "Column '", '\'').or_else(|| between(message, "Field '", '\''));
+            (None, column.map(str::to_owned).into_iter().collect())
+        }
+        ConstraintKind::ForeignKey => {
+            let name = between(message, "CONSTRAINT `", '`');
+            let columns = between(message, "FOREIGN KEY (", ')')
+                .map(|list| {
+                    list.split(", ")
+                        .map(|c| c.trim_matches('`').to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (name.map(str::to_owned), columns)
+        }
+        ConstraintKind::Check => {
+            let name = between(message, "Check constraint '", '\'')
+                .or_else(|| between(message, "CONSTRAINT `", '`'));
+            (name.map(str::to_owned), Vec::new())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_name_what_the_message_gives() {
+        assert_eq!(
+            violated(
+                ConstraintKind::Unique,
+                "Duplicate entry 'a@b.c' for key 'users.users_email_unique'"
+            ),
+            (Some("users_email_unique".into()), vec![])
+        );
+        assert_eq!(
+            violated(
+                ConstraintKind::Unique,
+                "Duplicate entry 'it''s for key 'x'' for key 'users_email_unique'"
+            ),
+            (Some("users_email_unique".into()), vec![])
+        );
+        assert_eq!(
+            violated(ConstraintKind::NotNull, "Column 'name' cannot be null"),
+            (None, vec!["name".into()])
+        );
+        assert_eq!(
+            violated(
+                ConstraintKind::NotNull,
+                "Field 'name' doesn't have a default value"
+            ),
+            (None, vec!["name".into()])
+        );
+        assert_eq!(
+            violated(
+                ConstraintKind::ForeignKey,
+                "Cannot add or update a child row: a foreign key constraint fails (`t`.`posts`, \
+                 CONSTRAINT `posts_user_id_foreign` FOREIGN KEY (`user_id`) REFERENCES `users` \
+                 (`id`))"
+            ),
+            (Some("posts_user_id_foreign".into()), vec!["user_id".into()])
+        );
+        assert_eq!(
+            violated(
+                ConstraintKind::Check,
+                "CONSTRAINT `votes_ok` failed for `t`.`users`"
+            ),
+            (Some("votes_ok".into()), vec![])
+        );
+        assert_eq!(
+            violated(
+                ConstraintKind::Check,
+                "Check constraint 'votes_ok' is violated."
+            ),
+            (Some("votes_ok".into()), vec![])
+        );
+    }
+
+    #[test]
+    fn only_mariadb_with_returning_is_accepted() {
+        assert!(check_server("10.11.19-MariaDB-0+deb12u1").is_ok());
+        assert!(check_server("11.4.2-MariaDB").is_ok());
+        assert!(check_server("10.4.3-MariaDB").is_err());
+        assert!(check_server("8.0.36").is_err());
+    }
+
+    #[test]
+    fn transaction_control_is_recognised() {
+        assert!(starts_transaction("START TRANSACTION"));
+        assert!(starts_transaction("begin"));
+        assert!(!starts_transaction("SAVEPOINT s"));
+        assert!(ends_transaction("COMMIT"));
+        assert!(ends_transaction("rollback work;"));
+        assert!(!ends_transaction("ROLLBACK TO SAVEPOINT s"));
+    }
+}

@@ -1,0 +1,369 @@
+use std::borrow::Cow;
+
+use super::ddl::{push_default, shared_column_type};
+use super::schema::{ColumnDef, ColumnType};
+use super::{
+    rewrite_question_marks, Backend, DatePart, Dialect, LockMode, SchemaGrammar, SqlWriter,
+};
+use crate::error::{Error, InvalidQueryKind};
+
+/// `LIMIT` meaning "no limit", for an `OFFSET` without one (MySQL's documented idiom).
+const NO_LIMIT: u64 = u64::MAX;
+
+/// SQL syntax of MySQL and MariaDB.
+///
+/// Connections opened by this crate run with `sql_mode` including
+/// `NO_BACKSLASH_ESCAPES` (so a backslash in a string literal is a plain character, as
+/// in standard SQL and the other dialects) and `time_zone = '+00:00'`; the literals and
+/// the `LIKE ... ESCAPE '\'` clause this dialect writes rely on both.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MysqlDialect;
+
+impl Dialect for MysqlDialect {
+    fn backend(&self) -> Backend {
+        Backend::Mysql
+    }
+
+    fn push_placeholder(&self, out: &mut String, _index: usize) {
+        out.push('?');
+    }
+
+    fn identifier_quote(&self) -> char {
+        '`'
+    }
+
+    fn push_identifier(&self, out: &mut String, ident: &str) -> crate::error::Result<()> {
+        if ident.ends_with(' ') {
+            // The server refuses such names ("Incorrect table name"): say so up front.
+            return Err(Error::InvalidIdentifier {
+                identifier: ident.to_owned(),
+                reason: "MySQL names cannot end with a space",
+            });
+        }
+        super::push_quoted_identifier(self, out, ident)
+    }
+
+    fn max_identifier_len(&self) -> usize {
+        // Table, column, index and constraint names: 64 characters.
+        64
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // The binary protocol counts parameters in 16 bits.
+        65535
+    }
+
+    fn begin_transaction(&self) -> &'static str {
+        "START TRANSACTION"
+    }
+
+    fn rollback_to_savepoint(&self, name: &str) -> String {
+        // The savepoint stays after ROLLBACK TO; the next SAVEPOINT of the same name
+        // replaces it, so no RELEASE (one statement, no batch).
+        format!("ROLLBACK TO SAVEPOINT {name}")
+    }
+
+    fn push_create_and_use_schema(&self, w: &mut SqlWriter, name: &str) {
+        // A database is MySQL's schema: create one and make it the session's default.
+        // Binary collation: text compares, sorts and LIKEs byte by byte, case-sensitively,
+        // as on PostgreSQL (MySQL's default `_ci` collations ignore case).
+        w.push("CREATE DATABASE ")
+            .push_identifier(name)
+            .push(" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin; USE ")
+            .push_identifier(name);
+    }
+
+    fn push_drop_schema(&self, w: &mut SqlWriter, name: &str) {
+        w.push("DROP DATABASE IF EXISTS ").push_identifier(name);
+    }
+
+    fn advisory_lock(&self, key: i32) -> Option<(String, String)> {
+        // A named lock held by the session; the name (at most 64 characters) is scoped
+        // to the current database, so migrators of different databases do not wait.
+        // The timeout is a year: wait, as PostgreSQL's advisory lock does.
+        let name = format!("CONCAT('orm_migrate_{key}_', MD5(DATABASE()))");
+        Some((
+            format!("DO GET_LOCK({name}, 31536000)"),
+            format!("DO RELEASE_LOCK({name})"),
+        ))
+    }
+
+    fn push_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        use std::fmt::Write;
+        match (limit, offset) {
+            (Some(limit), _) => {
+                let _ = write!(out, " LIMIT {limit}");
+            }
+            (None, Some(_)) => {
+                let _ = write!(out, " LIMIT {NO_LIMIT}");
+            }
+            (None, None) => {}
+        }
+        if let Some(offset) = offset {
+            let _ = write!(out, " OFFSET {offset}");
+        }
+    }
+
+    fn write_subquery_wrapper(&self) -> Option<(&'static str, &'static str)> {
+        Some(("SELECT * FROM (", ") AS `orm_keys`"))
+    }
+
+    fn delete_names_alias(&self) -> bool {
+        // MariaDB (before 11.6) has no alias in the single-table DELETE.
+        true
+    }
+
+    fn random_function(&self) -> &'static str {
+        "RAND()"
+    }
+
+    fn ilike_operator(&self, negated: bool) -> &'static str {
+        // Case-insensitive whatever the column's collation (`col COLLATE .. LIKE ?`).
+        // A plain LIKE follows the column's collation: case-insensitive under MySQL's
+        // default `_ci` ones, case-sensitive under `utf8mb4_bin` (test databases).
+        if negated {
+            "COLLATE utf8mb4_general_ci NOT LIKE"
+        } else {
+            "COLLATE utf8mb4_general_ci LIKE"
+        }
+    }
+
+    // `like_escape_clause`: the default ` ESCAPE '\'` — one backslash, since the session
+    // runs with NO_BACKSLASH_ESCAPES.
+
+    fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str) {
+        // DATETIME values are stored as UTC wall-clock time (the session's zone is UTC).
+        let function = match part {
+            DatePart::Date => "DATE(",
+            DatePart::Year => "YEAR(",
+            DatePart::Month => "MONTH(",
+            DatePart::Day => "DAYOFMONTH(",
+        };
+        w.push(function).push_qualified_name(column).push(")");
+    }
+
+    fn float_cast(&self) -> (&'static str, &'static str) {
+        // SUM/AVG of integers are DECIMAL: adding a DOUBLE zero makes them DOUBLE
+        // (CAST(.. AS DOUBLE) needs MySQL 8.0.17 / MariaDB 10.4.5).
+        ("(", " + 0E0)")
+    }
+
+    fn lock_clause(&self, mode: LockMode) -> &'static str {
+        match mode {
+            LockMode::Update => " FOR UPDATE",
+            // FOR SHARE is MySQL 8 only; this spelling works on MySQL and MariaDB.
+            LockMode::Share => " LOCK IN SHARE MODE",
+        }
+    }
+
+    fn push_upsert(&self, w: &mut SqlWriter, unique_by: &[&str], update: &[&str]) {
+        // MySQL finds the conflicting unique key itself; `unique_by` only serves the
+        // "do nothing" form, which assigns a key column to itself.
+        w.push(" ON DUPLICATE KEY UPDATE ");
+        if update.is_empty() {
+            match unique_by.first() {
+                Some(column) => {
+                    w.push_identifier(column)
+                        .push(" = ")
+                        .push_identifier(column);
+                }
+                None => {
+                    w.fail(Error::invalid_query(
+                        InvalidQueryKind::Rows,
+                        "an upsert needs at least one unique column",
+                    ));
+                }
+            }
+            return;
+        }
+        for (i, column) in update.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            w.push_identifier(column)
+                .push(" = VALUES(")
+                .push_identifier(column)
+                .push(")");
+        }
+    }
+
+    fn translate_placeholders<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        if sql.contains("??") {
+            Cow::Owned(rewrite_question_marks(sql, |out, _| out.push('?')))
+        } else {
+            Cow::Borrowed(sql)
+        }
+    }
+}
+
+impl super::StatementGrammar for MysqlDialect {
+    fn default_values_clause(&self) -> &'static str {
+        " () VALUES ()"
+    }
+}
+
+impl SchemaGrammar for MysqlDialect {
+    fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        if column.auto_increment && column.kind.is_integer() {
+            // Every generated key is BIGINT, so that the usual foreign key column
+            // (`big_integer(..)`, unsigned or not) has exactly its type, as InnoDB
+            // requires of a foreign key.
+            w.push("BIGINT");
+            return;
+        }
+        let name = match &column.kind {
+            ColumnType::TinyInteger => "TINYINT",
+            ColumnType::SmallInteger => "SMALLINT",
+            ColumnType::MediumInteger => "MEDIUMINT",
+            // `integer` is BIGINT too: an integer foreign key column then has the exact
+            // type of the `increments` key it references, as InnoDB requires.
+            ColumnType::Integer | ColumnType::BigInteger => "BIGINT",
+            ColumnType::Float => "FLOAT",
+            ColumnType::Double => "DOUBLE",
+            ColumnType::Decimal { precision, scale } => {
+                w.push(&format!("DECIMAL({precision}, {scale})"));
+                return;
+            }
+            ColumnType::Boolean => "TINYINT(1)",
+            ColumnType::Text => "TEXT",
+            ColumnType::MediumText => "MEDIUMTEXT",
+            ColumnType::LongText => "LONGTEXT",
+            ColumnType::Json | ColumnType::Jsonb => "JSON",
+            // Microseconds, as the other backends keep them; no TIMESTAMP (it ends in
+            // 2038 and converts to the session's zone).
+            ColumnType::DateTime | ColumnType::Timestamp | ColumnType::TimestampTz => "DATETIME(6)",
+            ColumnType::Time => "TIME(6)",
+            ColumnType::Binary => "LONGBLOB",
+            ColumnType::Uuid => "CHAR(36)",
+            other => {
+                match shared_column_type(other) {
+                    Some(shared) => w.push(&shared),
+                    None => w.fail(Error::invalid_query(
+                        InvalidQueryKind::Unsupported,
+                        format!("column `{}`: no column type for {other:?}", column.name),
+                    )),
+                };
+                return;
+            }
+        };
+        w.push(name);
+    }
+
+    fn push_unsigned_check(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        // A CHECK, as on PostgreSQL, rather than UNSIGNED types: a foreign key column
+        // must have its key's exact type and sign, and `big_integer("user_id")` with or
+        // without `unsigned()` should both reference an `increments` key.
+        let numeric = matches!(
+            column.kind,
+            ColumnType::TinyInteger
+                | ColumnType::SmallInteger
+                | ColumnType::MediumInteger
+                | ColumnType::Integer
+                | ColumnType::BigInteger
+                | ColumnType::Float
+                | ColumnType::Double
+                | ColumnType::Decimal { .. }
+        );
+        if numeric && !column.auto_increment {
+            w.push(" CHECK (")
+                .push_identifier(&column.name)
+                .push(" >= 0)");
+        }
+    }
+
+    fn inline_auto_increment(&self) -> &'static str {
+        " AUTO_INCREMENT"
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        // Each DDL statement commits implicitly (and ends savepoints).
+        false
+    }
+
+    fn current_timestamp_default(&self) -> &'static str {
+        // The default's precision must match DATETIME(6)'s.
+        "CURRENT_TIMESTAMP(6)"
+    }
+
+    fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        // MODIFY restates the whole column: type, nullability and default.
+        w.push("MODIFY COLUMN ")
+            .push_identifier(&column.name)
+            .push(" ");
+        self.push_column_type(w, column);
+        w.push(if column.nullable {
+            " NULL"
+        } else {
+            " NOT NULL"
+        });
+        if let Some(default) = &column.default {
+            w.push(" DEFAULT ");
+            push_default(w, column, default);
+        }
+    }
+
+    fn push_drop_index(&self, w: &mut SqlWriter, table: &str, name: &str) {
+        w.push("DROP INDEX ")
+            .push_identifier(name)
+            .push(" ON ")
+            .push_identifier(table);
+    }
+
+    fn push_drop_primary(&self, w: &mut SqlWriter, _name: &str) {
+        w.push("DROP PRIMARY KEY");
+    }
+
+    fn push_drop_foreign(&self, w: &mut SqlWriter, name: &str) {
+        w.push("DROP FOREIGN KEY ").push_identifier(name);
+    }
+
+    fn has_table_query(&self) -> &'static str {
+        "SELECT 1 FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_name = ?"
+    }
+
+    fn column_listing_query(&self) -> &'static str {
+        "SELECT column_name AS name FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
+    }
+
+    fn columns_query(&self) -> &'static str {
+        // MariaDB reports an implicit `DEFAULT NULL` as the text NULL (a string default
+        // is quoted), so NULLIF turns it back into "no default".
+        "SELECT c.column_name AS name, c.column_type AS type, \
+         CASE WHEN c.is_nullable = 'NO' THEN 1 ELSE 0 END AS not_null, \
+         NULLIF(c.column_default, 'NULL') AS `default`, \
+         COALESCE(k.ordinal_position, 0) AS pk, \
+         CASE WHEN c.extra LIKE '%auto_increment%' THEN 1 ELSE 0 END AS auto_increment \
+         FROM information_schema.columns c \
+         LEFT JOIN information_schema.key_column_usage k \
+         ON k.table_schema = c.table_schema AND k.table_name = c.table_name \
+         AND k.column_name = c.column_name AND k.constraint_name = 'PRIMARY' \
+         WHERE c.table_schema = DATABASE() AND c.table_name = ? ORDER BY c.ordinal_position"
+    }
+
+    fn indexes_query(&self) -> &'static str {
+        "SELECT index_name AS name, column_name AS `column`, \
+         CASE WHEN non_unique = 0 THEN 1 ELSE 0 END AS `unique` \
+         FROM information_schema.statistics \
+         WHERE table_schema = DATABASE() AND table_name = ? AND index_name <> 'PRIMARY' \
+         AND column_name IS NOT NULL ORDER BY index_name, seq_in_index"
+    }
+
+    fn foreign_keys_query(&self) -> &'static str {
+        "SELECT k.constraint_name AS id, k.constraint_name AS name, k.column_name AS `column`, \
+         k.referenced_table_name AS foreign_table, k.referenced_column_name AS foreign_column, \
+         r.update_rule AS on_update, r.delete_rule AS on_delete \
+         FROM information_schema.key_column_usage k \
+         JOIN information_schema.referential_constraints r \
+         ON r.constraint_schema = k.constraint_schema AND r.constraint_name = k.constraint_name \
+         AND r.table_name = k.table_name \
+         WHERE k.table_schema = DATABASE() AND k.table_name = ? \
+         AND k.referenced_table_name IS NOT NULL ORDER BY k.constraint_name, k.ordinal_position"
+    }
+
+    fn table_listing_query(&self) -> &'static str {
+        "SELECT table_name AS name FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name"
+    }
+}
