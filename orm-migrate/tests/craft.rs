@@ -628,7 +628,7 @@ fn new_model_migrate_status_rollback_refresh() {
     let posts_seeder = seeding_flow(&app, &url);
 
     postgres_flow(&app, &posts_seeder);
-    mysql_flow(&app);
+    mysql_flow(&app, &posts_seeder);
 
     // Unreachable databases: one line, non-zero.
     let err = fails(
@@ -895,7 +895,7 @@ fn seeding_flow(app: &Path, url: &str) -> String {
 }
 
 /// The same app on MySQL/MariaDB, in a database of its own.
-fn mysql_flow(app: &Path) {
+fn mysql_flow(app: &Path, posts_seeder: &str) {
     let base = orm_core::testing::mysql_url();
     let mut admin = match Connection::open(&base) {
         Ok(conn) => conn,
@@ -939,6 +939,35 @@ fn mysql_flow(app: &Path) {
     assert!(has_table(&mut conn, "users"), "users stays");
     ok(app, &["migrate:refresh", "--database", &url]);
     assert!(has_table(&mut conn, "users") && has_table(&mut conn, "posts"));
+
+    // Seeding, as on SQLite and PostgreSQL.
+    let out = ok(app, &["migrate:refresh", "--seed", "--database", &url]);
+    assert!(out.contains("Seeded:  PostsTableSeeder ("), "{out}");
+    assert_eq!(count(&mut conn, "posts"), 3);
+    ok(app, &["seed:run", "Posts", "--database", &url]);
+    assert_eq!(count(&mut conn, "posts"), 6);
+    ok(app, &["migrate:fresh", "--seed", "--database", &url]);
+    assert_eq!(count(&mut conn, "posts"), 3);
+    std::fs::write(posts_seeder, failing_seeder(posts_seeder)).unwrap();
+    let err = fails(app, &["seed:run", "--database", &url]);
+    assert!(err.contains("seeder `PostsTableSeeder` failed"), "{err}");
+    assert_eq!(
+        count(&mut conn, "posts"),
+        3,
+        "the failed seeder kept nothing"
+    );
+    std::fs::write(posts_seeder, working_seeder(posts_seeder)).unwrap();
+    // schema:check on MySQL too: the scaffolded models match; `tags` exists only in
+    // the SQLite database the Tag model was written from.
+    let output = craft(app, &["schema:check", "--database", &url]);
+    assert!(!output.status.success());
+    let report = stdout(&output);
+    assert!(report.contains("ok User (users): ok\n"), "{report}");
+    assert!(report.contains("ok Post (posts): ok\n"), "{report}");
+    assert!(
+        report.contains("differs Tag (tags):\n  - the table does not exist"),
+        "{report}"
+    );
     drop(conn);
     drop(guard);
 }
