@@ -325,6 +325,17 @@ on_every_backend! {
         let inactive = linus.roles().with_pivot(&["active"]).get_with_pivot()?
             .into_iter().filter(|(_, p)| !p.get::<bool, _>("active").unwrap()).count();
         assert_eq!(inactive, 1);
+        // Changing an existing pivot row (and its updated_at, with pivot timestamps).
+        let long_ago = Utc::now() - chrono::Duration::days(3);
+        DB::table("role_user").update(orm_core::row! {"updated_at" => long_ago})?;
+        assert_eq!(linus.roles().update_existing_pivot(roles[0], orm_core::row! {"active" => true})?, 1);
+        let pivots = linus.roles().with_pivot(&["active", "updated_at"]).get_with_pivot()?;
+        assert!(pivots.iter().all(|(_, p)| p.get::<bool, _>("active").unwrap()));
+        let touched = pivots.iter().find(|(r, _)| r.id == Some(roles[0])).unwrap().1.get::<DateTime<Utc>, _>("updated_at")?;
+        assert!(touched > long_ago + chrono::Duration::days(1), "{touched}");
+        // A key that is not attached changes nothing and attaches nothing.
+        assert_eq!(linus.roles().update_existing_pivot(987_654, orm_core::row! {"active" => false})?, 0);
+        assert_eq!(linus.roles().count()?, 2);
         assert_eq!(linus.roles().detach_all()?, 2);
         assert_eq!(linus.roles().count()?, 0);
 

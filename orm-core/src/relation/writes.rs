@@ -224,6 +224,24 @@ impl<C: Model> Query<C> {
             .delete()
     }
 
+    /// Changes columns of the existing pivot row linking the parent to `key` (with pivot
+    /// timestamps, also its `updated_at`); returns how many pivot rows changed (0 when
+    /// they are not linked: nothing is attached). Eloquent's `updateExistingPivot`.
+    pub fn update_existing_pivot<'a>(
+        self,
+        key: impl Into<Value>,
+        pivot: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let context = self.pivot_context("update_existing_pivot")?;
+        let mut values: Vec<(&str, Value)> = pivot.into_iter().collect();
+        if context.relation.pivot_timestamps && !values.iter().any(|(c, _)| *c == "updated_at") {
+            values.push(("updated_at", Value::DateTimeUtc(now())));
+        }
+        self.pivot_rows(&context)
+            .where_eq(context.relation.related_key, key.into())
+            .update(values)
+    }
+
     /// Unlinks every related row; returns how many pivot rows went.
     pub fn detach_all(self) -> Result<u64> {
         let context = self.pivot_context("detach_all")?;
