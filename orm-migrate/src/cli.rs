@@ -88,6 +88,26 @@ pub enum MigrateCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Resolve a migration that only partly ran (MySQL): after undoing it by hand
+    /// (--rolled-back) or finishing it by hand (--applied)
+    #[command(name = "migrate:resolve")]
+    Resolve {
+        /// The migration's name, as `migrate:status` shows it
+        name: String,
+        /// Its statements were finished by hand: record it as applied
+        #[arg(
+            long,
+            conflicts_with = "rolled_back",
+            required_unless_present = "rolled_back"
+        )]
+        applied: bool,
+        /// Its statements were undone by hand: forget it, so that it runs again
+        #[arg(long)]
+        rolled_back: bool,
+        /// `--database URL`.
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 impl MigrateCommand {
@@ -134,6 +154,22 @@ impl MigrateCommand {
                 args.push("migrate:status".to_owned());
                 database
             }
+            MigrateCommand::Resolve {
+                name,
+                applied,
+                rolled_back,
+                database,
+            } => {
+                args.push("migrate:resolve".to_owned());
+                args.push(name.clone());
+                if *applied {
+                    args.push("--applied".to_owned());
+                }
+                if *rolled_back {
+                    args.push("--rolled-back".to_owned());
+                }
+                database
+            }
         };
         if let Some(url) = &database.database {
             args.push("--database".to_owned());
@@ -149,7 +185,8 @@ impl MigrateCommand {
             | MigrateCommand::Reset { database }
             | MigrateCommand::Refresh { database }
             | MigrateCommand::Fresh { database }
-            | MigrateCommand::Status { database } => database.database.as_deref(),
+            | MigrateCommand::Status { database }
+            | MigrateCommand::Resolve { database, .. } => database.database.as_deref(),
         }
     }
 }
@@ -283,6 +320,17 @@ fn execute(migrations: Vec<Box<dyn Migration>>, command: &MigrateCommand) -> Res
             let statuses = migrator.status_on(&mut conn).map_err(failed)?;
             print!("{}", status_table(&statuses, paint));
         }
+        MigrateCommand::Resolve { name, applied, .. } => {
+            migrator
+                .resolve_on(&mut conn, name, *applied)
+                .map_err(failed)?;
+            let outcome = if *applied {
+                "recorded as applied"
+            } else {
+                "forgotten: it runs again on the next migrate"
+            };
+            println!("{} {name} {outcome}", paint.done("Resolved:"));
+        }
     }
     Ok(())
 }
@@ -316,7 +364,8 @@ pub fn format_duration(elapsed: Duration) -> String {
 }
 
 /// The `migrate:status` table: `Ran?`, `Migration`, `Batch`. An applied migration whose
-/// SQL changed since reads `Changed`; one missing from the code, `Missing`.
+/// SQL changed since reads `Changed`; one missing from the code, `Missing`; one that only
+/// partly ran (MySQL), `Partial`.
 pub fn status_table(statuses: &[MigrationStatus], paint: Paint) -> String {
     if statuses.is_empty() {
         return format!("{}\n", paint.note("No migrations found."));
@@ -327,6 +376,7 @@ pub fn status_table(statuses: &[MigrationStatus], paint: Paint) -> String {
             let ran = match (s.ran, s.state) {
                 (_, MigrationState::Changed) => "Changed",
                 (_, MigrationState::Missing) => "Missing",
+                (_, MigrationState::Partial) => "Partial",
                 (true, _) => "Yes",
                 (false, _) => "No",
             };
