@@ -124,6 +124,26 @@ pub enum MigrateCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Resolve a migration that only partly ran (MySQL): after undoing it by hand
+    /// (--rolled-back) or finishing it by hand (--applied)
+    #[command(name = "migrate:resolve")]
+    Resolve {
+        /// The migration's name, as `migrate:status` shows it
+        name: String,
+        /// Its statements were finished by hand: record it as applied
+        #[arg(
+            long,
+            conflicts_with = "rolled_back",
+            required_unless_present = "rolled_back"
+        )]
+        applied: bool,
+        /// Its statements were undone by hand: forget it, so that it runs again
+        #[arg(long)]
+        rolled_back: bool,
+        /// `--database URL`.
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 impl MigrateCommand {
@@ -191,6 +211,22 @@ impl MigrateCommand {
                 }
                 database
             }
+            MigrateCommand::Resolve {
+                name,
+                applied,
+                rolled_back,
+                database,
+            } => {
+                args.push("migrate:resolve".to_owned());
+                args.push(name.clone());
+                if *applied {
+                    args.push("--applied".to_owned());
+                }
+                if *rolled_back {
+                    args.push("--rolled-back".to_owned());
+                }
+                database
+            }
         };
         if let Some(url) = &database.database {
             args.push("--database".to_owned());
@@ -208,6 +244,7 @@ impl MigrateCommand {
             | MigrateCommand::Fresh { database, .. }
             | MigrateCommand::Status { database }
             | MigrateCommand::SchemaCheck { database }
+            | MigrateCommand::Resolve { database, .. }
             | MigrateCommand::SeedRun { database, .. } => database.database.as_deref(),
         }
     }
@@ -556,6 +593,17 @@ fn execute(
             let statuses = migrator.status_on(&mut conn).map_err(failed)?;
             print!("{}", status_table(&statuses, paint));
         }
+        MigrateCommand::Resolve { name, applied, .. } => {
+            migrator
+                .resolve_on(&mut conn, name, *applied)
+                .map_err(failed)?;
+            let outcome = if *applied {
+                "recorded as applied"
+            } else {
+                "forgotten: it runs again on the next migrate"
+            };
+            println!("{} {name} {outcome}", paint.done("Resolved:"));
+        }
         MigrateCommand::SchemaCheck { .. } => unreachable!("handled before the migrator"),
     }
     if let Some(seeder) = seeder {
@@ -593,7 +641,8 @@ pub fn format_duration(elapsed: Duration) -> String {
 }
 
 /// The `migrate:status` table: `Ran?`, `Migration`, `Batch`. An applied migration whose
-/// SQL changed since reads `Changed`; one missing from the code, `Missing`.
+/// SQL changed since reads `Changed`; one missing from the code, `Missing`; one that only
+/// partly ran (MySQL), `Partial`.
 pub fn status_table(statuses: &[MigrationStatus], paint: Paint) -> String {
     if statuses.is_empty() {
         return format!("{}\n", paint.note("No migrations found."));
@@ -604,6 +653,7 @@ pub fn status_table(statuses: &[MigrationStatus], paint: Paint) -> String {
             let ran = match (s.ran, s.state) {
                 (_, MigrationState::Changed) => "Changed",
                 (_, MigrationState::Missing) => "Missing",
+                (_, MigrationState::Partial) => "Partial",
                 (true, _) => "Yes",
                 (false, _) => "No",
             };

@@ -74,6 +74,23 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// The ledger holds a migration that only partly ran (MySQL, see
+    /// [`Error::PartiallyApplied`]): nothing runs or rolls back until it is resolved with
+    /// `Migrator::resolve` (`craft migrate:resolve NAME --applied|--rolled-back`).
+    #[error(
+        "migration `{migration}` was partially applied (statements 1-{ran} ran); undo or \
+         finish it by hand, then run `craft migrate:resolve {migration} --rolled-back` (or \
+         `--applied`)"
+    )]
+    UnresolvedMigration {
+        /// The migration's name.
+        migration: String,
+        /// How many of its statements ran.
+        ran: usize,
+    },
+    /// `Migrator::resolve` for a migration the ledger does not hold as partially applied.
+    #[error("migration `{0}` is not recorded as partially applied: nothing to resolve")]
+    NothingToResolve(String),
     /// An applied migration whose SQL has changed since it ran.
     #[error(
         "migration `{migration}` changed after it was applied (checksum {recorded} recorded, \

@@ -111,6 +111,40 @@ pub(crate) fn record(
     Ok(())
 }
 
+/// The checksum marking a migration whose first `ran` statements ran before it failed
+/// on a database without transactional DDL.
+pub(crate) fn partial_marker(ran: usize) -> String {
+    format!("{PARTIAL_PREFIX}{ran}")
+}
+
+const PARTIAL_PREFIX: &str = "partial:";
+
+impl LedgerRow {
+    /// How many statements ran, when the row marks a partially applied migration.
+    pub(crate) fn partial(&self) -> Option<usize> {
+        self.checksum
+            .as_deref()?
+            .strip_prefix(PARTIAL_PREFIX)?
+            .parse()
+            .ok()
+    }
+}
+
+/// Replaces migration `name`'s checksum (resolving a partial row as applied).
+pub(crate) fn set_checksum(conn: &mut Connection, name: &str, checksum: String) -> Result<()> {
+    let mut w = SqlWriter::new(conn.dialect());
+    w.push("UPDATE ")
+        .push_identifier(LEDGER_TABLE)
+        .push(" SET ")
+        .push_identifier("checksum")
+        .push(" = ? WHERE ")
+        .push_identifier("migration")
+        .push(" = ?");
+    let sql = finish(w)?;
+    conn.execute_values(&sql, &[Value::Text(checksum), Value::Text(name.to_owned())])?;
+    Ok(())
+}
+
 /// Forgets migration `name`.
 pub(crate) fn forget(conn: &mut Connection, name: &str) -> Result<()> {
     let sql = delete(conn.dialect())?;

@@ -55,6 +55,9 @@ pub enum MigrationState {
     Changed,
     /// In the ledger, but no longer in the code.
     Missing,
+    /// Failed after some of its statements ran, on a database without transactional
+    /// DDL (MySQL): to resolve ([`Migrator::resolve`]) before anything else runs.
+    Partial,
 }
 
 /// What the migrator is doing, reported to the observer set with
@@ -265,6 +268,40 @@ impl Migrator {
         on_default(|conn| self.fresh_on(conn))
     }
 
+    /// Resolves a migration recorded as partially applied (MySQL) on the default
+    /// connection, after its statements were undone (`applied: false`: it is forgotten,
+    /// and runs again on the next `run`) or finished by hand (`applied: true`: it is
+    /// recorded as applied in its batch).
+    pub fn resolve(&self, name: &str, applied: bool) -> Result<()> {
+        on_default(|conn| self.resolve_on(conn, name, applied))
+    }
+
+    pub(crate) fn resolve_on(
+        &self,
+        conn: &mut Connection,
+        name: &str,
+        applied: bool,
+    ) -> Result<()> {
+        with_lock(conn, |conn| {
+            let rows = read_ledger(conn)?;
+            if !rows
+                .iter()
+                .any(|r| r.migration == name && r.partial().is_some())
+            {
+                return Err(Error::NothingToResolve(name.to_owned()));
+            }
+            if applied {
+                let migration = self
+                    .find(name)
+                    .ok_or_else(|| Error::MissingMigration(name.to_owned()))?;
+                let sum = current_checksum(conn, migration)?;
+                ledger::set_checksum(conn, name, sum)
+            } else {
+                ledger::forget(conn, name)
+            }
+        })
+    }
+
     /// Every migration's state on the default connection, in name order (missing ones
     /// included).
     pub fn status(&self) -> Result<Vec<MigrationStatus>> {
@@ -365,6 +402,13 @@ impl Migrator {
                     batch: None,
                     applied_at: None,
                     state: MigrationState::Pending,
+                },
+                Some(row) if row.partial().is_some() => MigrationStatus {
+                    name: row.migration.clone(),
+                    ran: false,
+                    batch: Some(row.batch),
+                    applied_at: row.applied_at,
+                    state: MigrationState::Partial,
                 },
                 Some(row) => {
                     let changed = match &row.checksum {
@@ -541,7 +585,19 @@ fn in_transaction<T>(
 }
 
 /// Creates the ledger when needed and reads it, holding the write lock on SQLite.
+/// Refuses to go on while a migration is recorded as partially applied.
 fn prepare_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
+    let rows = read_ledger(conn)?;
+    if let Some((row, ran)) = rows.iter().find_map(|r| Some((r, r.partial()?))) {
+        return Err(Error::UnresolvedMigration {
+            migration: row.migration.clone(),
+            ran,
+        });
+    }
+    Ok(rows)
+}
+
+fn read_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
     in_transaction(conn, false, |conn| {
         ledger::ensure(conn)?;
         ledger::read(conn)
@@ -580,7 +636,16 @@ fn apply(conn: &mut Connection, migration: &dyn Migration, batch: i64) -> Result
     } else {
         work(conn)
     };
-    result.map_err(|e| partially(name, atomic, ran, failed(name, e)))
+    result.map_err(|e| {
+        if !atomic && ran > 0 {
+            // The ledger says what ran, so that nothing goes on until it is resolved
+            // (best effort: the error reports it either way).
+            if let Err(e) = ledger::record(conn, name, batch, ledger::partial_marker(ran)) {
+                log::warn!(target: "orm_migrate", "cannot record {name} as partial: {e}");
+            }
+        }
+        partially(name, atomic, ran, failed(name, e))
+    })
 }
 
 /// On a database without transactional DDL, a migration that failed after some of its

@@ -540,8 +540,44 @@ fn mysql_a_failing_migration_is_partially_applied() -> Result<()> {
         message.contains("partially applied: statements 1-2 ran"),
         "{message}"
     );
-    // What ran stays; the ledger does not claim the migration.
+    // What ran stays; the ledger does not claim the migration applied: it marks it
+    // partial, and nothing runs or rolls back until that is resolved.
     assert!(table_exists("t1")? && table_exists("t2")?);
+    let partial = "2020_01_01_000000_partial";
+    let state = |migrator: &Migrator| -> Result<MigrationState> {
+        Ok(migrator
+            .status()?
+            .into_iter()
+            .find(|s| s.name == partial)
+            .expect("listed")
+            .state)
+    };
+    assert_eq!(state(&migrator)?, MigrationState::Partial);
+    for refused in [migrator.run().map(drop), migrator.rollback().map(drop)] {
+        assert!(
+            matches!(&refused, Err(Error::UnresolvedMigration { migration, ran: 2 }) if migration == partial),
+            "{refused:?}"
+        );
+    }
+    assert!(matches!(
+        migrator.resolve("2014_10_12_000000_create_users_table", false),
+        Err(Error::NothingToResolve(_))
+    ));
+    // Undone by hand, then resolved as rolled back: forgotten, it runs (and fails) again.
+    DB::unprepared("DROP TABLE t2; DROP TABLE t1")?;
+    migrator.resolve(partial, false)?;
+    assert_eq!(state(&migrator)?, MigrationState::Pending);
+    assert!(matches!(
+        migrator.run(),
+        Err(Error::PartiallyApplied { ran: 2, .. })
+    ));
+    // Finished by hand, then resolved as applied: recorded, nothing left to run.
+    migrator.resolve(partial, true)?;
+    assert_eq!(state(&migrator)?, MigrationState::Applied);
+    assert!(migrator.run()?.applied.is_empty());
+    migrator.rollback()?;
+    assert!(!table_exists("t1")?);
+    DB::statement("DROP TABLE t2")?;
     assert_eq!(
         ledger()?,
         [("2014_10_12_000000_create_users_table".to_owned(), 1)]

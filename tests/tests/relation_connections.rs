@@ -5,7 +5,7 @@
 //! on the PostgreSQL test server).
 
 use orm_core::prelude::*;
-use orm_tests::{on_both_backends, per_backend, SecondDatabase};
+use orm_tests::{on_every_backend, per_backend, SecondDatabase};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 pub struct User {
@@ -59,7 +59,14 @@ impl Other {
         let name = database.name.clone();
         DB::connect_named(&name, &database.url)?;
         if let Some(schema) = database.schema() {
-            let current = DB::connection(&name).select("SELECT current_schema() AS s", &[])?;
+            let current = DB::connection(&name).select(
+                orm_tests::per_backend3(
+                    "",
+                    "SELECT current_schema() AS s",
+                    "SELECT DATABASE() AS s",
+                ),
+                &[],
+            )?;
             assert_eq!(current[0].get::<String, _>("s")?, schema);
         }
         let other = Other {
@@ -92,7 +99,7 @@ fn seed(other: &Other) -> Result<User> {
     Ok(john)
 }
 
-on_both_backends! {
+on_every_backend! {
     fn has_many_writes_go_to_the_query_connection() {
         let other = Other::connect()?;
         let john = seed(&other)?;
