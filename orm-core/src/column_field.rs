@@ -15,7 +15,7 @@ use crate::value::{Bind, DecodeError, FromValue, ToValue, TypeFamily, Value, Val
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a model column",
     label = "not a column type",
-    note = "column types: bool, i8, i16, i32, i64, u8, u16, u32, f32, f64, String, Vec<u8>, NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>, Decimal, serde_json::Value, and Option<..> of these",
+    note = "column types: bool, i8, i16, i32, i64, u8, u16, u32, f32, f64, String, Vec<u8>, NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>, Decimal, Uuid (feature `uuid`), serde_json::Value, and Option<..> of these",
     note = "another type needs `orm_core::ToValue` and `orm_core::FromValue`, and `serde::Serialize` when the derived Serialize writes it (not `hidden`, no `serialize = false`); or mark the field #[model(skip)]"
 )]
 pub trait ColumnField<Mode>: Sized {

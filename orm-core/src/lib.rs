@@ -51,6 +51,8 @@ mod row;
 mod state;
 pub mod testing;
 mod url;
+#[cfg(feature = "uuid")]
+mod uuid;
 mod value;
 
 pub use crate::backend::{Connection, Transaction};
@@ -95,11 +97,17 @@ pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 #[cfg(feature = "decimal")]
 pub use rust_decimal::Decimal;
 
+/// `uuid`'s UUID, re-exported for model fields (feature `uuid`).
+#[cfg(feature = "uuid")]
+pub use ::uuid::Uuid;
+
 /// Everything an application usually needs: `use orm_core::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "decimal")]
     pub use crate::Decimal;
     pub use crate::Operator;
+    #[cfg(feature = "uuid")]
+    pub use crate::Uuid;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, Error, Executor, FromRow, HasMany,
         HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks, ModelRelations,

@@ -10,7 +10,7 @@ const CONTAINER_KEYS: &str =
 const FIELD_KEYS: &str = "primary_key, column, hidden, skip, default, version, state, has_one, \
      has_many, belongs_to, belongs_to_many, has_many_through, has_one_through";
 const VERSION_TYPES: &str = "i16, i32, i64 or u32";
-const KEY_TYPES: &str = "i16, i32, i64, u32 or String (optionally in Option<..>)";
+const KEY_TYPES: &str = "i16, i32, i64, u32, String or Uuid (optionally in Option<..>)";
 
 struct Container {
     table: Option<String>,
@@ -372,7 +372,7 @@ fn key_is_incrementing(ty: &Type) -> syn::Result<bool> {
     };
     match type_name(inner).as_deref() {
         Some("i16" | "i32" | "i64" | "u32") => Ok(optional),
-        Some("String") => Ok(false),
+        Some("String" | "Uuid") => Ok(false),
         _ => Err(syn::Error::new_spanned(
             ty,
             format!("a primary key must be {KEY_TYPES}; use Option<i64> for an auto-increment key"),
