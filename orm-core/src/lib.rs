@@ -80,6 +80,8 @@ pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;
 pub use crate::value::{now, DecodeError, FromValue, ToValue, TypeFamily, Value, ValueRef};
+/// `#[derive(DbEnum)]`: a fieldless enum stored in one column (see the `orm-derive` crate).
+pub use orm_derive::DbEnum;
 /// `#[derive(Model)]`: see the `orm-derive` crate.
 pub use orm_derive::Model;
 /// English inflection of table and key names (the `orm-inflector` crate, which
@@ -109,10 +111,10 @@ pub mod prelude {
     #[cfg(feature = "uuid")]
     pub use crate::Uuid;
     pub use crate::{
-        row, BelongsTo, BelongsToMany, Connection, DateTime, Error, Executor, FromRow, HasMany,
-        HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks, ModelRelations,
-        ModelState, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc,
-        Value, DB,
+        row, BelongsTo, BelongsToMany, Connection, DateTime, DbEnum, Error, Executor, FromRow,
+        HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks,
+        ModelRelations, ModelState, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result,
+        ToValue, Utc, Value, DB,
     };
 }
 

@@ -7,6 +7,7 @@
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
 
+mod db_enum;
 mod model;
 
 /// Derives `orm_core::Model` (and `FromRow`, `serde::Serialize` without hidden fields)
@@ -21,6 +22,21 @@ mod model;
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     model::expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derives `orm_core::ToValue`, `FromValue` and `From<T> for Value` for a fieldless enum,
+/// stored in one column: as text, the variant's name in snake_case by default
+/// (`#[db_enum(rename_all = "..")]`: `snake_case`, `lowercase`, `UPPERCASE`,
+/// `SCREAMING_SNAKE_CASE`, `kebab-case`, `PascalCase`; `#[db_enum(rename = "..")]` on a
+/// variant), or with `#[db_enum(integer)]` as its discriminant. Reading a value that is no
+/// variant is a decode error naming the enum. As a model field it also needs
+/// `serde::Serialize` (derive it) unless the field is hidden.
+#[proc_macro_derive(DbEnum, attributes(db_enum))]
+pub fn derive_db_enum(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    db_enum::expand(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
