@@ -103,6 +103,21 @@ fn names(rows: &[Record]) -> Vec<String> {
 }
 
 on_every_backend! {
+    fn counting_a_distinct_query_that_selects_a_name_twice() {
+        seed()?;
+        // MySQL refuses a derived table with two columns of one name: the count aliases
+        // the second rather than failing.
+        let distinct_names = DB::table("users").select("name").distinct().count()?;
+        assert_eq!(DB::table("users").select(&["name", "name"]).distinct().count()?, distinct_names);
+        let joined = DB::table("users")
+            .join("teams", "users.team_id", "=", "teams.id")
+            .select(&["users.id", "teams.id"])
+            .distinct()
+            .count()?;
+        assert_eq!(joined, DB::table("users").where_not_null("team_id").count()?);
+        Ok(())
+    }
+
     fn reads_and_aggregates() {
         seed()?;
         let rows = DB::table("users").where_("votes", ">", 100).order_by("name").get()?;
@@ -778,5 +793,17 @@ fn parity_sqlite_and_postgres_return_the_same_rows() -> Result<()> {
         );
     }
     assert!(sqlite.iter().filter(|(_, rows)| !rows.is_empty()).count() >= 20);
+    Ok(())
+}
+
+/// MySQL identifiers cannot hold characters beyond the Basic Multilingual Plane: such a
+/// name is refused as an invalid identifier before anything is sent.
+#[test]
+fn mysql_refuses_identifiers_beyond_the_bmp() -> Result<()> {
+    let Some(_db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    let err = DB::table("emoji 🌀").count().unwrap_err();
+    assert!(matches!(err, Error::InvalidIdentifier { .. }), "{err:?}");
     Ok(())
 }

@@ -40,6 +40,13 @@ impl Dialect for MysqlDialect {
                 reason: "MySQL names cannot end with a space",
             });
         }
+        if ident.chars().any(|c| u32::from(c) > 0xFFFF) {
+            // Identifiers are limited to the Basic Multilingual Plane (no emoji).
+            return Err(Error::InvalidIdentifier {
+                identifier: ident.to_owned(),
+                reason: "MySQL names cannot contain characters beyond U+FFFF (such as emoji)",
+            });
+        }
         super::push_quoted_identifier(self, out, ident)
     }
 

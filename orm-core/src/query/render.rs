@@ -349,6 +349,37 @@ impl Parts {
         }
     }
 
+    /// Gives a column selected twice under the same name (`SELECT DISTINCT a, a`, or
+    /// `users.id, posts.id`) an alias of its own, so the query can be a derived table:
+    /// MySQL refuses duplicate column names there. The rows, and their number, are the
+    /// same.
+    fn alias_duplicate_columns(&mut self) {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut duplicates = Vec::new();
+        for (i, item) in self.columns.iter().enumerate() {
+            if let SelectItem::Column(ident) = item {
+                let (expr, alias) = split_alias(ident);
+                let name = alias.unwrap_or_else(|| expr.rsplit('.').next().unwrap_or(expr));
+                if alias.is_none() && seen.contains(&name) {
+                    duplicates.push(i);
+                }
+                seen.push(name);
+            }
+        }
+        if duplicates.is_empty() {
+            return;
+        }
+        let mut items = self.columns.to_vec();
+        for i in duplicates {
+            if let SelectItem::Column(ident) = &items[i] {
+                items[i] = SelectItem::Column(super::Ident::Owned(format!(
+                    "{ident} as aggregate_column_{i}"
+                )));
+            }
+        }
+        self.columns = items.into();
+    }
+
     /// Whether an aggregate must wrap this query as a subquery (its rows are not the
     /// table's rows: grouped, distinct, limited or a union).
     fn aggregate_needs_subquery(&self) -> bool {
@@ -384,6 +415,7 @@ impl Parts {
                 },
             );
             w.push(" FROM (");
+            self.alias_duplicate_columns();
             self.render_select(w);
             w.push(") AS ").push_identifier("aggregate_table");
         } else {
