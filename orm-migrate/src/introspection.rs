@@ -1,31 +1,11 @@
 //! What a live table looks like: its columns, indexes and foreign keys, read from the
 //! database's catalog (the queries are the dialect's `SchemaGrammar`'s).
 
+pub use orm_core::dialect::schema::ColumnInfo;
 use orm_core::{Row, Value};
 
 use crate::error::Result;
 use crate::schema::Schema;
-
-/// One column of a live table ([`Schema::columns`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ColumnInfo {
-    /// The column's name.
-    pub name: String,
-    /// Its type as the database spells it (`INTEGER`, `VARCHAR(100)`,
-    /// `character varying(100)`, `timestamp with time zone`, ...).
-    pub type_name: String,
-    /// Whether it accepts NULL.
-    pub nullable: bool,
-    /// Its default as SQL text (`0`, `'draft'`, `CURRENT_TIMESTAMP`), if any. An
-    /// auto-increment column's sequence default is reported by `auto_increment` instead.
-    pub default: Option<String>,
-    /// Whether it is (part of) the primary key.
-    pub primary_key: bool,
-    /// Whether the database assigns its values (SQLite's `INTEGER PRIMARY KEY`, a
-    /// PostgreSQL serial or identity column).
-    pub auto_increment: bool,
-}
 
 /// One index of a live table other than its primary key ([`Schema::indexes`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,21 +37,6 @@ pub struct ForeignKeyInfo {
     pub on_delete: String,
 }
 
-impl ColumnInfo {
-    /// A NOT NULL column with no default, not a key: set the other fields as needed
-    /// (the struct is `#[non_exhaustive]`).
-    pub fn new(name: impl Into<String>, type_name: impl Into<String>) -> ColumnInfo {
-        ColumnInfo {
-            name: name.into(),
-            type_name: type_name.into(),
-            nullable: false,
-            default: None,
-            primary_key: false,
-            auto_increment: false,
-        }
-    }
-}
-
 fn flag(row: &Row<'_>, column: &str) -> orm_core::Result<bool> {
     Ok(row.get::<i64, _>(column)? != 0)
 }
@@ -96,24 +61,7 @@ impl Schema<'_> {
     /// # Ok::<(), orm_migrate::Error>(())
     /// ```
     pub fn columns(&mut self, table: &str) -> Result<Vec<ColumnInfo>> {
-        let conn = self.connection();
-        let query = conn.dialect().columns_query();
-        Ok(
-            conn.query_map(query, &[Value::Text(table.to_owned())], |row| {
-                let auto_increment = flag(row, "auto_increment")?;
-                Ok(ColumnInfo {
-                    name: row.get("name")?,
-                    type_name: row.get("type")?,
-                    nullable: !flag(row, "not_null")?,
-                    default: match auto_increment {
-                        true => None,
-                        false => row.get("default")?,
-                    },
-                    primary_key: row.get::<i64, _>("pk")? > 0,
-                    auto_increment,
-                })
-            })?,
-        )
+        Ok(self.connection().columns(table)?)
     }
 
     /// The indexes of `table` other than its primary key, by name (unique constraints

@@ -764,31 +764,30 @@ fn postgres_flow(app: &Path, posts_seeder: &str) {
     ok(app, &["migrate:refresh", "--database", &url]);
     assert!(has_table(&mut conn, "users") && has_table(&mut conn, "posts"));
 
-    // Seeding, as on SQLite.
-    let out = ok(app, &["migrate:refresh", "--seed", "--database", &url]);
-    assert!(out.contains("Seeded:  PostsTableSeeder ("), "{out}");
-    assert_eq!(count(&mut conn, "posts"), 3);
-    ok(app, &["seed:run", "Posts", "--database", &url]);
-    assert_eq!(count(&mut conn, "posts"), 6);
-    ok(app, &["migrate:fresh", "--seed", "--database", &url]);
-    assert_eq!(count(&mut conn, "posts"), 3);
-    ok(
-        app,
-        &["migrate:rollback", "--step", "1", "--database", &url],
-    );
-    ok(app, &["migrate", "--seed", "--database", &url]);
-    assert_eq!(count(&mut conn, "posts"), 3);
-    std::fs::write(posts_seeder, failing_seeder(posts_seeder)).unwrap();
-    let err = fails(app, &["seed:run", "--database", &url]);
-    assert!(err.contains("seeder `PostsTableSeeder` failed"), "{err}");
-    assert_eq!(
-        count(&mut conn, "posts"),
-        3,
-        "the failed seeder kept nothing"
-    );
-    std::fs::write(posts_seeder, working_seeder(posts_seeder)).unwrap();
+    seeding_on_server(app, &url, &mut conn, posts_seeder);
     drop(conn);
     drop(guard);
+}
+
+/// Seeding on a server database (`url`, `conn` on it), as `seeding_flow` does on SQLite:
+/// `--seed` on refresh, fresh and migrate, one seeder by name, and a failing seeder that
+/// keeps nothing.
+fn seeding_on_server(app: &Path, url: &str, conn: &mut Connection, posts_seeder: &str) {
+    let out = ok(app, &["migrate:refresh", "--seed", "--database", url]);
+    assert!(out.contains("Seeded:  PostsTableSeeder ("), "{out}");
+    assert_eq!(count(conn, "posts"), 3);
+    ok(app, &["seed:run", "Posts", "--database", url]);
+    assert_eq!(count(conn, "posts"), 6);
+    ok(app, &["migrate:fresh", "--seed", "--database", url]);
+    assert_eq!(count(conn, "posts"), 3);
+    ok(app, &["migrate:rollback", "--step", "1", "--database", url]);
+    ok(app, &["migrate", "--seed", "--database", url]);
+    assert_eq!(count(conn, "posts"), 3);
+    std::fs::write(posts_seeder, failing_seeder(posts_seeder)).unwrap();
+    let err = fails(app, &["seed:run", "--database", url]);
+    assert!(err.contains("seeder `PostsTableSeeder` failed"), "{err}");
+    assert_eq!(count(conn, "posts"), 3, "the failed seeder kept nothing");
+    std::fs::write(posts_seeder, working_seeder(posts_seeder)).unwrap();
 }
 
 fn count(conn: &mut Connection, table: &str) -> i64 {
@@ -940,23 +939,7 @@ fn mysql_flow(app: &Path, posts_seeder: &str) {
     ok(app, &["migrate:refresh", "--database", &url]);
     assert!(has_table(&mut conn, "users") && has_table(&mut conn, "posts"));
 
-    // Seeding, as on SQLite and PostgreSQL.
-    let out = ok(app, &["migrate:refresh", "--seed", "--database", &url]);
-    assert!(out.contains("Seeded:  PostsTableSeeder ("), "{out}");
-    assert_eq!(count(&mut conn, "posts"), 3);
-    ok(app, &["seed:run", "Posts", "--database", &url]);
-    assert_eq!(count(&mut conn, "posts"), 6);
-    ok(app, &["migrate:fresh", "--seed", "--database", &url]);
-    assert_eq!(count(&mut conn, "posts"), 3);
-    std::fs::write(posts_seeder, failing_seeder(posts_seeder)).unwrap();
-    let err = fails(app, &["seed:run", "--database", &url]);
-    assert!(err.contains("seeder `PostsTableSeeder` failed"), "{err}");
-    assert_eq!(
-        count(&mut conn, "posts"),
-        3,
-        "the failed seeder kept nothing"
-    );
-    std::fs::write(posts_seeder, working_seeder(posts_seeder)).unwrap();
+    seeding_on_server(app, &url, &mut conn, posts_seeder);
     // schema:check on MySQL too: the scaffolded models match; `tags` exists only in
     // the SQLite database the Tag model was written from.
     let output = craft(app, &["schema:check", "--database", &url]);

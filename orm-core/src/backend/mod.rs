@@ -211,6 +211,28 @@ impl Connection {
         self.select_values(sql, &to_values(params))
     }
 
+    /// The columns of `table` as the database's catalog describes them, in order (empty
+    /// when it does not exist). A primary key column is never nullable.
+    pub fn columns(&mut self, table: &str) -> Result<Vec<crate::dialect::schema::ColumnInfo>> {
+        let query = self.dialect().columns_query();
+        let flag = |row: &Row<'_>, column: &str| Ok::<_, Error>(row.get::<i64, _>(column)? != 0);
+        self.query_map(query, &[Value::Text(table.to_owned())], |row| {
+            let auto_increment = flag(row, "auto_increment")?;
+            let primary_key = row.get::<i64, _>("pk")? > 0;
+            Ok(crate::dialect::schema::ColumnInfo {
+                name: row.get("name")?,
+                type_name: row.get("type")?,
+                nullable: !flag(row, "not_null")? && !primary_key,
+                default: match auto_increment {
+                    true => None,
+                    false => row.get("default")?,
+                },
+                primary_key,
+                auto_increment,
+            })
+        })
+    }
+
     /// [`Connection::select`] with owned values (`?` placeholders).
     pub fn select_values(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Record>> {
         let sql = self.dialect().translate_placeholders(sql);

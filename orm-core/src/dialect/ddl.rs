@@ -35,6 +35,43 @@ pub(crate) fn shared_column_type(kind: &ColumnType) -> Option<std::borrow::Cow<'
     })
 }
 
+/// Appends the type both built-in mappings share for `kind` ([`shared_column_type`]), or
+/// fails the statement when no dialect maps it.
+pub(crate) fn push_shared_column_type(w: &mut SqlWriter, column: &ColumnDef, kind: &ColumnType) {
+    match shared_column_type(kind) {
+        Some(shared) => {
+            w.push(&shared);
+        }
+        None => {
+            w.fail(Error::invalid_query(
+                InvalidQueryKind::Unsupported,
+                format!("column `{}`: no column type for {kind:?}", column.name),
+            ));
+        }
+    }
+}
+
+/// Appends ` CHECK (column >= 0)` to a numeric, non-auto-increment column: how a
+/// backend without unsigned types keeps `unsigned()`'s promise.
+pub(crate) fn push_non_negative_check(w: &mut SqlWriter, column: &ColumnDef) {
+    let numeric = matches!(
+        column.kind,
+        ColumnType::TinyInteger
+            | ColumnType::SmallInteger
+            | ColumnType::MediumInteger
+            | ColumnType::Integer
+            | ColumnType::BigInteger
+            | ColumnType::Float
+            | ColumnType::Double
+            | ColumnType::Decimal { .. }
+    );
+    if numeric && !column.auto_increment {
+        w.push(" CHECK (")
+            .push_identifier(&column.name)
+            .push(" >= 0)");
+    }
+}
+
 pub(crate) fn push_default(w: &mut SqlWriter, column: &ColumnDef, default: &ColumnDefault) {
     match default {
         ColumnDefault::Value(value) => {

@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use super::ddl::{push_default, shared_column_type};
+use super::ddl::{push_default, push_non_negative_check, push_shared_column_type};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
     rewrite_question_marks, Backend, DatePart, Dialect, LockMode, SchemaGrammar, SqlWriter,
@@ -242,16 +242,7 @@ impl SchemaGrammar for MysqlDialect {
             ColumnType::Time => "TIME(6)",
             ColumnType::Binary => "LONGBLOB",
             ColumnType::Uuid => "CHAR(36)",
-            other => {
-                match shared_column_type(other) {
-                    Some(shared) => w.push(&shared),
-                    None => w.fail(Error::invalid_query(
-                        InvalidQueryKind::Unsupported,
-                        format!("column `{}`: no column type for {other:?}", column.name),
-                    )),
-                };
-                return;
-            }
+            other => return push_shared_column_type(w, column, other),
         };
         w.push(name);
     }
@@ -260,22 +251,7 @@ impl SchemaGrammar for MysqlDialect {
         // A CHECK, as on PostgreSQL, rather than UNSIGNED types: a foreign key column
         // must have its key's exact type and sign, and `big_integer("user_id")` with or
         // without `unsigned()` should both reference an `increments` key.
-        let numeric = matches!(
-            column.kind,
-            ColumnType::TinyInteger
-                | ColumnType::SmallInteger
-                | ColumnType::MediumInteger
-                | ColumnType::Integer
-                | ColumnType::BigInteger
-                | ColumnType::Float
-                | ColumnType::Double
-                | ColumnType::Decimal { .. }
-        );
-        if numeric && !column.auto_increment {
-            w.push(" CHECK (")
-                .push_identifier(&column.name)
-                .push(" >= 0)");
-        }
+        push_non_negative_check(w, column);
     }
 
     fn inline_auto_increment(&self) -> &'static str {

@@ -2,10 +2,10 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, InvalidQueryKind, Result};
+use crate::error::Result;
 use crate::value::Value;
 
-use super::ddl::{push_default, shared_column_type};
+use super::ddl::{push_default, push_non_negative_check, push_shared_column_type};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
     push_quoted_text, rewrite_question_marks, Backend, DatePart, Dialect, SchemaGrammar, SqlWriter,
@@ -160,38 +160,14 @@ impl SchemaGrammar for PostgresDialect {
             ColumnType::Timestamp | ColumnType::TimestampTz => "TIMESTAMPTZ",
             ColumnType::Binary => "BYTEA",
             ColumnType::Uuid => "UUID",
-            other => {
-                match shared_column_type(other) {
-                    Some(shared) => w.push(&shared),
-                    None => w.fail(Error::invalid_query(
-                        InvalidQueryKind::Unsupported,
-                        format!("column `{}`: no column type for {other:?}", column.name),
-                    )),
-                };
-                return;
-            }
+            other => return push_shared_column_type(w, column, other),
         };
         w.push(name);
     }
 
     fn push_unsigned_check(&self, w: &mut SqlWriter, column: &ColumnDef) {
         // No unsigned types: a CHECK keeps the promise (a serial is positive already).
-        let numeric = matches!(
-            column.kind,
-            ColumnType::TinyInteger
-                | ColumnType::SmallInteger
-                | ColumnType::MediumInteger
-                | ColumnType::Integer
-                | ColumnType::BigInteger
-                | ColumnType::Float
-                | ColumnType::Double
-                | ColumnType::Decimal { .. }
-        );
-        if numeric && !column.auto_increment {
-            w.push(" CHECK (")
-                .push_identifier(&column.name)
-                .push(" >= 0)");
-        }
+        push_non_negative_check(w, column);
     }
 
     fn drop_if_exists_suffix(&self) -> &'static str {

@@ -452,3 +452,39 @@ pub enum AlterPlan {
         then: Vec<String>,
     },
 }
+
+/// One column of a live table (`Schema::columns` in orm-migrate, [`crate::Connection::columns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ColumnInfo {
+    /// The column's name.
+    pub name: String,
+    /// Its type as the database spells it (`INTEGER`, `VARCHAR(100)`,
+    /// `character varying(100)`, `timestamp with time zone`, ...).
+    pub type_name: String,
+    /// Whether it accepts NULL.
+    pub nullable: bool,
+    /// Its default as SQL text (`0`, `'draft'`, `CURRENT_TIMESTAMP`), if any. An
+    /// auto-increment column's sequence default is reported by `auto_increment` instead.
+    pub default: Option<String>,
+    /// Whether it is (part of) the primary key.
+    pub primary_key: bool,
+    /// Whether the database assigns its values (SQLite's `INTEGER PRIMARY KEY`, a
+    /// PostgreSQL serial or identity column).
+    pub auto_increment: bool,
+}
+
+impl ColumnInfo {
+    /// A NOT NULL column with no default, not a key: set the other fields as needed
+    /// (the struct is `#[non_exhaustive]`).
+    pub fn new(name: impl Into<String>, type_name: impl Into<String>) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            type_name: type_name.into(),
+            nullable: false,
+            default: None,
+            primary_key: false,
+            auto_increment: false,
+        }
+    }
+}

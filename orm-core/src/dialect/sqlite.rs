@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use super::ddl::shared_column_type;
+use super::ddl::push_shared_column_type;
 use super::schema::{
     sqlite_pragmas, AlterCommand, ColumnDef, ColumnDefault, ColumnType, IndexKind,
 };
@@ -8,7 +8,6 @@ use super::{
     push_like_pattern, rewrite_question_marks, text_match_pattern, Backend, DatePart, Dialect,
     ForeignKeySwitch, LockMode, SchemaGrammar, SqlWriter, TextMatch,
 };
-use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
 
 /// SQLITE_MAX_LIKE_PATTERN_LENGTH of the bundled library (a compile-time maximum that the
@@ -163,16 +162,7 @@ impl SchemaGrammar for SqliteDialect {
             ColumnType::DateTime | ColumnType::Timestamp | ColumnType::TimestampTz => "DATETIME",
             ColumnType::Binary => "BLOB",
             ColumnType::Uuid => "CHAR(36)",
-            other => {
-                match shared_column_type(other) {
-                    Some(shared) => w.push(&shared),
-                    None => w.fail(Error::invalid_query(
-                        InvalidQueryKind::Unsupported,
-                        format!("column `{}`: no column type for {other:?}", column.name),
-                    )),
-                };
-                return;
-            }
+            other => return push_shared_column_type(w, column, other),
         };
         w.push(name);
     }

@@ -8,7 +8,7 @@ use super::ModelMeta;
 use crate::db::with_named;
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::value::{TypeFamily, Value};
+use crate::value::TypeFamily;
 
 /// One way a model and its table disagree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,14 +113,6 @@ impl fmt::Display for SchemaReport {
     }
 }
 
-struct LiveColumn {
-    name: String,
-    sql_type: String,
-    nullable: bool,
-    has_default: bool,
-    generated: bool,
-}
-
 fn compatible(field: TypeFamily, column: TypeFamily, dialect: &dyn Dialect) -> bool {
     use TypeFamily::*;
     match (field, column) {
@@ -138,22 +130,7 @@ fn compatible(field: TypeFamily, column: TypeFamily, dialect: &dyn Dialect) -> b
 
 pub(super) fn check(meta: &'static ModelMeta) -> Result<SchemaReport> {
     let (live, dialect) = with_named(meta.connection, |conn| {
-        let dialect = conn.dialect();
-        let live = conn.query_map(
-            dialect.columns_query(),
-            &[Value::Text(meta.table.to_owned())],
-            |row| {
-                let pk = row.get::<i64, _>("pk")? > 0;
-                Ok(LiveColumn {
-                    name: row.get("name")?,
-                    sql_type: row.get("type")?,
-                    nullable: row.get::<i64, _>("not_null")? == 0 && !pk,
-                    has_default: row.get::<Option<String>, _>("default")?.is_some(),
-                    generated: row.get::<i64, _>("auto_increment")? != 0,
-                })
-            },
-        )?;
-        Ok((live, dialect))
+        Ok((conn.columns(meta.table)?, conn.dialect()))
     })?;
     let mut problems = Vec::new();
     if live.is_empty() {
@@ -177,11 +154,11 @@ pub(super) fn check(meta: &'static ModelMeta) -> Result<SchemaReport> {
         let Some(&(family, field_nullable)) = meta.column_types.get(i) else {
             continue;
         };
-        if !compatible(family, dialect.type_family(&found.sql_type), dialect) {
+        if !compatible(family, dialect.type_family(&found.type_name), dialect) {
             problems.push(SchemaProblem::TypeMismatch {
                 column: (*column).to_owned(),
                 field: family,
-                sql_type: found.sql_type.clone(),
+                sql_type: found.type_name.clone(),
             });
         }
         if found.nullable && !field_nullable {
@@ -189,8 +166,10 @@ pub(super) fn check(meta: &'static ModelMeta) -> Result<SchemaReport> {
                 column: (*column).to_owned(),
             });
         }
-        let filled =
-            found.has_default || found.generated || set_by_orm(i) || i == meta.primary_key_index;
+        let filled = found.default.is_some()
+            || found.auto_increment
+            || set_by_orm(i)
+            || i == meta.primary_key_index;
         if field_nullable && !found.nullable && !filled {
             problems.push(SchemaProblem::NotNullColumn {
                 column: (*column).to_owned(),
@@ -202,7 +181,7 @@ pub(super) fn check(meta: &'static ModelMeta) -> Result<SchemaReport> {
             .columns
             .iter()
             .any(|c| c.eq_ignore_ascii_case(&column.name));
-        if !mapped && !column.nullable && !column.has_default && !column.generated {
+        if !mapped && !column.nullable && column.default.is_none() && !column.auto_increment {
             problems.push(SchemaProblem::UnmappedColumn {
                 column: column.name.clone(),
             });

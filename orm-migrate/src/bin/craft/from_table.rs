@@ -47,10 +47,6 @@ fn field_type(column: &ColumnInfo) -> &'static str {
     }
 }
 
-fn is_keyword(name: &str) -> bool {
-    crate::names::is_keyword(name)
-}
-
 /// The source of `app/MODULE.rs` for `type_name` over `table`'s `columns`.
 pub fn model_source(
     type_name: &str,
@@ -98,7 +94,7 @@ pub fn model_source(
                 "column `{name}` of `{table}` is not a Rust identifier: write this model by hand"
             ));
         }
-        let field = if is_keyword(name) {
+        let field = if crate::names::is_keyword(name) {
             format!("r#{name}")
         } else {
             name.clone()

@@ -462,21 +462,7 @@ pub fn append_to_list(current: &str, anchor: &str, opener: &str, entry: &str) ->
     let open = current.find(anchor)?;
     let open = open + current[open..].find(opener)?;
     let body_start = open + opener.len();
-    let mut depth = 1usize;
-    let mut close = None;
-    for (offset, c) in current[body_start..].char_indices() {
-        match c {
-            '[' | '(' | '{' => depth += 1,
-            ']' | ')' | '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    close = Some(body_start + offset);
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
+    let close = closing_bracket(current, body_start);
     let close = close?;
     let mut entries = split_top_level(&current[body_start..close]);
     entries.push(entry.split_whitespace().collect());
@@ -489,6 +475,25 @@ pub fn append_to_list(current: &str, anchor: &str, opener: &str, entry: &str) ->
     }
     list.push_str(&" ".repeat(indent));
     Some(format!("{}{list}{}", &current[..open], &current[close..]))
+}
+
+/// The position of the bracket closing the list whose body starts at `body_start`
+/// (brackets inside it balanced), if any.
+fn closing_bracket(text: &str, body_start: usize) -> Option<usize> {
+    let mut depth = 1usize;
+    for (offset, c) in text[body_start..].char_indices() {
+        match c {
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(body_start + offset);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `databases/migrations/mod.rs` with the migration `STEM` (type `TYPE`) declared and
@@ -508,21 +513,7 @@ pub fn register_migration(current: &str, stem: &str, type_name: &str) -> Result<
             .find("vec![")
             .ok_or_else(unregistrable)?;
     let body_start = open + "vec![".len();
-    let mut depth = 1usize;
-    let mut close = None;
-    for (offset, c) in current[body_start..].char_indices() {
-        match c {
-            '[' | '(' | '{' => depth += 1,
-            ']' | ')' | '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    close = Some(body_start + offset);
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
+    let close = closing_bracket(current, body_start);
     let close = close.ok_or_else(unregistrable)?;
     let mut entries = split_top_level(&current[body_start..close]);
     entries.push(format!("Box::new({module}::{type_name})"));
