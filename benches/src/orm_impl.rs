@@ -27,6 +27,18 @@ pub fn install_default_sqlite(seed: &Seed) -> Result<testing::TestDatabase> {
     Ok(guard)
 }
 
+/// Seeds a new SQLite database file at `path` and makes it the default connection
+/// with `DB::connect`, as an application does: every call then checks a connection out
+/// of the pool (no thread-scoped connection is installed).
+pub fn connect_default_sqlite_file(seed: &Seed, path: &std::path::Path) -> Result<()> {
+    let url = format!("sqlite://{}", path.display());
+    let mut conn = Connection::open(&url)?;
+    conn.execute_batch(data::schema(Database::Sqlite))?;
+    conn.execute_batch(&seed.script())?;
+    drop(conn);
+    DB::connect(&url)
+}
+
 /// Installs a private PostgreSQL schema as this thread's default connection (dropped
 /// with the guard), or `None` when no server is reachable.
 pub fn install_default_postgres() -> Option<testing::TestDatabase> {

@@ -4,7 +4,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use crate::backend::Connection;
@@ -186,18 +187,57 @@ impl Pool {
     }
 }
 
-fn registry() -> &'static RwLock<HashMap<String, Pool>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<String, Pool>>> = OnceLock::new();
+fn registry() -> &'static RwLock<HashMap<String, Arc<Pool>>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<String, Arc<Pool>>>> = OnceLock::new();
     REGISTRY.get_or_init(Default::default)
 }
 
-fn registered(name: &str) -> Result<Pool> {
-    registry()
+/// Bumped by every change to the registry, so that a thread's cached lookup
+/// ([`registered`]) knows when it is stale.
+static REGISTRY_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Changes the registry (and invalidates every thread's cached lookup).
+fn update_registry<T>(f: impl FnOnce(&mut HashMap<String, Arc<Pool>>) -> T) -> T {
+    let mut registry = registry().write().unwrap_or_else(|e| e.into_inner());
+    let result = f(&mut registry);
+    REGISTRY_GENERATION.fetch_add(1, Ordering::Release);
+    result
+}
+
+thread_local! {
+    /// This thread's last registry lookup: (generation, name, pool). Every statement on
+    /// the pool path looks its pool up, nearly always the same one; this spares it the
+    /// shared lock and the hashing. The pool is held weakly, so a forgotten pool still
+    /// closes its connections at once.
+    static LAST_LOOKUP: RefCell<Option<(u64, String, Weak<Pool>)>> = const { RefCell::new(None) };
+}
+
+fn registered(name: &str) -> Result<Arc<Pool>> {
+    let generation = REGISTRY_GENERATION.load(Ordering::Acquire);
+    let cached = LAST_LOOKUP.with(|last| match &*last.borrow() {
+        Some((g, n, pool)) if *g == generation && n == name => pool.upgrade(),
+        _ => None,
+    });
+    match cached {
+        Some(pool) => Ok(pool),
+        None => registered_slow(name, generation),
+    }
+}
+
+#[cold]
+fn registered_slow(name: &str, generation: u64) -> Result<Arc<Pool>> {
+    let pool = registry()
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .get(name)
         .cloned()
-        .ok_or_else(|| Error::NoConnection(name.to_owned()))
+        .ok_or_else(|| Error::NoConnection(name.to_owned()))?;
+    LAST_LOOKUP.with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = Some((generation, name.to_owned(), Arc::downgrade(&pool)));
+        }
+    });
+    Ok(pool)
 }
 
 enum ScopedConn {
@@ -675,10 +715,7 @@ impl DB {
     /// Configures a named connection with pool settings.
     pub fn connect_with(name: &str, url: &str, config: PoolConfig) -> Result<()> {
         let pool = Pool::with_config(url, config)?;
-        registry()
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_owned(), pool);
+        update_registry(|registry| registry.insert(name.to_owned(), Arc::new(pool)));
         Ok(())
     }
 
@@ -698,16 +735,12 @@ impl DB {
 
     /// Forgets a configured connection; its pooled connections close when idle.
     pub fn disconnect(name: &str) -> bool {
-        registry()
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name)
-            .is_some()
+        update_registry(|registry| registry.remove(name).is_some())
     }
 
     /// The pool of a configured connection, for explicit checkouts.
     pub fn pool(name: &str) -> Result<Pool> {
-        registered(name)
+        registered(name).map(|pool| Pool::clone(&pool))
     }
 
     /// Checks a connection out of the default pool, for code that passes connections

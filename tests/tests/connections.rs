@@ -343,3 +343,35 @@ fn zero_pool_durations_are_configuration_errors() {
         assert!(matches!(result, Err(Error::Config(_))), "{result:?}");
     }
 }
+
+/// Each thread remembers its last pool lookup; reconnecting or forgetting a name must
+/// still take effect at once on every thread.
+#[test]
+fn reconnecting_or_forgetting_a_name_takes_effect_at_once_on_every_thread() -> orm_core::Result<()>
+{
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    let name = "relookup_test";
+    let db = DB::connection(name);
+    let url_of = |dir: &tempfile::TempDir| file_url(dir, "");
+    DB::connect_named(name, &url_of(&first))?;
+    db.statement("CREATE TABLE which (name TEXT)")?;
+    db.execute("INSERT INTO which VALUES (?)", &[&"first"])?;
+    DB::connect_named(name, &url_of(&second))?;
+    db.statement("CREATE TABLE which (name TEXT)")?;
+    db.execute("INSERT INTO which VALUES (?)", &[&"second"])?;
+    // Another thread looked the first pool up before; it must see the second now.
+    let read = |db: &orm_core::ConnectionRef| -> orm_core::Result<String> {
+        db.select("SELECT name FROM which", &[])?[0].get::<String, _>("name")
+    };
+    let other = thread::spawn(move || {
+        let db = DB::connection("relookup_test");
+        read(&db)
+    });
+    assert_eq!(other.join().unwrap()?, "second");
+    assert_eq!(read(&db)?, "second");
+
+    assert!(DB::disconnect(name));
+    assert!(matches!(read(&db), Err(Error::NoConnection(n)) if n == name));
+    Ok(())
+}

@@ -17,7 +17,14 @@ use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
 use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
 use orm_benches::{new_users, raw_sqlite, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH};
 
-const CONTENDERS: [&str; 4] = ["rusqlite", "orm", "orm_explicit", "diesel"];
+const CONTENDERS: [&str; 6] = [
+    "rusqlite",
+    "orm",
+    "orm_explicit",
+    "diesel",
+    "rusqlite_file",
+    "orm_pool",
+];
 
 /// Each workload, its seed and how many iterations to count (fewer for the big ones).
 fn workloads() -> Vec<(&'static str, Seed, u32)> {
@@ -53,7 +60,10 @@ struct Contenders {
     raw: rusqlite::Connection,
     diesel: diesel::SqliteConnection,
     orm: orm_core::Connection,
-    _default: orm_core::testing::TestDatabase,
+    /// The thread's test database; absent for `orm_pool`, whose default connection is a
+    /// pool made by `DB::connect`.
+    _default: Option<orm_core::testing::TestDatabase>,
+    _files: Option<tempfile::TempDir>,
 }
 
 /// Drops a result (of any type, `Copy` ones included) after `black_box` saw it.
@@ -74,11 +84,33 @@ fn run(workload: &str, contender: &str, iterations: u32) {
         .into_iter()
         .find(|(name, _, _)| *name == workload)
         .unwrap_or_else(|| panic!("unknown workload {workload}"));
+    // The file contenders are the in-memory ones on a database file: `rusqlite_file`
+    // runs rusqlite's routines, `orm_pool` the default-connection ones through the pool.
+    let on_file = matches!(contender, "rusqlite_file" | "orm_pool");
+    let files = on_file.then(|| tempfile::tempdir().expect("a temporary directory"));
     let mut c = Contenders {
-        raw: raw_sqlite::open(&seed).expect("rusqlite"),
+        raw: match &files {
+            Some(dir) => raw_sqlite::open_file(&seed, &dir.path().join("raw.db")),
+            None => raw_sqlite::open(&seed),
+        }
+        .expect("rusqlite"),
         diesel: diesel_impl::open_sqlite(&seed).expect("diesel"),
         orm: orm_impl::open_sqlite(&seed).expect("orm"),
-        _default: orm_impl::install_default_sqlite(&seed).expect("orm default"),
+        _default: match &files {
+            Some(dir) => {
+                orm_impl::connect_default_sqlite_file(&seed, &dir.path().join("orm.db"))
+                    .expect("orm pool");
+                None
+            }
+            None => Some(orm_impl::install_default_sqlite(&seed).expect("orm default")),
+        },
+        _files: None,
+    };
+    c._files = files;
+    let contender = match contender {
+        "rusqlite_file" => "rusqlite",
+        "orm_pool" => "orm",
+        other => other,
     };
     let users = new_users(INSERT_BATCH);
     let models = orm_impl::models(&users);
@@ -249,8 +281,10 @@ fn main() {
     let filter = args.get(1).cloned().unwrap_or_default();
     let exe = std::env::current_exe().expect("own path");
     let exe = exe.to_str().expect("utf-8 path");
-    println!("| workload | rusqlite | orm (default) | orm (explicit) | diesel |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| workload | rusqlite | orm (default) | orm (explicit) | diesel | rusqlite (file) | orm (DB::connect, file) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (workload, _, iterations) in workloads() {
         let selected: Vec<&str> = CONTENDERS
             .into_iter()
@@ -261,15 +295,30 @@ fn main() {
         }
         let mut cells = Vec::new();
         let mut baseline = None;
+        let mut file_baseline = None;
         for contender in CONTENDERS {
-            if contender != "rusqlite" && !selected.contains(&contender) {
+            let is_file = matches!(contender, "rusqlite_file" | "orm_pool");
+            let base_name = if is_file { "rusqlite_file" } else { "rusqlite" };
+            if contender != base_name && !selected.contains(&contender) {
+                cells.push(String::from("-"));
+                continue;
+            }
+            if contender == base_name
+                && !selected
+                    .iter()
+                    .any(|c| matches!(*c, "rusqlite_file" | "orm_pool") == is_file)
+            {
                 cells.push(String::from("-"));
                 continue;
             }
             match count(exe, workload, contender, iterations) {
                 Some(total) => {
                     let per = total as f64 / f64::from(iterations);
-                    let base = *baseline.get_or_insert(per);
+                    let base = if is_file {
+                        *file_baseline.get_or_insert(per)
+                    } else {
+                        *baseline.get_or_insert(per)
+                    };
                     cells.push(format!("{:.0} ({:.2})", per, per / base));
                 }
                 None => cells.push(String::from("valgrind failed")),

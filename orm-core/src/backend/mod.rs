@@ -473,14 +473,34 @@ impl Connection {
         !self.state.broken && dispatch!(&mut self.state.inner, c => c.still_open(verify))
     }
 
-    /// Notes that the connection went back to its pool, idle.
-    pub(crate) fn mark_idle(&mut self) {
-        self.state.idle_since = Instant::now();
+    /// Whether a server at the other end can end the session (not so for SQLite, whose
+    /// file cannot go away under an open connection): only then is idle time tracked.
+    fn has_server(&self) -> bool {
+        match &self.state.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(_) => false,
+            Inner::Detached(_) => false,
+            #[allow(unreachable_patterns)]
+            _ => true,
+        }
     }
 
-    /// How long the connection has been idle in its pool.
+    /// Notes that the connection went back to its pool, idle. Reads the clock only for
+    /// a server connection: a checkout of an embedded one pays nothing for it.
+    pub(crate) fn mark_idle(&mut self) {
+        if self.has_server() {
+            self.state.idle_since = Instant::now();
+        }
+    }
+
+    /// How long the connection has been idle in its pool (always zero for SQLite,
+    /// which has no server session to verify).
     pub(crate) fn idle_for(&self) -> Duration {
-        self.state.idle_since.elapsed()
+        if self.has_server() {
+            self.state.idle_since.elapsed()
+        } else {
+            Duration::ZERO
+        }
     }
 
     /// Makes the connection clean for its next user: rolls back whatever transaction is
