@@ -162,6 +162,12 @@ impl Pool {
 
     /// Checks a connection out (waiting up to the configured timeout).
     pub fn get(&self) -> Result<PooledConnection> {
+        // An idle connection first: r2d2's waiting checkout reads the clock twice more
+        // (its deadline and a checkout event), which a busy loop of short statements
+        // notices. It waits (or opens a connection) only when none is idle.
+        if let Some(conn) = self.inner.try_get() {
+            return Ok(conn);
+        }
         self.inner.get().map_err(|e| Error::Connection {
             message: format!(
                 "no connection to {} available: {e}",
