@@ -220,6 +220,27 @@ pub fn open_sqlite(seed: &crate::data::Seed) -> QueryResult<SqliteConnection> {
     Ok(conn)
 }
 
+/// Opens a new SQLite database file at `path` with the schema and `seed`, set up as the
+/// ORM sets up a file (WAL, `synchronous = NORMAL`, foreign keys on).
+pub fn open_sqlite_file(
+    seed: &crate::data::Seed,
+    path: &std::path::Path,
+) -> QueryResult<SqliteConnection> {
+    let url = path.display().to_string();
+    let connect = || {
+        SqliteConnection::establish(&url)
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
+    };
+    let mut seeder = connect()?;
+    seeder.batch_execute("PRAGMA journal_mode = WAL")?;
+    seeder.batch_execute(crate::data::schema(crate::data::Database::Sqlite))?;
+    seeder.batch_execute(&seed.script())?;
+    drop(seeder);
+    let mut conn = connect()?;
+    conn.batch_execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")?;
+    Ok(conn)
+}
+
 /// Connects to PostgreSQL with `schema` as the search path.
 pub fn connect_postgres(url: &str, schema: &str) -> QueryResult<PgConnection> {
     let mut conn = PgConnection::establish(url)

@@ -18,6 +18,16 @@ pub fn open_sqlite(seed: &Seed) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Opens a new SQLite database file at `path` with the schema and `seed`.
+pub fn open_sqlite_file(seed: &Seed, path: &std::path::Path) -> Result<Connection> {
+    let url = format!("sqlite://{}", path.display());
+    let mut seeder = Connection::open(&url)?;
+    seeder.execute_batch(data::schema(Database::Sqlite))?;
+    seeder.execute_batch(&seed.script())?;
+    drop(seeder);
+    Connection::open(&url)
+}
+
 /// Installs a fresh in-memory SQLite database, with the schema and `seed`, as this
 /// thread's default connection (until the guard is dropped).
 pub fn install_default_sqlite(seed: &Seed) -> Result<testing::TestDatabase> {

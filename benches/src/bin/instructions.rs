@@ -56,14 +56,38 @@ fn workloads() -> Vec<(&'static str, Seed, u32)> {
     ]
 }
 
+/// Only the measured contender's database is made: the others' would change the heap
+/// the measured code allocates in (glibc's malloc then walks different bins), which
+/// showed as tens of thousands of instructions on a 100-row load.
+#[derive(Default)]
 struct Contenders {
-    raw: rusqlite::Connection,
-    diesel: diesel::SqliteConnection,
-    orm: orm_core::Connection,
-    /// The thread's test database; absent for `orm_pool`, whose default connection is a
-    /// pool made by `DB::connect`.
+    raw: Option<rusqlite::Connection>,
+    diesel: Option<diesel::SqliteConnection>,
+    orm: Option<orm_core::Connection>,
+    /// The thread's test database (`orm`); absent for `orm_pool`, whose default
+    /// connection is a pool made by `DB::connect`.
     _default: Option<orm_core::testing::TestDatabase>,
     _files: Option<tempfile::TempDir>,
+}
+
+impl Contenders {
+    fn raw(&self) -> &rusqlite::Connection {
+        self.raw
+            .as_ref()
+            .expect("the rusqlite contender's database")
+    }
+
+    fn diesel(&mut self) -> &mut diesel::SqliteConnection {
+        self.diesel
+            .as_mut()
+            .expect("the diesel contender's database")
+    }
+
+    fn orm(&mut self) -> &mut orm_core::Connection {
+        self.orm
+            .as_mut()
+            .expect("the orm_explicit contender's database")
+    }
 }
 
 /// Drops a result (of any type, `Copy` ones included) after `black_box` saw it.
@@ -86,26 +110,23 @@ fn run(workload: &str, contender: &str, iterations: u32) {
         .unwrap_or_else(|| panic!("unknown workload {workload}"));
     // The file contenders are the in-memory ones on a database file: `rusqlite_file`
     // runs rusqlite's routines, `orm_pool` the default-connection ones through the pool.
-    let on_file = matches!(contender, "rusqlite_file" | "orm_pool");
-    let files = on_file.then(|| tempfile::tempdir().expect("a temporary directory"));
-    let mut c = Contenders {
-        raw: match &files {
-            Some(dir) => raw_sqlite::open_file(&seed, &dir.path().join("raw.db")),
-            None => raw_sqlite::open(&seed),
+    let files = matches!(contender, "rusqlite_file" | "orm_pool")
+        .then(|| tempfile::tempdir().expect("a temporary directory"));
+    let file = |name: &str| files.as_ref().expect("a directory").path().join(name);
+    let mut c = Contenders::default();
+    match contender {
+        "rusqlite" => c.raw = Some(raw_sqlite::open(&seed).expect("rusqlite")),
+        "rusqlite_file" => {
+            c.raw = Some(raw_sqlite::open_file(&seed, &file("raw.db")).expect("rusqlite"))
         }
-        .expect("rusqlite"),
-        diesel: diesel_impl::open_sqlite(&seed).expect("diesel"),
-        orm: orm_impl::open_sqlite(&seed).expect("orm"),
-        _default: match &files {
-            Some(dir) => {
-                orm_impl::connect_default_sqlite_file(&seed, &dir.path().join("orm.db"))
-                    .expect("orm pool");
-                None
-            }
-            None => Some(orm_impl::install_default_sqlite(&seed).expect("orm default")),
-        },
-        _files: None,
-    };
+        "diesel" => c.diesel = Some(diesel_impl::open_sqlite(&seed).expect("diesel")),
+        "orm_explicit" => c.orm = Some(orm_impl::open_sqlite(&seed).expect("orm")),
+        "orm" => c._default = Some(orm_impl::install_default_sqlite(&seed).expect("orm default")),
+        "orm_pool" => {
+            orm_impl::connect_default_sqlite_file(&seed, &file("orm.db")).expect("orm pool")
+        }
+        _ => panic!("unknown contender {contender}"),
+    }
     c._files = files;
     let contender = match contender {
         "rusqlite_file" => "rusqlite",
@@ -126,36 +147,34 @@ fn run(workload: &str, contender: &str, iterations: u32) {
     let kind = workload.split('/').next().unwrap_or_default();
     let mut routine: Box<dyn FnMut()> = match (kind, contender) {
         ("trivial_query", "rusqlite") => {
-            Box::new(|| keep(black_box(raw_sqlite::load_users(&c.raw).unwrap())))
+            Box::new(|| keep(black_box(raw_sqlite::load_users(c.raw()).unwrap())))
         }
         ("trivial_query", "orm") => Box::new(|| keep(black_box(orm::load_users().unwrap()))),
         ("trivial_query", "orm_explicit") => {
-            Box::new(|| keep(black_box(orm_on::load_users(&mut c.orm).unwrap())))
+            Box::new(|| keep(black_box(orm_on::load_users(c.orm()).unwrap())))
         }
         ("trivial_query", "diesel") => {
-            Box::new(|| keep(black_box(diesel_sqlite::load_users(&mut c.diesel).unwrap())))
+            Box::new(|| keep(black_box(diesel_sqlite::load_users(c.diesel()).unwrap())))
         }
         ("medium_query", "rusqlite") => Box::new(|| {
             keep(black_box(
-                raw_sqlite::load_users_with_posts(&c.raw).unwrap(),
+                raw_sqlite::load_users_with_posts(c.raw()).unwrap(),
             ))
         }),
         ("medium_query", "orm") => {
             Box::new(|| keep(black_box(orm::load_users_with_posts().unwrap())))
         }
-        ("medium_query", "orm_explicit") => Box::new(|| {
-            keep(black_box(
-                orm_on::load_users_with_posts(&mut c.orm).unwrap(),
-            ))
-        }),
+        ("medium_query", "orm_explicit") => {
+            Box::new(|| keep(black_box(orm_on::load_users_with_posts(c.orm()).unwrap())))
+        }
         ("medium_query", "diesel") => Box::new(|| {
             keep(black_box(
-                diesel_sqlite::load_users_with_posts(&mut c.diesel).unwrap(),
+                diesel_sqlite::load_users_with_posts(c.diesel()).unwrap(),
             ))
         }),
         ("find_by_key", "rusqlite") => Box::new(|| {
             ids.iter()
-                .for_each(|&id| keep(black_box(raw_sqlite::find_user(&c.raw, id).unwrap())))
+                .for_each(|&id| keep(black_box(raw_sqlite::find_user(c.raw(), id).unwrap())))
         }),
         ("find_by_key", "orm") => Box::new(|| {
             ids.iter()
@@ -163,17 +182,14 @@ fn run(workload: &str, contender: &str, iterations: u32) {
         }),
         ("find_by_key", "orm_explicit") => Box::new(|| {
             ids.iter()
-                .for_each(|&id| keep(black_box(orm_on::find_user(&mut c.orm, id).unwrap())))
+                .for_each(|&id| keep(black_box(orm_on::find_user(c.orm(), id).unwrap())))
         }),
         ("find_by_key", "diesel") => Box::new(|| {
-            ids.iter().for_each(|&id| {
-                keep(black_box(
-                    diesel_sqlite::find_user(&mut c.diesel, id).unwrap(),
-                ))
-            })
+            ids.iter()
+                .for_each(|&id| keep(black_box(diesel_sqlite::find_user(c.diesel(), id).unwrap())))
         }),
         ("insert_many", "rusqlite") => {
-            Box::new(|| keep(black_box(raw_sqlite::insert_many(&c.raw, &users).unwrap())))
+            Box::new(|| keep(black_box(raw_sqlite::insert_many(c.raw(), &users).unwrap())))
         }
         ("insert_many", "orm") => Box::new(|| {
             let mut batch = next_batch();
@@ -182,17 +198,17 @@ fn run(workload: &str, contender: &str, iterations: u32) {
         }),
         ("insert_many", "orm_explicit") => Box::new(|| {
             let mut batch = next_batch();
-            orm_on::insert_many(&mut c.orm, &mut batch).unwrap();
+            orm_on::insert_many(c.orm(), &mut batch).unwrap();
             done(batch);
         }),
         ("insert_many", "diesel") => Box::new(|| {
             keep(black_box(
-                diesel_sqlite::insert_many(&mut c.diesel, &users).unwrap(),
+                diesel_sqlite::insert_many(c.diesel(), &users).unwrap(),
             ))
         }),
         ("save_one", "rusqlite") => Box::new(|| {
             keep(black_box(
-                raw_sqlite::insert_one(&c.raw, &users[0]).unwrap(),
+                raw_sqlite::insert_one(c.raw(), &users[0]).unwrap(),
             ))
         }),
         ("save_one", "orm") => Box::new(|| {
@@ -202,29 +218,29 @@ fn run(workload: &str, contender: &str, iterations: u32) {
         }),
         ("save_one", "orm_explicit") => Box::new(|| {
             let mut one = next_single();
-            orm_on::save_one(&mut c.orm, &mut one[0]).unwrap();
+            orm_on::save_one(c.orm(), &mut one[0]).unwrap();
             done(one);
         }),
         ("save_one", "diesel") => Box::new(|| {
             keep(black_box(
-                diesel_sqlite::insert_one(&mut c.diesel, &users[0]).unwrap(),
+                diesel_sqlite::insert_one(c.diesel(), &users[0]).unwrap(),
             ))
         }),
         ("associations", "rusqlite") => {
-            Box::new(|| keep(black_box(raw_sqlite::load_associations(&c.raw).unwrap())))
+            Box::new(|| keep(black_box(raw_sqlite::load_associations(c.raw()).unwrap())))
         }
         ("associations", "orm") => Box::new(|| keep(black_box(orm::load_associations().unwrap()))),
         ("associations", "orm_explicit") => {
-            Box::new(|| keep(black_box(orm_on::load_associations(&mut c.orm).unwrap())))
+            Box::new(|| keep(black_box(orm_on::load_associations(c.orm()).unwrap())))
         }
         ("associations", "diesel") => Box::new(|| {
             keep(black_box(
-                diesel_sqlite::load_associations(&mut c.diesel).unwrap(),
+                diesel_sqlite::load_associations(c.diesel()).unwrap(),
             ))
         }),
         ("streaming", "rusqlite") => Box::new(|| {
             keep(black_box(
-                raw_sqlite::stream_users(&c.raw, |u| keep(black_box(u))).unwrap(),
+                raw_sqlite::stream_users(c.raw(), |u| keep(black_box(u))).unwrap(),
             ))
         }),
         ("streaming", "orm") => Box::new(|| {
@@ -234,12 +250,12 @@ fn run(workload: &str, contender: &str, iterations: u32) {
         }),
         ("streaming", "orm_explicit") => Box::new(|| {
             keep(black_box(
-                orm_on::stream_users(&mut c.orm, |u| keep(black_box(u))).unwrap(),
+                orm_on::stream_users(c.orm(), |u| keep(black_box(u))).unwrap(),
             ))
         }),
         ("streaming", "diesel") => Box::new(|| {
             keep(black_box(
-                diesel_sqlite::stream_users(&mut c.diesel, |u| keep(black_box(u))).unwrap(),
+                diesel_sqlite::stream_users(c.diesel(), |u| keep(black_box(u))).unwrap(),
             ))
         }),
         _ => panic!("unknown contender {contender}"),

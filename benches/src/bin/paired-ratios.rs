@@ -4,7 +4,11 @@
 //! time per iteration, and its ratio to rusqlite's. A cross-check of the criterion
 //! table on a noisy machine, not a replacement for it.
 //!
-//! `cargo run --release -p orm-benches --bin paired-ratios [-- ROUNDS [FILTER | =NAME]]`
+//! `cargo run --release -p orm-benches --bin paired-ratios [-- [--pool] ROUNDS [FILTER | =NAME]]`
+//!
+//! With `--pool` every contender works on a database file instead of in memory, and the
+//! ORM's default connection is a pool made by `DB::connect` (the path applications
+//! take) rather than the thread's test database.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -26,16 +30,33 @@ struct Contenders {
     raw: rusqlite::Connection,
     diesel: diesel::SqliteConnection,
     orm: orm_core::Connection,
-    _default: orm_core::testing::TestDatabase,
+    _default: Option<orm_core::testing::TestDatabase>,
+    _files: Option<tempfile::TempDir>,
 }
+
+/// Set by `--pool`: file databases, and the ORM's default connection through the pool.
+static POOL_PATH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl Contenders {
     fn new(seed: &Seed) -> Contenders {
+        if !POOL_PATH.load(std::sync::atomic::Ordering::Relaxed) {
+            return Contenders {
+                raw: raw_sqlite::open(seed).expect("rusqlite"),
+                diesel: diesel_impl::open_sqlite(seed).expect("diesel"),
+                orm: orm_impl::open_sqlite(seed).expect("orm"),
+                _default: Some(orm_impl::install_default_sqlite(seed).expect("orm default")),
+                _files: None,
+            };
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        orm_impl::connect_default_sqlite_file(seed, &dir.path().join("pool.db")).expect("orm pool");
         Contenders {
-            raw: raw_sqlite::open(seed).expect("rusqlite"),
-            diesel: diesel_impl::open_sqlite(seed).expect("diesel"),
-            orm: orm_impl::open_sqlite(seed).expect("orm"),
-            _default: orm_impl::install_default_sqlite(seed).expect("orm default"),
+            raw: raw_sqlite::open_file(seed, &dir.path().join("raw.db")).expect("rusqlite"),
+            diesel: diesel_impl::open_sqlite_file(seed, &dir.path().join("diesel.db"))
+                .expect("diesel"),
+            orm: orm_impl::open_sqlite_file(seed, &dir.path().join("orm.db")).expect("orm"),
+            _default: None,
+            _files: Some(dir),
         }
     }
 }
@@ -89,7 +110,11 @@ fn median(samples: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--pool") {
+        args.next();
+        POOL_PATH.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(30);
     let filter = args.next().unwrap_or_default();
     // `=name` selects one workload exactly; anything else, every name containing it.
