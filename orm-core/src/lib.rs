@@ -74,7 +74,7 @@ pub use crate::query::{
 pub use crate::query::{IntoOperator, Operator};
 pub use crate::relation::{
     BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, ModelRelations,
-    One, SyncChanges,
+    MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany, MorphedByMany, One, SyncChanges,
 };
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
@@ -84,6 +84,9 @@ pub use crate::value::{now, DecodeError, FromValue, ToValue, TypeFamily, Value, 
 pub use orm_derive::DbEnum;
 /// `#[derive(Model)]`: see the `orm-derive` crate.
 pub use orm_derive::Model;
+/// `#[derive(MorphTo)]`: the enum of a `morph_to` relation's possible parents (see the
+/// `orm-derive` crate).
+pub use orm_derive::MorphTo;
 /// English inflection of table and key names (the `orm-inflector` crate, which
 /// `#[derive(Model)]` and `craft` use too): `User` → `users`, `movies` → `movie`.
 pub use orm_inflector as inflector;
@@ -113,8 +116,9 @@ pub mod prelude {
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, DbEnum, Error, Executor, FromRow,
         HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks,
-        ModelRelations, ModelState, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result,
-        ToValue, Utc, Value, DB,
+        ModelRelations, ModelState, MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany,
+        MorphedByMany, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc,
+        Value, DB,
     };
 }
 
@@ -124,7 +128,10 @@ pub mod __private {
     pub use crate::model::RelationCache;
     pub use crate::model::{loaded, remember_connection, SqlCache};
     pub use crate::query::EagerRelation;
-    pub use crate::relation::{constrain, load_belongs_to, load_many, load_one, relation_query};
+    pub use crate::relation::{
+        constrain, load_belongs_to, load_many, load_morph_to, load_one, morph_load, morph_to_lazy,
+        relation_query,
+    };
     pub use crate::value::Bind;
     pub use serde;
 }

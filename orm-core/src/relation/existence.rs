@@ -9,6 +9,9 @@ pub(super) fn counting_query(
     relation: &'static RelationMeta,
     alias: Option<&str>,
 ) -> Result<(Query<Record>, Ident)> {
+    if relation.kind == RelationKind::MorphTo {
+        return Err(morph_to_has_no_table(relation));
+    }
     let related = (relation.related)();
     let (from, reference) = match alias {
         Some(alias) => (Ident::Owned(format!("{} as {alias}", related.table)), alias),
@@ -39,6 +42,35 @@ pub(super) fn related_rows<T>(
             (query, qualify(related, relation.foreign_key))
         }
         RelationKind::BelongsTo => (query, qualify(related, relation.owner_key())),
+        RelationKind::MorphOne | RelationKind::MorphMany => (
+            query.where_eq(
+                qualify(related, relation.morph_type),
+                relation.morph_value().unwrap_or_default(),
+            ),
+            qualify(related, relation.foreign_key),
+        ),
+        RelationKind::MorphToMany | RelationKind::MorphedByMany => {
+            let pivot = relation.pivot();
+            (
+                query
+                    .join(
+                        pivot,
+                        qualify(pivot, relation.related_key),
+                        "=",
+                        qualify(related, related_meta.primary_key),
+                    )
+                    .where_eq(
+                        qualify(pivot, relation.morph_type),
+                        relation.morph_value().unwrap_or_default(),
+                    ),
+                qualify(pivot, relation.foreign_key),
+            )
+        }
+        // Its rows are in as many tables as the parent may be: no one query reads them.
+        RelationKind::MorphTo => (
+            query.fail(InvalidQueryKind::Relation, morph_to_message(relation)),
+            qualify(related, relation.foreign_key),
+        ),
         RelationKind::BelongsToMany => {
             let pivot = relation.pivot();
             (
@@ -64,6 +96,17 @@ pub(super) fn related_rows<T>(
             )
         }
     }
+}
+
+fn morph_to_has_no_table(relation: &RelationMeta) -> Error {
+    Error::invalid_query(InvalidQueryKind::Relation, morph_to_message(relation))
+}
+
+fn morph_to_message(relation: &RelationMeta) -> String {
+    format!(
+        "`{}` is a morph_to relation, whose rows are in several tables: `has`, `where_has` and `with_count` work on morph_one, morph_many, morph_to_many and morphed_by_many; read it with `with` or its method",
+        relation.name
+    )
 }
 
 /// `query` with the relation's declared constraint applied (its model extras kept).
