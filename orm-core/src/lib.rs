@@ -42,6 +42,7 @@ mod db;
 mod decimal;
 pub mod dialect;
 mod error;
+mod json;
 mod lazy_loading;
 mod log;
 mod model;
@@ -61,6 +62,7 @@ pub use crate::db::{
 };
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
+pub use crate::json::Json;
 pub use crate::log::LoggedQuery;
 pub use crate::model::{
     Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SchemaProblem, SchemaReport,
@@ -115,7 +117,7 @@ pub mod prelude {
     pub use crate::Uuid;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, DbEnum, Error, Executor, FromRow,
-        HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks,
+        HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Json, Model, ModelHooks,
         ModelRelations, ModelState, MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany,
         MorphedByMany, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc,
         Value, DB,

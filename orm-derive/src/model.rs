@@ -748,6 +748,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let via = via(c);
         quote! { out.push(#via::to_bind(&self.#field)); }
     });
+    let check_fields = columns.iter().map(|c| {
+        let field = c.field;
+        let via = via(c);
+        quote! { #via::check_encode(&self.#field)?; }
+    });
     let set_arms = columns.iter().map(|c| {
         let field = c.field;
         let column = &c.column;
@@ -1134,6 +1139,12 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
                 fn key_value(&self) -> ::orm_core::Value {
                     #key_via::to_value(&self.#key_field)
+                }
+
+                #[inline]
+                fn check_values(&self) -> ::orm_core::Result<()> {
+                    #(#check_fields)*
+                    ::core::result::Result::Ok(())
                 }
 
                 #state_methods
