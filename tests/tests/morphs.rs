@@ -302,6 +302,35 @@ on_every_backend! {
         assert_eq!(err.invalid_query_kind(), Some(InvalidQueryKind::Relation), "{err}");
         let err = Comment::query().with_count(&["commentable"]).get().unwrap_err();
         assert_eq!(err.invalid_query_kind(), Some(InvalidQueryKind::Relation), "{err}");
+
+        // One type at a time: the type is matched, not only the key (post 1 = video 1).
+        Comment::create(comment("orphan"))?;
+        let mut gone = Comment::create(comment("to a deleted video"))?;
+        let v2 = video("v2")?;
+        gone.associate("commentable", &v2)?;
+        gone.save()?;
+        Video::destroy([v2.id])?;
+        let on_posts = Comment::query().has_morph::<Post>("commentable").order_by("body").get()?;
+        assert_eq!(bodies(&on_posts), ["p1-a", "p1-b"]);
+        assert_eq!(Comment::query().has_morph::<Video>("commentable").count()?, 1);
+        let either = Comment::query()
+            .where_group(|q| q.has_morph::<Post>("commentable"))
+            .or_where_group(|q| q.has_morph::<Video>("commentable"))
+            .count()?;
+        assert_eq!(either, 3);
+        let b = Comment::query()
+            .where_has_morph::<Post>("commentable", |q| q.where_("title", "=", "p1"))
+            .where_("body", "like", "%-b")
+            .count()?;
+        assert_eq!(b, 1);
+        let none = Comment::query()
+            .where_has_morph::<Video>("commentable", |q| q.where_("title", "=", "p1"))
+            .count()?;
+        assert_eq!(none, 0);
+        let err = Comment::query().has_morph::<Tag>("commentable").get().unwrap_err();
+        assert_eq!(err.invalid_query_kind(), Some(InvalidQueryKind::Relation), "{err}");
+        let err = Post::query().has_morph::<Post>("comments").get().unwrap_err();
+        assert_eq!(err.invalid_query_kind(), Some(InvalidQueryKind::Relation), "{err}");
         Ok(())
     }
 
