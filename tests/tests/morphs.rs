@@ -218,6 +218,17 @@ on_every_backend! {
             .collect();
         assert_eq!(titles, [None, Some("p1"), Some("p1"), Some("v1")]);
         assert!(comments[0].commentable.is_loaded());
+        // A loaded parent serialises as its model.
+        let json = comments[3].to_json()?;
+        assert_eq!(json["commentable"]["title"], "v1");
+        assert_eq!(json["commentable_type"], "videos");
+
+        // The lazy read obeys the lazy-loading guard; a loaded relation does not.
+        DB::prevent_lazy_loading(true);
+        let err = on_video.commentable().unwrap_err();
+        assert!(matches!(err, Error::LazyLoading { .. }), "{err:?}");
+        assert!(comments[3].commentable().is_ok());
+        DB::prevent_lazy_loading(false);
 
         // Nested eager loading goes through each type's own relation.
         let comments = Comment::query()
