@@ -28,7 +28,7 @@ pub struct Video {
     pub comments: MorphMany<Comment>,
     #[model(morph_one(Image, name = "owner"))]
     pub image: MorphOne<Image>,
-    #[model(morph_to_many(Tag, name = "taggable"))]
+    #[model(morph_to_many(Tag, name = "taggable", with_pivot = ["taggable_type"]))]
     pub tags: MorphToMany<Tag>,
 }
 
@@ -385,6 +385,13 @@ on_every_backend! {
         assert!(tags[0].videos.is_empty());
         assert_eq!(tags[1].posts.count(), Some(2));
         assert_eq!(tags[1].videos[0].title, "v1");
+        // Declared pivot columns come with the eager load, on the polymorphic pivot too.
+        let videos = Video::query().with(&["tags"]).get()?;
+        let (tag, pivot) = videos[0].tags.with_pivots().next().unwrap();
+        assert_eq!(tag.name, "sql");
+        assert_eq!(pivot.get::<String, _>("taggable_type")?, "videos");
+        assert_eq!(pivot.get::<i64, _>("taggable_id")?, v1.id.unwrap());
+        assert!(posts[0].tags.pivots().is_none());
         let tagged_sql = Video::query().where_has("tags", |q| q.where_("name", "=", "sql")).count()?;
         assert_eq!(tagged_sql, 1);
         assert_eq!(Tag::query().has("videos").count()?, 1);
