@@ -15,7 +15,7 @@ use crate::value::{Bind, DecodeError, FromValue, ToValue, TypeFamily, Value, Val
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a model column",
     label = "not a column type",
-    note = "column types: bool, i8, i16, i32, i64, u8, u16, u32, f32, f64, String, Vec<u8>, NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>, Decimal, Uuid (feature `uuid`), serde_json::Value, and Option<..> of these",
+    note = "column types: bool, i8, i16, i32, i64, u8, u16, u32, f32, f64, String, Vec<u8>, NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>, Decimal, Uuid (feature `uuid`), serde_json::Value, Json<T> (T: Serialize + DeserializeOwned), and Option<..> of these",
     note = "another type needs `orm_core::ToValue` and `orm_core::FromValue`, and `serde::Serialize` when the derived Serialize writes it (not `hidden`, no `serialize = false`); or mark the field #[model(skip)]"
 )]
 pub trait ColumnField<Mode>: Sized {
@@ -28,6 +28,8 @@ pub trait ColumnField<Mode>: Sized {
     fn to_value(&self) -> Value;
     /// [`ToValue::to_bind`].
     fn to_bind(&self) -> Bind<'_>;
+    /// [`ToValue::check_encode`].
+    fn check_encode(&self) -> Result<()>;
     /// [`FromValue::from_value`].
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError>;
     /// [`Row::get_at`].
@@ -68,6 +70,11 @@ impl<T: ToValue + FromValue + Serialize> ColumnField<Serialized> for T {
     }
 
     #[inline(always)]
+    fn check_encode(&self) -> Result<()> {
+        ToValue::check_encode(self)
+    }
+
+    #[inline(always)]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         FromValue::from_value(value)
     }
@@ -101,6 +108,11 @@ impl<T: ToValue + FromValue> ColumnField<NotSerialized> for T {
     #[inline(always)]
     fn to_bind(&self) -> Bind<'_> {
         ToValue::to_bind(self)
+    }
+
+    #[inline(always)]
+    fn check_encode(&self) -> Result<()> {
+        ToValue::check_encode(self)
     }
 
     #[inline(always)]

@@ -239,6 +239,19 @@ pub enum Error {
         /// The relation asked for.
         relation: String,
     },
+    /// A polymorphic relation's type column (`commentable_type`) holds a name that none
+    /// of the relation's models carries as its morph name.
+    #[error("`{model}.{relation}` holds the type {type_name:?}, which no model of the relation has as its morph name (known: {known})")]
+    UnknownMorphType {
+        /// The model holding the type column.
+        model: String,
+        /// The `morph_to` relation.
+        relation: String,
+        /// The name read from the type column.
+        type_name: String,
+        /// The morph names the relation knows, comma-separated.
+        known: String,
+    },
     /// A statement failed inside a PostgreSQL transaction, which made the server abort
     /// the whole transaction: committing it rolled it back instead. `first` is the first
     /// failure. Wrap a statement that may fail in a nested `DB::transaction` (a savepoint)

@@ -42,6 +42,7 @@ mod db;
 mod decimal;
 pub mod dialect;
 mod error;
+mod json;
 mod lazy_loading;
 mod log;
 mod model;
@@ -61,6 +62,7 @@ pub use crate::db::{
 };
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
+pub use crate::json::Json;
 pub use crate::log::LoggedQuery;
 pub use crate::model::{
     Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SchemaProblem, SchemaReport,
@@ -74,7 +76,7 @@ pub use crate::query::{
 pub use crate::query::{IntoOperator, Operator};
 pub use crate::relation::{
     BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, ModelRelations,
-    One, SyncChanges,
+    MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany, MorphedByMany, One, SyncChanges,
 };
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
@@ -84,6 +86,9 @@ pub use crate::value::{now, DecodeError, FromValue, ToValue, TypeFamily, Value, 
 pub use orm_derive::DbEnum;
 /// `#[derive(Model)]`: see the `orm-derive` crate.
 pub use orm_derive::Model;
+/// `#[derive(MorphTo)]`: the enum of a `morph_to` relation's possible parents (see the
+/// `orm-derive` crate).
+pub use orm_derive::MorphTo;
 /// English inflection of table and key names (the `orm-inflector` crate, which
 /// `#[derive(Model)]` and `craft` use too): `User` → `users`, `movies` → `movie`.
 pub use orm_inflector as inflector;
@@ -112,9 +117,10 @@ pub mod prelude {
     pub use crate::Uuid;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, DbEnum, Error, Executor, FromRow,
-        HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks,
-        ModelRelations, ModelState, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result,
-        ToValue, Utc, Value, DB,
+        HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Json, Model, ModelHooks,
+        ModelRelations, ModelState, MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany,
+        MorphedByMany, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc,
+        Value, DB,
     };
 }
 
@@ -124,7 +130,10 @@ pub mod __private {
     pub use crate::model::RelationCache;
     pub use crate::model::{loaded, remember_connection, SqlCache};
     pub use crate::query::EagerRelation;
-    pub use crate::relation::{constrain, load_belongs_to, load_many, load_one, relation_query};
+    pub use crate::relation::{
+        constrain, load_belongs_to, load_many, load_morph_to, load_one, morph_load, morph_to_lazy,
+        relation_query,
+    };
     pub use crate::value::Bind;
     pub use serde;
 }

@@ -242,6 +242,21 @@ pub trait ToValue {
     fn to_bind(&self) -> Bind<'_> {
         Bind::Owned(self.to_value())
     }
+
+    /// The value to bind, or why it cannot be encoded (a `Json<T>` whose `Serialize`
+    /// fails). The default: [`ToValue::to_value`], which cannot fail.
+    #[inline]
+    fn try_to_value(&self) -> Result<Value, crate::Error> {
+        Ok(self.to_value())
+    }
+
+    /// Whether the value encodes (see [`ToValue::try_to_value`]): model writes check
+    /// every field before building their statement. The default: `Ok`.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn check_encode(&self) -> Result<(), crate::Error> {
+        Ok(())
+    }
 }
 
 /// A parameter as the backends bind it: a [`Value`] borrowed or owned, or text and bytes
@@ -384,6 +399,16 @@ impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_bind(&self) -> Bind<'_> {
         (**self).to_bind()
     }
+
+    #[inline]
+    fn try_to_value(&self) -> Result<Value, crate::Error> {
+        (**self).try_to_value()
+    }
+
+    #[inline(always)]
+    fn check_encode(&self) -> Result<(), crate::Error> {
+        (**self).check_encode()
+    }
 }
 
 impl<T: ToValue> ToValue for Option<T> {
@@ -400,6 +425,22 @@ impl<T: ToValue> ToValue for Option<T> {
         match self {
             Some(v) => v.to_bind(),
             None => Bind::Owned(Value::Null),
+        }
+    }
+
+    #[inline]
+    fn try_to_value(&self) -> Result<Value, crate::Error> {
+        match self {
+            Some(v) => v.try_to_value(),
+            None => Ok(Value::Null),
+        }
+    }
+
+    #[inline(always)]
+    fn check_encode(&self) -> Result<(), crate::Error> {
+        match self {
+            Some(v) => v.check_encode(),
+            None => Ok(()),
         }
     }
 }

@@ -6,9 +6,24 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, LitStr, PathArguments, Typ
 use orm_inflector as inflector;
 
 const CONTAINER_KEYS: &str =
-    "table, primary_key, timestamps, soft_deletes, connection, hooks, serialize";
+    "table, primary_key, timestamps, soft_deletes, connection, hooks, serialize, morph_name";
 const FIELD_KEYS: &str = "primary_key, column, hidden, skip, default, version, state, has_one, \
-     has_many, belongs_to, belongs_to_many, has_many_through, has_one_through";
+     has_many, belongs_to, belongs_to_many, has_many_through, has_one_through, morph_one, \
+     morph_many, morph_to, morph_to_many, morphed_by_many";
+/// The relation keys a field may carry.
+const RELATION_KEYS: [&str; 11] = [
+    "has_one",
+    "has_many",
+    "belongs_to",
+    "belongs_to_many",
+    "has_many_through",
+    "has_one_through",
+    "morph_one",
+    "morph_many",
+    "morph_to",
+    "morph_to_many",
+    "morphed_by_many",
+];
 const VERSION_TYPES: &str = "i16, i32, i64 or u32";
 const KEY_TYPES: &str = "i16, i32, i64, u32, String or Uuid (optionally in Option<..>)";
 
@@ -21,6 +36,8 @@ struct Container {
     hooks: bool,
     /// Whether the derive writes `serde::Serialize` (`#[model(serialize = false)]`: no).
     serialize: bool,
+    /// The name polymorphic type columns store for this model (default: its table).
+    morph_name: Option<String>,
 }
 
 struct Column<'a> {
@@ -41,6 +58,11 @@ enum RelationKind {
     BelongsToMany,
     HasManyThrough,
     HasOneThrough,
+    MorphOne,
+    MorphMany,
+    MorphTo,
+    MorphToMany,
+    MorphedByMany,
 }
 
 impl RelationKind {
@@ -52,6 +74,11 @@ impl RelationKind {
             "belongs_to_many" => RelationKind::BelongsToMany,
             "has_many_through" => RelationKind::HasManyThrough,
             "has_one_through" => RelationKind::HasOneThrough,
+            "morph_one" => RelationKind::MorphOne,
+            "morph_many" => RelationKind::MorphMany,
+            "morph_to" => RelationKind::MorphTo,
+            "morph_to_many" => RelationKind::MorphToMany,
+            "morphed_by_many" => RelationKind::MorphedByMany,
             _ => return None,
         })
     }
@@ -64,6 +91,11 @@ impl RelationKind {
             RelationKind::BelongsToMany => quote!(BelongsToMany),
             RelationKind::HasManyThrough => quote!(HasManyThrough),
             RelationKind::HasOneThrough => quote!(HasOneThrough),
+            RelationKind::MorphOne => quote!(MorphOne),
+            RelationKind::MorphMany => quote!(MorphMany),
+            RelationKind::MorphTo => quote!(MorphTo),
+            RelationKind::MorphToMany => quote!(MorphToMany),
+            RelationKind::MorphedByMany => quote!(MorphedByMany),
         }
     }
 
@@ -79,6 +111,7 @@ impl RelationKind {
                 "related_pivot_key",
                 "parent_key",
                 "timestamps",
+                "with_pivot",
                 "constrain",
             ],
             RelationKind::HasManyThrough | RelationKind::HasOneThrough => &[
@@ -88,7 +121,38 @@ impl RelationKind {
                 "local_key",
                 "constrain",
             ],
+            RelationKind::MorphOne | RelationKind::MorphMany => &["name", "local_key", "constrain"],
+            RelationKind::MorphTo => &["name"],
+            RelationKind::MorphToMany => &[
+                "name",
+                "table",
+                "related_pivot_key",
+                "parent_key",
+                "timestamps",
+                "with_pivot",
+                "constrain",
+            ],
+            RelationKind::MorphedByMany => &[
+                "name",
+                "table",
+                "foreign_pivot_key",
+                "parent_key",
+                "timestamps",
+                "with_pivot",
+                "constrain",
+            ],
         }
+    }
+
+    fn is_morph(self) -> bool {
+        matches!(
+            self,
+            RelationKind::MorphOne
+                | RelationKind::MorphMany
+                | RelationKind::MorphTo
+                | RelationKind::MorphToMany
+                | RelationKind::MorphedByMany
+        )
     }
 }
 
@@ -101,6 +165,8 @@ struct RelationAttr {
     options: Vec<(String, String)>,
     timestamps: bool,
     touch: bool,
+    /// `with_pivot = ["active", ..]`.
+    pivot_columns: Vec<String>,
 }
 
 impl RelationAttr {
@@ -114,6 +180,7 @@ impl RelationAttr {
 
 struct Relation<'a> {
     field: &'a syn::Ident,
+    ty: &'a Type,
     attr: RelationAttr,
 }
 
@@ -139,6 +206,7 @@ fn parse_relation(
         options: Vec::new(),
         timestamps: false,
         touch: false,
+        pivot_columns: Vec::new(),
     };
     let allowed = kind.allowed_options();
     meta.parse_nested_meta(|inner| {
@@ -152,6 +220,17 @@ fn parse_relation(
                 attr.through = Some(inner.value()?.parse::<syn::Path>()?);
             } else if key == "constrain" {
                 attr.constrain = Some(inner.value()?.parse::<syn::Path>()?);
+            } else if key == "with_pivot" {
+                let list = inner.value()?;
+                let content;
+                syn::bracketed!(content in list);
+                let names = content.parse_terminated(
+                    |input: syn::parse::ParseStream<'_>| input.parse::<LitStr>(),
+                    syn::Token![,],
+                )?;
+                for name in names {
+                    attr.pivot_columns.push(non_empty(name)?);
+                }
             } else {
                 let value = non_empty(inner.value()?.parse::<LitStr>()?)?;
                 attr.options.push((key, value));
@@ -168,8 +247,23 @@ fn parse_relation(
             allowed.join(", ")
         )))
     })?;
+    if kind == RelationKind::MorphTo {
+        // The possible parents are the field type's enum: no model to name here.
+        if let Some(related) = &attr.related {
+            return Err(syn::Error::new_spanned(
+                related,
+                "morph_to takes no model: its parents are the variants of the field's enum (`MorphTo<Commentable>`); options: name",
+            ));
+        }
+        return Ok(attr);
+    }
     if attr.related.is_none() {
         return Err(meta.error("name the related model: e.g. `has_many(Post)`"));
+    }
+    if kind.is_morph() && attr.option("name").is_none() {
+        return Err(meta.error(
+            "a polymorphic relation needs its morph name: e.g. `morph_many(Comment, name = \"commentable\")` for the columns `commentable_id` and `commentable_type`",
+        ));
     }
     if matches!(
         kind,
@@ -190,6 +284,7 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
         connection: None,
         hooks: false,
         serialize: true,
+        morph_name: None,
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
         attr.parse_nested_meta(|meta| {
@@ -209,8 +304,13 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
                 "soft_deletes" => c.soft_deletes = true,
                 "hooks" => c.hooks = true,
                 "serialize" => c.serialize = meta.value()?.parse::<syn::LitBool>()?.value,
-                "hidden" | "skip" | "column" | "has_many" | "has_one" | "belongs_to"
-                | "belongs_to_many" | "has_many_through" | "has_one_through" => {
+                "morph_name" => c.morph_name = Some(non_empty(meta.value()?.parse::<LitStr>()?)?),
+                "hidden" | "skip" | "column" => {
+                    return Err(meta.error(format!(
+                        "`{key}` is a field attribute: put #[model({key})] on a field"
+                    )))
+                }
+                _ if RELATION_KEYS.contains(&key.as_str()) => {
                     return Err(meta.error(format!(
                         "`{key}` is a field attribute: put #[model({key})] on a field"
                     )))
@@ -279,15 +379,31 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
                 "default" => default = true,
                 "version" => version = true,
                 "state" => state = true,
-                "has_one" | "has_many" | "belongs_to" | "belongs_to_many" | "has_many_through"
-                | "has_one_through" => {
+                _ if RELATION_KEYS.contains(&key.as_str()) => {
                     let kind = RelationKind::parse(&key).expect("listed above");
                     if relation.is_some() {
                         return Err(meta.error("a field can declare only one relation"));
                     }
-                    relation = Some(parse_relation(&meta, kind)?);
+                    let bare = meta.input.is_empty() || meta.input.peek(syn::Token![,]);
+                    relation = Some(if kind == RelationKind::MorphTo && bare {
+                        // A bare `morph_to`: the morph name is the field's.
+                        RelationAttr {
+                            kind,
+                            span: meta.path.span(),
+                            related: None,
+                            through: None,
+                            constrain: None,
+                            options: Vec::new(),
+                            timestamps: false,
+                            touch: false,
+                            pivot_columns: Vec::new(),
+                        }
+                    } else {
+                        parse_relation(&meta, kind)?
+                    });
                 }
-                "table" | "timestamps" | "soft_deletes" | "connection" | "hooks" | "serialize" => {
+                "table" | "timestamps" | "soft_deletes" | "connection" | "hooks" | "serialize"
+                | "morph_name" => {
                     return Err(meta.error(format!(
                         "`{key}` is a struct attribute: put #[model({key})] on the struct"
                     )))
@@ -345,10 +461,16 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
 /// `Option<T>` → `Some(T)`.
 fn option_inner(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != "Option" {
+    if path.path.segments.last()?.ident != "Option" {
         return None;
     }
+    generic_inner(ty)
+}
+
+/// `Container<T>` → `Some(T)` (the first type argument of the last segment).
+fn generic_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
@@ -446,7 +568,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 }
                 state_field = Some(ident);
             }
-            FieldRole::Relation(attr) => relations.push(Relation { field: ident, attr }),
+            FieldRole::Relation(attr) => relations.push(Relation {
+                field: ident,
+                ty: &field.ty,
+                attr,
+            }),
         }
     }
 
@@ -564,6 +690,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         .connection
         .clone()
         .unwrap_or_else(|| "default".to_owned());
+    let morph_name = container
+        .morph_name
+        .clone()
+        .unwrap_or_else(|| table.clone());
     let key_column = &columns[key_index].column;
     let key_field = columns[key_index].field;
     let column_names: Vec<&String> = columns.iter().map(|c| &c.column).collect();
@@ -618,6 +748,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let via = via(c);
         quote! { out.push(#via::to_bind(&self.#field)); }
     });
+    let check_fields = columns.iter().map(|c| {
+        let field = c.field;
+        let via = via(c);
+        quote! { #via::check_encode(&self.#field)?; }
+    });
     let set_arms = columns.iter().map(|c| {
         let field = c.field;
         let column = &c.column;
@@ -663,9 +798,57 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let attr = &relation.attr;
         let field = relation.field;
         let relation_name = field.to_string().trim_start_matches("r#").to_owned();
-        let related = attr.related.as_ref().expect("checked when parsed");
+        // A morph_to's "related" is the enum of its possible parents, from the field type.
+        let morph_enum = if attr.kind == RelationKind::MorphTo {
+            Some(generic_inner(relation.ty).ok_or_else(|| {
+                syn::Error::new_spanned(
+                    relation.ty,
+                    "a morph_to field is `MorphTo<E>`, E an enum deriving MorphTo",
+                )
+            })?)
+        } else {
+            None
+        };
+        // A morph_to's `related` is the declaring model (`RelationMeta` documents it).
+        let self_path: syn::Path = syn::parse_quote!(#name);
+        let related = attr.related.as_ref().unwrap_or(&self_path);
         let related_key = format!("{}_id", snake_of_path(related));
+        let morph = attr
+            .option("name")
+            .map_or_else(|| relation_name.clone(), str::to_owned);
+        let morph_id = format!("{morph}_id");
+        let morph_type = if attr.kind.is_morph() {
+            format!("{morph}_type")
+        } else {
+            String::new()
+        };
         let (foreign_key, other_key, local_key) = match attr.kind {
+            RelationKind::MorphOne | RelationKind::MorphMany => {
+                (morph_id.clone(), String::new(), attr.option("local_key"))
+            }
+            RelationKind::MorphTo => {
+                for column in [&morph_id, &morph_type] {
+                    if find_column(column).is_none() {
+                        return Err(syn::Error::new(
+                            attr.span,
+                            format!("morph_to needs the columns `{morph_id}` and `{morph_type}` on this model (name = \"{morph}\"); `{column}` is missing"),
+                        ));
+                    }
+                }
+                (morph_id.clone(), String::new(), None)
+            }
+            RelationKind::MorphToMany => (
+                morph_id.clone(),
+                attr.option("related_pivot_key")
+                    .map_or(related_key.clone(), str::to_owned),
+                attr.option("parent_key"),
+            ),
+            RelationKind::MorphedByMany => (
+                attr.option("foreign_pivot_key")
+                    .map_or(own_key.clone(), str::to_owned),
+                morph_id.clone(),
+                attr.option("parent_key"),
+            ),
             RelationKind::HasOne | RelationKind::HasMany => (
                 attr.option("foreign_key")
                     .map_or(own_key.clone(), str::to_owned),
@@ -713,9 +896,23 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         };
         let pivot_table = match attr.option("table") {
             Some(t) => quote!(::core::option::Option::Some(#t)),
+            // A polymorphic pivot is named after the morph: `taggables`.
+            None if matches!(
+                attr.kind,
+                RelationKind::MorphToMany | RelationKind::MorphedByMany
+            ) =>
+            {
+                let table = inflector::pluralize(&morph);
+                quote!(::core::option::Option::Some(#table))
+            }
             None => quote!(::core::option::Option::None),
         };
+        let morph_targets = match morph_enum {
+            Some(target) => quote!(<#target as ::orm_core::MorphTarget>::MODELS),
+            None => quote!(&[]),
+        };
         let pivot_timestamps = attr.timestamps;
+        let pivot_columns = &attr.pivot_columns;
         let touch = attr.touch;
         let constraint = match &attr.constrain {
             Some(path) => quote! {
@@ -737,20 +934,33 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 local_key: #local_key,
                 pivot_table: #pivot_table,
                 pivot_timestamps: #pivot_timestamps,
+                pivot_columns: &[#(#pivot_columns),*],
                 touch: #touch,
+                morph_type: #morph_type,
+                morph_targets: #morph_targets,
                 constraint: #constraint,
                 cache: ::orm_core::__private::RelationCache::new(),
             }
         });
         let loader = match attr.kind {
-            RelationKind::HasMany | RelationKind::BelongsToMany | RelationKind::HasManyThrough => {
-                quote!(load_many)
+            RelationKind::HasMany
+            | RelationKind::BelongsToMany
+            | RelationKind::HasManyThrough
+            | RelationKind::MorphMany
+            | RelationKind::MorphToMany
+            | RelationKind::MorphedByMany => quote!(load_many),
+            RelationKind::HasOne | RelationKind::HasOneThrough | RelationKind::MorphOne => {
+                quote!(load_one)
             }
-            RelationKind::HasOne | RelationKind::HasOneThrough => quote!(load_one),
             RelationKind::BelongsTo => quote!(load_belongs_to),
+            RelationKind::MorphTo => quote!(load_morph_to),
+        };
+        let loaded_type = match morph_enum {
+            Some(target) => quote!(#target),
+            None => quote!(#related),
         };
         loaders.push(quote! {
-            #relation_name => ::orm_core::__private::#loader::<Self, #related>(
+            #relation_name => ::orm_core::__private::#loader::<Self, #loaded_type>(
                 models, &__ORM_RELATIONS[#i], eager, conn, |m| &mut m.#field,
             ),
         });
@@ -759,13 +969,28 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         });
         let doc =
             format!("The `{relation_name}` relation as a query (chainable; `.get()` runs it).");
-        relation_methods.push(quote! {
-            #[doc = #doc]
-            pub fn #field(&self) -> ::orm_core::Query<#related> {
-                ::orm_core::__private::relation_query::<Self, #related>(
-                    self, &__ORM_RELATIONS[#i], self.#field.is_loaded(),
-                )
+        relation_methods.push(match morph_enum {
+            Some(target) => {
+                let doc = format!(
+                    "Reads the `{relation_name}` parent (one query; `None` when its type or key is NULL or no row has the key)."
+                );
+                quote! {
+                    #[doc = #doc]
+                    pub fn #field(&self) -> ::orm_core::Result<::core::option::Option<#target>> {
+                        ::orm_core::__private::morph_to_lazy::<Self, #target>(
+                            self, &__ORM_RELATIONS[#i], self.#field.is_loaded(),
+                        )
+                    }
+                }
             }
+            None => quote! {
+                #[doc = #doc]
+                pub fn #field(&self) -> ::orm_core::Query<#related> {
+                    ::orm_core::__private::relation_query::<Self, #related>(
+                        self, &__ORM_RELATIONS[#i], self.#field.is_loaded(),
+                    )
+                }
+            },
         });
         serialize_relations.push(quote! {
             if self.#field.is_loaded() {
@@ -852,6 +1077,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             static __ORM_META: ::orm_core::ModelMeta = ::orm_core::ModelMeta {
                 name: #model_name,
                 table: #table,
+                morph_name: #morph_name,
                 primary_key: #key_column,
                 primary_key_index: #key_index,
                 incrementing: #incrementing,
@@ -913,6 +1139,12 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
                 fn key_value(&self) -> ::orm_core::Value {
                     #key_via::to_value(&self.#key_field)
+                }
+
+                #[inline]
+                fn check_values(&self) -> ::orm_core::Result<()> {
+                    #(#check_fields)*
+                    ::core::result::Result::Ok(())
                 }
 
                 #state_methods

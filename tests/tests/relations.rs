@@ -30,7 +30,7 @@ pub struct User {
     pub profile: HasOne<Profile>,
     #[model(belongs_to(Country))]
     pub country: BelongsTo<Country>,
-    #[model(belongs_to_many(Role, timestamps))]
+    #[model(belongs_to_many(Role, timestamps, with_pivot = ["active"]))]
     pub roles: BelongsToMany<Role>,
 }
 
@@ -299,6 +299,52 @@ on_every_backend! {
         assert_eq!(counted.iter().map(|u| u.posts.count()).collect::<Vec<_>>(), [Some(3), Some(1), Some(0)]);
         assert_eq!(counted[0].roles.count(), Some(2));
         assert!(matches!(User::query().has("nope").get(), Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })));
+        Ok(())
+    }
+
+    fn declared_pivot_columns_are_read_by_eager_loads() {
+        seed()?;
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        let admin = Role::where_eq("name", "admin").first()?.unwrap();
+        ada.roles().update_existing_pivot(admin.id, orm_core::row! {"active" => false})?;
+
+        DB::enable_query_log();
+        let users = User::query().with(&["roles"]).order_by("name").get()?;
+        // users + roles with their pivot columns: still one query per relation
+        assert_eq!(DB::query_log().len(), 2);
+        DB::disable_query_log();
+        let pivots = users[0].roles.pivots().expect("read with the roles");
+        assert_eq!(pivots.len(), users[0].roles.len());
+        let mut seen = Vec::new();
+        for (role, pivot) in users[0].roles.with_pivots() {
+            assert_eq!(pivot.get::<i64, _>("role_id")?, role.id.unwrap());
+            assert_eq!(pivot.get::<i64, _>("user_id")?, ada.id.unwrap());
+            assert!(pivot.get::<Option<DateTime<Utc>>, _>("created_at")?.is_some());
+            assert!(pivot.get::<Option<DateTime<Utc>>, _>("updated_at")?.is_some());
+            seen.push((role.name.clone(), pivot.get::<bool, _>("active")?));
+        }
+        seen.sort();
+        assert_eq!(seen, [("admin".to_owned(), false), ("editor".to_owned(), true)]);
+        // Grace: editor only; Linus: nothing, still loaded.
+        assert_eq!(users[1].roles.with_pivots().count(), 1);
+        assert_eq!(users[2].roles.pivots().map(<[_]>::len), Some(0));
+
+        // Lazily, the declared columns come without naming them.
+        let lazy = ada.roles().get_with_pivot()?;
+        let admin_pivot = &lazy.iter().find(|(r, _)| r.name == "admin").unwrap().1;
+        assert!(!admin_pivot.get::<bool, _>("active")?);
+        assert!(admin_pivot.get::<Option<DateTime<Utc>>, _>("updated_at")?.is_some());
+
+        // From the other side (pivot timestamps, no declared column), and replaced models
+        // forget their pivots.
+        let mut roles = Role::query().with(&["users"]).order_by("name").get()?;
+        let (user, pivot) = roles[0].users.with_pivots().next().unwrap();
+        assert_eq!((user.name.as_str(), pivot.get::<i64, _>("user_id")?), ("Ada", ada.id.unwrap()));
+        roles[0].users.set(Vec::new());
+        assert!(roles[0].users.pivots().is_none());
+        // A relation without pivot columns or timestamps reads none.
+        let users = User::query().with(&["posts"]).get()?;
+        assert!(users[0].posts.pivots().is_none());
         Ok(())
     }
 

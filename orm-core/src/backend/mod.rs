@@ -166,7 +166,7 @@ impl Connection {
 
     /// Runs one statement with `?` placeholders and returns the number of rows changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
-        self.execute_values(sql, &to_values(params))
+        self.execute_values(sql, &to_values(params)?)
     }
 
     /// [`Connection::execute`] with owned values (`?` placeholders).
@@ -208,7 +208,7 @@ impl Connection {
 
     /// Runs one query with `?` placeholders and returns every row as a [`Record`].
     pub fn select(&mut self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
-        self.select_values(sql, &to_values(params))
+        self.select_values(sql, &to_values(params)?)
     }
 
     /// The columns of `table` as the database's catalog describes them, in order (empty
@@ -565,8 +565,10 @@ impl Connection {
     }
 }
 
-fn to_values(params: &[&dyn ToValue]) -> Vec<Value> {
-    params.iter().map(|p| p.to_value()).collect()
+/// The parameters as values; a value that cannot be encoded (a `Json<T>` whose
+/// `Serialize` fails) is its error.
+fn to_values(params: &[&dyn ToValue]) -> Result<Vec<Value>> {
+    params.iter().map(|p| p.try_to_value()).collect()
 }
 
 /// An open transaction (or savepoint) on a [`Connection`]. Dereferences to the

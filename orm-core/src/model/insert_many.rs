@@ -13,6 +13,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
         model.creating()?;
         stamp_unset(model, meta.created_at, at)?;
         stamp_unset(model, meta.updated_at, at)?;
+        model.check_values()?;
     }
     // Rows of one shape (which columns the database fills) go together, in order.
     let groups = insert_groups(models);

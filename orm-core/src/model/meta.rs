@@ -10,6 +10,9 @@ pub struct ModelMeta {
     pub name: &'static str,
     /// The table (`users` by default: snake_case plural of the type name).
     pub table: &'static str,
+    /// The name stored in the type column of a polymorphic relation (`commentable_type`)
+    /// for this model: its table by default, `#[model(morph_name = "post")]` to choose.
+    pub morph_name: &'static str,
     /// The primary key column.
     pub primary_key: &'static str,
     /// Position of the primary key in [`ModelMeta::columns`].

@@ -111,6 +111,14 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         out.extend(self.to_values().into_iter().map(Bind::Owned));
     }
 
+    /// Checks that every field encodes (a `Json<T>` whose `Serialize` fails is
+    /// [`Error::Bind`]): writes call it before building their statement (the derive
+    /// emits it).
+    #[doc(hidden)]
+    fn check_values(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The primary key's value (`Value::Null` before an auto-increment insert).
     fn key_value(&self) -> Value;
 
@@ -351,7 +359,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// are ignored; a column of the model that the result lacks is
     /// [`Error::ColumnNotFound`] (a model is never half-read).
     fn from_sql(sql: &str, bindings: &[&dyn ToValue]) -> Result<Vec<Self>> {
-        let params: Vec<Value> = bindings.iter().map(|b| b.to_value()).collect();
+        let params = bindings
+            .iter()
+            .map(|b| b.try_to_value())
+            .collect::<Result<Vec<Value>>>()?;
         let connection = Self::meta().connection;
         let mut models = with_named(connection, |conn| {
             let mut layout = Layout::check::<Self>();

@@ -173,6 +173,7 @@ pub(super) fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()
     model.saving()?;
     model.updating()?;
     set_timestamp(model, meta.updated_at, timestamp_for(meta))?;
+    model.check_values()?;
     let key = model.key_value();
     let version = version_read(model);
     let changed = {
@@ -217,6 +218,7 @@ pub(super) fn update_changed<M: Model>(model: &mut M, on: &mut On<'_>) -> Result
         return model.saved();
     }
     model.updating()?;
+    model.check_values()?;
     let mut changed = changes(model);
     if changed.is_empty() {
         return model.saved();
@@ -268,6 +270,7 @@ pub(super) fn save_only<M: Model>(model: &mut M, on: &mut On<'_>, columns: &[&st
     }
     model.saving()?;
     model.updating()?;
+    model.check_values()?;
     let at = timestamp_for(meta);
     set_timestamp(model, meta.updated_at, at)?;
     let version_column = meta.version.map(|v| meta.columns[v]);
@@ -321,6 +324,7 @@ pub(super) fn create<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
 /// default columns) are read back into the model.
 pub(super) fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     let meta = M::meta();
+    model.check_values()?;
     let mut values = Vec::with_capacity(meta.columns.len());
     model.write_binds(&mut values);
     let shape = InsertShape::of(meta, &values);

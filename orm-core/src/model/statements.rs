@@ -247,6 +247,7 @@ mod tests {
     static POSTS: ModelMeta = ModelMeta {
         name: "Post",
         table: "posts",
+        morph_name: "posts",
         primary_key: "id",
         primary_key_index: 0,
         incrementing: true,
@@ -267,6 +268,7 @@ mod tests {
     static TAGS: ModelMeta = ModelMeta {
         name: "Tag",
         table: "tags",
+        morph_name: "tags",
         primary_key: "id",
         primary_key_index: 0,
         incrementing: false,
@@ -381,6 +383,7 @@ mod tests {
         static ONLY_KEY: ModelMeta = ModelMeta {
             name: "Counter",
             table: "counters",
+            morph_name: "counters",
             primary_key: "id",
             primary_key_index: 0,
             incrementing: true,

@@ -166,8 +166,18 @@ impl<T> std::fmt::Debug for Query<T> {
 }
 
 /// Converts the bindings of a raw method (`&[&1, &"x"]`, as [`crate::DB::select`] takes).
-fn bindings(values: &[&dyn ToValue]) -> Vec<Value> {
-    values.iter().map(|v| v.to_value()).collect()
+/// A value that cannot be encoded (a `Json<T>` whose `Serialize` fails) fails the
+/// query: it reports the error when run.
+fn bindings(parts: &mut clause::Parts, values: &[&dyn ToValue]) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| {
+            v.try_to_value().unwrap_or_else(|e| {
+                parts.fail((InvalidQueryKind::Argument, e.to_string()));
+                Value::Null
+            })
+        })
+        .collect()
 }
 
 /// Column lists accepted by [`Query::select`], [`Query::group_by`], ...: `"id"`,
@@ -394,9 +404,10 @@ impl<T> Query<T> {
 
     /// Adds a raw expression to the selection: `select_raw("COUNT(*) AS n", &[])`.
     pub fn select_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        let bindings = self::bindings(&mut self.parts, bindings);
         self.parts
             .columns
-            .push(SelectItem::Raw(sql.into(), self::bindings(bindings)));
+            .push(SelectItem::Raw(sql.into(), bindings));
         self
     }
 
@@ -562,9 +573,8 @@ impl<T> Query<T> {
 
     /// Raw `ORDER BY` term: `order_by_raw("votes * ? DESC", &[&2])`.
     pub fn order_by_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
-        self.parts
-            .orders
-            .push(Order::Raw(sql.into(), self::bindings(bindings)));
+        let bindings = self::bindings(&mut self.parts, bindings);
+        self.parts.orders.push(Order::Raw(sql.into(), bindings));
         self
     }
 

@@ -137,8 +137,8 @@ impl<T> Query<T> {
         })
     }
 
-    fn raw(self, or: bool, sql: Ident, values: &[&dyn ToValue]) -> Self {
-        let bindings = bindings(values);
+    fn raw(mut self, or: bool, sql: Ident, values: &[&dyn ToValue]) -> Self {
+        let bindings = bindings(&mut self.parts, values);
         self.push_where(or, WhereKind::Raw { sql, bindings })
     }
 
@@ -573,19 +573,19 @@ impl<T> Query<T> {
     }
 
     /// Raw `HAVING` condition: `having_raw("COUNT(*) > ?", &[&1])`.
-    pub fn having_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+    pub fn having_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
         let kind = WhereKind::Raw {
             sql: sql.into(),
-            bindings: super::bindings(bindings),
+            bindings: super::bindings(&mut self.parts, bindings),
         };
         self.push_having(AND, kind)
     }
 
     /// `OR` raw `HAVING` condition: `or_having_raw("SUM(votes) > ?", &[&100])`.
-    pub fn or_having_raw(self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+    pub fn or_having_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
         let kind = WhereKind::Raw {
             sql: sql.into(),
-            bindings: super::bindings(bindings),
+            bindings: super::bindings(&mut self.parts, bindings),
         };
         self.push_having(OR, kind)
     }

@@ -8,6 +8,9 @@ use super::*;
 pub struct Many<T> {
     pub(super) items: Option<Vec<T>>,
     pub(super) count: Option<u64>,
+    /// Per item, its pivot row, when eager loading read one (a belongs-to-many with
+    /// `with_pivot` columns or pivot timestamps).
+    pub(super) pivots: Option<Vec<Record>>,
 }
 
 /// Models related by a foreign key on their table.
@@ -28,14 +31,36 @@ impl<T> Many<T> {
         self.items.as_deref()
     }
 
-    /// Replaces the loaded models.
+    /// Replaces the loaded models (and forgets any pivot rows).
     pub fn set(&mut self, items: Vec<T>) {
         self.items = Some(items);
+        self.pivots = None;
     }
 
     /// Takes the loaded models out (the relation becomes not loaded).
     pub fn take(&mut self) -> Vec<T> {
+        self.pivots = None;
         self.items.take().unwrap_or_default()
+    }
+
+    /// The pivot rows of the loaded models, in their order, when eager loading read them:
+    /// a belongs-to-many (or morph-to-many) declaring `with_pivot = [..]` columns or
+    /// pivot `timestamps`. Each holds those columns and the two pivot keys.
+    pub fn pivots(&self) -> Option<&[Record]> {
+        self.pivots.as_deref()
+    }
+
+    /// The loaded models, each with its pivot row (empty when no pivot was read: see
+    /// [`Many::pivots`]).
+    pub fn with_pivots(&self) -> impl Iterator<Item = (&T, &Record)> {
+        let items = self.items.as_deref().unwrap_or(&[]);
+        let pivots = self.pivots.as_deref().unwrap_or(&[]);
+        items.iter().zip(pivots)
+    }
+
+    pub(super) fn set_with_pivots(&mut self, items: Vec<T>, pivots: Vec<Record>) {
+        self.items = Some(items);
+        self.pivots = Some(pivots);
     }
 
     /// The related row count from `with_count`, else the loaded length.
@@ -55,6 +80,7 @@ impl<T> Default for Many<T> {
         Many {
             items: None,
             count: None,
+            pivots: None,
         }
     }
 }
@@ -64,6 +90,7 @@ impl<T: Clone> Clone for Many<T> {
         Many {
             items: self.items.clone(),
             count: self.count,
+            pivots: self.pivots.clone(),
         }
     }
 }

@@ -101,11 +101,15 @@ pub(super) fn distinct_keys<M: Model>(models: &[M], column: &str) -> Vec<Value> 
         .collect()
 }
 
+/// What [`fetch_children`] read: the children, each one's group key and, when pivot
+/// columns were asked for, each one's pivot row.
+pub(super) type Fetched<C> = (Vec<C>, Vec<Option<KeyRepr>>, Vec<Record>);
+
 /// Runs `query` restricted to `group_column IN keys` (in chunks under the bind limit),
 /// decoding each row into `C` and reading its group key — from the model's own column
 /// when the relation's key is one (has one/many, belongs to), else from the key column
-/// selected after the model's; then loads `eager`'s nested relations onto all the
-/// children at once.
+/// selected after the model's, followed by the `pivot` columns (a record per child);
+/// then loads `eager`'s nested relations onto all the children at once.
 pub(super) fn fetch_children<C: Model>(
     conn: &mut Connection,
     query: Query<C>,
@@ -113,11 +117,13 @@ pub(super) fn fetch_children<C: Model>(
     group_column: Ident,
     keys: Vec<Value>,
     eager: &EagerRelation,
-) -> Result<(Vec<C>, Vec<Option<KeyRepr>>)> {
+    pivot: &[&'static str],
+) -> Result<Fetched<C>> {
     let mut children = Vec::new();
     let mut groups = Vec::new();
+    let mut pivots = Vec::new();
     if keys.is_empty() {
-        return Ok((children, groups));
+        return Ok((children, groups, pivots));
     }
     let mut query = query;
     if let Some(constraint) = &eager.constraint {
@@ -125,7 +131,10 @@ pub(super) fn fetch_children<C: Model>(
     }
     let columns = C::meta().columns;
     let own_key = match relation.kind {
-        RelationKind::HasOne | RelationKind::HasMany => Some(relation.foreign_key),
+        RelationKind::HasOne
+        | RelationKind::HasMany
+        | RelationKind::MorphOne
+        | RelationKind::MorphMany => Some(relation.foreign_key),
         RelationKind::BelongsTo => Some(relation.owner_key()),
         _ => None,
     }
@@ -137,6 +146,21 @@ pub(super) fn fetch_children<C: Model>(
             columns.len()
         }
     };
+    // The pivot columns come last, after the group column.
+    let pivot_table = if pivot.is_empty() {
+        ""
+    } else {
+        relation.pivot()
+    };
+    if !pivot.is_empty() {
+        query = query.add_select(
+            pivot
+                .iter()
+                .map(|c| format!("{pivot_table}.{c}"))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let pivot_names: Arc<[String]> = pivot.iter().map(|c| (*c).to_owned()).collect();
     let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
     // At least one child per parent key is the common case: start there.
     children.reserve(keys.len());
@@ -157,8 +181,16 @@ pub(super) fn fetch_children<C: Model>(
         conn.query_each_native(&sql, &binds, |row| {
             let at = match own_key {
                 Some(_) => key_at,
-                None => *appended_at.get_or_insert_with(|| row.len().saturating_sub(1)),
+                None => {
+                    *appended_at.get_or_insert_with(|| row.len().saturating_sub(1 + pivot.len()))
+                }
             };
+            if !pivot.is_empty() {
+                let values = (row.len() - pivot.len()..row.len())
+                    .map(|i| row.value(&i).map(|v| v.to_owned_value()))
+                    .collect::<Result<Vec<_>>>()?;
+                pivots.push(Record::new(Arc::clone(&pivot_names), values));
+            }
             if trusted {
                 children.push(C::from_row(row)?);
                 groups.push(KeyRepr::read(row, at)?);
@@ -175,7 +207,7 @@ pub(super) fn fetch_children<C: Model>(
     }
     C::remember_connection(&mut children, query.connection_name());
     run_plan(&mut children, &eager.nested, conn)?;
-    Ok((children, groups))
+    Ok((children, groups, pivots))
 }
 
 pub(super) fn group<C>(children: Vec<C>, groups: Vec<Option<KeyRepr>>) -> KeyMap<Vec<C>> {
@@ -195,6 +227,19 @@ pub(super) fn load_grouped<P: Model, C: Model>(
     eager: &EagerRelation,
     conn: &mut Connection,
 ) -> Result<KeyMap<Vec<C>>> {
+    let (children, groups, _) = load_children(parents, relation, eager, conn, &[])?;
+    Ok(group(children, groups))
+}
+
+/// The related rows of every parent with the parent's key of each (and its `pivot`
+/// columns).
+pub(super) fn load_children<P: Model, C: Model>(
+    parents: &[P],
+    relation: &'static RelationMeta,
+    eager: &EagerRelation,
+    conn: &mut Connection,
+    pivot: &[&'static str],
+) -> Result<Fetched<C>> {
     let keys = distinct_keys(parents, relation.parent_column());
     let mut children = C::query();
     // Parents read from a named connection: their children come from it and remember it.
@@ -206,8 +251,7 @@ pub(super) fn load_grouped<P: Model, C: Model>(
         children = children.use_connection(name.to_owned());
     }
     let (query, group_column) = related_rows(children, relation, (relation.related)().table);
-    let (children, groups) = fetch_children(conn, query, relation, group_column, keys, eager)?;
-    Ok(group(children, groups))
+    fetch_children(conn, query, relation, group_column, keys, eager, pivot)
 }
 
 pub(super) fn parent_key<P: Model>(parent: &P, relation: &RelationMeta) -> Option<KeyRepr> {
@@ -225,12 +269,43 @@ pub fn load_many<P: Model, C: Model>(
     conn: &mut Connection,
     field: fn(&mut P) -> &mut Many<C>,
 ) -> Result<()> {
+    let pivot = relation.eager_pivot_columns();
+    if !pivot.is_empty() {
+        return load_many_with_pivots(parents, relation, eager, conn, field, &pivot);
+    }
     let mut grouped = load_grouped::<P, C>(parents, relation, eager, conn)?;
     for parent in parents.iter_mut() {
         let items = parent_key(parent, relation)
             .and_then(|k| grouped.remove(&k))
             .unwrap_or_default();
         field(parent).set(items);
+    }
+    Ok(())
+}
+
+/// [`load_many`] of a pivot relation whose pivot rows are read too.
+fn load_many_with_pivots<P: Model, C: Model>(
+    parents: &mut [P],
+    relation: &'static RelationMeta,
+    eager: &EagerRelation,
+    conn: &mut Connection,
+    field: fn(&mut P) -> &mut Many<C>,
+    pivot: &[&'static str],
+) -> Result<()> {
+    let (children, groups, pivots) = load_children::<P, C>(parents, relation, eager, conn, pivot)?;
+    let mut grouped: KeyMap<(Vec<C>, Vec<Record>)> = KeyMap::default();
+    for ((child, key), pivot) in children.into_iter().zip(groups).zip(pivots) {
+        if let Some(key) = key {
+            let (items, pivots) = grouped.entry(key).or_default();
+            items.push(child);
+            pivots.push(pivot);
+        }
+    }
+    for parent in parents.iter_mut() {
+        let (items, pivots) = parent_key(parent, relation)
+            .and_then(|k| grouped.remove(&k))
+            .unwrap_or_default();
+        field(parent).set_with_pivots(items, pivots);
     }
     Ok(())
 }

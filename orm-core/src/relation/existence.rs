@@ -9,6 +9,9 @@ pub(super) fn counting_query(
     relation: &'static RelationMeta,
     alias: Option<&str>,
 ) -> Result<(Query<Record>, Ident)> {
+    if relation.kind == RelationKind::MorphTo {
+        return Err(morph_to_has_no_table(relation));
+    }
     let related = (relation.related)();
     let (from, reference) = match alias {
         Some(alias) => (Ident::Owned(format!("{} as {alias}", related.table)), alias),
@@ -39,6 +42,35 @@ pub(super) fn related_rows<T>(
             (query, qualify(related, relation.foreign_key))
         }
         RelationKind::BelongsTo => (query, qualify(related, relation.owner_key())),
+        RelationKind::MorphOne | RelationKind::MorphMany => (
+            query.where_eq(
+                qualify(related, relation.morph_type),
+                relation.morph_value().unwrap_or_default(),
+            ),
+            qualify(related, relation.foreign_key),
+        ),
+        RelationKind::MorphToMany | RelationKind::MorphedByMany => {
+            let pivot = relation.pivot();
+            (
+                query
+                    .join(
+                        pivot,
+                        qualify(pivot, relation.related_key),
+                        "=",
+                        qualify(related, related_meta.primary_key),
+                    )
+                    .where_eq(
+                        qualify(pivot, relation.morph_type),
+                        relation.morph_value().unwrap_or_default(),
+                    ),
+                qualify(pivot, relation.foreign_key),
+            )
+        }
+        // Its rows are in as many tables as the parent may be: no one query reads them.
+        RelationKind::MorphTo => (
+            query.fail(InvalidQueryKind::Relation, morph_to_message(relation)),
+            qualify(related, relation.foreign_key),
+        ),
         RelationKind::BelongsToMany => {
             let pivot = relation.pivot();
             (
@@ -64,6 +96,17 @@ pub(super) fn related_rows<T>(
             )
         }
     }
+}
+
+fn morph_to_has_no_table(relation: &RelationMeta) -> Error {
+    Error::invalid_query(InvalidQueryKind::Relation, morph_to_message(relation))
+}
+
+fn morph_to_message(relation: &RelationMeta) -> String {
+    format!(
+        "`{}` is a morph_to relation, whose rows are in several tables: `has`, `where_has` and `with_count` work on morph_one, morph_many, morph_to_many and morphed_by_many; read it with `with` or its method",
+        relation.name
+    )
 }
 
 /// `query` with the relation's declared constraint applied (its model extras kept).
@@ -177,6 +220,76 @@ impl<M: Model> Query<M> {
             Ok(sub) => self.where_sub(sub, op, count),
             Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
         }
+    }
+
+    /// Only rows whose `morph_to` relation points at an existing `T` (the type column
+    /// holds `T`'s morph name): Eloquent's `whereHasMorph`, one type per call.
+    pub fn has_morph<T: Model>(self, relation: &str) -> Self {
+        self.morph_exists::<T>(relation, None)
+    }
+
+    /// Only rows whose `morph_to` relation points at a `T` matching the constraint:
+    /// `where_has_morph::<Post>("commentable", |q| q.where_("title", "like", "Rust%"))`.
+    pub fn where_has_morph<T: Model>(
+        self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        self.morph_exists::<T>(relation, Some(&constraint))
+    }
+
+    fn morph_exists<T: Model>(self, name: &str, constraint: Option<&Constraint>) -> Self {
+        let relation = match M::meta().relation(name) {
+            Ok(relation) if relation.kind == RelationKind::MorphTo => relation,
+            Ok(_) => {
+                return self.fail(
+                    InvalidQueryKind::Relation,
+                    format!("`{name}` on {} is not a morph_to relation", M::meta().name),
+                )
+            }
+            Err(e) => return self.fail(InvalidQueryKind::Relation, e.to_string()),
+        };
+        let target = T::meta();
+        if !relation
+            .morph_targets
+            .iter()
+            .any(|t| std::ptr::eq(t(), target))
+        {
+            return self.fail(
+                InvalidQueryKind::Relation,
+                format!(
+                    "`{name}` on {} cannot hold a {}: its morph_to enum has no variant for it",
+                    M::meta().name,
+                    target.name
+                ),
+            );
+        }
+        let parent = self.table_reference().to_owned();
+        // The parent's own table: aliased, as for a self relation.
+        let alias = (target.table == parent).then(|| format!("{SELF_ALIAS}1"));
+        let (from, reference) = match &alias {
+            Some(alias) => (
+                Ident::Owned(format!("{} as {alias}", target.table)),
+                alias.as_str(),
+            ),
+            None => (Ident::Borrowed(target.table), target.table),
+        };
+        let mut sub = Query::<Record>::new(from)
+            .select_raw("1", &[])
+            .where_column(
+                qualify(reference, target.primary_key),
+                "=",
+                qualify(&parent, relation.foreign_key),
+            );
+        if let Some(i) = target.deleted_at {
+            sub = sub.where_null(qualify(reference, target.columns[i]));
+        }
+        if let Some(constraint) = constraint {
+            sub = constraint(sub);
+        }
+        self.where_eq(qualify(&parent, relation.morph_type), target.morph_name)
+            .where_exists(sub)
     }
 
     pub(super) fn exists_where(

@@ -21,6 +21,7 @@ mod containers;
 mod eager;
 mod existence;
 mod model_relations;
+mod morph;
 mod writes;
 
 pub use containers::*;
@@ -28,6 +29,7 @@ pub use eager::*;
 pub use existence::constrain;
 use existence::*;
 pub use model_relations::ModelRelations;
+pub use morph::*;
 pub use writes::*;
 
 fn qualify(table: &str, column: &str) -> Ident {

@@ -68,7 +68,7 @@ impl<C: Model> Query<C> {
 
     pub(super) fn pivot_context(&self, action: &str) -> Result<Arc<RelationContext>> {
         let context = self.relation_context(action)?;
-        if context.relation.kind != RelationKind::BelongsToMany {
+        if !context.relation.kind.has_pivot() {
             return Err(Error::invalid_query(
                 InvalidQueryKind::Relation,
                 format!(
@@ -119,7 +119,10 @@ impl<C: Model> Query<C> {
         let relation = context.relation;
         let name = self.connection_name().to_owned();
         match relation.kind {
-            RelationKind::HasOne | RelationKind::HasMany => {
+            RelationKind::HasOne
+            | RelationKind::HasMany
+            | RelationKind::MorphOne
+            | RelationKind::MorphMany => {
                 if context.parent_value.is_null() {
                     return Err(Error::invalid_query(
                         InvalidQueryKind::Relation,
@@ -130,9 +133,14 @@ impl<C: Model> Query<C> {
                     ));
                 }
                 child.set_column(relation.foreign_key, context.parent_value.as_ref())?;
+                if let Some(morph) = relation.morph_value() {
+                    child.set_column(relation.morph_type, ValueRef::Text(morph.into()))?;
+                }
                 self.run(|_, conn| write(child, conn))?;
             }
-            RelationKind::BelongsToMany => {
+            RelationKind::BelongsToMany
+            | RelationKind::MorphToMany
+            | RelationKind::MorphedByMany => {
                 self.pivot_context(action)?;
                 crate::DB::connection(&name).transaction(|| {
                     crate::db::with_named(&name, |conn| write(child, conn))?;
@@ -190,6 +198,9 @@ impl<C: Model> Query<C> {
                     (relation.foreign_key, context.parent_value.clone()),
                     (relation.related_key, key),
                 ];
+                if let Some(morph) = relation.morph_value() {
+                    row.push((relation.morph_type, Value::Text(morph.to_owned())));
+                }
                 row.extend(extra);
                 if let Some(at) = &stamp {
                     row.push(("created_at", at.clone()));
@@ -314,10 +325,20 @@ impl<C: Model> Query<C> {
     pub fn get_with_pivot(self) -> Result<Vec<(C, Record)>> {
         let context = self.pivot_context("get_with_pivot")?;
         let pivot = context.relation.pivot();
-        let query = self.add_select(vec![
+        let mut columns = vec![
             format!("{pivot}.{}", context.relation.foreign_key),
             format!("{pivot}.{}", context.relation.related_key),
-        ]);
+        ];
+        // The declared pivot columns (`with_pivot = [..]`) and timestamps come along.
+        columns.extend(
+            context
+                .relation
+                .eager_pivot_columns()
+                .iter()
+                .skip(2)
+                .map(|c| format!("{pivot}.{c}")),
+        );
+        let query = self.add_select(columns);
         query.run(|mut query, conn| {
             query.model = Default::default();
             let width = C::meta().columns.len();
@@ -341,9 +362,13 @@ impl<C: Model> Query<C> {
     }
 
     pub(super) fn pivot_rows(&self, context: &RelationContext) -> Query<Record> {
-        Query::<Record>::new(context.relation.pivot())
+        let rows = Query::<Record>::new(context.relation.pivot())
             .use_connection(Ident::Owned(self.connection_name().to_owned()))
-            .where_eq(context.relation.foreign_key, context.parent_value.clone())
+            .where_eq(context.relation.foreign_key, context.parent_value.clone());
+        match context.relation.morph_value() {
+            Some(morph) => rows.where_eq(context.relation.morph_type, morph),
+            None => rows,
+        }
     }
 
     pub(super) fn linked_keys(&self, context: &RelationContext) -> Result<Vec<Value>> {
@@ -365,9 +390,27 @@ pub(crate) fn associate<M: Model, O: Model>(
     owner: &O,
 ) -> Result<()> {
     let relation = belongs_to::<M>(relation)?;
-    let key = owner
-        .column_value(relation.owner_key())
-        .unwrap_or(Value::Null);
+    if relation.kind == RelationKind::MorphTo
+        && !relation
+            .morph_targets
+            .iter()
+            .any(|target| std::ptr::eq(target(), O::meta()))
+    {
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Relation,
+            format!(
+                "`{}` on {} cannot hold a {}: its morph_to enum has no variant for it",
+                relation.name,
+                M::meta().name,
+                O::meta().name
+            ),
+        ));
+    }
+    let owner_key = match relation.kind {
+        RelationKind::MorphTo => O::meta().primary_key,
+        _ => relation.owner_key(),
+    };
+    let key = owner.column_value(owner_key).unwrap_or(Value::Null);
     if key.is_null() {
         return Err(Error::invalid_query(
             InvalidQueryKind::Relation,
@@ -378,21 +421,36 @@ pub(crate) fn associate<M: Model, O: Model>(
             ),
         ));
     }
-    model.set_column(relation.foreign_key, key.as_ref())
+    model.set_column(relation.foreign_key, key.as_ref())?;
+    if relation.kind == RelationKind::MorphTo {
+        model.set_column(
+            relation.morph_type,
+            ValueRef::Text(O::meta().morph_name.into()),
+        )?;
+    }
+    Ok(())
 }
 
 pub(crate) fn dissociate<M: Model>(model: &mut M, relation: &str) -> Result<()> {
     let relation = belongs_to::<M>(relation)?;
-    model.set_column(relation.foreign_key, Value::Null.as_ref())
+    model.set_column(relation.foreign_key, Value::Null.as_ref())?;
+    if relation.kind == RelationKind::MorphTo {
+        model.set_column(relation.morph_type, Value::Null.as_ref())?;
+    }
+    Ok(())
 }
 
+/// The belongs-to or morph-to relation `name` of `M`.
 pub(super) fn belongs_to<M: Model>(name: &str) -> Result<&'static RelationMeta> {
     let relation = M::meta().relation(name)?;
-    if relation.kind != RelationKind::BelongsTo {
+    if !matches!(
+        relation.kind,
+        RelationKind::BelongsTo | RelationKind::MorphTo
+    ) {
         return Err(Error::invalid_query(
             InvalidQueryKind::Relation,
             format!(
-                "`{name}` on {} is not a belongs-to relation",
+                "`{name}` on {} is not a belongs-to or morph-to relation",
                 M::meta().name
             ),
         ));

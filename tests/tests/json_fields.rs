@@ -1,0 +1,154 @@
+//! `Json<T>` fields: the application's own serde types in a JSON column (JSONB on
+//! PostgreSQL, JSON on MariaDB, TEXT on SQLite), on every backend.
+
+use std::collections::{BTreeMap, HashMap};
+
+use orm_core::prelude::*;
+use orm_migrate::Schema;
+use orm_tests::on_every_backend;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub theme: String,
+    pub font_size: u32,
+    pub tags: Vec<String>,
+    pub limits: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Account {
+    pub id: Option<i64>,
+    pub name: String,
+    pub settings: Json<Settings>,
+    pub extra: Option<Json<Vec<i64>>>,
+}
+
+/// A map whose keys JSON cannot hold (tuples): its `Serialize` fails.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "accounts")]
+pub struct BadAccount {
+    pub id: Option<i64>,
+    pub name: String,
+    pub settings: Json<HashMap<(i32, i32), i64>>,
+    pub extra: Option<Json<Vec<i64>>>,
+}
+
+fn schema() -> Result<()> {
+    Schema::on_default(|s| {
+        s.create("accounts", |t| {
+            t.increments("id");
+            t.string("name", 50);
+            t.jsonb("settings");
+            t.json("extra").nullable();
+        })
+    })
+    .map_err(|e| Error::other(e.to_string()))
+}
+
+fn settings() -> Settings {
+    Settings {
+        theme: "dark \"night\" ünïcode".into(),
+        font_size: 14,
+        tags: vec!["a".into(), "b".into()],
+        limits: BTreeMap::from([("daily".into(), 10), ("monthly".into(), -3)]),
+    }
+}
+
+on_every_backend! {
+    fn json_fields_round_trip() -> Result<()> {
+        schema()?;
+        let mut ada = Account::create(Account {
+            name: "ada".into(),
+            settings: Json(settings()),
+            extra: Some(Json(vec![1, 2, 3])),
+            ..Default::default()
+        })?;
+        let grace = Account::create(Account {
+            name: "grace".into(),
+            settings: Json(Settings::default()),
+            extra: None,
+            ..Default::default()
+        })?;
+        let read = Account::find_or_fail(ada.id)?;
+        assert_eq!(read, ada);
+        assert_eq!(read.settings.limits["monthly"], -3);
+        assert_eq!(Account::find_or_fail(grace.id)?.extra, None);
+
+        // Changing the inner value through DerefMut is saved.
+        ada.settings.font_size = 16;
+        ada.settings.tags.push("c".into());
+        ada.save()?;
+        let read = Account::find_or_fail(ada.id)?;
+        assert_eq!(read.settings.font_size, 16);
+        assert_eq!(read.settings.tags, ["a", "b", "c"]);
+
+        // Stored as a JSON document: the raw column reads as JSON, with the fields' names.
+        let raw = DB::table("accounts").where_eq("name", "ada").value::<serde_json::Value>("settings")?;
+        assert_eq!(raw.unwrap()["theme"], "dark \"night\" ünïcode");
+
+        // Bound by hand too (raw SQL), and serialised as the inner value.
+        let json = read.to_json()?;
+        assert_eq!(json["settings"]["font_size"], 16);
+        assert_eq!(json["extra"], serde_json::json!([1, 2, 3]));
+        DB::insert(
+            "INSERT INTO accounts (name, settings) VALUES (?, ?)",
+            &[&"raw", &Json(Settings { font_size: 9, ..Default::default() })],
+        )?;
+        let raw = Account::where_eq("name", "raw").first()?.unwrap();
+        assert_eq!(raw.settings.font_size, 9);
+        Ok(())
+    }
+
+    fn json_that_does_not_fit_is_a_decode_error() -> Result<()> {
+        schema()?;
+        DB::table("accounts").insert(vec![
+            ("name", Value::from("odd")),
+            ("settings", Value::Json(serde_json::json!({"theme": 3}))),
+        ])?;
+        match Account::where_eq("name", "odd").first() {
+            Err(Error::Decode { column, expected, found }) => {
+                assert_eq!(column, "settings");
+                assert!(expected.starts_with("Json<"), "{expected}");
+                assert!(found.contains("does not fit"), "{found}");
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+        Ok(())
+    }
+
+    fn json_that_cannot_be_encoded_is_a_bind_error_and_writes_nothing() -> Result<()> {
+        schema()?;
+        let bad = BadAccount {
+            name: "bad".into(),
+            settings: Json(HashMap::from([((1, 2), 3)])),
+            ..Default::default()
+        };
+        let err = BadAccount::create(bad.clone()).unwrap_err();
+        assert!(matches!(err, Error::Bind { .. }), "{err:?}");
+        assert!(err.to_string().contains("as JSON"), "{err}");
+        let err = BadAccount::insert_many(&mut [bad.clone()]).unwrap_err();
+        assert!(matches!(err, Error::Bind { .. }), "{err:?}");
+        assert_eq!(DB::table("accounts").count()?, 0);
+
+        // An update of a stored row refuses too, and the row keeps its document.
+        let mut stored = BadAccount::create(BadAccount { name: "ok".into(), ..Default::default() })?;
+        stored.settings.insert((0, 0), 1);
+        let err = stored.save().unwrap_err();
+        assert!(matches!(err, Error::Bind { .. }), "{err:?}");
+        let raw = DB::table("accounts").value::<serde_json::Value>("settings")?;
+        assert_eq!(raw, Some(serde_json::json!({})));
+
+        // As a raw binding.
+        let err = DB::insert(
+            "INSERT INTO accounts (name, settings) VALUES (?, ?)",
+            &[&"raw", &bad.settings],
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Bind { .. }), "{err:?}");
+        let err = Account::query().where_raw("settings = ?", &[&bad.settings]).get().unwrap_err();
+        assert_eq!(err.invalid_query_kind(), Some(InvalidQueryKind::Argument), "{err}");
+        assert_eq!(DB::table("accounts").count()?, 1);
+        Ok(())
+    }
+}
