@@ -44,9 +44,12 @@ pub mod dialect;
 mod error;
 mod lazy_loading;
 mod log;
+mod metrics;
 mod model;
 mod query;
 mod relation;
+mod replicas;
+mod retry;
 mod row;
 mod state;
 pub mod testing;
@@ -61,7 +64,8 @@ pub use crate::db::{
 };
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
-pub use crate::log::LoggedQuery;
+pub use crate::log::{LoggedQuery, Role, SQL_TARGET};
+pub use crate::metrics::PoolStatus;
 pub use crate::model::{
     Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SchemaProblem, SchemaReport,
     SOFT_DELETES,
@@ -76,6 +80,7 @@ pub use crate::relation::{
     BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, ModelRelations,
     One, SyncChanges,
 };
+pub use crate::replicas::ReplicaConfig;
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;
