@@ -690,3 +690,130 @@ fn pool_status_counts_checkouts_waits_and_timeouts() -> Result<()> {
     DB::disconnect("pool_metrics");
     Ok(())
 }
+
+/// An engine without `pg_advisory_lock` (CockroachDB answers "unknown function",
+/// SQLSTATE 42883): the migrator runs without its lock instead of failing. Simulated on
+/// PostgreSQL by a function of that name in the test schema, searched before
+/// `pg_catalog`, that raises 42883.
+#[test]
+fn migrations_run_without_the_advisory_lock_where_the_engine_lacks_it() -> orm_migrate::Result<()> {
+    use orm_migrate::{Migration, Migrator, Schema};
+
+    struct CreateThings;
+    impl Migration for CreateThings {
+        fn name(&self) -> &str {
+            "2026_01_01_000000_create_things"
+        }
+        fn up(&self, schema: &mut Schema) -> orm_migrate::Result<()> {
+            schema.create("things", |t| {
+                t.increments("id");
+            })
+        }
+        fn down(&self, schema: &mut Schema) -> orm_migrate::Result<()> {
+            schema.drop_if_exists("things")
+        }
+    }
+
+    let _shared = shared();
+    let Some(db) = testing::postgres() else {
+        return Ok(());
+    };
+    let schema = db.schema().expect("a private schema").to_owned();
+    DB::unprepared(&format!(
+        "SET search_path TO \"{schema}\", pg_catalog;
+         CREATE FUNCTION \"{schema}\".pg_advisory_lock(integer, integer) RETURNS void
+         LANGUAGE plpgsql AS $$ BEGIN
+           RAISE EXCEPTION 'unknown function: pg_advisory_lock()' USING ERRCODE = '42883';
+         END $$"
+    ))?;
+    // The stand-in answers as CockroachDB does.
+    let err = DB::select("SELECT pg_advisory_lock(1, 2)", &[]).unwrap_err();
+    assert!(
+        matches!(err, Error::Database { code: Some(ref c), .. } if c == "42883"),
+        "{err:?}"
+    );
+    let report = Migrator::new(vec![Box::new(CreateThings)]).run()?;
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(Query::<Record>::new("things").count()?, 0);
+    Ok(())
+}
+
+mod logging {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records what the `orm::sql` target logs, for the test below.
+    struct Capture;
+
+    static RECORDS: Mutex<Vec<(log::Level, String)>> = Mutex::new(Vec::new());
+
+    impl log::Log for Capture {
+        fn enabled(&self, metadata: &log::Metadata) -> bool {
+            metadata.target() == orm_core::SQL_TARGET
+        }
+        fn log(&self, record: &log::Record) {
+            if self.enabled(record.metadata()) {
+                RECORDS
+                    .lock()
+                    .unwrap()
+                    .push((record.level(), record.args().to_string()));
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    fn logged(name: &str) -> Vec<(log::Level, String)> {
+        RECORDS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, m)| m.contains(&format!("connection={name} ")))
+            .cloned()
+            .collect()
+    }
+
+    /// Every statement reaches the `log` facade with its duration, connection and role;
+    /// with a slow-statement threshold it comes at warn level.
+    #[test]
+    fn statements_are_logged_with_connection_role_and_slow_warnings() -> Result<()> {
+        let _shared = shared();
+        static LOGGER: Capture = Capture;
+        let _ = log::set_logger(&LOGGER);
+        log::set_max_level(log::LevelFilter::Debug);
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("logged.sqlite3").display());
+        DB::connect_replicated("logged_db", &url, &[&url], ReplicaConfig::default())?;
+        let conn = DB::connection("logged_db");
+        conn.statement("CREATE TABLE t (x INTEGER)")?;
+        DB::forget_sticky();
+        conn.select("SELECT x FROM t WHERE x = ?", &[&1])?;
+        let records = logged("logged_db");
+        assert_eq!(records.len(), 2, "{records:?}");
+        assert_eq!(records[0].0, log::Level::Debug);
+        assert!(records[0].1.starts_with("CREATE TABLE t"), "{records:?}");
+        assert!(
+            records[0].1.ends_with("connection=logged_db role=primary"),
+            "{records:?}"
+        );
+        assert!(records[1].1.contains("[1 bindings]"), "{records:?}");
+        assert!(
+            records[1].1.ends_with("connection=logged_db role=replica"),
+            "{records:?}"
+        );
+
+        // Every statement takes at least a nanosecond: all are slow now.
+        DB::set_slow_query_threshold(Some(Duration::from_nanos(1)));
+        conn.select("SELECT x FROM t", &[])?;
+        DB::set_slow_query_threshold(None);
+        let records = logged("logged_db");
+        let last = records.last().unwrap();
+        assert_eq!(last.0, log::Level::Warn);
+        assert!(
+            last.1.starts_with("slow statement: SELECT x FROM t"),
+            "{last:?}"
+        );
+        DB::disconnect("logged_db");
+        DB::forget_sticky();
+        Ok(())
+    }
+}
