@@ -695,7 +695,9 @@ impl<T> Query<T> {
     /// The `SELECT` this query runs, with its bindings, rendered for the dialect of its
     /// connection (for debugging).
     pub fn to_sql(&self) -> Result<(String, Vec<Value>)> {
-        let dialect = crate::db::with_named(&self.connection, |c| Ok(c.dialect()))?;
+        // Reads nothing: it must not make the thread's reads sticky.
+        let dialect =
+            crate::db::with_named_on(&self.connection, false, (), |(), c| Ok(c.dialect()))?;
         self.render(dialect)
     }
 }
