@@ -123,26 +123,84 @@ impl Drop for Context {
 }
 
 /// Whether anything reads statement timings: a logger taking `debug` records for
-/// [`SQL_TARGET`], a slow-statement threshold, or this thread's capture.
+/// [`SQL_TARGET`], a slow-statement threshold, this thread's capture, or (feature
+/// `tracing`) a subscriber taking debug spans.
 #[inline]
 fn wanted() -> bool {
     log::log_enabled!(target: SQL_TARGET, log::Level::Debug)
         || SLOW_NANOS.load(Ordering::Relaxed) != 0
         || CAPTURING.with(Cell::get)
+        || tracing_wanted()
+}
+
+#[cfg(feature = "tracing")]
+#[inline]
+fn tracing_wanted() -> bool {
+    tracing::level_enabled!(tracing::Level::DEBUG)
+}
+
+#[cfg(not(feature = "tracing"))]
+#[inline(always)]
+fn tracing_wanted() -> bool {
+    false
+}
+
+/// A statement being timed (see [`start`]).
+pub(crate) struct Started {
+    at: Option<Instant>,
+    /// The statement's span (feature `tracing`), entered until [`finish`].
+    #[cfg(feature = "tracing")]
+    span: Option<tracing::span::EnteredSpan>,
 }
 
 /// Starts timing a statement when something will read the time (see [`wanted`]);
-/// `None` otherwise, so the common case reads no clock.
+/// otherwise reads no clock. With feature `tracing`, enters the statement's span.
 #[inline]
-pub(crate) fn start() -> Option<Instant> {
-    wanted().then(Instant::now)
+pub(crate) fn start() -> Started {
+    Started {
+        at: wanted().then(Instant::now),
+        #[cfg(feature = "tracing")]
+        span: enter_span(),
+    }
 }
 
-/// Records a statement timed by [`start`] (nothing when it was not timed).
+/// The statement's span, named after the thread's connection and role; its SQL is
+/// recorded when it ends ([`finish`]), since the caller has it then.
+#[cfg(feature = "tracing")]
+fn enter_span() -> Option<tracing::span::EnteredSpan> {
+    use tracing::field::Empty;
+    let span = tracing::debug_span!(
+        target: "orm::sql",
+        "statement",
+        sql = Empty,
+        bindings = Empty,
+        connection = Empty,
+        role = Empty
+    );
+    if span.is_disabled() {
+        return None;
+    }
+    CONTEXT.with(|c| {
+        let c = c.borrow();
+        if !c.0.is_empty() {
+            span.record("connection", c.0.as_str());
+        }
+        span.record("role", c.1.as_str());
+    });
+    Some(span.entered())
+}
+
+/// Records a statement timed by [`start`] (nothing when it was not timed), and closes
+/// its span.
 #[inline]
-pub(crate) fn finish(started: Option<Instant>, sql: &str, bindings: usize) {
-    if let Some(started) = started {
-        record(sql, bindings, started.elapsed());
+pub(crate) fn finish(started: Started, sql: &str, bindings: usize) {
+    #[cfg(feature = "tracing")]
+    if let Some(span) = &started.span {
+        span.record("sql", sql);
+        span.record("bindings", bindings as u64);
+    }
+    if let Some(at) = started.at {
+        record(sql, bindings, at.elapsed());
     }
 }
 
