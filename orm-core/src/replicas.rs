@@ -33,7 +33,8 @@ pub struct ReplicaConfig {
     /// Default: 30 s.
     pub retry_after: Duration,
     /// How long a read waits for a connection to a replica (connecting included) before
-    /// it moves on to the next replica or the primary. Default: 2 s.
+    /// it moves on to the next replica or the primary. Default: 2 s. A PostgreSQL replica
+    /// URL without `connect_timeout` gets this one (in whole seconds).
     pub replica_timeout: Duration,
     /// Pool settings for the primary; the replicas' pools take them too, with
     /// `connection_timeout` replaced by `replica_timeout`.
@@ -244,6 +245,18 @@ impl Replica {
     }
 }
 
+/// `url` with a PostgreSQL `connect_timeout` of `timeout` (whole seconds, at least 1)
+/// unless it sets one: a replica host that drops packets would otherwise hold a read for
+/// the operating system's TCP timeout (minutes) before it is skipped.
+fn bounded_connect(url: &str, backend: crate::Backend, timeout: Duration) -> String {
+    if backend != crate::Backend::Postgres || url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let seconds = timeout.as_secs_f64().ceil().max(1.0) as u64;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={seconds}")
+}
+
 /// Configures `name` with a primary and read replicas (see [`DB::connect_replicated`]).
 fn configure(name: &str, primary: &str, replicas: &[&str], config: ReplicaConfig) -> Result<()> {
     if config.replica_timeout.is_zero() {
@@ -261,7 +274,7 @@ fn configure(name: &str, primary: &str, replicas: &[&str], config: ReplicaConfig
             )));
         }
         parsed.push(Replica {
-            url: (*url).to_owned(),
+            url: bounded_connect(url, options.backend(), config.replica_timeout),
             shown: options.redacted().to_owned(),
             pool: Mutex::new(None),
             down_until: Mutex::new(None),
@@ -371,5 +384,37 @@ impl DB {
         ON_PRIMARY.with(|d| d.set(d.get() + 1));
         let _leave = Leave;
         f()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_replicas_get_a_connect_timeout() {
+        let pg = crate::Backend::Postgres;
+        let t = Duration::from_millis(1500);
+        assert_eq!(
+            bounded_connect("postgres://u@h/db", pg, t),
+            "postgres://u@h/db?connect_timeout=2"
+        );
+        assert_eq!(
+            bounded_connect("postgres://u@h/db?sslmode=disable", pg, t),
+            "postgres://u@h/db?sslmode=disable&connect_timeout=2"
+        );
+        // One the URL sets is kept; other backends are left alone.
+        assert_eq!(
+            bounded_connect("postgres://u@h/db?connect_timeout=9", pg, t),
+            "postgres://u@h/db?connect_timeout=9"
+        );
+        assert_eq!(
+            bounded_connect("mysql://u@h/db", crate::Backend::Mysql, t),
+            "mysql://u@h/db"
+        );
+        assert_eq!(
+            bounded_connect("postgres://u@h/db", pg, Duration::from_millis(10)),
+            "postgres://u@h/db?connect_timeout=1"
+        );
     }
 }
