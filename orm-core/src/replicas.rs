@@ -177,7 +177,9 @@ impl ReplicaSet {
                 continue;
             }
             let mut conn = match replica.checkout(&self.config) {
-                Ok(conn) => conn,
+                Ok(Some(conn)) => conn,
+                // Found down by another read while this one waited to open its pool.
+                Ok(None) => continue,
                 Err(e) => {
                     self.skip(name, replica, &e);
                     continue;
@@ -225,11 +227,14 @@ impl Replica {
         }
     }
 
-    fn checkout(&self, config: &ReplicaConfig) -> Result<crate::db::PooledConnection> {
+    /// A connection to this replica; `None` when it was found down while this call
+    /// waited for another one that was opening its pool.
+    fn checkout(&self, config: &ReplicaConfig) -> Result<Option<crate::db::PooledConnection>> {
         let pool = {
             let mut slot = self.pool.lock().unwrap_or_else(|e| e.into_inner());
             match &*slot {
                 Some(pool) => pool.clone(),
+                None if self.is_down() => return Ok(None),
                 None => {
                     let pool_config = PoolConfig {
                         connection_timeout: config.replica_timeout,
@@ -241,7 +246,7 @@ impl Replica {
                 }
             }
         };
-        pool.get()
+        pool.get().map(Some)
     }
 }
 
