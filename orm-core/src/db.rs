@@ -118,6 +118,7 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 pub struct Pool {
     inner: r2d2::Pool<Manager>,
     options: Arc<ConnectOptions>,
+    metrics: Arc<crate::metrics::PoolMetrics>,
 }
 
 impl Pool {
@@ -144,6 +145,7 @@ impl Pool {
                 config.max_lifetime,
             )
         };
+        let metrics = Arc::<crate::metrics::PoolMetrics>::default();
         let inner = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(config.min_idle.map(|n| n.min(max_size)))
@@ -151,12 +153,14 @@ impl Pool {
             .max_lifetime(max_lifetime)
             .connection_timeout(config.connection_timeout)
             .test_on_check_out(true)
+            .event_handler(Box::new(crate::metrics::Events(Arc::clone(&metrics))))
             .build_unchecked(Manager {
                 options: options.clone(),
             });
         Ok(Pool {
             inner,
             options: Arc::new(options),
+            metrics,
         })
     }
 
@@ -166,6 +170,7 @@ impl Pool {
         // (its deadline and a checkout event), which a busy loop of short statements
         // notices. It waits (or opens a connection) only when none is idle.
         if let Some(conn) = self.inner.try_get() {
+            self.metrics.count_idle_checkout();
             return Ok(conn);
         }
         self.inner.get().map_err(|e| Error::Connection {
@@ -190,6 +195,17 @@ impl Pool {
     /// Connections open and idle.
     pub fn idle_connections(&self) -> u32 {
         self.inner.state().idle_connections
+    }
+
+    /// Connections in use and idle, and the pool's counters (checkouts, waits,
+    /// timeouts).
+    pub fn status(&self) -> crate::metrics::PoolStatus {
+        let state = self.inner.state();
+        self.metrics.status(
+            state.connections,
+            state.idle_connections,
+            self.inner.max_size(),
+        )
     }
 }
 
@@ -274,7 +290,7 @@ fn find_scope(scopes: &[Scope], name: &str) -> Option<usize> {
     scopes.iter().rposition(|s| s.name == name)
 }
 
-fn has_scope(name: &str) -> bool {
+pub(crate) fn has_scope(name: &str) -> bool {
     lending() || SCOPES.with(|s| find_scope(&s.borrow(), name).is_some())
 }
 
@@ -539,6 +555,20 @@ pub(crate) fn with_named_passing<V, T>(
     value: V,
     f: impl FnOnce(V, &mut Connection) -> Result<T>,
 ) -> Result<T> {
+    with_named_on(name, true, value, f)
+}
+
+/// [`with_named_passing`]; `writes` says whether the call may write, which makes this
+/// thread's later reads of a replicated connection sticky to its primary
+/// ([`crate::replicas`]). Reads that must see the primary (locks, `on_primary`) pass
+/// `false`.
+#[inline(always)]
+pub(crate) fn with_named_on<V, T>(
+    name: &str,
+    writes: bool,
+    value: V,
+    f: impl FnOnce(V, &mut Connection) -> Result<T>,
+) -> Result<T> {
     match take_lent() {
         Lending::Lent(conn) => {
             let mut guard = GiveBack(Some(conn));
@@ -550,13 +580,33 @@ pub(crate) fn with_named_passing<V, T>(
         Lending::InUse => Err(in_use(name)),
         Lending::None => match take_scoped(name) {
             Scoped::Taken(mut guard) => match guard.conn.as_mut() {
-                Some(conn) => f(value, conn.get()),
+                Some(conn) => {
+                    let _context = crate::log::Context::enter(name, crate::log::Role::Primary);
+                    f(value, conn.get())
+                }
                 None => Err(in_use(name)),
             },
             Scoped::InUse => Err(in_use(name)),
-            Scoped::No => with_pooled(name, |conn| f(value, conn)),
+            Scoped::No => {
+                if writes {
+                    crate::replicas::wrote(name);
+                }
+                let _context = crate::log::Context::enter(name, crate::log::Role::Primary);
+                with_pooled(name, |conn| f(value, conn))
+            }
         },
     }
+}
+
+/// The replicas a read on `name` may go to: none when `name` has none, while this
+/// thread holds a connection of that name (transaction, executor scope, test
+/// database), or when the thread's reads stick to the primary.
+#[inline]
+pub(crate) fn read_replicas(name: &str) -> Option<std::sync::Arc<crate::replicas::ReplicaSet>> {
+    if !crate::replicas::any() || has_scope(name) {
+        return None;
+    }
+    crate::replicas::for_reads(name)
 }
 
 fn with_pooled<T>(name: &str, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
@@ -608,7 +658,8 @@ impl Drop for HeldCheckout {
     }
 }
 
-fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    crate::replicas::wrote(name);
     let pushed = if has_scope(name) {
         None
     } else {
@@ -662,7 +713,7 @@ impl ConnectionRef {
 
     /// See [`DB::select`].
     pub fn select(&self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
-        self.with(|c| c.select(sql, params))
+        crate::replicas::read_named(&self.name, |c| c.select(sql, params))
     }
 
     /// See [`DB::execute`].
@@ -721,12 +772,15 @@ impl DB {
     /// Configures a named connection with pool settings.
     pub fn connect_with(name: &str, url: &str, config: PoolConfig) -> Result<()> {
         let pool = Pool::with_config(url, config)?;
+        crate::replicas::forget(name);
         update_registry(|registry| registry.insert(name.to_owned(), Arc::new(pool)));
         Ok(())
     }
 
     /// Configures the default connection from `DATABASE_URL`, loading `.env` from the
-    /// current directory (or a parent) first when there is one.
+    /// current directory (or a parent) first when there is one. `DATABASE_READ_URLS`
+    /// (comma-separated URLs), when set, adds read replicas (see
+    /// [`DB::connect_with_replicas`]).
     pub fn from_env() -> Result<()> {
         match dotenvy::dotenv() {
             Ok(_) => {}
@@ -736,11 +790,12 @@ impl DB {
         let url = std::env::var("DATABASE_URL").map_err(|_| {
             Error::Config("DATABASE_URL is not set (in the environment or in .env)".into())
         })?;
-        DB::connect(&url)
+        crate::replicas::connect_from_env(&url)
     }
 
     /// Forgets a configured connection; its pooled connections close when idle.
     pub fn disconnect(name: &str) -> bool {
+        crate::replicas::forget(name);
         update_registry(|registry| registry.remove(name).is_some())
     }
 
@@ -803,9 +858,11 @@ impl DB {
         transaction_named(DEFAULT_CONNECTION, f)
     }
 
-    /// Runs hand-written SQL with `?` placeholders and returns the rows.
+    /// Runs hand-written SQL with `?` placeholders and returns the rows. On a connection
+    /// with read replicas it is a read: it may run on a replica (wrap it in
+    /// [`DB::on_primary`] for a `SELECT` that writes or locks).
     pub fn select(sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
-        DB::with_connection(|c| c.select(sql, params))
+        crate::replicas::read_named(DEFAULT_CONNECTION, |c| c.select(sql, params))
     }
 
     /// Runs one hand-written statement with `?` placeholders; returns rows affected.

@@ -167,6 +167,9 @@ pub enum Error {
     Busy {
         /// The database's message.
         message: String,
+        /// The SQLSTATE (PostgreSQL: `40001`, `40P01`, `55P03`), the error number
+        /// (MySQL: `1213`, `1205`) or the extended result code (SQLite: `5`, `6`, ...).
+        code: Option<String>,
         /// The statement that failed.
         sql: Option<String>,
         /// The driver's error.
@@ -392,6 +395,21 @@ impl Error {
         matches!(self, Error::Busy { .. })
     }
 
+    /// Whether running the whole transaction again may succeed: a serialization
+    /// failure or a deadlock (PostgreSQL `40001`/`40P01`, MySQL/MariaDB `1213`), also
+    /// when it aborted a transaction ([`Error::TransactionAborted`]). A lock wait that
+    /// timed out is not: it would wait the same again. See
+    /// [`crate::DB::transaction_with_retry`].
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Busy {
+                code: Some(code), ..
+            } => matches!(code.as_str(), "40001" | "40P01" | "1213"),
+            Error::TransactionAborted { first } => first.is_retryable(),
+            _ => false,
+        }
+    }
+
     /// The SQL statement that failed, when it is attached.
     pub fn sql(&self) -> Option<&str> {
         match self {
@@ -501,8 +519,14 @@ impl Error {
                 };
                 Error::constraint(kind, violation).with_sql_opt(sql.as_deref())
             }
-            (Error::Busy { message, sql, .. }, _) => Error::Busy {
+            (
+                Error::Busy {
+                    message, code, sql, ..
+                },
+                _,
+            ) => Error::Busy {
                 message: message.clone(),
+                code: code.clone(),
                 sql: sql.clone(),
                 source: None,
             },

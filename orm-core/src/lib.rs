@@ -45,9 +45,12 @@ mod error;
 mod json;
 mod lazy_loading;
 mod log;
+mod metrics;
 mod model;
 mod query;
 mod relation;
+mod replicas;
+mod retry;
 mod row;
 mod state;
 pub mod testing;
@@ -63,7 +66,8 @@ pub use crate::db::{
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
 pub use crate::json::Json;
-pub use crate::log::LoggedQuery;
+pub use crate::log::{LoggedQuery, Role, SQL_TARGET};
+pub use crate::metrics::PoolStatus;
 pub use crate::model::{
     Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SchemaProblem, SchemaReport,
     SOFT_DELETES,
@@ -78,6 +82,7 @@ pub use crate::relation::{
     BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, ModelRelations,
     MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany, MorphedByMany, One, SyncChanges,
 };
+pub use crate::replicas::ReplicaConfig;
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;

@@ -191,3 +191,154 @@ pub fn database(backend: Backend) -> Option<TestDatabase> {
         Backend::Mysql => mysql(),
     }
 }
+
+/// Environment variable naming a streaming replica of the [`POSTGRES_URL_VAR`] server
+/// (the repository's `scripts/pg-standby.sh` starts one on port 5433).
+pub const REPLICA_URL_VAR: &str = "ORM_TEST_REPLICA_URL";
+/// The replica tried when [`REPLICA_URL_VAR`] is not set.
+pub const DEFAULT_REPLICA_URL: &str = "postgres://postgres@127.0.0.1:5433/test";
+
+/// The PostgreSQL replica URL tests use: `ORM_TEST_REPLICA_URL`, else the local default.
+pub fn replica_url() -> String {
+    std::env::var(REPLICA_URL_VAR).unwrap_or_else(|_| DEFAULT_REPLICA_URL.to_owned())
+}
+
+/// A private PostgreSQL schema on the test server, configured as the named connection
+/// [`ReplicatedDatabase::name`] with the test replica as its read replica (both
+/// sessions' `search_path` is the schema). Unlike [`postgres()`] it is not the thread's
+/// default connection: a scoped connection would keep every read on the primary. The
+/// connection is removed and the schema dropped with the guard.
+#[derive(Debug)]
+pub struct ReplicatedDatabase {
+    name: String,
+    schema: String,
+    urls: (String, String),
+    config: crate::ReplicaConfig,
+    aliases: Vec<String>,
+}
+
+impl ReplicatedDatabase {
+    /// The connection name the database is configured under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The private schema.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// Configures the same primary and replica under another connection name too
+    /// (e.g. a model's `#[model(connection = "..")]`), removed with the guard.
+    pub fn also_as(&mut self, name: &str) -> Result<()> {
+        crate::DB::connect_replicated(name, &self.urls.0, &[&self.urls.1], self.config.clone())?;
+        self.aliases.push(name.to_owned());
+        Ok(())
+    }
+
+    /// Waits until the replica has replayed everything the primary has written so far
+    /// (`pg_last_wal_replay_lsn() >= pg_current_wal_lsn()`), at most `timeout`. Returns
+    /// whether it caught up.
+    pub fn wait_for_replay(&self, timeout: std::time::Duration) -> Result<bool> {
+        let mut primary = Connection::open(&postgres_url())?;
+        let lsn: String = primary
+            .select("SELECT pg_current_wal_lsn()::text AS lsn", &[])?
+            .remove(0)
+            .get("lsn")?;
+        let mut replica = Connection::open(&replica_url())?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let caught_up: bool = replica
+                .select(
+                    "SELECT COALESCE(pg_last_wal_replay_lsn() >= ?::text::pg_lsn, false) AS ok",
+                    &[&lsn],
+                )?
+                .remove(0)
+                .get("ok")?;
+            if caught_up {
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for ReplicatedDatabase {
+    fn drop(&mut self) {
+        crate::DB::disconnect(&self.name);
+        for alias in &self.aliases {
+            crate::DB::disconnect(alias);
+        }
+        if let Ok(mut conn) = Connection::open(&postgres_url()) {
+            let dialect = conn.dialect();
+            if let Ok(sql) =
+                schema_statement(dialect, |w| dialect.push_drop_schema(w, &self.schema))
+            {
+                let _ = conn.execute_batch(&sql);
+            }
+        }
+    }
+}
+
+/// A [`ReplicatedDatabase`] with `config`. `None` when the primary or the replica does
+/// not answer (or is not a replica) and this is not CI: the test is skipped, and says so
+/// on stderr.
+///
+/// # Panics
+/// In CI (`CI` set) when either server is unavailable: the replica tests must run there
+/// (`.ci/run` starts the standby).
+pub fn postgres_replicated(config: crate::ReplicaConfig) -> Option<ReplicatedDatabase> {
+    match try_replicated(config) {
+        Ok(db) => Some(db),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("the replica tests must run in CI, but the standby is unavailable: {e} (run scripts/pg-standby.sh start)")
+        }
+        Err(e) => {
+            eprintln!(
+                "skipped: PostgreSQL replica test ({e}); run scripts/pg-standby.sh start or set {REPLICA_URL_VAR}"
+            );
+            None
+        }
+    }
+}
+
+fn try_replicated(config: crate::ReplicaConfig) -> Result<ReplicatedDatabase> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut replica = Connection::open(&replica_url())?;
+    let in_recovery: bool = replica
+        .select("SELECT pg_is_in_recovery() AS r", &[])?
+        .remove(0)
+        .get("r")?;
+    if !in_recovery {
+        return Err(crate::Error::Config(format!(
+            "{} is not a standby (pg_is_in_recovery() is false)",
+            crate::url::redact(&replica_url())
+        )));
+    }
+    let schema = format!(
+        "orm_replica_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut primary = Connection::open(&postgres_url())?;
+    let dialect = primary.dialect();
+    primary.execute_batch(&schema_statement(dialect, |w| {
+        dialect.push_create_and_use_schema(w, &schema)
+    })?)?;
+    let with_path = |url: &str| {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}options=-csearch_path%3D{schema}")
+    };
+    let db = ReplicatedDatabase {
+        name: format!("replicated_{schema}"),
+        schema: schema.clone(),
+        urls: (with_path(&postgres_url()), with_path(&replica_url())),
+        config,
+        aliases: Vec::new(),
+    };
+    crate::DB::connect_replicated(&db.name, &db.urls.0, &[&db.urls.1], db.config.clone())?;
+    Ok(db)
+}

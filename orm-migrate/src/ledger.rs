@@ -16,6 +16,9 @@ pub const LEDGER_TABLE: &str = "migrations";
 /// Tells the migrator's advisory lock apart from other users of the database's locks.
 const ADVISORY_LOCK_KEY: i32 = 0x6f72_6d6d; // "ormm"
 
+/// SQLSTATE `undefined_function`: the engine lacks the advisory lock function.
+const UNDEFINED_FUNCTION: &str = "42883";
+
 /// One applied migration, as the ledger records it.
 #[derive(Debug, Clone)]
 pub(crate) struct LedgerRow {
@@ -27,7 +30,8 @@ pub(crate) struct LedgerRow {
 
 /// Runs `f` holding the migrators' lock: the dialect's session-level advisory lock on
 /// `conn` (PostgreSQL; re-entrant). Without one (SQLite) each step takes the write lock
-/// when its transaction begins (`BEGIN IMMEDIATE`).
+/// when its transaction begins (`BEGIN IMMEDIATE`). An engine that lacks the lock
+/// function (CockroachDB) runs `f` without it, with a warning.
 pub(crate) fn with_lock<T>(
     conn: &mut Connection,
     f: impl FnOnce(&mut Connection) -> Result<T>,
@@ -35,7 +39,24 @@ pub(crate) fn with_lock<T>(
     let Some((lock, unlock)) = conn.dialect().advisory_lock(ADVISORY_LOCK_KEY) else {
         return f(conn);
     };
-    conn.execute_batch(&lock)?;
+    match conn.execute_batch(&lock) {
+        Ok(()) => {}
+        // A PostgreSQL-compatible engine without the function (CockroachDB: "unknown
+        // function: pg_advisory_lock()", SQLSTATE 42883) runs the migrations unlocked.
+        Err(orm_core::Error::Database {
+            code: Some(ref code),
+            ref message,
+            ..
+        }) if code == UNDEFINED_FUNCTION => {
+            log::warn!(
+                target: "orm_migrate",
+                "the database has no advisory lock ({message}): migrating without the \
+                 migrators' lock, so run one migrator at a time"
+            );
+            return f(conn);
+        }
+        Err(e) => return Err(e.into()),
+    }
     let result = f(conn);
     let released = conn.execute_batch(&unlock);
     let value = result?;

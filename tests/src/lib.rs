@@ -313,4 +313,6 @@ pub mod guide {
     pub struct Architecture;
     #[doc = include_str!("../../docs/13-seeding.md")]
     pub struct Seeding;
+    #[doc = include_str!("../../docs/14-scaling-out.md")]
+    pub struct ScalingOut;
 }

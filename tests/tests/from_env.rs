@@ -3,8 +3,12 @@
 
 use orm_core::{Error, DB};
 
+/// The tests change the process's environment: one at a time.
+static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn from_env_reads_dot_env_and_reports_a_missing_url() -> orm_core::Result<()> {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     std::env::set_current_dir(dir.path()).unwrap();
     std::env::remove_var("DATABASE_URL");
@@ -18,5 +22,35 @@ fn from_env_reads_dot_env_and_reports_a_missing_url() -> orm_core::Result<()> {
     DB::from_env()?;
     DB::statement("CREATE TABLE t (x INTEGER)")?;
     assert!(dir.path().join("from_env.sqlite3").exists());
+    Ok(())
+}
+
+/// `DATABASE_READ_URLS` adds read replicas: `DB::select` runs on one (the query log says
+/// so); without it, a connection configured again has none.
+#[test]
+fn from_env_reads_replicas_from_database_read_urls() -> orm_core::Result<()> {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    // Its own directory, so the other test's `.env` is not read.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replicated.sqlite3");
+    let url = format!("sqlite://{}", db.display());
+    std::env::set_var("DATABASE_URL", &url);
+    std::env::set_var("DATABASE_READ_URLS", format!(" {url} , {url} "));
+    DB::from_env()?;
+    DB::statement("CREATE TABLE t (x INTEGER)")?;
+    DB::forget_sticky();
+    DB::enable_query_log();
+    DB::select("SELECT x FROM t", &[])?;
+    let roles: Vec<orm_core::Role> = DB::query_log().into_iter().map(|q| q.role).collect();
+    assert_eq!(roles, [orm_core::Role::Replica]);
+
+    std::env::remove_var("DATABASE_READ_URLS");
+    DB::from_env()?;
+    DB::flush_query_log();
+    DB::select("SELECT x FROM t", &[])?;
+    let roles: Vec<orm_core::Role> = DB::query_log().into_iter().map(|q| q.role).collect();
+    assert_eq!(roles, [orm_core::Role::Primary]);
+    DB::disable_query_log();
+    std::env::remove_var("DATABASE_URL");
     Ok(())
 }

@@ -561,6 +561,7 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
     match server.code {
         code::LOCK_DEADLOCK | code::LOCK_WAIT_TIMEOUT => Error::Busy {
             message,
+            code: Some(server.code.to_string()),
             sql: None,
             source,
         },

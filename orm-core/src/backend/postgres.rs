@@ -900,6 +900,7 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
         {
             return Error::Busy {
                 message,
+                code: Some(code.code().to_owned()),
                 sql: None,
                 source: Some(Box::new(error)),
             };

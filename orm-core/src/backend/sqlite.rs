@@ -269,6 +269,7 @@ pub(crate) fn map_error(error: rusqlite::Error) -> Error {
     match failure.code {
         rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => Error::Busy {
             message,
+            code: Some(failure.extended_code.to_string()),
             sql: None,
             source,
         },

@@ -53,6 +53,16 @@ impl On<'_> {
         }
     }
 
+    /// Runs the read `f` (which may run more than once): on a read replica of a named
+    /// connection that has some (see `crate::replicas`), else like [`On::run`].
+    pub(crate) fn read<T>(&mut self, mut f: impl FnMut(&mut Connection) -> Result<T>) -> Result<T> {
+        match self {
+            On::Named(name) => crate::replicas::read_named(name, f),
+            On::Remembered(name) => crate::replicas::read_named(name, f),
+            On::Conn(conn) => f(conn),
+        }
+    }
+
     /// The model's connection: the one its state remembers, else its own.
     pub(crate) fn model<M: Model>(model: &M) -> On<'static> {
         match model.state().and_then(ModelState::shared_connection) {
@@ -364,7 +374,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
             .map(|b| b.try_to_value())
             .collect::<Result<Vec<Value>>>()?;
         let connection = Self::meta().connection;
-        let mut models = with_named(connection, |conn| {
+        let mut models = crate::replicas::read_named(connection, |conn| {
             let mut layout = Layout::check::<Self>();
             let mut names = None;
             conn.query_map(sql, &params, |row| layout.decode::<Self>(row, &mut names))
@@ -375,18 +385,24 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 
     /// The row with this primary key, if any (trashed rows excluded).
     fn find(key: impl ToValue) -> Result<Option<Self>> {
-        find_by_key::<Self>(
+        find_by_key_from::<Self>(
             &mut On::Named(Self::meta().connection),
             key.to_value(),
             false,
+            true,
         )
     }
 
     /// The row with this primary key, or [`Error::NotFound`] naming model and key.
     fn find_or_fail(key: impl ToValue) -> Result<Self> {
         let key = key.to_value();
-        find_by_key::<Self>(&mut On::Named(Self::meta().connection), key.clone(), false)?
-            .ok_or_else(|| not_found(Self::meta(), &key))
+        find_by_key_from::<Self>(
+            &mut On::Named(Self::meta().connection),
+            key.clone(),
+            false,
+            true,
+        )?
+        .ok_or_else(|| not_found(Self::meta(), &key))
     }
 
     /// Inserts the model (when new) or updates its row, running the hooks and
@@ -512,6 +528,17 @@ pub(crate) fn find_by_key<M: Model>(
     key: Value,
     with_trashed: bool,
 ) -> Result<Option<M>> {
+    find_by_key_from::<M>(on, key, with_trashed, false)
+}
+
+/// [`find_by_key`]; `replica`: a plain read, which a read replica may serve (a lookup
+/// that a write builds on, as in `destroy` or `refresh`, reads the primary).
+fn find_by_key_from<M: Model>(
+    on: &mut On<'_>,
+    key: Value,
+    with_trashed: bool,
+    replica: bool,
+) -> Result<Option<M>> {
     let meta = M::meta();
     if meta.hooks {
         // Global scopes may apply: go through the model's query.
@@ -522,12 +549,22 @@ pub(crate) fn find_by_key<M: Model>(
         if with_trashed {
             query = query.without_scope(SOFT_DELETES);
         }
-        return on.run(|conn| query.first_on(conn));
+        let first = |conn: &mut Connection| query.clone().first_on(conn);
+        return if replica {
+            on.read(first)
+        } else {
+            on.run(first)
+        };
     }
-    on.run(|conn| {
+    let find = |conn: &mut Connection| {
         let sql = find_sql(M::meta(), conn.dialect(), with_trashed)?;
         conn.query_first_native(sql, std::slice::from_ref(&key), M::from_row)
-    })
+    };
+    if replica {
+        on.read(find)
+    } else {
+        on.run(find)
+    }
 }
 
 /// The query `Model::query()` returns, built once per model: every column, the

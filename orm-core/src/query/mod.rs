@@ -73,6 +73,8 @@ pub struct Query<T = Record> {
     /// Set by `Model::query()`: the model's statement cache, whose rendered SQL `get`
     /// reuses while the clauses still equal the model's default query.
     default_select: Option<&'static dyn DefaultSelect>,
+    /// Set by [`Query::on_primary`]: reads skip the connection's read replicas.
+    on_primary: bool,
     _row: PhantomData<fn() -> T>,
 }
 
@@ -150,6 +152,7 @@ impl<T> Clone for Query<T> {
             soft_delete: self.soft_delete,
             model: self.model.clone(),
             default_select: self.default_select,
+            on_primary: self.on_primary,
             _row: PhantomData,
         }
     }
@@ -234,6 +237,7 @@ impl<T> Query<T> {
             soft_delete: None,
             model: ModelExtras::default(),
             default_select: None,
+            on_primary: false,
             _row: PhantomData,
         }
     }
@@ -246,6 +250,14 @@ impl<T> Query<T> {
     /// Runs the query on the named connection (see [`crate::DB::connection`]).
     pub fn use_connection(mut self, name: impl Into<Ident>) -> Self {
         self.connection = name.into();
+        self
+    }
+
+    /// Reads this query's rows from the connection's primary even when it has read
+    /// replicas (for a read that must see the latest commit). Locking reads
+    /// ([`Query::lock_for_update`], [`Query::shared_lock`]) always do.
+    pub fn on_primary(mut self) -> Self {
+        self.on_primary = true;
         self
     }
 
@@ -285,6 +297,7 @@ impl<T> Query<T> {
             soft_delete: self.soft_delete,
             model: ModelExtras::default(),
             default_select: self.default_select,
+            on_primary: self.on_primary,
             _row: PhantomData,
         }
     }
@@ -297,6 +310,7 @@ impl<T> Query<T> {
             soft_delete: None,
             model: ModelExtras::default(),
             default_select: None,
+            on_primary: false,
             _row: PhantomData,
         }
     }
@@ -691,7 +705,9 @@ impl<T> Query<T> {
     /// The `SELECT` this query runs, with its bindings, rendered for the dialect of its
     /// connection (for debugging).
     pub fn to_sql(&self) -> Result<(String, Vec<Value>)> {
-        let dialect = crate::db::with_named(&self.connection, |c| Ok(c.dialect()))?;
+        // Reads nothing: it must not make the thread's reads sticky.
+        let dialect =
+            crate::db::with_named_on(&self.connection, false, (), |(), c| Ok(c.dialect()))?;
         self.render(dialect)
     }
 }

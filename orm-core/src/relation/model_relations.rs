@@ -2,7 +2,6 @@
 //! `dissociate`), kept in the relation layer so `model/` does not import it.
 
 use super::*;
-use crate::db::with_named;
 
 /// The relation methods of every [`Model`] (in the prelude): eager loading onto models
 /// already loaded, and setting or clearing a belongs-to key.
@@ -10,7 +9,7 @@ pub trait ModelRelations: Model {
     /// Eager loads relations onto models already loaded: `User::load(&mut users,
     /// &["posts", "posts.comments"])` (one query per relation and level).
     fn load(models: &mut [Self], relations: &[&str]) -> Result<()> {
-        with_named(Self::meta().connection, |conn| {
+        crate::replicas::read_named(Self::meta().connection, |conn| {
             load(models, relations, conn)
         })
     }

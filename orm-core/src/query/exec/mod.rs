@@ -7,7 +7,7 @@ use super::operator::Operator;
 use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
 use super::{BulkOp, Ident, Query};
 use crate::backend::Connection;
-use crate::db::{with_named, with_named_passing};
+use crate::db::{read_replicas, with_named_on, with_named_passing};
 use crate::dialect::SqlWriter;
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::row::{FromRow, Layout};

@@ -46,6 +46,36 @@ impl<T> Query<T> {
         with_named_passing(&name, self, f)
     }
 
+    /// Runs the read `f` on this query's named connection: on a read replica when the
+    /// connection has some and nothing holds the read to the primary (a lock,
+    /// [`Query::on_primary`], a transaction or scope, sticky reads). `f` runs on a copy
+    /// of the query there, so that a replica lost during the call can be skipped and the
+    /// read run again elsewhere.
+    #[inline(always)]
+    pub(crate) fn run_read<R>(
+        self,
+        mut f: impl FnMut(Self, &mut Connection) -> Result<R>,
+    ) -> Result<R> {
+        let name = self.connection.clone();
+        match self.read_replicas(&name) {
+            Some(set) => set.read(&name, |conn| f(self.clone(), conn)),
+            None => with_named_on(&name, false, self, f),
+        }
+    }
+
+    /// The replicas this query's reads may use (see [`Query::run_read`]).
+    #[inline(always)]
+    pub(crate) fn read_replicas(
+        &self,
+        name: &str,
+    ) -> Option<std::sync::Arc<crate::replicas::ReplicaSet>> {
+        if self.on_primary || self.parts.lock.is_some() {
+            None
+        } else {
+            read_replicas(name)
+        }
+    }
+
     pub(super) fn aggregate_on<V: FromValue>(
         self,
         conn: &mut Connection,
@@ -63,7 +93,7 @@ impl<T> Query<T> {
     /// The number of rows the query matches (`COUNT(*)`; grouped, distinct or limited
     /// queries are counted as a subquery).
     pub fn count(self) -> Result<u64> {
-        self.run(Self::count_on)
+        self.run_read(Self::count_on)
     }
 
     pub(super) fn count_on(self, conn: &mut Connection) -> Result<u64> {
@@ -75,7 +105,7 @@ impl<T> Query<T> {
     /// so it reads the same on every backend.
     pub fn sum(self, column: impl Into<Ident>) -> Result<f64> {
         let column = column.into();
-        self.run(move |q, c| q.sum_on(c, column))
+        self.run_read(move |q, c| q.sum_on(c, column.clone()))
     }
 
     pub(super) fn sum_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<f64> {
@@ -86,7 +116,7 @@ impl<T> Query<T> {
     /// `AVG(column)` as a float (`None` when no rows match).
     pub fn avg(self, column: impl Into<Ident>) -> Result<Option<f64>> {
         let column = column.into();
-        self.run(move |q, c| q.avg_on(c, column))
+        self.run_read(move |q, c| q.avg_on(c, column.clone()))
     }
 
     pub(super) fn avg_on(
@@ -100,7 +130,7 @@ impl<T> Query<T> {
     /// `MIN(column)` read as `V` (`None` when no rows match): `min::<i64>("votes")`.
     pub fn min<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
         let column = column.into();
-        self.run(move |q, c| q.min_on(c, column))
+        self.run_read(move |q, c| q.min_on(c, column.clone()))
     }
 
     pub(super) fn min_on<V: FromValue>(
@@ -114,7 +144,7 @@ impl<T> Query<T> {
     /// `MAX(column)` read as `V` (`None` when no rows match).
     pub fn max<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
         let column = column.into();
-        self.run(move |q, c| q.max_on(c, column))
+        self.run_read(move |q, c| q.max_on(c, column.clone()))
     }
 
     pub(super) fn max_on<V: FromValue>(
@@ -127,7 +157,7 @@ impl<T> Query<T> {
 
     /// Whether any row matches (`SELECT EXISTS (...)`).
     pub fn exists(self) -> Result<bool> {
-        self.run(Self::exists_on)
+        self.run_read(Self::exists_on)
     }
 
     pub(super) fn exists_on(self, conn: &mut Connection) -> Result<bool> {
@@ -146,7 +176,7 @@ impl<T> Query<T> {
     /// The first row's `column`, read as `V` (`None` when no row matches).
     pub fn value<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
         let column = column.into();
-        self.run(move |q, c| q.value_on(c, column))
+        self.run_read(move |q, c| q.value_on(c, column.clone()))
     }
 
     pub(super) fn value_on<V: FromValue>(
@@ -163,7 +193,7 @@ impl<T> Query<T> {
     /// One column of every matching row: `pluck::<String>("name")`.
     pub fn pluck<V: FromValue>(self, column: impl Into<Ident>) -> Result<Vec<V>> {
         let column = column.into();
-        self.run(move |q, c| q.pluck_on(c, column))
+        self.run_read(move |q, c| q.pluck_on(c, column.clone()))
     }
 
     pub(super) fn pluck_on<V: FromValue>(
@@ -184,7 +214,7 @@ impl<T> Query<T> {
         key_column: impl Into<Ident>,
     ) -> Result<Vec<(K, V)>> {
         let (value_column, key_column) = (value_column.into(), key_column.into());
-        self.run(move |q, c| q.pluck_keyed_on(c, value_column, key_column))
+        self.run_read(move |q, c| q.pluck_keyed_on(c, value_column.clone(), key_column.clone()))
     }
 
     pub(super) fn pluck_keyed_on<K: FromValue, V: FromValue>(
@@ -211,7 +241,10 @@ impl<T: FromRow> Query<T> {
         // The query stays where it is and the call borrows it: moving it into the
         // connection lookup's value would copy the whole query (twice).
         let name = self.connection.clone();
-        with_named(&name, |conn| self.get_in(conn))
+        match self.read_replicas(&name) {
+            Some(set) => set.read(&name, |conn| self.clone().get_on(conn)),
+            None => with_named_on(&name, false, (), |(), conn| self.get_in(conn)),
+        }
     }
 
     pub(crate) fn get_on(mut self, conn: &mut Connection) -> Result<Vec<T>> {
@@ -261,7 +294,11 @@ impl<T: FromRow> Query<T> {
     pub fn first(self) -> Result<Option<T>> {
         let mut query = self.limit(1);
         let name = query.connection.clone();
-        with_named(&name, |conn| Ok(query.get_in(conn)?.into_iter().next()))
+        let first = |rows: Vec<T>| rows.into_iter().next();
+        match query.read_replicas(&name) {
+            Some(set) => set.read(&name, |conn| query.clone().get_on(conn).map(first)),
+            None => with_named_on(&name, false, (), |(), conn| query.get_in(conn).map(first)),
+        }
     }
 
     pub(crate) fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
@@ -270,7 +307,7 @@ impl<T: FromRow> Query<T> {
 
     /// The first matching row, or [`Error::NotFound`] naming the table.
     pub fn first_or_fail(self) -> Result<T> {
-        self.run(Self::first_or_fail_on)
+        self.run_read(Self::first_or_fail_on)
     }
 
     pub(super) fn first_or_fail_on(self, conn: &mut Connection) -> Result<T> {
@@ -282,7 +319,7 @@ impl<T: FromRow> Query<T> {
     /// The only matching row: [`Error::NotFound`] when none matches,
     /// [`Error::MultipleRows`] (with the count) when several do.
     pub fn sole(self) -> Result<T> {
-        self.run(Self::sole_on)
+        self.run_read(Self::sole_on)
     }
 
     pub(super) fn sole_on(self, conn: &mut Connection) -> Result<T> {
@@ -303,7 +340,7 @@ impl<T: FromRow> Query<T> {
     /// equals `id`.
     pub fn find(self, id: impl ToValue) -> Result<Option<T>> {
         let id = id.to_value();
-        self.run(move |q, c| q.find_on(c, id))
+        self.run_read(move |q, c| q.find_on(c, id.clone()))
     }
 
     pub(super) fn find_on(self, conn: &mut Connection, id: Value) -> Result<Option<T>> {
@@ -314,7 +351,7 @@ impl<T: FromRow> Query<T> {
     /// [`Query::find`], or [`Error::NotFound`] naming the table and the key.
     pub fn find_or_fail(self, id: impl ToValue) -> Result<T> {
         let id = id.to_value();
-        self.run(move |q, c| q.find_or_fail_on(c, id))
+        self.run_read(move |q, c| q.find_or_fail_on(c, id.clone()))
     }
 
     pub(super) fn find_or_fail_on(self, conn: &mut Connection, id: Value) -> Result<T> {
@@ -327,7 +364,7 @@ impl<T: FromRow> Query<T> {
     /// Page `page` (1-based) of `per_page` rows, with the total count (two queries; the
     /// query's own limit and offset are replaced).
     pub fn paginate(self, per_page: u64, page: u64) -> Result<Paginator<T>> {
-        self.run(move |q, c| q.paginate_on(c, per_page, page))
+        self.run_read(move |q, c| q.paginate_on(c, per_page, page))
     }
 
     pub(super) fn paginate_on(
@@ -361,7 +398,7 @@ impl<T: FromRow> Query<T> {
     /// Page `page` of `per_page` rows and whether more follow, without counting (one
     /// query, fetching one extra row).
     pub fn simple_paginate(self, per_page: u64, page: u64) -> Result<SimplePaginator<T>> {
-        self.run(move |q, c| q.simple_paginate_on(c, per_page, page))
+        self.run_read(move |q, c| q.simple_paginate_on(c, per_page, page))
     }
 
     pub(super) fn simple_paginate_on(

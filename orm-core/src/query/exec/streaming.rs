@@ -145,12 +145,7 @@ impl<T: FromRow> Query<T> {
         size: u64,
         mut f: impl FnMut(Vec<T>) -> Result<R>,
     ) -> Result<bool> {
-        let name = self.connection.clone();
-        self.chunk_with(
-            size,
-            |rows| f(rows).map(Continue::go_on),
-            |q| with_named(&name, |c| q.get_on(c)),
-        )
+        self.chunk_with(size, |rows| f(rows).map(Continue::go_on), |q| q.get())
     }
 
     pub(super) fn chunk_by_id_with(
@@ -234,19 +229,32 @@ impl<T: FromRow> Query<T> {
         size: u64,
         mut f: impl FnMut(Vec<T>) -> Result<R>,
     ) -> Result<bool> {
-        let name = self.connection.clone();
-        self.chunk_by_id_with(
-            size,
-            |rows| f(rows).map(Continue::go_on),
-            |q| with_named(&name, |c| q.get_on(c)),
-        )
+        self.chunk_by_id_with(size, |rows| f(rows).map(Continue::go_on), |q| q.get())
     }
 
     /// Streams the rows through `f` as the driver reads them (one query, nothing
     /// collected); `f` returns `Ok(false)` to stop. The connection is busy while `f`
     /// runs, so `f` must not run queries on it.
-    pub fn each<R: Continue>(self, f: impl FnMut(T) -> Result<R>) -> Result<()> {
-        self.run(move |q, c| q.each_on(c, f))
+    pub fn each<R: Continue>(self, mut f: impl FnMut(T) -> Result<R>) -> Result<()> {
+        let name = self.connection.clone();
+        match self.read_replicas(&name) {
+            // A replica lost before the first row is skipped and the stream starts again
+            // elsewhere; once rows went to `f`, starting again would repeat them.
+            Some(set) => {
+                let delivered = std::cell::Cell::new(false);
+                set.read_retrying_while(
+                    &name,
+                    || !delivered.get(),
+                    |conn| {
+                        self.clone().each_on(conn, |row| {
+                            delivered.set(true);
+                            f(row)
+                        })
+                    },
+                )
+            }
+            None => with_named_on(&name, false, self, move |q, c| q.each_on(c, f)),
+        }
     }
 
     pub(super) fn each_on<R: Continue>(
@@ -432,7 +440,13 @@ impl<T: FromRow> Iterator for Cursor<T> {
             }
             let keyset = &self.keyset;
             let buffer = &mut self.buffer;
-            let fetched = page.run(|page, conn| Self::fetch(page, conn, keyset, buffer));
+            // A page read again (after a replica was lost) replaces what the lost read
+            // left in the buffer.
+            let start = buffer.len();
+            let fetched = page.run_read(|page, conn| {
+                buffer.truncate(start);
+                Self::fetch(page, conn, keyset, buffer)
+            });
             match fetched {
                 Err(e) => {
                     self.done = true;
