@@ -82,7 +82,7 @@ pub use crate::relation::{
     BelongsTo, BelongsToMany, HasMany, HasManyThrough, HasOne, HasOneThrough, Many, ModelRelations,
     MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany, MorphedByMany, One, SyncChanges,
 };
-pub use crate::replicas::ReplicaConfig;
+pub use crate::replicas::{ReplicaConfig, ReplicaStatus};
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
 pub use crate::url::ConnectOptions;

@@ -52,6 +52,19 @@ impl Default for ReplicaConfig {
     }
 }
 
+/// One read replica of a connection, as [`DB::replica_status`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplicaStatus {
+    /// The replica's URL, password hidden.
+    pub url: String,
+    /// Whether reads skip it for now (it could not be reached; see
+    /// [`ReplicaConfig::retry_after`]).
+    pub skipped: bool,
+    /// Its pool's state and counters; `None` until a read first opened it.
+    pub pool: Option<crate::metrics::PoolStatus>,
+}
+
 /// One read replica: its pool, opened on first use (so a replica that is down when the
 /// connection is configured only costs a warning), and until when it is skipped.
 struct Replica {
@@ -375,6 +388,34 @@ impl DB {
     /// there since the last [`DB::forget_sticky`]).
     pub fn is_sticky(name: &str) -> bool {
         STICKY.with(|s| s.borrow().iter().any(|n| n == name))
+    }
+
+    /// The read replicas of connection `name` as they stand: each one's URL (password
+    /// hidden), whether it is being skipped after a failure, and its pool's state and
+    /// counters (`None` until a read first opened it). Empty when `name` has none.
+    /// [`DB::pool_status`] reports the primary.
+    pub fn replica_status(name: &str) -> Vec<ReplicaStatus> {
+        let Some(set) = set_of(name) else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        set.replicas
+            .iter()
+            .map(|replica| ReplicaStatus {
+                url: replica.shown.clone(),
+                skipped: replica
+                    .down_until
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_some_and(|until| until > now),
+                pool: replica
+                    .pool
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                    .map(crate::db::Pool::status),
+            })
+            .collect()
     }
 
     /// Runs `f` with every read on this thread going to the primary (for a read that

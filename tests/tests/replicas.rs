@@ -364,7 +364,17 @@ fn a_replica_that_is_down_is_skipped_and_reads_fall_back() -> Result<()> {
             for _ in 0..20 {
                 assert!(read_in_recovery("replicas_one_dead")?);
             }
+            // The fleet as the API reports it: the dead replica skipped and never opened,
+            // the standby open and serving every read.
+            let status = DB::replica_status("replicas_one_dead");
+            assert_eq!(status.len(), 2, "{status:?}");
+            assert!(status[0].url.contains(":9/"), "{status:?}");
+            assert!(status[0].skipped && status[0].pool.is_none(), "{status:?}");
+            assert!(!status[1].skipped, "{status:?}");
+            let standby = status[1].pool.as_ref().expect("the standby's pool");
+            assert_eq!((standby.checkouts, standby.in_use), (20, 0), "{status:?}");
             DB::disconnect("replicas_one_dead");
+            assert!(DB::replica_status("replicas_one_dead").is_empty());
         }
         Err(e) => {
             assert!(!in_ci(), "the standby must be running in CI: {e}");
