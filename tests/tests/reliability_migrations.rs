@@ -402,10 +402,7 @@ fn mysql_migrations_failing_at_each_statement() -> orm_migrate::Result<()> {
         let statuses = conn.scope(|| Ok(migrator().status()))??;
         let effects = effects(&mut conn)?;
         for (name, all, none) in &effects {
-            let status = statuses
-                .iter()
-                .find(|s| s.name == *name)
-                .expect("listed");
+            let status = statuses.iter().find(|s| s.name == *name).expect("listed");
             let expected = match name.cmp(&failing) {
                 std::cmp::Ordering::Less => MigrationState::Applied,
                 std::cmp::Ordering::Equal if ran > 0 => MigrationState::Partial,
@@ -583,6 +580,73 @@ fn sqlite_migrator_killed_at_each_statement() -> orm_migrate::Result<()> {
 #[test]
 fn postgres_migrator_killed_at_each_statement() -> orm_migrate::Result<()> {
     killed_at_each_statement(Backend::Postgres)
+}
+
+/// MySQL: the migrating child SIGKILLed before each statement. The migration it was in
+/// stays marked as started (`Partial`, `ran` 0: how far it got is unknown) rather than
+/// absent, so the next run refuses instead of running it again over its own half;
+/// migrations before it are applied whole, later ones left nothing; undone by hand and
+/// resolved, a re-run converges.
+#[test]
+fn mysql_migrator_killed_at_each_statement() -> orm_migrate::Result<()> {
+    use orm_migrate::{Error, MigrationState};
+    let mut kills = 0;
+    for pause_at in 0..=STATEMENTS {
+        let Some(db) = database(Backend::Mysql, &format!("kill{pause_at}")) else {
+            return Ok(());
+        };
+        let paused = run_child_and_kill(&db.url, pause_at);
+        assert_eq!(paused, pause_at < STATEMENTS, "kill point {pause_at}");
+        let mut conn = Connection::open(&db.url)?;
+        let context = format!("MySQL, killed before statement {pause_at}");
+        if !paused {
+            assert_eq!(assert_agree(&mut conn, &context)?, 3);
+            continue;
+        }
+        kills += 1;
+        let (interrupted, _) = statement_owner(pause_at);
+        let statuses = conn.scope(|| Ok(migrator().status()))??;
+        for (name, all, none) in effects(&mut conn)? {
+            let state = statuses
+                .iter()
+                .find(|s| s.name == name)
+                .expect("listed")
+                .state;
+            match name.cmp(interrupted) {
+                std::cmp::Ordering::Less => {
+                    assert_eq!(state, MigrationState::Applied, "{context}: {name}");
+                    assert!(all, "{context}: {name} applied in part");
+                }
+                std::cmp::Ordering::Equal => {
+                    assert_eq!(state, MigrationState::Partial, "{context}: {name}");
+                }
+                std::cmp::Ordering::Greater => {
+                    assert_eq!(state, MigrationState::Pending, "{context}: {name}");
+                    assert!(none, "{context}: {name} left effects");
+                }
+            }
+        }
+        let again = conn.scope(|| Ok(migrator().run()))?;
+        assert!(
+            matches!(&again, Err(Error::UnresolvedMigration { migration, ran: 0 })
+                if migration == interrupted),
+            "{context}: {again:?}"
+        );
+        let message = again.unwrap_err().to_string();
+        assert!(message.contains("never finished"), "{context}: {message}");
+        let undo = match interrupted {
+            "2024_01_01_000001_create_authors" => "DROP TABLE IF EXISTS authors",
+            "2024_01_01_000002_create_books" => "DROP TABLE IF EXISTS books",
+            _ => "ALTER TABLE books DROP COLUMN IF EXISTS isbn; DROP TABLE IF EXISTS audit",
+        };
+        conn.execute_batch(undo)?;
+        conn.scope(|| Ok(migrator().resolve(interrupted, false)))??;
+        converge(&mut conn, &context)?;
+    }
+    eprintln!(
+        "Mysql: migrating child SIGKILLed before each of {STATEMENTS} statements ({kills} kills): the interrupted migration stays marked as started, the next run refuses until it is resolved, re-runs converge"
+    );
+    Ok(())
 }
 
 fn concurrent_migrators(backend: Backend) -> orm_migrate::Result<()> {
