@@ -28,7 +28,7 @@ type UserPostRow = (
 impl RawMysql {
     /// Connects and makes `database` the session's default database.
     pub fn connect(url: &str, database: &str) -> Result<RawMysql, mysql::Error> {
-        let opts = OptsBuilder::from_opts(Opts::from_url(url)?)
+        let opts = OptsBuilder::from_opts(Opts::from_url(&driver_url(url))?)
             .prefer_socket(false)
             .stmt_cache_size(Some(512));
         let mut conn = Conn::new(opts)?;
@@ -195,6 +195,22 @@ impl RawMysql {
             count += 1;
         }
         Ok(count)
+    }
+}
+
+/// `url` without the ORM's own options (`returning=`, `autoinc_consecutive=`, which the
+/// test URL may carry), which the driver refuses.
+fn driver_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.starts_with("returning=") && !p.starts_with("autoinc_consecutive="))
+        .collect();
+    match kept.is_empty() {
+        true => base.to_owned(),
+        false => format!("{base}?{}", kept.join("&")),
     }
 }
 
