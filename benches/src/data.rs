@@ -10,6 +10,8 @@ pub enum Database {
     Sqlite,
     /// PostgreSQL.
     Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
 }
 
 /// Creates the three tables and their foreign-key indexes.
@@ -33,14 +35,28 @@ pub fn schema(database: Database) -> &'static str {
              CREATE INDEX posts_user_id ON posts (user_id);
              CREATE INDEX comments_post_id ON comments (post_id);"
         }
+        // The foreign keys' indexes are declared with the tables (InnoDB would make its own).
+        Database::Mysql => {
+            "CREATE TABLE users (id BIGINT AUTO_INCREMENT PRIMARY KEY, name TEXT NOT NULL, hair_color TEXT);
+             CREATE TABLE posts (id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id BIGINT NOT NULL,
+                                 title TEXT NOT NULL, body TEXT, INDEX posts_user_id (user_id),
+                                 FOREIGN KEY (user_id) REFERENCES users (id));
+             CREATE TABLE comments (id BIGINT AUTO_INCREMENT PRIMARY KEY, post_id BIGINT NOT NULL,
+                                    text TEXT NOT NULL, INDEX comments_post_id (post_id),
+                                    FOREIGN KEY (post_id) REFERENCES posts (id));"
+        }
     }
 }
 
-/// Empties the tables (PostgreSQL: and restarts the id sequences), so a seed starts at id 1.
+/// Empties the tables (PostgreSQL, MySQL: and restarts the ids), so a seed starts at id 1.
 pub fn reset(database: Database) -> &'static str {
     match database {
         Database::Sqlite => "DELETE FROM comments; DELETE FROM posts; DELETE FROM users;",
         Database::Postgres => "TRUNCATE comments, posts, users RESTART IDENTITY CASCADE;",
+        Database::Mysql => {
+            "SET FOREIGN_KEY_CHECKS = 0; TRUNCATE comments; TRUNCATE posts; TRUNCATE users; \
+             SET FOREIGN_KEY_CHECKS = 1;"
+        }
     }
 }
 

@@ -64,6 +64,21 @@ pub fn connect_postgres(url: &str, schema: &str) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Installs a private MySQL/MariaDB database as this thread's default connection
+/// (dropped with the guard), or `None` when no server is reachable.
+pub fn install_default_mysql() -> Option<testing::TestDatabase> {
+    let guard = testing::mysql()?;
+    assert_eq!(guard.backend(), Backend::Mysql);
+    Some(guard)
+}
+
+/// Connects to MySQL/MariaDB with `database` as the session's default database.
+pub fn connect_mysql(url: &str, database: &str) -> Result<Connection> {
+    let mut conn = Connection::open(url)?;
+    conn.execute_batch(&format!("USE `{database}`"))?;
+    Ok(conn)
+}
+
 fn users_with_posts() -> Query<UserWithPost> {
     Query::<UserWithPost>::table("users")
         .select(&USER_WITH_POST_COLUMNS)

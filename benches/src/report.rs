@@ -4,17 +4,26 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The raw-driver baseline of a group (`sqlite/...` or `postgres/...`).
+/// The raw-driver baseline of a group (`sqlite/...`, `postgres/...` or `mysql/...`).
 pub fn baseline_for(group: &str) -> &'static str {
     if group.starts_with("postgres/") {
         "postgres"
+    } else if group.starts_with("mysql/") {
+        "mysql"
     } else {
         "rusqlite"
     }
 }
 
 /// The contenders, in table order.
-pub const CONTENDERS: [&str; 5] = ["rusqlite", "postgres", "orm", "orm_explicit", "diesel"];
+pub const CONTENDERS: [&str; 6] = [
+    "rusqlite",
+    "postgres",
+    "mysql",
+    "orm",
+    "orm_explicit",
+    "diesel",
+];
 
 /// One measured benchmark.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,5 @@
-//! Every contender of the benchmark suite returns the same data on SQLite (so the
-//! benchmarks compare equal work). Cheap: small seeds, no timing.
+//! Every contender of the benchmark suite returns the same data on SQLite, and the MySQL
+//! ones on MariaDB (so the benchmarks compare equal work). Cheap: small seeds, no timing.
 
 use orm_benches::data::Seed;
 use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
@@ -224,4 +224,87 @@ fn seeding_agrees() {
     assert_eq!(from_orm.len(), rows);
     assert_eq!(from_orm, expected);
     assert_ne!(expected[0].name, expected[1].name, "fake names");
+}
+
+/// The MySQL contenders (raw `mysql` crate, the ORM on its default and an explicit
+/// connection) return the same data, on one private database. Skipped without a server
+/// outside CI.
+#[test]
+fn mysql_contenders_agree() {
+    use mysql::prelude::Queryable;
+    use orm_benches::data::{self, Database};
+    use orm_benches::raw_mysql::RawMysql;
+    let Some(default) = orm_impl::install_default_mysql() else {
+        return;
+    };
+    let database = default.schema().expect("a private database").to_owned();
+    let url = orm_core::testing::mysql_url();
+    let mut raw = RawMysql::connect(&url, &database).unwrap();
+    let mut conn = orm_impl::connect_mysql(&url, &database).unwrap();
+    let seed = Seed::users_posts_comments(7, 2, 2);
+    let script = format!(
+        "{}\n{}\n{}",
+        data::schema(Database::Mysql),
+        data::reset(Database::Mysql),
+        seed.script()
+    );
+    raw.conn().query_drop(script).unwrap();
+
+    let expected = raw.load_users().unwrap();
+    assert_eq!(expected.len(), 7);
+    let from_orm: Vec<PlainUser> = orm::load_users().unwrap().iter().map(plain).collect();
+    assert_eq!(from_orm, expected);
+    let joined = raw.load_users_with_posts().unwrap();
+    let from_orm = orm_on::load_users_with_posts(&mut conn).unwrap();
+    assert_eq!(from_orm.len(), joined.len());
+    assert_eq!(from_orm.len(), 8, "4 black-haired users, 2 posts each");
+    let found = orm::find_user(3).unwrap().map(|u| plain(&u));
+    assert_eq!(found, raw.find_user(3).unwrap());
+
+    let tree: KeyTree = raw
+        .load_associations()
+        .unwrap()
+        .into_iter()
+        .map(|(u, posts)| {
+            let posts = posts
+                .into_iter()
+                .map(|(p, comments)| (p.id, comments.iter().map(|c| c.id).collect()))
+                .collect();
+            (u.id, posts)
+        })
+        .collect();
+    let from_orm: KeyTree = orm::load_associations()
+        .unwrap()
+        .into_iter()
+        .map(|(u, posts)| {
+            let posts = posts
+                .into_iter()
+                .map(|(p, comments)| {
+                    (
+                        p.id.unwrap(),
+                        comments.iter().map(|c| c.id.unwrap()).collect(),
+                    )
+                })
+                .collect();
+            (u.id.unwrap(), posts)
+        })
+        .collect();
+    assert_eq!(from_orm, tree);
+    assert_eq!(tree.len(), 7);
+
+    let users = new_users(5);
+    assert_eq!(raw.insert_many(&users).unwrap(), vec![8, 9, 10, 11, 12]);
+    assert_eq!(raw.insert_one(&users[0]).unwrap(), 13);
+    assert_eq!(raw.insert_each_in_transaction(&users).unwrap()[4], 18);
+    let mut models = orm_impl::models(&users);
+    orm::insert_many(&mut models).unwrap();
+    assert_eq!(
+        models.iter().map(|m| m.id).collect::<Vec<_>>(),
+        (19..=23).map(Some).collect::<Vec<_>>()
+    );
+    let mut models = orm_impl::models(&users);
+    orm_on::save_each_in_transaction(&mut conn, &mut models).unwrap();
+    assert_eq!(models[4].id, Some(28));
+    assert_eq!(raw.stream_users(drop).unwrap(), 28);
+    assert_eq!(orm::stream_users(drop).unwrap(), 28);
 }

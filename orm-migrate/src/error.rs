@@ -75,17 +75,19 @@ pub enum Error {
         source: Box<Error>,
     },
     /// The ledger holds a migration that only partly ran (MySQL, see
-    /// [`Error::PartiallyApplied`]): nothing runs or rolls back until it is resolved with
-    /// `Migrator::resolve` (`craft migrate:resolve NAME --applied|--rolled-back`).
+    /// [`Error::PartiallyApplied`]), or that a migrator started and never finished (it
+    /// was killed: `ran` is 0, how far it got is unknown): nothing runs or rolls back
+    /// until it is resolved with `Migrator::resolve` (`craft migrate:resolve NAME
+    /// --applied|--rolled-back`).
     #[error(
-        "migration `{migration}` was partially applied (statements 1-{ran} ran); undo or \
-         finish it by hand, then run `craft migrate:resolve {migration} --rolled-back` (or \
-         `--applied`)"
+        "migration `{migration}` was {}; undo or finish it by hand, then run `craft \
+         migrate:resolve {migration} --rolled-back` (or `--applied`)",
+        unresolved_extent(*ran)
     )]
     UnresolvedMigration {
         /// The migration's name.
         migration: String,
-        /// How many of its statements ran.
+        /// How many of its statements ran (0: the migrator stopped mid-way, unknown).
         ran: usize,
     },
     /// `Migrator::resolve` for a migration the ledger does not hold as partially applied.
@@ -136,3 +138,13 @@ impl Error {
 
 /// `Result` with orm-migrate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How far an unresolved migration ran, for its message.
+fn unresolved_extent(ran: usize) -> String {
+    match ran {
+        0 => "started but never finished (the migrator stopped: some of its statements may \
+              have run)"
+            .to_owned(),
+        ran => format!("partially applied (statements 1-{ran} ran)"),
+    }
+}

@@ -615,37 +615,62 @@ fn current_checksum(conn: &mut Connection, migration: &dyn Migration) -> Result<
 /// Applies one migration and records it, in one transaction unless it opts out.
 /// `false` when another migrator applied it meanwhile.
 fn apply(conn: &mut Connection, migration: &dyn Migration, batch: i64) -> Result<bool> {
+    if !conn.dialect().transactional_ddl() {
+        return apply_marked(conn, migration, batch);
+    }
     let name = migration.name();
-    let mut ran = 0;
-    let mut work = |conn: &mut Connection| -> Result<bool> {
+    let work = |conn: &mut Connection| -> Result<bool> {
         if ledger::is_recorded(conn, name)? {
             return Ok(false);
         }
         let mut schema = Schema::new(conn);
-        let outcome = migration.up(&mut schema);
-        // The failing statement is logged too.
-        ran = schema.statements().len() - usize::from(outcome.is_err());
-        outcome?;
+        migration.up(&mut schema)?;
         let sum = checksum(schema.statements());
         ledger::record(conn, name, batch, sum)?;
         Ok(true)
     };
-    let atomic = conn.dialect().transactional_ddl();
-    let result = if migration.transactional() && atomic {
-        in_transaction(conn, true, &mut work)
+    let result = if migration.transactional() {
+        in_transaction(conn, true, work)
     } else {
         work(conn)
     };
-    result.map_err(|e| {
-        if !atomic && ran > 0 {
+    result.map_err(|e| failed(name, e))
+}
+
+/// [`apply`] where DDL commits implicitly (MySQL): the ledger marks the migration as
+/// started (`partial:0`) before its first statement, so that a migrator killed half-way
+/// leaves a row that stops the next run (rather than a migration that runs again over
+/// its own half); the mark becomes the checksum when it finishes, `partial:K` when it
+/// fails after K statements, and is removed when it fails before any ran.
+fn apply_marked(conn: &mut Connection, migration: &dyn Migration, batch: i64) -> Result<bool> {
+    let name = migration.name();
+    if ledger::is_recorded(conn, name)? {
+        return Ok(false);
+    }
+    ledger::record(conn, name, batch, ledger::partial_marker(0))?;
+    let mut schema = Schema::new(conn);
+    let outcome = migration.up(&mut schema);
+    // The failing statement is logged too.
+    let ran = schema.statements().len() - usize::from(outcome.is_err());
+    let sum = checksum(schema.statements());
+    match outcome {
+        Ok(()) => {
+            ledger::set_checksum(conn, name, sum)?;
+            Ok(true)
+        }
+        Err(e) => {
             // The ledger says what ran, so that nothing goes on until it is resolved
             // (best effort: the error reports it either way).
-            if let Err(e) = ledger::record(conn, name, batch, ledger::partial_marker(ran)) {
-                log::warn!(target: "orm_migrate", "cannot record {name} as partial: {e}");
+            let marked = match ran {
+                0 => ledger::forget(conn, name),
+                ran => ledger::set_checksum(conn, name, ledger::partial_marker(ran)),
+            };
+            if let Err(e) = marked {
+                log::warn!(target: "orm_migrate", "cannot record how far {name} ran: {e}");
             }
+            Err(partially(name, false, ran, failed(name, e)))
         }
-        partially(name, atomic, ran, failed(name, e))
-    })
+    }
 }
 
 /// On a database without transactional DDL, a migration that failed after some of its

@@ -1,5 +1,6 @@
-//! A lost PostgreSQL connection (its server process terminated, as in a server restart)
-//! is `Error::Connection`, and a pool does not hand out a connection known to be dead.
+//! A lost PostgreSQL or MySQL connection (its server process or thread terminated, as
+//! in a server restart) is `Error::Connection`, and a pool does not hand out a
+//! connection known to be dead.
 
 use std::time::{Duration, Instant};
 
@@ -10,24 +11,42 @@ fn postgres_url() -> Option<String> {
     orm_core::testing::postgres().map(|_guard| orm_core::testing::postgres_url())
 }
 
-fn backend_pid(conn: &mut Connection) -> orm_core::Result<i64> {
-    conn.select("SELECT pg_backend_pid() AS pid", &[])?[0].get("pid")
+fn mysql_url() -> Option<String> {
+    orm_core::testing::mysql().map(|_guard| orm_core::testing::mysql_url())
 }
 
-/// Terminates the server process behind `pid` from another connection, as a server
-/// restart would, and waits until it is gone.
+fn is_mysql(url: &str) -> bool {
+    url.starts_with("mysql")
+}
+
+/// The server's id of the session (PostgreSQL: its process; MySQL: its thread).
+fn backend_pid(conn: &mut Connection) -> orm_core::Result<i64> {
+    let sql = match conn.backend() {
+        orm_core::Backend::Mysql => "SELECT CONNECTION_ID() AS pid",
+        _ => "SELECT pg_backend_pid() AS pid",
+    };
+    conn.select(sql, &[])?[0].get("pid")
+}
+
+/// Terminates the server session `pid` from another connection, as a server restart
+/// would, and waits until it is gone.
 fn terminate(url: &str, pid: i64) -> orm_core::Result<()> {
     let mut admin = Connection::open(url)?;
-    let done: bool =
-        admin.select("SELECT pg_terminate_backend(?) AS done", &[&pid])?[0].get("done")?;
-    assert!(done, "backend {pid} was not terminated");
+    let mysql = is_mysql(url);
+    if mysql {
+        admin.execute_batch(&format!("KILL {pid}"))?;
+    } else {
+        let done: bool =
+            admin.select("SELECT pg_terminate_backend(?) AS done", &[&pid])?[0].get("done")?;
+        assert!(done, "backend {pid} was not terminated");
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
+    let left_sql = match mysql {
+        true => "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE id = ?",
+        false => "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE pid = ?",
+    };
     loop {
-        let left: i64 = admin.select(
-            "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE pid = ?",
-            &[&pid],
-        )?[0]
-            .get("n")?;
+        let left: i64 = admin.select(left_sql, &[&pid])?[0].get("n")?;
         if left == 0 {
             return Ok(());
         }
@@ -41,6 +60,19 @@ fn a_terminated_connection_is_a_connection_error() -> orm_core::Result<()> {
     let Some(url) = postgres_url() else {
         return Ok(());
     };
+    terminated_connection(&url)
+}
+
+#[test]
+fn mysql_a_killed_connection_is_a_connection_error() -> orm_core::Result<()> {
+    let Some(url) = mysql_url() else {
+        return Ok(());
+    };
+    terminated_connection(&url)
+}
+
+fn terminated_connection(url: &str) -> orm_core::Result<()> {
+    let url = url.to_owned();
     let mut conn = Connection::open(&url)?;
     let pid = backend_pid(&mut conn)?;
     terminate(&url, pid)?;
@@ -59,6 +91,19 @@ fn a_connection_lost_inside_a_transaction_is_a_connection_error() -> orm_core::R
     let Some(url) = postgres_url() else {
         return Ok(());
     };
+    lost_inside_a_transaction(&url)
+}
+
+#[test]
+fn mysql_a_connection_lost_inside_a_transaction_is_a_connection_error() -> orm_core::Result<()> {
+    let Some(url) = mysql_url() else {
+        return Ok(());
+    };
+    lost_inside_a_transaction(&url)
+}
+
+fn lost_inside_a_transaction(url: &str) -> orm_core::Result<()> {
+    let url = url.to_owned();
     let mut conn = Connection::open(&url)?;
     let pid = backend_pid(&mut conn)?;
     let result = conn.transaction(|tx| {
@@ -82,16 +127,30 @@ fn a_pool_replaces_a_connection_the_server_closed() -> orm_core::Result<()> {
     let Some(url) = postgres_url() else {
         return Ok(());
     };
-    let name = "connection_loss_pool";
+    pool_replaces_closed(&url, "connection_loss_pool")
+}
+
+#[test]
+fn mysql_a_pool_replaces_a_connection_the_server_closed() -> orm_core::Result<()> {
+    let Some(url) = mysql_url() else {
+        return Ok(());
+    };
+    pool_replaces_closed(&url, "connection_loss_pool_mysql")
+}
+
+fn pool_replaces_closed(url: &str, name: &str) -> orm_core::Result<()> {
+    let url = url.to_owned();
     let config = PoolConfig {
         max_size: 2,
         ..PoolConfig::default()
     };
     DB::connect_with(name, &url, config)?;
     let db = DB::connection(name);
-    let pid_of = || -> orm_core::Result<i64> {
-        db.select("SELECT pg_backend_pid() AS pid", &[])?[0].get("pid")
+    let pid_sql = match is_mysql(&url) {
+        true => "SELECT CONNECTION_ID() AS pid",
+        false => "SELECT pg_backend_pid() AS pid",
     };
+    let pid_of = || -> orm_core::Result<i64> { db.select(pid_sql, &[])?[0].get("pid") };
     let first = pid_of()?;
     assert_eq!(DB::pool(name)?.idle_connections(), 1);
     terminate(&url, first)?;

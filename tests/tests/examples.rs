@@ -1,4 +1,4 @@
-//! The blog example's walk-through, checked on both backends.
+//! The blog example's walk-through, checked on every backend.
 
 use orm_tests::on_every_backend;
 

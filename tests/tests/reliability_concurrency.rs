@@ -1,5 +1,6 @@
-//! Concurrency and pool hygiene on a real pool: SQLite on a file (WAL) and PostgreSQL
-//! (a private schema, tables named `schema.table` through the builder).
+//! Concurrency and pool hygiene on a real pool: SQLite on a file (WAL), PostgreSQL
+//! (a private schema, tables named `schema.table` through the builder) and MariaDB (a
+//! private database, named in the URL).
 //!
 //! - 16 threads x N inserts each: every row present once, no error reaches the caller
 //!   (N = 1 000 in CI mode and long mode alike; `ORM_RELIABILITY_LONG=1` runs 5 rounds).
@@ -41,13 +42,31 @@ impl Target {
     fn conn(&self) -> orm_core::ConnectionRef {
         DB::connection(&self.name)
     }
+
+    /// `schema.table` quoted part by part, for the hand-written SQL.
+    fn quoted(&self, table: &str) -> String {
+        let q = if self.backend == Backend::Mysql {
+            '`'
+        } else {
+            '"'
+        };
+        self.table(table)
+            .split('.')
+            .map(|p| format!("{q}{p}{q}"))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
 }
 
 impl Drop for Target {
     fn drop(&mut self) {
         DB::disconnect(&self.name);
         if let Some(schema) = &self.schema {
-            if let Ok(mut c) = Connection::open(&testing::postgres_url()) {
+            if self.backend == Backend::Mysql {
+                if let Ok(mut c) = Connection::open(&testing::mysql_url()) {
+                    let _ = c.execute_batch(&format!("DROP DATABASE IF EXISTS `{schema}`"));
+                }
+            } else if let Ok(mut c) = Connection::open(&testing::postgres_url()) {
                 let _ = c.execute_batch(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
             }
         }
@@ -107,13 +126,43 @@ fn postgres_target(name: &str, max_size: u32) -> Option<Target> {
     })
 }
 
+/// A private MySQL/MariaDB database named in the pool's URL (the test URL's options
+/// kept); `None` when no server is reachable outside CI.
+fn mysql_target(name: &str, max_size: u32) -> Option<Target> {
+    let guard = testing::mysql()?;
+    let database = format!("{}_{name}", guard.schema().expect("database"));
+    drop(guard);
+    let base = testing::mysql_url();
+    Connection::open(&base)
+        .and_then(|mut c| c.execute_batch(&format!("CREATE DATABASE `{database}`")))
+        .expect("create database");
+    let (address, options) = match base.split_once('?') {
+        Some((address, options)) => (address, format!("?{options}")),
+        None => (base.as_str(), String::new()),
+    };
+    let server = address
+        .rsplit_once('/')
+        .map_or(address, |(server, _)| server);
+    let url = format!("{server}/{database}{options}");
+    DB::connect_with(name, &url, pool_config(max_size)).expect("connect MySQL");
+    Some(Target {
+        name: name.to_owned(),
+        backend: Backend::Mysql,
+        url,
+        prefix: String::new(),
+        _dir: None,
+        schema: Some(database),
+    })
+}
+
 fn create_tables(target: &Target) -> Result<()> {
     let key = match target.backend {
         Backend::Postgres => "BIGSERIAL PRIMARY KEY",
+        Backend::Mysql => "BIGINT AUTO_INCREMENT PRIMARY KEY",
         _ => "INTEGER PRIMARY KEY AUTOINCREMENT",
     };
-    let rows = quoted(&target.table("rows"));
-    let counter = quoted(&target.table("counter"));
+    let rows = target.quoted("rows");
+    let counter = target.quoted("counter");
     target.conn().statement(&format!(
         "CREATE TABLE {rows} (id {key}, thread INTEGER NOT NULL, seq INTEGER NOT NULL)"
     ))?;
@@ -125,14 +174,6 @@ fn create_tables(target: &Target) -> Result<()> {
         .table(target.table("counter"))
         .insert(row! {"id" => 1, "value" => 0})?;
     Ok(())
-}
-
-/// `schema.table` quoted part by part, for the hand-written DDL.
-fn quoted(name: &str) -> String {
-    name.split('.')
-        .map(|p| format!("\"{p}\""))
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 /// Errors seen by the callers, by kind.
@@ -280,7 +321,7 @@ fn committed(target: &Target, seq: i64) -> Result<bool> {
     let rows = fresh.select(
         &format!(
             "SELECT COUNT(*) AS n FROM {} WHERE seq = ?",
-            quoted(&target.table("rows"))
+            target.quoted("rows")
         ),
         &[&seq],
     )?;
@@ -296,7 +337,7 @@ fn assert_clean(target: &Target, seq: i64) -> Result<()> {
     conn.execute(
         &format!(
             "INSERT INTO {} (thread, seq) VALUES (?, ?)",
-            quoted(&target.table("rows"))
+            target.quoted("rows")
         ),
         &[&-1, &seq],
     )?;
@@ -310,8 +351,10 @@ fn assert_clean(target: &Target, seq: i64) -> Result<()> {
 
 fn pool_hygiene(target: &Target) -> Result<()> {
     quiet_injected_panics();
-    let rows = target.table("rows");
-    let insert_sql = format!("INSERT INTO {} (thread, seq) VALUES (?, ?)", quoted(&rows));
+    let insert_sql = format!(
+        "INSERT INTO {} (thread, seq) VALUES (?, ?)",
+        target.quoted("rows")
+    );
     let mut next_seq = 1_000_000i64;
     let mut seq = || {
         next_seq += 1;
@@ -415,6 +458,16 @@ fn pool_hygiene(target: &Target) -> Result<()> {
 }
 
 #[test]
+fn mysql_concurrent_writers() -> Result<()> {
+    let Some(target) = mysql_target("rel_my_writers", THREADS as u32) else {
+        return Ok(());
+    };
+    create_tables(&target)?;
+    concurrent_inserts(&target)?;
+    concurrent_counter(&target)
+}
+
+#[test]
 fn sqlite_pool_never_reuses_a_dirty_connection() -> Result<()> {
     let target = sqlite_target("reliability_sqlite_pool", 1);
     create_tables(&target)?;
@@ -424,6 +477,15 @@ fn sqlite_pool_never_reuses_a_dirty_connection() -> Result<()> {
 #[test]
 fn postgres_pool_never_reuses_a_dirty_connection() -> Result<()> {
     let Some(target) = postgres_target("reliability_pg_pool", 1) else {
+        return Ok(());
+    };
+    create_tables(&target)?;
+    pool_hygiene(&target)
+}
+
+#[test]
+fn mysql_pool_never_reuses_a_dirty_connection() -> Result<()> {
+    let Some(target) = mysql_target("rel_my_pool", 1) else {
         return Ok(());
     };
     create_tables(&target)?;

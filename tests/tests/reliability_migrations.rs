@@ -5,7 +5,10 @@
 //!   state of a clean run;
 //! - a migrating child process (this test binary, re-run as `migration_child`) killed
 //!   with SIGKILL at each statement: the same;
-//! - 8 concurrent migrators: each migration applied exactly once.
+//! - 8 concurrent migrators: each migration applied exactly once (MariaDB too);
+//! - on MariaDB, whose DDL commits implicitly, a migration failing at each statement: the
+//!   ledger never claims it, the error says which statements ran, nothing goes on until
+//!   it is resolved, and a re-run after resolving converges.
 //!
 //! "Agree": a migration is in the ledger exactly when every one of its effects (tables,
 //! index, column, seed row) is present, and none of them is present otherwise.
@@ -343,6 +346,101 @@ fn postgres_migrations_failing_at_each_statement() -> orm_migrate::Result<()> {
     failing_at_each_statement(Backend::Postgres)
 }
 
+/// The migration each statement of the set belongs to, and its position in it.
+fn statement_owner(index: usize) -> (&'static str, usize) {
+    match index {
+        0..=2 => ("2024_01_01_000001_create_authors", index),
+        3..=4 => ("2024_01_01_000002_create_books", index - 3),
+        _ => ("2024_01_01_000003_add_isbn_and_audit", index - 5),
+    }
+}
+
+/// MySQL commits DDL implicitly, so a failing migration is not undone: what must hold
+/// instead is that the ledger never claims it. Breaking each statement in turn: the
+/// error says which statements ran (`PartiallyApplied`, or `MigrationFailed` when none
+/// did); migrations before it are applied with all their effects, the failing one is
+/// `Partial` (never `Applied`), later ones pending with none of their effects; nothing
+/// runs or rolls back until it is resolved; undone by hand and resolved, a re-run
+/// converges.
+#[test]
+fn mysql_migrations_failing_at_each_statement() -> orm_migrate::Result<()> {
+    use orm_migrate::{Error, MigrationState};
+    let mut broken = 0;
+    let mut partial = 0;
+    for break_at in 0..STATEMENTS {
+        let Some(db) = database(Backend::Mysql, &format!("fail{break_at}")) else {
+            return Ok(());
+        };
+        let mut conn = Connection::open(&db.url)?;
+        let context = format!("MySQL, statement {break_at} broken");
+        let (failing, ran) = statement_owner(break_at);
+        RUN.with(|r| r.set(0));
+        BREAK_AT.with(|b| b.set(Some(break_at)));
+        let result = conn.scope(|| Ok(migrator().run()))?;
+        match (&result, ran) {
+            (Err(Error::MigrationFailed { migration, .. }), 0) => {
+                assert_eq!(migration, failing, "{context}");
+            }
+            (
+                Err(Error::PartiallyApplied {
+                    migration,
+                    ran: reported,
+                    ..
+                }),
+                _,
+            ) => {
+                assert_eq!((migration.as_str(), *reported), (failing, ran), "{context}");
+                let message = result.as_ref().unwrap_err().to_string();
+                assert!(
+                    message.contains(&format!("statements 1-{ran} ran")),
+                    "{context}: {message}"
+                );
+                partial += 1;
+            }
+            other => panic!("{context}: {other:?}"),
+        }
+        let statuses = conn.scope(|| Ok(migrator().status()))??;
+        let effects = effects(&mut conn)?;
+        for (name, all, none) in &effects {
+            let status = statuses.iter().find(|s| s.name == *name).expect("listed");
+            let expected = match name.cmp(&failing) {
+                std::cmp::Ordering::Less => MigrationState::Applied,
+                std::cmp::Ordering::Equal if ran > 0 => MigrationState::Partial,
+                _ => MigrationState::Pending,
+            };
+            assert_eq!(status.state, expected, "{context}: {name}");
+            match expected {
+                MigrationState::Applied => assert!(*all, "{context}: {name} applied in part"),
+                MigrationState::Pending => assert!(*none, "{context}: {name} left effects"),
+                _ => assert!(!*all, "{context}: {name} is partial but complete"),
+            }
+        }
+        if ran > 0 {
+            // Refused until resolved.
+            let again = conn.scope(|| Ok(migrator().run()))?;
+            assert!(
+                matches!(&again, Err(Error::UnresolvedMigration { migration, ran: r })
+                    if migration == failing && *r == ran),
+                "{context}: {again:?}"
+            );
+            // Undone by hand (the migration's own effects), then resolved.
+            let undo = match failing {
+                "2024_01_01_000001_create_authors" => "DROP TABLE IF EXISTS authors",
+                "2024_01_01_000002_create_books" => "DROP TABLE IF EXISTS books",
+                _ => "ALTER TABLE books DROP COLUMN IF EXISTS isbn; DROP TABLE IF EXISTS audit",
+            };
+            conn.execute_batch(undo)?;
+            conn.scope(|| Ok(migrator().resolve(failing, false)))??;
+        }
+        converge(&mut conn, &context)?;
+        broken += 1;
+    }
+    eprintln!(
+        "Mysql: a migration set failing at each of its {broken} statements: {partial} reported partially applied (statements 1-k), the rest failed at their first statement; the ledger never claimed a failing migration, nothing ran until resolved, re-runs converge"
+    );
+    Ok(())
+}
+
 const CHILD_URL_VAR: &str = "ORM_RELIABILITY_MIGRATION_CHILD_URL";
 const CHILD_PAUSE_VAR: &str = "ORM_RELIABILITY_MIGRATION_CHILD_PAUSE_AT";
 const CHILD_SLOW_VAR: &str = "ORM_RELIABILITY_MIGRATION_CHILD_SLOW";
@@ -482,6 +580,73 @@ fn sqlite_migrator_killed_at_each_statement() -> orm_migrate::Result<()> {
 #[test]
 fn postgres_migrator_killed_at_each_statement() -> orm_migrate::Result<()> {
     killed_at_each_statement(Backend::Postgres)
+}
+
+/// MySQL: the migrating child SIGKILLed before each statement. The migration it was in
+/// stays marked as started (`Partial`, `ran` 0: how far it got is unknown) rather than
+/// absent, so the next run refuses instead of running it again over its own half;
+/// migrations before it are applied whole, later ones left nothing; undone by hand and
+/// resolved, a re-run converges.
+#[test]
+fn mysql_migrator_killed_at_each_statement() -> orm_migrate::Result<()> {
+    use orm_migrate::{Error, MigrationState};
+    let mut kills = 0;
+    for pause_at in 0..=STATEMENTS {
+        let Some(db) = database(Backend::Mysql, &format!("kill{pause_at}")) else {
+            return Ok(());
+        };
+        let paused = run_child_and_kill(&db.url, pause_at);
+        assert_eq!(paused, pause_at < STATEMENTS, "kill point {pause_at}");
+        let mut conn = Connection::open(&db.url)?;
+        let context = format!("MySQL, killed before statement {pause_at}");
+        if !paused {
+            assert_eq!(assert_agree(&mut conn, &context)?, 3);
+            continue;
+        }
+        kills += 1;
+        let (interrupted, _) = statement_owner(pause_at);
+        let statuses = conn.scope(|| Ok(migrator().status()))??;
+        for (name, all, none) in effects(&mut conn)? {
+            let state = statuses
+                .iter()
+                .find(|s| s.name == name)
+                .expect("listed")
+                .state;
+            match name.cmp(interrupted) {
+                std::cmp::Ordering::Less => {
+                    assert_eq!(state, MigrationState::Applied, "{context}: {name}");
+                    assert!(all, "{context}: {name} applied in part");
+                }
+                std::cmp::Ordering::Equal => {
+                    assert_eq!(state, MigrationState::Partial, "{context}: {name}");
+                }
+                std::cmp::Ordering::Greater => {
+                    assert_eq!(state, MigrationState::Pending, "{context}: {name}");
+                    assert!(none, "{context}: {name} left effects");
+                }
+            }
+        }
+        let again = conn.scope(|| Ok(migrator().run()))?;
+        assert!(
+            matches!(&again, Err(Error::UnresolvedMigration { migration, ran: 0 })
+                if migration == interrupted),
+            "{context}: {again:?}"
+        );
+        let message = again.unwrap_err().to_string();
+        assert!(message.contains("never finished"), "{context}: {message}");
+        let undo = match interrupted {
+            "2024_01_01_000001_create_authors" => "DROP TABLE IF EXISTS authors",
+            "2024_01_01_000002_create_books" => "DROP TABLE IF EXISTS books",
+            _ => "ALTER TABLE books DROP COLUMN IF EXISTS isbn; DROP TABLE IF EXISTS audit",
+        };
+        conn.execute_batch(undo)?;
+        conn.scope(|| Ok(migrator().resolve(interrupted, false)))??;
+        converge(&mut conn, &context)?;
+    }
+    eprintln!(
+        "Mysql: migrating child SIGKILLed before each of {STATEMENTS} statements ({kills} kills): the interrupted migration stays marked as started, the next run refuses until it is resolved, re-runs converge"
+    );
+    Ok(())
 }
 
 fn concurrent_migrators(backend: Backend) -> orm_migrate::Result<()> {

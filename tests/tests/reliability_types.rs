@@ -1,14 +1,16 @@
 //! Type round-trips (proptest): every supported column type, plain and as `Option`,
 //! written with `Model::save` and read back with `Model::find` (the derive's decoder) and
-//! with `DB::table(..).first()` (untyped records), on both backends.
+//! with `DB::table(..).first()` (untyped records), on every backend.
 //!
-//! Ranges: integers, floats (incl. infinities, extremes, subnormals; NaN where the
-//! backend stores it) and bytes over their whole domain; text is any Unicode (no NUL on
-//! PostgreSQL, whose text type cannot hold it); dates and date-times over the backend's
-//! range that chrono also covers (SQLite: years 1-9999 in its fixed-width text format;
-//! PostgreSQL: 4713 BC - 200000 AD), times and date-times at microsecond precision (both
-//! backends store microseconds), no leap seconds; JSON documents of any shape (floats
-//! with a fractional part: JSONB returns an integral float as an integer).
+//! Ranges: integers, floats (incl. infinities, extremes, subnormals; NaN and the
+//! infinities where the backend stores them, a typed refusal elsewhere) and bytes over
+//! their whole domain; text is any Unicode (no NUL on PostgreSQL, whose text type cannot
+//! hold it); dates and date-times over the backend's range that chrono also covers
+//! (SQLite: years 1-9999 in its fixed-width text format; PostgreSQL: 4713 BC - 200000 AD;
+//! MySQL: 1000-9999, its documented DATE and DATETIME range), times and date-times at
+//! microsecond precision (every backend stores microseconds), no leap seconds; JSON
+//! documents of any shape (floats with a fractional part: JSONB returns an integral
+//! float as an integer).
 //!
 //! CI mode: 128 rows per backend; long mode (`ORM_RELIABILITY_LONG=1`): 5 000.
 
@@ -16,7 +18,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use orm_core::prelude::*;
 use orm_core::Backend;
 use orm_tests::reliability::scaled;
-use orm_tests::{backend, on_both_backends, per_backend};
+use orm_tests::{backend, on_every_backend};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
@@ -55,36 +57,50 @@ pub struct Typed {
 
 fn schema() -> Result<()> {
     orm_tests::reliability::relax_durability()?;
+    // Name, then the type on PostgreSQL, SQLite and MySQL.
     let columns = [
-        ("small", "SMALLINT", "INTEGER"),
-        ("int", "INTEGER", "INTEGER"),
-        ("big", "BIGINT", "INTEGER"),
-        ("single", "REAL", "REAL"),
-        ("double", "DOUBLE PRECISION", "REAL"),
-        ("flag", "BOOLEAN", "INTEGER"),
-        ("text", "TEXT", "TEXT"),
-        ("bytes", "BYTEA", "BLOB"),
-        ("day", "DATE", "TEXT"),
-        ("time", "TIME", "TEXT"),
-        ("stamp", "TIMESTAMP", "TEXT"),
-        ("instant", "TIMESTAMPTZ", "TEXT"),
-        ("doc", "JSONB", "TEXT"),
+        ("small", "SMALLINT", "INTEGER", "SMALLINT"),
+        ("int", "INTEGER", "INTEGER", "INT"),
+        ("big", "BIGINT", "INTEGER", "BIGINT"),
+        ("single", "REAL", "REAL", "FLOAT"),
+        ("double", "DOUBLE PRECISION", "REAL", "DOUBLE"),
+        ("flag", "BOOLEAN", "INTEGER", "TINYINT(1)"),
+        ("text", "TEXT", "TEXT", "LONGTEXT"),
+        ("bytes", "BYTEA", "BLOB", "LONGBLOB"),
+        ("day", "DATE", "TEXT", "DATE"),
+        ("time", "TIME", "TEXT", "TIME(6)"),
+        ("stamp", "TIMESTAMP", "TEXT", "DATETIME(6)"),
+        ("instant", "TIMESTAMPTZ", "TEXT", "DATETIME(6)"),
+        ("doc", "JSONB", "TEXT", "JSON"),
     ];
-    let postgres = backend() == Backend::Postgres;
-    let mut ddl = String::from(per_backend(
-        "CREATE TABLE typed (id INTEGER PRIMARY KEY AUTOINCREMENT",
-        "CREATE TABLE typed (id BIGSERIAL PRIMARY KEY",
-    ));
-    for (name, pg, lite) in columns {
-        let ty = if postgres { pg } else { lite };
-        ddl.push_str(&format!(", {name} {ty} NOT NULL, opt_{name} {ty}"));
+    let mut ddl = String::from(match backend() {
+        Backend::Postgres => "CREATE TABLE typed (id BIGSERIAL PRIMARY KEY",
+        Backend::Mysql => "CREATE TABLE typed (id BIGINT AUTO_INCREMENT PRIMARY KEY",
+        _ => "CREATE TABLE typed (id INTEGER PRIMARY KEY AUTOINCREMENT",
+    });
+    for (name, pg, lite, my) in columns {
+        let ty = match backend() {
+            Backend::Postgres => pg,
+            Backend::Mysql => my,
+            _ => lite,
+        };
+        // `int` and `double` are reserved words in MySQL.
+        let q = if backend() == Backend::Mysql { "`" } else { "" };
+        ddl.push_str(&format!(", {q}{name}{q} {ty} NOT NULL, opt_{name} {ty}"));
     }
     ddl.push(')');
     DB::statement(&ddl)?;
     Ok(())
 }
 
+/// Whether the backend stores the infinities (MySQL's DOUBLE and FLOAT do not: it
+/// refuses them, see [`check_infinities`]).
+fn stores_infinities() -> bool {
+    backend() != Backend::Mysql
+}
+
 fn float64() -> impl Strategy<Value = f64> {
+    let infinite = stores_infinities();
     prop_oneof![
         any::<f64>().prop_filter("NaN is checked on its own", |f| !f.is_nan()),
         prop::sample::select(vec![
@@ -101,9 +117,13 @@ fn float64() -> impl Strategy<Value = f64> {
             9007199254740993.0,
         ]),
     ]
+    .prop_filter("the backend stores infinities", move |f| {
+        infinite || f.is_finite()
+    })
 }
 
 fn float32() -> impl Strategy<Value = f32> {
+    let infinite = stores_infinities();
     prop_oneof![
         any::<f32>().prop_filter("NaN is checked on its own", |f| !f.is_nan()),
         prop::sample::select(vec![
@@ -117,6 +137,9 @@ fn float32() -> impl Strategy<Value = f32> {
             1e-45,
         ]),
     ]
+    .prop_filter("the backend stores infinities", move |f| {
+        infinite || f.is_finite()
+    })
 }
 
 fn text(postgres: bool) -> impl Strategy<Value = String> {
@@ -129,17 +152,20 @@ fn text(postgres: bool) -> impl Strategy<Value = String> {
     .prop_map(move |s| if postgres { s.replace('\0', "") } else { s })
 }
 
-fn date(postgres: bool) -> impl Strategy<Value = NaiveDate> {
-    let (low, high) = if postgres {
-        (
+fn date(backend: Backend) -> impl Strategy<Value = NaiveDate> {
+    let (low, high) = match backend {
+        Backend::Postgres => (
             NaiveDate::from_ymd_opt(-4712, 1, 1),
             NaiveDate::from_ymd_opt(200_000, 12, 31),
-        )
-    } else {
-        (
+        ),
+        Backend::Mysql => (
+            NaiveDate::from_ymd_opt(1000, 1, 1),
+            NaiveDate::from_ymd_opt(9999, 12, 31),
+        ),
+        _ => (
             NaiveDate::from_ymd_opt(1, 1, 1),
             NaiveDate::from_ymd_opt(9999, 12, 31),
-        )
+        ),
     };
     let (low, high) = (low.expect("low"), high.expect("high"));
     let span = (high - low).num_days();
@@ -152,8 +178,8 @@ fn time() -> impl Strategy<Value = NaiveTime> {
     })
 }
 
-fn stamp(postgres: bool) -> impl Strategy<Value = NaiveDateTime> {
-    (date(postgres), time()).prop_map(|(d, t)| d.and_time(t))
+fn stamp(backend: Backend) -> impl Strategy<Value = NaiveDateTime> {
+    (date(backend), time()).prop_map(|(d, t)| d.and_time(t))
 }
 
 fn json_doc() -> impl Strategy<Value = serde_json::Value> {
@@ -180,19 +206,19 @@ fn json_doc() -> impl Strategy<Value = serde_json::Value> {
 }
 
 prop_compose! {
-    fn typed(postgres: bool)(
+    fn typed(backend: Backend)(
         small in any::<i16>(),
         int in any::<i32>(),
         big in any::<i64>(),
         single in float32(),
         double in float64(),
         flag in any::<bool>(),
-        text in text(postgres),
+        text in text(backend == Backend::Postgres),
         bytes in prop::collection::vec(any::<u8>(), 0..64),
-        day in date(postgres),
+        day in date(backend),
         time in time(),
-        stamp in stamp(postgres),
-        instant in stamp(postgres),
+        stamp in stamp(backend),
+        instant in stamp(backend),
         doc in json_doc(),
         present in any::<[bool; 13]>(),
     ) -> Typed {
@@ -220,14 +246,13 @@ prop_compose! {
 
 fn check_every_type_round_trips() -> Result<()> {
     schema()?;
-    let postgres = backend() == Backend::Postgres;
     let cases = scaled(128, 5_000);
     let mut runner = TestRunner::new(Config {
         cases: cases as u32,
         failure_persistence: None,
         ..Config::default()
     });
-    let outcome = runner.run(&typed(postgres), |mut row| {
+    let outcome = runner.run(&typed(backend()), |mut row| {
         row.save()
             .map_err(|e| TestCaseError::fail(format!("save: {e}")))?;
         let id = row.id.expect("key");
@@ -267,8 +292,8 @@ fn check_every_type_round_trips() -> Result<()> {
     Ok(())
 }
 
-/// NaN: PostgreSQL stores it; SQLite stores NULL for a bound NaN, so the library must
-/// refuse it there with a typed error instead of losing it.
+/// NaN: PostgreSQL stores it; SQLite stores NULL for a bound NaN and MySQL cannot store
+/// it, so the library must refuse it there with a typed error instead of losing it.
 fn check_nan() -> Result<()> {
     schema()?;
     let mut row = Typed {
@@ -284,8 +309,49 @@ fn check_nan() -> Result<()> {
             assert!(found.single.is_nan() && found.double.is_nan());
             assert!(found.opt_double.is_some_and(f64::is_nan));
         }
-        (Backend::Sqlite, Err(Error::Bind { .. })) => {}
+        (Backend::Sqlite | Backend::Mysql, Err(Error::Bind { .. })) => {
+            assert_eq!(Typed::count()?, 0, "nothing written");
+        }
         (backend, other) => panic!("{backend:?}: NaN gave {other:?}"),
+    }
+    Ok(())
+}
+
+/// The infinities: SQLite and PostgreSQL store them (the round trip above covers it);
+/// MySQL's DOUBLE and FLOAT cannot, so each is refused with a typed error, nothing
+/// written, rather than stored as another number.
+fn check_infinities() -> Result<()> {
+    schema()?;
+    let rows = [
+        Typed {
+            double: f64::INFINITY,
+            ..Default::default()
+        },
+        Typed {
+            single: f32::NEG_INFINITY,
+            ..Default::default()
+        },
+        Typed {
+            opt_double: Some(f64::NEG_INFINITY),
+            ..Default::default()
+        },
+    ];
+    for mut row in rows {
+        row.doc = json!({});
+        match (backend(), row.save()) {
+            (Backend::Mysql, Err(Error::Bind { message, .. })) => {
+                assert!(message.contains("inf"), "{message}");
+            }
+            (Backend::Mysql, other) => panic!("MySQL: an infinity gave {other:?}"),
+            (_, Ok(())) => {
+                let found = Typed::find(row.id.expect("key"))?.expect("row");
+                assert_eq!(found, row);
+            }
+            (backend, Err(e)) => panic!("{backend:?}: an infinity gave {e:?}"),
+        }
+    }
+    if backend() == Backend::Mysql {
+        assert_eq!(Typed::count()?, 0, "nothing written");
     }
     Ok(())
 }
@@ -306,7 +372,11 @@ fn check_json_floats() -> Result<()> {
     Ok(())
 }
 
-on_both_backends! {
+on_every_backend! {
+    fn infinities_are_kept_or_refused() {
+        check_infinities()
+    }
+
     fn json_floats_round_trip_exactly() {
         check_json_floats()
     }

@@ -1,7 +1,7 @@
 //! The stand-in a borrowed connection leaves behind while it is lent to a thread scope
 //! ([`crate::Executor::scope`]): it holds no database, and every call fails.
 
-use crate::dialect::Backend;
+use crate::dialect::{Backend, Dialect};
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::value::Param;
@@ -10,6 +10,8 @@ use crate::value::Param;
 /// scope runs), so its answers only need to be safe: fail, and report itself closed.
 pub(crate) struct Detached {
     pub(crate) backend: Backend,
+    /// The lent connection's dialect.
+    pub(crate) dialect: &'static dyn Dialect,
 }
 
 fn lent() -> Error {

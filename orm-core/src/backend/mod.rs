@@ -149,6 +149,7 @@ impl Connection {
             state: Box::new(State {
                 inner: Inner::Detached(detached::Detached {
                     backend: self.backend(),
+                    dialect: self.dialect(),
                 }),
                 options: ConnectOptions::detached(),
                 depth: 0,
@@ -159,9 +160,39 @@ impl Connection {
         }
     }
 
-    /// The dialect that renders SQL for this connection.
+    /// The dialect that renders SQL for this connection (on MySQL, with or without
+    /// `RETURNING`, as the server takes it).
     pub fn dialect(&self) -> &'static dyn Dialect {
-        self.backend().dialect()
+        match &self.state.inner {
+            #[cfg(feature = "mysql")]
+            Inner::Mysql(c) => c.dialect(),
+            Inner::Detached(d) => d.dialect,
+            #[allow(unreachable_patterns)]
+            _ => self.backend().dialect(),
+        }
+    }
+
+    /// The first key the last [`Connection::execute_binds`]-family statement generated
+    /// (`LAST_INSERT_ID()`), on a backend whose dialect has no `RETURNING`; `None` when
+    /// it generated none or the backend does not say.
+    pub(crate) fn last_insert_id(&self) -> Option<i64> {
+        match &self.state.inner {
+            #[cfg(feature = "mysql")]
+            Inner::Mysql(c) => i64::try_from(c.last_insert_id()).ok().filter(|&id| id > 0),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// Whether the keys one multi-row `INSERT` generates are consecutive from the
+    /// first ([`Connection::last_insert_id`]) on, where the dialect has no `RETURNING`.
+    pub(crate) fn consecutive_keys(&self) -> bool {
+        match &self.state.inner {
+            #[cfg(feature = "mysql")]
+            Inner::Mysql(c) => c.keys().consecutive,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
     }
 
     /// Runs one statement with `?` placeholders and returns the number of rows changed.

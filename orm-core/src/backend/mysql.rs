@@ -7,6 +7,7 @@ use mysql::consts::{CapabilityFlags, ColumnType};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params, Value as MyValue};
 
+use crate::dialect::{Dialect, MysqlDialect};
 use crate::error::{ConstraintKind, Error, Result, Violation};
 use crate::row::{Row, RowInner};
 use crate::value::{Bind, Param, Value, ValueRef};
@@ -22,8 +23,11 @@ const SESSION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_I
      NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_BACKSLASH_ESCAPES', \
      time_zone = '+00:00'";
 
-/// The oldest MariaDB with `INSERT ... RETURNING`, which generated keys are read with.
-const MARIADB_RETURNING: (u16, u16) = (10, 5);
+/// The oldest MariaDB supported: the first with `INSERT ... RETURNING` (older ones are
+/// past their end of life, and untested).
+const MARIADB_OLDEST: (u16, u16) = (10, 5);
+/// The oldest MySQL supported: CHECK constraints, window functions, utf8mb4 throughout.
+const MYSQL_OLDEST: (u16, u16) = (8, 0);
 
 /// Server error codes.
 mod code {
@@ -56,12 +60,73 @@ pub(crate) struct MysqlConnection {
     /// Whether the last failure rolled the whole transaction back (a deadlock does, on
     /// InnoDB): committing the level it happened in must then fail.
     aborted: bool,
+    /// How generated keys are read on this server.
+    keys: Keys,
+    /// The first key the last statement generated (`LAST_INSERT_ID()`), 0 for none.
+    last_insert_id: u64,
+}
+
+/// How a connection reads generated keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keys {
+    /// `INSERT ... RETURNING` (MariaDB 10.5+, unless the URL says `returning=off`).
+    pub(crate) returning: bool,
+    /// Without RETURNING: whether the keys one multi-row `INSERT` generates are
+    /// consecutive (`innodb_autoinc_lock_mode` 0 or 1 and `auto_increment_increment`
+    /// 1), so that they are the first key and the ones after it.
+    pub(crate) consecutive: bool,
+}
+
+/// The diagnostic URL options this crate reads (and removes before the driver sees
+/// the URL): `returning=off` takes the path of servers without `RETURNING` (MySQL 8)
+/// on MariaDB; `autoinc_consecutive=off` treats multi-row keys as not consecutive
+/// (as under `innodb_autoinc_lock_mode = 2`), so that `insert_many` inserts row by row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Diagnostics {
+    no_returning: bool,
+    not_consecutive: bool,
+}
+
+/// Splits this crate's own options off a `mysql://` URL: the URL for the driver, and
+/// what they asked for.
+fn split_options(url: &str) -> Result<(String, Diagnostics)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), Diagnostics::default()));
+    };
+    let mut diagnostics = Diagnostics::default();
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let flag = match key {
+            "returning" => &mut diagnostics.no_returning,
+            "autoinc_consecutive" => &mut diagnostics.not_consecutive,
+            _ => {
+                kept.push(pair);
+                continue;
+            }
+        };
+        *flag = match value {
+            "off" => true,
+            "auto" => false,
+            other => {
+                return Err(Error::Config(format!(
+                    "the MySQL URL option {key} takes `off` or `auto`, not `{other}`"
+                )))
+            }
+        };
+    }
+    let url = match kept.is_empty() {
+        true => base.to_owned(),
+        false => format!("{base}?{}", kept.join("&")),
+    };
+    Ok((url, diagnostics))
 }
 
 impl MysqlConnection {
     pub(crate) fn open(url: &str) -> Result<MysqlConnection> {
         let redacted = crate::url::redact(url);
-        let opts = Opts::from_url(url)
+        let (url, diagnostics) = split_options(url)?;
+        let opts = Opts::from_url(&url)
             .map_err(|e| Error::Config(format!("invalid MySQL URL {redacted}: {e}")))?;
         let opts = OptsBuilder::from_opts(opts)
             .prefer_socket(false)
@@ -75,13 +140,43 @@ impl MysqlConnection {
             source: Some(Box::new(e)),
         })?;
         let version: Option<String> = conn.query_first("SELECT VERSION()").map_err(map_error)?;
-        check_server(&version.unwrap_or_default())?;
+        let returning = check_server(&version.unwrap_or_default())? && !diagnostics.no_returning;
+        let consecutive = !returning && !diagnostics.not_consecutive && {
+            // Read once: the lock mode is fixed while the server runs; the increment
+            // is the session's (a `SET` after connecting is not seen).
+            let settings: Option<(i64, i64)> = conn
+                .query_first("SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment")
+                .map_err(map_error)?;
+            settings.is_some_and(|(mode, step)| consecutive_keys(mode, step))
+        };
         Ok(MysqlConnection {
             conn,
             closed: false,
             transaction_maybe_open: false,
             aborted: false,
+            keys: Keys {
+                returning,
+                consecutive,
+            },
+            last_insert_id: 0,
         })
+    }
+
+    /// The dialect of this server: with or without `RETURNING`.
+    pub(crate) fn dialect(&self) -> &'static dyn Dialect {
+        match self.keys.returning {
+            true => &MysqlDialect::RETURNING,
+            false => &MysqlDialect::WITHOUT_RETURNING,
+        }
+    }
+
+    pub(crate) fn keys(&self) -> Keys {
+        self.keys
+    }
+
+    /// The first key the last statement generated; 0 when it generated none.
+    pub(crate) fn last_insert_id(&self) -> u64 {
+        self.last_insert_id
     }
 
     fn prepare(&mut self, sql: &str) -> Result<Option<mysql::Statement>> {
@@ -114,6 +209,7 @@ impl MysqlConnection {
     }
 
     fn execute_inner<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
+        self.last_insert_id = 0;
         let stmt = self.prepare(sql)?;
         let changed = match stmt {
             Some(stmt) => {
@@ -132,7 +228,12 @@ impl MysqlConnection {
                 }
             }
         };
-        changed.map_err(|e| self.note(e))
+        changed
+            .map(|(changed, id)| {
+                self.last_insert_id = id;
+                changed
+            })
+            .map_err(|e| self.note(e))
     }
 
     /// Notes what a mapped error says about the connection.
@@ -220,26 +321,34 @@ impl MysqlConnection {
     }
 }
 
-/// Refuses servers whose generated keys this backend cannot read: MySQL (no
-/// `INSERT ... RETURNING`) and MariaDB before 10.5.
-fn check_server(version: &str) -> Result<()> {
+/// Refuses servers older than supported (MySQL before 8.0, MariaDB before 10.5);
+/// otherwise whether the server has `INSERT ... RETURNING` (MariaDB does, MySQL not).
+fn check_server(version: &str) -> Result<bool> {
     // From `VERSION()`: the handshake's version of MariaDB is "5.5.5-10.11.19-MariaDB".
     let mut numbers = version
         .split(|c: char| !c.is_ascii_digit())
         .map(|n| n.parse::<u16>().unwrap_or(0));
     let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-    if !version.contains("MariaDB") {
+    let mariadb = version.contains("MariaDB");
+    let (name, oldest) = match mariadb {
+        true => ("MariaDB", MARIADB_OLDEST),
+        false => ("MySQL", MYSQL_OLDEST),
+    };
+    if (major, minor) < oldest {
         return Err(Error::Config(format!(
-            "server {version} is MySQL, which has no INSERT ... RETURNING; this release \
-             supports MariaDB 10.5 or later"
+            "server {version} is {name} {major}.{minor}; {name} {}.{} or later is needed",
+            oldest.0, oldest.1
         )));
     }
-    if (major, minor) < MARIADB_RETURNING {
-        return Err(Error::Config(format!(
-            "MariaDB {version} has no INSERT ... RETURNING: MariaDB 10.5 or later is needed"
-        )));
-    }
-    Ok(())
+    Ok(mariadb)
+}
+
+/// Whether one multi-row `INSERT` ("simple insert": its row count known up front) takes
+/// consecutive keys: under `innodb_autoinc_lock_mode` 0 (traditional) or 1
+/// (consecutive), with an `auto_increment_increment` of 1. Mode 2 (interleaved, MySQL
+/// 8's default) lets concurrent inserts take keys in between.
+fn consecutive_keys(lock_mode: i64, increment: i64) -> bool {
+    matches!(lock_mode, 0 | 1) && increment == 1
 }
 
 fn check_count(expected: usize, given: usize) -> Result<()> {
@@ -264,13 +373,15 @@ fn drain<P: mysql::prelude::Protocol>(
     Ok(())
 }
 
-/// The rows the statement changed, its result read to the end.
+/// The rows the statement changed and the first key it generated (0: none), its
+/// result read to the end.
 fn affected<P: mysql::prelude::Protocol>(
     result: &mut mysql::QueryResult<'_, '_, '_, P>,
-) -> Result<u64> {
+) -> Result<(u64, u64)> {
     let changed = result.affected_rows();
+    let id = result.last_insert_id().unwrap_or(0);
     drain(result)?;
-    Ok(changed)
+    Ok((changed, id))
 }
 
 fn each_row<P: mysql::prelude::Protocol>(
@@ -684,11 +795,46 @@ mod tests {
     }
 
     #[test]
-    fn only_mariadb_with_returning_is_accepted() {
-        assert!(check_server("10.11.19-MariaDB-0+deb12u1").is_ok());
-        assert!(check_server("11.4.2-MariaDB").is_ok());
-        assert!(check_server("10.4.3-MariaDB").is_err());
-        assert!(check_server("8.0.36").is_err());
+    fn mariadb_10_5_and_mysql_8_are_accepted() {
+        assert_eq!(check_server("10.11.19-MariaDB-0+deb12u1").ok(), Some(true));
+        assert_eq!(check_server("11.4.2-MariaDB").ok(), Some(true));
+        assert_eq!(check_server("8.0.36").ok(), Some(false));
+        assert_eq!(check_server("8.4.3-log").ok(), Some(false));
+        assert_eq!(check_server("9.1.0").ok(), Some(false));
+        for old in ["10.4.3-MariaDB", "5.7.44", "5.5.5"] {
+            let Err(Error::Config(message)) = check_server(old) else {
+                panic!("{old} is accepted");
+            };
+            assert!(message.contains("or later is needed"), "{message}");
+        }
+    }
+
+    #[test]
+    fn keys_are_consecutive_only_under_lock_modes_0_and_1_stepping_by_1() {
+        assert!(consecutive_keys(0, 1));
+        assert!(consecutive_keys(1, 1));
+        assert!(!consecutive_keys(2, 1));
+        assert!(!consecutive_keys(1, 2));
+    }
+
+    #[test]
+    fn own_url_options_are_split_off() {
+        let (url, d) = split_options("mysql://root@h/db").unwrap();
+        assert_eq!(
+            (url.as_str(), d),
+            ("mysql://root@h/db", Diagnostics::default())
+        );
+        let (url, d) =
+            split_options("mysql://root@h/db?returning=off&prefer_socket=false").unwrap();
+        assert_eq!(url, "mysql://root@h/db?prefer_socket=false");
+        assert!(d.no_returning && !d.not_consecutive);
+        let (url, d) = split_options("mysql://h/db?autoinc_consecutive=off").unwrap();
+        assert_eq!(url, "mysql://h/db");
+        assert!(!d.no_returning && d.not_consecutive);
+        assert!(matches!(
+            split_options("mysql://h/db?returning=no"),
+            Err(Error::Config(_))
+        ));
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl Backend {
         match self {
             Backend::Sqlite => &SqliteDialect,
             Backend::Postgres => &PostgresDialect,
-            Backend::Mysql => &MysqlDialect,
+            Backend::Mysql => &MysqlDialect::RETURNING,
         }
     }
 
@@ -58,9 +58,19 @@ impl Backend {
     }
 }
 
-/// How many backends per-backend caches (the model's statements) have room for.
+/// How many dialects per-dialect caches (the model's statements) have room for: one
+/// per backend, and one for MySQL without `RETURNING` (its inserts differ).
 pub(crate) const BACKEND_SLOTS: usize = 4;
-const _: () = assert!((Backend::Mysql as usize) < BACKEND_SLOTS);
+const _: () = assert!((Backend::Mysql as usize) + 1 < BACKEND_SLOTS);
+
+/// Where per-dialect caches keep `dialect`'s entry (below [`BACKEND_SLOTS`]): its
+/// backend's slot, or the last one for MySQL without `RETURNING`.
+pub(crate) fn cache_slot(dialect: &dyn Dialect) -> usize {
+    match dialect.backend() {
+        Backend::Mysql if !dialect.supports_returning() => BACKEND_SLOTS - 1,
+        backend => backend.slot(),
+    }
+}
 
 /// SQL syntax of one database family (its schema half is [`SchemaGrammar`], the model's
 /// statements by key [`StatementGrammar`]).
@@ -708,7 +718,7 @@ mod tests {
 
     #[test]
     fn golden_mysql_statements() {
-        let mysql: &'static dyn Dialect = &MysqlDialect;
+        let mysql: &'static dyn Dialect = &MysqlDialect::RETURNING;
         let mut out = String::new();
         mysql.push_identifier(&mut out, "we`ird").unwrap();
         assert_eq!(out, "`we``ird`");

@@ -16,12 +16,38 @@ const NO_LIMIT: u64 = u64::MAX;
 /// `NO_BACKSLASH_ESCAPES` (so a backslash in a string literal is a plain character, as
 /// in standard SQL and the other dialects) and `time_zone = '+00:00'`; the literals and
 /// the `LIKE ... ESCAPE '\'` clause this dialect writes rely on both.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MysqlDialect;
+///
+/// Two forms: [`MysqlDialect::RETURNING`] (the default; MariaDB 10.5 and later read
+/// generated keys and defaults back with `INSERT ... RETURNING`) and
+/// [`MysqlDialect::WITHOUT_RETURNING`] (MySQL 8, which has no `RETURNING`: keys come
+/// from the statement's `LAST_INSERT_ID()`). A connection picks the one its server takes.
+#[derive(Debug, Clone, Copy)]
+pub struct MysqlDialect {
+    returning: bool,
+}
+
+impl MysqlDialect {
+    /// The dialect of servers with `INSERT ... RETURNING` (MariaDB 10.5 and later).
+    pub const RETURNING: MysqlDialect = MysqlDialect { returning: true };
+    /// The dialect of servers without it (MySQL 8, or a MariaDB connection opened with
+    /// the diagnostic URL option `returning=off`).
+    pub const WITHOUT_RETURNING: MysqlDialect = MysqlDialect { returning: false };
+}
+
+impl Default for MysqlDialect {
+    /// [`MysqlDialect::RETURNING`].
+    fn default() -> MysqlDialect {
+        MysqlDialect::RETURNING
+    }
+}
 
 impl Dialect for MysqlDialect {
     fn backend(&self) -> Backend {
         Backend::Mysql
+    }
+
+    fn supports_returning(&self) -> bool {
+        self.returning
     }
 
     fn push_placeholder(&self, out: &mut String, _index: usize) {

@@ -19,7 +19,19 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
     let groups = insert_groups(models);
     let results: Vec<Vec<Value>> = on.run(|conn| {
         let dialect = conn.dialect();
+        // Without RETURNING, a statement's generated keys are known when they are
+        // consecutive (the first, then the next ones) and nothing else is left to the
+        // database; otherwise each row is inserted, and read back, on its own.
+        let consecutive = conn.consecutive_keys();
+        let row_by_row = |shape: &InsertShape| {
+            !dialect.supports_returning()
+                && shape.returns_anything()
+                && !(consecutive && shape.generated && shape.returned_width(meta) == 1)
+        };
         let per_statement = |shape: &InsertShape| {
+            if row_by_row(shape) {
+                return 1;
+            }
             let width = (0..meta.columns.len())
                 .filter(|&i| !shape.leaves_out(meta, i))
                 .count();
@@ -36,9 +48,6 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
         let write = |conn: &mut Connection| {
             let mut results = Vec::with_capacity(groups.len());
             for (shape, rows) in &groups {
-                if shape.returns_anything() && !dialect.supports_returning() {
-                    return Err(cannot_return(dialect));
-                }
                 let width = shape.returned_width(meta);
                 let mut returned = Vec::with_capacity(rows.len() * width);
                 for chunk in rows.chunks(per_statement(shape)) {
@@ -51,15 +60,34 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
                         models[i].write_binds(&mut binds);
                         leave_out(&mut binds, start, meta, shape);
                     }
-                    if shape.returns_anything() {
+                    if !shape.returns_anything() {
+                        conn.execute_binds(&sql, &binds)?;
+                    } else if !dialect.supports_returning() {
+                        let written = conn.execute_binds(&sql, &binds)?;
+                        if written != chunk.len() as u64 {
+                            return Err(Error::invalid_query(
+                                InvalidQueryKind::Rows,
+                                format!("{written} of {} rows were inserted", chunk.len()),
+                            ));
+                        }
+                        if row_by_row(shape) {
+                            let key = match shape.generated {
+                                true => generated_key(conn, meta, 0)?,
+                                false => models[chunk[0]].key_value(),
+                            };
+                            returned.extend(read_back(conn, meta, *shape, key)?);
+                        } else {
+                            for offset in 0..chunk.len() {
+                                returned.push(generated_key(conn, meta, offset)?);
+                            }
+                        }
+                    } else {
                         conn.query_each_binds(&sql, &binds, |row| {
                             for c in 0..width {
                                 returned.push(row.value_at(c)?.to_owned_value());
                             }
                             Ok(true)
                         })?;
-                    } else {
-                        conn.execute_binds(&sql, &binds)?;
                     }
                 }
                 results.push(returned);
@@ -166,11 +194,4 @@ pub(super) fn leave_out_defaults(
             binds.remove(start + c);
         }
     }
-}
-
-pub(super) fn cannot_return(dialect: &dyn Dialect) -> Error {
-    Error::invalid_query(
-        InvalidQueryKind::Unsupported,
-        format!("{:?} cannot return generated values", dialect.backend()),
-    )
 }

@@ -337,7 +337,16 @@ pub(super) fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
             return Ok(None.into_iter().chain(Vec::new()));
         }
         if !dialect.supports_returning() {
-            return Err(cannot_return(dialect));
+            conn.execute_binds(&sql, &values)?;
+            let key = match shape.generated {
+                true => generated_key(conn, meta, 0)?,
+                false => model.key_value(),
+            };
+            let mut returned = read_back(conn, meta, shape, key)?.into_iter();
+            return Ok(returned
+                .next()
+                .into_iter()
+                .chain(returned.collect::<Vec<_>>()));
         }
         // The first value apart: the usual lone one (the key) needs no Vec.
         let width = shape.returned_width(meta);
@@ -359,6 +368,69 @@ pub(super) fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
         model.set_column(meta.columns[i], value.as_ref())?;
     }
     Ok(())
+}
+
+/// Without `RETURNING`: the key the last insert generated for its row `offset` (0:
+/// the first), from `LAST_INSERT_ID()` (the first key of the statement).
+pub(super) fn generated_key(conn: &Connection, meta: &ModelMeta, offset: usize) -> Result<Value> {
+    let first = conn.last_insert_id().ok_or_else(|| {
+        Error::invalid_query(
+            InvalidQueryKind::Unsupported,
+            format!(
+                "the insert into {} generated no key: is {} AUTO_INCREMENT?",
+                meta.table, meta.primary_key
+            ),
+        )
+    })?;
+    let offset = i64::try_from(offset).ok();
+    offset
+        .and_then(|offset| first.checked_add(offset))
+        .map(Value::Int)
+        .ok_or_else(|| Error::invalid_query(InvalidQueryKind::Rows, "generated key overflow"))
+}
+
+/// Without `RETURNING`: the values of the columns an insert of `shape` left to the
+/// database, in column order, for the row with `key`. The generated key alone needs
+/// no query; default columns are read back by key.
+pub(super) fn read_back(
+    conn: &mut Connection,
+    meta: &ModelMeta,
+    shape: InsertShape,
+    key: Value,
+) -> Result<Vec<Value>> {
+    let columns: Vec<&str> = (0..meta.columns.len())
+        .filter(|&i| shape.leaves_out(meta, i))
+        .map(|i| meta.columns[i])
+        .collect();
+    if columns.len() == 1 && shape.generated {
+        return Ok(vec![key]);
+    }
+    let dialect = conn.dialect();
+    let mut w = SqlWriter::new(dialect);
+    let find = crate::dialect::FindByKey {
+        row: crate::dialect::ByKey {
+            table: meta.table,
+            key: meta.primary_key,
+        },
+        columns: &columns,
+        not_deleted: None,
+    };
+    dialect.push_find_by_key(&mut w, &find);
+    let (sql, _) = w.finish()?;
+    let row = conn.query_first_native(&sql, std::slice::from_ref(&key), |row| {
+        (0..columns.len())
+            .map(|c| Ok(row.value_at(c)?.to_owned_value()))
+            .collect::<Result<Vec<Value>>>()
+    })?;
+    row.ok_or_else(|| {
+        Error::invalid_query(
+            InvalidQueryKind::Rows,
+            format!(
+                "the row just inserted into {} is not found by its key {key:?}",
+                meta.table
+            ),
+        )
+    })
 }
 
 pub(super) fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> Result<()> {

@@ -148,7 +148,7 @@ impl SqlCache {
         shape: InsertShape,
     ) -> Result<Arc<str>> {
         let key = Shape::Insert {
-            slot: dialect.backend().slot(),
+            slot: crate::dialect::cache_slot(dialect),
             rows,
             generated: shape.generated,
             omitted: shape.omitted,
@@ -171,7 +171,7 @@ impl SqlCache {
         if template.parts() != parts {
             return None;
         }
-        self.default_select[dialect.backend().slot()]
+        self.default_select[crate::dialect::cache_slot(dialect)]
             .get_or_init(|| {
                 let mut writer = SqlWriter::new(dialect);
                 template.parts().clone().render_select(&mut writer);
@@ -189,7 +189,7 @@ impl SqlCache {
         statement: Statement,
         render: impl FnOnce(&mut SqlWriter),
     ) -> Result<&str> {
-        let slot = &self.slots[dialect.backend().slot()][statement as usize];
+        let slot = &self.slots[crate::dialect::cache_slot(dialect)][statement as usize];
         if let Some(sql) = slot.get() {
             return Ok(sql);
         }

@@ -75,7 +75,8 @@ pub(super) fn insert_sql(
 
 /// The insert of `rows` rows of the model, with placeholders only (values are bound at
 /// execution). The columns the shape leaves out (the generated key, unset default
-/// columns) are returned.
+/// columns) are returned where the dialect has `RETURNING` (elsewhere the caller reads
+/// them: see `persistence::read_back`).
 pub(super) fn render_model_insert(
     w: &mut SqlWriter,
     meta: &ModelMeta,
@@ -84,11 +85,12 @@ pub(super) fn render_model_insert(
 ) {
     let mut columns = Vec::with_capacity(meta.columns.len());
     let mut returning = Vec::new();
+    let returns = w.dialect().supports_returning();
     for (i, &column) in meta.columns.iter().enumerate() {
-        if shape.leaves_out(meta, i) {
-            returning.push(column);
-        } else {
+        if !shape.leaves_out(meta, i) {
             columns.push(column);
+        } else if returns {
+            returning.push(column);
         }
     }
     let insert = InsertRows {
@@ -149,7 +151,7 @@ pub(super) fn update_columns_sql(
     match column_mask(set) {
         Some(mask) => meta.sql.shape_sql(
             Shape::Update {
-                slot: dialect.backend().slot(),
+                slot: crate::dialect::cache_slot(dialect),
                 set: mask,
             },
             render,

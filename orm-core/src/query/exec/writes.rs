@@ -176,8 +176,31 @@ impl<T> Query<T> {
         let batch = collect_rows([row])?;
         let dialect = conn.dialect();
         let mut w = SqlWriter::new(dialect);
+        // A key given in the row is the key (what RETURNING would give back).
+        let given = batch
+            .columns
+            .iter()
+            .position(|c| *c == self.key)
+            .and_then(|i| match batch.values.get(i) {
+                Some(Value::Int(key)) => Some(*key),
+                _ => None,
+            });
         let mut values = batch.values.into_iter();
         render_insert(&mut w, &self.parts.table, &batch.columns, 1, &mut values);
+        if !dialect.supports_returning() {
+            // The key the statement generated (`LAST_INSERT_ID()`).
+            let (sql, binds) = w.finish()?;
+            conn.execute_native(&sql, &binds)?;
+            return given.or_else(|| conn.last_insert_id()).ok_or_else(|| {
+                Error::invalid_query(
+                    InvalidQueryKind::Unsupported,
+                    format!(
+                        "the insert into {} generated no key: is {} AUTO_INCREMENT?",
+                        self.parts.table, self.key
+                    ),
+                )
+            });
+        }
         dialect.push_returning(&mut w, &self.key);
         let (sql, binds) = w.finish()?;
         conn.query_first_native(&sql, &binds, |row| row.get::<i64, usize>(&0))?

@@ -1,0 +1,285 @@
+//! Ratios to the raw `mysql` crate measured in interleaved rounds (as `paired-ratios`
+//! does for SQLite): each round times a short batch of every contender back to back,
+//! rotating the order, so load from other processes hits all of them alike. Prints the
+//! median over rounds of each batch's time per iteration and its ratio to the raw
+//! driver's. Skipped without a server at `ORM_TEST_MYSQL_URL`.
+//!
+//! `cargo run --release -p orm-benches --bin mysql-paired [-- ROUNDS [FILTER]]`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use mysql::prelude::Queryable;
+use orm_benches::data::{self, Database, Seed};
+use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
+use orm_benches::raw_mysql::RawMysql;
+use orm_benches::{new_users, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES};
+use orm_core::{testing, DB};
+
+/// Wall time each contender gets per round (batches are sized to about this).
+const BATCH_TARGET: Duration = Duration::from_millis(40);
+
+struct Fixture {
+    raw: RawMysql,
+    orm: orm_core::Connection,
+    _default: testing::TestDatabase,
+}
+
+impl Fixture {
+    fn seed(&mut self, seed: &Seed) {
+        let script = format!("{}\n{}", data::reset(Database::Mysql), seed.script());
+        self.raw.conn().query_drop(script).expect("seed");
+    }
+}
+
+type Routine<'a> = Box<dyn FnMut(&mut Fixture) + 'a>;
+
+fn measure(f: &mut Fixture, name: &str, rounds: usize, mut contenders: Vec<(&str, Routine<'_>)>) {
+    let mut batch_sizes = Vec::new();
+    for (_, routine) in contenders.iter_mut() {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while start.elapsed() < BATCH_TARGET / 2 {
+            routine(f);
+            n += 1;
+        }
+        batch_sizes.push((n * 2).max(1));
+    }
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for round in 0..rounds {
+        for offset in 0..contenders.len() {
+            let i = (round + offset) % contenders.len();
+            let start = Instant::now();
+            for _ in 0..batch_sizes[i] {
+                (contenders[i].1)(f);
+            }
+            samples[i].push(start.elapsed().as_nanos() as f64 / f64::from(batch_sizes[i]));
+        }
+    }
+    let medians: Vec<f64> = samples
+        .iter_mut()
+        .map(|s| {
+            s.sort_by(f64::total_cmp);
+            s[s.len() / 2]
+        })
+        .collect();
+    let cells: Vec<String> = contenders
+        .iter()
+        .zip(&medians)
+        .map(|((who, _), ns)| {
+            format!(
+                "{who} {} ({:.2})",
+                orm_benches::report::format_duration(*ns),
+                ns / medians[0]
+            )
+        })
+        .collect();
+    println!("| {name} | {} |", cells.join(" | "));
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(30);
+    let filter = args.next().unwrap_or_default();
+    let Some(default) = orm_impl::install_default_mysql() else {
+        eprintln!("skipped: no MySQL server at {}", testing::mysql_url());
+        return;
+    };
+    let database = default.schema().expect("a private database").to_owned();
+    let url = testing::mysql_url();
+    let mut raw = RawMysql::connect(&url, &database).expect("mysql");
+    raw.conn()
+        .query_drop(data::schema(Database::Mysql))
+        .expect("schema");
+    let mut f = Fixture {
+        raw,
+        orm: orm_impl::connect_mysql(&url, &database).expect("orm"),
+        _default: default,
+    };
+    let users = new_users(INSERT_BATCH);
+    let models = orm_impl::models(&users);
+    let wanted = |name: &str| name.contains(&filter);
+
+    for n in LOAD_SIZES {
+        let name = format!("trivial_query/{n}");
+        if wanted(&name) {
+            f.seed(&Seed::users(n));
+            measure(
+                &mut f,
+                &name,
+                rounds,
+                vec![
+                    (
+                        "mysql",
+                        Box::new(|f| drop(black_box(f.raw.load_users().unwrap()))),
+                    ),
+                    (
+                        "orm",
+                        Box::new(|_| drop(black_box(orm::load_users().unwrap()))),
+                    ),
+                    (
+                        "orm_explicit",
+                        Box::new(|f| drop(black_box(orm_on::load_users(&mut f.orm).unwrap()))),
+                    ),
+                ],
+            );
+        }
+    }
+    for n in LOAD_SIZES {
+        let name = format!("medium_query/{n}");
+        if wanted(&name) {
+            f.seed(&Seed::users_posts_comments(n, 1, 0));
+            measure(
+                &mut f,
+                &name,
+                rounds,
+                vec![
+                    (
+                        "mysql",
+                        Box::new(|f| drop(black_box(f.raw.load_users_with_posts().unwrap()))),
+                    ),
+                    (
+                        "orm",
+                        Box::new(|_| drop(black_box(orm::load_users_with_posts().unwrap()))),
+                    ),
+                    (
+                        "orm_explicit",
+                        Box::new(|f| {
+                            drop(black_box(
+                                orm_on::load_users_with_posts(&mut f.orm).unwrap(),
+                            ))
+                        }),
+                    ),
+                ],
+            );
+        }
+    }
+    let name = format!("find_by_key/{FIND_LOOKUPS}");
+    if wanted(&name) {
+        f.seed(&Seed::users(FIND_LOOKUPS));
+        let ids: Vec<i64> = (1..=FIND_LOOKUPS as i64).collect();
+        let ids = &ids;
+        measure(
+            &mut f,
+            &name,
+            rounds,
+            vec![
+                (
+                    "mysql",
+                    Box::new(move |f| {
+                        ids.iter()
+                            .for_each(|&id| drop(black_box(f.raw.find_user(id).unwrap())))
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(move |_| {
+                        ids.iter()
+                            .for_each(|&id| drop(black_box(orm::find_user(id).unwrap())))
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(move |f| {
+                        ids.iter().for_each(|&id| {
+                            drop(black_box(orm_on::find_user(&mut f.orm, id).unwrap()))
+                        })
+                    }),
+                ),
+            ],
+        );
+    }
+    let (u, p, c) = ASSOCIATION_SHAPE;
+    let name = format!("associations/{u}x{p}x{c}");
+    if wanted(&name) {
+        f.seed(&Seed::users_posts_comments(u, p, c));
+        measure(
+            &mut f,
+            &name,
+            rounds,
+            vec![
+                (
+                    "mysql",
+                    Box::new(|f| drop(black_box(f.raw.load_associations().unwrap()))),
+                ),
+                (
+                    "orm",
+                    Box::new(|_| drop(black_box(orm::load_associations().unwrap()))),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(|f| drop(black_box(orm_on::load_associations(&mut f.orm).unwrap()))),
+                ),
+            ],
+        );
+    }
+    // Writes: the table grows during the run (InnoDB inserts at the end of the key, so
+    // its size does not change the cost of an insert much); models are cloned in the
+    // loop, about 10 µs per 100.
+    let name = format!("insert_many/{INSERT_BATCH}");
+    if wanted(&name) {
+        f.seed(&Seed::users(0));
+        let (users, models) = (&users, &models);
+        measure(
+            &mut f,
+            &name,
+            rounds,
+            vec![
+                (
+                    "mysql",
+                    Box::new(move |f| drop(black_box(f.raw.insert_many(users).unwrap()))),
+                ),
+                (
+                    "orm",
+                    Box::new(move |_| {
+                        let mut batch = models.clone();
+                        orm::insert_many(&mut batch).unwrap();
+                        black_box(batch);
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(move |f| {
+                        let mut batch = models.clone();
+                        orm_on::insert_many(&mut f.orm, &mut batch).unwrap();
+                        black_box(batch);
+                    }),
+                ),
+            ],
+        );
+        DB::unprepared("DELETE FROM users").expect("clear");
+    }
+    let name = "save_one/1";
+    if wanted(name) {
+        let (user, model) = (&users[0], &models[0]);
+        measure(
+            &mut f,
+            name,
+            rounds,
+            vec![
+                (
+                    "mysql",
+                    Box::new(move |f| {
+                        black_box(f.raw.insert_one(user).unwrap());
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(move |_| {
+                        let mut one = model.clone();
+                        orm::save_one(&mut one).unwrap();
+                        black_box(one);
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(move |f| {
+                        let mut one = model.clone();
+                        orm_on::save_one(&mut f.orm, &mut one).unwrap();
+                        black_box(one);
+                    }),
+                ),
+            ],
+        );
+    }
+}
