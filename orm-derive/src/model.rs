@@ -170,6 +170,21 @@ struct RelationAttr {
 }
 
 impl RelationAttr {
+    /// A relation of `kind` with no options yet.
+    fn new(kind: RelationKind, span: Span) -> RelationAttr {
+        RelationAttr {
+            kind,
+            span,
+            related: None,
+            through: None,
+            constrain: None,
+            options: Vec::new(),
+            timestamps: false,
+            touch: false,
+            pivot_columns: Vec::new(),
+        }
+    }
+
     fn option(&self, key: &str) -> Option<&str> {
         self.options
             .iter()
@@ -197,17 +212,7 @@ fn parse_relation(
     meta: &syn::meta::ParseNestedMeta<'_>,
     kind: RelationKind,
 ) -> syn::Result<RelationAttr> {
-    let mut attr = RelationAttr {
-        kind,
-        span: meta.path.span(),
-        related: None,
-        through: None,
-        constrain: None,
-        options: Vec::new(),
-        timestamps: false,
-        touch: false,
-        pivot_columns: Vec::new(),
-    };
+    let mut attr = RelationAttr::new(kind, meta.path.span());
     let allowed = kind.allowed_options();
     meta.parse_nested_meta(|inner| {
         let key = inner.path.get_ident().map(ToString::to_string).unwrap_or_default();
@@ -387,17 +392,7 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldRole> {
                     let bare = meta.input.is_empty() || meta.input.peek(syn::Token![,]);
                     relation = Some(if kind == RelationKind::MorphTo && bare {
                         // A bare `morph_to`: the morph name is the field's.
-                        RelationAttr {
-                            kind,
-                            span: meta.path.span(),
-                            related: None,
-                            through: None,
-                            constrain: None,
-                            options: Vec::new(),
-                            timestamps: false,
-                            touch: false,
-                            pivot_columns: Vec::new(),
-                        }
+                        RelationAttr::new(kind, meta.path.span())
                     } else {
                         parse_relation(&meta, kind)?
                     });
