@@ -11,6 +11,7 @@ pub mod grouping;
 pub mod memory;
 pub mod models;
 pub mod orm_impl;
+pub mod paired;
 pub mod raw_mysql;
 pub mod raw_postgres;
 pub mod raw_sqlite;

@@ -170,7 +170,7 @@ pub(crate) fn start() -> Started {
 fn enter_span() -> Option<tracing::span::EnteredSpan> {
     use tracing::field::Empty;
     let span = tracing::debug_span!(
-        target: "orm::sql",
+        target: SQL_TARGET,
         "statement",
         sql = Empty,
         bindings = Empty,

@@ -7,7 +7,7 @@
 //! `cargo run --release -p orm-benches --bin mysql-paired [-- ROUNDS [FILTER]]`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql::prelude::Queryable;
 use orm_benches::data::{self, Database, Seed};
@@ -32,49 +32,10 @@ impl Fixture {
     }
 }
 
-type Routine<'a> = Box<dyn FnMut(&mut Fixture) + 'a>;
+type Routine<'a> = orm_benches::paired::Routine<'a, Fixture>;
 
-fn measure(f: &mut Fixture, name: &str, rounds: usize, mut contenders: Vec<(&str, Routine<'_>)>) {
-    let mut batch_sizes = Vec::new();
-    for (_, routine) in contenders.iter_mut() {
-        let start = Instant::now();
-        let mut n = 0u32;
-        while start.elapsed() < BATCH_TARGET / 2 {
-            routine(f);
-            n += 1;
-        }
-        batch_sizes.push((n * 2).max(1));
-    }
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for round in 0..rounds {
-        for offset in 0..contenders.len() {
-            let i = (round + offset) % contenders.len();
-            let start = Instant::now();
-            for _ in 0..batch_sizes[i] {
-                (contenders[i].1)(f);
-            }
-            samples[i].push(start.elapsed().as_nanos() as f64 / f64::from(batch_sizes[i]));
-        }
-    }
-    let medians: Vec<f64> = samples
-        .iter_mut()
-        .map(|s| {
-            s.sort_by(f64::total_cmp);
-            s[s.len() / 2]
-        })
-        .collect();
-    let cells: Vec<String> = contenders
-        .iter()
-        .zip(&medians)
-        .map(|((who, _), ns)| {
-            format!(
-                "{who} {} ({:.2})",
-                orm_benches::report::format_duration(*ns),
-                ns / medians[0]
-            )
-        })
-        .collect();
-    println!("| {name} | {} |", cells.join(" | "));
+fn measure(f: &mut Fixture, name: &str, rounds: usize, contenders: Vec<(&str, Routine<'_>)>) {
+    orm_benches::paired::measure(f, name, rounds, BATCH_TARGET, contenders);
 }
 
 fn main() {

@@ -11,7 +11,7 @@
 //! take) rather than the thread's test database.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use orm_benches::data::Seed;
 use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
@@ -61,52 +61,11 @@ impl Contenders {
     }
 }
 
-type Routine<'a> = Box<dyn FnMut(&mut Contenders) + 'a>;
+type Routine<'a> = orm_benches::paired::Routine<'a, Contenders>;
 
-fn measure(name: &str, rounds: usize, seed: &Seed, mut contenders: Vec<(&str, Routine<'_>)>) {
+fn measure(name: &str, rounds: usize, seed: &Seed, contenders: Vec<(&str, Routine<'_>)>) {
     let mut c = Contenders::new(seed);
-    // Size each contender's batch from a short warm-up.
-    let mut batch_sizes = Vec::new();
-    for (_, routine) in contenders.iter_mut() {
-        let start = Instant::now();
-        let mut n = 0u32;
-        while start.elapsed() < BATCH_TARGET / 2 {
-            routine(&mut c);
-            n += 1;
-        }
-        batch_sizes.push((n * 2).max(1));
-    }
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for round in 0..rounds {
-        for offset in 0..contenders.len() {
-            // Rotate the order each round so no contender always runs first.
-            let i = (round + offset) % contenders.len();
-            let (_, routine) = &mut contenders[i];
-            let start = Instant::now();
-            for _ in 0..batch_sizes[i] {
-                routine(&mut c);
-            }
-            samples[i].push(start.elapsed().as_nanos() as f64 / f64::from(batch_sizes[i]));
-        }
-    }
-    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
-    let line: Vec<String> = contenders
-        .iter()
-        .zip(&medians)
-        .map(|((who, _), ns)| {
-            format!(
-                "{who} {} ({:.2})",
-                orm_benches::report::format_duration(*ns),
-                ns / medians[0]
-            )
-        })
-        .collect();
-    println!("| {name} | {} |", line.join(" | "));
-}
-
-fn median(samples: &mut [f64]) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
+    orm_benches::paired::measure(&mut c, name, rounds, BATCH_TARGET, contenders);
 }
 
 fn main() {
