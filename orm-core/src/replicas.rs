@@ -271,8 +271,7 @@ fn bounded_connect(url: &str, backend: crate::Backend, timeout: Duration) -> Str
         return url.to_owned();
     }
     let seconds = timeout.as_secs_f64().ceil().max(1.0) as u64;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}connect_timeout={seconds}")
+    crate::url::with_query_option(url, &format!("connect_timeout={seconds}"))
 }
 
 /// Configures `name` with a primary and read replicas (see [`DB::connect_replicated`]).

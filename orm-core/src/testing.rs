@@ -17,6 +17,7 @@ use crate::backend::Connection;
 use crate::db::{pop_scope, push_scope_owned, with_named, DEFAULT_CONNECTION};
 use crate::dialect::{Dialect, SqlWriter};
 use crate::error::Result;
+use crate::url::with_query_option;
 use crate::Backend;
 
 /// Environment variable naming the PostgreSQL server tests use.
@@ -134,16 +135,10 @@ pub const MYSQL_NO_RETURNING_VAR: &str = "ORM_TEST_MYSQL_NO_RETURNING";
 pub fn mysql_url() -> String {
     let url = std::env::var(MYSQL_URL_VAR).unwrap_or_else(|_| DEFAULT_MYSQL_URL.to_owned());
     match std::env::var(MYSQL_NO_RETURNING_VAR).as_deref() {
-        Ok("1") => with_options(&url, "returning=off"),
-        Ok("per-row") => with_options(&url, "returning=off&autoinc_consecutive=off"),
+        Ok("1") => with_query_option(&url, "returning=off"),
+        Ok("per-row") => with_query_option(&url, "returning=off&autoinc_consecutive=off"),
         _ => url,
     }
-}
-
-/// `url` with the query options `options` (`key=value&...`) added.
-fn with_options(url: &str, options: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{options}")
 }
 
 /// [`mysql()`] on a connection opened with the URL options `options` added to
@@ -153,7 +148,7 @@ fn with_options(url: &str, options: &str) -> String {
 /// # Panics
 /// In CI (`CI` set) when the server is unreachable.
 pub fn mysql_with(options: &str) -> Option<TestDatabase> {
-    mysql_at(&with_options(&mysql_url(), options))
+    mysql_at(&with_query_option(&mysql_url(), options))
 }
 
 /// A fresh, private MySQL/MariaDB database (`CREATE DATABASE`) as this thread's default
@@ -360,10 +355,8 @@ fn try_replicated(config: crate::ReplicaConfig) -> Result<ReplicatedDatabase> {
     primary.execute_batch(&schema_statement(dialect, |w| {
         dialect.push_create_and_use_schema(w, &schema)
     })?)?;
-    let with_path = |url: &str| {
-        let sep = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{sep}options=-csearch_path%3D{schema}")
-    };
+    let with_path =
+        |url: &str| with_query_option(url, &format!("options=-csearch_path%3D{schema}"));
     let db = ReplicatedDatabase {
         name: format!("replicated_{schema}"),
         schema: schema.clone(),

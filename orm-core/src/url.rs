@@ -141,6 +141,12 @@ fn split_query(rest: &str) -> (&str, Option<&str>) {
 
 /// Replaces the password of `scheme://user:password@host` (and a `password=` query
 /// parameter) with `***`.
+/// `url` with the query option `option` (`key=value`, or several joined by `&`) added.
+pub(crate) fn with_query_option(url: &str, option: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{option}")
+}
+
 pub(crate) fn redact(url: &str) -> String {
     let redacted = redact_userinfo(url);
     match redacted.split_once('?') {
