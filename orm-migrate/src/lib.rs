@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod blueprint;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod error;
 #[cfg(feature = "factory")]
