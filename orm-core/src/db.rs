@@ -533,7 +533,7 @@ fn take_scoped(name: &str) -> Scoped {
 }
 
 #[cold]
-fn in_use(name: &str) -> Error {
+pub(crate) fn in_use(name: &str) -> Error {
     Error::ConnectionInUse(name.to_owned())
 }
 

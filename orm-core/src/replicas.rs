@@ -182,6 +182,24 @@ impl ReplicaSet {
         may_retry: impl Fn() -> bool,
         mut f: impl FnMut(&mut Connection) -> Result<T>,
     ) -> Result<T> {
+        let mut out = None;
+        self.read_on_any(name, &may_retry, &mut |conn| {
+            out = Some(f(conn)?);
+            Ok(())
+        })?;
+        // `f` ran whenever the read succeeded; as in `with_named_on`, a read that never
+        // reached `f` found its connection taken.
+        out.ok_or_else(|| crate::db::in_use(name))
+    }
+
+    /// [`ReplicaSet::read_retrying_while`] without its types (compiled once): `f`
+    /// keeps what it read.
+    fn read_on_any(
+        &self,
+        name: &str,
+        may_retry: &dyn Fn() -> bool,
+        f: &mut dyn FnMut(&mut Connection) -> Result<()>,
+    ) -> Result<()> {
         let n = self.replicas.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {

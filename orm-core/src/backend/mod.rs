@@ -18,6 +18,9 @@ use crate::row::{Record, Row};
 use crate::url::{ConnectOptions, Target};
 use crate::value::{Bind, Param, ToValue, Value};
 
+/// The callback a statement calls for each row it reads; `Ok(false)` stops it.
+type RowFn<'a> = &'a mut dyn FnMut(&Row<'_>) -> Result<bool>;
+
 /// One open database connection (SQLite, PostgreSQL or MySQL/MariaDB), caching its prepared statements.
 ///
 /// ```
@@ -294,7 +297,7 @@ impl Connection {
         mut f: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        self.query_params(sql, params, |row| {
+        self.query_values(sql, params, &mut |row| {
             if out.capacity() == 0 {
                 out.reserve(row.rows_hint);
             }
@@ -310,10 +313,10 @@ impl Connection {
         &mut self,
         sql: &str,
         params: &[Value],
-        f: impl FnMut(&Row<'_>) -> Result<bool>,
+        mut f: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let sql = self.dialect().translate_placeholders(sql);
-        self.query_params(&sql, params, f)
+        self.query_values(&sql, params, &mut f)
     }
 
     /// [`Connection::query_each`] for SQL in this dialect's placeholder form.
@@ -321,9 +324,9 @@ impl Connection {
         &mut self,
         sql: &str,
         params: &[Value],
-        f: impl FnMut(&Row<'_>) -> Result<bool>,
+        mut f: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        self.query_params(sql, params, f)
+        self.query_values(sql, params, &mut f)
     }
 
     /// [`Connection::query_each_native`] with parameters that may borrow from models.
@@ -331,21 +334,29 @@ impl Connection {
         &mut self,
         sql: &str,
         params: &[Bind<'_>],
-        f: impl FnMut(&Row<'_>) -> Result<bool>,
+        mut f: impl FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
+        self.query_bound(sql, params, &mut f)
+    }
+
+    // The two entry points of `query_params`, out of line and not generic: the generic
+    // callers above, compiled into every application crate, call these instead of
+    // instantiating the backends' statement code there again.
+    #[inline(never)]
+    fn query_values(&mut self, sql: &str, params: &[Value], f: RowFn<'_>) -> Result<()> {
         self.query_params(sql, params, f)
     }
 
-    fn query_params<P: Param>(
-        &mut self,
-        sql: &str,
-        params: &[P],
-        mut f: impl FnMut(&Row<'_>) -> Result<bool>,
-    ) -> Result<()> {
+    #[inline(never)]
+    fn query_bound(&mut self, sql: &str, params: &[Bind<'_>], f: RowFn<'_>) -> Result<()> {
+        self.query_params(sql, params, f)
+    }
+
+    fn query_params<P: Param>(&mut self, sql: &str, params: &[P], f: RowFn<'_>) -> Result<()> {
         let started = crate::log::start();
-        let mut result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, &mut f));
+        let mut result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f));
         if self.should_retry(&result) {
-            result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, &mut f));
+            result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f));
         }
         crate::log::finish(started, sql, params.len());
         self.note(result, sql)
@@ -372,7 +383,7 @@ impl Connection {
     ) -> Result<Option<T>> {
         let mut f = Some(f);
         let mut out = None;
-        self.query_params(sql, params, |row| {
+        self.query_values(sql, params, &mut |row| {
             if let Some(f) = f.take() {
                 out = Some(f(row)?);
             }

@@ -7,7 +7,7 @@ use mysql::consts::{CapabilityFlags, ColumnType};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params, Value as MyValue};
 
-use crate::dialect::{Dialect, MysqlDialect};
+use crate::dialect::Dialect;
 use crate::error::{ConstraintKind, Error, Result, Violation};
 use crate::row::{Row, RowInner};
 use crate::value::{Bind, Param, Value, ValueRef};
@@ -165,8 +165,8 @@ impl MysqlConnection {
     /// The dialect of this server: with or without `RETURNING`.
     pub(crate) fn dialect(&self) -> &'static dyn Dialect {
         match self.keys.returning {
-            true => &MysqlDialect::RETURNING,
-            false => &MysqlDialect::WITHOUT_RETURNING,
+            true => crate::Backend::Mysql.dialect(),
+            false => crate::dialect::MYSQL_WITHOUT_RETURNING,
         }
     }
 

@@ -45,9 +45,9 @@ impl Backend {
     /// The dialect that renders SQL for this backend.
     pub fn dialect(self) -> &'static dyn Dialect {
         match self {
-            Backend::Sqlite => &SqliteDialect,
-            Backend::Postgres => &PostgresDialect,
-            Backend::Mysql => &MysqlDialect::RETURNING,
+            Backend::Sqlite => SQLITE,
+            Backend::Postgres => POSTGRES,
+            Backend::Mysql => MYSQL,
         }
     }
 
@@ -57,6 +57,15 @@ impl Backend {
         self as usize
     }
 }
+
+// The dialects as trait objects, in statics: code inlined into an application crate
+// reads these pointers instead of making the vtables (and every default method of the
+// trait) there again.
+static SQLITE: &dyn Dialect = &SqliteDialect;
+static POSTGRES: &dyn Dialect = &PostgresDialect;
+static MYSQL: &dyn Dialect = &MysqlDialect::RETURNING;
+#[cfg(feature = "mysql")]
+pub(crate) static MYSQL_WITHOUT_RETURNING: &dyn Dialect = &MysqlDialect::WITHOUT_RETURNING;
 
 /// How many dialects per-dialect caches (the model's statements) have room for: one
 /// per backend, and one for MySQL without `RETURNING` (its inserts differ).

@@ -18,6 +18,7 @@ use crate::value::{Bind, Param, ToValue, Value, ValueRef};
 mod hooks;
 mod insert_many;
 mod meta;
+mod persist;
 mod persistence;
 mod relation_meta;
 mod schema_check;
@@ -27,6 +28,7 @@ mod statements;
 pub use hooks::ModelHooks;
 use insert_many::*;
 pub use meta::ModelMeta;
+use persist::{changed_columns, mark_stored};
 use persistence::*;
 pub(crate) use persistence::{insert_on, save_on};
 pub use relation_meta::{RelationCache, RelationKind, RelationMeta};
@@ -154,12 +156,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// excluded (the `soft_deletes` scope; see [`Query::with_trashed`]).
     fn query() -> Query<Self> {
         let meta = Self::meta();
-        let mut query: Query<Self> = meta
-            .sql
-            .default_query
-            .get_or_init(|| default_query(meta))
-            .clone()
-            .into_rows();
+        let mut query: Query<Self> = model_query(meta).into_rows();
         query.model.updated_at = meta.updated_at.map(|u| meta.columns[u]);
         if meta.hooks {
             query.model.bulk = Some(bulk_write::<Self>);
@@ -569,6 +566,16 @@ fn find_by_key_from<M: Model>(
 
 /// The query `Model::query()` returns, built once per model: every column, the
 /// model's connection and key, and the soft-delete scope.
+/// A copy of the model's default query (built on first use), out of line: the part of
+/// [`Model::query`] that does not depend on the model type.
+#[inline(never)]
+fn model_query(meta: &'static ModelMeta) -> Query<()> {
+    meta.sql
+        .default_query
+        .get_or_init(|| default_query(meta))
+        .clone()
+}
+
 fn default_query(meta: &'static ModelMeta) -> Query<()> {
     let columns = meta.sql.default_columns.get_or_init(|| {
         meta.qualified_columns()
@@ -665,50 +672,6 @@ fn dirty<M: Model>(model: &M, on: &mut On<'_>) -> Result<Vec<(&'static str, Valu
             .map(|(changed, _)| changed)
             .collect(),
     })
-}
-
-/// The positions of the columns that differ from the values as read or last saved
-/// (every column of a new model).
-fn changed_columns<M: Model>(model: &M, state: &ModelState) -> Vec<usize> {
-    let mut values = Vec::with_capacity(M::meta().columns.len());
-    model.write_binds(&mut values);
-    match state.original() {
-        None => (0..values.len()).collect(),
-        Some(original) => values
-            .iter()
-            .zip(original)
-            .enumerate()
-            .filter(|(_, (current, original))| current.as_ref() != original.as_ref())
-            .map(|(i, _)| i)
-            .collect(),
-    }
-}
-
-/// Marks a model with a state as stored, its current values the original ones.
-fn mark_stored<M: Model>(model: &mut M) {
-    if model.state().is_some() {
-        let values = model.to_values().into_boxed_slice();
-        if let Some(state) = model.state_mut() {
-            state.set_original(Some(values));
-        }
-    }
-}
-
-/// Records the current values of the columns at `positions` as saved.
-fn sync_original<M: Model>(model: &mut M, positions: impl IntoIterator<Item = usize>) {
-    if model.state().is_none_or(|s| !s.is_stored()) {
-        return;
-    }
-    let columns = M::meta().columns;
-    let values: Vec<(usize, Value)> = positions
-        .into_iter()
-        .filter_map(|i| Some((i, model.column_value(columns[i])?)))
-        .collect();
-    if let Some(original) = model.state_mut().and_then(ModelState::original_mut) {
-        for (i, value) in values {
-            original[i] = value;
-        }
-    }
 }
 
 /// A model decoded from a row: stored, its values the original ones (the derive calls

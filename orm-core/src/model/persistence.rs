@@ -1,5 +1,6 @@
 //! Writing one model: save (insert or update changed columns), delete, restore, refresh, touch; bulk writes with hooks.
 
+use super::persist::{sync_original, Persist};
 use super::*;
 
 /// A mass update or delete on a model with hooks: load the models, write each (hooks
@@ -13,25 +14,30 @@ pub(super) fn bulk_write<M: Model>(
         let mut models = query.get_on(conn)?;
         let mut on = On::Conn(conn);
         for model in &mut models {
-            match &op {
-                BulkOp::Update(values) => {
-                    for (column, value) in values {
-                        model.set_column(column, value.as_ref())?;
-                    }
-                    let columns: Vec<&str> = values.iter().map(|(c, _)| c.as_str()).collect();
-                    save(model, &mut on, Some(&columns))?;
-                }
-                BulkOp::Delete { force } => delete(model, &mut on, *force)?,
-            }
+            write_one(model, &op, &mut on)?;
         }
         Ok(models.len() as u64)
     })
 }
 
+/// One model's part of [`bulk_write`].
+fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On<'_>) -> Result<()> {
+    match op {
+        BulkOp::Update(values) => {
+            for (column, value) in values {
+                model.set_column(column, value.as_ref())?;
+            }
+            let columns: Vec<&str> = values.iter().map(|(c, _)| c.as_str()).collect();
+            save(model, on, Some(&columns))
+        }
+        BulkOp::Delete { force } => delete(model, on, *force),
+    }
+}
+
 /// Stamps `updated_at` on the owners of the belongs-to relations declared with `touch`
 /// (after this model was written): the owner sees its children change.
-pub(super) fn touch_owners<M: Model>(model: &M, on: &mut On<'_>) -> Result<()> {
-    for relation in M::meta().relations.iter().filter(|r| r.touch) {
+pub(super) fn touch_owners(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
+    for relation in model.meta().relations.iter().filter(|r| r.touch) {
         let owner = (relation.related)();
         let (Some(updated_at), Some(key)) =
             (owner.updated_at, model.column_value(relation.foreign_key))
@@ -61,26 +67,26 @@ pub(super) fn timestamp_for(meta: &ModelMeta) -> DateTime<Utc> {
     }
 }
 
-pub(super) fn set_timestamp<M: Model>(
-    model: &mut M,
+pub(super) fn set_timestamp(
+    model: &mut dyn Persist,
     index: Option<usize>,
     at: DateTime<Utc>,
 ) -> Result<()> {
     if let Some(i) = index {
-        model.set_column(M::meta().columns[i], ValueRef::DateTimeUtc(at))?;
+        model.set_column(model.meta().columns[i], ValueRef::DateTimeUtc(at))?;
     }
     Ok(())
 }
 
 /// Stamps a timestamp column the caller left unset (a value they set is kept).
 #[inline]
-pub(super) fn stamp_unset<M: Model>(
-    model: &mut M,
+pub(super) fn stamp_unset(
+    model: &mut dyn Persist,
     index: Option<usize>,
     at: DateTime<Utc>,
 ) -> Result<()> {
     if let Some(i) = index {
-        let column = M::meta().columns[i];
+        let column = model.meta().columns[i];
         if model.column_value(column).is_none_or(|v| v.is_null()) {
             model.set_column(column, ValueRef::DateTimeUtc(at))?;
         }
@@ -89,26 +95,25 @@ pub(super) fn stamp_unset<M: Model>(
 }
 
 /// The version a versioned model holds (what its next update checks for).
-pub(super) fn version_read<M: Model>(model: &M) -> Option<Value> {
-    let meta = M::meta();
+pub(super) fn version_read(model: &dyn Persist) -> Option<Value> {
+    let meta = model.meta();
     meta.version
         .map(|v| model.column_value(meta.columns[v]).unwrap_or(Value::Null))
 }
 
 /// After an update of a versioned model: the field holds the row's new version.
-pub(super) fn bump_version<M: Model>(model: &mut M, read: Option<Value>) -> Result<()> {
-    let meta = M::meta();
+pub(super) fn bump_version(model: &mut dyn Persist, read: Option<Value>) -> Result<()> {
+    let meta = model.meta();
     if let (Some(v), Some(Value::Int(n))) = (meta.version, read) {
         model.set_column(meta.columns[v], ValueRef::Int(n + 1))?;
-        sync_original(model, [v]);
+        sync_original(model, &[v]);
     }
     Ok(())
 }
 
 /// Why an update of the row with `key` changed nothing: the row was changed by someone
 /// else (versioned model, row still there) or it is gone.
-pub(super) fn stale_or_missing<M: Model>(on: &mut On<'_>, key: &Value) -> Error {
-    let meta = M::meta();
+pub(super) fn stale_or_missing(meta: &'static ModelMeta, on: &mut On<'_>, key: &Value) -> Error {
     if meta.version.is_some() {
         let exists = on.run(|conn| {
             let sql = exists_sql(meta, conn.dialect())?;
@@ -131,16 +136,16 @@ pub(super) fn stale_or_missing<M: Model>(on: &mut On<'_>, key: &Value) -> Error 
 }
 
 /// [`Model::save`] on a connection the caller already holds (relation writes).
-pub(crate) fn save_on<M: Model>(model: &mut M, conn: &mut Connection) -> Result<()> {
+pub(crate) fn save_on(model: &mut dyn Persist, conn: &mut Connection) -> Result<()> {
     save(model, &mut On::Conn(conn), None)
 }
 
 /// [`Model::insert`] on a connection the caller already holds (relation writes).
-pub(crate) fn insert_on<M: Model>(model: &mut M, conn: &mut Connection) -> Result<()> {
+pub(crate) fn insert_on(model: &mut dyn Persist, conn: &mut Connection) -> Result<()> {
     create(model, &mut On::Conn(conn))
 }
 
-pub(super) fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str]>) -> Result<()> {
+pub(super) fn save(model: &mut dyn Persist, on: &mut On<'_>, only: Option<&[&str]>) -> Result<()> {
     if let Some(columns) = only {
         return save_only(model, on, columns);
     }
@@ -152,8 +157,8 @@ pub(super) fn save<M: Model>(model: &mut M, on: &mut On<'_>, only: Option<&[&str
 }
 
 /// `save` on a model without a state: the key tells a new model from a stored one.
-pub(super) fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
-    let meta = M::meta();
+pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+    let meta = model.meta();
     let key = model.key_value();
     let exists = if key.is_null() {
         false
@@ -194,7 +199,7 @@ pub(super) fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()
         })?
     };
     if changed == 0 {
-        return Err(stale_or_missing::<M>(on, &key));
+        return Err(stale_or_missing(meta, on, &key));
     }
     bump_version(model, version)?;
     touch_owners(model, on)?;
@@ -203,9 +208,9 @@ pub(super) fn save_by_key<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()
 }
 
 /// `save` on a stored model with a state: writes the changed columns only.
-pub(super) fn update_changed<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
-    let meta = M::meta();
-    let changes = |model: &M| {
+pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+    let meta = model.meta();
+    let changes = |model: &dyn Persist| {
         let mut changed = model
             .state()
             .map_or_else(Vec::new, |s| changed_columns(model, s));
@@ -252,9 +257,9 @@ pub(super) fn update_changed<M: Model>(model: &mut M, on: &mut On<'_>) -> Result
         })?
     };
     if count == 0 {
-        return Err(stale_or_missing::<M>(on, &key));
+        return Err(stale_or_missing(meta, on, &key));
     }
-    sync_original(model, changed);
+    sync_original(model, &changed);
     bump_version(model, version)?;
     touch_owners(model, on)?;
     model.updated()?;
@@ -262,8 +267,8 @@ pub(super) fn update_changed<M: Model>(model: &mut M, on: &mut On<'_>) -> Result
 }
 
 /// `save_only`: the named columns (plus `updated_at`) of a stored row.
-pub(super) fn save_only<M: Model>(model: &mut M, on: &mut On<'_>, columns: &[&str]) -> Result<()> {
-    let meta = M::meta();
+pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&str]) -> Result<()> {
+    let meta = model.meta();
     let key = model.key_value();
     if key.is_null() {
         return Err(missing_key(meta, "update"));
@@ -292,13 +297,13 @@ pub(super) fn save_only<M: Model>(model: &mut M, on: &mut On<'_>, columns: &[&st
     let version = version_read(model);
     let changed = on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
     if changed == 0 {
-        return Err(stale_or_missing::<M>(on, &key));
+        return Err(stale_or_missing(meta, on, &key));
     }
     let positions: Vec<usize> = pairs
         .iter()
         .filter_map(|(c, _)| meta.columns.iter().position(|m| m == c))
         .collect();
-    sync_original(model, positions);
+    sync_original(model, &positions);
     bump_version(model, version)?;
     touch_owners(model, on)?;
     model.updated()?;
@@ -306,8 +311,8 @@ pub(super) fn save_only<M: Model>(model: &mut M, on: &mut On<'_>, columns: &[&st
 }
 
 /// Inserts a model as a creation: hooks, timestamps the caller left unset, the insert.
-pub(super) fn create<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
-    let meta = M::meta();
+pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+    let meta = model.meta();
     model.saving()?;
     model.creating()?;
     let at = timestamp_for(meta);
@@ -322,8 +327,8 @@ pub(super) fn create<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
 
 /// The `INSERT` of one model; the columns left to the database (generated key, unset
 /// default columns) are read back into the model.
-pub(super) fn insert<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
-    let meta = M::meta();
+pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+    let meta = model.meta();
     model.check_values()?;
     let mut values = Vec::with_capacity(meta.columns.len());
     model.write_binds(&mut values);
@@ -433,8 +438,8 @@ pub(super) fn read_back(
     })
 }
 
-pub(super) fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> Result<()> {
-    let meta = M::meta();
+pub(super) fn delete(model: &mut dyn Persist, on: &mut On<'_>, force: bool) -> Result<()> {
+    let meta = model.meta();
     let key = model.key_value();
     if key.is_null() {
         return Err(missing_key(meta, "delete"));
@@ -451,11 +456,12 @@ pub(super) fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> R
             let changed =
                 on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
             if changed == 0 && meta.version.is_some() {
-                return Err(stale_or_missing::<M>(on, &key));
+                return Err(stale_or_missing(meta, on, &key));
             }
             set_timestamp(model, Some(i), at)?;
             set_timestamp(model, meta.updated_at, at)?;
-            sync_original(model, [Some(i), meta.updated_at].into_iter().flatten());
+            let positions: Vec<usize> = [Some(i), meta.updated_at].into_iter().flatten().collect();
+            sync_original(model, &positions);
             bump_version(model, version)?;
         }
         _ => {
@@ -473,8 +479,8 @@ pub(super) fn delete<M: Model>(model: &mut M, on: &mut On<'_>, force: bool) -> R
     model.deleted()
 }
 
-pub(super) fn restore<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
-    let meta = M::meta();
+pub(super) fn restore(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+    let meta = model.meta();
     let Some(i) = meta.deleted_at else {
         return Err(Error::invalid_query(
             InvalidQueryKind::Model,
@@ -503,8 +509,8 @@ pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn touch<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
-    let meta = M::meta();
+pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+    let meta = model.meta();
     let Some(u) = meta.updated_at else {
         return Ok(());
     };
@@ -524,9 +530,9 @@ pub(super) fn touch<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
         )
     })?;
     if changed == 0 {
-        return Err(stale_or_missing::<M>(on, &key));
+        return Err(stale_or_missing(meta, on, &key));
     }
     set_timestamp(model, Some(u), at)?;
-    sync_original(model, [u]);
+    sync_original(model, &[u]);
     bump_version(model, version)
 }

@@ -342,14 +342,6 @@ impl<T> Query<T> {
         &self.parts
     }
 
-    /// The SQL of the model's default query, rendered once, when this query's clauses
-    /// are still exactly those (no clause added, removed or changed since
-    /// `Model::query()`).
-    pub(crate) fn cached_select_sql(&self, dialect: &'static dyn Dialect) -> Option<&'static str> {
-        self.default_select?
-            .default_select_sql(&self.parts, dialect)
-    }
-
     /// Makes `delete` a real `DELETE` again.
     pub(crate) fn hard_delete(mut self) -> Self {
         self.soft_delete = None;

@@ -1,6 +1,7 @@
 //! Eager loading: one `IN (...)` query per relation and level (`with`, `with_count`).
 
 use super::*;
+use crate::row::Row;
 
 /// Loads `plan` onto `models`: each relation with one query per level (per chunk of
 /// keys under the bind limit), then the counts.
@@ -91,14 +92,93 @@ impl KeyRepr {
     }
 }
 
-/// Distinct non-null values of `column` over `models`.
-pub(super) fn distinct_keys<M: Model>(models: &[M], column: &str) -> Vec<Value> {
-    let mut seen: HashSet<KeyRepr, BuildHasherDefault<KeyHasher>> = HashSet::default();
-    models
-        .iter()
-        .filter_map(|m| m.column_value(column))
-        .filter(|v| KeyRepr::of(v).is_some_and(|k| seen.insert(k)))
-        .collect()
+/// The parents' values of a relation's parent column: each one's group key, and the
+/// distinct ones to look the children up by.
+pub(super) struct ParentKeys {
+    keys: Vec<Option<KeyRepr>>,
+    distinct: Vec<Value>,
+}
+
+impl ParentKeys {
+    /// The values of `column` over `models` (generic only in reading the column).
+    pub(super) fn of<M: Model>(models: &[M], column: &str) -> ParentKeys {
+        ParentKeys::new(models.iter().map(|m| m.column_value(column)).collect())
+    }
+
+    fn new(values: Vec<Option<Value>>) -> ParentKeys {
+        let mut seen: HashSet<KeyRepr, BuildHasherDefault<KeyHasher>> = HashSet::default();
+        let mut distinct = Vec::new();
+        let keys = values
+            .into_iter()
+            .map(|value| {
+                let key = KeyRepr::of(value.as_ref()?)?;
+                if seen.insert(key.clone()) {
+                    distinct.extend(value);
+                }
+                Some(key)
+            })
+            .collect();
+        ParentKeys { keys, distinct }
+    }
+
+    /// For each child (by its group key), the position of the parent it belongs to: the
+    /// first parent with that key.
+    fn parent_of_each(&self, children: &[Option<KeyRepr>]) -> Vec<Option<usize>> {
+        let first = self.first_positions();
+        children
+            .iter()
+            .map(|key| first.get(key.as_ref()?).copied())
+            .collect()
+    }
+
+    /// For each parent, the position of its child: the first child with its key (shared
+    /// by every parent with that key).
+    fn child_of_each(&self, children: &[Option<KeyRepr>]) -> Vec<Option<usize>> {
+        let mut first: KeyMap<usize> = KeyMap::default();
+        for (i, key) in children.iter().enumerate() {
+            if let Some(key) = key {
+                first.entry(key.clone()).or_insert(i);
+            }
+        }
+        self.keys
+            .iter()
+            .map(|key| first.get(key.as_ref()?).copied())
+            .collect()
+    }
+
+    fn first_positions(&self) -> KeyMap<usize> {
+        let mut first: KeyMap<usize> = KeyMap::default();
+        for (i, key) in self.keys.iter().enumerate() {
+            if let Some(key) = key {
+                first.entry(key.clone()).or_insert(i);
+            }
+        }
+        first
+    }
+
+    /// The count of each parent's key in `counts` (0 when absent).
+    fn counted(&self, counts: &KeyMap<u64>) -> Vec<u64> {
+        self.keys
+            .iter()
+            .map(|key| {
+                key.as_ref()
+                    .and_then(|k| counts.get(k))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+}
+
+/// Moves each child into its parent's bucket (`owners` from [`ParentKeys::parent_of_each`]).
+fn distribute<C>(children: Vec<C>, owners: &[Option<usize>], parents: usize) -> Vec<Vec<C>> {
+    let mut buckets: Vec<Vec<C>> = (0..parents).map(|_| Vec::new()).collect();
+    for (child, owner) in children.into_iter().zip(owners) {
+        if let Some(&i) = owner.as_ref() {
+            buckets[i].push(child);
+        }
+    }
+    buckets
 }
 
 /// What [`fetch_children`] read: the children, each one's group key and, when pivot
@@ -112,24 +192,76 @@ pub(super) type Fetched<C> = (Vec<C>, Vec<Option<KeyRepr>>, Vec<Record>);
 /// then loads `eager`'s nested relations onto all the children at once.
 pub(super) fn fetch_children<C: Model>(
     conn: &mut Connection,
-    query: Query<C>,
+    query: Query<Record>,
     relation: &'static RelationMeta,
     group_column: Ident,
     keys: Vec<Value>,
     eager: &EagerRelation,
     pivot: &[&'static str],
 ) -> Result<Fetched<C>> {
-    let mut children = Vec::new();
+    let mut children: Vec<C> = Vec::new();
+    if keys.is_empty() {
+        return Ok((children, Vec::new(), Vec::new()));
+    }
+    let target = Target {
+        columns: C::meta().columns,
+        expected: C::expected_columns(),
+    };
+    // The common case (no constraint that selects) decodes positionally.
+    let mut decode = |row: &Row<'_>, layout: &mut Layout, names: &mut Option<Arc<[String]>>| {
+        children.push(match layout {
+            Layout::Trusted => C::from_row(row)?,
+            _ => layout.decode_other::<C>(row, names)?,
+        });
+        Ok(())
+    };
+    let (groups, pivots, connection) = fetch_rows(
+        conn,
+        query,
+        &target,
+        relation,
+        group_column,
+        &keys,
+        eager,
+        pivot,
+        &mut decode,
+    )?;
+    C::remember_connection(&mut children, &connection);
+    run_plan(&mut children, &eager.nested, conn)?;
+    Ok((children, groups, pivots))
+}
+
+/// The model type [`fetch_rows`] decodes into, as data.
+struct Target {
+    columns: &'static [&'static str],
+    expected: Option<(&'static str, &'static [&'static str])>,
+}
+
+/// Decodes one child row (through the layout) and keeps it.
+type DecodeChild<'a> =
+    dyn FnMut(&Row<'_>, &mut Layout, &mut Option<Arc<[String]>>) -> Result<()> + 'a;
+
+/// [`fetch_children`] without the model type: the statements and the keys, compiled
+/// once; `decode` keeps each child. Returns each child's group key, its pivot record
+/// (when asked for) and the connection the query named.
+#[allow(clippy::too_many_arguments)]
+fn fetch_rows(
+    conn: &mut Connection,
+    mut query: Query<Record>,
+    target: &Target,
+    relation: &'static RelationMeta,
+    group_column: Ident,
+    keys: &[Value],
+    eager: &EagerRelation,
+    pivot: &[&'static str],
+    decode: &mut DecodeChild<'_>,
+) -> Result<(Vec<Option<KeyRepr>>, Vec<Record>, String)> {
     let mut groups = Vec::new();
     let mut pivots = Vec::new();
-    if keys.is_empty() {
-        return Ok((children, groups, pivots));
-    }
-    let mut query = query;
     if let Some(constraint) = &eager.constraint {
-        query = constraint(query.into_rows::<Record>()).into_rows::<C>();
+        query = constraint(query);
     }
-    let columns = C::meta().columns;
+    let columns = target.columns;
     let own_key = match relation.kind {
         RelationKind::HasOne
         | RelationKind::HasMany
@@ -163,13 +295,10 @@ pub(super) fn fetch_children<C: Model>(
     let pivot_names: Arc<[String]> = pivot.iter().map(|c| (*c).to_owned()).collect();
     let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
     // At least one child per parent key is the common case: start there.
-    children.reserve(keys.len());
     groups.reserve(keys.len());
     // A constraint may have changed the select list: the children are then decoded by
     // name, and the key read where the layout puts it.
-    let mut layout = query.layout();
-    // The common case (no constraint that selects) decodes positionally, as before.
-    let trusted = matches!(layout, Layout::Trusted);
+    let mut layout = query.layout_for(target.expected);
     let mut names = None;
     // A group column appended to the select list is the last one.
     let mut appended_at = None;
@@ -191,73 +320,56 @@ pub(super) fn fetch_children<C: Model>(
                     .collect::<Result<Vec<_>>>()?;
                 pivots.push(Record::new(Arc::clone(&pivot_names), values));
             }
-            if trusted {
-                children.push(C::from_row(row)?);
-                groups.push(KeyRepr::read(row, at)?);
-            } else {
-                children.push(layout.decode_other::<C>(row, &mut names)?);
-                let at = match (&layout, own_key) {
-                    (Layout::Mapped(positions), Some(_)) => positions[key_at],
-                    _ => at,
-                };
-                groups.push(KeyRepr::read(row, at)?);
-            }
+            decode(row, &mut layout, &mut names)?;
+            let at = match (&layout, own_key) {
+                (Layout::Mapped(positions), Some(_)) => positions[key_at],
+                _ => at,
+            };
+            groups.push(KeyRepr::read(row, at)?);
             Ok(true)
         })?;
     }
-    C::remember_connection(&mut children, query.connection_name());
-    run_plan(&mut children, &eager.nested, conn)?;
-    Ok((children, groups, pivots))
+    Ok((groups, pivots, query.connection_name().to_owned()))
 }
 
-pub(super) fn group<C>(children: Vec<C>, groups: Vec<Option<KeyRepr>>) -> KeyMap<Vec<C>> {
-    let mut map: KeyMap<Vec<C>> = KeyMap::default();
-    for (child, key) in children.into_iter().zip(groups) {
-        if let Some(key) = key {
-            map.entry(key).or_default().push(child);
-        }
-    }
-    map
-}
-
-/// The related rows of every parent, grouped by the parent's key.
-pub(super) fn load_grouped<P: Model, C: Model>(
-    parents: &[P],
-    relation: &'static RelationMeta,
-    eager: &EagerRelation,
-    conn: &mut Connection,
-) -> Result<KeyMap<Vec<C>>> {
-    let (children, groups, _) = load_children(parents, relation, eager, conn, &[])?;
-    Ok(group(children, groups))
-}
-
-/// The related rows of every parent with the parent's key of each (and its `pivot`
+/// The related rows of every parent with the group key of each (and its `pivot`
 /// columns).
 pub(super) fn load_children<P: Model, C: Model>(
     parents: &[P],
+    keys: &ParentKeys,
     relation: &'static RelationMeta,
     eager: &EagerRelation,
     conn: &mut Connection,
     pivot: &[&'static str],
 ) -> Result<Fetched<C>> {
-    let keys = distinct_keys(parents, relation.parent_column());
-    let mut children = C::query();
     // Parents read from a named connection: their children come from it and remember it.
-    if let Some(name) = parents
+    let connection = parents
         .first()
         .and_then(Model::state)
-        .and_then(crate::ModelState::connection)
-    {
-        children = children.use_connection(name.to_owned());
-    }
-    let (query, group_column) = related_rows(children, relation, (relation.related)().table);
-    fetch_children(conn, query, relation, group_column, keys, eager, pivot)
+        .and_then(crate::ModelState::connection);
+    let (query, group_column) = children_query(C::query().into_rows(), relation, connection);
+    fetch_children(
+        conn,
+        query,
+        relation,
+        group_column,
+        keys.distinct.clone(),
+        eager,
+        pivot,
+    )
 }
 
-pub(super) fn parent_key<P: Model>(parent: &P, relation: &RelationMeta) -> Option<KeyRepr> {
-    parent
-        .column_value(relation.parent_column())
-        .and_then(|v| KeyRepr::of(&v))
+/// The query of a relation's rows (on the parents' connection, when they name one) and
+/// the column holding each row's parent key.
+fn children_query(
+    mut children: Query<Record>,
+    relation: &'static RelationMeta,
+    connection: Option<&str>,
+) -> (Query<Record>, Ident) {
+    if let Some(name) = connection {
+        children = children.use_connection(name.to_owned());
+    }
+    related_rows(children, relation, (relation.related)().table)
 }
 
 /// Eager loads a to-many relation (has many, belongs to many, has many through).
@@ -269,43 +381,21 @@ pub fn load_many<P: Model, C: Model>(
     conn: &mut Connection,
     field: fn(&mut P) -> &mut Many<C>,
 ) -> Result<()> {
+    let keys = ParentKeys::of(parents, relation.parent_column());
     let pivot = relation.eager_pivot_columns();
-    if !pivot.is_empty() {
-        return load_many_with_pivots(parents, relation, eager, conn, field, &pivot);
-    }
-    let mut grouped = load_grouped::<P, C>(parents, relation, eager, conn)?;
-    for parent in parents.iter_mut() {
-        let items = parent_key(parent, relation)
-            .and_then(|k| grouped.remove(&k))
-            .unwrap_or_default();
-        field(parent).set(items);
-    }
-    Ok(())
-}
-
-/// [`load_many`] of a pivot relation whose pivot rows are read too.
-fn load_many_with_pivots<P: Model, C: Model>(
-    parents: &mut [P],
-    relation: &'static RelationMeta,
-    eager: &EagerRelation,
-    conn: &mut Connection,
-    field: fn(&mut P) -> &mut Many<C>,
-    pivot: &[&'static str],
-) -> Result<()> {
-    let (children, groups, pivots) = load_children::<P, C>(parents, relation, eager, conn, pivot)?;
-    let mut grouped: KeyMap<(Vec<C>, Vec<Record>)> = KeyMap::default();
-    for ((child, key), pivot) in children.into_iter().zip(groups).zip(pivots) {
-        if let Some(key) = key {
-            let (items, pivots) = grouped.entry(key).or_default();
-            items.push(child);
-            pivots.push(pivot);
+    let (children, groups, pivots) =
+        load_children::<P, C>(parents, &keys, relation, eager, conn, &pivot)?;
+    let owners = keys.parent_of_each(&groups);
+    let buckets = distribute(children, &owners, parents.len());
+    if pivot.is_empty() {
+        for (parent, items) in parents.iter_mut().zip(buckets) {
+            field(parent).set(items);
         }
-    }
-    for parent in parents.iter_mut() {
-        let (items, pivots) = parent_key(parent, relation)
-            .and_then(|k| grouped.remove(&k))
-            .unwrap_or_default();
-        field(parent).set_with_pivots(items, pivots);
+    } else {
+        let pivots = distribute(pivots, &owners, parents.len());
+        for ((parent, items), pivots) in parents.iter_mut().zip(buckets).zip(pivots) {
+            field(parent).set_with_pivots(items, pivots);
+        }
     }
     Ok(())
 }
@@ -320,12 +410,12 @@ pub fn load_one<P: Model, C: Model>(
     conn: &mut Connection,
     field: fn(&mut P) -> &mut One<C>,
 ) -> Result<()> {
-    let mut grouped = load_grouped::<P, C>(parents, relation, eager, conn)?;
-    for parent in parents.iter_mut() {
-        let item = parent_key(parent, relation)
-            .and_then(|k| grouped.remove(&k))
-            .and_then(|v| v.into_iter().next());
-        field(parent).set(item);
+    let keys = ParentKeys::of(parents, relation.parent_column());
+    let (children, groups, _) = load_children::<P, C>(parents, &keys, relation, eager, conn, &[])?;
+    let owners = keys.parent_of_each(&groups);
+    let buckets = distribute(children, &owners, parents.len());
+    for (parent, items) in parents.iter_mut().zip(buckets) {
+        field(parent).set(items.into_iter().next());
     }
     Ok(())
 }
@@ -340,12 +430,11 @@ pub fn load_belongs_to<P: Model, C: Model + Clone>(
     conn: &mut Connection,
     field: fn(&mut P) -> &mut One<C>,
 ) -> Result<()> {
-    let grouped = load_grouped::<P, C>(parents, relation, eager, conn)?;
-    for parent in parents.iter_mut() {
-        let item = parent_key(parent, relation)
-            .and_then(|k| grouped.get(&k))
-            .and_then(|v| v.first().cloned());
-        field(parent).set(item);
+    let keys = ParentKeys::of(parents, relation.parent_column());
+    let (children, groups, _) = load_children::<P, C>(parents, &keys, relation, eager, conn, &[])?;
+    let owned = keys.child_of_each(&groups);
+    for (parent, owner) in parents.iter_mut().zip(owned) {
+        field(parent).set(owner.map(|i| children[i].clone()));
     }
     Ok(())
 }
@@ -356,7 +445,22 @@ pub(super) fn load_counts<M: Model>(
     relation: &'static RelationMeta,
     conn: &mut Connection,
 ) -> Result<()> {
-    let keys = distinct_keys(models, relation.parent_column());
+    let keys = ParentKeys::of(models, relation.parent_column());
+    let counts = keys.counted(&count_related(&keys.distinct, relation, conn)?);
+    for (model, count) in models.iter_mut().zip(counts) {
+        if let Some(slot) = model.relation_count(relation.name) {
+            *slot = Some(count);
+        }
+    }
+    Ok(())
+}
+
+/// The number of `relation`'s rows per parent key (keys with none are absent).
+fn count_related(
+    keys: &[Value],
+    relation: &'static RelationMeta,
+    conn: &mut Connection,
+) -> Result<KeyMap<u64>> {
     let mut counts: KeyMap<u64> = KeyMap::default();
     if !keys.is_empty() {
         let (query, group_column) = counting_query(relation, None)?;
@@ -376,15 +480,7 @@ pub(super) fn load_counts<M: Model>(
             }
         }
     }
-    for model in models.iter_mut() {
-        let count = parent_key(model, relation)
-            .and_then(|k| counts.get(&k).copied())
-            .unwrap_or(0);
-        if let Some(slot) = model.relation_count(relation.name) {
-            *slot = Some(count);
-        }
-    }
-    Ok(())
+    Ok(counts)
 }
 
 impl<M: Model> Query<M> {

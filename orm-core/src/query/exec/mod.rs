@@ -24,6 +24,15 @@ impl<T: FromRow> Query<T> {
     pub(crate) fn layout(&self) -> Layout {
         self.parts.layout::<T>()
     }
+
+    /// [`Query::layout`] for a type that expects `expected` (see
+    /// [`crate::row::FromRow::expected_columns`]), whatever this query decodes into.
+    pub(crate) fn layout_for(
+        &self,
+        expected: Option<(&'static str, &'static [&'static str])>,
+    ) -> Layout {
+        self.parts.layout_for(expected)
+    }
 }
 
 impl super::clause::Parts {
@@ -31,7 +40,15 @@ impl super::clause::Parts {
     /// columns in order (bare or qualified by the table: a model's own queries, `add_select`
     /// after them), else checked by name on the first row.
     pub(crate) fn layout<T: FromRow>(&self) -> Layout {
-        let Some((_, columns)) = T::expected_columns() else {
+        self.layout_for(T::expected_columns())
+    }
+
+    /// [`Parts::layout`] for the columns a type expects (compiled once, not per type).
+    pub(crate) fn layout_for(
+        &self,
+        expected: Option<(&'static str, &'static [&'static str])>,
+    ) -> Layout {
+        let Some((model, columns)) = expected else {
             return Layout::Trusted;
         };
         let (table, alias) = super::clause::split_alias(&self.table);
@@ -53,7 +70,7 @@ impl super::clause::Parts {
         {
             Layout::Trusted
         } else {
-            Layout::check::<T>()
+            Layout::Check { model, columns }
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Reading terminals: rows (`get`, `first`, `find`, `sole`), aggregates, `pluck`/`value`, pagination.
 
 use super::*;
-use crate::query::Parts;
+use std::borrow::Cow;
+
+use crate::dialect::Dialect;
+use crate::query::{DefaultSelect, Parts};
 
 /// One page of results with the totals (from [`Query::paginate`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -258,19 +261,10 @@ impl<T: FromRow> Query<T> {
         // Rendering does not read the name: take it rather than copy it.
         let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
         let mut columns = None;
-        let mut rows = match self.cached_select_sql(conn.dialect()) {
-            Some(sql) => {
-                conn.query_map_native(sql, &[], |row| T::from_row_in(row, &mut columns))?
-            }
-            None => {
-                let parts = std::mem::replace(&mut self.parts, Parts::new(Ident::Borrowed("")));
-                let mut layout = parts.layout::<T>();
-                let mut w = SqlWriter::new(conn.dialect());
-                parts.render_select(&mut w);
-                let (sql, binds) = w.finish()?;
-                conn.query_map_native(&sql, &binds, |row| layout.decode(row, &mut columns))?
-            }
-        };
+        let (sql, binds, mut layout) =
+            self.select_statement(conn.dialect(), T::expected_columns())?;
+        let mut rows =
+            conn.query_map_native(&sql, &binds, |row| layout.decode(row, &mut columns))?;
         T::remember_connection(&mut rows, &connection);
         if let Some(after_load) = extras.after_load {
             after_load(&mut rows, &extras.plan, conn)?;
@@ -278,16 +272,19 @@ impl<T: FromRow> Query<T> {
         Ok(rows)
     }
 
+    /// The `SELECT` of [`Query::get`] (the model's cached one while the clauses are its
+    /// default query's), its bindings and how rows decode into a type expecting
+    /// `expected`; leaves the clauses spent.
+    fn select_statement(
+        &mut self,
+        dialect: &'static dyn Dialect,
+        expected: Option<(&'static str, &'static [&'static str])>,
+    ) -> Result<(Cow<'static, str>, Vec<Value>, Layout)> {
+        select_statement(&mut self.parts, self.default_select, dialect, expected)
+    }
+
     pub(super) fn check_lazy_guard(&self) -> Result<()> {
-        match self.model.lazy_guard {
-            Some((model, relation)) if crate::lazy_loading::lazy_loading_prevented() => {
-                Err(Error::LazyLoading {
-                    model: model.to_owned(),
-                    relation: relation.to_owned(),
-                })
-            }
-            _ => Ok(()),
-        }
+        check_lazy_guard(self.model.lazy_guard)
     }
 
     /// The first matching row (`LIMIT 1`), if any.
@@ -425,4 +422,36 @@ impl<T: FromRow> Query<T> {
             has_more,
         })
     }
+}
+
+/// Refuses a lazy relation query while lazy loading is prevented (out of the generic
+/// query code: compiled once).
+fn check_lazy_guard(guard: Option<(&'static str, &'static str)>) -> Result<()> {
+    match guard {
+        Some((model, relation)) if crate::lazy_loading::lazy_loading_prevented() => {
+            Err(Error::LazyLoading {
+                model: model.to_owned(),
+                relation: relation.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// [`Query::select_statement`], compiled once rather than per row type.
+fn select_statement(
+    parts: &mut Parts,
+    default_select: Option<&'static dyn DefaultSelect>,
+    dialect: &'static dyn Dialect,
+    expected: Option<(&'static str, &'static [&'static str])>,
+) -> Result<(Cow<'static, str>, Vec<Value>, Layout)> {
+    if let Some(sql) = default_select.and_then(|d| d.default_select_sql(parts, dialect)) {
+        return Ok((Cow::Borrowed(sql), Vec::new(), Layout::Trusted));
+    }
+    let parts = std::mem::replace(parts, Parts::new(Ident::Borrowed("")));
+    let layout = parts.layout_for(expected);
+    let mut w = SqlWriter::new(dialect);
+    parts.render_select(&mut w);
+    let (sql, binds) = w.finish()?;
+    Ok((Cow::Owned(sql), binds, layout))
 }

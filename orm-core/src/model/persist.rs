@@ -1,0 +1,92 @@
+//! `Persist`: a model seen through one vtable. The write path (save, insert, update,
+//! delete, touch) is written once over `&mut dyn Persist` and compiled once, in this
+//! crate, instead of once per model type in every application crate.
+
+use super::*;
+
+/// The instance half of [`Model`] (and its hooks), object safe. Every model has it.
+pub(crate) trait Persist: ModelHooks {
+    fn meta(&self) -> &'static ModelMeta;
+    fn to_values(&self) -> Vec<Value>;
+    fn write_binds<'a>(&'a self, out: &mut Vec<Bind<'a>>);
+    fn check_values(&self) -> Result<()>;
+    fn key_value(&self) -> Value;
+    fn state(&self) -> Option<&ModelState>;
+    fn state_mut(&mut self) -> Option<&mut ModelState>;
+    fn set_column(&mut self, column: &str, value: ValueRef<'_>) -> Result<()>;
+    fn column_value(&self, column: &str) -> Option<Value>;
+}
+
+impl<M: Model> Persist for M {
+    fn meta(&self) -> &'static ModelMeta {
+        M::meta()
+    }
+    fn to_values(&self) -> Vec<Value> {
+        Model::to_values(self)
+    }
+    fn write_binds<'a>(&'a self, out: &mut Vec<Bind<'a>>) {
+        Model::write_binds(self, out)
+    }
+    fn check_values(&self) -> Result<()> {
+        Model::check_values(self)
+    }
+    fn key_value(&self) -> Value {
+        Model::key_value(self)
+    }
+    fn state(&self) -> Option<&ModelState> {
+        Model::state(self)
+    }
+    fn state_mut(&mut self) -> Option<&mut ModelState> {
+        Model::state_mut(self)
+    }
+    fn set_column(&mut self, column: &str, value: ValueRef<'_>) -> Result<()> {
+        Model::set_column(self, column, value)
+    }
+    fn column_value(&self, column: &str) -> Option<Value> {
+        Model::column_value(self, column)
+    }
+}
+
+/// The positions of the columns that differ from the values as read or last saved
+/// (every column of a new model).
+pub(super) fn changed_columns(model: &dyn Persist, state: &ModelState) -> Vec<usize> {
+    let mut values = Vec::with_capacity(model.meta().columns.len());
+    model.write_binds(&mut values);
+    match state.original() {
+        None => (0..values.len()).collect(),
+        Some(original) => values
+            .iter()
+            .zip(original)
+            .enumerate()
+            .filter(|(_, (current, original))| current.as_ref() != original.as_ref())
+            .map(|(i, _)| i)
+            .collect(),
+    }
+}
+
+/// Marks a model with a state as stored, its current values the original ones.
+pub(super) fn mark_stored(model: &mut dyn Persist) {
+    if model.state().is_some() {
+        let values = model.to_values().into_boxed_slice();
+        if let Some(state) = model.state_mut() {
+            state.set_original(Some(values));
+        }
+    }
+}
+
+/// Records the current values of the columns at `positions` as saved.
+pub(super) fn sync_original(model: &mut dyn Persist, positions: &[usize]) {
+    if model.state().is_none_or(|s| !s.is_stored()) {
+        return;
+    }
+    let columns = model.meta().columns;
+    let values: Vec<(usize, Value)> = positions
+        .iter()
+        .filter_map(|&i| Some((i, model.column_value(columns[i])?)))
+        .collect();
+    if let Some(original) = model.state_mut().and_then(ModelState::original_mut) {
+        for (i, value) in values {
+            original[i] = value;
+        }
+    }
+}
