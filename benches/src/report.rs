@@ -326,11 +326,14 @@ pub fn write_svg_chart(measurements: &[Measurement], path: &Path) -> Result<(), 
             .x_labels(0)
             .x_label_formatter(&|_| String::new())
             .y_labels(12)
+            .light_line_style(WHITE)
             .y_label_formatter(&|y| format!("{y:.1}"))
             .y_desc("ratio to raw driver")
             .draw()
             .map_err(err)?;
         let bar = 0.8 / CHARTED.len() as f64;
+        // Value labels go on last, over the 1.0 line.
+        let mut values = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             for (j, ((function, _), colour)) in CHARTED.iter().zip(BAR_COLOURS).enumerate() {
                 let Some(ratio) = row.ratio(function) else {
@@ -350,18 +353,7 @@ pub fn write_svg_chart(measurements: &[Measurement], path: &Path) -> Result<(), 
                 } else {
                     format!("{ratio:.2}")
                 };
-                let (px, py) = chart.backend_coord(&(x0 + bar * 0.45, shown));
-                root.draw(&Text::new(
-                    label,
-                    (px, py - 4),
-                    ("sans-serif", 10).into_font().color(&BLACK).pos(
-                        plotters::style::text_anchor::Pos::new(
-                            plotters::style::text_anchor::HPos::Center,
-                            plotters::style::text_anchor::VPos::Bottom,
-                        ),
-                    ),
-                ))
-                .map_err(err)?;
+                values.push((label, chart.backend_coord(&(x0 + bar * 0.45, shown))));
             }
             let (px, py) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
             let centred = |size: f64| {
@@ -391,6 +383,19 @@ pub fn write_svg_chart(measurements: &[Measurement], path: &Path) -> Result<(), 
                 BLACK.stroke_width(2),
             )))
             .map_err(err)?;
+        for (label, (px, py)) in values {
+            root.draw(&Text::new(
+                label,
+                (px, py - 4),
+                ("sans-serif", 10).into_font().color(&BLACK).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Bottom,
+                    ),
+                ),
+            ))
+            .map_err(err)?;
+        }
     }
     root.present().map_err(err)?;
     Ok(())
