@@ -1,6 +1,8 @@
-//! This ORM, written as its users write it. Each workload comes twice: on the thread's
-//! default connection (`User::query().get()`, the headline figure) and on an explicit
-//! [`Connection`] lent to a scope (`conn.scope(|| User::query().get())`).
+//! This ORM, written as its users write it. Each workload comes twice: on the default
+//! connection (`User::query().get()`) and on an explicit [`Connection`] lent to a scope
+//! (`conn.scope(|| User::query().get())`). The benches run the default-connection code
+//! twice: with the default a pool made by `DB::connect` (`orm_pool`, the headline figure)
+//! and with a `testing` guard's connection installed for the thread (`orm`).
 
 use orm_core::prelude::*;
 use orm_core::{testing, Backend, Connection};
@@ -163,7 +165,9 @@ fn into_nested(users: Vec<User>) -> Nested<User, Post, Comment> {
         .collect()
 }
 
-/// The default-connection path: what users write.
+/// The default-connection path: what users write. Whichever default is in force runs
+/// it: a `testing` guard's connection when one is installed on the thread, else the pool
+/// `DB::connect` made.
 pub mod default_connection {
     use super::*;
 
