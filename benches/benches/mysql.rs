@@ -1,8 +1,11 @@
-//! MySQL/MariaDB: this ORM (default and explicit connection) against the raw `mysql`
-//! crate (the baseline), all on one private database (dropped at the end). No Diesel:
-//! its MySQL backend links libmysqlclient, which the project does not build. Skipped,
-//! with a note, when no server is reachable at `ORM_TEST_MYSQL_URL` (default
-//! `mysql://root@127.0.0.1:3306/test`).
+//! MySQL/MariaDB: this ORM against the raw `mysql` crate (the baseline), all on one
+//! private database (dropped at the end). The ORM three ways: through the default
+//! connection made by `DB::connect` (`orm_pool`: a pool, the database named in the URL,
+//! the path applications take), on an explicit connection (`orm_explicit`) and on the
+//! default connection installed by `orm_core::testing::mysql()` (`orm`: one connection on
+//! a private database of its own, seeded identically). No Diesel: its MySQL backend links
+//! libmysqlclient, which the project does not build. Skipped, with a note, when no server
+//! is reachable at `ORM_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -18,39 +21,78 @@ use orm_benches::{
 use orm_core::testing::{self, TestDatabase};
 use orm_core::DB;
 
-/// One connection per contender, all on the same private database.
+/// One connection per contender (a pool for `orm_pool`), all on the same private database.
 struct Fixture {
     raw: RawMysql,
     orm: orm_core::Connection,
-    /// This thread's default connection; drops the database when dropped (last).
-    _default: TestDatabase,
+    database: String,
+    seeded: Seed,
 }
 
 impl Fixture {
     fn connect() -> Option<Fixture> {
         use mysql::prelude::Queryable;
-        let default = orm_impl::install_default_mysql()?;
-        let database = default.schema().expect("a private database").to_owned();
         let url = testing::mysql_url();
+        let database = format!("orm_bench_{}", std::process::id());
+        let created = orm_core::Connection::open(&url).and_then(|mut conn| {
+            conn.execute_batch(&format!(
+                "DROP DATABASE IF EXISTS `{database}`; CREATE DATABASE `{database}`"
+            ))
+        });
+        if let Err(e) = created {
+            eprintln!("no MySQL server: {e}");
+            return None;
+        }
         let mut raw = RawMysql::connect(&url, &database).expect("mysql connection");
         raw.conn()
             .query_drop(data::schema(Database::Mysql))
             .expect("schema");
+        orm_impl::connect_default_mysql(&url, &database).expect("orm pool");
         Some(Fixture {
             raw,
             orm: orm_impl::connect_mysql(&url, &database).expect("orm connection"),
-            _default: default,
+            database,
+            seeded: Seed::users(0),
         })
+    }
+
+    fn script(seed: &Seed) -> String {
+        format!("{}\n{}", data::reset(Database::Mysql), seed.script())
     }
 
     fn seed(&mut self, seed: &Seed) {
         use mysql::prelude::Queryable;
-        let script = format!("{}\n{}", data::reset(Database::Mysql), seed.script());
-        self.raw.conn().query_drop(script).expect("seed");
+        self.raw
+            .conn()
+            .query_drop(Fixture::script(seed))
+            .expect("seed");
         self.raw
             .conn()
             .query_drop("ANALYZE TABLE users, posts, comments")
             .expect("analyze");
+        self.seeded = *seed;
+    }
+
+    /// Installs `testing::mysql()` (a private database of its own, seeded like the
+    /// shared one) as this thread's default connection, until the guard drops. Only
+    /// around the `orm` benchmark: while it is installed it shadows the pool.
+    fn testing_path(&self) -> TestDatabase {
+        let guard = orm_impl::install_default_mysql().expect("a MySQL server");
+        DB::unprepared(data::schema(Database::Mysql)).expect("testing schema");
+        DB::unprepared(&Fixture::script(&self.seeded)).expect("testing seed");
+        DB::unprepared("ANALYZE TABLE users, posts, comments").expect("analyze");
+        guard
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        use mysql::prelude::Queryable;
+        DB::disconnect("default");
+        let _ = self
+            .raw
+            .conn()
+            .query_drop(format!("DROP DATABASE `{}`", self.database));
     }
 }
 
@@ -64,7 +106,12 @@ fn trivial_query(c: &mut Criterion, f: &mut Fixture) {
         group.bench_function(BenchmarkId::new("mysql", n), |b| {
             b.iter(|| black_box(f.raw.load_users().unwrap()))
         });
+        let testing = f.testing_path();
         group.bench_function(BenchmarkId::new("orm", n), |b| {
+            b.iter(|| black_box(orm::load_users().unwrap()))
+        });
+        drop(testing);
+        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
             b.iter(|| black_box(orm::load_users().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -82,7 +129,12 @@ fn medium_query(c: &mut Criterion, f: &mut Fixture) {
         group.bench_function(BenchmarkId::new("mysql", n), |b| {
             b.iter(|| black_box(f.raw.load_users_with_posts().unwrap()))
         });
+        let testing = f.testing_path();
         group.bench_function(BenchmarkId::new("orm", n), |b| {
+            b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
+        });
+        drop(testing);
+        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
             b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -117,7 +169,23 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    let testing = cell.borrow().testing_path();
     group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm::insert_many(&mut batch).unwrap();
+                    batch
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -165,7 +233,23 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    let testing = cell.borrow().testing_path();
     group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm::save_each_in_transaction(&mut batch).unwrap();
+                    batch
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -209,7 +293,23 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    let testing = cell.borrow().testing_path();
     group.bench_function(BenchmarkId::new("orm", 1), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                cleanup_every,
+                || one_model[0].clone(),
+                |mut user| {
+                    orm::save_one(&mut user).unwrap();
+                    user
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", 1), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -252,7 +352,16 @@ fn find_by_key(c: &mut Criterion, f: &mut Fixture) {
             }
         })
     });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", FIND_LOOKUPS), |b| {
+        b.iter(|| {
+            for &id in &ids {
+                black_box(orm::find_user(id).unwrap());
+            }
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", FIND_LOOKUPS), |b| {
         b.iter(|| {
             for &id in &ids {
                 black_box(orm::find_user(id).unwrap());
@@ -277,7 +386,12 @@ fn associations(c: &mut Criterion, f: &mut Fixture) {
     group.bench_function(BenchmarkId::new("mysql", &label), |b| {
         b.iter(|| black_box(f.raw.load_associations().unwrap()))
     });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", &label), |b| {
+        b.iter(|| black_box(orm::load_associations().unwrap()))
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", &label), |b| {
         b.iter(|| black_box(orm::load_associations().unwrap()))
     });
     group.bench_function(BenchmarkId::new("orm_explicit", &label), |b| {
@@ -294,7 +408,12 @@ fn streaming(c: &mut Criterion, f: &mut Fixture) {
     group.bench_function(BenchmarkId::new("mysql", STREAM_ROWS), |b| {
         b.iter(|| f.raw.stream_users(|u| drop(black_box(u))).unwrap())
     });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", STREAM_ROWS), |b| {
+        b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", STREAM_ROWS), |b| {
         b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
     });
     group.bench_function(BenchmarkId::new("orm_explicit", STREAM_ROWS), |b| {

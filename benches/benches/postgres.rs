@@ -1,7 +1,11 @@
-//! PostgreSQL: this ORM (default and explicit connection) against the raw `postgres`
-//! crate (the baseline) and Diesel, all on one private schema (dropped at the end).
-//! Skipped, with a note, when no server is reachable at `ORM_TEST_POSTGRES_URL`
-//! (default `postgres://postgres@127.0.0.1:5432/test`).
+//! PostgreSQL: this ORM against the raw `postgres` crate (the baseline) and Diesel, all
+//! on one private schema (dropped at the end). The ORM three ways: through the default
+//! connection made by `DB::connect` (`orm_pool`: a pool whose sessions have the schema as
+//! search path, the path applications take), on an explicit connection (`orm_explicit`)
+//! and on the default connection installed by `orm_core::testing::postgres()` (`orm`: one
+//! connection on a private schema of its own, seeded identically). Skipped, with a note,
+//! when no server is reachable at `ORM_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -19,41 +23,79 @@ use orm_benches::{
 use orm_core::testing::{self, TestDatabase};
 use orm_core::DB;
 
-/// One connection per contender, all on the same private schema.
+/// One connection per contender (a pool for `orm_pool`), all on the same private schema.
 struct Fixture {
     raw: RawPostgres,
     diesel: PgConnection,
     orm: orm_core::Connection,
-    /// This thread's default connection; drops the schema when dropped (last).
-    _default: TestDatabase,
+    schema: String,
+    seeded: Seed,
 }
 
 impl Fixture {
     fn connect() -> Option<Fixture> {
-        let default = orm_impl::install_default_postgres()?;
-        let schema = default.schema().expect("a private schema").to_owned();
         let url = testing::postgres_url();
-        let mut raw = RawPostgres::connect(&url, &schema).expect("postgres client");
+        let schema = format!("orm_bench_{}", std::process::id());
+        let mut raw = match RawPostgres::connect(&url, &schema) {
+            Ok(raw) => raw,
+            Err(e) => {
+                eprintln!("no PostgreSQL server: {e}");
+                return None;
+            }
+        };
         raw.client()
-            .batch_execute(data::schema(Database::Postgres))
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\"; {}",
+                data::schema(Database::Postgres)
+            ))
             .expect("schema");
+        orm_impl::connect_default_postgres(&url, &schema).expect("orm pool");
         Some(Fixture {
             raw,
             diesel: diesel_impl::connect_postgres(&url, &schema).expect("diesel connection"),
             orm: orm_impl::connect_postgres(&url, &schema).expect("orm connection"),
-            _default: default,
+            schema,
+            seeded: Seed::users(0),
         })
     }
 
-    fn seed(&mut self, seed: &Seed) {
-        let script = format!(
+    fn script(seed: &Seed) -> String {
+        format!(
             "{}\n{}\n{}",
             data::reset(Database::Postgres),
             seed.script(),
             Seed::sequence_fixup()
-        );
-        self.raw.client().batch_execute(&script).expect("seed");
+        )
+    }
+
+    fn seed(&mut self, seed: &Seed) {
+        self.raw
+            .client()
+            .batch_execute(&Fixture::script(seed))
+            .expect("seed");
         self.raw.client().batch_execute("ANALYZE").expect("analyze");
+        self.seeded = *seed;
+    }
+
+    /// Installs `testing::postgres()` (a private schema of its own, seeded like the
+    /// shared one) as this thread's default connection, until the guard drops. Only
+    /// around the `orm` benchmark: while it is installed it shadows the pool.
+    fn testing_path(&self) -> TestDatabase {
+        let guard = orm_impl::install_default_postgres().expect("a PostgreSQL server");
+        DB::unprepared(data::schema(Database::Postgres)).expect("testing schema");
+        DB::unprepared(&Fixture::script(&self.seeded)).expect("testing seed");
+        DB::unprepared("ANALYZE").expect("analyze");
+        guard
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        DB::disconnect("default");
+        let _ = self
+            .raw
+            .client()
+            .batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema));
     }
 }
 
@@ -67,7 +109,12 @@ fn trivial_query(c: &mut Criterion, f: &mut Fixture) {
         group.bench_function(BenchmarkId::new("postgres", n), |b| {
             b.iter(|| black_box(f.raw.load_users().unwrap()))
         });
+        let testing = f.testing_path();
         group.bench_function(BenchmarkId::new("orm", n), |b| {
+            b.iter(|| black_box(orm::load_users().unwrap()))
+        });
+        drop(testing);
+        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
             b.iter(|| black_box(orm::load_users().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -88,7 +135,12 @@ fn medium_query(c: &mut Criterion, f: &mut Fixture) {
         group.bench_function(BenchmarkId::new("postgres", n), |b| {
             b.iter(|| black_box(f.raw.load_users_with_posts().unwrap()))
         });
+        let testing = f.testing_path();
         group.bench_function(BenchmarkId::new("orm", n), |b| {
+            b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
+        });
+        drop(testing);
+        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
             b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -126,7 +178,23 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    let testing = cell.borrow().testing_path();
     group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm::insert_many(&mut batch).unwrap();
+                    batch
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -185,7 +253,23 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    let testing = cell.borrow().testing_path();
     group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm::save_each_in_transaction(&mut batch).unwrap();
+                    batch
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -243,7 +327,23 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    let testing = cell.borrow().testing_path();
     group.bench_function(BenchmarkId::new("orm", 1), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                cleanup_every,
+                || one_model[0].clone(),
+                |mut user| {
+                    orm::save_one(&mut user).unwrap();
+                    user
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", 1), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -297,7 +397,16 @@ fn find_by_key(c: &mut Criterion, f: &mut Fixture) {
             }
         })
     });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", FIND_LOOKUPS), |b| {
+        b.iter(|| {
+            for &id in &ids {
+                black_box(orm::find_user(id).unwrap());
+            }
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", FIND_LOOKUPS), |b| {
         b.iter(|| {
             for &id in &ids {
                 black_box(orm::find_user(id).unwrap());
@@ -329,7 +438,12 @@ fn associations(c: &mut Criterion, f: &mut Fixture) {
     group.bench_function(BenchmarkId::new("postgres", &label), |b| {
         b.iter(|| black_box(f.raw.load_associations().unwrap()))
     });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", &label), |b| {
+        b.iter(|| black_box(orm::load_associations().unwrap()))
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", &label), |b| {
         b.iter(|| black_box(orm::load_associations().unwrap()))
     });
     group.bench_function(BenchmarkId::new("orm_explicit", &label), |b| {
@@ -349,7 +463,12 @@ fn streaming(c: &mut Criterion, f: &mut Fixture) {
     group.bench_function(BenchmarkId::new("postgres", STREAM_ROWS), |b| {
         b.iter(|| f.raw.stream_users(|u| drop(black_box(u))).unwrap())
     });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", STREAM_ROWS), |b| {
+        b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", STREAM_ROWS), |b| {
         b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
     });
     group.bench_function(BenchmarkId::new("orm_explicit", STREAM_ROWS), |b| {

@@ -1,5 +1,10 @@
-//! SQLite: this ORM (default and explicit connection) against raw rusqlite (the
-//! baseline) and Diesel, each on its own identically seeded in-memory database.
+//! SQLite: this ORM against raw rusqlite (the baseline) and Diesel, each contender on its
+//! own identically seeded database. The ORM three ways: through the default connection
+//! made by `DB::connect` (`orm_pool`: a pool, on a database file, the path applications
+//! take), on an explicit connection (`orm_explicit`) and on the default connection
+//! installed by `orm_core::testing::sqlite()` (`orm`: in memory, no pool). The baseline of
+//! `orm_pool` is rusqlite on a file (`rusqlite_file`, set up as the ORM sets up a file:
+//! WAL, `synchronous = NORMAL`); every other contender, and `rusqlite`, is in memory.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -20,20 +25,36 @@ use orm_core::DB;
 /// One database per contender, all seeded the same way.
 struct Fixture {
     raw: rusqlite::Connection,
+    raw_file: rusqlite::Connection,
     diesel: SqliteConnection,
     orm: orm_core::Connection,
-    /// Keeps the ORM's default connection (this thread's) installed.
-    _default: TestDatabase,
+    seed: Seed,
+    /// The database files of `raw_file` and of the pool `DB::connect` made (the default
+    /// connection while no `testing` guard is installed).
+    _files: tempfile::TempDir,
 }
 
 impl Fixture {
     fn new(seed: &Seed) -> Fixture {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        orm_impl::connect_default_sqlite_file(seed, &dir.path().join("pool.db"))
+            .expect("orm pool database");
         Fixture {
             raw: raw_sqlite::open(seed).expect("rusqlite database"),
+            raw_file: raw_sqlite::open_file(seed, &dir.path().join("raw.db"))
+                .expect("rusqlite file database"),
             diesel: diesel_impl::open_sqlite(seed).expect("diesel database"),
             orm: orm_impl::open_sqlite(seed).expect("orm database"),
-            _default: orm_impl::install_default_sqlite(seed).expect("orm default database"),
+            seed: *seed,
+            _files: dir,
         }
+    }
+
+    /// Installs `testing::sqlite()`, seeded like the others, as this thread's default
+    /// connection, until the guard drops. Only around the `orm` benchmark: while it is
+    /// installed it shadows the pool, so `orm_pool` would measure it instead.
+    fn testing_path(&self) -> TestDatabase {
+        orm_impl::install_default_sqlite(&self.seed).expect("orm testing database")
     }
 }
 
@@ -47,7 +68,15 @@ fn trivial_query(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("rusqlite", n), |b| {
             b.iter(|| black_box(raw_sqlite::load_users(&f.raw).unwrap()))
         });
+        group.bench_function(BenchmarkId::new("rusqlite_file", n), |b| {
+            b.iter(|| black_box(raw_sqlite::load_users(&f.raw_file).unwrap()))
+        });
+        let testing = f.testing_path();
         group.bench_function(BenchmarkId::new("orm", n), |b| {
+            b.iter(|| black_box(orm::load_users().unwrap()))
+        });
+        drop(testing);
+        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
             b.iter(|| black_box(orm::load_users().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -69,7 +98,15 @@ fn medium_query(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("rusqlite", n), |b| {
             b.iter(|| black_box(raw_sqlite::load_users_with_posts(&f.raw).unwrap()))
         });
+        group.bench_function(BenchmarkId::new("rusqlite_file", n), |b| {
+            b.iter(|| black_box(raw_sqlite::load_users_with_posts(&f.raw_file).unwrap()))
+        });
+        let testing = f.testing_path();
         group.bench_function(BenchmarkId::new("orm", n), |b| {
+            b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
+        });
+        drop(testing);
+        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
             b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -106,7 +143,34 @@ fn inserts(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function(BenchmarkId::new("rusqlite_file", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || (),
+                |()| raw_sqlite::insert_many(&f.raw_file, &users).unwrap(),
+                || drop(f.raw_file.execute_batch(CLEAR_USERS)),
+            )
+        })
+    });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm::insert_many(&mut batch).unwrap();
+                    batch
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -165,7 +229,37 @@ fn inserts(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function(BenchmarkId::new("rusqlite_file", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            let conn = std::cell::RefCell::new(&mut f.raw_file);
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || (),
+                |()| {
+                    raw_sqlite::insert_each_in_transaction(&mut conn.borrow_mut(), &users).unwrap()
+                },
+                || conn.borrow_mut().execute_batch(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                CLEANUP_EVERY,
+                || models.clone(),
+                |mut batch| {
+                    orm::save_each_in_transaction(&mut batch).unwrap();
+                    batch
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -224,7 +318,34 @@ fn inserts(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function(BenchmarkId::new("rusqlite_file", 1), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                cleanup_every,
+                || (),
+                |()| raw_sqlite::insert_one(&f.raw_file, &one_user[0]).unwrap(),
+                || f.raw_file.execute_batch(CLEAR_USERS).unwrap(),
+            )
+        })
+    });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", 1), |b| {
+        b.iter_custom(|iters| {
+            time_with_cleanup(
+                iters,
+                cleanup_every,
+                || one_model[0].clone(),
+                |mut user| {
+                    orm::save_one(&mut user).unwrap();
+                    user
+                },
+                clear_default,
+            )
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", 1), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -280,7 +401,23 @@ fn find_by_key(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function(BenchmarkId::new("rusqlite_file", FIND_LOOKUPS), |b| {
+        b.iter(|| {
+            for &id in &ids {
+                black_box(raw_sqlite::find_user(&f.raw_file, id).unwrap());
+            }
+        })
+    });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", FIND_LOOKUPS), |b| {
+        b.iter(|| {
+            for &id in &ids {
+                black_box(orm::find_user(id).unwrap());
+            }
+        })
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", FIND_LOOKUPS), |b| {
         b.iter(|| {
             for &id in &ids {
                 black_box(orm::find_user(id).unwrap());
@@ -312,7 +449,15 @@ fn associations(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("rusqlite", &label), |b| {
         b.iter(|| black_box(raw_sqlite::load_associations(&f.raw).unwrap()))
     });
+    group.bench_function(BenchmarkId::new("rusqlite_file", &label), |b| {
+        b.iter(|| black_box(raw_sqlite::load_associations(&f.raw_file).unwrap()))
+    });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", &label), |b| {
+        b.iter(|| black_box(orm::load_associations().unwrap()))
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", &label), |b| {
         b.iter(|| black_box(orm::load_associations().unwrap()))
     });
     group.bench_function(BenchmarkId::new("orm_explicit", &label), |b| {
@@ -332,7 +477,15 @@ fn streaming(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("rusqlite", STREAM_ROWS), |b| {
         b.iter(|| raw_sqlite::stream_users(&f.raw, |u| drop(black_box(u))).unwrap())
     });
+    group.bench_function(BenchmarkId::new("rusqlite_file", STREAM_ROWS), |b| {
+        b.iter(|| raw_sqlite::stream_users(&f.raw_file, |u| drop(black_box(u))).unwrap())
+    });
+    let testing = f.testing_path();
     group.bench_function(BenchmarkId::new("orm", STREAM_ROWS), |b| {
+        b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
+    });
+    drop(testing);
+    group.bench_function(BenchmarkId::new("orm_pool", STREAM_ROWS), |b| {
         b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
     });
     group.bench_function(BenchmarkId::new("orm_explicit", STREAM_ROWS), |b| {

@@ -1,6 +1,8 @@
-//! This ORM, written as its users write it. Each workload comes twice: on the thread's
-//! default connection (`User::query().get()`, the headline figure) and on an explicit
-//! [`Connection`] lent to a scope (`conn.scope(|| User::query().get())`).
+//! This ORM, written as its users write it. Each workload comes twice: on the default
+//! connection (`User::query().get()`) and on an explicit [`Connection`] lent to a scope
+//! (`conn.scope(|| User::query().get())`). The benches run the default-connection code
+//! twice: with the default a pool made by `DB::connect` (`orm_pool`, the headline figure)
+//! and with a `testing` guard's connection installed for the thread (`orm`).
 
 use orm_core::prelude::*;
 use orm_core::{testing, Backend, Connection};
@@ -64,6 +66,46 @@ pub fn connect_postgres(url: &str, schema: &str) -> Result<Connection> {
     Ok(conn)
 }
 
+/// `url` with the query option `option` (`key=value`) appended.
+pub fn with_query_option(url: &str, option: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{option}")
+}
+
+/// Makes the default connection a pool made by `DB::connect`, as an application does,
+/// on the PostgreSQL server at `url` with `schema` as every pooled session's search path
+/// (the libpq URL option `options=-csearch_path=..`). No thread-scoped connection may be
+/// installed while it is used: a `testing` guard would shadow the pool.
+pub fn connect_default_postgres(url: &str, schema: &str) -> Result<()> {
+    DB::connect(&with_query_option(
+        url,
+        &format!("options=-csearch_path%3D{schema}"),
+    ))
+}
+
+/// `url` (`mysql://user@host:port/db?opts`) with its database replaced by `database`.
+pub fn with_mysql_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{database}", &base[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Makes the default connection a pool made by `DB::connect` on the MySQL/MariaDB
+/// server at `url`, with `database` named in the URL's path.
+pub fn connect_default_mysql(url: &str, database: &str) -> Result<()> {
+    DB::connect(&with_mysql_database(url, database))
+}
+
 /// Installs a private MySQL/MariaDB database as this thread's default connection
 /// (dropped with the guard), or `None` when no server is reachable.
 pub fn install_default_mysql() -> Option<testing::TestDatabase> {
@@ -123,7 +165,9 @@ fn into_nested(users: Vec<User>) -> Nested<User, Post, Comment> {
         .collect()
 }
 
-/// The default-connection path: what users write.
+/// The default-connection path: what users write. Whichever default is in force runs
+/// it: a `testing` guard's connection when one is installed on the thread, else the pool
+/// `DB::connect` made.
 pub mod default_connection {
     use super::*;
 

@@ -1,5 +1,6 @@
 //! Every contender of the benchmark suite returns the same data on SQLite, and the MySQL
-//! ones on MariaDB (so the benchmarks compare equal work). Cheap: small seeds, no timing.
+//! ones on MariaDB, and the ORM's pool path (`DB::connect`) on all three backends (so the
+//! benchmarks compare equal work). Cheap: small seeds, no timing.
 
 use orm_benches::data::Seed;
 use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
@@ -202,7 +203,7 @@ fn report_reads_criterion_output() {
     assert_eq!(measurements.len(), 2);
     let table = orm_benches::report::markdown_table(&measurements);
     assert!(
-        table.contains("| sqlite/trivial_query | 100 | 100 ns | 104 ns (1.04) |"),
+        table.contains("| sqlite/trivial_query | 100 | 100 ns | – | – | 104 ns (1.04) | – |"),
         "{table}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
@@ -307,4 +308,228 @@ fn mysql_contenders_agree() {
     assert_eq!(models[4].id, Some(28));
     assert_eq!(raw.stream_users(drop).unwrap(), 28);
     assert_eq!(orm::stream_users(drop).unwrap(), 28);
+}
+
+/// Users' keys, posts' keys and comments' keys of the ORM's eager loading.
+fn orm_key_tree() -> KeyTree {
+    orm::load_associations()
+        .unwrap()
+        .into_iter()
+        .map(|(u, posts)| {
+            let posts = posts
+                .into_iter()
+                .map(|(p, cs)| (p.id.unwrap(), cs.iter().map(|c| c.id.unwrap()).collect()))
+                .collect();
+            (u.id.unwrap(), posts)
+        })
+        .collect()
+}
+
+/// What the raw driver returned, for the pool path to match.
+struct Expected {
+    users: Vec<PlainUser>,
+    joined_rows: usize,
+    tree: KeyTree,
+    inserted: Vec<i64>,
+    /// Users in the pool's database before the pool path writes (the raw driver's
+    /// inserts land there too when the two share a database).
+    rows_before_pool: usize,
+}
+
+/// The ORM's default connection (no thread-scoped connection installed: the pool made
+/// by `DB::connect`) returns what the raw driver returned, and fills the same keys in.
+fn pool_path_matches(expected: &Expected) {
+    let from_pool: Vec<PlainUser> = orm::load_users().unwrap().iter().map(plain).collect();
+    assert_eq!(from_pool, expected.users);
+    assert_eq!(
+        orm::load_users_with_posts().unwrap().len(),
+        expected.joined_rows
+    );
+    assert_eq!(
+        orm::find_user(3).unwrap().map(|u| plain(&u)),
+        Some(expected.users[2].clone())
+    );
+    assert_eq!(orm_key_tree(), expected.tree);
+    let users = new_users(5);
+    let mut models = orm_impl::models(&users);
+    orm::insert_many(&mut models).unwrap();
+    let keys: Vec<i64> = models.iter().map(|m| m.id.unwrap()).collect();
+    assert_eq!(keys, expected.inserted);
+    let mut models = orm_impl::models(&users);
+    orm::save_each_in_transaction(&mut models).unwrap();
+    assert_eq!(models[0].id, Some(expected.inserted[4] + 1));
+    let mut one = orm_impl::models(&users[..1]).remove(0);
+    orm::save_one(&mut one).unwrap();
+    assert_eq!(one.id, Some(expected.inserted[4] + 6));
+    let streamed = orm::stream_users(drop).unwrap();
+    assert_eq!(streamed, expected.rows_before_pool + 11);
+}
+
+/// The `orm_pool` contender: `DB::connect` to a SQLite file, a PostgreSQL schema (the
+/// search path in the URL) and a MySQL database (named in the URL), each checked against
+/// the raw driver on the same data. One test, as `DB::connect` configures the process's
+/// default connection. PostgreSQL and MySQL are skipped without a server outside CI.
+#[test]
+fn pool_path_agrees() {
+    let seed = Seed::users_posts_comments(7, 2, 2);
+    let users = new_users(5);
+
+    // SQLite: the pool's file against rusqlite on a file.
+    let dir = tempfile::tempdir().unwrap();
+    let raw = raw_sqlite::open_file(&seed, &dir.path().join("raw.db")).unwrap();
+    orm_impl::connect_default_sqlite_file(&seed, &dir.path().join("pool.db")).unwrap();
+    let tree: KeyTree = raw_sqlite::load_associations(&raw)
+        .unwrap()
+        .into_iter()
+        .map(|(u, posts)| {
+            let posts = posts
+                .into_iter()
+                .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
+                .collect();
+            (u.id, posts)
+        })
+        .collect();
+    let expected = Expected {
+        users: raw_sqlite::load_users(&raw).unwrap(),
+        joined_rows: raw_sqlite::load_users_with_posts(&raw).unwrap().len(),
+        tree,
+        inserted: raw_sqlite::insert_many(&raw, &users).unwrap(),
+        rows_before_pool: 7,
+    };
+    assert_eq!(expected.inserted, vec![8, 9, 10, 11, 12]);
+    pool_path_matches(&expected);
+    orm_core::DB::disconnect("default");
+
+    pool_path_agrees_postgres(&seed, &users);
+    pool_path_agrees_mysql(&seed, &users);
+}
+
+fn unreachable_server(what: &str, e: &dyn std::fmt::Display) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{what} must be reachable in CI: {e}"
+    );
+    eprintln!("skipped: {what} pool path ({e})");
+}
+
+fn pool_path_agrees_postgres(seed: &Seed, users: &[orm_benches::NewUser]) {
+    use orm_benches::data::{self, Database};
+    use orm_benches::raw_postgres::RawPostgres;
+    let url = orm_core::testing::postgres_url();
+    let schema = format!("orm_bench_pool_test_{}", std::process::id());
+    let mut raw = match RawPostgres::connect(&url, &schema) {
+        Ok(raw) => raw,
+        Err(e) => return unreachable_server("PostgreSQL", &e),
+    };
+    raw.client()
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\"; {} {} {}",
+            data::schema(Database::Postgres),
+            seed.script(),
+            Seed::sequence_fixup()
+        ))
+        .unwrap();
+    orm_impl::connect_default_postgres(&url, &schema).unwrap();
+    // One database for both: the raw driver writes first, the pool then reads its rows.
+    let inserted = raw.insert_many(users).unwrap();
+    let tree: KeyTree = raw
+        .load_associations()
+        .unwrap()
+        .into_iter()
+        .map(|(u, posts)| {
+            let posts = posts
+                .into_iter()
+                .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
+                .collect();
+            (u.id, posts)
+        })
+        .collect();
+    let expected = Expected {
+        users: raw.load_users().unwrap(),
+        joined_rows: raw.load_users_with_posts().unwrap().len(),
+        tree,
+        inserted,
+        rows_before_pool: 12,
+    };
+    // The pool's insert continues the sequence after the raw driver's.
+    let inserted = expected.inserted.iter().map(|k| k + 5).collect();
+    pool_path_matches(&Expected {
+        inserted,
+        ..expected
+    });
+    orm_core::DB::disconnect("default");
+    raw.client()
+        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .unwrap();
+}
+
+fn pool_path_agrees_mysql(seed: &Seed, users: &[orm_benches::NewUser]) {
+    use mysql::prelude::Queryable;
+    use orm_benches::data::{self, Database};
+    use orm_benches::raw_mysql::RawMysql;
+    let url = orm_core::testing::mysql_url();
+    let database = format!("orm_bench_pool_test_{}", std::process::id());
+    let created = orm_core::Connection::open(&url).and_then(|mut conn| {
+        conn.execute_batch(&format!(
+            "DROP DATABASE IF EXISTS `{database}`; CREATE DATABASE `{database}`"
+        ))
+    });
+    if let Err(e) = created {
+        return unreachable_server("MySQL", &e);
+    }
+    let mut raw = RawMysql::connect(&url, &database).unwrap();
+    raw.conn()
+        .query_drop(format!(
+            "{}\n{}",
+            data::schema(Database::Mysql),
+            seed.script()
+        ))
+        .unwrap();
+    orm_impl::connect_default_mysql(&url, &database).unwrap();
+    // One database for both: the raw driver writes first, the pool then reads its rows.
+    let inserted = raw.insert_many(users).unwrap();
+    let tree: KeyTree = raw
+        .load_associations()
+        .unwrap()
+        .into_iter()
+        .map(|(u, posts)| {
+            let posts = posts
+                .into_iter()
+                .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
+                .collect();
+            (u.id, posts)
+        })
+        .collect();
+    let expected = Expected {
+        users: raw.load_users().unwrap(),
+        joined_rows: raw.load_users_with_posts().unwrap().len(),
+        tree,
+        inserted,
+        rows_before_pool: 12,
+    };
+    let inserted = expected.inserted.iter().map(|k| k + 5).collect();
+    pool_path_matches(&Expected {
+        inserted,
+        ..expected
+    });
+    orm_core::DB::disconnect("default");
+    raw.conn()
+        .query_drop(format!("DROP DATABASE `{database}`"))
+        .unwrap();
+}
+
+#[test]
+fn mysql_urls_name_the_database() {
+    assert_eq!(
+        orm_impl::with_mysql_database("mysql://root@127.0.0.1:3306/test", "b"),
+        "mysql://root@127.0.0.1:3306/b"
+    );
+    assert_eq!(
+        orm_impl::with_mysql_database("mysql://u:p@h/test?returning=off", "b"),
+        "mysql://u:p@h/b?returning=off"
+    );
+    assert_eq!(
+        orm_impl::with_mysql_database("mysql://root@127.0.0.1:3306", "b"),
+        "mysql://root@127.0.0.1:3306/b"
+    );
 }
