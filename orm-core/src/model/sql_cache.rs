@@ -168,7 +168,8 @@ impl SqlCache {
         dialect: &'static dyn Dialect,
     ) -> Option<&'static str> {
         let template = self.default_query.get()?;
-        if template.parts() != parts {
+        // A query cloned from the template and left unchanged still shares its clauses.
+        if !std::ptr::eq(template.parts(), parts) && template.parts() != parts {
             return None;
         }
         self.default_select[crate::dialect::cache_slot(dialect)]

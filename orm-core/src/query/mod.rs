@@ -63,7 +63,10 @@ use crate::row::FromRow;
 /// # Ok::<(), orm_core::Error>(())
 /// ```
 pub struct Query<T = Record> {
-    parts: Parts,
+    /// The clauses, shared with the query this one was cloned from (a model's default
+    /// query) until the first change copies them: `Model::query()` is a pointer copy,
+    /// and an unchanged query is known to be the default one by pointer.
+    parts: Arc<Parts>,
     connection: Ident,
     key: Ident,
     /// `(deleted_at, updated_at)` when `delete` is a soft delete (model queries).
@@ -231,7 +234,7 @@ impl<T> Query<T> {
     /// connection.
     pub fn new(table: impl Into<Ident>) -> Self {
         Query {
-            parts: Parts::new(table.into()),
+            parts: Arc::new(Parts::new(table.into())),
             connection: Ident::Borrowed(DEFAULT_CONNECTION),
             key: Ident::Borrowed("id"),
             soft_delete: None,
@@ -304,7 +307,7 @@ impl<T> Query<T> {
 
     fn fresh(&self) -> Self {
         Query {
-            parts: Parts::new(self.parts.table.clone()),
+            parts: Arc::new(Parts::new(self.parts.table.clone())),
             connection: self.connection.clone(),
             key: self.key.clone(),
             soft_delete: None,
@@ -327,7 +330,7 @@ impl<T> Query<T> {
 
     /// Makes the query fail with [`crate::Error::InvalidQuery`] when it runs.
     pub(crate) fn fail(mut self, kind: InvalidQueryKind, message: impl Into<String>) -> Self {
-        self.parts.fail((kind, message.into()));
+        self.parts_mut().fail((kind, message.into()));
         self
     }
 
@@ -340,6 +343,17 @@ impl<T> Query<T> {
     /// The clauses.
     pub(crate) fn parts(&self) -> &Parts {
         &self.parts
+    }
+
+    /// The clauses, to change: copied first when another query shares them.
+    #[inline]
+    pub(crate) fn parts_mut(&mut self) -> &mut Parts {
+        Arc::make_mut(&mut self.parts)
+    }
+
+    /// The clauses, owned (copied only when another query still shares them).
+    pub(crate) fn into_parts(self) -> Parts {
+        Arc::unwrap_or_clone(self.parts)
     }
 
     /// Makes `delete` a real `DELETE` again.
@@ -356,24 +370,24 @@ impl<T> Query<T> {
     /// a scope of the same name is replaced.
     pub fn scope(mut self, name: impl Into<Ident>, f: impl FnOnce(Self) -> Self) -> Self {
         let name = name.into();
-        let inner = f(self.fresh());
-        if let Some(message) = inner.parts.error {
-            self.parts.fail(message);
+        let inner = f(self.fresh()).into_parts();
+        if let Some(message) = inner.error {
+            self.parts_mut().fail(message);
         }
-        self.parts.scopes.retain(|(n, _)| *n != name);
-        self.parts.scopes.push((name, inner.parts.wheres));
+        self.parts_mut().scopes.retain(|(n, _)| *n != name);
+        self.parts_mut().scopes.push((name, inner.wheres));
         self
     }
 
     /// Removes the named scope (no-op when absent).
     pub fn without_scope(mut self, name: &str) -> Self {
-        self.parts.scopes.retain(|(n, _)| n != name);
+        self.parts_mut().scopes.retain(|(n, _)| n != name);
         self
     }
 
     /// Removes every scope.
     pub fn without_scopes(mut self) -> Self {
-        self.parts.scopes.clear();
+        self.parts_mut().scopes.clear();
         self
     }
 
@@ -387,14 +401,14 @@ impl<T> Query<T> {
     /// The columns to select (replacing earlier ones): `select(&["id", "users.name as n"])`.
     /// `*` and `table.*` are kept; every other part is quoted.
     pub fn select(mut self, columns: impl IntoColumns) -> Self {
-        self.parts.columns.clear();
+        self.parts_mut().columns.clear();
         self.add_select(columns)
     }
 
     /// Selects a list shared with other queries (a model's columns): cloning this query
     /// does not copy it.
     pub(crate) fn shared_select(mut self, items: &'static [SelectItem]) -> Self {
-        self.parts.columns = Columns::shared(items);
+        self.parts_mut().columns = Columns::shared(items);
         self
     }
 
@@ -402,7 +416,7 @@ impl<T> Query<T> {
     pub fn add_select(mut self, columns: impl IntoColumns) -> Self {
         let mut list = Vec::new();
         columns.push_columns(&mut list);
-        self.parts
+        self.parts_mut()
             .columns
             .extend(list.into_iter().map(SelectItem::Column));
         self
@@ -410,8 +424,8 @@ impl<T> Query<T> {
 
     /// Adds a raw expression to the selection: `select_raw("COUNT(*) AS n", &[])`.
     pub fn select_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
-        let bindings = self::bindings(&mut self.parts, bindings);
-        self.parts
+        let bindings = self::bindings(self.parts_mut(), bindings);
+        self.parts_mut()
             .columns
             .push(SelectItem::Raw(sql.into(), bindings));
         self
@@ -419,7 +433,7 @@ impl<T> Query<T> {
 
     /// `SELECT DISTINCT`.
     pub fn distinct(mut self) -> Self {
-        self.parts.distinct = true;
+        self.parts_mut().distinct = true;
         self
     }
 
@@ -436,7 +450,7 @@ impl<T> Query<T> {
         let Some(op) = self.operator(op) else {
             return self;
         };
-        self.parts.joins.push(Join {
+        self.parts_mut().joins.push(Join {
             kind,
             table,
             conditions: vec![Where {
@@ -458,9 +472,9 @@ impl<T> Query<T> {
             error: None,
         });
         if let Some(message) = clause.error {
-            self.parts.fail(message);
+            self.parts_mut().fail(message);
         }
-        self.parts.joins.push(Join {
+        self.parts_mut().joins.push(Join {
             kind,
             table,
             conditions: clause.conditions,
@@ -521,7 +535,7 @@ impl<T> Query<T> {
 
     /// `CROSS JOIN table`.
     pub fn cross_join(mut self, table: impl Into<Ident>) -> Self {
-        self.parts.joins.push(Join {
+        self.parts_mut().joins.push(Join {
             kind: JoinKind::Cross,
             table: table.into(),
             conditions: Vec::new(),
@@ -561,26 +575,32 @@ impl<T> Query<T> {
 
     /// `GROUP BY columns`.
     pub fn group_by(mut self, columns: impl IntoColumns) -> Self {
-        columns.push_columns(&mut self.parts.groups);
+        columns.push_columns(&mut self.parts_mut().groups);
         self
     }
 
     /// `ORDER BY column ASC`.
     pub fn order_by(mut self, column: impl Into<Ident>) -> Self {
-        self.parts.orders.push(Order::Column(column.into(), false));
+        self.parts_mut()
+            .orders
+            .push(Order::Column(column.into(), false));
         self
     }
 
     /// `ORDER BY column DESC`.
     pub fn order_by_desc(mut self, column: impl Into<Ident>) -> Self {
-        self.parts.orders.push(Order::Column(column.into(), true));
+        self.parts_mut()
+            .orders
+            .push(Order::Column(column.into(), true));
         self
     }
 
     /// Raw `ORDER BY` term: `order_by_raw("votes * ? DESC", &[&2])`.
     pub fn order_by_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
-        let bindings = self::bindings(&mut self.parts, bindings);
-        self.parts.orders.push(Order::Raw(sql.into(), bindings));
+        let bindings = self::bindings(self.parts_mut(), bindings);
+        self.parts_mut()
+            .orders
+            .push(Order::Raw(sql.into(), bindings));
         self
     }
 
@@ -606,19 +626,19 @@ impl<T> Query<T> {
 
     /// Random order (the dialect's random function).
     pub fn in_random_order(mut self) -> Self {
-        self.parts.orders.push(Order::Random);
+        self.parts_mut().orders.push(Order::Random);
         self
     }
 
     /// Removes every `ORDER BY` term.
     pub fn reorder(mut self) -> Self {
-        self.parts.orders.clear();
+        self.parts_mut().orders.clear();
         self
     }
 
     /// `LIMIT n`.
     pub fn limit(mut self, n: u64) -> Self {
-        self.parts.limit = Some(n);
+        self.parts_mut().limit = Some(n);
         self
     }
 
@@ -629,7 +649,7 @@ impl<T> Query<T> {
 
     /// `OFFSET n`.
     pub fn offset(mut self, n: u64) -> Self {
-        self.parts.offset = Some(n);
+        self.parts_mut().offset = Some(n);
         self
     }
 
@@ -647,27 +667,27 @@ impl<T> Query<T> {
     /// `UNION` with another query (duplicates removed). Order and limit the outer query;
     /// a unioned query with its own order, limit or lock is an error.
     pub fn union<U>(mut self, other: Query<U>) -> Self {
-        self.parts.unions.push((other.parts, false));
+        self.parts_mut().unions.push((other.into_parts(), false));
         self
     }
 
     /// `UNION ALL` with another query.
     pub fn union_all<U>(mut self, other: Query<U>) -> Self {
-        self.parts.unions.push((other.parts, true));
+        self.parts_mut().unions.push((other.into_parts(), true));
         self
     }
 
     /// Locks the selected rows for update (`FOR UPDATE` on PostgreSQL; SQLite has no
     /// row locks and locks the database on the first write instead).
     pub fn lock_for_update(mut self) -> Self {
-        self.parts.lock = Some(LockMode::Update);
+        self.parts_mut().lock = Some(LockMode::Update);
         self
     }
 
     /// Locks the selected rows against changes (`FOR SHARE` on PostgreSQL; no-op on
     /// SQLite).
     pub fn shared_lock(mut self) -> Self {
-        self.parts.lock = Some(LockMode::Share);
+        self.parts_mut().lock = Some(LockMode::Share);
         self
     }
 
@@ -681,7 +701,7 @@ impl<T> Query<T> {
 
     fn render(&self, dialect: &'static dyn Dialect) -> Result<(String, Vec<Value>)> {
         let mut w = SqlWriter::new(dialect);
-        self.parts.clone().render_select(&mut w);
+        Parts::clone(&self.parts).render_select(&mut w);
         w.finish()
     }
 
@@ -690,7 +710,7 @@ impl<T> Query<T> {
         dialect: &'static dyn Dialect,
     ) -> Result<(String, Vec<Value>)> {
         let mut w = SqlWriter::new(dialect);
-        self.parts.render_select(&mut w);
+        self.into_parts().render_select(&mut w);
         w.finish()
     }
 

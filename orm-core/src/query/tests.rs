@@ -565,13 +565,15 @@ fn aggregate(
     float: bool,
 ) -> (String, String) {
     let mut a = SqlWriter::new(&SqliteDialect);
-    query
-        .parts
-        .clone()
-        .render_aggregate(&mut a, function, column.map(Ident::Borrowed), float);
+    Parts::clone(&query.parts).render_aggregate(
+        &mut a,
+        function,
+        column.map(Ident::Borrowed),
+        float,
+    );
     let mut b = SqlWriter::new(&PostgresDialect);
     query
-        .parts
+        .into_parts()
         .render_aggregate(&mut b, function, column.map(Ident::Borrowed), float);
     (a.finish().unwrap().0, b.finish().unwrap().0)
 }
@@ -612,7 +614,7 @@ fn aggregates() {
         r#"SELECT MAX("name") AS "aggregate" FROM (SELECT DISTINCT "name" FROM "users" LIMIT 5) AS "aggregate_table""#
     );
     let mut w = SqlWriter::new(&PostgresDialect);
-    q().where_eq("a", 1).parts.render_exists(&mut w);
+    q().where_eq("a", 1).into_parts().render_exists(&mut w);
     assert_eq!(
         w.finish().unwrap().0,
         r#"SELECT EXISTS (SELECT * FROM "users" WHERE "a" = $1) AS "exists""#
@@ -661,7 +663,7 @@ fn writes() {
         let sql = write_sql(dialect, |w| {
             render_update(
                 w,
-                q().where_eq("id", 5).parts,
+                q().where_eq("id", 5).into_parts(),
                 "id",
                 vec![
                     ("users.votes", SetValue::Add(Value::Int(1))),
@@ -678,7 +680,7 @@ fn writes() {
         let sql = write_sql(dialect, |w| {
             render_update(
                 w,
-                q().parts,
+                q().into_parts(),
                 "id",
                 vec![("votes", SetValue::Sub(Value::Int(1)))],
             )
@@ -688,7 +690,9 @@ fn writes() {
             format!(r#"UPDATE "users" SET "votes" = "votes" - {p1}"#)
         );
         let sql = write_sql(dialect, |w| {
-            let parts = Query::<Record>::new("users as u").where_eq("u.id", 5).parts;
+            let parts = Query::<Record>::new("users as u")
+                .where_eq("u.id", 5)
+                .into_parts();
             render_delete(w, parts, "id")
         });
         assert_eq!(
@@ -696,11 +700,15 @@ fn writes() {
             format!(r#"DELETE FROM "users" AS "u" WHERE "u"."id" = {p1}"#)
         );
         let sql = write_sql(dialect, |w| {
-            render_delete(w, q().where_eq("id", 5).parts, "id")
+            render_delete(w, q().where_eq("id", 5).into_parts(), "id")
         });
         assert_eq!(sql, format!(r#"DELETE FROM "users" WHERE "id" = {p1}"#));
         let sql = write_sql(dialect, |w| {
-            render_delete(w, q().where_eq("a", 1).order_by("id").limit(2).parts, "id")
+            render_delete(
+                w,
+                q().where_eq("a", 1).order_by("id").limit(2).into_parts(),
+                "id",
+            )
         });
         assert_eq!(
             sql,
@@ -713,7 +721,7 @@ fn writes() {
                 w,
                 q().scope("s", |q| q.where_null("deleted_at"))
                     .where_eq("a", 1)
-                    .parts,
+                    .into_parts(),
                 "id",
             )
         });

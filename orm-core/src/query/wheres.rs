@@ -16,7 +16,7 @@ impl<T> Query<T> {
     // ----- one helper per kind of condition --------------------------------------------
 
     fn push_where(mut self, or: bool, kind: WhereKind) -> Self {
-        self.parts.wheres.push(Where { or, kind });
+        self.parts_mut().wheres.push(Where { or, kind });
         self
     }
 
@@ -26,7 +26,7 @@ impl<T> Query<T> {
         match op.into_operator() {
             Ok(op) => Some(op),
             Err(error) => {
-                self.parts.fail_with(error);
+                self.parts_mut().fail_with(error);
                 None
             }
         }
@@ -49,14 +49,14 @@ impl<T> Query<T> {
     }
 
     fn group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
-        let inner = f(self.fresh());
-        if let Some(message) = inner.parts.error {
-            self.parts.fail(message);
+        let inner = f(self.fresh()).into_parts();
+        if let Some(message) = inner.error {
+            self.parts_mut().fail(message);
         }
-        if inner.parts.wheres.is_empty() {
+        if inner.wheres.is_empty() {
             return self;
         }
-        self.push_where(or, WhereKind::Group(inner.parts.wheres))
+        self.push_where(or, WhereKind::Group(inner.wheres))
     }
 
     fn in_list<V: Into<Value>>(
@@ -78,7 +78,7 @@ impl<T> Query<T> {
     }
 
     fn in_sub<U>(self, or: bool, column: Ident, query: Query<U>, not: bool) -> Self {
-        let query = Box::new(query.parts);
+        let query = Box::new(query.into_parts());
         self.push_where(or, WhereKind::InSub { column, query, not })
     }
 
@@ -106,7 +106,7 @@ impl<T> Query<T> {
     }
 
     fn exists_sub<U>(self, or: bool, query: Query<U>, not: bool) -> Self {
-        let query = Box::new(query.parts);
+        let query = Box::new(query.into_parts());
         self.push_where(or, WhereKind::Exists { query, not })
     }
 
@@ -117,7 +117,7 @@ impl<T> Query<T> {
         op: impl IntoOperator,
         value: Value,
     ) -> Self {
-        let query = Box::new(query.parts);
+        let query = Box::new(query.into_parts());
         self.push_compared(or, op, |op| WhereKind::SubCompare { query, op, value })
     }
 
@@ -138,12 +138,12 @@ impl<T> Query<T> {
     }
 
     fn raw(mut self, or: bool, sql: Ident, values: &[&dyn ToValue]) -> Self {
-        let bindings = bindings(&mut self.parts, values);
+        let bindings = bindings(self.parts_mut(), values);
         self.push_where(or, WhereKind::Raw { sql, bindings })
     }
 
     fn push_having(mut self, or: bool, kind: WhereKind) -> Self {
-        self.parts.havings.push(Where { or, kind });
+        self.parts_mut().havings.push(Where { or, kind });
         self
     }
 
@@ -576,7 +576,7 @@ impl<T> Query<T> {
     pub fn having_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
         let kind = WhereKind::Raw {
             sql: sql.into(),
-            bindings: super::bindings(&mut self.parts, bindings),
+            bindings: super::bindings(self.parts_mut(), bindings),
         };
         self.push_having(AND, kind)
     }
@@ -585,7 +585,7 @@ impl<T> Query<T> {
     pub fn or_having_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
         let kind = WhereKind::Raw {
             sql: sql.into(),
-            bindings: super::bindings(&mut self.parts, bindings),
+            bindings: super::bindings(self.parts_mut(), bindings),
         };
         self.push_having(OR, kind)
     }

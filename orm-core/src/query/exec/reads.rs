@@ -2,6 +2,7 @@
 
 use super::*;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::dialect::Dialect;
 use crate::query::{DefaultSelect, Parts};
@@ -87,7 +88,7 @@ impl<T> Query<T> {
         float: bool,
     ) -> Result<Option<V>> {
         let mut w = SqlWriter::new(conn.dialect());
-        self.parts.render_aggregate(&mut w, function, column, float);
+        Arc::unwrap_or_clone(self.parts).render_aggregate(&mut w, function, column, float);
         let (sql, binds) = w.finish()?;
         let value = conn.query_first_native(&sql, &binds, |row| row.get::<Option<V>, usize>(&0))?;
         Ok(value.flatten())
@@ -165,7 +166,7 @@ impl<T> Query<T> {
 
     pub(super) fn exists_on(self, conn: &mut Connection) -> Result<bool> {
         let mut w = SqlWriter::new(conn.dialect());
-        self.parts.render_exists(&mut w);
+        Arc::unwrap_or_clone(self.parts).render_exists(&mut w);
         let (sql, binds) = w.finish()?;
         let found = conn.query_first_native(&sql, &binds, |row| row.get::<bool, usize>(&0))?;
         Ok(found.unwrap_or(false))
@@ -187,8 +188,8 @@ impl<T> Query<T> {
         conn: &mut Connection,
         column: impl Into<Ident>,
     ) -> Result<Option<V>> {
-        self.parts.columns = vec![SelectItem::Column(column.into())].into();
-        self.parts.limit = Some(1);
+        self.parts_mut().columns = vec![SelectItem::Column(column.into())].into();
+        self.parts_mut().limit = Some(1);
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_first_native(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
@@ -204,7 +205,7 @@ impl<T> Query<T> {
         conn: &mut Connection,
         column: impl Into<Ident>,
     ) -> Result<Vec<V>> {
-        self.parts.columns = vec![SelectItem::Column(column.into())].into();
+        self.parts_mut().columns = vec![SelectItem::Column(column.into())].into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_map_native(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
@@ -226,7 +227,7 @@ impl<T> Query<T> {
         value_column: impl Into<Ident>,
         key_column: impl Into<Ident>,
     ) -> Result<Vec<(K, V)>> {
-        self.parts.columns = vec![
+        self.parts_mut().columns = vec![
             SelectItem::Column(key_column.into()),
             SelectItem::Column(value_column.into()),
         ]
@@ -378,9 +379,9 @@ impl<T: FromRow> Query<T> {
         }
         let page = page.max(1);
         let mut counter = self.clone();
-        counter.parts.orders.clear();
-        counter.parts.limit = None;
-        counter.parts.offset = None;
+        counter.parts_mut().orders.clear();
+        counter.parts_mut().limit = None;
+        counter.parts_mut().offset = None;
         let total = counter.count_on(conn)?;
         let data = self.for_page(page, per_page).get_on(conn)?;
         Ok(Paginator {
@@ -440,7 +441,7 @@ fn check_lazy_guard(guard: Option<(&'static str, &'static str)>) -> Result<()> {
 
 /// [`Query::select_statement`], compiled once rather than per row type.
 fn select_statement(
-    parts: &mut Parts,
+    parts: &mut Arc<Parts>,
     default_select: Option<&'static dyn DefaultSelect>,
     dialect: &'static dyn Dialect,
     expected: Option<(&'static str, &'static [&'static str])>,
@@ -448,7 +449,10 @@ fn select_statement(
     if let Some(sql) = default_select.and_then(|d| d.default_select_sql(parts, dialect)) {
         return Ok((Cow::Borrowed(sql), Vec::new(), Layout::Trusted));
     }
-    let parts = std::mem::replace(parts, Parts::new(Ident::Borrowed("")));
+    let parts = Arc::unwrap_or_clone(std::mem::replace(
+        parts,
+        Arc::new(Parts::new(Ident::Borrowed(""))),
+    ));
     let layout = parts.layout_for(expected);
     let mut w = SqlWriter::new(dialect);
     parts.render_select(&mut w);

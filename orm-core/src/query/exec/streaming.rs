@@ -57,7 +57,7 @@ impl<T> Query<T> {
     pub(super) fn ordered_for_paging(mut self) -> Self {
         if self.parts.orders.is_empty() {
             let key = self.paging_key();
-            self.parts.orders.push(Order::Column(key, false));
+            self.parts_mut().orders.push(Order::Column(key, false));
         }
         self
     }
@@ -73,7 +73,7 @@ impl<T> Query<T> {
                 value: last,
             },
         };
-        self.parts
+        self.parts_mut()
             .scopes
             .push((Ident::Borrowed(AFTER_KEY_SCOPE), vec![after]));
     }
@@ -114,8 +114,8 @@ impl<T: FromRow> Query<T> {
         let mut pager = Pager::new(base.parts.offset, base.parts.limit, size);
         while let Some((offset, limit)) = pager.window() {
             let mut page = base.clone();
-            page.parts.offset = Some(offset);
-            page.parts.limit = Some(limit);
+            page.parts_mut().offset = Some(offset);
+            page.parts_mut().limit = Some(limit);
             let rows = fetch(page)?;
             let n = rows.len() as u64;
             if n == 0 {
@@ -171,7 +171,9 @@ impl<T: FromRow> Query<T> {
         let key = self.paging_key();
         let key_name = key.rsplit('.').next().unwrap_or_default().to_owned();
         let mut base = self;
-        base.parts.orders.push(Order::Column(key.clone(), false));
+        base.parts_mut()
+            .orders
+            .push(Order::Column(key.clone(), false));
         let mut remaining = base.parts.limit;
         let mut last: Option<Value> = None;
         loop {
@@ -181,7 +183,7 @@ impl<T: FromRow> Query<T> {
                 None => size,
             };
             let mut page = base.clone();
-            page.parts.limit = Some(limit);
+            page.parts_mut().limit = Some(limit);
             if let Some(last) = last.take() {
                 page.after_key(key.clone(), last);
             }
@@ -430,13 +432,13 @@ impl<T: FromRow> Iterator for Cursor<T> {
                 return None;
             };
             let mut page = self.query.clone();
-            page.parts.limit = Some(limit);
+            page.parts_mut().limit = Some(limit);
             match &self.keyset {
                 Keyset::After { last, .. } => {
                     let key = page.key.clone();
                     page.after_key(key, last.clone());
                 }
-                Keyset::Undecided | Keyset::Off => page.parts.offset = Some(offset),
+                Keyset::Undecided | Keyset::Off => page.parts_mut().offset = Some(offset),
             }
             let keyset = &self.keyset;
             let buffer = &mut self.buffer;
