@@ -4,8 +4,9 @@
 
 use orm_benches::data::Seed;
 use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
+use orm_benches::grouping::Nested;
 use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
-use orm_benches::{new_users, raw_sqlite, PlainUser};
+use orm_benches::{new_users, raw_sqlite, PlainComment, PlainPost, PlainUser};
 
 fn plain(user: &orm_benches::models::User) -> PlainUser {
     PlainUser {
@@ -73,6 +74,30 @@ fn loads_agree() {
 /// Users' keys with their posts' keys with their comments' keys.
 type KeyTree = Vec<(i64, Vec<(i64, Vec<i64>)>)>;
 
+/// The keys of nested users, posts and comments, read by `user`, `post` and `comment`.
+fn key_tree<U, P, C>(
+    nested: Nested<U, P, C>,
+    user: impl Fn(&U) -> i64,
+    post: impl Fn(&P) -> i64,
+    comment: impl Fn(&C) -> i64,
+) -> KeyTree {
+    nested
+        .into_iter()
+        .map(|(u, posts)| {
+            let posts = posts
+                .into_iter()
+                .map(|(p, cs)| (post(&p), cs.iter().map(&comment).collect()))
+                .collect();
+            (user(&u), posts)
+        })
+        .collect()
+}
+
+/// [`key_tree`] of what a raw driver returned.
+fn raw_key_tree(nested: Nested<PlainUser, PlainPost, PlainComment>) -> KeyTree {
+    key_tree(nested, |u| u.id, |p| p.id, |c| c.id)
+}
+
 #[test]
 fn associations_agree() {
     let seed = Seed::users_posts_comments(4, 3, 2);
@@ -80,51 +105,18 @@ fn associations_agree() {
     let mut diesel = diesel_impl::open_sqlite(&seed).unwrap();
     let _default = orm_impl::install_default_sqlite(&seed).unwrap();
 
-    let shape = |nested: KeyTree| nested;
-    let expected = shape(
-        raw_sqlite::load_associations(&raw)
-            .unwrap()
-            .into_iter()
-            .map(|(u, posts)| {
-                let posts = posts
-                    .into_iter()
-                    .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
-                    .collect();
-                (u.id, posts)
-            })
-            .collect(),
-    );
+    let expected = raw_key_tree(raw_sqlite::load_associations(&raw).unwrap());
     assert_eq!(expected.len(), 4);
     assert!(expected.iter().all(|(_, posts)| posts.len() == 3));
     assert!(expected
         .iter()
         .all(|(_, posts)| posts.iter().all(|(_, comments)| comments.len() == 2)));
-    let from_orm = shape(
-        orm::load_associations()
-            .unwrap()
-            .into_iter()
-            .map(|(u, posts)| {
-                let posts = posts
-                    .into_iter()
-                    .map(|(p, cs)| (p.id.unwrap(), cs.iter().map(|c| c.id.unwrap()).collect()))
-                    .collect();
-                (u.id.unwrap(), posts)
-            })
-            .collect(),
-    );
-    assert_eq!(from_orm, expected);
-    let from_diesel = shape(
-        diesel_sqlite::load_associations(&mut diesel)
-            .unwrap()
-            .into_iter()
-            .map(|(u, posts)| {
-                let posts = posts
-                    .into_iter()
-                    .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
-                    .collect();
-                (u.id, posts)
-            })
-            .collect(),
+    assert_eq!(orm_key_tree(), expected);
+    let from_diesel = key_tree(
+        diesel_sqlite::load_associations(&mut diesel).unwrap(),
+        |u| u.id,
+        |p| p.id,
+        |c| c.id,
     );
     assert_eq!(from_diesel, expected);
 }
@@ -262,35 +254,8 @@ fn mysql_contenders_agree() {
     let found = orm::find_user(3).unwrap().map(|u| plain(&u));
     assert_eq!(found, raw.find_user(3).unwrap());
 
-    let tree: KeyTree = raw
-        .load_associations()
-        .unwrap()
-        .into_iter()
-        .map(|(u, posts)| {
-            let posts = posts
-                .into_iter()
-                .map(|(p, comments)| (p.id, comments.iter().map(|c| c.id).collect()))
-                .collect();
-            (u.id, posts)
-        })
-        .collect();
-    let from_orm: KeyTree = orm::load_associations()
-        .unwrap()
-        .into_iter()
-        .map(|(u, posts)| {
-            let posts = posts
-                .into_iter()
-                .map(|(p, comments)| {
-                    (
-                        p.id.unwrap(),
-                        comments.iter().map(|c| c.id.unwrap()).collect(),
-                    )
-                })
-                .collect();
-            (u.id.unwrap(), posts)
-        })
-        .collect();
-    assert_eq!(from_orm, tree);
+    let tree: KeyTree = raw_key_tree(raw.load_associations().unwrap());
+    assert_eq!(orm_key_tree(), tree);
     assert_eq!(tree.len(), 7);
 
     let users = new_users(5);
@@ -312,17 +277,12 @@ fn mysql_contenders_agree() {
 
 /// Users' keys, posts' keys and comments' keys of the ORM's eager loading.
 fn orm_key_tree() -> KeyTree {
-    orm::load_associations()
-        .unwrap()
-        .into_iter()
-        .map(|(u, posts)| {
-            let posts = posts
-                .into_iter()
-                .map(|(p, cs)| (p.id.unwrap(), cs.iter().map(|c| c.id.unwrap()).collect()))
-                .collect();
-            (u.id.unwrap(), posts)
-        })
-        .collect()
+    key_tree(
+        orm::load_associations().unwrap(),
+        |u| u.id.unwrap(),
+        |p| p.id.unwrap(),
+        |c| c.id.unwrap(),
+    )
 }
 
 /// What the raw driver returned, for the pool path to match.
@@ -378,17 +338,7 @@ fn pool_path_agrees() {
     let dir = tempfile::tempdir().unwrap();
     let raw = raw_sqlite::open_file(&seed, &dir.path().join("raw.db")).unwrap();
     orm_impl::connect_default_sqlite_file(&seed, &dir.path().join("pool.db")).unwrap();
-    let tree: KeyTree = raw_sqlite::load_associations(&raw)
-        .unwrap()
-        .into_iter()
-        .map(|(u, posts)| {
-            let posts = posts
-                .into_iter()
-                .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
-                .collect();
-            (u.id, posts)
-        })
-        .collect();
+    let tree = raw_key_tree(raw_sqlite::load_associations(&raw).unwrap());
     let expected = Expected {
         users: raw_sqlite::load_users(&raw).unwrap(),
         joined_rows: raw_sqlite::load_users_with_posts(&raw).unwrap().len(),
@@ -432,18 +382,7 @@ fn pool_path_agrees_postgres(seed: &Seed, users: &[orm_benches::NewUser]) {
     orm_impl::connect_default_postgres(&url, &schema).unwrap();
     // One database for both: the raw driver writes first, the pool then reads its rows.
     let inserted = raw.insert_many(users).unwrap();
-    let tree: KeyTree = raw
-        .load_associations()
-        .unwrap()
-        .into_iter()
-        .map(|(u, posts)| {
-            let posts = posts
-                .into_iter()
-                .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
-                .collect();
-            (u.id, posts)
-        })
-        .collect();
+    let tree: KeyTree = raw_key_tree(raw.load_associations().unwrap());
     let expected = Expected {
         users: raw.load_users().unwrap(),
         joined_rows: raw.load_users_with_posts().unwrap().len(),
@@ -451,16 +390,22 @@ fn pool_path_agrees_postgres(seed: &Seed, users: &[orm_benches::NewUser]) {
         inserted,
         rows_before_pool: 12,
     };
-    // The pool's insert continues the sequence after the raw driver's.
+    pool_path_matches_after_raw_inserts(expected);
+    raw.client()
+        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .unwrap();
+}
+
+/// [`pool_path_matches`] on a database the raw driver shares and has just inserted its
+/// 5 users into (`expected.inserted`): the pool's inserts continue after them. Then the
+/// pool is closed.
+fn pool_path_matches_after_raw_inserts(expected: Expected) {
     let inserted = expected.inserted.iter().map(|k| k + 5).collect();
     pool_path_matches(&Expected {
         inserted,
         ..expected
     });
     orm_core::DB::disconnect("default");
-    raw.client()
-        .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .unwrap();
 }
 
 fn pool_path_agrees_mysql(seed: &Seed, users: &[orm_benches::NewUser]) {
@@ -488,18 +433,7 @@ fn pool_path_agrees_mysql(seed: &Seed, users: &[orm_benches::NewUser]) {
     orm_impl::connect_default_mysql(&url, &database).unwrap();
     // One database for both: the raw driver writes first, the pool then reads its rows.
     let inserted = raw.insert_many(users).unwrap();
-    let tree: KeyTree = raw
-        .load_associations()
-        .unwrap()
-        .into_iter()
-        .map(|(u, posts)| {
-            let posts = posts
-                .into_iter()
-                .map(|(p, cs)| (p.id, cs.iter().map(|c| c.id).collect()))
-                .collect();
-            (u.id, posts)
-        })
-        .collect();
+    let tree: KeyTree = raw_key_tree(raw.load_associations().unwrap());
     let expected = Expected {
         users: raw.load_users().unwrap(),
         joined_rows: raw.load_users_with_posts().unwrap().len(),
@@ -507,12 +441,7 @@ fn pool_path_agrees_mysql(seed: &Seed, users: &[orm_benches::NewUser]) {
         inserted,
         rows_before_pool: 12,
     };
-    let inserted = expected.inserted.iter().map(|k| k + 5).collect();
-    pool_path_matches(&Expected {
-        inserted,
-        ..expected
-    });
-    orm_core::DB::disconnect("default");
+    pool_path_matches_after_raw_inserts(expected);
     raw.conn()
         .query_drop(format!("DROP DATABASE `{database}`"))
         .unwrap();
