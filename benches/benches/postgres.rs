@@ -10,6 +10,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
+use common::default_connection_paths;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use diesel::PgConnection;
 use orm_benches::data::{self, Database, Seed};
@@ -109,12 +112,7 @@ fn trivial_query(c: &mut Criterion, f: &mut Fixture) {
         group.bench_function(BenchmarkId::new("postgres", n), |b| {
             b.iter(|| black_box(f.raw.load_users().unwrap()))
         });
-        let testing = f.testing_path();
-        group.bench_function(BenchmarkId::new("orm", n), |b| {
-            b.iter(|| black_box(orm::load_users().unwrap()))
-        });
-        drop(testing);
-        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
+        default_connection_paths(&mut group, n, f.testing_path(), |b| {
             b.iter(|| black_box(orm::load_users().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -135,12 +133,7 @@ fn medium_query(c: &mut Criterion, f: &mut Fixture) {
         group.bench_function(BenchmarkId::new("postgres", n), |b| {
             b.iter(|| black_box(f.raw.load_users_with_posts().unwrap()))
         });
-        let testing = f.testing_path();
-        group.bench_function(BenchmarkId::new("orm", n), |b| {
-            b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
-        });
-        drop(testing);
-        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
+        default_connection_paths(&mut group, n, f.testing_path(), |b| {
             b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -178,23 +171,9 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    // Bound first: the guard, not the borrow of the cell, lives through the benchmarks.
     let testing = cell.borrow().testing_path();
-    group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
-        b.iter_custom(|iters| {
-            time_with_cleanup(
-                iters,
-                CLEANUP_EVERY,
-                || models.clone(),
-                |mut batch| {
-                    orm::insert_many(&mut batch).unwrap();
-                    batch
-                },
-                clear_default,
-            )
-        })
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
+    default_connection_paths(&mut group, INSERT_BATCH, testing, |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -253,23 +232,9 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    // Bound first: the guard, not the borrow of the cell, lives through the benchmarks.
     let testing = cell.borrow().testing_path();
-    group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
-        b.iter_custom(|iters| {
-            time_with_cleanup(
-                iters,
-                CLEANUP_EVERY,
-                || models.clone(),
-                |mut batch| {
-                    orm::save_each_in_transaction(&mut batch).unwrap();
-                    batch
-                },
-                clear_default,
-            )
-        })
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
+    default_connection_paths(&mut group, INSERT_BATCH, testing, |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -327,23 +292,9 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
             )
         })
     });
+    // Bound first: the guard, not the borrow of the cell, lives through the benchmarks.
     let testing = cell.borrow().testing_path();
-    group.bench_function(BenchmarkId::new("orm", 1), |b| {
-        b.iter_custom(|iters| {
-            time_with_cleanup(
-                iters,
-                cleanup_every,
-                || one_model[0].clone(),
-                |mut user| {
-                    orm::save_one(&mut user).unwrap();
-                    user
-                },
-                clear_default,
-            )
-        })
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", 1), |b| {
+    default_connection_paths(&mut group, 1, testing, |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -397,16 +348,7 @@ fn find_by_key(c: &mut Criterion, f: &mut Fixture) {
             }
         })
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", FIND_LOOKUPS), |b| {
-        b.iter(|| {
-            for &id in &ids {
-                black_box(orm::find_user(id).unwrap());
-            }
-        })
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", FIND_LOOKUPS), |b| {
+    default_connection_paths(&mut group, FIND_LOOKUPS, f.testing_path(), |b| {
         b.iter(|| {
             for &id in &ids {
                 black_box(orm::find_user(id).unwrap());
@@ -438,12 +380,7 @@ fn associations(c: &mut Criterion, f: &mut Fixture) {
     group.bench_function(BenchmarkId::new("postgres", &label), |b| {
         b.iter(|| black_box(f.raw.load_associations().unwrap()))
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", &label), |b| {
-        b.iter(|| black_box(orm::load_associations().unwrap()))
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", &label), |b| {
+    default_connection_paths(&mut group, &label, f.testing_path(), |b| {
         b.iter(|| black_box(orm::load_associations().unwrap()))
     });
     group.bench_function(BenchmarkId::new("orm_explicit", &label), |b| {
@@ -463,12 +400,7 @@ fn streaming(c: &mut Criterion, f: &mut Fixture) {
     group.bench_function(BenchmarkId::new("postgres", STREAM_ROWS), |b| {
         b.iter(|| f.raw.stream_users(|u| drop(black_box(u))).unwrap())
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", STREAM_ROWS), |b| {
-        b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", STREAM_ROWS), |b| {
+    default_connection_paths(&mut group, STREAM_ROWS, f.testing_path(), |b| {
         b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
     });
     group.bench_function(BenchmarkId::new("orm_explicit", STREAM_ROWS), |b| {

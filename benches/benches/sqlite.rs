@@ -9,6 +9,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
+use common::default_connection_paths;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use diesel::connection::SimpleConnection;
 use diesel::SqliteConnection;
@@ -71,12 +74,7 @@ fn trivial_query(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("rusqlite_file", n), |b| {
             b.iter(|| black_box(raw_sqlite::load_users(&f.raw_file).unwrap()))
         });
-        let testing = f.testing_path();
-        group.bench_function(BenchmarkId::new("orm", n), |b| {
-            b.iter(|| black_box(orm::load_users().unwrap()))
-        });
-        drop(testing);
-        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
+        default_connection_paths(&mut group, n, f.testing_path(), |b| {
             b.iter(|| black_box(orm::load_users().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -101,12 +99,7 @@ fn medium_query(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("rusqlite_file", n), |b| {
             b.iter(|| black_box(raw_sqlite::load_users_with_posts(&f.raw_file).unwrap()))
         });
-        let testing = f.testing_path();
-        group.bench_function(BenchmarkId::new("orm", n), |b| {
-            b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
-        });
-        drop(testing);
-        group.bench_function(BenchmarkId::new("orm_pool", n), |b| {
+        default_connection_paths(&mut group, n, f.testing_path(), |b| {
             b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
@@ -154,23 +147,7 @@ fn inserts(c: &mut Criterion) {
             )
         })
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
-        b.iter_custom(|iters| {
-            time_with_cleanup(
-                iters,
-                CLEANUP_EVERY,
-                || models.clone(),
-                |mut batch| {
-                    orm::insert_many(&mut batch).unwrap();
-                    batch
-                },
-                clear_default,
-            )
-        })
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
+    default_connection_paths(&mut group, INSERT_BATCH, f.testing_path(), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -243,23 +220,7 @@ fn inserts(c: &mut Criterion) {
             )
         })
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", INSERT_BATCH), |b| {
-        b.iter_custom(|iters| {
-            time_with_cleanup(
-                iters,
-                CLEANUP_EVERY,
-                || models.clone(),
-                |mut batch| {
-                    orm::save_each_in_transaction(&mut batch).unwrap();
-                    batch
-                },
-                clear_default,
-            )
-        })
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", INSERT_BATCH), |b| {
+    default_connection_paths(&mut group, INSERT_BATCH, f.testing_path(), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -329,23 +290,7 @@ fn inserts(c: &mut Criterion) {
             )
         })
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", 1), |b| {
-        b.iter_custom(|iters| {
-            time_with_cleanup(
-                iters,
-                cleanup_every,
-                || one_model[0].clone(),
-                |mut user| {
-                    orm::save_one(&mut user).unwrap();
-                    user
-                },
-                clear_default,
-            )
-        })
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", 1), |b| {
+    default_connection_paths(&mut group, 1, f.testing_path(), |b| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
@@ -408,16 +353,7 @@ fn find_by_key(c: &mut Criterion) {
             }
         })
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", FIND_LOOKUPS), |b| {
-        b.iter(|| {
-            for &id in &ids {
-                black_box(orm::find_user(id).unwrap());
-            }
-        })
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", FIND_LOOKUPS), |b| {
+    default_connection_paths(&mut group, FIND_LOOKUPS, f.testing_path(), |b| {
         b.iter(|| {
             for &id in &ids {
                 black_box(orm::find_user(id).unwrap());
@@ -452,12 +388,7 @@ fn associations(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("rusqlite_file", &label), |b| {
         b.iter(|| black_box(raw_sqlite::load_associations(&f.raw_file).unwrap()))
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", &label), |b| {
-        b.iter(|| black_box(orm::load_associations().unwrap()))
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", &label), |b| {
+    default_connection_paths(&mut group, &label, f.testing_path(), |b| {
         b.iter(|| black_box(orm::load_associations().unwrap()))
     });
     group.bench_function(BenchmarkId::new("orm_explicit", &label), |b| {
@@ -480,12 +411,7 @@ fn streaming(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("rusqlite_file", STREAM_ROWS), |b| {
         b.iter(|| raw_sqlite::stream_users(&f.raw_file, |u| drop(black_box(u))).unwrap())
     });
-    let testing = f.testing_path();
-    group.bench_function(BenchmarkId::new("orm", STREAM_ROWS), |b| {
-        b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
-    });
-    drop(testing);
-    group.bench_function(BenchmarkId::new("orm_pool", STREAM_ROWS), |b| {
+    default_connection_paths(&mut group, STREAM_ROWS, f.testing_path(), |b| {
         b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
     });
     group.bench_function(BenchmarkId::new("orm_explicit", STREAM_ROWS), |b| {

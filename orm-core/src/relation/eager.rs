@@ -124,7 +124,7 @@ impl ParentKeys {
     /// For each child (by its group key), the position of the parent it belongs to: the
     /// first parent with that key.
     fn parent_of_each(&self, children: &[Option<KeyRepr>]) -> Vec<Option<usize>> {
-        let first = self.first_positions();
+        let first = first_positions(&self.keys);
         children
             .iter()
             .map(|key| first.get(key.as_ref()?).copied())
@@ -134,26 +134,11 @@ impl ParentKeys {
     /// For each parent, the position of its child: the first child with its key (shared
     /// by every parent with that key).
     fn child_of_each(&self, children: &[Option<KeyRepr>]) -> Vec<Option<usize>> {
-        let mut first: KeyMap<usize> = KeyMap::default();
-        for (i, key) in children.iter().enumerate() {
-            if let Some(key) = key {
-                first.entry(key.clone()).or_insert(i);
-            }
-        }
+        let first = first_positions(children);
         self.keys
             .iter()
             .map(|key| first.get(key.as_ref()?).copied())
             .collect()
-    }
-
-    fn first_positions(&self) -> KeyMap<usize> {
-        let mut first: KeyMap<usize> = KeyMap::default();
-        for (i, key) in self.keys.iter().enumerate() {
-            if let Some(key) = key {
-                first.entry(key.clone()).or_insert(i);
-            }
-        }
-        first
     }
 
     /// The count of each parent's key in `counts` (0 when absent).
@@ -168,6 +153,17 @@ impl ParentKeys {
             })
             .collect()
     }
+}
+
+/// The position of the first of `keys` with each key.
+fn first_positions(keys: &[Option<KeyRepr>]) -> KeyMap<usize> {
+    let mut first: KeyMap<usize> = KeyMap::default();
+    for (i, key) in keys.iter().enumerate() {
+        if let Some(key) = key {
+            first.entry(key.clone()).or_insert(i);
+        }
+    }
+    first
 }
 
 /// Moves each child into its parent's bucket (`owners` from [`ParentKeys::parent_of_each`]).
@@ -203,6 +199,8 @@ pub(super) fn fetch_children<C: Model>(
     if keys.is_empty() {
         return Ok((children, Vec::new(), Vec::new()));
     }
+    // At least one child per parent key is the common case: start there.
+    children.reserve(keys.len());
     let target = Target {
         columns: C::meta().columns,
         expected: C::expected_columns(),
