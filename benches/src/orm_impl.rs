@@ -66,21 +66,12 @@ pub fn connect_postgres(url: &str, schema: &str) -> Result<Connection> {
     Ok(conn)
 }
 
-/// `url` with the query option `option` (`key=value`) appended.
-pub fn with_query_option(url: &str, option: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{option}")
-}
-
 /// Makes the default connection a pool made by `DB::connect`, as an application does,
 /// on the PostgreSQL server at `url` with `schema` as every pooled session's search path
 /// (the libpq URL option `options=-csearch_path=..`). No thread-scoped connection may be
 /// installed while it is used: a `testing` guard would shadow the pool.
 pub fn connect_default_postgres(url: &str, schema: &str) -> Result<()> {
-    DB::connect(&with_query_option(
-        url,
-        &format!("options=-csearch_path%3D{schema}"),
-    ))
+    DB::connect(&orm_core::testing::with_search_path(url, schema))
 }
 
 /// `url` (`mysql://user@host:port/db?opts`) with its database replaced by `database`.

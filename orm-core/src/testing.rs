@@ -99,6 +99,13 @@ pub fn postgres_url() -> String {
     std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
 }
 
+/// `url` (PostgreSQL) with `schema` as the search path of every session it opens (the
+/// libpq URL option `options=-csearch_path=..`): how a second connection, or a pool made
+/// by `DB::connect`, reaches a test's private schema. `schema` is a plain identifier.
+pub fn with_search_path(url: &str, schema: &str) -> String {
+    with_query_option(url, &format!("options=-csearch_path%3D{schema}"))
+}
+
 /// A fresh, private PostgreSQL schema as this thread's default connection (the schema
 /// is dropped with the guard). `None` when no server is reachable and this is not CI:
 /// the test is then skipped, and says so on stderr.
@@ -355,8 +362,7 @@ fn try_replicated(config: crate::ReplicaConfig) -> Result<ReplicatedDatabase> {
     primary.execute_batch(&schema_statement(dialect, |w| {
         dialect.push_create_and_use_schema(w, &schema)
     })?)?;
-    let with_path =
-        |url: &str| with_query_option(url, &format!("options=-csearch_path%3D{schema}"));
+    let with_path = |url: &str| with_search_path(url, &schema);
     let db = ReplicatedDatabase {
         name: format!("replicated_{schema}"),
         schema: schema.clone(),

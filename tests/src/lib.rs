@@ -232,10 +232,11 @@ impl SecondDatabase {
         match backend() {
             Backend::Postgres => {
                 DB::statement(&format!("CREATE SCHEMA \"{name}\""))?;
-                let url = orm_core::testing::postgres_url();
-                let separator = if url.contains('?') { '&' } else { '?' };
                 Ok(SecondDatabase {
-                    url: format!("{url}{separator}options=-c%20search_path%3D{name}"),
+                    url: orm_core::testing::with_search_path(
+                        &orm_core::testing::postgres_url(),
+                        &name,
+                    ),
                     schema: Some(name.clone()),
                     name,
                 })
