@@ -201,10 +201,6 @@ pub(super) fn fetch_children<C: Model>(
     }
     // At least one child per parent key is the common case: start there.
     children.reserve(keys.len());
-    let target = Target {
-        columns: C::meta().columns,
-        expected: C::expected_columns(),
-    };
     // The common case (no constraint that selects) decodes positionally.
     let mut decode = |row: &Row<'_>, layout: &mut Layout, names: &mut Option<Arc<[String]>>| {
         children.push(match layout {
@@ -213,26 +209,31 @@ pub(super) fn fetch_children<C: Model>(
         });
         Ok(())
     };
-    let (groups, pivots, connection) = fetch_rows(
-        conn,
-        query,
-        &target,
+    let fetch = Fetch {
+        columns: C::meta().columns,
+        expected: C::expected_columns(),
         relation,
         group_column,
-        &keys,
+        keys: &keys,
         eager,
         pivot,
-        &mut decode,
-    )?;
+    };
+    let (groups, pivots, connection) = fetch_rows(conn, query, fetch, &mut decode)?;
     C::remember_connection(&mut children, &connection);
     run_plan(&mut children, &eager.nested, conn)?;
     Ok((children, groups, pivots))
 }
 
-/// The model type [`fetch_rows`] decodes into, as data.
-struct Target {
+/// What [`fetch_rows`] reads: the related model's columns as data, the relation, the
+/// column holding each row's parent key, the keys, nested loads and pivot columns.
+struct Fetch<'a> {
     columns: &'static [&'static str],
     expected: Option<(&'static str, &'static [&'static str])>,
+    relation: &'static RelationMeta,
+    group_column: Ident,
+    keys: &'a [Value],
+    eager: &'a EagerRelation,
+    pivot: &'a [&'static str],
 }
 
 /// Decodes one child row (through the layout) and keeps it.
@@ -242,24 +243,26 @@ type DecodeChild<'a> =
 /// [`fetch_children`] without the model type: the statements and the keys, compiled
 /// once; `decode` keeps each child. Returns each child's group key, its pivot record
 /// (when asked for) and the connection the query named.
-#[allow(clippy::too_many_arguments)]
 fn fetch_rows(
     conn: &mut Connection,
     mut query: Query<Record>,
-    target: &Target,
-    relation: &'static RelationMeta,
-    group_column: Ident,
-    keys: &[Value],
-    eager: &EagerRelation,
-    pivot: &[&'static str],
+    fetch: Fetch<'_>,
     decode: &mut DecodeChild<'_>,
 ) -> Result<(Vec<Option<KeyRepr>>, Vec<Record>, String)> {
+    let Fetch {
+        columns,
+        expected,
+        relation,
+        group_column,
+        keys,
+        eager,
+        pivot,
+    } = fetch;
     let mut groups = Vec::new();
     let mut pivots = Vec::new();
     if let Some(constraint) = &eager.constraint {
         query = constraint(query);
     }
-    let columns = target.columns;
     let own_key = match relation.kind {
         RelationKind::HasOne
         | RelationKind::HasMany
@@ -296,7 +299,7 @@ fn fetch_rows(
     groups.reserve(keys.len());
     // A constraint may have changed the select list: the children are then decoded by
     // name, and the key read where the layout puts it.
-    let mut layout = query.layout_for(target.expected);
+    let mut layout = query.layout_for(expected);
     let mut names = None;
     // A group column appended to the select list is the last one.
     let mut appended_at = None;
