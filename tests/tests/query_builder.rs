@@ -103,6 +103,34 @@ fn names(rows: &[Record]) -> Vec<String> {
 }
 
 on_every_backend! {
+    fn a_query_run_again_with_other_values_reads_its_own_rows() {
+        seed()?;
+        // The second run of a shape reuses the first one's SQL: only the values change.
+        for (name, count) in [("Ada", 1), ("Grace", 1), ("Nobody", 0), ("Ada", 1)] {
+            assert_eq!(DB::table("users").where_eq("name", name).get()?.len(), count, "{name}");
+        }
+        let by_email = |email: Option<&str>| -> Result<Vec<String>> {
+            Ok(names(&DB::table("users").where_eq("email", email).order_by("id").get()?))
+        };
+        assert_eq!(by_email(Some("ada@example.com"))?, ["Ada"]);
+        let without = by_email(None)?;
+        assert!(without.contains(&"Linus".to_owned()), "{without:?}");
+        assert_eq!(by_email(Some("grace@example.com"))?, ["Grace"]);
+        for ids in [vec![1, 2], vec![1, 2, 3], vec![], vec![4]] {
+            let rows = DB::table("users").where_in("id", ids.clone()).get()?;
+            assert_eq!(rows.len(), ids.len(), "{ids:?}");
+        }
+        for limit in [1, 3, 2] {
+            let rows = DB::table("users").order_by("id").limit(limit).get()?;
+            assert_eq!(rows.len() as u64, limit);
+        }
+        for (floor, expected) in [(100, vec!["Ada", "Barbara"]), (200, vec!["Barbara"])] {
+            let rows = DB::table("users").where_raw("votes > ?", &[&floor]).order_by("name").get()?;
+            assert_eq!(names(&rows), expected);
+        }
+        Ok(())
+    }
+
     fn counting_a_distinct_query_that_selects_a_name_twice() {
         seed()?;
         // MySQL refuses a derived table with two columns of one name: the count aliases
@@ -805,5 +833,30 @@ fn mysql_refuses_identifiers_beyond_the_bmp() -> Result<()> {
     };
     let err = DB::table("emoji 🌀").count().unwrap_err();
     assert!(matches!(err, Error::InvalidIdentifier { .. }), "{err:?}");
+    Ok(())
+}
+
+/// A query's SQL is reused per dialect: one shape run on PostgreSQL and on SQLite from one
+/// thread, in turns, gets each backend's placeholders.
+#[test]
+fn one_query_shape_on_two_backends_from_one_thread() -> Result<()> {
+    let Some(_pg) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    DB::unprepared(
+        "CREATE TABLE shapes (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+         INSERT INTO shapes (id, name) VALUES (1, 'on postgres')",
+    )?;
+    let mut lite = orm_core::Connection::open("sqlite::memory:")?;
+    lite.execute_batch(
+        "CREATE TABLE shapes (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+         INSERT INTO shapes (id, name) VALUES (1, 'on sqlite')",
+    )?;
+    for _ in 0..2 {
+        let pg = DB::table("shapes").where_eq("id", 1).get()?;
+        assert_eq!(names(&pg), ["on postgres"]);
+        let sqlite = (&mut lite).scope(|| DB::table("shapes").where_eq("id", 1).get())?;
+        assert_eq!(names(&sqlite), ["on sqlite"]);
+    }
     Ok(())
 }

@@ -297,6 +297,10 @@ pub trait Dialect:
 
     /// Appends `ident` quoted, doubling embedded quote characters. Refuses empty names,
     /// NUL bytes and names longer than [`Dialect::max_identifier_len`].
+    ///
+    /// [`SqlWriter`] quotes plain names (ASCII letters, digits and `_`, no longer than
+    /// [`Dialect::max_identifier_len`]) itself with [`Dialect::identifier_quote`], without
+    /// calling this: a dialect's own checks here apply to every other name.
     fn push_identifier(&self, out: &mut String, ident: &str) -> Result<()> {
         push_quoted_identifier(self, out, ident)
     }

@@ -9,7 +9,14 @@ use crate::value::Value;
 #[derive(Debug)]
 pub struct SqlWriter {
     dialect: &'static dyn Dialect,
+    /// The dialect's identifier quote when it is ASCII: plain names are quoted here.
+    quote: Option<u8>,
+    /// The dialect's longest identifier, in bytes.
+    max_identifier_len: usize,
     sql: String,
+    /// `false` while collecting only the values of a statement whose text is known
+    /// ([`SqlWriter::binds_only`]).
+    text: bool,
     binds: Vec<Value>,
     error: Option<Error>,
 }
@@ -17,9 +24,29 @@ pub struct SqlWriter {
 impl SqlWriter {
     /// An empty statement for `dialect`.
     pub fn new(dialect: &'static dyn Dialect) -> SqlWriter {
+        let quote = dialect.identifier_quote();
         SqlWriter {
             dialect,
+            quote: quote.is_ascii().then_some(quote as u8),
+            max_identifier_len: dialect.max_identifier_len(),
             sql: String::with_capacity(256),
+            text: true,
+            binds: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A writer that collects the values of a statement rendered before (same clauses
+    /// but for the values), in the order the text binds them, and writes no text:
+    /// identifiers are neither quoted nor checked again. Checks of the values themselves
+    /// (a `LIKE` pattern's) still run.
+    pub(crate) fn binds_only(dialect: &'static dyn Dialect) -> SqlWriter {
+        SqlWriter {
+            dialect,
+            quote: None,
+            max_identifier_len: 0,
+            sql: String::new(),
+            text: false,
             binds: Vec::new(),
             error: None,
         }
@@ -32,12 +59,17 @@ impl SqlWriter {
 
     /// Appends SQL text written by this crate (keywords, punctuation). Never user input.
     pub fn push(&mut self, raw: &str) -> &mut Self {
-        self.sql.push_str(raw);
+        if self.text {
+            self.sql.push_str(raw);
+        }
         self
     }
 
     /// Appends an identifier, quoted by the dialect.
     pub fn push_identifier(&mut self, ident: &str) -> &mut Self {
+        if self.push_plain(ident, 1) || !self.text {
+            return self;
+        }
         if let Err(e) = self.dialect.push_identifier(&mut self.sql, ident) {
             self.error.get_or_insert(e);
         }
@@ -48,6 +80,9 @@ impl SqlWriter {
     /// `schema.table.column`), quoting each part; a trailing `*` is kept as the wildcard
     /// (`*`, `table.*`). More parts is an invalid identifier.
     pub fn push_qualified(&mut self, name: &str) -> &mut Self {
+        if self.push_plain(name, MAX_PARTS) || !self.text {
+            return self;
+        }
         let (count, parts) = dotted_parts(name);
         // `table.*` at most: SQLite has no `schema.table.*`.
         let wildcard = count <= MAX_PARTS && parts[count - 1] == "*";
@@ -101,6 +136,9 @@ impl SqlWriter {
 
     /// Appends `name`'s dot-separated parts, each quoted, refusing more than `max`.
     fn push_parts(&mut self, name: &str, max: usize) -> &mut Self {
+        if self.push_plain(name, max) || !self.text {
+            return self;
+        }
         let (count, parts) = dotted_parts(name);
         if count > max {
             return self.parts_error(name, max);
@@ -118,7 +156,7 @@ impl SqlWriter {
     pub fn push_identifiers<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> &mut Self {
         for (i, name) in names.into_iter().enumerate() {
             if i > 0 {
-                self.sql.push_str(", ");
+                self.push(", ");
             }
             self.push_identifier(name);
         }
@@ -129,6 +167,9 @@ impl SqlWriter {
     /// recording a binding: for statement text rendered once and cached, whose values are
     /// bound at each execution.
     pub fn push_placeholder(&mut self, index: usize) -> &mut Self {
+        if !self.text {
+            return self;
+        }
         self.dialect.push_placeholder(&mut self.sql, index);
         self
     }
@@ -136,14 +177,19 @@ impl SqlWriter {
     /// Appends a placeholder and records `value` as its binding.
     pub fn push_bind(&mut self, value: Value) -> &mut Self {
         self.binds.push(value);
-        self.dialect
-            .push_placeholder(&mut self.sql, self.binds.len());
+        if self.text {
+            self.dialect
+                .push_placeholder(&mut self.sql, self.binds.len());
+        }
         self
     }
 
     /// Appends `value` as an escaped SQL literal (see [`Dialect::push_literal`]), for DDL
     /// where bind parameters are not allowed.
     pub fn push_literal(&mut self, value: &Value) -> &mut Self {
+        if !self.text {
+            return self;
+        }
         if let Err(e) = self.dialect.push_literal(&mut self.sql, value) {
             self.error.get_or_insert(e);
         }
@@ -153,6 +199,11 @@ impl SqlWriter {
     /// Appends hand-written SQL whose `?` placeholders take `bindings` in order (the
     /// explicitly raw entry point). The number of `?` must equal the number of bindings.
     pub fn push_raw_with_bindings(&mut self, raw: &str, bindings: Vec<Value>) -> &mut Self {
+        if !self.text {
+            // The text, and so its number of placeholders, was checked when rendered.
+            self.binds.extend(bindings);
+            return self;
+        }
         let mut count = 0;
         let offset = self.binds.len();
         let dialect = self.dialect;
@@ -197,10 +248,79 @@ impl SqlWriter {
             None => Ok((self.sql, self.binds)),
         }
     }
+
+    /// Appends `name` with each part quoted when it is plain: at most `max_parts`
+    /// dot-separated parts, each of 1 to the dialect's longest identifier in ASCII letters,
+    /// digits and `_`. Such a name is valid on every dialect and has nothing to escape,
+    /// so the dialect is not asked (see [`Dialect::push_identifier`]); nearly every name
+    /// a query renders is one. Writes nothing and returns `false` for any other name.
+    #[inline]
+    pub(crate) fn push_plain(&mut self, name: &str, max_parts: usize) -> bool {
+        let Some(quote) = self.quote else {
+            // Writing no text, every name is handled.
+            return !self.text;
+        };
+        // One pass over the bytes: each is a name byte or a dot; the dots' places are kept.
+        let bytes = name.as_bytes();
+        let mut dots = [0usize; MAX_PARTS - 1];
+        let (mut parts, mut start) = (1, 0);
+        for (i, &b) in bytes.iter().enumerate() {
+            match NAME_BYTES[usize::from(b)] {
+                NAME => {}
+                DOT => {
+                    if i == start || i - start > self.max_identifier_len || parts == max_parts {
+                        return false;
+                    }
+                    dots[parts - 1] = i;
+                    parts += 1;
+                    start = i + 1;
+                }
+                _ => return false,
+            }
+        }
+        if bytes.len() == start || bytes.len() - start > self.max_identifier_len {
+            return false;
+        }
+        let quote = char::from(quote);
+        self.sql.reserve(name.len() + 2 * parts);
+        let mut from = 0;
+        for &dot in &dots[..parts - 1] {
+            self.sql.push(quote);
+            self.sql.push_str(&name[from..dot]);
+            self.sql.push(quote);
+            self.sql.push('.');
+            from = dot + 1;
+        }
+        self.sql.push(quote);
+        self.sql.push_str(&name[from..]);
+        self.sql.push(quote);
+        true
+    }
 }
 
 /// The most dot-separated parts a name has (`schema.table.column`).
 const MAX_PARTS: usize = 3;
+
+/// What each byte is in a plain name ([`SqlWriter::push_plain`]): a name byte (ASCII
+/// letter, digit, `_`), the dot between parts, or neither.
+const NAME: u8 = 1;
+const DOT: u8 = 2;
+static NAME_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_alphanumeric() || byte == b'_' {
+            NAME
+        } else if byte == b'.' {
+            DOT
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
 
 /// The number of dot-separated parts of `name`, and the first [`MAX_PARTS`] of them.
 #[inline]

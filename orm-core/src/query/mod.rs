@@ -19,6 +19,7 @@ mod exec;
 mod load_plan;
 mod operator;
 mod render;
+mod shape;
 mod wheres;
 
 use std::any::Any;
@@ -97,9 +98,9 @@ pub(crate) type AfterLoad<T> = fn(&mut [T], &LoadPlan, &mut Connection) -> Resul
 
 /// What a model query carries besides its clauses.
 pub(crate) struct ModelExtras<T> {
-    /// Runs the eager loads (and counts) of `plan` on the decoded rows.
-    pub(crate) after_load: Option<AfterLoad<T>>,
-    pub(crate) plan: LoadPlan,
+    /// The eager loads and counts to run on the decoded rows (boxed: most queries have
+    /// none, and every query is moved and dropped).
+    pub(crate) eager: Option<Box<EagerLoads<T>>>,
     /// `(model, relation)` when this is a lazy relation query on an unloaded relation.
     pub(crate) lazy_guard: Option<(&'static str, &'static str)>,
     /// The parent and relation, for `save`/`create`/`attach` through the relation: the
@@ -120,11 +121,31 @@ pub(crate) enum BulkOp {
 /// Runs a mass write model by model (so hooks run); returns how many models were written.
 pub(crate) type BulkWrite<T> = fn(Query<T>, BulkOp, &mut Connection) -> Result<u64>;
 
+/// A model query's eager loads: the plan and the function that runs it.
+pub(crate) struct EagerLoads<T> {
+    pub(crate) after_load: AfterLoad<T>,
+    pub(crate) plan: LoadPlan,
+}
+
+impl<T> ModelExtras<T> {
+    /// The eager-load plan, created with `after_load` as its runner when there is none.
+    pub(crate) fn eager_plan(&mut self, after_load: AfterLoad<T>) -> &mut LoadPlan {
+        &mut self
+            .eager
+            .get_or_insert_with(|| {
+                Box::new(EagerLoads {
+                    after_load,
+                    plan: LoadPlan::default(),
+                })
+            })
+            .plan
+    }
+}
+
 impl<T> Default for ModelExtras<T> {
     fn default() -> Self {
         ModelExtras {
-            after_load: None,
-            plan: LoadPlan::default(),
+            eager: None,
             lazy_guard: None,
             relation: None,
             updated_at: None,
@@ -136,8 +157,12 @@ impl<T> Default for ModelExtras<T> {
 impl<T> Clone for ModelExtras<T> {
     fn clone(&self) -> Self {
         ModelExtras {
-            after_load: self.after_load,
-            plan: self.plan.clone(),
+            eager: self.eager.as_ref().map(|eager| {
+                Box::new(EagerLoads {
+                    after_load: eager.after_load,
+                    plan: eager.plan.clone(),
+                })
+            }),
             lazy_guard: self.lazy_guard,
             relation: self.relation.clone(),
             updated_at: self.updated_at,

@@ -10,6 +10,9 @@ use crate::value::Value;
 
 /// Appends `name`, `table.name`, `table.*` or `expr as alias`, each part quoted.
 pub(crate) fn push_column(w: &mut SqlWriter, expr: &str) {
+    if w.push_plain(expr, 3) {
+        return;
+    }
     let (name, alias) = split_alias(expr);
     w.push_qualified(name);
     if let Some(alias) = alias {
@@ -20,6 +23,9 @@ pub(crate) fn push_column(w: &mut SqlWriter, expr: &str) {
 /// Appends a table: `name`, `schema.name` or `name as alias`, each part quoted (a `*` is
 /// a name here, not the wildcard).
 pub(crate) fn push_table(w: &mut SqlWriter, expr: &str) {
+    if w.push_plain(expr, 2) {
+        return;
+    }
     let (name, alias) = split_alias(expr);
     w.push_table_name(name);
     if let Some(alias) = alias {

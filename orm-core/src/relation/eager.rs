@@ -488,10 +488,10 @@ impl<M: Model> Query<M> {
     /// Eager loads relations after the query (`"posts"`, nested `"posts.comments"`): one
     /// `IN (...)` query per relation and level, whatever the number of rows.
     pub fn with(mut self, relations: &[&str]) -> Self {
+        let plan = self.model.eager_plan(run_plan::<M>);
         for path in relations {
-            self.model.plan.add_path(path, None);
+            plan.add_path(path, None);
         }
-        self.model.after_load = Some(run_plan::<M>);
         self
     }
 
@@ -503,9 +503,8 @@ impl<M: Model> Query<M> {
         constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
     ) -> Self {
         self.model
-            .plan
+            .eager_plan(run_plan::<M>)
             .add_path(relation, Some(Arc::new(constraint)));
-        self.model.after_load = Some(run_plan::<M>);
         self
     }
 
@@ -513,10 +512,9 @@ impl<M: Model> Query<M> {
     /// (`user.posts.count()`), with one grouped query per relation.
     pub fn with_count(mut self, relations: &[&str]) -> Self {
         self.model
-            .plan
+            .eager_plan(run_plan::<M>)
             .counts
             .extend(relations.iter().map(|r| (*r).to_owned()));
-        self.model.after_load = Some(run_plan::<M>);
         self
     }
 }

@@ -1,11 +1,13 @@
 //! Reading terminals: rows (`get`, `first`, `find`, `sole`), aggregates, `pluck`/`value`, pagination.
 
 use super::*;
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::dialect::Dialect;
+use crate::query::shape::ShapeCache;
 use crate::query::{DefaultSelect, Parts};
+use std::cell::RefCell;
+use std::sync::OnceLock;
 
 /// One page of results with the totals (from [`Query::paginate`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -258,7 +260,7 @@ impl<T: FromRow> Query<T> {
     /// [`Query::get_on`] on a borrowed query, which it leaves spent.
     fn get_in(&mut self, conn: &mut Connection) -> Result<Vec<T>> {
         self.check_lazy_guard()?;
-        let extras = std::mem::take(&mut self.model);
+        let eager = self.model.eager.take();
         // Rendering does not read the name: take it rather than copy it.
         let connection = std::mem::replace(&mut self.connection, Ident::Borrowed(""));
         let mut columns = None;
@@ -267,8 +269,8 @@ impl<T: FromRow> Query<T> {
         let mut rows =
             conn.query_map_native(&sql, &binds, |row| layout.decode(row, &mut columns))?;
         T::remember_connection(&mut rows, &connection);
-        if let Some(after_load) = extras.after_load {
-            after_load(&mut rows, &extras.plan, conn)?;
+        if let Some(eager) = eager {
+            (eager.after_load)(&mut rows, &eager.plan, conn)?;
         }
         Ok(rows)
     }
@@ -280,7 +282,7 @@ impl<T: FromRow> Query<T> {
         &mut self,
         dialect: &'static dyn Dialect,
         expected: Option<(&'static str, &'static [&'static str])>,
-    ) -> Result<(Cow<'static, str>, Vec<Value>, Layout)> {
+    ) -> Result<(SqlText, Vec<Value>, Layout)> {
         select_statement(&mut self.parts, self.default_select, dialect, expected)
     }
 
@@ -439,23 +441,90 @@ fn check_lazy_guard(guard: Option<(&'static str, &'static str)>) -> Result<()> {
     }
 }
 
-/// [`Query::select_statement`], compiled once rather than per row type.
+/// [`Query::select_statement`], compiled once rather than per row type. A query of a
+/// shape this thread rendered before (see [`crate::query::shape`]) takes that SQL and
+/// only collects its values.
 fn select_statement(
     parts: &mut Arc<Parts>,
     default_select: Option<&'static dyn DefaultSelect>,
     dialect: &'static dyn Dialect,
     expected: Option<(&'static str, &'static [&'static str])>,
-) -> Result<(Cow<'static, str>, Vec<Value>, Layout)> {
+) -> Result<(SqlText, Vec<Value>, Layout)> {
     if let Some(sql) = default_select.and_then(|d| d.default_select_sql(parts, dialect)) {
-        return Ok((Cow::Borrowed(sql), Vec::new(), Layout::Trusted));
+        return Ok((SqlText::Static(sql), Vec::new(), Layout::Trusted));
     }
-    let parts = Arc::unwrap_or_clone(std::mem::replace(
-        parts,
-        Arc::new(Parts::new(Ident::Borrowed(""))),
-    ));
+    let parts = Arc::unwrap_or_clone(std::mem::replace(parts, spent_parts()));
     let layout = parts.layout_for(expected);
-    let mut w = SqlWriter::new(dialect);
-    parts.render_select(&mut w);
-    let (sql, binds) = w.finish()?;
-    Ok((Cow::Owned(sql), binds, layout))
+    let Some(key) = ShapeCache::key(&parts, dialect) else {
+        let mut w = SqlWriter::new(dialect);
+        parts.render_select(&mut w);
+        let (sql, binds) = w.finish()?;
+        return Ok((SqlText::Owned(sql), binds, layout));
+    };
+    let cached = SHAPES.with(|cache| cache.borrow().get(&key, &parts));
+    match cached {
+        Some(sql) => {
+            #[cfg(debug_assertions)]
+            let fresh = {
+                let mut w = SqlWriter::new(dialect);
+                parts.clone().render_select(&mut w);
+                w.finish()
+            };
+            let mut w = SqlWriter::binds_only(dialect);
+            parts.render_select(&mut w);
+            let (_, binds) = w.finish()?;
+            #[cfg(debug_assertions)]
+            if let Ok((fresh_sql, fresh_binds)) = fresh {
+                assert_eq!(*sql, fresh_sql, "cached SQL of a query's shape");
+                assert_eq!(
+                    binds.len(),
+                    fresh_binds.len(),
+                    "values bound for cached SQL"
+                );
+            }
+            Ok((SqlText::Shared(sql), binds, layout))
+        }
+        None => {
+            let shape = parts.clone();
+            let mut w = SqlWriter::new(dialect);
+            parts.render_select(&mut w);
+            let (sql, binds) = w.finish()?;
+            let sql: Arc<str> = sql.into();
+            SHAPES.with(|cache| {
+                if let Ok(mut cache) = cache.try_borrow_mut() {
+                    cache.insert(key, &shape, Arc::clone(&sql));
+                }
+            });
+            Ok((SqlText::Shared(sql), binds, layout))
+        }
+    }
+}
+
+thread_local! {
+    static SHAPES: RefCell<ShapeCache> = RefCell::new(ShapeCache::default());
+}
+
+/// What a spent query's clauses are replaced with (shared: no allocation per query).
+fn spent_parts() -> Arc<Parts> {
+    static SPENT: OnceLock<Arc<Parts>> = OnceLock::new();
+    Arc::clone(SPENT.get_or_init(|| Arc::new(Parts::new(Ident::Borrowed("")))))
+}
+
+/// A statement's text: a model's cached SQL, a shape's, or rendered for this call.
+pub(crate) enum SqlText {
+    Static(&'static str),
+    Shared(Arc<str>),
+    Owned(String),
+}
+
+impl std::ops::Deref for SqlText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            SqlText::Static(sql) => sql,
+            SqlText::Shared(sql) => sql,
+            SqlText::Owned(sql) => sql,
+        }
+    }
 }
