@@ -6,6 +6,7 @@
 //! once.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use super::clause::{Order, Parts, SelectItem, Where, WhereKind};
@@ -305,8 +306,28 @@ fn same_dialect(a: &'static dyn Dialect, b: &'static dyn Dialect) -> bool {
 /// building queries from changing identifiers starts over rather than grow it).
 #[derive(Default)]
 pub(crate) struct ShapeCache {
-    entries: HashMap<u64, Vec<Entry>>,
+    entries: HashMap<u64, Vec<Entry>, BuildHasherDefault<AlreadyHashed>>,
     len: usize,
+}
+
+/// The map's keys are shape hashes already: used as they are.
+#[derive(Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// The key under which a query's SQL is cached: its shape's hash and the dialect.

@@ -7,10 +7,18 @@ use super::*;
 /// not loaded; [`Many::is_loaded`] tells the difference).
 pub struct Many<T> {
     pub(super) items: Option<Vec<T>>,
-    pub(super) count: Option<u64>,
+    /// The count and pivot rows, when loaded: boxed, so that a model with relations it
+    /// did not load stays small (its rows are allocated, moved and freed by the
+    /// hundred).
+    extra: Option<Box<ManyExtra>>,
+}
+
+#[derive(Clone, Default)]
+struct ManyExtra {
+    count: Option<u64>,
     /// Per item, its pivot row, when eager loading read one (a belongs-to-many with
     /// `with_pivot` columns or pivot timestamps).
-    pub(super) pivots: Option<Vec<Record>>,
+    pivots: Option<Vec<Record>>,
 }
 
 /// Models related by a foreign key on their table.
@@ -34,12 +42,18 @@ impl<T> Many<T> {
     /// Replaces the loaded models (and forgets any pivot rows).
     pub fn set(&mut self, items: Vec<T>) {
         self.items = Some(items);
-        self.pivots = None;
+        self.forget_pivots();
+    }
+
+    fn forget_pivots(&mut self) {
+        if let Some(extra) = &mut self.extra {
+            extra.pivots = None;
+        }
     }
 
     /// Takes the loaded models out (the relation becomes not loaded).
     pub fn take(&mut self) -> Vec<T> {
-        self.pivots = None;
+        self.forget_pivots();
         self.items.take().unwrap_or_default()
     }
 
@@ -47,31 +61,33 @@ impl<T> Many<T> {
     /// a belongs-to-many (or morph-to-many) declaring `with_pivot = [..]` columns or
     /// pivot `timestamps`. Each holds those columns and the two pivot keys.
     pub fn pivots(&self) -> Option<&[Record]> {
-        self.pivots.as_deref()
+        self.extra.as_ref()?.pivots.as_deref()
     }
 
     /// The loaded models, each with its pivot row (empty when no pivot was read: see
     /// [`Many::pivots`]).
     pub fn with_pivots(&self) -> impl Iterator<Item = (&T, &Record)> {
         let items = self.items.as_deref().unwrap_or(&[]);
-        let pivots = self.pivots.as_deref().unwrap_or(&[]);
+        let pivots = self.pivots().unwrap_or(&[]);
         items.iter().zip(pivots)
     }
 
     pub(super) fn set_with_pivots(&mut self, items: Vec<T>, pivots: Vec<Record>) {
         self.items = Some(items);
-        self.pivots = Some(pivots);
+        self.extra.get_or_insert_default().pivots = Some(pivots);
     }
 
     /// The related row count from `with_count`, else the loaded length.
     pub fn count(&self) -> Option<u64> {
-        self.count
+        self.extra
+            .as_ref()
+            .and_then(|extra| extra.count)
             .or_else(|| self.items.as_ref().map(|v| v.len() as u64))
     }
 
     #[doc(hidden)]
     pub fn count_slot(&mut self) -> &mut Option<u64> {
-        &mut self.count
+        &mut self.extra.get_or_insert_default().count
     }
 }
 
@@ -79,8 +95,7 @@ impl<T> Default for Many<T> {
     fn default() -> Self {
         Many {
             items: None,
-            count: None,
-            pivots: None,
+            extra: None,
         }
     }
 }
@@ -89,8 +104,7 @@ impl<T: Clone> Clone for Many<T> {
     fn clone(&self) -> Self {
         Many {
             items: self.items.clone(),
-            count: self.count,
-            pivots: self.pivots.clone(),
+            extra: self.extra.clone(),
         }
     }
 }
