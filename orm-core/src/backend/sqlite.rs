@@ -49,11 +49,13 @@ impl SqliteConnection {
     }
 
     pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
-        refuse_unbindable(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let changed = stmt
             .execute(rusqlite::params_from_iter(
-                params.iter().map(|p| SqliteBind(p.param())),
+                params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| SqliteBind(p.param(), i)),
             ))
             .map_err(map_error)?;
         Ok(changed as u64)
@@ -65,11 +67,13 @@ impl SqliteConnection {
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
-        refuse_unbindable(params)?;
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         let mut rows = stmt
             .query(rusqlite::params_from_iter(
-                params.iter().map(|p| SqliteBind(p.param())),
+                params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| SqliteBind(p.param(), i)),
             ))
             .map_err(map_error)?;
         while let Some(row) = rows.next().map_err(map_error)? {
@@ -128,31 +132,29 @@ fn enable_wal(conn: &rusqlite::Connection, timeout: Duration) -> Result<()> {
     }
 }
 
-/// SQLite stores a bound NaN as NULL: refuse it rather than lose the value silently;
-/// and it has no arrays.
-fn refuse_unbindable<P: Param>(params: &[P]) -> Result<()> {
-    for (index, param) in params.iter().enumerate() {
-        match param.param().as_value() {
-            Some(Value::Float(f)) if f.is_nan() => {
-                return Err(Error::bind(format!(
-                    "parameter {} is NaN, which SQLite cannot store (it would become NULL)",
-                    index + 1
-                )))
-            }
-            Some(Value::Array(_)) => {
-                return Err(Error::bind(format!(
-                    "parameter {} is an array, which SQLite cannot bind",
-                    index + 1
-                )))
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+/// A value SQLite cannot take, met while binding the parameter at `index` (0-based):
+/// a NaN (SQLite would store NULL, losing the value silently) or an array. Nothing has
+/// run when it is reported.
+#[derive(Debug)]
+struct Unbindable {
+    index: usize,
+    what: &'static str,
 }
 
-/// Binds a parameter without copying text or bytes.
-struct SqliteBind<'a>(Bind<'a>);
+impl std::fmt::Display for Unbindable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "parameter {} is {}", self.index + 1, self.what)
+    }
+}
+
+impl std::error::Error for Unbindable {}
+
+fn unbindable(index: usize, what: &'static str) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(Unbindable { index, what }))
+}
+
+/// Binds a parameter (the one at the given position) without copying text or bytes.
+struct SqliteBind<'a>(Bind<'a>, usize);
 
 impl rusqlite::ToSql for SqliteBind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -166,6 +168,12 @@ impl rusqlite::ToSql for SqliteBind<'_> {
             Value::Null => ToSqlOutput::Borrowed(SqliteRef::Null),
             Value::Bool(v) => ToSqlOutput::Borrowed(SqliteRef::Integer(i64::from(*v))),
             Value::Int(v) => ToSqlOutput::Borrowed(SqliteRef::Integer(*v)),
+            Value::Float(v) if v.is_nan() => {
+                return Err(unbindable(
+                    self.1,
+                    "NaN, which SQLite cannot store (it would become NULL)",
+                ))
+            }
             Value::Float(v) => ToSqlOutput::Borrowed(SqliteRef::Real(*v)),
             Value::Text(v) => ToSqlOutput::Borrowed(SqliteRef::Text(v.as_bytes())),
             Value::Bytes(v) => ToSqlOutput::Borrowed(SqliteRef::Blob(v)),
@@ -181,9 +189,7 @@ impl rusqlite::ToSql for SqliteBind<'_> {
             #[cfg(feature = "decimal")]
             Value::Decimal(v) => ToSqlOutput::from(v.to_string()),
             Value::Array(_) => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(
-                    "SQLite cannot bind an array".into(),
-                ))
+                return Err(unbindable(self.1, "an array, which SQLite cannot bind"));
             }
         })
     }
@@ -228,6 +234,11 @@ fn column_not_found(index: usize) -> Box<Error> {
 }
 
 pub(crate) fn map_error(error: rusqlite::Error) -> Error {
+    if let rusqlite::Error::ToSqlConversionFailure(failure) = &error {
+        if let Some(unbindable) = failure.downcast_ref::<Unbindable>() {
+            return Error::bind(unbindable.to_string());
+        }
+    }
     if let rusqlite::Error::InvalidParameterCount(given, expected) = error {
         return Error::Bind {
             message: format!(
@@ -345,5 +356,36 @@ mod tests {
         assert_eq!(unnamed, (None, vec![]));
         let foreign = violated(ConstraintKind::ForeignKey, "FOREIGN KEY constraint failed");
         assert_eq!(foreign, (None, vec![]));
+    }
+
+    #[test]
+    fn a_nan_or_an_array_is_refused_by_position_and_nothing_runs() -> Result<()> {
+        let mut conn = crate::Connection::open("sqlite::memory:")?;
+        conn.execute_batch("CREATE TABLE t (x REAL, y REAL)")?;
+        let nan = conn.execute("INSERT INTO t (x, y) VALUES (?, ?)", &[&1.0, &f64::NAN]);
+        match nan {
+            Err(Error::Bind { message, .. }) => assert_eq!(
+                message,
+                "parameter 2 is NaN, which SQLite cannot store (it would become NULL)"
+            ),
+            other => panic!("NaN gave {other:?}"),
+        }
+        let array = conn.execute_values(
+            "INSERT INTO t (x, y) VALUES (?, ?)",
+            &[Value::Array(vec![Value::Int(1)]), Value::Float(2.0)],
+        );
+        match array {
+            Err(Error::Bind { message, .. }) => {
+                assert_eq!(message, "parameter 1 is an array, which SQLite cannot bind")
+            }
+            other => panic!("an array gave {other:?}"),
+        }
+        let rows = conn.select("SELECT x FROM t WHERE x > ?", &[&f64::NAN]);
+        assert!(matches!(rows, Err(Error::Bind { .. })), "{rows:?}");
+        assert!(
+            conn.select("SELECT * FROM t", &[])?.is_empty(),
+            "nothing written"
+        );
+        Ok(())
     }
 }
