@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use super::clause::{Order, Parts, SelectItem, Where, WhereKind};
+use super::clause::{Join, Order, Parts, SelectItem, Where, WhereKind};
 use crate::dialect::Dialect;
 
 /// Visits the parts of a shape in order.
@@ -21,13 +21,30 @@ trait Visitor {
 /// Walks the shape of `parts`. `false` when the query is not to be cached (a clause
 /// whose text depends on a bound value, or an error met while building).
 fn walk(parts: &Parts, v: &mut impl Visitor) -> bool {
-    if parts.error.is_some() {
+    // Every field named: a new clause does not compile until the shape covers it.
+    let Parts {
+        table,
+        columns,
+        distinct,
+        joins,
+        wheres,
+        scopes,
+        groups,
+        havings,
+        orders,
+        limit,
+        offset,
+        unions,
+        lock,
+        error,
+    } = parts;
+    if error.is_some() {
         return false;
     }
-    v.text(&parts.table);
-    v.number(u64::from(parts.distinct));
-    v.number(parts.columns.len() as u64);
-    for item in parts.columns.iter() {
+    v.text(table);
+    v.number(u64::from(*distinct));
+    v.number(columns.len() as u64);
+    for item in columns.iter() {
         match item {
             SelectItem::Column(column) => {
                 v.number(0);
@@ -56,33 +73,38 @@ fn walk(parts: &Parts, v: &mut impl Visitor) -> bool {
             }
         }
     }
-    v.number(parts.joins.len() as u64);
-    for join in &parts.joins {
-        v.number(join.kind as u64);
-        v.text(&join.table);
-        if !walk_conditions(&join.conditions, v) {
+    v.number(joins.len() as u64);
+    for Join {
+        kind,
+        table,
+        conditions,
+    } in joins
+    {
+        v.number(*kind as u64);
+        v.text(table);
+        if !walk_conditions(conditions, v) {
             return false;
         }
     }
-    v.number(parts.scopes.len() as u64);
-    for (name, conditions) in &parts.scopes {
+    v.number(scopes.len() as u64);
+    for (name, conditions) in scopes {
         v.text(name);
         if !walk_conditions(conditions, v) {
             return false;
         }
     }
-    if !walk_conditions(&parts.wheres, v) {
+    if !walk_conditions(wheres, v) {
         return false;
     }
-    v.number(parts.groups.len() as u64);
-    for group in &parts.groups {
+    v.number(groups.len() as u64);
+    for group in groups {
         v.text(group);
     }
-    if !walk_conditions(&parts.havings, v) {
+    if !walk_conditions(havings, v) {
         return false;
     }
-    v.number(parts.orders.len() as u64);
-    for order in &parts.orders {
+    v.number(orders.len() as u64);
+    for order in orders {
         match order {
             Order::Column(column, desc) => {
                 v.number(u64::from(*desc));
@@ -96,7 +118,7 @@ fn walk(parts: &Parts, v: &mut impl Visitor) -> bool {
             Order::Random => v.number(3),
         }
     }
-    for bound in [parts.limit, parts.offset] {
+    for bound in [*limit, *offset] {
         match bound {
             Some(n) => {
                 v.number(1);
@@ -105,9 +127,9 @@ fn walk(parts: &Parts, v: &mut impl Visitor) -> bool {
             None => v.number(0),
         }
     }
-    v.number(parts.lock.map_or(0, |mode| mode as u64 + 1));
-    v.number(parts.unions.len() as u64);
-    for (union, all) in &parts.unions {
+    v.number(lock.map_or(0, |mode| mode as u64 + 1));
+    v.number(unions.len() as u64);
+    for (union, all) in unions {
         v.number(u64::from(*all));
         if !walk(union, v) {
             return false;
@@ -118,9 +140,9 @@ fn walk(parts: &Parts, v: &mut impl Visitor) -> bool {
 
 fn walk_conditions(conditions: &[Where], v: &mut impl Visitor) -> bool {
     v.number(conditions.len() as u64);
-    for condition in conditions {
-        v.number(u64::from(condition.or));
-        let cacheable = match &condition.kind {
+    for Where { or, kind } in conditions {
+        v.number(u64::from(*or));
+        let cacheable = match kind {
             WhereKind::Basic { column, op, value } => {
                 v.number(0);
                 v.text(column);
@@ -330,6 +352,9 @@ impl Hasher for AlreadyHashed {
     }
 }
 
+/// A query's shape, recorded.
+pub(crate) struct Shape(Vec<Token>);
+
 /// The key under which a query's SQL is cached: its shape's hash and the dialect.
 pub(crate) struct ShapeKey {
     hash: u64,
@@ -363,17 +388,22 @@ impl ShapeCache {
         })
     }
 
-    /// Remembers `sql` as the text of `parts`' shape.
-    pub(crate) fn insert(&mut self, key: ShapeKey, parts: &Parts, sql: Arc<str>) {
+    /// `parts`' shape, to remember with its SQL once rendered (see [`ShapeCache::insert`]).
+    pub(crate) fn record(parts: &Parts) -> Shape {
+        let mut record = Record(Vec::new());
+        walk(parts, &mut record);
+        Shape(record.0)
+    }
+
+    /// Remembers `sql` as the text of `shape`.
+    pub(crate) fn insert(&mut self, key: ShapeKey, shape: Shape, sql: Arc<str>) {
         if self.len >= Self::CAPACITY {
             self.entries.clear();
             self.len = 0;
         }
-        let mut record = Record(Vec::new());
-        walk(parts, &mut record);
         self.entries.entry(key.hash).or_default().push(Entry {
             dialect: key.dialect,
-            shape: record.0,
+            shape: shape.0,
             sql,
         });
         self.len += 1;
@@ -468,7 +498,7 @@ mod tests {
         let ada = q().where_eq("name", "Ada");
         let key = ShapeCache::key(&ada.parts, &SqliteDialect).unwrap();
         assert!(cache.get(&key, &ada.parts).is_none());
-        cache.insert(key, &ada.parts, "lite".into());
+        cache.insert(key, ShapeCache::record(&ada.parts), "lite".into());
         let grace = q().where_eq("name", "Grace");
         let key = ShapeCache::key(&grace.parts, &SqliteDialect).unwrap();
         assert_eq!(cache.get(&key, &grace.parts).as_deref(), Some("lite"));
@@ -485,7 +515,7 @@ mod tests {
         for i in 0..=ShapeCache::CAPACITY {
             let query = q().limit(i as u64);
             let key = ShapeCache::key(&query.parts, &SqliteDialect).unwrap();
-            cache.insert(key, &query.parts, "sql".into());
+            cache.insert(key, ShapeCache::record(&query.parts), "sql".into());
         }
         assert_eq!(cache.len, 1);
     }

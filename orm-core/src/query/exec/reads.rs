@@ -461,7 +461,11 @@ fn select_statement(
         let (sql, binds) = w.finish()?;
         return Ok((SqlText::Owned(sql), binds, layout));
     };
-    let cached = SHAPES.with(|cache| cache.borrow().get(&key, &parts));
+    // `try_with`: a query run while the thread's locals are being destroyed renders.
+    let cached = SHAPES
+        .try_with(|cache| cache.try_borrow().ok()?.get(&key, &parts))
+        .ok()
+        .flatten();
     match cached {
         Some(sql) => {
             #[cfg(debug_assertions)]
@@ -485,14 +489,14 @@ fn select_statement(
             Ok((SqlText::Shared(sql), binds, layout))
         }
         None => {
-            let shape = parts.clone();
+            let shape = ShapeCache::record(&parts);
             let mut w = SqlWriter::new(dialect);
             parts.render_select(&mut w);
             let (sql, binds) = w.finish()?;
             let sql: Arc<str> = sql.into();
-            SHAPES.with(|cache| {
+            let _ = SHAPES.try_with(|cache| {
                 if let Ok(mut cache) = cache.try_borrow_mut() {
-                    cache.insert(key, &shape, Arc::clone(&sql));
+                    cache.insert(key, shape, Arc::clone(&sql));
                 }
             });
             Ok((SqlText::Shared(sql), binds, layout))
