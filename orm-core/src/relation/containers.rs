@@ -6,15 +6,14 @@ use super::*;
 /// not loaded until eager loading fills it. Dereferences to the loaded slice (empty when
 /// not loaded; [`Many::is_loaded`] tells the difference).
 pub struct Many<T> {
-    pub(super) items: Option<Vec<T>>,
-    /// The count and pivot rows, when loaded: boxed, so that a model with relations it
-    /// did not load stays small (its rows are allocated, moved and freed by the
-    /// hundred).
-    extra: Option<Box<ManyExtra>>,
+    /// Nothing until something is loaded: a model decoded with relations it did not load
+    /// carries one null pointer per relation (its rows are allocated, moved and freed by
+    /// the hundred, and their size decides how hard the allocator works).
+    inner: Option<Box<ManyInner<T>>>,
 }
 
-#[derive(Clone, Default)]
-struct ManyExtra {
+struct ManyInner<T> {
+    items: Option<Vec<T>>,
     count: Option<u64>,
     /// Per item, its pivot row, when eager loading read one (a belongs-to-many with
     /// `with_pivot` columns or pivot timestamps).
@@ -29,89 +28,106 @@ pub type BelongsToMany<T> = Many<T>;
 pub type HasManyThrough<T> = Many<T>;
 
 impl<T> Many<T> {
+    fn items(&self) -> Option<&Vec<T>> {
+        self.inner.as_ref()?.items.as_ref()
+    }
+
+    fn inner_mut(&mut self) -> &mut ManyInner<T> {
+        self.inner.get_or_insert_with(|| {
+            Box::new(ManyInner {
+                items: None,
+                count: None,
+                pivots: None,
+            })
+        })
+    }
+
     /// Whether the relation was loaded.
     pub fn is_loaded(&self) -> bool {
-        self.items.is_some()
+        self.items().is_some()
     }
 
     /// The loaded models, if loaded.
     pub fn loaded(&self) -> Option<&[T]> {
-        self.items.as_deref()
+        self.items().map(Vec::as_slice)
     }
 
     /// Replaces the loaded models (and forgets any pivot rows).
     pub fn set(&mut self, items: Vec<T>) {
-        self.items = Some(items);
-        self.forget_pivots();
-    }
-
-    fn forget_pivots(&mut self) {
-        if let Some(extra) = &mut self.extra {
-            extra.pivots = None;
-        }
+        let inner = self.inner_mut();
+        inner.items = Some(items);
+        inner.pivots = None;
     }
 
     /// Takes the loaded models out (the relation becomes not loaded).
     pub fn take(&mut self) -> Vec<T> {
-        self.forget_pivots();
-        self.items.take().unwrap_or_default()
+        match &mut self.inner {
+            Some(inner) => {
+                inner.pivots = None;
+                inner.items.take().unwrap_or_default()
+            }
+            None => Vec::new(),
+        }
     }
 
     /// The pivot rows of the loaded models, in their order, when eager loading read them:
     /// a belongs-to-many (or morph-to-many) declaring `with_pivot = [..]` columns or
     /// pivot `timestamps`. Each holds those columns and the two pivot keys.
     pub fn pivots(&self) -> Option<&[Record]> {
-        self.extra.as_ref()?.pivots.as_deref()
+        self.inner.as_ref()?.pivots.as_deref()
     }
 
     /// The loaded models, each with its pivot row (empty when no pivot was read: see
     /// [`Many::pivots`]).
     pub fn with_pivots(&self) -> impl Iterator<Item = (&T, &Record)> {
-        let items = self.items.as_deref().unwrap_or(&[]);
+        let items = self.loaded().unwrap_or(&[]);
         let pivots = self.pivots().unwrap_or(&[]);
         items.iter().zip(pivots)
     }
 
     pub(super) fn set_with_pivots(&mut self, items: Vec<T>, pivots: Vec<Record>) {
-        self.items = Some(items);
-        self.extra.get_or_insert_default().pivots = Some(pivots);
+        let inner = self.inner_mut();
+        inner.items = Some(items);
+        inner.pivots = Some(pivots);
     }
 
     /// The related row count from `with_count`, else the loaded length.
     pub fn count(&self) -> Option<u64> {
-        self.extra
-            .as_ref()
-            .and_then(|extra| extra.count)
-            .or_else(|| self.items.as_ref().map(|v| v.len() as u64))
+        let inner = self.inner.as_ref()?;
+        inner
+            .count
+            .or_else(|| inner.items.as_ref().map(|v| v.len() as u64))
     }
 
     #[doc(hidden)]
     pub fn count_slot(&mut self) -> &mut Option<u64> {
-        &mut self.extra.get_or_insert_default().count
+        &mut self.inner_mut().count
     }
 }
 
 impl<T> Default for Many<T> {
     fn default() -> Self {
-        Many {
-            items: None,
-            extra: None,
-        }
+        Many { inner: None }
     }
 }
 
 impl<T: Clone> Clone for Many<T> {
     fn clone(&self) -> Self {
         Many {
-            items: self.items.clone(),
-            extra: self.extra.clone(),
+            inner: self.inner.as_ref().map(|inner| {
+                Box::new(ManyInner {
+                    items: inner.items.clone(),
+                    count: inner.count,
+                    pivots: inner.pivots.clone(),
+                })
+            }),
         }
     }
 }
 
 impl<T: std::fmt::Debug> std::fmt::Debug for Many<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.items {
+        match self.loaded() {
             Some(items) => f.debug_list().entries(items).finish(),
             None => f.write_str("<not loaded>"),
         }
@@ -120,27 +136,33 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Many<T> {
 
 impl<T: PartialEq> PartialEq for Many<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.items == other.items
+        self.loaded() == other.loaded()
     }
 }
 
 impl<T> Deref for Many<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        self.items.as_deref().unwrap_or(&[])
+        self.loaded().unwrap_or(&[])
     }
 }
 
 impl<T: serde::Serialize> serde::Serialize for Many<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.items.serialize(serializer)
+        self.loaded().serialize(serializer)
     }
 }
 
 /// A loaded to-one relation (`HasOne`, `BelongsTo`, `HasOneThrough`).
 pub struct One<T> {
-    pub(super) item: Option<Option<Box<T>>>,
-    pub(super) count: Option<u64>,
+    /// Nothing until something is loaded (or counted), as [`Many`].
+    inner: Option<Box<OneInner<T>>>,
+}
+
+struct OneInner<T> {
+    /// `Some` once loaded: the model, or `None` when there is none.
+    item: Option<Option<T>>,
+    count: Option<u64>,
 }
 
 /// A model related by a foreign key on its table (at most one).
@@ -151,53 +173,68 @@ pub type BelongsTo<T> = One<T>;
 pub type HasOneThrough<T> = One<T>;
 
 impl<T> One<T> {
+    /// `Some` once loaded: the model, or `None` when there is none.
+    fn state(&self) -> Option<Option<&T>> {
+        self.inner.as_ref()?.item.as_ref().map(Option::as_ref)
+    }
+
+    fn inner_mut(&mut self) -> &mut OneInner<T> {
+        self.inner.get_or_insert_with(|| {
+            Box::new(OneInner {
+                item: None,
+                count: None,
+            })
+        })
+    }
+
     /// Whether the relation was loaded.
     pub fn is_loaded(&self) -> bool {
-        self.item.is_some()
+        self.state().is_some()
     }
 
     /// The loaded model (`None` when not loaded or when there is none).
     pub fn get(&self) -> Option<&T> {
-        self.item.as_ref().and_then(|i| i.as_deref())
+        self.state().flatten()
     }
 
     /// Replaces the loaded model.
     pub fn set(&mut self, item: Option<T>) {
-        self.item = Some(item.map(Box::new));
+        self.inner_mut().item = Some(item);
     }
 
     /// Takes the loaded model out (the relation becomes not loaded).
     pub fn take(&mut self) -> Option<T> {
-        self.item.take().flatten().map(|b| *b)
+        self.inner.as_mut()?.item.take().flatten()
     }
 
     #[doc(hidden)]
     pub fn count_slot(&mut self) -> &mut Option<u64> {
-        &mut self.count
+        &mut self.inner_mut().count
     }
 }
 
 impl<T> Default for One<T> {
     fn default() -> Self {
-        One {
-            item: None,
-            count: None,
-        }
+        One { inner: None }
     }
 }
 
 impl<T: Clone> Clone for One<T> {
     fn clone(&self) -> Self {
         One {
-            item: self.item.clone(),
-            count: self.count,
+            inner: self.inner.as_ref().map(|inner| {
+                Box::new(OneInner {
+                    item: inner.item.clone(),
+                    count: inner.count,
+                })
+            }),
         }
     }
 }
 
 impl<T: std::fmt::Debug> std::fmt::Debug for One<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.item {
+        match self.state() {
             Some(item) => item.fmt(f),
             None => f.write_str("<not loaded>"),
         }
@@ -206,7 +243,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for One<T> {
 
 impl<T: PartialEq> PartialEq for One<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.item == other.item
+        self.state() == other.state()
     }
 }
 
@@ -217,3 +254,58 @@ impl<T: serde::Serialize> serde::Serialize for One<T> {
 }
 
 // ----- lazy-loading prevention ----------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unloaded_relation_is_one_pointer() {
+        assert_eq!(std::mem::size_of::<Many<[u8; 100]>>(), 8);
+        assert_eq!(std::mem::size_of::<One<[u8; 100]>>(), 8);
+    }
+
+    #[test]
+    fn many_loads_takes_counts_and_compares() {
+        let mut many = Many::<i64>::default();
+        assert!(!many.is_loaded() && many.is_empty() && many.count().is_none());
+        assert_eq!(format!("{many:?}"), "<not loaded>");
+        *many.count_slot() = Some(7);
+        assert!(!many.is_loaded());
+        assert_eq!(many.count(), Some(7));
+        many.set(vec![1, 2]);
+        assert_eq!(many.loaded(), Some(&[1, 2][..]));
+        assert_eq!(
+            many.count(),
+            Some(7),
+            "a with_count count wins over the length"
+        );
+        let copy = many.clone();
+        assert_eq!(copy, many);
+        assert_eq!(format!("{copy:?}"), "[1, 2]");
+        assert_eq!(many.take(), vec![1, 2]);
+        assert!(!many.is_loaded());
+        assert_ne!(copy, many);
+        let mut counted = Many::<i64>::default();
+        counted.set(vec![3]);
+        assert_eq!(counted.count(), Some(1));
+    }
+
+    #[test]
+    fn one_tells_not_loaded_from_none() {
+        let mut one = One::<String>::default();
+        assert!(!one.is_loaded() && one.get().is_none());
+        assert_eq!(format!("{one:?}"), "<not loaded>");
+        one.set(None);
+        assert!(one.is_loaded() && one.get().is_none());
+        assert_eq!(format!("{one:?}"), "None");
+        assert_ne!(one, One::default());
+        one.set(Some("Ada".to_owned()));
+        assert_eq!(one.get().map(String::as_str), Some("Ada"));
+        assert_eq!(one.clone(), one);
+        *one.count_slot() = Some(1);
+        assert_eq!(one.take().as_deref(), Some("Ada"));
+        assert!(!one.is_loaded());
+        assert_eq!(one.take(), None);
+    }
+}
