@@ -146,8 +146,11 @@ impl<'r> Row<'r> {
     }
 
     /// [`Row::value_at`] with the error boxed: the per-column decode path keeps its
-    /// `Result` the size of a [`ValueRef`].
-    #[inline]
+    /// `Result` the size of a [`ValueRef`]. Always inlined into the decoders: as a call
+    /// it was a third of the ORM's per-row cost over rusqlite (loading 10 000 rows: 1.04
+    /// → 1.02 of rusqlite's instructions), for no measurable build time (a six-model
+    /// app's release build of its own crate: 3.9 → 4.0 CPU s, within run-to-run spread).
+    #[inline(always)]
     fn read_at(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>> {
         match &self.inner {
             #[cfg(feature = "sqlite")]
