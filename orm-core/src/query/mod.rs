@@ -5,6 +5,8 @@
 //! string literals are never copied). The SQL is rendered once, by the terminal method,
 //! through the dialect of the connection it runs on: every value is a bound parameter,
 //! every identifier is quoted, and the `*_raw` methods are the only way raw SQL enters.
+//! `get` and `first` reuse the text this thread rendered for a query of the same shape
+//! (same clauses, other values: `shape.rs`) and only collect the values.
 //!
 //! A terminal method (`get`, `first`, `count`, `insert`, ...) runs on the query's named
 //! connection (`"default"` unless [`Query::use_connection`] says otherwise), which is the
