@@ -6,13 +6,17 @@
 //! `orm_pool` is rusqlite on a file (`rusqlite_file`, set up as the ORM sets up a file:
 //! WAL, `synchronous = NORMAL`); every other contender, and `rusqlite`, is in memory.
 
+use std::fmt::Display;
 use std::hint::black_box;
 use std::time::Duration;
 
 mod common;
 
 use common::default_connection_paths;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, Bencher, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use diesel::connection::SimpleConnection;
 use diesel::SqliteConnection;
 use orm_benches::data::Seed;
@@ -63,16 +67,26 @@ impl Fixture {
 
 const CLEAR_USERS: &str = "DELETE FROM users";
 
+/// Benches `routine` on rusqlite twice: as `rusqlite` on the in-memory database, then as
+/// `rusqlite_file` on the database file (the baseline of `orm_pool`).
+fn raw_paths(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    parameter: impl Display,
+    f: &mut Fixture,
+    mut routine: impl FnMut(&mut Bencher<'_>, &mut rusqlite::Connection),
+) {
+    for (name, conn) in [("rusqlite", &mut f.raw), ("rusqlite_file", &mut f.raw_file)] {
+        group.bench_function(BenchmarkId::new(name, &parameter), |b| routine(b, conn));
+    }
+}
+
 fn trivial_query(c: &mut Criterion) {
     let mut group = c.benchmark_group("sqlite/trivial_query");
     for n in LOAD_SIZES {
         let mut f = Fixture::new(&Seed::users(n));
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(BenchmarkId::new("rusqlite", n), |b| {
-            b.iter(|| black_box(raw_sqlite::load_users(&f.raw).unwrap()))
-        });
-        group.bench_function(BenchmarkId::new("rusqlite_file", n), |b| {
-            b.iter(|| black_box(raw_sqlite::load_users(&f.raw_file).unwrap()))
+        raw_paths(&mut group, n, &mut f, |b, conn| {
+            b.iter(|| black_box(raw_sqlite::load_users(conn).unwrap()))
         });
         default_connection_paths(&mut group, n, f.testing_path(), |b| {
             b.iter(|| black_box(orm::load_users().unwrap()))
@@ -93,11 +107,8 @@ fn medium_query(c: &mut Criterion) {
         // Every user has one post; the filter keeps the black-haired half (at least one).
         let mut f = Fixture::new(&Seed::users_posts_comments(n, 1, 0));
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(BenchmarkId::new("rusqlite", n), |b| {
-            b.iter(|| black_box(raw_sqlite::load_users_with_posts(&f.raw).unwrap()))
-        });
-        group.bench_function(BenchmarkId::new("rusqlite_file", n), |b| {
-            b.iter(|| black_box(raw_sqlite::load_users_with_posts(&f.raw_file).unwrap()))
+        raw_paths(&mut group, n, &mut f, |b, conn| {
+            b.iter(|| black_box(raw_sqlite::load_users_with_posts(conn).unwrap()))
         });
         default_connection_paths(&mut group, n, f.testing_path(), |b| {
             b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
@@ -125,25 +136,14 @@ fn inserts(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("sqlite/insert_many");
     group.throughput(Throughput::Elements(INSERT_BATCH as u64));
-    group.bench_function(BenchmarkId::new("rusqlite", INSERT_BATCH), |b| {
+    raw_paths(&mut group, INSERT_BATCH, &mut f, |b, conn| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
                 CLEANUP_EVERY,
                 || (),
-                |()| raw_sqlite::insert_many(&f.raw, &users).unwrap(),
-                || drop(f.raw.execute_batch(CLEAR_USERS)),
-            )
-        })
-    });
-    group.bench_function(BenchmarkId::new("rusqlite_file", INSERT_BATCH), |b| {
-        b.iter_custom(|iters| {
-            time_with_cleanup(
-                iters,
-                CLEANUP_EVERY,
-                || (),
-                |()| raw_sqlite::insert_many(&f.raw_file, &users).unwrap(),
-                || drop(f.raw_file.execute_batch(CLEAR_USERS)),
+                |()| raw_sqlite::insert_many(conn, &users).unwrap(),
+                || drop(conn.execute_batch(CLEAR_USERS)),
             )
         })
     });
@@ -192,23 +192,9 @@ fn inserts(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("sqlite/save_in_transaction");
     group.throughput(Throughput::Elements(INSERT_BATCH as u64));
-    group.bench_function(BenchmarkId::new("rusqlite", INSERT_BATCH), |b| {
+    raw_paths(&mut group, INSERT_BATCH, &mut f, |b, conn| {
         b.iter_custom(|iters| {
-            let conn = std::cell::RefCell::new(&mut f.raw);
-            time_with_cleanup(
-                iters,
-                CLEANUP_EVERY,
-                || (),
-                |()| {
-                    raw_sqlite::insert_each_in_transaction(&mut conn.borrow_mut(), &users).unwrap()
-                },
-                || conn.borrow_mut().execute_batch(CLEAR_USERS).unwrap(),
-            )
-        })
-    });
-    group.bench_function(BenchmarkId::new("rusqlite_file", INSERT_BATCH), |b| {
-        b.iter_custom(|iters| {
-            let conn = std::cell::RefCell::new(&mut f.raw_file);
+            let conn = std::cell::RefCell::new(&mut *conn);
             time_with_cleanup(
                 iters,
                 CLEANUP_EVERY,
@@ -268,25 +254,14 @@ fn inserts(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("sqlite/save_one");
     let cleanup_every = CLEANUP_EVERY * INSERT_BATCH as u64;
-    group.bench_function(BenchmarkId::new("rusqlite", 1), |b| {
+    raw_paths(&mut group, 1, &mut f, |b, conn| {
         b.iter_custom(|iters| {
             time_with_cleanup(
                 iters,
                 cleanup_every,
                 || (),
-                |()| raw_sqlite::insert_one(&f.raw, &one_user[0]).unwrap(),
-                || f.raw.execute_batch(CLEAR_USERS).unwrap(),
-            )
-        })
-    });
-    group.bench_function(BenchmarkId::new("rusqlite_file", 1), |b| {
-        b.iter_custom(|iters| {
-            time_with_cleanup(
-                iters,
-                cleanup_every,
-                || (),
-                |()| raw_sqlite::insert_one(&f.raw_file, &one_user[0]).unwrap(),
-                || f.raw_file.execute_batch(CLEAR_USERS).unwrap(),
+                |()| raw_sqlite::insert_one(conn, &one_user[0]).unwrap(),
+                || conn.execute_batch(CLEAR_USERS).unwrap(),
             )
         })
     });
@@ -339,17 +314,10 @@ fn find_by_key(c: &mut Criterion) {
     let ids: Vec<i64> = (1..=FIND_LOOKUPS as i64).collect();
     let mut group = c.benchmark_group("sqlite/find_by_key");
     group.throughput(Throughput::Elements(FIND_LOOKUPS as u64));
-    group.bench_function(BenchmarkId::new("rusqlite", FIND_LOOKUPS), |b| {
+    raw_paths(&mut group, FIND_LOOKUPS, &mut f, |b, conn| {
         b.iter(|| {
             for &id in &ids {
-                black_box(raw_sqlite::find_user(&f.raw, id).unwrap());
-            }
-        })
-    });
-    group.bench_function(BenchmarkId::new("rusqlite_file", FIND_LOOKUPS), |b| {
-        b.iter(|| {
-            for &id in &ids {
-                black_box(raw_sqlite::find_user(&f.raw_file, id).unwrap());
+                black_box(raw_sqlite::find_user(conn, id).unwrap());
             }
         })
     });
@@ -382,11 +350,8 @@ fn associations(c: &mut Criterion) {
     let mut f = Fixture::new(&Seed::users_posts_comments(users, posts, comments));
     let mut group = c.benchmark_group("sqlite/associations");
     let label = format!("{users}x{posts}x{comments}");
-    group.bench_function(BenchmarkId::new("rusqlite", &label), |b| {
-        b.iter(|| black_box(raw_sqlite::load_associations(&f.raw).unwrap()))
-    });
-    group.bench_function(BenchmarkId::new("rusqlite_file", &label), |b| {
-        b.iter(|| black_box(raw_sqlite::load_associations(&f.raw_file).unwrap()))
+    raw_paths(&mut group, &label, &mut f, |b, conn| {
+        b.iter(|| black_box(raw_sqlite::load_associations(conn).unwrap()))
     });
     default_connection_paths(&mut group, &label, f.testing_path(), |b| {
         b.iter(|| black_box(orm::load_associations().unwrap()))
@@ -405,11 +370,8 @@ fn streaming(c: &mut Criterion) {
     let mut group = c.benchmark_group("sqlite/streaming");
     group.sample_size(10);
     group.throughput(Throughput::Elements(STREAM_ROWS as u64));
-    group.bench_function(BenchmarkId::new("rusqlite", STREAM_ROWS), |b| {
-        b.iter(|| raw_sqlite::stream_users(&f.raw, |u| drop(black_box(u))).unwrap())
-    });
-    group.bench_function(BenchmarkId::new("rusqlite_file", STREAM_ROWS), |b| {
-        b.iter(|| raw_sqlite::stream_users(&f.raw_file, |u| drop(black_box(u))).unwrap())
+    raw_paths(&mut group, STREAM_ROWS, &mut f, |b, conn| {
+        b.iter(|| raw_sqlite::stream_users(conn, |u| drop(black_box(u))).unwrap())
     });
     default_connection_paths(&mut group, STREAM_ROWS, f.testing_path(), |b| {
         b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
