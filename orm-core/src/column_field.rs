@@ -2,8 +2,8 @@
 //! type without a column mapping is one compile error naming the fix, not one error per
 //! generated use (encode, bind, decode, serialize each needed their own trait before).
 
+#[cfg(feature = "json")]
 use serde::ser::SerializeStruct;
-use serde::Serialize;
 
 use crate::error::Result;
 use crate::row::Row;
@@ -36,6 +36,7 @@ pub trait ColumnField<Mode>: Sized {
     fn read(row: &Row<'_>, index: usize) -> Result<Self>;
     /// Writes the field into the derived `Serialize`; `mode` proves the derive writes
     /// one ([`NotSerialized`] has no value, so that impl cannot be called).
+    #[cfg(feature = "json")]
     fn serialize_field<S: SerializeStruct>(
         &self,
         state: &mut S,
@@ -43,6 +44,19 @@ pub trait ColumnField<Mode>: Sized {
         mode: Mode,
     ) -> Result<(), S::Error>;
 }
+
+/// `serde::Serialize` with feature `json`; every type without it (no derived
+/// `Serialize` to write).
+#[cfg(feature = "json")]
+pub trait SerializeIfJson: serde::Serialize {}
+#[cfg(feature = "json")]
+impl<T: serde::Serialize + ?Sized> SerializeIfJson for T {}
+/// `serde::Serialize` with feature `json`; every type without it (no derived
+/// `Serialize` to write).
+#[cfg(not(feature = "json"))]
+pub trait SerializeIfJson {}
+#[cfg(not(feature = "json"))]
+impl<T: ?Sized> SerializeIfJson for T {}
 
 /// The derived `Serialize` writes the field (the default for a field not `hidden`).
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +69,7 @@ pub enum NotSerialized {}
 // `do_not_recommend`: report the field type as "not a column" rather than the missing
 // `ToValue`, `FromValue` and `Serialize` separately.
 #[diagnostic::do_not_recommend]
-impl<T: ToValue + FromValue + Serialize> ColumnField<Serialized> for T {
+impl<T: ToValue + FromValue + SerializeIfJson> ColumnField<Serialized> for T {
     const FAMILY: TypeFamily = T::FAMILY;
     const NULLABLE: bool = T::NULLABLE;
 
@@ -84,6 +98,7 @@ impl<T: ToValue + FromValue + Serialize> ColumnField<Serialized> for T {
         row.get_at(index)
     }
 
+    #[cfg(feature = "json")]
     #[inline]
     fn serialize_field<S: SerializeStruct>(
         &self,
@@ -125,6 +140,7 @@ impl<T: ToValue + FromValue> ColumnField<NotSerialized> for T {
         row.get_at(index)
     }
 
+    #[cfg(feature = "json")]
     fn serialize_field<S: SerializeStruct>(
         &self,
         _: &mut S,

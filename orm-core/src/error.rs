@@ -285,6 +285,7 @@ pub enum Error {
     Other(DriverError),
     /// A model could not be serialized (a field's `Serialize` impl refused it, e.g. a
     /// map with non-string keys for JSON); the serializer's error is the `source()`.
+    #[cfg(feature = "json")]
     #[error("cannot serialize the model: {0}")]
     Serialization(#[source] serde_json::Error),
 }

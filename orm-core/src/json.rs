@@ -118,3 +118,30 @@ impl<T: DeserializeOwned> FromValue for Json<T> {
         }
     }
 }
+
+impl ToValue for serde_json::Value {
+    #[inline]
+    fn to_value(&self) -> Value {
+        Value::Json(self.clone())
+    }
+}
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Value {
+        Value::Json(v)
+    }
+}
+impl FromValue for serde_json::Value {
+    const FAMILY: TypeFamily = TypeFamily::Json;
+
+    #[inline]
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match value {
+            ValueRef::Json(v) => Ok(v.into_owned()),
+            ValueRef::Text(ref t) => serde_json::from_str(t).map_err(|e| DecodeError {
+                expected: "serde_json::Value".into(),
+                found: format!("text that is not JSON ({e})"),
+            }),
+            other => Err(DecodeError::new("serde_json::Value", &other)),
+        }
+    }
+}

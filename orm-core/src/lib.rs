@@ -42,6 +42,7 @@ mod db;
 mod decimal;
 pub mod dialect;
 mod error;
+#[cfg(feature = "json")]
 mod json;
 mod lazy_loading;
 mod log;
@@ -65,6 +66,7 @@ pub use crate::db::{
 };
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
+#[cfg(feature = "json")]
 pub use crate::json::Json;
 pub use crate::log::{LoggedQuery, Role, SQL_TARGET};
 pub use crate::metrics::PoolStatus;
@@ -98,7 +100,8 @@ pub use orm_derive::MorphTo;
 /// `#[derive(Model)]` and `craft` use too): `User` → `users`, `movies` → `movie`.
 pub use orm_inflector as inflector;
 /// `serde_json`, whose `Value` JSON columns read into (so an app needs no dependency
-/// of its own for them).
+/// of its own for them; feature `json`).
+#[cfg(feature = "json")]
 #[doc(no_inline)]
 pub use serde_json;
 
@@ -117,12 +120,14 @@ pub use ::uuid::Uuid;
 pub mod prelude {
     #[cfg(feature = "decimal")]
     pub use crate::Decimal;
+    #[cfg(feature = "json")]
+    pub use crate::Json;
     pub use crate::Operator;
     #[cfg(feature = "uuid")]
     pub use crate::Uuid;
     pub use crate::{
         row, BelongsTo, BelongsToMany, Connection, DateTime, DbEnum, Error, Executor, FromRow,
-        HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Json, Model, ModelHooks,
+        HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks,
         ModelRelations, ModelState, MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany,
         MorphedByMany, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc,
         Value, DB,
@@ -131,6 +136,9 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub mod __private {
+    /// The derives' `serde::Serialize` impls go through this: kept with feature `json`,
+    /// dropped without it (a proc macro cannot see its caller's features).
+    pub use crate::__with_json as with_json;
     pub use crate::column_field::{ColumnField, NotSerialized, Serialized};
     pub use crate::model::RelationCache;
     pub use crate::model::{loaded, remember_connection, SqlCache};
@@ -140,5 +148,20 @@ pub mod __private {
         relation_query,
     };
     pub use crate::value::Bind;
+    #[cfg(feature = "json")]
     pub use serde;
+}
+
+#[cfg(feature = "json")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_json {
+    ($($item:tt)*) => { $($item)* };
+}
+
+#[cfg(not(feature = "json"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_json {
+    ($($item:tt)*) => {};
 }

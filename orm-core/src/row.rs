@@ -463,6 +463,7 @@ impl Record {
     }
 }
 
+#[cfg(feature = "json")]
 impl serde::Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -474,6 +475,7 @@ impl serde::Serialize for Record {
     }
 }
 
+#[cfg(feature = "json")]
 impl serde::Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -487,6 +489,7 @@ impl serde::Serialize for Value {
             Value::Time(v) => v.serialize(serializer),
             Value::DateTime(v) => v.serialize(serializer),
             Value::DateTimeUtc(v) => v.serialize(serializer),
+            #[cfg(feature = "json")]
             Value::Json(v) => v.serialize(serializer),
             Value::Array(v) => v.serialize(serializer),
             // As exact text: a JSON number would pass through a float in most readers.

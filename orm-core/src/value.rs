@@ -30,7 +30,8 @@ pub enum Value {
     DateTime(NaiveDateTime),
     /// A point in time, in UTC.
     DateTimeUtc(DateTime<Utc>),
-    /// A JSON document.
+    /// A JSON document (feature `json`).
+    #[cfg(feature = "json")]
     Json(serde_json::Value),
     /// A one-dimensional array, bound as one parameter (PostgreSQL: `id = ANY(?)`).
     /// SQLite has no arrays and refuses it with [`crate::Error::Bind`].
@@ -64,7 +65,8 @@ pub enum ValueRef<'a> {
     DateTime(NaiveDateTime),
     /// A point in time, in UTC.
     DateTimeUtc(DateTime<Utc>),
-    /// A JSON document.
+    /// A JSON document (feature `json`).
+    #[cfg(feature = "json")]
     Json(Cow<'a, serde_json::Value>),
     /// A one-dimensional array (see [`Value::Array`]).
     Array(Cow<'a, [Value]>),
@@ -97,6 +99,7 @@ impl Value {
             Value::Time(v) => ValueRef::Time(*v),
             Value::DateTime(v) => ValueRef::DateTime(*v),
             Value::DateTimeUtc(v) => ValueRef::DateTimeUtc(*v),
+            #[cfg(feature = "json")]
             Value::Json(v) => ValueRef::Json(Cow::Borrowed(v)),
             Value::Array(v) => ValueRef::Array(Cow::Borrowed(v)),
             #[cfg(feature = "decimal")]
@@ -124,6 +127,7 @@ impl ValueRef<'_> {
             ValueRef::Time(_) => "time",
             ValueRef::DateTime(_) => "datetime",
             ValueRef::DateTimeUtc(_) => "datetime with time zone",
+            #[cfg(feature = "json")]
             ValueRef::Json(_) => "json",
             ValueRef::Array(_) => "array",
             #[cfg(feature = "decimal")]
@@ -144,6 +148,7 @@ impl ValueRef<'_> {
             ValueRef::Time(v) => Value::Time(*v),
             ValueRef::DateTime(v) => Value::DateTime(*v),
             ValueRef::DateTimeUtc(v) => Value::DateTimeUtc(*v),
+            #[cfg(feature = "json")]
             ValueRef::Json(v) => Value::Json(v.clone().into_owned()),
             ValueRef::Array(v) => Value::Array(v.clone().into_owned()),
             #[cfg(feature = "decimal")]
@@ -165,6 +170,7 @@ impl fmt::Display for Value {
             Value::Time(v) => write!(f, "{v}"),
             Value::DateTime(v) => write!(f, "{v}"),
             Value::DateTimeUtc(v) => write!(f, "{v}"),
+            #[cfg(feature = "json")]
             Value::Json(v) => write!(f, "{v}"),
             #[cfg(feature = "decimal")]
             Value::Decimal(v) => write!(f, "{v}"),
@@ -857,33 +863,6 @@ impl FromValue for DateTime<Utc> {
                 .map(|v| v.and_utc())
                 .ok_or_else(|| DecodeError::new("DateTime<Utc>", &value)),
             other => Err(DecodeError::new("DateTime<Utc>", &other)),
-        }
-    }
-}
-
-impl ToValue for serde_json::Value {
-    #[inline]
-    fn to_value(&self) -> Value {
-        Value::Json(self.clone())
-    }
-}
-impl From<serde_json::Value> for Value {
-    fn from(v: serde_json::Value) -> Value {
-        Value::Json(v)
-    }
-}
-impl FromValue for serde_json::Value {
-    const FAMILY: TypeFamily = TypeFamily::Json;
-
-    #[inline]
-    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
-        match value {
-            ValueRef::Json(v) => Ok(v.into_owned()),
-            ValueRef::Text(ref t) => serde_json::from_str(t).map_err(|e| DecodeError {
-                expected: "serde_json::Value".into(),
-                found: format!("text that is not JSON ({e})"),
-            }),
-            other => Err(DecodeError::new("serde_json::Value", &other)),
         }
     }
 }

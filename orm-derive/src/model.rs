@@ -1045,19 +1045,22 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
     let visible_count = visible_count + relations.len();
     let serialize_impl = if container.serialize {
+        // Through `with_json!`: compiled only when orm-core has its `json` feature.
         quote! {
-            #[automatically_derived]
-            impl ::orm_core::__private::serde::Serialize for #name {
-                fn serialize<S: ::orm_core::__private::serde::Serializer>(
-                    &self,
-                    serializer: S,
-                ) -> ::core::result::Result<S::Ok, S::Error> {
-                    let mut state = ::orm_core::__private::serde::Serializer::serialize_struct(
-                        serializer, #model_name, #visible_count,
-                    )?;
-                    #(#serialize_fields)*
-                    #(#serialize_relations)*
-                    ::orm_core::__private::serde::ser::SerializeStruct::end(state)
+            ::orm_core::__private::with_json! {
+                #[automatically_derived]
+                impl ::orm_core::__private::serde::Serialize for #name {
+                    fn serialize<S: ::orm_core::__private::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> ::core::result::Result<S::Ok, S::Error> {
+                        let mut state = ::orm_core::__private::serde::Serializer::serialize_struct(
+                            serializer, #model_name, #visible_count,
+                        )?;
+                        #(#serialize_fields)*
+                        #(#serialize_relations)*
+                        ::orm_core::__private::serde::ser::SerializeStruct::end(state)
+                    }
                 }
             }
         }

@@ -78,15 +78,18 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 }
             )*
 
-            // The parent serialises as its model (untagged), like a belongs-to.
-            #[automatically_derived]
-            impl ::orm_core::__private::serde::Serialize for #name {
-                fn serialize<S: ::orm_core::__private::serde::Serializer>(
-                    &self,
-                    serializer: S,
-                ) -> ::core::result::Result<S::Ok, S::Error> {
-                    match self {
-                        #(#name::#variants(model) => ::orm_core::__private::serde::Serialize::serialize(model, serializer),)*
+            // The parent serialises as its model (untagged), like a belongs-to; only
+            // with orm-core's `json` feature.
+            ::orm_core::__private::with_json! {
+                #[automatically_derived]
+                impl ::orm_core::__private::serde::Serialize for #name {
+                    fn serialize<S: ::orm_core::__private::serde::Serializer>(
+                        &self,
+                        serializer: S,
+                    ) -> ::core::result::Result<S::Ok, S::Error> {
+                        match self {
+                            #(#name::#variants(model) => ::orm_core::__private::serde::Serialize::serialize(model, serializer),)*
+                        }
                     }
                 }
             }

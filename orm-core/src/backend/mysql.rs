@@ -475,6 +475,7 @@ fn bind(bind: Bind<'_>, position: usize) -> Result<MyValue> {
             let v = v.naive_utc();
             date_value(v.date(), v.time())
         }
+        #[cfg(feature = "json")]
         Value::Json(v) => MyValue::Bytes(v.to_string().into_bytes()),
         #[cfg(feature = "decimal")]
         Value::Decimal(d) => MyValue::Bytes(d.to_string().into_bytes()),

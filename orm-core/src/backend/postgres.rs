@@ -380,6 +380,7 @@ fn bind_value(
                 .to_sql(ty, out),
             _ => Err(mismatch(value.type_name(), ty)),
         },
+        #[cfg(feature = "json")]
         Value::Json(v) => match *ty {
             Type::JSON | Type::JSONB => v.to_sql(ty, out),
             _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
@@ -475,17 +476,33 @@ fn bind_int(
     }
 }
 
+/// `Some` when `v` is a JSON document; without serde_json (feature `json` off) the
+/// server checks it.
+fn check_json(v: &str) -> Option<()> {
+    #[cfg(feature = "json")]
+    {
+        serde_json::from_str::<serde::de::IgnoredAny>(v)
+            .ok()
+            .map(|_| ())
+    }
+    #[cfg(not(feature = "json"))]
+    {
+        let _ = v;
+        Some(())
+    }
+}
+
 fn bind_text(v: &str, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
     let unparsable = || -> BoxError { format!("text {v:?} is not a valid {}", ty.name()).into() };
     match *ty {
         _ if is_textual(ty) => v.to_sql(ty, out),
         Type::JSON => {
-            serde_json::from_str::<serde_json::Value>(v).map_err(|_| unparsable())?;
+            check_json(v).ok_or_else(unparsable)?;
             out.put_slice(v.as_bytes());
             Ok(IsNull::No)
         }
         Type::JSONB => {
-            serde_json::from_str::<serde_json::Value>(v).map_err(|_| unparsable())?;
+            check_json(v).ok_or_else(unparsable)?;
             out.put_u8(1);
             out.put_slice(v.as_bytes());
             Ok(IsNull::No)
@@ -809,7 +826,21 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
         Type::TIME => get!(NaiveTime, ValueRef::Time),
         Type::TIMESTAMP => get!(NaiveDateTime, ValueRef::DateTime),
         Type::TIMESTAMPTZ => get!(DateTime<Utc>, ValueRef::DateTimeUtc),
+        #[cfg(feature = "json")]
         Type::JSON | Type::JSONB => get!(serde_json::Value, |v| ValueRef::Json(Cow::Owned(v))),
+        // Without serde_json a document reads as its text (JSONB: a version byte first).
+        #[cfg(not(feature = "json"))]
+        Type::JSON | Type::JSONB => match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
+            None => ValueRef::Null,
+            Some(Raw(raw)) => {
+                let text = if *ty == Type::JSONB {
+                    raw.get(1..).unwrap_or(&[])
+                } else {
+                    raw
+                };
+                ValueRef::Text(Cow::Owned(String::from_utf8_lossy(text).into_owned()))
+            }
+        },
         Type::UUID => get!(Raw<'_>, |v| ValueRef::Text(Cow::Owned(format_uuid(v.0)))),
         Type::NUMERIC => match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
             None => ValueRef::Null,

@@ -183,6 +183,7 @@ impl rusqlite::ToSql for SqliteBind<'_> {
             Value::DateTimeUtc(v) => {
                 ToSqlOutput::from(v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string())
             }
+            #[cfg(feature = "json")]
             Value::Json(v) => ToSqlOutput::from(v.to_string()),
             // As text: a NUMERIC column keeps it as INTEGER or REAL when that is exact
             // enough (SQLite's own rule), any other column keeps every digit.

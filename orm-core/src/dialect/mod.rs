@@ -442,6 +442,7 @@ fn push_literal_common<D: Dialect + ?Sized>(
             &dt.format(crate::value::DATETIME_TEXT_FORMAT).to_string(),
         )?,
         Value::DateTimeUtc(dt) => dialect.push_utc_literal(out, dt)?,
+        #[cfg(feature = "json")]
         Value::Json(j) => push_quoted_text(out, &j.to_string())?,
         // Digits, a sign and a point only: nothing to escape.
         #[cfg(feature = "decimal")]

@@ -511,7 +511,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     }
 
     /// The model as JSON, without its hidden fields (the derived `Serialize`), or
-    /// [`Error::Serialization`] when a field's `Serialize` impl fails.
+    /// [`Error::Serialization`] when a field's `Serialize` impl fails (feature `json`).
+    #[cfg(feature = "json")]
     fn to_json(&self) -> Result<serde_json::Value>
     where
         Self: serde::Serialize,

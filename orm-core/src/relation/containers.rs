@@ -147,6 +147,7 @@ impl<T> Deref for Many<T> {
     }
 }
 
+#[cfg(feature = "json")]
 impl<T: serde::Serialize> serde::Serialize for Many<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.loaded().serialize(serializer)
@@ -247,6 +248,7 @@ impl<T: PartialEq> PartialEq for One<T> {
     }
 }
 
+#[cfg(feature = "json")]
 impl<T: serde::Serialize> serde::Serialize for One<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.get().serialize(serializer)
