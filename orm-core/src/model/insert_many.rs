@@ -17,7 +17,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
     }
     // Rows of one shape (which columns the database fills) go together, in order.
     let groups = insert_groups(models);
-    let results: Vec<Vec<Value>> = on.run(|conn| {
+    let results: Vec<Returned> = on.run(|conn| {
         let dialect = conn.dialect();
         // Without RETURNING, a statement's generated keys are known when they are
         // consecutive (the first, then the next ones) and nothing else is left to the
@@ -49,7 +49,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
             let mut results = Vec::with_capacity(groups.len());
             for (shape, rows) in &groups {
                 let width = shape.returned_width(meta);
-                let mut returned = Vec::with_capacity(rows.len() * width);
+                let mut returned = Returned::with_capacity(rows.len(), width);
                 for chunk in rows.chunks(per_statement(shape)) {
                     let sql = meta
                         .sql
@@ -75,7 +75,9 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
                                 true => generated_key(conn, meta, 0)?,
                                 false => models[chunk[0]].key_value(),
                             };
-                            returned.extend(read_back(conn, meta, *shape, key)?);
+                            for value in read_back(conn, meta, *shape, key)? {
+                                returned.push(value);
+                            }
                         } else {
                             for offset in 0..chunk.len() {
                                 returned.push(generated_key(conn, meta, offset)?);
@@ -84,7 +86,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
                     } else {
                         conn.query_each_binds(&sql, &binds, |row| {
                             for c in 0..width {
-                                returned.push(row.value_at(c)?.to_owned_value());
+                                returned.push_ref(row.value_at(c)?);
                             }
                             Ok(true)
                         })?;
@@ -109,9 +111,19 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
         if columns.is_empty() {
             continue;
         }
-        for (&i, values) in rows.iter().zip(returned.chunks(columns.len())) {
-            for (column, value) in columns.iter().zip(values) {
-                models[i].set_column(column, value.as_ref())?;
+        match returned {
+            Returned::Ints(keys) => {
+                // One column read back (the generated key, nearly always).
+                for (&i, &key) in rows.iter().zip(keys) {
+                    models[i].set_column(columns[0], ValueRef::Int(key))?;
+                }
+            }
+            Returned::Values(values) => {
+                for (&i, values) in rows.iter().zip(values.chunks(columns.len())) {
+                    for (column, value) in columns.iter().zip(values) {
+                        models[i].set_column(column, value.as_ref())?;
+                    }
+                }
             }
         }
     }
@@ -193,5 +205,77 @@ pub(super) fn leave_out_defaults(
         if shape.leaves_out(meta, c) {
             binds.remove(start + c);
         }
+    }
+}
+
+/// The columns the database filled in, as read back, row after row: integers while
+/// only a generated key comes back and every one is an integer (nearly always; no
+/// `Value` to build and drop per row), else values.
+enum Returned {
+    Ints(Vec<i64>),
+    Values(Vec<Value>),
+}
+
+impl Returned {
+    fn with_capacity(rows: usize, width: usize) -> Returned {
+        if width == 1 {
+            Returned::Ints(Vec::with_capacity(rows))
+        } else {
+            Returned::Values(Vec::with_capacity(rows * width))
+        }
+    }
+
+    #[inline]
+    fn push_ref(&mut self, value: ValueRef<'_>) {
+        match (&mut *self, value) {
+            (Returned::Ints(keys), ValueRef::Int(key)) => keys.push(key),
+            (_, value) => self.push(value.to_owned_value()),
+        }
+    }
+
+    fn push(&mut self, value: Value) {
+        if let Returned::Ints(keys) = self {
+            if let Value::Int(key) = value {
+                keys.push(key);
+                return;
+            }
+            let values = keys.iter().map(|&k| Value::Int(k)).collect();
+            *self = Returned::Values(values);
+        }
+        if let Returned::Values(values) = self {
+            values.push(value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn returned_keys_stay_integers_until_another_value_comes_back() {
+        let mut one_column = Returned::with_capacity(3, 1);
+        one_column.push_ref(ValueRef::Int(7));
+        one_column.push(Value::Int(8));
+        assert!(matches!(&one_column, Returned::Ints(keys) if keys == &[7, 8]));
+        // A default text column read back as the only column: every value kept, in order.
+        one_column.push_ref(ValueRef::Text(Cow::Borrowed("draft")));
+        one_column.push_ref(ValueRef::Int(9));
+        match one_column {
+            Returned::Values(values) => assert_eq!(
+                values,
+                [
+                    Value::Int(7),
+                    Value::Int(8),
+                    Value::Text("draft".into()),
+                    Value::Int(9)
+                ]
+            ),
+            Returned::Ints(_) => panic!("text read back as an integer key"),
+        }
+        let mut two_columns = Returned::with_capacity(1, 2);
+        two_columns.push_ref(ValueRef::Int(1));
+        assert!(matches!(two_columns, Returned::Values(ref v) if v == &[Value::Int(1)]));
     }
 }
