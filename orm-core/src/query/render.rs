@@ -285,7 +285,81 @@ fn render_limit_offset(w: &mut SqlWriter, limit: Option<u64>, offset: Option<u64
     }
 }
 
+/// The values [`render_conditions`] binds, in its order, without its text.
+fn collect_conditions(w: &mut SqlWriter, conditions: Vec<Where>) {
+    for condition in conditions {
+        match condition.kind {
+            WhereKind::Basic { op, value, .. } => {
+                if !(matches!(op, Operator::Eq | Operator::NotEq) && value.is_null()) {
+                    push_operand(w, op, value);
+                }
+            }
+            WhereKind::Column { .. } | WhereKind::Null { .. } => {}
+            WhereKind::In { values, not, .. } => {
+                if !values.is_empty() {
+                    w.dialect().push_in_list(w, values, not);
+                }
+            }
+            WhereKind::InSub { query, .. } | WhereKind::Exists { query, .. } => {
+                query.collect_binds(w);
+            }
+            WhereKind::Between { low, high, .. } => {
+                w.push_bind(low).push_bind(high);
+            }
+            WhereKind::SubCompare { query, op, value } => {
+                query.collect_binds(w);
+                push_operand(w, op, value);
+            }
+            WhereKind::Date {
+                column,
+                part,
+                op,
+                value,
+            } => {
+                w.dialect().push_date_part(w, part, &column);
+                push_operand(w, op, value);
+            }
+            WhereKind::Text { column, kind, text } => {
+                w.dialect().push_text_match(w, &column, kind, &text);
+            }
+            WhereKind::Group(conditions) => collect_conditions(w, conditions),
+            WhereKind::Raw { sql, bindings } => {
+                w.push_raw_with_bindings(&sql, bindings);
+            }
+        }
+    }
+}
+
 impl Parts {
+    /// The values [`Parts::render_select`] binds, in its order, and the checks of those
+    /// values (a `LIKE` pattern's), into a [`SqlWriter::binds_only`] writer: for a query
+    /// whose text was rendered before (see `shape`), so nothing that depends only on the
+    /// shape is looked at again. Follows `render_select` clause by clause; debug builds
+    /// check the two agree on every query that takes this path.
+    pub(crate) fn collect_binds(self, w: &mut SqlWriter) {
+        for item in self.columns.iter() {
+            if let SelectItem::Raw(sql, bindings) = item {
+                w.push_raw_with_bindings(sql, bindings.clone());
+            }
+        }
+        for join in self.joins {
+            collect_conditions(w, join.conditions);
+        }
+        for (_, conditions) in self.scopes {
+            collect_conditions(w, conditions);
+        }
+        collect_conditions(w, self.wheres);
+        collect_conditions(w, self.havings);
+        for (union, _) in self.unions {
+            union.collect_binds(w);
+        }
+        for order in self.orders {
+            if let Order::Raw(sql, bindings) = order {
+                w.push_raw_with_bindings(&sql, bindings);
+            }
+        }
+    }
+
     /// Renders the whole `SELECT` statement (or subquery) into `w`.
     pub(crate) fn render_select(self, w: &mut SqlWriter) {
         if let Some((kind, message)) = self.error {

@@ -475,17 +475,23 @@ fn select_statement(
                 w.finish()
             };
             let mut w = SqlWriter::binds_only(dialect);
-            parts.render_select(&mut w);
-            let (_, binds) = w.finish()?;
+            parts.collect_binds(&mut w);
+            let collected = w.finish();
             #[cfg(debug_assertions)]
-            if let Ok((fresh_sql, fresh_binds)) = fresh {
-                assert_eq!(*sql, fresh_sql, "cached SQL of a query's shape");
-                assert_eq!(
-                    binds.len(),
-                    fresh_binds.len(),
-                    "values bound for cached SQL"
-                );
+            match (&fresh, &collected) {
+                (Ok((fresh_sql, fresh_binds)), Ok((_, binds))) => {
+                    assert_eq!(*sql, **fresh_sql, "cached SQL of a query's shape");
+                    // Debug text: a NaN is not equal to itself.
+                    assert_eq!(
+                        format!("{binds:?}"),
+                        format!("{fresh_binds:?}"),
+                        "values bound for cached SQL"
+                    );
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!("rendering {fresh:?} but collecting the values {collected:?}"),
             }
+            let (_, binds) = collected?;
             Ok((SqlText::Shared(sql), binds, layout))
         }
         None => {
