@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use super::clause::{Join, Order, Parts, SelectItem, Where, WhereKind};
+use super::clause::{Ident, Join, Order, Parts, SelectItem, Where, WhereKind};
 use crate::dialect::Dialect;
 
 /// Visits the parts of a shape in order.
 trait Visitor {
-    fn text(&mut self, text: &str);
+    fn text(&mut self, text: &Ident);
     fn number(&mut self, number: u64);
 }
 
@@ -61,7 +61,7 @@ fn walk(parts: &Parts, v: &mut impl Visitor) -> bool {
                 float,
             } => {
                 v.number(2);
-                v.text(function);
+                v.text(&Ident::Borrowed(function));
                 v.number(u64::from(*float));
                 match column {
                     Some(column) => {
@@ -237,95 +237,80 @@ fn walk_conditions(conditions: &[Where], v: &mut impl Visitor) -> bool {
     true
 }
 
-/// A fast, non-cryptographic hash of a shape (the keys are the program's own queries).
-struct ShapeHash(u64);
+/// Writes a shape out as bytes (what a cached shape is compared with), hashing it as it
+/// goes. Every part is self-delimiting (a tag, then fixed-size fields, or a length and
+/// that many bytes), so two shapes write the same bytes only when they are the same.
+struct ShapeWriter<'a> {
+    bytes: &'a mut Vec<u8>,
+    hash: u64,
+}
 
-impl ShapeHash {
+/// The first byte of each part: a number up to `255 - SMALL_NUMBER` is that one byte
+/// (most numbers of a shape are kinds, flags and short counts); a larger one is
+/// `NUMBER` and eight bytes.
+const NUMBER: u8 = 0;
+const STATIC_TEXT: u8 = 1;
+const OWNED_TEXT: u8 = 2;
+const SMALL_NUMBER: u8 = 3;
+
+impl ShapeWriter<'_> {
     const K: u64 = 0xf135_7aea_2e62_a9c5;
 
     #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
+    fn mix(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(26) ^ word).wrapping_mul(Self::K);
     }
 }
 
-impl Visitor for ShapeHash {
-    /// A text's length and its first and last (up to) eight bytes: enough to tell the
-    /// shapes of one program apart nearly always, and a match is compared in full anyway.
-    #[inline]
-    fn text(&mut self, text: &str) {
-        let bytes = text.as_bytes();
-        let n = bytes.len();
-        // Fixed-size reads (possibly overlapping), so no copy of a variable length.
-        let (head, tail) = if n >= 8 {
-            (read_u64(&bytes[..8]), read_u64(&bytes[n - 8..]))
-        } else if n >= 4 {
-            (read_u32(&bytes[..4]), read_u32(&bytes[n - 4..]))
-        } else if n > 0 {
-            let spread = |i: usize| u64::from(bytes[i]);
-            (spread(0) | spread(n / 2) << 8 | spread(n - 1) << 16, 0)
-        } else {
-            (0, 0)
-        };
-        self.add(n as u64);
-        self.add(head);
-        self.add(tail);
+impl Visitor for ShapeWriter<'_> {
+    #[inline(always)]
+    fn text(&mut self, text: &Ident) {
+        match text {
+            // A `&'static str` never changes or goes away, so its address and length
+            // name its text: nothing to read or copy. (The same text at another address
+            // is another shape: one more cache entry, never a wrong match.)
+            Ident::Borrowed(text) => {
+                let (address, len) = (text.as_ptr() as usize as u64, text.len() as u64);
+                self.mix(address);
+                self.mix(len);
+                let mut part = [STATIC_TEXT; 17];
+                part[1..9].copy_from_slice(&address.to_le_bytes());
+                part[9..].copy_from_slice(&len.to_le_bytes());
+                self.bytes.extend_from_slice(&part);
+            }
+            Ident::Owned(text) => {
+                let bytes = text.as_bytes();
+                let len = bytes.len() as u64;
+                // The hash takes the length and the first and last bytes (a match is
+                // compared in full anyway).
+                self.mix(len);
+                self.mix(bytes.first().map_or(0, |&b| u64::from(b)));
+                self.mix(bytes.last().map_or(0, |&b| u64::from(b)));
+                let mut part = [OWNED_TEXT; 9];
+                part[1..].copy_from_slice(&len.to_le_bytes());
+                self.bytes.extend_from_slice(&part);
+                self.bytes.extend_from_slice(bytes);
+            }
+        }
     }
 
+    #[inline(always)]
     fn number(&mut self, number: u64) {
-        self.add(number);
-    }
-}
-
-fn read_u64(bytes: &[u8]) -> u64 {
-    bytes.try_into().map_or(0, u64::from_le_bytes)
-}
-
-fn read_u32(bytes: &[u8]) -> u64 {
-    bytes
-        .try_into()
-        .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
-}
-
-/// One part of a remembered shape.
-#[derive(Debug, PartialEq)]
-enum Token {
-    Text(Box<str>),
-    Number(u64),
-}
-
-/// Records a shape, to remember it.
-struct Record(Vec<Token>);
-
-impl Visitor for Record {
-    fn text(&mut self, text: &str) {
-        self.0.push(Token::Text(text.into()));
-    }
-
-    fn number(&mut self, number: u64) {
-        self.0.push(Token::Number(number));
-    }
-}
-
-/// Compares a shape with a remembered one, part by part.
-struct Compare<'a> {
-    tokens: std::slice::Iter<'a, Token>,
-    same: bool,
-}
-
-impl Visitor for Compare<'_> {
-    fn text(&mut self, text: &str) {
-        self.same &= matches!(self.tokens.next(), Some(Token::Text(t)) if **t == *text);
-    }
-
-    fn number(&mut self, number: u64) {
-        self.same &= matches!(self.tokens.next(), Some(Token::Number(n)) if *n == number);
+        self.mix(number);
+        match u8::try_from(number) {
+            Ok(small) if small <= u8::MAX - SMALL_NUMBER => self.bytes.push(SMALL_NUMBER + small),
+            _ => {
+                let mut part = [NUMBER; 9];
+                part[1..].copy_from_slice(&number.to_le_bytes());
+                self.bytes.extend_from_slice(&part);
+            }
+        }
     }
 }
 
 struct Entry {
     dialect: &'static dyn Dialect,
-    shape: Vec<Token>,
+    shape: Box<[u8]>,
     sql: Arc<str>,
 }
 
@@ -344,6 +329,8 @@ fn same_dialect(a: &'static dyn Dialect, b: &'static dyn Dialect) -> bool {
 pub(crate) struct ShapeCache {
     entries: HashMap<u64, Vec<Entry>, BuildHasherDefault<AlreadyHashed>>,
     len: usize,
+    /// The shape being looked up, written out (kept to reuse its allocation).
+    scratch: Vec<u8>,
 }
 
 /// The map's keys are shape hashes already: used as they are.
@@ -366,58 +353,63 @@ impl Hasher for AlreadyHashed {
     }
 }
 
-/// A query's shape, recorded.
-pub(crate) struct Shape(Vec<Token>);
+/// What the cache knows of a query.
+pub(crate) enum Lookup {
+    /// Not to be cached: a clause whose text depends on a bound value, or an error met
+    /// while building.
+    Uncacheable,
+    /// The SQL rendered before for a query of this shape on this dialect.
+    Hit(Arc<str>),
+    /// Not seen yet: render it, then [`ShapeCache::insert`] the text under this key.
+    Miss(ShapeKey),
+}
 
-/// The key under which a query's SQL is cached: its shape's hash and the dialect.
+/// A shape not in the cache yet, with its dialect.
 pub(crate) struct ShapeKey {
     hash: u64,
     dialect: &'static dyn Dialect,
+    shape: Box<[u8]>,
 }
 
 impl ShapeCache {
     const CAPACITY: usize = 512;
 
-    /// The key of `parts` on `dialect`, or `None` when the query is not cached.
-    pub(crate) fn key(parts: &Parts, dialect: &'static dyn Dialect) -> Option<ShapeKey> {
-        let mut hash = ShapeHash(0);
-        walk(parts, &mut hash).then_some(ShapeKey {
-            hash: hash.0,
-            dialect,
-        })
+    /// Looks `parts`' shape on `dialect` up: one walk of the clauses, one comparison.
+    pub(crate) fn lookup(&mut self, parts: &Parts, dialect: &'static dyn Dialect) -> Lookup {
+        self.scratch.clear();
+        let mut writer = ShapeWriter {
+            bytes: &mut self.scratch,
+            hash: 0,
+        };
+        if !walk(parts, &mut writer) {
+            return Lookup::Uncacheable;
+        }
+        let hash = writer.hash;
+        let shape = self.scratch.as_slice();
+        let found = self.entries.get(&hash).and_then(|entries| {
+            entries
+                .iter()
+                .find(|e| same_dialect(e.dialect, dialect) && *e.shape == *shape)
+        });
+        match found {
+            Some(entry) => Lookup::Hit(Arc::clone(&entry.sql)),
+            None => Lookup::Miss(ShapeKey {
+                hash,
+                dialect,
+                shape: shape.into(),
+            }),
+        }
     }
 
-    /// The SQL rendered before for a query of `parts`' shape, if any.
-    pub(crate) fn get(&self, key: &ShapeKey, parts: &Parts) -> Option<Arc<str>> {
-        self.entries.get(&key.hash)?.iter().find_map(|entry| {
-            if !same_dialect(entry.dialect, key.dialect) {
-                return None;
-            }
-            let mut compare = Compare {
-                tokens: entry.shape.iter(),
-                same: true,
-            };
-            walk(parts, &mut compare);
-            (compare.same && compare.tokens.next().is_none()).then(|| Arc::clone(&entry.sql))
-        })
-    }
-
-    /// `parts`' shape, to remember with its SQL once rendered (see [`ShapeCache::insert`]).
-    pub(crate) fn record(parts: &Parts) -> Shape {
-        let mut record = Record(Vec::new());
-        walk(parts, &mut record);
-        Shape(record.0)
-    }
-
-    /// Remembers `sql` as the text of `shape`.
-    pub(crate) fn insert(&mut self, key: ShapeKey, shape: Shape, sql: Arc<str>) {
+    /// Remembers `sql` as the text of the shape `key` was looked up for.
+    pub(crate) fn insert(&mut self, key: ShapeKey, sql: Arc<str>) {
         if self.len >= Self::CAPACITY {
             self.entries.clear();
             self.len = 0;
         }
         self.entries.entry(key.hash).or_default().push(Entry {
             dialect: key.dialect,
-            shape: shape.0,
+            shape: key.shape,
             sql,
         });
         self.len += 1;
@@ -431,30 +423,43 @@ mod tests {
     use crate::query::Query;
     use crate::value::Value;
 
-    fn shape(query: &Query) -> Vec<Token> {
-        let mut record = Record(Vec::new());
-        assert!(walk(&query.parts, &mut record), "cacheable: {query:?}");
-        record.0
+    fn shape(query: &Query) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut writer = ShapeWriter {
+            bytes: &mut bytes,
+            hash: 0,
+        };
+        assert!(walk(&query.parts, &mut writer), "cacheable: {query:?}");
+        bytes
     }
 
     fn q() -> Query {
         Query::new("users")
     }
 
+    /// The same builder code (one call site, as in a loop) run with two values.
+    fn both<V>(build: impl Fn(V) -> Query, a: V, b: V) -> (Query, Query) {
+        (build(a), build(b))
+    }
+
     #[test]
     fn values_do_not_change_a_shape() {
         let same = [
-            (q().where_eq("name", "Ada"), q().where_eq("name", "Grace")),
-            (q().where_("votes", ">", 1), q().where_("votes", ">", 2.5)),
-            (q().where_in("id", [1, 2]), q().where_in("id", [3, 4])),
-            (
-                q().where_between("votes", 1, 2),
-                q().where_between("votes", 3, 4),
+            both(|v: &str| q().where_eq("name", v), "Ada", "Grace"),
+            both(
+                |v: Value| q().where_("votes", ">", v),
+                Value::Int(1),
+                Value::Float(2.5),
             ),
-            (
-                q().where_raw("votes > ?", &[&1]),
-                q().where_raw("votes > ?", &[&2]),
+            both(|v: [i64; 2]| q().where_in("id", v), [1, 2], [3, 4]),
+            both(
+                |(low, high): (i64, i64)| q().where_between("votes", low, high),
+                (1, 2),
+                (3, 4),
             ),
+            both(|v: i64| q().where_raw("votes > ?", &[&v]), 1, 2),
+            // Names built at run time compare by their text.
+            both(|v: i64| q().where_eq(format!("{}_id", "user"), v), 1, 2),
         ];
         for (a, b) in same {
             assert_eq!(shape(&a), shape(&b), "{a:?} / {b:?}");
@@ -476,6 +481,10 @@ mod tests {
                 q().where_in("id", [1]),
             ),
             (q().limit(1), q().limit(2)),
+            // Around the one-byte numbers' limit.
+            (q().limit(252), q().limit(253)),
+            (q().limit(253), q().limit(254)),
+            (q().limit(1 << 40), q().limit(1 << 41)),
             (q().offset(1), q().limit(1)),
             (
                 q().where_eq("a", 1).where_eq("b", 1),
@@ -492,6 +501,17 @@ mod tests {
                 q().where_raw("votes > ?", &[&1]),
                 q().where_raw("votes >= ?", &[&1]),
             ),
+            (
+                q().where_eq(String::from("name"), 1),
+                q().where_eq(String::from("email"), 1),
+            ),
+            // One name's text in a longer one's: the lengths tell them apart.
+            (
+                q().where_eq(String::from("ab"), 1)
+                    .where_eq(String::from("c"), 1),
+                q().where_eq(String::from("a"), 1)
+                    .where_eq(String::from("bc"), 1),
+            ),
         ];
         for (a, b) in different {
             assert_ne!(shape(&a), shape(&b), "{a:?} / {b:?}");
@@ -500,27 +520,41 @@ mod tests {
 
     #[test]
     fn text_matches_and_build_errors_are_not_cached() {
+        let mut cache = ShapeCache::default();
         let contains = q().where_contains("name", "da");
-        assert!(ShapeCache::key(&contains.parts, &SqliteDialect).is_none());
+        assert!(matches!(
+            cache.lookup(&contains.parts, &SqliteDialect),
+            Lookup::Uncacheable
+        ));
         let invalid = q().where_("votes", "=>", 1);
-        assert!(ShapeCache::key(&invalid.parts, &SqliteDialect).is_none());
+        assert!(matches!(
+            cache.lookup(&invalid.parts, &SqliteDialect),
+            Lookup::Uncacheable
+        ));
+    }
+
+    fn hit(cache: &mut ShapeCache, query: &Query, dialect: &'static dyn Dialect) -> Option<String> {
+        match cache.lookup(&query.parts, dialect) {
+            Lookup::Hit(sql) => Some(sql.to_string()),
+            _ => None,
+        }
     }
 
     #[test]
     fn the_cache_answers_per_dialect_and_shape() {
         let mut cache = ShapeCache::default();
-        let ada = q().where_eq("name", "Ada");
-        let key = ShapeCache::key(&ada.parts, &SqliteDialect).unwrap();
-        assert!(cache.get(&key, &ada.parts).is_none());
-        cache.insert(key, ShapeCache::record(&ada.parts), "lite".into());
-        let grace = q().where_eq("name", "Grace");
-        let key = ShapeCache::key(&grace.parts, &SqliteDialect).unwrap();
-        assert_eq!(cache.get(&key, &grace.parts).as_deref(), Some("lite"));
-        let on_pg = ShapeCache::key(&grace.parts, &PostgresDialect).unwrap();
-        assert!(cache.get(&on_pg, &grace.parts).is_none());
+        let by_name = |name: &str| q().where_eq("name", name.to_owned());
+        let Lookup::Miss(key) = cache.lookup(&by_name("Ada").parts, &SqliteDialect) else {
+            panic!("an empty cache has nothing");
+        };
+        cache.insert(key, "lite".into());
+        assert_eq!(
+            hit(&mut cache, &by_name("Grace"), &SqliteDialect).as_deref(),
+            Some("lite")
+        );
+        assert_eq!(hit(&mut cache, &by_name("Grace"), &PostgresDialect), None);
         let other = q().where_eq("email", "Ada");
-        let key = ShapeCache::key(&other.parts, &SqliteDialect).unwrap();
-        assert!(cache.get(&key, &other.parts).is_none());
+        assert_eq!(hit(&mut cache, &other, &SqliteDialect), None);
     }
 
     #[test]
@@ -528,8 +562,10 @@ mod tests {
         let mut cache = ShapeCache::default();
         for i in 0..=ShapeCache::CAPACITY {
             let query = q().limit(i as u64);
-            let key = ShapeCache::key(&query.parts, &SqliteDialect).unwrap();
-            cache.insert(key, ShapeCache::record(&query.parts), "sql".into());
+            let Lookup::Miss(key) = cache.lookup(&query.parts, &SqliteDialect) else {
+                panic!("each limit is a shape of its own");
+            };
+            cache.insert(key, "sql".into());
         }
         assert_eq!(cache.len, 1);
     }

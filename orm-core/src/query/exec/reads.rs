@@ -4,7 +4,7 @@ use super::*;
 use std::sync::Arc;
 
 use crate::dialect::Dialect;
-use crate::query::shape::ShapeCache;
+use crate::query::shape::{Lookup, ShapeCache};
 use crate::query::{DefaultSelect, Parts};
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -455,19 +455,23 @@ fn select_statement(
     }
     let parts = Arc::unwrap_or_clone(std::mem::replace(parts, spent_parts()));
     let layout = parts.layout_for(expected);
-    let Some(key) = ShapeCache::key(&parts, dialect) else {
-        let mut w = SqlWriter::new(dialect);
-        parts.render_select(&mut w);
-        let (sql, binds) = w.finish()?;
-        return Ok((SqlText::Owned(sql), binds, layout));
-    };
     // `try_with`: a query run while the thread's locals are being destroyed renders.
-    let cached = SHAPES
-        .try_with(|cache| cache.try_borrow().ok()?.get(&key, &parts))
+    let lookup = SHAPES
+        .try_with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            Some(cache.lookup(&parts, dialect))
+        })
         .ok()
-        .flatten();
-    match cached {
-        Some(sql) => {
+        .flatten()
+        .unwrap_or(Lookup::Uncacheable);
+    match lookup {
+        Lookup::Uncacheable => {
+            let mut w = SqlWriter::new(dialect);
+            parts.render_select(&mut w);
+            let (sql, binds) = w.finish()?;
+            Ok((SqlText::Owned(sql), binds, layout))
+        }
+        Lookup::Hit(sql) => {
             #[cfg(debug_assertions)]
             let fresh = {
                 let mut w = SqlWriter::new(dialect);
@@ -494,15 +498,14 @@ fn select_statement(
             let (_, binds) = collected?;
             Ok((SqlText::Shared(sql), binds, layout))
         }
-        None => {
-            let shape = ShapeCache::record(&parts);
+        Lookup::Miss(key) => {
             let mut w = SqlWriter::new(dialect);
             parts.render_select(&mut w);
             let (sql, binds) = w.finish()?;
             let sql: Arc<str> = sql.into();
             let _ = SHAPES.try_with(|cache| {
                 if let Ok(mut cache) = cache.try_borrow_mut() {
-                    cache.insert(key, shape, Arc::clone(&sql));
+                    cache.insert(key, Arc::clone(&sql));
                 }
             });
             Ok((SqlText::Shared(sql), binds, layout))
