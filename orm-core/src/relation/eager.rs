@@ -106,7 +106,8 @@ impl ParentKeys {
     }
 
     fn new(values: Vec<Option<Value>>) -> ParentKeys {
-        let mut seen: HashSet<KeyRepr, BuildHasherDefault<KeyHasher>> = HashSet::default();
+        let mut seen: HashSet<KeyRepr, BuildHasherDefault<KeyHasher>> =
+            HashSet::with_capacity_and_hasher(values.len(), Default::default());
         let mut distinct = Vec::new();
         let keys = values
             .into_iter()
@@ -157,7 +158,7 @@ impl ParentKeys {
 
 /// The position of the first of `keys` with each key.
 fn first_positions(keys: &[Option<KeyRepr>]) -> KeyMap<usize> {
-    let mut first: KeyMap<usize> = KeyMap::default();
+    let mut first: KeyMap<usize> = KeyMap::with_capacity_and_hasher(keys.len(), Default::default());
     for (i, key) in keys.iter().enumerate() {
         if let Some(key) = key {
             first.entry(key.clone()).or_insert(i);
@@ -168,7 +169,12 @@ fn first_positions(keys: &[Option<KeyRepr>]) -> KeyMap<usize> {
 
 /// Moves each child into its parent's bucket (`owners` from [`ParentKeys::parent_of_each`]).
 fn distribute<C>(children: Vec<C>, owners: &[Option<usize>], parents: usize) -> Vec<Vec<C>> {
-    let mut buckets: Vec<Vec<C>> = (0..parents).map(|_| Vec::new()).collect();
+    // Each bucket allocated once, at its size: no growing (and moving) as children come.
+    let mut sizes = vec![0usize; parents];
+    for &i in owners.iter().flatten() {
+        sizes[i] += 1;
+    }
+    let mut buckets: Vec<Vec<C>> = sizes.into_iter().map(Vec::with_capacity).collect();
     for (child, owner) in children.into_iter().zip(owners) {
         if let Some(&i) = owner.as_ref() {
             buckets[i].push(child);
