@@ -141,7 +141,7 @@ pub(super) fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usi
     let meta = M::meta();
     if let (true, Some(head)) = (meta.defaults.is_empty(), models.first()) {
         // Only the key can be left out: usually all rows or none leave it, one group.
-        let generated = |model: &M| meta.incrementing && model.key_value().is_null();
+        let generated = |model: &M| meta.incrementing && key_is_null(model);
         let first = generated(head);
         if models[1..].iter().all(|model| generated(model) == first) {
             let shape = InsertShape {
@@ -156,7 +156,7 @@ pub(super) fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usi
     for (i, model) in models.iter().enumerate() {
         let shape = if meta.defaults.is_empty() {
             InsertShape {
-                generated: meta.incrementing && model.key_value().is_null(),
+                generated: meta.incrementing && key_is_null(model),
                 omitted: 0,
             }
         } else {
@@ -187,7 +187,7 @@ pub(super) fn leave_out(
     if shape.omitted == 0 {
         // The common shapes: every column, or all but the generated key.
         if shape.generated {
-            binds.remove(start + meta.primary_key_index);
+            discard(binds.remove(start + meta.primary_key_index));
         }
         return;
     }
@@ -205,6 +205,30 @@ pub(super) fn leave_out_defaults(
         if shape.leaves_out(meta, c) {
             binds.remove(start + c);
         }
+    }
+}
+
+/// Whether the model's key is unset (`NULL`), without the drop-glue call for the usual
+/// answers (a `NULL` or an integer owns nothing).
+#[inline]
+fn key_is_null<M: Model>(model: &M) -> bool {
+    let key = model.key_value();
+    let null = key.is_null();
+    if matches!(key, Value::Null | Value::Int(_)) {
+        std::mem::forget(key);
+    }
+    null
+}
+
+/// Drops a bind taken out of a row: one that borrows, or an owned `NULL` or integer (a key
+/// left to the database), without the drop-glue call.
+#[inline(always)]
+fn discard(bind: Bind<'_>) {
+    if matches!(
+        bind,
+        Bind::Value(_) | Bind::Text(_) | Bind::Bytes(_) | Bind::Owned(Value::Null | Value::Int(_))
+    ) {
+        std::mem::forget(bind);
     }
 }
 
@@ -227,10 +251,13 @@ impl Returned {
 
     #[inline]
     fn push_ref(&mut self, value: ValueRef<'_>) {
-        match (&mut *self, value) {
-            (Returned::Ints(keys), ValueRef::Int(key)) => keys.push(key),
-            (_, value) => self.push(value.to_owned_value()),
+        if let (Returned::Ints(keys), &ValueRef::Int(key)) = (&mut *self, &value) {
+            keys.push(key);
+            // An integer owns nothing: skip the enum's drop-glue call (once per row).
+            std::mem::forget(value);
+            return;
         }
+        self.push(value.to_owned_value());
     }
 
     fn push(&mut self, value: Value) {
