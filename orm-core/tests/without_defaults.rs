@@ -1,8 +1,8 @@
 //! What an app gets from orm-core with its default features off but `sqlite`: models
 //! derive without serde (feature `json`), with timestamps, relations and eager loading,
-//! through `DB::connect`. `.ci/run` runs it that way
-//! (`cargo test -p orm-core --no-default-features --features sqlite`); the workspace
-//! run covers it with the defaults.
+//! through `DB::connect`; and, with `postgres`, JSON columns read as text. `.ci/run` runs
+//! it that way (`cargo test -p orm-core --no-default-features --features sqlite,postgres,mysql`);
+//! the workspace run covers the SQLite part with the defaults.
 
 use orm_core::prelude::*;
 
@@ -77,5 +77,28 @@ fn models_save_load_and_eager_load_through_db_connect() -> Result<()> {
         Some("Ada Lovelace")
     );
     assert!(DB::disconnect(orm_core::DEFAULT_CONNECTION));
+    Ok(())
+}
+
+/// Without `json`, a PostgreSQL JSON or JSONB document reads as its text (JSONB's
+/// version byte dropped), and text bound to such a column is stored as the document.
+#[cfg(all(feature = "postgres", not(feature = "json")))]
+#[test]
+fn postgres_json_columns_read_as_text_without_serde() -> Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    DB::unprepared("CREATE TABLE documents (id BIGSERIAL PRIMARY KEY, plain JSON, packed JSONB)")?;
+    DB::insert(
+        "INSERT INTO documents (plain, packed) VALUES (?, ?), (NULL, NULL)",
+        &[&r#"{"a": [1, 2]}"#, &r#"{"b": "ü"}"#],
+    )?;
+    let rows = DB::select("SELECT plain, packed FROM documents ORDER BY id", &[])?;
+    assert_eq!(rows[0].get::<String, _>("plain")?, r#"{"a": [1, 2]}"#);
+    assert_eq!(rows[0].get::<String, _>("packed")?, r#"{"b": "ü"}"#);
+    assert_eq!(rows[1].get::<Option<String>, _>("packed")?, None);
+    // The server still checks what it is sent.
+    let refused = DB::insert("INSERT INTO documents (packed) VALUES (?)", &[&"{not json"]);
+    assert!(refused.is_err(), "{refused:?}");
     Ok(())
 }
