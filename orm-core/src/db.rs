@@ -801,8 +801,8 @@ impl DB {
     }
 
     /// Configures the default connection from `DATABASE_URL`, loading `.env` from the
-    /// current directory (or a parent) first when there is one (feature `dotenv`). `DATABASE_READ_URLS`
-    /// (comma-separated URLs), when set, adds read replicas (see
+    /// current directory (or a parent) first when there is one (feature `dotenv`).
+    /// `DATABASE_READ_URLS` (comma-separated URLs), when set, adds read replicas (see
     /// [`DB::connect_with_replicas`]).
     pub fn from_env() -> Result<()> {
         #[cfg(feature = "dotenv")]
