@@ -170,17 +170,25 @@ fn first_positions(keys: &[Option<KeyRepr>]) -> KeyMap<usize> {
 /// Moves each child into its parent's bucket (`owners` from [`ParentKeys::parent_of_each`]).
 fn distribute<C>(children: Vec<C>, owners: &[Option<usize>], parents: usize) -> Vec<Vec<C>> {
     // Each bucket allocated once, at its size: no growing (and moving) as children come.
-    let mut sizes = vec![0usize; parents];
-    for &i in owners.iter().flatten() {
-        sizes[i] += 1;
-    }
-    let mut buckets: Vec<Vec<C>> = sizes.into_iter().map(Vec::with_capacity).collect();
+    let mut buckets: Vec<Vec<C>> = bucket_sizes(owners, parents)
+        .into_iter()
+        .map(Vec::with_capacity)
+        .collect();
     for (child, owner) in children.into_iter().zip(owners) {
         if let Some(&i) = owner.as_ref() {
             buckets[i].push(child);
         }
     }
     buckets
+}
+
+/// How many children each of `parents` gets (not generic: compiled once, not per model).
+fn bucket_sizes(owners: &[Option<usize>], parents: usize) -> Vec<usize> {
+    let mut sizes = vec![0usize; parents];
+    for &i in owners.iter().flatten() {
+        sizes[i] += 1;
+    }
+    sizes
 }
 
 /// What [`fetch_children`] read: the children, each one's group key and, when pivot
