@@ -489,7 +489,6 @@ impl serde::Serialize for Value {
             Value::Time(v) => v.serialize(serializer),
             Value::DateTime(v) => v.serialize(serializer),
             Value::DateTimeUtc(v) => v.serialize(serializer),
-            #[cfg(feature = "json")]
             Value::Json(v) => v.serialize(serializer),
             Value::Array(v) => v.serialize(serializer),
             // As exact text: a JSON number would pass through a float in most readers.

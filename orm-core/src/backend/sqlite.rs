@@ -50,14 +50,7 @@ impl SqliteConnection {
 
     pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
-        let changed = stmt
-            .execute(rusqlite::params_from_iter(
-                params
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| SqliteBind(p.param(), i)),
-            ))
-            .map_err(map_error)?;
+        let changed = stmt.execute(sqlite_params(params)).map_err(map_error)?;
         Ok(changed as u64)
     }
 
@@ -68,14 +61,7 @@ impl SqliteConnection {
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(
-                params
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| SqliteBind(p.param(), i)),
-            ))
-            .map_err(map_error)?;
+        let mut rows = stmt.query(sqlite_params(params)).map_err(map_error)?;
         while let Some(row) = rows.next().map_err(map_error)? {
             let row = Row {
                 inner: RowInner::Sqlite(row),
@@ -155,6 +141,18 @@ fn unbindable(index: usize, what: &'static str) -> rusqlite::Error {
 
 /// Binds a parameter (the one at the given position) without copying text or bytes.
 struct SqliteBind<'a>(Bind<'a>, usize);
+
+/// `params` as rusqlite takes them, each knowing its position for its error.
+fn sqlite_params<P: Param>(
+    params: &[P],
+) -> rusqlite::ParamsFromIter<impl Iterator<Item = SqliteBind<'_>>> {
+    rusqlite::params_from_iter(
+        params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| SqliteBind(p.param(), i)),
+    )
+}
 
 impl rusqlite::ToSql for SqliteBind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

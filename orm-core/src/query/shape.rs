@@ -12,15 +12,9 @@ use std::sync::Arc;
 use super::clause::{Ident, Join, Order, Parts, SelectItem, Where, WhereKind};
 use crate::dialect::Dialect;
 
-/// Visits the parts of a shape in order.
-trait Visitor {
-    fn text(&mut self, text: &Ident);
-    fn number(&mut self, number: u64);
-}
-
-/// Walks the shape of `parts`. `false` when the query is not to be cached (a clause
+/// Writes the shape of `parts` out through `v`. `false` when the query is not to be cached (a clause
 /// whose text depends on a bound value, or an error met while building).
-fn walk(parts: &Parts, v: &mut impl Visitor) -> bool {
+fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     // Every field named: a new clause does not compile until the shape covers it.
     let Parts {
         table,
@@ -138,7 +132,7 @@ fn walk(parts: &Parts, v: &mut impl Visitor) -> bool {
     true
 }
 
-fn walk_conditions(conditions: &[Where], v: &mut impl Visitor) -> bool {
+fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
     v.number(conditions.len() as u64);
     for Where { or, kind } in conditions {
         v.number(u64::from(*or));
@@ -260,9 +254,7 @@ impl ShapeWriter<'_> {
     fn mix(&mut self, word: u64) {
         self.hash = (self.hash.rotate_left(26) ^ word).wrapping_mul(Self::K);
     }
-}
 
-impl Visitor for ShapeWriter<'_> {
     #[inline(always)]
     fn text(&mut self, text: &Ident) {
         match text {
