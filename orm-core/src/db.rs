@@ -6,208 +6,17 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
-use std::time::Duration;
 
 use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::log::LoggedQuery;
+use crate::pool::{Pool, PoolConfig, PooledConnection};
 use crate::row::Record;
-use crate::url::ConnectOptions;
 use crate::value::ToValue;
 use crate::Backend;
 
 /// The name of the connection used when none is named.
 pub const DEFAULT_CONNECTION: &str = "default";
-
-/// Pool settings for [`DB::connect_with`].
-#[derive(Debug, Clone)]
-pub struct PoolConfig {
-    /// Most connections open at once. In-memory SQLite always uses 1, so that every
-    /// caller sees the same database.
-    pub max_size: u32,
-    /// Connections kept open while idle (`None`: as many as `max_size`).
-    pub min_idle: Option<u32>,
-    /// How long a checkout waits for a free connection before failing.
-    pub connection_timeout: Duration,
-    /// How long a connection may sit idle before the pool closes it (`None`: never).
-    /// Ignored for `sqlite::memory:`, whose database lives as long as its one connection.
-    pub idle_timeout: Option<Duration>,
-    /// How long a connection may live before the pool closes it (`None`: forever).
-    /// Ignored for `sqlite::memory:`, like `idle_timeout`.
-    pub max_lifetime: Option<Duration>,
-}
-
-impl PoolConfig {
-    /// Refuses durations the pool cannot use (zero), which r2d2 would panic on.
-    fn check(&self) -> Result<()> {
-        let zero = |what: &str| Error::Config(format!("PoolConfig::{what} must not be zero"));
-        if self.connection_timeout.is_zero() {
-            return Err(zero("connection_timeout"));
-        }
-        if self.idle_timeout.is_some_and(|d| d.is_zero()) {
-            return Err(zero("idle_timeout (use None for no timeout)"));
-        }
-        if self.max_lifetime.is_some_and(|d| d.is_zero()) {
-            return Err(zero("max_lifetime (use None for no limit)"));
-        }
-        Ok(())
-    }
-}
-
-impl Default for PoolConfig {
-    fn default() -> Self {
-        PoolConfig {
-            max_size: 10,
-            min_idle: Some(0),
-            connection_timeout: Duration::from_secs(30),
-            idle_timeout: Some(Duration::from_secs(10 * 60)),
-            max_lifetime: Some(Duration::from_secs(30 * 60)),
-        }
-    }
-}
-
-/// How long a pooled connection may sit idle before a checkout verifies it with a round
-/// trip (as HikariCP's 500 ms "alive bypass window").
-const VERIFY_AFTER_IDLE: Duration = Duration::from_millis(500);
-
-/// Opens pooled connections and makes them clean on return (an open transaction is
-/// rolled back; a connection that cannot be cleaned is discarded).
-#[derive(Debug)]
-pub struct Manager {
-    options: ConnectOptions,
-}
-
-impl r2d2::ManageConnection for Manager {
-    type Connection = Connection;
-    type Error = Error;
-
-    fn connect(&self) -> Result<Connection> {
-        Connection::open_with(&self.options)
-    }
-
-    /// Runs on every checkout. A connection known to be closed is refused and replaced;
-    /// one idle for a while is also asked for a round trip (its server may have ended
-    /// the session meanwhile, e.g. a restart), while one used moments ago is trusted, so
-    /// a busy loop of checkouts pays nothing.
-    fn is_valid(&self, conn: &mut Connection) -> Result<()> {
-        let verify = conn.idle_for() >= VERIFY_AFTER_IDLE;
-        if conn.still_open(verify) {
-            Ok(())
-        } else {
-            Err(Error::Connection {
-                message: format!(
-                    "a pooled connection to {} was closed by the server",
-                    self.options.redacted()
-                ),
-                source: None,
-            })
-        }
-    }
-
-    fn has_broken(&self, conn: &mut Connection) -> bool {
-        conn.mark_idle();
-        !conn.reset()
-    }
-}
-
-/// A connection checked out of a pool; returns to it when dropped.
-pub type PooledConnection = r2d2::PooledConnection<Manager>;
-
-/// A pool of connections to one database.
-#[derive(Clone, Debug)]
-pub struct Pool {
-    inner: r2d2::Pool<Manager>,
-    options: Arc<ConnectOptions>,
-    metrics: Arc<crate::metrics::PoolMetrics>,
-}
-
-impl Pool {
-    /// A pool for `url` with default settings.
-    pub fn new(url: &str) -> Result<Pool> {
-        Pool::with_config(url, PoolConfig::default())
-    }
-
-    /// A pool for `url`. Opens (and closes) one connection right away, so a bad URL or an
-    /// unreachable server is reported here with its cause.
-    pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
-        let options = ConnectOptions::parse(url)?;
-        config.check()?;
-        // Fail fast with the real cause when the URL or server is bad.
-        drop(Connection::open_with(&options)?);
-        // An in-memory database is its connection: one, kept for the pool's whole life
-        // (closing it when idle or old would leave the next caller a new, empty database).
-        let (max_size, idle_timeout, max_lifetime) = if options.is_memory() {
-            (1, None, None)
-        } else {
-            (
-                config.max_size.max(1),
-                config.idle_timeout,
-                config.max_lifetime,
-            )
-        };
-        let metrics = Arc::<crate::metrics::PoolMetrics>::default();
-        let inner = r2d2::Pool::builder()
-            .max_size(max_size)
-            .min_idle(config.min_idle.map(|n| n.min(max_size)))
-            .idle_timeout(idle_timeout)
-            .max_lifetime(max_lifetime)
-            .connection_timeout(config.connection_timeout)
-            .test_on_check_out(true)
-            .event_handler(Box::new(crate::metrics::Events(Arc::clone(&metrics))))
-            .build_unchecked(Manager {
-                options: options.clone(),
-            });
-        Ok(Pool {
-            inner,
-            options: Arc::new(options),
-            metrics,
-        })
-    }
-
-    /// Checks a connection out (waiting up to the configured timeout).
-    pub fn get(&self) -> Result<PooledConnection> {
-        // An idle connection first: r2d2's waiting checkout reads the clock twice more
-        // (its deadline and a checkout event), which a busy loop of short statements
-        // notices. It waits (or opens a connection) only when none is idle.
-        if let Some(conn) = self.inner.try_get() {
-            self.metrics.count_idle_checkout();
-            return Ok(conn);
-        }
-        self.inner.get().map_err(|e| Error::Connection {
-            message: format!(
-                "no connection to {} available: {e}",
-                self.options.redacted()
-            ),
-            source: Some(Box::new(e)),
-        })
-    }
-
-    /// The backend the pool connects to.
-    pub fn backend(&self) -> Backend {
-        self.options.backend()
-    }
-
-    /// Connections open (idle and in use).
-    pub fn connections(&self) -> u32 {
-        self.inner.state().connections
-    }
-
-    /// Connections open and idle.
-    pub fn idle_connections(&self) -> u32 {
-        self.inner.state().idle_connections
-    }
-
-    /// Connections in use and idle, and the pool's counters (checkouts, waits,
-    /// timeouts).
-    pub fn status(&self) -> crate::metrics::PoolStatus {
-        let state = self.inner.state();
-        self.metrics.status(
-            state.connections,
-            state.idle_connections,
-            self.inner.max_size(),
-        )
-    }
-}
 
 fn registry() -> &'static RwLock<HashMap<String, Arc<Pool>>> {
     static REGISTRY: OnceLock<RwLock<HashMap<String, Arc<Pool>>>> = OnceLock::new();
@@ -635,7 +444,7 @@ fn with_pooled(name: &str, f: &mut dyn FnMut(&mut Connection)) -> Result<()> {
     let pool = registered(name)?;
     // A nested call on this thread would wait for the connection it already holds when
     // the pool has only one (in-memory SQLite): fail at once instead.
-    let _held = HeldCheckout::enter(name, pool.inner.max_size() == 1)?;
+    let _held = HeldCheckout::enter(name, pool.max_size() == 1)?;
     let mut conn = pool.get()?;
     f(&mut conn);
     Ok(())

@@ -48,6 +48,7 @@ mod lazy_loading;
 mod log;
 mod metrics;
 mod model;
+mod pool;
 mod query;
 mod relation;
 mod replicas;
@@ -61,9 +62,7 @@ mod uuid;
 mod value;
 
 pub use crate::backend::{Connection, Transaction};
-pub use crate::db::{
-    ConnectionRef, Executor, Manager, Pool, PoolConfig, PooledConnection, DB, DEFAULT_CONNECTION,
-};
+pub use crate::db::{ConnectionRef, Executor, DB, DEFAULT_CONNECTION};
 pub use crate::dialect::{Backend, Dialect};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
 #[cfg(feature = "json")]
@@ -74,6 +73,7 @@ pub use crate::model::{
     Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SchemaProblem, SchemaReport,
     SOFT_DELETES,
 };
+pub use crate::pool::{Manager, Pool, PoolConfig, PooledConnection};
 pub use crate::query::Constraint;
 pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,

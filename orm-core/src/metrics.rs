@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::db::{Pool, DB};
+use crate::db::DB;
 use crate::error::Result;
+use crate::pool::Pool;
 
 /// A checkout that took longer than this waited for a connection (to be freed or
 /// opened) rather than taking an idle one.

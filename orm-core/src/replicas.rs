@@ -19,8 +19,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::backend::Connection;
-use crate::db::{read_replicas, with_named_on, PoolConfig, DB, DEFAULT_CONNECTION};
+use crate::db::{read_replicas, with_named_on, DB, DEFAULT_CONNECTION};
 use crate::error::{Error, Result};
+use crate::pool::PoolConfig;
 use crate::url::ConnectOptions;
 
 /// Read-replica settings for [`DB::connect_replicated`].
@@ -71,7 +72,7 @@ struct Replica {
     url: String,
     /// The URL with any password hidden, for messages.
     shown: String,
-    pool: Mutex<Option<crate::db::Pool>>,
+    pool: Mutex<Option<crate::pool::Pool>>,
     down_until: Mutex<Option<Instant>>,
 }
 
@@ -260,7 +261,7 @@ impl Replica {
 
     /// A connection to this replica; `None` when it was found down while this call
     /// waited for another one that was opening its pool.
-    fn checkout(&self, config: &ReplicaConfig) -> Result<Option<crate::db::PooledConnection>> {
+    fn checkout(&self, config: &ReplicaConfig) -> Result<Option<crate::pool::PooledConnection>> {
         let pool = {
             let mut slot = self.pool.lock().unwrap_or_else(|e| e.into_inner());
             match &*slot {
@@ -271,7 +272,7 @@ impl Replica {
                         connection_timeout: config.replica_timeout,
                         ..config.pool.clone()
                     };
-                    let pool = crate::db::Pool::with_config(&self.url, pool_config)?;
+                    let pool = crate::pool::Pool::with_config(&self.url, pool_config)?;
                     *slot = Some(pool.clone());
                     pool
                 }
@@ -430,7 +431,7 @@ impl DB {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .as_ref()
-                    .map(crate::db::Pool::status),
+                    .map(crate::pool::Pool::status),
             })
             .collect()
     }

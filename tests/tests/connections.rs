@@ -375,3 +375,70 @@ fn reconnecting_or_forgetting_a_name_takes_effect_at_once_on_every_thread() -> o
     assert!(matches!(read(&db), Err(Error::NoConnection(n)) if n == name));
     Ok(())
 }
+
+/// The pool keeps the connection returned last aside for the next checkout; one
+/// returned while another checkout waits must go to that checkout instead, or it would
+/// wait for its whole timeout with a connection idle. Four threads share one
+/// connection, so nearly every statement waits for the one before it.
+fn a_returned_connection_goes_to_the_waiting_checkout(
+    name: &str,
+    url: &str,
+) -> orm_core::Result<()> {
+    let config = PoolConfig {
+        max_size: 1,
+        connection_timeout: Duration::from_secs(20),
+        ..PoolConfig::default()
+    };
+    DB::connect_with(name, url, config)?;
+    let name = name.to_owned();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let name = name.clone();
+            thread::spawn(move || -> orm_core::Result<()> {
+                let db = DB::connection(&name);
+                for i in 0..100i64 {
+                    let n: i64 = db.select("SELECT CAST(? AS INTEGER) AS n", &[&i])?[0].get("n")?;
+                    assert_eq!(n, i);
+                    // A checkout held for a moment, as a transaction would.
+                    if i % 10 == 0 {
+                        let _held = DB::pool(&name)?.get()?;
+                        thread::sleep(Duration::from_millis(2));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap()?;
+    }
+    let status = DB::pool_status(&name)?;
+    assert_eq!((status.timeouts, status.in_use, status.idle), (0, 0, 1));
+    assert_eq!(status.checkouts, 4 * (100 + 10));
+    DB::disconnect(&name);
+    Ok(())
+}
+
+#[test]
+fn sqlite_a_returned_connection_goes_to_the_waiting_checkout() -> orm_core::Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    a_returned_connection_goes_to_the_waiting_checkout("handoff_sqlite", &file_url(&dir, ""))
+}
+
+#[test]
+fn postgres_a_returned_connection_goes_to_the_waiting_checkout() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    let url = orm_core::testing::postgres_url();
+    a_returned_connection_goes_to_the_waiting_checkout("handoff_postgres", &url)
+}
+
+#[test]
+fn mysql_a_returned_connection_goes_to_the_waiting_checkout() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    let url = orm_core::testing::mysql_url();
+    a_returned_connection_goes_to_the_waiting_checkout("handoff_mysql", &url)
+}

@@ -504,19 +504,19 @@ impl Connection {
         result
     }
 
+    /// Marks the connection as one to discard rather than reuse.
+    pub(crate) fn mark_broken(&mut self) {
+        self.state.broken = true;
+    }
+
     /// Whether the connection should be discarded rather than reused.
     pub(crate) fn is_broken(&self) -> bool {
         self.state.broken || dispatch!(&self.state.inner, c => c.is_closed())
     }
 
-    /// Whether the connection is still usable: not known broken and, when `verify`, a
-    /// server still answers (a round trip on PostgreSQL; SQLite cannot lose its file).
-    pub(crate) fn still_open(&mut self, verify: bool) -> bool {
-        !self.state.broken && dispatch!(&mut self.state.inner, c => c.still_open(verify))
-    }
-
     /// Whether a server at the other end can end the session (not so for SQLite, whose
     /// file cannot go away under an open connection): only then is idle time tracked.
+    #[inline]
     fn has_server(&self) -> bool {
         match &self.state.inner {
             #[cfg(feature = "sqlite")]
@@ -527,21 +527,26 @@ impl Connection {
         }
     }
 
+    /// Whether a pooled connection may be handed out again: not known broken and, for a
+    /// server connection idle for `verify_after` or longer, still answered (a round
+    /// trip). An embedded connection costs a flag test.
+    #[inline]
+    pub(crate) fn fit_for_checkout(&mut self, verify_after: Duration) -> bool {
+        if self.state.broken {
+            return false;
+        }
+        if !self.has_server() {
+            return true;
+        }
+        let verify = self.state.idle_since.elapsed() >= verify_after;
+        dispatch!(&mut self.state.inner, c => c.still_open(verify))
+    }
+
     /// Notes that the connection went back to its pool, idle. Reads the clock only for
     /// a server connection: a checkout of an embedded one pays nothing for it.
     pub(crate) fn mark_idle(&mut self) {
         if self.has_server() {
             self.state.idle_since = Instant::now();
-        }
-    }
-
-    /// How long the connection has been idle in its pool (always zero for SQLite,
-    /// which has no server session to verify).
-    pub(crate) fn idle_for(&self) -> Duration {
-        if self.has_server() {
-            self.state.idle_since.elapsed()
-        } else {
-            Duration::ZERO
         }
     }
 

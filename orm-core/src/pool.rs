@@ -1,0 +1,440 @@
+//! Connection pools: r2d2 underneath, with the connection returned last kept aside for
+//! the next checkout.
+//!
+//! A checkout through r2d2 takes its lock twice and reads the clock three times, which a
+//! busy loop of short SQLite statements notices (about as much as the statement itself
+//! costs). So a returned connection waits in the pool's *hot slot* (as HikariCP keeps
+//! a thread's last connection): the next checkout takes it with one uncontended lock.
+//! r2d2 still owns the connection (it counts as checked out there), so `max_size` holds;
+//! a returned connection goes straight back to r2d2 when a checkout is waiting in it,
+//! and one left unused in the slot for a sweep period goes back too, so that r2d2's
+//! `idle_timeout` closes it as it would any idle connection.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
+
+use crate::backend::Connection;
+use crate::error::{Error, Result};
+use crate::metrics::PoolMetrics;
+use crate::url::ConnectOptions;
+use crate::Backend;
+
+/// Pool settings for [`DB::connect_with`](crate::DB::connect_with).
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Most connections open at once. In-memory SQLite always uses 1, so that every
+    /// caller sees the same database.
+    pub max_size: u32,
+    /// Connections kept open while idle (`None`: as many as `max_size`).
+    pub min_idle: Option<u32>,
+    /// How long a checkout waits for a free connection before failing.
+    pub connection_timeout: Duration,
+    /// How long a connection may sit idle before the pool closes it (`None`: never).
+    /// Ignored for `sqlite::memory:`, whose database lives as long as its one connection.
+    pub idle_timeout: Option<Duration>,
+    /// How long a connection may live before the pool closes it (`None`: forever).
+    /// Ignored for `sqlite::memory:`, like `idle_timeout`.
+    pub max_lifetime: Option<Duration>,
+}
+
+impl PoolConfig {
+    /// Refuses durations the pool cannot use (zero), which r2d2 would panic on.
+    pub(crate) fn check(&self) -> Result<()> {
+        let zero = |what: &str| Error::Config(format!("PoolConfig::{what} must not be zero"));
+        if self.connection_timeout.is_zero() {
+            return Err(zero("connection_timeout"));
+        }
+        if self.idle_timeout.is_some_and(|d| d.is_zero()) {
+            return Err(zero("idle_timeout (use None for no timeout)"));
+        }
+        if self.max_lifetime.is_some_and(|d| d.is_zero()) {
+            return Err(zero("max_lifetime (use None for no limit)"));
+        }
+        Ok(())
+    }
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_size: 10,
+            min_idle: Some(0),
+            connection_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(10 * 60)),
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+        }
+    }
+}
+
+/// How long a pooled connection may sit idle before a checkout verifies it with a round
+/// trip (as HikariCP's 500 ms "alive bypass window").
+const VERIFY_AFTER_IDLE: Duration = Duration::from_millis(500);
+
+/// The longest a connection left unused in the hot slot stays there before it goes back
+/// to r2d2 (whose reaper runs every 30 s).
+const LONGEST_SWEEP: Duration = Duration::from_secs(30);
+
+/// Opens pooled connections and makes them clean on return (an open transaction is
+/// rolled back; a connection that cannot be cleaned is discarded).
+#[derive(Debug)]
+pub struct Manager {
+    options: ConnectOptions,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = Error;
+
+    fn connect(&self) -> Result<Connection> {
+        Connection::open_with(&self.options)
+    }
+
+    /// Runs on every checkout. A connection known to be closed is refused and replaced;
+    /// one idle for a while is also asked for a round trip (its server may have ended
+    /// the session meanwhile, e.g. a restart), while one used moments ago is trusted, so
+    /// a busy loop of checkouts pays nothing.
+    fn is_valid(&self, conn: &mut Connection) -> Result<()> {
+        verify(&self.options, conn)
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        !make_clean(conn)
+    }
+}
+
+/// [`Manager::is_valid`]: also run on a checkout of the hot connection.
+#[inline]
+fn verify(options: &ConnectOptions, conn: &mut Connection) -> Result<()> {
+    if conn.fit_for_checkout(VERIFY_AFTER_IDLE) {
+        Ok(())
+    } else {
+        conn.mark_broken();
+        Err(closed_by_server(options))
+    }
+}
+
+#[cold]
+fn closed_by_server(options: &ConnectOptions) -> Error {
+    Error::Connection {
+        message: format!(
+            "a pooled connection to {} was closed by the server",
+            options.redacted()
+        ),
+        source: None,
+    }
+}
+
+/// Readies a returned connection for its next user; `false` when it cannot be (then it
+/// is discarded).
+fn make_clean(conn: &mut Connection) -> bool {
+    conn.mark_idle();
+    conn.reset()
+}
+
+type R2d2Connection = r2d2::PooledConnection<Manager>;
+
+/// A connection checked out of a [`Pool`]; returns to it when dropped. Dereferences to
+/// [`Connection`].
+pub struct PooledConnection {
+    conn: Option<R2d2Connection>,
+    hot: Arc<Hot>,
+}
+
+impl Deref for PooledConnection {
+    type Target = Connection;
+
+    #[inline]
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_deref()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl DerefMut for PooledConnection {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_deref_mut()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl fmt::Debug for PooledConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledConnection")
+            .field("conn", &self.conn.as_deref())
+            .finish()
+    }
+}
+
+impl Drop for PooledConnection {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if !make_clean(&mut conn) {
+            // r2d2's put-back asks `has_broken`, which says so: the connection is closed.
+            conn.mark_broken();
+            return;
+        }
+        let mut slot = self.hot.lock();
+        if slot.waiting == 0 && slot.conn.is_none() {
+            slot.conn = Some(conn);
+            slot.used = true;
+        }
+        // Otherwise `conn` goes back to r2d2 (after the lock is released), which hands it
+        // to a waiting checkout.
+    }
+}
+
+/// The pool's hot slot: the connection returned last, checked out of r2d2 but idle.
+struct Hot {
+    slot: Mutex<HotSlot>,
+    /// The sweep that moves an unused hot connection back to r2d2; cancelled with the pool.
+    sweep: Mutex<Option<scheduled_thread_pool::JobHandle>>,
+}
+
+#[derive(Default)]
+struct HotSlot {
+    conn: Option<R2d2Connection>,
+    /// Checkouts waiting in r2d2: a returned connection goes to them, not to the slot.
+    waiting: usize,
+    /// Whether the slot was filled since the last sweep.
+    used: bool,
+}
+
+impl Hot {
+    fn lock(&self) -> MutexGuard<'_, HotSlot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    #[inline]
+    fn take(&self) -> Option<R2d2Connection> {
+        self.lock().conn.take()
+    }
+
+    fn occupied(&self) -> bool {
+        self.lock().conn.is_some()
+    }
+
+    /// Moves a hot connection that was not used since the last sweep back to r2d2.
+    fn sweep(&self) {
+        let unused = {
+            let mut slot = self.lock();
+            if std::mem::take(&mut slot.used) {
+                None
+            } else {
+                slot.conn.take()
+            }
+        };
+        drop(unused);
+    }
+}
+
+impl Drop for Hot {
+    fn drop(&mut self) {
+        if let Some(job) = self.sweep.get_mut().unwrap_or_else(|e| e.into_inner()) {
+            job.cancel();
+        }
+    }
+}
+
+impl fmt::Debug for Hot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hot")
+            .field("occupied", &self.occupied())
+            .finish()
+    }
+}
+
+/// Counts a checkout waiting in r2d2 while it waits (so returned connections go to it).
+struct Waiting<'h>(&'h Hot);
+
+impl<'h> Waiting<'h> {
+    /// Registers a waiting checkout, unless the slot was filled meanwhile: then that
+    /// connection, to take instead.
+    fn enter(hot: &'h Hot) -> std::result::Result<Waiting<'h>, R2d2Connection> {
+        let mut slot = hot.lock();
+        match slot.conn.take() {
+            Some(conn) => Err(conn),
+            None => {
+                slot.waiting += 1;
+                Ok(Waiting(hot))
+            }
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.lock().waiting -= 1;
+    }
+}
+
+/// A pool of connections to one database.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    hot: Arc<Hot>,
+    options: Arc<ConnectOptions>,
+    metrics: Arc<PoolMetrics>,
+}
+
+impl Pool {
+    /// A pool for `url` with default settings.
+    pub fn new(url: &str) -> Result<Pool> {
+        Pool::with_config(url, PoolConfig::default())
+    }
+
+    /// A pool for `url`. Opens (and closes) one connection right away, so a bad URL or an
+    /// unreachable server is reported here with its cause.
+    pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
+        let options = ConnectOptions::parse(url)?;
+        config.check()?;
+        // Fail fast with the real cause when the URL or server is bad.
+        drop(Connection::open_with(&options)?);
+        // An in-memory database is its connection: one, kept for the pool's whole life
+        // (closing it when idle or old would leave the next caller a new, empty database).
+        let (max_size, idle_timeout, max_lifetime) = if options.is_memory() {
+            (1, None, None)
+        } else {
+            (
+                config.max_size.max(1),
+                config.idle_timeout,
+                config.max_lifetime,
+            )
+        };
+        let metrics = Arc::<PoolMetrics>::default();
+        // Three workers as r2d2's default, made here so that the sweep runs on them too;
+        // they end when the pool is dropped rather than after the next reaper period.
+        let workers = Arc::new(
+            ScheduledThreadPool::builder()
+                .num_threads(3)
+                .thread_name_pattern("orm-pool-{}")
+                .on_drop_behavior(OnPoolDropBehavior::DiscardPendingScheduled)
+                .build(),
+        );
+        let inner = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(config.min_idle.map(|n| n.min(max_size)))
+            .idle_timeout(idle_timeout)
+            .max_lifetime(max_lifetime)
+            .connection_timeout(config.connection_timeout)
+            .test_on_check_out(true)
+            .thread_pool(Arc::clone(&workers))
+            .event_handler(Box::new(crate::metrics::Events(Arc::clone(&metrics))))
+            .build_unchecked(Manager {
+                options: options.clone(),
+            });
+        let hot = Arc::new(Hot {
+            slot: Mutex::default(),
+            sweep: Mutex::new(None),
+        });
+        if let Some(idle_timeout) = idle_timeout {
+            let every = idle_timeout.min(LONGEST_SWEEP);
+            let weak: Weak<Hot> = Arc::downgrade(&hot);
+            let job = workers.execute_at_fixed_rate(every, every, move || {
+                if let Some(hot) = weak.upgrade() {
+                    hot.sweep();
+                }
+            });
+            *hot.sweep.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
+        }
+        Ok(Pool {
+            inner,
+            hot,
+            options: Arc::new(options),
+            metrics,
+        })
+    }
+
+    /// Checks a connection out (waiting up to the configured timeout).
+    pub fn get(&self) -> Result<PooledConnection> {
+        // The hot connection first, then an idle one of r2d2's (its waiting checkout
+        // reads the clock twice more: its deadline and a checkout event). It waits (or
+        // opens a connection) only when neither is there.
+        if let Some(conn) = self.hot.take().and_then(|conn| self.checked(conn)) {
+            self.metrics.count_idle_checkout();
+            return Ok(self.wrap(conn));
+        }
+        if let Some(conn) = self.inner.try_get() {
+            self.metrics.count_idle_checkout();
+            return Ok(self.wrap(conn));
+        }
+        loop {
+            let waiting = match Waiting::enter(&self.hot) {
+                Ok(waiting) => waiting,
+                Err(conn) => match self.checked(conn) {
+                    Some(conn) => {
+                        self.metrics.count_idle_checkout();
+                        return Ok(self.wrap(conn));
+                    }
+                    None => continue,
+                },
+            };
+            let conn = self.inner.get().map_err(|e| Error::Connection {
+                message: format!(
+                    "no connection to {} available: {e}",
+                    self.options.redacted()
+                ),
+                source: Some(Box::new(e)),
+            })?;
+            drop(waiting);
+            return Ok(self.wrap(conn));
+        }
+    }
+
+    /// The hot connection if it is still usable; else it is discarded.
+    #[inline]
+    fn checked(&self, mut conn: R2d2Connection) -> Option<R2d2Connection> {
+        match verify(&self.options, &mut conn) {
+            Ok(()) => Some(conn),
+            // Marked broken: back in r2d2, which closes it.
+            Err(_) => None,
+        }
+    }
+
+    #[inline]
+    fn wrap(&self, conn: R2d2Connection) -> PooledConnection {
+        PooledConnection {
+            conn: Some(conn),
+            hot: Arc::clone(&self.hot),
+        }
+    }
+
+    /// The backend the pool connects to.
+    pub fn backend(&self) -> Backend {
+        self.options.backend()
+    }
+
+    /// The most connections the pool opens.
+    pub(crate) fn max_size(&self) -> u32 {
+        self.inner.max_size()
+    }
+
+    /// Connections open (idle and in use).
+    pub fn connections(&self) -> u32 {
+        self.inner.state().connections
+    }
+
+    /// Connections open and idle.
+    pub fn idle_connections(&self) -> u32 {
+        self.inner.state().idle_connections + u32::from(self.hot.occupied())
+    }
+
+    /// Connections in use and idle, and the pool's counters (checkouts, waits,
+    /// timeouts).
+    pub fn status(&self) -> crate::metrics::PoolStatus {
+        let state = self.inner.state();
+        self.metrics.status(
+            state.connections,
+            state.idle_connections + u32::from(self.hot.occupied()),
+            self.inner.max_size(),
+        )
+    }
+}
