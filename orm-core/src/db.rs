@@ -1,5 +1,6 @@
-//! The default-connection facade: `DB::connect`, named connections, the pool, the
-//! thread-scoped connection (open transaction or test guard) and raw SQL entry points.
+//! The default-connection facade: `DB::connect`, named connections and their pools'
+//! registry, the thread-scoped connection (open transaction or test guard) and raw SQL
+//! entry points.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["dialect"],
     &["row", "url", "column_field"],
     &["backend"],
-    &["db", "lazy_loading", "replicas", "retry", "metrics"],
+    &["db", "pool", "lazy_loading", "replicas", "retry", "metrics"],
     &["query"],
     &["model"],
     &["relation"],
