@@ -47,6 +47,7 @@ fn workloads() -> Vec<(&'static str, Seed, u32)> {
         ("find_by_key/1000", Seed::users(FIND_LOOKUPS), 3),
         ("insert_many/100", Seed::users(0), 20),
         ("save_one/1", Seed::users(0), 500),
+        ("save_in_transaction/100", Seed::users(0), 20),
         (
             "associations/100x10x10",
             Seed::users_posts_comments(users, posts, comments),
@@ -74,6 +75,12 @@ impl Contenders {
     fn raw(&self) -> &rusqlite::Connection {
         self.raw
             .as_ref()
+            .expect("the rusqlite contender's database")
+    }
+
+    fn raw_mut(&mut self) -> &mut rusqlite::Connection {
+        self.raw
+            .as_mut()
             .expect("the rusqlite contender's database")
     }
 
@@ -224,6 +231,26 @@ fn run(workload: &str, contender: &str, iterations: u32) {
         ("save_one", "diesel") => Box::new(|| {
             keep(black_box(
                 diesel_sqlite::insert_one(c.diesel(), &users[0]).unwrap(),
+            ))
+        }),
+        ("save_in_transaction", "rusqlite") => Box::new(|| {
+            keep(black_box(
+                raw_sqlite::insert_each_in_transaction(c.raw_mut(), &users).unwrap(),
+            ))
+        }),
+        ("save_in_transaction", "orm") => Box::new(|| {
+            let mut batch = next_batch();
+            orm::save_each_in_transaction(&mut batch).unwrap();
+            done(batch);
+        }),
+        ("save_in_transaction", "orm_explicit") => Box::new(|| {
+            let mut batch = next_batch();
+            orm_on::save_each_in_transaction(c.orm(), &mut batch).unwrap();
+            done(batch);
+        }),
+        ("save_in_transaction", "diesel") => Box::new(|| {
+            keep(black_box(
+                diesel_sqlite::insert_each_in_transaction(c.diesel(), &users).unwrap(),
             ))
         }),
         ("associations", "rusqlite") => {
