@@ -73,7 +73,9 @@ pub use crate::model::{
     Model, ModelHooks, ModelMeta, RelationKind, RelationMeta, SchemaProblem, SchemaReport,
     SOFT_DELETES,
 };
-pub use crate::pool::{Manager, Pool, PoolConfig, PooledConnection};
+#[cfg(feature = "pool")]
+pub use crate::pool::Manager;
+pub use crate::pool::{Pool, PoolConfig, PooledConnection};
 pub use crate::query::Constraint;
 pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,

@@ -12,8 +12,8 @@ use crate::pool::Pool;
 /// opened) rather than taking an idle one.
 const WAITED: Duration = Duration::from_millis(1);
 
-/// Counters a pool's checkouts update (through r2d2's event hook, and one relaxed
-/// increment on the checkout of an idle connection).
+/// Counters a pool's checkouts update (with the `pool` feature through r2d2's event
+/// hook, and one relaxed increment on the checkout of an idle connection).
 #[derive(Debug, Default)]
 pub(crate) struct PoolMetrics {
     checkouts: AtomicU64,
@@ -25,30 +25,26 @@ pub(crate) struct PoolMetrics {
 }
 
 /// The pool's r2d2 event handler, counting into its [`PoolMetrics`].
+#[cfg(feature = "pool")]
 #[derive(Debug)]
 pub(crate) struct Events(pub(crate) std::sync::Arc<PoolMetrics>);
 
+#[cfg(feature = "pool")]
 impl r2d2::HandleEvent for Events {
     fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
-        self.0.opened.fetch_add(1, Ordering::Relaxed);
+        self.0.count_opened();
     }
 
     fn handle_release(&self, _: r2d2::event::ReleaseEvent) {
-        self.0.closed.fetch_add(1, Ordering::Relaxed);
+        self.0.count_closed();
     }
 
     fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
-        self.0.checkouts.fetch_add(1, Ordering::Relaxed);
-        let waited = event.duration();
-        if waited >= WAITED {
-            self.0.waits.fetch_add(1, Ordering::Relaxed);
-            let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-            self.0.wait_nanos.fetch_add(nanos, Ordering::Relaxed);
-        }
+        self.0.count_checkout(event.duration());
     }
 
     fn handle_timeout(&self, _: r2d2::event::TimeoutEvent) {
-        self.0.timeouts.fetch_add(1, Ordering::Relaxed);
+        self.0.count_timeout();
     }
 }
 
@@ -79,8 +75,31 @@ pub struct PoolStatus {
 impl PoolMetrics {
     /// A checkout that found an idle connection at once ([`Pool::get`]'s fast path,
     /// which r2d2 reports no event for).
+    #[cfg_attr(not(feature = "pool"), allow(dead_code))]
     pub(crate) fn count_idle_checkout(&self) {
         self.checkouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A checkout that took `waited` (counted as a wait from 1 ms up).
+    pub(crate) fn count_checkout(&self, waited: Duration) {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
+        if waited >= WAITED {
+            self.waits.fetch_add(1, Ordering::Relaxed);
+            let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+            self.wait_nanos.fetch_add(nanos, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn count_timeout(&self) {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_opened(&self) {
+        self.opened.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_closed(&self) {
+        self.closed.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn status(&self, connections: u32, idle: u32, max_size: u32) -> PoolStatus {

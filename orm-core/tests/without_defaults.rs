@@ -1,6 +1,7 @@
 //! What an app gets from orm-core with its default features off but `sqlite`: models
 //! derive without serde (feature `json`), with timestamps, relations and eager loading,
-//! through `DB::connect`; and, with `postgres`, JSON columns read as text. `.ci/run` runs
+//! through `DB::connect`; one connection per name without r2d2 (feature `pool`); and,
+//! with `postgres`, JSON columns read as text. `.ci/run` runs
 //! it that way (`cargo test -p orm-core --no-default-features --features sqlite,postgres,mysql`);
 //! the workspace run covers the SQLite part with the defaults.
 
@@ -100,5 +101,120 @@ fn postgres_json_columns_read_as_text_without_serde() -> Result<()> {
     // The server still checks what it is sent.
     let refused = DB::insert("INSERT INTO documents (packed) VALUES (?)", &[&"{not json"]);
     assert!(refused.is_err(), "{refused:?}");
+    Ok(())
+}
+
+/// Without `pool`, a connection name holds one connection: a thread that wants it while
+/// another has it waits (counted as a wait) and then gets the same connection.
+#[cfg(not(feature = "pool"))]
+#[test]
+fn without_pool_threads_take_turns_on_the_one_connection() -> Result<()> {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let name = "single_turns";
+    DB::connect_named(
+        name,
+        &format!("sqlite://{}", dir.path().join("turns.db").display()),
+    )?;
+    let db = DB::connection(name);
+    db.statement("CREATE TABLE hits (n INTEGER NOT NULL)")?;
+    let held = DB::pool(name)?.get()?;
+    assert_eq!(
+        (DB::pool(name)?.connections(), DB::pool_status(name)?.in_use),
+        (1, 1)
+    );
+    let other = std::thread::spawn(move || -> Result<i64> {
+        let db = DB::connection(name);
+        db.execute("INSERT INTO hits (n) VALUES (?)", &[&1])?;
+        db.select("SELECT COUNT(*) AS n FROM hits", &[])?[0].get("n")
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    drop(held);
+    assert_eq!(other.join().unwrap()?, 1);
+    let status = DB::pool_status(name)?;
+    assert_eq!((status.in_use, status.idle, status.max_size), (0, 1, 1));
+    assert!(status.waits >= 1, "{status:?}");
+    assert_eq!((status.opened, status.closed, status.timeouts), (1, 0, 0));
+    assert!(DB::disconnect(name));
+    Ok(())
+}
+
+/// Without `pool`: a thread that waits past `connection_timeout` gets
+/// `Error::Connection`; a nested call on the thread that holds the connection fails at
+/// once instead of waiting for itself; a transaction left open is rolled back on return.
+#[cfg(not(feature = "pool"))]
+#[test]
+fn without_pool_timeouts_nesting_and_a_dirty_return() -> Result<()> {
+    use std::time::Duration;
+    let name = "single_limits";
+    let config = orm_core::PoolConfig {
+        connection_timeout: Duration::from_millis(50),
+        ..Default::default()
+    };
+    // An in-memory database is the connection itself: every caller sees the same one.
+    DB::connect_with(name, "sqlite::memory:", config)?;
+    let db = DB::connection(name);
+    db.statement("CREATE TABLE kept (x INTEGER)")?;
+    let held = DB::pool(name)?.get()?;
+    let waited = std::thread::spawn(move || DB::connection(name).select("SELECT 1", &[]));
+    match waited.join().unwrap() {
+        Err(Error::Connection { message, .. }) => {
+            assert!(message.contains("timed out"), "{message}")
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(DB::pool_status(name)?.timeouts, 1);
+    drop(held);
+
+    let nested = db.with(|_| DB::connection(name).select("SELECT 1", &[]));
+    assert!(
+        matches!(nested, Err(Error::ConnectionInUse(_))),
+        "{nested:?}"
+    );
+
+    {
+        let mut conn = DB::pool(name)?.get()?;
+        conn.execute_batch("BEGIN")?;
+        conn.execute("INSERT INTO kept (x) VALUES (?)", &[&1])?;
+    }
+    db.execute("INSERT INTO kept (x) VALUES (?)", &[&2])?;
+    let rows = db.select("SELECT x FROM kept", &[])?;
+    assert_eq!(
+        rows.len(),
+        1,
+        "the open transaction was rolled back on return"
+    );
+    assert_eq!(rows[0].get::<i64, _>("x")?, 2);
+    let committed = db.transaction(|| db.execute("INSERT INTO kept (x) VALUES (?)", &[&3]));
+    assert_eq!(committed?, 1);
+    assert_eq!(db.select("SELECT x FROM kept", &[])?.len(), 2);
+    assert!(DB::disconnect(name));
+    Ok(())
+}
+
+/// Without `pool`, a PostgreSQL connection its server ended is found out on the next
+/// checkout (it had been idle over 500 ms) and replaced.
+#[cfg(all(feature = "postgres", not(feature = "pool")))]
+#[test]
+fn without_pool_a_connection_the_server_ended_is_replaced() -> Result<()> {
+    use std::time::Duration;
+    if orm_core::testing::postgres().is_none() {
+        return Ok(());
+    }
+    let url = orm_core::testing::postgres_url();
+    let name = "single_replaced";
+    DB::connect_named(name, &url)?;
+    let db = DB::connection(name);
+    let pid_of =
+        || -> Result<i64> { db.select("SELECT pg_backend_pid() AS pid", &[])?[0].get("pid") };
+    let first = pid_of()?;
+    let mut admin = orm_core::Connection::open(&url)?;
+    admin.select("SELECT pg_terminate_backend(?)", &[&first])?;
+    std::thread::sleep(Duration::from_millis(600));
+    let second = pid_of()?;
+    assert_ne!(first, second);
+    let status = DB::pool_status(name)?;
+    assert_eq!((status.opened, status.closed), (2, 1));
+    assert!(DB::disconnect(name));
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Connection pools: r2d2 underneath, with the connection returned last kept aside for
-//! the next checkout.
+//! The pool with the `pool` feature: r2d2 underneath, with the connection returned last
+//! kept aside for the next checkout.
 //!
 //! A checkout through r2d2 takes its lock twice and reads the clock three times, which a
 //! busy loop of short SQLite statements notices (about as much as the statement itself
@@ -17,62 +17,12 @@ use std::time::Duration;
 
 use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
+use super::{make_clean, verify, PoolConfig};
 use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::metrics::PoolMetrics;
 use crate::url::ConnectOptions;
 use crate::Backend;
-
-/// Pool settings for [`DB::connect_with`](crate::DB::connect_with).
-#[derive(Debug, Clone)]
-pub struct PoolConfig {
-    /// Most connections open at once. In-memory SQLite always uses 1, so that every
-    /// caller sees the same database.
-    pub max_size: u32,
-    /// Connections kept open while idle (`None`: as many as `max_size`).
-    pub min_idle: Option<u32>,
-    /// How long a checkout waits for a free connection before failing.
-    pub connection_timeout: Duration,
-    /// How long a connection may sit idle before the pool closes it (`None`: never).
-    /// Ignored for `sqlite::memory:`, whose database lives as long as its one connection.
-    pub idle_timeout: Option<Duration>,
-    /// How long a connection may live before the pool closes it (`None`: forever).
-    /// Ignored for `sqlite::memory:`, like `idle_timeout`.
-    pub max_lifetime: Option<Duration>,
-}
-
-impl PoolConfig {
-    /// Refuses durations the pool cannot use (zero), which r2d2 would panic on.
-    pub(crate) fn check(&self) -> Result<()> {
-        let zero = |what: &str| Error::Config(format!("PoolConfig::{what} must not be zero"));
-        if self.connection_timeout.is_zero() {
-            return Err(zero("connection_timeout"));
-        }
-        if self.idle_timeout.is_some_and(|d| d.is_zero()) {
-            return Err(zero("idle_timeout (use None for no timeout)"));
-        }
-        if self.max_lifetime.is_some_and(|d| d.is_zero()) {
-            return Err(zero("max_lifetime (use None for no limit)"));
-        }
-        Ok(())
-    }
-}
-
-impl Default for PoolConfig {
-    fn default() -> Self {
-        PoolConfig {
-            max_size: 10,
-            min_idle: Some(0),
-            connection_timeout: Duration::from_secs(30),
-            idle_timeout: Some(Duration::from_secs(10 * 60)),
-            max_lifetime: Some(Duration::from_secs(30 * 60)),
-        }
-    }
-}
-
-/// How long a pooled connection may sit idle before a checkout verifies it with a round
-/// trip (as HikariCP's 500 ms "alive bypass window").
-const VERIFY_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// The longest a connection left unused in the hot slot stays there before it goes back
 /// to r2d2 (whose reaper runs every 30 s).
@@ -104,35 +54,6 @@ impl r2d2::ManageConnection for Manager {
     fn has_broken(&self, conn: &mut Connection) -> bool {
         !make_clean(conn)
     }
-}
-
-/// [`Manager::is_valid`]: also run on a checkout of the hot connection.
-#[inline]
-fn verify(options: &ConnectOptions, conn: &mut Connection) -> Result<()> {
-    if conn.fit_for_checkout(VERIFY_AFTER_IDLE) {
-        Ok(())
-    } else {
-        conn.mark_broken();
-        Err(closed_by_server(options))
-    }
-}
-
-#[cold]
-fn closed_by_server(options: &ConnectOptions) -> Error {
-    Error::Connection {
-        message: format!(
-            "a pooled connection to {} was closed by the server",
-            options.redacted()
-        ),
-        source: None,
-    }
-}
-
-/// Readies a returned connection for its next user; `false` when it cannot be (then it
-/// is discarded).
-fn make_clean(conn: &mut Connection) -> bool {
-    conn.mark_idle();
-    conn.reset()
 }
 
 type R2d2Connection = r2d2::PooledConnection<Manager>;
