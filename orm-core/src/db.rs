@@ -444,46 +444,48 @@ pub(crate) fn read_replicas(name: &str) -> Option<std::sync::Arc<crate::replicas
 fn with_pooled(name: &str, f: &mut dyn FnMut(&mut Connection)) -> Result<()> {
     let pool = registered(name)?;
     // A nested call on this thread would wait for the connection it already holds when
-    // the pool has only one (in-memory SQLite): fail at once instead.
-    let _held = HeldCheckout::enter(name, pool.max_size() == 1)?;
+    // the pool has only one (in-memory SQLite; every name without the `pool` feature):
+    // fail at once instead.
+    let _held = HeldCheckout::enter(name, &pool)?;
     let mut conn = pool.get()?;
     f(&mut conn);
     Ok(())
 }
 
 thread_local! {
-    static SINGLE_CHECKOUTS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// The single-connection pools this thread has checked out, by address.
+    static SINGLE_CHECKOUTS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Marks a single-connection pool as checked out by this thread.
 struct HeldCheckout {
-    name: Option<String>,
+    pool: Option<usize>,
 }
 
 impl HeldCheckout {
-    fn enter(name: &str, single: bool) -> Result<HeldCheckout> {
-        if !single {
-            return Ok(HeldCheckout { name: None });
+    fn enter(name: &str, pool: &Arc<Pool>) -> Result<HeldCheckout> {
+        if pool.max_size() != 1 {
+            return Ok(HeldCheckout { pool: None });
         }
+        // The registry's `Arc` outlives the checkout, so its address names the pool.
+        let id = Arc::as_ptr(pool) as usize;
         SINGLE_CHECKOUTS.with(|held| {
             let mut held = held.borrow_mut();
-            if held.iter().any(|n| n == name) {
-                return Err(Error::ConnectionInUse(name.to_owned()));
+            if held.contains(&id) {
+                return Err(in_use(name));
             }
-            held.push(name.to_owned());
-            Ok(HeldCheckout {
-                name: Some(name.to_owned()),
-            })
+            held.push(id);
+            Ok(HeldCheckout { pool: Some(id) })
         })
     }
 }
 
 impl Drop for HeldCheckout {
     fn drop(&mut self) {
-        if let Some(name) = &self.name {
+        if let Some(id) = self.pool {
             SINGLE_CHECKOUTS.with(|held| {
                 let mut held = held.borrow_mut();
-                if let Some(i) = held.iter().rposition(|n| n == name) {
+                if let Some(i) = held.iter().rposition(|&p| p == id) {
                     held.remove(i);
                 }
             });
