@@ -36,6 +36,9 @@ struct State {
     idle: Option<Connection>,
     /// Whether a thread has it (or is opening it).
     busy: bool,
+    /// Threads waiting for it: only then is the condition variable signalled (a signal
+    /// with nobody waiting is still a system call).
+    waiting: usize,
 }
 
 impl Shared {
@@ -87,17 +90,20 @@ impl Drop for PooledConnection {
         // A connection that cannot be made clean is closed (after the lock is released);
         // the next checkout opens another.
         let keep = make_clean(&mut conn);
-        let discarded = {
+        let (discarded, waiting) = {
             let mut state = self.shared.lock();
             state.busy = false;
-            if keep {
+            let discarded = if keep {
                 state.idle = Some(conn);
                 None
             } else {
                 Some(conn)
-            }
+            };
+            (discarded, state.waiting > 0)
         };
-        self.shared.returned.notify_one();
+        if waiting {
+            self.shared.returned.notify_one();
+        }
         if discarded.is_some() {
             self.shared.metrics.count_closed();
         }
@@ -120,6 +126,7 @@ impl Pool {
             state: Mutex::new(State {
                 idle: Some(conn),
                 busy: false,
+                waiting: 0,
             }),
             returned: Condvar::new(),
             options,
@@ -172,11 +179,13 @@ impl Pool {
                     source: None,
                 });
             };
+            state.waiting += 1;
             state = shared
                 .returned
                 .wait_timeout(state, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            state.waiting -= 1;
         }
     }
 
@@ -191,8 +200,14 @@ impl Pool {
                 Ok(self.wrap(conn))
             }
             Err(e) => {
-                shared.lock().busy = false;
-                shared.returned.notify_one();
+                let waiting = {
+                    let mut state = shared.lock();
+                    state.busy = false;
+                    state.waiting > 0
+                };
+                if waiting {
+                    shared.returned.notify_one();
+                }
                 Err(e)
             }
         }
