@@ -171,6 +171,12 @@ fn without_pool_timeouts_nesting_and_a_dirty_return() -> Result<()> {
         matches!(nested, Err(Error::ConnectionInUse(_))),
         "{nested:?}"
     );
+    // So is a statement on a thread that holds the connection itself (no waiting out the
+    // timeout for itself).
+    let held = DB::pool(name)?.get()?;
+    let own = db.select("SELECT 1", &[]);
+    assert!(matches!(own, Err(Error::ConnectionInUse(_))), "{own:?}");
+    drop(held);
 
     {
         let mut conn = DB::pool(name)?.get()?;

@@ -39,6 +39,17 @@ struct State {
     /// Threads waiting for it: only then is the condition variable signalled (a signal
     /// with nobody waiting is still a system call).
     waiting: usize,
+    /// The thread that has it ([`this_thread`]; 0: none).
+    holder: usize,
+}
+
+thread_local! {
+    static THREAD_MARK: u8 = const { 0 };
+}
+
+/// This thread, as the address of a thread-local (cheaper than `thread::current()`).
+fn this_thread() -> usize {
+    THREAD_MARK.with(|mark| std::ptr::from_ref(mark) as usize)
 }
 
 impl Shared {
@@ -93,6 +104,7 @@ impl Drop for PooledConnection {
         let (discarded, waiting) = {
             let mut state = self.shared.lock();
             state.busy = false;
+            state.holder = 0;
             let discarded = if keep {
                 state.idle = Some(conn);
                 None
@@ -127,6 +139,7 @@ impl Pool {
                 idle: Some(conn),
                 busy: false,
                 waiting: 0,
+                holder: 0,
             }),
             returned: Condvar::new(),
             options,
@@ -140,14 +153,17 @@ impl Pool {
     }
 
     /// Checks the connection out, waiting up to the configured timeout while another
-    /// thread has it. A connection the server closed is replaced by a new one.
+    /// thread has it ([`Error::ConnectionInUse`] at once when this thread has it). A
+    /// connection the server closed is replaced by a new one.
     pub fn get(&self) -> Result<PooledConnection> {
         let shared = &*self.shared;
         let mut waited_since: Option<Instant> = None;
         let mut state = shared.lock();
+        let me = this_thread();
         loop {
             if !state.busy {
                 state.busy = true;
+                state.holder = me;
                 let idle = state.idle.take();
                 drop(state);
                 let waited = waited_since.map_or(Duration::ZERO, |at| at.elapsed());
@@ -161,6 +177,12 @@ impl Pool {
                     shared.metrics.count_closed();
                 }
                 return self.open(waited);
+            }
+            if state.holder == me {
+                // This thread has it (a `PooledConnection` it holds): waiting would only
+                // run out the timeout.
+                drop(state);
+                return Err(Error::ConnectionInUse(shared.options.redacted().to_owned()));
             }
             let since = *waited_since.get_or_insert_with(Instant::now);
             let left = shared
@@ -203,6 +225,7 @@ impl Pool {
                 let waiting = {
                     let mut state = shared.lock();
                     state.busy = false;
+                    state.holder = 0;
                     state.waiting > 0
                 };
                 if waiting {
