@@ -123,11 +123,16 @@ fn without_pool_threads_take_turns_on_the_one_connection() -> Result<()> {
         (DB::pool(name)?.connections(), DB::pool_status(name)?.in_use),
         (1, 1)
     );
+    let started = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let other_started = std::sync::Arc::clone(&started);
     let other = std::thread::spawn(move || -> Result<i64> {
         let db = DB::connection(name);
+        other_started.wait();
         db.execute("INSERT INTO hits (n) VALUES (?)", &[&1])?;
         db.select("SELECT COUNT(*) AS n FROM hits", &[])?[0].get("n")
     });
+    // The other thread is running: give it the time to reach its checkout and wait.
+    started.wait();
     std::thread::sleep(Duration::from_millis(100));
     drop(held);
     assert_eq!(other.join().unwrap()?, 1);

@@ -3,6 +3,8 @@
 //! ([`r2d2_pool`]); without it, one connection shared under a lock ([`single`]). Both
 //! verify a connection before handing it out and clean it when it comes back.
 
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use crate::backend::Connection;
@@ -18,6 +20,46 @@ mod single;
 pub use r2d2_pool::{Manager, Pool, PooledConnection};
 #[cfg(not(feature = "pool"))]
 pub use single::{Pool, PooledConnection};
+
+impl Pool {
+    /// A pool for `url` with default settings.
+    pub fn new(url: &str) -> Result<Pool> {
+        Pool::with_config(url, PoolConfig::default())
+    }
+
+    /// Connections in use and idle, and the pool's counters (checkouts, waits,
+    /// timeouts).
+    pub fn status(&self) -> crate::metrics::PoolStatus {
+        self.metrics()
+            .status(self.connections(), self.idle_connections(), self.max_size())
+    }
+}
+
+impl Deref for PooledConnection {
+    type Target = Connection;
+
+    #[inline]
+    fn deref(&self) -> &Connection {
+        self.connection()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl DerefMut for PooledConnection {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.connection_mut()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl fmt::Debug for PooledConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledConnection")
+            .field("conn", &self.connection())
+            .finish()
+    }
+}
 
 /// Pool settings for [`DB::connect_with`](crate::DB::connect_with).
 ///

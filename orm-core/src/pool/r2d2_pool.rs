@@ -11,7 +11,6 @@
 //! `idle_timeout` closes it as it would any idle connection.
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -65,31 +64,15 @@ pub struct PooledConnection {
     hot: Arc<Hot>,
 }
 
-impl Deref for PooledConnection {
-    type Target = Connection;
+impl PooledConnection {
+    #[inline]
+    pub(super) fn connection(&self) -> Option<&Connection> {
+        self.conn.as_deref()
+    }
 
     #[inline]
-    fn deref(&self) -> &Connection {
-        self.conn
-            .as_deref()
-            .expect("a pooled connection until dropped")
-    }
-}
-
-impl DerefMut for PooledConnection {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn
-            .as_deref_mut()
-            .expect("a pooled connection until dropped")
-    }
-}
-
-impl fmt::Debug for PooledConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PooledConnection")
-            .field("conn", &self.conn.as_deref())
-            .finish()
+    pub(super) fn connection_mut(&mut self) -> Option<&mut Connection> {
+        self.conn.as_deref_mut()
     }
 }
 
@@ -207,11 +190,6 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool for `url` with default settings.
-    pub fn new(url: &str) -> Result<Pool> {
-        Pool::with_config(url, PoolConfig::default())
-    }
-
     /// A pool for `url`. Opens (and closes) one connection right away, so a bad URL or an
     /// unreachable server is reported here with its cause.
     pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
@@ -348,14 +326,7 @@ impl Pool {
         self.inner.state().idle_connections + u32::from(self.hot.occupied())
     }
 
-    /// Connections in use and idle, and the pool's counters (checkouts, waits,
-    /// timeouts).
-    pub fn status(&self) -> crate::metrics::PoolStatus {
-        let state = self.inner.state();
-        self.metrics.status(
-            state.connections,
-            state.idle_connections + u32::from(self.hot.occupied()),
-            self.inner.max_size(),
-        )
+    pub(super) fn metrics(&self) -> &PoolMetrics {
+        &self.metrics
     }
 }

@@ -2,8 +2,6 @@
 //! under a lock. No r2d2 and no worker threads: an application that runs its statements
 //! on one thread (a command-line tool, a script, a test) compiles and runs less.
 
-use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -65,31 +63,15 @@ pub struct PooledConnection {
     shared: Arc<Shared>,
 }
 
-impl Deref for PooledConnection {
-    type Target = Connection;
+impl PooledConnection {
+    #[inline]
+    pub(super) fn connection(&self) -> Option<&Connection> {
+        self.conn.as_ref()
+    }
 
     #[inline]
-    fn deref(&self) -> &Connection {
-        self.conn
-            .as_ref()
-            .expect("a pooled connection until dropped")
-    }
-}
-
-impl DerefMut for PooledConnection {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn
-            .as_mut()
-            .expect("a pooled connection until dropped")
-    }
-}
-
-impl fmt::Debug for PooledConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PooledConnection")
-            .field("conn", &self.conn)
-            .finish()
+    pub(super) fn connection_mut(&mut self) -> Option<&mut Connection> {
+        self.conn.as_mut()
     }
 }
 
@@ -123,11 +105,6 @@ impl Drop for PooledConnection {
 }
 
 impl Pool {
-    /// A connection for `url` with default settings.
-    pub fn new(url: &str) -> Result<Pool> {
-        Pool::with_config(url, PoolConfig::default())
-    }
-
     /// A connection for `url`, opened right away, so a bad URL or an unreachable server
     /// is reported here with its cause.
     pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
@@ -137,9 +114,7 @@ impl Pool {
         let shared = Shared {
             state: Mutex::new(State {
                 idle: Some(conn),
-                busy: false,
-                waiting: 0,
-                holder: 0,
+                ..State::default()
             }),
             returned: Condvar::new(),
             options,
@@ -266,16 +241,7 @@ impl Pool {
         u32::from(!state.busy && state.idle.is_some())
     }
 
-    /// Connections in use and idle, and the pool's counters (checkouts, waits,
-    /// timeouts).
-    pub fn status(&self) -> crate::metrics::PoolStatus {
-        let (connections, idle) = {
-            let state = self.shared.lock();
-            (
-                u32::from(state.busy || state.idle.is_some()),
-                u32::from(!state.busy && state.idle.is_some()),
-            )
-        };
-        self.shared.metrics.status(connections, idle, 1)
+    pub(super) fn metrics(&self) -> &PoolMetrics {
+        &self.shared.metrics
     }
 }
