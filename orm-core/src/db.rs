@@ -249,10 +249,9 @@ impl Executor for &mut Connection {
             let lent = std::mem::replace(self, stand_in);
             l.slot.replace(Lending::Lent(lent))
         });
-        let guard = Lend { home: self, outer };
-        let result = f();
-        drop(guard);
-        result
+        // The guard drops after `f`'s result is in place: the result is not moved again.
+        let _lend = Lend { home: self, outer };
+        f()
     }
 }
 

@@ -19,6 +19,15 @@ pub struct Airport {
     pub name: String,
 }
 
+/// A model over a table that does not enforce its key (a log with repeated codes, a
+/// view): `find` must still answer with one row.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "gate_log", primary_key = "gate")]
+pub struct GateEntry {
+    pub gate: String,
+    pub note: String,
+}
+
 fn schema() -> Result<()> {
     Schema::on_default(|s| {
         s.create("flights", |t| {
@@ -82,6 +91,23 @@ on_every_backend! {
         assert_eq!(Flight::where_eq("code", "LH9").first()?.unwrap().seats, 5);
         let err = Flight::first_or_new(row! {"code" => "LH8"}, row! {"no_such_column" => 1}).unwrap_err();
         assert!(matches!(err, Error::ColumnNotFound(_)), "{err:?}");
+        Ok(())
+    }
+
+    fn find_on_a_key_the_table_does_not_enforce_reads_one_row() {
+        Schema::on_default(|s| {
+            s.create("gate_log", |t| {
+                t.string("gate", 5);
+                t.string("note", 50);
+            })
+        })
+        .map_err(Error::other)?;
+        for note in ["boarding", "closed"] {
+            DB::insert("INSERT INTO gate_log (gate, note) VALUES (?, ?)", &[&"A1", &note])?;
+        }
+        let entry = GateEntry::find("A1")?.expect("a row with gate A1");
+        assert!(["boarding", "closed"].contains(&entry.note.as_str()), "{entry:?}");
+        assert_eq!(GateEntry::find("B2")?, None);
         Ok(())
     }
 }

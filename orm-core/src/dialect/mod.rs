@@ -108,6 +108,15 @@ pub trait Dialect:
         true
     }
 
+    /// Whether a lookup by primary key ([`Dialect::push_find_by_key`]) ends in
+    /// `LIMIT 1`. A key matches one row, but a model may name a key the table does not
+    /// enforce: where the driver receives the whole result before the first row is read
+    /// (PostgreSQL, MySQL) the limit keeps that result to one row. SQLite steps row by row
+    /// and the lookup stops after the first, so there the limit is only work.
+    fn limits_key_lookups(&self) -> bool {
+        true
+    }
+
     /// The statement that opens a transaction that will write.
     fn begin_transaction(&self) -> &'static str {
         "BEGIN"

@@ -32,6 +32,10 @@ impl Dialect for SqliteDialect {
         1024
     }
 
+    fn limits_key_lookups(&self) -> bool {
+        false
+    }
+
     fn max_bind_params(&self) -> usize {
         32766
     }

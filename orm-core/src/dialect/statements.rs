@@ -68,9 +68,11 @@ pub trait StatementGrammar {
         if let Some(deleted_at) = find.not_deleted {
             w.push(" AND ").push_identifier(deleted_at).push(" IS NULL");
         }
-        let mut limit = String::new();
-        w.dialect().push_limit_offset(&mut limit, Some(1), None);
-        w.push(&limit);
+        if w.dialect().limits_key_lookups() {
+            let mut limit = String::new();
+            w.dialect().push_limit_offset(&mut limit, Some(1), None);
+            w.push(&limit);
+        }
     }
 
     /// Appends `SELECT 1 FROM table WHERE key = ?`.

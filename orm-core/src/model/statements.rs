@@ -337,9 +337,9 @@ mod tests {
         assert_eq!(
             statements(&SqliteDialect),
             [
-                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = ? AND "deleted_at" IS NULL LIMIT 1"#,
-                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = ? LIMIT 1"#,
-                r#"SELECT "id", "name" FROM "tags" WHERE "id" = ? LIMIT 1"#,
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = ? AND "deleted_at" IS NULL"#,
+                r#"SELECT "id", "title", "status", "version", "deleted_at" FROM "posts" WHERE "id" = ?"#,
+                r#"SELECT "id", "name" FROM "tags" WHERE "id" = ?"#,
                 r#"INSERT INTO "posts" ("id", "title", "status", "version", "deleted_at") VALUES (?, ?, ?, ?, ?)"#,
                 r#"INSERT INTO "posts" ("title", "status", "version", "deleted_at") VALUES (?, ?, ?, ?) RETURNING "id""#,
                 r#"INSERT INTO "posts" ("title", "version", "deleted_at") VALUES (?, ?, ?) RETURNING "id", "status""#,
