@@ -286,12 +286,15 @@ impl Drop for Lend<'_> {
     #[inline]
     fn drop(&mut self) {
         let outer = std::mem::take(&mut self.outer);
-        LENDING.with(|l| {
-            if let Lending::Lent(lent) = l.slot.replace(outer) {
+        // Whatever is to be dropped leaves the closure first, which keeps it small enough
+        // to inline.
+        let (_replaced, _second_stand_in) = LENDING.with(|l| match l.slot.replace(outer) {
+            Lending::Lent(lent) => {
                 let stand_in = std::mem::replace(self.home, lent);
                 // Keep one stand-in; a second (after nested scopes) is dropped.
-                drop(l.spare.replace(Some(stand_in)));
+                (Lending::None, l.spare.replace(Some(stand_in)))
             }
+            other => (other, None),
         });
     }
 }
