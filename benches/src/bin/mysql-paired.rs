@@ -12,6 +12,7 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use orm_benches::data::{self, Database, Seed};
 use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
+use orm_benches::paired::Inputs;
 use orm_benches::raw_mysql::RawMysql;
 use orm_benches::{new_users, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES};
 use orm_core::{testing, DB};
@@ -36,6 +37,22 @@ type Routine<'a> = orm_benches::paired::Routine<'a, Fixture>;
 
 fn measure(f: &mut Fixture, name: &str, rounds: usize, contenders: Vec<(&str, Routine<'_>)>) {
     orm_benches::paired::measure(f, name, rounds, BATCH_TARGET, contenders);
+}
+
+/// [`measure`] for writes: what each iteration writes (the ORM's models, the raw
+/// driver's rows) is copied before the batch, untimed, so every contender writes data
+/// as freshly made as an application's.
+fn measure_writes<T: Clone, U: Clone>(
+    f: &mut Fixture,
+    name: &str,
+    rounds: usize,
+    (models, rows): (&Inputs<T>, &Inputs<U>),
+    contenders: Vec<(&str, Routine<'_>)>,
+) {
+    orm_benches::paired::measure_with(f, name, rounds, BATCH_TARGET, contenders, &mut |n| {
+        models.restock(n);
+        rows.restock(n);
+    });
 }
 
 fn main() {
@@ -175,35 +192,41 @@ fn main() {
         );
     }
     // Writes: the table grows during the run (InnoDB inserts at the end of the key, so
-    // its size does not change the cost of an insert much); models are cloned in the
-    // loop, about 10 µs per 100.
+    // its size does not change the cost of an insert much); what each contender writes
+    // is copied before each batch, untimed.
     let name = format!("insert_many/{INSERT_BATCH}");
     if wanted(&name) {
         f.seed(&Seed::users(0));
-        let (users, models) = (&users, &models);
-        measure(
+        let (batches, rows) = (Inputs::new(models.clone()), Inputs::new(users.clone()));
+        let (batches, rows) = (&batches, &rows);
+        measure_writes(
             &mut f,
             &name,
             rounds,
+            (batches, rows),
             vec![
                 (
                     "mysql",
-                    Box::new(move |f| drop(black_box(f.raw.insert_many(users).unwrap()))),
+                    Box::new(move |f| {
+                        let batch = rows.take();
+                        drop(black_box(f.raw.insert_many(&batch).unwrap()));
+                        rows.keep(batch);
+                    }),
                 ),
                 (
                     "orm",
                     Box::new(move |_| {
-                        let mut batch = models.clone();
+                        let mut batch = batches.take();
                         orm::insert_many(&mut batch).unwrap();
-                        black_box(batch);
+                        batches.keep(batch);
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(move |f| {
-                        let mut batch = models.clone();
+                        let mut batch = batches.take();
                         orm_on::insert_many(&mut f.orm, &mut batch).unwrap();
-                        black_box(batch);
+                        batches.keep(batch);
                     }),
                 ),
             ],
@@ -212,32 +235,39 @@ fn main() {
     }
     let name = "save_one/1";
     if wanted(name) {
-        let (user, model) = (&users[0], &models[0]);
-        measure(
+        let (singles, rows) = (
+            Inputs::new(models[0].clone()),
+            Inputs::new(users[0].clone()),
+        );
+        let (singles, rows) = (&singles, &rows);
+        measure_writes(
             &mut f,
             name,
             rounds,
+            (singles, rows),
             vec![
                 (
                     "mysql",
                     Box::new(move |f| {
-                        black_box(f.raw.insert_one(user).unwrap());
+                        let row = rows.take();
+                        black_box(f.raw.insert_one(&row).unwrap());
+                        rows.keep(row);
                     }),
                 ),
                 (
                     "orm",
                     Box::new(move |_| {
-                        let mut one = model.clone();
+                        let mut one = singles.take();
                         orm::save_one(&mut one).unwrap();
-                        black_box(one);
+                        singles.keep(one);
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(move |f| {
-                        let mut one = model.clone();
+                        let mut one = singles.take();
                         orm_on::save_one(&mut f.orm, &mut one).unwrap();
-                        black_box(one);
+                        singles.keep(one);
                     }),
                 ),
             ],

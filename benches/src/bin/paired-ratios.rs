@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use orm_benches::data::Seed;
 use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
-use orm_benches::models::User;
 use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
+use orm_benches::paired::Inputs;
 use orm_benches::{
     new_users, raw_sqlite, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES,
 };
@@ -66,6 +66,23 @@ type Routine<'a> = orm_benches::paired::Routine<'a, Contenders>;
 fn measure(name: &str, rounds: usize, seed: &Seed, contenders: Vec<(&str, Routine<'_>)>) {
     let mut c = Contenders::new(seed);
     orm_benches::paired::measure(&mut c, name, rounds, BATCH_TARGET, contenders);
+}
+
+/// [`measure`] for writes: what each iteration writes (the ORM's models, the other
+/// contenders' rows) is copied before the batch, untimed, so every contender writes
+/// data as freshly made as an application's.
+fn measure_writes<T: Clone, U: Clone>(
+    name: &str,
+    rounds: usize,
+    seed: &Seed,
+    (models, rows): (&Inputs<T>, &Inputs<U>),
+    contenders: Vec<(&str, Routine<'_>)>,
+) {
+    let mut c = Contenders::new(seed);
+    orm_benches::paired::measure_with(&mut c, name, rounds, BATCH_TARGET, contenders, &mut |n| {
+        models.restock(n);
+        rows.restock(n);
+    });
 }
 
 fn main() {
@@ -198,97 +215,140 @@ fn main() {
             ],
         );
     }
-    // Writes start on empty tables; rounds are short, so the tables stay small.
-    let fresh = |m: &[User]| m.to_vec();
+    // Writes start on empty tables; rounds are short, so the tables stay small. The raw
+    // drivers and Diesel read `users`; the ORM writes models, copied before each batch.
+    let batches = Inputs::new(models.clone());
+    let rows = Inputs::new(users.clone());
     if wanted("insert_many/100") {
-        measure(
+        measure_writes(
             "insert_many/100",
             rounds,
             &Seed::users(0),
+            (&batches, &rows),
             vec![
                 (
                     "rusqlite",
-                    Box::new(|c| drop(black_box(raw_sqlite::insert_many(&c.raw, &users).unwrap()))),
+                    Box::new(|c| {
+                        let batch = rows.take();
+                        drop(black_box(raw_sqlite::insert_many(&c.raw, &batch).unwrap()));
+                        rows.keep(batch);
+                    }),
                 ),
                 (
                     "orm",
-                    Box::new(|_| orm::insert_many(&mut fresh(&models)).unwrap()),
+                    Box::new(|_| {
+                        let mut batch = batches.take();
+                        orm::insert_many(&mut batch).unwrap();
+                        batches.keep(batch);
+                    }),
                 ),
                 (
                     "orm_explicit",
-                    Box::new(|c| orm_on::insert_many(&mut c.orm, &mut fresh(&models)).unwrap()),
+                    Box::new(|c| {
+                        let mut batch = batches.take();
+                        orm_on::insert_many(&mut c.orm, &mut batch).unwrap();
+                        batches.keep(batch);
+                    }),
                 ),
                 (
                     "diesel",
                     Box::new(|c| {
+                        let batch = rows.take();
                         drop(black_box(
-                            diesel_sqlite::insert_many(&mut c.diesel, &users).unwrap(),
-                        ))
+                            diesel_sqlite::insert_many(&mut c.diesel, &batch).unwrap(),
+                        ));
+                        rows.keep(batch);
                     }),
                 ),
             ],
         );
     }
     if wanted("save_in_transaction/100") {
-        measure(
+        measure_writes(
             "save_in_transaction/100",
             rounds,
             &Seed::users(0),
+            (&batches, &rows),
             vec![
                 (
                     "rusqlite",
                     Box::new(|c| {
+                        let batch = rows.take();
                         drop(black_box(
-                            raw_sqlite::insert_each_in_transaction(&mut c.raw, &users).unwrap(),
-                        ))
+                            raw_sqlite::insert_each_in_transaction(&mut c.raw, &batch).unwrap(),
+                        ));
+                        rows.keep(batch);
                     }),
                 ),
                 (
                     "orm",
-                    Box::new(|_| orm::save_each_in_transaction(&mut fresh(&models)).unwrap()),
+                    Box::new(|_| {
+                        let mut batch = batches.take();
+                        orm::save_each_in_transaction(&mut batch).unwrap();
+                        batches.keep(batch);
+                    }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(|c| {
-                        orm_on::save_each_in_transaction(&mut c.orm, &mut fresh(&models)).unwrap()
+                        let mut batch = batches.take();
+                        orm_on::save_each_in_transaction(&mut c.orm, &mut batch).unwrap();
+                        batches.keep(batch);
                     }),
                 ),
                 (
                     "diesel",
                     Box::new(|c| {
+                        let batch = rows.take();
                         drop(black_box(
-                            diesel_sqlite::insert_each_in_transaction(&mut c.diesel, &users)
+                            diesel_sqlite::insert_each_in_transaction(&mut c.diesel, &batch)
                                 .unwrap(),
-                        ))
+                        ));
+                        rows.keep(batch);
                     }),
                 ),
             ],
         );
     }
     if wanted("save_one/1") {
-        measure(
+        let singles = Inputs::new(models[0].clone());
+        let single_rows = Inputs::new(users[0].clone());
+        measure_writes(
             "save_one/1",
             rounds,
             &Seed::users(0),
+            (&singles, &single_rows),
             vec![
                 (
                     "rusqlite",
                     Box::new(|c| {
-                        black_box(raw_sqlite::insert_one(&c.raw, &users[0]).unwrap());
+                        let row = single_rows.take();
+                        black_box(raw_sqlite::insert_one(&c.raw, &row).unwrap());
+                        single_rows.keep(row);
                     }),
                 ),
                 (
                     "orm",
-                    Box::new(|_| orm::save_one(&mut models[0].clone()).unwrap()),
+                    Box::new(|_| {
+                        let mut one = singles.take();
+                        orm::save_one(&mut one).unwrap();
+                        singles.keep(one);
+                    }),
                 ),
                 (
                     "orm_explicit",
-                    Box::new(|c| orm_on::save_one(&mut c.orm, &mut models[0].clone()).unwrap()),
+                    Box::new(|c| {
+                        let mut one = singles.take();
+                        orm_on::save_one(&mut c.orm, &mut one).unwrap();
+                        singles.keep(one);
+                    }),
                 ),
                 (
                     "diesel",
                     Box::new(|c| {
-                        black_box(diesel_sqlite::insert_one(&mut c.diesel, &users[0]).unwrap());
+                        let row = single_rows.take();
+                        black_box(diesel_sqlite::insert_one(&mut c.diesel, &row).unwrap());
+                        single_rows.keep(row);
                     }),
                 ),
             ],
