@@ -108,7 +108,7 @@ pub trait Dialect:
         true
     }
 
-    /// Whether a lookup by primary key ([`Dialect::push_find_by_key`]) ends in
+    /// Whether a lookup by primary key ([`StatementGrammar::push_find_by_key`]) ends in
     /// `LIMIT 1`. A key matches one row, but a model may name a key the table does not
     /// enforce: where the driver receives the whole result before the first row is read
     /// (PostgreSQL, MySQL) the limit keeps that result to one row. SQLite steps row by row
