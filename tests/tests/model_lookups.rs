@@ -28,6 +28,15 @@ pub struct GateEntry {
     pub note: String,
 }
 
+/// A generated key that is not the first column.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "boarding_passes")]
+pub struct BoardingPass {
+    pub seat: String,
+    pub passenger: String,
+    pub id: Option<i64>,
+}
+
 fn schema() -> Result<()> {
     Schema::on_default(|s| {
         s.create("flights", |t| {
@@ -108,6 +117,41 @@ on_every_backend! {
         let entry = GateEntry::find("A1")?.expect("a row with gate A1");
         assert!(["boarding", "closed"].contains(&entry.note.as_str()), "{entry:?}");
         assert_eq!(GateEntry::find("B2")?, None);
+        Ok(())
+    }
+
+    fn saving_fills_a_generated_key_wherever_the_model_declares_it() {
+        schema()?;
+        Schema::on_default(|s| {
+            s.create("boarding_passes", |t| {
+                t.string("seat", 4);
+                t.string("passenger", 50);
+                t.increments("id");
+            })
+        })
+        .map_err(Error::other)?;
+        let mut flight = Flight {
+            code: "LH7".into(),
+            seats: 9,
+            ..Default::default()
+        };
+        flight.save()?;
+        assert_eq!(flight.id, Some(4));
+        let mut pass = BoardingPass {
+            seat: "12A".into(),
+            passenger: "Ada".into(),
+            id: None,
+        };
+        pass.save()?;
+        let mut second = BoardingPass {
+            seat: "12B".into(),
+            passenger: "Grace".into(),
+            id: None,
+        };
+        second.save()?;
+        assert_eq!((pass.id, second.id), (Some(1), Some(2)));
+        assert_eq!(BoardingPass::find(2)?, Some(second));
+        assert_eq!(BoardingPass::find(1)?.map(|p| p.seat), Some("12A".to_owned()));
         Ok(())
     }
 }

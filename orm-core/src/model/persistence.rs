@@ -343,16 +343,22 @@ pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let mut values = Vec::with_capacity(meta.columns.len());
     model.write_binds(&mut values);
     let shape = InsertShape::of(meta, &values);
-    leave_out(&mut values, 0, meta, &shape);
-    let returned = on.run(|conn| {
+    // The usual shape leaves only a leading generated key out: bind past it rather than
+    // move the other values down.
+    let skip = usize::from(shape.generated && shape.omitted == 0 && meta.primary_key_index == 0);
+    if skip == 0 {
+        leave_out(&mut values, 0, meta, &shape);
+    }
+    let values = &values[skip..];
+    let mut returned = on.run(|conn| {
         let dialect = conn.dialect();
         let sql = insert_sql(meta, dialect, shape)?;
         if !shape.returns_anything() {
-            conn.execute_binds(&sql, &values)?;
+            conn.execute_binds(&sql, values)?;
             return Ok(None.into_iter().chain(Vec::new()));
         }
         if !dialect.supports_returning() {
-            conn.execute_binds(&sql, &values)?;
+            conn.execute_binds(&sql, values)?;
             let key = match shape.generated {
                 true => generated_key(conn, meta, 0)?,
                 false => model.key_value(),
@@ -366,7 +372,7 @@ pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
         // The first value apart: the usual lone one (the key) needs no Vec.
         let width = shape.returned_width(meta);
         let (mut first, mut rest) = (None, Vec::new());
-        conn.query_each_binds(&sql, &values, |row| {
+        conn.query_each_binds(&sql, values, |row| {
             for c in 0..width {
                 let value = row.value_at(c)?.to_owned_value();
                 match c {
@@ -378,6 +384,13 @@ pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
         })?;
         Ok(first.into_iter().chain(rest))
     })?;
+    if shape.omitted == 0 {
+        // At most the generated key came back.
+        return match returned.next() {
+            Some(key) => model.set_column(meta.columns[meta.primary_key_index], key.as_ref()),
+            None => Ok(()),
+        };
+    }
     let left_out = (0..meta.columns.len()).filter(|&i| shape.leaves_out(meta, i));
     for (i, value) in left_out.zip(returned) {
         model.set_column(meta.columns[i], value.as_ref())?;
