@@ -1,0 +1,441 @@
+//! Ratios to the raw `postgres` crate measured in interleaved rounds (as `paired-ratios`
+//! does for SQLite): each round times a short batch of every contender back to back,
+//! rotating the order, so load from other processes hits all of them alike. Prints the
+//! median over rounds of each batch's time per iteration and its ratio to the raw
+//! driver's. The ORM through `DB::connect` (`orm`: a pool whose sessions have the bench's
+//! schema as search path), on an explicit connection (`orm_explicit`), and Diesel, all on
+//! one private schema (dropped at the end). Skipped without a server at
+//! `ORM_TEST_POSTGRES_URL`.
+//!
+//! `cargo run --release -p orm-benches --bin pg-paired [-- ROUNDS [FILTER]]`
+//!
+//! Pinning the client to one CPU (`taskset -c 0 ...`) keeps the scheduler from moving it
+//! between rounds; the server's backends run wherever the kernel puts them.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use diesel::PgConnection;
+use orm_benches::data::{self, Database, Seed};
+use orm_benches::diesel_impl::{self, pg as diesel_pg};
+use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
+use orm_benches::paired::Inputs;
+use orm_benches::raw_postgres::RawPostgres;
+use orm_benches::{
+    new_users, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES, STREAM_ROWS,
+};
+use orm_core::{testing, DB};
+
+/// Wall time each contender gets per round (batches are sized to about this).
+const BATCH_TARGET: Duration = Duration::from_millis(40);
+
+struct Fixture {
+    raw: RawPostgres,
+    diesel: PgConnection,
+    orm: orm_core::Connection,
+    schema: String,
+}
+
+impl Fixture {
+    fn connect() -> Option<Fixture> {
+        let url = testing::postgres_url();
+        let schema = format!("orm_pg_paired_{}", std::process::id());
+        let mut raw = RawPostgres::connect(&url, &schema).ok()?;
+        raw.client()
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\"; {}",
+                data::schema(Database::Postgres)
+            ))
+            .expect("schema");
+        orm_impl::connect_default_postgres(&url, &schema).expect("orm pool");
+        Some(Fixture {
+            raw,
+            diesel: diesel_impl::connect_postgres(&url, &schema).expect("diesel"),
+            orm: orm_impl::connect_postgres(&url, &schema).expect("orm"),
+            schema,
+        })
+    }
+
+    fn seed(&mut self, seed: &Seed) {
+        let script = format!("{}\n{}", data::reset(Database::Postgres), seed.script());
+        self.raw.client().batch_execute(&script).expect("seed");
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        DB::disconnect("default");
+        let _ = self
+            .raw
+            .client()
+            .batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema));
+    }
+}
+
+type Routine<'a> = orm_benches::paired::Routine<'a, Fixture>;
+
+fn measure(f: &mut Fixture, name: &str, rounds: usize, contenders: Vec<(&str, Routine<'_>)>) {
+    orm_benches::paired::measure(f, name, rounds, BATCH_TARGET, contenders);
+}
+
+/// [`measure`] for writes: what each iteration writes (the ORM's models, the others'
+/// rows) is copied before the batch, untimed.
+fn measure_writes<T: Clone, U: Clone>(
+    f: &mut Fixture,
+    name: &str,
+    rounds: usize,
+    (models, rows): (&Inputs<T>, &Inputs<U>),
+    contenders: Vec<(&str, Routine<'_>)>,
+) {
+    orm_benches::paired::measure_with(f, name, rounds, BATCH_TARGET, contenders, &mut |n| {
+        models.restock(n);
+        rows.restock(n);
+    });
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(30);
+    let filter = args.next().unwrap_or_default();
+    let Some(mut f) = Fixture::connect() else {
+        eprintln!(
+            "skipped: no PostgreSQL server at {}",
+            testing::postgres_url()
+        );
+        return;
+    };
+    let users = new_users(INSERT_BATCH);
+    let models = orm_impl::models(&users);
+    let wanted = |name: &str| name.contains(&filter);
+
+    for n in LOAD_SIZES {
+        let name = format!("trivial_query/{n}");
+        if wanted(&name) {
+            f.seed(&Seed::users(n));
+            measure(
+                &mut f,
+                &name,
+                rounds,
+                vec![
+                    (
+                        "postgres",
+                        Box::new(|f| drop(black_box(f.raw.load_users().unwrap()))),
+                    ),
+                    (
+                        "orm",
+                        Box::new(|_| drop(black_box(orm::load_users().unwrap()))),
+                    ),
+                    (
+                        "orm_explicit",
+                        Box::new(|f| drop(black_box(orm_on::load_users(&mut f.orm).unwrap()))),
+                    ),
+                    (
+                        "diesel",
+                        Box::new(|f| {
+                            drop(black_box(diesel_pg::load_users(&mut f.diesel).unwrap()))
+                        }),
+                    ),
+                ],
+            );
+        }
+    }
+    for n in LOAD_SIZES {
+        let name = format!("medium_query/{n}");
+        if wanted(&name) {
+            f.seed(&Seed::users_posts_comments(n, 1, 0));
+            measure(
+                &mut f,
+                &name,
+                rounds,
+                vec![
+                    (
+                        "postgres",
+                        Box::new(|f| drop(black_box(f.raw.load_users_with_posts().unwrap()))),
+                    ),
+                    (
+                        "orm",
+                        Box::new(|_| drop(black_box(orm::load_users_with_posts().unwrap()))),
+                    ),
+                    (
+                        "orm_explicit",
+                        Box::new(|f| {
+                            drop(black_box(
+                                orm_on::load_users_with_posts(&mut f.orm).unwrap(),
+                            ))
+                        }),
+                    ),
+                    (
+                        "diesel",
+                        Box::new(|f| {
+                            drop(black_box(
+                                diesel_pg::load_users_with_posts(&mut f.diesel).unwrap(),
+                            ))
+                        }),
+                    ),
+                ],
+            );
+        }
+    }
+    let name = format!("find_by_key/{FIND_LOOKUPS}");
+    if wanted(&name) {
+        f.seed(&Seed::users(FIND_LOOKUPS));
+        let ids: Vec<i64> = (1..=FIND_LOOKUPS as i64).collect();
+        let ids = &ids;
+        measure(
+            &mut f,
+            &name,
+            rounds,
+            vec![
+                (
+                    "postgres",
+                    Box::new(move |f| {
+                        ids.iter()
+                            .for_each(|&id| drop(black_box(f.raw.find_user(id).unwrap())))
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(move |_| {
+                        ids.iter()
+                            .for_each(|&id| drop(black_box(orm::find_user(id).unwrap())))
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(move |f| {
+                        ids.iter().for_each(|&id| {
+                            drop(black_box(orm_on::find_user(&mut f.orm, id).unwrap()))
+                        })
+                    }),
+                ),
+                (
+                    "diesel",
+                    Box::new(move |f| {
+                        ids.iter().for_each(|&id| {
+                            drop(black_box(diesel_pg::find_user(&mut f.diesel, id).unwrap()))
+                        })
+                    }),
+                ),
+            ],
+        );
+    }
+    let (u, p, c) = ASSOCIATION_SHAPE;
+    let name = format!("associations/{u}x{p}x{c}");
+    if wanted(&name) {
+        f.seed(&Seed::users_posts_comments(u, p, c));
+        measure(
+            &mut f,
+            &name,
+            rounds,
+            vec![
+                (
+                    "postgres",
+                    Box::new(|f| drop(black_box(f.raw.load_associations().unwrap()))),
+                ),
+                (
+                    "orm",
+                    Box::new(|_| drop(black_box(orm::load_associations().unwrap()))),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(|f| drop(black_box(orm_on::load_associations(&mut f.orm).unwrap()))),
+                ),
+                (
+                    "diesel",
+                    Box::new(|f| {
+                        drop(black_box(
+                            diesel_pg::load_associations(&mut f.diesel).unwrap(),
+                        ))
+                    }),
+                ),
+            ],
+        );
+    }
+    let name = format!("streaming/{STREAM_ROWS}");
+    if wanted(&name) {
+        f.seed(&Seed::users(STREAM_ROWS));
+        measure(
+            &mut f,
+            &name,
+            rounds,
+            vec![
+                (
+                    "postgres",
+                    Box::new(|f| {
+                        black_box(f.raw.stream_users(|u| drop(black_box(u))).unwrap());
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(|_| {
+                        black_box(orm::stream_users(|u| drop(black_box(u))).unwrap());
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(|f| {
+                        black_box(
+                            orm_on::stream_users(&mut f.orm, |u| drop(black_box(u))).unwrap(),
+                        );
+                    }),
+                ),
+                (
+                    "diesel",
+                    Box::new(|f| {
+                        black_box(
+                            diesel_pg::stream_users(&mut f.diesel, |u| drop(black_box(u))).unwrap(),
+                        );
+                    }),
+                ),
+            ],
+        );
+    }
+    // Writes: the table grows during the run (inserts go to the end of the key, so its
+    // size does not change the cost of an insert much); what each contender writes is
+    // copied before each batch, untimed.
+    let name = format!("insert_many/{INSERT_BATCH}");
+    if wanted(&name) {
+        f.seed(&Seed::users(0));
+        let (batches, rows) = (Inputs::new(models.clone()), Inputs::new(users.clone()));
+        let (batches, rows) = (&batches, &rows);
+        measure_writes(
+            &mut f,
+            &name,
+            rounds,
+            (batches, rows),
+            vec![
+                (
+                    "postgres",
+                    Box::new(move |f| {
+                        let batch = rows.take();
+                        drop(black_box(f.raw.insert_many(&batch).unwrap()));
+                        rows.keep(batch);
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(move |_| {
+                        let mut batch = batches.take();
+                        orm::insert_many(&mut batch).unwrap();
+                        batches.keep(batch);
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(move |f| {
+                        let mut batch = batches.take();
+                        orm_on::insert_many(&mut f.orm, &mut batch).unwrap();
+                        batches.keep(batch);
+                    }),
+                ),
+                (
+                    "diesel",
+                    Box::new(move |f| {
+                        let batch = rows.take();
+                        drop(black_box(
+                            diesel_pg::insert_many(&mut f.diesel, &batch).unwrap(),
+                        ));
+                        rows.keep(batch);
+                    }),
+                ),
+            ],
+        );
+    }
+    let name = format!("save_in_transaction/{INSERT_BATCH}");
+    if wanted(&name) {
+        f.seed(&Seed::users(0));
+        let (batches, rows) = (Inputs::new(models.clone()), Inputs::new(users.clone()));
+        let (batches, rows) = (&batches, &rows);
+        measure_writes(
+            &mut f,
+            &name,
+            rounds,
+            (batches, rows),
+            vec![
+                (
+                    "postgres",
+                    Box::new(move |f| {
+                        let batch = rows.take();
+                        drop(black_box(f.raw.insert_each_in_transaction(&batch).unwrap()));
+                        rows.keep(batch);
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(move |_| {
+                        let mut batch = batches.take();
+                        orm::save_each_in_transaction(&mut batch).unwrap();
+                        batches.keep(batch);
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(move |f| {
+                        let mut batch = batches.take();
+                        orm_on::save_each_in_transaction(&mut f.orm, &mut batch).unwrap();
+                        batches.keep(batch);
+                    }),
+                ),
+                (
+                    "diesel",
+                    Box::new(move |f| {
+                        let batch = rows.take();
+                        drop(black_box(
+                            diesel_pg::insert_each_in_transaction(&mut f.diesel, &batch).unwrap(),
+                        ));
+                        rows.keep(batch);
+                    }),
+                ),
+            ],
+        );
+    }
+    let name = "save_one/1";
+    if wanted(name) {
+        f.seed(&Seed::users(0));
+        let (singles, rows) = (
+            Inputs::new(models[0].clone()),
+            Inputs::new(users[0].clone()),
+        );
+        let (singles, rows) = (&singles, &rows);
+        measure_writes(
+            &mut f,
+            name,
+            rounds,
+            (singles, rows),
+            vec![
+                (
+                    "postgres",
+                    Box::new(move |f| {
+                        let row = rows.take();
+                        black_box(f.raw.insert_one(&row).unwrap());
+                        rows.keep(row);
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(move |_| {
+                        let mut one = singles.take();
+                        orm::save_one(&mut one).unwrap();
+                        singles.keep(one);
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(move |f| {
+                        let mut one = singles.take();
+                        orm_on::save_one(&mut f.orm, &mut one).unwrap();
+                        singles.keep(one);
+                    }),
+                ),
+                (
+                    "diesel",
+                    Box::new(move |f| {
+                        let row = rows.take();
+                        black_box(diesel_pg::insert_one(&mut f.diesel, &row).unwrap());
+                        rows.keep(row);
+                    }),
+                ),
+            ],
+        );
+    }
+}
