@@ -53,9 +53,12 @@ impl<T: Clone> Inputs<T> {
         self.written.borrow_mut().push(written);
     }
 
-    /// Drops what the last batch wrote and makes `n` copies for the next.
+    /// Drops what the last batch wrote and makes `n` copies for the next (and room to
+    /// keep them written: the timed batch allocates nothing of this harness's own).
     pub fn restock(&self, n: u32) {
-        self.written.borrow_mut().clear();
+        let mut written = self.written.borrow_mut();
+        written.clear();
+        written.reserve(n as usize);
         let mut ready = self.ready.borrow_mut();
         ready.clear();
         ready.extend((0..n).map(|_| self.template.clone()));
