@@ -65,6 +65,23 @@ impl<T: Clone> Inputs<T> {
     }
 }
 
+/// [`measure`] for writes: what each iteration writes (the ORM's models, the other
+/// contenders' rows) is copied before every batch, untimed, so every contender writes
+/// data as freshly made as an application's.
+pub fn measure_writes<F, T: Clone, U: Clone>(
+    fixture: &mut F,
+    name: &str,
+    rounds: usize,
+    batch_target: Duration,
+    (models, rows): (&Inputs<T>, &Inputs<U>),
+    contenders: Vec<(&str, Routine<'_, F>)>,
+) {
+    measure_with(fixture, name, rounds, batch_target, contenders, &mut |n| {
+        models.restock(n);
+        rows.restock(n);
+    });
+}
+
 /// [`measure`], calling `before_batch(n)` untimed before every timed batch of `n`
 /// iterations ([`Inputs::restock`]).
 pub fn measure_with<F>(

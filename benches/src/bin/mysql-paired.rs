@@ -39,20 +39,14 @@ fn measure(f: &mut Fixture, name: &str, rounds: usize, contenders: Vec<(&str, Ro
     orm_benches::paired::measure(f, name, rounds, BATCH_TARGET, contenders);
 }
 
-/// [`measure`] for writes: what each iteration writes (the ORM's models, the raw
-/// driver's rows) is copied before the batch, untimed, so every contender writes data
-/// as freshly made as an application's.
 fn measure_writes<T: Clone, U: Clone>(
     f: &mut Fixture,
     name: &str,
     rounds: usize,
-    (models, rows): (&Inputs<T>, &Inputs<U>),
+    inputs: (&Inputs<T>, &Inputs<U>),
     contenders: Vec<(&str, Routine<'_>)>,
 ) {
-    orm_benches::paired::measure_with(f, name, rounds, BATCH_TARGET, contenders, &mut |n| {
-        models.restock(n);
-        rows.restock(n);
-    });
+    orm_benches::paired::measure_writes(f, name, rounds, BATCH_TARGET, inputs, contenders);
 }
 
 fn main() {

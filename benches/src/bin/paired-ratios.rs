@@ -68,21 +68,15 @@ fn measure(name: &str, rounds: usize, seed: &Seed, contenders: Vec<(&str, Routin
     orm_benches::paired::measure(&mut c, name, rounds, BATCH_TARGET, contenders);
 }
 
-/// [`measure`] for writes: what each iteration writes (the ORM's models, the other
-/// contenders' rows) is copied before the batch, untimed, so every contender writes
-/// data as freshly made as an application's.
 fn measure_writes<T: Clone, U: Clone>(
     name: &str,
     rounds: usize,
     seed: &Seed,
-    (models, rows): (&Inputs<T>, &Inputs<U>),
+    inputs: (&Inputs<T>, &Inputs<U>),
     contenders: Vec<(&str, Routine<'_>)>,
 ) {
     let mut c = Contenders::new(seed);
-    orm_benches::paired::measure_with(&mut c, name, rounds, BATCH_TARGET, contenders, &mut |n| {
-        models.restock(n);
-        rows.restock(n);
-    });
+    orm_benches::paired::measure_writes(&mut c, name, rounds, BATCH_TARGET, inputs, contenders);
 }
 
 fn main() {
