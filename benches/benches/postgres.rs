@@ -14,11 +14,10 @@ mod common;
 
 use common::default_connection_paths;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use diesel::PgConnection;
 use orm_benches::data::{self, Database, Seed};
-use orm_benches::diesel_impl::{self, pg as diesel_pg};
+use orm_benches::diesel_impl::pg as diesel_pg;
 use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
-use orm_benches::raw_postgres::RawPostgres;
+use orm_benches::pg_fixture::PgFixture;
 use orm_benches::{
     new_users, time_with_cleanup, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES,
     STREAM_ROWS,
@@ -26,57 +25,28 @@ use orm_benches::{
 use orm_core::testing::{self, TestDatabase};
 use orm_core::DB;
 
-/// One connection per contender (a pool for `orm_pool`), all on the same private schema.
+/// The shared schema's contenders, and what the `testing` path seeds its own schema with.
 struct Fixture {
-    raw: RawPostgres,
-    diesel: PgConnection,
-    orm: orm_core::Connection,
-    schema: String,
+    pg: PgFixture,
     seeded: Seed,
 }
 
 impl Fixture {
     fn connect() -> Option<Fixture> {
-        let url = testing::postgres_url();
-        let schema = format!("orm_bench_{}", std::process::id());
-        let mut raw = match RawPostgres::connect(&url, &schema) {
-            Ok(raw) => raw,
+        match PgFixture::connect("orm_bench") {
+            Ok(pg) => Some(Fixture {
+                pg,
+                seeded: Seed::users(0),
+            }),
             Err(e) => {
                 eprintln!("no PostgreSQL server: {e}");
-                return None;
+                None
             }
-        };
-        raw.client()
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\"; {}",
-                data::schema(Database::Postgres)
-            ))
-            .expect("schema");
-        orm_impl::connect_default_postgres(&url, &schema).expect("orm pool");
-        Some(Fixture {
-            raw,
-            diesel: diesel_impl::connect_postgres(&url, &schema).expect("diesel connection"),
-            orm: orm_impl::connect_postgres(&url, &schema).expect("orm connection"),
-            schema,
-            seeded: Seed::users(0),
-        })
-    }
-
-    fn script(seed: &Seed) -> String {
-        format!(
-            "{}\n{}\n{}",
-            data::reset(Database::Postgres),
-            seed.script(),
-            Seed::sequence_fixup()
-        )
+        }
     }
 
     fn seed(&mut self, seed: &Seed) {
-        self.raw
-            .client()
-            .batch_execute(&Fixture::script(seed))
-            .expect("seed");
-        self.raw.client().batch_execute("ANALYZE").expect("analyze");
+        self.pg.seed(seed);
         self.seeded = *seed;
     }
 
@@ -86,19 +56,9 @@ impl Fixture {
     fn testing_path(&self) -> TestDatabase {
         let guard = orm_impl::install_default_postgres().expect("a PostgreSQL server");
         DB::unprepared(data::schema(Database::Postgres)).expect("testing schema");
-        DB::unprepared(&Fixture::script(&self.seeded)).expect("testing seed");
+        DB::unprepared(&PgFixture::script(&self.seeded)).expect("testing seed");
         DB::unprepared("ANALYZE").expect("analyze");
         guard
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        DB::disconnect("default");
-        let _ = self
-            .raw
-            .client()
-            .batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema));
     }
 }
 
@@ -110,16 +70,16 @@ fn trivial_query(c: &mut Criterion, f: &mut Fixture) {
         f.seed(&Seed::users(n));
         group.throughput(Throughput::Elements(n as u64));
         group.bench_function(BenchmarkId::new("postgres", n), |b| {
-            b.iter(|| black_box(f.raw.load_users().unwrap()))
+            b.iter(|| black_box(f.pg.raw.load_users().unwrap()))
         });
         default_connection_paths(&mut group, n, f.testing_path(), |b| {
             b.iter(|| black_box(orm::load_users().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
-            b.iter(|| black_box(orm_on::load_users(&mut f.orm).unwrap()))
+            b.iter(|| black_box(orm_on::load_users(&mut f.pg.orm).unwrap()))
         });
         group.bench_function(BenchmarkId::new("diesel", n), |b| {
-            b.iter(|| black_box(diesel_pg::load_users(&mut f.diesel).unwrap()))
+            b.iter(|| black_box(diesel_pg::load_users(&mut f.pg.diesel).unwrap()))
         });
     }
     group.finish();
@@ -131,16 +91,16 @@ fn medium_query(c: &mut Criterion, f: &mut Fixture) {
         f.seed(&Seed::users_posts_comments(n, 1, 0));
         group.throughput(Throughput::Elements(n as u64));
         group.bench_function(BenchmarkId::new("postgres", n), |b| {
-            b.iter(|| black_box(f.raw.load_users_with_posts().unwrap()))
+            b.iter(|| black_box(f.pg.raw.load_users_with_posts().unwrap()))
         });
         default_connection_paths(&mut group, n, f.testing_path(), |b| {
             b.iter(|| black_box(orm::load_users_with_posts().unwrap()))
         });
         group.bench_function(BenchmarkId::new("orm_explicit", n), |b| {
-            b.iter(|| black_box(orm_on::load_users_with_posts(&mut f.orm).unwrap()))
+            b.iter(|| black_box(orm_on::load_users_with_posts(&mut f.pg.orm).unwrap()))
         });
         group.bench_function(BenchmarkId::new("diesel", n), |b| {
-            b.iter(|| black_box(diesel_pg::load_users_with_posts(&mut f.diesel).unwrap()))
+            b.iter(|| black_box(diesel_pg::load_users_with_posts(&mut f.pg.diesel).unwrap()))
         });
     }
     group.finish();
@@ -166,7 +126,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 iters,
                 CLEANUP_EVERY,
                 || (),
-                |()| cell.borrow_mut().raw.insert_many(&users).unwrap(),
+                |()| cell.borrow_mut().pg.raw.insert_many(&users).unwrap(),
                 clear_default,
             )
         })
@@ -194,7 +154,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 CLEANUP_EVERY,
                 || models.clone(),
                 |mut batch| {
-                    orm_on::insert_many(&mut cell.borrow_mut().orm, &mut batch).unwrap();
+                    orm_on::insert_many(&mut cell.borrow_mut().pg.orm, &mut batch).unwrap();
                     batch
                 },
                 clear_default,
@@ -207,7 +167,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 iters,
                 CLEANUP_EVERY,
                 || (),
-                |()| diesel_pg::insert_many(&mut cell.borrow_mut().diesel, &users).unwrap(),
+                |()| diesel_pg::insert_many(&mut cell.borrow_mut().pg.diesel, &users).unwrap(),
                 clear_default,
             )
         })
@@ -224,6 +184,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 || (),
                 |()| {
                     cell.borrow_mut()
+                        .pg
                         .raw
                         .insert_each_in_transaction(&users)
                         .unwrap()
@@ -255,7 +216,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 CLEANUP_EVERY,
                 || models.clone(),
                 |mut batch| {
-                    orm_on::save_each_in_transaction(&mut cell.borrow_mut().orm, &mut batch)
+                    orm_on::save_each_in_transaction(&mut cell.borrow_mut().pg.orm, &mut batch)
                         .unwrap();
                     batch
                 },
@@ -270,7 +231,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 CLEANUP_EVERY,
                 || (),
                 |()| {
-                    diesel_pg::insert_each_in_transaction(&mut cell.borrow_mut().diesel, &users)
+                    diesel_pg::insert_each_in_transaction(&mut cell.borrow_mut().pg.diesel, &users)
                         .unwrap()
                 },
                 clear_default,
@@ -287,7 +248,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 iters,
                 cleanup_every,
                 || (),
-                |()| cell.borrow_mut().raw.insert_one(&one_user[0]).unwrap(),
+                |()| cell.borrow_mut().pg.raw.insert_one(&one_user[0]).unwrap(),
                 clear_default,
             )
         })
@@ -315,7 +276,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 cleanup_every,
                 || one_model[0].clone(),
                 |mut user| {
-                    orm_on::save_one(&mut cell.borrow_mut().orm, &mut user).unwrap();
+                    orm_on::save_one(&mut cell.borrow_mut().pg.orm, &mut user).unwrap();
                     user
                 },
                 clear_default,
@@ -328,7 +289,7 @@ fn inserts(c: &mut Criterion, f: &mut Fixture) {
                 iters,
                 cleanup_every,
                 || (),
-                |()| diesel_pg::insert_one(&mut cell.borrow_mut().diesel, &one_user[0]).unwrap(),
+                |()| diesel_pg::insert_one(&mut cell.borrow_mut().pg.diesel, &one_user[0]).unwrap(),
                 clear_default,
             )
         })
@@ -344,7 +305,7 @@ fn find_by_key(c: &mut Criterion, f: &mut Fixture) {
     group.bench_function(BenchmarkId::new("postgres", FIND_LOOKUPS), |b| {
         b.iter(|| {
             for &id in &ids {
-                black_box(f.raw.find_user(id).unwrap());
+                black_box(f.pg.raw.find_user(id).unwrap());
             }
         })
     });
@@ -358,14 +319,14 @@ fn find_by_key(c: &mut Criterion, f: &mut Fixture) {
     group.bench_function(BenchmarkId::new("orm_explicit", FIND_LOOKUPS), |b| {
         b.iter(|| {
             for &id in &ids {
-                black_box(orm_on::find_user(&mut f.orm, id).unwrap());
+                black_box(orm_on::find_user(&mut f.pg.orm, id).unwrap());
             }
         })
     });
     group.bench_function(BenchmarkId::new("diesel", FIND_LOOKUPS), |b| {
         b.iter(|| {
             for &id in &ids {
-                black_box(diesel_pg::find_user(&mut f.diesel, id).unwrap());
+                black_box(diesel_pg::find_user(&mut f.pg.diesel, id).unwrap());
             }
         })
     });
@@ -378,16 +339,16 @@ fn associations(c: &mut Criterion, f: &mut Fixture) {
     let mut group = c.benchmark_group("postgres/associations");
     let label = format!("{users}x{posts}x{comments}");
     group.bench_function(BenchmarkId::new("postgres", &label), |b| {
-        b.iter(|| black_box(f.raw.load_associations().unwrap()))
+        b.iter(|| black_box(f.pg.raw.load_associations().unwrap()))
     });
     default_connection_paths(&mut group, &label, f.testing_path(), |b| {
         b.iter(|| black_box(orm::load_associations().unwrap()))
     });
     group.bench_function(BenchmarkId::new("orm_explicit", &label), |b| {
-        b.iter(|| black_box(orm_on::load_associations(&mut f.orm).unwrap()))
+        b.iter(|| black_box(orm_on::load_associations(&mut f.pg.orm).unwrap()))
     });
     group.bench_function(BenchmarkId::new("diesel", &label), |b| {
-        b.iter(|| black_box(diesel_pg::load_associations(&mut f.diesel).unwrap()))
+        b.iter(|| black_box(diesel_pg::load_associations(&mut f.pg.diesel).unwrap()))
     });
     group.finish();
 }
@@ -398,16 +359,16 @@ fn streaming(c: &mut Criterion, f: &mut Fixture) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(STREAM_ROWS as u64));
     group.bench_function(BenchmarkId::new("postgres", STREAM_ROWS), |b| {
-        b.iter(|| f.raw.stream_users(|u| drop(black_box(u))).unwrap())
+        b.iter(|| f.pg.raw.stream_users(|u| drop(black_box(u))).unwrap())
     });
     default_connection_paths(&mut group, STREAM_ROWS, f.testing_path(), |b| {
         b.iter(|| orm::stream_users(|u| drop(black_box(u))).unwrap())
     });
     group.bench_function(BenchmarkId::new("orm_explicit", STREAM_ROWS), |b| {
-        b.iter(|| orm_on::stream_users(&mut f.orm, |u| drop(black_box(u))).unwrap())
+        b.iter(|| orm_on::stream_users(&mut f.pg.orm, |u| drop(black_box(u))).unwrap())
     });
     group.bench_function(BenchmarkId::new("diesel", STREAM_ROWS), |b| {
-        b.iter(|| diesel_pg::stream_users(&mut f.diesel, |u| drop(black_box(u))).unwrap())
+        b.iter(|| diesel_pg::stream_users(&mut f.pg.diesel, |u| drop(black_box(u))).unwrap())
     });
     group.finish();
 }

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod models;
 pub mod orm_impl;
 pub mod paired;
+pub mod pg_fixture;
 pub mod raw_mysql;
 pub mod raw_postgres;
 pub mod raw_sqlite;

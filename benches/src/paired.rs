@@ -23,7 +23,8 @@ pub fn measure<F>(
 
 /// What a write consumes (models to insert), made before each timed batch and dropped
 /// after it, untimed, as criterion's `iter_batched` does: only the write is timed, not
-/// copying its input (cloning 100 models is about 15 % of a 100-row insert on SQLite).
+/// copying its input (timed, the copy moved SQLite's `insert_many` ratio from about 1.16
+/// to 1.25; BENCHMARKS.md, "Targets").
 /// A timed iteration [`take`](Inputs::take)s one and [`keep`](Inputs::keep)s it
 /// written.
 pub struct Inputs<T> {

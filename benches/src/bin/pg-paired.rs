@@ -15,71 +15,27 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use diesel::PgConnection;
-use orm_benches::data::{self, Database, Seed};
-use orm_benches::diesel_impl::{self, pg as diesel_pg};
+use orm_benches::data::Seed;
+use orm_benches::diesel_impl::pg as diesel_pg;
 use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
 use orm_benches::paired::Inputs;
-use orm_benches::raw_postgres::RawPostgres;
+use orm_benches::pg_fixture::PgFixture;
 use orm_benches::{
     new_users, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES, STREAM_ROWS,
 };
-use orm_core::{testing, DB};
+use orm_core::testing;
 
 /// Wall time each contender gets per round (batches are sized to about this).
 const BATCH_TARGET: Duration = Duration::from_millis(40);
 
-struct Fixture {
-    raw: RawPostgres,
-    diesel: PgConnection,
-    orm: orm_core::Connection,
-    schema: String,
-}
+type Routine<'a> = orm_benches::paired::Routine<'a, PgFixture>;
 
-impl Fixture {
-    fn connect() -> Option<Fixture> {
-        let url = testing::postgres_url();
-        let schema = format!("orm_pg_paired_{}", std::process::id());
-        let mut raw = RawPostgres::connect(&url, &schema).ok()?;
-        raw.client()
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\"; {}",
-                data::schema(Database::Postgres)
-            ))
-            .expect("schema");
-        orm_impl::connect_default_postgres(&url, &schema).expect("orm pool");
-        Some(Fixture {
-            raw,
-            diesel: diesel_impl::connect_postgres(&url, &schema).expect("diesel"),
-            orm: orm_impl::connect_postgres(&url, &schema).expect("orm"),
-            schema,
-        })
-    }
-
-    fn seed(&mut self, seed: &Seed) {
-        let script = format!("{}\n{}", data::reset(Database::Postgres), seed.script());
-        self.raw.client().batch_execute(&script).expect("seed");
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        DB::disconnect("default");
-        let _ = self
-            .raw
-            .client()
-            .batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema));
-    }
-}
-
-type Routine<'a> = orm_benches::paired::Routine<'a, Fixture>;
-
-fn measure(f: &mut Fixture, name: &str, rounds: usize, contenders: Vec<(&str, Routine<'_>)>) {
+fn measure(f: &mut PgFixture, name: &str, rounds: usize, contenders: Vec<(&str, Routine<'_>)>) {
     orm_benches::paired::measure(f, name, rounds, BATCH_TARGET, contenders);
 }
 
 fn measure_writes<T: Clone, U: Clone>(
-    f: &mut Fixture,
+    f: &mut PgFixture,
     name: &str,
     rounds: usize,
     inputs: (&Inputs<T>, &Inputs<U>),
@@ -92,12 +48,15 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(30);
     let filter = args.next().unwrap_or_default();
-    let Some(mut f) = Fixture::connect() else {
-        eprintln!(
-            "skipped: no PostgreSQL server at {}",
-            testing::postgres_url()
-        );
-        return;
+    let mut f = match PgFixture::connect("orm_pg_paired") {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!(
+                "skipped: no PostgreSQL server at {}: {e}",
+                testing::postgres_url()
+            );
+            return;
+        }
     };
     let users = new_users(INSERT_BATCH);
     let models = orm_impl::models(&users);
