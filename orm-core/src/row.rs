@@ -257,7 +257,7 @@ impl Layout {
         names: &mut Option<Arc<[String]>>,
     ) -> Result<T> {
         if let Layout::Trusted = self {
-            return T::from_row_in(row, names);
+            return decode_row(row, names);
         }
         self.decode_other(row, names)
     }
@@ -275,11 +275,28 @@ impl Layout {
                 Some(positions) => Layout::Mapped(positions),
             };
         }
-        match self {
-            Layout::Mapped(positions) => T::from_row_in(&row.with_positions(positions), names),
-            _ => T::from_row_in(row, names),
-        }
+        // One call site: the model's decoding is inlined here once, not once per layout.
+        let mapped;
+        let row = match self {
+            Layout::Mapped(positions) => {
+                mapped = row.with_positions(positions);
+                &mapped
+            }
+            _ => row,
+        };
+        decode_row(row, names)
     }
+}
+
+/// `T::from_row_in`, out of line: every place that decodes rows of a type calls this
+/// one copy, so an app compiles each model's (inlined) decoding once rather than once
+/// per kind of read.
+#[inline(never)]
+pub(crate) fn decode_row<T: FromRow>(
+    row: &Row<'_>,
+    names: &mut Option<Arc<[String]>>,
+) -> Result<T> {
+    T::from_row_in(row, names)
 }
 
 /// `None` when `row` starts with `columns` in order; else where each column is, by name

@@ -1119,6 +1119,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
             #[automatically_derived]
             impl ::orm_core::Model for #name {
+                const HOOKS: bool = #hooks_flag;
+
                 #[inline]
                 fn meta() -> &'static ::orm_core::ModelMeta {
                     &__ORM_META

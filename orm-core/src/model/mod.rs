@@ -113,6 +113,12 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// The model's metadata (emitted by the derive).
     fn meta() -> &'static ModelMeta;
 
+    /// `false` when the model has no hooks of its own for certain (the derive's, without
+    /// `#[model(hooks)]`): its queries then compile no model-by-model mass write, which
+    /// [`ModelMeta::hooks`] would never ask for.
+    #[doc(hidden)]
+    const HOOKS: bool = true;
+
     /// Every column's value, in [`ModelMeta::columns`] order (emitted by the derive).
     fn to_values(&self) -> Vec<Value>;
 
@@ -158,7 +164,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         let meta = Self::meta();
         let mut query: Query<Self> = model_query(meta).into_rows();
         query.model.updated_at = meta.updated_at.map(|u| meta.columns[u]);
-        if meta.hooks {
+        if Self::HOOKS && meta.hooks {
             query.model.bulk = Some(bulk_write::<Self>);
         }
         Self::global_scopes(query)
