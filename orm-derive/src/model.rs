@@ -764,6 +764,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let via = via(c);
         quote! { #column => ::core::option::Option::Some(#via::to_value(&self.#field)), }
     });
+    let at_arms = columns.iter().enumerate().map(|(i, c)| {
+        let field = c.field;
+        let via = via(c);
+        quote! { #i => ::core::option::Option::Some(#via::to_value(&self.#field)), }
+    });
     let key_via = via(&columns[key_index]);
     let visible: Vec<&Column<'_>> = columns.iter().filter(|c| !c.hidden).collect();
     let visible_count = visible.len();
@@ -1168,6 +1173,13 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 fn column_value(&self, column: &str) -> ::core::option::Option<::orm_core::Value> {
                     match column {
                         #(#get_arms)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+
+                fn column_value_at(&self, index: usize) -> ::core::option::Option<::orm_core::Value> {
+                    match index {
+                        #(#at_arms)*
                         _ => ::core::option::Option::None,
                     }
                 }

@@ -158,6 +158,14 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// One column's value, by column name (emitted by the derive).
     fn column_value(&self, column: &str) -> Option<Value>;
 
+    /// The value of the column at `index` in [`ModelMeta::columns`]: what eager loading
+    /// groups a related row by, read from the decoded model rather than the row again.
+    /// The derive emits it; by default through [`Model::column_value`].
+    #[doc(hidden)]
+    fn column_value_at(&self, index: usize) -> Option<Value> {
+        self.column_value(Self::meta().columns.get(index)?)
+    }
+
     /// A query on the model's table, decoding rows into the model. Soft-deleted rows are
     /// excluded (the `soft_deletes` scope; see [`Query::with_trashed`]).
     fn query() -> Query<Self> {

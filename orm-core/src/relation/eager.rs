@@ -69,6 +69,15 @@ impl KeyRepr {
         Self::of_ref(&value.as_ref())
     }
 
+    /// [`KeyRepr::of`] taking the value (its text is kept, not copied).
+    pub(super) fn from_value(value: Value) -> Option<KeyRepr> {
+        match value {
+            Value::Int(v) => Some(KeyRepr::Int(v)),
+            Value::Text(v) => Some(KeyRepr::Text(v)),
+            other => Self::of(&other),
+        }
+    }
+
     pub(super) fn of_ref(value: &ValueRef<'_>) -> Option<KeyRepr> {
         match value {
             ValueRef::Null => None,
@@ -215,13 +224,21 @@ pub(super) fn fetch_children<C: Model>(
     }
     // At least one child per parent key is the common case: start there.
     children.reserve(keys.len());
-    // The common case (no constraint that selects) decodes positionally.
-    let mut decode = |row: &Row<'_>, layout: &mut Layout, names: &mut Option<Arc<[String]>>| {
-        children.push(match layout {
+    // The common case (no constraint that selects) decodes positionally. The group key,
+    // when it is one of the model's columns, is read from the decoded model.
+    let mut decode = |row: &Row<'_>,
+                      layout: &mut Layout,
+                      names: &mut Option<Arc<[String]>>,
+                      key_column: Option<usize>| {
+        let child = match layout {
             Layout::Trusted => C::from_row(row)?,
             _ => layout.decode_other::<C>(row, names)?,
-        });
-        Ok(())
+        };
+        let key = key_column
+            .and_then(|i| child.column_value_at(i))
+            .and_then(KeyRepr::from_value);
+        children.push(child);
+        Ok(key)
     };
     let fetch = Fetch {
         columns: C::meta().columns,
@@ -250,9 +267,15 @@ struct Fetch<'a> {
     pivot: &'a [&'static str],
 }
 
-/// Decodes one child row (through the layout) and keeps it.
-type DecodeChild<'a> =
-    dyn FnMut(&Row<'_>, &mut Layout, &mut Option<Arc<[String]>>) -> Result<()> + 'a;
+/// Decodes one child row (through the layout) and keeps it; returns the child's value
+/// of the model column at the given position as a group key.
+type DecodeChild<'a> = dyn FnMut(
+        &Row<'_>,
+        &mut Layout,
+        &mut Option<Arc<[String]>>,
+        Option<usize>,
+    ) -> Result<Option<KeyRepr>>
+    + 'a;
 
 /// [`fetch_children`] without the model type: the statements and the keys, compiled
 /// once; `decode` keeps each child. Returns each child's group key, its pivot record
@@ -286,13 +309,9 @@ fn fetch_rows(
         _ => None,
     }
     .and_then(|key| columns.iter().position(|c| *c == key));
-    let key_at = match own_key {
-        Some(position) => position,
-        None => {
-            query = query.add_select(vec![group_column.clone()]);
-            columns.len()
-        }
-    };
+    if own_key.is_none() {
+        query = query.add_select(vec![group_column.clone()]);
+    }
     // The pivot columns come last, after the group column.
     let pivot_table = if pivot.is_empty() {
         ""
@@ -323,24 +342,21 @@ fn fetch_rows(
             .where_in(group_column.clone(), keys.to_vec())
             .render_owned(conn.dialect())?;
         conn.query_each_native(&sql, &binds, |row| {
-            let at = match own_key {
-                Some(_) => key_at,
-                None => {
-                    *appended_at.get_or_insert_with(|| row.len().saturating_sub(1 + pivot.len()))
-                }
-            };
             if !pivot.is_empty() {
                 let values = (row.len() - pivot.len()..row.len())
                     .map(|i| row.value(&i).map(|v| v.to_owned_value()))
                     .collect::<Result<Vec<_>>>()?;
                 pivots.push(Record::new(Arc::clone(&pivot_names), values));
             }
-            decode(row, &mut layout, &mut names)?;
-            let at = match (&layout, own_key) {
-                (Layout::Mapped(positions), Some(_)) => positions[key_at],
-                _ => at,
-            };
-            groups.push(KeyRepr::read(row, at)?);
+            let key = decode(row, &mut layout, &mut names, own_key)?;
+            groups.push(match own_key {
+                Some(_) => key,
+                None => {
+                    let at = *appended_at
+                        .get_or_insert_with(|| row.len().saturating_sub(1 + pivot.len()));
+                    KeyRepr::read(row, at)?
+                }
+            });
             Ok(true)
         })?;
     }
