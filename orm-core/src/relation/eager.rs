@@ -70,9 +70,18 @@ impl KeyRepr {
     }
 
     /// [`KeyRepr::of`] taking the value (its text is kept, not copied).
+    #[inline]
     pub(super) fn from_value(value: Value) -> Option<KeyRepr> {
+        if let Value::Int(v) = value {
+            // Nothing to drop in an integer: skip the enum's drop-glue call.
+            std::mem::forget(value);
+            return Some(KeyRepr::Int(v));
+        }
+        Self::from_other_value(value)
+    }
+
+    fn from_other_value(value: Value) -> Option<KeyRepr> {
         match value {
-            Value::Int(v) => Some(KeyRepr::Int(v)),
             Value::Text(v) => Some(KeyRepr::Text(v)),
             other => Self::of(&other),
         }
