@@ -275,7 +275,7 @@ impl Layout {
                 Some(positions) => Layout::Mapped(positions),
             };
         }
-        // One call site: the model's decoding is inlined here once, not once per layout.
+        // One call of `decode_row` for both layouts.
         let mapped;
         let row = match self {
             Layout::Mapped(positions) => {
