@@ -269,12 +269,7 @@ impl Layout {
         row: &Row<'_>,
         names: &mut Option<Arc<[String]>>,
     ) -> Result<T> {
-        if let Layout::Check { model, columns } = self {
-            *self = match positions_by_name(row, model, columns)? {
-                None => Layout::Trusted,
-                Some(positions) => Layout::Mapped(positions),
-            };
-        }
+        self.settle(row)?;
         // One call of `decode_row` for both layouts.
         let mapped;
         let row = match self {
@@ -285,6 +280,18 @@ impl Layout {
             _ => row,
         };
         decode_row(row, names)
+    }
+
+    /// Checks a [`Layout::Check`] against the first row it meets, turning it into
+    /// [`Layout::Trusted`] or [`Layout::Mapped`].
+    pub(crate) fn settle(&mut self, row: &Row<'_>) -> Result<()> {
+        if let Layout::Check { model, columns } = self {
+            *self = match positions_by_name(row, model, columns)? {
+                None => Layout::Trusted,
+                Some(positions) => Layout::Mapped(positions),
+            };
+        }
+        Ok(())
     }
 }
 

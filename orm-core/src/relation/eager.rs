@@ -239,10 +239,22 @@ pub(super) fn fetch_children<C: Model>(
                       layout: &mut Layout,
                       names: &mut Option<Arc<[String]>>,
                       key_column: Option<usize>| {
-        let child = match layout {
-            Layout::Trusted => C::from_row(row)?,
-            _ => layout.decode_other::<C>(row, names)?,
+        // The model's decoding is inlined here once, for both layouts.
+        let mapped;
+        let row = match layout {
+            Layout::Trusted => row,
+            _ => {
+                layout.settle(row)?;
+                match layout {
+                    Layout::Mapped(positions) => {
+                        mapped = row.with_positions(positions);
+                        &mapped
+                    }
+                    _ => row,
+                }
+            }
         };
+        let child = C::from_row_in(row, names)?;
         let key = key_column
             .and_then(|i| child.column_value_at(i))
             .and_then(KeyRepr::from_value);
