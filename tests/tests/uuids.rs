@@ -3,7 +3,7 @@
 //! `CHAR(36)` on SQLite and MySQL).
 
 use orm_core::prelude::*;
-use orm_migrate::Schema;
+use orm_migrate::{Blueprint, Schema};
 use orm_tests::on_every_backend;
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -33,17 +33,20 @@ pub struct Reading {
     pub device: BelongsTo<Gadget>,
 }
 
+/// The `devices` table: a UUID key and a nullable UUID column.
+fn devices_table(t: &mut Blueprint) {
+    t.uuid("id").primary();
+    t.string("name", 50);
+    t.uuid("paired_with").nullable();
+}
+
 const A: Uuid = Uuid::from_u128(0x9f1c_2b3a_4d5e_4f60_8a7b_1c2d_3e4f_5a6b);
 const B: Uuid = Uuid::from_u128(0x0123_4567_89ab_4cde_8f01_2345_6789_abcd);
 
 on_every_backend! {
     fn uuid_keys_and_columns_round_trip() {
         Schema::on_default(|s| {
-            s.create("devices", |t| {
-                t.uuid("id").primary();
-                t.string("name", 50);
-                t.uuid("paired_with").nullable();
-            })
+            s.create("devices", devices_table)
         })
         .map_err(Error::other)?;
         Device::create(Device { id: A, name: "phone".into(), paired_with: None })?;
@@ -68,11 +71,7 @@ on_every_backend! {
 on_every_backend! {
     fn eager_loading_groups_children_by_a_uuid_key() {
         Schema::on_default(|s| {
-            s.create("devices", |t| {
-                t.uuid("id").primary();
-                t.string("name", 50);
-                t.uuid("paired_with").nullable();
-            })?;
+            s.create("devices", devices_table)?;
             s.create("readings", |t| {
                 t.increments("id");
                 t.uuid("device_id");
