@@ -25,8 +25,7 @@ pub fn measure<F>(
 /// after it, untimed, as criterion's `iter_batched` does: only the write is timed, not
 /// copying its input (timed, the copy moved SQLite's `insert_many` ratio from about 1.16
 /// to 1.25; BENCHMARKS.md, "Targets").
-/// A timed iteration [`take`](Inputs::take)s one and [`keep`](Inputs::keep)s it
-/// written.
+/// A timed iteration writes one through [`Inputs::write`].
 pub struct Inputs<T> {
     template: T,
     ready: RefCell<Vec<T>>,
@@ -43,14 +42,22 @@ impl<T: Clone> Inputs<T> {
         }
     }
 
+    /// Hands `write` one copy, made ahead, and keeps it afterwards, to be dropped
+    /// untimed before the next batch.
+    pub fn write(&self, write: impl FnOnce(&mut T)) {
+        let mut input = self.take();
+        write(&mut input);
+        self.keep(input);
+    }
+
     /// One copy, made ahead (a copy made now outside a timed batch: the warm-up).
-    pub fn take(&self) -> T {
+    fn take(&self) -> T {
         let ready = self.ready.borrow_mut().pop();
         ready.unwrap_or_else(|| self.template.clone())
     }
 
     /// Keeps what an iteration wrote, to be dropped before the next batch.
-    pub fn keep(&self, written: T) {
+    fn keep(&self, written: T) {
         self.written.borrow_mut().push(written);
     }
 

@@ -202,25 +202,25 @@ fn main() {
                 (
                     "mysql",
                     Box::new(move |f| {
-                        let batch = rows.take();
-                        drop(black_box(f.raw.insert_many(&batch).unwrap()));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(f.raw.insert_many(batch).unwrap()));
+                        });
                     }),
                 ),
                 (
                     "orm",
                     Box::new(move |_| {
-                        let mut batch = batches.take();
-                        orm::insert_many(&mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm::insert_many(batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(move |f| {
-                        let mut batch = batches.take();
-                        orm_on::insert_many(&mut f.orm, &mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm_on::insert_many(&mut f.orm, batch).unwrap();
+                        });
                     }),
                 ),
             ],
@@ -243,25 +243,25 @@ fn main() {
                 (
                     "mysql",
                     Box::new(move |f| {
-                        let row = rows.take();
-                        black_box(f.raw.insert_one(&row).unwrap());
-                        rows.keep(row);
+                        rows.write(|row| {
+                            black_box(f.raw.insert_one(row).unwrap());
+                        });
                     }),
                 ),
                 (
                     "orm",
                     Box::new(move |_| {
-                        let mut one = singles.take();
-                        orm::save_one(&mut one).unwrap();
-                        singles.keep(one);
+                        singles.write(|one| {
+                            orm::save_one(one).unwrap();
+                        });
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(move |f| {
-                        let mut one = singles.take();
-                        orm_on::save_one(&mut f.orm, &mut one).unwrap();
-                        singles.keep(one);
+                        singles.write(|one| {
+                            orm_on::save_one(&mut f.orm, one).unwrap();
+                        });
                     }),
                 ),
             ],

@@ -223,35 +223,35 @@ fn main() {
                 (
                     "rusqlite",
                     Box::new(|c| {
-                        let batch = rows.take();
-                        drop(black_box(raw_sqlite::insert_many(&c.raw, &batch).unwrap()));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(raw_sqlite::insert_many(&c.raw, batch).unwrap()));
+                        });
                     }),
                 ),
                 (
                     "orm",
                     Box::new(|_| {
-                        let mut batch = batches.take();
-                        orm::insert_many(&mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm::insert_many(batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(|c| {
-                        let mut batch = batches.take();
-                        orm_on::insert_many(&mut c.orm, &mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm_on::insert_many(&mut c.orm, batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "diesel",
                     Box::new(|c| {
-                        let batch = rows.take();
-                        drop(black_box(
-                            diesel_sqlite::insert_many(&mut c.diesel, &batch).unwrap(),
-                        ));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(
+                                diesel_sqlite::insert_many(&mut c.diesel, batch).unwrap(),
+                            ));
+                        });
                     }),
                 ),
             ],
@@ -267,38 +267,38 @@ fn main() {
                 (
                     "rusqlite",
                     Box::new(|c| {
-                        let batch = rows.take();
-                        drop(black_box(
-                            raw_sqlite::insert_each_in_transaction(&mut c.raw, &batch).unwrap(),
-                        ));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(
+                                raw_sqlite::insert_each_in_transaction(&mut c.raw, batch).unwrap(),
+                            ));
+                        });
                     }),
                 ),
                 (
                     "orm",
                     Box::new(|_| {
-                        let mut batch = batches.take();
-                        orm::save_each_in_transaction(&mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm::save_each_in_transaction(batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(|c| {
-                        let mut batch = batches.take();
-                        orm_on::save_each_in_transaction(&mut c.orm, &mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm_on::save_each_in_transaction(&mut c.orm, batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "diesel",
                     Box::new(|c| {
-                        let batch = rows.take();
-                        drop(black_box(
-                            diesel_sqlite::insert_each_in_transaction(&mut c.diesel, &batch)
-                                .unwrap(),
-                        ));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(
+                                diesel_sqlite::insert_each_in_transaction(&mut c.diesel, batch)
+                                    .unwrap(),
+                            ));
+                        });
                     }),
                 ),
             ],
@@ -316,33 +316,33 @@ fn main() {
                 (
                     "rusqlite",
                     Box::new(|c| {
-                        let row = single_rows.take();
-                        black_box(raw_sqlite::insert_one(&c.raw, &row).unwrap());
-                        single_rows.keep(row);
+                        single_rows.write(|row| {
+                            black_box(raw_sqlite::insert_one(&c.raw, row).unwrap());
+                        });
                     }),
                 ),
                 (
                     "orm",
                     Box::new(|_| {
-                        let mut one = singles.take();
-                        orm::save_one(&mut one).unwrap();
-                        singles.keep(one);
+                        singles.write(|one| {
+                            orm::save_one(one).unwrap();
+                        });
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(|c| {
-                        let mut one = singles.take();
-                        orm_on::save_one(&mut c.orm, &mut one).unwrap();
-                        singles.keep(one);
+                        singles.write(|one| {
+                            orm_on::save_one(&mut c.orm, one).unwrap();
+                        });
                     }),
                 ),
                 (
                     "diesel",
                     Box::new(|c| {
-                        let row = single_rows.take();
-                        black_box(diesel_sqlite::insert_one(&mut c.diesel, &row).unwrap());
-                        single_rows.keep(row);
+                        single_rows.write(|row| {
+                            black_box(diesel_sqlite::insert_one(&mut c.diesel, row).unwrap());
+                        });
                     }),
                 ),
             ],

@@ -261,35 +261,35 @@ fn main() {
                 (
                     "postgres",
                     Box::new(move |f| {
-                        let batch = rows.take();
-                        drop(black_box(f.raw.insert_many(&batch).unwrap()));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(f.raw.insert_many(batch).unwrap()));
+                        });
                     }),
                 ),
                 (
                     "orm",
                     Box::new(move |_| {
-                        let mut batch = batches.take();
-                        orm::insert_many(&mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm::insert_many(batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(move |f| {
-                        let mut batch = batches.take();
-                        orm_on::insert_many(&mut f.orm, &mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm_on::insert_many(&mut f.orm, batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "diesel",
                     Box::new(move |f| {
-                        let batch = rows.take();
-                        drop(black_box(
-                            diesel_pg::insert_many(&mut f.diesel, &batch).unwrap(),
-                        ));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(
+                                diesel_pg::insert_many(&mut f.diesel, batch).unwrap(),
+                            ));
+                        });
                     }),
                 ),
             ],
@@ -309,35 +309,36 @@ fn main() {
                 (
                     "postgres",
                     Box::new(move |f| {
-                        let batch = rows.take();
-                        drop(black_box(f.raw.insert_each_in_transaction(&batch).unwrap()));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(f.raw.insert_each_in_transaction(batch).unwrap()));
+                        });
                     }),
                 ),
                 (
                     "orm",
                     Box::new(move |_| {
-                        let mut batch = batches.take();
-                        orm::save_each_in_transaction(&mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm::save_each_in_transaction(batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(move |f| {
-                        let mut batch = batches.take();
-                        orm_on::save_each_in_transaction(&mut f.orm, &mut batch).unwrap();
-                        batches.keep(batch);
+                        batches.write(|batch| {
+                            orm_on::save_each_in_transaction(&mut f.orm, batch).unwrap();
+                        });
                     }),
                 ),
                 (
                     "diesel",
                     Box::new(move |f| {
-                        let batch = rows.take();
-                        drop(black_box(
-                            diesel_pg::insert_each_in_transaction(&mut f.diesel, &batch).unwrap(),
-                        ));
-                        rows.keep(batch);
+                        rows.write(|batch| {
+                            drop(black_box(
+                                diesel_pg::insert_each_in_transaction(&mut f.diesel, batch)
+                                    .unwrap(),
+                            ));
+                        });
                     }),
                 ),
             ],
@@ -360,33 +361,33 @@ fn main() {
                 (
                     "postgres",
                     Box::new(move |f| {
-                        let row = rows.take();
-                        black_box(f.raw.insert_one(&row).unwrap());
-                        rows.keep(row);
+                        rows.write(|row| {
+                            black_box(f.raw.insert_one(row).unwrap());
+                        });
                     }),
                 ),
                 (
                     "orm",
                     Box::new(move |_| {
-                        let mut one = singles.take();
-                        orm::save_one(&mut one).unwrap();
-                        singles.keep(one);
+                        singles.write(|one| {
+                            orm::save_one(one).unwrap();
+                        });
                     }),
                 ),
                 (
                     "orm_explicit",
                     Box::new(move |f| {
-                        let mut one = singles.take();
-                        orm_on::save_one(&mut f.orm, &mut one).unwrap();
-                        singles.keep(one);
+                        singles.write(|one| {
+                            orm_on::save_one(&mut f.orm, one).unwrap();
+                        });
                     }),
                 ),
                 (
                     "diesel",
                     Box::new(move |f| {
-                        let row = rows.take();
-                        black_box(diesel_pg::insert_one(&mut f.diesel, &row).unwrap());
-                        rows.keep(row);
+                        rows.write(|row| {
+                            black_box(diesel_pg::insert_one(&mut f.diesel, row).unwrap());
+                        });
                     }),
                 ),
             ],
