@@ -86,6 +86,18 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// Drops the value, one that owns nothing (`NULL` or a number: nearly every key)
+    /// without a call to the drop glue.
+    #[inline(always)]
+    pub(crate) fn discard(self) {
+        if matches!(
+            self,
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+        ) {
+            std::mem::forget(self);
+        }
+    }
+
     /// Borrows this value.
     pub fn as_ref(&self) -> ValueRef<'_> {
         match self {
@@ -132,6 +144,28 @@ impl ValueRef<'_> {
             ValueRef::Array(_) => "array",
             #[cfg(feature = "decimal")]
             ValueRef::Decimal(_) => "decimal",
+        }
+    }
+
+    /// This value as an owned [`Value`], keeping text the driver already owned.
+    #[inline]
+    pub(crate) fn into_owned(self) -> Value {
+        match self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Bool(v) => Value::Bool(v),
+            ValueRef::Int(v) => Value::Int(v),
+            ValueRef::Float(v) => Value::Float(v),
+            ValueRef::Text(v) => Value::Text(v.into_owned()),
+            ValueRef::Bytes(v) => Value::Bytes(v.to_vec()),
+            ValueRef::Date(v) => Value::Date(v),
+            ValueRef::Time(v) => Value::Time(v),
+            ValueRef::DateTime(v) => Value::DateTime(v),
+            ValueRef::DateTimeUtc(v) => Value::DateTimeUtc(v),
+            #[cfg(feature = "json")]
+            ValueRef::Json(v) => Value::Json(v.into_owned()),
+            ValueRef::Array(v) => Value::Array(v.into_owned()),
+            #[cfg(feature = "decimal")]
+            ValueRef::Decimal(v) => Value::Decimal(v),
         }
     }
 
@@ -280,6 +314,10 @@ pub enum Bind<'a> {
     Bytes(&'a [u8]),
 }
 
+/// One model's column values as binds, in column order: what [`crate::Model`]'s
+/// `write_binds` fills. Up to 16 stay on the stack, so writing one model allocates no list.
+pub type Binds<'a> = smallvec::SmallVec<[Bind<'a>; 16]>;
+
 /// What the backends accept as parameters: [`Value`]s or [`Bind`]s, seen as a [`Bind`]
 /// borrowing from them (never copying).
 pub(crate) trait Param {
@@ -306,6 +344,12 @@ impl Param for Bind<'_> {
 }
 
 impl Bind<'_> {
+    /// Whether this is SQL `NULL`.
+    #[inline]
+    pub(crate) fn is_null(&self) -> bool {
+        matches!(self, Bind::Value(Value::Null) | Bind::Owned(Value::Null))
+    }
+
     /// The value, borrowed.
     #[inline]
     pub fn as_ref(&self) -> ValueRef<'_> {
@@ -430,7 +474,8 @@ impl<T: ToValue> ToValue for Option<T> {
     fn to_bind(&self) -> Bind<'_> {
         match self {
             Some(v) => v.to_bind(),
-            None => Bind::Owned(Value::Null),
+            // Borrowed: a bind that owns nothing needs no drop.
+            None => Bind::Value(&Value::Null),
         }
     }
 

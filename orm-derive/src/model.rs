@@ -1137,7 +1137,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
                 fn write_binds<'__orm>(
                     &'__orm self,
-                    out: &mut ::std::vec::Vec<::orm_core::__private::Bind<'__orm>>,
+                    out: &mut ::orm_core::__private::Binds<'__orm>,
                 ) {
                     #(#bind_fields)*
                 }

@@ -242,6 +242,7 @@ impl SqlWriter {
     }
 
     /// The statement text and its bindings, or the first error met while rendering.
+    #[inline]
     pub fn finish(self) -> Result<(String, Vec<Value>)> {
         match self.error {
             Some(e) => Err(e),

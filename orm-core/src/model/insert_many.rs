@@ -54,7 +54,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
                     let sql = meta
                         .sql
                         .insert_many_sql(meta, dialect, chunk.len(), *shape)?;
-                    let mut binds = Vec::with_capacity(chunk.len() * meta.columns.len());
+                    let mut binds = Binds::with_capacity(chunk.len() * meta.columns.len());
                     for &i in chunk {
                         let start = binds.len();
                         models[i].write_binds(&mut binds);
@@ -151,7 +151,7 @@ pub(super) fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usi
             return vec![(shape, (0..models.len()).collect())];
         }
     }
-    let mut scratch = Vec::new();
+    let mut scratch = Binds::new();
     let mut groups: Vec<(InsertShape, Vec<usize>)> = Vec::with_capacity(1);
     for (i, model) in models.iter().enumerate() {
         let shape = if meta.defaults.is_empty() {
@@ -179,7 +179,7 @@ pub(super) fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usi
 /// Drops from the row written at `binds[start..]` the columns the shape leaves out.
 #[inline(always)]
 pub(super) fn leave_out(
-    binds: &mut Vec<Bind<'_>>,
+    binds: &mut Binds<'_>,
     start: usize,
     meta: &ModelMeta,
     shape: &InsertShape,
@@ -196,7 +196,7 @@ pub(super) fn leave_out(
 
 /// [`leave_out`] for a shape that leaves default columns to the database.
 pub(super) fn leave_out_defaults(
-    binds: &mut Vec<Bind<'_>>,
+    binds: &mut Binds<'_>,
     start: usize,
     meta: &ModelMeta,
     shape: &InsertShape,
@@ -214,9 +214,7 @@ pub(super) fn leave_out_defaults(
 fn key_is_null<M: Model>(model: &M) -> bool {
     let key = model.key_value();
     let null = key.is_null();
-    if matches!(key, Value::Null | Value::Int(_)) {
-        std::mem::forget(key);
-    }
+    key.discard();
     null
 }
 

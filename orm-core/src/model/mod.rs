@@ -13,7 +13,7 @@ use crate::query::EagerRelation;
 use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};
 use crate::row::{FromRow, Layout};
 use crate::state::ModelState;
-use crate::value::{Bind, Param, ToValue, Value, ValueRef};
+use crate::value::{Bind, Binds, Param, ToValue, Value, ValueRef};
 
 mod hooks;
 mod insert_many;
@@ -125,7 +125,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// Appends every column's value to `out` as [`ModelMeta::columns`] orders them,
     /// borrowing text and bytes from the fields (the derive emits it; inserts use it).
     #[doc(hidden)]
-    fn write_binds<'a>(&'a self, out: &mut Vec<Bind<'a>>) {
+    fn write_binds<'a>(&'a self, out: &mut Binds<'a>) {
         out.extend(self.to_values().into_iter().map(Bind::Owned));
     }
 

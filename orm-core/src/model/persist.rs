@@ -8,13 +8,17 @@ use super::*;
 pub(crate) trait Persist: ModelHooks {
     fn meta(&self) -> &'static ModelMeta;
     fn to_values(&self) -> Vec<Value>;
-    fn write_binds<'a>(&'a self, out: &mut Vec<Bind<'a>>);
+    fn write_binds<'a>(&'a self, out: &mut Binds<'a>);
     fn check_values(&self) -> Result<()>;
     fn key_value(&self) -> Value;
     fn state(&self) -> Option<&ModelState>;
     fn state_mut(&mut self) -> Option<&mut ModelState>;
     fn set_column(&mut self, column: &str, value: ValueRef<'_>) -> Result<()>;
     fn column_value(&self, column: &str) -> Option<Value>;
+    /// `saving` then `creating`: one call, none for a derived model without hooks.
+    fn before_create(&mut self) -> Result<()>;
+    /// `created` then `saved`.
+    fn after_create(&mut self) -> Result<()>;
 }
 
 impl<M: Model> Persist for M {
@@ -24,7 +28,7 @@ impl<M: Model> Persist for M {
     fn to_values(&self) -> Vec<Value> {
         Model::to_values(self)
     }
-    fn write_binds<'a>(&'a self, out: &mut Vec<Bind<'a>>) {
+    fn write_binds<'a>(&'a self, out: &mut Binds<'a>) {
         Model::write_binds(self, out)
     }
     fn check_values(&self) -> Result<()> {
@@ -45,12 +49,26 @@ impl<M: Model> Persist for M {
     fn column_value(&self, column: &str) -> Option<Value> {
         Model::column_value(self, column)
     }
+    fn before_create(&mut self) -> Result<()> {
+        if M::HOOKS {
+            self.saving()?;
+            self.creating()?;
+        }
+        Ok(())
+    }
+    fn after_create(&mut self) -> Result<()> {
+        if M::HOOKS {
+            self.created()?;
+            self.saved()?;
+        }
+        Ok(())
+    }
 }
 
 /// The positions of the columns that differ from the values as read or last saved
 /// (every column of a new model).
 pub(super) fn changed_columns(model: &dyn Persist, state: &ModelState) -> Vec<usize> {
-    let mut values = Vec::with_capacity(model.meta().columns.len());
+    let mut values = Binds::new();
     model.write_binds(&mut values);
     match state.original() {
         None => (0..values.len()).collect(),
@@ -65,12 +83,18 @@ pub(super) fn changed_columns(model: &dyn Persist, state: &ModelState) -> Vec<us
 }
 
 /// Marks a model with a state as stored, its current values the original ones.
+#[inline(always)]
 pub(super) fn mark_stored(model: &mut dyn Persist) {
+    // A model without a state: nothing to record, no call.
     if model.state().is_some() {
-        let values = model.to_values().into_boxed_slice();
-        if let Some(state) = model.state_mut() {
-            state.set_original(Some(values));
-        }
+        record_original(model);
+    }
+}
+
+fn record_original(model: &mut dyn Persist) {
+    let values = model.to_values().into_boxed_slice();
+    if let Some(state) = model.state_mut() {
+        state.set_original(Some(values));
     }
 }
 

@@ -36,7 +36,7 @@ fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On<'_>) -> Result<()
 
 /// Stamps `updated_at` on the owners of the belongs-to relations declared with `touch`
 /// (after this model was written): the owner sees its children change.
-#[inline]
+#[inline(always)]
 pub(super) fn touch_owners(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
     // Most models touch nothing: no call for them.
     if model.meta().relations.iter().any(|r| r.touch) {
@@ -170,18 +170,17 @@ pub(super) fn save(model: &mut dyn Persist, on: &mut On<'_>, only: Option<&[&str
 pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let meta = model.meta();
     let key = model.key_value();
-    let exists = if key.is_null() {
-        false
-    } else if meta.incrementing {
-        true
-    } else {
-        on.run(|conn| {
+    if key.is_null() {
+        key.discard();
+        return create(model, on);
+    }
+    let exists = meta.incrementing
+        || on.run(|conn| {
             let sql = exists_sql(meta, conn.dialect())?;
             Ok(conn
                 .query_first_native(sql, std::slice::from_ref(&key), |_| Ok(()))?
                 .is_some())
-        })?
-    };
+        })?;
     if !exists {
         return create(model, on);
     }
@@ -192,7 +191,7 @@ pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()
     let key = model.key_value();
     let version = version_read(model);
     let changed = {
-        let mut values = Vec::with_capacity(meta.columns.len() + 1);
+        let mut values = Binds::new();
         model.write_binds(&mut values);
         let mut column = 0;
         values.retain(|_| {
@@ -254,7 +253,7 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
         .unwrap_or_else(|| model.key_value());
     let version = version_read(model);
     let count = {
-        let mut values = Vec::with_capacity(meta.columns.len());
+        let mut values = Binds::new();
         model.write_binds(&mut values);
         let mut binds: Vec<Bind<'_>> = changed.iter().map(|&i| values[i].param()).collect();
         binds.push(Bind::Value(&key));
@@ -323,16 +322,14 @@ pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&st
 /// Inserts a model as a creation: hooks, timestamps the caller left unset, the insert.
 pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let meta = model.meta();
-    model.saving()?;
-    model.creating()?;
+    model.before_create()?;
     let at = timestamp_for(meta);
     stamp_unset(model, meta.created_at, at)?;
     stamp_unset(model, meta.updated_at, at)?;
     insert(model, on)?;
     mark_stored(model);
     touch_owners(model, on)?;
-    model.created()?;
-    model.saved()
+    model.after_create()
 }
 
 /// The `INSERT` of one model; the columns left to the database (generated key, unset
@@ -340,59 +337,64 @@ pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
 pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let meta = model.meta();
     model.check_values()?;
-    let mut values = Vec::with_capacity(meta.columns.len());
-    model.write_binds(&mut values);
-    let shape = InsertShape::of(meta, &values);
-    // The usual shape leaves only a leading generated key out: bind past it rather than
-    // move the other values down.
-    let skip = usize::from(shape.generated && shape.omitted == 0 && meta.primary_key_index == 0);
-    if skip == 0 {
-        leave_out(&mut values, 0, meta, &shape);
-    }
-    let values = &values[skip..];
-    let mut returned = on.run(|conn| {
-        let dialect = conn.dialect();
-        let sql = insert_sql(meta, dialect, shape)?;
-        if !shape.returns_anything() {
-            conn.execute_binds(&sql, values)?;
-            return Ok(None.into_iter().chain(Vec::new()));
+    // The binds borrow the model: their block ends before it takes what came back.
+    let (shape, first, rest) = {
+        let mut binds = Binds::new();
+        model.write_binds(&mut binds);
+        let shape = InsertShape::of(meta, &binds);
+        // The usual shape leaves only a leading generated key out: bind past it rather than
+        // move the other values down.
+        let skip =
+            usize::from(shape.generated && shape.omitted == 0 && meta.primary_key_index == 0);
+        if skip == 0 {
+            leave_out(&mut binds, 0, meta, &shape);
         }
-        if !dialect.supports_returning() {
-            conn.execute_binds(&sql, values)?;
-            let key = match shape.generated {
-                true => generated_key(conn, meta, 0)?,
-                false => model.key_value(),
-            };
-            let mut returned = read_back(conn, meta, shape, key)?.into_iter();
-            return Ok(returned
-                .next()
-                .into_iter()
-                .chain(returned.collect::<Vec<_>>()));
-        }
+        let values = &binds[skip..];
         // The first value apart: the usual lone one (the key) needs no Vec.
-        let width = shape.returned_width(meta);
-        let (mut first, mut rest) = (None, Vec::new());
-        conn.query_each_binds(&sql, values, |row| {
-            for c in 0..width {
-                let value = row.value_at(c)?.to_owned_value();
-                match c {
-                    0 => first = Some(value),
-                    _ => rest.push(value),
-                }
+        let (first, rest) = on.run(|conn| {
+            let dialect = conn.dialect();
+            let sql = insert_sql(meta, dialect, shape)?;
+            if !shape.returns_anything() {
+                conn.execute_binds(&sql, values)?;
+                return Ok((None, Vec::new()));
             }
-            Ok(false)
+            if !dialect.supports_returning() {
+                conn.execute_binds(&sql, values)?;
+                let key = match shape.generated {
+                    true => generated_key(conn, meta, 0)?,
+                    false => model.key_value(),
+                };
+                let mut rest = read_back(conn, meta, shape, key)?;
+                let first = (!rest.is_empty()).then(|| rest.remove(0));
+                return Ok((first, rest));
+            }
+            let width = shape.returned_width(meta);
+            let (mut first, mut rest) = (None, Vec::new());
+            conn.query_each_binds(&sql, values, |row| {
+                first = Some(row.value_at(0)?.into_owned());
+                for c in 1..width {
+                    rest.push(row.value_at(c)?.into_owned());
+                }
+                Ok(false)
+            })?;
+            Ok((first, rest))
         })?;
-        Ok(first.into_iter().chain(rest))
-    })?;
+        (shape, first, rest)
+    };
+    let Some(first) = first else {
+        return Ok(());
+    };
     if shape.omitted == 0 {
-        // At most the generated key came back.
-        return match returned.next() {
-            Some(key) => model.set_column(meta.columns[meta.primary_key_index], key.as_ref()),
-            None => Ok(()),
-        };
+        // Only the generated key came back: nearly always an integer (nothing to drop).
+        let column = meta.columns[meta.primary_key_index];
+        if let Value::Int(key) = first {
+            first.discard();
+            return model.set_column(column, ValueRef::Int(key));
+        }
+        return model.set_column(column, first.as_ref());
     }
     let left_out = (0..meta.columns.len()).filter(|&i| shape.leaves_out(meta, i));
-    for (i, value) in left_out.zip(returned) {
+    for (i, value) in left_out.zip(std::iter::once(first).chain(rest)) {
         model.set_column(meta.columns[i], value.as_ref())?;
     }
     Ok(())

@@ -91,7 +91,7 @@ impl InsertShape {
     /// The shape for one model's values (in column order).
     #[inline]
     pub(super) fn of(meta: &ModelMeta, values: &[Bind<'_>]) -> InsertShape {
-        let is_null = |i: usize| matches!(values[i].as_ref(), ValueRef::Null);
+        let is_null = |i: usize| values[i].is_null();
         let mut omitted = 0;
         for &i in meta.defaults {
             if is_null(i) {
