@@ -255,7 +255,7 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
     let count = {
         let mut values = Binds::new();
         model.write_binds(&mut values);
-        let mut binds: Vec<Bind<'_>> = changed.iter().map(|&i| values[i].param()).collect();
+        let mut binds: Binds<'_> = changed.iter().map(|&i| values[i].param()).collect();
         binds.push(Bind::Value(&key));
         if let Some(version) = &version {
             binds.push(Bind::Value(version));
