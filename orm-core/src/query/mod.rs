@@ -218,6 +218,13 @@ fn bindings(parts: &mut clause::Parts, values: &[&dyn ToValue]) -> Vec<Value> {
 pub trait IntoColumns {
     /// Appends the columns to `out`.
     fn push_columns(self, out: &mut Vec<Ident>);
+
+    /// The names, when they are a list of `&'static str` (`&["id", "name"]`): selected
+    /// straight from it, with no list in between.
+    #[doc(hidden)]
+    fn static_names(&self) -> Option<&[&'static str]> {
+        None
+    }
 }
 
 impl IntoColumns for &'static str {
@@ -234,10 +241,16 @@ impl IntoColumns for &[&'static str] {
     fn push_columns(self, out: &mut Vec<Ident>) {
         out.extend(self.iter().map(|c| Ident::Borrowed(*c)));
     }
+    fn static_names(&self) -> Option<&[&'static str]> {
+        Some(self)
+    }
 }
 impl<const N: usize> IntoColumns for &[&'static str; N] {
     fn push_columns(self, out: &mut Vec<Ident>) {
         out.extend(self.iter().map(|c| Ident::Borrowed(*c)));
+    }
+    fn static_names(&self) -> Option<&[&'static str]> {
+        Some(*self)
     }
 }
 impl IntoColumns for Vec<String> {
@@ -441,6 +454,11 @@ impl<T> Query<T> {
 
     /// Adds columns to the selection.
     pub fn add_select(mut self, columns: impl IntoColumns) -> Self {
+        if let Some(names) = columns.static_names() {
+            let items = names.iter().map(|c| SelectItem::Column(Ident::Borrowed(c)));
+            self.parts_mut().columns.extend(items);
+            return self;
+        }
         let mut list = Vec::new();
         columns.push_columns(&mut list);
         self.parts_mut()

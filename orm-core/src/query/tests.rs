@@ -390,6 +390,16 @@ fn select_and_identifiers() {
             .select(vec!["u.name".to_owned()]),
         r#"SELECT "u"."name" FROM "users" AS "u""#,
     );
+    // A static list (array or slice) adds to what is selected; `select` starts over.
+    let names: &[&str] = &["email", "votes"];
+    golden(
+        q().select("id").add_select(&["name"]).add_select(names),
+        r#"SELECT "id", "name", "email", "votes" FROM "users""#,
+    );
+    golden(
+        q().select(vec!["id".to_owned()]).select(names),
+        r#"SELECT "email", "votes" FROM "users""#,
+    );
     golden(
         q().where_eq(r#"we"ird"#, 1),
         r#"SELECT * FROM "users" WHERE "we""ird" = ?"#,
