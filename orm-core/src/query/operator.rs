@@ -50,7 +50,23 @@ pub enum Operator {
 impl Operator {
     /// Parses an operator (case-insensitive, surrounding spaces ignored).
     fn parse(op: &str) -> Option<Operator> {
+        // The symbols as usually written, before any trimming or case folding.
+        if let Some(symbol) = Operator::symbol(op) {
+            return Some(symbol);
+        }
         let op = op.trim();
+        Some(match Operator::symbol(op) {
+            Some(symbol) => symbol,
+            _ if op.eq_ignore_ascii_case("like") => Operator::Like,
+            _ if op.eq_ignore_ascii_case("ilike") => Operator::ILike,
+            _ if is_two_words(op, "not", "like") => Operator::NotLike,
+            _ if is_two_words(op, "not", "ilike") => Operator::NotILike,
+            _ => return None,
+        })
+    }
+
+    #[inline]
+    fn symbol(op: &str) -> Option<Operator> {
         Some(match op {
             "=" | "==" => Operator::Eq,
             "<>" | "!=" => Operator::NotEq,
@@ -58,10 +74,6 @@ impl Operator {
             "<=" => Operator::Le,
             ">" => Operator::Gt,
             ">=" => Operator::Ge,
-            _ if op.eq_ignore_ascii_case("like") => Operator::Like,
-            _ if op.eq_ignore_ascii_case("ilike") => Operator::ILike,
-            _ if is_two_words(op, "not", "like") => Operator::NotLike,
-            _ if is_two_words(op, "not", "ilike") => Operator::NotILike,
             _ => return None,
         })
     }

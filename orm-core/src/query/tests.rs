@@ -313,6 +313,10 @@ fn operators_are_an_enum_or_their_text() {
         .join("p", "p.id", "==", "users.p_id");
     assert_eq!(lite(&typed), lite(&text));
     assert_eq!(not_like.parse::<Operator>().unwrap(), NotLike);
+    // Surrounding spaces are ignored, symbols too.
+    assert_eq!(" >= ".parse::<Operator>().unwrap(), Ge);
+    assert_eq!("<>\t".parse::<Operator>().unwrap(), NotEq);
+    assert!("=>".parse::<Operator>().is_err());
     assert_eq!(pg(&typed), pg(&text));
     assert_eq!(
         pg(&q().where_("a", ILike, "x").where_("b", NotILike, "y")),
