@@ -286,29 +286,31 @@ fn render_limit_offset(w: &mut SqlWriter, limit: Option<u64>, offset: Option<u64
 }
 
 /// The values [`render_conditions`] binds, in its order, without its text.
-fn collect_conditions(w: &mut SqlWriter, conditions: Vec<Where>) {
+/// [`Parts::collect_binds`] for a list of conditions: their values are taken, not copied.
+fn collect_conditions(w: &mut SqlWriter, conditions: &mut [Where]) {
     for condition in conditions {
-        match condition.kind {
+        match &mut condition.kind {
             WhereKind::Basic { op, value, .. } => {
                 if !(matches!(op, Operator::Eq | Operator::NotEq) && value.is_null()) {
-                    push_operand(w, op, value);
+                    push_operand(w, *op, std::mem::take(value));
                 }
             }
             WhereKind::Column { .. } | WhereKind::Null { .. } => {}
             WhereKind::In { values, not, .. } => {
                 if !values.is_empty() {
-                    w.dialect().push_in_list(w, values, not);
+                    w.dialect().push_in_list(w, std::mem::take(values), *not);
                 }
             }
             WhereKind::InSub { query, .. } | WhereKind::Exists { query, .. } => {
                 query.collect_binds(w);
             }
             WhereKind::Between { low, high, .. } => {
-                w.push_bind(low).push_bind(high);
+                w.push_bind(std::mem::take(low))
+                    .push_bind(std::mem::take(high));
             }
             WhereKind::SubCompare { query, op, value } => {
                 query.collect_binds(w);
-                push_operand(w, op, value);
+                push_operand(w, *op, std::mem::take(value));
             }
             WhereKind::Date {
                 column,
@@ -316,15 +318,15 @@ fn collect_conditions(w: &mut SqlWriter, conditions: Vec<Where>) {
                 op,
                 value,
             } => {
-                w.dialect().push_date_part(w, part, &column);
-                push_operand(w, op, value);
+                w.dialect().push_date_part(w, *part, column);
+                push_operand(w, *op, std::mem::take(value));
             }
             WhereKind::Text { column, kind, text } => {
-                w.dialect().push_text_match(w, &column, kind, &text);
+                w.dialect().push_text_match(w, column, *kind, text);
             }
             WhereKind::Group(conditions) => collect_conditions(w, conditions),
             WhereKind::Raw { sql, bindings } => {
-                w.push_raw_with_bindings(&sql, bindings);
+                w.push_raw_with_bindings(sql, std::mem::take(bindings));
             }
         }
     }
@@ -335,27 +337,28 @@ impl Parts {
     /// values (a `LIKE` pattern's), into a [`SqlWriter::binds_only`] writer: for a query
     /// whose text was rendered before (see `shape`), so nothing that depends only on the
     /// shape is looked at again. Follows `render_select` clause by clause; debug builds
-    /// check the two agree on every query that takes this path.
-    pub(crate) fn collect_binds(self, w: &mut SqlWriter) {
+    /// check the two agree on every query that takes this path. The values are taken out
+    /// of the clauses (left `NULL`), not copied: the clauses are spent.
+    pub(crate) fn collect_binds(&mut self, w: &mut SqlWriter) {
         for item in self.columns.iter() {
             if let SelectItem::Raw(sql, bindings) = item {
                 w.push_raw_with_bindings(sql, bindings.clone());
             }
         }
-        for join in self.joins {
-            collect_conditions(w, join.conditions);
+        for join in &mut self.joins {
+            collect_conditions(w, &mut join.conditions);
         }
-        for (_, conditions) in self.scopes {
+        for (_, conditions) in &mut self.scopes {
             collect_conditions(w, conditions);
         }
-        collect_conditions(w, self.wheres);
-        collect_conditions(w, self.havings);
-        for (union, _) in self.unions {
+        collect_conditions(w, &mut self.wheres);
+        collect_conditions(w, &mut self.havings);
+        for (union, _) in &mut self.unions {
             union.collect_binds(w);
         }
-        for order in self.orders {
+        for order in &mut self.orders {
             if let Order::Raw(sql, bindings) = order {
-                w.push_raw_with_bindings(&sql, bindings);
+                w.push_raw_with_bindings(sql, std::mem::take(bindings));
             }
         }
     }

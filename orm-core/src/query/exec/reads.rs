@@ -453,7 +453,7 @@ fn select_statement(
     if let Some(sql) = default_select.and_then(|d| d.default_select_sql(parts, dialect)) {
         return Ok((SqlText::Static(sql), Vec::new(), Layout::Trusted));
     }
-    let parts = Arc::unwrap_or_clone(std::mem::replace(parts, spent_parts()));
+    let mut parts = std::mem::replace(parts, spent_parts());
     let layout = parts.layout_for(expected);
     // `try_with`: a query run while the thread's locals are being destroyed renders.
     let lookup = SHAPES
@@ -467,7 +467,7 @@ fn select_statement(
     match lookup {
         Lookup::Uncacheable => {
             let mut w = SqlWriter::new(dialect);
-            parts.render_select(&mut w);
+            Arc::unwrap_or_clone(parts).render_select(&mut w);
             let (sql, binds) = w.finish()?;
             Ok((SqlText::Owned(sql), binds, layout))
         }
@@ -475,11 +475,13 @@ fn select_statement(
             #[cfg(debug_assertions)]
             let fresh = {
                 let mut w = SqlWriter::new(dialect);
-                parts.clone().render_select(&mut w);
+                Parts::clone(&parts).render_select(&mut w);
                 w.finish()
             };
+            // The values are taken from the clauses where they are (copied only when
+            // another query shares them), and the clauses dropped there.
             let mut w = SqlWriter::binds_only(dialect);
-            parts.collect_binds(&mut w);
+            Arc::make_mut(&mut parts).collect_binds(&mut w);
             let collected = w.finish();
             #[cfg(debug_assertions)]
             match (&fresh, &collected) {
@@ -500,7 +502,7 @@ fn select_statement(
         }
         Lookup::Miss(key) => {
             let mut w = SqlWriter::new(dialect);
-            parts.render_select(&mut w);
+            Arc::unwrap_or_clone(parts).render_select(&mut w);
             let (sql, binds) = w.finish()?;
             let sql: Arc<str> = sql.into();
             let _ = SHAPES.try_with(|cache| {
