@@ -322,12 +322,29 @@ pub type Binds<'a> = smallvec::SmallVec<[Bind<'a>; 16]>;
 /// borrowing from them (never copying).
 pub(crate) trait Param {
     fn param(&self) -> Bind<'_>;
+    /// [`Param::param`] as a type that owns nothing, so binding it drops nothing (the
+    /// SQLite backend binds these).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    fn param_ref(&self) -> ParamRef<'_>;
+}
+
+/// A parameter, borrowed: what a [`Bind`] borrows or owns, seen by reference.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) enum ParamRef<'a> {
+    Value(&'a Value),
+    Text(&'a str),
+    Bytes(&'a [u8]),
 }
 
 impl Param for Value {
     #[inline]
     fn param(&self) -> Bind<'_> {
         Bind::Value(self)
+    }
+    #[inline]
+    fn param_ref(&self) -> ParamRef<'_> {
+        ParamRef::Value(self)
     }
 }
 
@@ -341,9 +358,33 @@ impl Param for Bind<'_> {
             Bind::Bytes(v) => Bind::Bytes(v),
         }
     }
+    #[inline]
+    fn param_ref(&self) -> ParamRef<'_> {
+        match self {
+            Bind::Value(v) => ParamRef::Value(v),
+            Bind::Owned(v) => ParamRef::Value(v),
+            Bind::Text(v) => ParamRef::Text(v),
+            Bind::Bytes(v) => ParamRef::Bytes(v),
+        }
+    }
 }
 
 impl Bind<'_> {
+    /// Drops the bind, one that borrows or owns nothing (`NULL`, an integer) without a
+    /// call to the drop glue.
+    #[inline(always)]
+    pub(crate) fn discard(self) {
+        if matches!(
+            self,
+            Bind::Value(_)
+                | Bind::Text(_)
+                | Bind::Bytes(_)
+                | Bind::Owned(Value::Null | Value::Int(_))
+        ) {
+            std::mem::forget(self);
+        }
+    }
+
     /// Whether this is SQL `NULL`.
     #[inline]
     pub(crate) fn is_null(&self) -> bool {

@@ -140,10 +140,13 @@ on_every_backend! {
     fn wrong_number_of_bindings_is_an_error_not_a_panic() {
         schema()?;
         // The same typed error on every backend, naming both counts.
-        for binds in [&[][..], &[&1 as &dyn orm_core::ToValue, &2][..]] {
+        let (one, two, three) = (&1 as &dyn orm_core::ToValue, &2 as &dyn orm_core::ToValue, &3 as &dyn orm_core::ToValue);
+        for binds in [&[][..], &[one, two][..], &[one, two, three][..]] {
             let err = DB::select("SELECT * FROM parents WHERE id = ?", binds).unwrap_err();
+            let given = format!("but {} value(s)", binds.len());
             assert!(
-                matches!(&err, Error::Bind { message, .. } if message.contains("1 placeholder")),
+                matches!(&err, Error::Bind { message, .. }
+                    if message.contains("1 placeholder") && message.contains(&given)),
                 "{err:?}"
             );
         }

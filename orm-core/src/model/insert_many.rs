@@ -187,7 +187,7 @@ pub(super) fn leave_out(
     if shape.omitted == 0 {
         // The common shapes: every column, or all but the generated key.
         if shape.generated {
-            discard(binds.remove(start + meta.primary_key_index));
+            binds.remove(start + meta.primary_key_index).discard();
         }
         return;
     }
@@ -216,18 +216,6 @@ fn key_is_null<M: Model>(model: &M) -> bool {
     let null = key.is_null();
     key.discard();
     null
-}
-
-/// Drops a bind taken out of a row: one that borrows, or an owned `NULL` or integer (a key
-/// left to the database), without the drop-glue call.
-#[inline(always)]
-fn discard(bind: Bind<'_>) {
-    if matches!(
-        bind,
-        Bind::Value(_) | Bind::Text(_) | Bind::Bytes(_) | Bind::Owned(Value::Null | Value::Int(_))
-    ) {
-        std::mem::forget(bind);
-    }
 }
 
 /// The columns the database filled in, as read back, row after row: integers while
