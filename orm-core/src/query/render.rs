@@ -285,8 +285,8 @@ fn render_limit_offset(w: &mut SqlWriter, limit: Option<u64>, offset: Option<u64
     }
 }
 
-/// The values [`render_conditions`] binds, in its order, without its text.
-/// [`Parts::collect_binds`] for a list of conditions: their values are taken, not copied.
+/// The values [`render_conditions`] binds, in its order, without its text: taken out of
+/// the conditions, not copied (see [`Parts::collect_binds`]).
 fn collect_conditions(w: &mut SqlWriter, conditions: &mut [Where]) {
     for condition in conditions {
         match &mut condition.kind {
