@@ -269,29 +269,25 @@ impl Layout {
         row: &Row<'_>,
         names: &mut Option<Arc<[String]>>,
     ) -> Result<T> {
-        self.settle(row)?;
         // One call of `decode_row` for both layouts.
-        let mapped;
-        let row = match self {
-            Layout::Mapped(positions) => {
-                mapped = row.with_positions(positions);
-                &mapped
-            }
-            _ => row,
-        };
-        decode_row(row, names)
+        let mapped = self.arrange(row)?;
+        decode_row(mapped.as_ref().unwrap_or(row), names)
     }
 
     /// Checks a [`Layout::Check`] against the first row it meets, turning it into
-    /// [`Layout::Trusted`] or [`Layout::Mapped`].
-    pub(crate) fn settle(&mut self, row: &Row<'_>) -> Result<()> {
+    /// [`Layout::Trusted`] or [`Layout::Mapped`]; then `row` as the decoder is to read
+    /// it: `Some` view through the positions when mapped, `None` for the row as it is.
+    pub(crate) fn arrange<'a>(&'a mut self, row: &'a Row<'_>) -> Result<Option<Row<'a>>> {
         if let Layout::Check { model, columns } = self {
             *self = match positions_by_name(row, model, columns)? {
                 None => Layout::Trusted,
                 Some(positions) => Layout::Mapped(positions),
             };
         }
-        Ok(())
+        Ok(match self {
+            Layout::Mapped(positions) => Some(row.with_positions(positions)),
+            _ => None,
+        })
     }
 }
 

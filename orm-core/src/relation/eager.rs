@@ -73,8 +73,7 @@ impl KeyRepr {
     #[inline]
     pub(super) fn from_value(value: Value) -> Option<KeyRepr> {
         if let Value::Int(v) = value {
-            // Nothing to drop in an integer: skip the enum's drop-glue call.
-            std::mem::forget(value);
+            value.discard();
             return Some(KeyRepr::Int(v));
         }
         Self::from_other_value(value)
@@ -240,21 +239,11 @@ pub(super) fn fetch_children<C: Model>(
                       names: &mut Option<Arc<[String]>>,
                       key_column: Option<usize>| {
         // The model's decoding is inlined here once, for both layouts.
-        let mapped;
-        let row = match layout {
-            Layout::Trusted => row,
-            _ => {
-                layout.settle(row)?;
-                match layout {
-                    Layout::Mapped(positions) => {
-                        mapped = row.with_positions(positions);
-                        &mapped
-                    }
-                    _ => row,
-                }
-            }
+        let mapped = match layout {
+            Layout::Trusted => None,
+            _ => layout.arrange(row)?,
         };
-        let child = C::from_row_in(row, names)?;
+        let child = C::from_row_in(mapped.as_ref().unwrap_or(row), names)?;
         let key = key_column
             .and_then(|i| child.column_value_at(i))
             .and_then(KeyRepr::from_value);
