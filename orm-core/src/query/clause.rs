@@ -11,6 +11,14 @@ use crate::value::Value;
 /// borrowed for free; a `String` moves in without copying.
 pub type Ident = Cow<'static, str>;
 
+/// A list of conditions (`WHERE`, `HAVING`, a join's `ON`, a group or scope). One is
+/// kept inline: most lists have one condition, and a query is built, run and dropped per
+/// call, so a list on the heap would be an allocation and a free per clause.
+pub(crate) type Conditions = smallvec::SmallVec<[Where; 1]>;
+
+/// The joins of a query, one inline (for the same reason as [`Conditions`]).
+pub(crate) type Joins = smallvec::SmallVec<[Join; 1]>;
+
 /// One condition of a `WHERE`, `HAVING` or join `ON`, with the boolean joining it to the
 /// previous one.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,7 +158,7 @@ pub(crate) enum JoinKind {
 pub(crate) struct Join {
     pub(crate) kind: JoinKind,
     pub(crate) table: Ident,
-    pub(crate) conditions: Vec<Where>,
+    pub(crate) conditions: Conditions,
 }
 
 /// One `ORDER BY` term.
@@ -168,11 +176,11 @@ pub(crate) struct Parts {
     pub(crate) table: Ident,
     pub(crate) columns: Columns,
     pub(crate) distinct: bool,
-    pub(crate) joins: Vec<Join>,
-    pub(crate) wheres: Vec<Where>,
-    pub(crate) scopes: Vec<(Ident, Vec<Where>)>,
+    pub(crate) joins: Joins,
+    pub(crate) wheres: Conditions,
+    pub(crate) scopes: Vec<(Ident, Conditions)>,
     pub(crate) groups: Vec<Ident>,
-    pub(crate) havings: Vec<Where>,
+    pub(crate) havings: Conditions,
     pub(crate) orders: Vec<Order>,
     pub(crate) limit: Option<u64>,
     pub(crate) offset: Option<u64>,
@@ -197,17 +205,30 @@ pub(crate) fn clone_list<T: Clone>(list: &[T]) -> Vec<T> {
     }
 }
 
+/// [`clone_list`] for an inline list.
+#[inline]
+pub(crate) fn clone_small<A: smallvec::Array>(list: &smallvec::SmallVec<A>) -> smallvec::SmallVec<A>
+where
+    A::Item: Clone,
+{
+    if list.is_empty() {
+        smallvec::SmallVec::new()
+    } else {
+        list.clone()
+    }
+}
+
 impl Clone for Parts {
     fn clone(&self) -> Parts {
         Parts {
             table: self.table.clone(),
             columns: self.columns.clone(),
             distinct: self.distinct,
-            joins: clone_list(&self.joins),
-            wheres: clone_list(&self.wheres),
+            joins: clone_small(&self.joins),
+            wheres: clone_small(&self.wheres),
             scopes: clone_list(&self.scopes),
             groups: clone_list(&self.groups),
-            havings: clone_list(&self.havings),
+            havings: clone_small(&self.havings),
             orders: clone_list(&self.orders),
             limit: self.limit,
             offset: self.offset,
@@ -249,11 +270,11 @@ impl Parts {
             table,
             columns: Columns::default(),
             distinct: false,
-            joins: Vec::new(),
-            wheres: Vec::new(),
+            joins: Joins::new(),
+            wheres: Conditions::new(),
             scopes: Vec::new(),
             groups: Vec::new(),
-            havings: Vec::new(),
+            havings: Conditions::new(),
             orders: Vec::new(),
             limit: None,
             offset: None,

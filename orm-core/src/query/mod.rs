@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 pub use self::clause::Ident;
 pub(crate) use self::clause::{clone_list, Columns, Parts, SelectItem};
-use self::clause::{deferred, Deferred, Join, JoinKind, Order, Where, WhereKind};
+use self::clause::{deferred, Conditions, Deferred, Join, JoinKind, Order, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
 pub use self::load_plan::{Constraint, EagerRelation, LoadPlan};
 pub use self::operator::{IntoOperator, Operator};
@@ -498,7 +498,7 @@ impl<T> Query<T> {
         self.parts_mut().joins.push(Join {
             kind,
             table,
-            conditions: vec![Where {
+            conditions: smallvec::smallvec![Where {
                 or: false,
                 kind: WhereKind::Column { first, op, second },
             }],
@@ -513,7 +513,7 @@ impl<T> Query<T> {
         f: impl FnOnce(JoinClause) -> JoinClause,
     ) -> Self {
         let clause = f(JoinClause {
-            conditions: Vec::new(),
+            conditions: Conditions::new(),
             error: None,
         });
         if let Some(message) = clause.error {
@@ -583,7 +583,7 @@ impl<T> Query<T> {
         self.parts_mut().joins.push(Join {
             kind: JoinKind::Cross,
             table: table.into(),
-            conditions: Vec::new(),
+            conditions: Conditions::new(),
         });
         self
     }
@@ -772,7 +772,7 @@ impl<T> Query<T> {
 /// The conditions of a join, built in [`Query::join_with`] and friends.
 #[derive(Debug, Clone)]
 pub struct JoinClause {
-    conditions: Vec<Where>,
+    conditions: Conditions,
     error: Option<Deferred>,
 }
 

@@ -2,7 +2,9 @@
 //! identifiers, bound values). Rendering consumes the clauses, so bound values move into
 //! the statement without copies.
 
-use super::clause::{split_alias, Join, JoinKind, Order, Parts, SelectItem, Where, WhereKind};
+use super::clause::{
+    split_alias, Conditions, JoinKind, Joins, Order, Parts, SelectItem, Where, WhereKind,
+};
 use super::operator::Operator;
 use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
 use crate::error::{Error, InvalidQueryKind};
@@ -83,7 +85,7 @@ fn push_operand(w: &mut SqlWriter, op: Operator, value: Value) {
     push_like_escape(w, op);
 }
 
-pub(crate) fn render_conditions(w: &mut SqlWriter, conditions: Vec<Where>) {
+pub(crate) fn render_conditions(w: &mut SqlWriter, conditions: impl IntoIterator<Item = Where>) {
     for (i, condition) in conditions.into_iter().enumerate() {
         if i > 0 {
             w.push(if condition.or { " OR " } else { " AND " });
@@ -198,8 +200,8 @@ fn needs_parens(conditions: &[Where]) -> bool {
 /// Appends ` WHERE ...`: the scopes' conditions ANDed with the query's own.
 pub(crate) fn render_where(
     w: &mut SqlWriter,
-    scopes: Vec<(super::Ident, Vec<Where>)>,
-    wheres: Vec<Where>,
+    scopes: Vec<(super::Ident, Conditions)>,
+    wheres: Conditions,
 ) {
     let mut first = true;
     let scoped = scopes.iter().any(|(_, c)| !c.is_empty());
@@ -222,7 +224,7 @@ pub(crate) fn render_where(
     }
 }
 
-fn render_group(w: &mut SqlWriter, conditions: Vec<Where>) {
+fn render_group(w: &mut SqlWriter, conditions: Conditions) {
     if needs_parens(&conditions) {
         w.push("(");
         render_conditions(w, conditions);
@@ -232,7 +234,7 @@ fn render_group(w: &mut SqlWriter, conditions: Vec<Where>) {
     }
 }
 
-fn render_joins(w: &mut SqlWriter, joins: Vec<Join>) {
+fn render_joins(w: &mut SqlWriter, joins: Joins) {
     for join in joins {
         w.push(match join.kind {
             JoinKind::Inner => " INNER JOIN ",

@@ -56,7 +56,7 @@ impl<T> Query<T> {
         if inner.wheres.is_empty() {
             return self;
         }
-        self.push_where(or, WhereKind::Group(inner.wheres))
+        self.push_where(or, WhereKind::Group(inner.wheres.into_vec()))
     }
 
     fn in_list<V: Into<Value>>(

@@ -75,7 +75,7 @@ impl<T> Query<T> {
         };
         self.parts_mut()
             .scopes
-            .push((Ident::Borrowed(AFTER_KEY_SCOPE), vec![after]));
+            .push((Ident::Borrowed(AFTER_KEY_SCOPE), smallvec::smallvec![after]));
     }
 }
 
