@@ -100,47 +100,157 @@ pub(crate) enum SelectItem {
 }
 
 /// The selected items: usually owned, or shared with a model's template query (so
-/// `Model::query()` copies no column list). Equal when they share the same slice, or
-/// when their items are equal.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Columns(Cow<'static, [SelectItem]>);
+/// `Model::query()` copies no column list), or a list of plain column names given as
+/// `&'static str`s (`select(&["id", "name"])`: a copy of the pointers, with nothing to
+/// drop per name). Equal when their items are equal, whichever way they are held.
+#[derive(Debug, Clone)]
+pub(crate) enum Columns {
+    Items(Cow<'static, [SelectItem]>),
+    Names(Vec<&'static str>),
+}
 
-impl Columns {
-    pub(crate) fn shared(items: &'static [SelectItem]) -> Columns {
-        Columns(Cow::Borrowed(items))
+/// One selected item, as [`Columns::iter`] yields it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Selected<'a> {
+    /// A plain column name given as a `&'static str`: as `SelectItem::Column`.
+    Name(&'static str),
+    Item(&'a SelectItem),
+}
+
+impl<'a> Selected<'a> {
+    /// The column's name (possibly qualified or aliased), when this is a plain column.
+    pub(crate) fn column(self) -> Option<&'a str> {
+        match self {
+            Selected::Name(name) => Some(name),
+            Selected::Item(SelectItem::Column(ident)) => Some(ident),
+            Selected::Item(_) => None,
+        }
     }
 
-    pub(crate) fn push(&mut self, item: SelectItem) {
-        self.0.to_mut().push(item);
-    }
-
-    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = SelectItem>) {
-        self.0.to_mut().extend(items);
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.0 = Cow::Borrowed(&[]);
+    fn to_item(self) -> SelectItem {
+        match self {
+            Selected::Name(name) => SelectItem::Column(Ident::Borrowed(name)),
+            Selected::Item(item) => item.clone(),
+        }
     }
 }
 
-impl std::ops::Deref for Columns {
-    type Target = [SelectItem];
+impl PartialEq for Selected<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Selected::Item(a), Selected::Item(b)) => a == b,
+            _ => self.column().is_some() && self.column() == other.column(),
+        }
+    }
+}
 
-    fn deref(&self) -> &[SelectItem] {
-        &self.0
+/// The iterator of [`Columns::iter`].
+pub(crate) enum SelectedIter<'a> {
+    Items(std::slice::Iter<'a, SelectItem>),
+    Names(std::slice::Iter<'a, &'static str>),
+}
+
+impl<'a> Iterator for SelectedIter<'a> {
+    type Item = Selected<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Selected<'a>> {
+        match self {
+            SelectedIter::Items(items) => items.next().map(Selected::Item),
+            SelectedIter::Names(names) => names.next().map(|name| Selected::Name(name)),
+        }
+    }
+}
+
+impl Default for Columns {
+    fn default() -> Columns {
+        Columns::Items(Cow::Borrowed(&[]))
+    }
+}
+
+impl Columns {
+    pub(crate) fn shared(items: &'static [SelectItem]) -> Columns {
+        Columns::Items(Cow::Borrowed(items))
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Columns::Items(items) => items.len(),
+            Columns::Names(names) => names.len(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub(crate) fn iter(&self) -> SelectedIter<'_> {
+        match self {
+            Columns::Items(items) => SelectedIter::Items(items.iter()),
+            Columns::Names(names) => SelectedIter::Names(names.iter()),
+        }
+    }
+
+    /// The items as a list of their own, to change.
+    fn items_mut(&mut self) -> &mut Vec<SelectItem> {
+        if let Columns::Names(names) = self {
+            let items = names.iter().map(|name| Selected::Name(name).to_item());
+            *self = Columns::Items(Cow::Owned(items.collect()));
+        }
+        match self {
+            Columns::Items(items) => items.to_mut(),
+            Columns::Names(_) => unreachable!("names were turned into items above"),
+        }
+    }
+
+    /// The items, copied.
+    pub(crate) fn to_vec(&self) -> Vec<SelectItem> {
+        self.iter().map(Selected::to_item).collect()
+    }
+
+    pub(crate) fn push(&mut self, item: SelectItem) {
+        self.items_mut().push(item);
+    }
+
+    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = SelectItem>) {
+        self.items_mut().extend(items);
+    }
+
+    /// Adds plain column names: kept as names while the list is nothing else.
+    pub(crate) fn extend_names(&mut self, names: &[&'static str]) {
+        match self {
+            Columns::Names(list) => list.extend_from_slice(names),
+            Columns::Items(items) if items.is_empty() => *self = Columns::Names(names.to_vec()),
+            Columns::Items(_) => self.extend(
+                names
+                    .iter()
+                    .map(|name| SelectItem::Column(Ident::Borrowed(name))),
+            ),
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = Columns::default();
     }
 }
 
 impl From<Vec<SelectItem>> for Columns {
     fn from(items: Vec<SelectItem>) -> Columns {
-        Columns(Cow::Owned(items))
+        Columns::Items(Cow::Owned(items))
     }
 }
 
 impl PartialEq for Columns {
     fn eq(&self, other: &Columns) -> bool {
-        (std::ptr::eq(self.0.as_ptr(), other.0.as_ptr()) && self.len() == other.len())
-            || self[..] == other[..]
+        match (self, other) {
+            (Columns::Items(a), Columns::Items(b)) => {
+                (std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()) || a[..] == b[..]
+            }
+            _ => self.len() == other.len() && self.iter().eq(other.iter()),
+        }
     }
 }
 

@@ -455,8 +455,7 @@ impl<T> Query<T> {
     /// Adds columns to the selection.
     pub fn add_select(mut self, columns: impl IntoColumns) -> Self {
         if let Some(names) = columns.static_names() {
-            let items = names.iter().map(|c| SelectItem::Column(Ident::Borrowed(c)));
-            self.parts_mut().columns.extend(items);
+            self.parts_mut().columns.extend_names(names);
             return self;
         }
         let mut list = Vec::new();

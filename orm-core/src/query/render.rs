@@ -3,7 +3,7 @@
 //! the statement without copies.
 
 use super::clause::{
-    split_alias, Conditions, JoinKind, Joins, Order, Parts, SelectItem, Where, WhereKind,
+    split_alias, Conditions, JoinKind, Joins, Order, Parts, SelectItem, Selected, Where, WhereKind,
 };
 use super::operator::Operator;
 use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
@@ -250,7 +250,11 @@ fn render_joins(w: &mut SqlWriter, joins: Joins) {
     }
 }
 
-fn render_select_item(w: &mut SqlWriter, item: &SelectItem) {
+fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
+    let item = match item {
+        Selected::Name(name) => return push_column(w, name),
+        Selected::Item(item) => item,
+    };
     match item {
         SelectItem::Column(column) => push_column(w, column),
         SelectItem::Raw(sql, bindings) => {
@@ -343,7 +347,7 @@ impl Parts {
     /// of the clauses (left `NULL`), not copied: the clauses are spent.
     pub(crate) fn collect_binds(&mut self, w: &mut SqlWriter) {
         for item in self.columns.iter() {
-            if let SelectItem::Raw(sql, bindings) = item {
+            if let Selected::Item(SelectItem::Raw(sql, bindings)) = item {
                 w.push_raw_with_bindings(sql, bindings.clone());
             }
         }
@@ -442,7 +446,7 @@ impl Parts {
         let mut seen: Vec<&str> = Vec::new();
         let mut duplicates = Vec::new();
         for (i, item) in self.columns.iter().enumerate() {
-            if let SelectItem::Column(ident) = item {
+            if let Some(ident) = item.column() {
                 let (expr, alias) = split_alias(ident);
                 let name = alias.unwrap_or_else(|| expr.rsplit('.').next().unwrap_or(expr));
                 if alias.is_none() && seen.contains(&name) {
@@ -493,11 +497,11 @@ impl Parts {
             w.push("SELECT ");
             render_select_item(
                 w,
-                &SelectItem::Aggregate {
+                Selected::Item(&SelectItem::Aggregate {
                     function,
                     column,
                     float,
-                },
+                }),
             );
             w.push(" FROM (");
             self.alias_duplicate_columns();

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use super::clause::{Ident, Join, Order, Parts, SelectItem, Where, WhereKind};
+use super::clause::{Ident, Join, Order, Parts, SelectItem, Selected, Where, WhereKind};
 use crate::dialect::Dialect;
 
 /// Writes the shape of `parts` out through `v`. `false` when the query is not to be cached (a clause
@@ -39,6 +39,15 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     v.number(u64::from(*distinct));
     v.number(columns.len() as u64);
     for item in columns.iter() {
+        let item = match item {
+            // As `SelectItem::Column(Ident::Borrowed(name))`: the same text.
+            Selected::Name(name) => {
+                v.number(0);
+                v.text(&Ident::Borrowed(name));
+                continue;
+            }
+            Selected::Item(item) => item,
+        };
         match item {
             SelectItem::Column(column) => {
                 v.number(0);
@@ -450,6 +459,12 @@ mod tests {
                 (3, 4),
             ),
             both(|v: i64| q().where_raw("votes > ?", &[&v]), 1, 2),
+            // A column list of names is the same shape as the same columns one by one.
+            // (One literal each, so both hold the same addresses.)
+            {
+                let (id, name) = ("id", "name");
+                (q().select(&[id, name]), q().select(id).add_select(name))
+            },
             // Names built at run time compare by their text.
             both(|v: i64| q().where_eq(format!("{}_id", "user"), v), 1, 2),
         ];

@@ -404,6 +404,21 @@ fn select_and_identifiers() {
         q().select(vec!["id".to_owned()]).select(names),
         r#"SELECT "email", "votes" FROM "users""#,
     );
+    // Held as names or as items, one selection is one selection.
+    assert_eq!(
+        q().select(&["id", "name"]).parts,
+        q().select("id").add_select("name").parts
+    );
+    assert_ne!(
+        q().select(&["id", "name"]).parts,
+        q().select("id").add_select("email").parts
+    );
+    golden(
+        q().select(&["id", "name"])
+            .select_raw("? AS k", &[&1])
+            .add_select(&["votes"]),
+        r#"SELECT "id", "name", ? AS k, "votes" FROM "users""#,
+    );
     golden(
         q().where_eq(r#"we"ird"#, 1),
         r#"SELECT * FROM "users" WHERE "we""ird" = ?"#,
@@ -626,6 +641,19 @@ fn aggregates() {
     assert_eq!(
         p,
         r#"SELECT MAX("name") AS "aggregate" FROM (SELECT DISTINCT "name" FROM "users" LIMIT 5) AS "aggregate_table""#
+    );
+    // Two columns of one name selected from a static list: the derived table aliases one.
+    let (s, _) = aggregate(
+        q().select(&["users.id", "posts.id"])
+            .join("posts", "posts.user_id", "=", "users.id")
+            .distinct(),
+        "COUNT",
+        None,
+        false,
+    );
+    assert_eq!(
+        s,
+        r#"SELECT COUNT(*) AS "aggregate" FROM (SELECT DISTINCT "users"."id", "posts"."id" AS "aggregate_column_1" FROM "users" INNER JOIN "posts" ON "posts"."user_id" = "users"."id") AS "aggregate_table""#
     );
     let mut w = SqlWriter::new(&PostgresDialect);
     q().where_eq("a", 1).into_parts().render_exists(&mut w);

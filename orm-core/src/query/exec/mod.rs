@@ -2,7 +2,7 @@
 //! the query's connection name as the thread resolves it (an [`crate::Executor`] scope,
 //! an open transaction or test database, else the pool).
 
-use super::clause::{Order, SelectItem, Where, WhereKind};
+use super::clause::{Order, SelectItem, Selected, Where, WhereKind};
 use super::operator::Operator;
 use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
 use super::{BulkOp, Ident, Query};
@@ -52,15 +52,15 @@ impl super::clause::Parts {
             return Layout::Trusted;
         };
         let (table, alias) = super::clause::split_alias(&self.table);
-        let names = |item: &SelectItem, column: &str| match item {
-            SelectItem::Column(ident) => match ident.strip_suffix(column) {
+        let names = |item: Selected<'_>, column: &str| match item.column() {
+            Some(ident) => match ident.strip_suffix(column) {
                 Some("") => self.joins.is_empty(),
                 Some(prefix) => prefix
                     .strip_suffix('.')
                     .is_some_and(|t| t == alias.unwrap_or(table)),
                 None => false,
             },
-            _ => false,
+            None => false,
         };
         if self.columns.len() >= columns.len()
             && columns
