@@ -10,7 +10,7 @@ use crate::db::with_named;
 use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::query::EagerRelation;
-use crate::query::{BulkOp, Cursor, Ident, Paginator, Parts, Query, SelectItem};
+use crate::query::{BulkOp, Cursor, Ident, ModelInfo, Paginator, Parts, Query, SelectItem};
 use crate::row::{FromRow, Layout};
 use crate::state::ModelState;
 use crate::value::{Bind, Binds, Param, ToValue, Value, ValueRef};
@@ -171,7 +171,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     fn query() -> Query<Self> {
         let meta = Self::meta();
         let mut query: Query<Self> = model_query(meta).into_rows();
-        query.model.updated_at = meta.updated_at.map(|u| meta.columns[u]);
+        query.model.stamps_updated_at = true;
         if Self::HOOKS && meta.hooks {
             query.model.bulk = Some(bulk_write::<Self>);
         }
@@ -602,13 +602,18 @@ fn default_query(meta: &'static ModelMeta) -> Query<()> {
         .use_connection(meta.connection)
         .primary_key(meta.primary_key)
         .shared_select(columns);
-    let query = match (meta.qualified_deleted_at(), meta.deleted_at) {
-        (Some(qualified), Some(i)) => query
-            .scope(SOFT_DELETES, |q| q.where_null(qualified))
-            .soft_delete_columns(meta.columns[i], meta.updated_at.map(|u| meta.columns[u])),
-        _ => query,
+    let query = match meta.qualified_deleted_at() {
+        Some(qualified) => query.scope(SOFT_DELETES, |q| q.where_null(qualified)),
+        None => query,
     };
-    query.default_select(&meta.sql)
+    let info = meta.sql.model_info.get_or_init(|| ModelInfo {
+        default_select: &meta.sql,
+        soft_delete: meta
+            .deleted_at
+            .map(|i| (meta.columns[i], meta.updated_at.map(|u| meta.columns[u]))),
+        updated_at: meta.updated_at.map(|u| meta.columns[u]),
+    });
+    query.model_info(info)
 }
 
 /// The name of the soft-delete scope on model queries.

@@ -29,6 +29,8 @@ pub struct SqlCache {
     pub(super) default_query: OnceLock<Query<()>>,
     /// The default query's select list, shared by every clone of it.
     pub(super) default_columns: OnceLock<Vec<SelectItem>>,
+    /// What the model's queries carry (see [`ModelInfo`]).
+    pub(super) model_info: OnceLock<ModelInfo>,
     /// The default query's `SELECT`, per backend (`None`: it has bindings, not cached).
     pub(super) default_select: [OnceLock<Option<String>>; BACKEND_SLOTS],
     /// Statements whose shape varies (multi-row and default-omitting `INSERT`s, `UPDATE`s
@@ -114,6 +116,7 @@ impl SqlCache {
             qualified_columns: OnceLock::new(),
             qualified_deleted_at: OnceLock::new(),
             default_query: OnceLock::new(),
+            model_info: OnceLock::new(),
             default_columns: OnceLock::new(),
             default_select: [const { OnceLock::new() }; BACKEND_SLOTS],
             shapes: Mutex::new(Vec::new()),

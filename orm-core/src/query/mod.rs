@@ -72,16 +72,37 @@ pub struct Query<T = Record> {
     parts: Arc<Parts>,
     connection: Ident,
     key: Ident,
-    /// `(deleted_at, updated_at)` when `delete` is a soft delete (model queries).
-    soft_delete: Option<(&'static str, Option<&'static str>)>,
-    /// Model-query extras: eager loads, the lazy-loading guard, the relation context.
+    /// Set by `Model::query()`: what the model layer made once for its queries.
+    model_info: Option<&'static ModelInfo>,
+    /// Model-query extras: eager loads, the relation context, ...
     pub(crate) model: ModelExtras<T>,
-    /// Set by `Model::query()`: the model's statement cache, whose rendered SQL `get`
-    /// reuses while the clauses still equal the model's default query.
-    default_select: Option<&'static dyn DefaultSelect>,
+    /// Set by `force_delete`: `delete` removes the rows even on a soft-deleting model.
+    hard_delete: bool,
     /// Set by [`Query::on_primary`]: reads skip the connection's read replicas.
     on_primary: bool,
     _row: PhantomData<fn() -> T>,
+}
+
+impl std::fmt::Debug for ModelInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelInfo")
+            .field("soft_delete", &self.soft_delete)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a model's queries know of the model, made once per model by the model layer.
+/// (A query is moved by every builder call: one pointer here keeps it small enough to be
+/// copied without a call.)
+pub(crate) struct ModelInfo {
+    /// The model's statement cache, whose rendered SQL `get` reuses while the clauses
+    /// still equal the model's default query.
+    pub(crate) default_select: &'static dyn DefaultSelect,
+    /// `(deleted_at, updated_at)` when `delete` is a soft delete.
+    pub(crate) soft_delete: Option<(&'static str, Option<&'static str>)>,
+    /// The `updated_at` column mass updates stamp.
+    pub(crate) updated_at: Option<&'static str>,
 }
 
 /// A model's cached SQL for its default query (the model layer's `SqlCache` implements
@@ -103,15 +124,21 @@ pub(crate) struct ModelExtras<T> {
     /// The eager loads and counts to run on the decoded rows (boxed: most queries have
     /// none, and every query is moved and dropped).
     pub(crate) eager: Option<Box<EagerLoads<T>>>,
-    /// `(model, relation)` when this is a lazy relation query on an unloaded relation.
-    pub(crate) lazy_guard: Option<(&'static str, &'static str)>,
-    /// The parent and relation, for `save`/`create`/`attach` through the relation: the
-    /// relation layer's context, opaque to the builder.
-    pub(crate) relation: Option<Arc<dyn Any + Send + Sync>>,
-    /// The model's `updated_at`, stamped by mass updates.
-    pub(crate) updated_at: Option<&'static str>,
+    /// Set on relation queries: the parent and relation, and the lazy-loading guard.
+    pub(crate) relation: Option<Arc<RelationLink>>,
+    /// Whether mass updates stamp the model's `updated_at` ([`ModelInfo::updated_at`]).
+    pub(crate) stamps_updated_at: bool,
     /// Runs a mass update/delete model by model, for models with hooks.
     pub(crate) bulk: Option<BulkWrite<T>>,
+}
+
+/// A relation query's link to its parent.
+pub(crate) struct RelationLink<C: ?Sized = dyn Any + Send + Sync> {
+    /// `(model, relation)` when this is a lazy relation query on an unloaded relation.
+    pub(crate) lazy_guard: Option<(&'static str, &'static str)>,
+    /// For `save`/`create`/`attach` through the relation: the relation layer's context,
+    /// opaque to the builder.
+    pub(crate) context: C,
 }
 
 /// A mass write on a model query.
@@ -148,9 +175,8 @@ impl<T> Default for ModelExtras<T> {
     fn default() -> Self {
         ModelExtras {
             eager: None,
-            lazy_guard: None,
             relation: None,
-            updated_at: None,
+            stamps_updated_at: false,
             bulk: None,
         }
     }
@@ -165,9 +191,8 @@ impl<T> Clone for ModelExtras<T> {
                     plan: eager.plan.clone(),
                 })
             }),
-            lazy_guard: self.lazy_guard,
             relation: self.relation.clone(),
-            updated_at: self.updated_at,
+            stamps_updated_at: self.stamps_updated_at,
             bulk: self.bulk,
         }
     }
@@ -179,9 +204,9 @@ impl<T> Clone for Query<T> {
             parts: self.parts.clone(),
             connection: self.connection.clone(),
             key: self.key.clone(),
-            soft_delete: self.soft_delete,
+            model_info: self.model_info,
             model: self.model.clone(),
-            default_select: self.default_select,
+            hard_delete: self.hard_delete,
             on_primary: self.on_primary,
             _row: PhantomData,
         }
@@ -277,9 +302,9 @@ impl<T> Query<T> {
             parts: Arc::new(Parts::new(table.into())),
             connection: Ident::Borrowed(DEFAULT_CONNECTION),
             key: Ident::Borrowed("id"),
-            soft_delete: None,
+            model_info: None,
             model: ModelExtras::default(),
-            default_select: None,
+            hard_delete: false,
             on_primary: false,
             _row: PhantomData,
         }
@@ -337,9 +362,9 @@ impl<T> Query<T> {
             parts: self.parts,
             connection: self.connection,
             key: self.key,
-            soft_delete: self.soft_delete,
+            model_info: self.model_info,
             model: ModelExtras::default(),
-            default_select: self.default_select,
+            hard_delete: self.hard_delete,
             on_primary: self.on_primary,
             _row: PhantomData,
         }
@@ -350,33 +375,45 @@ impl<T> Query<T> {
             parts: Arc::new(Parts::new(self.parts.table.clone())),
             connection: self.connection.clone(),
             key: self.key.clone(),
-            soft_delete: None,
+            model_info: None,
             model: ModelExtras::default(),
-            default_select: None,
+            hard_delete: false,
             on_primary: false,
             _row: PhantomData,
         }
     }
 
-    /// Makes `delete` a soft delete that stamps `deleted_at` (and `updated_at`).
-    pub(crate) fn soft_delete_columns(
-        mut self,
-        deleted_at: &'static str,
-        updated_at: Option<&'static str>,
-    ) -> Self {
-        self.soft_delete = Some((deleted_at, updated_at));
+    /// Makes this a query of the model `info` describes: its default `SELECT` reused,
+    /// `delete` a soft delete when the model has one.
+    pub(crate) fn model_info(mut self, info: &'static ModelInfo) -> Self {
+        self.model_info = Some(info);
         self
+    }
+
+    /// `(deleted_at, updated_at)` when `delete` is a soft delete.
+    pub(crate) fn soft_delete(&self) -> Option<(&'static str, Option<&'static str>)> {
+        match self.model_info {
+            Some(info) if !self.hard_delete => info.soft_delete,
+            _ => None,
+        }
+    }
+
+    /// The `updated_at` column a mass update stamps.
+    pub(crate) fn stamped_updated_at(&self) -> Option<&'static str> {
+        match self.model_info {
+            Some(info) if self.model.stamps_updated_at => info.updated_at,
+            _ => None,
+        }
+    }
+
+    /// The model's cached default `SELECT`, when this is a model query.
+    pub(crate) fn default_select(&self) -> Option<&'static dyn DefaultSelect> {
+        self.model_info.map(|info| info.default_select)
     }
 
     /// Makes the query fail with [`crate::Error::InvalidQuery`] when it runs.
     pub(crate) fn fail(mut self, kind: InvalidQueryKind, message: impl Into<String>) -> Self {
         self.parts_mut().fail((kind, message.into()));
-        self
-    }
-
-    /// Marks this as `cache`'s model default query (see [`DefaultSelect`]).
-    pub(crate) fn default_select(mut self, cache: &'static dyn DefaultSelect) -> Self {
-        self.default_select = Some(cache);
         self
     }
 
@@ -398,7 +435,7 @@ impl<T> Query<T> {
 
     /// Makes `delete` a real `DELETE` again.
     pub(crate) fn hard_delete(mut self) -> Self {
-        self.soft_delete = None;
+        self.hard_delete = true;
         self
     }
 

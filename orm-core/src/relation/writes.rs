@@ -1,9 +1,10 @@
 //! Relation queries (`user.posts()`) and writes through them: `save`, `create`, pivots (`attach`, `detach`, `sync`, `toggle`), `associate`.
 
 use super::*;
+use crate::query::RelationLink;
 
 /// What a relation query knows about its parent, for writes through the relation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RelationContext {
     pub(super) relation: &'static RelationMeta,
     /// The parent's value of [`RelationMeta::parent_column`].
@@ -27,16 +28,17 @@ pub fn relation_query<P: Model, C: Model>(
         // has no related rows.
         query = query.where_raw("1 = 0", &[]);
     }
-    if !loaded {
-        query.model.lazy_guard = Some((P::meta().name, relation.name));
-    }
+    let lazy_guard = (!loaded).then_some((P::meta().name, relation.name));
     // A parent read from a named connection reads its relations there too.
     if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
         query = query.use_connection(name.to_owned());
     }
-    query.model.relation = Some(Arc::new(RelationContext {
-        relation,
-        parent_value,
+    query.model.relation = Some(Arc::new(RelationLink {
+        lazy_guard,
+        context: RelationContext {
+            relation,
+            parent_value,
+        },
     }));
     query
 }
@@ -51,11 +53,12 @@ pub struct SyncChanges {
 }
 
 impl<C: Model> Query<C> {
-    pub(super) fn relation_context(&self, action: &str) -> Result<Arc<RelationContext>> {
+    pub(super) fn relation_context(&self, action: &str) -> Result<RelationContext> {
         self.model
             .relation
-            .clone()
-            .and_then(|c| c.downcast::<RelationContext>().ok())
+            .as_ref()
+            .and_then(|link| link.context.downcast_ref::<RelationContext>())
+            .cloned()
             .ok_or_else(|| {
                 Error::invalid_query(
                     InvalidQueryKind::Relation,
@@ -66,7 +69,7 @@ impl<C: Model> Query<C> {
             })
     }
 
-    pub(super) fn pivot_context(&self, action: &str) -> Result<Arc<RelationContext>> {
+    pub(super) fn pivot_context(&self, action: &str) -> Result<RelationContext> {
         let context = self.relation_context(action)?;
         if !context.relation.kind.has_pivot() {
             return Err(Error::invalid_query(
@@ -307,8 +310,9 @@ impl<C: Model> Query<C> {
         let Some(context) = self
             .model
             .relation
-            .clone()
-            .and_then(|c| c.downcast::<RelationContext>().ok())
+            .as_ref()
+            .and_then(|link| link.context.downcast_ref::<RelationContext>())
+            .cloned()
         else {
             return self.fail(
                 InvalidQueryKind::Relation,

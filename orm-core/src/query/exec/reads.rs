@@ -283,11 +283,12 @@ impl<T: FromRow> Query<T> {
         dialect: &'static dyn Dialect,
         expected: Option<(&'static str, &'static [&'static str])>,
     ) -> Result<(SqlText, Vec<Value>, Layout)> {
-        select_statement(&mut self.parts, self.default_select, dialect, expected)
+        let default_select = self.default_select();
+        select_statement(&mut self.parts, default_select, dialect, expected)
     }
 
     pub(super) fn check_lazy_guard(&self) -> Result<()> {
-        check_lazy_guard(self.model.lazy_guard)
+        check_lazy_guard(self.model.relation.as_ref().and_then(|r| r.lazy_guard))
     }
 
     /// The first matching row (`LIMIT 1`), if any.

@@ -276,7 +276,7 @@ impl<T> Query<T> {
                 "update needs at least one column",
             ));
         }
-        if let Some(updated_at) = self.model.updated_at {
+        if let Some(updated_at) = self.stamped_updated_at() {
             if !sets.iter().any(|(c, _)| *c == updated_at) {
                 let now = Value::DateTimeUtc(crate::value::now());
                 sets.push((updated_at, SetValue::Value(now)));
@@ -356,10 +356,10 @@ impl<T> Query<T> {
 
     pub(super) fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
         if let Some(bulk) = self.model.bulk.take() {
-            let force = self.soft_delete.is_none();
+            let force = self.soft_delete().is_none();
             return bulk(self, BulkOp::Delete { force }, conn);
         }
-        if let Some((deleted_at, updated_at)) = self.soft_delete.take() {
+        if let Some((deleted_at, updated_at)) = self.soft_delete() {
             let at = Value::DateTimeUtc(crate::value::now());
             let mut sets = vec![(deleted_at, at.clone())];
             sets.extend(updated_at.map(|u| (u, at)));
