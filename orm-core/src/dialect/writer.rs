@@ -40,14 +40,17 @@ impl SqlWriter {
     /// but for the values), in the order the text binds them, and writes no text:
     /// identifiers are neither quoted nor checked again. Checks of the values themselves
     /// (a `LIKE` pattern's) still run.
-    pub(crate) fn binds_only(dialect: &'static dyn Dialect) -> SqlWriter {
+    /// `binds` is an empty list to fill (one kept from an earlier statement, so that
+    /// collecting allocates nothing).
+    pub(crate) fn binds_only(dialect: &'static dyn Dialect, binds: Vec<Value>) -> SqlWriter {
+        debug_assert!(binds.is_empty());
         SqlWriter {
             dialect,
             quote: None,
             max_identifier_len: 0,
             sql: String::new(),
             text: false,
-            binds: Vec::new(),
+            binds,
             error: None,
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::dialect::Dialect;
 use crate::query::shape::{Lookup, ShapeCache};
 use crate::query::{DefaultSelect, Parts};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 /// One page of results with the totals (from [`Query::paginate`]).
@@ -282,7 +282,7 @@ impl<T: FromRow> Query<T> {
         &mut self,
         dialect: &'static dyn Dialect,
         expected: Option<(&'static str, &'static [&'static str])>,
-    ) -> Result<(SqlText, Vec<Value>, Layout)> {
+    ) -> Result<(SqlText, SpareBinds, Layout)> {
         let default_select = self.default_select();
         select_statement(&mut self.parts, default_select, dialect, expected)
     }
@@ -450,9 +450,9 @@ fn select_statement(
     default_select: Option<&'static dyn DefaultSelect>,
     dialect: &'static dyn Dialect,
     expected: Option<(&'static str, &'static [&'static str])>,
-) -> Result<(SqlText, Vec<Value>, Layout)> {
+) -> Result<(SqlText, SpareBinds, Layout)> {
     if let Some(sql) = default_select.and_then(|d| d.default_select_sql(parts, dialect)) {
-        return Ok((SqlText::Static(sql), Vec::new(), Layout::Trusted));
+        return Ok((SqlText::Static(sql), SpareBinds(None), Layout::Trusted));
     }
     let mut parts = std::mem::replace(parts, spent_parts());
     let layout = parts.layout_for(expected);
@@ -470,7 +470,7 @@ fn select_statement(
             let mut w = SqlWriter::new(dialect);
             Arc::unwrap_or_clone(parts).render_select(&mut w);
             let (sql, binds) = w.finish()?;
-            Ok((SqlText::Owned(sql), binds, layout))
+            Ok((SqlText::Owned(sql), SpareBinds(Some(binds)), layout))
         }
         Lookup::Hit(sql) => {
             #[cfg(debug_assertions)]
@@ -481,7 +481,7 @@ fn select_statement(
             };
             // The values are taken from the clauses where they are (copied only when
             // another query shares them), and the clauses dropped there.
-            let mut w = SqlWriter::binds_only(dialect);
+            let mut w = SqlWriter::binds_only(dialect, SpareBinds::take());
             Arc::make_mut(&mut parts).collect_binds(&mut w);
             let collected = w.finish();
             #[cfg(debug_assertions)]
@@ -499,7 +499,7 @@ fn select_statement(
                 _ => panic!("rendering {fresh:?} but collecting the values {collected:?}"),
             }
             let (_, binds) = collected?;
-            Ok((SqlText::Shared(sql), binds, layout))
+            Ok((SqlText::Shared(sql), SpareBinds(Some(binds)), layout))
         }
         Lookup::Miss(key) => {
             let mut w = SqlWriter::new(dialect);
@@ -511,7 +511,52 @@ fn select_statement(
                     cache.insert(key, Arc::clone(&sql));
                 }
             });
-            Ok((SqlText::Shared(sql), binds, layout))
+            Ok((SqlText::Shared(sql), SpareBinds(Some(binds)), layout))
+        }
+    }
+}
+
+thread_local! {
+    /// The list a query's values were last collected into, emptied, for the next one.
+    static SPARE_BINDS: Cell<Vec<Value>> = const { Cell::new(Vec::new()) };
+}
+
+/// A statement's values; the list goes back to [`SPARE_BINDS`] when dropped, so a
+/// query of a known shape collects its values without an allocation and a free.
+/// (`None`: no values, nothing to give back.)
+pub(crate) struct SpareBinds(Option<Vec<Value>>);
+
+impl SpareBinds {
+    /// The thread's spare list (empty), or a new one.
+    fn take() -> Vec<Value> {
+        SPARE_BINDS.try_with(Cell::take).unwrap_or_default()
+    }
+
+    #[inline(never)]
+    fn give_back(mut binds: Vec<Value>) {
+        // A list grown for a long `IN (...)` is not kept.
+        if binds.capacity() == 0 || binds.capacity() > 64 {
+            return;
+        }
+        binds.clear();
+        let _ = SPARE_BINDS.try_with(|spare| spare.set(binds));
+    }
+}
+
+impl std::ops::Deref for SpareBinds {
+    type Target = [Value];
+
+    #[inline]
+    fn deref(&self) -> &[Value] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl Drop for SpareBinds {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(binds) = self.0.take() {
+            SpareBinds::give_back(binds);
         }
     }
 }
