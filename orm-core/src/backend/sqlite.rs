@@ -149,7 +149,8 @@ struct SqliteBind<'a>(ParamRef<'a>, usize);
 /// than left to `Statement::query(params)`: rusqlite's generic binding loop was inlined
 /// into the statement path in one build and called out of line in the next (+80
 /// instructions per statement), as the code around it moved between codegen units.
-#[inline]
+/// The count check is always inlined (a statement without parameters pays no call).
+#[inline(always)]
 fn bind_all<P: Param>(stmt: &mut rusqlite::Statement<'_>, params: &[P]) -> rusqlite::Result<()> {
     let expected = stmt.parameter_count();
     if params.len() != expected {
@@ -158,8 +159,24 @@ fn bind_all<P: Param>(stmt: &mut rusqlite::Statement<'_>, params: &[P]) -> rusql
             expected,
         ));
     }
+    if params.is_empty() {
+        return Ok(());
+    }
+    bind_each(stmt, params)
+}
+
+fn bind_each<P: Param>(stmt: &mut rusqlite::Statement<'_>, params: &[P]) -> rusqlite::Result<()> {
     for (i, p) in params.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, SqliteBind(p.param_ref(), i))?;
+        let at = i + 1;
+        // The usual kinds through rusqlite's own (inlined) conversions, as hand-written
+        // code binds them; the rest through `SqliteBind`.
+        match p.param_ref() {
+            ParamRef::Text(v) => stmt.raw_bind_parameter(at, v)?,
+            ParamRef::Value(Value::Text(v)) => stmt.raw_bind_parameter(at, v.as_str())?,
+            ParamRef::Value(Value::Int(v)) => stmt.raw_bind_parameter(at, *v)?,
+            ParamRef::Value(Value::Null) => stmt.raw_bind_parameter(at, rusqlite::types::Null)?,
+            other => stmt.raw_bind_parameter(at, SqliteBind(other, i))?,
+        }
     }
     Ok(())
 }
