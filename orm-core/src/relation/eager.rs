@@ -69,8 +69,9 @@ impl KeyRepr {
         Self::of_ref(&value.as_ref())
     }
 
-    /// [`KeyRepr::of`] taking the value (its text is kept, not copied). Once per related
-    /// row: always inlined (whether it was depended on the rest of the codegen unit).
+    /// [`KeyRepr::of`] taking the value (its text is kept, not copied). Runs once per
+    /// related row: always inlined (with a plain `#[inline]`, whether it was inlined
+    /// depended on what else shared its codegen unit).
     #[inline(always)]
     pub(super) fn from_value(value: Value) -> Option<KeyRepr> {
         if let Value::Int(v) = value {
