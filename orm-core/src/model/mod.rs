@@ -606,12 +606,13 @@ fn default_query(meta: &'static ModelMeta) -> Query<()> {
         Some(qualified) => query.scope(SOFT_DELETES, |q| q.where_null(qualified)),
         None => query,
     };
-    let info = meta.sql.model_info.get_or_init(|| ModelInfo {
-        default_select: &meta.sql,
-        soft_delete: meta
-            .deleted_at
-            .map(|i| (meta.columns[i], meta.updated_at.map(|u| meta.columns[u]))),
-        updated_at: meta.updated_at.map(|u| meta.columns[u]),
+    let info = meta.sql.model_info.get_or_init(|| {
+        let updated_at = meta.updated_at.map(|u| meta.columns[u]);
+        ModelInfo {
+            default_select: &meta.sql,
+            soft_delete: meta.deleted_at.map(|i| (meta.columns[i], updated_at)),
+            updated_at,
+        }
     });
     query.model_info(info)
 }

@@ -83,15 +83,6 @@ pub struct Query<T = Record> {
     _row: PhantomData<fn() -> T>,
 }
 
-impl std::fmt::Debug for ModelInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModelInfo")
-            .field("soft_delete", &self.soft_delete)
-            .field("updated_at", &self.updated_at)
-            .finish_non_exhaustive()
-    }
-}
-
 /// What a model's queries know of the model, made once per model by the model layer.
 /// (A query is moved by every builder call: one pointer here keeps it small enough to be
 /// copied without a call.)
@@ -103,6 +94,15 @@ pub(crate) struct ModelInfo {
     pub(crate) soft_delete: Option<(&'static str, Option<&'static str>)>,
     /// The `updated_at` column mass updates stamp.
     pub(crate) updated_at: Option<&'static str>,
+}
+
+impl std::fmt::Debug for ModelInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelInfo")
+            .field("soft_delete", &self.soft_delete)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A model's cached SQL for its default query (the model layer's `SqlCache` implements
