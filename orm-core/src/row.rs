@@ -274,6 +274,23 @@ impl Layout {
         decode_row(mapped.as_ref().unwrap_or(row), names)
     }
 
+    /// Decodes `row` as `T` through this layout onto the end of `out`: what collecting
+    /// reads (`get`, eager loading) call, so each model's decoding is compiled once, in
+    /// [`decode_push`], and writes its value straight into the list.
+    #[inline(always)]
+    pub(crate) fn decode_into<T: FromRow>(
+        &mut self,
+        row: &Row<'_>,
+        names: &mut Option<Arc<[String]>>,
+        out: &mut Vec<T>,
+    ) -> Result<()> {
+        let mapped = match self {
+            Layout::Trusted => None,
+            _ => self.arrange(row)?,
+        };
+        decode_push(mapped.as_ref().unwrap_or(row), names, out)
+    }
+
     /// Checks a [`Layout::Check`] against the first row it meets, turning it into
     /// [`Layout::Trusted`] or [`Layout::Mapped`]; then `row` as the decoder is to read
     /// it: `Some` view through the positions when mapped, `None` for the row as it is.
@@ -300,6 +317,20 @@ pub(crate) fn decode_row<T: FromRow>(
     names: &mut Option<Arc<[String]>>,
 ) -> Result<T> {
     T::from_row_in(row, names)
+}
+
+/// `T::from_row_in` pushed onto `out`, out of line, for the same reason as
+/// [`decode_row`]: eager loading and `get` share this one copy per model. Decoding
+/// where the value is kept saves moving each row through a returned `Result` (eager
+/// loading 100×10×10 through `decode_row`: 0.8 % more instructions).
+#[inline(never)]
+pub(crate) fn decode_push<T: FromRow>(
+    row: &Row<'_>,
+    names: &mut Option<Arc<[String]>>,
+    out: &mut Vec<T>,
+) -> Result<()> {
+    out.push(T::from_row_in(row, names)?);
+    Ok(())
 }
 
 /// `None` when `row` starts with `columns` in order; else where each column is, by name

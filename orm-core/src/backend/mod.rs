@@ -307,6 +307,25 @@ impl Connection {
         Ok(out)
     }
 
+    /// [`Connection::query_map_native`] with `f` pushing each row's value onto the list
+    /// itself (sized to the result on the first row).
+    pub(crate) fn query_into_native<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(&Row<'_>, &mut Vec<T>) -> Result<()>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.query_values(sql, params, &mut |row| {
+            if out.capacity() == 0 {
+                out.reserve(row.rows_hint);
+            }
+            f(row, &mut out)?;
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
     /// Runs a query with `?` placeholders and calls `f` for each row as it is read,
     /// without collecting; `f` returns `Ok(false)` to stop early.
     pub fn query_each(

@@ -240,17 +240,10 @@ pub(super) fn fetch_children<C: Model>(
                       layout: &mut Layout,
                       names: &mut Option<Arc<[String]>>,
                       key_column: Option<usize>| {
-        // The model's decoding is inlined here once, for both layouts.
-        let mapped = match layout {
-            Layout::Trusted => None,
-            _ => layout.arrange(row)?,
-        };
-        let child = C::from_row_in(mapped.as_ref().unwrap_or(row), names)?;
-        let key = key_column
-            .and_then(|i| child.column_value_at(i))
-            .and_then(KeyRepr::from_value);
-        children.push(child);
-        Ok(key)
+        layout.decode_into(row, names, &mut children)?;
+        Ok(key_column
+            .and_then(|i| children.last()?.column_value_at(i))
+            .and_then(KeyRepr::from_value))
     };
     let fetch = Fetch {
         columns: C::meta().columns,

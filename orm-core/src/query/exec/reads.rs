@@ -266,8 +266,9 @@ impl<T: FromRow> Query<T> {
         let mut columns = None;
         let (sql, binds, mut layout) =
             self.select_statement(conn.dialect(), T::expected_columns())?;
-        let mut rows =
-            conn.query_map_native(&sql, &binds, |row| layout.decode(row, &mut columns))?;
+        let mut rows = conn.query_into_native(&sql, &binds, |row, out| {
+            layout.decode_into(row, &mut columns, out)
+        })?;
         T::remember_connection(&mut rows, &connection);
         if let Some(eager) = eager {
             (eager.after_load)(&mut rows, &eager.plan, conn)?;
