@@ -752,11 +752,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let field = c.field;
         let column = &c.column;
         let via = via(c);
-        quote! {
-            #column => {
-                self.#field = #via::from_value(value).map_err(|e| e.into_error(#column))?;
-            }
-        }
+        quote! { #column => #via::set(&mut self.#field, value, #column), }
     });
     let get_arms = columns.iter().map(|c| {
         let field = c.field;
@@ -1161,13 +1157,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 ) -> ::orm_core::Result<()> {
                     match column {
                         #(#set_arms)*
-                        other => {
-                            return ::core::result::Result::Err(::orm_core::Error::ColumnNotFound(
-                                ::std::format!("{}.{}", #model_name, other),
-                            ))
-                        }
+                        other => ::core::result::Result::Err(::orm_core::Error::ColumnNotFound(
+                            ::std::format!("{}.{}", #model_name, other),
+                        )),
                     }
-                    ::core::result::Result::Ok(())
                 }
 
                 fn column_value(&self, column: &str) -> ::core::option::Option<::orm_core::Value> {
