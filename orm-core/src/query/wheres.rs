@@ -8,6 +8,13 @@ use super::{bindings, Ident, Query};
 use crate::dialect::{DatePart, TextMatch};
 use crate::value::{ToValue, Value};
 
+/// Appends a condition, out of line: the list's growth is compiled once here rather
+/// than in every model's builder calls.
+#[inline(never)]
+fn push_condition(conditions: &mut super::clause::Conditions, condition: Where) {
+    conditions.push(condition);
+}
+
 /// The boolean joining a condition to the previous one.
 const AND: bool = false;
 const OR: bool = true;
@@ -16,7 +23,7 @@ impl<T> Query<T> {
     // ----- one helper per kind of condition --------------------------------------------
 
     fn push_where(mut self, or: bool, kind: WhereKind) -> Self {
-        self.parts_mut().wheres.push(Where { or, kind });
+        push_condition(&mut self.parts_mut().wheres, Where { or, kind });
         self
     }
 
@@ -143,7 +150,7 @@ impl<T> Query<T> {
     }
 
     fn push_having(mut self, or: bool, kind: WhereKind) -> Self {
-        self.parts_mut().havings.push(Where { or, kind });
+        push_condition(&mut self.parts_mut().havings, Where { or, kind });
         self
     }
 
