@@ -1,6 +1,17 @@
 //! `Many` and `One`: the fields that hold a loaded relation.
 
+use std::mem::ManuallyDrop;
+
 use super::*;
+
+/// Drops what a relation container held, out of line. The containers hold their
+/// contents in `ManuallyDrop` and drop them here, so a model's drop glue stops at its
+/// relation fields: the related models' glue (and theirs, around the model graph) is
+/// compiled once per type here, instead of into every place an app drops a model.
+#[inline(never)]
+fn discard<X>(contents: X) {
+    drop(contents);
+}
 
 /// A loaded to-many relation (`HasMany`, `BelongsToMany`, `HasManyThrough`): empty and
 /// not loaded until eager loading fills it. Dereferences to the loaded slice (empty when
@@ -8,8 +19,18 @@ use super::*;
 pub struct Many<T> {
     /// Nothing until something is loaded: a model decoded with relations it did not load
     /// carries one null pointer per relation (its rows are allocated, moved and freed by
-    /// the hundred, and their size decides how hard the allocator works).
-    inner: Option<Box<ManyInner<T>>>,
+    /// the hundred, and their size decides how hard the allocator works). Dropped by
+    /// [`discard`].
+    inner: ManuallyDrop<Option<Box<ManyInner<T>>>>,
+}
+
+impl<T> Drop for Many<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            discard(inner);
+        }
+    }
 }
 
 struct ManyInner<T> {
@@ -61,7 +82,7 @@ impl<T> Many<T> {
 
     /// Takes the loaded models out (the relation becomes not loaded).
     pub fn take(&mut self) -> Vec<T> {
-        match &mut self.inner {
+        match &mut *self.inner {
             Some(inner) => {
                 inner.pivots = None;
                 inner.items.take().unwrap_or_default()
@@ -107,20 +128,22 @@ impl<T> Many<T> {
 
 impl<T> Default for Many<T> {
     fn default() -> Self {
-        Many { inner: None }
+        Many {
+            inner: ManuallyDrop::new(None),
+        }
     }
 }
 
 impl<T: Clone> Clone for Many<T> {
     fn clone(&self) -> Self {
         Many {
-            inner: self.inner.as_ref().map(|inner| {
+            inner: ManuallyDrop::new(self.inner.as_ref().map(|inner| {
                 Box::new(ManyInner {
                     items: inner.items.clone(),
                     count: inner.count,
                     pivots: inner.pivots.clone(),
                 })
-            }),
+            })),
         }
     }
 }
@@ -156,8 +179,18 @@ impl<T: serde::Serialize> serde::Serialize for Many<T> {
 
 /// A loaded to-one relation (`HasOne`, `BelongsTo`, `HasOneThrough`).
 pub struct One<T> {
-    /// Nothing until something is loaded (or counted), as [`Many`].
-    inner: Option<Box<OneInner<T>>>,
+    /// Nothing until something is loaded (or counted), as [`Many`]; dropped by
+    /// [`discard`].
+    inner: ManuallyDrop<Option<Box<OneInner<T>>>>,
+}
+
+impl<T> Drop for One<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            discard(inner);
+        }
+    }
 }
 
 struct OneInner<T> {
@@ -216,19 +249,21 @@ impl<T> One<T> {
 
 impl<T> Default for One<T> {
     fn default() -> Self {
-        One { inner: None }
+        One {
+            inner: ManuallyDrop::new(None),
+        }
     }
 }
 
 impl<T: Clone> Clone for One<T> {
     fn clone(&self) -> Self {
         One {
-            inner: self.inner.as_ref().map(|inner| {
+            inner: ManuallyDrop::new(self.inner.as_ref().map(|inner| {
                 Box::new(OneInner {
                     item: inner.item.clone(),
                     count: inner.count,
                 })
-            }),
+            })),
         }
     }
 }
