@@ -303,6 +303,29 @@ mod tests {
     }
 
     #[test]
+    fn dropping_a_container_drops_what_it_holds() {
+        let held = std::rc::Rc::new(());
+        let mut many = Many::default();
+        many.set(vec![held.clone(), held.clone()]);
+        let mut one = One::default();
+        one.set(Some(held.clone()));
+        let copies = (many.clone(), one.clone());
+        assert_eq!(std::rc::Rc::strong_count(&held), 7);
+        many.set(vec![held.clone()]);
+        assert_eq!(
+            std::rc::Rc::strong_count(&held),
+            6,
+            "set drops what it replaces"
+        );
+        drop((many, one, copies));
+        assert_eq!(std::rc::Rc::strong_count(&held), 1);
+        drop((
+            Many::<std::rc::Rc<()>>::default(),
+            One::<std::rc::Rc<()>>::default(),
+        ));
+    }
+
+    #[test]
     fn many_loads_takes_counts_and_compares() {
         let mut many = Many::<i64>::default();
         assert!(!many.is_loaded() && many.is_empty() && many.count().is_none());
