@@ -298,6 +298,15 @@ on_every_backend! {
         let counted = User::query().with_count(&["posts", "roles"]).order_by("name").get()?;
         assert_eq!(counted.iter().map(|u| u.posts.count()).collect::<Vec<_>>(), [Some(3), Some(1), Some(0)]);
         assert_eq!(counted[0].roles.count(), Some(2));
+        // Counts and loads in either order: each runs, whichever came first.
+        for users in [
+            User::query().with_count(&["posts"]).with(&["roles"]).order_by("name").get()?,
+            User::query().with(&["roles"]).with_count(&["posts"]).order_by("name").get()?,
+        ] {
+            assert_eq!(users.iter().map(|u| u.posts.count()).collect::<Vec<_>>(), [Some(3), Some(1), Some(0)]);
+            assert!(!users[0].posts.is_loaded(), "counted, not loaded");
+            assert_eq!(users[0].roles.len(), 2);
+        }
         assert!(matches!(User::query().has("nope").get(), Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })));
         Ok(())
     }
