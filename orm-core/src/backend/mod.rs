@@ -296,15 +296,10 @@ impl Connection {
         params: &[Value],
         mut f: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        self.query_values(sql, params, &mut |row| {
-            if out.capacity() == 0 {
-                out.reserve(row.rows_hint);
-            }
+        self.query_into_native(sql, params, |row, out| {
             out.push(f(row)?);
-            Ok(true)
-        })?;
-        Ok(out)
+            Ok(())
+        })
     }
 
     /// [`Connection::query_map_native`] with `f` pushing each row's value onto the list
