@@ -89,8 +89,10 @@ pub(crate) enum RowInner<'r> {
     Postgres(&'r postgres::Row),
     #[cfg(feature = "mysql")]
     Mysql(&'r mysql::Row),
+    /// Keeps the lifetime used whatever the features; never made (uninhabited), so
+    /// the decoders compile no arm for it.
     #[allow(dead_code)]
-    Never(std::marker::PhantomData<&'r ()>),
+    Never(std::convert::Infallible, std::marker::PhantomData<&'r ()>),
 }
 
 impl<'r> Row<'r> {
@@ -103,7 +105,7 @@ impl<'r> Row<'r> {
             RowInner::Postgres(row) => row.len(),
             #[cfg(feature = "mysql")]
             RowInner::Mysql(row) => row.len(),
-            RowInner::Never(_) => 0,
+            RowInner::Never(never, _) => match *never {},
         }
     }
 
@@ -125,7 +127,7 @@ impl<'r> Row<'r> {
                 .get(index)
                 .and_then(|c| std::str::from_utf8(c.name_ref()).ok())
                 .unwrap_or(""),
-            RowInner::Never(_) => "",
+            RowInner::Never(never, _) => match *never {},
         }
     }
 
@@ -159,7 +161,7 @@ impl<'r> Row<'r> {
             RowInner::Postgres(row) => row.value_ref(index),
             #[cfg(feature = "mysql")]
             RowInner::Mysql(row) => row.value_ref(index),
-            RowInner::Never(_) => Err(Box::new(Error::ColumnNotFound(index.to_string()))),
+            RowInner::Never(never, _) => match *never {},
         }
     }
 

@@ -236,10 +236,7 @@ fn value_ref<'r>(
 ) -> std::result::Result<ValueRef<'r>, Box<Error>> {
     let value = match row.get_ref(index) {
         Ok(value) => value,
-        Err(error) => {
-            drop(error);
-            return Err(column_not_found(index));
-        }
+        Err(error) => return Err(column_not_found(index, error)),
     };
     Ok(match value {
         SqliteRef::Null => ValueRef::Null,
@@ -253,8 +250,12 @@ fn value_ref<'r>(
     })
 }
 
+/// Out of line (not only cold): inlined, its message, box and the driver error's drop
+/// were compiled into every column of every model's decoder.
 #[cold]
-fn column_not_found(index: usize) -> Box<Error> {
+#[inline(never)]
+fn column_not_found(index: usize, error: rusqlite::Error) -> Box<Error> {
+    drop(error);
     Box::new(Error::ColumnNotFound(index.to_string()))
 }
 
