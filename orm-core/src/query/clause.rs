@@ -1,6 +1,8 @@
 //! The clauses a query is made of: plain enums, rendered once by `render.rs`.
 
 use std::borrow::Cow;
+use std::mem::ManuallyDrop;
+use std::sync::{Arc, OnceLock};
 
 use super::operator::Operator;
 use crate::dialect::{DatePart, LockMode, TextMatch};
@@ -299,6 +301,84 @@ pub(crate) struct Parts {
     /// The first error met while building (unknown operator, ...), reported by the
     /// terminal method.
     pub(crate) error: Option<Deferred>,
+}
+
+/// A query's [`Parts`], shared with the query it was cloned from (a model's default
+/// query) until the first change copies them, and dropped, copied and taken out of line.
+/// Every query drops its clauses: as a plain `Arc<Parts>` field, an app compiled the
+/// drop of every clause type into each model's query code, in each codegen unit.
+/// (Held in `ManuallyDrop` so that `Drop` can take it out without `unsafe`: it is `None`
+/// only once taken, when nothing reads it any more.)
+pub(crate) struct Clauses(ManuallyDrop<Option<Arc<Parts>>>);
+
+impl Clauses {
+    pub(crate) fn new(parts: Parts) -> Clauses {
+        Clauses(ManuallyDrop::new(Some(Arc::new(parts))))
+    }
+
+    /// The clauses, to change: copied first when another query shares them.
+    #[inline(never)]
+    pub(crate) fn make_mut(&mut self) -> &mut Parts {
+        Arc::make_mut(self.0.get_or_insert_with(spent))
+    }
+
+    /// The clauses, owned (copied only when another query still shares them).
+    #[inline(never)]
+    pub(crate) fn into_parts(mut self) -> Parts {
+        Arc::unwrap_or_clone(self.take())
+    }
+
+    /// Takes the clauses out, leaving the (shared) empty ones of a spent query.
+    pub(crate) fn take(&mut self) -> Arc<Parts> {
+        self.0.take().unwrap_or_else(spent)
+    }
+}
+
+/// What a spent query's clauses read as (allocated once, shared).
+#[cold]
+fn spent_shared() -> &'static Arc<Parts> {
+    static SPENT: OnceLock<Arc<Parts>> = OnceLock::new();
+    SPENT.get_or_init(|| Arc::new(Parts::new(Ident::Borrowed(""))))
+}
+
+#[cold]
+fn spent() -> Arc<Parts> {
+    Arc::clone(spent_shared())
+}
+
+impl Drop for Clauses {
+    #[inline(never)]
+    fn drop(&mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Clone for Clauses {
+    #[inline]
+    fn clone(&self) -> Clauses {
+        Clauses(ManuallyDrop::new(Some(match &*self.0 {
+            Some(parts) => Arc::clone(parts),
+            None => spent(),
+        })))
+    }
+}
+
+impl std::ops::Deref for Clauses {
+    type Target = Parts;
+
+    #[inline]
+    fn deref(&self) -> &Parts {
+        match &*self.0 {
+            Some(parts) => parts,
+            None => spent_shared(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Clauses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Parts::fmt(self, f)
+    }
 }
 
 /// An [`Error::InvalidQuery`] met while building, kept (cloneable) until the query runs.

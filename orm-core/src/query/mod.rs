@@ -29,7 +29,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub use self::clause::Ident;
-pub(crate) use self::clause::{clone_list, Columns, Parts, SelectItem};
+pub(crate) use self::clause::{clone_list, Clauses, Columns, Parts, SelectItem};
 use self::clause::{deferred, Conditions, Deferred, Join, JoinKind, Order, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
 pub use self::load_plan::{Constraint, EagerRelation, LoadPlan};
@@ -69,7 +69,7 @@ pub struct Query<T = Record> {
     /// The clauses, shared with the query this one was cloned from (a model's default
     /// query) until the first change copies them: `Model::query()` is a pointer copy,
     /// and an unchanged query is known to be the default one by pointer.
-    parts: Arc<Parts>,
+    parts: Clauses,
     connection: Ident,
     key: Ident,
     /// Set by `Model::query()`: what the model layer made once for its queries.
@@ -299,7 +299,7 @@ impl<T> Query<T> {
     /// connection.
     pub fn new(table: impl Into<Ident>) -> Self {
         Query {
-            parts: Arc::new(Parts::new(table.into())),
+            parts: Clauses::new(Parts::new(table.into())),
             connection: Ident::Borrowed(DEFAULT_CONNECTION),
             key: Ident::Borrowed("id"),
             model_info: None,
@@ -372,7 +372,7 @@ impl<T> Query<T> {
 
     fn fresh(&self) -> Self {
         Query {
-            parts: Arc::new(Parts::new(self.parts.table.clone())),
+            parts: Clauses::new(Parts::new(self.parts.table.clone())),
             connection: self.connection.clone(),
             key: self.key.clone(),
             model_info: None,
@@ -425,12 +425,12 @@ impl<T> Query<T> {
     /// The clauses, to change: copied first when another query shares them.
     #[inline]
     pub(crate) fn parts_mut(&mut self) -> &mut Parts {
-        Arc::make_mut(&mut self.parts)
+        self.parts.make_mut()
     }
 
     /// The clauses, owned (copied only when another query still shares them).
     pub(crate) fn into_parts(self) -> Parts {
-        Arc::unwrap_or_clone(self.parts)
+        self.parts.into_parts()
     }
 
     /// Makes `delete` a real `DELETE` again.
@@ -446,25 +446,20 @@ impl<T> Query<T> {
     /// this way (e.g. soft deletes: `scope("soft_deletes", |q| q.where_null("deleted_at"))`);
     /// a scope of the same name is replaced.
     pub fn scope(mut self, name: impl Into<Ident>, f: impl FnOnce(Self) -> Self) -> Self {
-        let name = name.into();
         let inner = f(self.fresh()).into_parts();
-        if let Some(message) = inner.error {
-            self.parts_mut().fail(message);
-        }
-        self.parts_mut().scopes.retain(|(n, _)| *n != name);
-        self.parts_mut().scopes.push((name, inner.wheres));
+        set_scope(&mut self.parts, name.into(), inner);
         self
     }
 
     /// Removes the named scope (no-op when absent).
     pub fn without_scope(mut self, name: &str) -> Self {
-        self.parts_mut().scopes.retain(|(n, _)| n != name);
+        remove_scopes(&mut self.parts, Some(name));
         self
     }
 
     /// Removes every scope.
     pub fn without_scopes(mut self) -> Self {
-        self.parts_mut().scopes.clear();
+        remove_scopes(&mut self.parts, None);
         self
     }
 
@@ -907,6 +902,26 @@ macro_rules! row {
     ($($column:expr => $value:expr),* $(,)?) => {
         [$(($column, $crate::Value::from($value))),*]
     };
+}
+
+/// [`Query::scope`] without the row type (compiled once): replaces the scope `name`
+/// with `inner`'s conditions, keeping `inner`'s building error.
+fn set_scope(clauses: &mut Clauses, name: Ident, inner: Parts) {
+    let parts = clauses.make_mut();
+    if let Some(message) = inner.error {
+        parts.fail(message);
+    }
+    parts.scopes.retain(|(n, _)| *n != name);
+    parts.scopes.push((name, inner.wheres));
+}
+
+/// Removes the scope `name`, or every scope.
+fn remove_scopes(clauses: &mut Clauses, name: Option<&str>) {
+    let parts = clauses.make_mut();
+    match name {
+        Some(name) => parts.scopes.retain(|(n, _)| n != name),
+        None => parts.scopes.clear(),
+    }
 }
 
 #[cfg(test)]

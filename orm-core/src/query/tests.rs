@@ -406,12 +406,12 @@ fn select_and_identifiers() {
     );
     // Held as names or as items, one selection is one selection.
     assert_eq!(
-        q().select(&["id", "name"]).parts,
-        q().select("id").add_select("name").parts
+        q().select(&["id", "name"]).parts(),
+        q().select("id").add_select("name").parts()
     );
     assert_ne!(
-        q().select(&["id", "name"]).parts,
-        q().select("id").add_select("email").parts
+        q().select(&["id", "name"]).parts(),
+        q().select("id").add_select("email").parts()
     );
     golden(
         q().select(&["id", "name"])

@@ -2,17 +2,43 @@
 //! and its `OR` form (`or_where_*`), written once through a private helper per kind of
 //! condition.
 
-use super::clause::{Where, WhereKind};
+use super::clause::{Clauses, Where, WhereKind};
 use super::operator::{IntoOperator, Operator};
 use super::{bindings, Ident, Query};
 use crate::dialect::{DatePart, TextMatch};
 use crate::value::{ToValue, Value};
 
-/// Appends a condition, out of line: the list's growth is compiled once here rather
-/// than in every model's builder calls.
+/// Appends a condition to the `WHERE` list (or, with `having`, the `HAVING` list), out
+/// of line: the list's growth and the copy of shared clauses are compiled once here
+/// rather than in every model's builder calls, and the condition moves straight in
+/// (nothing between its making and its move that could unwind and drop it).
 #[inline(never)]
-fn push_condition(conditions: &mut super::clause::Conditions, condition: Where) {
-    conditions.push(condition);
+fn push_condition(clauses: &mut Clauses, having: bool, condition: Where) {
+    let parts = clauses.make_mut();
+    if having {
+        parts.havings.push(condition);
+    } else {
+        parts.wheres.push(condition);
+    }
+}
+
+/// Records a building error (the first one wins), out of line like [`push_condition`].
+#[cold]
+#[inline(never)]
+fn fail_with(clauses: &mut Clauses, error: crate::Error) {
+    clauses.make_mut().fail_with(error);
+}
+
+/// Appends `inner`'s conditions as one parenthesized group (none when it has none),
+/// keeping `inner`'s building error.
+fn push_group(clauses: &mut Clauses, or: bool, inner: super::Parts) {
+    if let Some(message) = inner.error {
+        clauses.make_mut().fail(message);
+    }
+    if !inner.wheres.is_empty() {
+        let kind = WhereKind::Group(inner.wheres.into_vec());
+        push_condition(clauses, false, Where { or, kind });
+    }
 }
 
 /// The boolean joining a condition to the previous one.
@@ -23,7 +49,7 @@ impl<T> Query<T> {
     // ----- one helper per kind of condition --------------------------------------------
 
     fn push_where(mut self, or: bool, kind: WhereKind) -> Self {
-        push_condition(&mut self.parts_mut().wheres, Where { or, kind });
+        push_condition(&mut self.parts, false, Where { or, kind });
         self
     }
 
@@ -33,7 +59,7 @@ impl<T> Query<T> {
         match op.into_operator() {
             Ok(op) => Some(op),
             Err(error) => {
-                self.parts_mut().fail_with(error);
+                fail_with(&mut self.parts, error);
                 None
             }
         }
@@ -57,13 +83,8 @@ impl<T> Query<T> {
 
     fn group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
         let inner = f(self.fresh()).into_parts();
-        if let Some(message) = inner.error {
-            self.parts_mut().fail(message);
-        }
-        if inner.wheres.is_empty() {
-            return self;
-        }
-        self.push_where(or, WhereKind::Group(inner.wheres.into_vec()))
+        push_group(&mut self.parts, or, inner);
+        self
     }
 
     fn in_list<V: Into<Value>>(
@@ -150,7 +171,7 @@ impl<T> Query<T> {
     }
 
     fn push_having(mut self, or: bool, kind: WhereKind) -> Self {
-        push_condition(&mut self.parts_mut().havings, Where { or, kind });
+        push_condition(&mut self.parts, true, Where { or, kind });
         self
     }
 

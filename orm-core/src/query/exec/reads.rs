@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use crate::dialect::Dialect;
 use crate::query::shape::{Lookup, ShapeCache};
-use crate::query::{DefaultSelect, Parts};
+use crate::query::{Clauses, DefaultSelect};
 use std::cell::{Cell, RefCell};
-use std::sync::OnceLock;
 
 /// One page of results with the totals (from [`Query::paginate`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +89,9 @@ impl<T> Query<T> {
         float: bool,
     ) -> Result<Option<V>> {
         let mut w = SqlWriter::new(conn.dialect());
-        Arc::unwrap_or_clone(self.parts).render_aggregate(&mut w, function, column, float);
+        self.parts
+            .into_parts()
+            .render_aggregate(&mut w, function, column, float);
         let (sql, binds) = w.finish()?;
         let value = conn.query_first_native(&sql, &binds, |row| row.get::<Option<V>, usize>(&0))?;
         Ok(value.flatten())
@@ -168,7 +169,7 @@ impl<T> Query<T> {
 
     pub(super) fn exists_on(self, conn: &mut Connection) -> Result<bool> {
         let mut w = SqlWriter::new(conn.dialect());
-        Arc::unwrap_or_clone(self.parts).render_exists(&mut w);
+        self.parts.into_parts().render_exists(&mut w);
         let (sql, binds) = w.finish()?;
         let found = conn.query_first_native(&sql, &binds, |row| row.get::<bool, usize>(&0))?;
         Ok(found.unwrap_or(false))
@@ -447,7 +448,7 @@ fn check_lazy_guard(guard: Option<(&'static str, &'static str)>) -> Result<()> {
 /// shape this thread rendered before (see [`crate::query::shape`]) takes that SQL and
 /// only collects its values.
 fn select_statement(
-    parts: &mut Arc<Parts>,
+    parts: &mut Clauses,
     default_select: Option<&'static dyn DefaultSelect>,
     dialect: &'static dyn Dialect,
     expected: Option<(&'static str, &'static [&'static str])>,
@@ -455,7 +456,7 @@ fn select_statement(
     if let Some(sql) = default_select.and_then(|d| d.default_select_sql(parts, dialect)) {
         return Ok((SqlText::Static(sql), SpareBinds(None), Layout::Trusted));
     }
-    let mut parts = std::mem::replace(parts, spent_parts());
+    let mut parts = parts.take();
     let layout = parts.layout_for(expected);
     // `try_with`: a query run while the thread's locals are being destroyed renders.
     let lookup = SHAPES
@@ -477,7 +478,7 @@ fn select_statement(
             #[cfg(debug_assertions)]
             let fresh = {
                 let mut w = SqlWriter::new(dialect);
-                Parts::clone(&parts).render_select(&mut w);
+                crate::query::Parts::clone(&parts).render_select(&mut w);
                 w.finish()
             };
             // The values are taken from the clauses where they are (copied only when
@@ -564,12 +565,6 @@ impl Drop for SpareBinds {
 
 thread_local! {
     static SHAPES: RefCell<ShapeCache> = RefCell::new(ShapeCache::default());
-}
-
-/// What a spent query's clauses are replaced with (shared: no allocation per query).
-fn spent_parts() -> Arc<Parts> {
-    static SPENT: OnceLock<Arc<Parts>> = OnceLock::new();
-    Arc::clone(SPENT.get_or_init(|| Arc::new(Parts::new(Ident::Borrowed("")))))
 }
 
 /// A statement's text: a model's cached SQL, a shape's, or rendered for this call.

@@ -1,7 +1,6 @@
 //! Writing terminals: insert (one, many, get id), upsert, update, increment/decrement, delete, truncate.
 
 use super::*;
-use std::sync::Arc;
 
 /// A row to write, as collected from `(column, value)` pairs.
 pub(super) struct Batch<'a> {
@@ -283,7 +282,7 @@ impl<T> Query<T> {
             }
         }
         let mut w = SqlWriter::new(conn.dialect());
-        render_update(&mut w, Arc::unwrap_or_clone(self.parts), &self.key, sets);
+        render_update(&mut w, self.parts.into_parts(), &self.key, sets);
         let (sql, binds) = w.finish()?;
         conn.execute_native(&sql, &binds)
     }
@@ -366,7 +365,7 @@ impl<T> Query<T> {
             return self.update_on(conn, sets);
         }
         let mut w = SqlWriter::new(conn.dialect());
-        render_delete(&mut w, Arc::unwrap_or_clone(self.parts), &self.key);
+        render_delete(&mut w, self.parts.into_parts(), &self.key);
         let (sql, binds) = w.finish()?;
         conn.execute_native(&sql, &binds)
     }
