@@ -400,7 +400,10 @@ pub(crate) fn with_named_on<V, T>(
             let mut outcome = None;
             run_named(name, writes, &mut |conn| {
                 if let Some((value, f)) = call.take() {
-                    outcome = Some(f(value, conn));
+                    // `outcome` is still `None` (`call` was there to take): forgetting it
+                    // rather than dropping it keeps the drop of a `Result<T>` out of
+                    // every caller's code.
+                    std::mem::forget(outcome.replace(f(value, conn)));
                 }
             })?;
             outcome.unwrap_or_else(|| Err(in_use(name)))

@@ -185,7 +185,9 @@ impl ReplicaSet {
     ) -> Result<T> {
         let mut out = None;
         self.read_on_any(name, &may_retry, &mut |conn| {
-            out = Some(f(conn)?);
+            // A retry runs `f` again only after a failed run, which left `out` empty:
+            // forgotten, not dropped, it compiles no drop of a `T` here.
+            std::mem::forget(out.replace(f(conn)?));
             Ok(())
         })?;
         // `f` ran whenever the read succeeded; as in `with_named_on`, a read that never
