@@ -312,6 +312,8 @@ pub(crate) struct Parts {
 pub(crate) struct Clauses(ManuallyDrop<Option<Arc<Parts>>>);
 
 impl Clauses {
+    /// Inlined so that the clauses are built in their allocation, not moved into it.
+    #[inline]
     pub(crate) fn new(parts: Parts) -> Clauses {
         Clauses(ManuallyDrop::new(Some(Arc::new(parts))))
     }
@@ -329,6 +331,7 @@ impl Clauses {
     }
 
     /// Takes the clauses out, leaving the (shared) empty ones of a spent query.
+    #[inline]
     pub(crate) fn take(&mut self) -> Arc<Parts> {
         self.0.take().unwrap_or_else(spent)
     }
