@@ -313,8 +313,14 @@ impl Connection {
         // Allocated up front, at the size a first push would grow it to: a one-row read
         // costs 43 instructions less than growing from empty (allocated at the first row
         // instead, after its values, loads of 100 rows cost 300 more). An empty result
-        // pays for the allocation.
-        let mut out = Vec::with_capacity(4);
+        // pays for the allocation. (The standard library's first growth: 4 elements, 1
+        // when each is over 1 KiB.)
+        let first = if std::mem::size_of::<T>() <= 1024 {
+            4
+        } else {
+            1
+        };
+        let mut out = Vec::with_capacity(first);
         self.query_values(sql, params, &mut |row| {
             if out.capacity() < row.rows_hint {
                 out.reserve(row.rows_hint);
