@@ -18,7 +18,7 @@ use orm_benches::diesel_impl::{self, sqlite as diesel_sqlite};
 use orm_benches::orm_impl::{self, default_connection as orm, explicit_connection as orm_on};
 use orm_benches::paired::Inputs;
 use orm_benches::{
-    new_users, raw_sqlite, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES,
+    new_users, raw_sqlite, ASSOCIATION_SHAPE, FIND_LOOKUPS, INSERT_BATCH, LOAD_SIZES, STREAM_ROWS,
 };
 use orm_core::DB;
 
@@ -373,6 +373,47 @@ fn main() {
                         drop(black_box(
                             diesel_sqlite::load_associations(&mut c.diesel).unwrap(),
                         ))
+                    }),
+                ),
+            ],
+        );
+    }
+    let name = format!("streaming/{STREAM_ROWS}");
+    if wanted(&name) {
+        measure(
+            &name,
+            rounds,
+            &Seed::users(STREAM_ROWS),
+            vec![
+                (
+                    "rusqlite",
+                    Box::new(|c| {
+                        black_box(
+                            raw_sqlite::stream_users(&c.raw, |u| drop(black_box(u))).unwrap(),
+                        );
+                    }),
+                ),
+                (
+                    "orm",
+                    Box::new(|_| {
+                        black_box(orm::stream_users(|u| drop(black_box(u))).unwrap());
+                    }),
+                ),
+                (
+                    "orm_explicit",
+                    Box::new(|c| {
+                        black_box(
+                            orm_on::stream_users(&mut c.orm, |u| drop(black_box(u))).unwrap(),
+                        );
+                    }),
+                ),
+                (
+                    "diesel",
+                    Box::new(|c| {
+                        black_box(
+                            diesel_sqlite::stream_users(&mut c.diesel, |u| drop(black_box(u)))
+                                .unwrap(),
+                        );
                     }),
                 ),
             ],
