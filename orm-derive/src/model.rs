@@ -775,6 +775,13 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         quote! { #via::serialize_field(&self.#field, &mut state, #column, ::orm_core::__private::Serialized)?; }
     });
     let hooks_flag = container.hooks;
+    let scopes = if container.hooks {
+        quote!(::core::option::Option::Some(
+            ::orm_core::__private::global_scopes_of::<#name>
+        ))
+    } else {
+        quote!(::core::option::Option::None)
+    };
     let hooks_impl = if container.hooks {
         quote!()
     } else {
@@ -1091,6 +1098,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 version: #version,
                 defaults: &[#(#defaults),*],
                 column_types: &[#(#column_types),*],
+                scopes: #scopes,
                 sql: ::orm_core::__private::SqlCache::new(),
             };
 

@@ -477,3 +477,41 @@ fn mysql_a_killed_connection_is_a_connection_error() -> orm_core::Result<()> {
     assert!(victim.ping().is_err());
     Ok(())
 }
+
+/// A mistyped column name in the builder: every statement fails, and no row changes.
+fn mistyped_columns_fail(db: &orm_core::ConnectionRef) -> orm_core::Result<()> {
+    db.statement("CREATE TABLE typos (id INTEGER PRIMARY KEY, name TEXT, email TEXT)")?;
+    for (id, name) in [(1, "Ada"), (2, "Grace"), (3, "Linus")] {
+        db.table("typos")
+            .insert([("id", Value::from(id)), ("name", Value::from(name))])?;
+    }
+    let typos = || db.table("typos");
+    assert!(typos().where_("nmae", "<>", "Ada").delete().is_err());
+    assert!(typos().where_not_null("emial").delete().is_err());
+    assert!(typos()
+        .where_("nmae", "<>", "Ada")
+        .update([("email", Value::from("x@y"))])
+        .is_err());
+    assert!(typos().pluck::<String>("nme").is_err());
+    assert!(typos().where_eq("id", 1).value::<String>("nme").is_err());
+    assert!(typos().sum("nme").is_err());
+    assert!(typos().order_by("nmae").get().is_err());
+    assert_eq!(typos().count()?, 3);
+    assert_eq!(typos().where_null("email").count()?, 3);
+    Ok(())
+}
+
+on_every_backend! {
+    fn a_mistyped_column_fails_and_changes_nothing() {
+        mistyped_columns_fail(&DB::connection(orm_core::DEFAULT_CONNECTION))
+    }
+}
+
+/// The same through `DB::connect` on a SQLite file (the pool's connections).
+#[test]
+fn a_mistyped_column_fails_on_a_sqlite_file() -> orm_core::Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("typos.sqlite3").display());
+    DB::connect_named("typos_file", &url)?;
+    mistyped_columns_fail(&DB::connection("typos_file"))
+}

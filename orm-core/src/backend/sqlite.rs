@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, ValueRef as SqliteRef};
 use rusqlite::{ffi, OpenFlags};
 
@@ -31,6 +32,16 @@ impl SqliteConnection {
             message: format!("cannot open {}: {e}", options.redacted()),
             source: Some(Box::new(e)),
         })?;
+        // SQLite's legacy misfeature reads a double-quoted name it cannot find as a string
+        // literal: a mistyped column in `where_("nmae", ...)` would compare a constant and
+        // update or delete every row. Off, the statement fails as on the other servers.
+        // (Schemas already stored are still read the legacy way.)
+        for config in [
+            DbConfig::SQLITE_DBCONFIG_DQS_DML,
+            DbConfig::SQLITE_DBCONFIG_DQS_DDL,
+        ] {
+            conn.set_db_config(config, false).map_err(map_error)?;
+        }
         conn.busy_timeout(options.busy_timeout).map_err(map_error)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         conn.execute_batch("PRAGMA foreign_keys = ON")

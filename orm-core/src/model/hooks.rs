@@ -57,3 +57,10 @@ pub trait ModelHooks {
         Ok(())
     }
 }
+
+/// `M`'s global scopes on a query of its rows read as records: what the derive puts in
+/// [`ModelMeta::scopes`] of a model with hooks.
+#[doc(hidden)]
+pub fn global_scopes_of<M: Model>(query: Query<Record>) -> Query<Record> {
+    M::global_scopes(query.into_rows::<M>()).into_rows()
+}

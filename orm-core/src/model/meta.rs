@@ -45,6 +45,11 @@ pub struct ModelMeta {
     /// Per column, the family of its field's type and whether the field reads NULL
     /// (compared with the live table by `Model::check_schema`).
     pub column_types: &'static [(TypeFamily, bool)],
+    /// The model's global scopes ([`crate::ModelHooks::global_scopes`]) for a query that
+    /// reads its rows without its type (`has`, `where_has`, `with_count`); `None` without
+    /// `#[model(hooks)]`.
+    #[doc(hidden)]
+    pub scopes: Option<fn(Query<Record>) -> Query<Record>>,
     #[doc(hidden)]
     pub sql: SqlCache,
 }

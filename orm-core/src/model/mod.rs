@@ -11,7 +11,7 @@ use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::query::EagerRelation;
 use crate::query::{BulkOp, Cursor, Ident, ModelInfo, Paginator, Parts, Query, SelectItem};
-use crate::row::{FromRow, Layout};
+use crate::row::{FromRow, Layout, Record};
 use crate::state::ModelState;
 use crate::value::{Bind, Binds, Param, ToValue, Value, ValueRef};
 
@@ -25,7 +25,7 @@ mod schema_check;
 mod sql_cache;
 mod statements;
 
-pub use hooks::ModelHooks;
+pub use hooks::{global_scopes_of, ModelHooks};
 use insert_many::*;
 pub use meta::ModelMeta;
 use persist::{changed_columns, mark_stored};

@@ -264,6 +264,7 @@ mod tests {
         version: Some(3),
         defaults: &[2],
         column_types: &[],
+        scopes: None,
         sql: SqlCache::new(),
     };
 
@@ -285,6 +286,7 @@ mod tests {
         version: None,
         defaults: &[],
         column_types: &[],
+        scopes: None,
         sql: SqlCache::new(),
     };
 
@@ -400,6 +402,7 @@ mod tests {
             version: None,
             defaults: &[],
             column_types: &[],
+            scopes: None,
             sql: SqlCache::new(),
         };
         let shape = InsertShape {

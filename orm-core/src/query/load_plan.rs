@@ -14,7 +14,8 @@ pub type Constraint = Arc<dyn Fn(Query<Record>) -> Query<Record> + Send + Sync>;
 #[derive(Default)]
 pub struct LoadPlan {
     pub(crate) relations: Vec<EagerRelation>,
-    pub(crate) counts: Vec<String>,
+    /// The relations to count (`with_count`, `with_count_where`), with their constraints.
+    pub(crate) counts: Vec<(String, Option<Constraint>)>,
 }
 
 impl Clone for LoadPlan {
@@ -33,7 +34,10 @@ impl std::fmt::Debug for LoadPlan {
                 "relations",
                 &self.relations.iter().map(|r| &r.name).collect::<Vec<_>>(),
             )
-            .field("counts", &self.counts)
+            .field(
+                "counts",
+                &self.counts.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

@@ -814,3 +814,38 @@ fn a_query_is_small_enough_to_move_without_a_call() {
         std::mem::size_of::<Query>()
     );
 }
+
+#[test]
+fn conditions_a_callback_adds_are_bracketed_when_they_hold_an_or() {
+    let base = || q().where_eq("a", 1).where_eq("b", 2);
+    golden(
+        base().bracketed(|q| q.where_eq("c", 3).or_where_eq("d", 4)),
+        r#"SELECT * FROM "users" WHERE "a" = ? AND "b" = ? AND ("c" = ? OR "d" = ?)"#,
+    );
+    // Without an `OR` nothing moves; a lone `or_where` narrows.
+    golden(
+        base().bracketed(|q| q.where_eq("c", 3)),
+        r#"SELECT * FROM "users" WHERE "a" = ? AND "b" = ? AND "c" = ?"#,
+    );
+    golden(
+        base().bracketed(|q| q.or_where_eq("c", 3)),
+        r#"SELECT * FROM "users" WHERE "a" = ? AND "b" = ? AND "c" = ?"#,
+    );
+    // An `OR` before the callback is bracketed too, so the callback narrows all of it.
+    golden(
+        q().where_eq("a", 1)
+            .or_where_eq("b", 2)
+            .bracketed(|q| q.where_eq("c", 3)),
+        r#"SELECT * FROM "users" WHERE ("a" = ? OR "b" = ?) AND "c" = ?"#,
+    );
+    golden(
+        q().bracketed(|q| q.where_eq("c", 3).or_where_eq("d", 4)),
+        r#"SELECT * FROM "users" WHERE ("c" = ? OR "d" = ?)"#,
+    );
+    // The values stay in order.
+    let (_, values) = base()
+        .bracketed(|q| q.where_eq("c", 3).or_where_eq("d", 4))
+        .to_sql_for(&SqliteDialect)
+        .unwrap();
+    assert_eq!(values, [1, 2, 3, 4].map(Value::from));
+}

@@ -41,11 +41,65 @@ fn push_group(clauses: &mut Clauses, or: bool, inner: super::Parts) {
     }
 }
 
+/// Brackets the conditions from `before` on into one condition when they hold an `OR`,
+/// and those before `before` likewise, so that neither side's `OR` reaches the other:
+/// `a AND b` and a callback's `c OR d` become `a AND b AND (c OR d)`, not
+/// `a AND b AND c OR d`. (Eloquent does the same around scopes and relation callbacks.)
+#[inline(never)]
+fn bracket_conditions_from(clauses: &mut Clauses, before: usize) {
+    let wheres = &clauses.wheres;
+    if wheres.len() <= before {
+        return;
+    }
+    // The first condition's boolean joins it to nothing, so it is not an `OR` here;
+    // the first added one's joins it to those before.
+    let old_or = wheres[..before].iter().skip(1).any(|w| w.or);
+    let new_or = wheres[before..].iter().any(|w| w.or) && wheres.len() - before > 1;
+    if !old_or && !new_or {
+        if before > 0 && wheres[before].or {
+            // A lone `or_where` from the callback: a constraint narrows, never widens.
+            clauses.make_mut().wheres[before].or = false;
+        }
+        return;
+    }
+    let parts = clauses.make_mut();
+    let mut old = std::mem::take(&mut parts.wheres).into_vec();
+    let new = old.split_off(before);
+    for (slice, grouped) in [(old, old_or), (new, new_or)] {
+        if slice.is_empty() {
+            continue;
+        }
+        if grouped {
+            parts.wheres.push(Where {
+                or: false,
+                kind: WhereKind::Group(slice),
+            });
+        } else {
+            let first = parts.wheres.len();
+            parts.wheres.extend(slice);
+            if let Some(w) = parts.wheres.get_mut(first) {
+                w.or = false;
+            }
+        }
+    }
+}
+
 /// The boolean joining a condition to the previous one.
 const AND: bool = false;
 const OR: bool = true;
 
 impl<T> Query<T> {
+    /// `f(self)`, with the conditions `f` adds bracketed when they hold an `OR` (see
+    /// [`bracket_conditions_from`]): how a callback constrains a relation's rows
+    /// (`where_has`, a relation's declared constraint, an eager-loading constraint, a
+    /// model's global scopes inside `has`).
+    pub(crate) fn bracketed(self, f: impl FnOnce(Self) -> Self) -> Self {
+        let before = self.parts.wheres.len();
+        let mut query = f(self);
+        bracket_conditions_from(&mut query.parts, before);
+        query
+    }
+
     // ----- one helper per kind of condition --------------------------------------------
 
     fn push_where(mut self, or: bool, kind: WhereKind) -> Self {

@@ -32,8 +32,8 @@ fn run_plan_counting<M: Model>(
         return Ok(());
     }
     run_plan(models, plan, conn)?;
-    for name in &plan.counts {
-        load_counts(models, M::meta().relation(name)?, conn)?;
+    for (name, constraint) in &plan.counts {
+        load_counts(models, M::meta().relation(name)?, constraint.as_ref(), conn)?;
     }
     Ok(())
 }
@@ -319,7 +319,7 @@ fn fetch_rows(
     let mut groups = Vec::new();
     let mut pivots = Vec::new();
     if let Some(constraint) = &eager.constraint {
-        query = constraint(query);
+        query = query.bracketed(|q| constraint(q));
     }
     let own_key = match relation.kind {
         RelationKind::HasOne
@@ -495,10 +495,11 @@ pub fn load_belongs_to<P: Model, C: Model + Clone>(
 pub(super) fn load_counts<M: Model>(
     models: &mut [M],
     relation: &'static RelationMeta,
+    constraint: Option<&Constraint>,
     conn: &mut Connection,
 ) -> Result<()> {
     let keys = ParentKeys::of(models, relation.parent_column());
-    let counts = keys.counted(&count_related(&keys.distinct, relation, conn)?);
+    let counts = keys.counted(&count_related(&keys.distinct, relation, constraint, conn)?);
     for (model, count) in models.iter_mut().zip(counts) {
         if let Some(slot) = model.relation_count(relation.name) {
             *slot = Some(count);
@@ -511,11 +512,15 @@ pub(super) fn load_counts<M: Model>(
 fn count_related(
     keys: &[Value],
     relation: &'static RelationMeta,
+    constraint: Option<&Constraint>,
     conn: &mut Connection,
 ) -> Result<KeyMap<u64>> {
     let mut counts: KeyMap<u64> = KeyMap::default();
     if !keys.is_empty() {
-        let (query, group_column) = counting_query(relation, None)?;
+        let (mut query, group_column) = counting_query(relation, None)?;
+        if let Some(constraint) = constraint {
+            query = query.bracketed(|q| constraint(q));
+        }
         let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
         for keys in keys.chunks(chunk) {
             let rows = query
@@ -565,8 +570,26 @@ impl<M: Model> Query<M> {
         self.model
             .eager_plan(run_plan_counting::<M>)
             .counts
-            .extend(relations.iter().map(|r| (*r).to_owned()));
+            .extend(relations.iter().map(|r| ((*r).to_owned(), None)));
         // After a `with`, whose runner loads no counts.
+        if let Some(eager) = self.model.eager.as_mut() {
+            eager.after_load = run_plan_counting::<M>;
+        }
+        self
+    }
+
+    /// [`Query::with_count`] of one relation, counting only the related rows that match
+    /// the constraint: `with_count_where("posts", |q| q.where_eq("published", true))`.
+    pub fn with_count_where(
+        mut self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        self.model
+            .eager_plan(run_plan_counting::<M>)
+            .counts
+            .push((relation.to_owned(), Some(constraint)));
         if let Some(eager) = self.model.eager.as_mut() {
             eager.after_load = run_plan_counting::<M>;
         }

@@ -21,6 +21,9 @@ pub(super) fn counting_query(
     if let Some(i) = related.deleted_at {
         query = query.where_null(qualify(reference, related.columns[i]));
     }
+    if let Some(scopes) = related.scopes {
+        query = query.bracketed(scopes);
+    }
     // A declared constraint's order means nothing inside EXISTS or COUNT (and PostgreSQL
     // refuses an ORDER BY column beside an aggregate).
     let (query, column) = related_rows(query, relation, reference);
@@ -85,15 +88,17 @@ pub(super) fn related_rows<T>(
         }
         RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
             let through = relation.through_meta();
-            (
-                query.join(
-                    through.table,
-                    qualify(through.table, through.primary_key),
-                    "=",
-                    qualify(related, relation.related_key),
-                ),
-                qualify(through.table, relation.foreign_key),
-            )
+            let mut query = query.join(
+                through.table,
+                qualify(through.table, through.primary_key),
+                "=",
+                qualify(related, relation.related_key),
+            );
+            // A soft-deleted intermediate row hides the rows reached through it.
+            if let Some(i) = through.deleted_at {
+                query = query.where_null(qualify(through.table, through.columns[i]));
+            }
+            (query, qualify(through.table, relation.foreign_key))
         }
     }
 }
@@ -115,7 +120,10 @@ fn constrained<T>(mut query: Query<T>, relation: &'static RelationMeta) -> Query
         return query;
     };
     let extras = std::mem::take(&mut query.model);
-    let mut query = constrain(query.into_rows::<Record>()).into_rows::<T>();
+    let mut query = query
+        .into_rows::<Record>()
+        .bracketed(constrain)
+        .into_rows::<T>();
     query.model = extras;
     query
 }
@@ -169,7 +177,7 @@ pub(super) fn existence_query(
         }
         None => {
             if let Some(constraint) = constraint {
-                query = constraint(query);
+                query = query.bracketed(|q| constraint(q));
             }
         }
     }
@@ -179,22 +187,43 @@ pub(super) fn existence_query(
 impl<M: Model> Query<M> {
     /// Only rows with at least one related row (`EXISTS`); nested paths allowed.
     pub fn has(self, relation: &str) -> Self {
-        self.exists_where(relation, None, false)
+        self.exists_where(relation, None, false, false)
+    }
+
+    /// `OR` rows with at least one related row: `where_eq("admin", true).or_has("posts")`.
+    pub fn or_has(self, relation: &str) -> Self {
+        self.exists_where(relation, None, false, true)
     }
 
     /// Only rows without related rows (`NOT EXISTS`).
     pub fn doesnt_have(self, relation: &str) -> Self {
-        self.exists_where(relation, None, true)
+        self.exists_where(relation, None, true, false)
     }
 
-    /// Only rows with related rows matching the constraint.
+    /// `OR` rows without related rows.
+    pub fn or_doesnt_have(self, relation: &str) -> Self {
+        self.exists_where(relation, None, true, true)
+    }
+
+    /// Only rows with related rows matching the constraint. The constraint's conditions
+    /// are bracketed: an `or_where` in it cannot reach past the relation's own condition.
     pub fn where_has(
         self,
         relation: &str,
         constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
     ) -> Self {
         let constraint: Constraint = Arc::new(constraint);
-        self.exists_where(relation, Some(&constraint), false)
+        self.exists_where(relation, Some(&constraint), false, false)
+    }
+
+    /// `OR` rows with related rows matching the constraint.
+    pub fn or_where_has(
+        self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        self.exists_where(relation, Some(&constraint), false, true)
     }
 
     /// Only rows without related rows matching the constraint.
@@ -204,7 +233,42 @@ impl<M: Model> Query<M> {
         constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
     ) -> Self {
         let constraint: Constraint = Arc::new(constraint);
-        self.exists_where(relation, Some(&constraint), true)
+        self.exists_where(relation, Some(&constraint), true, false)
+    }
+
+    /// `OR` rows without related rows matching the constraint.
+    pub fn or_where_doesnt_have(
+        self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        self.exists_where(relation, Some(&constraint), true, true)
+    }
+
+    /// Only rows whose number of related rows matching the constraint compares with
+    /// `count` (Eloquent's `whereHas($relation, $callback, '>=', 2)`):
+    /// `where_has_count("posts", |q| q.where_eq("published", true), ">=", 2)`.
+    pub fn where_has_count(
+        self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+        op: impl crate::query::IntoOperator,
+        count: i64,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        let parent = self.table_reference();
+        match existence_query(
+            M::meta(),
+            parent,
+            relation,
+            "COUNT(*)",
+            Some(&constraint),
+            1,
+        ) {
+            Ok(sub) => self.where_sub(sub, op, count),
+            Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
+        }
     }
 
     /// Only rows whose number of related rows compares with `count`:
@@ -286,7 +350,7 @@ impl<M: Model> Query<M> {
             sub = sub.where_null(qualify(reference, target.columns[i]));
         }
         if let Some(constraint) = constraint {
-            sub = constraint(sub);
+            sub = sub.bracketed(|q| constraint(q));
         }
         self.where_eq(qualify(&parent, relation.morph_type), target.morph_name)
             .where_exists(sub)
@@ -297,11 +361,16 @@ impl<M: Model> Query<M> {
         relation: &str,
         constraint: Option<&Constraint>,
         not: bool,
+        or: bool,
     ) -> Self {
         let parent = self.table_reference();
         match existence_query(M::meta(), parent, relation, "1", constraint, 1) {
-            Ok(sub) if not => self.where_not_exists(sub),
-            Ok(sub) => self.where_exists(sub),
+            Ok(sub) => match (not, or) {
+                (false, false) => self.where_exists(sub),
+                (false, true) => self.or_where_exists(sub),
+                (true, false) => self.where_not_exists(sub),
+                (true, true) => self.or_where_not_exists(sub),
+            },
             Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
         }
     }

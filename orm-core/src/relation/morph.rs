@@ -57,7 +57,10 @@ pub fn morph_load<M: Model, E>(
         query = query.use_connection(name.to_owned());
     }
     if let Some(constraint) = eager.and_then(|e| e.constraint.as_ref()) {
-        query = constraint(query.into_rows::<Record>()).into_rows::<M>();
+        query = query
+            .into_rows::<Record>()
+            .bracketed(|q| constraint(q))
+            .into_rows::<M>();
     }
     let key = qualify(meta.table, meta.primary_key);
     let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
