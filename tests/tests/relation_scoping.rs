@@ -271,4 +271,24 @@ on_every_backend! {
         assert_eq!(counts(&counted, |w| w.drafts.count()), [Some(1), Some(0), Some(0)]);
         Ok(())
     }
+
+    fn conditions_added_to_a_relation_query_stay_within_its_parent() {
+        let [ada, grace, _] = seed()?;
+        let mine = || ada.articles().where_eq("title", "zzz").or_where_eq("title", "last");
+        assert!(mine().get()?.is_empty());
+        assert_eq!(mine().count()?, 0);
+        assert_eq!(
+            ada.articles().where_eq("title", "first").or_where_eq("title", "middle").count()?,
+            2
+        );
+        // Removing scopes keeps the relation's own condition.
+        assert_eq!(ada.articles().without_scopes().count()?, 2);
+        assert_eq!(mine().without_scope("orm_relation").count()?, 0);
+        // Writes through such a query touch only the parent's rows.
+        assert_eq!(mine().update([("title", Value::from("x"))])?, 0);
+        assert_eq!(mine().delete()?, 0);
+        assert_eq!(grace.articles().pluck::<String>("title")?, ["last"]);
+        assert_eq!(Article::query().count()?, 3);
+        Ok(())
+    }
 }

@@ -468,6 +468,15 @@ impl<T> Query<T> {
         self.parts.scopes.iter().any(|(n, _)| n == name)
     }
 
+    /// Turns the conditions so far into the scope [`RELATION_SCOPE`], which
+    /// `without_scope(s)` keeps: a relation query's own conditions (its parent's key, a
+    /// morph type, a declared constraint), so that conditions added after them, `OR`s
+    /// included, can only narrow the parent's rows.
+    pub(crate) fn seal_relation_conditions(mut self) -> Self {
+        seal_conditions(&mut self.parts);
+        self
+    }
+
     // ----- select ---------------------------------------------------------------------
 
     /// The columns to select (replacing earlier ones): `select(&["id", "users.name as n"])`.
@@ -915,13 +924,26 @@ fn set_scope(clauses: &mut Clauses, name: Ident, inner: Parts) {
     parts.scopes.push((name, inner.wheres));
 }
 
-/// Removes the scope `name`, or every scope.
+/// The scope holding a relation query's own conditions (see
+/// [`Query::seal_relation_conditions`]); never removed.
+pub(crate) const RELATION_SCOPE: &str = "orm_relation";
+
+/// Moves the conditions into the scope [`RELATION_SCOPE`].
+fn seal_conditions(clauses: &mut Clauses) {
+    if clauses.wheres.is_empty() {
+        return;
+    }
+    let parts = clauses.make_mut();
+    let wheres = std::mem::take(&mut parts.wheres);
+    parts.scopes.push((Ident::Borrowed(RELATION_SCOPE), wheres));
+}
+
+/// Removes the scope `name`, or every scope (a relation query's own conditions stay).
 fn remove_scopes(clauses: &mut Clauses, name: Option<&str>) {
     let parts = clauses.make_mut();
-    match name {
-        Some(name) => parts.scopes.retain(|(n, _)| n != name),
-        None => parts.scopes.clear(),
-    }
+    parts
+        .scopes
+        .retain(|(n, _)| n == RELATION_SCOPE || name.is_some_and(|name| n != name));
 }
 
 #[cfg(test)]

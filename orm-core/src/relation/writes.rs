@@ -28,6 +28,9 @@ pub fn relation_query<P: Model, C: Model>(
         // has no related rows.
         query = query.where_raw("1 = 0", &[]);
     }
+    // Conditions added to `user.posts()` later, an `or_where` included, narrow the
+    // user's posts; they never reach other users' rows.
+    let mut query = query.seal_relation_conditions();
     let lazy_guard = (!loaded).then_some((P::meta().name, relation.name));
     // A parent read from a named connection reads its relations there too.
     if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
