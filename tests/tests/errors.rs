@@ -515,3 +515,31 @@ fn a_mistyped_column_fails_on_a_sqlite_file() -> orm_core::Result<()> {
     DB::connect_named("typos_file", &url)?;
     mistyped_columns_fail(&DB::connection("typos_file"))
 }
+
+on_every_backend! {
+    fn more_values_than_the_database_binds_is_a_typed_error() {
+        DB::statement("CREATE TABLE many_keys (id INTEGER PRIMARY KEY)")?;
+        DB::table("many_keys").insert([("id", Value::from(7))])?;
+        let keys: Vec<i64> = (0..70_000).collect();
+        let count = DB::table("many_keys").where_in("id", keys.clone()).count();
+        let deleted = DB::table("many_keys").where_in("id", keys).delete();
+        if orm_tests::backend() == orm_core::Backend::Postgres {
+            // One array parameter, whatever the list's length.
+            assert_eq!(count?, 1);
+            assert_eq!(deleted?, 1);
+            return Ok(());
+        }
+        for result in [count, deleted] {
+            let err = result.expect_err("70 000 values exceed the limit");
+            assert!(
+                matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. }),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(message.contains("70001 values") || message.contains("70000 values"), "{message}");
+            assert!(message.len() < 300, "no SQL in the message: {} bytes", message.len());
+        }
+        assert_eq!(DB::table("many_keys").count()?, 1);
+        Ok(())
+    }
+}

@@ -13,10 +13,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::dialect::{Backend, Dialect};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::row::{Record, Row};
 use crate::url::{ConnectOptions, Target};
 use crate::value::{Bind, Param, ToValue, Value};
+
+/// The fewest values any supported database takes in one statement (SQLite's 32 766):
+/// statements binding no more skip the check against their own database's limit.
+const FEWEST_BIND_PARAMS: usize = 32766;
 
 /// The callback a statement calls for each row it reads; `Ok(false)` stops it.
 type RowFn<'a> = &'a mut dyn FnMut(&Row<'_>) -> Result<bool>;
@@ -222,6 +226,9 @@ impl Connection {
     }
 
     fn execute_params<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
+        if params.len() > FEWEST_BIND_PARAMS {
+            self.check_bind_count(params.len())?;
+        }
         let started = crate::log::start();
         let mut result = dispatch!(&mut self.state.inner, c => c.execute(sql, params));
         if self.should_retry(&result) {
@@ -363,6 +370,29 @@ impl Connection {
         self.query_bound(sql, params, &mut f)
     }
 
+    /// More values than the database takes in one statement: a typed error before the
+    /// statement is sent (the driver's would carry the whole, very long, SQL).
+    #[cold]
+    #[inline(never)]
+    fn check_bind_count(&self, count: usize) -> Result<()> {
+        let max = self.dialect().max_bind_params();
+        if count <= max {
+            return Ok(());
+        }
+        let database = match self.backend() {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+            Backend::Mysql => "MySQL",
+        };
+        Err(Error::invalid_query(
+            InvalidQueryKind::Argument,
+            format!(
+                "{count} values to bind in one statement; {database} takes at most {max} \
+                 (split a long `where_in` list, e.g. with `chunk` of its keys)"
+            ),
+        ))
+    }
+
     // The two entry points of `query_params`, out of line and not generic: the generic
     // callers above, compiled into every application crate, call these instead of
     // instantiating the backends' statement code there again.
@@ -377,6 +407,9 @@ impl Connection {
     }
 
     fn query_params<P: Param>(&mut self, sql: &str, params: &[P], f: RowFn<'_>) -> Result<()> {
+        if params.len() > FEWEST_BIND_PARAMS {
+            self.check_bind_count(params.len())?;
+        }
         let started = crate::log::start();
         let mut result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f));
         if self.should_retry(&result) {
