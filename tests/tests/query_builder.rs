@@ -339,6 +339,44 @@ on_every_backend! {
         Ok(())
     }
 
+    fn huge_page_numbers_and_windows_read_empty_or_everything() {
+        seed()?;
+        // `per_page` and `page` come from requests: no panic and no database error,
+        // however large. A limit past i64::MAX means no limit, such an offset no rows.
+        let users = || DB::table("users").order_by("id");
+        let all = ["Ada", "Grace", "Linus", "Barbara", "alan", "Edsger"];
+        let page = users().paginate(3, u64::MAX)?;
+        assert_eq!((page.total, page.current_page, page.last_page, page.data.len()), (6, u64::MAX, 2, 0));
+        let page = users().paginate(u64::MAX, 1)?;
+        assert_eq!((page.total, page.last_page), (6, 1));
+        assert_eq!(names(&page.data), all);
+        assert!(users().paginate(u64::MAX, u64::MAX)?.data.is_empty());
+        let simple = users().simple_paginate(u64::MAX, 1)?;
+        assert_eq!((names(&simple.data), simple.has_more), (all.map(String::from).to_vec(), false));
+        let simple = users().simple_paginate(2, u64::MAX)?;
+        assert_eq!((simple.data.len(), simple.has_more), (0, false));
+        assert!(users().simple_paginate(u64::MAX, 2)?.data.is_empty());
+        let limit = i64::MAX as u64;
+        for huge in [limit, limit + 1, u64::MAX] {
+            assert_eq!(users().limit(huge).pluck::<String>("name")?, all, "limit {huge}");
+            assert_eq!(users().take(huge).offset(2).count()?, 4, "take {huge} offset 2");
+            assert!(users().offset(huge).pluck::<String>("name")?.is_empty(), "offset {huge}");
+            assert!(users().skip(huge).limit(2).get()?.is_empty(), "skip {huge}");
+            assert!(users().for_page(huge, 2).get()?.is_empty(), "for_page({huge}, 2)");
+            assert_eq!(users().for_page(1, huge).get()?.len(), 6, "for_page(1, {huge})");
+            assert!(users().for_page(2, huge).get()?.is_empty(), "for_page(2, {huge})");
+            let mut seen = 0;
+            users().chunk(huge, |rows| { seen += rows.len(); Ok(true) })?;
+            assert_eq!(seen, 6, "chunk({huge})");
+            let mut seen = 0;
+            users().offset(huge).chunk(2, |rows| { seen += rows.len(); Ok(true) })?;
+            assert_eq!(seen, 0, "offset({huge}).chunk(2)");
+            assert_eq!(users().limit(huge).cursor().count(), 6, "cursor with limit {huge}");
+            assert_eq!(users().offset(huge).cursor().count(), 0, "cursor with offset {huge}");
+        }
+        Ok(())
+    }
+
     fn pagination_and_streaming() {
         seed()?;
         let page = DB::table("users").order_by("id").paginate(4, 2)?;

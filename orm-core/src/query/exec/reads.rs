@@ -418,9 +418,14 @@ impl<T: FromRow> Query<T> {
         }
         let page = page.max(1);
         let offset = (page - 1).saturating_mul(per_page);
-        let mut data = self.offset(offset).limit(per_page + 1).get_on(conn)?;
+        // One row more than a page tells whether another follows (saturating: no table
+        // has u64::MAX rows).
+        let mut data = self
+            .offset(offset)
+            .limit(per_page.saturating_add(1))
+            .get_on(conn)?;
         let has_more = data.len() as u64 > per_page;
-        data.truncate(per_page as usize);
+        data.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
         Ok(SimplePaginator {
             data,
             per_page,
