@@ -118,6 +118,19 @@ on_every_backend! {
         Ok(())
     }
 
+    fn model_queries_pluck_with_or_without_a_select_of_their_own() {
+        schema()?;
+        // The model's own column list is no select of the caller's: pluck selects just
+        // the column; a caller's select is kept and the column read from it.
+        assert_eq!(Flight::query().order_by("id").pluck::<String>("code")?, ["LH1", "LH2", "LH3"]);
+        assert_eq!(Flight::query().order_by("id").pluck::<String>("flights.code")?, ["LH1", "LH2", "LH3"]);
+        assert_eq!(Flight::query().select("code as c").order_by("id").pluck::<String>("c")?, ["LH1", "LH2", "LH3"]);
+        assert_eq!(Flight::query().select("code as c").order_by_desc("id").value::<String>("c")?.as_deref(), Some("LH3"));
+        let keyed = Flight::query().select(&["id as n", "code"]).order_by("id").pluck_keyed::<i64, String>("code", "n")?;
+        assert_eq!(keyed, [(1, "LH1".to_owned()), (2, "LH2".to_owned()), (3, "LH3".to_owned())]);
+        Ok(())
+    }
+
     fn first_or_new_finds_or_builds_without_saving() {
         schema()?;
         let found = Flight::first_or_new(row! {"code" => "LH2"}, row! {"seats" => 5})?;
