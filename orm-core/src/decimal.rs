@@ -71,6 +71,15 @@ pub(crate) fn whole(d: Decimal) -> Option<i64> {
     }
 }
 
+/// The value as an unsigned integer when it has no fractional part.
+pub(crate) fn whole_u64(d: Decimal) -> Option<u64> {
+    if d.fract().is_zero() {
+        d.to_u64()
+    } else {
+        None
+    }
+}
+
 /// The nearest `f64`, correctly rounded (through the decimal text, as a float literal).
 pub(crate) fn nearest_f64(d: Decimal) -> f64 {
     let mut text = StackText::<64>::new();

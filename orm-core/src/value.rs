@@ -616,8 +616,31 @@ impl FromValue for u64 {
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         match value {
             ValueRef::Int(v) => u64::try_from(v).map_err(|_| DecodeError::out_of_range("u64", v)),
-            other => Err(DecodeError::new("u64", &other)),
+            other => u64_from_other(other),
         }
+    }
+}
+
+/// A `u64` from anything but `Int`: a whole decimal (PostgreSQL's `NUMERIC`, MySQL's
+/// `BIGINT UNSIGNED` past `i64::MAX`) in range. Out of line, as [`int_from_other`].
+#[cold]
+#[inline(never)]
+fn u64_from_other(value: ValueRef<'_>) -> Result<u64, DecodeError> {
+    match value {
+        #[cfg(feature = "decimal")]
+        ValueRef::Decimal(d) => {
+            crate::decimal::whole_u64(d).ok_or_else(|| DecodeError::out_of_range("u64", d))
+        }
+        // Without feature `decimal`, MySQL's `BIGINT UNSIGNED` past `i64::MAX` arrives as
+        // its digits.
+        #[cfg(not(feature = "decimal"))]
+        ValueRef::Text(ref text)
+            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            text.parse()
+                .map_err(|_| DecodeError::out_of_range("u64", text))
+        }
+        other => Err(DecodeError::new("u64", &other)),
     }
 }
 

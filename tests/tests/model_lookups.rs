@@ -2,6 +2,7 @@
 //! `first_or_new` (found, or built and not saved), on every backend.
 
 use orm_core::prelude::*;
+use orm_core::Backend;
 use orm_migrate::Schema;
 use orm_tests::on_every_backend;
 
@@ -86,6 +87,47 @@ on_every_backend! {
         assert_eq!(airports[0].name, "Munich");
         let err = Airport::find_many_or_fail(["MUC", "TXL"]).unwrap_err();
         assert_eq!(err.to_string(), r#"no Airport found for iata IN ("TXL")"#);
+        Ok(())
+    }
+
+    fn text_keys_find_integer_keyed_rows_on_every_backend() {
+        schema()?;
+        // A key from a URL or a form arrives as text: the database compares it with the
+        // integer column (PostgreSQL reads a text literal as the parameter's integer).
+        assert_eq!(Flight::find("2")?.map(|f| f.code), Some("LH2".to_owned()));
+        assert_eq!(Flight::find_or_fail("3")?.code, "LH3");
+        assert_eq!(Flight::where_eq("seats", "100").count()?, 3, "a text value for a BIGINT column");
+        let flights = Flight::find_many_or_fail(["1", "2"])?;
+        assert_eq!(flights.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), ["LH1", "LH2"]);
+        // An integer and its decimal text are one key: given both, the model comes once.
+        let flights = Flight::find_many_or_fail(["3", "1"].map(Value::from).into_iter().chain([Value::Int(3)]))?;
+        assert_eq!(flights.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), ["LH3", "LH1"]);
+        let err = Flight::find_many_or_fail(["1", "7"]).unwrap_err();
+        assert_eq!(err.to_string(), r#"no Flight found for id IN ("7")"#);
+        // Text that is no integer (or too large for the column) finds nothing where the
+        // database converts it, and is a clear bind error on PostgreSQL.
+        for bad in ["abc", "99999999999", "1.5"] {
+            match orm_tests::backend() {
+                Backend::Postgres => {
+                    let err = Flight::find(bad).unwrap_err();
+                    assert!(matches!(err, Error::Bind { .. }), "{bad}: {err:?}");
+                }
+                _ => assert_eq!(Flight::find(bad)?, None, "{bad}"),
+            }
+        }
+        Ok(())
+    }
+
+    fn model_queries_pluck_with_or_without_a_select_of_their_own() {
+        schema()?;
+        // The model's own column list is no select of the caller's: pluck selects just
+        // the column; a caller's select is kept and the column read from it.
+        assert_eq!(Flight::query().order_by("id").pluck::<String>("code")?, ["LH1", "LH2", "LH3"]);
+        assert_eq!(Flight::query().order_by("id").pluck::<String>("flights.code")?, ["LH1", "LH2", "LH3"]);
+        assert_eq!(Flight::query().select("code as c").order_by("id").pluck::<String>("c")?, ["LH1", "LH2", "LH3"]);
+        assert_eq!(Flight::query().select("code as c").order_by_desc("id").value::<String>("c")?.as_deref(), Some("LH3"));
+        let keyed = Flight::query().select(&["id as n", "code"]).order_by("id").pluck_keyed::<i64, String>("code", "n")?;
+        assert_eq!(keyed, [(1, "LH1".to_owned()), (2, "LH2".to_owned()), (3, "LH3".to_owned())]);
         Ok(())
     }
 

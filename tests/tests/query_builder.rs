@@ -339,6 +339,72 @@ on_every_backend! {
         Ok(())
     }
 
+    fn pluck_and_value_keep_the_query_s_own_select() {
+        seed()?;
+        // Laravel's pluck/value select the column only when the query selects nothing of
+        // its own; otherwise they read it from the row, by its alias or unqualified name.
+        let users = || DB::table("users").where_("votes", ">=", 80).order_by("id");
+        assert_eq!(users().select("name as n").pluck::<String>("n")?, ["Ada", "Grace", "Barbara", "Edsger"]);
+        assert_eq!(users().select("name as n").pluck::<String>("name as n")?, ["Ada", "Grace", "Barbara", "Edsger"]);
+        assert_eq!(users().select(&["id", "users.name"]).pluck::<String>("users.name")?[0], "Ada");
+        assert_eq!(users().select_raw("votes * 2 AS double_votes", &[]).pluck::<i64>("double_votes")?, [240, 160, 600, 160]);
+        assert_eq!(users().select(&["id", "name as n"]).value::<String>("n")?.as_deref(), Some("Ada"));
+        assert_eq!(users().select(&["name", "votes"]).value::<i64>("votes")?, Some(120));
+        assert_eq!(users().select("name as n").where_eq("id", -1).value::<String>("n")?, None);
+        let keyed = users().select(&["id as k", "name as n"]).pluck_keyed::<i64, String>("n", "k")?;
+        assert_eq!(keyed[0], (1, "Ada".to_owned()));
+        assert_eq!(keyed.len(), 4);
+        // Grouped: the aggregate is read by its alias.
+        let per_team = DB::table("users").select("team_id").select_raw("COUNT(*) AS n", &[])
+            .where_not_null("team_id").group_by("team_id").order_by("team_id").pluck::<i64>("n")?;
+        assert_eq!(per_team, [3, 2]);
+        // A column the select does not have is an error, not silently another column.
+        assert!(matches!(users().select("name").pluck::<String>("email"), Err(Error::ColumnNotFound(ref c)) if c == "email"));
+        // Without a select of its own the query selects just the column, as before.
+        assert_eq!(users().pluck::<String>("users.name")?[0], "Ada");
+        assert_eq!(DB::table("users as u").order_by("u.id").pluck::<String>("u.name")?[0], "Ada");
+        assert_eq!(users().value::<String>("name")?.as_deref(), Some("Ada"));
+        Ok(())
+    }
+
+    fn huge_page_numbers_and_windows_read_empty_or_everything() {
+        seed()?;
+        // `per_page` and `page` come from requests: no panic and no database error,
+        // however large. A limit past i64::MAX means no limit, such an offset no rows.
+        let users = || DB::table("users").order_by("id");
+        let all = ["Ada", "Grace", "Linus", "Barbara", "alan", "Edsger"];
+        let page = users().paginate(3, u64::MAX)?;
+        assert_eq!((page.total, page.current_page, page.last_page, page.data.len()), (6, u64::MAX, 2, 0));
+        let page = users().paginate(u64::MAX, 1)?;
+        assert_eq!((page.total, page.last_page), (6, 1));
+        assert_eq!(names(&page.data), all);
+        assert!(users().paginate(u64::MAX, u64::MAX)?.data.is_empty());
+        let simple = users().simple_paginate(u64::MAX, 1)?;
+        assert_eq!((names(&simple.data), simple.has_more), (all.map(String::from).to_vec(), false));
+        let simple = users().simple_paginate(2, u64::MAX)?;
+        assert_eq!((simple.data.len(), simple.has_more), (0, false));
+        assert!(users().simple_paginate(u64::MAX, 2)?.data.is_empty());
+        let limit = i64::MAX as u64;
+        for huge in [limit, limit + 1, u64::MAX] {
+            assert_eq!(users().limit(huge).pluck::<String>("name")?, all, "limit {huge}");
+            assert_eq!(users().take(huge).offset(2).count()?, 4, "take {huge} offset 2");
+            assert!(users().offset(huge).pluck::<String>("name")?.is_empty(), "offset {huge}");
+            assert!(users().skip(huge).limit(2).get()?.is_empty(), "skip {huge}");
+            assert!(users().for_page(huge, 2).get()?.is_empty(), "for_page({huge}, 2)");
+            assert_eq!(users().for_page(1, huge).get()?.len(), 6, "for_page(1, {huge})");
+            assert!(users().for_page(2, huge).get()?.is_empty(), "for_page(2, {huge})");
+            let mut seen = 0;
+            users().chunk(huge, |rows| { seen += rows.len(); Ok(true) })?;
+            assert_eq!(seen, 6, "chunk({huge})");
+            let mut seen = 0;
+            users().offset(huge).chunk(2, |rows| { seen += rows.len(); Ok(true) })?;
+            assert_eq!(seen, 0, "offset({huge}).chunk(2)");
+            assert_eq!(users().limit(huge).cursor().count(), 6, "cursor with limit {huge}");
+            assert_eq!(users().offset(huge).cursor().count(), 0, "cursor with offset {huge}");
+        }
+        Ok(())
+    }
+
     fn pagination_and_streaming() {
         seed()?;
         let page = DB::table("users").order_by("id").paginate(4, 2)?;

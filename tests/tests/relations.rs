@@ -404,6 +404,21 @@ on_every_backend! {
         Ok(())
     }
 
+    fn toggle_takes_each_key_once() {
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        // A key given twice is toggled once (Eloquent's toggle reads the keys as a set).
+        let toggled = linus.roles().toggle([roles[0], roles[0]])?;
+        assert_eq!((toggled.attached, toggled.detached), (vec![Value::Int(roles[0])], vec![]));
+        assert_eq!(DB::table("role_user").where_eq("user_id", linus.id).count()?, 1);
+        let toggled = linus.roles().toggle([roles[1], roles[0], roles[1], roles[0]])?;
+        assert_eq!(toggled.attached, vec![Value::Int(roles[1])]);
+        assert_eq!(toggled.detached, vec![Value::Int(roles[0])]);
+        assert_eq!(linus.roles().pluck::<i64>("roles.id")?, [roles[1]]);
+        Ok(())
+    }
+
     fn prevent_lazy_loading_names_model_and_relation() {
         seed()?;
         DB::prevent_lazy_loading(true);

@@ -145,6 +145,62 @@ on_every_backend! {
         Ok(())
     }
 
+    fn u64_reads_every_unsigned_value_and_i64_refuses_what_it_cannot_hold() {
+        use orm_core::Backend;
+        use rust_decimal::Decimal;
+        let decode_error = |r: orm_core::Result<i64>, column: &str| match r {
+            Err(Error::Decode { column: c, expected, found }) => {
+                assert_eq!((c.as_str(), expected.as_str()), (column, "i64"));
+                assert!(found.contains("18446744073709551615"), "{found}");
+            }
+            other => panic!("expected a decode error for {column}, got {other:?}"),
+        };
+        match orm_tests::backend() {
+            Backend::Mysql => {
+                // BIGINT UNSIGNED past i64::MAX: the row stays readable, the value reads
+                // into u64, Decimal and String, and i64 says it is out of range.
+                let rows = DB::select("SELECT CAST(18446744073709551615 AS UNSIGNED) AS u, 7 AS seven", &[])?;
+                let row = &rows[0];
+                assert_eq!(row.get::<u64, _>("u")?, u64::MAX);
+                assert_eq!(row.get::<Decimal, _>("u")?, Decimal::from(u64::MAX));
+                assert_eq!(row.get::<String, _>("u")?, "18446744073709551615");
+                assert_eq!(row.get::<i64, _>("seven")?, 7);
+                decode_error(row.get::<i64, _>("u"), "u");
+                DB::statement("CREATE TABLE unsigned_vals (id BIGINT AUTO_INCREMENT PRIMARY KEY, u BIGINT UNSIGNED NOT NULL)")?;
+                DB::insert("INSERT INTO unsigned_vals (u) VALUES (18446744073709551615), (5)", &[])?;
+                let table = || DB::table("unsigned_vals");
+                assert_eq!(table().order_by("id").pluck::<u64>("u")?, [u64::MAX, 5]);
+                assert_eq!(table().max::<u64>("u")?, Some(u64::MAX));
+                assert_eq!(table().min::<u64>("u")?, Some(5));
+                assert_eq!(table().order_by("id").value::<u64>("u")?, Some(u64::MAX));
+                assert_eq!(table().order_by("id").get()?[0].get::<u64, _>("u")?, u64::MAX);
+                decode_error(table().order_by("id").value::<i64>("u").map(Option::unwrap_or_default), "u");
+            }
+            Backend::Postgres => {
+                // A whole NUMERIC reads into u64 as it does into i64.
+                let rows = DB::select(
+                    "SELECT 5::numeric AS five, 18446744073709551615::numeric AS u, \
+                     18446744073709551616::numeric AS over, (-1)::numeric AS neg, 1.5::numeric AS frac",
+                    &[],
+                )?;
+                let row = &rows[0];
+                assert_eq!(row.get::<u64, _>("five")?, 5);
+                assert_eq!(row.get::<i64, _>("five")?, 5);
+                assert_eq!(row.get::<u64, _>("u")?, u64::MAX);
+                decode_error(row.get::<i64, _>("u"), "u");
+                for column in ["over", "neg", "frac"] {
+                    assert!(matches!(row.get::<u64, _>(column), Err(Error::Decode { .. })), "{column}");
+                }
+            }
+            _ => {
+                let rows = DB::select("SELECT 9223372036854775807 AS big, -1 AS neg", &[])?;
+                assert_eq!(rows[0].get::<u64, _>("big")?, i64::MAX as u64);
+                assert!(matches!(rows[0].get::<u64, _>("neg"), Err(Error::Decode { .. })));
+            }
+        }
+        Ok(())
+    }
+
     fn rows_read_by_position_through_the_connection() {
         create_table()?;
         DB::insert("INSERT INTO vals (s, i64v) VALUES (?, ?), (?, ?)", &[&"a", &1, &"b", &2])?;

@@ -519,6 +519,22 @@ fn column_name(row: &mysql::Row, index: usize) -> &str {
 /// The character set number MySQL gives binary strings.
 const BINARY_CHARSET: u16 = 63;
 
+/// A `BIGINT UNSIGNED` value past `i64::MAX`, exactly: a decimal (its digits as text
+/// without feature `decimal`), which `u64`, `Decimal` and `String` read and `i64`
+/// refuses as out of range; the row's other columns read as ever.
+#[cold]
+#[inline(never)]
+fn unsigned_beyond_i64(v: u64) -> ValueRef<'static> {
+    #[cfg(feature = "decimal")]
+    {
+        ValueRef::Decimal(rust_decimal::Decimal::from(v))
+    }
+    #[cfg(not(feature = "decimal"))]
+    {
+        ValueRef::Text(std::borrow::Cow::Owned(v.to_string()))
+    }
+}
+
 fn value_ref(row: &mysql::Row, index: usize) -> Result<ValueRef<'_>> {
     let (Some(value), Some(column)) = (row.as_ref(index), row.columns_ref().get(index)) else {
         return Err(Error::ColumnNotFound(index.to_string()));
@@ -532,9 +548,10 @@ fn value_ref(row: &mysql::Row, index: usize) -> Result<ValueRef<'_>> {
     Ok(match value {
         MyValue::NULL => ValueRef::Null,
         MyValue::Int(v) => ValueRef::Int(*v),
-        MyValue::UInt(v) => ValueRef::Int(
-            i64::try_from(*v).map_err(|_| fail(format!("{v}, beyond a 64-bit signed integer")))?,
-        ),
+        MyValue::UInt(v) => match i64::try_from(*v) {
+            Ok(v) => ValueRef::Int(v),
+            Err(_) => unsigned_beyond_i64(*v),
+        },
         MyValue::Float(v) => ValueRef::Float(f64::from(*v)),
         MyValue::Double(v) => ValueRef::Float(*v),
         MyValue::Date(y, m, d, h, mi, s, us) => {

@@ -513,6 +513,15 @@ fn bind_text(v: &str, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNu
             Ok(IsNull::No)
         }
         Type::NUMERIC => encode_numeric(v, out),
+        // An integer key from a URL or a form (`find("1")`), as PostgreSQL reads a text
+        // literal for an integer parameter; range-checked by the parameter's width.
+        Type::INT2 | Type::INT4 | Type::INT8 => match parse_integer_text(v) {
+            Some(Ok(n)) => bind_int(n, &Value::Int(n), ty, out),
+            Some(Err(())) => {
+                Err(format!("{v} does not fit a parameter of type {}", ty.name()).into())
+            }
+            None => Err(mismatch("text", ty)),
+        },
         Type::DATE => NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map_err(|_| unparsable())?
             .to_sql(ty, out),
@@ -532,6 +541,18 @@ fn bind_text(v: &str, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNu
         }
         _ => Err(mismatch("text", ty)),
     }
+}
+
+/// Text that is an integer (PostgreSQL's form: an optional sign and decimal digits,
+/// surrounding whitespace allowed): `Some(Ok)` when it fits an `i64`, `Some(Err)` when
+/// it is an integer too large for one, `None` when it is no integer.
+fn parse_integer_text(text: &str) -> Option<std::result::Result<i64, ()>> {
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse::<i64>().map_err(|_| ()))
 }
 
 fn parse_uuid(text: &str) -> Option<[u8; 16]> {
@@ -979,6 +1000,31 @@ mod tests {
         let mut out = BytesMut::new();
         encode_numeric(text, &mut out).unwrap();
         decode_numeric(&out).unwrap()
+    }
+
+    #[test]
+    fn integer_text_binds_to_integer_parameters_in_range() {
+        let bind = |text: &str, ty: &Type| bind_text(text, ty, &mut BytesMut::new()).map(|_| ());
+        for ok in ["1", " 42 ", "-7", "+3", "9223372036854775807"] {
+            assert!(bind(ok, &Type::INT8).is_ok(), "{ok:?}");
+        }
+        assert!(bind("32767", &Type::INT2).is_ok());
+        let err = |text: &str, ty: &Type| bind(text, ty).unwrap_err().to_string();
+        assert_eq!(
+            err("32768", &Type::INT2),
+            "32768 does not fit a parameter of type int2"
+        );
+        assert_eq!(
+            err("9223372036854775808", &Type::INT8),
+            "9223372036854775808 does not fit a parameter of type int8"
+        );
+        for bad in ["", "abc", "1.5", "1e3", "0x10", "- 1", "1 2"] {
+            assert_eq!(
+                err(bad, &Type::INT4),
+                "cannot bind a text value to a parameter of type int4",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -278,8 +278,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
             .collect();
         let missing: Vec<String> = keys
             .iter()
+            .filter(|key| found_key(&by_key, key).is_none())
             .map(Value::to_string)
-            .filter(|key| !by_key.contains_key(key))
             .collect();
         if !missing.is_empty() {
             let meta = Self::meta();
@@ -290,7 +290,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         }
         Ok(keys
             .iter()
-            .filter_map(|key| by_key.remove(&key.to_string()))
+            .filter_map(|key| by_key.remove(&found_key(&by_key, key)?))
             .collect())
     }
 
@@ -533,6 +533,23 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     {
         serde_json::to_value(self).map_err(Error::Serialization)
     }
+}
+
+/// Which of the found rows' keys (by their [`Value::to_string`] text) a key given to
+/// `find_many_or_fail` is: the one of its own text, else an integer given as text
+/// (`"1"`, from a URL) is the integer key `1` and an integer the text key `"1"`, as the
+/// databases compared them when they found the row.
+fn found_key<V>(found: &std::collections::HashMap<String, V>, key: &Value) -> Option<String> {
+    let own = key.to_string();
+    if found.contains_key(&own) {
+        return Some(own);
+    }
+    let other = match key {
+        Value::Text(text) => text.parse::<i64>().ok()?.to_string(),
+        Value::Int(n) => Value::Text(n.to_string()).to_string(),
+        _ => return None,
+    };
+    found.contains_key(&other).then_some(other)
 }
 
 pub(crate) fn find_by_key<M: Model>(

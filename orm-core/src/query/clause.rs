@@ -237,6 +237,16 @@ impl Columns {
     pub(crate) fn clear(&mut self) {
         *self = Columns::default();
     }
+
+    /// Whether a `select` chose these columns: not none, nor a model's own list (the
+    /// one [`Columns::shared`] holds, which `select`/`add_select` replace or copy).
+    pub(crate) fn chosen(&self) -> bool {
+        match self {
+            Columns::Items(Cow::Borrowed(_)) => false,
+            Columns::Items(Cow::Owned(items)) => !items.is_empty(),
+            Columns::Names(names) => !names.is_empty(),
+        }
+    }
 }
 
 impl From<Vec<SelectItem>> for Columns {

@@ -283,7 +283,15 @@ fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
     }
 }
 
+/// The largest `LIMIT`/`OFFSET` written: the databases take no larger (PostgreSQL's
+/// `BIGINT`, SQLite's integer), and no table has that many rows, so a limit past it
+/// is no limit and an offset past it leaves no rows, as the number asked for would.
+const MAX_LIMIT: u64 = i64::MAX as u64;
+
 fn render_limit_offset(w: &mut SqlWriter, limit: Option<u64>, offset: Option<u64>) {
+    // Values from requests (`for_page(page, per_page)`) may be anything up to u64::MAX.
+    let limit = limit.map(|n| n.min(MAX_LIMIT));
+    let offset = offset.map(|n| n.min(MAX_LIMIT));
     if limit.is_some() || offset.is_some() {
         let mut text = String::new();
         w.dialect().push_limit_offset(&mut text, limit, offset);

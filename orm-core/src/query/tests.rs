@@ -501,6 +501,27 @@ fn grouping_ordering_paging() {
         r#"SELECT * FROM "users" LIMIT -1 OFFSET 5"#
     );
     assert_eq!(pg(&q().offset(5)), r#"SELECT * FROM "users" OFFSET 5"#);
+    // Numbers past i64::MAX (from requests) are written as i64::MAX, which the
+    // databases take: the same rows (no limit; past every row).
+    let max = i64::MAX as u64;
+    for huge in [max, max + 1, u64::MAX] {
+        golden(
+            q().limit(huge).offset(huge),
+            r#"SELECT * FROM "users" LIMIT 9223372036854775807 OFFSET 9223372036854775807"#,
+        );
+        golden(
+            q().for_page(huge, 2),
+            r#"SELECT * FROM "users" LIMIT 2 OFFSET 9223372036854775807"#,
+        );
+        golden(
+            q().for_page(1, huge),
+            r#"SELECT * FROM "users" LIMIT 9223372036854775807 OFFSET 0"#,
+        );
+        assert_eq!(
+            lite(&q().offset(huge)),
+            r#"SELECT * FROM "users" LIMIT -1 OFFSET 9223372036854775807"#
+        );
+    }
 }
 
 #[test]

@@ -291,10 +291,17 @@ impl<C: Model> Query<C> {
         })
     }
 
-    /// Attaches the keys not linked yet and detaches the linked ones.
+    /// Attaches the keys not linked yet and detaches the linked ones. A key given twice
+    /// is toggled once (as Eloquent reads the keys: a set).
     pub fn toggle<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<SyncChanges> {
         let context = self.pivot_context("toggle")?;
-        let keys: Vec<Value> = keys.into_iter().map(Into::into).collect();
+        let mut unique: Vec<Value> = Vec::new();
+        for key in keys.into_iter().map(Into::into) {
+            if !contains(&unique, &key) {
+                unique.push(key);
+            }
+        }
+        let keys = unique;
         let name = self.connection_name().to_owned();
         crate::DB::connection(&name).transaction(|| {
             let current = self.linked_keys(&context)?;

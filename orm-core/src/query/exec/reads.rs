@@ -4,8 +4,10 @@ use super::*;
 use std::sync::Arc;
 
 use crate::dialect::Dialect;
+use crate::query::clause::split_alias;
 use crate::query::shape::{Lookup, ShapeCache};
 use crate::query::{Clauses, DefaultSelect};
+use crate::row::Row;
 use std::cell::{Cell, RefCell};
 
 /// One page of results with the totals (from [`Query::paginate`]).
@@ -191,13 +193,25 @@ impl<T> Query<T> {
         conn: &mut Connection,
         column: impl Into<Ident>,
     ) -> Result<Option<V>> {
-        self.parts_mut().columns = vec![SelectItem::Column(column.into())].into();
+        let column = column.into();
         self.parts_mut().limit = Some(1);
+        if self.parts.columns.chosen() {
+            // The query's own select stays (Laravel's `onceWithColumns`): the column is
+            // read from its row by name.
+            let (sql, binds) = self.render_owned(conn.dialect())?;
+            return conn.query_first_native(&sql, &binds, |row| {
+                row.get::<V, usize>(&plucked_position(row, &column)?)
+            });
+        }
+        self.parts_mut().columns = vec![SelectItem::Column(column)].into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_first_native(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
 
-    /// One column of every matching row: `pluck::<String>("name")`.
+    /// One column of every matching row: `pluck::<String>("name")`. The query selects
+    /// just that column unless it has a `select` of its own; then the column is read from
+    /// its rows by name (by the alias of `expr as alias`, or the name after a `table.`),
+    /// [`Error::ColumnNotFound`] when they have no such column.
     pub fn pluck<V: FromValue>(self, column: impl Into<Ident>) -> Result<Vec<V>> {
         let column = column.into();
         self.run_read(move |q, c| q.pluck_on(c, column.clone()))
@@ -208,13 +222,26 @@ impl<T> Query<T> {
         conn: &mut Connection,
         column: impl Into<Ident>,
     ) -> Result<Vec<V>> {
-        self.parts_mut().columns = vec![SelectItem::Column(column.into())].into();
+        let column = column.into();
+        if self.parts.columns.chosen() {
+            let (sql, binds) = self.render_owned(conn.dialect())?;
+            let mut at = None;
+            return conn.query_map_native(&sql, &binds, |row| {
+                let i = match at {
+                    Some(i) => i,
+                    None => *at.insert(plucked_position(row, &column)?),
+                };
+                row.get::<V, usize>(&i)
+            });
+        }
+        self.parts_mut().columns = vec![SelectItem::Column(column)].into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_map_native(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
 
     /// `(key, value)` pairs of two columns of every matching row, in query order:
     /// `pluck_keyed::<i64, String>("name", "id")` (collect into a `HashMap` if wanted).
+    /// A query with a `select` of its own keeps it, as [`Query::pluck`].
     pub fn pluck_keyed<K: FromValue, V: FromValue>(
         self,
         value_column: impl Into<Ident>,
@@ -230,9 +257,24 @@ impl<T> Query<T> {
         value_column: impl Into<Ident>,
         key_column: impl Into<Ident>,
     ) -> Result<Vec<(K, V)>> {
+        let (value_column, key_column) = (value_column.into(), key_column.into());
+        if self.parts.columns.chosen() {
+            let (sql, binds) = self.render_owned(conn.dialect())?;
+            let mut at = None;
+            return conn.query_map_native(&sql, &binds, |row| {
+                let (k, v) = match at {
+                    Some(found) => found,
+                    None => *at.insert((
+                        plucked_position(row, &key_column)?,
+                        plucked_position(row, &value_column)?,
+                    )),
+                };
+                Ok((row.get::<K, usize>(&k)?, row.get::<V, usize>(&v)?))
+            });
+        }
         self.parts_mut().columns = vec![
-            SelectItem::Column(key_column.into()),
-            SelectItem::Column(value_column.into()),
+            SelectItem::Column(key_column),
+            SelectItem::Column(value_column),
         ]
         .into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
@@ -240,6 +282,23 @@ impl<T> Query<T> {
             Ok((row.get::<K, usize>(&0)?, row.get::<V, usize>(&1)?))
         })
     }
+}
+
+/// Where a column given to `pluck`/`value` is in a row of a query with its own select:
+/// the column named as Laravel's `stripTableForPluck` names it (the alias of
+/// `expr as alias`, else the part after the last `.`), exactly, else ignoring ASCII
+/// case (an unquoted alias in raw SQL, folded by PostgreSQL).
+fn plucked_position(row: &Row<'_>, column: &str) -> Result<usize> {
+    let name = match split_alias(column) {
+        (_, Some(alias)) => alias,
+        (name, None) => name.rsplit('.').next().unwrap_or(name),
+    };
+    let names = || (0..row.len()).map(|i| (i, row.column_name(i)));
+    names()
+        .find(|(_, n)| *n == name)
+        .or_else(|| names().find(|(_, n)| n.eq_ignore_ascii_case(name)))
+        .map(|(i, _)| i)
+        .ok_or_else(|| Error::ColumnNotFound(column.to_owned()))
 }
 
 impl<T: FromRow> Query<T> {
@@ -418,9 +477,14 @@ impl<T: FromRow> Query<T> {
         }
         let page = page.max(1);
         let offset = (page - 1).saturating_mul(per_page);
-        let mut data = self.offset(offset).limit(per_page + 1).get_on(conn)?;
+        // One row more than a page tells whether another follows (saturating: no table
+        // has u64::MAX rows).
+        let mut data = self
+            .offset(offset)
+            .limit(per_page.saturating_add(1))
+            .get_on(conn)?;
         let has_more = data.len() as u64 > per_page;
-        data.truncate(per_page as usize);
+        data.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
         Ok(SimplePaginator {
             data,
             per_page,

@@ -32,7 +32,7 @@ impl Pager {
     }
 
     pub(super) fn advance(&mut self, rows: u64) {
-        self.offset += rows;
+        self.offset = self.offset.saturating_add(rows);
         if let Some(left) = &mut self.remaining {
             *left = left.saturating_sub(rows);
         }
