@@ -70,6 +70,22 @@ fn schema() -> Result<()> {
 }
 
 on_every_backend! {
+    fn find_many_reads_a_key_list_longer_than_a_statement_binds() {
+        schema()?;
+        // More keys than SQLite (32 766) or MySQL (65 535) bind at once, each key twice.
+        let keys: Vec<i64> = (1..=70_000).chain(1..=70_000).collect();
+        let mut found: Vec<String> = Flight::find_many(keys.clone())?.into_iter().map(|f| f.code).collect();
+        found.sort();
+        assert_eq!(found, ["LH1", "LH2", "LH3"]);
+        let err = Flight::find_many_or_fail(keys).unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+        // 40 000 keys, all of them found: each row once, in the keys' order.
+        let repeated: Vec<i64> = (0..40_000).map(|i| 3 - i % 3).collect();
+        let codes: Vec<String> = Flight::find_many_or_fail(repeated)?.into_iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["LH3", "LH2", "LH1"]);
+        Ok(())
+    }
+
     fn find_many_or_fail_returns_every_key_in_order_or_names_the_missing() {
         schema()?;
         let flights = Flight::find_many_or_fail([3, 1, 3])?;

@@ -260,10 +260,22 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         Self::query().only_trashed()
     }
 
-    /// The rows with these keys (in no particular order; missing keys are skipped).
+    /// The rows with these keys (in no particular order; missing keys are skipped). A
+    /// list longer than a statement can bind is read in parts, each key once.
     fn find_many<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<Vec<Self>> {
-        let keys = keys.into_iter().map(|k| k.to_value());
-        Self::query().where_in(Self::meta().primary_key, keys).get()
+        let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
+        if keys.len() <= FIND_MANY_PART {
+            return Self::query().where_in(Self::meta().primary_key, keys).get();
+        }
+        let mut found = Vec::new();
+        for part in key_parts(keys) {
+            found.extend(
+                Self::query()
+                    .where_in(Self::meta().primary_key, part)
+                    .get()?,
+            );
+        }
+        Ok(found)
     }
 
     /// The rows with all of these keys, in the order the keys are given (a key given
@@ -533,6 +545,24 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     {
         serde_json::to_value(self).map_err(Error::Serialization)
     }
+}
+
+/// The most keys `find_many` binds in one statement: under every database's limit
+/// (SQLite's 32 766), with room for the model's scopes.
+const FIND_MANY_PART: usize = 30_000;
+
+/// `keys` without repeats (a row read by two parts would come back twice), in parts of
+/// at most [`FIND_MANY_PART`].
+fn key_parts(keys: Vec<Value>) -> Vec<Vec<Value>> {
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<Value> = keys
+        .into_iter()
+        .filter(|key| seen.insert(key.to_string()))
+        .collect();
+    unique
+        .chunks(FIND_MANY_PART)
+        .map(<[Value]>::to_vec)
+        .collect()
 }
 
 /// Which of the found rows' keys (by their [`Value::to_string`] text) a key given to
