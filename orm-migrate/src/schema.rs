@@ -265,7 +265,7 @@ impl<'c> Schema<'c> {
                     conn,
                     log,
                     pretend,
-                    &grammar::drop_table(dialect, table, true)?,
+                    &grammar::drop_table_dropping_all(dialect, table)?,
                 )?;
             }
             Ok(())

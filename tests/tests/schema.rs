@@ -232,6 +232,69 @@ on_every_backend! {
         Ok(())
     }
 
+    fn changing_a_column_never_rewrites_its_values() -> Result<()> {
+        schema(|s| {
+            s.create("notes", |t| {
+                t.increments("id");
+                t.string("note", 50).nullable();
+                t.char("code", 5);
+                t.string("status", 20).default("1");
+            })
+        })?;
+        DB::insert("INSERT INTO notes (note, code) VALUES (?, ?)", &[&"hello world", &"ABCDE"])?;
+        // Shorter than the values held: refused where the length is enforced (SQLite
+        // does not enforce it), and the values stay whole everywhere.
+        let shorter = schema(|s| s.table("notes", |t| { t.string("note", 5).nullable().change(); }));
+        let narrower = schema(|s| s.table("notes", |t| { t.char("code", 2).change(); }));
+        if backend() == Backend::Sqlite {
+            shorter?;
+            narrower?;
+        } else {
+            assert!(shorter.is_err(), "{shorter:?}");
+            assert!(narrower.is_err(), "{narrower:?}");
+        }
+        let row = DB::select("SELECT note, code FROM notes", &[])?.remove(0);
+        assert_eq!(row.get::<String, _>("note")?, "hello world");
+        assert_eq!(row.get::<String, _>("code")?.trim_end(), "ABCDE");
+        // A longer text type takes the values as they are.
+        schema(|s| s.table("notes", |t| { t.string("note", 200).nullable().change(); }))?;
+        assert_eq!(DB::select("SELECT note FROM notes", &[])?[0].get::<String, _>("note")?, "hello world");
+        // A text column with a text default becomes an integer with an integer default.
+        schema(|s| s.table("notes", |t| { t.integer("status").default(0).change(); }))?;
+        assert_eq!(DB::select("SELECT status FROM notes", &[])?[0].get::<i64, _>("status")?, 1);
+        DB::insert("INSERT INTO notes (note, code) VALUES (?, ?)", &[&"x", &"Z"])?;
+        assert_eq!(DB::select("SELECT status FROM notes WHERE note = 'x'", &[])?[0].get::<i64, _>("status")?, 0);
+        // Without a default in the change, the column has none afterwards.
+        schema(|s| s.table("notes", |t| { t.integer("status").nullable().change(); }))?;
+        assert_eq!(column("notes", "status").default, None);
+        Ok(())
+    }
+
+    fn dropping_a_table_another_references_is_refused_and_keeps_the_reference() -> Result<()> {
+        schema(|s| {
+            s.create("drop_parents", |t| { t.increments("id"); })?;
+            s.create("drop_children", |t| {
+                t.increments("id");
+                t.integer("drop_parent_id");
+                t.foreign("drop_parent_id").references("id").on("drop_parents").on_delete("cascade");
+            })
+        })?;
+        DB::insert("INSERT INTO drop_parents (id) VALUES (?)", &[&1])?;
+        DB::insert("INSERT INTO drop_children (drop_parent_id) VALUES (?)", &[&1])?;
+        assert!(schema(|s| s.drop_if_exists("drop_parents")).is_err());
+        assert!(schema(|s| s.drop("drop_parents")).is_err());
+        assert!(table_exists("drop_parents")?);
+        assert_eq!(foreign_keys("drop_children")?.len(), 1, "the child keeps its foreign key");
+        assert_eq!(DB::select("SELECT id FROM drop_children", &[])?.len(), 1, "and its rows");
+        // Child first, then the parent: both go.
+        schema(|s| {
+            s.drop_if_exists("drop_children")?;
+            s.drop_if_exists("drop_parents")
+        })?;
+        assert!(!table_exists("drop_parents")?);
+        Ok(())
+    }
+
     fn alter_adds_renames_changes_and_drops_columns_keeping_rows_and_indexes() -> Result<()> {
         schema(|s| {
             s.create("items", |t| {

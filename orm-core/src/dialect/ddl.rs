@@ -316,7 +316,8 @@ pub fn create_table(dialect: &'static dyn Dialect, table: &TableDef) -> Result<V
     Ok(statements)
 }
 
-/// `DROP TABLE "table"`, or `DROP TABLE IF EXISTS "table"`.
+/// `DROP TABLE "table"`, or `DROP TABLE IF EXISTS "table"`. Like the database's own
+/// `DROP TABLE`, it fails while another table's foreign key references `table`.
 pub fn drop_table(dialect: &'static dyn Dialect, table: &str, if_exists: bool) -> Result<String> {
     let mut w = SqlWriter::new(dialect);
     w.push(if if_exists {
@@ -325,9 +326,17 @@ pub fn drop_table(dialect: &'static dyn Dialect, table: &str, if_exists: bool) -
         "DROP TABLE "
     })
     .push_identifier(table);
-    if if_exists {
-        w.push(dialect.drop_if_exists_suffix());
-    }
+    finish(w)
+}
+
+/// `DROP TABLE IF EXISTS "table"` when every table is being dropped (`fresh`): with
+/// what the dialect needs so that the foreign keys between them do not stop it
+/// (PostgreSQL's `CASCADE`, which also drops other tables' constraints on it).
+pub fn drop_table_dropping_all(dialect: &'static dyn Dialect, table: &str) -> Result<String> {
+    let mut w = SqlWriter::new(dialect);
+    w.push("DROP TABLE IF EXISTS ")
+        .push_identifier(table)
+        .push(dialect.drop_if_exists_suffix());
     finish(w)
 }
 
@@ -563,7 +572,7 @@ mod tests {
         assert_eq!(
             plan,
             AlterPlan::Statements(vec![
-                r#"ALTER TABLE "users" ALTER COLUMN "votes" TYPE INTEGER USING "votes"::INTEGER, ALTER COLUMN "votes" SET NOT NULL, ALTER COLUMN "votes" SET DEFAULT -1"#.into()
+                r#"ALTER TABLE "users" ALTER COLUMN "votes" DROP DEFAULT, ALTER COLUMN "votes" TYPE INTEGER USING "votes"::INTEGER, ALTER COLUMN "votes" SET NOT NULL, ALTER COLUMN "votes" SET DEFAULT -1"#.into()
             ])
         );
         let plan = alter_table(

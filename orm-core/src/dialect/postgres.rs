@@ -176,27 +176,40 @@ impl SchemaGrammar for PostgresDialect {
     }
 
     fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        // The old default first: PostgreSQL casts it to the new type otherwise, and
+        // refuses the change when it cannot (a text default on a column turned integer).
         w.push("ALTER COLUMN ")
+            .push_identifier(&column.name)
+            .push(" DROP DEFAULT, ALTER COLUMN ")
             .push_identifier(&column.name)
             .push(" TYPE ");
         self.push_column_type(w, column);
-        w.push(" USING ").push_identifier(&column.name).push("::");
-        self.push_column_type(w, column);
+        // An explicit cast converts what PostgreSQL would not convert by itself (text to
+        // integer), but to a shorter `VARCHAR(n)`/`CHAR(n)` it cuts the text off without
+        // a word: to text the assignment cast applies, which refuses a value too long.
+        let textual = matches!(
+            column.kind,
+            ColumnType::String { .. }
+                | ColumnType::Char { .. }
+                | ColumnType::Text
+                | ColumnType::MediumText
+                | ColumnType::LongText
+        );
+        if !textual {
+            w.push(" USING ").push_identifier(&column.name).push("::");
+            self.push_column_type(w, column);
+        }
         w.push(", ALTER COLUMN ").push_identifier(&column.name);
         w.push(if column.nullable {
             " DROP NOT NULL"
         } else {
             " SET NOT NULL"
         });
-        w.push(", ALTER COLUMN ").push_identifier(&column.name);
-        match &column.default {
-            Some(default) => {
-                w.push(" SET DEFAULT ");
-                push_default(w, column, default);
-            }
-            None => {
-                w.push(" DROP DEFAULT");
-            }
+        if let Some(default) = &column.default {
+            w.push(", ALTER COLUMN ")
+                .push_identifier(&column.name)
+                .push(" SET DEFAULT ");
+            push_default(w, column, default);
         }
     }
 

@@ -22,7 +22,9 @@
 //! # Ok::<(), orm_core::Error>(())
 //! ```
 
-pub use super::ddl::{alter_table, column_indexes, create_table, drop_table, rename_table};
+pub use super::ddl::{
+    alter_table, column_indexes, create_table, drop_table, drop_table_dropping_all, rename_table,
+};
 pub use super::sqlite_rebuild::{
     sqlite_pragmas, sqlite_rebuild, sqlite_rebuild_summary, SqliteIndexSnapshot,
     SqliteTableSnapshot,

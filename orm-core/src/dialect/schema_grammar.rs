@@ -22,8 +22,8 @@ pub trait SchemaGrammar {
     /// cannot say so (nothing by default: not enforced).
     fn push_unsigned_check(&self, _w: &mut SqlWriter, _column: &ColumnDef) {}
 
-    /// What follows `DROP TABLE IF EXISTS "t"` so that dropping every table (`fresh`)
-    /// does not stop at foreign keys between them.
+    /// What follows `DROP TABLE IF EXISTS "t"` when every table is dropped (`fresh`), so
+    /// that the foreign keys between them do not stop it; never used for one table.
     fn drop_if_exists_suffix(&self) -> &'static str {
         ""
     }
