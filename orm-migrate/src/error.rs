@@ -36,6 +36,23 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// `drop`/`drop_if_exists` of a table other tables' foreign keys reference, on
+    /// SQLite (whose `DROP TABLE` would delete the rows first, cascading into them);
+    /// PostgreSQL and MySQL refuse it themselves. Nothing was dropped or deleted.
+    #[error(
+        "cannot drop table `{table}`: {} {} a foreign key referencing it; drop {} or \
+         {} foreign key first",
+        referenced_by.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+        if referenced_by.len() == 1 { "has" } else { "have" },
+        if referenced_by.len() == 1 { "that table" } else { "those tables" },
+        if referenced_by.len() == 1 { "its" } else { "their" }
+    )]
+    TableReferenced {
+        /// The table asked to be dropped.
+        table: String,
+        /// The other tables referencing it.
+        referenced_by: Vec<String>,
+    },
     /// Rows violate foreign keys after a change (SQLite's `PRAGMA foreign_key_check`).
     #[error("{violations} row(s) violate foreign keys after changing table `{table}`")]
     ForeignKeyCheckFailed {

@@ -187,15 +187,21 @@ impl<'c> Schema<'c> {
         })
     }
 
-    /// Drops `table`.
+    /// Drops `table`. A table that another table's foreign key references is not
+    /// dropped (drop the other table, or its foreign key, first): PostgreSQL and MySQL
+    /// refuse it themselves; on SQLite, whose `DROP TABLE` would delete the rows first
+    /// (cascading into the referencing tables), it is refused with
+    /// [`Error::TableReferenced`]. A reference from the table to itself does not count.
     pub fn drop(&mut self, table: &str) -> Result<()> {
         let sql = grammar::drop_table(self.conn.dialect(), table, false)?;
+        self.refuse_if_referenced(table)?;
         self.run(&sql)
     }
 
-    /// Drops `table` when it exists.
+    /// Drops `table` when it exists (a referenced table is refused as by [`drop`](Self::drop)).
     pub fn drop_if_exists(&mut self, table: &str) -> Result<()> {
         let sql = grammar::drop_table(self.conn.dialect(), table, true)?;
+        self.refuse_if_referenced(table)?;
         self.run(&sql)
     }
 
@@ -274,6 +280,32 @@ impl<'c> Schema<'c> {
 
     fn run(&mut self, sql: &str) -> Result<()> {
         run(self.conn, &mut self.statements, self.pretend, sql)
+    }
+
+    /// Fails with [`Error::TableReferenced`] when `table` exists and other tables'
+    /// foreign keys reference it, on a database whose `DROP TABLE` would not refuse by
+    /// itself (SQLite: whatever the foreign-key pragma says, so a migration, which
+    /// suspends enforcement, is refused too). Pretending reads nothing.
+    fn refuse_if_referenced(&mut self, table: &str) -> Result<()> {
+        let Some(query) = self.conn.dialect().referencing_tables_query() else {
+            return Ok(());
+        };
+        if self.pretend {
+            return Ok(());
+        }
+        let name = Value::Text(table.to_owned());
+        let referenced_by = self.conn.query_map(query, &[name.clone(), name], |row| {
+            row.get::<String, _>("name")
+        })?;
+        // A reference to a missing table is left to `drop` (no such table) and skipped
+        // by `drop_if_exists`.
+        if referenced_by.is_empty() || !self.has_table(table)? {
+            return Ok(());
+        }
+        Err(Error::TableReferenced {
+            table: table.to_owned(),
+            referenced_by,
+        })
     }
 
     fn primary_key_name(&mut self, query: &str, table: &str) -> Result<String> {

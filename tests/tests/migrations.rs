@@ -365,6 +365,64 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_migration_dropping_a_referenced_table_fails_and_keeps_every_row() -> Result<()> {
+        let create = Migrator::new(vec![fns(
+            "2024_04_01_000000_create_parent_and_child",
+            |s| {
+                s.create("fk_parent", |t| { t.id(); })?;
+                s.create("fk_child", |t| {
+                    t.id();
+                    t.foreign_id("fk_parent_id").constrained_to("fk_parent").cascade_on_delete();
+                })
+            },
+            |s| {
+                s.drop_if_exists("fk_child")?;
+                s.drop_if_exists("fk_parent")
+            },
+        )]);
+        create.run()?;
+        DB::table("fk_parent").insert(orm_core::row! {"id" => 1})?;
+        // With and without child rows (SQLite's own DROP TABLE would delete them, or,
+        // with foreign keys suspended, leave the child referencing a missing table).
+        for with_rows in [true, false] {
+            DB::table("fk_child").delete()?;
+            if with_rows {
+                DB::table("fk_child").insert_many([
+                    orm_core::row! {"fk_parent_id" => 1},
+                    orm_core::row! {"fk_parent_id" => 1},
+                ])?;
+            }
+            for transactional in [true, false] {
+                let drop = Migrator::new(vec![Box::new(Fns {
+                    name: "2024_04_02_000000_drop_parent",
+                    up: |s| s.drop("fk_parent"),
+                    down: |s| s.create("fk_parent", |t| { t.id(); }),
+                    transactional,
+                })]);
+                // `force`: the migration creating the tables is not part of this migrator.
+                let forced = RunOptions { force: true, ..RunOptions::default() };
+                let err = drop.run_with(forced).expect_err("dropping a referenced table must fail");
+                let (Error::MigrationFailed { source, .. } | Error::PartiallyApplied { source, .. }) = &err else {
+                    panic!("unexpected error {err:?}");
+                };
+                if orm_tests::backend() == orm_core::Backend::Sqlite {
+                    assert!(
+                        matches!(&**source, Error::TableReferenced { table, referenced_by }
+                            if table == "fk_parent" && referenced_by == &["fk_child".to_owned()]),
+                        "{err:?}"
+                    );
+                }
+                assert!(table_exists("fk_parent")?);
+                assert_eq!(DB::table("fk_parent").count()?, 1);
+                assert_eq!(DB::table("fk_child").count()?, if with_rows { 2 } else { 0 });
+                assert_eq!(ledger()?.len(), 1, "the drop is not recorded");
+            }
+        }
+        create.rollback()?;
+        assert!(!table_exists("fk_child")? && !table_exists("fk_parent")?);
+        Ok(())
+    }
+
     fn the_design_example_runs_as_written() -> Result<()> {
         let migrator = Migrator::new(vec![Box::new(design::CreatePostsTable), Box::new(CreateUsersTable)]);
         assert_eq!(

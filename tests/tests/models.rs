@@ -504,6 +504,69 @@ on_every_backend! {
         Ok(())
     }
 
+    fn model_query_upserts_stamp_timestamps_as_eloquent_does() {
+        use orm_core::row;
+        schema()?;
+        seed(&[("Ada", 1)])?;
+        let ada = User::find_or_fail(1)?;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        // One existing row (by email) and one new: the new one gets both timestamps, the
+        // existing one a new updated_at and its old created_at.
+        User::query().upsert(
+            [
+                row! {"email" => "ada@example.com", "name" => "Ada2", "password" => "pw"},
+                row! {"email" => "new@example.com", "name" => "New", "password" => "pw"},
+            ],
+            &["email"],
+            &["name"],
+        )?;
+        let updated = User::find_or_fail(1)?;
+        assert_eq!(updated.name, "Ada2");
+        assert!(updated.updated_at > ada.updated_at, "{updated:?} after {ada:?}");
+        assert_eq!(updated.created_at, ada.created_at);
+        let new = User::where_eq("email", "new@example.com").first()?.unwrap();
+        assert!(new.created_at.is_some() && new.created_at == new.updated_at, "{new:?}");
+        assert!(new.created_at > ada.created_at);
+        // Timestamps the rows give are kept.
+        let given = chrono::TimeZone::with_ymd_and_hms(&Utc, 2020, 1, 2, 3, 4, 5).unwrap();
+        User::query().upsert(
+            [row! {"email" => "given@example.com", "name" => "G", "password" => "pw",
+                "created_at" => given, "updated_at" => given}],
+            &["email"],
+            &["name"],
+        )?;
+        let g = User::where_eq("email", "given@example.com").first()?.unwrap();
+        assert_eq!((g.created_at, g.updated_at), (Some(given), Some(given)));
+        // Without update columns (insert or ignore): a new row is stamped, an existing
+        // one is left as it was.
+        let before = User::find_or_fail(1)?;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        User::query().upsert(
+            [
+                row! {"email" => "ada@example.com", "name" => "Ignored", "password" => "pw"},
+                row! {"email" => "quiet@example.com", "name" => "Quiet", "password" => "pw"},
+            ],
+            &["email"],
+            &[],
+        )?;
+        assert_eq!(User::find_or_fail(1)?, before);
+        let quiet = User::where_eq("email", "quiet@example.com").first()?.unwrap();
+        assert!(quiet.created_at.is_some() && quiet.created_at == quiet.updated_at, "{quiet:?}");
+        // The table's own query builder (no model) and a model query's raw inserts write
+        // the rows as given, as Eloquent's do.
+        DB::table("users").upsert(
+            [row! {"email" => "plain@example.com", "name" => "P", "password" => "pw"}],
+            &["email"],
+            &["name"],
+        )?;
+        User::query().insert(row! {"email" => "raw@example.com", "name" => "R", "password" => "pw"})?;
+        for email in ["plain@example.com", "raw@example.com"] {
+            let plain = User::where_eq("email", email).first()?.unwrap();
+            assert_eq!((plain.created_at, plain.updated_at), (None, None));
+        }
+        Ok(())
+    }
+
     fn global_scopes_apply_to_every_model_query() {
         schema()?;
         seed(&[("Ada", 3), ("Nobody", 0), ("Grace", 1)])?;

@@ -472,6 +472,82 @@ on_every_backend! {
         })
     }
 
+    fn a_table_other_tables_reference_is_not_dropped_and_its_children_keep_their_rows() -> Result<()> {
+        // PostgreSQL and MariaDB refuse to drop a table another table's foreign key
+        // references, whatever the rows; SQLite's DROP TABLE would delete the rows first
+        // (cascading to the children), so the schema builder refuses it there too.
+        schema(|s| {
+            s.create("fk_parent", |t| {
+                t.id();
+            })?;
+            s.create("fk_child", |t| {
+                t.id();
+                t.foreign_id("fk_parent_id").constrained_to("fk_parent").cascade_on_delete();
+            })?;
+            s.create("fk_tree", |t| {
+                t.id();
+                t.foreign_id("parent_id").nullable().constrained_to("fk_tree").cascade_on_delete();
+            })
+        })?;
+        DB::table("fk_parent").insert(orm_core::row! {"id" => 1})?;
+        DB::table("fk_child").insert_many([
+            orm_core::row! {"fk_parent_id" => 1},
+            orm_core::row! {"fk_parent_id" => 1},
+        ])?;
+        DB::table("fk_tree").insert(orm_core::row! {"id" => 1})?;
+        DB::table("fk_tree").insert(orm_core::row! {"id" => 2, "parent_id" => 1})?;
+        let refused = |outcome: Result<()>| {
+            let err = outcome.expect_err("dropping a referenced table must fail");
+            if backend() == Backend::Sqlite {
+                let Error::TableReferenced { table, referenced_by } = &err else {
+                    panic!("unexpected error {err:?}");
+                };
+                assert_eq!((table.as_str(), referenced_by.as_slice()), ("fk_parent", &["fk_child".to_owned()][..]));
+                assert!(err.to_string().contains("fk_child"), "{err}");
+            }
+        };
+        refused(schema(|s| s.drop("fk_parent")));
+        refused(schema(|s| s.drop_if_exists("fk_parent")));
+        // Inside a transaction too (where SQLite cannot suspend foreign keys).
+        let mut outcome = None;
+        DB::transaction(|| {
+            outcome = Some(schema(|s| s.drop("fk_parent")));
+            Ok(())
+        })
+        .ok();
+        refused(outcome.expect("closure ran"));
+        assert!(table_exists("fk_parent")?);
+        assert_eq!(DB::table("fk_parent").count()?, 1);
+        assert_eq!(DB::table("fk_child").count()?, 2);
+        assert_eq!(foreign_keys("fk_child")?.len(), 1);
+        // Emptied of rows, it is still referenced.
+        DB::table("fk_child").delete()?;
+        refused(schema(|s| s.drop("fk_parent")));
+        assert!(table_exists("fk_parent")?);
+        // A table referenced only by itself drops; once the children are gone, so does
+        // the parent; a missing table is still fine for drop_if_exists.
+        schema(|s| {
+            s.drop("fk_tree")?;
+            s.drop("fk_child")?;
+            s.drop("fk_parent")?;
+            s.drop_if_exists("fk_parent")
+        })?;
+        assert!(!table_exists("fk_tree")? && !table_exists("fk_parent")?);
+        // drop_all_tables (`fresh`) still drops everything, whatever references what.
+        schema(|s| {
+            s.create("fk_parent", |t| {
+                t.id();
+            })?;
+            s.create("fk_child", |t| {
+                t.id();
+                t.foreign_id("fk_parent_id").constrained_to("fk_parent");
+            })?;
+            s.drop_all_tables()
+        })?;
+        assert!(!table_exists("fk_child")? && !table_exists("fk_parent")?);
+        Ok(())
+    }
+
     fn golden_sql_per_dialect() -> Result<()> {
         let sql = pretend(|s| {
             s.create("posts", |t| {

@@ -127,6 +127,16 @@ pub trait SchemaGrammar {
     fn foreign_key_switch(&self) -> Option<&'static ForeignKeySwitch> {
         None
     }
+
+    /// Where `DROP TABLE` does not itself refuse a table that other tables' foreign keys
+    /// reference (SQLite deletes its rows first, firing `ON DELETE CASCADE` into the
+    /// children, or drops it leaving them referencing a missing table while foreign keys
+    /// are suspended): a query (two binds: the table name, twice) listing those other
+    /// tables in a column named `name`, so the schema builder can refuse the drop as
+    /// PostgreSQL and MySQL do. `None` where the database refuses by itself.
+    fn referencing_tables_query(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The family of the common SQL type spellings, by keyword (case-insensitive).

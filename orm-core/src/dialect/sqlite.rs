@@ -230,6 +230,10 @@ impl SchemaGrammar for SqliteDialect {
         };
         Some(&SWITCH)
     }
+
+    fn referencing_tables_query(&self) -> Option<&'static str> {
+        Some(sqlite_pragmas::REFERENCING_TABLES)
+    }
 }
 
 /// Whether SQLite can add `column` with `ALTER TABLE ADD COLUMN` (it cannot add a

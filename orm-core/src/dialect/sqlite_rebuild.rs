@@ -22,10 +22,12 @@ pub mod sqlite_pragmas {
     pub const FOREIGN_KEYS_ON: &str = "PRAGMA foreign_keys = ON";
     /// Lists rows violating foreign keys (no rows: all good).
     pub const FOREIGN_KEY_CHECK: &str = "PRAGMA foreign_key_check";
-    /// Lists tables (column `name`) with a foreign key to the table bound as `?`.
-    pub const REFERENCING_TABLES: &str = "SELECT m.name AS name FROM sqlite_master AS m, \
-        pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' AND f.\"table\" = ? \
-        AND m.name <> ?";
+    /// Lists the other tables (column `name`, each once) with a foreign key to the table
+    /// bound as `?` (bound twice; names compared case-insensitively, as SQLite does).
+    pub const REFERENCING_TABLES: &str = "SELECT DISTINCT m.name AS name \
+        FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f \
+        WHERE m.type = 'table' AND f.\"table\" = ? COLLATE NOCASE \
+        AND m.name <> ? COLLATE NOCASE ORDER BY m.name";
     /// The `CREATE TABLE` statement of the table bound as `?` (column `sql`).
     pub const TABLE_SQL: &str = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?";
     /// The explicitly created indexes of the table bound as `?` (columns `name`, `sql`).

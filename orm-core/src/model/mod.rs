@@ -659,6 +659,7 @@ fn default_query(meta: &'static ModelMeta) -> Query<()> {
             default_select: &meta.sql,
             soft_delete: meta.deleted_at.map(|i| (meta.columns[i], updated_at)),
             updated_at,
+            created_at: meta.created_at.map(|c| meta.columns[c]),
         }
     });
     query.model_info(info)

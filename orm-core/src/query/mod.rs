@@ -92,8 +92,10 @@ pub(crate) struct ModelInfo {
     pub(crate) default_select: &'static dyn DefaultSelect,
     /// `(deleted_at, updated_at)` when `delete` is a soft delete.
     pub(crate) soft_delete: Option<(&'static str, Option<&'static str>)>,
-    /// The `updated_at` column mass updates stamp.
+    /// The `updated_at` column mass updates and upserts stamp.
     pub(crate) updated_at: Option<&'static str>,
+    /// The `created_at` column upserts fill on the rows they insert.
+    pub(crate) created_at: Option<&'static str>,
 }
 
 impl std::fmt::Debug for ModelInfo {
@@ -101,6 +103,7 @@ impl std::fmt::Debug for ModelInfo {
         f.debug_struct("ModelInfo")
             .field("soft_delete", &self.soft_delete)
             .field("updated_at", &self.updated_at)
+            .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
 }
@@ -403,6 +406,15 @@ impl<T> Query<T> {
         match self.model_info {
             Some(info) if self.model.stamps_updated_at => info.updated_at,
             _ => None,
+        }
+    }
+
+    /// The `created_at` and `updated_at` columns an upsert fills on the rows it inserts
+    /// (on the same model queries whose updates stamp `updated_at`).
+    pub(crate) fn stamped_timestamps(&self) -> [Option<&'static str>; 2] {
+        match self.model_info {
+            Some(info) if self.model.stamps_updated_at => [info.created_at, info.updated_at],
+            _ => [None, None],
         }
     }
 

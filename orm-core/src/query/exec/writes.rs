@@ -59,6 +59,31 @@ where
     Ok(batch)
 }
 
+/// Adds each of `columns` the rows lack, with `value` in every row (a column a row
+/// gives keeps its value).
+fn add_missing_columns<'a>(
+    batch: &mut Batch<'a>,
+    columns: impl IntoIterator<Item = &'a str>,
+    value: &Value,
+) {
+    let missing: Vec<&str> = columns
+        .into_iter()
+        .filter(|c| !batch.columns.contains(c))
+        .collect();
+    if missing.is_empty() || batch.rows == 0 {
+        return;
+    }
+    let width = batch.columns.len();
+    let mut old = std::mem::take(&mut batch.values).into_iter();
+    let mut values = Vec::with_capacity(batch.rows * (width + missing.len()));
+    for _ in 0..batch.rows {
+        values.extend(old.by_ref().take(width));
+        values.extend(missing.iter().map(|_| value.clone()));
+    }
+    batch.values = values;
+    batch.columns.extend(missing);
+}
+
 pub(super) fn mismatch(row: usize, got: &[(&str, Value)], first: &[&str]) -> Error {
     Error::invalid_query(
         InvalidQueryKind::Rows,
@@ -216,6 +241,11 @@ impl<T> Query<T> {
     /// same `unique_by` columns exists (`ON CONFLICT (unique_by) DO UPDATE SET c =
     /// excluded.c`; `DO NOTHING` when `update` is empty). `unique_by` must match a
     /// unique index. Chunked like [`Query::insert_many`]. Returns the rows written.
+    ///
+    /// On a model query (`User::query()`) of a model with `timestamps`, as Eloquent's
+    /// `upsert`: each row gets `created_at` and `updated_at` (now) unless it gives them,
+    /// and `updated_at` joins a non-empty `update`, so an updated row is stamped and
+    /// keeps its `created_at`.
     pub fn upsert<'a, R>(
         self,
         rows: impl IntoIterator<Item = R>,
@@ -238,8 +268,24 @@ impl<T> Query<T> {
     where
         R: IntoIterator<Item = (&'a str, Value)>,
     {
-        let batch = collect_rows(rows)?;
-        execute_insert(conn, &self.parts.table, batch, Some((unique_by, update)))
+        let mut batch = collect_rows(rows)?;
+        let mut update = std::borrow::Cow::Borrowed(update);
+        let [created_at, updated_at] = self.stamped_timestamps();
+        if created_at.is_some() || updated_at.is_some() {
+            let now = Value::DateTimeUtc(crate::value::now());
+            add_missing_columns(
+                &mut batch,
+                [created_at, updated_at].into_iter().flatten(),
+                &now,
+            );
+            // An empty `update` is "insert or ignore": an existing row stays untouched.
+            if let Some(updated_at) = updated_at {
+                if !update.is_empty() && !update.contains(&updated_at) {
+                    update.to_mut().push(updated_at);
+                }
+            }
+        }
+        execute_insert(conn, &self.parts.table, batch, Some((unique_by, &update)))
     }
 
     /// Updates the matching rows: `update(row!{"votes" => 0})`; returns how many.
