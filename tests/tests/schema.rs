@@ -572,7 +572,7 @@ on_every_backend! {
                 r#"CREATE INDEX "posts_votes_index" ON "posts" ("votes")"#,
                 r#"ALTER TABLE "posts" DROP COLUMN "draft""#,
                 r#"ALTER TABLE "posts" RENAME TO "articles""#,
-                r#"DROP TABLE IF EXISTS "articles" CASCADE"#,
+                r#"DROP TABLE IF EXISTS "articles""#,
             ],
             Backend::Mysql => vec![
                 "CREATE TABLE `posts` (`id` BIGINT PRIMARY KEY AUTO_INCREMENT NOT NULL, `title` VARCHAR(255) NOT NULL DEFAULT 'it''s', `draft` TINYINT(1) NOT NULL DEFAULT TRUE, `user_id` BIGINT NOT NULL CHECK (`user_id` >= 0), `created_at` DATETIME(6), `updated_at` DATETIME(6), CONSTRAINT `posts_user_id_foreign` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE)",
