@@ -270,31 +270,6 @@ on_every_backend! {
         Ok(())
     }
 
-    fn dropping_a_table_another_references_is_refused_and_keeps_the_reference() -> Result<()> {
-        schema(|s| {
-            s.create("drop_parents", |t| { t.increments("id"); })?;
-            s.create("drop_children", |t| {
-                t.increments("id");
-                t.integer("drop_parent_id");
-                t.foreign("drop_parent_id").references("id").on("drop_parents").on_delete("cascade");
-            })
-        })?;
-        DB::insert("INSERT INTO drop_parents (id) VALUES (?)", &[&1])?;
-        DB::insert("INSERT INTO drop_children (drop_parent_id) VALUES (?)", &[&1])?;
-        assert!(schema(|s| s.drop_if_exists("drop_parents")).is_err());
-        assert!(schema(|s| s.drop("drop_parents")).is_err());
-        assert!(table_exists("drop_parents")?);
-        assert_eq!(foreign_keys("drop_children")?.len(), 1, "the child keeps its foreign key");
-        assert_eq!(DB::select("SELECT id FROM drop_children", &[])?.len(), 1, "and its rows");
-        // Child first, then the parent: both go.
-        schema(|s| {
-            s.drop_if_exists("drop_children")?;
-            s.drop_if_exists("drop_parents")
-        })?;
-        assert!(!table_exists("drop_parents")?);
-        Ok(())
-    }
-
     fn alter_adds_renames_changes_and_drops_columns_keeping_rows_and_indexes() -> Result<()> {
         schema(|s| {
             s.create("items", |t| {
