@@ -31,6 +31,27 @@ fn new_york_session() -> Result<()> {
 }
 
 on_every_backend! {
+    fn date_parts_compare_with_a_date_time_by_its_date() {
+        create_events()?;
+        let at = Utc.with_ymd_and_hms(2024, 5, 20, 9, 30, 0).unwrap();
+        DB::table("events").insert(row! {"at_utc" => at, "at_local" => at.naive_utc(), "day" => ymd(2024, 5, 20)})?;
+        let midnight = Utc.with_ymd_and_hms(2024, 5, 20, 0, 0, 0).unwrap();
+        let evening = Utc.with_ymd_and_hms(2024, 5, 20, 21, 0, 0).unwrap();
+        for column in ["at_utc", "at_local", "day"] {
+            let events = || DB::table("events");
+            for value in [Value::from(at), Value::from(midnight), Value::from(evening), Value::from(evening.naive_utc())] {
+                assert_eq!(events().where_date(column, "=", value.clone()).count()?, 1, "{column} = {value}");
+            }
+            assert_eq!(events().where_date(column, ">", midnight + chrono::Duration::days(1)).count()?, 0, "{column}");
+            assert_eq!(events().where_date(column, "<=", evening).count()?, 1, "{column}");
+            assert_eq!(events().where_year(column, "=", evening).count()?, 1, "{column}");
+            assert_eq!(events().where_month(column, "=", evening).count()?, 1, "{column}");
+            assert_eq!(events().where_day(column, "=", evening).count()?, 1, "{column}");
+            assert_eq!(events().where_day(column, "=", ymd(2024, 5, 21)).count()?, 0, "{column}");
+        }
+        Ok(())
+    }
+
     fn a_time_of_day_is_never_dropped_into_a_date() {
         create_events()?;
         let midnight = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap();

@@ -70,6 +70,30 @@ fn schema() -> Result<()> {
 }
 
 on_every_backend! {
+    fn find_on_a_query_reads_the_key_of_its_own_table_and_all_its_conditions() {
+        schema()?;
+        Schema::on_default(|s| {
+            s.create("legs", |t| {
+                t.increments("id");
+                t.big_integer("flight_id");
+            })
+        })
+        .map_err(Error::other)?;
+        DB::table("legs").insert(row! {"flight_id" => 2})?;
+        // Joined: `flights.id`, not an ambiguous `id`.
+        let joined = || Flight::query().join("legs", "legs.flight_id", "=", "flights.id");
+        assert_eq!(joined().find(2)?.map(|f| f.code), Some("LH2".to_owned()));
+        assert_eq!(joined().find(1)?, None);
+        assert_eq!(joined().find_or_fail(2)?.code, "LH2");
+        // The key ANDed with every condition, an `or_where` included.
+        let either = || Flight::where_eq("code", "LH1").or_where_eq("code", "LH3");
+        assert_eq!(either().find(2)?, None);
+        assert_eq!(either().find(3)?.map(|f| f.code), Some("LH3".to_owned()));
+        assert!(either().find_or_fail(999).is_err());
+        assert_eq!(DB::table("flights").where_eq("code", "LH1").or_where_eq("code", "LH3").find(2)?, None);
+        Ok(())
+    }
+
     fn find_many_reads_a_key_list_longer_than_a_statement_binds() {
         schema()?;
         // More keys than SQLite (32 766) or MySQL (65 535) bind at once, each key twice.

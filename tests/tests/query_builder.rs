@@ -521,6 +521,33 @@ on_every_backend! {
         Ok(())
     }
 
+    fn truncate_restarts_the_ids_of_a_table_the_schema_builder_made() {
+        orm_migrate::Schema::on_default(|s| {
+            s.create("tickets", |t| {
+                t.increments("id");
+                t.string("code", 10);
+            })
+        })
+        .map_err(Error::other)?;
+        for code in ["a", "b", "c"] {
+            DB::table("tickets").insert(row! {"code" => code})?;
+        }
+        DB::table("tickets").truncate()?;
+        assert_eq!(DB::table("tickets").count()?, 0);
+        assert_eq!(DB::table("tickets").insert_get_id(row! {"code" => "after"})?, 1);
+        // In a transaction, a rollback keeps the rows and the counter (MySQL's TRUNCATE
+        // commits the transaction it is in: the server's rule).
+        if backend() != Backend::Mysql {
+            let rolled_back: Result<()> = DB::transaction(|| {
+                DB::table("tickets").truncate()?;
+                Err(Error::Cancelled("undo".into()))
+            });
+            assert!(rolled_back.is_err());
+            assert_eq!(DB::table("tickets").insert_get_id(row! {"code" => "next"})?, 2);
+        }
+        Ok(())
+    }
+
     fn where_in_lists_of_every_length_and_kind() {
         seed()?;
         let get = |q: Query| -> Result<Vec<String>> { q.order_by("id").pluck::<String>("name") };

@@ -299,6 +299,14 @@ pub trait Dialect:
         w.push("TRUNCATE TABLE ").push_table_name(table);
     }
 
+    /// Where [`Dialect::push_truncate`] leaves a table's key counter as it was: a query
+    /// (one `?`, the table name) that restarts it, run after the truncate when
+    /// `counter_table_query` (no binds) finds the table holding the counters. `None`
+    /// where the truncate restarts the counter itself.
+    fn truncate_counter_reset(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
     /// Rewrites the portable `?` placeholders of hand-written SQL into this dialect's form.
     /// `?` inside string literals, quoted identifiers and comments is left alone; `??`
     /// stands for a literal `?` (e.g. PostgreSQL's JSON operators).

@@ -132,6 +132,15 @@ impl Dialect for SqliteDialect {
         w.push("DELETE FROM ").push_table_name(table);
     }
 
+    fn truncate_counter_reset(&self) -> Option<(&'static str, &'static str)> {
+        // An AUTOINCREMENT key (the schema builder's `increments`) counts on in
+        // `sqlite_sequence`, which exists once such a table does.
+        Some((
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+            "DELETE FROM sqlite_sequence WHERE name = ?",
+        ))
+    }
+
     fn bool_literal(&self, value: bool) -> &'static str {
         if value {
             "1"

@@ -84,6 +84,25 @@ fn bracket_conditions_from(clauses: &mut Clauses, before: usize) {
     }
 }
 
+/// A date-time compared with a part of a date is that part of it, as Laravel formats a
+/// `DateTimeInterface` (`Y-m-d`, `Y`, `m`, `d`): `where_date("created_at", "=", now)`
+/// matches the rows of today, on every backend. (A `DateTime<Utc>` gives its UTC date.)
+fn date_part_value(part: DatePart, value: Value) -> Value {
+    use chrono::Datelike;
+    let date = match &value {
+        Value::DateTime(v) => v.date(),
+        Value::DateTimeUtc(v) => v.date_naive(),
+        Value::Date(v) if !matches!(part, DatePart::Date) => *v,
+        _ => return value,
+    };
+    match part {
+        DatePart::Date => Value::Date(date),
+        DatePart::Year => Value::Int(date.year().into()),
+        DatePart::Month => Value::Int(date.month().into()),
+        DatePart::Day => Value::Int(date.day().into()),
+    }
+}
+
 /// The boolean joining a condition to the previous one.
 const AND: bool = false;
 const OR: bool = true;
@@ -211,6 +230,7 @@ impl<T> Query<T> {
         op: impl IntoOperator,
         value: Value,
     ) -> Self {
+        let value = date_part_value(part, value);
         self.push_compared(or, op, |op| WhereKind::Date {
             column,
             part,

@@ -406,8 +406,10 @@ impl<T: FromRow> Query<T> {
     }
 
     pub(super) fn find_on(self, conn: &mut Connection, id: Value) -> Result<Option<T>> {
-        let key = self.key.clone();
-        self.where_eq(key, id).first_on(conn)
+        // The key qualified when the query joins other tables (`users.id`, as Eloquent's
+        // `whereKey`), and ANDed with all the query's conditions, `OR`s included.
+        let key = self.paging_key();
+        self.bracketed(|q| q.where_eq(key, id)).first_on(conn)
     }
 
     /// [`Query::find`], or [`Error::NotFound`] naming the table and the key.

@@ -428,6 +428,18 @@ impl<T> Query<T> {
         let (table, _) = crate::query::clause::split_alias(&self.parts.table);
         dialect.push_truncate(&mut w, table);
         let (sql, binds) = w.finish()?;
-        conn.execute_native(&sql, &binds).map(|_| ())
+        let Some((counters, reset)) = dialect.truncate_counter_reset() else {
+            return conn.execute_native(&sql, &binds).map(|_| ());
+        };
+        // The rows and the key counter together: ids start again at 1, as after
+        // PostgreSQL's `RESTART IDENTITY` and MySQL's `TRUNCATE`.
+        let table = table.rsplit('.').next().unwrap_or(table).to_owned();
+        conn.transaction(|conn| {
+            conn.execute_native(&sql, &binds)?;
+            if !conn.select_values(counters, &[])?.is_empty() {
+                conn.execute_values(reset, &[Value::Text(table)])?;
+            }
+            Ok(())
+        })
     }
 }
