@@ -113,7 +113,7 @@ pub enum Error {
     /// An applied migration whose SQL has changed since it ran.
     #[error(
         "migration `{migration}` changed after it was applied (checksum {recorded} recorded, \
-         {current} now); restore it, or run with `force`"
+         {current} now); restore it, or run `migrate --force` (`Migrator::force`)"
     )]
     ChecksumMismatch {
         /// The migration's name.
@@ -124,7 +124,10 @@ pub enum Error {
         current: String,
     },
     /// A migration in the ledger that the code no longer has.
-    #[error("migration `{0}` is recorded as applied but missing from the code; run with `force` to ignore")]
+    #[error(
+        "migration `{0}` is recorded as applied but missing from the code: restore it to roll \
+         it back (`migrate --force`, `Migrator::force`, only migrates past it)"
+    )]
     MissingMigration(String),
     /// Two migrations with the same name.
     #[error("two migrations are named `{0}`")]

@@ -168,7 +168,18 @@ fn new_app_has_the_masonite_layout() {
     let before = snapshot(dir.path());
     let err = fails(dir.path(), &["new", "blog"]);
     assert!(err.contains("already exists"), "{err}");
-    for bad in ["Blog", "1blog", "my blog", "fn", ""] {
+    // Names the generated app could not build under: keywords, its own modules and
+    // binary, the ORM's crates.
+    for bad in [
+        "Blog",
+        "1blog",
+        "my blog",
+        "fn",
+        "",
+        "app",
+        "craft-migrate",
+        "orm-core",
+    ] {
         let err = fails(dir.path(), &["new", bad]);
         assert!(err.contains("app name"), "{bad}: {err}");
     }
@@ -188,6 +199,13 @@ fn new_app_has_the_masonite_layout() {
 fn models_and_migrations_are_scaffolded_and_registered() {
     let dir = tempfile::tempdir().unwrap();
     let app = new_app(dir.path(), "shop");
+    // A model named like a type the generated code uses is refused, nothing written.
+    let before = snapshot(&app);
+    for bad in ["Option", "vec", "date_time", "ModelState"] {
+        let err = fails(&app, &["model", bad]);
+        assert!(err.contains("model name"), "{bad}: {err}");
+    }
+    assert_eq!(snapshot(&app), before);
     let out = ok(&app, &["model", "blog-post", "-m"]);
     assert!(out.contains("app/blog_post.rs"), "{out}");
     let model = std::fs::read_to_string(app.join("app/blog_post.rs")).unwrap();

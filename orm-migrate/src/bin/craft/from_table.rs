@@ -15,8 +15,16 @@ pub fn read_columns(
     std::env::set_current_dir(&app.root)
         .map_err(|e| format!("cannot enter {}: {e}", app.root.display()))?;
     let url = orm_migrate::cli::database_url(database)?;
-    let mut conn =
-        Connection::open(&url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let mut conn = Connection::open(&url).map_err(|e| match e {
+        // `craft` installed with the default features reads SQLite only.
+        orm_core::Error::Config(ref message) if message.contains("not compiled in") => {
+            format!(
+                "cannot connect to the database: {e} (install craft with the database's \
+                     feature: cargo install --path orm-migrate --features postgres,mysql)"
+            )
+        }
+        e => format!("cannot connect to the database: {e}"),
+    })?;
     let columns = Schema::new(&mut conn)
         .columns(table)
         .map_err(|e| format!("cannot read table `{table}`: {e}"))?;
@@ -84,11 +92,19 @@ pub fn model_source(
     if soft_deletes {
         options.push("soft_deletes".to_owned());
     }
+    // The field keeping the row's state: `state` unless a column has that name.
+    let state_field = ["state", "model_state", "orm_state"]
+        .into_iter()
+        .find(|field| !has(field))
+        .unwrap_or("orm_model_state");
     let mut fields = String::new();
     for column in columns {
         let name = &column.name;
+        // `self`, `crate`, `super` and `Self` cannot be raw identifiers, and `_` is no
+        // field name at all.
         if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             || name.starts_with(|c: char| c.is_ascii_digit())
+            || matches!(name.as_str(), "self" | "crate" | "super" | "Self" | "_")
         {
             return Err(format!(
                 "column `{name}` of `{table}` is not a Rust identifier: write this model by hand"
@@ -130,7 +146,7 @@ use orm_core::prelude::*;
 #[model({options})]
 pub struct {type_name} {{
 {fields}    /// What the model remembers of its row: `save` writes only the changed columns.
-    pub state: ModelState,
+    pub {state_field}: ModelState,
 }}
 "#,
         options = options.join(", ")
@@ -177,6 +193,26 @@ mod tests {
             source.contains("pub created_at: Option<DateTime<Utc>>,"),
             "{source}"
         );
+    }
+
+    #[test]
+    fn a_state_column_moves_the_state_field_and_unusable_names_are_refused() {
+        let columns = [
+            column("id", "integer", false, true),
+            column("state", "text", false, false),
+        ];
+        let source = model_source("Order", "orders", &columns).unwrap();
+        assert!(source.contains("pub state: String,"), "{source}");
+        assert!(source.contains("pub model_state: ModelState,"), "{source}");
+        assert!(!source.contains("pub state: ModelState"), "{source}");
+        for name in ["self", "crate", "super", "Self", "_"] {
+            let columns = [
+                column("id", "integer", false, true),
+                column(name, "text", false, false),
+            ];
+            let err = model_source("Odd", "odd", &columns).unwrap_err();
+            assert!(err.contains("not a Rust identifier"), "{name}: {err}");
+        }
     }
 
     #[test]

@@ -71,8 +71,34 @@ pub fn model_type_name(name: &str) -> Result<String, String> {
     if camel == "Self" {
         return Err("invalid model name `Self`: it is a Rust keyword".to_owned());
     }
+    if TAKEN_TYPE_NAMES.contains(&camel.as_str()) {
+        return Err(format!(
+            "invalid model name `{name}`: `{camel}` is a type the generated code uses \
+             (choose another name, e.g. {camel}Record)"
+        ));
+    }
     Ok(camel)
 }
+
+/// Types the scaffolded models and their module list name (`Option<i64>` keys,
+/// `Option<DateTime<Utc>>` timestamps, `pub state: ModelState`, `Vec<..>` in `all()`,
+/// the column types of `--from-table`): a model of that name would shadow them and the
+/// app would not compile.
+const TAKEN_TYPE_NAMES: &[&str] = &[
+    "Option",
+    "Some",
+    "None",
+    "Vec",
+    "String",
+    "Box",
+    "DateTime",
+    "Utc",
+    "ModelState",
+    "NaiveDate",
+    "NaiveDateTime",
+    "NaiveTime",
+    "Decimal",
+];
 
 /// `create_posts_table` → `CreatePostsTable`.
 pub fn camel_case(snake: &str) -> String {
@@ -130,6 +156,22 @@ pub fn app_names(name: &str) -> Result<(String, String), String> {
             "invalid app name `{name}`: it clashes with a Rust keyword or crate"
         ));
     }
+    // The app's own modules and binary, and the ORM's crates it depends on.
+    if matches!(
+        ident.as_str(),
+        "app"
+            | "databases"
+            | "craft_migrate"
+            | "orm_core"
+            | "orm_derive"
+            | "orm_migrate"
+            | "orm_inflector"
+    ) {
+        return Err(format!(
+            "invalid app name `{name}`: it clashes with a module, binary or crate of the \
+             generated app (e.g. call it my-{name})"
+        ));
+    }
     Ok((name.to_owned(), ident))
 }
 
@@ -164,7 +206,19 @@ mod tests {
         assert_eq!(model_type_name("blog_post").unwrap(), "BlogPost");
         assert_eq!(model_type_name("blog-post").unwrap(), "BlogPost");
         assert_eq!(model_type_name("BlogPost").unwrap(), "BlogPost");
-        for bad in ["", "1Post", "blog post", "Self", "-post", "post!"] {
+        for bad in [
+            "",
+            "1Post",
+            "blog post",
+            "Self",
+            "-post",
+            "post!",
+            "Option",
+            "vec",
+            "date_time",
+            "Utc",
+            "model_state",
+        ] {
             assert!(model_type_name(bad).is_err(), "{bad}");
         }
     }
@@ -204,8 +258,23 @@ mod tests {
             app_names("my-blog").unwrap(),
             ("my-blog".into(), "my_blog".into())
         );
-        for bad in ["", "Blog", "1blog", "my blog", "fn", "std"] {
+        for bad in [
+            "",
+            "Blog",
+            "1blog",
+            "my blog",
+            "fn",
+            "std",
+            "app",
+            "databases",
+            "craft-migrate",
+            "orm-core",
+            "orm_migrate",
+            "orm-derive",
+            "orm-inflector",
+        ] {
             assert!(app_names(bad).is_err(), "{bad}");
         }
+        assert!(app_names("my-app").is_ok());
     }
 }
