@@ -32,18 +32,20 @@ pub(crate) fn lazy_loading_prevented() -> bool {
 }
 
 /// A test database was installed on this thread: the setting becomes the thread's own.
-pub(crate) fn enter_thread_scope() {
+/// Returns the thread's setting as it was, for [`leave_thread_scope`] to restore.
+pub(crate) fn enter_thread_scope() -> Option<bool> {
     THREAD_SCOPES.with(|c| c.set(c.get() + 1));
+    PREVENT_ON_THIS_THREAD.with(Cell::get)
 }
 
-/// A test database was dropped; with the thread's last one, its own setting goes too.
-pub(crate) fn leave_thread_scope() {
+/// A test database was dropped: the thread's setting is again what it was when that
+/// database was installed (a nested guard's setting ends with it); with the thread's
+/// last one, its own setting goes.
+pub(crate) fn leave_thread_scope(before: Option<bool>) {
     let left = THREAD_SCOPES.with(|c| {
         let n = c.get().saturating_sub(1);
         c.set(n);
         n
     });
-    if left == 0 {
-        PREVENT_ON_THIS_THREAD.with(|c| c.set(None));
-    }
+    PREVENT_ON_THIS_THREAD.with(|c| c.set(if left == 0 { None } else { before }));
 }

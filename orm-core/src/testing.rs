@@ -31,11 +31,12 @@ pub const MYSQL_URL_VAR: &str = "ORM_TEST_MYSQL_URL";
 pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
 fn installed(scope: usize, backend: Backend, schema: Option<String>) -> TestDatabase {
-    crate::lazy_loading::enter_thread_scope();
+    let lazy_loading_before = crate::lazy_loading::enter_thread_scope();
     TestDatabase {
         scope,
         backend,
         schema,
+        lazy_loading_before,
         not_send: PhantomData,
     }
 }
@@ -49,6 +50,9 @@ pub struct TestDatabase {
     scope: usize,
     backend: Backend,
     schema: Option<String>,
+    /// The thread's lazy-loading setting when this database was installed, restored when
+    /// it drops.
+    lazy_loading_before: Option<bool>,
     /// Keeps the guard on its thread (a raw pointer is neither `Send` nor `Sync`).
     not_send: PhantomData<*const ()>,
 }
@@ -77,7 +81,7 @@ impl Drop for TestDatabase {
             });
         }
         pop_scope(self.scope);
-        crate::lazy_loading::leave_thread_scope();
+        crate::lazy_loading::leave_thread_scope(self.lazy_loading_before);
     }
 }
 

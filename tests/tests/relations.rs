@@ -457,3 +457,30 @@ fn pivot_table_defaults_to_singular_tables_in_alphabetical_order() {
     assert_eq!(roles.related_key, "role_id");
     assert_eq!(Role::meta().relation("users").unwrap().pivot(), "role_user");
 }
+
+/// A nested test database's lazy-loading setting ends with it (docs/09: the setting
+/// "is reset when the guard drops"; guards nest).
+#[test]
+fn a_nested_test_database_keeps_its_lazy_loading_setting_to_itself() -> Result<()> {
+    let _outer = orm_core::testing::sqlite();
+    seed()?;
+    let ada = User::where_eq("name", "Ada").first()?.expect("seeded");
+    {
+        let _inner = orm_core::testing::sqlite();
+        DB::prevent_lazy_loading(true);
+    }
+    assert!(
+        ada.posts().get().is_ok(),
+        "the inner guard's setting outlived it"
+    );
+    // Set on the outer guard, it holds inside a nested one and after it.
+    DB::prevent_lazy_loading(true);
+    {
+        let _inner = orm_core::testing::sqlite();
+        assert!(matches!(ada.posts().get(), Err(Error::LazyLoading { .. })));
+    }
+    assert!(matches!(ada.posts().get(), Err(Error::LazyLoading { .. })));
+    DB::prevent_lazy_loading(false);
+    assert!(ada.posts().get().is_ok());
+    Ok(())
+}
