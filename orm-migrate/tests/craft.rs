@@ -458,9 +458,19 @@ fn outside_an_app_and_unknown_commands_fail_clearly() {
     }
     assert!(snapshot(dir.path()).is_empty());
 
-    let output = craft(dir.path(), &["frobnicate"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("unrecognized subcommand"));
+    // Usage errors are one line too.
+    for args in [
+        &["frobnicate"][..],
+        &["migrate:rollback", "--step", "-1"],
+        &["model", "Post", "--from-table", "posts", "-m"],
+    ] {
+        let output = craft(dir.path(), args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+    }
+    assert!(stderr(&craft(dir.path(), &["frobnicate"])).contains("unrecognized subcommand"));
 
     let help = ok(dir.path(), &["--help"]);
     for command in [

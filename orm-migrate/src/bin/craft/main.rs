@@ -67,7 +67,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let craft = Craft::parse();
+    let craft = match Craft::try_parse() {
+        Ok(craft) => craft,
+        Err(error) => return usage_failure(error),
+    };
     let paint = Paint::stdout();
     let outcome = match craft.command {
         Command::New { name, database } => {
@@ -154,4 +157,27 @@ fn relative(path: &Path) -> &Path {
 
 fn current_dir() -> PathBuf {
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// Help and version print as clap writes them; a usage error (an unknown command, a bad
+/// flag) is one line on stderr, as every other craft error, with where to look.
+fn usage_failure(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+    }
+    let text = error.to_string();
+    let line = text
+        .lines()
+        .next()
+        .unwrap_or("error: invalid arguments")
+        .trim_end();
+    eprintln!("{line} (`craft --help` lists the commands, `craft <command> --help` their flags)");
+    ExitCode::from(2)
 }
