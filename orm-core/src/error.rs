@@ -51,6 +51,16 @@ pub enum Error {
     /// A connection URL or configuration value is not valid.
     #[error("configuration error: {0}")]
     Config(String),
+    /// The URL names a database whose support this build of orm-core leaves out: enable
+    /// the feature named.
+    #[error("{url} support is not compiled in: enable orm-core's `{feature}` feature")]
+    #[non_exhaustive]
+    BackendNotCompiled {
+        /// The connection URL, without its password.
+        url: String,
+        /// The orm-core feature that adds the database: `sqlite`, `postgres` or `mysql`.
+        feature: &'static str,
+    },
     /// No connection is configured under that name.
     #[error(
         "no database connection named `{0}` is configured (call DB::connect or DB::from_env first)"

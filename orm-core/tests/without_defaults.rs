@@ -2,7 +2,8 @@
 //! derive without serde (feature `json`), with timestamps, relations and eager loading,
 //! through `DB::connect`; one connection per name without r2d2 (feature `pool`); and,
 //! with `postgres`, JSON columns read as text. `.ci/run` runs
-//! it that way (`cargo test -p orm-core --no-default-features --features sqlite,postgres,mysql`);
+//! it that way (`cargo test -p orm-core --no-default-features --features sqlite,postgres,mysql`,
+//! and with `sqlite` alone);
 //! the workspace run covers the SQLite part with the defaults.
 
 use orm_core::prelude::*;
@@ -228,4 +229,25 @@ fn without_pool_a_connection_the_server_ended_is_replaced() -> Result<()> {
     assert_eq!((status.opened, status.closed), (2, 1));
     assert!(DB::disconnect(name));
     Ok(())
+}
+
+/// A URL of a database this build leaves out is a typed error naming the feature to
+/// enable (`.ci/run` runs this file with `sqlite` alone for it).
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn a_database_left_out_of_the_build_is_a_typed_error_naming_its_feature() {
+    let err = DB::connect("postgres://ada:secret@127.0.0.1:5432/app").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BackendNotCompiled {
+                feature: "postgres",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(shown.contains("`postgres` feature"), "{shown}");
+    assert!(!shown.contains("secret"), "{shown}");
 }

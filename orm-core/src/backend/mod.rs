@@ -108,15 +108,14 @@ impl Connection {
             Target::Mysql(url) => Inner::Mysql(Box::new(mysql::MysqlConnection::open(url)?)),
             #[allow(unreachable_patterns)]
             _ => {
-                return Err(Error::Config(format!(
-                    "{} support is not compiled in: enable orm-core's `{}` feature",
-                    options.redacted(),
-                    match options.backend() {
+                return Err(Error::BackendNotCompiled {
+                    url: options.redacted().to_owned(),
+                    feature: match options.backend() {
                         Backend::Sqlite => "sqlite",
                         Backend::Postgres => "postgres",
                         Backend::Mysql => "mysql",
-                    }
-                )))
+                    },
+                })
             }
         };
         Ok(Connection {

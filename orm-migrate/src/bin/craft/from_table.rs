@@ -17,7 +17,7 @@ pub fn read_columns(
     let url = orm_migrate::cli::database_url(database)?;
     let mut conn = Connection::open(&url).map_err(|e| match e {
         // `craft` installed with the default features reads SQLite only.
-        orm_core::Error::Config(ref message) if message.contains("not compiled in") => {
+        orm_core::Error::BackendNotCompiled { .. } => {
             format!(
                 "cannot connect to the database: {e} (install craft with the database's \
                      feature: cargo install --path orm-migrate --features postgres,mysql)"
