@@ -159,6 +159,22 @@ fn sqlite_file_connections_use_wal_and_foreign_keys() -> orm_core::Result<()> {
 }
 
 on_every_backend! {
+    fn raw_writes_that_return_rows_report_their_count_once() {
+        DB::statement("CREATE TABLE returned (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")?;
+        // Before: SQLite made the insert and then reported an error, inviting a retry
+        // that wrote the row twice.
+        let inserted = DB::insert(
+            "INSERT INTO returned (id, name) VALUES (?, ?), (?, ?), (?, ?) RETURNING id",
+            &[&1, &"ada", &2, &"grace", &3, &"linus"],
+        )?;
+        assert_eq!(inserted, 3);
+        let deleted = DB::delete("DELETE FROM returned WHERE id = ? RETURNING name", &[&3])?;
+        assert_eq!(deleted, 1);
+        DB::statement("SELECT name FROM returned")?;
+        assert_eq!(DB::table("returned").order_by("id").pluck::<String>("name")?, ["ada", "grace"]);
+        Ok(())
+    }
+
     fn the_query_log_captures_statements_with_binding_counts() {
         DB::statement("CREATE TABLE logged (x INTEGER)")?;
         DB::enable_query_log();

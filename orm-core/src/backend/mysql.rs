@@ -380,8 +380,15 @@ fn affected<P: mysql::prelude::Protocol>(
 ) -> Result<(u64, u64)> {
     let changed = result.affected_rows();
     let id = result.last_insert_id().unwrap_or(0);
-    drain(result)?;
-    Ok((changed, id))
+    // A write with `RETURNING` answers with its rows, not with a count.
+    let mut returned = 0;
+    while let Some(set) = result.iter() {
+        for row in set {
+            row.map_err(map_error)?;
+            returned += 1;
+        }
+    }
+    Ok((if returned > 0 { returned } else { changed }, id))
 }
 
 fn each_row<P: mysql::prelude::Protocol>(

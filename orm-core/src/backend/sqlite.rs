@@ -62,8 +62,18 @@ impl SqliteConnection {
     pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind_all(&mut stmt, params).map_err(map_error)?;
-        let changed = stmt.raw_execute().map_err(map_error)?;
-        Ok(changed as u64)
+        match stmt.raw_execute() {
+            Ok(changed) => Ok(changed as u64),
+            // A statement that returns rows (`INSERT .. RETURNING`, a pragma reporting
+            // its value, a `SELECT`): rusqlite stops at the first row, by which point
+            // SQLite has made every change the statement makes.
+            Err(rusqlite::Error::ExecuteReturnedResults) => Ok(if stmt.readonly() {
+                0
+            } else {
+                self.conn.changes()
+            }),
+            Err(e) => Err(map_error(e)),
+        }
     }
 
     pub(crate) fn query_each<P: Param>(
