@@ -573,7 +573,9 @@ fn in_transaction<T>(
                 Ok(value)
             }
             Err(e) => {
-                tx.rollback()?;
+                // The migration's failure is the error to report; a rollback failing
+                // after it marks the connection broken.
+                let _ = tx.rollback();
                 Err(e)
             }
         }

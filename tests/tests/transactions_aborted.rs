@@ -239,3 +239,169 @@ on_every_backend! {
         Ok(())
     }
 }
+
+// Failures after which the database has rolled back the whole transaction itself (SQLite
+// on a full disk, MariaDB on a deadlock), savepoints included. Statements the closure
+// runs after ignoring such a failure must not commit on their own (autocommit), and the
+// commit must not report rows the database threw away.
+
+/// Shrinks the SQLite database's page limit so that the next large write fails with
+/// `SQLITE_FULL`, which rolls back the whole transaction.
+fn fill_the_sqlite_disk() -> orm_core::Result<()> {
+    let pages: i64 = DB::select("PRAGMA page_count", &[])?[0].get("page_count")?;
+    DB::statement(&format!("PRAGMA max_page_count = {}", pages + 1))?;
+    Ok(())
+}
+
+fn too_big_for_the_disk() -> orm_core::Result<u64> {
+    DB::insert(
+        "INSERT INTO items (id, name) VALUES (?, ?)",
+        &[&9_i64, &"x".repeat(200_000)],
+    )
+}
+
+fn assert_aborted_by(result: &orm_core::Result<()>, first: impl Fn(&Error) -> bool) {
+    match result {
+        Err(Error::TransactionAborted { first: failure }) => {
+            assert!(first(failure), "{failure:?}")
+        }
+        other => panic!("expected TransactionAborted, got {other:?}"),
+    }
+}
+
+#[test]
+fn sqlite_a_full_disk_ends_the_transaction_and_later_statements_stay_out() -> orm_core::Result<()> {
+    let _db = orm_core::testing::sqlite();
+    setup()?;
+    fill_the_sqlite_disk()?;
+    let result = DB::transaction(|| {
+        add(2, "a")?;
+        let full = too_big_for_the_disk();
+        assert!(full.is_err(), "{full:?}");
+        add(3, "after")?;
+        Ok(())
+    });
+    assert_aborted_by(&result, |e| e.to_string().contains("full"));
+    assert!(not_in_transaction()?);
+    assert_eq!(names()?, ["before"]);
+    DB::transaction(|| add(4, "next"))?;
+    assert_eq!(names()?, ["before", "next"]);
+    Ok(())
+}
+
+#[test]
+fn sqlite_a_full_disk_inside_a_savepoint_ends_every_level() -> orm_core::Result<()> {
+    let _db = orm_core::testing::sqlite();
+    setup()?;
+    fill_the_sqlite_disk()?;
+    let result = DB::transaction(|| {
+        add(2, "outer")?;
+        let inner = DB::transaction(|| {
+            add(3, "inner")?;
+            too_big_for_the_disk()
+        });
+        assert!(inner.is_err(), "{inner:?}");
+        assert_eq!(DB::with_connection(|c| Ok(c.transaction_depth()))?, 1);
+        add(4, "after")?;
+        Ok(())
+    });
+    assert_aborted_by(&result, |e| e.to_string().contains("full"));
+    assert!(not_in_transaction()?);
+    assert_eq!(names()?, ["before"]);
+    Ok(())
+}
+
+/// Runs `statement` (an update of row 2 of `slots`) on this thread's connection while
+/// another connection, holding row 2 and a thousand other rows, waits for row 1, which
+/// this thread's transaction holds: a deadlock whose victim (the lighter side) is this
+/// thread's transaction. Returns what `statement` returned.
+fn mysql_deadlock_victim<T>(
+    db: &orm_core::testing::TestDatabase,
+    statement: impl FnOnce() -> orm_core::Result<T>,
+) -> orm_core::Result<orm_core::Result<T>> {
+    let mut other = orm_core::Connection::open(&orm_core::testing::mysql_url())?;
+    other.execute_batch(&format!("USE `{}`", db.schema().expect("a test database")))?;
+    DB::statement("UPDATE slots SET n = n + 1 WHERE id = 1")?;
+    let (holding, held) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || -> orm_core::Result<()> {
+        let mut tx = other.begin()?;
+        tx.execute("UPDATE ballast SET n = n + 1", &[])?;
+        tx.execute("UPDATE slots SET n = n + 10 WHERE id = 2", &[])?;
+        holding.send(()).ok();
+        // Blocks until this thread's transaction is rolled back by the deadlock.
+        tx.execute("UPDATE slots SET n = n + 10 WHERE id = 1", &[])?;
+        tx.commit()
+    });
+    held.recv().expect("the other side holds row 2");
+    // Let the other side's request for row 1 start waiting.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let outcome = statement();
+    waiter.join().expect("the other side finishes")?;
+    Ok(outcome)
+}
+
+fn mysql_deadlock_setup() -> orm_core::Result<()> {
+    setup()?;
+    DB::statement("CREATE TABLE slots (id BIGINT PRIMARY KEY, n INTEGER NOT NULL)")?;
+    DB::insert("INSERT INTO slots (id, n) VALUES (1, 0), (2, 0)", &[])?;
+    DB::statement("CREATE TABLE ballast (id BIGINT PRIMARY KEY, n INTEGER NOT NULL)")?;
+    DB::statement(
+        "INSERT INTO ballast (id, n) WITH RECURSIVE s (i) AS \
+         (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1000) SELECT i, 0 FROM s",
+    )?;
+    Ok(())
+}
+
+fn is_deadlock(e: &Error) -> bool {
+    e.is_busy() && e.is_retryable()
+}
+
+#[test]
+fn mysql_a_deadlock_ends_the_transaction_and_later_statements_stay_out() -> orm_core::Result<()> {
+    let Some(db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    mysql_deadlock_setup()?;
+    let result = DB::transaction(|| {
+        add(2, "a")?;
+        let deadlock = mysql_deadlock_victim(&db, || {
+            DB::statement("UPDATE slots SET n = n + 1 WHERE id = 2")
+        })?;
+        assert!(deadlock.as_ref().is_err_and(is_deadlock), "{deadlock:?}");
+        add(3, "after")?;
+        Ok(())
+    });
+    assert_aborted_by(&result, is_deadlock);
+    assert!(result.unwrap_err().is_retryable());
+    assert!(not_in_transaction()?);
+    assert_eq!(names()?, ["before"]);
+    // The other side committed; this side changed nothing.
+    let slots: Vec<i64> = DB::table("slots").order_by("id").pluck("n")?;
+    assert_eq!(slots, [10, 10]);
+    Ok(())
+}
+
+#[test]
+fn mysql_a_deadlock_inside_a_savepoint_ends_every_level() -> orm_core::Result<()> {
+    let Some(db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    mysql_deadlock_setup()?;
+    let result = DB::transaction(|| {
+        add(2, "outer")?;
+        let inner = mysql_deadlock_victim(&db, || {
+            DB::transaction(|| {
+                add(3, "inner")?;
+                DB::statement("UPDATE slots SET n = n + 1 WHERE id = 2")
+            })
+        })?;
+        assert!(inner.as_ref().is_err_and(is_deadlock), "{inner:?}");
+        assert_eq!(DB::with_connection(|c| Ok(c.transaction_depth()))?, 1);
+        add(4, "after")?;
+        Ok(())
+    });
+    assert_aborted_by(&result, is_deadlock);
+    assert!(not_in_transaction()?);
+    assert_eq!(names()?, ["before"]);
+    Ok(())
+}

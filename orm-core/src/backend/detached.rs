@@ -36,8 +36,8 @@ impl Detached {
         Err(lent())
     }
 
-    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
-        false
+    pub(crate) fn after_failure(&mut self) -> super::AfterFailure {
+        super::AfterFailure::Kept
     }
 
     pub(crate) fn is_closed(&self) -> bool {

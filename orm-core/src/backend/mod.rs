@@ -25,6 +25,23 @@ const FEWEST_BIND_PARAMS: usize = 32766;
 /// The callback a statement calls for each row it reads; `Ok(false)` stops it.
 type RowFn<'a> = &'a mut dyn FnMut(&Row<'_>) -> Result<bool>;
 
+/// What a failed statement did to the transaction open around it.
+pub(crate) enum AfterFailure {
+    /// Only the statement was undone (SQLite and MySQL for most failures).
+    Kept,
+    /// The server refuses every statement up to the innermost savepoint's rollback
+    /// (PostgreSQL).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Aborted,
+    /// The database rolled back the whole transaction, savepoints included (SQLite on a
+    /// full disk or an I/O error, MySQL on a deadlock): what follows would run outside it.
+    Ended,
+}
+
+/// The level an [`AfterFailure::Ended`] failure is recorded at: every level's commit
+/// reports it, since every level's work was thrown away.
+const WHOLE_TRANSACTION: u32 = 0;
+
 /// One open database connection (SQLite, PostgreSQL or MySQL/MariaDB), caching its prepared statements.
 ///
 /// ```
@@ -50,6 +67,7 @@ struct State {
     /// The first statement the server rejected inside the open transaction, and the
     /// depth it ran at: PostgreSQL has then aborted the transaction (up to that level's
     /// savepoint), so committing that level must fail rather than report success.
+    /// [`WHOLE_TRANSACTION`] when the database rolled back every level.
     aborted: Option<(u32, Box<Error>)>,
     /// When the connection last went back to its pool.
     idle_since: Instant,
@@ -488,7 +506,12 @@ impl Connection {
                 Ok(value)
             }
             Err(e) => {
-                tx.rollback()?;
+                // The caller wants the failure, not a rollback's failure after it (the
+                // database may have ended the transaction itself); a failed rollback
+                // marks the connection broken.
+                if let Err(rollback) = tx.rollback() {
+                    log::warn!(target: "orm", "rollback after a failure failed: {rollback}");
+                }
                 Err(e)
             }
         }
@@ -537,19 +560,21 @@ impl Connection {
     pub(crate) fn rollback_raw(&mut self) -> Result<()> {
         debug_assert!(self.state.depth > 0);
         let result = if self.state.depth == 1 {
-            self.execute_batch(self.dialect().rollback_transaction())
+            self.control(self.dialect().rollback_transaction())
         } else {
             let sql = self
                 .dialect()
                 .rollback_to_savepoint(&savepoint_name(self.state.depth - 1));
-            self.execute_batch(&sql)
+            self.control(&sql)
         };
-        // Rolling back this level undoes a failure that happened in it.
+        // Rolling back this level undoes a failure that happened in it; rolling back the
+        // transaction undoes every failure.
+        let depth = self.state.depth;
         if self
             .state
             .aborted
             .as_ref()
-            .is_some_and(|(at, _)| *at >= self.state.depth)
+            .is_some_and(|(at, _)| depth == 1 || (*at != WHOLE_TRANSACTION && *at >= depth))
         {
             self.state.aborted = None;
         }
@@ -628,8 +653,13 @@ impl Connection {
 
     /// The first failure that aborted the innermost open level, taken.
     fn abort_at_this_level(&mut self) -> Option<Box<Error>> {
+        let depth = self.state.depth;
         match &self.state.aborted {
-            Some((at, _)) if *at >= self.state.depth => {
+            // The whole transaction is gone: each level reports it, the outermost last.
+            Some((WHOLE_TRANSACTION, first)) if depth > 1 => {
+                Some(Box::new(first.duplicate_failure()))
+            }
+            Some((at, _)) if *at == WHOLE_TRANSACTION || *at >= depth => {
                 self.state.aborted.take().map(|(_, first)| first)
             }
             _ => None,
@@ -648,12 +678,57 @@ impl Connection {
         if let Error::Connection { .. } = &error {
             self.state.broken = true;
         }
-        let aborts = dispatch!(&mut self.state.inner, c => c.failure_aborts_transaction());
+        let after = dispatch!(&mut self.state.inner, c => c.after_failure());
         // A lost connection is reported as such (retry code matches it), not as an abort.
-        if aborts && !self.state.broken && self.state.depth > 0 && self.state.aborted.is_none() {
-            self.state.aborted = Some((self.state.depth, Box::new(error.duplicate_failure())));
+        if self.state.broken || self.state.depth == 0 {
+            return error;
+        }
+        match after {
+            AfterFailure::Kept => {}
+            AfterFailure::Aborted => {
+                if self.state.aborted.is_none() {
+                    let first = Box::new(error.duplicate_failure());
+                    self.state.aborted = Some((self.state.depth, first));
+                }
+            }
+            AfterFailure::Ended => self.transaction_ended(&error),
         }
         error
+    }
+
+    /// The database rolled back the whole open transaction because of `error`. Opens it
+    /// again, with its savepoints, so that the statements the caller runs before it
+    /// ends the transaction are not committed one by one; each level's commit then
+    /// rolls back and reports `error` ([`Error::TransactionAborted`]).
+    #[cold]
+    fn transaction_ended(&mut self, error: &Error) {
+        if !matches!(self.state.aborted, Some((WHOLE_TRANSACTION, _))) {
+            let first = Box::new(error.duplicate_failure());
+            self.state.aborted = Some((WHOLE_TRANSACTION, first));
+        }
+        let mut reopen = vec![self.dialect().begin_transaction().to_owned()];
+        reopen.extend(
+            (1..self.state.depth).map(|level| self.dialect().savepoint(&savepoint_name(level))),
+        );
+        for sql in &reopen {
+            if self.control(sql).is_err() {
+                self.state.broken = true;
+                return;
+            }
+        }
+    }
+
+    /// Runs a transaction-control statement (a rollback, or reopening a transaction the
+    /// database ended): logged like any statement, but its failure says nothing about
+    /// the transaction's statements.
+    fn control(&mut self, sql: &str) -> Result<()> {
+        let started = crate::log::start();
+        let result = dispatch!(&mut self.state.inner, c => c.execute_batch(sql));
+        crate::log::finish(started, sql, 0);
+        if let Err(Error::Connection { .. }) = &result {
+            self.state.broken = true;
+        }
+        result.map_err(|e| e.with_sql(sql))
     }
 
     /// Runs `f` on the underlying rusqlite connection (an escape hatch for SQLite-only

@@ -189,8 +189,14 @@ impl MysqlConnection {
         }
     }
 
-    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
-        std::mem::take(&mut self.aborted)
+    /// InnoDB rolls back the whole transaction of a deadlock's victim, savepoints
+    /// included; other failures undo only their statement.
+    pub(crate) fn after_failure(&mut self) -> super::AfterFailure {
+        if std::mem::take(&mut self.aborted) {
+            super::AfterFailure::Ended
+        } else {
+            super::AfterFailure::Kept
+        }
     }
 
     fn track_transaction(&mut self, sql: &str, succeeded: bool) {

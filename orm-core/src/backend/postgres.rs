@@ -75,10 +75,14 @@ impl PgConnection {
         map_error(error)
     }
 
-    /// Whether the last failed statement was rejected by the server, which aborts the
-    /// open transaction.
-    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
-        std::mem::take(&mut self.rejected)
+    /// A statement the server rejected aborts the open transaction (up to the innermost
+    /// savepoint); a failure on the client's side leaves it as it was.
+    pub(crate) fn after_failure(&mut self) -> super::AfterFailure {
+        if std::mem::take(&mut self.rejected) {
+            super::AfterFailure::Aborted
+        } else {
+            super::AfterFailure::Kept
+        }
     }
 
     fn forget(&mut self, sql: &str) {

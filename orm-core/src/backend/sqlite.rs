@@ -102,10 +102,14 @@ impl SqliteConnection {
         self.conn.execute_batch(sql).map_err(map_error)
     }
 
-    /// SQLite keeps the transaction open after a failed statement (only the statement is
-    /// undone), so a failure never dooms the commit.
-    pub(crate) fn failure_aborts_transaction(&mut self) -> bool {
-        false
+    /// SQLite undoes only the failed statement, except after some failures (a full
+    /// disk, an I/O error, out of memory) where it may roll back the whole transaction.
+    pub(crate) fn after_failure(&mut self) -> super::AfterFailure {
+        if self.conn.is_autocommit() {
+            super::AfterFailure::Ended
+        } else {
+            super::AfterFailure::Kept
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
