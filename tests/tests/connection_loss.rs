@@ -122,6 +122,35 @@ fn lost_inside_a_transaction(url: &str) -> orm_core::Result<()> {
     Ok(())
 }
 
+/// PostgreSQL ends a session left idle inside a transaction too long (FATAL 25P03): that
+/// is a lost connection too, whatever statement notices it.
+#[test]
+fn a_session_ended_for_idling_in_a_transaction_is_a_connection_error() -> orm_core::Result<()> {
+    let Some(url) = postgres_url() else {
+        return Ok(());
+    };
+    let separator = if url.contains('?') { '&' } else { '?' };
+    DB::connect_named(
+        "idle_in_transaction",
+        &format!("{url}{separator}options=-cidle_in_transaction_session_timeout%3D300"),
+    )?;
+    let db = DB::connection("idle_in_transaction");
+    db.statement("CREATE TEMPORARY TABLE idling (x INTEGER)")?;
+    let result = db.transaction(|| {
+        db.execute("INSERT INTO idling (x) VALUES (1)", &[])?;
+        std::thread::sleep(Duration::from_millis(600));
+        let lost = db.execute("INSERT INTO idling (x) VALUES (2)", &[]);
+        assert!(matches!(lost, Err(Error::Connection { .. })), "{lost:?}");
+        Ok(())
+    });
+    DB::disconnect("idle_in_transaction");
+    assert!(
+        matches!(result, Err(Error::Connection { .. })),
+        "{result:?}"
+    );
+    Ok(())
+}
+
 #[test]
 fn a_pool_replaces_a_connection_the_server_closed() -> orm_core::Result<()> {
     let Some(url) = postgres_url() else {

@@ -47,6 +47,9 @@ mod code {
     pub(super) const CONNECTION_KILLED: u16 = 1927;
     pub(super) const SERVER_GONE: u16 = 2006;
     pub(super) const SERVER_LOST: u16 = 2013;
+    /// MySQL 8.0.24+ (`ER_CLIENT_INTERACTION_TIMEOUT`), sent before it closes an idle
+    /// session; MariaDB uses the number for an unrelated error.
+    pub(super) const CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
     pub(super) const UNSUPPORTED_PS: u16 = 1295;
 }
 
@@ -713,6 +716,12 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
                 source,
             }
         }
+        code::CLIENT_INTERACTION_TIMEOUT if message.contains("disconnected by the server") => {
+            Error::Connection {
+                message: format!("the server ended the session: {message} ({})", server.code),
+                source,
+            }
+        }
         other => Error::Database {
             message,
             code: Some(other.to_string()),
@@ -772,6 +781,29 @@ fn violated(kind: ConstraintKind, message: &str) -> (Option<String>, Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn server_error(code: u16, message: &str) -> Error {
+        map_error(mysql::Error::MySqlError(mysql::MySqlError {
+            state: "HY000".into(),
+            message: message.into(),
+            code,
+        }))
+    }
+
+    #[test]
+    fn mysql_closing_an_idle_session_is_a_lost_connection_but_mariadbs_4031_is_not() {
+        let mysql = server_error(
+            4031,
+            "The client was disconnected by the server because of inactivity. See \
+             wait_timeout and interactive_timeout for configuring this behavior.",
+        );
+        assert!(matches!(mysql, Error::Connection { .. }), "{mysql:?}");
+        let mariadb = server_error(
+            4031,
+            "Referenced trigger 'tr' for the given action time and event type does not exist",
+        );
+        assert!(matches!(mariadb, Error::Database { .. }), "{mariadb:?}");
+    }
 
     #[test]
     fn violations_name_what_the_message_gives() {

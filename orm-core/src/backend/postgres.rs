@@ -898,11 +898,16 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
 }
 
 /// SQLSTATEs after which the server has ended the session: class 08 (connection
-/// exception), and 57P01-57P05 (admin or crash shutdown, cannot connect now, database
-/// dropped, idle session timeout).
+/// exception), 57P01-57P05 (admin or crash shutdown, cannot connect now, database
+/// dropped, idle session timeout), 25P03 (idle in a transaction too long) and 25P04
+/// (PostgreSQL 17's transaction timeout), both of which the server reports as FATAL.
 fn ends_session(code: &SqlState) -> bool {
     let code = code.code();
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "57P04" | "57P05")
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "57P04" | "57P05" | "25P03" | "25P04"
+        )
 }
 
 pub(crate) fn map_error(error: postgres::Error) -> Error {
