@@ -65,6 +65,21 @@ impl On<'_> {
         }
     }
 
+    /// Runs `f` in a transaction on this connection (a savepoint when one is open).
+    pub(crate) fn transaction<T>(&mut self, f: impl FnOnce(&mut On<'_>) -> Result<T>) -> Result<T> {
+        match self {
+            On::Named(name) => {
+                let name = *name;
+                crate::db::transaction_named(name, || f(&mut On::Named(name)))
+            }
+            On::Remembered(name) => {
+                let name = Arc::clone(name);
+                crate::db::transaction_named(&name, || f(&mut On::Remembered(Arc::clone(&name))))
+            }
+            On::Conn(conn) => conn.transaction(|tx| f(&mut On::Conn(tx))),
+        }
+    }
+
     /// The model's connection: the one its state remembers, else its own.
     pub(crate) fn model<M: Model>(model: &M) -> On<'static> {
         match model.state().and_then(ModelState::shared_connection) {
@@ -677,10 +692,36 @@ fn first_or_create<'a, M: Model + Default>(
     if let Some(found) = on.run(|conn| matching::<M>(&attributes).first_on(conn))? {
         return Ok(found);
     }
+    create_or_first(on, &attributes, values).map(|(model, _)| model)
+}
+
+/// Creates the model from `attributes` and `values`. When a unique key refuses the row
+/// because another caller created it since it was looked for, returns that caller's row
+/// instead (`false`: not created), as Eloquent's `createOrFirst`. Inside a transaction
+/// the insert runs in a savepoint, so that PostgreSQL's refusal does not abort the
+/// transaction.
+fn create_or_first<'a, M: Model + Default>(
+    on: &mut On<'_>,
+    attributes: &[(&'a str, Value)],
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<(M, bool)> {
     let mut model = M::default();
     apply(&mut model, attributes.iter().cloned().chain(values))?;
-    save(&mut model, on, None)?;
-    Ok(model)
+    let created = if on.run(|conn| Ok(conn.in_transaction()))? {
+        on.transaction(|on| save(&mut model, on, None))
+    } else {
+        save(&mut model, on, None)
+    };
+    match created {
+        Ok(()) => Ok((model, true)),
+        Err(refused @ Error::UniqueViolation { .. }) => {
+            match on.run(|conn| matching::<M>(attributes).first_on(conn))? {
+                Some(found) => Ok((found, false)),
+                None => Err(refused),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn update_or_create<'a, M: Model + Default>(
@@ -689,13 +730,13 @@ fn update_or_create<'a, M: Model + Default>(
     values: impl IntoIterator<Item = (&'a str, Value)>,
 ) -> Result<M> {
     let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+    let values: Vec<(&str, Value)> = values.into_iter().collect();
     let mut model = match on.run(|conn| matching::<M>(&attributes).first_on(conn))? {
         Some(found) => found,
-        None => {
-            let mut model = M::default();
-            apply(&mut model, attributes.iter().cloned())?;
-            model
-        }
+        None => match create_or_first::<M>(on, &attributes, values.iter().cloned())? {
+            (created, true) => return Ok(created),
+            (found, false) => found,
+        },
     };
     apply(&mut model, values)?;
     save(&mut model, on, None)?;
