@@ -100,3 +100,151 @@ on_every_backend! {
         Ok(())
     }
 }
+
+/// A board whose topics' messages touch their topic, which touches its board (Eloquent
+/// touches owners of owners: `touch()` saves the owner, which touches its own).
+#[derive(Debug, Clone, Default, Model)]
+#[model(timestamps, soft_deletes)]
+pub struct Board {
+    pub id: Option<i64>,
+    pub name: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(timestamps, soft_deletes)]
+pub struct Topic {
+    pub id: Option<i64>,
+    pub board_id: i64,
+    pub title: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[model(belongs_to(Board, touch))]
+    pub board: BelongsTo<Board>,
+}
+
+#[derive(Debug, Clone, Default, Model)]
+pub struct Message {
+    pub id: Option<i64>,
+    pub topic_id: i64,
+    pub body: String,
+    #[model(belongs_to(Topic, touch))]
+    pub topic: BelongsTo<Topic>,
+}
+
+fn forum() -> Result<(Board, Topic, DateTime<Utc>)> {
+    Schema::on_default(|s| {
+        for table in ["boards", "topics"] {
+            s.create(table, |t| {
+                t.increments("id");
+                if table == "topics" {
+                    t.big_integer("board_id");
+                    t.string("title", 100);
+                } else {
+                    t.string("name", 100);
+                }
+                t.timestamps();
+                t.soft_deletes();
+            })?;
+        }
+        s.create("messages", |t| {
+            t.increments("id");
+            t.big_integer("topic_id");
+            t.string("body", 200);
+        })
+    })
+    .map_err(Error::other)?;
+    let long_ago = Utc::now() - chrono::Duration::days(30);
+    let board = Board::create(Board {
+        name: "Rust".into(),
+        ..Default::default()
+    })?;
+    let topic = Topic::create(Topic {
+        board_id: board.id.unwrap(),
+        title: "ORMs".into(),
+        ..Default::default()
+    })?;
+    for table in ["boards", "topics"] {
+        DB::table(table).update(row! {"updated_at" => long_ago})?;
+    }
+    Ok((board, topic, long_ago))
+}
+
+on_every_backend! {
+    fn touching_an_owner_touches_the_owners_it_touches() {
+        let (board, topic, long_ago) = forum()?;
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        Message::create(Message { topic_id: topic.id.unwrap(), body: "Hi".into(), ..Default::default() })?;
+        let topic = Topic::find_or_fail(topic.id.unwrap())?;
+        assert!(topic.updated_at.unwrap() > before, "{:?} after {long_ago}", topic.updated_at);
+        let board = Board::find_or_fail(board.id.unwrap())?;
+        assert!(board.updated_at.unwrap() > before, "{:?} after {long_ago}", board.updated_at);
+        Ok(())
+    }
+
+    fn a_soft_deleted_owner_is_not_touched() {
+        let (board, topic, long_ago) = forum()?;
+        Topic::find_or_fail(topic.id.unwrap())?.delete()?;
+        for table in ["boards", "topics"] {
+            DB::table(table).update(row! {"updated_at" => long_ago})?;
+        }
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        Message::create(Message { topic_id: topic.id.unwrap(), body: "Hi".into(), ..Default::default() })?;
+        let topic = Topic::with_trashed().find_or_fail(topic.id.unwrap())?;
+        assert!(topic.updated_at.unwrap() < before, "a trashed topic was touched");
+        let board = Board::find_or_fail(board.id.unwrap())?;
+        assert!(board.updated_at.unwrap() < before, "its board was touched through it");
+        Ok(())
+    }
+}
+
+/// Folders touch their parent folder: a tree is touched up to its root, and rows that
+/// are each other's parents end the chain instead of looping.
+#[derive(Debug, Clone, Default, Model)]
+#[model(timestamps)]
+pub struct Folder {
+    pub id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    #[model(belongs_to(Folder, foreign_key = "parent_id", touch))]
+    pub parent: BelongsTo<Folder>,
+}
+
+on_every_backend! {
+    fn a_tree_is_touched_up_to_its_root_and_a_cycle_ends() {
+        Schema::on_default(|s| {
+            s.create("folders", |t| {
+                t.increments("id");
+                t.big_integer("parent_id").nullable();
+                t.string("name", 50);
+                t.timestamps();
+            })
+        })
+        .map_err(Error::other)?;
+        let folder = |name: &str, parent: Option<i64>| {
+            Folder::create(Folder { name: name.into(), parent_id: parent, ..Default::default() })
+        };
+        let root = folder("root", None)?;
+        let mid = folder("mid", root.id)?;
+        let leaf = folder("leaf", mid.id)?;
+        let long_ago = Utc::now() - chrono::Duration::days(30);
+        DB::table("folders").update(row! {"updated_at" => long_ago})?;
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        folder("new", leaf.id)?;
+        for name in ["leaf", "mid", "root"] {
+            let stamped = Folder::where_eq("name", name).first_or_fail()?.updated_at.unwrap();
+            assert!(stamped > before, "{name} was not touched");
+        }
+        // root and mid become each other's parents.
+        DB::table("folders").where_eq("name", "root").update(row! {"parent_id" => mid.id})?;
+        let mut mid = Folder::find_or_fail(mid.id.unwrap())?;
+        mid.name = "middle".into();
+        mid.save()?;
+        Ok(())
+    }
+}

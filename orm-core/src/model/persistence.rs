@@ -47,23 +47,65 @@ pub(super) fn touch_owners(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
 }
 
 fn touch_each_owner(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
+    let mut path = Vec::new();
     for relation in model.meta().relations.iter().filter(|r| r.touch) {
-        let owner = (relation.related)();
-        let (Some(updated_at), Some(key)) =
-            (owner.updated_at, model.column_value(relation.foreign_key))
-        else {
-            continue;
-        };
-        if key.is_null() {
-            continue;
+        if let Some(key) = model.column_value(relation.foreign_key) {
+            touch_owner(relation, key, on, &mut path)?;
         }
-        let stamp = [(owner.columns[updated_at], Value::DateTimeUtc(now()))];
-        on.run(|conn| {
-            Query::<crate::row::Record>::table(owner.table)
-                .where_eq(relation.owner_key(), key)
-                .update_on(conn, stamp)
-        })?;
     }
+    Ok(())
+}
+
+/// Stamps the owner whose key is `key` through `relation`, unless it is soft-deleted
+/// (Eloquent touches through the relation, which hides trashed owners), then the owners
+/// that owner touches, as Eloquent's `touch()` saves the owner and so touches its own.
+/// `path` holds the owners being touched below this one (table and key), so that a
+/// cycle of rows touching each other ends.
+fn touch_owner(
+    relation: &RelationMeta,
+    key: Value,
+    on: &mut On<'_>,
+    path: &mut Vec<(&'static str, Value)>,
+) -> Result<()> {
+    let owner = (relation.related)();
+    let Some(updated_at) = owner.updated_at else {
+        return Ok(());
+    };
+    if key.is_null()
+        || path
+            .iter()
+            .any(|(table, k)| *table == owner.table && *k == key)
+    {
+        return Ok(());
+    }
+    let mut rows =
+        Query::<crate::row::Record>::table(owner.table).where_eq(relation.owner_key(), key.clone());
+    if let Some(deleted_at) = owner.deleted_at {
+        rows = rows.where_null(owner.columns[deleted_at]);
+    }
+    let stamp = [(owner.columns[updated_at], Value::DateTimeUtc(now()))];
+    let above: Vec<&RelationMeta> = owner.relations.iter().filter(|r| r.touch).collect();
+    if above.is_empty() {
+        on.run(|conn| rows.update_on(conn, stamp))?;
+        return Ok(());
+    }
+    let touched = rows
+        .clone()
+        .select(above.iter().map(|r| r.foreign_key).collect::<Vec<_>>());
+    on.run(|conn| rows.update_on(conn, stamp))?;
+    let owners = on.run(|conn| touched.get_on(conn))?;
+    path.push((owner.table, key));
+    for row in &owners {
+        for relation in &above {
+            touch_owner(
+                relation,
+                row.get::<Value, _>(relation.foreign_key)?,
+                on,
+                path,
+            )?;
+        }
+    }
+    path.pop();
     Ok(())
 }
 
