@@ -32,6 +32,16 @@ pub struct Post {
     pub notes: MorphMany<Note>,
     #[model(morph_to_many(Tag, name = "taggable"))]
     pub tags: MorphToMany<Tag>,
+    #[model(has_many(Comment))]
+    pub comments: HasMany<Comment>,
+}
+
+/// An integer field over a legacy SQLite `VARCHAR` column, which stores it as text.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Comment {
+    pub id: Option<i64>,
+    pub post_id: i64,
+    pub body: String,
 }
 
 /// Its foreign key is text (`remarks.post_id VARCHAR`), the posts' key an integer.
@@ -196,4 +206,68 @@ on_every_backend! {
         assert_eq!(p1.tags().count()?, 0);
         Ok(())
     }
+
+    fn eager_loading_matches_text_foreign_keys_to_integer_keys() {
+        schema()?;
+        let p1 = post("p1")?;
+        let p2 = post("p2")?;
+        let p1_key = p1.id.unwrap().to_string();
+        Remark::create(Remark { post_id: p1_key.clone(), body: "r".into(), ..Default::default() })?;
+        Note::create(Note {
+            notable_id: p1_key.clone(),
+            notable_type: "posts".into(),
+            body: "n".into(),
+            ..Default::default()
+        })?;
+
+        // has_many and morph_many: eager and counted as lazily.
+        assert_eq!((p1.remarks().count()?, p2.remarks().count()?), (1, 0));
+        assert_eq!((p1.notes().count()?, p2.notes().count()?), (1, 0));
+        let posts = Post::query().with(&["remarks", "notes"]).order_by("id").get()?;
+        assert_eq!(posts.iter().map(|p| p.remarks.len()).collect::<Vec<_>>(), [1, 0]);
+        assert_eq!(posts.iter().map(|p| p.notes.len()).collect::<Vec<_>>(), [1, 0]);
+        let posts = Post::query().with_count(&["remarks", "notes"]).order_by("id").get()?;
+        assert_eq!(posts.iter().map(|p| p.remarks.count()).collect::<Vec<_>>(), [Some(1), Some(0)]);
+        assert_eq!(posts.iter().map(|p| p.notes.count()).collect::<Vec<_>>(), [Some(1), Some(0)]);
+
+        // belongs_to and morph_to: the text key finds the integer-keyed owner.
+        let remark = Remark::query().with(&["post"]).first()?.unwrap();
+        assert_eq!(remark.post.get().map(|p| p.title.as_str()), Some("p1"));
+        assert_eq!(remark.post().first()?.map(|p| p.title), Some("p1".to_owned()));
+        let note = Note::query().with(&["notable"]).first()?.unwrap();
+        assert!(matches!(note.notable.get(), Some(Notable::Post(p)) if p.title == "p1"));
+        assert!(matches!(note.notable()?, Some(Notable::Post(p)) if p.title == "p1"));
+        Ok(())
+    }
+}
+
+#[test]
+fn counts_match_integers_stored_as_text_in_a_sqlite_varchar_column() -> Result<()> {
+    let _db = orm_core::testing::sqlite();
+    DB::unprepared(
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
+         CREATE TABLE comments (id INTEGER PRIMARY KEY, post_id VARCHAR(20) NOT NULL, body TEXT NOT NULL);",
+    )?;
+    let p1 = post("p1")?;
+    post("p2")?;
+    p1.comments().create(Comment {
+        body: "c".into(),
+        ..Default::default()
+    })?;
+    assert_eq!(
+        DB::select("SELECT typeof(post_id) AS t FROM comments", &[])?[0].get::<String, _>("t")?,
+        "text"
+    );
+    assert_eq!(p1.comments().count()?, 1);
+    // Counted as the lazy query counts. (Reading the rows, lazily or eagerly, is a
+    // decode error: an `i64` field does not read text.)
+    let posts = Post::query()
+        .with_count(&["comments"])
+        .order_by("id")
+        .get()?;
+    assert_eq!(
+        posts.iter().map(|p| p.comments.count()).collect::<Vec<_>>(),
+        [Some(1), Some(0)]
+    );
+    Ok(())
 }
