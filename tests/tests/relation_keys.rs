@@ -239,6 +239,28 @@ on_every_backend! {
         assert!(matches!(note.notable()?, Some(Notable::Post(p)) if p.title == "p1"));
         Ok(())
     }
+
+    fn writes_through_a_relation_give_a_text_foreign_key_the_keys_text() {
+        schema()?;
+        let p1 = post("p1")?;
+        let key = p1.id.unwrap().to_string();
+        let note = p1.notes().create(Note { body: "n".into(), ..Default::default() })?;
+        assert_eq!((note.notable_id.as_str(), note.notable_type.as_str()), (key.as_str(), "posts"));
+        let remark = p1.remarks().create(Remark { body: "r".into(), ..Default::default() })?;
+        assert_eq!(remark.post_id, key);
+        let mut saved = Remark { body: "s".into(), ..Default::default() };
+        p1.remarks().save(&mut saved)?;
+        assert_eq!(saved.post_id, key);
+        assert_eq!((p1.notes().count()?, p1.remarks().count()?), (1, 2));
+
+        let mut moved = Remark { body: "m".into(), ..Default::default() };
+        moved.associate("post", &p1)?;
+        assert_eq!(moved.post_id, key);
+        let mut pointed = Note { body: "p".into(), ..Default::default() };
+        pointed.associate("notable", &p1)?;
+        assert_eq!((pointed.notable_id.as_str(), pointed.notable_type.as_str()), (key.as_str(), "posts"));
+        Ok(())
+    }
 }
 
 #[test]

@@ -138,7 +138,8 @@ impl<C: Model> Query<C> {
                         ),
                     ));
                 }
-                child.set_column(relation.foreign_key, context.parent_value.as_ref())?;
+                let key = column_key::<C>(relation.foreign_key, context.parent_value.clone());
+                child.set_column(relation.foreign_key, key.as_ref())?;
                 if let Some(morph) = relation.morph_value() {
                     child.set_column(relation.morph_type, ValueRef::Text(morph.into()))?;
                 }
@@ -406,6 +407,16 @@ fn related_key(relation: &RelationMeta, key: Value) -> Value {
     }
 }
 
+/// `key` as a value of `M`'s field for `column`: a text foreign key gets the parent's
+/// integer key as its text.
+fn column_key<M: Model>(column: &str, key: Value) -> Value {
+    let meta = M::meta();
+    match meta.columns.iter().position(|c| *c == column) {
+        Some(i) => key.into_key_of(meta.column_types[i].0),
+        None => key,
+    }
+}
+
 fn related_keys<K: Into<Value>>(
     relation: &RelationMeta,
     keys: impl IntoIterator<Item = K>,
@@ -459,6 +470,7 @@ pub(crate) fn associate<M: Model, O: Model>(
             ),
         ));
     }
+    let key = column_key::<M>(relation.foreign_key, key);
     model.set_column(relation.foreign_key, key.as_ref())?;
     if relation.kind == RelationKind::MorphTo {
         model.set_column(
