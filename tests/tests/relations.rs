@@ -404,6 +404,20 @@ on_every_backend! {
         Ok(())
     }
 
+    fn force_delete_removes_the_trashed_rows_too() {
+        seed()?;
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        assert_eq!(ada.posts().where_eq("title", "a2").delete()?, 1);
+        // Eloquent's forceDelete runs without the soft-delete scope.
+        assert_eq!(ada.posts().force_delete()?, 3);
+        assert_eq!(Post::with_trashed().where_eq("user_id", ada.id).count()?, 0);
+        assert_eq!(Post::with_trashed().count()?, 1);
+        Post::where_eq("title", "g1").delete()?;
+        assert_eq!(Post::where_eq("title", "g1").force_delete()?, 1);
+        assert_eq!(Post::with_trashed().count()?, 0);
+        Ok(())
+    }
+
     fn toggle_takes_each_key_once() {
         seed()?;
         let linus = User::where_eq("name", "Linus").first()?.unwrap();

@@ -797,9 +797,11 @@ impl<M: Model> Query<M> {
         }
     }
 
-    /// Deletes the matching rows for real, even on a model with soft deletes.
+    /// Deletes the matching rows for real, even on a model with soft deletes: the
+    /// soft-deleted ones among them too (Eloquent's `forceDelete`, which runs without the
+    /// soft-delete scope).
     pub fn force_delete(self) -> Result<u64> {
-        self.hard_delete().delete()
+        self.with_trashed().hard_delete().delete()
     }
 
     /// Un-deletes the matching soft-deleted rows; returns how many.
