@@ -208,10 +208,17 @@ impl<C: Model> Query<C> {
                 if let Some(morph) = relation.morph_value() {
                     row.push((relation.morph_type, Value::Text(morph.to_owned())));
                 }
-                row.extend(extra);
                 if let Some(at) = &stamp {
                     row.push(("created_at", at.clone()));
                     row.push(("updated_at", at.clone()));
+                }
+                // A column given is the caller's value, in place of ours (Eloquent's
+                // array_merge), not a second one: a row naming a column twice is refused.
+                for (column, value) in extra {
+                    match row.iter_mut().find(|(c, _)| *c == column) {
+                        Some(slot) => slot.1 = value,
+                        None => row.push((column, value)),
+                    }
                 }
                 row
             })
