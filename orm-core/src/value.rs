@@ -86,6 +86,20 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// This key as a key of a column of `family`, where an integer and its text are one
+    /// key (Eloquent's `castKeys`): text holding an integer becomes the integer for an
+    /// integer key, an integer its text for a text key; anything else is unchanged.
+    pub(crate) fn into_key_of(self, family: TypeFamily) -> Value {
+        match (self, family) {
+            (Value::Text(text), TypeFamily::Integer) => match text.parse::<i64>() {
+                Ok(n) => Value::Int(n),
+                Err(_) => Value::Text(text),
+            },
+            (Value::Int(n), TypeFamily::Text) => Value::Text(n.to_string()),
+            (value, _) => value,
+        }
+    }
+
     /// Drops the value, one that owns nothing (`NULL` or a number: nearly every key)
     /// without a call to the drop glue.
     #[inline(always)]

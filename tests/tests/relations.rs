@@ -404,6 +404,35 @@ on_every_backend! {
         Ok(())
     }
 
+    fn force_delete_removes_the_trashed_rows_too() {
+        seed()?;
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        assert_eq!(ada.posts().where_eq("title", "a2").delete()?, 1);
+        // Eloquent's forceDelete runs without the soft-delete scope.
+        assert_eq!(ada.posts().force_delete()?, 3);
+        assert_eq!(Post::with_trashed().where_eq("user_id", ada.id).count()?, 0);
+        assert_eq!(Post::with_trashed().count()?, 1);
+        Post::where_eq("title", "g1").delete()?;
+        assert_eq!(Post::where_eq("title", "g1").force_delete()?, 1);
+        assert_eq!(Post::with_trashed().count()?, 0);
+        Ok(())
+    }
+
+    fn attach_with_keeps_the_pivot_timestamp_given() {
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        let long_ago = Utc::now() - chrono::Duration::days(3);
+        linus.roles().attach_with(roles[0], orm_core::row! {"created_at" => long_ago, "active" => false})?;
+        let (_, pivot) = linus.roles().get_with_pivot()?.remove(0);
+        let created = pivot.get::<DateTime<Utc>, _>("created_at")?;
+        let updated = pivot.get::<DateTime<Utc>, _>("updated_at")?;
+        assert!((created - long_ago).num_seconds().abs() <= 1, "{created}");
+        assert!(updated > long_ago + chrono::Duration::days(2), "{updated}");
+        assert!(!pivot.get::<bool, _>("active")?);
+        Ok(())
+    }
+
     fn toggle_takes_each_key_once() {
         seed()?;
         let linus = User::where_eq("name", "Linus").first()?.unwrap();

@@ -1,7 +1,8 @@
 //! Relations from a model to itself (a category's `children` and `parent`, a user's
 //! `friends` through a pivot): existence queries, counts and eager loading, on both
 //! backends. The related table is the parent's own, so an existence subquery must alias
-//! it to compare a row with its relatives rather than with itself.
+//! it to compare a row with its relatives rather than with itself; so is the intermediate
+//! table of a through relation that is the parent's or the related one.
 
 use orm_core::dialect::SqliteDialect;
 use orm_core::prelude::*;
@@ -19,6 +20,42 @@ pub struct Category {
     pub children: HasMany<Category>,
     #[model(belongs_to(Category, foreign_key = "parent_id"))]
     pub parent: BelongsTo<Category>,
+    #[model(has_many_through(
+        Category,
+        through = Category,
+        first_key = "parent_id",
+        second_key = "parent_id"
+    ))]
+    pub grandchildren: HasManyThrough<Category>,
+}
+
+/// Through its own table to another: the sales of the members it referred.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Member {
+    pub id: Option<i64>,
+    pub name: String,
+    pub referrer_id: Option<i64>,
+    #[model(has_many_through(
+        Sale,
+        through = Member,
+        first_key = "referrer_id",
+        second_key = "member_id"
+    ))]
+    pub referral_sales: HasManyThrough<Sale>,
+    #[model(has_one_through(
+        Sale,
+        through = Member,
+        first_key = "referrer_id",
+        second_key = "member_id"
+    ))]
+    pub referral_sale: HasOneThrough<Sale>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Sale {
+    pub id: Option<i64>,
+    pub member_id: i64,
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -50,6 +87,16 @@ fn schema() -> Result<()> {
             t.big_integer("user_id");
             t.big_integer("friend_id");
             t.primary(&["user_id", "friend_id"]);
+        })?;
+        s.create("members", |t| {
+            t.increments("id");
+            t.string("name", 100);
+            t.big_integer("referrer_id").nullable();
+        })?;
+        s.create("sales", |t| {
+            t.increments("id");
+            t.big_integer("member_id");
+            t.big_integer("amount");
         })
     })
     .map_err(|e| Error::other(e.to_string()))
@@ -64,7 +111,8 @@ fn category(name: &str, parent: Option<&Category>) -> Result<Category> {
 }
 
 /// `root` → (`a` → `a1`), `b`; `lonely` → a soft-deleted child; users ann → bob, cat and
-/// bob → cat, dan alone.
+/// bob → cat, dan alone; members ann refers bob, bob refers cat; sales: bob 10, cat 20,
+/// ann 5.
 fn seed() -> Result<()> {
     schema()?;
     let root = category("root", None)?;
@@ -84,6 +132,23 @@ fn seed() -> Result<()> {
     let id = |i: usize| users[i].id.unwrap();
     users[0].friends().attach([id(1), id(2)])?;
     users[1].friends().attach([id(2)])?;
+
+    let mut referrer = None;
+    for name in ["ann", "bob", "cat"] {
+        let member = Member::create(Member {
+            name: name.into(),
+            referrer_id: referrer,
+            ..Default::default()
+        })?;
+        referrer = member.id;
+    }
+    for (member, amount) in [(2, 10), (3, 20), (1, 5)] {
+        Sale::create(Sale {
+            member_id: member,
+            amount,
+            ..Default::default()
+        })?;
+    }
     Ok(())
 }
 
@@ -99,6 +164,16 @@ fn categories(query: Query<Category>) -> Result<Vec<String>> {
 
 fn users(query: Query<User>) -> Result<Vec<String>> {
     names(query, |u| &u.name)
+}
+
+fn members(query: Query<Member>) -> Result<Vec<String>> {
+    names(query, |m| &m.name)
+}
+
+fn amounts(sales: &[Sale]) -> Vec<i64> {
+    let mut v: Vec<i64> = sales.iter().map(|s| s.amount).collect();
+    v.sort();
+    v
 }
 
 on_every_backend! {
@@ -198,6 +273,75 @@ on_every_backend! {
         assert_eq!(ann.friends().count()?, 2);
         Ok(())
     }
+
+    fn through_the_parents_own_table() {
+        seed()?;
+        for has in ["referral_sales", "referral_sale"] {
+            assert_eq!(members(Member::query().has(has))?, ["ann", "bob"], "{has}");
+            assert_eq!(members(Member::query().doesnt_have(has))?, ["cat"], "{has}");
+            assert_eq!(
+                members(Member::query().where_has(has, |q| q.where_("amount", ">", 15)))?,
+                ["bob"],
+                "{has}"
+            );
+        }
+        assert_eq!(members(Member::query().has_count("referral_sales", "=", 1))?, ["ann", "bob"]);
+        assert_eq!(
+            members(Member::query().where_has_count("referral_sales", |q| q.where_("amount", "<", 15), ">=", 1))?,
+            ["ann"]
+        );
+        assert_eq!(members(Member::query().has("referral_sales").or_where_eq("name", "cat"))?.len(), 3);
+
+        let all = Member::query().with(&["referral_sales", "referral_sale"]).with_count(&["referral_sales"]).order_by("id").get()?;
+        assert_eq!(all.iter().map(|m| amounts(&m.referral_sales)).collect::<Vec<_>>(), [vec![10], vec![20], vec![]]);
+        assert_eq!(all.iter().map(|m| m.referral_sale.get().map(|s| s.amount)).collect::<Vec<_>>(), [Some(10), Some(20), None]);
+        assert_eq!(all.iter().map(|m| m.referral_sales.count()).collect::<Vec<_>>(), [Some(1), Some(1), Some(0)]);
+        assert_eq!(amounts(&all[0].referral_sales().get()?), [10]);
+        assert_eq!(all[1].referral_sale().first()?.map(|s| s.amount), Some(20));
+        Ok(())
+    }
+
+    fn through_its_own_table_to_itself() {
+        seed()?;
+        // Grandchildren: root → a → a1 (lonely's child is trashed, and has none).
+        assert_eq!(categories(Category::query().has("grandchildren"))?, ["root"]);
+        assert_eq!(
+            categories(Category::query().doesnt_have("grandchildren"))?,
+            ["a", "a1", "b", "lonely"]
+        );
+        // The intermediate rows have the same columns: name the related ones by their
+        // alias (the parent's table is aliased in the subquery).
+        assert_eq!(
+            categories(Category::query().where_has("grandchildren", |q| q.where_("orm_self_1.name", "=", "a1")))?,
+            ["root"]
+        );
+        assert!(categories(Category::query().where_has("grandchildren", |q| q.where_("orm_self_1.name", "=", "a")))?.is_empty());
+        assert_eq!(categories(Category::query().has_count("grandchildren", "=", 1))?, ["root"]);
+        assert_eq!(categories(Category::query().has("children.grandchildren"))?, Vec::<String>::new());
+        assert_eq!(categories(Category::query().has("grandchildren.parent"))?, ["root"]);
+
+        let tree = Category::query().with(&["grandchildren"]).with_count(&["grandchildren"]).order_by("id").get()?;
+        let grand: Vec<(&str, Vec<&str>, Option<u64>)> = tree
+            .iter()
+            .map(|c| (c.name.as_str(), c.grandchildren.iter().map(|g| g.name.as_str()).collect(), c.grandchildren.count()))
+            .collect();
+        assert_eq!(
+            grand,
+            [
+                ("root", vec!["a1"], Some(1)),
+                ("a", vec![], Some(0)),
+                ("b", vec![], Some(0)),
+                ("a1", vec![], Some(0)),
+                ("lonely", vec![], Some(0)),
+            ]
+        );
+        let root = &tree[0];
+        assert_eq!(root.grandchildren().pluck::<String>("categories.name")?, ["a1"]);
+        assert_eq!(tree[1].grandchildren().count()?, 0);
+        let tree = Category::query().with_where("grandchildren", |q| q.where_("categories.name", "!=", "a1")).order_by("id").get()?;
+        assert!(tree[0].grandchildren.is_loaded() && tree[0].grandchildren.is_empty());
+        Ok(())
+    }
 }
 
 #[test]
@@ -213,6 +357,14 @@ fn the_subquery_aliases_the_related_table() -> Result<()> {
     let (sql, _) = User::query().has("friends").to_sql_for(&SqliteDialect)?;
     assert!(
         sql.contains(r#"FROM "users" AS "orm_self_1" INNER JOIN "friend_user" ON "friend_user"."friend_id" = "orm_self_1"."id" WHERE "friend_user"."user_id" = "users"."id""#),
+        "{sql}"
+    );
+    // Through the parent's own table: the intermediate one is aliased.
+    let (sql, _) = Member::query()
+        .has("referral_sales")
+        .to_sql_for(&SqliteDialect)?;
+    assert!(
+        sql.contains(r#"FROM "sales" INNER JOIN "members" AS "orm_through" ON "orm_through"."id" = "sales"."member_id" WHERE "orm_through"."referrer_id" = "members"."id""#),
         "{sql}"
     );
     Ok(())

@@ -13,7 +13,7 @@ use crate::query::EagerRelation;
 use crate::query::{BulkOp, Cursor, Ident, ModelInfo, Paginator, Parts, Query, SelectItem};
 use crate::row::{FromRow, Layout, Record};
 use crate::state::ModelState;
-use crate::value::{Bind, Binds, Param, ToValue, Value, ValueRef};
+use crate::value::{Bind, Binds, Param, ToValue, TypeFamily, Value, ValueRef};
 
 mod hooks;
 mod insert_many;
@@ -590,11 +590,12 @@ fn found_key<V>(found: &std::collections::HashMap<String, V>, key: &Value) -> Op
         return Some(own);
     }
     let other = match key {
-        Value::Text(text) => text.parse::<i64>().ok()?.to_string(),
-        Value::Int(n) => Value::Text(n.to_string()).to_string(),
+        Value::Text(_) => key.clone().into_key_of(TypeFamily::Integer),
+        Value::Int(_) => key.clone().into_key_of(TypeFamily::Text),
         _ => return None,
-    };
-    found.contains_key(&other).then_some(other)
+    }
+    .to_string();
+    (other != own && found.contains_key(&other)).then_some(other)
 }
 
 pub(crate) fn find_by_key<M: Model>(
@@ -837,9 +838,11 @@ impl<M: Model> Query<M> {
         }
     }
 
-    /// Deletes the matching rows for real, even on a model with soft deletes.
+    /// Deletes the matching rows for real, even on a model with soft deletes: the
+    /// soft-deleted ones among them too (Eloquent's `forceDelete`, which runs without the
+    /// soft-delete scope).
     pub fn force_delete(self) -> Result<u64> {
-        self.hard_delete().delete()
+        self.with_trashed().hard_delete().delete()
     }
 
     /// Un-deletes the matching soft-deleted rows; returns how many.

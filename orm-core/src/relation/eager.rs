@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::row::Row;
+use std::borrow::Cow;
 
 /// Loads `plan`'s relations onto `models`, each with one query per level (per chunk of
 /// keys under the bind limit). Its counts are [`run_plan_counting`]'s.
@@ -72,7 +73,9 @@ impl Hasher for KeyHasher {
 
 pub(super) type KeyMap<V> = HashMap<KeyRepr, V, BuildHasherDefault<KeyHasher>>;
 
-/// A hashable form of a key value, for grouping related rows by key.
+/// A hashable form of a key value, for grouping related rows by key. Text holding an
+/// integer in its canonical form (`"1"`, not `"01"`) is that integer, as in PHP's array
+/// keys: a text foreign key then finds its integer key, as the lazy query does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum KeyRepr {
     Int(i64),
@@ -99,7 +102,7 @@ impl KeyRepr {
 
     fn from_other_value(value: Value) -> Option<KeyRepr> {
         match value {
-            Value::Text(v) => Some(KeyRepr::Text(v)),
+            Value::Text(v) => Some(Self::text(Cow::Owned(v))),
             other => Self::of(&other),
         }
     }
@@ -109,8 +112,15 @@ impl KeyRepr {
             ValueRef::Null => None,
             ValueRef::Int(v) => Some(KeyRepr::Int(*v)),
             ValueRef::Bool(v) => Some(KeyRepr::Int(i64::from(*v))),
-            ValueRef::Text(v) => Some(KeyRepr::Text(v.to_string())),
+            ValueRef::Text(v) => Some(Self::text(Cow::Borrowed(v.as_ref()))),
             other => Some(KeyRepr::Other(other.to_owned_value().to_string())),
+        }
+    }
+
+    fn text(text: Cow<'_, str>) -> KeyRepr {
+        match canonical_integer(&text) {
+            Some(n) => KeyRepr::Int(n),
+            None => KeyRepr::Text(text.into_owned()),
         }
     }
 
@@ -124,6 +134,23 @@ impl KeyRepr {
             return Ok(Some(KeyRepr::Int(v)));
         }
         Ok(Self::of_ref(&value))
+    }
+}
+
+/// The integer `text` spells in its canonical form (what `i64::to_string` gives): `"1"`
+/// and `"-7"`, not `"01"`, `"+1"`, `"-0"` or `" 1"`.
+fn canonical_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = match digits.as_bytes() {
+        [] => false,
+        [b'0'] => digits.len() == text.len(),
+        [b'0', ..] => false,
+        bytes => bytes.iter().all(u8::is_ascii_digit),
+    };
+    if canonical {
+        text.parse().ok()
+    } else {
+        None
     }
 }
 
@@ -611,4 +638,45 @@ pub(crate) fn load<M: Model>(
         return Ok(());
     }
     run_plan(models, &plan, conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_in_an_integers_canonical_form_is_that_integer_key() {
+        for (text, int) in [
+            ("1", 1),
+            ("0", 0),
+            ("-7", -7),
+            ("9223372036854775807", i64::MAX),
+        ] {
+            assert_eq!(
+                KeyRepr::of(&Value::Text(text.into())),
+                Some(KeyRepr::Int(int))
+            );
+            assert_eq!(
+                KeyRepr::from_value(Value::Text(text.into())),
+                Some(KeyRepr::Int(int))
+            );
+        }
+        for text in [
+            "01",
+            "+1",
+            "-0",
+            " 1",
+            "1 ",
+            "",
+            "-",
+            "1.0",
+            "9223372036854775808",
+            "x1",
+        ] {
+            assert_eq!(
+                KeyRepr::of(&Value::Text(text.into())),
+                Some(KeyRepr::Text(text.into()))
+            );
+        }
+    }
 }

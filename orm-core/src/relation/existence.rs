@@ -88,17 +88,30 @@ pub(super) fn related_rows<T>(
         }
         RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
             let through = relation.through_meta();
+            // An intermediate table that is also the related or the parent's table
+            // (grandchildren, a user's referrals' sales) is aliased: unaliased it would
+            // be named twice in the statement, or hide the parent in an EXISTS.
+            let aliased =
+                through.table == related_meta.table || through.table == (relation.parent)().table;
+            let (join, reference) = if aliased {
+                (
+                    Ident::Owned(format!("{} as {THROUGH_ALIAS}", through.table)),
+                    THROUGH_ALIAS,
+                )
+            } else {
+                (Ident::Borrowed(through.table), through.table)
+            };
             let mut query = query.join(
-                through.table,
-                qualify(through.table, through.primary_key),
+                join,
+                qualify(reference, through.primary_key),
                 "=",
                 qualify(related, relation.related_key),
             );
             // A soft-deleted intermediate row hides the rows reached through it.
             if let Some(i) = through.deleted_at {
-                query = query.where_null(qualify(through.table, through.columns[i]));
+                query = query.where_null(qualify(reference, through.columns[i]));
             }
-            (query, qualify(through.table, relation.foreign_key))
+            (query, qualify(reference, relation.foreign_key))
         }
     }
 }
@@ -141,6 +154,10 @@ pub fn constrain<M>(query: Query<Record>, f: fn(Query<M>) -> Query<M>) -> Query<
 /// reads the same table (a self relation: `categories` → `children`), suffixed with the
 /// nesting depth.
 pub(super) const SELF_ALIAS: &str = "orm_self_";
+
+/// The alias of a through relation's intermediate table when it is also the related or
+/// the parent's table.
+const THROUGH_ALIAS: &str = "orm_through";
 
 /// The subquery of `has`/`where_has` for `path` (`posts` or `posts.comments`), correlated
 /// with the enclosing query, which reads `parent`'s table under the name `parent_ref`:

@@ -138,7 +138,8 @@ impl<C: Model> Query<C> {
                         ),
                     ));
                 }
-                child.set_column(relation.foreign_key, context.parent_value.as_ref())?;
+                let key = column_key::<C>(relation.foreign_key, context.parent_value.clone());
+                child.set_column(relation.foreign_key, key.as_ref())?;
                 if let Some(morph) = relation.morph_value() {
                     child.set_column(relation.morph_type, ValueRef::Text(morph.into()))?;
                 }
@@ -202,15 +203,22 @@ impl<C: Model> Query<C> {
             .map(|(key, extra)| {
                 let mut row = vec![
                     (relation.foreign_key, context.parent_value.clone()),
-                    (relation.related_key, key),
+                    (relation.related_key, related_key(relation, key)),
                 ];
                 if let Some(morph) = relation.morph_value() {
                     row.push((relation.morph_type, Value::Text(morph.to_owned())));
                 }
-                row.extend(extra);
                 if let Some(at) = &stamp {
                     row.push(("created_at", at.clone()));
                     row.push(("updated_at", at.clone()));
+                }
+                // A column given is the caller's value, in place of ours (Eloquent's
+                // array_merge), not a second one: a row naming a column twice is refused.
+                for (column, value) in extra {
+                    match row.iter_mut().find(|(c, _)| *c == column) {
+                        Some(slot) => slot.1 = value,
+                        None => row.push((column, value)),
+                    }
                 }
                 row
             })
@@ -235,7 +243,7 @@ impl<C: Model> Query<C> {
     /// Unlinks the related rows with these keys; returns how many pivot rows went.
     pub fn detach<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<u64> {
         let context = self.pivot_context("detach")?;
-        let keys: Vec<Value> = keys.into_iter().map(Into::into).collect();
+        let keys = related_keys(context.relation, keys);
         self.pivot_rows(&context)
             .where_in(context.relation.related_key, keys)
             .delete()
@@ -255,7 +263,10 @@ impl<C: Model> Query<C> {
             values.push(("updated_at", Value::DateTimeUtc(now())));
         }
         self.pivot_rows(&context)
-            .where_eq(context.relation.related_key, key.into())
+            .where_eq(
+                context.relation.related_key,
+                related_key(context.relation, key.into()),
+            )
             .update(values)
     }
 
@@ -268,7 +279,7 @@ impl<C: Model> Query<C> {
     /// Makes the linked keys exactly `keys`: attaches the missing, detaches the rest.
     pub fn sync<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<SyncChanges> {
         let context = self.pivot_context("sync")?;
-        let wanted: Vec<Value> = keys.into_iter().map(Into::into).collect();
+        let wanted = related_keys(context.relation, keys);
         let name = self.connection_name().to_owned();
         crate::DB::connection(&name).transaction(|| {
             let current = self.linked_keys(&context)?;
@@ -296,7 +307,7 @@ impl<C: Model> Query<C> {
     pub fn toggle<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<SyncChanges> {
         let context = self.pivot_context("toggle")?;
         let mut unique: Vec<Value> = Vec::new();
-        for key in keys.into_iter().map(Into::into) {
+        for key in related_keys(context.relation, keys) {
             if !contains(&unique, &key) {
                 unique.push(key);
             }
@@ -386,9 +397,40 @@ impl<C: Model> Query<C> {
     }
 
     pub(super) fn linked_keys(&self, context: &RelationContext) -> Result<Vec<Value>> {
-        self.pivot_rows(context)
-            .pluck::<Value>(context.relation.related_key)
+        let keys = self
+            .pivot_rows(context)
+            .pluck::<Value>(context.relation.related_key)?;
+        Ok(related_keys(context.relation, keys))
     }
+}
+
+/// `key` as a key of `relation`'s related model (`"1"` is the integer key 1), so that
+/// keys compare as the database compares them.
+fn related_key(relation: &RelationMeta, key: Value) -> Value {
+    let related = (relation.related)();
+    match related.column_types.get(related.primary_key_index) {
+        Some((family, _)) => key.into_key_of(*family),
+        None => key,
+    }
+}
+
+/// `key` as a value of `M`'s field for `column`: a text foreign key gets the parent's
+/// integer key as its text.
+fn column_key<M: Model>(column: &str, key: Value) -> Value {
+    let meta = M::meta();
+    match meta.columns.iter().position(|c| *c == column) {
+        Some(i) => key.into_key_of(meta.column_types[i].0),
+        None => key,
+    }
+}
+
+fn related_keys<K: Into<Value>>(
+    relation: &RelationMeta,
+    keys: impl IntoIterator<Item = K>,
+) -> Vec<Value> {
+    keys.into_iter()
+        .map(|key| related_key(relation, key.into()))
+        .collect()
 }
 
 pub(super) fn contains(values: &[Value], wanted: &Value) -> bool {
@@ -435,6 +477,7 @@ pub(crate) fn associate<M: Model, O: Model>(
             ),
         ));
     }
+    let key = column_key::<M>(relation.foreign_key, key);
     model.set_column(relation.foreign_key, key.as_ref())?;
     if relation.kind == RelationKind::MorphTo {
         model.set_column(
