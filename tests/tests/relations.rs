@@ -433,6 +433,38 @@ on_every_backend! {
         Ok(())
     }
 
+    fn pivot_conditions_orders_and_sync_without_detaching() {
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        linus.roles().attach_with(roles[0], orm_core::row! {"active" => false})?;
+        let changes = linus.roles().sync_without_detaching([roles[1], roles[0]])?;
+        assert_eq!((changes.attached, changes.detached), (vec![Value::Int(roles[1])], vec![]));
+        assert_eq!(linus.roles().count()?, 2);
+        // Nothing changed for the role already attached (its pivot row is kept).
+        let active = |q: Query<Role>| -> Result<Vec<i64>> { q.pluck("roles.id") };
+        assert_eq!(active(linus.roles().where_pivot("active", "=", true))?, [roles[1]]);
+        assert_eq!(active(linus.roles().where_pivot("active", "=", false))?, [roles[0]]);
+        // An OR on the pivot stays inside the relation: no other user's roles.
+        let other = User::where_eq("name", "Ada").first()?.unwrap();
+        let ada_roles = other.roles().count()?;
+        assert!(ada_roles > 0);
+        let either = linus.roles().where_pivot("active", "=", true).or_where_pivot("active", "=", false);
+        assert_eq!(either.count()?, 2);
+        assert_eq!(active(linus.roles().where_pivot_in("role_id", [roles[0]]))?, [roles[0]]);
+        assert_eq!(active(linus.roles().where_pivot_not_in("role_id", [roles[0]]))?, [roles[1]]);
+        assert_eq!(linus.roles().where_pivot_null("created_at").count()?, 0);
+        assert_eq!(linus.roles().where_pivot_not_null("created_at").count()?, 2);
+        assert_eq!(active(linus.roles().order_by_pivot("active"))?, [roles[0], roles[1]]);
+        assert_eq!(active(linus.roles().order_by_pivot_desc("active"))?, [roles[1], roles[0]]);
+        // Not a belongs-to-many relation query: a typed error, not a wrong answer.
+        let misuse = linus.posts().where_pivot("active", "=", true).get();
+        assert!(matches!(misuse, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })), "{misuse:?}");
+        let misuse = Role::query().order_by_pivot("active").get();
+        assert!(matches!(misuse, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })), "{misuse:?}");
+        Ok(())
+    }
+
     fn toggle_takes_each_key_once() {
         seed()?;
         let linus = User::where_eq("name", "Linus").first()?.unwrap();

@@ -302,6 +302,31 @@ impl<C: Model> Query<C> {
         })
     }
 
+    /// Attaches the keys not linked yet and leaves every linked key linked (Eloquent's
+    /// `syncWithoutDetaching`); `detached` is always empty.
+    pub fn sync_without_detaching<K: Into<Value>>(
+        self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<SyncChanges> {
+        let context = self.pivot_context("sync_without_detaching")?;
+        let wanted = related_keys(context.relation, keys);
+        let name = self.connection_name().to_owned();
+        crate::DB::connection(&name).transaction(|| {
+            let current = self.linked_keys(&context)?;
+            let mut attached: Vec<Value> = Vec::new();
+            for key in wanted {
+                if !contains(&current, &key) && !contains(&attached, &key) {
+                    attached.push(key);
+                }
+            }
+            self.clone().attach(attached.clone())?;
+            Ok(SyncChanges {
+                attached,
+                detached: Vec::new(),
+            })
+        })
+    }
+
     /// Attaches the keys not linked yet and detaches the linked ones. A key given twice
     /// is toggled once (as Eloquent reads the keys: a set).
     pub fn toggle<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<SyncChanges> {
@@ -324,6 +349,87 @@ impl<C: Model> Query<C> {
             self.clone().attach(attached.clone())?;
             Ok(SyncChanges { attached, detached })
         })
+    }
+
+    /// `AND pivot.column op value` on a belongs-to-many relation query
+    /// (`user.roles().where_pivot("active", "=", true)`, Eloquent's `wherePivot`).
+    pub fn where_pivot(
+        self,
+        column: &str,
+        op: impl crate::query::IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.on_pivot("where_pivot", column, |q, c| q.where_(c, op, value))
+    }
+
+    /// `OR pivot.column op value` (see [`Query::where_pivot`]).
+    pub fn or_where_pivot(
+        self,
+        column: &str,
+        op: impl crate::query::IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.on_pivot("or_where_pivot", column, |q, c| q.or_where(c, op, value))
+    }
+
+    /// `AND pivot.column IN (values)` (see [`Query::where_pivot`]).
+    pub fn where_pivot_in<V: Into<Value>>(
+        self,
+        column: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.on_pivot("where_pivot_in", column, |q, c| q.where_in(c, values))
+    }
+
+    /// `AND pivot.column NOT IN (values)` (see [`Query::where_pivot`]).
+    pub fn where_pivot_not_in<V: Into<Value>>(
+        self,
+        column: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.on_pivot("where_pivot_not_in", column, |q, c| {
+            q.where_not_in(c, values)
+        })
+    }
+
+    /// `AND pivot.column IS NULL` (see [`Query::where_pivot`]).
+    pub fn where_pivot_null(self, column: &str) -> Self {
+        self.on_pivot("where_pivot_null", column, Query::where_null)
+    }
+
+    /// `AND pivot.column IS NOT NULL` (see [`Query::where_pivot`]).
+    pub fn where_pivot_not_null(self, column: &str) -> Self {
+        self.on_pivot("where_pivot_not_null", column, Query::where_not_null)
+    }
+
+    /// `ORDER BY pivot.column ASC` on a belongs-to-many relation query (Eloquent's
+    /// `orderByPivot`).
+    pub fn order_by_pivot(self, column: &str) -> Self {
+        self.on_pivot("order_by_pivot", column, Query::order_by)
+    }
+
+    /// `ORDER BY pivot.column DESC` (see [`Query::order_by_pivot`]).
+    pub fn order_by_pivot_desc(self, column: &str) -> Self {
+        self.on_pivot("order_by_pivot_desc", column, Query::order_by_desc)
+    }
+
+    /// Applies `f` with `column` qualified by the relation's pivot table, or makes the
+    /// query fail when it is no belongs-to-many relation query.
+    fn on_pivot(self, action: &str, column: &str, f: impl FnOnce(Self, String) -> Self) -> Self {
+        let pivot = self
+            .model
+            .relation
+            .as_ref()
+            .and_then(|link| link.context.downcast_ref::<RelationContext>())
+            .filter(|context| context.relation.kind.has_pivot())
+            .map(|context| context.relation.pivot());
+        match pivot {
+            Some(pivot) => f(self, format!("{pivot}.{column}")),
+            None => self.fail(
+                InvalidQueryKind::Relation,
+                format!("`{action}` works on a belongs-to-many relation query"),
+            ),
+        }
     }
 
     /// Adds pivot columns to the selection, read back by [`Query::get_with_pivot`].
