@@ -109,3 +109,55 @@ on_every_backend! {
         Ok(())
     }
 }
+
+/// A PostgreSQL database whose zone is not UTC (`ALTER DATABASE .. SET TimeZone`): the
+/// ORM's sessions still run in UTC, so a `datetime(..).use_current()` column (TIMESTAMP,
+/// filled by the server's `CURRENT_TIMESTAMP`) holds the UTC time the ORM compares with.
+#[test]
+fn postgres_sessions_run_in_utc_whatever_the_databases_zone() -> Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    let url = orm_core::testing::postgres_url();
+    let database = format!("orm_zone_{}", std::process::id());
+    let mut admin = orm_core::Connection::open(&url)?;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {database}"),
+        format!("CREATE DATABASE {database}"),
+        format!("ALTER DATABASE {database} SET TimeZone = 'America/New_York'"),
+    ] {
+        admin.execute_batch(&sql)?;
+    }
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    let outcome = (|| -> Result<()> {
+        DB::connect_named("new_york", &format!("{base}/{database}"))?;
+        let db = DB::connection("new_york");
+        let zone: String = db.select("SHOW TimeZone", &[])?[0].get("TimeZone")?;
+        assert_eq!(zone, "UTC");
+        db.statement("CREATE TABLE pings (id SERIAL PRIMARY KEY, seen_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP)")?;
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        db.statement("INSERT INTO pings DEFAULT VALUES")?;
+        let seen: DateTime<Utc> = db.table("pings").value("seen_at")?.expect("a default");
+        assert!(
+            (seen - Utc::now()).num_seconds().abs() < 60,
+            "{seen} is not now in UTC"
+        );
+        assert_eq!(
+            db.table("pings").where_("seen_at", ">=", before).count()?,
+            1
+        );
+        // A zone the URL sets is kept.
+        DB::connect_named(
+            "tokyo",
+            &format!("{base}/{database}?options=-c%20TimeZone%3DAsia%2FTokyo"),
+        )?;
+        let zone: String =
+            DB::connection("tokyo").select("SHOW TimeZone", &[])?[0].get("TimeZone")?;
+        assert_eq!(zone, "Asia/Tokyo");
+        Ok(())
+    })();
+    DB::disconnect("new_york");
+    DB::disconnect("tokyo");
+    admin.execute_batch(&format!("DROP DATABASE IF EXISTS {database}"))?;
+    outcome
+}

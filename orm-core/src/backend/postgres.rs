@@ -38,12 +38,21 @@ pub(crate) struct PgConnection {
 
 impl PgConnection {
     pub(crate) fn open(url: &str) -> Result<PgConnection> {
-        let config = postgres::Config::from_str(url).map_err(|e| {
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
             Error::Config(format!(
                 "invalid PostgreSQL URL {}: {e}",
                 crate::url::redact(url)
             ))
         })?;
+        // Sessions run in UTC, as the ORM's values are (MySQL's are set the same way):
+        // `CURRENT_TIMESTAMP` into a TIMESTAMP column, a column default, date parts of a
+        // TIMESTAMPTZ then agree with what the ORM writes, whatever zone the server or
+        // database is set to. A TimeZone the URL's `options` set is kept.
+        let options = config.get_options().unwrap_or_default();
+        if !options.to_ascii_lowercase().contains("timezone") {
+            let options = format!("{options} -c TimeZone=UTC");
+            config.options(options.trim_start());
+        }
         let client = config.connect(NoTls).map_err(|e| Error::Connection {
             message: format!("cannot connect to {}: {e}", crate::url::redact(url)),
             source: Some(Box::new(e)),
