@@ -161,3 +161,30 @@ fn postgres_sessions_run_in_utc_whatever_the_databases_zone() -> Result<()> {
     admin.execute_batch(&format!("DROP DATABASE IF EXISTS {database}"))?;
     outcome
 }
+
+on_every_backend! {
+    fn a_time_the_database_filled_in_compares_equal_to_itself() {
+        orm_migrate::Schema::on_default(|s| {
+            s.create("pings", |t| {
+                t.increments("id");
+                t.string("k", 10);
+                t.timestamp("seen_at").use_current();
+            })
+        })
+        .map_err(Error::other)?;
+        DB::table("pings").insert(row! {"k" => "db"})?;
+        let seen: DateTime<Utc> = DB::table("pings").value("seen_at")?.expect("a default");
+        assert!((seen - Utc::now()).num_seconds().abs() < 60, "{seen}");
+        let pings = || DB::table("pings");
+        assert_eq!(pings().where_eq("seen_at", seen).count()?, 1);
+        assert_eq!(pings().where_("seen_at", ">=", seen).count()?, 1);
+        assert_eq!(pings().where_("seen_at", "<=", seen).count()?, 1);
+        let later = seen + chrono::Duration::seconds(1);
+        assert_eq!(pings().where_between("seen_at", seen, later).count()?, 1);
+        // A row the ORM stamps sorts with the database's.
+        DB::table("pings").insert(row! {"k" => "orm", "seen_at" => later})?;
+        let order: Vec<String> = pings().order_by_desc("seen_at").pluck("k")?;
+        assert_eq!(order, ["orm", "db"]);
+        Ok(())
+    }
+}

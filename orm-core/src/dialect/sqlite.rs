@@ -161,6 +161,13 @@ impl Dialect for SqliteDialect {
 impl super::StatementGrammar for SqliteDialect {}
 
 impl SchemaGrammar for SqliteDialect {
+    /// The current time in the form the ORM writes date-times (`YYYY-MM-DD
+    /// HH:MM:SS.ffffff`, UTC; SQLite's `%f` gives milliseconds): `CURRENT_TIMESTAMP`'s
+    /// `YYYY-MM-DD HH:MM:SS` would compare as shorter text than the same instant bound.
+    fn current_timestamp_default(&self) -> &'static str {
+        "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))"
+    }
+
     fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
         let kind = &column.kind;
         if kind.is_integer() {
