@@ -1,9 +1,10 @@
 //! `rust_decimal::Decimal` as a column and value type (feature `decimal`).
 //!
 //! PostgreSQL's `NUMERIC` travels exactly (binary, see the backend). SQLite has no decimal
-//! type: a decimal is bound as text, which a `NUMERIC` column (what `decimal()` creates)
-//! keeps as INTEGER or REAL, so a decimal reads back from whatever SQLite stored: an
-//! integer, a REAL through its shortest round-trip text (`19.99` stays `19.99`), or text.
+//! type: a decimal of up to 15 significant digits is bound as the REAL holding it exactly
+//! (one of more digits as text), which a `NUMERIC` column (what `decimal()` creates) keeps
+//! as INTEGER or REAL, so a decimal reads back from whatever SQLite stored: an integer, a
+//! REAL through its 15 significant digits (`19.99` stays `19.99`), or text.
 
 use std::fmt::{self, Write};
 use std::str::FromStr;
@@ -34,13 +35,15 @@ impl FromValue for Decimal {
             ValueRef::Decimal(d) => Ok(d),
             ValueRef::Int(i) => Ok(Decimal::from(i)),
             ValueRef::Float(f) => {
-                // The shortest text that reads back as the same double is the decimal
-                // the double was written from (for up to 15 significant digits).
+                // A double holds 15 significant decimal digits exactly: the decimal it
+                // was written from, or the exact result of decimal arithmetic SQLite did
+                // in doubles (0.1 added ten times is 0.9999999999999999 there, 1 here).
                 let mut text = StackText::<64>::new();
-                if !f.is_finite() || write!(text, "{f}").is_err() {
+                if !f.is_finite() || write!(text, "{f:.14e}").is_err() {
                     return Err(DecodeError::out_of_range("Decimal", f));
                 }
-                Decimal::from_str_exact(text.as_str())
+                Decimal::from_scientific(text.as_str())
+                    .map(|d| d.normalize())
                     .map_err(|_| DecodeError::out_of_range("Decimal", f))
             }
             ValueRef::Text(ref t) => parse(t).ok_or_else(|| DecodeError {
@@ -50,6 +53,25 @@ impl FromValue for Decimal {
             other => Err(DecodeError::new("Decimal", &other)),
         }
     }
+}
+
+/// Powers of ten a double holds exactly.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The double nearest `d` when `d` has at most 15 significant digits (which a double
+/// holds exactly, and SQLite keeps in a REAL); `None` for more.
+pub(crate) fn as_exact_double(d: Decimal) -> Option<f64> {
+    let d = d.normalize();
+    let mantissa = d.mantissa();
+    if mantissa.unsigned_abs() >= 1_000_000_000_000_000 {
+        return None;
+    }
+    // Both operands are exact, and IEEE division rounds to the nearest double.
+    let power = EXACT_POWERS_OF_TEN.get(d.scale() as usize)?;
+    Some(mantissa as f64 / power)
 }
 
 /// Decimal text, plain (`-12.50`) or scientific (`1.5e3`), read without rounding.
@@ -154,6 +176,39 @@ mod tests {
         assert!(Decimal::from_value(ValueRef::Float(f64::NAN)).is_err());
         assert!(Decimal::from_value(ValueRef::Float(1e300)).is_err());
         assert!(Decimal::from_value(ValueRef::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn reads_a_double_to_its_fifteen_significant_digits() {
+        // What SQLite's arithmetic in doubles leaves: 0.1 added ten times, 19.99 + 0.40.
+        assert_eq!(
+            Decimal::from_value(ValueRef::Float(0.9999999999999999)),
+            Ok(dec("1"))
+        );
+        assert_eq!(
+            Decimal::from_value(ValueRef::Float(20.390000000000004)),
+            Ok(dec("20.39"))
+        );
+        let read = Decimal::from_value(ValueRef::Float(19.99)).unwrap();
+        assert_eq!(read.to_string(), "19.99");
+        assert_eq!(
+            Decimal::from_value(ValueRef::Float(123456789012345.0)),
+            Ok(dec("123456789012345"))
+        );
+    }
+
+    #[test]
+    fn binds_as_a_double_only_what_a_double_holds_exactly() {
+        assert_eq!(as_exact_double(dec("19.99")), Some(19.99));
+        assert_eq!(as_exact_double(dec("-0.10")), Some(-0.1));
+        assert_eq!(
+            as_exact_double(dec("999999999999999")),
+            Some(999_999_999_999_999.0)
+        );
+        assert_eq!(as_exact_double(dec("0.000000000000000000001")), Some(1e-21));
+        assert_eq!(as_exact_double(dec("1234567890123456")), None);
+        assert_eq!(as_exact_double(dec("0.1234567890123456")), None);
+        assert_eq!(as_exact_double(dec("0.0000000000000000000000001")), None);
     }
 
     #[test]

@@ -148,6 +148,63 @@ on_every_backend! {
         Ok(())
     }
 
+    fn decimals_compare_as_numbers_with_expressions_too() {
+        // SQLite bound decimals as text, which ranks above every number where no column
+        // affinity converts it: `price * qty > ?` matched nothing, `<` everything.
+        Schema::on_default(|s| {
+            s.create("lines", |t| {
+                t.increments("id");
+                t.string("sku", 10);
+                t.decimal("price", 10, 2);
+                t.integer("qty");
+            })
+        })
+        .map_err(|e| Error::other(e.to_string()))?;
+        for (sku, price, qty) in [("a", "10.00", 3), ("b", "2.50", 1), ("c", "99.99", 2)] {
+            DB::table("lines").insert(row! {"sku" => sku, "price" => dec(price), "qty" => qty})?;
+        }
+        let skus = |q: Query| -> Result<Vec<String>> { q.order_by("sku").pluck("sku") };
+        let lines = || DB::table("lines");
+        assert_eq!(skus(lines().where_raw("price * qty > ?", &[&dec("20.00")]))?, ["a", "c"]);
+        assert_eq!(skus(lines().where_raw("price * qty < ?", &[&dec("20.00")]))?, ["b"]);
+        assert_eq!(skus(lines().where_raw("COALESCE(price, 0) >= ?", &[&dec("10")]))?, ["a", "c"]);
+        assert_eq!(skus(lines().where_("price", ">", dec("9.999")))?, ["a", "c"]);
+        let big = lines()
+            .select_raw("sku, SUM(price * qty) AS total", &[])
+            .group_by("sku")
+            .having_raw("SUM(price * qty) > ?", &[&dec("25.5")])
+            .order_by("sku")
+            .pluck::<String>("sku")?;
+        assert_eq!(big, ["a", "c"]);
+        Ok(())
+    }
+
+    fn decimal_steps_keep_money_exact() {
+        Schema::on_default(|s| {
+            s.create("wallets", |t| {
+                t.increments("id");
+                t.decimal("balance", 12, 2).nullable();
+            })
+        })
+        .map_err(|e| Error::other(e.to_string()))?;
+        DB::table("wallets").insert(row! {"balance" => dec("0.00")})?;
+        DB::table("wallets").insert(row! {"balance" => None::<Decimal>})?;
+        for _ in 0..10 {
+            DB::table("wallets").increment("balance", dec("0.10"))?;
+        }
+        let balance: Decimal = DB::table("wallets").where_eq("id", 1).value("balance")?.unwrap();
+        assert_eq!(balance, dec("1.00"));
+        assert_eq!(DB::table("wallets").where_eq("balance", dec("1.00")).count()?, 1);
+        DB::table("wallets").where_eq("id", 1).increment("balance", dec("19.39"))?;
+        DB::table("wallets").where_eq("id", 1).decrement("balance", dec("0.01"))?;
+        let balance: Decimal = DB::table("wallets").where_eq("id", 1).value("balance")?.unwrap();
+        assert_eq!(balance, dec("20.38"));
+        assert_eq!(DB::table("wallets").where_eq("balance", dec("20.38")).count()?, 1);
+        // NULL plus anything stays NULL.
+        assert_eq!(DB::table("wallets").where_null("balance").count()?, 1);
+        Ok(())
+    }
+
     fn unreadable_values_are_typed_errors() {
         DB::statement("CREATE TABLE notes (body TEXT)")?;
         DB::table("notes").insert(row! {"body" => "nineteen"})?;

@@ -234,10 +234,16 @@ impl rusqlite::ToSql for SqliteBind<'_> {
             }
             #[cfg(feature = "json")]
             Value::Json(v) => ToSqlOutput::from(v.to_string()),
-            // As text: a NUMERIC column keeps it as INTEGER or REAL when that is exact
-            // enough (SQLite's own rule), any other column keeps every digit.
+            // A number when a REAL holds it exactly (15 significant digits), so that it
+            // compares as a number with expressions too (`price * qty > ?`: SQLite ranks
+            // any text above any number where no column affinity converts it); with more
+            // digits, text, which a NUMERIC column converts where it can and any other
+            // column keeps whole.
             #[cfg(feature = "decimal")]
-            Value::Decimal(v) => ToSqlOutput::from(v.to_string()),
+            Value::Decimal(v) => match crate::decimal::as_exact_double(*v) {
+                Some(real) => ToSqlOutput::Owned(rusqlite::types::Value::Real(real)),
+                None => ToSqlOutput::from(v.to_string()),
+            },
             Value::Array(_) => {
                 return Err(unbindable(self.1, "an array, which SQLite cannot bind"));
             }

@@ -307,6 +307,14 @@ pub trait Dialect:
         None
     }
 
+    /// Appends the new value of `column` for `increment` (`column + ?`) or, with
+    /// `subtract`, `decrement` (`column - ?`).
+    fn push_step(&self, w: &mut SqlWriter, column: &str, by: Value, subtract: bool) {
+        w.push_identifier(column)
+            .push(if subtract { " - " } else { " + " })
+            .push_bind(by);
+    }
+
     /// Rewrites the portable `?` placeholders of hand-written SQL into this dialect's form.
     /// `?` inside string literals, quoted identifiers and comments is left alone; `??`
     /// stands for a literal `?` (e.g. PostgreSQL's JSON operators).

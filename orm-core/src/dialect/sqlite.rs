@@ -132,6 +132,30 @@ impl Dialect for SqliteDialect {
         w.push("DELETE FROM ").push_table_name(table);
     }
 
+    /// A decimal step is done in doubles, whose sum is only exact to 15 significant
+    /// digits (0.1 added ten times is 0.9999999999999999): the result is stored as
+    /// those 15 digits, as SQLite prints a double, so that money compares equal to
+    /// what it should be (`where_eq("balance", dec!(1.00))`). NULL stays NULL.
+    fn push_step(&self, w: &mut SqlWriter, column: &str, by: Value, subtract: bool) {
+        #[cfg(feature = "decimal")]
+        let decimal = matches!(by, Value::Decimal(_));
+        #[cfg(not(feature = "decimal"))]
+        let decimal = false;
+        if !decimal {
+            w.push_identifier(column)
+                .push(if subtract { " - " } else { " + " })
+                .push_bind(by);
+            return;
+        }
+        w.push("CASE WHEN ")
+            .push_identifier(column)
+            .push(" IS NULL THEN NULL ELSE CAST(printf('%.15g', ")
+            .push_identifier(column)
+            .push(if subtract { " - " } else { " + " })
+            .push_bind(by)
+            .push(") AS NUMERIC) END");
+    }
+
     fn truncate_counter_reset(&self) -> Option<(&'static str, &'static str)> {
         // An AUTOINCREMENT key (the schema builder's `increments`) counts on in
         // `sqlite_sequence`, which exists once such a table does.

@@ -598,10 +598,12 @@ pub(crate) fn render_update(
         let column = column.rsplit_once('.').map_or(column, |(_, c)| c);
         w.push_identifier(column).push(" = ");
         match value {
-            SetValue::Value(v) => w.push_bind(v),
-            SetValue::Add(v) => w.push_identifier(column).push(" + ").push_bind(v),
-            SetValue::Sub(v) => w.push_identifier(column).push(" - ").push_bind(v),
-        };
+            SetValue::Value(v) => {
+                w.push_bind(v);
+            }
+            SetValue::Add(v) => w.dialect().push_step(w, column, v, false),
+            SetValue::Sub(v) => w.dialect().push_step(w, column, v, true),
+        }
     }
     parts.render_write_where(w, key);
 }
