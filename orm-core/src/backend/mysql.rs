@@ -613,9 +613,10 @@ fn bytes_value<'r>(
         MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
             let text = text()?;
             #[cfg(feature = "decimal")]
-            if let Ok(d) = text.parse::<rust_decimal::Decimal>() {
+            if let Some(d) = exact_decimal(text) {
                 return Ok(ValueRef::Decimal(d));
             }
+            // More digits than a Decimal holds: the exact text, as PostgreSQL's NUMERIC.
             ValueRef::Text(Cow::Borrowed(text))
         }
         MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_INT24
@@ -657,6 +658,33 @@ fn bytes_value<'r>(
             Err(_) => ValueRef::Bytes(bytes),
         },
     })
+}
+
+/// A DECIMAL's text as a `Decimal` when one holds it exactly (`parse` would round).
+#[cfg(feature = "decimal")]
+#[inline]
+fn exact_decimal(text: &str) -> Option<rust_decimal::Decimal> {
+    match rust_decimal::Decimal::from_str_exact(text) {
+        Ok(d) => Some(d),
+        Err(_) => exact_decimal_trimmed(text),
+    }
+}
+
+/// A column's scale past a Decimal's 28 digits sends zeros there (`1.5` in a
+/// `DECIMAL(40, 30)` has 30 decimals); dropping those loses nothing, as PostgreSQL's
+/// NUMERIC reads the same value.
+#[cfg(feature = "decimal")]
+#[cold]
+#[inline(never)]
+fn exact_decimal_trimmed(text: &str) -> Option<rust_decimal::Decimal> {
+    let point = text.find('.')?;
+    let shortest = point + 1 + rust_decimal::Decimal::MAX_SCALE as usize;
+    let trimmed = text.trim_end_matches('0');
+    let end = trimmed.len().max(shortest);
+    if end >= text.len() {
+        return None;
+    }
+    rust_decimal::Decimal::from_str_exact(&text[..end]).ok()
 }
 
 pub(crate) fn map_error(error: mysql::Error) -> Error {
