@@ -79,6 +79,38 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_date_out_of_range_is_refused_never_changed() {
+        create_events()?;
+        let mut written = 0;
+        for year in [1, 500, 9999, 10000, 12345, 0, -44] {
+            let day = ymd(year, 3, 15);
+            let at = day.and_hms_micro_opt(12, 30, 0, 250).unwrap();
+            let values = [("at_utc", Value::from(at.and_utc())), ("at_local", Value::from(at)), ("day", Value::from(day))];
+            for (column, value) in values {
+                match DB::table("events").insert(row! {column => value.clone()}) {
+                    Ok(_) => {
+                        written += 1;
+                        let read = DB::table("events").order_by_desc("id").first()?.unwrap();
+                        match column {
+                            "at_utc" => assert_eq!(read.get::<DateTime<Utc>, _>(column)?, at.and_utc()),
+                            "at_local" => assert_eq!(read.get::<NaiveDateTime, _>(column)?, at),
+                            _ => assert_eq!(read.get::<NaiveDate, _>(column)?, day),
+                        }
+                        assert_eq!(DB::table("events").where_(column, "=", value).count()?, 1, "{column} {year}");
+                    }
+                    Err(Error::Bind { .. }) => {
+                        assert!(!(1..=9999).contains(&year), "{column} {year} refused");
+                        let err = DB::table("events").where_(column, "=", value).count().unwrap_err();
+                        assert!(matches!(err, Error::Bind { .. }), "{column} {year}: {err}");
+                    }
+                    Err(err) => panic!("{column} {year}: {err}"),
+                }
+                assert_eq!(DB::table("events").count()?, written, "{column} {year}");
+            }
+        }
+        Ok(())
+    }
+
     fn date_parts_use_the_utc_instant_whatever_the_session_zone() {
         create_events()?;
         new_york_session()?;

@@ -474,7 +474,7 @@ fn bind(bind: Bind<'_>, position: usize) -> Result<MyValue> {
         Value::Float(v) => MyValue::Double(*v),
         Value::Text(v) => MyValue::Bytes(v.as_bytes().to_vec()),
         Value::Bytes(v) => MyValue::Bytes(v.clone()),
-        Value::Date(d) => date_value(*d, NaiveTime::MIN),
+        Value::Date(d) => date_value(*d, NaiveTime::MIN, position)?,
         Value::Time(t) => {
             use chrono::Timelike;
             MyValue::Time(
@@ -486,10 +486,10 @@ fn bind(bind: Bind<'_>, position: usize) -> Result<MyValue> {
                 t.nanosecond().min(999_999_999) / 1000,
             )
         }
-        Value::DateTime(v) => date_value(v.date(), v.time()),
+        Value::DateTime(v) => date_value(v.date(), v.time(), position)?,
         Value::DateTimeUtc(v) => {
             let v = v.naive_utc();
-            date_value(v.date(), v.time())
+            date_value(v.date(), v.time(), position)?
         }
         #[cfg(feature = "json")]
         Value::Json(v) => MyValue::Bytes(v.to_string().into_bytes()),
@@ -503,10 +503,19 @@ fn bind(bind: Bind<'_>, position: usize) -> Result<MyValue> {
     })
 }
 
-fn date_value(date: NaiveDate, time: NaiveTime) -> MyValue {
+/// The years a `DATE` or `DATETIME` holds as written. The server documents 1000 to
+/// 9999, yet stores and reads back 1 to 999 exactly (its calendar is chrono's proleptic
+/// Gregorian one); year 0 it counts differently (no 0000-02-29), and a wider year does
+/// not fit its format.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+fn date_value(date: NaiveDate, time: NaiveTime, position: usize) -> Result<MyValue> {
     use chrono::{Datelike, Timelike};
-    MyValue::Date(
-        date.year().clamp(0, 9999) as u16,
+    if !YEARS.contains(&date.year()) {
+        return Err(out_of_years(date, position));
+    }
+    Ok(MyValue::Date(
+        date.year() as u16,
         date.month() as u8,
         date.day() as u8,
         time.hour() as u8,
@@ -514,7 +523,15 @@ fn date_value(date: NaiveDate, time: NaiveTime) -> MyValue {
         time.second() as u8,
         // A leap second's extra nanoseconds fold into the last microsecond.
         time.nanosecond().min(999_999_999) / 1000,
-    )
+    ))
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_years(date: NaiveDate, position: usize) -> Error {
+    Error::bind(format!(
+        "parameter {position} is the date {date}, outside the years 1 to 9999 that MySQL stores"
+    ))
 }
 
 impl crate::row::DriverRow for mysql::Row {
