@@ -111,6 +111,45 @@ on_every_backend! {
         Ok(())
     }
 
+    fn dates_sort_and_compare_in_time_order() {
+        create_events()?;
+        // Each backend's documented range (docs/02-configuration.md).
+        let years = match backend() {
+            Backend::Postgres => -4712..=294_275,
+            _ => 1..=9999,
+        };
+        let mut kept = Vec::new();
+        for year in [2024, 10000, 9999, 1, 0, -44, 12345, 500] {
+            let at = Utc.with_ymd_and_hms(year, 6, 1, 8, 0, 0).unwrap();
+            match DB::table("events").insert(row! {"at_utc" => at, "at_local" => at.naive_utc(), "day" => at.date_naive()}) {
+                Ok(_) => kept.push(at),
+                Err(Error::Bind { .. }) => {}
+                Err(err) => panic!("{year}: {err}"),
+            }
+            assert_eq!(years.contains(&year), kept.last() == Some(&at), "{year}");
+        }
+        kept.sort();
+        let (first, last) = (kept[0], kept[kept.len() - 1]);
+        let events = || DB::table("events");
+        assert_eq!(events().order_by("at_utc").pluck::<DateTime<Utc>>("at_utc")?, kept);
+        assert_eq!(events().order_by("at_local").pluck::<NaiveDateTime>("at_local")?, kept.iter().map(|t| t.naive_utc()).collect::<Vec<_>>());
+        assert_eq!(events().order_by("day").pluck::<NaiveDate>("day")?, kept.iter().map(|t| t.date_naive()).collect::<Vec<_>>());
+        assert_eq!(events().max::<DateTime<Utc>>("at_utc")?, Some(last));
+        assert_eq!(events().min::<NaiveDateTime>("at_local")?, Some(first.naive_utc()));
+        assert_eq!(events().max::<NaiveDate>("day")?, Some(last.date_naive()));
+        let y2024 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let later = kept.iter().filter(|t| **t > y2024).count() as u64;
+        assert_eq!(events().where_("at_utc", ">", y2024).count()?, later);
+        assert_eq!(events().where_("day", ">", y2024.date_naive()).count()?, later);
+        // A value outside the range is refused in a comparison too, never compared as text.
+        if backend() != Backend::Postgres {
+            let y10000 = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap();
+            let err = events().where_("at_utc", "<", y10000).count().unwrap_err();
+            assert!(matches!(err, Error::Bind { .. }), "{err}");
+        }
+        Ok(())
+    }
+
     fn date_parts_use_the_utc_instant_whatever_the_session_zone() {
         create_events()?;
         new_york_session()?;
