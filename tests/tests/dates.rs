@@ -150,6 +150,40 @@ on_every_backend! {
         Ok(())
     }
 
+    fn sub_microsecond_times_are_truncated_alike_everywhere() {
+        DB::statement(per_backend(
+            "CREATE TABLE clock (id INTEGER PRIMARY KEY, at_utc DATETIME, at_local DATETIME, t TIME)",
+            "CREATE TABLE clock (id INTEGER PRIMARY KEY, at_utc TIMESTAMPTZ, at_local TIMESTAMP, t TIME)",
+        ))?;
+        let at = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+        // Every backend keeps whole microseconds, earlier ones too: PostgreSQL's encoder
+        // counted from 2000 towards zero, so before 2000 it rounded up (to 2000 here).
+        let cases = [
+            ("1999-12-31 23:59:59.999999999", "1999-12-31 23:59:59.999999"),
+            ("1985-06-01 12:00:00.123456789", "1985-06-01 12:00:00.123456"),
+            ("1969-12-31 23:59:59.000000500", "1969-12-31 23:59:59"),
+            ("2024-06-01 12:00:00.123456789", "2024-06-01 12:00:00.123456"),
+        ];
+        for (id, (given, stored)) in (1i64..).zip(cases) {
+            let (given, stored) = (at(given), at(stored));
+            DB::table("clock").insert(row! {"id" => id, "at_utc" => given.and_utc(), "at_local" => given, "t" => given.time()})?;
+            let clock = || DB::table("clock").where_eq("id", id);
+            assert_eq!(clock().value::<DateTime<Utc>>("at_utc")?, Some(stored.and_utc()));
+            assert_eq!(clock().value::<NaiveDateTime>("at_local")?, Some(stored));
+            assert_eq!(clock().value::<chrono::NaiveTime>("t")?, Some(stored.time()));
+            // A comparison truncates the same way.
+            assert_eq!(clock().where_("at_utc", "=", given.and_utc()).count()?, 1, "{given}");
+            assert_eq!(clock().where_("at_local", "=", given).count()?, 1, "{given}");
+            assert_eq!(clock().where_("at_local", "<", stored).count()?, 0, "{given}");
+            if backend() == Backend::Postgres {
+                // Text for a timestamp parameter is read as one, then truncated alike.
+                let text = given.format("%Y-%m-%d %H:%M:%S%.9f").to_string();
+                assert_eq!(clock().where_("at_local", "=", text).count()?, 1, "{given}");
+            }
+        }
+        Ok(())
+    }
+
     fn date_parts_use_the_utc_instant_whatever_the_session_zone() {
         create_events()?;
         new_york_session()?;
