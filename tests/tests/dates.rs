@@ -79,6 +79,111 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_date_out_of_range_is_refused_never_changed() {
+        create_events()?;
+        let mut written = 0;
+        for year in [1, 500, 9999, 10000, 12345, 0, -44] {
+            let day = ymd(year, 3, 15);
+            let at = day.and_hms_micro_opt(12, 30, 0, 250).unwrap();
+            let values = [("at_utc", Value::from(at.and_utc())), ("at_local", Value::from(at)), ("day", Value::from(day))];
+            for (column, value) in values {
+                match DB::table("events").insert(row! {column => value.clone()}) {
+                    Ok(_) => {
+                        written += 1;
+                        let read = DB::table("events").order_by_desc("id").first()?.unwrap();
+                        match column {
+                            "at_utc" => assert_eq!(read.get::<DateTime<Utc>, _>(column)?, at.and_utc()),
+                            "at_local" => assert_eq!(read.get::<NaiveDateTime, _>(column)?, at),
+                            _ => assert_eq!(read.get::<NaiveDate, _>(column)?, day),
+                        }
+                        assert_eq!(DB::table("events").where_(column, "=", value).count()?, 1, "{column} {year}");
+                    }
+                    Err(Error::Bind { .. }) => {
+                        assert!(!(1..=9999).contains(&year), "{column} {year} refused");
+                        let err = DB::table("events").where_(column, "=", value).count().unwrap_err();
+                        assert!(matches!(err, Error::Bind { .. }), "{column} {year}: {err}");
+                    }
+                    Err(err) => panic!("{column} {year}: {err}"),
+                }
+                assert_eq!(DB::table("events").count()?, written, "{column} {year}");
+            }
+        }
+        Ok(())
+    }
+
+    fn dates_sort_and_compare_in_time_order() {
+        create_events()?;
+        // Each backend's documented range (docs/02-configuration.md).
+        let years = match backend() {
+            Backend::Postgres => -4712..=294_275,
+            _ => 1..=9999,
+        };
+        let mut kept = Vec::new();
+        for year in [2024, 10000, 9999, 1, 0, -44, 12345, 500] {
+            let at = Utc.with_ymd_and_hms(year, 6, 1, 8, 0, 0).unwrap();
+            match DB::table("events").insert(row! {"at_utc" => at, "at_local" => at.naive_utc(), "day" => at.date_naive()}) {
+                Ok(_) => kept.push(at),
+                Err(Error::Bind { .. }) => {}
+                Err(err) => panic!("{year}: {err}"),
+            }
+            assert_eq!(years.contains(&year), kept.last() == Some(&at), "{year}");
+        }
+        kept.sort();
+        let (first, last) = (kept[0], kept[kept.len() - 1]);
+        let events = || DB::table("events");
+        assert_eq!(events().order_by("at_utc").pluck::<DateTime<Utc>>("at_utc")?, kept);
+        assert_eq!(events().order_by("at_local").pluck::<NaiveDateTime>("at_local")?, kept.iter().map(|t| t.naive_utc()).collect::<Vec<_>>());
+        assert_eq!(events().order_by("day").pluck::<NaiveDate>("day")?, kept.iter().map(|t| t.date_naive()).collect::<Vec<_>>());
+        assert_eq!(events().max::<DateTime<Utc>>("at_utc")?, Some(last));
+        assert_eq!(events().min::<NaiveDateTime>("at_local")?, Some(first.naive_utc()));
+        assert_eq!(events().max::<NaiveDate>("day")?, Some(last.date_naive()));
+        let y2024 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let later = kept.iter().filter(|t| **t > y2024).count() as u64;
+        assert_eq!(events().where_("at_utc", ">", y2024).count()?, later);
+        assert_eq!(events().where_("day", ">", y2024.date_naive()).count()?, later);
+        // A value outside the range is refused in a comparison too, never compared as text.
+        if backend() != Backend::Postgres {
+            let y10000 = Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap();
+            let err = events().where_("at_utc", "<", y10000).count().unwrap_err();
+            assert!(matches!(err, Error::Bind { .. }), "{err}");
+        }
+        Ok(())
+    }
+
+    fn sub_microsecond_times_are_truncated_alike_everywhere() {
+        DB::statement(per_backend(
+            "CREATE TABLE clock (id INTEGER PRIMARY KEY, at_utc DATETIME, at_local DATETIME, t TIME)",
+            "CREATE TABLE clock (id INTEGER PRIMARY KEY, at_utc TIMESTAMPTZ, at_local TIMESTAMP, t TIME)",
+        ))?;
+        let at = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+        // Every backend keeps whole microseconds, earlier ones too: PostgreSQL's encoder
+        // counted from 2000 towards zero, so before 2000 it rounded up (to 2000 here).
+        let cases = [
+            ("1999-12-31 23:59:59.999999999", "1999-12-31 23:59:59.999999"),
+            ("1985-06-01 12:00:00.123456789", "1985-06-01 12:00:00.123456"),
+            ("1969-12-31 23:59:59.000000500", "1969-12-31 23:59:59"),
+            ("2024-06-01 12:00:00.123456789", "2024-06-01 12:00:00.123456"),
+        ];
+        for (id, (given, stored)) in (1i64..).zip(cases) {
+            let (given, stored) = (at(given), at(stored));
+            DB::table("clock").insert(row! {"id" => id, "at_utc" => given.and_utc(), "at_local" => given, "t" => given.time()})?;
+            let clock = || DB::table("clock").where_eq("id", id);
+            assert_eq!(clock().value::<DateTime<Utc>>("at_utc")?, Some(stored.and_utc()));
+            assert_eq!(clock().value::<NaiveDateTime>("at_local")?, Some(stored));
+            assert_eq!(clock().value::<chrono::NaiveTime>("t")?, Some(stored.time()));
+            // A comparison truncates the same way.
+            assert_eq!(clock().where_("at_utc", "=", given.and_utc()).count()?, 1, "{given}");
+            assert_eq!(clock().where_("at_local", "=", given).count()?, 1, "{given}");
+            assert_eq!(clock().where_("at_local", "<", stored).count()?, 0, "{given}");
+            if backend() == Backend::Postgres {
+                // Text for a timestamp parameter is read as one, then truncated alike.
+                let text = given.format("%Y-%m-%d %H:%M:%S%.9f").to_string();
+                assert_eq!(clock().where_("at_local", "=", text).count()?, 1, "{given}");
+            }
+        }
+        Ok(())
+    }
+
     fn date_parts_use_the_utc_instant_whatever_the_session_zone() {
         create_events()?;
         new_york_session()?;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use orm_core::prelude::*;
 use orm_core::{Backend, Decimal};
 use orm_migrate::prelude::Schema;
-use orm_tests::{backend, on_every_backend, per_backend};
+use orm_tests::{backend, on_every_backend, per_backend, per_backend3};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(table = "products")]
@@ -202,6 +202,31 @@ on_every_backend! {
         assert_eq!(DB::table("wallets").where_eq("balance", dec("20.38")).count()?, 1);
         // NULL plus anything stays NULL.
         assert_eq!(DB::table("wallets").where_null("balance").count()?, 1);
+        Ok(())
+    }
+
+    fn digits_beyond_a_decimal_read_as_exact_text_never_rounded() {
+        // 31 significant digits, and a scale of 30: more than a Decimal holds (28).
+        DB::statement(per_backend3(
+            "CREATE TABLE wide (id INTEGER PRIMARY KEY, v TEXT)",
+            "CREATE TABLE wide (id INTEGER PRIMARY KEY, v NUMERIC(40, 30))",
+            "CREATE TABLE wide (id INTEGER PRIMARY KEY, v DECIMAL(40, 30))",
+        ))?;
+        let long = "1.123456789012345678901234567891";
+        let tiny = "0.000000000000000000000000000001";
+        DB::statement(&format!(
+            "INSERT INTO wide (id, v) VALUES (1, '{long}'), (2, '{tiny}'), (3, '1.5')"
+        ))?;
+        let wide = |id: i64| DB::table("wide").where_eq("id", id);
+        for (id, text) in [(1, long), (2, tiny)] {
+            let err = wide(id).value::<Decimal>("v").unwrap_err();
+            assert!(matches!(err, Error::Decode { ref column, .. } if column == "v"), "{id}: {err}");
+            assert_eq!(wide(id).value::<String>("v")?.unwrap(), text);
+        }
+        if backend() != Backend::Sqlite {
+            // Zeros past a Decimal's scale lose nothing: the value reads as a Decimal.
+            assert_eq!(wide(3).value::<Decimal>("v")?, Some(dec("1.5")));
+        }
         Ok(())
     }
 

@@ -474,7 +474,7 @@ fn bind(bind: Bind<'_>, position: usize) -> Result<MyValue> {
         Value::Float(v) => MyValue::Double(*v),
         Value::Text(v) => MyValue::Bytes(v.as_bytes().to_vec()),
         Value::Bytes(v) => MyValue::Bytes(v.clone()),
-        Value::Date(d) => date_value(*d, NaiveTime::MIN),
+        Value::Date(d) => date_value(*d, NaiveTime::MIN, position)?,
         Value::Time(t) => {
             use chrono::Timelike;
             MyValue::Time(
@@ -486,10 +486,10 @@ fn bind(bind: Bind<'_>, position: usize) -> Result<MyValue> {
                 t.nanosecond().min(999_999_999) / 1000,
             )
         }
-        Value::DateTime(v) => date_value(v.date(), v.time()),
+        Value::DateTime(v) => date_value(v.date(), v.time(), position)?,
         Value::DateTimeUtc(v) => {
             let v = v.naive_utc();
-            date_value(v.date(), v.time())
+            date_value(v.date(), v.time(), position)?
         }
         #[cfg(feature = "json")]
         Value::Json(v) => MyValue::Bytes(v.to_string().into_bytes()),
@@ -503,10 +503,19 @@ fn bind(bind: Bind<'_>, position: usize) -> Result<MyValue> {
     })
 }
 
-fn date_value(date: NaiveDate, time: NaiveTime) -> MyValue {
+/// The years a `DATE` or `DATETIME` holds as written. The server documents 1000 to
+/// 9999, yet stores and reads back 1 to 999 exactly (its calendar is chrono's proleptic
+/// Gregorian one); year 0 it counts differently (no 0000-02-29), and a wider year does
+/// not fit its format.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+fn date_value(date: NaiveDate, time: NaiveTime, position: usize) -> Result<MyValue> {
     use chrono::{Datelike, Timelike};
-    MyValue::Date(
-        date.year().clamp(0, 9999) as u16,
+    if !YEARS.contains(&date.year()) {
+        return Err(out_of_years(date, position));
+    }
+    Ok(MyValue::Date(
+        date.year() as u16,
         date.month() as u8,
         date.day() as u8,
         time.hour() as u8,
@@ -514,7 +523,15 @@ fn date_value(date: NaiveDate, time: NaiveTime) -> MyValue {
         time.second() as u8,
         // A leap second's extra nanoseconds fold into the last microsecond.
         time.nanosecond().min(999_999_999) / 1000,
-    )
+    ))
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_years(date: NaiveDate, position: usize) -> Error {
+    Error::bind(format!(
+        "parameter {position} is the date {date}, outside the years 1 to 9999 that MySQL stores"
+    ))
 }
 
 impl crate::row::DriverRow for mysql::Row {
@@ -613,9 +630,10 @@ fn bytes_value<'r>(
         MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
             let text = text()?;
             #[cfg(feature = "decimal")]
-            if let Ok(d) = text.parse::<rust_decimal::Decimal>() {
+            if let Some(d) = exact_decimal(text) {
                 return Ok(ValueRef::Decimal(d));
             }
+            // More digits than a Decimal holds: the exact text, as PostgreSQL's NUMERIC.
             ValueRef::Text(Cow::Borrowed(text))
         }
         MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_INT24
@@ -657,6 +675,33 @@ fn bytes_value<'r>(
             Err(_) => ValueRef::Bytes(bytes),
         },
     })
+}
+
+/// A DECIMAL's text as a `Decimal` when one holds it exactly (`parse` would round).
+#[cfg(feature = "decimal")]
+#[inline]
+fn exact_decimal(text: &str) -> Option<rust_decimal::Decimal> {
+    match rust_decimal::Decimal::from_str_exact(text) {
+        Ok(d) => Some(d),
+        Err(_) => exact_decimal_trimmed(text),
+    }
+}
+
+/// A column's scale past a Decimal's 28 digits sends zeros there (`1.5` in a
+/// `DECIMAL(40, 30)` has 30 decimals); dropping those loses nothing, as PostgreSQL's
+/// NUMERIC reads the same value.
+#[cfg(feature = "decimal")]
+#[cold]
+#[inline(never)]
+fn exact_decimal_trimmed(text: &str) -> Option<rust_decimal::Decimal> {
+    let point = text.find('.')?;
+    let shortest = point + 1 + rust_decimal::Decimal::MAX_SCALE as usize;
+    let trimmed = text.trim_end_matches('0');
+    let end = trimmed.len().max(shortest);
+    if end >= text.len() {
+        return None;
+    }
+    rust_decimal::Decimal::from_str_exact(&text[..end]).ok()
 }
 
 pub(crate) fn map_error(error: mysql::Error) -> Error {

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
@@ -371,8 +371,8 @@ fn bind_value(
             _ => Err(mismatch(value.type_name(), ty)),
         },
         Value::DateTime(v) => match *ty {
-            Type::TIMESTAMP => v.to_sql(ty, out),
-            Type::TIMESTAMPTZ => v.and_utc().to_sql(ty, out),
+            Type::TIMESTAMP => whole_micros(*v).to_sql(ty, out),
+            Type::TIMESTAMPTZ => whole_micros(*v).and_utc().to_sql(ty, out),
             Type::DATE => bind_date_of(*v, out),
             _ if is_textual(ty) => v
                 .format(DATETIME_TEXT_FORMAT)
@@ -382,8 +382,8 @@ fn bind_value(
             _ => Err(mismatch(value.type_name(), ty)),
         },
         Value::DateTimeUtc(v) => match *ty {
-            Type::TIMESTAMPTZ => v.to_sql(ty, out),
-            Type::TIMESTAMP => v.naive_utc().to_sql(ty, out),
+            Type::TIMESTAMPTZ => whole_micros(v.naive_utc()).and_utc().to_sql(ty, out),
+            Type::TIMESTAMP => whole_micros(v.naive_utc()).to_sql(ty, out),
             Type::DATE => bind_date_of(v.naive_utc(), out),
             _ if is_textual(ty) => v
                 .naive_utc()
@@ -417,6 +417,15 @@ fn bind_value(
             _ => Err(mismatch(value.type_name(), ty)),
         },
     }
+}
+
+/// `v` in whole microseconds, the extra digits dropped as SQLite and MySQL drop them.
+/// The postgres crate counts microseconds from 2000-01-01 towards zero, which rounds
+/// an earlier time up (1999-12-31 23:59:59.999999999 became 2000-01-01).
+#[inline]
+fn whole_micros(v: NaiveDateTime) -> NaiveDateTime {
+    let nanos = v.nanosecond();
+    v.with_nanosecond(nanos - nanos % 1000).unwrap_or(v)
 }
 
 /// Binds a date-time to a `DATE` parameter when it is midnight: any other time of day
@@ -541,6 +550,7 @@ fn bind_text(v: &str, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNu
         Type::TIMESTAMP | Type::TIMESTAMPTZ => {
             let parsed = Value::Text(v.to_owned())
                 .get::<NaiveDateTime>()
+                .map(whole_micros)
                 .map_err(|_| unparsable())?;
             if *ty == Type::TIMESTAMP {
                 parsed.to_sql(ty, out)

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use chrono::Datelike;
 use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, ValueRef as SqliteRef};
 use rusqlite::{ffi, OpenFlags};
@@ -206,6 +207,23 @@ fn bind_each<P: Param>(stmt: &mut rusqlite::Statement<'_>, params: &[P]) -> rusq
     Ok(())
 }
 
+impl SqliteBind<'_> {
+    /// Dates are stored as text that sorts and compares in time order only with four
+    /// digits of year: `+10000-01-01` would sort before `2024-01-01`, `-0044` before
+    /// `0001`.
+    #[inline]
+    fn check_year(&self, year: i32) -> rusqlite::Result<()> {
+        if (1..=9999).contains(&year) {
+            Ok(())
+        } else {
+            Err(unbindable(
+                self.1,
+                "a date outside the years 1 to 9999, which SQLite cannot store as sortable text",
+            ))
+        }
+    }
+}
+
 impl rusqlite::ToSql for SqliteBind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         let value = match self.0 {
@@ -226,11 +244,19 @@ impl rusqlite::ToSql for SqliteBind<'_> {
             Value::Float(v) => ToSqlOutput::Borrowed(SqliteRef::Real(*v)),
             Value::Text(v) => ToSqlOutput::Borrowed(SqliteRef::Text(v.as_bytes())),
             Value::Bytes(v) => ToSqlOutput::Borrowed(SqliteRef::Blob(v)),
-            Value::Date(v) => ToSqlOutput::from(v.format("%Y-%m-%d").to_string()),
+            Value::Date(v) => {
+                self.check_year(v.year())?;
+                ToSqlOutput::from(v.format("%Y-%m-%d").to_string())
+            }
             Value::Time(v) => ToSqlOutput::from(v.format("%H:%M:%S%.6f").to_string()),
-            Value::DateTime(v) => ToSqlOutput::from(v.format(DATETIME_TEXT_FORMAT).to_string()),
+            Value::DateTime(v) => {
+                self.check_year(v.year())?;
+                ToSqlOutput::from(v.format(DATETIME_TEXT_FORMAT).to_string())
+            }
             Value::DateTimeUtc(v) => {
-                ToSqlOutput::from(v.naive_utc().format(DATETIME_TEXT_FORMAT).to_string())
+                let v = v.naive_utc();
+                self.check_year(v.year())?;
+                ToSqlOutput::from(v.format(DATETIME_TEXT_FORMAT).to_string())
             }
             #[cfg(feature = "json")]
             Value::Json(v) => ToSqlOutput::from(v.to_string()),
