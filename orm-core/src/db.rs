@@ -218,7 +218,7 @@ fn take_lent() -> Lending {
 }
 
 /// Whether an [`Executor::scope`] is open on this thread.
-fn lending() -> bool {
+pub(crate) fn lending() -> bool {
     LENDING.with(|l| {
         let slot = l.slot.take();
         let open = !matches!(slot, Lending::None);
@@ -432,6 +432,23 @@ fn run_named(name: &str, writes: bool, f: &mut dyn FnMut(&mut Connection)) -> Re
             let _context = crate::log::Context::enter(name, crate::log::Role::Primary);
             with_pooled(name, f)
         }
+    }
+}
+
+/// Runs `f` on `conn`, the connection named `current` that the caller holds, when
+/// `wanted` is that name (or an [`Executor::scope`] lends one connection to every name);
+/// else on the connection named `wanted`. Relations read a related model declared on
+/// another connection there.
+pub(crate) fn on_named_or<T>(
+    conn: &mut Connection,
+    current: &str,
+    wanted: &str,
+    f: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
+    if wanted == current || lending() {
+        f(conn)
+    } else {
+        with_named(wanted, f)
     }
 }
 

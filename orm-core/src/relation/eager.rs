@@ -422,20 +422,26 @@ pub(super) fn load_children<P: Model, C: Model>(
     pivot: &[&'static str],
 ) -> Result<Fetched<C>> {
     // Parents read from a named connection: their children come from it and remember it.
+    // Otherwise the children come from their model's connection, which `conn` (the
+    // parents') may not be.
     let connection = parents
         .first()
         .and_then(Model::state)
         .and_then(crate::ModelState::connection);
     let (query, group_column) = children_query(C::query().into_rows(), relation, connection);
-    fetch_children(
-        conn,
-        query,
-        relation,
-        group_column,
-        keys.distinct.clone(),
-        eager,
-        pivot,
-    )
+    let parents_connection = connection.unwrap_or(P::meta().connection);
+    let children_connection = query.connection_name().to_owned();
+    crate::db::on_named_or(conn, parents_connection, &children_connection, |conn| {
+        fetch_children(
+            conn,
+            query,
+            relation,
+            group_column,
+            keys.distinct.clone(),
+            eager,
+            pivot,
+        )
+    })
 }
 
 /// The query of a relation's rows (on the parents' connection, when they name one) and

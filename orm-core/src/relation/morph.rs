@@ -120,6 +120,24 @@ fn unknown_type<P: Model>(relation: &RelationMeta, type_name: &str) -> Error {
     }
 }
 
+/// The connection a `morph_to` target of morph name `type_name` is read on: the one the
+/// parents were read from when they remember one, else the target model's own.
+fn target_connection<'a, E: MorphTarget>(
+    type_name: &str,
+    remembered: Option<&'a str>,
+    parents: &'a str,
+) -> &'a str {
+    remembered
+        .or_else(|| {
+            E::MODELS
+                .iter()
+                .map(|meta| meta())
+                .find(|meta| meta.morph_name == type_name)
+                .map(|meta| meta.connection)
+        })
+        .unwrap_or(parents)
+}
+
 /// Eager loads a `morph_to` relation: one query per type present among the parents.
 #[doc(hidden)]
 pub fn load_morph_to<P: Model, E: MorphTarget + Clone>(
@@ -154,10 +172,14 @@ pub fn load_morph_to<P: Model, E: MorphTarget + Clone>(
         .and_then(Model::state)
         .and_then(crate::ModelState::connection)
         .map(str::to_owned);
+    let parents_connection = connection.as_deref().unwrap_or(P::meta().connection);
     let mut loaded: HashMap<(String, KeyRepr), E> = HashMap::new();
     for (type_name, keys, _) in types {
-        let rows = E::load_type(&type_name, keys, Some(eager), connection.as_deref(), conn)
-            .ok_or_else(|| unknown_type::<P>(relation, &type_name))??;
+        let wanted = target_connection::<E>(&type_name, connection.as_deref(), parents_connection);
+        let rows = crate::db::on_named_or(conn, parents_connection, wanted, |conn| {
+            E::load_type(&type_name, keys, Some(eager), connection.as_deref(), conn)
+                .ok_or_else(|| unknown_type::<P>(relation, &type_name))?
+        })?;
         for (key, model) in rows {
             if let Some(key) = KeyRepr::of(&key) {
                 loaded.insert((type_name.clone(), key), model);
@@ -195,8 +217,8 @@ pub fn morph_to_lazy<P: Model, E: MorphTarget>(
         .state()
         .and_then(crate::ModelState::connection)
         .map(str::to_owned);
-    let name = named.as_deref().unwrap_or(P::meta().connection).to_owned();
-    crate::db::with_named(&name, |conn| {
+    let name = target_connection::<E>(&type_name, named.as_deref(), P::meta().connection);
+    crate::db::with_named(name, |conn| {
         let rows = E::load_type(&type_name, vec![key], None, named.as_deref(), conn)
             .ok_or_else(|| unknown_type::<P>(relation, &type_name))??;
         Ok(rows.into_iter().next().map(|(_, model)| model))
