@@ -1,6 +1,7 @@
 //! Relations and eager loading on a real many-table schema, on both backends.
 
 use orm_core::prelude::*;
+use orm_core::SOFT_DELETES;
 use orm_migrate::Schema;
 use orm_tests::on_every_backend;
 
@@ -32,6 +33,14 @@ pub struct User {
     pub country: BelongsTo<Country>,
     #[model(belongs_to_many(Role, timestamps, with_pivot = ["active"]))]
     pub roles: BelongsToMany<Role>,
+    #[model(has_many(Post, constrain = Post::including_trashed))]
+    pub posts_with_trashed: HasMany<Post>,
+}
+
+impl Post {
+    fn including_trashed(q: Query<Post>) -> Query<Post> {
+        q.with_trashed()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -462,6 +471,35 @@ on_every_backend! {
         assert!(matches!(misuse, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })), "{misuse:?}");
         let misuse = Role::query().order_by_pivot("active").get();
         assert!(matches!(misuse, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })), "{misuse:?}");
+        Ok(())
+    }
+
+    fn trashed_related_rows_can_be_counted_in_where_the_relation_says_so() {
+        seed()?;
+        Post::where_eq("title", "g1").delete()?;
+        let names = |q: Query<User>| -> Result<Vec<String>> { q.order_by("name").pluck("name") };
+        assert_eq!(names(User::query().has("posts"))?, ["Ada"]);
+        // A declared constraint's with_trashed() holds in has, where_has and counts too.
+        assert_eq!(names(User::query().has("posts_with_trashed"))?, ["Ada", "Grace"]);
+        assert_eq!(names(User::query().where_has("posts_with_trashed", |q| q.where_eq("title", "g1")))?, ["Grace"]);
+        // A callback drops the soft-delete scope by name (Eloquent's withTrashed/onlyTrashed).
+        assert_eq!(names(User::query().where_has("posts", |q| q.without_scope(SOFT_DELETES)))?, ["Ada", "Grace"]);
+        let only_trashed = |q: Query| q.without_scope(SOFT_DELETES).where_not_null("posts.deleted_at");
+        assert_eq!(names(User::query().where_has("posts", only_trashed))?, ["Grace"]);
+        let counted = User::query()
+            .with_count(&["posts_with_trashed"])
+            .with_count_where("posts", |q| q.without_scope(SOFT_DELETES))
+            .order_by("name")
+            .get()?;
+        let grace = &counted[1];
+        assert_eq!(grace.name, "Grace");
+        assert_eq!(grace.posts_with_trashed.count(), Some(1));
+        assert_eq!(User::query().where_eq("name", "Grace").with_count(&["posts"]).first()?.unwrap().posts.count(), Some(0));
+        assert_eq!(grace.posts.count(), Some(1));
+        // Lazily and eagerly, as before.
+        let grace = User::where_eq("name", "Grace").first()?.unwrap();
+        assert_eq!(grace.posts_with_trashed().count()?, 1);
+        assert_eq!(grace.posts().count()?, 0);
         Ok(())
     }
 

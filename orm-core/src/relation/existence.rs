@@ -18,8 +18,11 @@ pub(super) fn counting_query(
         None => (Ident::Borrowed(related.table), related.table),
     };
     let mut query = Query::<Record>::new(from);
+    // The model queries' soft-delete scope, so that what removes it there (a declared
+    // constraint's `with_trashed()`, a callback's `without_scope(SOFT_DELETES)`) does here.
     if let Some(i) = related.deleted_at {
-        query = query.where_null(qualify(reference, related.columns[i]));
+        let deleted_at = qualify(reference, related.columns[i]);
+        query = query.scope(crate::model::SOFT_DELETES, |q| q.where_null(deleted_at));
     }
     if let Some(scopes) = related.scopes {
         query = query.bracketed(scopes);
