@@ -579,4 +579,19 @@ on_every_backend! {
         assert!(Voter::find(1)?.is_some());
         Ok(())
     }
+
+    fn a_model_its_global_scope_hides_can_still_be_refreshed() {
+        // Eloquent's refresh() reads the stored row without the model's scopes.
+        schema()?;
+        seed(&[("Ada", 3)])?;
+        let mut ada = Voter::query().first()?.unwrap();
+        DB::table("users").where_eq("id", ada.id).update(row! {"votes" => 0, "name" => "Ada L."})?;
+        assert!(Voter::find(ada.id.unwrap())?.is_none());
+        ada.refresh()?;
+        assert_eq!((ada.name.as_str(), ada.votes), ("Ada L.", 0));
+        assert!(ada.get_dirty()?.is_empty());
+        ada.votes = 5;
+        assert_eq!(ada.get_dirty()?.len(), 1);
+        Ok(())
+    }
 }

@@ -185,6 +185,17 @@ on_every_backend! {
         Ok(())
     }
 
+    fn touching_a_model_touches_its_owners() {
+        let (board, topic, long_ago) = forum()?;
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        let mut topic = Topic::find_or_fail(topic.id.unwrap())?;
+        topic.touch()?;
+        assert!(topic.updated_at.unwrap() > before);
+        let board = Board::find_or_fail(board.id.unwrap())?;
+        assert!(board.updated_at.unwrap() > before, "{:?} after {long_ago}", board.updated_at);
+        Ok(())
+    }
+
     fn a_soft_deleted_owner_is_not_touched() {
         let (board, topic, long_ago) = forum()?;
         Topic::find_or_fail(topic.id.unwrap())?.delete()?;

@@ -598,12 +598,15 @@ fn found_key<V>(found: &std::collections::HashMap<String, V>, key: &Value) -> Op
     (other != own && found.contains_key(&other)).then_some(other)
 }
 
+/// The row with this key; `stored`: the stored row whatever the model's scopes (soft
+/// deletes and global scopes), as `refresh` and `get_dirty` read it (Eloquent's
+/// `newQueryWithoutScopes`), else the row a `find` sees.
 pub(crate) fn find_by_key<M: Model>(
     on: &mut On<'_>,
     key: Value,
-    with_trashed: bool,
+    stored: bool,
 ) -> Result<Option<M>> {
-    find_by_key_from::<M>(on, key, with_trashed, false)
+    find_by_key_from::<M>(on, key, stored, false)
 }
 
 /// [`find_by_key`]; `replica`: a plain read, which a read replica may serve (a lookup
@@ -611,7 +614,7 @@ pub(crate) fn find_by_key<M: Model>(
 fn find_by_key_from<M: Model>(
     on: &mut On<'_>,
     key: Value,
-    with_trashed: bool,
+    stored: bool,
     replica: bool,
 ) -> Result<Option<M>> {
     let meta = M::meta();
@@ -621,8 +624,8 @@ fn find_by_key_from<M: Model>(
             Ident::Owned(format!("{}.{}", meta.table, meta.primary_key)),
             key,
         );
-        if with_trashed {
-            query = query.without_scope(SOFT_DELETES);
+        if stored {
+            query = query.without_scopes();
         }
         let first = |conn: &mut Connection| query.clone().first_on(conn);
         return if replica {
@@ -632,7 +635,7 @@ fn find_by_key_from<M: Model>(
         };
     }
     let find = |conn: &mut Connection| {
-        let sql = find_sql(M::meta(), conn.dialect(), with_trashed)?;
+        let sql = find_sql(M::meta(), conn.dialect(), stored)?;
         conn.query_first_native(sql, std::slice::from_ref(&key), M::from_row)
     };
     if replica {

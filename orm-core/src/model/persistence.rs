@@ -601,5 +601,7 @@ pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     }
     set_timestamp(model, Some(u), at)?;
     sync_original(model, &[u]);
-    bump_version(model, version)
+    bump_version(model, version)?;
+    // Eloquent's touch() saves the model, which touches its owners.
+    touch_owners(model, on)
 }
