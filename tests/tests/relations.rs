@@ -35,6 +35,14 @@ pub struct User {
     pub roles: BelongsToMany<Role>,
     #[model(has_many(Post, constrain = Post::including_trashed))]
     pub posts_with_trashed: HasMany<Post>,
+    #[model(belongs_to_many(Role, constrain = Role::active_only))]
+    pub active_roles: BelongsToMany<Role>,
+}
+
+impl Role {
+    fn active_only(q: Query<Role>) -> Query<Role> {
+        q.where_pivot("active", "=", true)
+    }
 }
 
 impl Post {
@@ -500,6 +508,23 @@ on_every_backend! {
         let grace = User::where_eq("name", "Grace").first()?.unwrap();
         assert_eq!(grace.posts_with_trashed().count()?, 1);
         assert_eq!(grace.posts().count()?, 0);
+        Ok(())
+    }
+
+    fn a_declared_constraint_may_name_pivot_columns() {
+        // Eloquent's belongsToMany(..)->wherePivot(..) in the relation's definition.
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        linus.roles().attach_with(roles[0], orm_core::row! {"active" => false})?;
+        linus.roles().attach(roles[1..].to_vec())?;
+        let active = roles.len() - 1;
+        assert_eq!(linus.active_roles().count()? as usize, active);
+        let loaded = User::query().where_eq("name", "Linus").with(&["active_roles"]).first()?.unwrap();
+        assert_eq!(loaded.active_roles.loaded().map(<[Role]>::len), Some(active));
+        let counted = User::query().where_eq("name", "Linus").with_count(&["active_roles"]).first()?.unwrap();
+        assert_eq!(counted.active_roles.count(), Some(active as u64));
+        assert!(User::query().where_eq("name", "Linus").has("active_roles").exists()?);
         Ok(())
     }
 

@@ -136,19 +136,35 @@ fn constrained<T>(mut query: Query<T>, relation: &'static RelationMeta) -> Query
         return query;
     };
     let extras = std::mem::take(&mut query.model);
-    let mut query = query
-        .into_rows::<Record>()
-        .bracketed(constrain)
-        .into_rows::<T>();
+    let mut rows = query.into_rows::<Record>();
+    // The constraint may name pivot columns (`where_pivot`): it sees the relation.
+    if relation.kind.has_pivot() {
+        rows.model.relation = Some(Arc::new(crate::query::RelationLink {
+            lazy_guard: None,
+            context: super::writes::RelationContext {
+                relation,
+                parent_value: Value::Null,
+            },
+        }));
+    }
+    let mut query = rows.bracketed(constrain).into_rows::<T>();
     query.model = extras;
     query
 }
 
 /// Applies a relation's `constrain` function, typed on the related model (the derive's
-/// glue between `RelationMeta::constraint` and the user's function).
+/// glue between `RelationMeta::constraint` and the user's function). The relation the
+/// query belongs to goes with it.
 #[doc(hidden)]
-pub fn constrain<M>(query: Query<Record>, f: fn(Query<M>) -> Query<M>) -> Query<Record> {
-    f(query.into_rows::<M>()).into_rows()
+pub fn constrain<M>(mut query: Query<Record>, f: fn(Query<M>) -> Query<M>) -> Query<Record> {
+    let link = query.model.relation.take();
+    let mut typed = query.into_rows::<M>();
+    typed.model.relation = link;
+    let mut constrained = f(typed);
+    let link = constrained.model.relation.take();
+    let mut rows = constrained.into_rows();
+    rows.model.relation = link;
+    rows
 }
 
 // ----- existence ------------------------------------------------------------------------
