@@ -608,3 +608,40 @@ fn a_nested_test_database_keeps_its_lazy_loading_setting_to_itself() -> Result<(
     assert!(ada.posts().get().is_ok());
     Ok(())
 }
+
+on_every_backend! {
+    fn find_or_create_forms_through_a_relation() {
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        // Ada has a post "a1": Linus does not see it, so his is created, linked to him.
+        let post = linus.posts().first_or_create(row! {"title" => "a1"}, row! {"published" => true})?;
+        assert_eq!((post.user_id, post.published), (linus.id.unwrap(), true));
+        let again = linus.posts().first_or_create(row! {"title" => "a1"}, row! {"published" => false})?;
+        assert_eq!(again.id, post.id);
+        assert_eq!(ada.posts().where_eq("title", "a1").count()?, 1);
+        // Not saved: the parent's key is set, the row is not there yet.
+        let draft = linus.posts().first_or_new(row! {"title" => "draft"}, row! {})?;
+        assert_eq!((draft.id, draft.user_id), (None, linus.id.unwrap()));
+        assert_eq!(linus.posts().count()?, 1);
+        let updated = linus.posts().update_or_create(row! {"title" => "a1"}, row! {"published" => false})?;
+        assert_eq!((updated.id, updated.published), (post.id, false));
+        assert!(!Post::find_or_fail(post.id.unwrap())?.published);
+        let created = linus.posts().update_or_create(row! {"title" => "l2"}, row! {"published" => true})?;
+        assert_eq!(created.user_id, linus.id.unwrap());
+        assert_eq!(linus.posts().count()?, 2);
+        // Through a belongs-to-many relation: attached once, updated in place.
+        let role = linus.roles().first_or_create(row! {"name" => "auditor"}, row! {})?;
+        assert_eq!(linus.roles().count()?, 1);
+        let same = linus.roles().update_or_create(row! {"name" => "auditor"}, row! {})?;
+        assert_eq!(same.id, role.id);
+        assert_eq!(DB::table("role_user").where_eq("user_id", linus.id).count()?, 1);
+        // Model-level: find_or_new and without_trashed.
+        assert_eq!(Post::find_or_new(987_654)?.id, None);
+        assert_eq!(Post::find_or_new(post.id.unwrap())?.title, "a1");
+        Post::where_eq("title", "l2").delete()?;
+        assert_eq!(Post::with_trashed().where_eq("title", "l2").count()?, 1);
+        assert_eq!(Post::with_trashed().without_trashed().where_eq("title", "l2").count()?, 0);
+        Ok(())
+    }
+}

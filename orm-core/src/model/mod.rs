@@ -321,6 +321,15 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
             .collect())
     }
 
+    /// The row with this key, or a new model (its `Default`) **not saved** (Eloquent's
+    /// `findOrNew`).
+    fn find_or_new(key: impl ToValue) -> Result<Self>
+    where
+        Self: Default,
+    {
+        Ok(Self::find(key)?.unwrap_or_default())
+    }
+
     /// The first row matching `attributes`, or a new model (its `Default` with
     /// `attributes` then `values` applied) **not saved**: call `save` to store it.
     fn first_or_new<'a>(
@@ -817,7 +826,7 @@ fn matching<M: Model>(attributes: &[(&str, Value)]) -> Query<M> {
     })
 }
 
-fn apply<'a, M: Model>(
+pub(crate) fn apply<'a, M: Model>(
     model: &mut M,
     values: impl IntoIterator<Item = (&'a str, Value)>,
 ) -> Result<()> {
@@ -831,6 +840,17 @@ impl<M: Model> Query<M> {
     /// Includes soft-deleted rows.
     pub fn with_trashed(self) -> Self {
         self.without_scope(SOFT_DELETES)
+    }
+
+    /// Excludes soft-deleted rows again (after `with_trashed`, or on a query that never
+    /// had the scope): Eloquent's `withoutTrashed`.
+    pub fn without_trashed(self) -> Self {
+        match M::meta().qualified_deleted_at() {
+            Some(column) => self
+                .without_scope(SOFT_DELETES)
+                .scope(SOFT_DELETES, |q| q.where_null(column)),
+            None => self,
+        }
     }
 
     /// Only soft-deleted rows.

@@ -115,6 +115,104 @@ impl<C: Model> Query<C> {
         Ok(child)
     }
 
+    /// The first related row matching `attributes`, or a new related model (its
+    /// `Default` with `attributes` then `values`) created through the relation
+    /// (Eloquent's `$user->posts()->firstOrCreate(..)`): linked to the parent like
+    /// [`Query::create`].
+    pub fn first_or_create<'a>(
+        self,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<C>
+    where
+        C: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        if let Some(found) = self.clone().matching(&attributes).first()? {
+            return Ok(found);
+        }
+        let mut child = C::default();
+        crate::model::apply(&mut child, attributes.into_iter().chain(values))?;
+        self.create(child)
+    }
+
+    /// The first related row matching `attributes`, or a new related model (its
+    /// `Default` with `attributes` then `values`, and for a has-one/many relation the
+    /// parent's key) **not saved** (Eloquent's `firstOrNew` on a relation).
+    pub fn first_or_new<'a>(
+        self,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<C>
+    where
+        C: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        if let Some(found) = self.clone().matching(&attributes).first()? {
+            return Ok(found);
+        }
+        let context = self.relation_context("first_or_new")?;
+        let mut child = C::default();
+        crate::model::apply(&mut child, attributes.into_iter().chain(values))?;
+        let relation = context.relation;
+        if matches!(
+            relation.kind,
+            RelationKind::HasOne
+                | RelationKind::HasMany
+                | RelationKind::MorphOne
+                | RelationKind::MorphMany
+        ) {
+            let key = column_key::<C>(relation.foreign_key, context.parent_value);
+            child.set_column(relation.foreign_key, key.as_ref())?;
+            if let Some(morph) = relation.morph_value() {
+                child.set_column(relation.morph_type, ValueRef::Text(morph.into()))?;
+            }
+        }
+        Ok(child)
+    }
+
+    /// The first related row matching `attributes` with `values` applied and saved, or
+    /// a new related model made from both and created through the relation (Eloquent's
+    /// `$user->posts()->updateOrCreate(..)`).
+    pub fn update_or_create<'a>(
+        self,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<C>
+    where
+        C: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        match self.clone().matching(&attributes).first()? {
+            Some(mut found) => {
+                // Already related: saved as itself (through a belongs-to-many relation,
+                // `save` would attach it a second time).
+                crate::model::apply(&mut found, values)?;
+                found.save()?;
+                Ok(found)
+            }
+            None => {
+                let mut child = C::default();
+                crate::model::apply(&mut child, attributes.into_iter().chain(values))?;
+                self.create(child)
+            }
+        }
+    }
+
+    /// This relation query narrowed to the related rows whose columns hold `attributes`
+    /// (each column qualified with the related table: a pivot joined beside it may share
+    /// the name).
+    fn matching(self, attributes: &[(&str, Value)]) -> Self {
+        let table = C::meta().table;
+        attributes.iter().fold(self, |q, (column, value)| {
+            let column = match column.contains('.') {
+                true => Ident::Owned((*column).to_owned()),
+                false => Ident::Owned(format!("{table}.{column}")),
+            };
+            q.where_eq(column, value.clone())
+        })
+    }
+
     pub(super) fn write_child(
         self,
         child: &mut C,
