@@ -645,3 +645,37 @@ on_every_backend! {
         Ok(())
     }
 }
+
+on_every_backend! {
+    fn pivot_writes_touch_only_the_pivot_rows_the_relation_sees() {
+        // Eloquent's newPivotQuery applies wherePivot conditions to detach, sync and
+        // updateExistingPivot.
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        let pivot_rows = || DB::table("role_user").where_eq("user_id", linus.id).count();
+        let reset = || -> Result<()> {
+            linus.roles().detach_all()?;
+            linus.roles().attach_with(roles[0], orm_core::row! {"active" => false})?;
+            linus.roles().attach_with(roles[1], orm_core::row! {"active" => true})?;
+            Ok(())
+        };
+        // A condition added to the relation query.
+        reset()?;
+        assert_eq!(linus.roles().where_pivot("active", "=", false).detach_all()?, 1);
+        assert_eq!(linus.roles().pluck::<i64>("roles.id")?, [roles[1]]);
+        // A condition the relation declares: the inactive row is out of its reach.
+        reset()?;
+        assert_eq!(linus.active_roles().update_existing_pivot(roles[0], orm_core::row! {"active" => true})?, 0);
+        assert_eq!(linus.active_roles().detach([roles[0], roles[1]])?, 1);
+        assert_eq!(pivot_rows()?, 1);
+        reset()?;
+        let changes = linus.active_roles().sync(Vec::<i64>::new())?;
+        assert_eq!((changes.attached, changes.detached), (vec![], vec![Value::Int(roles[1])]));
+        assert_eq!(linus.roles().pluck::<i64>("roles.id")?, [roles[0]]);
+        reset()?;
+        assert_eq!(linus.active_roles().detach_all()?, 1);
+        assert_eq!(pivot_rows()?, 1);
+        Ok(())
+    }
+}

@@ -141,10 +141,7 @@ fn constrained<T>(mut query: Query<T>, relation: &'static RelationMeta) -> Query
     if relation.kind.has_pivot() {
         rows.model.relation = Some(Arc::new(crate::query::RelationLink {
             lazy_guard: None,
-            context: super::writes::RelationContext {
-                relation,
-                parent_value: Value::Null,
-            },
+            context: super::writes::RelationContext::new(relation, Value::Null),
         }));
     }
     let mut query = rows.bracketed(constrain).into_rows::<T>();

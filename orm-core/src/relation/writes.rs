@@ -1,7 +1,7 @@
 //! Relation queries (`user.posts()`) and writes through them: `save`, `create`, pivots (`attach`, `detach`, `sync`, `toggle`), `associate`.
 
 use super::*;
-use crate::query::RelationLink;
+use crate::query::{Operator, RelationLink};
 
 /// What a relation query knows about its parent, for writes through the relation.
 #[derive(Debug, Clone)]
@@ -9,6 +9,71 @@ pub(crate) struct RelationContext {
     pub(super) relation: &'static RelationMeta,
     /// The parent's value of [`RelationMeta::parent_column`].
     pub(super) parent_value: Value,
+    /// The pivot conditions added (`where_pivot`, ..): pivot writes (`detach`, `sync`,
+    /// `update_existing_pivot`) touch only the pivot rows they let through, as Eloquent's
+    /// `newPivotQuery`.
+    pub(super) pivot_conditions: Vec<PivotCondition>,
+}
+
+impl RelationContext {
+    pub(super) fn new(relation: &'static RelationMeta, parent_value: Value) -> RelationContext {
+        RelationContext {
+            relation,
+            parent_value,
+            pivot_conditions: Vec::new(),
+        }
+    }
+}
+
+/// A condition on a pivot column, kept to be applied to the pivot table itself.
+#[derive(Debug, Clone)]
+pub(crate) enum PivotCondition {
+    Compare {
+        or: bool,
+        column: String,
+        op: Operator,
+        value: Value,
+    },
+    In {
+        column: String,
+        values: Vec<Value>,
+        not: bool,
+    },
+    Null {
+        column: String,
+        not: bool,
+    },
+}
+
+impl PivotCondition {
+    fn apply(&self, q: Query<Record>) -> Query<Record> {
+        match self {
+            PivotCondition::Compare {
+                or: false,
+                column,
+                op,
+                value,
+            } => q.where_(column.clone(), *op, value.clone()),
+            PivotCondition::Compare {
+                or: true,
+                column,
+                op,
+                value,
+            } => q.or_where(column.clone(), *op, value.clone()),
+            PivotCondition::In {
+                column,
+                values,
+                not: false,
+            } => q.where_in(column.clone(), values.clone()),
+            PivotCondition::In {
+                column,
+                values,
+                not: true,
+            } => q.where_not_in(column.clone(), values.clone()),
+            PivotCondition::Null { column, not: false } => q.where_null(column.clone()),
+            PivotCondition::Null { column, not: true } => q.where_not_null(column.clone()),
+        }
+    }
 }
 
 /// The query behind `parent.relation()`: the related rows of one parent.
@@ -38,10 +103,7 @@ pub fn relation_query<P: Model, C: Model>(
     }
     query.model.relation = Some(Arc::new(RelationLink {
         lazy_guard,
-        context: RelationContext {
-            relation,
-            parent_value,
-        },
+        context: RelationContext::new(relation, parent_value),
     }));
     query
 }
@@ -457,7 +519,7 @@ impl<C: Model> Query<C> {
         op: impl crate::query::IntoOperator,
         value: impl Into<Value>,
     ) -> Self {
-        self.on_pivot("where_pivot", column, |q, c| q.where_(c, op, value))
+        self.compare_pivot("where_pivot", false, column, op, value.into())
     }
 
     /// `OR pivot.column op value` (see [`Query::where_pivot`]).
@@ -467,7 +529,7 @@ impl<C: Model> Query<C> {
         op: impl crate::query::IntoOperator,
         value: impl Into<Value>,
     ) -> Self {
-        self.on_pivot("or_where_pivot", column, |q, c| q.or_where(c, op, value))
+        self.compare_pivot("or_where_pivot", true, column, op, value.into())
     }
 
     /// `AND pivot.column IN (values)` (see [`Query::where_pivot`]).
@@ -476,7 +538,17 @@ impl<C: Model> Query<C> {
         column: &str,
         values: impl IntoIterator<Item = V>,
     ) -> Self {
+        let values: Vec<Value> = values.into_iter().map(Into::into).collect();
+        let kept = values.clone();
         self.on_pivot("where_pivot_in", column, |q, c| q.where_in(c, values))
+            .keep_pivot(
+                |column| PivotCondition::In {
+                    column,
+                    values: kept,
+                    not: false,
+                },
+                column,
+            )
     }
 
     /// `AND pivot.column NOT IN (values)` (see [`Query::where_pivot`]).
@@ -485,19 +557,31 @@ impl<C: Model> Query<C> {
         column: &str,
         values: impl IntoIterator<Item = V>,
     ) -> Self {
+        let values: Vec<Value> = values.into_iter().map(Into::into).collect();
+        let kept = values.clone();
         self.on_pivot("where_pivot_not_in", column, |q, c| {
             q.where_not_in(c, values)
         })
+        .keep_pivot(
+            |column| PivotCondition::In {
+                column,
+                values: kept,
+                not: true,
+            },
+            column,
+        )
     }
 
     /// `AND pivot.column IS NULL` (see [`Query::where_pivot`]).
     pub fn where_pivot_null(self, column: &str) -> Self {
         self.on_pivot("where_pivot_null", column, Query::where_null)
+            .keep_pivot(|column| PivotCondition::Null { column, not: false }, column)
     }
 
     /// `AND pivot.column IS NOT NULL` (see [`Query::where_pivot`]).
     pub fn where_pivot_not_null(self, column: &str) -> Self {
         self.on_pivot("where_pivot_not_null", column, Query::where_not_null)
+            .keep_pivot(|column| PivotCondition::Null { column, not: true }, column)
     }
 
     /// `ORDER BY pivot.column ASC` on a belongs-to-many relation query (Eloquent's
@@ -509,6 +593,62 @@ impl<C: Model> Query<C> {
     /// `ORDER BY pivot.column DESC` (see [`Query::order_by_pivot`]).
     pub fn order_by_pivot_desc(self, column: &str) -> Self {
         self.on_pivot("order_by_pivot_desc", column, Query::order_by_desc)
+    }
+
+    fn compare_pivot(
+        self,
+        action: &str,
+        or: bool,
+        column: &str,
+        op: impl crate::query::IntoOperator,
+        value: Value,
+    ) -> Self {
+        let op = match op.into_operator() {
+            Ok(op) => op,
+            // The query's failure, reported when it runs.
+            Err(error) => {
+                let mut query = self;
+                query.parts_mut().fail_with(error);
+                return query;
+            }
+        };
+        let kept = value.clone();
+        let query = self.on_pivot(action, column, |q, c| match or {
+            false => q.where_(c, op, value),
+            true => q.or_where(c, op, value),
+        });
+        query.keep_pivot(
+            |column| PivotCondition::Compare {
+                or,
+                column,
+                op,
+                value: kept,
+            },
+            column,
+        )
+    }
+
+    /// Records a pivot condition in the relation's context (qualified with the pivot
+    /// table), for the pivot writes.
+    fn keep_pivot(mut self, make: impl FnOnce(String) -> PivotCondition, column: &str) -> Self {
+        let Some(link) = self.model.relation.as_ref() else {
+            return self;
+        };
+        let Some(context) = link.context.downcast_ref::<RelationContext>() else {
+            return self;
+        };
+        if !context.relation.kind.has_pivot() {
+            return self;
+        }
+        let mut context = context.clone();
+        let column = format!("{}.{column}", context.relation.pivot());
+        context.pivot_conditions.push(make(column));
+        let lazy_guard = link.lazy_guard;
+        self.model.relation = Some(Arc::new(RelationLink {
+            lazy_guard,
+            context,
+        }));
+        self
     }
 
     /// Applies `f` with `column` qualified by the relation's pivot table, or makes the
@@ -590,14 +730,23 @@ impl<C: Model> Query<C> {
         })
     }
 
+    /// The parent's pivot rows this relation query sees: those of the parent (and morph
+    /// type), through the pivot conditions the relation declares and the query added.
     pub(super) fn pivot_rows(&self, context: &RelationContext) -> Query<Record> {
         let rows = Query::<Record>::new(context.relation.pivot())
             .use_connection(Ident::Owned(self.connection_name().to_owned()))
             .where_eq(context.relation.foreign_key, context.parent_value.clone());
-        match context.relation.morph_value() {
+        let rows = match context.relation.morph_value() {
             Some(morph) => rows.where_eq(context.relation.morph_type, morph),
             None => rows,
+        };
+        let declared = declared_pivot_conditions(context.relation);
+        let conditions: Vec<&PivotCondition> =
+            declared.iter().chain(&context.pivot_conditions).collect();
+        if conditions.is_empty() {
+            return rows;
         }
+        rows.bracketed(|q| conditions.iter().fold(q, |q, c| c.apply(q)))
     }
 
     pub(super) fn linked_keys(&self, context: &RelationContext) -> Result<Vec<Value>> {
@@ -606,6 +755,27 @@ impl<C: Model> Query<C> {
             .pluck::<Value>(context.relation.related_key)?;
         Ok(related_keys(context.relation, keys))
     }
+}
+
+/// The pivot conditions a relation's declared constraint adds (`where_pivot` in its
+/// `constrain` function), read by running the constraint on an empty query.
+fn declared_pivot_conditions(relation: &'static RelationMeta) -> Vec<PivotCondition> {
+    let Some(constrain) = relation.constraint else {
+        return Vec::new();
+    };
+    let mut probe = Query::<Record>::new((relation.related)().table);
+    probe.model.relation = Some(Arc::new(RelationLink {
+        lazy_guard: None,
+        context: RelationContext::new(relation, Value::Null),
+    }));
+    let probe = constrain(probe);
+    probe
+        .model
+        .relation
+        .as_ref()
+        .and_then(|link| link.context.downcast_ref::<RelationContext>())
+        .map(|context| context.pivot_conditions.clone())
+        .unwrap_or_default()
 }
 
 /// `key` as a key of `relation`'s related model (`"1"` is the integer key 1), so that
