@@ -679,3 +679,46 @@ on_every_backend! {
         Ok(())
     }
 }
+
+/// The posts table seen with its comment counts always loaded (Eloquent's `$withCount`).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "posts", hooks, soft_deletes)]
+pub struct CountedPost {
+    pub id: Option<i64>,
+    pub user_id: i64,
+    pub title: String,
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[model(has_many(Comment, foreign_key = "post_id"))]
+    pub comments: HasMany<Comment>,
+}
+
+impl ModelHooks for CountedPost {
+    fn global_scopes(query: Query<Self>) -> Query<Self> {
+        query.with_count(&["comments"])
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "users")]
+pub struct CountingUser {
+    pub id: Option<i64>,
+    pub name: String,
+    #[model(has_many(CountedPost, foreign_key = "user_id"))]
+    pub posts: HasMany<CountedPost>,
+}
+
+on_every_backend! {
+    fn a_related_models_own_loads_run_when_it_is_eager_loaded() {
+        seed()?;
+        let direct = CountedPost::query().order_by("id").get()?;
+        assert!(direct.iter().all(|p| p.comments.count().is_some()));
+        let users = CountingUser::query().where_eq("name", "Ada").with(&["posts"]).get()?;
+        let posts = users[0].posts.loaded().expect("loaded");
+        assert!(!posts.is_empty());
+        for post in posts {
+            let expected = Comment::where_eq("post_id", post.id).count()?;
+            assert_eq!(post.comments.count(), Some(expected), "{}", post.title);
+        }
+        Ok(())
+    }
+}

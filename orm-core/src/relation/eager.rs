@@ -24,7 +24,7 @@ pub(crate) fn run_plan<M: Model>(
 /// Apart from it so that an app compiles the counting only for the models it counts
 /// (with it in `run_plan`, the six-model app's release build compiled it for every
 /// model eager loading reaches: 2 % of the compiler's instructions).
-fn run_plan_counting<M: Model>(
+pub(super) fn run_plan_counting<M: Model>(
     models: &mut [M],
     plan: &LoadPlan,
     conn: &mut Connection,
@@ -428,11 +428,15 @@ pub(super) fn load_children<P: Model, C: Model>(
         .first()
         .and_then(Model::state)
         .and_then(crate::ModelState::connection);
-    let (query, group_column) = children_query(C::query().into_rows(), relation, connection);
+    let mut own = C::query();
+    // What the related model's global scopes load (`with`, `with_count`): run on the
+    // children as a query of theirs would.
+    let own_plan = own.model.eager.take().map(|loads| loads.plan);
+    let (query, group_column) = children_query(own.into_rows(), relation, connection);
     let parents_connection = connection.unwrap_or(P::meta().connection);
     let children_connection = query.connection_name().to_owned();
     crate::db::on_named_or(conn, parents_connection, &children_connection, |conn| {
-        fetch_children(
+        let mut fetched = fetch_children(
             conn,
             query,
             relation,
@@ -440,7 +444,11 @@ pub(super) fn load_children<P: Model, C: Model>(
             keys.distinct.clone(),
             eager,
             pivot,
-        )
+        )?;
+        if let Some(plan) = &own_plan {
+            run_plan_counting(&mut fetched.0, plan, conn)?;
+        }
+        Ok(fetched)
     })
 }
 

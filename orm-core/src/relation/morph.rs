@@ -53,6 +53,8 @@ pub fn morph_load<M: Model, E>(
 ) -> Result<Vec<(Value, E)>> {
     let meta = M::meta();
     let mut query = M::query();
+    // What the model's global scopes load (`with`, `with_count`).
+    let own_plan = query.model.eager.take().map(|loads| loads.plan);
     if let Some(name) = connection {
         query = query.use_connection(name.to_owned());
     }
@@ -78,6 +80,9 @@ pub fn morph_load<M: Model, E>(
         })?;
     }
     M::remember_connection(&mut models, query.connection_name());
+    if let Some(plan) = &own_plan {
+        run_plan_counting(&mut models, plan, conn)?;
+    }
     if let Some(eager) = eager {
         run_plan(&mut models, &eager.nested, conn)?;
     }
