@@ -580,6 +580,20 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_missing_row_is_reported_by_its_model_name() {
+        schema()?;
+        let missing = |r: Result<User>| match r {
+            Err(Error::NotFound { model, .. }) => model,
+            other => panic!("expected NotFound, got {other:?}"),
+        };
+        assert_eq!(missing(User::find_or_fail(42)), "User");
+        assert_eq!(missing(User::where_eq("name", "nobody").first_or_fail()), "User");
+        assert_eq!(missing(User::where_eq("name", "nobody").sole()), "User");
+        let table = DB::table("users").where_eq("name", "nobody").first_or_fail();
+        assert!(matches!(table, Err(Error::NotFound { ref model, .. }) if model == "users"), "{table:?}");
+        Ok(())
+    }
+
     fn a_model_its_global_scope_hides_can_still_be_refreshed() {
         // Eloquent's refresh() reads the stored row without the model's scopes.
         schema()?;

@@ -684,6 +684,7 @@ fn default_query(meta: &'static ModelMeta) -> Query<()> {
     let info = meta.sql.model_info.get_or_init(|| {
         let updated_at = meta.updated_at.map(|u| meta.columns[u]);
         ModelInfo {
+            name: meta.name,
             default_select: &meta.sql,
             soft_delete: meta.deleted_at.map(|i| (meta.columns[i], updated_at)),
             updated_at,

@@ -87,6 +87,8 @@ pub struct Query<T = Record> {
 /// (A query is moved by every builder call: one pointer here keeps it small enough to be
 /// copied without a call.)
 pub(crate) struct ModelInfo {
+    /// The model's name, which `first_or_fail` and `sole` report a missing row by.
+    pub(crate) name: &'static str,
     /// The model's statement cache, whose rendered SQL `get` reuses while the clauses
     /// still equal the model's default query.
     pub(crate) default_select: &'static dyn DefaultSelect,

@@ -367,15 +367,24 @@ impl<T: FromRow> Query<T> {
         Ok(self.limit(1).get_on(conn)?.into_iter().next())
     }
 
-    /// The first matching row, or [`Error::NotFound`] naming the table.
+    /// The first matching row, or [`Error::NotFound`] naming the model (the table, for
+    /// a query on a table).
     pub fn first_or_fail(self) -> Result<T> {
         self.run_read(Self::first_or_fail_on)
     }
 
+    /// What a missing row is reported by: the model's name, else the table's.
+    fn missing_name(&self) -> Ident {
+        match self.model_info {
+            Some(info) => Ident::Borrowed(info.name),
+            None => self.parts.table.clone(),
+        }
+    }
+
     pub(super) fn first_or_fail_on(self, conn: &mut Connection) -> Result<T> {
-        let table = self.parts.table.clone();
+        let name = self.missing_name();
         self.first_on(conn)?
-            .ok_or_else(|| not_found(&table, "the given conditions"))
+            .ok_or_else(|| not_found(&name, "the given conditions"))
     }
 
     /// The only matching row: [`Error::NotFound`] when none matches,
@@ -386,10 +395,10 @@ impl<T: FromRow> Query<T> {
 
     pub(super) fn sole_on(self, conn: &mut Connection) -> Result<T> {
         let counter = self.clone();
-        let table = self.parts.table.clone();
+        let name = self.missing_name();
         let mut rows = self.limit(2).get_on(conn)?;
         match rows.len() {
-            0 => Err(not_found(&table, "the given conditions")),
+            0 => Err(not_found(&name, "the given conditions")),
             1 => Ok(rows.remove(0)),
             _ => {
                 let found = counter.count_on(conn)?.max(2);
