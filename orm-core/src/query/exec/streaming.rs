@@ -161,11 +161,11 @@ impl<T: FromRow> Query<T> {
             ));
         }
         let parts = &self.parts;
-        if !parts.orders.is_empty() || parts.offset.is_some() || !parts.unions.is_empty() {
+        if !parts.orders.is_empty() || !parts.unions.is_empty() {
             return Err(Error::invalid_query(
                 InvalidQueryKind::Clauses,
-                "chunk_by_id pages by the primary key: the query must have no order_by, \
-                 offset or union (use chunk for those)",
+                "chunk_by_id pages by the primary key: the query must have no order_by \
+                 or union (use chunk for those)",
             ));
         }
         let key = self.paging_key();
@@ -174,6 +174,9 @@ impl<T: FromRow> Query<T> {
         base.parts_mut()
             .orders
             .push(Order::Column(key.clone(), false));
+        // An offset skips rows before the first page only (Eloquent's chunkById): the
+        // later pages start after the last key read.
+        let mut offset = base.parts_mut().offset.take();
         let mut remaining = base.parts.limit;
         let mut last: Option<Value> = None;
         loop {
@@ -184,6 +187,7 @@ impl<T: FromRow> Query<T> {
             };
             let mut page = base.clone();
             page.parts_mut().limit = Some(limit);
+            page.parts_mut().offset = offset.take();
             if let Some(last) = last.take() {
                 page.after_key(key.clone(), last);
             }
@@ -224,8 +228,9 @@ impl<T: FromRow> Query<T> {
     /// Unlike [`Query::chunk`], every matching row is seen exactly once even when `f`
     /// updates the rows it gets (a flag the query filters on, the column it orders by),
     /// and every page costs the same. The query's own limit caps the total; a query with
-    /// an `order_by`, an offset or a union is [`Error::InvalidQuery`], and so is a row type
-    /// that cannot tell its key (select the key column; rows are models or records).
+    /// an `order_by` or a union is [`Error::InvalidQuery`], and so is a row type that
+    /// cannot tell its key (select the key column; rows are models or records). An offset
+    /// skips that many rows before the first page.
     pub fn chunk_by_id<R: Continue>(
         self,
         size: u64,
