@@ -25,6 +25,13 @@ impl RelationContext {
     }
 }
 
+/// What a relation's find-or-create forms start from: the related row found, or a new
+/// model built with the relation query to write it through.
+enum Found<C> {
+    Stored(C),
+    Built(Query<C>, C),
+}
+
 /// A condition on a pivot column, kept to be applied to the pivot table itself.
 #[derive(Debug, Clone)]
 pub(crate) enum PivotCondition {
@@ -189,13 +196,10 @@ impl<C: Model> Query<C> {
     where
         C: Default,
     {
-        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
-        if let Some(found) = self.clone().matching(&attributes).first()? {
-            return Ok(found);
+        match self.find_or_build(attributes, values)? {
+            Found::Stored(found) => Ok(found),
+            Found::Built(query, child) => query.create(child),
         }
-        let mut child = C::default();
-        crate::model::apply(&mut child, attributes.into_iter().chain(values))?;
-        self.create(child)
     }
 
     /// The first related row matching `attributes`, or a new related model (its
@@ -209,13 +213,11 @@ impl<C: Model> Query<C> {
     where
         C: Default,
     {
-        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
-        if let Some(found) = self.clone().matching(&attributes).first()? {
-            return Ok(found);
-        }
-        let context = self.relation_context("first_or_new")?;
-        let mut child = C::default();
-        crate::model::apply(&mut child, attributes.into_iter().chain(values))?;
+        let (query, mut child) = match self.find_or_build(attributes, values)? {
+            Found::Stored(found) => return Ok(found),
+            Found::Built(query, child) => (query, child),
+        };
+        let context = query.relation_context("first_or_new")?;
         let relation = context.relation;
         if matches!(
             relation.kind,
@@ -244,21 +246,36 @@ impl<C: Model> Query<C> {
     where
         C: Default,
     {
-        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
-        match self.clone().matching(&attributes).first()? {
-            Some(mut found) => {
+        let values: Vec<(&str, Value)> = values.into_iter().collect();
+        match self.find_or_build(attributes, values.iter().cloned())? {
+            Found::Stored(mut found) => {
                 // Already related: saved as itself (through a belongs-to-many relation,
                 // `save` would attach it a second time).
                 crate::model::apply(&mut found, values)?;
                 found.save()?;
                 Ok(found)
             }
-            None => {
-                let mut child = C::default();
-                crate::model::apply(&mut child, attributes.into_iter().chain(values))?;
-                self.create(child)
-            }
+            Found::Built(query, child) => query.create(child),
         }
+    }
+
+    /// The first related row matching `attributes`, else a new model (its `Default`
+    /// with `attributes` then `values`) and this query to write it through.
+    fn find_or_build<'a>(
+        self,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Found<C>>
+    where
+        C: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        if let Some(found) = self.clone().matching(&attributes).first()? {
+            return Ok(Found::Stored(found));
+        }
+        let mut child = C::default();
+        crate::model::apply(&mut child, attributes.into_iter().chain(values))?;
+        Ok(Found::Built(self, child))
     }
 
     /// This relation query narrowed to the related rows whose columns hold `attributes`
