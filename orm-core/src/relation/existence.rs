@@ -125,9 +125,43 @@ fn morph_to_has_no_table(relation: &RelationMeta) -> Error {
 
 fn morph_to_message(relation: &RelationMeta) -> String {
     format!(
-        "`{}` is a morph_to relation, whose rows are in several tables: `has`, `where_has` and `with_count` work on morph_one, morph_many, morph_to_many and morphed_by_many; read it with `with` or its method",
+        "`{}` is a morph_to relation, whose rows are in several tables: it cannot be counted (`with_count`, `has_count`, `where_has_count`); use `has`/`where_has`, or `has_morph::<T>` for one type",
         relation.name
     )
+}
+
+/// The rows of `target` a `morph_to` relation's row of the enclosing query (whose table
+/// it calls `parent`) points at: `SELECT 1 FROM posts WHERE posts.id = comments.commentable_id`,
+/// without soft-deleted ones, with `constraint`. The parent's own table is aliased.
+fn morph_target_rows(
+    target: &'static ModelMeta,
+    relation: &'static RelationMeta,
+    parent: &str,
+    constraint: Option<&Constraint>,
+) -> Query<Record> {
+    let alias = (target.table == parent).then(|| format!("{SELF_ALIAS}1"));
+    let (from, reference) = match &alias {
+        Some(alias) => (
+            Ident::Owned(format!("{} as {alias}", target.table)),
+            alias.as_str(),
+        ),
+        None => (Ident::Borrowed(target.table), target.table),
+    };
+    let mut sub = Query::<Record>::new(from)
+        .select_raw("1", &[])
+        .where_column(
+            qualify(reference, target.primary_key),
+            "=",
+            qualify(parent, relation.foreign_key),
+        );
+    if let Some(i) = target.deleted_at {
+        let deleted_at = qualify(reference, target.columns[i]);
+        sub = sub.scope(crate::model::SOFT_DELETES, |q| q.where_null(deleted_at));
+    }
+    if let Some(constraint) = constraint {
+        sub = sub.bracketed(|q| constraint(q));
+    }
+    sub
 }
 
 /// `query` with the relation's declared constraint applied (its model extras kept).
@@ -363,30 +397,43 @@ impl<M: Model> Query<M> {
             );
         }
         let parent = self.table_reference().to_owned();
-        // The parent's own table: aliased, as for a self relation.
-        let alias = (target.table == parent).then(|| format!("{SELF_ALIAS}1"));
-        let (from, reference) = match &alias {
-            Some(alias) => (
-                Ident::Owned(format!("{} as {alias}", target.table)),
-                alias.as_str(),
-            ),
-            None => (Ident::Borrowed(target.table), target.table),
-        };
-        let mut sub = Query::<Record>::new(from)
-            .select_raw("1", &[])
-            .where_column(
-                qualify(reference, target.primary_key),
-                "=",
-                qualify(&parent, relation.foreign_key),
-            );
-        if let Some(i) = target.deleted_at {
-            sub = sub.where_null(qualify(reference, target.columns[i]));
-        }
-        if let Some(constraint) = constraint {
-            sub = sub.bracketed(|q| constraint(q));
-        }
+        let sub = morph_target_rows(target, relation, &parent, constraint);
         self.where_eq(qualify(&parent, relation.morph_type), target.morph_name)
             .where_exists(sub)
+    }
+
+    /// `has`/`where_has`/`doesnt_have` on a `morph_to` relation: for each model it may
+    /// hold, rows of that type whose target exists (`not`: is missing), matching the
+    /// constraint; ORed (Eloquent's `whereHasMorph($relation, '*')`). A row whose type
+    /// is NULL or unknown matches neither.
+    fn morph_to_exists(
+        self,
+        relation: &'static RelationMeta,
+        constraint: Option<&Constraint>,
+        not: bool,
+        or: bool,
+    ) -> Self {
+        if relation.morph_targets.is_empty() {
+            return self.fail(InvalidQueryKind::Relation, morph_to_message(relation));
+        }
+        let parent = self.table_reference().to_owned();
+        let each_type = |group: Self| {
+            relation.morph_targets.iter().fold(group, |group, target| {
+                let target = target();
+                let sub = morph_target_rows(target, relation, &parent, constraint);
+                group.or_where_group(|q| {
+                    let q = q.where_eq(qualify(&parent, relation.morph_type), target.morph_name);
+                    match not {
+                        false => q.where_exists(sub),
+                        true => q.where_not_exists(sub),
+                    }
+                })
+            })
+        };
+        match or {
+            false => self.where_group(each_type),
+            true => self.or_where_group(each_type),
+        }
     }
 
     pub(super) fn exists_where(
@@ -396,6 +443,11 @@ impl<M: Model> Query<M> {
         not: bool,
         or: bool,
     ) -> Self {
+        if let Ok(morph_to) = M::meta().relation(relation) {
+            if morph_to.kind == RelationKind::MorphTo {
+                return self.morph_to_exists(morph_to, constraint, not, or);
+            }
+        }
         let parent = self.table_reference();
         match existence_query(M::meta(), parent, relation, "1", constraint, 1) {
             Ok(sub) => match (not, or) {
