@@ -297,7 +297,7 @@ impl MysqlConnection {
     pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<()> {
         self.aborted = false;
         let result = match self.conn.query_iter(sql) {
-            Ok(mut result) => drain(&mut result),
+            Ok(mut result) => drain(&mut result).map(drop),
             Err(e) => Err(map_error(e)),
         };
         let result = result.map_err(|e| self.note(e));
@@ -371,15 +371,18 @@ fn check_count(expected: usize, given: usize) -> Result<()> {
 
 /// Reads every result set to its end, surfacing an error a later statement of a batch
 /// reports (dropping the result would swallow it).
+/// Reads the result to its end; returns how many rows it held.
 fn drain<P: mysql::prelude::Protocol>(
     result: &mut mysql::QueryResult<'_, '_, '_, P>,
-) -> Result<()> {
+) -> Result<u64> {
+    let mut rows = 0;
     while let Some(set) = result.iter() {
         for row in set {
             row.map_err(map_error)?;
+            rows += 1;
         }
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// The rows the statement changed and the first key it generated (0: none), its
@@ -390,13 +393,7 @@ fn affected<P: mysql::prelude::Protocol>(
     let changed = result.affected_rows();
     let id = result.last_insert_id().unwrap_or(0);
     // A write with `RETURNING` answers with its rows, not with a count.
-    let mut returned = 0;
-    while let Some(set) = result.iter() {
-        for row in set {
-            row.map_err(map_error)?;
-            returned += 1;
-        }
-    }
+    let returned = drain(result)?;
     Ok((if returned > 0 { returned } else { changed }, id))
 }
 

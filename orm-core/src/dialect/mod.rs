@@ -310,9 +310,7 @@ pub trait Dialect:
     /// Appends the new value of `column` for `increment` (`column + ?`) or, with
     /// `subtract`, `decrement` (`column - ?`).
     fn push_step(&self, w: &mut SqlWriter, column: &str, by: Value, subtract: bool) {
-        w.push_identifier(column)
-            .push(if subtract { " - " } else { " + " })
-            .push_bind(by);
+        push_column_step(w, column, by, subtract);
     }
 
     /// Rewrites the portable `?` placeholders of hand-written SQL into this dialect's form.
@@ -591,6 +589,14 @@ fn truncated(text: &str) -> String {
         Some((end, _)) => format!("{}...", &text[..end]),
         None => text.to_owned(),
     }
+}
+
+/// `column + ?` (`subtract`: `column - ?`), what [`Dialect::push_step`] writes unless a
+/// dialect wraps it.
+pub(crate) fn push_column_step(w: &mut SqlWriter, column: &str, by: Value, subtract: bool) {
+    w.push_identifier(column)
+        .push(if subtract { " - " } else { " + " })
+        .push_bind(by);
 }
 
 /// A part of a date, for `where_date` / `where_year` / `where_month` / `where_day`.

@@ -142,18 +142,13 @@ impl Dialect for SqliteDialect {
         #[cfg(not(feature = "decimal"))]
         let decimal = false;
         if !decimal {
-            w.push_identifier(column)
-                .push(if subtract { " - " } else { " + " })
-                .push_bind(by);
-            return;
+            return super::push_column_step(w, column, by, subtract);
         }
         w.push("CASE WHEN ")
             .push_identifier(column)
-            .push(" IS NULL THEN NULL ELSE CAST(printf('%.15g', ")
-            .push_identifier(column)
-            .push(if subtract { " - " } else { " + " })
-            .push_bind(by)
-            .push(") AS NUMERIC) END");
+            .push(" IS NULL THEN NULL ELSE CAST(printf('%.15g', ");
+        super::push_column_step(w, column, by, subtract);
+        w.push(") AS NUMERIC) END");
     }
 
     fn truncate_counter_reset(&self) -> Option<(&'static str, &'static str)> {

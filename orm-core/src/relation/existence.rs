@@ -173,10 +173,7 @@ fn constrained<T>(mut query: Query<T>, relation: &'static RelationMeta) -> Query
     let mut rows = query.into_rows::<Record>();
     // The constraint may name pivot columns (`where_pivot`): it sees the relation.
     if relation.kind.has_pivot() {
-        rows.model.relation = Some(Arc::new(crate::query::RelationLink {
-            lazy_guard: None,
-            context: super::writes::RelationContext::new(relation, Value::Null),
-        }));
+        rows.model.relation = Some(super::writes::RelationContext::parentless_link(relation));
     }
     let mut query = rows.bracketed(constrain).into_rows::<T>();
     query.model = extras;

@@ -23,6 +23,15 @@ impl RelationContext {
             pivot_conditions: Vec::new(),
         }
     }
+
+    /// A link to `relation` without a parent, for a query that applies the relation's
+    /// declared constraint (which may name pivot columns).
+    pub(super) fn parentless_link(relation: &'static RelationMeta) -> Arc<RelationLink> {
+        Arc::new(RelationLink {
+            lazy_guard: None,
+            context: RelationContext::new(relation, Value::Null),
+        })
+    }
 }
 
 /// What a relation's find-or-create forms start from: the related row found, or a new
@@ -781,10 +790,7 @@ fn declared_pivot_conditions(relation: &'static RelationMeta) -> Vec<PivotCondit
         return Vec::new();
     };
     let mut probe = Query::<Record>::new((relation.related)().table);
-    probe.model.relation = Some(Arc::new(RelationLink {
-        lazy_guard: None,
-        context: RelationContext::new(relation, Value::Null),
-    }));
+    probe.model.relation = Some(RelationContext::parentless_link(relation));
     let probe = constrain(probe);
     probe
         .model
