@@ -46,6 +46,17 @@ pub struct ModelState {
     original: Option<Box<[Value]>>,
     /// The named connection the model was read from, when not the model's own.
     connection: Option<Arc<str>>,
+    /// What this copy's own writes did, when it wrote (kept apart so that a model read
+    /// and never written carries one pointer for it).
+    history: Option<Box<History>>,
+}
+
+/// What a model's own writes did: whether it inserted its row, and which columns its
+/// last update wrote.
+#[derive(Clone, Default)]
+struct History {
+    created: bool,
+    changes: Vec<usize>,
 }
 
 impl ModelState {
@@ -78,6 +89,28 @@ impl ModelState {
 
     pub(crate) fn set_original(&mut self, values: Option<Box<[Value]>>) {
         self.original = values;
+    }
+
+    /// Whether this model inserted its row (`save` on a new model, `create`,
+    /// `first_or_create` when it created): Eloquent's `wasRecentlyCreated`. It stays true
+    /// after later updates of the same model; a model read from the database is false.
+    pub fn was_recently_created(&self) -> bool {
+        self.history.as_ref().is_some_and(|h| h.created)
+    }
+
+    /// The positions of the columns the model's last update wrote (empty before one).
+    pub(crate) fn changes(&self) -> &[usize] {
+        self.history.as_ref().map_or(&[], |h| &h.changes)
+    }
+
+    pub(crate) fn record_created(&mut self) {
+        self.history.get_or_insert_with(Box::default).created = true;
+    }
+
+    pub(crate) fn record_changes(&mut self, positions: &[usize]) {
+        let history = self.history.get_or_insert_with(Box::default);
+        history.changes.clear();
+        history.changes.extend_from_slice(positions);
     }
 
     pub(crate) fn shared_connection(&self) -> Option<&Arc<str>> {

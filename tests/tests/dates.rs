@@ -215,6 +215,38 @@ on_every_backend! {
     }
 }
 
+on_every_backend! {
+    // Laravel's `whereTime`: the time of day to the second, of every kind of column,
+    // compared with a time, a date-time's time or `HH:MM:SS` text.
+    fn where_time_compares_the_time_of_day_to_the_second() {
+        DB::statement(per_backend(
+            "CREATE TABLE shifts (id INTEGER PRIMARY KEY, at_utc DATETIME, at_local DATETIME, starts TIME)",
+            "CREATE TABLE shifts (id SERIAL PRIMARY KEY, at_utc TIMESTAMPTZ, at_local TIMESTAMP, starts TIME)",
+        ))?;
+        new_york_session()?;
+        let time = |h, m, s, micro| chrono::NaiveTime::from_hms_micro_opt(h, m, s, micro).unwrap();
+        for (id, t) in [(1, time(9, 30, 15, 500_000)), (2, time(17, 5, 0, 0)), (3, time(23, 59, 59, 999_999))] {
+            let at = ymd(2024, 5, 20).and_time(t);
+            DB::table("shifts").insert(row! {"id" => id, "at_utc" => at.and_utc(), "at_local" => at, "starts" => t})?;
+        }
+        let ids = |q: Query| -> Result<Vec<i64>> { q.order_by("id").pluck("id") };
+        for column in ["at_utc", "at_local", "starts"] {
+            let shifts = || DB::table("shifts");
+            assert_eq!(ids(shifts().where_time(column, "=", "09:30:15"))?, [1], "{column}");
+            assert_eq!(ids(shifts().where_time(column, "=", time(9, 30, 15, 0)))?, [1], "{column}");
+            assert_eq!(ids(shifts().where_time(column, ">=", "17:05:00"))?, [2, 3], "{column}");
+            assert_eq!(ids(shifts().where_time(column, "<", time(17, 5, 0, 0)))?, [1], "{column}");
+            let evening = Utc.with_ymd_and_hms(1999, 1, 1, 23, 59, 59).unwrap();
+            assert_eq!(ids(shifts().where_time(column, "=", evening))?, [3], "{column}");
+            assert_eq!(ids(shifts().where_eq("id", 1).or_where_time(column, ">", "23:00:00"))?, [1, 3], "{column}");
+        }
+        let first = DB::table("shifts").order_by("id").first_where("starts", ">", "10:00:00")?.expect("a row");
+        assert_eq!(first.get::<i64, _>("id")?, 2);
+        assert!(DB::table("shifts").first_where("id", "=", 4)?.is_none());
+        Ok(())
+    }
+}
+
 /// A PostgreSQL database whose zone is not UTC (`ALTER DATABASE .. SET TimeZone`): the
 /// ORM's sessions still run in UTC, so a `datetime(..).use_current()` column (TIMESTAMP,
 /// filled by the server's `CURRENT_TIMESTAMP`) holds the UTC time the ORM compares with.

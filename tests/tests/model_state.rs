@@ -1,7 +1,9 @@
 //! Issue 14, items 1, 2, 5, 6 and the model half of 10: creating never overwrites,
 //! `save` writes only what changed (a `ModelState` field), version columns refuse stale
 //! writes, caller-set timestamps are kept, table defaults apply, and a model read from a
-//! named connection keeps using it.
+//! named connection keeps using it. Also what a model remembers of its writes
+//! (`get_changes`, `was_changed`, `was_recently_created`, `discard_changes`), quiet
+//! writes and `replicate`, after Laravel's `EloquentModelTest`.
 
 use std::cell::RefCell;
 
@@ -54,6 +56,12 @@ impl ModelHooks for User {
     }
     fn updated(&mut self) -> Result<()> {
         record("updated")
+    }
+    fn deleting(&mut self) -> Result<()> {
+        record("deleting")
+    }
+    fn deleted(&mut self) -> Result<()> {
+        record("deleted")
     }
 }
 
@@ -563,6 +571,142 @@ on_every_backend! {
         assert_eq!(User::count()?, 1);
         // Read from the model's own connection: nothing remembered.
         assert_eq!(User::find_or_fail(1)?.state.connection(), None);
+        Ok(())
+    }
+}
+
+// ----- what a model remembers of its writes (Laravel's EloquentModelTest) ---------------
+
+fn names(changes: &[(&'static str, Value)]) -> Vec<&'static str> {
+    changes.iter().map(|(c, _)| *c).collect()
+}
+
+on_every_backend! {
+    fn get_changes_and_was_changed_tell_what_the_last_update_wrote() {
+        schema()?;
+        let created = alice()?;
+        assert!(created.was_recently_created());
+        assert!(!created.was_changed());
+        assert!(created.get_changes().is_empty(), "an insert is not a change");
+
+        let mut a = User::find_or_fail(created.id.unwrap())?;
+        assert!(!a.was_recently_created(), "read, not created");
+        assert!(a.is_clean()?);
+        a.name = "Alicia".into();
+        assert!(a.is_dirty_column("name")?);
+        assert!(!a.is_dirty_column("votes")?);
+        assert!(!a.is_clean()?);
+        assert!(matches!(a.is_dirty_column("nope"), Err(Error::ColumnNotFound(_))));
+        assert!(!a.was_changed(), "nothing saved yet");
+        a.save()?;
+        assert!(a.is_clean()?);
+        assert_eq!(names(&a.get_changes()), ["name", "updated_at"]);
+        assert_eq!(a.get_changes()[0].1, Value::from("Alicia"));
+        assert!(a.was_changed());
+        assert!(a.was_changed_column("name"));
+        assert!(!a.was_changed_column("votes"));
+
+        // A save that writes nothing keeps the last update's changes (as Eloquent).
+        a.save()?;
+        assert!(a.was_changed_column("name"));
+        // Changed again after the save: the changes hold what was written.
+        a.name = "Alison".into();
+        assert_eq!(a.get_changes()[0].1, Value::from("Alicia"));
+
+        a.votes = 9;
+        a.save_only(&["votes"])?;
+        assert_eq!(names(&a.get_changes()), ["votes", "updated_at"]);
+        a.touch()?;
+        assert_eq!(names(&a.get_changes()), ["updated_at"]);
+
+        // first_or_create tells a row it created from one it found.
+        let found = User::first_or_create(row! {"name" => "Alicia"}, row! {"votes" => 1})?;
+        assert!(!found.was_recently_created());
+        let made = User::first_or_create(row! {"name" => "Bob"}, row! {"votes" => 1})?;
+        assert!(made.was_recently_created());
+
+        // Without a state field nothing is remembered; is_dirty_column asks the database.
+        let mut plain = PlainUser::find_or_fail(created.id.unwrap())?;
+        plain.votes = 1;
+        assert!(plain.is_dirty_column("votes")?);
+        assert!(!plain.is_dirty_column("name")?);
+        plain.save()?;
+        assert!(!plain.was_changed() && plain.get_changes().is_empty());
+        Ok(())
+    }
+
+    fn a_versioned_update_does_not_list_the_version_as_a_change() {
+        schema()?;
+        let mut account = TrackedAccount { owner: "Ada".into(), balance: 10, ..Default::default() };
+        account.save()?;
+        account.balance = 20;
+        account.save()?;
+        assert_eq!(names(&account.get_changes()), ["balance", "updated_at"]);
+        assert_eq!(account.version, 1);
+        Ok(())
+    }
+
+    fn discard_changes_puts_back_the_values_as_read() {
+        schema()?;
+        let id = alice()?.id.unwrap();
+        let mut a = User::find_or_fail(id)?;
+        a.name = "Mallory".into();
+        a.votes = 100;
+        a.discard_changes()?;
+        assert_eq!((a.name.as_str(), a.votes), ("Alice", 5));
+        assert!(a.is_clean()?);
+        a.save()?;
+        assert_eq!(stored_user(id)?.0, "Alice");
+        // A new model has nothing to go back to.
+        let mut new = User { name: "New".into(), ..Default::default() };
+        new.discard_changes()?;
+        assert_eq!(new.name, "New");
+        Ok(())
+    }
+
+    fn quiet_writes_run_no_hooks_and_keep_everything_else() {
+        schema()?;
+        hooks();
+        let mut quiet = User { name: "Quiet".into(), ..Default::default() };
+        quiet.save_quietly()?;
+        assert!(hooks().is_empty());
+        let id = quiet.id.expect("inserted, key read back");
+        assert!(quiet.created_at.is_some() && quiet.updated_at.is_some());
+        assert!(quiet.was_recently_created());
+        quiet.votes = 3;
+        quiet.save_quietly()?;
+        assert!(hooks().is_empty());
+        assert_eq!(stored_user(id)?.1, 3);
+        assert_eq!(names(&quiet.get_changes()), ["votes", "updated_at"]);
+        quiet.delete_quietly()?;
+        assert!(hooks().is_empty());
+        assert!(stored_user(id)?.3.is_some(), "soft deleted");
+        // The loud forms still run them.
+        quiet.restore()?;
+        quiet.delete()?;
+        assert_eq!(hooks(), ["saving", "updating", "updated", "saved", "deleting", "deleted"]);
+        Ok(())
+    }
+
+    fn replicate_copies_into_a_new_row() {
+        schema()?;
+        let mut original = alice()?;
+        original.votes = 7;
+        original.save()?;
+        let mut copy = original.replicate()?;
+        assert_eq!(copy.id, None);
+        assert_eq!((copy.created_at, copy.updated_at), (None, None));
+        assert_eq!((copy.name.as_str(), copy.votes), ("Alice", 7));
+        assert!(!copy.state.is_stored() && !copy.was_recently_created() && !copy.was_changed());
+        copy.name = "Alice II".into();
+        copy.save()?;
+        assert_ne!(copy.id, original.id);
+        assert!(copy.created_at.is_some());
+        assert_eq!(User::count()?, 2);
+        assert_eq!(stored_user(original.id.unwrap())?.0, "Alice", "the original row is untouched");
+        assert_eq!(stored_user(copy.id.unwrap())?.1, 7);
+        let first = User::first_where("name", "like", "Alice %")?.expect("the copy");
+        assert_eq!(first.id, copy.id);
         Ok(())
     }
 }

@@ -547,6 +547,13 @@ fn bind_text(v: &str, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNu
         Type::DATE => NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map_err(|_| unparsable())?
             .to_sql(ty, out),
+        // `where_("starts", ">", "10:00")` on a TIME column: `HH:MM[:SS[.f]]`.
+        Type::TIME => v
+            .trim()
+            .parse::<NaiveTime>()
+            .or_else(|_| NaiveTime::parse_from_str(v.trim(), "%H:%M"))
+            .map_err(|_| unparsable())?
+            .to_sql(ty, out),
         Type::TIMESTAMP | Type::TIMESTAMPTZ => {
             let parsed = Value::Text(v.to_owned())
                 .get::<NaiveDateTime>()

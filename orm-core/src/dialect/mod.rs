@@ -599,7 +599,8 @@ pub(crate) fn push_column_step(w: &mut SqlWriter, column: &str, by: Value, subtr
         .push_bind(by);
 }
 
-/// A part of a date, for `where_date` / `where_year` / `where_month` / `where_day`.
+/// A part of a date, for `where_date` / `where_year` / `where_month` / `where_day` /
+/// `where_time`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DatePart {
@@ -611,6 +612,8 @@ pub enum DatePart {
     Month,
     /// The day of the month (1-31), as an integer.
     Day,
+    /// The time of day to the second, as `HH:MM:SS` text (the fraction dropped).
+    Time,
 }
 
 /// A row lock taken by a `SELECT` (`lock_for_update`, `shared_lock`).

@@ -166,13 +166,15 @@ impl Dialect for MysqlDialect {
 
     fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str) {
         // DATETIME values are stored as UTC wall-clock time (the session's zone is UTC).
-        let function = match part {
-            DatePart::Date => "DATE(",
-            DatePart::Year => "YEAR(",
-            DatePart::Month => "MONTH(",
-            DatePart::Day => "DAYOFMONTH(",
+        let (function, suffix) = match part {
+            DatePart::Date => ("DATE(", ")"),
+            DatePart::Year => ("YEAR(", ")"),
+            DatePart::Month => ("MONTH(", ")"),
+            DatePart::Day => ("DAYOFMONTH(", ")"),
+            // TIME(col) keeps the fraction; the text form drops it, as SQLite's does.
+            DatePart::Time => ("TIME_FORMAT(", ", '%H:%i:%s')"),
         };
-        w.push(function).push_qualified_name(column).push(")");
+        w.push(function).push_qualified_name(column).push(suffix);
     }
 
     fn float_cast(&self) -> (&'static str, &'static str) {

@@ -67,6 +67,7 @@ impl Dialect for PostgresDialect {
         // timestamptz and text. EXTRACT returns NUMERIC (PostgreSQL 14+): cast so the
         // part compares and reads as an integer.
         let (prefix, middle, suffix) = match part {
+            DatePart::Time => return push_time_of_day(w, column),
             DatePart::Date => ("CAST(", " AT TIME ZONE 'UTC' AS DATE)", " AS DATE)"),
             DatePart::Year => (
                 "CAST(EXTRACT(YEAR FROM ",
@@ -284,4 +285,18 @@ impl SchemaGrammar for PostgresDialect {
              AND constraint_type = 'PRIMARY KEY'",
         )
     }
+}
+
+/// `where_time`'s operand: the time of day to the second, as `HH:MM:SS` text, of a
+/// timestamptz (its UTC time), timestamp, time or text column. The branches go through
+/// text because a time column cannot be cast to a timestamp (nor the reverse), and both
+/// branches of a `CASE` must type-check for the column's type.
+fn push_time_of_day(w: &mut SqlWriter, column: &str) {
+    w.push("CASE WHEN pg_typeof(")
+        .push_qualified_name(column)
+        .push(") = 'timestamptz'::regtype THEN to_char(CAST(CAST(")
+        .push_qualified_name(column)
+        .push(" AS TEXT) AS TIMESTAMPTZ) AT TIME ZONE 'UTC', 'HH24:MI:SS') ELSE to_char(CAST(CAST(")
+        .push_qualified_name(column)
+        .push(" AS TEXT) AS TIME), 'HH24:MI:SS') END");
 }

@@ -114,6 +114,7 @@ impl Dialect for SqliteDialect {
             DatePart::Year => ("CAST(strftime('%Y', ", ") AS INTEGER)"),
             DatePart::Month => ("CAST(strftime('%m', ", ") AS INTEGER)"),
             DatePart::Day => ("CAST(strftime('%d', ", ") AS INTEGER)"),
+            DatePart::Time => ("strftime('%H:%M:%S', ", ")"),
         };
         w.push(prefix).push_qualified_name(column).push(suffix);
     }

@@ -129,6 +129,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
     }
     for model in models.iter_mut() {
         mark_stored(model);
+        record_created(model);
         model.created()?;
         model.saved()?;
     }

@@ -28,7 +28,7 @@ mod statements;
 pub use hooks::{global_scopes_of, ModelHooks};
 use insert_many::*;
 pub use meta::ModelMeta;
-use persist::{changed_columns, mark_stored};
+use persist::{changed_columns, mark_stored, record_created, Quiet};
 use persistence::*;
 pub(crate) use persistence::{insert_on, save_on};
 pub use relation_meta::{RelationCache, RelationKind, RelationMeta};
@@ -205,6 +205,15 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         value: impl Into<Value>,
     ) -> Query<Self> {
         Self::query().where_(column, op, value)
+    }
+
+    /// The first row where `column op value`, if any (Eloquent's `firstWhere`).
+    fn first_where(
+        column: impl Into<Ident>,
+        op: impl crate::query::IntoOperator,
+        value: impl Into<Value>,
+    ) -> Result<Option<Self>> {
+        Self::query().where_(column, op, value).first()
     }
 
     /// `Model::query().where_eq(column, value)`.
@@ -469,6 +478,13 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         save(self, &mut on, None)
     }
 
+    /// [`Model::save`] without running the model's hooks (Eloquent's `saveQuietly`):
+    /// timestamps, touches of owners and the version check still apply.
+    fn save_quietly(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        save(&mut Quiet(self), &mut on, None)
+    }
+
     /// Updates only the named columns of an existing row (plus `updated_at`).
     fn save_only(&mut self, columns: &[&str]) -> Result<()> {
         let mut on = On::model(self);
@@ -495,6 +511,12 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     fn delete(&mut self) -> Result<()> {
         let mut on = On::model(self);
         delete(self, &mut on, false)
+    }
+
+    /// [`Model::delete`] without running the model's hooks (Eloquent's `deleteQuietly`).
+    fn delete_quietly(&mut self) -> Result<()> {
+        let mut on = On::model(self);
+        delete(&mut Quiet(self), &mut on, false)
     }
 
     /// Deletes the row for real, even with `soft_deletes`.
@@ -550,6 +572,103 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
             return Ok(!changed_columns(self, state).is_empty());
         }
         Ok(!self.get_dirty()?.is_empty())
+    }
+
+    /// Whether no column differs from the stored row: `!is_dirty()` (Eloquent's
+    /// `isClean`).
+    fn is_clean(&self) -> Result<bool> {
+        Ok(!self.is_dirty()?)
+    }
+
+    /// Whether `column` differs from the stored row (Eloquent's `isDirty('column')`);
+    /// an unknown column is [`Error::ColumnNotFound`]. See [`Model::get_dirty`].
+    fn is_dirty_column(&self, column: &str) -> Result<bool> {
+        let meta = Self::meta();
+        let Some(i) = meta.columns.iter().position(|c| *c == column) else {
+            return Err(Error::ColumnNotFound(format!("{}.{column}", meta.name)));
+        };
+        if let Some(state) = self.state() {
+            return Ok(changed_columns(self, state).contains(&i));
+        }
+        Ok(self.get_dirty()?.iter().any(|(c, _)| *c == column))
+    }
+
+    /// The columns the model's last update wrote, with the values it wrote (Eloquent's
+    /// `getChanges`): those `save` found changed and `updated_at`, or what `save_only`,
+    /// `touch` and `restore` wrote. Empty before an update (an insert is not one: see
+    /// [`ModelState::was_recently_created`]) and for a model without a [`ModelState`].
+    fn get_changes(&self) -> Vec<(&'static str, Value)> {
+        let Some(state) = self.state() else {
+            return Vec::new();
+        };
+        let columns = Self::meta().columns;
+        let original = state.original().unwrap_or_default();
+        state
+            .changes()
+            .iter()
+            .filter_map(|&i| Some((columns[i], original.get(i)?.clone())))
+            .collect()
+    }
+
+    /// Whether the model's last update wrote any column (Eloquent's `wasChanged()`).
+    fn was_changed(&self) -> bool {
+        self.state().is_some_and(|s| !s.changes().is_empty())
+    }
+
+    /// Whether the model's last update wrote `column` (Eloquent's
+    /// `wasChanged('column')`).
+    fn was_changed_column(&self, column: &str) -> bool {
+        let columns = Self::meta().columns;
+        self.state()
+            .is_some_and(|s| s.changes().iter().any(|&i| columns[i] == column))
+    }
+
+    /// Whether this model inserted its row (Eloquent's `wasRecentlyCreated`): `save` of
+    /// a new model, `create`, `insert`, or `first_or_create`/`update_or_create` when
+    /// they created it. `false` for a model read from the database, and always for a
+    /// model without a [`ModelState`].
+    fn was_recently_created(&self) -> bool {
+        self.state().is_some_and(ModelState::was_recently_created)
+    }
+
+    /// Puts every column back to its value as read or last saved (Eloquent's
+    /// `discardChanges`); nothing for a new model or one without a [`ModelState`].
+    fn discard_changes(&mut self) -> Result<()> {
+        let Some(original) = self.state().and_then(ModelState::original) else {
+            return Ok(());
+        };
+        let original = original.to_vec();
+        for (column, value) in Self::meta().columns.iter().zip(&original) {
+            self.set_column(column, value.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// A new, unsaved copy of the model (Eloquent's `replicate`): every column but the
+    /// key, `created_at` and `updated_at`, which are emptied so that `save` inserts the
+    /// copy as a new row with its own key and times (a timestamp field that cannot be
+    /// empty gets the current time). A key field that cannot be empty (a `String`, say)
+    /// is an error rather than a copy whose save would write over the original: give
+    /// such a copy its key by hand (`Clone`, then the key and a default [`ModelState`]).
+    fn replicate(&self) -> Result<Self>
+    where
+        Self: Clone,
+    {
+        let meta = Self::meta();
+        let mut copy = self.clone();
+        copy.set_column(meta.primary_key, ValueRef::Null)?;
+        let at = now();
+        for i in [meta.created_at, meta.updated_at].into_iter().flatten() {
+            if copy.set_column(meta.columns[i], ValueRef::Null).is_err() {
+                copy.set_column(meta.columns[i], ValueRef::DateTimeUtc(at))?;
+            }
+        }
+        if let Some(state) = copy.state_mut() {
+            let connection = state.shared_connection().cloned();
+            *state = ModelState::default();
+            state.set_connection(connection);
+        }
+        Ok(copy)
     }
 
     /// A column's value as read or last saved: `None` for a model without a

@@ -65,6 +65,48 @@ impl<M: Model> Persist for M {
     }
 }
 
+/// A model whose hooks do not run (`save_quietly`, `delete_quietly`); everything else
+/// is the model's own.
+pub(super) struct Quiet<'a>(pub(super) &'a mut dyn Persist);
+
+impl ModelHooks for Quiet<'_> {}
+
+impl Persist for Quiet<'_> {
+    fn meta(&self) -> &'static ModelMeta {
+        self.0.meta()
+    }
+    fn to_values(&self) -> Vec<Value> {
+        self.0.to_values()
+    }
+    fn write_binds<'a>(&'a self, out: &mut Binds<'a>) {
+        self.0.write_binds(out)
+    }
+    fn check_values(&self) -> Result<()> {
+        self.0.check_values()
+    }
+    fn key_value(&self) -> Value {
+        self.0.key_value()
+    }
+    fn state(&self) -> Option<&ModelState> {
+        self.0.state()
+    }
+    fn state_mut(&mut self) -> Option<&mut ModelState> {
+        self.0.state_mut()
+    }
+    fn set_column(&mut self, column: &str, value: ValueRef<'_>) -> Result<()> {
+        self.0.set_column(column, value)
+    }
+    fn column_value(&self, column: &str) -> Option<Value> {
+        self.0.column_value(column)
+    }
+    fn before_create(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn after_create(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// The positions of the columns that differ from the values as read or last saved
 /// (every column of a new model).
 pub(super) fn changed_columns(model: &dyn Persist, state: &ModelState) -> Vec<usize> {
@@ -112,5 +154,27 @@ pub(super) fn sync_original(model: &mut dyn Persist, positions: &[usize]) {
         for (i, value) in values {
             original[i] = value;
         }
+    }
+}
+
+/// Records the columns an update wrote as the model's changes (Eloquent's
+/// `syncChanges`); the version column is the update's own business, not a change.
+pub(super) fn record_changes(model: &mut dyn Persist, positions: &[usize]) {
+    let version = model.meta().version;
+    if let Some(state) = model.state_mut() {
+        match version {
+            Some(v) if positions.contains(&v) => {
+                let kept: Vec<usize> = positions.iter().copied().filter(|&i| i != v).collect();
+                state.record_changes(&kept);
+            }
+            _ => state.record_changes(positions),
+        }
+    }
+}
+
+/// Marks a model with a state as having inserted its row.
+pub(super) fn record_created(model: &mut dyn Persist) {
+    if let Some(state) = model.state_mut() {
+        state.record_created();
     }
 }

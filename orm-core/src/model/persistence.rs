@@ -1,6 +1,6 @@
 //! Writing one model: save (insert or update changed columns), delete, restore, refresh, touch; bulk writes with hooks.
 
-use super::persist::{sync_original, Persist};
+use super::persist::{record_changes, record_created, sync_original, Persist};
 use super::*;
 
 /// A mass update or delete on a model with hooks: load the models, write each (hooks
@@ -311,6 +311,7 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
         return Err(stale_or_missing(meta, on, &key));
     }
     sync_original(model, &changed);
+    record_changes(model, &changed);
     bump_version(model, version)?;
     touch_owners(model, on)?;
     model.updated()?;
@@ -355,6 +356,7 @@ pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&st
         .filter_map(|(c, _)| meta.columns.iter().position(|m| m == c))
         .collect();
     sync_original(model, &positions);
+    record_changes(model, &positions);
     bump_version(model, version)?;
     touch_owners(model, on)?;
     model.updated()?;
@@ -370,6 +372,7 @@ pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     stamp_unset(model, meta.updated_at, at)?;
     insert(model, on)?;
     mark_stored(model);
+    record_created(model);
     touch_owners(model, on)?;
     model.after_create()
 }
@@ -601,6 +604,7 @@ pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     }
     set_timestamp(model, Some(u), at)?;
     sync_original(model, &[u]);
+    record_changes(model, &[u]);
     bump_version(model, version)?;
     // Eloquent's touch() saves the model, which touches its owners.
     touch_owners(model, on)

@@ -89,6 +89,9 @@ fn bracket_conditions_from(clauses: &mut Clauses, before: usize) {
 /// matches the rows of today, on every backend. (A `DateTime<Utc>` gives its UTC date.)
 fn date_part_value(part: DatePart, value: Value) -> Value {
     use chrono::Datelike;
+    if part == DatePart::Time {
+        return time_of_day_value(value);
+    }
     let date = match &value {
         Value::DateTime(v) => v.date(),
         Value::DateTimeUtc(v) => v.date_naive(),
@@ -100,7 +103,20 @@ fn date_part_value(part: DatePart, value: Value) -> Value {
         DatePart::Year => Value::Int(date.year().into()),
         DatePart::Month => Value::Int(date.month().into()),
         DatePart::Day => Value::Int(date.day().into()),
+        DatePart::Time => value,
     }
+}
+
+/// `where_time`'s value: a time or date-time is its time of day as `HH:MM:SS` text (a
+/// `DateTime<Utc>` its UTC time), what every backend's operand is; text is the caller's.
+fn time_of_day_value(value: Value) -> Value {
+    let time = match &value {
+        Value::Time(v) => *v,
+        Value::DateTime(v) => v.time(),
+        Value::DateTimeUtc(v) => v.time(),
+        _ => return value,
+    };
+    Value::Text(time.format("%H:%M:%S").to_string())
 }
 
 /// The boolean joining a condition to the previous one.
@@ -619,6 +635,29 @@ impl<T> Query<T> {
         value: impl Into<Value>,
     ) -> Self {
         self.date(OR, DatePart::Day, column.into(), op, value.into())
+    }
+
+    /// Compares the time of day of a date/time or time column, to the second, with a
+    /// time (`NaiveTime`, or a date-time's time of day) or `"HH:MM:SS"` text:
+    /// `where_time("starts_at", ">=", "09:00:00")`. The fraction of a second is dropped on
+    /// both sides; a `DateTime<Utc>` gives its UTC time, as stored instants are compared.
+    pub fn where_time(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(AND, DatePart::Time, column.into(), op, value.into())
+    }
+
+    /// `OR` the time of day of a date/time column compares (see [`Query::where_time`]).
+    pub fn or_where_time(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.date(OR, DatePart::Time, column.into(), op, value.into())
     }
 
     // ----- raw SQL and conditional clauses --------------------------------------------------

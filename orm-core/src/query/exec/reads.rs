@@ -363,6 +363,17 @@ impl<T: FromRow> Query<T> {
         }
     }
 
+    /// The first row where `column op value`, if any (Eloquent's `firstWhere`):
+    /// `where_(column, op, value).first()`.
+    pub fn first_where(
+        self,
+        column: impl Into<crate::query::Ident>,
+        op: impl crate::query::IntoOperator,
+        value: impl Into<Value>,
+    ) -> Result<Option<T>> {
+        self.where_(column, op, value).first()
+    }
+
     pub(crate) fn first_on(self, conn: &mut Connection) -> Result<Option<T>> {
         Ok(self.limit(1).get_on(conn)?.into_iter().next())
     }
