@@ -450,6 +450,41 @@ on_every_backend! {
         Ok(())
     }
 
+    fn sync_with_pivot_values_attaches_updates_and_detaches() {
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        Role::create(Role { name: "owner".into(), ..Default::default() })?;
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        linus.roles().sync([roles[0], roles[1]])?;
+        // Laravel's sync([r0 => ['active' => false], r2 => ['active' => false]]).
+        let changes = linus.roles().sync_with([
+            (roles[0], orm_core::row! {"active" => false}),
+            (roles[2], orm_core::row! {"active" => false}),
+        ])?;
+        assert_eq!(changes.attached, [Value::Int(roles[2])]);
+        assert_eq!(changes.detached, [Value::Int(roles[1])]);
+        assert_eq!(changes.updated, [Value::Int(roles[0])]);
+        let active = |q: Query<Role>| -> Result<Vec<i64>> { q.order_by("roles.id").pluck("roles.id") };
+        assert_eq!(active(linus.roles().where_pivot("active", "=", false))?, [roles[0], roles[2]]);
+        assert_eq!(linus.roles().count()?, 2);
+        // Without detaching: the others stay; a key with no values is not "updated".
+        let changes = linus.roles().sync_without_detaching_with([
+            (roles[1], orm_core::row! {"active" => true}.to_vec()),
+            (roles[0], Vec::new()),
+        ])?;
+        assert_eq!(changes.attached, [Value::Int(roles[1])]);
+        assert!(changes.detached.is_empty() && changes.updated.is_empty());
+        assert_eq!(active(linus.roles())?, [roles[0], roles[1], roles[2]]);
+        assert_eq!(active(linus.roles().where_pivot("active", "=", true))?, [roles[1]]);
+        // Another user's pivot rows are untouched.
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        let ada_before = ada.roles().with_pivot(&["active"]).get_with_pivot()?.len();
+        linus.roles().sync_with([(roles[0], orm_core::row! {"active" => true})])?;
+        assert_eq!(ada.roles().with_pivot(&["active"]).get_with_pivot()?.len(), ada_before);
+        assert_eq!(active(linus.roles())?, [roles[0]]);
+        Ok(())
+    }
+
     fn pivot_conditions_orders_and_sync_without_detaching() {
         seed()?;
         let linus = User::where_eq("name", "Linus").first()?.unwrap();

@@ -124,13 +124,29 @@ pub fn relation_query<P: Model, C: Model>(
     query
 }
 
-/// Which rows `sync`/`toggle` attached and detached.
+/// Which rows `sync`/`toggle` attached, detached and updated.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncChanges {
     /// Keys newly attached.
     pub attached: Vec<Value>,
     /// Keys detached.
     pub detached: Vec<Value>,
+    /// Keys already linked whose pivot row got the values given (`sync_with`).
+    pub updated: Vec<Value>,
+}
+
+fn without_values<'a, K: Into<Value>>(
+    keys: impl IntoIterator<Item = K>,
+) -> Vec<(Value, Vec<(&'a str, Value)>)> {
+    keys.into_iter().map(|k| (k.into(), Vec::new())).collect()
+}
+
+fn with_values<'a, K: Into<Value>, P: IntoIterator<Item = (&'a str, Value)>>(
+    rows: impl IntoIterator<Item = (K, P)>,
+) -> Vec<(Value, Vec<(&'a str, Value)>)> {
+    rows.into_iter()
+        .map(|(k, v)| (k.into(), v.into_iter().collect()))
+        .collect()
 }
 
 impl<C: Model> Query<C> {
@@ -464,28 +480,18 @@ impl<C: Model> Query<C> {
 
     /// Makes the linked keys exactly `keys`: attaches the missing, detaches the rest.
     pub fn sync<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<SyncChanges> {
-        let context = self.pivot_context("sync")?;
-        let wanted = related_keys(context.relation, keys);
-        let name = self.connection_name().to_owned();
-        crate::DB::connection(&name).transaction(|| {
-            let current = self.linked_keys(&context)?;
-            let detached: Vec<Value> = current
-                .iter()
-                .filter(|k| !contains(&wanted, k))
-                .cloned()
-                .collect();
-            let mut attached: Vec<Value> = Vec::new();
-            for key in &wanted {
-                if !contains(&current, key) && !contains(&attached, key) {
-                    attached.push(key.clone());
-                }
-            }
-            if !detached.is_empty() {
-                self.clone().detach(detached.clone())?;
-            }
-            self.clone().attach(attached.clone())?;
-            Ok(SyncChanges { attached, detached })
-        })
+        self.sync_rows("sync", without_values(keys), true)
+    }
+
+    /// [`Query::sync`] with pivot values per key (Eloquent's `sync([1 => ['expires' =>
+    /// ..], 2])`): the missing keys are attached with their values, the values given for
+    /// a key already linked are written into its pivot row (it is then in `updated`),
+    /// and the keys not given are detached.
+    pub fn sync_with<'a, K: Into<Value>, P: IntoIterator<Item = (&'a str, Value)>>(
+        self,
+        rows: impl IntoIterator<Item = (K, P)>,
+    ) -> Result<SyncChanges> {
+        self.sync_rows("sync_with", with_values(rows), true)
     }
 
     /// Attaches the keys not linked yet and leaves every linked key linked (Eloquent's
@@ -494,22 +500,75 @@ impl<C: Model> Query<C> {
         self,
         keys: impl IntoIterator<Item = K>,
     ) -> Result<SyncChanges> {
-        let context = self.pivot_context("sync_without_detaching")?;
-        let wanted = related_keys(context.relation, keys);
+        self.sync_rows("sync_without_detaching", without_values(keys), false)
+    }
+
+    /// [`Query::sync_without_detaching`] with pivot values per key, written as
+    /// [`Query::sync_with`] writes them.
+    pub fn sync_without_detaching_with<
+        'a,
+        K: Into<Value>,
+        P: IntoIterator<Item = (&'a str, Value)>,
+    >(
+        self,
+        rows: impl IntoIterator<Item = (K, P)>,
+    ) -> Result<SyncChanges> {
+        self.sync_rows("sync_without_detaching_with", with_values(rows), false)
+    }
+
+    /// The sync forms: in one transaction, attach the keys not linked (with their
+    /// values), write the values of the linked ones, and, `detaching`, detach the rest.
+    /// A key given twice counts once, with its first values.
+    fn sync_rows(
+        self,
+        action: &str,
+        rows: Vec<(Value, Vec<(&str, Value)>)>,
+        detaching: bool,
+    ) -> Result<SyncChanges> {
+        let context = self.pivot_context(action)?;
+        let mut wanted: Vec<(Value, Vec<(&str, Value)>)> = Vec::with_capacity(rows.len());
+        for (key, values) in rows {
+            let key = related_key(context.relation, key);
+            if !wanted
+                .iter()
+                .any(|(k, _)| KeyRepr::of(k) == KeyRepr::of(&key))
+            {
+                wanted.push((key, values));
+            }
+        }
         let name = self.connection_name().to_owned();
         crate::DB::connection(&name).transaction(|| {
             let current = self.linked_keys(&context)?;
-            let mut attached: Vec<Value> = Vec::new();
-            for key in wanted {
-                if !contains(&current, &key) && !contains(&attached, &key) {
-                    attached.push(key);
+            let detached: Vec<Value> = if detaching {
+                let keys: Vec<Value> = wanted.iter().map(|(k, _)| k.clone()).collect();
+                current
+                    .iter()
+                    .filter(|k| !contains(&keys, k))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut changes = SyncChanges {
+                detached,
+                ..SyncChanges::default()
+            };
+            let mut new_rows = Vec::new();
+            for (key, values) in wanted {
+                if !contains(&current, &key) {
+                    changes.attached.push(key.clone());
+                    new_rows.push((key, values));
+                } else if !values.is_empty()
+                    && self.clone().update_existing_pivot(key.clone(), values)? > 0
+                {
+                    changes.updated.push(key);
                 }
             }
-            self.clone().attach(attached.clone())?;
-            Ok(SyncChanges {
-                attached,
-                detached: Vec::new(),
-            })
+            if !changes.detached.is_empty() {
+                self.clone().detach(changes.detached.clone())?;
+            }
+            self.clone().attach_rows(new_rows)?;
+            Ok(changes)
         })
     }
 
@@ -533,7 +592,11 @@ impl<C: Model> Query<C> {
                 self.clone().detach(detached.clone())?;
             }
             self.clone().attach(attached.clone())?;
-            Ok(SyncChanges { attached, detached })
+            Ok(SyncChanges {
+                attached,
+                detached,
+                updated: Vec::new(),
+            })
         })
     }
 
