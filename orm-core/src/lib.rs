@@ -56,6 +56,7 @@ mod retry;
 mod row;
 mod state;
 pub mod testing;
+mod untimed;
 mod url;
 #[cfg(feature = "uuid")]
 mod uuid;

@@ -688,6 +688,41 @@ on_every_backend! {
         Ok(())
     }
 
+    fn without_timestamps_leaves_them_alone_for_that_model_only() {
+        schema()?;
+        let id = alice()?.id.unwrap();
+        let old = the_time();
+        DB::update("UPDATE users SET created_at = ?, updated_at = ? WHERE id = ?", &[&old, &old, &id])?;
+        let updated_at = || -> Result<Option<DateTime<Utc>>> {
+            DB::table("users").where_eq("id", id).value("updated_at")
+        };
+        let mut a = User::find_or_fail(id)?;
+        let made = User::without_timestamps(|| -> Result<User> {
+            a.votes = 6;
+            a.save()?;
+            a.touch()?;
+            User::where_eq("id", id).update(row! {"name" => "Ada"})?;
+            User::where_eq("id", id).increment("votes", 1)?;
+            User::create(User { name: "Untimed".into(), ..Default::default() })
+        })?;
+        assert_eq!(updated_at()?, Some(old), "nothing stamped");
+        assert_eq!(stored_user(id)?.1, 7);
+        assert_eq!((made.created_at, made.updated_at), (None, None));
+        assert_eq!(stored_user(made.id.unwrap())?.2, None);
+        // Another model over the same table is not paused.
+        User::without_timestamps(|| PlainUser::where_eq("id", id).update(row! {"votes" => 8}))?;
+        assert_ne!(updated_at()?, Some(old));
+        // The pause ends with the closure, even one that panics.
+        DB::update("UPDATE users SET updated_at = ? WHERE id = ?", &[&old, &id])?;
+        let unwound = std::panic::catch_unwind(|| User::without_timestamps(|| panic!("inside")));
+        assert!(unwound.is_err());
+        let mut a = User::find_or_fail(id)?;
+        a.votes = 9;
+        a.save()?;
+        assert_ne!(updated_at()?, Some(old), "stamped again");
+        Ok(())
+    }
+
     fn replicate_copies_into_a_new_row() {
         schema()?;
         let mut original = alice()?;

@@ -8,11 +8,12 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
         return Ok(());
     }
     let at = timestamp_for(meta);
+    let (created_at, updated_at) = (meta.stamped_created_at(), meta.stamped_updated_at());
     for model in models.iter_mut() {
         model.saving()?;
         model.creating()?;
-        stamp_unset(model, meta.created_at, at)?;
-        stamp_unset(model, meta.updated_at, at)?;
+        stamp_unset(model, created_at, at)?;
+        stamp_unset(model, updated_at, at)?;
         model.check_values()?;
     }
     // Rows of one shape (which columns the database fills) go together, in order.

@@ -1,6 +1,7 @@
 //! `ModelMeta`: what the derive tells the library about a model (table, columns, key, options).
 
 use super::*;
+use crate::untimed::timestamps_paused;
 use crate::value::TypeFamily;
 
 /// What `#[derive(Model)]` knows about a model: table, columns, key and flags.
@@ -77,6 +78,18 @@ impl ModelMeta {
     /// Whether the model has `created_at`/`updated_at` maintained automatically.
     pub fn timestamps(&self) -> bool {
         self.updated_at.is_some()
+    }
+
+    /// `created_at`'s position when writes stamp it now: the model has timestamps and
+    /// [`Model::without_timestamps`] does not pause them on this thread.
+    pub(crate) fn stamped_created_at(&self) -> Option<usize> {
+        self.created_at.filter(|_| !timestamps_paused(self.name))
+    }
+
+    /// `updated_at`'s position when writes stamp it now (see
+    /// [`ModelMeta::stamped_created_at`]).
+    pub(crate) fn stamped_updated_at(&self) -> Option<usize> {
+        self.updated_at.filter(|_| !timestamps_paused(self.name))
     }
 
     /// Whether deletes are soft (set `deleted_at`) and trashed rows hidden by default.

@@ -485,6 +485,16 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         save(&mut Quiet(self), &mut on, None)
     }
 
+    /// Runs `f` with this model's timestamps paused on the current thread (Eloquent's
+    /// `withoutTimestamps`): inside it, `save`, `create`, `insert_many`, `touch`, soft
+    /// deletes, `restore`, the model queries' `update`/`increment`/`upsert` and the
+    /// touches of owners of this model leave `created_at` and `updated_at` alone (a new
+    /// row gets what its fields hold). Other threads and other models are unaffected;
+    /// the pause ends when `f` returns or panics. Models are told apart by type name.
+    fn without_timestamps<R>(f: impl FnOnce() -> R) -> R {
+        crate::untimed::without_timestamps(Self::meta().name, f)
+    }
+
     /// Updates only the named columns of an existing row (plus `updated_at`).
     fn save_only(&mut self, columns: &[&str]) -> Result<()> {
         let mut on = On::model(self);

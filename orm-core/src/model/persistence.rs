@@ -68,7 +68,7 @@ fn touch_owner(
     path: &mut Vec<(&'static str, Value)>,
 ) -> Result<()> {
     let owner = (relation.related)();
-    let Some(updated_at) = owner.updated_at else {
+    let Some(updated_at) = owner.stamped_updated_at() else {
         return Ok(());
     };
     if key.is_null()
@@ -228,7 +228,7 @@ pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()
     }
     model.saving()?;
     model.updating()?;
-    set_timestamp(model, meta.updated_at, timestamp_for(meta))?;
+    set_timestamp(model, meta.stamped_updated_at(), timestamp_for(meta))?;
     model.check_values()?;
     let key = model.key_value();
     let version = version_read(model);
@@ -279,7 +279,7 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
     if changed.is_empty() {
         return model.saved();
     }
-    if let Some(u) = meta.updated_at {
+    if let Some(u) = meta.stamped_updated_at() {
         // `updated_at` is stamped unless the caller changed it themselves.
         if !changed.contains(&u) {
             set_timestamp(model, Some(u), timestamp_for(meta))?;
@@ -329,7 +329,8 @@ pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&st
     model.updating()?;
     model.check_values()?;
     let at = timestamp_for(meta);
-    set_timestamp(model, meta.updated_at, at)?;
+    let updated_at = meta.stamped_updated_at();
+    set_timestamp(model, updated_at, at)?;
     let version_column = meta.version.map(|v| meta.columns[v]);
     let mut pairs: Vec<(&str, Value)> = Vec::with_capacity(columns.len() + 1);
     for column in columns {
@@ -341,7 +342,7 @@ pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&st
             .ok_or_else(|| Error::ColumnNotFound(format!("{}.{column}", meta.name)))?;
         pairs.push((column, value));
     }
-    if let Some(i) = meta.updated_at {
+    if let Some(i) = updated_at {
         if !columns.contains(&meta.columns[i]) {
             pairs.push((meta.columns[i], Value::DateTimeUtc(at)));
         }
@@ -368,8 +369,8 @@ pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let meta = model.meta();
     model.before_create()?;
     let at = timestamp_for(meta);
-    stamp_unset(model, meta.created_at, at)?;
-    stamp_unset(model, meta.updated_at, at)?;
+    stamp_unset(model, meta.stamped_created_at(), at)?;
+    stamp_unset(model, meta.stamped_updated_at(), at)?;
     insert(model, on)?;
     mark_stored(model);
     record_created(model);
@@ -519,7 +520,8 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On<'_>, force: bool) -> R
         Some(i) if !force => {
             let at = now();
             let mut pairs = vec![(meta.columns[i], Value::DateTimeUtc(at))];
-            if let Some(u) = meta.updated_at {
+            let updated_at = meta.stamped_updated_at();
+            if let Some(u) = updated_at {
                 pairs.push((meta.columns[u], Value::DateTimeUtc(at)));
             }
             let version = version_read(model);
@@ -529,8 +531,8 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On<'_>, force: bool) -> R
                 return Err(stale_or_missing(meta, on, &key));
             }
             set_timestamp(model, Some(i), at)?;
-            set_timestamp(model, meta.updated_at, at)?;
-            let positions: Vec<usize> = [Some(i), meta.updated_at].into_iter().flatten().collect();
+            set_timestamp(model, updated_at, at)?;
+            let positions: Vec<usize> = [Some(i), updated_at].into_iter().flatten().collect();
             sync_original(model, &positions);
             bump_version(model, version)?;
         }
@@ -581,7 +583,7 @@ pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
 
 pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let meta = model.meta();
-    let Some(u) = meta.updated_at else {
+    let Some(u) = meta.stamped_updated_at() else {
         return Ok(());
     };
     let key = model.key_value();

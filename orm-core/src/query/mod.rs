@@ -39,6 +39,7 @@ use crate::db::DEFAULT_CONNECTION;
 use crate::dialect::{Dialect, LockMode, SqlWriter};
 use crate::error::{InvalidQueryKind, Result};
 use crate::row::Record;
+use crate::untimed::timestamps_paused;
 use crate::value::{ToValue, Value};
 
 #[cfg(doc)]
@@ -406,7 +407,9 @@ impl<T> Query<T> {
     /// The `updated_at` column a mass update stamps.
     pub(crate) fn stamped_updated_at(&self) -> Option<&'static str> {
         match self.model_info {
-            Some(info) if self.model.stamps_updated_at => info.updated_at,
+            Some(info) if self.model.stamps_updated_at && !timestamps_paused(info.name) => {
+                info.updated_at
+            }
             _ => None,
         }
     }
@@ -415,7 +418,9 @@ impl<T> Query<T> {
     /// (on the same model queries whose updates stamp `updated_at`).
     pub(crate) fn stamped_timestamps(&self) -> [Option<&'static str>; 2] {
         match self.model_info {
-            Some(info) if self.model.stamps_updated_at => [info.created_at, info.updated_at],
+            Some(info) if self.model.stamps_updated_at && !timestamps_paused(info.name) => {
+                [info.created_at, info.updated_at]
+            }
             _ => [None, None],
         }
     }
