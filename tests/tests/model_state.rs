@@ -723,6 +723,49 @@ on_every_backend! {
         Ok(())
     }
 
+    fn increment_steps_the_stored_value_and_reads_it_back() {
+        schema()?;
+        let id = alice()?.id.unwrap();
+        let old = the_time();
+        DB::update("UPDATE users SET updated_at = ? WHERE id = ?", &[&old, &id])?;
+        let mut a = User::find_or_fail(id)?;
+        let mut stale = User::find_or_fail(id)?;
+        hooks();
+        a.increment("votes", 2)?;
+        assert_eq!(a.votes, 7);
+        assert_eq!(hooks(), ["updating", "updated"]);
+        assert_eq!(names(&a.get_changes()), ["votes", "updated_at"]);
+        assert!(a.is_clean()?);
+        assert!(a.updated_at > Some(old));
+        // A copy read before: the database adds, the copy reads the sum.
+        stale.increment("votes", 1)?;
+        assert_eq!(stale.votes, 8);
+        assert_eq!(stored_user(id)?.1, 8);
+        // Other unsaved changes stay unsaved (and dirty).
+        a.name = "Unsaved".into();
+        a.decrement("votes", 3)?;
+        assert_eq!(a.votes, 5);
+        assert_eq!(stored_user(id)?.0, "Alice");
+        assert!(a.is_dirty_column("name")? && !a.is_dirty_column("votes")?);
+        assert!(matches!(a.increment("nope", 1), Err(Error::ColumnNotFound(_))));
+        let mut new = User::default();
+        assert!(matches!(new.increment("votes", 1), Err(Error::InvalidQuery { .. })));
+        // Without a state field, and with a version column.
+        let mut plain = PlainUser::find_or_fail(id)?;
+        plain.increment("votes", 10)?;
+        assert_eq!((plain.votes, stored_user(id)?.1), (15, 15));
+        let mut account = TrackedAccount { owner: "Ada".into(), balance: 10, ..Default::default() };
+        account.save()?;
+        let mut behind = TrackedAccount::find_or_fail(account.id.unwrap())?;
+        account.increment("balance", 5)?;
+        assert_eq!((account.balance, account.version), (15, 1));
+        assert!(matches!(behind.increment("balance", 1), Err(Error::StaleModel { .. })));
+        behind.refresh()?;
+        behind.decrement("balance", 1)?;
+        assert_eq!((behind.balance, behind.version), (14, 2));
+        Ok(())
+    }
+
     fn replicate_copies_into_a_new_row() {
         schema()?;
         let mut original = alice()?;

@@ -555,6 +555,21 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         refresh(self, &mut on)
     }
 
+    /// Adds `by` to a numeric column of the model's row in the database (`SET votes =
+    /// votes + ?`, with `updated_at`), so concurrent increments add up; the field then
+    /// holds the stored value (Eloquent's `$model->increment('votes')`). Runs the
+    /// `updating`/`updated` hooks; other changed fields stay unsaved.
+    fn increment(&mut self, column: &str, by: impl Into<Value>) -> Result<()> {
+        let mut on = On::model(self);
+        step(self, &mut on, column, by.into(), false)
+    }
+
+    /// Subtracts `by` from a numeric column (see [`Model::increment`]).
+    fn decrement(&mut self, column: &str, by: impl Into<Value>) -> Result<()> {
+        let mut on = On::model(self);
+        step(self, &mut on, column, by.into(), true)
+    }
+
     /// Sets `updated_at` to now and writes only that column.
     fn touch(&mut self) -> Result<()> {
         let mut on = On::model(self);

@@ -581,6 +581,76 @@ pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
     Ok(())
 }
 
+/// `Model::increment`/`decrement`: `column = column ± by` (and `updated_at`) on the
+/// model's row, in the database (so concurrent steps add up), then the field holds the
+/// value stored. `updating`/`updated` run around it, as Eloquent's.
+pub(super) fn step(
+    model: &mut dyn Persist,
+    on: &mut On<'_>,
+    column: &str,
+    by: Value,
+    down: bool,
+) -> Result<()> {
+    let meta = model.meta();
+    let action = if down { "decrement" } else { "increment" };
+    let Some(position) = meta.columns.iter().position(|c| *c == column) else {
+        return Err(Error::ColumnNotFound(format!("{}.{column}", meta.name)));
+    };
+    // The row is the one read: its key as read (the key field may have been changed).
+    let key = model
+        .state()
+        .and_then(ModelState::original)
+        .map(|o| o[meta.primary_key_index].clone())
+        .unwrap_or_else(|| model.key_value());
+    if key.is_null() {
+        return Err(missing_key(meta, action));
+    }
+    model.updating()?;
+    let at = timestamp_for(meta);
+    let updated_at = meta.stamped_updated_at();
+    let version = version_read(model);
+    let stored = on.run(|conn| {
+        let mut row = Query::<Record>::table(meta.table)
+            .primary_key(meta.primary_key)
+            .where_eq(meta.primary_key, key.clone());
+        let mut extra: Vec<(&str, Value)> = Vec::new();
+        if let Some(u) = updated_at {
+            extra.push((meta.columns[u], Value::DateTimeUtc(at)));
+        }
+        if let (Some(v), Some(read)) = (meta.version, &version) {
+            row = row.where_eq(meta.columns[v], read.clone());
+            if let Value::Int(n) = read {
+                extra.push((meta.columns[v], Value::Int(n + 1)));
+            }
+        }
+        let changed = if down {
+            row.decrement_with_on(conn, column, by, extra)?
+        } else {
+            row.increment_with_on(conn, column, by, extra)?
+        };
+        if changed == 0 {
+            return Ok(None);
+        }
+        let stored = Query::<Record>::table(meta.table)
+            .select(&[meta.columns[position]])
+            .where_eq(meta.primary_key, key.clone())
+            .first_on(conn)?;
+        Ok(stored.and_then(|r| r.into_values().into_iter().next()))
+    })?;
+    let Some(value) = stored else {
+        return Err(stale_or_missing(meta, on, &key));
+    };
+    model.set_column(column, value.as_ref())?;
+    set_timestamp(model, updated_at, at)?;
+    let mut positions = vec![position];
+    positions.extend(updated_at.filter(|&u| u != position));
+    positions.sort_unstable();
+    sync_original(model, &positions);
+    record_changes(model, &positions);
+    bump_version(model, version)?;
+    model.updated()
+}
+
 pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let meta = model.meta();
     let Some(u) = meta.stamped_updated_at() else {

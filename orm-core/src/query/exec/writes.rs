@@ -357,7 +357,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.increment_with_on(c, column, by, extra))
     }
 
-    pub(super) fn increment_with_on<'a>(
+    pub(crate) fn increment_with_on<'a>(
         self,
         conn: &mut Connection,
         column: &'a str,
@@ -380,7 +380,7 @@ impl<T> Query<T> {
         self.run(move |q, c| q.decrement_with_on(c, column, by, extra))
     }
 
-    pub(super) fn decrement_with_on<'a>(
+    pub(crate) fn decrement_with_on<'a>(
         self,
         conn: &mut Connection,
         column: &'a str,
