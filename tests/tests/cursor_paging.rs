@@ -113,4 +113,19 @@ on_every_backend! {
         assert_eq!(seen, [1, 2, 3, 4, 5, 6, 7]);
         Ok(())
     }
+
+    fn for_page_after_and_before_id_page_by_key() {
+        seed()?;
+        let ids = |q: Query| -> Result<Vec<i64>> { q.pluck("id") };
+        let items = || DB::table("items");
+        assert_eq!(ids(items().for_page_after_id(3, Value::Null, "id"))?, [1, 2, 3]);
+        assert_eq!(ids(items().for_page_after_id(3, 3, "id"))?, [4, 5, 6]);
+        assert_eq!(ids(items().for_page_after_id(3, 6, "id"))?, [7]);
+        // An order on the column the query had is replaced, other conditions stay.
+        let big = || items().where_("votes", ">=", 5).order_by_desc("id");
+        assert_eq!(ids(big().for_page_after_id(2, 1, "id"))?, [2, 3]);
+        assert_eq!(ids(items().for_page_before_id(2, 5, "id"))?, [4, 3]);
+        assert_eq!(ids(items().for_page_before_id(10, 2, "id"))?, [1]);
+        Ok(())
+    }
 }

@@ -768,6 +768,47 @@ impl<T> Query<T> {
         self.offset(offset).limit(per_page)
     }
 
+    /// The `per_page` rows after `last_id` in `column`'s order (Eloquent's
+    /// `forPageAfterId`): `WHERE column > last_id ORDER BY column LIMIT per_page`, for
+    /// paging through a table by key without `OFFSET`. An order the query already had on
+    /// `column` is replaced; `Value::Null` as `last_id` starts at the first row.
+    pub fn for_page_after_id(
+        self,
+        per_page: u64,
+        last_id: impl Into<Value>,
+        column: impl Into<Ident>,
+    ) -> Self {
+        self.page_by_id(per_page, last_id.into(), column.into(), false)
+    }
+
+    /// The `per_page` rows before `last_id`, `column` descending (Eloquent's
+    /// `forPageBeforeId`); see [`Query::for_page_after_id`].
+    pub fn for_page_before_id(
+        self,
+        per_page: u64,
+        last_id: impl Into<Value>,
+        column: impl Into<Ident>,
+    ) -> Self {
+        self.page_by_id(per_page, last_id.into(), column.into(), true)
+    }
+
+    fn page_by_id(mut self, per_page: u64, last_id: Value, column: Ident, before: bool) -> Self {
+        self.parts_mut()
+            .orders
+            .retain(|order| !matches!(order, Order::Column(c, _) if *c == column));
+        let query = if last_id.is_null() {
+            self.where_not_null(column.clone())
+        } else {
+            self.where_(column.clone(), if before { "<" } else { ">" }, last_id)
+        };
+        let query = if before {
+            query.order_by_desc(column)
+        } else {
+            query.order_by(column)
+        };
+        query.limit(per_page)
+    }
+
     /// `UNION` with another query (duplicates removed). Order and limit the outer query;
     /// a unioned query with its own order, limit or lock is an error.
     pub fn union<U>(mut self, other: Query<U>) -> Self {
