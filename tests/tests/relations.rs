@@ -450,6 +450,29 @@ on_every_backend! {
         Ok(())
     }
 
+    fn every_copy_of_a_repeated_parent_gets_its_children() {
+        // Laravel's testLoadCountWithSameModels, for eager loads: the same row twice.
+        seed()?;
+        let mut users = User::query().order_by("id").get()?;
+        users.push(users[0].clone());
+        User::load(&mut users, &["posts", "profile", "roles"])?;
+        let posts: Vec<usize> = users.iter().map(|u| u.posts.len()).collect();
+        assert_eq!(posts, [3, 1, 0, 3]);
+        assert!(users[3].profile.get().is_some(), "has one");
+        assert_eq!(users[3].roles.len(), 2, "belongs to many");
+        assert_eq!(users[3].roles.pivots().map(<[Record]>::len), Some(2));
+        // A join repeating the parent rows: each copy has all its children.
+        let joined = Post::query()
+            .select(&["posts.*"])
+            .join("comments", "comments.post_id", "=", "posts.id")
+            .where_eq("posts.title", "a1")
+            .with(&["comments"])
+            .get()?;
+        let counts: Vec<usize> = joined.iter().map(|p| p.comments.len()).collect();
+        assert_eq!(counts, [2, 2]);
+        Ok(())
+    }
+
     fn sync_with_pivot_values_attaches_updates_and_detaches() {
         seed()?;
         let linus = User::where_eq("name", "Linus").first()?.unwrap();

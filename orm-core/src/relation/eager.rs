@@ -194,6 +194,22 @@ impl ParentKeys {
             .collect()
     }
 
+    /// For each parent, the earlier parent with the same key when it repeats one (the
+    /// same row read twice, or a list built by hand); `None` when no key repeats.
+    fn repeats(&self) -> Option<Vec<Option<usize>>> {
+        if self.distinct.len() == self.keys.iter().flatten().count() {
+            return None;
+        }
+        let first = first_positions(&self.keys);
+        Some(
+            self.keys
+                .iter()
+                .enumerate()
+                .map(|(i, key)| first.get(key.as_ref()?).copied().filter(|&f| f != i))
+                .collect(),
+        )
+    }
+
     /// For each parent, the position of its child: the first child with its key (shared
     /// by every parent with that key).
     fn child_of_each(&self, children: &[Option<KeyRepr>]) -> Vec<Option<usize>> {
@@ -242,6 +258,16 @@ fn distribute<C>(children: Vec<C>, owners: &[Option<usize>], parents: usize) -> 
         }
     }
     buckets
+}
+
+/// Gives each repeated parent a copy of the children of the first parent with its key
+/// (`distribute` gave them all to the first one).
+fn copy_to_repeats<C: Clone>(buckets: &mut [Vec<C>], repeats: &[Option<usize>]) {
+    for (i, first) in repeats.iter().enumerate() {
+        if let Some(&f) = first.as_ref() {
+            buckets[i] = buckets[f].clone();
+        }
+    }
 }
 
 /// How many children each of `parents` gets (not generic: compiled once, not per model).
@@ -467,7 +493,7 @@ fn children_query(
 
 /// Eager loads a to-many relation (has many, belongs to many, has many through).
 #[doc(hidden)]
-pub fn load_many<P: Model, C: Model>(
+pub fn load_many<P: Model, C: Model + Clone>(
     parents: &mut [P],
     relation: &'static RelationMeta,
     eager: &EagerRelation,
@@ -479,13 +505,20 @@ pub fn load_many<P: Model, C: Model>(
     let (children, groups, pivots) =
         load_children::<P, C>(parents, &keys, relation, eager, conn, &pivot)?;
     let owners = keys.parent_of_each(&groups);
-    let buckets = distribute(children, &owners, parents.len());
+    let mut buckets = distribute(children, &owners, parents.len());
+    let repeats = keys.repeats();
+    if let Some(repeats) = &repeats {
+        copy_to_repeats(&mut buckets, repeats);
+    }
     if pivot.is_empty() {
         for (parent, items) in parents.iter_mut().zip(buckets) {
             field(parent).set(items);
         }
     } else {
-        let pivots = distribute(pivots, &owners, parents.len());
+        let mut pivots = distribute(pivots, &owners, parents.len());
+        if let Some(repeats) = &repeats {
+            copy_to_repeats(&mut pivots, repeats);
+        }
         for ((parent, items), pivots) in parents.iter_mut().zip(buckets).zip(pivots) {
             field(parent).set_with_pivots(items, pivots);
         }
@@ -496,7 +529,7 @@ pub fn load_many<P: Model, C: Model>(
 /// Eager loads a to-one relation whose rows belong to one parent each (has one, has one
 /// through).
 #[doc(hidden)]
-pub fn load_one<P: Model, C: Model>(
+pub fn load_one<P: Model, C: Model + Clone>(
     parents: &mut [P],
     relation: &'static RelationMeta,
     eager: &EagerRelation,
@@ -506,7 +539,10 @@ pub fn load_one<P: Model, C: Model>(
     let keys = ParentKeys::of(parents, relation.parent_column());
     let (children, groups, _) = load_children::<P, C>(parents, &keys, relation, eager, conn, &[])?;
     let owners = keys.parent_of_each(&groups);
-    let buckets = distribute(children, &owners, parents.len());
+    let mut buckets = distribute(children, &owners, parents.len());
+    if let Some(repeats) = keys.repeats() {
+        copy_to_repeats(&mut buckets, &repeats);
+    }
     for (parent, items) in parents.iter_mut().zip(buckets) {
         field(parent).set(items.into_iter().next());
     }
