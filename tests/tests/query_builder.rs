@@ -248,6 +248,16 @@ on_every_backend! {
         let scoped = DB::table("users").scope("active", |q| q.where_eq("active", true));
         assert_eq!(get(scoped.clone().where_eq("team_id", 2).or_where_eq("team_id", 1))?, ["Ada", "Grace", "Barbara"]);
         assert_eq!(get(scoped.without_scope("active").where_eq("team_id", 2))?, ["Linus", "Barbara"]);
+        // A scope holds conditions only: a join (or order, limit, ...) in one is refused,
+        // not dropped (Laravel's EloquentTouchParentWithGlobalScopeTest joins in one).
+        let joined = DB::table("users").scope("teamed", |q| q.join("teams", "teams.id", "=", "users.team_id"));
+        let refused = joined.count();
+        assert!(
+            matches!(&refused, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, message, .. }) if message.contains("a join")),
+            "{refused:?}"
+        );
+        let ordered = DB::table("users").scope("newest", |q| q.order_by_desc("id").limit(1)).get();
+        assert!(matches!(ordered, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })), "{ordered:?}");
         Ok(())
     }
 

@@ -977,11 +977,43 @@ macro_rules! row {
 /// with `inner`'s conditions, keeping `inner`'s building error.
 fn set_scope(clauses: &mut Clauses, name: Ident, inner: Parts) {
     let parts = clauses.make_mut();
+    let beyond = beyond_conditions(&inner);
     if let Some(message) = inner.error {
         parts.fail(message);
     }
+    if let Some(clause) = beyond {
+        // Kept, it would be lost without a word (a scope holds conditions only).
+        parts.fail((
+            InvalidQueryKind::Clauses,
+            format!(
+                "scope `{name}` adds {clause}, but a scope holds only conditions \
+                 (where/or_where/...): add {clause} to the query outside `scope`"
+            ),
+        ));
+    }
     parts.scopes.retain(|(n, _)| *n != name);
     parts.scopes.push((name, inner.wheres));
+}
+
+/// The first clause of a scope's query that is not a condition, named for an error.
+fn beyond_conditions(inner: &Parts) -> Option<&'static str> {
+    [
+        (!inner.joins.is_empty(), "a join"),
+        (!inner.columns.is_empty(), "a select"),
+        (inner.distinct, "distinct"),
+        (!inner.groups.is_empty(), "a group by"),
+        (!inner.havings.is_empty(), "a having"),
+        (!inner.orders.is_empty(), "an order"),
+        (
+            inner.limit.is_some() || inner.offset.is_some(),
+            "a limit or offset",
+        ),
+        (!inner.unions.is_empty(), "a union"),
+        (inner.lock.is_some(), "a lock"),
+        (!inner.scopes.is_empty(), "a nested scope"),
+    ]
+    .into_iter()
+    .find_map(|(present, clause)| present.then_some(clause))
 }
 
 /// The scope holding a relation query's own conditions (see
