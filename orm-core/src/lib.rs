@@ -144,7 +144,7 @@ pub mod __private {
     pub use crate::__with_json as with_json;
     pub use crate::column_field::{ColumnField, NotSerialized, Serialized};
     pub use crate::model::RelationCache;
-    pub use crate::model::{global_scopes_of, loaded, remember_connection, SqlCache};
+    pub use crate::model::{global_scopes_of, loaded, remember_connection, RelationSlot, SqlCache};
     pub use crate::query::EagerRelation;
     pub use crate::relation::{
         constrain, load_belongs_to, load_many, load_morph_to, load_one, morph_load, morph_to_lazy,

@@ -795,6 +795,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut relation_metas = Vec::new();
     let mut loaders = Vec::new();
     let mut count_arms = Vec::new();
+    let mut slot_arms = Vec::new();
     let mut relation_methods = Vec::new();
     let mut serialize_relations = Vec::new();
     for (i, relation) in relations.iter().enumerate() {
@@ -970,6 +971,9 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         count_arms.push(quote! {
             #relation_name => ::core::option::Option::Some(self.#field.count_slot()),
         });
+        slot_arms.push(quote! {
+            #relation_name => ::core::option::Option::Some(&mut self.#field),
+        });
         let doc =
             format!("The `{relation_name}` relation as a query (chainable; `.get()` runs it).");
         relation_methods.push(match morph_enum {
@@ -1046,6 +1050,13 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             fn relation_count(&mut self, relation: &str) -> ::core::option::Option<&mut ::core::option::Option<u64>> {
                 match relation {
                     #(#count_arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn relation_slot(&mut self, relation: &str) -> ::core::option::Option<&mut dyn ::orm_core::__private::RelationSlot> {
+                match relation {
+                    #(#slot_arms)*
                     _ => ::core::option::Option::None,
                 }
             }

@@ -289,6 +289,15 @@ on_every_backend! {
         assert_eq!((c.commentable_id, c.commentable_type.as_deref()), (None, None));
         c.save()?;
         assert_eq!(c.commentable()?, None);
+        // A loaded morph_to: associate unloads it (its enum is not the owner's type),
+        // dissociate leaves it loaded with nothing.
+        let mut loaded = Comment::query().with(&["commentable"]).where_eq("body", "v1-a").first()?.unwrap();
+        assert!(loaded.commentable.get().is_some());
+        loaded.associate("commentable", &p1)?;
+        assert!(!loaded.commentable.is_loaded());
+        let mut loaded = Comment::query().with(&["commentable"]).where_eq("body", "v1-a").first()?.unwrap();
+        loaded.dissociate("commentable")?;
+        assert!(loaded.commentable.is_loaded() && loaded.commentable.get().is_none());
         assert_eq!(p1.comments().count()?, 2);
         Ok(())
     }

@@ -418,6 +418,17 @@ on_every_backend! {
         assert_eq!(linus.posts().count()?, 1);
         assert!(matches!(post.associate("comments", &linus), Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })));
         assert!(matches!(post.associate("nope", &linus), Err(Error::UnknownRelation { .. })));
+
+        // A loaded relation follows (Laravel's EloquentBelongsToTest): associate sets
+        // it to the owner, dissociate empties it.
+        let mut ada = User::query().with(&["country"]).where_eq("name", "Ada").first()?.unwrap();
+        assert_eq!(ada.country.get().map(|c| c.name.as_str()), Some("UK"));
+        let france = Country::where_eq("name", "France").first()?.unwrap();
+        ada.associate("country", &france)?;
+        assert_eq!(ada.country.get().map(|c| c.name.as_str()), Some("France"));
+        ada.dissociate("country")?;
+        assert!(ada.country.is_loaded() && ada.country.get().is_none());
+        assert_eq!(ada.country_id, None);
         Ok(())
     }
 

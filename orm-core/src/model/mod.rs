@@ -411,6 +411,13 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         None
     }
 
+    /// The field holding a relation, without its type (emitted by the derive).
+    #[doc(hidden)]
+    fn relation_slot(&mut self, relation: &str) -> Option<&mut dyn RelationSlot> {
+        let _ = relation;
+        None
+    }
+
     /// Compares the model with its live table (on the model's connection): a missing
     /// table or column, a `NOT NULL` column without default that no field fills, a type
     /// or nullability the field cannot hold. Meant for a test per model (or all at once
@@ -836,6 +843,18 @@ fn default_query(meta: &'static ModelMeta) -> Query<()> {
         }
     });
     query.model_info(info)
+}
+
+/// A relation field seen without its type (the derive's `Model::relation_slot`): what
+/// `associate`/`dissociate` change on a loaded relation.
+#[doc(hidden)]
+pub trait RelationSlot: std::any::Any {
+    /// Makes the relation not loaded (what a changed foreign key leaves it).
+    fn unload(&mut self);
+    /// Makes the relation loaded with nothing in it (what a cleared foreign key means).
+    fn clear(&mut self);
+    /// The field itself, to set it when its type is known.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
 /// The name of the soft-delete scope on model queries.

@@ -1,5 +1,6 @@
 //! `Many` and `One`: the fields that hold a loaded relation.
 
+use crate::model::RelationSlot;
 use std::mem::ManuallyDrop;
 
 use super::*;
@@ -291,6 +292,30 @@ impl<T: serde::Serialize> serde::Serialize for One<T> {
 }
 
 // ----- lazy-loading prevention ----------------------------------------------------------
+
+impl<T: 'static> RelationSlot for One<T> {
+    fn unload(&mut self) {
+        self.take();
+    }
+    fn clear(&mut self) {
+        self.set(None);
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+impl<T: 'static> RelationSlot for Many<T> {
+    fn unload(&mut self) {
+        self.take();
+    }
+    fn clear(&mut self) {
+        self.set(Vec::new());
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
 
 #[cfg(test)]
 mod tests {

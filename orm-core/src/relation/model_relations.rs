@@ -15,12 +15,14 @@ pub trait ModelRelations: Model {
     }
 
     /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
-    /// saved: call `save`).
-    fn associate<O: Model>(&mut self, relation: &str, owner: &O) -> Result<()> {
+    /// saved: call `save`); the relation field, when loaded, then holds `owner` (a
+    /// `morph_to` field becomes not loaded).
+    fn associate<O: Model + Clone>(&mut self, relation: &str, owner: &O) -> Result<()> {
         associate(self, relation, owner)
     }
 
-    /// Clears this model's foreign key of the belongs-to `relation` (not saved).
+    /// Clears this model's foreign key of the belongs-to `relation` (not saved); the
+    /// relation field, when loaded, then holds no owner.
     fn dissociate(&mut self, relation: &str) -> Result<()> {
         dissociate(self, relation)
     }

@@ -900,7 +900,7 @@ pub(super) fn contains(values: &[Value], wanted: &Value) -> bool {
 
 // ----- belongs-to: associate / dissociate ----------------------------------------------
 
-pub(crate) fn associate<M: Model, O: Model>(
+pub(crate) fn associate<M: Model, O: Model + Clone>(
     model: &mut M,
     relation: &str,
     owner: &O,
@@ -945,6 +945,14 @@ pub(crate) fn associate<M: Model, O: Model>(
             ValueRef::Text(O::meta().morph_name.into()),
         )?;
     }
+    // The loaded relation is the owner now (Eloquent's setRelation); a morph_to holds
+    // its enum, which this owner is not, so it is unloaded instead.
+    if let Some(slot) = model.relation_slot(relation.name) {
+        match slot.as_any_mut().downcast_mut::<One<O>>() {
+            Some(one) => one.set(Some(owner.clone())),
+            None => slot.unload(),
+        }
+    }
     Ok(())
 }
 
@@ -953,6 +961,10 @@ pub(crate) fn dissociate<M: Model>(model: &mut M, relation: &str) -> Result<()> 
     model.set_column(relation.foreign_key, Value::Null.as_ref())?;
     if relation.kind == RelationKind::MorphTo {
         model.set_column(relation.morph_type, Value::Null.as_ref())?;
+    }
+    // The relation now holds no owner (Eloquent's setRelation(.., null)).
+    if let Some(slot) = model.relation_slot(relation.name) {
+        slot.clear();
     }
     Ok(())
 }
