@@ -461,6 +461,22 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_limit_in_an_eager_constraint_is_per_parent() {
+        // Laravel's EloquentEagerLoadingLimitTest: each parent gets its own first rows.
+        seed()?;
+        let titles = |users: &[User]| -> Vec<Vec<String>> {
+            users.iter().map(|u| u.posts.iter().map(|p| p.title.clone()).collect()).collect()
+        };
+        let users = User::query().with_where("posts", |q| q.order_by_desc("id").limit(2)).order_by("id").get()?;
+        assert_eq!(titles(&users), [vec!["a3", "a2"], vec!["g1"], vec![]]);
+        let users = User::query().with_where("posts", |q| q.order_by("id").limit(1).offset(1)).order_by("id").get()?;
+        assert_eq!(titles(&users), [vec!["a2"], vec![], vec![]]);
+        let users = User::query().with_where("roles", |q| q.order_by("roles.id").limit(1)).order_by("id").get()?;
+        let roles: Vec<usize> = users.iter().map(|u| u.roles.len()).collect();
+        assert_eq!(roles, [1, 1, 0]);
+        Ok(())
+    }
+
     fn every_copy_of_a_repeated_parent_gets_its_children() {
         // Laravel's testLoadCountWithSameModels, for eager loads: the same row twice.
         seed()?;

@@ -746,6 +746,11 @@ impl<T> Query<T> {
         self
     }
 
+    /// Whether the query has a `LIMIT` or an `OFFSET`.
+    pub(crate) fn is_limited(&self) -> bool {
+        self.parts.limit.is_some() || self.parts.offset.is_some()
+    }
+
     /// Same as [`Query::limit`].
     pub fn take(self, n: u64) -> Self {
         self.limit(n)

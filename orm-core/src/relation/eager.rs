@@ -401,7 +401,14 @@ fn fetch_rows(
         );
     }
     let pivot_names: Arc<[String]> = pivot.iter().map(|c| (*c).to_owned()).collect();
-    let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
+    // A constraint's limit or offset is per parent (Eloquent's eager-load limit): the
+    // query then runs once per parent key, so that one parent's rows cannot use up
+    // another's.
+    let chunk = if query.is_limited() {
+        1
+    } else {
+        conn.dialect().max_bind_params().saturating_sub(1000).max(1)
+    };
     // At least one child per parent key is the common case: start there.
     groups.reserve(keys.len());
     // A constraint may have changed the select list: the children are then decoded by
