@@ -339,6 +339,33 @@ fn an_in_memory_database_lives_as_long_as_its_pool() -> orm_core::Result<()> {
     Ok(())
 }
 
+/// A row callback's error is the caller's, not the streaming connection's: a lost
+/// connection elsewhere, returned through `each`, does not make the pool discard its
+/// one in-memory connection (and the database with it).
+#[test]
+fn a_row_callbacks_connection_error_is_not_the_streams() -> orm_core::Result<()> {
+    DB::connect_named("memory_callback", "sqlite::memory:")?;
+    let memory = DB::connection("memory_callback");
+    memory.statement("CREATE TABLE notes (body TEXT)")?;
+    memory.execute("INSERT INTO notes (body) VALUES ('a'), ('b')", &[])?;
+    let elsewhere = || Connection::open("postgres://postgres@127.0.0.1:1/nowhere").map(|_| true);
+    assert!(matches!(elsewhere(), Err(Error::Connection { .. })));
+    let streamed = DB::table("notes")
+        .use_connection("memory_callback")
+        .each(|_| elsewhere());
+    assert!(
+        matches!(streamed, Err(Error::Connection { .. })),
+        "{streamed:?}"
+    );
+    let first = DB::table("notes")
+        .use_connection("memory_callback")
+        .first_where("body", "=", "b");
+    assert!(first?.is_some(), "the database is still there");
+    assert_eq!(DB::pool("memory_callback")?.status().closed, 0);
+    DB::disconnect("memory_callback");
+    Ok(())
+}
+
 #[test]
 fn zero_pool_durations_are_configuration_errors() {
     for config in [

@@ -405,3 +405,54 @@ fn mysql_a_deadlock_inside_a_savepoint_ends_every_level() -> orm_core::Result<()
     assert_eq!(names()?, ["before"]);
     Ok(())
 }
+
+/// A deadlock between two other connections: the victim's error.
+fn a_deadlock_elsewhere(db: &orm_core::testing::TestDatabase) -> orm_core::Result<Error> {
+    let open = || -> orm_core::Result<orm_core::Connection> {
+        let mut c = orm_core::Connection::open(&orm_core::testing::mysql_url())?;
+        c.execute_batch(&format!("USE `{}`", db.schema().expect("a test database")))?;
+        Ok(c)
+    };
+    let (mut a, mut b) = (open()?, open()?);
+    a.execute_batch("START TRANSACTION")?;
+    b.execute_batch("START TRANSACTION")?;
+    a.execute("UPDATE slots SET n = n + 1 WHERE id = 1", &[])?;
+    b.execute("UPDATE slots SET n = n + 1 WHERE id = 2", &[])?;
+    let waiter = std::thread::spawn(move || {
+        let outcome = a.execute("UPDATE slots SET n = n + 1 WHERE id = 2", &[]);
+        let _ = a.execute_batch("ROLLBACK");
+        outcome
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mine = b.execute("UPDATE slots SET n = n + 1 WHERE id = 1", &[]);
+    let _ = b.execute_batch("ROLLBACK");
+    let theirs = waiter.join().expect("the other side finishes");
+    mine.err()
+        .or(theirs.err())
+        .ok_or_else(|| Error::other("no deadlock between the two connections"))
+}
+
+/// An error a row callback returns is the caller's, whatever it says: a deadlock on
+/// another connection, returned through `each` inside this thread's transaction and
+/// handled by the closure, neither ends this transaction nor commits part of it.
+#[test]
+fn mysql_a_deadlock_from_another_connection_does_not_end_this_transaction() -> orm_core::Result<()>
+{
+    let Some(db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    mysql_deadlock_setup()?;
+    let mut foreign = Some(a_deadlock_elsewhere(&db)?);
+    assert!(foreign.as_ref().is_some_and(is_deadlock), "{foreign:?}");
+    let result = DB::transaction(|| {
+        add(2, "inside")?;
+        let streamed = DB::table("slots").each(|_| Err::<bool, _>(foreign.take().expect("once")));
+        assert!(streamed.as_ref().is_err_and(is_deadlock), "{streamed:?}");
+        add(3, "after")?;
+        Err::<(), _>(Error::other("the closure gives up"))
+    });
+    assert!(matches!(&result, Err(Error::Other(_))), "{result:?}");
+    assert!(not_in_transaction()?);
+    assert_eq!(names()?, ["before"], "nothing of the transaction is kept");
+    Ok(())
+}

@@ -428,12 +428,28 @@ impl Connection {
             self.check_bind_count(params.len())?;
         }
         let started = crate::log::start();
-        let mut result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f));
+        // An error the row callback returns is the caller's, not this connection's (it
+        // may come from another connection the callback used): it stops the rows like
+        // `Ok(false)` and is returned as it is, so that it never marks this connection
+        // lost, its transaction aborted or ended, nor runs the statement again.
+        let mut callback_error = None;
+        let mut rows = |row: &Row<'_>| match f(row) {
+            Ok(more) => Ok(more),
+            Err(error) => {
+                callback_error = Some(error);
+                Ok(false)
+            }
+        };
+        let mut result =
+            dispatch!(&mut self.state.inner, c => c.query_each(sql, params, &mut rows));
         if self.should_retry(&result) {
-            result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f));
+            result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, &mut rows));
         }
         crate::log::finish(started, sql, params.len());
-        self.note(result, sql)
+        match callback_error {
+            Some(error) if result.is_ok() => Err(error.with_sql(sql)),
+            _ => self.note(result, sql),
+        }
     }
 
     /// Runs a query with `?` placeholders and returns the first row mapped by `f`, if
