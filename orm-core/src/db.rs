@@ -517,10 +517,16 @@ impl Drop for HeldCheckout {
 
 pub(crate) fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     crate::replicas::wrote(name);
+    // Held while the transaction runs: nested on a one-connection pool that this thread
+    // already holds (an `each` callback, `with_connection`), it fails at once with
+    // `ConnectionInUse` rather than waiting out the checkout timeout.
+    let mut _held = None;
     let pushed = if has_scope(name) {
         None
     } else {
-        let conn = registered(name)?.get()?;
+        let pool = registered(name)?;
+        _held = Some(HeldCheckout::enter(name, &pool)?);
+        let conn = pool.get()?;
         Some(push_scope(name, ScopedConn::Pooled(Box::new(conn))))
     };
     let outcome =

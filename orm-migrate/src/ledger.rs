@@ -57,9 +57,14 @@ pub(crate) fn with_lock<T>(
         }
         Err(e) => return Err(e.into()),
     }
-    let result = f(conn);
+    // A panicking migration releases the lock too: the session outlives it in the
+    // application's pool, and the next migrator would wait on it for good.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
     let released = conn.execute_batch(&unlock);
-    let value = result?;
+    let value = match result {
+        Ok(result) => result?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
     released?;
     Ok(value)
 }

@@ -366,6 +366,41 @@ fn a_row_callbacks_connection_error_is_not_the_streams() -> orm_core::Result<()>
     Ok(())
 }
 
+/// `DB::transaction` nested in a checkout of a one-connection pool (here inside
+/// `with`; an `each` callback is the same) cannot get a connection: it fails at once
+/// with `ConnectionInUse`, as every other nested call does, instead of waiting out the
+/// checkout timeout for the connection this thread holds.
+#[test]
+fn a_transaction_nested_on_a_one_connection_pool_is_connection_in_use() -> orm_core::Result<()> {
+    DB::connect_named("memory_nested_tx", "sqlite::memory:")?;
+    let memory = DB::connection("memory_nested_tx");
+    memory.statement("CREATE TABLE t (x INTEGER)")?;
+    let nested = memory.with(|_| memory.transaction(|| Ok(())));
+    assert!(
+        matches!(&nested, Err(Error::ConnectionInUse(name)) if name == "memory_nested_tx"),
+        "{nested:?}"
+    );
+    let streamed = DB::table("t")
+        .use_connection("memory_nested_tx")
+        .each(|_| memory.transaction(|| Ok(true)));
+    assert!(streamed.is_ok(), "no row, no call: {streamed:?}");
+    memory.execute("INSERT INTO t (x) VALUES (1)", &[])?;
+    let streamed = DB::table("t")
+        .use_connection("memory_nested_tx")
+        .each(|_| memory.transaction(|| Ok(true)));
+    assert!(
+        matches!(streamed, Err(Error::ConnectionInUse(_))),
+        "{streamed:?}"
+    );
+    // On its own, and nested in itself (a savepoint), it works.
+    memory.transaction(|| {
+        memory.transaction(|| memory.execute("INSERT INTO t (x) VALUES (2)", &[]))
+    })?;
+    assert_eq!(memory.select("SELECT x FROM t", &[])?.len(), 2);
+    DB::disconnect("memory_nested_tx");
+    Ok(())
+}
+
 #[test]
 fn zero_pool_durations_are_configuration_errors() {
     for config in [

@@ -716,3 +716,63 @@ fn the_statement_count_matches_the_set() -> orm_migrate::Result<()> {
     assert_eq!(DB::select("SELECT * FROM migrations", &[])?.len(), 3);
     Ok(())
 }
+
+struct Panics;
+impl Migration for Panics {
+    fn name(&self) -> &str {
+        "2024_01_02_000001_panics"
+    }
+    fn up(&self, schema: &mut Schema) -> orm_migrate::Result<()> {
+        schema.statement("CREATE TABLE before_the_panic (id INTEGER PRIMARY KEY)")?;
+        panic!("a bug in the migration");
+    }
+    fn down(&self, _schema: &mut Schema) -> orm_migrate::Result<()> {
+        Ok(())
+    }
+}
+
+/// A migration that panics, caught by an application that goes on: the migrators'
+/// session lock is released as on an error, so the next migrator (another process,
+/// `craft migrate`) does not wait on the idle connection that held it.
+fn a_panicking_migration_releases_the_lock(backend: Backend) -> orm_migrate::Result<()> {
+    let Some(db) = database(backend, "panic") else {
+        return Ok(());
+    };
+    let mut app = Connection::open(&db.url)?;
+    let caught = app.scope(|| {
+        Ok(std::panic::catch_unwind(|| {
+            Migrator::new(vec![Box::new(Panics)]).run()
+        }))
+    })?;
+    assert!(caught.is_err(), "the migration panicked");
+    // The application's connection is still open; another session checks the lock.
+    let mut other = Connection::open(&db.url)?;
+    let free = match backend {
+        Backend::Mysql => query_i64(
+            &mut other,
+            "SELECT IS_FREE_LOCK(CONCAT('orm_migrate_1869770093_', MD5(DATABASE())))",
+        )?,
+        _ => {
+            let got = query_i64(
+                &mut other,
+                "SELECT CASE WHEN pg_try_advisory_lock(1869770093, hashtext(current_schema())) \
+                 THEN 1 ELSE 0 END",
+            )?;
+            other.execute_batch("SELECT pg_advisory_unlock_all()")?;
+            got
+        }
+    };
+    assert_eq!(free, Some(1), "{backend:?}: the migrators' lock is free");
+    drop(app);
+    Ok(())
+}
+
+#[test]
+fn postgres_a_panicking_migration_releases_the_lock() -> orm_migrate::Result<()> {
+    a_panicking_migration_releases_the_lock(Backend::Postgres)
+}
+
+#[test]
+fn mysql_a_panicking_migration_releases_the_lock() -> orm_migrate::Result<()> {
+    a_panicking_migration_releases_the_lock(Backend::Mysql)
+}
