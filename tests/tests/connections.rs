@@ -401,6 +401,62 @@ fn a_transaction_nested_on_a_one_connection_pool_is_connection_in_use() -> orm_c
     Ok(())
 }
 
+/// `max_lifetime` closes a connection in steady use too: one returned older than it is
+/// closed, not kept in the pool's hot slot for the next checkout.
+fn a_connection_in_steady_use_lives_no_longer_than_max_lifetime(
+    name: &str,
+    url: &str,
+    session_id: &str,
+) -> orm_core::Result<()> {
+    let config = PoolConfig {
+        max_lifetime: Some(Duration::from_secs(1)),
+        ..PoolConfig::default()
+    };
+    DB::connect_with(name, url, config)?;
+    let db = DB::connection(name);
+    let mut sessions = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        let id: i64 = db.select(session_id, &[])?[0].get(&0usize)?;
+        sessions.insert(id);
+        thread::sleep(Duration::from_millis(50));
+    }
+    let closed = DB::pool(name)?.status().closed;
+    DB::disconnect(name);
+    assert!(
+        sessions.len() >= 2,
+        "{name}: one session for 2.5 s: {sessions:?}"
+    );
+    assert!(closed >= 1, "{name}: closed {closed}");
+    Ok(())
+}
+
+#[test]
+fn postgres_connections_in_steady_use_are_renewed_after_max_lifetime() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    let url = orm_core::testing::postgres_url();
+    a_connection_in_steady_use_lives_no_longer_than_max_lifetime(
+        "lifetime_pg",
+        &url,
+        "SELECT pg_backend_pid()",
+    )
+}
+
+#[test]
+fn mysql_connections_in_steady_use_are_renewed_after_max_lifetime() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    let url = orm_core::testing::mysql_url();
+    a_connection_in_steady_use_lives_no_longer_than_max_lifetime(
+        "lifetime_my",
+        &url,
+        "SELECT CONNECTION_ID()",
+    )
+}
+
 #[test]
 fn zero_pool_durations_are_configuration_errors() {
     for config in [

@@ -71,6 +71,8 @@ struct State {
     aborted: Option<(u32, Box<Error>)>,
     /// When the connection last went back to its pool.
     idle_since: Instant,
+    /// When the connection was opened.
+    opened: Instant,
 }
 
 enum Inner {
@@ -144,6 +146,7 @@ impl Connection {
                 broken: false,
                 aborted: None,
                 idle_since: Instant::now(),
+                opened: Instant::now(),
             }),
         })
     }
@@ -180,6 +183,7 @@ impl Connection {
                 broken: true,
                 aborted: None,
                 idle_since: self.state.idle_since,
+                opened: self.state.opened,
             }),
         }
     }
@@ -645,6 +649,17 @@ impl Connection {
         if self.has_server() {
             self.state.idle_since = Instant::now();
         }
+    }
+
+    /// Whether a server connection just marked idle has lived `max` or longer (its pool's
+    /// `max_lifetime`); no clock is read beyond `mark_idle`'s.
+    pub(crate) fn outlived(&self, max: Duration) -> bool {
+        self.has_server()
+            && self
+                .state
+                .idle_since
+                .saturating_duration_since(self.state.opened)
+                >= max
     }
 
     /// Makes the connection clean for its next user: rolls back whatever transaction is

@@ -81,7 +81,9 @@ impl Drop for PooledConnection {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
-        if !make_clean(&mut conn) {
+        // A connection past the pool's `max_lifetime` is closed now: one in steady use
+        // never sits idle in r2d2, whose reaper alone would close it.
+        if !make_clean(&mut conn) || self.hot.max_lifetime.is_some_and(|max| conn.outlived(max)) {
             // r2d2's put-back asks `has_broken`, which says so: the connection is closed.
             conn.mark_broken();
             return;
@@ -99,6 +101,8 @@ impl Drop for PooledConnection {
 /// The pool's hot slot: the connection returned last, checked out of r2d2 but idle.
 struct Hot {
     slot: Mutex<HotSlot>,
+    /// The pool's `max_lifetime`: a connection returned older than this is closed.
+    max_lifetime: Option<Duration>,
     /// The sweep that moves an unused hot connection back to r2d2; cancelled with the pool.
     sweep: Mutex<Option<scheduled_thread_pool::JobHandle>>,
 }
@@ -232,6 +236,7 @@ impl Pool {
             });
         let hot = Arc::new(Hot {
             slot: Mutex::default(),
+            max_lifetime,
             sweep: Mutex::new(None),
         });
         if let Some(idle_timeout) = idle_timeout {
