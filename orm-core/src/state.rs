@@ -57,6 +57,8 @@ pub struct ModelState {
 struct History {
     created: bool,
     changes: Vec<usize>,
+    /// The values of `changes` before the update, in the same order.
+    previous: Vec<Value>,
 }
 
 impl ModelState {
@@ -107,10 +109,24 @@ impl ModelState {
         self.history.get_or_insert_with(Box::default).created = true;
     }
 
-    pub(crate) fn record_changes(&mut self, positions: &[usize]) {
+    /// The values of [`ModelState::changes`] before the update that wrote them.
+    pub(crate) fn previous(&self) -> &[Value] {
+        self.history.as_ref().map_or(&[], |h| &h.previous)
+    }
+
+    /// Records the columns an update wrote, taking their values as read before it from
+    /// the original values (not yet synced).
+    pub(crate) fn record_changes(&mut self, positions: Vec<usize>) {
+        let previous = match &self.original {
+            Some(original) => positions
+                .iter()
+                .map(|&i| original.get(i).cloned().unwrap_or_default())
+                .collect(),
+            None => Vec::new(),
+        };
         let history = self.history.get_or_insert_with(Box::default);
-        history.changes.clear();
-        history.changes.extend_from_slice(positions);
+        history.changes = positions;
+        history.previous = previous;
     }
 
     pub(crate) fn shared_connection(&self) -> Option<&Arc<str>> {

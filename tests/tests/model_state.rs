@@ -766,6 +766,54 @@ on_every_backend! {
         Ok(())
     }
 
+    fn get_previous_fresh_is_update_and_create_or_first() {
+        schema()?;
+        let id = alice()?.id.unwrap();
+        let mut a = User::find_or_fail(id)?;
+        a.name = "Alicia".into();
+        a.save()?;
+        let previous = a.get_previous();
+        assert_eq!(names(&previous), ["name", "updated_at"]);
+        assert_eq!(previous[0].1, Value::from("Alice"));
+
+        // fresh: a new copy of the stored row; the model itself is unchanged.
+        DB::update("UPDATE users SET votes = 50 WHERE id = ?", &[&id])?;
+        let fresh = a.fresh()?.expect("still there");
+        assert_eq!((fresh.votes, a.votes), (50, 5));
+        a.delete()?;
+        assert!(a.fresh()?.is_some(), "trashed rows too, whatever the scopes");
+        a.force_delete()?;
+        assert!(a.fresh()?.is_none(), "gone");
+
+        // is / is_not: the same row, not the same values.
+        let b = User::create(User { name: "Bob".into(), ..Default::default() })?;
+        let mut b2 = User::find_or_fail(b.id.unwrap())?;
+        b2.votes = 99;
+        assert!(b.is(&b2) && !b.is_not(&b2));
+        let plain = PlainUser::find_or_fail(b.id.unwrap())?;
+        assert!(b.is(&plain), "another model over the same table and key");
+        assert!(!b.is(&User::default()), "a new model is no row");
+        let account = TrackedAccount { id: b.id, ..Default::default() };
+        assert!(b.is_not(&account), "another table");
+
+        // update: set and save a stored model; a new one is refused, untouched.
+        b2.update(row! {"name" => "Robert", "votes" => 7})?;
+        assert_eq!(stored_user(b.id.unwrap())?.0, "Robert");
+        assert_eq!(stored_user(b.id.unwrap())?.1, 7);
+        let mut new = User { name: "New".into(), ..Default::default() };
+        assert!(matches!(new.update(row! {"name" => "Changed"}), Err(Error::InvalidQuery { .. })));
+        assert_eq!(new.name, "New");
+
+        // create_or_first: inserts, or returns the row a unique key already holds.
+        DB::statement("CREATE UNIQUE INDEX users_name_unique ON users (name)")?;
+        let made = User::create_or_first(row! {"name" => "Carol"}, row! {"votes" => 3})?;
+        assert!(made.was_recently_created());
+        let found = User::create_or_first(row! {"name" => "Carol"}, row! {"votes" => 4})?;
+        assert!(!found.was_recently_created());
+        assert_eq!((found.id, found.votes), (made.id, 3));
+        Ok(())
+    }
+
     fn replicate_copies_into_a_new_row() {
         schema()?;
         let mut original = alice()?;

@@ -248,6 +248,14 @@ on_every_backend! {
         let scoped = DB::table("users").scope("active", |q| q.where_eq("active", true));
         assert_eq!(get(scoped.clone().where_eq("team_id", 2).or_where_eq("team_id", 1))?, ["Ada", "Grace", "Barbara"]);
         assert_eq!(get(scoped.without_scope("active").where_eq("team_id", 2))?, ["Linus", "Barbara"]);
+        // Negated groups (Eloquent's whereNot / orWhereNot).
+        let all = get(DB::table("users"))?;
+        let many = get(DB::table("users").where_("votes", ">", 100).or_where_eq("id", 1))?;
+        let rest: Vec<String> = all.iter().filter(|n| !many.contains(n)).cloned().collect();
+        assert_eq!(get(DB::table("users").where_not(|q| q.where_("votes", ">", 100).or_where_eq("id", 1)))?, rest);
+        let rest_or_ada = get(DB::table("users").where_eq("id", 0).or_where_not(|q| q.where_("votes", "<=", 100)))?;
+        assert_eq!(rest_or_ada, get(DB::table("users").where_("votes", ">", 100))?);
+        assert_eq!(DB::table("users").where_not(|q| q).count()?, all.len() as u64, "an empty group is no condition");
         // A scope holds conditions only: a join (or order, limit, ...) in one is refused,
         // not dropped (Laravel's EloquentTouchParentWithGlobalScopeTest joins in one).
         let joined = DB::table("users").scope("teamed", |q| q.join("teams", "teams.id", "=", "users.team_id"));

@@ -357,6 +357,23 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         Ok(model)
     }
 
+    /// Inserts a new model (its `Default` with `attributes` then `values` applied) or, when
+    /// a unique key refuses it, returns the row matching `attributes` (Eloquent's
+    /// `createOrFirst`): for a unique `attributes` that concurrent callers may insert
+    /// at once. Inside a transaction the insert runs in a savepoint, so the refusal does
+    /// not abort it. `was_recently_created()` tells the two apart.
+    fn create_or_first<'a>(
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<Self>
+    where
+        Self: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        create_or_first(&mut On::Named(Self::meta().connection), &attributes, values)
+            .map(|(model, _)| model)
+    }
+
     /// The first row matching `attributes`, or a new model (its `Default` with
     /// `attributes` then `values` applied) saved now.
     fn first_or_create<'a>(
@@ -483,6 +500,55 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     fn save(&mut self) -> Result<()> {
         let mut on = On::model(self);
         save(self, &mut on, None)
+    }
+
+    /// Sets the given columns and saves the model (Eloquent's `$model->update([..])`): a
+    /// stored model only; one never saved (no key, or a [`ModelState`] saying new) is
+    /// [`Error::InvalidQuery`] (kind `Model`) and nothing is set.
+    fn update<'a>(&mut self, values: impl IntoIterator<Item = (&'a str, Value)>) -> Result<()> {
+        let meta = Self::meta();
+        let new = match self.state() {
+            Some(state) => !state.is_stored(),
+            None => self.key_value().is_null(),
+        };
+        if new {
+            return Err(missing_key(meta, "update"));
+        }
+        apply(self, values)?;
+        self.save()
+    }
+
+    /// The model's row as stored now, read again into a new model (Eloquent's `fresh`),
+    /// whatever the model's global scopes; `None` when the row is gone. The model itself
+    /// is unchanged (see [`Model::refresh`]).
+    fn fresh(&self) -> Result<Option<Self>> {
+        let key = self.key_value();
+        if key.is_null() {
+            return Err(missing_key(Self::meta(), "fresh"));
+        }
+        let mut on = On::model(self);
+        find_by_key::<Self>(&mut on, key, true)
+    }
+
+    /// Whether `other` is the same row: the same table, the same key (not empty) and the
+    /// same connection (Eloquent's `is`). The columns' values are not compared.
+    fn is<O: Model>(&self, other: &O) -> bool {
+        let connection = |state: Option<&ModelState>, meta: &ModelMeta| {
+            state
+                .and_then(ModelState::connection)
+                .unwrap_or(meta.connection)
+                .to_owned()
+        };
+        let key = self.key_value();
+        !key.is_null()
+            && Self::meta().table == O::meta().table
+            && key == other.key_value()
+            && connection(self.state(), Self::meta()) == connection(other.state(), O::meta())
+    }
+
+    /// `!self.is(other)` (Eloquent's `isNot`).
+    fn is_not<O: Model>(&self, other: &O) -> bool {
+        !self.is(other)
     }
 
     /// [`Model::save`] without running the model's hooks (Eloquent's `saveQuietly`):
@@ -639,6 +705,21 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
             .changes()
             .iter()
             .filter_map(|&i| Some((columns[i], original.get(i)?.clone())))
+            .collect()
+    }
+
+    /// The columns the model's last update wrote, with the values they held before it
+    /// (Eloquent's `getPrevious`); see [`Model::get_changes`].
+    fn get_previous(&self) -> Vec<(&'static str, Value)> {
+        let Some(state) = self.state() else {
+            return Vec::new();
+        };
+        let columns = Self::meta().columns;
+        state
+            .changes()
+            .iter()
+            .zip(state.previous())
+            .map(|(&i, value)| (columns[i], value.clone()))
             .collect()
     }
 

@@ -158,17 +158,17 @@ pub(super) fn sync_original(model: &mut dyn Persist, positions: &[usize]) {
 }
 
 /// Records the columns an update wrote as the model's changes (Eloquent's
-/// `syncChanges`); the version column is the update's own business, not a change.
+/// `syncChanges`), with their values before it: called before the original values are
+/// synced. The version column is the update's own business, not a change.
 pub(super) fn record_changes(model: &mut dyn Persist, positions: &[usize]) {
     let version = model.meta().version;
     if let Some(state) = model.state_mut() {
-        match version {
-            Some(v) if positions.contains(&v) => {
-                let kept: Vec<usize> = positions.iter().copied().filter(|&i| i != v).collect();
-                state.record_changes(&kept);
-            }
-            _ => state.record_changes(positions),
-        }
+        let changed: Vec<usize> = positions
+            .iter()
+            .copied()
+            .filter(|&i| Some(i) != version)
+            .collect();
+        state.record_changes(changed);
     }
 }
 

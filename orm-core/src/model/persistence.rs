@@ -310,8 +310,8 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
     if count == 0 {
         return Err(stale_or_missing(meta, on, &key));
     }
-    sync_original(model, &changed);
     record_changes(model, &changed);
+    sync_original(model, &changed);
     bump_version(model, version)?;
     touch_owners(model, on)?;
     model.updated()?;
@@ -356,8 +356,8 @@ pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&st
         .iter()
         .filter_map(|(c, _)| meta.columns.iter().position(|m| m == c))
         .collect();
-    sync_original(model, &positions);
     record_changes(model, &positions);
+    sync_original(model, &positions);
     bump_version(model, version)?;
     touch_owners(model, on)?;
     model.updated()?;
@@ -645,8 +645,8 @@ pub(super) fn step(
     let mut positions = vec![position];
     positions.extend(updated_at.filter(|&u| u != position));
     positions.sort_unstable();
-    sync_original(model, &positions);
     record_changes(model, &positions);
+    sync_original(model, &positions);
     bump_version(model, version)?;
     model.updated()
 }
@@ -675,8 +675,8 @@ pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
         return Err(stale_or_missing(meta, on, &key));
     }
     set_timestamp(model, Some(u), at)?;
-    sync_original(model, &[u]);
     record_changes(model, &[u]);
+    sync_original(model, &[u]);
     bump_version(model, version)?;
     // Eloquent's touch() saves the model, which touches its owners.
     touch_owners(model, on)

@@ -83,6 +83,8 @@ pub(crate) enum WhereKind {
         text: String,
     },
     Group(Vec<Where>),
+    /// `NOT (...)`: a group negated (`where_not`).
+    NotGroup(Vec<Where>),
     Raw {
         sql: Ident,
         bindings: Vec<Value>,

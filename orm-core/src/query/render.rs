@@ -183,6 +183,11 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             render_conditions(w, conditions);
             w.push(")");
         }
+        WhereKind::NotGroup(conditions) => {
+            w.push("NOT (");
+            render_conditions(w, conditions);
+            w.push(")");
+        }
         WhereKind::Raw { sql, bindings } => {
             w.push_raw_with_bindings(&sql, bindings);
         }
@@ -338,7 +343,9 @@ fn collect_conditions(w: &mut SqlWriter, conditions: &mut [Where]) {
             WhereKind::Text { column, kind, text } => {
                 w.dialect().push_text_match(w, column, *kind, text);
             }
-            WhereKind::Group(conditions) => collect_conditions(w, conditions),
+            WhereKind::Group(conditions) | WhereKind::NotGroup(conditions) => {
+                collect_conditions(w, conditions)
+            }
             WhereKind::Raw { sql, bindings } => {
                 w.push_raw_with_bindings(sql, std::mem::take(bindings));
             }

@@ -226,6 +226,10 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
                 v.number(9);
                 walk_conditions(conditions, v)
             }
+            WhereKind::NotGroup(conditions) => {
+                v.number(11);
+                walk_conditions(conditions, v)
+            }
             WhereKind::Raw { sql, bindings } => {
                 v.number(10);
                 v.text(sql);

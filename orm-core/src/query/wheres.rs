@@ -31,12 +31,17 @@ fn fail_with(clauses: &mut Clauses, error: crate::Error) {
 
 /// Appends `inner`'s conditions as one parenthesized group (none when it has none),
 /// keeping `inner`'s building error.
-fn push_group(clauses: &mut Clauses, or: bool, inner: super::Parts) {
+fn push_group(clauses: &mut Clauses, or: bool, inner: super::Parts, not: bool) {
     if let Some(message) = inner.error {
         clauses.make_mut().fail(message);
     }
     if !inner.wheres.is_empty() {
-        let kind = WhereKind::Group(inner.wheres.into_vec());
+        let conditions = inner.wheres.into_vec();
+        let kind = if not {
+            WhereKind::NotGroup(conditions)
+        } else {
+            WhereKind::Group(conditions)
+        };
         push_condition(clauses, false, Where { or, kind });
     }
 }
@@ -172,7 +177,13 @@ impl<T> Query<T> {
 
     fn group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
         let inner = f(self.fresh()).into_parts();
-        push_group(&mut self.parts, or, inner);
+        push_group(&mut self.parts, or, inner, false);
+        self
+    }
+
+    fn not_group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
+        let inner = f(self.fresh()).into_parts();
+        push_group(&mut self.parts, or, inner, true);
         self
     }
 
@@ -350,6 +361,19 @@ impl<T> Query<T> {
     /// `OR (...)`, a group built by `f`.
     pub fn or_where_group(self, f: impl FnOnce(Self) -> Self) -> Self {
         self.group(OR, f)
+    }
+
+    /// `AND NOT (...)`, a group built by `f` negated (Eloquent's `whereNot`):
+    /// `where_not(|q| q.where_eq("status", "banned").or_where("votes", "<", 0))`. A NULL
+    /// inside makes `NOT (...)` unknown, so such a row matches neither the group nor
+    /// its negation, as in SQL.
+    pub fn where_not(self, f: impl FnOnce(Self) -> Self) -> Self {
+        self.not_group(AND, f)
+    }
+
+    /// `OR NOT (...)` (see [`Query::where_not`]).
+    pub fn or_where_not(self, f: impl FnOnce(Self) -> Self) -> Self {
+        self.not_group(OR, f)
     }
 
     // ----- lists and subqueries -----------------------------------------------------------
