@@ -653,6 +653,7 @@ impl Connection {
 
     /// Whether a server connection just marked idle has lived `max` or longer (its pool's
     /// `max_lifetime`); no clock is read beyond `mark_idle`'s.
+    #[cfg(feature = "pool")]
     pub(crate) fn outlived(&self, max: Duration) -> bool {
         self.has_server()
             && self
