@@ -529,11 +529,16 @@ pub(crate) fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) ->
         let conn = pool.get()?;
         Some(push_scope(name, ScopedConn::Pooled(Box::new(conn))))
     };
+    let level = crate::after_commit::enter(name);
     let outcome =
         with_named(name, Connection::begin_raw).map(|()| catch_unwind(AssertUnwindSafe(f)));
+    let mut ready = None;
     let result = match outcome {
         Err(begin_error) => Err(begin_error),
-        Ok(Ok(Ok(value))) => with_named(name, Connection::commit_raw).map(|()| value),
+        Ok(Ok(Ok(value))) => with_named(name, Connection::commit_raw).map(|()| {
+            ready = Some(level.committed());
+            value
+        }),
         Ok(Ok(Err(error))) => {
             let _ = with_named(name, Connection::rollback_raw);
             Err(error)
@@ -548,6 +553,11 @@ pub(crate) fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) ->
     };
     if let Some(index) = pushed {
         pop_scope(index);
+    }
+    // `DB::after_commit` callbacks run once the connection is back in its pool.
+    drop(_held);
+    if let Some(ready) = ready {
+        ready.run();
     }
     result
 }
@@ -572,6 +582,11 @@ impl ConnectionRef {
     /// See [`DB::transaction`].
     pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         transaction_named(&self.name, f)
+    }
+
+    /// See [`DB::after_commit`]: after this connection's open transaction commits.
+    pub fn after_commit(&self, f: impl FnOnce() + 'static) {
+        crate::after_commit::register(&self.name, Box::new(f));
     }
 
     /// See [`DB::select`].
@@ -720,6 +735,39 @@ impl DB {
     /// ```
     pub fn transaction<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
         transaction_named(DEFAULT_CONNECTION, f)
+    }
+
+    /// Runs `f` once this thread's open [`DB::transaction`] on the default connection
+    /// commits (Laravel's `DB::afterCommit`): for work that must not happen for rows the
+    /// database may still roll back (a mail, a job, a cache entry). Registered inside a
+    /// nested transaction, it waits for the outermost commit, and is dropped when that
+    /// nested level (or any level around it) rolls back. With no transaction open it runs
+    /// at once. Callbacks run in order, after the transaction's connection went back to
+    /// its pool, so they may use the database.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use orm_core::{Error, DB};
+    /// DB::connect("sqlite::memory:")?;
+    /// let sent = Rc::new(RefCell::new(Vec::new()));
+    /// let mail = |to: &'static str| {
+    ///     let sent = Rc::clone(&sent);
+    ///     move || sent.borrow_mut().push(to)
+    /// };
+    /// let _ = DB::transaction(|| -> orm_core::Result<()> {
+    ///     DB::after_commit(mail("rolled back"));
+    ///     Err(Error::other("no"))
+    /// });
+    /// DB::transaction(|| {
+    ///     DB::after_commit(mail("ada"));
+    ///     assert!(sent.borrow().is_empty(), "not before the commit");
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(*sent.borrow(), ["ada"]);
+    /// # Ok::<(), orm_core::Error>(())
+    /// ```
+    pub fn after_commit(f: impl FnOnce() + 'static) {
+        crate::after_commit::register(DEFAULT_CONNECTION, Box::new(f));
     }
 
     /// Runs hand-written SQL with `?` placeholders and returns the rows. On a connection

@@ -35,6 +35,7 @@
 //! each layer may import.
 #![deny(missing_docs)]
 
+mod after_commit;
 mod backend;
 mod column_field;
 mod db;

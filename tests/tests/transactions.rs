@@ -123,3 +123,93 @@ on_every_backend! {
         Ok(())
     }
 }
+
+// ----- DB::after_commit (Laravel's DatabaseTransactionsTest) ------------------------------
+
+thread_local! {
+    static RAN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A callback that records `what`, and the rows it sees when it runs.
+fn note(what: &'static str) -> impl FnOnce() + 'static {
+    move || {
+        let seen = names()
+            .map(|n| n.join(","))
+            .unwrap_or_else(|e| format!("error: {e}"));
+        RAN.with(|r| r.borrow_mut().push(format!("{what} saw [{seen}]")));
+    }
+}
+
+fn ran() -> Vec<String> {
+    RAN.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
+on_every_backend! {
+    fn after_commit_runs_once_the_outermost_transaction_commits() {
+        setup()?;
+        ran();
+        DB::after_commit(note("outside"));
+        assert_eq!(ran(), ["outside saw []"], "no transaction: at once");
+        DB::transaction(|| {
+            add(1, "a")?;
+            DB::after_commit(note("outer"));
+            DB::transaction(|| {
+                add(2, "b")?;
+                DB::after_commit(note("inner"));
+                Ok(())
+            })?;
+            assert!(ran().is_empty(), "nothing before the outermost commit");
+            Ok(())
+        })?;
+        assert_eq!(ran(), ["outer saw [a,b]", "inner saw [a,b]"]);
+        Ok(())
+    }
+
+    fn after_commit_callbacks_of_a_rolled_back_level_are_dropped() {
+        setup()?;
+        ran();
+        DB::transaction(|| {
+            add(1, "kept")?;
+            DB::after_commit(note("kept"));
+            let inner: orm_core::Result<()> = DB::transaction(|| {
+                add(2, "undone")?;
+                DB::after_commit(note("undone"));
+                Err(Error::other("inner gives up"))
+            });
+            assert!(inner.is_err());
+            Ok(())
+        })?;
+        assert_eq!(ran(), ["kept saw [kept]"]);
+        // A savepoint that committed, then an outer level that rolls back: both dropped.
+        let outer: orm_core::Result<()> = DB::transaction(|| {
+            DB::transaction(|| {
+                DB::after_commit(note("inner of a failed outer"));
+                Ok(())
+            })?;
+            Err(Error::other("outer gives up"))
+        });
+        assert!(outer.is_err());
+        let panicked = std::panic::catch_unwind(|| {
+            let _ = DB::transaction(|| -> orm_core::Result<()> {
+                DB::after_commit(note("panicked"));
+                panic!("inside");
+            });
+        });
+        assert!(panicked.is_err());
+        assert!(ran().is_empty(), "{:?}", ran());
+        // A commit that fails (PostgreSQL, after an ignored failure) drops them too; a
+        // commit that keeps the rest (SQLite, MySQL) runs them.
+        let ignored = DB::transaction(|| {
+            add(10, "first")?;
+            DB::after_commit(note("after an ignored failure"));
+            assert!(add(10, "again").is_err());
+            Ok(())
+        });
+        match ignored {
+            Err(Error::TransactionAborted { .. }) => assert!(ran().is_empty()),
+            Ok(()) => assert_eq!(ran().len(), 1),
+            Err(other) => return Err(other),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! `DB::after_commit`: callbacks held until the thread's outermost `DB::transaction` on
+//! a connection commits, and dropped when the level they were registered in rolls back.
+
+use std::cell::RefCell;
+
+/// A callback waiting for its transaction to commit.
+struct Pending {
+    name: String,
+    /// The `DB::transaction` level (1: outermost) it was registered in.
+    level: usize,
+    callback: Box<dyn FnOnce()>,
+}
+
+thread_local! {
+    /// The connection names of this thread's open `DB::transaction` levels, innermost last.
+    static LEVELS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+}
+
+fn depth(name: &str) -> usize {
+    LEVELS.with(|levels| levels.borrow().iter().filter(|n| *n == name).count())
+}
+
+/// Runs `callback` once this thread's open `DB::transaction` on `name` commits; at once
+/// when none is open.
+pub(crate) fn register(name: &str, callback: Box<dyn FnOnce()>) {
+    let level = depth(name);
+    if level == 0 {
+        callback();
+        return;
+    }
+    PENDING.with(|pending| {
+        pending.borrow_mut().push(Pending {
+            name: name.to_owned(),
+            level,
+            callback,
+        })
+    });
+}
+
+/// A `DB::transaction` level open on a connection. Unless it is committed, its end
+/// (a rollback, a failed commit, a panic) drops the callbacks registered in it and in
+/// the levels inside it.
+pub(crate) struct Level {
+    name: String,
+    level: usize,
+    committed: bool,
+}
+
+/// Opens a level on `name`.
+pub(crate) fn enter(name: &str) -> Level {
+    LEVELS.with(|levels| levels.borrow_mut().push(name.to_owned()));
+    Level {
+        name: name.to_owned(),
+        level: depth(name),
+        committed: false,
+    }
+}
+
+/// Callbacks to run, in the order they were registered.
+pub(crate) struct Ready(Vec<Box<dyn FnOnce()>>);
+
+impl Ready {
+    /// Runs them (after the transaction's connection went back to its pool, so that
+    /// they may use the database).
+    pub(crate) fn run(self) {
+        for callback in self.0 {
+            callback();
+        }
+    }
+}
+
+impl Level {
+    /// The level committed. The outermost one hands back the callbacks held for its
+    /// connection; an inner one (a savepoint) leaves them to the levels around it.
+    pub(crate) fn committed(mut self) -> Ready {
+        self.committed = true;
+        if self.level != 1 {
+            return Ready(Vec::new());
+        }
+        let name = &self.name;
+        let ready = PENDING.with(|pending| {
+            let mut pending = pending.borrow_mut();
+            let (ours, others): (Vec<Pending>, Vec<Pending>) =
+                pending.drain(..).partition(|p| p.name == *name);
+            *pending = others;
+            ours.into_iter().map(|p| p.callback).collect()
+        });
+        Ready(ready)
+    }
+}
+
+impl Drop for Level {
+    fn drop(&mut self) {
+        LEVELS.with(|levels| {
+            let mut levels = levels.borrow_mut();
+            if let Some(i) = levels.iter().rposition(|n| *n == self.name) {
+                levels.remove(i);
+            }
+        });
+        if !self.committed {
+            let dropped: Vec<Pending> = PENDING.with(|pending| {
+                let mut pending = pending.borrow_mut();
+                let (gone, kept): (Vec<Pending>, Vec<Pending>) = pending
+                    .drain(..)
+                    .partition(|p| p.name == self.name && p.level >= self.level);
+                *pending = kept;
+                gone
+            });
+            // Dropped outside the borrow: a callback's captures may run code that
+            // registers another.
+            drop(dropped);
+        }
+    }
+}
