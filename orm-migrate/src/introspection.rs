@@ -122,4 +122,50 @@ impl Schema<'_> {
         }
         Ok(keys.into_iter().map(|(_, key)| key).collect())
     }
+
+    /// Whether `table` has an index (other than its primary key) named `name` (Laravel's
+    /// `Schema::hasIndex('table', 'name')`).
+    pub fn has_index(&mut self, table: &str, name: &str) -> Result<bool> {
+        Ok(self.indexes(table)?.iter().any(|index| index.name == name))
+    }
+
+    /// Whether `table` has an index (other than its primary key) on exactly `columns`,
+    /// in that order (Laravel's `Schema::hasIndex('table', ['a', 'b'])`); `unique`:
+    /// `Some(true)` asks for a unique one, `Some(false)` for a plain one.
+    pub fn has_index_on(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        unique: Option<bool>,
+    ) -> Result<bool> {
+        Ok(self.indexes(table)?.iter().any(|index| {
+            index
+                .columns
+                .iter()
+                .map(String::as_str)
+                .eq(columns.iter().copied())
+                && unique.is_none_or(|u| u == index.unique)
+        }))
+    }
+
+    /// Whether `table` has a foreign key on exactly `columns`, in that order.
+    pub fn has_foreign_key_on(&mut self, table: &str, columns: &[&str]) -> Result<bool> {
+        Ok(self.foreign_keys(table)?.iter().any(|key| {
+            key.columns
+                .iter()
+                .map(String::as_str)
+                .eq(columns.iter().copied())
+        }))
+    }
+
+    /// The type of `table`'s `column` as the database spells it (`integer`,
+    /// `character varying(100)`, `VARCHAR(100)`, ...), or `None` when there is no such
+    /// column (Laravel's `Schema::getColumnType`).
+    pub fn get_column_type(&mut self, table: &str, column: &str) -> Result<Option<String>> {
+        Ok(self
+            .columns(table)?
+            .into_iter()
+            .find(|c| c.name == column)
+            .map(|c| c.type_name))
+    }
 }

@@ -79,6 +79,24 @@ on_every_backend! {
             assert_eq!(keys[0].name.as_deref(), Some("players_team_id_foreign"));
         }
         assert!(Schema::on_default(|s| s.foreign_keys("teams")).map_err(Error::other)?.is_empty());
+
+        // The yes/no forms (Laravel's Schema::hasIndex, getColumnType).
+        Schema::on_default(|s| {
+            assert!(s.has_index("players", "players_team_id_nick_index")?);
+            assert!(!s.has_index("players", "nope")?);
+            assert!(s.has_index_on("players", &["team_id", "nick"], None)?);
+            assert!(s.has_index_on("players", &["team_id", "nick"], Some(false))?);
+            assert!(!s.has_index_on("players", &["team_id", "nick"], Some(true))?);
+            assert!(!s.has_index_on("players", &["nick", "team_id"], None)?, "order matters");
+            assert!(s.has_index_on("teams", &["name"], Some(true))?);
+            assert!(s.has_foreign_key_on("players", &["team_id"])?);
+            assert!(!s.has_foreign_key_on("teams", &["id"])?);
+            let nick = s.get_column_type("players", "nick")?.expect("a column").to_lowercase();
+            assert!(nick.contains("char"), "{nick}");
+            assert_eq!(s.get_column_type("players", "nope")?, None);
+            Ok(())
+        })
+        .map_err(Error::other)?;
         Ok(())
     }
 }
