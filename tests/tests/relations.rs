@@ -488,6 +488,13 @@ on_every_backend! {
         assert!(users[3].profile.get().is_some(), "has one");
         assert_eq!(users[3].roles.len(), 2, "belongs to many");
         assert_eq!(users[3].roles.pivots().map(<[Record]>::len), Some(2));
+        // Counted onto the same list (Eloquent's loadCount, with the same model twice).
+        User::load_count(&mut users, &["posts", "roles"])?;
+        let counts: Vec<Option<u64>> = users.iter().map(|u| u.posts.count()).collect();
+        assert_eq!(counts, [Some(3), Some(1), Some(0), Some(3)]);
+        assert_eq!(users[0].roles.count(), Some(2));
+        assert!(matches!(User::load_count(&mut users, &["nope"]), Err(Error::UnknownRelation { .. })));
+        User::load_count(&mut [], &["nope"])?;
         // A join repeating the parent rows: each copy has all its children.
         let joined = Post::query()
             .select(&["posts.*"])

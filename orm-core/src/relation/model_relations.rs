@@ -14,6 +14,25 @@ pub trait ModelRelations: Model {
         })
     }
 
+    /// Counts relations onto models already loaded, as `with_count` does on a query:
+    /// `User::load_count(&mut users, &["posts"])` (Eloquent's `loadCount`; one grouped
+    /// query per relation); read with `user.posts.count()`.
+    fn load_count(models: &mut [Self], relations: &[&str]) -> Result<()> {
+        if models.is_empty() {
+            return Ok(());
+        }
+        let relations = relations
+            .iter()
+            .map(|name| Self::meta().relation(name))
+            .collect::<Result<Vec<_>>>()?;
+        crate::replicas::read_named(Self::meta().connection, |conn| {
+            for relation in &relations {
+                load_counts(models, relation, None, conn)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
     /// saved: call `save`); the relation field, when loaded, then holds `owner` (a
     /// `morph_to` field becomes not loaded).
