@@ -150,7 +150,7 @@ pub enum Error {
     ///
     /// | | `constraint` | `columns` |
     /// |---|---|---|
-    /// | PostgreSQL | the name (all but NOT NULL) | the column (NOT NULL) |
+    /// | PostgreSQL | the name (all but NOT NULL) | the column (NOT NULL); the key's columns (UNIQUE, PRIMARY KEY, FOREIGN KEY, from the error's detail; none for an expression index) |
     /// | SQLite | a CHECK's name, when it has one; a unique expression index's name | UNIQUE, PRIMARY KEY and NOT NULL |
     ///
     /// SQLite names no constraint for a FOREIGN KEY failure. An unnamed SQLite CHECK

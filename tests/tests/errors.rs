@@ -75,9 +75,8 @@ on_both_backends! {
         };
         let on_postgres = orm_tests::backend() == orm_core::Backend::Postgres;
         let named = |pg: &str| on_postgres.then(|| pg.to_owned());
-        let columns = |sqlite: &[&str]| -> Vec<String> {
-            if on_postgres { Vec::new() } else { sqlite.iter().map(|c| c.to_string()).collect() }
-        };
+        // PostgreSQL names the columns in the error's detail (`Key (team, handle)=...`).
+        let columns = |names: &[&str]| -> Vec<String> { names.iter().map(|c| c.to_string()).collect() };
 
         let email = insert(2, Some("a@x"), "blue", "grace", 1, None);
         assert!(email.to_string().starts_with("unique constraint violated: "), "{email}");
@@ -106,6 +105,9 @@ on_both_backends! {
             if *cols == ["email"]), "{not_null:?}");
         let parent = insert(2, Some("b@x"), "blue", "grace", 1, Some(99));
         assert!(matches!(&parent, Error::ForeignKeyViolation { .. }), "{parent:?}");
+        if on_postgres {
+            assert!(matches!(&parent, Error::ForeignKeyViolation { columns: cols, .. } if *cols == ["parent_id"]), "{parent:?}");
+        }
         assert_eq!(parent.constraint_name().map(str::to_owned), named("accounts_parent_fk"));
 
         // The driver's error is the source; the message stays the database's.

@@ -973,7 +973,10 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
             let violation = Violation {
                 message,
                 constraint: db.constraint().map(str::to_owned),
-                columns: db.column().map(str::to_owned).into_iter().collect(),
+                columns: match db.column() {
+                    Some(column) => vec![column.to_owned()],
+                    None => db.detail().map(key_columns).unwrap_or_default(),
+                },
                 source: Some(Box::new(error)),
             };
             return Error::constraint(kind, violation);
@@ -1025,6 +1028,27 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
         sql: None,
         source: Some(Box::new(error)),
     }
+}
+
+/// The columns a unique or foreign key violation's detail names: `Key (a, b)=(1, 2)
+/// already exists.`, `Key (user_id)=(5) is not present in table "users".` An expression
+/// of an expression index (`lower(email::text)`) is no column and is left out.
+fn key_columns(detail: &str) -> Vec<String> {
+    let Some(list) = detail
+        .strip_prefix("Key (")
+        .and_then(|rest| rest.split_once(")=(").map(|(list, _)| list))
+    else {
+        return Vec::new();
+    };
+    list.split(", ")
+        .map(|name| name.trim())
+        .filter(|name| !name.contains(['(', ')', ':', ' ']) || name.starts_with('"'))
+        .map(|name| {
+            name.strip_prefix('"')
+                .and_then(|n| n.strip_suffix('"'))
+                .map_or_else(|| name.to_owned(), |n| n.replace("\"\"", "\""))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1152,5 +1176,27 @@ mod tests {
         let text = "67e55044-10b1-426f-9247-bb680e5fe0c8";
         assert_eq!(format_uuid(&parse_uuid(text).unwrap()), text);
         assert!(parse_uuid("nope").is_none());
+    }
+
+    #[test]
+    fn key_columns_come_from_the_violations_detail() {
+        assert_eq!(
+            key_columns("Key (email)=(a@b.c) already exists."),
+            ["email"]
+        );
+        assert_eq!(
+            key_columns("Key (team_id, nick)=(1, x) already exists."),
+            ["team_id", "nick"]
+        );
+        assert_eq!(
+            key_columns("Key (user_id)=(5) is not present in table \"users\"."),
+            ["user_id"]
+        );
+        assert_eq!(
+            key_columns("Key (\"Odd Name\")=(1) already exists."),
+            ["Odd Name"]
+        );
+        assert!(key_columns("Key (lower(email::text))=(a) already exists.").is_empty());
+        assert!(key_columns("Failing row contains (1).").is_empty());
     }
 }
