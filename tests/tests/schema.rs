@@ -523,6 +523,81 @@ on_every_backend! {
         Ok(())
     }
 
+    fn an_auto_increment_key_widens_in_place_and_keeps_numbering() -> Result<()> {
+        // Laravel's SchemaBuilderTest::testModifyingAutoIncrementColumn: an `increments`
+        // key made a `big_increments` one (PostgreSQL: the column and its sequence;
+        // MySQL: MODIFY keeping AUTO_INCREMENT and the primary key; SQLite: a rebuild).
+        schema(|s| {
+            s.create("teams", |t| {
+                t.increments("id");
+                t.string("name", 50);
+            })?;
+            s.create("members", |t| {
+                t.increments("id");
+                t.integer("team_id");
+                t.foreign("team_id").references("id").on("teams").on_delete("cascade");
+            })
+        })?;
+        DB::insert("INSERT INTO teams (name) VALUES (?)", &[&"first"])?;
+        DB::insert("INSERT INTO members (team_id) VALUES (?)", &[&1])?;
+        schema(|s| s.table("teams", |t| {
+            t.big_increments("id").change();
+        }))?;
+        let id = schema(|s| s.columns("teams"))?.remove(0);
+        assert!(id.primary_key && id.auto_increment, "{id:?}");
+        if backend() == Backend::Postgres {
+            assert_eq!(column("teams", "id").ty, "BIGINT");
+        }
+
+        // A key past 2^31 - 1, given and then generated: the sequence (PostgreSQL, set
+        // past it as after an import) hands out BIGINT numbers.
+        DB::insert("INSERT INTO teams (id, name) VALUES (?, ?)", &[&3_000_000_000_i64, &"big"])?;
+        if backend() == Backend::Postgres {
+            DB::select("SELECT setval(pg_get_serial_sequence('teams', 'id'), 3000000000)", &[])?;
+        }
+        DB::insert("INSERT INTO teams (name) VALUES (?)", &[&"next"])?;
+        let rows = DB::select("SELECT id, name FROM teams ORDER BY id", &[])?;
+        let keys: Vec<(i64, String)> = rows
+            .iter()
+            .map(|r| Ok((r.get::<i64, _>("id")?, r.get::<String, _>("name")?)))
+            .collect::<orm_core::Result<_>>()?;
+        assert_eq!(
+            keys,
+            [(1, "first".to_owned()), (3_000_000_000, "big".to_owned()), (3_000_000_001, "next".to_owned())]
+        );
+        // The reference to the widened key still holds and cascades.
+        let err = DB::insert("INSERT INTO members (team_id) VALUES (?)", &[&7]).unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(ConstraintKind::ForeignKey));
+        DB::delete("DELETE FROM teams WHERE id = ?", &[&1])?;
+        assert!(DB::select("SELECT id FROM members", &[])?.is_empty());
+
+        // Pretending reads nothing and shows the SQL.
+        let sql = pretend(|s| s.table("members", |t| {
+            t.big_increments("id").change();
+        }))?;
+        match backend() {
+            Backend::Postgres => {
+                assert_eq!(sql[0], r#"ALTER TABLE "members" ALTER COLUMN "id" TYPE BIGINT USING "id"::BIGINT, ALTER COLUMN "id" SET NOT NULL"#);
+                assert!(sql[1].starts_with("DO ") && sql[1].contains("ALTER SEQUENCE %s AS BIGINT"), "{sql:?}");
+            }
+            Backend::Mysql => assert_eq!(sql, ["ALTER TABLE `members` MODIFY COLUMN `id` BIGINT NOT NULL AUTO_INCREMENT"]),
+            _ => assert_eq!(sql, [r#"-- rebuild table "members": change column "id""#]),
+        }
+
+        // A column that is not auto-increment does not become one in place.
+        if backend() != Backend::Sqlite {
+            let err = schema(|s| s.table("members", |t| {
+                t.big_increments("team_id").change();
+            }))
+            .unwrap_err();
+            let Error::Database(err) = err else { panic!("{err}") };
+            assert_eq!(err.invalid_query_kind(), Some(orm_core::InvalidQueryKind::Schema), "{err}");
+            assert!(err.to_string().contains("auto-increment"), "{err}");
+            assert!(!schema(|s| s.columns("members"))?[1].auto_increment);
+        }
+        Ok(())
+    }
+
     fn golden_sql_per_dialect() -> Result<()> {
         let sql = pretend(|s| {
             s.create("posts", |t| {

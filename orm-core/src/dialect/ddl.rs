@@ -387,18 +387,28 @@ pub fn alter_table(
             if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then });
             }
-            if column.auto_increment {
+            // An auto-increment column here is an auto-increment key given another
+            // integer type (`big_increments("id").change()` on an `increments` key):
+            // the schema builder refuses, reading the catalog, to turn a column that
+            // is not one into one.
+            if column.auto_increment && !column.kind.is_integer() {
                 return Err(Error::invalid_query(
                     InvalidQueryKind::Schema,
                     format!(
-                    "column `{}`: changing a column into an auto-increment one is not supported",
-                    column.name
-                ),
+                        "column `{}`: an auto-increment column must be an integer",
+                        column.name
+                    ),
                 ));
             }
             let mut w = alter_prefix(dialect, table);
             dialect.push_change_column(&mut w, column);
             let mut statements = vec![finish(w)?];
+            let mut after = SqlWriter::new(dialect);
+            dialect.push_after_change_column(&mut after, table, column);
+            let after = finish(after)?;
+            if !after.is_empty() {
+                statements.push(after);
+            }
             statements.extend(then);
             statements
         }

@@ -307,6 +307,13 @@ impl SchemaGrammar for MysqlDialect {
         } else {
             " NOT NULL"
         });
+        if column.auto_increment {
+            // An auto-increment key stays one (MODIFY would drop AUTO_INCREMENT unless
+            // restated) and stays the primary key (indexes are not MODIFY's business;
+            // restating PRIMARY KEY would declare a second one).
+            w.push(" AUTO_INCREMENT");
+            return;
+        }
         if let Some(default) = &column.default {
             w.push(" DEFAULT ");
             push_default(w, column, default);

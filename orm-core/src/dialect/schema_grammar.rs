@@ -36,7 +36,10 @@ pub trait SchemaGrammar {
 
     /// Appends what follows `ALTER TABLE "t" ` to give the existing `column` its new
     /// type, nullability and default. Only asked when
-    /// [`alters_in_place`](SchemaGrammar::alters_in_place) accepts the change.
+    /// [`alters_in_place`](SchemaGrammar::alters_in_place) accepts the change. An
+    /// `auto_increment` column is an existing auto-increment column given a new integer
+    /// type (the schema builder refuses to turn another column into one): it keeps
+    /// numbering its rows and stays the primary key.
     fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
         w.fail(Error::invalid_query(
             InvalidQueryKind::Unsupported,
@@ -46,6 +49,12 @@ pub trait SchemaGrammar {
             ),
         ));
     }
+
+    /// Appends a statement to run after [`push_change_column`](Self::push_change_column)
+    /// changed `column` of `table`, or nothing when none is needed. PostgreSQL: the
+    /// sequence a serial column owns takes the column's new type (`ALTER SEQUENCE .. AS
+    /// BIGINT`), so that widening an auto-increment key widens the numbers it hands out.
+    fn push_after_change_column(&self, _w: &mut SqlWriter, _table: &str, _column: &ColumnDef) {}
 
     /// Whether DDL runs inside a transaction (and rolls back with it). MySQL commits
     /// the open transaction before each DDL statement, so a migration is not atomic there.
