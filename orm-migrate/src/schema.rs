@@ -132,8 +132,9 @@ impl<'c> Schema<'c> {
     pub fn table(&mut self, table: &str, build: impl FnOnce(&mut Blueprint)) -> Result<()> {
         let mut blueprint = Blueprint::new(table);
         build(&mut blueprint);
-        let commands = blueprint.to_alter_commands()?;
+        let mut commands = blueprint.to_alter_commands()?;
         let dialect = self.conn.dialect();
+        grammar::omit_refused_unsigned_checks(dialect, &mut commands);
         let mut plans = Vec::with_capacity(commands.len());
         for command in commands {
             let command = match command {
