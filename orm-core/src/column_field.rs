@@ -30,6 +30,8 @@ pub trait ColumnField<Mode>: Sized {
     fn to_bind(&self) -> Bind<'_>;
     /// [`ToValue::check_encode`].
     fn check_encode(&self) -> Result<()>;
+    /// [`ToValue::truncate_to_stored`].
+    fn truncate_to_stored(&mut self);
     /// [`FromValue::from_value`].
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError>;
     /// [`Row::get_at`].
@@ -92,6 +94,11 @@ impl<T: ToValue + FromValue + SerializeIfJson> ColumnField<Serialized> for T {
     }
 
     #[inline(always)]
+    fn truncate_to_stored(&mut self) {
+        ToValue::truncate_to_stored(self)
+    }
+
+    #[inline(always)]
     fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
         FromValue::from_value(value)
     }
@@ -136,6 +143,11 @@ impl<T: ToValue + FromValue> ColumnField<NotSerialized> for T {
     #[inline(always)]
     fn check_encode(&self) -> Result<()> {
         ToValue::check_encode(self)
+    }
+
+    #[inline(always)]
+    fn truncate_to_stored(&mut self) {
+        ToValue::truncate_to_stored(self)
     }
 
     #[inline(always)]

@@ -311,6 +311,23 @@ pub trait ToValue {
     fn check_encode(&self) -> Result<(), crate::Error> {
         Ok(())
     }
+
+    /// Cuts from the value what no backend stores, so that a model holds what it
+    /// writes: a date-time's or time's fraction beyond whole microseconds (every backend
+    /// keeps microseconds and floors the rest; [`now`] is already whole). Model writes
+    /// call it on every field before binding. The default: nothing to cut.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn truncate_to_stored(&mut self) {}
+}
+
+/// Floors a date-time or time to whole microseconds, in place, as the backends store
+/// it (a value already whole is left alone: the usual case costs one remainder).
+#[inline]
+fn truncate_subsec_micros<T: chrono::Timelike + SubsecRound + Copy>(value: &mut T) {
+    if value.nanosecond() % 1_000 != 0 {
+        *value = value.trunc_subsecs(6);
+    }
 }
 
 /// A parameter as the backends bind it: a [`Value`] borrowed or owned, or text and bytes
@@ -485,6 +502,16 @@ impl ToValue for Value {
     fn to_bind(&self) -> Bind<'_> {
         Bind::Value(self)
     }
+
+    #[inline]
+    fn truncate_to_stored(&mut self) {
+        match self {
+            Value::Time(v) => truncate_subsec_micros(v),
+            Value::DateTime(v) => truncate_subsec_micros(v),
+            Value::DateTimeUtc(v) => truncate_subsec_micros(v),
+            _ => {}
+        }
+    }
 }
 
 impl FromValue for Value {
@@ -547,6 +574,13 @@ impl<T: ToValue> ToValue for Option<T> {
         match self {
             Some(v) => v.check_encode(),
             None => Ok(()),
+        }
+    }
+
+    #[inline(always)]
+    fn truncate_to_stored(&mut self) {
+        if let Some(v) = self {
+            v.truncate_to_stored();
         }
     }
 }
@@ -915,6 +949,11 @@ impl ToValue for NaiveTime {
     fn to_value(&self) -> Value {
         Value::Time(*self)
     }
+
+    #[inline]
+    fn truncate_to_stored(&mut self) {
+        truncate_subsec_micros(self);
+    }
 }
 impl From<NaiveTime> for Value {
     fn from(v: NaiveTime) -> Value {
@@ -940,6 +979,11 @@ impl ToValue for NaiveDateTime {
     #[inline]
     fn to_value(&self) -> Value {
         Value::DateTime(*self)
+    }
+
+    #[inline]
+    fn truncate_to_stored(&mut self) {
+        truncate_subsec_micros(self);
     }
 }
 impl From<NaiveDateTime> for Value {
@@ -967,6 +1011,11 @@ impl ToValue for DateTime<Utc> {
     #[inline]
     fn to_value(&self) -> Value {
         Value::DateTimeUtc(*self)
+    }
+
+    #[inline]
+    fn truncate_to_stored(&mut self) {
+        truncate_subsec_micros(self);
     }
 }
 impl From<DateTime<Utc>> for Value {

@@ -748,6 +748,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let via = via(c);
         quote! { #via::check_encode(&self.#field)?; }
     });
+    let truncate_fields = columns.iter().map(|c| {
+        let field = c.field;
+        let via = via(c);
+        quote! { #via::truncate_to_stored(&mut self.#field); }
+    });
     let set_arms = columns.iter().map(|c| {
         let field = c.field;
         let column = &c.column;
@@ -1165,6 +1170,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 fn check_values(&self) -> ::orm_core::Result<()> {
                     #(#check_fields)*
                     ::core::result::Result::Ok(())
+                }
+
+                #[inline]
+                fn truncate_to_stored(&mut self) {
+                    #(#truncate_fields)*
                 }
 
                 #state_methods

@@ -61,7 +61,8 @@ impl ColumnBuilder {
         self
     }
 
-    /// Refuses negative numbers (a CHECK on PostgreSQL).
+    /// Refuses negative numbers (a CHECK on PostgreSQL and MySQL; on MySQL none beside a
+    /// foreign key that writes the column, which the server refuses).
     pub fn unsigned(&mut self) -> &mut Self {
         self.def.unsigned = true;
         self

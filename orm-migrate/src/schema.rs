@@ -132,8 +132,9 @@ impl<'c> Schema<'c> {
     pub fn table(&mut self, table: &str, build: impl FnOnce(&mut Blueprint)) -> Result<()> {
         let mut blueprint = Blueprint::new(table);
         build(&mut blueprint);
-        let commands = blueprint.to_alter_commands()?;
+        let mut commands = blueprint.to_alter_commands()?;
         let dialect = self.conn.dialect();
+        grammar::omit_refused_unsigned_checks(dialect, &mut commands);
         let mut plans = Vec::with_capacity(commands.len());
         for command in commands {
             let command = match command {
@@ -148,6 +149,13 @@ impl<'c> Schema<'c> {
                 other => other,
             };
             let plan = grammar::alter_table(dialect, table, &command)?;
+            if let (AlterCommand::ChangeColumn(column), AlterPlan::Statements(_)) =
+                (&command, &plan)
+            {
+                if column.auto_increment {
+                    self.refuse_new_auto_increment(table, &column.name)?;
+                }
+            }
             plans.push((command, plan));
         }
         let rebuilds = plans
@@ -306,6 +314,31 @@ impl<'c> Schema<'c> {
             table: table.to_owned(),
             referenced_by,
         })
+    }
+
+    /// An auto-increment column can change its integer type in place
+    /// (`big_increments("id").change()` on an `increments` key), but a column that is
+    /// not one cannot become one there: refused, reading the live column, with
+    /// [`InvalidQueryKind::Schema`](orm_core::InvalidQueryKind::Schema). A column the
+    /// catalog does not show (pretending, or a table a statement before would create)
+    /// is left to the database. Pretending reads nothing, so the SQL a migration
+    /// pretends is the SQL it runs.
+    fn refuse_new_auto_increment(&mut self, table: &str, column: &str) -> Result<()> {
+        if self.pretend {
+            return Ok(());
+        }
+        let live = self.conn.columns(table)?;
+        match live.iter().find(|c| c.name == column) {
+            Some(live) if !live.auto_increment => Err(orm_core::Error::invalid_query(
+                orm_core::InvalidQueryKind::Schema,
+                format!(
+                    "column `{column}`: changing a column into an auto-increment one is not \
+                     supported (only an auto-increment column can change its integer type)"
+                ),
+            )
+            .into()),
+            _ => Ok(()),
+        }
     }
 
     fn primary_key_name(&mut self, query: &str, table: &str) -> Result<String> {

@@ -1,7 +1,7 @@
 //! Dates (issue 14, item 7): no silent truncation of a time of day into a DATE, and date
 //! parts of the UTC instant the ORM wrote, whatever the session's time zone.
 
-use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use orm_core::prelude::*;
 use orm_core::Backend;
 use orm_tests::{backend, on_every_backend, per_backend};
@@ -322,6 +322,146 @@ on_every_backend! {
         DB::table("pings").insert(row! {"k" => "orm", "seen_at" => later})?;
         let order: Vec<String> = pings().order_by_desc("seen_at").pluck("k")?;
         assert_eq!(order, ["orm", "db"]);
+        Ok(())
+    }
+}
+
+/// Date-time, date-time without zone and time fields, a state: what a model holds after
+/// a write must be what it reads back.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "stamps", timestamps)]
+pub struct Stamp {
+    pub id: Option<i64>,
+    pub at: Option<DateTime<Utc>>,
+    pub local: Option<NaiveDateTime>,
+    pub t: Option<NaiveTime>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub state: ModelState,
+}
+
+/// The same table without a state: `save` goes by the key.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "stamps", timestamps)]
+pub struct PlainStamp {
+    pub id: Option<i64>,
+    pub at: Option<DateTime<Utc>>,
+    pub local: Option<NaiveDateTime>,
+    pub t: Option<NaiveTime>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The fields the database stores, for comparing a model with its row.
+type Stored = (
+    Option<DateTime<Utc>>,
+    Option<NaiveDateTime>,
+    Option<NaiveTime>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+fn stored(s: &Stamp) -> Stored {
+    (s.at, s.local, s.t, s.created_at, s.updated_at)
+}
+
+fn plain_stored(s: &PlainStamp) -> Stored {
+    (s.at, s.local, s.t, s.created_at, s.updated_at)
+}
+
+/// A time with nanoseconds: `micros` whole microseconds past noon, plus 789 ns.
+fn with_nanos(micros: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap()
+        + chrono::Duration::microseconds(micros)
+        + chrono::Duration::nanoseconds(789)
+}
+
+fn floored(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    at.trunc_subsecs(6)
+}
+
+on_every_backend! {
+    fn a_written_model_holds_the_microseconds_it_stored() {
+        orm_migrate::Schema::on_default(|s| {
+            s.create("stamps", |t| {
+                t.increments("id");
+                t.timestamp("at").nullable();
+                t.datetime("local").nullable();
+                t.time("t").nullable();
+                t.timestamps();
+            })
+        })
+        .map_err(Error::other)?;
+        let reread = |id: Option<i64>| Stamp::find_or_fail(id.expect("a key"));
+
+        // create, with the caller's own times (one of them `Utc::now()`, which has
+        // nanoseconds on Linux) and its own created_at.
+        let now = Utc::now();
+        let given = with_nanos(123_456);
+        let created = Stamp::create(Stamp {
+            at: Some(now),
+            local: Some(given.naive_utc()),
+            t: Some(given.time()),
+            created_at: Some(given),
+            ..Stamp::default()
+        })?;
+        assert_eq!(created.at, Some(floored(now)));
+        assert_eq!(created.created_at, Some(floored(given)));
+        assert_eq!(stored(&created), stored(&reread(created.id)?));
+        assert!(!created.is_dirty()?);
+
+        // save of a stored model with a state: the changed columns.
+        let mut stamp = reread(created.id)?;
+        let later = with_nanos(999_999);
+        stamp.at = Some(later);
+        stamp.t = Some(later.time());
+        stamp.save()?;
+        assert_eq!(stamp.at, Some(floored(later)));
+        assert_eq!(stored(&stamp), stored(&reread(stamp.id)?));
+        assert!(!stamp.is_dirty()?);
+
+        // A change below a microsecond is no change: nothing is written.
+        let before = stamp.updated_at;
+        stamp.at = Some(floored(later) + chrono::Duration::nanoseconds(1));
+        stamp.save()?;
+        assert_eq!(stamp.at, Some(floored(later)));
+        assert_eq!(stamp.updated_at, before);
+        assert!(!stamp.is_dirty()?);
+
+        // save_only.
+        let only = with_nanos(7);
+        stamp.local = Some(only.naive_utc());
+        stamp.save_only(&["local"])?;
+        assert_eq!(stamp.local, Some(floored(only).naive_utc()));
+        assert_eq!(stored(&stamp), stored(&reread(stamp.id)?));
+        assert!(!stamp.is_dirty()?);
+
+        // insert_many.
+        let mut many: Vec<Stamp> = (1..=3)
+            .map(|i| Stamp {
+                at: Some(with_nanos(i)),
+                local: Some(with_nanos(i).naive_utc()),
+                t: Some(with_nanos(i).time()),
+                ..Stamp::default()
+            })
+            .collect();
+        Stamp::insert_many(&mut many)?;
+        for stamp in &many {
+            assert_eq!(stored(stamp), stored(&reread(stamp.id)?));
+            assert!(!stamp.is_dirty()?);
+        }
+
+        // A model without a state: save inserts, then updates by key.
+        let mut plain = PlainStamp { at: Some(with_nanos(42)), ..PlainStamp::default() };
+        plain.save()?;
+        let row = |id| PlainStamp::find_or_fail(id);
+        assert_eq!(plain_stored(&plain), plain_stored(&row(plain.id.unwrap())?));
+        plain.at = Some(with_nanos(43));
+        plain.local = Some(with_nanos(44).naive_utc());
+        plain.save()?;
+        assert_eq!(plain_stored(&plain), plain_stored(&row(plain.id.unwrap())?));
+        assert_eq!(plain.local, Some(floored(with_nanos(44)).naive_utc()));
         Ok(())
     }
 }

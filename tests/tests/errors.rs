@@ -51,6 +51,33 @@ on_every_backend! {
         assert!(matches!(err, Error::UniqueViolation { .. }));
         Ok(())
     }
+
+    fn a_restricted_delete_or_update_is_a_foreign_key_violation() {
+        // SQLite raises RESTRICT from a trigger (SQLITE_CONSTRAINT_TRIGGER), not as the
+        // foreign key error NO ACTION gives: both are ForeignKeyViolation, as elsewhere.
+        schema()?;
+        DB::statement(per_backend(
+            "CREATE TABLE pets (id INTEGER PRIMARY KEY, \
+             parent_id INTEGER REFERENCES parents (id) ON DELETE RESTRICT ON UPDATE RESTRICT)",
+            "CREATE TABLE pets (id INTEGER PRIMARY KEY, parent_id INTEGER, \
+             FOREIGN KEY (parent_id) REFERENCES parents (id) ON DELETE RESTRICT ON UPDATE RESTRICT)",
+        ))?;
+        DB::insert("INSERT INTO children (id, parent_id) VALUES (?, ?)", &[&1, &1])?;
+        DB::insert("INSERT INTO parents (id, email) VALUES (?, ?)", &[&2, &"b@x"])?;
+        DB::insert("INSERT INTO pets (id, parent_id) VALUES (?, ?)", &[&1, &2])?;
+        for (sql, id) in [
+            ("DELETE FROM parents WHERE id = ?", 1),
+            ("UPDATE parents SET id = 10 WHERE id = ?", 1),
+            ("DELETE FROM parents WHERE id = ?", 2),
+            ("UPDATE parents SET id = 20 WHERE id = ?", 2),
+        ] {
+            let err = DB::execute(sql, &[&id]).unwrap_err();
+            assert!(matches!(err, Error::ForeignKeyViolation { .. }), "{sql} ({id}): {err:?}");
+            assert!(err.sql().is_some_and(|s| s.starts_with(&sql[..6])), "{err:?}");
+        }
+        assert_eq!(DB::select("SELECT id FROM parents", &[])?.len(), 2);
+        Ok(())
+    }
 }
 
 // SQLite's and PostgreSQL's DDL (an expression index, inline named constraints);

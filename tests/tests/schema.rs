@@ -523,6 +523,173 @@ on_every_backend! {
         Ok(())
     }
 
+    fn an_auto_increment_key_widens_in_place_and_keeps_numbering() -> Result<()> {
+        // Laravel's SchemaBuilderTest::testModifyingAutoIncrementColumn: an `increments`
+        // key made a `big_increments` one (PostgreSQL: the column and its sequence;
+        // MySQL: MODIFY keeping AUTO_INCREMENT and the primary key; SQLite: a rebuild).
+        schema(|s| {
+            s.create("teams", |t| {
+                t.increments("id");
+                t.string("name", 50);
+            })?;
+            s.create("members", |t| {
+                t.increments("id");
+                t.integer("team_id");
+                t.foreign("team_id").references("id").on("teams").on_delete("cascade");
+            })
+        })?;
+        DB::insert("INSERT INTO teams (name) VALUES (?)", &[&"first"])?;
+        DB::insert("INSERT INTO members (team_id) VALUES (?)", &[&1])?;
+        schema(|s| s.table("teams", |t| {
+            t.big_increments("id").change();
+        }))?;
+        let id = schema(|s| s.columns("teams"))?.remove(0);
+        assert!(id.primary_key && id.auto_increment, "{id:?}");
+        if backend() == Backend::Postgres {
+            assert_eq!(column("teams", "id").ty, "BIGINT");
+        }
+
+        // A key past 2^31 - 1, given and then generated: the sequence (PostgreSQL, set
+        // past it as after an import) hands out BIGINT numbers.
+        DB::insert("INSERT INTO teams (id, name) VALUES (?, ?)", &[&3_000_000_000_i64, &"big"])?;
+        if backend() == Backend::Postgres {
+            DB::select("SELECT setval(pg_get_serial_sequence('teams', 'id'), 3000000000)", &[])?;
+        }
+        DB::insert("INSERT INTO teams (name) VALUES (?)", &[&"next"])?;
+        let rows = DB::select("SELECT id, name FROM teams ORDER BY id", &[])?;
+        let keys: Vec<(i64, String)> = rows
+            .iter()
+            .map(|r| Ok((r.get::<i64, _>("id")?, r.get::<String, _>("name")?)))
+            .collect::<orm_core::Result<_>>()?;
+        assert_eq!(
+            keys,
+            [(1, "first".to_owned()), (3_000_000_000, "big".to_owned()), (3_000_000_001, "next".to_owned())]
+        );
+        // The reference to the widened key still holds and cascades.
+        let err = DB::insert("INSERT INTO members (team_id) VALUES (?)", &[&7]).unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(ConstraintKind::ForeignKey));
+        DB::delete("DELETE FROM teams WHERE id = ?", &[&1])?;
+        assert!(DB::select("SELECT id FROM members", &[])?.is_empty());
+
+        // Pretending reads nothing and shows the SQL.
+        let sql = pretend(|s| s.table("members", |t| {
+            t.big_increments("id").change();
+        }))?;
+        match backend() {
+            Backend::Postgres => {
+                assert_eq!(sql[0], r#"ALTER TABLE "members" ALTER COLUMN "id" TYPE BIGINT USING "id"::BIGINT, ALTER COLUMN "id" SET NOT NULL"#);
+                assert!(sql[1].starts_with("DO ") && sql[1].contains("ALTER SEQUENCE %s AS BIGINT"), "{sql:?}");
+            }
+            Backend::Mysql => assert_eq!(sql, ["ALTER TABLE `members` MODIFY COLUMN `id` BIGINT NOT NULL AUTO_INCREMENT"]),
+            _ => assert_eq!(sql, [r#"-- rebuild table "members": change column "id""#]),
+        }
+
+        // A column that is not auto-increment does not become one in place.
+        if backend() != Backend::Sqlite {
+            let err = schema(|s| s.table("members", |t| {
+                t.big_increments("team_id").change();
+            }))
+            .unwrap_err();
+            let Error::Database(err) = err else { panic!("{err}") };
+            assert_eq!(err.invalid_query_kind(), Some(orm_core::InvalidQueryKind::Schema), "{err}");
+            assert!(err.to_string().contains("auto-increment"), "{err}");
+            assert!(!schema(|s| s.columns("members"))?[1].auto_increment);
+        }
+        Ok(())
+    }
+
+    fn unsigned_foreign_key_columns_take_every_action_declared_or_added_later() -> Result<()> {
+        // MariaDB refuses a CHECK on a column whose foreign key writes it (ON DELETE
+        // SET NULL, ON UPDATE CASCADE/SET NULL): `foreign_id(..).null_on_delete()` failed
+        // there (error 1901) while its unsigned CHECK stood beside the key.
+        schema(|s| {
+            s.create("teams", |t| {
+                t.increments("id");
+            })?;
+            // Declared with the table.
+            s.create("declared", |t| {
+                t.increments("id");
+                t.string("note", 40).nullable();
+                t.foreign_id("team_id").nullable().constrained().null_on_delete().cascade_on_update();
+                t.foreign_id("null_team_id").nullable().constrained_to("teams").null_on_delete();
+                t.foreign_id("moved_team_id").nullable().constrained_to("teams").cascade_on_update();
+                for (name, on_delete, on_update) in action_pairs() {
+                    t.foreign_id(&name).nullable();
+                    t.foreign(&name).references("id").on("teams").on_delete(on_delete).on_update(on_update);
+                }
+            })?;
+            // Unsigned columns first, their foreign keys in a later call.
+            s.create("later", |t| {
+                t.increments("id");
+                t.string("note", 40).nullable();
+                t.foreign_id("team_id").nullable();
+                for (name, _, _) in action_pairs() {
+                    t.unsigned_big_integer(&name).nullable();
+                }
+            })?;
+            s.table("later", |t| {
+                t.foreign("team_id").references("id").on("teams").on_delete("set null").on_update("cascade");
+                for (name, on_delete, on_update) in action_pairs() {
+                    t.foreign(&name).references("id").on("teams").on_delete(on_delete).on_update(on_update);
+                }
+            })?;
+            // Columns and keys added together to an existing table.
+            s.create("added", |t| {
+                t.increments("id");
+                t.string("note", 40).nullable();
+            })?;
+            s.table("added", |t| {
+                t.foreign_id("team_id").nullable().constrained().null_on_delete().cascade_on_update();
+                for (name, on_delete, on_update) in action_pairs() {
+                    t.foreign_id(&name).nullable();
+                    t.foreign(&name).references("id").on("teams").on_delete(on_delete).on_update(on_update);
+                }
+            })
+        })?;
+
+        let mut team = 0;
+        for table in ["declared", "later", "added"] {
+            let keys = schema(|s| s.foreign_keys(table))?;
+            // (column, on delete, on update); `None`: not given (NO ACTION, which MySQL
+            // reports as RESTRICT).
+            let mut columns: Vec<(String, Option<&str>, Option<&str>)> = action_pairs()
+                .into_iter()
+                .map(|(name, d, u)| (name, Some(d), Some(u)))
+                .collect();
+            columns.push(("team_id".into(), Some("set null"), Some("cascade")));
+            if table == "declared" {
+                columns.push(("null_team_id".into(), Some("set null"), None));
+                columns.push(("moved_team_id".into(), None, Some("cascade")));
+            }
+            assert_eq!(keys.len(), columns.len(), "{table}: {keys:?}");
+            for (column, on_delete, on_update) in &columns {
+                let key = keys.iter().find(|k| k.columns == [column.as_str()]).expect("a foreign key");
+                assert_eq!(key.foreign_table, "teams");
+                if let Some(on_delete) = on_delete {
+                    assert_eq!(key.on_delete, on_delete.to_uppercase(), "{table}.{column}");
+                }
+                if let Some(on_update) = on_update {
+                    assert_eq!(key.on_update, on_update.to_uppercase(), "{table}.{column}");
+                }
+                let (on_delete, on_update) = (on_delete.unwrap_or("no action"), on_update.unwrap_or("no action"));
+                actions_hold(table, column, on_delete, on_update, &mut team)?;
+            }
+        }
+
+        // Changing an unsigned column keeps its CHECK (MySQL's MODIFY would drop a
+        // column's own CHECK; the named one stays, as PostgreSQL's does).
+        schema(|s| s.table("later", |t| {
+            t.unsigned_big_integer("d2_u2_id").nullable().change();
+        }))?;
+        DB::insert("INSERT INTO teams (id) VALUES (?)", &[&-1_000])?;
+        let negative = DB::insert("INSERT INTO later (d2_u2_id) VALUES (?)", &[&-1_000]);
+        match backend() {
+            Backend::Sqlite => assert_eq!(negative?, 1),
+            _ => assert_eq!(negative.unwrap_err().constraint_kind(), Some(ConstraintKind::Check)),
+        }
+        Ok(())
+    }
+
     fn golden_sql_per_dialect() -> Result<()> {
         let sql = pretend(|s| {
             s.create("posts", |t| {
@@ -550,7 +717,7 @@ on_every_backend! {
                 r#"DROP TABLE IF EXISTS "articles""#,
             ],
             Backend::Mysql => vec![
-                "CREATE TABLE `posts` (`id` BIGINT PRIMARY KEY AUTO_INCREMENT NOT NULL, `title` VARCHAR(255) NOT NULL DEFAULT 'it''s', `draft` TINYINT(1) NOT NULL DEFAULT TRUE, `user_id` BIGINT NOT NULL CHECK (`user_id` >= 0), `created_at` DATETIME(6), `updated_at` DATETIME(6), CONSTRAINT `posts_user_id_foreign` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE)",
+                "CREATE TABLE `posts` (`id` BIGINT PRIMARY KEY AUTO_INCREMENT NOT NULL, `title` VARCHAR(255) NOT NULL DEFAULT 'it''s', `draft` TINYINT(1) NOT NULL DEFAULT TRUE, `user_id` BIGINT NOT NULL, `created_at` DATETIME(6), `updated_at` DATETIME(6), CONSTRAINT `posts_user_id_foreign` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE, CONSTRAINT `posts_user_id_unsigned` CHECK (`user_id` >= 0))",
                 "ALTER TABLE `posts` ADD COLUMN `votes` BIGINT NOT NULL DEFAULT 0",
                 "CREATE INDEX `posts_votes_index` ON `posts` (`votes`)",
                 "ALTER TABLE `posts` DROP COLUMN `draft`",
@@ -570,6 +737,111 @@ on_every_backend! {
         assert!(!table_exists("posts")?, "pretending runs nothing");
         Ok(())
     }
+}
+
+/// Every `on_delete` × `on_update` pair of the actions InnoDB takes, with a column name
+/// for each: `d0_u1_id`, ...
+fn action_pairs() -> Vec<(String, &'static str, &'static str)> {
+    const ACTIONS: [&str; 4] = ["cascade", "set null", "restrict", "no action"];
+    let mut pairs = Vec::new();
+    for (i, on_delete) in ACTIONS.into_iter().enumerate() {
+        for (j, on_update) in ACTIONS.into_iter().enumerate() {
+            pairs.push((format!("d{i}_u{j}_id"), on_delete, on_update));
+        }
+    }
+    pairs
+}
+
+/// Checks that `table.column`'s foreign key to `teams` does what its actions say, and
+/// that the column's `unsigned()` CHECK refuses a negative key wherever the database
+/// keeps one beside that key (PostgreSQL always; MySQL unless the key writes the
+/// column, which it refuses; SQLite never enforces `unsigned()`). Takes fresh team ids
+/// from `team`.
+fn actions_hold(
+    table: &str,
+    column: &str,
+    on_delete: &str,
+    on_update: &str,
+    team: &mut i64,
+) -> orm_core::Result<()> {
+    let context = format!("{table}.{column} (on delete {on_delete}, on update {on_update})");
+    let mut fresh_team = || -> orm_core::Result<i64> {
+        *team += 1;
+        DB::insert("INSERT INTO teams (id) VALUES (?)", &[&*team])?;
+        Ok(*team)
+    };
+    let value = |note: &str| -> orm_core::Result<Option<Option<i64>>> {
+        let rows = DB::select(
+            &format!("SELECT {column} AS v FROM {table} WHERE note = ?"),
+            &[&note],
+        )?;
+        rows.first()
+            .map(|r| r.get::<Option<i64>, _>("v"))
+            .transpose()
+    };
+    let insert = |id: i64, note: &str| {
+        DB::insert(
+            &format!("INSERT INTO {table} (note, {column}) VALUES (?, ?)"),
+            &[&note, &id],
+        )
+    };
+    let refused_by = |result: orm_core::Result<u64>, kind: ConstraintKind| match result {
+        Err(e) => {
+            assert_eq!(e.constraint_kind(), Some(kind), "{context}: {e}");
+            true
+        }
+        Ok(_) => false,
+    };
+
+    // ON UPDATE of the referenced key.
+    let id = fresh_team()?;
+    let note = format!("{column}-update");
+    insert(id, &note)?;
+    let moved = id + 1_000_000;
+    let updated = DB::update("UPDATE teams SET id = ? WHERE id = ?", &[&moved, &id]);
+    match on_update {
+        "cascade" => assert_eq!(
+            (updated?, value(&note)?),
+            (1, Some(Some(moved))),
+            "{context}"
+        ),
+        "set null" => assert_eq!((updated?, value(&note)?), (1, Some(None)), "{context}"),
+        _ => {
+            assert!(refused_by(updated, ConstraintKind::ForeignKey), "{context}");
+            assert_eq!(value(&note)?, Some(Some(id)), "{context}");
+        }
+    }
+
+    // ON DELETE of the referenced row.
+    let id = fresh_team()?;
+    let note = format!("{column}-delete");
+    insert(id, &note)?;
+    let deleted = DB::delete("DELETE FROM teams WHERE id = ?", &[&id]);
+    match on_delete {
+        "cascade" => assert_eq!((deleted?, value(&note)?), (1, None), "{context}"),
+        "set null" => assert_eq!((deleted?, value(&note)?), (1, Some(None)), "{context}"),
+        _ => {
+            assert!(refused_by(deleted, ConstraintKind::ForeignKey), "{context}");
+            assert_eq!(value(&note)?, Some(Some(id)), "{context}");
+        }
+    }
+
+    // A negative key that the referenced table holds: only `unsigned()` refuses it.
+    let negative = -fresh_team()?;
+    DB::insert("INSERT INTO teams (id) VALUES (?)", &[&negative])?;
+    let writes = on_delete == "set null" || matches!(on_update, "cascade" | "set null");
+    let checked = match backend() {
+        Backend::Postgres => true,
+        Backend::Mysql => !writes,
+        _ => false,
+    };
+    let result = insert(negative, &format!("{column}-negative"));
+    assert_eq!(
+        refused_by(result, ConstraintKind::Check),
+        checked,
+        "{context}"
+    );
+    Ok(())
 }
 
 fn column_names(table: &str) -> orm_core::Result<Vec<String>> {

@@ -345,6 +345,11 @@ pub(crate) fn map_error(error: rusqlite::Error) -> Error {
             Some(ConstraintKind::Unique)
         }
         ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(ConstraintKind::ForeignKey),
+        // A RESTRICT action fails from the trigger SQLite runs for it, as
+        // `RAISE(ABORT, 'FOREIGN KEY constraint failed')`: a foreign key violation too.
+        ffi::SQLITE_CONSTRAINT_TRIGGER if message == FOREIGN_KEY_FAILED => {
+            Some(ConstraintKind::ForeignKey)
+        }
         ffi::SQLITE_CONSTRAINT_NOTNULL => Some(ConstraintKind::NotNull),
         ffi::SQLITE_CONSTRAINT_CHECK => Some(ConstraintKind::Check),
         _ => None,
@@ -378,6 +383,9 @@ pub(crate) fn map_error(error: rusqlite::Error) -> Error {
         },
     }
 }
+
+/// SQLite's message for a foreign key violation, whichever way it is raised.
+const FOREIGN_KEY_FAILED: &str = "FOREIGN KEY constraint failed";
 
 /// The constraint name and columns SQLite's message gives: `UNIQUE constraint failed:
 /// users.email, users.team_id` (columns; `index 'name'` for an expression index),

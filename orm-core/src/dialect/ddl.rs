@@ -51,9 +51,9 @@ pub(crate) fn push_shared_column_type(w: &mut SqlWriter, column: &ColumnDef, kin
     }
 }
 
-/// Appends ` CHECK (column >= 0)` to a numeric, non-auto-increment column: how a
-/// backend without unsigned types keeps `unsigned()`'s promise.
-pub(crate) fn push_non_negative_check(w: &mut SqlWriter, column: &ColumnDef) {
+/// Whether `unsigned()` on `column` is kept by a CHECK where the type cannot keep it: a
+/// numeric column that is not auto-increment (a generated key is positive already).
+fn checks_non_negative(column: &ColumnDef) -> bool {
     let numeric = matches!(
         column.kind,
         ColumnType::TinyInteger
@@ -65,10 +65,97 @@ pub(crate) fn push_non_negative_check(w: &mut SqlWriter, column: &ColumnDef) {
             | ColumnType::Double
             | ColumnType::Decimal { .. }
     );
-    if numeric && !column.auto_increment {
+    column.unsigned && numeric && !column.auto_increment
+}
+
+/// Appends ` CHECK (column >= 0)` to an unsigned, numeric, non-auto-increment column:
+/// how a backend without unsigned types keeps `unsigned()`'s promise.
+pub(crate) fn push_non_negative_check(w: &mut SqlWriter, column: &ColumnDef) {
+    if checks_non_negative(column) {
         w.push(" CHECK (")
             .push_identifier(&column.name)
             .push(" >= 0)");
+    }
+}
+
+/// The name of the CHECK that keeps `column` of `table` non-negative where the dialect
+/// [names it](super::SchemaGrammar::names_unsigned_checks) (MySQL):
+/// `{table}_{column}_unsigned`, as index names are spelled. A name longer than the
+/// dialect allows keeps its start and ends in a hash of the whole, so that it is still
+/// the same name for the same table and column.
+pub fn unsigned_check_name(dialect: &dyn Dialect, table: &str, column: &str) -> String {
+    const SUFFIX: &str = "_unsigned";
+    let base = format!("{table}_{column}")
+        .to_lowercase()
+        .replace(['-', '.'], "_");
+    let max = dialect.max_identifier_len();
+    if base.chars().count() + SUFFIX.len() <= max {
+        return base + SUFFIX;
+    }
+    // FNV-1a (32 bits): stable across builds and platforms.
+    let hash = base.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let keep = max.saturating_sub(SUFFIX.len() + 9);
+    let start: String = base.chars().take(keep).collect();
+    format!("{start}_{hash:08x}{SUFFIX}")
+}
+
+/// `CONSTRAINT "{table}_{column}_unsigned" CHECK ("column" >= 0)`.
+fn push_named_non_negative_check(w: &mut SqlWriter, table: &str, column: &ColumnDef) {
+    let name = unsigned_check_name(w.dialect(), table, &column.name);
+    w.push("CONSTRAINT ")
+        .push_identifier(&name)
+        .push(" CHECK (")
+        .push_identifier(&column.name)
+        .push(" >= 0)");
+}
+
+/// Whether the database refuses a CHECK on `column` beside one of `keys` (a foreign key
+/// on it that [writes it](ForeignKeyDef::writes_its_columns), on MySQL).
+fn check_refused<'a>(
+    dialect: &dyn Dialect,
+    column: &str,
+    mut keys: impl Iterator<Item = &'a ForeignKeyDef>,
+) -> bool {
+    dialect.refuses_checks_on_written_columns()
+        && keys.any(|fk| fk.writes_its_columns() && fk.columns.iter().any(|c| c == column))
+}
+
+/// Prepares one `Schema::table` call's changes before each is planned on its own: a
+/// column added with a foreign key (in the same call) whose actions write it gets no
+/// unsigned CHECK where the database refuses one beside such a key (MySQL; see
+/// [`SchemaGrammar::refuses_checks_on_written_columns`](super::SchemaGrammar::refuses_checks_on_written_columns)).
+/// The foreign key then limits the column to the referenced key's values.
+pub fn omit_refused_unsigned_checks(dialect: &dyn Dialect, commands: &mut [AlterCommand]) {
+    if !dialect.refuses_checks_on_written_columns() {
+        return;
+    }
+    let refused: Vec<String> = commands
+        .iter()
+        .filter_map(|command| match command {
+            AlterCommand::AddColumn(column)
+                if column.unsigned
+                    && check_refused(
+                        dialect,
+                        &column.name,
+                        commands.iter().filter_map(|c| match c {
+                            AlterCommand::AddForeign(fk) => Some(fk),
+                            _ => None,
+                        }),
+                    ) =>
+            {
+                Some(column.name.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    for command in commands {
+        if let AlterCommand::AddColumn(column) = command {
+            if refused.contains(&column.name) {
+                column.unsigned = false;
+            }
+        }
     }
 }
 
@@ -273,11 +360,27 @@ pub fn create_table(dialect: &'static dyn Dialect, table: &TableDef) -> Result<V
         ));
     }
 
+    // A column whose foreign key writes it goes without its unsigned CHECK where the
+    // database refuses the pair (MySQL); the key limits it to the referenced values.
+    let columns: Vec<std::borrow::Cow<'_, ColumnDef>> = table
+        .columns
+        .iter()
+        .map(|column| {
+            if column.unsigned && check_refused(dialect, &column.name, table.foreign_keys.iter()) {
+                std::borrow::Cow::Owned(ColumnDef {
+                    unsigned: false,
+                    ..column.clone()
+                })
+            } else {
+                std::borrow::Cow::Borrowed(column)
+            }
+        })
+        .collect();
     let mut w = SqlWriter::new(dialect);
     w.push("CREATE TABLE ")
         .push_identifier(&table.name)
         .push(" (");
-    for (i, column) in table.columns.iter().enumerate() {
+    for (i, column) in columns.iter().enumerate() {
         if i > 0 {
             w.push(", ");
         }
@@ -298,6 +401,12 @@ pub fn create_table(dialect: &'static dyn Dialect, table: &TableDef) -> Result<V
     for check in &table.checks {
         w.push(", ");
         push_check(&mut w, check);
+    }
+    if dialect.names_unsigned_checks() {
+        for column in columns.iter().filter(|c| checks_non_negative(c)) {
+            w.push(", ");
+            push_named_non_negative_check(&mut w, &table.name, column);
+        }
     }
     w.push(")");
     let mut statements = vec![finish(w)?];
@@ -375,6 +484,11 @@ pub fn alter_table(
             let mut w = alter_prefix(dialect, table);
             w.push("ADD COLUMN ");
             push_column_definition(&mut w, column, column.primary || column.auto_increment);
+            if dialect.names_unsigned_checks() && checks_non_negative(column) {
+                // In the same statement: MySQL commits each DDL statement on its own.
+                w.push(", ADD ");
+                push_named_non_negative_check(&mut w, table, column);
+            }
             let mut statements = vec![finish(w)?];
             statements.extend(then);
             statements
@@ -387,18 +501,28 @@ pub fn alter_table(
             if rebuild {
                 return Ok(AlterPlan::SqliteRebuild { then });
             }
-            if column.auto_increment {
+            // An auto-increment column here is an auto-increment key given another
+            // integer type (`big_increments("id").change()` on an `increments` key):
+            // the schema builder refuses, reading the catalog, to turn a column that
+            // is not one into one.
+            if column.auto_increment && !column.kind.is_integer() {
                 return Err(Error::invalid_query(
                     InvalidQueryKind::Schema,
                     format!(
-                    "column `{}`: changing a column into an auto-increment one is not supported",
-                    column.name
-                ),
+                        "column `{}`: an auto-increment column must be an integer",
+                        column.name
+                    ),
                 ));
             }
             let mut w = alter_prefix(dialect, table);
             dialect.push_change_column(&mut w, column);
             let mut statements = vec![finish(w)?];
+            let mut after = SqlWriter::new(dialect);
+            dialect.push_after_change_column(&mut after, table, column);
+            let after = finish(after)?;
+            if !after.is_empty() {
+                statements.push(after);
+            }
             statements.extend(then);
             statements
         }
@@ -452,6 +576,20 @@ pub fn alter_table(
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
             }
             let mut w = alter_prefix(dialect, table);
+            if dialect.names_unsigned_checks()
+                && dialect.refuses_checks_on_written_columns()
+                && fk.writes_its_columns()
+            {
+                // The columns' unsigned CHECKs go first, in the same statement (the
+                // database refuses the key beside them): `IF EXISTS`, since a column
+                // that is not unsigned has none. The key then limits the column to
+                // the referenced key's values.
+                for column in &fk.columns {
+                    w.push("DROP CONSTRAINT IF EXISTS ")
+                        .push_identifier(&unsigned_check_name(dialect, table, column))
+                        .push(", ");
+                }
+            }
             w.push("ADD ");
             push_foreign_key(&mut w, fk);
             vec![finish(w)?]
@@ -654,6 +792,97 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn mysql_names_unsigned_checks_and_leaves_them_off_columns_a_foreign_key_writes() {
+        use crate::dialect::MysqlDialect;
+        let mut table = TableDef::new("members");
+        let mut team = ColumnDef::new("team_id", ColumnType::BigInteger);
+        team.unsigned = true;
+        team.nullable = true;
+        table.columns.push(team.clone());
+        let mut user = team.clone();
+        user.name = "user_id".into();
+        table.columns.push(user);
+        let mut fk = ForeignKeyDef::new(
+            "members_team_id_foreign",
+            vec!["team_id".into()],
+            "teams",
+            vec!["id".into()],
+        );
+        fk.on_delete = Some(ForeignKeyAction::SetNull);
+        table.foreign_keys.push(fk.clone());
+        assert_eq!(
+            create_table(&MysqlDialect::RETURNING, &table).unwrap()[0],
+            "CREATE TABLE `members` (`team_id` BIGINT, `user_id` BIGINT, CONSTRAINT \
+             `members_team_id_foreign` FOREIGN KEY (`team_id`) REFERENCES `teams` (`id`) \
+             ON DELETE SET NULL, CONSTRAINT `members_user_id_unsigned` CHECK (`user_id` >= 0))"
+        );
+        // PostgreSQL keeps both columns' CHECKs, on the columns.
+        assert!(create_table(&PostgresDialect, &table).unwrap()[0]
+            .contains(r#""team_id" BIGINT CHECK ("team_id" >= 0)"#));
+
+        let add = alter_table(
+            &MysqlDialect::RETURNING,
+            "members",
+            &AlterCommand::AddColumn(team.clone()),
+        )
+        .unwrap();
+        assert_eq!(
+            add,
+            AlterPlan::Statements(vec!["ALTER TABLE `members` ADD COLUMN `team_id` BIGINT, \
+                 ADD CONSTRAINT `members_team_id_unsigned` CHECK (`team_id` >= 0)"
+                .into()])
+        );
+        let key = alter_table(
+            &MysqlDialect::RETURNING,
+            "members",
+            &AlterCommand::AddForeign(fk.clone()),
+        )
+        .unwrap();
+        assert_eq!(
+            key,
+            AlterPlan::Statements(vec![
+                "ALTER TABLE `members` DROP CONSTRAINT IF EXISTS `members_team_id_unsigned`, \
+                 ADD CONSTRAINT `members_team_id_foreign` FOREIGN KEY (`team_id`) REFERENCES \
+                 `teams` (`id`) ON DELETE SET NULL"
+                    .into()
+            ])
+        );
+        // Added together: the column goes without the CHECK.
+        let mut commands = vec![
+            AlterCommand::AddColumn(team.clone()),
+            AlterCommand::AddForeign(fk.clone()),
+        ];
+        omit_refused_unsigned_checks(&MysqlDialect::RETURNING, &mut commands);
+        assert!(matches!(&commands[0], AlterCommand::AddColumn(c) if !c.unsigned));
+        let mut commands = vec![AlterCommand::AddColumn(team), AlterCommand::AddForeign(fk)];
+        omit_refused_unsigned_checks(&PostgresDialect, &mut commands);
+        assert!(matches!(&commands[0], AlterCommand::AddColumn(c) if c.unsigned));
+    }
+
+    #[test]
+    fn long_unsigned_check_names_are_shortened_stably() {
+        use crate::dialect::MysqlDialect;
+        let dialect = &MysqlDialect::RETURNING;
+        assert_eq!(
+            unsigned_check_name(dialect, "Posts", "user_id"),
+            "posts_user_id_unsigned"
+        );
+        let table = "organization_membership_invitations";
+        let long = unsigned_check_name(dialect, table, "invited_by_user_id_column");
+        assert_eq!(long.len(), 64);
+        assert!(long.starts_with("organization_membership_invitations_invite"));
+        assert!(long.ends_with("_unsigned"));
+        assert_eq!(
+            long,
+            unsigned_check_name(dialect, table, "invited_by_user_id_column")
+        );
+        assert_ne!(
+            long,
+            unsigned_check_name(dialect, table, "invited_by_user_id_columns")
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use super::ddl::{push_default, push_non_negative_check, push_shared_column_type};
+use super::ddl::{push_default, push_shared_column_type};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
     rewrite_question_marks, Backend, DatePart, Dialect, LockMode, SchemaGrammar, SqlWriter,
@@ -275,11 +275,21 @@ impl SchemaGrammar for MysqlDialect {
         w.push(name);
     }
 
-    fn push_unsigned_check(&self, w: &mut SqlWriter, column: &ColumnDef) {
+    fn names_unsigned_checks(&self) -> bool {
         // A CHECK, as on PostgreSQL, rather than UNSIGNED types: a foreign key column
         // must have its key's exact type and sign, and `big_integer("user_id")` with or
-        // without `unsigned()` should both reference an `increments` key.
-        push_non_negative_check(w, column);
+        // without `unsigned()` should both reference an `increments` key (BIGINT).
+        // A named table constraint rather than the column's own CHECK: that one only
+        // goes by restating the column (MODIFY, which needs its live definition), and
+        // it must go before a foreign key that writes the column is added; a named one
+        // goes by name, and MODIFY (`change()`) keeps it.
+        true
+    }
+
+    fn refuses_checks_on_written_columns(&self) -> bool {
+        // Error 1901 (MariaDB), 3823 (MySQL): cascades and SET NULL run inside InnoDB,
+        // which would not evaluate the CHECK, so the server refuses the pair.
+        true
     }
 
     fn inline_auto_increment(&self) -> &'static str {
@@ -307,6 +317,13 @@ impl SchemaGrammar for MysqlDialect {
         } else {
             " NOT NULL"
         });
+        if column.auto_increment {
+            // An auto-increment key stays one (MODIFY would drop AUTO_INCREMENT unless
+            // restated) and stays the primary key (indexes are not MODIFY's business;
+            // restating PRIMARY KEY would declare a second one).
+            w.push(" AUTO_INCREMENT");
+            return;
+        }
         if let Some(default) = &column.default {
             w.push(" DEFAULT ");
             push_default(w, column, default);

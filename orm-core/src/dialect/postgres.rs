@@ -2,7 +2,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::Result;
+use crate::error::{Error, InvalidQueryKind, Result};
 use crate::value::Value;
 
 use super::ddl::{push_default, push_non_negative_check, push_shared_column_type};
@@ -150,9 +150,7 @@ impl SchemaGrammar for PostgresDialect {
             ColumnType::TinyInteger | ColumnType::SmallInteger if serial => "SMALLSERIAL",
             ColumnType::MediumInteger | ColumnType::Integer if serial => "SERIAL",
             ColumnType::BigInteger if serial => "BIGSERIAL",
-            ColumnType::TinyInteger | ColumnType::SmallInteger => "SMALLINT",
-            ColumnType::MediumInteger | ColumnType::Integer => "INTEGER",
-            ColumnType::BigInteger => "BIGINT",
+            kind if kind.is_integer() => integer_type(kind),
             ColumnType::Float => "REAL",
             ColumnType::Double => "DOUBLE PRECISION",
             ColumnType::Json => "JSON",
@@ -177,6 +175,33 @@ impl SchemaGrammar for PostgresDialect {
     }
 
     fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        if column.auto_increment {
+            // A serial (or identity) column changes its integer type only: its default
+            // (`nextval` of the sequence it owns) stays; the sequence follows in
+            // `push_after_change_column`. SERIAL is no type: the base type is written.
+            if column.default.is_some() {
+                w.fail(Error::invalid_query(
+                    InvalidQueryKind::Schema,
+                    format!(
+                        "column `{}`: an auto-increment column takes no default",
+                        column.name
+                    ),
+                ));
+            }
+            let base = integer_type(&column.kind);
+            w.push("ALTER COLUMN ")
+                .push_identifier(&column.name)
+                .push(" TYPE ")
+                .push(base)
+                .push(" USING ")
+                .push_identifier(&column.name)
+                .push("::")
+                .push(base)
+                .push(", ALTER COLUMN ")
+                .push_identifier(&column.name)
+                .push(" SET NOT NULL");
+            return;
+        }
         // The old default first: PostgreSQL casts it to the new type otherwise, and
         // refuses the change when it cannot (a text default on a column turned integer).
         w.push("ALTER COLUMN ")
@@ -211,6 +236,47 @@ impl SchemaGrammar for PostgresDialect {
                 .push_identifier(&column.name)
                 .push(" SET DEFAULT ");
             push_default(w, column, default);
+        }
+    }
+
+    fn push_after_change_column(&self, w: &mut SqlWriter, table: &str, column: &ColumnDef) {
+        if !column.auto_increment {
+            return;
+        }
+        // A serial's sequence keeps the type it was created with (INTEGER for SERIAL:
+        // it stops at 2^31 - 1 whatever the column's type). Its name is the server's to
+        // find (`pg_get_serial_sequence`), so the statement is the same whatever the
+        // catalog holds (a migration's checksum is of its SQL): a block that alters the
+        // sequence the column owns, if any (an identity column's sequence has followed
+        // the column's type already; altering it again changes nothing). `ALTER
+        // SEQUENCE .. AS` moves the bounds that were the old type's to the new one's.
+        let mut quoted_table = SqlWriter::new(w.dialect());
+        quoted_table.push_identifier(table);
+        let quoted_table = match quoted_table.finish() {
+            Ok((sql, _)) => sql,
+            Err(e) => {
+                w.fail(e);
+                return;
+            }
+        };
+        let mut body = SqlWriter::new(w.dialect());
+        body.push("DECLARE s text := pg_get_serial_sequence(")
+            .push_literal(&Value::Text(quoted_table))
+            .push(", ")
+            .push_literal(&Value::Text(column.name.clone()))
+            .push("); BEGIN IF s IS NOT NULL THEN EXECUTE format(")
+            .push_literal(&Value::Text(format!(
+                "ALTER SEQUENCE %s AS {}",
+                integer_type(&column.kind)
+            )))
+            .push(", s); END IF; END");
+        match body.finish() {
+            Ok((body, _)) => {
+                w.push("DO ").push_literal(&Value::Text(body));
+            }
+            Err(e) => {
+                w.fail(e);
+            }
         }
     }
 
@@ -284,6 +350,15 @@ impl SchemaGrammar for PostgresDialect {
              WHERE table_schema = current_schema() AND table_name = ? \
              AND constraint_type = 'PRIMARY KEY'",
         )
+    }
+}
+
+/// The integer type of an integer column kind (a serial's base type).
+fn integer_type(kind: &ColumnType) -> &'static str {
+    match kind {
+        ColumnType::TinyInteger | ColumnType::SmallInteger => "SMALLINT",
+        ColumnType::BigInteger => "BIGINT",
+        _ => "INTEGER",
     }
 }
 

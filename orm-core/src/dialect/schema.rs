@@ -23,7 +23,8 @@
 //! ```
 
 pub use super::ddl::{
-    alter_table, column_indexes, create_table, drop_table, drop_table_dropping_all, rename_table,
+    alter_table, column_indexes, create_table, drop_table, drop_table_dropping_all,
+    omit_refused_unsigned_checks, rename_table, unsigned_check_name,
 };
 pub use super::sqlite_rebuild::{
     sqlite_pragmas, sqlite_rebuild, sqlite_rebuild_summary, SqliteIndexSnapshot,
@@ -308,6 +309,15 @@ pub struct ForeignKeyDef {
 }
 
 impl ForeignKeyDef {
+    /// Whether one of its actions writes the referencing columns: `ON DELETE SET NULL`
+    /// or `SET DEFAULT`, `ON UPDATE CASCADE`, `SET NULL` or `SET DEFAULT` (MySQL and
+    /// MariaDB refuse a CHECK on such a column: InnoDB's cascades bypass CHECKs).
+    pub fn writes_its_columns(&self) -> bool {
+        use ForeignKeyAction::{Cascade, SetDefault, SetNull};
+        matches!(self.on_delete, Some(SetNull | SetDefault))
+            || matches!(self.on_update, Some(Cascade | SetNull | SetDefault))
+    }
+
     /// A foreign key without actions.
     pub fn new(
         name: impl Into<String>,

@@ -19,8 +19,28 @@ pub trait SchemaGrammar {
     }
 
     /// Appends what makes an `unsigned` column refuse negative values where its type
-    /// cannot say so (nothing by default: not enforced).
+    /// cannot say so, as part of the column's definition (nothing by default: not
+    /// enforced, or [`names_unsigned_checks`](Self::names_unsigned_checks)).
     fn push_unsigned_check(&self, _w: &mut SqlWriter, _column: &ColumnDef) {}
+
+    /// Whether an `unsigned` column refuses negative values by a named table constraint
+    /// `CONSTRAINT "{table}_{column}_unsigned" CHECK ("column" >= 0)` (see
+    /// [`unsigned_check_name`](super::schema::unsigned_check_name)) rather than by
+    /// [`push_unsigned_check`](Self::push_unsigned_check): MySQL, where a column's own
+    /// CHECK can only be removed by restating the column, and must be removed before a
+    /// foreign key that [writes the column](super::schema::ForeignKeyDef::writes_its_columns)
+    /// is added to it.
+    fn names_unsigned_checks(&self) -> bool {
+        false
+    }
+
+    /// Whether the database refuses a CHECK constraint on a column whose foreign key
+    /// [writes it](super::schema::ForeignKeyDef::writes_its_columns) (MySQL, MariaDB:
+    /// "cannot be used in the CHECK clause"). Such a column then gets no unsigned CHECK,
+    /// and adding such a key to an existing column drops the column's.
+    fn refuses_checks_on_written_columns(&self) -> bool {
+        false
+    }
 
     /// What follows `DROP TABLE IF EXISTS "t"` when every table is dropped (`fresh`), so
     /// that the foreign keys between them do not stop it; never used for one table.
@@ -36,7 +56,10 @@ pub trait SchemaGrammar {
 
     /// Appends what follows `ALTER TABLE "t" ` to give the existing `column` its new
     /// type, nullability and default. Only asked when
-    /// [`alters_in_place`](SchemaGrammar::alters_in_place) accepts the change.
+    /// [`alters_in_place`](SchemaGrammar::alters_in_place) accepts the change. An
+    /// `auto_increment` column is an existing auto-increment column given a new integer
+    /// type (the schema builder refuses to turn another column into one): it keeps
+    /// numbering its rows and stays the primary key.
     fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
         w.fail(Error::invalid_query(
             InvalidQueryKind::Unsupported,
@@ -46,6 +69,12 @@ pub trait SchemaGrammar {
             ),
         ));
     }
+
+    /// Appends a statement to run after [`push_change_column`](Self::push_change_column)
+    /// changed `column` of `table`, or nothing when none is needed. PostgreSQL: the
+    /// sequence a serial column owns takes the column's new type (`ALTER SEQUENCE .. AS
+    /// BIGINT`), so that widening an auto-increment key widens the numbers it hands out.
+    fn push_after_change_column(&self, _w: &mut SqlWriter, _table: &str, _column: &ColumnDef) {}
 
     /// Whether DDL runs inside a transaction (and rolls back with it). MySQL commits
     /// the open transaction before each DDL statement, so a migration is not atomic there.

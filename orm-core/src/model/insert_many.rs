@@ -14,6 +14,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
         model.creating()?;
         stamp_unset(model, created_at, at)?;
         stamp_unset(model, updated_at, at)?;
+        model.truncate_to_stored();
         model.check_values()?;
     }
     // Rows of one shape (which columns the database fills) go together, in order.

@@ -152,6 +152,12 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         Ok(())
     }
 
+    /// Floors every date-time and time field to whole microseconds, what the backends
+    /// store ([`ToValue::truncate_to_stored`]): writes call it before binding, so that
+    /// the model holds what it wrote and reads back equal (the derive emits it).
+    #[doc(hidden)]
+    fn truncate_to_stored(&mut self) {}
+
     /// The primary key's value (`Value::Null` before an auto-increment insert).
     fn key_value(&self) -> Value;
 

@@ -9,7 +9,12 @@ pub(crate) trait Persist: ModelHooks {
     fn meta(&self) -> &'static ModelMeta;
     fn to_values(&self) -> Vec<Value>;
     fn write_binds<'a>(&'a self, out: &mut Binds<'a>);
-    fn check_values(&self) -> Result<()>;
+    /// Floors date-time fields to what is stored ([`Model::truncate_to_stored`]), then
+    /// checks that every field encodes ([`Model::check_values`]): writes call it after
+    /// the hooks, before binding.
+    fn prepare_values(&mut self) -> Result<()>;
+    /// [`Model::truncate_to_stored`].
+    fn truncate_to_stored(&mut self);
     fn key_value(&self) -> Value;
     fn state(&self) -> Option<&ModelState>;
     fn state_mut(&mut self) -> Option<&mut ModelState>;
@@ -31,8 +36,12 @@ impl<M: Model> Persist for M {
     fn write_binds<'a>(&'a self, out: &mut Binds<'a>) {
         Model::write_binds(self, out)
     }
-    fn check_values(&self) -> Result<()> {
+    fn prepare_values(&mut self) -> Result<()> {
+        Model::truncate_to_stored(self);
         Model::check_values(self)
+    }
+    fn truncate_to_stored(&mut self) {
+        Model::truncate_to_stored(self)
     }
     fn key_value(&self) -> Value {
         Model::key_value(self)
@@ -81,8 +90,11 @@ impl Persist for Quiet<'_> {
     fn write_binds<'a>(&'a self, out: &mut Binds<'a>) {
         self.0.write_binds(out)
     }
-    fn check_values(&self) -> Result<()> {
-        self.0.check_values()
+    fn prepare_values(&mut self) -> Result<()> {
+        self.0.prepare_values()
+    }
+    fn truncate_to_stored(&mut self) {
+        self.0.truncate_to_stored()
     }
     fn key_value(&self) -> Value {
         self.0.key_value()

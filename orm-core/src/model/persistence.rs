@@ -229,7 +229,7 @@ pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()
     model.saving()?;
     model.updating()?;
     set_timestamp(model, meta.stamped_updated_at(), timestamp_for(meta))?;
-    model.check_values()?;
+    model.prepare_values()?;
     let key = model.key_value();
     let version = version_read(model);
     let changed = {
@@ -270,11 +270,13 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
         changed
     };
     model.saving()?;
+    // A change below a microsecond is no change: the column would store the same value.
+    model.truncate_to_stored();
     if changes(model).is_empty() {
         return model.saved();
     }
     model.updating()?;
-    model.check_values()?;
+    model.prepare_values()?;
     let mut changed = changes(model);
     if changed.is_empty() {
         return model.saved();
@@ -327,7 +329,7 @@ pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&st
     }
     model.saving()?;
     model.updating()?;
-    model.check_values()?;
+    model.prepare_values()?;
     let at = timestamp_for(meta);
     let updated_at = meta.stamped_updated_at();
     set_timestamp(model, updated_at, at)?;
@@ -382,7 +384,7 @@ pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
 /// default columns) are read back into the model.
 pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let meta = model.meta();
-    model.check_values()?;
+    model.prepare_values()?;
     // The binds borrow the model: their block ends before it takes what came back.
     let (shape, first, rest) = {
         let mut binds = Binds::new();
