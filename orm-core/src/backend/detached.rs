@@ -28,6 +28,7 @@ impl Detached {
         _sql: &str,
         _params: &[P],
         _f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+        _caught: &mut Option<Error>,
     ) -> Result<()> {
         Err(lent())
     }

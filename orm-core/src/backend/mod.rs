@@ -25,6 +25,19 @@ const FEWEST_BIND_PARAMS: usize = 32766;
 /// The callback a statement calls for each row it reads; `Ok(false)` stops it.
 type RowFn<'a> = &'a mut dyn FnMut(&Row<'_>) -> Result<bool>;
 
+/// Calls a backend's row callback: whether to go on. Its error is the caller's (see
+/// `Connection::query_params`): kept in `caught`, and the rows stop.
+#[inline(always)]
+fn call_row(f: RowFn<'_>, row: &Row<'_>, caught: &mut Option<Error>) -> bool {
+    match f(row) {
+        Ok(more) => more,
+        Err(error) => {
+            *caught = Some(error);
+            false
+        }
+    }
+}
+
 /// What a failed statement did to the transaction open around it.
 pub(crate) enum AfterFailure {
     /// Only the statement was undone (SQLite and MySQL for most failures).
@@ -433,24 +446,19 @@ impl Connection {
         }
         let started = crate::log::start();
         // An error the row callback returns is the caller's, not this connection's (it
-        // may come from another connection the callback used): it stops the rows like
-        // `Ok(false)` and is returned as it is, so that it never marks this connection
-        // lost, its transaction aborted or ended, nor runs the statement again.
-        let mut callback_error = None;
-        let mut rows = |row: &Row<'_>| match f(row) {
-            Ok(more) => Ok(more),
-            Err(error) => {
-                callback_error = Some(error);
-                Ok(false)
-            }
-        };
+        // may come from another connection the callback used): the backend keeps it in
+        // `caught`, stopping the rows as `Ok(false)` does, and it is returned as it is,
+        // so that it never marks this connection lost, its transaction aborted or
+        // ended, nor runs the statement again.
+        let mut caught = None;
         let mut result =
-            dispatch!(&mut self.state.inner, c => c.query_each(sql, params, &mut rows));
-        if self.should_retry(&result) {
-            result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, &mut rows));
+            dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f, &mut caught));
+        if caught.is_none() && self.should_retry(&result) {
+            result =
+                dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f, &mut caught));
         }
         crate::log::finish(started, sql, params.len());
-        match callback_error {
+        match caught {
             Some(error) if result.is_ok() => Err(error.with_sql(sql)),
             _ => self.note(result, sql),
         }

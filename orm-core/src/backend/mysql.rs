@@ -260,9 +260,10 @@ impl MysqlConnection {
         sql: &str,
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+        caught: &mut Option<Error>,
     ) -> Result<()> {
         self.aborted = false;
-        let result = self.query_inner(sql, params, f);
+        let result = self.query_inner(sql, params, f, caught);
         self.track_transaction(sql, result.is_ok());
         result
     }
@@ -272,6 +273,7 @@ impl MysqlConnection {
         sql: &str,
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+        caught: &mut Option<Error>,
     ) -> Result<()> {
         let stmt = self.prepare(sql)?;
         let outcome = match stmt {
@@ -279,14 +281,14 @@ impl MysqlConnection {
                 check_count(usize::from(stmt.num_params()), params.len())?;
                 let values = binds(params)?;
                 match self.conn.exec_iter(&stmt, values) {
-                    Ok(mut result) => each_row(&mut result, f),
+                    Ok(mut result) => each_row(&mut result, f, caught),
                     Err(e) => Err(map_error(e)),
                 }
             }
             None => {
                 check_count(0, params.len())?;
                 match self.conn.query_iter(sql) {
-                    Ok(mut result) => each_row(&mut result, f),
+                    Ok(mut result) => each_row(&mut result, f, caught),
                     Err(e) => Err(map_error(e)),
                 }
             }
@@ -400,6 +402,7 @@ fn affected<P: mysql::prelude::Protocol>(
 fn each_row<P: mysql::prelude::Protocol>(
     result: &mut mysql::QueryResult<'_, '_, '_, P>,
     f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+    caught: &mut Option<Error>,
 ) -> Result<()> {
     let mut wanted = true;
     while let Some(set) = result.iter() {
@@ -411,7 +414,7 @@ fn each_row<P: mysql::prelude::Protocol>(
                     rows_hint: 0,
                     positions: None,
                 };
-                wanted = f(&row)?;
+                wanted = super::call_row(f, &row, caught);
             }
         }
     }

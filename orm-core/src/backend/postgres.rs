@@ -136,10 +136,11 @@ impl PgConnection {
         sql: &str,
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+        caught: &mut Option<Error>,
     ) -> Result<()> {
         let may_begin = starts_transaction(sql);
         self.rejected = false;
-        let result = self.query_prepared(sql, params, f);
+        let result = self.query_prepared(sql, params, f, caught);
         self.track_transaction(sql, may_begin, result.is_ok());
         result
     }
@@ -149,6 +150,7 @@ impl PgConnection {
         sql: &str,
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+        caught: &mut Option<Error>,
     ) -> Result<()> {
         let stmt = self.statement(sql)?;
         check_param_count(&stmt, params)?;
@@ -166,7 +168,7 @@ impl PgConnection {
                     rows_hint: rows.len(),
                     positions: None,
                 };
-                if !f(&row)? {
+                if !super::call_row(f, &row, caught) {
                     break;
                 }
             }

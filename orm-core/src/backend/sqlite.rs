@@ -82,6 +82,7 @@ impl SqliteConnection {
         sql: &str,
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+        caught: &mut Option<Error>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind_all(&mut stmt, params).map_err(map_error)?;
@@ -92,7 +93,7 @@ impl SqliteConnection {
                 rows_hint: 0,
                 positions: None,
             };
-            if !f(&row)? {
+            if !super::call_row(f, &row, caught) {
                 break;
             }
         }
