@@ -46,6 +46,21 @@ impl ModelHooks for Country {
     }
 }
 
+/// Authors seen through a global scope that joins: only authors with a book (a join
+/// belongs on the query in `global_scopes`, not inside `scope`).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "authors", hooks)]
+pub struct Author {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+impl ModelHooks for Author {
+    fn global_scopes(query: Query<Self>) -> Query<Self> {
+        query.join("books", "books.author_id", "=", "authors.id")
+    }
+}
+
 /// The users table seen through a global scope: only users with votes.
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(table = "users", hooks)]
@@ -577,6 +592,28 @@ on_every_backend! {
         let nobody = User::where_eq("name", "Nobody").first()?.unwrap().id.unwrap();
         assert!(Voter::find(nobody)?.is_none());
         assert!(Voter::find(1)?.is_some());
+        Ok(())
+    }
+
+    fn a_global_scope_may_join_on_the_query_itself() {
+        DB::statement(per_backend(
+            "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+            "CREATE TABLE authors (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL)",
+        ))?;
+        DB::statement(per_backend(
+            "CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL, title TEXT NOT NULL)",
+            "CREATE TABLE books (id BIGSERIAL PRIMARY KEY, author_id BIGINT NOT NULL, title TEXT NOT NULL)",
+        ))?;
+        DB::table("authors").insert_many([row! {"id" => 1, "name" => "Le Guin"}, row! {"id" => 2, "name" => "Nobody"}])?;
+        DB::table("books").insert(row! {"id" => 10, "author_id" => 1, "title" => "Earthsea"})?;
+        assert_eq!(Author::count()?, 1);
+        assert_eq!(Author::all()?.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Le Guin"]);
+        let found = Author::find(1)?.expect("an author with a book");
+        assert_eq!((found.id, found.name.as_str()), (Some(1), "Le Guin"));
+        assert!(Author::find(2)?.is_none(), "no book, no author");
+        let mut found = found;
+        found.refresh()?;
+        assert_eq!(Author::query().where_eq("authors.name", "Le Guin").count()?, 1);
         Ok(())
     }
 
