@@ -149,7 +149,7 @@ pub mod __private {
     pub use crate::query::EagerRelation;
     pub use crate::relation::{
         constrain, load_belongs_to, load_many, load_morph_to, load_one, morph_load, morph_to_lazy,
-        relation_query,
+        relation_query, PushLoaded,
     };
     pub use crate::value::{Bind, Binds};
     #[cfg(feature = "json")]

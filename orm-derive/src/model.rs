@@ -801,6 +801,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut loaders = Vec::new();
     let mut count_arms = Vec::new();
     let mut slot_arms = Vec::new();
+    let mut push_fields = Vec::new();
     let mut relation_methods = Vec::new();
     let mut serialize_relations = Vec::new();
     for (i, relation) in relations.iter().enumerate() {
@@ -979,6 +980,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         slot_arms.push(quote! {
             #relation_name => ::core::option::Option::Some(&mut self.#field),
         });
+        if morph_enum.is_none() {
+            push_fields.push(quote! {
+                ::orm_core::__private::PushLoaded::push_loaded(&mut self.#field)?;
+            });
+        }
         let doc =
             format!("The `{relation_name}` relation as a query (chainable; `.get()` runs it).");
         relation_methods.push(match morph_enum {
@@ -1057,6 +1063,11 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     #(#count_arms)*
                     _ => ::core::option::Option::None,
                 }
+            }
+
+            fn push_relations(&mut self) -> ::orm_core::Result<()> {
+                #(#push_fields)*
+                ::core::result::Result::Ok(())
             }
 
             fn relation_slot(&mut self, relation: &str) -> ::core::option::Option<&mut dyn ::orm_core::__private::RelationSlot> {

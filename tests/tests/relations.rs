@@ -461,6 +461,37 @@ on_every_backend! {
         Ok(())
     }
 
+    fn push_saves_the_model_and_every_loaded_model_in_one_transaction() {
+        // Laravel's EloquentPushTest: change what was loaded, push the parent.
+        seed()?;
+        let mut ada = User::query().with(&["posts.comments", "profile", "country"]).where_eq("name", "Ada").first()?.unwrap();
+        ada.name = "Ada L.".into();
+        let posts = ada.posts.loaded_mut().expect("loaded");
+        posts[0].title = "renamed".into();
+        posts[0].comments.loaded_mut().expect("loaded")[0].body = "edited".into();
+        ada.profile.get_mut().expect("loaded").bio = "countess".into();
+        ada.country.get_mut().expect("loaded").name = "United Kingdom".into();
+        ada.push()?;
+        let id = ada.id.unwrap();
+        let stored = User::query().with(&["posts.comments", "profile", "country"]).find_or_fail(id)?;
+        assert_eq!(stored.name, "Ada L.");
+        assert_eq!(stored.posts[0].title, "renamed");
+        assert_eq!(stored.posts[0].comments[0].body, "edited");
+        assert_eq!(stored.profile.get().unwrap().bio, "countess");
+        assert_eq!(stored.country.get().unwrap().name, "United Kingdom");
+
+        // One model that cannot be saved: nothing of the push is kept.
+        let mut ada = stored;
+        ada.name = "Not kept".into();
+        ada.posts.loaded_mut().unwrap()[0].title = "not kept either".into();
+        ada.posts.loaded_mut().unwrap()[1].comments.loaded_mut().unwrap()[0].post_id = 999_999;
+        let refused = ada.push();
+        assert!(matches!(refused, Err(Error::ForeignKeyViolation { .. })), "{refused:?}");
+        assert_eq!(User::find_or_fail(id)?.name, "Ada L.");
+        assert_eq!(Post::where_eq("title", "renamed").count()?, 1);
+        Ok(())
+    }
+
     fn a_limit_in_an_eager_constraint_is_per_parent() {
         // Laravel's EloquentEagerLoadingLimitTest: each parent gets its own first rows.
         seed()?;

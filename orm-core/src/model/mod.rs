@@ -434,6 +434,35 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         None
     }
 
+    /// Pushes the models loaded in the relation fields (emitted by the derive; see
+    /// [`Model::push`]).
+    #[doc(hidden)]
+    fn push_relations(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Saves the model, then its relations' loaded models and theirs, without a
+    /// transaction of its own ([`Model::push`] opens one).
+    #[doc(hidden)]
+    fn push_in_place(&mut self) -> Result<()> {
+        self.save()?;
+        self.push_relations()
+    }
+
+    /// Saves the model and every model loaded in its relations, and theirs, in one
+    /// transaction on the model's connection (Eloquent's `push`): change what
+    /// `with(&["posts.comments"])` loaded, then push the parent. A `morph_to`'s parent is
+    /// not saved; a new related model is inserted as `save` inserts it (its foreign key
+    /// as the field holds it).
+    fn push(&mut self) -> Result<()> {
+        let connection = self
+            .state()
+            .and_then(ModelState::connection)
+            .unwrap_or(Self::meta().connection)
+            .to_owned();
+        crate::db::transaction_named(&connection, || self.push_in_place())
+    }
+
     /// The field holding a relation, without its type (emitted by the derive).
     #[doc(hidden)]
     fn relation_slot(&mut self, relation: &str) -> Option<&mut dyn RelationSlot> {

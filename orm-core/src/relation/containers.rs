@@ -74,6 +74,11 @@ impl<T> Many<T> {
         self.items().map(Vec::as_slice)
     }
 
+    /// The loaded models, to change (then `save` them, or `push` the parent), if loaded.
+    pub fn loaded_mut(&mut self) -> Option<&mut [T]> {
+        self.inner.as_mut()?.items.as_deref_mut()
+    }
+
     /// Replaces the loaded models (and forgets any pivot rows).
     pub fn set(&mut self, items: Vec<T>) {
         let inner = self.inner_mut();
@@ -232,6 +237,11 @@ impl<T> One<T> {
         self.state().flatten()
     }
 
+    /// The loaded model, to change (then `save` it, or `push` the parent).
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        self.inner.as_mut()?.item.as_mut()?.as_mut()
+    }
+
     /// Replaces the loaded model.
     pub fn set(&mut self, item: Option<T>) {
         self.inner_mut().item = Some(item);
@@ -292,6 +302,32 @@ impl<T: serde::Serialize> serde::Serialize for One<T> {
 }
 
 // ----- lazy-loading prevention ----------------------------------------------------------
+
+/// Saves the loaded models of a relation field, and theirs (`Model::push`; the derive
+/// calls it for each relation but a `morph_to`).
+#[doc(hidden)]
+pub trait PushLoaded {
+    /// Pushes every loaded model.
+    fn push_loaded(&mut self) -> Result<()>;
+}
+
+impl<T: Model> PushLoaded for One<T> {
+    fn push_loaded(&mut self) -> Result<()> {
+        match self.get_mut() {
+            Some(model) => model.push_in_place(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<T: Model> PushLoaded for Many<T> {
+    fn push_loaded(&mut self) -> Result<()> {
+        for model in self.loaded_mut().unwrap_or_default() {
+            model.push_in_place()?;
+        }
+        Ok(())
+    }
+}
 
 impl<T: 'static> RelationSlot for One<T> {
     fn unload(&mut self) {
