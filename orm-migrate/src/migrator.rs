@@ -651,7 +651,18 @@ fn apply_marked(conn: &mut Connection, migration: &dyn Migration, batch: i64) ->
     }
     ledger::record(conn, name, batch, ledger::partial_marker(0))?;
     let mut schema = Schema::new(conn);
-    let outcome = migration.up(&mut schema);
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| migration.up(&mut schema)));
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        // A panicking migration is marked as a failing one is: with what ran (every
+        // statement it ran succeeded), or not at all when nothing ran.
+        Err(panic) => {
+            let ran = schema.statements().len();
+            mark_how_far(conn, name, ran);
+            std::panic::resume_unwind(panic);
+        }
+    };
     // The failing statement is logged too.
     let ran = schema.statements().len() - usize::from(outcome.is_err());
     let sum = checksum(schema.statements());
@@ -661,17 +672,22 @@ fn apply_marked(conn: &mut Connection, migration: &dyn Migration, batch: i64) ->
             Ok(true)
         }
         Err(e) => {
-            // The ledger says what ran, so that nothing goes on until it is resolved
-            // (best effort: the error reports it either way).
-            let marked = match ran {
-                0 => ledger::forget(conn, name),
-                ran => ledger::set_checksum(conn, name, ledger::partial_marker(ran)),
-            };
-            if let Err(e) = marked {
-                log::warn!(target: "orm_migrate", "cannot record how far {name} ran: {e}");
-            }
+            mark_how_far(conn, name, ran);
             Err(partially(name, false, ran, failed(name, e)))
         }
+    }
+}
+
+/// Records in the ledger how many statements of a migration that stopped half-way ran
+/// (its row goes when none did), so that nothing goes on until it is resolved; best
+/// effort: the error or panic reports it either way.
+fn mark_how_far(conn: &mut Connection, name: &str, ran: usize) {
+    let marked = match ran {
+        0 => ledger::forget(conn, name),
+        ran => ledger::set_checksum(conn, name, ledger::partial_marker(ran)),
+    };
+    if let Err(e) = marked {
+        log::warn!(target: "orm_migrate", "cannot record how far {name} ran: {e}");
     }
 }
 
