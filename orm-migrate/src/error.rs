@@ -80,7 +80,8 @@ pub enum Error {
     /// recorded as applied. Undo (or finish) them by hand before migrating again.
     #[error(
         "migration `{migration}` partially applied: statements 1-{ran} ran before it failed \
-         and stay applied (MySQL commits DDL implicitly); undo them by hand, then migrate again"
+         and stay applied (MySQL commits DDL implicitly); undo them by hand, then migrate \
+         again. The failure: {source}"
     )]
     PartiallyApplied {
         /// The migration's name.

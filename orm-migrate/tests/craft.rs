@@ -301,6 +301,15 @@ fn models_and_migrations_are_scaffolded_and_registered() {
     }
     let err = fails(&app, &["migration", "create_tags_table"]);
     assert!(err.contains("already exists"), "{err}");
+    // Names whose type would shadow one the generated code uses (`impl Migration for
+    // Migration`) are refused; a name that only ends another one is not taken.
+    for taken in ["migration", "schema", "result", "error", "vec"] {
+        let err = fails(&app, &["migration", taken]);
+        assert!(
+            err.contains("invalid migration name") && err.contains("generated code"),
+            "{taken}: {err}"
+        );
+    }
     let err = fails(&app, &["migration", "add_x", "--table", "bad table"]);
     assert!(err.contains("table name"), "{err}");
     for bad in ["1Post", "blog post", "Self", ""] {
@@ -308,6 +317,12 @@ fn models_and_migrations_are_scaffolded_and_registered() {
         assert!(err.contains("model name"), "{bad}: {err}");
     }
     assert_eq!(snapshot(&app), before);
+    ok(&app, &["migration", "tags_table"]);
+    assert_eq!(
+        migration_files(&app).len(),
+        7,
+        "`tags_table` is not `create_tags_table`"
+    );
 
     // A migrations list craft cannot read: the migration file is not left behind.
     let mod_rs = app.join("databases/migrations/mod.rs");

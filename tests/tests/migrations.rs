@@ -598,6 +598,13 @@ fn mysql_a_failing_migration_is_partially_applied() -> Result<()> {
         message.contains("partially applied: statements 1-2 ran"),
         "{message}"
     );
+    // The failing statement and the database's reason are in the message (craft prints
+    // only the top-level message).
+    assert!(
+        message.contains("SELECT * FROM no_such_table")
+            && message.contains("no_such_table' doesn't exist"),
+        "{message}"
+    );
     // What ran stays; the ledger does not claim the migration applied: it marks it
     // partial, and nothing runs or rolls back until that is resolved.
     assert!(table_exists("t1")? && table_exists("t2")?);

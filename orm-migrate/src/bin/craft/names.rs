@@ -80,6 +80,42 @@ pub fn model_type_name(name: &str) -> Result<String, String> {
     Ok(camel)
 }
 
+/// The CamelCase type name of a migration (`add_slug_to_posts` → `AddSlugToPosts`),
+/// refused when it would shadow a type the migration files and their module list name
+/// (`impl Migration for Migration` does not compile).
+pub fn migration_type_name(name: &str) -> Result<String, String> {
+    let camel = camel_case(name);
+    if TAKEN_BY_MIGRATIONS.contains(&camel.as_str()) {
+        return Err(format!(
+            "invalid migration name `{name}`: `{camel}` is a type the generated code uses \
+             (choose another name, e.g. create_{name}_table)"
+        ));
+    }
+    Ok(camel)
+}
+
+/// Types a migration file (`use orm_migrate::prelude::*`, `fn up(&self, schema: &mut
+/// Schema) -> Result<()>`) and the migrations' module list (`Box<dyn Migration>`) name.
+const TAKEN_BY_MIGRATIONS: &[&str] = &[
+    "Migration",
+    "Schema",
+    "Result",
+    "Error",
+    "Blueprint",
+    "Migrator",
+    "RunOptions",
+    "Seeder",
+    "Box",
+    "Vec",
+    "Option",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "String",
+    "Self",
+];
+
 /// Types the scaffolded models and their module list name (`Option<i64>` keys,
 /// `Option<DateTime<Utc>>` timestamps, `pub state: ModelState`, `Vec<..>` in `all()`,
 /// the column types of `--from-table`): a model of that name would shadow them and the

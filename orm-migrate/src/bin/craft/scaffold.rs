@@ -270,8 +270,8 @@ fn plan_migration(
     changes: &mut Changes,
 ) -> Result<PathBuf, String> {
     names::check_snake_case("migration", name)?;
+    let type_name = names::migration_type_name(name)?;
     let dir = app.root.join(MIGRATIONS_DIR);
-    let suffix = format!("_{name}.rs");
     let entries = fs::read_dir(&dir).map_err(|e| io_error("read", &dir, &e))?;
     let mut stems = Vec::new();
     for entry in entries.flatten() {
@@ -280,7 +280,9 @@ fn plan_migration(
         let Some(stem) = file_name.strip_suffix(".rs").filter(|s| is_stem(s)) else {
             continue;
         };
-        if file_name.ends_with(&suffix) {
+        // The name after the timestamp (`2024_01_01_000000_`), exactly: `users_table` is
+        // not `create_users_table`.
+        if stem[18..] == *name {
             return Err(format!(
                 "a migration named `{name}` already exists: {MIGRATIONS_DIR}/{file_name}"
             ));
@@ -291,7 +293,6 @@ fn plan_migration(
         "{}_{name}",
         next_timestamp(chrono::Utc::now().naive_utc(), &stems)
     );
-    let type_name = names::camel_case(name);
     let contents = match kind {
         MigrationKind::Create(table) => templates::create_migration(&type_name, table, &stem),
         MigrationKind::Alter(table) => templates::alter_migration(&type_name, table, &stem),
