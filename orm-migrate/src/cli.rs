@@ -126,16 +126,15 @@ pub enum MigrateCommand {
     },
     /// Resolve a migration that only partly ran (MySQL): after undoing it by hand
     /// (--rolled-back) or finishing it by hand (--applied)
-    #[command(name = "migrate:resolve")]
+    #[command(
+        name = "migrate:resolve",
+        group = clap::ArgGroup::new("outcome").required(true).args(["applied", "rolled_back"])
+    )]
     Resolve {
         /// The migration's name, as `migrate:status` shows it
         name: String,
         /// Its statements were finished by hand: record it as applied
-        #[arg(
-            long,
-            conflicts_with = "rolled_back",
-            required_unless_present = "rolled_back"
-        )]
+        #[arg(long)]
         applied: bool,
         /// Its statements were undone by hand: forget it, so that it runs again
         #[arg(long)]

@@ -486,6 +486,10 @@ fn outside_an_app_and_unknown_commands_fail_clearly() {
         assert!(err.starts_with("error:"), "{args:?}: {err}");
     }
     assert!(stderr(&craft(dir.path(), &["frobnicate"])).contains("unrecognized subcommand"));
+    // A missing required flag is named on that one line (clap puts it on the next).
+    let missing = stderr(&craft(dir.path(), &["migrate:resolve", "x"]));
+    assert_eq!(missing.trim_end().lines().count(), 1, "{missing}");
+    assert!(missing.contains("--applied|--rolled-back"), "{missing}");
 
     let help = ok(dir.path(), &["--help"]);
     for command in [

@@ -172,12 +172,20 @@ fn usage_failure(error: clap::Error) -> ExitCode {
         let _ = error.print();
         return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
     }
+    // What clap says before its usage block, on one line: the missing arguments of a
+    // "not provided" error and a tip are on the lines after the first.
     let text = error.to_string();
-    let line = text
+    let said: Vec<&str> = text
         .lines()
-        .next()
-        .unwrap_or("error: invalid arguments")
-        .trim_end();
+        .take_while(|line| !line.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    let line = if said.is_empty() {
+        "error: invalid arguments".to_owned()
+    } else {
+        said.join(" ")
+    };
     eprintln!("{line} (`craft --help` lists the commands, `craft <command> --help` their flags)");
     ExitCode::from(2)
 }
