@@ -223,8 +223,9 @@ pub struct {type_name};
 
 impl Seeder for {type_name} {{
     fn run(&self) -> Result<()> {{
-        // Insert rows with the models, e.g. (with orm-migrate's `factory` feature and
-        // `impl Factory for Model`): Model::factory().count(50).create()?;
+        // Insert rows with the models (with `use orm_core::Model;` for their methods),
+        // e.g. with orm-migrate's `factory` feature and `impl Factory for Model`:
+        // Model::factory().count(50).create()?;
         // or by table: orm_core::DB::table("{table}").insert_many(rows)?;
         Ok(())
     }}
