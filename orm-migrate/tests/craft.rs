@@ -637,7 +637,8 @@ fn new_model_migrate_status_rollback_refresh() {
     let mut conn = Connection::open(&url).unwrap();
     conn.execute_batch(
         "CREATE TABLE tags (id INTEGER PRIMARY KEY, label VARCHAR(50) NOT NULL, \
-         weight REAL, created_at DATETIME, updated_at DATETIME, deleted_at DATETIME)",
+         weight REAL, sortOrder INTEGER, created_at DATETIME, updated_at DATETIME, \
+         deleted_at DATETIME)",
     )
     .unwrap();
     drop(conn);
@@ -650,6 +651,10 @@ fn new_model_migrate_status_rollback_refresh() {
     assert!(tag_rs.contains("pub id: Option<i64>,"), "{tag_rs}");
     assert!(tag_rs.contains("pub label: String,"), "{tag_rs}");
     assert!(tag_rs.contains("pub weight: Option<f64>,"), "{tag_rs}");
+    assert!(
+        tag_rs.contains("#[model(column = \"sortOrder\")]\n    pub sort_order: Option<i64>,"),
+        "{tag_rs}"
+    );
     let check = ok(&app, &["schema:check"]);
     assert!(check.contains("ok Tag (tags): ok\n"), "{check}");
     assert!(check.contains("3 models match their tables."), "{check}");

@@ -92,10 +92,25 @@ pub fn model_source(
     if soft_deletes {
         options.push("soft_deletes".to_owned());
     }
-    // The field keeping the row's state: `state` unless a column has that name.
+    // A column with capitals (`State`, `createdBy`) becomes a snake_case field mapped to
+    // it, unless that name is another column's (the key keeps its name: the model's
+    // `primary_key` names it).
+    let field_name = |column: &ColumnInfo| -> Option<String> {
+        if column.primary_key || !column.name.chars().any(|c| c.is_ascii_uppercase()) {
+            return None;
+        }
+        let snake = orm_inflector::snake_case(&column.name);
+        (!snake.is_empty() && !has(&snake)).then_some(snake)
+    };
+    let taken = |field: &str| {
+        columns
+            .iter()
+            .any(|c| field_name(c).unwrap_or_else(|| c.name.clone()) == field)
+    };
+    // The field keeping the row's state: `state` unless a column's field has that name.
     let state_field = ["state", "model_state", "orm_state"]
         .into_iter()
-        .find(|field| !has(field))
+        .find(|field| !taken(field))
         .unwrap_or("orm_model_state");
     let mut fields = String::new();
     for column in columns {
@@ -110,10 +125,12 @@ pub fn model_source(
                 "column `{name}` of `{table}` is not a Rust identifier: write this model by hand"
             ));
         }
-        let field = if crate::names::is_keyword(name) {
-            format!("r#{name}")
-        } else {
-            name.clone()
+        let renamed = field_name(column);
+        let field = match &renamed {
+            Some(snake) if crate::names::is_keyword(snake) => format!("r#{snake}"),
+            Some(snake) => snake.clone(),
+            None if crate::names::is_keyword(name) => format!("r#{name}"),
+            None => name.clone(),
         };
         let base = field_type(column);
         let managed = (timestamps && (name == "created_at" || name == "updated_at"))
@@ -134,7 +151,13 @@ pub fn model_source(
         if let Some(default) = &column.default {
             doc.push_str(&format!(", default {default}"));
         }
-        fields.push_str(&format!("    /// {doc}.\n    pub {field}: {ty},\n"));
+        let attribute = match renamed {
+            Some(_) => format!("    #[model(column = \"{name}\")]\n"),
+            None => String::new(),
+        };
+        fields.push_str(&format!(
+            "    /// {doc}.\n{attribute}    pub {field}: {ty},\n"
+        ));
     }
     Ok(format!(
         r#"//! The `{type_name}` model, written from the `{table}` table.
@@ -213,6 +236,34 @@ mod tests {
             let err = model_source("Odd", "odd", &columns).unwrap_err();
             assert!(err.contains("not a Rust identifier"), "{name}: {err}");
         }
+    }
+
+    #[test]
+    fn columns_with_capitals_become_snake_case_fields_mapped_to_them() {
+        let columns = [
+            column("id", "integer", false, true),
+            column("State", "text", false, false),
+            column("createdBy", "text", true, false),
+            column("Name", "text", false, false),
+            column("name", "text", false, false),
+        ];
+        let source = model_source("Order", "orders", &columns).unwrap();
+        assert!(
+            source.contains("    #[model(column = \"State\")]\n    pub state: String,"),
+            "{source}"
+        );
+        assert!(source.contains("pub model_state: ModelState,"), "{source}");
+        assert!(
+            source.contains(
+                "    #[model(column = \"createdBy\")]\n    pub created_by: Option<String>,"
+            ),
+            "{source}"
+        );
+        // `Name` would become another column's name: kept as it is.
+        assert!(
+            source.contains("pub Name: String,") && source.contains("pub name: String,"),
+            "{source}"
+        );
     }
 
     #[test]
