@@ -275,6 +275,24 @@ pub enum Error {
         #[source]
         first: Box<Error>,
     },
+    /// The database cancelled the statement: a statement timeout (PostgreSQL's
+    /// `statement_timeout`, MariaDB's `max_statement_time`, MySQL's `max_execution_time`)
+    /// or a cancel request (`pg_cancel_backend`, `KILL QUERY`). What the statement did is
+    /// undone; on PostgreSQL an open transaction is aborted, as after any failure.
+    #[error("statement cancelled: {message}{}", sql.as_deref().map(|s| format!(" (in `{s}`)")).unwrap_or_default())]
+    #[non_exhaustive]
+    StatementCancelled {
+        /// The database's message.
+        message: String,
+        /// The SQLSTATE (PostgreSQL: `57014`) or error number (MySQL/MariaDB: `1317`,
+        /// `1969`, `3024`).
+        code: Option<String>,
+        /// The statement that failed.
+        sql: Option<String>,
+        /// The driver's error.
+        #[source]
+        source: Option<DriverError>,
+    },
     /// Any other error reported by the database.
     #[error("database error: {message}{}", sql.as_deref().map(|s| format!(" (in `{s}`)")).unwrap_or_default())]
     #[non_exhaustive]
@@ -429,6 +447,7 @@ impl Error {
             | Error::NotNullViolation { sql, .. }
             | Error::CheckViolation { sql, .. }
             | Error::Busy { sql, .. }
+            | Error::StatementCancelled { sql, .. }
             | Error::Database { sql, .. } => sql.as_deref(),
             _ => None,
         }
@@ -542,6 +561,17 @@ impl Error {
                 source: None,
             },
             (
+                Error::StatementCancelled {
+                    message, code, sql, ..
+                },
+                _,
+            ) => Error::StatementCancelled {
+                message: message.clone(),
+                code: code.clone(),
+                sql: sql.clone(),
+                source: None,
+            },
+            (
                 Error::Database {
                     message, code, sql, ..
                 },
@@ -576,6 +606,7 @@ impl Error {
             | Error::NotNullViolation { sql, .. }
             | Error::CheckViolation { sql, .. }
             | Error::Busy { sql, .. }
+            | Error::StatementCancelled { sql, .. }
             | Error::Database { sql, .. }
                 if sql.is_none() =>
             {

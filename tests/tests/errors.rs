@@ -572,3 +572,42 @@ on_every_backend! {
         Ok(())
     }
 }
+
+on_every_backend! {
+    fn a_statement_the_database_cancels_is_statement_cancelled() {
+        let (timeout, slow) = match orm_tests::backend() {
+            // SQLite has no statement timeout.
+            orm_core::Backend::Sqlite => return Ok(()),
+            orm_core::Backend::Postgres => ("SET statement_timeout = '100ms'", "SELECT pg_sleep(2)"),
+            _ => ("SET SESSION max_statement_time = 0.1", "SELECT SLEEP(2)"),
+        };
+        DB::statement("CREATE TABLE kept (id INTEGER PRIMARY KEY)")?;
+        DB::statement(timeout)?;
+        let err = DB::select(slow, &[]).unwrap_err();
+        match &err {
+            Error::StatementCancelled { code, sql, .. } => {
+                assert!(matches!(code.as_deref(), Some("57014" | "1969")), "{err:?}");
+                assert_eq!(sql.as_deref(), Some(slow));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!err.is_retryable() && !err.is_busy());
+        // Inside a transaction: what the transaction did is not kept on PostgreSQL (the
+        // cancel aborts it), and the commit says so rather than report success.
+        let result = DB::transaction(|| {
+            DB::insert("INSERT INTO kept (id) VALUES (1)", &[])?;
+            assert!(matches!(DB::select(slow, &[]), Err(Error::StatementCancelled { .. })));
+            Ok(())
+        });
+        let kept = DB::table("kept").count()?;
+        match result {
+            Err(Error::TransactionAborted { first }) => {
+                assert!(matches!(*first, Error::StatementCancelled { .. }));
+                assert_eq!(kept, 0);
+            }
+            Ok(()) => assert_eq!(kept, 1, "the transaction went on and committed its row"),
+            Err(other) => return Err(other),
+        }
+        Ok(())
+    }
+}

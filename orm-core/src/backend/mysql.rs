@@ -51,6 +51,9 @@ mod code {
     /// session; MariaDB uses the number for an unrelated error.
     pub(super) const CLIENT_INTERACTION_TIMEOUT: u16 = 4031;
     pub(super) const UNSUPPORTED_PS: u16 = 1295;
+    pub(super) const QUERY_INTERRUPTED: u16 = 1317;
+    pub(super) const MARIADB_STATEMENT_TIMEOUT: u16 = 1969;
+    pub(super) const MYSQL_EXECUTION_TIMEOUT: u16 = 3024;
 }
 
 pub(crate) struct MysqlConnection {
@@ -750,6 +753,14 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
     }
     match server.code {
         code::LOCK_DEADLOCK | code::LOCK_WAIT_TIMEOUT => Error::Busy {
+            message,
+            code: Some(server.code.to_string()),
+            sql: None,
+            source,
+        },
+        code::QUERY_INTERRUPTED
+        | code::MARIADB_STATEMENT_TIMEOUT
+        | code::MYSQL_EXECUTION_TIMEOUT => Error::StatementCancelled {
             message,
             code: Some(server.code.to_string()),
             sql: None,

@@ -997,6 +997,14 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
                 source: Some(Box::new(error)),
             };
         }
+        if code == SqlState::QUERY_CANCELED {
+            return Error::StatementCancelled {
+                message,
+                code: Some(code.code().to_owned()),
+                sql: None,
+                source: Some(Box::new(error)),
+            };
+        }
         return Error::Database {
             message,
             code: Some(code.code().to_owned()),
