@@ -568,17 +568,13 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// Whether `other` is the same row: the same table, the same key (not empty) and the
     /// same connection (Eloquent's `is`). The columns' values are not compared.
     fn is<O: Model>(&self, other: &O) -> bool {
-        let connection = |state: Option<&ModelState>, meta: &ModelMeta| {
-            state
-                .and_then(ModelState::connection)
-                .unwrap_or(meta.connection)
-                .to_owned()
-        };
+        let ours = self.state().and_then(ModelState::connection);
+        let theirs = other.state().and_then(ModelState::connection);
         let key = self.key_value();
         !key.is_null()
             && Self::meta().table == O::meta().table
             && key == other.key_value()
-            && connection(self.state(), Self::meta()) == connection(other.state(), O::meta())
+            && ours.unwrap_or(Self::meta().connection) == theirs.unwrap_or(O::meta().connection)
     }
 
     /// `!self.is(other)` (Eloquent's `isNot`).

@@ -258,6 +258,17 @@ pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()
     model.saved()
 }
 
+/// The key of the row a model was read from: with a state, the key as read (the key
+/// field itself may have been changed since), else the field's.
+fn key_as_read(model: &dyn Persist) -> Value {
+    let index = model.meta().primary_key_index;
+    model
+        .state()
+        .and_then(ModelState::original)
+        .map(|original| original[index].clone())
+        .unwrap_or_else(|| model.key_value())
+}
+
 /// `save` on a stored model with a state: writes the changed columns only.
 pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     let meta = model.meta();
@@ -289,12 +300,7 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
             changed.insert(at, u);
         }
     }
-    // The row is the one read: its key as read (the key column itself may be changed).
-    let key = model
-        .state()
-        .and_then(ModelState::original)
-        .map(|o| o[meta.primary_key_index].clone())
-        .unwrap_or_else(|| model.key_value());
+    let key = key_as_read(model);
     let version = version_read(model);
     let count = {
         let mut values = Binds::new();
@@ -598,12 +604,7 @@ pub(super) fn step(
     let Some(position) = meta.columns.iter().position(|c| *c == column) else {
         return Err(Error::ColumnNotFound(format!("{}.{column}", meta.name)));
     };
-    // The row is the one read: its key as read (the key field may have been changed).
-    let key = model
-        .state()
-        .and_then(ModelState::original)
-        .map(|o| o[meta.primary_key_index].clone())
-        .unwrap_or_else(|| model.key_value());
+    let key = key_as_read(model);
     if key.is_null() {
         return Err(missing_key(meta, action));
     }
