@@ -78,7 +78,7 @@ pub use crate::model::{
 #[cfg(feature = "pool")]
 pub use crate::pool::Manager;
 pub use crate::pool::{Pool, PoolConfig, PooledConnection};
-pub use crate::query::Constraint;
+pub use crate::query::{Aggregate, Constraint};
 pub use crate::query::{
     Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
     CURSOR_PAGE_SIZE,
@@ -130,11 +130,11 @@ pub mod prelude {
     #[cfg(feature = "uuid")]
     pub use crate::Uuid;
     pub use crate::{
-        row, BelongsTo, BelongsToMany, Connection, DateTime, DbEnum, Error, Executor, FromRow,
-        HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model, ModelHooks,
-        ModelRelations, ModelState, MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany,
-        MorphedByMany, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result, ToValue, Utc,
-        Value, DB,
+        row, Aggregate, BelongsTo, BelongsToMany, Connection, DateTime, DbEnum, Error, Executor,
+        FromRow, HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model,
+        ModelHooks, ModelRelations, ModelState, MorphMany, MorphOne, MorphTarget, MorphTo,
+        MorphToMany, MorphedByMany, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result,
+        ToValue, Utc, Value, DB,
     };
 }
 

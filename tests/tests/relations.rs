@@ -845,3 +845,213 @@ on_every_backend! {
         Ok(())
     }
 }
+
+/// `with_sum`, `with_avg`, `with_min`, `with_max` (Eloquent's `withSum`, ...): one grouped
+/// query per aggregate, read from the relation field.
+mod aggregates {
+    use orm_core::prelude::*;
+    use orm_core::Decimal;
+    use orm_migrate::Schema;
+    use orm_tests::on_every_backend;
+    use std::str::FromStr;
+
+    #[derive(Debug, Clone, Default, PartialEq, Model)]
+    pub struct Shopper {
+        pub id: Option<i64>,
+        pub name: String,
+        #[model(has_many(Order))]
+        pub orders: HasMany<Order>,
+        #[model(has_one(Order))]
+        pub an_order: HasOne<Order>,
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Model)]
+    #[model(soft_deletes)]
+    pub struct Order {
+        pub id: Option<i64>,
+        pub shopper_id: i64,
+        pub items: i64,
+        pub total: Decimal,
+        pub placed_at: DateTime<Utc>,
+        pub deleted_at: Option<DateTime<Utc>>,
+        #[model(belongs_to_many(Product, with_pivot = ["price"]))]
+        pub products: BelongsToMany<Product>,
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Model)]
+    pub struct Product {
+        pub id: Option<i64>,
+        pub price: i64,
+    }
+
+    fn dec(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(2026, 12, 6)
+            .unwrap()
+            .and_hms_opt(hour, 30, 0)
+            .unwrap()
+            .and_utc()
+    }
+
+    /// Ada: orders of 2 and 5 items (and a deleted one of 100), Grace: one of 1, Linus: none.
+    fn seed() -> Result<Vec<i64>> {
+        Schema::on_default(|s| {
+            s.create("shoppers", |t| {
+                t.increments("id");
+                t.string("name", 50);
+            })?;
+            s.create("orders", |t| {
+                t.increments("id");
+                t.big_integer("shopper_id");
+                t.big_integer("items");
+                t.decimal("total", 10, 2);
+                t.timestamp_tz("placed_at");
+                t.soft_deletes();
+            })?;
+            s.create("products", |t| {
+                t.increments("id");
+                t.big_integer("price");
+            })?;
+            s.create("order_product", |t| {
+                t.big_integer("order_id");
+                t.big_integer("product_id");
+                t.big_integer("price");
+            })
+        })
+        .map_err(|e| Error::other(e.to_string()))?;
+        let mut ids = Vec::new();
+        for name in ["Ada", "Grace", "Linus"] {
+            let shopper = Shopper::create(Shopper {
+                name: name.into(),
+                ..Default::default()
+            })?;
+            ids.push(shopper.id.unwrap());
+        }
+        let orders = [
+            (ids[0], 2, "9.50", 9),
+            (ids[0], 5, "10.10", 14),
+            (ids[0], 100, "999.99", 20),
+            (ids[1], 1, "0.01", 8),
+        ];
+        for (shopper_id, items, total, hour) in orders {
+            Order::create(Order {
+                shopper_id,
+                items,
+                total: dec(total),
+                placed_at: at(hour),
+                ..Default::default()
+            })?;
+        }
+        Order::where_eq("items", 100).delete()?;
+        let cheap = Product::create(Product {
+            price: 3,
+            ..Default::default()
+        })?;
+        let dear = Product::create(Product {
+            price: 40,
+            ..Default::default()
+        })?;
+        let first = Order::where_eq("items", 2).first_or_fail()?;
+        // The pivot's `price` (what was paid) differs from the product's own.
+        first
+            .products()
+            .attach_with(cheap.id.unwrap(), [("price", Value::Int(1000))])?;
+        first
+            .products()
+            .attach_with(dear.id.unwrap(), [("price", Value::Int(2000))])?;
+        Ok(ids)
+    }
+
+    fn by_name() -> Query<Shopper> {
+        Shopper::query().order_by("name")
+    }
+
+    on_every_backend! {
+        fn sums_averages_and_extremes_are_loaded_per_parent() {
+            seed()?;
+            let shoppers = by_name()
+                .with_sum("orders", "items")
+                .with_avg("orders", "items")
+                .with_min("orders", "total")
+                .with_max("orders", "placed_at")
+                .get()?;
+            let [ada, grace, linus] = &shoppers[..] else { panic!("{shoppers:?}") };
+            // The soft-deleted order is left out, as the relation leaves it out.
+            assert_eq!(ada.orders.sum("items"), Some(7.0));
+            assert_eq!(ada.orders.avg("items"), Some(3.5));
+            assert_eq!(ada.orders.min::<Decimal>("total")?, Some(dec("9.50")));
+            assert_eq!(ada.orders.max::<DateTime<Utc>>("placed_at")?, Some(at(14)));
+            assert_eq!(grace.orders.sum("items"), Some(1.0));
+            assert_eq!(grace.orders.min::<Decimal>("total")?, Some(dec("0.01")));
+            // No related rows: a sum of 0, no average or extremes; NULL underneath.
+            assert_eq!(linus.orders.sum("items"), Some(0.0));
+            assert_eq!(linus.orders.avg("items"), None);
+            assert_eq!(linus.orders.min::<Decimal>("total")?, None);
+            assert_eq!(linus.orders.aggregate(Aggregate::Sum, "items"), Some(&Value::Null));
+            // What was not asked for is not there, and the models were not loaded.
+            assert_eq!(ada.orders.sum("total"), None);
+            assert_eq!(ada.orders.aggregate(Aggregate::Max, "items"), None);
+            assert!(!ada.orders.is_loaded());
+            // Read as a type the value is not: a typed error naming the aggregate.
+            let wrong = ada.orders.max::<bool>("placed_at");
+            assert!(matches!(&wrong, Err(Error::Decode { column, .. }) if column == "max(placed_at)"), "{wrong:?}");
+            Ok(())
+        }
+
+        fn aggregates_combine_with_eager_loads_counts_and_constraints() {
+            seed()?;
+            let shoppers = by_name()
+                .with(&["orders"])
+                .with_count(&["orders"])
+                .with_aggregate_where("orders", Aggregate::Sum, "items", |q| q.where_("items", ">", 2))
+                .with_aggregate("an_order", Aggregate::Max, "items")
+                .get()?;
+            assert_eq!(shoppers[0].orders.len(), 2);
+            assert_eq!(shoppers[0].orders.count(), Some(2));
+            assert_eq!(shoppers[0].orders.sum("items"), Some(5.0));
+            assert_eq!(shoppers[1].orders.sum("items"), Some(0.0));
+            assert_eq!(shoppers[0].an_order.max::<i64>("items")?, Some(5));
+            assert_eq!(shoppers[2].an_order.max::<i64>("items")?, None);
+            // A later request for the same aggregate replaces the earlier one.
+            let again = by_name()
+                .with_sum("orders", "items")
+                .with_aggregate_where("orders", Aggregate::Sum, "items", |q| q.where_eq("items", 2))
+                .first_or_fail()?;
+            assert_eq!(again.orders.sum("items"), Some(2.0));
+            Ok(())
+        }
+
+        fn a_pivot_column_named_like_the_related_one_is_not_aggregated() {
+            seed()?;
+            let orders = Order::query().order_by("items").with_sum("products", "price").get()?;
+            let two = orders.iter().find(|o| o.items == 2).unwrap();
+            assert_eq!(two.products.sum("price"), Some(43.0));
+            // Qualified by hand, the pivot's own column.
+            let paid = Order::where_eq("items", 2).with_sum("products", "order_product.price").first_or_fail()?;
+            assert_eq!(paid.products.sum("order_product.price"), Some(3000.0));
+            Ok(())
+        }
+
+        fn aggregates_load_onto_models_already_in_memory() {
+            let ids = seed()?;
+            let mut shoppers = by_name().get()?;
+            // The same row twice gets its aggregate twice.
+            shoppers.push(shoppers[0].clone());
+            Shopper::load_aggregate(&mut shoppers, "orders", Aggregate::Max, "items")?;
+            assert_eq!(shoppers[0].id, Some(ids[0]));
+            assert_eq!(shoppers[0].orders.max::<i64>("items")?, Some(5));
+            assert_eq!(shoppers[3].orders.max::<i64>("items")?, Some(5));
+            assert_eq!(shoppers[1].orders.max::<i64>("items")?, Some(1));
+            assert_eq!(shoppers[2].orders.max::<i64>("items")?, None);
+            // An unknown relation is the typed error, before any query.
+            let unknown = Shopper::load_aggregate(&mut shoppers, "invoices", Aggregate::Sum, "items");
+            assert!(matches!(unknown, Err(Error::UnknownRelation { .. })), "{unknown:?}");
+            let unknown = by_name().with_sum("invoices", "items").get();
+            assert!(matches!(unknown, Err(Error::UnknownRelation { .. })), "{unknown:?}");
+            Ok(())
+        }
+    }
+}

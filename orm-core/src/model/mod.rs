@@ -967,6 +967,9 @@ pub trait RelationSlot: std::any::Any {
     fn clear(&mut self);
     /// The field itself, to set it when its type is known.
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+    /// Keeps a `with_sum`-like aggregate of the relation's `column` (replacing an earlier
+    /// one of the same function and column).
+    fn set_aggregate(&mut self, function: crate::query::Aggregate, column: &str, value: Value);
 }
 
 /// The name of the soft-delete scope on model queries.

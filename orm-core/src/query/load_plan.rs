@@ -16,6 +16,50 @@ pub struct LoadPlan {
     pub(crate) relations: Vec<EagerRelation>,
     /// The relations to count (`with_count`, `with_count_where`), with their constraints.
     pub(crate) counts: Vec<(String, Option<Constraint>)>,
+    /// The relations' columns to aggregate (`with_sum`, `with_aggregate_where`, ...).
+    pub(crate) aggregates: Vec<AggregateRequest>,
+}
+
+/// An aggregate of a relation's column, loaded per parent by `with_sum`, `with_avg`,
+/// `with_min` and `with_max` (Eloquent's `withSum`, ...) and read from the relation
+/// field: `user.posts.sum("votes")`, `user.posts.aggregate(Aggregate::Max, "votes")`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Aggregate {
+    /// `SUM(column)`, as a float (as [`Query::sum`]).
+    Sum,
+    /// `AVG(column)`, as a float (as [`Query::avg`]).
+    Avg,
+    /// `MIN(column)`, in the column's own type.
+    Min,
+    /// `MAX(column)`, in the column's own type.
+    Max,
+}
+
+impl Aggregate {
+    /// The SQL function.
+    pub(crate) fn function(self) -> &'static str {
+        match self {
+            Aggregate::Sum => "SUM",
+            Aggregate::Avg => "AVG",
+            Aggregate::Min => "MIN",
+            Aggregate::Max => "MAX",
+        }
+    }
+
+    /// Whether the result is cast to a float, so it reads the same on every backend.
+    pub(crate) fn is_float(self) -> bool {
+        matches!(self, Aggregate::Sum | Aggregate::Avg)
+    }
+}
+
+/// One `with_sum`-like request: the relation, the function, its column and constraint.
+#[derive(Clone)]
+pub(crate) struct AggregateRequest {
+    pub(crate) relation: String,
+    pub(crate) function: Aggregate,
+    pub(crate) column: String,
+    pub(crate) constraint: Option<Constraint>,
 }
 
 impl Clone for LoadPlan {
@@ -23,6 +67,7 @@ impl Clone for LoadPlan {
         LoadPlan {
             relations: clone_list(&self.relations),
             counts: clone_list(&self.counts),
+            aggregates: clone_list(&self.aggregates),
         }
     }
 }
@@ -37,6 +82,14 @@ impl std::fmt::Debug for LoadPlan {
             .field(
                 "counts",
                 &self.counts.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            )
+            .field(
+                "aggregates",
+                &self
+                    .aggregates
+                    .iter()
+                    .map(|a| (&a.relation, a.function, &a.column))
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -53,7 +106,7 @@ pub struct EagerRelation {
 
 impl LoadPlan {
     pub(crate) fn is_empty(&self) -> bool {
-        self.relations.is_empty() && self.counts.is_empty()
+        self.relations.is_empty() && self.counts.is_empty() && self.aggregates.is_empty()
     }
 
     /// Adds `posts.comments` as `posts` → `comments`, with `constraint` on the last one.

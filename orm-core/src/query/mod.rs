@@ -32,7 +32,8 @@ pub use self::clause::Ident;
 pub(crate) use self::clause::{clone_list, Clauses, Columns, Parts, SelectItem};
 use self::clause::{deferred, Conditions, Deferred, Join, JoinKind, Order, Where, WhereKind};
 pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
-pub use self::load_plan::{Constraint, EagerRelation, LoadPlan};
+pub(crate) use self::load_plan::AggregateRequest;
+pub use self::load_plan::{Aggregate, Constraint, EagerRelation, LoadPlan};
 pub use self::operator::{IntoOperator, Operator};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
@@ -532,6 +533,17 @@ impl<T> Query<T> {
         self.parts_mut()
             .columns
             .push(SelectItem::Raw(sql.into(), bindings));
+        self
+    }
+
+    /// Adds `function(column) AS aggregate` to the selected items (a float for `Sum` and
+    /// `Avg`, as [`Query::sum`] reads them).
+    pub(crate) fn select_aggregate(mut self, function: Aggregate, column: Ident) -> Self {
+        self.parts_mut().columns.push(SelectItem::Aggregate {
+            function: function.function(),
+            column: Some(column),
+            float: function.is_float(),
+        });
         self
     }
 

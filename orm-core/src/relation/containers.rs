@@ -1,6 +1,8 @@
 //! `Many` and `One`: the fields that hold a loaded relation.
 
 use crate::model::RelationSlot;
+use crate::query::Aggregate;
+use crate::value::FromValue;
 use std::mem::ManuallyDrop;
 
 use super::*;
@@ -34,9 +36,57 @@ impl<T> Drop for Many<T> {
     }
 }
 
+/// The `with_sum`-like aggregates loaded onto one relation field: few, so a list.
+#[derive(Clone, Default)]
+struct Aggregates(Vec<(Aggregate, Box<str>, Value)>);
+
+impl Aggregates {
+    fn set(&mut self, function: Aggregate, column: &str, value: Value) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(f, c, _)| *f == function && &**c == column)
+        {
+            Some(entry) => entry.2 = value,
+            None => self.0.push((function, column.into(), value)),
+        }
+    }
+
+    fn get(&self, function: Aggregate, column: &str) -> Option<&Value> {
+        self.0
+            .iter()
+            .find(|(f, c, _)| *f == function && &**c == column)
+            .map(|(_, _, value)| value)
+    }
+}
+
+/// The value of `function(column)` read as a float (what `Sum` and `Avg` hold).
+fn as_float(value: Option<&Value>) -> Option<f64> {
+    match value? {
+        Value::Float(f) => Some(*f),
+        Value::Int(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+/// The value of `function(column)` read as `V` (`None` when not loaded or NULL).
+fn decoded<V: FromValue>(
+    value: Option<&Value>,
+    function: Aggregate,
+    column: &str,
+) -> Result<Option<V>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => V::from_value(value.as_ref())
+            .map(Some)
+            .map_err(|e| e.into_error(format!("{}({column})", function.function().to_lowercase()))),
+    }
+}
+
 struct ManyInner<T> {
     items: Option<Vec<T>>,
     count: Option<u64>,
+    aggregates: Aggregates,
     /// Per item, its pivot row, when eager loading read one (a belongs-to-many with
     /// `with_pivot` columns or pivot timestamps).
     pivots: Option<Vec<Record>>,
@@ -59,6 +109,7 @@ impl<T> Many<T> {
             Box::new(ManyInner {
                 items: None,
                 count: None,
+                aggregates: Aggregates::default(),
                 pivots: None,
             })
         })
@@ -130,6 +181,45 @@ impl<T> Many<T> {
     pub fn count_slot(&mut self) -> &mut Option<u64> {
         &mut self.inner_mut().count
     }
+
+    /// The `function(column)` of the related rows that `with_sum`, `with_avg`,
+    /// `with_min`, `with_max` (or `with_aggregate_where`, `Model::load_aggregate`) loaded:
+    /// `None` when not loaded, `Some(Value::Null)` when there were no related rows.
+    pub fn aggregate(&self, function: Aggregate, column: &str) -> Option<&Value> {
+        self.inner.as_ref()?.aggregates.get(function, column)
+    }
+
+    /// The sum of `column` that `with_sum` loaded: `None` when not loaded, 0 when
+    /// there are no related rows (as [`Query::sum`]).
+    pub fn sum(&self, column: &str) -> Option<f64> {
+        let value = self.aggregate(Aggregate::Sum, column)?;
+        Some(as_float(Some(value)).unwrap_or(0.0))
+    }
+
+    /// The average of `column` that `with_avg` loaded (`None` when not loaded or when
+    /// there are no related rows: [`Self::aggregate`] tells the two apart).
+    pub fn avg(&self, column: &str) -> Option<f64> {
+        as_float(self.aggregate(Aggregate::Avg, column))
+    }
+
+    /// The smallest `column` that `with_min` loaded, read as `V` (`Ok(None)` when not
+    /// loaded or when there are no related rows; an error when it does not read as `V`).
+    pub fn min<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
+        decoded(
+            self.aggregate(Aggregate::Min, column),
+            Aggregate::Min,
+            column,
+        )
+    }
+
+    /// The largest `column` that `with_max` loaded, as [`Self::min`].
+    pub fn max<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
+        decoded(
+            self.aggregate(Aggregate::Max, column),
+            Aggregate::Max,
+            column,
+        )
+    }
 }
 
 impl<T> Default for Many<T> {
@@ -147,6 +237,7 @@ impl<T: Clone> Clone for Many<T> {
                 Box::new(ManyInner {
                     items: inner.items.clone(),
                     count: inner.count,
+                    aggregates: inner.aggregates.clone(),
                     pivots: inner.pivots.clone(),
                 })
             })),
@@ -203,6 +294,7 @@ struct OneInner<T> {
     /// `Some` once loaded: the model, or `None` when there is none.
     item: Option<Option<T>>,
     count: Option<u64>,
+    aggregates: Aggregates,
 }
 
 /// A model related by a foreign key on its table (at most one).
@@ -223,6 +315,7 @@ impl<T> One<T> {
             Box::new(OneInner {
                 item: None,
                 count: None,
+                aggregates: Aggregates::default(),
             })
         })
     }
@@ -256,6 +349,45 @@ impl<T> One<T> {
     pub fn count_slot(&mut self) -> &mut Option<u64> {
         &mut self.inner_mut().count
     }
+
+    /// The `function(column)` of the related row that `with_sum`, `with_avg`,
+    /// `with_min`, `with_max` (or `with_aggregate_where`, `Model::load_aggregate`) loaded:
+    /// `None` when not loaded, `Some(Value::Null)` when there were no related rows.
+    pub fn aggregate(&self, function: Aggregate, column: &str) -> Option<&Value> {
+        self.inner.as_ref()?.aggregates.get(function, column)
+    }
+
+    /// The sum of `column` that `with_sum` loaded: `None` when not loaded, 0 when
+    /// there are no related rows (as [`Query::sum`]).
+    pub fn sum(&self, column: &str) -> Option<f64> {
+        let value = self.aggregate(Aggregate::Sum, column)?;
+        Some(as_float(Some(value)).unwrap_or(0.0))
+    }
+
+    /// The average of `column` that `with_avg` loaded (`None` when not loaded or when
+    /// there are no related rows: [`Self::aggregate`] tells the two apart).
+    pub fn avg(&self, column: &str) -> Option<f64> {
+        as_float(self.aggregate(Aggregate::Avg, column))
+    }
+
+    /// The smallest `column` that `with_min` loaded, read as `V` (`Ok(None)` when not
+    /// loaded or when there are no related rows; an error when it does not read as `V`).
+    pub fn min<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
+        decoded(
+            self.aggregate(Aggregate::Min, column),
+            Aggregate::Min,
+            column,
+        )
+    }
+
+    /// The largest `column` that `with_max` loaded, as [`Self::min`].
+    pub fn max<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
+        decoded(
+            self.aggregate(Aggregate::Max, column),
+            Aggregate::Max,
+            column,
+        )
+    }
 }
 
 impl<T> Default for One<T> {
@@ -273,6 +405,7 @@ impl<T: Clone> Clone for One<T> {
                 Box::new(OneInner {
                     item: inner.item.clone(),
                     count: inner.count,
+                    aggregates: inner.aggregates.clone(),
                 })
             })),
         }
@@ -330,6 +463,9 @@ impl<T: Model> PushLoaded for Many<T> {
 }
 
 impl<T: 'static> RelationSlot for One<T> {
+    fn set_aggregate(&mut self, function: Aggregate, column: &str, value: Value) {
+        self.inner_mut().aggregates.set(function, column, value);
+    }
     fn unload(&mut self) {
         self.take();
     }
@@ -342,6 +478,9 @@ impl<T: 'static> RelationSlot for One<T> {
 }
 
 impl<T: 'static> RelationSlot for Many<T> {
+    fn set_aggregate(&mut self, function: Aggregate, column: &str, value: Value) {
+        self.inner_mut().aggregates.set(function, column, value);
+    }
     fn unload(&mut self) {
         self.take();
     }

@@ -36,6 +36,14 @@ pub(super) fn run_plan_counting<M: Model>(
     for (name, constraint) in &plan.counts {
         load_counts(models, M::meta().relation(name)?, constraint.as_ref(), conn)?;
     }
+    for request in &plan.aggregates {
+        load_aggregates(
+            models,
+            M::meta().relation(&request.relation)?,
+            request,
+            conn,
+        )?;
+    }
     Ok(())
 }
 
@@ -624,6 +632,54 @@ fn count_related(
     Ok(counts)
 }
 
+/// `with_sum`, `with_avg`, `with_min`, `with_max`: one grouped query per request.
+pub(super) fn load_aggregates<M: Model>(
+    models: &mut [M],
+    relation: &'static RelationMeta,
+    request: &AggregateRequest,
+    conn: &mut Connection,
+) -> Result<()> {
+    let keys = ParentKeys::of(models, relation.parent_column());
+    let mut values: KeyMap<Value> = KeyMap::default();
+    if !keys.distinct.is_empty() {
+        let (mut query, group_column) = counting_query(relation, None)?;
+        if let Some(constraint) = &request.constraint {
+            query = query.bracketed(|q| constraint(q));
+        }
+        // A bare column is the related table's (a pivot joined in may have one alike).
+        let column = match request.column.contains('.') {
+            true => Ident::Owned(request.column.clone()),
+            false => qualify((relation.related)().table, &request.column),
+        };
+        let query = query
+            .group_by(vec![group_column.clone()])
+            .select(vec![group_column.clone()])
+            .select_aggregate(request.function, column);
+        let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
+        for keys in keys.distinct.chunks(chunk) {
+            let rows = query
+                .clone()
+                .where_in(group_column.clone(), keys.to_vec())
+                .get_on(conn)?;
+            for row in rows {
+                let mut pair = row.into_values().into_iter();
+                if let (Some(key), Some(value)) = (pair.next(), pair.next()) {
+                    if let Some(key) = KeyRepr::from_value(key) {
+                        values.insert(key, value);
+                    }
+                }
+            }
+        }
+    }
+    for (model, key) in models.iter_mut().zip(&keys.keys) {
+        let value = key.as_ref().and_then(|k| values.get(k)).cloned();
+        if let Some(slot) = model.relation_slot(relation.name) {
+            slot.set_aggregate(request.function, &request.column, value.unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
 impl<M: Model> Query<M> {
     /// Eager loads relations after the query (`"posts"`, nested `"posts.comments"`): one
     /// `IN (...)` query per relation and level, whatever the number of rows.
@@ -674,6 +730,68 @@ impl<M: Model> Query<M> {
             .eager_plan(run_plan_counting::<M>)
             .counts
             .push((relation.to_owned(), Some(constraint)));
+        if let Some(eager) = self.model.eager.as_mut() {
+            eager.after_load = run_plan_counting::<M>;
+        }
+        self
+    }
+
+    /// Loads the sum of the related rows' `column` into the relation field, one grouped
+    /// query per call (Eloquent's `withSum`): `with_sum("posts", "votes")`, read with
+    /// `user.posts.sum("votes")`.
+    pub fn with_sum(self, relation: &str, column: &str) -> Self {
+        self.with_aggregate(relation, Aggregate::Sum, column)
+    }
+
+    /// Loads the average of the related rows' `column` (`user.posts.avg("votes")`).
+    pub fn with_avg(self, relation: &str, column: &str) -> Self {
+        self.with_aggregate(relation, Aggregate::Avg, column)
+    }
+
+    /// Loads the smallest of the related rows' `column` (`user.posts.min::<i64>("votes")`).
+    pub fn with_min(self, relation: &str, column: &str) -> Self {
+        self.with_aggregate(relation, Aggregate::Min, column)
+    }
+
+    /// Loads the largest of the related rows' `column` (`user.posts.max::<i64>("votes")`).
+    pub fn with_max(self, relation: &str, column: &str) -> Self {
+        self.with_aggregate(relation, Aggregate::Max, column)
+    }
+
+    /// Loads `function(column)` over each row's related rows (Eloquent's
+    /// `withAggregate`); read with `user.posts.aggregate(function, column)`.
+    pub fn with_aggregate(self, relation: &str, function: Aggregate, column: &str) -> Self {
+        self.push_aggregate(relation, function, column, None)
+    }
+
+    /// [`Query::with_aggregate`] over the related rows that match the constraint:
+    /// `with_aggregate_where("posts", Aggregate::Sum, "votes", |q| q.where_eq("published", true))`.
+    pub fn with_aggregate_where(
+        self,
+        relation: &str,
+        function: Aggregate,
+        column: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        self.push_aggregate(relation, function, column, Some(Arc::new(constraint)))
+    }
+
+    fn push_aggregate(
+        mut self,
+        relation: &str,
+        function: Aggregate,
+        column: &str,
+        constraint: Option<Constraint>,
+    ) -> Self {
+        self.model
+            .eager_plan(run_plan_counting::<M>)
+            .aggregates
+            .push(AggregateRequest {
+                relation: relation.to_owned(),
+                function,
+                column: column.to_owned(),
+                constraint,
+            });
         if let Some(eager) = self.model.eager.as_mut() {
             eager.after_load = run_plan_counting::<M>;
         }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use crate::backend::Connection;
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::model::{Model, ModelMeta, RelationKind, RelationMeta};
-use crate::query::{Constraint, EagerRelation, Ident, LoadPlan, Query};
+use crate::query::{
+    Aggregate, AggregateRequest, Constraint, EagerRelation, Ident, LoadPlan, Query,
+};
 use crate::value::now;
 
 use crate::row::{Layout, Record};

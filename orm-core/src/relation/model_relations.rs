@@ -33,6 +33,31 @@ pub trait ModelRelations: Model {
         })
     }
 
+    /// Loads `function(column)` of a relation onto models already loaded, as
+    /// `with_aggregate` does on a query: `User::load_aggregate(&mut users, "posts",
+    /// Aggregate::Sum, "votes")` (Eloquent's `loadSum`, `loadAggregate`; one grouped
+    /// query); read with `user.posts.sum("votes")`.
+    fn load_aggregate(
+        models: &mut [Self],
+        relation: &str,
+        function: Aggregate,
+        column: &str,
+    ) -> Result<()> {
+        if models.is_empty() {
+            return Ok(());
+        }
+        let meta = Self::meta().relation(relation)?;
+        let request = AggregateRequest {
+            relation: relation.to_owned(),
+            function,
+            column: column.to_owned(),
+            constraint: None,
+        };
+        crate::replicas::read_named(Self::meta().connection, |conn| {
+            load_aggregates(models, meta, &request, conn)
+        })
+    }
+
     /// Sets this model's foreign key of the belongs-to `relation` to `owner`'s key (not
     /// saved: call `save`); the relation field, when loaded, then holds `owner` (a
     /// `morph_to` field becomes not loaded).
