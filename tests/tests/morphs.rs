@@ -243,6 +243,32 @@ on_every_backend! {
         Ok(())
     }
 
+    fn load_missing_leaves_a_loaded_morph_to_alone() -> Result<()> {
+        seed()?;
+        let mut comments = Comment::query().order_by("body").get()?;
+        // The first comment's parent loaded (and changed in memory); the rest not.
+        Comment::load(&mut comments[..1], &["commentable"])?;
+        if let Some(Commentable::Post(post)) = comments[0].commentable.get_mut() {
+            post.title = "changed".into();
+        }
+        DB::enable_query_log();
+        Comment::load_missing(&mut comments, &["commentable"])?;
+        let log = DB::query_log();
+        DB::disable_query_log();
+        // One query per type the others point at (posts for p1-b, videos for v1-a).
+        let titles: Vec<&str> = comments
+            .iter()
+            .map(|c| match c.commentable.get() {
+                Some(Commentable::Post(p)) => p.title.as_str(),
+                Some(Commentable::Video(v)) => v.title.as_str(),
+                None => "",
+            })
+            .collect();
+        assert_eq!(titles, ["changed", "p1", "v1"]);
+        assert_eq!(log.len(), 2, "{:#?}", log.iter().map(|q| &q.sql).collect::<Vec<_>>());
+        Ok(())
+    }
+
     fn morph_to_with_an_unknown_type_is_a_typed_error() -> Result<()> {
         seed()?;
         DB::table("comments").insert(vec![

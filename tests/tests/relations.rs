@@ -846,6 +846,72 @@ on_every_backend! {
     }
 }
 
+on_every_backend! {
+    fn load_missing_keeps_what_was_loaded_and_loads_the_rest() {
+        seed()?;
+        // Ada's posts loaded with a constraint (published only), and one changed in memory.
+        let mut users = User::query()
+            .with_where("posts", |q| q.where_eq("published", true))
+            .order_by("name")
+            .get()?;
+        users[0].posts.loaded_mut().unwrap()[0].title = "changed".into();
+        DB::enable_query_log();
+        User::load_missing(&mut users, &["posts", "country"])?;
+        let log = DB::query_log();
+        DB::disable_query_log();
+        // Only the countries: every user had its posts.
+        assert_eq!(log.len(), 1, "{:#?}", log.iter().map(|q| &q.sql).collect::<Vec<_>>());
+        assert_eq!(names(&users[0].posts, |p| &p.title), ["a3", "changed"]);
+        assert_eq!(users[0].country.get().unwrap().name, "UK");
+        assert_eq!(users[2].country.get().unwrap().name, "France");
+
+        // A nested path: the posts loaded before get their comments too, in one query.
+        DB::enable_query_log();
+        User::load_missing(&mut users, &["posts.comments"])?;
+        let log = DB::query_log();
+        DB::disable_query_log();
+        assert_eq!(log.len(), 1, "{:#?}", log.iter().map(|q| &q.sql).collect::<Vec<_>>());
+        assert_eq!(names(&users[0].posts, |p| &p.title), ["a3", "changed"]);
+        assert!(users[0].posts.iter().all(|p| p.comments.len() == 2));
+        assert_eq!(users[1].posts[0].comments.len(), 2);
+
+        // Everything there: no query at all.
+        DB::enable_query_log();
+        User::load_missing(&mut users, &["posts.comments", "country"])?;
+        let log = DB::query_log();
+        DB::disable_query_log();
+        assert!(log.is_empty(), "{:#?}", log.iter().map(|q| &q.sql).collect::<Vec<_>>());
+        Ok(())
+    }
+
+    fn load_missing_loads_only_onto_the_models_that_lack_it() {
+        seed()?;
+        let mut users = User::query().order_by("name").get()?;
+        // Ada: posts set by hand (none); Grace: her roles loaded with their pivots.
+        users[0].posts.set(Vec::new());
+        User::load(&mut users[1..2], &["roles"])?;
+        let mut grace_post = users[1].posts().first_or_fail()?;
+        grace_post.title = "kept".into();
+        users[1].posts.set(vec![grace_post]);
+        users[1].posts.loaded_mut().unwrap()[0].comments.set(Vec::new());
+        User::load_missing(&mut users, &["posts.comments", "roles", "profile"])?;
+        assert!(users[0].posts.is_empty());
+        assert_eq!(names(&users[1].posts, |p| &p.title), ["kept"]);
+        // Grace's one post had its comments set: they stay as set.
+        assert!(users[1].posts[0].comments.is_empty());
+        assert!(users[2].posts.is_loaded() && users[2].posts.is_empty());
+        assert_eq!(users[1].roles.pivots().unwrap().len(), 1);
+        assert_eq!(names(&users[0].roles, |r| &r.name), ["admin", "editor"]);
+        assert_eq!(users[0].roles.pivots().unwrap().len(), 2);
+        assert_eq!(users[0].profile.get().unwrap().bio, "mathematician");
+        // An unknown relation is the typed error; nothing else changed.
+        let unknown = User::load_missing(&mut users, &["posts.nope"]);
+        assert!(matches!(unknown, Err(Error::UnknownRelation { .. })), "{unknown:?}");
+        assert_eq!(names(&users[1].posts, |p| &p.title), ["kept"]);
+        Ok(())
+    }
+}
+
 /// `with_sum`, `with_avg`, `with_min`, `with_max` (Eloquent's `withSum`, ...): one grouped
 /// query per aggregate, read from the relation field.
 mod aggregates {

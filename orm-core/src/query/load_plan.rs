@@ -102,6 +102,9 @@ pub struct EagerRelation {
     pub(crate) name: String,
     pub(crate) constraint: Option<Constraint>,
     pub(crate) nested: LoadPlan,
+    /// `load_missing`: load it only onto models that have not loaded it, and descend
+    /// into the ones that have.
+    pub(crate) missing_only: bool,
 }
 
 impl LoadPlan {
@@ -111,6 +114,16 @@ impl LoadPlan {
 
     /// Adds `posts.comments` as `posts` → `comments`, with `constraint` on the last one.
     pub(crate) fn add_path(&mut self, path: &str, constraint: Option<Constraint>) {
+        self.add(path, constraint, false);
+    }
+
+    /// Adds `posts.comments` for `load_missing`: each level loads only where it is not
+    /// loaded yet.
+    pub(crate) fn add_missing_path(&mut self, path: &str) {
+        self.add(path, None, true);
+    }
+
+    fn add(&mut self, path: &str, constraint: Option<Constraint>, missing_only: bool) {
         let (head, rest) = match path.split_once('.') {
             Some((head, rest)) => (head, Some(rest)),
             None => (path, None),
@@ -122,12 +135,15 @@ impl LoadPlan {
                     name: head.to_owned(),
                     constraint: None,
                     nested: LoadPlan::default(),
+                    missing_only,
                 });
                 self.relations.len() - 1
             }
         };
         match rest {
-            Some(rest) => self.relations[index].nested.add_path(rest, constraint),
+            Some(rest) => self.relations[index]
+                .nested
+                .add(rest, constraint, missing_only),
             None => {
                 if constraint.is_some() {
                     self.relations[index].constraint = constraint;

@@ -130,6 +130,11 @@ impl<T> Many<T> {
         self.inner.as_mut()?.items.as_deref_mut()
     }
 
+    /// The loaded list itself (its pivots and counts stay), if loaded.
+    pub(super) fn loaded_vec_mut(&mut self) -> Option<&mut Vec<T>> {
+        self.inner.as_mut()?.items.as_mut()
+    }
+
     /// Replaces the loaded models (and forgets any pivot rows).
     pub fn set(&mut self, items: Vec<T>) {
         let inner = self.inner_mut();
@@ -333,6 +338,11 @@ impl<T> One<T> {
     /// The loaded model, to change (then `save` it, or `push` the parent).
     pub fn get_mut(&mut self) -> Option<&mut T> {
         self.inner.as_mut()?.item.as_mut()?.as_mut()
+    }
+
+    /// What was loaded (the model, or `None` when there is none), if loaded.
+    pub(super) fn loaded_slot_mut(&mut self) -> Option<&mut Option<T>> {
+        self.inner.as_mut()?.item.as_mut()
     }
 
     /// Replaces the loaded model.

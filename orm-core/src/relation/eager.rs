@@ -175,6 +175,19 @@ impl ParentKeys {
         ParentKeys::new(models.iter().map(|m| m.column_value(column)).collect())
     }
 
+    /// [`ParentKeys::of`] leaving out the models that `loaded` marks (`load_missing`).
+    fn of_unloaded<M: Model>(models: &[M], column: &str, loaded: Option<&[bool]>) -> ParentKeys {
+        let Some(loaded) = loaded else {
+            return ParentKeys::of(models, column);
+        };
+        let values = models.iter().zip(loaded);
+        ParentKeys::new(
+            values
+                .map(|(m, l)| m.column_value(column).filter(|_| !l))
+                .collect(),
+        )
+    }
+
     fn new(values: Vec<Option<Value>>) -> ParentKeys {
         let mut seen: HashSet<KeyRepr, BuildHasherDefault<KeyHasher>> =
             HashSet::with_capacity_and_hasher(values.len(), Default::default());
@@ -515,7 +528,8 @@ pub fn load_many<P: Model, C: Model + Clone>(
     conn: &mut Connection,
     field: fn(&mut P) -> &mut Many<C>,
 ) -> Result<()> {
-    let keys = ParentKeys::of(parents, relation.parent_column());
+    let loaded = loaded_mask(eager, parents, |p| field(p).is_loaded());
+    let keys = ParentKeys::of_unloaded(parents, relation.parent_column(), loaded.as_deref());
     let pivot = relation.eager_pivot_columns();
     let (children, groups, pivots) =
         load_children::<P, C>(parents, &keys, relation, eager, conn, &pivot)?;
@@ -526,17 +540,30 @@ pub fn load_many<P: Model, C: Model + Clone>(
         copy_to_repeats(&mut buckets, repeats);
     }
     if pivot.is_empty() {
-        for (parent, items) in parents.iter_mut().zip(buckets) {
-            field(parent).set(items);
+        for (i, (parent, items)) in parents.iter_mut().zip(buckets).enumerate() {
+            if !is_marked(&loaded, i) {
+                field(parent).set(items);
+            }
         }
     } else {
         let mut pivots = distribute(pivots, &owners, parents.len());
         if let Some(repeats) = &repeats {
             copy_to_repeats(&mut pivots, repeats);
         }
-        for ((parent, items), pivots) in parents.iter_mut().zip(buckets).zip(pivots) {
-            field(parent).set_with_pivots(items, pivots);
+        let rows = parents.iter_mut().zip(buckets).zip(pivots).enumerate();
+        for (i, ((parent, items), pivots)) in rows {
+            if !is_marked(&loaded, i) {
+                field(parent).set_with_pivots(items, pivots);
+            }
         }
+    }
+    if let Some(loaded) = loaded {
+        let lists = parents.iter_mut().zip(loaded).filter(|(_, l)| *l);
+        descend(
+            lists.filter_map(|(p, _)| field(p).loaded_vec_mut()),
+            &eager.nested,
+            conn,
+        )?;
     }
     Ok(())
 }
@@ -551,17 +578,20 @@ pub fn load_one<P: Model, C: Model + Clone>(
     conn: &mut Connection,
     field: fn(&mut P) -> &mut One<C>,
 ) -> Result<()> {
-    let keys = ParentKeys::of(parents, relation.parent_column());
+    let loaded = loaded_mask(eager, parents, |p| field(p).is_loaded());
+    let keys = ParentKeys::of_unloaded(parents, relation.parent_column(), loaded.as_deref());
     let (children, groups, _) = load_children::<P, C>(parents, &keys, relation, eager, conn, &[])?;
     let owners = keys.parent_of_each(&groups);
     let mut buckets = distribute(children, &owners, parents.len());
     if let Some(repeats) = keys.repeats() {
         copy_to_repeats(&mut buckets, &repeats);
     }
-    for (parent, items) in parents.iter_mut().zip(buckets) {
-        field(parent).set(items.into_iter().next());
+    for (i, (parent, items)) in parents.iter_mut().zip(buckets).enumerate() {
+        if !is_marked(&loaded, i) {
+            field(parent).set(items.into_iter().next());
+        }
     }
-    Ok(())
+    descend_one(parents, loaded, field, eager, conn)
 }
 
 /// Eager loads a belongs-to relation (several parents may share one owner, so owners
@@ -574,13 +604,103 @@ pub fn load_belongs_to<P: Model, C: Model + Clone>(
     conn: &mut Connection,
     field: fn(&mut P) -> &mut One<C>,
 ) -> Result<()> {
-    let keys = ParentKeys::of(parents, relation.parent_column());
+    let loaded = loaded_mask(eager, parents, |p| field(p).is_loaded());
+    let keys = ParentKeys::of_unloaded(parents, relation.parent_column(), loaded.as_deref());
     let (children, groups, _) = load_children::<P, C>(parents, &keys, relation, eager, conn, &[])?;
     let owned = keys.child_of_each(&groups);
-    for (parent, owner) in parents.iter_mut().zip(owned) {
-        field(parent).set(owner.map(|i| children[i].clone()));
+    for (i, (parent, owner)) in parents.iter_mut().zip(owned).enumerate() {
+        if !is_marked(&loaded, i) {
+            field(parent).set(owner.map(|i| children[i].clone()));
+        }
     }
-    Ok(())
+    descend_one(parents, loaded, field, eager, conn)
+}
+
+/// For `load_missing`, which parents have the relation loaded already (`None`
+/// otherwise: every parent gets it).
+fn loaded_mask<P>(
+    eager: &EagerRelation,
+    parents: &mut [P],
+    is_loaded: impl Fn(&mut P) -> bool,
+) -> Option<Vec<bool>> {
+    eager
+        .missing_only
+        .then(|| parents.iter_mut().map(is_loaded).collect())
+}
+
+fn is_marked(mask: &Option<Vec<bool>>, i: usize) -> bool {
+    mask.as_ref().is_some_and(|mask| mask[i])
+}
+
+/// `load_missing` of a nested path under a to-one relation some parents had loaded:
+/// their loaded models get the rest of the path (what they lack of it).
+fn descend_one<P, C: Model>(
+    parents: &mut [P],
+    loaded: Option<Vec<bool>>,
+    field: fn(&mut P) -> &mut One<C>,
+    eager: &EagerRelation,
+    conn: &mut Connection,
+) -> Result<()> {
+    let Some(loaded) = loaded else {
+        return Ok(());
+    };
+    let slots = parents.iter_mut().zip(loaded).filter(|(_, l)| *l);
+    descend(
+        slots.filter_map(|(p, _)| field(p).loaded_slot_mut()),
+        &eager.nested,
+        conn,
+    )
+}
+
+/// What a loaded relation holds, moved out and back by [`descend`].
+trait Held<C> {
+    fn move_into(&mut self, all: &mut Vec<C>);
+    fn take_back(&mut self, models: &mut impl Iterator<Item = C>, length: usize);
+}
+
+impl<C> Held<C> for Vec<C> {
+    fn move_into(&mut self, all: &mut Vec<C>) {
+        all.append(self);
+    }
+    fn take_back(&mut self, models: &mut impl Iterator<Item = C>, length: usize) {
+        self.extend(models.take(length));
+    }
+}
+
+impl<C> Held<C> for Option<C> {
+    fn move_into(&mut self, all: &mut Vec<C>) {
+        all.extend(self.take());
+    }
+    fn take_back(&mut self, models: &mut impl Iterator<Item = C>, length: usize) {
+        *self = models.take(length).next();
+    }
+}
+
+/// Runs `plan` on the models already in `lists` (each a loaded relation's contents), all
+/// at once: they are moved into one list for it, then back where they were.
+fn descend<'a, C: Model, L: Held<C> + 'a>(
+    lists: impl Iterator<Item = &'a mut L>,
+    plan: &LoadPlan,
+    conn: &mut Connection,
+) -> Result<()> {
+    if plan.is_empty() {
+        return Ok(());
+    }
+    let mut lists: Vec<&mut L> = lists.collect();
+    let mut all = Vec::new();
+    let mut lengths = Vec::with_capacity(lists.len());
+    for list in &mut lists {
+        let before = all.len();
+        list.move_into(&mut all);
+        lengths.push(all.len() - before);
+    }
+    // Put back even when loading failed: the models are the caller's.
+    let result = run_plan(&mut all, plan, conn);
+    let mut models = all.into_iter();
+    for (list, length) in lists.into_iter().zip(lengths) {
+        list.take_back(&mut models, length);
+    }
+    result
 }
 
 /// `with_count`: one grouped `COUNT(*)` query per relation.

@@ -14,6 +14,24 @@ pub trait ModelRelations: Model {
         })
     }
 
+    /// Eager loads the relations that models already loaded lack (Eloquent's
+    /// `loadMissing`): `User::load_missing(&mut users, &["posts.comments"])` loads `posts`
+    /// only onto the users that have not loaded it, and `comments` onto every post
+    /// (loaded now or before) that has not loaded them. What was loaded stays as it is,
+    /// changes included. Below a `morph_to` loaded before, nested paths are not followed.
+    fn load_missing(models: &mut [Self], relations: &[&str]) -> Result<()> {
+        let mut plan = LoadPlan::default();
+        for path in relations {
+            plan.add_missing_path(path);
+        }
+        if models.is_empty() || plan.is_empty() {
+            return Ok(());
+        }
+        crate::replicas::read_named(Self::meta().connection, |conn| {
+            run_plan(models, &plan, conn)
+        })
+    }
+
     /// Counts relations onto models already loaded, as `with_count` does on a query:
     /// `User::load_count(&mut users, &["posts"])` (Eloquent's `loadCount`; one grouped
     /// query per relation); read with `user.posts.count()`.

@@ -155,7 +155,18 @@ pub fn load_morph_to<P: Model, E: MorphTarget + Clone>(
     // Per type, in order of first appearance: the distinct keys.
     let mut types: Vec<(String, Vec<Value>, HashSet<KeyRepr>)> = Vec::new();
     let mut pointers = Vec::with_capacity(parents.len());
-    for parent in parents.iter() {
+    // `load_missing`: a parent with it loaded keeps what it has.
+    let had = eager.missing_only.then(|| {
+        parents
+            .iter_mut()
+            .map(|p| field(p).is_loaded())
+            .collect::<Vec<_>>()
+    });
+    for (i, parent) in parents.iter().enumerate() {
+        if had.as_ref().is_some_and(|had| had[i]) {
+            pointers.push(None);
+            continue;
+        }
         let pointer = morph_pointer(parent, relation)?;
         if let Some((type_name, key)) = &pointer {
             let at = match types.iter().position(|(t, _, _)| t == type_name) {
@@ -191,7 +202,10 @@ pub fn load_morph_to<P: Model, E: MorphTarget + Clone>(
             }
         }
     }
-    for (parent, pointer) in parents.iter_mut().zip(pointers) {
+    for (i, (parent, pointer)) in parents.iter_mut().zip(pointers).enumerate() {
+        if had.as_ref().is_some_and(|had| had[i]) {
+            continue;
+        }
         let item = pointer.and_then(|(type_name, key)| {
             let key = KeyRepr::of(&key)?;
             loaded.get(&(type_name, key)).cloned()
