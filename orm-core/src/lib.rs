@@ -80,8 +80,8 @@ pub use crate::pool::Manager;
 pub use crate::pool::{Pool, PoolConfig, PooledConnection};
 pub use crate::query::{Aggregate, Constraint};
 pub use crate::query::{
-    Continue, Cursor, Ident, IntoColumns, JoinClause, Paginator, Query, SimplePaginator,
-    CURSOR_PAGE_SIZE,
+    Continue, Cursor, CursorPaginator, Ident, IntoColumns, JoinClause, Paginator, Query,
+    SimplePaginator, CURSOR_PAGE_SIZE,
 };
 pub use crate::query::{IntoOperator, Operator};
 pub use crate::relation::{

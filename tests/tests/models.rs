@@ -269,6 +269,30 @@ fn seed(names: &[(&str, i32)]) -> Result<Vec<User>> {
 }
 
 on_every_backend! {
+    fn cursor_pagination_reads_models_by_a_date_and_a_text_key() {
+        schema()?;
+        seed(&[("Ada", 1), ("Grace", 2), ("Linus", 3)])?;
+        // Dates in another time zone than UTC, and stored to the microsecond.
+        let base = DateTime::parse_from_rfc3339("2026-12-06T23:30:00.123456+05:00").unwrap().with_timezone(&Utc);
+        for (i, name) in ["Ada", "Grace", "Linus"].iter().enumerate() {
+            let stamp = base + chrono::Duration::microseconds(i as i64);
+            User::where_eq("name", *name).update(row! {"created_at" => stamp})?;
+        }
+        let page = User::query().order_by_desc("created_at").cursor_paginate(2, None)?;
+        assert_eq!(page.data.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Linus", "Grace"]);
+        let rest = User::query().order_by_desc("created_at").cursor_paginate(2, page.next_cursor.as_deref())?;
+        assert_eq!(rest.data.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Ada"]);
+        // A text primary key pages too (the saving hook upper-cases it).
+        for code in ["fr", "de", "uk"] {
+            Country::create(Country { code: code.into(), name: code.to_uppercase() })?;
+        }
+        let page = Country::query().cursor_paginate(2, None)?;
+        assert_eq!(page.data.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), ["DE", "FR"]);
+        let rest = Country::query().cursor_paginate(2, page.next_cursor.as_deref())?;
+        assert_eq!(rest.data.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), ["UK"]);
+        Ok(())
+    }
+
     fn model_queries_decode_into_models() {
         schema()?;
         seed(&[("Ada", 120), ("Grace", 80), ("Linus", 300), ("Ken", 101)])?;

@@ -423,6 +423,98 @@ on_every_backend! {
         Ok(())
     }
 
+    fn cursor_pagination_walks_both_ways_without_repeating_or_skipping() {
+        seed()?;
+        // By votes, most first: Grace and Edsger tie at 80, and the key breaks the tie.
+        let by_votes = || DB::table("users").order_by_desc("votes");
+        let first = by_votes().cursor_paginate(2, None)?;
+        assert_eq!(names(&first.data), ["Barbara", "Ada"]);
+        assert!(first.previous_cursor.is_none() && first.has_pages());
+        // A row added before the cursor meanwhile does not shift the next page.
+        DB::table("users").insert(row! {"name" => "Zed", "votes" => 500})?;
+        let second = by_votes().cursor_paginate(2, first.next_cursor.as_deref())?;
+        assert_eq!(names(&second.data), ["Edsger", "Grace"]);
+        let third = by_votes().cursor_paginate(2, second.next_cursor.as_deref())?;
+        assert_eq!(names(&third.data), ["Linus", "alan"]);
+        assert!(third.next_cursor.is_none());
+        // Back again.
+        let back = by_votes().cursor_paginate(2, third.previous_cursor.as_deref())?;
+        assert_eq!(names(&back.data), ["Edsger", "Grace"]);
+        assert!(back.next_cursor.is_some());
+        let start = by_votes().cursor_paginate(2, back.previous_cursor.as_deref())?;
+        assert_eq!(names(&start.data), ["Barbara", "Ada"]);
+        // Zed is before the first page now: a page precedes it.
+        let zed = by_votes().cursor_paginate(2, start.previous_cursor.as_deref())?;
+        assert_eq!(names(&zed.data), ["Zed"]);
+        assert!(zed.previous_cursor.is_none() && zed.next_cursor.is_some());
+
+        // Walking every page equals reading all, whatever the conditions (ORs included).
+        let query = || DB::table("users").where_eq("team_id", 1).or_where("votes", "<", 20).order_by("created_at");
+        let mut walked = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = query().cursor_paginate(2, cursor.as_deref())?;
+            walked.extend(names(&page.data));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(walked, names(&query().get()?));
+        assert_eq!(walked.len(), 5);
+        // Linus and Zed have no email: their NULLs are paged where the database sorts
+        // them (first on SQLite and MySQL, last on PostgreSQL), both ways.
+        for descending in [false, true] {
+            let query = || match descending {
+                false => DB::table("users").order_by("email"),
+                true => DB::table("users").order_by_desc("email"),
+            };
+            let mut pages: Vec<Vec<String>> = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = query().cursor_paginate(2, cursor.as_deref())?;
+                pages.push(names(&page.data));
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            // Ties broken by the key, in the last order column's direction.
+            let all = match descending {
+                false => names(&query().order_by("id").get()?),
+                true => names(&query().order_by_desc("id").get()?),
+            };
+            assert_eq!(pages.concat(), all, "descending: {descending}");
+            assert_eq!(all.len(), 7);
+            // And back from the last page to the first.
+            let mut back: Vec<Vec<String>> = Vec::new();
+            let mut page = query().cursor_paginate(2, cursor.as_deref())?;
+            while let Some(previous) = page.previous_cursor.clone() {
+                page = query().cursor_paginate(2, Some(&previous))?;
+                back.push(names(&page.data));
+            }
+            back.reverse();
+            assert_eq!(back.concat(), pages[..pages.len() - 1].concat(), "descending: {descending}");
+        }
+        // No order: by the primary key.
+        assert_eq!(names(&DB::table("users").cursor_paginate(1, None)?.data), ["Ada"]);
+
+        // What cannot be paged by values is a typed error.
+        let clauses = |r: Result<orm_core::CursorPaginator<Record>>| {
+            matches!(r, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }))
+        };
+        assert!(clauses(DB::table("users").in_random_order().cursor_paginate(2, None)));
+        assert!(clauses(DB::table("users").order_by_raw("votes * 2", &[]).cursor_paginate(2, None)));
+        let argument = |r: Result<orm_core::CursorPaginator<Record>>| {
+            matches!(r, Err(Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. }))
+        };
+        assert!(argument(by_votes().cursor_paginate(0, None)));
+        assert!(argument(by_votes().cursor_paginate(2, Some("not a cursor"))));
+        // A cursor of another order (one column more or less) is refused, not misread.
+        assert!(argument(by_votes().order_by("name").cursor_paginate(2, first.next_cursor.as_deref())));
+        Ok(())
+    }
+
     fn pagination_and_streaming() {
         seed()?;
         let page = DB::table("users").order_by("id").paginate(4, 2)?;

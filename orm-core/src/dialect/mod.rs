@@ -234,6 +234,12 @@ pub trait Dialect:
     /// whatever the session's time zone; a date or a date-time without zone its own.
     fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str);
 
+    /// Whether NULL sorts before every value in an ascending order (SQLite, MySQL), or
+    /// after (PostgreSQL): what keyset paging over a nullable column must know.
+    fn nulls_sort_first(&self) -> bool {
+        true
+    }
+
     /// The text around an aggregate that makes it read back as a float on every backend
     /// (PostgreSQL's `SUM` of integers is `NUMERIC`), as `(prefix, suffix)`.
     fn float_cast(&self) -> (&'static str, &'static str) {

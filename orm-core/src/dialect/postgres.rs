@@ -34,6 +34,10 @@ impl Dialect for PostgresDialect {
         65535
     }
 
+    fn nulls_sort_first(&self) -> bool {
+        false
+    }
+
     fn advisory_lock(&self, key: i32) -> Option<(String, String)> {
         // Scoped to the current schema, so migrators of different schemas do not wait.
         Some((

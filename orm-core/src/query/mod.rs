@@ -31,7 +31,9 @@ use std::sync::Arc;
 pub use self::clause::Ident;
 pub(crate) use self::clause::{clone_list, Clauses, Columns, Parts, SelectItem};
 use self::clause::{deferred, Conditions, Deferred, Join, JoinKind, Order, Where, WhereKind};
-pub use self::exec::{Continue, Cursor, Paginator, SimplePaginator, CURSOR_PAGE_SIZE};
+pub use self::exec::{
+    Continue, Cursor, CursorPaginator, Paginator, SimplePaginator, CURSOR_PAGE_SIZE,
+};
 pub(crate) use self::load_plan::AggregateRequest;
 pub use self::load_plan::{Aggregate, Constraint, EagerRelation, LoadPlan};
 pub use self::operator::{IntoOperator, Operator};

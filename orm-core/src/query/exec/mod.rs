@@ -13,10 +13,12 @@ use crate::error::{Error, InvalidQueryKind, Result};
 use crate::row::{FromRow, Layout};
 use crate::value::{FromValue, ToValue, Value};
 
+mod cursor_pages;
 mod reads;
 mod streaming;
 mod writes;
 
+pub use cursor_pages::CursorPaginator;
 pub use reads::*;
 
 impl<T: FromRow> Query<T> {

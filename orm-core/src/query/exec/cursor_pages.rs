@@ -1,0 +1,454 @@
+//! Cursor pagination (`cursor_paginate`, Eloquent's `cursorPaginate`): pages by the
+//! order columns' values of the last row read, so every page costs the same and rows
+//! added or removed meanwhile neither repeat nor go missing.
+
+use super::*;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
+/// One page of results with opaque cursors to the pages around it (from
+/// [`Query::cursor_paginate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorPaginator<T> {
+    /// The rows of this page, in the query's order.
+    pub data: Vec<T>,
+    /// Rows per page.
+    pub per_page: u64,
+    /// The cursor of the next page (`None` on the last one): pass it to
+    /// `cursor_paginate` to read that page. URL-safe text.
+    pub next_cursor: Option<String>,
+    /// The cursor of the previous page (`None` on the first one).
+    pub previous_cursor: Option<String>,
+}
+
+impl<T> CursorPaginator<T> {
+    /// Whether a page follows or precedes this one.
+    pub fn has_pages(&self) -> bool {
+        self.next_cursor.is_some() || self.previous_cursor.is_some()
+    }
+}
+
+/// The scope name of the cursor's condition.
+const CURSOR_SCOPE: &str = "cursor_page";
+
+impl<T: FromRow> Query<T> {
+    /// A page of `per_page` rows after (or before) `cursor`, ordered by the query's
+    /// `order_by` columns (by the primary key when it has none). The primary key is
+    /// added as the last order column when missing, so that rows with equal order
+    /// values are neither repeated nor skipped. One query per page (one extra row tells
+    /// whether another page follows); the query's own limit and offset are replaced.
+    /// The order columns must be selected (NULLs in them are paged where the database
+    /// sorts them); random, raw or union orders are refused, as is a cursor this query
+    /// did not make.
+    pub fn cursor_paginate(
+        self,
+        per_page: u64,
+        cursor: Option<&str>,
+    ) -> Result<CursorPaginator<T>> {
+        let cursor = cursor.map(str::to_owned);
+        self.run_read(move |q, c| q.cursor_paginate_on(c, per_page, cursor.as_deref()))
+    }
+
+    fn cursor_paginate_on(
+        mut self,
+        conn: &mut Connection,
+        per_page: u64,
+        cursor: Option<&str>,
+    ) -> Result<CursorPaginator<T>> {
+        if per_page == 0 {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Argument,
+                "per_page must be at least 1",
+            ));
+        }
+        let columns = self.cursor_columns()?;
+        let cursor = cursor
+            .map(|c| PageCursor::decode(c, columns.len()))
+            .transpose()?;
+        let backwards = cursor.as_ref().is_some_and(|c| !c.forwards);
+        let parts = self.parts_mut();
+        parts.limit = Some(per_page.saturating_add(1));
+        parts.offset = None;
+        parts.orders = columns
+            .iter()
+            .map(|(column, descending)| Order::Column(column.clone(), *descending != backwards))
+            .collect();
+        if let Some(cursor) = &cursor {
+            let nulls_first = conn.dialect().nulls_sort_first();
+            let after = beyond(&columns, &cursor.values, backwards, nulls_first);
+            parts
+                .scopes
+                .push((Ident::Borrowed(CURSOR_SCOPE), smallvec::smallvec![after]));
+        }
+        let mut data = self.get_on(conn)?;
+        let more = data.len() as u64 > per_page;
+        data.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
+        if backwards {
+            data.reverse();
+        }
+        let (next, previous) = match (&cursor, backwards) {
+            (None, _) => (more, false),
+            (Some(_), false) => (more, true),
+            (Some(_), true) => (true, more),
+        };
+        let cursor_of = |row: Option<&T>, forwards: bool| -> Result<Option<String>> {
+            match row {
+                Some(row) => PageCursor::of(row, &columns, forwards).map(Some),
+                None => Ok(None),
+            }
+        };
+        Ok(CursorPaginator {
+            next_cursor: if next {
+                cursor_of(data.last(), true)?
+            } else {
+                None
+            },
+            previous_cursor: if previous {
+                cursor_of(data.first(), false)?
+            } else {
+                None
+            },
+            data,
+            per_page,
+        })
+    }
+
+    /// The order columns with their direction (`true`: descending), the key last.
+    fn cursor_columns(&self) -> Result<Vec<(Ident, bool)>> {
+        if !self.parts.unions.is_empty() {
+            return Err(refused("a union"));
+        }
+        let mut columns = Vec::with_capacity(self.parts.orders.len() + 1);
+        for order in &self.parts.orders {
+            match order {
+                Order::Column(column, descending) => columns.push((column.clone(), *descending)),
+                Order::Raw(..) => return Err(refused("a raw order")),
+                Order::Random => return Err(refused("a random order")),
+            }
+        }
+        let key = self.paging_key();
+        let has_key = columns.iter().any(|(column, _)| same_column(column, &key));
+        if !has_key && !key.is_empty() {
+            // Ties broken in the last column's direction, so that an index on (column,
+            // key) serves both.
+            let descending = columns.last().is_some_and(|(_, d)| *d);
+            columns.push((key, descending));
+        }
+        if columns.is_empty() {
+            return Err(refused("no order and no primary key"));
+        }
+        Ok(columns)
+    }
+}
+
+fn refused(what: &str) -> Error {
+    Error::invalid_query(
+        InvalidQueryKind::Clauses,
+        format!("cursor_paginate pages by the order columns' values: the query has {what}"),
+    )
+}
+
+/// The column's name without its table (`posts.id` → `id`), as a row names it.
+fn column_name(column: &str) -> &str {
+    column.rsplit('.').next().unwrap_or_default()
+}
+
+/// Whether two column references name one column: equal, or of one name where either
+/// leaves the table out.
+fn same_column(a: &str, b: &str) -> bool {
+    a == b || ((!a.contains('.') || !b.contains('.')) && column_name(a) == column_name(b))
+}
+
+/// The rows after the cursor's values in the order of `columns` (before them when
+/// `backwards`): `a > x OR (a = x AND b > y) OR ...`, each comparison in its column's
+/// direction, with NULL where the database sorts it (`nulls_first`: before every value
+/// in an ascending order), so that no row with a NULL order value is skipped.
+fn beyond(
+    columns: &[(Ident, bool)],
+    values: &[Value],
+    backwards: bool,
+    nulls_first: bool,
+) -> Where {
+    let mut alternatives = Vec::with_capacity(columns.len());
+    for i in 0..columns.len() {
+        let mut all = Vec::with_capacity(i + 1);
+        for ((column, _), value) in columns.iter().zip(values).take(i) {
+            all.push(equal(column, value));
+        }
+        let ((column, descending), value) = (&columns[i], &values[i]);
+        // Whether this page's rows come after the value in ascending order.
+        let upwards = *descending == backwards;
+        let Some(past) = past(column, value, upwards, nulls_first) else {
+            continue;
+        };
+        all.push(past);
+        alternatives.push(Where {
+            or: !alternatives.is_empty(),
+            kind: WhereKind::Group(all),
+        });
+    }
+    if alternatives.is_empty() {
+        // Nothing lies beyond (the cursor's row is last whichever way NULL sorts).
+        alternatives.push(Where {
+            or: false,
+            kind: WhereKind::Raw {
+                sql: Ident::Borrowed("1 = 0"),
+                bindings: Vec::new(),
+            },
+        });
+    }
+    Where {
+        or: false,
+        kind: WhereKind::Group(alternatives),
+    }
+}
+
+/// `column = value`, or `column IS NULL`.
+fn equal(column: &Ident, value: &Value) -> Where {
+    let kind = match value {
+        Value::Null => WhereKind::Null {
+            column: column.clone(),
+            not: false,
+        },
+        value => WhereKind::Basic {
+            column: column.clone(),
+            op: Operator::Eq,
+            value: value.clone(),
+        },
+    };
+    Where { or: false, kind }
+}
+
+/// The rows strictly above `value` in ascending order (`upwards`), or below it, with
+/// NULL lowest (`nulls_first`) or highest; `None` when there are none.
+fn past(column: &Ident, value: &Value, upwards: bool, nulls_first: bool) -> Option<Where> {
+    // NULL is beyond every value when it sorts at the end being walked towards.
+    let nulls_beyond = upwards != nulls_first;
+    if value.is_null() {
+        // Past a NULL: every value when NULLs come first, else nothing.
+        return (!nulls_beyond).then(|| Where {
+            or: false,
+            kind: WhereKind::Null {
+                column: column.clone(),
+                not: true,
+            },
+        });
+    }
+    let compare = Where {
+        or: false,
+        kind: WhereKind::Basic {
+            column: column.clone(),
+            op: if upwards { Operator::Gt } else { Operator::Lt },
+            value: value.clone(),
+        },
+    };
+    Some(match nulls_beyond {
+        true => Where {
+            or: false,
+            kind: WhereKind::Group(vec![
+                compare,
+                Where {
+                    or: true,
+                    kind: WhereKind::Null {
+                        column: column.clone(),
+                        not: false,
+                    },
+                },
+            ]),
+        },
+        false => compare,
+    })
+}
+
+/// What a cursor holds: the direction and the order columns' values of the row it
+/// starts after.
+struct PageCursor {
+    forwards: bool,
+    values: Vec<Value>,
+}
+
+impl PageCursor {
+    /// The cursor of the page after (`forwards`) or before `row`.
+    fn of<T: FromRow>(row: &T, columns: &[(Ident, bool)], forwards: bool) -> Result<String> {
+        let mut text = String::from(if forwards { "n" } else { "p" });
+        for (column, _) in columns {
+            let name = column_name(column);
+            let value = row.decoded_column(name).ok_or_else(|| {
+                Error::invalid_query(
+                    InvalidQueryKind::Clauses,
+                    format!(
+                        "cursor_paginate reads the order column `{name}` from each page's \
+                         rows: select it, and read rows as models or records"
+                    ),
+                )
+            })?;
+            push_value(&mut text, name, &value)?;
+        }
+        Ok(hex(text.as_bytes()))
+    }
+
+    fn decode(cursor: &str, columns: usize) -> Result<PageCursor> {
+        let invalid = || {
+            Error::invalid_query(
+                InvalidQueryKind::Argument,
+                format!("not a cursor of this query: {cursor:?}"),
+            )
+        };
+        let bytes = unhex(cursor).ok_or_else(invalid)?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let (forwards, mut rest) = match text.split_at_checked(1) {
+            Some(("n", rest)) => (true, rest),
+            Some(("p", rest)) => (false, rest),
+            _ => return Err(invalid()),
+        };
+        let mut values = Vec::with_capacity(columns);
+        while !rest.is_empty() {
+            let (value, after) = read_value(rest).ok_or_else(invalid)?;
+            values.push(value);
+            rest = after;
+        }
+        if values.len() != columns {
+            return Err(invalid());
+        }
+        Ok(PageCursor { forwards, values })
+    }
+}
+
+const DATE_TIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+/// Appends `tag length ':' payload`.
+fn push_value(text: &mut String, column: &str, value: &Value) -> Result<()> {
+    let (tag, payload) = match value {
+        Value::Int(i) => ('i', i.to_string()),
+        Value::Bool(b) => ('b', u8::from(*b).to_string()),
+        Value::Float(f) => ('f', format!("{:x}", f.to_bits())),
+        Value::Text(s) => ('s', s.clone()),
+        Value::Bytes(b) => ('x', hex(b)),
+        Value::Date(d) => ('d', d.to_string()),
+        Value::Time(t) => ('t', t.format("%H:%M:%S%.f").to_string()),
+        Value::DateTime(dt) => ('D', dt.format(DATE_TIME).to_string()),
+        Value::DateTimeUtc(dt) => ('U', dt.naive_utc().format(DATE_TIME).to_string()),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => ('m', d.to_string()),
+        Value::Null => ('n', String::new()),
+        other => {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Clauses,
+                format!(
+                    "cursor_paginate cannot order by `{column}`, a {}",
+                    other.as_ref().type_name()
+                ),
+            ))
+        }
+    };
+    text.push(tag);
+    text.push_str(&payload.len().to_string());
+    text.push(':');
+    text.push_str(&payload);
+    Ok(())
+}
+
+/// Reads one value written by [`push_value`], and what follows it.
+fn read_value(text: &str) -> Option<(Value, &str)> {
+    let tag = text.chars().next()?;
+    let (length, rest) = text[1..].split_once(':')?;
+    let length: usize = length.parse().ok()?;
+    let (payload, rest) = rest.split_at_checked(length)?;
+    let value = match tag {
+        'n' if payload.is_empty() => Value::Null,
+        'i' => Value::Int(payload.parse().ok()?),
+        'b' => Value::Bool(match payload {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        }),
+        'f' => Value::Float(f64::from_bits(u64::from_str_radix(payload, 16).ok()?)),
+        's' => Value::Text(payload.to_owned()),
+        'x' => Value::Bytes(unhex(payload)?),
+        'd' => Value::Date(payload.parse::<NaiveDate>().ok()?),
+        't' => Value::Time(NaiveTime::parse_from_str(payload, "%H:%M:%S%.f").ok()?),
+        'D' => Value::DateTime(NaiveDateTime::parse_from_str(payload, DATE_TIME).ok()?),
+        'U' => Value::DateTimeUtc(
+            NaiveDateTime::parse_from_str(payload, DATE_TIME)
+                .ok()?
+                .and_utc(),
+        ),
+        #[cfg(feature = "decimal")]
+        'm' => Value::Decimal(payload.parse().ok()?),
+        _ => return None,
+    };
+    Some((value, rest))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 15)] as char);
+    }
+    out
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_value_reads_back_as_written() {
+        let values = vec![
+            Value::Null,
+            Value::Int(-42),
+            Value::Bool(true),
+            Value::Float(0.1 + 0.2),
+            Value::Text("a:b 1:2 ünï\u{0}".into()),
+            Value::Bytes(vec![0, 255, 16]),
+            Value::Date(NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()),
+            Value::Time(NaiveTime::from_hms_micro_opt(23, 59, 59, 123_456).unwrap()),
+            Value::DateTime(
+                NaiveDate::from_ymd_opt(1999, 12, 31)
+                    .unwrap()
+                    .and_hms_micro_opt(1, 2, 3, 4)
+                    .unwrap(),
+            ),
+            Value::DateTimeUtc(
+                NaiveDate::from_ymd_opt(2026, 12, 6)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc(),
+            ),
+        ];
+        let mut text = String::from("n");
+        for value in &values {
+            push_value(&mut text, "c", value).unwrap();
+        }
+        let cursor = PageCursor::decode(&hex(text.as_bytes()), values.len()).unwrap();
+        assert!(cursor.forwards);
+        assert_eq!(cursor.values, values);
+    }
+
+    #[test]
+    fn a_cursor_not_made_here_is_refused() {
+        for bad in ["", "zz", "6", "6e", "6e69313a", "7169313a31", "6e69323a31"] {
+            let err = PageCursor::decode(bad, 1).err().unwrap();
+            assert_eq!(
+                err.invalid_query_kind(),
+                Some(InvalidQueryKind::Argument),
+                "{bad}"
+            );
+        }
+        // Right form, wrong number of columns.
+        assert!(PageCursor::decode(&hex(b"ni1:1"), 2).is_err());
+        assert!(PageCursor::decode(&hex(b"ni1:1"), 1).is_ok());
+    }
+}
