@@ -525,6 +525,158 @@ fn outside_an_app_and_unknown_commands_fail_clearly() {
     assert!(ok(dir.path(), &["migrate", "--help"]).contains("--pretend"));
 }
 
+/// A stand-in for cargo and for the app's runner, so that what `craft` does around
+/// them is tested without compiling: `cargo` writes its pid to `cargo.pid`, runs
+/// `build` (shell), then prints the artifact message naming `runner`; `runner` writes
+/// its pid to `runner.pid` and runs `run` (shell). Returns the fake cargo's path.
+#[cfg(unix)]
+fn fake_toolchain(dir: &Path, build: &str, run: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = |name: &str, body: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let d = dir.display();
+    let runner = script("runner", format!("echo $$ > '{d}/runner.pid'\n{run}"));
+    let artifact = format!(
+        r#"{{"reason":"compiler-artifact","target":{{"name":"craft-migrate"}},"executable":"{}"}}"#,
+        runner.display()
+    );
+    script(
+        "cargo",
+        format!("echo $$ > '{d}/cargo.pid'\n{build}\nprintf '%s\\n' '{artifact}'"),
+    )
+}
+
+/// `craft ARGS` in `app` with the fake `cargo`, started (not waited for).
+#[cfg(unix)]
+fn spawn_with(app: &Path, cargo: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(CRAFT)
+        .args(args)
+        .current_dir(app)
+        .env("CARGO", cargo)
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("craft starts")
+}
+
+/// The pid a fake wrote to `file`, once it has (at most 30 s).
+#[cfg(unix)]
+fn wait_for_pid(file: &Path) -> u32 {
+    let started = Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        if let Some(pid) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+        {
+            return pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{} was never written", file.display());
+}
+
+/// Whether process `pid` is running (a zombie, finished but not reaped, is not).
+#[cfg(unix)]
+fn running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        if Path::new("/proc/self/stat").exists() {
+            return false;
+        }
+        // No /proc: ask ps for the state.
+        let out = Command::new("ps")
+            .args(["-o", "stat=", "-p", &pid.to_string()])
+            .output()
+            .expect("ps runs");
+        let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        return !state.is_empty() && !state.starts_with('Z');
+    };
+    // `pid (comm) STATE ...`; comm may hold spaces and parentheses.
+    let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+    !matches!(state, Some(Some('Z')) | Some(None))
+}
+
+/// Whether this process ignores signal `n` (and so would the `craft` it starts): a test
+/// run in a script's background job ignores SIGINT.
+#[cfg(unix)]
+fn ignores(n: u32) -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask & (1 << (n - 1)) != 0)
+}
+
+/// `craft migrate` interrupted while cargo builds, and while the runner runs, by
+/// SIGTERM (a supervisor, `kill`) and SIGINT (Ctrl-C sent to `craft` alone): `craft`
+/// ends by that signal at once, and neither cargo nor the runner outlives it.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_craft_leaves_no_build_or_runner_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+    for (signal, number) in [("TERM", 15), ("INT", 2)] {
+        if ignores(number) {
+            eprintln!("skipped: SIG{signal} is ignored by this test process");
+            continue;
+        }
+        for phase in ["build", "runner"] {
+            let fakes = tempfile::tempdir().unwrap();
+            let (build, run) = match phase {
+                "build" => ("exec sleep 60", ""),
+                _ => ("", "exec sleep 60"),
+            };
+            let cargo = fake_toolchain(fakes.path(), build, run);
+            let mut craft = spawn_with(&app, &cargo, &["migrate"]);
+            let pid = wait_for_pid(&fakes.path().join(format!(
+                "{}.pid",
+                if phase == "build" { "cargo" } else { "runner" }
+            )));
+            // Give craft the moment between writing the pid and polling/exec'ing.
+            std::thread::sleep(Duration::from_millis(100));
+            let sent = Command::new("kill")
+                .args(["-s", signal, &craft.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            let started = Instant::now();
+            let status = loop {
+                if let Some(status) = craft.try_wait().unwrap() {
+                    break status;
+                }
+                if started.elapsed() > Duration::from_secs(10) {
+                    let _ = craft.kill();
+                    panic!("{phase}, SIG{signal}: craft did not end");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let left = running(pid);
+            if left {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+            assert!(
+                !left,
+                "{phase}, SIG{signal}: the {phase} process {pid} outlived craft"
+            );
+            assert!(!status.success(), "{phase}, SIG{signal}: {status:?}");
+            assert_eq!(
+                status.signal(),
+                Some(number as i32),
+                "{phase}, SIG{signal}: craft ends by the signal ({status:?})"
+            );
+        }
+    }
+}
+
 /// The whole flow, compiling the generated app (once: the later builds only
 /// recompile the app's own crate).
 #[test]
