@@ -248,6 +248,15 @@ impl MigrateCommand {
         }
     }
 
+    /// Whether the command runs, reverts or lists migrations (every command but
+    /// `seed:run` and `schema:check`).
+    pub fn migrates(&self) -> bool {
+        !matches!(
+            self,
+            MigrateCommand::SeedRun { .. } | MigrateCommand::SchemaCheck { .. }
+        )
+    }
+
     /// Whether the command runs seeders (`seed:run`, or `--seed`).
     pub fn seeds(&self) -> bool {
         match self {
@@ -328,6 +337,13 @@ pub fn run_command_with_models(
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints `warning: MESSAGE` on one line on stderr (yellow on a terminal).
+pub fn print_warning(message: &dyn Display) {
+    let paint = Paint::stderr();
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{} {message}", paint.pending("warning:"));
 }
 
 /// Prints `error: MESSAGE` on one line on stderr (red on a terminal).

@@ -677,6 +677,87 @@ fn an_interrupted_craft_leaves_no_build_or_runner_behind() {
     }
 }
 
+/// A migration file that `databases/migrations/mod.rs` does not bring in is named on
+/// stderr by every migrate command (and the command still runs); one declared but left
+/// out of `all()` too.
+#[cfg(unix)]
+#[test]
+fn migration_files_missing_from_mod_rs_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+    let fakes = tempfile::tempdir().unwrap();
+    let cargo = fake_toolchain(fakes.path(), "", "echo ran \"$@\"");
+    let run = |args: &[&str]| {
+        let output = spawn_with(&app, &cargo, args).wait_with_output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        (stdout(&output), stderr(&output))
+    };
+    // Everything listed: not a word.
+    let (out, err) = run(&["migrate:status"]);
+    assert_eq!(out.trim(), "ran migrate:status");
+    assert_eq!(err, "");
+
+    let migrations = app.join("databases/migrations");
+    std::fs::write(
+        migrations.join("2024_02_01_000000_create_posts_table.rs"),
+        "// copied by hand\n",
+    )
+    .unwrap();
+    let mod_rs = migrations.join("mod.rs");
+    let listed = std::fs::read_to_string(&mod_rs).unwrap();
+    let edited = listed.replacen(
+        "/// Every migration",
+        "// #[path = \"2024_02_01_000000_create_posts_table.rs\"]\n\
+         // mod m2024_02_01_000000_create_posts_table;\n\
+         #[path = \"2024_03_01_000000_add_slug_to_posts.rs\"]\n\
+         mod m2024_03_01_000000_add_slug_to_posts;\n\n\
+         /// Every migration",
+        1,
+    );
+    assert_ne!(edited, listed);
+    std::fs::write(&mod_rs, edited).unwrap();
+    std::fs::write(
+        migrations.join("2024_03_01_000000_add_slug_to_posts.rs"),
+        "// declared, not listed\n",
+    )
+    .unwrap();
+    // Temporary files are not migrations.
+    std::fs::write(migrations.join(".mod.rs.craft-1.tmp"), "").unwrap();
+    std::fs::write(migrations.join(".#2024_x.rs"), "").unwrap();
+
+    for command in [
+        "migrate",
+        "migrate:status",
+        "migrate:rollback",
+        "migrate:refresh",
+    ] {
+        let (out, err) = run(&[command]);
+        assert_eq!(
+            out.trim(),
+            format!("ran {command}"),
+            "the command still runs"
+        );
+        let warnings: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            warnings,
+            [
+                "warning: databases/migrations/2024_02_01_000000_create_posts_table.rs is not \
+                 listed in databases/migrations/mod.rs, so it is not compiled and never runs: \
+                 declare it there and add it to `all()` (as `craft migration` does), or move \
+                 it out of databases/migrations/",
+                "warning: databases/migrations/2024_03_01_000000_add_slug_to_posts.rs is \
+                 declared in databases/migrations/mod.rs (`mod \
+                 m2024_03_01_000000_add_slug_to_posts`) but not listed in its `all()`, so it \
+                 never runs: add it to the list",
+            ],
+            "{command}"
+        );
+    }
+    // Seeding and schema:check run no migration: nothing said.
+    let (_, err) = run(&["seed:run"]);
+    assert_eq!(err, "");
+}
+
 /// The whole flow, compiling the generated app (once: the later builds only
 /// recompile the app's own crate).
 #[test]
@@ -865,6 +946,22 @@ fn new_model_migrate_status_rollback_refresh() {
         out.contains("_add_votes_to_users (") && out.contains("_tidy_up ("),
         "{out}"
     );
+
+    // A migration file left out of mod.rs is named, and not run.
+    let unlisted = app.join("databases/migrations/2099_01_01_000000_create_drafts_table.rs");
+    std::fs::write(&unlisted, "this is not even compiled").unwrap();
+    let output = craft(&app, &["migrate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "warning: databases/migrations/2099_01_01_000000_create_drafts_table.rs is not \
+             listed in databases/migrations/mod.rs"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output).trim(), "Nothing to migrate.");
+    std::fs::remove_file(&unlisted).unwrap();
 
     // A failing migration: its name and the database's message; nothing of it kept.
     ok(&app, &["migration", "break_things"]);
