@@ -53,7 +53,8 @@ pub enum MigrateCommand {
         /// Show the SQL the pending migrations would run; run nothing
         #[arg(long)]
         pretend: bool,
-        /// Run even if applied migrations were edited or are missing from the code
+        /// Run the pending migrations even if applied ones were edited (each is named,
+        /// and not run again) or are missing from the code
         #[arg(long)]
         force: bool,
         /// Then run the database seeder
@@ -544,8 +545,9 @@ fn execute(
     if let MigrateCommand::SchemaCheck { .. } = command {
         return check_models(&mut conn, models, paint);
     }
+    let reverting = !matches!(command, MigrateCommand::Migrate { .. });
     let migrator = Migrator::new(migrations).on_progress(move |progress| {
-        print_progress(paint, progress);
+        print_progress(paint, progress, reverting);
     });
     let failed = |e: crate::Error| e.to_string();
     let nothing = |what: &str| println!("{}", paint.note(what));
@@ -627,8 +629,31 @@ fn execute(
     Ok(())
 }
 
-fn print_progress(paint: Paint, progress: Progress<'_>) {
+/// Prints a progress line on stdout; a changed migration is a warning on stderr, which
+/// says what happens to it (`reverting`: it is rolled back as it is now; otherwise a
+/// forced `migrate` leaves it as it ran).
+fn print_progress(paint: Paint, progress: Progress<'_>, reverting: bool) {
     let line = match progress {
+        Progress::Changed {
+            migration,
+            up,
+            down,
+        } => {
+            let what = match (up, down) {
+                (true, true) => "its up() and down() differ from when it ran",
+                (true, false) => "its up() differs from the one that ran",
+                _ => "its down() differs from the one it had when it ran",
+            };
+            let outcome = if reverting {
+                "rolling it back with its code as it is now"
+            } else {
+                "--force does not run it again: roll it back and migrate to apply the change"
+            };
+            print_warning(&format!(
+                "{migration} changed after it was applied ({what}); {outcome}"
+            ));
+            return;
+        }
         Progress::Migrating(name) => format!("{} {name}", paint.pending("Migrating:")),
         Progress::Migrated(name, elapsed) => format!(
             "{}  {name} ({})",

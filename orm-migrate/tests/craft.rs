@@ -947,6 +947,70 @@ fn new_model_migrate_status_rollback_refresh() {
         "{out}"
     );
 
+    // An applied migration edited afterwards. Its down(): rolling back says so on
+    // stderr, then runs it.
+    let tidy = migration_files(&app)
+        .into_iter()
+        .find(|f| f.ends_with("_tidy_up.rs"))
+        .unwrap();
+    let tidy_path = app.join("databases/migrations").join(&tidy);
+    let tidy_stem = tidy.trim_end_matches(".rs").to_owned();
+    let original = std::fs::read_to_string(&tidy_path).unwrap();
+    let edited_down = original.replacen(
+        "fn down(&self, _schema: &mut Schema) -> Result<()> {\n        Ok(())",
+        "fn down(&self, schema: &mut Schema) -> Result<()> {\n        \
+         schema.statement(\"DELETE FROM users WHERE 1 = 0\")",
+        1,
+    );
+    assert_ne!(edited_down, original);
+    std::fs::write(&tidy_path, &edited_down).unwrap();
+    let output = craft(&app, &["migrate:rollback"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "warning: {tidy_stem} changed after it was applied (its down() differs from the \
+             one it had when it ran); rolling it back with its code as it is now"
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains(&format!("Rolled back:  {tidy_stem}")),
+        "{}",
+        stdout(&output)
+    );
+    std::fs::write(&tidy_path, &original).unwrap();
+    ok(&app, &["migrate"]);
+    // Its up(): `migrate` refuses; `migrate --force` names it and does not run it again.
+    let edited_up = original.replacen(
+        "fn up(&self, _schema: &mut Schema) -> Result<()> {\n        Ok(())",
+        "fn up(&self, schema: &mut Schema) -> Result<()> {\n        \
+         schema.statement(\"DELETE FROM users WHERE 1 = 0\")",
+        1,
+    );
+    assert_ne!(edited_up, original);
+    std::fs::write(&tidy_path, &edited_up).unwrap();
+    let err = fails(&app, &["migrate"]);
+    assert!(
+        err.contains(&format!(
+            "migration `{tidy_stem}` changed after it was applied"
+        )),
+        "{err}"
+    );
+    let output = craft(&app, &["migrate", "--force"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "warning: {tidy_stem} changed after it was applied (its up() differs from the one \
+             that ran); --force does not run it again: roll it back and migrate to apply the \
+             change"
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output).trim(), "Nothing to migrate.");
+    std::fs::write(&tidy_path, &original).unwrap();
+
     // A migration file left out of mod.rs is named, and not run.
     let unlisted = app.join("databases/migrations/2099_01_01_000000_create_drafts_table.rs");
     std::fs::write(&unlisted, "this is not even compiled").unwrap();
