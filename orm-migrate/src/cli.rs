@@ -53,7 +53,8 @@ pub enum MigrateCommand {
         /// Show the SQL the pending migrations would run; run nothing
         #[arg(long)]
         pretend: bool,
-        /// Run even if applied migrations were edited or are missing from the code
+        /// Run the pending migrations even if applied ones were edited (each is named,
+        /// and not run again) or are missing from the code
         #[arg(long)]
         force: bool,
         /// Then run the database seeder
@@ -248,6 +249,15 @@ impl MigrateCommand {
         }
     }
 
+    /// Whether the command runs, reverts or lists migrations (every command but
+    /// `seed:run` and `schema:check`).
+    pub fn migrates(&self) -> bool {
+        !matches!(
+            self,
+            MigrateCommand::SeedRun { .. } | MigrateCommand::SchemaCheck { .. }
+        )
+    }
+
     /// Whether the command runs seeders (`seed:run`, or `--seed`).
     pub fn seeds(&self) -> bool {
         match self {
@@ -328,6 +338,13 @@ pub fn run_command_with_models(
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints `warning: MESSAGE` on one line on stderr (yellow on a terminal).
+pub fn print_warning(message: &dyn Display) {
+    let paint = Paint::stderr();
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{} {message}", paint.pending("warning:"));
 }
 
 /// Prints `error: MESSAGE` on one line on stderr (red on a terminal).
@@ -528,8 +545,9 @@ fn execute(
     if let MigrateCommand::SchemaCheck { .. } = command {
         return check_models(&mut conn, models, paint);
     }
+    let reverting = !matches!(command, MigrateCommand::Migrate { .. });
     let migrator = Migrator::new(migrations).on_progress(move |progress| {
-        print_progress(paint, progress);
+        print_progress(paint, progress, reverting);
     });
     let failed = |e: crate::Error| e.to_string();
     let nothing = |what: &str| println!("{}", paint.note(what));
@@ -611,8 +629,31 @@ fn execute(
     Ok(())
 }
 
-fn print_progress(paint: Paint, progress: Progress<'_>) {
+/// Prints a progress line on stdout; a changed migration is a warning on stderr, which
+/// says what happens to it (`reverting`: it is rolled back as it is now; otherwise a
+/// forced `migrate` leaves it as it ran).
+fn print_progress(paint: Paint, progress: Progress<'_>, reverting: bool) {
     let line = match progress {
+        Progress::Changed {
+            migration,
+            up,
+            down,
+        } => {
+            let what = match (up, down) {
+                (true, true) => "its up() and down() differ from when it ran",
+                (true, false) => "its up() differs from the one that ran",
+                _ => "its down() differs from the one it had when it ran",
+            };
+            let outcome = if reverting {
+                "rolling it back with its code as it is now"
+            } else {
+                "--force does not run it again: roll it back and migrate to apply the change"
+            };
+            print_warning(&format!(
+                "{migration} changed after it was applied ({what}); {outcome}"
+            ));
+            return;
+        }
         Progress::Migrating(name) => format!("{} {name}", paint.pending("Migrating:")),
         Progress::Migrated(name, elapsed) => format!(
             "{}  {name} ({})",

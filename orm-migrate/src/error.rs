@@ -114,7 +114,8 @@ pub enum Error {
     /// An applied migration whose SQL has changed since it ran.
     #[error(
         "migration `{migration}` changed after it was applied (checksum {recorded} recorded, \
-         {current} now); restore it, or run `migrate --force` (`Migrator::force`)"
+         {current} now); restore it, or roll it back and migrate again to apply the change \
+         (`migrate --force`, `RunOptions::force`, runs the pending ones and leaves it as it ran)"
     )]
     ChecksumMismatch {
         /// The migration's name.
@@ -127,7 +128,7 @@ pub enum Error {
     /// A migration in the ledger that the code no longer has.
     #[error(
         "migration `{0}` is recorded as applied but missing from the code: restore it to roll \
-         it back (`migrate --force`, `Migrator::force`, only migrates past it)"
+         it back (`migrate --force`, `RunOptions::force`, only migrates past it)"
     )]
     MissingMigration(String),
     /// Two migrations with the same name.

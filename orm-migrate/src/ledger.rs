@@ -19,12 +19,19 @@ const ADVISORY_LOCK_KEY: i32 = 0x6f72_6d6d; // "ormm"
 /// SQLSTATE `undefined_function`: the engine lacks the advisory lock function.
 const UNDEFINED_FUNCTION: &str = "42883";
 
+/// The column holding the checksum of the SQL a migration's `down` would run, taken
+/// when it was applied; added to ledgers made before it existed.
+pub(crate) const DOWN_CHECKSUM: &str = "down_checksum";
+
 /// One applied migration, as the ledger records it.
 #[derive(Debug, Clone)]
 pub(crate) struct LedgerRow {
     pub(crate) migration: String,
     pub(crate) batch: i64,
     pub(crate) checksum: Option<String>,
+    /// `None` for rows written before the column existed, or when `down` could not be
+    /// pretended.
+    pub(crate) down_checksum: Option<String>,
     pub(crate) applied_at: Option<DateTime<Utc>>,
 }
 
@@ -69,29 +76,49 @@ pub(crate) fn with_lock<T>(
     Ok(value)
 }
 
-/// Creates the ledger table unless it exists.
+/// Creates the ledger table unless it exists, and adds the `down_checksum` column to a
+/// ledger made before it existed (a nullable column: the old rows keep `NULL`, "not
+/// known"). The callers hold the migrators' lock (or SQLite's write lock), so two
+/// migrators do not both add it; an engine without the lock that loses the race finds
+/// the column there and goes on.
 pub(crate) fn ensure(conn: &mut Connection) -> Result<()> {
     let mut schema = Schema::new(conn);
-    if schema.has_table(LEDGER_TABLE)? {
+    if !schema.has_table(LEDGER_TABLE)? {
+        return schema.create(LEDGER_TABLE, |table| {
+            table.increments("id");
+            table.string("migration", 255).unique();
+            table.integer("batch");
+            table.string("checksum", 64).nullable();
+            table.timestamp("applied_at").nullable();
+            table.string(DOWN_CHECKSUM, 64).nullable();
+        });
+    }
+    if schema.has_column(LEDGER_TABLE, DOWN_CHECKSUM)? {
         return Ok(());
     }
-    schema.create(LEDGER_TABLE, |table| {
-        table.increments("id");
-        table.string("migration", 255).unique();
-        table.integer("batch");
-        table.string("checksum", 64).nullable();
-        table.timestamp("applied_at").nullable();
-    })
+    match schema.table(LEDGER_TABLE, |table| {
+        table.string(DOWN_CHECKSUM, 64).nullable();
+    }) {
+        Ok(()) => Ok(()),
+        Err(_) if schema.has_column(LEDGER_TABLE, DOWN_CHECKSUM)? => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
-/// Every ledger row, oldest batch first.
-pub(crate) fn read(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
-    let sql = select_all(conn.dialect())?;
+/// Every ledger row, oldest batch first. `with_down` says whether the table has the
+/// `down_checksum` column (a ledger not upgraded yet lacks it).
+pub(crate) fn read(conn: &mut Connection, with_down: bool) -> Result<Vec<LedgerRow>> {
+    let sql = select_all(conn.dialect(), with_down)?;
     Ok(conn.query_map(&sql, &[], |row| {
         Ok(LedgerRow {
             migration: row.get("migration")?,
             batch: row.get("batch")?,
             checksum: row.get("checksum")?,
+            down_checksum: if with_down {
+                row.get(DOWN_CHECKSUM)?
+            } else {
+                None
+            },
             applied_at: row
                 .get::<Option<DateTime<Utc>>, _>("applied_at")
                 .ok()
@@ -100,13 +127,15 @@ pub(crate) fn read(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
     })?)
 }
 
-/// Every ledger row, or none when the ledger table does not exist yet.
+/// Every ledger row, or none when the ledger table does not exist yet. Reads a ledger
+/// of any version and changes nothing (`status` upgrades no table).
 pub(crate) fn read_if_exists(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
-    if Schema::new(conn).has_table(LEDGER_TABLE)? {
-        read(conn)
-    } else {
-        Ok(Vec::new())
+    let mut schema = Schema::new(conn);
+    if !schema.has_table(LEDGER_TABLE)? {
+        return Ok(Vec::new());
     }
+    let with_down = schema.has_column(LEDGER_TABLE, DOWN_CHECKSUM)?;
+    read(conn, with_down)
 }
 
 /// Whether migration `name` is recorded.
@@ -117,12 +146,14 @@ pub(crate) fn is_recorded(conn: &mut Connection, name: &str) -> Result<bool> {
         .is_empty())
 }
 
-/// Records migration `name` as applied in `batch`, with its SQL's `checksum`.
+/// Records migration `name` as applied in `batch`, with its SQL's `checksum` and, when
+/// known, the checksum of the SQL its `down` would run (`down_checksum`).
 pub(crate) fn record(
     conn: &mut Connection,
     name: &str,
     batch: i64,
     checksum: String,
+    down_checksum: Option<String>,
 ) -> Result<()> {
     let sql = insert(conn.dialect())?;
     conn.execute_values(
@@ -132,6 +163,7 @@ pub(crate) fn record(
             Value::Int(batch),
             Value::Text(checksum),
             Value::DateTimeUtc(Utc::now()),
+            down_checksum.map_or(Value::Null, Value::Text),
         ],
     )?;
     Ok(())
@@ -156,7 +188,8 @@ impl LedgerRow {
     }
 }
 
-/// Replaces migration `name`'s checksum (resolving a partial row as applied).
+/// Replaces migration `name`'s checksum (a partial marker, or the real one when it
+/// finishes).
 pub(crate) fn set_checksum(conn: &mut Connection, name: &str, checksum: String) -> Result<()> {
     let mut w = SqlWriter::new(conn.dialect());
     w.push("UPDATE ")
@@ -171,6 +204,26 @@ pub(crate) fn set_checksum(conn: &mut Connection, name: &str, checksum: String) 
     Ok(())
 }
 
+/// Records migration `name` as applied: its real `checksum` and `down_checksum` (a
+/// migration that finished on MySQL, or a partial one resolved as applied).
+pub(crate) fn set_checksums(
+    conn: &mut Connection,
+    name: &str,
+    checksum: String,
+    down_checksum: Option<String>,
+) -> Result<()> {
+    let sql = update_checksums(conn.dialect())?;
+    conn.execute_values(
+        &sql,
+        &[
+            Value::Text(checksum),
+            down_checksum.map_or(Value::Null, Value::Text),
+            Value::Text(name.to_owned()),
+        ],
+    )?;
+    Ok(())
+}
+
 /// Forgets migration `name`.
 pub(crate) fn forget(conn: &mut Connection, name: &str) -> Result<()> {
     let sql = delete(conn.dialect())?;
@@ -182,12 +235,16 @@ fn finish(w: SqlWriter) -> Result<String> {
     Ok(w.finish().map(|(sql, _)| sql)?)
 }
 
-/// Columns `id`, `migration`, `batch`, `checksum`, `applied_at` of every row.
-fn select_all(dialect: &'static dyn Dialect) -> Result<String> {
+/// Columns `id`, `migration`, `batch`, `checksum`, `applied_at` (and `down_checksum`
+/// when `with_down`) of every row.
+fn select_all(dialect: &'static dyn Dialect, with_down: bool) -> Result<String> {
     let mut w = SqlWriter::new(dialect);
     w.push("SELECT ")
-        .push_identifiers(["id", "migration", "batch", "checksum", "applied_at"])
-        .push(" FROM ")
+        .push_identifiers(["id", "migration", "batch", "checksum", "applied_at"]);
+    if with_down {
+        w.push(", ").push_identifier(DOWN_CHECKSUM);
+    }
+    w.push(" FROM ")
         .push_identifier(LEDGER_TABLE)
         .push(" ORDER BY ")
         .push_identifiers(["batch", "migration"]);
@@ -205,14 +262,35 @@ fn select_one(dialect: &'static dyn Dialect) -> Result<String> {
     finish(w)
 }
 
-/// Binds `migration`, `batch`, `checksum`, `applied_at`.
+/// Binds `migration`, `batch`, `checksum`, `applied_at`, `down_checksum`.
 fn insert(dialect: &'static dyn Dialect) -> Result<String> {
     let mut w = SqlWriter::new(dialect);
     w.push("INSERT INTO ")
         .push_identifier(LEDGER_TABLE)
         .push(" (")
-        .push_identifiers(["migration", "batch", "checksum", "applied_at"])
-        .push(") VALUES (?, ?, ?, ?)");
+        .push_identifiers([
+            "migration",
+            "batch",
+            "checksum",
+            "applied_at",
+            DOWN_CHECKSUM,
+        ])
+        .push(") VALUES (?, ?, ?, ?, ?)");
+    finish(w)
+}
+
+/// Binds `checksum`, `down_checksum`, then `migration`.
+fn update_checksums(dialect: &'static dyn Dialect) -> Result<String> {
+    let mut w = SqlWriter::new(dialect);
+    w.push("UPDATE ")
+        .push_identifier(LEDGER_TABLE)
+        .push(" SET ")
+        .push_identifier("checksum")
+        .push(" = ?, ")
+        .push_identifier(DOWN_CHECKSUM)
+        .push(" = ? WHERE ")
+        .push_identifier("migration")
+        .push(" = ?");
     finish(w)
 }
 
@@ -237,8 +315,12 @@ mod tests {
         for backend in [Backend::Sqlite, Backend::Postgres] {
             let dialect = backend.dialect();
             assert_eq!(
-                select_all(dialect).unwrap(),
+                select_all(dialect, false).unwrap(),
                 r#"SELECT "id", "migration", "batch", "checksum", "applied_at" FROM "migrations" ORDER BY "batch", "migration""#
+            );
+            assert_eq!(
+                select_all(dialect, true).unwrap(),
+                r#"SELECT "id", "migration", "batch", "checksum", "applied_at", "down_checksum" FROM "migrations" ORDER BY "batch", "migration""#
             );
             assert_eq!(
                 select_one(dialect).unwrap(),
@@ -246,7 +328,11 @@ mod tests {
             );
             assert_eq!(
                 insert(dialect).unwrap(),
-                r#"INSERT INTO "migrations" ("migration", "batch", "checksum", "applied_at") VALUES (?, ?, ?, ?)"#
+                r#"INSERT INTO "migrations" ("migration", "batch", "checksum", "applied_at", "down_checksum") VALUES (?, ?, ?, ?, ?)"#
+            );
+            assert_eq!(
+                update_checksums(dialect).unwrap(),
+                r#"UPDATE "migrations" SET "checksum" = ?, "down_checksum" = ? WHERE "migration" = ?"#
             );
             assert_eq!(
                 delete(dialect).unwrap(),

@@ -73,6 +73,21 @@ pub enum Progress<'a> {
     RollingBack(&'a str),
     /// Reverted and forgot it, in this time.
     RolledBack(&'a str, std::time::Duration),
+    /// An applied migration whose code changed since it was applied: the SQL its `up`
+    /// produces differs from the SQL that ran (`up`), or the SQL its `down` produces
+    /// differs from what it produced when the migration was applied (`down`; known for
+    /// migrations applied since the ledger has `down_checksum`). Reported just before
+    /// such a migration is rolled back (its `down` as it is now runs), and by a forced
+    /// [`Migrator::run_with`], which leaves it applied as it ran: an edited migration is
+    /// never run again by itself.
+    Changed {
+        /// The migration's name.
+        migration: &'a str,
+        /// Its `up` differs from the one that ran.
+        up: bool,
+        /// Its `down` differs from the one it had when it was applied.
+        down: bool,
+    },
 }
 
 /// One line of [`Migrator::status`].
@@ -139,8 +154,13 @@ type Observer = Box<dyn Fn(Progress<'_>)>;
 /// - The checksum covers the statements the migration's `up` produces (a SQLite rebuild
 ///   counts as its one-line summary). An applied migration whose checksum differs, or
 ///   one the code no longer has, is reported by `status` and refused by `run` unless
-///   `force` is set. Migrations whose SQL depends on the database's state (e.g. on
-///   `has_table`) may be reported as changed.
+///   `force` is set; a forced run reports each edited one ([`Progress::Changed`]) and
+///   does not run it again. Migrations whose SQL depends on the database's state (e.g.
+///   on `has_table`) may be reported as changed.
+/// - The ledger also keeps the checksum of the SQL the migration's `down` produced when
+///   it was applied (pretended right after `up`, in a savepoint rolled back at once).
+///   Rolling back a migration whose `up` or `down` changed since reports
+///   [`Progress::Changed`] first, and then rolls it back with the code as it is now.
 ///
 /// ```
 /// use orm_migrate::prelude::*;
@@ -295,7 +315,8 @@ impl Migrator {
                     .find(name)
                     .ok_or_else(|| Error::MissingMigration(name.to_owned()))?;
                 let sum = current_checksum(conn, migration)?;
-                ledger::set_checksum(conn, name, sum)
+                let down = down_checksum(conn, migration);
+                ledger::set_checksums(conn, name, sum, down)
             } else {
                 ledger::forget(conn, name)
             }
@@ -479,26 +500,82 @@ impl Migrator {
             .map(|m| m.as_ref())
     }
 
+    /// Refuses to run when an applied migration was edited or is missing from the code;
+    /// with `force`, reports the edited ones ([`Progress::Changed`]) and goes on.
     fn verify(&self, conn: &mut Connection, rows: &[LedgerRow], force: bool) -> Result<()> {
-        if force {
-            return Ok(());
-        }
         for row in rows {
             let Some(migration) = self.find(&row.migration) else {
+                if force {
+                    continue;
+                }
                 return Err(Error::MissingMigration(row.migration.clone()));
             };
-            if let Some(recorded) = &row.checksum {
-                let current = current_checksum(conn, migration)?;
-                if *recorded != current {
-                    return Err(Error::ChecksumMismatch {
-                        migration: row.migration.clone(),
-                        recorded: recorded.clone(),
-                        current,
-                    });
+            let Some(recorded) = &row.checksum else {
+                continue;
+            };
+            let current = if force {
+                // Only to warn: a migration that cannot be pretended does not stop it.
+                match current_checksum(conn, migration) {
+                    Ok(current) => current,
+                    Err(_) => continue,
                 }
+            } else {
+                current_checksum(conn, migration)?
+            };
+            if *recorded == current {
+                continue;
             }
+            if !force {
+                return Err(Error::ChecksumMismatch {
+                    migration: row.migration.clone(),
+                    recorded: recorded.clone(),
+                    current,
+                });
+            }
+            log::warn!(
+                target: "orm_migrate",
+                "{} changed after it was applied; the forced run leaves it as it ran",
+                row.migration
+            );
+            self.report(Progress::Changed {
+                migration: migration.name(),
+                up: true,
+                down: false,
+            });
         }
         Ok(())
+    }
+
+    /// Reports [`Progress::Changed`] when `migration`, about to be rolled back, changed
+    /// since it was applied (`row`). Pretending `up` or `down` failing only means that
+    /// nothing can be said: the rollback itself reports the failure of `down`.
+    fn warn_if_changed(&self, conn: &mut Connection, row: &LedgerRow, migration: &dyn Migration) {
+        let up = match &row.checksum {
+            Some(recorded) => {
+                let current = pretended_checksum(conn, migration, |m, s| m.up(s));
+                current.is_some_and(|current| current != *recorded)
+            }
+            None => false,
+        };
+        let down = match &row.down_checksum {
+            Some(recorded) => {
+                down_checksum(conn, migration).is_some_and(|current| current != *recorded)
+            }
+            None => false,
+        };
+        if up || down {
+            log::warn!(
+                target: "orm_migrate",
+                "{} changed after it was applied (up: {up}, down: {down}); rolling it back \
+                 with its code as it is now",
+                row.migration
+            );
+            self.report(Progress::Changed {
+                migration: migration.name(),
+                up,
+                down,
+            });
+        }
     }
 
     fn revert(&self, conn: &mut Connection, selection: Selection) -> Result<Vec<String>> {
@@ -528,6 +605,7 @@ impl Migrator {
                 let migration = self
                     .find(&row.migration)
                     .ok_or_else(|| Error::MissingMigration(row.migration.clone()))?;
+                self.warn_if_changed(conn, &row, migration);
                 let start = std::time::Instant::now();
                 self.report(Progress::RollingBack(migration.name()));
                 if unapply(conn, migration)? {
@@ -602,7 +680,7 @@ fn prepare_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
 fn read_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
     in_transaction(conn, false, |conn| {
         ledger::ensure(conn)?;
-        ledger::read(conn)
+        ledger::read(conn, true)
     })
 }
 
@@ -612,6 +690,46 @@ fn current_checksum(conn: &mut Connection, migration: &dyn Migration) -> Result<
         .up(&mut schema)
         .map_err(|e| failed(migration.name(), e))?;
     Ok(checksum(schema.statements()))
+}
+
+/// The checksum of the SQL `migration`'s `down` produces now, for the ledger's
+/// `down_checksum`; see [`pretended_checksum`].
+fn down_checksum(conn: &mut Connection, migration: &dyn Migration) -> Option<String> {
+    pretended_checksum(conn, migration, |m, s| m.down(s))
+}
+
+/// The checksum of the SQL `step` (`up` or `down`) produces, pretending, in a
+/// transaction (a savepoint inside the migration's own) that is rolled back whatever
+/// happens: a step that writes through [`Schema::connection`] without checking
+/// [`Schema::is_pretending`] changes nothing, and a read that fails there (which aborts
+/// a PostgreSQL transaction) leaves the enclosing one usable. `None` when the step fails
+/// (e.g. the `down` of an irreversible migration) or the savepoint cannot be had:
+/// nothing is known then, which is not an error.
+fn pretended_checksum(
+    conn: &mut Connection,
+    migration: &dyn Migration,
+    step: impl FnOnce(&dyn Migration, &mut Schema) -> Result<()>,
+) -> Option<String> {
+    let mut tx = match conn.begin() {
+        Ok(tx) => tx,
+        Err(e) => {
+            log::debug!(target: "orm_migrate", "cannot pretend {}: {e}", migration.name());
+            return None;
+        }
+    };
+    let mut schema = Schema::pretending(&mut tx);
+    let outcome = step(migration, &mut schema);
+    let statements = schema.take_statements();
+    if let Err(e) = tx.rollback() {
+        log::warn!(target: "orm_migrate", "rolling back after pretending {}: {e}", migration.name());
+    }
+    match outcome {
+        Ok(()) => Some(checksum(&statements)),
+        Err(e) => {
+            log::debug!(target: "orm_migrate", "cannot pretend {}: {e}", migration.name());
+            None
+        }
+    }
 }
 
 /// Applies one migration and records it, in one transaction unless it opts out.
@@ -628,7 +746,8 @@ fn apply(conn: &mut Connection, migration: &dyn Migration, batch: i64) -> Result
         let mut schema = Schema::new(conn);
         migration.up(&mut schema)?;
         let sum = checksum(schema.statements());
-        ledger::record(conn, name, batch, sum)?;
+        let down = down_checksum(conn, migration);
+        ledger::record(conn, name, batch, sum, down)?;
         Ok(true)
     };
     let result = if migration.transactional() {
@@ -649,7 +768,7 @@ fn apply_marked(conn: &mut Connection, migration: &dyn Migration, batch: i64) ->
     if ledger::is_recorded(conn, name)? {
         return Ok(false);
     }
-    ledger::record(conn, name, batch, ledger::partial_marker(0))?;
+    ledger::record(conn, name, batch, ledger::partial_marker(0), None)?;
     let mut schema = Schema::new(conn);
     let outcome =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| migration.up(&mut schema)));
@@ -668,7 +787,8 @@ fn apply_marked(conn: &mut Connection, migration: &dyn Migration, batch: i64) ->
     let sum = checksum(schema.statements());
     match outcome {
         Ok(()) => {
-            ledger::set_checksum(conn, name, sum)?;
+            let down = down_checksum(conn, migration);
+            ledger::set_checksums(conn, name, sum, down)?;
             Ok(true)
         }
         Err(e) => {

@@ -525,6 +525,239 @@ fn outside_an_app_and_unknown_commands_fail_clearly() {
     assert!(ok(dir.path(), &["migrate", "--help"]).contains("--pretend"));
 }
 
+/// A stand-in for cargo and for the app's runner, so that what `craft` does around
+/// them is tested without compiling: `cargo` writes its pid to `cargo.pid`, runs
+/// `build` (shell), then prints the artifact message naming `runner`; `runner` writes
+/// its pid to `runner.pid` and runs `run` (shell). Returns the fake cargo's path.
+#[cfg(unix)]
+fn fake_toolchain(dir: &Path, build: &str, run: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = |name: &str, body: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let d = dir.display();
+    let runner = script("runner", format!("echo $$ > '{d}/runner.pid'\n{run}"));
+    let artifact = format!(
+        r#"{{"reason":"compiler-artifact","target":{{"name":"craft-migrate"}},"executable":"{}"}}"#,
+        runner.display()
+    );
+    script(
+        "cargo",
+        format!("echo $$ > '{d}/cargo.pid'\n{build}\nprintf '%s\\n' '{artifact}'"),
+    )
+}
+
+/// `craft ARGS` in `app` with the fake `cargo`, started (not waited for).
+#[cfg(unix)]
+fn spawn_with(app: &Path, cargo: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(CRAFT)
+        .args(args)
+        .current_dir(app)
+        .env("CARGO", cargo)
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("craft starts")
+}
+
+/// The pid a fake wrote to `file`, once it has (at most 30 s).
+#[cfg(unix)]
+fn wait_for_pid(file: &Path) -> u32 {
+    let started = Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        if let Some(pid) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+        {
+            return pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{} was never written", file.display());
+}
+
+/// Whether process `pid` is running (a zombie, finished but not reaped, is not).
+#[cfg(unix)]
+fn running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        if Path::new("/proc/self/stat").exists() {
+            return false;
+        }
+        // No /proc: ask ps for the state.
+        let out = Command::new("ps")
+            .args(["-o", "stat=", "-p", &pid.to_string()])
+            .output()
+            .expect("ps runs");
+        let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        return !state.is_empty() && !state.starts_with('Z');
+    };
+    // `pid (comm) STATE ...`; comm may hold spaces and parentheses.
+    let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+    !matches!(state, Some(Some('Z')) | Some(None))
+}
+
+/// Whether this process ignores signal `n` (and so would the `craft` it starts): a test
+/// run in a script's background job ignores SIGINT.
+#[cfg(unix)]
+fn ignores(n: u32) -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask & (1 << (n - 1)) != 0)
+}
+
+/// `craft migrate` interrupted while cargo builds, and while the runner runs, by
+/// SIGTERM (a supervisor, `kill`) and SIGINT (Ctrl-C sent to `craft` alone): `craft`
+/// ends by that signal at once, and neither cargo nor the runner outlives it.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_craft_leaves_no_build_or_runner_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+    for (signal, number) in [("TERM", 15), ("INT", 2)] {
+        if ignores(number) {
+            eprintln!("skipped: SIG{signal} is ignored by this test process");
+            continue;
+        }
+        for phase in ["build", "runner"] {
+            let fakes = tempfile::tempdir().unwrap();
+            let (build, run) = match phase {
+                "build" => ("exec sleep 60", ""),
+                _ => ("", "exec sleep 60"),
+            };
+            let cargo = fake_toolchain(fakes.path(), build, run);
+            let mut craft = spawn_with(&app, &cargo, &["migrate"]);
+            let pid = wait_for_pid(&fakes.path().join(format!(
+                "{}.pid",
+                if phase == "build" { "cargo" } else { "runner" }
+            )));
+            // Give craft the moment between writing the pid and polling/exec'ing.
+            std::thread::sleep(Duration::from_millis(100));
+            let sent = Command::new("kill")
+                .args(["-s", signal, &craft.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            let started = Instant::now();
+            let status = loop {
+                if let Some(status) = craft.try_wait().unwrap() {
+                    break status;
+                }
+                if started.elapsed() > Duration::from_secs(10) {
+                    let _ = craft.kill();
+                    panic!("{phase}, SIG{signal}: craft did not end");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let left = running(pid);
+            if left {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+            assert!(
+                !left,
+                "{phase}, SIG{signal}: the {phase} process {pid} outlived craft"
+            );
+            assert!(!status.success(), "{phase}, SIG{signal}: {status:?}");
+            assert_eq!(
+                status.signal(),
+                Some(number as i32),
+                "{phase}, SIG{signal}: craft ends by the signal ({status:?})"
+            );
+        }
+    }
+}
+
+/// A migration file that `databases/migrations/mod.rs` does not bring in is named on
+/// stderr by every migrate command (and the command still runs); one declared but left
+/// out of `all()` too.
+#[cfg(unix)]
+#[test]
+fn migration_files_missing_from_mod_rs_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+    let fakes = tempfile::tempdir().unwrap();
+    let cargo = fake_toolchain(fakes.path(), "", "echo ran \"$@\"");
+    let run = |args: &[&str]| {
+        let output = spawn_with(&app, &cargo, args).wait_with_output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        (stdout(&output), stderr(&output))
+    };
+    // Everything listed: not a word.
+    let (out, err) = run(&["migrate:status"]);
+    assert_eq!(out.trim(), "ran migrate:status");
+    assert_eq!(err, "");
+
+    let migrations = app.join("databases/migrations");
+    std::fs::write(
+        migrations.join("2024_02_01_000000_create_posts_table.rs"),
+        "// copied by hand\n",
+    )
+    .unwrap();
+    let mod_rs = migrations.join("mod.rs");
+    let listed = std::fs::read_to_string(&mod_rs).unwrap();
+    let edited = listed.replacen(
+        "/// Every migration",
+        "// #[path = \"2024_02_01_000000_create_posts_table.rs\"]\n\
+         // mod m2024_02_01_000000_create_posts_table;\n\
+         #[path = \"2024_03_01_000000_add_slug_to_posts.rs\"]\n\
+         mod m2024_03_01_000000_add_slug_to_posts;\n\n\
+         /// Every migration",
+        1,
+    );
+    assert_ne!(edited, listed);
+    std::fs::write(&mod_rs, edited).unwrap();
+    std::fs::write(
+        migrations.join("2024_03_01_000000_add_slug_to_posts.rs"),
+        "// declared, not listed\n",
+    )
+    .unwrap();
+    // Temporary files are not migrations.
+    std::fs::write(migrations.join(".mod.rs.craft-1.tmp"), "").unwrap();
+    std::fs::write(migrations.join(".#2024_x.rs"), "").unwrap();
+
+    for command in [
+        "migrate",
+        "migrate:status",
+        "migrate:rollback",
+        "migrate:refresh",
+    ] {
+        let (out, err) = run(&[command]);
+        assert_eq!(
+            out.trim(),
+            format!("ran {command}"),
+            "the command still runs"
+        );
+        let warnings: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            warnings,
+            [
+                "warning: databases/migrations/2024_02_01_000000_create_posts_table.rs is not \
+                 listed in databases/migrations/mod.rs, so it is not compiled and never runs: \
+                 declare it there and add it to `all()` (as `craft migration` does), or move \
+                 it out of databases/migrations/",
+                "warning: databases/migrations/2024_03_01_000000_add_slug_to_posts.rs is \
+                 declared in databases/migrations/mod.rs (`mod \
+                 m2024_03_01_000000_add_slug_to_posts`) but not listed in its `all()`, so it \
+                 never runs: add it to the list",
+            ],
+            "{command}"
+        );
+    }
+    // Seeding and schema:check run no migration: nothing said.
+    let (_, err) = run(&["seed:run"]);
+    assert_eq!(err, "");
+}
+
 /// The whole flow, compiling the generated app (once: the later builds only
 /// recompile the app's own crate).
 #[test]
@@ -713,6 +946,86 @@ fn new_model_migrate_status_rollback_refresh() {
         out.contains("_add_votes_to_users (") && out.contains("_tidy_up ("),
         "{out}"
     );
+
+    // An applied migration edited afterwards. Its down(): rolling back says so on
+    // stderr, then runs it.
+    let tidy = migration_files(&app)
+        .into_iter()
+        .find(|f| f.ends_with("_tidy_up.rs"))
+        .unwrap();
+    let tidy_path = app.join("databases/migrations").join(&tidy);
+    let tidy_stem = tidy.trim_end_matches(".rs").to_owned();
+    let original = std::fs::read_to_string(&tidy_path).unwrap();
+    let edited_down = original.replacen(
+        "fn down(&self, _schema: &mut Schema) -> Result<()> {\n        Ok(())",
+        "fn down(&self, schema: &mut Schema) -> Result<()> {\n        \
+         schema.statement(\"DELETE FROM users WHERE 1 = 0\")",
+        1,
+    );
+    assert_ne!(edited_down, original);
+    std::fs::write(&tidy_path, &edited_down).unwrap();
+    let output = craft(&app, &["migrate:rollback"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "warning: {tidy_stem} changed after it was applied (its down() differs from the \
+             one it had when it ran); rolling it back with its code as it is now"
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains(&format!("Rolled back:  {tidy_stem}")),
+        "{}",
+        stdout(&output)
+    );
+    std::fs::write(&tidy_path, &original).unwrap();
+    ok(&app, &["migrate"]);
+    // Its up(): `migrate` refuses; `migrate --force` names it and does not run it again.
+    let edited_up = original.replacen(
+        "fn up(&self, _schema: &mut Schema) -> Result<()> {\n        Ok(())",
+        "fn up(&self, schema: &mut Schema) -> Result<()> {\n        \
+         schema.statement(\"DELETE FROM users WHERE 1 = 0\")",
+        1,
+    );
+    assert_ne!(edited_up, original);
+    std::fs::write(&tidy_path, &edited_up).unwrap();
+    let err = fails(&app, &["migrate"]);
+    assert!(
+        err.contains(&format!(
+            "migration `{tidy_stem}` changed after it was applied"
+        )),
+        "{err}"
+    );
+    let output = craft(&app, &["migrate", "--force"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "warning: {tidy_stem} changed after it was applied (its up() differs from the one \
+             that ran); --force does not run it again: roll it back and migrate to apply the \
+             change"
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output).trim(), "Nothing to migrate.");
+    std::fs::write(&tidy_path, &original).unwrap();
+
+    // A migration file left out of mod.rs is named, and not run.
+    let unlisted = app.join("databases/migrations/2099_01_01_000000_create_drafts_table.rs");
+    std::fs::write(&unlisted, "this is not even compiled").unwrap();
+    let output = craft(&app, &["migrate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "warning: databases/migrations/2099_01_01_000000_create_drafts_table.rs is not \
+             listed in databases/migrations/mod.rs"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output).trim(), "Nothing to migrate.");
+    std::fs::remove_file(&unlisted).unwrap();
 
     // A failing migration: its name and the database's message; nothing of it kept.
     ok(&app, &["migration", "break_things"]);

@@ -1,11 +1,15 @@
 //! The migrator on both backends: batches, rollbacks, the ledger, failures, checksums
 //! and concurrent runs.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Arc, Barrier};
 
+use orm_core::Model;
 use orm_core::{Connection, Executor, DB};
+use orm_migrate::models::MigrationRecord;
 use orm_migrate::prelude::*;
-use orm_migrate::{MigrationState, RunOptions, LEDGER_TABLE};
+use orm_migrate::{MigrationState, Progress, RunOptions, LEDGER_TABLE};
 use orm_tests::introspect::{column, columns, index, table_exists};
 use orm_tests::{on_both_backends, on_every_backend};
 
@@ -194,7 +198,10 @@ on_every_backend! {
         assert!(status.iter().all(|s| s.ran && s.batch == Some(1) && s.state == MigrationState::Applied));
         assert!(status.iter().all(|s| s.applied_at.is_some()), "{status:?}");
         let ledger_columns: Vec<String> = columns(LEDGER_TABLE)?.into_iter().map(|c| c.name).collect();
-        assert_eq!(ledger_columns, ["id", "migration", "batch", "checksum", "applied_at"]);
+        assert_eq!(
+            ledger_columns,
+            ["id", "migration", "batch", "checksum", "applied_at", "down_checksum"]
+        );
         assert!(index(LEDGER_TABLE, "migrations_migration_unique").is_some_and(|i| i.unique));
 
         // Nothing pending: nothing happens.
@@ -442,6 +449,190 @@ on_every_backend! {
         assert_eq!(report.applied.len(), 3);
         assert!(DB::with_connection(|conn| conn.scope(|| Ok(migrator.status())))??.iter().all(|s| s.ran));
         assert_eq!(DB::with_connection(|conn| conn.scope(|| Ok(migrator.reset())))??.len(), 3);
+        Ok(())
+    }
+}
+
+/// A migrator over `migrations` whose progress lands in the returned log: `changed NAME
+/// up=.. down=..`, `migrating NAME`, `rolling back NAME`.
+fn logged(migrations: Vec<Box<dyn Migration>>) -> (Migrator, Rc<RefCell<Vec<String>>>) {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&log);
+    let migrator = Migrator::new(migrations).on_progress(move |progress| {
+        let line = match progress {
+            Progress::Changed {
+                migration,
+                up,
+                down,
+            } => {
+                format!("changed {migration} up={up} down={down}")
+            }
+            Progress::Migrating(name) => format!("migrating {name}"),
+            Progress::RollingBack(name) => format!("rolling back {name}"),
+            _ => return,
+        };
+        sink.borrow_mut().push(line);
+    });
+    (migrator, log)
+}
+
+const TAGS: &str = "2024_01_03_000000_create_tags_table";
+const VOTES: &str = "2024_01_02_000000_add_votes_to_users";
+const USERS: &str = "2014_10_12_000000_create_users_table";
+
+on_every_backend! {
+    fn edited_migrations_are_named_when_forced_past_or_rolled_back() -> Result<()> {
+        Migrator::new(vec![Box::new(CreateUsersTable), create_tags()]).run()?;
+        let records = MigrationRecord::all()?;
+        let down_sums: Vec<usize> = records
+            .iter()
+            .map(|r| {
+                DB::select("SELECT down_checksum FROM migrations WHERE migration = ?", &[&r.migration])
+                    .unwrap()[0]
+                    .get::<String, _>("down_checksum")
+                    .unwrap()
+                    .len()
+            })
+            .collect();
+        assert_eq!(down_sums, [16, 16], "applying records the down's checksum");
+
+        // `up` edited: a forced run names it, runs only what is pending, and leaves it
+        // as it ran (batch 1, its old columns).
+        let edited_up = fns(
+            TAGS,
+            |s| s.create("tags", |t| { t.increments("id"); t.string("label", 80); }),
+            |s| s.drop("tags"),
+        );
+        let (migrator, log) = logged(vec![Box::new(CreateUsersTable), edited_up, add_votes()]);
+        let report = migrator.run_with(RunOptions { force: true, ..RunOptions::default() })?;
+        assert_eq!(report.applied, [VOTES]);
+        assert_eq!(
+            log.take(),
+            [format!("changed {TAGS} up=true down=false"), format!("migrating {VOTES}")]
+        );
+        assert!(ledger()?.contains(&(TAGS.to_owned(), 1)));
+        assert!(columns("tags")?.iter().any(|c| c.name == "name"), "not run again");
+        // Pretending `up` does not take the unchanged ones for changed.
+        let (migrator, log) = logged(vec![Box::new(CreateUsersTable), create_tags(), add_votes()]);
+        migrator.run_with(RunOptions { force: true, ..RunOptions::default() })?;
+        assert!(log.take().is_empty());
+
+        // Only `down` edited: rolling back names it just before running it; the
+        // unchanged ones are rolled back without a word.
+        let edited_down = || fns(
+            TAGS,
+            |s| s.create("tags", |t| { t.increments("id"); t.string("name", 50).unique(); }),
+            |s| s.drop_if_exists("tags"),
+        );
+        let (migrator, log) = logged(vec![Box::new(CreateUsersTable), edited_down(), add_votes()]);
+        assert!(migrator.run()?.applied.is_empty(), "an edited down() does not stop a run");
+        migrator.reset()?;
+        assert_eq!(
+            log.take(),
+            [
+                format!("rolling back {VOTES}"),
+                format!("changed {TAGS} up=false down=true"),
+                format!("rolling back {TAGS}"),
+                format!("rolling back {USERS}"),
+            ]
+        );
+        assert!(!table_exists("tags")?, "rolled back with the down() as it is now");
+
+        // refresh: the edited down() is named while resetting; what runs again is
+        // recorded as it is now, so the next refresh has nothing to say.
+        Migrator::new(vec![Box::new(CreateUsersTable), create_tags(), add_votes()]).run()?;
+        let (migrator, log) = logged(vec![Box::new(CreateUsersTable), edited_down(), add_votes()]);
+        migrator.refresh()?;
+        let lines = log.take();
+        assert_eq!(lines.iter().filter(|l| l.starts_with("changed")).count(), 1, "{lines:?}");
+        let at = lines.iter().position(|l| *l == format!("changed {TAGS} up=false down=true"));
+        assert_eq!(
+            lines.get(at.map_or(usize::MAX, |at| at + 1)),
+            Some(&format!("rolling back {TAGS}")),
+            "{lines:?}"
+        );
+        migrator.refresh()?;
+        assert!(!log.take().iter().any(|l| l.starts_with("changed")));
+
+        // Both edited, rolled back one step.
+        let both = fns(
+            TAGS,
+            |s| s.create("tags", |t| { t.increments("id"); t.string("label", 80); }),
+            |s| s.statement("DROP TABLE tags"),
+        );
+        let (migrator, log) = logged(vec![Box::new(CreateUsersTable), both, add_votes()]);
+        // One batch now (refresh): the later name is rolled back first.
+        migrator.rollback_steps(2)?;
+        assert_eq!(
+            log.take(),
+            [
+                format!("changed {TAGS} up=true down=true"),
+                format!("rolling back {TAGS}"),
+                format!("rolling back {VOTES}"),
+            ]
+        );
+        Ok(())
+    }
+
+    fn a_ledger_from_before_down_checksums_is_read_as_it_is_and_upgraded_by_a_run() -> Result<()> {
+        // The ledger as earlier versions made it, with the users migration applied.
+        Schema::on_default(|s| {
+            s.create(LEDGER_TABLE, |table| {
+                table.increments("id");
+                table.string("migration", 255).unique();
+                table.integer("batch");
+                table.string("checksum", 64).nullable();
+                table.timestamp("applied_at").nullable();
+            })
+        })?;
+        let users = Migrator::new(vec![Box::new(CreateUsersTable)]);
+        let statements = users.pretend()?.remove(0).statements;
+        Schema::on_default(|s| CreateUsersTable.up(s))?;
+        DB::execute(
+            "INSERT INTO migrations (migration, batch, checksum, applied_at) VALUES (?, ?, ?, ?)",
+            &[&USERS, &1i64, &orm_migrate::checksum(&statements), &chrono::Utc::now()],
+        )?;
+        let names = || -> Result<Vec<String>> {
+            Ok(columns(LEDGER_TABLE)?.into_iter().map(|c| c.name).collect())
+        };
+        let old = ["id", "migration", "batch", "checksum", "applied_at"];
+        assert_eq!(names()?, old);
+
+        // Reading it changes nothing.
+        let (migrator, log) = logged(vec![Box::new(CreateUsersTable), create_tags()]);
+        let status = migrator.status()?;
+        assert_eq!(status[0].state, MigrationState::Applied);
+        assert_eq!(status[1].state, MigrationState::Pending);
+        assert_eq!(names()?, old, "status upgrades no table");
+        assert_eq!(MigrationRecord::count()?, 1);
+
+        // A run adds the column; the old row keeps NULL ("not known").
+        assert_eq!(migrator.run()?.applied, [TAGS]);
+        assert_eq!(names()?, [&old[..], &["down_checksum"]].concat());
+        let sums = DB::select(
+            "SELECT migration, down_checksum FROM migrations ORDER BY migration",
+            &[],
+        )?;
+        assert_eq!(sums[0].get::<Option<String>, _>("down_checksum")?, None);
+        assert_eq!(sums[1].get::<Option<String>, _>("down_checksum")?.map(|s| s.len()), Some(16));
+        assert_eq!(MigrationRecord::count()?, 2, "the model reads the upgraded ledger");
+        // Upgrading again is a no-op, and the new column is used from now on.
+        assert!(migrator.run()?.applied.is_empty());
+        let (edited, log2) = logged(vec![
+            Box::new(CreateUsersTable),
+            fns(TAGS, |s| s.create("tags", |t| { t.increments("id"); t.string("name", 50).unique(); }), |s| s.drop_if_exists("tags")),
+        ]);
+        edited.reset()?;
+        assert_eq!(
+            log2.take(),
+            [
+                format!("changed {TAGS} up=false down=true"),
+                format!("rolling back {TAGS}"),
+                format!("rolling back {USERS}"),
+            ]
+        );
+        assert_eq!(log.take(), [format!("migrating {TAGS}")]);
+        assert_eq!(names()?, [&old[..], &["down_checksum"]].concat());
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use orm_migrate::cli::{print_error, MigrateCommand, Paint};
+use orm_migrate::cli::{print_error, print_warning, MigrateCommand, Paint};
 
 /// Scaffold orm-core apps, models, migrations and seeders; run the migrations and seeders.
 #[derive(Debug, Parser)]
@@ -118,6 +118,13 @@ fn main() -> ExitCode {
                 .and_then(|app| {
                     if command.seeds() {
                         scaffold::check_seeders(&app)?;
+                    }
+                    if command.migrates() {
+                        // Named, not refused: the runner has the migrations the app
+                        // compiles, and a file kept aside must not stop a rollback.
+                        for warning in scaffold::unlisted_migrations(&app)? {
+                            print_warning(&warning);
+                        }
                     }
                     Ok(app)
                 })

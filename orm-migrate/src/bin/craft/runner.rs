@@ -1,6 +1,11 @@
 //! `craft migrate*`: build the app's runner with cargo, then run it with the command.
+//!
+//! Interrupting `craft` (SIGINT, SIGTERM, SIGHUP) leaves no process behind: while cargo
+//! builds, the signal is caught, cargo is killed and waited for, and `craft` then dies
+//! of the same signal; the runner is not a child at all on Unix (`craft` becomes it, as
+//! `cargo run` does), so the signal reaches it directly and its end is `craft`'s.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -15,12 +20,34 @@ const SLOW_BUILD: Duration = Duration::from_secs(1);
 
 /// Builds the runner, then runs `command` with it in the app's root (so `.env` and a
 /// relative SQLite path resolve there), its output streaming through. The exit code is
-/// the runner's.
+/// the runner's: on Unix the runner replaces `craft`'s process (so a signal sent to
+/// `craft` reaches it, and nothing is orphaned); elsewhere `craft` waits for it.
 pub fn run(app: &App, command: &MigrateCommand) -> Result<ExitCode, String> {
-    let runner = build_runner(&app.root)?;
-    let status = Command::new(&runner)
-        .args(command.to_args())
-        .current_dir(&app.root)
+    let interrupts = Interrupts::watch();
+    let runner = build_runner(&app.root, &interrupts)?;
+    let mut process = Command::new(&runner);
+    process.args(command.to_args()).current_dir(&app.root);
+    // A signal that came while the build ended is acted on here, not lost.
+    interrupts.terminate_if_interrupted();
+    hand_over(process, &runner)
+}
+
+/// Runs the runner in place of `craft` (Unix `exec`): only returns when it cannot be
+/// started. The signal handlers `craft` installed are reset to the defaults by `exec`.
+#[cfg(unix)]
+fn hand_over(mut process: Command, runner: &Path) -> Result<ExitCode, String> {
+    use std::os::unix::process::CommandExt;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    let error = process.exec();
+    Err(format!("cannot run {}: {error}", runner.display()))
+}
+
+/// Runs the runner as a child and passes its exit code through.
+#[cfg(not(unix))]
+fn hand_over(mut process: Command, runner: &Path) -> Result<ExitCode, String> {
+    let _ = std::io::stdout().flush();
+    let status = process
         .status()
         .map_err(|e| format!("cannot run {}: {e}", runner.display()))?;
     Ok(match status.code() {
@@ -30,9 +57,106 @@ pub fn run(app: &App, command: &MigrateCommand) -> Result<ExitCode, String> {
     })
 }
 
+/// The termination signals (SIGINT, SIGTERM, SIGHUP) that reached `craft` while it
+/// builds: noted by a handler instead of ending `craft` at once, so that the build can
+/// be stopped first. A second one while the first is handled ends `craft` as the
+/// default action would.
+#[cfg(unix)]
+struct Interrupts {
+    signal: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[cfg(unix)]
+impl Interrupts {
+    /// Starts noting the signals that `craft` was not started ignoring (`nohup craft
+    /// ...` keeps ignoring SIGHUP, and so does the runner: `exec` would reset a caught
+    /// signal to its default action). A registration that fails leaves that signal's
+    /// default action (`craft` ends at once; the build may outlive it).
+    fn watch() -> Interrupts {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        use std::sync::Arc;
+        let signal = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(AtomicBool::new(false));
+        let ignored = ignored_signals();
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            match &ignored {
+                Some(ignored) if ignored.contains(&sig) => continue,
+                // Where that cannot be read, SIGHUP (what `nohup` ignores) is left alone.
+                None if sig == SIGHUP => continue,
+                _ => {}
+            }
+            // In this order: a signal after the first one acts as by default.
+            let _ = signal_hook::flag::register_conditional_default(sig, Arc::clone(&seen));
+            let _ = signal_hook::flag::register(sig, Arc::clone(&seen));
+            let _ = signal_hook::flag::register_usize(
+                sig,
+                Arc::clone(&signal),
+                usize::try_from(sig).unwrap_or(0),
+            );
+        }
+        Interrupts { signal }
+    }
+
+    /// The signal that came, if any.
+    fn pending(&self) -> Option<i32> {
+        match self.signal.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => None,
+            sig => i32::try_from(sig).ok(),
+        }
+    }
+
+    /// Ends `craft` as the signal that came would have (so that its parent, e.g. a
+    /// shell, sees it killed by that signal), when one came.
+    fn terminate_if_interrupted(&self) {
+        if let Some(sig) = self.pending() {
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+            // Only reached if the default action did not end the process.
+            std::process::exit(128 + sig);
+        }
+    }
+}
+
+/// The signals this process ignores (it inherited that from its parent), read from
+/// `/proc/self/status` (`SigIgn`, a hexadecimal mask with bit `n - 1` for signal `n`);
+/// `None` where that cannot be read.
+#[cfg(unix)]
+fn ignored_signals() -> Option<Vec<i32>> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_ignored(&status)
+}
+
+#[cfg(unix)]
+fn parse_ignored(status: &str) -> Option<Vec<i32>> {
+    let mask = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))?
+        .trim();
+    let mask = u64::from_str_radix(mask, 16).ok()?;
+    Some((1..=64).filter(|n| mask & (1 << (n - 1)) != 0).collect())
+}
+
+/// Elsewhere, signals keep their default actions.
+#[cfg(not(unix))]
+struct Interrupts;
+
+#[cfg(not(unix))]
+impl Interrupts {
+    fn watch() -> Interrupts {
+        Interrupts
+    }
+
+    fn pending(&self) -> Option<i32> {
+        None
+    }
+
+    fn terminate_if_interrupted(&self) {}
+}
+
 /// `cargo build --quiet --bin craft-migrate`, its output captured (shown when the
-/// build fails); the path of the built binary.
-fn build_runner(root: &Path) -> Result<PathBuf, String> {
+/// build fails); the path of the built binary. When `craft` is interrupted meanwhile,
+/// cargo is killed and waited for, and `craft` ends by the signal.
+fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = Command::new(cargo)
         .args([
@@ -57,6 +181,13 @@ fn build_runner(root: &Path) -> Result<PathBuf, String> {
             Ok(Some(status)) => break status,
             Ok(None) => {}
             Err(e) => return Err(format!("cannot wait for cargo: {e}")),
+        }
+        if interrupts.pending().is_some() {
+            // cargo got a terminal's Ctrl-C itself (same process group); a signal sent
+            // to `craft` alone did not reach it.
+            let _ = child.kill();
+            let _ = child.wait();
+            interrupts.terminate_if_interrupted();
         }
         if !noticed && started.elapsed() >= SLOW_BUILD {
             noticed = true;
@@ -121,5 +252,16 @@ mod tests {
             Some(PathBuf::from("/t/debug/craft-migrate"))
         );
         assert_eq!(runner_path(""), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn reads_the_ignored_signals() {
+        // SIGINT (2) and SIGQUIT (3) ignored, as in a background job of a script.
+        let status = "Name:\tcraft\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000006\n";
+        assert_eq!(parse_ignored(status), Some(vec![2, 3]));
+        assert_eq!(parse_ignored("SigIgn:\t0000000000000000\n"), Some(vec![]));
+        assert_eq!(parse_ignored("Name:\tcraft\n"), None);
+        assert_eq!(parse_ignored("SigIgn:\tnot hex\n"), None);
     }
 }

@@ -343,6 +343,225 @@ fn is_stem(stem: &str) -> bool {
         && bytes[17] == b'_'
 }
 
+/// Why each file in `databases/migrations/` that `mod.rs` leaves out of the runner is
+/// left out, one line each, in file name order: a `.rs` file that `mod.rs` does not
+/// declare (it is not compiled, so it never runs), or a migration module it declares
+/// but does not name in `pub fn all()` (compiled, never run). `mod.rs` is read as text
+/// with its comments removed: a declaration commented out does not count. Files whose
+/// name starts with a dot (editors' and craft's temporary files) are skipped.
+pub fn unlisted_migrations(app: &App) -> Result<Vec<String>, String> {
+    let dir = app.root.join(MIGRATIONS_DIR);
+    let mod_rs = strip_comments(&read(&app.root.join(MIGRATIONS_MOD))?);
+    let (declared, modules) = declared_modules(&mod_rs);
+    let listed: Option<Vec<&str>> = function_body(&mod_rs, "all").map(|body| {
+        body.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .collect()
+    });
+    let mut files: Vec<String> = fs::read_dir(&dir)
+        .map_err(|e| io_error("read", &dir, &e))?
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".rs") && name != "mod.rs" && !name.starts_with('.'))
+        .collect();
+    files.sort();
+    let mut unlisted = Vec::new();
+    for file in files {
+        let Some(module) = declared
+            .iter()
+            .position(|f| *f == file)
+            .map(|i| &modules[i])
+        else {
+            unlisted.push(format!(
+                "{MIGRATIONS_DIR}/{file} is not listed in {MIGRATIONS_MOD}, so it is not \
+                 compiled and never runs: declare it there and add it to `all()` (as `craft \
+                 migration` does), or move it out of {MIGRATIONS_DIR}/"
+            ));
+            continue;
+        };
+        let stem = file.trim_end_matches(".rs");
+        let named = listed
+            .as_ref()
+            .is_none_or(|words| words.contains(&module.as_str()));
+        if is_stem(stem) && !named {
+            unlisted.push(format!(
+                "{MIGRATIONS_DIR}/{file} is declared in {MIGRATIONS_MOD} (`mod {module}`) but \
+                 not listed in its `all()`, so it never runs: add it to the list"
+            ));
+        }
+    }
+    Ok(unlisted)
+}
+
+/// The files `mod.rs` (comments removed) declares as modules, and each one's module:
+/// `#[path = "FILE"] mod NAME;`, or `mod NAME;` for `NAME.rs` (with `pub` or other
+/// attributes in between or not).
+fn declared_modules(source: &str) -> (Vec<String>, Vec<String>) {
+    let tokens = rust_tokens(source);
+    let mut files = Vec::new();
+    let mut modules = Vec::new();
+    let mut path: Option<String> = None;
+    let mut i = 0;
+    while i < tokens.len() {
+        match tokens[i].as_str() {
+            "#" if tokens.get(i + 1).map(String::as_str) == Some("[")
+                && tokens.get(i + 2).map(String::as_str) == Some("path")
+                && tokens.get(i + 3).map(String::as_str) == Some("=") =>
+            {
+                if let Some(literal) = tokens.get(i + 4).and_then(|t| string_literal(t)) {
+                    let literal = literal.strip_prefix("./").unwrap_or(&literal).to_owned();
+                    path = Some(literal);
+                }
+                i += 4;
+            }
+            "mod" => {
+                let name = tokens.get(i + 1);
+                if let (Some(name), Some(";")) = (name, tokens.get(i + 2).map(String::as_str)) {
+                    let name = name.strip_prefix("r#").unwrap_or(name).to_owned();
+                    files.push(path.take().unwrap_or_else(|| format!("{name}.rs")));
+                    modules.push(name);
+                } else {
+                    path = None;
+                }
+                i += 1;
+            }
+            ";" | "{" | "}" => {
+                path = None;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    (files, modules)
+}
+
+/// The text between the braces of `fn NAME` in `source`, if it has one.
+fn function_body<'s>(source: &'s str, name: &str) -> Option<&'s str> {
+    let mut from = 0;
+    while let Some(at) = source[from..].find("fn ") {
+        let start = from + at;
+        from = start + 3;
+        let before_ok = source[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+        let rest = source[from..].trim_start();
+        let after = rest
+            .strip_prefix(name)
+            .filter(|after| !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
+        if let (true, Some(after)) = (before_ok, after) {
+            let open = source.len() - after.len() + after.find('{')?;
+            let close = closing_bracket(source, open + 1)?;
+            return Some(&source[open + 1..close]);
+        }
+    }
+    None
+}
+
+/// `source` without its `//` and (nested) `/* */` comments; string and character
+/// literals are kept whole, so a `//` inside one is not a comment.
+fn strip_comments(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut depth = 1;
+                while depth > 0 {
+                    match chars.next() {
+                        Some('*') if chars.peek() == Some(&'/') => {
+                            chars.next();
+                            depth -= 1;
+                        }
+                        Some('/') if chars.peek() == Some(&'*') => {
+                            chars.next();
+                            depth += 1;
+                        }
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+                out.push(' ');
+            }
+            '"' => {
+                out.push('"');
+                while let Some(c) = chars.next() {
+                    out.push(c);
+                    match c {
+                        '\\' => {
+                            if let Some(escaped) = chars.next() {
+                                out.push(escaped);
+                            }
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Identifiers (with `r#`), string literals (with their quotes) and single punctuation
+/// characters; whitespace separates.
+fn rust_tokens(source: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            continue;
+        }
+        if c == '"' {
+            let mut literal = String::from('"');
+            while let Some(c) = chars.next() {
+                literal.push(c);
+                match c {
+                    '\\' => {
+                        if let Some(escaped) = chars.next() {
+                            literal.push(escaped);
+                        }
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+            tokens.push(literal);
+        } else if c.is_alphanumeric() || c == '_' {
+            let mut word = String::from(c);
+            while let Some(&next) = chars.peek() {
+                if next.is_alphanumeric() || next == '_' || (next == '#' && word == "r") {
+                    word.push(next);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            tokens.push(word);
+        } else {
+            tokens.push(c.to_string());
+        }
+    }
+    tokens
+}
+
+/// The text of a plain string literal token (`"x.rs"` → `x.rs`); `None` for one with
+/// escapes, which no file name of craft's needs.
+fn string_literal(token: &str) -> Option<String> {
+    let inner = token.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then(|| inner.to_owned())
+}
+
 /// `app/mod.rs` with `pub mod MODULE;` and `pub use MODULE::TYPE;` added to the last
 /// run of lines of their kind, in sorted position as rustfmt keeps them (or at the end).
 pub fn register_model(current: &str, module: &str, type_name: &str) -> String {
@@ -851,6 +1070,54 @@ mod tests {
         assert_eq!(
             append_to_list("fn main() {}", "self.call(", "&[", "&X"),
             None
+        );
+    }
+
+    #[test]
+    fn declared_modules_and_the_all_list_are_read_from_mod_rs() {
+        let source = strip_comments(
+            "use orm_migrate::Migration;\n\
+             #[path = \"2014_10_12_000000_create_users_table.rs\"]\n\
+             mod m2014_10_12_000000_create_users_table;\n\
+             // #[path = \"2024_01_01_000000_commented.rs\"]\n\
+             // mod m2024_01_01_000000_commented;\n\
+             /* mod hidden; */\n\
+             #[allow(dead_code)]\n\
+             #[path = \"./2024_02_01_000000_declared_only.rs\"]\n\
+             pub(crate) mod m2024_02_01_000000_declared_only;\n\
+             mod helpers;\n\
+             mod inline { pub fn x() {} }\n\
+             pub fn all() -> Vec<Box<dyn Migration>> {\n\
+                 vec![Box::new(m2014_10_12_000000_create_users_table::CreateUsersTable)]\n\
+             }\n",
+        );
+        let (files, modules) = declared_modules(&source);
+        assert_eq!(
+            files,
+            [
+                "2014_10_12_000000_create_users_table.rs",
+                "2024_02_01_000000_declared_only.rs",
+                "helpers.rs"
+            ]
+        );
+        assert_eq!(
+            modules,
+            [
+                "m2014_10_12_000000_create_users_table",
+                "m2024_02_01_000000_declared_only",
+                "helpers"
+            ]
+        );
+        let body = function_body(&source, "all").unwrap();
+        assert!(
+            body.contains("m2014_10_12_000000_create_users_table::"),
+            "{body}"
+        );
+        assert!(!body.contains("declared_only"), "{body}");
+        assert_eq!(function_body("fn alloc() {}", "all"), None);
+        assert_eq!(
+            strip_comments("let s = \"a // b\"; // c\n"),
+            "let s = \"a // b\"; \n"
         );
     }
 
