@@ -539,6 +539,10 @@ on_every_backend! {
         })?;
         assert!(finished);
         assert_eq!(pages, [vec!["Ada", "Grace", "Linus", "Barbara"], vec!["alan", "Edsger"]]);
+        // Mapped page by page, in the query's order.
+        let votes = DB::table("users").order_by_desc("votes").chunk_map(4, |r| r.get::<i64, _>("votes"))?;
+        assert_eq!(votes.into_iter().collect::<Result<Vec<_>>>()?, [300, 120, 80, 80, 15, 0]);
+        assert!(matches!(DB::table("users").chunk_map(0, |r| r), Err(Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. })));
         let mut seen = 0;
         let finished = DB::table("users").chunk(2, |rows| { seen += rows.len(); Ok(seen < 4) })?;
         assert!(!finished);

@@ -148,6 +148,18 @@ impl<T: FromRow> Query<T> {
         self.chunk_with(size, |rows| f(rows).map(Continue::go_on), |q| q.get())
     }
 
+    /// Maps every row through `f`, reading them in pages of `size` rows as
+    /// [`Query::chunk`] does, and collects the results (Eloquent's `chunkMap`): only
+    /// one page of rows is held at a time.
+    pub fn chunk_map<R>(self, size: u64, mut f: impl FnMut(T) -> R) -> Result<Vec<R>> {
+        let mut mapped = Vec::new();
+        self.chunk(size, |rows| {
+            mapped.extend(rows.into_iter().map(&mut f));
+            Ok(())
+        })?;
+        Ok(mapped)
+    }
+
     pub(super) fn chunk_by_id_with(
         self,
         size: u64,
