@@ -36,24 +36,30 @@ impl<T> Drop for Many<T> {
     }
 }
 
-/// The `with_sum`-like aggregates loaded onto one relation field: few, so a list.
+/// The `with_sum`-like aggregates loaded onto one relation field: few, so a boxed list
+/// (two words, where a `Vec` takes three), null unless some were loaded.
 #[derive(Clone, Default)]
-struct Aggregates(Vec<(Aggregate, Box<str>, Value)>);
+struct Aggregates(Option<Box<[Aggregated]>>);
+
+/// One aggregate: the function, its column and the value read.
+type Aggregated = (Aggregate, Box<str>, Value);
 
 impl Aggregates {
     fn set(&mut self, function: Aggregate, column: &str, value: Value) {
-        match self
-            .0
+        let mut list = self.0.take().map(Vec::from).unwrap_or_default();
+        match list
             .iter_mut()
             .find(|(f, c, _)| *f == function && &**c == column)
         {
             Some(entry) => entry.2 = value,
-            None => self.0.push((function, column.into(), value)),
+            None => list.push((function, column.into(), value)),
         }
+        self.0 = Some(list.into_boxed_slice());
     }
 
     fn get(&self, function: Aggregate, column: &str) -> Option<&Value> {
         self.0
+            .as_ref()?
             .iter()
             .find(|(f, c, _)| *f == function && &**c == column)
             .map(|(_, _, value)| value)
@@ -505,6 +511,11 @@ impl<T: 'static> RelationSlot for Many<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aggregates_cost_a_loaded_relation_two_words() {
+        assert_eq!(std::mem::size_of::<Aggregates>(), 16);
+    }
 
     #[test]
     fn an_unloaded_relation_is_one_pointer() {
