@@ -366,6 +366,32 @@ fn a_row_callbacks_connection_error_is_not_the_streams() -> orm_core::Result<()>
     Ok(())
 }
 
+/// A connection checked out by hand (`DB::acquire`, `Pool::get`) and held while the same
+/// thread runs a query on that one-connection pool: `ConnectionInUse` at once, not a
+/// wait for itself until the checkout timeout. Another thread still waits its turn.
+#[test]
+fn a_one_connection_pool_held_by_this_thread_is_connection_in_use() -> orm_core::Result<()> {
+    DB::connect_named("memory_acquired", "sqlite::memory:")?;
+    let memory = DB::connection("memory_acquired");
+    memory.statement("CREATE TABLE t (x INTEGER)")?;
+    let held = DB::pool("memory_acquired")?.get()?;
+    let nested = memory.select("SELECT x FROM t", &[]);
+    assert!(matches!(nested, Err(Error::ConnectionInUse(_))), "{nested:?}");
+    let waiter = thread::spawn(|| {
+        DB::connection("memory_acquired")
+            .select("SELECT x FROM t", &[])
+            .map(|rows| rows.len())
+    });
+    thread::sleep(Duration::from_millis(50));
+    drop(held);
+    assert_eq!(waiter.join().unwrap()?, 0);
+    // Given back: this thread has it again, and it is the same database.
+    memory.execute("INSERT INTO t (x) VALUES (1)", &[])?;
+    assert_eq!(memory.select("SELECT x FROM t", &[])?.len(), 1);
+    DB::disconnect("memory_acquired");
+    Ok(())
+}
+
 /// `DB::transaction` nested in a checkout of a one-connection pool (here inside
 /// `with`; an `each` callback is the same) cannot get a connection: it fails at once
 /// with `ConnectionInUse`, as every other nested call does, instead of waiting out the

@@ -116,6 +116,17 @@ impl Default for PoolConfig {
 /// trip (as HikariCP's 500 ms "alive bypass window").
 const VERIFY_AFTER_IDLE: Duration = Duration::from_millis(500);
 
+thread_local! {
+    static THREAD_MARK: u8 = const { 0 };
+}
+
+/// This thread, as the address of a thread-local (cheaper than `thread::current()`;
+/// never 0). A one-connection pool notes which thread holds its connection, so that the
+/// same thread asking again fails at once instead of waiting for itself.
+fn this_thread() -> usize {
+    THREAD_MARK.with(|mark| std::ptr::from_ref(mark) as usize)
+}
+
 /// Whether a pooled connection may be handed out (run on every checkout).
 #[inline]
 pub(super) fn verify(options: &ConnectOptions, conn: &mut Connection) -> Result<()> {

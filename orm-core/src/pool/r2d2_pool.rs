@@ -11,12 +11,13 @@
 //! `idle_timeout` closes it as it would any idle connection.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
-use super::{make_clean, verify, PoolConfig};
+use super::{make_clean, this_thread, verify, PoolConfig};
 use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::metrics::PoolMetrics;
@@ -81,6 +82,9 @@ impl Drop for PooledConnection {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
+        if self.hot.single {
+            self.hot.holder.store(0, Ordering::Relaxed);
+        }
         // A connection past the pool's `max_lifetime` is closed now: one in steady use
         // never sits idle in r2d2, whose reaper alone would close it.
         if !make_clean(&mut conn) || self.hot.max_lifetime.is_some_and(|max| conn.outlived(max)) {
@@ -105,6 +109,12 @@ struct Hot {
     max_lifetime: Option<Duration>,
     /// The sweep that moves an unused hot connection back to r2d2; cancelled with the pool.
     sweep: Mutex<Option<scheduled_thread_pool::JobHandle>>,
+    /// Whether the pool has one connection (an in-memory database, `max_size` 1).
+    single: bool,
+    /// Then, the thread holding it (`this_thread`; 0: none): that thread asking again
+    /// fails at once (`DB::acquire` held while a model query runs) instead of waiting
+    /// out the checkout timeout for itself.
+    holder: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -238,6 +248,8 @@ impl Pool {
             slot: Mutex::default(),
             max_lifetime,
             sweep: Mutex::new(None),
+            single: max_size == 1,
+            holder: AtomicUsize::new(0),
         });
         if let Some(idle_timeout) = idle_timeout {
             let every = idle_timeout.min(LONGEST_SWEEP);
@@ -269,6 +281,9 @@ impl Pool {
         if let Some(conn) = self.inner.try_get() {
             self.metrics.count_idle_checkout();
             return Ok(self.wrap(conn));
+        }
+        if self.hot.single && self.hot.holder.load(Ordering::Relaxed) == this_thread() {
+            return Err(Error::ConnectionInUse(self.options.redacted().to_owned()));
         }
         loop {
             let waiting = match Waiting::enter(&self.hot) {
@@ -305,6 +320,9 @@ impl Pool {
 
     #[inline]
     fn wrap(&self, conn: R2d2Connection) -> PooledConnection {
+        if self.hot.single {
+            self.hot.holder.store(this_thread(), Ordering::Relaxed);
+        }
         PooledConnection {
             conn: Some(conn),
             hot: Arc::clone(&self.hot),

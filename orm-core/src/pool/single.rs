@@ -5,7 +5,7 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{make_clean, verify, PoolConfig};
+use super::{make_clean, this_thread, verify, PoolConfig};
 use crate::backend::Connection;
 use crate::error::{Error, Result};
 use crate::metrics::PoolMetrics;
@@ -39,15 +39,6 @@ struct State {
     waiting: usize,
     /// The thread that has it ([`this_thread`]; 0: none).
     holder: usize,
-}
-
-thread_local! {
-    static THREAD_MARK: u8 = const { 0 };
-}
-
-/// This thread, as the address of a thread-local (cheaper than `thread::current()`).
-fn this_thread() -> usize {
-    THREAD_MARK.with(|mark| std::ptr::from_ref(mark) as usize)
 }
 
 impl Shared {
