@@ -376,7 +376,10 @@ fn a_one_connection_pool_held_by_this_thread_is_connection_in_use() -> orm_core:
     memory.statement("CREATE TABLE t (x INTEGER)")?;
     let held = DB::pool("memory_acquired")?.get()?;
     let nested = memory.select("SELECT x FROM t", &[]);
-    assert!(matches!(nested, Err(Error::ConnectionInUse(_))), "{nested:?}");
+    assert!(
+        matches!(nested, Err(Error::ConnectionInUse(_))),
+        "{nested:?}"
+    );
     let waiter = thread::spawn(|| {
         DB::connection("memory_acquired")
             .select("SELECT x FROM t", &[])

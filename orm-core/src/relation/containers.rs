@@ -66,26 +66,37 @@ impl Aggregates {
     }
 }
 
-/// The value of `function(column)` read as a float (what `Sum` and `Avg` hold).
-fn as_float(value: Option<&Value>) -> Option<f64> {
-    match value? {
-        Value::Float(f) => Some(*f),
-        Value::Int(i) => Some(*i as f64),
-        _ => None,
-    }
+/// What `Many::sum`/`One::sum` and their siblings read, from a relation's aggregates
+/// (`None`: the relation's container holds none).
+fn sum(aggregates: Option<&Aggregates>, column: &str) -> Option<f64> {
+    let value = aggregates?.get(Aggregate::Sum, column)?;
+    Some(as_float(value).unwrap_or(0.0))
 }
 
-/// The value of `function(column)` read as `V` (`None` when not loaded or NULL).
-fn decoded<V: FromValue>(
-    value: Option<&Value>,
+fn avg(aggregates: Option<&Aggregates>, column: &str) -> Option<f64> {
+    as_float(aggregates?.get(Aggregate::Avg, column)?)
+}
+
+/// `Min` or `Max` of `column` read as `V` (`Ok(None)` when not loaded or NULL).
+fn extreme<V: FromValue>(
+    aggregates: Option<&Aggregates>,
     function: Aggregate,
     column: &str,
 ) -> Result<Option<V>> {
-    match value {
+    match aggregates.and_then(|a| a.get(function, column)) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => V::from_value(value.as_ref())
             .map(Some)
             .map_err(|e| e.into_error(format!("{}({column})", function.function().to_lowercase()))),
+    }
+}
+
+/// A sum or average as read (a float; an integer where a backend kept one).
+fn as_float(value: &Value) -> Option<f64> {
+    match value {
+        Value::Float(f) => Some(*f),
+        Value::Int(i) => Some(*i as f64),
+        _ => None,
     }
 }
 
@@ -193,43 +204,38 @@ impl<T> Many<T> {
         &mut self.inner_mut().count
     }
 
+    fn aggregates(&self) -> Option<&Aggregates> {
+        self.inner.as_ref().map(|inner| &inner.aggregates)
+    }
+
     /// The `function(column)` of the related rows that `with_sum`, `with_avg`,
     /// `with_min`, `with_max` (or `with_aggregate_where`, `Model::load_aggregate`) loaded:
     /// `None` when not loaded, `Some(Value::Null)` when there were no related rows.
     pub fn aggregate(&self, function: Aggregate, column: &str) -> Option<&Value> {
-        self.inner.as_ref()?.aggregates.get(function, column)
+        self.aggregates()?.get(function, column)
     }
 
     /// The sum of `column` that `with_sum` loaded: `None` when not loaded, 0 when
     /// there are no related rows (as [`Query::sum`]).
     pub fn sum(&self, column: &str) -> Option<f64> {
-        let value = self.aggregate(Aggregate::Sum, column)?;
-        Some(as_float(Some(value)).unwrap_or(0.0))
+        sum(self.aggregates(), column)
     }
 
     /// The average of `column` that `with_avg` loaded (`None` when not loaded or when
     /// there are no related rows: [`Self::aggregate`] tells the two apart).
     pub fn avg(&self, column: &str) -> Option<f64> {
-        as_float(self.aggregate(Aggregate::Avg, column))
+        avg(self.aggregates(), column)
     }
 
     /// The smallest `column` that `with_min` loaded, read as `V` (`Ok(None)` when not
     /// loaded or when there are no related rows; an error when it does not read as `V`).
     pub fn min<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
-        decoded(
-            self.aggregate(Aggregate::Min, column),
-            Aggregate::Min,
-            column,
-        )
+        extreme(self.aggregates(), Aggregate::Min, column)
     }
 
     /// The largest `column` that `with_max` loaded, as [`Self::min`].
     pub fn max<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
-        decoded(
-            self.aggregate(Aggregate::Max, column),
-            Aggregate::Max,
-            column,
-        )
+        extreme(self.aggregates(), Aggregate::Max, column)
     }
 }
 
@@ -366,43 +372,33 @@ impl<T> One<T> {
         &mut self.inner_mut().count
     }
 
-    /// The `function(column)` of the related row that `with_sum`, `with_avg`,
-    /// `with_min`, `with_max` (or `with_aggregate_where`, `Model::load_aggregate`) loaded:
-    /// `None` when not loaded, `Some(Value::Null)` when there were no related rows.
+    fn aggregates(&self) -> Option<&Aggregates> {
+        self.inner.as_ref().map(|inner| &inner.aggregates)
+    }
+
+    /// As [`Many::aggregate`], over the related row.
     pub fn aggregate(&self, function: Aggregate, column: &str) -> Option<&Value> {
-        self.inner.as_ref()?.aggregates.get(function, column)
+        self.aggregates()?.get(function, column)
     }
 
-    /// The sum of `column` that `with_sum` loaded: `None` when not loaded, 0 when
-    /// there are no related rows (as [`Query::sum`]).
+    /// As [`Many::sum`].
     pub fn sum(&self, column: &str) -> Option<f64> {
-        let value = self.aggregate(Aggregate::Sum, column)?;
-        Some(as_float(Some(value)).unwrap_or(0.0))
+        sum(self.aggregates(), column)
     }
 
-    /// The average of `column` that `with_avg` loaded (`None` when not loaded or when
-    /// there are no related rows: [`Self::aggregate`] tells the two apart).
+    /// As [`Many::avg`].
     pub fn avg(&self, column: &str) -> Option<f64> {
-        as_float(self.aggregate(Aggregate::Avg, column))
+        avg(self.aggregates(), column)
     }
 
-    /// The smallest `column` that `with_min` loaded, read as `V` (`Ok(None)` when not
-    /// loaded or when there are no related rows; an error when it does not read as `V`).
+    /// As [`Many::min`].
     pub fn min<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
-        decoded(
-            self.aggregate(Aggregate::Min, column),
-            Aggregate::Min,
-            column,
-        )
+        extreme(self.aggregates(), Aggregate::Min, column)
     }
 
-    /// The largest `column` that `with_max` loaded, as [`Self::min`].
+    /// As [`Many::max`].
     pub fn max<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
-        decoded(
-            self.aggregate(Aggregate::Max, column),
-            Aggregate::Max,
-            column,
-        )
+        extreme(self.aggregates(), Aggregate::Max, column)
     }
 }
 
