@@ -929,6 +929,14 @@ mod aggregates {
         pub orders: HasMany<Order>,
         #[model(has_one(Order))]
         pub an_order: HasOne<Order>,
+        #[model(has_many(Order, constrain = Order::newest_first))]
+        pub newest_orders: HasMany<Order>,
+    }
+
+    impl Order {
+        fn newest_first(q: Query<Order>) -> Query<Order> {
+            q.order_by_desc("placed_at").limit(1)
+        }
     }
 
     #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -1087,6 +1095,33 @@ mod aggregates {
                 .with_aggregate_where("orders", Aggregate::Sum, "items", |q| q.where_eq("items", 2))
                 .first_or_fail()?;
             assert_eq!(again.orders.sum("items"), Some(2.0));
+            Ok(())
+        }
+
+        fn a_constraints_order_and_limit_do_not_cut_counts_to_the_first_parents() {
+            seed()?;
+            // Eloquent's counts ignore them; on the grouped statement the limit would
+            // leave every parent but the first with nothing.
+            let shoppers = by_name()
+                .with_count_where("orders", |q| q.order_by("items").limit(1))
+                .with_aggregate_where("orders", Aggregate::Sum, "items", |q| q.order_by_desc("items").limit(1).offset(1))
+                .get()?;
+            let counts: Vec<_> = shoppers.iter().map(|s| s.orders.count()).collect();
+            assert_eq!(counts, [Some(2), Some(1), Some(0)]);
+            let sums: Vec<_> = shoppers.iter().map(|s| s.orders.sum("items")).collect();
+            assert_eq!(sums, [Some(7.0), Some(1.0), Some(0.0)]);
+            // A relation declared with an order and a limit: counted whole, and its eager
+            // load keeps the limit per parent.
+            let shoppers = by_name().with(&["newest_orders"]).with_max("newest_orders", "items").get()?;
+            assert_eq!(shoppers[0].newest_orders.len(), 1);
+            assert_eq!(shoppers[0].newest_orders[0].items, 5);
+            assert_eq!(shoppers[1].newest_orders.max::<i64>("items")?, Some(1));
+            let mut counted = by_name().get()?;
+            Shopper::load_count(&mut counted, &["newest_orders"])?;
+            assert_eq!(counted.iter().map(|s| s.newest_orders.count()).collect::<Vec<_>>(), [Some(2), Some(1), Some(0)]);
+            // An order in a has_count constraint (PostgreSQL refuses one beside COUNT(*)).
+            let busy = by_name().where_has_count("orders", |q| q.order_by("items"), ">=", 2).pluck::<String>("name")?;
+            assert_eq!(busy, ["Ada"]);
             Ok(())
         }
 

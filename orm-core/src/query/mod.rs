@@ -765,6 +765,11 @@ impl<T> Query<T> {
         self.parts.limit.is_some() || self.parts.offset.is_some()
     }
 
+    /// Whether the query has an `ORDER BY`.
+    pub(crate) fn is_ordered(&self) -> bool {
+        !self.parts.orders.is_empty()
+    }
+
     /// Same as [`Query::limit`].
     pub fn take(self, n: u64) -> Self {
         self.limit(n)

@@ -733,6 +733,7 @@ fn count_related(
         if let Some(constraint) = constraint {
             query = query.bracketed(|q| constraint(q));
         }
+        let query = per_group(query);
         let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
         for keys in keys.chunks(chunk) {
             let rows = query
@@ -752,6 +753,20 @@ fn count_related(
     Ok(counts)
 }
 
+/// A counting or aggregating query without the order, limit and offset that a
+/// constraint (or the relation's `constrain`) may carry: they mean nothing to a count
+/// per parent (Eloquent's correlated subquery ignores them too), and on the grouped
+/// statement a limit would cut it to the first parents' groups, an order break it.
+fn per_group(mut query: Query<Record>) -> Query<Record> {
+    if query.is_limited() || query.is_ordered() {
+        let parts = query.parts_mut();
+        parts.orders.clear();
+        parts.limit = None;
+        parts.offset = None;
+    }
+    query
+}
+
 /// `with_sum`, `with_avg`, `with_min`, `with_max`: one grouped query per request.
 pub(super) fn load_aggregates<M: Model>(
     models: &mut [M],
@@ -766,6 +781,7 @@ pub(super) fn load_aggregates<M: Model>(
         if let Some(constraint) = &request.constraint {
             query = query.bracketed(|q| constraint(q));
         }
+        let query = per_group(query);
         // A bare column is the related table's (a pivot joined in may have one alike).
         let column = match request.column.contains('.') {
             true => Ident::Owned(request.column.clone()),

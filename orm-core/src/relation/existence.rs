@@ -245,7 +245,10 @@ pub(super) fn existence_query(
             }
         }
     }
-    Ok(query)
+    // An order means nothing inside EXISTS or a count, and PostgreSQL refuses one beside
+    // `COUNT(*)` (`has_count`): a constraint's is dropped, as `counting_query` drops the
+    // relation's own.
+    Ok(query.reorder())
 }
 
 impl<M: Model> Query<M> {

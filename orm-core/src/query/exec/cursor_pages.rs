@@ -441,7 +441,16 @@ mod tests {
     #[test]
     fn a_cursor_not_made_here_is_refused() {
         // The last: "né1:x", a tag of two bytes.
-        for bad in ["", "zz", "6", "6e", "6e69313a", "7169313a31", "6e69323a31", "6ec3a9313a78"] {
+        for bad in [
+            "",
+            "zz",
+            "6",
+            "6e",
+            "6e69313a",
+            "7169313a31",
+            "6e69323a31",
+            "6ec3a9313a78",
+        ] {
             let err = PageCursor::decode(bad, 1).err().unwrap();
             assert_eq!(
                 err.invalid_query_kind(),
