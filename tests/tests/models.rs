@@ -638,6 +638,15 @@ on_every_backend! {
         let mut found = found;
         found.refresh()?;
         assert_eq!(Author::query().where_eq("authors.name", "Le Guin").count()?, 1);
+        // The stored row is read without the scope's join: an author without a book is
+        // still there to refresh, `fresh` and save (Eloquent's newQueryWithoutScopes).
+        let mut nobody = Author { id: Some(2), name: "?".into() };
+        nobody.refresh()?;
+        assert_eq!(nobody.name, "Nobody");
+        assert_eq!(nobody.fresh()?.map(|a| a.name), Some("Nobody".into()));
+        nobody.name = "Somebody".into();
+        nobody.save()?;
+        assert_eq!(DB::table("authors").where_eq("id", 2).value::<String>("name")?.as_deref(), Some("Somebody"));
         Ok(())
     }
 

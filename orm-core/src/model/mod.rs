@@ -890,15 +890,14 @@ fn find_by_key_from<M: Model>(
     replica: bool,
 ) -> Result<Option<M>> {
     let meta = M::meta();
-    if meta.hooks {
-        // Global scopes may apply: go through the model's query.
-        let mut query = M::query().where_eq(
+    // Global scopes may apply to a lookup, not to reading the stored row (`fresh`,
+    // `refresh`, a write's check): that reads the table by key, whatever the scopes add,
+    // joins included (Eloquent's `newQueryWithoutScopes`).
+    if meta.hooks && !stored {
+        let query = M::query().where_eq(
             Ident::Owned(format!("{}.{}", meta.table, meta.primary_key)),
             key,
         );
-        if stored {
-            query = query.without_scopes();
-        }
         let first = |conn: &mut Connection| query.clone().first_on(conn);
         return if replica {
             on.read(first)
