@@ -27,6 +27,14 @@ pub struct Category {
         second_key = "parent_id"
     ))]
     pub grandchildren: HasManyThrough<Category>,
+    #[model(has_many(Category, foreign_key = "parent_id", constrain = Category::trashed_only))]
+    pub trashed_children: HasMany<Category>,
+}
+
+impl Category {
+    fn trashed_only(q: Query<Category>) -> Query<Category> {
+        q.only_trashed()
+    }
 }
 
 /// Through its own table to another: the sales of the members it referred.
@@ -200,6 +208,16 @@ on_every_backend! {
         );
         // The trashed child of `lonely` does not count.
         assert_eq!(Category::with_trashed().has("children").count()?, 2);
+        // A relation to the trashed ones (`only_trashed()` in its constraint): the
+        // condition is on the related rows, not on the parent, in every form.
+        assert_eq!(categories(Category::query().has("trashed_children"))?, ["lonely"]);
+        assert_eq!(categories(Category::query().doesnt_have("trashed_children"))?, ["a", "a1", "b", "root"]);
+        let counted = Category::query().with_count(&["trashed_children"]).order_by("name").get()?;
+        let counts: Vec<_> = counted.iter().map(|c| (c.name.as_str(), c.trashed_children.count())).collect();
+        assert_eq!(counts, [("a", Some(0)), ("a1", Some(0)), ("b", Some(0)), ("lonely", Some(1)), ("root", Some(0))]);
+        let lonely = Category::where_eq("name", "lonely").with(&["trashed_children"]).first_or_fail()?;
+        assert_eq!(lonely.trashed_children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["gone"]);
+        assert_eq!(lonely.trashed_children().count()?, 1);
         Ok(())
     }
 

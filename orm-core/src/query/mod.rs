@@ -485,6 +485,35 @@ impl<T> Query<T> {
         self
     }
 
+    /// Points the `IS [NOT] NULL` conditions on `table.column` (its wheres and scopes')
+    /// at `alias.column` instead: the soft-delete column of a related table that an
+    /// existence subquery aliases, which `only_trashed()`/`without_trashed()` in a
+    /// relation's constraint named by its table.
+    pub(crate) fn requalify_null_checks(&mut self, table: &str, column: &str, alias: &str) {
+        let qualified = format!("{table}.{column}");
+        let names = |conditions: &Conditions| {
+            conditions.iter().any(
+                |c| matches!(&c.kind, WhereKind::Null { column, .. } if **column == *qualified),
+            )
+        };
+        let present = names(&self.parts.wheres) || self.parts.scopes.iter().any(|(_, c)| names(c));
+        if !present {
+            return;
+        }
+        let parts = self.parts_mut();
+        let lists =
+            std::iter::once(&mut parts.wheres).chain(parts.scopes.iter_mut().map(|(_, c)| c));
+        for conditions in lists {
+            for condition in conditions.iter_mut() {
+                if let WhereKind::Null { column: named, .. } = &mut condition.kind {
+                    if **named == *qualified {
+                        *named = Ident::Owned(format!("{alias}.{column}"));
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether the named scope is applied.
     pub fn has_scope(&self, name: &str) -> bool {
         self.parts.scopes.iter().any(|(n, _)| n == name)

@@ -30,7 +30,12 @@ pub(super) fn counting_query(
     // A declared constraint's order means nothing inside EXISTS or COUNT (and PostgreSQL
     // refuses an ORDER BY column beside an aggregate).
     let (query, column) = related_rows(query, relation, reference);
-    Ok((query.reorder(), column))
+    let mut query = query.reorder();
+    // A declared constraint's `only_trashed()`/`without_trashed()` named the table.
+    if let (Some(alias), Some(i)) = (alias, related.deleted_at) {
+        query.requalify_null_checks(related.table, related.columns[i], alias);
+    }
+    Ok((query, column))
 }
 
 /// Joins what `relation` needs onto `query` (a query on the related table, which the
