@@ -1136,6 +1136,27 @@ mod aggregates {
             Ok(())
         }
 
+        fn cursor_pages_of_models_refuse_another_tables_order_column() {
+            seed()?;
+            let first = Order::where_eq("items", 2).first_or_fail()?;
+            // Models carry their own columns only: a pivot's (or a joined table's) value
+            // could not be read back, and reading the model's own `price` would skip rows.
+            let by_pivot = first.products().order_by_pivot_desc("price").cursor_paginate(1, None);
+            assert!(matches!(by_pivot, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })), "{by_pivot:?}");
+            let joined = Product::query()
+                .join("order_product", "order_product.product_id", "=", "products.id")
+                .order_by("order_product.price")
+                .cursor_paginate(1, None);
+            assert!(matches!(joined, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })), "{joined:?}");
+            // Their own columns page, qualified or not.
+            let page = first.products().order_by_desc("products.price").cursor_paginate(1, None)?;
+            assert_eq!(page.data[0].price, 40);
+            let rest = first.products().order_by_desc("products.price").cursor_paginate(1, page.next_cursor.as_deref())?;
+            assert_eq!(rest.data[0].price, 3);
+            assert!(rest.next_cursor.is_none());
+            Ok(())
+        }
+
         fn aggregates_load_onto_models_already_in_memory() {
             let ids = seed()?;
             let mut shoppers = by_name().get()?;

@@ -3,6 +3,7 @@
 //! added or removed meanwhile neither repeat nor go missing.
 
 use super::*;
+use crate::query::clause::{split_alias, Columns};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 /// One page of results with opaque cursors to the pages around it (from
@@ -33,12 +34,18 @@ const CURSOR_SCOPE: &str = "cursor_page";
 impl<T: FromRow> Query<T> {
     /// A page of `per_page` rows after (or before) `cursor`, ordered by the query's
     /// `order_by` columns (by the primary key when it has none). The primary key is
-    /// added as the last order column when missing, so that rows with equal order
-    /// values are neither repeated nor skipped. One query per page (one extra row tells
-    /// whether another page follows); the query's own limit and offset are replaced.
-    /// The order columns must be selected (NULLs in them are paged where the database
-    /// sorts them); random, raw or union orders are refused, as is a cursor this query
-    /// did not make.
+    /// added as the last order column when missing (selected under an alias when the
+    /// query does not select it), so that rows with equal order values are neither
+    /// repeated nor skipped; a `DISTINCT` or grouped query pages by its order alone,
+    /// which must then be unique. One query per page (one extra row tells whether
+    /// another page follows); the query's own limit and offset are replaced.
+    ///
+    /// The order values are read from each page's rows: a select alias is compared
+    /// through its expression, another table's column is selected under an alias of its
+    /// own. Models carry their own columns only, so a model query orders by them (a
+    /// pivot's or a joined table's column is `InvalidQuery`; page a `DB::table` query
+    /// for those). NULLs are paged where the database sorts them; random, raw or union
+    /// orders are refused, as is a cursor this query did not make.
     pub fn cursor_paginate(
         self,
         per_page: u64,
@@ -70,7 +77,7 @@ impl<T: FromRow> Query<T> {
         parts.offset = None;
         parts.orders = columns
             .iter()
-            .map(|(column, descending)| Order::Column(column.clone(), *descending != backwards))
+            .map(|c| Order::Column(c.order.clone(), c.descending != backwards))
             .collect();
         if let Some(cursor) = &cursor {
             let nulls_first = conn.dialect().nulls_sort_first();
@@ -112,32 +119,158 @@ impl<T: FromRow> Query<T> {
         })
     }
 
-    /// The order columns with their direction (`true`: descending), the key last.
-    fn cursor_columns(&self) -> Result<Vec<(Ident, bool)>> {
+    /// The order columns, the key last when the rows are the table's (no `DISTINCT`, no
+    /// grouping). A column of another table (or the key, when not selected) is selected
+    /// under an alias of its own to be read back; a select alias is compared through its
+    /// expression.
+    fn cursor_columns(&mut self) -> Result<Vec<CursorColumn>> {
         if !self.parts.unions.is_empty() {
             return Err(refused("a union"));
         }
+        let model = T::expected_columns().is_some();
+        let own = table_reference(&self.parts.table).to_owned();
         let mut columns = Vec::with_capacity(self.parts.orders.len() + 1);
-        for order in &self.parts.orders {
-            match order {
-                Order::Column(column, descending) => columns.push((column.clone(), *descending)),
+        for (i, order) in self.parts.orders.iter().enumerate() {
+            let (column, descending) = match order {
+                Order::Column(column, descending) => (column.clone(), *descending),
                 Order::Raw(..) => return Err(refused("a raw order")),
                 Order::Random => return Err(refused("a random order")),
+            };
+            let foreign = column
+                .rsplit_once('.')
+                .is_some_and(|(table, _)| table != own);
+            let aliased = (!column.contains('.'))
+                .then(|| selected_as(&self.parts.columns, &column))
+                .flatten();
+            if model && (foreign || aliased.is_some()) {
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Clauses,
+                    format!(
+                        "cursor_paginate reads each page's order values from the models: \
+                         `{column}` is not a column of theirs (order by the model's own \
+                         columns, or page a `DB::table` query)"
+                    ),
+                ));
             }
+            let (filter, read) = match aliased {
+                Some(filter) => (filter, column.to_string()),
+                None if foreign => (Filter::Column(column.clone()), format!("orm_cursor_{i}")),
+                None => (
+                    Filter::Column(column.clone()),
+                    column_name(&column).to_owned(),
+                ),
+            };
+            columns.push(CursorColumn {
+                order: column,
+                descending,
+                filter,
+                read,
+            });
         }
         let key = self.paging_key();
-        let has_key = columns.iter().any(|(column, _)| same_column(column, &key));
-        if !has_key && !key.is_empty() {
+        let has_key = columns.iter().any(|c| match &c.filter {
+            Filter::Column(column) => same_column(column, &key),
+            Filter::Raw(..) => false,
+        });
+        // DISTINCT or grouped rows are not the table's: their order must be unique.
+        let whole_rows = !self.parts.distinct && self.parts.groups.is_empty();
+        if !has_key && !key.is_empty() && whole_rows {
             // Ties broken in the last column's direction, so that an index on (column,
-            // key) serves both.
-            let descending = columns.last().is_some_and(|(_, d)| *d);
-            columns.push((key, descending));
+            // key) serves both; read under an alias when the query does not select it.
+            let read = match key_selected(&self.parts.columns, &key) {
+                true => column_name(&key).to_owned(),
+                false => "orm_cursor_key".to_owned(),
+            };
+            columns.push(CursorColumn {
+                read,
+                filter: Filter::Column(key.clone()),
+                descending: columns.last().is_some_and(|c| c.descending),
+                order: key,
+            });
+        }
+        // Columns the rows do not carry under a name of their own (another table's, the
+        // key), selected to be read back (after `*` when the query chose nothing).
+        let extra: Vec<String> = columns
+            .iter()
+            .filter(|c| c.read.starts_with("orm_cursor_"))
+            .map(|c| format!("{} as {}", c.order, c.read))
+            .collect();
+        if !extra.is_empty() {
+            let parts = self.parts_mut();
+            if !parts.columns.chosen() {
+                parts.columns.push(SelectItem::Column(Ident::Borrowed("*")));
+            }
+            for column in extra {
+                parts.columns.push(SelectItem::Column(Ident::Owned(column)));
+            }
         }
         if columns.is_empty() {
             return Err(refused("no order and no primary key"));
         }
         Ok(columns)
     }
+}
+
+/// One column a cursor pages by.
+struct CursorColumn {
+    /// As the query orders by it.
+    order: Ident,
+    descending: bool,
+    /// What the cursor's condition compares with the cursor's value.
+    filter: Filter,
+    /// The name each row carries its value under.
+    read: String,
+}
+
+/// The left side of a cursor comparison.
+enum Filter {
+    Column(Ident),
+    /// A select expression ordered by its alias, with its bindings.
+    Raw(String, Vec<Value>),
+}
+
+/// The expression a select item names `alias` (`expr as alias`), if one does.
+fn selected_as(columns: &Columns, alias: &str) -> Option<Filter> {
+    columns.iter().find_map(|item| match item {
+        Selected::Name(expr) => match split_alias(expr) {
+            (name, Some(named)) if named == alias => {
+                Some(Filter::Column(Ident::Owned(name.to_owned())))
+            }
+            _ => None,
+        },
+        Selected::Item(SelectItem::Column(expr)) => match split_alias(expr) {
+            (name, Some(named)) if named == alias => {
+                Some(Filter::Column(Ident::Owned(name.to_owned())))
+            }
+            _ => None,
+        },
+        Selected::Item(SelectItem::Raw(sql, bindings)) => match split_alias(sql) {
+            (expr, Some(named)) if named == alias => {
+                Some(Filter::Raw(expr.to_owned(), bindings.clone()))
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Whether the rows carry the key under its own name: nothing chosen (a model's columns,
+/// or `*`), `*`, `table.*` or the key itself among the selected items.
+fn key_selected(columns: &Columns, key: &str) -> bool {
+    if !columns.chosen() {
+        return true;
+    }
+    columns.iter().any(|item| {
+        let expr: &str = match item {
+            Selected::Name(name) => name,
+            Selected::Item(SelectItem::Column(expr)) => expr,
+            Selected::Item(_) => return false,
+        };
+        match split_alias(expr) {
+            (name, None) => name == "*" || name.ends_with(".*") || same_column(name, key),
+            _ => false,
+        }
+    })
 }
 
 fn refused(what: &str) -> Error {
@@ -162,22 +295,17 @@ fn same_column(a: &str, b: &str) -> bool {
 /// `backwards`): `a > x OR (a = x AND b > y) OR ...`, each comparison in its column's
 /// direction, with NULL where the database sorts it (`nulls_first`: before every value
 /// in an ascending order), so that no row with a NULL order value is skipped.
-fn beyond(
-    columns: &[(Ident, bool)],
-    values: &[Value],
-    backwards: bool,
-    nulls_first: bool,
-) -> Where {
+fn beyond(columns: &[CursorColumn], values: &[Value], backwards: bool, nulls_first: bool) -> Where {
     let mut alternatives = Vec::with_capacity(columns.len());
     for i in 0..columns.len() {
         let mut all = Vec::with_capacity(i + 1);
-        for ((column, _), value) in columns.iter().zip(values).take(i) {
-            all.push(equal(column, value));
+        for (column, value) in columns.iter().zip(values).take(i) {
+            all.push(compare(&column.filter, Some(Operator::Eq), value));
         }
-        let ((column, descending), value) = (&columns[i], &values[i]);
+        let (column, value) = (&columns[i], &values[i]);
         // Whether this page's rows come after the value in ascending order.
-        let upwards = *descending == backwards;
-        let Some(past) = past(column, value, upwards, nulls_first) else {
+        let upwards = column.descending == backwards;
+        let Some(past) = past(&column.filter, value, upwards, nulls_first) else {
             continue;
         };
         all.push(past);
@@ -202,60 +330,66 @@ fn beyond(
     }
 }
 
-/// `column = value`, or `column IS NULL`.
-fn equal(column: &Ident, value: &Value) -> Where {
-    let kind = match value {
-        Value::Null => WhereKind::Null {
+/// `filter op value`; with no operator (or a NULL value for `=`), `filter IS [NOT] NULL`
+/// (`IS NULL` for `=`, `IS NOT NULL` for none).
+fn compare(filter: &Filter, op: Option<Operator>, value: &Value) -> Where {
+    let null = match op {
+        None => Some(true),
+        Some(Operator::Eq) if value.is_null() => Some(false),
+        _ => None,
+    };
+    let kind = match (filter, null) {
+        (Filter::Column(column), Some(not)) => WhereKind::Null {
             column: column.clone(),
-            not: false,
+            not,
         },
-        value => WhereKind::Basic {
+        (Filter::Column(column), None) => WhereKind::Basic {
             column: column.clone(),
-            op: Operator::Eq,
+            op: op.unwrap_or(Operator::Eq),
             value: value.clone(),
         },
+        (Filter::Raw(expr, bindings), Some(not)) => WhereKind::Raw {
+            sql: Ident::Owned(format!("({expr}) IS {}NULL", if not { "NOT " } else { "" })),
+            bindings: bindings.clone(),
+        },
+        (Filter::Raw(expr, bindings), None) => {
+            let op = match op {
+                Some(Operator::Lt) => "<",
+                Some(Operator::Gt) => ">",
+                _ => "=",
+            };
+            let mut bindings = bindings.clone();
+            bindings.push(value.clone());
+            WhereKind::Raw {
+                sql: Ident::Owned(format!("({expr}) {op} ?")),
+                bindings,
+            }
+        }
     };
     Where { or: false, kind }
 }
 
 /// The rows strictly above `value` in ascending order (`upwards`), or below it, with
 /// NULL lowest (`nulls_first`) or highest; `None` when there are none.
-fn past(column: &Ident, value: &Value, upwards: bool, nulls_first: bool) -> Option<Where> {
+fn past(filter: &Filter, value: &Value, upwards: bool, nulls_first: bool) -> Option<Where> {
     // NULL is beyond every value when it sorts at the end being walked towards.
     let nulls_beyond = upwards != nulls_first;
     if value.is_null() {
         // Past a NULL: every value when NULLs come first, else nothing.
-        return (!nulls_beyond).then(|| Where {
-            or: false,
-            kind: WhereKind::Null {
-                column: column.clone(),
-                not: true,
-            },
-        });
+        return (!nulls_beyond).then(|| compare(filter, None, value));
     }
-    let compare = Where {
-        or: false,
-        kind: WhereKind::Basic {
-            column: column.clone(),
-            op: if upwards { Operator::Gt } else { Operator::Lt },
-            value: value.clone(),
-        },
-    };
+    let op = if upwards { Operator::Gt } else { Operator::Lt };
+    let compared = compare(filter, Some(op), value);
     Some(match nulls_beyond {
-        true => Where {
-            or: false,
-            kind: WhereKind::Group(vec![
-                compare,
-                Where {
-                    or: true,
-                    kind: WhereKind::Null {
-                        column: column.clone(),
-                        not: false,
-                    },
-                },
-            ]),
-        },
-        false => compare,
+        true => {
+            let mut is_null = compare(filter, Some(Operator::Eq), &Value::Null);
+            is_null.or = true;
+            Where {
+                or: false,
+                kind: WhereKind::Group(vec![compared, is_null]),
+            }
+        }
+        false => compared,
     })
 }
 
@@ -268,10 +402,10 @@ struct PageCursor {
 
 impl PageCursor {
     /// The cursor of the page after (`forwards`) or before `row`.
-    fn of<T: FromRow>(row: &T, columns: &[(Ident, bool)], forwards: bool) -> Result<String> {
+    fn of<T: FromRow>(row: &T, columns: &[CursorColumn], forwards: bool) -> Result<String> {
         let mut text = String::from(if forwards { "n" } else { "p" });
-        for (column, _) in columns {
-            let name = column_name(column);
+        for column in columns {
+            let name = column.read.as_str();
             let value = row.decoded_column(name).ok_or_else(|| {
                 Error::invalid_query(
                     InvalidQueryKind::Clauses,
