@@ -759,6 +759,15 @@ on_every_backend! {
         let same = linus.roles().update_or_create(row! {"name" => "auditor"}, row! {})?;
         assert_eq!(same.id, role.id);
         assert_eq!(DB::table("role_user").where_eq("user_id", linus.id).count()?, 1);
+        // A role that exists but is not Linus's is attached, not created twice
+        // (Eloquent's BelongsToMany::firstOrCreate).
+        let roles_before = Role::count()?;
+        let admin = linus.roles().first_or_create(row! {"name" => "admin"}, row! {})?;
+        assert_eq!(Role::count()?, roles_before);
+        assert_eq!(admin.id, Role::where_eq("name", "admin").value::<i64>("id")?);
+        assert_eq!(linus.roles().count()?, 2);
+        assert_eq!(linus.roles().first_or_create(row! {"name" => "admin"}, row! {})?.id, admin.id);
+        assert_eq!(linus.roles().count()?, 2);
         // Model-level: find_or_new and without_trashed.
         assert_eq!(Post::find_or_new(987_654)?.id, None);
         assert_eq!(Post::find_or_new(post.id.unwrap())?.title, "a1");

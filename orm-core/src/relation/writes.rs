@@ -212,7 +212,9 @@ impl<C: Model> Query<C> {
     /// The first related row matching `attributes`, or a new related model (its
     /// `Default` with `attributes` then `values`) created through the relation
     /// (Eloquent's `$user->posts()->firstOrCreate(..)`): linked to the parent like
-    /// [`Query::create`].
+    /// [`Query::create`]. Through a belongs-to-many relation, a row of the related table
+    /// that matches but is not attached yet is attached rather than created again (as
+    /// Eloquent does: a tag is not duplicated per parent).
     pub fn first_or_create<'a>(
         self,
         attributes: impl IntoIterator<Item = (&'a str, Value)>,
@@ -221,9 +223,27 @@ impl<C: Model> Query<C> {
     where
         C: Default,
     {
-        match self.find_or_build(attributes, values)? {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        match self.find_or_build(attributes.iter().cloned(), values)? {
             Found::Stored(found) => Ok(found),
-            Found::Built(query, child) => query.create(child),
+            Found::Built(query, child) => {
+                if query
+                    .relation_context("first_or_create")?
+                    .relation
+                    .kind
+                    .has_pivot()
+                {
+                    let unattached = C::query()
+                        .use_connection(query.connection_name().to_owned())
+                        .matching(&attributes)
+                        .first()?;
+                    if let Some(found) = unattached {
+                        query.attach([found.key_value()])?;
+                        return Ok(found);
+                    }
+                }
+                query.create(child)
+            }
         }
     }
 
