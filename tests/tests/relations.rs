@@ -1098,6 +1098,12 @@ mod aggregates {
             assert_eq!(shoppers[1].orders.sum("items"), Some(0.0));
             assert_eq!(shoppers[0].an_order.max::<i64>("items")?, Some(5));
             assert_eq!(shoppers[2].an_order.max::<i64>("items")?, None);
+            // A to-one relation's count reads too.
+            let counted = by_name().with_count(&["an_order"]).get()?;
+            assert_eq!(counted.iter().map(|s| s.an_order.count()).collect::<Vec<_>>(), [Some(2), Some(1), Some(0)]);
+            let loaded = by_name().with(&["an_order"]).get()?;
+            assert_eq!(loaded.iter().map(|s| s.an_order.count()).collect::<Vec<_>>(), [Some(1), Some(1), Some(0)]);
+            assert_eq!(Shopper::query().first_or_fail()?.an_order.count(), None);
             // A later request for the same aggregate replaces the earlier one.
             let again = by_name()
                 .with_sum("orders", "items")

@@ -376,6 +376,15 @@ impl<T> One<T> {
         self.inner.as_ref().map(|inner| &inner.aggregates)
     }
 
+    /// The related row count from `with_count` (how many rows the relation matches,
+    /// which a has-one may exceed 1), else 0 or 1 when loaded; `None` when neither.
+    pub fn count(&self) -> Option<u64> {
+        let inner = self.inner.as_ref()?;
+        inner
+            .count
+            .or_else(|| inner.item.as_ref().map(|item| u64::from(item.is_some())))
+    }
+
     /// As [`Many::aggregate`], over the related row.
     pub fn aggregate(&self, function: Aggregate, column: &str) -> Option<&Value> {
         self.aggregates()?.get(function, column)
