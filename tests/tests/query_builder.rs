@@ -524,6 +524,9 @@ on_every_backend! {
         // DISTINCT and grouped rows are paged by their order alone (no key in them).
         let distinct = || DB::table("posts").select("user_id").distinct().order_by("user_id");
         assert_eq!(walk(distinct, 1)?, distinct().get()?);
+        // DISTINCT rows with the key in them: paged by it when there is no order.
+        let whole = || DB::table("posts").join("users", "users.id", "=", "posts.user_id").select("posts.*").distinct();
+        assert_eq!(ids(&walk(whole, 2)?), [1, 2, 3, 4, 5]);
         let grouped = || DB::table("posts").select("user_id").select_raw("COUNT(*) AS n", &[]).group_by("user_id").order_by("user_id");
         assert_eq!(walk(grouped, 1)?, grouped().get()?);
         // Ordered by a select alias: the condition compares its expression.

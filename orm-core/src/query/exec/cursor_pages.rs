@@ -36,8 +36,8 @@ impl<T: FromRow> Query<T> {
     /// `order_by` columns (by the primary key when it has none). The primary key is
     /// added as the last order column when missing (selected under an alias when the
     /// query does not select it), so that rows with equal order values are neither
-    /// repeated nor skipped; a `DISTINCT` or grouped query pages by its order alone,
-    /// which must then be unique. One query per page (one extra row tells whether
+    /// repeated nor skipped; a grouped query (or a `DISTINCT` one not selecting the
+    /// key) pages by its order alone, which must then be unique. One query per page (one extra row tells whether
     /// another page follows); the query's own limit and offset are replaced.
     ///
     /// The order values are read from each page's rows: a select alias is compared
@@ -119,10 +119,10 @@ impl<T: FromRow> Query<T> {
         })
     }
 
-    /// The order columns, the key last when the rows are the table's (no `DISTINCT`, no
-    /// grouping). A column of another table (or the key, when not selected) is selected
-    /// under an alias of its own to be read back; a select alias is compared through its
-    /// expression.
+    /// The order columns, the key last when the rows are the table's (not grouped; a
+    /// `DISTINCT` select that includes the key). A column of another table (or the key,
+    /// when not selected) is selected under an alias of its own to be read back; a
+    /// select alias is compared through its expression.
     fn cursor_columns(&mut self) -> Result<Vec<CursorColumn>> {
         if !self.parts.unions.is_empty() {
             return Err(refused("a union"));
@@ -172,12 +172,14 @@ impl<T: FromRow> Query<T> {
             Filter::Column(column) => same_column(column, &key),
             Filter::Raw(..) => false,
         });
-        // DISTINCT or grouped rows are not the table's: their order must be unique.
-        let whole_rows = !self.parts.distinct && self.parts.groups.is_empty();
-        if !has_key && !key.is_empty() && whole_rows {
+        // Grouped rows are not the table's: their order must be unique. DISTINCT rows
+        // take the key only when they select it (selecting it more would change them).
+        let selected = key_selected(&self.parts.columns, &key);
+        let keyed = self.parts.groups.is_empty() && (selected || !self.parts.distinct);
+        if !has_key && !key.is_empty() && keyed {
             // Ties broken in the last column's direction, so that an index on (column,
             // key) serves both; read under an alias when the query does not select it.
-            let read = match key_selected(&self.parts.columns, &key) {
+            let read = match selected {
                 true => column_name(&key).to_owned(),
                 false => "orm_cursor_key".to_owned(),
             };
