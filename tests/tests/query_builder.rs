@@ -645,6 +645,23 @@ on_every_backend! {
         assert_eq!(DB::table("users").where_eq("email", "kj@example.com").value::<String>("name")?.as_deref(), Some("Katherine"));
         assert!(matches!(DB::table("users").upsert([row! {"name" => "X"}], &[], &[]), Err(Error::InvalidQuery { kind: InvalidQueryKind::Rows, .. })));
 
+        // Insert or ignore: a row conflicting on any unique index is skipped, the rest
+        // inserted; other errors are still errors (no truncated or default values).
+        let before = DB::table("users").count()?;
+        let n = DB::table("users").insert_or_ignore([
+            row! {"name" => "Dup", "email" => "kj@example.com"},
+            row! {"name" => "New1", "email" => "new1@example.com"},
+            row! {"name" => "New2", "email" => "new2@example.com"},
+        ])?;
+        assert_eq!(n, if backend() == Backend::Mysql { 3 } else { 2 });
+        assert_eq!(DB::table("users").count()?, before + 2);
+        assert_eq!(DB::table("users").where_eq("email", "kj@example.com").value::<String>("name")?.as_deref(), Some("Katherine"));
+        let not_null = DB::table("users").insert_or_ignore([row! {"name" => Value::Null, "email" => "null@example.com"}]);
+        assert!(matches!(not_null, Err(Error::NotNullViolation { .. })), "{not_null:?}");
+        assert_eq!(DB::table("users").count()?, before + 2);
+        assert_eq!(DB::table("users").insert_or_ignore(Vec::<[(&str, Value); 1]>::new())?, 0);
+        DB::table("users").where_in("email", ["new1@example.com", "new2@example.com"]).delete()?;
+
         assert_eq!(DB::table("users").where_eq("team_id", 1).update(row! {"votes" => 50, "active" => true})?, 3);
         assert_eq!(DB::table("users").where_eq("team_id", 1).sum("votes")?, 150.0);
         assert_eq!(DB::table("users").where_eq("id", 2).increment("votes", 5)?, 1);

@@ -274,6 +274,13 @@ pub trait Dialect:
         }
     }
 
+    /// Appends what makes an `INSERT` skip a row that conflicts with any unique index
+    /// (`insert_or_ignore`); `first_column` is one the statement inserts.
+    fn push_insert_or_ignore(&self, w: &mut SqlWriter, first_column: &str) {
+        let _ = first_column;
+        w.push(" ON CONFLICT DO NOTHING");
+    }
+
     /// Appends the membership test after a column: ` IN (?, ?, ...)` with one bound value
     /// each (` NOT IN` when `not`). `values` is not empty.
     fn push_in_list(&self, w: &mut SqlWriter, values: Vec<Value>, not: bool) {

@@ -191,6 +191,15 @@ impl Dialect for MysqlDialect {
         }
     }
 
+    fn push_insert_or_ignore(&self, w: &mut SqlWriter, first_column: &str) {
+        // Not `INSERT IGNORE`: that also turns other errors into warnings and stores a
+        // truncated or default value. Assigning a column to itself changes no row.
+        w.push(" ON DUPLICATE KEY UPDATE ")
+            .push_identifier(first_column)
+            .push(" = ")
+            .push_identifier(first_column);
+    }
+
     fn push_upsert(&self, w: &mut SqlWriter, unique_by: &[&str], update: &[&str]) {
         // MySQL finds the conflicting unique key itself; `unique_by` only serves the
         // "do nothing" form, which assigns a key column to itself.

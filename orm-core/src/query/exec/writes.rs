@@ -94,6 +94,16 @@ pub(super) fn mismatch(row: usize, got: &[(&str, Value)], first: &[&str]) -> Err
     )
 }
 
+/// What an insert does with a row that conflicts with a unique index.
+#[derive(Clone, Copy)]
+pub(super) enum OnConflict<'a> {
+    /// Updates these columns of the row with the same `unique_by` columns (nothing when
+    /// empty: that row stays).
+    Update(&'a [&'a str], &'a [&'a str]),
+    /// Skips the row, whichever unique index it conflicts with.
+    Ignore,
+}
+
 /// Runs an insert of every row of `batch`, split into statements that stay under the
 /// dialect's bind-parameter limit, all inside one transaction (a savepoint inside an
 /// open one) when there is more than one statement.
@@ -101,18 +111,25 @@ pub(super) fn execute_insert(
     conn: &mut Connection,
     table: &str,
     batch: Batch<'_>,
-    conflict: Option<(&[&str], &[&str])>,
+    conflict: Option<OnConflict<'_>>,
 ) -> Result<u64> {
     if batch.rows == 0 {
         return Ok(0);
     }
-    if let Some((unique_by, _)) = conflict {
-        if unique_by.is_empty() {
+    match conflict {
+        Some(OnConflict::Update([], _)) => {
             return Err(Error::invalid_query(
                 InvalidQueryKind::Rows,
                 "upsert needs at least one unique_by column",
             ));
         }
+        Some(OnConflict::Ignore) if batch.columns.is_empty() => {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Rows,
+                "insert_or_ignore needs at least one column",
+            ));
+        }
+        _ => {}
     }
     let dialect = conn.dialect();
     let width = batch.columns.len();
@@ -132,8 +149,12 @@ pub(super) fn execute_insert(
             let n = left.min(per_statement);
             let mut w = SqlWriter::new(dialect);
             render_insert(&mut w, table, &columns, n, &mut values);
-            if let Some((unique_by, update)) = conflict {
-                dialect.push_upsert(&mut w, unique_by, update);
+            match conflict {
+                Some(OnConflict::Update(unique_by, update)) => {
+                    dialect.push_upsert(&mut w, unique_by, update);
+                }
+                Some(OnConflict::Ignore) => dialect.push_insert_or_ignore(&mut w, columns[0]),
+                None => {}
             }
             let (sql, binds) = w.finish()?;
             total += c.execute_native(&sql, &binds)?;
@@ -186,6 +207,24 @@ impl<T> Query<T> {
     {
         let batch = collect_rows(rows)?;
         execute_insert(conn, &self.parts.table, batch, None)
+    }
+
+    /// Inserts the rows, skipping each one that conflicts with an existing row on any
+    /// unique index or primary key (Laravel's `insertOrIgnore`): `ON CONFLICT DO
+    /// NOTHING`, or on MySQL a no-op `ON DUPLICATE KEY UPDATE`, so that other errors
+    /// (a NULL in a `NOT NULL` column, a missing foreign row, a value too long) still
+    /// fail, where MySQL's `INSERT IGNORE` would store a truncated or default value.
+    /// Returns the number of rows inserted (on MySQL the skipped ones count too: with the
+    /// found-rows count this crate asks for, as for `update`, a row left as it was is a
+    /// row found). Chunked like [`Query::insert_many`].
+    pub fn insert_or_ignore<'a, R>(self, rows: impl IntoIterator<Item = R>) -> Result<u64>
+    where
+        R: IntoIterator<Item = (&'a str, Value)>,
+    {
+        self.run(move |q, c| {
+            let batch = collect_rows(rows)?;
+            execute_insert(c, &q.parts.table, batch, Some(OnConflict::Ignore))
+        })
     }
 
     /// Inserts one row and returns its primary key (`INSERT ... RETURNING key`).
@@ -285,7 +324,8 @@ impl<T> Query<T> {
                 }
             }
         }
-        execute_insert(conn, &self.parts.table, batch, Some((unique_by, &update)))
+        let conflict = OnConflict::Update(unique_by, &update);
+        execute_insert(conn, &self.parts.table, batch, Some(conflict))
     }
 
     /// Updates the matching rows: `update(row!{"votes" => 0})`; returns how many.
