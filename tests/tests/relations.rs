@@ -856,6 +856,25 @@ on_every_backend! {
 }
 
 on_every_backend! {
+    fn where_relation_and_with_where_has() {
+        seed()?;
+        let names_of = |q: Query<User>| -> Result<Vec<String>> { q.order_by("name").pluck("name") };
+        assert_eq!(names_of(User::query().where_relation("posts", "title", "=", "g1"))?, ["Grace"]);
+        assert_eq!(
+            names_of(User::query().where_relation("posts", "title", "=", "g1").or_where_relation("profile", "bio", "like", "math%"))?,
+            ["Ada", "Grace"]
+        );
+        assert_eq!(names_of(User::query().where_relation("roles", "name", "=", "admin"))?, ["Ada"]);
+        let bad = User::query().where_relation("posts", "title", "=~", "x").get();
+        assert!(matches!(bad, Err(Error::InvalidQuery { kind: InvalidQueryKind::Operator, .. })), "{bad:?}");
+        // Filtered by, and loaded with, one constraint: Ada's unpublished a2 is left out.
+        let users = User::query().with_where_has("posts", |q| q.where_eq("published", true)).order_by("name").get()?;
+        assert_eq!(users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Ada", "Grace"]);
+        assert_eq!(names(&users[0].posts, |p| &p.title), ["a1", "a3"]);
+        assert_eq!(names(&users[1].posts, |p| &p.title), ["g1"]);
+        Ok(())
+    }
+
     fn load_missing_keeps_what_was_loaded_and_loads_the_rest() {
         seed()?;
         // Ada's posts loaded with a constraint (published only), and one changed in memory.

@@ -1,6 +1,7 @@
 //! Existence subqueries: `has`, `where_has`, `doesnt_have`, `has_count`.
 
 use super::*;
+use crate::query::IntoOperator;
 
 /// The related rows joined as needed, and the column matching the parent's key.
 /// `alias` names the related table in the statement (`FROM categories AS alias`), for
@@ -286,6 +287,66 @@ impl<M: Model> Query<M> {
     ) -> Self {
         let constraint: Constraint = Arc::new(constraint);
         self.exists_where(relation, Some(&constraint), false, false)
+    }
+
+    /// Only rows with a related row whose `column` compares with `value` (Eloquent's
+    /// `whereRelation`): `where_relation("posts", "published", "=", true)` is
+    /// `where_has("posts", |q| q.where_("published", "=", true))`.
+    pub fn where_relation(
+        self,
+        relation: &str,
+        column: &str,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.relation_compares(relation, column, op, value.into(), false)
+    }
+
+    /// `OR` rows with a related row whose `column` compares with `value`.
+    pub fn or_where_relation(
+        self,
+        relation: &str,
+        column: &str,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.relation_compares(relation, column, op, value.into(), true)
+    }
+
+    fn relation_compares(
+        self,
+        relation: &str,
+        column: &str,
+        op: impl IntoOperator,
+        value: Value,
+        or: bool,
+    ) -> Self {
+        let op = match op.into_operator() {
+            Ok(op) => op,
+            Err(error) => {
+                let mut query = self;
+                query.parts_mut().fail_with(error);
+                return query;
+            }
+        };
+        let column = column.to_owned();
+        let constraint: Constraint =
+            Arc::new(move |q: Query<Record>| q.where_(column.clone(), op, value.clone()));
+        self.exists_where(relation, Some(&constraint), false, or)
+    }
+
+    /// Only rows with related rows matching the constraint, and those related rows
+    /// eager loaded (Eloquent's `withWhereHas`): `where_has` and `with_where` with one
+    /// constraint.
+    pub fn with_where_has(
+        self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        let loaded = Arc::clone(&constraint);
+        self.exists_where(relation, Some(&constraint), false, false)
+            .with_where(relation, move |q| loaded(q))
     }
 
     /// `OR` rows with related rows matching the constraint.
