@@ -423,6 +423,21 @@ on_every_backend! {
         Ok(())
     }
 
+    fn where_any_all_and_none_compare_several_columns() {
+        seed()?;
+        let names_of = |q: Query<Record>| -> Result<Vec<String>> { q.order_by("name").pluck("name") };
+        assert_eq!(names_of(DB::table("users").where_any(&["name", "email"], "like", "%race%"))?, ["Grace"]);
+        assert_eq!(names_of(DB::table("users").where_all(&["votes", "id"], ">", 3))?, ["Barbara", "Edsger"]);
+        // alan's NULL team makes its comparison unknown: neither matched nor excluded.
+        assert_eq!(names_of(DB::table("users").where_none(&["votes", "team_id"], "=", 1))?, ["Barbara", "Linus"]);
+        // Bracketed: the ORs stay inside.
+        assert_eq!(names_of(DB::table("users").where_eq("active", true).where_any(&["votes", "team_id"], "=", 2))?, ["Barbara"]);
+        assert_eq!(names_of(DB::table("users").where_eq("name", "Ada").or_where_any(&["votes"], "<", 1))?, ["Ada", "alan"]);
+        let bad = DB::table("users").where_any(&["name"], "=~", "x").get();
+        assert!(matches!(bad, Err(Error::InvalidQuery { kind: InvalidQueryKind::Operator, .. })), "{bad:?}");
+        Ok(())
+    }
+
     fn cursor_pagination_walks_both_ways_without_repeating_or_skipping() {
         seed()?;
         // By votes, most first: Grace and Edsger tie at 80, and the key breaks the tie.

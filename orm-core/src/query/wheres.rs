@@ -376,6 +376,81 @@ impl<T> Query<T> {
         self.not_group(OR, f)
     }
 
+    /// At least one of `columns` compares with `value` (Laravel's `whereAny`):
+    /// `where_any(&["name", "email"], "like", "%ada%")` is `AND (name LIKE ? OR email
+    /// LIKE ?)`.
+    pub fn where_any(
+        self,
+        columns: &[&str],
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.each_column(AND, columns, op, value.into(), ColumnsMatch::Any)
+    }
+
+    /// Every one of `columns` compares with `value` (Laravel's `whereAll`): `AND (a op ?
+    /// AND b op ?)`.
+    pub fn where_all(
+        self,
+        columns: &[&str],
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.each_column(AND, columns, op, value.into(), ColumnsMatch::All)
+    }
+
+    /// None of `columns` compares with `value` (Laravel's `whereNone`): `AND NOT (a op ?
+    /// OR b op ?)` (a NULL column makes its comparison unknown, as in SQL).
+    pub fn where_none(
+        self,
+        columns: &[&str],
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.each_column(AND, columns, op, value.into(), ColumnsMatch::None)
+    }
+
+    /// `OR` at least one of `columns` compares with `value`.
+    pub fn or_where_any(
+        self,
+        columns: &[&str],
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.each_column(OR, columns, op, value.into(), ColumnsMatch::Any)
+    }
+
+    fn each_column(
+        mut self,
+        or: bool,
+        columns: &[&str],
+        op: impl IntoOperator,
+        value: Value,
+        matching: ColumnsMatch,
+    ) -> Self {
+        let op = match op.into_operator() {
+            Ok(op) => op,
+            Err(error) => {
+                fail_with(&mut self.parts, error);
+                return self;
+            }
+        };
+        let compare = |q: Self| {
+            columns.iter().fold(q, |q, column| match matching {
+                ColumnsMatch::All => q.where_((*column).to_owned(), op, value.clone()),
+                ColumnsMatch::Any | ColumnsMatch::None => {
+                    q.or_where((*column).to_owned(), op, value.clone())
+                }
+            })
+        };
+        match (matching, or) {
+            (ColumnsMatch::None, false) => self.where_not(compare),
+            (ColumnsMatch::None, true) => self.or_where_not(compare),
+            (_, false) => self.where_group(compare),
+            (_, true) => self.or_where_group(compare),
+        }
+    }
+
     // ----- lists and subqueries -----------------------------------------------------------
 
     /// `column IN (values)`. An empty list matches nothing (renders `1 = 0`).
@@ -754,4 +829,12 @@ impl<T> Query<T> {
         };
         self.push_having(OR, kind)
     }
+}
+
+/// How [`Query::where_any`] and its siblings join their columns' comparisons.
+#[derive(Clone, Copy)]
+enum ColumnsMatch {
+    Any,
+    All,
+    None,
 }
