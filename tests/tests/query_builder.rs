@@ -593,6 +593,19 @@ on_every_backend! {
         })?;
         assert!(finished);
         assert_eq!(pages, [vec!["Ada", "Grace", "Linus", "Barbara"], vec!["alan", "Edsger"]]);
+        // Row by row, paged by key: the callback may change what the query filters on.
+        let mut raised = Vec::new();
+        let finished = DB::table("users").where_("votes", "<", 100).each_by_id(2, |row| {
+            let id = row.get::<i64, _>("id")?;
+            DB::table("users").where_eq("id", id).increment("votes", 100)?;
+            raised.push(id);
+            Ok(())
+        })?;
+        assert!(finished);
+        assert_eq!(raised, [2, 3, 5, 6]);
+        let stopped = DB::table("users").each_by_id(2, |row| Ok(row.get::<i64, _>("id")? < 3))?;
+        assert!(!stopped);
+        DB::table("users").where_in("id", raised.clone()).decrement("votes", 100)?;
         // Mapped page by page, in the query's order.
         let votes = DB::table("users").order_by_desc("votes").chunk_map(4, |r| r.get::<i64, _>("votes"))?;
         assert_eq!(votes.into_iter().collect::<Result<Vec<_>>>()?, [300, 120, 80, 80, 15, 0]);

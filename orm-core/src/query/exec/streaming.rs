@@ -251,6 +251,24 @@ impl<T: FromRow> Query<T> {
         self.chunk_by_id_with(size, |rows| f(rows).map(Continue::go_on), |q| q.get())
     }
 
+    /// Calls `f` with each row, read in pages of `size` by [`Query::chunk_by_id`]
+    /// (Eloquent's `eachById`): `f` may change the rows it gets, and run queries; it
+    /// returns `()` to go on or `false` to stop. Returns `Ok(false)` when `f` stopped.
+    pub fn each_by_id<R: Continue>(
+        self,
+        size: u64,
+        mut f: impl FnMut(T) -> Result<R>,
+    ) -> Result<bool> {
+        self.chunk_by_id(size, |rows| {
+            for row in rows {
+                if !f(row)?.go_on() {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+    }
+
     /// Streams the rows through `f` as the driver reads them (one query, nothing
     /// collected); `f` returns `Ok(false)` to stop. The connection is busy while `f`
     /// runs, so `f` must not run queries on it.
