@@ -875,6 +875,22 @@ on_every_backend! {
         Ok(())
     }
 
+    fn where_belongs_to_filters_by_an_owner() {
+        seed()?;
+        let ada = User::where_eq("name", "Ada").first_or_fail()?;
+        let titles = |q: Query<Post>| -> Result<Vec<String>> { q.order_by("title").pluck("title") };
+        assert_eq!(titles(Post::query().where_belongs_to(&ada))?, ["a1", "a2", "a3"]);
+        assert_eq!(titles(Post::query().where_belongs_to_relation(&ada, "user").where_eq("published", false))?, ["a2"]);
+        // An owner never saved owns nothing.
+        assert!(titles(Post::query().where_belongs_to(&User::default()))?.is_empty());
+        // No belongs-to relation to that model, or not a belongs-to: typed errors.
+        let none = Post::query().where_belongs_to(&Role::default()).get();
+        assert!(matches!(none, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })), "{none:?}");
+        let wrong = Post::query().where_belongs_to_relation(&ada, "comments").get();
+        assert!(matches!(wrong, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })), "{wrong:?}");
+        Ok(())
+    }
+
     fn load_missing_keeps_what_was_loaded_and_loads_the_rest() {
         seed()?;
         // Ada's posts loaded with a constraint (published only), and one changed in memory.

@@ -335,6 +335,59 @@ impl<M: Model> Query<M> {
         self.exists_where(relation, Some(&constraint), false, or)
     }
 
+    /// Only rows that `owner` owns through this model's belongs-to relation to `O`'s
+    /// table (Eloquent's `whereBelongsTo`): `Post::query().where_belongs_to(&user)` is
+    /// `where posts.user_id = <user's key>`. With no such relation, or several (name one
+    /// with [`Query::where_belongs_to_relation`]), the query fails with
+    /// [`Error::InvalidQuery`] (kind `Relation`).
+    pub fn where_belongs_to<O: Model>(self, owner: &O) -> Self {
+        let owners = M::meta().relations.iter().filter(|r| {
+            r.kind == RelationKind::BelongsTo && std::ptr::eq((r.related)(), O::meta())
+        });
+        let mut found = owners.map(|r| r.name);
+        match (found.next(), found.next()) {
+            (Some(name), None) => self.where_belongs_to_relation(owner, name),
+            (first, _) => {
+                let message = match first {
+                    None => format!(
+                        "`where_belongs_to`: {} has no belongs-to relation to {}",
+                        M::meta().table,
+                        O::meta().table
+                    ),
+                    Some(_) => format!(
+                        "`where_belongs_to`: {} has several belongs-to relations to {}: name \
+                         one with `where_belongs_to_relation`",
+                        M::meta().table,
+                        O::meta().table
+                    ),
+                };
+                self.fail(InvalidQueryKind::Relation, message)
+            }
+        }
+    }
+
+    /// [`Query::where_belongs_to`] through the named belongs-to relation.
+    pub fn where_belongs_to_relation<O: Model>(self, owner: &O, relation: &str) -> Self {
+        let relation = match M::meta().relation(relation) {
+            Ok(relation) if relation.kind == RelationKind::BelongsTo => relation,
+            Ok(relation) => {
+                let message = format!(
+                    "`where_belongs_to_relation`: `{}` is not a belongs-to relation",
+                    relation.name
+                );
+                return self.fail(InvalidQueryKind::Relation, message);
+            }
+            Err(error) => return self.fail(InvalidQueryKind::Relation, error.to_string()),
+        };
+        let key = owner.column_value(relation.owner_key()).unwrap_or_default();
+        let column = qualify(M::meta().table, relation.foreign_key);
+        if key.is_null() {
+            // An owner never saved owns nothing (`= NULL` would say the same, unknown).
+            return self.where_raw("1 = 0", &[]);
+        }
+        self.where_eq(column, key)
+    }
+
     /// Only rows with related rows matching the constraint, and those related rows
     /// eager loaded (Eloquent's `withWhereHas`): `where_has` and `with_where` with one
     /// constraint.
