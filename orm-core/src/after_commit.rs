@@ -72,10 +72,20 @@ impl Ready {
 
 impl Level {
     /// The level committed. The outermost one hands back the callbacks held for its
-    /// connection; an inner one (a savepoint) leaves them to the levels around it.
+    /// connection; an inner one (a savepoint) hands its own (and its inner levels') to
+    /// the level around it, so that a later sibling level that rolls back does not drop
+    /// them: they now stand or fall with the enclosing level.
     pub(crate) fn committed(mut self) -> Ready {
         self.committed = true;
         if self.level != 1 {
+            let (name, level) = (&self.name, self.level);
+            PENDING.with(|pending| {
+                for p in pending.borrow_mut().iter_mut() {
+                    if p.name == *name && p.level >= level {
+                        p.level = level - 1;
+                    }
+                }
+            });
             return Ready(Vec::new());
         }
         let name = &self.name;

@@ -189,6 +189,23 @@ on_every_backend! {
             Err(Error::other("outer gives up"))
         });
         assert!(outer.is_err());
+        // A savepoint that committed, then a sibling that rolls back: the first one's
+        // callbacks belong to the outer level now, which commits.
+        DB::transaction(|| {
+            DB::transaction(|| {
+                add(3, "sibling kept")?;
+                DB::after_commit(note("committed sibling"));
+                Ok(())
+            })?;
+            let failed: orm_core::Result<()> = DB::transaction(|| {
+                DB::after_commit(note("failed sibling"));
+                Err(Error::other("second sibling gives up"))
+            });
+            assert!(failed.is_err());
+            Ok(())
+        })?;
+        assert_eq!(ran(), ["committed sibling saw [kept,sibling kept]"]);
+        DB::table("items").where_eq("id", 3).delete()?;
         let panicked = std::panic::catch_unwind(|| {
             let _ = DB::transaction(|| -> orm_core::Result<()> {
                 DB::after_commit(note("panicked"));
