@@ -875,6 +875,19 @@ on_every_backend! {
         Ok(())
     }
 
+    fn refresh_loads_the_loaded_relations_again() {
+        seed()?;
+        let mut ada = User::where_eq("name", "Ada").with(&["posts", "roles"]).first_or_fail()?;
+        Post::where_eq("title", "a1").update(row! {"title" => "a1, edited"})?;
+        DB::table("role_user").where_eq("user_id", ada.id).delete()?;
+        ada.refresh()?;
+        assert_eq!(names(&ada.posts, |p| &p.title), ["a1, edited", "a2", "a3"]);
+        assert!(ada.roles.is_loaded() && ada.roles.is_empty());
+        // What was not loaded stays not loaded.
+        assert!(!ada.profile.is_loaded() && !ada.country.is_loaded());
+        Ok(())
+    }
+
     fn where_belongs_to_filters_by_an_owner() {
         seed()?;
         let ada = User::where_eq("name", "Ada").first_or_fail()?;

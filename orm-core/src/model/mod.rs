@@ -653,7 +653,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         restore(self, &mut on)
     }
 
-    /// Reloads every column from the database.
+    /// Reloads every column from the database (the stored row, whatever the global
+    /// scopes), and loads again the relations it had loaded (Eloquent's `refresh`).
     fn refresh(&mut self) -> Result<()> {
         let mut on = On::model(self);
         refresh(self, &mut on)
@@ -966,6 +967,8 @@ pub trait RelationSlot: std::any::Any {
     fn clear(&mut self);
     /// The field itself, to set it when its type is known.
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+    /// Whether the relation was loaded (what `refresh` loads again).
+    fn is_loaded(&self) -> bool;
     /// Keeps a `with_sum`-like aggregate of the relation's `column` (replacing an earlier
     /// one of the same function and column).
     fn set_aggregate(&mut self, function: crate::query::Aggregate, column: &str, value: Value);

@@ -586,7 +586,33 @@ pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
         model.set_column(meta.columns[i], value.as_ref())?;
     }
     mark_stored(model);
-    Ok(())
+    // The relations it had loaded are loaded again, as Eloquent's `refresh` does: what
+    // they held was read before the row changed (their own nested loads are not kept).
+    let loaded: Vec<&'static str> = meta
+        .relations
+        .iter()
+        .filter(|r| {
+            model
+                .relation_slot(r.name)
+                .is_some_and(|slot| slot.is_loaded())
+        })
+        .map(|r| r.name)
+        .collect();
+    if loaded.is_empty() {
+        return Ok(());
+    }
+    on.run(|conn| {
+        for name in loaded {
+            let eager = crate::query::EagerRelation {
+                name: name.to_owned(),
+                constraint: None,
+                nested: Default::default(),
+                missing_only: false,
+            };
+            M::eager_load(std::slice::from_mut(model), name, &eager, conn)?;
+        }
+        Ok(())
+    })
 }
 
 /// `Model::increment`/`decrement`: `column = column ± by` (and `updated_at`) on the

@@ -484,6 +484,9 @@ impl<T: Model> PushLoaded for Many<T> {
 }
 
 impl<T: 'static> RelationSlot for One<T> {
+    fn is_loaded(&self) -> bool {
+        One::is_loaded(self)
+    }
     fn set_aggregate(&mut self, function: Aggregate, column: &str, value: Value) {
         self.inner_mut().aggregates.set(function, column, value);
     }
@@ -499,6 +502,9 @@ impl<T: 'static> RelationSlot for One<T> {
 }
 
 impl<T: 'static> RelationSlot for Many<T> {
+    fn is_loaded(&self) -> bool {
+        Many::is_loaded(self)
+    }
     fn set_aggregate(&mut self, function: Aggregate, column: &str, value: Value) {
         self.inner_mut().aggregates.set(function, column, value);
     }
