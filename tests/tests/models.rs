@@ -337,6 +337,13 @@ on_every_backend! {
         assert_eq!(User::count()?, 3);
         assert_eq!(User::where_eq("name", "Linus").force_delete()?, 1);
         assert_eq!(User::with_trashed().count()?, 2);
+        // Changed, soft-deleted, restored: restore saves, so the change is written
+        // (Eloquent's testModifyingBeforeSoftDeletingAndRestoring).
+        let mut grace = User::where_eq("name", "Grace").first_or_fail()?;
+        grace.email = "grace@navy.mil".into();
+        grace.delete()?;
+        grace.restore()?;
+        assert_eq!(User::find_or_fail(grace.id)?.email, "grace@navy.mil");
         Ok(())
     }
 

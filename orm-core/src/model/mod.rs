@@ -647,7 +647,8 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
             .is_some_and(|v| !v.is_null())
     }
 
-    /// Un-deletes a soft-deleted model.
+    /// Un-deletes a soft-deleted model: clears its `deleted_at` and saves it (Eloquent's
+    /// `restore`), so changes made to it meanwhile are written too.
     fn restore(&mut self) -> Result<()> {
         let mut on = On::model(self);
         restore(self, &mut on)

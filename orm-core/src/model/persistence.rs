@@ -572,7 +572,8 @@ pub(super) fn restore(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
         return Err(missing_key(meta, "restore"));
     }
     model.set_column(meta.columns[i], ValueRef::Null)?;
-    save(model, on, Some(&[meta.columns[i]]))
+    // A full save, as Eloquent's `restore`: changes made meanwhile are written too.
+    save(model, on, None)
 }
 
 pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
