@@ -774,6 +774,17 @@ on_every_backend! {
         Post::where_eq("title", "l2").delete()?;
         assert_eq!(Post::with_trashed().where_eq("title", "l2").count()?, 1);
         assert_eq!(Post::with_trashed().without_trashed().where_eq("title", "l2").count()?, 0);
+        // On a model query (not a relation): found among what the query sees, else
+        // created as `Model::create` would.
+        let trashed = Post::with_trashed().first_or_create(row! {"title" => "l2"}, row! {"user_id" => linus.id})?;
+        assert!(trashed.trashed());
+        let made = Post::query().first_or_create(row! {"title" => "l3"}, row! {"user_id" => linus.id})?;
+        assert_eq!(Post::find_or_fail(made.id)?.title, "l3");
+        assert_eq!(Post::query().first_or_new(row! {"title" => "l4"}, row! {})?.id, None);
+        let updated = Post::query().update_or_create(row! {"title" => "l3"}, row! {"published" => true})?;
+        assert_eq!((updated.id, updated.published), (made.id, true));
+        let created = Post::query().create(Post { user_id: linus.id.unwrap(), title: "l5".into(), ..Default::default() })?;
+        assert!(Post::find(created.id)?.is_some());
         Ok(())
     }
 }

@@ -193,7 +193,8 @@ impl<C: Model> Query<C> {
     /// (has-one/has-many), or saves it and attaches it (belongs-to-many, both in one
     /// transaction). Like every read and write through a relation query, it runs on the
     /// query's connection (`user.posts().use_connection("other").save(..)` writes to
-    /// `other`).
+    /// `other`). On a model query that is not a relation, it saves the model as
+    /// [`Model::save`] does, on the query's connection.
     pub fn save(self, child: &mut C) -> Result<()> {
         self.write_child(child, "save", |child, conn| {
             crate::model::save_on(child, conn)
@@ -227,12 +228,8 @@ impl<C: Model> Query<C> {
         match self.find_or_build(attributes.iter().cloned(), values)? {
             Found::Stored(found) => Ok(found),
             Found::Built(query, child) => {
-                if query
-                    .relation_context("first_or_create")?
-                    .relation
-                    .kind
-                    .has_pivot()
-                {
+                let context = query.relation_context("first_or_create").ok();
+                if context.is_some_and(|c| c.relation.kind.has_pivot()) {
                     let unattached = C::query()
                         .use_connection(query.connection_name().to_owned())
                         .matching(&attributes)
@@ -262,6 +259,10 @@ impl<C: Model> Query<C> {
             Found::Stored(found) => return Ok(found),
             Found::Built(query, child) => (query, child),
         };
+        if query.model.relation.is_none() {
+            // A model query: nothing to link.
+            return Ok(child);
+        }
         let context = query.relation_context("first_or_new")?;
         let relation = context.relation;
         if matches!(
@@ -343,9 +344,20 @@ impl<C: Model> Query<C> {
         action: &str,
         write: impl Fn(&mut C, &mut Connection) -> Result<()>,
     ) -> Result<()> {
+        let name = self.connection_name().to_owned();
+        if self.model.relation.is_none() {
+            // A model query (`User::with_trashed().first_or_create(..)`): the model is
+            // written as `Model::save`/`create` would, on the query's connection.
+            self.run(|_, conn| write(child, conn))?;
+            if name != C::meta().connection {
+                if let Some(state) = child.state_mut() {
+                    state.use_connection(&name);
+                }
+            }
+            return Ok(());
+        }
         let context = self.relation_context(action)?;
         let relation = context.relation;
-        let name = self.connection_name().to_owned();
         match relation.kind {
             RelationKind::HasOne
             | RelationKind::HasMany
