@@ -433,6 +433,18 @@ on_every_backend! {
         // Bracketed: the ORs stay inside.
         assert_eq!(names_of(DB::table("users").where_eq("active", true).where_any(&["votes", "team_id"], "=", 2))?, ["Barbara"]);
         assert_eq!(names_of(DB::table("users").where_eq("name", "Ada").or_where_any(&["votes"], "<", 1))?, ["Ada", "alan"]);
+        // Between two columns of the row (id <= team_id <= votes); alan's NULL team is
+        // neither.
+        assert_eq!(names_of(DB::table("users").where_between_columns("team_id", "id", "votes"))?, ["Ada"]);
+        assert_eq!(
+            names_of(DB::table("users").where_not_between_columns("team_id", "id", "votes"))?,
+            ["Barbara", "Edsger", "Grace", "Linus"]
+        );
+        assert_eq!(names_of(DB::table("users").where_eq("name", "alan").or_where_between_columns("team_id", "id", "id"))?, ["Ada", "alan"]);
+        // HAVING BETWEEN.
+        let teams: Vec<i64> = DB::table("users").select("team_id").where_not_null("team_id").group_by("team_id")
+            .having_between("team_id", 2, 5).pluck("team_id")?;
+        assert_eq!(teams, [2]);
         let bad = DB::table("users").where_any(&["name"], "=~", "x").get();
         assert!(matches!(bad, Err(Error::InvalidQuery { kind: InvalidQueryKind::Operator, .. })), "{bad:?}");
         Ok(())

@@ -591,6 +591,51 @@ impl<T> Query<T> {
         self.between(OR, column.into(), low.into(), high.into(), true)
     }
 
+    /// `column` lies between two other columns of the row, bounds included (Laravel's
+    /// `whereBetweenColumns`): `where_between_columns("weight", "min_weight",
+    /// "max_weight")`.
+    pub fn where_between_columns(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Ident>,
+        high: impl Into<Ident>,
+    ) -> Self {
+        self.between_columns(AND, column.into(), low.into(), high.into(), false)
+    }
+
+    /// `OR` `column` lies between two other columns.
+    pub fn or_where_between_columns(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Ident>,
+        high: impl Into<Ident>,
+    ) -> Self {
+        self.between_columns(OR, column.into(), low.into(), high.into(), false)
+    }
+
+    /// `column` lies outside two other columns (`NOT (low <= column <= high)`).
+    pub fn where_not_between_columns(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Ident>,
+        high: impl Into<Ident>,
+    ) -> Self {
+        self.between_columns(AND, column.into(), low.into(), high.into(), true)
+    }
+
+    fn between_columns(self, or: bool, column: Ident, low: Ident, high: Ident, not: bool) -> Self {
+        let within = |q: Self| {
+            q.where_column(column.clone(), Operator::Ge, low)
+                .where_column(column, Operator::Le, high)
+        };
+        match (or, not) {
+            (false, false) => self.where_group(within),
+            (true, false) => self.or_where_group(within),
+            (false, true) => self.where_not(within),
+            (true, true) => self.or_where_not(within),
+        }
+    }
+
     // ----- patterns and literal text ------------------------------------------------------
 
     /// `column LIKE pattern`: `%` matches any text, `_` one character, and `\` escapes
@@ -810,6 +855,25 @@ impl<T> Query<T> {
             Some(op) => self.push_having(OR, WhereKind::Basic { column, op, value }),
             None => self,
         }
+    }
+
+    /// `HAVING column BETWEEN low AND high` (Laravel's `havingBetween`).
+    pub fn having_between(
+        self,
+        column: impl Into<Ident>,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        let (column, low, high) = (column.into(), low.into(), high.into());
+        self.push_having(
+            AND,
+            WhereKind::Between {
+                column,
+                low,
+                high,
+                not: false,
+            },
+        )
     }
 
     /// Raw `HAVING` condition: `having_raw("COUNT(*) > ?", &[&1])`.
