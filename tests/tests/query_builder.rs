@@ -712,6 +712,13 @@ on_every_backend! {
         let grace = DB::table("users").find(2)?.unwrap();
         assert_eq!((grace.get::<i64, _>("votes")?, grace.get::<String, _>("name")?, grace.get::<bool, _>("active")?), (62, "Grace H.".into(), false));
         assert!(matches!(DB::table("users").update(Vec::<(&str, Value)>::new()), Err(Error::InvalidQuery { kind: InvalidQueryKind::Rows, .. })));
+        // Several columns stepped in one statement (Laravel's incrementEach).
+        assert_eq!(DB::table("users").where_eq("id", 2).increment_each(row! {"votes" => 8, "team_id" => 1}, row! {"name" => "G."})?, 1);
+        let stepped = DB::table("users").find(2)?.unwrap();
+        assert_eq!((stepped.get::<i64, _>("votes")?, stepped.get::<i64, _>("team_id")?, stepped.get::<String, _>("name")?), (70, 2, "G.".into()));
+        DB::table("users").where_eq("id", 2).decrement_each(row! {"votes" => 8, "team_id" => 1}, row! {"name" => "Grace H."})?;
+        let grace = DB::table("users").find(2)?.unwrap();
+        assert_eq!((grace.get::<i64, _>("votes")?, grace.get::<i64, _>("team_id")?), (62, 1));
         // Update and delete with order + limit (portable through a key subquery).
         assert_eq!(DB::table("users").order_by_desc("votes").limit(1).update(row! {"name" => "Top"})?, 1);
         assert_eq!(DB::table("users").where_eq("name", "Top").value::<i64>("id")?, Some(4));

@@ -409,6 +409,40 @@ impl<T> Query<T> {
         self.execute_update(conn, sets)
     }
 
+    /// Adds to several columns at once, and sets `extra` ones (Laravel's
+    /// `incrementEach`): `increment_each(row!{"votes" => 5, "balance" => 100}, row!{})`
+    /// is one `UPDATE ... SET votes = votes + ?, balance = balance + ?`.
+    pub fn increment_each<'a>(
+        self,
+        columns: impl IntoIterator<Item = (&'a str, Value)>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        self.step_each(columns, extra, SetValue::Add)
+    }
+
+    /// Subtracts from several columns at once, and sets `extra` ones (Laravel's
+    /// `decrementEach`).
+    pub fn decrement_each<'a>(
+        self,
+        columns: impl IntoIterator<Item = (&'a str, Value)>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        self.step_each(columns, extra, SetValue::Sub)
+    }
+
+    fn step_each<'a>(
+        self,
+        columns: impl IntoIterator<Item = (&'a str, Value)>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+        step: fn(Value) -> SetValue,
+    ) -> Result<u64> {
+        self.run(move |q, c| {
+            let mut sets: Vec<_> = columns.into_iter().map(|(c, by)| (c, step(by))).collect();
+            sets.extend(extra.into_iter().map(|(c, v)| (c, SetValue::Value(v))));
+            q.execute_update(c, sets)
+        })
+    }
+
     /// [`Query::decrement`] that also sets other columns.
     pub fn decrement_with<'a>(
         self,
