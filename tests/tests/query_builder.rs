@@ -701,6 +701,13 @@ on_every_backend! {
         assert_eq!(DB::table("users").count()?, before + 2);
         assert_eq!(DB::table("users").insert_or_ignore(Vec::<[(&str, Value); 1]>::new())?, 0);
         DB::table("users").where_in("email", ["new1@example.com", "new2@example.com"]).delete()?;
+        // Update the matching row, or insert one (Laravel's updateOrInsert).
+        assert_eq!(DB::table("users").update_or_insert(row! {"email" => "kj@example.com"}, row! {"votes" => 9})?, 1);
+        assert_eq!(DB::table("users").where_eq("email", "kj@example.com").value::<i64>("votes")?, Some(9));
+        assert_eq!(DB::table("users").update_or_insert(row! {"email" => "uoi@example.com"}, row! {"name" => "Uoi"})?, 1);
+        assert_eq!(DB::table("users").where_eq("email", "uoi@example.com").value::<String>("name")?.as_deref(), Some("Uoi"));
+        assert_eq!(DB::table("users").update_or_insert(row! {"email" => "uoi@example.com"}, Vec::<(&str, Value)>::new())?, 0);
+        DB::table("users").where_eq("email", "uoi@example.com").delete()?;
 
         assert_eq!(DB::table("users").where_eq("team_id", 1).update(row! {"votes" => 50, "active" => true})?, 3);
         assert_eq!(DB::table("users").where_eq("team_id", 1).sum("votes")?, 150.0);

@@ -227,6 +227,33 @@ impl<T> Query<T> {
         })
     }
 
+    /// Updates the rows matching `attributes` with `values`, or inserts one row of
+    /// `attributes` and `values` when none matches (Laravel's `updateOrInsert`). Returns
+    /// the number of rows written. Two statements: without a unique index on the
+    /// `attributes` columns, two callers racing may both insert; with one, use
+    /// [`Query::upsert`].
+    pub fn update_or_insert<'a>(
+        self,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        let values: Vec<(&str, Value)> = values.into_iter().collect();
+        self.run(move |q, c| {
+            let matching = attributes.iter().fold(q.clone(), |q, (column, value)| {
+                q.where_eq(Ident::Owned((*column).to_owned()), value.clone())
+            });
+            if !matching.clone().exists_on(c)? {
+                let row = attributes.into_iter().chain(values);
+                return q.insert_many_on(c, [row]);
+            }
+            if values.is_empty() {
+                return Ok(0);
+            }
+            matching.update_on(c, values)
+        })
+    }
+
     /// Inserts one row and returns its primary key (`INSERT ... RETURNING key`).
     pub fn insert_get_id<'a>(self, row: impl IntoIterator<Item = (&'a str, Value)>) -> Result<i64> {
         self.run(move |q, c| q.insert_get_id_on(c, row))
