@@ -149,7 +149,7 @@ impl<T> Query<T> {
 
     /// The operator, or `None` with an unknown one recorded (reported as
     /// `Error::InvalidQuery` by the terminal method).
-    pub(super) fn operator(&mut self, op: impl IntoOperator) -> Option<Operator> {
+    pub(crate) fn operator(&mut self, op: impl IntoOperator) -> Option<Operator> {
         match op.into_operator() {
             Ok(op) => Some(op),
             Err(error) => {
@@ -428,12 +428,8 @@ impl<T> Query<T> {
         value: Value,
         matching: ColumnsMatch,
     ) -> Self {
-        let op = match op.into_operator() {
-            Ok(op) => op,
-            Err(error) => {
-                fail_with(&mut self.parts, error);
-                return self;
-            }
+        let Some(op) = self.operator(op) else {
+            return self;
         };
         let compare = |q: Self| {
             columns.iter().fold(q, |q, column| match matching {

@@ -727,30 +727,56 @@ fn count_related(
     constraint: Option<&Constraint>,
     conn: &mut Connection,
 ) -> Result<KeyMap<u64>> {
-    let mut counts: KeyMap<u64> = KeyMap::default();
-    if !keys.is_empty() {
-        let (mut query, group_column) = counting_query(relation, None)?;
-        if let Some(constraint) = constraint {
-            query = query.bracketed(|q| constraint(q));
-        }
-        let query = per_group(query);
-        let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
-        for keys in keys.chunks(chunk) {
-            let rows = query
-                .clone()
-                .where_in(group_column.clone(), keys.to_vec())
-                .group_by(vec![group_column.clone()])
-                .select(vec![group_column.clone()])
-                .select_raw("COUNT(*)", &[])
-                .get_on(conn)?;
-            for row in rows {
-                if let Some(key) = KeyRepr::of(row.value(&0usize)?) {
-                    counts.insert(key, row.get::<i64, _>(&1usize)?.max(0) as u64);
+    let count = |q: Query<Record>| q.select_raw("COUNT(*)", &[]);
+    grouped_by_parent(keys, relation, constraint, count, conn)?
+        .into_iter()
+        .map(|(key, n)| {
+            let n = <i64 as crate::value::FromValue>::from_value(n.as_ref())
+                .map_err(|e| e.into_error("COUNT(*)"))?;
+            Ok((key, n.max(0) as u64))
+        })
+        .collect()
+}
+
+/// One value per parent key (keys without related rows are absent): `select` adds the
+/// aggregate to the related rows grouped by the column holding the parent's key, with
+/// the constraint applied, in chunks of keys under the bind limit.
+fn grouped_by_parent(
+    keys: &[Value],
+    relation: &'static RelationMeta,
+    constraint: Option<&Constraint>,
+    select: impl FnOnce(Query<Record>) -> Query<Record>,
+    conn: &mut Connection,
+) -> Result<KeyMap<Value>> {
+    let mut values: KeyMap<Value> = KeyMap::default();
+    if keys.is_empty() {
+        return Ok(values);
+    }
+    let (mut query, group_column) = counting_query(relation, None)?;
+    if let Some(constraint) = constraint {
+        query = query.bracketed(|q| constraint(q));
+    }
+    let query = select(
+        per_group(query)
+            .group_by(vec![group_column.clone()])
+            .select(vec![group_column.clone()]),
+    );
+    let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
+    for keys in keys.chunks(chunk) {
+        let rows = query
+            .clone()
+            .where_in(group_column.clone(), keys.to_vec())
+            .get_on(conn)?;
+        for row in rows {
+            let mut pair = row.into_values().into_iter();
+            if let (Some(key), Some(value)) = (pair.next(), pair.next()) {
+                if let Some(key) = KeyRepr::from_value(key) {
+                    values.insert(key, value);
                 }
             }
         }
     }
-    Ok(counts)
+    Ok(values)
 }
 
 /// A counting or aggregating query without the order, limit and offset that a
@@ -775,38 +801,14 @@ pub(super) fn load_aggregates<M: Model>(
     conn: &mut Connection,
 ) -> Result<()> {
     let keys = ParentKeys::of(models, relation.parent_column());
-    let mut values: KeyMap<Value> = KeyMap::default();
-    if !keys.distinct.is_empty() {
-        let (mut query, group_column) = counting_query(relation, None)?;
-        if let Some(constraint) = &request.constraint {
-            query = query.bracketed(|q| constraint(q));
-        }
-        let query = per_group(query);
-        // A bare column is the related table's (a pivot joined in may have one alike).
-        let column = match request.column.contains('.') {
-            true => Ident::Owned(request.column.clone()),
-            false => qualify((relation.related)().table, &request.column),
-        };
-        let query = query
-            .group_by(vec![group_column.clone()])
-            .select(vec![group_column.clone()])
-            .select_aggregate(request.function, column);
-        let chunk = conn.dialect().max_bind_params().saturating_sub(1000).max(1);
-        for keys in keys.distinct.chunks(chunk) {
-            let rows = query
-                .clone()
-                .where_in(group_column.clone(), keys.to_vec())
-                .get_on(conn)?;
-            for row in rows {
-                let mut pair = row.into_values().into_iter();
-                if let (Some(key), Some(value)) = (pair.next(), pair.next()) {
-                    if let Some(key) = KeyRepr::from_value(key) {
-                        values.insert(key, value);
-                    }
-                }
-            }
-        }
-    }
+    // A bare column is the related table's (a pivot joined in may have one alike).
+    let column = match request.column.contains('.') {
+        true => Ident::Owned(request.column.clone()),
+        false => qualify((relation.related)().table, &request.column),
+    };
+    let aggregate = |q: Query<Record>| q.select_aggregate(request.function, column);
+    let constraint = request.constraint.as_ref();
+    let values = grouped_by_parent(&keys.distinct, relation, constraint, aggregate, conn)?;
     for (model, key) in models.iter_mut().zip(&keys.keys) {
         let value = key.as_ref().and_then(|k| values.get(k)).cloned();
         if let Some(slot) = model.relation_slot(relation.name) {

@@ -314,20 +314,15 @@ impl<M: Model> Query<M> {
     }
 
     fn relation_compares(
-        self,
+        mut self,
         relation: &str,
         column: &str,
         op: impl IntoOperator,
         value: Value,
         or: bool,
     ) -> Self {
-        let op = match op.into_operator() {
-            Ok(op) => op,
-            Err(error) => {
-                let mut query = self;
-                query.parts_mut().fail_with(error);
-                return query;
-            }
+        let Some(op) = self.operator(op) else {
+            return self;
         };
         let column = column.to_owned();
         let constraint: Constraint =

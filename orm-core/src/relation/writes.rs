@@ -717,21 +717,16 @@ impl<C: Model> Query<C> {
     }
 
     fn compare_pivot(
-        self,
+        mut self,
         action: &str,
         or: bool,
         column: &str,
         op: impl crate::query::IntoOperator,
         value: Value,
     ) -> Self {
-        let op = match op.into_operator() {
-            Ok(op) => op,
-            // The query's failure, reported when it runs.
-            Err(error) => {
-                let mut query = self;
-                query.parts_mut().fail_with(error);
-                return query;
-            }
+        // An unknown operator is the query's failure, reported when it runs.
+        let Some(op) = self.operator(op) else {
+            return self;
         };
         let kept = value.clone();
         let query = self.on_pivot(action, column, |q, c| match or {
