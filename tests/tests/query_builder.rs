@@ -269,6 +269,26 @@ on_every_backend! {
         Ok(())
     }
 
+    fn where_column_sub_compares_a_column_with_a_subquery() {
+        seed()?;
+        let votes: Vec<i64> = DB::table("users").order_by("id").pluck("votes")?;
+        let names: Vec<String> = DB::table("users").order_by("id").pluck("name")?;
+        let average = votes.iter().sum::<i64>() as f64 / votes.len() as f64;
+        let above: Vec<&String> = names.iter().zip(&votes).filter(|(_, v)| **v as f64 > average).map(|(n, _)| n).collect();
+        assert!(!above.is_empty() && above.len() < names.len());
+        let mean = DB::table("users").select_raw("AVG(votes)", &[]);
+        let got: Vec<String> = DB::table("users").where_column_sub("votes", ">", mean.clone()).order_by("id").pluck("name")?;
+        assert_eq!(got.iter().collect::<Vec<_>>(), above);
+        // Correlated: each user's newest post id, compared with the post's own.
+        let newest = DB::table("posts as p2").select_raw("MAX(p2.id)", &[]).where_column("p2.user_id", "=", "posts.user_id");
+        let firsts: Vec<i64> = DB::table("posts").where_column_sub("id", "=", newest).order_by("id").pluck("id")?;
+        let expected: Vec<i64> = DB::table("posts").select_raw("MAX(id) as id", &[]).group_by("user_id").order_by("id").pluck("id")?;
+        assert_eq!(firsts, expected);
+        let either: Vec<String> = DB::table("users").where_eq("id", 1).or_where_column_sub("votes", ">", mean).order_by("id").pluck("name")?;
+        assert_eq!(either.len(), above.len() + usize::from(!above.contains(&&names[0])));
+        Ok(())
+    }
+
     fn or_forms_of_every_where() {
         seed()?;
         let get = |q: Query| -> Result<Vec<String>> { q.order_by("id").pluck::<String>("name") };

@@ -70,6 +70,12 @@ pub(crate) enum WhereKind {
         op: Operator,
         value: Value,
     },
+    /// `column op (SELECT ...)`.
+    ColumnSub {
+        column: Ident,
+        op: Operator,
+        query: Box<Parts>,
+    },
     Date {
         column: Ident,
         part: DatePart,

@@ -165,6 +165,13 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             push_op(w, op);
             push_operand(w, op, value);
         }
+        WhereKind::ColumnSub { column, op, query } => {
+            w.push_qualified_name(&column);
+            push_op(w, op);
+            w.push("(");
+            query.render_select(w);
+            w.push(")");
+        }
         WhereKind::Date {
             column,
             part,
@@ -331,6 +338,7 @@ fn collect_conditions(w: &mut SqlWriter, conditions: &mut [Where]) {
                 query.collect_binds(w);
                 push_operand(w, *op, std::mem::take(value));
             }
+            WhereKind::ColumnSub { query, .. } => query.collect_binds(w),
             WhereKind::Date {
                 column,
                 part,

@@ -207,6 +207,12 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
                 v.number(u64::from(value.is_null()));
                 walk(query, v)
             }
+            WhereKind::ColumnSub { column, op, query } => {
+                v.number(12);
+                v.text(column);
+                v.number(*op as u64);
+                walk(query, v)
+            }
             WhereKind::Date {
                 column,
                 part,

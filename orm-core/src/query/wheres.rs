@@ -249,6 +249,17 @@ impl<T> Query<T> {
         self.push_compared(or, op, |op| WhereKind::SubCompare { query, op, value })
     }
 
+    fn column_sub<U>(
+        self,
+        or: bool,
+        column: Ident,
+        op: impl IntoOperator,
+        query: Query<U>,
+    ) -> Self {
+        let query = Box::new(query.into_parts());
+        self.push_compared(or, op, |op| WhereKind::ColumnSub { column, op, query })
+    }
+
     fn date(
         self,
         or: bool,
@@ -349,6 +360,29 @@ impl<T> Query<T> {
         value: impl Into<Value>,
     ) -> Self {
         self.sub_compare(OR, query, op, value.into())
+    }
+
+    /// `column op (SELECT ...)`: compares a column with a single-value subquery
+    /// (Eloquent's `where($column, $operator, fn ($query) => ...)`):
+    /// `where_column_sub("price", ">", DB::table("products").select_raw("AVG(price)", &[]))`.
+    /// The subquery may name the enclosing query's tables (a correlated subquery).
+    pub fn where_column_sub<U>(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        query: Query<U>,
+    ) -> Self {
+        self.column_sub(AND, column.into(), op, query)
+    }
+
+    /// `OR column op (SELECT ...)`.
+    pub fn or_where_column_sub<U>(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        query: Query<U>,
+    ) -> Self {
+        self.column_sub(OR, column.into(), op, query)
     }
 
     // ----- groups -----------------------------------------------------------------------

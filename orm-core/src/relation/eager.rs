@@ -753,6 +753,19 @@ fn grouped_by_parent(
         return Ok(values);
     }
     let (mut query, group_column) = counting_query(relation, None)?;
+    // A has-one read newest first counts its one row: the statement has no parent row to
+    // correlate with, so one is looked up under an alias (which the related table's
+    // name, unaliased inside `first_of_many`, cannot hide).
+    let parent_key = qualify(PARENT_ALIAS, relation.parent_column());
+    if let Some(first) = first_of_many(relation, parent_key.clone())? {
+        let related = (relation.related)();
+        let parent = format!("{} as {PARENT_ALIAS}", (relation.parent)().table);
+        let held = Query::<Record>::new(parent)
+            .select_raw("1", &[])
+            .where_column(parent_key, "=", group_column.clone())
+            .where_column_sub(qualify(related.table, related.primary_key), "=", first);
+        query = query.where_exists(held);
+    }
     if let Some(constraint) = constraint {
         query = query.bracketed(|q| constraint(q));
     }
@@ -778,6 +791,9 @@ fn grouped_by_parent(
     }
     Ok(values)
 }
+
+/// The parent table's alias in a count's has-one-of-many condition.
+const PARENT_ALIAS: &str = "orm_parent";
 
 /// A counting or aggregating query without the order, limit and offset that a
 /// constraint (or the relation's `constrain`) may carry: they mean nothing to a count

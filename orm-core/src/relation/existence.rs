@@ -10,6 +10,26 @@ pub(super) fn counting_query(
     relation: &'static RelationMeta,
     alias: Option<&str>,
 ) -> Result<(Query<Record>, Ident)> {
+    // A declared constraint's order means nothing inside EXISTS or COUNT (and PostgreSQL
+    // refuses an ORDER BY column beside an aggregate).
+    let (query, column) = ordered_rows(relation, alias)?;
+    let mut query = query.reorder();
+    // A declared constraint's `only_trashed()`/`without_trashed()` named the table.
+    if let (Some(alias), Some(i)) = (alias, (relation.related)().deleted_at) {
+        query.requalify_null_checks(
+            (relation.related)().table,
+            (relation.related)().columns[i],
+            alias,
+        );
+    }
+    Ok((query, column))
+}
+
+/// [`counting_query`] with the declared constraint's order kept.
+fn ordered_rows(
+    relation: &'static RelationMeta,
+    alias: Option<&str>,
+) -> Result<(Query<Record>, Ident)> {
     if relation.kind == RelationKind::MorphTo {
         return Err(morph_to_has_no_table(relation));
     }
@@ -28,15 +48,38 @@ pub(super) fn counting_query(
     if let Some(scopes) = related.scopes {
         query = query.bracketed(scopes);
     }
-    // A declared constraint's order means nothing inside EXISTS or COUNT (and PostgreSQL
-    // refuses an ORDER BY column beside an aggregate).
-    let (query, column) = related_rows(query, relation, reference);
-    let mut query = query.reorder();
-    // A declared constraint's `only_trashed()`/`without_trashed()` named the table.
-    if let (Some(alias), Some(i)) = (alias, related.deleted_at) {
-        query.requalify_null_checks(related.table, related.columns[i], alias);
+    Ok(related_rows(query, relation, reference))
+}
+
+/// For a has-one or morph-one whose declared constraint orders the related rows (a
+/// relation read as Eloquent's `latestOfMany`/`oldestOfMany`): the key of the first
+/// related row of the parent whose key `parent_key` names, as loading reads it:
+/// `SELECT posts.id FROM posts WHERE posts.user_id = users.id ... ORDER BY ... LIMIT 1`.
+/// Counts, aggregates and existence compare the related rows' key with it, so they see
+/// the row the relation holds, not every related row. `None` for other relations.
+///
+/// The related table is not aliased, so the constraint's conditions name it as they do
+/// everywhere else; an enclosing statement's table of the same name is hidden inside,
+/// so `parent_key` must name another table (or an alias).
+pub(super) fn first_of_many(
+    relation: &'static RelationMeta,
+    parent_key: Ident,
+) -> Result<Option<Query<Record>>> {
+    if !matches!(relation.kind, RelationKind::HasOne | RelationKind::MorphOne)
+        || relation.constraint.is_none()
+    {
+        return Ok(None);
     }
-    Ok((query, column))
+    let (query, column) = ordered_rows(relation, None)?;
+    if !query.is_ordered() {
+        return Ok(None);
+    }
+    let related = (relation.related)();
+    let first = query
+        .select(vec![qualify(related.table, related.primary_key)])
+        .where_column(column, "=", parent_key)
+        .limit(1);
+    Ok(Some(first))
 }
 
 /// Joins what `relation` needs onto `query` (a query on the related table, which the
@@ -234,11 +277,20 @@ pub(super) fn existence_query(
     let related = (relation.related)();
     let alias = (related.table == parent_ref).then(|| format!("{SELF_ALIAS}{depth}"));
     let (query, group_column) = counting_query(relation, alias.as_deref())?;
-    let mut query = query.select_raw(select, &[]).where_column(
-        group_column,
-        "=",
-        qualify(parent_ref, relation.parent_column()),
-    );
+    let parent_key = qualify(parent_ref, relation.parent_column());
+    // Inside `first_of_many` the related table's name hides a parent of the same name
+    // (a self relation): there the related row's own copy of the parent's key is used.
+    let first_key = match alias {
+        Some(_) => group_column.clone(),
+        None => parent_key.clone(),
+    };
+    let mut query = query
+        .select_raw(select, &[])
+        .where_column(group_column, "=", parent_key);
+    if let Some(first) = first_of_many(relation, first_key)? {
+        let reference = alias.as_deref().unwrap_or(related.table);
+        query = query.where_column_sub(qualify(reference, related.primary_key), "=", first);
+    }
     match rest {
         Some(rest) => {
             let reference = alias.as_deref().unwrap_or(related.table);
