@@ -37,11 +37,17 @@ pub struct User {
     pub posts_with_trashed: HasMany<Post>,
     #[model(belongs_to_many(Role, constrain = Role::active_only))]
     pub active_roles: BelongsToMany<Role>,
+    #[model(belongs_to_many(Role, timestamps, constrain = Role::granted))]
+    pub granted_roles: BelongsToMany<Role>,
 }
 
 impl Role {
     fn active_only(q: Query<Role>) -> Query<Role> {
         q.where_pivot("active", "=", true)
+    }
+
+    fn granted(q: Query<Role>) -> Query<Role> {
+        q.with_pivot_value("active", true)
     }
 }
 
@@ -663,6 +669,87 @@ on_every_backend! {
         assert_eq!(toggled.attached, vec![Value::Int(roles[1])]);
         assert_eq!(toggled.detached, vec![Value::Int(roles[0])]);
         assert_eq!(linus.roles().pluck::<i64>("roles.id")?, [roles[1]]);
+        Ok(())
+    }
+
+    fn with_pivot_value_filters_and_writes_the_pivot_column() {
+        // Eloquent's belongsToMany(Role::class)->withPivotValue('active', true).
+        seed()?;
+        Role::create(Role { name: "owner".into(), ..Default::default() })?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        let active_of = |role: i64| -> Result<Vec<bool>> {
+            DB::table("role_user").where_eq("user_id", linus.id).where_eq("role_id", role).pluck("active")
+        };
+        linus.roles().attach_with(roles[0], orm_core::row! {"active" => false})?;
+        assert_eq!(linus.granted_roles().count()?, 0);
+        linus.granted_roles().attach([roles[1]])?;
+        assert_eq!(active_of(roles[1])?, [true]);
+        // The declared value wins over one given: the row must be the relation's.
+        linus.granted_roles().attach_with(roles[2], orm_core::row! {"active" => false})?;
+        assert_eq!(active_of(roles[2])?, [true]);
+        let made = linus.granted_roles().create(Role { name: "auditor".into(), ..Default::default() })?;
+        assert_eq!(active_of(made.id.unwrap())?, [true]);
+        let granted = |q: Query<Role>| -> Result<Vec<i64>> { q.order_by("roles.id").pluck("roles.id") };
+        assert_eq!(granted(linus.granted_roles())?, [roles[1], roles[2], made.id.unwrap()]);
+        let loaded = User::query().where_eq("name", "Linus").with(&["granted_roles"]).first()?.unwrap();
+        assert_eq!(loaded.granted_roles.len(), 3);
+        // Sync through it leaves the row it cannot see (roles[0], inactive) alone.
+        let changes = linus.granted_roles().sync([roles[1]])?;
+        assert_eq!(changes.detached, [Value::Int(roles[2]), Value::Int(made.id.unwrap())]);
+        assert_eq!(active_of(roles[0])?, [false]);
+        assert_eq!(granted(linus.granted_roles())?, [roles[1]]);
+        // Not a belongs-to-many relation query: a typed error.
+        let misuse = Role::query().with_pivot_value("active", true).get();
+        assert!(matches!(misuse, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. })), "{misuse:?}");
+        Ok(())
+    }
+
+    fn pivot_between_and_or_forms() {
+        seed()?;
+        Role::create(Role { name: "owner".into(), ..Default::default() })?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        assert!(roles.len() >= 3);
+        linus.roles().attach_with(roles[0], orm_core::row! {"active" => false})?;
+        linus.roles().attach(roles[1..].to_vec())?;
+        let ids = |q: Query<Role>| -> Result<Vec<i64>> { q.order_by("roles.id").pluck("roles.id") };
+        assert_eq!(ids(linus.roles().where_pivot_between("role_id", roles[1], roles[2]))?, [roles[1], roles[2]]);
+        assert_eq!(ids(linus.roles().where_pivot_not_between("role_id", roles[1], roles[2]))?, roles.iter().filter(|r| **r < roles[1] || **r > roles[2]).copied().collect::<Vec<_>>());
+        let either = linus.roles().where_pivot("active", "=", false).or_where_pivot_between("role_id", roles[2], roles[2]);
+        assert_eq!(ids(either)?, [roles[0], roles[2]]);
+        let either = linus.roles().where_pivot("active", "=", false).or_where_pivot_not_between("role_id", roles[0], roles[1]);
+        assert_eq!(ids(either)?, std::iter::once(roles[0]).chain(roles[2..].iter().copied()).collect::<Vec<_>>());
+        let either = linus.roles().where_pivot("active", "=", false).or_where_pivot_in("role_id", [roles[1]]);
+        assert_eq!(ids(either)?, [roles[0], roles[1]]);
+        let either = linus.roles().where_pivot("active", "=", true).or_where_pivot_not_in("role_id", roles[1..].to_vec());
+        assert_eq!(ids(either)?, roles);
+        let either = linus.roles().where_pivot("active", "=", false).or_where_pivot_null("created_at");
+        assert_eq!(ids(either)?, [roles[0]]);
+        let either = linus.roles().where_pivot("active", "=", false).or_where_pivot_not_null("created_at");
+        assert_eq!(ids(either)?, roles);
+        // An OR on the pivot stays inside the relation, and detach sees the same rows.
+        assert_eq!(linus.roles().where_pivot_between("role_id", roles[0], roles[1]).detach_all()?, 2);
+        assert_eq!(ids(linus.roles())?, roles[2..].to_vec());
+        let other = User::where_eq("name", "Ada").first()?.unwrap();
+        assert!(other.roles().count()? > 0);
+        Ok(())
+    }
+
+    fn toggle_with_writes_pivot_values_for_the_keys_it_attaches() {
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        linus.roles().attach([roles[0]])?;
+        // Laravel's toggle([r0 => ['active' => false], r1 => ['active' => false]]).
+        let changes = linus.roles().toggle_with([
+            (roles[0], orm_core::row! {"active" => false}),
+            (roles[1], orm_core::row! {"active" => false}),
+            (roles[1], orm_core::row! {"active" => true}),
+        ])?;
+        assert_eq!((changes.attached, changes.detached), (vec![Value::Int(roles[1])], vec![Value::Int(roles[0])]));
+        let active: Vec<bool> = DB::table("role_user").where_eq("user_id", linus.id).pluck("active")?;
+        assert_eq!(active, [false]);
         Ok(())
     }
 

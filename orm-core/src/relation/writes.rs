@@ -43,51 +43,60 @@ enum Found<C> {
 
 /// A condition on a pivot column, kept to be applied to the pivot table itself.
 #[derive(Debug, Clone)]
-pub(crate) enum PivotCondition {
-    Compare {
-        or: bool,
-        column: String,
-        op: Operator,
-        value: Value,
-    },
-    In {
-        column: String,
-        values: Vec<Value>,
-        not: bool,
-    },
-    Null {
-        column: String,
-        not: bool,
-    },
+pub(crate) struct PivotCondition {
+    or: bool,
+    /// Qualified with the pivot table.
+    column: String,
+    test: PivotTest,
+    /// Set by `with_pivot_value`: the rows attached through the relation get the value.
+    written: bool,
+}
+
+/// What a pivot condition tests.
+#[derive(Debug, Clone)]
+enum PivotTest {
+    Compare(Operator, Value),
+    In(Vec<Value>, bool),
+    Null(bool),
+    Between(Value, Value, bool),
+}
+
+impl PivotTest {
+    fn apply<T>(self, q: Query<T>, or: bool, column: String) -> Query<T> {
+        match (self, or) {
+            (PivotTest::Compare(op, value), false) => q.where_(column, op, value),
+            (PivotTest::Compare(op, value), true) => q.or_where(column, op, value),
+            (PivotTest::In(values, false), false) => q.where_in(column, values),
+            (PivotTest::In(values, false), true) => q.or_where_in(column, values),
+            (PivotTest::In(values, true), false) => q.where_not_in(column, values),
+            (PivotTest::In(values, true), true) => q.or_where_not_in(column, values),
+            (PivotTest::Null(false), false) => q.where_null(column),
+            (PivotTest::Null(false), true) => q.or_where_null(column),
+            (PivotTest::Null(true), false) => q.where_not_null(column),
+            (PivotTest::Null(true), true) => q.or_where_not_null(column),
+            (PivotTest::Between(low, high, false), false) => q.where_between(column, low, high),
+            (PivotTest::Between(low, high, false), true) => q.or_where_between(column, low, high),
+            (PivotTest::Between(low, high, true), false) => q.where_not_between(column, low, high),
+            (PivotTest::Between(low, high, true), true) => {
+                q.or_where_not_between(column, low, high)
+            }
+        }
+    }
 }
 
 impl PivotCondition {
     fn apply(&self, q: Query<Record>) -> Query<Record> {
-        match self {
-            PivotCondition::Compare {
-                or: false,
-                column,
-                op,
-                value,
-            } => q.where_(column.clone(), *op, value.clone()),
-            PivotCondition::Compare {
-                or: true,
-                column,
-                op,
-                value,
-            } => q.or_where(column.clone(), *op, value.clone()),
-            PivotCondition::In {
-                column,
-                values,
-                not: false,
-            } => q.where_in(column.clone(), values.clone()),
-            PivotCondition::In {
-                column,
-                values,
-                not: true,
-            } => q.where_not_in(column.clone(), values.clone()),
-            PivotCondition::Null { column, not: false } => q.where_null(column.clone()),
-            PivotCondition::Null { column, not: true } => q.where_not_null(column.clone()),
+        self.test.clone().apply(q, self.or, self.column.clone())
+    }
+
+    /// The column and value a `with_pivot_value` writes into attached pivot rows.
+    fn written_value(&self) -> Option<(&str, &Value)> {
+        match (&self.test, self.written) {
+            (PivotTest::Compare(_, value), true) => {
+                let column = self.column.rsplit('.').next().unwrap_or(&self.column);
+                Some((column, value))
+            }
+            _ => None,
         }
     }
 }
@@ -432,6 +441,14 @@ impl<C: Model> Query<C> {
             return Ok(0);
         }
         let stamp = relation.pivot_timestamps.then(|| Value::DateTimeUtc(now()));
+        // `with_pivot_value`s, declared or added to this query, win over the caller's
+        // (Eloquent's `pivotValues`): a row without them would not be the relation's.
+        let declared = declared_pivot_conditions(relation);
+        let written: Vec<(&str, &Value)> = declared
+            .iter()
+            .chain(&context.pivot_conditions)
+            .filter_map(PivotCondition::written_value)
+            .collect();
         let pivot_rows: Vec<Vec<(&str, Value)>> = rows
             .into_iter()
             .map(|(key, extra)| {
@@ -448,7 +465,8 @@ impl<C: Model> Query<C> {
                 }
                 // A column given is the caller's value, in place of ours (Eloquent's
                 // array_merge), not a second one: a row naming a column twice is refused.
-                for (column, value) in extra {
+                let fixed = written.iter().map(|(c, v)| (*c, (*v).clone()));
+                for (column, value) in extra.into_iter().chain(fixed) {
                     match row.iter_mut().find(|(c, _)| *c == column) {
                         Some(slot) => slot.1 = value,
                         None => row.push((column, value)),
@@ -607,23 +625,45 @@ impl<C: Model> Query<C> {
     /// Attaches the keys not linked yet and detaches the linked ones. A key given twice
     /// is toggled once (as Eloquent reads the keys: a set).
     pub fn toggle<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<SyncChanges> {
-        let context = self.pivot_context("toggle")?;
-        let mut unique: Vec<Value> = Vec::new();
-        for key in related_keys(context.relation, keys) {
-            if !contains(&unique, &key) {
-                unique.push(key);
+        self.toggle_rows("toggle", without_values(keys))
+    }
+
+    /// [`Query::toggle`] with pivot values for the keys it attaches (Eloquent's
+    /// `toggle([1 => ['expires' => ..], 2])`); the linked keys are detached.
+    pub fn toggle_with<'a, K: Into<Value>, P: IntoIterator<Item = (&'a str, Value)>>(
+        self,
+        rows: impl IntoIterator<Item = (K, P)>,
+    ) -> Result<SyncChanges> {
+        self.toggle_rows("toggle_with", with_values(rows))
+    }
+
+    fn toggle_rows(
+        self,
+        action: &str,
+        rows: Vec<(Value, Vec<(&str, Value)>)>,
+    ) -> Result<SyncChanges> {
+        let context = self.pivot_context(action)?;
+        let mut unique: Vec<(Value, Vec<(&str, Value)>)> = Vec::with_capacity(rows.len());
+        for (key, values) in rows {
+            let key = related_key(context.relation, key);
+            if !unique
+                .iter()
+                .any(|(k, _)| KeyRepr::of(k) == KeyRepr::of(&key))
+            {
+                unique.push((key, values));
             }
         }
-        let keys = unique;
         let name = self.connection_name().to_owned();
         crate::DB::connection(&name).transaction(|| {
             let current = self.linked_keys(&context)?;
-            let (detached, attached): (Vec<Value>, Vec<Value>) =
-                keys.into_iter().partition(|k| contains(&current, k));
+            let (linked, unlinked): (Vec<_>, Vec<_>) =
+                unique.into_iter().partition(|(k, _)| contains(&current, k));
+            let detached: Vec<Value> = linked.into_iter().map(|(k, _)| k).collect();
+            let attached: Vec<Value> = unlinked.iter().map(|(k, _)| k.clone()).collect();
             if !detached.is_empty() {
                 self.clone().detach(detached.clone())?;
             }
-            self.clone().attach(attached.clone())?;
+            self.clone().attach_rows(unlinked)?;
             Ok(SyncChanges {
                 attached,
                 detached,
@@ -634,23 +674,42 @@ impl<C: Model> Query<C> {
 
     /// `AND pivot.column op value` on a belongs-to-many relation query
     /// (`user.roles().where_pivot("active", "=", true)`, Eloquent's `wherePivot`).
+    /// The pivot conditions also limit what `detach`, `sync`, `toggle` and
+    /// `update_existing_pivot` touch through this query, as Eloquent's do.
     pub fn where_pivot(
-        self,
+        mut self,
         column: &str,
         op: impl crate::query::IntoOperator,
         value: impl Into<Value>,
     ) -> Self {
-        self.compare_pivot("where_pivot", false, column, op, value.into())
+        // An unknown operator is the query's failure, reported when it runs.
+        let Some(op) = self.operator(op) else {
+            return self;
+        };
+        self.pivot_where(
+            "where_pivot",
+            false,
+            column,
+            PivotTest::Compare(op, value.into()),
+        )
     }
 
     /// `OR pivot.column op value` (see [`Query::where_pivot`]).
     pub fn or_where_pivot(
-        self,
+        mut self,
         column: &str,
         op: impl crate::query::IntoOperator,
         value: impl Into<Value>,
     ) -> Self {
-        self.compare_pivot("or_where_pivot", true, column, op, value.into())
+        let Some(op) = self.operator(op) else {
+            return self;
+        };
+        self.pivot_where(
+            "or_where_pivot",
+            true,
+            column,
+            PivotTest::Compare(op, value.into()),
+        )
     }
 
     /// `AND pivot.column IN (values)` (see [`Query::where_pivot`]).
@@ -659,17 +718,18 @@ impl<C: Model> Query<C> {
         column: &str,
         values: impl IntoIterator<Item = V>,
     ) -> Self {
-        let values: Vec<Value> = values.into_iter().map(Into::into).collect();
-        let kept = values.clone();
-        self.on_pivot("where_pivot_in", column, |q, c| q.where_in(c, values))
-            .keep_pivot(
-                |column| PivotCondition::In {
-                    column,
-                    values: kept,
-                    not: false,
-                },
-                column,
-            )
+        let test = PivotTest::In(values.into_iter().map(Into::into).collect(), false);
+        self.pivot_where("where_pivot_in", false, column, test)
+    }
+
+    /// `OR pivot.column IN (values)` (see [`Query::where_pivot`]).
+    pub fn or_where_pivot_in<V: Into<Value>>(
+        self,
+        column: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        let test = PivotTest::In(values.into_iter().map(Into::into).collect(), false);
+        self.pivot_where("or_where_pivot_in", true, column, test)
     }
 
     /// `AND pivot.column NOT IN (values)` (see [`Query::where_pivot`]).
@@ -678,31 +738,142 @@ impl<C: Model> Query<C> {
         column: &str,
         values: impl IntoIterator<Item = V>,
     ) -> Self {
-        let values: Vec<Value> = values.into_iter().map(Into::into).collect();
-        let kept = values.clone();
-        self.on_pivot("where_pivot_not_in", column, |q, c| {
-            q.where_not_in(c, values)
-        })
-        .keep_pivot(
-            |column| PivotCondition::In {
-                column,
-                values: kept,
-                not: true,
-            },
-            column,
-        )
+        let test = PivotTest::In(values.into_iter().map(Into::into).collect(), true);
+        self.pivot_where("where_pivot_not_in", false, column, test)
+    }
+
+    /// `OR pivot.column NOT IN (values)` (see [`Query::where_pivot`]).
+    pub fn or_where_pivot_not_in<V: Into<Value>>(
+        self,
+        column: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        let test = PivotTest::In(values.into_iter().map(Into::into).collect(), true);
+        self.pivot_where("or_where_pivot_not_in", true, column, test)
     }
 
     /// `AND pivot.column IS NULL` (see [`Query::where_pivot`]).
     pub fn where_pivot_null(self, column: &str) -> Self {
-        self.on_pivot("where_pivot_null", column, Query::where_null)
-            .keep_pivot(|column| PivotCondition::Null { column, not: false }, column)
+        self.pivot_where("where_pivot_null", false, column, PivotTest::Null(false))
+    }
+
+    /// `OR pivot.column IS NULL` (see [`Query::where_pivot`]).
+    pub fn or_where_pivot_null(self, column: &str) -> Self {
+        self.pivot_where("or_where_pivot_null", true, column, PivotTest::Null(false))
     }
 
     /// `AND pivot.column IS NOT NULL` (see [`Query::where_pivot`]).
     pub fn where_pivot_not_null(self, column: &str) -> Self {
-        self.on_pivot("where_pivot_not_null", column, Query::where_not_null)
-            .keep_pivot(|column| PivotCondition::Null { column, not: true }, column)
+        self.pivot_where("where_pivot_not_null", false, column, PivotTest::Null(true))
+    }
+
+    /// `OR pivot.column IS NOT NULL` (see [`Query::where_pivot`]).
+    pub fn or_where_pivot_not_null(self, column: &str) -> Self {
+        self.pivot_where(
+            "or_where_pivot_not_null",
+            true,
+            column,
+            PivotTest::Null(true),
+        )
+    }
+
+    /// `AND pivot.column BETWEEN low AND high` (see [`Query::where_pivot`]; Eloquent's
+    /// `wherePivotBetween`).
+    pub fn where_pivot_between(
+        self,
+        column: &str,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        let test = PivotTest::Between(low.into(), high.into(), false);
+        self.pivot_where("where_pivot_between", false, column, test)
+    }
+
+    /// `OR pivot.column BETWEEN low AND high` (see [`Query::where_pivot`]).
+    pub fn or_where_pivot_between(
+        self,
+        column: &str,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        let test = PivotTest::Between(low.into(), high.into(), false);
+        self.pivot_where("or_where_pivot_between", true, column, test)
+    }
+
+    /// `AND pivot.column NOT BETWEEN low AND high` (see [`Query::where_pivot`]).
+    pub fn where_pivot_not_between(
+        self,
+        column: &str,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        let test = PivotTest::Between(low.into(), high.into(), true);
+        self.pivot_where("where_pivot_not_between", false, column, test)
+    }
+
+    /// `OR pivot.column NOT BETWEEN low AND high` (see [`Query::where_pivot`]).
+    pub fn or_where_pivot_not_between(
+        self,
+        column: &str,
+        low: impl Into<Value>,
+        high: impl Into<Value>,
+    ) -> Self {
+        let test = PivotTest::Between(low.into(), high.into(), true);
+        self.pivot_where("or_where_pivot_not_between", true, column, test)
+    }
+
+    /// Only the related rows whose pivot `column` is `value`, and every row attached
+    /// through the relation gets that value in its pivot row (Eloquent's
+    /// `withPivotValue`). Meant for a relation's declared constraint:
+    /// `#[model(belongs_to_many(Role, constrain = Role::approved))]` with
+    /// `fn approved(q: Query<Role>) -> Query<Role> { q.with_pivot_value("approved", true) }`
+    /// makes `user.approved_roles().attach([1])` write `approved = true`.
+    pub fn with_pivot_value(self, column: &str, value: impl Into<Value>) -> Self {
+        let test = PivotTest::Compare(Operator::Eq, value.into());
+        self.pivot_condition("with_pivot_value", false, column, test, true)
+    }
+
+    fn pivot_where(self, action: &str, or: bool, column: &str, test: PivotTest) -> Self {
+        self.pivot_condition(action, or, column, test, false)
+    }
+
+    /// Applies a pivot condition to the query (with `column` qualified by the pivot
+    /// table) and records it in the relation's context, for the pivot writes; or makes
+    /// the query fail when it is no belongs-to-many relation query.
+    fn pivot_condition(
+        mut self,
+        action: &str,
+        or: bool,
+        column: &str,
+        test: PivotTest,
+        written: bool,
+    ) -> Self {
+        let context = self
+            .model
+            .relation
+            .as_ref()
+            .and_then(|link| Some((link, link.context.downcast_ref::<RelationContext>()?)))
+            .filter(|(_, context)| context.relation.kind.has_pivot());
+        let Some((link, context)) = context else {
+            return self.fail(
+                InvalidQueryKind::Relation,
+                format!("`{action}` works on a belongs-to-many relation query"),
+            );
+        };
+        let column = format!("{}.{column}", context.relation.pivot());
+        let mut context = context.clone();
+        context.pivot_conditions.push(PivotCondition {
+            or,
+            column: column.clone(),
+            test: test.clone(),
+            written,
+        });
+        let lazy_guard = link.lazy_guard;
+        self.model.relation = Some(Arc::new(RelationLink {
+            lazy_guard,
+            context,
+        }));
+        test.apply(self, or, column)
     }
 
     /// `ORDER BY pivot.column ASC` on a belongs-to-many relation query (Eloquent's
@@ -714,57 +885,6 @@ impl<C: Model> Query<C> {
     /// `ORDER BY pivot.column DESC` (see [`Query::order_by_pivot`]).
     pub fn order_by_pivot_desc(self, column: &str) -> Self {
         self.on_pivot("order_by_pivot_desc", column, Query::order_by_desc)
-    }
-
-    fn compare_pivot(
-        mut self,
-        action: &str,
-        or: bool,
-        column: &str,
-        op: impl crate::query::IntoOperator,
-        value: Value,
-    ) -> Self {
-        // An unknown operator is the query's failure, reported when it runs.
-        let Some(op) = self.operator(op) else {
-            return self;
-        };
-        let kept = value.clone();
-        let query = self.on_pivot(action, column, |q, c| match or {
-            false => q.where_(c, op, value),
-            true => q.or_where(c, op, value),
-        });
-        query.keep_pivot(
-            |column| PivotCondition::Compare {
-                or,
-                column,
-                op,
-                value: kept,
-            },
-            column,
-        )
-    }
-
-    /// Records a pivot condition in the relation's context (qualified with the pivot
-    /// table), for the pivot writes.
-    fn keep_pivot(mut self, make: impl FnOnce(String) -> PivotCondition, column: &str) -> Self {
-        let Some(link) = self.model.relation.as_ref() else {
-            return self;
-        };
-        let Some(context) = link.context.downcast_ref::<RelationContext>() else {
-            return self;
-        };
-        if !context.relation.kind.has_pivot() {
-            return self;
-        }
-        let mut context = context.clone();
-        let column = format!("{}.{column}", context.relation.pivot());
-        context.pivot_conditions.push(make(column));
-        let lazy_guard = link.lazy_guard;
-        self.model.relation = Some(Arc::new(RelationLink {
-            lazy_guard,
-            context,
-        }));
-        self
     }
 
     /// Applies `f` with `column` qualified by the relation's pivot table, or makes the
