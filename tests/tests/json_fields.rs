@@ -152,3 +152,103 @@ on_every_backend! {
         Ok(())
     }
 }
+
+fn json_rows() -> Result<()> {
+    schema()?;
+    let rows = [
+        ("ada", settings(), Some(vec![1, 2, 3])),
+        (
+            "grace",
+            Settings {
+                theme: "light".into(),
+                font_size: 12,
+                tags: vec!["b".into()],
+                limits: BTreeMap::new(),
+            },
+            None,
+        ),
+        (
+            "linus",
+            Settings {
+                theme: "it's dark".into(),
+                font_size: 9,
+                tags: vec![],
+                limits: BTreeMap::from([("daily".into(), 10)]),
+            },
+            Some(vec![3]),
+        ),
+    ];
+    for (name, settings, extra) in rows {
+        Account::create(Account {
+            name: name.into(),
+            settings: Json(settings),
+            extra: extra.map(Json),
+            ..Default::default()
+        })?;
+    }
+    Ok(())
+}
+
+fn account_names(query: Query<Account>) -> Result<Vec<String>> {
+    Ok(query
+        .order_by("name")
+        .get()?
+        .into_iter()
+        .map(|a| a.name)
+        .collect())
+}
+
+// Laravel's arrow syntax (`where('settings->theme', ..)`), `whereJsonContains` and
+// `whereJsonLength`.
+on_every_backend! {
+    fn a_json_path_compares_its_value() -> Result<()> {
+        json_rows()?;
+        assert_eq!(account_names(Account::where_eq("settings->theme", "light"))?, ["grace"]);
+        assert_eq!(account_names(Account::where_eq("settings->theme", "it's dark"))?, ["linus"]);
+        assert_eq!(account_names(Account::where_eq("settings->theme", "dark \"night\" ünïcode"))?, ["ada"]);
+        // Numbers compare as numbers, not text ('9' > '10').
+        assert_eq!(account_names(Account::where_("settings->font_size", ">", 10))?, ["ada", "grace"]);
+        assert_eq!(account_names(Account::where_("settings->limits->daily", "=", 10))?, ["ada", "linus"]);
+        assert_eq!(account_names(Account::where_eq("settings->tags->0", "b"))?, ["grace"]);
+        assert_eq!(account_names(Account::where_("settings->theme", "like", "%dark%"))?, ["ada", "linus"]);
+        assert_eq!(account_names(Account::query().where_null("settings->limits->monthly"))?, ["grace", "linus"]);
+        let by_size: Vec<String> = Account::query().order_by_desc("settings->font_size").pluck("name")?;
+        assert_eq!(by_size.len(), 3);
+        // A key that is not a plain name is refused, never written into the SQL.
+        let bad = Account::where_eq("settings->x' OR '1'='1", 1).get();
+        assert!(matches!(bad, Err(Error::InvalidIdentifier { .. })), "{bad:?}");
+        Ok(())
+    }
+
+    fn booleans_in_json_compare_as_booleans() -> Result<()> {
+        Schema::on_default(|s| {
+            s.create("flags", |t| {
+                t.increments("id");
+                t.string("name", 20);
+                t.json("options");
+            })
+        })
+        .map_err(|e| Error::other(e.to_string()))?;
+        DB::table("flags").insert(row! {"name" => "on", "options" => serde_json::json!({"enabled": true, "n": 1.5})})?;
+        DB::table("flags").insert(row! {"name" => "off", "options" => serde_json::json!({"enabled": false, "n": 2})})?;
+        let names = |q: Query| -> Result<Vec<String>> { q.order_by("name").pluck("name") };
+        assert_eq!(names(DB::table("flags").where_eq("options->enabled", true))?, ["on"]);
+        assert_eq!(names(DB::table("flags").where_eq("options->enabled", false))?, ["off"]);
+        assert_eq!(names(DB::table("flags").where_("options->n", ">", 1.6))?, ["off"]);
+        assert_eq!(names(DB::table("flags").where_("options->n", "<", 2))?, ["on"]);
+        Ok(())
+    }
+
+    fn where_json_contains_and_length() -> Result<()> {
+        json_rows()?;
+        assert_eq!(account_names(Account::query().where_json_contains("settings->tags", "b"))?, ["ada", "grace"]);
+        assert_eq!(account_names(Account::query().where_json_contains("settings->tags", serde_json::json!(["a", "b"])))?, ["ada"]);
+        assert_eq!(account_names(Account::query().where_json_contains("extra", 3))?, ["ada", "linus"]);
+        assert_eq!(account_names(Account::query().where_json_contains("extra", 2).or_where_json_contains("settings->tags", "b"))?, ["ada", "grace"]);
+        assert_eq!(account_names(Account::query().where_json_doesnt_contain("settings->tags", "a"))?, ["grace", "linus"]);
+        assert_eq!(account_names(Account::query().where_json_length("settings->tags", "=", 0))?, ["linus"]);
+        assert_eq!(account_names(Account::query().where_json_length("extra", ">", 1))?, ["ada"]);
+        assert_eq!(account_names(Account::query().where_json_length("settings->tags", ">=", 1).or_where_json_length("extra", "=", 1))?, ["ada", "grace", "linus"]);
+        Ok(())
+    }
+}

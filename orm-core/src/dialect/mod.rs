@@ -20,6 +20,7 @@ pub use self::postgres::PostgresDialect;
 pub use self::schema_grammar::{common_type_family, ForeignKeySwitch, SchemaGrammar};
 pub use self::sqlite::SqliteDialect;
 pub use self::statements::{ByKey, FindByKey, InsertRows, StatementGrammar, UpdateByKey};
+pub(crate) use self::writer::split_json_path;
 pub use self::writer::SqlWriter;
 
 use std::borrow::Cow;
@@ -233,6 +234,111 @@ pub trait Dialect:
     /// date as a date. A point in time (`TIMESTAMPTZ`) gives the parts of its UTC date,
     /// whatever the session's time zone; a date or a date-time without zone its own.
     fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str);
+
+    /// Appends the value at `path` inside the JSON document in `column` (Laravel's
+    /// `options->language`; a key of digits is an array index): as text for the
+    /// comparisons a condition makes (`as_text`), else as a JSON value. SQLite's
+    /// `json_extract` gives SQL values either way (true as 1).
+    fn push_json_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], _as_text: bool) {
+        w.push("json_extract(")
+            .push_qualified_name(column)
+            .push(", '");
+        push_json_path_literal(w, path);
+        w.push("')");
+    }
+
+    /// How a condition compares a JSON path's text with `value`: text put before and
+    /// after the path, then before and after the value's placeholder. Nothing by
+    /// default; PostgreSQL casts the text for a number or a boolean (its `->>` gives
+    /// text, which would compare `'9' > '10'`), MySQL compares a boolean with the text
+    /// `true`/`false` that `json_unquote` gives.
+    fn json_comparison(&self, _value: &Value) -> [&'static str; 4] {
+        ["", "", "", ""]
+    }
+
+    /// Appends a condition true when the JSON at `path` in `column` contains `value`
+    /// (Laravel's `whereJsonContains`): an array holding it (each of its elements, for
+    /// an array), an object holding its members, or the value itself.
+    ///
+    /// This default is SQLite's, which has no containment test: one `EXISTS` over
+    /// `json_each` per scalar (an object's member values count as held); a nested
+    /// array or object to look for is an [`Error::InvalidQuery`].
+    #[cfg(feature = "json")]
+    fn push_json_contains(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+        value: serde_json::Value,
+    ) {
+        use serde_json::Value as Json;
+        let items = match value {
+            Json::Array(items) => items,
+            scalar => vec![scalar],
+        };
+        if items.is_empty() {
+            w.push("json_type(").push_qualified_name(column).push(", '");
+            push_json_path_literal(w, path);
+            w.push("') = 'array'");
+            return;
+        }
+        w.push("(");
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                w.push(" AND ");
+            }
+            w.push("EXISTS (SELECT 1 FROM json_each(")
+                .push_qualified_name(column)
+                .push(", '");
+            push_json_path_literal(w, path);
+            w.push("') WHERE ");
+            match item {
+                Json::Null => {
+                    w.push("json_each.type = 'null'");
+                }
+                Json::Bool(b) => {
+                    w.push(if b {
+                        "json_each.type = 'true'"
+                    } else {
+                        "json_each.type = 'false'"
+                    });
+                }
+                Json::Number(n) => {
+                    let value = match (n.as_i64(), n.as_f64()) {
+                        (Some(i), _) => Value::Int(i),
+                        (None, Some(f)) => Value::Float(f),
+                        (None, None) => Value::Text(n.to_string()),
+                    };
+                    w.push("json_each.value = ").push_bind(value);
+                }
+                Json::String(text) => {
+                    w.push("json_each.type = 'text' AND json_each.value = ")
+                        .push_bind(Value::Text(text));
+                }
+                Json::Array(_) | Json::Object(_) => {
+                    w.fail(Error::invalid_query(
+                        InvalidQueryKind::Clauses,
+                        "`where_json_contains` on SQLite looks for scalars or an array of \
+                         scalars, not nested arrays or objects",
+                    ));
+                }
+            }
+            w.push(")");
+        }
+        w.push(")");
+    }
+
+    /// Appends the number of elements of the JSON array at `path` in `column`
+    /// (Laravel's `whereJsonLength`).
+    fn push_json_length(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        w.push("json_array_length(").push_qualified_name(column);
+        if !path.is_empty() {
+            w.push(", '");
+            push_json_path_literal(w, path);
+            w.push("'");
+        }
+        w.push(")");
+    }
 
     /// Whether NULL sorts before every value in an ascending order (SQLite, MySQL), or
     /// after (PostgreSQL): what keyset paging over a nullable column must know.
@@ -752,6 +858,19 @@ pub(crate) fn rewrite_question_marks(
     }
     out.push_str(&sql[start.min(sql.len())..]);
     out
+}
+
+/// Writes a JSON path as SQLite's and MySQL's functions read it: `$."key"[0]`. The keys
+/// were checked to be letters, digits and underscores, so nothing needs escaping.
+pub(crate) fn push_json_path_literal(w: &mut SqlWriter, path: &[&str]) {
+    w.push("$");
+    for key in path {
+        if key.bytes().all(|b| b.is_ascii_digit()) {
+            w.push("[").push(key).push("]");
+        } else {
+            w.push(".\"").push(key).push("\"");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@ use std::borrow::Cow;
 use super::ddl::{push_default, push_shared_column_type};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
-    rewrite_question_marks, Backend, DatePart, Dialect, LockMode, SchemaGrammar, SqlWriter,
+    push_json_path_literal, rewrite_question_marks, Backend, DatePart, Dialect, LockMode,
+    SchemaGrammar, SqlWriter,
 };
 use crate::error::{Error, InvalidQueryKind};
+use crate::value::Value;
 
 /// `LIMIT` meaning "no limit", for an `OFFSET` without one (MySQL's documented idiom).
 const NO_LIMIT: u64 = u64::MAX;
@@ -163,6 +165,59 @@ impl Dialect for MysqlDialect {
 
     // `like_escape_clause`: the default ` ESCAPE '\'` — one backslash, since the session
     // runs with NO_BACKSLASH_ESCAPES.
+
+    fn push_json_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], as_text: bool) {
+        if path.is_empty() {
+            w.push_qualified_name(column);
+            return;
+        }
+        w.push(if as_text {
+            "json_unquote(json_extract("
+        } else {
+            "json_extract("
+        })
+        .push_qualified_name(column)
+        .push(", '");
+        push_json_path_literal(w, path);
+        w.push(if as_text { "'))" } else { "')" });
+    }
+
+    fn json_comparison(&self, value: &Value) -> [&'static str; 4] {
+        match value {
+            Value::Bool(_) => ["", "", "IF(", ", 'true', 'false')"],
+            _ => ["", "", "", ""],
+        }
+    }
+
+    #[cfg(feature = "json")]
+    fn push_json_contains(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+        value: serde_json::Value,
+    ) {
+        w.push("json_contains(")
+            .push_qualified_name(column)
+            .push(", ")
+            .push_bind(Value::Json(value));
+        if !path.is_empty() {
+            w.push(", '");
+            push_json_path_literal(w, path);
+            w.push("'");
+        }
+        w.push(")");
+    }
+
+    fn push_json_length(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        w.push("json_length(").push_qualified_name(column);
+        if !path.is_empty() {
+            w.push(", '");
+            push_json_path_literal(w, path);
+            w.push("'");
+        }
+        w.push(")");
+    }
 
     fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str) {
         // DATETIME values are stored as UTC wall-clock time (the session's zone is UTC).

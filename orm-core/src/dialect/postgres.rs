@@ -64,6 +64,57 @@ impl Dialect for PostgresDialect {
         " ESCAPE E'\\\\'"
     }
 
+    fn push_json_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], as_text: bool) {
+        if path.is_empty() {
+            w.push_qualified_name(column);
+            return;
+        }
+        w.push("(").push_qualified_name(column);
+        for (i, key) in path.iter().enumerate() {
+            w.push(if as_text && i == path.len() - 1 {
+                "->>"
+            } else {
+                "->"
+            });
+            // The keys are letters, digits and underscores: nothing to escape.
+            if key.bytes().all(|b| b.is_ascii_digit()) {
+                w.push(key);
+            } else {
+                w.push("'").push(key).push("'");
+            }
+        }
+        w.push(")");
+    }
+
+    fn json_comparison(&self, value: &Value) -> [&'static str; 4] {
+        match value {
+            Value::Int(_) | Value::Float(_) => ["(", ")::numeric", "", ""],
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => ["(", ")::numeric", "", ""],
+            Value::Bool(_) => ["(", ")::boolean", "", ""],
+            _ => ["", "", "", ""],
+        }
+    }
+
+    #[cfg(feature = "json")]
+    fn push_json_contains(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+        value: serde_json::Value,
+    ) {
+        w.push("(");
+        self.push_json_path(w, column, path, false);
+        w.push(")::jsonb @> ").push_bind(Value::Json(value));
+    }
+
+    fn push_json_length(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        w.push("jsonb_array_length((");
+        self.push_json_path(w, column, path, false);
+        w.push(")::jsonb)");
+    }
+
     fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str) {
         // A TIMESTAMPTZ's parts follow the session's TimeZone: take them from its UTC
         // wall-clock time (what the ORM wrote) instead. The column's type is not known

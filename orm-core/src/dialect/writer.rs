@@ -133,8 +133,22 @@ impl SqlWriter {
     /// `schema.table.column`), quoting every part: a `*` part is a name here, never the
     /// wildcard. For columns outside a select list, where a bare `*` would be malformed
     /// SQL. More than three parts is an invalid identifier.
+    ///
+    /// A name with a JSON path (`options->language`, `meta->tags->0`: Laravel's arrow
+    /// syntax) is the value at that path, as text, in the dialect's JSON functions.
     pub fn push_qualified_name(&mut self, name: &str) -> &mut Self {
-        self.push_parts(name, MAX_PARTS)
+        if self.push_plain(name, MAX_PARTS) || !self.text {
+            return self;
+        }
+        match split_json_path(name) {
+            Ok(Some((column, path))) => {
+                let dialect = self.dialect;
+                dialect.push_json_path(self, column, &path, true);
+                self
+            }
+            Ok(None) => self.push_parts(name, MAX_PARTS),
+            Err(e) => self.fail(e),
+        }
     }
 
     /// Appends `name`'s dot-separated parts, each quoted, refusing more than `max`.
@@ -328,6 +342,26 @@ static NAME_BYTES: [u8; 256] = {
 
 /// The number of dot-separated parts of `name`, and the first [`MAX_PARTS`] of them.
 #[inline]
+/// `column->key->0` as the column and its path's keys, or `None` for a name without a
+/// path. Keys are letters, digits and underscores (they are written into the SQL as
+/// they are); anything else is an [`Error::InvalidIdentifier`].
+pub(crate) fn split_json_path(name: &str) -> Result<Option<(&str, Vec<&str>)>> {
+    let Some((column, path)) = name.split_once("->") else {
+        return Ok(None);
+    };
+    let keys: Vec<&str> = path.split("->").collect();
+    let plain =
+        |key: &str| !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if column.is_empty() || !keys.iter().all(|k| plain(k)) {
+        return Err(Error::InvalidIdentifier {
+            identifier: name.to_owned(),
+            reason:
+                "a JSON path (`column->key->0`) has keys of ASCII letters, digits and underscores",
+        });
+    }
+    Ok(Some((column, keys)))
+}
+
 fn dotted_parts(name: &str) -> (usize, [&str; MAX_PARTS]) {
     let mut parts = [""; MAX_PARTS];
     let mut count = 0;

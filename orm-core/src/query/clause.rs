@@ -70,6 +70,20 @@ pub(crate) enum WhereKind {
         op: Operator,
         value: Value,
     },
+    /// `where_json_contains`: the JSON at the column's path holds `value`.
+    #[cfg(feature = "json")]
+    JsonContains {
+        column: Ident,
+        value: serde_json::Value,
+        not: bool,
+    },
+    /// `where_json_length`: the number of elements of the JSON array at the column's
+    /// path compared with `value`.
+    JsonLength {
+        column: Ident,
+        op: Operator,
+        value: Value,
+    },
     /// `column op (SELECT ...)`.
     ColumnSub {
         column: Ident,

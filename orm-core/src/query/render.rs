@@ -85,6 +85,40 @@ fn push_operand(w: &mut SqlWriter, op: Operator, value: Value) {
     push_like_escape(w, op);
 }
 
+/// `where_json_contains`: the column's path checked, then the dialect's test.
+#[cfg(feature = "json")]
+fn push_json_contains(w: &mut SqlWriter, column: &str, value: serde_json::Value) {
+    match json_column(column) {
+        Ok((column, path)) => {
+            let dialect = w.dialect();
+            w.push("(");
+            dialect.push_json_contains(w, column, &path, value);
+            w.push(")");
+        }
+        Err(e) => {
+            w.fail(e);
+        }
+    }
+}
+
+/// `where_json_length`: the number of elements at the column's path.
+fn push_json_length(w: &mut SqlWriter, column: &str) {
+    match json_column(column) {
+        Ok((column, path)) => {
+            let dialect = w.dialect();
+            dialect.push_json_length(w, column, &path);
+        }
+        Err(e) => {
+            w.fail(e);
+        }
+    }
+}
+
+/// A JSON column with an optional path: `options`, `options->languages`.
+fn json_column(name: &str) -> crate::error::Result<(&str, Vec<&str>)> {
+    Ok(crate::dialect::split_json_path(name)?.unwrap_or((name, Vec::new())))
+}
+
 pub(crate) fn render_conditions(w: &mut SqlWriter, conditions: impl IntoIterator<Item = Where>) {
     for (i, condition) in conditions.into_iter().enumerate() {
         if i > 0 {
@@ -97,6 +131,17 @@ pub(crate) fn render_conditions(w: &mut SqlWriter, conditions: impl IntoIterator
 fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
     match kind {
         WhereKind::Basic { column, op, value } => {
+            if column.contains("->") && !value.is_null() {
+                // A JSON path's text, compared as the dialect says.
+                let [before, after, before_value, after_value] =
+                    w.dialect().json_comparison(&value);
+                w.push(before).push_qualified_name(&column).push(after);
+                push_op(w, op);
+                w.push(before_value);
+                push_operand(w, op, value);
+                w.push(after_value);
+                return;
+            }
             w.push_qualified_name(&column);
             match (op, value.is_null()) {
                 // `= NULL` is never true: compare with NULL the way the caller meant.
@@ -162,6 +207,18 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             w.push("(");
             query.render_select(w);
             w.push(")");
+            push_op(w, op);
+            push_operand(w, op, value);
+        }
+        #[cfg(feature = "json")]
+        WhereKind::JsonContains { column, value, not } => {
+            if not {
+                w.push("NOT ");
+            }
+            push_json_contains(w, &column, value);
+        }
+        WhereKind::JsonLength { column, op, value } => {
+            push_json_length(w, &column);
             push_op(w, op);
             push_operand(w, op, value);
         }
@@ -339,6 +396,14 @@ fn collect_conditions(w: &mut SqlWriter, conditions: &mut [Where]) {
                 push_operand(w, *op, std::mem::take(value));
             }
             WhereKind::ColumnSub { query, .. } => query.collect_binds(w),
+            #[cfg(feature = "json")]
+            WhereKind::JsonContains { column, value, .. } => {
+                push_json_contains(w, column, std::mem::take(value));
+            }
+            WhereKind::JsonLength { column, op, value } => {
+                push_json_length(w, column);
+                push_operand(w, *op, std::mem::take(value));
+            }
             WhereKind::Date {
                 column,
                 part,

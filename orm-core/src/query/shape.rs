@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::clause::{Ident, Join, Order, Parts, SelectItem, Selected, Where, WhereKind};
 use crate::dialect::Dialect;
+use crate::value::Value;
 
 /// Writes the shape of `parts` out through `v`. `false` when the query is not to be cached (a clause
 /// whose text depends on a bound value, or an error met while building).
@@ -150,8 +151,16 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
                 v.number(0);
                 v.text(column);
                 v.number(*op as u64);
-                // `= NULL` renders as `IS NULL`.
-                v.number(u64::from(value.is_null()));
+                // `= NULL` renders as `IS NULL`; a JSON path (`options->size`) is
+                // compared by the value's kind (`Dialect::json_comparison`).
+                v.number(match value {
+                    Value::Null => 0,
+                    Value::Int(_) | Value::Float(_) => 2,
+                    Value::Bool(_) => 3,
+                    #[cfg(feature = "decimal")]
+                    Value::Decimal(_) => 2,
+                    _ => 1,
+                });
                 true
             }
             WhereKind::Column { first, op, second } => {
@@ -226,8 +235,18 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
                 v.number(u64::from(value.is_null()));
                 true
             }
-            // A dialect may render a text match differently by the text's length.
+            // A dialect may render a text match differently by the text's length, and
+            // SQLite a JSON containment by the value's.
             WhereKind::Text { .. } => false,
+            #[cfg(feature = "json")]
+            WhereKind::JsonContains { .. } => false,
+            WhereKind::JsonLength { column, op, value } => {
+                v.number(13);
+                v.text(column);
+                v.number(*op as u64);
+                v.number(u64::from(value.is_null()));
+                true
+            }
             WhereKind::Group(conditions) => {
                 v.number(9);
                 walk_conditions(conditions, v)

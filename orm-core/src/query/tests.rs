@@ -870,3 +870,55 @@ fn conditions_a_callback_adds_are_bracketed_when_they_hold_an_or() {
         .unwrap();
     assert_eq!(values, [1, 2, 3, 4].map(Value::from));
 }
+
+#[test]
+fn json_paths_per_dialect() {
+    let my = |query: &Query| {
+        query
+            .to_sql_for(&crate::dialect::MysqlDialect::RETURNING)
+            .unwrap()
+            .0
+    };
+    let query = q()
+        .where_("options->size", ">", 9)
+        .where_eq("options->on", true)
+        .where_eq("tags->0", "a")
+        .order_by("options->rank");
+    assert_eq!(
+        lite(&query),
+        r#"SELECT * FROM "users" WHERE json_extract("options", '$."size"') > ? AND json_extract("options", '$."on"') = ? AND json_extract("tags", '$[0]') = ? ORDER BY json_extract("options", '$."rank"') ASC"#
+    );
+    assert_eq!(
+        pg(&query),
+        r#"SELECT * FROM "users" WHERE (("options"->>'size'))::numeric > $1 AND (("options"->>'on'))::boolean = $2 AND ("tags"->>0) = $3 ORDER BY ("options"->>'rank') ASC"#
+    );
+    assert_eq!(
+        my(&query),
+        "SELECT * FROM `users` WHERE json_unquote(json_extract(`options`, '$.\"size\"')) > ? AND json_unquote(json_extract(`options`, '$.\"on\"')) = IF(?, 'true', 'false') AND json_unquote(json_extract(`tags`, '$[0]')) = ? ORDER BY json_unquote(json_extract(`options`, '$.\"rank\"')) ASC"
+    );
+    #[cfg(feature = "json")]
+    {
+        let contains = q()
+            .where_json_contains("options->tags", "a")
+            .where_json_length("tags", ">", 1);
+        assert_eq!(
+            pg(&contains),
+            r#"SELECT * FROM "users" WHERE ((("options"->'tags'))::jsonb @> $1) AND jsonb_array_length(("tags")::jsonb) > $2"#
+        );
+        assert_eq!(
+            my(&contains),
+            "SELECT * FROM `users` WHERE (json_contains(`options`, ?, '$.\"tags\"')) AND json_length(`tags`) > ?"
+        );
+        assert_eq!(
+            lite(&contains),
+            r#"SELECT * FROM "users" WHERE ((EXISTS (SELECT 1 FROM json_each("options", '$."tags"') WHERE json_each.type = 'text' AND json_each.value = ?))) AND json_array_length("tags") > ?"#
+        );
+    }
+    for bad in ["options->", "options->a b", "->a", "options->a'--"] {
+        let err = q().where_eq(bad, 1).to_sql_for(&SqliteDialect).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidIdentifier { .. }),
+            "{bad}: {err:?}"
+        );
+    }
+}

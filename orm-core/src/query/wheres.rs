@@ -385,6 +385,92 @@ impl<T> Query<T> {
         self.column_sub(OR, column.into(), op, query)
     }
 
+    // ----- JSON ---------------------------------------------------------------------------
+    //
+    // A column may also name a path inside a JSON document in every condition and order:
+    // `where_eq("options->language", "en")` (Laravel's arrow syntax).
+
+    /// Only rows whose JSON at `column` (a path allowed: `options->languages`) contains
+    /// `value` (Laravel's `whereJsonContains`): an array holding it, or each element of
+    /// an array given: `where_json_contains("options->languages", "en")`,
+    /// `where_json_contains("tags", serde_json::json!(["a", "b"]))`. On SQLite (no
+    /// containment test there) only scalars, or arrays of scalars, can be looked for.
+    #[cfg(feature = "json")]
+    pub fn where_json_contains(
+        self,
+        column: impl Into<Ident>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.json_contains(AND, column.into(), value.into(), false)
+    }
+
+    /// `OR` [`Query::where_json_contains`].
+    #[cfg(feature = "json")]
+    pub fn or_where_json_contains(
+        self,
+        column: impl Into<Ident>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.json_contains(OR, column.into(), value.into(), false)
+    }
+
+    /// Only rows whose JSON at `column` does not contain `value` (Laravel's
+    /// `whereJsonDoesntContain`). A row without the path (NULL) matches neither form.
+    #[cfg(feature = "json")]
+    pub fn where_json_doesnt_contain(
+        self,
+        column: impl Into<Ident>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.json_contains(AND, column.into(), value.into(), true)
+    }
+
+    /// `OR` [`Query::where_json_doesnt_contain`].
+    #[cfg(feature = "json")]
+    pub fn or_where_json_doesnt_contain(
+        self,
+        column: impl Into<Ident>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.json_contains(OR, column.into(), value.into(), true)
+    }
+
+    /// Only rows whose JSON array at `column` has a number of elements that compares
+    /// with `length` (Laravel's `whereJsonLength`): `where_json_length("tags", ">", 1)`.
+    pub fn where_json_length(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        length: i64,
+    ) -> Self {
+        let column = column.into();
+        self.push_compared(AND, op, |op| WhereKind::JsonLength {
+            column,
+            op,
+            value: Value::Int(length),
+        })
+    }
+
+    /// `OR` [`Query::where_json_length`].
+    pub fn or_where_json_length(
+        self,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        length: i64,
+    ) -> Self {
+        let column = column.into();
+        self.push_compared(OR, op, |op| WhereKind::JsonLength {
+            column,
+            op,
+            value: Value::Int(length),
+        })
+    }
+
+    #[cfg(feature = "json")]
+    fn json_contains(self, or: bool, column: Ident, value: serde_json::Value, not: bool) -> Self {
+        self.push_where(or, WhereKind::JsonContains { column, value, not })
+    }
+
     // ----- groups -----------------------------------------------------------------------
 
     /// A parenthesised group of conditions built by `f`: `AND (a OR b)`.
