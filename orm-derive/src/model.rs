@@ -113,6 +113,7 @@ impl RelationKind {
                 "timestamps",
                 "with_pivot",
                 "constrain",
+                "touch",
             ],
             RelationKind::HasManyThrough | RelationKind::HasOneThrough => &[
                 "through",
@@ -131,6 +132,7 @@ impl RelationKind {
                 "timestamps",
                 "with_pivot",
                 "constrain",
+                "touch",
             ],
             RelationKind::MorphedByMany => &[
                 "name",
@@ -140,6 +142,7 @@ impl RelationKind {
                 "timestamps",
                 "with_pivot",
                 "constrain",
+                "touch",
             ],
         }
     }

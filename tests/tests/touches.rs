@@ -259,3 +259,84 @@ on_every_backend! {
         Ok(())
     }
 }
+
+/// A member touches the teams it belongs to (Eloquent's `$touches = ['teams']` on a
+/// `belongsToMany`): saving the member, and attaching, detaching or syncing through the
+/// relation, stamp every linked team that is not soft-deleted.
+#[derive(Debug, Clone, Default, Model)]
+pub struct Member {
+    pub id: Option<i64>,
+    pub name: String,
+    pub state: ModelState,
+    #[model(belongs_to_many(Team, touch))]
+    pub teams: BelongsToMany<Team>,
+}
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(timestamps, soft_deletes)]
+pub struct Team {
+    pub id: Option<i64>,
+    pub name: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+on_every_backend! {
+    fn a_belongs_to_many_declared_with_touch_stamps_the_linked_rows() {
+        Schema::on_default(|s| {
+            s.create("members", |t| {
+                t.increments("id");
+                t.string("name", 50);
+            })?;
+            s.create("teams", |t| {
+                t.increments("id");
+                t.string("name", 50);
+                t.timestamps();
+                t.soft_deletes();
+            })?;
+            s.create("member_team", |t| {
+                t.big_integer("member_id");
+                t.big_integer("team_id");
+            })
+        })
+        .map_err(Error::other)?;
+        let long_ago = Utc::now() - chrono::Duration::days(30);
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        let mut teams = Vec::new();
+        for name in ["red", "blue", "gone", "other"] {
+            teams.push(Team::create(Team { name: name.into(), ..Default::default() })?.id.unwrap());
+        }
+        Team::find_or_fail(teams[2])?.delete()?;
+        let mut ada = Member::create(Member { name: "Ada".into(), ..Default::default() })?;
+        let reset = || DB::table("teams").update(row! {"updated_at" => long_ago});
+        let stamped = || -> Result<Vec<bool>> {
+            let rows: Vec<DateTime<Utc>> = DB::table("teams").order_by("id").pluck("updated_at")?;
+            Ok(rows.into_iter().map(|at| at > before).collect())
+        };
+        reset()?;
+        assert_eq!(ada.teams().attach([teams[0], teams[2]])?, 2);
+        assert_eq!(stamped()?, [true, false, false, false]);
+        reset()?;
+        ada.name = "Ada L.".into();
+        ada.save()?;
+        assert_eq!(stamped()?, [true, false, false, false]);
+        // A save that writes nothing touches nothing; neither does a sync that changes nothing.
+        reset()?;
+        ada.save()?;
+        assert_eq!(stamped()?, [false, false, false, false]);
+        ada.teams().sync([teams[0], teams[2]])?;
+        assert_eq!(stamped()?, [false, false, false, false]);
+        // Changes through the relation stamp the rows linked afterwards.
+        let changes = ada.teams().sync([teams[0], teams[1]])?;
+        assert_eq!(changes.attached, [Value::Int(teams[1])]);
+        assert_eq!(stamped()?, [true, true, false, false]);
+        reset()?;
+        ada.teams().detach([teams[1]])?;
+        assert_eq!(stamped()?, [true, false, false, false]);
+        reset()?;
+        ada.teams().toggle([teams[1]])?;
+        assert_eq!(stamped()?, [true, true, false, false]);
+        Ok(())
+    }
+}

@@ -30,7 +30,7 @@ use insert_many::*;
 pub use meta::ModelMeta;
 use persist::{changed_columns, mark_stored, record_created, Quiet};
 use persistence::*;
-pub(crate) use persistence::{insert_on, save_on};
+pub(crate) use persistence::{insert_on, save_on, touch_through_pivot};
 pub use relation_meta::{RelationCache, RelationKind, RelationMeta};
 pub use schema_check::{SchemaProblem, SchemaReport};
 pub use sql_cache::SqlCache;

@@ -49,11 +49,51 @@ pub(super) fn touch_owners(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
 fn touch_each_owner(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
     let mut path = Vec::new();
     for relation in model.meta().relations.iter().filter(|r| r.touch) {
-        if let Some(key) = model.column_value(relation.foreign_key) {
+        if relation.kind.has_pivot() {
+            let parent = model.column_value(relation.parent_column());
+            if let Some((rows, stamp)) = parent.and_then(|p| touch_through_pivot(relation, p)) {
+                on.run(|conn| rows.update_on(conn, stamp))?;
+            }
+        } else if let Some(key) = model.column_value(relation.foreign_key) {
             touch_owner(relation, key, on, &mut path)?;
         }
     }
     Ok(())
+}
+
+/// Rows to update, and the timestamp to write into them.
+pub(crate) type RowsToStamp = (Query<crate::row::Record>, [(&'static str, Value); 1]);
+
+/// For a belongs-to-many relation declared with `touch` (Eloquent's `$touches` naming a
+/// `belongsToMany`): the related rows linked to the parent whose key is `parent`, and
+/// the stamp of their `updated_at`, as Eloquent's `BelongsToMany::touch` writes it
+/// (one mass update, soft-deleted rows left alone, their own owners not touched).
+/// `None` when the related model has no `updated_at`, or the parent no key.
+pub(crate) fn touch_through_pivot(
+    relation: &'static RelationMeta,
+    parent: Value,
+) -> Option<RowsToStamp> {
+    let related = (relation.related)();
+    let updated_at = related.stamped_updated_at()?;
+    if parent.is_null() {
+        return None;
+    }
+    let pivot = relation.pivot();
+    let mut linked = Query::<crate::row::Record>::table(pivot)
+        .select(vec![relation.related_key])
+        .where_eq(relation.foreign_key, parent);
+    if let Some(morph) = relation.morph_value() {
+        linked = linked.where_eq(relation.morph_type, morph);
+    }
+    let mut rows =
+        Query::<crate::row::Record>::table(related.table).where_in_sub(related.primary_key, linked);
+    if let Some(deleted_at) = related.deleted_at {
+        rows = rows.where_null(related.columns[deleted_at]);
+    }
+    Some((
+        rows,
+        [(related.columns[updated_at], Value::DateTimeUtc(now()))],
+    ))
 }
 
 /// Stamps the owner whose key is `key` through `relation`, unless it is soft-deleted

@@ -421,7 +421,8 @@ impl<C: Model> Query<C> {
     pub fn attach<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<u64> {
         let rows: Vec<(Value, Vec<(&str, Value)>)> =
             keys.into_iter().map(|k| (k.into(), Vec::new())).collect();
-        self.attach_rows(rows)
+        let query = self.clone();
+        query.touching(self.attach_rows(rows))
     }
 
     /// Attaches one related key with extra pivot columns.
@@ -430,7 +431,35 @@ impl<C: Model> Query<C> {
         key: impl Into<Value>,
         pivot: impl IntoIterator<Item = (&'a str, Value)>,
     ) -> Result<()> {
-        self.attach_rows(vec![(key.into(), pivot.into_iter().collect())])
+        let query = self.clone();
+        let attached = self.attach_rows(vec![(key.into(), pivot.into_iter().collect())]);
+        query.touching(attached).map(|_| ())
+    }
+
+    /// `written` (how many pivot rows a write changed), after touching the related rows
+    /// when it changed some and the relation is declared with `touch` (Eloquent's
+    /// `touchIfTouching`: the parent touches the relation, so its related rows are
+    /// stamped, all of them, as `BelongsToMany::touch` does).
+    fn touching(self, written: Result<u64>) -> Result<u64> {
+        let written = written?;
+        if written > 0 {
+            self.touch_related()?;
+        }
+        Ok(written)
+    }
+
+    fn touch_related(self) -> Result<()> {
+        let context = self.pivot_context("touch")?;
+        if !context.relation.touch {
+            return Ok(());
+        }
+        let Some((rows, stamp)) =
+            crate::model::touch_through_pivot(context.relation, context.parent_value)
+        else {
+            return Ok(());
+        };
+        rows.use_connection(Ident::Owned(self.connection_name().to_owned()))
+            .update(stamp)
             .map(|_| ())
     }
 
@@ -494,6 +523,11 @@ impl<C: Model> Query<C> {
 
     /// Unlinks the related rows with these keys; returns how many pivot rows went.
     pub fn detach<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<u64> {
+        let query = self.clone();
+        query.touching(self.detach_keys(keys))
+    }
+
+    fn detach_keys<K: Into<Value>>(self, keys: impl IntoIterator<Item = K>) -> Result<u64> {
         let context = self.pivot_context("detach")?;
         let keys = related_keys(context.relation, keys);
         self.pivot_rows(&context)
@@ -509,6 +543,15 @@ impl<C: Model> Query<C> {
         key: impl Into<Value>,
         pivot: impl IntoIterator<Item = (&'a str, Value)>,
     ) -> Result<u64> {
+        let query = self.clone();
+        query.touching(self.update_pivot_row(key.into(), pivot))
+    }
+
+    fn update_pivot_row<'a>(
+        self,
+        key: Value,
+        pivot: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<u64> {
         let context = self.pivot_context("update_existing_pivot")?;
         let mut values: Vec<(&str, Value)> = pivot.into_iter().collect();
         if context.relation.pivot_timestamps && !values.iter().any(|(c, _)| *c == "updated_at") {
@@ -517,7 +560,7 @@ impl<C: Model> Query<C> {
         self.pivot_rows(&context)
             .where_eq(
                 context.relation.related_key,
-                related_key(context.relation, key.into()),
+                related_key(context.relation, key),
             )
             .update(values)
     }
@@ -525,7 +568,8 @@ impl<C: Model> Query<C> {
     /// Unlinks every related row; returns how many pivot rows went.
     pub fn detach_all(self) -> Result<u64> {
         let context = self.pivot_context("detach_all")?;
-        self.pivot_rows(&context).delete()
+        let query = self.clone();
+        query.touching(self.pivot_rows(&context).delete())
     }
 
     /// Makes the linked keys exactly `keys`: attaches the missing, detaches the rest.
@@ -609,15 +653,17 @@ impl<C: Model> Query<C> {
                     changes.attached.push(key.clone());
                     new_rows.push((key, values));
                 } else if !values.is_empty()
-                    && self.clone().update_existing_pivot(key.clone(), values)? > 0
+                    && self.clone().update_pivot_row(key.clone(), values)? > 0
                 {
                     changes.updated.push(key);
                 }
             }
             if !changes.detached.is_empty() {
-                self.clone().detach(changes.detached.clone())?;
+                self.clone().detach_keys(changes.detached.clone())?;
             }
             self.clone().attach_rows(new_rows)?;
+            let changed = changes.attached.len() + changes.detached.len() + changes.updated.len();
+            self.clone().touching(Ok(changed as u64))?;
             Ok(changes)
         })
     }
@@ -661,9 +707,11 @@ impl<C: Model> Query<C> {
             let detached: Vec<Value> = linked.into_iter().map(|(k, _)| k).collect();
             let attached: Vec<Value> = unlinked.iter().map(|(k, _)| k.clone()).collect();
             if !detached.is_empty() {
-                self.clone().detach(detached.clone())?;
+                self.clone().detach_keys(detached.clone())?;
             }
             self.clone().attach_rows(unlinked)?;
+            self.clone()
+                .touching(Ok((attached.len() + detached.len()) as u64))?;
             Ok(SyncChanges {
                 attached,
                 detached,
