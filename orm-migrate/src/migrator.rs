@@ -678,8 +678,16 @@ fn prepare_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
 }
 
 fn read_ledger(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
-    in_transaction(conn, false, |conn| {
+    // Where DDL commits an open transaction (MySQL, which refuses it inside one), the
+    // ledger is made before the transaction; the migrators' lock is held either way.
+    let transactional = conn.dialect().transactional_ddl();
+    if !transactional {
         ledger::ensure(conn)?;
+    }
+    in_transaction(conn, false, |conn| {
+        if transactional {
+            ledger::ensure(conn)?;
+        }
         ledger::read(conn, true)
     })
 }

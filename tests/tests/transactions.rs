@@ -230,3 +230,55 @@ on_every_backend! {
         Ok(())
     }
 }
+
+// MySQL commits an open transaction before DDL and TRUNCATE. Statements that would do
+// it are refused inside a transaction (nothing runs, nothing is committed early), and
+// `truncate()` there deletes the rows instead; elsewhere DDL is transactional.
+on_every_backend! {
+    fn ddl_inside_a_transaction_never_commits_it_early() {
+        setup()?;
+        let result: orm_core::Result<()> = DB::transaction(|| {
+            add(1, "before")?;
+            let created = DB::statement("CREATE TABLE reports (id INTEGER PRIMARY KEY)");
+            if orm_tests::backend() == orm_core::Backend::Mysql {
+                assert!(matches!(created, Err(Error::InvalidQuery { kind: orm_core::InvalidQueryKind::Unsupported, .. })), "{created:?}");
+            } else {
+                created?;
+            }
+            add(2, "after")?;
+            Err(Error::other("roll back"))
+        });
+        assert!(result.is_err());
+        assert!(names()?.is_empty(), "a rolled-back transaction kept {:?}", names()?);
+        // Temporary tables do not end a MySQL transaction: allowed everywhere.
+        DB::transaction(|| {
+            DB::statement("CREATE TEMPORARY TABLE scratch (id INTEGER)")?;
+            let drop = match orm_tests::backend() {
+                orm_core::Backend::Mysql => "DROP TEMPORARY TABLE scratch",
+                _ => "DROP TABLE scratch",
+            };
+            DB::statement(drop)?;
+            add(3, "kept")
+        })?;
+        assert_eq!(names()?, ["kept"]);
+        // Outside a transaction, DDL runs as usual.
+        DB::statement("CREATE TABLE reports (id INTEGER PRIMARY KEY)")?;
+        Ok(())
+    }
+
+    fn truncate_inside_a_rolled_back_transaction_keeps_the_rows() {
+        setup()?;
+        add(1, "a")?;
+        add(2, "b")?;
+        let result: orm_core::Result<()> = DB::transaction(|| {
+            DB::table("items").truncate()?;
+            assert!(names()?.is_empty());
+            Err(Error::other("roll back"))
+        });
+        assert!(result.is_err());
+        assert_eq!(names()?, ["a", "b"]);
+        DB::transaction(|| DB::table("items").truncate())?;
+        assert!(names()?.is_empty());
+        Ok(())
+    }
+}

@@ -213,8 +213,27 @@ impl MysqlConnection {
         }
     }
 
+    /// Refuses a statement that would commit the open transaction behind the caller's
+    /// back: the rows written before it would be kept whatever the transaction does, and
+    /// those after it would be written outside any transaction.
+    fn check_no_implicit_commit(&self, sql: &str) -> Result<()> {
+        if self.transaction_maybe_open && sql.split(';').any(commits_implicitly) {
+            return Err(Error::invalid_query(
+                crate::error::InvalidQueryKind::Unsupported,
+                format!(
+                    "MySQL commits an open transaction before `{}`: run it outside the \
+                     transaction (rows written before it would be kept, whatever the \
+                     transaction does)",
+                    sql.trim().chars().take(60).collect::<String>()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         self.aborted = false;
+        self.check_no_implicit_commit(sql)?;
         let result = self.execute_inner(sql, params);
         self.track_transaction(sql, result.is_ok());
         result
@@ -266,6 +285,7 @@ impl MysqlConnection {
         caught: &mut Option<Error>,
     ) -> Result<()> {
         self.aborted = false;
+        self.check_no_implicit_commit(sql)?;
         let result = self.query_inner(sql, params, f, caught);
         self.track_transaction(sql, result.is_ok());
         result
@@ -301,6 +321,7 @@ impl MysqlConnection {
 
     pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<()> {
         self.aborted = false;
+        self.check_no_implicit_commit(sql)?;
         let result = match self.conn.query_iter(sql) {
             Ok(mut result) => drain(&mut result).map(drop),
             Err(e) => Err(map_error(e)),
@@ -428,6 +449,44 @@ fn each_row<P: mysql::prelude::Protocol>(
 fn starts_transaction(sql: &str) -> bool {
     let head = sql.trim_start().get(..5).unwrap_or_default();
     head.eq_ignore_ascii_case("BEGIN") || head.eq_ignore_ascii_case("START")
+}
+
+/// Whether MySQL commits an open transaction before running `statement` (its
+/// "statements that cause an implicit commit"): data definition (but `CREATE`/`DROP
+/// TEMPORARY TABLE`), `TRUNCATE`, `LOCK TABLES`, account management and table
+/// maintenance.
+fn commits_implicitly(statement: &str) -> bool {
+    const COMMITTING: [&str; 16] = [
+        "ALTER",
+        "CREATE",
+        "DROP",
+        "RENAME",
+        "TRUNCATE",
+        "GRANT",
+        "REVOKE",
+        "LOCK",
+        "ANALYZE",
+        "OPTIMIZE",
+        "REPAIR",
+        "CHECK",
+        "FLUSH",
+        "RESET",
+        "INSTALL",
+        "UNINSTALL",
+    ];
+    let mut words = statement
+        .split(|c: char| c.is_ascii_whitespace() || c == '(')
+        .filter(|w| !w.is_empty());
+    let first = words.next().unwrap_or_default();
+    if !COMMITTING.iter().any(|k| first.eq_ignore_ascii_case(k)) {
+        return false;
+    }
+    let temporary = words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("TEMPORARY"));
+    let creates_or_drops =
+        first.eq_ignore_ascii_case("CREATE") || first.eq_ignore_ascii_case("DROP");
+    !(creates_or_drops && temporary)
 }
 
 /// Whether `sql` is exactly one statement closing the transaction.

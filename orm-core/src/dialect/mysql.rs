@@ -182,6 +182,10 @@ impl Dialect for MysqlDialect {
         w.push(if as_text { "'))" } else { "')" });
     }
 
+    fn truncate_commits_transaction(&self) -> bool {
+        true
+    }
+
     fn json_comparison(&self, value: &Value) -> [&'static str; 4] {
         match value {
             Value::Bool(_) => ["", "", "IF(", ", 'true', 'false')"],

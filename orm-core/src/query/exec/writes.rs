@@ -527,6 +527,12 @@ impl<T> Query<T> {
         let dialect = conn.dialect();
         let mut w = SqlWriter::new(dialect);
         let (table, _) = crate::query::clause::split_alias(&self.parts.table);
+        if conn.transaction_depth() > 0 && dialect.truncate_commits_transaction() {
+            let rows = Query::<crate::row::Record>::new(Ident::Owned(table.to_owned()));
+            render_delete(&mut w, rows.parts.into_parts(), &self.key);
+            let (sql, binds) = w.finish()?;
+            return conn.execute_native(&sql, &binds).map(|_| ());
+        }
         dialect.push_truncate(&mut w, table);
         let (sql, binds) = w.finish()?;
         let Some((counters, reset)) = dialect.truncate_counter_reset() else {
