@@ -881,3 +881,40 @@ fn sqlite_refuses_to_rebuild_a_referenced_table_inside_a_transaction() -> Result
     assert!(foreign_keys("children")?.is_empty());
     Ok(())
 }
+
+// `enum_(..).change()` is the new list (Laravel's `enum(..)->change()`): PostgreSQL kept
+// the column's old CHECK, MariaDB's MODIFY dropped it.
+on_every_backend! {
+    fn changing_an_enum_replaces_its_list() -> Result<()> {
+        schema(|s| {
+            s.create("tickets", |t| {
+                t.increments("id");
+                t.enum_("status", &["open", "closed"]).default("open");
+                t.integer("seats").unsigned().default(1);
+            })
+        })?;
+        DB::table("tickets").insert(orm_core::row! {"status" => "closed"})?;
+        schema(|s| {
+            s.table("tickets", |t| {
+                t.enum_("status", &["open", "closed", "archived"]).default("open").change();
+                t.integer("seats").unsigned().default(2).change();
+            })
+        })?;
+        DB::table("tickets").insert(orm_core::row! {"status" => "archived"})?;
+        assert!(DB::table("tickets").insert(orm_core::row! {"status" => "bogus"}).is_err());
+        // Not enforced on SQLite (documented); still refused after the change elsewhere.
+        let negative = DB::table("tickets").insert(orm_core::row! {"status" => "open", "seats" => -1});
+        assert_eq!(negative.is_err(), backend() != Backend::Sqlite, "{negative:?}");
+        DB::table("tickets").where_("seats", "<", 0).delete()?;
+        // Narrowing while rows hold a value no longer listed fails, and changes nothing.
+        let narrowed = schema(|s| s.table("tickets", |t| {
+            t.enum_("status", &["open", "archived"]).default("open").change();
+        }));
+        assert!(narrowed.is_err() || backend() == Backend::Mysql, "{narrowed:?}");
+        if backend() != Backend::Mysql {
+            DB::table("tickets").insert(orm_core::row! {"status" => "closed"})?;
+        }
+        assert_eq!(DB::table("tickets").count()?, if backend() == Backend::Mysql { 2 } else { 3 });
+        Ok(())
+    }
+}

@@ -201,6 +201,11 @@ pub(crate) fn push_column_definition(w: &mut SqlWriter, column: &ColumnDef, inli
     if column.unsigned {
         dialect.push_unsigned_check(w, column);
     }
+    push_enum_check(w, column);
+}
+
+/// ` CHECK ("column" IN ('a', 'b'))` for an enum column; nothing for another.
+pub(crate) fn push_enum_check(w: &mut SqlWriter, column: &ColumnDef) {
     if let ColumnType::Enum(values) = &column.kind {
         w.push(" CHECK (")
             .push_identifier(&column.name)
@@ -213,6 +218,12 @@ pub(crate) fn push_column_definition(w: &mut SqlWriter, column: &ColumnDef, inli
         }
         w.push("))");
     }
+}
+
+/// Whether a changed column's CHECK (an enum's list, an unsigned column's `>= 0`) is
+/// restated by the change: PostgreSQL keeps the old one otherwise.
+pub(crate) fn has_column_check(column: &ColumnDef) -> bool {
+    matches!(column.kind, ColumnType::Enum(_)) || checks_non_negative(column)
 }
 
 pub(crate) fn push_foreign_key(w: &mut SqlWriter, fk: &ForeignKeyDef) {

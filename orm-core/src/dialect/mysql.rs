@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use super::ddl::{push_default, push_shared_column_type};
+use super::ddl::{push_default, push_enum_check, push_shared_column_type};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
     push_json_path_literal, rewrite_question_marks, Backend, DatePart, Dialect, LockMode,
@@ -396,6 +396,8 @@ impl SchemaGrammar for MysqlDialect {
             w.push(" DEFAULT ");
             push_default(w, column, default);
         }
+        // MODIFY drops the column's own CHECK: an enum's list is restated, the new one.
+        push_enum_check(w, column);
     }
 
     fn push_drop_index(&self, w: &mut SqlWriter, table: &str, name: &str) {

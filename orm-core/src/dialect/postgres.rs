@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::value::Value;
 
-use super::ddl::{push_default, push_non_negative_check, push_shared_column_type};
+use super::ddl::{
+    has_column_check, push_default, push_enum_check, push_non_negative_check,
+    push_shared_column_type,
+};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
     push_quoted_text, rewrite_question_marks, Backend, DatePart, Dialect, SchemaGrammar, SqlWriter,
@@ -296,6 +299,21 @@ impl SchemaGrammar for PostgresDialect {
 
     fn push_after_change_column(&self, w: &mut SqlWriter, table: &str, column: &ColumnDef) {
         if !column.auto_increment {
+            if has_column_check(column) {
+                // ALTER COLUMN keeps the column's old CHECK (an enum's old list): it is
+                // replaced, under the name PostgreSQL gave the one the column was
+                // created with.
+                let bare = table.rsplit('.').next().unwrap_or(table);
+                let name = format!("{bare}_{}_check", column.name);
+                w.push("ALTER TABLE ")
+                    .push_table_name(table)
+                    .push(" DROP CONSTRAINT IF EXISTS ")
+                    .push_identifier(&name)
+                    .push(", ADD CONSTRAINT ")
+                    .push_identifier(&name);
+                push_enum_check(w, column);
+                push_non_negative_check(w, column);
+            }
             return;
         }
         // A serial's sequence keeps the type it was created with (INTEGER for SERIAL:
