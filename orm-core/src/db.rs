@@ -119,6 +119,30 @@ fn push_scope(name: &str, conn: ScopedConn) -> usize {
     })
 }
 
+/// Runs `f` with the connection name `name` held on this thread, as by an enclosing
+/// call: a statement on it from `f` fails with [`Error::ConnectionInUse`] rather than
+/// running on another connection of the pool (outside the holder's transaction). What
+/// the migrator wraps a migration in; `Executor::scope` still lends a connection.
+#[doc(hidden)]
+pub fn holding_name<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    struct Pop(usize);
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            pop_scope(self.0);
+        }
+    }
+    let index = SCOPES.with(|s| {
+        let mut scopes = s.borrow_mut();
+        scopes.push(Scope {
+            name: name.to_owned(),
+            conn: None,
+        });
+        scopes.len() - 1
+    });
+    let _pop = Pop(index);
+    f()
+}
+
 /// Removes the scope at `index` (and any left above it) and drops its connection.
 pub(crate) fn pop_scope(index: usize) {
     let removed: Vec<Scope> = SCOPES.with(|s| {

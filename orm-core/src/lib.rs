@@ -144,6 +144,7 @@ pub mod __private {
     /// dropped without it (a proc macro cannot see its caller's features).
     pub use crate::__with_json as with_json;
     pub use crate::column_field::{ColumnField, NotSerialized, Serialized};
+    pub use crate::db::holding_name;
     pub use crate::model::RelationCache;
     pub use crate::model::{global_scopes_of, loaded, remember_connection, RelationSlot, SqlCache};
     pub use crate::query::EagerRelation;

@@ -207,7 +207,10 @@ impl std::fmt::Debug for Migrator {
 fn on_default<T>(f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
     let mut outcome = None;
     DB::with_connection(|conn| {
-        outcome = Some(f(conn));
+        // A migration's `DB::table(..)` or model call would otherwise run on another
+        // connection of the pool, outside the migration's transaction (PostgreSQL): it
+        // is refused (`ConnectionInUse`); `Schema::run` lends the migration's one.
+        outcome = Some(orm_core::__private::holding_name("default", || f(conn)));
         Ok(())
     })?;
     outcome.unwrap_or_else(|| Err(orm_core::Error::NoConnection("default".into()).into()))
@@ -790,8 +793,8 @@ fn apply_marked(conn: &mut Connection, migration: &dyn Migration, batch: i64) ->
             std::panic::resume_unwind(panic);
         }
     };
-    // The failing statement is logged too.
-    let ran = schema.statements().len() - usize::from(outcome.is_err());
+    // The log holds what ran (a failing statement is not in it).
+    let ran = schema.statements().len();
     let sum = checksum(schema.statements());
     match outcome {
         Ok(()) => {

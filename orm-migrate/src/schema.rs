@@ -86,6 +86,28 @@ impl<'c> Schema<'c> {
         self.conn
     }
 
+    /// Runs `f` with this schema's connection as the thread's (an [`Executor::scope`]):
+    /// `DB::table(..)`, models and `DB::transaction` inside it run on the migration's
+    /// connection and in its transaction, so data work in a migration is applied or
+    /// undone with its schema changes (Laravel's `DB::table(..)` in `up()`):
+    /// `schema.run(|| DB::table("settings").insert(row! {"key" => "theme"}).map(drop))`.
+    /// Outside `run`, such calls on the default connection fail with
+    /// `ConnectionInUse` while a migration runs. Pretending (`pretend`, checksums), `f`
+    /// does not run; [`Schema::statements`] shows a `-- data work` line either way.
+    ///
+    /// [`Executor::scope`]: orm_core::Executor::scope
+    pub fn run(&mut self, f: impl FnOnce() -> orm_core::Result<()>) -> Result<()> {
+        // A line of its own among the statements, pretending or not (so the checksum is
+        // the same): `pretend` shows where data work runs, and on MySQL a migration
+        // that fails in or after it is recorded as partly applied (logged before `f`
+        // runs: whatever `f` wrote before failing stays there).
+        self.statements.push("-- data work (Schema::run)".to_owned());
+        if self.pretend {
+            return Ok(());
+        }
+        orm_core::Executor::scope(&mut *self.conn, f).map_err(Error::from)
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.conn.backend()
@@ -203,27 +225,27 @@ impl<'c> Schema<'c> {
     pub fn drop(&mut self, table: &str) -> Result<()> {
         let sql = grammar::drop_table(self.conn.dialect(), table, false)?;
         self.refuse_if_referenced(table)?;
-        self.run(&sql)
+        self.run_statement(&sql)
     }
 
     /// Drops `table` when it exists (a referenced table is refused as by [`drop`](Self::drop)).
     pub fn drop_if_exists(&mut self, table: &str) -> Result<()> {
         let sql = grammar::drop_table(self.conn.dialect(), table, true)?;
         self.refuse_if_referenced(table)?;
-        self.run(&sql)
+        self.run_statement(&sql)
     }
 
     /// Renames table `from` to `to`.
     pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
         let sql = grammar::rename_table(self.conn.dialect(), from, to)?;
-        self.run(&sql)
+        self.run_statement(&sql)
     }
 
     /// Runs (or records) one raw statement written by the application, e.g. for DDL
     /// the builder does not cover, as written (it takes no bindings, so no `?`). Never
     /// pass user input here.
     pub fn statement(&mut self, sql: &str) -> Result<()> {
-        self.run(sql)
+        self.run_statement(sql)
     }
 
     /// Whether `table` exists (in the current schema on PostgreSQL).
@@ -286,7 +308,7 @@ impl<'c> Schema<'c> {
         })
     }
 
-    fn run(&mut self, sql: &str) -> Result<()> {
+    fn run_statement(&mut self, sql: &str) -> Result<()> {
         run(self.conn, &mut self.statements, self.pretend, sql)
     }
 
@@ -406,11 +428,13 @@ impl<'c> Schema<'c> {
     }
 }
 
+/// Runs `sql` (unless pretending) and logs it once it ran: the log holds what ran, so
+/// a migration that stops half-way knows how far it got.
 fn run(conn: &mut Connection, log: &mut Vec<String>, pretend: bool, sql: &str) -> Result<()> {
-    log.push(sql.to_owned());
     if !pretend {
         conn.execute_batch(sql)?;
     }
+    log.push(sql.to_owned());
     Ok(())
 }
 

@@ -851,3 +851,75 @@ fn mysql_a_failing_migration_is_partially_applied() -> Result<()> {
     assert!(matches!(err, Error::MigrationFailed { .. }), "{err:?}");
     Ok(())
 }
+
+// Data work in a migration (Laravel's `DB::table(..)` in `up()`): through `schema.run`
+// it is on the migration's connection, in its transaction; outside it, refused rather
+// than run on another connection of the pool.
+on_every_backend! {
+    fn data_work_in_a_migration_runs_in_its_transaction() -> Result<()> {
+        let seeded = seed_settings;
+        Migrator::new(vec![seeded()]).run()?;
+        let keys: Vec<String> = DB::table("settings").order_by("id").pluck("key")?;
+        assert_eq!(keys, ["theme", "locale"]);
+
+        // A migration that updates rows and then fails keeps no update where DDL is
+        // transactional (MySQL's migrations are not atomic: documented).
+        let failing = fns(
+            "2024_03_02_000000_fail_after_update",
+            |s| {
+                s.run(|| DB::table("settings").update(orm_core::row! {"key" => "changed"}).map(drop))?;
+                s.statement("CREATE TABLE settings (id INTEGER)")
+            },
+            |_| Ok(()),
+        );
+        let failed = Migrator::new(vec![seeded(), failing]).run();
+        assert!(matches!(failed, Err(Error::MigrationFailed { .. }) | Err(Error::PartiallyApplied { .. })), "{failed:?}");
+        let keys: Vec<String> = DB::table("settings").order_by("id").pluck("key")?;
+        if orm_tests::backend() == orm_core::Backend::Mysql {
+            assert_eq!(keys, ["changed", "changed"]);
+        } else {
+            assert_eq!(keys, ["theme", "locale"]);
+        }
+
+        // Outside `run`: a typed error, and the migration is not recorded.
+        let outside = fns(
+            "2024_03_03_000000_outside_run",
+            |_| DB::table("settings").insert(orm_core::row! {"key" => "lost"}).map(drop).map_err(Into::into),
+            |_| Ok(()),
+        );
+        if orm_tests::backend() == orm_core::Backend::Mysql {
+            // The failed one is recorded as partly applied there: mark it rolled back.
+            Migrator::new(vec![seeded()]).resolve("2024_03_02_000000_fail_after_update", false)?;
+        }
+        let result = Migrator::new(vec![seeded(), outside]).run();
+        let message = format!("{result:?}");
+        assert!(message.contains("ConnectionInUse"), "{message}");
+        assert_eq!(DB::table("settings").where_eq("key", "lost").count()?, 0);
+        Ok(())
+    }
+}
+
+fn seed_settings() -> Box<dyn Migration> {
+    fns(
+        "2024_03_01_000000_seed_settings",
+        |s| {
+            s.create("settings", |t| {
+                t.increments("id");
+                t.string("key", 50);
+            })?;
+            s.run(|| {
+                DB::table("settings")
+                    .insert(orm_core::row! {"key" => "theme"})
+                    .map(drop)
+            })?;
+            s.run(|| {
+                DB::transaction(|| {
+                    DB::table("settings")
+                        .insert(orm_core::row! {"key" => "locale"})
+                        .map(drop)
+                })
+            })
+        },
+        |s| s.drop("settings"),
+    )
+}
