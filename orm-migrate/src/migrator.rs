@@ -56,7 +56,8 @@ pub enum MigrationState {
     /// In the ledger, but no longer in the code.
     Missing,
     /// Failed after some of its statements ran, on a database without transactional
-    /// DDL (MySQL): to resolve ([`Migrator::resolve`]) before anything else runs.
+    /// DDL (MySQL), applying it or rolling it back: to resolve ([`Migrator::resolve`])
+    /// before anything else runs.
     Partial,
 }
 
@@ -849,10 +850,48 @@ fn unapply(conn: &mut Connection, migration: &dyn Migration) -> Result<bool> {
     };
     let result = if migration.transactional() && conn.dialect().transactional_ddl() {
         in_transaction(conn, true, work)
+    } else if !conn.dialect().transactional_ddl() {
+        return unapply_marked(conn, migration);
     } else {
         work(conn)
     };
     result.map_err(|e| failed(name, e))
+}
+
+/// [`unapply`] where DDL commits implicitly (MySQL): a `down` that fails after some of
+/// its statements ran leaves the row marked as partly applied (the statements of `down`
+/// that ran), so that nothing goes on until it is resolved; rather than `Applied` over
+/// a schema half reverted, which the next rollback would fail on at its first statement.
+fn unapply_marked(conn: &mut Connection, migration: &dyn Migration) -> Result<bool> {
+    let name = migration.name();
+    if !ledger::is_recorded(conn, name).map_err(|e| failed(name, e))? {
+        return Ok(false);
+    }
+    let mut schema = Schema::new(conn);
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| migration.down(&mut schema)));
+    let ran = schema.statements().len();
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            if ran > 0 {
+                mark_how_far(conn, name, ran);
+            }
+            std::panic::resume_unwind(panic);
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            ledger::forget(conn, name).map_err(|e| failed(name, e))?;
+            Ok(true)
+        }
+        Err(e) => {
+            if ran > 0 {
+                mark_how_far(conn, name, ran);
+            }
+            Err(partially(name, false, ran, failed(name, e)))
+        }
+    }
 }
 
 #[cfg(test)]

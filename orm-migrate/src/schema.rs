@@ -101,7 +101,8 @@ impl<'c> Schema<'c> {
         // the same): `pretend` shows where data work runs, and on MySQL a migration
         // that fails in or after it is recorded as partly applied (logged before `f`
         // runs: whatever `f` wrote before failing stays there).
-        self.statements.push("-- data work (Schema::run)".to_owned());
+        self.statements
+            .push("-- data work (Schema::run)".to_owned());
         if self.pretend {
             return Ok(());
         }

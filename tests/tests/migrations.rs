@@ -923,3 +923,47 @@ fn seed_settings() -> Box<dyn Migration> {
         |s| s.drop("settings"),
     )
 }
+
+// A `down` that fails half-way: where DDL is transactional nothing of it is kept and
+// the migration stays applied; on MySQL what ran is kept, so the row is marked partly
+// applied (to resolve) rather than `Applied` over a half-reverted schema.
+on_every_backend! {
+    fn a_down_failing_half_way_is_resolvable() -> Result<()> {
+        let two_tables = || {
+            fns(
+                "2024_04_01_000000_two_tables",
+                |s| {
+                    s.create("tags", |t| {
+                        t.increments("id");
+                    })?;
+                    s.create("labels", |t| {
+                        t.increments("id");
+                    })
+                },
+                |s| {
+                    s.drop("labels")?;
+                    s.statement("DROP TABLE tagz")?;
+                    s.drop("tags")
+                },
+            )
+        };
+        let migrator = Migrator::new(vec![two_tables()]);
+        migrator.run()?;
+        let failed = migrator.rollback();
+        assert!(failed.is_err());
+        let state = migrator.status()?[0].state;
+        if orm_tests::backend() == orm_core::Backend::Mysql {
+            assert!(matches!(failed, Err(Error::PartiallyApplied { ran: 1, .. })), "{failed:?}");
+            assert_eq!(state, MigrationState::Partial);
+            assert!(!table_exists("labels")?);
+            // Finished by hand, then resolved as rolled back.
+            DB::statement("DROP TABLE tags")?;
+            migrator.resolve("2024_04_01_000000_two_tables", false)?;
+            assert_eq!(migrator.status()?[0].state, MigrationState::Pending);
+        } else {
+            assert_eq!(state, MigrationState::Applied);
+            assert!(table_exists("labels")? && table_exists("tags")?);
+        }
+        Ok(())
+    }
+}
