@@ -238,3 +238,35 @@ on_every_backend! {
         Ok(())
     }
 }
+
+// A column whose scale pads a value past a Decimal's 96-bit mantissa (token amounts in
+// a DECIMAL(38, 18)) still reads back as the Decimal written: the padding zeros go.
+on_every_backend! {
+    fn values_padded_by_a_wide_scale_read_back_as_decimals() {
+        Schema::on_default(|s| {
+            s.create("balances", |t| {
+                t.increments("id");
+                t.decimal("amount", 38, 18);
+                t.decimal("rate", 30, 10);
+            })
+        })
+        .map_err(Error::other)?;
+        let mut cases = vec![("100000000000.5", "1234567890.12345")];
+        // SQLite keeps 15 significant digits in a decimal() column (documented).
+        if backend() != Backend::Sqlite {
+            cases.push(("100000000000.5", "12345678901234567890"));
+            cases.push(("79228162514.264337593543950335", "12345678901234567890.1234567"));
+        }
+        for (amount, rate) in cases {
+            let amount = Decimal::from_str(amount).unwrap();
+            let rate = Decimal::from_str(rate).unwrap();
+            DB::table("balances").delete()?;
+            DB::table("balances").insert(row! {"amount" => amount, "rate" => rate})?;
+            let read: Decimal = DB::table("balances").value("amount")?.unwrap();
+            assert_eq!(read, amount);
+            let read: Decimal = DB::table("balances").value("rate")?.unwrap();
+            assert_eq!(read, rate);
+        }
+        Ok(())
+    }
+}

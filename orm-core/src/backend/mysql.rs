@@ -749,21 +749,23 @@ fn exact_decimal(text: &str) -> Option<rust_decimal::Decimal> {
     }
 }
 
-/// A column's scale past a Decimal's 28 digits sends zeros there (`1.5` in a
-/// `DECIMAL(40, 30)` has 30 decimals); dropping those loses nothing, as PostgreSQL's
+/// A column's scale pads the value with zeros (`1.5` in a `DECIMAL(40, 30)` has 30
+/// decimals, `100000000000.5` in a `DECIMAL(38, 18)` 30 digits): they are dropped, one
+/// by one, until a Decimal holds the value, which loses nothing, as PostgreSQL's
 /// NUMERIC reads the same value.
 #[cfg(feature = "decimal")]
 #[cold]
 #[inline(never)]
 fn exact_decimal_trimmed(text: &str) -> Option<rust_decimal::Decimal> {
     let point = text.find('.')?;
-    let shortest = point + 1 + rust_decimal::Decimal::MAX_SCALE as usize;
-    let trimmed = text.trim_end_matches('0');
-    let end = trimmed.len().max(shortest);
-    if end >= text.len() {
-        return None;
+    let mut end = text.len();
+    while end > point + 1 && text.as_bytes()[end - 1] == b'0' {
+        end -= 1;
+        if let Ok(d) = rust_decimal::Decimal::from_str_exact(&text[..end]) {
+            return Some(d);
+        }
     }
-    rust_decimal::Decimal::from_str_exact(&text[..end]).ok()
+    None
 }
 
 pub(crate) fn map_error(error: mysql::Error) -> Error {

@@ -758,7 +758,13 @@ fn decode_decimal(raw: &[u8]) -> Option<rust_decimal::Decimal> {
         };
         mantissa = mantissa.checked_add(term)?;
     }
-    while scale > rust_decimal::Decimal::MAX_SCALE && mantissa % 10 == 0 {
+    // A column's scale pads the value with zeros (100000000000.5 in a NUMERIC(38, 18)
+    // has 30 digits): those go while the mantissa or the scale is more than a Decimal
+    // holds, which loses nothing.
+    while scale > 0
+        && mantissa % 10 == 0
+        && (scale > rust_decimal::Decimal::MAX_SCALE || mantissa.unsigned_abs() >= 1u128 << 96)
+    {
         mantissa /= 10;
         scale -= 1;
     }
