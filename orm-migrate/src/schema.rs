@@ -512,7 +512,8 @@ fn sqlite_snapshot(conn: &mut Connection, table: &str) -> Result<SqliteTableSnap
     let triggers = conn.query_map(sqlite_pragmas::TRIGGERS, &[name], |row| {
         row.get::<String, _>("sql")
     })?;
-    Ok(SqliteTableSnapshot::new(
-        table, create_sql, indexes, triggers,
-    ))
+    let views = conn.query_map(sqlite_pragmas::VIEWS, &[], |row| {
+        row.get::<String, _>("name")
+    })?;
+    Ok(SqliteTableSnapshot::new(table, create_sql, indexes, triggers).with_views(views))
 }

@@ -417,7 +417,7 @@ impl SchemaGrammar for MysqlDialect {
 
     fn has_table_query(&self) -> &'static str {
         "SELECT 1 FROM information_schema.tables \
-         WHERE table_schema = DATABASE() AND table_name = ?"
+         WHERE table_schema = DATABASE() AND table_name = ? AND table_type = 'BASE TABLE'"
     }
 
     fn column_listing_query(&self) -> &'static str {

@@ -103,7 +103,8 @@ pub trait SchemaGrammar {
         w.push("DROP CONSTRAINT ").push_identifier(name);
     }
 
-    /// A query (one bind: the table name) returning one row when the table exists.
+    /// A query (one bind: the table name) returning one row when the table exists (a
+    /// base table: not a view, as Laravel's `hasTable`).
     fn has_table_query(&self) -> &'static str;
 
     /// A query (one bind: the table name) returning the table's column names in order,

@@ -9,6 +9,7 @@ use crate::dialect::schema::{AlterCommand, ColumnDef, IndexKind};
 use crate::dialect::sql_tokens::{self, TokenKind};
 use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, InvalidQueryKind, Result};
+use crate::value::Value;
 
 /// SQLite statements around work that must not trip foreign keys (table rebuilds):
 /// turning enforcement off and on again (only effective outside a transaction), and
@@ -38,6 +39,8 @@ pub mod sqlite_pragmas {
     /// The triggers of the table bound as `?` (column `sql`).
     pub const TRIGGERS: &str = "SELECT sql FROM sqlite_master \
         WHERE type = 'trigger' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name";
+    /// The database's views (`name`).
+    pub const VIEWS: &str = "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name";
 }
 
 /// What SQLite knows about a table, read before rebuilding it.
@@ -52,6 +55,9 @@ pub struct SqliteTableSnapshot {
     pub indexes: Vec<SqliteIndexSnapshot>,
     /// Its triggers' `CREATE TRIGGER` statements.
     pub triggers: Vec<String>,
+    /// The database's views, which may read the table (see
+    /// [`SqliteTableSnapshot::with_views`]).
+    pub views: Vec<String>,
 }
 
 impl SqliteTableSnapshot {
@@ -67,7 +73,18 @@ impl SqliteTableSnapshot {
             create_sql: create_sql.into(),
             indexes,
             triggers,
+            views: Vec::new(),
         }
+    }
+
+    /// The database's views (read with [`sqlite_pragmas::VIEWS`]). SQLite checks every
+    /// view when the rebuilt table is renamed into place, and fails on one that reads
+    /// the table (which is gone at that moment); with views, the rename is made the
+    /// legacy way, which leaves views alone, and each view is read once afterwards, so
+    /// that a change breaking one (a dropped column it reads) fails and rolls back.
+    pub fn with_views(mut self, views: Vec<String>) -> SqliteTableSnapshot {
+        self.views = views;
+        self
     }
 }
 
@@ -538,10 +555,30 @@ pub fn sqlite_rebuild(
         w.push(" FROM ").push_identifier(table);
         statements.push(finish(w)?);
     }
+    let autoincrement = items.iter().any(|item| {
+        let (TableItem::Column { sql, .. } | TableItem::Constraint { sql, .. }) = item;
+        sql.to_ascii_uppercase().contains("AUTOINCREMENT")
+    });
+    if autoincrement {
+        statements.extend(carry_sequence(dialect, table, &temporary)?);
+    }
     let mut w = SqlWriter::new(dialect);
     w.push("DROP TABLE ").push_identifier(table);
     statements.push(finish(w)?);
-    statements.push(rename_table(dialect, &temporary, table)?);
+    if snapshot.views.is_empty() {
+        statements.push(rename_table(dialect, &temporary, table)?);
+    } else {
+        statements.push("PRAGMA legacy_alter_table = ON".to_owned());
+        statements.push(rename_table(dialect, &temporary, table)?);
+        statements.push("PRAGMA legacy_alter_table = OFF".to_owned());
+        for view in &snapshot.views {
+            let mut w = SqlWriter::new(dialect);
+            w.push("SELECT 1 FROM ")
+                .push_identifier(view)
+                .push(" LIMIT 0");
+            statements.push(finish(w)?);
+        }
+    }
     for index in &snapshot.indexes {
         let on_dropped = dropped_column
             .as_ref()
@@ -552,6 +589,35 @@ pub fn sqlite_rebuild(
     }
     statements.extend(snapshot.triggers.iter().cloned());
     Ok(statements)
+}
+
+/// Gives the rebuilt `AUTOINCREMENT` table the old one's key counter (`sqlite_sequence`,
+/// which the copy sets to the highest key copied only): a key deleted before the
+/// rebuild is never handed out again, as `AUTOINCREMENT` promises.
+fn carry_sequence(
+    dialect: &'static dyn Dialect,
+    table: &str,
+    temporary: &str,
+) -> Result<Vec<String>> {
+    let old = Value::Text(table.to_owned());
+    let new = Value::Text(temporary.to_owned());
+    let mut raise = SqlWriter::new(dialect);
+    raise
+        .push("UPDATE sqlite_sequence SET seq = (SELECT MAX(seq) FROM sqlite_sequence WHERE name IN (")
+        .push_literal(&old)
+        .push(", ")
+        .push_literal(&new)
+        .push(")) WHERE name = ")
+        .push_literal(&new);
+    let mut add = SqlWriter::new(dialect);
+    add.push("INSERT INTO sqlite_sequence (name, seq) SELECT ")
+        .push_literal(&new)
+        .push(", seq FROM sqlite_sequence WHERE name = ")
+        .push_literal(&old)
+        .push(" AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ")
+        .push_literal(&new)
+        .push(")");
+    Ok(vec![finish(raise)?, finish(add)?])
 }
 
 /// A one-line description of a SQLite table rebuild, used where the statements are
@@ -597,6 +663,8 @@ mod tests {
             vec![
                 r#"CREATE TABLE "orm_rebuild_t" ("id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "a, b" TEXT DEFAULT 'x,y')"#,
                 r#"INSERT INTO "orm_rebuild_t" ("id", "a, b") SELECT "id", "a, b" FROM "t""#,
+                r#"UPDATE sqlite_sequence SET seq = (SELECT MAX(seq) FROM sqlite_sequence WHERE name IN ('t', 'orm_rebuild_t')) WHERE name = 'orm_rebuild_t'"#,
+                r#"INSERT INTO sqlite_sequence (name, seq) SELECT 'orm_rebuild_t', seq FROM sqlite_sequence WHERE name = 't' AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'orm_rebuild_t')"#,
                 r#"DROP TABLE "t""#,
                 r#"ALTER TABLE "orm_rebuild_t" RENAME TO "t""#,
                 r#"CREATE INDEX "t_ab_index" ON "t" ("a, b")"#,
