@@ -269,6 +269,41 @@ on_every_backend! {
         Ok(())
     }
 
+    fn select_sub_adds_a_subquery_value_to_each_row() {
+        seed()?;
+        // Orator's select_sub / Laravel's addSelect(['published' => ...]), with bindings
+        // inside the subquery and around it, in the order they appear.
+        let published = DB::table("posts")
+            .select_raw("COUNT(*)", &[])
+            .where_column("posts.user_id", "=", "users.id")
+            .where_eq("published", true);
+        let rows = DB::table("users")
+            .select(&["name"])
+            .select_sub(published, "published_posts")
+            .where_("votes", ">=", 0)
+            .order_by("id")
+            .get()?;
+        let expected: Vec<i64> = DB::table("users")
+            .order_by("id")
+            .pluck::<i64>("id")?
+            .into_iter()
+            .map(|id| DB::table("posts").where_eq("user_id", id).where_eq("published", true).count().map(|n| n as i64))
+            .collect::<Result<_>>()?;
+        let got: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>("published_posts")).collect::<Result<_>>()?;
+        assert_eq!(got, expected);
+        assert!(got.iter().any(|n| *n > 0));
+        // Twice: the second run reuses the rendered statement and binds the same values.
+        let again = DB::table("users")
+            .select(&["name"])
+            .select_sub(DB::table("posts").select_raw("COUNT(*)", &[]).where_column("posts.user_id", "=", "users.id").where_eq("published", true), "published_posts")
+            .where_("votes", ">=", 0)
+            .order_by("id")
+            .get()?;
+        assert_eq!(again.len(), rows.len());
+        assert_eq!(again.iter().map(|r| r.get::<i64, _>("published_posts")).collect::<Result<Vec<_>>>()?, got);
+        Ok(())
+    }
+
     fn where_column_sub_compares_a_column_with_a_subquery() {
         seed()?;
         let votes: Vec<i64> = DB::table("users").order_by("id").pluck("votes")?;

@@ -121,6 +121,8 @@ pub(crate) enum SelectItem {
         column: Option<Ident>,
         float: bool,
     },
+    /// `(SELECT ...) AS alias`.
+    Sub(Box<Parts>, Ident),
 }
 
 /// The selected items: usually owned, or shared with a model's template query (so

@@ -567,6 +567,18 @@ impl<T> Query<T> {
         self
     }
 
+    /// Adds a subquery's single value to the selection under `alias` (Orator's
+    /// `select_sub`, Laravel's `addSelect(['alias' => $query])`):
+    /// `select_sub(DB::table("posts").select_raw("COUNT(*)", &[]).where_column("posts.user_id", "=", "users.id"), "posts_count")`.
+    /// The subquery may name the enclosing query's tables (a correlated subquery).
+    pub fn select_sub<U>(mut self, query: Query<U>, alias: impl Into<Ident>) -> Self {
+        let sub = Box::new(query.into_parts());
+        self.parts_mut()
+            .columns
+            .push(SelectItem::Sub(sub, alias.into()));
+        self
+    }
+
     /// Adds `function(column) AS aggregate` to the selected items (a float for `Sum` and
     /// `Avg`, as [`Query::sum`] reads them).
     pub(crate) fn select_aggregate(mut self, function: Aggregate, column: Ident) -> Self {

@@ -329,6 +329,11 @@ fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
         SelectItem::Raw(sql, bindings) => {
             w.push_raw_with_bindings(sql, bindings.clone());
         }
+        SelectItem::Sub(query, alias) => {
+            w.push("(");
+            Parts::clone(query).render_select(w);
+            w.push(") AS ").push_identifier(alias);
+        }
         SelectItem::Aggregate {
             function,
             column,
@@ -435,8 +440,12 @@ impl Parts {
     /// of the clauses (left `NULL`), not copied: the clauses are spent.
     pub(crate) fn collect_binds(&mut self, w: &mut SqlWriter) {
         for item in self.columns.iter() {
-            if let Selected::Item(SelectItem::Raw(sql, bindings)) = item {
-                w.push_raw_with_bindings(sql, bindings.clone());
+            match item {
+                Selected::Item(SelectItem::Raw(sql, bindings)) => {
+                    w.push_raw_with_bindings(sql, bindings.clone());
+                }
+                Selected::Item(SelectItem::Sub(query, _)) => Parts::clone(query).collect_binds(w),
+                _ => {}
             }
         }
         for join in &mut self.joins {

@@ -75,6 +75,13 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
                     None => v.number(0),
                 }
             }
+            SelectItem::Sub(query, alias) => {
+                v.number(3);
+                v.text(alias);
+                if !walk(query, v) {
+                    return false;
+                }
+            }
         }
     }
     v.number(joins.len() as u64);
