@@ -304,6 +304,38 @@ on_every_backend! {
         Ok(())
     }
 
+    fn implode_join_where_and_find_many() {
+        seed()?;
+        let names: Vec<String> = DB::table("users").order_by("id").pluck("name")?;
+        assert_eq!(DB::table("users").order_by("id").implode("name", ", ")?, names.join(", "));
+        let ids: Vec<i64> = DB::table("users").order_by("id").pluck("id")?;
+        let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join("-");
+        assert_eq!(DB::table("users").order_by("id").implode("id", "-")?, joined);
+        assert_eq!(DB::table("users").where_eq("id", -1).implode("name", ",")?, "");
+        // Orator's join_where: a bound value in the ON clause.
+        let with_published: Vec<String> = DB::table("users")
+            .join_where("posts", "posts.published", "=", true)
+            .where_column("posts.user_id", "=", "users.id")
+            .distinct()
+            .order_by("users.name")
+            .pluck("users.name")?;
+        let expected: Vec<String> = DB::table("users")
+            .where_exists(DB::table("posts").where_column("posts.user_id", "=", "users.id").where_eq("published", true))
+            .order_by("name")
+            .pluck("name")?;
+        assert_eq!(with_published, expected);
+        let left: Vec<String> = DB::table("users")
+            .left_join_where("posts", "posts.id", "=", -1)
+            .order_by("users.id")
+            .pluck("users.name")?;
+        assert_eq!(left, names);
+        // find_many on a query: its conditions hold too.
+        let found = DB::table("users").where_("votes", ">=", 0).find_many([ids[0], ids[1], 999_999])?;
+        assert_eq!(found.len(), 2);
+        assert!(DB::table("users").find_many(Vec::<i64>::new())?.is_empty());
+        Ok(())
+    }
+
     fn where_column_sub_compares_a_column_with_a_subquery() {
         seed()?;
         let votes: Vec<i64> = DB::table("users").order_by("id").pluck("votes")?;

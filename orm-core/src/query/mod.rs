@@ -702,6 +702,40 @@ impl<T> Query<T> {
         self
     }
 
+    /// `INNER JOIN table ON column op value`, the value bound (Orator's `join_where`):
+    /// `join_where("contacts", "contacts.kind", "=", "email")`.
+    pub fn join_where(
+        self,
+        table: impl Into<Ident>,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.join_with(table, |j| j.where_(column, op, value))
+    }
+
+    /// `LEFT JOIN table ON column op value` (see [`Query::join_where`]).
+    pub fn left_join_where(
+        self,
+        table: impl Into<Ident>,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.left_join_with(table, |j| j.where_(column, op, value))
+    }
+
+    /// `RIGHT JOIN table ON column op value` (see [`Query::join_where`]).
+    pub fn right_join_where(
+        self,
+        table: impl Into<Ident>,
+        column: impl Into<Ident>,
+        op: impl IntoOperator,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.right_join_with(table, |j| j.where_(column, op, value))
+    }
+
     /// `INNER JOIN table ON ...` with the conditions built by `f`:
     /// `join_with("posts", |j| j.on("users.id", "=", "posts.user_id").where_("posts.published", "=", true))`.
     pub fn join_with(

@@ -432,6 +432,29 @@ impl<T: FromRow> Query<T> {
         self.bracketed(|q| q.where_eq(key, id)).first_on(conn)
     }
 
+    /// The rows whose primary key is one of `ids` (Eloquent's `findMany`), ANDed with the
+    /// query's conditions; none for an empty list.
+    pub fn find_many<K: ToValue>(self, ids: impl IntoIterator<Item = K>) -> Result<Vec<T>> {
+        let ids: Vec<Value> = ids.into_iter().map(|id| id.to_value()).collect();
+        let key = self.paging_key();
+        self.bracketed(|q| q.where_in(key, ids)).get()
+    }
+
+    /// The values of `column` joined with `glue` (Orator's and Laravel's `implode`):
+    /// text as it is, numbers and dates as they print, NULL as nothing.
+    pub fn implode(self, column: impl Into<Ident>, glue: &str) -> Result<String> {
+        let values = self.pluck::<Value>(column)?;
+        let parts: Vec<String> = values
+            .into_iter()
+            .map(|value| match value {
+                Value::Null => String::new(),
+                Value::Text(text) => text,
+                other => other.to_string(),
+            })
+            .collect();
+        Ok(parts.join(glue))
+    }
+
     /// [`Query::find`], or [`Error::NotFound`] naming the table and the key.
     pub fn find_or_fail(self, id: impl ToValue) -> Result<T> {
         let id = id.to_value();
