@@ -397,6 +397,68 @@ impl Blueprint {
         self.index(&[type_column.as_str(), id_column.as_str()]);
     }
 
+    /// [`Blueprint::morphs`] with both columns nullable (an optional polymorphic owner).
+    pub fn nullable_morphs(&mut self, name: &str) {
+        let type_column = format!("{name}_type");
+        let id_column = format!("{name}_id");
+        self.unsigned_big_integer(&id_column).nullable();
+        self.string(&type_column, 255).nullable();
+        self.index(&[type_column.as_str(), id_column.as_str()]);
+    }
+
+    /// [`Blueprint::morphs`] for owners keyed by UUID: `{name}_id` is a UUID column.
+    pub fn uuid_morphs(&mut self, name: &str) {
+        let type_column = format!("{name}_type");
+        let id_column = format!("{name}_id");
+        self.uuid(&id_column);
+        self.string(&type_column, 255);
+        self.index(&[type_column.as_str(), id_column.as_str()]);
+    }
+
+    /// [`Blueprint::uuid_morphs`] with both columns nullable.
+    pub fn nullable_uuid_morphs(&mut self, name: &str) {
+        let type_column = format!("{name}_type");
+        let id_column = format!("{name}_id");
+        self.uuid(&id_column).nullable();
+        self.string(&type_column, 255).nullable();
+        self.index(&[type_column.as_str(), id_column.as_str()]);
+    }
+
+    /// Drops what [`Blueprint::morphs`] made: the index on both columns, then the
+    /// columns.
+    pub fn drop_morphs(&mut self, name: &str) {
+        let type_column = format!("{name}_type");
+        let id_column = format!("{name}_id");
+        self.drop_index(&[type_column.as_str(), id_column.as_str()]);
+        self.drop_columns(&[&type_column, &id_column]);
+    }
+
+    /// An IP address, v4 or v6, as text (`VARCHAR(45)`).
+    pub fn ip_address(&mut self, name: &str) -> &mut ColumnBuilder {
+        self.string(name, 45)
+    }
+
+    /// A MAC address as text (`VARCHAR(17)`).
+    pub fn mac_address(&mut self, name: &str) -> &mut ColumnBuilder {
+        self.string(name, 17)
+    }
+
+    /// Short text (TEXT: no smaller text type is kept apart here).
+    pub fn tiny_text(&mut self, name: &str) -> &mut ColumnBuilder {
+        self.text(name)
+    }
+
+    /// Nullable `created_at` and `updated_at` timestamps (same as `timestamps`: they are
+    /// points in time, TIMESTAMPTZ on PostgreSQL, already).
+    pub fn timestamps_tz(&mut self) {
+        self.timestamps();
+    }
+
+    /// A nullable `deleted_at` (same as `soft_deletes`).
+    pub fn soft_deletes_tz(&mut self) -> &mut ColumnBuilder {
+        self.soft_deletes()
+    }
+
     /// Nullable `created_at` and `updated_at` timestamps.
     pub fn timestamps(&mut self) {
         self.timestamp("created_at").nullable();

@@ -979,3 +979,33 @@ on_every_backend! {
         Ok(())
     }
 }
+
+// Laravel's blueprint helpers: nullable and UUID morphs (and dropping them), address
+// columns, `_tz` aliases.
+on_every_backend! {
+    fn laravel_blueprint_helpers() -> Result<()> {
+        schema(|s| {
+            s.create("activities", |t| {
+                t.increments("id");
+                t.nullable_morphs("subject");
+                t.uuid_morphs("causer");
+                t.ip_address("ip");
+                t.mac_address("mac");
+                t.tiny_text("note");
+                t.timestamps_tz();
+                t.soft_deletes_tz();
+            })
+        })?;
+        assert!(column("activities", "subject_id").nullable && column("activities", "subject_type").nullable);
+        assert!(!column("activities", "causer_id").nullable);
+        DB::table("activities").insert(orm_core::row! {
+            "causer_id" => "6c3b1f9e-7f6e-4a51-9d0e-3f2a8c7b5d41", "causer_type" => "users",
+            "ip" => "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "mac" => "00:1a:2b:3c:4d:5e", "note" => "hi",
+        })?;
+        schema(|s| s.table("activities", |t| t.drop_morphs("subject")))?;
+        let names: Vec<String> = columns("activities")?.into_iter().map(|c| c.name).collect();
+        assert!(!names.iter().any(|n| n.starts_with("subject_")), "{names:?}");
+        assert_eq!(DB::table("activities").count()?, 1);
+        Ok(())
+    }
+}
