@@ -390,37 +390,38 @@ impl Blueprint {
     /// `{name}_id` (unsigned big integer) and `{name}_type` (string) with an index on
     /// both, for polymorphic relations.
     pub fn morphs(&mut self, name: &str) {
-        let type_column = format!("{name}_type");
-        let id_column = format!("{name}_id");
-        self.unsigned_big_integer(&id_column);
-        self.string(&type_column, 255);
-        self.index(&[type_column.as_str(), id_column.as_str()]);
+        self.add_morphs(name, false, false);
     }
 
     /// [`Blueprint::morphs`] with both columns nullable (an optional polymorphic owner).
     pub fn nullable_morphs(&mut self, name: &str) {
-        let type_column = format!("{name}_type");
-        let id_column = format!("{name}_id");
-        self.unsigned_big_integer(&id_column).nullable();
-        self.string(&type_column, 255).nullable();
-        self.index(&[type_column.as_str(), id_column.as_str()]);
+        self.add_morphs(name, false, true);
     }
 
     /// [`Blueprint::morphs`] for owners keyed by UUID: `{name}_id` is a UUID column.
     pub fn uuid_morphs(&mut self, name: &str) {
-        let type_column = format!("{name}_type");
-        let id_column = format!("{name}_id");
-        self.uuid(&id_column);
-        self.string(&type_column, 255);
-        self.index(&[type_column.as_str(), id_column.as_str()]);
+        self.add_morphs(name, true, false);
     }
 
     /// [`Blueprint::uuid_morphs`] with both columns nullable.
     pub fn nullable_uuid_morphs(&mut self, name: &str) {
+        self.add_morphs(name, true, true);
+    }
+
+    fn add_morphs(&mut self, name: &str, uuid: bool, nullable: bool) {
         let type_column = format!("{name}_type");
         let id_column = format!("{name}_id");
-        self.uuid(&id_column).nullable();
-        self.string(&type_column, 255).nullable();
+        let id = match uuid {
+            true => self.uuid(&id_column),
+            false => self.unsigned_big_integer(&id_column),
+        };
+        if nullable {
+            id.nullable();
+        }
+        let kind = self.string(&type_column, 255);
+        if nullable {
+            kind.nullable();
+        }
         self.index(&[type_column.as_str(), id_column.as_str()]);
     }
 

@@ -331,13 +331,7 @@ pub trait Dialect:
     /// Appends the number of elements of the JSON array at `path` in `column`
     /// (Laravel's `whereJsonLength`).
     fn push_json_length(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
-        w.push("json_array_length(").push_qualified_name(column);
-        if !path.is_empty() {
-            w.push(", '");
-            push_json_path_literal(w, path);
-            w.push("'");
-        }
-        w.push(")");
+        push_json_function(w, "json_array_length(", column, path);
     }
 
     /// Whether `TRUNCATE` commits an open transaction (MySQL). Inside a transaction,
@@ -865,6 +859,17 @@ pub(crate) fn rewrite_question_marks(
     }
     out.push_str(&sql[start.min(sql.len())..]);
     out
+}
+
+/// `function(column[, '$.path'])`: `function` given with its opening parenthesis.
+pub(crate) fn push_json_function(w: &mut SqlWriter, function: &str, column: &str, path: &[&str]) {
+    w.push(function).push_qualified_name(column);
+    if !path.is_empty() {
+        w.push(", '");
+        push_json_path_literal(w, path);
+        w.push("'");
+    }
+    w.push(")");
 }
 
 /// Writes a JSON path as SQLite's and MySQL's functions read it: `$."key"[0]`. The keys

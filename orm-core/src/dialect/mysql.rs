@@ -3,8 +3,8 @@ use std::borrow::Cow;
 use super::ddl::{push_default, push_enum_check, push_shared_column_type};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
-    push_json_path_literal, rewrite_question_marks, Backend, DatePart, Dialect, LockMode,
-    SchemaGrammar, SqlWriter,
+    push_json_function, push_json_path_literal, rewrite_question_marks, Backend, DatePart, Dialect,
+    LockMode, SchemaGrammar, SqlWriter,
 };
 use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
@@ -214,13 +214,7 @@ impl Dialect for MysqlDialect {
     }
 
     fn push_json_length(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
-        w.push("json_length(").push_qualified_name(column);
-        if !path.is_empty() {
-            w.push(", '");
-            push_json_path_literal(w, path);
-            w.push("'");
-        }
-        w.push(")");
+        push_json_function(w, "json_length(", column, path);
     }
 
     fn push_date_part(&self, w: &mut SqlWriter, part: DatePart, column: &str) {
