@@ -756,13 +756,13 @@ fn grouped_by_parent(
     // A has-one read newest first counts its one row: the statement has no parent row to
     // correlate with, so one is looked up under an alias (which the related table's
     // name, unaliased inside `first_of_many`, cannot hide).
-    let parent_key = qualify(PARENT_ALIAS, relation.parent_column());
-    if let Some(first) = first_of_many(relation, parent_key.clone())? {
+    let parent_key = || qualify(PARENT_ALIAS, relation.parent_column());
+    if let Some(first) = first_of_many(relation, parent_key())? {
         let related = (relation.related)();
         let parent = format!("{} as {PARENT_ALIAS}", (relation.parent)().table);
         let held = Query::<Record>::new(parent)
             .select_raw("1", &[])
-            .where_column(parent_key, "=", group_column.clone())
+            .where_column(parent_key(), "=", group_column.clone())
             .where_column_sub(qualify(related.table, related.primary_key), "=", first);
         query = query.where_exists(held);
     }
