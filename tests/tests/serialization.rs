@@ -114,4 +114,14 @@ on_every_backend! {
         assert_eq!(read.to_json()?, serde_json::json!({"id": model.id, "title": "Rust"}));
         Ok(())
     }
+
+    fn only_and_except_choose_keys_and_keep_hidden_fields_hidden() {
+        schema()?;
+        let article = Article::create(Article { title: "Rust".into(), word_count: 3, ..Default::default() })?;
+        assert_eq!(article.to_json_only(&["headline", "wordCount"])?, serde_json::json!({"headline": "Rust", "wordCount": 3}));
+        assert_eq!(article.to_json_except(&["wordCount"])?, serde_json::json!({"id": article.id, "headline": "Rust"}));
+        let notes = WithNotes::create(WithNotes { title: "T".into(), draft_notes: Notes("n".into()), ..Default::default() })?;
+        assert_eq!(notes.to_json_only(&["title", "draft_notes"])?, serde_json::json!({"title": "T"}));
+        Ok(())
+    }
 }

@@ -834,6 +834,35 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     {
         serde_json::to_value(self).map_err(Error::Serialization)
     }
+
+    /// [`Model::to_json`] with only the named keys (Eloquent's `setVisible` / `only`,
+    /// Orator's `set_visible`): `user.to_json_only(&["id", "name"])`. Hidden fields stay
+    /// hidden.
+    #[cfg(feature = "json")]
+    fn to_json_only(&self, keys: &[&str]) -> Result<serde_json::Value>
+    where
+        Self: serde::Serialize,
+    {
+        let mut json = self.to_json()?;
+        if let serde_json::Value::Object(map) = &mut json {
+            map.retain(|key, _| keys.contains(&key.as_str()));
+        }
+        Ok(json)
+    }
+
+    /// [`Model::to_json`] without the named keys (Eloquent's `makeHidden`, Orator's
+    /// `set_hidden`): `user.to_json_except(&["email"])`.
+    #[cfg(feature = "json")]
+    fn to_json_except(&self, keys: &[&str]) -> Result<serde_json::Value>
+    where
+        Self: serde::Serialize,
+    {
+        let mut json = self.to_json()?;
+        if let serde_json::Value::Object(map) = &mut json {
+            map.retain(|key, _| !keys.contains(&key.as_str()));
+        }
+        Ok(json)
+    }
 }
 
 /// The most keys `find_many` binds in one statement: under every database's limit
