@@ -231,6 +231,7 @@ enum Item {
     DropColumn(String),
     RenameColumn(String, String),
     DropIndex(String),
+    RenameIndex(String, String),
     DropPrimary(Option<String>),
     DropForeign(String),
 }
@@ -589,6 +590,13 @@ impl Blueprint {
         self.items.push(Item::DropIndex(name));
     }
 
+    /// Renames an index or unique index (Laravel's `renameIndex`). SQLite, which has no
+    /// rename, drops the index and makes it again under the new name.
+    pub fn rename_index(&mut self, from: &str, to: &str) {
+        self.items
+            .push(Item::RenameIndex(from.to_owned(), to.to_owned()));
+    }
+
     /// Drops a unique index, by name or by columns.
     pub fn drop_unique<'a>(&mut self, index: impl Into<IndexName<'a>>) {
         let name = self.resolve(index.into(), IndexKind::Unique);
@@ -746,6 +754,10 @@ impl Blueprint {
                     to: to.clone(),
                 }),
                 Item::DropIndex(name) => commands.push(AlterCommand::DropIndex(name.clone())),
+                Item::RenameIndex(from, to) => commands.push(AlterCommand::RenameIndex {
+                    from: from.clone(),
+                    to: to.clone(),
+                }),
                 Item::DropPrimary(name) => {
                     commands.push(AlterCommand::DropPrimary(name.clone().unwrap_or_default()))
                 }

@@ -1009,3 +1009,32 @@ on_every_backend! {
         Ok(())
     }
 }
+
+// Laravel's renameIndex: the index keeps its columns and uniqueness under the new name.
+on_every_backend! {
+    fn renaming_an_index_keeps_it() -> Result<()> {
+        schema(|s| {
+            s.create("accounts", |t| {
+                t.increments("id");
+                t.string("email", 100);
+                t.string("region", 10);
+                t.unique(&["email"]);
+                t.index(&["region"]);
+            })
+        })?;
+        schema(|s| {
+            s.table("accounts", |t| {
+                t.rename_index("accounts_email_unique", "accounts_login_unique");
+                t.rename_index("accounts_region_index", "by_region");
+            })
+        })?;
+        let names: Vec<String> = indexes("accounts")?.into_iter().map(|i| i.name).collect();
+        assert!(names.contains(&"accounts_login_unique".to_owned()) && names.contains(&"by_region".to_owned()), "{names:?}");
+        assert!(!names.iter().any(|n| n == "accounts_email_unique" || n == "accounts_region_index"), "{names:?}");
+        DB::table("accounts").insert(orm_core::row! {"email" => "a@x", "region" => "eu"})?;
+        assert!(DB::table("accounts").insert(orm_core::row! {"email" => "a@x", "region" => "us"}).is_err());
+        let missing = schema(|s| s.table("accounts", |t| t.rename_index("no_such_index", "x")));
+        assert!(missing.is_err());
+        Ok(())
+    }
+}

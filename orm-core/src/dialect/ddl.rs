@@ -565,6 +565,14 @@ pub fn alter_table(
             }
             _ => vec![create_index(dialect, table, index)?],
         },
+        AlterCommand::RenameIndex { from, to } => {
+            if rebuild {
+                return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
+            }
+            let mut w = SqlWriter::new(dialect);
+            dialect.push_rename_index(&mut w, table, from, to);
+            vec![finish(w)?]
+        }
         AlterCommand::DropIndex(name) => {
             let mut w = SqlWriter::new(dialect);
             dialect.push_drop_index(&mut w, table, name);

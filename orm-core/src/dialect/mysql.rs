@@ -368,6 +368,15 @@ impl SchemaGrammar for MysqlDialect {
         "CURRENT_TIMESTAMP(6)"
     }
 
+    fn push_rename_index(&self, w: &mut SqlWriter, table: &str, from: &str, to: &str) {
+        w.push("ALTER TABLE ")
+            .push_table_name(table)
+            .push(" RENAME INDEX ")
+            .push_identifier(from)
+            .push(" TO ")
+            .push_identifier(to);
+    }
+
     fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
         // MODIFY restates the whole column: type, nullability and default.
         w.push("MODIFY COLUMN ")

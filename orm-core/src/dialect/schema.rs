@@ -416,6 +416,13 @@ pub enum AlterCommand {
     AddIndex(IndexDef),
     /// Drop an index or unique index by name.
     DropIndex(String),
+    /// Rename an index or unique index.
+    RenameIndex {
+        /// The current name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
     /// Drop the primary key. On PostgreSQL the constraint name is needed.
     DropPrimary(String),
     /// Add a foreign key.
@@ -438,6 +445,7 @@ impl AlterCommand {
             AlterCommand::RenameColumn { from, to } => format!("rename column {from:?} to {to:?}"),
             AlterCommand::AddIndex(i) => format!("add {} {:?}", i.kind.suffix(), i.name),
             AlterCommand::DropIndex(i) => format!("drop index {i:?}"),
+            AlterCommand::RenameIndex { from, to } => format!("rename index {from:?} to {to:?}"),
             AlterCommand::DropPrimary(i) => format!("drop primary {i:?}"),
             AlterCommand::AddForeign(f) => format!("add foreign key {:?}", f.name),
             AlterCommand::DropForeign(f) => format!("drop foreign key {f:?}"),

@@ -54,6 +54,15 @@ pub trait SchemaGrammar {
         true
     }
 
+    /// Appends the statement renaming index `from` of `table` to `to`:
+    /// `ALTER INDEX "from" RENAME TO "to"` (PostgreSQL's) by default.
+    fn push_rename_index(&self, w: &mut SqlWriter, _table: &str, from: &str, to: &str) {
+        w.push("ALTER INDEX ")
+            .push_identifier(from)
+            .push(" RENAME TO ")
+            .push_identifier(to);
+    }
+
     /// Appends what follows `ALTER TABLE "t" ` to give the existing `column` its new
     /// type, nullability and default. Only asked when
     /// [`alters_in_place`](SchemaGrammar::alters_in_place) accepts the change. An

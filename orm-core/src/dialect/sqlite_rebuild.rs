@@ -371,6 +371,25 @@ pub fn sqlite_rebuild(
     };
     let mut dropped_column: Option<String> = None;
 
+    // SQLite has no index rename: the index is made again under its new name, from the
+    // statement that made it; the table is not rebuilt.
+    if let AlterCommand::RenameIndex { from, to } = command {
+        let index = snapshot
+            .indexes
+            .iter()
+            .find(|i| i.name == *from)
+            .ok_or_else(|| {
+                Error::invalid_query(
+                    InvalidQueryKind::Schema,
+                    format!("table `{table}` has no index named `{from}`"),
+                )
+            })?;
+        let renamed = renamed_index_sql(&index.sql, from, to, dialect)?;
+        let mut w = SqlWriter::new(dialect);
+        w.push("DROP INDEX ").push_identifier(from);
+        return Ok(vec![finish(w)?, renamed]);
+    }
+
     match command {
         AlterCommand::AddColumn(column) => {
             if column_position(&items, &column.name).is_some() {
@@ -589,6 +608,40 @@ pub fn sqlite_rebuild(
     }
     statements.extend(snapshot.triggers.iter().cloned());
     Ok(statements)
+}
+
+/// `sql` (a `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON ...` statement) with the
+/// index's name replaced by `to`, quoted.
+fn renamed_index_sql(
+    sql: &str,
+    from: &str,
+    to: &str,
+    dialect: &'static dyn Dialect,
+) -> Result<String> {
+    let tokens = sql_tokens::tokenize(sql);
+    let name = tokens
+        .iter()
+        .position(|t| t.is_keyword(sql, "INDEX"))
+        .and_then(|at| {
+            tokens[at + 1..].iter().find(|t| {
+                !t.is_keyword(sql, "IF")
+                    && !t.is_keyword(sql, "NOT")
+                    && !t.is_keyword(sql, "EXISTS")
+            })
+        })
+        .filter(|t| t.name(sql).is_some_and(|n| n == from))
+        .ok_or_else(|| {
+            Error::invalid_query(
+                InvalidQueryKind::Schema,
+                format!("cannot read the definition of index `{from}`"),
+            )
+        })?;
+    let mut quoted = SqlWriter::new(dialect);
+    quoted.push_identifier(to);
+    let quoted = finish(quoted)?;
+    let mut renamed = sql.to_owned();
+    renamed.replace_range(name.span.clone(), &quoted);
+    Ok(renamed)
 }
 
 /// Gives the rebuilt `AUTOINCREMENT` table the old one's key counter (`sqlite_sequence`,
