@@ -212,6 +212,15 @@ on_every_backend! {
         assert_eq!(account_names(Account::where_eq("settings->tags->0", "b"))?, ["grace"]);
         assert_eq!(account_names(Account::where_("settings->theme", "like", "%dark%"))?, ["ada", "linus"]);
         assert_eq!(account_names(Account::query().where_null("settings->limits->monthly"))?, ["grace", "linus"]);
+        // Selected: named as written, or by its alias; plucked.
+        let themes: Vec<String> = DB::table("accounts").order_by("name").pluck("settings->theme")?;
+        assert_eq!(themes[1], "light");
+        let rows = DB::table("accounts").select(&["name", "settings->theme", "settings->font_size as size"]).order_by("name").get()?;
+        assert_eq!(rows[1].get::<String, _>("settings->theme")?, "light");
+        // SQLite's json_extract gives the JSON number; PostgreSQL's ->> and MySQL's
+        // json_unquote give its text (as in Laravel).
+        let size = rows[1].get::<Value, _>("size")?;
+        assert!(matches!(&size, Value::Int(12)) || matches!(&size, Value::Text(t) if t == "12"), "{size:?}");
         let by_size: Vec<String> = Account::query().order_by_desc("settings->font_size").pluck("name")?;
         assert_eq!(by_size.len(), 3);
         // A key that is not a plain name is refused, never written into the SQL.

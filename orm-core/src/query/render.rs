@@ -16,6 +16,13 @@ pub(crate) fn push_column(w: &mut SqlWriter, expr: &str) {
         return;
     }
     let (name, alias) = split_alias(expr);
+    if name.contains("->") {
+        // A JSON path's value, named as written unless aliased (`row.get("options->theme")`).
+        w.push_qualified_name(name)
+            .push(" AS ")
+            .push_identifier(alias.unwrap_or(name));
+        return;
+    }
     w.push_qualified(name);
     if let Some(alias) = alias {
         w.push(" AS ").push_identifier(alias);
