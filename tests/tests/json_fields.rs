@@ -245,6 +245,9 @@ on_every_backend! {
         assert_eq!(names(DB::table("flags").where_eq("options->enabled", false))?, ["off"]);
         assert_eq!(names(DB::table("flags").where_("options->n", ">", 1.6))?, ["off"]);
         assert_eq!(names(DB::table("flags").where_("options->n", "<", 2))?, ["on"]);
+        // Written as a JSON boolean, found as one.
+        DB::table("flags").where_eq("name", "off").update(row! {"options->enabled" => true})?;
+        assert_eq!(names(DB::table("flags").where_eq("options->enabled", true))?, ["off", "on"]);
         Ok(())
     }
 
@@ -258,6 +261,30 @@ on_every_backend! {
         assert_eq!(account_names(Account::query().where_json_length("settings->tags", "=", 0))?, ["linus"]);
         assert_eq!(account_names(Account::query().where_json_length("extra", ">", 1))?, ["ada"]);
         assert_eq!(account_names(Account::query().where_json_length("settings->tags", ">=", 1).or_where_json_length("extra", "=", 1))?, ["ada", "grace", "linus"]);
+        Ok(())
+    }
+}
+
+// Laravel's `update(['options->theme' => 'dark'])`: one path of the document set, the
+// rest kept, on the JSONB and the JSON column alike.
+on_every_backend! {
+    fn updating_a_json_path_keeps_the_rest() -> Result<()> {
+        json_rows()?;
+        DB::table("accounts").where_eq("name", "grace").update(row! {
+            "settings->theme" => "it's \"dark\"",
+            "settings->font_size" => 15,
+            "settings->limits->daily" => 3,
+        })?;
+        let grace = Account::where_eq("name", "grace").first()?.unwrap();
+        assert_eq!(grace.settings.theme, "it's \"dark\"");
+        assert_eq!(grace.settings.font_size, 15);
+        assert_eq!(grace.settings.limits.get("daily"), Some(&3));
+        assert_eq!(grace.settings.tags, ["b"]);
+        DB::table("accounts").where_eq("name", "ada").update(row! {"extra->0" => 7})?;
+        let ada = Account::where_eq("name", "ada").first()?.unwrap();
+        assert_eq!(ada.extra.as_deref(), Some(&vec![7, 2, 3]));
+        let stepped = DB::table("accounts").increment("settings->font_size", 1);
+        assert!(matches!(stepped, Err(Error::InvalidQuery { .. })), "{stepped:?}");
         Ok(())
     }
 }

@@ -247,6 +247,21 @@ pub trait Dialect:
         w.push("')");
     }
 
+    /// Opens a JSON document with one path set, for `UPDATE .. SET column = ..`
+    /// (Laravel's `update(['options->theme' => 'dark'])`): what precedes the document,
+    /// `json_set(` by default (SQLite's). Several paths of one column nest.
+    fn push_json_set_open(&self, w: &mut SqlWriter) {
+        w.push("json_set(");
+    }
+
+    /// Closes what [`Dialect::push_json_set_open`] opened: the path, and the new value
+    /// as the bound JSON text `json` (`, '$."theme"', json(?))`).
+    fn push_json_set_close(&self, w: &mut SqlWriter, path: &[&str], json: String) {
+        w.push(", '");
+        push_json_path_literal(w, path);
+        w.push("', json(").push_bind(Value::Text(json)).push("))");
+    }
+
     /// How a condition compares a JSON path's text with `value`: text put before and
     /// after the path, then before and after the value's placeholder. Nothing by
     /// default; PostgreSQL casts the text for a number or a boolean (its `->>` gives
@@ -859,6 +874,52 @@ pub(crate) fn rewrite_question_marks(
     }
     out.push_str(&sql[start.min(sql.len())..]);
     out
+}
+
+/// `value` as JSON text, for a JSON path's new value: text quoted and escaped, numbers
+/// and booleans as they are, NULL as `null`, dates as their text. Bytes and arrays have
+/// no JSON form here.
+pub(crate) fn json_text(value: &Value) -> Result<String> {
+    let quoted = |text: &str| {
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push('"');
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    };
+    Ok(match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) if f.is_finite() => f.to_string(),
+        Value::Text(text) => quoted(text),
+        Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::DateTimeUtc(_) => {
+            quoted(&value.to_string())
+        }
+        #[cfg(feature = "json")]
+        Value::Json(json) => json.to_string(),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => d.to_string(),
+        other => {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Unsupported,
+                format!(
+                    "a {} value cannot be written into a JSON path",
+                    other.type_name()
+                ),
+            ))
+        }
+    })
 }
 
 /// `function(column[, '$.path'])`: `function` given with its opening parenthesis.

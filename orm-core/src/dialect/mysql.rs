@@ -182,6 +182,15 @@ impl Dialect for MysqlDialect {
         w.push(if as_text { "'))" } else { "')" });
     }
 
+    fn push_json_set_close(&self, w: &mut SqlWriter, path: &[&str], json: String) {
+        // `json_extract(?, '$')` reads the bound text as JSON (MariaDB has no CAST AS JSON).
+        w.push(", '");
+        push_json_path_literal(w, path);
+        w.push("', json_extract(")
+            .push_bind(Value::Text(json))
+            .push(", '$'))");
+    }
+
     fn truncate_commits_transaction(&self) -> bool {
         true
     }

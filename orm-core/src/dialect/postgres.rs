@@ -89,6 +89,19 @@ impl Dialect for PostgresDialect {
         w.push(")");
     }
 
+    fn push_json_set_open(&self, w: &mut SqlWriter) {
+        w.push("jsonb_set((");
+    }
+
+    fn push_json_set_close(&self, w: &mut SqlWriter, path: &[&str], json: String) {
+        // The keys are letters, digits and underscores: a text array literal as it is.
+        w.push(")::jsonb, '{")
+            .push(&path.join(","))
+            .push("}', ")
+            .push_bind(Value::Text(json))
+            .push("::jsonb)");
+    }
+
     fn json_comparison(&self, value: &Value) -> [&'static str; 4] {
         match value {
             Value::Int(_) | Value::Float(_) => ["(", ")::numeric", "", ""],

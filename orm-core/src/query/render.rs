@@ -686,12 +686,22 @@ pub(crate) fn render_update(
     w.push("UPDATE ");
     push_table(w, &parts.table);
     w.push(" SET ");
-    for (i, (column, value)) in sets.into_iter().enumerate() {
+    let mut sets: Vec<(&str, Option<SetValue>)> =
+        sets.into_iter().map(|(c, v)| (c, Some(v))).collect();
+    for i in 0..sets.len() {
+        // SET takes bare column names (PostgreSQL refuses qualified ones).
+        let column = sets[i].0;
+        let column = column.rsplit_once('.').map_or(column, |(_, c)| c);
+        let Some(value) = sets[i].1.take() else {
+            continue; // a JSON path written with an earlier one of its column
+        };
         if i > 0 {
             w.push(", ");
         }
-        // SET takes bare column names (PostgreSQL refuses qualified ones).
-        let column = column.rsplit_once('.').map_or(column, |(_, c)| c);
+        if column.contains("->") {
+            push_json_sets(w, column, value, &mut sets[i + 1..]);
+            continue;
+        }
         w.push_identifier(column).push(" = ");
         match value {
             SetValue::Value(v) => {
@@ -702,6 +712,57 @@ pub(crate) fn render_update(
         }
     }
     parts.render_write_where(w, key);
+}
+
+/// `column = <its document with the paths set>` for a JSON path in `SET`
+/// (`options->theme`), with every later path of the same column (taken out of `rest`)
+/// nested in one expression: a column may be assigned once. Stepping a path is refused.
+fn push_json_sets(
+    w: &mut SqlWriter,
+    name: &str,
+    value: SetValue,
+    rest: &mut [(&str, Option<SetValue>)],
+) {
+    let Ok(Some((column, _))) = crate::dialect::split_json_path(name) else {
+        w.push_qualified_name(name); // records the invalid path's error
+        return;
+    };
+    let mut paths = vec![(name.to_owned(), value)];
+    for (other, slot) in rest.iter_mut() {
+        let other = other.rsplit_once('.').map_or(*other, |(_, c)| c);
+        let same =
+            matches!(crate::dialect::split_json_path(other), Ok(Some((c, _))) if c == column);
+        if let (true, Some(value)) = (same, slot.take()) {
+            paths.push((other.to_owned(), value));
+        }
+    }
+    let dialect = w.dialect();
+    w.push_identifier(column).push(" = ");
+    for _ in &paths {
+        dialect.push_json_set_open(w);
+    }
+    w.push_qualified_name(column);
+    for (name, value) in paths {
+        let SetValue::Value(value) = value else {
+            w.fail(Error::invalid_query(
+                InvalidQueryKind::Unsupported,
+                format!("`{name}`: a JSON path cannot be incremented or decremented"),
+            ));
+            return;
+        };
+        let json = match crate::dialect::json_text(&value) {
+            Ok(json) => json,
+            Err(e) => {
+                w.fail(e);
+                return;
+            }
+        };
+        let path = match crate::dialect::split_json_path(&name) {
+            Ok(Some((_, path))) => path,
+            _ => Vec::new(),
+        };
+        dialect.push_json_set_close(w, &path, json);
+    }
 }
 
 /// Renders `DELETE FROM table` followed by the query's conditions.
