@@ -46,6 +46,23 @@ impl ModelHooks for Country {
     }
 }
 
+/// The users table with a saving hook that derives the email from the name.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "users", hooks)]
+pub struct Derived {
+    pub id: Option<i64>,
+    pub name: String,
+    pub email: String,
+    pub votes: i32,
+}
+
+impl ModelHooks for Derived {
+    fn saving(&mut self) -> Result<()> {
+        self.email = format!("{}@example.com", self.name.to_lowercase());
+        Ok(())
+    }
+}
+
 /// Authors seen through a global scope that joins: only authors with a book (a join
 /// belongs on the query in `global_scopes`, not inside `scope`).
 #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -535,6 +552,18 @@ on_every_backend! {
         assert_eq!(Country::count()?, 3);
         assert_eq!(Country::where_("code", "<>", "FR").delete()?, 2);
         assert_eq!(Country::count()?, 1);
+        Ok(())
+    }
+
+    fn a_mass_update_writes_what_the_hooks_change_too() {
+        schema()?;
+        seed(&[("Ada", 1), ("Grace", 2)])?;
+        assert_eq!(Derived::where_eq("name", "Ada").update(orm_core::row! {"name" => "Lovelace"})?, 1);
+        let ada = Derived::where_eq("name", "Lovelace").first()?.unwrap();
+        assert_eq!(ada.email, "lovelace@example.com");
+        assert_eq!(ada.votes, 1);
+        let grace = Derived::where_eq("name", "Grace").first()?.unwrap();
+        assert_ne!(grace.email, "lovelace@example.com");
         Ok(())
     }
 

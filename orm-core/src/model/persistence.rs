@@ -24,11 +24,18 @@ pub(super) fn bulk_write<M: Model>(
 fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On<'_>) -> Result<()> {
     match op {
         BulkOp::Update(values) => {
+            // The row as read, so that what the hooks change besides is written too.
+            let baseline: Vec<Option<Value>> = model
+                .meta()
+                .columns
+                .iter()
+                .map(|c| model.column_value(c))
+                .collect();
             for (column, value) in values {
                 model.set_column(column, value.as_ref())?;
             }
             let columns: Vec<&str> = values.iter().map(|(c, _)| c.as_str()).collect();
-            save(model, on, Some(&columns))
+            save_columns(model, on, &columns, Some(&baseline))
         }
         BulkOp::Delete { force } => delete(model, on, *force),
     }
@@ -368,6 +375,17 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
 
 /// `save_only`: the named columns (plus `updated_at`) of a stored row.
 pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&str]) -> Result<()> {
+    save_columns(model, on, columns, None)
+}
+
+/// [`save_only`]; with `baseline` (the row as read, for a mass update), the columns the
+/// hooks changed are written too, as a save would.
+fn save_columns(
+    model: &mut dyn Persist,
+    on: &mut On<'_>,
+    columns: &[&str],
+    baseline: Option<&[Option<Value>]>,
+) -> Result<()> {
     let meta = model.meta();
     let key = model.key_value();
     if key.is_null() {
@@ -389,6 +407,21 @@ pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&st
             .column_value(column)
             .ok_or_else(|| Error::ColumnNotFound(format!("{}.{column}", meta.name)))?;
         pairs.push((column, value));
+    }
+    if let Some(baseline) = baseline {
+        for (i, column) in meta.columns.iter().enumerate() {
+            let skipped = columns.contains(column)
+                || Some(*column) == version_column
+                || Some(i) == updated_at
+                || *column == meta.primary_key;
+            if skipped {
+                continue;
+            }
+            let now = model.column_value(column);
+            if now != baseline.get(i).cloned().flatten() {
+                pairs.push((column, now.unwrap_or_default()));
+            }
+        }
     }
     if let Some(i) = updated_at {
         if !columns.contains(&meta.columns[i]) {
