@@ -736,6 +736,19 @@ on_every_backend! {
         Ok(())
     }
 
+    fn writing_through_a_through_relation_says_how() {
+        seed()?;
+        let france = Country::where_eq("name", "France").first()?.unwrap();
+        let refused = france.posts().create(Post { title: "x".into(), ..Default::default() });
+        match refused {
+            Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, message, .. }) => {
+                assert!(message.contains("through") && !message.contains("associate"), "{message}");
+            }
+            other => panic!("expected a relation error, got {other:?}"),
+        }
+        Ok(())
+    }
+
     fn toggle_with_writes_pivot_values_for_the_keys_it_attaches() {
         seed()?;
         let linus = User::where_eq("name", "Linus").first()?.unwrap();

@@ -398,13 +398,16 @@ impl<C: Model> Query<C> {
                 })?;
             }
             _ => {
+                let hint = match relation.kind {
+                    RelationKind::BelongsTo | RelationKind::MorphTo => {
+                        "use associate() for belongs-to relations"
+                    }
+                    _ => "a through relation's rows are written through the relations it goes through",
+                };
                 return Err(Error::invalid_query(
                     InvalidQueryKind::Relation,
-                    format!(
-                        "cannot {action} through `{}`: use associate() for belongs-to relations",
-                        relation.name
-                    ),
-                ))
+                    format!("cannot {action} through `{}`: {hint}", relation.name),
+                ));
             }
         }
         // Written on the query's connection: later saves of the child go there too.
