@@ -89,6 +89,21 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_query_touches_its_rows() {
+        let (post, long_ago) = setup()?;
+        let id = post.id.unwrap();
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        Post::create(Post { title: "Other".into(), created_at: Some(long_ago), updated_at: Some(long_ago), ..Default::default() })?;
+        // Eloquent's Builder::touch: only the matching rows.
+        assert_eq!(Post::where_eq("id", id).touch()?, 1);
+        assert!(post_updated_at(id)? > before);
+        let other = Post::where_eq("title", "Other").first()?.unwrap();
+        assert_eq!(other.updated_at.unwrap().timestamp(), long_ago.timestamp());
+        let refused = Comment::query().touch();
+        assert!(matches!(refused, Err(Error::InvalidQuery { kind: InvalidQueryKind::Model, .. })), "{refused:?}");
+        Ok(())
+    }
+
     fn without_touch_or_owner_nothing_is_stamped() {
         let (post, long_ago) = setup()?;
         let id = post.id.unwrap();

@@ -361,6 +361,22 @@ impl<T> Query<T> {
         self.run(move |q, c| q.update_on(c, values))
     }
 
+    /// Stamps `updated_at` with now on the matching rows of a model with timestamps
+    /// (Eloquent's `Builder::touch`, `user.posts().touch()`); returns how many. A query
+    /// whose rows have no `updated_at` fails with [`Error::InvalidQuery`] (kind `Model`).
+    pub fn touch(self) -> Result<u64> {
+        let Some(updated_at) = self.stamped_updated_at() else {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Model,
+                format!(
+                    "`touch` needs a model with timestamps; `{}` has no `updated_at`",
+                    self.parts.table
+                ),
+            ));
+        };
+        self.update([(updated_at, Value::DateTimeUtc(crate::value::now()))])
+    }
+
     pub(crate) fn update_on<'a>(
         mut self,
         conn: &mut Connection,
