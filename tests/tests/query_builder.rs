@@ -193,6 +193,9 @@ on_every_backend! {
         // Counting grouped, distinct and limited queries counts their rows.
         assert_eq!(DB::table("users").select("team_id").distinct().count()?, 3);
         assert_eq!(DB::table("users").group_by("team_id").select("team_id").count()?, 3);
+        // Without a select of its own: the groups are counted (no `SELECT *` beside
+        // GROUP BY, which PostgreSQL and MySQL's ONLY_FULL_GROUP_BY refuse).
+        assert_eq!(DB::table("users").group_by("team_id").count()?, 3);
         assert_eq!(DB::table("users").limit(2).count()?, 2);
         assert_eq!(DB::table("users").order_by("votes").limit(3).sum("votes")?, 95.0);
         // Typed rows: tuples decode positionally.

@@ -593,6 +593,7 @@ impl Parts {
     ) {
         self.lock = None;
         if self.aggregate_needs_subquery() {
+            let counting = column.is_none();
             // Aggregate over the inner query's result columns (unqualified).
             let column = column.map(|c| match c.rsplit_once('.') {
                 Some((_, last)) => super::Ident::Owned(last.to_owned()),
@@ -607,6 +608,14 @@ impl Parts {
                     float,
                 }),
             );
+            // Counting the groups of a query that selects nothing of its own: the inner
+            // query selects the grouped columns (`SELECT *` beside `GROUP BY` is refused
+            // by PostgreSQL and by MySQL's ONLY_FULL_GROUP_BY).
+            if counting && self.columns.is_empty() && !self.groups.is_empty() {
+                for group in self.groups.clone() {
+                    self.columns.push(SelectItem::Column(group));
+                }
+            }
             w.push(" FROM (");
             self.alias_duplicate_columns();
             self.render_select(w);
