@@ -736,6 +736,21 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_nested_has_count_counts_the_last_relation() {
+        // Orator's and Eloquent's has('posts.comments', '>=', 3): a user with a post
+        // that has three comments, not a user with three posts that have comments.
+        seed()?;
+        let names = |q: Query<User>| -> Result<Vec<String>> { q.order_by("name").pluck("name") };
+        assert_eq!(names(User::query().has_count("posts.comments", ">=", 2))?, ["Ada", "Grace"]);
+        assert!(names(User::query().has_count("posts.comments", ">=", 3))?.is_empty());
+        let g1 = Post::where_eq("title", "g1").first()?.unwrap();
+        g1.comments().create(Comment { body: "g1-c2".into(), ..Default::default() })?;
+        assert_eq!(names(User::query().has_count("posts.comments", ">=", 3))?, ["Grace"]);
+        assert_eq!(names(User::query().where_has_count("posts.comments", |q| q.where_like("body", "a1%"), "=", 2))?, ["Ada"]);
+        assert_eq!(names(User::query().has_count("posts.comments", "<", 1))?, Vec::<String>::new());
+        Ok(())
+    }
+
     fn writing_through_a_through_relation_says_how() {
         seed()?;
         let france = Country::where_eq("name", "France").first()?.unwrap();

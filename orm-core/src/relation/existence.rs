@@ -1,7 +1,7 @@
 //! Existence subqueries: `has`, `where_has`, `doesnt_have`, `has_count`.
 
 use super::*;
-use crate::query::IntoOperator;
+use crate::query::{IntoOperator, Operator};
 
 /// The related rows joined as needed, and the column matching the parent's key.
 /// `alias` names the related table in the statement (`FROM categories AS alias`), for
@@ -269,6 +269,22 @@ pub(super) fn existence_query(
     constraint: Option<&Constraint>,
     depth: usize,
 ) -> Result<Query<Record>> {
+    existence_counting(parent, parent_ref, path, select, constraint, depth, None)
+}
+
+/// [`existence_query`]; with `count`, a nested path's last relation is counted and
+/// compared inside the level above it (Orator's and Eloquent's nested `has` with a
+/// count: users with a post that has at least two comments), every other level being
+/// an `EXISTS`.
+fn existence_counting(
+    parent: &'static ModelMeta,
+    parent_ref: &str,
+    path: &str,
+    select: &'static str,
+    constraint: Option<&Constraint>,
+    depth: usize,
+    count: Option<(Operator, i64)>,
+) -> Result<Query<Record>> {
     let (head, rest) = match path.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
         None => (path, None),
@@ -294,8 +310,31 @@ pub(super) fn existence_query(
     match rest {
         Some(rest) => {
             let reference = alias.as_deref().unwrap_or(related.table);
-            let inner = existence_query(related, reference, rest, "1", constraint, depth + 1)?;
-            query = query.where_exists(inner);
+            match count {
+                Some((op, n)) if !rest.contains('.') => {
+                    let inner = existence_query(
+                        related,
+                        reference,
+                        rest,
+                        "COUNT(*)",
+                        constraint,
+                        depth + 1,
+                    )?;
+                    query = query.where_sub(inner, op, n);
+                }
+                _ => {
+                    let inner = existence_counting(
+                        related,
+                        reference,
+                        rest,
+                        "1",
+                        constraint,
+                        depth + 1,
+                        count,
+                    )?;
+                    query = query.where_exists(inner);
+                }
+            }
         }
         None => {
             if let Some(constraint) = constraint {
@@ -490,18 +529,7 @@ impl<M: Model> Query<M> {
         count: i64,
     ) -> Self {
         let constraint: Constraint = Arc::new(constraint);
-        let parent = self.table_reference();
-        match existence_query(
-            M::meta(),
-            parent,
-            relation,
-            "COUNT(*)",
-            Some(&constraint),
-            1,
-        ) {
-            Ok(sub) => self.where_sub(sub, op, count),
-            Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
-        }
+        self.counted_has(relation, Some(&constraint), op, count)
     }
 
     /// Only rows whose number of related rows compares with `count`:
@@ -512,10 +540,38 @@ impl<M: Model> Query<M> {
         op: impl crate::query::IntoOperator,
         count: i64,
     ) -> Self {
+        self.counted_has(relation, None, op, count)
+    }
+
+    /// `has_count`/`where_has_count`: `(SELECT COUNT(*) ..) op count`; for a nested path
+    /// (`posts.comments`), rows with a post whose comments' count compares.
+    fn counted_has(
+        mut self,
+        relation: &str,
+        constraint: Option<&Constraint>,
+        op: impl crate::query::IntoOperator,
+        count: i64,
+    ) -> Self {
+        let Some(op) = self.operator(op) else {
+            return self;
+        };
         let parent = self.table_reference();
-        match existence_query(M::meta(), parent, relation, "COUNT(*)", None, 1) {
-            Ok(sub) => self.where_sub(sub, op, count),
-            Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
+        let sub = match relation.contains('.') {
+            false => existence_query(M::meta(), parent, relation, "COUNT(*)", constraint, 1),
+            true => existence_counting(
+                M::meta(),
+                parent,
+                relation,
+                "1",
+                constraint,
+                1,
+                Some((op, count)),
+            ),
+        };
+        match (sub, relation.contains('.')) {
+            (Ok(sub), false) => self.where_sub(sub, op, count),
+            (Ok(sub), true) => self.where_exists(sub),
+            (Err(e), _) => self.fail(InvalidQueryKind::Relation, e.to_string()),
         }
     }
 
