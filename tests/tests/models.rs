@@ -555,6 +555,21 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_local_scope_through_call_scope_holds_for_both_sides_of_an_or() {
+        schema()?;
+        seed(&[("Ada", 1), ("Grace", 200), ("Linus", 300)])?;
+        let names = |q: Query<User>| -> Result<Vec<String>> { q.order_by("name").pluck("name") };
+        let popular = |q: Query<User>| q.call_scope(|q| q.where_("votes", ">", 100));
+        assert_eq!(names(popular(User::where_eq("name", "Ada").or_where_eq("name", "Grace")))?, ["Grace"]);
+        // Without it, SQL's precedence: Ada OR (Grace AND votes > 100).
+        let plain = User::where_eq("name", "Ada").or_where_eq("name", "Grace").where_("votes", ">", 100);
+        assert_eq!(names(plain)?, ["Ada", "Grace"]);
+        // A scope holding an OR of its own stays inside its group.
+        let either = |q: Query<User>| q.call_scope(|q| q.where_eq("name", "Ada").or_where_eq("name", "Linus"));
+        assert_eq!(names(either(User::where_("votes", ">", 100)))?, ["Linus"]);
+        Ok(())
+    }
+
     fn a_mass_update_writes_what_the_hooks_change_too() {
         schema()?;
         seed(&[("Ada", 1), ("Grace", 2)])?;

@@ -140,6 +140,15 @@ impl<T> Query<T> {
         query
     }
 
+    /// Applies a local scope the way Orator and Eloquent call one (`callScope`): when
+    /// the query's conditions so far or the scope's own hold an `OR`, each side is
+    /// grouped, so `User::where_eq("a", 1).or_where_eq("b", 2)` then a scope adding
+    /// `votes > 100` reads `(a = 1 OR b = 2) AND votes > 100`, not `a = 1 OR (b = 2 AND
+    /// votes > 100)`. Write a chainable scope as `self.call_scope(|q| q.where_(..))`.
+    pub fn call_scope(self, scope: impl FnOnce(Self) -> Self) -> Self {
+        self.bracketed(scope)
+    }
+
     // ----- one helper per kind of condition --------------------------------------------
 
     fn push_where(mut self, or: bool, kind: WhereKind) -> Self {
