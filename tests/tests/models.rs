@@ -63,6 +63,34 @@ impl ModelHooks for Derived {
     }
 }
 
+/// The users table with hooks that write an audit row through the facade, and refuse
+/// to touch a user with 300 votes.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "users", hooks)]
+pub struct Audited {
+    pub id: Option<i64>,
+    pub name: String,
+    pub votes: i32,
+}
+
+impl ModelHooks for Audited {
+    fn saving(&mut self) -> Result<()> {
+        DB::table("audit").insert(row! {"note" => format!("saving {}", self.id.unwrap_or(0))})?;
+        if self.votes == 300 {
+            return Err(Error::Cancelled("300 votes stay".into()));
+        }
+        Ok(())
+    }
+
+    fn deleting(&mut self) -> Result<()> {
+        DB::table("audit").insert(row! {"note" => format!("deleting {}", self.id.unwrap_or(0))})?;
+        if self.votes == 300 {
+            return Err(Error::Cancelled("300 votes stay".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Authors seen through a global scope that joins: only authors with a book (a join
 /// belongs on the query in `global_scopes`, not inside `scope`).
 #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -567,6 +595,27 @@ on_every_backend! {
         // A scope holding an OR of its own stays inside its group.
         let either = |q: Query<User>| q.call_scope(|q| q.where_eq("name", "Ada").or_where_eq("name", "Linus"));
         assert_eq!(names(either(User::where_("votes", ">", 100)))?, ["Linus"]);
+        Ok(())
+    }
+
+    fn what_hooks_write_in_a_mass_write_goes_with_it() {
+        schema()?;
+        DB::statement("CREATE TABLE audit (note VARCHAR(50) NOT NULL)")?;
+        seed(&[("Ada", 1), ("Grace", 2), ("Linus", 300)])?;
+        let audit = || DB::table("audit").count();
+        // Refused by Linus's hook: the rows the hooks wrote before go with the rollback.
+        let refused = Audited::query().order_by("id").update(row! {"name" => "x"});
+        assert!(matches!(refused, Err(Error::Cancelled(_))), "{refused:?}");
+        assert_eq!(audit()?, 0);
+        assert_eq!(Audited::where_eq("name", "x").count()?, 0);
+        let refused = Audited::query().order_by("id").delete();
+        assert!(matches!(refused, Err(Error::Cancelled(_))), "{refused:?}");
+        assert_eq!((audit()?, Audited::count()?), (0, 3));
+        // Accepted, inside the caller's transaction too: the audit rows are kept.
+        DB::transaction(|| Audited::where_("votes", "<", 100).update(row! {"name" => "y"}))?;
+        assert_eq!((audit()?, Audited::where_eq("name", "y").count()?), (2, 2));
+        assert_eq!(Audited::where_eq("votes", 1).delete()?, 1);
+        assert_eq!(audit()?, 3);
         Ok(())
     }
 

@@ -11,12 +11,17 @@ pub(super) fn bulk_write<M: Model>(
     conn: &mut Connection,
 ) -> Result<u64> {
     conn.transaction(|conn| {
-        let mut models = query.get_on(conn)?;
-        let mut on = On::Conn(conn);
-        for model in &mut models {
-            write_one(model, &op, &mut on)?;
-        }
-        Ok(models.len() as u64)
+        // The connection is lent to the thread while the hooks run, so what they write
+        // (`DB::table`, other models) goes into this transaction, on this connection:
+        // kept or rolled back with the mass write, never on another of the pool.
+        crate::Executor::scope(conn, || {
+            let mut models = query.get()?;
+            let mut on = On::Named(M::meta().connection);
+            for model in &mut models {
+                write_one(model, &op, &mut on)?;
+            }
+            Ok(models.len() as u64)
+        })
     })
 }
 
