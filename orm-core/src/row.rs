@@ -349,22 +349,57 @@ fn positions_by_name(row: &Row<'_>, model: &str, columns: &[&str]) -> Result<Opt
     {
         return Ok(None);
     }
-    columns
+    // Each column's candidates: the result's columns of that name (exact, else ignoring
+    // case). A join selecting two tables' `*` has two `id`s: the one taken is the one
+    // among the model's other columns (nearest to where its unique columns are), so a
+    // model read through `select(&["users.*", "posts.*"])` keeps its own key, not the
+    // other table's, whichever comes first (Eloquent keeps the last one).
+    let candidates: Vec<Vec<usize>> = columns
         .iter()
         .map(|column| {
+            let exact: Vec<usize> = (0..len)
+                .filter(|&i| row.column_name(i) == *column)
+                .collect();
+            if !exact.is_empty() {
+                return exact;
+            }
             (0..len)
-                .find(|&i| row.column_name(i) == *column)
-                .or_else(|| (0..len).find(|&i| row.column_name(i).eq_ignore_ascii_case(column)))
-                .ok_or_else(|| {
-                    Error::ColumnNotFound(format!(
-                        "{model}.{column} (the result has {}; select every column of the \
+                .filter(|&i| row.column_name(i).eq_ignore_ascii_case(column))
+                .collect()
+        })
+        .collect();
+    let unique: Vec<usize> = candidates
+        .iter()
+        .filter(|c| c.len() == 1)
+        .map(|c| c[0])
+        .collect();
+    let anchor = match unique.len() {
+        0 => None,
+        n => Some(unique.iter().sum::<usize>() as f64 / n as f64),
+    };
+    columns
+        .iter()
+        .zip(&candidates)
+        .map(|(column, found)| {
+            let chosen = match (found.as_slice(), anchor) {
+                ([], _) => None,
+                ([only], _) => Some(*only),
+                (several, Some(anchor)) => several.iter().copied().min_by(|a, b| {
+                    let (da, db) = ((*a as f64 - anchor).abs(), (*b as f64 - anchor).abs());
+                    da.total_cmp(&db)
+                }),
+                (several, None) => several.first().copied(),
+            };
+            chosen.ok_or_else(|| {
+                Error::ColumnNotFound(format!(
+                    "{model}.{column} (the result has {}; select every column of the \
                          model, or read the rows as records)",
-                        (0..len)
-                            .map(|i| row.column_name(i))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })
+                    (0..len)
+                        .map(|i| row.column_name(i))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
         })
         .collect::<Result<Box<[usize]>>>()
         .map(Some)

@@ -136,3 +136,32 @@ on_every_backend! {
         Ok(())
     }
 }
+
+// A join selecting both tables' `*` has two `id` columns: the model keeps its own key,
+// whichever table comes first, so a save writes its own row (Eloquent keeps the last
+// one, which clobbers the key when the model's table comes first).
+on_every_backend! {
+    fn a_join_of_two_stars_keeps_the_models_own_key() {
+        seed()?;
+        let extra = Team::create(Team { name: "Extra".into(), ..Default::default() })?;
+        let extra_id = extra.id.unwrap();
+        for select in [&["teams.*", "people.*"][..], &["people.*", "teams.*"][..]] {
+            let people = Person::query()
+                .join("teams", "teams.id", "=", "people.team_id")
+                .select(select.to_vec())
+                .order_by("people.id")
+                .get()?;
+            assert!(!people.is_empty());
+            for person in &people {
+                let stored = Person::find_or_fail(person.id)?;
+                assert_eq!((&person.first, &person.last), (&stored.first, &stored.last), "{select:?}");
+            }
+            let mut first = people[0].clone();
+            first.last = format!("{} (edited)", first.last);
+            first.save()?;
+            assert!(Person::find_or_fail(first.id)?.last.ends_with("(edited)"));
+            assert_eq!(Team::find_or_fail(extra_id)?.name, "Extra");
+        }
+        Ok(())
+    }
+}
