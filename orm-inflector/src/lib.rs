@@ -233,6 +233,22 @@ fn pluralize_word(word: &str) -> String {
     if let Some((_, plural)) = IRREGULAR.iter().find(|(s, _)| *s == word) {
         return (*plural).to_owned();
     }
+    // Already plural (a model named `Users` or `People`): kept, as Laravel's
+    // `Str::plural` keeps it, rather than `userses`.
+    if IRREGULAR.iter().any(|(_, p)| *p == word) {
+        return word.to_owned();
+    }
+    let singular = singularize_word(word);
+    if singular != word && regular_plural(&singular) == word {
+        return word.to_owned();
+    }
+    regular_plural(word)
+}
+
+fn regular_plural(word: &str) -> String {
+    if word.is_empty() {
+        return String::new();
+    }
     let bytes = word.as_bytes();
     let last = bytes[bytes.len() - 1];
     let before = bytes.len().checked_sub(2).map(|i| bytes[i]);
@@ -305,7 +321,8 @@ fn singularize_word(word: &str) -> String {
 }
 
 /// The conventional table of a model type name: `User` → `users`, `BlogPost` →
-/// `blog_posts`.
+/// `blog_posts`; a name already plural stays so (`Users` → `users`, `People` →
+/// `people`).
 pub fn table_name(type_name: &str) -> String {
     pluralize(&snake_case(type_name))
 }
@@ -488,6 +505,21 @@ mod tests {
             ("already_snake", "already_snake"),
         ] {
             assert_eq!(snake_case(name), snake, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_name_already_plural_stays_plural() {
+        for (name, table) in [
+            ("Users", "users"),
+            ("People", "people"),
+            ("BlogPosts", "blog_posts"),
+            ("Categories", "categories"),
+            ("Status", "statuses"),
+            ("Address", "addresses"),
+            ("Person", "people"),
+        ] {
+            assert_eq!(table_name(name), table, "{name}");
         }
     }
 }
