@@ -605,3 +605,22 @@ fn mysql_a_returned_connection_goes_to_the_waiting_checkout() -> orm_core::Resul
     let url = orm_core::testing::mysql_url();
     a_returned_connection_goes_to_the_waiting_checkout("handoff_mysql", &url)
 }
+
+#[test]
+fn a_postgres_connection_refused_says_why() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    // The driver says "db error" for whatever the server refused: the server's reason is
+    // in the message, so a missing database reads differently from a wrong password.
+    let url = orm_core::testing::postgres_url();
+    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
+    let refused = Connection::open(&format!("{base}/orm_no_such_database_xyz"));
+    match refused {
+        Err(Error::Connection { message, .. }) => {
+            assert!(message.contains("does not exist"), "{message}");
+        }
+        other => panic!("expected a connection error, got {other:?}"),
+    }
+    Ok(())
+}

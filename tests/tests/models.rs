@@ -619,6 +619,14 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_grouped_model_query_counts_its_groups() {
+        schema()?;
+        seed(&[("Ada", 1), ("Grace", 2), ("Linus", 2)])?;
+        assert_eq!(User::query().group_by("votes").count()?, 2);
+        assert_eq!(User::where_("votes", ">", 1).group_by("votes").count()?, 1);
+        Ok(())
+    }
+
     fn a_mass_update_writes_what_the_hooks_change_too() {
         schema()?;
         seed(&[("Ada", 1), ("Grace", 2)])?;

@@ -53,9 +53,18 @@ impl PgConnection {
             let options = format!("{options} -c TimeZone=UTC");
             config.options(options.trim_start());
         }
-        let client = config.connect(NoTls).map_err(|e| Error::Connection {
-            message: format!("cannot connect to {}: {e}", crate::url::redact(url)),
-            source: Some(Box::new(e)),
+        let client = config.connect(NoTls).map_err(|e| {
+            // The driver's own text is "db error" for whatever the server refused: the
+            // server's message tells a missing database from a wrong password.
+            let reason = match (e.as_db_error(), e.source()) {
+                (Some(db), _) => format!("{} ({})", db.message(), db.code().code()),
+                (None, Some(source)) => format!("{e}: {source}"),
+                (None, None) => e.to_string(),
+            };
+            Error::Connection {
+                message: format!("cannot connect to {}: {reason}", crate::url::redact(url)),
+                source: Some(Box::new(e)),
+            }
         })?;
         Ok(PgConnection {
             client,

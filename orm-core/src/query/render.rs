@@ -3,7 +3,8 @@
 //! the statement without copies.
 
 use super::clause::{
-    split_alias, Conditions, JoinKind, Joins, Order, Parts, SelectItem, Selected, Where, WhereKind,
+    split_alias, Columns, Conditions, JoinKind, Joins, Order, Parts, SelectItem, Selected, Where,
+    WhereKind,
 };
 use super::operator::Operator;
 use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
@@ -611,10 +612,15 @@ impl Parts {
             // Counting the groups of a query that selects nothing of its own: the inner
             // query selects the grouped columns (`SELECT *` beside `GROUP BY` is refused
             // by PostgreSQL and by MySQL's ONLY_FULL_GROUP_BY).
-            if counting && self.columns.is_empty() && !self.groups.is_empty() {
-                for group in self.groups.clone() {
-                    self.columns.push(SelectItem::Column(group));
-                }
+            if counting && !self.columns.chosen() && !self.groups.is_empty() {
+                // Nothing chosen: `*`, or a model's own column list.
+                self.columns = Columns::from(
+                    self.groups
+                        .iter()
+                        .cloned()
+                        .map(SelectItem::Column)
+                        .collect::<Vec<_>>(),
+                );
             }
             w.push(" FROM (");
             self.alias_duplicate_columns();
