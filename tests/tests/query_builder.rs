@@ -190,12 +190,20 @@ on_every_backend! {
         assert_eq!(DB::table("users").min::<i64>("votes")?, Some(0));
         assert_eq!(DB::table("users").max::<i64>("votes")?, Some(300));
         assert_eq!(DB::table("users").max::<String>("name")?.as_deref(), Some("alan"));
-        // Counting grouped, distinct and limited queries counts their rows.
-        assert_eq!(DB::table("users").select("team_id").distinct().count()?, 3);
+        // Counting grouped and limited queries counts their rows; a distinct column, its
+        // values (below).
+        assert_eq!(DB::table("users").select(&["team_id", "active"]).distinct().count()?, DB::table("users").select(&["team_id", "active"]).distinct().get()?.len() as u64);
         assert_eq!(DB::table("users").group_by("team_id").select("team_id").count()?, 3);
         // Without a select of its own: the groups are counted (no `SELECT *` beside
         // GROUP BY, which PostgreSQL and MySQL's ONLY_FULL_GROUP_BY refuse).
         assert_eq!(DB::table("users").group_by("team_id").count()?, 3);
+        // Orator's and Laravel's COUNT(DISTINCT col): NULL is no value.
+        let teams: Vec<Option<i64>> = DB::table("users").pluck("team_id")?;
+        let mut distinct: Vec<i64> = teams.iter().flatten().copied().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(teams.iter().any(Option::is_none), "the seed has a user without a team");
+        assert_eq!(DB::table("users").select("team_id").distinct().count()?, distinct.len() as u64);
         assert_eq!(DB::table("users").limit(2).count()?, 2);
         assert_eq!(DB::table("users").order_by("votes").limit(3).sum("votes")?, 95.0);
         // Typed rows: tuples decode positionally.

@@ -584,6 +584,28 @@ impl Parts {
             || self.offset.is_some()
     }
 
+    /// The one column a `DISTINCT` query selects, when a count of its rows is the count
+    /// of that column's distinct values (no grouping, union, limit or offset besides).
+    fn counted_distinct_column(&self, column: &Option<super::Ident>) -> Option<String> {
+        if column.is_some()
+            || !self.distinct
+            || !self.groups.is_empty()
+            || !self.unions.is_empty()
+            || self.limit.is_some()
+            || self.offset.is_some()
+            || self.columns.len() != 1
+        {
+            return None;
+        }
+        let name = self.columns.iter().next()?.column()?;
+        match split_alias(name) {
+            (name, None) if name != "*" && !name.ends_with(".*") && !name.contains("->") => {
+                Some(name.to_owned())
+            }
+            _ => None,
+        }
+    }
+
     /// Renders `SELECT function(column) AS aggregate` over this query's rows.
     pub(crate) fn render_aggregate(
         mut self,
@@ -593,6 +615,28 @@ impl Parts {
         float: bool,
     ) {
         self.lock = None;
+        if let Some(distinct) = self.counted_distinct_column(&column) {
+            // `select(col).distinct().count()`: the distinct values, NULL not among them,
+            // as Orator's and Laravel's `COUNT(DISTINCT col)`.
+            let mut item = SqlWriter::new(w.dialect());
+            item.push("COUNT(DISTINCT ")
+                .push_qualified(&distinct)
+                .push(") AS ")
+                .push_identifier("aggregate");
+            match item.finish() {
+                Ok((sql, _)) => {
+                    self.distinct = false;
+                    self.orders.clear();
+                    self.columns =
+                        Columns::from(vec![SelectItem::Raw(super::Ident::Owned(sql), Vec::new())]);
+                    self.render_select(w);
+                }
+                Err(e) => {
+                    w.fail(e);
+                }
+            }
+            return;
+        }
         if self.aggregate_needs_subquery() {
             let counting = column.is_none();
             // Aggregate over the inner query's result columns (unqualified).
