@@ -221,7 +221,12 @@ on_every_backend! {
         // json_unquote give its text (as in Laravel).
         let size = rows[1].get::<Value, _>("size")?;
         assert!(matches!(&size, Value::Int(12)) || matches!(&size, Value::Text(t) if t == "12"), "{size:?}");
+        // Numbers order as numbers (14, 12, 9), not as text ("9" first), where the
+        // database orders JSON values; MariaDB's JSON is text (documented).
         let by_size: Vec<String> = Account::query().order_by_desc("settings->font_size").pluck("name")?;
+        if orm_tests::backend() != orm_core::Backend::Mysql {
+            assert_eq!(by_size, ["ada", "grace", "linus"]);
+        }
         assert_eq!(by_size.len(), 3);
         // A key that is not a plain name is refused, never written into the SQL.
         let bad = Account::where_eq("settings->x' OR '1'='1", 1).get();

@@ -262,6 +262,13 @@ pub trait Dialect:
         w.push("', json(").push_bind(Value::Text(json)).push("))");
     }
 
+    /// Appends the value at `path` in `column` for an `ORDER BY`: as its JSON value where
+    /// the database orders those (numbers as numbers), else as in a condition. SQLite's
+    /// `json_extract` gives SQL values already.
+    fn push_json_order(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        self.push_json_path(w, column, path, true);
+    }
+
     /// How a condition compares a JSON path's text with `value`: text put before and
     /// after the path, then before and after the value's placeholder. Nothing by
     /// default; PostgreSQL casts the text for a number or a boolean (its `->>` gives

@@ -191,6 +191,12 @@ impl Dialect for MysqlDialect {
             .push(", '$'))");
     }
 
+    fn push_json_order(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        // MySQL orders JSON values (numbers numerically); MariaDB, whose JSON is text,
+        // orders the JSON text.
+        self.push_json_path(w, column, path, false);
+    }
+
     fn truncate_commits_transaction(&self) -> bool {
         true
     }

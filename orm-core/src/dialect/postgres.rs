@@ -102,6 +102,13 @@ impl Dialect for PostgresDialect {
             .push("::jsonb)");
     }
 
+    fn push_json_order(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        // jsonb orders numbers numerically (`->>` text would put 10 before 9).
+        w.push("(");
+        self.push_json_path(w, column, path, false);
+        w.push(")::jsonb");
+    }
+
     fn json_comparison(&self, value: &Value) -> [&'static str; 4] {
         match value {
             Value::Int(_) | Value::Float(_) => ["(", ")::numeric", "", ""],

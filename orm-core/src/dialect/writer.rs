@@ -79,6 +79,23 @@ impl SqlWriter {
         self
     }
 
+    /// [`SqlWriter::push_qualified_name`] for an `ORDER BY` term: a JSON path is ordered
+    /// by its value where the database can (see `Dialect::push_json_order`).
+    pub fn push_order_name(&mut self, name: &str) -> &mut Self {
+        if !self.text || !name.contains("->") {
+            return self.push_qualified_name(name);
+        }
+        match split_json_path(name) {
+            Ok(Some((column, path))) => {
+                let dialect = self.dialect;
+                dialect.push_json_order(self, column, &path);
+                self
+            }
+            Ok(None) => self.push_qualified_name(name),
+            Err(e) => self.fail(e),
+        }
+    }
+
     /// Appends a possibly qualified column (`column`, `table.column`,
     /// `schema.table.column`), quoting each part; a trailing `*` is kept as the wildcard
     /// (`*`, `table.*`). More parts is an invalid identifier.

@@ -524,7 +524,7 @@ impl Parts {
             w.push(if i == 0 { " ORDER BY " } else { ", " });
             match order {
                 Order::Column(column, desc) => {
-                    w.push_qualified_name(&column)
+                    w.push_order_name(&column)
                         .push(if desc { " DESC" } else { " ASC" });
                 }
                 Order::Raw(sql, bindings) => {

@@ -890,11 +890,11 @@ fn json_paths_per_dialect() {
     );
     assert_eq!(
         pg(&query),
-        r#"SELECT * FROM "users" WHERE (("options"->>'size'))::numeric > $1 AND (("options"->>'on'))::boolean = $2 AND ("tags"->>0) = $3 ORDER BY ("options"->>'rank') ASC"#
+        r#"SELECT * FROM "users" WHERE (("options"->>'size'))::numeric > $1 AND (("options"->>'on'))::boolean = $2 AND ("tags"->>0) = $3 ORDER BY (("options"->'rank'))::jsonb ASC"#
     );
     assert_eq!(
         my(&query),
-        "SELECT * FROM `users` WHERE json_unquote(json_extract(`options`, '$.\"size\"')) > ? AND json_unquote(json_extract(`options`, '$.\"on\"')) = IF(?, 'true', 'false') AND json_unquote(json_extract(`tags`, '$[0]')) = ? ORDER BY json_unquote(json_extract(`options`, '$.\"rank\"')) ASC"
+        "SELECT * FROM `users` WHERE json_unquote(json_extract(`options`, '$.\"size\"')) > ? AND json_unquote(json_extract(`options`, '$.\"on\"')) = IF(?, 'true', 'false') AND json_unquote(json_extract(`tags`, '$[0]')) = ? ORDER BY json_extract(`options`, '$.\"rank\"') ASC"
     );
     #[cfg(feature = "json")]
     {
