@@ -751,6 +751,33 @@ on_every_backend! {
         Ok(())
     }
 
+    fn save_many_and_create_many_write_all_or_nothing() {
+        // Orator's save_many, Eloquent's saveMany and createMany.
+        seed()?;
+        let linus = User::where_eq("name", "Linus").first()?.unwrap();
+        let mut posts = vec![
+            Post { title: "l1".into(), ..Default::default() },
+            Post { title: "l2".into(), ..Default::default() },
+        ];
+        linus.posts().save_many(&mut posts)?;
+        assert!(posts.iter().all(|p| p.id.is_some() && p.user_id == linus.id.unwrap()));
+        let created = linus.posts().create_many([Post { title: "l3".into(), ..Default::default() }])?;
+        assert_eq!(created[0].user_id, linus.id.unwrap());
+        assert_eq!(linus.posts().count()?, 3);
+        // A failure part-way (a role attached twice: the pivot's key) keeps nothing.
+        let admin = Role::where_eq("name", "admin").first()?.unwrap();
+        linus.roles().attach([admin.id.unwrap()])?;
+        let roles_before = Role::count()?;
+        let failed = linus.roles().save_many(&mut [Role { name: "new".into(), ..Default::default() }, admin.clone()]);
+        assert!(failed.is_err());
+        assert_eq!(Role::count()?, roles_before);
+        assert_eq!(linus.roles().count()?, 1);
+        let failed = linus.roles().create_many([Role { name: "x".into(), ..Default::default() }, Role { id: admin.id, name: "dup".into(), ..Default::default() }]);
+        assert!(failed.is_err());
+        assert_eq!(Role::count()?, roles_before);
+        Ok(())
+    }
+
     fn writing_through_a_through_relation_says_how() {
         seed()?;
         let france = Country::where_eq("name", "France").first()?.unwrap();

@@ -210,6 +210,34 @@ impl<C: Model> Query<C> {
         })
     }
 
+    /// [`Query::save`] for each of `children`, in one transaction: all are saved as
+    /// related to the parent, or none (Orator's `save_many`, Eloquent's `saveMany`).
+    pub fn save_many(self, children: &mut [C]) -> Result<()> {
+        let name = self.connection_name().to_owned();
+        crate::DB::connection(&name).transaction(|| {
+            for child in children.iter_mut() {
+                self.clone().save(child)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Query::create`] for each of `children`, in one transaction; returns them
+    /// created, or creates none (Eloquent's `createMany`).
+    pub fn create_many(self, children: impl IntoIterator<Item = C>) -> Result<Vec<C>> {
+        let mut children: Vec<C> = children.into_iter().collect();
+        let name = self.connection_name().to_owned();
+        crate::DB::connection(&name).transaction(|| {
+            for child in children.iter_mut() {
+                self.clone().write_child(child, "create", |child, conn| {
+                    crate::model::insert_on(child, conn)
+                })?;
+            }
+            Ok(())
+        })?;
+        Ok(children)
+    }
+
     /// Inserts `child` as related to this query's parent and returns it: always an
     /// INSERT, like [`Model::create`] (a taken key is `Error::UniqueViolation`).
     pub fn create(self, mut child: C) -> Result<C> {
