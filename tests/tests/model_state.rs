@@ -63,6 +63,12 @@ impl ModelHooks for User {
     fn deleted(&mut self) -> Result<()> {
         record("deleted")
     }
+    fn restoring(&mut self) -> Result<()> {
+        record("restoring")
+    }
+    fn restored(&mut self) -> Result<()> {
+        record("restored")
+    }
 }
 
 /// The same table without a state field: key-based `save`, `create` always inserts.
@@ -684,7 +690,7 @@ on_every_backend! {
         // The loud forms still run them.
         quiet.restore()?;
         quiet.delete()?;
-        assert_eq!(hooks(), ["saving", "updating", "updated", "saved", "deleting", "deleted"]);
+        assert_eq!(hooks(), ["restoring", "saving", "updating", "updated", "saved", "restored", "deleting", "deleted"]);
         Ok(())
     }
 

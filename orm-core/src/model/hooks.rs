@@ -56,6 +56,15 @@ pub trait ModelHooks {
     fn deleted(&mut self) -> Result<()> {
         Ok(())
     }
+    /// Before a soft-deleted model is restored (then `saving` and `updating` run, as
+    /// for a save); an `Err` cancels the restore.
+    fn restoring(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After a restore (after `updated` and `saved`).
+    fn restored(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// `M`'s global scopes on a query of its rows read as records: what the derive puts in

@@ -649,9 +649,11 @@ pub(super) fn restore(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     if key.is_null() {
         return Err(missing_key(meta, "restore"));
     }
+    model.restoring()?;
     model.set_column(meta.columns[i], ValueRef::Null)?;
     // A full save, as Eloquent's `restore`: changes made meanwhile are written too.
-    save(model, on, None)
+    save(model, on, None)?;
+    model.restored()
 }
 
 pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
