@@ -315,6 +315,21 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_distinct_count_of_a_column_named_with_a_question_mark() {
+        // The fuzzer's case: the column's name is no placeholder.
+        orm_migrate::Schema::on_default(|s| {
+            s.create("qmarks", |t| {
+                t.string("x?y", 10).nullable();
+            })
+        })
+        .map_err(Error::other)?;
+        for value in [Some("a"), Some("a"), Some("b"), None] {
+            DB::table("qmarks").insert(row! {"x?y" => value})?;
+        }
+        assert_eq!(DB::table("qmarks").select("x?y").distinct().count()?, 2);
+        Ok(())
+    }
+
     fn implode_join_where_and_find_many() {
         seed()?;
         let names: Vec<String> = DB::table("users").order_by("id").pluck("name")?;

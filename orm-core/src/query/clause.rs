@@ -123,6 +123,8 @@ pub(crate) enum SelectItem {
     },
     /// `(SELECT ...) AS alias`.
     Sub(Box<Parts>, Ident),
+    /// `COUNT(DISTINCT column) AS aggregate`.
+    CountDistinct(Ident),
 }
 
 /// The selected items: usually owned, or shared with a model's template query (so

@@ -337,6 +337,12 @@ fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
         SelectItem::Raw(sql, bindings) => {
             w.push_raw_with_bindings(sql, bindings.clone());
         }
+        SelectItem::CountDistinct(column) => {
+            w.push("COUNT(DISTINCT ")
+                .push_qualified(column)
+                .push(") AS ")
+                .push_identifier("aggregate");
+        }
         SelectItem::Sub(query, alias) => {
             w.push("(");
             Parts::clone(query).render_select(w);
@@ -618,23 +624,12 @@ impl Parts {
         if let Some(distinct) = self.counted_distinct_column(&column) {
             // `select(col).distinct().count()`: the distinct values, NULL not among them,
             // as Orator's and Laravel's `COUNT(DISTINCT col)`.
-            let mut item = SqlWriter::new(w.dialect());
-            item.push("COUNT(DISTINCT ")
-                .push_qualified(&distinct)
-                .push(") AS ")
-                .push_identifier("aggregate");
-            match item.finish() {
-                Ok((sql, _)) => {
-                    self.distinct = false;
-                    self.orders.clear();
-                    self.columns =
-                        Columns::from(vec![SelectItem::Raw(super::Ident::Owned(sql), Vec::new())]);
-                    self.render_select(w);
-                }
-                Err(e) => {
-                    w.fail(e);
-                }
-            }
+            self.distinct = false;
+            self.orders.clear();
+            self.columns = Columns::from(vec![SelectItem::CountDistinct(super::Ident::Owned(
+                distinct,
+            ))]);
+            self.render_select(w);
             return;
         }
         if self.aggregate_needs_subquery() {

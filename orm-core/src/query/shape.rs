@@ -75,6 +75,10 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
                     None => v.number(0),
                 }
             }
+            SelectItem::CountDistinct(column) => {
+                v.number(4);
+                v.text(column);
+            }
             SelectItem::Sub(query, alias) => {
                 v.number(3);
                 v.text(alias);
