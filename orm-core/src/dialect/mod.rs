@@ -356,13 +356,6 @@ pub trait Dialect:
         push_json_function(w, "json_array_length(", column, path);
     }
 
-    /// Whether `TRUNCATE` commits an open transaction (MySQL). Inside a transaction,
-    /// `truncate()` then deletes the rows instead, so that they go or stay with the
-    /// transaction (the key counter is not reset).
-    fn truncate_commits_transaction(&self) -> bool {
-        false
-    }
-
     /// Whether NULL sorts before every value in an ascending order (SQLite, MySQL), or
     /// after (PostgreSQL): what keyset paging over a nullable column must know.
     fn nulls_sort_first(&self) -> bool {

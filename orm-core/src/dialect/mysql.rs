@@ -197,10 +197,6 @@ impl Dialect for MysqlDialect {
         self.push_json_path(w, column, path, false);
     }
 
-    fn truncate_commits_transaction(&self) -> bool {
-        true
-    }
-
     fn json_comparison(&self, value: &Value) -> [&'static str; 4] {
         match value {
             Value::Bool(_) => ["", "", "IF(", ", 'true', 'false')"],

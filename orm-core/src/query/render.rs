@@ -771,23 +771,23 @@ pub(crate) fn render_update(
 /// `column = <its document with the paths set>` for a JSON path in `SET`
 /// (`options->theme`), with every later path of the same column (taken out of `rest`)
 /// nested in one expression: a column may be assigned once. Stepping a path is refused.
-fn push_json_sets(
+fn push_json_sets<'a>(
     w: &mut SqlWriter,
-    name: &str,
+    name: &'a str,
     value: SetValue,
-    rest: &mut [(&str, Option<SetValue>)],
+    rest: &mut [(&'a str, Option<SetValue>)],
 ) {
-    let Ok(Some((column, _))) = crate::dialect::split_json_path(name) else {
+    let Ok(Some((column, path))) = crate::dialect::split_json_path(name) else {
         w.push_qualified_name(name); // records the invalid path's error
         return;
     };
-    let mut paths = vec![(name.to_owned(), value)];
+    let mut paths = vec![(name, path, value)];
     for (other, slot) in rest.iter_mut() {
-        let other = other.rsplit_once('.').map_or(*other, |(_, c)| c);
-        let same =
-            matches!(crate::dialect::split_json_path(other), Ok(Some((c, _))) if c == column);
-        if let (true, Some(value)) = (same, slot.take()) {
-            paths.push((other.to_owned(), value));
+        let other: &'a str = other.rsplit_once('.').map_or(*other, |(_, c)| c);
+        if let Ok(Some((c, path))) = crate::dialect::split_json_path(other) {
+            if let (true, Some(value)) = (c == column, slot.take()) {
+                paths.push((other, path, value));
+            }
         }
     }
     let dialect = w.dialect();
@@ -796,7 +796,7 @@ fn push_json_sets(
         dialect.push_json_set_open(w);
     }
     w.push_qualified_name(column);
-    for (name, value) in paths {
+    for (name, path, value) in paths {
         let SetValue::Value(value) = value else {
             w.fail(Error::invalid_query(
                 InvalidQueryKind::Unsupported,
@@ -804,18 +804,13 @@ fn push_json_sets(
             ));
             return;
         };
-        let json = match crate::dialect::json_text(&value) {
-            Ok(json) => json,
+        match crate::dialect::json_text(&value) {
+            Ok(json) => dialect.push_json_set_close(w, &path, json),
             Err(e) => {
                 w.fail(e);
                 return;
             }
-        };
-        let path = match crate::dialect::split_json_path(&name) {
-            Ok(Some((_, path))) => path,
-            _ => Vec::new(),
-        };
-        dialect.push_json_set_close(w, &path, json);
+        }
     }
 }
 

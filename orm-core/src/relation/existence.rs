@@ -556,22 +556,16 @@ impl<M: Model> Query<M> {
             return self;
         };
         let parent = self.table_reference();
-        let sub = match relation.contains('.') {
-            false => existence_query(M::meta(), parent, relation, "COUNT(*)", constraint, 1),
-            true => existence_counting(
-                M::meta(),
-                parent,
-                relation,
-                "1",
-                constraint,
-                1,
-                Some((op, count)),
-            ),
-        };
-        match (sub, relation.contains('.')) {
-            (Ok(sub), false) => self.where_sub(sub, op, count),
-            (Ok(sub), true) => self.where_exists(sub),
-            (Err(e), _) => self.fail(InvalidQueryKind::Relation, e.to_string()),
+        if !relation.contains('.') {
+            return match existence_query(M::meta(), parent, relation, "COUNT(*)", constraint, 1) {
+                Ok(sub) => self.where_sub(sub, op, count),
+                Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
+            };
+        }
+        let counted = Some((op, count));
+        match existence_counting(M::meta(), parent, relation, "1", constraint, 1, counted) {
+            Ok(sub) => self.where_exists(sub),
+            Err(e) => self.fail(InvalidQueryKind::Relation, e.to_string()),
         }
     }
 

@@ -543,7 +543,9 @@ impl<T> Query<T> {
         let dialect = conn.dialect();
         let mut w = SqlWriter::new(dialect);
         let (table, _) = crate::query::clause::split_alias(&self.parts.table);
-        if conn.transaction_depth() > 0 && dialect.truncate_commits_transaction() {
+        // Where DDL (TRUNCATE among it) commits an open transaction (MySQL), the rows are
+        // deleted instead, so that they go or stay with it (the key counter is kept).
+        if conn.transaction_depth() > 0 && !dialect.transactional_ddl() {
             let rows = Query::<crate::row::Record>::new(Ident::Owned(table.to_owned()));
             render_delete(&mut w, rows.parts.into_parts(), &self.key);
             let (sql, binds) = w.finish()?;
