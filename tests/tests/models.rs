@@ -651,6 +651,26 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_raw_mass_update_stamps_updated_at_and_is_refused_past_hooks() {
+        schema()?;
+        seed(&[("Ada", 1), ("Grace", 2)])?;
+        let before = User::find_or_fail(1)?.updated_at;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(User::where_eq("name", "Ada").update_raw("votes = votes + ?", &[&41])?, 1);
+        let after = User::find_or_fail(1)?;
+        assert_eq!(after.votes, 42);
+        assert!(after.updated_at > before);
+        assert_eq!(User::find_or_fail(2)?.votes, 2);
+        // Derived's saving hook derives the email: a raw update could not run it.
+        let refused = Derived::where_eq("name", "Ada").update_raw("name = ?", &[&"Lovelace"]);
+        assert!(
+            matches!(refused, Err(Error::InvalidQuery { kind: InvalidQueryKind::Unsupported, .. })),
+            "{refused:?}"
+        );
+        assert_eq!(Derived::where_eq("name", "Ada").count()?, 1);
+        Ok(())
+    }
+
     fn model_query_upserts_stamp_timestamps_as_eloquent_does() {
         use orm_core::row;
         schema()?;

@@ -330,6 +330,109 @@ on_every_backend! {
         Ok(())
     }
 
+    fn from_sub_and_join_sub_read_a_subquery_as_a_table() {
+        seed()?;
+        // Laravel's fromSub / joinSub: the subquery's values bound before the outer ones.
+        let totals = || {
+            DB::table("posts")
+                .select("user_id")
+                .select_raw("SUM(votes) AS total", &[])
+                .where_eq("published", true)
+                .group_by("user_id")
+        };
+        for _ in 0..2 {
+            let big: Vec<i64> = DB::table("t")
+                .from_sub(totals(), "totals")
+                .where_("total", ">", 6)
+                .order_by("user_id")
+                .pluck("user_id")?;
+            assert_eq!(big, [1, 2]);
+        }
+        assert_eq!(DB::table("t").from_sub(totals(), "totals").where_("total", ">", 6).count()?, 2);
+        assert_eq!(DB::table("t").from_sub(totals(), "totals").max::<i64>("total")?, Some(10));
+        let rows = DB::table("users")
+            .join_sub(totals(), "totals", "totals.user_id", "=", "users.id")
+            .where_("users.votes", ">", 100)
+            .select(&["users.name", "totals.total"])
+            .order_by("users.id")
+            .get()?;
+        let got: Vec<(String, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.get("name")?, r.get("total")?)))
+            .collect::<Result<_>>()?;
+        assert_eq!(got, [("Ada".to_owned(), 10), ("Barbara".to_owned(), 5)]);
+        let left: Vec<Option<i64>> = DB::table("users")
+            .left_join_sub(totals(), "totals", "totals.user_id", "=", "users.id")
+            .order_by("users.id")
+            .pluck("totals.total")?;
+        assert_eq!(left, [Some(10), Some(7), None, Some(5), None, None]);
+        // Writing through a derived table is refused, and nothing is written.
+        let refused = DB::table("t").from_sub(totals(), "totals").update(row! {"total" => 0});
+        assert!(
+            matches!(refused, Err(Error::InvalidQuery { kind: InvalidQueryKind::Unsupported, .. })),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            DB::table("t").from_sub(totals(), "totals").delete(),
+            Err(Error::InvalidQuery { kind: InvalidQueryKind::Unsupported, .. })
+        ));
+        assert_eq!(DB::table("posts").sum("votes")?, 25.0);
+        Ok(())
+    }
+
+    fn group_by_raw_count_column_insert_using_and_update_raw() {
+        seed()?;
+        // Laravel's groupByRaw, with a bound value.
+        let rows = DB::table("users")
+            .select_raw("CASE WHEN votes >= 100 THEN 1 ELSE 0 END AS rich", &[])
+            .select_raw("COUNT(*) AS n", &[])
+            .group_by_raw("CASE WHEN votes >= 100 THEN 1 ELSE 0 END", &[])
+            .order_by("rich")
+            .get()?;
+        let got: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.get("rich")?, r.get("n")?)))
+            .collect::<Result<_>>()?;
+        assert_eq!(got, [(0, 4), (1, 2)]);
+        let groups = DB::table("users")
+            .where_("id", ">", 0)
+            .group_by_raw("CASE WHEN votes >= ? THEN 1 ELSE 0 END", &[&100]);
+        assert_eq!(groups.count()?, 2);
+        // count('column'): the rows whose column is not NULL.
+        assert_eq!(DB::table("users").count_column("email")?, 5);
+        assert_eq!(DB::table("users").count_column("team_id")?, 5);
+        assert_eq!(DB::table("users").where_("votes", ">", 50).count_column("users.email")?, 4);
+        assert_eq!(DB::table("users").where_eq("id", -1).count_column("email")?, 0);
+        // insertUsing: the rows a query selects, in one statement.
+        DB::unprepared("CREATE TABLE drafts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, note TEXT)")?;
+        let copied = DB::table("drafts").insert_using(
+            &["id", "title"],
+            DB::table("posts").select(&["id", "title"]).where_eq("published", false).order_by("id"),
+        )?;
+        assert_eq!(copied, 2);
+        let titles: Vec<String> = DB::table("drafts").order_by("id").pluck("title")?;
+        assert_eq!(titles, ["Engine", "Draft"]);
+        let failed = DB::table("drafts").insert_using(&["id", "title"], DB::table("posts").select(&["id", "title"]));
+        assert!(matches!(failed, Err(Error::UniqueViolation { .. })), "{failed:?}");
+        assert_eq!(DB::table("drafts").count()?, 2, "the failed insert kept none of its rows");
+        // update with raw assignments (`DB::raw` in Laravel's update), values bound.
+        let updated = DB::table("users")
+            .where_eq("team_id", 1)
+            .update_raw("votes = votes * ?, name = UPPER(name)", &[&2])?;
+        assert_eq!(updated, 3);
+        let rows = DB::table("users").where_eq("team_id", 1).order_by("id").get()?;
+        let got: Vec<(String, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.get("name")?, r.get("votes")?)))
+            .collect::<Result<_>>()?;
+        assert_eq!(
+            got,
+            [("ADA".to_owned(), 240), ("GRACE".to_owned(), 160), ("EDSGER".to_owned(), 160)]
+        );
+        assert_eq!(DB::table("users").where_eq("id", 4).value::<i64>("votes")?, Some(300));
+        Ok(())
+    }
+
     fn implode_join_where_and_find_many() {
         seed()?;
         let names: Vec<String> = DB::table("users").order_by("id").pluck("name")?;

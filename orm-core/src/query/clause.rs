@@ -305,8 +305,18 @@ pub(crate) enum JoinKind {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Join {
     pub(crate) kind: JoinKind,
+    /// The table, or the alias of `sub`.
     pub(crate) table: Ident,
+    /// A subquery joined as a derived table (`join_sub`): `(SELECT ...) AS table`.
+    pub(crate) sub: Option<Box<Parts>>,
     pub(crate) conditions: Conditions,
+}
+
+/// One `GROUP BY` term.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Group {
+    Column(Ident),
+    Raw(Ident, Vec<Value>),
 }
 
 /// One `ORDER BY` term.
@@ -321,13 +331,16 @@ pub(crate) enum Order {
 /// subqueries of any row type nest).
 #[derive(Debug)]
 pub(crate) struct Parts {
+    /// The table, or the alias of `from_sub`.
     pub(crate) table: Ident,
+    /// A subquery read as a derived table (`from_sub`): `FROM (SELECT ...) AS table`.
+    pub(crate) from_sub: Option<Box<Parts>>,
     pub(crate) columns: Columns,
     pub(crate) distinct: bool,
     pub(crate) joins: Joins,
     pub(crate) wheres: Conditions,
     pub(crate) scopes: Vec<(Ident, Conditions)>,
-    pub(crate) groups: Vec<Ident>,
+    pub(crate) groups: Vec<Group>,
     pub(crate) havings: Conditions,
     pub(crate) orders: Vec<Order>,
     pub(crate) limit: Option<u64>,
@@ -451,6 +464,7 @@ impl Clone for Parts {
     fn clone(&self) -> Parts {
         Parts {
             table: self.table.clone(),
+            from_sub: self.from_sub.clone(),
             columns: self.columns.clone(),
             distinct: self.distinct,
             joins: clone_small(&self.joins),
@@ -490,6 +504,7 @@ impl PartialEq for Parts {
             && self.error == other.error
             && self.columns == other.columns
             && self.table == other.table
+            && self.from_sub == other.from_sub
     }
 }
 
@@ -497,6 +512,7 @@ impl Parts {
     pub(crate) fn new(table: Ident) -> Parts {
         Parts {
             table,
+            from_sub: None,
             columns: Columns::default(),
             distinct: false,
             joins: Joins::new(),

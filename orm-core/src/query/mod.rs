@@ -30,7 +30,9 @@ use std::sync::Arc;
 
 pub use self::clause::Ident;
 pub(crate) use self::clause::{clone_list, Clauses, Columns, Parts, SelectItem};
-use self::clause::{deferred, Conditions, Deferred, Join, JoinKind, Order, Where, WhereKind};
+use self::clause::{
+    deferred, Conditions, Deferred, Group, Join, JoinKind, Order, Where, WhereKind,
+};
 pub use self::exec::{
     Continue, Cursor, CursorPaginator, Paginator, SimplePaginator, CURSOR_PAGE_SIZE,
 };
@@ -598,10 +600,12 @@ impl<T> Query<T> {
 
     // ----- joins ----------------------------------------------------------------------
 
+    #[allow(clippy::too_many_arguments)]
     fn join_kind(
         mut self,
         kind: JoinKind,
         table: Ident,
+        sub: Option<Box<Parts>>,
         first: Ident,
         op: impl IntoOperator,
         second: Ident,
@@ -612,6 +616,7 @@ impl<T> Query<T> {
         self.parts_mut().joins.push(Join {
             kind,
             table,
+            sub,
             conditions: smallvec::smallvec![Where {
                 or: false,
                 kind: WhereKind::Column { first, op, second },
@@ -636,6 +641,7 @@ impl<T> Query<T> {
         self.parts_mut().joins.push(Join {
             kind,
             table,
+            sub: None,
             conditions: clause.conditions,
         });
         self
@@ -652,6 +658,7 @@ impl<T> Query<T> {
         self.join_kind(
             JoinKind::Inner,
             table.into(),
+            None,
             first.into(),
             op,
             second.into(),
@@ -669,6 +676,7 @@ impl<T> Query<T> {
         self.join_kind(
             JoinKind::Left,
             table.into(),
+            None,
             first.into(),
             op,
             second.into(),
@@ -686,10 +694,84 @@ impl<T> Query<T> {
         self.join_kind(
             JoinKind::Right,
             table.into(),
+            None,
             first.into(),
             op,
             second.into(),
         )
+    }
+
+    /// `INNER JOIN (subquery) AS alias ON first op second` (Laravel's `joinSub`):
+    /// `join_sub(DB::table("posts").select(&["user_id"]).select_raw("MAX(created_at) AS last", &[]).group_by("user_id"), "latest", "latest.user_id", "=", "users.id")`.
+    pub fn join_sub<U>(
+        self,
+        query: Query<U>,
+        alias: impl Into<Ident>,
+        first: impl Into<Ident>,
+        op: impl IntoOperator,
+        second: impl Into<Ident>,
+    ) -> Self {
+        let sub = Some(Box::new(query.into_parts()));
+        self.join_kind(
+            JoinKind::Inner,
+            alias.into(),
+            sub,
+            first.into(),
+            op,
+            second.into(),
+        )
+    }
+
+    /// `LEFT JOIN (subquery) AS alias ON first op second` (see [`Query::join_sub`]).
+    pub fn left_join_sub<U>(
+        self,
+        query: Query<U>,
+        alias: impl Into<Ident>,
+        first: impl Into<Ident>,
+        op: impl IntoOperator,
+        second: impl Into<Ident>,
+    ) -> Self {
+        let sub = Some(Box::new(query.into_parts()));
+        self.join_kind(
+            JoinKind::Left,
+            alias.into(),
+            sub,
+            first.into(),
+            op,
+            second.into(),
+        )
+    }
+
+    /// `RIGHT JOIN (subquery) AS alias ON first op second` (see [`Query::join_sub`]).
+    pub fn right_join_sub<U>(
+        self,
+        query: Query<U>,
+        alias: impl Into<Ident>,
+        first: impl Into<Ident>,
+        op: impl IntoOperator,
+        second: impl Into<Ident>,
+    ) -> Self {
+        let sub = Some(Box::new(query.into_parts()));
+        self.join_kind(
+            JoinKind::Right,
+            alias.into(),
+            sub,
+            first.into(),
+            op,
+            second.into(),
+        )
+    }
+
+    /// Reads the rows of a subquery instead of the table (Laravel's `fromSub`):
+    /// `FROM (SELECT ...) AS alias`; the query's columns and conditions name `alias`.
+    /// `DB::table("x").from_sub(DB::table("orders").select(&["user_id"]).select_raw("SUM(total) AS spent", &[]).group_by("user_id"), "totals").where_("spent", ">", 100)`.
+    /// Updates and deletes through such a query are refused.
+    pub fn from_sub<U>(mut self, query: Query<U>, alias: impl Into<Ident>) -> Self {
+        let sub = Box::new(query.into_parts());
+        let parts = self.parts_mut();
+        parts.table = alias.into();
+        parts.from_sub = Some(sub);
+        self
     }
 
     /// `CROSS JOIN table`.
@@ -697,6 +779,7 @@ impl<T> Query<T> {
         self.parts_mut().joins.push(Join {
             kind: JoinKind::Cross,
             table: table.into(),
+            sub: None,
             conditions: Conditions::new(),
         });
         self
@@ -768,7 +851,20 @@ impl<T> Query<T> {
 
     /// `GROUP BY columns`.
     pub fn group_by(mut self, columns: impl IntoColumns) -> Self {
-        columns.push_columns(&mut self.parts_mut().groups);
+        let mut names = Vec::new();
+        columns.push_columns(&mut names);
+        let groups = &mut self.parts_mut().groups;
+        groups.extend(names.into_iter().map(Group::Column));
+        self
+    }
+
+    /// Adds a raw SQL expression to the `GROUP BY`, with bound values (Laravel's
+    /// `groupByRaw`): `group_by_raw("strftime('%Y', created_at)", &[])`.
+    pub fn group_by_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
+        let bindings = self::bindings(self.parts_mut(), bindings);
+        self.parts_mut()
+            .groups
+            .push(Group::Raw(sql.into(), bindings));
         self
     }
 

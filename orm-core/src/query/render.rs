@@ -3,8 +3,8 @@
 //! the statement without copies.
 
 use super::clause::{
-    split_alias, Columns, Conditions, JoinKind, Joins, Order, Parts, SelectItem, Selected, Where,
-    WhereKind,
+    split_alias, Columns, Conditions, Group, JoinKind, Joins, Order, Parts, SelectItem, Selected,
+    Where, WhereKind,
 };
 use super::operator::Operator;
 use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
@@ -319,10 +319,34 @@ fn render_joins(w: &mut SqlWriter, joins: Joins) {
             JoinKind::Right => " RIGHT JOIN ",
             JoinKind::Cross => " CROSS JOIN ",
         });
-        push_table(w, &join.table);
+        match join.sub {
+            Some(sub) => push_derived_table(w, *sub, &join.table),
+            None => push_table(w, &join.table),
+        }
         if !join.conditions.is_empty() {
             w.push(" ON ");
             render_conditions(w, join.conditions);
+        }
+    }
+}
+
+/// `(SELECT ...) AS alias`: a subquery read as a table (`from_sub`, `join_sub`).
+fn push_derived_table(w: &mut SqlWriter, sub: Parts, alias: &str) {
+    w.push("(");
+    sub.render_select(w);
+    w.push(") AS ").push_identifier(alias);
+}
+
+fn render_groups(w: &mut SqlWriter, groups: Vec<Group>) {
+    for (i, group) in groups.into_iter().enumerate() {
+        w.push(if i == 0 { " GROUP BY " } else { ", " });
+        match group {
+            Group::Column(name) => {
+                w.push_qualified_name(&name);
+            }
+            Group::Raw(sql, bindings) => {
+                w.push_raw_with_bindings(&sql, bindings);
+            }
         }
     }
 }
@@ -462,13 +486,24 @@ impl Parts {
                 _ => {}
             }
         }
+        if let Some(sub) = &mut self.from_sub {
+            sub.collect_binds(w);
+        }
         for join in &mut self.joins {
+            if let Some(sub) = &mut join.sub {
+                sub.collect_binds(w);
+            }
             collect_conditions(w, &mut join.conditions);
         }
         for (_, conditions) in &mut self.scopes {
             collect_conditions(w, conditions);
         }
         collect_conditions(w, &mut self.wheres);
+        for group in &mut self.groups {
+            if let Group::Raw(sql, bindings) = group {
+                w.push_raw_with_bindings(sql, std::mem::take(bindings));
+            }
+        }
         collect_conditions(w, &mut self.havings);
         for (union, _) in &mut self.unions {
             union.collect_binds(w);
@@ -500,13 +535,13 @@ impl Parts {
             render_select_item(w, item);
         }
         w.push(" FROM ");
-        push_table(w, &self.table);
+        match self.from_sub {
+            Some(sub) => push_derived_table(w, *sub, &self.table),
+            None => push_table(w, &self.table),
+        }
         render_joins(w, self.joins);
         render_where(w, self.scopes, self.wheres);
-        for (i, group) in self.groups.iter().enumerate() {
-            w.push(if i == 0 { " GROUP BY " } else { ", " });
-            w.push_qualified_name(group);
-        }
+        render_groups(w, self.groups);
         if !self.havings.is_empty() {
             w.push(" HAVING ");
             render_conditions(w, self.havings);
@@ -653,13 +688,19 @@ impl Parts {
             // by PostgreSQL and by MySQL's ONLY_FULL_GROUP_BY).
             if counting && !self.columns.chosen() && !self.groups.is_empty() {
                 // Nothing chosen: `*`, or a model's own column list.
-                self.columns = Columns::from(
-                    self.groups
-                        .iter()
-                        .cloned()
-                        .map(SelectItem::Column)
-                        .collect::<Vec<_>>(),
-                );
+                // A raw group's expression is not selected: its values would be bound
+                // twice, as two parameters PostgreSQL does not take for one expression.
+                let raw = self.groups.iter().any(|g| matches!(g, Group::Raw(..)));
+                let items: Vec<SelectItem> = if raw {
+                    vec![SelectItem::Raw("1".into(), Vec::new())]
+                } else {
+                    let names = self.groups.iter().filter_map(|group| match group {
+                        Group::Column(name) => Some(SelectItem::Column(name.clone())),
+                        Group::Raw(..) => None,
+                    });
+                    names.collect()
+                };
+                self.columns = Columns::from(items);
             }
             w.push(" FROM (");
             self.alias_duplicate_columns();
@@ -690,6 +731,13 @@ impl Parts {
     pub(crate) fn render_write_where(mut self, w: &mut SqlWriter, key: &str) {
         if let Some((kind, message)) = self.error.take() {
             w.fail(Error::invalid_query(kind, message));
+        }
+        if self.from_sub.is_some() {
+            w.fail(Error::invalid_query(
+                InvalidQueryKind::Unsupported,
+                "a query reading a subquery (`from_sub`) cannot update or delete; \
+                 write through a query on the table",
+            ));
         }
         let needs_subquery = !self.joins.is_empty()
             || self.limit.is_some()
@@ -727,6 +775,9 @@ pub(crate) enum SetValue {
     Add(Value),
     /// The column minus a bound value.
     Sub(Value),
+    /// Raw assignments (`votes = votes * ?`) with their values, written as given (the
+    /// column name beside it is not used).
+    Raw(super::Ident, Vec<Value>),
 }
 
 /// Renders `UPDATE table SET ...` followed by the query's conditions.
@@ -752,6 +803,10 @@ pub(crate) fn render_update(
         if i > 0 {
             w.push(", ");
         }
+        if let SetValue::Raw(sql, bindings) = value {
+            w.push_raw_with_bindings(&sql, bindings);
+            continue;
+        }
         if column.contains("->") {
             push_json_sets(w, column, value, &mut sets[i + 1..]);
             continue;
@@ -763,6 +818,7 @@ pub(crate) fn render_update(
             }
             SetValue::Add(v) => w.dialect().push_step(w, column, v, false),
             SetValue::Sub(v) => w.dialect().push_step(w, column, v, true),
+            SetValue::Raw(..) => unreachable!("written above"),
         }
     }
     parts.render_write_where(w, key);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use super::clause::{Ident, Join, Order, Parts, SelectItem, Selected, Where, WhereKind};
+use super::clause::{Group, Ident, Join, Order, Parts, SelectItem, Selected, Where, WhereKind};
 use crate::dialect::Dialect;
 use crate::value::Value;
 
@@ -19,6 +19,7 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     // Every field named: a new clause does not compile until the shape covers it.
     let Parts {
         table,
+        from_sub,
         columns,
         distinct,
         joins,
@@ -37,6 +38,15 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
         return false;
     }
     v.text(table);
+    match from_sub {
+        Some(sub) => {
+            v.number(1);
+            if !walk(sub, v) {
+                return false;
+            }
+        }
+        None => v.number(0),
+    }
     v.number(u64::from(*distinct));
     v.number(columns.len() as u64);
     for item in columns.iter() {
@@ -92,11 +102,21 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     for Join {
         kind,
         table,
+        sub,
         conditions,
     } in joins
     {
         v.number(*kind as u64);
         v.text(table);
+        match sub {
+            Some(sub) => {
+                v.number(1);
+                if !walk(sub, v) {
+                    return false;
+                }
+            }
+            None => v.number(0),
+        }
         if !walk_conditions(conditions, v) {
             return false;
         }
@@ -113,7 +133,17 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     }
     v.number(groups.len() as u64);
     for group in groups {
-        v.text(group);
+        match group {
+            Group::Column(name) => {
+                v.number(0);
+                v.text(name);
+            }
+            Group::Raw(sql, bindings) => {
+                v.number(1);
+                v.text(sql);
+                v.number(bindings.len() as u64);
+            }
+        }
     }
     if !walk_conditions(havings, v) {
         return false;

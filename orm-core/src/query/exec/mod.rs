@@ -2,7 +2,7 @@
 //! the query's connection name as the thread resolves it (an [`crate::Executor`] scope,
 //! an open transaction or test database, else the pool).
 
-use super::clause::{Order, SelectItem, Selected, Where, WhereKind};
+use super::clause::{split_alias, Order, SelectItem, Selected, Where, WhereKind};
 use super::operator::Operator;
 use super::render::{render_delete, render_insert, render_update, table_reference, SetValue};
 use super::{BulkOp, Ident, Query};

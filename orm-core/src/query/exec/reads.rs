@@ -110,6 +110,16 @@ impl<T> Query<T> {
         Ok(n.map_or(0, |n| n.max(0) as u64))
     }
 
+    /// The number of matching rows whose `column` is not NULL (`COUNT(column)`;
+    /// Laravel's and Orator's `count('column')`).
+    pub fn count_column(self, column: impl Into<Ident>) -> Result<u64> {
+        let column = column.into();
+        self.run_read(move |q, c| {
+            let n: Option<i64> = q.aggregate_on(c, "COUNT", Some(column.clone()), false)?;
+            Ok(n.map_or(0, |n| n.max(0) as u64))
+        })
+    }
+
     /// `SUM(column)` as a float (0 when no rows match). The sum is cast to a float in SQL,
     /// so it reads the same on every backend.
     pub fn sum(self, column: impl Into<Ident>) -> Result<f64> {

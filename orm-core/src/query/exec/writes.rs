@@ -227,6 +227,28 @@ impl<T> Query<T> {
         })
     }
 
+    /// Inserts the rows a query selects (Laravel's `insertUsing`): `INSERT INTO table
+    /// (columns) SELECT ...`, the query's columns matched to `columns` by position.
+    /// Returns the number of rows inserted.
+    /// `DB::table("archived_posts").insert_using(&["id", "title"], DB::table("posts").select(&["id", "title"]).where_("created_at", "<", cutoff))`.
+    pub fn insert_using<U>(self, columns: &[&str], query: Query<U>) -> Result<u64> {
+        let source = query.into_parts();
+        self.run(move |q, c| {
+            let mut w = SqlWriter::new(c.dialect());
+            let (table, _) = split_alias(&q.parts.table);
+            w.push("INSERT INTO ").push_table_name(table);
+            if !columns.is_empty() {
+                w.push(" (")
+                    .push_identifiers(columns.iter().copied())
+                    .push(")");
+            }
+            w.push(" ");
+            source.clone().render_select(&mut w);
+            let (sql, binds) = w.finish()?;
+            c.execute_native(&sql, &binds)
+        })
+    }
+
     /// Updates the rows matching `attributes` with `values`, or inserts one row of
     /// `attributes` and `values` when none matches (Laravel's `updateOrInsert`). Returns
     /// the number of rows written. Two statements: without a unique index on the
@@ -359,6 +381,30 @@ impl<T> Query<T> {
     /// A query with joins, order or limit updates `WHERE key IN (SELECT key ...)`.
     pub fn update<'a>(self, values: impl IntoIterator<Item = (&'a str, Value)>) -> Result<u64> {
         self.run(move |q, c| q.update_on(c, values))
+    }
+
+    /// Updates the matching rows with raw SQL assignments and their bound values (the
+    /// form of Laravel's `update(['votes' => DB::raw('votes * 2')])`):
+    /// `update_raw("votes = votes * ?, name = UPPER(name)", &[&2])`. Returns how many
+    /// rows. A model's `updated_at` is stamped too. The SQL is written as given: name
+    /// only trusted columns in it. A model query whose model has hooks refuses it (its
+    /// hooks could not see the new values); use [`Query::update`] there.
+    pub fn update_raw(self, sets: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Result<u64> {
+        let mut bound = Vec::with_capacity(bindings.len());
+        for value in bindings {
+            bound.push(value.try_to_value()?);
+        }
+        let sets = sets.into();
+        self.run(move |mut q, c| {
+            if q.model.bulk.take().is_some() {
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Unsupported,
+                    "`update_raw` on a model with hooks: its hooks could not see the new \
+                     values; use `update`, or `DB::table` to write without the hooks",
+                ));
+            }
+            q.execute_update(c, vec![("", SetValue::Raw(sets.clone(), bound.clone()))])
+        })
     }
 
     /// Stamps `updated_at` with now on the matching rows of a model with timestamps
