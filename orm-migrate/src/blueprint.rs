@@ -61,6 +61,35 @@ impl ColumnBuilder {
         self
     }
 
+    /// MySQL: also takes the current time whenever the row is updated (`ON UPDATE
+    /// CURRENT_TIMESTAMP`). PostgreSQL and SQLite have no such clause and ignore it, as
+    /// Laravel does: there the application (a model's `updated_at`) stamps the row.
+    pub fn use_current_on_update(&mut self) -> &mut Self {
+        self.def.use_current_on_update = true;
+        self
+    }
+
+    /// Gives the column a comment (MySQL's `COMMENT`, PostgreSQL's `COMMENT ON
+    /// COLUMN`; SQLite keeps no comments and ignores it).
+    pub fn comment(&mut self, text: &str) -> &mut Self {
+        self.def.comment = Some(text.to_owned());
+        self
+    }
+
+    /// MySQL: an added column goes after `column` (`AFTER`). The other databases add
+    /// columns last and ignore it, as Laravel does.
+    pub fn after(&mut self, column: &str) -> &mut Self {
+        self.def.after = Some(column.to_owned());
+        self
+    }
+
+    /// MySQL: an added column goes first (`FIRST`); ignored elsewhere (see
+    /// [`ColumnBuilder::after`]).
+    pub fn first(&mut self) -> &mut Self {
+        self.def.first = true;
+        self
+    }
+
     /// Refuses negative numbers (a CHECK on PostgreSQL and MySQL; on MySQL none beside a
     /// foreign key that writes the column, which the server refuses).
     pub fn unsigned(&mut self) -> &mut Self {

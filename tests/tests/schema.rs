@@ -61,6 +61,68 @@ fn create_everything() -> Result<()> {
 }
 
 on_every_backend! {
+    fn column_comments_positions_and_update_stamps() -> Result<()> {
+        schema(|s| {
+            s.create("notes", |t| {
+                t.increments("id");
+                t.string("title", 50).comment("what it's called");
+                t.datetime("touched_at").nullable().use_current().use_current_on_update();
+            })
+        })?;
+        schema(|s| {
+            s.table("notes", |t| {
+                t.string("subtitle", 50).nullable().after("id").comment("shown below");
+                t.integer("rank").nullable().first();
+            })
+        })?;
+        let names: Vec<String> = columns("notes")?.into_iter().map(|c| c.name).collect();
+        if backend() == Backend::Mysql {
+            assert_eq!(names, ["rank", "id", "subtitle", "title", "touched_at"]);
+        } else {
+            // Laravel's `after`/`first` are MySQL's alone: elsewhere columns go last.
+            assert_eq!(names, ["id", "title", "touched_at", "subtitle", "rank"]);
+        }
+        let comment = |name: &str| -> orm_core::Result<Option<String>> {
+            let sql = match backend() {
+                Backend::Postgres => {
+                    "SELECT col_description('notes'::regclass, a.attnum) AS c FROM pg_attribute a \
+                     WHERE a.attrelid = 'notes'::regclass AND a.attname = ?"
+                }
+                Backend::Mysql => {
+                    "SELECT NULLIF(column_comment, '') AS c FROM information_schema.columns \
+                     WHERE table_schema = DATABASE() AND table_name = 'notes' AND column_name = ?"
+                }
+                _ => return Ok(None),
+            };
+            DB::select(sql, &[&name])?[0].get("c")
+        };
+        if backend() != Backend::Sqlite {
+            assert_eq!(comment("title")?.as_deref(), Some("what it's called"));
+            assert_eq!(comment("subtitle")?.as_deref(), Some("shown below"));
+            assert_eq!(comment("rank")?, None);
+        }
+        // ON UPDATE CURRENT_TIMESTAMP: MySQL restamps the row on each update.
+        let old = chrono::NaiveDate::from_ymd_opt(2001, 2, 3)
+            .unwrap()
+            .and_hms_opt(4, 5, 6)
+            .unwrap();
+        DB::table("notes").insert(orm_core::row! {"title" => "a", "touched_at" => old})?;
+        DB::table("notes").update(orm_core::row! {"title" => "b"})?;
+        let touched: chrono::NaiveDateTime =
+            DB::table("notes").value("touched_at")?.expect("one row");
+        assert_eq!(touched != old, backend() == Backend::Mysql, "{touched}");
+        // A changed column keeps what its change restates.
+        schema(|s| {
+            s.table("notes", |t| {
+                t.string("title", 80).comment("the name").change();
+            })
+        })?;
+        if backend() != Backend::Sqlite {
+            assert_eq!(comment("title")?.as_deref(), Some("the name"));
+        }
+        Ok(())
+    }
+
     fn every_column_type_and_modifier_as_the_database_sees_it() -> Result<()> {
         create_everything()?;
         // SQLite, PostgreSQL and MariaDB (whose JSON is LONGTEXT with a json_valid CHECK).

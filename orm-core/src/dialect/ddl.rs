@@ -198,10 +198,27 @@ pub(crate) fn push_column_definition(w: &mut SqlWriter, column: &ColumnDef, inli
         w.push(" DEFAULT ");
         push_default(w, column, default);
     }
+    dialect.push_column_options(w, column);
     if column.unsigned {
         dialect.push_unsigned_check(w, column);
     }
     push_enum_check(w, column);
+}
+
+/// The statement giving `column` its comment, where comments are statements of their
+/// own (see [`Dialect::push_column_comment`]).
+fn column_comment(
+    dialect: &'static dyn Dialect,
+    table: &str,
+    column: &ColumnDef,
+) -> Result<Option<String>> {
+    if column.comment.is_none() {
+        return Ok(None);
+    }
+    let mut w = SqlWriter::new(dialect);
+    dialect.push_column_comment(&mut w, table, column);
+    let sql = finish(w)?;
+    Ok((!sql.is_empty()).then_some(sql))
 }
 
 /// ` CHECK ("column" IN ('a', 'b'))` for an enum column; nothing for another.
@@ -422,6 +439,9 @@ pub fn create_table(dialect: &'static dyn Dialect, table: &TableDef) -> Result<V
     w.push(")");
     let mut statements = vec![finish(w)?];
     for column in &table.columns {
+        statements.extend(column_comment(dialect, &table.name, column)?);
+    }
+    for column in &table.columns {
         for index in column_indexes(&table.name, column) {
             statements.push(create_index(dialect, &table.name, &index)?);
         }
@@ -495,12 +515,14 @@ pub fn alter_table(
             let mut w = alter_prefix(dialect, table);
             w.push("ADD COLUMN ");
             push_column_definition(&mut w, column, column.primary || column.auto_increment);
+            dialect.push_column_position(&mut w, column);
             if dialect.names_unsigned_checks() && checks_non_negative(column) {
                 // In the same statement: MySQL commits each DDL statement on its own.
                 w.push(", ADD ");
                 push_named_non_negative_check(&mut w, table, column);
             }
             let mut statements = vec![finish(w)?];
+            statements.extend(column_comment(dialect, table, column)?);
             statements.extend(then);
             statements
         }
@@ -534,6 +556,7 @@ pub fn alter_table(
             if !after.is_empty() {
                 statements.push(after);
             }
+            statements.extend(column_comment(dialect, table, column)?);
             statements.extend(then);
             statements
         }

@@ -410,8 +410,28 @@ impl SchemaGrammar for MysqlDialect {
             w.push(" DEFAULT ");
             push_default(w, column, default);
         }
+        self.push_column_options(w, column);
         // MODIFY drops the column's own CHECK: an enum's list is restated, the new one.
         push_enum_check(w, column);
+        self.push_column_position(w, column);
+    }
+
+    fn push_column_options(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        if column.use_current_on_update {
+            w.push(" ON UPDATE ").push(self.current_timestamp_default());
+        }
+        if let Some(comment) = &column.comment {
+            w.push(" COMMENT ")
+                .push_literal(&crate::value::Value::Text(comment.clone()));
+        }
+    }
+
+    fn push_column_position(&self, w: &mut SqlWriter, column: &ColumnDef) {
+        if column.first {
+            w.push(" FIRST");
+        } else if let Some(after) = &column.after {
+            w.push(" AFTER ").push_identifier(after);
+        }
     }
 
     fn push_drop_index(&self, w: &mut SqlWriter, table: &str, name: &str) {

@@ -222,6 +222,17 @@ impl Dialect for PostgresDialect {
 impl super::StatementGrammar for PostgresDialect {}
 
 impl SchemaGrammar for PostgresDialect {
+    fn push_column_comment(&self, w: &mut SqlWriter, table: &str, column: &ColumnDef) {
+        if let Some(comment) = &column.comment {
+            w.push("COMMENT ON COLUMN ")
+                .push_identifier(table)
+                .push(".")
+                .push_identifier(&column.name)
+                .push(" IS ")
+                .push_literal(&Value::Text(comment.clone()));
+        }
+    }
+
     fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
         let serial = column.auto_increment;
         let name = match &column.kind {

@@ -148,6 +148,17 @@ pub struct ColumnDef {
     pub index: bool,
     /// Whether this describes a change to an existing column (in an alter).
     pub change: bool,
+    /// The column's comment (MySQL's `COMMENT`, PostgreSQL's `COMMENT ON COLUMN`;
+    /// SQLite keeps none).
+    pub comment: Option<String>,
+    /// MySQL: the column an added column goes after (`AFTER`); elsewhere added columns
+    /// go last.
+    pub after: Option<String>,
+    /// MySQL: an added column goes first (`FIRST`).
+    pub first: bool,
+    /// MySQL: the column takes the current time whenever its row is updated (`ON
+    /// UPDATE CURRENT_TIMESTAMP`); the other databases have no such clause.
+    pub use_current_on_update: bool,
 }
 
 impl ColumnDef {
@@ -164,6 +175,10 @@ impl ColumnDef {
             unique: false,
             index: false,
             change: false,
+            comment: None,
+            after: None,
+            first: false,
+            use_current_on_update: false,
         }
     }
 

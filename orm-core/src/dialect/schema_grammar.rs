@@ -85,6 +85,19 @@ pub trait SchemaGrammar {
     /// BIGINT`), so that widening an auto-increment key widens the numbers it hands out.
     fn push_after_change_column(&self, _w: &mut SqlWriter, _table: &str, _column: &ColumnDef) {}
 
+    /// Appends the column options written inside `column`'s definition after its
+    /// default (MySQL's `ON UPDATE CURRENT_TIMESTAMP` and `COMMENT '..'`); nothing by
+    /// default.
+    fn push_column_options(&self, _w: &mut SqlWriter, _column: &ColumnDef) {}
+
+    /// Appends where an added column goes among the others (MySQL's `AFTER "c"` or
+    /// `FIRST`); nothing by default: the column goes last.
+    fn push_column_position(&self, _w: &mut SqlWriter, _column: &ColumnDef) {}
+
+    /// Appends the statement giving `column` of `table` its comment where comments are
+    /// statements of their own (PostgreSQL's `COMMENT ON COLUMN`), or nothing.
+    fn push_column_comment(&self, _w: &mut SqlWriter, _table: &str, _column: &ColumnDef) {}
+
     /// Whether DDL runs inside a transaction (and rolls back with it). MySQL commits
     /// the open transaction before each DDL statement, so a migration is not atomic there.
     fn transactional_ddl(&self) -> bool {
