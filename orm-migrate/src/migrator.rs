@@ -246,9 +246,15 @@ impl Migrator {
         self
     }
 
-    fn report(&self, progress: Progress<'_>) {
+    /// Tells the observer, with the migrator's connection lent to it: its `DB::table(..)`
+    /// or model calls on the default connection run there (between migrations, outside
+    /// their transactions) instead of failing with `ConnectionInUse`.
+    fn report(&self, conn: &mut Connection, progress: Progress<'_>) {
         if let Some(observer) = &self.observer {
-            observer(progress);
+            let _ = orm_core::Executor::scope(conn, || {
+                observer(progress);
+                Ok(())
+            });
         }
     }
 
@@ -363,9 +369,9 @@ impl Migrator {
             let mut report = RunReport::default();
             for migration in self.migrations.iter().filter(|m| !done.contains(m.name())) {
                 let start = std::time::Instant::now();
-                self.report(Progress::Migrating(migration.name()));
+                self.report(conn, Progress::Migrating(migration.name()));
                 if apply(conn, migration.as_ref(), batch)? {
-                    self.report(Progress::Migrated(migration.name(), start.elapsed()));
+                    self.report(conn, Progress::Migrated(migration.name(), start.elapsed()));
                     log::info!(
                         target: "orm_migrate",
                         "migrated {} ({:.2?})",
@@ -541,11 +547,14 @@ impl Migrator {
                 "{} changed after it was applied; the forced run leaves it as it ran",
                 row.migration
             );
-            self.report(Progress::Changed {
-                migration: migration.name(),
-                up: true,
-                down: false,
-            });
+            self.report(
+                conn,
+                Progress::Changed {
+                    migration: migration.name(),
+                    up: true,
+                    down: false,
+                },
+            );
         }
         Ok(())
     }
@@ -574,11 +583,14 @@ impl Migrator {
                  with its code as it is now",
                 row.migration
             );
-            self.report(Progress::Changed {
-                migration: migration.name(),
-                up,
-                down,
-            });
+            self.report(
+                conn,
+                Progress::Changed {
+                    migration: migration.name(),
+                    up,
+                    down,
+                },
+            );
         }
     }
 
@@ -611,9 +623,12 @@ impl Migrator {
                     .ok_or_else(|| Error::MissingMigration(row.migration.clone()))?;
                 self.warn_if_changed(conn, &row, migration);
                 let start = std::time::Instant::now();
-                self.report(Progress::RollingBack(migration.name()));
+                self.report(conn, Progress::RollingBack(migration.name()));
                 if unapply(conn, migration)? {
-                    self.report(Progress::RolledBack(migration.name(), start.elapsed()));
+                    self.report(
+                        conn,
+                        Progress::RolledBack(migration.name(), start.elapsed()),
+                    );
                     log::info!(target: "orm_migrate", "rolled back {}", row.migration);
                     reverted.push(row.migration);
                 }

@@ -41,6 +41,29 @@ fn observed() -> (Migrator, Rc<RefCell<Vec<String>>>) {
 }
 
 on_every_backend! {
+    fn an_observer_may_query_the_default_connection() -> orm_migrate::Result<()> {
+        // Reading the database between migrations (counting the tables made so far):
+        // the observer runs on the migrator's connection, not into `ConnectionInUse`.
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let sink = Rc::clone(&seen);
+        let migrator = Migrator::new(vec![Box::new(CreatePostsTable), Box::new(CreateUsersTable)])
+            .on_progress(move |progress| {
+                if let Progress::Migrated(name, _) = progress {
+                    let count = orm_core::DB::table("migrations").count();
+                    sink.borrow_mut().push(format!("{name}: {count:?}"));
+                }
+            });
+        migrator.run()?;
+        assert_eq!(
+            seen.take(),
+            [
+                "2014_10_12_000000_create_users_table: Ok(1)",
+                "2024_01_01_000000_create_posts_table: Ok(2)",
+            ]
+        );
+        Ok(())
+    }
+
     fn progress_follows_each_migration() -> orm_migrate::Result<()> {
         let (migrator, log) = observed();
         migrator.run()?;
