@@ -875,6 +875,30 @@ fn a_nested_test_database_keeps_its_lazy_loading_setting_to_itself() -> Result<(
 }
 
 on_every_backend! {
+    fn make_and_find_or_new_through_a_relation() {
+        seed()?;
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        let grace = User::where_eq("name", "Grace").first()?.unwrap();
+        // Eloquent's `make`: linked to the parent, not saved.
+        let draft = ada.posts().make(Post { title: "draft".into(), ..Default::default() })?;
+        assert_eq!((draft.id, draft.user_id, draft.title.as_str()), (None, ada.id.unwrap(), "draft"));
+        assert_eq!(ada.posts().count()?, 3);
+        let mut draft = draft;
+        draft.save()?;
+        assert_eq!(ada.posts().count()?, 4);
+        // `findOrNew`: Ada's own post is found; Grace's post is not Ada's, so a new
+        // one linked to Ada comes back, unsaved.
+        let a1 = ada.posts().where_eq("title", "a1").first()?.unwrap();
+        assert_eq!(ada.posts().find_or_new(a1.id.unwrap())?, a1);
+        let g1 = grace.posts().first()?.unwrap();
+        let fresh = ada.posts().find_or_new(g1.id.unwrap())?;
+        assert_eq!((fresh.id, fresh.user_id, fresh.title.as_str()), (None, ada.id.unwrap(), ""));
+        assert_eq!(Post::count()?, 5);
+        // On a model query: the model's Default.
+        assert_eq!(Post::query().find_or_new(-1)?, Post::default());
+        Ok(())
+    }
+
     fn find_or_create_forms_through_a_relation() {
         seed()?;
         let linus = User::where_eq("name", "Linus").first()?.unwrap();

@@ -292,15 +292,43 @@ impl<C: Model> Query<C> {
     where
         C: Default,
     {
-        let (query, mut child) = match self.find_or_build(attributes, values)? {
-            Found::Stored(found) => return Ok(found),
-            Found::Built(query, child) => (query, child),
-        };
-        if query.model.relation.is_none() {
-            // A model query: nothing to link.
-            return Ok(child);
+        match self.find_or_build(attributes, values)? {
+            Found::Stored(found) => Ok(found),
+            Found::Built(query, mut child) => {
+                query.link_unsaved(&mut child, "first_or_new")?;
+                Ok(child)
+            }
         }
-        let context = query.relation_context("first_or_new")?;
+    }
+
+    /// `child` linked to this query's parent but **not saved** (Eloquent's `make` on a
+    /// relation): for a has-one/many (or morph) relation, with the parent's key (and
+    /// morph type) set; a belongs-to-many's pivot row is written only on `attach`.
+    /// `user.posts().make(Post { title: "Draft".into(), ..Default::default() })`.
+    pub fn make(self, mut child: C) -> Result<C> {
+        self.link_unsaved(&mut child, "make")?;
+        Ok(child)
+    }
+
+    /// The related model with key `id`, or a new one linked to the parent and **not
+    /// saved** (Eloquent's `findOrNew` on a relation; on a model query, the model's
+    /// `Default`). A row with that key related to another parent is not found.
+    pub fn find_or_new(self, id: impl crate::value::ToValue) -> Result<C>
+    where
+        C: Default,
+    {
+        match self.clone().find(id)? {
+            Some(found) => Ok(found),
+            None => self.make(C::default()),
+        }
+    }
+
+    fn link_unsaved(&self, child: &mut C, operation: &'static str) -> Result<()> {
+        if self.model.relation.is_none() {
+            // A model query: nothing to link.
+            return Ok(());
+        }
+        let context = self.relation_context(operation)?;
         let relation = context.relation;
         if matches!(
             relation.kind,
@@ -315,7 +343,7 @@ impl<C: Model> Query<C> {
                 child.set_column(relation.morph_type, ValueRef::Text(morph.into()))?;
             }
         }
-        Ok(child)
+        Ok(())
     }
 
     /// The first related row matching `attributes` with `values` applied and saved, or
