@@ -327,6 +327,12 @@ on_every_backend! {
             DB::table("qmarks").insert(row! {"x?y" => value})?;
         }
         assert_eq!(DB::table("qmarks").select("x?y").distinct().count()?, 2);
+        // In raw SQL too: a `?` inside a backtick-quoted name (MySQL's and SQLite's
+        // quotes; PostgreSQL has none) is part of the name, not a placeholder.
+        if backend() != Backend::Postgres {
+            assert_eq!(DB::table("qmarks").where_raw("`x?y` = ?", &[&"a"]).count()?, 2);
+            assert_eq!(DB::select("SELECT COUNT(*) AS n FROM qmarks WHERE `x?y` = ?", &[&"b"])?[0].get::<i64, _>("n")?, 1);
+        }
         Ok(())
     }
 

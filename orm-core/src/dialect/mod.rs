@@ -822,7 +822,8 @@ pub(crate) fn rewrite_question_marks(
                     None => bytes.len(),
                 };
             }
-            quote @ (b'\'' | b'"') => {
+            // Literals, and names quoted with `"` or (MySQL, SQLite) backticks.
+            quote @ (b'\'' | b'"' | b'`') => {
                 // `E'...'` strings take backslash escapes (`\'` is a quote inside).
                 let escapes = quote == b'\''
                     && i > 0
@@ -1107,6 +1108,10 @@ mod tests {
             "SELECT '?', \"a?\" FROM t -- ?\nWHERE a = $1 AND b = $2 /* ? */ AND c ? 'k'"
         );
         assert_eq!(SqliteDialect.translate_placeholders("a = ?"), "a = ?");
+        assert_eq!(
+            PostgresDialect.translate_placeholders("`a?``b?` = ?"),
+            "`a?``b?` = $1"
+        );
         assert_eq!(
             PostgresDialect.translate_placeholders("x = 'it''s ?' AND y = ?"),
             "x = 'it''s ?' AND y = $1"
