@@ -382,6 +382,16 @@ on_every_backend! {
             DB::table("t").from_sub(totals(), "totals").delete(),
             Err(Error::InvalidQuery { kind: InvalidQueryKind::Unsupported, .. })
         ));
+        // Nor inserted into or emptied, even when the alias names a real table.
+        let unsupported = |r: Result<u64>| {
+            matches!(r, Err(Error::InvalidQuery { kind: InvalidQueryKind::Unsupported, .. }))
+        };
+        let row = || row! {"user_id" => 1, "title" => "x", "published" => true, "votes" => 1};
+        assert!(unsupported(DB::table("t").from_sub(totals(), "posts").insert(row())));
+        assert!(unsupported(DB::table("t").from_sub(totals(), "posts").insert_get_id(row()).map(|_| 0)));
+        assert!(unsupported(DB::table("t").from_sub(totals(), "posts").insert_or_ignore([row()])));
+        assert!(unsupported(DB::table("t").from_sub(totals(), "posts").truncate().map(|()| 0)));
+        assert_eq!(DB::table("posts").count()?, 5);
         assert_eq!(DB::table("posts").sum("votes")?, 25.0);
         Ok(())
     }

@@ -171,6 +171,19 @@ pub(super) fn execute_insert(
 }
 
 impl<T> Query<T> {
+    /// The table an insert or truncate writes: refused for a query reading a subquery
+    /// (`from_sub`), whose name is only the subquery's alias.
+    fn written_table(&self) -> Result<&str> {
+        if self.parts.from_sub.is_some() {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Unsupported,
+                "a query reading a subquery (`from_sub`) cannot insert or truncate; write \
+                 through a query on the table",
+            ));
+        }
+        Ok(&self.parts.table)
+    }
+
     /// Inserts one row given as `(column, value)` pairs — an array, a `Vec` or
     /// [`row!`](crate::row): `insert(row!{"name" => "Ada", "votes" => 3})`.
     /// Returns the number of rows inserted. An empty row inserts `DEFAULT VALUES`.
@@ -206,7 +219,7 @@ impl<T> Query<T> {
         R: IntoIterator<Item = (&'a str, Value)>,
     {
         let batch = collect_rows(rows)?;
-        execute_insert(conn, &self.parts.table, batch, None)
+        execute_insert(conn, self.written_table()?, batch, None)
     }
 
     /// Inserts the rows, skipping each one that conflicts with an existing row on any
@@ -223,7 +236,7 @@ impl<T> Query<T> {
     {
         self.run(move |q, c| {
             let batch = collect_rows(rows)?;
-            execute_insert(c, &q.parts.table, batch, Some(OnConflict::Ignore))
+            execute_insert(c, q.written_table()?, batch, Some(OnConflict::Ignore))
         })
     }
 
@@ -235,7 +248,7 @@ impl<T> Query<T> {
         let source = query.into_parts();
         self.run(move |q, c| {
             let mut w = SqlWriter::new(c.dialect());
-            let (table, _) = split_alias(&q.parts.table);
+            let (table, _) = split_alias(q.written_table()?);
             w.push("INSERT INTO ").push_table_name(table);
             if !columns.is_empty() {
                 w.push(" (")
@@ -299,7 +312,13 @@ impl<T> Query<T> {
                 _ => None,
             });
         let mut values = batch.values.into_iter();
-        render_insert(&mut w, &self.parts.table, &batch.columns, 1, &mut values);
+        render_insert(
+            &mut w,
+            self.written_table()?,
+            &batch.columns,
+            1,
+            &mut values,
+        );
         if !dialect.supports_returning() {
             // The key the statement generated (`LAST_INSERT_ID()`).
             let (sql, binds) = w.finish()?;
@@ -374,7 +393,7 @@ impl<T> Query<T> {
             }
         }
         let conflict = OnConflict::Update(unique_by, &update);
-        execute_insert(conn, &self.parts.table, batch, Some(conflict))
+        execute_insert(conn, self.written_table()?, batch, Some(conflict))
     }
 
     /// Updates the matching rows: `update(row!{"votes" => 0})`; returns how many.
@@ -588,7 +607,7 @@ impl<T> Query<T> {
     pub(super) fn truncate_on(self, conn: &mut Connection) -> Result<()> {
         let dialect = conn.dialect();
         let mut w = SqlWriter::new(dialect);
-        let (table, _) = crate::query::clause::split_alias(&self.parts.table);
+        let (table, _) = crate::query::clause::split_alias(self.written_table()?);
         // Where DDL (TRUNCATE among it) commits an open transaction (MySQL), the rows are
         // deleted instead, so that they go or stay with it (the key counter is kept).
         if conn.transaction_depth() > 0 && !dialect.transactional_ddl() {
