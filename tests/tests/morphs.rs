@@ -166,6 +166,16 @@ on_every_backend! {
         assert!(posts[1].comments.is_loaded() && posts[1].comments.is_empty());
         let videos = Video::query().with(&["comments"]).get()?;
         assert_eq!(bodies(&videos[0].comments), ["v1-a"]);
+        // A limit per parent: the last comment of each post, in one statement, the
+        // video's comment (same key, other type) not among them.
+        DB::enable_query_log();
+        let posts = Post::query().with_where("comments", |q| q.order_by_desc("body").limit(1)).order_by("id").get()?;
+        assert_eq!(DB::query_log().len(), 2);
+        DB::disable_query_log();
+        assert_eq!(bodies(&posts[0].comments), ["p1-b"]);
+        assert!(posts[1].comments.is_empty());
+        let tagged = Post::query().with_where("tags", |q| q.order_by("name").limit(1)).order_by("id").get()?;
+        assert!(tagged.iter().all(|p| p.tags.len() <= 1));
         Ok(())
     }
 

@@ -511,6 +511,30 @@ on_every_backend! {
         let users = User::query().with_where("roles", |q| q.order_by("roles.id").limit(1)).order_by("id").get()?;
         let roles: Vec<usize> = users.iter().map(|u| u.roles.len()).collect();
         assert_eq!(roles, [1, 1, 0]);
+        // One statement for every parent (Laravel 11's window function), not one each.
+        DB::enable_query_log();
+        let users = User::query().with_where("posts", |q| q.order_by_desc("id").limit(2)).order_by("id").get()?;
+        let statements = DB::query_log().len();
+        DB::disable_query_log();
+        assert_eq!(statements, 2);
+        assert_eq!(titles(&users), [vec!["a3", "a2"], vec!["g1"], vec![]]);
+        // Pivot columns (timestamps among them) still come with each related row.
+        let users = User::query().with_where("roles", |q| q.order_by_desc("roles.id").limit(1)).order_by("id").get()?;
+        let names: Vec<Vec<String>> = users.iter().map(|u| u.roles.iter().map(|r| r.name.clone()).collect()).collect();
+        assert_eq!(names, [vec!["editor"], vec!["editor"], Vec::<&str>::new()]);
+        let pivot = &users[0].roles.pivots().expect("pivots loaded")[0];
+        assert!(pivot.get::<Option<DateTime<Utc>>, _>("created_at")?.is_some());
+        assert_eq!(pivot.get::<i64, _>("user_id")?, users[0].id.unwrap());
+        // Through another table: France's users have one post, the UK's three.
+        let countries = Country::query()
+            .with_where("posts", |q| q.order_by("posts.id").limit(1).offset(1))
+            .order_by("id")
+            .get()?;
+        let through: Vec<Vec<String>> = countries.iter().map(|c| c.posts.iter().map(|p| p.title.clone()).collect()).collect();
+        assert_eq!(through, [Vec::<&str>::new(), vec!["a2"]]);
+        // A distinct constraint cannot be numbered by a window: one query per parent.
+        let users = User::query().with_where("posts", |q| q.distinct().order_by("id").limit(1)).order_by("id").get()?;
+        assert_eq!(titles(&users), [vec!["a1"], vec!["g1"], vec![]]);
         Ok(())
     }
 

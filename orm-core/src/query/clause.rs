@@ -125,6 +125,12 @@ pub(crate) enum SelectItem {
     Sub(Box<Parts>, Ident),
     /// `COUNT(DISTINCT column) AS aggregate`.
     CountDistinct(Ident),
+    /// `ROW_NUMBER() OVER (PARTITION BY partition ORDER BY orders) AS orm_row`: each
+    /// row's place among the rows of its group (an eager load's limit per parent).
+    RowNumber {
+        partition: Ident,
+        orders: Vec<Order>,
+    },
 }
 
 /// The selected items: usually owned, or shared with a model's template query (so

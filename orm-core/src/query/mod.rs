@@ -936,6 +936,43 @@ impl<T> Query<T> {
         self.parts.limit.is_some() || self.parts.offset.is_some()
     }
 
+    /// This query's limit and offset applied per value of `group` rather than to the
+    /// whole result (an eager load's limit per parent, as Laravel's): `SELECT * FROM
+    /// (SELECT .., ROW_NUMBER() OVER (PARTITION BY group ORDER BY ..) AS orm_row ..)
+    /// WHERE orm_row > offset AND orm_row <= offset + limit`, one statement for every
+    /// group. The rows come ordered by that number, each group's in the query's order,
+    /// with the number as an extra last column. Only for a query that
+    /// [`numbers_per_group`](Query::numbers_per_group).
+    pub(crate) fn limited_per_group(mut self, group: Ident) -> Query<T> {
+        let parts = self.parts_mut();
+        let offset = parts.offset.take().unwrap_or(0);
+        let limit = parts.limit.take();
+        let orders = std::mem::take(&mut parts.orders);
+        if parts.columns.is_empty() {
+            parts.columns.push(SelectItem::Column(Ident::Borrowed("*")));
+        }
+        parts.columns.push(SelectItem::RowNumber {
+            partition: group,
+            orders,
+        });
+        let row = render::ROW_NUMBER_COLUMN;
+        let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut outer = Query::<T>::new("orm_limited")
+            .use_connection(self.connection.clone())
+            .from_sub(self, "orm_limited")
+            .where_(row, ">", number(offset));
+        if let Some(limit) = limit {
+            outer = outer.where_(row, "<=", number(offset.saturating_add(limit)));
+        }
+        outer.order_by(row)
+    }
+
+    /// Whether a window can number this query's rows as it returns them (see
+    /// [`Query::limited_per_group`]): not when distinct, grouped or a union.
+    pub(crate) fn numbers_per_group(&self) -> bool {
+        !self.parts.distinct && self.parts.groups.is_empty() && self.parts.unions.is_empty()
+    }
+
     /// Whether the query has an `ORDER BY`.
     pub(crate) fn is_ordered(&self) -> bool {
         !self.parts.orders.is_empty()

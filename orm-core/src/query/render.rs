@@ -330,6 +330,29 @@ fn render_joins(w: &mut SqlWriter, joins: Joins) {
     }
 }
 
+/// ` ORDER BY ...`, or nothing for no terms.
+fn render_orders(w: &mut SqlWriter, orders: Vec<Order>) {
+    for (i, order) in orders.into_iter().enumerate() {
+        w.push(if i == 0 { " ORDER BY " } else { ", " });
+        match order {
+            Order::Column(column, desc) => {
+                w.push_order_name(&column)
+                    .push(if desc { " DESC" } else { " ASC" });
+            }
+            Order::Raw(sql, bindings) => {
+                w.push_raw_with_bindings(&sql, bindings);
+            }
+            Order::Random => {
+                let random = w.dialect().random_function();
+                w.push(random);
+            }
+        }
+    }
+}
+
+/// The name of the column [`SelectItem::RowNumber`] selects.
+pub(crate) const ROW_NUMBER_COLUMN: &str = "orm_row";
+
 /// `(SELECT ...) AS alias`: a subquery read as a table (`from_sub`, `join_sub`).
 fn push_derived_table(w: &mut SqlWriter, sub: Parts, alias: &str) {
     w.push("(");
@@ -371,6 +394,12 @@ fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
             w.push("(");
             Parts::clone(query).render_select(w);
             w.push(") AS ").push_identifier(alias);
+        }
+        SelectItem::RowNumber { partition, orders } => {
+            w.push("ROW_NUMBER() OVER (PARTITION BY ")
+                .push_qualified_name(partition);
+            render_orders(w, orders.clone());
+            w.push(") AS ").push_identifier(ROW_NUMBER_COLUMN);
         }
         SelectItem::Aggregate {
             function,
@@ -483,6 +512,13 @@ impl Parts {
                     w.push_raw_with_bindings(sql, bindings.clone());
                 }
                 Selected::Item(SelectItem::Sub(query, _)) => Parts::clone(query).collect_binds(w),
+                Selected::Item(SelectItem::RowNumber { orders, .. }) => {
+                    for order in orders {
+                        if let Order::Raw(sql, bindings) = order {
+                            w.push_raw_with_bindings(sql, bindings.clone());
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -561,22 +597,7 @@ impl Parts {
             w.push(if all { " UNION ALL " } else { " UNION " });
             union.render_select(w);
         }
-        for (i, order) in self.orders.into_iter().enumerate() {
-            w.push(if i == 0 { " ORDER BY " } else { ", " });
-            match order {
-                Order::Column(column, desc) => {
-                    w.push_order_name(&column)
-                        .push(if desc { " DESC" } else { " ASC" });
-                }
-                Order::Raw(sql, bindings) => {
-                    w.push_raw_with_bindings(&sql, bindings);
-                }
-                Order::Random => {
-                    let random = w.dialect().random_function();
-                    w.push(random);
-                }
-            }
-        }
+        render_orders(w, self.orders);
         render_limit_offset(w, self.limit, self.offset);
         if let Some(mode) = self.lock {
             let clause = w.dialect().lock_clause(mode);

@@ -13,6 +13,24 @@ use super::clause::{Group, Ident, Join, Order, Parts, SelectItem, Selected, Wher
 use crate::dialect::Dialect;
 use crate::value::Value;
 
+fn walk_orders(orders: &[Order], v: &mut ShapeWriter<'_>) {
+    v.number(orders.len() as u64);
+    for order in orders {
+        match order {
+            Order::Column(column, desc) => {
+                v.number(u64::from(*desc));
+                v.text(column);
+            }
+            Order::Raw(sql, bindings) => {
+                v.number(2);
+                v.text(sql);
+                v.number(bindings.len() as u64);
+            }
+            Order::Random => v.number(3),
+        }
+    }
+}
+
 /// Writes the shape of `parts` out through `v`. `false` when the query is not to be cached (a clause
 /// whose text depends on a bound value, or an error met while building).
 fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
@@ -89,6 +107,11 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
                 v.number(4);
                 v.text(column);
             }
+            SelectItem::RowNumber { partition, orders } => {
+                v.number(5);
+                v.text(partition);
+                walk_orders(orders, v);
+            }
             SelectItem::Sub(query, alias) => {
                 v.number(3);
                 v.text(alias);
@@ -148,21 +171,7 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     if !walk_conditions(havings, v) {
         return false;
     }
-    v.number(orders.len() as u64);
-    for order in orders {
-        match order {
-            Order::Column(column, desc) => {
-                v.number(u64::from(*desc));
-                v.text(column);
-            }
-            Order::Raw(sql, bindings) => {
-                v.number(2);
-                v.text(sql);
-                v.number(bindings.len() as u64);
-            }
-            Order::Random => v.number(3),
-        }
-    }
+    walk_orders(orders, v);
     for bound in [*limit, *offset] {
         match bound {
             Some(n) => {

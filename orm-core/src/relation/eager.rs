@@ -404,8 +404,20 @@ fn fetch_rows(
         _ => None,
     }
     .and_then(|key| columns.iter().position(|c| *c == key));
+    // A limit per parent: one statement numbering each parent's rows (see
+    // `limited_per_group`), whose number comes last. The columns read by position are
+    // then aliased: the derived table it reads from may not repeat a name (MySQL).
+    let limited = query.is_limited();
+    let alias = |column: String, name: String| {
+        if limited {
+            format!("{column} as {name}")
+        } else {
+            column
+        }
+    };
     if own_key.is_none() {
-        query = query.add_select(vec![group_column.clone()]);
+        let column = alias(group_column.to_string(), "orm_group".to_owned());
+        query = query.add_select(vec![column]);
     }
     // The pivot columns come last, after the group column.
     let pivot_table = if pivot.is_empty() {
@@ -417,19 +429,24 @@ fn fetch_rows(
         query = query.add_select(
             pivot
                 .iter()
-                .map(|c| format!("{pivot_table}.{c}"))
+                .enumerate()
+                .map(|(i, c)| alias(format!("{pivot_table}.{c}"), format!("orm_pivot_{i}")))
                 .collect::<Vec<_>>(),
         );
     }
     let pivot_names: Arc<[String]> = pivot.iter().map(|c| (*c).to_owned()).collect();
-    // A constraint's limit or offset is per parent (Eloquent's eager-load limit): the
-    // query then runs once per parent key, so that one parent's rows cannot use up
-    // another's.
-    let chunk = if query.is_limited() {
+    // A constraint's limit or offset is per parent (Eloquent's eager-load limit): one
+    // statement numbers each parent's rows, or, for a query whose rows cannot be
+    // numbered so (distinct, grouped), the query runs once per parent key, so that one
+    // parent's rows cannot use up another's.
+    let per_group = limited && query.numbers_per_group();
+    let chunk = if limited && !per_group {
         1
     } else {
         conn.dialect().max_bind_params().saturating_sub(1000).max(1)
     };
+    // The row number after the pivot columns.
+    let trailing = usize::from(per_group);
     // At least one child per parent key is the common case: start there.
     groups.reserve(keys.len());
     // A constraint may have changed the select list: the children are then decoded by
@@ -439,13 +456,15 @@ fn fetch_rows(
     // A group column appended to the select list is the last one.
     let mut appended_at = None;
     for keys in keys.chunks(chunk) {
-        let (sql, binds) = query
-            .clone()
-            .where_in(group_column.clone(), keys.to_vec())
-            .render_owned(conn.dialect())?;
+        let mut chunk_query = query.clone().where_in(group_column.clone(), keys.to_vec());
+        if per_group {
+            chunk_query = chunk_query.limited_per_group(group_column.clone());
+        }
+        let (sql, binds) = chunk_query.render_owned(conn.dialect())?;
         conn.query_each_native(&sql, &binds, |row| {
+            let end = row.len().saturating_sub(trailing);
             if !pivot.is_empty() {
-                let values = (row.len() - pivot.len()..row.len())
+                let values = (end.saturating_sub(pivot.len())..end)
                     .map(|i| row.value(&i).map(|v| v.to_owned_value()))
                     .collect::<Result<Vec<_>>>()?;
                 pivots.push(Record::new(Arc::clone(&pivot_names), values));
@@ -454,8 +473,8 @@ fn fetch_rows(
             groups.push(match own_key {
                 Some(_) => key,
                 None => {
-                    let at = *appended_at
-                        .get_or_insert_with(|| row.len().saturating_sub(1 + pivot.len()));
+                    let at =
+                        *appended_at.get_or_insert_with(|| end.saturating_sub(1 + pivot.len()));
                     KeyRepr::read(row, at)?
                 }
             });
