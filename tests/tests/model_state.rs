@@ -198,6 +198,50 @@ fn the_time() -> DateTime<Utc> {
 // ----- 1. creating never overwrites ------------------------------------------------------
 
 on_every_backend! {
+    fn a_failed_save_many_or_push_leaves_the_models_as_they_were() {
+        // Laravel's EloquentPushTest, retried: after a failure part-way, what the first
+        // saves changed in memory (keys, state, timestamps) is put back, so fixing the
+        // bad model and calling again stores everything, nothing silently skipped.
+        schema()?;
+        DB::statement("CREATE UNIQUE INDEX posts_title_unique ON posts (title)")?;
+        let alice = alice()?;
+        Post::create(Post { title: "taken".into(), ..Default::default() })?;
+        let mut posts = vec![
+            Post { title: "a".into(), ..Default::default() },
+            Post { title: "taken".into(), ..Default::default() },
+        ];
+        let failed = alice.posts().save_many(&mut posts);
+        assert!(matches!(failed, Err(Error::UniqueViolation { .. })), "{failed:?}");
+        assert_eq!(Post::count()?, 1);
+        assert!(posts.iter().all(|p| p.id.is_none() && !p.state.is_stored()));
+        posts[1].title = "b".into();
+        alice.posts().save_many(&mut posts)?;
+        let mut titles: Vec<String> = Post::query().pluck("title")?;
+        titles.sort();
+        assert_eq!(titles, ["a", "b", "taken"]);
+
+        let id = alice.id.unwrap();
+        let mut alice = User::query().with(&["posts"]).find_or_fail(id)?;
+        let updated_at = alice.updated_at;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        alice.name = "Alice L.".into();
+        let posts = alice.posts.loaded_mut().expect("loaded");
+        posts[0].title = "a, changed".into();
+        posts[1].title = "taken".into();
+        let failed = alice.push();
+        assert!(matches!(failed, Err(Error::UniqueViolation { .. })), "{failed:?}");
+        assert_eq!(stored_user(id)?.0, "Alice");
+        assert!(alice.is_dirty()?, "the rolled-back change is still to be written");
+        assert_eq!(alice.updated_at, updated_at);
+        alice.posts.loaded_mut().unwrap()[1].title = "b, changed".into();
+        alice.push()?;
+        assert_eq!(stored_user(id)?.0, "Alice L.");
+        let mut titles: Vec<String> = Post::query().pluck("title")?;
+        titles.sort();
+        assert_eq!(titles, ["a, changed", "b, changed", "taken"]);
+        Ok(())
+    }
+
     fn create_with_a_taken_key_is_a_unique_violation_and_the_row_is_untouched() {
         schema()?;
         let alice = alice()?;

@@ -24,6 +24,7 @@ mod relation_meta;
 mod schema_check;
 mod sql_cache;
 mod statements;
+mod undo;
 
 pub use hooks::{global_scopes_of, ModelHooks};
 use insert_many::*;
@@ -36,6 +37,7 @@ pub use schema_check::{SchemaProblem, SchemaReport};
 pub use sql_cache::SqlCache;
 use sql_cache::*;
 use statements::*;
+pub(crate) use undo::Snapshot;
 
 /// Where a model operation runs: the model's named connection (resolved per call, so
 /// hooks may use the database too) or a connection an internal caller already holds.
@@ -445,7 +447,9 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// transaction of its own ([`Model::push`] opens one).
     #[doc(hidden)]
     fn push_in_place(&mut self) -> Result<()> {
-        self.save()?;
+        if !undo::visit(self) {
+            self.save()?;
+        }
         self.push_relations()
     }
 
@@ -460,7 +464,15 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
             .and_then(ModelState::connection)
             .unwrap_or(Self::meta().connection)
             .to_owned();
-        crate::db::transaction_named(&connection, || self.push_in_place())
+        // All or none, in the database and in memory: a failed push leaves every model
+        // as it was before (see `undo`), so the same push can be retried.
+        undo::push_all_or_none(&mut |write| {
+            if write {
+                crate::db::transaction_named(&connection, || self.push_in_place())
+            } else {
+                self.push_in_place()
+            }
+        })
     }
 
     /// The field holding a relation, without its type (emitted by the derive).

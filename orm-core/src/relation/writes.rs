@@ -212,14 +212,26 @@ impl<C: Model> Query<C> {
 
     /// [`Query::save`] for each of `children`, in one transaction: all are saved as
     /// related to the parent, or none (Orator's `save_many`, Eloquent's `saveMany`).
+    /// When it fails, the children are left as they were before the call (keys,
+    /// timestamps, state), so the same call can be retried.
     pub fn save_many(self, children: &mut [C]) -> Result<()> {
         let name = self.connection_name().to_owned();
-        crate::DB::connection(&name).transaction(|| {
+        let before: Vec<crate::model::Snapshot> = children
+            .iter()
+            .map(|child| crate::model::Snapshot::take(child))
+            .collect();
+        let result = crate::DB::connection(&name).transaction(|| {
             for child in children.iter_mut() {
                 self.clone().save(child)?;
             }
             Ok(())
-        })
+        });
+        if result.is_err() {
+            for (child, snapshot) in children.iter_mut().zip(before) {
+                snapshot.restore(child);
+            }
+        }
+        result
     }
 
     /// [`Query::create`] for each of `children`, in one transaction; returns them
