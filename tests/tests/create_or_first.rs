@@ -66,6 +66,27 @@ fn race(name: &'static str) {
 }
 
 on_every_backend! {
+    fn a_key_among_the_values_is_the_new_rows_own() {
+        // Laravel's testCreateOrFirstNonAttributeFieldViolation, on a model without a
+        // state: the create is an insert even with the key given, never an update of the
+        // row that has that key.
+        schema()?;
+        RIVAL.with(|r| r.set(None));
+        let three = Tag::create(Tag { id: Some(3), ..tag("three", "three") })?;
+        let taken = Tag::first_or_create(row! {"name" => "new"}, row! {"id" => 3, "slug" => "new"});
+        assert!(matches!(taken, Err(Error::UniqueViolation { .. })), "{taken:?}");
+        let row3 = Tag::find_or_fail(3)?;
+        assert_eq!((row3.name, row3.slug), (three.name.clone(), three.slug.clone()));
+        let five = Tag::first_or_create(row! {"id" => 5}, row! {"name" => "five", "slug" => "five"})?;
+        assert_eq!(five.id, Some(5));
+        assert_eq!(Tag::find_or_fail(5)?.name, "five");
+        let nine = Tag::update_or_create(row! {"id" => 9}, row! {"name" => "nine", "slug" => "nine"})?;
+        assert_eq!((nine.id, Tag::count()?), (Some(9), 3));
+        let again = Tag::update_or_create(row! {"id" => 9}, row! {"uses" => 7})?;
+        assert_eq!((again.name.as_str(), Tag::find_or_fail(9)?.uses), ("nine", 7));
+        Ok(())
+    }
+
     fn first_or_create_returns_the_row_a_rival_created_meanwhile() {
         schema()?;
         race("rust");

@@ -12,8 +12,9 @@ use crate::error::{Error, InvalidQueryKind, Result};
 use crate::query::EagerRelation;
 use crate::query::{BulkOp, Cursor, Ident, ModelInfo, Paginator, Parts, Query, SelectItem};
 use crate::row::{FromRow, Layout, Record};
-use crate::state::ModelState;
+use crate::state::{ModelState, Written};
 use crate::value::{Bind, Binds, Param, ToValue, TypeFamily, Value, ValueRef};
+use crate::write_marks::WriteMark;
 
 mod hooks;
 mod insert_many;
@@ -29,7 +30,7 @@ mod undo;
 pub use hooks::{global_scopes_of, ModelHooks};
 use insert_many::*;
 pub use meta::ModelMeta;
-use persist::{changed_columns, mark_stored, record_created, Quiet};
+use persist::{changed_columns, mark_stored, record_created, remember_write, Quiet};
 use persistence::*;
 pub(crate) use persistence::{insert_on, save_on, touch_through_pivot};
 pub use relation_meta::{RelationCache, RelationKind, RelationMeta};
@@ -55,6 +56,19 @@ impl On<'_> {
             On::Remembered(name) => with_named(name, f),
             On::Conn(conn) => f(conn),
         }
+    }
+
+    /// [`On::run`] for a write: also, when `stateful` (the model remembers its row), the
+    /// mark of the transaction the write ran in (`None` outside one).
+    pub(crate) fn run_write<T>(
+        &mut self,
+        stateful: bool,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<(T, Option<Arc<WriteMark>>)> {
+        self.run(|conn| {
+            let value = f(conn)?;
+            Ok((value, if stateful { conn.write_mark() } else { None }))
+        })
     }
 
     /// Runs the read `f` (which may run more than once): on a read replica of a named
@@ -1043,10 +1057,12 @@ fn create_or_first<'a, M: Model + Default>(
 ) -> Result<(M, bool)> {
     let mut model = M::default();
     apply(&mut model, attributes.iter().cloned().chain(values))?;
+    // Always an insert, as `Model::create`: a key among the values is the new row's, not
+    // a row to update (a model without a state would otherwise be saved by its key).
     let created = if on.run(|conn| Ok(conn.in_transaction()))? {
-        on.transaction(|on| save(&mut model, on, None))
+        on.transaction(|on| create(&mut model, on))
     } else {
-        save(&mut model, on, None)
+        create(&mut model, on)
     };
     match created {
         Ok(()) => Ok((model, true)),
