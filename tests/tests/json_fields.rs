@@ -268,6 +268,30 @@ on_every_backend! {
         assert_eq!(account_names(Account::query().where_json_length("settings->tags", ">=", 1).or_where_json_length("extra", "=", 1))?, ["ada", "grace", "linus"]);
         Ok(())
     }
+
+    fn json_contains_on_a_column_named_like_sqlites_json_each_columns() -> Result<()> {
+        // Laravel's testSavingJSONFields has a column named `json`: SQLite's `json_each`
+        // has columns `json`, `value`, `key`, ... of its own, which the bare name read.
+        Schema::on_default(|s| {
+            s.create("docs", |t| {
+                t.increments("id");
+                t.json("json");
+                t.json("value").nullable();
+            })
+        })
+        .map_err(Error::other)?;
+        DB::table("docs").insert(row! {"json" => serde_json::json!({"tags": ["a", "b"]}), "value" => serde_json::json!([1, 2])})?;
+        DB::table("docs").insert(row! {"json" => serde_json::json!({"tags": ["c"]}), "value" => serde_json::json!([3])})?;
+        let ids = |q: Query| q.order_by("id").pluck::<i64>("id");
+        assert_eq!(ids(DB::table("docs").where_json_contains("json->tags", "b"))?, [1]);
+        assert_eq!(ids(DB::table("docs").where_json_doesnt_contain("json->tags", "b"))?, [2]);
+        assert_eq!(ids(DB::table("docs").where_json_contains("value", 3))?, [2]);
+        assert_eq!(ids(DB::table("docs as d").where_json_contains("json->tags", "c"))?, [2]);
+        assert_eq!(ids(DB::table("docs").where_group(|q| q.where_json_contains("value", 1)))?, [1]);
+        assert_eq!(DB::table("docs").where_json_contains("json->tags", "c").delete()?, 1);
+        assert_eq!(DB::table("docs").count()?, 1);
+        Ok(())
+    }
 }
 
 // Laravel's `update(['options->theme' => 'dark'])`: one path of the document set, the

@@ -278,6 +278,14 @@ pub trait Dialect:
         ["", "", "", ""]
     }
 
+    /// Whether a JSON containment condition on `column` (a name without its table) must
+    /// name the table: SQLite's `json_each` has columns of its own (`key`, `value`,
+    /// `type`, `json`, ...) that a bare column of the same name in its arguments would
+    /// be read as. `false` by default.
+    fn json_contains_needs_table(&self, _column: &str) -> bool {
+        false
+    }
+
     /// Appends a condition true when the JSON at `path` in `column` contains `value`
     /// (Laravel's `whereJsonContains`): an array holding it (each of its elements, for
     /// an array), an object holding its members, or the value itself.

@@ -23,6 +23,14 @@ impl Dialect for SqliteDialect {
         Backend::Sqlite
     }
 
+    fn json_contains_needs_table(&self, column: &str) -> bool {
+        // `json_each`'s columns, hidden ones included.
+        const OWN: [&str; 10] = [
+            "key", "value", "type", "atom", "id", "parent", "fullkey", "path", "json", "root",
+        ];
+        OWN.iter().any(|own| own.eq_ignore_ascii_case(column))
+    }
+
     fn push_placeholder(&self, out: &mut String, _index: usize) {
         out.push('?');
     }

@@ -552,7 +552,42 @@ impl Parts {
     }
 
     /// Renders the whole `SELECT` statement (or subquery) into `w`.
-    pub(crate) fn render_select(self, w: &mut SqlWriter) {
+    /// Names the table of a bare column in a JSON containment condition where the
+    /// dialect needs it (see [`Dialect::json_contains_needs_table`]).
+    #[cfg(feature = "json")]
+    fn qualify_json_contains(&mut self, dialect: &dyn Dialect) {
+        fn qualify(conditions: &mut [Where], table: &str, dialect: &dyn Dialect) {
+            for condition in conditions {
+                match &mut condition.kind {
+                    WhereKind::JsonContains { column, .. } => {
+                        let name = column.split("->").next().unwrap_or_default();
+                        if !name.contains('.') && dialect.json_contains_needs_table(name.trim()) {
+                            *column = super::Ident::Owned(format!("{table}.{column}"));
+                        }
+                    }
+                    WhereKind::Group(inner) | WhereKind::NotGroup(inner) => {
+                        qualify(inner, table, dialect)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let Parts {
+            table,
+            scopes,
+            wheres,
+            ..
+        } = self;
+        let table = table_reference(table);
+        for (_, conditions) in scopes {
+            qualify(conditions, table, dialect);
+        }
+        qualify(wheres, table, dialect);
+    }
+
+    pub(crate) fn render_select(mut self, w: &mut SqlWriter) {
+        #[cfg(feature = "json")]
+        self.qualify_json_contains(w.dialect());
         if let Some((kind, message)) = self.error {
             w.fail(Error::invalid_query(kind, message));
         }
@@ -750,6 +785,8 @@ impl Parts {
     /// Appends the ` WHERE` of an `UPDATE` or `DELETE`. Joins, ordering and limits are
     /// not portable there, so such a query becomes `WHERE key IN (SELECT key ...)`.
     pub(crate) fn render_write_where(mut self, w: &mut SqlWriter, key: &str) {
+        #[cfg(feature = "json")]
+        self.qualify_json_contains(w.dialect());
         if let Some((kind, message)) = self.error.take() {
             w.fail(Error::invalid_query(kind, message));
         }
