@@ -62,6 +62,7 @@ mod url;
 #[cfg(feature = "uuid")]
 mod uuid;
 mod value;
+mod write_marks;
 
 pub use crate::backend::{Connection, Transaction};
 pub use crate::db::{ConnectionRef, Executor, DB, DEFAULT_CONNECTION};

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::value::Value;
+use crate::write_marks::WriteMark;
 
 /// A model's memory of its row: whether it is stored, the column values as last read or
 /// saved, and the named connection it was read from.
@@ -59,12 +60,120 @@ struct History {
     changes: Vec<usize>,
     /// The values of `changes` before the update, in the same order.
     previous: Vec<Value>,
+    /// The writes made inside transactions not yet over, oldest first, each with how to
+    /// take it back should its transaction roll back (see [`ModelState::settle`]).
+    undo: Vec<(Arc<WriteMark>, Undo)>,
+}
+
+/// How to take a write back in the state.
+#[derive(Clone)]
+enum Undo {
+    /// The write inserted the row: the model was new (and had or had not inserted a
+    /// row of its own before).
+    Inserted { was_created: bool },
+    /// The write changed these columns, whose values as stored were these.
+    Columns(Vec<(usize, Value)>),
+    /// The write deleted the row, stored with these values.
+    Deleted(Box<[Value]>),
+}
+
+/// What a write did to a model's row, for [`ModelState::remember_write`].
+pub(crate) enum Written<'a> {
+    Inserted,
+    Columns(&'a [usize]),
+    Deleted,
 }
 
 impl ModelState {
-    /// Whether the model's row is stored (read from the database or saved).
+    /// Whether the model's row is stored (read from the database or saved; a row it
+    /// inserted in a transaction that then rolled back is not).
     pub fn is_stored(&self) -> bool {
-        self.original.is_some()
+        match self.undone() {
+            None => self.original.is_some(),
+            Some(undone) => {
+                let mut stored = self.original.is_some();
+                for (_, undo) in undone.iter().rev() {
+                    match undo {
+                        Undo::Inserted { .. } => stored = false,
+                        Undo::Deleted(_) => stored = true,
+                        Undo::Columns(_) => {}
+                    }
+                }
+                stored
+            }
+        }
+    }
+
+    /// The writes whose transactions rolled back, from the first of them on.
+    fn undone(&self) -> Option<&[(Arc<WriteMark>, Undo)]> {
+        let undo = &self.history.as_ref()?.undo;
+        let first = undo.iter().position(|(mark, _)| mark.rolled_back())?;
+        Some(&undo[first..])
+    }
+
+    /// Before the state takes in a write made inside a transaction (`mark`): remembers
+    /// how to take it back should that transaction roll back, so that a model saved in
+    /// a rolled-back transaction is written again by its next save, not taken as
+    /// stored. A deleted row's values move here (the state forgets them anyway).
+    pub(crate) fn remember_write(&mut self, mark: Arc<WriteMark>, written: Written<'_>) {
+        self.settle();
+        let undo = match written {
+            Written::Inserted => Undo::Inserted {
+                was_created: self.was_recently_created(),
+            },
+            Written::Columns(positions) => {
+                let Some(original) = &self.original else {
+                    return;
+                };
+                let values = positions
+                    .iter()
+                    .filter_map(|&i| Some((i, original.get(i)?.clone())))
+                    .collect();
+                Undo::Columns(values)
+            }
+            Written::Deleted => match self.original.take() {
+                Some(original) => Undo::Deleted(original),
+                None => return,
+            },
+        };
+        let history = self.history.get_or_insert_with(Box::default);
+        history.undo.push((mark, undo));
+    }
+
+    /// Takes back what the writes of transactions that rolled back did to the state
+    /// (newest first), and forgets the writes whose transactions committed. Every write
+    /// of a model calls it first.
+    pub(crate) fn settle(&mut self) {
+        let ModelState {
+            original, history, ..
+        } = self;
+        let Some(history) = history.as_mut() else {
+            return;
+        };
+        if history.undo.is_empty() {
+            return;
+        }
+        if let Some(first) = history.undo.iter().position(|(mark, _)| mark.rolled_back()) {
+            for (_, undo) in history.undo.split_off(first).into_iter().rev() {
+                match undo {
+                    Undo::Inserted { was_created } => {
+                        *original = None;
+                        history.created = was_created;
+                    }
+                    Undo::Columns(values) => {
+                        if let Some(original) = original.as_deref_mut() {
+                            for (i, value) in values {
+                                if let Some(slot) = original.get_mut(i) {
+                                    *slot = value;
+                                }
+                            }
+                        }
+                    }
+                    Undo::Deleted(values) => *original = Some(values),
+                }
+            }
+        }
+        history.undo.retain(|(mark, _)| !mark.committed());
     }
 
     /// The named connection the model was read from or saved on, when it is not the

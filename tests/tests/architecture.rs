@@ -7,7 +7,15 @@ use std::path::{Path, PathBuf};
 /// Layers from the bottom up; a module may import its own layer and those before it.
 const LAYERS: &[&[&str]] = &[
     &[
-        "value", "decimal", "uuid", "json", "error", "log", "state", "untimed",
+        "value",
+        "decimal",
+        "uuid",
+        "json",
+        "error",
+        "log",
+        "state",
+        "untimed",
+        "write_marks",
     ],
     &["dialect"],
     &["row", "url", "column_field"],

@@ -198,6 +198,79 @@ fn the_time() -> DateTime<Utc> {
 // ----- 1. creating never overwrites ------------------------------------------------------
 
 on_every_backend! {
+    fn a_model_saved_in_a_rolled_back_transaction_is_written_again() {
+        // The rollback undoes the rows; the model's state follows it, so the next save
+        // writes again what the rolled-back one wrote (Eloquent's would skip it).
+        schema()?;
+        let mut bob = User { name: "Bob".into(), votes: 1, ..Default::default() };
+        let failed = DB::transaction(|| {
+            bob.save()?;
+            Err::<(), _>(Error::other("changed my mind"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(User::with_trashed().count()?, 0);
+        assert!(!bob.state.is_stored(), "the insert was rolled back");
+        bob.save()?;
+        let id = bob.id.unwrap();
+        assert_eq!(stored_user(id)?.0, "Bob");
+        // Two updates rolled back: both columns are written by the next save.
+        let _ = DB::transaction(|| {
+            bob.name = "Robert".into();
+            bob.save()?;
+            bob.votes = 2;
+            bob.save()?;
+            Err::<(), _>(Error::other("no"))
+        });
+        assert_eq!(stored_user(id)?.0, "Bob");
+        assert!(bob.state.is_stored());
+        bob.save()?;
+        assert_eq!((stored_user(id)?.0, stored_user(id)?.1), ("Robert".to_owned(), 2));
+        // A savepoint rolled back inside a committed transaction: only its write returns.
+        DB::transaction(|| {
+            bob.votes = 3;
+            bob.save()?;
+            let _ = DB::transaction(|| {
+                bob.name = "Bobby".into();
+                bob.save()?;
+                Err::<(), _>(Error::other("inner"))
+            });
+            Ok(())
+        })?;
+        assert_eq!((stored_user(id)?.0, stored_user(id)?.1), ("Robert".to_owned(), 3));
+        bob.save()?;
+        assert_eq!((stored_user(id)?.0, stored_user(id)?.1), ("Bobby".to_owned(), 3));
+        // A savepoint released into a transaction that then rolls back.
+        let _ = DB::transaction(|| {
+            DB::transaction(|| {
+                bob.votes = 4;
+                bob.save()
+            })?;
+            Err::<(), _>(Error::other("outer"))
+        });
+        assert_eq!(stored_user(id)?.1, 3);
+        bob.save()?;
+        assert_eq!(stored_user(id)?.1, 4);
+        // A delete rolled back: the model is stored again, and a save updates its row.
+        let _ = DB::transaction(|| {
+            bob.force_delete()?;
+            Err::<(), _>(Error::other("keep it"))
+        });
+        assert!(bob.state.is_stored());
+        bob.name = "Bob again".into();
+        bob.save()?;
+        assert_eq!(User::with_trashed().count()?, 1);
+        assert_eq!(stored_user(id)?.0, "Bob again");
+        // Committed writes are kept as they are: nothing to write after them.
+        DB::transaction(|| {
+            bob.votes = 5;
+            bob.save()
+        })?;
+        hooks();
+        bob.save()?;
+        assert_eq!(hooks(), ["saving", "saved"], "a clean save writes nothing");
+        Ok(())
+    }
+
     fn a_failed_save_many_or_push_leaves_the_models_as_they_were() {
         // Laravel's EloquentPushTest, retried: after a failure part-way, what the first
         // saves changed in memory (keys, state, timestamps) is put back, so fixing the

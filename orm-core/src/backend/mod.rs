@@ -17,6 +17,7 @@ use crate::error::{Error, InvalidQueryKind, Result};
 use crate::row::{Record, Row};
 use crate::url::{ConnectOptions, Target};
 use crate::value::{Bind, Param, ToValue, Value};
+use crate::write_marks::{WriteMark, WriteMarks};
 
 /// The fewest values any supported database takes in one statement (SQLite's 32 766):
 /// statements binding no more skip the check against their own database's limit.
@@ -76,6 +77,9 @@ struct State {
     inner: Inner,
     options: ConnectOptions,
     depth: u32,
+    /// One per open level (`depth` of them): what became of each, for the models
+    /// written in it.
+    marks: WriteMarks,
     broken: bool,
     /// The first statement the server rejected inside the open transaction, and the
     /// depth it ran at: PostgreSQL has then aborted the transaction (up to that level's
@@ -156,6 +160,7 @@ impl Connection {
                 inner,
                 options: options.clone(),
                 depth: 0,
+                marks: WriteMarks::default(),
                 broken: false,
                 aborted: None,
                 idle_since: Instant::now(),
@@ -193,6 +198,7 @@ impl Connection {
                 }),
                 options: ConnectOptions::detached(),
                 depth: 0,
+                marks: WriteMarks::default(),
                 broken: true,
                 aborted: None,
                 idle_since: self.state.idle_since,
@@ -554,7 +560,14 @@ impl Connection {
         };
         self.execute_batch(&sql)?;
         self.state.depth += 1;
+        self.state.marks.opened();
         Ok(())
+    }
+
+    /// The mark of the innermost open transaction level, for a model written in it;
+    /// `None` outside a transaction (the write is committed).
+    pub(crate) fn write_mark(&mut self) -> Option<Arc<WriteMark>> {
+        self.state.marks.current()
     }
 
     pub(crate) fn commit_raw(&mut self) -> Result<()> {
@@ -574,6 +587,7 @@ impl Connection {
         match self.execute_batch(&sql) {
             Ok(()) => {
                 self.state.depth -= 1;
+                self.state.marks.committed();
                 Ok(())
             }
             Err(e) => {
@@ -607,6 +621,7 @@ impl Connection {
             self.state.aborted = None;
         }
         self.state.depth -= 1;
+        self.state.marks.rolled_back();
         if result.is_err() {
             self.state.broken = true;
         }
@@ -746,6 +761,7 @@ impl Connection {
             let first = Box::new(error.duplicate_failure());
             self.state.aborted = Some((WHOLE_TRANSACTION, first));
         }
+        self.state.marks.all_undone();
         let mut reopen = vec![self.dialect().begin_transaction().to_owned()];
         reopen.extend(
             (1..self.state.depth).map(|level| self.dialect().savepoint(&savepoint_name(level))),

@@ -19,7 +19,8 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
     }
     // Rows of one shape (which columns the database fills) go together, in order.
     let groups = insert_groups(models);
-    let results: Vec<Returned> = on.run(|conn| {
+    let stateful = models.first().is_some_and(|m| m.state().is_some());
+    let (results, mark): (Vec<Returned>, _) = on.run_write(stateful, |conn| {
         let dialect = conn.dialect();
         // Without RETURNING, a statement's generated keys are known when they are
         // consecutive (the first, then the next ones) and nothing else is left to the
@@ -130,6 +131,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result
         }
     }
     for model in models.iter_mut() {
+        remember_write(model, mark.clone(), Written::Inserted);
         mark_stored(model);
         record_created(model);
         model.created()?;

@@ -190,3 +190,36 @@ pub(super) fn record_created(model: &mut dyn Persist) {
         state.record_created();
     }
 }
+
+/// Before the state takes in a write that ran inside a transaction (`mark`, see
+/// [`crate::model::On::run_write`]): remembers how to take it back should that
+/// transaction roll back. Nothing for a model without a state or a write outside a
+/// transaction.
+pub(super) fn remember_write(
+    model: &mut dyn Persist,
+    mark: Option<Arc<WriteMark>>,
+    written: Written<'_>,
+) {
+    if let (Some(mark), Some(state)) = (mark, model.state_mut()) {
+        state.remember_write(mark, written);
+    }
+}
+
+/// Takes back in the model's state what writes in transactions that rolled back did
+/// (see [`ModelState::settle`]); every write of a model starts with it.
+pub(super) fn settle(model: &mut dyn Persist) {
+    if let Some(state) = model.state_mut() {
+        state.settle();
+    }
+}
+
+/// The positions an update wrote, with the version column it bumps.
+pub(super) fn written_positions(meta: &ModelMeta, positions: &[usize]) -> Vec<usize> {
+    let mut all = positions.to_vec();
+    if let Some(v) = meta.version {
+        if !all.contains(&v) {
+            all.push(v);
+        }
+    }
+    all
+}

@@ -1,6 +1,9 @@
 //! Writing one model: save (insert or update changed columns), delete, restore, refresh, touch; bulk writes with hooks.
 
-use super::persist::{record_changes, record_created, sync_original, Persist};
+use super::persist::{
+    record_changes, record_created, remember_write, settle, sync_original, written_positions,
+    Persist,
+};
 use super::*;
 
 /// A mass update or delete on a model with hooks: load the models, write each (hooks
@@ -250,6 +253,7 @@ pub(crate) fn insert_on(model: &mut dyn Persist, conn: &mut Connection) -> Resul
 }
 
 pub(super) fn save(model: &mut dyn Persist, on: &mut On<'_>, only: Option<&[&str]>) -> Result<()> {
+    settle(model);
     if let Some(columns) = only {
         return save_only(model, on, columns);
     }
@@ -362,14 +366,20 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
         if let Some(version) = &version {
             binds.push(Bind::Value(version));
         }
-        on.run(|conn| {
+        on.run_write(true, |conn| {
             let sql = update_columns_sql(meta, conn.dialect(), &changed)?;
             conn.execute_binds(&sql, &binds)
         })?
     };
+    let (count, mark) = count;
     if count == 0 {
         return Err(stale_or_missing(meta, on, &key));
     }
+    remember_write(
+        model,
+        mark,
+        Written::Columns(&written_positions(meta, &changed)),
+    );
     record_changes(model, &changed);
     sync_original(model, &changed);
     bump_version(model, version)?;
@@ -391,6 +401,7 @@ fn save_columns(
     columns: &[&str],
     baseline: Option<&[Option<Value>]>,
 ) -> Result<()> {
+    settle(model);
     let meta = model.meta();
     let key = model.key_value();
     if key.is_null() {
@@ -434,7 +445,10 @@ fn save_columns(
         }
     }
     let version = version_read(model);
-    let changed = on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
+    let stateful = model.state().is_some();
+    let (changed, mark) = on.run_write(stateful, |conn| {
+        update_columns_on(conn, meta, &pairs, &key, version.as_ref())
+    })?;
     if changed == 0 {
         return Err(stale_or_missing(meta, on, &key));
     }
@@ -442,6 +456,11 @@ fn save_columns(
         .iter()
         .filter_map(|(c, _)| meta.columns.iter().position(|m| m == c))
         .collect();
+    remember_write(
+        model,
+        mark,
+        Written::Columns(&written_positions(meta, &positions)),
+    );
     record_changes(model, &positions);
     sync_original(model, &positions);
     bump_version(model, version)?;
@@ -452,12 +471,14 @@ fn save_columns(
 
 /// Inserts a model as a creation: hooks, timestamps the caller left unset, the insert.
 pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+    settle(model);
     let meta = model.meta();
     model.before_create()?;
     let at = timestamp_for(meta);
     stamp_unset(model, meta.stamped_created_at(), at)?;
     stamp_unset(model, meta.stamped_updated_at(), at)?;
-    insert(model, on)?;
+    let mark = insert(model, on)?;
+    remember_write(model, mark, Written::Inserted);
     mark_stored(model);
     record_created(model);
     touch_owners(model, on)?;
@@ -465,12 +486,14 @@ pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
 }
 
 /// The `INSERT` of one model; the columns left to the database (generated key, unset
-/// default columns) are read back into the model.
-pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+/// default columns) are read back into the model. Returns the mark of the transaction
+/// it ran in, for a model with a state (see [`On::run_write`]).
+pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<Option<Arc<WriteMark>>> {
     let meta = model.meta();
     model.prepare_values()?;
+    let stateful = model.state().is_some();
     // The binds borrow the model: their block ends before it takes what came back.
-    let (shape, first, rest) = {
+    let (shape, first, rest, mark) = {
         let mut binds = Binds::new();
         model.write_binds(&mut binds);
         let shape = InsertShape::of(meta, &binds);
@@ -483,7 +506,7 @@ pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
         }
         let values = &binds[skip..];
         // The first value apart: the usual lone one (the key) needs no Vec.
-        let (first, rest) = on.run(|conn| {
+        let ((first, rest), mark) = on.run_write(stateful, |conn| {
             let dialect = conn.dialect();
             let sql = insert_sql(meta, dialect, shape)?;
             if !shape.returns_anything() {
@@ -511,25 +534,27 @@ pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
             })?;
             Ok((first, rest))
         })?;
-        (shape, first, rest)
+        (shape, first, rest, mark)
     };
     let Some(first) = first else {
-        return Ok(());
+        return Ok(mark);
     };
     if shape.omitted == 0 {
         // Only the generated key came back: nearly always an integer (nothing to drop).
         let column = meta.columns[meta.primary_key_index];
         if let Value::Int(key) = first {
             first.discard();
-            return model.set_column(column, ValueRef::Int(key));
+            model.set_column(column, ValueRef::Int(key))?;
+            return Ok(mark);
         }
-        return model.set_column(column, first.as_ref());
+        model.set_column(column, first.as_ref())?;
+        return Ok(mark);
     }
     let left_out = (0..meta.columns.len()).filter(|&i| shape.leaves_out(meta, i));
     for (i, value) in left_out.zip(std::iter::once(first).chain(rest)) {
         model.set_column(meta.columns[i], value.as_ref())?;
     }
-    Ok(())
+    Ok(mark)
 }
 
 /// Without `RETURNING`: the key the last insert generated for its row `offset` (0:
@@ -596,6 +621,8 @@ pub(super) fn read_back(
 }
 
 pub(super) fn delete(model: &mut dyn Persist, on: &mut On<'_>, force: bool) -> Result<()> {
+    settle(model);
+    let stateful = model.state().is_some();
     let meta = model.meta();
     let key = model.key_value();
     if key.is_null() {
@@ -611,22 +638,29 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On<'_>, force: bool) -> R
                 pairs.push((meta.columns[u], Value::DateTimeUtc(at)));
             }
             let version = version_read(model);
-            let changed =
-                on.run(|conn| update_columns_on(conn, meta, &pairs, &key, version.as_ref()))?;
+            let (changed, mark) = on.run_write(stateful, |conn| {
+                update_columns_on(conn, meta, &pairs, &key, version.as_ref())
+            })?;
             if changed == 0 && meta.version.is_some() {
                 return Err(stale_or_missing(meta, on, &key));
             }
             set_timestamp(model, Some(i), at)?;
             set_timestamp(model, updated_at, at)?;
             let positions: Vec<usize> = [Some(i), updated_at].into_iter().flatten().collect();
+            remember_write(
+                model,
+                mark,
+                Written::Columns(&written_positions(meta, &positions)),
+            );
             sync_original(model, &positions);
             bump_version(model, version)?;
         }
         _ => {
-            on.run(|conn| {
+            let (_, mark) = on.run_write(stateful, |conn| {
                 let sql = delete_sql(meta, conn.dialect())?;
                 conn.execute_native(sql, std::slice::from_ref(&key))
             })?;
+            remember_write(model, mark, Written::Deleted);
             // The row is gone: saving the model again inserts it anew.
             if let Some(state) = model.state_mut() {
                 state.set_original(None);
@@ -706,6 +740,8 @@ pub(super) fn step(
     by: Value,
     down: bool,
 ) -> Result<()> {
+    settle(model);
+    let stateful = model.state().is_some();
     let meta = model.meta();
     let action = if down { "decrement" } else { "increment" };
     let Some(position) = meta.columns.iter().position(|c| *c == column) else {
@@ -719,7 +755,7 @@ pub(super) fn step(
     let at = timestamp_for(meta);
     let updated_at = meta.stamped_updated_at();
     let version = version_read(model);
-    let stored = on.run(|conn| {
+    let (stored, mark) = on.run_write(stateful, |conn| {
         let mut row = Query::<Record>::table(meta.table)
             .primary_key(meta.primary_key)
             .where_eq(meta.primary_key, key.clone());
@@ -755,6 +791,11 @@ pub(super) fn step(
     let mut positions = vec![position];
     positions.extend(updated_at.filter(|&u| u != position));
     positions.sort_unstable();
+    remember_write(
+        model,
+        mark,
+        Written::Columns(&written_positions(meta, &positions)),
+    );
     record_changes(model, &positions);
     sync_original(model, &positions);
     bump_version(model, version)?;
@@ -762,6 +803,8 @@ pub(super) fn step(
 }
 
 pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+    settle(model);
+    let stateful = model.state().is_some();
     let meta = model.meta();
     let Some(u) = meta.stamped_updated_at() else {
         return Ok(());
@@ -772,7 +815,7 @@ pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     }
     let at = now();
     let version = version_read(model);
-    let changed = on.run(|conn| {
+    let (changed, mark) = on.run_write(stateful, |conn| {
         update_columns_on(
             conn,
             meta,
@@ -785,6 +828,11 @@ pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
         return Err(stale_or_missing(meta, on, &key));
     }
     set_timestamp(model, Some(u), at)?;
+    remember_write(
+        model,
+        mark,
+        Written::Columns(&written_positions(meta, &[u])),
+    );
     record_changes(model, &[u]);
     sync_original(model, &[u]);
     bump_version(model, version)?;
