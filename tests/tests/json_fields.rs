@@ -34,6 +34,23 @@ pub struct BadAccount {
     pub extra: Option<Json<Vec<i64>>>,
 }
 
+/// The same table with hooks: its mass updates write model by model.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "accounts", hooks)]
+pub struct HookedAccount {
+    pub id: Option<i64>,
+    pub name: String,
+    pub settings: Json<Settings>,
+    pub extra: Option<Json<Vec<i64>>>,
+}
+
+impl ModelHooks for HookedAccount {
+    fn saving(&mut self) -> Result<()> {
+        self.name = self.name.to_lowercase();
+        Ok(())
+    }
+}
+
 fn schema() -> Result<()> {
     Schema::on_default(|s| {
         s.create("accounts", |t| {
@@ -266,6 +283,31 @@ on_every_backend! {
         assert_eq!(account_names(Account::query().where_json_length("settings->tags", "=", 0))?, ["linus"]);
         assert_eq!(account_names(Account::query().where_json_length("extra", ">", 1))?, ["ada"]);
         assert_eq!(account_names(Account::query().where_json_length("settings->tags", ">=", 1).or_where_json_length("extra", "=", 1))?, ["ada", "grace", "linus"]);
+        Ok(())
+    }
+
+    fn json_paths_and_qualified_columns_in_model_updates() -> Result<()> {
+        // A mass update on a model with hooks (model by model) and a model's own
+        // `update` take what a query's `update` takes: a JSON path sets that path and
+        // keeps the rest of the document; a column named with the model's table.
+        json_rows()?;
+        let updated = HookedAccount::where_eq("name", "grace").update(row! {
+            "settings->font_size" => 21,
+            "settings->limits->weekly" => 4,
+            "accounts.name" => "GRACE",
+        })?;
+        assert_eq!(updated, 1);
+        let grace = Account::where_eq("name", "grace").first()?.expect("the hook lowercased it");
+        assert_eq!(grace.settings.font_size, 21);
+        assert_eq!(grace.settings.limits.get("weekly"), Some(&4));
+        assert_eq!(grace.settings.tags, ["b"], "the rest of the document is kept");
+        let other = HookedAccount::where_eq("name", "grace").update(row! {"teams.name" => "x"});
+        assert!(matches!(other, Err(Error::ColumnNotFound(_))), "{other:?}");
+        let mut ada = Account::where_eq("name", "ada").first()?.unwrap();
+        ada.update(row! {"settings->theme" => "light", "extra->1" => 9})?;
+        let ada = Account::find_or_fail(ada.id)?;
+        assert_eq!((ada.settings.theme.as_str(), ada.settings.font_size), ("light", 14));
+        assert_eq!(ada.extra.as_deref(), Some(&vec![1, 9, 3]));
         Ok(())
     }
 

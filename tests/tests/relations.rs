@@ -899,6 +899,19 @@ fn a_nested_test_database_keeps_its_lazy_loading_setting_to_itself() -> Result<(
 }
 
 on_every_backend! {
+    fn syncing_nothing_without_detaching_runs_no_statement() {
+        // Laravel's testSyncMethodWithEmptyValueDoesNotQueryWhenDetachingDisabled.
+        seed()?;
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        DB::enable_query_log();
+        let changes = ada.roles().sync_without_detaching(Vec::<i64>::new())?;
+        let statements = DB::query_log().len();
+        DB::disable_query_log();
+        assert_eq!((statements, changes), (0, orm_core::SyncChanges::default()));
+        assert_eq!(ada.roles().count()?, 2);
+        Ok(())
+    }
+
     fn make_and_find_or_new_through_a_relation() {
         seed()?;
         let ada = User::where_eq("name", "Ada").first()?.unwrap();

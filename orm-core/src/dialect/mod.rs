@@ -384,6 +384,13 @@ pub trait Dialect:
         }
     }
 
+    /// Whether the database counts an upsert's updated row twice in the rows affected
+    /// (MySQL: 1 per inserted row, 2 per updated one). The ORM then reports each row
+    /// once, as the other databases count it.
+    fn upsert_counts_updates_twice(&self) -> bool {
+        false
+    }
+
     /// Appends the conflict clause of an upsert: `ON CONFLICT (unique_by) DO UPDATE SET
     /// c = excluded.c`, or `DO NOTHING` when `update` is empty.
     fn push_upsert(&self, w: &mut SqlWriter, unique_by: &[&str], update: &[&str]) {

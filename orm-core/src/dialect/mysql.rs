@@ -44,6 +44,10 @@ impl Default for MysqlDialect {
 }
 
 impl Dialect for MysqlDialect {
+    fn upsert_counts_updates_twice(&self) -> bool {
+        true
+    }
+
     fn backend(&self) -> Backend {
         Backend::Mysql
     }

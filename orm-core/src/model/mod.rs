@@ -1170,7 +1170,7 @@ pub(crate) fn apply<'a, M: Model>(
     values: impl IntoIterator<Item = (&'a str, Value)>,
 ) -> Result<()> {
     for (column, value) in values {
-        model.set_column(column, value.as_ref())?;
+        persist::set_written(model, column, value)?;
     }
     Ok(())
 }

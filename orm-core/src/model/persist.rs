@@ -223,3 +223,79 @@ pub(super) fn written_positions(meta: &ModelMeta, positions: &[usize]) -> Vec<us
     }
     all
 }
+
+/// The model column a name written by `update` sets: the name itself, a column named
+/// with the model's table (`users.name`), or the column of a JSON path
+/// (`options->theme`). `None` for a column of another table.
+pub(super) fn written_column<'n>(meta: &ModelMeta, name: &'n str) -> Option<&'n str> {
+    let name = name.split("->").next().unwrap_or(name);
+    match name.rsplit_once('.') {
+        Some((table, column)) => {
+            let own = table == meta.table || table.rsplit('.').next() == Some(meta.table);
+            own.then_some(column)
+        }
+        None => Some(name),
+    }
+}
+
+/// Sets what `update` names on the model: a column (see [`written_column`]), or, for a
+/// JSON path, that path in the column's document (the rest of it kept).
+pub(super) fn set_written(model: &mut dyn Persist, name: &str, value: Value) -> Result<()> {
+    let meta = model.meta();
+    let Some(column) = written_column(meta, name) else {
+        return Err(Error::ColumnNotFound(format!("{}.{name}", meta.name)));
+    };
+    if !name.contains("->") {
+        return model.set_column(column, value.as_ref());
+    }
+    #[cfg(feature = "json")]
+    {
+        // `column->key->..`, without the table the name may start with.
+        let head = name.split("->").next().unwrap_or_default();
+        let path = &name[head.len() - column.len()..];
+        let Some((_, keys)) = crate::dialect::split_json_path(path)? else {
+            return model.set_column(column, value.as_ref());
+        };
+        let mut document = match model.column_value(column) {
+            Some(Value::Json(document)) => document,
+            Some(Value::Text(text)) => serde_json::from_str(&text).unwrap_or_default(),
+            Some(_) => serde_json::Value::Null,
+            None => return Err(Error::ColumnNotFound(format!("{}.{name}", meta.name))),
+        };
+        let new: serde_json::Value =
+            serde_json::from_str(&crate::dialect::json_text(&value)?).map_err(Error::other)?;
+        set_json_path(&mut document, &keys, new);
+        model.set_column(column, ValueRef::Json(std::borrow::Cow::Owned(document)))
+    }
+    #[cfg(not(feature = "json"))]
+    {
+        Err(Error::invalid_query(
+            InvalidQueryKind::Unsupported,
+            format!("`{name}`: JSON paths need the `json` feature"),
+        ))
+    }
+}
+
+/// Sets `keys` in `document` to `value`, making the objects on the way (an array's
+/// element by its index, when it has one).
+#[cfg(feature = "json")]
+fn set_json_path(document: &mut serde_json::Value, keys: &[&str], value: serde_json::Value) {
+    let Some((key, rest)) = keys.split_first() else {
+        *document = value;
+        return;
+    };
+    if let (serde_json::Value::Array(items), Ok(index)) = (&mut *document, key.parse::<usize>()) {
+        if let Some(item) = items.get_mut(index) {
+            return set_json_path(item, rest, value);
+        }
+    }
+    if !document.is_object() {
+        *document = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(members) = document {
+        let member = members
+            .entry((*key).to_owned())
+            .or_insert(serde_json::Value::Null);
+        set_json_path(member, rest, value);
+    }
+}

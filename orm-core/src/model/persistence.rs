@@ -1,8 +1,8 @@
 //! Writing one model: save (insert or update changed columns), delete, restore, refresh, touch; bulk writes with hooks.
 
 use super::persist::{
-    record_changes, record_created, remember_write, settle, sync_original, written_positions,
-    Persist,
+    record_changes, record_created, remember_write, set_written, settle, sync_original,
+    written_column, written_positions, Persist,
 };
 use super::*;
 
@@ -39,10 +39,16 @@ fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On<'_>) -> Result<()
                 .iter()
                 .map(|c| model.column_value(c))
                 .collect();
-            for (column, value) in values {
-                model.set_column(column, value.as_ref())?;
+            let meta = model.meta();
+            let mut columns: Vec<&str> = Vec::with_capacity(values.len());
+            for (name, value) in values {
+                set_written(model, name, value.clone())?;
+                if let Some(column) = written_column(meta, name) {
+                    if !columns.contains(&column) {
+                        columns.push(column);
+                    }
+                }
             }
-            let columns: Vec<&str> = values.iter().map(|(c, _)| c.as_str()).collect();
             save_columns(model, on, &columns, Some(&baseline))
         }
         BulkOp::Delete { force } => delete(model, on, *force),

@@ -701,6 +701,10 @@ impl<C: Model> Query<C> {
                 wanted.push((key, values));
             }
         }
+        if wanted.is_empty() && !detaching {
+            // Nothing to attach and nothing to detach: no statement at all (Eloquent's).
+            return Ok(SyncChanges::default());
+        }
         let name = self.connection_name().to_owned();
         crate::DB::connection(&name).transaction(|| {
             let current = self.linked_keys(&context)?;

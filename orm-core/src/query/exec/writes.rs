@@ -157,7 +157,15 @@ pub(super) fn execute_insert(
                 None => {}
             }
             let (sql, binds) = w.finish()?;
-            total += c.execute_native(&sql, &binds)?;
+            let affected = c.execute_native(&sql, &binds)?;
+            // Each row of an upsert is inserted or updated: written once.
+            let updates_counted_twice = dialect.upsert_counts_updates_twice()
+                && matches!(conflict, Some(OnConflict::Update(_, [_, ..])));
+            total += if updates_counted_twice {
+                affected.min(n as u64)
+            } else {
+                affected
+            };
             left -= n;
         }
         Ok(total)
@@ -468,6 +476,20 @@ impl<T> Query<T> {
                 InvalidQueryKind::Rows,
                 "update needs at least one column",
             ));
+        }
+        // A column given twice (stepped by `increment_each` and set in its `extra`) is
+        // set once, to the later value, as Laravel does: PostgreSQL refuses two
+        // assignments to one column.
+        let mut i = 1;
+        while i < sets.len() {
+            let column = sets[i].0;
+            match sets[..i].iter().position(|(c, _)| *c == column) {
+                Some(earlier) if !column.is_empty() => {
+                    let (_, value) = sets.remove(i);
+                    sets[earlier].1 = value;
+                }
+                _ => i += 1,
+            }
         }
         if let Some(updated_at) = self.stamped_updated_at() {
             if !sets.iter().any(|(c, _)| *c == updated_at) {
