@@ -971,6 +971,12 @@ on_every_backend! {
         assert_eq!(linus.roles().count()?, 2);
         assert_eq!(linus.roles().first_or_create(row! {"name" => "admin"}, row! {})?.id, admin.id);
         assert_eq!(linus.roles().count()?, 2);
+        // update_or_create too (Laravel's testUpdateOrCreateUnrelatedExisting): "editor"
+        // exists, not Linus's: attached and updated, not created a second time.
+        let editor = linus.roles().update_or_create(row! {"name" => "editor"}, row! {"name" => "editor in chief"})?;
+        assert_eq!(Role::count()?, roles_before);
+        assert_eq!(linus.roles().count()?, 3);
+        assert_eq!(Role::find_or_fail(editor.id.unwrap())?.name, "editor in chief");
         // Model-level: find_or_new and without_trashed.
         assert_eq!(Post::find_or_new(987_654)?.id, None);
         assert_eq!(Post::find_or_new(post.id.unwrap())?.title, "a1");

@@ -370,7 +370,8 @@ impl<C: Model> Query<C> {
         C: Default,
     {
         let values: Vec<(&str, Value)> = values.into_iter().collect();
-        match self.find_or_build(attributes, values.iter().cloned())? {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        match self.find_or_build(attributes.iter().cloned(), values.iter().cloned())? {
             Found::Stored(mut found) => {
                 // Already related: saved as itself (through a belongs-to-many relation,
                 // `save` would attach it a second time).
@@ -378,7 +379,28 @@ impl<C: Model> Query<C> {
                 found.save()?;
                 Ok(found)
             }
-            Found::Built(query, child) => query.create(child),
+            Found::Built(query, child) => {
+                // Through a belongs-to-many relation, a matching related row not attached
+                // yet is attached and updated, not created a second time (Eloquent's
+                // `updateOrCreate` goes through `firstOrCreate`).
+                let context = query.relation_context("update_or_create").ok();
+                if context.is_some_and(|c| c.relation.kind.has_pivot()) {
+                    let unattached = C::query()
+                        .use_connection(query.connection_name().to_owned())
+                        .matching(&attributes)
+                        .first()?;
+                    if let Some(mut found) = unattached {
+                        let name = query.connection_name().to_owned();
+                        return crate::DB::connection(&name).transaction(|| {
+                            query.attach([found.key_value()])?;
+                            crate::model::apply(&mut found, values)?;
+                            found.save()?;
+                            Ok(found)
+                        });
+                    }
+                }
+                query.create(child)
+            }
         }
     }
 
