@@ -311,6 +311,31 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_path_below_a_missing_key_makes_the_objects_on_the_way() -> Result<()> {
+        // Laravel's testSavingJSONFields: `update(['json->a->b' => 3])` on {"x": 0}. SQLite
+        // makes `a`; PostgreSQL's jsonb_set and MySQL's json_set left the document as it
+        // was while reporting the row updated.
+        Schema::on_default(|s| {
+            s.create("docs", |t| {
+                t.increments("id");
+                t.json("doc");
+            })
+        })
+        .map_err(Error::other)?;
+        DB::table("docs").insert(row! {"doc" => serde_json::json!({"x": 0, "k": {"keep": 1}})})?;
+        DB::table("docs").update(row! {"doc->a->b" => 3, "doc->a->c" => "s", "doc->k->n->m" => true})?;
+        let doc: serde_json::Value = DB::table("docs").value("doc")?.unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({"x": 0, "a": {"b": 3, "c": "s"}, "k": {"keep": 1, "n": {"m": true}}})
+        );
+        // A value set whole and a path below it in one update: the value is not replaced.
+        DB::table("docs").update(row! {"doc->p" => serde_json::json!({"q": 1}), "doc->p->r" => 2})?;
+        let doc: serde_json::Value = DB::table("docs").value("doc")?.unwrap();
+        assert_eq!(doc["p"], serde_json::json!({"q": 1, "r": 2}));
+        Ok(())
+    }
+
     fn json_contains_on_a_column_named_like_sqlites_json_each_columns() -> Result<()> {
         // Laravel's testSavingJSONFields has a column named `json`: SQLite's `json_each`
         // has columns `json`, `value`, `key`, ... of its own, which the bare name read.

@@ -262,6 +262,25 @@ pub trait Dialect:
         w.push("', json(").push_bind(Value::Text(json)).push("))");
     }
 
+    /// Whether setting a JSON path creates the objects on the way (SQLite's `json_set`
+    /// does; PostgreSQL's `jsonb_set` and MySQL's `json_set` leave the document as it
+    /// was when a parent is missing).
+    fn json_set_makes_parents(&self) -> bool {
+        true
+    }
+
+    /// Where [`Dialect::json_set_makes_parents`] is `false`: closes a
+    /// [`Dialect::push_json_set_open`] that makes the object at `prefix` exist, for a
+    /// path set below it (`options->a->b` when `a` is missing): its value in `column` as
+    /// stored, or an empty object.
+    fn push_json_parent_close(&self, w: &mut SqlWriter, column: &str, prefix: &[&str]) {
+        let _ = (column, prefix);
+        w.fail(Error::invalid_query(
+            InvalidQueryKind::Unsupported,
+            "this database's JSON set creates the parents of a path itself",
+        ));
+    }
+
     /// Appends the value at `path` in `column` for an `ORDER BY`: as its JSON value where
     /// the database orders those (numbers as numbers), else as in a condition. SQLite's
     /// `json_extract` gives SQL values already.

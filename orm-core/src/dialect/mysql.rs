@@ -195,6 +195,20 @@ impl Dialect for MysqlDialect {
             .push(", '$'))");
     }
 
+    fn json_set_makes_parents(&self) -> bool {
+        false
+    }
+
+    fn push_json_parent_close(&self, w: &mut SqlWriter, column: &str, prefix: &[&str]) {
+        w.push(", '");
+        push_json_path_literal(w, prefix);
+        w.push("', COALESCE(json_extract(")
+            .push_qualified_name(column)
+            .push(", '");
+        push_json_path_literal(w, prefix);
+        w.push("'), json_object()))");
+    }
+
     fn push_json_order(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
         // MySQL orders JSON values (numbers numerically); MariaDB, whose JSON is text,
         // orders the JSON text.

@@ -102,6 +102,21 @@ impl Dialect for PostgresDialect {
             .push("::jsonb)");
     }
 
+    fn json_set_makes_parents(&self) -> bool {
+        false
+    }
+
+    fn push_json_parent_close(&self, w: &mut SqlWriter, column: &str, prefix: &[&str]) {
+        let path = prefix.join(",");
+        w.push(")::jsonb, '{")
+            .push(&path)
+            .push("}', COALESCE((")
+            .push_qualified_name(column)
+            .push(")::jsonb #> '{")
+            .push(&path)
+            .push("}', '{}'::jsonb))");
+    }
+
     fn push_json_order(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
         // jsonb orders numbers numerically (`->>` text would put 10 before 9).
         w.push("(");

@@ -905,12 +905,38 @@ fn push_json_sets<'a>(
         }
     }
     let dialect = w.dialect();
+    // The objects a deeper path needs, made first where setting a path does not make
+    // them: each prefix once, before the first path below it, unless a path set it
+    // (or a value above it) in this statement.
+    let mut parents: Vec<Vec<usize>> = Vec::with_capacity(paths.len());
+    if !dialect.json_set_makes_parents() {
+        let mut ensured: Vec<&[&str]> = Vec::new();
+        let mut set: Vec<&[&str]> = Vec::new();
+        for (_, path, _) in &paths {
+            let mut depths = Vec::new();
+            for depth in 1..path.len() {
+                let prefix = &path[..depth];
+                let exists = ensured.contains(&prefix) || set.iter().any(|s| prefix.starts_with(s));
+                if !exists {
+                    ensured.push(prefix);
+                    depths.push(depth);
+                }
+            }
+            set.push(path);
+            parents.push(depths);
+        }
+    }
+    let steps = paths.len() + parents.iter().map(Vec::len).sum::<usize>();
     w.push_identifier(column).push(" = ");
-    for _ in &paths {
+    for _ in 0..steps {
         dialect.push_json_set_open(w);
     }
     w.push_qualified_name(column);
+    let mut parents = parents.into_iter();
     for (name, path, value) in paths {
+        for depth in parents.next().unwrap_or_default() {
+            dialect.push_json_parent_close(w, column, &path[..depth]);
+        }
         let SetValue::Value(value) = value else {
             w.fail(Error::invalid_query(
                 InvalidQueryKind::Unsupported,
