@@ -42,7 +42,18 @@ impl FromValue for Decimal {
                 if !f.is_finite() || write!(text, "{f:.14e}").is_err() {
                     return Err(DecodeError::out_of_range("Decimal", f));
                 }
-                Decimal::from_scientific(text.as_str())
+                // Without the mantissa's trailing zeros, which would count against the
+                // 28 decimal places a `Decimal` has (1e-15 is `1.00000000000000e-15`).
+                let (mantissa, exponent) = text
+                    .as_str()
+                    .split_once('e')
+                    .unwrap_or((text.as_str(), "0"));
+                let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+                let mut short = StackText::<64>::new();
+                if write!(short, "{mantissa}e{exponent}").is_err() {
+                    return Err(DecodeError::out_of_range("Decimal", f));
+                }
+                Decimal::from_scientific(short.as_str())
                     .map(|d| d.normalize())
                     .map_err(|_| DecodeError::out_of_range("Decimal", f))
             }
@@ -174,6 +185,20 @@ mod tests {
         );
         assert!(Decimal::from_value(ValueRef::Text("abc".into())).is_err());
         assert!(Decimal::from_value(ValueRef::Float(f64::NAN)).is_err());
+        // Tiny values: up to the 28 places a Decimal has.
+        assert_eq!(
+            Decimal::from_value(ValueRef::Float(1e-15)),
+            Ok(dec("0.000000000000001"))
+        );
+        assert_eq!(
+            Decimal::from_value(ValueRef::Float(-1e-18)),
+            Ok(dec("-0.000000000000000001"))
+        );
+        assert_eq!(
+            Decimal::from_value(ValueRef::Float(1.5e-27)),
+            Ok(dec("0.0000000000000000000000000015"))
+        );
+        assert_eq!(Decimal::from_value(ValueRef::Float(0.0)), Ok(dec("0")));
         assert!(Decimal::from_value(ValueRef::Float(1e300)).is_err());
         assert!(Decimal::from_value(ValueRef::Bool(true)).is_err());
     }
