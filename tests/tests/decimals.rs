@@ -242,6 +242,25 @@ on_every_backend! {
 // A column whose scale pads a value past a Decimal's 96-bit mantissa (token amounts in
 // a DECIMAL(38, 18)) still reads back as the Decimal written: the padding zeros go.
 on_every_backend! {
+    fn money_sums_read_exactly() {
+        create_products()?;
+        // Cents that doubles cannot add exactly, and (beyond SQLite's 15 digits) a
+        // total a double cannot hold.
+        let mut prices = vec!["0.10", "0.20", "0.30", "19.99"];
+        if backend() != Backend::Sqlite {
+            prices.push("1234567890123.45");
+        }
+        for (i, price) in prices.iter().enumerate() {
+            DB::table("products").insert(row! {"name" => format!("p{i}"), "price" => dec(price)})?;
+        }
+        let expected = prices.iter().map(|p| dec(p)).sum::<Decimal>();
+        assert_eq!(DB::table("products").sum_exact::<Decimal>("price")?, Some(expected));
+        assert_eq!(Product::query().where_("price", "<", dec("1")).sum_exact::<Decimal>("price")?, Some(dec("0.60")));
+        assert_eq!(DB::table("products").sum_exact::<i64>("id")?, Some((1..=prices.len() as i64).sum()));
+        assert_eq!(DB::table("products").where_eq("id", -1).sum_exact::<Decimal>("price")?, None);
+        Ok(())
+    }
+
     fn values_padded_by_a_wide_scale_read_back_as_decimals() {
         Schema::on_default(|s| {
             s.create("balances", |t| {

@@ -121,7 +121,7 @@ impl<T> Query<T> {
     }
 
     /// `SUM(column)` as a float (0 when no rows match). The sum is cast to a float in SQL,
-    /// so it reads the same on every backend.
+    /// so it reads the same on every backend; for money use [`Query::sum_exact`].
     pub fn sum(self, column: impl Into<Ident>) -> Result<f64> {
         let column = column.into();
         self.run_read(move |q, c| q.sum_on(c, column.clone()))
@@ -130,6 +130,15 @@ impl<T> Query<T> {
     pub(super) fn sum_on(self, conn: &mut Connection, column: impl Into<Ident>) -> Result<f64> {
         let sum: Option<f64> = self.aggregate_on(conn, "SUM", Some(column.into()), true)?;
         Ok(sum.unwrap_or(0.0))
+    }
+
+    /// `SUM(column)` read as `V`, exactly as the database sums it (`None` when no rows
+    /// match): for money, `sum_exact::<Decimal>("amount")` (PostgreSQL's and MySQL's
+    /// `NUMERIC`/`DECIMAL` sums are exact; SQLite sums in doubles), or an integer sum as
+    /// `i64`. [`Query::sum`] reads every sum as a float.
+    pub fn sum_exact<V: FromValue>(self, column: impl Into<Ident>) -> Result<Option<V>> {
+        let column = column.into();
+        self.run_read(move |q, c| q.aggregate_on(c, "SUM", Some(column.clone()), false))
     }
 
     /// `AVG(column)` as a float (`None` when no rows match).
