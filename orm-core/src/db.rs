@@ -615,7 +615,7 @@ impl ConnectionRef {
 
     /// See [`DB::select`].
     pub fn select(&self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
-        crate::replicas::read_named(&self.name, |c| c.select(sql, params))
+        select_named(&self.name, sql, params)
     }
 
     /// See [`DB::execute`].
@@ -795,10 +795,11 @@ impl DB {
     }
 
     /// Runs hand-written SQL with `?` placeholders and returns the rows. On a connection
-    /// with read replicas it is a read: it may run on a replica (wrap it in
-    /// [`DB::on_primary`] for a `SELECT` that writes or locks).
+    /// with read replicas, SQL that only reads (`SELECT`, `WITH`, `SHOW`, ...) may run on
+    /// a replica; any other statement (`INSERT .. RETURNING`) runs on the primary. Wrap
+    /// a `SELECT` that locks or calls a writing function in [`DB::on_primary`].
     pub fn select(sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
-        crate::replicas::read_named(DEFAULT_CONNECTION, |c| c.select(sql, params))
+        select_named(DEFAULT_CONNECTION, sql, params)
     }
 
     /// Runs one hand-written statement with `?` placeholders; returns rows affected.
@@ -857,5 +858,14 @@ impl DB {
     /// Forgets the statements recorded on this thread.
     pub fn flush_query_log() {
         crate::log::flush();
+    }
+}
+
+/// `DB::select` on the named connection: on a replica only when the SQL only reads.
+fn select_named(name: &str, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
+    if crate::dialect::sql_tokens::only_reads(sql) {
+        crate::replicas::read_named(name, |c| c.select(sql, params))
+    } else {
+        with_named_on(name, true, (), |(), c| c.select(sql, params))
     }
 }

@@ -223,6 +223,19 @@ fn transactions_locks_and_on_primary_use_the_primary() -> Result<()> {
     // None of them made the thread sticky.
     assert!(!DB::is_sticky(name));
     assert!(read_in_recovery(name)?);
+    // A `select` of SQL that writes (`INSERT .. RETURNING`) goes to the primary (the
+    // standby refuses it as read-only).
+    DB::enable_query_log();
+    let rows = conn.select(
+        "INSERT INTO probe (note) VALUES (?) RETURNING id",
+        &[&"returned"],
+    )?;
+    assert_eq!((rows.len(), roles()), (1, vec![Role::Primary]));
+    DB::disable_query_log();
+    let stored =
+        DB::on_primary(|| conn.select("SELECT note FROM probe WHERE note = ?", &[&"returned"]))?;
+    assert_eq!(stored.len(), 1);
+    DB::forget_sticky();
     Ok(())
 }
 

@@ -261,8 +261,50 @@ on_every_backend! {
             add(3, "kept")
         })?;
         assert_eq!(names()?, ["kept"]);
+        // DDL behind a comment is DDL too; a literal holding `; DROP ..` is not.
+        let result: orm_core::Result<()> = DB::transaction(|| {
+            add(4, "before")?;
+            for ddl in ["/* why */ CREATE TABLE r2 (id INTEGER)", "-- why\nCREATE TABLE r3 (id INTEGER)"] {
+                let created = DB::statement(ddl);
+                if orm_tests::backend() == orm_core::Backend::Mysql {
+                    assert!(matches!(created, Err(Error::InvalidQuery { kind: orm_core::InvalidQueryKind::Unsupported, .. })), "{ddl}: {created:?}");
+                } else {
+                    created?;
+                }
+            }
+            add(5, "x'; DROP TABLE items; --")?;
+            DB::insert("INSERT INTO items (id, name) VALUES (6, 'a; drop table items')", &[])?;
+            Err(Error::other("roll back"))
+        });
+        assert!(result.is_err());
+        assert_eq!(names()?, ["kept"]);
         // Outside a transaction, DDL runs as usual.
         DB::statement("CREATE TABLE reports (id INTEGER PRIMARY KEY)")?;
+        Ok(())
+    }
+
+    fn raw_transaction_control_inside_a_transaction_is_refused() {
+        // A raw COMMIT would keep the rows whatever the closure then returns (and on an
+        // in-memory SQLite database the failed rollback after it lost the database).
+        setup()?;
+        for control in ["COMMIT", "/* done */ commit", "ROLLBACK", "BEGIN", "START TRANSACTION", "SAVEPOINT s1", "INSERT INTO items (id, name) VALUES (9, 'x'); COMMIT"] {
+            let result: orm_core::Result<()> = DB::transaction(|| {
+                add(1, "a")?;
+                let refused = DB::statement(control);
+                assert!(matches!(refused, Err(Error::InvalidQuery { kind: orm_core::InvalidQueryKind::Unsupported, .. })), "{control}: {refused:?}");
+                let refused = DB::unprepared(control);
+                assert!(matches!(refused, Err(Error::InvalidQuery { kind: orm_core::InvalidQueryKind::Unsupported, .. })), "{control}: {refused:?}");
+                add(2, "b")?;
+                Err(Error::other("roll back"))
+            });
+            assert!(result.is_err());
+            assert!(names()?.is_empty(), "{control}: kept {:?}", names()?);
+        }
+        // Outside one, raw transaction control is the application's own.
+        DB::unprepared("BEGIN")?;
+        add(1, "raw")?;
+        DB::unprepared("COMMIT")?;
+        assert_eq!(names()?, ["raw"]);
         Ok(())
     }
 

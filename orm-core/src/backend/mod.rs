@@ -249,6 +249,7 @@ impl Connection {
 
     /// [`Connection::execute`] with owned values (`?` placeholders).
     pub fn execute_values(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.check_no_transaction_control(sql)?;
         let sql = self.dialect().translate_placeholders(sql);
         self.execute_params(&sql, params)
     }
@@ -316,6 +317,7 @@ impl Connection {
 
     /// [`Connection::select`] with owned values (`?` placeholders).
     pub fn select_values(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Record>> {
+        self.check_no_transaction_control(sql)?;
         let sql = self.dialect().translate_placeholders(sql);
         let mut columns: Option<Arc<[String]>> = None;
         self.query_map_native(&sql, params, |row| {
@@ -503,6 +505,32 @@ impl Connection {
     /// Runs several `;`-separated statements without parameters (raw SQL, e.g. a script),
     /// sent as written: with no parameters there are no placeholders to rewrite.
     pub fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.check_no_transaction_control(sql)?;
+        self.batch(sql)
+    }
+
+    /// Refuses hand-written SQL that would begin, end or mark a transaction while one
+    /// opened through this connection is open: a `COMMIT` there keeps the rows whatever
+    /// the transaction then does (a rollback reported for rows kept), and the
+    /// transaction's own commit or rollback then fails.
+    fn check_no_transaction_control(&self, sql: &str) -> Result<()> {
+        if self.state.depth > 0 && crate::dialect::sql_tokens::controls_transaction(sql) {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Unsupported,
+                format!(
+                    "`{}` inside a transaction: the transaction commits when its closure \
+                     returns `Ok` and rolls back on `Err`; nest `DB::transaction` for a \
+                     savepoint",
+                    sql.trim().chars().take(60).collect::<String>()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Connection::execute_batch`] for the connection's own statements (its
+    /// transaction control among them).
+    fn batch(&mut self, sql: &str) -> Result<()> {
         let started = crate::log::start();
         let result = dispatch!(&mut self.state.inner, c => c.execute_batch(sql));
         crate::log::finish(started, sql, 0);
@@ -558,7 +586,7 @@ impl Connection {
         } else {
             self.dialect().savepoint(&savepoint_name(self.state.depth))
         };
-        self.execute_batch(&sql)?;
+        self.batch(&sql)?;
         self.state.depth += 1;
         self.state.marks.opened();
         Ok(())
@@ -584,7 +612,7 @@ impl Connection {
             self.dialect()
                 .release_savepoint(&savepoint_name(self.state.depth - 1))
         };
-        match self.execute_batch(&sql) {
+        match self.batch(&sql) {
             Ok(()) => {
                 self.state.depth -= 1;
                 self.state.marks.committed();
@@ -695,7 +723,7 @@ impl Connection {
             }
         }
         if dispatch!(&mut self.state.inner, c => c.has_open_transaction()) {
-            let _ = self.execute_batch(self.dialect().rollback_transaction());
+            let _ = self.batch(self.dialect().rollback_transaction());
             return !dispatch!(&mut self.state.inner, c => c.has_open_transaction());
         }
         !self.is_broken()

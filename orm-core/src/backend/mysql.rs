@@ -217,7 +217,9 @@ impl MysqlConnection {
     /// back: the rows written before it would be kept whatever the transaction does, and
     /// those after it would be written outside any transaction.
     fn check_no_implicit_commit(&self, sql: &str) -> Result<()> {
-        if self.transaction_maybe_open && sql.split(';').any(commits_implicitly) {
+        if self.transaction_maybe_open
+            && crate::dialect::sql_tokens::any_statement_head(sql, commits_implicitly)
+        {
             return Err(Error::invalid_query(
                 crate::error::InvalidQueryKind::Unsupported,
                 format!(
@@ -455,7 +457,7 @@ fn starts_transaction(sql: &str) -> bool {
 /// "statements that cause an implicit commit"): data definition (but `CREATE`/`DROP
 /// TEMPORARY TABLE`), `TRUNCATE`, `LOCK TABLES`, account management and table
 /// maintenance.
-fn commits_implicitly(statement: &str) -> bool {
+fn commits_implicitly(first: &str, second: &str) -> bool {
     const COMMITTING: [&str; 16] = [
         "ALTER",
         "CREATE",
@@ -474,16 +476,10 @@ fn commits_implicitly(statement: &str) -> bool {
         "INSTALL",
         "UNINSTALL",
     ];
-    let mut words = statement
-        .split(|c: char| c.is_ascii_whitespace() || c == '(')
-        .filter(|w| !w.is_empty());
-    let first = words.next().unwrap_or_default();
     if !COMMITTING.iter().any(|k| first.eq_ignore_ascii_case(k)) {
         return false;
     }
-    let temporary = words
-        .next()
-        .is_some_and(|w| w.eq_ignore_ascii_case("TEMPORARY"));
+    let temporary = second.eq_ignore_ascii_case("TEMPORARY");
     let creates_or_drops =
         first.eq_ignore_ascii_case("CREATE") || first.eq_ignore_ascii_case("DROP");
     !(creates_or_drops && temporary)

@@ -9,7 +9,7 @@ mod mysql;
 mod postgres;
 pub mod schema;
 mod schema_grammar;
-mod sql_tokens;
+pub(crate) mod sql_tokens;
 mod sqlite;
 mod sqlite_rebuild;
 mod statements;

@@ -138,6 +138,109 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
     tokens
 }
 
+/// Calls `f` with the first two words of each `;`-separated statement of `sql` (empty
+/// when a statement has fewer), skipping comments, and never splitting inside a literal,
+/// a quoted name or a comment; stops at the first `true` and returns it. Allocates
+/// nothing: it runs on every statement of a transaction on MySQL.
+pub(crate) fn any_statement_head(sql: &str, mut f: impl FnMut(&str, &str) -> bool) -> bool {
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let mut words: [&str; 2] = ["", ""];
+        let mut count = 0;
+        // One statement: up to a `;` outside literals, names and comments.
+        while i < bytes.len() && bytes[i] != b';' {
+            match bytes[i] {
+                b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                    i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                }
+                b'#' => {
+                    // MySQL's own line comment.
+                    i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    i = sql[i + 2..]
+                        .find("*/")
+                        .map_or(bytes.len(), |n| i + 2 + n + 2);
+                }
+                quote @ (b'\'' | b'"' | b'`') => {
+                    i += 1;
+                    while i < bytes.len() {
+                        if bytes[i] == quote {
+                            if bytes.get(i + 1) == Some(&quote) {
+                                i += 2;
+                                continue;
+                            }
+                            break;
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                    count = 2; // a statement's words come before any literal
+                }
+                b if b.is_ascii_alphabetic() || b == b'_' => {
+                    let start = i;
+                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_')
+                    {
+                        i += 1;
+                    }
+                    if count < 2 {
+                        words[count] = &sql[start..i];
+                        count += 1;
+                    }
+                }
+                b if b.is_ascii_whitespace() => i += 1,
+                _ => {
+                    i += 1;
+                    if count > 0 {
+                        count = 2; // only leading words count
+                    }
+                }
+            }
+        }
+        if words[0].is_empty() && i >= bytes.len() {
+            return false;
+        }
+        if !words[0].is_empty() && f(words[0], words[1]) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether `sql` holds a statement that begins, ends or marks a transaction (`BEGIN`,
+/// `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `SAVEPOINT`, `RELEASE`).
+pub(crate) fn controls_transaction(sql: &str) -> bool {
+    const CONTROL: [&str; 8] = [
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "ABORT",
+        "SAVEPOINT",
+        "RELEASE",
+    ];
+    any_statement_head(sql, |first, second| {
+        let start = first.eq_ignore_ascii_case("START");
+        CONTROL.iter().any(|k| first.eq_ignore_ascii_case(k))
+            && (!start || second.eq_ignore_ascii_case("TRANSACTION"))
+    })
+}
+
+/// Whether every statement of `sql` only reads (`SELECT`, `WITH`, `VALUES`, `TABLE`,
+/// `SHOW`, `EXPLAIN`, `DESCRIBE`): what a read replica may run. A `SELECT ... FOR
+/// UPDATE` or a `WITH` that writes is not told apart (the caller says `on_primary`).
+pub(crate) fn only_reads(sql: &str) -> bool {
+    const READING: [&str; 8] = [
+        "SELECT", "WITH", "VALUES", "TABLE", "SHOW", "EXPLAIN", "DESCRIBE", "DESC",
+    ];
+    !any_statement_head(sql, |first, _| {
+        !READING.iter().any(|k| first.eq_ignore_ascii_case(k))
+    })
+}
+
 /// Whether the SQL expression `sql` refers to the column `column` (names compare
 /// without regard to ASCII case, as SQLite's do). A word followed by `(` is a function
 /// call, not a column; literals and comments never match.
@@ -193,6 +296,39 @@ mod tests {
         );
         let sql = r#""a""b""#;
         assert_eq!(tokenize(sql)[0].name(sql).as_deref(), Some(r#"a"b"#));
+    }
+
+    #[test]
+    fn statement_heads_skip_comments_and_literals() {
+        let heads = |sql: &str| {
+            let mut out = Vec::new();
+            any_statement_head(sql, |a, b| {
+                out.push(format!("{a} {b}"));
+                false
+            });
+            out
+        };
+        assert_eq!(heads("/* x */ CREATE TABLE t (a INT)"), ["CREATE TABLE"]);
+        assert_eq!(heads("-- note\nDROP TEMPORARY TABLE t"), ["DROP TEMPORARY"]);
+        assert_eq!(
+            heads("INSERT INTO t VALUES ('a; drop table t'); COMMIT"),
+            ["INSERT INTO", "COMMIT "]
+        );
+        assert_eq!(
+            heads("# mysql\n  begin;  ; select 1"),
+            ["begin ", "select "]
+        );
+        assert!(controls_transaction("/* c */ COMMIT"));
+        assert!(controls_transaction("INSERT INTO t VALUES (1); rollback"));
+        assert!(controls_transaction("start transaction"));
+        assert!(!controls_transaction("START SLAVE"));
+        assert!(!controls_transaction("INSERT INTO t (a) VALUES ('COMMIT')"));
+        assert!(!controls_transaction("SELECT 1 -- ; COMMIT"));
+        assert!(!controls_transaction("UPDATE t SET `end` = 1"));
+        assert!(only_reads("/* report */ select 1; SELECT 2"));
+        assert!(only_reads("WITH x AS (SELECT 1) SELECT * FROM x"));
+        assert!(!only_reads("INSERT INTO t (a) VALUES (1) RETURNING id"));
+        assert!(!only_reads("SELECT 1; DELETE FROM t"));
     }
 
     #[test]

@@ -585,6 +585,7 @@ impl Parts {
         qualify(wheres, table, dialect);
     }
 
+    #[cfg_attr(not(feature = "json"), allow(unused_mut))]
     pub(crate) fn render_select(mut self, w: &mut SqlWriter) {
         #[cfg(feature = "json")]
         self.qualify_json_contains(w.dialect());
