@@ -534,6 +534,15 @@ on_every_backend! {
         b.save()?;
         let stored = TrackedAccount::find_or_fail(id)?;
         assert_eq!((stored.owner.as_str(), stored.balance, stored.version), ("Bo", 2, 2));
+        // An update rolled back: the version the row still has is the one checked next.
+        let _ = DB::transaction(|| {
+            b.balance = 3;
+            b.save()?;
+            Err::<(), _>(Error::other("no"))
+        });
+        b.save()?;
+        let stored = TrackedAccount::find_or_fail(id)?;
+        assert_eq!((stored.balance, stored.version, b.version), (3, 3, 3));
         Ok(())
     }
 }

@@ -193,15 +193,27 @@ pub(super) fn record_created(model: &mut dyn Persist) {
 
 /// Before the state takes in a write that ran inside a transaction (`mark`, see
 /// [`crate::model::On::run_write`]): remembers how to take it back should that
-/// transaction roll back. Nothing for a model without a state or a write outside a
-/// transaction.
+/// transaction roll back (an update's columns with the version column it bumps).
+/// Nothing for a model without a state or a write outside a transaction.
 pub(super) fn remember_write(
     model: &mut dyn Persist,
     mark: Option<Arc<WriteMark>>,
     written: Written<'_>,
 ) {
-    if let (Some(mark), Some(state)) = (mark, model.state_mut()) {
-        state.remember_write(mark, written);
+    let Some(mark) = mark else {
+        return;
+    };
+    let version = model.meta().version;
+    let Some(state) = model.state_mut() else {
+        return;
+    };
+    match (written, version) {
+        (Written::Columns(positions), Some(v)) if !positions.contains(&v) => {
+            let mut all = positions.to_vec();
+            all.push(v);
+            state.remember_write(mark, Written::Columns(&all));
+        }
+        (written, _) => state.remember_write(mark, written),
     }
 }
 
@@ -211,17 +223,6 @@ pub(super) fn settle(model: &mut dyn Persist) {
     if let Some(state) = model.state_mut() {
         state.settle();
     }
-}
-
-/// The positions an update wrote, with the version column it bumps.
-pub(super) fn written_positions(meta: &ModelMeta, positions: &[usize]) -> Vec<usize> {
-    let mut all = positions.to_vec();
-    if let Some(v) = meta.version {
-        if !all.contains(&v) {
-            all.push(v);
-        }
-    }
-    all
 }
 
 /// The model column a name written by `update` sets: the name itself, a column named

@@ -2,7 +2,7 @@
 
 use super::persist::{
     record_changes, record_created, remember_write, set_written, settle, sync_original,
-    written_column, written_positions, Persist,
+    written_column, Persist,
 };
 use super::*;
 
@@ -207,11 +207,17 @@ pub(super) fn stamp_unset(
     Ok(())
 }
 
-/// The version a versioned model holds (what its next update checks for).
+/// The version a versioned model holds (what its next update checks for): with a
+/// state, the version as read or last written (which a rolled-back update takes back;
+/// the field keeps the bumped number), else the field's.
 pub(super) fn version_read(model: &dyn Persist) -> Option<Value> {
     let meta = model.meta();
-    meta.version
-        .map(|v| model.column_value(meta.columns[v]).unwrap_or(Value::Null))
+    let v = meta.version?;
+    let stored = model
+        .state()
+        .and_then(ModelState::original)
+        .and_then(|original| original.get(v).cloned());
+    Some(stored.unwrap_or_else(|| model.column_value(meta.columns[v]).unwrap_or(Value::Null)))
 }
 
 /// After an update of a versioned model: the field holds the row's new version.
@@ -381,11 +387,7 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
     if count == 0 {
         return Err(stale_or_missing(meta, on, &key));
     }
-    remember_write(
-        model,
-        mark,
-        Written::Columns(&written_positions(meta, &changed)),
-    );
+    remember_write(model, mark, Written::Columns(&changed));
     record_changes(model, &changed);
     sync_original(model, &changed);
     bump_version(model, version)?;
@@ -462,11 +464,7 @@ fn save_columns(
         .iter()
         .filter_map(|(c, _)| meta.columns.iter().position(|m| m == c))
         .collect();
-    remember_write(
-        model,
-        mark,
-        Written::Columns(&written_positions(meta, &positions)),
-    );
+    remember_write(model, mark, Written::Columns(&positions));
     record_changes(model, &positions);
     sync_original(model, &positions);
     bump_version(model, version)?;
@@ -653,11 +651,7 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On<'_>, force: bool) -> R
             set_timestamp(model, Some(i), at)?;
             set_timestamp(model, updated_at, at)?;
             let positions: Vec<usize> = [Some(i), updated_at].into_iter().flatten().collect();
-            remember_write(
-                model,
-                mark,
-                Written::Columns(&written_positions(meta, &positions)),
-            );
+            remember_write(model, mark, Written::Columns(&positions));
             sync_original(model, &positions);
             bump_version(model, version)?;
         }
@@ -797,11 +791,7 @@ pub(super) fn step(
     let mut positions = vec![position];
     positions.extend(updated_at.filter(|&u| u != position));
     positions.sort_unstable();
-    remember_write(
-        model,
-        mark,
-        Written::Columns(&written_positions(meta, &positions)),
-    );
+    remember_write(model, mark, Written::Columns(&positions));
     record_changes(model, &positions);
     sync_original(model, &positions);
     bump_version(model, version)?;
@@ -834,11 +824,7 @@ pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
         return Err(stale_or_missing(meta, on, &key));
     }
     set_timestamp(model, Some(u), at)?;
-    remember_write(
-        model,
-        mark,
-        Written::Columns(&written_positions(meta, &[u])),
-    );
+    remember_write(model, mark, Written::Columns(&[u]));
     record_changes(model, &[u]);
     sync_original(model, &[u]);
     bump_version(model, version)?;
