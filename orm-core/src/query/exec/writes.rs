@@ -264,7 +264,7 @@ impl<T> Query<T> {
                     .push(")");
             }
             w.push(" ");
-            source.clone().render_select(&mut w);
+            source.render_select(&mut w);
             let (sql, binds) = w.finish()?;
             c.execute_native(&sql, &binds)
         })
@@ -430,7 +430,7 @@ impl<T> Query<T> {
                      values; use `update`, or `DB::table` to write without the hooks",
                 ));
             }
-            q.execute_update(c, vec![("", SetValue::Raw(sets.clone(), bound.clone()))])
+            q.execute_update(c, vec![("", SetValue::Raw(sets, bound))])
         })
     }
 
