@@ -111,7 +111,7 @@ pub use orm_inflector as inflector;
 pub use serde_json;
 
 /// Chrono's date and time types, re-exported for model fields.
-pub use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+pub use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 /// `rust_decimal`'s exact decimal, re-exported for model fields (feature `decimal`).
 #[cfg(feature = "decimal")]

@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, Utc};
+use chrono::{
+    DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, SubsecRound, Utc,
+};
 
 /// An owned SQL value: what is bound as a parameter, or read into an untyped [`crate::Record`].
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1035,6 +1037,41 @@ impl FromValue for DateTime<Utc> {
                 .map(|v| v.and_utc())
                 .ok_or_else(|| DecodeError::new("DateTime<Utc>", &value)),
             other => Err(DecodeError::new("DateTime<Utc>", &other)),
+        }
+    }
+}
+
+/// A date-time with an offset is stored as its instant, in UTC (what every backend's
+/// `timestamp` column keeps); it reads back at offset `+00:00` (the same instant: chrono
+/// compares instants).
+impl ToValue for DateTime<FixedOffset> {
+    #[inline]
+    fn to_value(&self) -> Value {
+        Value::DateTimeUtc(self.with_timezone(&Utc))
+    }
+
+    fn truncate_to_stored(&mut self) {
+        let mut utc = self.with_timezone(&Utc);
+        truncate_subsec_micros(&mut utc);
+        *self = utc.with_timezone(&self.offset().fix());
+    }
+}
+impl From<DateTime<FixedOffset>> for Value {
+    fn from(v: DateTime<FixedOffset>) -> Value {
+        Value::DateTimeUtc(v.with_timezone(&Utc))
+    }
+}
+impl FromValue for DateTime<FixedOffset> {
+    const FAMILY: TypeFamily = TypeFamily::DateTime;
+
+    #[inline]
+    fn from_value(value: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match DateTime::<Utc>::from_value(value) {
+            Ok(utc) => Ok(utc.fixed_offset()),
+            Err(e) => Err(DecodeError {
+                expected: "DateTime<FixedOffset>".into(),
+                found: e.found,
+            }),
         }
     }
 }

@@ -30,7 +30,34 @@ fn new_york_session() -> Result<()> {
     Ok(())
 }
 
+/// A model whose date-time field keeps an offset.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "meetings")]
+pub struct Meeting {
+    pub id: Option<i64>,
+    pub starts_at: Option<DateTime<orm_core::FixedOffset>>,
+}
+
 on_every_backend! {
+    fn a_date_time_with_an_offset_keeps_its_instant() {
+        DB::statement(per_backend(
+            "CREATE TABLE meetings (id INTEGER PRIMARY KEY, starts_at DATETIME)",
+            "CREATE TABLE meetings (id SERIAL PRIMARY KEY, starts_at TIMESTAMPTZ)",
+        ))?;
+        let tokyo = chrono::FixedOffset::east_opt(9 * 3600).unwrap();
+        let new_york = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+        let at = tokyo.with_ymd_and_hms(2024, 5, 20, 9, 30, 0).unwrap(); // 00:30 UTC
+        let meeting = Meeting::create(Meeting { starts_at: Some(at), ..Default::default() })?;
+        let read = Meeting::find_or_fail(meeting.id)?;
+        assert_eq!(read.starts_at, Some(at), "the same instant");
+        assert_eq!(read.starts_at.unwrap().naive_utc(), naive("2024-05-20 00:30:00"));
+        // Compared as instants, whatever offset a value is given in.
+        let same = new_york.with_ymd_and_hms(2024, 5, 19, 19, 30, 0).unwrap();
+        assert_eq!(Meeting::where_eq("starts_at", same).count()?, 1);
+        assert_eq!(Meeting::where_("starts_at", ">", same).count()?, 0);
+        Ok(())
+    }
+
     fn date_parts_compare_with_a_date_time_by_its_date() {
         create_events()?;
         let at = Utc.with_ymd_and_hms(2024, 5, 20, 9, 30, 0).unwrap();
