@@ -56,16 +56,13 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
         return false;
     }
     v.text(table);
-    match from_sub {
-        Some(sub) => {
-            v.number(1);
-            if !walk(sub, v) {
-                return false;
-            }
+    // One number for both: the walk runs on every query, a subquery source seldom.
+    v.number(u64::from(*distinct) | u64::from(from_sub.is_some()) << 1);
+    if let Some(sub) = from_sub {
+        if !walk(sub, v) {
+            return false;
         }
-        None => v.number(0),
     }
-    v.number(u64::from(*distinct));
     v.number(columns.len() as u64);
     for item in columns.iter() {
         let item = match item {
@@ -129,16 +126,12 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
         conditions,
     } in joins
     {
-        v.number(*kind as u64);
+        v.number(*kind as u64 | u64::from(sub.is_some()) << 8);
         v.text(table);
-        match sub {
-            Some(sub) => {
-                v.number(1);
-                if !walk(sub, v) {
-                    return false;
-                }
+        if let Some(sub) = sub {
+            if !walk(sub, v) {
+                return false;
             }
-            None => v.number(0),
         }
         if !walk_conditions(conditions, v) {
             return false;
