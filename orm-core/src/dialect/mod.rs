@@ -863,22 +863,7 @@ pub(crate) fn rewrite_question_marks(
                     && i > 0
                     && matches!(bytes[i - 1], b'E' | b'e')
                     && !follows_identifier(bytes, i - 1);
-                i += 1;
-                while i < bytes.len() {
-                    if escapes && bytes[i] == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if bytes[i] == quote {
-                        if bytes.get(i + 1) == Some(&quote) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
+                i = sql_tokens::quoted_run_end(bytes, i, quote, escapes);
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
                 while i < bytes.len() && bytes[i] != b'\n' {

@@ -138,6 +138,33 @@ pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
     tokens
 }
 
+/// Where the quoted run opened by the quote at `start` ends (past its closing quote; a
+/// doubled quote stands for one inside, and with `backslash_escapes` so does `\'`), or
+/// the end of `bytes` when it is not closed.
+pub(crate) fn quoted_run_end(
+    bytes: &[u8],
+    start: usize,
+    quote: u8,
+    backslash_escapes: bool,
+) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if backslash_escapes && bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if bytes[i] == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
 /// Calls `f` with the first two words of each `;`-separated statement of `sql` (empty
 /// when a statement has fewer), skipping comments, and never splitting inside a literal,
 /// a quoted name or a comment; stops at the first `true` and returns it. Allocates
@@ -164,18 +191,7 @@ pub(crate) fn any_statement_head(sql: &str, mut f: impl FnMut(&str, &str) -> boo
                         .map_or(bytes.len(), |n| i + 2 + n + 2);
                 }
                 quote @ (b'\'' | b'"' | b'`') => {
-                    i += 1;
-                    while i < bytes.len() {
-                        if bytes[i] == quote {
-                            if bytes.get(i + 1) == Some(&quote) {
-                                i += 2;
-                                continue;
-                            }
-                            break;
-                        }
-                        i += 1;
-                    }
-                    i += 1;
+                    i = quoted_run_end(bytes, i, quote, false);
                     count = 2; // a statement's words come before any literal
                 }
                 b if b.is_ascii_alphabetic() || b == b'_' => {

@@ -701,6 +701,19 @@ impl<T> Query<T> {
         )
     }
 
+    fn join_sub_kind<U>(
+        self,
+        kind: JoinKind,
+        query: Query<U>,
+        alias: Ident,
+        first: Ident,
+        op: impl IntoOperator,
+        second: Ident,
+    ) -> Self {
+        let sub = Some(Box::new(query.into_parts()));
+        self.join_kind(kind, alias, sub, first, op, second)
+    }
+
     /// `INNER JOIN (subquery) AS alias ON first op second` (Laravel's `joinSub`):
     /// `join_sub(DB::table("posts").select(&["user_id"]).select_raw("MAX(created_at) AS last", &[]).group_by("user_id"), "latest", "latest.user_id", "=", "users.id")`.
     pub fn join_sub<U>(
@@ -711,11 +724,10 @@ impl<T> Query<T> {
         op: impl IntoOperator,
         second: impl Into<Ident>,
     ) -> Self {
-        let sub = Some(Box::new(query.into_parts()));
-        self.join_kind(
+        self.join_sub_kind(
             JoinKind::Inner,
+            query,
             alias.into(),
-            sub,
             first.into(),
             op,
             second.into(),
@@ -731,11 +743,10 @@ impl<T> Query<T> {
         op: impl IntoOperator,
         second: impl Into<Ident>,
     ) -> Self {
-        let sub = Some(Box::new(query.into_parts()));
-        self.join_kind(
+        self.join_sub_kind(
             JoinKind::Left,
+            query,
             alias.into(),
-            sub,
             first.into(),
             op,
             second.into(),
@@ -751,11 +762,10 @@ impl<T> Query<T> {
         op: impl IntoOperator,
         second: impl Into<Ident>,
     ) -> Self {
-        let sub = Some(Box::new(query.into_parts()));
-        self.join_kind(
+        self.join_sub_kind(
             JoinKind::Right,
+            query,
             alias.into(),
-            sub,
             first.into(),
             op,
             second.into(),
