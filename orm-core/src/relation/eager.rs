@@ -416,8 +416,10 @@ fn fetch_rows(
         }
     };
     if own_key.is_none() {
-        let column = alias(group_column.to_string(), "orm_group".to_owned());
-        query = query.add_select(vec![column]);
+        query = match limited {
+            true => query.add_select(vec![format!("{group_column} as orm_group")]),
+            false => query.add_select(vec![group_column.clone()]),
+        };
     }
     // The pivot columns come last, after the group column.
     let pivot_table = if pivot.is_empty() {
