@@ -624,3 +624,62 @@ fn a_postgres_connection_refused_says_why() -> orm_core::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn postgres_types_without_a_rust_value_take_text_and_read_as_text() -> orm_core::Result<()> {
+    // INET, CIDR, MACADDR, INTERVAL, a native enum: text bound in PostgreSQL's text
+    // format, which the server parses as a literal; the network types read back as text.
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    DB::unprepared(
+        "CREATE TYPE mood AS ENUM ('ok', 'great');
+         CREATE TABLE hosts (id SERIAL PRIMARY KEY, ip INET, net CIDR, mac MACADDR,
+            uptime INTERVAL, mood mood, up BOOLEAN)",
+    )?;
+    DB::insert(
+        "INSERT INTO hosts (ip, net, mac, uptime, mood, up) VALUES (?, ?, ?, ?, ?, ?)",
+        &[
+            &"192.168.0.1",
+            &"10.0.0.0/8",
+            &"08:00:2b:01:02:03",
+            &"1 day 02:00:00",
+            &"great",
+            &"true",
+        ],
+    )?;
+    orm_core::Query::<orm_core::Record>::new("hosts").insert(orm_core::row! {
+        "ip" => "2001:db8::1", "net" => "2001:db8::/32", "mac" => "08-00-2b-01-02-04",
+        "uptime" => "90 minutes", "mood" => "ok", "up" => "false",
+    })?;
+    let rows = DB::select("SELECT ip, net, mac, mood, up FROM hosts ORDER BY id", &[])?;
+    let text = |i: usize, c: &str| rows[i].get::<String, _>(c);
+    assert_eq!(text(0, "ip")?, "192.168.0.1");
+    assert_eq!(text(0, "net")?, "10.0.0.0/8");
+    assert_eq!(text(0, "mac")?, "08:00:2b:01:02:03");
+    assert_eq!(text(0, "mood")?, "great");
+    assert!(rows[0].get::<bool, _>("up")?);
+    assert_eq!(text(1, "ip")?, "2001:db8::1");
+    assert_eq!(text(1, "net")?, "2001:db8::/32");
+    assert_eq!(text(1, "mac")?, "08:00:2b:01:02:04");
+    let hours: f64 = DB::select(
+        "SELECT EXTRACT(EPOCH FROM uptime) / 3600 AS h FROM hosts ORDER BY id",
+        &[],
+    )?[0]
+        .get("h")?;
+    assert_eq!(hours, 26.0);
+    // Found by their text, compared as the type (not as text).
+    let found = DB::select(
+        "SELECT id FROM hosts WHERE ip = ? AND net >> ?",
+        &[&"192.168.0.1", &"10.1.2.3"],
+    )?;
+    assert_eq!(found.len(), 1);
+    // Text the type cannot parse is the server's error, typed, nothing written.
+    let bad = DB::insert("INSERT INTO hosts (ip) VALUES (?)", &[&"not an address"]);
+    assert!(
+        matches!(bad, Err(orm_core::Error::Database { .. })),
+        "{bad:?}"
+    );
+    assert_eq!(DB::table("hosts").count()?, 2);
+    Ok(())
+}

@@ -328,6 +328,18 @@ impl ToSql for PgBind<'_> {
         true
     }
 
+    fn encode_format(&self, ty: &Type) -> postgres::types::Format {
+        let text = matches!(
+            &self.bind,
+            Bind::Text(_) | Bind::Value(Value::Text(_)) | Bind::Owned(Value::Text(_))
+        );
+        if text && text_in_text_format(ty) {
+            postgres::types::Format::Text
+        } else {
+            postgres::types::Format::Binary
+        }
+    }
+
     postgres::types::to_sql_checked!();
 }
 
@@ -576,12 +588,34 @@ fn bind_text(v: &str, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNu
                 parsed.and_utc().to_sql(ty, out)
             }
         }
-        _ if matches!(ty.kind(), Kind::Enum(_)) => {
+        // Any other type (an enum, `INET`, `INTERVAL`, `MACADDR`, a range, ...): the
+        // text goes in PostgreSQL's text format (see `PgBind::encode_format`), which the
+        // server parses as it parses a literal.
+        _ => {
             out.put_slice(v.as_bytes());
             Ok(IsNull::No)
         }
-        _ => Err(mismatch("text", ty)),
     }
+}
+
+/// Whether text bound to a parameter of type `ty` goes in the text format: for every
+/// type [`bind_text`] does not encode itself.
+fn text_in_text_format(ty: &Type) -> bool {
+    !(is_textual(ty)
+        || matches!(
+            *ty,
+            Type::JSON
+                | Type::JSONB
+                | Type::UUID
+                | Type::NUMERIC
+                | Type::INT2
+                | Type::INT4
+                | Type::INT8
+                | Type::DATE
+                | Type::TIME
+                | Type::TIMESTAMP
+                | Type::TIMESTAMPTZ
+        ))
 }
 
 /// Text that is an integer (PostgreSQL's form: an optional sign and decimal digits,
@@ -594,6 +628,41 @@ fn parse_integer_text(text: &str) -> Option<std::result::Result<i64, ()>> {
         return None;
     }
     Some(text.parse::<i64>().map_err(|_| ()))
+}
+
+/// An `INET`, `CIDR` or `MACADDR` value's binary form as PostgreSQL's text: the address,
+/// with its mask when it is a network (always for `CIDR`).
+fn format_network(ty: &Type, raw: &[u8]) -> Option<String> {
+    if *ty == Type::MACADDR {
+        let bytes: [u8; 6] = raw.try_into().ok()?;
+        return Some(
+            bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        );
+    }
+    // family, mask bits, is-cidr flag, address length, address.
+    let [family, bits, cidr, len, address @ ..] = raw else {
+        return None;
+    };
+    let (ip, full): (std::net::IpAddr, u8) = match (*family, *len, address) {
+        (2, 4, a) => (
+            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(a).ok()?).into(),
+            32,
+        ),
+        (3, 16, a) => (
+            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(a).ok()?).into(),
+            128,
+        ),
+        _ => return None,
+    };
+    Some(if *bits == full && *cidr == 0 {
+        ip.to_string()
+    } else {
+        format!("{ip}/{bits}")
+    })
 }
 
 fn parse_uuid(text: &str) -> Option<[u8; 16]> {
@@ -910,6 +979,17 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
             }
         },
         Type::UUID => get!(Raw<'_>, |v| ValueRef::Text(Cow::Owned(format_uuid(v.0)))),
+        // As PostgreSQL writes them as text (`192.168.0.1`, `10.0.0.0/8`,
+        // `08:00:2b:01:02:03`).
+        Type::INET | Type::CIDR | Type::MACADDR => {
+            match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
+                None => ValueRef::Null,
+                Some(raw) => match format_network(ty, raw.0) {
+                    Some(text) => ValueRef::Text(Cow::Owned(text)),
+                    None => ValueRef::Bytes(raw.0),
+                },
+            }
+        }
         Type::NUMERIC => match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
             None => ValueRef::Null,
             Some(raw) => numeric_value(raw.0).ok_or_else(|| Error::Decode {
