@@ -271,6 +271,35 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_model_saved_through_a_dropped_transaction_handle_is_new_again() {
+        // The explicit handle (`conn.begin()`), dropped without commit: its rollback
+        // reaches the model's state as `DB::transaction`'s does.
+        schema()?;
+        let mut eve = User { name: "Eve".into(), ..Default::default() };
+        DB::with_connection(|conn| {
+            let mut tx = conn.begin()?;
+            tx.scope(|| eve.save())?;
+            assert!(eve.state.is_stored());
+            Ok(())
+        })?;
+        assert!(!eve.state.is_stored(), "the handle was dropped: rolled back");
+        eve.save()?;
+        assert_eq!(User::with_trashed().count()?, 1);
+        // Committed through the handle: stored, and a clean save writes nothing.
+        let mut mallory = User { name: "Mallory".into(), ..Default::default() };
+        DB::with_connection(|conn| {
+            let mut tx = conn.begin()?;
+            tx.scope(|| mallory.save())?;
+            tx.commit()
+        })?;
+        assert!(mallory.state.is_stored());
+        hooks();
+        mallory.save()?;
+        assert_eq!(hooks(), ["saving", "saved"]);
+        assert_eq!(User::with_trashed().count()?, 2);
+        Ok(())
+    }
+
     fn a_failed_save_many_or_push_leaves_the_models_as_they_were() {
         // Laravel's EloquentPushTest, retried: after a failure part-way, what the first
         // saves changed in memory (keys, state, timestamps) is put back, so fixing the
