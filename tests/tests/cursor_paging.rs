@@ -41,6 +41,48 @@ fn paging_statements() -> Vec<String> {
 }
 
 on_every_backend! {
+    fn cursor_paginate_pages_a_union_as_one_table() {
+        // Laravel's EloquentCursorPaginateTest::testPaginationWithUnion: the union's rows
+        // paged by the outer order, which names its result columns.
+        seed()?;
+        let union = || {
+            DB::table("items")
+                .select(&["id", "name"])
+                .where_("votes", ">=", 30)
+                .union_all(DB::table("items").select(&["id", "name"]).where_("votes", "<", 5))
+                .order_by_desc("id")
+        };
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut previous = None;
+        loop {
+            let page = union().cursor_paginate(2, cursor.as_deref())?;
+            seen.push(page.data.iter().map(|r| r.get::<i64, _>("id")).collect::<Result<Vec<_>>>()?);
+            previous = page.previous_cursor.clone().or(previous);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, [vec![7, 6], vec![5, 4], vec![3]]);
+        let back = union().cursor_paginate(2, previous.as_deref())?;
+        assert_eq!(back.data.iter().map(|r| r.get::<i64, _>("id")).collect::<Result<Vec<_>>>()?, [5, 4]);
+        // A model query's union too.
+        let models = Item::query()
+            .where_("votes", ">=", 30)
+            .union_all(Item::query().where_("votes", "<", 5))
+            .order_by("id")
+            .cursor_paginate(3, None)?;
+        assert_eq!(models.data.iter().map(|i| i.id.unwrap()).collect::<Vec<_>>(), [3, 4, 5]);
+        let rest = Item::query()
+            .where_("votes", ">=", 30)
+            .union_all(Item::query().where_("votes", "<", 5))
+            .order_by("id")
+            .cursor_paginate(3, models.next_cursor.as_deref())?;
+        assert_eq!(rest.data.iter().map(|i| i.id.unwrap()).collect::<Vec<_>>(), [6, 7]);
+        Ok(())
+    }
+
     fn cursor_pages_by_key_and_keeps_or_conditions_grouped() {
         seed()?;
         DB::enable_query_log();

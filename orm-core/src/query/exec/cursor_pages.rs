@@ -3,7 +3,7 @@
 //! added or removed meanwhile neither repeat nor go missing.
 
 use super::*;
-use crate::query::clause::{split_alias, Columns};
+use crate::query::clause::{split_alias, Columns, Parts};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 /// One page of results with opaque cursors to the pages around it (from
@@ -44,8 +44,9 @@ impl<T: FromRow> Query<T> {
     /// through its expression, another table's column is selected under an alias of its
     /// own. Models carry their own columns only, so a model query orders by them (a
     /// pivot's or a joined table's column is `InvalidQuery`; page a `DB::table` query
-    /// for those). NULLs are paged where the database sorts them; random, raw or union
-    /// orders are refused, as is a cursor this query did not make.
+    /// for those). NULLs are paged where the database sorts them; random or raw orders
+    /// are refused, as is a cursor this query did not make. A union is paged as one
+    /// table of its result (its order names result columns and must be unique).
     pub fn cursor_paginate(
         self,
         per_page: u64,
@@ -66,6 +67,9 @@ impl<T: FromRow> Query<T> {
                 InvalidQueryKind::Argument,
                 "per_page must be at least 1",
             ));
+        }
+        if !self.parts.unions.is_empty() {
+            self.read_union_as_a_table();
         }
         let columns = self.cursor_columns()?;
         let cursor = cursor
@@ -119,14 +123,24 @@ impl<T: FromRow> Query<T> {
         })
     }
 
+    /// A union's rows paged as a table's: the union (without its order and limit) read
+    /// as a derived table, its order the outer query's (Laravel's cursor pagination of
+    /// a union). The order names the union's result columns.
+    fn read_union_as_a_table(&mut self) {
+        let parts = self.parts_mut();
+        let orders = std::mem::take(&mut parts.orders);
+        let mut union = std::mem::replace(parts, Parts::new(Ident::Borrowed("orm_union")));
+        union.limit = None;
+        union.offset = None;
+        parts.from_sub = Some(Box::new(union));
+        parts.orders = orders;
+    }
+
     /// The order columns, the key last when the rows are the table's (not grouped; a
     /// `DISTINCT` select that includes the key). A column of another table (or the key,
     /// when not selected) is selected under an alias of its own to be read back; a
     /// select alias is compared through its expression.
     fn cursor_columns(&mut self) -> Result<Vec<CursorColumn>> {
-        if !self.parts.unions.is_empty() {
-            return Err(refused("a union"));
-        }
         let model = T::expected_columns().is_some();
         let own = table_reference(&self.parts.table).to_owned();
         let mut columns = Vec::with_capacity(self.parts.orders.len() + 1);
@@ -175,7 +189,10 @@ impl<T: FromRow> Query<T> {
         // Grouped rows are not the table's: their order must be unique. DISTINCT rows
         // take the key only when they select it (selecting it more would change them).
         let selected = key_selected(&self.parts.columns, &key);
-        let keyed = self.parts.groups.is_empty() && (selected || !self.parts.distinct);
+        // Nor are a derived table's (a union's): its order must be unique too.
+        let keyed = self.parts.groups.is_empty()
+            && self.parts.from_sub.is_none()
+            && (selected || !self.parts.distinct);
         if !has_key && !key.is_empty() && keyed {
             // Ties broken in the last column's direction, so that an index on (column,
             // key) serves both; read under an alias when the query does not select it.
