@@ -17,6 +17,9 @@ pub struct Post {
     pub image: MorphOne<Image>,
     #[model(morph_to_many(Tag, name = "taggable"))]
     pub tags: MorphToMany<Tag>,
+    /// A relation only posts declare (for `morphWith`-style nested loads).
+    #[model(morph_many(Comment, name = "commentable"))]
+    pub notes: MorphMany<Comment>,
 }
 
 /// No `morph_name`: its table, `videos`.
@@ -239,6 +242,20 @@ on_every_backend! {
         assert!(matches!(err, Error::LazyLoading { .. }), "{err:?}");
         assert!(comments[3].commentable().is_ok());
         DB::prevent_lazy_loading(false);
+
+        // A nested relation only one type declares (Eloquent's `morphWith`): loaded
+        // onto that type's parents, the others left alone; a name no type declares is
+        // refused.
+        let comments = Comment::query().with(&["commentable.notes"]).order_by("body").get()?;
+        for comment in &comments {
+            match comment.commentable.get() {
+                Some(Commentable::Post(p)) => assert!(p.notes.is_loaded() && !p.notes.is_empty()),
+                Some(Commentable::Video(v)) => assert!(!v.image.is_loaded()),
+                None => {}
+            }
+        }
+        let typo = Comment::query().with(&["commentable.notez"]).get();
+        assert!(matches!(typo, Err(Error::UnknownRelation { .. })), "{typo:?}");
 
         // Nested eager loading goes through each type's own relation.
         let comments = Comment::query()

@@ -84,7 +84,14 @@ pub fn morph_load<M: Model, E>(
         run_plan_counting(&mut models, plan, conn)?;
     }
     if let Some(eager) = eager {
-        run_plan(&mut models, &eager.nested, conn)?;
+        // Each type loads the nested relations it declares (Eloquent's `morphWith`:
+        // `with(&["commentable.author"])` loads posts' authors, videos having none);
+        // `load_morph_to` refused a name no type declares.
+        for nested in &eager.nested.relations {
+            if meta.relations.iter().any(|r| r.name == nested.name) {
+                M::eager_load(&mut models, &nested.name, nested, conn)?;
+            }
+        }
     }
     Ok(models
         .into_iter()
@@ -152,6 +159,19 @@ pub fn load_morph_to<P: Model, E: MorphTarget + Clone>(
     conn: &mut Connection,
     field: fn(&mut P) -> &mut One<E>,
 ) -> Result<()> {
+    // A nested relation is loaded onto the types that declare it; one no type declares
+    // is a misspelling.
+    for nested in &eager.nested.relations {
+        let declared = |target: &fn() -> &'static ModelMeta| {
+            target().relations.iter().any(|r| r.name == nested.name)
+        };
+        if !relation.morph_targets.is_empty() && !relation.morph_targets.iter().any(declared) {
+            return Err(Error::UnknownRelation {
+                model: format!("{} (no type of `{}`)", P::meta().name, relation.name),
+                relation: nested.name.clone(),
+            });
+        }
+    }
     // Per type, in order of first appearance: the distinct keys.
     let mut types: Vec<(String, Vec<Value>, HashSet<KeyRepr>)> = Vec::new();
     let mut pointers = Vec::with_capacity(parents.len());
