@@ -276,20 +276,13 @@ impl<C: Model> Query<C> {
         let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
         match self.find_or_build(attributes.iter().cloned(), values)? {
             Found::Stored(found) => Ok(found),
-            Found::Built(query, child) => {
-                let context = query.relation_context("first_or_create").ok();
-                if context.is_some_and(|c| c.relation.kind.has_pivot()) {
-                    let unattached = C::query()
-                        .use_connection(query.connection_name().to_owned())
-                        .matching(&attributes)
-                        .first()?;
-                    if let Some(found) = unattached {
-                        query.attach([found.key_value()])?;
-                        return Ok(found);
-                    }
+            Found::Built(query, child) => match query.unattached_match(&attributes)? {
+                Some(found) => {
+                    query.attach([found.key_value()])?;
+                    Ok(found)
                 }
-                query.create(child)
-            }
+                None => query.create(child),
+            },
         }
     }
 
@@ -383,25 +376,34 @@ impl<C: Model> Query<C> {
                 // Through a belongs-to-many relation, a matching related row not attached
                 // yet is attached and updated, not created a second time (Eloquent's
                 // `updateOrCreate` goes through `firstOrCreate`).
-                let context = query.relation_context("update_or_create").ok();
-                if context.is_some_and(|c| c.relation.kind.has_pivot()) {
-                    let unattached = C::query()
-                        .use_connection(query.connection_name().to_owned())
-                        .matching(&attributes)
-                        .first()?;
-                    if let Some(mut found) = unattached {
-                        let name = query.connection_name().to_owned();
-                        return crate::DB::connection(&name).transaction(|| {
-                            query.attach([found.key_value()])?;
-                            crate::model::apply(&mut found, values)?;
-                            found.save()?;
-                            Ok(found)
-                        });
-                    }
+                if let Some(mut found) = query.unattached_match(&attributes)? {
+                    let name = query.connection_name().to_owned();
+                    return crate::DB::connection(&name).transaction(|| {
+                        query.attach([found.key_value()])?;
+                        crate::model::apply(&mut found, values)?;
+                        found.save()?;
+                        Ok(found)
+                    });
                 }
                 query.create(child)
             }
         }
+    }
+
+    /// Through a belongs-to-many relation, a row of the related table matching
+    /// `attributes` that this parent has not attached (Eloquent's `firstOrCreate` and
+    /// `updateOrCreate` attach it rather than create a second one); `None` otherwise.
+    fn unattached_match(&self, attributes: &[(&str, Value)]) -> Result<Option<C>> {
+        let pivot = self
+            .relation_context("first_or_create")
+            .is_ok_and(|c| c.relation.kind.has_pivot());
+        if !pivot {
+            return Ok(None);
+        }
+        C::query()
+            .use_connection(self.connection_name().to_owned())
+            .matching(attributes)
+            .first()
     }
 
     /// The first related row matching `attributes`, else a new model (its `Default`
