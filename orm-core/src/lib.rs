@@ -92,6 +92,7 @@ pub use crate::relation::{
 pub use crate::replicas::{ReplicaConfig, ReplicaStatus};
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
+pub use crate::untimed::without_touching;
 pub use crate::url::ConnectOptions;
 pub use crate::value::{now, DecodeError, FromValue, ToValue, TypeFamily, Value, ValueRef};
 /// `#[derive(DbEnum)]`: a fieldless enum stored in one column (see the `orm-derive` crate).

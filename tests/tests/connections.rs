@@ -683,3 +683,41 @@ fn postgres_types_without_a_rust_value_take_text_and_read_as_text() -> orm_core:
     assert_eq!(DB::table("hosts").count()?, 2);
     Ok(())
 }
+
+#[test]
+fn postgres_interval_reads_as_the_servers_own_text() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    DB::unprepared("CREATE TABLE spans (id SERIAL PRIMARY KEY, span INTERVAL)")?;
+    let spans = [
+        "0",
+        "1 day 02:00:00",
+        "90 minutes",
+        "30 hours",
+        "1 year 2 mons 3 days 04:05:06.5",
+        "-1 day +02:00:00",
+        "1 day -02:00:00",
+        "-1 year -2 mons",
+        "1 mon -3 days",
+        "-00:00:00.000001",
+        "00:00:01.25",
+        "14 mons",
+        "-14 mons 3 days -01:00:00",
+    ];
+    for span in spans {
+        DB::insert("INSERT INTO spans (span) VALUES (?)", &[&span])?;
+    }
+    DB::insert("INSERT INTO spans (span) VALUES (NULL)", &[])?;
+    let rows = DB::select(
+        "SELECT span, span::text AS server FROM spans ORDER BY id",
+        &[],
+    )?;
+    assert_eq!(rows.len(), spans.len() + 1);
+    for row in &rows[..spans.len()] {
+        let server: String = row.get("server")?;
+        assert_eq!(row.get::<String, _>("span")?, server);
+    }
+    assert_eq!(rows[spans.len()].get::<Option<String>, _>("span")?, None);
+    Ok(())
+}

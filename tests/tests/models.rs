@@ -183,6 +183,35 @@ on_every_backend! {
         Ok(())
     }
 
+    fn find_or_and_first_or_run_the_fallback_only_when_nothing_matches() {
+        schema()?;
+        let stored = User::create(ada())?;
+        let mut calls = 0;
+        let found = User::find_or(stored.id, || {
+            calls += 1;
+            Ok(User::default())
+        })?;
+        assert_eq!((found.name.as_str(), calls), ("Ada", 0));
+        // The fallback may use the database: no connection is held while it runs.
+        let fallback = User::find_or(42, || {
+            User::create(User { name: "Fallback".into(), email: "fallback@example.com".into(), ..ada() })
+        })?;
+        assert_eq!(fallback.name, "Fallback");
+        assert_eq!(User::query().count()?, 2);
+        let error = User::find_or(43, || Err(Error::NotFound { model: "Mine".into(), key: "43".into() }));
+        assert!(matches!(error, Err(Error::NotFound { model, .. }) if model == "Mine"));
+
+        let first = User::where_eq("name", "Ada").first_or(|| unreachable!("a row matches"))?;
+        assert_eq!(first.id, stored.id);
+        let none = User::where_eq("name", "Nobody").first_or(|| Ok(User { name: "Nobody".into(), ..User::default() }))?;
+        assert_eq!((none.name.as_str(), none.id), ("Nobody", None));
+        let by_query = User::query().find_or(stored.id.unwrap(), || unreachable!("the key exists"))?;
+        assert_eq!(by_query.name, "Ada");
+        let missing = User::query().where_eq("name", "Grace").find_or(stored.id.unwrap(), || Ok(User::default()))?;
+        assert_eq!(missing.id, None, "the query's conditions still apply");
+        Ok(())
+    }
+
     fn soft_delete_hides_restore_brings_back_force_delete_removes() {
         schema()?;
         let mut u = User::create(ada())?;

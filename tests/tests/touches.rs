@@ -200,6 +200,37 @@ on_every_backend! {
         Ok(())
     }
 
+    fn without_touching_pauses_the_touches_of_one_model_or_of_all() {
+        let (board, topic, long_ago) = forum()?;
+        let before = Utc::now() - chrono::Duration::seconds(5);
+        let untouched = |at: Option<DateTime<Utc>>| at.unwrap().timestamp() == long_ago.timestamp();
+        let topic_id = topic.id.unwrap();
+        // The board is not touched, nor by the topic it would have stamped; the topic is.
+        Board::without_touching(|| Message::create(Message { topic_id, body: "a".into(), ..Default::default() }))?;
+        assert!(Topic::find_or_fail(topic_id)?.updated_at.unwrap() > before);
+        assert!(untouched(Board::find_or_fail(board.id.unwrap())?.updated_at));
+        // The topic paused: the chain stops at it, the board beyond it is not reached.
+        DB::table("topics").update(row! {"updated_at" => long_ago})?;
+        Topic::without_touching(|| Message::create(Message { topic_id, body: "b".into(), ..Default::default() }))?;
+        assert!(untouched(Topic::find_or_fail(topic_id)?.updated_at));
+        assert!(untouched(Board::find_or_fail(board.id.unwrap())?.updated_at));
+        // Every model paused; a model's own stamps still apply inside.
+        let mut topic = Topic::find_or_fail(topic_id)?;
+        orm_core::without_touching(|| -> Result<()> {
+            Message::create(Message { topic_id, body: "c".into(), ..Default::default() })?;
+            topic.title = "Renamed".into();
+            topic.save()
+        })?;
+        assert!(topic.updated_at.unwrap() > before, "the topic's own save is stamped");
+        assert!(untouched(Board::find_or_fail(board.id.unwrap())?.updated_at));
+        // A panic inside ends the pause; afterwards touches are back.
+        let unwound = std::panic::catch_unwind(|| Board::without_touching(|| panic!("inside")));
+        assert!(unwound.is_err());
+        Message::create(Message { topic_id, body: "d".into(), ..Default::default() })?;
+        assert!(Board::find_or_fail(board.id.unwrap())?.updated_at.unwrap() > before);
+        Ok(())
+    }
+
     fn touching_a_model_touches_its_owners() {
         let (board, topic, long_ago) = forum()?;
         let before = Utc::now() - chrono::Duration::seconds(5);
@@ -352,6 +383,11 @@ on_every_backend! {
         reset()?;
         ada.teams().toggle([teams[1]])?;
         assert_eq!(stamped()?, [true, true, false, false]);
+        reset()?;
+        Team::without_touching(|| ada.teams().detach([teams[1]]))?;
+        ada.name = "Ada B.".into();
+        orm_core::without_touching(|| ada.save())?;
+        assert_eq!(stamped()?, [false, false, false, false]);
         Ok(())
     }
 }

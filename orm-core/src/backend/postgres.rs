@@ -665,6 +665,57 @@ fn format_network(ty: &Type, raw: &[u8]) -> Option<String> {
     })
 }
 
+/// An `INTERVAL` (microseconds, days, months) as PostgreSQL writes it in its default
+/// `IntervalStyle`: `1 year 2 mons -3 days +04:05:06.5`, `00:00:00` when zero.
+fn format_interval(raw: &[u8]) -> Option<String> {
+    let micros = i64::from_be_bytes(raw.get(0..8)?.try_into().ok()?);
+    let days = i32::from_be_bytes(raw.get(8..12)?.try_into().ok()?);
+    let months = i32::from_be_bytes(raw.get(12..16)?.try_into().ok()?);
+    let mut text = String::new();
+    // Whether the last part written was negative: a positive part after it is signed.
+    let mut before_negative = false;
+    for (value, unit) in [(months / 12, "year"), (months % 12, "mon"), (days, "day")] {
+        if value == 0 {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        let sign = if before_negative && value > 0 {
+            "+"
+        } else {
+            ""
+        };
+        let plural = if value == 1 { "" } else { "s" };
+        text.push_str(&format!("{sign}{value} {unit}{plural}"));
+        before_negative = value < 0;
+    }
+    if text.is_empty() || micros != 0 {
+        let sign = match (micros < 0, text.is_empty(), before_negative) {
+            (true, _, _) => "-",
+            (false, false, true) => "+",
+            _ => "",
+        };
+        let total = micros.unsigned_abs();
+        let (seconds, fraction) = (total / 1_000_000, total % 1_000_000);
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&format!(
+            "{sign}{:02}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        ));
+        if fraction != 0 {
+            let digits = format!("{fraction:06}");
+            text.push('.');
+            text.push_str(digits.trim_end_matches('0'));
+        }
+    }
+    Some(text)
+}
+
 fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
     if hex.len() != 32 {
@@ -980,7 +1031,7 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
         },
         Type::UUID => get!(Raw<'_>, |v| ValueRef::Text(Cow::Owned(format_uuid(v.0)))),
         // As PostgreSQL writes them as text (`192.168.0.1`, `10.0.0.0/8`,
-        // `08:00:2b:01:02:03`).
+        // `08:00:2b:01:02:03`), as `INTERVAL` below (`1 day 02:00:00`).
         Type::INET | Type::CIDR | Type::MACADDR => {
             match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
                 None => ValueRef::Null,
@@ -990,6 +1041,13 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
                 },
             }
         }
+        Type::INTERVAL => match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
+            None => ValueRef::Null,
+            Some(raw) => match format_interval(raw.0) {
+                Some(text) => ValueRef::Text(Cow::Owned(text)),
+                None => ValueRef::Bytes(raw.0),
+            },
+        },
         Type::NUMERIC => match row.try_get::<_, Option<Raw<'_>>>(index).map_err(fail)? {
             None => ValueRef::Null,
             Some(raw) => numeric_value(raw.0).ok_or_else(|| Error::Decode {

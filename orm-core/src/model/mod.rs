@@ -534,6 +534,16 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         )
     }
 
+    /// The row with this primary key, or what `fallback` returns (Eloquent's `findOr`):
+    /// a default model, another lookup, or an error of the caller's. `fallback` runs only
+    /// when no row has the key, with no connection held.
+    fn find_or(key: impl ToValue, fallback: impl FnOnce() -> Result<Self>) -> Result<Self> {
+        match Self::find(key)? {
+            Some(found) => Ok(found),
+            None => fallback(),
+        }
+    }
+
     /// The row with this primary key, or [`Error::NotFound`] naming model and key.
     fn find_or_fail(key: impl ToValue) -> Result<Self> {
         let key = key.to_value();
@@ -623,6 +633,17 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// the pause ends when `f` returns or panics. Models are told apart by type name.
     fn without_timestamps<R>(f: impl FnOnce() -> R) -> R {
         crate::untimed::without_timestamps(Self::meta().name, f)
+    }
+
+    /// Runs `f` with this model's rows not touched as owners on the current thread
+    /// (Eloquent's `withoutTouching`): inside it, a child's write does not stamp this
+    /// model's `updated_at` through a `belongs_to(.., touch)`, nor does a
+    /// belongs-to-many declared with `touch` stamp rows of this model; the touch chain
+    /// stops there. The model's own writes are stamped as usual
+    /// ([`Model::without_timestamps`] pauses those). [`crate::without_touching`]
+    /// pauses every model's.
+    fn without_touching<R>(f: impl FnOnce() -> R) -> R {
+        crate::untimed::without_touching_model(Self::meta().name, f)
     }
 
     /// Updates only the named columns of an existing row (plus `updated_at`).

@@ -5,6 +5,7 @@ use super::persist::{
     written_column, Persist,
 };
 use super::*;
+use crate::untimed::touches_paused;
 
 /// A mass update or delete on a model with hooks: load the models, write each (hooks
 /// run), all in one transaction so a hook's `Err` cancels everything.
@@ -96,7 +97,7 @@ pub(crate) fn touch_through_pivot(
 ) -> Option<RowsToStamp> {
     let related = (relation.related)();
     let updated_at = related.stamped_updated_at()?;
-    if parent.is_null() {
+    if parent.is_null() || touches_paused(related.name) {
         return None;
     }
     let pivot = relation.pivot();
@@ -133,6 +134,7 @@ fn touch_owner(
         return Ok(());
     };
     if key.is_null()
+        || touches_paused(owner.name)
         || path
             .iter()
             .any(|(table, k)| *table == owner.table && *k == key)

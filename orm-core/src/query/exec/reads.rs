@@ -403,6 +403,15 @@ impl<T: FromRow> Query<T> {
         self.run_read(Self::first_or_fail_on)
     }
 
+    /// The first matching row, or what `fallback` returns (Eloquent's `firstOr`).
+    /// `fallback` runs only when no row matches, with no connection held.
+    pub fn first_or(self, fallback: impl FnOnce() -> Result<T>) -> Result<T> {
+        match self.first()? {
+            Some(found) => Ok(found),
+            None => fallback(),
+        }
+    }
+
     /// What a missing row is reported by: the model's name, else the table's.
     fn missing_name(&self) -> Ident {
         match self.model_info {
@@ -472,6 +481,15 @@ impl<T: FromRow> Query<T> {
             })
             .collect();
         Ok(parts.join(glue))
+    }
+
+    /// [`Query::find`], or what `fallback` returns (Eloquent's `findOr`). `fallback`
+    /// runs only when no row has the key, with no connection held.
+    pub fn find_or(self, id: impl ToValue, fallback: impl FnOnce() -> Result<T>) -> Result<T> {
+        match self.find(id)? {
+            Some(found) => Ok(found),
+            None => fallback(),
+        }
     }
 
     /// [`Query::find`], or [`Error::NotFound`] naming the table and the key.
