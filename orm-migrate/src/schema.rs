@@ -296,16 +296,24 @@ impl<'c> Schema<'c> {
     pub fn drop_all_tables(&mut self) -> Result<()> {
         let tables = self.get_table_listing()?;
         let dialect = self.conn.dialect();
+        let around = dialect.drop_all_tables_around();
         self.atomically(true, |conn, log, pretend| {
-            for table in &tables {
+            if let Some((before, _)) = around {
+                run(conn, log, pretend, before)?;
+            }
+            let dropped = tables.iter().try_for_each(|table| {
                 run(
                     conn,
                     log,
                     pretend,
                     &grammar::drop_table_dropping_all(dialect, table)?,
-                )?;
+                )
+            });
+            match around {
+                // Restored even when a drop failed: the connection goes back to a pool.
+                Some((_, after)) => dropped.and(run(conn, log, pretend, after)),
+                None => dropped,
             }
-            Ok(())
         })
     }
 

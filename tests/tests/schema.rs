@@ -582,6 +582,33 @@ on_every_backend! {
             s.drop_all_tables()
         })?;
         assert!(!table_exists("fk_child")? && !table_exists("fk_parent")?);
+        // Whatever order the tables are listed in: a parent listed before its child, with
+        // rows (MySQL refused it until its foreign-key checks were suspended).
+        schema(|s| {
+            s.create("a_parent", |t| {
+                t.id();
+            })?;
+            s.create("z_child", |t| {
+                t.id();
+                t.foreign_id("a_parent_id").constrained_to("a_parent");
+            })
+        })?;
+        DB::table("a_parent").insert(orm_core::row! {"id" => 1})?;
+        DB::table("z_child").insert(orm_core::row! {"a_parent_id" => 1})?;
+        schema(|s| s.drop_all_tables())?;
+        assert!(!table_exists("z_child")? && !table_exists("a_parent")?);
+        // Foreign keys are enforced again afterwards.
+        schema(|s| {
+            s.create("a_parent", |t| {
+                t.id();
+            })?;
+            s.create("z_child", |t| {
+                t.id();
+                t.foreign_id("a_parent_id").constrained_to("a_parent");
+            })
+        })?;
+        let orphan = DB::table("z_child").insert(orm_core::row! {"a_parent_id" => 7});
+        assert!(matches!(orphan, Err(orm_core::Error::ForeignKeyViolation { .. })), "{orphan:?}");
         Ok(())
     }
 

@@ -329,6 +329,13 @@ impl super::StatementGrammar for MysqlDialect {
 }
 
 impl SchemaGrammar for MysqlDialect {
+    fn drop_all_tables_around(&self) -> Option<(&'static str, &'static str)> {
+        Some((
+            "SET @orm_foreign_key_checks = @@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS = 0",
+            "SET FOREIGN_KEY_CHECKS = @orm_foreign_key_checks",
+        ))
+    }
+
     fn push_column_type(&self, w: &mut SqlWriter, column: &ColumnDef) {
         if column.auto_increment && column.kind.is_integer() {
             // Every generated key is BIGINT, so that the usual foreign key column

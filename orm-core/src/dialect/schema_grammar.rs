@@ -48,6 +48,14 @@ pub trait SchemaGrammar {
         ""
     }
 
+    /// Statements run before and after dropping every table (`fresh`) where a table
+    /// that others reference cannot be dropped first and `DROP TABLE` has no suffix to
+    /// drop it anyway (MySQL): foreign-key checks off, then back as they were. The second
+    /// runs whether or not the drops succeeded.
+    fn drop_all_tables_around(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
     /// Whether `command` can be carried out in place with `ALTER TABLE`; when not, the
     /// plan is a table rebuild ([`AlterPlan::SqliteRebuild`](super::schema::AlterPlan)).
     fn alters_in_place(&self, _command: &AlterCommand) -> bool {
