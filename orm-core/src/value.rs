@@ -738,15 +738,60 @@ impl FromValue for f64 {
     }
 }
 
+/// `v` as the `f64` of its shortest decimal form: `19.99f32` is `19.99`, not the
+/// `19.989999771118164` its bits widen to. PostgreSQL and MySQL print a single-precision
+/// value so, and drivers reading their text read it so; a value read from a `REAL` or
+/// `FLOAT` column, or written from an `f32` field, keeps the digits it was given.
+pub(crate) fn widen_f32(v: f32) -> f64 {
+    use std::io::Write;
+    if !v.is_finite() {
+        return f64::from(v);
+    }
+    // `{:e}` is the shortest digits with an exponent: at most 15 bytes for an f32.
+    let mut buf = [0u8; 24];
+    let mut out = std::io::Cursor::new(&mut buf[..]);
+    if write!(out, "{v:e}").is_err() {
+        return f64::from(v);
+    }
+    let len = usize::try_from(out.position()).unwrap_or(0);
+    match std::str::from_utf8(&buf[..len]).map(str::parse::<f64>) {
+        // Past `f32::MAX` (`3.4028235e38` is): a database checking a FLOAT's range
+        // would refuse it, so the extremes keep their exact bits.
+        Ok(Ok(wide)) if wide.abs() <= f64::from(f32::MAX) => wide,
+        _ => f64::from(v),
+    }
+}
+
+/// The `f32` that `v` is, when it is one: its bits widened exactly, or its shortest
+/// decimal form ([`widen_f32`]); `None` for a value a single-precision float cannot
+/// hold without losing digits.
+pub(crate) fn narrow_f64(v: f64) -> Option<f32> {
+    let narrow = v as f32;
+    if f64::from(narrow) == v || v.is_nan() {
+        return Some(narrow);
+    }
+    if !narrow.is_finite() {
+        return None;
+    }
+    // Rounding the decimal to f64 and then to f32 may land one step off the f32 it
+    // came from: its neighbours (one unit of the bits either way) are tried too.
+    let bits = narrow.to_bits();
+    [Some(bits), bits.checked_sub(1), bits.checked_add(1)]
+        .into_iter()
+        .flatten()
+        .map(f32::from_bits)
+        .find(|candidate| candidate.is_finite() && widen_f32(*candidate) == v)
+}
+
 impl ToValue for f32 {
     #[inline]
     fn to_value(&self) -> Value {
-        Value::Float(f64::from(*self))
+        Value::Float(widen_f32(*self))
     }
 }
 impl From<f32> for Value {
     fn from(v: f32) -> Value {
-        Value::Float(f64::from(v))
+        Value::Float(widen_f32(v))
     }
 }
 impl FromValue for f32 {
@@ -758,12 +803,7 @@ impl FromValue for f32 {
             e.expected = "f32".into();
             e
         })?;
-        let narrow = wide as f32;
-        if f64::from(narrow) == wide || wide.is_nan() {
-            Ok(narrow)
-        } else {
-            Err(DecodeError::out_of_range("f32", wide))
-        }
+        narrow_f64(wide).ok_or_else(|| DecodeError::out_of_range("f32", wide))
     }
 }
 

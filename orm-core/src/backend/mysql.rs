@@ -643,7 +643,7 @@ fn value_ref(row: &mysql::Row, index: usize) -> Result<ValueRef<'_>> {
             Ok(v) => ValueRef::Int(v),
             Err(_) => unsigned_beyond_i64(*v),
         },
-        MyValue::Float(v) => ValueRef::Float(f64::from(*v)),
+        MyValue::Float(v) => ValueRef::Float(crate::value::widen_f32(*v)),
         MyValue::Double(v) => ValueRef::Float(*v),
         MyValue::Date(y, m, d, h, mi, s, us) => {
             let date = NaiveDate::from_ymd_opt(i32::from(*y), u32::from(*m), u32::from(*d))

@@ -360,14 +360,14 @@ fn bind_value(
         Value::Int(v) => bind_int(*v, value, ty, out),
         Value::Float(v) => match *ty {
             Type::FLOAT8 => v.to_sql(ty, out),
-            Type::FLOAT4 => {
-                let narrow = *v as f32;
-                if f64::from(narrow) == *v || v.is_nan() {
-                    narrow.to_sql(ty, out)
-                } else {
-                    Err(format!("{v} does not fit a float4 parameter exactly").into())
-                }
-            }
+            Type::FLOAT4 => match crate::value::narrow_f64(*v) {
+                Some(narrow) => narrow.to_sql(ty, out),
+                None => Err(format!(
+                    "{v} does not fit a float4 parameter: a REAL column keeps about 7 \
+                     significant digits (a `double` column keeps an f64's)"
+                )
+                .into()),
+            },
             Type::NUMERIC => encode_numeric(&v.to_string(), out),
             _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
             _ => Err(mismatch(value.type_name(), ty)),
@@ -1004,7 +1004,7 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
         Type::INT4 => get!(i32, |v| ValueRef::Int(v.into())),
         Type::INT8 => get!(i64, ValueRef::Int),
         Type::OID => get!(u32, |v| ValueRef::Int(v.into())),
-        Type::FLOAT4 => get!(f32, |v| ValueRef::Float(v.into())),
+        Type::FLOAT4 => get!(f32, |v| ValueRef::Float(crate::value::widen_f32(v))),
         Type::FLOAT8 => get!(f64, ValueRef::Float),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
             get!(&str, |v| ValueRef::Text(Cow::Borrowed(v)))
