@@ -110,6 +110,7 @@ impl RelationKind {
                 "foreign_pivot_key",
                 "related_pivot_key",
                 "parent_key",
+                "related_key",
                 "timestamps",
                 "with_pivot",
                 "constrain",
@@ -120,6 +121,7 @@ impl RelationKind {
                 "first_key",
                 "second_key",
                 "local_key",
+                "second_local_key",
                 "constrain",
             ],
             RelationKind::MorphOne | RelationKind::MorphMany => &["name", "local_key", "constrain"],
@@ -129,6 +131,7 @@ impl RelationKind {
                 "table",
                 "related_pivot_key",
                 "parent_key",
+                "related_key",
                 "timestamps",
                 "with_pivot",
                 "constrain",
@@ -139,6 +142,7 @@ impl RelationKind {
                 "table",
                 "foreign_pivot_key",
                 "parent_key",
+                "related_key",
                 "timestamps",
                 "with_pivot",
                 "constrain",
@@ -907,6 +911,13 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             Some(k) => quote!(::core::option::Option::Some(#k)),
             None => quote!(::core::option::Option::None),
         };
+        let linked_key = match attr
+            .option("related_key")
+            .or(attr.option("second_local_key"))
+        {
+            Some(k) => quote!(::core::option::Option::Some(#k)),
+            None => quote!(::core::option::Option::None),
+        };
         let pivot_table = match attr.option("table") {
             Some(t) => quote!(::core::option::Option::Some(#t)),
             // A polymorphic pivot is named after the morph: `taggables`.
@@ -945,6 +956,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 foreign_key: #foreign_key,
                 related_key: #other_key,
                 local_key: #local_key,
+                linked_key: #linked_key,
                 pivot_table: #pivot_table,
                 pivot_timestamps: #pivot_timestamps,
                 pivot_columns: &[#(#pivot_columns),*],

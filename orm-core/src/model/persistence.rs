@@ -107,8 +107,8 @@ pub(crate) fn touch_through_pivot(
     if let Some(morph) = relation.morph_value() {
         linked = linked.where_eq(relation.morph_type, morph);
     }
-    let mut rows =
-        Query::<crate::row::Record>::table(related.table).where_in_sub(related.primary_key, linked);
+    let mut rows = Query::<crate::row::Record>::table(related.table)
+        .where_in_sub(relation.linked_column(), linked);
     if let Some(deleted_at) = related.deleted_at {
         rows = rows.where_null(related.columns[deleted_at]);
     }

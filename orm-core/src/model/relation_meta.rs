@@ -95,6 +95,11 @@ pub struct RelationMeta {
     pub related_key: &'static str,
     /// See the type's documentation (`None`: a primary key).
     pub local_key: Option<&'static str>,
+    /// The column a link points at on the far side (`None`: that table's primary key):
+    /// for the pivot kinds, the related table's column the pivot's `related_key` holds
+    /// (Eloquent's `relatedKey`); for the through kinds, the intermediate table's column
+    /// the related table's `related_key` holds (Eloquent's `secondLocalKey`).
+    pub linked_key: Option<&'static str>,
     /// The pivot table of a belongs-to-many relation (`None`: the default name).
     pub pivot_table: Option<&'static str>,
     /// Whether `attach` stamps `created_at`/`updated_at` on pivot rows.
@@ -140,6 +145,18 @@ impl RelationMeta {
             RelationKind::BelongsTo | RelationKind::MorphTo => self.foreign_key,
             _ => self.local_key.unwrap_or((self.parent)().primary_key),
         }
+    }
+
+    /// The column [`RelationMeta::linked_key`] names, or the far table's primary key:
+    /// the related table's for the pivot kinds, the intermediate table's for the through
+    /// kinds (unused by the others).
+    pub(crate) fn linked_column(&self) -> &'static str {
+        self.linked_key.unwrap_or_else(|| match self.kind {
+            RelationKind::HasManyThrough | RelationKind::HasOneThrough => {
+                self.through_meta().primary_key
+            }
+            _ => (self.related)().primary_key,
+        })
     }
 
     /// For belongs-to: the owner's key column on the related table.

@@ -112,7 +112,7 @@ pub(super) fn related_rows<T>(
                         pivot,
                         qualify(pivot, relation.related_key),
                         "=",
-                        qualify(related, related_meta.primary_key),
+                        qualify(related, relation.linked_column()),
                     )
                     .where_eq(
                         qualify(pivot, relation.morph_type),
@@ -133,7 +133,7 @@ pub(super) fn related_rows<T>(
                     pivot,
                     qualify(pivot, relation.related_key),
                     "=",
-                    qualify(related, related_meta.primary_key),
+                    qualify(related, relation.linked_column()),
                 ),
                 qualify(pivot, relation.foreign_key),
             )
@@ -155,7 +155,7 @@ pub(super) fn related_rows<T>(
             };
             let mut query = query.join(
                 join,
-                qualify(reference, through.primary_key),
+                qualify(reference, relation.linked_column()),
                 "=",
                 qualify(related, relation.related_key),
             );

@@ -278,7 +278,8 @@ impl<C: Model> Query<C> {
             Found::Stored(found) => Ok(found),
             Found::Built(query, child) => match query.unattached_match(&attributes)? {
                 Some(found) => {
-                    query.attach([found.key_value()])?;
+                    let linked = linked_value(&found, query.relation_context("attach")?.relation);
+                    query.attach([linked])?;
                     Ok(found)
                 }
                 None => query.create(child),
@@ -379,7 +380,9 @@ impl<C: Model> Query<C> {
                 if let Some(mut found) = query.unattached_match(&attributes)? {
                     let name = query.connection_name().to_owned();
                     return crate::DB::connection(&name).transaction(|| {
-                        query.attach([found.key_value()])?;
+                        let linked =
+                            linked_value(&found, query.relation_context("attach")?.relation);
+                        query.attach([linked])?;
                         crate::model::apply(&mut found, values)?;
                         found.save()?;
                         Ok(found)
@@ -486,7 +489,7 @@ impl<C: Model> Query<C> {
                 self.pivot_context(action)?;
                 crate::DB::connection(&name).transaction(|| {
                     crate::db::with_named(&name, |conn| write(child, conn))?;
-                    self.attach([child.key_value()]).map(|_| ())
+                    self.attach([linked_value(child, relation)]).map(|_| ())
                 })?;
             }
             _ => {
@@ -1158,13 +1161,23 @@ fn declared_pivot_conditions(relation: &'static RelationMeta) -> Vec<PivotCondit
         .unwrap_or_default()
 }
 
-/// `key` as a key of `relation`'s related model (`"1"` is the integer key 1), so that
-/// keys compare as the database compares them.
+/// `key` as a value of the related model's column the pivot links to (`"1"` is the
+/// integer key 1), so that keys compare as the database compares them.
 fn related_key(relation: &RelationMeta, key: Value) -> Value {
     let related = (relation.related)();
-    match related.column_types.get(related.primary_key_index) {
-        Some((family, _)) => key.into_key_of(*family),
+    let column = relation.linked_column();
+    match related.columns.iter().position(|c| *c == column) {
+        Some(i) => key.into_key_of(related.column_types[i].0),
         None => key,
+    }
+}
+
+/// The value of `model`'s column a pivot row of `relation` links to: its key, unless
+/// the relation names another column (`related_key`).
+fn linked_value<C: Model>(model: &C, relation: &RelationMeta) -> Value {
+    match relation.linked_key {
+        None => model.key_value(),
+        Some(column) => model.column_value(column).unwrap_or(Value::Null),
     }
 }
 
