@@ -827,6 +827,29 @@ on_every_backend! {
         assert!(!simple.has_more);
         assert_eq!(names(&simple.data), ["Barbara", "alan", "Edsger"]);
         assert!(matches!(DB::table("users").paginate(0, 1), Err(Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. })));
+        // The helpers of Laravel's and Orator's paginators, and the page as JSON.
+        let first = DB::table("users").order_by("id").paginate(4, 1)?;
+        assert!(first.has_more_pages() && first.has_pages() && first.on_first_page() && !first.on_last_page());
+        assert_eq!((first.next_page(), first.previous_page()), (Some(2), None));
+        assert_eq!((first.first_item(), first.last_item()), (Some(1), Some(4)));
+        assert!(!page.has_more_pages() && page.on_last_page());
+        assert_eq!((page.next_page(), page.previous_page()), (None, Some(1)));
+        assert_eq!((page.first_item(), page.last_item()), (Some(5), Some(6)));
+        assert_eq!((empty.first_item(), empty.last_item(), empty.has_pages()), (None, None, false));
+        let json = page.to_json()?;
+        assert_eq!(json["total"], 6);
+        assert_eq!((json["from"].as_u64(), json["to"].as_u64(), json["prev_page"].as_u64()), (Some(5), Some(6), Some(1)));
+        assert!(json["next_page"].is_null());
+        assert_eq!(json["data"][0]["name"], "alan");
+        assert_eq!(json.as_object().map(|o| o.len()), Some(9));
+        assert_eq!((simple.next_page(), simple.previous_page(), simple.first_item(), simple.last_item()), (None, Some(1), Some(4), Some(6)));
+        let json = simple.to_json()?;
+        assert_eq!((json["from"].as_u64(), json["to"].as_u64()), (Some(4), Some(6)));
+        assert!(json["next_page"].is_null() && json.get("total").is_none());
+        let cursor = DB::table("users").order_by("id").cursor_paginate(4, None)?;
+        let json = cursor.to_json()?;
+        assert_eq!((json["data"].as_array().map(Vec::len), json["next_cursor"].as_str()), (Some(4), cursor.next_cursor.as_deref()));
+        assert!(json["prev_cursor"].is_null());
 
         let mut pages = Vec::new();
         let finished = DB::table("users").chunk(4, |rows| {

@@ -28,6 +28,32 @@ impl<T> CursorPaginator<T> {
     }
 }
 
+#[cfg(feature = "json")]
+impl<T: serde::Serialize> CursorPaginator<T> {
+    /// The page as JSON (its `Serialize`), or [`Error::Serialization`].
+    pub fn to_json(&self) -> crate::error::Result<serde_json::Value> {
+        serde_json::to_value(self).map_err(crate::error::Error::Serialization)
+    }
+}
+
+/// Laravel's cursor page as JSON, the URLs left out: `{"data", "per_page",
+/// "next_cursor", "prev_cursor"}`.
+#[cfg(feature = "json")]
+impl<T: serde::Serialize> serde::Serialize for CursorPaginator<T> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut page = serializer.serialize_struct("CursorPaginator", 4)?;
+        page.serialize_field("data", &self.data)?;
+        page.serialize_field("per_page", &self.per_page)?;
+        page.serialize_field("next_cursor", &self.next_cursor)?;
+        page.serialize_field("prev_cursor", &self.previous_cursor)?;
+        page.end()
+    }
+}
+
 /// The scope name of the cursor's condition.
 const CURSOR_SCOPE: &str = "cursor_page";
 

@@ -38,6 +38,161 @@ pub struct SimplePaginator<T> {
     pub has_more: bool,
 }
 
+impl<T> Paginator<T> {
+    /// Whether a page follows this one (Laravel's `hasMorePages`).
+    pub fn has_more_pages(&self) -> bool {
+        self.current_page < self.last_page
+    }
+
+    /// Whether there is more than one page (Laravel's `hasPages`).
+    pub fn has_pages(&self) -> bool {
+        self.last_page > 1
+    }
+
+    /// Whether this is the first page.
+    pub fn on_first_page(&self) -> bool {
+        self.current_page <= 1
+    }
+
+    /// Whether this is the last page (or past it).
+    pub fn on_last_page(&self) -> bool {
+        self.current_page >= self.last_page
+    }
+
+    /// The next page's number, `None` on the last page.
+    pub fn next_page(&self) -> Option<u64> {
+        self.has_more_pages().then(|| self.current_page + 1)
+    }
+
+    /// The previous page's number, `None` on the first page.
+    pub fn previous_page(&self) -> Option<u64> {
+        previous_page(self.current_page)
+    }
+
+    /// The 1-based position of this page's first row among all rows (Laravel's
+    /// `firstItem`), `None` for an empty page.
+    pub fn first_item(&self) -> Option<u64> {
+        first_item(self.current_page, self.per_page, self.data.len())
+    }
+
+    /// The position of this page's last row (Laravel's `lastItem`), `None` when empty.
+    pub fn last_item(&self) -> Option<u64> {
+        last_item(self.current_page, self.per_page, self.data.len())
+    }
+}
+
+impl<T> SimplePaginator<T> {
+    /// Whether a page follows this one.
+    pub fn has_more_pages(&self) -> bool {
+        self.has_more
+    }
+
+    /// Whether this is the first page.
+    pub fn on_first_page(&self) -> bool {
+        self.current_page <= 1
+    }
+
+    /// The next page's number, `None` on the last page.
+    pub fn next_page(&self) -> Option<u64> {
+        self.has_more.then(|| self.current_page + 1)
+    }
+
+    /// The previous page's number, `None` on the first page.
+    pub fn previous_page(&self) -> Option<u64> {
+        previous_page(self.current_page)
+    }
+
+    /// The 1-based position of this page's first row among all rows, `None` when empty.
+    pub fn first_item(&self) -> Option<u64> {
+        first_item(self.current_page, self.per_page, self.data.len())
+    }
+
+    /// The position of this page's last row, `None` when empty.
+    pub fn last_item(&self) -> Option<u64> {
+        last_item(self.current_page, self.per_page, self.data.len())
+    }
+}
+
+/// The page before `page`, `None` on the first.
+fn previous_page(page: u64) -> Option<u64> {
+    (page > 1).then(|| page - 1)
+}
+
+fn first_item(page: u64, per_page: u64, rows: usize) -> Option<u64> {
+    (rows > 0).then(|| {
+        page.saturating_sub(1)
+            .saturating_mul(per_page)
+            .saturating_add(1)
+    })
+}
+
+fn last_item(page: u64, per_page: u64, rows: usize) -> Option<u64> {
+    let first = first_item(page, per_page, rows)?;
+    Some(first.saturating_add(rows as u64 - 1))
+}
+
+#[cfg(feature = "json")]
+impl<T: serde::Serialize> Paginator<T> {
+    /// The page as JSON (its `Serialize`: Laravel's keys, the URLs left out), or
+    /// [`Error::Serialization`].
+    pub fn to_json(&self) -> Result<serde_json::Value> {
+        serde_json::to_value(self).map_err(Error::Serialization)
+    }
+}
+
+#[cfg(feature = "json")]
+impl<T: serde::Serialize> SimplePaginator<T> {
+    /// The page as JSON (its `Serialize`), or [`Error::Serialization`].
+    pub fn to_json(&self) -> Result<serde_json::Value> {
+        serde_json::to_value(self).map_err(Error::Serialization)
+    }
+}
+
+/// Laravel's page as JSON, the URLs left out (the pages' numbers in their place):
+/// `{"current_page", "data", "from", "last_page", "next_page", "per_page",
+/// "prev_page", "to", "total"}`.
+#[cfg(feature = "json")]
+impl<T: serde::Serialize> serde::Serialize for Paginator<T> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut page = serializer.serialize_struct("Paginator", 9)?;
+        page.serialize_field("current_page", &self.current_page)?;
+        page.serialize_field("data", &self.data)?;
+        page.serialize_field("from", &self.first_item())?;
+        page.serialize_field("last_page", &self.last_page)?;
+        page.serialize_field("next_page", &self.next_page())?;
+        page.serialize_field("per_page", &self.per_page)?;
+        page.serialize_field("prev_page", &self.previous_page())?;
+        page.serialize_field("to", &self.last_item())?;
+        page.serialize_field("total", &self.total)?;
+        page.end()
+    }
+}
+
+/// Laravel's simple page as JSON, the URLs left out: `{"current_page", "data", "from",
+/// "next_page", "per_page", "prev_page", "to"}`.
+#[cfg(feature = "json")]
+impl<T: serde::Serialize> serde::Serialize for SimplePaginator<T> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut page = serializer.serialize_struct("SimplePaginator", 7)?;
+        page.serialize_field("current_page", &self.current_page)?;
+        page.serialize_field("data", &self.data)?;
+        page.serialize_field("from", &self.first_item())?;
+        page.serialize_field("next_page", &self.next_page())?;
+        page.serialize_field("per_page", &self.per_page)?;
+        page.serialize_field("prev_page", &self.previous_page())?;
+        page.serialize_field("to", &self.last_item())?;
+        page.end()
+    }
+}
+
 pub(super) fn not_found(table: &str, key: impl Into<String>) -> Error {
     Error::NotFound {
         model: table_reference(table).to_owned(),
