@@ -178,7 +178,7 @@ pub enum Error {
         /// The database's message.
         message: String,
         /// The SQLSTATE (PostgreSQL: `40001`, `40P01`, `55P03`), the error number
-        /// (MySQL: `1213`, `1205`) or the extended result code (SQLite: `5`, `6`, ...).
+        /// (MySQL: `1213`, `1205`, `3572`) or the extended result code (SQLite: `5`, `6`, ...).
         code: Option<String>,
         /// The statement that failed.
         sql: Option<String>,

@@ -43,6 +43,8 @@ mod code {
     pub(super) const MARIADB_CONSTRAINT_FAILED: u16 = 4025;
     pub(super) const LOCK_WAIT_TIMEOUT: u16 = 1205;
     pub(super) const LOCK_DEADLOCK: u16 = 1213;
+    /// MySQL 8's `NOWAIT` refusal (MariaDB reports `LOCK_WAIT_TIMEOUT`).
+    pub(super) const LOCK_NOWAIT: u16 = 3572;
     pub(super) const SERVER_SHUTDOWN: u16 = 1053;
     pub(super) const CONNECTION_KILLED: u16 = 1927;
     pub(super) const SERVER_GONE: u16 = 2006;
@@ -809,7 +811,7 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
         );
     }
     match server.code {
-        code::LOCK_DEADLOCK | code::LOCK_WAIT_TIMEOUT => Error::Busy {
+        code::LOCK_DEADLOCK | code::LOCK_WAIT_TIMEOUT | code::LOCK_NOWAIT => Error::Busy {
             message,
             code: Some(server.code.to_string()),
             sql: None,

@@ -403,6 +403,16 @@ pub trait Dialect:
         }
     }
 
+    /// What follows [`Dialect::lock_clause`] for `wait` (nothing where the
+    /// database has no row locks).
+    fn lock_wait_clause(&self, wait: LockWait) -> &'static str {
+        match wait {
+            LockWait::Wait => "",
+            LockWait::NoWait => " NOWAIT",
+            LockWait::SkipLocked => " SKIP LOCKED",
+        }
+    }
+
     /// Whether the database counts an upsert's updated row twice in the rows affected
     /// (MySQL: 1 per inserted row, 2 per updated one). The ORM then reports each row
     /// once, as the other databases count it.
@@ -793,6 +803,20 @@ pub enum LockMode {
     Update,
     /// `FOR SHARE`: other transactions may read but not change the rows.
     Share,
+}
+
+/// What a row lock does about rows another transaction holds locked (`no_wait`,
+/// `skip_locked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum LockWait {
+    /// Waits for the other transaction (the default).
+    #[default]
+    Wait,
+    /// Fails at once (`NOWAIT`).
+    NoWait,
+    /// Leaves those rows out (`SKIP LOCKED`): a queue's workers each take other rows.
+    SkipLocked,
 }
 
 pub(crate) fn validate_identifier(ident: &str, max_len: usize) -> Result<()> {

@@ -6,7 +6,7 @@ use super::schema::{
 };
 use super::{
     push_like_pattern, rewrite_question_marks, text_match_pattern, Backend, DatePart, Dialect,
-    ForeignKeySwitch, LockMode, SchemaGrammar, SqlWriter, TextMatch,
+    ForeignKeySwitch, LockMode, LockWait, SchemaGrammar, SqlWriter, TextMatch,
 };
 use crate::value::Value;
 
@@ -133,6 +133,10 @@ impl Dialect for SqliteDialect {
 
     fn lock_clause(&self, _mode: LockMode) -> &'static str {
         // SQLite locks the whole database for writers; there are no row locks.
+        ""
+    }
+
+    fn lock_wait_clause(&self, _wait: LockWait) -> &'static str {
         ""
     }
 

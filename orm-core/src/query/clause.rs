@@ -5,7 +5,7 @@ use std::mem::ManuallyDrop;
 use std::sync::{Arc, OnceLock};
 
 use super::operator::Operator;
-use crate::dialect::{DatePart, LockMode, TextMatch};
+use crate::dialect::{DatePart, LockMode, LockWait, TextMatch};
 use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
 
@@ -352,7 +352,7 @@ pub(crate) struct Parts {
     pub(crate) limit: Option<u64>,
     pub(crate) offset: Option<u64>,
     pub(crate) unions: Vec<(Parts, bool)>,
-    pub(crate) lock: Option<LockMode>,
+    pub(crate) lock: Option<(LockMode, LockWait)>,
     /// The first error met while building (unknown operator, ...), reported by the
     /// terminal method.
     pub(crate) error: Option<Deferred>,

@@ -41,7 +41,7 @@ pub use self::load_plan::{Aggregate, Constraint, EagerRelation, LoadPlan};
 pub use self::operator::{IntoOperator, Operator};
 use crate::backend::Connection;
 use crate::db::DEFAULT_CONNECTION;
-use crate::dialect::{Dialect, LockMode, SqlWriter};
+use crate::dialect::{Dialect, LockMode, LockWait, SqlWriter};
 use crate::error::{InvalidQueryKind, Result};
 use crate::row::Record;
 use crate::untimed::timestamps_paused;
@@ -1066,15 +1066,38 @@ impl<T> Query<T> {
 
     /// Locks the selected rows for update (`FOR UPDATE` on PostgreSQL; SQLite has no
     /// row locks and locks the database on the first write instead).
-    pub fn lock_for_update(mut self) -> Self {
-        self.parts_mut().lock = Some(LockMode::Update);
-        self
+    pub fn lock_for_update(self) -> Self {
+        self.locking(LockMode::Update, None)
     }
 
     /// Locks the selected rows against changes (`FOR SHARE` on PostgreSQL; no-op on
     /// SQLite).
-    pub fn shared_lock(mut self) -> Self {
-        self.parts_mut().lock = Some(LockMode::Share);
+    pub fn shared_lock(self) -> Self {
+        self.locking(LockMode::Share, None)
+    }
+
+    /// Leaves out the rows another transaction holds locked (`FOR UPDATE SKIP LOCKED`;
+    /// PostgreSQL, MySQL 8, MariaDB 10.6): each worker of a queue takes rows no other
+    /// is working on. After [`Query::shared_lock`] it applies to that lock; otherwise
+    /// it locks for update. SQLite, which has no row locks, ignores it.
+    pub fn skip_locked(self) -> Self {
+        let mode = self.parts.lock.map_or(LockMode::Update, |(mode, _)| mode);
+        self.locking(mode, Some(LockWait::SkipLocked))
+    }
+
+    /// Fails at once, instead of waiting, when another transaction holds one of the rows
+    /// locked (`FOR UPDATE NOWAIT`: [`crate::Error::Busy`]). After
+    /// [`Query::shared_lock`] it applies to that lock; otherwise it locks for update.
+    pub fn no_wait(self) -> Self {
+        let mode = self.parts.lock.map_or(LockMode::Update, |(mode, _)| mode);
+        self.locking(mode, Some(LockWait::NoWait))
+    }
+
+    /// Sets the lock's mode, and its wait policy when given (otherwise kept).
+    fn locking(mut self, mode: LockMode, wait: Option<LockWait>) -> Self {
+        let parts = self.parts_mut();
+        let wait = wait.unwrap_or_else(|| parts.lock.map(|(_, w)| w).unwrap_or_default());
+        parts.lock = Some((mode, wait));
         self
     }
 

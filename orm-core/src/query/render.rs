@@ -635,9 +635,10 @@ impl Parts {
         }
         render_orders(w, self.orders);
         render_limit_offset(w, self.limit, self.offset);
-        if let Some(mode) = self.lock {
+        if let Some((mode, wait)) = self.lock {
             let clause = w.dialect().lock_clause(mode);
-            w.push(clause);
+            let wait = w.dialect().lock_wait_clause(wait);
+            w.push(clause).push(wait);
         }
     }
 

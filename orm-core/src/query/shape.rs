@@ -174,7 +174,7 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
             None => v.number(0),
         }
     }
-    v.number(lock.map_or(0, |mode| mode as u64 + 1));
+    v.number(lock.map_or(0, |(mode, wait)| 1 + mode as u64 * 3 + wait as u64));
     v.number(unions.len() as u64);
     for (union, all) in unions {
         v.number(u64::from(*all));
