@@ -402,9 +402,11 @@ pub fn find_seeder<'s>(
         format!("{base}seeder"),
         format!("{base}tableseeder"),
     ];
-    seeders
+    // The closest spelling wins: `Users` is the seeder named `Users` when there is one,
+    // before `UsersSeeder` and `UsersTableSeeder`.
+    candidates
         .iter()
-        .find(|s| candidates.contains(&normal(s.name())))
+        .find_map(|candidate| seeders.iter().find(|s| normal(s.name()) == *candidate))
         .map(|s| &**s)
         .ok_or_else(|| {
             let known: Vec<&str> = seeders.iter().map(|s| s.name()).collect();
@@ -906,6 +908,18 @@ mod tests {
             "no seeder named `Posts` (this app has: DatabaseSeeder, UsersTableSeeder)"
         );
         assert!(find_seeder(&[], None).is_err());
+        // An exact name wins over a longer spelling listed before it.
+        struct Users;
+        impl Seeder for Users {
+            fn run(&self) -> crate::Result<()> {
+                Ok(())
+            }
+        }
+        let seeders: Vec<Box<dyn Seeder>> = vec![Box::new(UsersTableSeeder), Box::new(Users)];
+        let name =
+            |wanted: Option<&str>| find_seeder(&seeders, wanted).map(|s| s.name().to_owned());
+        assert_eq!(name(Some("Users")).unwrap(), "Users");
+        assert_eq!(name(Some("UsersTable")).unwrap(), "UsersTableSeeder");
     }
 
     #[test]
