@@ -112,6 +112,7 @@ impl fmt::Debug for Fakes {
 }
 
 type Change<M> = Box<dyn Fn(usize, &mut M)>;
+type AfterCreating<M> = Box<dyn Fn(&mut M) -> orm_core::Result<()>>;
 
 /// Makes or creates models of `M`: from [`Factory::factory`].
 pub struct FactoryBuilder<M: Factory> {
@@ -120,6 +121,8 @@ pub struct FactoryBuilder<M: Factory> {
     changes: Vec<Change<M>>,
     parents: Vec<(&'static str, Value)>,
     children: Vec<(String, Box<dyn Children>)>,
+    after_making: Vec<Box<dyn Fn(&mut M)>>,
+    after_creating: Vec<AfterCreating<M>>,
     error: Option<orm_core::Error>,
     model: PhantomData<fn() -> M>,
 }
@@ -155,6 +158,8 @@ impl<M: Factory> FactoryBuilder<M> {
             changes: Vec::new(),
             parents: Vec::new(),
             children: Vec::new(),
+            after_making: Vec::new(),
+            after_creating: Vec::new(),
             error: None,
             model: PhantomData,
         }
@@ -187,11 +192,13 @@ impl<M: Factory> FactoryBuilder<M> {
         self
     }
 
-    /// Every model belongs to `parent` through the belongs-to `relation` of `M`
-    /// (`Post::factory().for_parent(&ada, "user")` sets each post's `user_id`).
+    /// Every model belongs to `parent` through the belongs-to or morph-to `relation`
+    /// of `M` (`Post::factory().for_parent(&ada, "user")` sets each post's `user_id`;
+    /// `Comment::factory().for_parent(&post, "commentable")` sets `commentable_id` and
+    /// `commentable_type`).
     pub fn for_parent<P: Model>(mut self, parent: &P, relation: &str) -> Self {
         match belongs_to_key(M::meta(), relation, parent) {
-            Ok(pair) => self.parents.push(pair),
+            Ok(pairs) => self.parents.extend(pairs),
             Err(e) => {
                 self.error.get_or_insert(e);
             }
@@ -200,25 +207,42 @@ impl<M: Factory> FactoryBuilder<M> {
     }
 
     /// With `create`, each model gets `children` (their count each) through its
-    /// has-many or has-one `relation`: `User::factory().has(Post::factory().count(3),
-    /// "posts")` creates 3 posts per user, their foreign key set to the user's key.
-    /// `make` makes no children (they need the parents' keys).
+    /// has-many, has-one, morph-many or morph-one `relation`:
+    /// `User::factory().has(Post::factory().count(3), "posts")` creates 3 posts per
+    /// user, their foreign key set to the user's key (and, through a morph relation,
+    /// their type column to the user's morph name). `make` makes no children (they need
+    /// the parents' keys).
     pub fn has<C: Factory>(mut self, children: FactoryBuilder<C>, relation: &str) -> Self {
         self.children
             .push((relation.to_owned(), Box::new(children)));
         self
     }
 
+    /// Runs `f` on each model once it is made, by `make` and by `create` (before it
+    /// is inserted): Eloquent's `afterMaking`.
+    pub fn after_making(mut self, f: impl Fn(&mut M) + 'static) -> Self {
+        self.after_making.push(Box::new(f));
+        self
+    }
+
+    /// Runs `f` on each model once it and its children are inserted, inside the
+    /// factory's transaction (Eloquent's `afterCreating`): attach roles, create what
+    /// `has` cannot. An `Err` rolls the whole `create` back.
+    pub fn after_creating(mut self, f: impl Fn(&mut M) -> orm_core::Result<()> + 'static) -> Self {
+        self.after_creating.push(Box::new(f));
+        self
+    }
+
     /// The models, built and not saved.
     pub fn make(&self) -> Result<Vec<M>> {
         let mut rng = self.rng(None);
-        self.build(&mut rng, self.count, &[])
+        self.build(&mut rng, self.count, &[], &[])
     }
 
     /// One model, built and not saved (whatever `count` says).
     pub fn make_one(&self) -> Result<M> {
         let mut rng = self.rng(None);
-        Ok(self.build(&mut rng, 1, &[])?.remove(0))
+        Ok(self.build(&mut rng, 1, &[], &[])?.remove(0))
     }
 
     /// The models, inserted in batches of [`BATCH_SIZE`] with `insert_many` (keys and
@@ -238,7 +262,7 @@ impl<M: Factory> FactoryBuilder<M> {
     fn create_in_transaction(&self, rng: &mut StdRng, count: usize) -> Result<Vec<M>> {
         let mut failure = None;
         let created = DB::connection(M::meta().connection).transaction(|| {
-            match self.create_with(rng, count, &[]) {
+            match self.create_with(rng, count, &[], &[]) {
                 Ok(models) => Ok(models),
                 Err(crate::Error::Database(e)) => Err(e),
                 Err(e) => {
@@ -265,8 +289,14 @@ impl<M: Factory> FactoryBuilder<M> {
     }
 
     /// `count` models per key of `owners` (or `count` models when there are none),
-    /// each with the owner's key in `owners.0`.
-    fn build(&self, rng: &mut StdRng, count: usize, owners: &[(&str, &[Value])]) -> Result<Vec<M>> {
+    /// each with the owner's key in `owners.0` and the values of `fixed`.
+    fn build(
+        &self,
+        rng: &mut StdRng,
+        count: usize,
+        owners: &[(&str, &[Value])],
+        fixed: &[(&str, Value)],
+    ) -> Result<Vec<M>> {
         if let Some(e) = &self.error {
             return Err(copy_error(e).into());
         }
@@ -290,6 +320,12 @@ impl<M: Factory> FactoryBuilder<M> {
                 for (column, keys) in owners {
                     model.set_column(column, keys[group].as_ref())?;
                 }
+                for (column, value) in fixed {
+                    model.set_column(column, value.as_ref())?;
+                }
+                for after in &self.after_making {
+                    after(&mut model);
+                }
                 models.push(model);
                 fakes.index += 1;
             }
@@ -303,6 +339,7 @@ impl<M: Factory> FactoryBuilder<M> {
         rng: &mut StdRng,
         count: usize,
         owners: &[(&str, &[Value])],
+        fixed: &[(&str, Value)],
     ) -> Result<Vec<M>> {
         let meta = M::meta();
         // Misnamed relations fail before anything is written.
@@ -311,7 +348,7 @@ impl<M: Factory> FactoryBuilder<M> {
             .iter()
             .map(|(relation, children)| has_relation(meta, relation, children.table()))
             .collect::<orm_core::Result<Vec<_>>>()?;
-        let mut models = self.build(rng, count, owners)?;
+        let mut models = self.build(rng, count, owners, fixed)?;
         for batch in models.chunks_mut(BATCH_SIZE) {
             M::insert_many(batch)?;
             report_inserted(meta.table, batch.len());
@@ -330,7 +367,17 @@ impl<M: Factory> FactoryBuilder<M> {
                 })
                 .collect::<orm_core::Result<Vec<Value>>>()?;
             let mut child_rng = children.rng_from(rng);
-            children.create_for(&mut child_rng, relation.foreign_key, &keys)?;
+            let morph: Vec<(&str, Value)> = relation
+                .morph_value()
+                .map(|name| (relation.morph_type, Value::Text(name.to_owned())))
+                .into_iter()
+                .collect();
+            children.create_for(&mut child_rng, relation.foreign_key, &keys, &morph)?;
+        }
+        for model in &mut models {
+            for after in &self.after_creating {
+                after(model)?;
+            }
         }
         Ok(models)
     }
@@ -340,7 +387,13 @@ impl<M: Factory> FactoryBuilder<M> {
 trait Children {
     fn table(&self) -> &'static str;
     fn rng_from(&self, parent: &mut StdRng) -> StdRng;
-    fn create_for(&self, rng: &mut StdRng, foreign_key: &str, keys: &[Value]) -> Result<()>;
+    fn create_for(
+        &self,
+        rng: &mut StdRng,
+        foreign_key: &str,
+        keys: &[Value],
+        fixed: &[(&str, Value)],
+    ) -> Result<()>;
 }
 
 impl<C: Factory> Children for FactoryBuilder<C> {
@@ -352,27 +405,40 @@ impl<C: Factory> Children for FactoryBuilder<C> {
         self.rng(Some(parent))
     }
 
-    fn create_for(&self, rng: &mut StdRng, foreign_key: &str, keys: &[Value]) -> Result<()> {
+    fn create_for(
+        &self,
+        rng: &mut StdRng,
+        foreign_key: &str,
+        keys: &[Value],
+        fixed: &[(&str, Value)],
+    ) -> Result<()> {
         if keys.is_empty() {
             return Ok(());
         }
-        self.create_with(rng, self.count, &[(foreign_key, keys)])?;
+        self.create_with(rng, self.count, &[(foreign_key, keys)], fixed)?;
         Ok(())
     }
 }
 
-/// The has-one/has-many `relation` of `meta`, checked to lead to `table`.
+/// The has-one/has-many (or morph-one/morph-many) `relation` of `meta`, checked to
+/// lead to `table`.
 fn has_relation(
     meta: &'static orm_core::ModelMeta,
     relation: &str,
     table: &str,
 ) -> orm_core::Result<&'static RelationMeta> {
     let found = meta.relation(relation)?;
-    if !matches!(found.kind, RelationKind::HasMany | RelationKind::HasOne) {
+    if !matches!(
+        found.kind,
+        RelationKind::HasMany
+            | RelationKind::HasOne
+            | RelationKind::MorphMany
+            | RelationKind::MorphOne
+    ) {
         return Err(orm_core::Error::invalid_query(
             orm_core::InvalidQueryKind::Relation,
             format!(
-            "factory: `{}.{relation}` is a {:?} relation; `has` needs a has-many or has-one one",
+            "factory: `{}.{relation}` is a {:?} relation; `has` needs a has-many, has-one, morph-many or morph-one one",
             meta.name, found.kind
         ),
         ));
@@ -390,18 +456,22 @@ fn has_relation(
     Ok(found)
 }
 
-/// The foreign-key column of the belongs-to `relation` of `meta` and `parent`'s key.
+/// The foreign-key column of the belongs-to `relation` of `meta` and `parent`'s key
+/// (for a morph-to, also its type column and `parent`'s morph name).
 fn belongs_to_key<P: Model>(
     meta: &'static orm_core::ModelMeta,
     relation: &str,
     parent: &P,
-) -> orm_core::Result<(&'static str, Value)> {
+) -> orm_core::Result<Vec<(&'static str, Value)>> {
     let found = meta.relation(relation)?;
+    if found.kind == RelationKind::MorphTo {
+        return morph_to_key(meta, found, parent);
+    }
     if found.kind != RelationKind::BelongsTo {
         return Err(orm_core::Error::invalid_query(
             orm_core::InvalidQueryKind::Relation,
             format!(
-                "factory: `{}.{relation}` is a {:?} relation; `for_parent` needs a belongs-to one",
+                "factory: `{}.{relation}` is a {:?} relation; `for_parent` needs a belongs-to or morph-to one",
                 meta.name, found.kind
             ),
         ));
@@ -429,7 +499,45 @@ fn belongs_to_key<P: Model>(
             ),
         ));
     }
-    Ok((found.foreign_key, key))
+    Ok(vec![(found.foreign_key, key)])
+}
+
+fn morph_to_key<P: Model>(
+    meta: &'static orm_core::ModelMeta,
+    found: &'static RelationMeta,
+    parent: &P,
+) -> orm_core::Result<Vec<(&'static str, Value)>> {
+    let parent_meta = P::meta();
+    if !found
+        .morph_targets
+        .iter()
+        .any(|target| std::ptr::eq(target(), parent_meta))
+    {
+        return Err(orm_core::Error::invalid_query(
+            orm_core::InvalidQueryKind::Relation,
+            format!(
+                "factory: `{}.{}` cannot hold a {}: its morph_to enum has no variant for it",
+                meta.name, found.name, parent_meta.name
+            ),
+        ));
+    }
+    let key = parent.key_value();
+    if key.is_null() {
+        return Err(orm_core::Error::invalid_query(
+            orm_core::InvalidQueryKind::Relation,
+            format!(
+                "factory: the `{}` given to `for_parent` has no key (save it first)",
+                parent_meta.name
+            ),
+        ));
+    }
+    Ok(vec![
+        (found.foreign_key, key),
+        (
+            found.morph_type,
+            Value::Text(parent_meta.morph_name.to_owned()),
+        ),
+    ])
 }
 
 /// The builder keeps its first error and returns it from each `make`/`create`.

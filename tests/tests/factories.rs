@@ -34,6 +34,35 @@ pub struct Article {
     pub author: BelongsTo<Author>,
     #[model(has_many(Remark))]
     pub remarks: HasMany<Remark>,
+    #[model(morph_many(Reaction, name = "reactable"))]
+    pub reactions: MorphMany<Reaction>,
+}
+
+/// Reactions to an article or a remark (polymorphic).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "reactions")]
+pub struct Reaction {
+    pub id: Option<i64>,
+    pub reactable_id: i64,
+    pub reactable_type: String,
+    pub emoji: String,
+    #[model(morph_to)]
+    pub reactable: MorphTo<Reactable>,
+}
+
+#[derive(Debug, Clone, PartialEq, MorphTo)]
+pub enum Reactable {
+    Article(Article),
+    Remark(Remark),
+}
+
+impl Factory for Reaction {
+    fn definition(f: &mut Fakes) -> Reaction {
+        Reaction {
+            emoji: ["+1", "heart", "eyes"][f.index() % 3].into(),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
@@ -98,9 +127,16 @@ impl Migration for CreateTables {
             t.big_integer("article_id").unsigned();
             t.string("body", 255);
             t.foreign("article_id").references("id").on("articles");
+        })?;
+        schema.create("reactions", |t| {
+            t.increments("id");
+            t.big_integer("reactable_id");
+            t.string("reactable_type", 50);
+            t.string("emoji", 20);
         })
     }
     fn down(&self, schema: &mut Schema) -> orm_migrate::Result<()> {
+        schema.drop_if_exists("reactions")?;
         schema.drop_if_exists("remarks")?;
         schema.drop_if_exists("articles")?;
         schema.drop_if_exists("authors")
@@ -117,6 +153,73 @@ fn names(authors: &[Author]) -> Vec<&str> {
 }
 
 on_every_backend! {
+    fn morph_relations_and_the_after_making_and_after_creating_callbacks() -> orm_migrate::Result<()> {
+        migrate()?;
+        let author = Author::factory().create_one()?;
+        // `has` through a morph-many: key and type set (Eloquent's `hasComments(2)`).
+        let articles = Article::factory()
+            .count(2)
+            .for_parent(&author, "author")
+            .has(Reaction::factory().count(3), "reactions")
+            .create()?;
+        for article in &articles {
+            let reactions = article.reactions().get()?;
+            assert_eq!(reactions.len(), 3);
+            assert!(reactions.iter().all(|r| r.reactable_type == Article::meta().morph_name));
+        }
+        // `for_parent` through a morph-to: `->for($remark, 'reactable')`.
+        let remark = Remark::factory().state({
+            let id = articles[0].id.unwrap();
+            move |r| r.article_id = id
+        }).create_one()?;
+        let on_remark = Reaction::factory().count(2).for_parent(&remark, "reactable").create()?;
+        assert!(on_remark.iter().all(|r| r.reactable_id == remark.id.unwrap() && r.reactable_type == Remark::meta().morph_name));
+        let loaded = Reaction::query().with(&["reactable"]).find_or_fail(on_remark[0].id.unwrap())?;
+        assert!(matches!(loaded.reactable.get(), Some(Reactable::Remark(r)) if r.id == remark.id));
+        // A parent the morph_to cannot hold is refused before anything is written.
+        let before = Reaction::count()?;
+        let refused = Reaction::factory().for_parent(&author, "reactable").create();
+        assert!(refused.is_err());
+        assert_eq!(Reaction::count()?, before);
+
+        // Fake dates come with the factory feature (fake's chrono fakers).
+        use orm_migrate::factory::fake::Fake;
+        let (start, end) = (Utc::now() - chrono::Duration::days(30), Utc::now());
+        let when: DateTime<Utc> =
+            orm_migrate::factory::fake::faker::chrono::en::DateTimeBetween(start, end).fake();
+        assert!(start <= when && when <= end, "{when}");
+
+        // afterMaking runs for make and create; afterCreating after the rows (and their
+        // children) exist, inside the factory's transaction.
+        let made = Author::factory().count(2).after_making(|a| a.votes = 7).make()?;
+        assert!(made.iter().all(|a| a.votes == 7 && a.id.is_none()));
+        let created = Author::factory()
+            .count(2)
+            .sequence(|i, a| a.email = format!("made{i}@example.com"))
+            .after_making(|a| a.votes = 9)
+            .has(Article::factory().count(1), "articles")
+            .after_creating(|a| {
+                assert!(a.id.is_some());
+                assert_eq!(a.articles().count()?, 1, "children exist");
+                a.update(row! {"name" => format!("made {}", a.id.unwrap())})
+            })
+            .create()?;
+        for a in &created {
+            let stored = Author::find_or_fail(a.id)?;
+            assert_eq!((stored.votes, stored.name.clone()), (9, format!("made {}", a.id.unwrap())));
+        }
+        // An error from afterCreating rolls the whole create back.
+        let authors = Author::count()?;
+        let failed = Author::factory()
+            .count(3)
+            .sequence(|i, a| a.email = format!("fail{i}@example.com"))
+            .after_creating(|a| if a.email.ends_with("2@example.com") { Err(Error::Cancelled("no".into())) } else { Ok(()) })
+            .create();
+        assert!(failed.is_err());
+        assert_eq!(Author::count()?, authors);
+        Ok(())
+    }
+
     fn create_inserts_and_make_does_not() -> orm_migrate::Result<()> {
         migrate()?;
         let made = Author::factory().count(3).make()?;
