@@ -579,6 +579,14 @@ pub fn register_model(current: &str, module: &str, type_name: &str) -> String {
     }
     let mut out = lines.join("\n");
     out.push('\n');
+    // A list written another way (`vec![orm_migrate::cli::model::<User>()]` on one
+    // line, as the docs give it for older apps): appended to, one entry per line.
+    if !out.contains(&format!("{CHECK}{type_name}>(),")) && out.contains("cli::model::<") {
+        let entry = format!("orm_migrate::cli::model::<{type_name}>()");
+        if let Some(listed) = append_to_list(&out, "pub fn all()", "vec![", &entry) {
+            out = listed;
+        }
+    }
     out
 }
 
@@ -685,14 +693,17 @@ pub fn append_to_list(current: &str, anchor: &str, opener: &str, entry: &str) ->
     let close = closing_bracket(current, body_start);
     let close = close?;
     let mut entries = split_top_level(&current[body_start..close]);
-    entries.push(entry.split_whitespace().collect());
+    // After the last entry with code: comments closing the list stay last.
+    let at = entries
+        .iter()
+        .rposition(|e| !e.code.is_empty())
+        .map_or(0, |i| i + 1);
+    entries.insert(at, ListEntry::code(entry.split_whitespace().collect()));
     let line_start = current[..open].rfind('\n').map_or(0, |i| i + 1);
     let line = &current[line_start..open];
     let indent = line.len() - line.trim_start().len();
     let mut list = format!("{opener}\n");
-    for entry in &entries {
-        list.push_str(&format!("{}{entry},\n", " ".repeat(indent + 4)));
-    }
+    render_entries(&mut list, &entries, indent + 4);
     list.push_str(&" ".repeat(indent));
     Some(format!("{}{list}{}", &current[..open], &current[close..]))
 }
@@ -736,17 +747,16 @@ pub fn register_migration(current: &str, stem: &str, type_name: &str) -> Result<
     let close = closing_bracket(current, body_start);
     let close = close.ok_or_else(unregistrable)?;
     let mut entries = split_top_level(&current[body_start..close]);
-    entries.push(format!("Box::new({module}::{type_name})"));
-    entries.sort();
+    entries.push(ListEntry::code(format!("Box::new({module}::{type_name})")));
+    // In name order, each entry with its comments; comments closing the list last.
+    entries.sort_by(|a, b| (a.code.is_empty(), &a.code).cmp(&(b.code.is_empty(), &b.code)));
     let indent = current[..open]
         .rsplit('\n')
         .next()
         .map(|line| line.len() - line.trim_start().len())
         .unwrap_or(4);
     let mut list = String::from("vec![\n");
-    for entry in &entries {
-        list.push_str(&format!("{}{entry},\n", " ".repeat(indent + 4)));
-    }
+    render_entries(&mut list, &entries, indent + 4);
     list.push_str(&format!("{}]", " ".repeat(indent)));
     let head = &current[..open];
     let tail = &current[close + 1..];
@@ -792,11 +802,73 @@ pub fn register_migration(current: &str, stem: &str, type_name: &str) -> Result<
     Ok(format!("{}{list}{tail}", lines.concat()))
 }
 
-fn split_top_level(list: &str) -> Vec<String> {
-    let mut entries = Vec::new();
+/// One entry of a list craft edits: its code on one line, with the comments on the
+/// lines above it and the one after it on its own line, which move with it.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct ListEntry {
+    comments: Vec<String>,
+    code: String,
+    trailing: Option<String>,
+}
+
+impl ListEntry {
+    fn code(code: String) -> ListEntry {
+        ListEntry {
+            code,
+            ..ListEntry::default()
+        }
+    }
+}
+
+/// The entries of a list's body, split at its top-level commas. Comments are kept: a
+/// comment on the line of an entry's comma belongs to that entry, any other to the entry
+/// after it (or, at the end, to none).
+fn split_top_level(list: &str) -> Vec<ListEntry> {
+    let mut entries: Vec<ListEntry> = Vec::new();
     let mut depth = 0i32;
-    let mut current = String::new();
-    for c in list.chars() {
+    let mut current = ListEntry::default();
+    // Whether a line ended since the last top-level comma.
+    let mut new_line = true;
+    let mut rest = list;
+    while let Some(c) = rest.chars().next() {
+        let comment_end = if rest.starts_with("//") {
+            Some(rest.find('\n').unwrap_or(rest.len()))
+        } else if rest.starts_with("/*") {
+            Some(rest.find("*/").map_or(rest.len(), |end| end + 2))
+        } else {
+            None
+        };
+        if let Some(end) = comment_end {
+            let comment = rest[..end].trim_end().to_owned();
+            match entries.last_mut() {
+                Some(previous)
+                    if !new_line
+                        && previous.trailing.is_none()
+                        && current.code.trim().is_empty() =>
+                {
+                    previous.trailing = Some(comment);
+                }
+                _ => current.comments.push(comment),
+            }
+            rest = &rest[end..];
+            continue;
+        }
+        if c == '"' {
+            // A string literal, copied whole: no comment or comma inside it counts.
+            let mut end = 1;
+            let mut escaped = false;
+            for (i, ch) in rest[1..].char_indices() {
+                end = 1 + i + ch.len_utf8();
+                match ch {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => break,
+                    _ => escaped = false,
+                }
+            }
+            current.code.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
         match c {
             '[' | '(' | '{' => depth += 1,
             ']' | ')' | '}' => depth -= 1,
@@ -804,17 +876,62 @@ fn split_top_level(list: &str) -> Vec<String> {
         }
         if c == ',' && depth == 0 {
             entries.push(std::mem::take(&mut current));
+            new_line = false;
         } else {
-            current.push(c);
+            new_line |= c == '\n';
+            current.code.push(c);
         }
+        rest = &rest[c.len_utf8()..];
     }
     entries.push(current);
     entries
         .into_iter()
-        // One line per entry whatever the layout (e.g. after rustfmt broke one up).
-        .map(|e| e.split_whitespace().collect::<String>().replace(",)", ")"))
-        .filter(|e| !e.is_empty())
+        .map(|mut e| {
+            // One line per entry whatever the layout (e.g. after rustfmt broke one up).
+            e.code = squash_whitespace(&e.code).replace(",)", ")");
+            e
+        })
+        .filter(|e| !e.code.is_empty() || !e.comments.is_empty() || e.trailing.is_some())
         .collect()
+}
+
+/// `code` without its whitespace, except inside string literals.
+fn squash_whitespace(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in code.chars() {
+        if in_string {
+            out.push(c);
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => in_string = false,
+                _ => escaped = false,
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Writes `entries` one per line at `indent`, each after its comments.
+fn render_entries(out: &mut String, entries: &[ListEntry], indent: usize) {
+    let pad = " ".repeat(indent);
+    for entry in entries {
+        for comment in &entry.comments {
+            out.push_str(&format!("{pad}{comment}\n"));
+        }
+        if !entry.code.is_empty() {
+            out.push_str(&format!("{pad}{},", entry.code));
+            if let Some(trailing) = &entry.trailing {
+                out.push_str(&format!(" {trailing}"));
+            }
+            out.push('\n');
+        }
+    }
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -1003,6 +1120,35 @@ mod tests {
             "{out}"
         );
         assert!(register_migration("fn main() {}", "2024_05_01_000000_x", "X").is_err());
+    }
+
+    #[test]
+    fn comments_in_a_list_stay_with_their_entries() {
+        // A comment above an entry moves with it when the list is sorted; one after an
+        // entry's comma stays on its line; one closing the list stays last. None of
+        // them swallows an entry (they did: the comment and the next entry became one).
+        let current = "pub fn all() -> Vec<Box<dyn Migration>> {\n    vec![\n        Box::new(m1_create_a_table::CreateATable),\n        // B must run after A\n        Box::new(m3_create_b_table::CreateBTable), // slow\n        /* more later */\n    ]\n}\n";
+        let out = register_migration(current, "2_create_c_table", "CreateCTable").unwrap();
+        assert!(
+            out.contains("    vec![\n        Box::new(m1_create_a_table::CreateATable),\n        Box::new(m2_create_c_table::CreateCTable),\n        // B must run after A\n        Box::new(m3_create_b_table::CreateBTable), // slow\n        /* more later */\n    ]"),
+            "{out}"
+        );
+        let calls = "        self.call(&[\n            &UsersTableSeeder,\n            // posts need users\n            &PostsTableSeeder,\n            &Named(\"a, // b\"),\n        ])\n";
+        let out = append_to_list(calls, "self.call(", "&[", "&TagsTableSeeder").unwrap();
+        assert_eq!(
+            out,
+            "        self.call(&[\n            &UsersTableSeeder,\n            // posts need users\n            &PostsTableSeeder,\n            &Named(\"a, // b\"),\n            &TagsTableSeeder,\n        ])\n"
+        );
+    }
+
+    #[test]
+    fn a_model_list_on_one_line_is_appended_to() {
+        let current = "pub mod user;\npub use user::User;\n\npub fn all() -> Vec<orm_migrate::cli::ModelCheck> {\n    vec![orm_migrate::cli::model::<User>()]\n}\n";
+        let out = register_model(current, "post", "Post");
+        assert!(
+            out.contains("    vec![\n        orm_migrate::cli::model::<User>(),\n        orm_migrate::cli::model::<Post>(),\n    ]"),
+            "{out}"
+        );
     }
 
     #[test]
