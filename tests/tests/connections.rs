@@ -721,3 +721,16 @@ fn postgres_interval_reads_as_the_servers_own_text() -> orm_core::Result<()> {
     assert_eq!(rows[spans.len()].get::<Option<String>, _>("span")?, None);
     Ok(())
 }
+
+#[test]
+fn mysql_year_reads_as_an_integer() -> orm_core::Result<()> {
+    // `craft model --from-table` writes an `i64` field for a YEAR column.
+    let Some(_db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    DB::statement("CREATE TABLE births (id INTEGER PRIMARY KEY, born YEAR)")?;
+    DB::insert("INSERT INTO births (id, born) VALUES (1, 1999), (2, NULL)", &[])?;
+    let years: Vec<Option<i64>> = DB::table("births").order_by("id").pluck("born")?;
+    assert_eq!(years, [Some(1999), None]);
+    Ok(())
+}

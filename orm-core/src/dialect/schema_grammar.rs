@@ -203,9 +203,36 @@ pub trait SchemaGrammar {
 pub fn common_type_family(sql_type: &str) -> TypeFamily {
     let t = sql_type.to_ascii_lowercase();
     let has = |word: &str| t.contains(word);
-    if has("tinyint(1)") || has("bool") {
+    // Integers by whole word (`bigint unsigned`, `int4`, `serial`), not by letters:
+    // `point` and `interval` are no integers.
+    const INTEGERS: [&str; 17] = [
+        "int",
+        "integer",
+        "smallint",
+        "bigint",
+        "tinyint",
+        "mediumint",
+        "int2",
+        "int4",
+        "int8",
+        "serial",
+        "smallserial",
+        "bigserial",
+        "serial2",
+        "serial4",
+        "serial8",
+        "oid",
+        "year",
+    ];
+    let integer = t
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| INTEGERS.contains(&word));
+    if t.ends_with("[]") || t.starts_with('_') || has("array") {
+        // An array (PostgreSQL's `integer[]`, `_int4`): no scalar field reads it.
+        TypeFamily::Any
+    } else if has("tinyint(1)") || has("bool") {
         TypeFamily::Bool
-    } else if has("int") || has("serial") {
+    } else if integer {
         TypeFamily::Integer
     } else if has("numeric") || has("decimal") {
         TypeFamily::Decimal
@@ -217,9 +244,18 @@ pub fn common_type_family(sql_type: &str) -> TypeFamily {
         TypeFamily::DateTime
     } else if t.starts_with("date") {
         TypeFamily::Date
+    } else if t == "timetz" || t.starts_with("time with time zone") {
+        // A time of day with a zone: no Rust value here reads it.
+        TypeFamily::Any
     } else if t.starts_with("time") {
         TypeFamily::Time
-    } else if has("char") || has("text") || has("clob") || has("uuid") || has("enum") {
+    } else if has("char")
+        || has("text")
+        || has("clob")
+        || has("uuid")
+        || has("enum")
+        || t.starts_with("interval")
+    {
         TypeFamily::Text
     } else if has("blob") || has("bytea") || has("binary") {
         TypeFamily::Bytes

@@ -151,10 +151,19 @@ pub fn model_source(
         if let Some(default) = &column.default {
             doc.push_str(&format!(", default {default}"));
         }
+        // A type no field reads (a geometric type, an array, `money`, ...): kept out of
+        // the model's reads and writes, so that the rest of the row reads.
+        let unreadable = !column.primary_key
+            && orm_core::dialect::common_type_family(&column.type_name) == TypeFamily::Any;
+        if unreadable {
+            doc.push_str(": no field type reads it, so the model skips it (select it cast to text: `::text`, `CAST(.. AS CHAR)`)");
+        }
         let attribute = match renamed {
+            _ if unreadable => "    #[model(skip)]\n".to_owned(),
             Some(_) => format!("    #[model(column = \"{name}\")]\n"),
             None => String::new(),
         };
+        let ty = if unreadable { "String".to_owned() } else { ty };
         fields.push_str(&format!(
             "    /// {doc}.\n{attribute}    pub {field}: {ty},\n"
         ));
@@ -216,6 +225,32 @@ mod tests {
             source.contains("pub created_at: Option<DateTime<Utc>>,"),
             "{source}"
         );
+    }
+
+    #[test]
+    fn types_no_field_reads_are_skipped_and_look_alikes_are_not_integers() {
+        let columns = [
+            column("id", "integer", false, true),
+            column("at", "point", false, false),
+            column("span", "interval", true, false),
+            column("tags", "text[]", true, false),
+            column("price", "money", false, false),
+            column("opens", "time with time zone", false, false),
+            column("hits", "bigint unsigned", false, false),
+            column("born", "year", true, false),
+            column("oid", "oid", false, false),
+        ];
+        let source = model_source("Place", "places", &columns).unwrap();
+        for skipped in ["at", "tags", "price", "opens"] {
+            assert!(
+                source.contains(&format!("    #[model(skip)]\n    pub {skipped}: String,")),
+                "{skipped}: {source}"
+            );
+        }
+        assert!(source.contains("pub span: Option<String>,"), "{source}");
+        assert!(source.contains("pub hits: i64,"), "{source}");
+        assert!(source.contains("pub born: Option<i64>,"), "{source}");
+        assert!(source.contains("pub oid: i64,"), "{source}");
     }
 
     #[test]
