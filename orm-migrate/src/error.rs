@@ -134,6 +134,22 @@ pub enum Error {
     /// Two migrations with the same name.
     #[error("two migrations are named `{0}`")]
     DuplicateMigration(String),
+    /// The ledger table exists but another tool made it (Laravel's, Orator's or
+    /// Masonite's `migrations` table has no checksums): nothing was read or changed.
+    #[error(
+        "table `{table}` exists but is not this migrator's ledger (it has no {} column{}: \
+         another tool, such as Laravel, Orator or Masonite, made it); rename it (e.g. \
+         `ALTER TABLE {table} RENAME TO old_{table}`) and migrate again: the tables it \
+         recorded are left as they are",
+        missing.join(", "),
+        if missing.len() == 1 { "" } else { "s" }
+    )]
+    ForeignLedger {
+        /// The ledger table's name.
+        table: String,
+        /// The ledger columns it lacks (`checksum`, `applied_at`).
+        missing: Vec<String>,
+    },
     /// A seeder failed; its transaction was rolled back.
     #[error("seeder `{seeder}` failed: {source}")]
     SeederFailed {

@@ -83,7 +83,9 @@ pub(crate) fn with_lock<T>(
 /// the column there and goes on.
 pub(crate) fn ensure(conn: &mut Connection) -> Result<()> {
     let mut schema = Schema::new(conn);
-    if !schema.has_table(LEDGER_TABLE)? {
+    if schema.has_table(LEDGER_TABLE)? {
+        refuse_foreign(&mut schema)?;
+    } else {
         return schema.create(LEDGER_TABLE, |table| {
             table.increments("id");
             table.string("migration", 255).unique();
@@ -103,6 +105,24 @@ pub(crate) fn ensure(conn: &mut Connection) -> Result<()> {
         Err(_) if schema.has_column(LEDGER_TABLE, DOWN_CHECKSUM)? => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// [`crate::Error::ForeignLedger`] when the existing ledger table lacks this migrator's
+/// columns: another tool's, which must not be read as this one's, nor changed.
+fn refuse_foreign(schema: &mut Schema<'_>) -> Result<()> {
+    let mut missing = Vec::new();
+    for column in ["checksum", "applied_at"] {
+        if !schema.has_column(LEDGER_TABLE, column)? {
+            missing.push(column.to_owned());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(crate::Error::ForeignLedger {
+        table: LEDGER_TABLE.to_owned(),
+        missing,
+    })
 }
 
 /// Every ledger row, oldest batch first. `with_down` says whether the table has the
@@ -134,6 +154,7 @@ pub(crate) fn read_if_exists(conn: &mut Connection) -> Result<Vec<LedgerRow>> {
     if !schema.has_table(LEDGER_TABLE)? {
         return Ok(Vec::new());
     }
+    refuse_foreign(&mut schema)?;
     let with_down = schema.has_column(LEDGER_TABLE, DOWN_CHECKSUM)?;
     read(conn, with_down)
 }

@@ -729,7 +729,10 @@ fn mysql_year_reads_as_an_integer() -> orm_core::Result<()> {
         return Ok(());
     };
     DB::statement("CREATE TABLE births (id INTEGER PRIMARY KEY, born YEAR)")?;
-    DB::insert("INSERT INTO births (id, born) VALUES (1, 1999), (2, NULL)", &[])?;
+    DB::insert(
+        "INSERT INTO births (id, born) VALUES (1, 1999), (2, NULL)",
+        &[],
+    )?;
     let years: Vec<Option<i64>> = DB::table("births").order_by("id").pluck("born")?;
     assert_eq!(years, [Some(1999), None]);
     Ok(())

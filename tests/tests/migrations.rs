@@ -163,6 +163,35 @@ fn ledger() -> orm_core::Result<Vec<(String, i64)>> {
 }
 
 on_every_backend! {
+    fn another_tools_ledger_is_refused_and_left_as_it_is() -> Result<()> {
+        // A database Laravel or Orator migrated: `migrations (id, migration, batch)`.
+        Schema::on_default(|s| {
+            s.create(LEDGER_TABLE, |t| {
+                t.increments("id");
+                t.string("migration", 255);
+                t.integer("batch");
+            })
+        })?;
+        DB::table(LEDGER_TABLE).insert(orm_core::row! {"migration" => "2014_10_12_000000_create_users_table", "batch" => 1})?;
+        let migrator = Migrator::new(base());
+        let foreign = |outcome: Result<()>| match outcome {
+            Err(Error::ForeignLedger { table, missing }) => {
+                assert_eq!((table.as_str(), missing), (LEDGER_TABLE, vec!["checksum".to_owned(), "applied_at".to_owned()]));
+            }
+            other => panic!("expected ForeignLedger, got {other:?}"),
+        };
+        foreign(migrator.run().map(|_| ()));
+        foreign(migrator.status().map(|_| ()));
+        foreign(migrator.rollback().map(|_| ()));
+        let message = migrator.run().unwrap_err().to_string();
+        assert!(message.contains("rename it"), "{message}");
+        // Nothing was changed: no column added, no table created.
+        let names: Vec<String> = columns(LEDGER_TABLE)?.into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["id", "migration", "batch"]);
+        assert!(!table_exists("users")?);
+        Ok(())
+    }
+
     fn run_status_pretend_rollback_step_reset_refresh_fresh() -> Result<()> {
         let migrator = Migrator::new(base());
         let status = migrator.status()?;
