@@ -250,6 +250,17 @@ fn models_and_migrations_are_scaffolded_and_registered() {
     let err = fails(&app, &["model", "BlogPost", "-m"]);
     assert!(err.contains("already exists"), "{err}");
     assert_eq!(snapshot(&app), before);
+    // A migration of the migrator's own ledger table could never run: refused, nothing
+    // written (the model file neither).
+    for args in [
+        &["model", "Migration", "-m"][..],
+        &["migration", "make_ledger", "--create", "migrations"][..],
+        &["migration", "create_migrations_table"][..],
+    ] {
+        let err = fails(&app, args);
+        assert!(err.contains("ledger"), "{args:?}: {err}");
+        assert_eq!(snapshot(&app), before, "{args:?}");
+    }
 
     // Migrations: --table, --create, inferred and blank; listed in name order.
     ok(

@@ -271,6 +271,14 @@ fn plan_migration(
 ) -> Result<PathBuf, String> {
     names::check_snake_case("migration", name)?;
     let type_name = names::migration_type_name(name)?;
+    if let MigrationKind::Create(table) | MigrationKind::Alter(table) = kind {
+        if table.as_str() == orm_migrate::LEDGER_TABLE {
+            return Err(format!(
+                "table `{table}` is the migrator's own ledger: a migration cannot create or \
+                 change it (give the model another table: `#[model(table = \"..\")]`)"
+            ));
+        }
+    }
     let dir = app.root.join(MIGRATIONS_DIR);
     let entries = fs::read_dir(&dir).map_err(|e| io_error("read", &dir, &e))?;
     let mut stems = Vec::new();
