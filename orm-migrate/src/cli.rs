@@ -60,6 +60,10 @@ pub enum MigrateCommand {
         /// Then run the database seeder
         #[arg(long, conflicts_with = "pretend")]
         seed: bool,
+        /// Give each migration a batch of its own, so that `migrate:rollback` reverts
+        /// them one at a time
+        #[arg(long)]
+        step: bool,
         /// `--database URL`.
         #[command(flatten)]
         database: DatabaseArg,
@@ -81,12 +85,15 @@ pub enum MigrateCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
-    /// Roll back every migration, then run them all again
+    /// Roll back every migration (or the last N), then run them all again
     #[command(name = "migrate:refresh")]
     Refresh {
         /// Then run the database seeder
         #[arg(long)]
         seed: bool,
+        /// Roll back only the last N migrations before migrating again
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        step: Option<u32>,
         /// `--database URL`.
         #[command(flatten)]
         database: DatabaseArg,
@@ -156,6 +163,7 @@ impl MigrateCommand {
                 pretend,
                 force,
                 seed,
+                step,
                 database,
             } => {
                 args.push("migrate".to_owned());
@@ -167,6 +175,9 @@ impl MigrateCommand {
                 }
                 if *seed {
                     args.push("--seed".to_owned());
+                }
+                if *step {
+                    args.push("--step".to_owned());
                 }
                 database
             }
@@ -182,10 +193,18 @@ impl MigrateCommand {
                 args.push("migrate:reset".to_owned());
                 database
             }
-            MigrateCommand::Refresh { seed, database } => {
+            MigrateCommand::Refresh {
+                seed,
+                step,
+                database,
+            } => {
                 args.push("migrate:refresh".to_owned());
                 if *seed {
                     args.push("--seed".to_owned());
+                }
+                if let Some(step) = step {
+                    args.push("--step".to_owned());
+                    args.push(step.to_string());
                 }
                 database
             }
@@ -555,11 +574,16 @@ fn execute(
     let nothing = |what: &str| println!("{}", paint.note(what));
     match command {
         MigrateCommand::SeedRun { .. } => {}
-        MigrateCommand::Migrate { pretend, force, .. } => {
+        MigrateCommand::Migrate {
+            pretend,
+            force,
+            step,
+            ..
+        } => {
             let options = RunOptions {
                 pretend: *pretend,
                 force: *force,
-                ..RunOptions::default()
+                step: *step,
             };
             let report = migrator.run_with_on(&mut conn, options).map_err(failed)?;
             for migration in &report.pretended {
@@ -587,13 +611,18 @@ fn execute(
                 nothing("Nothing to roll back.");
             }
         }
-        MigrateCommand::Refresh { .. } => {
-            if migrator
-                .refresh_on(&mut conn)
-                .map_err(failed)?
-                .applied
-                .is_empty()
-            {
+        MigrateCommand::Refresh { step, .. } => {
+            let report = match step {
+                Some(step) => {
+                    migrator
+                        .rollback_steps_on(&mut conn, *step as usize)
+                        .map_err(failed)?;
+                    migrator.run_with_on(&mut conn, RunOptions::default())
+                }
+                None => migrator.refresh_on(&mut conn),
+            }
+            .map_err(failed)?;
+            if report.applied.is_empty() {
                 nothing("Nothing to migrate.");
             }
         }
@@ -806,13 +835,71 @@ impl Paint {
 mod tests {
     use super::*;
 
+    /// A migration creating table `name` (dropped by its `down`).
+    struct Creates(&'static str, &'static str);
+    impl Migration for Creates {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn up(&self, schema: &mut crate::Schema) -> crate::Result<()> {
+            schema.create(self.1, |t| {
+                t.increments("id");
+            })
+        }
+        fn down(&self, schema: &mut crate::Schema) -> crate::Result<()> {
+            schema.drop(self.1)
+        }
+    }
+
+    #[test]
+    fn migrate_step_and_refresh_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite3").display());
+        let migrations = || -> Vec<Box<dyn Migration>> {
+            vec![
+                Box::new(Creates("2024_01_01_000001_a", "a")),
+                Box::new(Creates("2024_01_01_000002_b", "b")),
+                Box::new(Creates("2024_01_01_000003_c", "c")),
+            ]
+        };
+        let run = |line: &str| {
+            let args = ["craft-migrate"]
+                .into_iter()
+                .chain(line.split(' '))
+                .chain(["--database", url.as_str()]);
+            let command = RunnerCli::try_parse_from(args).expect(line).command;
+            execute(migrations(), &[], &[], &command)
+        };
+        let batches = || -> Vec<(String, i64)> {
+            let mut conn = Connection::open(&url).unwrap();
+            let statuses = Migrator::new(migrations()).status_on(&mut conn).unwrap();
+            statuses
+                .into_iter()
+                .map(|s| (s.name, s.batch.unwrap_or(0)))
+                .collect()
+        };
+        run("migrate --step").unwrap();
+        let stepped: Vec<i64> = batches().into_iter().map(|(_, b)| b).collect();
+        assert_eq!(stepped, [1, 2, 3], "a batch per migration");
+        run("migrate:rollback").unwrap();
+        let after: Vec<i64> = batches().into_iter().map(|(_, b)| b).collect();
+        assert_eq!(after, [1, 2, 0], "one migration rolled back");
+        run("migrate").unwrap();
+        // Refresh the last two only: the first keeps its batch, the two run again.
+        run("migrate:refresh --step 2").unwrap();
+        let refreshed: Vec<i64> = batches().into_iter().map(|(_, b)| b).collect();
+        assert_eq!(refreshed, [1, 2, 2], "{refreshed:?}");
+    }
+
     #[test]
     fn commands_round_trip_through_their_arguments() {
         let commands = [
             "migrate",
             "migrate --pretend --force",
             "migrate --seed",
+            "migrate --step",
             "migrate:refresh --seed",
+            "migrate:refresh --step 2",
             "migrate:fresh --seed --database sqlite::memory:",
             "seed:run",
             "seed:run Users --database sqlite::memory:",
