@@ -27,6 +27,46 @@ pub(crate) enum Target {
 /// How long a SQLite connection waits for a lock before reporting [`Error::Busy`].
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Checks the `user:password@host:port` part of a server URL, so that a malformed one
+/// is refused when it is given (`craft new --database`, `DB::connect`), not at the first
+/// connection: the port must be a number, and MySQL needs a host (PostgreSQL's empty
+/// host is its local socket).
+fn check_authority(url: &str, needs_host: bool) -> Result<()> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    // `[::1]:5432`: the port follows the bracket.
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, after)) => (host, after.strip_prefix(':')),
+            None => {
+                return Err(Error::Config(format!(
+                    "unclosed `[` in the URL's host `{host_port}`"
+                )))
+            }
+        },
+        None => match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    if needs_host && host.is_empty() {
+        return Err(Error::Config(
+            "a mysql:// URL needs a host, e.g. mysql://root@127.0.0.1:3306/app".into(),
+        ));
+    }
+    if let Some(port) = port.filter(|p| !p.is_empty()) {
+        if port.parse::<u16>().is_err() {
+            return Err(Error::Config(format!(
+                "the URL's port `{port}` is not a port number (1-65535)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl ConnectOptions {
     /// Options for [`crate::Connection::detached`]: no database, nothing allocated.
     pub(crate) fn detached() -> ConnectOptions {
@@ -61,6 +101,7 @@ impl ConnectOptions {
             };
             (target, query)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            check_authority(url, false)?;
             (Target::Postgres(url.to_owned()), None)
         } else if let Some(rest) = url
             .strip_prefix("mysql://")
@@ -71,6 +112,7 @@ impl ConnectOptions {
                     "a mysql:// URL needs a host, e.g. mysql://root@127.0.0.1:3306/app".into(),
                 ));
             }
+            check_authority(url, true)?;
             (Target::Mysql(format!("mysql://{rest}")), None)
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
@@ -237,6 +279,32 @@ mod tests {
         assert_eq!(o.backend(), crate::Backend::Mysql);
         assert!(o.target == Target::Mysql("mysql://app:pw@db/app".into()));
         assert!(ConnectOptions::parse("mysql://").is_err());
+    }
+
+    #[test]
+    fn a_malformed_server_address_is_refused_when_given() {
+        for bad in [
+            "postgres://u:p@host:notaport/db",
+            "postgresql://host:70000/db",
+            "mysql://u:p@/db",
+            "mysql://u:p@:3306/db",
+            "mariadb://u@db:33o6/app",
+            "postgres://u@[::1/db",
+        ] {
+            let err = ConnectOptions::parse(bad).err();
+            assert!(matches!(err, Some(Error::Config(_))), "{bad}: {err:?}");
+        }
+        for good in [
+            "postgres:///db",
+            "postgres://u:p:q@host/db",
+            "postgres://u@[::1]:5432/db",
+            "postgres://host:/db",
+            "postgresql://u%40x:p%3A@h.example:6543/db?sslmode=disable",
+            "mysql://root@127.0.0.1:3306/app?returning=off",
+            "mysql://root@db",
+        ] {
+            assert!(ConnectOptions::parse(good).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -184,9 +184,15 @@ fn new_app_has_the_masonite_layout() {
         assert!(err.contains("app name"), "{bad}: {err}");
     }
     // A bad --database URL is refused before anything is written.
-    let err = fails(dir.path(), &["new", "shop", "--database", "oracle://x/y"]);
-    assert!(err.contains("invalid --database URL"), "{err}");
-    assert_eq!(snapshot(dir.path()), before);
+    for bad in [
+        "oracle://x/y",
+        "postgres://u:p@host:notaport/db",
+        "mysql://u:p@/db",
+    ] {
+        let err = fails(dir.path(), &["new", "shop", "--database", bad]);
+        assert!(err.contains("invalid --database URL"), "{bad}: {err}");
+        assert_eq!(snapshot(dir.path()), before, "{bad}");
+    }
 
     // --database goes to .env (checked, not connected to).
     let url = "mysql://app:secret@127.0.0.1:3306/shop";
