@@ -658,6 +658,30 @@ impl ConnectionRef {
 #[derive(Debug, Clone, Copy)]
 pub struct DB;
 
+/// `url` with a relative SQLite path taken from the `.env` file at `env_file` made
+/// relative to that file's directory, as `craft` reads it: a program run from a
+/// subdirectory of the app (`cd src && cargo run`) opens the app's database, not a new
+/// empty one beside it. A URL from the environment itself is left as given.
+#[cfg(feature = "dotenv")]
+fn beside_env_file(url: String, env_file: &std::path::Path) -> String {
+    let Some(path) = url.strip_prefix("sqlite://") else {
+        return url;
+    };
+    let relative = !path.is_empty()
+        && !path.starts_with('/')
+        && !path.starts_with(":memory:")
+        && std::path::Path::new(path.split('?').next().unwrap_or(path)).is_relative();
+    let from_file = dotenvy::from_path_iter(env_file).is_ok_and(|mut vars| {
+        vars.any(|var| matches!(var, Ok((key, value)) if key == "DATABASE_URL" && value == url))
+    });
+    match env_file.parent() {
+        Some(dir) if relative && from_file && !dir.as_os_str().is_empty() => {
+            format!("sqlite://{}", dir.join(path).display())
+        }
+        _ => url,
+    }
+}
+
 impl DB {
     /// Configures the default connection from a URL (`sqlite::memory:`,
     /// `sqlite://database.sqlite3`, `postgres://user:pass@host:5432/db`), replacing any
@@ -685,14 +709,19 @@ impl DB {
     /// [`DB::connect_with_replicas`]).
     pub fn from_env() -> Result<()> {
         #[cfg(feature = "dotenv")]
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(e) if e.not_found() => {}
+        let env_file = match dotenvy::dotenv() {
+            Ok(path) => Some(path),
+            Err(e) if e.not_found() => None,
             Err(e) => return Err(Error::Config(format!("cannot read .env: {e}"))),
-        }
+        };
         let url = std::env::var("DATABASE_URL").map_err(|_| {
             Error::Config("DATABASE_URL is not set (in the environment or in .env)".into())
         })?;
+        #[cfg(feature = "dotenv")]
+        let url = match env_file {
+            Some(path) => beside_env_file(url, &path),
+            None => url,
+        };
         crate::replicas::connect_from_env(&url)
     }
 

@@ -54,3 +54,34 @@ fn from_env_reads_replicas_from_database_read_urls() -> orm_core::Result<()> {
     std::env::remove_var("DATABASE_URL");
     Ok(())
 }
+
+/// A program run from a subdirectory of the app (`cd src && cargo run`) finds the app's
+/// `.env` above it and opens the database beside that file, as `craft` does, not a new
+/// empty one in the subdirectory; a DATABASE_URL from the environment is taken as given.
+#[test]
+fn a_relative_sqlite_path_from_dot_env_is_beside_that_file() -> orm_core::Result<()> {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "DATABASE_URL=sqlite://app.sqlite3\n",
+    )
+    .unwrap();
+    std::env::remove_var("DATABASE_URL");
+    std::env::set_current_dir(&src).unwrap();
+    DB::from_env()?;
+    DB::statement("CREATE TABLE t (x INTEGER)")?;
+    assert!(dir.path().join("app.sqlite3").exists());
+    assert!(!src.join("app.sqlite3").exists());
+
+    // Set in the environment (not from the file): relative to where the program runs.
+    std::env::set_var("DATABASE_URL", "sqlite://own.sqlite3");
+    DB::from_env()?;
+    DB::statement("CREATE TABLE t (x INTEGER)")?;
+    assert!(src.join("own.sqlite3").exists());
+    std::env::remove_var("DATABASE_URL");
+    std::env::set_current_dir(dir.path()).unwrap();
+    Ok(())
+}
