@@ -112,6 +112,7 @@ impl fmt::Debug for Fakes {
 }
 
 type Change<M> = Box<dyn Fn(usize, &mut M)>;
+type AfterMaking<M> = Box<dyn Fn(&mut M)>;
 type AfterCreating<M> = Box<dyn Fn(&mut M) -> orm_core::Result<()>>;
 
 /// Makes or creates models of `M`: from [`Factory::factory`].
@@ -121,7 +122,7 @@ pub struct FactoryBuilder<M: Factory> {
     changes: Vec<Change<M>>,
     parents: Vec<(&'static str, Value)>,
     children: Vec<(String, Box<dyn Children>)>,
-    after_making: Vec<Box<dyn Fn(&mut M)>>,
+    after_making: Vec<AfterMaking<M>>,
     after_creating: Vec<AfterCreating<M>>,
     error: Option<orm_core::Error>,
     model: PhantomData<fn() -> M>,
