@@ -33,7 +33,13 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// host is its local socket).
 fn check_authority(url: &str, needs_host: bool) -> Result<()> {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    // The credentials end at the first `@`, as the drivers read them: a password may
+    // hold `/`, `?` or `#` unencoded.
+    let after_credentials = rest.split_once('@').map_or(rest, |(_, after)| after);
+    let authority = after_credentials
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
     let host_port = authority
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host);
@@ -41,11 +47,7 @@ fn check_authority(url: &str, needs_host: bool) -> Result<()> {
     let (host, port) = match host_port.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((host, after)) => (host, after.strip_prefix(':')),
-            None => {
-                return Err(Error::Config(format!(
-                    "unclosed `[` in the URL's host `{host_port}`"
-                )))
-            }
+            None => return Err(Error::Config("unclosed `[` in the URL's host".into())),
         },
         None => match host_port.split_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -59,9 +61,10 @@ fn check_authority(url: &str, needs_host: bool) -> Result<()> {
     }
     if let Some(port) = port.filter(|p| !p.is_empty()) {
         if port.parse::<u16>().is_err() {
-            return Err(Error::Config(format!(
-                "the URL's port `{port}` is not a port number (1-65535)"
-            )));
+            // The text is not echoed: in a URL missing its `@` it is the password.
+            return Err(Error::Config(
+                "the URL's port is not a port number (1-65535)".into(),
+            ));
         }
     }
     Ok(())
@@ -294,6 +297,13 @@ mod tests {
             let err = ConnectOptions::parse(bad).err();
             assert!(matches!(err, Some(Error::Config(_))), "{bad}: {err:?}");
         }
+        // A URL missing its `@`: what stands where the port would be is the password,
+        // which the error does not repeat.
+        let err = ConnectOptions::parse("postgres://app:Secret123/db").err();
+        assert!(
+            matches!(&err, Some(Error::Config(m)) if !m.contains("Secret123")),
+            "{err:?}"
+        );
         for good in [
             "postgres:///db",
             "postgres://u:p:q@host/db",
