@@ -64,7 +64,7 @@ pub enum Error {
     /// A migration failed; nothing of it was kept.
     #[error(
         "migration `{migration}` failed{}: {source}",
-        statement.as_deref().map(|s| format!(" at `{s}`")).unwrap_or_default()
+        at_statement(statement, source)
     )]
     MigrationFailed {
         /// The migration's name.
@@ -184,5 +184,16 @@ fn unresolved_extent(ran: usize) -> String {
               have run)"
             .to_owned(),
         ran => format!("partially applied (statements 1-{ran} ran)"),
+    }
+}
+
+/// ` at `STATEMENT`` for a failed migration's message, unless its error already names
+/// the statement (a database error does: `(in `...`)`), so the line shows it once.
+fn at_statement(statement: &Option<String>, source: &Error) -> String {
+    match statement {
+        Some(statement) if !source.to_string().contains(statement.as_str()) => {
+            format!(" at `{statement}`")
+        }
+        _ => String::new(),
     }
 }

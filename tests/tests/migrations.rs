@@ -329,6 +329,7 @@ on_both_backends! {
             let statement = statement.as_deref().expect("the failing statement");
             let message = err.to_string();
             assert!(message.contains("2020_01_01_000000_failing") && message.contains(statement), "{message}");
+            assert_eq!(message.matches(statement).count(), 1, "the statement shown once: {message}");
             if fail_at < 3 {
                 assert_eq!(statement, "SELECT * FROM no_such_table");
             } else {
