@@ -719,6 +719,11 @@ fn postgres_interval_reads_as_the_servers_own_text() -> orm_core::Result<()> {
         assert_eq!(row.get::<String, _>("span")?, server);
     }
     assert_eq!(rows[spans.len()].get::<Option<String>, _>("span")?, None);
+    // The catalogs' one-byte `"char"` reads as its character.
+    DB::unprepared("CREATE TABLE flags (id SERIAL PRIMARY KEY, kind \"char\" NOT NULL)")?;
+    DB::insert("INSERT INTO flags (kind) VALUES ('r'), ('v')", &[])?;
+    let kinds: Vec<String> = DB::table("flags").order_by("id").pluck("kind")?;
+    assert_eq!(kinds, ["r", "v"]);
     Ok(())
 }
 

@@ -1006,6 +1006,10 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
         Type::OID => get!(u32, |v| ValueRef::Int(v.into())),
         Type::FLOAT4 => get!(f32, |v| ValueRef::Float(crate::value::widen_f32(v))),
         Type::FLOAT8 => get!(f64, ValueRef::Float),
+        // The one-byte `"char"` of the catalogs (`pg_class.relkind`): its character.
+        Type::CHAR => get!(i8, |v| ValueRef::Text(Cow::Owned(
+            char::from(v.to_ne_bytes()[0]).to_string()
+        ))),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
             get!(&str, |v| ValueRef::Text(Cow::Borrowed(v)))
         }
