@@ -123,7 +123,7 @@ pub enum MigrateCommand {
         database: DatabaseArg,
     },
     /// Run the database seeder, or the seeder NAME, each in a transaction
-    #[command(name = "seed:run")]
+    #[command(name = "seed:run", visible_alias = "db:seed")]
     SeedRun {
         /// The seeder: Users, UsersTableSeeder or users_table_seeder (default:
         /// DatabaseSeeder)

@@ -212,6 +212,13 @@ fn models_and_migrations_are_scaffolded_and_registered() {
         assert!(err.contains("model name"), "{bad}: {err}");
     }
     assert_eq!(snapshot(&app), before);
+    // Laravel's names are aliases: `make:model`, `make:migration`, `make:seeder`.
+    let help = ok(&app, &["--help"]);
+    for alias in ["make:model", "make:migration", "make:seeder", "db:seed"] {
+        assert!(help.contains(alias), "{alias}: {help}");
+    }
+    let out = ok(&app, &["make:model", "Gadget"]);
+    assert!(out.contains("app/gadget.rs"), "{out}");
     let out = ok(&app, &["model", "blog-post", "-m"]);
     assert!(out.contains("app/blog_post.rs"), "{out}");
     let model = std::fs::read_to_string(app.join("app/blog_post.rs")).unwrap();

@@ -33,6 +33,7 @@ enum Command {
         database: Option<String>,
     },
     /// Create a model in app/ (and with -m its create_TABLE_table migration)
+    #[command(visible_alias = "make:model")]
     Model {
         /// The model's name: Post, blog_post or blog-post
         name: String,
@@ -47,6 +48,7 @@ enum Command {
         database: Option<String>,
     },
     /// Create a timestamped migration in databases/migrations/
+    #[command(visible_alias = "make:migration")]
     Migration {
         /// The migration's name, in snake_case (e.g. create_posts_table)
         name: String,
@@ -58,6 +60,7 @@ enum Command {
         table: Option<String>,
     },
     /// Create a seeder in databases/seeds/ (NAME_table_seeder.rs), called by DatabaseSeeder
+    #[command(visible_alias = "make:seeder")]
     Seed {
         /// The table it seeds: Users, blog_posts or blog-posts
         name: String,
