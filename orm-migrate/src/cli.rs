@@ -74,6 +74,9 @@ pub enum MigrateCommand {
         /// Roll back this many migrations instead of the last batch
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         step: Option<u32>,
+        /// Show the SQL the rollback would run; run nothing
+        #[arg(long)]
+        pretend: bool,
         /// `--database URL`.
         #[command(flatten)]
         database: DatabaseArg,
@@ -81,6 +84,9 @@ pub enum MigrateCommand {
     /// Roll back every migration
     #[command(name = "migrate:reset")]
     Reset {
+        /// Show the SQL the reset would run; run nothing
+        #[arg(long)]
+        pretend: bool,
         /// `--database URL`.
         #[command(flatten)]
         database: DatabaseArg,
@@ -181,16 +187,26 @@ impl MigrateCommand {
                 }
                 database
             }
-            MigrateCommand::Rollback { step, database } => {
+            MigrateCommand::Rollback {
+                step,
+                pretend,
+                database,
+            } => {
                 args.push("migrate:rollback".to_owned());
                 if let Some(step) = step {
                     args.push("--step".to_owned());
                     args.push(step.to_string());
                 }
+                if *pretend {
+                    args.push("--pretend".to_owned());
+                }
                 database
             }
-            MigrateCommand::Reset { database } => {
+            MigrateCommand::Reset { pretend, database } => {
                 args.push("migrate:reset".to_owned());
+                if *pretend {
+                    args.push("--pretend".to_owned());
+                }
                 database
             }
             MigrateCommand::Refresh {
@@ -258,7 +274,7 @@ impl MigrateCommand {
         match self {
             MigrateCommand::Migrate { database, .. }
             | MigrateCommand::Rollback { database, .. }
-            | MigrateCommand::Reset { database }
+            | MigrateCommand::Reset { database, .. }
             | MigrateCommand::Refresh { database, .. }
             | MigrateCommand::Fresh { database, .. }
             | MigrateCommand::Status { database }
@@ -586,14 +602,30 @@ fn execute(
                 step: *step,
             };
             let report = migrator.run_with_on(&mut conn, options).map_err(failed)?;
-            for migration in &report.pretended {
-                println!("{}", paint.heading(&format!("{}:", migration.name)));
-                for statement in &migration.statements {
-                    println!("  {statement};");
-                }
-            }
+            print_pretended(paint, &report.pretended);
             if report.applied.is_empty() && report.pretended.is_empty() {
                 nothing("Nothing to migrate.");
+            }
+        }
+        MigrateCommand::Rollback {
+            step,
+            pretend: true,
+            ..
+        } => {
+            let steps = step.map(|n| n as usize);
+            let pretended = migrator
+                .pretend_rollback_on(&mut conn, steps)
+                .map_err(failed)?;
+            print_pretended(paint, &pretended);
+            if pretended.is_empty() {
+                nothing("Nothing to roll back.");
+            }
+        }
+        MigrateCommand::Reset { pretend: true, .. } => {
+            let pretended = migrator.pretend_reset_on(&mut conn).map_err(failed)?;
+            print_pretended(paint, &pretended);
+            if pretended.is_empty() {
+                nothing("Nothing to roll back.");
             }
         }
         MigrateCommand::Rollback { step, .. } => {
@@ -658,6 +690,16 @@ fn execute(
         run_seeder(&mut conn, seeder, paint)?;
     }
     Ok(())
+}
+
+/// Prints each migration's name and the statements it would run.
+fn print_pretended(paint: Paint, pretended: &[crate::migrator::PretendedMigration]) {
+    for migration in pretended {
+        println!("{}", paint.heading(&format!("{}:", migration.name)));
+        for statement in &migration.statements {
+            println!("  {statement};");
+        }
+    }
 }
 
 /// Prints a progress line on stdout; a changed migration is a warning on stderr, which
@@ -889,6 +931,32 @@ mod tests {
         run("migrate:refresh --step 2").unwrap();
         let refreshed: Vec<i64> = batches().into_iter().map(|(_, b)| b).collect();
         assert_eq!(refreshed, [1, 2, 2], "{refreshed:?}");
+        // --pretend on rollback and reset: the `down` SQL, newest first, nothing run.
+        let mut conn = Connection::open(&url).unwrap();
+        let migrator = Migrator::new(migrations());
+        let names = |pretended: Vec<crate::migrator::PretendedMigration>| {
+            pretended
+                .into_iter()
+                .map(|p| (p.name, p.statements.len()))
+                .collect::<Vec<_>>()
+        };
+        let last_batch = migrator.pretend_rollback_on(&mut conn, None).unwrap();
+        assert_eq!(
+            names(last_batch),
+            [
+                ("2024_01_01_000003_c".to_owned(), 1),
+                ("2024_01_01_000002_b".to_owned(), 1)
+            ]
+        );
+        let all = migrator.pretend_reset_on(&mut conn).unwrap();
+        assert!(all[2].statements[0].starts_with("DROP TABLE"), "{all:?}");
+        run("migrate:rollback --pretend").unwrap();
+        run("migrate:reset --pretend").unwrap();
+        assert_eq!(
+            batches().into_iter().map(|(_, b)| b).collect::<Vec<_>>(),
+            [1, 2, 2],
+            "nothing rolled back"
+        );
     }
 
     #[test]
@@ -904,6 +972,8 @@ mod tests {
             "seed:run",
             "seed:run Users --database sqlite::memory:",
             "migrate:rollback --step 2 --database sqlite::memory:",
+            "migrate:rollback --step 1 --pretend",
+            "migrate:reset --pretend",
             "migrate:reset",
             "migrate:refresh",
             "migrate:fresh --database postgres://u@h/db",

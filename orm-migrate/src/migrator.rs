@@ -345,6 +345,18 @@ impl Migrator {
         on_default(|conn| self.pretend_on(conn))
     }
 
+    /// The SQL [`Migrator::rollback`] (or, with `Some(n)`, [`Migrator::rollback_steps`])
+    /// would run: each migration's `down`, newest first (Laravel's `migrate:rollback
+    /// --pretend`). Nothing is run or recorded.
+    pub fn pretend_rollback(&self, steps: Option<usize>) -> Result<Vec<PretendedMigration>> {
+        on_default(|conn| self.pretend_rollback_on(conn, steps))
+    }
+
+    /// The SQL [`Migrator::reset`] would run, newest migration first; nothing is run.
+    pub fn pretend_reset(&self) -> Result<Vec<PretendedMigration>> {
+        on_default(|conn| self.pretend_reset_on(conn))
+    }
+
     pub(crate) fn run_on(&self, conn: &mut Connection) -> Result<RunReport> {
         self.run_with_on(conn, RunOptions::default())
     }
@@ -594,28 +606,78 @@ impl Migrator {
         }
     }
 
+    /// The ledger rows `selection` reverts, newest first; [`Error::MissingMigration`]
+    /// when the code lacks one of them (before anything is reverted).
+    fn to_revert(&self, rows: Vec<LedgerRow>, selection: Selection) -> Result<Vec<LedgerRow>> {
+        let mut rows = rows;
+        rows.sort_by(|a, b| {
+            b.batch
+                .cmp(&a.batch)
+                .then_with(|| b.migration.cmp(&a.migration))
+        });
+        let last_batch = rows.first().map(|r| r.batch);
+        let chosen: Vec<LedgerRow> = match selection {
+            Selection::LastBatch => rows
+                .into_iter()
+                .filter(|r| Some(r.batch) == last_batch)
+                .collect(),
+            Selection::Steps(n) => rows.into_iter().take(n).collect(),
+            Selection::All => rows,
+        };
+        if let Some(row) = chosen.iter().find(|r| self.find(&r.migration).is_none()) {
+            return Err(Error::MissingMigration(row.migration.clone()));
+        }
+        Ok(chosen)
+    }
+
+    /// The SQL the `down` of each migration `selection` would revert runs, newest
+    /// first; nothing is run or recorded.
+    fn pretend_revert_on(
+        &self,
+        conn: &mut Connection,
+        selection: Selection,
+    ) -> Result<Vec<PretendedMigration>> {
+        self.check_names()?;
+        let rows = ledger::read_if_exists(conn)?;
+        let mut out = Vec::new();
+        for row in self.to_revert(rows, selection)? {
+            let migration = self
+                .find(&row.migration)
+                .ok_or_else(|| Error::MissingMigration(row.migration.clone()))?;
+            let mut schema = Schema::pretending(conn);
+            migration
+                .down(&mut schema)
+                .map_err(|e| failed(migration.name(), e))?;
+            out.push(PretendedMigration {
+                name: row.migration,
+                statements: schema.take_statements(),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn pretend_rollback_on(
+        &self,
+        conn: &mut Connection,
+        steps: Option<usize>,
+    ) -> Result<Vec<PretendedMigration>> {
+        let selection = steps.map_or(Selection::LastBatch, Selection::Steps);
+        self.pretend_revert_on(conn, selection)
+    }
+
+    pub(crate) fn pretend_reset_on(
+        &self,
+        conn: &mut Connection,
+    ) -> Result<Vec<PretendedMigration>> {
+        self.pretend_revert_on(conn, Selection::All)
+    }
+
     fn revert(&self, conn: &mut Connection, selection: Selection) -> Result<Vec<String>> {
         self.check_names()?;
         with_lock(conn, |conn| {
-            let mut rows = prepare_ledger(conn)?;
-            rows.sort_by(|a, b| {
-                b.batch
-                    .cmp(&a.batch)
-                    .then_with(|| b.migration.cmp(&a.migration))
-            });
-            let last_batch = rows.first().map(|r| r.batch);
-            let chosen: Vec<LedgerRow> = match selection {
-                Selection::LastBatch => rows
-                    .into_iter()
-                    .filter(|r| Some(r.batch) == last_batch)
-                    .collect(),
-                Selection::Steps(n) => rows.into_iter().take(n).collect(),
-                Selection::All => rows,
-            };
-            // Refuse before reverting anything when the code lacks one of them.
-            if let Some(row) = chosen.iter().find(|r| self.find(&r.migration).is_none()) {
-                return Err(Error::MissingMigration(row.migration.clone()));
-            }
+            let rows = prepare_ledger(conn)?;
+            // Refuses before reverting anything when the code lacks one of them.
+            let chosen = self.to_revert(rows, selection)?;
             let mut reverted = Vec::new();
             for row in chosen {
                 let migration = self

@@ -226,6 +226,16 @@ on_every_backend! {
         let status = migrator.status()?;
         assert!(status.iter().all(|s| s.ran && s.batch == Some(1) && s.state == MigrationState::Applied));
         assert!(status.iter().all(|s| s.applied_at.is_some()), "{status:?}");
+        // Pretending a rollback or a reset: each `down`'s SQL, newest first; nothing runs.
+        let rollback = migrator.pretend_rollback(None)?;
+        let mut newest_first = migrator.names();
+        newest_first.reverse();
+        assert_eq!(rollback.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), newest_first);
+        assert!(rollback.last().is_some_and(|p| p.statements[0] == format!("DROP TABLE IF EXISTS {q}users{q}")), "{rollback:?}");
+        assert_eq!(migrator.pretend_rollback(Some(1))?.len(), 1);
+        assert_eq!(migrator.pretend_reset()?, rollback);
+        assert!(table_exists("users")?);
+        assert_eq!(ledger()?.len(), 3);
         let ledger_columns: Vec<String> = columns(LEDGER_TABLE)?.into_iter().map(|c| c.name).collect();
         assert_eq!(
             ledger_columns,
