@@ -215,6 +215,44 @@ fn names<M>(models: &[M], name: impl Fn(&M) -> &str) -> Vec<String> {
 }
 
 on_every_backend! {
+    fn lazy_cursor_and_each_load_the_eager_relations_of_each_page() {
+        seed()?;
+        // Ada has 3 posts, Grace 1, Linus none; pages of 2 users split them.
+        let query = || User::query().with(&["posts.comments"]).with_count(&["roles"]).order_by("id");
+        let loaded = |users: Vec<User>| -> Vec<(String, usize, usize, Option<u64>)> {
+            users
+                .into_iter()
+                .map(|u| {
+                    let comments = u.posts.iter().map(|p| p.comments.len()).sum();
+                    (u.name, u.posts.len(), comments, u.roles.count())
+                })
+                .collect()
+        };
+        let expected = vec![
+            ("Ada".to_owned(), 3, 6, Some(2)),
+            ("Grace".to_owned(), 1, 2, Some(1)),
+            ("Linus".to_owned(), 0, 0, Some(0)),
+        ];
+        assert_eq!(loaded(query().get()?), expected);
+        assert_eq!(loaded(query().lazy(2).collect::<Result<Vec<_>>>()?), expected);
+        assert_eq!(loaded(query().cursor().collect::<Result<Vec<_>>>()?), expected);
+        let mut each = Vec::new();
+        query().each(|u| {
+            assert!(u.posts.is_loaded(), "loaded before it reaches the closure");
+            each.push(u);
+            Ok(())
+        })?;
+        assert_eq!(loaded(each), expected);
+        // Stopping early still works.
+        let mut seen = 0;
+        query().each(|_| {
+            seen += 1;
+            Ok(seen < 2)
+        })?;
+        assert_eq!(seen, 2);
+        Ok(())
+    }
+
     fn lazy_relation_queries() {
         seed()?;
         let ada = User::where_eq("name", "Ada").first()?.unwrap();

@@ -271,8 +271,18 @@ impl<T: FromRow> Query<T> {
 
     /// Streams the rows through `f` as the driver reads them (one query, nothing
     /// collected); `f` returns `Ok(false)` to stop. The connection is busy while `f`
-    /// runs, so `f` must not run queries on it.
+    /// runs, so `f` must not run queries on it. A query with eager loads (`with`,
+    /// `with_count`, ...) is read a page at a time instead, as [`Query::cursor`] reads
+    /// it, so that each page's relations are loaded before its rows reach `f`.
     pub fn each<R: Continue>(self, mut f: impl FnMut(T) -> Result<R>) -> Result<()> {
+        if self.model.eager.is_some() {
+            for row in self.cursor() {
+                if !f(row?)?.go_on() {
+                    break;
+                }
+            }
+            return Ok(());
+        }
         let name = self.connection.clone();
         match self.read_replicas(&name) {
             // A replica lost before the first row is skipped and the stream starts again
@@ -312,7 +322,8 @@ impl<T: FromRow> Query<T> {
 
     /// An iterator over every matching row that never holds more than one page in memory:
     /// pages of [`CURSOR_PAGE_SIZE`] rows are fetched lazily, each page on a connection
-    /// taken only for that query — so the loop body may run queries. A query with no
+    /// taken only for that query — so the loop body may run queries. Eager loads
+    /// (`with`, `with_count`, ...) run for each page as it is read. A query with no
     /// order, offset, join, grouping, `DISTINCT` or union that selects its primary key
     /// pages by key (`WHERE key > last ORDER BY key LIMIT n`: every page costs the same);
     /// any other pages with `LIMIT/OFFSET` (ordered by the primary key when it has no
@@ -395,11 +406,12 @@ impl<T> Cursor<T> {
 impl<T: FromRow> Cursor<T> {
     /// Reads one page, noting the key of its last row while keyset paging is possible.
     pub(super) fn fetch(
-        page: Query<T>,
+        mut page: Query<T>,
         conn: &mut Connection,
         keyset: &Keyset,
         rows: &mut std::collections::VecDeque<T>,
     ) -> Result<(u64, Option<LastKey>)> {
+        let eager = page.model.eager.take();
         let key_name = page.key.rsplit('.').next().unwrap_or_default().to_owned();
         let mut position = match keyset {
             Keyset::After { position, .. } => Some(*position),
@@ -438,6 +450,9 @@ impl<T: FromRow> Cursor<T> {
             Ok(true)
         })?;
         T::remember_connection(&mut rows.make_contiguous()[start..], &connection);
+        if let Some(eager) = eager {
+            (eager.after_load)(&mut rows.make_contiguous()[start..], &eager.plan, conn)?;
+        }
         let last = match (last, last_value) {
             (_, Some(found)) => Some(found),
             (Some(i), None) => rows
