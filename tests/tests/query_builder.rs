@@ -419,6 +419,11 @@ on_every_backend! {
         assert_eq!(DB::table("users").count_column("team_id")?, 5);
         assert_eq!(DB::table("users").where_("votes", ">", 50).count_column("users.email")?, 4);
         assert_eq!(DB::table("users").where_eq("id", -1).count_column("email")?, 0);
+        // distinct().count('column'): the column's distinct values, NULL not among them,
+        // whatever the query selects (it counted distinct rows).
+        assert_eq!(DB::table("users").distinct().count_column("votes")?, 5);
+        assert_eq!(DB::table("users").distinct().count_column("team_id")?, 2);
+        assert_eq!(DB::table("users").select("name").distinct().count_column("team_id")?, 2);
         // insertUsing: the rows a query selects, in one statement.
         DB::unprepared("CREATE TABLE drafts (id INTEGER PRIMARY KEY, title TEXT NOT NULL, note TEXT)")?;
         let copied = DB::table("drafts").insert_using(

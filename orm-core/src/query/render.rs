@@ -685,18 +685,27 @@ impl Parts {
 
     /// The one column a `DISTINCT` query selects, when a count of its rows is the count
     /// of that column's distinct values (no grouping, union, limit or offset besides).
-    fn counted_distinct_column(&self, column: &Option<super::Ident>) -> Option<String> {
-        if column.is_some()
-            || !self.distinct
+    fn counted_distinct_column(
+        &self,
+        function: &str,
+        column: &Option<super::Ident>,
+    ) -> Option<String> {
+        if !self.distinct
             || !self.groups.is_empty()
             || !self.unions.is_empty()
             || self.limit.is_some()
             || self.offset.is_some()
-            || self.columns.len() != 1
         {
             return None;
         }
-        let name = self.columns.iter().next()?.column()?;
+        // `distinct().count_column(col)`: the column's distinct values, whatever the
+        // query selects (Laravel's `distinct()->count('col')`).
+        let name = match column {
+            Some(column) if function == "COUNT" => column.as_ref(),
+            Some(_) => return None,
+            None if self.columns.len() == 1 => self.columns.iter().next()?.column()?,
+            None => return None,
+        };
         match split_alias(name) {
             (name, None) if name != "*" && !name.ends_with(".*") && !name.contains("->") => {
                 Some(name.to_owned())
@@ -714,7 +723,7 @@ impl Parts {
         float: bool,
     ) {
         self.lock = None;
-        if let Some(distinct) = self.counted_distinct_column(&column) {
+        if let Some(distinct) = self.counted_distinct_column(function, &column) {
             // `select(col).distinct().count()`: the distinct values, NULL not among them,
             // as Orator's and Laravel's `COUNT(DISTINCT col)`.
             self.distinct = false;
