@@ -253,6 +253,34 @@ on_every_backend! {
         Ok(())
     }
 
+    fn pivot_writes_refuse_conditions_on_the_related_rows_they_cannot_apply() {
+        seed()?;
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        let editor = Role::where_eq("name", "editor").first()?.unwrap().id.unwrap();
+        let linked = |user: &User| -> Result<Vec<String>> {
+            Ok(names(&user.roles().get()?, |r| &r.name))
+        };
+        // The pivot table cannot apply `roles.name = ?`: refused, nothing unlinked
+        // (Eloquent ignores the condition and unlinks every role).
+        for outcome in [
+            ada.roles().where_eq("name", "admin").detach_all().map(|_| ()),
+            ada.roles().where_eq("name", "admin").sync([editor]).map(|_| ()),
+            ada.roles().where_eq("name", "admin").toggle([editor]).map(|_| ()),
+        ] {
+            assert!(
+                matches!(&outcome, Err(Error::InvalidQuery { kind: InvalidQueryKind::Relation, message, .. }) if message.contains("where_pivot")),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(linked(&ada)?, ["admin", "editor"]);
+        // Pivot conditions are applied; keys name the rows; attaching only is fine.
+        assert_eq!(ada.roles().where_pivot("active", "=", false).detach_all()?, 0);
+        ada.roles().where_eq("name", "admin").sync_without_detaching([editor])?;
+        assert_eq!(ada.roles().where_eq("name", "admin").detach([editor])?, 1);
+        assert_eq!(linked(&ada)?, ["admin"]);
+        Ok(())
+    }
+
     fn lazy_relation_queries() {
         seed()?;
         let ada = User::where_eq("name", "Ada").first()?.unwrap();

@@ -175,6 +175,25 @@ impl<C: Model> Query<C> {
             })
     }
 
+    /// Refuses a pivot write that would reach every linked row although the query has
+    /// conditions on the related rows (`roles().where_eq("name", "b").detach_all()`):
+    /// the pivot table cannot apply them, and Eloquent's silently ignoring them unlinks
+    /// rows the caller filtered out. `where_pivot` conditions are applied.
+    fn refuse_related_conditions(&self, context: &RelationContext, action: &str) -> Result<()> {
+        if self.parts().wheres.len() > context.pivot_conditions.len() {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Relation,
+                format!(
+                    "`{action}` through `{}` with conditions on the related rows: the pivot \
+                     write cannot apply them and would reach every linked row; filter the \
+                     pivot with `where_pivot`, or name the keys (`detach([..])`)",
+                    context.relation.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn pivot_context(&self, action: &str) -> Result<RelationContext> {
         let context = self.relation_context(action)?;
         if !context.relation.kind.has_pivot() {
@@ -666,6 +685,7 @@ impl<C: Model> Query<C> {
     /// Unlinks every related row; returns how many pivot rows went.
     pub fn detach_all(self) -> Result<u64> {
         let context = self.pivot_context("detach_all")?;
+        self.refuse_related_conditions(&context, "detach_all")?;
         let query = self.clone();
         query.touching(self.pivot_rows(&context).delete())
     }
@@ -718,6 +738,9 @@ impl<C: Model> Query<C> {
         detaching: bool,
     ) -> Result<SyncChanges> {
         let context = self.pivot_context(action)?;
+        if detaching {
+            self.refuse_related_conditions(&context, action)?;
+        }
         let mut wanted: Vec<(Value, Vec<(&str, Value)>)> = Vec::with_capacity(rows.len());
         for (key, values) in rows {
             let key = related_key(context.relation, key);
@@ -791,6 +814,7 @@ impl<C: Model> Query<C> {
         rows: Vec<(Value, Vec<(&str, Value)>)>,
     ) -> Result<SyncChanges> {
         let context = self.pivot_context(action)?;
+        self.refuse_related_conditions(&context, action)?;
         let mut unique: Vec<(Value, Vec<(&str, Value)>)> = Vec::with_capacity(rows.len());
         for (key, values) in rows {
             let key = related_key(context.relation, key);
