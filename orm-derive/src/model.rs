@@ -1025,11 +1025,21 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 }
             },
         });
+        // A count loaded by `with_count` is `{relation}_count`, as Eloquent serializes it.
+        let count_name = format!("{relation_name}_count");
         serialize_relations.push(quote! {
             if self.#field.is_loaded() {
                 ::orm_core::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #relation_name, &self.#field)?;
             } else {
                 ::orm_core::__private::serde::ser::SerializeStruct::skip_field(&mut state, #relation_name)?;
+            }
+            match self.#field.counted() {
+                ::core::option::Option::Some(count) => {
+                    ::orm_core::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #count_name, &count)?;
+                }
+                ::core::option::Option::None => {
+                    ::orm_core::__private::serde::ser::SerializeStruct::skip_field(&mut state, #count_name)?;
+                }
             }
         });
     }
@@ -1093,7 +1103,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
     };
-    let visible_count = visible_count + relations.len();
+    // Each relation, and its count.
+    let visible_count = visible_count + 2 * relations.len();
     let serialize_impl = if container.serialize {
         // Through `with_json!`: compiled only when orm-core has its `json` feature.
         quote! {

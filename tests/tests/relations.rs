@@ -924,6 +924,12 @@ on_every_backend! {
         let json = users[0].to_json()?;
         assert_eq!(json["posts"][0]["title"], "g1");
         assert!(json.get("roles").is_none());
+        assert!(json.get("posts_count").is_none(), "no count loaded, none written");
+        // A loaded count is `{relation}_count`, as Eloquent serializes `withCount`.
+        let counted = User::query().with_count(&["posts", "roles"]).where_eq("name", "Ada").get()?;
+        let json = counted[0].to_json()?;
+        assert_eq!((json["posts_count"].as_u64(), json["roles_count"].as_u64()), (Some(3), Some(2)));
+        assert!(json.get("posts").is_none(), "counted, not loaded");
         Ok(())
     }
 }

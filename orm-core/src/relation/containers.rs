@@ -199,6 +199,12 @@ impl<T> Many<T> {
             .or_else(|| inner.items.as_ref().map(|v| v.len() as u64))
     }
 
+    /// The count `with_count` loaded, if any (what serializes as `{relation}_count`).
+    #[doc(hidden)]
+    pub fn counted(&self) -> Option<u64> {
+        self.inner.as_ref()?.count
+    }
+
     #[doc(hidden)]
     pub fn count_slot(&mut self) -> &mut Option<u64> {
         &mut self.inner_mut().count
@@ -365,6 +371,12 @@ impl<T> One<T> {
     /// Takes the loaded model out (the relation becomes not loaded).
     pub fn take(&mut self) -> Option<T> {
         self.inner.as_mut()?.item.take().flatten()
+    }
+
+    /// The count `with_count` loaded, if any (what serializes as `{relation}_count`).
+    #[doc(hidden)]
+    pub fn counted(&self) -> Option<u64> {
+        self.inner.as_ref()?.count
     }
 
     #[doc(hidden)]
