@@ -742,3 +742,18 @@ fn mysql_year_reads_as_an_integer() -> orm_core::Result<()> {
     assert_eq!(years, [Some(1999), None]);
     Ok(())
 }
+
+#[test]
+fn mysql_named_parameters_are_a_bind_error_not_a_lost_connection() -> orm_core::Result<()> {
+    // `:id` is not a placeholder here (`?` is): the driver refuses the parameters. That
+    // is the statement's fault, and the connection goes on.
+    let Some(_db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    DB::statement("CREATE TABLE named (id INTEGER PRIMARY KEY)")?;
+    DB::insert("INSERT INTO named (id) VALUES (1)", &[])?;
+    let named = DB::select("SELECT id FROM named WHERE id = :id", &[&1]);
+    assert!(matches!(named, Err(orm_core::Error::Bind { .. })), "{named:?}");
+    assert_eq!(DB::table("named").count()?, 1);
+    Ok(())
+}

@@ -769,6 +769,18 @@ fn exact_decimal_trimmed(text: &str) -> Option<rust_decimal::Decimal> {
 pub(crate) fn map_error(error: mysql::Error) -> Error {
     let server = match error {
         mysql::Error::MySqlError(ref e) => e.clone(),
+        // The statement's parameters do not fit it (a `:name` or a count that does not
+        // match): the caller's statement, not the connection, is at fault.
+        mysql::Error::DriverError(
+            mysql::DriverError::MismatchedStmtParams(..)
+            | mysql::DriverError::Params(_)
+            | mysql::DriverError::MixedParams,
+        ) => {
+            return Error::Bind {
+                message: error.to_string(),
+                source: Some(Box::new(error)),
+            }
+        }
         mysql::Error::IoError(_) | mysql::Error::CodecError(_) | mysql::Error::DriverError(_) => {
             return Error::Connection {
                 message: error.to_string(),
