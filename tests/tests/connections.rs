@@ -753,7 +753,10 @@ fn mysql_named_parameters_are_a_bind_error_not_a_lost_connection() -> orm_core::
     DB::statement("CREATE TABLE named (id INTEGER PRIMARY KEY)")?;
     DB::insert("INSERT INTO named (id) VALUES (1)", &[])?;
     let named = DB::select("SELECT id FROM named WHERE id = :id", &[&1]);
-    assert!(matches!(named, Err(orm_core::Error::Bind { .. })), "{named:?}");
+    assert!(
+        matches!(named, Err(orm_core::Error::Bind { .. })),
+        "{named:?}"
+    );
     assert_eq!(DB::table("named").count()?, 1);
     Ok(())
 }

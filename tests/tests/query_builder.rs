@@ -255,6 +255,9 @@ on_every_backend! {
         assert_eq!(get(DB::table("users").where_raw("votes > ? AND votes < ?", &[&50, &100]))?, ["Grace", "Edsger"]);
         assert_eq!(get(DB::table("users").where_eq("id", 1).or_where_raw("votes = ?", &[&0]))?, ["Ada", "alan"]);
         assert_eq!(get(DB::table("users").when(true, |q| q.where_eq("id", 2)).when(false, |q| q.where_eq("id", 3)))?, ["Grace"]);
+        assert_eq!(get(DB::table("users").unless(false, |q| q.where_eq("id", 2)).unless(true, |q| q.where_eq("id", 3)))?, ["Grace"]);
+        let by_id = |first: bool| DB::table("users").where_in("id", [1, 2]).when_else(first, |q| q.where_eq("id", 1), |q| q.where_eq("id", 2));
+        assert_eq!((get(by_id(true))?, get(by_id(false))?), (vec!["Ada".to_owned()], vec!["Grace".to_owned()]));
         // A default scope ANDs with the query's own ORs.
         let scoped = DB::table("users").scope("active", |q| q.where_eq("active", true));
         assert_eq!(get(scoped.clone().where_eq("team_id", 2).or_where_eq("team_id", 1))?, ["Ada", "Grace", "Barbara"]);

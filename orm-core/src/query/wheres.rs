@@ -951,6 +951,26 @@ impl<T> Query<T> {
         }
     }
 
+    /// Applies `f` only when `condition` does not hold (Laravel's `unless`).
+    pub fn unless(self, condition: bool, f: impl FnOnce(Self) -> Self) -> Self {
+        self.when(!condition, f)
+    }
+
+    /// Applies `f` when `condition` holds, else `otherwise` (Laravel's `when` with its
+    /// default callback): `.when_else(by_name, |q| q.order_by("name"), |q| q.latest())`.
+    pub fn when_else(
+        self,
+        condition: bool,
+        f: impl FnOnce(Self) -> Self,
+        otherwise: impl FnOnce(Self) -> Self,
+    ) -> Self {
+        if condition {
+            f(self)
+        } else {
+            otherwise(self)
+        }
+    }
+
     // ----- HAVING -------------------------------------------------------------------------
 
     /// `HAVING column op value` (for aggregates, prefer [`Query::having_raw`]:
