@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::log::LoggedQuery;
 use crate::pool::{Pool, PoolConfig, PooledConnection};
 use crate::row::Record;
-use crate::value::ToValue;
+use crate::value::{FromValue, ToValue};
 use crate::Backend;
 
 /// The name of the connection used when none is named.
@@ -618,6 +618,16 @@ impl ConnectionRef {
         select_named(&self.name, sql, params)
     }
 
+    /// See [`DB::select_one`].
+    pub fn select_one(&self, sql: &str, params: &[&dyn ToValue]) -> Result<Option<Record>> {
+        Ok(select_named(&self.name, sql, params)?.into_iter().next())
+    }
+
+    /// See [`DB::scalar`].
+    pub fn scalar<V: FromValue>(&self, sql: &str, params: &[&dyn ToValue]) -> Result<Option<V>> {
+        scalar_of(select_named(&self.name, sql, params)?)
+    }
+
     /// See [`DB::execute`].
     pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
         self.with(|c| c.execute(sql, params))
@@ -831,6 +841,21 @@ impl DB {
         select_named(DEFAULT_CONNECTION, sql, params)
     }
 
+    /// [`DB::select`]'s first row, if any (Laravel's `selectOne`).
+    pub fn select_one(sql: &str, params: &[&dyn ToValue]) -> Result<Option<Record>> {
+        Ok(select_named(DEFAULT_CONNECTION, sql, params)?
+            .into_iter()
+            .next())
+    }
+
+    /// The one value a statement selects (Laravel's `scalar`):
+    /// `DB::scalar::<i64>("SELECT COUNT(*) FROM users", &[])`. `None` when it returns no
+    /// row (or NULL, read as an `Option`); a statement selecting several columns is
+    /// [`Error::InvalidQuery`] (kind `Argument`).
+    pub fn scalar<V: FromValue>(sql: &str, params: &[&dyn ToValue]) -> Result<Option<V>> {
+        scalar_of(select_named(DEFAULT_CONNECTION, sql, params)?)
+    }
+
     /// Runs one hand-written statement with `?` placeholders; returns rows affected.
     pub fn execute(sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
         DB::with_connection(|c| c.execute(sql, params))
@@ -891,6 +916,23 @@ impl DB {
 }
 
 /// `DB::select` on the named connection: on a replica only when the SQL only reads.
+/// The first column of the first of `rows`, which must have one column.
+fn scalar_of<V: FromValue>(rows: Vec<Record>) -> Result<Option<V>> {
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    if row.len() != 1 {
+        return Err(Error::invalid_query(
+            crate::error::InvalidQueryKind::Argument,
+            format!(
+                "`scalar` reads one column; the statement selects {}",
+                row.len()
+            ),
+        ));
+    }
+    row.get::<Option<V>, usize>(&0)
+}
+
 fn select_named(name: &str, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
     if crate::dialect::sql_tokens::only_reads(sql) {
         crate::replicas::read_named(name, |c| c.select(sql, params))

@@ -821,6 +821,22 @@ on_every_backend! {
         Ok(())
     }
 
+    fn select_one_and_scalar_read_one_row_and_one_value() {
+        seed()?;
+        let first = DB::select_one("SELECT name FROM users WHERE votes > ? ORDER BY id", &[&100])?;
+        assert_eq!(first.map(|r| r.get::<String, _>("name")).transpose()?.as_deref(), Some("Ada"));
+        assert!(DB::select_one("SELECT name FROM users WHERE id = ?", &[&-1])?.is_none());
+        assert_eq!(DB::scalar::<i64>("SELECT COUNT(*) FROM users", &[])?, Some(6));
+        assert_eq!(DB::scalar::<i64>("SELECT votes FROM users WHERE id = ?", &[&-1])?, None);
+        assert_eq!(DB::scalar::<i64>("SELECT team_id FROM users WHERE team_id IS NULL", &[])?, None);
+        let two = DB::scalar::<i64>("SELECT id, votes FROM users", &[]);
+        assert!(matches!(two, Err(Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. })), "{two:?}");
+        let conn = DB::connection(orm_core::DEFAULT_CONNECTION);
+        assert_eq!(conn.scalar::<i64>("SELECT MAX(votes) FROM users", &[])?, Some(300));
+        assert!(conn.select_one("SELECT id FROM users ORDER BY id", &[])?.is_some());
+        Ok(())
+    }
+
     fn pagination_and_streaming() {
         seed()?;
         let page = DB::table("users").order_by("id").paginate(4, 2)?;
