@@ -896,6 +896,18 @@ on_every_backend! {
         assert_eq!(raised, [2, 3, 5, 6]);
         let stopped = DB::table("users").each_by_id(2, |row| Ok(row.get::<i64, _>("id")? < 3))?;
         assert!(!stopped);
+        // From the highest key down (Eloquent's chunkByIdDesc), each row once while the
+        // callback changes what the query filters on.
+        let mut down = Vec::new();
+        let finished = DB::table("users").where_("votes", "<", 1000).chunk_by_id_desc(4, |rows| {
+            let ids: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>("id")).collect::<Result<_>>()?;
+            DB::table("users").where_in("id", ids.clone()).increment("votes", 1000)?;
+            down.push(ids);
+            Ok(true)
+        })?;
+        assert!(finished);
+        assert_eq!(down, [vec![6, 5, 4, 3], vec![2, 1]]);
+        DB::table("users").decrement("votes", 1000)?;
         DB::table("users").where_in("id", raised.clone()).decrement("votes", 100)?;
         // Mapped page by page, in the query's order.
         let votes = DB::table("users").order_by_desc("votes").chunk_map(4, |r| r.get::<i64, _>("votes"))?;

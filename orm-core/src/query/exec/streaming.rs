@@ -65,11 +65,20 @@ impl<T> Query<T> {
     /// Restricts the query to the rows after `last` by `key` (keyset paging), ANDed with
     /// all its conditions, `OR`s included.
     pub(super) fn after_key(&mut self, key: Ident, last: Value) {
+        self.past_key(key, last, false);
+    }
+
+    /// [`Query::after_key`] in the order `descending` says: `key < last` going down.
+    fn past_key(&mut self, key: Ident, last: Value, descending: bool) {
         let after = Where {
             or: false,
             kind: WhereKind::Basic {
                 column: key,
-                op: Operator::Gt,
+                op: if descending {
+                    Operator::Lt
+                } else {
+                    Operator::Gt
+                },
                 value: last,
             },
         };
@@ -163,6 +172,7 @@ impl<T: FromRow> Query<T> {
     pub(super) fn chunk_by_id_with(
         self,
         size: u64,
+        descending: bool,
         mut f: impl FnMut(Vec<T>) -> Result<bool>,
         mut fetch: impl FnMut(Self) -> Result<Vec<T>>,
     ) -> Result<bool> {
@@ -185,7 +195,7 @@ impl<T: FromRow> Query<T> {
         let mut base = self;
         base.parts_mut()
             .orders
-            .push(Order::Column(key.clone(), false));
+            .push(Order::Column(key.clone(), descending));
         // An offset skips rows before the first page only (Eloquent's chunkById): the
         // later pages start after the last key read.
         let mut offset = base.parts_mut().offset.take();
@@ -201,7 +211,7 @@ impl<T: FromRow> Query<T> {
             page.parts_mut().limit = Some(limit);
             page.parts_mut().offset = offset.take();
             if let Some(last) = last.take() {
-                page.after_key(key.clone(), last);
+                page.past_key(key.clone(), last, descending);
             }
             let rows = fetch(page)?;
             let n = rows.len() as u64;
@@ -248,7 +258,22 @@ impl<T: FromRow> Query<T> {
         size: u64,
         mut f: impl FnMut(Vec<T>) -> Result<R>,
     ) -> Result<bool> {
-        self.chunk_by_id_with(size, |rows| f(rows).map(Continue::go_on), |q| q.get())
+        self.chunk_by_id_with(
+            size,
+            false,
+            |rows| f(rows).map(Continue::go_on),
+            |q| q.get(),
+        )
+    }
+
+    /// [`Query::chunk_by_id`] from the highest key down (`WHERE key < last ORDER BY key
+    /// DESC`; Eloquent's `chunkByIdDesc`): newest rows first, each seen once.
+    pub fn chunk_by_id_desc<R: Continue>(
+        self,
+        size: u64,
+        mut f: impl FnMut(Vec<T>) -> Result<R>,
+    ) -> Result<bool> {
+        self.chunk_by_id_with(size, true, |rows| f(rows).map(Continue::go_on), |q| q.get())
     }
 
     /// Calls `f` with each row, read in pages of `size` by [`Query::chunk_by_id`]
