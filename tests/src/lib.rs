@@ -6,6 +6,20 @@ use orm_core::{Backend, DB};
 
 pub mod introspect;
 
+/// The test MySQL server's URL ([`orm_core::testing::mysql_url`]) naming `database`
+/// instead of its own, its options kept: how a pool reaches a test's private database.
+pub fn mysql_url_for(database: &str) -> String {
+    let base = orm_core::testing::mysql_url();
+    let (address, options) = match base.split_once('?') {
+        Some((address, options)) => (address, format!("?{options}")),
+        None => (base.as_str(), String::new()),
+    };
+    let server = address
+        .rsplit_once('/')
+        .map_or(address, |(server, _)| server);
+    format!("{server}/{database}{options}")
+}
+
 /// The backend of this thread's default (test) connection.
 pub fn backend() -> Backend {
     DB::with_connection(|c| Ok(c.backend())).expect("a test database is installed")

@@ -132,18 +132,10 @@ fn mysql_target(name: &str, max_size: u32) -> Option<Target> {
     let guard = testing::mysql()?;
     let database = format!("{}_{name}", guard.schema().expect("database"));
     drop(guard);
-    let base = testing::mysql_url();
-    Connection::open(&base)
+    Connection::open(&testing::mysql_url())
         .and_then(|mut c| c.execute_batch(&format!("CREATE DATABASE `{database}`")))
         .expect("create database");
-    let (address, options) = match base.split_once('?') {
-        Some((address, options)) => (address, format!("?{options}")),
-        None => (base.as_str(), String::new()),
-    };
-    let server = address
-        .rsplit_once('/')
-        .map_or(address, |(server, _)| server);
-    let url = format!("{server}/{database}{options}");
+    let url = orm_tests::mysql_url_for(&database);
     DB::connect_with(name, &url, pool_config(max_size)).expect("connect MySQL");
     Some(Target {
         name: name.to_owned(),

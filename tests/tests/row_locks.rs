@@ -103,15 +103,7 @@ fn mysql_skip_locked_and_no_wait() -> Result<()> {
         return Ok(());
     };
     let database = db.schema().expect("a private database").to_owned();
-    let base = testing::mysql_url();
-    let (address, options) = match base.split_once('?') {
-        Some((address, options)) => (address, format!("?{options}")),
-        None => (base.as_str(), String::new()),
-    };
-    let server = address
-        .rsplit_once('/')
-        .map_or(address, |(server, _)| server);
-    pool("locks_my", &format!("{server}/{database}{options}"))?;
+    pool("locks_my", &orm_tests::mysql_url_for(&database))?;
     queue("locks_my", "SET SESSION innodb_lock_wait_timeout = 3")
 }
 

@@ -863,16 +863,7 @@ fn split_top_level(list: &str) -> Vec<ListEntry> {
         }
         if c == '"' {
             // A string literal, copied whole: no comment or comma inside it counts.
-            let mut end = 1;
-            let mut escaped = false;
-            for (i, ch) in rest[1..].char_indices() {
-                end = 1 + i + ch.len_utf8();
-                match ch {
-                    '\\' if !escaped => escaped = true,
-                    '"' if !escaped => break,
-                    _ => escaped = false,
-                }
-            }
+            let end = string_literal_len(rest);
             current.code.push_str(&rest[..end]);
             rest = &rest[end..];
             continue;
@@ -906,23 +897,33 @@ fn split_top_level(list: &str) -> Vec<ListEntry> {
 /// `code` without its whitespace, except inside string literals.
 fn squash_whitespace(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in code.chars() {
-        if in_string {
-            out.push(c);
-            match c {
-                '\\' if !escaped => escaped = true,
-                '"' if !escaped => in_string = false,
-                _ => escaped = false,
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !c.is_whitespace() {
-            out.push(c);
+    let mut rest = code;
+    while let Some(c) = rest.chars().next() {
+        let len = if c == '"' {
+            string_literal_len(rest)
+        } else {
+            c.len_utf8()
+        };
+        if !c.is_whitespace() {
+            out.push_str(&rest[..len]);
         }
+        rest = &rest[len..];
     }
     out
+}
+
+/// The length of the string literal `rest` starts with (its quotes included; the rest
+/// of `rest` when it is not closed).
+fn string_literal_len(rest: &str) -> usize {
+    let mut escaped = false;
+    for (i, c) in rest.char_indices().skip(1) {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return i + 1,
+            _ => escaped = false,
+        }
+    }
+    rest.len()
 }
 
 /// Writes `entries` one per line at `indent`, each after its comments.
