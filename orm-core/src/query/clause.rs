@@ -331,6 +331,8 @@ pub(crate) enum Order {
     Column(Ident, bool),
     Raw(Ident, Vec<Value>),
     Random,
+    /// `(SELECT ...) ASC|DESC`: a `with_count` alias ordered by its count subquery.
+    Sub(Box<Parts>, bool),
 }
 
 /// Everything a `SELECT` is made of, independent of the row type it decodes into (so

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::clause::Parts;
 use super::{clone_list, Query};
 use crate::row::Record;
 
@@ -18,6 +19,9 @@ pub struct LoadPlan {
     pub(crate) counts: Vec<(String, Option<Constraint>)>,
     /// The relations' columns to aggregate (`with_sum`, `with_aggregate_where`, ...).
     pub(crate) aggregates: Vec<AggregateRequest>,
+    /// The counts' aliases (`posts_count`) and the subqueries that count them, for an
+    /// `order_by` of the alias (Eloquent's `withCount('posts')->orderBy('posts_count')`).
+    pub(crate) count_orders: Vec<(String, Parts)>,
 }
 
 /// An aggregate of a relation's column, loaded per parent by `with_sum`, `with_avg`,
@@ -68,6 +72,7 @@ impl Clone for LoadPlan {
             relations: clone_list(&self.relations),
             counts: clone_list(&self.counts),
             aggregates: clone_list(&self.aggregates),
+            count_orders: self.count_orders.clone(),
         }
     }
 }
@@ -108,6 +113,14 @@ pub struct EagerRelation {
 }
 
 impl LoadPlan {
+    /// The subquery counting the `with_count` relation whose alias is `column`.
+    pub(crate) fn count_order(&self, column: &str) -> Option<&Parts> {
+        self.count_orders
+            .iter()
+            .find(|(alias, _)| alias == column)
+            .map(|(_, sub)| sub)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.relations.is_empty() && self.counts.is_empty() && self.aggregates.is_empty()
     }

@@ -879,19 +879,44 @@ impl<T> Query<T> {
     }
 
     /// `ORDER BY column ASC`.
+    ///
+    /// After `with_count("posts")`, `posts_count` orders by each row's count of posts
+    /// (a `COUNT(*)` subquery), as in Eloquent, unless the model has such a column.
     pub fn order_by(mut self, column: impl Into<Ident>) -> Self {
-        self.parts_mut()
-            .orders
-            .push(Order::Column(column.into(), false));
+        self.push_order(column.into(), false);
         self
     }
 
-    /// `ORDER BY column DESC`.
+    /// `ORDER BY column DESC` (a `with_count` alias as in [`Query::order_by`]).
     pub fn order_by_desc(mut self, column: impl Into<Ident>) -> Self {
-        self.parts_mut()
-            .orders
-            .push(Order::Column(column.into(), true));
+        self.push_order(column.into(), true);
         self
+    }
+
+    /// Makes `alias` order by `count` (a `with_count` subquery): the orders already
+    /// given and the ones to come. Needs the eager plan `with_count` created.
+    pub(crate) fn order_alias_by(&mut self, alias: String, count: Parts) {
+        for order in &mut self.parts_mut().orders {
+            if let Order::Column(column, desc) = order {
+                if **column == *alias {
+                    *order = Order::Sub(Box::new(count.clone()), *desc);
+                }
+            }
+        }
+        if let Some(eager) = self.model.eager.as_mut() {
+            eager.plan.count_orders.push((alias, count));
+        }
+    }
+
+    fn push_order(&mut self, column: Ident, desc: bool) {
+        let counted = self.model.eager.as_ref().and_then(|eager| {
+            eager
+                .plan
+                .count_order(&column)
+                .map(|sub| Order::Sub(Box::new(sub.clone()), desc))
+        });
+        let order = counted.unwrap_or(Order::Column(column, desc));
+        self.parts_mut().orders.push(order);
     }
 
     /// Raw `ORDER BY` term: `order_by_raw("votes * ? DESC", &[&2])`.

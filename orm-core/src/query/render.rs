@@ -346,6 +346,11 @@ fn render_orders(w: &mut SqlWriter, orders: Vec<Order>) {
                 let random = w.dialect().random_function();
                 w.push(random);
             }
+            Order::Sub(sub, desc) => {
+                w.push("(");
+                sub.render_select(w);
+                w.push(if desc { ") DESC" } else { ") ASC" });
+            }
         }
     }
 }
@@ -498,6 +503,19 @@ fn collect_conditions(w: &mut SqlWriter, conditions: &mut [Where]) {
     }
 }
 
+/// The values `ORDER BY` terms bind, taken out of them.
+fn collect_order_binds(w: &mut SqlWriter, orders: &mut [Order]) {
+    for order in orders {
+        match order {
+            Order::Raw(sql, bindings) => {
+                w.push_raw_with_bindings(sql, std::mem::take(bindings));
+            }
+            Order::Sub(sub, _) => sub.collect_binds(w),
+            Order::Column(..) | Order::Random => {}
+        }
+    }
+}
+
 impl Parts {
     /// The values [`Parts::render_select`] binds, in its order, and the checks of those
     /// values (a `LIKE` pattern's), into a [`SqlWriter::binds_only`] writer: for a query
@@ -513,11 +531,7 @@ impl Parts {
                 }
                 Selected::Item(SelectItem::Sub(query, _)) => Parts::clone(query).collect_binds(w),
                 Selected::Item(SelectItem::RowNumber { orders, .. }) => {
-                    for order in orders {
-                        if let Order::Raw(sql, bindings) = order {
-                            w.push_raw_with_bindings(sql, bindings.clone());
-                        }
-                    }
+                    collect_order_binds(w, &mut orders.clone());
                 }
                 _ => {}
             }
@@ -544,11 +558,7 @@ impl Parts {
         for (union, _) in &mut self.unions {
             union.collect_binds(w);
         }
-        for order in &mut self.orders {
-            if let Order::Raw(sql, bindings) = order {
-                w.push_raw_with_bindings(sql, std::mem::take(bindings));
-            }
-        }
+        collect_order_binds(w, &mut self.orders);
     }
 
     /// Renders the whole `SELECT` statement (or subquery) into `w`.

@@ -13,7 +13,7 @@ use super::clause::{Group, Ident, Join, Order, Parts, SelectItem, Selected, Wher
 use crate::dialect::Dialect;
 use crate::value::Value;
 
-fn walk_orders(orders: &[Order], v: &mut ShapeWriter<'_>) {
+fn walk_orders(orders: &[Order], v: &mut ShapeWriter<'_>) -> bool {
     v.number(orders.len() as u64);
     for order in orders {
         match order {
@@ -27,8 +27,15 @@ fn walk_orders(orders: &[Order], v: &mut ShapeWriter<'_>) {
                 v.number(bindings.len() as u64);
             }
             Order::Random => v.number(3),
+            Order::Sub(sub, desc) => {
+                v.number(4 + u64::from(*desc));
+                if !walk(sub, v) {
+                    return false;
+                }
+            }
         }
     }
+    true
 }
 
 /// Writes the shape of `parts` out through `v`. `false` when the query is not to be cached (a clause
@@ -107,7 +114,9 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
             SelectItem::RowNumber { partition, orders } => {
                 v.number(5);
                 v.text(partition);
-                walk_orders(orders, v);
+                if !walk_orders(orders, v) {
+                    return false;
+                }
             }
             SelectItem::Sub(query, alias) => {
                 v.number(3);
@@ -164,7 +173,9 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     if !walk_conditions(havings, v) {
         return false;
     }
-    walk_orders(orders, v);
+    if !walk_orders(orders, v) {
+        return false;
+    }
     for bound in [*limit, *offset] {
         match bound {
             Some(n) => {

@@ -890,7 +890,24 @@ impl<M: Model> Query<M> {
         if let Some(eager) = self.model.eager.as_mut() {
             eager.after_load = run_plan_counting::<M>;
         }
+        for relation in relations {
+            self.order_count_by(relation, None);
+        }
         self
+    }
+
+    /// Lets `order_by("{relation}_count")` order by the count `with_count` loads, as
+    /// Eloquent's subselect does; a model column of that name keeps its own meaning.
+    fn order_count_by(&mut self, relation: &str, constraint: Option<&Constraint>) {
+        let alias = format!("{relation}_count");
+        if relation.contains('.') || M::meta().columns.contains(&alias.as_str()) {
+            return;
+        }
+        let parent = self.table_reference();
+        // An unknown relation fails when the counts load.
+        if let Ok(count) = existence_query(M::meta(), parent, relation, "COUNT(*)", constraint, 1) {
+            self.order_alias_by(alias, count.into_parts());
+        }
     }
 
     /// [`Query::with_count`] of one relation, counting only the related rows that match
@@ -904,10 +921,11 @@ impl<M: Model> Query<M> {
         self.model
             .eager_plan(run_plan_counting::<M>)
             .counts
-            .push((relation.to_owned(), Some(constraint)));
+            .push((relation.to_owned(), Some(Arc::clone(&constraint))));
         if let Some(eager) = self.model.eager.as_mut() {
             eager.after_load = run_plan_counting::<M>;
         }
+        self.order_count_by(relation, Some(&constraint));
         self
     }
 

@@ -175,6 +175,7 @@ impl<T: FromRow> Query<T> {
                 Order::Column(column, descending) => (column.clone(), *descending),
                 Order::Raw(..) => return Err(refused("a raw order")),
                 Order::Random => return Err(refused("a random order")),
+                Order::Sub(..) => return Err(refused("an order by a count")),
             };
             let foreign = column
                 .rsplit_once('.')
