@@ -169,3 +169,42 @@ on_every_backend! {
         Ok(())
     }
 }
+
+on_every_backend! {
+    fn lazy_by_id_streams_pages_by_key_while_the_loop_changes_the_rows() {
+        // Eloquent's lazyById: the loop body marks each job, and the next page still
+        // starts after the last key read, so no job is skipped.
+        seed()?;
+        DB::enable_query_log();
+        let mut seen = Vec::new();
+        for job in Job::query().where_("processed", "=", false).lazy_by_id(2) {
+            let job = job?;
+            mark_processed(&[job.id.unwrap()])?;
+            seen.push(job.id.unwrap());
+        }
+        let pages = statements();
+        DB::disable_query_log();
+        assert_eq!(seen, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(pages.len(), 4, "{pages:?}");
+        assert!(!pages.iter().any(|sql| sql.contains("OFFSET")), "{pages:?}");
+
+        let down: Vec<i64> = Job::query().lazy_by_id_desc(3).map(|j| j.map(|j| j.id.unwrap())).collect::<Result<_>>()?;
+        assert_eq!(down, [7, 6, 5, 4, 3, 2, 1]);
+        let skipped: Vec<i64> = Job::query().offset(2).limit(4).lazy_by_id(3).map(|j| j.map(|j| j.id.unwrap())).collect::<Result<_>>()?;
+        assert_eq!(skipped, [3, 4, 5, 6]);
+        let joined: Vec<i64> = DB::table("jobs")
+            .join("owners", "owners.id", "=", "jobs.owner_id")
+            .select(&["jobs.id", "owners.name as owner"])
+            .where_("owners.name", "=", "bob")
+            .lazy_by_id(2)
+            .map(|r| r.and_then(|r| r.get::<i64, _>("id")))
+            .collect::<Result<_>>()?;
+        assert_eq!(joined, [1, 3, 5, 7]);
+
+        let ordered: Vec<Result<Job>> = Job::query().order_by("name").lazy_by_id(2).collect();
+        assert!(matches!(ordered[..], [Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })]), "{ordered:?}");
+        let no_key: Vec<Result<Record>> = DB::table("jobs").select(&["name"]).lazy_by_id(2).collect();
+        assert!(matches!(no_key[..], [Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })]), "{no_key:?}");
+        Ok(())
+    }
+}

@@ -63,13 +63,8 @@ impl<T> Query<T> {
     }
 
     /// Restricts the query to the rows after `last` by `key` (keyset paging), ANDed with
-    /// all its conditions, `OR`s included.
-    pub(super) fn after_key(&mut self, key: Ident, last: Value) {
-        self.past_key(key, last, false);
-    }
-
-    /// [`Query::after_key`] in the order `descending` says: `key < last` going down.
-    fn past_key(&mut self, key: Ident, last: Value, descending: bool) {
+    /// all its conditions, `OR`s included: `key > last`, or `key < last` going down.
+    pub(super) fn past_key(&mut self, key: Ident, last: Value, descending: bool) {
         let after = Where {
             or: false,
             kind: WhereKind::Basic {
@@ -361,6 +356,20 @@ impl<T: FromRow> Query<T> {
     pub fn lazy(self, page_size: u64) -> Cursor<T> {
         Cursor::new(self, page_size)
     }
+
+    /// A [`Cursor`] that always pages by the primary key (Eloquent's `lazyById`: `WHERE
+    /// key > last ORDER BY key LIMIT page_size`, the key qualified when the query joins
+    /// others), so the loop body may change the rows it gets and every row is still
+    /// seen once. As for [`Query::chunk_by_id`], a query with an `order_by` or a union,
+    /// or rows that do not tell their key, yield [`Error::InvalidQuery`].
+    pub fn lazy_by_id(self, page_size: u64) -> Cursor<T> {
+        Cursor::by_id(self, page_size, false)
+    }
+
+    /// [`Query::lazy_by_id`] from the highest key down (Eloquent's `lazyByIdDesc`).
+    pub fn lazy_by_id_desc(self, page_size: u64) -> Cursor<T> {
+        Cursor::by_id(self, page_size, true)
+    }
 }
 
 /// A lazy iterator over a query's rows, fetched a page at a time (see [`Query::cursor`]).
@@ -372,6 +381,14 @@ pub struct Cursor<T> {
     pub(super) buffer: std::collections::VecDeque<T>,
     pub(super) done: bool,
     pub(super) keyset: Keyset,
+    /// `lazy_by_id`: keyset paging or an error, never `OFFSET`.
+    pub(super) by_id: Option<ById>,
+}
+
+/// The paging of [`Query::lazy_by_id`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ById {
+    pub(super) descending: bool,
 }
 
 /// How a [`Cursor`] finds its next page.
@@ -424,6 +441,40 @@ impl<T> Cursor<T> {
             } else {
                 Keyset::Off
             },
+            by_id: None,
+        }
+    }
+
+    fn by_id(mut query: Query<T>, page_size: u64, descending: bool) -> Self {
+        let parts = &query.parts;
+        if !parts.orders.is_empty() || !parts.unions.is_empty() {
+            query = query.fail(
+                InvalidQueryKind::Clauses,
+                "lazy_by_id pages by the primary key: the query must have no order_by \
+                 or union (use cursor for those)",
+            );
+        } else if page_size == 0 {
+            query = query.fail(
+                InvalidQueryKind::Argument,
+                "lazy_by_id's page size must be at least 1",
+            );
+        }
+        query.key = query.paging_key();
+        let key = query.key.clone();
+        query
+            .parts_mut()
+            .orders
+            .push(Order::Column(key, descending));
+        // An offset skips rows before the first page only; later pages start after a key.
+        let offset = query.parts_mut().offset.take();
+        let pager = Pager::new(offset, query.parts.limit, page_size.max(1));
+        Cursor {
+            query,
+            pager,
+            buffer: std::collections::VecDeque::new(),
+            done: false,
+            keyset: Keyset::Undecided,
+            by_id: Some(ById { descending }),
         }
     }
 }
@@ -511,9 +562,12 @@ impl<T: FromRow> Iterator for Cursor<T> {
             match &self.keyset {
                 Keyset::After { last, .. } => {
                     let key = page.key.clone();
-                    page.after_key(key, last.clone());
+                    let descending = self.by_id.is_some_and(|by_id| by_id.descending);
+                    page.past_key(key, last.clone(), descending);
                 }
-                Keyset::Undecided | Keyset::Off => page.parts_mut().offset = Some(offset),
+                // The first page of keyset paging: no `OFFSET 0`.
+                Keyset::Undecided => page.parts_mut().offset = Some(offset).filter(|&n| n > 0),
+                Keyset::Off => page.parts_mut().offset = Some(offset),
             }
             let keyset = &self.keyset;
             let buffer = &mut self.buffer;
@@ -535,6 +589,15 @@ impl<T: FromRow> Iterator for Cursor<T> {
                         self.done = true;
                     }
                     self.pager.advance(n);
+                    if last.is_none() && n > 0 && self.by_id.is_some() {
+                        self.done = true;
+                        self.buffer.clear();
+                        return Some(Err(Error::invalid_query(
+                            InvalidQueryKind::Clauses,
+                            "lazy_by_id reads each page's last key: select the key column \
+                             (non-null) and read rows as models or records",
+                        )));
+                    }
                     if !matches!(self.keyset, Keyset::Off) {
                         self.keyset = match last {
                             Some((position, last)) => Keyset::After { position, last },
