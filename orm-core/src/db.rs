@@ -218,6 +218,10 @@ struct LendingCells {
     /// A stand-in connection, kept between scopes so that entering one allocates
     /// nothing.
     spare: Cell<Option<Connection>>,
+    /// The name of the lent connection when a `DB::connection(name).scope(..)` lent it
+    /// (`None` for an explicit connection's scope): what models read or saved in the
+    /// scope remember, so that their later writes go back there.
+    name: Cell<Option<Arc<str>>>,
 }
 
 thread_local! {
@@ -225,8 +229,19 @@ thread_local! {
         LendingCells {
             slot: Cell::new(Lending::None),
             spare: Cell::new(None),
+            name: Cell::new(None),
         }
     };
+}
+
+/// The connection name of the innermost open [`Executor::scope`], when it was entered
+/// through [`DB::connection`] (`None` outside one, or in an explicit connection's).
+pub(crate) fn lent_name() -> Option<Arc<str>> {
+    LENDING.with(|l| {
+        let name = l.name.take();
+        l.name.set(name.clone());
+        name
+    })
 }
 
 /// Takes the lent connection, marking the slot in use.
@@ -265,18 +280,32 @@ impl Drop for GiveBack {
 
 impl Executor for &mut Connection {
     fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
-        // The thread owns what it lends, and the crate has no unsafe: the connection is
-        // swapped out for the call, leaving a (reused) stand-in behind, and swapped back
-        // by the guard (on return, error or panic).
-        let outer = LENDING.with(|l| {
-            let stand_in = l.spare.take().unwrap_or_else(|| self.detached());
-            let lent = std::mem::replace(self, stand_in);
-            l.slot.replace(Lending::Lent(lent))
-        });
-        // The guard drops after `f`'s result is in place: the result is not moved again.
-        let _lend = Lend { home: self, outer };
-        f()
+        lend(self, None, f)
     }
+}
+
+/// Lends `home` to this thread's statements while `f` runs, under `name` when it is a
+/// named connection's.
+fn lend<R>(
+    home: &mut Connection,
+    name: Option<Arc<str>>,
+    f: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    // The thread owns what it lends, and the crate has no unsafe: the connection is
+    // swapped out for the call, leaving a (reused) stand-in behind, and swapped back
+    // by the guard (on return, error or panic).
+    let (outer, outer_name) = LENDING.with(|l| {
+        let stand_in = l.spare.take().unwrap_or_else(|| home.detached());
+        let lent = std::mem::replace(home, stand_in);
+        (l.slot.replace(Lending::Lent(lent)), l.name.replace(name))
+    });
+    // The guard drops after `f`'s result is in place: the result is not moved again.
+    let _lend = Lend {
+        home,
+        outer,
+        outer_name,
+    };
+    f()
 }
 
 impl Executor for &mut PooledConnection {
@@ -295,7 +324,9 @@ impl Executor for &ConnectionRef {
     /// Takes one connection of this name (the thread's scoped one, else one from the
     /// pool) and runs all of `f` on it.
     fn scope<R>(self, f: impl FnOnce() -> Result<R>) -> Result<R> {
-        with_named(&self.name, |conn| conn.scope(f))
+        with_named(&self.name, |conn| {
+            lend(conn, Some(Arc::from(&*self.name)), f)
+        })
     }
 }
 
@@ -304,21 +335,26 @@ impl Executor for &ConnectionRef {
 struct Lend<'c> {
     home: &'c mut Connection,
     outer: Lending,
+    outer_name: Option<Arc<str>>,
 }
 
 impl Drop for Lend<'_> {
     #[inline]
     fn drop(&mut self) {
         let outer = std::mem::take(&mut self.outer);
+        let outer_name = self.outer_name.take();
         // Whatever is to be dropped leaves the closure first, which keeps it small enough
         // to inline.
-        let (_replaced, _second_stand_in) = LENDING.with(|l| match l.slot.replace(outer) {
-            Lending::Lent(lent) => {
-                let stand_in = std::mem::replace(self.home, lent);
-                // Keep one stand-in; a second (after nested scopes) is dropped.
-                (Lending::None, l.spare.replace(Some(stand_in)))
+        let (_replaced, _second_stand_in, _name) = LENDING.with(|l| {
+            let name = l.name.replace(outer_name);
+            match l.slot.replace(outer) {
+                Lending::Lent(lent) => {
+                    let stand_in = std::mem::replace(self.home, lent);
+                    // Keep one stand-in; a second (after nested scopes) is dropped.
+                    (Lending::None, l.spare.replace(Some(stand_in)), name)
+                }
+                other => (other, None, name),
             }
-            other => (other, None),
         });
     }
 }

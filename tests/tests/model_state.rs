@@ -666,26 +666,39 @@ on_every_backend! {
 
 // ----- 10. a model read from a named connection keeps using it -----------------------------
 
+/// A second database (an SQLite file) named `model_state_{tag}_{backend}`, holding a user
+/// 1 'Remote' (1 vote) with one post, 'far away'; the default database gets another user
+/// 1, Alice (5 votes), with none.
+fn other_database(tag: &str) -> Result<(String, tempfile::TempDir)> {
+    let other = format!("model_state_{tag}_{:?}", backend()).to_lowercase();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("other.sqlite3").display());
+    DB::connect_named(&other, &url)?;
+    DB::connection(&other).statement(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, \
+         votes INTEGER NOT NULL DEFAULT 0, created_at TEXT, updated_at TEXT, deleted_at TEXT)",
+    )?;
+    DB::connection(&other).statement(
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER, \
+         title TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'draft', rank INTEGER DEFAULT 5)",
+    )?;
+    DB::connection(&other).execute(
+        "INSERT INTO users (id, name, votes) VALUES (1, 'Remote', 1)",
+        &[],
+    )?;
+    DB::connection(&other).execute(
+        "INSERT INTO posts (user_id, title) VALUES (1, 'far away')",
+        &[],
+    )?;
+    let local = alice()?;
+    assert_eq!(local.id, Some(1));
+    Ok((other, dir))
+}
+
 on_every_backend! {
     fn a_model_read_from_a_named_connection_keeps_using_it() {
         schema()?;
-        let other = format!("model_state_other_{:?}", backend()).to_lowercase();
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("other.sqlite3").display());
-        DB::connect_named(&other, &url)?;
-        DB::connection(&other).statement(
-            "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, \
-             votes INTEGER NOT NULL DEFAULT 0, created_at TEXT, updated_at TEXT, deleted_at TEXT)",
-        )?;
-        DB::connection(&other).statement(
-            "CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER, \
-             title TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'draft', rank INTEGER DEFAULT 5)",
-        )?;
-        DB::connection(&other).execute("INSERT INTO users (id, name, votes) VALUES (1, 'Remote', 1)", &[])?;
-        DB::connection(&other).execute("INSERT INTO posts (user_id, title) VALUES (1, 'far away')", &[])?;
-        // The default database has another user 1.
-        let local = alice()?;
-        assert_eq!(local.id, Some(1));
+        let (other, _dir) = other_database("other")?;
 
         let mut remote = User::query().use_connection(other.clone()).find_or_fail(1)?;
         assert_eq!(remote.state.connection(), Some(other.as_str()));
@@ -732,6 +745,49 @@ on_every_backend! {
         assert_eq!(User::count()?, 1);
         // Read from the model's own connection: nothing remembered.
         assert_eq!(User::find_or_fail(1)?.state.connection(), None);
+        Ok(())
+    }
+}
+
+on_every_backend! {
+    fn models_read_or_created_in_a_named_scope_write_back_there() {
+        // Eloquent's User::on('other')->firstOrCreate(..), ->find(..): the model keeps
+        // its connection. Before, a later save or delete outside the scope went by key to
+        // the default database, changing or deleting its user 1.
+        schema()?;
+        let (other, _dir) = other_database("scoped")?;
+        let mut found = DB::connection(&other).scope(|| User::first_or_create(row! {"name" => "Remote"}, row! {}))?;
+        assert_eq!(found.state.connection(), Some(other.as_str()));
+        found.votes = 7;
+        found.save()?;
+        let remote_votes = DB::connection(&other).select("SELECT votes FROM users WHERE id = 1", &[])?;
+        assert_eq!(remote_votes[0].get::<i64, _>("votes")?, 7);
+        assert_eq!(User::find_or_fail(1)?.votes, 5, "the default database's user 1 is untouched");
+
+        let mut created = DB::connection(&other).scope(|| User::create(User { name: "Made there".into(), ..Default::default() }))?;
+        created.name = "Renamed there".into();
+        created.save()?;
+        let names = DB::connection(&other).table("users").order_by("id").pluck::<String>("name")?;
+        assert_eq!(names, ["Remote", "Renamed there"]);
+        assert_eq!(User::count()?, 1);
+
+        // Loading relations onto models read there reads them there (`load`, `load_missing`,
+        // `load_count`), as `with` on their query does.
+        let read = || User::query().use_connection(other.clone()).where_eq("id", 1).get();
+        let mut users = read()?;
+        User::load(&mut users, &["posts"])?;
+        assert_eq!(users[0].posts.iter().map(|p| p.title.as_str()).collect::<Vec<_>>(), ["far away"]);
+        let mut users = read()?;
+        User::load_missing(&mut users, &["posts"])?;
+        assert_eq!(users[0].posts.len(), 1);
+        let mut users = read()?;
+        User::load_count(&mut users, &["posts"])?;
+        assert_eq!(users[0].posts.count(), Some(1));
+
+        let mut doomed = DB::connection(&other).scope(|| User::find_or_fail(1))?;
+        doomed.force_delete()?;
+        assert_eq!(DB::connection(&other).table("users").pluck::<String>("name")?, ["Renamed there"]);
+        assert!(User::find(1)?.is_some(), "the default database keeps its user 1");
         Ok(())
     }
 }

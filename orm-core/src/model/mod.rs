@@ -1169,7 +1169,9 @@ pub fn loaded<M: Model>(mut model: M) -> M {
 /// not the model's own (the derive's `FromRow::remember_connection`).
 #[doc(hidden)]
 pub fn remember_connection<M: Model>(models: &mut [M], connection: &str) {
-    if connection == M::meta().connection {
+    // In a `DB::connection(name).scope(..)` every statement ran on that connection,
+    // which the models remembered as they were decoded.
+    if connection == M::meta().connection || crate::db::lending() {
         return;
     }
     let name: Arc<str> = Arc::from(connection);

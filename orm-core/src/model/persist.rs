@@ -147,8 +147,16 @@ pub(super) fn mark_stored(model: &mut dyn Persist) {
 
 fn record_original(model: &mut dyn Persist) {
     let values = model.to_values().into_boxed_slice();
+    let own = model.meta().connection;
     if let Some(state) = model.state_mut() {
         state.set_original(Some(values));
+        // Read or saved in `DB::connection(name).scope(..)`: its later writes go there
+        // too, as Eloquent's `User::on(name)->firstOrCreate(..)` models' do.
+        if state.shared_connection().is_none() {
+            if let Some(name) = crate::db::lent_name().filter(|name| **name != *own) {
+                state.set_connection(Some(name));
+            }
+        }
     }
 }
 

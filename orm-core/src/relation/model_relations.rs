@@ -9,7 +9,7 @@ pub trait ModelRelations: Model {
     /// Eager loads relations onto models already loaded: `User::load(&mut users,
     /// &["posts", "posts.comments"])` (one query per relation and level).
     fn load(models: &mut [Self], relations: &[&str]) -> Result<()> {
-        crate::replicas::read_named(Self::meta().connection, |conn| {
+        crate::replicas::read_named(&models_connection(models), |conn| {
             load(models, relations, conn)
         })
     }
@@ -27,7 +27,7 @@ pub trait ModelRelations: Model {
         if models.is_empty() || plan.is_empty() {
             return Ok(());
         }
-        crate::replicas::read_named(Self::meta().connection, |conn| {
+        crate::replicas::read_named(&models_connection(models), |conn| {
             run_plan(models, &plan, conn)
         })
     }
@@ -43,7 +43,7 @@ pub trait ModelRelations: Model {
             .iter()
             .map(|name| Self::meta().relation(name))
             .collect::<Result<Vec<_>>>()?;
-        crate::replicas::read_named(Self::meta().connection, |conn| {
+        crate::replicas::read_named(&models_connection(models), |conn| {
             for relation in &relations {
                 load_counts(models, relation, None, conn)?;
             }
@@ -71,7 +71,7 @@ pub trait ModelRelations: Model {
             column: column.to_owned(),
             constraint: None,
         };
-        crate::replicas::read_named(Self::meta().connection, |conn| {
+        crate::replicas::read_named(&models_connection(models), |conn| {
             load_aggregates(models, meta, &request, conn)
         })
     }
@@ -91,3 +91,13 @@ pub trait ModelRelations: Model {
 }
 
 impl<M: Model> ModelRelations for M {}
+
+/// The connection models were read from (or saved on): the one the first remembers,
+/// else their model's. `with` on their query reads there too.
+fn models_connection<M: Model>(models: &[M]) -> Arc<str> {
+    models
+        .first()
+        .and_then(Model::state)
+        .and_then(crate::ModelState::shared_connection)
+        .map_or_else(|| Arc::from(M::meta().connection), Arc::clone)
+}
