@@ -773,6 +773,15 @@ on_every_backend! {
         let nobody = User::where_eq("name", "Nobody").first()?.unwrap().id.unwrap();
         assert!(Voter::find(nobody)?.is_none());
         assert!(Voter::find(1)?.is_some());
+        // A scope removed inside a nested where is removed from the query (Laravel's
+        // testRemovingGlobalScopeInNestedWhereCondition); the group's own conditions stay.
+        let nested = Voter::query()
+            .where_group(|q| q.where_("name", "<>", "Grace").without_scope("voters"))
+            .order_by("name")
+            .pluck::<String>("name")?;
+        assert_eq!(nested, ["Ada", "Nobody"]);
+        let kept = Voter::query().or_where_group(|q| q.where_eq("name", "Nobody")).count()?;
+        assert_eq!(kept, 0, "a group that removes nothing keeps the scope");
         Ok(())
     }
 

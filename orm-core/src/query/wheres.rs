@@ -185,15 +185,32 @@ impl<T> Query<T> {
     }
 
     fn group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
-        let inner = f(self.fresh()).into_parts();
+        let inner = self.group_conditions(f);
         push_group(&mut self.parts, or, inner, false);
         self
     }
 
     fn not_group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
-        let inner = f(self.fresh()).into_parts();
+        let inner = self.group_conditions(f);
         push_group(&mut self.parts, or, inner, true);
         self
+    }
+
+    /// What `f` builds on a fresh query holding this one's scopes. A scope `f` removes
+    /// (a local scope that calls `without_scope`) is removed from this query, as Eloquent
+    /// merges a nested where's removed scopes.
+    fn group_conditions(&mut self, f: impl FnOnce(Self) -> Self) -> super::Parts {
+        let mut fresh = self.fresh();
+        if self.parts.scopes.is_empty() {
+            return f(fresh).into_parts();
+        }
+        fresh.parts_mut().scopes = self.parts.scopes.clone();
+        let inner = f(fresh).into_parts();
+        let kept = |name: &Ident| inner.scopes.iter().any(|(n, _)| n == name);
+        if !self.parts.scopes.iter().all(|(name, _)| kept(name)) {
+            self.parts_mut().scopes.retain(|(name, _)| kept(name));
+        }
+        inner
     }
 
     fn in_list<V: Into<Value>>(
