@@ -36,6 +36,12 @@ pub(crate) fn touches_paused(model: &str) -> bool {
     })
 }
 
+/// Whether `crate::without_touching` pauses every model's touches on this thread: no
+/// owner is stamped, so the chain is not walked.
+pub(crate) fn every_touch_paused() -> bool {
+    touches_paused(EVERY_MODEL)
+}
+
 type Paused = std::thread::LocalKey<std::cell::RefCell<Vec<&'static str>>>;
 
 /// Runs `f` with `model` in `list` on this thread; it leaves the list when `f` returns

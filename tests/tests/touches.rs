@@ -209,9 +209,14 @@ on_every_backend! {
         Board::without_touching(|| Message::create(Message { topic_id, body: "a".into(), ..Default::default() }))?;
         assert!(Topic::find_or_fail(topic_id)?.updated_at.unwrap() > before);
         assert!(untouched(Board::find_or_fail(board.id.unwrap())?.updated_at));
-        // The topic paused: the chain stops at it, the board beyond it is not reached.
+        // The topic paused: it is not stamped, but the board beyond it still is (Laravel's
+        // testTouchesGreatParentEvenWhenParentIsInNoTouchScope); pausing both stops it.
         DB::table("topics").update(row! {"updated_at" => long_ago})?;
         Topic::without_touching(|| Message::create(Message { topic_id, body: "b".into(), ..Default::default() }))?;
+        assert!(untouched(Topic::find_or_fail(topic_id)?.updated_at));
+        assert!(Board::find_or_fail(board.id.unwrap())?.updated_at.unwrap() > before);
+        DB::table("boards").update(row! {"updated_at" => long_ago})?;
+        Topic::without_touching(|| Board::without_touching(|| Message::create(Message { topic_id, body: "b2".into(), ..Default::default() })))?;
         assert!(untouched(Topic::find_or_fail(topic_id)?.updated_at));
         assert!(untouched(Board::find_or_fail(board.id.unwrap())?.updated_at));
         // Every model paused; a model's own stamps still apply inside.

@@ -638,8 +638,9 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// Runs `f` with this model's rows not touched as owners on the current thread
     /// (Eloquent's `withoutTouching`): inside it, a child's write does not stamp this
     /// model's `updated_at` through a `belongs_to(.., touch)`, nor does a
-    /// belongs-to-many declared with `touch` stamp rows of this model; the touch chain
-    /// stops there. The model's own writes are stamped as usual
+    /// belongs-to-many declared with `touch` stamp rows of this model. The chain goes on
+    /// past it, as Eloquent's does: the owners this model touches are still touched
+    /// (pause them too to stop it). The model's own writes are stamped as usual
     /// ([`Model::without_timestamps`] pauses those). [`crate::without_touching`]
     /// pauses every model's.
     fn without_touching<R>(f: impl FnOnce() -> R) -> R {

@@ -69,6 +69,9 @@ pub(super) fn touch_owners(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
 }
 
 fn touch_each_owner(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
+    if crate::untimed::every_touch_paused() {
+        return Ok(());
+    }
     let mut path = Vec::new();
     for relation in model.meta().relations.iter().filter(|r| r.touch) {
         if relation.kind.has_pivot() {
@@ -120,9 +123,12 @@ pub(crate) fn touch_through_pivot(
 
 /// Stamps the owner whose key is `key` through `relation`, unless it is soft-deleted
 /// (Eloquent touches through the relation, which hides trashed owners), then the owners
-/// that owner touches, as Eloquent's `touch()` saves the owner and so touches its own.
-/// `path` holds the owners being touched below this one (table and key), so that a
-/// cycle of rows touching each other ends.
+/// that owner touches, as Eloquent's `touchOwners()` goes on to the owner's own. An
+/// owner whose touches are paused (`without_touching`) or that has no `updated_at` is
+/// not stamped, but the chain goes on past it, as in Eloquent (Laravel's
+/// `testTouchesGreatParentEvenWhenParentIsInNoTouchScope`). `path` holds the owners
+/// being touched below this one (table and key), so that a cycle of rows touching each
+/// other ends.
 fn touch_owner(
     relation: &RelationMeta,
     key: Value,
@@ -130,11 +136,12 @@ fn touch_owner(
     path: &mut Vec<(&'static str, Value)>,
 ) -> Result<()> {
     let owner = (relation.related)();
-    let Some(updated_at) = owner.stamped_updated_at() else {
-        return Ok(());
-    };
+    let stamped = owner
+        .stamped_updated_at()
+        .filter(|_| !touches_paused(owner.name));
+    let above: Vec<&RelationMeta> = owner.relations.iter().filter(|r| r.touch).collect();
     if key.is_null()
-        || touches_paused(owner.name)
+        || (stamped.is_none() && above.is_empty())
         || path
             .iter()
             .any(|(table, k)| *table == owner.table && *k == key)
@@ -146,16 +153,19 @@ fn touch_owner(
     if let Some(deleted_at) = owner.deleted_at {
         rows = rows.where_null(owner.columns[deleted_at]);
     }
-    let stamp = [(owner.columns[updated_at], Value::DateTimeUtc(now()))];
-    let above: Vec<&RelationMeta> = owner.relations.iter().filter(|r| r.touch).collect();
+    let stamp = stamped.map(|i| [(owner.columns[i], Value::DateTimeUtc(now()))]);
     if above.is_empty() {
-        on.run(|conn| rows.update_on(conn, stamp))?;
+        if let Some(stamp) = stamp {
+            on.run(|conn| rows.update_on(conn, stamp))?;
+        }
         return Ok(());
     }
     let touched = rows
         .clone()
         .select(above.iter().map(|r| r.foreign_key).collect::<Vec<_>>());
-    on.run(|conn| rows.update_on(conn, stamp))?;
+    if let Some(stamp) = stamp {
+        on.run(|conn| rows.update_on(conn, stamp))?;
+    }
     let owners = on.run(|conn| touched.get_on(conn))?;
     path.push((owner.table, key));
     for row in &owners {
