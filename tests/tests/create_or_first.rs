@@ -61,6 +61,10 @@ fn tag(name: &str, slug: &str) -> Tag {
     }
 }
 
+fn tag_named(name: &str) -> Tag {
+    tag(name, name)
+}
+
 fn race(name: &'static str) {
     RIVAL.with(|r| r.set(Some(name)));
 }
@@ -105,6 +109,26 @@ on_every_backend! {
         let stored = Tag::where_eq("name", "sql").first_or_fail()?;
         assert_eq!((stored.id, stored.uses), (tag.id, 7));
         assert_eq!(Tag::count()?, 1);
+        Ok(())
+    }
+
+    fn create_or_first_on_a_query_returns_the_row_a_rival_created_meanwhile() {
+        // Eloquent's createOrFirst on a query: the insert first, the lookup after a refusal.
+        schema()?;
+        race("go");
+        let tag = Tag::query().create_or_first(row! {"name" => "go"}, row! {"slug" => "go", "uses" => 1})?;
+        assert_eq!((tag.slug.as_str(), tag.uses), ("rival-go", 100));
+        let made = Tag::query().create_or_first(row! {"name" => "zig"}, row! {"slug" => "zig", "uses" => 2})?;
+        assert_eq!((made.slug.as_str(), made.uses), ("zig", 2));
+        // Inside a transaction the refusal is a savepoint's: the transaction goes on.
+        DB::transaction(|| {
+            let again = Tag::query().create_or_first(row! {"name" => "zig"}, row! {"slug" => "zag", "uses" => 3})?;
+            assert_eq!(again.slug, "zig");
+            let refused = Tag::query().where_eq("uses", 0).create_or_first(row! {"name" => "zig"}, row! {"slug" => "zog"});
+            assert!(matches!(refused, Err(Error::UniqueViolation { .. })), "the query's own conditions hide it: {refused:?}");
+            Tag::create(tag_named("c"))
+        })?;
+        assert_eq!(Tag::count()?, 3);
         Ok(())
     }
 

@@ -784,9 +784,21 @@ on_every_backend! {
         User::load_count(&mut users, &["posts"])?;
         assert_eq!(users[0].posts.count(), Some(1));
 
+        // The query forms run on the query's connection, a model without a state too.
+        let query = || PlainUser::query().use_connection(other.clone());
+        let updated = query().update_or_create(row! {"name" => "Remote"}, row! {"votes" => 9})?;
+        assert_eq!(updated.votes, 9);
+        let made = query().update_or_create(row! {"name" => "Third"}, row! {"votes" => 3})?;
+        let first = query().create_or_first(row! {"name" => "Fourth"}, row! {"votes" => 4})?;
+        let remote = DB::connection(&other).table("users").order_by("id").pluck::<i64>("votes")?;
+        assert_eq!(remote, [9, 0, 3, 4]);
+        assert_eq!((made.name.as_str(), first.name.as_str()), ("Third", "Fourth"));
+        assert_eq!(User::find_or_fail(1)?.votes, 5, "the default database's user 1 is untouched");
+        assert_eq!(User::count()?, 1);
+
         let mut doomed = DB::connection(&other).scope(|| User::find_or_fail(1))?;
         doomed.force_delete()?;
-        assert_eq!(DB::connection(&other).table("users").pluck::<String>("name")?, ["Renamed there"]);
+        assert_eq!(DB::connection(&other).table("users").order_by("id").pluck::<String>("name")?, ["Renamed there", "Third", "Fourth"]);
         assert!(User::find(1)?.is_some(), "the default database keeps its user 1");
         Ok(())
     }

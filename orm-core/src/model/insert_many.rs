@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On<'_>) -> Result<()> {
+pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On) -> Result<()> {
     let meta = M::meta();
     if models.is_empty() {
         return Ok(());

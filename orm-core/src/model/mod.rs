@@ -32,7 +32,7 @@ use insert_many::*;
 pub use meta::ModelMeta;
 use persist::{changed_columns, mark_stored, record_created, remember_write, Quiet};
 use persistence::*;
-pub(crate) use persistence::{insert_on, save_on, touch_through_pivot};
+pub(crate) use persistence::{insert_named, save_named, touch_through_pivot};
 pub use relation_meta::{RelationCache, RelationKind, RelationMeta};
 pub use schema_check::{SchemaProblem, SchemaReport};
 pub use sql_cache::SqlCache;
@@ -40,21 +40,20 @@ use sql_cache::*;
 use statements::*;
 pub(crate) use undo::Snapshot;
 
-/// Where a model operation runs: the model's named connection (resolved per call, so
-/// hooks may use the database too) or a connection an internal caller already holds.
-pub(crate) enum On<'c> {
+/// Where a model operation runs: a named connection, resolved per statement, so that
+/// hooks (which run between statements) may use the database too.
+pub(crate) enum On {
+    /// The model's own connection.
     Named(&'static str),
-    /// A connection a model remembers (read from or saved on).
+    /// A connection a model remembers (read from or saved on), or a query names.
     Remembered(Arc<str>),
-    Conn(&'c mut Connection),
 }
 
-impl On<'_> {
+impl On {
     pub(crate) fn run<T>(&mut self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         match self {
             On::Named(name) => with_named(name, f),
             On::Remembered(name) => with_named(name, f),
-            On::Conn(conn) => f(conn),
         }
     }
 
@@ -73,16 +72,15 @@ impl On<'_> {
 
     /// Runs the read `f` (which may run more than once): on a read replica of a named
     /// connection that has some (see `crate::replicas`), else like [`On::run`].
-    pub(crate) fn read<T>(&mut self, mut f: impl FnMut(&mut Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&mut self, f: impl FnMut(&mut Connection) -> Result<T>) -> Result<T> {
         match self {
             On::Named(name) => crate::replicas::read_named(name, f),
             On::Remembered(name) => crate::replicas::read_named(name, f),
-            On::Conn(conn) => f(conn),
         }
     }
 
     /// Runs `f` in a transaction on this connection (a savepoint when one is open).
-    pub(crate) fn transaction<T>(&mut self, f: impl FnOnce(&mut On<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn transaction<T>(&mut self, f: impl FnOnce(&mut On) -> Result<T>) -> Result<T> {
         match self {
             On::Named(name) => {
                 let name = *name;
@@ -92,12 +90,11 @@ impl On<'_> {
                 let name = Arc::clone(name);
                 crate::db::transaction_named(&name, || f(&mut On::Remembered(Arc::clone(&name))))
             }
-            On::Conn(conn) => conn.transaction(|tx| f(&mut On::Conn(tx))),
         }
     }
 
     /// The model's connection: the one its state remembers, else its own.
-    pub(crate) fn model<M: Model>(model: &M) -> On<'static> {
+    pub(crate) fn model<M: Model>(model: &M) -> On {
         match model.state().and_then(ModelState::shared_connection) {
             Some(name) => On::Remembered(Arc::clone(name)),
             None => On::Named(M::meta().connection),
@@ -952,18 +949,14 @@ fn found_key<V>(found: &std::collections::HashMap<String, V>, key: &Value) -> Op
 /// The row with this key; `stored`: the stored row whatever the model's scopes (soft
 /// deletes and global scopes), as `refresh` and `get_dirty` read it (Eloquent's
 /// `newQueryWithoutScopes`), else the row a `find` sees.
-pub(crate) fn find_by_key<M: Model>(
-    on: &mut On<'_>,
-    key: Value,
-    stored: bool,
-) -> Result<Option<M>> {
+pub(crate) fn find_by_key<M: Model>(on: &mut On, key: Value, stored: bool) -> Result<Option<M>> {
     find_by_key_from::<M>(on, key, stored, false)
 }
 
 /// [`find_by_key`]; `replica`: a plain read, which a read replica may serve (a lookup
 /// that a write builds on, as in `destroy` or `refresh`, reads the primary).
 fn find_by_key_from<M: Model>(
-    on: &mut On<'_>,
+    on: &mut On,
     key: Value,
     stored: bool,
     replica: bool,
@@ -1056,7 +1049,7 @@ pub trait RelationSlot: std::any::Any {
 pub const SOFT_DELETES: &str = "soft_deletes";
 
 fn first_or_create<'a, M: Model + Default>(
-    on: &mut On<'_>,
+    on: &mut On,
     attributes: impl IntoIterator<Item = (&'a str, Value)>,
     values: impl IntoIterator<Item = (&'a str, Value)>,
 ) -> Result<M> {
@@ -1073,7 +1066,7 @@ fn first_or_create<'a, M: Model + Default>(
 /// the insert runs in a savepoint, so that PostgreSQL's refusal does not abort the
 /// transaction.
 fn create_or_first<'a, M: Model + Default>(
-    on: &mut On<'_>,
+    on: &mut On,
     attributes: &[(&'a str, Value)],
     values: impl IntoIterator<Item = (&'a str, Value)>,
 ) -> Result<(M, bool)> {
@@ -1099,7 +1092,7 @@ fn create_or_first<'a, M: Model + Default>(
 }
 
 fn update_or_create<'a, M: Model + Default>(
-    on: &mut On<'_>,
+    on: &mut On,
     attributes: impl IntoIterator<Item = (&'a str, Value)>,
     values: impl IntoIterator<Item = (&'a str, Value)>,
 ) -> Result<M> {
@@ -1117,10 +1110,7 @@ fn update_or_create<'a, M: Model + Default>(
     Ok(model)
 }
 
-fn destroy<M: Model, K: ToValue>(
-    on: &mut On<'_>,
-    keys: impl IntoIterator<Item = K>,
-) -> Result<u64> {
+fn destroy<M: Model, K: ToValue>(on: &mut On, keys: impl IntoIterator<Item = K>) -> Result<u64> {
     let mut count = 0;
     for key in keys {
         if let Some(mut model) = find_by_key::<M>(on, key.to_value(), false)? {
@@ -1131,7 +1121,7 @@ fn destroy<M: Model, K: ToValue>(
     Ok(count)
 }
 
-fn dirty<M: Model>(model: &M, on: &mut On<'_>) -> Result<Vec<(&'static str, Value)>> {
+fn dirty<M: Model>(model: &M, on: &mut On) -> Result<Vec<(&'static str, Value)>> {
     let meta = M::meta();
     if let Some(state) = model.state() {
         let changed = changed_columns(model, state);

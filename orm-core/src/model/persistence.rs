@@ -30,7 +30,7 @@ pub(super) fn bulk_write<M: Model>(
 }
 
 /// One model's part of [`bulk_write`].
-fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On<'_>) -> Result<()> {
+fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On) -> Result<()> {
     match op {
         BulkOp::Update(values) => {
             // The row as read, so that what the hooks change besides is written too.
@@ -59,7 +59,7 @@ fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On<'_>) -> Result<()
 /// Stamps `updated_at` on the owners of the belongs-to relations declared with `touch`
 /// (after this model was written): the owner sees its children change.
 #[inline(always)]
-pub(super) fn touch_owners(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
+pub(super) fn touch_owners(model: &dyn Persist, on: &mut On) -> Result<()> {
     // Most models touch nothing: no call for them.
     if model.meta().relations.iter().any(|r| r.touch) {
         touch_each_owner(model, on)
@@ -68,7 +68,7 @@ pub(super) fn touch_owners(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
     }
 }
 
-fn touch_each_owner(model: &dyn Persist, on: &mut On<'_>) -> Result<()> {
+fn touch_each_owner(model: &dyn Persist, on: &mut On) -> Result<()> {
     if crate::untimed::every_touch_paused() {
         return Ok(());
     }
@@ -132,7 +132,7 @@ pub(crate) fn touch_through_pivot(
 fn touch_owner(
     relation: &RelationMeta,
     key: Value,
-    on: &mut On<'_>,
+    on: &mut On,
     path: &mut Vec<(&'static str, Value)>,
 ) -> Result<()> {
     let owner = (relation.related)();
@@ -244,7 +244,7 @@ pub(super) fn bump_version(model: &mut dyn Persist, read: Option<Value>) -> Resu
 
 /// Why an update of the row with `key` changed nothing: the row was changed by someone
 /// else (versioned model, row still there) or it is gone.
-pub(super) fn stale_or_missing(meta: &'static ModelMeta, on: &mut On<'_>, key: &Value) -> Error {
+pub(super) fn stale_or_missing(meta: &'static ModelMeta, on: &mut On, key: &Value) -> Error {
     if meta.version.is_some() {
         let exists = on.run(|conn| {
             let sql = exists_sql(meta, conn.dialect())?;
@@ -266,17 +266,18 @@ pub(super) fn stale_or_missing(meta: &'static ModelMeta, on: &mut On<'_>, key: &
     not_found(meta, key)
 }
 
-/// [`Model::save`] on a connection the caller already holds (relation writes).
-pub(crate) fn save_on(model: &mut dyn Persist, conn: &mut Connection) -> Result<()> {
-    save(model, &mut On::Conn(conn), None)
+/// [`save`] on the connection named `name`, resolved per statement: the model's hooks
+/// run while no connection is held, so they may use the database, as `Model::save`'s.
+pub(crate) fn save_named(model: &mut dyn Persist, name: &str) -> Result<()> {
+    save(model, &mut On::Remembered(Arc::from(name)), None)
 }
 
-/// [`Model::insert`] on a connection the caller already holds (relation writes).
-pub(crate) fn insert_on(model: &mut dyn Persist, conn: &mut Connection) -> Result<()> {
-    create(model, &mut On::Conn(conn))
+/// [`create`] on the connection named `name`, as [`save_named`].
+pub(crate) fn insert_named(model: &mut dyn Persist, name: &str) -> Result<()> {
+    create(model, &mut On::Remembered(Arc::from(name)))
 }
 
-pub(super) fn save(model: &mut dyn Persist, on: &mut On<'_>, only: Option<&[&str]>) -> Result<()> {
+pub(super) fn save(model: &mut dyn Persist, on: &mut On, only: Option<&[&str]>) -> Result<()> {
     settle(model);
     if let Some(columns) = only {
         return save_only(model, on, columns);
@@ -289,7 +290,7 @@ pub(super) fn save(model: &mut dyn Persist, on: &mut On<'_>, only: Option<&[&str
 }
 
 /// `save` on a model without a state: the key tells a new model from a stored one.
-pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     let meta = model.meta();
     let key = model.key_value();
     if key.is_null() {
@@ -350,7 +351,7 @@ fn key_as_read(model: &dyn Persist) -> Value {
 }
 
 /// `save` on a stored model with a state: writes the changed columns only.
-pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     let meta = model.meta();
     let changes = |model: &dyn Persist| {
         let mut changed = model
@@ -409,7 +410,7 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On<'_>) -> Result
 }
 
 /// `save_only`: the named columns (plus `updated_at`) of a stored row.
-pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&str]) -> Result<()> {
+pub(super) fn save_only(model: &mut dyn Persist, on: &mut On, columns: &[&str]) -> Result<()> {
     save_columns(model, on, columns, None)
 }
 
@@ -417,7 +418,7 @@ pub(super) fn save_only(model: &mut dyn Persist, on: &mut On<'_>, columns: &[&st
 /// hooks changed are written too, as a save would.
 fn save_columns(
     model: &mut dyn Persist,
-    on: &mut On<'_>,
+    on: &mut On,
     columns: &[&str],
     baseline: Option<&[Option<Value>]>,
 ) -> Result<()> {
@@ -486,7 +487,7 @@ fn save_columns(
 }
 
 /// Inserts a model as a creation: hooks, timestamps the caller left unset, the insert.
-pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+pub(super) fn create(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     settle(model);
     let meta = model.meta();
     model.before_create()?;
@@ -504,7 +505,7 @@ pub(super) fn create(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
 /// The `INSERT` of one model; the columns left to the database (generated key, unset
 /// default columns) are read back into the model. Returns the mark of the transaction
 /// it ran in, for a model with a state (see [`On::run_write`]).
-pub(super) fn insert(model: &mut dyn Persist, on: &mut On<'_>) -> Result<Option<Arc<WriteMark>>> {
+pub(super) fn insert(model: &mut dyn Persist, on: &mut On) -> Result<Option<Arc<WriteMark>>> {
     let meta = model.meta();
     model.prepare_values()?;
     let stateful = model.state().is_some();
@@ -636,7 +637,7 @@ pub(super) fn read_back(
     })
 }
 
-pub(super) fn delete(model: &mut dyn Persist, on: &mut On<'_>, force: bool) -> Result<()> {
+pub(super) fn delete(model: &mut dyn Persist, on: &mut On, force: bool) -> Result<()> {
     settle(model);
     let stateful = model.state().is_some();
     let meta = model.meta();
@@ -683,7 +684,7 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On<'_>, force: bool) -> R
     model.deleted()
 }
 
-pub(super) fn restore(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+pub(super) fn restore(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     let meta = model.meta();
     let Some(i) = meta.deleted_at else {
         return Err(Error::invalid_query(
@@ -702,7 +703,7 @@ pub(super) fn restore(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
     model.restored()
 }
 
-pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
+pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On) -> Result<()> {
     let meta = M::meta();
     let key = model.key_value();
     if key.is_null() {
@@ -747,7 +748,7 @@ pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On<'_>) -> Result<()> {
 /// value stored. `updating`/`updated` run around it, as Eloquent's.
 pub(super) fn step(
     model: &mut dyn Persist,
-    on: &mut On<'_>,
+    on: &mut On,
     column: &str,
     by: Value,
     down: bool,
@@ -810,7 +811,7 @@ pub(super) fn step(
     model.updated()
 }
 
-pub(super) fn touch(model: &mut dyn Persist, on: &mut On<'_>) -> Result<()> {
+pub(super) fn touch(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     settle(model);
     let stateful = model.state().is_some();
     let meta = model.meta();

@@ -224,8 +224,8 @@ impl<C: Model> Query<C> {
     /// `other`). On a model query that is not a relation, it saves the model as
     /// [`Model::save`] does, on the query's connection.
     pub fn save(self, child: &mut C) -> Result<()> {
-        self.write_child(child, "save", |child, conn| {
-            crate::model::save_on(child, conn)
+        self.write_child(child, "save", |child, name| {
+            crate::model::save_named(child, name)
         })
     }
 
@@ -260,8 +260,8 @@ impl<C: Model> Query<C> {
         let name = self.connection_name().to_owned();
         crate::DB::connection(&name).transaction(|| {
             for child in children.iter_mut() {
-                self.clone().write_child(child, "create", |child, conn| {
-                    crate::model::insert_on(child, conn)
+                self.clone().write_child(child, "create", |child, name| {
+                    crate::model::insert_named(child, name)
                 })?;
             }
             Ok(())
@@ -272,8 +272,8 @@ impl<C: Model> Query<C> {
     /// Inserts `child` as related to this query's parent and returns it: always an
     /// INSERT, like [`Model::create`] (a taken key is `Error::UniqueViolation`).
     pub fn create(self, mut child: C) -> Result<C> {
-        self.write_child(&mut child, "create", |child, conn| {
-            crate::model::insert_on(child, conn)
+        self.write_child(&mut child, "create", |child, name| {
+            crate::model::insert_named(child, name)
         })?;
         Ok(child)
     }
@@ -303,6 +303,51 @@ impl<C: Model> Query<C> {
                 }
                 None => query.create(child),
             },
+        }
+    }
+
+    /// Creates a model through this query as [`Query::create`] does (linked to a
+    /// relation's parent), or, when a unique key refuses it, returns the row of this query
+    /// matching `attributes` (Eloquent's `createOrFirst` on a relation or a query). Inside
+    /// a transaction the insert runs in a savepoint, so the refusal does not abort it.
+    /// Through a belongs-to-many relation, a matching related row that is not attached
+    /// yet is attached.
+    pub fn create_or_first<'a>(
+        self,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<C>
+    where
+        C: Default,
+    {
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        let mut child = C::default();
+        crate::model::apply(&mut child, attributes.iter().cloned().chain(values))?;
+        let name = self.connection_name().to_owned();
+        let query = self.clone();
+        // In a savepoint when a transaction is open, so that PostgreSQL's refusal does
+        // not abort it; alone otherwise, so that the row that refused it stays visible.
+        let created = if crate::db::with_named(&name, |conn| Ok(conn.in_transaction()))? {
+            crate::DB::connection(&name).transaction(|| query.create(child))
+        } else {
+            query.create(child)
+        };
+        match created {
+            Err(refused @ Error::UniqueViolation { .. }) => {
+                if let Some(found) = self.clone().matching(&attributes).first()? {
+                    return Ok(found);
+                }
+                match self.unattached_match(&attributes)? {
+                    Some(found) => {
+                        let linked =
+                            linked_value(&found, self.relation_context("attach")?.relation);
+                        self.attach([linked])?;
+                        Ok(found)
+                    }
+                    None => Err(refused),
+                }
+            }
+            created => created,
         }
     }
 
@@ -384,12 +429,16 @@ impl<C: Model> Query<C> {
     {
         let values: Vec<(&str, Value)> = values.into_iter().collect();
         let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
-        match self.find_or_build(attributes.iter().cloned(), values.iter().cloned())? {
+        match self
+            .clone()
+            .find_or_build(attributes.iter().cloned(), values.iter().cloned())?
+        {
             Found::Stored(mut found) => {
                 // Already related: saved as itself (through a belongs-to-many relation,
-                // `save` would attach it a second time).
+                // `save` would attach it a second time), on the query's connection (a
+                // model without a state remembers none).
                 crate::model::apply(&mut found, values)?;
-                found.save()?;
+                crate::model::save_named(&mut found, self.connection_name())?;
                 Ok(found)
             }
             Found::Built(query, child) => {
@@ -403,7 +452,7 @@ impl<C: Model> Query<C> {
                             linked_value(&found, query.relation_context("attach")?.relation);
                         query.attach([linked])?;
                         crate::model::apply(&mut found, values)?;
-                        found.save()?;
+                        crate::model::save_named(&mut found, &name)?;
                         Ok(found)
                     });
                 }
@@ -465,13 +514,13 @@ impl<C: Model> Query<C> {
         self,
         child: &mut C,
         action: &str,
-        write: impl Fn(&mut C, &mut Connection) -> Result<()>,
+        write: impl Fn(&mut C, &str) -> Result<()>,
     ) -> Result<()> {
         let name = self.connection_name().to_owned();
         if self.model.relation.is_none() {
             // A model query (`User::with_trashed().first_or_create(..)`): the model is
             // written as `Model::save`/`create` would, on the query's connection.
-            self.run(|_, conn| write(child, conn))?;
+            write(child, &name)?;
             if name != C::meta().connection {
                 if let Some(state) = child.state_mut() {
                     state.use_connection(&name);
@@ -500,14 +549,14 @@ impl<C: Model> Query<C> {
                 if let Some(morph) = relation.morph_value() {
                     child.set_column(relation.morph_type, ValueRef::Text(morph.into()))?;
                 }
-                self.run(|_, conn| write(child, conn))?;
+                write(child, &name)?;
             }
             RelationKind::BelongsToMany
             | RelationKind::MorphToMany
             | RelationKind::MorphedByMany => {
                 self.pivot_context(action)?;
                 crate::DB::connection(&name).transaction(|| {
-                    crate::db::with_named(&name, |conn| write(child, conn))?;
+                    write(child, &name)?;
                     self.attach([linked_value(child, relation)]).map(|_| ())
                 })?;
             }
