@@ -607,6 +607,9 @@ on_every_backend! {
         // The deleting hook keeps France: the whole mass delete is cancelled.
         assert!(matches!(Country::query().delete(), Err(Error::Cancelled(_))));
         assert_eq!(Country::count()?, 3);
+        // So does `destroy`: Germany, before France, is not deleted either.
+        assert!(matches!(Country::destroy(["DE", "FR", "IT"]), Err(Error::Cancelled(_))));
+        assert_eq!(Country::count()?, 3);
         assert_eq!(Country::where_("code", "<>", "FR").delete()?, 2);
         assert_eq!(Country::count()?, 1);
         Ok(())

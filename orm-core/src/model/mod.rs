@@ -728,9 +728,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     }
 
     /// Deletes the rows with these keys, loading each so hooks and soft deletes apply.
-    /// Returns how many were deleted.
+    /// Returns how many were deleted. All or none: in one transaction, so a hook that
+    /// refuses one row (or a failed delete) leaves every row in place.
     fn destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
-        destroy::<Self, K>(&mut On::Named(Self::meta().connection), keys)
+        On::Named(Self::meta().connection).transaction(|on| destroy::<Self, K>(on, keys))
     }
 
     /// The columns whose value differs from the stored row, with their new values (every
