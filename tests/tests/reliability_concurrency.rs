@@ -459,6 +459,42 @@ fn mysql_concurrent_writers() -> Result<()> {
     concurrent_counter(&target)
 }
 
+/// `SET autocommit = 0` on a pooled connection (a legacy script, a copied snippet) would
+/// leave every later statement of the pool's next user in an implicit transaction that
+/// is never committed: its writes reported done, then lost. The connection is not handed
+/// out again; the next user's writes commit.
+#[test]
+fn mysql_autocommit_turned_off_does_not_reach_the_next_user() -> Result<()> {
+    let Some(target) = mysql_target("rel_my_autocommit", 1) else {
+        return Ok(());
+    };
+    create_tables(&target)?;
+    let rows = target.quoted("rows");
+    for off in ["SET autocommit = 0", "set @@SESSION.autocommit=OFF"] {
+        target.conn().statement(off)?;
+        target.conn().execute(
+            &format!("INSERT INTO {rows} (thread, seq) VALUES (1, 1)"),
+            &[],
+        )?;
+        // In one batch, committed by its own COMMIT.
+        target.conn().unprepared(&format!(
+            "SET autocommit = 0; INSERT INTO {rows} (thread, seq) VALUES (2, 2); COMMIT"
+        ))?;
+        target.conn().execute(
+            &format!("INSERT INTO {rows} (thread, seq) VALUES (3, 3)"),
+            &[],
+        )?;
+    }
+    let mut other = Connection::open(&target.url)?;
+    let seen = other.select(&format!("SELECT COUNT(*) AS n FROM {rows}"), &[])?;
+    assert_eq!(
+        seen[0].get::<i64, _>("n")?,
+        6,
+        "every write reported done is committed"
+    );
+    Ok(())
+}
+
 #[test]
 fn sqlite_pool_never_reuses_a_dirty_connection() -> Result<()> {
     let target = sqlite_target("reliability_sqlite_pool", 1);

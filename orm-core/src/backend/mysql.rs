@@ -65,6 +65,11 @@ pub(crate) struct MysqlConnection {
     /// Whether SQL sent on this connection may have left a transaction open (see
     /// `PgConnection`: tracked from the statements; an over-estimate costs a ROLLBACK).
     transaction_maybe_open: bool,
+    /// Whether SQL sent on this connection turned `autocommit` off: every later
+    /// statement then runs in an implicit transaction that a pool's next user would
+    /// inherit (its writes reported done, never committed), so the connection is not
+    /// handed out again.
+    autocommit_off: bool,
     /// Whether the last failure rolled the whole transaction back (a deadlock does, on
     /// InnoDB): committing the level it happened in must then fail.
     aborted: bool,
@@ -161,6 +166,7 @@ impl MysqlConnection {
             conn,
             closed: false,
             transaction_maybe_open: false,
+            autocommit_off: false,
             aborted: false,
             keys: Keys {
                 returning,
@@ -212,6 +218,14 @@ impl MysqlConnection {
             self.transaction_maybe_open = true;
         } else if succeeded && ends_transaction(sql) {
             self.transaction_maybe_open = false;
+        } else if succeeded && is_set(sql) {
+            self.track_autocommit(sql);
+        }
+    }
+
+    fn track_autocommit(&mut self, sql: &str) {
+        if let Some(on) = autocommit_setting(sql) {
+            self.autocommit_off = !on;
         }
     }
 
@@ -338,6 +352,10 @@ impl MysqlConnection {
         } else if result.is_ok() && ends_transaction(sql) {
             self.transaction_maybe_open = false;
         }
+        // Whether or not it failed part-way: an earlier statement may have run.
+        if lower.contains("autocommit") {
+            self.track_autocommit(&lower);
+        }
         result
     }
 
@@ -356,7 +374,7 @@ impl MysqlConnection {
     }
 
     pub(crate) fn has_open_transaction(&mut self) -> bool {
-        self.transaction_maybe_open
+        self.transaction_maybe_open || self.autocommit_off
     }
 }
 
@@ -450,6 +468,30 @@ fn each_row<P: mysql::prelude::Protocol>(
 }
 
 /// Whether one statement may open a transaction (`BEGIN`, `START TRANSACTION`).
+fn is_set(sql: &str) -> bool {
+    let head = sql.trim_start().get(..3).unwrap_or_default();
+    head.eq_ignore_ascii_case("SET")
+}
+
+/// The value the last `autocommit = ..` assignment in `sql` gives it (`SET autocommit
+/// = 0`, `SET @@SESSION.autocommit=OFF`, ...), if any.
+fn autocommit_setting(sql: &str) -> Option<bool> {
+    let squashed: String = sql
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let value = &squashed[squashed.rfind("autocommit=")? + "autocommit=".len()..];
+    let is = |words: &[&str]| words.iter().any(|w| value.starts_with(w));
+    if is(&["0", "off", "false"]) {
+        Some(false)
+    } else if is(&["1", "on", "true"]) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 fn starts_transaction(sql: &str) -> bool {
     let head = sql.trim_start().get(..5).unwrap_or_default();
     head.eq_ignore_ascii_case("BEGIN") || head.eq_ignore_ascii_case("START")
