@@ -218,3 +218,31 @@ fn pool_replaces_closed(url: &str, name: &str) -> orm_core::Result<()> {
     DB::disconnect(name);
     Ok(())
 }
+
+/// A server that accepts the TCP connection but never answers (a hung server, a wedged
+/// proxy): `DB::connect_with` gives up after the pool's `connection_timeout` with
+/// `Error::Connection`, where it used to wait forever in the driver's handshake. Needs no
+/// server: the listener is this test's.
+#[test]
+fn connecting_to_a_server_that_never_answers_gives_up_after_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let port = listener.local_addr().unwrap().port();
+    let config = PoolConfig {
+        connection_timeout: Duration::from_millis(500),
+        ..PoolConfig::default()
+    };
+    for url in [
+        format!("postgres://postgres@127.0.0.1:{port}/test"),
+        format!("mysql://root@127.0.0.1:{port}/test"),
+    ] {
+        let started = Instant::now();
+        let outcome = DB::connect_with("never_answers", &url, config.clone());
+        assert!(
+            matches!(outcome, Err(Error::Connection { .. })),
+            "{url}: {outcome:?}"
+        );
+        // A hang, not a speed: the bound is generous.
+        assert!(started.elapsed() < Duration::from_secs(20), "{url}");
+    }
+    drop(listener);
+}

@@ -132,6 +132,37 @@ impl Connection {
         Connection::open_with(&ConnectOptions::parse(url)?)
     }
 
+    /// [`Connection::open_with`] that gives up after `limit` when the server accepts the
+    /// connection but never answers (a hung server or proxy): the drivers bound the TCP
+    /// connect at most, not the handshake after it. The attempt runs on a thread of its
+    /// own, left behind when it does not finish in time. SQLite opens on this thread.
+    pub(crate) fn open_within(options: &ConnectOptions, limit: Duration) -> Result<Connection> {
+        if options.backend() == Backend::Sqlite {
+            return Connection::open_with(options);
+        }
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let attempt = options.clone();
+        std::thread::Builder::new()
+            .name("orm-connect".into())
+            .spawn(move || {
+                let _ = sender.send(Connection::open_with(&attempt));
+            })
+            .map_err(|e| Error::Connection {
+                message: format!("cannot start a thread to connect: {e}"),
+                source: None,
+            })?;
+        receiver.recv_timeout(limit).unwrap_or_else(|_| {
+            Err(Error::Connection {
+                message: format!(
+                    "{} accepted the connection but did not answer within {limit:?} \
+                     (the pool's connection_timeout)",
+                    options.redacted()
+                ),
+                source: None,
+            })
+        })
+    }
+
     /// Opens a connection from parsed options.
     pub fn open_with(options: &ConnectOptions) -> Result<Connection> {
         let inner = match &options.target {

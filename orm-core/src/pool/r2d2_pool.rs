@@ -210,7 +210,10 @@ impl Pool {
         let options = ConnectOptions::parse(url)?;
         config.check()?;
         // Fail fast with the real cause when the URL or server is bad.
-        drop(Connection::open_with(&options)?);
+        drop(Connection::open_within(
+            &options,
+            config.connection_timeout,
+        )?);
         // An in-memory database is its connection: one, kept for the pool's whole life
         // (closing it when idle or old would leave the next caller a new, empty database).
         let (max_size, idle_timeout, max_lifetime) = if options.is_memory() {

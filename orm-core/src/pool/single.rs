@@ -101,7 +101,7 @@ impl Pool {
     pub fn with_config(url: &str, config: PoolConfig) -> Result<Pool> {
         let options = ConnectOptions::parse(url)?;
         config.check()?;
-        let conn = Connection::open_with(&options)?;
+        let conn = Connection::open_within(&options, config.connection_timeout)?;
         let shared = Shared {
             state: Mutex::new(State {
                 idle: Some(conn),
