@@ -121,7 +121,25 @@ impl<T: ToValue + FromValue + SerializeIfJson> ColumnField<Serialized> for T {
         key: &'static str,
         _: Serialized,
     ) -> Result<(), S::Error> {
+        // A point in time is written as Eloquent writes it: in UTC, with six fraction
+        // digits (`2012-12-04T00:00:00.000000Z`), so every value has the same width.
+        if T::FAMILY == TypeFamily::DateTime {
+            if let Value::DateTimeUtc(at) = ToValue::to_value(self) {
+                return state.serialize_field(key, &UtcMicros(at));
+            }
+        }
         state.serialize_field(key, self)
+    }
+}
+
+/// A UTC time serialized with six fraction digits and a `Z`.
+#[cfg(feature = "json")]
+struct UtcMicros(chrono::DateTime<chrono::Utc>);
+
+#[cfg(feature = "json")]
+impl serde::Serialize for UtcMicros {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
     }
 }
 

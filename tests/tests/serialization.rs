@@ -125,3 +125,37 @@ on_every_backend! {
         Ok(())
     }
 }
+
+/// Times as the derived `Serialize` writes them.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "stamps")]
+pub struct Stamp {
+    pub id: Option<i64>,
+    pub at: DateTime<Utc>,
+    pub maybe: Option<DateTime<Utc>>,
+    pub local: Option<chrono::NaiveDateTime>,
+}
+
+/// Laravel's testToArrayIncludesDefaultFormattedTimestamps: a point in time is written in
+/// UTC with six fraction digits, whatever its fraction, so every value has one width.
+#[test]
+fn times_serialize_in_utc_with_six_fraction_digits() -> Result<()> {
+    let at: DateTime<Utc> = "2012-12-04T00:00:00Z".parse().unwrap();
+    let later: DateTime<Utc> = "2012-12-04T10:11:12.5Z".parse().unwrap();
+    let stamp = Stamp {
+        id: Some(1),
+        at,
+        maybe: Some(later),
+        local: None,
+    };
+    let json = stamp.to_json()?;
+    assert_eq!(json["at"], "2012-12-04T00:00:00.000000Z");
+    assert_eq!(json["maybe"], "2012-12-04T10:11:12.500000Z");
+    assert_eq!(json["local"], serde_json::Value::Null);
+    let unset = Stamp {
+        maybe: None,
+        ..stamp
+    };
+    assert_eq!(unset.to_json()?["maybe"], serde_json::Value::Null);
+    Ok(())
+}
