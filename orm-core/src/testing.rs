@@ -85,6 +85,35 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Runs `f` with the ORM's clock stopped at `at` on this thread (Laravel's `travelTo`,
+/// `Carbon::setTestNow`): `created_at`, `updated_at`, touches, soft deletes and
+/// [`crate::now`] read `at` (to the microsecond) while `f` runs. Calls nest; the clock
+/// runs again when `f` returns or panics. Defaults the database fills itself
+/// (`CURRENT_TIMESTAMP`) keep the server's time.
+///
+/// ```
+/// use orm_core::{testing, DateTime, Utc};
+/// let at: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().unwrap();
+/// assert_eq!(testing::travel_to(at, orm_core::now), at);
+/// assert!(orm_core::now() > at);
+/// ```
+pub fn travel_to<R>(at: chrono::DateTime<chrono::Utc>, f: impl FnOnce() -> R) -> R {
+    struct Resume(Option<chrono::DateTime<chrono::Utc>>);
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            crate::value::travel(self.0.take());
+        }
+    }
+    let _resume = Resume(crate::value::travel(Some(at)));
+    f()
+}
+
+/// [`travel_to`] the current time: the clock stopped for the length of `f` (Laravel's
+/// `freezeTime`), so two writes in it carry the same timestamp.
+pub fn freeze_time<R>(f: impl FnOnce() -> R) -> R {
+    travel_to(crate::now(), f)
+}
+
 /// A fresh in-memory SQLite database as this thread's default connection.
 ///
 /// # Panics

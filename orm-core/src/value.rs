@@ -1123,7 +1123,20 @@ macro_rules! values {
     ($($v:expr),* $(,)?) => { ::std::vec![$($crate::ToValue::to_value(&$v)),*] };
 }
 
-/// The current time as stored: UTC, microsecond precision (what both backends keep).
+thread_local! {
+    /// The time `testing::travel_to` stopped this thread's clock at.
+    static TRAVELLED: std::cell::Cell<Option<DateTime<Utc>>> = const { std::cell::Cell::new(None) };
+}
+
+/// The current time as stored: UTC, microsecond precision (what both backends keep);
+/// inside [`crate::testing::travel_to`], the time it gives.
 pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    TRAVELLED
+        .with(std::cell::Cell::get)
+        .unwrap_or_else(|| Utc::now().trunc_subsecs(6))
+}
+
+/// Stops this thread's clock at `at` (`None`: runs it again); returns the previous stop.
+pub(crate) fn travel(at: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    TRAVELLED.with(|t| t.replace(at.map(|at| at.trunc_subsecs(6))))
 }

@@ -236,6 +236,32 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_test_can_stop_the_clock() {
+        // Laravel's travelTo / Carbon::setTestNow: every stamp the ORM writes is that time.
+        let (board, topic, _) = forum()?;
+        let at: DateTime<Utc> = "2021-06-01T12:00:00.123456Z".parse().unwrap();
+        let topic_id = topic.id.unwrap();
+        orm_core::testing::travel_to(at, || -> Result<()> {
+            Message::create(Message { topic_id, body: "then".into(), ..Default::default() })?;
+            Topic::find_or_fail(topic_id)?.delete()
+        })?;
+        let topic = Topic::with_trashed().find_or_fail(topic_id)?;
+        assert_eq!((topic.updated_at, topic.deleted_at), (Some(at), Some(at)));
+        assert_eq!(Board::find_or_fail(board.id.unwrap())?.updated_at, Some(at));
+        assert!(orm_core::now() > at, "the clock runs again after the closure");
+        // Two writes in a frozen clock carry one time; a panic inside ends the stop too.
+        let (first, second) = orm_core::testing::freeze_time(|| -> Result<_> {
+            let a = Board::create(Board { name: "a".into(), ..Default::default() })?;
+            let b = Board::create(Board { name: "b".into(), ..Default::default() })?;
+            Ok((a.created_at, b.created_at))
+        })?;
+        assert_eq!(first, second);
+        let unwound = std::panic::catch_unwind(|| orm_core::testing::travel_to(at, || panic!("inside")));
+        assert!(unwound.is_err());
+        assert!(orm_core::now() > at);
+        Ok(())
+    }
+
     fn touching_a_model_touches_its_owners() {
         let (board, topic, long_ago) = forum()?;
         let before = Utc::now() - chrono::Duration::seconds(5);
