@@ -296,11 +296,7 @@ impl<C: Model> Query<C> {
         match self.find_or_build(attributes.iter().cloned(), values)? {
             Found::Stored(found) => Ok(found),
             Found::Built(query, child) => match query.unattached_match(&attributes)? {
-                Some(found) => {
-                    let linked = linked_value(&found, query.relation_context("attach")?.relation);
-                    query.attach([linked])?;
-                    Ok(found)
-                }
+                Some(found) => query.attach_found(found),
                 None => query.create(child),
             },
         }
@@ -338,12 +334,7 @@ impl<C: Model> Query<C> {
                     return Ok(found);
                 }
                 match self.unattached_match(&attributes)? {
-                    Some(found) => {
-                        let linked =
-                            linked_value(&found, self.relation_context("attach")?.relation);
-                        self.attach([linked])?;
-                        Ok(found)
-                    }
+                    Some(found) => self.attach_found(found),
                     None => Err(refused),
                 }
             }
@@ -464,6 +455,13 @@ impl<C: Model> Query<C> {
     /// Through a belongs-to-many relation, a row of the related table matching
     /// `attributes` that this parent has not attached (Eloquent's `firstOrCreate` and
     /// `updateOrCreate` attach it rather than create a second one); `None` otherwise.
+    /// Attaches `found`, a related row matched but not linked yet, and returns it.
+    fn attach_found(self, found: C) -> Result<C> {
+        let linked = linked_value(&found, self.relation_context("attach")?.relation);
+        self.attach([linked])?;
+        Ok(found)
+    }
+
     fn unattached_match(&self, attributes: &[(&str, Value)]) -> Result<Option<C>> {
         let pivot = self
             .relation_context("first_or_create")
