@@ -1086,6 +1086,17 @@ on_every_backend! {
         assert_eq!(Role::count()?, roles_before);
         assert_eq!(linus.roles().count()?, 3);
         assert_eq!(Role::find_or_fail(editor.id.unwrap())?.name, "editor in chief");
+        // create_or_first: the insert first; a role name taken by a role that is not
+        // Grace's yet is attached to her, not created again.
+        DB::statement("CREATE UNIQUE INDEX roles_name_unique ON roles (name)")?;
+        let grace = User::where_eq("name", "Grace").first()?.unwrap();
+        let grace_roles = grace.roles().count()?;
+        let taken = grace.roles().create_or_first(row! {"name" => "admin"}, row! {})?;
+        assert_eq!((taken.id, Role::count()?), (admin.id, roles_before));
+        assert_eq!(grace.roles().count()?, grace_roles + 1);
+        let fresh = grace.roles().create_or_first(row! {"name" => "owner"}, row! {})?;
+        assert_eq!((Role::count()?, grace.roles().count()?), (roles_before + 1, grace_roles + 2));
+        assert_eq!(grace.roles().create_or_first(row! {"name" => "owner"}, row! {})?.id, fresh.id);
         // Model-level: find_or_new and without_trashed.
         assert_eq!(Post::find_or_new(987_654)?.id, None);
         assert_eq!(Post::find_or_new(post.id.unwrap())?.title, "a1");
