@@ -785,6 +785,12 @@ on_every_backend! {
         assert_eq!(nested, ["Ada", "Nobody"]);
         let kept = Voter::query().or_where_group(|q| q.where_eq("name", "Nobody")).count()?;
         assert_eq!(kept, 0, "a group that removes nothing keeps the scope");
+        // Every scope but the ones named (Eloquent's withoutGlobalScopesExcept).
+        let nobody = || Voter::query().scope("nobody", |q| q.where_eq("name", "Nobody"));
+        assert_eq!(nobody().count()?, 0);
+        assert_eq!(nobody().without_scopes_except(&["nobody"]).count()?, 1);
+        assert_eq!(nobody().without_scopes_except(&["voters"]).count()?, 2);
+        assert_eq!(nobody().without_scopes_except(&[]).count()?, 3);
         Ok(())
     }
 

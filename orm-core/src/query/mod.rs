@@ -487,6 +487,16 @@ impl<T> Query<T> {
         self
     }
 
+    /// Removes every scope but those named (Eloquent's `withoutGlobalScopesExcept`):
+    /// `Post::query().without_scopes_except(&[SOFT_DELETES])`.
+    pub fn without_scopes_except(mut self, names: &[&str]) -> Self {
+        let parts = self.parts.make_mut();
+        parts
+            .scopes
+            .retain(|(n, _)| n == RELATION_SCOPE || names.iter().any(|name| n == name));
+        self
+    }
+
     /// Points the `IS [NOT] NULL` conditions on `table.column` (its wheres and scopes')
     /// at `alias.column` instead: the soft-delete column of a related table that an
     /// existence subquery aliases, which `only_trashed()`/`without_trashed()` in a
