@@ -1027,6 +1027,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         });
         // A count loaded by `with_count` is `{relation}_count`, as Eloquent serializes it.
         let count_name = format!("{relation_name}_count");
+        let exists_name = format!("{relation_name}_exists");
         serialize_relations.push(quote! {
             if self.#field.is_loaded() {
                 ::orm_core::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #relation_name, &self.#field)?;
@@ -1039,6 +1040,14 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 }
                 ::core::option::Option::None => {
                     ::orm_core::__private::serde::ser::SerializeStruct::skip_field(&mut state, #count_name)?;
+                }
+            }
+            match self.#field.exists_loaded() {
+                ::core::option::Option::Some(exists) => {
+                    ::orm_core::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #exists_name, &exists)?;
+                }
+                ::core::option::Option::None => {
+                    ::orm_core::__private::serde::ser::SerializeStruct::skip_field(&mut state, #exists_name)?;
                 }
             }
         });

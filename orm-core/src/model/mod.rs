@@ -325,28 +325,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// twice gives its model once, where it first appears), or [`Error::NotFound`] naming every key with no row
     /// (`id IN (3, 7)`): Eloquent's `findOrFail([..])`.
     fn find_many_or_fail<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<Vec<Self>> {
-        let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
-        let found = Self::find_many(keys.iter().cloned())?;
-        let mut by_key: std::collections::HashMap<String, Self> = found
-            .into_iter()
-            .map(|model| (model.key_value().to_string(), model))
-            .collect();
-        let missing: Vec<String> = keys
-            .iter()
-            .filter(|key| found_key(&by_key, key).is_none())
-            .map(Value::to_string)
-            .collect();
-        if !missing.is_empty() {
-            let meta = Self::meta();
-            return Err(Error::NotFound {
-                model: meta.name.to_owned(),
-                key: format!("{} IN ({})", meta.primary_key, missing.join(", ")),
-            });
-        }
-        Ok(keys
-            .iter()
-            .filter_map(|key| by_key.remove(&found_key(&by_key, key)?))
-            .collect())
+        Self::query().find_many_or_fail(keys)
     }
 
     /// The row with this key, or a new model (its `Default`) **not saved** (Eloquent's
@@ -734,6 +713,13 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         On::Named(Self::meta().connection).transaction(|on| destroy::<Self, K>(on, keys))
     }
 
+    /// Deletes the rows with these keys for real, soft-deleted ones included, loading
+    /// each so hooks apply (Eloquent's `forceDestroy`). Returns how many were deleted.
+    /// All or none, as [`Model::destroy`].
+    fn force_destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
+        On::Named(Self::meta().connection).transaction(|on| force_destroy::<Self, K>(on, keys))
+    }
+
     /// The columns whose value differs from the stored row, with their new values (every
     /// column for a model that was never saved). With a [`ModelState`] field it compares
     /// with the values as read or last saved, without a query; without one it compares
@@ -1044,6 +1030,8 @@ pub trait RelationSlot: std::any::Any {
     /// Keeps a `with_sum`-like aggregate of the relation's `column` (replacing an earlier
     /// one of the same function and column).
     fn set_aggregate(&mut self, function: crate::query::Aggregate, column: &str, value: Value);
+    /// Keeps whether any related row matched (`with_exists`).
+    fn set_exists(&mut self, exists: bool);
 }
 
 /// The name of the soft-delete scope on model queries.
@@ -1122,6 +1110,25 @@ fn destroy<M: Model, K: ToValue>(on: &mut On, keys: impl IntoIterator<Item = K>)
     Ok(count)
 }
 
+fn force_destroy<M: Model, K: ToValue>(
+    on: &mut On,
+    keys: impl IntoIterator<Item = K>,
+) -> Result<u64> {
+    let meta = M::meta();
+    let key_column = format!("{}.{}", meta.table, meta.primary_key);
+    let mut count = 0;
+    for key in keys {
+        let query = M::query()
+            .with_trashed()
+            .where_eq(Ident::Owned(key_column.clone()), key.to_value());
+        if let Some(mut model) = on.run(|conn| query.clone().first_on(conn))? {
+            delete(&mut model, on, true)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
 fn dirty<M: Model>(model: &M, on: &mut On) -> Result<Vec<(&'static str, Value)>> {
     let meta = M::meta();
     if let Some(state) = model.state() {
@@ -1191,6 +1198,40 @@ pub(crate) fn apply<'a, M: Model>(
 }
 
 impl<M: Model> Query<M> {
+    /// The rows with all of these keys that the query matches, in the order the keys are
+    /// given (a key given twice gives its model once, where it first appears), or
+    /// [`Error::NotFound`] naming every key without one (`id IN (3, 7)`): Eloquent's
+    /// `findOrFail([..])` on a query or relation (`user.posts().find_many_or_fail([1, 2])`).
+    /// A list longer than a statement can bind is read in parts.
+    pub fn find_many_or_fail<K: ToValue>(
+        self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<Vec<M>> {
+        let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
+        let mut by_key: std::collections::HashMap<String, M> = std::collections::HashMap::new();
+        for part in key_parts(keys.clone()) {
+            for model in self.clone().find_many(part)? {
+                by_key.insert(model.key_value().to_string(), model);
+            }
+        }
+        let missing: Vec<String> = keys
+            .iter()
+            .filter(|key| found_key(&by_key, key).is_none())
+            .map(Value::to_string)
+            .collect();
+        if !missing.is_empty() {
+            let meta = M::meta();
+            return Err(Error::NotFound {
+                model: meta.name.to_owned(),
+                key: format!("{} IN ({})", meta.primary_key, missing.join(", ")),
+            });
+        }
+        Ok(keys
+            .iter()
+            .filter_map(|key| by_key.remove(&found_key(&by_key, key)?))
+            .collect())
+    }
+
     /// Includes soft-deleted rows.
     pub fn with_trashed(self) -> Self {
         self.without_scope(SOFT_DELETES)

@@ -17,6 +17,8 @@ pub struct LoadPlan {
     pub(crate) relations: Vec<EagerRelation>,
     /// The relations to count (`with_count`, `with_count_where`), with their constraints.
     pub(crate) counts: Vec<(String, Option<Constraint>)>,
+    /// The relations to test for any row (`with_exists`, `with_exists_where`).
+    pub(crate) exists: Vec<(String, Option<Constraint>)>,
     /// The relations' columns to aggregate (`with_sum`, `with_aggregate_where`, ...).
     pub(crate) aggregates: Vec<AggregateRequest>,
     /// The counts' aliases (`posts_count`) and the subqueries that count them, for an
@@ -71,6 +73,7 @@ impl Clone for LoadPlan {
         LoadPlan {
             relations: clone_list(&self.relations),
             counts: clone_list(&self.counts),
+            exists: clone_list(&self.exists),
             aggregates: clone_list(&self.aggregates),
             count_orders: self.count_orders.clone(),
         }
@@ -87,6 +90,10 @@ impl std::fmt::Debug for LoadPlan {
             .field(
                 "counts",
                 &self.counts.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            )
+            .field(
+                "exists",
+                &self.exists.iter().map(|(name, _)| name).collect::<Vec<_>>(),
             )
             .field(
                 "aggregates",
@@ -122,7 +129,10 @@ impl LoadPlan {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.relations.is_empty() && self.counts.is_empty() && self.aggregates.is_empty()
+        self.relations.is_empty()
+            && self.counts.is_empty()
+            && self.exists.is_empty()
+            && self.aggregates.is_empty()
     }
 
     /// Adds `posts.comments` as `posts` → `comments`, with `constraint` on the last one.

@@ -103,6 +103,8 @@ fn as_float(value: &Value) -> Option<f64> {
 struct ManyInner<T> {
     items: Option<Vec<T>>,
     count: Option<u64>,
+    /// Whether any related row matched, from `with_exists`.
+    exists: Option<bool>,
     aggregates: Aggregates,
     /// Per item, its pivot row, when eager loading read one (a belongs-to-many with
     /// `with_pivot` columns or pivot timestamps).
@@ -126,6 +128,7 @@ impl<T> Many<T> {
             Box::new(ManyInner {
                 items: None,
                 count: None,
+                exists: None,
                 aggregates: Aggregates::default(),
                 pivots: None,
             })
@@ -210,6 +213,20 @@ impl<T> Many<T> {
         &mut self.inner_mut().count
     }
 
+    /// Whether the relation has any row: what `with_exists` loaded, else whether the
+    /// `with_count` count or the loaded list is non-zero; `None` when none of them was
+    /// loaded (Eloquent's `{relation}_exists`).
+    pub fn exists(&self) -> Option<bool> {
+        let inner = self.inner.as_ref()?;
+        inner.exists.or_else(|| Some(self.count()? > 0))
+    }
+
+    /// What `with_exists` loaded, if it ran (what serializes as `{relation}_exists`).
+    #[doc(hidden)]
+    pub fn exists_loaded(&self) -> Option<bool> {
+        self.inner.as_ref()?.exists
+    }
+
     fn aggregates(&self) -> Option<&Aggregates> {
         self.inner.as_ref().map(|inner| &inner.aggregates)
     }
@@ -260,6 +277,7 @@ impl<T: Clone> Clone for Many<T> {
                 Box::new(ManyInner {
                     items: inner.items.clone(),
                     count: inner.count,
+                    exists: inner.exists,
                     aggregates: inner.aggregates.clone(),
                     pivots: inner.pivots.clone(),
                 })
@@ -317,6 +335,7 @@ struct OneInner<T> {
     /// `Some` once loaded: the model, or `None` when there is none.
     item: Option<Option<T>>,
     count: Option<u64>,
+    exists: Option<bool>,
     aggregates: Aggregates,
 }
 
@@ -338,6 +357,7 @@ impl<T> One<T> {
             Box::new(OneInner {
                 item: None,
                 count: None,
+                exists: None,
                 aggregates: Aggregates::default(),
             })
         })
@@ -382,6 +402,20 @@ impl<T> One<T> {
     #[doc(hidden)]
     pub fn count_slot(&mut self) -> &mut Option<u64> {
         &mut self.inner_mut().count
+    }
+
+    /// Whether the relation has any row: what `with_exists` loaded, else whether the
+    /// `with_count` count or the loaded list is non-zero; `None` when none of them was
+    /// loaded (Eloquent's `{relation}_exists`).
+    pub fn exists(&self) -> Option<bool> {
+        let inner = self.inner.as_ref()?;
+        inner.exists.or_else(|| Some(self.count()? > 0))
+    }
+
+    /// What `with_exists` loaded, if it ran (what serializes as `{relation}_exists`).
+    #[doc(hidden)]
+    pub fn exists_loaded(&self) -> Option<bool> {
+        self.inner.as_ref()?.exists
     }
 
     fn aggregates(&self) -> Option<&Aggregates> {
@@ -438,6 +472,7 @@ impl<T: Clone> Clone for One<T> {
                 Box::new(OneInner {
                     item: inner.item.clone(),
                     count: inner.count,
+                    exists: inner.exists,
                     aggregates: inner.aggregates.clone(),
                 })
             })),
@@ -496,6 +531,9 @@ impl<T: Model> PushLoaded for Many<T> {
 }
 
 impl<T: 'static> RelationSlot for One<T> {
+    fn set_exists(&mut self, exists: bool) {
+        self.inner_mut().exists = Some(exists);
+    }
     fn is_loaded(&self) -> bool {
         One::is_loaded(self)
     }
@@ -514,6 +552,9 @@ impl<T: 'static> RelationSlot for One<T> {
 }
 
 impl<T: 'static> RelationSlot for Many<T> {
+    fn set_exists(&mut self, exists: bool) {
+        self.inner_mut().exists = Some(exists);
+    }
     fn is_loaded(&self) -> bool {
         Many::is_loaded(self)
     }

@@ -36,6 +36,9 @@ pub(super) fn run_plan_counting<M: Model>(
     for (name, constraint) in &plan.counts {
         load_counts(models, M::meta().relation(name)?, constraint.as_ref(), conn)?;
     }
+    for (name, constraint) in &plan.exists {
+        load_exists(models, M::meta().relation(name)?, constraint.as_ref(), conn)?;
+    }
     for request in &plan.aggregates {
         load_aggregates(
             models,
@@ -741,6 +744,25 @@ pub(super) fn load_counts<M: Model>(
     Ok(())
 }
 
+/// `with_exists`: one grouped query per relation, reading which parents have a row.
+pub(super) fn load_exists<M: Model>(
+    models: &mut [M],
+    relation: &'static RelationMeta,
+    constraint: Option<&Constraint>,
+    conn: &mut Connection,
+) -> Result<()> {
+    let keys = ParentKeys::of(models, relation.parent_column());
+    let any = |q: Query<Record>| q.select_raw("1", &[]);
+    let found = grouped_by_parent(&keys.distinct, relation, constraint, any, conn)?;
+    for (model, key) in models.iter_mut().zip(&keys.keys) {
+        let exists = key.as_ref().is_some_and(|k| found.contains_key(k));
+        if let Some(slot) = model.relation_slot(relation.name) {
+            slot.set_exists(exists);
+        }
+    }
+    Ok(())
+}
+
 /// The number of `relation`'s rows per parent key (keys with none are absent).
 fn count_related(
     keys: &[Value],
@@ -926,6 +948,37 @@ impl<M: Model> Query<M> {
             eager.after_load = run_plan_counting::<M>;
         }
         self.order_count_by(relation, Some(&constraint));
+        self
+    }
+
+    /// Loads whether each row has any related row of each relation (Eloquent's
+    /// `withExists`), one grouped query per relation; read with `user.posts.exists()`,
+    /// serialized as `posts_exists`.
+    pub fn with_exists(mut self, relations: &[&str]) -> Self {
+        self.model
+            .eager_plan(run_plan_counting::<M>)
+            .exists
+            .extend(relations.iter().map(|r| ((*r).to_owned(), None)));
+        if let Some(eager) = self.model.eager.as_mut() {
+            eager.after_load = run_plan_counting::<M>;
+        }
+        self
+    }
+
+    /// [`Query::with_exists`] of one relation, over the related rows that match the
+    /// constraint: `with_exists_where("posts", |q| q.where_eq("published", true))`.
+    pub fn with_exists_where(
+        mut self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        self.model
+            .eager_plan(run_plan_counting::<M>)
+            .exists
+            .push((relation.to_owned(), Some(Arc::new(constraint))));
+        if let Some(eager) = self.model.eager.as_mut() {
+            eager.after_load = run_plan_counting::<M>;
+        }
         self
     }
 

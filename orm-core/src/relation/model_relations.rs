@@ -51,6 +51,25 @@ pub trait ModelRelations: Model {
         })
     }
 
+    /// Loads whether each model has any row of each relation, as `with_exists` does on a
+    /// query (Eloquent's `loadExists`; one grouped query per relation); read with
+    /// `user.posts.exists()`.
+    fn load_exists(models: &mut [Self], relations: &[&str]) -> Result<()> {
+        if models.is_empty() {
+            return Ok(());
+        }
+        let relations = relations
+            .iter()
+            .map(|name| Self::meta().relation(name))
+            .collect::<Result<Vec<_>>>()?;
+        crate::replicas::read_named(&models_connection(models), |conn| {
+            for relation in &relations {
+                load_exists(models, relation, None, conn)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Loads `function(column)` of a relation onto models already loaded, as
     /// `with_aggregate` does on a query: `User::load_aggregate(&mut users, "posts",
     /// Aggregate::Sum, "votes")` (Eloquent's `loadSum`, `loadAggregate`; one grouped

@@ -1,0 +1,211 @@
+//! Eloquent forms on every backend: `with_exists` / `load_exists` (`withExists`,
+//! `loadExists`), `find_many_or_fail` on a relation query (`$user->posts()->findOrFail([..])`)
+//! and `Model::force_destroy` (`forceDestroy`).
+
+use orm_core::prelude::*;
+use orm_migrate::Schema;
+use orm_tests::on_every_backend;
+
+#[derive(Debug, Clone, Default, Model)]
+pub struct Writer {
+    pub id: Option<i64>,
+    pub name: String,
+    #[model(has_many(Article))]
+    pub articles: HasMany<Article>,
+    #[model(has_one(Article, constrain = Article::newest_first))]
+    pub newest_article: HasOne<Article>,
+    #[model(belongs_to(Writer, foreign_key = "mentor_id"))]
+    pub mentor: BelongsTo<Writer>,
+    pub mentor_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(soft_deletes, hooks)]
+pub struct Article {
+    pub id: Option<i64>,
+    pub writer_id: i64,
+    pub title: String,
+    pub published: bool,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl Article {
+    fn newest_first(query: Query<Article>) -> Query<Article> {
+        query.order_by_desc("id")
+    }
+}
+
+impl ModelHooks for Article {
+    fn deleting(&mut self) -> Result<()> {
+        if self.title == "keep" {
+            return Err(Error::Cancelled("kept".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Ada (three articles, one published, one soft-deleted), Bob (none), Cy (one draft,
+/// mentored by Ada).
+fn seed() -> Result<(i64, i64, i64)> {
+    Schema::on_default(|s| {
+        s.create("writers", |t| {
+            t.increments("id");
+            t.string("name", 50);
+            t.big_integer("mentor_id").nullable();
+        })?;
+        s.create("articles", |t| {
+            t.increments("id");
+            t.big_integer("writer_id");
+            t.string("title", 50);
+            t.boolean("published");
+            t.timestamp("deleted_at").nullable();
+        })
+    })
+    .map_err(Error::other)?;
+    let writer = |name: &str, mentor_id: Option<i64>| {
+        Writer::create(Writer {
+            name: name.into(),
+            mentor_id,
+            ..Default::default()
+        })
+        .map(|w| w.id.unwrap())
+    };
+    let ada = writer("Ada", None)?;
+    let bob = writer("Bob", None)?;
+    let cy = writer("Cy", Some(ada))?;
+    for (writer_id, title, published) in [
+        (ada, "one", true),
+        (ada, "two", false),
+        (ada, "gone", true),
+        (cy, "draft", false),
+    ] {
+        Article::create(Article {
+            writer_id,
+            title: title.into(),
+            published,
+            ..Default::default()
+        })?;
+    }
+    Article::where_eq("title", "gone")
+        .first()?
+        .unwrap()
+        .delete()?;
+    Ok((ada, bob, cy))
+}
+
+fn names(writers: &[Writer]) -> Vec<&str> {
+    writers.iter().map(|w| w.name.as_str()).collect()
+}
+
+on_every_backend! {
+    fn with_exists_loads_whether_each_row_has_a_related_row() -> Result<()> {
+        seed()?;
+        let writers = Writer::query()
+            .with_exists(&["articles", "newest_article", "mentor"])
+            .order_by("name")
+            .get()?;
+        assert_eq!(names(&writers), ["Ada", "Bob", "Cy"]);
+        let exists = |w: &Writer| (w.articles.exists(), w.newest_article.exists(), w.mentor.exists());
+        assert_eq!(exists(&writers[0]), (Some(true), Some(true), Some(false)));
+        assert_eq!(exists(&writers[1]), (Some(false), Some(false), Some(false)));
+        assert_eq!(exists(&writers[2]), (Some(true), Some(true), Some(true)));
+        // Loading whether rows exist loads no rows.
+        assert!(!writers[0].articles.is_loaded());
+
+        // A constraint: only published articles count; the soft-deleted one never does.
+        let published = Writer::query()
+            .with_exists_where("articles", |q| q.where_eq("published", true))
+            .order_by("name")
+            .get()?;
+        let flags: Vec<_> = published.iter().map(|w| w.articles.exists()).collect();
+        assert_eq!(flags, [Some(true), Some(false), Some(false)]);
+        Article::where_eq("title", "one").update(row! {"published" => false})?;
+        let published = Writer::query()
+            .with_exists_where("articles", |q| q.where_eq("published", true))
+            .order_by("name")
+            .get()?;
+        assert_eq!(published[0].articles.exists(), Some(false), "only the soft-deleted article is published");
+        Ok(())
+    }
+
+    fn exists_answers_from_a_count_or_the_loaded_rows_and_is_none_otherwise() -> Result<()> {
+        seed()?;
+        let plain = Writer::query().order_by("name").get()?;
+        assert_eq!(plain[0].articles.exists(), None);
+        let counted = Writer::query().with_count(&["articles"]).order_by("name").get()?;
+        assert_eq!(counted.iter().map(|w| w.articles.exists()).collect::<Vec<_>>(), [Some(true), Some(false), Some(true)]);
+        let loaded = Writer::query().with(&["articles"]).order_by("name").get()?;
+        assert_eq!(loaded.iter().map(|w| w.articles.exists()).collect::<Vec<_>>(), [Some(true), Some(false), Some(true)]);
+        Ok(())
+    }
+
+    fn load_exists_answers_for_models_already_read() -> Result<()> {
+        seed()?;
+        let mut writers = Writer::query().order_by("name").get()?;
+        Writer::load_exists(&mut writers, &["articles", "mentor"])?;
+        let flags: Vec<_> = writers.iter().map(|w| (w.articles.exists(), w.mentor.exists())).collect();
+        assert_eq!(flags, [(Some(true), Some(false)), (Some(false), Some(false)), (Some(true), Some(true))]);
+        assert!(Writer::load_exists(&mut writers, &["nope"]).is_err());
+        Writer::load_exists(&mut [], &["nope"])?;
+        Ok(())
+    }
+
+    fn with_exists_serializes_as_the_relation_exists_key() -> Result<()> {
+        seed()?;
+        let bob = Writer::where_eq("name", "Bob").with_exists(&["articles"]).first()?.unwrap();
+        let json = bob.to_json()?;
+        assert_eq!(json["articles_exists"], serde_json::json!(false));
+        assert!(json.get("articles_count").is_none());
+        let plain = Writer::where_eq("name", "Bob").first()?.unwrap().to_json()?;
+        assert!(plain.get("articles_exists").is_none());
+        Ok(())
+    }
+
+    fn find_many_or_fail_on_a_relation_query_finds_only_its_rows() -> Result<()> {
+        let (ada, _, cy) = seed()?;
+        let ada = Writer::find_or_fail(ada)?;
+        let ids: Vec<i64> = Article::query().order_by("id").pluck("id")?;
+        let (one, two, draft) = (ids[0], ids[1], ids[2]);
+        let found = ada.articles().find_many_or_fail([two, one])?;
+        assert_eq!(found.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(), ["two", "one"]);
+        // Cy's draft exists but is not Ada's: missing here, named in the error.
+        match ada.articles().find_many_or_fail([one, draft]).unwrap_err() {
+            Error::NotFound { model, key } => {
+                assert_eq!(model, "Article");
+                assert_eq!(key, format!("id IN ({draft})"));
+            }
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+        // The soft-deleted article is missing too, unless trashed rows are asked for.
+        let gone = Article::with_trashed().where_eq("title", "gone").value::<i64>("id")?.unwrap();
+        assert!(ada.articles().find_many_or_fail([gone]).is_err());
+        assert_eq!(ada.articles().with_trashed().find_many_or_fail([gone])?[0].title, "gone");
+        let cy = Writer::find_or_fail(cy)?;
+        assert_eq!(cy.articles().find_many_or_fail([draft])?[0].title, "draft");
+        Ok(())
+    }
+
+    fn force_destroy_deletes_rows_for_real_soft_deleted_ones_too() -> Result<()> {
+        seed()?;
+        let id = |title: &str| -> Result<i64> {
+            Ok(Article::with_trashed().where_eq("title", title).value::<i64>("id")?.unwrap())
+        };
+        let (one, gone) = (id("one")?, id("gone")?);
+        // `destroy` skips the soft-deleted row and only soft-deletes the other.
+        assert_eq!(Article::destroy([gone])?, 0);
+        assert_eq!(Article::force_destroy([one, gone, 999_999])?, 2);
+        assert_eq!(Article::with_trashed().where_in("id", [one, gone]).count()?, 0);
+        assert_eq!(DB::table("articles").count()?, 2);
+        Ok(())
+    }
+
+    fn force_destroy_is_all_or_none_when_a_hook_refuses() -> Result<()> {
+        seed()?;
+        Article::where_eq("title", "two").update(row! {"title" => "keep"})?;
+        let ids: Vec<i64> = Article::with_trashed().order_by("id").pluck("id")?;
+        let err = Article::force_destroy(ids.clone()).unwrap_err();
+        assert!(matches!(err, Error::Cancelled(_)), "{err:?}");
+        assert_eq!(DB::table("articles").count()?, 4, "nothing deleted");
+        Ok(())
+    }
+}
