@@ -6,7 +6,7 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, LitStr, PathArguments, Typ
 use orm_inflector as inflector;
 
 const CONTAINER_KEYS: &str =
-    "table, primary_key, timestamps, soft_deletes, connection, hooks, serialize, morph_name";
+    "table, primary_key, timestamps, soft_deletes, connection, hooks, serialize, morph_name, with";
 const FIELD_KEYS: &str = "primary_key, column, hidden, skip, default, version, state, has_one, \
      has_many, belongs_to, belongs_to_many, has_many_through, has_one_through, morph_one, \
      morph_many, morph_to, morph_to_many, morphed_by_many";
@@ -38,6 +38,9 @@ struct Container {
     serialize: bool,
     /// The name polymorphic type columns store for this model (default: its table).
     morph_name: Option<String>,
+    /// Relation paths every query of the model eager loads (`with = ["author"]`), each
+    /// with its literal's span for errors.
+    with: Vec<(String, Span)>,
 }
 
 struct Column<'a> {
@@ -297,6 +300,7 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
         hooks: false,
         serialize: true,
         morph_name: None,
+        with: Vec::new(),
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
         attr.parse_nested_meta(|meta| {
@@ -317,6 +321,18 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
                 "hooks" => c.hooks = true,
                 "serialize" => c.serialize = meta.value()?.parse::<syn::LitBool>()?.value,
                 "morph_name" => c.morph_name = Some(non_empty(meta.value()?.parse::<LitStr>()?)?),
+                "with" => {
+                    let list = meta.value()?;
+                    let content;
+                    syn::bracketed!(content in list);
+                    let paths = content.parse_terminated(
+                        |input: syn::parse::ParseStream<'_>| input.parse::<LitStr>(),
+                        syn::Token![,],
+                    )?;
+                    for path in paths {
+                        c.with.push((non_empty(path.clone())?, path.span()));
+                    }
+                }
                 "hidden" | "skip" | "column" => {
                     return Err(meta.error(format!(
                         "`{key}` is a field attribute: put #[model({key})] on a field"
@@ -338,6 +354,39 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
         })?;
     }
     Ok(c)
+}
+
+/// The `Model` items of `#[model(with = [..])]`: each path's first name must be a
+/// relation field of the model (later names are checked when the query runs).
+fn default_loads(with: &[(String, Span)], relations: &[Relation<'_>]) -> syn::Result<TokenStream> {
+    if with.is_empty() {
+        return Ok(quote!());
+    }
+    let names: Vec<String> = relations
+        .iter()
+        .map(|r| r.field.to_string().trim_start_matches("r#").to_owned())
+        .collect();
+    for (path, span) in with {
+        let head = path.split('.').next().unwrap_or_default();
+        if !names.iter().any(|n| n == head) {
+            let allowed = match names.is_empty() {
+                true => "the model declares no relations".to_owned(),
+                false => format!("expected one of: {}", names.join(", ")),
+            };
+            return Err(syn::Error::new(
+                *span,
+                format!("`with` names `{head}`, which is not a relation of this model; {allowed}"),
+            ));
+        }
+    }
+    let paths = with.iter().map(|(path, _)| path);
+    Ok(quote! {
+        const DEFAULT_LOADS: bool = true;
+
+        fn default_loads(query: ::orm_core::Query<Self>) -> ::orm_core::Query<Self> {
+            query.with(&[#(#paths),*])
+        }
+    })
 }
 
 fn non_empty(lit: LitStr) -> syn::Result<String> {
@@ -786,6 +835,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let via = via(c);
         quote! { #via::serialize_field(&self.#field, &mut state, #column, ::orm_core::__private::Serialized)?; }
     });
+    let default_loads = default_loads(&container.with, &relations)?;
     let hooks_flag = container.hooks;
     let scopes = if container.hooks {
         quote!(::core::option::Option::Some(
@@ -1191,6 +1241,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             #[automatically_derived]
             impl ::orm_core::Model for #name {
                 const HOOKS: bool = #hooks_flag;
+
+                #default_loads
 
                 #[inline]
                 fn meta() -> &'static ::orm_core::ModelMeta {

@@ -1,6 +1,7 @@
 //! Eloquent forms on every backend: `with_exists` / `load_exists` (`withExists`,
 //! `loadExists`), `find_many_or_fail` on a relation query (`$user->posts()->findOrFail([..])`)
-//! and `Model::force_destroy` (`forceDestroy`).
+//! `Model::force_destroy` (`forceDestroy`), and relations a model always loads
+//! (`#[model(with = [..])]`, Eloquent's `$with`, with `without` and `with_only`).
 
 use orm_core::prelude::*;
 use orm_migrate::Schema;
@@ -42,6 +43,61 @@ impl ModelHooks for Article {
         }
         Ok(())
     }
+}
+
+/// An article that always loads its writer, and a note that always loads its article
+/// (and so that article's writer).
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "articles", soft_deletes, with = ["writer"])]
+pub struct Story {
+    pub id: Option<i64>,
+    pub writer_id: i64,
+    pub title: String,
+    pub published: bool,
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[model(belongs_to(Writer))]
+    pub writer: BelongsTo<Writer>,
+}
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(with = ["story"])]
+pub struct Note {
+    pub id: Option<i64>,
+    pub story_id: i64,
+    pub body: String,
+    #[model(belongs_to(Story))]
+    pub story: BelongsTo<Story>,
+}
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "writers", with = ["stories.writer"])]
+pub struct Author {
+    pub id: Option<i64>,
+    pub name: String,
+    pub mentor_id: Option<i64>,
+    #[model(has_many(Story, foreign_key = "writer_id"))]
+    pub stories: HasMany<Story>,
+    #[model(belongs_to(Writer, foreign_key = "mentor_id"))]
+    pub mentor: BelongsTo<Writer>,
+}
+
+/// Two models that load each other by default: a cycle, refused with an error.
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "writers", with = ["essays"])]
+pub struct Essayist {
+    pub id: Option<i64>,
+    pub name: String,
+    #[model(has_many(Essay, foreign_key = "writer_id"))]
+    pub essays: HasMany<Essay>,
+}
+
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "articles", with = ["essayist"])]
+pub struct Essay {
+    pub id: Option<i64>,
+    pub writer_id: i64,
+    #[model(belongs_to(Essayist, foreign_key = "writer_id"))]
+    pub essayist: BelongsTo<Essayist>,
 }
 
 /// Ada (three articles, one published, one soft-deleted), Bob (none), Cy (one draft,
@@ -91,6 +147,10 @@ fn seed() -> Result<(i64, i64, i64)> {
         .unwrap()
         .delete()?;
     Ok((ada, bob, cy))
+}
+
+fn writer_of(story: &Story) -> Option<&str> {
+    story.writer.get().map(|w| w.name.as_str())
 }
 
 fn names(writers: &[Writer]) -> Vec<&str> {
@@ -206,6 +266,91 @@ on_every_backend! {
         let err = Article::force_destroy(ids.clone()).unwrap_err();
         assert!(matches!(err, Error::Cancelled(_)), "{err:?}");
         assert_eq!(DB::table("articles").count()?, 4, "nothing deleted");
+        Ok(())
+    }
+
+    fn a_model_with_default_loads_loads_them_on_every_read() -> Result<()> {
+        let (ada, _, cy) = seed()?;
+        let stories = Story::query().order_by("id").get()?;
+        assert_eq!(stories.iter().map(writer_of).collect::<Vec<_>>(), [Some("Ada"), Some("Ada"), Some("Cy")]);
+        let one = Story::where_eq("title", "two").first()?.unwrap();
+        assert_eq!(writer_of(&one), Some("Ada"));
+        // `find` goes through the query too.
+        let id = one.id.unwrap();
+        assert_eq!(writer_of(&Story::find(id)?.unwrap()), Some("Ada"));
+        assert_eq!(writer_of(&Story::find_or_fail(id)?), Some("Ada"));
+        assert!(Story::all()?.iter().all(|s| s.writer.is_loaded()));
+        let page = Story::query().order_by("id").paginate(2, 1)?;
+        assert!(page.data.iter().all(|s| s.writer.is_loaded()));
+        let streamed: Vec<Story> = Story::query().order_by("id").cursor().collect::<Result<_>>()?;
+        assert_eq!(streamed.iter().map(writer_of).collect::<Vec<_>>(), [Some("Ada"), Some("Ada"), Some("Cy")]);
+        // A relation query of another model: its rows load their default relations too.
+        let author = Author::find_or_fail(cy)?;
+        assert_eq!(author.stories.iter().map(writer_of).collect::<Vec<_>>(), [Some("Cy")]);
+        let mine = Writer::find_or_fail(ada)?;
+        let counted = Story::query().where_eq("writer_id", mine.id.unwrap()).count()?;
+        assert_eq!(counted, 2, "an aggregate loads nothing and counts as before");
+        Ok(())
+    }
+
+    fn default_loads_nest_through_eager_loading() -> Result<()> {
+        seed()?;
+        Schema::on_default(|s| {
+            s.create("notes", |t| {
+                t.increments("id");
+                t.big_integer("story_id");
+                t.string("body", 50);
+            })
+        })
+        .map_err(Error::other)?;
+        let draft = Story::where_eq("title", "draft").first()?.unwrap();
+        Note::create(Note { story_id: draft.id.unwrap(), body: "fix".into(), ..Default::default() })?;
+        let note = Note::query().first()?.unwrap();
+        let story = note.story.get().unwrap();
+        assert_eq!((story.title.as_str(), writer_of(story)), ("draft", Some("Cy")));
+        // Loading notes onto models already read applies the notes' own default too.
+        let notes = Note::query().without(&["story"]).get()?;
+        assert!(!notes[0].story.is_loaded());
+        Ok(())
+    }
+
+    fn without_and_with_only_change_what_a_query_loads() -> Result<()> {
+        let (ada, _, _) = seed()?;
+        let plain = Story::query().without(&["writer"]).order_by("id").get()?;
+        assert!(plain.iter().all(|s| !s.writer.is_loaded()));
+        assert!(!Story::query().without(&["writer"]).find(1)?.is_some_and(|s| s.writer.is_loaded()));
+        // Leaving out the nested part of the author's default leaves the stories, and
+        // a story's own default still loads its writer (as a query of stories would).
+        let author = Author::query().without(&["stories.writer"]).where_eq("id", ada).first()?.unwrap();
+        assert_eq!(author.stories.len(), 2);
+        assert!(author.stories.iter().all(|s| s.writer.is_loaded()));
+        // Only the nested part of a path: the mentor loads, the mentor's articles do not.
+        let cy = Writer::query()
+            .with(&["articles", "mentor.articles"])
+            .without(&["mentor.articles", "nope.nothing"])
+            .where_eq("name", "Cy")
+            .first()?
+            .unwrap();
+        let mentor = cy.mentor.get().unwrap();
+        assert!(cy.articles.is_loaded() && !mentor.articles.is_loaded());
+        let author = Author::query().with_only(&["mentor"]).where_eq("id", ada).first()?.unwrap();
+        assert!(!author.stories.is_loaded() && author.mentor.is_loaded());
+        // `with` on top of the defaults adds to them.
+        let author = Author::query().with(&["mentor"]).where_eq("id", ada).first()?.unwrap();
+        assert!(author.stories.is_loaded() && author.mentor.is_loaded());
+        Ok(())
+    }
+
+    fn default_loads_that_cycle_are_an_error_not_endless_queries() -> Result<()> {
+        seed()?;
+        let err = Essayist::query().get().unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        assert!(err.to_string().contains("nest deeper than 32 levels"), "{err}");
+        // Without the loop, the same models read.
+        let essayists = Essayist::query().without(&["essays"]).order_by("name").get()?;
+        assert_eq!(essayists.len(), 3);
+        let read = Essayist::query().with_only(&[]).where_eq("name", "Ada").first()?.unwrap();
+        assert!(!read.essays.is_loaded());
         Ok(())
     }
 }

@@ -147,6 +147,19 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     #[doc(hidden)]
     const HOOKS: bool = true;
 
+    /// Whether the model declares relations every query of it loads
+    /// (`#[model(with = [..])]`, Eloquent's `$with`): the derive sets it with
+    /// [`Model::default_loads`].
+    #[doc(hidden)]
+    const DEFAULT_LOADS: bool = false;
+
+    /// Adds the relations the model declares with `#[model(with = [..])]` to a new query
+    /// of it (emitted by the derive).
+    #[doc(hidden)]
+    fn default_loads(query: Query<Self>) -> Query<Self> {
+        query
+    }
+
     /// Every column's value, in [`ModelMeta::columns`] order (emitted by the derive).
     fn to_values(&self) -> Vec<Value>;
 
@@ -209,7 +222,11 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         if Self::HOOKS && meta.hooks {
             query.model.bulk = Some(bulk_write::<Self>);
         }
-        Self::global_scopes(query)
+        let query = Self::global_scopes(query);
+        if Self::DEFAULT_LOADS {
+            return Self::default_loads(query);
+        }
+        query
     }
 
     /// Every row (trashed rows excluded).
@@ -951,8 +968,9 @@ fn find_by_key_from<M: Model>(
     let meta = M::meta();
     // Global scopes may apply to a lookup, not to reading the stored row (`fresh`,
     // `refresh`, a write's check): that reads the table by key, whatever the scopes add,
-    // joins included (Eloquent's `newQueryWithoutScopes`).
-    if meta.hooks && !stored {
+    // joins included (Eloquent's `newQueryWithoutScopes`). A lookup loads the relations
+    // the model declares with `#[model(with = [..])]` too.
+    if (meta.hooks || M::DEFAULT_LOADS) && !stored {
         let query = M::query().where_eq(
             Ident::Owned(format!("{}.{}", meta.table, meta.primary_key)),
             key,

@@ -146,6 +146,19 @@ impl LoadPlan {
         self.add(path, None, true);
     }
 
+    /// Removes `posts.comments` (`comments` under `posts`; `posts` itself and everything
+    /// below it for `posts`). A path not in the plan changes nothing.
+    pub(crate) fn remove_path(&mut self, path: &str) {
+        match path.split_once('.') {
+            Some((head, rest)) => {
+                if let Some(relation) = self.relations.iter_mut().find(|r| r.name == head) {
+                    relation.nested.remove_path(rest);
+                }
+            }
+            None => self.relations.retain(|r| r.name != path),
+        }
+    }
+
     fn add(&mut self, path: &str, constraint: Option<Constraint>, missing_only: bool) {
         let (head, rest) = match path.split_once('.') {
             Some((head, rest)) => (head, Some(rest)),

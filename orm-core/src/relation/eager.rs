@@ -524,10 +524,43 @@ pub(super) fn load_children<P: Model, C: Model>(
             pivot,
         )?;
         if let Some(plan) = &own_plan {
-            run_plan_counting(&mut fetched.0, plan, conn)?;
+            nested_default_loads(|| run_plan_counting(&mut fetched.0, plan, conn))?;
         }
         Ok(fetched)
     })
+}
+
+/// How deep related models' own loads (`#[model(with = [..])]`, a global scope's
+/// `with`) may nest before they are taken for a cycle (`Post` loading its `user`, whose
+/// model loads its `posts`, ...).
+const MAX_NESTED_LOADS: u32 = 32;
+
+thread_local! {
+    static NESTED_LOADS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `load` one level deeper in related models' own loads; past
+/// [`MAX_NESTED_LOADS`], an error instead of endless queries.
+fn nested_default_loads<T>(load: impl FnOnce() -> Result<T>) -> Result<T> {
+    let depth = NESTED_LOADS.with(|d| d.get());
+    if depth >= MAX_NESTED_LOADS {
+        return Err(Error::invalid_query(
+            InvalidQueryKind::Relation,
+            format!(
+                "related models' own eager loads nest deeper than {MAX_NESTED_LOADS} levels: \
+                 two models whose `#[model(with = [..])]` (or global scopes) load each other?"
+            ),
+        ));
+    }
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            NESTED_LOADS.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(depth);
+    NESTED_LOADS.with(|d| d.set(depth + 1));
+    load()
 }
 
 /// The query of a relation's rows (on the parents' connection, when they name one) and
@@ -886,6 +919,27 @@ impl<M: Model> Query<M> {
             plan.add_path(path, None);
         }
         self
+    }
+
+    /// Leaves relations out of what the query eager loads, those the model declares
+    /// with `#[model(with = [..])]` included (Eloquent's `without`): `"posts"` leaves out
+    /// the posts and everything below them, `"posts.comments"` only the comments.
+    pub fn without(mut self, relations: &[&str]) -> Self {
+        if let Some(eager) = self.model.eager.as_mut() {
+            for path in relations {
+                eager.plan.remove_path(path);
+            }
+        }
+        self
+    }
+
+    /// Eager loads these relations instead of any the query or the model's
+    /// `#[model(with = [..])]` asked for (Eloquent's `withOnly`).
+    pub fn with_only(mut self, relations: &[&str]) -> Self {
+        if let Some(eager) = self.model.eager.as_mut() {
+            eager.plan.relations.clear();
+        }
+        self.with(relations)
     }
 
     /// Eager loads one relation (or nested path) with a constraint on its query:
