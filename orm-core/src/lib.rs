@@ -154,6 +154,8 @@ pub mod __private {
         constrain, load_belongs_to, load_many, load_morph_to, load_one, morph_load, morph_to_lazy,
         relation_query, PushLoaded,
     };
+    #[cfg(feature = "uuid")]
+    pub use crate::uuid::new_key as new_uuid_key;
     pub use crate::value::{Bind, Binds};
     #[cfg(feature = "json")]
     pub use serde;

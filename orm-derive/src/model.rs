@@ -553,6 +553,21 @@ fn key_is_incrementing(ty: &Type) -> syn::Result<bool> {
     }
 }
 
+/// The `Model` items of a key the ORM makes when it is unset (`Option<Uuid>`, Eloquent's
+/// `HasUuids`): a version 7 UUID.
+fn generated_key(ty: &Type) -> TokenStream {
+    match option_inner(ty).and_then(type_name).as_deref() {
+        Some("Uuid") => quote! {
+            const GENERATES_KEY: bool = true;
+
+            fn new_key() -> ::orm_core::Value {
+                ::orm_core::__private::new_uuid_key()
+            }
+        },
+        _ => quote!(),
+    }
+}
+
 pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let container = parse_container(input)?;
     let name = &input.ident;
@@ -836,6 +851,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         quote! { #via::serialize_field(&self.#field, &mut state, #column, ::orm_core::__private::Serialized)?; }
     });
     let default_loads = default_loads(&container.with, &relations)?;
+    let generated_key = generated_key(columns[key_index].ty);
     let hooks_flag = container.hooks;
     let scopes = if container.hooks {
         quote!(::core::option::Option::Some(
@@ -1243,6 +1259,8 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 const HOOKS: bool = #hooks_flag;
 
                 #default_loads
+
+                #generated_key
 
                 #[inline]
                 fn meta() -> &'static ::orm_core::ModelMeta {

@@ -33,6 +33,37 @@ pub struct Reading {
     pub device: BelongsTo<Gadget>,
 }
 
+/// A UUID key the ORM makes when it is `None` (Eloquent's `HasUuids`).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "devices")]
+pub struct Sensor {
+    pub id: Option<Uuid>,
+    pub name: String,
+    pub paired_with: Option<Uuid>,
+    #[model(has_many(Probe, foreign_key = "device_id"))]
+    pub probes: HasMany<Probe>,
+}
+
+/// A child whose own key is made too, created through its parent.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "probes")]
+pub struct Probe {
+    pub id: Option<Uuid>,
+    pub device_id: Uuid,
+    pub label: String,
+}
+
+/// [`Sensor`] with a state: `save` of a new model inserts it.
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "devices")]
+pub struct TrackedSensor {
+    pub id: Option<Uuid>,
+    pub name: String,
+    pub paired_with: Option<Uuid>,
+    #[model(state)]
+    pub state: ModelState,
+}
+
 /// The `devices` table: a UUID key and a nullable UUID column.
 fn devices_table(t: &mut Blueprint) {
     t.uuid("id").primary();
@@ -94,6 +125,60 @@ on_every_backend! {
         let readings = Reading::query().with(&["device"]).order_by("value").get()?;
         let owners: Vec<_> = readings.iter().map(|r| r.device.get().map(|d| d.name.clone())).collect();
         assert_eq!(owners, [Some("phone".into()), Some("watch".into()), Some("phone".into())]);
+        Ok(())
+    }
+}
+
+on_every_backend! {
+    fn an_unset_uuid_key_is_made_by_the_orm_on_every_insert_path() {
+        Schema::on_default(|s| {
+            s.create("devices", devices_table)?;
+            s.create("probes", |t| {
+                t.uuid("id").primary();
+                t.uuid("device_id");
+                t.string("label", 20);
+            })
+        })
+        .map_err(Error::other)?;
+        let phone = Sensor::create(Sensor { name: "phone".into(), ..Default::default() })?;
+        let id = phone.id.expect("create fills the key");
+        assert_eq!(id.get_version_num(), 7, "a time-ordered UUID");
+        assert_eq!(Sensor::find_or_fail(id)?.name, "phone");
+
+        // `save` of a model without a state, `save_quietly`, and one with a state.
+        let mut watch = Sensor { name: "watch".into(), ..Default::default() };
+        watch.save()?;
+        let mut quiet = Sensor { name: "quiet".into(), ..Default::default() };
+        quiet.save_quietly()?;
+        let mut tracked = TrackedSensor { name: "tracked".into(), ..Default::default() };
+        tracked.save()?;
+        tracked.name = "tracked, renamed".into();
+        tracked.save()?;
+        assert!(watch.id.is_some() && quiet.id.is_some() && tracked.id.is_some());
+        assert_eq!(TrackedSensor::find_or_fail(tracked.id.unwrap())?.name, "tracked, renamed");
+
+        // `insert_many`: every model its own key, in creation order.
+        let mut many: Vec<Sensor> = (0..50).map(|i| Sensor { name: format!("s{i:02}"), ..Default::default() }).collect();
+        Sensor::insert_many(&mut many)?;
+        let keys: Vec<Uuid> = many.iter().map(|s| s.id.unwrap()).collect();
+        let mut distinct = keys.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 50);
+        assert!(keys.windows(2).all(|w| w[0].as_bytes()[..6] <= w[1].as_bytes()[..6]), "time-ordered");
+        assert_eq!(Sensor::count()?, 54);
+
+        // A key chosen by the application is kept.
+        let chosen = Sensor::create(Sensor { id: Some(A), name: "chosen".into(), ..Default::default() })?;
+        assert_eq!(chosen.id, Some(A));
+        assert_eq!(Sensor::find_or_fail(A)?.name, "chosen");
+
+        // Through a relation: the child's key is made, its foreign key set.
+        let probe = phone.probes().create(Probe { label: "temp".into(), ..Default::default() })?;
+        assert_eq!(probe.device_id, id);
+        let read = Sensor::query().with(&["probes"]).where_eq("id", id).first()?.unwrap();
+        assert_eq!(read.probes.first().map(|p| p.id), Some(probe.id));
+        assert!(probe.id.is_some());
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On) -> Result<()>
     let at = timestamp_for(meta);
     let (created_at, updated_at) = (meta.stamped_created_at(), meta.stamped_updated_at());
     for model in models.iter_mut() {
+        persist::Persist::fill_new_key(model)?;
         model.saving()?;
         model.creating()?;
         stamp_unset(model, created_at, at)?;

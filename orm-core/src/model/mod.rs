@@ -147,6 +147,18 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     #[doc(hidden)]
     const HOOKS: bool = true;
 
+    /// Whether the ORM makes the model's key when it is unset at insert (an
+    /// `Option<Uuid>` key, Eloquent's `HasUuids`): the derive sets it with
+    /// [`Model::new_key`].
+    #[doc(hidden)]
+    const GENERATES_KEY: bool = false;
+
+    /// A new key for an insert whose key is unset (emitted by the derive).
+    #[doc(hidden)]
+    fn new_key() -> Value {
+        Value::Null
+    }
+
     /// Whether the model declares relations every query of it loads
     /// (`#[model(with = [..])]`, Eloquent's `$with`): the derive sets it with
     /// [`Model::default_loads`].

@@ -21,7 +21,10 @@ pub(crate) trait Persist: ModelHooks {
     fn set_column(&mut self, column: &str, value: ValueRef<'_>) -> Result<()>;
     fn column_value(&self, column: &str) -> Option<Value>;
     /// `saving` then `creating`: one call, none for a derived model without hooks.
+    /// Before them, an unset key the ORM makes ([`Model::GENERATES_KEY`]) is filled.
     fn before_create(&mut self) -> Result<()>;
+    /// Fills an unset key the ORM makes ([`Model::GENERATES_KEY`]).
+    fn fill_new_key(&mut self) -> Result<()>;
     /// `created` then `saved`.
     fn after_create(&mut self) -> Result<()>;
 }
@@ -59,9 +62,17 @@ impl<M: Model> Persist for M {
         Model::column_value(self, column)
     }
     fn before_create(&mut self) -> Result<()> {
+        self.fill_new_key()?;
         if M::HOOKS {
             self.saving()?;
             self.creating()?;
+        }
+        Ok(())
+    }
+    #[inline]
+    fn fill_new_key(&mut self) -> Result<()> {
+        if M::GENERATES_KEY && Model::key_value(self).is_null() {
+            Model::set_column(self, M::meta().primary_key, M::new_key().as_ref())?;
         }
         Ok(())
     }
@@ -112,7 +123,10 @@ impl Persist for Quiet<'_> {
         self.0.column_value(column)
     }
     fn before_create(&mut self) -> Result<()> {
-        Ok(())
+        self.0.fill_new_key()
+    }
+    fn fill_new_key(&mut self) -> Result<()> {
+        self.0.fill_new_key()
     }
     fn after_create(&mut self) -> Result<()> {
         Ok(())
