@@ -1108,6 +1108,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     ::orm_core::__private::serde::ser::SerializeStruct::skip_field(&mut state, #count_name)?;
                 }
             }
+            self.#field.serialize_aggregates(&mut state, #relation_name)?;
             match self.#field.exists_loaded() {
                 ::core::option::Option::Some(exists) => {
                     ::orm_core::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #exists_name, &exists)?;

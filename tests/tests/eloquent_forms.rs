@@ -218,6 +218,21 @@ on_every_backend! {
         assert!(json.get("articles_count").is_none());
         let plain = Writer::where_eq("name", "Bob").first()?.unwrap().to_json()?;
         assert!(plain.get("articles_exists").is_none());
+        // Aggregates serialize as Eloquent names them: `{relation}_{function}_{column}`.
+        let ada = Writer::where_eq("name", "Ada")
+            .with_sum("articles", "id")
+            .with_max("articles", "articles.id")
+            .with_count(&["articles"])
+            .first()?
+            .unwrap();
+        let json = ada.to_json()?;
+        let max = ada.articles.max::<i64>("articles.id")?.unwrap();
+        assert_eq!(json["articles_max_id"], serde_json::json!(max));
+        assert_eq!(json["articles_sum_id"].as_f64(), ada.articles.sum("id"));
+        assert_eq!(json["articles_count"], serde_json::json!(2));
+        let bob = Writer::where_eq("name", "Bob").with_avg("articles", "id").first()?.unwrap().to_json()?;
+        assert_eq!(bob["articles_avg_id"], serde_json::Value::Null, "no rows: NULL, as Eloquent");
+        assert!(plain.get("articles_sum_id").is_none());
         Ok(())
     }
 

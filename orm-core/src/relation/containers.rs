@@ -91,6 +91,42 @@ fn extreme<V: FromValue>(
     }
 }
 
+#[cfg(feature = "json")]
+impl Aggregates {
+    /// Writes each aggregate as Eloquent names it: `{relation}_{function}_{column}`
+    /// (`posts_sum_votes`), the column without its table.
+    fn serialize_into<S: serde::ser::SerializeStruct>(
+        &self,
+        state: &mut S,
+        relation: &str,
+    ) -> Result<(), S::Error> {
+        for (function, column, value) in self.0.iter().flatten() {
+            let column = column.rsplit('.').next().unwrap_or(column);
+            let function = function.function().to_lowercase();
+            let key = static_key(format!("{relation}_{function}_{column}"));
+            state.serialize_field(key, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// `key` as a `&'static str`, which `serde`'s structs take as field names: each
+/// distinct key is kept once for the process (an app has a handful).
+#[cfg(feature = "json")]
+fn static_key(key: String) -> &'static str {
+    static KEYS: std::sync::Mutex<Option<HashSet<&'static str>>> = std::sync::Mutex::new(None);
+    let mut keys = KEYS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let keys = keys.get_or_insert_with(HashSet::new);
+    if let Some(kept) = keys.get(key.as_str()) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(key.into_boxed_str());
+    keys.insert(kept);
+    kept
+}
+
 /// A sum or average as read (a float; an integer where a backend kept one).
 fn as_float(value: &Value) -> Option<f64> {
     match value {
@@ -225,6 +261,21 @@ impl<T> Many<T> {
     #[doc(hidden)]
     pub fn exists_loaded(&self) -> Option<bool> {
         self.inner.as_ref()?.exists
+    }
+
+    /// Writes the aggregates `with_sum` and its siblings loaded as
+    /// `{relation}_{function}_{column}` fields (the derived `Serialize` calls it).
+    #[doc(hidden)]
+    #[cfg(feature = "json")]
+    pub fn serialize_aggregates<S: serde::ser::SerializeStruct>(
+        &self,
+        state: &mut S,
+        relation: &str,
+    ) -> Result<(), S::Error> {
+        match self.aggregates() {
+            Some(aggregates) => aggregates.serialize_into(state, relation),
+            None => Ok(()),
+        }
     }
 
     fn aggregates(&self) -> Option<&Aggregates> {
@@ -416,6 +467,21 @@ impl<T> One<T> {
     #[doc(hidden)]
     pub fn exists_loaded(&self) -> Option<bool> {
         self.inner.as_ref()?.exists
+    }
+
+    /// Writes the aggregates `with_sum` and its siblings loaded as
+    /// `{relation}_{function}_{column}` fields (the derived `Serialize` calls it).
+    #[doc(hidden)]
+    #[cfg(feature = "json")]
+    pub fn serialize_aggregates<S: serde::ser::SerializeStruct>(
+        &self,
+        state: &mut S,
+        relation: &str,
+    ) -> Result<(), S::Error> {
+        match self.aggregates() {
+            Some(aggregates) => aggregates.serialize_into(state, relation),
+            None => Ok(()),
+        }
     }
 
     fn aggregates(&self) -> Option<&Aggregates> {
