@@ -6,7 +6,8 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, LitStr, PathArguments, Typ
 use orm_inflector as inflector;
 
 const CONTAINER_KEYS: &str =
-    "table, primary_key, timestamps, soft_deletes, connection, hooks, serialize, morph_name, with";
+    "table, primary_key, timestamps, created_at, updated_at, soft_deletes, connection, hooks, \
+     serialize, morph_name, with";
 const FIELD_KEYS: &str = "primary_key, column, hidden, skip, default, version, state, has_one, \
      has_many, belongs_to, belongs_to_many, has_many_through, has_one_through, morph_one, \
      morph_many, morph_to, morph_to_many, morphed_by_many";
@@ -38,6 +39,10 @@ struct Container {
     serialize: bool,
     /// The name polymorphic type columns store for this model (default: its table).
     morph_name: Option<String>,
+    /// `created_at = "column"` / `updated_at = "column"`: that stamp alone (without
+    /// `timestamps`), or under another column name (with it).
+    created_at: Option<LitStr>,
+    updated_at: Option<LitStr>,
     /// Relation paths every query of the model eager loads (`with = ["author"]`), each
     /// with its literal's span for errors.
     with: Vec<(String, Span)>,
@@ -300,6 +305,8 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
         hooks: false,
         serialize: true,
         morph_name: None,
+        created_at: None,
+        updated_at: None,
         with: Vec::new(),
     };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
@@ -317,6 +324,14 @@ fn parse_container(input: &DeriveInput) -> syn::Result<Container> {
                 }
                 "connection" => c.connection = Some(non_empty(meta.value()?.parse::<LitStr>()?)?),
                 "timestamps" => c.timestamps = true,
+                "created_at" | "updated_at" => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    non_empty(lit.clone())?;
+                    match key.as_str() {
+                        "created_at" => c.created_at = Some(lit),
+                        _ => c.updated_at = Some(lit),
+                    }
+                }
                 "soft_deletes" => c.soft_deletes = true,
                 "hooks" => c.hooks = true,
                 "serialize" => c.serialize = meta.value()?.parse::<syn::LitBool>()?.value,
@@ -734,14 +749,25 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             )
         })
     };
-    let (created_at, updated_at) = if container.timestamps {
-        (
-            Some(require("timestamps", "created_at")?),
-            Some(require("timestamps", "updated_at")?),
-        )
-    } else {
-        (None, None)
+    // `timestamps` stamps both under their usual names; `created_at = ".."` or
+    // `updated_at = ".."` names one (with `timestamps`) or stamps that one alone.
+    let stamp = |chosen: &Option<LitStr>, usual: &str| -> syn::Result<Option<usize>> {
+        match (chosen, container.timestamps) {
+            (Some(lit), _) => {
+                let column = lit.value();
+                find_column(&column).map(Some).ok_or_else(|| {
+                    syn::Error::new(
+                        lit.span(),
+                        format!("`{usual} = \"{column}\"` needs a `{column}: Option<DateTime<Utc>>` field (or a field with `#[model(column = \"{column}\")]`)"),
+                    )
+                })
+            }
+            (None, true) => require("timestamps", usual).map(Some),
+            (None, false) => Ok(None),
+        }
     };
+    let created_at = stamp(&container.created_at, "created_at")?;
+    let updated_at = stamp(&container.updated_at, "updated_at")?;
     let deleted_at = if container.soft_deletes {
         Some(require("soft_deletes", "deleted_at")?)
     } else {

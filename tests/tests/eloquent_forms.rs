@@ -3,6 +3,7 @@
 //! `Model::force_destroy` (`forceDestroy`), and relations a model always loads
 //! (`#[model(with = [..])]`, Eloquent's `$with`, with `without` and `with_only`).
 
+use chrono::TimeZone;
 use orm_core::prelude::*;
 use orm_migrate::Schema;
 use orm_tests::on_every_backend;
@@ -79,6 +80,26 @@ pub struct Author {
     pub stories: HasMany<Story>,
     #[model(belongs_to(Writer, foreign_key = "mentor_id"))]
     pub mentor: BelongsTo<Writer>,
+}
+
+/// A log that stamps only its creation, under its own column name (Eloquent's
+/// `const CREATED_AT = 'logged_at'; const UPDATED_AT = null;`).
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "entries", created_at = "logged_at")]
+pub struct Entry {
+    pub id: Option<i64>,
+    pub line: String,
+    pub logged_at: Option<DateTime<Utc>>,
+}
+
+/// Both stamps, the second under another name.
+#[derive(Debug, Clone, Default, Model)]
+#[model(table = "pages", timestamps, updated_at = "modified_at")]
+pub struct Page {
+    pub id: Option<i64>,
+    pub body: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub modified_at: Option<DateTime<Utc>>,
 }
 
 /// Two models that load each other by default: a cycle, refused with an error.
@@ -366,6 +387,51 @@ on_every_backend! {
         assert_eq!(essayists.len(), 3);
         let read = Essayist::query().with_only(&[]).where_eq("name", "Ada").first()?.unwrap();
         assert!(!read.essays.is_loaded());
+        Ok(())
+    }
+
+    fn a_model_stamps_one_timestamp_or_both_under_its_own_names() -> Result<()> {
+        Schema::on_default(|s| {
+            s.create("entries", |t| {
+                t.increments("id");
+                t.string("line", 50);
+                t.timestamp("logged_at").nullable();
+            })?;
+            s.create("pages", |t| {
+                t.increments("id");
+                t.string("body", 50);
+                t.timestamps();
+                t.timestamp("modified_at").nullable();
+            })
+        })
+        .map_err(Error::other)?;
+        let early = Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap();
+        let late = Utc.with_ymd_and_hms(2024, 6, 7, 8, 9, 10).unwrap();
+        let mut first = orm_core::testing::travel_to(early, || Entry::create(Entry { line: "one".into(), ..Default::default() }))?;
+        orm_core::testing::travel_to(late, || Entry::create(Entry { line: "two".into(), ..Default::default() }))?;
+        assert_eq!(first.logged_at, Some(early));
+        // Saving again, a mass update and a touch stamp nothing: there is no `updated_at`.
+        first.line = "one, edited".into();
+        orm_core::testing::travel_to(late, || first.save())?;
+        Entry::query().update(row! {"line" => "all"})?;
+        orm_core::testing::travel_to(late, || first.touch())?;
+        let read = Entry::find_or_fail(first.id.unwrap())?;
+        assert_eq!((read.line.as_str(), read.logged_at), ("all", Some(early)));
+        // `latest`/`oldest` order by the model's creation column.
+        let newest = Entry::query().latest().first()?.unwrap();
+        assert_eq!(newest.logged_at, Some(late));
+        assert_eq!(Entry::query().oldest().first()?.unwrap().logged_at, Some(early));
+
+        let mut page = orm_core::testing::travel_to(early, || Page::create(Page { body: "a".into(), ..Default::default() }))?;
+        assert_eq!((page.created_at, page.modified_at), (Some(early), Some(early)));
+        page.body = "b".into();
+        orm_core::testing::travel_to(late, || page.save())?;
+        let read = Page::find_or_fail(page.id.unwrap())?;
+        assert_eq!((read.created_at, read.modified_at), (Some(early), Some(late)));
+        let raw: Option<Option<DateTime<Utc>>> = DB::table("pages").value("updated_at")?;
+        assert_eq!(raw, Some(None), "the usual column is left alone");
+        orm_core::testing::travel_to(early, || Page::query().update(row! {"body" => "c"}))?;
+        assert_eq!(Page::find_or_fail(page.id.unwrap())?.modified_at, Some(early));
         Ok(())
     }
 }

@@ -938,9 +938,18 @@ impl<T> Query<T> {
         self
     }
 
-    /// Newest first: `ORDER BY created_at DESC`.
+    /// Newest first: `ORDER BY created_at DESC` (the model's `created_at` column, when
+    /// it names another).
     pub fn latest(self) -> Self {
-        self.order_by_desc("created_at")
+        let column = self.created_at_column();
+        self.order_by_desc(column)
+    }
+
+    /// The column `latest`/`oldest` order by: the model's `created_at`, else `created_at`.
+    fn created_at_column(&self) -> &'static str {
+        self.model_info
+            .and_then(|info| info.created_at)
+            .unwrap_or("created_at")
     }
 
     /// `ORDER BY column DESC`.
@@ -948,9 +957,11 @@ impl<T> Query<T> {
         self.order_by_desc(column)
     }
 
-    /// Oldest first: `ORDER BY created_at ASC`.
+    /// Oldest first: `ORDER BY created_at ASC` (the model's `created_at` column, when it
+    /// names another).
     pub fn oldest(self) -> Self {
-        self.order_by("created_at")
+        let column = self.created_at_column();
+        self.order_by(column)
     }
 
     /// `ORDER BY column ASC`.
