@@ -434,4 +434,29 @@ on_every_backend! {
         assert_eq!(Page::find_or_fail(page.id.unwrap())?.modified_at, Some(early));
         Ok(())
     }
+
+    fn counts_and_exists_load_on_every_read_path() -> Result<()> {
+        seed()?;
+        let q = || Writer::query().with_exists(&["articles"]).with_count(&["articles"]).order_by("name");
+        let flags = |ws: &[Writer]| ws.iter().map(|w| (w.articles.exists(), w.articles.counted())).collect::<Vec<_>>();
+        let expected = [(Some(true), Some(2)), (Some(false), Some(0)), (Some(true), Some(1))];
+        assert_eq!(flags(&q().get()?), expected);
+        assert_eq!(flags(&q().paginate(2, 1)?.data), expected[..2]);
+        let streamed: Vec<Writer> = q().cursor().collect::<Result<_>>()?;
+        assert_eq!(flags(&streamed), expected);
+        let mut chunked = Vec::new();
+        q().chunk(2, |ws| {
+            chunked.extend(ws);
+            Ok(true)
+        })?;
+        assert_eq!(flags(&chunked), expected);
+        let mut by_id = Vec::new();
+        Writer::query().with_exists(&["articles"]).with_count(&["articles"]).chunk_by_id(1, |ws| {
+            by_id.extend(ws);
+            Ok(true)
+        })?;
+        by_id.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(flags(&by_id), expected);
+        Ok(())
+    }
 }
