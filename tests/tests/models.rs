@@ -258,6 +258,11 @@ on_every_backend! {
         u.save_only(&["votes"])?;
         let stored = User::find(id)?.unwrap();
         assert_eq!((stored.name.as_str(), stored.votes), ("Ada", 9));
+        // Naming no column on a model without `updated_at` writes nothing.
+        let mut country = Country::create(Country { code: "de".into(), name: "Germany".into() })?;
+        country.name = "not written".into();
+        country.save_only(&[])?;
+        assert_eq!(Country::find("DE")?.unwrap().name, "Germany");
 
         let before = stored.updated_at;
         std::thread::sleep(std::time::Duration::from_millis(5));

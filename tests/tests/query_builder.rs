@@ -103,6 +103,37 @@ fn names(rows: &[Record]) -> Vec<String> {
 }
 
 on_every_backend! {
+    fn pluck_reads_the_qualified_column_of_a_join_not_another_of_its_name() {
+        seed()?;
+        let joined = || DB::table("users").join("posts", "posts.user_id", "=", "users.id").order_by("posts.id");
+        // Both tables have `id`: the plucked one is the one named.
+        let post_ids: Vec<i64> = joined().select(&["users.id", "posts.id"]).pluck("posts.id")?;
+        assert_eq!(post_ids, [1, 2, 3, 4, 5]);
+        let user_ids: Vec<i64> = joined().select(&["users.id", "posts.id"]).pluck("users.id")?;
+        assert_eq!(user_ids, [1, 1, 2, 4, 4]);
+        let keyed: Vec<(i64, i64)> = joined().select(&["users.id", "posts.id"]).pluck_keyed("users.id", "posts.id")?;
+        assert_eq!(keyed[2], (3, 2));
+        let aliased: Vec<i64> = joined().select(&["users.id", "posts.id as post_id"]).pluck("post_id")?;
+        assert_eq!(aliased, [1, 2, 3, 4, 5]);
+        // Behind a `*` the position is unknown: a name two columns share is an error.
+        let err = joined().select(&["users.*", "posts.*"]).pluck::<i64>("posts.id").unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        assert!(err.to_string().contains("two columns named `id`"), "{err}");
+        let titles: Vec<String> = joined().select(&["users.*", "posts.title"]).pluck("posts.title")?;
+        assert_eq!(titles.len(), 5);
+        Ok(())
+    }
+
+    fn a_join_without_a_condition_is_an_error_on_every_backend() {
+        seed()?;
+        let err = DB::table("users").join_with("posts", |j| j).get().unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        assert!(err.to_string().contains("cross_join"), "{err}");
+        assert!(DB::table("users").left_join_with("posts", |j| j).count().is_err());
+        assert_eq!(DB::table("users").cross_join("teams").count()?, 18);
+        Ok(())
+    }
+
     fn a_query_run_again_with_other_values_reads_its_own_rows() {
         seed()?;
         // The second run of a shape reuses the first one's SQL: only the values change.

@@ -1301,6 +1301,14 @@ on_every_backend! {
         assert_eq!(names(&users[0].roles, |r| &r.name), ["admin", "editor"]);
         assert_eq!(users[0].roles.pivots().unwrap().len(), 2);
         assert_eq!(users[0].profile.get().unwrap().bio, "mathematician");
+        // A misspelt relation is an error even where no row would load it.
+        let none = || User::query().where_eq("name", "nobody");
+        for typo in [none().with(&["postz"]), none().with(&["posts.commentz"]), none().with_count(&["postz"]), none().with_exists(&["postz"])] {
+            let err = typo.get().unwrap_err();
+            assert!(matches!(err, Error::UnknownRelation { .. }), "{err:?}");
+        }
+        let childless = User::query().with(&["posts.nope"]).where_eq("name", "Linus").get();
+        assert!(matches!(childless, Err(Error::UnknownRelation { .. })), "{childless:?}");
         // An unknown relation is the typed error; nothing else changed.
         let unknown = User::load_missing(&mut users, &["posts.nope"]);
         assert!(matches!(unknown, Err(Error::UnknownRelation { .. })), "{unknown:?}");

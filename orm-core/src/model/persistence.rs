@@ -465,6 +465,11 @@ fn save_columns(
             pairs.push((meta.columns[i], Value::DateTimeUtc(at)));
         }
     }
+    if pairs.is_empty() {
+        // Nothing named and nothing stamped (`save_only(&[])` on a model without
+        // `updated_at`): nothing to write, as a `save` with no changes.
+        return Ok(());
+    }
     let version = version_read(model);
     let stateful = model.state().is_some();
     let (changed, mark) = on.run_write(stateful, |conn| {

@@ -326,6 +326,17 @@ fn render_joins(w: &mut SqlWriter, joins: Joins) {
         if !join.conditions.is_empty() {
             w.push(" ON ");
             render_conditions(w, join.conditions);
+        } else if join.kind != JoinKind::Cross {
+            // PostgreSQL refuses a join without `ON`; SQLite and MySQL would run a cross
+            // join. The same answer everywhere: say so (`cross_join` is the explicit form).
+            w.fail(Error::invalid_query(
+                InvalidQueryKind::Clauses,
+                format!(
+                    "the join of `{}` has no condition: add one (`on`, `where_`) in the \
+                     closure, or use `cross_join`",
+                    join.table
+                ),
+            ));
         }
     }
 }

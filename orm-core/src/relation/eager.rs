@@ -12,7 +12,8 @@ pub(crate) fn run_plan<M: Model>(
     conn: &mut Connection,
 ) -> Result<()> {
     if models.is_empty() {
-        return Ok(());
+        // Nothing to load, but a misspelt relation is an error whatever the rows.
+        return check_plan(M::meta(), plan);
     }
     for relation in &plan.relations {
         M::eager_load(models, &relation.name, relation, conn)?;
@@ -30,7 +31,7 @@ pub(super) fn run_plan_counting<M: Model>(
     conn: &mut Connection,
 ) -> Result<()> {
     if models.is_empty() {
-        return Ok(());
+        return check_plan(M::meta(), plan);
     }
     run_plan(models, plan, conn)?;
     for (name, constraint) in &plan.counts {
@@ -46,6 +47,23 @@ pub(super) fn run_plan_counting<M: Model>(
             request,
             conn,
         )?;
+    }
+    Ok(())
+}
+
+/// Whether every relation `plan` names exists on `meta` (and nested ones on the related
+/// model; below a `morph_to`, whose model varies by row, nothing is checked).
+#[inline(never)]
+fn check_plan(meta: &'static ModelMeta, plan: &LoadPlan) -> Result<()> {
+    for eager in &plan.relations {
+        let relation = meta.relation(&eager.name)?;
+        if relation.kind != RelationKind::MorphTo {
+            check_plan((relation.related)(), &eager.nested)?;
+        }
+    }
+    let counted = plan.counts.iter().chain(&plan.exists).map(|(name, _)| name);
+    for name in counted.chain(plan.aggregates.iter().map(|a| &a.relation)) {
+        meta.relation(name)?;
     }
     Ok(())
 }

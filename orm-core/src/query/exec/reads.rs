@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::dialect::Dialect;
 use crate::query::clause::split_alias;
 use crate::query::shape::{Lookup, ShapeCache};
-use crate::query::{Clauses, DefaultSelect};
+use crate::query::{Clauses, Columns, DefaultSelect};
 use crate::row::Row;
 use std::cell::{Cell, RefCell};
 
@@ -398,8 +398,8 @@ impl<T> Query<T> {
     ) -> Result<Vec<V>> {
         let column = column.into();
         if self.parts.columns.chosen() {
+            let mut at = selected_position(&self.parts.columns, &column);
             let (sql, binds) = self.render_owned(conn.dialect())?;
-            let mut at = None;
             return conn.query_map_native(&sql, &binds, |row| {
                 let i = match at {
                     Some(i) => i,
@@ -433,8 +433,15 @@ impl<T> Query<T> {
     ) -> Result<Vec<(K, V)>> {
         let (value_column, key_column) = (value_column.into(), key_column.into());
         if self.parts.columns.chosen() {
+            let known = (
+                selected_position(&self.parts.columns, &key_column),
+                selected_position(&self.parts.columns, &value_column),
+            );
+            let mut at = match known {
+                (Some(k), Some(v)) => Some((k, v)),
+                _ => None,
+            };
             let (sql, binds) = self.render_owned(conn.dialect())?;
-            let mut at = None;
             return conn.query_map_native(&sql, &binds, |row| {
                 let (k, v) = match at {
                     Some(found) => found,
@@ -462,17 +469,50 @@ impl<T> Query<T> {
 /// the column named as Laravel's `stripTableForPluck` names it (the alias of
 /// `expr as alias`, else the part after the last `.`), exactly, else ignoring ASCII
 /// case (an unquoted alias in raw SQL, folded by PostgreSQL).
+/// Where the query's own select list puts `column` (`posts.id`, or an alias), when every
+/// item before it is one result column (no `*`): a plucked `posts.id` is then that
+/// column, whatever other `id` the result holds.
+fn selected_position(columns: &Columns, column: &str) -> Option<usize> {
+    for (i, item) in columns.iter().enumerate() {
+        let written = item.column()?;
+        if written == "*" || written.ends_with(".*") {
+            return None;
+        }
+        let (name, alias) = split_alias(written);
+        if written == column || name == column || alias == Some(column) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Where `column` is among a row's columns, by its name without a table (or its alias).
+/// A name two columns share is ambiguous: an error, not the first of them.
 fn plucked_position(row: &Row<'_>, column: &str) -> Result<usize> {
     let name = match split_alias(column) {
         (_, Some(alias)) => alias,
         (name, None) => name.rsplit('.').next().unwrap_or(name),
     };
     let names = || (0..row.len()).map(|i| (i, row.column_name(i)));
-    names()
-        .find(|(_, n)| *n == name)
-        .or_else(|| names().find(|(_, n)| n.eq_ignore_ascii_case(name)))
-        .map(|(i, _)| i)
-        .ok_or_else(|| Error::ColumnNotFound(column.to_owned()))
+    let mut exact = names().filter(|(_, n)| *n == name).map(|(i, _)| i);
+    let found = match exact.next() {
+        Some(i) => {
+            if exact.next().is_some() {
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Clauses,
+                    format!(
+                        "the result has two columns named `{name}`: select `{column}` under \
+                         an alias (`{column} as ..`) to pluck it"
+                    ),
+                ));
+            }
+            Some(i)
+        }
+        None => names()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name))
+            .map(|(i, _)| i),
+    };
+    found.ok_or_else(|| Error::ColumnNotFound(column.to_owned()))
 }
 
 impl<T: FromRow> Query<T> {
