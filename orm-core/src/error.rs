@@ -293,6 +293,23 @@ pub enum Error {
         #[source]
         source: Option<DriverError>,
     },
+    /// A value the column or its type cannot hold, refused by the database: text longer
+    /// than a `VARCHAR(n)`, a number outside the column's type (or an arithmetic result
+    /// outside it), a character the database cannot store (NUL in PostgreSQL text).
+    /// Nothing was written. SQLite stores such values as they are.
+    #[error("value out of range: {message}{}", sql.as_deref().map(|s| format!(" (in `{s}`)")).unwrap_or_default())]
+    #[non_exhaustive]
+    ValueOutOfRange {
+        /// The database's message (which usually names the column).
+        message: String,
+        /// The SQLSTATE (PostgreSQL) or error number (MySQL).
+        code: Option<String>,
+        /// The statement that failed.
+        sql: Option<String>,
+        /// The driver's error.
+        #[source]
+        source: Option<DriverError>,
+    },
     /// Any other error reported by the database.
     #[error("database error: {message}{}", sql.as_deref().map(|s| format!(" (in `{s}`)")).unwrap_or_default())]
     #[non_exhaustive]
@@ -448,6 +465,7 @@ impl Error {
             | Error::CheckViolation { sql, .. }
             | Error::Busy { sql, .. }
             | Error::StatementCancelled { sql, .. }
+            | Error::ValueOutOfRange { sql, .. }
             | Error::Database { sql, .. } => sql.as_deref(),
             _ => None,
         }
@@ -607,6 +625,7 @@ impl Error {
             | Error::CheckViolation { sql, .. }
             | Error::Busy { sql, .. }
             | Error::StatementCancelled { sql, .. }
+            | Error::ValueOutOfRange { sql, .. }
             | Error::Database { sql, .. }
                 if sql.is_none() =>
             {

@@ -243,7 +243,7 @@ fn a_value_a_postgres_parameter_cannot_take_is_a_bind_error() -> orm_core::Resul
         }
         other => panic!("expected Error::Bind, got {other:?}"),
     }
-    // An integer out of the parameter's range, in an INSERT.
+    // An integer out of the parameter's range, written by an INSERT or an UPDATE.
     let err = DB::insert(
         "INSERT INTO parents (id, email) VALUES (?, ?)",
         &[&(1i64 << 40), &"big@x"],
@@ -260,6 +260,19 @@ fn a_value_a_postgres_parameter_cannot_take_is_a_bind_error() -> orm_core::Resul
             &[&"x", &"x@x"],
         );
         assert!(matches!(refused, Err(Error::Bind { .. })), "{refused:?}");
+        let refused = DB::update(
+            "UPDATE parents SET id = ? WHERE id = ?",
+            &[&(1i64 << 40), &1],
+        );
+        assert!(matches!(refused, Err(Error::Bind { .. })), "{refused:?}");
+        // Compared, it matches nothing: the transaction goes on.
+        assert_eq!(
+            DB::update(
+                "UPDATE parents SET email = ? WHERE id = ?",
+                &[&"y@x", &(1i64 << 40)]
+            )?,
+            0
+        );
         DB::insert(
             "INSERT INTO parents (id, email) VALUES (?, ?)",
             &[&2, &"b@x"],
@@ -610,4 +623,92 @@ on_every_backend! {
         }
         Ok(())
     }
+}
+
+/// A table made by the schema builder, as an application's: an `increments` key
+/// (`INTEGER`/`SERIAL`), a small integer and a short text.
+fn narrow_table() -> orm_core::Result<()> {
+    orm_migrate::Schema::on_default(|s| {
+        s.create("gauges", |t| {
+            t.increments("id");
+            t.small_integer("level");
+            t.string("code", 5);
+        })
+    })
+    .map_err(Error::other)?;
+    DB::table("gauges").insert(orm_core::row! {"level" => 7, "code" => "ok"})?;
+    Ok(())
+}
+
+on_every_backend! {
+    fn an_integer_past_the_columns_type_matches_nothing_when_compared() {
+        narrow_table()?;
+        let gauges = || DB::table("gauges");
+        // PostgreSQL infers the column's own type for the parameter (`INTEGER`,
+        // `SMALLINT`): a wider value is compared as a `BIGINT`, as elsewhere.
+        assert_eq!(gauges().find(5_000_000_000i64)?, None);
+        assert_eq!(gauges().where_("id", "<", 3_000_000_000i64).count()?, 1);
+        assert_eq!(gauges().where_in("id", [1i64, i64::MAX]).count()?, 1);
+        assert_eq!(gauges().where_("level", "<", 100_000).count()?, 1);
+        assert_eq!(gauges().where_eq("id", "99999999999999999999").count()?, 0);
+        // A whole float is that integer; a fraction stays refused rather than rounded.
+        assert_eq!(gauges().where_eq("level", 7.0).count()?, 1);
+        assert_eq!(gauges().where_eq("id", 1.0).count()?, 1);
+        Ok(())
+    }
+
+    fn a_value_the_column_cannot_hold_is_value_out_of_range_or_kept_on_sqlite() {
+        narrow_table()?;
+        let too_long = DB::table("gauges").insert(orm_core::row! {"level" => 1, "code" => "abcdef"});
+        let too_big = DB::table("gauges").insert(orm_core::row! {"level" => 70_000, "code" => "x"});
+        // 7 + 32 765 is past SMALLINT's 32 767: the database's own arithmetic refuses it.
+        let grown = DB::table("gauges").where_eq("code", "ok").increment("level", 32_765);
+        let backend = orm_tests::backend();
+        if backend == orm_core::Backend::Sqlite {
+            // SQLite keeps what it is given (documented).
+            assert!(too_long.is_ok() && too_big.is_ok() && grown.is_ok());
+            return Ok(());
+        }
+        for result in [too_long, grown] {
+            let err = result.unwrap_err();
+            assert!(matches!(err, Error::ValueOutOfRange { .. }), "{err:?}");
+            assert!(err.sql().is_some(), "{err:?}");
+        }
+        // PostgreSQL's parameter is the column's SMALLINT: refused before it is sent.
+        let err = too_big.unwrap_err();
+        match backend {
+            orm_core::Backend::Postgres => assert!(matches!(err, Error::Bind { .. }), "{err:?}"),
+            _ => assert!(matches!(err, Error::ValueOutOfRange { .. }), "{err:?}"),
+        }
+        assert_eq!(DB::table("gauges").count()?, 1, "nothing written");
+        assert_eq!(DB::table("gauges").value::<i64>("level")?, Some(7));
+        Ok(())
+    }
+}
+
+#[test]
+fn postgres_text_with_a_nul_is_value_out_of_range_and_an_untyped_null_says_to_cast(
+) -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    narrow_table()?;
+    let err = DB::table("gauges")
+        .insert(orm_core::row! {"level" => 1, "code" => "a\0b"})
+        .unwrap_err();
+    assert!(matches!(err, Error::ValueOutOfRange { .. }), "{err:?}");
+    let none: Option<String> = None;
+    let err = DB::select(
+        "SELECT code FROM gauges WHERE (? IS NULL OR code = ?)",
+        &[&none, &none],
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Bind { .. }), "{err:?}");
+    assert!(err.to_string().contains("?::text"), "{err}");
+    let rows = DB::select(
+        "SELECT code FROM gauges WHERE (?::text IS NULL OR code = ?)",
+        &[&none, &none],
+    )?;
+    assert_eq!(rows.len(), 1);
+    Ok(())
 }

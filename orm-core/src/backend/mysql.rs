@@ -56,6 +56,12 @@ mod code {
     pub(super) const QUERY_INTERRUPTED: u16 = 1317;
     pub(super) const MARIADB_STATEMENT_TIMEOUT: u16 = 1969;
     pub(super) const MYSQL_EXECUTION_TIMEOUT: u16 = 3024;
+    /// `Data too long for column`.
+    pub(super) const DATA_TOO_LONG: u16 = 1406;
+    /// `Out of range value for column`.
+    pub(super) const OUT_OF_RANGE: u16 = 1264;
+    /// `.. value is out of range in ..` (arithmetic).
+    pub(super) const DATA_OUT_OF_RANGE: u16 = 1690;
 }
 
 pub(crate) struct MysqlConnection {
@@ -888,6 +894,14 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
         code::CLIENT_INTERACTION_TIMEOUT if message.contains("disconnected by the server") => {
             Error::Connection {
                 message: format!("the server ended the session: {message} ({})", server.code),
+                source,
+            }
+        }
+        code::DATA_TOO_LONG | code::OUT_OF_RANGE | code::DATA_OUT_OF_RANGE => {
+            Error::ValueOutOfRange {
+                message,
+                code: Some(server.code.to_string()),
+                sql: None,
                 source,
             }
         }

@@ -87,6 +87,46 @@ impl PgConnection {
         Ok(stmt)
     }
 
+    /// `sql` prepared again with wider parameter types, when `error` is a value that did
+    /// not fit the integer type PostgreSQL inferred for its parameter but is an integer
+    /// all the same (`find(5_000_000_000)` on an `INTEGER` key, `where_("small", "<",
+    /// 100_000)`): compared as a `BIGINT` (or `NUMERIC`) it matches nothing, as on the
+    /// other databases, instead of failing. Written into the column, the server refuses
+    /// it (`Error::ValueOutOfRange`): nothing is converted with loss. Not cached: the
+    /// inferred types stay the statement's own.
+    #[cold]
+    #[inline(never)]
+    fn widened<P: Param>(
+        &mut self,
+        error: &postgres::Error,
+        sql: &str,
+        stmt: &Statement,
+        params: &[P],
+    ) -> Result<Option<Statement>> {
+        let refused = error
+            .source()
+            .is_some_and(|source| source.downcast_ref::<BindRefused>().is_some());
+        if !refused {
+            return Ok(None);
+        }
+        let mut types = stmt.params().to_vec();
+        let mut changed = false;
+        for (i, (ty, param)) in types.iter_mut().zip(params).enumerate() {
+            if !compared(sql, i + 1) {
+                continue;
+            }
+            if let Some(wider) = wider_integer_type(ty, &param.param()) {
+                *ty = wider;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
+        let prepared = self.client.prepare_typed(sql, &types);
+        prepared.map(Some).map_err(|e| self.driver_error(e))
+    }
+
     /// Maps a driver error, noting whether the server rejected the statement.
     fn driver_error(&mut self, error: postgres::Error) -> Error {
         self.rejected = error.as_db_error().is_some();
@@ -129,7 +169,13 @@ impl PgConnection {
         check_param_count(&stmt, params)?;
         let binds: Vec<PgBind<'_>> = binds(params);
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
-        let changed = self.client.execute(&stmt, &refs).map_err(|e| {
+        let mut executed = self.client.execute(&stmt, &refs);
+        if let Err(error) = &executed {
+            if let Some(wide) = self.widened(error, sql, &stmt, params)? {
+                executed = self.client.execute(&wide, &refs);
+            }
+        }
+        let changed = executed.map_err(|e| {
             self.forget(sql);
             self.driver_error(e)
         })?;
@@ -169,7 +215,12 @@ impl PgConnection {
             // wire bytes held in memory (paged reads such as `cursor()` stay bounded).
             let binds: Vec<PgBind<'_>> = binds(params);
             let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
-            let rows = self.client.query(&stmt, &refs);
+            let mut rows = self.client.query(&stmt, &refs);
+            if let Err(error) = &rows {
+                if let Some(wide) = self.widened(error, sql, &stmt, params)? {
+                    rows = self.client.query(&wide, &refs);
+                }
+            }
             let rows = rows.map_err(|e| self.driver_error(e))?;
             for row in &rows {
                 let row = Row {
@@ -369,6 +420,11 @@ fn bind_value(
                 .into()),
             },
             Type::NUMERIC => encode_numeric(&v.to_string(), out),
+            // A whole number (`42.0`) is that integer, without loss; `2.5` stays refused.
+            Type::INT2 | Type::INT4 | Type::INT8 => match whole_float(*v) {
+                Some(whole) => bind_int(whole, value, ty, out),
+                None => Err(mismatch(value.type_name(), ty)),
+            },
             _ if is_textual(ty) => v.to_string().as_str().to_sql(ty, out),
             _ => Err(mismatch(value.type_name(), ty)),
         },
@@ -497,6 +553,84 @@ fn is_textual(ty: &Type) -> bool {
         *ty,
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
     ) || ty.name() == "citext"
+}
+
+/// Whether parameter `$position` of `sql` is compared rather than written: anywhere in
+/// a `SELECT` (or `WITH`) or `DELETE`, and after the `WHERE` of anything else. A value
+/// written into a column keeps its column's type, so the refusal stays on the client
+/// and an open transaction goes on.
+fn compared(sql: &str, position: usize) -> bool {
+    let head = sql.trim_start().get(..6).unwrap_or_default();
+    if ["SELECT", "WITH ", "DELETE"]
+        .iter()
+        .any(|k| head.len() >= k.len() && head[..k.len()].eq_ignore_ascii_case(k))
+    {
+        return true;
+    }
+    let upper = sql.to_ascii_uppercase();
+    let Some(filter) = upper.find(" WHERE ") else {
+        return false;
+    };
+    let marker = format!("${position}");
+    sql.match_indices(&marker)
+        .find(|(at, _)| !sql[at + marker.len()..].starts_with(|c: char| c.is_ascii_digit()))
+        .is_some_and(|(at, _)| at > filter)
+}
+
+/// `v` as an `i64` when it is a whole number in its range (`42.0`, not `2.5` or NaN).
+fn whole_float(v: f64) -> Option<i64> {
+    // 2^63 is exactly representable; every whole f64 below it in size fits an i64.
+    let limit = 9_223_372_036_854_775_808.0;
+    (v.fract() == 0.0 && v >= -limit && v < limit).then_some(v as i64)
+}
+
+/// The type a parameter of integer type `ty` needs for an integer value it cannot hold:
+/// `BIGINT` for an `i64` (or integer text, or whole float) past `INT2`/`INT4`, `NUMERIC`
+/// for integer text past `i64`; the same for the elements of an array (`= ANY($1)`).
+/// `None` for anything else, which stays refused.
+fn wider_integer_type(ty: &Type, bind: &Bind<'_>) -> Option<Type> {
+    let value = match bind {
+        Bind::Value(value) => *value,
+        Bind::Owned(value) => value,
+        Bind::Text(text) => return wider_integer(ty, parse_integer_text(text)?),
+        Bind::Bytes(_) => return None,
+    };
+    if let (Kind::Array(element), Value::Array(items)) = (ty.kind(), value) {
+        let widest = items
+            .iter()
+            .filter_map(|item| wider_integer(element, integer_of(item)?))
+            .max_by_key(|wider| *wider == Type::NUMERIC)?;
+        return Some(if widest == Type::NUMERIC {
+            Type::NUMERIC_ARRAY
+        } else {
+            Type::INT8_ARRAY
+        });
+    }
+    wider_integer(ty, integer_of(value)?)
+}
+
+/// The integer a value spells (`Err` past `i64`), for [`wider_integer_type`].
+fn integer_of(value: &Value) -> Option<std::result::Result<i64, ()>> {
+    match value {
+        Value::Int(v) => Some(Ok(*v)),
+        Value::Float(v) => whole_float(*v).map(Ok),
+        Value::Text(text) => parse_integer_text(text),
+        _ => None,
+    }
+}
+
+fn wider_integer(ty: &Type, value: std::result::Result<i64, ()>) -> Option<Type> {
+    let fits = match (ty, value) {
+        (&Type::INT2 | &Type::INT4 | &Type::INT8, Err(())) => false,
+        (&Type::INT2, Ok(v)) => i16::try_from(v).is_ok(),
+        (&Type::INT4, Ok(v)) => i32::try_from(v).is_ok(),
+        _ => true,
+    };
+    match value {
+        _ if fits => None,
+        Ok(_) => Some(Type::INT8),
+        Err(()) => Some(Type::NUMERIC),
+    }
 }
 
 fn bind_int(
@@ -1151,6 +1285,32 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
                 message,
                 code: Some(code.code().to_owned()),
                 sql: None,
+                source: Some(Box::new(error)),
+            };
+        }
+        if [
+            SqlState::STRING_DATA_RIGHT_TRUNCATION,
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+            SqlState::DATETIME_FIELD_OVERFLOW,
+            SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+            SqlState::UNTRANSLATABLE_CHARACTER,
+        ]
+        .contains(&code)
+        {
+            return Error::ValueOutOfRange {
+                message,
+                code: Some(code.code().to_owned()),
+                sql: None,
+                source: Some(Box::new(error)),
+            };
+        }
+        if code == SqlState::INDETERMINATE_DATATYPE {
+            // `? IS NULL` on its own: nothing around a NULL tells the parameter's type.
+            return Error::Bind {
+                message: format!(
+                    "{message}: PostgreSQL cannot tell this parameter's type from the SQL \
+                     around it; cast it (`?::text`, `?::bigint`)"
+                ),
                 source: Some(Box::new(error)),
             };
         }
