@@ -712,3 +712,19 @@ fn postgres_text_with_a_nul_is_value_out_of_range_and_an_untyped_null_says_to_ca
     assert_eq!(rows.len(), 1);
     Ok(())
 }
+
+#[test]
+fn postgres_time_24_00_is_a_decode_error_not_midnight() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::postgres() else {
+        return Ok(());
+    };
+    let err = DB::select("SELECT '24:00:00'::time AS late", &[]).unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let rows = DB::select("SELECT '23:59:59.999999'::time AS last", &[])?;
+    let last = rows[0].get::<chrono::NaiveTime, _>("last")?;
+    assert_eq!(
+        last,
+        chrono::NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).unwrap()
+    );
+    Ok(())
+}

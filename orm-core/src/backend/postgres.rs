@@ -1060,6 +1060,28 @@ impl<'a> FromSql<'a> for Raw<'a> {
     }
 }
 
+/// A `TIME` read from its microseconds since midnight. `24:00:00`, which PostgreSQL
+/// stores and chrono has no value for, is refused instead of read as `00:00:00`.
+struct PgTime(NaiveTime);
+
+impl<'a> FromSql<'a> for PgTime {
+    fn from_sql(_ty: &Type, raw: &'a [u8]) -> std::result::Result<Self, BoxError> {
+        let bytes: [u8; 8] = raw.try_into().map_err(|_| "a TIME is 8 bytes")?;
+        let micros = i64::from_be_bytes(bytes);
+        let (secs, micros) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
+        u32::try_from(secs)
+            .ok()
+            .and_then(|secs| {
+                NaiveTime::from_num_seconds_from_midnight_opt(secs, micros as u32 * 1000)
+            })
+            .map(PgTime)
+            .ok_or_else(|| "a time of day past 23:59:59.999999 (24:00:00)".into())
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::TIME
+    }
+}
+
 impl crate::row::DriverRow for postgres::Row {
     #[inline]
     fn value_ref(&self, index: usize) -> std::result::Result<ValueRef<'_>, Box<Error>> {
@@ -1149,7 +1171,7 @@ fn read_value(row: &postgres::Row, index: usize) -> Result<ValueRef<'_>> {
         }
         Type::BYTEA => get!(&[u8], ValueRef::Bytes),
         Type::DATE => get!(NaiveDate, ValueRef::Date),
-        Type::TIME => get!(NaiveTime, ValueRef::Time),
+        Type::TIME => get!(PgTime, |v: PgTime| ValueRef::Time(v.0)),
         Type::TIMESTAMP => get!(NaiveDateTime, ValueRef::DateTime),
         Type::TIMESTAMPTZ => get!(DateTime<Utc>, ValueRef::DateTimeUtc),
         #[cfg(feature = "json")]

@@ -187,7 +187,16 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
         WhereKind::InSub { column, query, not } => {
             w.push_qualified_name(&column)
                 .push(if not { " NOT IN (" } else { " IN (" });
-            query.render_select(w);
+            // MySQL refuses `LIMIT` inside `IN (...)`, not inside a derived table there.
+            let limited = query.limit.is_some() || query.offset.is_some();
+            match w.dialect().write_subquery_wrapper().filter(|_| limited) {
+                Some((prefix, suffix)) => {
+                    w.push(prefix);
+                    query.render_select(w);
+                    w.push(suffix);
+                }
+                None => query.render_select(w),
+            }
             w.push(")");
         }
         WhereKind::Null { column, not } => {
