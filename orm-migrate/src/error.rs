@@ -38,7 +38,8 @@ pub enum Error {
     },
     /// `drop`/`drop_if_exists` of a table other tables' foreign keys reference, on
     /// SQLite (whose `DROP TABLE` would delete the rows first, cascading into them);
-    /// PostgreSQL and MySQL refuse it themselves. Nothing was dropped or deleted.
+    /// PostgreSQL and MySQL refuse it themselves, and their refusal is reported as this
+    /// error too. Nothing was dropped or deleted.
     #[error(
         "cannot drop table `{table}`: {} {} a foreign key referencing it; drop {} or \
          {} foreign key first",

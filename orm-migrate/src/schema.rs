@@ -5,7 +5,7 @@ use orm_core::dialect::schema::{
     self as grammar, sqlite_pragmas, AlterCommand, AlterPlan, SqliteIndexSnapshot,
     SqliteTableSnapshot,
 };
-use orm_core::dialect::ForeignKeySwitch;
+use orm_core::dialect::{ForeignKeySwitch, ReferencingTables};
 use orm_core::{Backend, Connection, Value, DB};
 
 use crate::blueprint::Blueprint;
@@ -219,21 +219,24 @@ impl<'c> Schema<'c> {
     }
 
     /// Drops `table`. A table that another table's foreign key references is not
-    /// dropped (drop the other table, or its foreign key, first): PostgreSQL and MySQL
-    /// refuse it themselves; on SQLite, whose `DROP TABLE` would delete the rows first
-    /// (cascading into the referencing tables), it is refused with
-    /// [`Error::TableReferenced`]. A reference from the table to itself does not count.
+    /// dropped (drop the other table, or its foreign key, first):
+    /// [`Error::TableReferenced`] on every database (PostgreSQL and MySQL refuse it
+    /// themselves; SQLite, whose `DROP TABLE` would delete the rows first, cascading into
+    /// the referencing tables, is checked first). A reference from the table to itself
+    /// does not count.
     pub fn drop(&mut self, table: &str) -> Result<()> {
         let sql = grammar::drop_table(self.conn.dialect(), table, false)?;
         self.refuse_if_referenced(table)?;
-        self.run_statement(&sql)
+        let dropped = self.run_statement(&sql);
+        dropped.map_err(|e| self.referenced_drop(table, e))
     }
 
     /// Drops `table` when it exists (a referenced table is refused as by [`drop`](Self::drop)).
     pub fn drop_if_exists(&mut self, table: &str) -> Result<()> {
         let sql = grammar::drop_table(self.conn.dialect(), table, true)?;
         self.refuse_if_referenced(table)?;
-        self.run_statement(&sql)
+        let dropped = self.run_statement(&sql);
+        dropped.map_err(|e| self.referenced_drop(table, e))
     }
 
     /// Renames table `from` to `to`.
@@ -345,6 +348,32 @@ impl<'c> Schema<'c> {
             table: table.to_owned(),
             referenced_by,
         })
+    }
+
+    /// PostgreSQL's and MySQL's own refusal to drop a referenced table, as the
+    /// [`Error::TableReferenced`] SQLite's check gives (any other error as it is).
+    fn referenced_drop(&mut self, table: &str, error: Error) -> Error {
+        let Error::Database(cause) = &error else {
+            return error;
+        };
+        let referenced_by = match self.conn.dialect().refused_drop(cause) {
+            None => return error,
+            Some(ReferencingTables::Named(tables)) => tables,
+            Some(ReferencingTables::Query(query)) => {
+                let name = Value::Text(table.to_owned());
+                let listed = self.conn.query_map(query, &[name.clone(), name], |row| {
+                    row.get::<String, _>("name")
+                });
+                match listed {
+                    Ok(tables) if !tables.is_empty() => tables,
+                    _ => return error,
+                }
+            }
+        };
+        Error::TableReferenced {
+            table: table.to_owned(),
+            referenced_by,
+        }
     }
 
     /// An auto-increment column can change its integer type in place

@@ -533,16 +533,20 @@ on_every_backend! {
         ])?;
         DB::table("fk_tree").insert(orm_core::row! {"id" => 1})?;
         DB::table("fk_tree").insert(orm_core::row! {"id" => 2, "parent_id" => 1})?;
-        let refused = |outcome: Result<()>| {
+        // The same typed error on every backend: SQLite's check, PostgreSQL's and MySQL's
+        // own refusals (MySQL refuses any DDL inside a transaction before that).
+        let refused_as = |outcome: Result<()>, in_transaction: bool| {
             let err = outcome.expect_err("dropping a referenced table must fail");
-            if backend() == Backend::Sqlite {
-                let Error::TableReferenced { table, referenced_by } = &err else {
-                    panic!("unexpected error {err:?}");
-                };
-                assert_eq!((table.as_str(), referenced_by.as_slice()), ("fk_parent", &["fk_child".to_owned()][..]));
-                assert!(err.to_string().contains("fk_child"), "{err}");
+            if in_transaction && backend() == Backend::Mysql {
+                return;
             }
+            let Error::TableReferenced { table, referenced_by } = &err else {
+                panic!("unexpected error {err:?}");
+            };
+            assert_eq!((table.as_str(), referenced_by.as_slice()), ("fk_parent", &["fk_child".to_owned()][..]));
+            assert!(err.to_string().contains("fk_child"), "{err}");
         };
+        let refused = |outcome: Result<()>| refused_as(outcome, false);
         refused(schema(|s| s.drop("fk_parent")));
         refused(schema(|s| s.drop_if_exists("fk_parent")));
         // Inside a transaction too (where SQLite cannot suspend foreign keys).
@@ -552,7 +556,7 @@ on_every_backend! {
             Ok(())
         })
         .ok();
-        refused(outcome.expect("closure ran"));
+        refused_as(outcome.expect("closure ran"), true);
         assert!(table_exists("fk_parent")?);
         assert_eq!(DB::table("fk_parent").count()?, 1);
         assert_eq!(DB::table("fk_child").count()?, 2);

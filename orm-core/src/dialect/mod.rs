@@ -17,7 +17,9 @@ mod writer;
 
 pub use self::mysql::MysqlDialect;
 pub use self::postgres::PostgresDialect;
-pub use self::schema_grammar::{common_type_family, ForeignKeySwitch, SchemaGrammar};
+pub use self::schema_grammar::{
+    common_type_family, ForeignKeySwitch, ReferencingTables, SchemaGrammar,
+};
 pub use self::sqlite::SqliteDialect;
 pub use self::statements::{ByKey, FindByKey, InsertRows, StatementGrammar, UpdateByKey};
 pub(crate) use self::writer::split_json_path;

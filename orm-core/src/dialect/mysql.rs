@@ -329,6 +329,21 @@ impl super::StatementGrammar for MysqlDialect {
 }
 
 impl SchemaGrammar for MysqlDialect {
+    fn refused_drop(&self, error: &Error) -> Option<super::schema_grammar::ReferencingTables> {
+        // MariaDB: 1451, reported as a foreign key violation with no columns; MySQL 8: 3730.
+        let refused = match error {
+            Error::ForeignKeyViolation { columns, .. } => columns.is_empty(),
+            Error::Database {
+                code: Some(code), ..
+            } => code == "3730",
+            _ => false,
+        };
+        refused.then_some(super::schema_grammar::ReferencingTables::Query(
+            "SELECT DISTINCT TABLE_NAME AS name FROM information_schema.REFERENTIAL_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = ? AND TABLE_NAME <> ?",
+        ))
+    }
+
     fn drop_all_tables_around(&self) -> Option<(&'static str, &'static str)> {
         Some((
             "SET @orm_foreign_key_checks = @@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS = 0",

@@ -237,6 +237,35 @@ impl Dialect for PostgresDialect {
 impl super::StatementGrammar for PostgresDialect {}
 
 impl SchemaGrammar for PostgresDialect {
+    fn refused_drop(&self, error: &Error) -> Option<super::schema_grammar::ReferencingTables> {
+        // 2BP01, with one detail line per dependent object: `constraint posts_user_id_fkey
+        // on table posts depends on table users`.
+        let Error::Database {
+            code: Some(code),
+            message,
+            ..
+        } = error
+        else {
+            return None;
+        };
+        if code != "2BP01" {
+            return None;
+        }
+        let mut tables: Vec<String> = Vec::new();
+        let mut parts: Vec<&str> = message.split(" depends on table ").collect();
+        parts.pop();
+        for part in parts {
+            let Some(at) = part.rfind(" on table ") else {
+                continue;
+            };
+            let name = part[at + " on table ".len()..].trim().trim_matches('"');
+            if !name.is_empty() && !tables.iter().any(|t| t == name) {
+                tables.push(name.to_owned());
+            }
+        }
+        (!tables.is_empty()).then_some(super::schema_grammar::ReferencingTables::Named(tables))
+    }
+
     fn push_column_comment(&self, w: &mut SqlWriter, table: &str, column: &ColumnDef) {
         if let Some(comment) = &column.comment {
             w.push("COMMENT ON COLUMN ")
@@ -493,4 +522,35 @@ fn push_time_of_day(w: &mut SqlWriter, column: &str) {
         .push(" AS TEXT) AS TIMESTAMPTZ) AT TIME ZONE 'UTC', 'HH24:MI:SS') ELSE to_char(CAST(CAST(")
         .push_qualified_name(column)
         .push(" AS TEXT) AS TIME), 'HH24:MI:SS') END");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::ReferencingTables;
+
+    #[test]
+    fn a_refused_drop_names_every_referencing_table_once() {
+        let error = Error::Database {
+            message: "cannot drop table users because other objects depend on it \
+                      (constraint posts_user_id_fkey on table posts depends on table users\n\
+                      constraint notes_user_id_fkey on table \"Notes\" depends on table users\n\
+                      constraint posts_editor_fkey on table posts depends on table users)"
+                .into(),
+            code: Some("2BP01".into()),
+            sql: None,
+            source: None,
+        };
+        match PostgresDialect.refused_drop(&error) {
+            Some(ReferencingTables::Named(tables)) => assert_eq!(tables, ["posts", "Notes"]),
+            other => panic!("{other:?}"),
+        }
+        let other = Error::Database {
+            message: "syntax error".into(),
+            code: Some("42601".into()),
+            sql: None,
+            source: None,
+        };
+        assert!(PostgresDialect.refused_drop(&other).is_none());
+    }
 }

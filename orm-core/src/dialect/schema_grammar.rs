@@ -197,6 +197,23 @@ pub trait SchemaGrammar {
     fn referencing_tables_query(&self) -> Option<&'static str> {
         None
     }
+
+    /// Whether `error` is this database refusing to drop a table because other tables'
+    /// foreign keys reference it, and how to name those tables: from the error itself,
+    /// or by a query (the table name bound twice, the tables in a column `name`).
+    fn refused_drop(&self, error: &Error) -> Option<ReferencingTables> {
+        let _ = error;
+        None
+    }
+}
+
+/// The tables whose foreign keys stopped a `DROP TABLE` ([`SchemaGrammar::refused_drop`]).
+#[derive(Debug)]
+pub enum ReferencingTables {
+    /// Named by the database's error.
+    Named(Vec<String>),
+    /// To read with this query (two binds: the dropped table's name, twice).
+    Query(&'static str),
 }
 
 /// The family of the common SQL type spellings, by keyword (case-insensitive).
