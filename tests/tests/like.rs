@@ -38,6 +38,27 @@ fn items_where(f: impl FnOnce(Query) -> Query) -> Result<Vec<String>> {
 }
 
 on_every_backend! {
+    fn a_number_or_date_column_matches_a_pattern_by_its_text_everywhere() {
+        orm_migrate::Schema::on_default(|s| {
+            s.create("codes", |t| {
+                t.increments("id");
+                t.big_integer("number");
+                t.date("day");
+            })
+        })
+        .map_err(Error::other)?;
+        for (number, day) in [(1205, "2024-01-05"), (2105, "2024-02-10"), (77, "2023-12-31")] {
+            DB::table("codes").insert(orm_core::row! {"number" => number, "day" => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap()})?;
+        }
+        let count = |q: Query| q.count();
+        assert_eq!(count(DB::table("codes").where_like("number", "%05"))?, 2);
+        assert_eq!(count(DB::table("codes").where_contains("number", "20"))?, 1);
+        assert_eq!(count(DB::table("codes").where_("number", "not like", "12%"))?, 2);
+        assert_eq!(count(DB::table("codes").where_like("day", "2024-%"))?, 2);
+        assert_eq!(count(DB::table("codes").where_("id", "ilike", "1"))?, 1);
+        Ok(())
+    }
+
     fn a_pattern_matches_the_same_rows_everywhere() {
         items()?;
         // A backslash escapes the next character on every backend (SQLite had no escape).

@@ -213,6 +213,13 @@ pub trait Dialect:
         }
     }
 
+    /// What follows a column compared with `LIKE` (PostgreSQL: `::text`, so a number or a
+    /// date column matches a pattern as on the other databases, as Laravel's grammar
+    /// casts it).
+    fn like_subject_cast(&self) -> &'static str {
+        ""
+    }
+
     /// The clause after a `LIKE` pattern that makes [`LIKE_ESCAPE`] its escape character,
     /// so a pattern means the same on every backend (SQLite has no default escape,
     /// PostgreSQL's is a backslash).
@@ -726,6 +733,7 @@ pub(crate) fn text_match_pattern(kind: TextMatch, text: &str) -> String {
 pub(crate) fn push_like_pattern(w: &mut SqlWriter, column: &str, pattern: String) {
     let dialect = w.dialect();
     w.push_qualified_name(column)
+        .push(dialect.like_subject_cast())
         .push(" LIKE ")
         .push_bind(Value::Text(pattern))
         .push(dialect.like_escape_clause());

@@ -62,6 +62,10 @@ impl Dialect for PostgresDialect {
             .push(" CASCADE");
     }
 
+    fn like_subject_cast(&self) -> &'static str {
+        "::text"
+    }
+
     fn like_escape_clause(&self) -> &'static str {
         // An E'' string means one backslash whatever `standard_conforming_strings` says.
         " ESCAPE E'\\\\'"

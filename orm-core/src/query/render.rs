@@ -151,6 +151,10 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
                 return;
             }
             w.push_qualified_name(&column);
+            if op.is_like() {
+                let cast = w.dialect().like_subject_cast();
+                w.push(cast);
+            }
             match (op, value.is_null()) {
                 // `= NULL` is never true: compare with NULL the way the caller meant.
                 (Operator::Eq, true) => {

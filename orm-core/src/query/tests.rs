@@ -35,7 +35,31 @@ fn golden(query: Query, sqlite: &str) {
         })
         .collect::<String>()
         .replace(r"ESCAPE '\'", r"ESCAPE E'\\'");
+    // PostgreSQL compares a column's text with a pattern (`"name"::text LIKE $1`).
+    let expected = with_like_cast(&expected);
     assert_eq!(pg(&query), expected);
+}
+
+/// `"col" LIKE` / `"col" NOT LIKE` as `"col"::text LIKE` / `"col"::text NOT LIKE`.
+fn with_like_cast(sql: &str) -> String {
+    let mut out = sql.to_owned();
+    for op in [" NOT LIKE ", " LIKE "] {
+        let mut rewritten = String::new();
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(op) {
+            let (head, tail) = rest.split_at(at);
+            let cast = head.ends_with('"') && !head.ends_with("::text") && !head.ends_with(" NOT");
+            rewritten.push_str(head);
+            if cast {
+                rewritten.push_str("::text");
+            }
+            rewritten.push_str(op);
+            rest = &tail[op.len()..];
+        }
+        rewritten.push_str(rest);
+        out = rewritten;
+    }
+    out
 }
 
 #[test]
@@ -136,7 +160,7 @@ fn ilike_is_dialect_specific() {
     );
     assert_eq!(
         pg(&query),
-        r#"SELECT * FROM "users" WHERE "name" ILIKE $1 ESCAPE E'\\' AND "name" NOT ILIKE $2 ESCAPE E'\\'"#
+        r#"SELECT * FROM "users" WHERE "name"::text ILIKE $1 ESCAPE E'\\' AND "name"::text NOT ILIKE $2 ESCAPE E'\\'"#
     );
 }
 
@@ -148,7 +172,7 @@ fn literal_text_matches_escape_the_wildcards() {
         .where_ends_with("name", "%");
     assert_eq!(
         pg(&query),
-        r#"SELECT * FROM "users" WHERE "name" LIKE $1 ESCAPE E'\\' OR "name" LIKE $2 ESCAPE E'\\' AND "name" LIKE $3 ESCAPE E'\\'"#
+        r#"SELECT * FROM "users" WHERE "name"::text LIKE $1 ESCAPE E'\\' OR "name"::text LIKE $2 ESCAPE E'\\' AND "name"::text LIKE $3 ESCAPE E'\\'"#
     );
     let (_, binds) = query.to_sql_for(&SqliteDialect).unwrap();
     assert_eq!(
@@ -320,7 +344,7 @@ fn operators_are_an_enum_or_their_text() {
     assert_eq!(pg(&typed), pg(&text));
     assert_eq!(
         pg(&q().where_("a", ILike, "x").where_("b", NotILike, "y")),
-        r#"SELECT * FROM "users" WHERE "a" ILIKE $1 ESCAPE E'\\' AND "b" NOT ILIKE $2 ESCAPE E'\\'"#
+        r#"SELECT * FROM "users" WHERE "a"::text ILIKE $1 ESCAPE E'\\' AND "b"::text NOT ILIKE $2 ESCAPE E'\\'"#
     );
 }
 
