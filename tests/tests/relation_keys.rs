@@ -293,3 +293,60 @@ fn counts_match_integers_stored_as_text_in_a_sqlite_varchar_column() -> Result<(
     );
     Ok(())
 }
+
+/// A text-keyed parent whose children's keys may differ from its own in case or
+/// trailing spaces (a key typed by hand, or read from a file).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "repos", primary_key = "slug")]
+pub struct Repo {
+    pub slug: String,
+    #[model(has_many(Edit, foreign_key = "repo_slug"))]
+    pub edits: HasMany<Edit>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Edit {
+    pub id: Option<i64>,
+    pub repo_slug: String,
+    #[model(belongs_to(Repo, foreign_key = "repo_slug"))]
+    pub repo: BelongsTo<Repo>,
+}
+
+on_every_backend! {
+    fn eager_loading_attaches_what_the_database_matched_as_the_lazy_read_does() {
+        Schema::on_default(|s| {
+            s.create("repos", |t| {
+                t.string("slug", 20).primary();
+            })?;
+            s.create("edits", |t| {
+                t.increments("id");
+                t.string("repo_slug", 20);
+            })
+        })
+        .map_err(Error::other)?;
+        Repo::create(Repo { slug: "Key".into(), ..Default::default() })?;
+        for slug in ["Key", "key", "Key "] {
+            Edit::create(Edit { repo_slug: slug.into(), ..Default::default() })?;
+        }
+        // Whatever the database's comparison (exact on SQLite and PostgreSQL; on MySQL
+        // the collation's, trailing spaces ignored and, under `_ci`, case too), eager
+        // loading keeps every row it matched, as the lazy read and the count do.
+        let repo = Repo::find_or_fail("Key")?;
+        let lazy = repo.edits().count()?;
+        let eager = Repo::query().with(&["edits"]).first()?.unwrap();
+        assert_eq!(eager.edits.len() as u64, lazy);
+        let counted = Repo::query().with_count(&["edits"]).first()?.unwrap();
+        assert_eq!(counted.edits.count(), Some(lazy));
+        // The other way round, each edit's owner is matched by its exact key (which of
+        // two keys differing in case MySQL would match depends on the collation).
+        let edits = Edit::query().with(&["repo"]).order_by("id").get()?;
+        let eager_owned: Vec<bool> = edits.iter().map(|e| e.repo.get().is_some()).collect();
+        assert_eq!(eager_owned, [true, false, false]);
+        if orm_tests::backend() == orm_core::Backend::Mysql {
+            assert!(lazy >= 2, "MySQL pads trailing spaces in every collation: {lazy}");
+        } else {
+            assert_eq!(lazy, 1);
+        }
+        Ok(())
+    }
+}
