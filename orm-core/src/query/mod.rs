@@ -180,6 +180,19 @@ impl<T> ModelExtras<T> {
             })
             .plan
     }
+
+    /// [`ModelExtras::eager_plan`], run from now on by `after_load` even when the plan
+    /// began with another runner (counts and aggregates need the runner that loads them).
+    pub(crate) fn eager_plan_run_by(&mut self, after_load: AfterLoad<T>) -> &mut LoadPlan {
+        let eager = self.eager.get_or_insert_with(|| {
+            Box::new(EagerLoads {
+                after_load,
+                plan: LoadPlan::default(),
+            })
+        });
+        eager.after_load = after_load;
+        &mut eager.plan
+    }
 }
 
 impl<T> Default for ModelExtras<T> {

@@ -110,6 +110,19 @@ impl Aggregates {
     }
 }
 
+/// [`Aggregates::serialize_into`] for a container that may hold none.
+#[cfg(feature = "json")]
+fn serialize_aggregates<S: serde::ser::SerializeStruct>(
+    aggregates: Option<&Aggregates>,
+    state: &mut S,
+    relation: &str,
+) -> Result<(), S::Error> {
+    match aggregates {
+        Some(aggregates) => aggregates.serialize_into(state, relation),
+        None => Ok(()),
+    }
+}
+
 /// `key` as a `&'static str`, which `serde`'s structs take as field names: each
 /// distinct key is kept once for the process (an app has a handful).
 #[cfg(feature = "json")]
@@ -272,10 +285,7 @@ impl<T> Many<T> {
         state: &mut S,
         relation: &str,
     ) -> Result<(), S::Error> {
-        match self.aggregates() {
-            Some(aggregates) => aggregates.serialize_into(state, relation),
-            None => Ok(()),
-        }
+        serialize_aggregates(self.aggregates(), state, relation)
     }
 
     fn aggregates(&self) -> Option<&Aggregates> {
@@ -455,22 +465,18 @@ impl<T> One<T> {
         &mut self.inner_mut().count
     }
 
-    /// Whether the relation has any row: what `with_exists` loaded, else whether the
-    /// `with_count` count or the loaded list is non-zero; `None` when none of them was
-    /// loaded (Eloquent's `{relation}_exists`).
+    /// As [`Many::exists`]: what `with_exists` loaded, else whether a count or the loaded
+    /// model says there is one.
     pub fn exists(&self) -> Option<bool> {
         let inner = self.inner.as_ref()?;
         inner.exists.or_else(|| Some(self.count()? > 0))
     }
 
-    /// What `with_exists` loaded, if it ran (what serializes as `{relation}_exists`).
     #[doc(hidden)]
     pub fn exists_loaded(&self) -> Option<bool> {
         self.inner.as_ref()?.exists
     }
 
-    /// Writes the aggregates `with_sum` and its siblings loaded as
-    /// `{relation}_{function}_{column}` fields (the derived `Serialize` calls it).
     #[doc(hidden)]
     #[cfg(feature = "json")]
     pub fn serialize_aggregates<S: serde::ser::SerializeStruct>(
@@ -478,10 +484,7 @@ impl<T> One<T> {
         state: &mut S,
         relation: &str,
     ) -> Result<(), S::Error> {
-        match self.aggregates() {
-            Some(aggregates) => aggregates.serialize_into(state, relation),
-            None => Ok(()),
-        }
+        serialize_aggregates(self.aggregates(), state, relation)
     }
 
     fn aggregates(&self) -> Option<&Aggregates> {

@@ -1026,18 +1026,19 @@ impl<M: Model> Query<M> {
     /// Loads the number of related rows of each relation into its container
     /// (`user.posts.count()`), with one grouped query per relation.
     pub fn with_count(mut self, relations: &[&str]) -> Self {
-        self.model
-            .eager_plan(run_plan_counting::<M>)
+        self.counting_plan()
             .counts
             .extend(relations.iter().map(|r| ((*r).to_owned(), None)));
-        // After a `with`, whose runner loads no counts.
-        if let Some(eager) = self.model.eager.as_mut() {
-            eager.after_load = run_plan_counting::<M>;
-        }
         for relation in relations {
             self.order_count_by(relation, None);
         }
         self
+    }
+
+    /// The eager-load plan, run by the runner that loads counts and aggregates too (a
+    /// plan begun by `with`, whose runner loads none, switches to it).
+    fn counting_plan(&mut self) -> &mut LoadPlan {
+        self.model.eager_plan_run_by(run_plan_counting::<M>)
     }
 
     /// Lets `order_by("{relation}_count")` order by the count `with_count` loads, as
@@ -1062,13 +1063,9 @@ impl<M: Model> Query<M> {
         constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
     ) -> Self {
         let constraint: Constraint = Arc::new(constraint);
-        self.model
-            .eager_plan(run_plan_counting::<M>)
+        self.counting_plan()
             .counts
             .push((relation.to_owned(), Some(Arc::clone(&constraint))));
-        if let Some(eager) = self.model.eager.as_mut() {
-            eager.after_load = run_plan_counting::<M>;
-        }
         self.order_count_by(relation, Some(&constraint));
         self
     }
@@ -1077,13 +1074,9 @@ impl<M: Model> Query<M> {
     /// `withExists`), one grouped query per relation; read with `user.posts.exists()`,
     /// serialized as `posts_exists`.
     pub fn with_exists(mut self, relations: &[&str]) -> Self {
-        self.model
-            .eager_plan(run_plan_counting::<M>)
+        self.counting_plan()
             .exists
             .extend(relations.iter().map(|r| ((*r).to_owned(), None)));
-        if let Some(eager) = self.model.eager.as_mut() {
-            eager.after_load = run_plan_counting::<M>;
-        }
         self
     }
 
@@ -1094,13 +1087,9 @@ impl<M: Model> Query<M> {
         relation: &str,
         constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
     ) -> Self {
-        self.model
-            .eager_plan(run_plan_counting::<M>)
+        self.counting_plan()
             .exists
             .push((relation.to_owned(), Some(Arc::new(constraint))));
-        if let Some(eager) = self.model.eager.as_mut() {
-            eager.after_load = run_plan_counting::<M>;
-        }
         self
     }
 
@@ -1151,18 +1140,12 @@ impl<M: Model> Query<M> {
         column: &str,
         constraint: Option<Constraint>,
     ) -> Self {
-        self.model
-            .eager_plan(run_plan_counting::<M>)
-            .aggregates
-            .push(AggregateRequest {
-                relation: relation.to_owned(),
-                function,
-                column: column.to_owned(),
-                constraint,
-            });
-        if let Some(eager) = self.model.eager.as_mut() {
-            eager.after_load = run_plan_counting::<M>;
-        }
+        self.counting_plan().aggregates.push(AggregateRequest {
+            relation: relation.to_owned(),
+            function,
+            column: column.to_owned(),
+            constraint,
+        });
         self
     }
 }

@@ -36,38 +36,14 @@ pub trait ModelRelations: Model {
     /// `User::load_count(&mut users, &["posts"])` (Eloquent's `loadCount`; one grouped
     /// query per relation); read with `user.posts.count()`.
     fn load_count(models: &mut [Self], relations: &[&str]) -> Result<()> {
-        if models.is_empty() {
-            return Ok(());
-        }
-        let relations = relations
-            .iter()
-            .map(|name| Self::meta().relation(name))
-            .collect::<Result<Vec<_>>>()?;
-        crate::replicas::read_named(&models_connection(models), |conn| {
-            for relation in &relations {
-                load_counts(models, relation, None, conn)?;
-            }
-            Ok(())
-        })
+        load_each(models, relations, load_counts)
     }
 
     /// Loads whether each model has any row of each relation, as `with_exists` does on a
     /// query (Eloquent's `loadExists`; one grouped query per relation); read with
     /// `user.posts.exists()`.
     fn load_exists(models: &mut [Self], relations: &[&str]) -> Result<()> {
-        if models.is_empty() {
-            return Ok(());
-        }
-        let relations = relations
-            .iter()
-            .map(|name| Self::meta().relation(name))
-            .collect::<Result<Vec<_>>>()?;
-        crate::replicas::read_named(&models_connection(models), |conn| {
-            for relation in &relations {
-                load_exists(models, relation, None, conn)?;
-            }
-            Ok(())
-        })
+        load_each(models, relations, load_exists)
     }
 
     /// Loads `function(column)` of a relation onto models already loaded, as
@@ -110,6 +86,28 @@ pub trait ModelRelations: Model {
 }
 
 impl<M: Model> ModelRelations for M {}
+
+/// One grouped load per named relation onto models already loaded (`load_count`,
+/// `load_exists`), on the models' connection; an unknown name fails before any query.
+fn load_each<M: Model>(
+    models: &mut [M],
+    relations: &[&str],
+    load: fn(&mut [M], &'static RelationMeta, Option<&Constraint>, &mut Connection) -> Result<()>,
+) -> Result<()> {
+    if models.is_empty() {
+        return Ok(());
+    }
+    let relations = relations
+        .iter()
+        .map(|name| M::meta().relation(name))
+        .collect::<Result<Vec<_>>>()?;
+    crate::replicas::read_named(&models_connection(models), |conn| {
+        for relation in &relations {
+            load(models, relation, None, conn)?;
+        }
+        Ok(())
+    })
+}
 
 /// The connection models were read from (or saved on): the one the first remembers,
 /// else their model's. `with` on their query reads there too.
