@@ -91,9 +91,9 @@ impl PgConnection {
     /// not fit the integer type PostgreSQL inferred for its parameter but is an integer
     /// all the same (`find(5_000_000_000)` on an `INTEGER` key, `where_("small", "<",
     /// 100_000)`): compared as a `BIGINT` (or `NUMERIC`) it matches nothing, as on the
-    /// other databases, instead of failing. Written into the column, the server refuses
-    /// it (`Error::ValueOutOfRange`): nothing is converted with loss. Not cached: the
-    /// inferred types stay the statement's own.
+    /// other databases, instead of failing. Only compared parameters ([`compared`]): a
+    /// value written into a column stays refused here, before anything is sent. Not
+    /// cached: the inferred types stay the statement's own.
     #[cold]
     #[inline(never)]
     fn widened<P: Param>(
