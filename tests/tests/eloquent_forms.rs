@@ -19,6 +19,19 @@ pub struct Writer {
     #[model(belongs_to(Writer, foreign_key = "mentor_id"))]
     pub mentor: BelongsTo<Writer>,
     pub mentor_id: Option<i64>,
+    #[model(belongs_to_many(Club, with_pivot = ["role"]))]
+    pub clubs: BelongsToMany<Club>,
+}
+
+/// A club always read with its president.
+#[derive(Debug, Clone, Default, Model)]
+#[model(with = ["president"])]
+pub struct Club {
+    pub id: Option<i64>,
+    pub name: String,
+    pub president_id: i64,
+    #[model(belongs_to(Writer, foreign_key = "president_id"))]
+    pub president: BelongsTo<Writer>,
 }
 
 #[derive(Debug, Clone, Default, Model)]
@@ -227,7 +240,8 @@ on_every_backend! {
         let flags: Vec<_> = writers.iter().map(|w| (w.articles.exists(), w.mentor.exists())).collect();
         assert_eq!(flags, [(Some(true), Some(false)), (Some(false), Some(false)), (Some(true), Some(true))]);
         assert!(Writer::load_exists(&mut writers, &["nope"]).is_err());
-        Writer::load_exists(&mut [], &["nope"])?;
+        assert!(Writer::load_exists(&mut [], &["nope"]).is_err(), "a misspelt name fails with no models too");
+        Writer::load_exists(&mut [], &["articles"])?;
         Ok(())
     }
 
@@ -457,6 +471,40 @@ on_every_backend! {
         })?;
         by_id.sort_by(|a, b| a.name.cmp(&b.name));
         assert_eq!(flags(&by_id), expected);
+        Ok(())
+    }
+
+    fn default_loads_run_once_per_relation_and_on_pivot_reads() -> Result<()> {
+        let (ada, _, cy) = seed()?;
+        // The author's path `stories.writer` and each story's own `writer` are one load.
+        DB::enable_query_log();
+        let author = Author::find_or_fail(ada)?;
+        let statements = DB::query_log().len();
+        DB::disable_query_log();
+        assert_eq!(statements, 3, "authors, their stories, the stories' writers");
+        assert!(author.stories.iter().all(|s| writer_of(s) == Some("Ada")));
+
+        Schema::on_default(|s| {
+            s.create("clubs", |t| {
+                t.increments("id");
+                t.string("name", 50);
+                t.big_integer("president_id");
+            })?;
+            s.create("club_writer", |t| {
+                t.big_integer("club_id");
+                t.big_integer("writer_id");
+                t.string("role", 20);
+            })
+        })
+        .map_err(Error::other)?;
+        let club = Club::create(Club { name: "Poets".into(), president_id: cy, ..Default::default() })?;
+        let ada = Writer::find_or_fail(ada)?;
+        ada.clubs().attach_with(club.id.unwrap(), row! {"role" => "member"})?;
+        let pairs = ada.clubs().get_with_pivot()?;
+        assert_eq!(pairs.len(), 1);
+        let (club, pivot) = &pairs[0];
+        assert_eq!(club.president.get().map(|p| p.name.as_str()), Some("Cy"));
+        assert_eq!(pivot.get::<String, _>("role")?, "member");
         Ok(())
     }
 }

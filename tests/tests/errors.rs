@@ -651,9 +651,17 @@ on_every_backend! {
         assert_eq!(gauges().where_in("id", [1i64, i64::MAX]).count()?, 1);
         assert_eq!(gauges().where_("level", "<", 100_000).count()?, 1);
         assert_eq!(gauges().where_eq("id", "99999999999999999999").count()?, 0);
-        // A whole float is that integer; a fraction stays refused rather than rounded.
+        // A whole float is that integer; a fraction compares by value.
         assert_eq!(gauges().where_eq("level", 7.0).count()?, 1);
         assert_eq!(gauges().where_eq("id", 1.0).count()?, 1);
+        assert_eq!(gauges().where_eq("level", 7.5).count()?, 0);
+        assert_eq!(gauges().where_("level", "<", 7.5).count()?, 1);
+        assert_eq!(gauges().where_("level", ">", 6.5).where_("level", "<", 7.25).count()?, 1);
+        // An increment wider than the column's type, whose result fits it.
+        DB::table("gauges").insert(orm_core::row! {"level" => 1, "code" => "big"})?;
+        DB::statement("UPDATE gauges SET id = 2000000000 WHERE code = 'big'")?;
+        DB::table("gauges").where_eq("code", "big").decrement("id", 3_000_000_000i64)?;
+        assert_eq!(DB::table("gauges").where_eq("code", "big").value::<i64>("id")?, Some(-1_000_000_000));
         Ok(())
     }
 

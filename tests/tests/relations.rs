@@ -658,7 +658,8 @@ on_every_backend! {
         assert_eq!(counts, [Some(3), Some(1), Some(0), Some(3)]);
         assert_eq!(users[0].roles.count(), Some(2));
         assert!(matches!(User::load_count(&mut users, &["nope"]), Err(Error::UnknownRelation { .. })));
-        User::load_count(&mut [], &["nope"])?;
+        assert!(matches!(User::load_count(&mut [], &["nope"]), Err(Error::UnknownRelation { .. })));
+        User::load_count(&mut [], &["posts"])?;
         // A join repeating the parent rows: each copy has all its children.
         let joined = Post::query()
             .select(&["posts.*"])

@@ -112,10 +112,15 @@ impl PgConnection {
         let mut types = stmt.params().to_vec();
         let mut changed = false;
         for (i, (ty, param)) in types.iter_mut().zip(params).enumerate() {
-            if !compared(sql, i + 1) {
-                continue;
-            }
-            if let Some(wider) = wider_integer_type(ty, &param.param()) {
+            let bind = param.param();
+            let wider = match placement(sql, i + 1) {
+                Placement::Compared => wider_compared_type(ty, &bind),
+                // `n + $1` in an `UPDATE`: a wider integer, whose sum the server checks
+                // against the column; never a fraction, which the assignment would round.
+                Placement::Operand => wider_integer_type(ty, &bind),
+                Placement::Written => None,
+            };
+            if let Some(wider) = wider {
                 *ty = wider;
                 changed = true;
             }
@@ -555,26 +560,62 @@ fn is_textual(ty: &Type) -> bool {
     ) || ty.name() == "citext"
 }
 
-/// Whether parameter `$position` of `sql` is compared rather than written: anywhere in
-/// a `SELECT` (or `WITH`) or `DELETE`, and after the `WHERE` of anything else. A value
-/// written into a column keeps its column's type, so the refusal stays on the client
-/// and an open transaction goes on.
-fn compared(sql: &str, position: usize) -> bool {
+/// Where a parameter sits in a statement, for [`PgConnection::widened`].
+enum Placement {
+    /// Compared (anywhere in a `SELECT`/`WITH`/`DELETE`, after the `WHERE` of anything
+    /// else): any wider type only changes which rows match.
+    Compared,
+    /// The operand of `+`/`-` in what an `UPDATE` writes (`increment`).
+    Operand,
+    /// Written into a column: it keeps the column's type, so a refusal stays on the
+    /// client and an open transaction goes on.
+    Written,
+}
+
+fn placement(sql: &str, position: usize) -> Placement {
     let head = sql.trim_start().get(..6).unwrap_or_default();
     if ["SELECT", "WITH ", "DELETE"]
         .iter()
         .any(|k| head.len() >= k.len() && head[..k.len()].eq_ignore_ascii_case(k))
     {
-        return true;
+        return Placement::Compared;
     }
-    let upper = sql.to_ascii_uppercase();
-    let Some(filter) = upper.find(" WHERE ") else {
-        return false;
-    };
     let marker = format!("${position}");
-    sql.match_indices(&marker)
-        .find(|(at, _)| !sql[at + marker.len()..].starts_with(|c: char| c.is_ascii_digit()))
-        .is_some_and(|(at, _)| at > filter)
+    let Some(at) = sql
+        .match_indices(&marker)
+        .map(|(at, _)| at)
+        .find(|at| !sql[at + marker.len()..].starts_with(|c: char| c.is_ascii_digit()))
+    else {
+        return Placement::Written;
+    };
+    let filter = sql.to_ascii_uppercase().find(" WHERE ");
+    if filter.is_some_and(|filter| at > filter) {
+        Placement::Compared
+    } else if sql[..at].ends_with("+ ") || sql[..at].ends_with("- ") {
+        Placement::Operand
+    } else {
+        Placement::Written
+    }
+}
+
+/// [`wider_integer_type`], and for a fraction compared with an integer column
+/// (`where_("small", "<", 2.5)`), a `DOUBLE PRECISION` (a `NUMERIC` for a decimal): it
+/// compares by value and matches nothing it should not.
+fn wider_compared_type(ty: &Type, bind: &Bind<'_>) -> Option<Type> {
+    if let Some(wider) = wider_integer_type(ty, bind) {
+        return Some(wider);
+    }
+    if !matches!(*ty, Type::INT2 | Type::INT4 | Type::INT8) {
+        return None;
+    }
+    match bind {
+        Bind::Value(Value::Float(v)) | Bind::Owned(Value::Float(v)) if v.is_finite() => {
+            Some(Type::FLOAT8)
+        }
+        #[cfg(feature = "decimal")]
+        Bind::Value(Value::Decimal(_)) | Bind::Owned(Value::Decimal(_)) => Some(Type::NUMERIC),
+        _ => None,
+    }
 }
 
 /// `v` as an `i64` when it is a whole number in its range (`42.0`, not `2.5` or NaN).

@@ -233,7 +233,8 @@ impl SchemaGrammar for SqliteDialect {
     }
 
     fn has_table_query(&self) -> &'static str {
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        // SQLite's names are case-insensitive: `DROP TABLE "MOMS"` drops `moms`.
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"
     }
 
     fn column_listing_query(&self) -> &'static str {

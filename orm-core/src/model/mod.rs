@@ -953,13 +953,37 @@ fn found_key<V>(found: &std::collections::HashMap<String, V>, key: &Value) -> Op
     if found.contains_key(&own) {
         return Some(own);
     }
-    let other = match key {
-        Value::Text(_) => key.clone().into_key_of(TypeFamily::Integer),
-        Value::Int(_) => key.clone().into_key_of(TypeFamily::Text),
+    let mut others = Vec::with_capacity(2);
+    match key {
+        Value::Text(text) => {
+            others.push(key.clone().into_key_of(TypeFamily::Integer));
+            // A whole number written with a fraction (`"1.0"`), which the databases
+            // compare with an integer key as 1.
+            if let Some(whole) = text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            {
+                others.push(Value::Int(whole as i64));
+            }
+            // A UUID in capitals, which PostgreSQL and MySQL compare by value.
+            let uuid_shaped = text.len() == 36
+                && text.bytes().enumerate().all(|(i, b)| match i {
+                    8 | 13 | 18 | 23 => b == b'-',
+                    _ => b.is_ascii_hexdigit(),
+                });
+            if uuid_shaped && text.bytes().any(|b| b.is_ascii_uppercase()) {
+                others.push(Value::Text(text.to_ascii_lowercase()));
+            }
+        }
+        Value::Int(_) => others.push(key.clone().into_key_of(TypeFamily::Text)),
         _ => return None,
     }
-    .to_string();
-    (other != own && found.contains_key(&other)).then_some(other)
+    others
+        .into_iter()
+        .map(|other| other.to_string())
+        .find(|other| *other != own && found.contains_key(other))
 }
 
 /// The row with this key; `stored`: the stored row whatever the model's scopes (soft

@@ -270,19 +270,6 @@ impl ParentKeys {
             .map(|key| first.get(key.as_ref()?).copied())
             .collect()
     }
-
-    /// The count of each parent's key in `counts` (0 when absent).
-    fn counted(&self, counts: &KeyMap<u64>) -> Vec<u64> {
-        self.keys
-            .iter()
-            .map(|key| {
-                key.as_ref()
-                    .and_then(|k| counts.get(k))
-                    .copied()
-                    .unwrap_or(0)
-            })
-            .collect()
-    }
 }
 
 /// The parent a related row belongs to when its key equals none of the parents' exactly:
@@ -316,6 +303,58 @@ impl FoldedKeys {
                 };
                 for (map, folded) in maps.iter_mut().zip(folds) {
                     map.entry(folded).or_insert(i);
+                }
+            }
+            maps
+        });
+        maps.iter()
+            .zip(&wanted)
+            .find_map(|(map, folded)| map.get(folded).copied())
+    }
+}
+
+/// A parent's value in a grouped result (`with_count`, `with_exists`, `with_sum`, ...),
+/// keyed by the related rows' column. For a relation whose rows point at the parent
+/// (has-many and the like), a group the database matched to the parent under the
+/// column's collation is found as [`FoldedKeys`] finds a child's parent; a belongs-to's
+/// group is its owner's own key, matched exactly, as eager loading matches it.
+struct GroupLookup<'a, V> {
+    groups: &'a KeyMap<V>,
+    fold: bool,
+    folded: Option<[HashMap<String, &'a V>; 2]>,
+}
+
+impl<'a, V> GroupLookup<'a, V> {
+    fn new(groups: &'a KeyMap<V>, relation: &RelationMeta) -> Self {
+        let fold = !matches!(
+            relation.kind,
+            RelationKind::BelongsTo | RelationKind::MorphTo
+        );
+        GroupLookup {
+            groups,
+            fold,
+            folded: None,
+        }
+    }
+
+    fn get(&mut self, key: Option<&KeyRepr>) -> Option<&'a V> {
+        let key = key?;
+        if let Some(value) = self.groups.get(key) {
+            return Some(value);
+        }
+        if !self.fold {
+            return None;
+        }
+        let wanted = FoldedKeys::folds(key)?;
+        let groups = self.groups;
+        let maps = self.folded.get_or_insert_with(|| {
+            let mut maps = [HashMap::new(), HashMap::new()];
+            for (group, value) in groups {
+                let Some(folds) = FoldedKeys::folds(group) else {
+                    continue;
+                };
+                for (map, folded) in maps.iter_mut().zip(folds) {
+                    map.entry(folded).or_insert(value);
                 }
             }
             maps
@@ -577,7 +616,14 @@ pub(super) fn load_children<P: Model, C: Model>(
     let mut own = C::query();
     // What the related model's global scopes load (`with`, `with_count`): run on the
     // children as a query of theirs would.
-    let own_plan = own.model.eager.take().map(|loads| loads.plan);
+    let mut own_plan = own.model.eager.take().map(|loads| loads.plan);
+    // What the path loads below this relation (`posts.author`) is loaded once, by the
+    // path, with its constraint: not a second time as the related model's own.
+    if let Some(plan) = own_plan.as_mut() {
+        let nested = &eager.nested.relations;
+        plan.relations
+            .retain(|own| !nested.iter().any(|path| path.name == own.name));
+    }
     let (query, group_column) = children_query(own.into_rows(), relation, connection);
     let parents_connection = connection.unwrap_or(P::meta().connection);
     let children_connection = query.connection_name().to_owned();
@@ -836,7 +882,12 @@ pub(super) fn load_counts<M: Model>(
     conn: &mut Connection,
 ) -> Result<()> {
     let keys = ParentKeys::of(models, relation.parent_column());
-    let counts = keys.counted(&count_related(&keys.distinct, relation, constraint, conn)?);
+    let groups = count_related(&keys.distinct, relation, constraint, conn)?;
+    let mut lookup = GroupLookup::new(&groups, relation);
+    let counts = keys
+        .keys
+        .iter()
+        .map(|key| lookup.get(key.as_ref()).copied().unwrap_or(0));
     for (model, count) in models.iter_mut().zip(counts) {
         if let Some(slot) = model.relation_count(relation.name) {
             *slot = Some(count);
@@ -855,8 +906,9 @@ pub(super) fn load_exists<M: Model>(
     let keys = ParentKeys::of(models, relation.parent_column());
     let any = |q: Query<Record>| q.select_raw("1", &[]);
     let found = grouped_by_parent(&keys.distinct, relation, constraint, any, conn)?;
+    let mut lookup = GroupLookup::new(&found, relation);
     for (model, key) in models.iter_mut().zip(&keys.keys) {
-        let exists = key.as_ref().is_some_and(|k| found.contains_key(k));
+        let exists = lookup.get(key.as_ref()).is_some();
         if let Some(slot) = model.relation_slot(relation.name) {
             slot.set_exists(exists);
         }
@@ -969,8 +1021,9 @@ pub(super) fn load_aggregates<M: Model>(
     let aggregate = |q: Query<Record>| q.select_aggregate(request.function, column);
     let constraint = request.constraint.as_ref();
     let values = grouped_by_parent(&keys.distinct, relation, constraint, aggregate, conn)?;
+    let mut lookup = GroupLookup::new(&values, relation);
     for (model, key) in models.iter_mut().zip(&keys.keys) {
-        let value = key.as_ref().and_then(|k| values.get(k)).cloned();
+        let value = lookup.get(key.as_ref()).cloned();
         if let Some(slot) = model.relation_slot(relation.name) {
             slot.set_aggregate(request.function, &request.column, value.unwrap_or_default());
         }

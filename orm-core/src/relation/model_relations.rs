@@ -94,13 +94,13 @@ fn load_each<M: Model>(
     relations: &[&str],
     load: fn(&mut [M], &'static RelationMeta, Option<&Constraint>, &mut Connection) -> Result<()>,
 ) -> Result<()> {
-    if models.is_empty() {
-        return Ok(());
-    }
     let relations = relations
         .iter()
         .map(|name| M::meta().relation(name))
         .collect::<Result<Vec<_>>>()?;
+    if models.is_empty() {
+        return Ok(());
+    }
     crate::replicas::read_named(&models_connection(models), |conn| {
         for relation in &relations {
             load(models, relation, None, conn)?;

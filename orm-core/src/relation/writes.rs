@@ -1166,13 +1166,16 @@ impl<C: Model> Query<C> {
         );
         let query = self.add_select(columns);
         query.run(|mut query, conn| {
+            // The model's eager loads (`with`, `#[model(with = [..])]`) run on the models
+            // once read; nothing else of the model's query applies to the pivot columns.
+            let eager = query.model.eager.take();
             query.model = Default::default();
             let width = C::meta().columns.len();
             let mut layout = query.layout();
             let (sql, binds) = query.render_owned(conn.dialect())?;
             let mut names: Option<Arc<[String]>> = None;
             let mut record_names = None;
-            conn.query_map_native(&sql, &binds, |row| {
+            let pairs = conn.query_map_native(&sql, &binds, |row| {
                 let model = layout.decode::<C>(row, &mut record_names)?;
                 let names = names.get_or_insert_with(|| {
                     (width..row.len())
@@ -1183,7 +1186,13 @@ impl<C: Model> Query<C> {
                     .map(|i| row.value(&i).map(|v| v.to_owned_value()))
                     .collect::<Result<Vec<_>>>()?;
                 Ok((model, Record::new(Arc::clone(names), values)))
-            })
+            })?;
+            let Some(eager) = eager else {
+                return Ok(pairs);
+            };
+            let (mut models, pivots): (Vec<C>, Vec<Record>) = pairs.into_iter().unzip();
+            (eager.after_load)(&mut models, &eager.plan, conn)?;
+            Ok(models.into_iter().zip(pivots).collect())
         })
     }
 
