@@ -549,6 +549,12 @@ on_every_backend! {
         let refused = |outcome: Result<()>| refused_as(outcome, false);
         refused(schema(|s| s.drop("fk_parent")));
         refused(schema(|s| s.drop_if_exists("fk_parent")));
+        if backend() == Backend::Sqlite {
+            // SQLite's names are case-insensitive: `FK_PARENT` is the same table.
+            assert!(schema_has_table("FK_PARENT")?);
+            let err = schema(|s| s.drop("FK_PARENT")).unwrap_err();
+            assert!(matches!(err, Error::TableReferenced { .. }), "{err:?}");
+        }
         // Inside a transaction too (where SQLite cannot suspend foreign keys).
         let mut outcome = None;
         DB::transaction(|| {
@@ -1130,4 +1136,8 @@ on_every_backend! {
         assert!(missing.is_err());
         Ok(())
     }
+}
+
+fn schema_has_table(table: &str) -> Result<bool> {
+    schema(|s| s.has_table(table))
 }
