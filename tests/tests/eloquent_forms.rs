@@ -241,6 +241,8 @@ on_every_backend! {
         assert_eq!(flags, [(Some(true), Some(false)), (Some(false), Some(false)), (Some(true), Some(true))]);
         assert!(Writer::load_exists(&mut writers, &["nope"]).is_err());
         assert!(Writer::load_exists(&mut [], &["nope"]).is_err(), "a misspelt name fails with no models too");
+        assert!(Writer::load_missing(&mut [], &["articles.nope"]).is_err());
+        assert!(Writer::load(&mut [], &["nope"]).is_err());
         Writer::load_exists(&mut [], &["articles"])?;
         Ok(())
     }

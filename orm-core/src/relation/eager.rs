@@ -54,7 +54,7 @@ pub(super) fn run_plan_counting<M: Model>(
 /// Whether every relation `plan` names exists on `meta` (and nested ones on the related
 /// model; below a `morph_to`, whose model varies by row, nothing is checked).
 #[inline(never)]
-fn check_plan(meta: &'static ModelMeta, plan: &LoadPlan) -> Result<()> {
+pub(super) fn check_plan(meta: &'static ModelMeta, plan: &LoadPlan) -> Result<()> {
     for eager in &plan.relations {
         let relation = meta.relation(&eager.name)?;
         if relation.kind != RelationKind::MorphTo {
@@ -230,17 +230,26 @@ impl ParentKeys {
     /// first parent with that key.
     fn parent_of_each(&self, children: &[Option<KeyRepr>]) -> Vec<Option<usize>> {
         let first = first_positions(&self.keys);
-        let mut folded = FoldedKeys::default();
-        children
+        let mut missed = false;
+        let mut owners: Vec<Option<usize>> = children
             .iter()
             .map(|key| {
-                let key = key.as_ref()?;
-                match first.get(key) {
-                    Some(&i) => Some(i),
-                    None => folded.find(&self.keys, key),
-                }
+                let owner = first.get(key.as_ref()?).copied();
+                missed |= owner.is_none();
+                owner
             })
-            .collect()
+            .collect();
+        // Apart from the loop above, which runs once per related row: a key matched only
+        // under a collation is rare (MySQL only).
+        if missed {
+            let mut folded = FoldedKeys::default();
+            for (owner, key) in owners.iter_mut().zip(children) {
+                if let (None, Some(key)) = (*owner, key) {
+                    *owner = folded.find(&self.keys, key);
+                }
+            }
+        }
+        owners
     }
 
     /// For each parent, the earlier parent with the same key when it repeats one (the

@@ -24,7 +24,11 @@ pub trait ModelRelations: Model {
         for path in relations {
             plan.add_missing_path(path);
         }
-        if models.is_empty() || plan.is_empty() {
+        if models.is_empty() {
+            // Nothing to load onto, but a misspelt relation is an error all the same.
+            return check_plan(Self::meta(), &plan);
+        }
+        if plan.is_empty() {
             return Ok(());
         }
         crate::replicas::read_named(&models_connection(models), |conn| {
