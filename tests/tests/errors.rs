@@ -520,6 +520,26 @@ fn mysql_a_killed_connection_is_a_connection_error() -> orm_core::Result<()> {
     Ok(())
 }
 
+/// A value past the server's `max_allowed_packet`: the server closes the connection, and
+/// the error says why (the driver only sees a reset).
+#[test]
+fn mysql_a_value_past_the_packet_limit_says_so() -> orm_core::Result<()> {
+    let Some(db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    let mut conn = second_mysql_connection(&db)?;
+    conn.execute_batch("CREATE TABLE blobs (body LONGTEXT NOT NULL)")?;
+    let limit: i64 = conn.select("SELECT @@max_allowed_packet AS n", &[])?[0].get("n")?;
+    let body = "x".repeat(usize::try_from(limit).unwrap() + (1 << 20));
+    let err = conn
+        .execute("INSERT INTO blobs (body) VALUES (?)", &[&body])
+        .unwrap_err();
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert!(err.to_string().contains("max_allowed_packet"), "{err}");
+    assert_eq!(DB::table("blobs").count()?, 0, "nothing written");
+    Ok(())
+}
+
 /// A mistyped column name in the builder: every statement fails, and no row changes.
 fn mistyped_columns_fail(db: &orm_core::ConnectionRef) -> orm_core::Result<()> {
     db.statement("CREATE TABLE typos (id INTEGER PRIMARY KEY, name TEXT, email TEXT)")?;

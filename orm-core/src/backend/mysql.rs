@@ -10,7 +10,7 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Value as MyValue};
 use crate::dialect::Dialect;
 use crate::error::{ConstraintKind, Error, Result, Violation};
 use crate::row::{Row, RowInner};
-use crate::value::{Bind, Param, Value, ValueRef};
+use crate::value::{Bind, Param, ParamRef, Value, ValueRef};
 
 const STATEMENT_CACHE_CAPACITY: usize = 512;
 
@@ -272,7 +272,7 @@ impl MysqlConnection {
                 let values = binds(params)?;
                 match self.conn.exec_iter(&stmt, values) {
                     Ok(mut result) => affected(&mut result),
-                    Err(e) => Err(map_error(e)),
+                    Err(e) => Err(too_large_hint(map_error(e), params)),
                 }
             }
             None => {
@@ -329,7 +329,7 @@ impl MysqlConnection {
                 let values = binds(params)?;
                 match self.conn.exec_iter(&stmt, values) {
                     Ok(mut result) => each_row(&mut result, f, caught),
-                    Err(e) => Err(map_error(e)),
+                    Err(e) => Err(too_large_hint(map_error(e), params)),
                 }
             }
             None => {
@@ -812,6 +812,38 @@ fn exact_decimal_trimmed(text: &str) -> Option<rust_decimal::Decimal> {
         }
     }
     None
+}
+
+/// A lost connection while sending large values (the server closes the session on a
+/// packet past its `max_allowed_packet`, 16 MiB by default): the error says so, since the
+/// driver only reports a reset connection.
+#[cold]
+fn too_large_hint<P: Param>(error: Error, params: &[P]) -> Error {
+    const LARGE: usize = 1 << 20;
+    let Error::Connection { message, source } = error else {
+        return error;
+    };
+    let bytes: usize = params
+        .iter()
+        .map(|p| match p.param_ref() {
+            ParamRef::Text(text) => text.len(),
+            ParamRef::Bytes(bytes) => bytes.len(),
+            ParamRef::Value(Value::Text(text)) => text.len(),
+            ParamRef::Value(Value::Bytes(bytes)) => bytes.len(),
+            ParamRef::Value(_) => 0,
+        })
+        .sum();
+    let message = if bytes >= LARGE {
+        format!(
+            "{message} (the statement's values are {:.1} MiB: the server closes the \
+             connection on a packet past its `max_allowed_packet`; raise it, or store less \
+             per statement)",
+            bytes as f64 / LARGE as f64
+        )
+    } else {
+        message
+    };
+    Error::Connection { message, source }
 }
 
 pub(crate) fn map_error(error: mysql::Error) -> Error {
