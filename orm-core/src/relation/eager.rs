@@ -288,9 +288,24 @@ impl ParentKeys {
 /// then also case folded. Built on the first miss, which SQLite and PostgreSQL, comparing
 /// text exactly, never cause.
 #[derive(Default)]
-struct FoldedKeys(Option<[HashMap<String, usize>; 2]>);
+struct FoldedKeys(Option<FoldedIndex<usize>>);
 
 impl FoldedKeys {
+    /// The position of the first of `keys` that folds to what `key` folds to.
+    fn find(&mut self, keys: &[Option<KeyRepr>], key: &KeyRepr) -> Option<usize> {
+        let entries = keys.iter().enumerate();
+        let index = self.0.get_or_insert_with(|| {
+            FoldedIndex::of(entries.filter_map(|(i, key)| Some((key.as_ref()?, i))))
+        });
+        index.get(key)
+    }
+}
+
+/// Text keys folded two ways (trailing spaces removed; then also lower-cased), each with
+/// the first value given for it.
+struct FoldedIndex<T>([HashMap<String, T>; 2]);
+
+impl<T: Copy> FoldedIndex<T> {
     fn folds(key: &KeyRepr) -> Option<[String; 2]> {
         match key {
             KeyRepr::Text(text) => {
@@ -301,22 +316,25 @@ impl FoldedKeys {
         }
     }
 
-    /// The position of the first of `keys` that folds to what `key` folds to.
-    fn find(&mut self, keys: &[Option<KeyRepr>], key: &KeyRepr) -> Option<usize> {
-        let wanted = Self::folds(key)?;
-        let maps = self.0.get_or_insert_with(|| {
-            let mut maps = [HashMap::new(), HashMap::new()];
-            for (i, key) in keys.iter().enumerate() {
-                let Some(folds) = key.as_ref().and_then(Self::folds) else {
-                    continue;
-                };
-                for (map, folded) in maps.iter_mut().zip(folds) {
-                    map.entry(folded).or_insert(i);
-                }
+    fn of<'k>(entries: impl Iterator<Item = (&'k KeyRepr, T)>) -> Self {
+        let mut maps = [HashMap::new(), HashMap::new()];
+        for (key, value) in entries {
+            let Some(folds) = Self::folds(key) else {
+                continue;
+            };
+            for (map, folded) in maps.iter_mut().zip(folds) {
+                map.entry(folded).or_insert(value);
             }
-            maps
-        });
-        maps.iter()
+        }
+        FoldedIndex(maps)
+    }
+
+    /// The value of the key `key` folds to: with its trailing spaces removed, else also
+    /// lower-cased.
+    fn get(&self, key: &KeyRepr) -> Option<T> {
+        let wanted = Self::folds(key)?;
+        self.0
+            .iter()
             .zip(&wanted)
             .find_map(|(map, folded)| map.get(folded).copied())
     }
@@ -330,7 +348,7 @@ impl FoldedKeys {
 struct GroupLookup<'a, V> {
     groups: &'a KeyMap<V>,
     fold: bool,
-    folded: Option<[HashMap<String, &'a V>; 2]>,
+    folded: Option<FoldedIndex<&'a V>>,
 }
 
 impl<'a, V> GroupLookup<'a, V> {
@@ -354,23 +372,11 @@ impl<'a, V> GroupLookup<'a, V> {
         if !self.fold {
             return None;
         }
-        let wanted = FoldedKeys::folds(key)?;
         let groups = self.groups;
-        let maps = self.folded.get_or_insert_with(|| {
-            let mut maps = [HashMap::new(), HashMap::new()];
-            for (group, value) in groups {
-                let Some(folds) = FoldedKeys::folds(group) else {
-                    continue;
-                };
-                for (map, folded) in maps.iter_mut().zip(folds) {
-                    map.entry(folded).or_insert(value);
-                }
-            }
-            maps
-        });
-        maps.iter()
-            .zip(&wanted)
-            .find_map(|(map, folded)| map.get(folded).copied())
+        let index = self
+            .folded
+            .get_or_insert_with(|| FoldedIndex::of(groups.iter()));
+        index.get(key)
     }
 }
 
