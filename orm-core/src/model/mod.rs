@@ -1170,12 +1170,14 @@ fn force_destroy<M: Model, K: ToValue>(
 ) -> Result<u64> {
     let meta = M::meta();
     let key_column = format!("{}.{}", meta.table, meta.primary_key);
+    let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
     let mut count = 0;
-    for key in keys {
+    // The rows read in one statement per part of the keys, then deleted one by one (hooks).
+    for part in key_parts(keys) {
         let query = M::query()
             .with_trashed()
-            .where_eq(Ident::Owned(key_column.clone()), key.to_value());
-        if let Some(mut model) = on.run(|conn| query.clone().first_on(conn))? {
+            .where_in(Ident::Owned(key_column.clone()), part);
+        for mut model in on.run(|conn| query.clone().get_on(conn))? {
             delete(&mut model, on, true)?;
             count += 1;
         }
