@@ -311,6 +311,18 @@ on_every_backend! {
         Ok(())
     }
 
+    fn destroy_counts_rows_not_keys() -> Result<()> {
+        seed()?;
+        let ids: Vec<i64> = Article::query().order_by("id").pluck("id")?;
+        let text = ids[0].to_string();
+        // One key given twice, and once more as text (from a URL): one row, deleted once.
+        let keys = [Value::from(ids[0]), Value::from(ids[0]), Value::from(text.as_str()), Value::from(ids[1])];
+        assert_eq!(Article::destroy(keys)?, 2);
+        assert_eq!(Article::query().count()?, ids.len() as u64 - 2);
+        assert_eq!(Article::only_trashed().count()?, 3, "soft-deleted, with the one seeded so");
+        Ok(())
+    }
+
     fn force_destroy_is_all_or_none_when_a_hook_refuses() -> Result<()> {
         seed()?;
         Article::where_eq("title", "two").update(row! {"title" => "keep"})?;

@@ -739,14 +739,14 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// Returns how many were deleted. All or none: in one transaction, so a hook that
     /// refuses one row (or a failed delete) leaves every row in place.
     fn destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
-        On::Named(Self::meta().connection).transaction(|on| destroy::<Self, K>(on, keys))
+        On::Named(Self::meta().connection).transaction(|on| destroy::<Self, K>(on, keys, false))
     }
 
     /// Deletes the rows with these keys for real, soft-deleted ones included, loading
     /// each so hooks apply (Eloquent's `forceDestroy`). Returns how many were deleted.
     /// All or none, as [`Model::destroy`].
     fn force_destroy<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<u64> {
-        On::Named(Self::meta().connection).transaction(|on| force_destroy::<Self, K>(on, keys))
+        On::Named(Self::meta().connection).transaction(|on| destroy::<Self, K>(on, keys, true))
     }
 
     /// The columns whose value differs from the stored row, with their new values (every
@@ -1153,36 +1153,30 @@ fn update_or_create<'a, M: Model + Default>(
     Ok(model)
 }
 
-fn destroy<M: Model, K: ToValue>(on: &mut On, keys: impl IntoIterator<Item = K>) -> Result<u64> {
-    let mut count = 0;
-    for key in keys {
-        if let Some(mut model) = find_by_key::<M>(on, key.to_value(), false)? {
-            delete(&mut model, on, false)?;
-            count += 1;
-        }
-    }
-    Ok(count)
-}
-
-fn force_destroy<M: Model, K: ToValue>(
+/// Deletes the rows with these keys one by one, so hooks and soft deletes apply, after
+/// reading them in one statement per part of the keys (`trashed`: soft-deleted rows
+/// too, deleted for real).
+fn destroy<M: Model, K: ToValue>(
     on: &mut On,
     keys: impl IntoIterator<Item = K>,
+    trashed: bool,
 ) -> Result<u64> {
     let meta = M::meta();
     let key_column = format!("{}.{}", meta.table, meta.primary_key);
     let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
-    let mut count = 0;
-    // The rows read in one statement per part of the keys, then deleted one by one (hooks).
+    // A row two spellings of one key found (`1` and `"1"`) in different parts is
+    // deleted once.
+    let mut deleted = std::collections::HashSet::new();
     for part in key_parts(keys) {
-        let query = M::query()
-            .with_trashed()
-            .where_in(Ident::Owned(key_column.clone()), part);
+        let query = M::query().where_in(Ident::Owned(key_column.clone()), part);
+        let query = if trashed { query.with_trashed() } else { query };
         for mut model in on.run(|conn| query.clone().get_on(conn))? {
-            delete(&mut model, on, true)?;
-            count += 1;
+            if deleted.insert(model.key_value().to_string()) {
+                delete(&mut model, on, trashed)?;
+            }
         }
     }
-    Ok(count)
+    Ok(deleted.len() as u64)
 }
 
 fn dirty<M: Model>(model: &M, on: &mut On) -> Result<Vec<(&'static str, Value)>> {
