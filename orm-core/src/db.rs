@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use crate::backend::Connection;
+use crate::dialect::IsolationLevel;
 use crate::error::{Error, Result};
 use crate::log::LoggedQuery;
 use crate::pool::{Pool, PoolConfig, PooledConnection};
@@ -576,6 +577,15 @@ impl Drop for HeldCheckout {
 }
 
 pub(crate) fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    transaction_named_at(name, None, f)
+}
+
+/// [`transaction_named`] at an isolation level, when given.
+pub(crate) fn transaction_named_at<T>(
+    name: &str,
+    isolation: Option<IsolationLevel>,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     crate::replicas::wrote(name);
     // Held while the transaction runs: nested on a one-connection pool that this thread
     // already holds (an `each` callback, `with_connection`), it fails at once with
@@ -591,7 +601,7 @@ pub(crate) fn transaction_named<T>(name: &str, f: impl FnOnce() -> Result<T>) ->
     };
     let level = crate::after_commit::enter(name);
     let outcome =
-        with_named(name, Connection::begin_raw).map(|()| catch_unwind(AssertUnwindSafe(f)));
+        with_named(name, |c| c.begin_at(isolation)).map(|()| catch_unwind(AssertUnwindSafe(f)));
     let mut ready = None;
     let result = match outcome {
         Err(begin_error) => Err(begin_error),
@@ -667,6 +677,21 @@ impl ConnectionRef {
     /// See [`DB::execute`].
     pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
         self.with(|c| c.execute(sql, params))
+    }
+
+    /// See [`DB::insert`].
+    pub fn insert(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        self.execute(sql, params)
+    }
+
+    /// See [`DB::update`].
+    pub fn update(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        self.execute(sql, params)
+    }
+
+    /// See [`DB::delete`].
+    pub fn delete(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
+        self.execute(sql, params)
     }
 
     /// See [`DB::statement`].

@@ -66,7 +66,7 @@ mod write_marks;
 
 pub use crate::backend::{Connection, Transaction};
 pub use crate::db::{ConnectionRef, Executor, DB, DEFAULT_CONNECTION};
-pub use crate::dialect::{Backend, Dialect};
+pub use crate::dialect::{Backend, Dialect, IsolationLevel};
 pub use crate::error::{ConstraintKind, Error, InvalidQueryKind, Result};
 #[cfg(feature = "json")]
 pub use crate::json::Json;
@@ -90,6 +90,7 @@ pub use crate::relation::{
     MorphMany, MorphOne, MorphTarget, MorphTo, MorphToMany, MorphedByMany, One, SyncChanges,
 };
 pub use crate::replicas::{ReplicaConfig, ReplicaStatus};
+pub use crate::retry::Isolated;
 pub use crate::row::{FromRow, Record, Row, RowIndex};
 pub use crate::state::ModelState;
 pub use crate::untimed::without_touching;
@@ -133,8 +134,8 @@ pub mod prelude {
     pub use crate::Uuid;
     pub use crate::{
         row, Aggregate, BelongsTo, BelongsToMany, Connection, DateTime, DbEnum, Error, Executor,
-        FromRow, HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, Model,
-        ModelHooks, ModelRelations, ModelState, MorphMany, MorphOne, MorphTarget, MorphTo,
+        FromRow, HasMany, HasManyThrough, HasOne, HasOneThrough, InvalidQueryKind, IsolationLevel,
+        Model, ModelHooks, ModelRelations, ModelState, MorphMany, MorphOne, MorphTarget, MorphTo,
         MorphToMany, MorphedByMany, NaiveDate, NaiveDateTime, NaiveTime, Query, Record, Result,
         ToValue, Utc, Value, DB,
     };

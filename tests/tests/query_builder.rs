@@ -103,6 +103,32 @@ fn names(rows: &[Record]) -> Vec<String> {
 }
 
 on_every_backend! {
+    fn nulls_first_and_last_place_nulls_the_same_way_on_every_backend() {
+        seed()?;
+        let by_team = |desc: bool, first: bool| -> Result<Vec<String>> {
+            let q = DB::table("users");
+            let q = if desc { q.order_by_desc("team_id") } else { q.order_by("team_id") };
+            let q = if first { q.nulls_first() } else { q.nulls_last() };
+            Ok(names(&q.order_by("name").get()?))
+        };
+        assert_eq!(by_team(false, true)?, ["alan", "Ada", "Edsger", "Grace", "Barbara", "Linus"]);
+        assert_eq!(by_team(false, false)?, ["Ada", "Edsger", "Grace", "Barbara", "Linus", "alan"]);
+        assert_eq!(by_team(true, true)?, ["alan", "Barbara", "Linus", "Ada", "Edsger", "Grace"]);
+        assert_eq!(by_team(true, false)?, ["Barbara", "Linus", "Ada", "Edsger", "Grace", "alan"]);
+        // The last call wins; a page keeps the placement.
+        let page = DB::table("users").order_by("team_id").nulls_last().nulls_first().order_by("name").paginate(2, 1)?;
+        assert_eq!(names(&page.data), ["alan", "Ada"]);
+        // Only a column order can place its NULLs.
+        for q in [DB::table("users").nulls_first(), DB::table("users").order_by_raw("name", &[]).nulls_last()] {
+            let err = q.get().unwrap_err();
+            assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }), "{err:?}");
+        }
+        // Keyset paging cannot follow such an order.
+        let err = DB::table("users").order_by("team_id").nulls_first().cursor_paginate(2, None).unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        Ok(())
+    }
+
     fn pluck_reads_the_qualified_column_of_a_join_not_another_of_its_name() {
         seed()?;
         let joined = || DB::table("users").join("posts", "posts.user_id", "=", "users.id").order_by("posts.id");

@@ -1,7 +1,10 @@
 //! Transactions through the DB facade and explicit handles, on both backends.
 
-use orm_core::{Error, DB};
-use orm_tests::on_every_backend;
+use orm_core::{
+    Backend, Connection, ConnectionRef, Error, InvalidQueryKind, IsolationLevel, PoolConfig,
+    Result, DB,
+};
+use orm_tests::{on_every_backend, SecondDatabase};
 
 fn setup() -> orm_core::Result<()> {
     DB::statement("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")?;
@@ -321,6 +324,96 @@ on_every_backend! {
         assert_eq!(names()?, ["a", "b"]);
         DB::transaction(|| DB::table("items").truncate())?;
         assert!(names()?.is_empty());
+        Ok(())
+    }
+}
+
+/// A pool of one connection to a second database, so consecutive transactions share it,
+/// and another connection to that database to write beside them.
+fn isolation_database() -> Result<(SecondDatabase, ConnectionRef, Connection)> {
+    let second = SecondDatabase::new("isolation")?;
+    let config = PoolConfig {
+        max_size: 1,
+        ..PoolConfig::default()
+    };
+    DB::connect_with(&second.name, &second.url, config)?;
+    let db = DB::connection(&second.name);
+    db.statement("CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")?;
+    db.statement("INSERT INTO counters (id, n) VALUES (1, 0)")?;
+    let other = Connection::open(&second.url)?;
+    Ok((second, db, other))
+}
+
+fn counter(db: &ConnectionRef) -> Result<i64> {
+    let row = db.select_one("SELECT n FROM counters WHERE id = 1", &[])?;
+    row.expect("the counter row").get::<i64, _>("n")
+}
+
+on_every_backend! {
+    fn an_isolated_transaction_runs_at_its_level_and_only_it() {
+        if orm_tests::backend() == Backend::Sqlite {
+            // SQLite's transactions are serializable: every level runs, and commits.
+            DB::statement("CREATE TABLE t (x INTEGER)")?;
+            for level in [IsolationLevel::ReadUncommitted, IsolationLevel::ReadCommitted, IsolationLevel::RepeatableRead, IsolationLevel::Serializable] {
+                DB::isolated(level).transaction(|| DB::insert("INSERT INTO t (x) VALUES (1)", &[]).map(drop))?;
+            }
+            assert_eq!(DB::table("t").count()?, 4);
+        } else {
+            let (_second, db, mut other) = isolation_database()?;
+            let bump = |other: &mut Connection| other.execute("UPDATE counters SET n = n + 1 WHERE id = 1", &[]).map(drop);
+            // REPEATABLE READ: one snapshot, another connection's commit unseen.
+            let seen = db.isolated(IsolationLevel::RepeatableRead).transaction(|| {
+                let before = counter(&db)?;
+                bump(&mut other)?;
+                Ok((before, counter(&db)?))
+            })?;
+            assert_eq!(seen, (0, 0));
+            // READ COMMITTED: each statement sees what was committed before it.
+            let seen = db.isolated(IsolationLevel::ReadCommitted).transaction(|| {
+                let before = counter(&db)?;
+                bump(&mut other)?;
+                Ok((before, counter(&db)?))
+            })?;
+            assert_eq!(seen, (1, 2));
+            // The next transaction on the same connection is back at the server's default
+            // (READ COMMITTED on PostgreSQL, REPEATABLE READ on MySQL).
+            let seen = db.transaction(|| {
+                let before = counter(&db)?;
+                bump(&mut other)?;
+                Ok((before, counter(&db)?))
+            })?;
+            let expected = if orm_tests::backend() == Backend::Postgres { (2, 3) } else { (2, 2) };
+            assert_eq!(seen, expected);
+            // On an explicit connection too.
+            let seen = other.transaction_isolated(IsolationLevel::RepeatableRead, |c| {
+                let read = |c: &mut Connection| -> Result<i64> { c.select("SELECT n FROM counters WHERE id = 1", &[])?[0].get::<i64, _>("n") };
+                let before = read(c)?;
+                db.update("UPDATE counters SET n = n + 1 WHERE id = 1", &[])?;
+                Ok((before, read(c)?))
+            })?;
+            assert_eq!(seen, (3, 3));
+            assert_eq!(counter(&db)?, 4);
+            if orm_tests::backend() == Backend::Postgres {
+                // A write to a row changed since the snapshot is a serialization failure,
+                // retryable: the second attempt reads the new value and succeeds.
+                let mut attempts = 0;
+                db.isolated(IsolationLevel::Serializable).transaction_with_retry(3, || {
+                    attempts += 1;
+                    let n = counter(&db)?;
+                    if attempts == 1 {
+                        bump(&mut other)?;
+                    }
+                    db.update("UPDATE counters SET n = ? WHERE id = 1", &[&(n * 10)]).map(drop)
+                })?;
+                assert_eq!((attempts, counter(&db)?), (2, 50));
+            }
+        }
+        // The level belongs to a whole transaction: not to a savepoint inside one.
+        let err = DB::transaction(|| DB::isolated(IsolationLevel::Serializable).transaction(|| Ok(()))).unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }), "{err:?}");
+        let mut conn = Connection::open("sqlite::memory:")?;
+        let mut tx = conn.begin()?;
+        assert!(tx.begin_isolated(IsolationLevel::ReadCommitted).is_err());
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::dialect::{Backend, Dialect};
+use crate::dialect::{Backend, Dialect, IsolationLevel};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::row::{Record, Row};
 use crate::url::{ConnectOptions, Target};
@@ -588,34 +588,62 @@ impl Connection {
         })
     }
 
+    /// Opens a transaction at an isolation level (see [`crate::DB::isolated`]). The level
+    /// belongs to a whole transaction: inside an open one this is
+    /// [`Error::InvalidQuery`] (`Clauses`), not a savepoint at another level.
+    pub fn begin_isolated(&mut self, level: IsolationLevel) -> Result<Transaction<'_>> {
+        self.begin_at(Some(level))?;
+        Ok(Transaction {
+            conn: self,
+            done: false,
+        })
+    }
+
+    /// [`Connection::transaction`] at an isolation level ([`Connection::begin_isolated`]).
+    pub fn transaction_isolated<T>(
+        &mut self,
+        level: IsolationLevel,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self.begin_isolated(level)?;
+        finish_transaction(tx, f)
+    }
+
     /// Runs `f` in a transaction (a savepoint when one is open): commits on `Ok`, rolls
     /// back on `Err` and on panic. After a statement failed inside it on PostgreSQL, the
     /// commit rolls back and returns [`Error::TransactionAborted`] (see `DB::transaction`).
     pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut tx = self.begin()?;
-        match f(&mut tx) {
-            Ok(value) => {
-                tx.commit()?;
-                Ok(value)
-            }
-            Err(e) => {
-                // The caller wants the failure, not a rollback's failure after it (the
-                // database may have ended the transaction itself); a failed rollback
-                // marks the connection broken.
-                if let Err(rollback) = tx.rollback() {
-                    log::warn!(target: "orm", "rollback after a failure failed: {rollback}");
-                }
-                Err(e)
-            }
-        }
+        let tx = self.begin()?;
+        finish_transaction(tx, f)
     }
 
     pub(crate) fn begin_raw(&mut self) -> Result<()> {
-        let sql = if self.state.depth == 0 {
-            self.state.aborted = None;
-            self.dialect().begin_transaction().to_owned()
-        } else {
-            self.dialect().savepoint(&savepoint_name(self.state.depth))
+        self.begin_at(None)
+    }
+
+    /// Opens a transaction (at `isolation`, when given), or a savepoint inside the open
+    /// one.
+    pub(crate) fn begin_at(&mut self, isolation: Option<IsolationLevel>) -> Result<()> {
+        let sql = match (self.state.depth, isolation) {
+            (0, None) => {
+                self.state.aborted = None;
+                self.dialect().begin_transaction().to_owned()
+            }
+            (0, Some(level)) => {
+                self.state.aborted = None;
+                self.dialect().begin_transaction_at(level)
+            }
+            (_, None) => self.dialect().savepoint(&savepoint_name(self.state.depth)),
+            (_, Some(level)) => {
+                return Err(Error::invalid_query(
+                    InvalidQueryKind::Clauses,
+                    format!(
+                        "the isolation level {} applies to a whole transaction, and one is open \
+                         on this connection: set the level on the outermost transaction",
+                        level.sql()
+                    ),
+                ))
+            }
         };
         self.batch(&sql)?;
         self.state.depth += 1;
@@ -862,6 +890,29 @@ impl Connection {
 /// `Serialize` fails) is its error.
 fn to_values(params: &[&dyn ToValue]) -> Result<Vec<Value>> {
     params.iter().map(|p| p.try_to_value()).collect()
+}
+
+/// Runs `f` in the opened transaction `tx`: commits on `Ok`, rolls back on `Err` (and on
+/// panic, when `tx` drops).
+fn finish_transaction<T>(
+    mut tx: Transaction<'_>,
+    f: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
+    match f(&mut tx) {
+        Ok(value) => {
+            tx.commit()?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The caller wants the failure, not a rollback's failure after it (the
+            // database may have ended the transaction itself); a failed rollback
+            // marks the connection broken.
+            if let Err(rollback) = tx.rollback() {
+                log::warn!(target: "orm", "rollback after a failure failed: {rollback}");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// An open transaction (or savepoint) on a [`Connection`]. Dereferences to the

@@ -125,6 +125,12 @@ pub trait Dialect:
         "BEGIN"
     }
 
+    /// The statements that open a transaction at an isolation level
+    /// ([`crate::DB::isolated`]): `BEGIN ISOLATION LEVEL ...` by default.
+    fn begin_transaction_at(&self, level: IsolationLevel) -> String {
+        format!("BEGIN ISOLATION LEVEL {}", level.sql())
+    }
+
     /// The statement that commits the open transaction.
     fn commit_transaction(&self) -> &'static str {
         "COMMIT"
@@ -196,6 +202,14 @@ pub trait Dialect:
     /// (`DELETE a FROM t AS a`, MySQL's multi-table form) rather than `DELETE FROM t AS a`.
     fn delete_names_alias(&self) -> bool {
         false
+    }
+
+    /// An `ORDER BY` term that places the column's NULLs first or last
+    /// ([`crate::Query::nulls_first`]): `column ASC NULLS FIRST` by default.
+    fn push_nulls_order(&self, w: &mut SqlWriter, column: &str, descending: bool, first: bool) {
+        w.push_order_name(column)
+            .push(if descending { " DESC" } else { " ASC" })
+            .push(if first { " NULLS FIRST" } else { " NULLS LAST" });
     }
 
     /// The expression for a random number, for `ORDER BY`.
@@ -1184,5 +1198,40 @@ mod tests {
             PostgresDialect.translate_placeholders("SELECT x$$ = ?"),
             "SELECT x$$ = $1"
         );
+    }
+}
+
+/// How much of other transactions' work a transaction may see (the SQL standard's
+/// levels), for [`crate::DB::isolated`] and [`crate::Connection::begin_isolated`].
+///
+/// Each database gives at least the level asked for: SQLite's transactions are always
+/// serializable, so every level is its one; PostgreSQL runs `READ UNCOMMITTED` as
+/// `READ COMMITTED`. Without a level each database keeps its default (`READ COMMITTED` on
+/// PostgreSQL, `REPEATABLE READ` on MySQL and MariaDB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IsolationLevel {
+    /// `READ UNCOMMITTED`: may see other transactions' uncommitted writes (MySQL).
+    ReadUncommitted,
+    /// `READ COMMITTED`: each statement sees what was committed before it began.
+    ReadCommitted,
+    /// `REPEATABLE READ`: the transaction's reads see one snapshot; rows read do not
+    /// change under it.
+    RepeatableRead,
+    /// `SERIALIZABLE`: as if the transactions ran one after another; the database may
+    /// give one up with a serialization failure ([`crate::Error::is_retryable`]), so
+    /// run it with [`crate::Isolated::transaction_with_retry`].
+    Serializable,
+}
+
+impl IsolationLevel {
+    /// The level's SQL name (`REPEATABLE READ`).
+    pub fn sql(self) -> &'static str {
+        match self {
+            IsolationLevel::ReadUncommitted => "READ UNCOMMITTED",
+            IsolationLevel::ReadCommitted => "READ COMMITTED",
+            IsolationLevel::RepeatableRead => "REPEATABLE READ",
+            IsolationLevel::Serializable => "SERIALIZABLE",
+        }
     }
 }

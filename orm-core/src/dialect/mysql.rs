@@ -4,7 +4,7 @@ use super::ddl::{push_default, push_enum_check, push_shared_column_type};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
     push_json_function, push_json_path_literal, rewrite_question_marks, Backend, DatePart, Dialect,
-    LockMode, SchemaGrammar, SqlWriter,
+    IsolationLevel, LockMode, SchemaGrammar, SqlWriter,
 };
 use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
@@ -96,6 +96,14 @@ impl Dialect for MysqlDialect {
         "START TRANSACTION"
     }
 
+    fn begin_transaction_at(&self, level: IsolationLevel) -> String {
+        // Without `SESSION`, the level applies to the next transaction only.
+        format!(
+            "SET TRANSACTION ISOLATION LEVEL {}; START TRANSACTION",
+            level.sql()
+        )
+    }
+
     fn rollback_to_savepoint(&self, name: &str) -> String {
         // The savepoint stays after ROLLBACK TO; the next SAVEPOINT of the same name
         // replaces it, so no RELEASE (one statement, no batch).
@@ -150,6 +158,18 @@ impl Dialect for MysqlDialect {
     fn delete_names_alias(&self) -> bool {
         // MariaDB (before 11.6) has no alias in the single-table DELETE.
         true
+    }
+
+    fn push_nulls_order(&self, w: &mut SqlWriter, column: &str, descending: bool, first: bool) {
+        // No `NULLS FIRST`: order by whether the value is NULL (1 or 0) first.
+        w.push_order_name(column)
+            .push(if first {
+                " IS NULL DESC, "
+            } else {
+                " IS NULL ASC, "
+            })
+            .push_order_name(column)
+            .push(if descending { " DESC" } else { " ASC" });
     }
 
     fn random_function(&self) -> &'static str {

@@ -6,7 +6,7 @@ use super::schema::{
 };
 use super::{
     push_like_pattern, rewrite_question_marks, text_match_pattern, Backend, DatePart, Dialect,
-    ForeignKeySwitch, LockMode, LockWait, SchemaGrammar, SqlWriter, TextMatch,
+    ForeignKeySwitch, IsolationLevel, LockMode, LockWait, SchemaGrammar, SqlWriter, TextMatch,
 };
 use crate::value::Value;
 
@@ -52,6 +52,11 @@ impl Dialect for SqliteDialect {
         // Take the write lock up front so concurrent writers wait (busy timeout)
         // instead of failing with SQLITE_BUSY when a read lock is upgraded.
         "BEGIN IMMEDIATE"
+    }
+
+    fn begin_transaction_at(&self, _level: IsolationLevel) -> String {
+        // SQLite's transactions are serializable: every level is given.
+        self.begin_transaction().to_owned()
     }
 
     fn push_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {

@@ -333,6 +333,9 @@ pub(crate) enum Order {
     Random,
     /// `(SELECT ...) ASC|DESC`: a `with_count` alias ordered by its count subquery.
     Sub(Box<Parts>, bool),
+    /// A column order with its NULLs placed (`nulls_first`: before the other values),
+    /// whatever the database's default.
+    Nulls(Ident, bool, bool),
 }
 
 /// Everything a `SELECT` is made of, independent of the row type it decodes into (so

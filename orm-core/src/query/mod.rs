@@ -942,6 +942,42 @@ impl<T> Query<T> {
         self.parts_mut().orders.push(order);
     }
 
+    /// Puts the NULLs of the last [`Query::order_by`]/[`Query::order_by_desc`] column
+    /// before its other values, on every database: `NULLS FIRST` on PostgreSQL and
+    /// SQLite, `column IS NULL DESC, column` on MySQL (which has no such clause).
+    /// Without it each database keeps its own default: NULLs are the smallest value on
+    /// SQLite and MySQL, the largest on PostgreSQL. After anything but a column order
+    /// the query fails with [`crate::Error::InvalidQuery`].
+    ///
+    /// `Task::query().order_by_desc("due_at").nulls_last()`
+    pub fn nulls_first(self) -> Self {
+        self.place_nulls(true)
+    }
+
+    /// Puts the NULLs of the last column order after its other values, on every database
+    /// (see [`Query::nulls_first`]).
+    pub fn nulls_last(self) -> Self {
+        self.place_nulls(false)
+    }
+
+    fn place_nulls(mut self, first: bool) -> Self {
+        match self.parts_mut().orders.last_mut() {
+            Some(Order::Column(column, desc) | Order::Nulls(column, desc, _)) => {
+                let (column, desc) = (column.clone(), *desc);
+                *self.parts_mut().orders.last_mut().expect("an order") =
+                    Order::Nulls(column, desc, first);
+                self
+            }
+            _ => self.fail(
+                InvalidQueryKind::Clauses,
+                format!(
+                    "{}() places the NULLs of the column ordered last: call it after order_by or order_by_desc",
+                    if first { "nulls_first" } else { "nulls_last" }
+                ),
+            ),
+        }
+    }
+
     /// Raw `ORDER BY` term: `order_by_raw("votes * ? DESC", &[&2])`.
     pub fn order_by_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
         let bindings = self::bindings(self.parts_mut(), bindings);
@@ -1094,9 +1130,9 @@ impl<T> Query<T> {
     }
 
     fn page_by_id(mut self, per_page: u64, last_id: Value, column: Ident, before: bool) -> Self {
-        self.parts_mut()
-            .orders
-            .retain(|order| !matches!(order, Order::Column(c, _) if *c == column));
+        self.parts_mut().orders.retain(
+            |order| !matches!(order, Order::Column(c, _) | Order::Nulls(c, ..) if *c == column),
+        );
         let query = if last_id.is_null() {
             self.where_not_null(column.clone())
         } else {

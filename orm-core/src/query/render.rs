@@ -370,6 +370,10 @@ fn render_orders(w: &mut SqlWriter, orders: Vec<Order>) {
                 let random = w.dialect().random_function();
                 w.push(random);
             }
+            Order::Nulls(column, desc, first) => {
+                let dialect = w.dialect();
+                dialect.push_nulls_order(w, &column, desc, first);
+            }
             Order::Sub(sub, desc) => {
                 w.push("(");
                 sub.render_select(w);
@@ -535,7 +539,7 @@ fn collect_order_binds(w: &mut SqlWriter, orders: &mut [Order]) {
                 w.push_raw_with_bindings(sql, std::mem::take(bindings));
             }
             Order::Sub(sub, _) => sub.collect_binds(w),
-            Order::Column(..) | Order::Random => {}
+            Order::Column(..) | Order::Nulls(..) | Order::Random => {}
         }
     }
 }

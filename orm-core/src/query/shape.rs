@@ -27,6 +27,10 @@ fn walk_orders(orders: &[Order], v: &mut ShapeWriter<'_>) -> bool {
                 v.number(bindings.len() as u64);
             }
             Order::Random => v.number(3),
+            Order::Nulls(column, desc, first) => {
+                v.number(6 + u64::from(*desc) + 2 * u64::from(*first));
+                v.text(column);
+            }
             Order::Sub(sub, desc) => {
                 v.number(4 + u64::from(*desc));
                 if !walk(sub, v) {

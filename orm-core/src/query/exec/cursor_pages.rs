@@ -176,6 +176,7 @@ impl<T: FromRow> Query<T> {
                 Order::Raw(..) => return Err(refused("a raw order")),
                 Order::Random => return Err(refused("a random order")),
                 Order::Sub(..) => return Err(refused("an order by a count")),
+                Order::Nulls(..) => return Err(refused("an order placing NULLs")),
             };
             let foreign = column
                 .rsplit_once('.')
