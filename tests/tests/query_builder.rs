@@ -129,6 +129,28 @@ on_every_backend! {
         Ok(())
     }
 
+    fn intersect_and_except_combine_queries_on_every_backend() {
+        seed()?;
+        let popular = || DB::table("users").select("name").where_("votes", ">", 50);
+        let red = || DB::table("users").select("name").where_eq("team_id", 1);
+        let both: Vec<String> = popular().intersect(red()).order_by("name").pluck("name")?;
+        assert_eq!(both, ["Ada", "Edsger", "Grace"]);
+        let only_popular: Vec<String> = popular().except(red()).order_by("name").pluck("name")?;
+        assert_eq!(only_popular, ["Barbara"]);
+        assert_eq!(popular().intersect(red()).count()?, 3);
+        let page = popular().intersect(red()).order_by("name").paginate(2, 2)?;
+        assert_eq!((names(&page.data), page.total), (vec!["Grace".to_owned()], 3));
+        // In the order written: an intersect first, then a union.
+        let alan = DB::table("users").select("name").where_eq("name", "alan");
+        let names_: Vec<String> = popular().intersect(red()).union(alan).order_by("name").pluck("name")?;
+        assert_eq!(names_, ["Ada", "Edsger", "Grace", "alan"]);
+        // A union then an intersect means different rows on different databases.
+        let alan = DB::table("users").select("name").where_eq("name", "alan");
+        let err = popular().union(alan).intersect(red()).get().unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }), "{err:?}");
+        Ok(())
+    }
+
     fn pluck_reads_the_qualified_column_of_a_join_not_another_of_its_name() {
         seed()?;
         let joined = || DB::table("users").join("posts", "posts.user_id", "=", "users.id").order_by("posts.id");

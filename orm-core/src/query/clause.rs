@@ -338,6 +338,26 @@ pub(crate) enum Order {
     Nulls(Ident, bool, bool),
 }
 
+/// How a query is combined with the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compound {
+    Union,
+    UnionAll,
+    Intersect,
+    Except,
+}
+
+impl Compound {
+    pub(crate) fn keyword(self) -> &'static str {
+        match self {
+            Compound::Union => " UNION ",
+            Compound::UnionAll => " UNION ALL ",
+            Compound::Intersect => " INTERSECT ",
+            Compound::Except => " EXCEPT ",
+        }
+    }
+}
+
 /// Everything a `SELECT` is made of, independent of the row type it decodes into (so
 /// subqueries of any row type nest).
 #[derive(Debug)]
@@ -356,7 +376,8 @@ pub(crate) struct Parts {
     pub(crate) orders: Vec<Order>,
     pub(crate) limit: Option<u64>,
     pub(crate) offset: Option<u64>,
-    pub(crate) unions: Vec<(Parts, bool)>,
+    /// The queries combined with this one (`UNION`, `INTERSECT`, `EXCEPT`), in order.
+    pub(crate) unions: Vec<(Parts, Compound)>,
     pub(crate) lock: Option<(LockMode, LockWait)>,
     /// The first error met while building (unknown operator, ...), reported by the
     /// terminal method.

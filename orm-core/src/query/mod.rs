@@ -31,7 +31,7 @@ use std::sync::Arc;
 pub use self::clause::Ident;
 pub(crate) use self::clause::{clone_list, Clauses, Columns, Parts, SelectItem};
 use self::clause::{
-    deferred, Conditions, Deferred, Group, Join, JoinKind, Order, Where, WhereKind,
+    deferred, Compound, Conditions, Deferred, Group, Join, JoinKind, Order, Where, WhereKind,
 };
 pub use self::exec::{
     Continue, Cursor, CursorPaginator, Paginator, SimplePaginator, CURSOR_PAGE_SIZE,
@@ -1149,13 +1149,39 @@ impl<T> Query<T> {
     /// `UNION` with another query (duplicates removed). Order and limit the outer query;
     /// a unioned query with its own order, limit or lock is an error.
     pub fn union<U>(mut self, other: Query<U>) -> Self {
-        self.parts_mut().unions.push((other.into_parts(), false));
+        self.parts_mut()
+            .unions
+            .push((other.into_parts(), Compound::Union));
         self
     }
 
     /// `UNION ALL` with another query.
     pub fn union_all<U>(mut self, other: Query<U>) -> Self {
-        self.parts_mut().unions.push((other.into_parts(), true));
+        self.parts_mut()
+            .unions
+            .push((other.into_parts(), Compound::UnionAll));
+        self
+    }
+
+    /// `INTERSECT` with another query: the distinct rows both return. As with
+    /// [`Query::union`], order and limit the outer query. Combinations apply in the
+    /// order written; an `intersect` after a `union` or `except` is
+    /// [`crate::Error::InvalidQuery`], since the databases disagree on which comes first
+    /// there (read the union from a derived table with `from_sub` instead). Needs
+    /// MariaDB 10.3 or MySQL 8.0.31.
+    pub fn intersect<U>(mut self, other: Query<U>) -> Self {
+        self.parts_mut()
+            .unions
+            .push((other.into_parts(), Compound::Intersect));
+        self
+    }
+
+    /// `EXCEPT` another query: the distinct rows this query returns and `other` does
+    /// not (see [`Query::intersect`]).
+    pub fn except<U>(mut self, other: Query<U>) -> Self {
+        self.parts_mut()
+            .unions
+            .push((other.into_parts(), Compound::Except));
         self
     }
 

@@ -3,8 +3,8 @@
 //! the statement without copies.
 
 use super::clause::{
-    split_alias, Columns, Conditions, Group, JoinKind, Joins, Order, Parts, SelectItem, Selected,
-    Where, WhereKind,
+    split_alias, Columns, Compound, Conditions, Group, JoinKind, Joins, Order, Parts, SelectItem,
+    Selected, Where, WhereKind,
 };
 use super::operator::Operator;
 use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
@@ -656,7 +656,17 @@ impl Parts {
             w.push(" HAVING ");
             render_conditions(w, self.havings);
         }
-        for (union, all) in self.unions {
+        let mut before_intersect = false;
+        for (union, compound) in self.unions {
+            if compound == Compound::Intersect && before_intersect {
+                w.fail(Error::invalid_query(
+                    InvalidQueryKind::Clauses,
+                    "an INTERSECT after a UNION or EXCEPT: SQLite applies them in the order \
+                     written, PostgreSQL and MySQL apply INTERSECT first; read the union \
+                     from a derived table (from_sub) and intersect that",
+                ));
+            }
+            before_intersect |= compound != Compound::Intersect;
             if !union.orders.is_empty()
                 || union.limit.is_some()
                 || union.offset.is_some()
@@ -668,7 +678,7 @@ impl Parts {
                      order and limit the outer query",
                 ));
             }
-            w.push(if all { " UNION ALL " } else { " UNION " });
+            w.push(compound.keyword());
             union.render_select(w);
         }
         render_orders(w, self.orders);

@@ -191,8 +191,8 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     }
     v.number(lock.map_or(0, |(mode, wait)| 1 + mode as u64 * 3 + wait as u64));
     v.number(unions.len() as u64);
-    for (union, all) in unions {
-        v.number(u64::from(*all));
+    for (union, compound) in unions {
+        v.number(*compound as u64);
         if !walk(union, v) {
             return false;
         }
