@@ -549,6 +549,34 @@ fn grouping_ordering_paging() {
 }
 
 #[test]
+fn nulls_placed_in_each_dialect() {
+    let query = q().order_by_desc("due").nulls_last().order_by("id");
+    assert_eq!(
+        lite(&query),
+        r#"SELECT * FROM "users" ORDER BY "due" DESC NULLS LAST, "id" ASC"#
+    );
+    assert_eq!(
+        pg(&query),
+        r#"SELECT * FROM "users" ORDER BY "due" DESC NULLS LAST, "id" ASC"#
+    );
+    let (mysql, _) = query
+        .to_sql_for(&crate::dialect::MysqlDialect::RETURNING)
+        .unwrap();
+    assert_eq!(
+        mysql,
+        "SELECT * FROM `users` ORDER BY `due` IS NULL ASC, `due` DESC, `id` ASC"
+    );
+    let intersected = q()
+        .select("name")
+        .intersect(Query::<Record>::new("admins").select("name"))
+        .except(Query::<Record>::new("banned").select("name"));
+    assert_eq!(
+        lite(&intersected),
+        r#"SELECT "name" FROM "users" INTERSECT SELECT "name" FROM "admins" EXCEPT SELECT "name" FROM "banned""#
+    );
+}
+
+#[test]
 fn unions_and_locks() {
     golden(
         q().select("name")
