@@ -400,6 +400,33 @@ on_every_backend! {
         Ok(())
     }
 
+    fn one_relation_counted_several_ways_under_names_of_their_own() {
+        seed()?;
+        // The named count first: its order needs no other count before it.
+        let mut users = User::query()
+            .with_count_as("posts", "drafts_count", |q| q.where_eq("published", false))
+            .with_count(&["posts"])
+            .with_count_as("posts", "published_posts_count", |q| q.where_eq("published", true))
+            .order_by_desc("drafts_count")
+            .order_by("name")
+            .get()?;
+        assert_eq!(users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Ada", "Grace", "Linus"]);
+        let counts = |users: &[User], name: &str| users.iter().map(|u| u.posts.count_as(name)).collect::<Vec<_>>();
+        assert_eq!(users.iter().map(|u| u.posts.count()).collect::<Vec<_>>(), [Some(3), Some(1), Some(0)]);
+        assert_eq!(counts(&users, "drafts_count"), [Some(1), Some(0), Some(0)]);
+        assert_eq!(counts(&users, "published_posts_count"), [Some(2), Some(1), Some(0)]);
+        assert_eq!(counts(&users, "other"), [None, None, None]);
+        // Serialized under the names given, as Eloquent's attributes.
+        let json = users[0].to_json()?;
+        assert_eq!((json["posts_count"].as_i64(), json["drafts_count"].as_i64(), json["published_posts_count"].as_i64()), (Some(3), Some(1), Some(2)));
+        // Onto models in memory (Eloquent's loadCount(['posts as ..'])).
+        User::load_aggregate(&mut users, "posts", Aggregate::Count, "all_posts")?;
+        assert_eq!(counts(&users, "all_posts"), [Some(3), Some(1), Some(0)]);
+        let err = User::query().with_count_as("nope", "n", |q| q).get().unwrap_err();
+        assert!(matches!(err, Error::UnknownRelation { .. }), "{err:?}");
+        Ok(())
+    }
+
     fn a_with_count_alias_orders_the_rows_by_the_count() {
         seed()?;
         let in_order = |users: &[User]| users.iter().map(|u| u.name.clone()).collect::<Vec<_>>();

@@ -40,6 +40,9 @@ pub enum Aggregate {
     Min,
     /// `MAX(column)`, in the column's own type.
     Max,
+    /// `COUNT(*)` of the related rows, under the name given in place of the column
+    /// ([`Query::with_count_as`]): Eloquent's `withCount('posts as drafts_count')`.
+    Count,
 }
 
 impl Aggregate {
@@ -50,6 +53,7 @@ impl Aggregate {
             Aggregate::Avg => "AVG",
             Aggregate::Min => "MIN",
             Aggregate::Max => "MAX",
+            Aggregate::Count => "COUNT",
         }
     }
 

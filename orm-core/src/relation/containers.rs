@@ -73,6 +73,13 @@ fn sum(aggregates: Option<&Aggregates>, column: &str) -> Option<f64> {
     Some(as_float(value).unwrap_or(0.0))
 }
 
+fn count_as(aggregates: Option<&Aggregates>, name: &str) -> Option<u64> {
+    match aggregates?.get(Aggregate::Count, name)? {
+        Value::Int(n) => Some((*n).max(0) as u64),
+        _ => None,
+    }
+}
+
 fn avg(aggregates: Option<&Aggregates>, column: &str) -> Option<f64> {
     as_float(aggregates?.get(Aggregate::Avg, column)?)
 }
@@ -94,13 +101,17 @@ fn extreme<V: FromValue>(
 #[cfg(feature = "json")]
 impl Aggregates {
     /// Writes each aggregate as Eloquent names it: `{relation}_{function}_{column}`
-    /// (`posts_sum_votes`), the column without its table.
+    /// (`posts_sum_votes`), the column without its table; a named count under its name.
     fn serialize_into<S: serde::ser::SerializeStruct>(
         &self,
         state: &mut S,
         relation: &str,
     ) -> Result<(), S::Error> {
         for (function, column, value) in self.0.iter().flatten() {
+            if *function == Aggregate::Count {
+                state.serialize_field(static_key(column.to_string()), value)?;
+                continue;
+            }
             let column = column.rsplit('.').next().unwrap_or(column);
             let function = function.function().to_lowercase();
             let key = static_key(format!("{relation}_{function}_{column}"));
@@ -321,6 +332,11 @@ impl<T> Many<T> {
     pub fn max<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
         extreme(self.aggregates(), Aggregate::Max, column)
     }
+
+    /// The count [`Query::with_count_as`] loaded under `name` (`None` when not loaded).
+    pub fn count_as(&self, name: &str) -> Option<u64> {
+        count_as(self.aggregates(), name)
+    }
 }
 
 impl<T> Default for Many<T> {
@@ -523,6 +539,11 @@ impl<T> One<T> {
     /// As [`Many::max`].
     pub fn max<V: FromValue>(&self, column: &str) -> Result<Option<V>> {
         extreme(self.aggregates(), Aggregate::Max, column)
+    }
+
+    /// As [`Many::count_as`].
+    pub fn count_as(&self, name: &str) -> Option<u64> {
+        count_as(self.aggregates(), name)
     }
 }
 

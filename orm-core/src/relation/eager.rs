@@ -1033,12 +1033,25 @@ pub(super) fn load_aggregates<M: Model>(
         true => Ident::Owned(request.column.clone()),
         false => qualify((relation.related)().table, &request.column),
     };
-    let aggregate = |q: Query<Record>| q.select_aggregate(request.function, column);
+    let counting = request.function == Aggregate::Count;
+    let aggregate = |q: Query<Record>| match counting {
+        // The column is the count's name.
+        true => q.select_raw("COUNT(*)", &[]),
+        false => q.select_aggregate(request.function, column),
+    };
     let constraint = request.constraint.as_ref();
     let values = grouped_by_parent(&keys.distinct, relation, constraint, aggregate, conn)?;
     let mut lookup = GroupLookup::new(&values, relation);
     for (model, key) in models.iter_mut().zip(&keys.keys) {
-        let value = lookup.get(key.as_ref()).cloned();
+        let value = match lookup.get(key.as_ref()) {
+            Some(value) if counting => Some(Value::Int(
+                <i64 as crate::value::FromValue>::from_value(value.as_ref())
+                    .map_err(|e| e.into_error("COUNT(*)"))?,
+            )),
+            Some(value) => Some(value.clone()),
+            None if counting => Some(Value::Int(0)),
+            None => None,
+        };
         if let Some(slot) = model.relation_slot(relation.name) {
             slot.set_aggregate(request.function, &request.column, value.unwrap_or_default());
         }
@@ -1098,9 +1111,32 @@ impl<M: Model> Query<M> {
             .counts
             .extend(relations.iter().map(|r| ((*r).to_owned(), None)));
         for relation in relations {
-            self.order_count_by(relation, None);
+            self.order_count_by(relation, &format!("{relation}_count"), None);
         }
         self
+    }
+
+    /// Loads a count of one relation under a name of its own, so one relation can be
+    /// counted several ways (Eloquent's `withCount(['posts as drafts_count' => ..])`):
+    /// `with_count_as("posts", "drafts_count", |q| q.where_eq("published", false))`,
+    /// read with `user.posts.count_as("drafts_count")`, serialized as `drafts_count` and
+    /// ordered by with `order_by("drafts_count")`. One grouped query per call.
+    pub fn with_count_as(
+        mut self,
+        relation: &str,
+        name: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        // The plan first: the order is recorded in it.
+        let mut query = self.push_aggregate(
+            relation,
+            Aggregate::Count,
+            name,
+            Some(Arc::clone(&constraint)),
+        );
+        query.order_count_by(relation, name, Some(&constraint));
+        query
     }
 
     /// The eager-load plan, run by the runner that loads counts and aggregates too (a
@@ -1111,15 +1147,14 @@ impl<M: Model> Query<M> {
 
     /// Lets `order_by("{relation}_count")` order by the count `with_count` loads, as
     /// Eloquent's subselect does; a model column of that name keeps its own meaning.
-    fn order_count_by(&mut self, relation: &str, constraint: Option<&Constraint>) {
-        let alias = format!("{relation}_count");
-        if relation.contains('.') || M::meta().columns.contains(&alias.as_str()) {
+    fn order_count_by(&mut self, relation: &str, alias: &str, constraint: Option<&Constraint>) {
+        if relation.contains('.') || M::meta().columns.contains(&alias) {
             return;
         }
         let parent = self.table_reference();
         // An unknown relation fails when the counts load.
         if let Ok(count) = existence_query(M::meta(), parent, relation, "COUNT(*)", constraint, 1) {
-            self.order_alias_by(alias, count.into_parts());
+            self.order_alias_by(alias.to_owned(), count.into_parts());
         }
     }
 
@@ -1134,7 +1169,7 @@ impl<M: Model> Query<M> {
         self.counting_plan()
             .counts
             .push((relation.to_owned(), Some(Arc::clone(&constraint))));
-        self.order_count_by(relation, Some(&constraint));
+        self.order_count_by(relation, &format!("{relation}_count"), Some(&constraint));
         self
     }
 
