@@ -1122,7 +1122,7 @@ impl<M: Model> Query<M> {
     /// read with `user.posts.count_as("drafts_count")`, serialized as `drafts_count` and
     /// ordered by with `order_by("drafts_count")`. One grouped query per call.
     pub fn with_count_as(
-        mut self,
+        self,
         relation: &str,
         name: &str,
         constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
