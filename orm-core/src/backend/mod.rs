@@ -86,6 +86,9 @@ struct State {
     /// savepoint), so committing that level must fail rather than report success.
     /// [`WHOLE_TRANSACTION`] when the database rolled back every level.
     aborted: Option<(u32, Box<Error>)>,
+    /// The isolation level the open transaction was asked to run at, to open it again
+    /// at when the database ended it.
+    isolation: Option<IsolationLevel>,
     /// When the connection last went back to its pool.
     idle_since: Instant,
     /// When the connection was opened.
@@ -194,6 +197,7 @@ impl Connection {
                 marks: WriteMarks::default(),
                 broken: false,
                 aborted: None,
+                isolation: None,
                 idle_since: Instant::now(),
                 opened: Instant::now(),
             }),
@@ -232,6 +236,7 @@ impl Connection {
                 marks: WriteMarks::default(),
                 broken: true,
                 aborted: None,
+                isolation: None,
                 idle_since: self.state.idle_since,
                 opened: self.state.opened,
             }),
@@ -625,13 +630,10 @@ impl Connection {
     /// one.
     pub(crate) fn begin_at(&mut self, isolation: Option<IsolationLevel>) -> Result<()> {
         let sql = match (self.state.depth, isolation) {
-            (0, None) => {
+            (0, isolation) => {
                 self.state.aborted = None;
-                self.dialect().begin_transaction().to_owned()
-            }
-            (0, Some(level)) => {
-                self.state.aborted = None;
-                self.dialect().begin_transaction_at(level)
+                self.state.isolation = isolation;
+                self.begin_statement()
             }
             (_, None) => self.dialect().savepoint(&savepoint_name(self.state.depth)),
             (_, Some(level)) => {
@@ -649,6 +651,14 @@ impl Connection {
         self.state.depth += 1;
         self.state.marks.opened();
         Ok(())
+    }
+
+    /// The statement that opens a transaction at the level asked for, if any.
+    fn begin_statement(&self) -> String {
+        match self.state.isolation {
+            None => self.dialect().begin_transaction().to_owned(),
+            Some(level) => self.dialect().begin_transaction_at(level),
+        }
     }
 
     /// The mark of the innermost open transaction level, for a model written in it;
@@ -849,7 +859,7 @@ impl Connection {
             self.state.aborted = Some((WHOLE_TRANSACTION, first));
         }
         self.state.marks.all_undone();
-        let mut reopen = vec![self.dialect().begin_transaction().to_owned()];
+        let mut reopen = vec![self.begin_statement()];
         reopen.extend(
             (1..self.state.depth).map(|level| self.dialect().savepoint(&savepoint_name(level))),
         );
