@@ -251,6 +251,46 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_json_null_is_null_to_where_null_on_every_backend() -> Result<()> {
+        Schema::on_default(|s| {
+            s.create("docs", |t| {
+                t.increments("id");
+                t.string("name", 20);
+                t.json("body").nullable();
+            })
+        })
+        .map_err(Error::other)?;
+        // Laravel's DatabaseMySqlConnectionTest data set: a JSON null, a value, a
+        // missing key, at several depths and in arrays.
+        let docs = [
+            ("null_value", serde_json::json!({"value": null})),
+            ("value", serde_json::json!({"value": 1})),
+            ("missing", serde_json::json!({"other": 1})),
+            ("nested_null", serde_json::json!({"nested": {"value": null}})),
+            ("array_null", serde_json::json!([null, 1])),
+            ("array_value", serde_json::json!([1, null])),
+        ];
+        for (name, body) in docs {
+            DB::table("docs").insert(row! {"name" => name, "body" => body})?;
+        }
+        let names = |q: Query<Record>| -> Result<Vec<String>> { q.order_by("name").pluck("name") };
+        let null = |path: &str| names(DB::table("docs").where_null(path.to_owned()));
+        let not_null = |path: &str| names(DB::table("docs").where_not_null(path.to_owned()));
+        assert_eq!(null("body->value")?, ["array_null", "array_value", "missing", "nested_null", "null_value"]);
+        assert_eq!(not_null("body->value")?, ["value"]);
+        assert_eq!(null("body->nested->value")?.len(), 6);
+        // Laravel's index syntax, on the arrays (MySQL reads `$[0]` of an object as the
+        // object itself).
+        let arrays = || DB::table("docs").where_in("name", ["array_null", "array_value"]);
+        assert_eq!(names(arrays().where_null("body->[0]"))?, ["array_null"]);
+        assert_eq!(names(arrays().where_not_null("body->[0]"))?, ["array_value"]);
+        assert_eq!(names(arrays().where_null("body->1"))?, ["array_value"]);
+        // `where_eq(path, NULL)` means the same as `where_null(path)`.
+        assert_eq!(names(DB::table("docs").where_eq("body->value", Value::Null))?, null("body->value")?);
+        assert_eq!(names(DB::table("docs").where_("body->value", "<>", Value::Null))?, ["value"]);
+        Ok(())
+    }
+
     fn booleans_in_json_compare_as_booleans() -> Result<()> {
         Schema::on_default(|s| {
             s.create("flags", |t| {

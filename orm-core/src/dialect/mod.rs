@@ -270,6 +270,13 @@ pub trait Dialect:
         w.push("')");
     }
 
+    /// A JSON path tested for NULL ([`SqlWriter::push_null_check`]): its text `IS NULL`
+    /// by default, which a JSON `null` is on SQLite and PostgreSQL.
+    fn push_json_null_check(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {
+        self.push_json_path(w, column, path, true);
+        w.push(if not { " IS NOT NULL" } else { " IS NULL" });
+    }
+
     /// Opens a JSON document with one path set, for `UPDATE .. SET column = ..`
     /// (Laravel's `update(['options->theme' => 'dark'])`): what precedes the document,
     /// `json_set(` by default (SQLite's). Several paths of one column nest.

@@ -206,6 +206,20 @@ impl Dialect for MysqlDialect {
         w.push(if as_text { "'))" } else { "')" });
     }
 
+    fn push_json_null_check(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {
+        // A JSON `null` is the text `null` here, not NULL: test its type too (as
+        // Laravel's MySQL grammar does).
+        w.push("(");
+        self.push_json_path(w, column, path, false);
+        w.push(if not {
+            " IS NOT NULL AND json_type("
+        } else {
+            " IS NULL OR json_type("
+        });
+        self.push_json_path(w, column, path, false);
+        w.push(if not { ") <> 'NULL')" } else { ") = 'NULL')" });
+    }
+
     fn push_json_set_close(&self, w: &mut SqlWriter, path: &[&str], json: String) {
         // `json_extract(?, '$')` reads the bound text as JSON (MariaDB has no CAST AS JSON).
         w.push(", '");

@@ -168,6 +168,20 @@ impl SqlWriter {
         }
     }
 
+    /// `name IS NULL` (`not`: `IS NOT NULL`); on a JSON path, the dialect's test, which
+    /// counts a JSON `null` as NULL as the path's text does on SQLite and PostgreSQL.
+    pub fn push_null_check(&mut self, name: &str, not: bool) -> &mut Self {
+        if self.text && name.contains("->") {
+            if let Ok(Some((column, path))) = split_json_path(name) {
+                let dialect = self.dialect;
+                dialect.push_json_null_check(self, column, &path, not);
+                return self;
+            }
+        }
+        self.push_qualified_name(name)
+            .push(if not { " IS NOT NULL" } else { " IS NULL" })
+    }
+
     /// Appends `name`'s dot-separated parts, each quoted, refusing more than `max`.
     fn push_parts(&mut self, name: &str, max: usize) -> &mut Self {
         if self.push_plain(name, max) || !self.text {
@@ -366,15 +380,35 @@ pub(crate) fn split_json_path(name: &str) -> Result<Option<(&str, Vec<&str>)>> {
     let Some((column, path)) = name.split_once("->") else {
         return Ok(None);
     };
-    let keys: Vec<&str> = path.split("->").collect();
+    let invalid = || Error::InvalidIdentifier {
+        identifier: name.to_owned(),
+        reason: "a JSON path (`column->key->0`, or Laravel's `column->key[0]`) has keys of \
+                 ASCII letters, digits and underscores, and array indexes of digits",
+    };
     let plain =
         |key: &str| !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let mut keys = Vec::new();
+    for segment in path.split("->") {
+        // `key[1]`, `[0][2]`: Laravel's array indexes, the same as `key->1`, `0->2`.
+        let (key, mut indexes) = segment.split_at(segment.find('[').unwrap_or(segment.len()));
+        if !key.is_empty() || indexes.is_empty() {
+            keys.push(key);
+        }
+        while !indexes.is_empty() {
+            let close = indexes.find(']').ok_or_else(invalid)?;
+            let index = &indexes[1..close];
+            if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            keys.push(index);
+            indexes = &indexes[close + 1..];
+            if !indexes.is_empty() && !indexes.starts_with('[') {
+                return Err(invalid());
+            }
+        }
+    }
     if column.is_empty() || !keys.iter().all(|k| plain(k)) {
-        return Err(Error::InvalidIdentifier {
-            identifier: name.to_owned(),
-            reason:
-                "a JSON path (`column->key->0`) has keys of ASCII letters, digits and underscores",
-        });
+        return Err(invalid());
     }
     Ok(Some((column, keys)))
 }
@@ -472,5 +506,21 @@ mod tests {
                 ..
             })
         ));
+    }
+}
+
+#[cfg(test)]
+mod json_path_tests {
+    use super::split_json_path;
+
+    #[test]
+    fn laravel_array_indexes_are_path_keys() {
+        let keys = |name: &'static str| split_json_path(name).unwrap().unwrap().1;
+        assert_eq!(keys("c->a->0"), ["a", "0"]);
+        assert_eq!(keys("c->a[1]"), ["a", "1"]);
+        assert_eq!(keys("c->[0][2]->b"), ["0", "2", "b"]);
+        for bad in ["c->a[", "c->a[x]", "c->a[1]b", "c->[]", "c->a]", "c->", "->a"] {
+            assert!(split_json_path(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -150,24 +150,18 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
                 w.push(after_value);
                 return;
             }
+            if value.is_null() && matches!(op, Operator::Eq | Operator::NotEq) {
+                // `= NULL` is never true: compare with NULL the way the caller meant.
+                w.push_null_check(&column, op == Operator::NotEq);
+                return;
+            }
             w.push_qualified_name(&column);
             if op.is_like() {
                 let cast = w.dialect().like_subject_cast();
                 w.push(cast);
             }
-            match (op, value.is_null()) {
-                // `= NULL` is never true: compare with NULL the way the caller meant.
-                (Operator::Eq, true) => {
-                    w.push(" IS NULL");
-                }
-                (Operator::NotEq, true) => {
-                    w.push(" IS NOT NULL");
-                }
-                _ => {
-                    push_op(w, op);
-                    push_operand(w, op, value);
-                }
-            }
+            push_op(w, op);
+            push_operand(w, op, value);
         }
         WhereKind::Column { first, op, second } => {
             w.push_qualified_name(&first);
@@ -204,8 +198,7 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             w.push(")");
         }
         WhereKind::Null { column, not } => {
-            w.push_qualified_name(&column)
-                .push(if not { " IS NOT NULL" } else { " IS NULL" });
+            w.push_null_check(&column, not);
         }
         WhereKind::Between {
             column,
