@@ -724,7 +724,10 @@ impl<T: FromRow> Query<T> {
         counter.parts_mut().limit = None;
         counter.parts_mut().offset = None;
         let total = counter.count_on(conn)?;
-        let data = self.for_page(page, per_page).get_on(conn)?;
+        let data = self
+            .uniquely_ordered()
+            .for_page(page, per_page)
+            .get_on(conn)?;
         Ok(Paginator {
             data,
             total,
@@ -757,6 +760,7 @@ impl<T: FromRow> Query<T> {
         // One row more than a page tells whether another follows (saturating: no table
         // has u64::MAX rows).
         let mut data = self
+            .uniquely_ordered()
             .offset(offset)
             .limit(per_page.saturating_add(1))
             .get_on(conn)?;

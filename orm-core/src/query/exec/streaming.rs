@@ -39,6 +39,21 @@ impl Pager {
     }
 }
 
+/// How many columns an explicit select list names (`None` for `*` or `table.*`).
+fn selected_count(columns: &crate::query::Columns) -> Option<usize> {
+    if columns.is_empty() {
+        return None;
+    }
+    let mut count = 0;
+    for item in columns.iter() {
+        if item.column().is_some_and(|c| c.ends_with('*')) {
+            return None;
+        }
+        count += 1;
+    }
+    Some(count)
+}
+
 impl<T> Query<T> {
     /// The primary key column, qualified with the table when the query joins others.
     pub(super) fn paging_key(&self) -> Ident {
@@ -53,11 +68,51 @@ impl<T> Query<T> {
         }
     }
 
-    /// The query ordered for paging: by the primary key when it has no order.
-    pub(super) fn ordered_for_paging(mut self) -> Self {
-        if self.parts.orders.is_empty() {
+    /// The query ordered for paging by `LIMIT/OFFSET`: every page must see one order of
+    /// all the rows, or rows that tie in the caller's order may come twice on one page
+    /// and never on another (PostgreSQL sorts ties differently per `LIMIT`). So the
+    /// order ends with something unique: the primary key for a table's rows, or every
+    /// selected column (by position) for grouped, distinct and union rows (rows equal in
+    /// every column then still tie, but the caller cannot tell them apart). A random
+    /// order cannot be paged.
+    pub(super) fn ordered_for_paging(self) -> Self {
+        if self.parts.orders.iter().any(|o| matches!(o, Order::Random)) {
+            return self.fail(
+                InvalidQueryKind::Clauses,
+                "a random order cannot be paged (each page would draw a new one, repeating \
+                 and skipping rows): read the rows with get() or each()",
+            );
+        }
+        self.uniquely_ordered()
+    }
+
+    /// [`Query::ordered_for_paging`]'s order, for pages the caller asks for one by one
+    /// (`paginate`): a random order stays as it is.
+    pub(super) fn uniquely_ordered(mut self) -> Self {
+        let parts = &self.parts;
+        if parts.orders.iter().any(|o| matches!(o, Order::Random)) {
+            return self;
+        }
+        let set = parts.distinct || !parts.groups.is_empty() || !parts.unions.is_empty();
+        let selected = selected_count(&parts.columns);
+        if !set && (self.model_info.is_some() || selected.is_none()) {
             let key = self.paging_key();
-            self.parts_mut().orders.push(Order::Column(key, false));
+            let bare = key.rsplit('.').next().unwrap_or_default().to_owned();
+            let ordered_by_key = self.parts.orders.iter().any(|order| match order {
+                Order::Column(column, _) | Order::Nulls(column, ..) => {
+                    **column == *key || **column == *bare
+                }
+                _ => false,
+            });
+            if !ordered_by_key {
+                self.parts_mut().orders.push(Order::Column(key, false));
+            }
+        } else if let Some(count) = selected {
+            for position in 1..=count {
+                self.parts_mut()
+                    .orders
+                    .push(Order::Raw(Ident::Owned(position.to_string()), Vec::new()));
+            }
         }
         self
     }
