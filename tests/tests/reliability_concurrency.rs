@@ -550,3 +550,128 @@ fn sqlite_connections_opening_a_new_file_at_once_all_succeed() {
     }
     assert!(failures.is_empty(), "opens failed: {failures:?}");
 }
+
+// ----- writes that read their rows first, racing (concurrency probe) ----------------------
+
+macro_rules! claim_model {
+    ($name:ident, $connection:literal) => {
+        /// A queued job, with hooks: its mass writes read the rows, then write each.
+        #[derive(Debug, Clone, Default, Model)]
+        #[model(table = "claim_jobs", connection = $connection, hooks)]
+        pub struct $name {
+            pub id: Option<i64>,
+            pub status: String,
+            pub worker: i64,
+        }
+
+        impl ModelHooks for $name {}
+    };
+}
+
+claim_model!(SqliteJob, "claims_sqlite");
+claim_model!(PostgresJob, "claims_postgres");
+claim_model!(MysqlJob, "claims_mysql");
+
+const JOBS: usize = 20;
+const WORKERS: usize = 8;
+
+/// Every worker at once, after a barrier; the sum of what each was told it wrote.
+fn race(target: &Target, write: impl Fn(i64) -> Result<u64> + Sync) -> u64 {
+    let barrier = std::sync::Barrier::new(WORKERS);
+    let failures = Failures::default();
+    let total = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for worker in 0..WORKERS {
+            let (barrier, failures, total, write) = (&barrier, &failures, &total, &write);
+            s.spawn(move || {
+                barrier.wait();
+                match write(worker as i64) {
+                    Ok(n) => {
+                        total.fetch_add(n as usize, Ordering::Relaxed);
+                    }
+                    Err(e) => failures.note(&e),
+                }
+            });
+        }
+    });
+    failures.assert_none(&format!("{:?} racing writers", target.backend));
+    total.load(Ordering::Relaxed) as u64
+}
+
+fn queue(target: &Target, status: &str) -> Result<Vec<i64>> {
+    let table = target.quoted("claim_jobs");
+    target.conn().statement(&format!("DELETE FROM {table}"))?;
+    let rows: Vec<_> = (0..JOBS)
+        .map(|_| row! {"status" => status, "worker" => -1})
+        .collect();
+    target.conn().table("claim_jobs").insert_many(rows)?;
+    target.conn().table("claim_jobs").order_by("id").pluck("id")
+}
+
+fn racing_reads_then_writes<M: Model + ModelHooks>(target: &Target) -> Result<()> {
+    let key = match target.backend {
+        Backend::Postgres => "BIGSERIAL PRIMARY KEY",
+        Backend::Mysql => "BIGINT AUTO_INCREMENT PRIMARY KEY",
+        _ => "INTEGER PRIMARY KEY AUTOINCREMENT",
+    };
+    target.conn().statement(&format!(
+        "CREATE TABLE {} (id {key}, status VARCHAR(20) NOT NULL, worker BIGINT NOT NULL)",
+        target.quoted("claim_jobs")
+    ))?;
+    for _ in 0..scaled(3, 20) {
+        // Each job claimed by one worker, and the claims add up to the jobs.
+        queue(target, "queued")?;
+        let claimed = race(target, |worker| {
+            M::where_eq("status", "queued").update(row! {"status" => "claimed", "worker" => worker})
+        });
+        assert_eq!(claimed, JOBS as u64, "{:?}: claims", target.backend);
+        let owners: Vec<i64> = target
+            .conn()
+            .table("claim_jobs")
+            .distinct()
+            .pluck("worker")?;
+        assert_eq!(
+            owners.len(),
+            1,
+            "{:?}: one worker claimed them all",
+            target.backend
+        );
+        // Deleted once, counted once: a mass delete with hooks, and destroy.
+        queue(target, "old")?;
+        let deleted = race(target, |_| M::where_eq("status", "old").delete());
+        assert_eq!(deleted, JOBS as u64, "{:?}: mass deletes", target.backend);
+        let ids = queue(target, "old")?;
+        let destroyed = race(target, |_| M::destroy(ids.clone()));
+        assert_eq!(destroyed, JOBS as u64, "{:?}: destroy", target.backend);
+        assert_eq!(target.conn().table("claim_jobs").count()?, 0);
+    }
+    Ok(())
+}
+
+#[test]
+fn sqlite_racing_mass_writes_claim_each_row_once() -> Result<()> {
+    let target = sqlite_target("claims_sqlite", WORKERS as u32);
+    racing_reads_then_writes::<SqliteJob>(&target)
+}
+
+#[test]
+fn postgres_racing_mass_writes_claim_each_row_once() -> Result<()> {
+    let Some(mut target) = postgres_target("claims_postgres", WORKERS as u32) else {
+        return Ok(());
+    };
+    // The model names its table unqualified: the pool's sessions look in the schema.
+    let schema = target.schema.clone().expect("schema");
+    DB::disconnect(&target.name);
+    let url = testing::with_search_path(&target.url, &schema);
+    DB::connect_with(&target.name, &url, pool_config(WORKERS as u32))?;
+    target.prefix = String::new();
+    racing_reads_then_writes::<PostgresJob>(&target)
+}
+
+#[test]
+fn mysql_racing_mass_writes_claim_each_row_once() -> Result<()> {
+    let Some(target) = mysql_target("claims_mysql", WORKERS as u32) else {
+        return Ok(());
+    };
+    racing_reads_then_writes::<MysqlJob>(&target)
+}

@@ -837,12 +837,22 @@ impl Connection {
         }
         match after {
             AfterFailure::Kept => {}
-            AfterFailure::Aborted => {
-                if self.state.aborted.is_none() {
+            AfterFailure::Aborted => match &self.state.aborted {
+                None => {
                     let first = Box::new(error.duplicate_failure());
                     self.state.aborted = Some((self.state.depth, first));
                 }
-            }
+                // Refused because an earlier statement aborted the transaction (25P02):
+                // say which, so the caller (and a retry) sees the deadlock or violation
+                // that did it, not "current transaction is aborted".
+                Some((_, first)) if matches!(&error, Error::Database { code: Some(code), .. } if code == "25P02") =>
+                {
+                    return Error::TransactionAborted {
+                        first: Box::new(first.duplicate_failure()),
+                    };
+                }
+                Some(_) => {}
+            },
             AfterFailure::Ended => self.transaction_ended(&error),
         }
         error

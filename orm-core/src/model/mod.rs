@@ -1170,6 +1170,7 @@ fn destroy<M: Model, K: ToValue>(
     for part in key_parts(keys) {
         let query = M::query().where_in(Ident::Owned(key_column.clone()), part);
         let query = if trashed { query.with_trashed() } else { query };
+        let query = query.locked_for_write();
         for mut model in on.run(|conn| query.clone().get_on(conn))? {
             if deleted.insert(model.key_value().to_string()) {
                 delete(&mut model, on, trashed)?;

@@ -19,7 +19,7 @@ pub(super) fn bulk_write<M: Model>(
         // (`DB::table`, other models) goes into this transaction, on this connection:
         // kept or rolled back with the mass write, never on another of the pool.
         crate::Executor::scope(conn, || {
-            let mut models = query.get()?;
+            let mut models = query.locked_for_write().get()?;
             let mut on = On::Named(M::meta().connection);
             for model in &mut models {
                 write_one(model, &op, &mut on)?;
@@ -773,33 +773,37 @@ pub(super) fn step(
     let at = timestamp_for(meta);
     let updated_at = meta.stamped_updated_at();
     let version = version_read(model);
+    // The update and the read of its result in one transaction: the row stays locked
+    // between them, so the value read is this call's, not a concurrent one's.
     let (stored, mark) = on.run_write(stateful, |conn| {
-        let mut row = Query::<Record>::table(meta.table)
-            .primary_key(meta.primary_key)
-            .where_eq(meta.primary_key, key.clone());
-        let mut extra: Vec<(&str, Value)> = Vec::new();
-        if let Some(u) = updated_at {
-            extra.push((meta.columns[u], Value::DateTimeUtc(at)));
-        }
-        if let (Some(v), Some(read)) = (meta.version, &version) {
-            row = row.where_eq(meta.columns[v], read.clone());
-            if let Value::Int(n) = read {
-                extra.push((meta.columns[v], Value::Int(n + 1)));
+        conn.transaction(|conn| {
+            let mut row = Query::<Record>::table(meta.table)
+                .primary_key(meta.primary_key)
+                .where_eq(meta.primary_key, key.clone());
+            let mut extra: Vec<(&str, Value)> = Vec::new();
+            if let Some(u) = updated_at {
+                extra.push((meta.columns[u], Value::DateTimeUtc(at)));
             }
-        }
-        let changed = if down {
-            row.decrement_with_on(conn, column, by, extra)?
-        } else {
-            row.increment_with_on(conn, column, by, extra)?
-        };
-        if changed == 0 {
-            return Ok(None);
-        }
-        let stored = Query::<Record>::table(meta.table)
-            .select(&[meta.columns[position]])
-            .where_eq(meta.primary_key, key.clone())
-            .first_on(conn)?;
-        Ok(stored.and_then(|r| r.into_values().into_iter().next()))
+            if let (Some(v), Some(read)) = (meta.version, &version) {
+                row = row.where_eq(meta.columns[v], read.clone());
+                if let Value::Int(n) = read {
+                    extra.push((meta.columns[v], Value::Int(n + 1)));
+                }
+            }
+            let changed = if down {
+                row.decrement_with_on(conn, column, by, extra)?
+            } else {
+                row.increment_with_on(conn, column, by, extra)?
+            };
+            if changed == 0 {
+                return Ok(None);
+            }
+            let stored = Query::<Record>::table(meta.table)
+                .select(&[meta.columns[position]])
+                .where_eq(meta.primary_key, key.clone())
+                .first_on(conn)?;
+            Ok(stored.and_then(|r| r.into_values().into_iter().next()))
+        })
     })?;
     let Some(value) = stored else {
         return Err(stale_or_missing(meta, on, &key));

@@ -1191,6 +1191,25 @@ impl<T> Query<T> {
         self.locking(LockMode::Update, None)
     }
 
+    /// The rows a write reads before writing them one by one (a mass update or delete of
+    /// a model with hooks, `destroy`), locked for update until its transaction ends:
+    /// a concurrent write of the same rows waits, then reads them as they are, so two
+    /// writers never both claim one row and a row deleted meanwhile is not counted
+    /// (PostgreSQL and MySQL check the conditions again after the wait). Not where the
+    /// databases refuse a lock (grouped, distinct, union or joined rows).
+    pub(crate) fn locked_for_write(self) -> Self {
+        let parts = &self.parts;
+        if parts.lock.is_some()
+            || parts.distinct
+            || !parts.groups.is_empty()
+            || !parts.unions.is_empty()
+            || !parts.joins.is_empty()
+        {
+            return self;
+        }
+        self.lock_for_update()
+    }
+
     /// Locks the selected rows against changes (`FOR SHARE` on PostgreSQL; no-op on
     /// SQLite).
     pub fn shared_lock(self) -> Self {
