@@ -1,4 +1,5 @@
-//! `insert_many`: grouping rows by insert shape and writing each group in one statement.
+//! `insert_many`: grouping runs of rows of one insert shape and writing each group in one
+//! statement.
 
 use super::*;
 
@@ -18,7 +19,7 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On) -> Result<()>
         model.truncate_to_stored();
         model.check_values()?;
     }
-    // Rows of one shape (which columns the database fills) go together, in order.
+    // Runs of rows of one shape (which columns the database fills) go together.
     let groups = insert_groups(models);
     let stateful = models.first().is_some_and(|m| m.state().is_some());
     let (results, mark): (Vec<Returned>, _) = on.run_write(stateful, |conn| {
@@ -170,7 +171,9 @@ pub(super) fn insert_groups<M: Model>(models: &[M]) -> Vec<(InsertShape, Vec<usi
             model.write_binds(&mut scratch);
             InsertShape::of(meta, &scratch)
         };
-        match groups.iter_mut().find(|(s, _)| *s == shape) {
+        // Only a run of rows of one shape goes together, so the rows are written (and
+        // their keys generated) in the caller's order.
+        match groups.last_mut().filter(|(s, _)| *s == shape) {
             Some((_, rows)) => rows.push(i),
             None => groups.push((shape, {
                 let mut rows = Vec::with_capacity(models.len() - i);
