@@ -288,6 +288,15 @@ on_every_backend! {
         // `where_eq(path, NULL)` means the same as `where_null(path)`.
         assert_eq!(names(DB::table("docs").where_eq("body->value", Value::Null))?, null("body->value")?);
         assert_eq!(names(DB::table("docs").where_("body->value", "<>", Value::Null))?, ["value"]);
+        // An object looked for: an element of an array, or a sub-document (Laravel's
+        // whereJsonContains); SQLite looks for scalars only.
+        DB::table("docs").insert(row! {"name" => "objects", "body" => serde_json::json!({"tags": [{"k": "a"}, {"k": "b"}]})})?;
+        DB::table("docs").insert(row! {"name" => "sub", "body" => serde_json::json!({"tags": {"k": "b", "n": 1}})})?;
+        let with_b = names(DB::table("docs").where_json_contains("body->tags", serde_json::json!({"k": "b"})));
+        match orm_tests::backend() {
+            orm_core::Backend::Sqlite => assert!(matches!(with_b, Err(Error::InvalidQuery { .. })), "{with_b:?}"),
+            _ => assert_eq!(with_b?, ["objects", "sub"]),
+        }
         Ok(())
     }
 

@@ -151,6 +151,23 @@ on_every_backend! {
         Ok(())
     }
 
+    fn having_names_a_raw_select_alias_on_every_backend() {
+        seed()?;
+        // peewee's suite: PostgreSQL refuses an output alias in HAVING; the condition
+        // repeats the expression instead.
+        let prolific: Vec<i64> = DB::table("posts")
+            .select("user_id")
+            .select_raw("COUNT(*) AS posts_n", &[])
+            .group_by("user_id")
+            .having("posts_n", ">=", 2)
+            .or_having("posts_n", "=", 7)
+            .order_by_desc("posts_n")
+            .order_by("user_id")
+            .pluck("user_id")?;
+        assert_eq!(prolific, [1, 4]);
+        Ok(())
+    }
+
     fn pluck_reads_the_qualified_column_of_a_join_not_another_of_its_name() {
         seed()?;
         let joined = || DB::table("users").join("posts", "posts.user_id", "=", "users.id").order_by("posts.id");

@@ -146,6 +146,20 @@ impl Dialect for PostgresDialect {
         path: &[&str],
         value: serde_json::Value,
     ) {
+        if value.is_object() {
+            // `@>` finds an object inside an array only when it is wrapped in one
+            // (`[{"k": "b"}]`); a document holding it as a sub-document matches as is.
+            w.push("((");
+            self.push_json_path(w, column, path, false);
+            w.push(")::jsonb @> ")
+                .push_bind(Value::Json(value.clone()))
+                .push(" OR (");
+            self.push_json_path(w, column, path, false);
+            w.push(")::jsonb @> ")
+                .push_bind(Value::Json(serde_json::Value::Array(vec![value])))
+                .push(")");
+            return;
+        }
         w.push("(");
         self.push_json_path(w, column, path, false);
         w.push(")::jsonb @> ").push_bind(Value::Json(value));

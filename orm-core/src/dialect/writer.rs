@@ -519,7 +519,9 @@ mod json_path_tests {
         assert_eq!(keys("c->a->0"), ["a", "0"]);
         assert_eq!(keys("c->a[1]"), ["a", "1"]);
         assert_eq!(keys("c->[0][2]->b"), ["0", "2", "b"]);
-        for bad in ["c->a[", "c->a[x]", "c->a[1]b", "c->[]", "c->a]", "c->", "->a"] {
+        for bad in [
+            "c->a[", "c->a[x]", "c->a[1]b", "c->[]", "c->a]", "c->", "->a",
+        ] {
             assert!(split_json_path(bad).is_err(), "{bad}");
         }
     }

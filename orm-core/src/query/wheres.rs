@@ -2,7 +2,7 @@
 //! and its `OR` form (`or_where_*`), written once through a private helper per kind of
 //! condition.
 
-use super::clause::{Clauses, Where, WhereKind};
+use super::clause::{split_alias, Clauses, SelectItem, Selected, Where, WhereKind};
 use super::operator::{IntoOperator, Operator};
 use super::{bindings, Ident, Query};
 use crate::dialect::{DatePart, TextMatch};
@@ -990,8 +990,10 @@ impl<T> Query<T> {
 
     // ----- HAVING -------------------------------------------------------------------------
 
-    /// `HAVING column op value` (for aggregates, prefer [`Query::having_raw`]:
-    /// PostgreSQL does not accept select aliases in `HAVING`).
+    /// `HAVING column op value`. `column` may be the alias of a `select_raw` expression
+    /// given before (`select_raw("COUNT(*) AS n", &[])` then `having("n", ">", 1)`): the
+    /// condition repeats the expression, since PostgreSQL does not accept select
+    /// aliases in `HAVING`.
     pub fn having(
         mut self,
         column: impl Into<Ident>,
@@ -1000,12 +1002,15 @@ impl<T> Query<T> {
     ) -> Self {
         let (column, value) = (column.into(), value.into());
         match self.operator(op) {
-            Some(op) => self.push_having(AND, WhereKind::Basic { column, op, value }),
+            Some(op) => {
+                let kind = self.having_kind(column, op, value);
+                self.push_having(AND, kind)
+            }
             None => self,
         }
     }
 
-    /// `OR column op value` in `HAVING`.
+    /// `OR column op value` in `HAVING` (an alias as in [`Query::having`]).
     pub fn or_having(
         mut self,
         column: impl Into<Ident>,
@@ -1014,8 +1019,43 @@ impl<T> Query<T> {
     ) -> Self {
         let (column, value) = (column.into(), value.into());
         match self.operator(op) {
-            Some(op) => self.push_having(OR, WhereKind::Basic { column, op, value }),
+            Some(op) => {
+                let kind = self.having_kind(column, op, value);
+                self.push_having(OR, kind)
+            }
             None => self,
+        }
+    }
+
+    /// `column op value`, or `(expression) op ?` when `column` is the alias of a raw
+    /// selected expression without bindings and `op` a plain comparison.
+    fn having_kind(&self, column: Ident, op: Operator, value: Value) -> WhereKind {
+        let symbol = match op {
+            Operator::Eq => "=",
+            Operator::NotEq => "<>",
+            Operator::Lt => "<",
+            Operator::Le => "<=",
+            Operator::Gt => ">",
+            Operator::Ge => ">=",
+            _ => return WhereKind::Basic { column, op, value },
+        };
+        let expression = self.parts.columns.iter().find_map(|item| match item {
+            Selected::Item(SelectItem::Raw(sql, bindings)) if bindings.is_empty() => {
+                match split_alias(sql) {
+                    (expression, Some(alias)) if alias.trim_matches(['"', '`']) == &*column => {
+                        Some(expression.to_owned())
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        });
+        match expression {
+            Some(expression) if !value.is_null() && !column.contains('.') => WhereKind::Raw {
+                sql: Ident::Owned(format!("({expression}) {symbol} ?")),
+                bindings: vec![value],
+            },
+            _ => WhereKind::Basic { column, op, value },
         }
     }
 

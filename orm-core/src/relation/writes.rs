@@ -121,7 +121,9 @@ pub fn relation_query<P: Model, C: Model>(
     // Conditions added to `user.posts()` later, an `or_where` included, narrow the
     // user's posts; they never reach other users' rows.
     let mut query = query.seal_relation_conditions();
-    let lazy_guard = (!loaded).then_some((P::meta().name, relation.name));
+    // A parent without a key (not saved) has nothing to load: no N+1 to prevent.
+    let lazy_guard =
+        (!loaded && !parent_value.is_null()).then_some((P::meta().name, relation.name));
     // A parent read from a named connection reads its relations there too.
     if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
         query = query.use_connection(name.to_owned());
