@@ -168,6 +168,18 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_long_where_in_list_of_integers_passes_the_bind_limit() {
+        seed()?;
+        // peewee-suite probe: 70 000 keys, past SQLite's 32 766 and MySQL's 65 535 binds.
+        let keys: Vec<i64> = (0..70_000).collect();
+        assert_eq!(DB::table("users").where_in("id", keys.clone()).count()?, 6);
+        assert_eq!(DB::table("users").where_not_in("id", keys[3..].to_vec()).pluck::<i64>("id")?, [1, 2]);
+        // Twice, with other values: the text holds the list, so it is not reused.
+        let odd: Vec<i64> = (0..70_000).filter(|k| k % 2 == 1).collect();
+        assert_eq!(DB::table("users").where_in("id", odd).order_by("id").pluck::<i64>("id")?, [1, 3, 5]);
+        Ok(())
+    }
+
     fn pluck_reads_the_qualified_column_of_a_join_not_another_of_its_name() {
         seed()?;
         let joined = || DB::table("users").join("posts", "posts.user_id", "=", "users.id").order_by("posts.id");

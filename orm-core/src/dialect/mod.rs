@@ -481,6 +481,21 @@ pub trait Dialect:
     /// each (` NOT IN` when `not`). `values` is not empty.
     fn push_in_list(&self, w: &mut SqlWriter, values: Vec<Value>, not: bool) {
         w.push(if not { " NOT IN (" } else { " IN (" });
+        if inlines_integers(&values) {
+            // Integers written into the text (Laravel's `whereIntegerInRaw`): a long
+            // list of keys is not held to the bind limit.
+            let mut text = String::with_capacity(values.len() * 8);
+            for (i, value) in values.iter().enumerate() {
+                if let Value::Int(n) = value {
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(&n.to_string());
+                }
+            }
+            w.push(&text).push(")");
+            return;
+        }
         for (i, value) in values.into_iter().enumerate() {
             if i > 0 {
                 w.push(", ");
@@ -1241,4 +1256,15 @@ impl IsolationLevel {
             IsolationLevel::Serializable => "SERIALIZABLE",
         }
     }
+}
+
+/// Past how many values an `IN` list of integers is written as literals rather than
+/// bound (see [`inlines_integers`]).
+const INLINED_INTEGER_LIST: usize = 1000;
+
+/// Whether an `IN (...)` list is written as integer literals: more than
+/// [`INLINED_INTEGER_LIST`] values, all integers. Such a statement's text holds its
+/// values, so its shape is never cached.
+pub(crate) fn inlines_integers(values: &[Value]) -> bool {
+    values.len() > INLINED_INTEGER_LIST && values.iter().all(|v| matches!(v, Value::Int(_)))
 }

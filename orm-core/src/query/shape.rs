@@ -237,7 +237,8 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
                 v.text(column);
                 v.number(values.len() as u64);
                 v.number(u64::from(*not));
-                true
+                // A long list of integers is written into the text.
+                !crate::dialect::inlines_integers(values)
             }
             WhereKind::InSub { column, query, not } => {
                 v.number(3);
