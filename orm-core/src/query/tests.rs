@@ -974,3 +974,16 @@ fn json_paths_per_dialect() {
         );
     }
 }
+
+#[test]
+fn long_integer_in_lists_are_literals() {
+    let keys: Vec<i64> = (0..1001).collect();
+    let sql = lite(&q().where_in("id", keys));
+    assert!(
+        sql.starts_with(r#"SELECT * FROM "users" WHERE "id" IN (0, 1, 2,"#),
+        "{sql}"
+    );
+    assert!(!sql.contains('?'));
+    let short = lite(&q().where_in("id", (0..1000).collect::<Vec<i64>>()));
+    assert!(short.contains("?, ?"));
+}
