@@ -1,5 +1,6 @@
 //! `DB::after_commit`: callbacks held until the thread's outermost `DB::transaction` on
-//! a connection commits, and dropped when the level they were registered in rolls back.
+//! a connection commits, and dropped when the level they were registered in rolls back;
+//! `DB::after_rollback`: the other way round.
 
 use std::cell::RefCell;
 
@@ -8,6 +9,8 @@ struct Pending {
     name: String,
     /// The `DB::transaction` level (1: outermost) it was registered in.
     level: usize,
+    /// Run when that level rolls back (`after_rollback`), not when it commits.
+    on_rollback: bool,
     callback: Box<dyn FnOnce()>,
 }
 
@@ -33,6 +36,25 @@ pub(crate) fn register(name: &str, callback: Box<dyn FnOnce()>) {
         pending.borrow_mut().push(Pending {
             name: name.to_owned(),
             level,
+            on_rollback: false,
+            callback,
+        })
+    });
+}
+
+/// Runs `callback` if the innermost open `DB::transaction` level on `name` (or one
+/// around it) rolls back; dropped when the outermost one commits, and at once when none
+/// is open (there is nothing to roll back).
+pub(crate) fn register_rollback(name: &str, callback: Box<dyn FnOnce()>) {
+    let level = depth(name);
+    if level == 0 {
+        return;
+    }
+    PENDING.with(|pending| {
+        pending.borrow_mut().push(Pending {
+            name: name.to_owned(),
+            level,
+            on_rollback: true,
             callback,
         })
     });
@@ -94,8 +116,14 @@ impl Level {
             let (ours, others): (Vec<Pending>, Vec<Pending>) =
                 pending.drain(..).partition(|p| p.name == *name);
             *pending = others;
-            ours.into_iter().map(|p| p.callback).collect()
+            ours
         });
+        // The rollback callbacks are dropped: the transaction did not roll back.
+        let ready = ready
+            .into_iter()
+            .filter(|p| !p.on_rollback)
+            .map(|p| p.callback)
+            .collect();
         Ready(ready)
     }
 }
@@ -117,9 +145,14 @@ impl Drop for Level {
                 *pending = kept;
                 gone
             });
-            // Dropped outside the borrow: a callback's captures may run code that
-            // registers another.
-            drop(dropped);
+            // Run or dropped outside the borrow: a callback (or its captures) may
+            // register another. Not while a panic unwinds, where a second panic aborts.
+            let unwinding = std::thread::panicking();
+            for pending in dropped {
+                if pending.on_rollback && !unwinding {
+                    (pending.callback)();
+                }
+            }
         }
     }
 }

@@ -659,6 +659,11 @@ impl ConnectionRef {
         crate::after_commit::register(&self.name, Box::new(f));
     }
 
+    /// See [`DB::after_rollback`]: if this connection's open transaction rolls back.
+    pub fn after_rollback(&self, f: impl FnOnce() + 'static) {
+        crate::after_commit::register_rollback(&self.name, Box::new(f));
+    }
+
     /// See [`DB::select`].
     pub fn select(&self, sql: &str, params: &[&dyn ToValue]) -> Result<Vec<Record>> {
         select_named(&self.name, sql, params)
@@ -892,6 +897,35 @@ impl DB {
     /// ```
     pub fn after_commit(f: impl FnOnce() + 'static) {
         crate::after_commit::register(DEFAULT_CONNECTION, Box::new(f));
+    }
+
+    /// Runs `f` if this thread's open [`DB::transaction`] on the default connection rolls
+    /// back (Laravel's `DB::afterRollBack`): for undoing work done outside the database
+    /// while it ran (a file written, a cache entry set). Registered inside a nested
+    /// transaction, it runs when that level (or any level around it) rolls back, after
+    /// the rollback; when the outermost transaction commits it is dropped. With no
+    /// transaction open it is dropped at once, and while a panic unwinds it does not run.
+    ///
+    /// ```
+    /// use orm_core::{DB, Error};
+    /// use std::{cell::Cell, rc::Rc};
+    /// DB::connect("sqlite::memory:")?;
+    /// let undone = Rc::new(Cell::new(0));
+    /// let _ = DB::transaction(|| -> orm_core::Result<()> {
+    ///     let undone = Rc::clone(&undone);
+    ///     DB::after_rollback(move || undone.set(undone.get() + 1));
+    ///     Err(Error::other("no"))
+    /// });
+    /// DB::transaction(|| {
+    ///     let undone = Rc::clone(&undone);
+    ///     DB::after_rollback(move || undone.set(undone.get() + 1));
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(undone.get(), 1);
+    /// # Ok::<(), orm_core::Error>(())
+    /// ```
+    pub fn after_rollback(f: impl FnOnce() + 'static) {
+        crate::after_commit::register_rollback(DEFAULT_CONNECTION, Box::new(f));
     }
 
     /// Runs hand-written SQL with `?` placeholders and returns the rows. On a connection

@@ -417,3 +417,39 @@ on_every_backend! {
         Ok(())
     }
 }
+
+on_every_backend! {
+    fn after_rollback_runs_for_the_levels_that_roll_back() {
+        setup()?;
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<&str>::new()));
+        let note = |what: &'static str| {
+            let seen = std::rc::Rc::clone(&seen);
+            move || seen.borrow_mut().push(what)
+        };
+        // Outside a transaction: nothing to roll back.
+        DB::after_rollback(note("outside"));
+        // A savepoint that rolls back runs its own; the commit drops the outer one's.
+        DB::transaction(|| {
+            DB::after_rollback(note("outer, committed"));
+            let inner: Result<()> = DB::transaction(|| {
+                DB::after_rollback(note("inner, rolled back"));
+                Err(Error::other("inner gives up"))
+            });
+            assert!(inner.is_err());
+            assert_eq!(*seen.borrow(), ["inner, rolled back"], "at the savepoint's rollback");
+            Ok(())
+        })?;
+        // A committed savepoint's stands or falls with the level around it.
+        let outer: Result<()> = DB::transaction(|| {
+            DB::transaction(|| {
+                DB::after_rollback(note("inner, committed, outer rolled back"));
+                add(1, "x").map(drop)
+            })?;
+            Err(Error::other("outer gives up"))
+        });
+        assert!(outer.is_err());
+        assert_eq!(*seen.borrow(), ["inner, rolled back", "inner, committed, outer rolled back"]);
+        assert!(names()?.is_empty());
+        Ok(())
+    }
+}
