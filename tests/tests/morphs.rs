@@ -407,6 +407,20 @@ on_every_backend! {
             .where_has_morph::<Video>("commentable", |q| q.where_("title", "=", "p1"))
             .count()?;
         assert_eq!(none, 0);
+        // Of one type, pointing at no such row, or at none matching (Eloquent's
+        // doesntHaveMorph, whereDoesntHaveMorph): other types are left out.
+        let dangling = Comment::query().doesnt_have_morph::<Video>("commentable").get()?;
+        assert_eq!(bodies(&dangling), ["to a deleted video"]);
+        assert_eq!(Comment::query().doesnt_have_morph::<Post>("commentable").count()?, 0);
+        let not_p1 = Comment::query()
+            .where_doesnt_have_morph::<Post>("commentable", |q| q.where_("title", "=", "p1"))
+            .count()?;
+        assert_eq!(not_p1, 0);
+        let not_v1 = Comment::query()
+            .where_doesnt_have_morph::<Video>("commentable", |q| q.where_("title", "=", "v1"))
+            .order_by("body")
+            .get()?;
+        assert_eq!(bodies(&not_v1), ["to a deleted video"]);
         let err = Comment::query().has_morph::<Tag>("commentable").get().unwrap_err();
         assert_eq!(err.invalid_query_kind(), Some(InvalidQueryKind::Relation), "{err}");
         let err = Post::query().has_morph::<Post>("comments").get().unwrap_err();

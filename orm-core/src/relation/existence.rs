@@ -572,7 +572,7 @@ impl<M: Model> Query<M> {
     /// Only rows whose `morph_to` relation points at an existing `T` (the type column
     /// holds `T`'s morph name): Eloquent's `whereHasMorph`, one type per call.
     pub fn has_morph<T: Model>(self, relation: &str) -> Self {
-        self.morph_exists::<T>(relation, None)
+        self.morph_exists::<T>(relation, None, false)
     }
 
     /// Only rows whose `morph_to` relation points at a `T` matching the constraint:
@@ -583,10 +583,34 @@ impl<M: Model> Query<M> {
         constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
     ) -> Self {
         let constraint: Constraint = Arc::new(constraint);
-        self.morph_exists::<T>(relation, Some(&constraint))
+        self.morph_exists::<T>(relation, Some(&constraint), false)
     }
 
-    fn morph_exists<T: Model>(self, name: &str, constraint: Option<&Constraint>) -> Self {
+    /// Only rows whose `morph_to` relation is of type `T` and points at no existing `T`
+    /// (Eloquent's `doesntHaveMorph`, one type per call); rows of other types are left
+    /// out.
+    pub fn doesnt_have_morph<T: Model>(self, relation: &str) -> Self {
+        self.morph_exists::<T>(relation, None, true)
+    }
+
+    /// Only rows whose `morph_to` relation is of type `T` and points at no `T` matching
+    /// the constraint (Eloquent's `whereDoesntHaveMorph`):
+    /// `where_doesnt_have_morph::<Post>("commentable", |q| q.where_eq("public", true))`.
+    pub fn where_doesnt_have_morph<T: Model>(
+        self,
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Self {
+        let constraint: Constraint = Arc::new(constraint);
+        self.morph_exists::<T>(relation, Some(&constraint), true)
+    }
+
+    fn morph_exists<T: Model>(
+        self,
+        name: &str,
+        constraint: Option<&Constraint>,
+        not: bool,
+    ) -> Self {
         let relation = match M::meta().relation(name) {
             Ok(relation) if relation.kind == RelationKind::MorphTo => relation,
             Ok(_) => {
@@ -614,8 +638,11 @@ impl<M: Model> Query<M> {
         }
         let parent = self.table_reference().to_owned();
         let sub = morph_target_rows(target, relation, &parent, constraint);
-        self.where_eq(qualify(&parent, relation.morph_type), target.morph_name)
-            .where_exists(sub)
+        let typed = self.where_eq(qualify(&parent, relation.morph_type), target.morph_name);
+        match not {
+            false => typed.where_exists(sub),
+            true => typed.where_not_exists(sub),
+        }
     }
 
     /// `has`/`where_has`/`doesnt_have` on a `morph_to` relation: for each model it may
