@@ -385,8 +385,27 @@ fn mysql_constraint_violations_name_their_constraint() -> orm_core::Result<()> {
         Some("accounts_team_handle"),
         "{pair:?}"
     );
+    // Every table has a key named PRIMARY: its table is told from the statement.
+    DB::statement("CREATE TABLE others (code VARCHAR(5) PRIMARY KEY)")?;
     let key = insert(1, Some("b@x"), "blue", 1, None);
     assert_eq!(key.constraint_name(), Some("PRIMARY"), "{key:?}");
+    // The key's columns, read from the catalog as the other backends report them.
+    let columns = |e: &Error| match e {
+        Error::UniqueViolation { columns, .. } => columns.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(columns(&email), ["email"]);
+    assert_eq!(columns(&pair), ["team", "handle"]);
+    assert_eq!(columns(&key), ["id"]);
+    DB::insert("INSERT INTO others (code) VALUES ('a')", &[])?;
+    let other = DB::update(
+        "UPDATE `others` SET code = 'a' WHERE code = 'a' OR 1 = 1",
+        &[],
+    );
+    assert!(other.is_ok(), "{other:?}");
+    DB::insert("INSERT INTO others (code) VALUES ('b')", &[])?;
+    let other = DB::update("UPDATE `others` SET code = 'a' WHERE code = 'b'", &[]).unwrap_err();
+    assert_eq!(columns(&other), ["code"]);
     let check = insert(2, Some("b@x"), "blue", -1, None);
     assert!(matches!(&check, Error::CheckViolation { .. }), "{check:?}");
     assert_eq!(

@@ -288,7 +288,53 @@ impl MysqlConnection {
                 self.last_insert_id = id;
                 changed
             })
-            .map_err(|e| self.note(e))
+            .map_err(|e| {
+                let e = self.note(e);
+                self.unique_columns(e, sql)
+            })
+    }
+
+    /// A unique violation names its key but not its columns (`Duplicate entry 'a' for
+    /// key 'users_email_unique'`): they are read from the catalog, as the other
+    /// backends report them. The key's table is the statement's when several tables
+    /// have a key of that name (`PRIMARY`); when it cannot be told, none are given.
+    #[cold]
+    fn unique_columns(&mut self, mut error: Error, sql: &str) -> Error {
+        let Error::UniqueViolation {
+            constraint: Some(key),
+            columns,
+            ..
+        } = &mut error
+        else {
+            return error;
+        };
+        if !columns.is_empty() {
+            return error;
+        }
+        let found: Vec<(String, String)> = match self.conn.exec(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME = ? ORDER BY TABLE_NAME, SEQ_IN_INDEX",
+            (key.as_str(),),
+        ) {
+            Ok(rows) => rows,
+            Err(_) => return error,
+        };
+        let table = statement_table(sql);
+        let mut tables: Vec<&str> = found.iter().map(|(t, _)| t.as_str()).collect();
+        tables.dedup();
+        let table = match (tables.as_slice(), table.as_deref()) {
+            ([only], _) => (*only).to_owned(),
+            (_, Some(named)) if tables.iter().any(|t| t.eq_ignore_ascii_case(named)) => {
+                named.to_owned()
+            }
+            _ => return error,
+        };
+        *columns = found
+            .into_iter()
+            .filter(|(t, _)| t.eq_ignore_ascii_case(&table))
+            .map(|(_, column)| column)
+            .collect();
+        error
     }
 
     /// Notes what a mapped error says about the connection.
@@ -340,7 +386,10 @@ impl MysqlConnection {
                 }
             }
         };
-        outcome.map_err(|e| self.note(e))
+        outcome.map_err(|e| {
+            let e = self.note(e);
+            self.unique_columns(e, sql)
+        })
     }
 
     pub(crate) fn execute_batch(&mut self, sql: &str) -> Result<()> {
@@ -946,6 +995,24 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
     }
 }
 
+/// The table an `INSERT`/`REPLACE ... INTO` or `UPDATE` statement writes, unquoted and
+/// without its database.
+fn statement_table(sql: &str) -> Option<String> {
+    let mut words = sql.split_whitespace();
+    let first = words.next()?;
+    let name = if first.eq_ignore_ascii_case("UPDATE") {
+        words.find(|w| {
+            !w.eq_ignore_ascii_case("LOW_PRIORITY") && !w.eq_ignore_ascii_case("IGNORE")
+        })?
+    } else {
+        words
+            .skip_while(|w| !w.eq_ignore_ascii_case("INTO"))
+            .nth(1)?
+    };
+    let name = name.split('(').next()?.rsplit('.').next()?;
+    Some(name.trim_matches('`').to_owned())
+}
+
 /// The text between the first `open` and the next `close` after it.
 fn between<'m>(message: &'m str, open: &str, close: char) -> Option<&'m str> {
     let start = message.find(open)? + open.len();
@@ -995,6 +1062,29 @@ fn violated(kind: ConstraintKind, message: &str) -> (Option<String>, Vec<String>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_table_a_statement_writes() {
+        use super::statement_table;
+        assert_eq!(
+            statement_table("INSERT INTO `users` (a) VALUES (?)").as_deref(),
+            Some("users")
+        );
+        assert_eq!(
+            statement_table("insert ignore into db.t(a) values (1)").as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            statement_table("UPDATE LOW_PRIORITY `t` SET a = 1").as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            statement_table("REPLACE INTO t VALUES (1)").as_deref(),
+            Some("t")
+        );
+        assert_eq!(statement_table("SELECT 1"), None);
+    }
+
     use super::*;
 
     fn server_error(code: u16, message: &str) -> Error {
