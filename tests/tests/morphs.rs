@@ -11,6 +11,8 @@ use orm_tests::on_every_backend;
 pub struct Post {
     pub id: Option<i64>,
     pub title: String,
+    /// A column only posts have.
+    pub public: bool,
     #[model(morph_many(Comment, name = "commentable"))]
     pub comments: MorphMany<Comment>,
     #[model(morph_one(Image, name = "owner"))]
@@ -76,6 +78,7 @@ fn schema() -> Result<()> {
         s.create("posts", |t| {
             t.increments("id");
             t.string("title", 100);
+            t.boolean("public").default(false);
         })?;
         s.create("videos", |t| {
             t.increments("id");
@@ -421,6 +424,13 @@ on_every_backend! {
             .order_by("body")
             .get()?;
         assert_eq!(bodies(&not_v1), ["to a deleted video"]);
+        // A constraint on a column only posts have (Laravel's whereMorphRelation with
+        // '*'): the videos cannot match it, and are not asked.
+        Post::where_eq("title", "p1").update(row! {"public" => true})?;
+        let public = Comment::query().where_relation("commentable", "public", "=", true).order_by("body").get()?;
+        assert_eq!(bodies(&public), ["p1-a", "p1-b"]);
+        let not_public = Comment::query().where_doesnt_have("commentable", |q| q.where_eq("public", true)).order_by("body").get()?;
+        assert_eq!(bodies(&not_public), ["to a deleted video", "v1-a"]);
         let err = Comment::query().has_morph::<Tag>("commentable").get().unwrap_err();
         assert_eq!(err.invalid_query_kind(), Some(InvalidQueryKind::Relation), "{err}");
         let err = Post::query().has_morph::<Post>("comments").get().unwrap_err();

@@ -338,6 +338,32 @@ pub(crate) enum Order {
     Nulls(Ident, bool, bool),
 }
 
+/// The columns `conditions` name (as written: maybe qualified, maybe a JSON path), in
+/// their own and nested groups; raw conditions and subqueries are not looked into.
+pub(crate) fn condition_columns<'a>(conditions: &'a [Where], out: &mut Vec<&'a str>) {
+    for condition in conditions {
+        match &condition.kind {
+            WhereKind::Basic { column, .. }
+            | WhereKind::In { column, .. }
+            | WhereKind::InSub { column, .. }
+            | WhereKind::Null { column, .. }
+            | WhereKind::Between { column, .. }
+            | WhereKind::JsonLength { column, .. }
+            | WhereKind::ColumnSub { column, .. }
+            | WhereKind::Date { column, .. }
+            | WhereKind::Text { column, .. } => out.push(column),
+            #[cfg(feature = "json")]
+            WhereKind::JsonContains { column, .. } => out.push(column),
+            WhereKind::Column { first, second, .. } => {
+                out.push(first);
+                out.push(second);
+            }
+            WhereKind::Group(group) | WhereKind::NotGroup(group) => condition_columns(group, out),
+            WhereKind::Exists { .. } | WhereKind::SubCompare { .. } | WhereKind::Raw { .. } => {}
+        }
+    }
+}
+
 /// How a query is combined with the one before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Compound {

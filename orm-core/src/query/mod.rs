@@ -29,7 +29,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 pub use self::clause::Ident;
-pub(crate) use self::clause::{clone_list, Clauses, Columns, Parts, SelectItem};
+pub(crate) use self::clause::{clone_list, condition_columns, Clauses, Columns, Parts, SelectItem};
 use self::clause::{
     deferred, Compound, Conditions, Deferred, Group, Join, JoinKind, Order, Where, WhereKind,
 };

@@ -182,6 +182,22 @@ fn morph_to_message(relation: &RelationMeta) -> String {
 /// The rows of `target` a `morph_to` relation's row of the enclosing query (whose table
 /// it calls `parent`) points at: `SELECT 1 FROM posts WHERE posts.id = comments.commentable_id`,
 /// without soft-deleted ones, with `constraint`. The parent's own table is aliased.
+/// Whether `rows` (a target's rows, its constraint applied) name a column of their own
+/// table that `target` does not have.
+fn names_missing_column(rows: &Query<Record>, target: &'static ModelMeta) -> bool {
+    let mut named = Vec::new();
+    crate::query::condition_columns(&rows.parts().wheres, &mut named);
+    named.iter().any(|column| {
+        let column = column.split("->").next().unwrap_or(column);
+        let (table, name) = match column.rsplit_once('.') {
+            Some((table, name)) => (Some(table), name),
+            None => (None, column),
+        };
+        let own = table.is_none_or(|t| t == target.table || t.starts_with(SELF_ALIAS));
+        own && !target.columns.contains(&name)
+    })
+}
+
 fn morph_target_rows(
     target: &'static ModelMeta,
     relation: &'static RelationMeta,
@@ -664,13 +680,25 @@ impl<M: Model> Query<M> {
             relation.morph_targets.iter().fold(group, |group, target| {
                 let target = target();
                 let sub = morph_target_rows(target, relation, &parent, constraint);
-                group.or_where_group(|q| {
-                    let q = q.where_eq(qualify(&parent, relation.morph_type), target.morph_name);
-                    match not {
-                        false => q.where_exists(sub),
-                        true => q.where_not_exists(sub),
+                // A type whose table lacks a column the constraint names has no row
+                // matching it (Eloquent's `'*'` only queries the types the column holds;
+                // here every type of the enum is, so such a type is answered here instead
+                // of becoming an unknown column in the statement).
+                let unmatchable = constraint.is_some() && names_missing_column(&sub, target);
+                match (unmatchable, not) {
+                    (true, false) => group,
+                    (true, true) => {
+                        group.or_where_eq(qualify(&parent, relation.morph_type), target.morph_name)
                     }
-                })
+                    (false, _) => group.or_where_group(|q| {
+                        let q =
+                            q.where_eq(qualify(&parent, relation.morph_type), target.morph_name);
+                        match not {
+                            false => q.where_exists(sub),
+                            true => q.where_not_exists(sub),
+                        }
+                    }),
+                }
             })
         };
         match or {
