@@ -61,6 +61,36 @@ fn create_everything() -> Result<()> {
 }
 
 on_every_backend! {
+    fn generated_names_past_the_identifier_limit_are_shortened_the_same_everywhere() -> Result<()> {
+        // peewee's suite (test_index_name_truncation): 85-character generated names.
+        let table = "a_rather_long_table_name_for_identifier_tests";
+        let column = "an_equally_long_column_name_here";
+        schema(|s| {
+            s.create("owners_with_a_long_name_too", |t| {
+                t.increments("id");
+            })?;
+            s.create(table, |t| {
+                t.increments("id");
+                t.string(column, 10).unique();
+                t.unsigned_integer("owner_of_this_row_with_a_long_name").nullable();
+                t.foreign("owner_of_this_row_with_a_long_name").references("id").on("owners_with_a_long_name_too");
+            })
+        })?;
+        DB::table(table).insert(orm_core::row! {column => "a"})?;
+        let duplicate = DB::table(table).insert(orm_core::row! {column => "a"}).unwrap_err();
+        assert!(matches!(duplicate, orm_core::Error::UniqueViolation { .. }), "{duplicate:?}");
+        // Dropped by its columns: the same shortened name.
+        schema(|s| {
+            s.table(table, |t| {
+                t.drop_foreign(&["owner_of_this_row_with_a_long_name"][..]);
+                t.drop_unique(&[column][..]);
+            })
+        })?;
+        DB::table(table).insert(orm_core::row! {column => "a", "owner_of_this_row_with_a_long_name" => 99})?;
+        assert_eq!(DB::table(table).count()?, 2);
+        Ok(())
+    }
+
     fn column_comments_positions_and_update_stamps() -> Result<()> {
         schema(|s| {
             s.create("notes", |t| {

@@ -245,7 +245,7 @@ pub(crate) fn has_column_check(column: &ColumnDef) -> bool {
 
 pub(crate) fn push_foreign_key(w: &mut SqlWriter, fk: &ForeignKeyDef) {
     w.push("CONSTRAINT ")
-        .push_identifier(&fk.name)
+        .push_constraint_name(&fk.name)
         .push(" FOREIGN KEY ");
     push_identifier_list(w, &fk.columns);
     w.push(" REFERENCES ")
@@ -284,7 +284,7 @@ fn is_one_condition(condition: &str) -> bool {
 /// application; it takes no `?` and must be [one condition](is_one_condition).
 pub(crate) fn push_check(w: &mut SqlWriter, check: &CheckDef) {
     if let Some(name) = &check.name {
-        w.push("CONSTRAINT ").push_identifier(name).push(" ");
+        w.push("CONSTRAINT ").push_constraint_name(name).push(" ");
     }
     let text = check.expression.as_str();
     if !is_one_condition(text) {
@@ -303,7 +303,7 @@ pub(crate) fn push_check(w: &mut SqlWriter, check: &CheckDef) {
 
 pub(crate) fn push_primary_constraint(w: &mut SqlWriter, index: &IndexDef) {
     w.push("CONSTRAINT ")
-        .push_identifier(&index.name)
+        .push_constraint_name(&index.name)
         .push(" PRIMARY KEY ");
     push_identifier_list(w, &index.columns);
 }
@@ -334,7 +334,7 @@ fn create_index(dialect: &'static dyn Dialect, table: &str, index: &IndexDef) ->
         IndexKind::Unique => "CREATE UNIQUE INDEX ",
         _ => "CREATE INDEX ",
     })
-    .push_identifier(&index.name)
+    .push_constraint_name(&index.name)
     .push(" ON ")
     .push_identifier(table)
     .push(" ");
@@ -651,7 +651,7 @@ pub fn alter_table(
                 return Ok(AlterPlan::SqliteRebuild { then: Vec::new() });
             }
             let mut w = alter_prefix(dialect, table);
-            w.push("DROP CONSTRAINT ").push_identifier(name);
+            w.push("DROP CONSTRAINT ").push_constraint_name(name);
             vec![finish(w)?]
         }
     };

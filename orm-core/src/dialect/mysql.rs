@@ -457,9 +457,9 @@ impl SchemaGrammar for MysqlDialect {
         w.push("ALTER TABLE ")
             .push_table_name(table)
             .push(" RENAME INDEX ")
-            .push_identifier(from)
+            .push_constraint_name(from)
             .push(" TO ")
-            .push_identifier(to);
+            .push_constraint_name(to);
     }
 
     fn push_change_column(&self, w: &mut SqlWriter, column: &ColumnDef) {
@@ -510,7 +510,7 @@ impl SchemaGrammar for MysqlDialect {
 
     fn push_drop_index(&self, w: &mut SqlWriter, table: &str, name: &str) {
         w.push("DROP INDEX ")
-            .push_identifier(name)
+            .push_constraint_name(name)
             .push(" ON ")
             .push_identifier(table);
     }
@@ -520,7 +520,7 @@ impl SchemaGrammar for MysqlDialect {
     }
 
     fn push_drop_foreign(&self, w: &mut SqlWriter, name: &str) {
-        w.push("DROP FOREIGN KEY ").push_identifier(name);
+        w.push("DROP FOREIGN KEY ").push_constraint_name(name);
     }
 
     fn has_table_query(&self) -> &'static str {

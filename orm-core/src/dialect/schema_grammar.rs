@@ -66,9 +66,9 @@ pub trait SchemaGrammar {
     /// `ALTER INDEX "from" RENAME TO "to"` (PostgreSQL's) by default.
     fn push_rename_index(&self, w: &mut SqlWriter, _table: &str, from: &str, to: &str) {
         w.push("ALTER INDEX ")
-            .push_identifier(from)
+            .push_constraint_name(from)
             .push(" RENAME TO ")
-            .push_identifier(to);
+            .push_constraint_name(to);
     }
 
     /// Appends what follows `ALTER TABLE "t" ` to give the existing `column` its new
@@ -120,17 +120,17 @@ pub trait SchemaGrammar {
     /// Appends the statement dropping index `name` of `table`.
     fn push_drop_index(&self, w: &mut SqlWriter, table: &str, name: &str) {
         let _ = table;
-        w.push("DROP INDEX ").push_identifier(name);
+        w.push("DROP INDEX ").push_constraint_name(name);
     }
 
     /// Appends what follows `ALTER TABLE "t" ` to drop the primary key called `name`.
     fn push_drop_primary(&self, w: &mut SqlWriter, name: &str) {
-        w.push("DROP CONSTRAINT ").push_identifier(name);
+        w.push("DROP CONSTRAINT ").push_constraint_name(name);
     }
 
     /// Appends what follows `ALTER TABLE "t" ` to drop the foreign key called `name`.
     fn push_drop_foreign(&self, w: &mut SqlWriter, name: &str) {
-        w.push("DROP CONSTRAINT ").push_identifier(name);
+        w.push("DROP CONSTRAINT ").push_constraint_name(name);
     }
 
     /// A query (one bind: the table name) returning one row when the table exists (a

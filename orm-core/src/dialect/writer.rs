@@ -79,6 +79,18 @@ impl SqlWriter {
         self
     }
 
+    /// Appends the name of an index or constraint: as [`SqlWriter::push_identifier`], but a
+    /// name longer than the database allows (`{table}_{columns}_unique` of long names)
+    /// keeps its start and kind and ends in a hash of the whole ([`fitted_name`]), the
+    /// same for every statement that names it, where the database would refuse it.
+    pub fn push_constraint_name(&mut self, name: &str) -> &mut Self {
+        if !self.text || name.len() <= self.max_identifier_len {
+            return self.push_identifier(name);
+        }
+        let fitted = fitted_name(name, self.max_identifier_len);
+        self.push_identifier(&fitted)
+    }
+
     /// [`SqlWriter::push_qualified_name`] for an `ORDER BY` term: a JSON path is ordered
     /// by its value where the database can (see `Dialect::push_json_order`).
     pub fn push_order_name(&mut self, name: &str) -> &mut Self {
@@ -370,6 +382,31 @@ static NAME_BYTES: [u8; 256] = {
     }
     table
 };
+
+/// `name` shortened to `max` bytes: its start, an FNV-1a hash of the whole, and its kind
+/// suffix (`_unique`, `_index`, `_foreign`, `_primary`, `_check`) kept, so that names of
+/// one table and columns stay distinct and recognisable.
+pub(crate) fn fitted_name(name: &str, max: usize) -> String {
+    let suffix = [
+        "_unique",
+        "_index",
+        "_foreign",
+        "_primary",
+        "_check",
+        "_unsigned",
+    ]
+    .into_iter()
+    .find(|s| name.ends_with(s))
+    .unwrap_or("");
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let mut keep = max.saturating_sub(suffix.len() + 9);
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}_{hash:08x}{suffix}", &name[..keep])
+}
 
 /// The number of dot-separated parts of `name`, and the first [`MAX_PARTS`] of them.
 #[inline]
