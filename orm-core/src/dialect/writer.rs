@@ -81,7 +81,7 @@ impl SqlWriter {
 
     /// Appends the name of an index or constraint: as [`SqlWriter::push_identifier`], but a
     /// name longer than the database allows (`{table}_{columns}_unique` of long names)
-    /// keeps its start and kind and ends in a hash of the whole ([`fitted_name`]), the
+    /// keeps its start and kind and ends in a hash of the whole, the
     /// same for every statement that names it, where the database would refuse it.
     pub fn push_constraint_name(&mut self, name: &str) -> &mut Self {
         if !self.text || name.len() <= self.max_identifier_len {
