@@ -599,11 +599,15 @@ fn a_mistyped_column_fails_on_a_sqlite_file() -> orm_core::Result<()> {
 
 on_every_backend! {
     fn more_values_than_the_database_binds_is_a_typed_error() {
-        DB::statement("CREATE TABLE many_keys (id INTEGER PRIMARY KEY)")?;
-        DB::table("many_keys").insert([("id", Value::from(7))])?;
-        let keys: Vec<i64> = (0..70_000).collect();
-        let count = DB::table("many_keys").where_in("id", keys.clone()).count();
-        let deleted = DB::table("many_keys").where_in("id", keys).delete();
+        DB::statement("CREATE TABLE many_keys (id INTEGER PRIMARY KEY, code VARCHAR(10))")?;
+        DB::table("many_keys").insert([("id", Value::from(7)), ("code", Value::from("7"))])?;
+        // Integers are written into the SQL past 1 000 of them: no limit.
+        let ints: Vec<i64> = (0..70_000).collect();
+        assert_eq!(DB::table("many_keys").where_in("id", ints).count()?, 1);
+        // Other values are bound, and held to the database's limit.
+        let keys: Vec<String> = (0..70_000).map(|k| k.to_string()).collect();
+        let count = DB::table("many_keys").where_in("code", keys.clone()).count();
+        let deleted = DB::table("many_keys").where_in("code", keys).delete();
         if orm_tests::backend() == orm_core::Backend::Postgres {
             // One array parameter, whatever the list's length.
             assert_eq!(count?, 1);

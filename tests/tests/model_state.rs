@@ -984,6 +984,15 @@ on_every_backend! {
         assert!(matches!(a.increment("nope", 1), Err(Error::ColumnNotFound(_))));
         let mut new = User::default();
         assert!(matches!(new.increment("votes", 1), Err(Error::InvalidQuery { .. })));
+        // Several columns in one statement (Eloquent's incrementEach/decrementEach).
+        let mut post = Post::create(Post { title: "each".into(), user_id: Some(1), rank: Some(1), ..Default::default() })?;
+        post.increment_each(row! {"rank" => 2, "user_id" => 3})?;
+        assert_eq!((post.rank, post.user_id), (Some(3), Some(4)));
+        assert_eq!(names(&post.get_changes()), ["user_id", "rank"]);
+        post.decrement_each(row! {"rank" => 1})?;
+        let stored = Post::find_or_fail(post.id.unwrap())?;
+        assert_eq!((stored.rank, stored.user_id, post.rank), (Some(2), Some(4), Some(2)));
+        assert!(matches!(post.increment_each(row! {"rank" => 1, "nope" => 1}), Err(Error::ColumnNotFound(_))));
         // Without a state field, and with a version column.
         let mut plain = PlainUser::find_or_fail(id)?;
         plain.increment("votes", 10)?;

@@ -720,13 +720,35 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// `updating`/`updated` hooks; other changed fields stay unsaved.
     fn increment(&mut self, column: &str, by: impl Into<Value>) -> Result<()> {
         let mut on = On::model(self);
-        step(self, &mut on, column, by.into(), false)
+        step(self, &mut on, vec![(column, by.into())], false)
     }
 
     /// Subtracts `by` from a numeric column (see [`Model::increment`]).
     fn decrement(&mut self, column: &str, by: impl Into<Value>) -> Result<()> {
         let mut on = On::model(self);
-        step(self, &mut on, column, by.into(), true)
+        step(self, &mut on, vec![(column, by.into())], true)
+    }
+
+    /// Adds to several numeric columns of the model's row in one statement, as
+    /// [`Model::increment`] does to one (Eloquent's `$model->incrementEach([..])`):
+    /// `post.increment_each(row! {"votes" => 1, "views" => 10})`. The fields then hold
+    /// the stored values.
+    fn increment_each<'a>(
+        &mut self,
+        columns: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<()> {
+        let mut on = On::model(self);
+        step(self, &mut on, columns.into_iter().collect(), false)
+    }
+
+    /// Subtracts from several numeric columns at once (Eloquent's `decrementEach`; see
+    /// [`Model::increment_each`]).
+    fn decrement_each<'a>(
+        &mut self,
+        columns: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<()> {
+        let mut on = On::model(self);
+        step(self, &mut on, columns.into_iter().collect(), true)
     }
 
     /// Sets `updated_at` to now and writes only that column.

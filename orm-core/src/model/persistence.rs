@@ -754,17 +754,25 @@ pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On) -> Result<()> {
 pub(super) fn step(
     model: &mut dyn Persist,
     on: &mut On,
-    column: &str,
-    by: Value,
+    steps: Vec<(&str, Value)>,
     down: bool,
 ) -> Result<()> {
     settle(model);
     let stateful = model.state().is_some();
     let meta = model.meta();
     let action = if down { "decrement" } else { "increment" };
-    let Some(position) = meta.columns.iter().position(|c| *c == column) else {
-        return Err(Error::ColumnNotFound(format!("{}.{column}", meta.name)));
-    };
+    let mut stepped: Vec<(usize, &'static str)> = Vec::with_capacity(steps.len());
+    for (column, _) in &steps {
+        let Some(position) = meta.columns.iter().position(|c| c == column) else {
+            return Err(Error::ColumnNotFound(format!("{}.{column}", meta.name)));
+        };
+        if !stepped.iter().any(|(p, _)| *p == position) {
+            stepped.push((position, meta.columns[position]));
+        }
+    }
+    if stepped.is_empty() {
+        return Ok(());
+    }
     let key = key_as_read(model);
     if key.is_null() {
         return Err(missing_key(meta, action));
@@ -790,28 +798,26 @@ pub(super) fn step(
                     extra.push((meta.columns[v], Value::Int(n + 1)));
                 }
             }
-            let changed = if down {
-                row.decrement_with_on(conn, column, by, extra)?
-            } else {
-                row.increment_with_on(conn, column, by, extra)?
-            };
-            if changed == 0 {
+            if row.step_each_on(conn, steps, extra, down)? == 0 {
                 return Ok(None);
             }
+            let columns: Vec<&'static str> = stepped.iter().map(|(_, c)| *c).collect();
             let stored = Query::<Record>::table(meta.table)
-                .select(&[meta.columns[position]])
+                .select(columns)
                 .where_eq(meta.primary_key, key.clone())
                 .first_on(conn)?;
-            Ok(stored.and_then(|r| r.into_values().into_iter().next()))
+            Ok(stored.map(Record::into_values))
         })
     })?;
-    let Some(value) = stored else {
+    let Some(values) = stored else {
         return Err(stale_or_missing(meta, on, &key));
     };
-    model.set_column(column, value.as_ref())?;
+    for ((_, column), value) in stepped.iter().zip(&values) {
+        model.set_column(column, value.as_ref())?;
+    }
     set_timestamp(model, updated_at, at)?;
-    let mut positions = vec![position];
-    positions.extend(updated_at.filter(|&u| u != position));
+    let mut positions: Vec<usize> = stepped.iter().map(|(p, _)| *p).collect();
+    positions.extend(updated_at.filter(|u| !positions.contains(u)));
     positions.sort_unstable();
     remember_write(model, mark, Written::Columns(&positions));
     record_changes(model, &positions);

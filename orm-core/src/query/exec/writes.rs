@@ -584,6 +584,20 @@ impl<T> Query<T> {
         self.run(move |q, c| q.decrement_with_on(c, column, by, extra))
     }
 
+    /// Adds (`down`: subtracts) to several columns and sets `extra` ones, on `conn`.
+    pub(crate) fn step_each_on<'a>(
+        self,
+        conn: &mut Connection,
+        columns: Vec<(&'a str, Value)>,
+        extra: impl IntoIterator<Item = (&'a str, Value)>,
+        down: bool,
+    ) -> Result<u64> {
+        let step = if down { SetValue::Sub } else { SetValue::Add };
+        let mut sets: Vec<_> = columns.into_iter().map(|(c, by)| (c, step(by))).collect();
+        sets.extend(extra.into_iter().map(|(c, v)| (c, SetValue::Value(v))));
+        self.execute_update(conn, sets)
+    }
+
     pub(crate) fn decrement_with_on<'a>(
         self,
         conn: &mut Connection,
