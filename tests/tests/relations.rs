@@ -363,6 +363,16 @@ on_every_backend! {
         assert_eq!(DB::query_log().len(), 2);
         DB::disable_query_log();
         assert_eq!(names(&users[0].posts, |p| &p.title), ["a1", "a3"]);
+
+        // A constraint on what is loaded onto models in memory (Eloquent's
+        // load(['posts' => fn ($q) => ..])).
+        let mut users = User::query().order_by("name").get()?;
+        User::load_where(&mut users, "posts", |q| q.where_eq("title", "a3"))?;
+        assert_eq!(names(&users[0].posts, |p| &p.title), ["a3"]);
+        assert!(users[1].posts.is_loaded() && users[1].posts.is_empty());
+        let none: &mut [User] = &mut [];
+        let err = User::load_where(none, "nope", |q| q).unwrap_err();
+        assert!(matches!(err, Error::UnknownRelation { .. }), "{err:?}");
         Ok(())
     }
 

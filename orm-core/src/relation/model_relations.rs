@@ -14,6 +14,26 @@ pub trait ModelRelations: Model {
         })
     }
 
+    /// Eager loads one relation (or nested path) onto models already loaded, with a
+    /// constraint on its query (Eloquent's `load(['posts' => fn ($q) => ..])`):
+    /// `User::load_where(&mut users, "posts", |q| q.where_eq("published", true))`.
+    fn load_where(
+        models: &mut [Self],
+        relation: &str,
+        constraint: impl Fn(Query<Record>) -> Query<Record> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let constraint: Constraint = Arc::new(constraint);
+        let mut plan = LoadPlan::default();
+        plan.add_path(relation, Some(constraint));
+        if models.is_empty() {
+            // Nothing to load onto, but a misspelt relation is an error all the same.
+            return check_plan(Self::meta(), &plan);
+        }
+        crate::replicas::read_named(&models_connection(models), |conn| {
+            run_plan(models, &plan, conn)
+        })
+    }
+
     /// Eager loads the relations that models already loaded lack (Eloquent's
     /// `loadMissing`): `User::load_missing(&mut users, &["posts.comments"])` loads `posts`
     /// only onto the users that have not loaded it, and `comments` onto every post
