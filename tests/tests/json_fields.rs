@@ -288,6 +288,19 @@ on_every_backend! {
         // `where_eq(path, NULL)` means the same as `where_null(path)`.
         assert_eq!(names(DB::table("docs").where_eq("body->value", Value::Null))?, null("body->value")?);
         assert_eq!(names(DB::table("docs").where_("body->value", "<>", Value::Null))?, ["value"]);
+        // Which documents have a path (Laravel's whereJsonContainsKey): a key holding
+        // null is there; a NULL document has none.
+        DB::table("docs").insert(row! {"name" => "empty", "body" => Value::Null})?;
+        assert_eq!(names(DB::table("docs").where_json_contains_key("body->value"))?, ["null_value", "value"]);
+        assert_eq!(names(DB::table("docs").where_json_contains_key("body->nested->value"))?, ["nested_null"]);
+        assert_eq!(names(DB::table("docs").where_json_contains_key("body->[1]"))?, ["array_null", "array_value"]);
+        assert_eq!(
+            names(DB::table("docs").where_json_doesnt_contain_key("body->value").or_where_json_contains_key("body->other"))?,
+            ["array_null", "array_value", "empty", "missing", "nested_null"]
+        );
+        let bare = DB::table("docs").where_json_contains_key("body").get().unwrap_err();
+        assert!(matches!(bare, Error::InvalidQuery { .. }), "{bare:?}");
+        DB::table("docs").where_eq("name", "empty").delete()?;
         // An object looked for: an element of an array, or a sub-document (Laravel's
         // whereJsonContains); SQLite looks for scalars only.
         DB::table("docs").insert(row! {"name" => "objects", "body" => serde_json::json!({"tags": [{"k": "a"}, {"k": "b"}]})})?;

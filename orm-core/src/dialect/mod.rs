@@ -270,6 +270,14 @@ pub trait Dialect:
         w.push("')");
     }
 
+    /// Whether the JSON document in `column` has `path` (`not`: lacks it; a NULL document
+    /// lacks every path): SQLite's `json_type(column, '$."a"') IS NOT NULL` by default.
+    fn push_json_has_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {
+        w.push("json_type(").push_qualified_name(column).push(", '");
+        push_json_path_literal(w, path);
+        w.push(if not { "') IS NULL" } else { "') IS NOT NULL" });
+    }
+
     /// A JSON path tested for NULL ([`SqlWriter::push_null_check`]): its text `IS NULL`
     /// by default, which a JSON `null` is on SQLite and PostgreSQL.
     fn push_json_null_check(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {

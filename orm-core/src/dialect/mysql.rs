@@ -206,6 +206,18 @@ impl Dialect for MysqlDialect {
         w.push(if as_text { "'))" } else { "')" });
     }
 
+    fn push_json_has_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {
+        w.push(if not {
+            "NOT IFNULL(json_contains_path("
+        } else {
+            "IFNULL(json_contains_path("
+        })
+        .push_qualified_name(column)
+        .push(", 'one', '");
+        push_json_path_literal(w, path);
+        w.push("'), 0)");
+    }
+
     fn push_json_null_check(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {
         // A JSON `null` is the text `null` here, not NULL: test its type too (as
         // Laravel's MySQL grammar does).

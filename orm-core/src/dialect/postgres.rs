@@ -165,6 +165,21 @@ impl Dialect for PostgresDialect {
         w.push(")::jsonb @> ").push_bind(Value::Json(value));
     }
 
+    fn push_json_has_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {
+        // A jsonpath of plain keys and indexes (`$."a"[0]`); NULL for a NULL document.
+        w.push(if not {
+            "NOT COALESCE(jsonb_path_exists("
+        } else {
+            "COALESCE(jsonb_path_exists("
+        })
+        .push_qualified_name(column)
+        .push("::jsonb, 'strict ");
+        // Strict: an index of an object is not its first element (as on SQLite); the
+        // structural errors that makes are silent (the last argument).
+        super::push_json_path_literal(w, path);
+        w.push("', '{}', TRUE), FALSE)");
+    }
+
     fn push_json_length(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
         w.push("jsonb_array_length((");
         self.push_json_path(w, column, path, false);

@@ -84,6 +84,12 @@ pub(crate) enum WhereKind {
         op: Operator,
         value: Value,
     },
+    /// `where_json_contains_key`: the JSON document has the column's path (`not`: lacks
+    /// it).
+    JsonHasPath {
+        column: Ident,
+        not: bool,
+    },
     /// `column op (SELECT ...)`.
     ColumnSub {
         column: Ident,
@@ -349,6 +355,7 @@ pub(crate) fn condition_columns<'a>(conditions: &'a [Where], out: &mut Vec<&'a s
             | WhereKind::Null { column, .. }
             | WhereKind::Between { column, .. }
             | WhereKind::JsonLength { column, .. }
+            | WhereKind::JsonHasPath { column, .. }
             | WhereKind::ColumnSub { column, .. }
             | WhereKind::Date { column, .. }
             | WhereKind::Text { column, .. } => out.push(column),

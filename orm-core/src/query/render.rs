@@ -236,6 +236,23 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             push_op(w, op);
             push_operand(w, op, value);
         }
+        WhereKind::JsonHasPath { column, not } => {
+            match json_column(&column) {
+                Ok((_, path)) if path.is_empty() => {
+                    w.fail(Error::invalid_query(
+                    InvalidQueryKind::Clauses,
+                    format!("where_json_contains_key needs a path into the column (`{column}->key`)"),
+                ));
+                }
+                Ok((column, path)) => {
+                    let dialect = w.dialect();
+                    dialect.push_json_has_path(w, column, &path, not);
+                }
+                Err(e) => {
+                    w.fail(e);
+                }
+            }
+        }
         WhereKind::ColumnSub { column, op, query } => {
             w.push_qualified_name(&column);
             push_op(w, op);
@@ -502,6 +519,7 @@ fn collect_conditions(w: &mut SqlWriter, conditions: &mut [Where]) {
                 push_json_length(w, column);
                 push_operand(w, *op, std::mem::take(value));
             }
+            WhereKind::JsonHasPath { .. } => {}
             WhereKind::Date {
                 column,
                 part,

@@ -299,6 +299,11 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
             WhereKind::Text { .. } => false,
             #[cfg(feature = "json")]
             WhereKind::JsonContains { .. } => false,
+            WhereKind::JsonHasPath { column, not } => {
+                v.number(20 + u64::from(*not));
+                v.text(column);
+                true
+            }
             WhereKind::JsonLength { column, op, value } => {
                 v.number(13);
                 v.text(column);

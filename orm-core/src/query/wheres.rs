@@ -492,6 +492,33 @@ impl<T> Query<T> {
         })
     }
 
+    /// Only rows whose JSON document has the path (Laravel's `whereJsonContainsKey`):
+    /// `where_json_contains_key("options->languages->en")`, `"tags->[2]"` (an array
+    /// with a third element). A key holding JSON `null` is there.
+    pub fn where_json_contains_key(self, path: impl Into<Ident>) -> Self {
+        let column = path.into();
+        self.push_where(AND, WhereKind::JsonHasPath { column, not: false })
+    }
+
+    /// `OR` [`Query::where_json_contains_key`].
+    pub fn or_where_json_contains_key(self, path: impl Into<Ident>) -> Self {
+        let column = path.into();
+        self.push_where(OR, WhereKind::JsonHasPath { column, not: false })
+    }
+
+    /// Only rows whose JSON document lacks the path (Laravel's
+    /// `whereJsonDoesntContainKey`); a NULL document lacks every path.
+    pub fn where_json_doesnt_contain_key(self, path: impl Into<Ident>) -> Self {
+        let column = path.into();
+        self.push_where(AND, WhereKind::JsonHasPath { column, not: true })
+    }
+
+    /// `OR` [`Query::where_json_doesnt_contain_key`].
+    pub fn or_where_json_doesnt_contain_key(self, path: impl Into<Ident>) -> Self {
+        let column = path.into();
+        self.push_where(OR, WhereKind::JsonHasPath { column, not: true })
+    }
+
     #[cfg(feature = "json")]
     fn json_contains(self, or: bool, column: Ident, value: serde_json::Value, not: bool) -> Self {
         self.push_where(or, WhereKind::JsonContains { column, value, not })
