@@ -735,6 +735,13 @@ on_every_backend! {
         assert!(changes.detached.is_empty() && changes.updated.is_empty());
         assert_eq!(active(linus.roles())?, [roles[0], roles[1], roles[2]]);
         assert_eq!(active(linus.roles().where_pivot("active", "=", true))?, [roles[1]]);
+        // The linked keys from the pivot alone (Eloquent's allRelatedIds).
+        let mut ids = linus.roles().all_related_ids()?;
+        ids.sort_by_key(|v| v.to_string());
+        let mut expected: Vec<Value> = roles.iter().map(|&r| Value::Int(r)).collect();
+        expected.sort_by_key(|v| v.to_string());
+        assert_eq!(ids, expected);
+        assert_eq!(linus.roles().where_pivot("active", "=", true).all_related_ids()?, [Value::Int(roles[1])]);
         // Another user's pivot rows are untouched.
         let ada = User::where_eq("name", "Ada").first()?.unwrap();
         let ada_before = ada.roles().with_pivot(&["active"]).get_with_pivot()?.len();

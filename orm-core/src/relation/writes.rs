@@ -777,6 +777,15 @@ impl<C: Model> Query<C> {
         self.sync_rows("sync_without_detaching_with", with_values(rows), false)
     }
 
+    /// The keys of the related rows linked through the pivot, read from the pivot table
+    /// alone (Eloquent's `allRelatedIds`): `user.roles().all_related_ids()?`. The
+    /// relation's pivot conditions (`where_pivot`) apply; conditions on the related rows
+    /// do not, since they are not read.
+    pub fn all_related_ids(self) -> Result<Vec<Value>> {
+        let context = self.pivot_context("all_related_ids")?;
+        self.linked_keys(&context)
+    }
+
     /// The sync forms: in one transaction, attach the keys not linked (with their
     /// values), write the values of the linked ones, and, `detaching`, detach the rest.
     /// A key given twice counts once, with its first values.
