@@ -50,11 +50,36 @@ impl Article {
     }
 }
 
+thread_local! {
+    static ARTICLE_HOOKS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn article_hooks() -> Vec<String> {
+    ARTICLE_HOOKS.with(|h| std::mem::take(&mut *h.borrow_mut()))
+}
+
+fn note_hook(hook: &str, title: &str) {
+    ARTICLE_HOOKS.with(|h| h.borrow_mut().push(format!("{hook} {title}")));
+}
+
 impl ModelHooks for Article {
     fn deleting(&mut self) -> Result<()> {
+        note_hook("deleting", &self.title);
         if self.title == "keep" {
             return Err(Error::Cancelled("kept".into()));
         }
+        Ok(())
+    }
+    fn deleted(&mut self) -> Result<()> {
+        note_hook("deleted", &self.title);
+        Ok(())
+    }
+    fn force_deleting(&mut self) -> Result<()> {
+        note_hook("force_deleting", &self.title);
+        Ok(())
+    }
+    fn force_deleted(&mut self) -> Result<()> {
+        note_hook("force_deleted", &self.title);
         Ok(())
     }
 }
@@ -305,7 +330,19 @@ on_every_backend! {
         let (one, gone) = (id("one")?, id("gone")?);
         // `destroy` skips the soft-deleted row and only soft-deletes the other.
         assert_eq!(Article::destroy([gone])?, 0);
+        article_hooks();
         assert_eq!(Article::force_destroy([one, gone, 999_999])?, 2);
+        // Eloquent's order: forceDeleting, deleting, deleted, forceDeleted.
+        let mut hooks = article_hooks();
+        hooks.sort_by_key(|h| h.contains("gone"));
+        assert_eq!(hooks, [
+            "force_deleting one", "deleting one", "deleted one", "force_deleted one",
+            "force_deleting gone", "deleting gone", "deleted gone", "force_deleted gone",
+        ]);
+        // A soft delete runs neither force hook.
+        let mut two = Article::where_eq("title", "two").first()?.unwrap();
+        two.delete()?;
+        assert_eq!(article_hooks(), ["deleting two", "deleted two"]);
         assert_eq!(Article::with_trashed().where_in("id", [one, gone]).count()?, 0);
         assert_eq!(DB::table("articles").count()?, 2);
         Ok(())

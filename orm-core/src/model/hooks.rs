@@ -56,6 +56,16 @@ pub trait ModelHooks {
     fn deleted(&mut self) -> Result<()> {
         Ok(())
     }
+    /// Before a model with soft deletes is deleted for real (`force_delete`,
+    /// `force_destroy`; Eloquent's `forceDeleting`), before `deleting`; an `Err` cancels
+    /// it.
+    fn force_deleting(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After such a delete, after `deleted` (Eloquent's `forceDeleted`).
+    fn force_deleted(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Before a soft-deleted model is restored (then `saving` and `updating` run, as
     /// for a save); an `Err` cancels the restore.
     fn restoring(&mut self) -> Result<()> {

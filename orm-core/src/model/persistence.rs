@@ -650,6 +650,10 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On, force: bool) -> Resul
     if key.is_null() {
         return Err(missing_key(meta, "delete"));
     }
+    let forcing = force && meta.deleted_at.is_some();
+    if forcing {
+        model.force_deleting()?;
+    }
     model.deleting()?;
     match meta.deleted_at {
         Some(i) if !force => {
@@ -686,7 +690,11 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On, force: bool) -> Resul
         }
     }
     touch_owners(model, on)?;
-    model.deleted()
+    model.deleted()?;
+    if forcing {
+        model.force_deleted()?;
+    }
+    Ok(())
 }
 
 pub(super) fn restore(model: &mut dyn Persist, on: &mut On) -> Result<()> {
