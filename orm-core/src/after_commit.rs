@@ -27,37 +27,34 @@ fn depth(name: &str) -> usize {
 /// Runs `callback` once this thread's open `DB::transaction` on `name` commits; at once
 /// when none is open.
 pub(crate) fn register(name: &str, callback: Box<dyn FnOnce()>) {
-    let level = depth(name);
-    if level == 0 {
+    if let Some(callback) = hold(name, callback, false) {
         callback();
-        return;
     }
-    PENDING.with(|pending| {
-        pending.borrow_mut().push(Pending {
-            name: name.to_owned(),
-            level,
-            on_rollback: false,
-            callback,
-        })
-    });
 }
 
 /// Runs `callback` if the innermost open `DB::transaction` level on `name` (or one
 /// around it) rolls back; dropped when the outermost one commits, and at once when none
 /// is open (there is nothing to roll back).
 pub(crate) fn register_rollback(name: &str, callback: Box<dyn FnOnce()>) {
+    drop(hold(name, callback, true));
+}
+
+/// Holds `callback` for the innermost open level on `name`; hands it back when none is
+/// open.
+fn hold(name: &str, callback: Box<dyn FnOnce()>, on_rollback: bool) -> Option<Box<dyn FnOnce()>> {
     let level = depth(name);
     if level == 0 {
-        return;
+        return Some(callback);
     }
     PENDING.with(|pending| {
         pending.borrow_mut().push(Pending {
             name: name.to_owned(),
             level,
-            on_rollback: true,
+            on_rollback,
             callback,
         })
     });
+    None
 }
 
 /// A `DB::transaction` level open on a connection. Unless it is committed, its end

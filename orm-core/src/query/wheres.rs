@@ -1057,15 +1057,10 @@ impl<T> Query<T> {
     /// `column op value`, or `(expression) op ?` when `column` is the alias of a raw
     /// selected expression without bindings and `op` a plain comparison.
     fn having_kind(&self, column: Ident, op: Operator, value: Value) -> WhereKind {
-        let symbol = match op {
-            Operator::Eq => "=",
-            Operator::NotEq => "<>",
-            Operator::Lt => "<",
-            Operator::Le => "<=",
-            Operator::Gt => ">",
-            Operator::Ge => ">=",
-            _ => return WhereKind::Basic { column, op, value },
-        };
+        // A comparison's symbol is the same on every backend (its `Display`).
+        if op.is_like() {
+            return WhereKind::Basic { column, op, value };
+        }
         let expression = self.parts.columns.iter().find_map(|item| match item {
             Selected::Item(SelectItem::Raw(sql, bindings)) if bindings.is_empty() => {
                 match split_alias(sql) {
@@ -1079,7 +1074,7 @@ impl<T> Query<T> {
         });
         match expression {
             Some(expression) if !value.is_null() && !column.contains('.') => WhereKind::Raw {
-                sql: Ident::Owned(format!("({expression}) {symbol} ?")),
+                sql: Ident::Owned(format!("({expression}) {op} ?")),
                 bindings: vec![value],
             },
             _ => WhereKind::Basic { column, op, value },
