@@ -957,6 +957,21 @@ on_every_backend! {
         Ok(())
     }
 
+    fn the_lazy_loading_guard_lets_new_and_just_created_parents_through() {
+        schema()?;
+        let id = alice()?.id.unwrap();
+        DB::prevent_lazy_loading(true);
+        // Read from the database: guarded.
+        let read = User::find_or_fail(id)?;
+        assert!(matches!(read.posts().get(), Err(Error::LazyLoading { .. })));
+        // Never saved, or just created (Eloquent's wasRecentlyCreated): nothing to guard.
+        assert!(User::default().posts().get()?.is_empty());
+        let created = User::create(User { name: "New".into(), ..Default::default() })?;
+        assert!(created.posts().get()?.is_empty());
+        DB::prevent_lazy_loading(false);
+        Ok(())
+    }
+
     fn increment_steps_the_stored_value_and_reads_it_back() {
         schema()?;
         let id = alice()?.id.unwrap();

@@ -121,9 +121,13 @@ pub fn relation_query<P: Model, C: Model>(
     // Conditions added to `user.posts()` later, an `or_where` included, narrow the
     // user's posts; they never reach other users' rows.
     let mut query = query.seal_relation_conditions();
-    // A parent without a key (not saved) has nothing to load: no N+1 to prevent.
-    let lazy_guard =
-        (!loaded && !parent_value.is_null()).then_some((P::meta().name, relation.name));
+    // A parent without a key (not saved) has nothing to load, and one this process just
+    // created (Eloquent's `wasRecentlyCreated`) was not read in a loop: no N+1 to prevent.
+    let recently_created = parent
+        .state()
+        .is_some_and(crate::ModelState::was_recently_created);
+    let lazy_guard = (!loaded && !parent_value.is_null() && !recently_created)
+        .then_some((P::meta().name, relation.name));
     // A parent read from a named connection reads its relations there too.
     if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
         query = query.use_connection(name.to_owned());
