@@ -431,6 +431,9 @@ on_every_backend! {
         assert_eq!(bodies(&public), ["p1-a", "p1-b"]);
         let not_public = Comment::query().where_doesnt_have("commentable", |q| q.where_eq("public", true)).order_by("body").get()?;
         assert_eq!(bodies(&not_public), ["to a deleted video", "v1-a"]);
+        // A column no type has: no row matches, and every typed row lacks a match.
+        assert_eq!(Comment::query().where_relation("commentable", "colour", "=", "red").count()?, 0);
+        assert_eq!(Comment::query().where_doesnt_have("commentable", |q| q.where_eq("colour", "red")).count()?, 4);
         let err = Comment::query().has_morph::<Tag>("commentable").get().unwrap_err();
         assert_eq!(err.invalid_query_kind(), Some(InvalidQueryKind::Relation), "{err}");
         let err = Post::query().has_morph::<Post>("comments").get().unwrap_err();

@@ -179,9 +179,6 @@ fn morph_to_message(relation: &RelationMeta) -> String {
     )
 }
 
-/// The rows of `target` a `morph_to` relation's row of the enclosing query (whose table
-/// it calls `parent`) points at: `SELECT 1 FROM posts WHERE posts.id = comments.commentable_id`,
-/// without soft-deleted ones, with `constraint`. The parent's own table is aliased.
 /// Whether `rows` (a target's rows, its constraint applied) name a column of their own
 /// table that `target` does not have.
 fn names_missing_column(rows: &Query<Record>, target: &'static ModelMeta) -> bool {
@@ -198,6 +195,9 @@ fn names_missing_column(rows: &Query<Record>, target: &'static ModelMeta) -> boo
     })
 }
 
+/// The rows of `target` a `morph_to` relation's row of the enclosing query (whose table
+/// it calls `parent`) points at: `SELECT 1 FROM posts WHERE posts.id = comments.commentable_id`,
+/// without soft-deleted ones, with `constraint`. The parent's own table is aliased.
 fn morph_target_rows(
     target: &'static ModelMeta,
     relation: &'static RelationMeta,
@@ -686,7 +686,8 @@ impl<M: Model> Query<M> {
                 // of becoming an unknown column in the statement).
                 let unmatchable = constraint.is_some() && names_missing_column(&sub, target);
                 match (unmatchable, not) {
-                    (true, false) => group,
+                    // No row of this type matches: its branch would be false.
+                    (true, false) => group.or_where_raw("1 = 0", &[]),
                     (true, true) => {
                         group.or_where_eq(qualify(&parent, relation.morph_type), target.morph_name)
                     }
