@@ -152,6 +152,7 @@ pub enum Error {
     /// |---|---|---|
     /// | PostgreSQL | the name (all but NOT NULL) | the column (NOT NULL); the key's columns (UNIQUE, PRIMARY KEY, FOREIGN KEY, from the error's detail; none for an expression index) |
     /// | SQLite | a CHECK's name, when it has one; a unique expression index's name | UNIQUE, PRIMARY KEY and NOT NULL |
+    /// | MySQL / MariaDB | the name (UNIQUE: the key's, `PRIMARY` for the primary key; FOREIGN KEY; CHECK) | the column (NOT NULL, FOREIGN KEY); the key's columns (UNIQUE, PRIMARY KEY: read from the catalog after the failure, when the key's table can be told) |
     ///
     /// SQLite names no constraint for a FOREIGN KEY failure. An unnamed SQLite CHECK
     /// whose whole condition is one bare column name is reported as if it were named so.
