@@ -47,6 +47,10 @@ pub(crate) enum AfterFailure {
     /// (PostgreSQL).
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Aborted,
+    /// The server refused the statement because an earlier one had aborted the
+    /// transaction (PostgreSQL's `25P02`).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    AbortedBefore,
     /// The database rolled back the whole transaction, savepoints included (SQLite on a
     /// full disk or an I/O error, MySQL on a deadlock): what follows would run outside it.
     Ended,
@@ -837,16 +841,15 @@ impl Connection {
         }
         match after {
             AfterFailure::Kept => {}
-            AfterFailure::Aborted => match &self.state.aborted {
+            AfterFailure::Aborted | AfterFailure::AbortedBefore => match &self.state.aborted {
                 None => {
                     let first = Box::new(error.duplicate_failure());
                     self.state.aborted = Some((self.state.depth, first));
                 }
-                // Refused because an earlier statement aborted the transaction (25P02):
-                // say which, so the caller (and a retry) sees the deadlock or violation
-                // that did it, not "current transaction is aborted".
-                Some((_, first)) if matches!(&error, Error::Database { code: Some(code), .. } if code == "25P02") =>
-                {
+                // Refused because an earlier statement aborted the transaction: say
+                // which, so the caller (and a retry) sees the deadlock or violation that
+                // did it, not "current transaction is aborted".
+                Some((_, first)) if matches!(after, AfterFailure::AbortedBefore) => {
                     return Error::TransactionAborted {
                         first: Box::new(first.duplicate_failure()),
                     };

@@ -30,10 +30,11 @@ pub(crate) struct PgConnection {
     /// TRANSACTION`, even when it fails), cleared by a successful plain `COMMIT` /
     /// `ROLLBACK`. Over-estimating only costs the pool one `ROLLBACK` on return.
     transaction_maybe_open: bool,
-    /// Whether the server rejected the last statement (an ERROR aborts the open
-    /// transaction); failures found on this side (a value that cannot be bound, a column
-    /// that cannot be decoded) send nothing and abort nothing.
-    rejected: bool,
+    /// What the last statement's failure did to the open transaction: an ERROR from the
+    /// server aborts it (or was the refusal of an already aborted one); failures found on
+    /// this side (a value that cannot be bound, a column that cannot be decoded) send
+    /// nothing and abort nothing.
+    rejected: super::AfterFailure,
 }
 
 impl PgConnection {
@@ -70,7 +71,7 @@ impl PgConnection {
             client,
             statements: HashMap::new(),
             transaction_maybe_open: false,
-            rejected: false,
+            rejected: super::AfterFailure::Kept,
         })
     }
 
@@ -134,18 +135,20 @@ impl PgConnection {
 
     /// Maps a driver error, noting whether the server rejected the statement.
     fn driver_error(&mut self, error: postgres::Error) -> Error {
-        self.rejected = error.as_db_error().is_some();
+        self.rejected = match error.as_db_error() {
+            None => super::AfterFailure::Kept,
+            Some(db) if *db.code() == SqlState::IN_FAILED_SQL_TRANSACTION => {
+                super::AfterFailure::AbortedBefore
+            }
+            Some(_) => super::AfterFailure::Aborted,
+        };
         map_error(error)
     }
 
     /// A statement the server rejected aborts the open transaction (up to the innermost
     /// savepoint); a failure on the client's side leaves it as it was.
     pub(crate) fn after_failure(&mut self) -> super::AfterFailure {
-        if std::mem::take(&mut self.rejected) {
-            super::AfterFailure::Aborted
-        } else {
-            super::AfterFailure::Kept
-        }
+        std::mem::replace(&mut self.rejected, super::AfterFailure::Kept)
     }
 
     fn forget(&mut self, sql: &str) {
@@ -163,7 +166,7 @@ impl PgConnection {
 
     pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let may_begin = starts_transaction(sql);
-        self.rejected = false;
+        self.rejected = super::AfterFailure::Kept;
         let result = self.execute_prepared(sql, params);
         self.track_transaction(sql, may_begin, result.is_ok());
         result
@@ -199,7 +202,7 @@ impl PgConnection {
         caught: &mut Option<Error>,
     ) -> Result<()> {
         let may_begin = starts_transaction(sql);
-        self.rejected = false;
+        self.rejected = super::AfterFailure::Kept;
         let result = self.query_prepared(sql, params, f, caught);
         self.track_transaction(sql, may_begin, result.is_ok());
         result
@@ -250,7 +253,7 @@ impl PgConnection {
         // e.g. a function body's BEGIN, only costs a ROLLBACK on return to the pool).
         let lower = sql.to_ascii_lowercase();
         let may_begin = lower.contains("begin") || lower.contains("start transaction");
-        self.rejected = false;
+        self.rejected = super::AfterFailure::Kept;
         let result = self.client.batch_execute(sql);
         let result = result.map_err(|e| self.driver_error(e));
         self.track_transaction(sql, may_begin, result.is_ok());

@@ -92,10 +92,7 @@ pub fn unsigned_check_name(dialect: &dyn Dialect, table: &str, column: &str) -> 
     if base.chars().count() + SUFFIX.len() <= max {
         return base + SUFFIX;
     }
-    // FNV-1a (32 bits): stable across builds and platforms.
-    let hash = base.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
+    let hash = super::writer::name_hash(&base);
     let keep = max.saturating_sub(SUFFIX.len() + 9);
     let start: String = base.chars().take(keep).collect();
     format!("{start}_{hash:08x}{SUFFIX}")

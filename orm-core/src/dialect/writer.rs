@@ -383,6 +383,14 @@ static NAME_BYTES: [u8; 256] = {
     table
 };
 
+/// FNV-1a (32 bits) of a generated name: stable across builds and platforms, for the
+/// hashed end of names shortened to fit the database's limit.
+pub(crate) fn name_hash(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
 /// `name` shortened to `max` bytes: its start, an FNV-1a hash of the whole, and its kind
 /// suffix (`_unique`, `_index`, `_foreign`, `_primary`, `_check`) kept, so that names of
 /// one table and columns stay distinct and recognisable.
@@ -398,9 +406,7 @@ pub(crate) fn fitted_name(name: &str, max: usize) -> String {
     .into_iter()
     .find(|s| name.ends_with(s))
     .unwrap_or("");
-    let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
+    let hash = name_hash(name);
     let mut keep = max.saturating_sub(suffix.len() + 9);
     while !name.is_char_boundary(keep) {
         keep -= 1;

@@ -961,21 +961,19 @@ impl<T> Query<T> {
     }
 
     fn place_nulls(mut self, first: bool) -> Self {
-        match self.parts_mut().orders.last_mut() {
-            Some(Order::Column(column, desc) | Order::Nulls(column, desc, _)) => {
-                let (column, desc) = (column.clone(), *desc);
-                *self.parts_mut().orders.last_mut().expect("an order") =
-                    Order::Nulls(column, desc, first);
-                self
+        if let Some(last) = self.parts_mut().orders.last_mut() {
+            if let Order::Column(column, desc) | Order::Nulls(column, desc, _) = last {
+                *last = Order::Nulls(column.clone(), *desc, first);
+                return self;
             }
-            _ => self.fail(
-                InvalidQueryKind::Clauses,
-                format!(
-                    "{}() places the NULLs of the column ordered last: call it after order_by or order_by_desc",
-                    if first { "nulls_first" } else { "nulls_last" }
-                ),
-            ),
         }
+        self.fail(
+            InvalidQueryKind::Clauses,
+            format!(
+                "{}() places the NULLs of the column ordered last: call it after order_by or order_by_desc",
+                if first { "nulls_first" } else { "nulls_last" }
+            ),
+        )
     }
 
     /// Raw `ORDER BY` term: `order_by_raw("votes * ? DESC", &[&2])`.
