@@ -50,9 +50,10 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use fake::rand::rngs::StdRng;
-use fake::rand::{Rng, SeedableRng};
+use fake::rand::{Rng, RngExt, SeedableRng};
 use fake::Dummy;
-use orm_core::{Model, RelationKind, RelationMeta, Value, DB};
+use orm_core::__private::relation_query;
+use orm_core::{Model, ModelMeta, RelationKind, RelationMeta, Value, DB};
 
 use crate::error::Result;
 use crate::seeder::report_inserted;
@@ -114,6 +115,8 @@ impl fmt::Debug for Fakes {
 type Change<M> = Box<dyn Fn(usize, &mut M)>;
 type AfterMaking<M> = Box<dyn Fn(&mut M)>;
 type AfterCreating<M> = Box<dyn Fn(&mut M) -> orm_core::Result<()>>;
+/// The columns a parent made by a factory gives its children, found when they are made.
+type MakeParent = Box<dyn Fn(&mut StdRng, &[Recycled]) -> Result<Vec<(&'static str, Value)>>>;
 
 /// Makes or creates models of `M`: from [`Factory::factory`].
 pub struct FactoryBuilder<M: Factory> {
@@ -121,7 +124,9 @@ pub struct FactoryBuilder<M: Factory> {
     seed: Option<u64>,
     changes: Vec<Change<M>>,
     parents: Vec<(&'static str, Value)>,
-    children: Vec<(String, Box<dyn Children>)>,
+    parent_factories: Vec<MakeParent>,
+    children: Vec<(String, Box<dyn Children<M>>)>,
+    recycled: Vec<Recycled>,
     after_making: Vec<AfterMaking<M>>,
     after_creating: Vec<AfterCreating<M>>,
     error: Option<orm_core::Error>,
@@ -136,10 +141,12 @@ impl<M: Factory> fmt::Debug for FactoryBuilder<M> {
             .field("seed", &self.seed)
             .field("states", &self.changes.len())
             .field("parents", &self.parents)
+            .field("parent_factories", &self.parent_factories.len())
             .field(
                 "children",
                 &self.children.iter().map(|(r, _)| r).collect::<Vec<_>>(),
             )
+            .field("recycled", &self.recycled.len())
             .finish()
     }
 }
@@ -158,7 +165,9 @@ impl<M: Factory> FactoryBuilder<M> {
             seed: None,
             changes: Vec::new(),
             parents: Vec::new(),
+            parent_factories: Vec::new(),
             children: Vec::new(),
+            recycled: Vec::new(),
             after_making: Vec::new(),
             after_creating: Vec::new(),
             error: None,
@@ -197,9 +206,15 @@ impl<M: Factory> FactoryBuilder<M> {
     /// of `M` (`Post::factory().for_parent(&ada, "user")` sets each post's `user_id`;
     /// `Comment::factory().for_parent(&post, "commentable")` sets `commentable_id` and
     /// `commentable_type`).
-    pub fn for_parent<P: Model>(mut self, parent: &P, relation: &str) -> Self {
-        match belongs_to_key(M::meta(), relation, parent) {
-            Ok(pairs) => self.parents.extend(pairs),
+    ///
+    /// `parent` may also be a factory (Eloquent's `for(User::factory())`):
+    /// `Post::factory().count(3).for_parent(User::factory(), "user")` creates one user
+    /// for the three posts (with `make` too, since the posts need its key), unless
+    /// [`recycle`](Self::recycle) gave users to pick from.
+    pub fn for_parent<P: Parent>(mut self, parent: P, relation: &str) -> Self {
+        match parent.into_source().resolve(M::meta(), relation) {
+            Ok(Resolved::Now(pairs)) => self.parents.extend(pairs),
+            Ok(Resolved::Later(make)) => self.parent_factories.push(make),
             Err(e) => {
                 self.error.get_or_insert(e);
             }
@@ -211,11 +226,50 @@ impl<M: Factory> FactoryBuilder<M> {
     /// has-many, has-one, morph-many or morph-one `relation`:
     /// `User::factory().has(Post::factory().count(3), "posts")` creates 3 posts per
     /// user, their foreign key set to the user's key (and, through a morph relation,
-    /// their type column to the user's morph name). `make` makes no children (they need
-    /// the parents' keys).
+    /// their type column to the user's morph name). Through a belongs-to-many (or
+    /// morph-to-many) relation the children are created and attached, 3 to each user,
+    /// as [`has_attached`](Self::has_attached) without pivot values. `make` makes no
+    /// children (they need the parents' keys).
     pub fn has<C: Factory>(mut self, children: FactoryBuilder<C>, relation: &str) -> Self {
         self.children
-            .push((relation.to_owned(), Box::new(children)));
+            .push((relation.to_owned(), Box::new(Created(children))));
+        self
+    }
+
+    /// With `create`, each model is attached through its belongs-to-many (or
+    /// morph-to-many, morphed-by-many) `relation` to `related`, with these values in the
+    /// pivot rows (Eloquent's `hasAttached`). `related` is a factory, whose models are
+    /// created for each parent (`.has_attached(Role::factory().count(3), [("active",
+    /// true.into())], "roles")`: 3 new roles per user), or stored models (`&roles`,
+    /// `&[admin]`), which every parent is attached to.
+    pub fn has_attached<'a, C: Model>(
+        mut self,
+        related: impl Attachable<C>,
+        pivot: impl IntoIterator<Item = (&'a str, Value)>,
+        relation: &str,
+    ) -> Self {
+        let pivot = pivot
+            .into_iter()
+            .map(|(column, value)| (column.to_owned(), value))
+            .collect();
+        self.children.push((
+            relation.to_owned(),
+            Box::new(Attached {
+                related: related.into_related(),
+                pivot,
+            }),
+        ));
+        self
+    }
+
+    /// Models to use, instead of creating new ones, wherever this factory (or a factory
+    /// it creates parents or children with) would create a parent of their type through
+    /// [`for_parent`](Self::for_parent) with a factory: one of them, picked at random
+    /// (Eloquent's `recycle`). `Post::factory().count(10).recycle(&users)
+    /// .for_parent(User::factory(), "user")` gives each call's posts one of `users`.
+    pub fn recycle<P: Model>(mut self, models: &[P]) -> Self {
+        self.recycled
+            .extend(models.iter().map(|model| Recycled::of(model)));
         self
     }
 
@@ -237,13 +291,13 @@ impl<M: Factory> FactoryBuilder<M> {
     /// The models, built and not saved.
     pub fn make(&self) -> Result<Vec<M>> {
         let mut rng = self.rng(None);
-        self.build(&mut rng, self.count, &[], &[])
+        self.build(&mut rng, self.count, &[], &[], &[])
     }
 
     /// One model, built and not saved (whatever `count` says).
     pub fn make_one(&self) -> Result<M> {
         let mut rng = self.rng(None);
-        Ok(self.build(&mut rng, 1, &[], &[])?.remove(0))
+        Ok(self.build(&mut rng, 1, &[], &[], &[])?.remove(0))
     }
 
     /// The models, inserted in batches of [`BATCH_SIZE`] with `insert_many` (keys and
@@ -251,19 +305,24 @@ impl<M: Factory> FactoryBuilder<M> {
     /// model's connection, so a failure keeps none of them.
     pub fn create(&self) -> Result<Vec<M>> {
         let mut rng = self.rng(None);
-        self.create_in_transaction(&mut rng, self.count)
+        self.create_in_transaction(&mut rng, self.count, &[])
     }
 
     /// One model, created (whatever `count` says), with its children.
     pub fn create_one(&self) -> Result<M> {
         let mut rng = self.rng(None);
-        Ok(self.create_in_transaction(&mut rng, 1)?.remove(0))
+        Ok(self.create_in_transaction(&mut rng, 1, &[])?.remove(0))
     }
 
-    fn create_in_transaction(&self, rng: &mut StdRng, count: usize) -> Result<Vec<M>> {
+    fn create_in_transaction(
+        &self,
+        rng: &mut StdRng,
+        count: usize,
+        recycled: &[Recycled],
+    ) -> Result<Vec<M>> {
         let mut failure = None;
         let created = DB::connection(M::meta().connection).transaction(|| {
-            match self.create_with(rng, count, &[], &[]) {
+            match self.create_with(rng, count, &[], &[], recycled) {
                 Ok(models) => Ok(models),
                 Err(crate::Error::Database(e)) => Err(e),
                 Err(e) => {
@@ -290,16 +349,24 @@ impl<M: Factory> FactoryBuilder<M> {
     }
 
     /// `count` models per key of `owners` (or `count` models when there are none),
-    /// each with the owner's key in `owners.0` and the values of `fixed`.
+    /// each with the owner's key in `owners.0` and the values of `fixed`; the parents
+    /// [`for_parent`](Self::for_parent) gave as factories are created (or picked from
+    /// this builder's and `inherited` recycled models) first.
     fn build(
         &self,
         rng: &mut StdRng,
         count: usize,
         owners: &[(&str, &[Value])],
         fixed: &[(&str, Value)],
+        inherited: &[Recycled],
     ) -> Result<Vec<M>> {
         if let Some(e) = &self.error {
             return Err(copy_error(e).into());
+        }
+        let recycled = self.recycled_with(inherited);
+        let mut made_parents = Vec::new();
+        for make in &self.parent_factories {
+            made_parents.extend(make(rng, &recycled)?);
         }
         let groups = owners.first().map_or(1, |(_, keys)| keys.len());
         let mut fakes = Fakes {
@@ -315,7 +382,7 @@ impl<M: Factory> FactoryBuilder<M> {
                 for change in &self.changes {
                     change(index, &mut model);
                 }
-                for (column, key) in &self.parents {
+                for (column, key) in self.parents.iter().chain(&made_parents) {
                     model.set_column(column, key.as_ref())?;
                 }
                 for (column, keys) in owners {
@@ -341,39 +408,23 @@ impl<M: Factory> FactoryBuilder<M> {
         count: usize,
         owners: &[(&str, &[Value])],
         fixed: &[(&str, Value)],
+        inherited: &[Recycled],
     ) -> Result<Vec<M>> {
         let meta = M::meta();
         // Misnamed relations fail before anything is written.
         let relations = self
             .children
             .iter()
-            .map(|(relation, children)| has_relation(meta, relation, children.table()))
+            .map(|(relation, children)| children.relation(meta, relation))
             .collect::<orm_core::Result<Vec<_>>>()?;
-        let mut models = self.build(rng, count, owners, fixed)?;
+        let mut models = self.build(rng, count, owners, fixed, inherited)?;
         for batch in models.chunks_mut(BATCH_SIZE) {
             M::insert_many(batch)?;
             report_inserted(meta.table, batch.len());
         }
+        let recycled = self.recycled_with(inherited);
         for (relation, (_, children)) in relations.into_iter().zip(&self.children) {
-            let column = relation.parent_column();
-            let keys = models
-                .iter()
-                .map(|model| {
-                    model.column_value(column).ok_or_else(|| {
-                        orm_core::Error::invalid_query(
-                            orm_core::InvalidQueryKind::Model,
-                            format!("model `{}` has no column `{column}`", meta.name),
-                        )
-                    })
-                })
-                .collect::<orm_core::Result<Vec<Value>>>()?;
-            let mut child_rng = children.rng_from(rng);
-            let morph: Vec<(&str, Value)> = relation
-                .morph_value()
-                .map(|name| (relation.morph_type, Value::Text(name.to_owned())))
-                .into_iter()
-                .collect();
-            children.create_for(&mut child_rng, relation.foreign_key, &keys, &morph)?;
+            children.create_for(rng, relation, &models, &recycled)?;
         }
         for model in &mut models {
             for after in &self.after_creating {
@@ -382,66 +433,393 @@ impl<M: Factory> FactoryBuilder<M> {
         }
         Ok(models)
     }
+
+    /// This builder's recycled models, then those of the builders it is part of.
+    fn recycled_with(&self, inherited: &[Recycled]) -> Vec<Recycled> {
+        self.recycled.iter().chain(inherited).cloned().collect()
+    }
 }
 
-/// A child factory of [`FactoryBuilder::has`], whatever its model.
-trait Children {
-    fn table(&self) -> &'static str;
-    fn rng_from(&self, parent: &mut StdRng) -> StdRng;
+/// A model given to [`FactoryBuilder::recycle`] or [`FactoryBuilder::has_attached`]:
+/// its type and column values.
+#[derive(Clone)]
+pub struct Recycled {
+    meta: &'static ModelMeta,
+    values: Vec<Value>,
+}
+
+impl Recycled {
+    fn of<P: Model>(model: &P) -> Recycled {
+        let meta = P::meta();
+        Recycled {
+            meta,
+            values: meta
+                .columns
+                .iter()
+                .map(|column| model.column_value(column).unwrap_or(Value::Null))
+                .collect(),
+        }
+    }
+
+    fn column(&self, name: &str) -> Option<Value> {
+        let i = self.meta.columns.iter().position(|c| *c == name)?;
+        Some(self.values[i].clone())
+    }
+}
+
+impl fmt::Debug for Recycled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recycled")
+            .field("model", &self.meta.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`FactoryBuilder::for_parent`] takes: a stored model (`&user`), or a factory
+/// that creates one (`User::factory()`).
+pub trait Parent {
+    /// The parent's model.
+    type Model: Model;
+
+    #[doc(hidden)]
+    fn into_source(self) -> ParentSource<Self::Model>;
+}
+
+/// A parent of [`FactoryBuilder::for_parent`], as [`Parent`] gives it.
+#[doc(hidden)]
+pub struct ParentSource<P: Model>(ParentKind<P>);
+
+enum ParentKind<P: Model> {
+    Stored(Recycled),
+    Made(CreateParent<P>),
+}
+
+type CreateParent<P> = Box<dyn Fn(&mut StdRng, &[Recycled]) -> Result<P>>;
+
+/// A parent's columns for its children: now, or once the parent is created.
+enum Resolved {
+    Now(Vec<(&'static str, Value)>),
+    Later(MakeParent),
+}
+
+impl<P: Model> ParentSource<P> {
+    fn resolve(self, child: &'static ModelMeta, relation: &str) -> orm_core::Result<Resolved> {
+        let found = belongs_to_relation(child, relation, P::meta())?;
+        match self.0 {
+            ParentKind::Stored(parent) => Ok(Resolved::Now(parent_columns(child, found, &parent)?)),
+            ParentKind::Made(make) => Ok(Resolved::Later(Box::new(move |rng, recycled| {
+                let recycled_of_type: Vec<&Recycled> = recycled
+                    .iter()
+                    .filter(|r| std::ptr::eq(r.meta, P::meta()))
+                    .collect();
+                let parent = if recycled_of_type.is_empty() {
+                    Recycled::of(&make(rng, recycled)?)
+                } else {
+                    recycled_of_type[rng.random_range(0..recycled_of_type.len())].clone()
+                };
+                Ok(parent_columns(child, found, &parent)?)
+            }))),
+        }
+    }
+}
+
+impl<P: Model> Parent for &P {
+    type Model = P;
+
+    fn into_source(self) -> ParentSource<P> {
+        ParentSource(ParentKind::Stored(Recycled::of(self)))
+    }
+}
+
+impl<P: Factory> Parent for FactoryBuilder<P> {
+    type Model = P;
+
+    fn into_source(self) -> ParentSource<P> {
+        ParentSource(ParentKind::Made(Box::new(move |rng, recycled| {
+            let mut parent_rng = self.rng(Some(rng));
+            Ok(self
+                .create_in_transaction(&mut parent_rng, 1, recycled)?
+                .remove(0))
+        })))
+    }
+}
+
+/// What [`FactoryBuilder::has_attached`] takes: a factory of the related models (new
+/// ones for each parent), or stored ones (`&roles`, `&[admin]`, `&admin`), attached to
+/// every parent.
+pub trait Attachable<C: Model> {
+    #[doc(hidden)]
+    fn into_related(self) -> Related<C>;
+}
+
+/// The related models of [`FactoryBuilder::has_attached`], as [`Attachable`] gives
+/// them.
+#[doc(hidden)]
+pub struct Related<C: Model>(RelatedKind<C>);
+
+enum RelatedKind<C: Model> {
+    /// Stored models, attached to every parent.
+    Stored(Vec<Recycled>),
+    /// Makes `count` models for each of `n` parents (the first argument).
+    Made {
+        count: usize,
+        table: &'static str,
+        make: CreateRelated<C>,
+    },
+}
+
+type CreateRelated<C> = Box<dyn Fn(usize, &mut StdRng, &[Recycled]) -> Result<Vec<C>>>;
+
+impl<C: Factory> Attachable<C> for FactoryBuilder<C> {
+    fn into_related(self) -> Related<C> {
+        Related(RelatedKind::Made {
+            count: self.count,
+            table: C::meta().table,
+            make: Box::new(move |parents, rng, recycled| {
+                let mut child_rng = self.rng(Some(rng));
+                self.create_with(&mut child_rng, self.count * parents, &[], &[], recycled)
+            }),
+        })
+    }
+}
+
+impl<C: Model> Attachable<C> for &[C] {
+    fn into_related(self) -> Related<C> {
+        Related(RelatedKind::Stored(self.iter().map(Recycled::of).collect()))
+    }
+}
+
+impl<C: Model, const N: usize> Attachable<C> for &[C; N] {
+    fn into_related(self) -> Related<C> {
+        self.as_slice().into_related()
+    }
+}
+
+impl<C: Model> Attachable<C> for &Vec<C> {
+    fn into_related(self) -> Related<C> {
+        self.as_slice().into_related()
+    }
+}
+
+impl<C: Model> Attachable<C> for &C {
+    fn into_related(self) -> Related<C> {
+        std::slice::from_ref(self).into_related()
+    }
+}
+
+/// What [`FactoryBuilder::has`] and [`FactoryBuilder::has_attached`] add to each
+/// parent `M`, whatever the related model.
+trait Children<M> {
+    /// `meta`'s `relation`, checked to be one these children can be added through.
+    fn relation(
+        &self,
+        meta: &'static ModelMeta,
+        relation: &str,
+    ) -> orm_core::Result<&'static RelationMeta>;
+
     fn create_for(
         &self,
         rng: &mut StdRng,
-        foreign_key: &str,
-        keys: &[Value],
-        fixed: &[(&str, Value)],
+        relation: &'static RelationMeta,
+        parents: &[M],
+        recycled: &[Recycled],
     ) -> Result<()>;
 }
 
-impl<C: Factory> Children for FactoryBuilder<C> {
-    fn table(&self) -> &'static str {
-        C::meta().table
-    }
+/// Children of [`FactoryBuilder::has`], created for each parent.
+struct Created<C: Factory>(FactoryBuilder<C>);
 
-    fn rng_from(&self, parent: &mut StdRng) -> StdRng {
-        self.rng(Some(parent))
+impl<M: Model, C: Factory> Children<M> for Created<C> {
+    fn relation(
+        &self,
+        meta: &'static ModelMeta,
+        relation: &str,
+    ) -> orm_core::Result<&'static RelationMeta> {
+        child_relation(meta, relation, C::meta().table, "has", |kind| {
+            kind.has_pivot()
+                || matches!(
+                    kind,
+                    RelationKind::HasMany
+                        | RelationKind::HasOne
+                        | RelationKind::MorphMany
+                        | RelationKind::MorphOne
+                )
+        })
     }
 
     fn create_for(
         &self,
         rng: &mut StdRng,
-        foreign_key: &str,
-        keys: &[Value],
-        fixed: &[(&str, Value)],
+        relation: &'static RelationMeta,
+        parents: &[M],
+        recycled: &[Recycled],
     ) -> Result<()> {
-        if keys.is_empty() {
+        if parents.is_empty() {
             return Ok(());
         }
-        self.create_with(rng, self.count, &[(foreign_key, keys)], fixed)?;
+        let mut child_rng = self.0.rng(Some(rng));
+        if relation.kind.has_pivot() {
+            let count = self.0.count;
+            let children =
+                self.0
+                    .create_with(&mut child_rng, count * parents.len(), &[], &[], recycled)?;
+            let linked: Vec<Value> = children
+                .iter()
+                .map(|child| linked_value(relation, &Recycled::of(child)))
+                .collect();
+            return attach_each::<M, C>(relation, parents, |i| &linked[i * count..][..count], &[]);
+        }
+        let column = relation.parent_column();
+        let keys = parents
+            .iter()
+            .map(|model| {
+                model.column_value(column).ok_or_else(|| {
+                    orm_core::Error::invalid_query(
+                        orm_core::InvalidQueryKind::Model,
+                        format!("model `{}` has no column `{column}`", M::meta().name),
+                    )
+                })
+            })
+            .collect::<orm_core::Result<Vec<Value>>>()?;
+        let morph: Vec<(&str, Value)> = relation
+            .morph_value()
+            .map(|name| (relation.morph_type, Value::Text(name.to_owned())))
+            .into_iter()
+            .collect();
+        self.0.create_with(
+            &mut child_rng,
+            self.0.count,
+            &[(relation.foreign_key, &keys)],
+            &morph,
+            recycled,
+        )?;
         Ok(())
     }
 }
 
-/// The has-one/has-many (or morph-one/morph-many) `relation` of `meta`, checked to
-/// lead to `table`.
-fn has_relation(
-    meta: &'static orm_core::ModelMeta,
+/// Related models of [`FactoryBuilder::has_attached`], with the pivot values.
+struct Attached<C: Model> {
+    related: Related<C>,
+    pivot: Vec<(String, Value)>,
+}
+
+impl<M: Model, C: Model> Children<M> for Attached<C> {
+    fn relation(
+        &self,
+        meta: &'static ModelMeta,
+        relation: &str,
+    ) -> orm_core::Result<&'static RelationMeta> {
+        let table = match &self.related.0 {
+            RelatedKind::Made { table, .. } => table,
+            RelatedKind::Stored(_) => C::meta().table,
+        };
+        child_relation(
+            meta,
+            relation,
+            table,
+            "has_attached",
+            RelationKind::has_pivot,
+        )
+    }
+
+    fn create_for(
+        &self,
+        rng: &mut StdRng,
+        relation: &'static RelationMeta,
+        parents: &[M],
+        recycled: &[Recycled],
+    ) -> Result<()> {
+        if parents.is_empty() {
+            return Ok(());
+        }
+        match &self.related.0 {
+            RelatedKind::Stored(models) => {
+                let linked: Vec<Value> = models
+                    .iter()
+                    .map(|model| linked_value(relation, model))
+                    .collect();
+                attach_each::<M, C>(relation, parents, |_| &linked, &self.pivot)
+            }
+            RelatedKind::Made { count, make, .. } => {
+                let children = make(parents.len(), rng, recycled)?;
+                let linked: Vec<Value> = children
+                    .iter()
+                    .map(|child| linked_value(relation, &Recycled::of(child)))
+                    .collect();
+                attach_each::<M, C>(
+                    relation,
+                    parents,
+                    |i| &linked[i * count..][..*count],
+                    &self.pivot,
+                )
+            }
+        }
+    }
+}
+
+/// The value of a related model's column that a pivot row of `relation` links to.
+fn linked_value(relation: &RelationMeta, model: &Recycled) -> Value {
+    let column = relation.linked_key.unwrap_or(model.meta.primary_key);
+    model.column(column).unwrap_or(Value::Null)
+}
+
+/// Attaches each parent `i` through `relation` to the related rows `linked(i)`, with
+/// `pivot` in every pivot row.
+fn attach_each<'l, M: Model, C: Model>(
+    relation: &'static RelationMeta,
+    parents: &[M],
+    linked: impl Fn(usize) -> &'l [Value],
+    pivot: &[(String, Value)],
+) -> Result<()> {
+    for (i, parent) in parents.iter().enumerate() {
+        let keys = linked(i);
+        if let Some(missing) = keys.iter().position(Value::is_null) {
+            return Err(orm_core::Error::invalid_query(
+                orm_core::InvalidQueryKind::Relation,
+                format!(
+                    "factory: related model {missing} given to `{}.{}` has no key (save it first)",
+                    M::meta().name,
+                    relation.name
+                ),
+            )
+            .into());
+        }
+        let related = || relation_query::<M, C>(parent, relation, true);
+        if pivot.is_empty() {
+            related().attach(keys.iter().cloned())?;
+        } else {
+            for key in keys {
+                related().attach_with(
+                    key.clone(),
+                    pivot.iter().map(|(c, v)| (c.as_str(), v.clone())),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `meta`'s `relation`, checked to be of a kind `allowed` takes and to lead to `table`.
+fn child_relation(
+    meta: &'static ModelMeta,
     relation: &str,
     table: &str,
+    method: &str,
+    allowed: impl Fn(RelationKind) -> bool,
 ) -> orm_core::Result<&'static RelationMeta> {
     let found = meta.relation(relation)?;
-    if !matches!(
-        found.kind,
-        RelationKind::HasMany
-            | RelationKind::HasOne
-            | RelationKind::MorphMany
-            | RelationKind::MorphOne
-    ) {
+    if !allowed(found.kind) {
+        let needs = if method == "has" {
+            "a has-many, has-one, morph-many, morph-one or belongs-to-many one"
+        } else {
+            "a belongs-to-many, morph-to-many or morphed-by-many one"
+        };
         return Err(orm_core::Error::invalid_query(
             orm_core::InvalidQueryKind::Relation,
             format!(
-            "factory: `{}.{relation}` is a {:?} relation; `has` needs a has-many, has-one, morph-many or morph-one one",
-            meta.name, found.kind
-        ),
+                "factory: `{}.{relation}` is a {:?} relation; `{method}` needs {needs}",
+                meta.name, found.kind
+            ),
         ));
     }
     let related = (found.related)().table;
@@ -457,88 +835,83 @@ fn has_relation(
     Ok(found)
 }
 
-/// The foreign-key column of the belongs-to `relation` of `meta` and `parent`'s key
-/// (for a morph-to, also its type column and `parent`'s morph name).
-fn belongs_to_key<P: Model>(
-    meta: &'static orm_core::ModelMeta,
+/// The belongs-to or morph-to `relation` of `child`, checked to lead to `parent`.
+fn belongs_to_relation(
+    child: &'static ModelMeta,
     relation: &str,
-    parent: &P,
-) -> orm_core::Result<Vec<(&'static str, Value)>> {
-    let found = meta.relation(relation)?;
-    if found.kind == RelationKind::MorphTo {
-        return morph_to_key(meta, found, parent);
+    parent: &'static ModelMeta,
+) -> orm_core::Result<&'static RelationMeta> {
+    let found = child.relation(relation)?;
+    match found.kind {
+        RelationKind::MorphTo => {
+            if !found
+                .morph_targets
+                .iter()
+                .any(|target| std::ptr::eq(target(), parent))
+            {
+                return Err(orm_core::Error::invalid_query(
+                    orm_core::InvalidQueryKind::Relation,
+                    format!(
+                        "factory: `{}.{}` cannot hold a {}: its morph_to enum has no variant for it",
+                        child.name, found.name, parent.name
+                    ),
+                ));
+            }
+        }
+        RelationKind::BelongsTo => {
+            let related = (found.related)();
+            if related.table != parent.table {
+                return Err(orm_core::Error::invalid_query(
+                    orm_core::InvalidQueryKind::Relation,
+                    format!(
+                        "factory: `{}.{relation}` belongs to `{}`, not to `{}`",
+                        child.name, related.name, parent.name
+                    ),
+                ));
+            }
+        }
+        kind => {
+            return Err(orm_core::Error::invalid_query(
+                orm_core::InvalidQueryKind::Relation,
+                format!(
+                    "factory: `{}.{relation}` is a {kind:?} relation; `for_parent` needs a belongs-to or morph-to one",
+                    child.name
+                ),
+            ))
+        }
     }
-    if found.kind != RelationKind::BelongsTo {
-        return Err(orm_core::Error::invalid_query(
-            orm_core::InvalidQueryKind::Relation,
-            format!(
-                "factory: `{}.{relation}` is a {:?} relation; `for_parent` needs a belongs-to or morph-to one",
-                meta.name, found.kind
-            ),
-        ));
-    }
-    let related = (found.related)();
-    if related.table != P::meta().table {
-        return Err(orm_core::Error::invalid_query(
-            orm_core::InvalidQueryKind::Relation,
-            format!(
-                "factory: `{}.{relation}` belongs to `{}`, not to `{}`",
-                meta.name,
-                related.name,
-                P::meta().name
-            ),
-        ));
-    }
-    let owner_key = found.local_key.unwrap_or(related.primary_key);
-    let key = parent.column_value(owner_key).unwrap_or(Value::Null);
-    if key.is_null() {
-        return Err(orm_core::Error::invalid_query(
-            orm_core::InvalidQueryKind::Relation,
-            format!(
-                "factory: the `{}` given to `for_parent` has no `{owner_key}` (save it first)",
-                P::meta().name
-            ),
-        ));
-    }
-    Ok(vec![(found.foreign_key, key)])
+    Ok(found)
 }
 
-fn morph_to_key<P: Model>(
-    meta: &'static orm_core::ModelMeta,
+/// The columns of a child of `parent` through the belongs-to or morph-to `found`: the
+/// foreign key (and, through a morph-to, the type column) with `parent`'s values.
+fn parent_columns(
+    child: &'static ModelMeta,
     found: &'static RelationMeta,
-    parent: &P,
+    parent: &Recycled,
 ) -> orm_core::Result<Vec<(&'static str, Value)>> {
-    let parent_meta = P::meta();
-    if !found
-        .morph_targets
-        .iter()
-        .any(|target| std::ptr::eq(target(), parent_meta))
-    {
-        return Err(orm_core::Error::invalid_query(
-            orm_core::InvalidQueryKind::Relation,
-            format!(
-                "factory: `{}.{}` cannot hold a {}: its morph_to enum has no variant for it",
-                meta.name, found.name, parent_meta.name
-            ),
-        ));
-    }
-    let key = parent.key_value();
+    let owner_key = match found.kind {
+        RelationKind::MorphTo => parent.meta.primary_key,
+        _ => found.local_key.unwrap_or(parent.meta.primary_key),
+    };
+    let key = parent.column(owner_key).unwrap_or(Value::Null);
     if key.is_null() {
         return Err(orm_core::Error::invalid_query(
             orm_core::InvalidQueryKind::Relation,
             format!(
-                "factory: the `{}` given to `for_parent` has no key (save it first)",
-                parent_meta.name
+                "factory: the `{}` given to `{}`'s `for_parent` has no `{owner_key}` (save it first)",
+                parent.meta.name, child.name
             ),
         ));
     }
-    Ok(vec![
-        (found.foreign_key, key),
-        (
+    let mut columns = vec![(found.foreign_key, key)];
+    if found.kind == RelationKind::MorphTo {
+        columns.push((
             found.morph_type,
-            Value::Text(parent_meta.morph_name.to_owned()),
-        ),
-    ])
+            Value::Text(parent.meta.morph_name.to_owned()),
+        ));
+    }
+    Ok(columns)
 }
 
 /// The builder keeps its first error and returns it from each `make`/`create`.

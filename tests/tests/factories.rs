@@ -36,6 +36,25 @@ pub struct Article {
     pub remarks: HasMany<Remark>,
     #[model(morph_many(Reaction, name = "reactable"))]
     pub reactions: MorphMany<Reaction>,
+    #[model(belongs_to_many(Label, with_pivot = ["pinned"]))]
+    pub labels: BelongsToMany<Label>,
+}
+
+/// Labels on articles (belongs-to-many, pivot `article_label` with a `pinned` column).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "labels")]
+pub struct Label {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+impl Factory for Label {
+    fn definition(f: &mut Fakes) -> Label {
+        Label {
+            name: format!("label {}", f.index()),
+            ..Default::default()
+        }
+    }
 }
 
 /// Reactions to an article or a remark (polymorphic).
@@ -133,9 +152,23 @@ impl Migration for CreateTables {
             t.big_integer("reactable_id");
             t.string("reactable_type", 50);
             t.string("emoji", 20);
+        })?;
+        schema.create("labels", |t| {
+            t.increments("id");
+            t.string("name", 255);
+        })?;
+        schema.create("article_label", |t| {
+            t.big_integer("article_id").unsigned();
+            t.big_integer("label_id").unsigned();
+            t.boolean("pinned").default(false);
+            t.primary(&["article_id", "label_id"]);
+            t.foreign("article_id").references("id").on("articles");
+            t.foreign("label_id").references("id").on("labels");
         })
     }
     fn down(&self, schema: &mut Schema) -> orm_migrate::Result<()> {
+        schema.drop_if_exists("article_label")?;
+        schema.drop_if_exists("labels")?;
         schema.drop_if_exists("reactions")?;
         schema.drop_if_exists("remarks")?;
         schema.drop_if_exists("articles")?;
@@ -146,6 +179,16 @@ impl Migration for CreateTables {
 fn migrate() -> orm_migrate::Result<()> {
     Migrator::new(vec![Box::new(CreateTables)]).run()?;
     Ok(())
+}
+
+/// An author factory whose every model has an e-mail of its own (`f.index()` starts at
+/// 0 in each call).
+fn fresh_authors() -> orm_migrate::factory::FactoryBuilder<Author> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    Author::factory().state(|a| {
+        a.email = format!("fresh{}@example.com", MADE.fetch_add(1, Ordering::Relaxed));
+    })
 }
 
 fn names(authors: &[Author]) -> Vec<&str> {
@@ -389,6 +432,156 @@ on_every_backend! {
             log.take(),
             [(authors.clone(), BATCH_SIZE), (authors.clone(), BATCH_SIZE), (authors, 5)]
         );
+        Ok(())
+    }
+
+    fn has_through_belongs_to_many_creates_and_attaches() -> orm_migrate::Result<()> {
+        migrate()?;
+        let author = Author::factory().create_one()?;
+        // Eloquent's `has(Label::factory()->count(2), 'labels')`: new labels per article.
+        let articles = Article::factory()
+            .count(3)
+            .for_parent(&author, "author")
+            .has(Label::factory().count(2), "labels")
+            .create()?;
+        assert_eq!(Label::count()?, 6);
+        assert_eq!(DB::table("article_label").count()?, 6);
+        let mut seen = Vec::new();
+        for article in &articles {
+            let labels = article.labels().get()?;
+            assert_eq!(labels.len(), 2, "each article its own two labels");
+            seen.extend(labels.into_iter().map(|l| l.id));
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 6, "no label shared");
+        assert_eq!(DB::table("article_label").where_eq("pinned", true).count()?, 0);
+        Ok(())
+    }
+
+    fn has_attached_with_pivot_values_from_a_factory_or_stored_models() -> orm_migrate::Result<()> {
+        migrate()?;
+        let author = Author::factory().create_one()?;
+        // `hasAttached(Label::factory()->count(2), ['pinned' => true])`.
+        let articles = Article::factory()
+            .count(2)
+            .for_parent(&author, "author")
+            .has_attached(Label::factory().count(2), [("pinned", true.into())], "labels")
+            .create()?;
+        assert_eq!(Label::count()?, 4);
+        for article in &articles {
+            let pinned = article.labels().where_pivot("pinned", "=", true).count()?;
+            assert_eq!(pinned, 2);
+        }
+        // Stored models: every new article gets the same two.
+        let stored = Label::factory().count(2).create()?;
+        let more = Article::factory()
+            .count(3)
+            .for_parent(&author, "author")
+            .has_attached(&stored, [], "labels")
+            .create()?;
+        assert_eq!(Label::count()?, 6, "no new labels");
+        for article in &more {
+            let mut ids = article.labels().pluck::<i64>("labels.id")?;
+            ids.sort();
+            assert_eq!(ids, [stored[0].id.unwrap(), stored[1].id.unwrap()]);
+        }
+        let one = Article::factory()
+            .for_parent(&author, "author")
+            .has_attached(&stored[0], [("pinned", true.into())], "labels")
+            .create_one()?;
+        assert_eq!(one.labels().where_pivot("pinned", "=", true).count()?, 1);
+
+        // Misuse: a relation of the wrong kind, or a model without a key, writes nothing.
+        let before = (Article::count()?, DB::table("article_label").count()?);
+        let err = Article::factory()
+            .for_parent(&author, "author")
+            .has_attached(&stored, [], "remarks")
+            .create()
+            .unwrap_err();
+        assert!(err.to_string().contains("`has_attached` needs a belongs-to-many"), "{err}");
+        let unsaved = Label::default();
+        let err = Article::factory()
+            .for_parent(&author, "author")
+            .has_attached(&unsaved, [], "labels")
+            .create()
+            .unwrap_err();
+        assert!(err.to_string().contains("has no key"), "{err}");
+        // A pivot column the table lacks: the database refuses, the articles go too.
+        let err = Article::factory()
+            .for_parent(&author, "author")
+            .has_attached(&stored, [("nope", 1.into())], "labels")
+            .create();
+        assert!(err.is_err());
+        assert_eq!((Article::count()?, DB::table("article_label").count()?), before);
+        Ok(())
+    }
+
+    fn for_parent_with_a_factory_creates_one_parent_per_call() -> orm_migrate::Result<()> {
+        migrate()?;
+        // Eloquent's `for(Author::factory()->state([...]))`.
+        let articles = Article::factory()
+            .count(3)
+            .for_parent(fresh_authors().state(|a| a.name = "Ada".into()), "author")
+            .create()?;
+        assert_eq!(Author::count()?, 1);
+        let ada = Author::first()?.unwrap();
+        assert_eq!(ada.name, "Ada");
+        assert!(articles.iter().all(|a| a.author_id == ada.id.unwrap()));
+        // Each call makes its own parent; `make` creates the parent too (its key is needed).
+        let factory = Article::factory().count(2).for_parent(fresh_authors(), "author");
+        factory.create()?;
+        let drafts = factory.make()?;
+        assert_eq!(Author::count()?, 3);
+        assert!(drafts.iter().all(|a| a.id.is_none() && a.author_id == drafts[0].author_id));
+        // A morph-to parent from a factory: key and type.
+        let on_article = Reaction::factory()
+            .count(2)
+            .for_parent(Article::factory().for_parent(&ada, "author"), "reactable")
+            .create()?;
+        assert!(on_article.iter().all(|r| r.reactable_type == Article::meta().morph_name));
+        assert_eq!(Article::where_eq("id", on_article[0].reactable_id).count()?, 1);
+        // A parent factory that fails keeps nothing of the call.
+        let (authors, articles) = (Author::count()?, Article::count()?);
+        let taken = ada.email.clone();
+        let err = Article::factory()
+            .for_parent(Author::factory().state(move |a| a.email = taken.clone()), "author")
+            .create()
+            .unwrap_err();
+        assert!(
+            matches!(err, orm_migrate::Error::Database(orm_core::Error::UniqueViolation { .. })),
+            "{err:?}"
+        );
+        assert_eq!((Author::count()?, Article::count()?), (authors, articles));
+        // A wrong relation is refused before anything is written.
+        let err = Article::factory().for_parent(Author::factory(), "remarks").make().unwrap_err();
+        assert!(err.to_string().contains("needs a belongs-to"), "{err}");
+        assert_eq!(Author::count()?, authors);
+        Ok(())
+    }
+
+    fn recycle_picks_parents_from_the_models_given() -> orm_migrate::Result<()> {
+        migrate()?;
+        let authors = Author::factory().count(2).create()?;
+        let keys: Vec<i64> = authors.iter().map(|a| a.id.unwrap()).collect();
+        // Eloquent's `recycle($authors)`: no new author, through a nested factory too.
+        for _ in 0..10 {
+            let articles = Article::factory()
+                .count(2)
+                .recycle(&authors)
+                .for_parent(Author::factory(), "author")
+                .create()?;
+            assert!(keys.contains(&articles[0].author_id));
+            assert!(articles.iter().all(|a| a.author_id == articles[0].author_id), "one per call");
+        }
+        assert_eq!(Author::count()?, 2, "every parent recycled");
+        let nested = Reaction::factory()
+            .recycle(&authors)
+            .for_parent(Article::factory().for_parent(Author::factory(), "author"), "reactable")
+            .create_one()?;
+        let article = Article::find_or_fail(nested.reactable_id)?;
+        assert!(keys.contains(&article.author_id), "recycled in the parent's own factory");
+        assert_eq!(Author::count()?, 2);
         Ok(())
     }
 }
