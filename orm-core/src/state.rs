@@ -50,6 +50,9 @@ pub struct ModelState {
     /// What this copy's own writes did, when it wrote (kept apart so that a model read
     /// and never written carries one pointer for it).
     history: Option<Box<History>>,
+    /// Read in a result of more than one row: reading its relations one by one is the
+    /// N+1 pattern `DB::prevent_lazy_loading` refuses (Eloquent guards only such models).
+    read_with_others: bool,
 }
 
 /// What a model's own writes did: whether it inserted its row, and which columns its
@@ -244,6 +247,15 @@ impl ModelState {
 
     pub(crate) fn set_connection(&mut self, connection: Option<Arc<str>>) {
         self.connection = connection;
+    }
+
+    /// Whether the model was read in a result of more than one row.
+    pub(crate) fn read_with_others(&self) -> bool {
+        self.read_with_others
+    }
+
+    pub(crate) fn set_read_with_others(&mut self) {
+        self.read_with_others = true;
     }
 }
 

@@ -961,13 +961,26 @@ on_every_backend! {
         schema()?;
         let id = alice()?.id.unwrap();
         DB::prevent_lazy_loading(true);
-        // Read from the database: guarded.
+        // Read alone (Eloquent's testStrictModeDoesntThrowAnExceptionOnLazyLoadingWithSingleModel):
+        // no loop, so nothing to guard.
         let read = User::find_or_fail(id)?;
-        assert!(matches!(read.posts().get(), Err(Error::LazyLoading { .. })));
-        // Never saved, or just created (Eloquent's wasRecentlyCreated): nothing to guard.
+        assert!(read.posts().get()?.is_empty());
+        let only = User::all()?;
+        assert_eq!(only.len(), 1);
+        assert!(only[0].posts().get()?.is_empty());
+        // Never saved, made by hand, or just created (Eloquent's wasRecentlyCreated).
         assert!(User::default().posts().get()?.is_empty());
+        let by_hand = User { id: Some(id), ..Default::default() };
+        assert!(by_hand.posts().get()?.is_empty());
         let created = User::create(User { name: "New".into(), ..Default::default() })?;
         assert!(created.posts().get()?.is_empty());
+        // Read with others: guarded, through `get`, `lazy` pages and copies alike.
+        let users = User::query().order_by("id").get()?;
+        assert_eq!(users.len(), 2);
+        assert!(matches!(users[0].posts().get(), Err(Error::LazyLoading { .. })));
+        assert!(matches!(users[1].clone().posts().get(), Err(Error::LazyLoading { .. })));
+        let paged: Vec<User> = User::query().lazy(10).collect::<Result<_>>()?;
+        assert!(matches!(paged[1].posts().get(), Err(Error::LazyLoading { .. })));
         DB::prevent_lazy_loading(false);
         Ok(())
     }

@@ -1238,9 +1238,17 @@ pub fn loaded<M: Model>(mut model: M) -> M {
 }
 
 /// Remembers in models read through `connection` that they came from it, when it is
-/// not the model's own (the derive's `FromRow::remember_connection`).
+/// not the model's own, and that they were read together when there are several (the
+/// derive's `FromRow::remember_connection`, for models with a [`ModelState`]).
 #[doc(hidden)]
 pub fn remember_connection<M: Model>(models: &mut [M], connection: &str) {
+    if models.len() > 1 {
+        for model in models.iter_mut() {
+            if let Some(state) = model.state_mut() {
+                state.set_read_with_others();
+            }
+        }
+    }
     // In a `DB::connection(name).scope(..)` every statement ran on that connection,
     // which the models remembered as they were decoded.
     if connection == M::meta().connection || crate::db::lending() {

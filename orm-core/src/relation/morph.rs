@@ -243,7 +243,10 @@ pub fn morph_to_lazy<P: Model, E: MorphTarget>(
     relation: &'static RelationMeta,
     loaded: bool,
 ) -> Result<Option<E>> {
-    if !loaded && crate::lazy_loading::lazy_loading_prevented() {
+    if !loaded
+        && crate::lazy_loading::lazy_loading_prevented()
+        && super::writes::lazy_load_guarded(parent)
+    {
         return Err(Error::LazyLoading {
             model: P::meta().name.to_owned(),
             relation: relation.name.to_owned(),

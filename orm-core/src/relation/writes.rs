@@ -121,12 +121,8 @@ pub fn relation_query<P: Model, C: Model>(
     // Conditions added to `user.posts()` later, an `or_where` included, narrow the
     // user's posts; they never reach other users' rows.
     let mut query = query.seal_relation_conditions();
-    // A parent without a key (not saved) has nothing to load, and one this process just
-    // created (Eloquent's `wasRecentlyCreated`) was not read in a loop: no N+1 to prevent.
-    let recently_created = parent
-        .state()
-        .is_some_and(crate::ModelState::was_recently_created);
-    let lazy_guard = (!loaded && !parent_value.is_null() && !recently_created)
+    // A parent without a key (not saved) has nothing to load.
+    let lazy_guard = (!loaded && !parent_value.is_null() && lazy_load_guarded(parent))
         .then_some((P::meta().name, relation.name));
     // A parent read from a named connection reads its relations there too.
     if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
@@ -137,6 +133,18 @@ pub fn relation_query<P: Model, C: Model>(
         context: RelationContext::new(relation, parent_value),
     }));
     query
+}
+
+/// Whether `DB::prevent_lazy_loading` refuses to read a relation of `parent` that was
+/// not loaded. As Eloquent: a model read in a result of more than one row is guarded;
+/// one read alone, made by hand, or just created (`wasRecentlyCreated`) is not, since
+/// reading its relations is no N+1 loop. A model without a [`crate::ModelState`]
+/// cannot remember how it was read, so it is guarded unless it has no key.
+pub(crate) fn lazy_load_guarded<P: Model>(parent: &P) -> bool {
+    match parent.state() {
+        Some(state) => state.read_with_others() && !state.was_recently_created(),
+        None => true,
+    }
 }
 
 /// Which rows `sync`/`toggle` attached, detached and updated.
