@@ -312,6 +312,17 @@ on_every_backend! {
         distinct.dedup();
         assert!(teams.iter().any(Option::is_none), "the seed has a user without a team");
         assert_eq!(DB::table("users").select("team_id").distinct().count()?, distinct.len() as u64);
+        // A paginator's total counts the rows its pages hold, the NULL row among them.
+        let rows = DB::table("users").select("team_id").distinct().get()?.len() as u64;
+        assert_eq!(rows, distinct.len() as u64 + 1);
+        let page = DB::table("users").select("team_id").distinct().paginate(100, 1)?;
+        assert_eq!((page.total, page.data.len() as u64), (rows, rows));
+        let page = DB::table("users").select("team_id").distinct().paginate(1, 1)?;
+        assert_eq!((page.total, page.last_page), (rows, rows));
+        assert!(matches!(
+            DB::table("users").select("team_id").distinct().sole(),
+            Err(Error::MultipleRows { found }) if found == rows
+        ));
         assert_eq!(DB::table("users").limit(2).count()?, 2);
         assert_eq!(DB::table("users").order_by("votes").limit(3).sum("votes")?, 95.0);
         // Typed rows: tuples decode positionally.

@@ -793,6 +793,23 @@ impl Parts {
             self.render_select(w);
             return;
         }
+        self.render_aggregate_of_rows(w, function, column, float);
+    }
+
+    /// Renders `SELECT COUNT(*) AS aggregate` of the rows this query returns: a distinct
+    /// query of one column is counted in a subquery, its NULL row among them (the
+    /// paginators' totals, which must agree with their pages).
+    pub(crate) fn render_row_count(self, w: &mut SqlWriter) {
+        self.render_aggregate_of_rows(w, "COUNT", None, false);
+    }
+
+    fn render_aggregate_of_rows(
+        mut self,
+        w: &mut SqlWriter,
+        function: &'static str,
+        column: Option<super::Ident>,
+        float: bool,
+    ) {
         if self.aggregate_needs_subquery() {
             let counting = column.is_none();
             // Aggregate over the inner query's result columns (unqualified).

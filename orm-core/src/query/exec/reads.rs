@@ -255,7 +255,9 @@ impl<T> Query<T> {
     }
 
     /// The number of rows the query matches (`COUNT(*)`; grouped, distinct or limited
-    /// queries are counted as a subquery).
+    /// queries are counted as a subquery). A distinct query of one column counts that
+    /// column's distinct values, NULL not among them, as Orator's `count()` does
+    /// (`COUNT(DISTINCT col)`); the paginators' totals count the rows, NULL included.
     pub fn count(self) -> Result<u64> {
         self.run_read(Self::count_on)
     }
@@ -263,6 +265,16 @@ impl<T> Query<T> {
     pub(super) fn count_on(self, conn: &mut Connection) -> Result<u64> {
         let n: Option<i64> = self.aggregate_on(conn, "COUNT", None, false)?;
         Ok(n.map_or(0, |n| n.max(0) as u64))
+    }
+
+    /// The number of rows the query returns, a distinct one-column query's NULL row
+    /// among them.
+    pub(super) fn count_rows_on(self, conn: &mut Connection) -> Result<u64> {
+        let mut w = SqlWriter::new(conn.dialect());
+        self.parts.into_parts().render_row_count(&mut w);
+        let (sql, binds) = w.finish()?;
+        let n = conn.query_first_native(&sql, &binds, |row| row.get::<Option<i64>, usize>(&0))?;
+        Ok(n.flatten().map_or(0, |n| n.max(0) as u64))
     }
 
     /// The number of matching rows whose `column` is not NULL (`COUNT(column)`;
@@ -635,7 +647,7 @@ impl<T: FromRow> Query<T> {
             0 => Err(not_found(&name, "the given conditions")),
             1 => Ok(rows.remove(0)),
             _ => {
-                let found = counter.count_on(conn)?.max(2);
+                let found = counter.count_rows_on(conn)?.max(2);
                 Err(Error::MultipleRows { found })
             }
         }
@@ -723,7 +735,7 @@ impl<T: FromRow> Query<T> {
         counter.parts_mut().orders.clear();
         counter.parts_mut().limit = None;
         counter.parts_mut().offset = None;
-        let total = counter.count_on(conn)?;
+        let total = counter.count_rows_on(conn)?;
         let data = self
             .uniquely_ordered()
             .for_page(page, per_page)
