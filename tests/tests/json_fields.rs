@@ -332,6 +332,21 @@ on_every_backend! {
         // Written as a JSON boolean, found as one.
         DB::table("flags").where_eq("name", "off").update(row! {"options->enabled" => true})?;
         assert_eq!(names(DB::table("flags").where_eq("options->enabled", true))?, ["off", "on"]);
+        // Rows holding another JSON type at the path (user data) do not match, and do not
+        // fail the statement (PostgreSQL would refuse to cast "abc" to a number), also
+        // inside a transaction, which such a failure would abort.
+        DB::table("flags").insert(row! {"name" => "text", "options" => serde_json::json!({"enabled": "yes", "n": "abc"})})?;
+        DB::table("flags").insert(row! {"name" => "object", "options" => serde_json::json!({"enabled": {"a": 1}, "n": [1]})})?;
+        DB::transaction(|| {
+            assert_eq!(names(DB::table("flags").where_("options->n", ">", 1.6))?, ["off"]);
+            assert_eq!(names(DB::table("flags").where_eq("options->n", 2))?, ["off"]);
+            assert_eq!(names(DB::table("flags").where_eq("options->enabled", true))?, ["off", "on"]);
+            assert_eq!(names(DB::table("flags").where_eq("options->n", "abc"))?, ["text"]);
+            assert_eq!(names(DB::table("flags").where_eq("options->n", 0))?, Vec::<String>::new());
+            assert_eq!(names(DB::table("flags").where_("options->n", "<", 100))?, ["off", "on"]);
+            assert_eq!(names(DB::table("flags").where_("options->enabled", "<>", false))?, ["off", "on"]);
+            Ok(())
+        })?;
         Ok(())
     }
 

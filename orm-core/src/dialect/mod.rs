@@ -326,13 +326,37 @@ pub trait Dialect:
         self.push_json_path(w, column, path, true);
     }
 
-    /// How a condition compares a JSON path's text with `value`: text put before and
-    /// after the path, then before and after the value's placeholder. Nothing by
-    /// default; PostgreSQL casts the text for a number or a boolean (its `->>` gives
-    /// text, which would compare `'9' > '10'`), MySQL compares a boolean with the text
-    /// `true`/`false` that `json_unquote` gives.
-    fn json_comparison(&self, _value: &Value) -> [&'static str; 4] {
-        ["", "", "", ""]
+    /// Appends the value at `path` in `column` as a condition comparing it with `value`
+    /// reads it, and returns the text to put before and after the value's placeholder.
+    /// A number or a boolean is compared only where the JSON holds one, so that a row
+    /// holding text or an array there neither matches (SQLite orders any text after
+    /// every number) nor fails the statement (PostgreSQL's cast of its text); elsewhere
+    /// the path's value as it reads. This default is SQLite's (`json_type`).
+    fn push_json_compared(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+        value: &Value,
+    ) -> [&'static str; 2] {
+        let types = match value {
+            Value::Int(_) | Value::Float(_) => "'integer', 'real'",
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => "'integer', 'real'",
+            Value::Bool(_) => "'true', 'false'",
+            _ => {
+                self.push_json_path(w, column, path, true);
+                return ["", ""];
+            }
+        };
+        w.push("CASE WHEN json_type(")
+            .push_qualified_name(column)
+            .push(", '");
+        push_json_path_literal(w, path);
+        w.push("') IN (").push(types).push(") THEN ");
+        self.push_json_path(w, column, path, true);
+        w.push(" END");
+        ["", ""]
     }
 
     /// Whether a JSON containment condition on `column` (a name without its table) must

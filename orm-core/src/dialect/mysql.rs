@@ -261,10 +261,33 @@ impl Dialect for MysqlDialect {
         self.push_json_path(w, column, path, false);
     }
 
-    fn json_comparison(&self, value: &Value) -> [&'static str; 4] {
+    fn push_json_compared(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+        value: &Value,
+    ) -> [&'static str; 2] {
+        let types = match value {
+            Value::Int(_) | Value::Float(_) => "'INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'",
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => "'INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'",
+            Value::Bool(_) => "'BOOLEAN'",
+            _ => {
+                self.push_json_path(w, column, path, true);
+                return ["", ""];
+            }
+        };
+        // Only where the JSON holds a number (a boolean): MySQL would read the text
+        // "abc" as 0, and the text "true" as the boolean.
+        w.push("CASE WHEN json_type(");
+        self.push_json_path(w, column, path, false);
+        w.push(") IN (").push(types).push(") THEN ");
+        self.push_json_path(w, column, path, true);
+        w.push(" END");
         match value {
-            Value::Bool(_) => ["", "", "IF(", ", 'true', 'false')"],
-            _ => ["", "", "", ""],
+            Value::Bool(_) => ["IF(", ", 'true', 'false')"],
+            _ => ["", ""],
         }
     }
 

@@ -128,14 +128,33 @@ impl Dialect for PostgresDialect {
         w.push(")::jsonb");
     }
 
-    fn json_comparison(&self, value: &Value) -> [&'static str; 4] {
-        match value {
-            Value::Int(_) | Value::Float(_) => ["(", ")::numeric", "", ""],
+    fn push_json_compared(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+        value: &Value,
+    ) -> [&'static str; 2] {
+        let (json_type, cast) = match value {
+            Value::Int(_) | Value::Float(_) => ("number", "::numeric"),
             #[cfg(feature = "decimal")]
-            Value::Decimal(_) => ["(", ")::numeric", "", ""],
-            Value::Bool(_) => ["(", ")::boolean", "", ""],
-            _ => ["", "", "", ""],
-        }
+            Value::Decimal(_) => ("number", "::numeric"),
+            Value::Bool(_) => ("boolean", "::boolean"),
+            _ => {
+                self.push_json_path(w, column, path, true);
+                return ["", ""];
+            }
+        };
+        // Only where the JSON holds a number (a boolean): casting the text of a string
+        // there would fail the whole statement. Other rows compare as NULL.
+        w.push("CASE WHEN jsonb_typeof((");
+        self.push_json_path(w, column, path, false);
+        w.push(")::jsonb) = '")
+            .push(json_type)
+            .push("' THEN (");
+        self.push_json_path(w, column, path, true);
+        w.push(")").push(cast).push(" END");
+        ["", ""]
     }
 
     #[cfg(feature = "json")]

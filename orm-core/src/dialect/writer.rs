@@ -180,6 +180,29 @@ impl SqlWriter {
         }
     }
 
+    /// The JSON path `name` (`options->size`) as a condition comparing it with `value`
+    /// reads it (see [`Dialect::push_json_compared`]); returns the text to put before
+    /// and after the value's placeholder.
+    pub fn push_json_compared(&mut self, name: &str, value: &Value) -> [&'static str; 2] {
+        if !self.text {
+            return ["", ""];
+        }
+        match split_json_path(name) {
+            Ok(Some((column, path))) => {
+                let dialect = self.dialect;
+                dialect.push_json_compared(self, column, &path, value)
+            }
+            Ok(None) => {
+                self.push_qualified_name(name);
+                ["", ""]
+            }
+            Err(e) => {
+                self.fail(e);
+                ["", ""]
+            }
+        }
+    }
+
     /// `name IS NULL` (`not`: `IS NOT NULL`); on a JSON path, the dialect's test, which
     /// counts a JSON `null` as NULL as the path's text does on SQLite and PostgreSQL.
     pub fn push_null_check(&mut self, name: &str, not: bool) -> &mut Self {

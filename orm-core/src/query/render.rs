@@ -140,10 +140,8 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
     match kind {
         WhereKind::Basic { column, op, value } => {
             if column.contains("->") && !value.is_null() {
-                // A JSON path's text, compared as the dialect says.
-                let [before, after, before_value, after_value] =
-                    w.dialect().json_comparison(&value);
-                w.push(before).push_qualified_name(&column).push(after);
+                // A JSON path's value, compared as the dialect says.
+                let [before_value, after_value] = w.push_json_compared(&column, &value);
                 push_op(w, op);
                 w.push(before_value);
                 push_operand(w, op, value);

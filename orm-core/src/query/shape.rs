@@ -210,7 +210,7 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
                 v.text(column);
                 v.number(*op as u64);
                 // `= NULL` renders as `IS NULL`; a JSON path (`options->size`) is
-                // compared by the value's kind (`Dialect::json_comparison`).
+                // compared by the value's kind (`Dialect::push_json_compared`).
                 v.number(match value {
                     Value::Null => 0,
                     Value::Int(_) | Value::Float(_) => 2,

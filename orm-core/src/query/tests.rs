@@ -938,15 +938,15 @@ fn json_paths_per_dialect() {
         .order_by("options->rank");
     assert_eq!(
         lite(&query),
-        r#"SELECT * FROM "users" WHERE json_extract("options", '$."size"') > ? AND json_extract("options", '$."on"') = ? AND json_extract("tags", '$[0]') = ? ORDER BY json_extract("options", '$."rank"') ASC"#
+        r#"SELECT * FROM "users" WHERE CASE WHEN json_type("options", '$."size"') IN ('integer', 'real') THEN json_extract("options", '$."size"') END > ? AND CASE WHEN json_type("options", '$."on"') IN ('true', 'false') THEN json_extract("options", '$."on"') END = ? AND json_extract("tags", '$[0]') = ? ORDER BY json_extract("options", '$."rank"') ASC"#
     );
     assert_eq!(
         pg(&query),
-        r#"SELECT * FROM "users" WHERE (("options"->>'size'))::numeric > $1 AND (("options"->>'on'))::boolean = $2 AND ("tags"->>0) = $3 ORDER BY (("options"->'rank'))::jsonb ASC"#
+        r#"SELECT * FROM "users" WHERE CASE WHEN jsonb_typeof((("options"->'size'))::jsonb) = 'number' THEN (("options"->>'size'))::numeric END > $1 AND CASE WHEN jsonb_typeof((("options"->'on'))::jsonb) = 'boolean' THEN (("options"->>'on'))::boolean END = $2 AND ("tags"->>0) = $3 ORDER BY (("options"->'rank'))::jsonb ASC"#
     );
     assert_eq!(
         my(&query),
-        "SELECT * FROM `users` WHERE json_unquote(json_extract(`options`, '$.\"size\"')) > ? AND json_unquote(json_extract(`options`, '$.\"on\"')) = IF(?, 'true', 'false') AND json_unquote(json_extract(`tags`, '$[0]')) = ? ORDER BY json_extract(`options`, '$.\"rank\"') ASC"
+        "SELECT * FROM `users` WHERE CASE WHEN json_type(json_extract(`options`, '$.\"size\"')) IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL') THEN json_unquote(json_extract(`options`, '$.\"size\"')) END > ? AND CASE WHEN json_type(json_extract(`options`, '$.\"on\"')) IN ('BOOLEAN') THEN json_unquote(json_extract(`options`, '$.\"on\"')) END = IF(?, 'true', 'false') AND json_unquote(json_extract(`tags`, '$[0]')) = ? ORDER BY json_extract(`options`, '$.\"rank\"') ASC"
     );
     #[cfg(feature = "json")]
     {
