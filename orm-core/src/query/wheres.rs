@@ -220,7 +220,14 @@ impl<T> Query<T> {
         values: impl IntoIterator<Item = V>,
         not: bool,
     ) -> Self {
-        let values = values.into_iter().map(Into::into).collect();
+        let values = values.into_iter().map(Into::into);
+        // `NOT IN (1, NULL)` is never true: NULL is no value to leave out, so it is
+        // dropped (as Django does); in `IN (..)` it matches nothing either way.
+        let values = if not {
+            values.filter(|v| !v.is_null()).collect()
+        } else {
+            values.collect()
+        };
         self.push_where(
             or,
             WhereKind::In {
@@ -640,7 +647,9 @@ impl<T> Query<T> {
         self.in_list(OR, column.into(), values, false)
     }
 
-    /// `column NOT IN (values)`. An empty list matches everything (renders `1 = 1`).
+    /// `column NOT IN (values)`. An empty list matches everything (renders `1 = 1`). A
+    /// NULL in the list is left out (SQL's `NOT IN (1, NULL)` would match no row); rows
+    /// whose `column` is NULL never match, as with `!=`.
     pub fn where_not_in<V: Into<Value>>(
         self,
         column: impl Into<Ident>,
