@@ -738,6 +738,34 @@ on_every_backend! {
 }
 
 #[test]
+fn mysql_text_it_cannot_store_is_value_out_of_range() -> orm_core::Result<()> {
+    let Some(_db) = orm_core::testing::mysql() else {
+        return Ok(());
+    };
+    orm_migrate::Schema::on_default(|s| {
+        s.create("notes", |t| {
+            t.increments("id");
+            t.text("body");
+            t.integer("n").nullable();
+        })
+    })
+    .map_err(Error::other)?;
+    // Past TEXT's 65 535 bytes in two-byte characters: MariaDB reports 1366 ("Incorrect
+    // string value"), not 1406 as for ASCII.
+    for body in ["é".repeat(200_000), "a".repeat(70_000)] {
+        let err = DB::table("notes")
+            .insert(orm_core::row! {"body" => body})
+            .unwrap_err();
+        assert!(matches!(err, Error::ValueOutOfRange { .. }), "{err:?}");
+    }
+    // Text where the column wants a number.
+    let err = DB::insert("INSERT INTO notes (body, n) VALUES ('x', 'abc')", &[]).unwrap_err();
+    assert!(matches!(err, Error::ValueOutOfRange { .. }), "{err:?}");
+    assert_eq!(DB::table("notes").count()?, 0);
+    Ok(())
+}
+
+#[test]
 fn postgres_text_with_a_nul_is_value_out_of_range_and_an_untyped_null_says_to_cast(
 ) -> orm_core::Result<()> {
     let Some(_db) = orm_core::testing::postgres() else {

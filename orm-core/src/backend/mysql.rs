@@ -62,6 +62,10 @@ mod code {
     pub(super) const OUT_OF_RANGE: u16 = 1264;
     /// `.. value is out of range in ..` (arithmetic).
     pub(super) const DATA_OUT_OF_RANGE: u16 = 1690;
+    /// `Incorrect .. value: '..' for column ..`: text the column's character set cannot
+    /// hold (or multi-byte text past a `TEXT`'s size, on MariaDB), a number's column
+    /// given text.
+    pub(super) const INCORRECT_VALUE: u16 = 1366;
 }
 
 pub(crate) struct MysqlConnection {
@@ -978,7 +982,10 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
                 source,
             }
         }
-        code::DATA_TOO_LONG | code::OUT_OF_RANGE | code::DATA_OUT_OF_RANGE => {
+        code::DATA_TOO_LONG
+        | code::OUT_OF_RANGE
+        | code::DATA_OUT_OF_RANGE
+        | code::INCORRECT_VALUE => {
             Error::ValueOutOfRange {
                 message,
                 code: Some(server.code.to_string()),
