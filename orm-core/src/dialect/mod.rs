@@ -198,6 +198,14 @@ pub trait Dialect:
         None
     }
 
+    /// Whether an `UPDATE`/`DELETE` of one table takes `ORDER BY` and `LIMIT` (MySQL's
+    /// do): a query with only those besides its conditions then writes the rows in its
+    /// order, which an update of a unique column (`number = number + 1`, highest first)
+    /// needs, where the key subquery's order would be lost. `false` by default.
+    fn orders_writes(&self) -> bool {
+        false
+    }
+
     /// Whether a `DELETE` from an aliased table names the alias before `FROM`
     /// (`DELETE a FROM t AS a`, MySQL's multi-table form) rather than `DELETE FROM t AS a`.
     fn delete_names_alias(&self) -> bool {

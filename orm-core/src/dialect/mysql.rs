@@ -155,6 +155,10 @@ impl Dialect for MysqlDialect {
         Some(("SELECT * FROM (", ") AS `orm_keys`"))
     }
 
+    fn orders_writes(&self) -> bool {
+        true
+    }
+
     fn delete_names_alias(&self) -> bool {
         // MariaDB (before 11.6) has no alias in the single-table DELETE.
         true

@@ -868,7 +868,9 @@ impl Parts {
     }
 
     /// Appends the ` WHERE` of an `UPDATE` or `DELETE`. Joins, ordering and limits are
-    /// not portable there, so such a query becomes `WHERE key IN (SELECT key ...)`.
+    /// not portable there, so such a query becomes `WHERE key IN (SELECT key ...)`,
+    /// except that ordering and a limit alone stay the statement's own where the
+    /// dialect takes them ([`Dialect::orders_writes`]), so the rows are written in order.
     pub(crate) fn render_write_where(mut self, w: &mut SqlWriter, key: &str) {
         #[cfg(feature = "json")]
         self.qualify_json_contains(w.dialect());
@@ -882,10 +884,21 @@ impl Parts {
                  write through a query on the table",
             ));
         }
+        let ordered = self.limit.is_some() || !self.orders.is_empty();
+        let single_table = self.joins.is_empty()
+            && self.offset.is_none()
+            && self.groups.is_empty()
+            && self.unions.is_empty()
+            && split_alias(&self.table).1.is_none();
+        if ordered && single_table && w.dialect().orders_writes() {
+            render_where(w, self.scopes, self.wheres);
+            render_orders(w, self.orders);
+            render_limit_offset(w, self.limit, None);
+            return;
+        }
         let needs_subquery = !self.joins.is_empty()
-            || self.limit.is_some()
+            || ordered
             || self.offset.is_some()
-            || !self.orders.is_empty()
             || !self.groups.is_empty()
             || !self.unions.is_empty();
         if needs_subquery {
