@@ -554,8 +554,18 @@ on_every_backend! {
         // A key that is not attached changes nothing and attaches nothing.
         assert_eq!(linus.roles().update_existing_pivot(987_654, orm_core::row! {"active" => false})?, 0);
         assert_eq!(linus.roles().count()?, 2);
+        // Deleting through the relation would delete roles other users hold too: refused,
+        // nothing deleted (Rails' delete_all unlinks; detach_all is that here).
+        let (roles_before, links_before) = (Role::count()?, DB::table("role_user").count()?);
+        for refused in [linus.roles().delete(), linus.roles().where_eq("name", "admin").force_delete()] {
+            let err = refused.unwrap_err();
+            assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. }), "{err:?}");
+            assert!(err.to_string().contains("detach_all()"), "{err}");
+        }
+        assert_eq!((Role::count()?, DB::table("role_user").count()?), (roles_before, links_before));
         assert_eq!(linus.roles().detach_all()?, 2);
         assert_eq!(linus.roles().count()?, 0);
+        assert_eq!(Role::count()?, roles_before);
 
         let mut post = Post { title: "new".into(), ..Default::default() };
         post.associate("user", &linus)?;

@@ -147,6 +147,9 @@ pub(crate) struct ModelExtras<T> {
 pub(crate) struct RelationLink<C: ?Sized = dyn Any + Send + Sync> {
     /// `(model, relation)` when this is a lazy relation query on an unloaded relation.
     pub(crate) lazy_guard: Option<(&'static str, &'static str)>,
+    /// Why `delete` through this relation is refused, when it is (a belongs-to-many
+    /// relation's related rows may be other parents' too).
+    pub(crate) delete_refused: Option<Arc<str>>,
     /// For `save`/`create`/`attach` through the relation: the relation layer's context,
     /// opaque to the builder.
     pub(crate) context: C,

@@ -29,6 +29,7 @@ impl RelationContext {
     pub(super) fn parentless_link(relation: &'static RelationMeta) -> Arc<RelationLink> {
         Arc::new(RelationLink {
             lazy_guard: None,
+            delete_refused: None,
             context: RelationContext::new(relation, Value::Null),
         })
     }
@@ -128,8 +129,21 @@ pub fn relation_query<P: Model, C: Model>(
     if let Some(name) = parent.state().and_then(crate::ModelState::connection) {
         query = query.use_connection(name.to_owned());
     }
+    // The related rows of a pivot relation may be other parents' too: deleting them
+    // through one parent would take them from the others (Rails' `delete_all` unlinks
+    // instead; Eloquent deletes).
+    let delete_refused = relation.kind.has_pivot().then(|| {
+        Arc::from(format!(
+            "`delete` through the belongs-to-many relation `{}.{}` would delete the related \
+             rows themselves, also those other parents link to; unlink them with \
+             `detach_all()` or `detach(keys)`, or delete through the related model's own query",
+            P::meta().name,
+            relation.name
+        ))
+    });
     query.model.relation = Some(Arc::new(RelationLink {
         lazy_guard,
+        delete_refused,
         context: RelationContext::new(relation, parent_value),
     }));
     query
@@ -1113,8 +1127,10 @@ impl<C: Model> Query<C> {
             written,
         });
         let lazy_guard = link.lazy_guard;
+        let delete_refused = link.delete_refused.clone();
         self.model.relation = Some(Arc::new(RelationLink {
             lazy_guard,
+            delete_refused,
             context,
         }));
         test.apply(self, or, column)

@@ -618,6 +618,9 @@ impl<T> Query<T> {
     }
 
     pub(super) fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
+        if let Some(refused) = self.model.relation.as_ref().and_then(|l| l.delete_refused.clone()) {
+            return Err(Error::invalid_query(InvalidQueryKind::Relation, refused.to_string()));
+        }
         if let Some(bulk) = self.model.bulk.take() {
             let force = self.soft_delete().is_none();
             return bulk(self, BulkOp::Delete { force }, conn);
