@@ -541,9 +541,16 @@ on_every_backend! {
         a.save_only(&["balance"])?;
         assert_eq!(a.version, 5);
         assert_eq!(Account::find_or_fail(id)?.version, 5);
-        // A row that is gone is NotFound, not stale.
+        // A hard delete from a stale copy leaves the row (Rails' test_lock_destroy).
+        let mut stale = Account::find_or_fail(id)?;
+        a.balance = 2;
+        a.save()?;
+        assert!(matches!(stale.force_delete(), Err(Error::StaleModel { .. })));
+        assert_eq!(Account::find_or_fail(id)?.balance, 2);
+        // A row that is gone is NotFound, not stale; deleting it again deletes nothing.
         a.force_delete()?;
         assert!(matches!(a.save(), Err(Error::NotFound { .. })));
+        stale.force_delete()?;
         Ok(())
     }
 

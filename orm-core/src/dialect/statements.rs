@@ -87,6 +87,14 @@ pub trait StatementGrammar {
         push_key_condition(w, row.key, 1);
     }
 
+    /// Appends `DELETE FROM table WHERE key = ? AND version = ?`: the delete of a
+    /// versioned model, which leaves a row another copy changed since it was read.
+    fn push_delete_versioned(&self, w: &mut SqlWriter, row: ByKey<'_>, version: &str) {
+        self.push_delete_by_key(w, row);
+        w.push(" AND ").push_identifier(version).push(" = ");
+        w.push_placeholder(2);
+    }
+
     /// Appends an insert of [`InsertRows`]; refused where the database cannot return the
     /// columns it asks for.
     fn push_insert_rows(&self, w: &mut SqlWriter, insert: &InsertRows<'_>) {

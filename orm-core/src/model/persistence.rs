@@ -678,10 +678,23 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On, force: bool) -> Resul
             bump_version(model, version)?;
         }
         _ => {
-            let (_, mark) = on.run_write(stateful, |conn| {
+            // A versioned model deletes only the row as it read it.
+            let version = version_read(model);
+            let (deleted, mark) = on.run_write(stateful, |conn| {
                 let sql = delete_sql(meta, conn.dialect())?;
-                conn.execute_native(sql, std::slice::from_ref(&key))
+                match &version {
+                    Some(version) => conn.execute_native(sql, &[key.clone(), version.clone()]),
+                    None => conn.execute_native(sql, std::slice::from_ref(&key)),
+                }
             })?;
+            if deleted == 0 && version.is_some() {
+                // Changed since it was read: stale. Already gone: nothing to delete.
+                match stale_or_missing(meta, on, &key) {
+                    stale @ Error::StaleModel { .. } => return Err(stale),
+                    Error::NotFound { .. } => {}
+                    other => return Err(other),
+                }
+            }
             remember_write(model, mark, Written::Deleted);
             // The row is gone: saving the model again inserts it anew.
             if let Some(state) = model.state_mut() {

@@ -171,8 +171,9 @@ pub(super) fn delete_sql(
     meta: &'static ModelMeta,
     dialect: &'static dyn Dialect,
 ) -> Result<&'static str> {
-    meta.sql.get(dialect, Statement::Delete, |w| {
-        dialect.push_delete_by_key(w, by_key(meta));
+    meta.sql.get(dialect, Statement::Delete, |w| match meta.version {
+        Some(v) => dialect.push_delete_versioned(w, by_key(meta), meta.columns[v]),
+        None => dialect.push_delete_by_key(w, by_key(meta)),
     })
 }
 
@@ -352,7 +353,7 @@ mod tests {
                 r#"UPDATE "posts" SET "title" = ?, "status" = ?, "version" = "version" + 1 WHERE "id" = ? AND "version" = ?"#,
                 r#"UPDATE "posts" SET "version" = "version" + 1 WHERE "id" = ? AND "version" = ?"#,
                 r#"UPDATE "tags" SET "name" = ? WHERE "id" = ?"#,
-                r#"DELETE FROM "posts" WHERE "id" = ?"#,
+                r#"DELETE FROM "posts" WHERE "id" = ? AND "version" = ?"#,
                 r#"SELECT 1 FROM "posts" WHERE "id" = ?"#,
             ]
         );
@@ -376,7 +377,7 @@ mod tests {
                 r#"UPDATE "posts" SET "title" = $1, "status" = $2, "version" = "version" + 1 WHERE "id" = $3 AND "version" = $4"#,
                 r#"UPDATE "posts" SET "version" = "version" + 1 WHERE "id" = $1 AND "version" = $2"#,
                 r#"UPDATE "tags" SET "name" = $1 WHERE "id" = $2"#,
-                r#"DELETE FROM "posts" WHERE "id" = $1"#,
+                r#"DELETE FROM "posts" WHERE "id" = $1 AND "version" = $2"#,
                 r#"SELECT 1 FROM "posts" WHERE "id" = $1"#,
             ]
         );
