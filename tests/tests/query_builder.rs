@@ -305,6 +305,20 @@ on_every_backend! {
         // Without a select of its own: the groups are counted (no `SELECT *` beside
         // GROUP BY, which PostgreSQL and MySQL's ONLY_FULL_GROUP_BY refuse).
         assert_eq!(DB::table("users").group_by("team_id").count()?, 3);
+        // Another column's aggregate over grouped rows (Rails' group(:firm_id).sum(..)): a
+        // group has no single value of it, so without HAVING it is the matched rows'.
+        let all_votes = DB::table("users").sum("votes")?;
+        assert_eq!(DB::table("users").group_by("team_id").sum("votes")?, all_votes);
+        assert_eq!(DB::table("users").group_by("team_id").max::<i64>("votes")?, DB::table("users").max::<i64>("votes")?);
+        assert_eq!(DB::table("users").where_("votes", "<", 100).group_by("team_id").avg("votes")?, DB::table("users").where_("votes", "<", 100).avg("votes")?);
+        assert_eq!(DB::table("users").group_by("team_id").count_column("team_id")?, DB::table("users").count_column("team_id")?);
+        // A column the query selects per group is aggregated over the groups.
+        let per_team = DB::table("users").select_raw("team_id, SUM(votes) AS total", &[]).group_by("team_id");
+        assert_eq!(per_team.clone().sum("total")?, all_votes);
+        assert_eq!(per_team.max::<i64>("total")?, Some(DB::table("users").select_raw("team_id, SUM(votes) AS total", &[]).group_by("team_id").get()?.iter().map(|r| r.get::<i64, _>("total").unwrap()).max().unwrap()));
+        // With HAVING, which rows count is for the caller to say: a typed error.
+        let err = DB::table("users").group_by("team_id").having_raw("COUNT(*) > 1", &[]).sum("votes").unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }), "{err:?}");
         // Orator's and Laravel's COUNT(DISTINCT col): NULL is no value.
         let teams: Vec<Option<i64>> = DB::table("users").pluck("team_id")?;
         let mut distinct: Vec<i64> = teams.iter().flatten().copied().collect();

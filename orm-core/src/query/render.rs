@@ -732,6 +732,28 @@ impl Parts {
 
     /// Whether an aggregate must wrap this query as a subquery (its rows are not the
     /// table's rows: grouped, distinct, limited or a union).
+    /// Whether the query's own select list (not a model's default one) gives a column
+    /// named `name` (a column's name or alias, a raw expression's alias).
+    fn selects_output(&self, name: &str) -> bool {
+        if !self.columns.chosen() {
+            return false;
+        }
+        let name = name.rsplit('.').next().unwrap_or(name);
+        self.columns.iter().any(|item| {
+            let expression: &str = match item {
+                Selected::Name(column) => column,
+                Selected::Item(SelectItem::Column(column) | SelectItem::Raw(column, _)) => column,
+                Selected::Item(SelectItem::Sub(_, alias)) => alias,
+                Selected::Item(_) => return false,
+            };
+            let output = match split_alias(expression) {
+                (_, Some(alias)) => alias.trim_matches(['"', '`']),
+                (column, None) => column.rsplit('.').next().unwrap_or(column),
+            };
+            output == name
+        })
+    }
+
     fn aggregate_needs_subquery(&self) -> bool {
         self.distinct
             || !self.groups.is_empty()
@@ -808,6 +830,33 @@ impl Parts {
         column: Option<super::Ident>,
         float: bool,
     ) {
+        if let Some(column) = &column {
+            if !self.groups.is_empty() && !self.selects_output(column) {
+                // `group_by(g).sum(x)`: a grouped row has no single `x`. Without HAVING
+                // the groups leave out no row, so the aggregate is over the rows the
+                // query matches; with it, which rows count is for the caller to say.
+                if self.havings.is_empty()
+                    && self.unions.is_empty()
+                    && self.limit.is_none()
+                    && self.offset.is_none()
+                    && !self.distinct
+                {
+                    self.groups.clear();
+                    self.orders.clear();
+                } else {
+                    w.fail(Error::invalid_query(
+                        InvalidQueryKind::Clauses,
+                        format!(
+                            "{function} of `{column}` over grouped rows with HAVING, a limit \
+                             or a union has no single meaning: select the value per group \
+                             (`select_raw(\"{function}({column}) AS total\", &[])`) and \
+                             aggregate that column"
+                        ),
+                    ));
+                    return;
+                }
+            }
+        }
         if self.aggregate_needs_subquery() {
             let counting = column.is_none();
             // Aggregate over the inner query's result columns (unqualified).
