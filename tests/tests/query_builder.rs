@@ -1116,6 +1116,18 @@ on_every_backend! {
         assert_eq!(n, if backend() == Backend::Mysql { 1 } else { 0 });
         assert_eq!(DB::table("users").where_eq("email", "kj@example.com").value::<String>("name")?.as_deref(), Some("Katherine"));
         assert!(matches!(DB::table("users").upsert([row! {"name" => "X"}], &[], &[]), Err(Error::InvalidQuery { kind: InvalidQueryKind::Rows, .. })));
+        // Two rows with one key (Rails' upsert_all raises): a typed error on every
+        // backend, nothing written, where PostgreSQL alone refused the statement.
+        let before = DB::table("users").count()?;
+        let repeated = DB::table("users").upsert(
+            [row! {"name" => "A", "email" => "dup@example.com"}, row! {"name" => "B", "email" => "other@example.com"}, row! {"name" => "C", "email" => "dup@example.com"}],
+            &["email"],
+            &["name"],
+        );
+        let err = repeated.unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Rows, .. }), "{err:?}");
+        assert!(err.to_string().contains("rows 1 and 3"), "{err}");
+        assert_eq!(DB::table("users").count()?, before);
 
         // Insert or ignore: a row conflicting on any unique index is skipped, the rest
         // inserted; other errors are still errors (no truncated or default values).

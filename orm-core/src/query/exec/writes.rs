@@ -10,6 +10,41 @@ pub(super) struct Batch<'a> {
     pub(super) rows: usize,
 }
 
+/// Refuses an upsert whose rows repeat a `unique_by` key: PostgreSQL cannot write one
+/// row twice in a statement (error 21000), while SQLite and MySQL would apply the rows in
+/// turn; a typed error before anything is sent gives every backend one answer.
+fn refuse_repeated_keys(batch: &Batch<'_>, unique_by: &[&str]) -> Result<()> {
+    let width = batch.columns.len();
+    let positions: Option<Vec<usize>> = unique_by
+        .iter()
+        .map(|c| batch.columns.iter().position(|b| b == c))
+        .collect();
+    let Some(positions) = positions.filter(|p| !p.is_empty() && batch.rows > 1) else {
+        return Ok(());
+    };
+    let mut seen = std::collections::HashMap::with_capacity(batch.rows);
+    for row in 0..batch.rows {
+        let key: Vec<&Value> = positions.iter().map(|&i| &batch.values[row * width + i]).collect();
+        if key.iter().any(|v| v.is_null()) {
+            continue; // NULL keys never conflict
+        }
+        if let Some(first) = seen.insert(format!("{key:?}"), row) {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Rows,
+                format!(
+                    "upsert: rows {} and {} have the same `{}` ({}); one statement cannot \
+                     write a row twice: merge them first",
+                    first + 1,
+                    row + 1,
+                    unique_by.join("`, `"),
+                    key.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn collect_rows<'a, R>(rows: impl IntoIterator<Item = R>) -> Result<Batch<'a>>
 where
     R: IntoIterator<Item = (&'a str, Value)>,
@@ -384,6 +419,7 @@ impl<T> Query<T> {
         R: IntoIterator<Item = (&'a str, Value)>,
     {
         let mut batch = collect_rows(rows)?;
+        refuse_repeated_keys(&batch, unique_by)?;
         let mut update = std::borrow::Cow::Borrowed(update);
         let [created_at, updated_at] = self.stamped_timestamps();
         if created_at.is_some() || updated_at.is_some() {
