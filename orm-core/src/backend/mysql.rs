@@ -985,14 +985,12 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
         code::DATA_TOO_LONG
         | code::OUT_OF_RANGE
         | code::DATA_OUT_OF_RANGE
-        | code::INCORRECT_VALUE => {
-            Error::ValueOutOfRange {
-                message,
-                code: Some(server.code.to_string()),
-                sql: None,
-                source,
-            }
-        }
+        | code::INCORRECT_VALUE => Error::ValueOutOfRange {
+            message,
+            code: Some(server.code.to_string()),
+            sql: None,
+            source,
+        },
         other => Error::Database {
             message,
             code: Some(other.to_string()),

@@ -149,9 +149,7 @@ impl Dialect for PostgresDialect {
         // there would fail the whole statement. Other rows compare as NULL.
         w.push("CASE WHEN jsonb_typeof((");
         self.push_json_path(w, column, path, false);
-        w.push(")::jsonb) = '")
-            .push(json_type)
-            .push("' THEN (");
+        w.push(")::jsonb) = '").push(json_type).push("' THEN (");
         self.push_json_path(w, column, path, true);
         w.push(")").push(cast).push(" END");
         ["", ""]

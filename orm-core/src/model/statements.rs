@@ -171,10 +171,11 @@ pub(super) fn delete_sql(
     meta: &'static ModelMeta,
     dialect: &'static dyn Dialect,
 ) -> Result<&'static str> {
-    meta.sql.get(dialect, Statement::Delete, |w| match meta.version {
-        Some(v) => dialect.push_delete_versioned(w, by_key(meta), meta.columns[v]),
-        None => dialect.push_delete_by_key(w, by_key(meta)),
-    })
+    meta.sql
+        .get(dialect, Statement::Delete, |w| match meta.version {
+            Some(v) => dialect.push_delete_versioned(w, by_key(meta), meta.columns[v]),
+            None => dialect.push_delete_by_key(w, by_key(meta)),
+        })
 }
 
 pub(super) fn exists_sql(

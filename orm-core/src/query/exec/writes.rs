@@ -24,7 +24,10 @@ fn refuse_repeated_keys(batch: &Batch<'_>, unique_by: &[&str]) -> Result<()> {
     };
     let mut seen = std::collections::HashMap::with_capacity(batch.rows);
     for row in 0..batch.rows {
-        let key: Vec<&Value> = positions.iter().map(|&i| &batch.values[row * width + i]).collect();
+        let key: Vec<&Value> = positions
+            .iter()
+            .map(|&i| &batch.values[row * width + i])
+            .collect();
         if key.iter().any(|v| v.is_null()) {
             continue; // NULL keys never conflict
         }
@@ -37,7 +40,10 @@ fn refuse_repeated_keys(batch: &Batch<'_>, unique_by: &[&str]) -> Result<()> {
                     first + 1,
                     row + 1,
                     unique_by.join("`, `"),
-                    key.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    key.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }
@@ -654,8 +660,16 @@ impl<T> Query<T> {
     }
 
     pub(super) fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
-        if let Some(refused) = self.model.relation.as_ref().and_then(|l| l.delete_refused.clone()) {
-            return Err(Error::invalid_query(InvalidQueryKind::Relation, refused.to_string()));
+        if let Some(refused) = self
+            .model
+            .relation
+            .as_ref()
+            .and_then(|l| l.delete_refused.clone())
+        {
+            return Err(Error::invalid_query(
+                InvalidQueryKind::Relation,
+                refused.to_string(),
+            ));
         }
         if let Some(bulk) = self.model.bulk.take() {
             let force = self.soft_delete().is_none();
