@@ -960,6 +960,39 @@ on_every_backend! {
         Ok(())
     }
 
+    fn plain_column_names_through_a_join_mean_the_related_table() {
+        seed()?;
+        // users and posts both have `id` (and `name`/`title` apart): Rails qualifies the
+        // names a caller gives; unqualified, the databases refused them as ambiguous.
+        let uk = Country::where_eq("name", "UK").first()?.unwrap();
+        let mut ids = uk.posts().pluck::<i64>("id")?;
+        ids.sort();
+        let expected = Post::query().with_trashed().where_in("title", ["a1", "a2", "a3"]).order_by("id").pluck::<i64>("id")?;
+        assert_eq!(ids, expected);
+        assert_eq!(uk.posts().where_in("id", [expected[0], expected[2]]).count()?, 2);
+        assert_eq!(uk.posts().order_by_desc("id").value::<i64>("id")?, Some(expected[2]));
+        assert_eq!(uk.posts().max::<i64>("id")?, Some(expected[2]));
+        assert_eq!(uk.posts().where_("id", ">", expected[0]).sum("id")?, (expected[1] + expected[2]) as f64);
+        // The intermediate table's columns stay reachable by their qualified names, and
+        // a name the related table lacks (an alias) stays as written.
+        assert_eq!(uk.posts().where_eq("users.name", "Ada").count()?, 3);
+        let titles = uk.posts().select(&["title as heading"]).order_by_desc("heading").pluck::<String>("heading")?;
+        assert_eq!(titles, ["a3", "a2", "a1"]);
+        // In a where_has and an eager load's constraint too.
+        let second = expected[1];
+        let found = Country::query().where_has("posts", move |q| q.where_eq("id", second)).pluck::<String>("name")?;
+        assert_eq!(found, ["UK"]);
+        let first = expected[0];
+        let loaded = Country::query().with_where("posts", move |q| q.where_in("id", [first]).order_by("id")).where_eq("name", "UK").first()?.unwrap();
+        assert_eq!(loaded.posts.iter().map(|p| p.id.unwrap()).collect::<Vec<_>>(), [first]);
+        // A pivot relation: roles and role_user.
+        let ada = User::where_eq("name", "Ada").first()?.unwrap();
+        let roles: Vec<i64> = Role::query().order_by("id").pluck("id")?;
+        ada.roles().sync(roles.clone())?;
+        assert_eq!(ada.roles().where_in("id", [roles[0]]).pluck::<i64>("id")?, [roles[0]]);
+        Ok(())
+    }
+
     fn writing_through_a_through_relation_says_how() {
         seed()?;
         let france = Country::where_eq("name", "France").first()?.unwrap();

@@ -22,8 +22,8 @@ pub use self::schema_grammar::{
 };
 pub use self::sqlite::SqliteDialect;
 pub use self::statements::{ByKey, FindByKey, InsertRows, StatementGrammar, UpdateByKey};
-pub(crate) use self::writer::split_json_path;
 pub use self::writer::SqlWriter;
+pub(crate) use self::writer::{split_json_path, HomeTable};
 
 use std::borrow::Cow;
 

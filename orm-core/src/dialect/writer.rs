@@ -2,6 +2,16 @@ use crate::dialect::Dialect;
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::value::Value;
 
+/// The table a query's unqualified column names belong to when the query joins other
+/// tables the user did not write (a relation through a pivot or an intermediate table,
+/// whose columns may share names with the related table's: `id`, `body`), with that
+/// table's columns: only those names are qualified, so a select alias stays as written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct HomeTable {
+    pub(crate) table: &'static str,
+    pub(crate) columns: &'static [&'static str],
+}
+
 /// Builds one SQL statement: raw SQL text, quoted identifiers and bound values.
 ///
 /// The first invalid identifier is remembered and reported by [`SqlWriter::finish`], so
@@ -9,6 +19,9 @@ use crate::value::Value;
 #[derive(Debug)]
 pub struct SqlWriter {
     dialect: &'static dyn Dialect,
+    /// The table the plain column names of the query being written belong to, when it
+    /// joins others (see [`HomeTable`]).
+    home: Option<HomeTable>,
     /// The dialect's identifier quote when it is ASCII: plain names are quoted here.
     quote: Option<u8>,
     /// The dialect's longest identifier, in bytes.
@@ -27,6 +40,7 @@ impl SqlWriter {
         let quote = dialect.identifier_quote();
         SqlWriter {
             dialect,
+            home: None,
             quote: quote.is_ascii().then_some(quote as u8),
             max_identifier_len: dialect.max_identifier_len(),
             sql: String::with_capacity(256),
@@ -46,6 +60,7 @@ impl SqlWriter {
         debug_assert!(binds.is_empty());
         SqlWriter {
             dialect,
+            home: None,
             quote: None,
             max_identifier_len: 0,
             sql: String::new(),
@@ -58,6 +73,23 @@ impl SqlWriter {
     /// The dialect this statement renders for.
     pub fn dialect(&self) -> &'static dyn Dialect {
         self.dialect
+    }
+
+    /// Sets the table plain column names are qualified with from here on; returns the
+    /// one set before, to put back once the query that set it is written.
+    pub(crate) fn set_home(&mut self, home: Option<HomeTable>) -> Option<HomeTable> {
+        std::mem::replace(&mut self.home, home)
+    }
+
+    /// `table.` before `name` when `name` is one of the home table's columns, unqualified.
+    pub(crate) fn push_home_prefix(&mut self, name: &str) {
+        let Some(home) = self.home else {
+            return;
+        };
+        if self.text && home.columns.contains(&name) {
+            self.push_table_name(home.table);
+            self.sql.push('.');
+        }
     }
 
     /// Appends SQL text written by this crate (keywords, punctuation). Never user input.
@@ -112,6 +144,7 @@ impl SqlWriter {
     /// `schema.table.column`), quoting each part; a trailing `*` is kept as the wildcard
     /// (`*`, `table.*`). More parts is an invalid identifier.
     pub fn push_qualified(&mut self, name: &str) -> &mut Self {
+        self.push_home_prefix(name);
         if self.push_plain(name, MAX_PARTS) || !self.text {
             return self;
         }
@@ -166,6 +199,7 @@ impl SqlWriter {
     /// A name with a JSON path (`options->language`, `meta->tags->0`: Laravel's arrow
     /// syntax) is the value at that path, as text, in the dialect's JSON functions.
     pub fn push_qualified_name(&mut self, name: &str) -> &mut Self {
+        self.push_home_prefix(name);
         if self.push_plain(name, MAX_PARTS) || !self.text {
             return self;
         }

@@ -5,7 +5,7 @@ use std::mem::ManuallyDrop;
 use std::sync::{Arc, OnceLock};
 
 use super::operator::Operator;
-use crate::dialect::{DatePart, LockMode, LockWait, TextMatch};
+use crate::dialect::{DatePart, HomeTable, LockMode, LockWait, TextMatch};
 use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
 
@@ -415,6 +415,9 @@ pub(crate) struct Parts {
     /// The first error met while building (unknown operator, ...), reported by the
     /// terminal method.
     pub(crate) error: Option<Deferred>,
+    /// The table plain column names belong to, for a relation query joining a pivot or
+    /// an intermediate table (see [`HomeTable`]).
+    pub(crate) home: Option<HomeTable>,
 }
 
 /// A query's [`Parts`], shared with the query it was cloned from (a model's default
@@ -543,6 +546,7 @@ impl Clone for Parts {
             unions: clone_list(&self.unions),
             lock: self.lock,
             error: self.error.clone(),
+            home: self.home,
         }
     }
 }
@@ -567,6 +571,7 @@ impl PartialEq for Parts {
             && same_list(&self.orders, &other.orders)
             && same_list(&self.unions, &other.unions)
             && self.error == other.error
+            && self.home == other.home
             && self.columns == other.columns
             && self.table == other.table
             && self.from_sub == other.from_sub
@@ -591,6 +596,7 @@ impl Parts {
             unions: Vec::new(),
             lock: None,
             error: None,
+            home: None,
         }
     }
 

@@ -13,6 +13,7 @@ use crate::value::Value;
 
 /// Appends `name`, `table.name`, `table.*` or `expr as alias`, each part quoted.
 pub(crate) fn push_column(w: &mut SqlWriter, expr: &str) {
+    w.push_home_prefix(expr);
     if w.push_plain(expr, 3) {
         return;
     }
@@ -633,7 +634,13 @@ impl Parts {
     }
 
     #[cfg_attr(not(feature = "json"), allow(unused_mut))]
-    pub(crate) fn render_select(mut self, w: &mut SqlWriter) {
+    pub(crate) fn render_select(self, w: &mut SqlWriter) {
+        let outer = w.set_home(self.home);
+        self.render_select_here(w);
+        w.set_home(outer);
+    }
+
+    fn render_select_here(mut self, w: &mut SqlWriter) {
         #[cfg(feature = "json")]
         self.qualify_json_contains(w.dialect());
         if let Some((kind, message)) = self.error {

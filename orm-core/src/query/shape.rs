@@ -62,13 +62,20 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
         unions,
         lock,
         error,
+        home,
     } = parts;
     if error.is_some() {
         return false;
     }
     v.text(table);
-    // One number for both: the walk runs on every query, a subquery source seldom.
-    v.number(u64::from(*distinct) | u64::from(from_sub.is_some()) << 1);
+    // One number for all three: the walk runs on every query, a subquery source and a
+    // home table seldom.
+    v.number(
+        u64::from(*distinct) | u64::from(from_sub.is_some()) << 1 | u64::from(home.is_some()) << 2,
+    );
+    if let Some(home) = home {
+        v.text(&Ident::Borrowed(home.table));
+    }
     if let Some(sub) = from_sub {
         if !walk(sub, v) {
             return false;

@@ -90,8 +90,21 @@ pub(super) fn related_rows<T>(
     relation: &'static RelationMeta,
     related: &str,
 ) -> (Query<T>, Ident) {
-    let query = constrained(query, relation);
+    let mut query = constrained(query, relation);
     let related_meta = (relation.related)();
+    let joins = relation.kind.has_pivot()
+        || matches!(
+            relation.kind,
+            RelationKind::HasManyThrough | RelationKind::HasOneThrough
+        );
+    if joins && related == related_meta.table {
+        // The joined pivot or intermediate table may share column names (`id`) with the
+        // related one: the caller's plain names mean the related table's.
+        query.parts_mut().home = Some(crate::dialect::HomeTable {
+            table: related_meta.table,
+            columns: related_meta.columns,
+        });
+    }
     match relation.kind {
         RelationKind::HasOne | RelationKind::HasMany => {
             (query, qualify(related, relation.foreign_key))
