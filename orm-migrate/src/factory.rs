@@ -774,14 +774,11 @@ fn attach_each<'l, M: Model, C: Model>(
     for (i, parent) in parents.iter().enumerate() {
         let keys = linked(i);
         if let Some(missing) = keys.iter().position(Value::is_null) {
-            return Err(orm_core::Error::invalid_query(
-                orm_core::InvalidQueryKind::Relation,
-                format!(
-                    "factory: related model {missing} given to `{}.{}` has no key (save it first)",
-                    M::meta().name,
-                    relation.name
-                ),
-            )
+            return Err(relation_error(format!(
+                "factory: related model {missing} given to `{}.{}` has no key (save it first)",
+                M::meta().name,
+                relation.name
+            ))
             .into());
         }
         let related = || relation_query::<M, C>(parent, relation, true);
@@ -814,23 +811,17 @@ fn child_relation(
         } else {
             "a belongs-to-many, morph-to-many or morphed-by-many one"
         };
-        return Err(orm_core::Error::invalid_query(
-            orm_core::InvalidQueryKind::Relation,
-            format!(
-                "factory: `{}.{relation}` is a {:?} relation; `{method}` needs {needs}",
-                meta.name, found.kind
-            ),
-        ));
+        return Err(relation_error(format!(
+            "factory: `{}.{relation}` is a {:?} relation; `{method}` needs {needs}",
+            meta.name, found.kind
+        )));
     }
     let related = (found.related)().table;
     if related != table {
-        return Err(orm_core::Error::invalid_query(
-            orm_core::InvalidQueryKind::Relation,
-            format!(
-                "factory: `{}.{relation}` leads to `{related}`, not to `{table}`",
-                meta.name
-            ),
-        ));
+        return Err(relation_error(format!(
+            "factory: `{}.{relation}` leads to `{related}`, not to `{table}`",
+            meta.name
+        )));
     }
     Ok(found)
 }
@@ -849,9 +840,7 @@ fn belongs_to_relation(
                 .iter()
                 .any(|target| std::ptr::eq(target(), parent))
             {
-                return Err(orm_core::Error::invalid_query(
-                    orm_core::InvalidQueryKind::Relation,
-                    format!(
+                return Err(relation_error(format!(
                         "factory: `{}.{}` cannot hold a {}: its morph_to enum has no variant for it",
                         child.name, found.name, parent.name
                     ),
@@ -861,9 +850,7 @@ fn belongs_to_relation(
         RelationKind::BelongsTo => {
             let related = (found.related)();
             if related.table != parent.table {
-                return Err(orm_core::Error::invalid_query(
-                    orm_core::InvalidQueryKind::Relation,
-                    format!(
+                return Err(relation_error(format!(
                         "factory: `{}.{relation}` belongs to `{}`, not to `{}`",
                         child.name, related.name, parent.name
                     ),
@@ -871,9 +858,7 @@ fn belongs_to_relation(
             }
         }
         kind => {
-            return Err(orm_core::Error::invalid_query(
-                orm_core::InvalidQueryKind::Relation,
-                format!(
+            return Err(relation_error(format!(
                     "factory: `{}.{relation}` is a {kind:?} relation; `for_parent` needs a belongs-to or morph-to one",
                     child.name
                 ),
@@ -896,13 +881,10 @@ fn parent_columns(
     };
     let key = parent.column(owner_key).unwrap_or(Value::Null);
     if key.is_null() {
-        return Err(orm_core::Error::invalid_query(
-            orm_core::InvalidQueryKind::Relation,
-            format!(
-                "factory: the `{}` given to `{}`'s `for_parent` has no `{owner_key}` (save it first)",
-                parent.meta.name, child.name
-            ),
-        ));
+        return Err(relation_error(format!(
+            "factory: the `{}` given to `{}`'s `for_parent` has no `{owner_key}` (save it first)",
+            parent.meta.name, child.name
+        )));
     }
     let mut columns = vec![(found.foreign_key, key)];
     if found.kind == RelationKind::MorphTo {
@@ -912,6 +894,11 @@ fn parent_columns(
         ));
     }
     Ok(columns)
+}
+
+/// A factory given a relation it cannot use.
+fn relation_error(message: String) -> orm_core::Error {
+    orm_core::Error::invalid_query(orm_core::InvalidQueryKind::Relation, message)
 }
 
 /// The builder keeps its first error and returns it from each `make`/`create`.

@@ -633,13 +633,13 @@ impl Parts {
         qualify(wheres, table, dialect);
     }
 
-    #[cfg_attr(not(feature = "json"), allow(unused_mut))]
     pub(crate) fn render_select(self, w: &mut SqlWriter) {
         let outer = w.set_home(self.home);
         self.render_select_here(w);
         w.set_home(outer);
     }
 
+    #[cfg_attr(not(feature = "json"), allow(unused_mut))]
     fn render_select_here(mut self, w: &mut SqlWriter) {
         #[cfg(feature = "json")]
         self.qualify_json_contains(w.dialect());
