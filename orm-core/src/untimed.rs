@@ -1,6 +1,31 @@
 //! Timestamps paused per model on one thread ([`crate::Model::without_timestamps`]):
-//! the check model writes and model queries' updates make before stamping; and touches
-//! of owners paused ([`crate::Model::without_touching`], [`crate::without_touching`]).
+//! the check model writes and model queries' updates make before stamping; touches
+//! of owners paused ([`crate::Model::without_touching`], [`crate::without_touching`]);
+//! and every model's hooks paused ([`crate::Model::without_events`]).
+
+thread_local! {
+    /// How many [`without_events`] calls are running on this thread.
+    static QUIET: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether [`without_events`] pauses the models' hooks on this thread.
+pub(crate) fn events_paused() -> bool {
+    QUIET.with(std::cell::Cell::get) > 0
+}
+
+/// Runs `f` with the hooks of every model paused on this thread; they run again when `f`
+/// returns or unwinds. See [`crate::Model::without_events`].
+pub(crate) fn without_events<R>(f: impl FnOnce() -> R) -> R {
+    struct Resume;
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            QUIET.with(|quiet| quiet.set(quiet.get() - 1));
+        }
+    }
+    QUIET.with(|quiet| quiet.set(quiet.get() + 1));
+    let _resume = Resume;
+    f()
+}
 
 thread_local! {
     /// The models (by type name) whose timestamps [`crate::Model::without_timestamps`] pauses

@@ -308,6 +308,13 @@ impl<M: Factory> FactoryBuilder<M> {
         self.create_in_transaction(&mut rng, self.count, &[])
     }
 
+    /// [`create`](Self::create) with the hooks of every model paused, the children's
+    /// and parents' included (Eloquent's `createQuietly`; see
+    /// [`Model::without_events`]).
+    pub fn create_quietly(&self) -> Result<Vec<M>> {
+        M::without_events(|| self.create())
+    }
+
     /// One model, created (whatever `count` says), with its children.
     pub fn create_one(&self) -> Result<M> {
         let mut rng = self.rng(None);

@@ -29,6 +29,15 @@ thread_local! {
     static HOOKS: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
 }
 
+impl orm_migrate::factory::Factory for User {
+    fn definition(f: &mut orm_migrate::factory::Fakes) -> User {
+        User {
+            name: format!("made {}", f.index()),
+            ..Default::default()
+        }
+    }
+}
+
 fn hooks() -> Vec<&'static str> {
     HOOKS.with(|h| std::mem::take(&mut *h.borrow_mut()))
 }
@@ -902,6 +911,42 @@ on_every_backend! {
         let mut new = User { name: "New".into(), ..Default::default() };
         new.discard_changes()?;
         assert_eq!(new.name, "New");
+        Ok(())
+    }
+
+    fn without_events_pauses_every_hook_on_the_thread() {
+        schema()?;
+        hooks();
+        let made = User::without_events(|| -> Result<User> {
+            let mut a = User::create(User { name: "A".into(), ..Default::default() })?;
+            a.votes = 2;
+            a.save()?;
+            a.increment("votes", 1)?;
+            let mut many = vec![User { name: "B".into(), ..Default::default() }, User { name: "C".into(), ..Default::default() }];
+            User::insert_many(&mut many)?;
+            // A mass write on a model with hooks is one statement here.
+            assert_eq!(User::where_("votes", "<", 10).update(row! {"votes" => 7})?, 3);
+            User::where_eq("name", "C").first()?.unwrap().delete()?;
+            a.restore()?;
+            Ok(a)
+        })?;
+        assert!(hooks().is_empty());
+        assert!(made.created_at.is_some() && made.updated_at.is_some(), "timestamps still set");
+        // A factory's createQuietly.
+        use orm_migrate::factory::Factory as _;
+        let quiet = User::factory().count(3).create_quietly().map_err(Error::other)?;
+        assert_eq!(quiet.len(), 3);
+        assert!(hooks().is_empty());
+        User::factory().create().map_err(Error::other)?;
+        assert_eq!(hooks(), ["saving", "creating", "created", "saved"]);
+        assert_eq!(User::where_eq("votes", 7).count()?, 2);
+        // Afterwards, and after a closure that panicked, the hooks run again.
+        let unwound = std::panic::catch_unwind(|| User::without_events(|| panic!("inside")));
+        assert!(unwound.is_err());
+        let mut b = User::where_eq("name", "B").first()?.unwrap();
+        b.votes = 1;
+        b.save()?;
+        assert_eq!(hooks(), ["saving", "updating", "updated", "saved"]);
         Ok(())
     }
 

@@ -10,10 +10,13 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On) -> Result<()>
     }
     let at = timestamp_for(meta);
     let (created_at, updated_at) = (meta.stamped_created_at(), meta.stamped_updated_at());
+    let hooks = !crate::untimed::events_paused();
     for model in models.iter_mut() {
         persist::Persist::fill_new_key(model)?;
-        model.saving()?;
-        model.creating()?;
+        if hooks {
+            model.saving()?;
+            model.creating()?;
+        }
         stamp_unset(model, created_at, at)?;
         stamp_unset(model, updated_at, at)?;
         model.truncate_to_stored();
@@ -136,8 +139,10 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On) -> Result<()>
         remember_write(model, mark.clone(), Written::Inserted);
         mark_stored(model);
         record_created(model);
-        model.created()?;
-        model.saved()?;
+        if hooks {
+            model.created()?;
+            model.saved()?;
+        }
     }
     Ok(())
 }

@@ -640,6 +640,16 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         crate::untimed::without_timestamps(Self::meta().name, f)
     }
 
+    /// Runs `f` with the hooks of every model paused on the current thread (Eloquent's
+    /// `Model::withoutEvents`): inside it, `save`, `create`, `insert_many`, `delete`,
+    /// `restore`, `increment` and the model queries' mass `update`/`delete` run no
+    /// [`ModelHooks`] (a mass write on a model with hooks is then one statement, as on a
+    /// model without). Timestamps, touches of owners and version checks still apply.
+    /// Other threads are unaffected; the pause ends when `f` returns or panics.
+    fn without_events<R>(f: impl FnOnce() -> R) -> R {
+        crate::untimed::without_events(f)
+    }
+
     /// Runs `f` with this model's rows not touched as owners on the current thread
     /// (Eloquent's `withoutTouching`): inside it, a child's write does not stamp this
     /// model's `updated_at` through a `belongs_to(.., touch)`, nor does a

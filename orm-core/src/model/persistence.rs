@@ -5,7 +5,7 @@ use super::persist::{
     written_column, Persist,
 };
 use super::*;
-use crate::untimed::touches_paused;
+use crate::untimed::{events_paused, touches_paused};
 
 /// A mass update or delete on a model with hooks: load the models, write each (hooks
 /// run), all in one transaction so a hook's `Err` cancels everything.
@@ -278,6 +278,13 @@ pub(crate) fn insert_named(model: &mut dyn Persist, name: &str) -> Result<()> {
 }
 
 pub(super) fn save(model: &mut dyn Persist, on: &mut On, only: Option<&[&str]>) -> Result<()> {
+    if events_paused() {
+        return save_hooked(&mut Quiet(model), on, only);
+    }
+    save_hooked(model, on, only)
+}
+
+fn save_hooked(model: &mut dyn Persist, on: &mut On, only: Option<&[&str]>) -> Result<()> {
     settle(model);
     if let Some(columns) = only {
         return save_only(model, on, columns);
@@ -493,6 +500,13 @@ fn save_columns(
 
 /// Inserts a model as a creation: hooks, timestamps the caller left unset, the insert.
 pub(super) fn create(model: &mut dyn Persist, on: &mut On) -> Result<()> {
+    if events_paused() {
+        return create_hooked(&mut Quiet(model), on);
+    }
+    create_hooked(model, on)
+}
+
+fn create_hooked(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     settle(model);
     let meta = model.meta();
     model.before_create()?;
@@ -643,6 +657,13 @@ pub(super) fn read_back(
 }
 
 pub(super) fn delete(model: &mut dyn Persist, on: &mut On, force: bool) -> Result<()> {
+    if events_paused() {
+        return delete_hooked(&mut Quiet(model), on, force);
+    }
+    delete_hooked(model, on, force)
+}
+
+fn delete_hooked(model: &mut dyn Persist, on: &mut On, force: bool) -> Result<()> {
     settle(model);
     let stateful = model.state().is_some();
     let meta = model.meta();
@@ -711,6 +732,13 @@ pub(super) fn delete(model: &mut dyn Persist, on: &mut On, force: bool) -> Resul
 }
 
 pub(super) fn restore(model: &mut dyn Persist, on: &mut On) -> Result<()> {
+    if events_paused() {
+        return restore_hooked(&mut Quiet(model), on);
+    }
+    restore_hooked(model, on)
+}
+
+fn restore_hooked(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     let meta = model.meta();
     let Some(i) = meta.deleted_at else {
         return Err(Error::invalid_query(
@@ -773,6 +801,18 @@ pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On) -> Result<()> {
 /// model's row, in the database (so concurrent steps add up), then the field holds the
 /// value stored. `updating`/`updated` run around it, as Eloquent's.
 pub(super) fn step(
+    model: &mut dyn Persist,
+    on: &mut On,
+    steps: Vec<(&str, Value)>,
+    down: bool,
+) -> Result<()> {
+    if events_paused() {
+        return step_hooked(&mut Quiet(model), on, steps, down);
+    }
+    step_hooked(model, on, steps, down)
+}
+
+fn step_hooked(
     model: &mut dyn Persist,
     on: &mut On,
     steps: Vec<(&str, Value)>,

@@ -465,7 +465,7 @@ impl<T> Query<T> {
         }
         let sets = sets.into();
         self.run(move |mut q, c| {
-            if q.model.bulk.take().is_some() {
+            if q.hooked_bulk().is_some() {
                 return Err(Error::invalid_query(
                     InvalidQueryKind::Unsupported,
                     "`update_raw` on a model with hooks: its hooks could not see the new \
@@ -497,7 +497,7 @@ impl<T> Query<T> {
         conn: &mut Connection,
         values: impl IntoIterator<Item = (&'a str, Value)>,
     ) -> Result<u64> {
-        if let Some(bulk) = self.model.bulk.take() {
+        if let Some(bulk) = self.hooked_bulk() {
             let values = values.into_iter().map(|(c, v)| (c.to_owned(), v)).collect();
             return bulk(self, BulkOp::Update(values), conn);
         }
@@ -659,6 +659,14 @@ impl<T> Query<T> {
         self.run(Self::delete_on)
     }
 
+    /// The model's hook-running path for a mass write (taken out of the query), unless
+    /// [`crate::Model::without_events`] pauses the hooks: the write then goes to the
+    /// database as one statement.
+    fn hooked_bulk(&mut self) -> Option<crate::query::BulkWrite<T>> {
+        let bulk = self.model.bulk.take()?;
+        (!crate::untimed::events_paused()).then_some(bulk)
+    }
+
     pub(super) fn delete_on(mut self, conn: &mut Connection) -> Result<u64> {
         if let Some(refused) = self
             .model
@@ -671,7 +679,7 @@ impl<T> Query<T> {
                 refused.to_string(),
             ));
         }
-        if let Some(bulk) = self.model.bulk.take() {
+        if let Some(bulk) = self.hooked_bulk() {
             let force = self.soft_delete().is_none();
             return bulk(self, BulkOp::Delete { force }, conn);
         }
