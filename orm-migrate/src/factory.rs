@@ -450,7 +450,7 @@ impl<M: Factory> FactoryBuilder<M> {
 /// A model given to [`FactoryBuilder::recycle`] or [`FactoryBuilder::has_attached`]:
 /// its type and column values.
 #[derive(Clone)]
-pub struct Recycled {
+struct Recycled {
     meta: &'static ModelMeta,
     values: Vec<Value>,
 }
