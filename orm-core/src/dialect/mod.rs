@@ -334,28 +334,23 @@ pub trait Dialect:
         self.push_json_path(w, column, path, true);
     }
 
-    /// Appends the value at `path` in `column` as a condition comparing it with `value`
-    /// reads it, and returns the text to put before and after the value's placeholder.
-    /// A number or a boolean is compared only where the JSON holds one, so that a row
-    /// holding text or an array there neither matches (SQLite orders any text after
-    /// every number) nor fails the statement (PostgreSQL's cast of its text); elsewhere
-    /// the path's value as it reads. This default is SQLite's (`json_type`).
+    /// Appends the value at `path` in `column` as a condition comparing it with a number
+    /// or a boolean (`scalar`) reads it, and returns the text to put before and after the
+    /// value's placeholder. The value is compared only where the JSON holds that type,
+    /// so that a row holding text or an array there neither matches (SQLite orders any
+    /// text after every number) nor fails the statement (PostgreSQL's cast of its text).
+    /// Other values are compared with the path's text ([`Dialect::push_json_path`]).
+    /// This default is SQLite's (`json_type`).
     fn push_json_compared(
         &self,
         w: &mut SqlWriter,
         column: &str,
         path: &[&str],
-        value: &Value,
+        scalar: JsonScalar,
     ) -> [&'static str; 2] {
-        let types = match value {
-            Value::Int(_) | Value::Float(_) => "'integer', 'real'",
-            #[cfg(feature = "decimal")]
-            Value::Decimal(_) => "'integer', 'real'",
-            Value::Bool(_) => "'true', 'false'",
-            _ => {
-                self.push_json_path(w, column, path, true);
-                return ["", ""];
-            }
+        let types = match scalar {
+            JsonScalar::Number => "'integer', 'real'",
+            JsonScalar::Boolean => "'true', 'false'",
         };
         w.push("CASE WHEN json_type(")
             .push_qualified_name(column)
@@ -1065,6 +1060,30 @@ pub(crate) fn push_json_function(w: &mut SqlWriter, function: &str, column: &str
 
 /// Writes a JSON path as SQLite's and MySQL's functions read it: `$."key"[0]`. The keys
 /// were checked to be letters, digits and underscores, so nothing needs escaping.
+/// The JSON type a path must hold to be compared with a value
+/// ([`Dialect::push_json_compared`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonScalar {
+    /// A number (compared with an integer, a float or a decimal).
+    Number,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl JsonScalar {
+    /// The JSON type compared with `value`; `None` for a value compared with the path's
+    /// text (text, dates, ...).
+    pub fn of(value: &Value) -> Option<JsonScalar> {
+        match value {
+            Value::Int(_) | Value::Float(_) => Some(JsonScalar::Number),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => Some(JsonScalar::Number),
+            Value::Bool(_) => Some(JsonScalar::Boolean),
+            _ => None,
+        }
+    }
+}
+
 pub(crate) fn push_json_path_literal(w: &mut SqlWriter, path: &[&str]) {
     w.push("$");
     for key in path {

@@ -4,7 +4,7 @@ use super::ddl::{push_default, push_enum_check, push_shared_column_type};
 use super::schema::{ColumnDef, ColumnType};
 use super::{
     push_json_function, push_json_path_literal, rewrite_question_marks, Backend, DatePart, Dialect,
-    IsolationLevel, LockMode, SchemaGrammar, SqlWriter,
+    IsolationLevel, JsonScalar, LockMode, SchemaGrammar, SqlWriter,
 };
 use crate::error::{Error, InvalidQueryKind};
 use crate::value::Value;
@@ -270,17 +270,11 @@ impl Dialect for MysqlDialect {
         w: &mut SqlWriter,
         column: &str,
         path: &[&str],
-        value: &Value,
+        scalar: JsonScalar,
     ) -> [&'static str; 2] {
-        let types = match value {
-            Value::Int(_) | Value::Float(_) => "'INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'",
-            #[cfg(feature = "decimal")]
-            Value::Decimal(_) => "'INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'",
-            Value::Bool(_) => "'BOOLEAN'",
-            _ => {
-                self.push_json_path(w, column, path, true);
-                return ["", ""];
-            }
+        let types = match scalar {
+            JsonScalar::Number => "'INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'",
+            JsonScalar::Boolean => "'BOOLEAN'",
         };
         // Only where the JSON holds a number (a boolean): MySQL would read the text
         // "abc" as 0, and the text "true" as the boolean.
@@ -289,9 +283,9 @@ impl Dialect for MysqlDialect {
         w.push(") IN (").push(types).push(") THEN ");
         self.push_json_path(w, column, path, true);
         w.push(" END");
-        match value {
-            Value::Bool(_) => ["IF(", ", 'true', 'false')"],
-            _ => ["", ""],
+        match scalar {
+            JsonScalar::Boolean => ["IF(", ", 'true', 'false')"],
+            JsonScalar::Number => ["", ""],
         }
     }
 

@@ -11,7 +11,8 @@ use super::ddl::{
 };
 use super::schema::{ColumnDef, ColumnType};
 use super::{
-    push_quoted_text, rewrite_question_marks, Backend, DatePart, Dialect, SchemaGrammar, SqlWriter,
+    push_quoted_text, rewrite_question_marks, Backend, DatePart, Dialect, JsonScalar,
+    SchemaGrammar, SqlWriter,
 };
 
 /// SQL syntax of PostgreSQL.
@@ -133,17 +134,11 @@ impl Dialect for PostgresDialect {
         w: &mut SqlWriter,
         column: &str,
         path: &[&str],
-        value: &Value,
+        scalar: JsonScalar,
     ) -> [&'static str; 2] {
-        let (json_type, cast) = match value {
-            Value::Int(_) | Value::Float(_) => ("number", "::numeric"),
-            #[cfg(feature = "decimal")]
-            Value::Decimal(_) => ("number", "::numeric"),
-            Value::Bool(_) => ("boolean", "::boolean"),
-            _ => {
-                self.push_json_path(w, column, path, true);
-                return ["", ""];
-            }
+        let (json_type, cast) = match scalar {
+            JsonScalar::Number => ("number", "::numeric"),
+            JsonScalar::Boolean => ("boolean", "::boolean"),
         };
         // Only where the JSON holds a number (a boolean): casting the text of a string
         // there would fail the whole statement. Other rows compare as NULL.

@@ -1,4 +1,4 @@
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, JsonScalar};
 use crate::error::{Error, InvalidQueryKind, Result};
 use crate::value::Value;
 
@@ -224,7 +224,13 @@ impl SqlWriter {
         match split_json_path(name) {
             Ok(Some((column, path))) => {
                 let dialect = self.dialect;
-                dialect.push_json_compared(self, column, &path, value)
+                match JsonScalar::of(value) {
+                    Some(scalar) => dialect.push_json_compared(self, column, &path, scalar),
+                    None => {
+                        dialect.push_json_path(self, column, &path, true);
+                        ["", ""]
+                    }
+                }
             }
             Ok(None) => {
                 self.push_qualified_name(name);
