@@ -318,6 +318,10 @@ on_every_backend! {
         schema()?;
         let kind = |result: orm_core::Result<u64>| result.unwrap_err().invalid_query_kind();
         assert_eq!(kind(DB::table("parents").where_("id", "=>", 1).count()), Some(InvalidQueryKind::Operator));
+        // NULL compares by `=` / `<>` only: `id > NULL` would quietly match no row.
+        assert_eq!(kind(DB::table("parents").where_("id", ">", None::<i64>).count()), Some(InvalidQueryKind::Operator));
+        assert_eq!(kind(DB::table("parents").or_where("email", "like", None::<String>).count()), Some(InvalidQueryKind::Operator));
+        assert_eq!(DB::table("parents").where_("email", "<>", None::<String>).where_("id", "=", None::<i64>).count()?, 0);
         assert_eq!(kind(DB::table("parents").where_like("email", r"a\").count()), Some(InvalidQueryKind::LikePattern));
         assert_eq!(kind(DB::table("parents").update(Vec::<(&str, Value)>::new())), Some(InvalidQueryKind::Rows));
         assert_eq!(

@@ -180,8 +180,23 @@ impl<T> Query<T> {
         }
     }
 
-    fn basic(self, or: bool, column: Ident, op: impl IntoOperator, value: Value) -> Self {
-        self.push_compared(or, op, |op| WhereKind::Basic { column, op, value })
+    /// `column op value`. NULL compares only by `=` / `<>` (`IS NULL` / `IS NOT NULL`):
+    /// `votes > NULL` is never true, so a query asking for it is refused (as Laravel's
+    /// "illegal operator and value combination") rather than quietly matching no row.
+    fn basic(mut self, or: bool, column: Ident, op: impl IntoOperator, value: Value) -> Self {
+        let Some(op) = self.operator(op) else {
+            return self;
+        };
+        if value.is_null() && !matches!(op, Operator::Eq | Operator::NotEq) {
+            return self.fail(
+                crate::error::InvalidQueryKind::Operator,
+                format!(
+                    "`{column} {op} NULL` is never true: compare with NULL by `=` or `<>` \
+                     (where_null / where_not_null), or pass a value"
+                ),
+            );
+        }
+        self.push_where(or, WhereKind::Basic { column, op, value })
     }
 
     fn group(mut self, or: bool, f: impl FnOnce(Self) -> Self) -> Self {
