@@ -859,3 +859,161 @@ on_every_backend! {
         Ok(())
     }
 }
+
+/// An entry whose after-write hooks refuse some values: `created`/`saved` refuse an
+/// amount of 13, `updated` one of 14, `deleted` and `restored` one of 15.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "entries", hooks, timestamps, soft_deletes)]
+pub struct Entry {
+    pub id: Option<i64>,
+    pub amount: i64,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl ModelHooks for Entry {
+    fn created(&mut self) -> Result<()> {
+        DB::table("entry_log").insert(row! {"note" => format!("created {}", self.amount)})?;
+        if self.amount == 13 {
+            return Err(Error::Cancelled("13 is refused after the insert".into()));
+        }
+        Ok(())
+    }
+
+    fn updated(&mut self) -> Result<()> {
+        if self.amount == 14 {
+            return Err(Error::Cancelled("14 is refused after the update".into()));
+        }
+        Ok(())
+    }
+
+    fn deleted(&mut self) -> Result<()> {
+        if self.amount == 15 {
+            return Err(Error::Cancelled("15 is refused after the delete".into()));
+        }
+        Ok(())
+    }
+
+    fn restored(&mut self) -> Result<()> {
+        if self.amount == 15 {
+            return Err(Error::Cancelled("15 is refused after the restore".into()));
+        }
+        Ok(())
+    }
+}
+
+fn entries_schema() -> Result<()> {
+    DB::statement(per_backend(
+        "CREATE TABLE entries (id INTEGER PRIMARY KEY AUTOINCREMENT, amount INTEGER NOT NULL, \
+         created_at TEXT, updated_at TEXT, deleted_at TEXT)",
+        "CREATE TABLE entries (id BIGSERIAL PRIMARY KEY, amount BIGINT NOT NULL, \
+         created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, deleted_at TIMESTAMPTZ)",
+    ))?;
+    DB::statement(per_backend(
+        "CREATE TABLE entry_log (id INTEGER PRIMARY KEY AUTOINCREMENT, note TEXT NOT NULL)",
+        "CREATE TABLE entry_log (id BIGSERIAL PRIMARY KEY, note TEXT NOT NULL)",
+    ))?;
+    Ok(())
+}
+
+on_every_backend! {
+    fn an_err_from_an_after_hook_leaves_nothing_written_and_the_model_as_it_was() {
+        entries_schema()?;
+        // created: the insert and what the hook wrote are undone; the model is still new.
+        let mut refused = Entry { amount: 13, ..Default::default() };
+        assert!(matches!(refused.save(), Err(Error::Cancelled(_))));
+        assert_eq!((refused.id, refused.created_at), (None, None));
+        assert_eq!(Entry::count()?, 0);
+        assert_eq!(DB::table("entry_log").count()?, 0);
+        assert!(matches!(Entry::create(Entry { amount: 13, ..Default::default() }), Err(Error::Cancelled(_))));
+        assert_eq!(Entry::count()?, 0);
+        // The same model saved again with an accepted value is one row, not two.
+        refused.amount = 12;
+        refused.save()?;
+        assert_eq!(Entry::count()?, 1);
+        assert_eq!(DB::table("entry_log").count()?, 1);
+
+        // updated: the row keeps its stored value, the model its unsaved change.
+        let mut entry = Entry::find_or_fail(refused.id.unwrap())?;
+        let stamped = entry.updated_at;
+        entry.amount = 14;
+        assert!(matches!(entry.save(), Err(Error::Cancelled(_))));
+        assert_eq!(Entry::find_or_fail(entry.id.unwrap())?.amount, 12);
+        assert_eq!((entry.amount, entry.updated_at), (14, stamped));
+        assert!(entry.is_dirty()?);
+        assert!(matches!(entry.increment("amount", 2), Err(Error::Cancelled(_))));
+        assert_eq!(Entry::find_or_fail(entry.id.unwrap())?.amount, 12);
+
+        // deleted and restored: the soft delete and the restore are undone.
+        let mut doomed = Entry::create(Entry { amount: 15, ..Default::default() })?;
+        assert!(matches!(doomed.delete(), Err(Error::Cancelled(_))));
+        assert!(doomed.deleted_at.is_none());
+        assert_eq!(Entry::count()?, 2);
+        assert!(matches!(doomed.force_delete(), Err(Error::Cancelled(_))));
+        assert_eq!(Entry::with_trashed().count()?, 2);
+        Entry::without_events(|| doomed.delete())?;
+        assert!(doomed.deleted_at.is_some());
+        assert!(matches!(doomed.restore(), Err(Error::Cancelled(_))));
+        assert!(doomed.deleted_at.is_some());
+        assert_eq!(Entry::count()?, 1);
+
+        // Inside the caller's transaction the refused write is undone alone (a
+        // savepoint): the transaction goes on and keeps the rest.
+        DB::transaction(|| {
+            Entry::create(Entry { amount: 1, ..Default::default() })?;
+            assert!(Entry::create(Entry { amount: 13, ..Default::default() }).is_err());
+            Entry::create(Entry { amount: 2, ..Default::default() })?;
+            Ok(())
+        })?;
+        let amounts: Vec<i64> = Entry::with_trashed().order_by("id").pluck("amount")?;
+        assert_eq!(amounts, [12, 15, 1, 2]);
+        Ok(())
+    }
+}
+
+/// A model whose table is named with its schema (a PostgreSQL schema, a MySQL database,
+/// an attached SQLite database).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "orm_elsewhere.shelf_items", timestamps)]
+pub struct ShelfItem {
+    pub id: Option<i64>,
+    pub name: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+on_every_backend! {
+    fn a_model_on_a_schema_qualified_table_finds_and_writes_by_key() {
+        // One schema for the whole run, its table made anew by the one test that uses it.
+        DB::statement(orm_tests::per_backend3(
+            "ATTACH DATABASE ':memory:' AS orm_elsewhere",
+            "CREATE SCHEMA IF NOT EXISTS orm_elsewhere",
+            "CREATE DATABASE IF NOT EXISTS orm_elsewhere",
+        ))?;
+        DB::statement("DROP TABLE IF EXISTS orm_elsewhere.shelf_items")?;
+        DB::statement(per_backend(
+            "CREATE TABLE orm_elsewhere.shelf_items (id INTEGER PRIMARY KEY AUTOINCREMENT, \
+             name TEXT NOT NULL, created_at TEXT, updated_at TEXT)",
+            "CREATE TABLE orm_elsewhere.shelf_items (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, \
+             created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ)",
+        ))?;
+        let mut item = ShelfItem::create(ShelfItem { name: "lamp".into(), ..Default::default() })?;
+        let id = item.id.expect("a key from the insert");
+        assert_eq!(ShelfItem::find_or_fail(id)?.name, "lamp");
+        item.name = "desk lamp".into();
+        item.save()?;
+        let mut more = vec![
+            ShelfItem { name: "chair".into(), ..Default::default() },
+            ShelfItem { name: "rug".into(), ..Default::default() },
+        ];
+        ShelfItem::insert_many(&mut more)?;
+        assert!(more.iter().all(|m| m.id.is_some()));
+        let names: Vec<String> = ShelfItem::query().order_by("id").pluck("name")?;
+        assert_eq!(names, ["desk lamp", "chair", "rug"]);
+        ShelfItem::find_or_fail(id)?.delete()?;
+        assert_eq!(ShelfItem::count()?, 2);
+        DB::statement("DROP TABLE orm_elsewhere.shelf_items")?;
+        Ok(())
+    }
+}

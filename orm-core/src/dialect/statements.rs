@@ -63,7 +63,7 @@ pub trait StatementGrammar {
     fn push_find_by_key(&self, w: &mut SqlWriter, find: &FindByKey<'_>) {
         w.push("SELECT ")
             .push_identifiers(find.columns.iter().copied());
-        w.push(" FROM ").push_identifier(find.row.table);
+        w.push(" FROM ").push_table_name(find.row.table);
         push_key_condition(w, find.row.key, 1);
         if let Some(deleted_at) = find.not_deleted {
             w.push(" AND ").push_identifier(deleted_at).push(" IS NULL");
@@ -77,13 +77,13 @@ pub trait StatementGrammar {
 
     /// Appends `SELECT 1 FROM table WHERE key = ?`.
     fn push_exists_by_key(&self, w: &mut SqlWriter, row: ByKey<'_>) {
-        w.push("SELECT 1 FROM ").push_identifier(row.table);
+        w.push("SELECT 1 FROM ").push_table_name(row.table);
         push_key_condition(w, row.key, 1);
     }
 
     /// Appends `DELETE FROM table WHERE key = ?`.
     fn push_delete_by_key(&self, w: &mut SqlWriter, row: ByKey<'_>) {
-        w.push("DELETE FROM ").push_identifier(row.table);
+        w.push("DELETE FROM ").push_table_name(row.table);
         push_key_condition(w, row.key, 1);
     }
 
@@ -99,7 +99,7 @@ pub trait StatementGrammar {
     /// columns it asks for.
     fn push_insert_rows(&self, w: &mut SqlWriter, insert: &InsertRows<'_>) {
         let width = insert.columns.len();
-        w.push("INSERT INTO ").push_identifier(insert.table);
+        w.push("INSERT INTO ").push_table_name(insert.table);
         if width == 0 {
             w.push(self.default_values_clause());
         } else {
@@ -133,7 +133,7 @@ pub trait StatementGrammar {
     /// Appends an update of one row by key ([`UpdateByKey`]).
     fn push_update_by_key(&self, w: &mut SqlWriter, update: &UpdateByKey<'_>) {
         w.push("UPDATE ")
-            .push_identifier(update.row.table)
+            .push_table_name(update.row.table)
             .push(" SET ");
         for (i, column) in update.set.iter().enumerate() {
             if i > 0 {

@@ -27,6 +27,10 @@ pub(crate) trait Persist: ModelHooks {
     fn fill_new_key(&mut self) -> Result<()>;
     /// `created` then `saved`.
     fn after_create(&mut self) -> Result<()>;
+    /// Whether the model's own hooks run on its writes (not for a quiet write).
+    fn runs_hooks(&self) -> bool {
+        self.meta().hooks && !crate::untimed::events_paused()
+    }
 }
 
 impl<M: Model> Persist for M {
@@ -94,6 +98,9 @@ impl ModelHooks for Quiet<'_> {}
 impl Persist for Quiet<'_> {
     fn meta(&self) -> &'static ModelMeta {
         self.0.meta()
+    }
+    fn runs_hooks(&self) -> bool {
+        false
     }
     fn to_values(&self) -> Vec<Value> {
         self.0.to_values()

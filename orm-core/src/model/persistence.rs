@@ -52,7 +52,7 @@ fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On) -> Result<()> {
             }
             save_columns(model, on, &columns, Some(&baseline))
         }
-        BulkOp::Delete { force } => delete(model, on, *force),
+        BulkOp::Delete { force } => delete_with(model, on, *force, false),
     }
 }
 
@@ -277,6 +277,33 @@ pub(crate) fn insert_named(model: &mut dyn Persist, name: &str) -> Result<()> {
     create(model, &mut On::Remembered(Arc::from(name)))
 }
 
+/// Runs `write` (a model's write from its statement on: the statement, then touching its
+/// owners and the hooks that follow it) in a transaction (a savepoint inside one) when
+/// a step after the statement may still fail: the model's `created`/`updated`/`saved`/
+/// `deleted`/`restored` hooks, or touching its owners. Else such an `Err` was returned
+/// for a row that was kept, and a retry of the call wrote it twice. The hooks that run
+/// before the write (`saving`, `creating`, ..) stay outside, as before: an `Err` from
+/// them writes nothing. A failed `write` leaves the model as it was when `write` began.
+/// `alone` is false for a write that is already part of one transaction (a mass write
+/// model by model), whose failure undoes the whole.
+fn all_or_nothing(
+    model: &mut dyn Persist,
+    on: &mut On,
+    alone: bool,
+    write: impl FnOnce(&mut dyn Persist, &mut On) -> Result<()>,
+) -> Result<()> {
+    let after_steps = model.runs_hooks() || model.meta().relations.iter().any(|r| r.touch);
+    if !alone || !after_steps {
+        return write(model, on);
+    }
+    let before = Snapshot::take(model);
+    let result = on.transaction(|on| write(model, on));
+    if result.is_err() {
+        before.restore(model);
+    }
+    result
+}
+
 pub(super) fn save(model: &mut dyn Persist, on: &mut On, only: Option<&[&str]>) -> Result<()> {
     if events_paused() {
         return save_hooked(&mut Quiet(model), on, only);
@@ -316,6 +343,12 @@ pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     }
     model.saving()?;
     model.updating()?;
+    all_or_nothing(model, on, true, update_every_column)
+}
+
+/// [`save_by_key`]'s update of every column, and what follows it.
+fn update_every_column(model: &mut dyn Persist, on: &mut On) -> Result<()> {
+    let meta = model.meta();
     set_timestamp(model, meta.stamped_updated_at(), timestamp_for(meta))?;
     model.prepare_values()?;
     let key = model.key_value();
@@ -376,10 +409,18 @@ pub(super) fn update_changed(model: &mut dyn Persist, on: &mut On) -> Result<()>
     }
     model.updating()?;
     model.prepare_values()?;
-    let mut changed = changes(model);
+    let changed = changes(model);
     if changed.is_empty() {
         return model.saved();
     }
+    all_or_nothing(model, on, true, |model, on| {
+        update_columns(model, on, changed)
+    })
+}
+
+/// [`update_changed`]'s update of the `changed` columns, and what follows it.
+fn update_columns(model: &mut dyn Persist, on: &mut On, mut changed: Vec<usize>) -> Result<()> {
+    let meta = model.meta();
     if let Some(u) = meta.stamped_updated_at() {
         // `updated_at` is stamped unless the caller changed it themselves.
         if !changed.contains(&u) {
@@ -437,6 +478,21 @@ fn save_columns(
     }
     model.saving()?;
     model.updating()?;
+    // A mass update (`baseline`) writes its models in one transaction already.
+    all_or_nothing(model, on, baseline.is_none(), |model, on| {
+        update_named_columns(model, on, columns, baseline)
+    })
+}
+
+/// [`save_columns`]'s update, and what follows it.
+fn update_named_columns(
+    model: &mut dyn Persist,
+    on: &mut On,
+    columns: &[&str],
+    baseline: Option<&[Option<Value>]>,
+) -> Result<()> {
+    let meta = model.meta();
+    let key = model.key_value();
     model.prepare_values()?;
     let at = timestamp_for(meta);
     let updated_at = meta.stamped_updated_at();
@@ -510,15 +566,17 @@ fn create_hooked(model: &mut dyn Persist, on: &mut On) -> Result<()> {
     settle(model);
     let meta = model.meta();
     model.before_create()?;
-    let at = timestamp_for(meta);
-    stamp_unset(model, meta.stamped_created_at(), at)?;
-    stamp_unset(model, meta.stamped_updated_at(), at)?;
-    let mark = insert(model, on)?;
-    remember_write(model, mark, Written::Inserted);
-    mark_stored(model);
-    record_created(model);
-    touch_owners(model, on)?;
-    model.after_create()
+    all_or_nothing(model, on, true, |model, on| {
+        let at = timestamp_for(meta);
+        stamp_unset(model, meta.stamped_created_at(), at)?;
+        stamp_unset(model, meta.stamped_updated_at(), at)?;
+        let mark = insert(model, on)?;
+        remember_write(model, mark, Written::Inserted);
+        mark_stored(model);
+        record_created(model);
+        touch_owners(model, on)?;
+        model.after_create()
+    })
 }
 
 /// The `INSERT` of one model; the columns left to the database (generated key, unset
@@ -657,15 +715,19 @@ pub(super) fn read_back(
 }
 
 pub(super) fn delete(model: &mut dyn Persist, on: &mut On, force: bool) -> Result<()> {
-    if events_paused() {
-        return delete_hooked(&mut Quiet(model), on, force);
-    }
-    delete_hooked(model, on, force)
+    delete_with(model, on, force, true)
 }
 
-fn delete_hooked(model: &mut dyn Persist, on: &mut On, force: bool) -> Result<()> {
+/// [`delete`]; `alone` as for [`all_or_nothing`].
+fn delete_with(model: &mut dyn Persist, on: &mut On, force: bool, alone: bool) -> Result<()> {
+    if events_paused() {
+        return delete_hooked(&mut Quiet(model), on, force, alone);
+    }
+    delete_hooked(model, on, force, alone)
+}
+
+fn delete_hooked(model: &mut dyn Persist, on: &mut On, force: bool, alone: bool) -> Result<()> {
     settle(model);
-    let stateful = model.state().is_some();
     let meta = model.meta();
     let key = model.key_value();
     if key.is_null() {
@@ -676,6 +738,17 @@ fn delete_hooked(model: &mut dyn Persist, on: &mut On, force: bool) -> Result<()
         model.force_deleting()?;
     }
     model.deleting()?;
+    all_or_nothing(model, on, alone, |model, on| {
+        delete_row(model, on, force, key)
+    })
+}
+
+/// [`delete_hooked`]'s statement (a soft delete's update, or the `DELETE`), and what
+/// follows it.
+fn delete_row(model: &mut dyn Persist, on: &mut On, force: bool, key: Value) -> Result<()> {
+    let stateful = model.state().is_some();
+    let meta = model.meta();
+    let forcing = force && meta.deleted_at.is_some();
     match meta.deleted_at {
         Some(i) if !force => {
             let at = now();
@@ -751,10 +824,12 @@ fn restore_hooked(model: &mut dyn Persist, on: &mut On) -> Result<()> {
         return Err(missing_key(meta, "restore"));
     }
     model.restoring()?;
-    model.set_column(meta.columns[i], ValueRef::Null)?;
-    // A full save, as Eloquent's `restore`: changes made meanwhile are written too.
-    save(model, on, None)?;
-    model.restored()
+    all_or_nothing(model, on, true, |model, on| {
+        model.set_column(meta.columns[i], ValueRef::Null)?;
+        // A full save, as Eloquent's `restore`: changes made meanwhile are written too.
+        save(model, on, None)?;
+        model.restored()
+    })
 }
 
 pub(super) fn refresh<M: Model>(model: &mut M, on: &mut On) -> Result<()> {
@@ -819,7 +894,6 @@ fn step_hooked(
     down: bool,
 ) -> Result<()> {
     settle(model);
-    let stateful = model.state().is_some();
     let meta = model.meta();
     let action = if down { "decrement" } else { "increment" };
     let mut stepped: Vec<(usize, &'static str)> = Vec::with_capacity(steps.len());
@@ -839,6 +913,22 @@ fn step_hooked(
         return Err(missing_key(meta, action));
     }
     model.updating()?;
+    all_or_nothing(model, on, true, |model, on| {
+        step_row(model, on, steps, &stepped, down, key)
+    })
+}
+
+/// [`step_hooked`]'s update, and what follows it.
+fn step_row(
+    model: &mut dyn Persist,
+    on: &mut On,
+    steps: Vec<(&str, Value)>,
+    stepped: &[(usize, &'static str)],
+    down: bool,
+    key: Value,
+) -> Result<()> {
+    let stateful = model.state().is_some();
+    let meta = model.meta();
     let at = timestamp_for(meta);
     let updated_at = meta.stamped_updated_at();
     let version = version_read(model);
