@@ -329,6 +329,10 @@ on_every_backend! {
         assert_eq!(names(DB::table("flags").where_eq("options->enabled", false))?, ["off"]);
         assert_eq!(names(DB::table("flags").where_("options->n", ">", 1.6))?, ["off"]);
         assert_eq!(names(DB::table("flags").where_("options->n", "<", 2))?, ["on"]);
+        // A decimal compares as a number too (MySQL compared its text: "2" > "10.5").
+        let ten_and_a_half: orm_core::Decimal = "10.5".parse().unwrap();
+        assert_eq!(names(DB::table("flags").where_("options->n", ">", ten_and_a_half))?, Vec::<String>::new());
+        assert_eq!(names(DB::table("flags").where_("options->n", "<", ten_and_a_half))?, ["off", "on"]);
         // Written as a JSON boolean, found as one.
         DB::table("flags").where_eq("name", "off").update(row! {"options->enabled" => true})?;
         assert_eq!(names(DB::table("flags").where_eq("options->enabled", true))?, ["off", "on"]);
@@ -410,6 +414,19 @@ on_every_backend! {
         DB::table("docs").update(row! {"doc->p" => serde_json::json!({"q": 1}), "doc->p->r" => 2})?;
         let doc: serde_json::Value = DB::table("docs").value("doc")?.unwrap();
         assert_eq!(doc["p"], serde_json::json!({"q": 1, "r": 2}));
+        // A NULL document: the paths set make the object (json_set of NULL is NULL, and
+        // the row was counted as updated with nothing kept).
+        Schema::on_default(|s| {
+            s.create("maybe_docs", |t| {
+                t.increments("id");
+                t.json("doc").nullable();
+            })
+        })
+        .map_err(Error::other)?;
+        DB::table("maybe_docs").insert(row! {"doc" => None::<serde_json::Value>})?;
+        assert_eq!(DB::table("maybe_docs").update(row! {"doc->a->b" => 1, "doc->c" => "x"})?, 1);
+        let doc: serde_json::Value = DB::table("maybe_docs").value("doc")?.unwrap();
+        assert_eq!(doc, serde_json::json!({"a": {"b": 1}, "c": "x"}));
         Ok(())
     }
 

@@ -285,7 +285,9 @@ impl Dialect for MysqlDialect {
         w.push(" END");
         match scalar {
             JsonScalar::Boolean => ["IF(", ", 'true', 'false')"],
-            JsonScalar::Number => ["", ""],
+            // A decimal is bound as its text, which the path's text would be compared
+            // with as text ('9' > '10.5'): `+ 0` makes it a number.
+            JsonScalar::Number => ["(", " + 0)"],
         }
     }
 

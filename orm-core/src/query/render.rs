@@ -1085,7 +1085,11 @@ fn push_json_sets<'a>(
     for _ in 0..steps {
         dialect.push_json_set_open(w);
     }
-    w.push_qualified_name(column);
+    // A NULL document is an empty object here: setting a path of NULL gives NULL, so the
+    // row would be counted as updated and keep nothing.
+    w.push("COALESCE(")
+        .push_qualified_name(column)
+        .push(", '{}')");
     let mut parents = parents.into_iter();
     for (name, path, value) in paths {
         for depth in parents.next().unwrap_or_default() {
