@@ -1152,6 +1152,11 @@ on_every_backend! {
         assert_eq!(DB::table("users").where_eq("email", "uoi@example.com").value::<String>("name")?.as_deref(), Some("Uoi"));
         assert_eq!(DB::table("users").update_or_insert(row! {"email" => "uoi@example.com"}, Vec::<(&str, Value)>::new())?, 0);
         DB::table("users").where_eq("email", "uoi@example.com").delete()?;
+        // Inserting, a value wins over an attribute of the same column (array_merge).
+        let moved = row! {"email" => "new-uoi@example.com", "name" => "Uoi"};
+        assert_eq!(DB::table("users").update_or_insert(row! {"email" => "uoi@example.com"}, moved)?, 1);
+        assert_eq!(DB::table("users").where_eq("email", "new-uoi@example.com").count()?, 1);
+        DB::table("users").where_eq("email", "new-uoi@example.com").delete()?;
 
         assert_eq!(DB::table("users").where_eq("team_id", 1).update(row! {"votes" => 50, "active" => true})?, 3);
         assert_eq!(DB::table("users").where_eq("team_id", 1).sum("votes")?, 150.0);

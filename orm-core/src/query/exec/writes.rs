@@ -328,7 +328,15 @@ impl<T> Query<T> {
                 q.where_eq(Ident::Owned((*column).to_owned()), value.clone())
             });
             if !matching.clone().exists_on(c)? {
-                let row = attributes.into_iter().chain(values);
+                // The attributes merged with the values, a value winning over an
+                // attribute of the same column (Laravel's `array_merge`).
+                let mut row = attributes;
+                for (column, value) in values {
+                    match row.iter_mut().find(|(c, _)| *c == column) {
+                        Some(slot) => slot.1 = value,
+                        None => row.push((column, value)),
+                    }
+                }
                 return q.insert_many_on(c, [row]);
             }
             if values.is_empty() {
