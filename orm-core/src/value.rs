@@ -102,6 +102,28 @@ impl Value {
         }
     }
 
+    /// This key as a lookup of a key column of `family` compares it, or `None` when no
+    /// row can have it. Text given for an integer key is the integer it spells (`"7"`,
+    /// `" 7"`, `"7.0"`: as found rows are matched to given keys); text that spells none
+    /// (`"7abc"`, `"7 OR 1=1"`) has no row, where the databases each read their own
+    /// forms of it (MySQL its leading digits: `"7abc"` found row 7).
+    pub(crate) fn into_lookup_key(self, family: TypeFamily) -> Option<Value> {
+        match (self, family) {
+            (Value::Text(text), TypeFamily::Integer) => {
+                let trimmed = text.trim();
+                if let Ok(n) = trimmed.parse::<i64>() {
+                    return Some(Value::Int(n));
+                }
+                trimmed
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| Value::Int(f as i64))
+            }
+            (value, family) => Some(value.into_key_of(family)),
+        }
+    }
+
     /// Drops the value, one that owns nothing (`NULL` or a number: nearly every key)
     /// without a call to the drop glue.
     #[inline(always)]

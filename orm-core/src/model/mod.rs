@@ -335,7 +335,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// The rows with these keys (in no particular order; missing keys are skipped). A
     /// list longer than a statement can bind is read in parts, each key once.
     fn find_many<K: ToValue>(keys: impl IntoIterator<Item = K>) -> Result<Vec<Self>> {
-        let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
+        let keys = lookup_keys(Self::meta(), keys.into_iter().map(|k| k.to_value()));
         if keys.len() <= FIND_MANY_PART {
             return Self::query().where_in(Self::meta().primary_key, keys).get();
         }
@@ -962,6 +962,13 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
 /// (SQLite's 32 766), with room for the model's scopes.
 const FIND_MANY_PART: usize = 30_000;
 
+/// `keys` as the model's key column compares them, without those no row can have (see
+/// [`Value::into_lookup_key`]).
+fn lookup_keys(meta: &ModelMeta, keys: impl Iterator<Item = Value>) -> Vec<Value> {
+    let family = meta.column_types[meta.primary_key_index].0;
+    keys.filter_map(|key| key.into_lookup_key(family)).collect()
+}
+
 /// `keys` without repeats (a row read by two parts would come back twice), in parts of
 /// at most [`FIND_MANY_PART`].
 fn key_parts(keys: Vec<Value>) -> Vec<Vec<Value>> {
@@ -1034,6 +1041,16 @@ fn find_by_key_from<M: Model>(
     replica: bool,
 ) -> Result<Option<M>> {
     let meta = M::meta();
+    let key = match key {
+        Value::Text(_) => {
+            let family = meta.column_types[meta.primary_key_index].0;
+            match key.into_lookup_key(family) {
+                Some(key) => key,
+                None => return Ok(None),
+            }
+        }
+        key => key,
+    };
     // Global scopes may apply to a lookup, not to reading the stored row (`fresh`,
     // `refresh`, a write's check): that reads the table by key, whatever the scopes add,
     // joins included (Eloquent's `newQueryWithoutScopes`). A lookup loads the relations
@@ -1195,7 +1212,7 @@ fn destroy<M: Model, K: ToValue>(
 ) -> Result<u64> {
     let meta = M::meta();
     let key_column = format!("{}.{}", meta.table, meta.primary_key);
-    let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
+    let keys = lookup_keys(meta, keys.into_iter().map(|k| k.to_value()));
     // A row two spellings of one key found (`1` and `"1"`) in different parts is
     // deleted once.
     let mut deleted = std::collections::HashSet::new();
@@ -1300,7 +1317,7 @@ impl<M: Model> Query<M> {
     ) -> Result<Vec<M>> {
         let keys: Vec<Value> = keys.into_iter().map(|k| k.to_value()).collect();
         let mut by_key: std::collections::HashMap<String, M> = std::collections::HashMap::new();
-        for part in key_parts(keys.clone()) {
+        for part in key_parts(lookup_keys(M::meta(), keys.iter().cloned())) {
             for model in self.clone().find_many(part)? {
                 by_key.insert(model.key_value().to_string(), model);
             }
