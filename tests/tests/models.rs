@@ -968,6 +968,16 @@ on_every_backend! {
         })?;
         let amounts: Vec<i64> = Entry::with_trashed().order_by("id").pluck("amount")?;
         assert_eq!(amounts, [12, 15, 1, 2]);
+
+        // insert_many: every row, and what the hooks wrote, or none.
+        let logged = DB::table("entry_log").count()?;
+        let mut batch = vec![Entry { amount: 3, ..Default::default() }, Entry { amount: 13, ..Default::default() }];
+        assert!(matches!(Entry::insert_many(&mut batch), Err(Error::Cancelled(_))));
+        assert!(batch.iter().all(|e| e.id.is_none()), "{batch:?}");
+        assert_eq!((Entry::with_trashed().count()?, DB::table("entry_log").count()?), (4, logged));
+        batch[1].amount = 4;
+        Entry::insert_many(&mut batch)?;
+        assert_eq!(Entry::with_trashed().count()?, 6);
         Ok(())
     }
 }

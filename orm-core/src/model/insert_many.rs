@@ -22,6 +22,24 @@ pub(super) fn insert_many<M: Model>(models: &mut [M], on: &mut On) -> Result<()>
         model.truncate_to_stored();
         model.check_values()?;
     }
+    // With hooks, the rows and the `created`/`saved` hooks after them are kept or undone
+    // together, as a single model's create (see `persistence::all_or_nothing`).
+    if hooks && meta.hooks {
+        let before: Vec<Snapshot> = models.iter().map(|m| Snapshot::take(m)).collect();
+        let result = on.transaction(|on| insert_rows(models, on, hooks));
+        if result.is_err() {
+            for (model, snapshot) in models.iter_mut().zip(before) {
+                snapshot.restore(model);
+            }
+        }
+        return result;
+    }
+    insert_rows(models, on, hooks)
+}
+
+/// [`insert_many`]'s statements, and the hooks after them.
+fn insert_rows<M: Model>(models: &mut [M], on: &mut On, hooks: bool) -> Result<()> {
+    let meta = M::meta();
     // Runs of rows of one shape (which columns the database fills) go together.
     let groups = insert_groups(models);
     let stateful = models.first().is_some_and(|m| m.state().is_some());

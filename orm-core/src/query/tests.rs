@@ -946,7 +946,7 @@ fn json_paths_per_dialect() {
     );
     assert_eq!(
         my(&query),
-        "SELECT * FROM `users` WHERE CASE WHEN json_type(json_extract(`options`, '$.\"size\"')) IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL') THEN json_unquote(json_extract(`options`, '$.\"size\"')) END > ? AND CASE WHEN json_type(json_extract(`options`, '$.\"on\"')) IN ('BOOLEAN') THEN json_unquote(json_extract(`options`, '$.\"on\"')) END = IF(?, 'true', 'false') AND json_unquote(json_extract(`tags`, '$[0]')) = ? ORDER BY json_extract(`options`, '$.\"rank\"') ASC"
+        "SELECT * FROM `users` WHERE CASE WHEN json_type(json_extract(`options`, '$.\"size\"')) IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL') THEN json_unquote(json_extract(`options`, '$.\"size\"')) END > (? + 0) AND CASE WHEN json_type(json_extract(`options`, '$.\"on\"')) IN ('BOOLEAN') THEN json_unquote(json_extract(`options`, '$.\"on\"')) END = IF(?, 'true', 'false') AND json_unquote(json_extract(`tags`, '$[0]')) = ? ORDER BY json_extract(`options`, '$.\"rank\"') ASC"
     );
     #[cfg(feature = "json")]
     {
