@@ -141,6 +141,12 @@ impl FromValue for serde_json::Value {
                 expected: "serde_json::Value".into(),
                 found: format!("text that is not JSON ({e})"),
             }),
+            // A JSON path's number or boolean as SQLite's `json_extract` gives it.
+            ValueRef::Int(n) => Ok(serde_json::Value::from(n)),
+            ValueRef::Bool(b) => Ok(serde_json::Value::Bool(b)),
+            ValueRef::Float(f) => serde_json::Number::from_f64(f)
+                .map(serde_json::Value::Number)
+                .ok_or_else(|| DecodeError::new("serde_json::Value", &value)),
             other => Err(DecodeError::new("serde_json::Value", &other)),
         }
     }

@@ -329,6 +329,10 @@ on_every_backend! {
         assert_eq!(names(DB::table("flags").where_eq("options->enabled", false))?, ["off"]);
         assert_eq!(names(DB::table("flags").where_("options->n", ">", 1.6))?, ["off"]);
         assert_eq!(names(DB::table("flags").where_("options->n", "<", 2))?, ["on"]);
+        // A path's number reads into a serde_json::Value on every backend (SQLite gives it
+        // as an SQL number, the servers as its text).
+        let ns: Vec<serde_json::Value> = DB::table("flags").order_by("name").pluck("options->n")?;
+        assert_eq!(ns, [serde_json::json!(2), serde_json::json!(1.5)]);
         // A decimal compares as a number too (MySQL compared its text: "2" > "10.5").
         let ten_and_a_half: orm_core::Decimal = "10.5".parse().unwrap();
         assert_eq!(names(DB::table("flags").where_("options->n", ">", ten_and_a_half))?, Vec::<String>::new());

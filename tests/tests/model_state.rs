@@ -1041,6 +1041,30 @@ on_every_backend! {
         Ok(())
     }
 
+    fn an_increment_past_the_integer_range_is_refused_and_keeps_the_value() {
+        // SQLite made the sum a double, stored in the integer column: the row then no
+        // longer read as an integer. Every backend now refuses it as out of range.
+        DB::statement(orm_tests::per_backend(
+            "CREATE TABLE tallies (id INTEGER PRIMARY KEY, n BIGINT NOT NULL, f DOUBLE NOT NULL)",
+            "CREATE TABLE tallies (id BIGINT PRIMARY KEY, n BIGINT NOT NULL, f DOUBLE PRECISION NOT NULL)",
+        ))?;
+        let near = i64::MAX - 10;
+        DB::table("tallies").insert(row! {"id" => 1, "n" => near, "f" => 1.5})?;
+        let up = DB::table("tallies").where_eq("id", 1).increment("n", 100);
+        assert!(matches!(up, Err(Error::ValueOutOfRange { .. })), "{up:?}");
+        let down = DB::table("tallies").where_eq("id", 1).decrement("n", i64::MAX);
+        assert!(down.is_ok(), "{down:?}");
+        let low = DB::table("tallies").where_eq("id", 1).decrement("n", i64::MAX);
+        assert!(matches!(low, Err(Error::ValueOutOfRange { .. })), "{low:?}");
+        assert_eq!(DB::table("tallies").value::<i64>("n")?, Some(near - i64::MAX));
+        // Within the range, and on a float column, a step is a step.
+        DB::table("tallies").where_eq("id", 1).increment("n", 7)?;
+        DB::table("tallies").where_eq("id", 1).increment("f", 2)?;
+        let row = DB::table("tallies").first()?.expect("the row");
+        assert_eq!((row.get::<i64, _>("n")?, row.get::<f64, _>("f")?), (near - i64::MAX + 7, 3.5));
+        Ok(())
+    }
+
     fn increment_steps_the_stored_value_and_reads_it_back() {
         schema()?;
         let id = alice()?.id.unwrap();

@@ -376,6 +376,13 @@ pub(crate) fn map_error(error: rusqlite::Error) -> Error {
         rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::NotADatabase => {
             Error::Connection { message, source }
         }
+        // An integer result past i64 (`abs`, and the dialect's checked increment).
+        _ if message == "integer overflow" => Error::ValueOutOfRange {
+            message,
+            code: Some(failure.extended_code.to_string()),
+            sql: None,
+            source,
+        },
         _ => Error::Database {
             message,
             code: Some(failure.extended_code.to_string()),

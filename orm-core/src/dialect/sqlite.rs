@@ -159,6 +159,19 @@ impl Dialect for SqliteDialect {
         let decimal = matches!(by, Value::Decimal(_));
         #[cfg(not(feature = "decimal"))]
         let decimal = false;
+        if let Value::Int(_) = by {
+            // SQLite turns an integer sum past i64 into a double, stored in the integer
+            // column: a lost value that no longer reads as an integer. `abs` of i64::MIN
+            // is SQLite's "integer overflow" error instead, as the servers refuse it.
+            w.push("CASE WHEN typeof(")
+                .push_identifier(column)
+                .push(") = 'integer' AND typeof(");
+            super::push_column_step(w, column, by.clone(), subtract);
+            w.push(") = 'real' THEN abs(-9223372036854775807 - 1) ELSE ");
+            super::push_column_step(w, column, by, subtract);
+            w.push(" END");
+            return;
+        }
         if !decimal {
             return super::push_column_step(w, column, by, subtract);
         }
