@@ -410,6 +410,13 @@ impl<T> Query<T> {
     /// `upsert`: each row gets `created_at` and `updated_at` (now) unless it gives them,
     /// and `updated_at` joins a non-empty `update`, so an updated row is stamped and
     /// keeps its `created_at`.
+    ///
+    /// **MySQL/MariaDB** have no conflict target (`ON DUPLICATE KEY UPDATE`): a row that
+    /// conflicts on *another* unique index than `unique_by` updates the row it conflicts
+    /// with there (an upsert by `email` whose `username` is another user's overwrites
+    /// that user's `update` columns), where SQLite and PostgreSQL refuse it with
+    /// [`crate::Error::UniqueViolation`]. On a table with several unique indexes, check
+    /// the other keys first, or upsert inside a transaction that reads them.
     pub fn upsert<'a, R>(
         self,
         rows: impl IntoIterator<Item = R>,
