@@ -471,10 +471,8 @@ fn save_columns(
     baseline: Option<&[Option<Value>]>,
 ) -> Result<()> {
     settle(model);
-    let meta = model.meta();
-    let key = model.key_value();
-    if key.is_null() {
-        return Err(missing_key(meta, "update"));
+    if model.key_value().is_null() {
+        return Err(missing_key(model.meta(), "update"));
     }
     model.saving()?;
     model.updating()?;
