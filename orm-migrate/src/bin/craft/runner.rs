@@ -199,6 +199,9 @@ fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String>
         }
         std::thread::sleep(Duration::from_millis(25));
     };
+    // A terminal's Ctrl-C reaches cargo too, which may end before the loop saw the
+    // signal: the build was interrupted, not a failure to compile.
+    interrupts.terminate_if_interrupted();
     let messages = stdout.map(join).unwrap_or_default();
     let diagnostics = stderr.map(join).unwrap_or_default();
     if !status.success() {
