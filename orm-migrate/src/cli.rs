@@ -350,6 +350,28 @@ pub fn run_app_with_models(
     run_command_with_models(migrations, seeders, models, &cli.command)
 }
 
+/// [`run_app_with_models`] for the app whose package is at `app_dir`, as the runner
+/// `craft new` writes calls it: `run_app_in(env!("CARGO_MANIFEST_DIR"), ..)`. Asked by
+/// `craft` which app it belongs to (the environment variable [`APP_DIR_QUERY`] set), it
+/// prints `app_dir` and runs nothing: apps that share a `CARGO_TARGET_DIR` build their
+/// runners to one path, and `craft` checks that the runner it starts is its app's.
+pub fn run_app_in(
+    app_dir: &str,
+    migrations: Vec<Box<dyn Migration>>,
+    seeders: Vec<Box<dyn Seeder>>,
+    models: Vec<ModelCheck>,
+) -> ExitCode {
+    if std::env::var_os(APP_DIR_QUERY).is_some() {
+        println!("{app_dir}");
+        return ExitCode::SUCCESS;
+    }
+    run_app_with_models(migrations, seeders, models)
+}
+
+/// The environment variable that makes a runner built with [`run_app_in`] print its
+/// app's directory instead of running a command.
+pub const APP_DIR_QUERY: &str = "ORM_CRAFT_APP_DIR_QUERY";
+
 /// [`run_command`] with the app's seeders; see [`run_app`].
 pub fn run_app_command(
     migrations: Vec<Box<dyn Migration>>,

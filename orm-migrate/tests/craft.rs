@@ -563,14 +563,25 @@ fn fake_toolchain(dir: &Path, build: &str, run: &str) -> PathBuf {
         path
     };
     let d = dir.display();
-    let runner = script("runner", format!("echo $$ > '{d}/runner.pid'\n{run}"));
+    // Asked which app it belongs to (as `run_app_in` answers): the one it runs in, or
+    // what the test wrote to `answer` (another app's runner).
+    let answer = format!(
+        "[ -n \"${}\" ] && {{ cat '{d}/answer' 2>/dev/null || pwd -P; exit 0; }}",
+        orm_migrate::cli::APP_DIR_QUERY
+    );
+    let runner = script(
+        "runner",
+        format!("{answer}\necho $$ > '{d}/runner.pid'\n{run}"),
+    );
     let artifact = format!(
         r#"{{"reason":"compiler-artifact","target":{{"name":"craft-migrate"}},"executable":"{}"}}"#,
         runner.display()
     );
     script(
         "cargo",
-        format!("echo $$ > '{d}/cargo.pid'\n{build}\nprintf '%s\\n' '{artifact}'"),
+        format!(
+            "echo $$ > '{d}/cargo.pid'\necho build >> '{d}/builds'\n{build}\nprintf '%s\\n' '{artifact}'"
+        ),
     )
 }
 
@@ -699,6 +710,38 @@ fn an_interrupted_craft_leaves_no_build_or_runner_behind() {
             );
         }
     }
+}
+
+/// A runner that says it is another app's (apps sharing a `CARGO_TARGET_DIR`, whose
+/// builds replace each other's runner) is built again and never started; after three
+/// builds `craft` says why and fails.
+#[cfg(unix)]
+#[test]
+fn another_apps_runner_is_never_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+    let fakes = tempfile::tempdir().unwrap();
+    let cargo = fake_toolchain(fakes.path(), "", "echo ran \"$@\"");
+    std::fs::write(fakes.path().join("answer"), "/srv/another-app\n").unwrap();
+    let output = spawn_with(&app, &cargo, &["migrate"])
+        .wait_with_output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(!stdout(&output).contains("ran"), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("another app's"),
+        "{}",
+        stderr(&output)
+    );
+    let builds = std::fs::read_to_string(fakes.path().join("builds")).unwrap();
+    assert_eq!(builds.lines().count(), 3);
+    // Its own again: started.
+    std::fs::remove_file(fakes.path().join("answer")).unwrap();
+    let output = spawn_with(&app, &cargo, &["migrate:status"])
+        .wait_with_output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "ran migrate:status");
 }
 
 /// A migration file that `databases/migrations/mod.rs` does not bring in is named on

@@ -24,7 +24,7 @@ const SLOW_BUILD: Duration = Duration::from_secs(1);
 /// `craft` reaches it, and nothing is orphaned); elsewhere `craft` waits for it.
 pub fn run(app: &App, command: &MigrateCommand) -> Result<ExitCode, String> {
     let interrupts = Interrupts::watch();
-    let runner = build_runner(&app.root, &interrupts)?;
+    let runner = own_runner(&app.root, &interrupts)?;
     let mut process = Command::new(&runner);
     process.args(command.to_args()).current_dir(&app.root);
     // A signal that came while the build ended is acted on here, not lost.
@@ -153,6 +153,86 @@ impl Interrupts {
     fn terminate_if_interrupted(&self) {}
 }
 
+/// How often a runner that turned out to be another app's is built again.
+const REBUILDS: usize = 3;
+
+/// The app's runner: built, linked to a path of this app's own next to it (apps that
+/// share a `CARGO_TARGET_DIR` build their runners to one path, where another app's
+/// build can replace it at any time), and asked which app it belongs to. A runner from
+/// a template that cannot say (apps made before `run_app_in`) is started as it is.
+fn own_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String> {
+    let expected = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    for _ in 0..REBUILDS {
+        let built = build_runner(root, interrupts)?;
+        let own = private_path(&built, &expected);
+        let _ = std::fs::remove_file(&own);
+        if std::fs::hard_link(&built, &own).is_err() {
+            std::fs::copy(&built, &own)
+                .map_err(|e| format!("cannot copy the runner to {}: {e}", own.display()))?;
+        }
+        match runner_app_dir(&own, root, interrupts) {
+            Some(dir) if !same_dir(&dir, &expected) => continue,
+            _ => return Ok(own),
+        }
+    }
+    Err(format!(
+        "the runner cargo built in {} was another app's {REBUILDS} times (apps sharing a          CARGO_TARGET_DIR, building at once): run craft again, or give this app its own          target directory",
+        root.display()
+    ))
+}
+
+/// `built`'s path with a name of the app at `root` (the same for every build of it).
+fn private_path(built: &Path, root: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    root.hash(&mut hasher);
+    let name = format!(
+        "{RUNNER_BIN}-{:016x}{}",
+        hasher.finish(),
+        std::env::consts::EXE_SUFFIX
+    );
+    built.with_file_name(name)
+}
+
+/// The app directory a runner says it belongs to (`run_app_in`); `None` when it says
+/// nothing (a runner from an older template fails without a command) or takes longer
+/// than [`QUERY_TIMEOUT`] to say it. An interruption meanwhile ends `craft`.
+fn runner_app_dir(runner: &Path, root: &Path, interrupts: &Interrupts) -> Option<PathBuf> {
+    let mut child = Command::new(runner)
+        .env(orm_migrate::cli::APP_DIR_QUERY, "1")
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let stdout = child.stdout.take().map(drain);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().ok()? {
+            break status;
+        }
+        if interrupts.pending().is_some() || started.elapsed() > QUERY_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            interrupts.terminate_if_interrupted();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let text = stdout.map(join).unwrap_or_default();
+    let line = text.trim();
+    (status.success() && !line.is_empty() && !line.contains('\n')).then(|| PathBuf::from(line))
+}
+
+/// How long a runner may take to say which app it belongs to.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    canonical(a) == canonical(b)
+}
+
 /// `cargo build --quiet --bin craft-migrate`, its output captured (shown when the
 /// build fails); the path of the built binary. When `craft` is interrupted meanwhile,
 /// cargo is killed and waited for, and `craft` ends by the signal.
@@ -255,6 +335,49 @@ mod tests {
             Some(PathBuf::from("/t/debug/craft-migrate"))
         );
         assert_eq!(runner_path(""), None);
+    }
+
+    #[test]
+    fn each_app_links_its_runner_to_a_name_of_its_own() {
+        let built = Path::new("/t/debug/craft-migrate");
+        let a = private_path(built, Path::new("/apps/a"));
+        assert_eq!(a, private_path(built, Path::new("/apps/a")));
+        assert_ne!(a, private_path(built, Path::new("/apps/b")));
+        assert_eq!(a.parent(), built.parent());
+    }
+
+    /// A runner that answers the app query (as `run_app_in` does), and one that does not
+    /// (an older template's, which fails without a command).
+    #[cfg(unix)]
+    #[test]
+    fn asks_a_runner_which_app_it_belongs_to() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = |name: &str, body: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path
+        };
+        let answering = script(
+            "answering",
+            &format!(
+                "[ -n \"${}\" ] && echo /apps/b && exit 0; exit 9",
+                orm_migrate::cli::APP_DIR_QUERY
+            ),
+        );
+        let interrupts = Interrupts::watch();
+        let here = dir.path();
+        assert_eq!(
+            runner_app_dir(&answering, here, &interrupts),
+            Some(PathBuf::from("/apps/b"))
+        );
+        assert!(!same_dir(Path::new("/apps/b"), Path::new("/apps/a")));
+        let older = script(
+            "older",
+            "echo 'error: a subcommand is required' >&2; exit 2",
+        );
+        assert_eq!(runner_app_dir(&older, here, &interrupts), None);
     }
 
     #[cfg(unix)]

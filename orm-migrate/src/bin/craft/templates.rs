@@ -116,7 +116,12 @@ use {crate_ident}::app;
 use {crate_ident}::databases::{{migrations, seeds}};
 
 fn main() -> std::process::ExitCode {{
-    orm_migrate::cli::run_app_with_models(migrations::all(), seeds::all(), app::all())
+    orm_migrate::cli::run_app_in(
+        env!("CARGO_MANIFEST_DIR"),
+        migrations::all(),
+        seeds::all(),
+        app::all(),
+    )
 }}
 "#
     )
