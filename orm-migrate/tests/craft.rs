@@ -666,8 +666,14 @@ fn an_interrupted_craft_leaves_no_build_or_runner_behind() {
         }
         for phase in ["build", "runner"] {
             let fakes = tempfile::tempdir().unwrap();
+            // The build phase's cargo has started a compiler of its own (as cargo starts
+            // rustc), which must not outlive craft either.
+            let compiler = format!(
+                "sleep 60 & echo $! > '{}/rustc.pid'; exec sleep 60",
+                fakes.path().display()
+            );
             let (build, run) = match phase {
-                "build" => ("exec sleep 60", ""),
+                "build" => (compiler.as_str(), ""),
                 _ => ("", "exec sleep 60"),
             };
             let cargo = fake_toolchain(fakes.path(), build, run);
@@ -702,6 +708,23 @@ fn an_interrupted_craft_leaves_no_build_or_runner_behind() {
                 !left,
                 "{phase}, SIG{signal}: the {phase} process {pid} outlived craft"
             );
+            if phase == "build" {
+                let compiler = wait_for_pid(&fakes.path().join("rustc.pid"));
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while running(compiler) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let left = running(compiler);
+                if left {
+                    let _ = Command::new("kill")
+                        .args(["-9", &compiler.to_string()])
+                        .status();
+                }
+                assert!(
+                    !left,
+                    "SIG{signal}: cargo's compiler {compiler} outlived craft"
+                );
+            }
             assert!(!status.success(), "{phase}, SIG{signal}: {status:?}");
             assert_eq!(
                 status.signal(),

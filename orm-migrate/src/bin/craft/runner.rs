@@ -1,9 +1,10 @@
 //! `craft migrate*`: build the app's runner with cargo, then run it with the command.
 //!
 //! Interrupting `craft` (SIGINT, SIGTERM, SIGHUP) leaves no process behind: while cargo
-//! builds, the signal is caught, cargo is killed and waited for, and `craft` then dies
-//! of the same signal; the runner is not a child at all on Unix (`craft` becomes it, as
-//! `cargo run` does), so the signal reaches it directly and its end is `craft`'s.
+//! builds, the signal is caught, cargo and its compilers (their own process group) are
+//! killed and cargo waited for, and `craft` then dies of the same signal; the runner is
+//! not a child at all on Unix (`craft` becomes it, as `cargo run` does), so the signal
+//! reaches it directly and its end is `craft`'s.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -238,7 +239,8 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 /// cargo is killed and waited for, and `craft` ends by the signal.
 fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .args([
             "build",
             "--quiet",
@@ -249,7 +251,13 @@ fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String>
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    // cargo and the compilers it starts in a process group of their own, which an
+    // interruption ends whole: killed alone, cargo leaves its rustc running. A
+    // terminal's Ctrl-C then reaches `craft` only, which stops the build.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .spawn()
         .map_err(|e| format!("cannot run cargo (is it installed and on PATH?): {e}"))?;
     let stdout = child.stdout.take().map(drain);
@@ -263,10 +271,7 @@ fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String>
             Err(e) => return Err(format!("cannot wait for cargo: {e}")),
         }
         if interrupts.pending().is_some() {
-            // cargo got a terminal's Ctrl-C itself (same process group); a signal sent
-            // to `craft` alone did not reach it.
-            let _ = child.kill();
-            let _ = child.wait();
+            stop_build(&mut child);
             interrupts.terminate_if_interrupted();
         }
         if !noticed && started.elapsed() >= SLOW_BUILD {
@@ -293,6 +298,23 @@ fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String>
     }
     runner_path(&messages)
         .ok_or_else(|| format!("cargo built no `{RUNNER_BIN}` binary in {}", root.display()))
+}
+
+/// Ends cargo and everything in its process group (the compilers it started), and
+/// waits for cargo.
+fn stop_build(cargo: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        let group = format!("-{}", cargo.id());
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &group])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = cargo.kill();
+    let _ = cargo.wait();
 }
 
 /// The executable of the runner from cargo's JSON messages.
