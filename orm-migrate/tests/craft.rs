@@ -735,6 +735,52 @@ fn an_interrupted_craft_leaves_no_build_or_runner_behind() {
     }
 }
 
+/// Six `craft migration` at once in one app: every migration is written, listed in
+/// `mod.rs` and given a timestamp of its own (each read the list and wrote it back, so
+/// all but one entry were lost, and they shared a timestamp).
+#[test]
+fn concurrent_make_commands_keep_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = new_app(dir.path(), "blog");
+    let names: Vec<String> = (0..6).map(|i| format!("create_things{i}_table")).collect();
+    let children: Vec<_> = names
+        .iter()
+        .map(|name| {
+            Command::new(CRAFT)
+                .args(["migration", name])
+                .current_dir(&app)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("craft starts")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let files = migration_files(&app);
+    let mod_rs = std::fs::read_to_string(app.join("databases/migrations/mod.rs")).unwrap();
+    let mut stamps = Vec::new();
+    for name in &names {
+        let file = files
+            .iter()
+            .find(|f| f.ends_with(&format!("{name}.rs")))
+            .unwrap_or_else(|| panic!("{name}: {files:?}"));
+        let stem = file.trim_end_matches(".rs");
+        assert!(mod_rs.contains(stem), "{stem} not in mod.rs:\n{mod_rs}");
+        stamps.push(stem[..17].to_owned());
+    }
+    stamps.sort();
+    stamps.dedup();
+    assert_eq!(stamps.len(), names.len(), "{files:?}");
+    assert!(!app.join(".craft-writing").exists());
+}
+
 /// A runner that says it is another app's (apps sharing a `CARGO_TARGET_DIR`, whose
 /// builds replace each other's runner) is built again and never started; after three
 /// builds `craft` says why and fails.

@@ -6,6 +6,7 @@ mod names;
 mod runner;
 mod scaffold;
 mod templates;
+mod write_lock;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,6 +94,7 @@ fn main() -> ExitCode {
             database,
         } => scaffold::find_app(&current_dir())
             .and_then(|app| {
+                let _lock = write_lock::WriteLock::take(&app.root)?;
                 let from = match &from_table {
                     Some(table) => Some((
                         table.as_str(),
@@ -109,12 +111,16 @@ fn main() -> ExitCode {
             table,
         } => scaffold::find_app(&current_dir())
             .and_then(|app| {
+                let _lock = write_lock::WriteLock::take(&app.root)?;
                 let kind = scaffold::MigrationKind::from_flags(&name, create, table)?;
                 scaffold::new_migration(&app, &name, &kind)
             })
             .map(|file| print_created(paint, &[file])),
         Command::Seed { name } => scaffold::find_app(&current_dir())
-            .and_then(|app| scaffold::new_seeder(&app, &name))
+            .and_then(|app| {
+                let _lock = write_lock::WriteLock::take(&app.root)?;
+                scaffold::new_seeder(&app, &name)
+            })
             .map(|file| print_created(paint, &[file])),
         Command::Migrate(command) => {
             return match scaffold::find_app(&current_dir())
