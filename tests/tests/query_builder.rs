@@ -733,6 +733,11 @@ on_every_backend! {
             let locked = DB::table("users").where_eq("id", 1).lock_for_update().first()?;
             assert!(locked.is_some());
             assert_eq!(DB::table("users").where_eq("id", 1).shared_lock().count()?, 1);
+            // Past a LEFT JOIN the query's own rows are locked (PostgreSQL refused to lock
+            // the nullable side: 0A000).
+            let joined = DB::table("users as u").left_join("teams", "teams.id", "=", "u.team_id")
+                .select(&["u.id", "teams.name"]).order_by("u.id").lock_for_update().get()?;
+            assert_eq!(joined.len(), 6);
             Ok(())
         })?;
         Ok(())

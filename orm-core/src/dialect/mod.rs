@@ -468,6 +468,14 @@ pub trait Dialect:
         }
     }
 
+    /// Appended after [`Dialect::lock_clause`] when the query has a `LEFT JOIN`, whose
+    /// nullable side some databases cannot lock: the table (or alias) of the query's own
+    /// rows, `table`, to lock those only. Nothing by default (the joined rows are locked
+    /// too where they exist).
+    fn push_lock_of(&self, w: &mut SqlWriter, table: &str) {
+        let _ = (w, table);
+    }
+
     /// What follows [`Dialect::lock_clause`] for `wait` (nothing where the
     /// database has no row locks).
     fn lock_wait_clause(&self, wait: LockWait) -> &'static str {

@@ -94,6 +94,13 @@ impl Dialect for PostgresDialect {
         w.push(")");
     }
 
+    /// PostgreSQL refuses to lock the nullable side of an outer join (0A000): the rows of
+    /// the query's own table are locked (`FOR UPDATE OF "users"`).
+    fn push_lock_of(&self, w: &mut SqlWriter, table: &str) {
+        let name = table.rsplit('.').next().unwrap_or(table);
+        w.push(" OF ").push_identifier(name);
+    }
+
     fn push_json_set_open(&self, w: &mut SqlWriter) {
         w.push("jsonb_set((");
     }

@@ -1187,7 +1187,9 @@ impl<T> Query<T> {
     }
 
     /// Locks the selected rows for update (`FOR UPDATE` on PostgreSQL; SQLite has no
-    /// row locks and locks the database on the first write instead).
+    /// row locks and locks the database on the first write instead). Past a `LEFT
+    /// JOIN`, PostgreSQL locks the rows of the query's own table (`FOR UPDATE OF
+    /// "users"`): it cannot lock the nullable side of an outer join.
     pub fn lock_for_update(self) -> Self {
         self.locking(LockMode::Update, None)
     }

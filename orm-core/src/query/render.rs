@@ -665,6 +665,12 @@ impl Parts {
             Some(sub) => push_derived_table(w, *sub, &self.table),
             None => push_table(w, &self.table),
         }
+        // Rows of the query's own table alone are locked past a LEFT JOIN, where a
+        // database cannot lock its nullable side (see `Dialect::push_lock_of`).
+        let lock_own_rows = self.lock.is_some() && {
+            let kinds = || self.joins.iter().map(|j| j.kind);
+            kinds().any(|k| k == JoinKind::Left) && !kinds().any(|k| k == JoinKind::Right)
+        };
         render_joins(w, self.joins);
         render_where(w, self.scopes, self.wheres);
         render_groups(w, self.groups);
@@ -700,9 +706,12 @@ impl Parts {
         render_orders(w, self.orders);
         render_limit_offset(w, self.limit, self.offset);
         if let Some((mode, wait)) = self.lock {
-            let clause = w.dialect().lock_clause(mode);
-            let wait = w.dialect().lock_wait_clause(wait);
-            w.push(clause).push(wait);
+            let dialect = w.dialect();
+            w.push(dialect.lock_clause(mode));
+            if lock_own_rows {
+                dialect.push_lock_of(w, table_reference(&self.table));
+            }
+            w.push(dialect.lock_wait_clause(wait));
         }
     }
 
