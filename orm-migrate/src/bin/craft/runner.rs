@@ -177,7 +177,9 @@ fn own_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String> {
         }
     }
     Err(format!(
-        "the runner cargo built in {} was another app's {REBUILDS} times (apps sharing a          CARGO_TARGET_DIR, building at once): run craft again, or give this app its own          target directory",
+        "the runner cargo built in {} was another app's {REBUILDS} times (apps sharing a \
+         CARGO_TARGET_DIR, building at once): run craft again, or give this app its own \
+         target directory",
         root.display()
     ))
 }
