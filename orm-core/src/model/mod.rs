@@ -965,8 +965,12 @@ const FIND_MANY_PART: usize = 30_000;
 /// `keys` as the model's key column compares them, without those no row can have (see
 /// [`Value::into_lookup_key`]).
 fn lookup_keys(meta: &ModelMeta, keys: impl Iterator<Item = Value>) -> Vec<Value> {
-    let family = meta.column_types[meta.primary_key_index].0;
-    keys.filter_map(|key| key.into_lookup_key(family)).collect()
+    keys.filter_map(|key| lookup_key(meta, key)).collect()
+}
+
+/// One key of [`lookup_keys`]; `None` when no row can have it.
+fn lookup_key(meta: &ModelMeta, key: Value) -> Option<Value> {
+    key.into_lookup_key(meta.column_types[meta.primary_key_index].0)
 }
 
 /// `keys` without repeats (a row read by two parts would come back twice), in parts of
@@ -1041,14 +1045,12 @@ fn find_by_key_from<M: Model>(
     replica: bool,
 ) -> Result<Option<M>> {
     let meta = M::meta();
+    // Only text keys change (checked first: an integer key costs no more than before).
     let key = match key {
-        Value::Text(_) => {
-            let family = meta.column_types[meta.primary_key_index].0;
-            match key.into_lookup_key(family) {
-                Some(key) => key,
-                None => return Ok(None),
-            }
-        }
+        Value::Text(_) => match lookup_key(meta, key) {
+            Some(key) => key,
+            None => return Ok(None),
+        },
         key => key,
     };
     // Global scopes may apply to a lookup, not to reading the stored row (`fresh`,

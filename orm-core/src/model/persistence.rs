@@ -61,11 +61,17 @@ fn write_one(model: &mut dyn Persist, op: &BulkOp, on: &mut On) -> Result<()> {
 #[inline(always)]
 pub(super) fn touch_owners(model: &dyn Persist, on: &mut On) -> Result<()> {
     // Most models touch nothing: no call for them.
-    if model.meta().relations.iter().any(|r| r.touch) {
+    if touches_owners(model.meta()) {
         touch_each_owner(model, on)
     } else {
         Ok(())
     }
+}
+
+/// Whether the model declares a relation whose owner its writes touch.
+#[inline(always)]
+fn touches_owners(meta: &ModelMeta) -> bool {
+    meta.relations.iter().any(|r| r.touch)
 }
 
 fn touch_each_owner(model: &dyn Persist, on: &mut On) -> Result<()> {
@@ -292,7 +298,7 @@ fn all_or_nothing(
     alone: bool,
     write: impl FnOnce(&mut dyn Persist, &mut On) -> Result<()>,
 ) -> Result<()> {
-    let after_steps = model.runs_hooks() || model.meta().relations.iter().any(|r| r.touch);
+    let after_steps = model.runs_hooks() || touches_owners(model.meta());
     if !alone || !after_steps {
         return write(model, on);
     }

@@ -162,7 +162,7 @@ const REBUILDS: usize = 3;
 /// build can replace it at any time), and asked which app it belongs to. A runner from
 /// a template that cannot say (apps made before `run_app_in`) is started as it is.
 fn own_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String> {
-    let expected = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let expected = canonical(root);
     for _ in 0..REBUILDS {
         let built = build_runner(root, interrupts)?;
         let own = private_path(&built, &expected);
@@ -172,7 +172,7 @@ fn own_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String> {
                 .map_err(|e| format!("cannot copy the runner to {}: {e}", own.display()))?;
         }
         match runner_app_dir(&own, root, interrupts) {
-            Some(dir) if !same_dir(&dir, &expected) => continue,
+            Some(dir) if canonical(&dir) != expected => continue,
             _ => return Ok(own),
         }
     }
@@ -210,19 +210,15 @@ fn runner_app_dir(runner: &Path, root: &Path, interrupts: &Interrupts) -> Option
         .spawn()
         .ok()?;
     let stdout = child.stdout.take().map(drain);
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().ok()? {
-            break status;
-        }
-        if interrupts.pending().is_some() || started.elapsed() > QUERY_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            interrupts.terminate_if_interrupted();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    let stop = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
     };
+    let status = wait_watched(&mut child, interrupts, stop, |waited| {
+        waited > QUERY_TIMEOUT
+    })
+    .ok()
+    .flatten()?;
     let text = stdout.map(join).unwrap_or_default();
     let line = text.trim();
     (status.success() && !line.is_empty() && !line.contains('\n')).then(|| PathBuf::from(line))
@@ -231,9 +227,35 @@ fn runner_app_dir(runner: &Path, root: &Path, interrupts: &Interrupts) -> Option
 /// How long a runner may take to say which app it belongs to.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn same_dir(a: &Path, b: &Path) -> bool {
-    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    canonical(a) == canonical(b)
+/// `path` with its links resolved, where it exists; else as given.
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Waits for `child`. An interruption meanwhile stops it (`stop`) and ends `craft`;
+/// `give_up`, called with the time waited on every turn, stops it when it says so
+/// (`Ok(None)`).
+fn wait_watched(
+    child: &mut std::process::Child,
+    interrupts: &Interrupts,
+    stop: impl Fn(&mut std::process::Child),
+    mut give_up: impl FnMut(Duration) -> bool,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if interrupts.pending().is_some() {
+            stop(child);
+            interrupts.terminate_if_interrupted();
+        }
+        if give_up(started.elapsed()) {
+            stop(child);
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// `cargo build --quiet --bin craft-migrate`, its output captured (shown when the
@@ -264,19 +286,9 @@ fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String>
         .map_err(|e| format!("cannot run cargo (is it installed and on PATH?): {e}"))?;
     let stdout = child.stdout.take().map(drain);
     let stderr = child.stderr.take().map(drain);
-    let started = Instant::now();
     let mut noticed = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => return Err(format!("cannot wait for cargo: {e}")),
-        }
-        if interrupts.pending().is_some() {
-            stop_build(&mut child);
-            interrupts.terminate_if_interrupted();
-        }
-        if !noticed && started.elapsed() >= SLOW_BUILD {
+    let waited = wait_watched(&mut child, interrupts, stop_build, |waited| {
+        if !noticed && waited >= SLOW_BUILD {
             noticed = true;
             eprintln!(
                 "{}",
@@ -284,8 +296,11 @@ fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String>
                     .note("Compiling migrations and seeders... (the first build takes a while)")
             );
         }
-        std::thread::sleep(Duration::from_millis(25));
-    };
+        false
+    });
+    let status = waited
+        .map_err(|e| format!("cannot wait for cargo: {e}"))?
+        .ok_or_else(|| "the build was stopped".to_owned())?;
     // A terminal's Ctrl-C reaches cargo too, which may end before the loop saw the
     // signal: the build was interrupted, not a failure to compile.
     interrupts.terminate_if_interrupted();
@@ -396,7 +411,6 @@ mod tests {
             runner_app_dir(&answering, here, &interrupts),
             Some(PathBuf::from("/apps/b"))
         );
-        assert!(!same_dir(Path::new("/apps/b"), Path::new("/apps/a")));
         let older = script(
             "older",
             "echo 'error: a subcommand is required' >&2; exit 2",
