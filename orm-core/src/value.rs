@@ -907,6 +907,15 @@ fn string_from_other(value: ValueRef<'_>) -> Result<String, DecodeError> {
         // PostgreSQL's NUMERIC read as its exact text, as before decimals were typed.
         #[cfg(feature = "decimal")]
         ValueRef::Decimal(d) => Ok(d.to_string()),
+        // Dates and times as the text SQLite stores them, so that a `String` read of a
+        // date column gives the same text on every backend.
+        ValueRef::Date(d) => Ok(d.format("%Y-%m-%d").to_string()),
+        ValueRef::Time(t) => Ok(t.format(TIME_TEXT_FORMAT).to_string()),
+        ValueRef::DateTime(dt) => Ok(dt.format(DATETIME_TEXT_FORMAT).to_string()),
+        ValueRef::DateTimeUtc(dt) => Ok(dt.naive_utc().format(DATETIME_TEXT_FORMAT).to_string()),
+        // A whole document as its JSON text, as SQLite's JSON columns read.
+        #[cfg(feature = "json")]
+        ValueRef::Json(doc) => Ok(doc.to_string()),
         other => Err(DecodeError::new("String", &other)),
     }
 }
@@ -957,6 +966,9 @@ impl FromValue for Vec<u8> {
 
 /// Text format of a date-time stored in SQLite: fixed width, so it sorts correctly.
 pub(crate) const DATETIME_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// Text format of a time of day stored in SQLite.
+pub(crate) const TIME_TEXT_FORMAT: &str = "%H:%M:%S%.6f";
 
 fn parse_datetime_text(text: &str) -> Option<NaiveDateTime> {
     const FORMATS: [&str; 4] = [

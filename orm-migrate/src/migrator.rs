@@ -2,6 +2,7 @@
 //! `migrations` ledger.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use orm_core::{Connection, DB};
@@ -700,7 +701,14 @@ impl Migrator {
     }
 }
 
-/// Runs `f` in a transaction (SQLite: `BEGIN IMMEDIATE`, the write lock; a savepoint
+/// How long a migrator waits for the write lock that another one holds, where the
+/// database has no advisory lock (SQLite; its busy timeout, 5 s by default, is shorter
+/// than many migrations): the second migrator runs after the first, as on PostgreSQL
+/// and MySQL, instead of failing with "database is locked".
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(600);
+
+/// Runs `f` in a transaction (SQLite: `BEGIN IMMEDIATE`, the write lock, waited for up
+/// to [`WRITE_LOCK_WAIT`]; a savepoint
 /// when one is open). With `suspend_foreign_keys` on SQLite outside a transaction,
 /// foreign keys are off while it runs and checked before the commit, as SQLite's
 /// table-rebuild recipe requires.
@@ -719,7 +727,27 @@ fn in_transaction<T>(
         conn.execute_batch(switch.off)?;
     }
     let result = (|| {
-        let mut tx = conn.begin()?;
+        let mut tx = {
+            let deadline = Instant::now() + WRITE_LOCK_WAIT;
+            let mut told = false;
+            loop {
+                match conn.begin() {
+                    Ok(tx) => break tx,
+                    Err(e) if e.is_busy() && Instant::now() < deadline => {
+                        if !told {
+                            log::info!(
+                                target: "orm_migrate",
+                                "waiting for the database's write lock (another migrator \
+                                 or writer holds it)"
+                            );
+                            told = true;
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
         let outcome = f(&mut tx).and_then(|value| {
             if let Some(switch) = switch {
                 check_foreign_keys(&mut tx, switch, "*")?;

@@ -39,6 +39,29 @@ pub struct Meeting {
 }
 
 on_every_backend! {
+    fn dates_times_and_documents_read_into_strings_alike_on_every_backend() {
+        DB::statement(per_backend(
+            "CREATE TABLE diary (id INTEGER PRIMARY KEY, day DATE, at TIME, stamp DATETIME, instant DATETIME, doc JSON)",
+            "CREATE TABLE diary (id SERIAL PRIMARY KEY, day DATE, at TIME, stamp TIMESTAMP, instant TIMESTAMPTZ, doc JSONB)",
+        ))?;
+        let instant = Utc.with_ymd_and_hms(2024, 2, 29, 23, 30, 5).unwrap();
+        DB::table("diary").insert(row! {
+            "day" => ymd(2024, 2, 29),
+            "at" => NaiveTime::from_hms_micro_opt(7, 5, 9, 250).unwrap(),
+            "stamp" => naive("2024-02-29 08:00:00"),
+            "instant" => instant,
+            "doc" => serde_json::json!({"a": [1, "x"]}),
+        })?;
+        let diary = || DB::table("diary");
+        assert_eq!(diary().pluck::<String>("day")?, ["2024-02-29"]);
+        assert_eq!(diary().pluck::<String>("at")?, ["07:05:09.000250"]);
+        assert_eq!(diary().pluck::<String>("stamp")?, ["2024-02-29 08:00:00.000000"]);
+        assert_eq!(diary().pluck::<String>("instant")?, ["2024-02-29 23:30:05.000000"]);
+        let doc: serde_json::Value = serde_json::from_str(&diary().value::<String>("doc")?.unwrap()).unwrap();
+        assert_eq!(doc, serde_json::json!({"a": [1, "x"]}));
+        Ok(())
+    }
+
     fn a_date_time_with_an_offset_keeps_its_instant() {
         DB::statement(per_backend(
             "CREATE TABLE meetings (id INTEGER PRIMARY KEY, starts_at DATETIME)",

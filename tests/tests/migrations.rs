@@ -751,6 +751,39 @@ fn concurrent_sqlite_migrators_apply_each_migration_once() -> Result<()> {
     Ok(())
 }
 
+/// A migrator that finds SQLite's write lock held for longer than the connection's busy
+/// timeout (a long migration of another migrator, here a writer's open transaction)
+/// waits for it, as a second migrator waits on PostgreSQL's advisory lock, instead of
+/// failing with "database is locked".
+#[test]
+fn a_sqlite_migrator_waits_for_the_write_lock_past_the_busy_timeout() -> Result<()> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!(
+        "sqlite://{}?busy_timeout=50",
+        dir.path().join("app.sqlite3").display()
+    );
+    let holding = Arc::new(Barrier::new(2));
+    let holder = {
+        let (url, holding) = (url.clone(), Arc::clone(&holding));
+        std::thread::spawn(move || -> orm_core::Result<()> {
+            let mut conn = Connection::open(&url)?;
+            conn.execute_batch("CREATE TABLE other_writes (id INTEGER PRIMARY KEY)")?;
+            let mut tx = conn.begin()?;
+            tx.execute("INSERT INTO other_writes (id) VALUES (1)", &[])?;
+            holding.wait();
+            std::thread::sleep(std::time::Duration::from_millis(700));
+            tx.commit()
+        })
+    };
+    holding.wait();
+    let mut conn = Connection::open(&url)?;
+    let run = conn.scope(|| Ok(Migrator::new(many_tables()).run()))??;
+    assert_eq!(run.applied.len(), 6);
+    holder.join().expect("holder thread")?;
+    assert_eq!(ledger_on(&mut conn)?.len(), 6);
+    Ok(())
+}
+
 #[test]
 fn concurrent_postgres_migrators_apply_each_migration_once() -> Result<()> {
     let url = orm_core::testing::postgres_url();

@@ -11,7 +11,7 @@ use rusqlite::{ffi, OpenFlags};
 use crate::error::{ConstraintKind, Error, Result, Violation};
 use crate::row::{Row, RowInner};
 use crate::url::{ConnectOptions, Target};
-use crate::value::{Param, ParamRef, Value, ValueRef, DATETIME_TEXT_FORMAT};
+use crate::value::{Param, ParamRef, Value, ValueRef, DATETIME_TEXT_FORMAT, TIME_TEXT_FORMAT};
 
 const STATEMENT_CACHE_CAPACITY: usize = 256;
 
@@ -249,7 +249,7 @@ impl rusqlite::ToSql for SqliteBind<'_> {
                 self.check_year(v.year())?;
                 ToSqlOutput::from(v.format("%Y-%m-%d").to_string())
             }
-            Value::Time(v) => ToSqlOutput::from(v.format("%H:%M:%S%.6f").to_string()),
+            Value::Time(v) => ToSqlOutput::from(v.format(TIME_TEXT_FORMAT).to_string()),
             Value::DateTime(v) => {
                 self.check_year(v.year())?;
                 ToSqlOutput::from(v.format(DATETIME_TEXT_FORMAT).to_string())
