@@ -329,8 +329,7 @@ on_every_backend! {
         assert_eq!(names(DB::table("flags").where_eq("options->enabled", false))?, ["off"]);
         assert_eq!(names(DB::table("flags").where_("options->n", ">", 1.6))?, ["off"]);
         assert_eq!(names(DB::table("flags").where_("options->n", "<", 2))?, ["on"]);
-        // A path's number reads into a serde_json::Value on every backend (SQLite gives it
-        // as an SQL number, the servers as its text).
+        // A path's number reads into a serde_json::Value on every backend.
         let ns: Vec<serde_json::Value> = DB::table("flags").order_by("name").pluck("options->n")?;
         assert_eq!(ns, [serde_json::json!(2), serde_json::json!(1.5)]);
         // A decimal compares as a number too (MySQL compared its text: "2" > "10.5").
@@ -355,6 +354,44 @@ on_every_backend! {
             assert_eq!(names(DB::table("flags").where_("options->enabled", "<>", false))?, ["off", "on"]);
             Ok(())
         })?;
+        Ok(())
+    }
+
+    fn a_json_path_read_into_a_json_type_keeps_its_json_type() -> Result<()> {
+        Schema::on_default(|s| {
+            s.create("docs", |t| {
+                t.increments("id");
+                t.json("doc").nullable();
+            })
+        })
+        .map_err(|e| Error::other(e.to_string()))?;
+        let doc = serde_json::json!({
+            "digits": "123", "word": "hello", "truth": "true", "list_text": "[1]",
+            "n": 7, "b": false, "none": null, "o": {"tags": ["a", "b"]},
+        });
+        DB::table("docs").insert(row! {"doc" => doc.clone()})?;
+        let value = |path: &'static str| DB::table("docs").value::<serde_json::Value>(path);
+        // A JSON string stays a string, whatever its text would parse as.
+        assert_eq!(value("doc->digits")?, Some(serde_json::json!("123")));
+        assert_eq!(value("doc->word")?, Some(serde_json::json!("hello")));
+        assert_eq!(value("doc->truth")?, Some(serde_json::json!("true")));
+        assert_eq!(value("doc->list_text")?, Some(serde_json::json!("[1]")));
+        assert_eq!(value("doc->n")?, Some(serde_json::json!(7)));
+        assert_eq!(value("doc->b")?, Some(serde_json::json!(false)));
+        assert_eq!(value("doc->o")?, Some(serde_json::json!({"tags": ["a", "b"]})));
+        assert_eq!(value("doc->o->tags->1")?, Some(serde_json::json!("b")));
+        assert_eq!(value("doc->none")?, Some(serde_json::Value::Null));
+        let missing = DB::table("docs").value::<Option<serde_json::Value>>("doc->missing")?;
+        assert_eq!(missing, Some(None));
+        let words: Vec<serde_json::Value> = DB::table("docs").pluck("doc->word")?;
+        assert_eq!(words, [serde_json::json!("hello")]);
+        let keyed: Vec<(i64, serde_json::Value)> = DB::table("docs").pluck_keyed("doc->digits", "id")?;
+        assert_eq!(keyed, [(1, serde_json::json!("123"))]);
+        let tags: Vec<orm_core::Json<Vec<String>>> = DB::table("docs").pluck("doc->o->tags")?;
+        assert_eq!(tags[0].0, ["a", "b"]);
+        // Read into text, a path still gives the string's own text.
+        assert_eq!(DB::table("docs").value::<String>("doc->digits")?.as_deref(), Some("123"));
+        assert_eq!(DB::table("docs").value::<String>("doc->word")?.as_deref(), Some("hello"));
         Ok(())
     }
 

@@ -269,11 +269,16 @@ pub trait Dialect:
     /// Appends the value at `path` inside the JSON document in `column` (Laravel's
     /// `options->language`; a key of digits is an array index): as text for the
     /// comparisons a condition makes (`as_text`), else as a JSON value. SQLite's
-    /// `json_extract` gives SQL values either way (true as 1).
-    fn push_json_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], _as_text: bool) {
-        w.push("json_extract(")
-            .push_qualified_name(column)
-            .push(", '");
+    /// `json_extract` gives SQL values (true as 1, a string as its text); its `->` the
+    /// JSON text of the value.
+    fn push_json_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], as_text: bool) {
+        if as_text {
+            w.push("json_extract(")
+                .push_qualified_name(column)
+                .push(", '");
+        } else {
+            w.push("(").push_qualified_name(column).push(" -> '");
+        }
         push_json_path_literal(w, path);
         w.push("')");
     }

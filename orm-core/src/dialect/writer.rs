@@ -214,6 +214,23 @@ impl SqlWriter {
         }
     }
 
+    /// The JSON path `name` (`options->tags`) as a JSON value (see
+    /// [`Dialect::push_json_path`]); a name without a path as itself.
+    pub fn push_json_value(&mut self, name: &str) -> &mut Self {
+        if !self.text {
+            return self;
+        }
+        match split_json_path(name) {
+            Ok(Some((column, path))) => {
+                let dialect = self.dialect;
+                dialect.push_json_path(self, column, &path, false);
+                self
+            }
+            Ok(None) => self.push_qualified_name(name),
+            Err(e) => self.fail(e),
+        }
+    }
+
     /// The JSON path `name` (`options->size`) as a condition comparing it with `value`
     /// reads it (see [`Dialect::push_json_compared`]); returns the text to put before
     /// and after the value's placeholder.

@@ -121,6 +121,10 @@ pub(crate) enum WhereKind {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SelectItem {
     Column(Ident),
+    /// A JSON path (`options->tags`) as a JSON value, named as written: what a read into
+    /// a JSON type selects, so that a JSON string comes back quoted, never as text that
+    /// might parse as another JSON value.
+    JsonValue(Ident),
     Raw(Ident, Vec<Value>),
     Aggregate {
         function: &'static str,

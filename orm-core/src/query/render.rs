@@ -423,6 +423,12 @@ fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
     };
     match item {
         SelectItem::Column(column) => push_column(w, column),
+        SelectItem::JsonValue(column) => {
+            let (name, alias) = split_alias(column);
+            w.push_json_value(name)
+                .push(" AS ")
+                .push_identifier(alias.unwrap_or(name));
+        }
         SelectItem::Raw(sql, bindings) => {
             w.push_raw_with_bindings(sql, bindings.clone());
         }

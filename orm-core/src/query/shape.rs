@@ -122,6 +122,10 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
                 v.number(4);
                 v.text(column);
             }
+            SelectItem::JsonValue(column) => {
+                v.number(6);
+                v.text(column);
+            }
             SelectItem::RowNumber { partition, orders } => {
                 v.number(5);
                 v.text(partition);

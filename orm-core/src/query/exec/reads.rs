@@ -8,6 +8,7 @@ use crate::query::clause::split_alias;
 use crate::query::shape::{Lookup, ShapeCache};
 use crate::query::{Clauses, Columns, DefaultSelect};
 use crate::row::Row;
+use crate::value::TypeFamily;
 use std::cell::{Cell, RefCell};
 
 /// One page of results with the totals (from [`Query::paginate`]).
@@ -389,7 +390,7 @@ impl<T> Query<T> {
                 row.get::<V, usize>(&plucked_position(row, &column)?)
             });
         }
-        self.parts_mut().columns = vec![SelectItem::Column(column)].into();
+        self.parts_mut().columns = vec![plucked::<V>(column)].into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_first_native(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
@@ -420,7 +421,7 @@ impl<T> Query<T> {
                 row.get::<V, usize>(&i)
             });
         }
-        self.parts_mut().columns = vec![SelectItem::Column(column)].into();
+        self.parts_mut().columns = vec![plucked::<V>(column)].into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_map_native(&sql, &binds, |row| row.get::<V, usize>(&0))
     }
@@ -465,11 +466,8 @@ impl<T> Query<T> {
                 Ok((row.get::<K, usize>(&k)?, row.get::<V, usize>(&v)?))
             });
         }
-        self.parts_mut().columns = vec![
-            SelectItem::Column(key_column),
-            SelectItem::Column(value_column),
-        ]
-        .into();
+        self.parts_mut().columns =
+            vec![plucked::<K>(key_column), plucked::<V>(value_column)].into();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         conn.query_map_native(&sql, &binds, |row| {
             Ok((row.get::<K, usize>(&0)?, row.get::<V, usize>(&1)?))
@@ -940,5 +938,16 @@ impl std::ops::Deref for SqlText {
             SqlText::Shared(sql) => sql,
             SqlText::Owned(sql) => sql,
         }
+    }
+}
+
+/// The item that reads `column` into a `V`: a JSON path read into a JSON type selects
+/// the path's JSON value, so that a JSON string `"123"` stays a string; anything else
+/// the column.
+fn plucked<V: FromValue>(column: Ident) -> SelectItem {
+    if V::FAMILY == TypeFamily::Json && column.contains("->") {
+        SelectItem::JsonValue(column)
+    } else {
+        SelectItem::Column(column)
     }
 }
