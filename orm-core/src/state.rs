@@ -157,26 +157,25 @@ impl ModelState {
             return;
         }
         if let Some(first) = history.undo.iter().position(|(mark, _)| mark.rolled_back()) {
-            for (_, undo) in history.undo.split_off(first).into_iter().rev() {
-                match undo {
-                    Undo::Inserted { was_created } => {
-                        *original = None;
-                        history.created = was_created;
-                    }
-                    Undo::Columns(values) => {
-                        if let Some(original) = original.as_deref_mut() {
-                            for (i, value) in values {
-                                if let Some(slot) = original.get_mut(i) {
-                                    *slot = value;
-                                }
-                            }
-                        }
-                    }
-                    Undo::Deleted(values) => *original = Some(values),
-                }
-            }
+            let undone = history.undo.split_off(first);
+            take_back(&undone, original, &mut history.created);
         }
         history.undo.retain(|(mark, _)| !mark.committed());
+    }
+
+    /// The values as read or last saved, as [`ModelState::settle`] would leave them:
+    /// the state itself, or, after a rollback not yet settled, a copy with the undone
+    /// writes taken back. The readers (`is_dirty`, `get_original`, `discard_changes`)
+    /// take `&self` and must not answer from the values a rolled-back write left.
+    pub(crate) fn settled_original(&self) -> Option<std::borrow::Cow<'_, [Value]>> {
+        use std::borrow::Cow;
+        let Some(undone) = self.undone() else {
+            return self.original.as_deref().map(Cow::Borrowed);
+        };
+        let mut original = self.original.clone();
+        let mut created = self.history.as_ref().is_some_and(|h| h.created);
+        take_back(undone, &mut original, &mut created);
+        original.map(|values| Cow::Owned(values.into_vec()))
     }
 
     /// The named connection the model was read from or saved on, when it is not the
@@ -209,7 +208,17 @@ impl ModelState {
     /// `first_or_create` when it created): Eloquent's `wasRecentlyCreated`. It stays true
     /// after later updates of the same model; a model read from the database is false.
     pub fn was_recently_created(&self) -> bool {
-        self.history.as_ref().is_some_and(|h| h.created)
+        let created = self.history.as_ref().is_some_and(|h| h.created);
+        match self.undone() {
+            None => created,
+            Some(undone) => undone
+                .iter()
+                .find_map(|(_, undo)| match undo {
+                    Undo::Inserted { was_created } => Some(*was_created),
+                    _ => None,
+                })
+                .unwrap_or(created),
+        }
     }
 
     /// The positions of the columns the model's last update wrote (empty before one).
@@ -281,4 +290,30 @@ impl Eq for ModelState {}
 
 impl std::hash::Hash for ModelState {
     fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+/// Takes back, newest first, the writes `undone` did to `original` and `created`.
+fn take_back(
+    undone: &[(Arc<WriteMark>, Undo)],
+    original: &mut Option<Box<[Value]>>,
+    created: &mut bool,
+) {
+    for (_, undo) in undone.iter().rev() {
+        match undo {
+            Undo::Inserted { was_created } => {
+                *original = None;
+                *created = *was_created;
+            }
+            Undo::Columns(values) => {
+                if let Some(original) = original.as_deref_mut() {
+                    for (i, value) in values {
+                        if let Some(slot) = original.get_mut(*i) {
+                            *slot = value.clone();
+                        }
+                    }
+                }
+            }
+            Undo::Deleted(values) => *original = Some(values.clone()),
+        }
+    }
 }

@@ -280,6 +280,60 @@ on_every_backend! {
         Ok(())
     }
 
+    fn after_a_rollback_the_dirty_checks_answer_from_the_stored_row() {
+        // SQLAlchemy's test_transaction (attributes expire on rollback): the readers of
+        // the state see what the row holds, not the values the rolled-back write left.
+        schema()?;
+        let mut bob = User::create(User { name: "Bob".into(), votes: 1, ..Default::default() })?;
+        let id = bob.id.unwrap();
+        let _ = DB::transaction(|| {
+            bob.votes = 5;
+            bob.save()?;
+            Err::<(), _>(Error::other("no"))
+        });
+        assert_eq!(stored_user(id)?.1, 1);
+        assert!(bob.is_dirty()?, "votes 5 is not stored");
+        assert!(bob.is_dirty_column("votes")?);
+        assert!(!bob.is_dirty_column("name")?);
+        assert_eq!(bob.get_original("votes"), Some(Value::Int(1)));
+        assert!(bob.get_dirty()?.iter().any(|(c, v)| *c == "votes" && *v == Value::Int(5)));
+        // Discarding puts back what the row holds, and a save then writes nothing.
+        bob.discard_changes()?;
+        assert_eq!(bob.votes, 1);
+        assert!(!bob.is_dirty()?);
+        bob.save()?;
+        assert_eq!(stored_user(id)?.1, 1);
+        // A savepoint rolled back inside a committed transaction.
+        DB::transaction(|| {
+            bob.name = "Robert".into();
+            bob.save()?;
+            let _ = DB::transaction(|| {
+                bob.votes = 9;
+                bob.save()?;
+                Err::<(), _>(Error::other("inner"))
+            });
+            Ok(())
+        })?;
+        assert_eq!(bob.get_original("name"), Some(Value::from("Robert")));
+        assert_eq!(bob.get_original("votes"), Some(Value::Int(1)));
+        assert!(bob.is_dirty_column("votes")? && !bob.is_dirty_column("name")?);
+        // An insert rolled back: not recently created, nothing original, all dirty.
+        let mut eve = User { name: "Eve".into(), ..Default::default() };
+        let _ = DB::transaction(|| {
+            eve.save()?;
+            Err::<(), _>(Error::other("no"))
+        });
+        assert!(!eve.was_recently_created());
+        assert_eq!(eve.get_original("name"), None);
+        assert!(eve.is_dirty()?);
+        // Nothing rolled back: the readers answer as before.
+        let mut ann = User::create(User { name: "Ann".into(), ..Default::default() })?;
+        assert!(ann.was_recently_created() && !ann.is_dirty()?);
+        ann.votes = 2;
+        assert!(ann.is_dirty_column("votes")?);
+        Ok(())
+    }
+
     fn a_model_saved_through_a_dropped_transaction_handle_is_new_again() {
         // The explicit handle (`conn.begin()`), dropped without commit: its rollback
         // reaches the model's state as `DB::transaction`'s does.

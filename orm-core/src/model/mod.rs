@@ -873,10 +873,10 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// Puts every column back to its value as read or last saved (Eloquent's
     /// `discardChanges`); nothing for a new model or one without a [`ModelState`].
     fn discard_changes(&mut self) -> Result<()> {
-        let Some(original) = self.state().and_then(ModelState::original) else {
+        let Some(original) = self.state().and_then(ModelState::settled_original) else {
             return Ok(());
         };
-        let original = original.to_vec();
+        let original = original.into_owned();
         for (column, value) in Self::meta().columns.iter().zip(&original) {
             self.set_column(column, value.as_ref())?;
         }
@@ -913,7 +913,7 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
     /// A column's value as read or last saved: `None` for a model without a
     /// [`ModelState`] field, a new model, or an unknown column.
     fn get_original(&self, column: &str) -> Option<Value> {
-        let original = self.state()?.original()?;
+        let original = self.state()?.settled_original()?;
         let i = Self::meta().columns.iter().position(|c| *c == column)?;
         Some(original[i].clone())
     }

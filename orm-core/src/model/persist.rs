@@ -145,11 +145,11 @@ impl Persist for Quiet<'_> {
 pub(super) fn changed_columns(model: &dyn Persist, state: &ModelState) -> Vec<usize> {
     let mut values = Binds::new();
     model.write_binds(&mut values);
-    match state.original() {
+    match state.settled_original() {
         None => (0..values.len()).collect(),
         Some(original) => values
             .iter()
-            .zip(original)
+            .zip(original.iter())
             .enumerate()
             .filter(|(_, (current, original))| current.as_ref() != original.as_ref())
             .map(|(i, _)| i)
