@@ -151,6 +151,30 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_compound_or_limited_query_in_a_union_is_combined_whole() {
+        // Sequel's dataset_test: compound UNION, EXCEPT and INTERSECT nested in the
+        // argument combine as a whole, never spliced into the outer chain.
+        for (table, numbers) in [("i1", [10, 20]), ("i2", [10, 30]), ("i3", [10, 40])] {
+            DB::statement(&format!("CREATE TABLE {table} (number INTEGER)"))?;
+            for n in numbers {
+                DB::table(table).insert(row! {"number" => n})?;
+            }
+        }
+        let s = |t: &'static str| DB::table(t).select("number");
+        let sorted = |q: Query| -> Result<Vec<i64>> { q.order_by("number").pluck("number") };
+        assert_eq!(sorted(s("i1").except(s("i2").union(s("i3"))))?, [20]);
+        assert_eq!(sorted(s("i1").union(s("i2").except(s("i3"))))?, [10, 20, 30]);
+        assert_eq!(sorted(s("i1").except(s("i2").except(s("i3"))))?, [10, 20]);
+        assert_eq!(sorted(s("i1").intersect(s("i2").union(s("i3"))))?, [10]);
+        assert_eq!(sorted(s("i1").union(s("i2").intersect(s("i3"))))?, [10, 20]);
+        assert_eq!(sorted(s("i1").except(s("i2").intersect(s("i3"))))?, [20]);
+        // A part's own order and limit apply to that part (Laravel's parenthesised
+        // parts): the highest of i2 joins i1.
+        assert_eq!(sorted(s("i1").union(s("i2").order_by_desc("number").limit(1)))?, [10, 20, 30]);
+        assert_eq!(s("i1").union_all(s("i3").where_("number", ">", 15).limit(5)).count()?, 3);
+        Ok(())
+    }
+
     fn having_names_a_raw_select_alias_on_every_backend() {
         seed()?;
         // peewee's suite: PostgreSQL refuses an output alias in HAVING; the condition
@@ -165,6 +189,38 @@ on_every_backend! {
             .order_by("user_id")
             .pluck("user_id")?;
         assert_eq!(prolific, [1, 4]);
+        Ok(())
+    }
+
+    fn having_repeats_any_select_alias_on_every_backend() {
+        seed()?;
+        // Sequel's group/having specs on PostgreSQL, which refuses an output alias in
+        // HAVING: a raw select with bindings, a between, and a subselect.
+        let weighted: Vec<i64> = DB::table("posts")
+            .select("user_id")
+            .select_raw("COUNT(*) * ? AS weight", &[&2])
+            .group_by("user_id")
+            .having("weight", ">=", 4)
+            .order_by("user_id")
+            .pluck("user_id")?;
+        assert_eq!(weighted, [1, 4]);
+        let between: Vec<i64> = DB::table("posts")
+            .select("user_id")
+            .select_raw("COUNT(*) AS posts_n", &[])
+            .group_by("user_id")
+            .having_between("posts_n", 2, 100)
+            .order_by("user_id")
+            .pluck("user_id")?;
+        assert_eq!(between, [1, 4]);
+        let posts_of_user = DB::table("posts").select_raw("COUNT(*)", &[]).where_column("posts.user_id", "=", "users.id");
+        let subselected: Vec<i64> = DB::table("users")
+            .select("id")
+            .select_sub(posts_of_user, "posts_n")
+            .group_by("id")
+            .having("posts_n", ">=", 2)
+            .order_by("id")
+            .pluck("id")?;
+        assert_eq!(subselected, [1, 4]);
         Ok(())
     }
 

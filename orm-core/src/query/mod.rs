@@ -1148,7 +1148,9 @@ impl<T> Query<T> {
     }
 
     /// `UNION` with another query (duplicates removed). Order and limit the outer query;
-    /// a unioned query with its own order, limit or lock is an error.
+    /// a unioned query with its own order or limit, or with compound parts of its own
+    /// (`a.except(b.union(c))`), is read from a derived table, so they apply to it
+    /// alone; one with a lock is an error.
     pub fn union<U>(mut self, other: Query<U>) -> Self {
         self.parts_mut()
             .unions

@@ -695,19 +695,26 @@ impl Parts {
                 ));
             }
             before_intersect |= compound != Compound::Intersect;
-            if !union.orders.is_empty()
-                || union.limit.is_some()
-                || union.offset.is_some()
-                || union.lock.is_some()
-            {
+            if union.lock.is_some() {
                 w.fail(Error::invalid_query(
                     InvalidQueryKind::Clauses,
-                    "a query in a union cannot have its own ORDER BY, LIMIT, OFFSET or lock; \
-                     order and limit the outer query",
+                    "a query in a union cannot lock its rows; lock the outer query",
                 ));
             }
             w.push(compound.keyword());
-            union.render_select(w);
+            // A part with compound parts, an order or a limit of its own is read from a
+            // derived table: written inline, `a EXCEPT b UNION c` would combine a and b
+            // first, and SQLite refuses a parenthesised part.
+            if union.unions.is_empty()
+                && union.orders.is_empty()
+                && union.limit.is_none()
+                && union.offset.is_none()
+            {
+                union.render_select(w);
+            } else {
+                w.push("SELECT * FROM ");
+                push_derived_table(w, union, "orm_compound");
+            }
         }
         render_orders(w, self.orders);
         render_limit_offset(w, self.limit, self.offset);

@@ -591,7 +591,24 @@ fn unions_and_locks() {
             .limit(3),
         r#"SELECT "name" FROM "users" WHERE "a" = ? UNION SELECT "name" FROM "admins" WHERE "b" = ? UNION ALL SELECT "name" FROM "guests" ORDER BY "name" ASC LIMIT 3"#,
     );
-    let bad = q().union(Query::<Record>::new("x").limit(1));
+    // A part with a limit or compound parts of its own is read from a derived table.
+    golden(
+        q().select("name")
+            .union(
+                Query::<Record>::new("x")
+                    .select("name")
+                    .order_by("name")
+                    .limit(1),
+            )
+            .except(
+                Query::<Record>::new("y")
+                    .select("name")
+                    .where_eq("b", 2)
+                    .union(Query::<Record>::new("z").select("name")),
+            ),
+        r#"SELECT "name" FROM "users" UNION SELECT * FROM (SELECT "name" FROM "x" ORDER BY "name" ASC LIMIT 1) AS "orm_compound" EXCEPT SELECT * FROM (SELECT "name" FROM "y" WHERE "b" = ? UNION SELECT "name" FROM "z") AS "orm_compound""#,
+    );
+    let bad = q().union(Query::<Record>::new("x").lock_for_update());
     assert!(matches!(
         bad.to_sql_for(&SqliteDialect),
         Err(Error::InvalidQuery {

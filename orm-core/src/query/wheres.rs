@@ -4,7 +4,7 @@
 
 use super::clause::{split_alias, Clauses, SelectItem, Selected, Where, WhereKind};
 use super::operator::{IntoOperator, Operator};
-use super::{bindings, Ident, Query};
+use super::{bindings, Ident, Parts, Query};
 use crate::dialect::{DatePart, TextMatch};
 use crate::value::{ToValue, Value};
 
@@ -1042,9 +1042,9 @@ impl<T> Query<T> {
     // ----- HAVING -------------------------------------------------------------------------
 
     /// `HAVING column op value`. `column` may be the alias of a `select_raw` expression
-    /// given before (`select_raw("COUNT(*) AS n", &[])` then `having("n", ">", 1)`): the
-    /// condition repeats the expression, since PostgreSQL does not accept select
-    /// aliases in `HAVING`.
+    /// or a `select_sub` given before (`select_raw("COUNT(*) AS n", &[])` then
+    /// `having("n", ">", 1)`): the condition repeats the expression, since PostgreSQL
+    /// does not accept select aliases in `HAVING`.
     pub fn having(
         mut self,
         column: impl Into<Ident>,
@@ -1078,34 +1078,50 @@ impl<T> Query<T> {
         }
     }
 
-    /// `column op value`, or `(expression) op ?` when `column` is the alias of a raw
-    /// selected expression without bindings and `op` a plain comparison.
+    /// `column op value`, or the aliased expression compared when `column` is the alias
+    /// of a raw selected expression or a subselect and `op` a plain comparison.
     fn having_kind(&self, column: Ident, op: Operator, value: Value) -> WhereKind {
         // A comparison's symbol is the same on every backend (its `Display`).
-        if op.is_like() {
+        if op.is_like() || value.is_null() {
             return WhereKind::Basic { column, op, value };
         }
-        let expression = self.parts.columns.iter().find_map(|item| match item {
-            Selected::Item(SelectItem::Raw(sql, bindings)) if bindings.is_empty() => {
-                match split_alias(sql) {
-                    (expression, Some(alias)) if alias.trim_matches(['"', '`']) == &*column => {
-                        Some(expression.to_owned())
-                    }
-                    _ => None,
+        match self.aliased_expression(&column) {
+            Some(Aliased::Raw(expression, mut bindings)) => {
+                bindings.push(value);
+                WhereKind::Raw {
+                    sql: Ident::Owned(format!("({expression}) {op} ?")),
+                    bindings,
                 }
             }
-            _ => None,
-        });
-        match expression {
-            Some(expression) if !value.is_null() && !column.contains('.') => WhereKind::Raw {
-                sql: Ident::Owned(format!("({expression}) {op} ?")),
-                bindings: vec![value],
-            },
-            _ => WhereKind::Basic { column, op, value },
+            Some(Aliased::Sub(query)) => WhereKind::SubCompare { query, op, value },
+            None => WhereKind::Basic { column, op, value },
         }
     }
 
-    /// `HAVING column BETWEEN low AND high` (Laravel's `havingBetween`).
+    /// What the select alias `column` names, for a `HAVING` condition on it: PostgreSQL
+    /// does not accept select aliases there, so the condition repeats the expression
+    /// (a raw expression with its bindings, or the subselect).
+    fn aliased_expression(&self, column: &str) -> Option<Aliased> {
+        if column.contains('.') {
+            return None;
+        }
+        let named = |alias: &str| alias.trim_matches(['"', '`']) == column;
+        self.parts.columns.iter().find_map(|item| match item {
+            Selected::Item(SelectItem::Raw(sql, bindings)) => match split_alias(sql) {
+                (expression, Some(alias)) if named(alias) => {
+                    Some(Aliased::Raw(expression.to_owned(), bindings.clone()))
+                }
+                _ => None,
+            },
+            Selected::Item(SelectItem::Sub(query, alias)) if named(alias) => {
+                Some(Aliased::Sub(query.clone()))
+            }
+            _ => None,
+        })
+    }
+
+    /// `HAVING column BETWEEN low AND high` (Laravel's `havingBetween`); `column` may be a
+    /// `select_raw` alias, as in [`Query::having`].
     pub fn having_between(
         self,
         column: impl Into<Ident>,
@@ -1113,15 +1129,22 @@ impl<T> Query<T> {
         high: impl Into<Value>,
     ) -> Self {
         let (column, low, high) = (column.into(), low.into(), high.into());
-        self.push_having(
-            AND,
-            WhereKind::Between {
+        let kind = match self.aliased_expression(&column) {
+            Some(Aliased::Raw(expression, mut bindings)) => {
+                bindings.extend([low, high]);
+                WhereKind::Raw {
+                    sql: Ident::Owned(format!("({expression}) BETWEEN ? AND ?")),
+                    bindings,
+                }
+            }
+            _ => WhereKind::Between {
                 column,
                 low,
                 high,
                 not: false,
             },
-        )
+        };
+        self.push_having(AND, kind)
     }
 
     /// Raw `HAVING` condition: `having_raw("COUNT(*) > ?", &[&1])`.
@@ -1149,4 +1172,10 @@ enum ColumnsMatch {
     Any,
     All,
     None,
+}
+
+/// The expression a select alias names (see `Query::aliased_expression`).
+enum Aliased {
+    Raw(String, Vec<Value>),
+    Sub(Box<Parts>),
 }
