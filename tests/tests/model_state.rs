@@ -1116,6 +1116,19 @@ on_every_backend! {
         DB::table("tallies").where_eq("id", 1).increment("f", 2)?;
         let row = DB::table("tallies").first()?.expect("the row");
         assert_eq!((row.get::<i64, _>("n")?, row.get::<f64, _>("f")?), (near - i64::MAX + 7, 3.5));
+        // A step that is no number is refused before anything is sent (Laravel's
+        // "Non-numeric value passed to increment method"; SQLite added 0, and a NULL
+        // step emptied the column everywhere).
+        for step in [Value::from("abc"), Value::Null, Value::Bool(true)] {
+            let err = DB::table("tallies").increment("n", step.clone()).unwrap_err();
+            assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. }), "{err:?}");
+            let err = DB::table("tallies").decrement("f", step).unwrap_err();
+            assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. }), "{err:?}");
+        }
+        let row = DB::table("tallies").first()?.expect("the row");
+        assert_eq!((row.get::<i64, _>("n")?, row.get::<f64, _>("f")?), (near - i64::MAX + 7, 3.5));
+        DB::table("tallies").increment("n", "2")?;
+        assert_eq!(DB::table("tallies").value::<i64>("n")?, Some(near - i64::MAX + 9));
         Ok(())
     }
 

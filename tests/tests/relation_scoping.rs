@@ -291,4 +291,25 @@ on_every_backend! {
         assert_eq!(Article::query().count()?, 3);
         Ok(())
     }
+
+    fn a_raw_condition_with_an_or_stays_within_its_relation_and_scopes() {
+        // Yii's QueryBuilderTest brackets every string condition: an OR written raw
+        // must not reach past a relation's key or a scope, least of all in a write.
+        let [ada, grace, _] = seed()?;
+        let either = || ada.articles().where_raw("title = ? OR title = ?", &[&"last", &"middle"]);
+        assert_eq!(either().pluck::<String>("title")?, ["middle"]);
+        assert_eq!(either().count()?, 1);
+        assert_eq!(either().update([("title", Value::from("changed"))])?, 1);
+        assert_eq!(grace.articles().pluck::<String>("title")?, ["last"]);
+        let gone = ada.articles().where_raw("title = ? OR 1 = 1", &[&"nothing"]).delete()?;
+        assert_eq!(gone, 2, "only Ada's articles");
+        assert_eq!(grace.articles().pluck::<String>("title")?, ["last"]);
+        // A global scope and soft deletes hold too.
+        assert_eq!(Draft::query().where_raw("1 = 0 OR 1 = 1", &[]).count()?, 1);
+        assert_eq!(Shelf::query().where_raw("1 = 0 OR 1 = 1", &[]).count()?, 1);
+        assert_eq!(Shelf::query().having_raw("1 = 0 OR 1 = 1", &[]).group_by("id").count()?, 1);
+        assert_eq!(Shelf::query().where_raw("1 = 0 OR 1 = 1", &[]).delete()?, 1);
+        assert_eq!(Shelf::only_trashed().count()?, 3);
+        Ok(())
+    }
 }

@@ -283,17 +283,19 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             w.push(")");
         }
         WhereKind::Raw { sql, bindings } => {
+            // Always parenthesised: `a OR b` written raw must not escape the conditions
+            // around it (a relation's key, a soft-delete or global scope).
+            w.push("(");
             w.push_raw_with_bindings(&sql, bindings);
+            w.push(")");
         }
     }
 }
 
-/// Whether a list of conditions must be parenthesised to be ANDed with others.
+/// Whether a list of conditions must be parenthesised to be ANDed with others (a raw
+/// condition is parenthesised on its own).
 fn needs_parens(conditions: &[Where]) -> bool {
-    conditions.len() > 1
-        && conditions
-            .iter()
-            .any(|c| c.or || matches!(c.kind, WhereKind::Raw { .. }))
+    conditions.len() > 1 && conditions.iter().any(|c| c.or)
 }
 
 /// Appends ` WHERE ...`: the scopes' conditions ANDed with the query's own.
@@ -1045,6 +1047,19 @@ pub(crate) fn render_update(
             push_json_sets(w, column, value, &mut sets[i + 1..]);
             continue;
         }
+        if let SetValue::Add(step) | SetValue::Sub(step) = &value {
+            if !is_numeric_step(step) {
+                // Laravel's "Non-numeric value passed to increment method": SQLite
+                // would add the text's leading digits, or 0.
+                w.fail(Error::invalid_query(
+                    InvalidQueryKind::Argument,
+                    format!(
+                        "the step of `{column}` must be a number, not {}",
+                        step.type_name()
+                    ),
+                ));
+            }
+        }
         w.push_identifier(column).push(" = ");
         match value {
             SetValue::Value(v) => {
@@ -1056,6 +1071,17 @@ pub(crate) fn render_update(
         }
     }
     parts.render_write_where(w, key);
+}
+
+/// Whether `step` can be added to a number: a number, or text spelling one.
+fn is_numeric_step(step: &Value) -> bool {
+    match step {
+        Value::Int(_) | Value::Float(_) => true,
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => true,
+        Value::Text(text) => text.trim().parse::<f64>().is_ok_and(f64::is_finite),
+        _ => false,
+    }
 }
 
 /// `column = <its document with the paths set>` for a JSON path in `SET`

@@ -283,7 +283,7 @@ fn every_where_has_its_or_form() {
             .having("team_id", ">", 1)
             .or_having("team_id", Operator::Eq, 0)
             .or_having_raw("SUM(votes) > ?", &[&100]),
-        r#"SELECT * FROM "users" GROUP BY "team_id" HAVING "team_id" > ? OR "team_id" = ? OR SUM(votes) > ?"#,
+        r#"SELECT * FROM "users" GROUP BY "team_id" HAVING "team_id" > ? OR "team_id" = ? OR (SUM(votes) > ?)"#,
     );
     // The OR forms of the date parts render like their AND forms.
     let query = q()
@@ -382,14 +382,14 @@ fn raw_pieces_take_bindings() {
     golden(
         q().where_raw("votes > ? * 2", &[&10])
             .or_where_raw("name = ?", &[&"x"]),
-        r#"SELECT * FROM "users" WHERE votes > ? * 2 OR name = ?"#,
+        r#"SELECT * FROM "users" WHERE (votes > ? * 2) OR (name = ?)"#,
     );
     golden(
         q().select_raw("COUNT(*) AS n, ? AS k", &[&1])
             .group_by("name")
             .having_raw("COUNT(*) > ?", &[&1])
             .order_by_raw("n DESC", &[]),
-        r#"SELECT COUNT(*) AS n, ? AS k FROM "users" GROUP BY "name" HAVING COUNT(*) > ? ORDER BY n DESC"#,
+        r#"SELECT COUNT(*) AS n, ? AS k FROM "users" GROUP BY "name" HAVING (COUNT(*) > ?) ORDER BY n DESC"#,
     );
     let err = q()
         .where_raw("a = ? AND b = ?", &[&1])
