@@ -357,6 +357,34 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_json_path_between_two_numbers_compares_numbers() -> Result<()> {
+        // CakePHP's BetweenExpression types its bounds: PostgreSQL compared the path's
+        // text ("10.25" lay between 1 and 9.8), MariaDB matched the string "7".
+        Schema::on_default(|s| {
+            s.create("ranges", |t| {
+                t.increments("id");
+                t.json("js");
+            })
+        })
+        .map_err(|e| Error::other(e.to_string()))?;
+        for doc in [
+            serde_json::json!({"n": 5, "p": 1.5}),
+            serde_json::json!({"n": 15, "p": 10.25}),
+            serde_json::json!({"n": 10, "p": 9.75}),
+            serde_json::json!({"n": "7", "p": "abc"}),
+        ] {
+            DB::table("ranges").insert(row! {"js" => doc})?;
+        }
+        let ids = |q: Query| -> Result<Vec<i64>> { q.order_by("id").pluck("id") };
+        assert_eq!(ids(DB::table("ranges").where_between("js->n", 5, 10))?, [1, 3]);
+        assert_eq!(ids(DB::table("ranges").where_not_between("js->n", 9, 10))?, [1, 2]);
+        assert_eq!(ids(DB::table("ranges").where_between("js->p", 1.0, 9.8))?, [1, 3]);
+        assert_eq!(ids(DB::table("ranges").where_eq("id", 0).or_where_between("js->n", 11, 20))?, [2]);
+        let low: orm_core::Decimal = "9.5".parse().unwrap();
+        assert_eq!(ids(DB::table("ranges").where_between("js->p", low, 100))?, [2, 3]);
+        Ok(())
+    }
+
     fn a_json_path_read_into_a_json_type_keeps_its_json_type() -> Result<()> {
         Schema::on_default(|s| {
             s.create("docs", |t| {

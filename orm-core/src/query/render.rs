@@ -205,11 +205,22 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             high,
             not,
         } => {
-            w.push_qualified_name(&column)
-                .push(if not { " NOT BETWEEN " } else { " BETWEEN " })
+            // A JSON path's value is compared as a `where_` compares it with `low`: a
+            // number as a number (PostgreSQL's `->>` and MySQL's paths give text).
+            let [before, after] = if column.contains("->") && !low.is_null() {
+                w.push_json_compared(&column, &low)
+            } else {
+                w.push_qualified_name(&column);
+                ["", ""]
+            };
+            w.push(if not { " NOT BETWEEN " } else { " BETWEEN " })
+                .push(before)
                 .push_bind(low)
+                .push(after)
                 .push(" AND ")
-                .push_bind(high);
+                .push(before)
+                .push_bind(high)
+                .push(after);
         }
         WhereKind::Exists { query, not } => {
             w.push(if not { "NOT EXISTS (" } else { "EXISTS (" });
