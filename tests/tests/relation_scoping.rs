@@ -312,4 +312,26 @@ on_every_backend! {
         assert_eq!(Shelf::only_trashed().count()?, 3);
         Ok(())
     }
+
+    fn a_model_query_with_a_raw_select_is_a_scalar_query_that_keeps_its_scopes() {
+        // CakePHP's subquery tests, Eloquent's selectRaw: the raw expression replaces the
+        // model's columns, and the soft-delete scope still applies.
+        seed()?;
+        assert_eq!(Article::query().select_raw("COUNT(*) AS n", &[]).value::<i64>("n")?, Some(3));
+        assert_eq!(Shelf::query().select_raw("COUNT(*) AS n", &[]).value::<i64>("n")?, Some(1));
+        let articles_of = Article::query().select_raw("COUNT(*)", &[]).where_column("articles.writer_id", "=", "writers.id");
+        let counts: Vec<i64> = DB::table("writers").select_sub(articles_of, "n").order_by("name").pluck("n")?;
+        assert_eq!(counts, [2, 1, 0]);
+        let live_owner = Shelf::query().select_raw("MAX(writer_id)", &[]);
+        let names: Vec<String> = DB::table("writers").where_column_sub("id", "=", live_owner).pluck("name")?;
+        assert_eq!(names, ["Ada"]);
+        // The model's columns stay when the query chose them.
+        let titled: Vec<Article> = Article::query()
+            .select(&["articles.*"])
+            .select_raw("UPPER(title) AS shout", &[])
+            .where_eq("title", "last")
+            .get()?;
+        assert_eq!(titled[0].title, "last");
+        Ok(())
+    }
 }

@@ -586,12 +586,17 @@ impl<T> Query<T> {
         self
     }
 
-    /// Adds a raw expression to the selection: `select_raw("COUNT(*) AS n", &[])`.
+    /// Adds a raw expression to the selection: `select_raw("COUNT(*) AS n", &[])`. On a
+    /// model's query that selects the model's own columns, it replaces them (Eloquent's
+    /// `selectRaw`), so `Post::query().select_raw("COUNT(*)", &[])` is a scalar query
+    /// (for `value`, or a subquery); write `select(&["posts.*"])` first to keep them.
     pub fn select_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
         let bindings = self::bindings(self.parts_mut(), bindings);
-        self.parts_mut()
-            .columns
-            .push(SelectItem::Raw(sql.into(), bindings));
+        let columns = &mut self.parts_mut().columns;
+        if !columns.chosen() {
+            columns.clear();
+        }
+        columns.push(SelectItem::Raw(sql.into(), bindings));
         self
     }
 
