@@ -261,6 +261,22 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_float_sum_past_the_integer_range_is_a_float_everywhere() {
+        // SQLAlchemy's compliance suite: `sum` reads a float on every backend; SQLite's
+        // SUM of integers failed with "integer overflow" before the cast to REAL.
+        DB::statement("CREATE TABLE tallies (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)")?;
+        DB::table("tallies").insert(row! {"id" => 1, "n" => i64::MAX - 1})?;
+        DB::table("tallies").insert(row! {"id" => 2, "n" => 5})?;
+        let total = DB::table("tallies").sum("n")?;
+        assert!((total - 9.223_372_036_854_776e18).abs() < 1e4, "{total}");
+        assert_eq!(DB::table("tallies").where_eq("id", 2).sum("n")?, 5.0);
+        assert_eq!(DB::table("tallies").where_eq("id", 3).sum("n")?, 0.0);
+        let average = DB::table("tallies").avg("n")?.expect("an average");
+        assert!((average - 4.611_686_018_427_388e18).abs() < 1e4, "{average}");
+        assert!(DB::table("tallies").sum_exact::<i64>("n").is_err());
+        Ok(())
+    }
+
     fn values_padded_by_a_wide_scale_read_back_as_decimals() {
         Schema::on_default(|s| {
             s.create("balances", |t| {

@@ -465,6 +465,13 @@ pub trait Dialect:
         ("CAST(", " AS DOUBLE PRECISION)")
     }
 
+    /// The text around the argument of a float aggregate, where the cast must come
+    /// before the aggregate adds anything up (SQLite's `SUM` of integers fails past
+    /// `i64` instead of giving a float); `("", "")` by default.
+    fn float_argument_cast(&self) -> (&'static str, &'static str) {
+        ("", "")
+    }
+
     /// The row-locking clause appended to a `SELECT` (empty where the database has none).
     fn lock_clause(&self, mode: LockMode) -> &'static str {
         match mode {

@@ -133,6 +133,10 @@ impl Dialect for SqliteDialect {
     }
 
     fn float_cast(&self) -> (&'static str, &'static str) {
+        ("", "")
+    }
+
+    fn float_argument_cast(&self) -> (&'static str, &'static str) {
         ("CAST(", " AS REAL)")
     }
 

@@ -467,14 +467,15 @@ fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
             column,
             float,
         } => {
-            let (prefix, suffix) = if *float {
-                w.dialect().float_cast()
+            let ((prefix, suffix), (before, after)) = if *float {
+                let dialect = w.dialect();
+                (dialect.float_cast(), dialect.float_argument_cast())
             } else {
-                ("", "")
+                (("", ""), ("", ""))
             };
             w.push(prefix).push(function).push("(");
             match column {
-                Some(column) => w.push_qualified(column),
+                Some(column) => w.push(before).push_qualified(column).push(after),
                 None => w.push("*"),
             };
             w.push(")")

@@ -712,7 +712,7 @@ fn aggregates() {
     let (s, p) = aggregate(q(), "SUM", Some("votes"), true);
     assert_eq!(
         s,
-        r#"SELECT CAST(SUM("votes") AS REAL) AS "aggregate" FROM "users""#
+        r#"SELECT SUM(CAST("votes" AS REAL)) AS "aggregate" FROM "users""#
     );
     assert_eq!(
         p,
