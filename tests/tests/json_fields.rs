@@ -382,6 +382,11 @@ on_every_backend! {
         assert_eq!(ids(DB::table("ranges").where_eq("id", 0).or_where_between("js->n", 11, 20))?, [2]);
         let low: orm_core::Decimal = "9.5".parse().unwrap();
         assert_eq!(ids(DB::table("ranges").where_between("js->p", low, 100))?, [2, 3]);
+        // An aggregate of a path is refused before it is sent (each database would
+        // aggregate its text, or take the path for a column name).
+        let max = DB::table("ranges").max::<i64>("js->n").unwrap_err();
+        assert!(matches!(max, Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }), "{max:?}");
+        assert!(matches!(DB::table("ranges").sum("js->n"), Err(Error::InvalidQuery { .. })));
         Ok(())
     }
 

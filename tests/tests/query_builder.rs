@@ -439,6 +439,9 @@ on_every_backend! {
         let first_published = || DB::table("posts").select("user_id").where_eq("published", true).order_by("id").limit(1);
         assert_eq!(get(DB::table("users").where_in_sub("id", first_published()))?, ["Ada"]);
         assert_eq!(get(DB::table("users").where_not_in_sub("id", first_published().offset(1)))?, ["Ada", "Linus", "Barbara", "alan", "Edsger"]);
+        // A subquery of two columns is refused before it is sent (Sequel's specs).
+        let two = DB::table("users").where_in_sub("id", DB::table("posts").select(&["user_id", "id"])).get().unwrap_err();
+        assert!(matches!(two, Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }), "{two:?}");
         let has_posts = DB::table("posts").where_column("posts.user_id", "=", "users.id");
         assert_eq!(get(DB::table("users").where_exists(has_posts.clone()))?, ["Ada", "Grace", "Barbara"]);
         assert_eq!(get(DB::table("users").where_not_exists(has_posts.clone()))?, ["Linus", "alan", "Edsger"]);

@@ -473,6 +473,17 @@ fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
             } else {
                 (("", ""), ("", ""))
             };
+            if column.as_ref().is_some_and(|c| c.contains("->")) {
+                // Each database would read the path's text here ("9" > "10"), or refuse
+                // the path as one column name.
+                w.fail(Error::invalid_query(
+                    InvalidQueryKind::Clauses,
+                    format!(
+                        "{function} of a JSON path is not supported: aggregate a typed \
+                         expression with select_raw, or read the values with pluck"
+                    ),
+                ));
+            }
             w.push(prefix).push(function).push("(");
             match column {
                 Some(column) => w.push(before).push_qualified(column).push(after),

@@ -255,6 +255,16 @@ impl<T> Query<T> {
 
     fn in_sub<U>(self, or: bool, column: Ident, query: Query<U>, not: bool) -> Self {
         let query = Box::new(query.into_parts());
+        if query.columns.len() > 1 {
+            return self.fail(
+                crate::error::InvalidQueryKind::Clauses,
+                format!(
+                    "the subquery of `{column} IN (...)` selects {} columns: select the one \
+                     column to compare",
+                    query.columns.len()
+                ),
+            );
+        }
         self.push_where(or, WhereKind::InSub { column, query, not })
     }
 
