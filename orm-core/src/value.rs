@@ -1015,6 +1015,9 @@ impl FromValue for NaiveDate {
             ValueRef::Date(v) => Ok(v),
             ValueRef::Text(ref t) => NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
                 .map_err(|_| DecodeError::new("NaiveDate", &value)),
+            // MySQL reads a bound date back as a DATETIME (`SELECT ?`): midnight is
+            // that date exactly; any other time of day would be lost, and is refused.
+            ValueRef::DateTime(dt) if dt.time() == NaiveTime::MIN => Ok(dt.date()),
             other => Err(DecodeError::new("NaiveDate", &other)),
         }
     }

@@ -59,6 +59,11 @@ on_every_backend! {
         assert_eq!(diary().pluck::<String>("instant")?, ["2024-02-29 23:30:05.000000"]);
         let doc: serde_json::Value = serde_json::from_str(&diary().value::<String>("doc")?.unwrap()).unwrap();
         assert_eq!(doc, serde_json::json!({"a": [1, "x"]}));
+        // SQLAlchemy's DateTest.test_select_direct: a bound date selected back is that
+        // date (MySQL reads it as a DATETIME at midnight); a date-time at another time of
+        // day is not a date.
+        assert_eq!(DB::scalar::<NaiveDate>("SELECT ?", &[&ymd(2012, 10, 15)])?, Some(ymd(2012, 10, 15)));
+        assert!(diary().value::<NaiveDate>("stamp").is_err(), "08:00 is not a date");
         Ok(())
     }
 
