@@ -172,6 +172,12 @@ on_every_backend! {
         // parts): the highest of i2 joins i1.
         assert_eq!(sorted(s("i1").union(s("i2").order_by_desc("number").limit(1)))?, [10, 20, 30]);
         assert_eq!(s("i1").union_all(s("i3").where_("number", ">", 15).limit(5)).count()?, 3);
+        let top = s("i1").union(s("i2").order_by_desc("number").limit(1)).order_by_desc("number").limit(2);
+        assert_eq!(top.pluck::<i64>("number")?, [30, 20]);
+        // A limit on the first query applies to the whole union: with a limited part too,
+        // the two read as per-part limits (Yii, SQLAlchemy), so the query is refused.
+        let both = s("i1").order_by("number").limit(1).union(s("i2").order_by("number").limit(1)).get().unwrap_err();
+        assert!(matches!(both, Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }), "{both:?}");
         Ok(())
     }
 

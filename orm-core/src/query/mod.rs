@@ -1156,19 +1156,13 @@ impl<T> Query<T> {
     /// a unioned query with its own order or limit, or with compound parts of its own
     /// (`a.except(b.union(c))`), is read from a derived table, so they apply to it
     /// alone; one with a lock is an error.
-    pub fn union<U>(mut self, other: Query<U>) -> Self {
-        self.parts_mut()
-            .unions
-            .push((other.into_parts(), Compound::Union));
-        self
+    pub fn union<U>(self, other: Query<U>) -> Self {
+        self.compound(other, Compound::Union)
     }
 
     /// `UNION ALL` with another query.
-    pub fn union_all<U>(mut self, other: Query<U>) -> Self {
-        self.parts_mut()
-            .unions
-            .push((other.into_parts(), Compound::UnionAll));
-        self
+    pub fn union_all<U>(self, other: Query<U>) -> Self {
+        self.compound(other, Compound::UnionAll)
     }
 
     /// `INTERSECT` with another query: the distinct rows both return. As with
@@ -1177,19 +1171,33 @@ impl<T> Query<T> {
     /// [`crate::Error::InvalidQuery`], since the databases disagree on which comes first
     /// there (read the union from a derived table with `from_sub` instead). Needs
     /// MariaDB 10.3 or MySQL 8.0.31.
-    pub fn intersect<U>(mut self, other: Query<U>) -> Self {
-        self.parts_mut()
-            .unions
-            .push((other.into_parts(), Compound::Intersect));
-        self
+    pub fn intersect<U>(self, other: Query<U>) -> Self {
+        self.compound(other, Compound::Intersect)
     }
 
     /// `EXCEPT` another query: the distinct rows this query returns and `other` does
     /// not (see [`Query::intersect`]).
-    pub fn except<U>(mut self, other: Query<U>) -> Self {
-        self.parts_mut()
-            .unions
-            .push((other.into_parts(), Compound::Except));
+    pub fn except<U>(self, other: Query<U>) -> Self {
+        self.compound(other, Compound::Except)
+    }
+
+    /// Adds `other` as a part of a compound query. A limit this query has already applies
+    /// to the whole result; with a part that has a limit of its own, the two limits
+    /// read as the parts' own (Laravel's `(... limit 2) union (... limit 2)`), and the
+    /// query is refused rather than answered with the first limit over the whole.
+    fn compound<U>(mut self, other: Query<U>, kind: Compound) -> Self {
+        let other = other.into_parts();
+        let limited = |p: &Parts| p.limit.is_some() || p.offset.is_some();
+        if limited(&self.parts) && limited(&other) {
+            return self.fail(
+                InvalidQueryKind::Clauses,
+                "both this query and the one combined with it have a limit: a limit set \
+                 before union() applies to the whole result, so limit each part by \
+                 reading it from a derived table (from_sub), or set the limit after \
+                 union()",
+            );
+        }
+        self.parts_mut().unions.push((other, kind));
         self
     }
 
