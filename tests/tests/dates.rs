@@ -379,6 +379,24 @@ on_every_backend! {
         assert_eq!(order, ["orm", "db"]);
         Ok(())
     }
+
+    fn a_date_time_without_zone_defaults_to_the_utc_time_in_any_session() {
+        // Sequel's schema specs on PostgreSQL: CURRENT_TIMESTAMP into a TIMESTAMP column
+        // stored the inserting session's local time; the ORM reads such a column as UTC.
+        orm_migrate::Schema::on_default(|s| {
+            s.create("visits", |t| {
+                t.increments("id");
+                t.datetime("at").use_current();
+            })
+        })
+        .map_err(Error::other)?;
+        new_york_session()?;
+        DB::table("visits").insert(row! {"id" => 1})?;
+        let at: NaiveDateTime = DB::table("visits").value("at")?.expect("a default");
+        let off = (at - Utc::now().naive_utc()).num_seconds().abs();
+        assert!(off < 60, "{at} is {off} s from the UTC time");
+        Ok(())
+    }
 }
 
 /// Date-time, date-time without zone and time fields, a state: what a model holds after

@@ -171,7 +171,7 @@ pub(crate) fn push_default(w: &mut SqlWriter, column: &ColumnDef, default: &Colu
         }
         ColumnDefault::CurrentTimestamp => {
             let dialect = w.dialect();
-            w.push(dialect.current_timestamp_default());
+            w.push(dialect.current_timestamp_default(&column.kind));
         }
     }
 }

@@ -483,7 +483,7 @@ impl SchemaGrammar for MysqlDialect {
         false
     }
 
-    fn current_timestamp_default(&self) -> &'static str {
+    fn current_timestamp_default(&self, _kind: &ColumnType) -> &'static str {
         // The default's precision must match DATETIME(6)'s.
         "CURRENT_TIMESTAMP(6)"
     }
@@ -527,7 +527,8 @@ impl SchemaGrammar for MysqlDialect {
 
     fn push_column_options(&self, w: &mut SqlWriter, column: &ColumnDef) {
         if column.use_current_on_update {
-            w.push(" ON UPDATE ").push(self.current_timestamp_default());
+            w.push(" ON UPDATE ")
+                .push(self.current_timestamp_default(&column.kind));
         }
         if let Some(comment) = &column.comment {
             w.push(" COMMENT ")

@@ -289,6 +289,15 @@ impl Dialect for PostgresDialect {
 impl super::StatementGrammar for PostgresDialect {}
 
 impl SchemaGrammar for PostgresDialect {
+    fn current_timestamp_default(&self, kind: &ColumnType) -> &'static str {
+        match kind {
+            // A TIMESTAMP holds the UTC time the ORM writes and reads; CURRENT_TIMESTAMP
+            // would store the local time of whichever session inserts the row.
+            ColumnType::DateTime => "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')",
+            _ => "CURRENT_TIMESTAMP",
+        }
+    }
+
     fn refused_drop(&self, error: &Error) -> Option<super::schema_grammar::ReferencingTables> {
         // 2BP01, with one detail line per dependent object: `constraint posts_user_id_fkey
         // on table posts depends on table users`.

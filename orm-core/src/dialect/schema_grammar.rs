@@ -3,7 +3,7 @@
 //! queries the schema builder reads. [`super::schema`]'s renderers (`create_table`,
 //! `alter_table`, ...) write everything common and ask these methods for the rest.
 
-use super::schema::{AlterCommand, ColumnDef};
+use super::schema::{AlterCommand, ColumnDef, ColumnType};
 use super::SqlWriter;
 use crate::error::{Error, InvalidQueryKind};
 use crate::value::TypeFamily;
@@ -112,8 +112,9 @@ pub trait SchemaGrammar {
         true
     }
 
-    /// The `DEFAULT` expression of a column defaulting to the current time.
-    fn current_timestamp_default(&self) -> &'static str {
+    /// The `DEFAULT` expression of a column of type `kind` defaulting to the current time.
+    fn current_timestamp_default(&self, kind: &ColumnType) -> &'static str {
+        let _ = kind;
         "CURRENT_TIMESTAMP"
     }
 

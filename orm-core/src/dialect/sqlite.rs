@@ -218,7 +218,7 @@ impl SchemaGrammar for SqliteDialect {
     /// The current time in the form the ORM writes date-times (`YYYY-MM-DD
     /// HH:MM:SS.ffffff`, UTC; SQLite's `%f` gives milliseconds): `CURRENT_TIMESTAMP`'s
     /// `YYYY-MM-DD HH:MM:SS` would compare as shorter text than the same instant bound.
-    fn current_timestamp_default(&self) -> &'static str {
+    fn current_timestamp_default(&self, _kind: &ColumnType) -> &'static str {
         "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))"
     }
 
