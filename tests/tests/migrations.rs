@@ -762,20 +762,26 @@ fn a_sqlite_migrator_waits_for_the_write_lock_past_the_busy_timeout() -> Result<
         "sqlite://{}?busy_timeout=50",
         dir.path().join("app.sqlite3").display()
     );
-    let holding = Arc::new(Barrier::new(2));
+    let (holding, held) = std::sync::mpsc::channel();
     let holder = {
-        let (url, holding) = (url.clone(), Arc::clone(&holding));
+        let url = url.clone();
         std::thread::spawn(move || -> orm_core::Result<()> {
             let mut conn = Connection::open(&url)?;
             conn.execute_batch("CREATE TABLE other_writes (id INTEGER PRIMARY KEY)")?;
             let mut tx = conn.begin()?;
             tx.execute("INSERT INTO other_writes (id) VALUES (1)", &[])?;
-            holding.wait();
+            let _ = holding.send(());
             std::thread::sleep(std::time::Duration::from_millis(700));
             tx.commit()
         })
     };
-    holding.wait();
+    if held
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .is_err()
+    {
+        holder.join().expect("holder thread")?;
+        panic!("the writer never took the lock");
+    }
     let mut conn = Connection::open(&url)?;
     let run = conn.scope(|| Ok(Migrator::new(many_tables()).run()))??;
     assert_eq!(run.applied.len(), 6);
