@@ -558,4 +558,49 @@ on_every_backend! {
         assert_eq!(pivot.get::<String, _>("role")?, "member");
         Ok(())
     }
+
+    fn first_or_create_through_a_pivot_writes_the_pivot_columns() -> Result<()> {
+        // Eloquent's firstOrCreate($attributes, $values, $joining); Yii's link() with the
+        // extra columns of order_item, whose pivot columns cannot be empty.
+        let (ada, _, cy) = seed()?;
+        Schema::on_default(|s| {
+            s.create("clubs", |t| {
+                t.increments("id");
+                t.string("name", 50);
+                t.big_integer("president_id");
+            })?;
+            s.create("club_writer", |t| {
+                t.big_integer("club_id");
+                t.big_integer("writer_id");
+                t.string("role", 20);
+            })
+        })
+        .map_err(Error::other)?;
+        let (ada, cy) = (Writer::find_or_fail(ada)?, Writer::find_or_fail(cy)?);
+        let plain = ada.clubs().first_or_create(row! {"name" => "Poets"}, row! {"president_id" => cy.id.unwrap()});
+        assert!(matches!(plain, Err(Error::NotNullViolation { .. })), "{plain:?}");
+        assert_eq!(Club::query().count()?, 0, "nothing half-written");
+        let poets = ada.clubs().first_or_create_with_pivot(
+            row! {"name" => "Poets"},
+            row! {"president_id" => cy.id.unwrap()},
+            row! {"role" => "founder"},
+        )?;
+        let roles = |w: &Writer| -> Result<Vec<(i64, String)>> {
+            Ok(w.clubs().get_with_pivot()?.into_iter().map(|(c, p)| (c.id.unwrap(), p.get("role").unwrap())).collect())
+        };
+        assert_eq!(roles(&ada)?, [(poets.id.unwrap(), "founder".to_owned())]);
+        // Attached already: returned as it is, nothing written.
+        let again = ada.clubs().first_or_create_with_pivot(row! {"name" => "Poets"}, row! {}, row! {"role" => "other"})?;
+        assert_eq!(again.id, poets.id);
+        assert_eq!(roles(&ada)?, [(poets.id.unwrap(), "founder".to_owned())]);
+        // A matching club not attached to this writer is attached, not created again.
+        let joined = cy.clubs().first_or_create_with_pivot(row! {"name" => "Poets"}, row! {}, row! {"role" => "member"})?;
+        assert_eq!(joined.id, poets.id);
+        assert_eq!(roles(&cy)?, [(poets.id.unwrap(), "member".to_owned())]);
+        assert_eq!(Club::query().count()?, 1);
+        // Only through a belongs-to-many relation.
+        let err = ada.articles().first_or_create_with_pivot(row! {"title" => "x"}, row! {}, row! {}).unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { kind: InvalidQueryKind::Relation, .. }), "{err:?}");
+        Ok(())
+    }
 }

@@ -330,6 +330,42 @@ impl<C: Model> Query<C> {
         }
     }
 
+    /// [`Query::first_or_create`] through a belongs-to-many relation, writing `pivot`'s
+    /// columns into the pivot row it attaches (Eloquent's `firstOrCreate($attributes,
+    /// $values, $joining)`): `order.items().first_or_create_with_pivot(row! {"name" =>
+    /// "Cars"}, row! {}, row! {"quantity" => 1})`. A related row already attached is
+    /// returned as it is; one that matches but is not attached is attached with `pivot`.
+    pub fn first_or_create_with_pivot<'a>(
+        self,
+        attributes: impl IntoIterator<Item = (&'a str, Value)>,
+        values: impl IntoIterator<Item = (&'a str, Value)>,
+        pivot: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Result<C>
+    where
+        C: Default,
+    {
+        const ACTION: &str = "first_or_create_with_pivot";
+        self.pivot_context(ACTION)?;
+        let attributes: Vec<(&str, Value)> = attributes.into_iter().collect();
+        let pivot: Vec<(&str, Value)> = pivot.into_iter().collect();
+        match self.find_or_build(attributes.iter().cloned(), values)? {
+            Found::Stored(found) => Ok(found),
+            Found::Built(query, mut child) => match query.unattached_match(&attributes)? {
+                Some(found) => {
+                    let linked = linked_value(&found, query.relation_context(ACTION)?.relation);
+                    query.attach_with(linked, pivot)?;
+                    Ok(found)
+                }
+                None => {
+                    query.write_child_with_pivot(&mut child, ACTION, &pivot, |child, name| {
+                        crate::model::insert_named(child, name)
+                    })?;
+                    Ok(child)
+                }
+            },
+        }
+    }
+
     /// Creates a model through this query as [`Query::create`] does (linked to a
     /// relation's parent), or, when a unique key refuses it, returns the row of this query
     /// matching `attributes` (Eloquent's `createOrFirst` on a relation or a query). Inside
@@ -542,6 +578,18 @@ impl<C: Model> Query<C> {
         action: &str,
         write: impl Fn(&mut C, &str) -> Result<()>,
     ) -> Result<()> {
+        self.write_child_with_pivot(child, action, &[], write)
+    }
+
+    /// [`Query::write_child`], writing `pivot`'s columns into the pivot row a
+    /// belongs-to-many relation attaches.
+    fn write_child_with_pivot(
+        self,
+        child: &mut C,
+        action: &str,
+        pivot: &[(&str, Value)],
+        write: impl Fn(&mut C, &str) -> Result<()>,
+    ) -> Result<()> {
         let name = self.connection_name().to_owned();
         if self.model.relation.is_none() {
             // A model query (`User::with_trashed().first_or_create(..)`): the model is
@@ -583,7 +631,8 @@ impl<C: Model> Query<C> {
                 self.pivot_context(action)?;
                 crate::DB::connection(&name).transaction(|| {
                     write(child, &name)?;
-                    self.attach([linked_value(child, relation)]).map(|_| ())
+                    let linked = linked_value(child, relation);
+                    self.clone().attach_with(linked, pivot.iter().cloned())
                 })?;
             }
             _ => {
