@@ -178,6 +178,13 @@ on_every_backend! {
         // the two read as per-part limits (Yii, SQLAlchemy), so the query is refused.
         let both = s("i1").order_by("number").limit(1).union(s("i2").order_by("number").limit(1)).get().unwrap_err();
         assert!(matches!(both, Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. }), "{both:?}");
+        // An order given before union() orders the whole result, until one given after it
+        // replaces it (Sequel's union specs: the first part's own order is no order of
+        // the union's).
+        assert_eq!(s("i1").order_by_desc("number").union(s("i2")).pluck::<i64>("number")?, [30, 20, 10]);
+        assert_eq!(s("i1").order_by_desc("number").union(s("i2")).order_by("number").pluck::<i64>("number")?, [10, 20, 30]);
+        let raw = s("i1").order_by("number").union(s("i3")).order_by_raw("number DESC", &[]).order_by("number");
+        assert_eq!(raw.pluck::<i64>("number")?, [40, 20, 10]);
         Ok(())
     }
 

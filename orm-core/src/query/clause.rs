@@ -411,6 +411,9 @@ pub(crate) struct Parts {
     pub(crate) groups: Vec<Group>,
     pub(crate) havings: Conditions,
     pub(crate) orders: Vec<Order>,
+    /// The orders were all given before the first `union()`: they order the whole
+    /// result until an order given after it replaces them.
+    pub(crate) orders_before_union: bool,
     pub(crate) limit: Option<u64>,
     pub(crate) offset: Option<u64>,
     /// The queries combined with this one (`UNION`, `INTERSECT`, `EXCEPT`), in order.
@@ -545,6 +548,7 @@ impl Clone for Parts {
             groups: clone_list(&self.groups),
             havings: clone_small(&self.havings),
             orders: clone_list(&self.orders),
+            orders_before_union: self.orders_before_union,
             limit: self.limit,
             offset: self.offset,
             unions: clone_list(&self.unions),
@@ -573,6 +577,7 @@ impl PartialEq for Parts {
             && same_list(&self.groups, &other.groups)
             && same_list(&self.havings, &other.havings)
             && same_list(&self.orders, &other.orders)
+            && self.orders_before_union == other.orders_before_union
             && same_list(&self.unions, &other.unions)
             && self.error == other.error
             && self.home == other.home
@@ -595,6 +600,7 @@ impl Parts {
             groups: Vec::new(),
             havings: Conditions::new(),
             orders: Vec::new(),
+            orders_before_union: false,
             limit: None,
             offset: None,
             unions: Vec::new(),

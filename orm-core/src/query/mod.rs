@@ -947,7 +947,19 @@ impl<T> Query<T> {
                 .map(|sub| Order::Sub(Box::new(sub.clone()), desc))
         });
         let order = counted.unwrap_or(Order::Column(column, desc));
-        self.parts_mut().orders.push(order);
+        self.orders_to_extend().push(order);
+    }
+
+    /// The order list a new order joins: emptied first when its orders were given
+    /// before `union()` (an order given after it orders the whole union instead, as the
+    /// first part's own order would be ignored in Laravel's and Sequel's unions).
+    fn orders_to_extend(&mut self) -> &mut Vec<Order> {
+        let parts = self.parts_mut();
+        if parts.orders_before_union {
+            parts.orders_before_union = false;
+            parts.orders.clear();
+        }
+        &mut parts.orders
     }
 
     /// Puts the NULLs of the last [`Query::order_by`]/[`Query::order_by_desc`] column
@@ -987,8 +999,7 @@ impl<T> Query<T> {
     /// Raw `ORDER BY` term: `order_by_raw("votes * ? DESC", &[&2])`.
     pub fn order_by_raw(mut self, sql: impl Into<Ident>, bindings: &[&dyn ToValue]) -> Self {
         let bindings = self::bindings(self.parts_mut(), bindings);
-        self.parts_mut()
-            .orders
+        self.orders_to_extend()
             .push(Order::Raw(sql.into(), bindings));
         self
     }
@@ -1026,7 +1037,7 @@ impl<T> Query<T> {
 
     /// Random order (the dialect's random function).
     pub fn in_random_order(mut self) -> Self {
-        self.parts_mut().orders.push(Order::Random);
+        self.orders_to_extend().push(Order::Random);
         self
     }
 
@@ -1197,7 +1208,11 @@ impl<T> Query<T> {
                  union()",
             );
         }
-        self.parts_mut().unions.push((other, kind));
+        let parts = self.parts_mut();
+        if parts.unions.is_empty() && !parts.orders.is_empty() {
+            parts.orders_before_union = true;
+        }
+        parts.unions.push((other, kind));
         self
     }
 

@@ -57,6 +57,8 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
         groups,
         havings,
         orders,
+        // How later orders join the list, not what the list renders.
+        orders_before_union: _,
         limit,
         offset,
         unions,
