@@ -382,6 +382,15 @@ on_every_backend! {
         assert_eq!(ids(DB::table("ranges").where_eq("id", 0).or_where_between("js->n", 11, 20))?, [2]);
         let low: orm_core::Decimal = "9.5".parse().unwrap();
         assert_eq!(ids(DB::table("ranges").where_between("js->p", low, 100))?, [2, 3]);
+        // Two paths compared with each other: numbers as numbers, text as text.
+        DB::table("ranges").insert(row! {"id" => 5, "js" => serde_json::json!({"a": 9, "b": 10, "s": "b", "t": "a"})})?;
+        DB::table("ranges").insert(row! {"id" => 6, "js" => serde_json::json!({"a": 10, "b": 9, "s": "a", "t": "b"})})?;
+        DB::table("ranges").insert(row! {"id" => 7, "js" => serde_json::json!({"a": 2.5, "b": 2.5, "lo": 1, "hi": 3})})?;
+        assert_eq!(ids(DB::table("ranges").where_column("js->a", "<", "js->b"))?, [5]);
+        assert_eq!(ids(DB::table("ranges").where_column("js->a", ">", "js->b"))?, [6]);
+        assert_eq!(ids(DB::table("ranges").where_column("js->a", "=", "js->b"))?, [7]);
+        assert_eq!(ids(DB::table("ranges").where_column("js->s", "<", "js->t"))?, [6]);
+        assert_eq!(ids(DB::table("ranges").where_between_columns("js->a", "js->lo", "js->hi"))?, [7]);
         // An aggregate of a path is refused before it is sent (each database would
         // aggregate its text, or take the path for a column name).
         let max = DB::table("ranges").max::<i64>("js->n").unwrap_err();

@@ -339,6 +339,22 @@ pub trait Dialect:
         self.push_json_path(w, column, path, true);
     }
 
+    /// Appends `first op second` for two JSON paths, each a column and its path
+    /// (`where_column("js->a", "<", "js->b")`), `op` a plain comparison: their values
+    /// compared as JSON values, numbers as numbers and text as text. This default is
+    /// SQLite's, whose `json_extract` gives SQL values.
+    fn push_json_paths_compared(
+        &self,
+        w: &mut SqlWriter,
+        first: (&str, &[&str]),
+        op: &str,
+        second: (&str, &[&str]),
+    ) {
+        self.push_json_path(w, first.0, first.1, true);
+        w.push(" ").push(op).push(" ");
+        self.push_json_path(w, second.0, second.1, true);
+    }
+
     /// Appends the value at `path` in `column` as a condition comparing it with a number
     /// or a boolean (`scalar`) reads it, and returns the text to put before and after the
     /// value's placeholder. The value is compared only where the JSON holds that type,
@@ -346,6 +362,8 @@ pub trait Dialect:
     /// text after every number) nor fails the statement (PostgreSQL's cast of its text).
     /// Other values are compared with the path's text ([`Dialect::push_json_path`]).
     /// This default is SQLite's (`json_type`).
+    ///
+    /// See also [`Dialect::push_json_paths_compared`], for two paths.
     fn push_json_compared(
         &self,
         w: &mut SqlWriter,

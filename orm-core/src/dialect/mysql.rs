@@ -265,6 +265,31 @@ impl Dialect for MysqlDialect {
         self.push_json_path(w, column, path, false);
     }
 
+    fn push_json_paths_compared(
+        &self,
+        w: &mut SqlWriter,
+        first: (&str, &[&str]),
+        op: &str,
+        second: (&str, &[&str]),
+    ) {
+        // MariaDB's paths are text ("10" < "9"): two numbers are compared as numbers,
+        // anything else as the paths' text.
+        const NUMBERS: &str = "'INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL'";
+        w.push("CASE WHEN json_type(");
+        self.push_json_path(w, first.0, first.1, false);
+        w.push(") IN (").push(NUMBERS).push(") AND json_type(");
+        self.push_json_path(w, second.0, second.1, false);
+        w.push(") IN (").push(NUMBERS).push(") THEN (");
+        self.push_json_path(w, first.0, first.1, false);
+        w.push(" + 0) ").push(op).push(" (");
+        self.push_json_path(w, second.0, second.1, false);
+        w.push(" + 0) ELSE ");
+        self.push_json_path(w, first.0, first.1, true);
+        w.push(" ").push(op).push(" ");
+        self.push_json_path(w, second.0, second.1, true);
+        w.push(" END");
+    }
+
     fn push_json_compared(
         &self,
         w: &mut SqlWriter,

@@ -136,6 +136,22 @@ impl Dialect for PostgresDialect {
         w.push(")::jsonb");
     }
 
+    fn push_json_paths_compared(
+        &self,
+        w: &mut SqlWriter,
+        first: (&str, &[&str]),
+        op: &str,
+        second: (&str, &[&str]),
+    ) {
+        // `->>` gives text ("10" < "9"); jsonb compares numbers as numbers, strings as
+        // strings (and orders different types by type).
+        w.push("(");
+        self.push_json_path(w, first.0, first.1, false);
+        w.push(")::jsonb ").push(op).push(" (");
+        self.push_json_path(w, second.0, second.1, false);
+        w.push(")::jsonb");
+    }
+
     fn push_json_compared(
         &self,
         w: &mut SqlWriter,

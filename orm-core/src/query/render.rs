@@ -163,6 +163,18 @@ fn render_condition(w: &mut SqlWriter, kind: WhereKind) {
             push_operand(w, op, value);
         }
         WhereKind::Column { first, op, second } => {
+            if !op.is_like() && first.contains("->") && second.contains("->") {
+                match (json_column(&first), json_column(&second)) {
+                    (Ok((a, a_path)), Ok((b, b_path))) => {
+                        let (dialect, sql) = (w.dialect(), op_sql(w.dialect(), op));
+                        dialect.push_json_paths_compared(w, (a, &a_path), sql, (b, &b_path));
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        w.fail(e);
+                    }
+                }
+                return;
+            }
             w.push_qualified_name(&first);
             push_op(w, op);
             w.push_qualified_name(&second);
