@@ -205,6 +205,24 @@ on_every_backend! {
         Ok(())
     }
 
+    fn max_and_min_of_booleans_read_booleans_on_every_backend() {
+        // CakePHP's BoolTypeTest: PostgreSQL has no MAX(boolean) (bool_or is its MAX).
+        DB::statement(per_backend(
+            "CREATE TABLE flags (id INTEGER PRIMARY KEY, on_ BOOLEAN)",
+            "CREATE TABLE flags (id BIGINT PRIMARY KEY, on_ BOOLEAN)",
+        ))?;
+        DB::table("flags").insert(row! {"id" => 1, "on_" => false})?;
+        DB::table("flags").insert(row! {"id" => 2, "on_" => None::<bool>})?;
+        assert_eq!(DB::table("flags").max::<bool>("on_")?, Some(false));
+        DB::table("flags").insert(row! {"id" => 3, "on_" => true})?;
+        assert_eq!(DB::table("flags").max::<bool>("on_")?, Some(true));
+        assert_eq!(DB::table("flags").min::<bool>("on_")?, Some(false));
+        assert_eq!(DB::table("flags").where_eq("id", 3).min::<bool>("on_")?, Some(true));
+        assert_eq!(DB::table("flags").where_eq("id", 9).max::<bool>("on_")?, None);
+        assert_eq!(DB::table("flags").max::<i64>("id")?, Some(3));
+        Ok(())
+    }
+
     fn having_repeats_any_select_alias_on_every_backend() {
         seed()?;
         // Sequel's group/having specs on PostgreSQL, which refuses an output alias in

@@ -483,6 +483,12 @@ pub trait Dialect:
         ("CAST(", " AS DOUBLE PRECISION)")
     }
 
+    /// The aggregate `function` (`MAX`, `MIN`) as it applies to a boolean column:
+    /// itself by default (SQLite and MySQL store booleans as integers).
+    fn boolean_aggregate(&self, function: &'static str) -> &'static str {
+        function
+    }
+
     /// The text around the argument of a float aggregate, where the cast must come
     /// before the aggregate adds anything up (SQLite's `SUM` of integers fails past
     /// `i64` instead of giving a float); `("", "")` by default.

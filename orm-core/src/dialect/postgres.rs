@@ -136,6 +136,15 @@ impl Dialect for PostgresDialect {
         w.push(")::jsonb");
     }
 
+    fn boolean_aggregate(&self, function: &'static str) -> &'static str {
+        // PostgreSQL has no MAX(boolean): true is the larger, so `bool_or` is MAX.
+        match function {
+            "MAX" => "bool_or",
+            "MIN" => "bool_and",
+            other => other,
+        }
+    }
+
     fn push_json_paths_compared(
         &self,
         w: &mut SqlWriter,

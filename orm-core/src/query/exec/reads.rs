@@ -246,6 +246,10 @@ impl<T> Query<T> {
         column: Option<Ident>,
         float: bool,
     ) -> Result<Option<V>> {
+        let function = match V::FAMILY {
+            TypeFamily::Bool => conn.dialect().boolean_aggregate(function),
+            _ => function,
+        };
         let mut w = SqlWriter::new(conn.dialect());
         self.parts
             .into_parts()
