@@ -173,8 +173,8 @@ impl ModelState {
             return self.original.as_deref().map(Cow::Borrowed);
         };
         let mut original = self.original.clone();
-        let mut created = self.history.as_ref().is_some_and(|h| h.created);
-        take_back(undone, &mut original, &mut created);
+        // Only the values are read here (`was_recently_created` reads its own flag).
+        take_back(undone, &mut original, &mut false);
         original.map(|values| Cow::Owned(values.into_vec()))
     }
 

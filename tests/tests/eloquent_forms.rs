@@ -161,6 +161,23 @@ pub struct Essay {
 
 /// Ada (three articles, one published, one soft-deleted), Bob (none), Cy (one draft,
 /// mentored by Ada).
+/// Clubs and their members, whose pivot `role` cannot be empty.
+fn create_clubs() -> Result<()> {
+    Schema::on_default(|s| {
+        s.create("clubs", |t| {
+            t.increments("id");
+            t.string("name", 50);
+            t.big_integer("president_id");
+        })?;
+        s.create("club_writer", |t| {
+            t.big_integer("club_id");
+            t.big_integer("writer_id");
+            t.string("role", 20);
+        })
+    })
+    .map_err(Error::other)
+}
+
 fn seed() -> Result<(i64, i64, i64)> {
     Schema::on_default(|s| {
         s.create("writers", |t| {
@@ -535,19 +552,7 @@ on_every_backend! {
         assert_eq!(statements, 3, "authors, their stories, the stories' writers");
         assert!(author.stories.iter().all(|s| writer_of(s) == Some("Ada")));
 
-        Schema::on_default(|s| {
-            s.create("clubs", |t| {
-                t.increments("id");
-                t.string("name", 50);
-                t.big_integer("president_id");
-            })?;
-            s.create("club_writer", |t| {
-                t.big_integer("club_id");
-                t.big_integer("writer_id");
-                t.string("role", 20);
-            })
-        })
-        .map_err(Error::other)?;
+        create_clubs()?;
         let club = Club::create(Club { name: "Poets".into(), president_id: cy, ..Default::default() })?;
         let ada = Writer::find_or_fail(ada)?;
         ada.clubs().attach_with(club.id.unwrap(), row! {"role" => "member"})?;
@@ -563,19 +568,7 @@ on_every_backend! {
         // Eloquent's firstOrCreate($attributes, $values, $joining); Yii's link() with the
         // extra columns of order_item, whose pivot columns cannot be empty.
         let (ada, _, cy) = seed()?;
-        Schema::on_default(|s| {
-            s.create("clubs", |t| {
-                t.increments("id");
-                t.string("name", 50);
-                t.big_integer("president_id");
-            })?;
-            s.create("club_writer", |t| {
-                t.big_integer("club_id");
-                t.big_integer("writer_id");
-                t.string("role", 20);
-            })
-        })
-        .map_err(Error::other)?;
+        create_clubs()?;
         let (ada, cy) = (Writer::find_or_fail(ada)?, Writer::find_or_fail(cy)?);
         let plain = ada.clubs().first_or_create(row! {"name" => "Poets"}, row! {"president_id" => cy.id.unwrap()});
         assert!(matches!(plain, Err(Error::NotNullViolation { .. })), "{plain:?}");
