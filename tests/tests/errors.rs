@@ -243,14 +243,15 @@ fn a_value_a_postgres_parameter_cannot_take_is_a_bind_error() -> orm_core::Resul
         }
         other => panic!("expected Error::Bind, got {other:?}"),
     }
-    // An integer out of the parameter's range, written by an INSERT or an UPDATE.
+    // An integer out of the parameter's range, written by an INSERT or an UPDATE: the
+    // column cannot hold it, as MySQL and PostgreSQL's own SQL report.
     let err = DB::insert(
         "INSERT INTO parents (id, email) VALUES (?, ?)",
         &[&(1i64 << 40), &"big@x"],
     )
     .unwrap_err();
     assert!(
-        matches!(&err, Error::Bind { message: m, .. } if m.contains("parameter 1")),
+        matches!(&err, Error::ValueOutOfRange { message: m, .. } if m.contains("parameter 1")),
         "{err:?}"
     );
     // Nothing was sent: the connection goes on (also inside a transaction).
@@ -264,7 +265,10 @@ fn a_value_a_postgres_parameter_cannot_take_is_a_bind_error() -> orm_core::Resul
             "UPDATE parents SET id = ? WHERE id = ?",
             &[&(1i64 << 40), &1],
         );
-        assert!(matches!(refused, Err(Error::Bind { .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(Error::ValueOutOfRange { .. })),
+            "{refused:?}"
+        );
         // Compared, it matches nothing: the transaction goes on.
         assert_eq!(
             DB::update(
@@ -729,14 +733,61 @@ on_every_backend! {
             assert!(matches!(err, Error::ValueOutOfRange { .. }), "{err:?}");
             assert!(err.sql().is_some(), "{err:?}");
         }
-        // PostgreSQL's parameter is the column's SMALLINT: refused before it is sent.
+        // PostgreSQL's parameter is the column's SMALLINT: refused before it is sent, as
+        // the same error the server gives.
         let err = too_big.unwrap_err();
-        match backend {
-            orm_core::Backend::Postgres => assert!(matches!(err, Error::Bind { .. }), "{err:?}"),
-            _ => assert!(matches!(err, Error::ValueOutOfRange { .. }), "{err:?}"),
-        }
+        assert!(matches!(err, Error::ValueOutOfRange { .. }), "{err:?}");
+        assert!(err.sql().is_some(), "{err:?}");
         assert_eq!(DB::table("gauges").count()?, 1, "nothing written");
         assert_eq!(DB::table("gauges").value::<i64>("level")?, Some(7));
+        Ok(())
+    }
+}
+
+on_every_backend! {
+    fn a_column_change_its_values_do_not_fit_is_a_typed_error_and_keeps_the_rows() {
+        orm_migrate::Schema::on_default(|s| {
+            s.create("labels", |t| {
+                t.increments("id");
+                t.string("name", 20).nullable();
+                t.string("code", 20);
+            })
+        })
+        .map_err(Error::other)?;
+        DB::table("labels").insert(orm_core::row! {"name" => Value::Null, "code" => "hello world"})?;
+        let change = |f: fn(&mut orm_migrate::Blueprint)| {
+            orm_migrate::Schema::on_default(|s| s.table("labels", f))
+        };
+        let not_null = change(|t| {
+            t.string("name", 20).change();
+        });
+        let shorter = change(|t| {
+            t.string("code", 3).change();
+        });
+        let backend = orm_tests::backend();
+        if backend == orm_core::Backend::Sqlite {
+            // SQLite keeps text past a VARCHAR's length (documented); its rebuild copies
+            // the NULL into the NOT NULL column and is refused.
+            let err = not_null.unwrap_err();
+            assert!(matches!(&err, orm_migrate::Error::Database(e) if e.constraint_kind() == Some(ConstraintKind::NotNull)), "{err:?}");
+            assert!(shorter.is_ok(), "{shorter:?}");
+        } else {
+            for result in [not_null, shorter] {
+                let err = result.unwrap_err();
+                let orm_migrate::Error::Database(err) = err else { panic!("{err:?}") };
+                // PostgreSQL names the NULL a NOT NULL violation; MySQL reports both as
+                // data truncated.
+                assert!(
+                    matches!(err, Error::ValueOutOfRange { .. })
+                        || err.constraint_kind() == Some(ConstraintKind::NotNull),
+                    "{err:?}"
+                );
+            }
+        }
+        let rows = DB::table("labels").get()?;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get::<Option<String>, _>("name")?, None);
+        assert_eq!(rows[0].get::<String, _>("code")?, "hello world");
         Ok(())
     }
 }

@@ -437,6 +437,49 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_json_path_read_into_a_number_or_a_boolean_reads_the_value_it_holds() -> Result<()> {
+        Schema::on_default(|s| {
+            s.create("docs", |t| {
+                t.increments("id");
+                t.json("doc").nullable();
+            })
+        })
+        .map_err(|e| Error::other(e.to_string()))?;
+        let doc = serde_json::json!({
+            "n": 7, "big": 9_007_199_254_740_993_i64, "neg": -3, "f": 2.5, "price": 19.99,
+            "yes": true, "no": false, "none": null, "digits": "123", "o": {"n": 4},
+        });
+        DB::table("docs").insert(row! {"doc" => doc})?;
+        DB::table("docs").insert(row! {"doc" => serde_json::json!({"n": 8, "yes": false})})?;
+        let docs = || DB::table("docs").order_by("id");
+        assert_eq!(docs().value::<i64>("doc->n")?, Some(7));
+        assert_eq!(docs().value::<i64>("doc->big")?, Some(9_007_199_254_740_993));
+        assert_eq!(docs().value::<i32>("doc->neg")?, Some(-3));
+        assert_eq!(docs().value::<i64>("doc->o->n")?, Some(4));
+        assert_eq!(docs().value::<f64>("doc->f")?, Some(2.5));
+        assert_eq!(docs().value::<f64>("doc->n")?, Some(7.0));
+        assert_eq!(
+            docs().value::<rust_decimal::Decimal>("doc->price")?,
+            Some(rust_decimal::Decimal::new(1999, 2))
+        );
+        assert_eq!(docs().value::<bool>("doc->yes")?, Some(true));
+        assert_eq!(docs().value::<bool>("doc->no")?, Some(false));
+        assert_eq!(docs().value::<Option<i64>>("doc->none")?, Some(None));
+        assert_eq!(docs().value::<Option<i64>>("doc->missing")?, Some(None));
+        assert_eq!(docs().pluck::<i64>("doc->n")?, [7, 8]);
+        assert_eq!(docs().pluck::<bool>("doc->yes")?, [true, false]);
+        let keyed: Vec<(i64, i64)> = docs().pluck_keyed("doc->n", "id")?;
+        assert_eq!(keyed, [(1, 7), (2, 8)]);
+        let by_n: Vec<(i64, i64)> = docs().pluck_keyed("id", "doc->n")?;
+        assert_eq!(by_n, [(7, 1), (8, 2)]);
+        // A string is no number, whatever its text; nor is a fraction an integer.
+        let text = docs().value::<i64>("doc->digits");
+        assert!(matches!(text, Err(Error::Decode { .. })), "{text:?}");
+        let fraction = docs().value::<i64>("doc->f");
+        assert!(matches!(fraction, Err(Error::Decode { .. })), "{fraction:?}");
+        Ok(())
+    }
+
     fn where_json_contains_and_length() -> Result<()> {
         json_rows()?;
         assert_eq!(account_names(Account::query().where_json_contains("settings->tags", "b"))?, ["ada", "grace"]);

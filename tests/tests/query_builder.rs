@@ -188,6 +188,33 @@ on_every_backend! {
         Ok(())
     }
 
+    fn pluck_and_value_read_every_part_of_a_union() {
+        // knex's unions.spec: pluck of a union whose parts select every column.
+        seed()?;
+        let team = |id: i64| DB::table("users").where_eq("team_id", id);
+        let mut ids: Vec<i64> = team(1).union(team(2)).pluck("id")?;
+        ids.sort_unstable();
+        let mut expected: Vec<i64> = DB::table("users").where_in("team_id", [1, 2]).pluck("id")?;
+        expected.sort_unstable();
+        assert_eq!(ids, expected);
+        // The union's order, limit and offset apply to the whole.
+        let names_: Vec<String> = team(1).union(team(2)).order_by_desc("name").limit(2).offset(1).pluck("name")?;
+        let all: Vec<String> = DB::table("users").where_in("team_id", [1, 2]).order_by_desc("name").pluck("name")?;
+        assert_eq!(names_, all[1..3]);
+        assert_eq!(team(1).union(team(2)).order_by("name").value::<String>("name")?, all.last().cloned());
+        let keyed: Vec<(i64, String)> = team(1).union_all(team(2)).order_by("id").pluck_keyed("name", "id")?;
+        assert_eq!(keyed.len(), expected.len());
+        assert_eq!(keyed.iter().map(|(id, _)| *id).collect::<Vec<_>>(), expected);
+        let voted = || DB::table("users").where_("votes", ">", 50);
+        let mut both: Vec<i64> = team(1).intersect(voted()).pluck("id")?;
+        both.sort_unstable();
+        let mut direct: Vec<i64> = team(1).where_("votes", ">", 50).pluck("id")?;
+        direct.sort_unstable();
+        assert_eq!(both, direct);
+        assert_eq!(team(1).except(voted()).pluck::<i64>("id")?.len(), team(1).count()? as usize - direct.len());
+        Ok(())
+    }
+
     fn having_names_a_raw_select_alias_on_every_backend() {
         seed()?;
         // peewee's suite: PostgreSQL refuses an output alias in HAVING; the condition

@@ -66,6 +66,11 @@ mod code {
     /// hold (or multi-byte text past a `TEXT`'s size, on MariaDB), a number's column
     /// given text.
     pub(super) const INCORRECT_VALUE: u16 = 1366;
+    /// `Data truncated for column ..`: an `ALTER` to a type or size, or to `NOT NULL`,
+    /// that a value the column holds does not fit.
+    pub(super) const DATA_TRUNCATED: u16 = 1265;
+    /// `Truncated incorrect .. value: '..'`: text a number or date column cannot read.
+    pub(super) const TRUNCATED_WRONG_VALUE: u16 = 1292;
 }
 
 pub(crate) struct MysqlConnection {
@@ -985,7 +990,9 @@ pub(crate) fn map_error(error: mysql::Error) -> Error {
         code::DATA_TOO_LONG
         | code::OUT_OF_RANGE
         | code::DATA_OUT_OF_RANGE
-        | code::INCORRECT_VALUE => Error::ValueOutOfRange {
+        | code::INCORRECT_VALUE
+        | code::DATA_TRUNCATED
+        | code::TRUNCATED_WRONG_VALUE => Error::ValueOutOfRange {
             message,
             code: Some(server.code.to_string()),
             sql: None,

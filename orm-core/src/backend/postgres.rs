@@ -106,7 +106,7 @@ impl PgConnection {
     ) -> Result<Option<Statement>> {
         let refused = error
             .source()
-            .is_some_and(|source| source.downcast_ref::<BindRefused>().is_some());
+            .is_some_and(|source| source.is::<BindRefused>() || source.is::<OutOfRange>());
         if !refused {
             return Ok(None);
         }
@@ -347,7 +347,8 @@ fn binds<P: Param>(params: &[P]) -> Vec<PgBind<'_>> {
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
-/// A value refused by [`PgBind`]; recognised in [`map_error`] to report `Error::Bind`.
+/// A value refused by [`PgBind`] (but an integer past its parameter's width, which is
+/// [`OutOfRange`]); recognised in [`map_error`] to report `Error::Bind`.
 #[derive(Debug)]
 struct BindRefused(String);
 
@@ -358,6 +359,27 @@ impl std::fmt::Display for BindRefused {
 }
 
 impl StdError for BindRefused {}
+
+/// An integer past its parameter's width (40 000 for a `SMALLINT`); recognised in
+/// [`map_error`] to report `Error::ValueOutOfRange`, as the server reports the same
+/// value written as SQL, and MySQL the bound one.
+#[derive(Debug)]
+struct OutOfRange(String);
+
+impl std::fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for OutOfRange {}
+
+fn out_of_range(v: impl std::fmt::Display, ty: &Type) -> BoxError {
+    Box::new(OutOfRange(format!(
+        "{v} does not fit a parameter of type {}",
+        ty.name()
+    )))
+}
 
 fn mismatch(type_name: &str, ty: &Type) -> BoxError {
     format!(
@@ -379,7 +401,12 @@ impl ToSql for PgBind<'_> {
             },
         };
         bound.map_err(|e| {
-            Box::new(BindRefused(format!("parameter {}: {e}", self.position))) as BoxError
+            let message = format!("parameter {}: {e}", self.position);
+            if e.is::<OutOfRange>() {
+                Box::new(OutOfRange(message)) as BoxError
+            } else {
+                Box::new(BindRefused(message)) as BoxError
+            }
         })
     }
 
@@ -683,8 +710,7 @@ fn bind_int(
     ty: &Type,
     out: &mut BytesMut,
 ) -> std::result::Result<IsNull, BoxError> {
-    let range =
-        |_| -> BoxError { format!("{v} does not fit a parameter of type {}", ty.name()).into() };
+    let range = |_| out_of_range(v, ty);
     match *ty {
         Type::INT8 => v.to_sql(ty, out),
         Type::INT4 => i32::try_from(v).map_err(range)?.to_sql(ty, out),
@@ -740,9 +766,7 @@ fn bind_text(v: &str, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNu
         // literal for an integer parameter; range-checked by the parameter's width.
         Type::INT2 | Type::INT4 | Type::INT8 => match parse_integer_text(v) {
             Some(Ok(n)) => bind_int(n, &Value::Int(n), ty, out),
-            Some(Err(())) => {
-                Err(format!("{v} does not fit a parameter of type {}", ty.name()).into())
-            }
+            Some(Err(())) => Err(out_of_range(v, ty)),
             None => Err(mismatch("text", ty)),
         },
         Type::DATE => NaiveDate::parse_from_str(v, "%Y-%m-%d")
@@ -1302,6 +1326,17 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
     {
         return Error::Bind {
             message: refused.0.clone(),
+            source: Some(Box::new(error)),
+        };
+    }
+    if let Some(range) = error
+        .source()
+        .and_then(|source| source.downcast_ref::<OutOfRange>())
+    {
+        return Error::ValueOutOfRange {
+            message: range.0.clone(),
+            code: None,
+            sql: None,
             source: Some(Box::new(error)),
         };
     }

@@ -8,7 +8,7 @@ use crate::query::clause::split_alias;
 use crate::query::shape::{Lookup, ShapeCache};
 use crate::query::{Clauses, Columns, DefaultSelect};
 use crate::row::Row;
-use crate::value::TypeFamily;
+use crate::value::{TypeFamily, ValueRef};
 use std::cell::{Cell, RefCell};
 
 /// One page of results with the totals (from [`Query::paginate`]).
@@ -394,9 +394,34 @@ impl<T> Query<T> {
                 row.get::<V, usize>(&plucked_position(row, &column)?)
             });
         }
-        self.parts_mut().columns = vec![plucked::<V>(column)].into();
-        let (sql, binds) = self.render_owned(conn.dialect())?;
-        conn.query_first_native(&sql, &binds, |row| row.get::<V, usize>(&0))
+        let json = reads_json_value::<V>(&column);
+        let mut query = self.compound_as_table();
+        query.parts_mut().columns = vec![plucked::<V>(column)].into();
+        let (sql, binds) = query.render_owned(conn.dialect())?;
+        conn.query_first_native(&sql, &binds, |row| read_plucked::<V>(row, 0, json))
+    }
+
+    /// A compound query (`union`, `intersect`, `except`) as a derived table, its order,
+    /// limit and offset moved out to the whole: `SELECT .. FROM (a UNION b) AS
+    /// "orm_compound" ORDER BY ..`, so that a read selecting columns of its own selects
+    /// them from every part's rows (selected on the first part alone, the parts'
+    /// columns would differ). Any other query as it is.
+    fn compound_as_table(mut self) -> Self {
+        if self.parts.unions.is_empty() {
+            return self;
+        }
+        let parts = self.parts_mut();
+        let orders = std::mem::take(&mut parts.orders);
+        let (limit, offset) = (parts.limit.take(), parts.offset.take());
+        parts.orders_before_union = false;
+        let mut outer = Query::<T>::new("orm_compound")
+            .use_connection(self.connection.clone())
+            .from_sub(self, "orm_compound");
+        let parts = outer.parts_mut();
+        parts.orders = orders;
+        parts.limit = limit;
+        parts.offset = offset;
+        outer
     }
 
     /// One column of every matching row: `pluck::<String>("name")`. The query selects
@@ -409,7 +434,7 @@ impl<T> Query<T> {
     }
 
     pub(super) fn pluck_on<V: FromValue>(
-        mut self,
+        self,
         conn: &mut Connection,
         column: impl Into<Ident>,
     ) -> Result<Vec<V>> {
@@ -425,9 +450,11 @@ impl<T> Query<T> {
                 row.get::<V, usize>(&i)
             });
         }
-        self.parts_mut().columns = vec![plucked::<V>(column)].into();
-        let (sql, binds) = self.render_owned(conn.dialect())?;
-        conn.query_map_native(&sql, &binds, |row| row.get::<V, usize>(&0))
+        let json = reads_json_value::<V>(&column);
+        let mut query = self.compound_as_table();
+        query.parts_mut().columns = vec![plucked::<V>(column)].into();
+        let (sql, binds) = query.render_owned(conn.dialect())?;
+        conn.query_map_native(&sql, &binds, |row| read_plucked::<V>(row, 0, json))
     }
 
     /// `(key, value)` pairs of two columns of every matching row, in query order:
@@ -443,7 +470,7 @@ impl<T> Query<T> {
     }
 
     pub(super) fn pluck_keyed_on<K: FromValue, V: FromValue>(
-        mut self,
+        self,
         conn: &mut Connection,
         value_column: impl Into<Ident>,
         key_column: impl Into<Ident>,
@@ -470,11 +497,19 @@ impl<T> Query<T> {
                 Ok((row.get::<K, usize>(&k)?, row.get::<V, usize>(&v)?))
             });
         }
-        self.parts_mut().columns =
+        let json = (
+            reads_json_value::<K>(&key_column),
+            reads_json_value::<V>(&value_column),
+        );
+        let mut query = self.compound_as_table();
+        query.parts_mut().columns =
             vec![plucked::<K>(key_column), plucked::<V>(value_column)].into();
-        let (sql, binds) = self.render_owned(conn.dialect())?;
+        let (sql, binds) = query.render_owned(conn.dialect())?;
         conn.query_map_native(&sql, &binds, |row| {
-            Ok((row.get::<K, usize>(&0)?, row.get::<V, usize>(&1)?))
+            Ok((
+                read_plucked::<K>(row, 0, json.0)?,
+                read_plucked::<V>(row, 1, json.1)?,
+            ))
         })
     }
 }
@@ -945,13 +980,71 @@ impl std::ops::Deref for SqlText {
     }
 }
 
-/// The item that reads `column` into a `V`: a JSON path read into a JSON type selects
-/// the path's JSON value, so that a JSON string `"123"` stays a string; anything else
-/// the column.
+/// The item that reads `column` into a `V`: a JSON path read into a JSON type, a
+/// number or a boolean selects the path's JSON value, so that a JSON string `"123"`
+/// stays a string and a number is read as the number it is ([`read_plucked`]), not as
+/// the text PostgreSQL's `->>` and MySQL's `json_unquote` give; anything else the
+/// column.
 fn plucked<V: FromValue>(column: Ident) -> SelectItem {
-    if V::FAMILY == TypeFamily::Json && column.contains("->") {
+    if reads_json_value::<V>(&column) {
         SelectItem::JsonValue(column)
     } else {
         SelectItem::Column(column)
+    }
+}
+
+fn reads_json_value<V: FromValue>(column: &str) -> bool {
+    matches!(
+        V::FAMILY,
+        TypeFamily::Json
+            | TypeFamily::Integer
+            | TypeFamily::Float
+            | TypeFamily::Decimal
+            | TypeFamily::Bool
+    ) && column.contains("->")
+}
+
+/// Reads column `i` as a `V`; `json`: a path [`plucked`] as its JSON value, whose text
+/// (`7`, `2.5`, `true`, `null`) a number or a boolean reads as that scalar.
+fn read_plucked<V: FromValue>(row: &Row<'_>, i: usize, json: bool) -> Result<V> {
+    if !json || V::FAMILY == TypeFamily::Json {
+        return row.get::<V, usize>(&i);
+    }
+    let value = json_scalar(row.value_at(i)?, V::FAMILY == TypeFamily::Decimal);
+    V::from_value(value).map_err(|e| e.into_error(row.column_name(i)))
+}
+
+/// The scalar a JSON value holds: a number, a boolean or NULL as such (a number as its
+/// text for a decimal, which parses it exactly); a string, an array or an object as the
+/// JSON text, which no number or boolean reads.
+fn json_scalar(value: ValueRef<'_>, decimal: bool) -> ValueRef<'_> {
+    match value {
+        ValueRef::Text(text) => {
+            let trimmed = text.trim();
+            match trimmed {
+                "null" => ValueRef::Null,
+                "true" => ValueRef::Bool(true),
+                "false" => ValueRef::Bool(false),
+                _ if decimal || trimmed.starts_with(['"', '[', '{']) => ValueRef::Text(text),
+                _ => match (trimmed.parse::<i64>(), trimmed.parse::<f64>()) {
+                    (Ok(n), _) => ValueRef::Int(n),
+                    (_, Ok(f)) => ValueRef::Float(f),
+                    _ => ValueRef::Text(text),
+                },
+            }
+        }
+        #[cfg(feature = "json")]
+        ValueRef::Json(json) => match &*json {
+            serde_json::Value::Null => ValueRef::Null,
+            serde_json::Value::Bool(b) => ValueRef::Bool(*b),
+            serde_json::Value::Number(n) if decimal => ValueRef::Text(n.to_string().into()),
+            serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => ValueRef::Int(i),
+                (None, Some(f)) => ValueRef::Float(f),
+                _ => ValueRef::Text(n.to_string().into()),
+            },
+            _ => ValueRef::Json(json),
+        },
+        other => other,
     }
 }
