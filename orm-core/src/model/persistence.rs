@@ -14,6 +14,9 @@ pub(super) fn bulk_write<M: Model>(
     op: BulkOp,
     conn: &mut Connection,
 ) -> Result<u64> {
+    if let Some(refused) = query.parts().write_refused() {
+        return Err(refused);
+    }
     conn.transaction(|conn| {
         // The connection is lent to the thread while the hooks run, so what they write
         // (`DB::table`, other models) goes into this transaction, on this connection:

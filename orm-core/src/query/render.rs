@@ -982,6 +982,23 @@ impl Parts {
         w.push(") AS ").push_identifier("exists");
     }
 
+    /// Why the query cannot update or delete rows: a grouped query or a union, whose
+    /// rows are groups or rows of several queries. Written `WHERE key IN (SELECT key ..
+    /// GROUP BY ..)` it would name one row of each group (SQLite and MySQL take a bare
+    /// column there), and the write would report success for part of the rows.
+    pub(crate) fn write_refused(&self) -> Option<Error> {
+        (!self.groups.is_empty() || !self.havings.is_empty() || !self.unions.is_empty()).then(
+            || {
+                Error::invalid_query(
+                    InvalidQueryKind::Clauses,
+                    "a grouped query (group_by, having) or a union cannot update or delete; \
+                     select the keys in a subquery and write through where_in_sub(key, ..) \
+                     on the table",
+                )
+            },
+        )
+    }
+
     /// Appends the ` WHERE` of an `UPDATE` or `DELETE`. Joins, ordering and limits are
     /// not portable there, so such a query becomes `WHERE key IN (SELECT key ...)`,
     /// except that ordering and a limit alone stay the statement's own where the
@@ -999,23 +1016,19 @@ impl Parts {
                  write through a query on the table",
             ));
         }
+        if let Some(refused) = self.write_refused() {
+            w.fail(refused);
+        }
         let ordered = self.limit.is_some() || !self.orders.is_empty();
-        let single_table = self.joins.is_empty()
-            && self.offset.is_none()
-            && self.groups.is_empty()
-            && self.unions.is_empty()
-            && split_alias(&self.table).1.is_none();
+        let single_table =
+            self.joins.is_empty() && self.offset.is_none() && split_alias(&self.table).1.is_none();
         if ordered && single_table && w.dialect().orders_writes() {
             render_where(w, self.scopes, self.wheres);
             render_orders(w, self.orders);
             render_limit_offset(w, self.limit, None);
             return;
         }
-        let needs_subquery = !self.joins.is_empty()
-            || ordered
-            || self.offset.is_some()
-            || !self.groups.is_empty()
-            || !self.unions.is_empty();
+        let needs_subquery = !self.joins.is_empty() || ordered || self.offset.is_some();
         if needs_subquery {
             let reference = table_reference(&self.table);
             let qualified = format!("{reference}.{key}");
