@@ -368,6 +368,13 @@ on_every_backend! {
         refused(Derived::query().group_by("votes").update([("name", Value::from("x"))]));
         refused(Derived::query().group_by("votes").delete());
         refused(DB::table("users").where_eq("votes", 1).union(DB::table("users").where_eq("votes", 2)).delete());
+        // Which rows the first distinct values stand for is not one answer.
+        refused(DB::table("users").select("votes").distinct().order_by("votes").limit(1).delete());
+        refused(DB::table("users").distinct().limit(1).update([("name", Value::from("x"))]));
+        // A grouped query's rows exist (PostgreSQL refused `SELECT *` of groups).
+        assert!(grouped().exists()?);
+        assert!(!DB::table("users").group_by("votes").having_raw("COUNT(*) > ?", &[&3]).exists()?);
+        assert!(User::query().group_by("votes").exists()?);
         let votes: Vec<i32> = DB::table("users").order_by("votes").pluck("votes")?;
         assert_eq!(votes, [1, 1, 2, 3, 3, 3]);
         assert_eq!(DB::table("users").where_eq("name", "x").count()?, 0);

@@ -977,6 +977,12 @@ impl Parts {
     /// Renders `SELECT EXISTS (query) AS "exists"`.
     pub(crate) fn render_exists(mut self, w: &mut SqlWriter) {
         self.lock = None;
+        if !self.groups.is_empty() && !self.columns.chosen() && self.unions.is_empty() {
+            // A group's row has only its grouped columns: PostgreSQL refuses `*` there.
+            self.columns.clear();
+            self.columns
+                .push(SelectItem::Raw(super::Ident::Borrowed("1"), Vec::new()));
+        }
         w.push("SELECT EXISTS (");
         self.render_select(w);
         w.push(") AS ").push_identifier("exists");
@@ -986,17 +992,26 @@ impl Parts {
     /// rows are groups or rows of several queries. Written `WHERE key IN (SELECT key ..
     /// GROUP BY ..)` it would name one row of each group (SQLite and MySQL take a bare
     /// column there), and the write would report success for part of the rows.
+    ///
+    /// A `DISTINCT` query with an order, a limit or an offset too: which rows its first
+    /// distinct values stand for is not one answer (and PostgreSQL refuses an order
+    /// outside a `DISTINCT` select list).
     pub(crate) fn write_refused(&self) -> Option<Error> {
-        (!self.groups.is_empty() || !self.havings.is_empty() || !self.unions.is_empty()).then(
-            || {
-                Error::invalid_query(
-                    InvalidQueryKind::Clauses,
-                    "a grouped query (group_by, having) or a union cannot update or delete; \
-                     select the keys in a subquery and write through where_in_sub(key, ..) \
-                     on the table",
-                )
-            },
-        )
+        let message =
+            if !self.groups.is_empty() || !self.havings.is_empty() || !self.unions.is_empty() {
+                "a grouped query (group_by, having) or a union cannot update or delete; \
+             select the keys in a subquery and write through where_in_sub(key, ..) on the \
+             table"
+            } else if self.distinct
+                && (!self.orders.is_empty() || self.limit.is_some() || self.offset.is_some())
+            {
+                "a distinct query with an order, a limit or an offset cannot update or delete; \
+             select the keys in a subquery and write through where_in_sub(key, ..) on the \
+             table"
+            } else {
+                return None;
+            };
+        Some(Error::invalid_query(InvalidQueryKind::Clauses, message))
     }
 
     /// Appends the ` WHERE` of an `UPDATE` or `DELETE`. Joins, ordering and limits are
