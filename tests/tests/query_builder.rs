@@ -185,6 +185,13 @@ on_every_backend! {
         assert_eq!(s("i1").order_by_desc("number").union(s("i2")).order_by("number").pluck::<i64>("number")?, [10, 20, 30]);
         let raw = s("i1").order_by("number").union(s("i3")).order_by_raw("number DESC", &[]).order_by("number");
         assert_eq!(raw.pluck::<i64>("number")?, [40, 20, 10]);
+        // An order that is an expression, not an output column (which SQLite and
+        // PostgreSQL refuse after a UNION), orders the union read as a derived table.
+        let by_expression = s("i1").union(s("i3")).order_by_raw("number * ? DESC", &[&-1]).limit(2);
+        assert_eq!(by_expression.pluck::<i64>("number")?, [10, 20]);
+        let rows = s("i1").union(s("i3")).order_by_raw("number * ? DESC", &[&-1]).offset(1).get()?;
+        assert_eq!(rows.iter().map(|r| r.get::<i64, _>("number")).collect::<Result<Vec<_>>>()?, [20, 40]);
+        assert_eq!(s("i1").union(s("i3")).in_random_order().get()?.len(), 3);
         Ok(())
     }
 

@@ -441,6 +441,15 @@ fn render_groups(w: &mut SqlWriter, groups: Vec<Group>) {
     }
 }
 
+/// Whether an order of a compound query is an expression, not one of its output columns:
+/// SQLite and PostgreSQL order a `UNION` by output columns only.
+fn orders_an_expression(order: &Order) -> bool {
+    match order {
+        Order::Column(column, _) | Order::Nulls(column, ..) => column.contains("->"),
+        Order::Raw(..) | Order::Random | Order::Sub(..) => true,
+    }
+}
+
 fn render_select_item(w: &mut SqlWriter, item: Selected<'_>) {
     let item = match item {
         Selected::Name(name) => return push_column(w, name),
@@ -676,6 +685,19 @@ impl Parts {
         qualify(wheres, table, dialect);
     }
 
+    /// The compound query read from a derived table, its order, limit, offset and lock
+    /// moved out to the whole: `SELECT * FROM (a UNION b) AS "orm_compound" ORDER BY ..`.
+    pub(crate) fn compound_as_table(mut self) -> Parts {
+        let mut outer = Parts::new(super::Ident::Borrowed("orm_compound"));
+        outer.orders = std::mem::take(&mut self.orders);
+        outer.limit = self.limit.take();
+        outer.offset = self.offset.take();
+        outer.lock = self.lock.take();
+        self.orders_before_union = false;
+        outer.from_sub = Some(Box::new(self));
+        outer
+    }
+
     pub(crate) fn render_select(self, w: &mut SqlWriter) {
         let outer = w.set_home(self.home);
         self.render_select_here(w);
@@ -684,6 +706,9 @@ impl Parts {
 
     #[cfg_attr(not(feature = "json"), allow(unused_mut))]
     fn render_select_here(mut self, w: &mut SqlWriter) {
+        if !self.unions.is_empty() && self.orders.iter().any(orders_an_expression) {
+            return self.compound_as_table().render_select_here(w);
+        }
         #[cfg(feature = "json")]
         self.qualify_json_contains(w.dialect());
         if let Some((kind, message)) = self.error {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::dialect::Dialect;
 use crate::query::clause::split_alias;
 use crate::query::shape::{Lookup, ShapeCache};
-use crate::query::{Clauses, Columns, DefaultSelect};
+use crate::query::{Clauses, Columns, DefaultSelect, Parts};
 use crate::row::Row;
 use crate::value::{TypeFamily, ValueRef};
 use std::cell::{Cell, RefCell};
@@ -401,27 +401,17 @@ impl<T> Query<T> {
         conn.query_first_native(&sql, &binds, |row| read_plucked::<V>(row, 0, json))
     }
 
-    /// A compound query (`union`, `intersect`, `except`) as a derived table, its order,
-    /// limit and offset moved out to the whole: `SELECT .. FROM (a UNION b) AS
-    /// "orm_compound" ORDER BY ..`, so that a read selecting columns of its own selects
-    /// them from every part's rows (selected on the first part alone, the parts'
-    /// columns would differ). Any other query as it is.
+    /// A compound query (`union`, `intersect`, `except`) as a derived table (see
+    /// [`Parts::compound_as_table`]), so that a read selecting columns of its own selects
+    /// them from every part's rows (selected on the first part alone, the parts' columns
+    /// would differ). Any other query as it is.
     fn compound_as_table(mut self) -> Self {
-        if self.parts.unions.is_empty() {
-            return self;
+        if !self.parts.unions.is_empty() {
+            let parts = self.parts_mut();
+            let compound = std::mem::replace(parts, Parts::new(Ident::Borrowed("")));
+            *parts = compound.compound_as_table();
         }
-        let parts = self.parts_mut();
-        let orders = std::mem::take(&mut parts.orders);
-        let (limit, offset) = (parts.limit.take(), parts.offset.take());
-        parts.orders_before_union = false;
-        let mut outer = Query::<T>::new("orm_compound")
-            .use_connection(self.connection.clone())
-            .from_sub(self, "orm_compound");
-        let parts = outer.parts_mut();
-        parts.orders = orders;
-        parts.limit = limit;
-        parts.offset = offset;
-        outer
+        self
     }
 
     /// One column of every matching row: `pluck::<String>("name")`. The query selects
