@@ -46,6 +46,19 @@ impl ModelHooks for Country {
     }
 }
 
+/// A model of its key alone (Tortoise's `CharPkModel`).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "labels", primary_key = "name")]
+pub struct Label {
+    pub name: String,
+}
+
+/// An auto-increment key and nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+pub struct Ticket {
+    pub id: Option<i64>,
+}
+
 /// The users table with a saving hook that derives the email from the name.
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(table = "users", hooks)]
@@ -348,6 +361,38 @@ fn seed(names: &[(&str, i32)]) -> Result<Vec<User>> {
 }
 
 on_every_backend! {
+
+    fn a_model_of_its_key_alone_saves_again_without_an_empty_update() {
+        orm_migrate::Schema::on_default(|s| {
+            s.create("labels", |t| {
+                t.string("name", 20).primary();
+            })?;
+            s.create("tickets", |t| {
+                t.increments("id");
+            })
+        })
+        .map_err(Error::other)?;
+        let mut label = Label { name: "urgent".into() };
+        label.save()?;
+        label.save()?;
+        assert_eq!(Label::query().count()?, 1);
+        assert_eq!(Label::find("urgent".to_owned())?, Some(label.clone()));
+        Label { name: "later".into() }.save()?;
+        assert_eq!(Label::query().order_by("name").pluck::<String>("name")?, ["later", "urgent"]);
+        label.delete()?;
+        assert_eq!(Label::query().count()?, 1);
+        let mut ticket = Ticket::default();
+        ticket.save()?;
+        let id = ticket.id.expect("a key");
+        ticket.save()?;
+        assert_eq!(Ticket::query().pluck::<i64>("id")?, [id]);
+        // A key no row holds is missing, as for any auto-increment model.
+        let missing = Ticket { id: Some(id + 100) }.save();
+        assert!(missing.is_err(), "{missing:?}");
+        assert!(!matches!(missing, Err(Error::Database { .. })), "{missing:?}");
+        assert_eq!(Ticket::query().count()?, 1);
+        Ok(())
+    }
 
     fn a_grouped_query_or_a_union_refuses_to_update_or_delete_and_writes_nothing() {
         // peewee's regressions: `value` 1, 1, 2, 3, 3, 3; a write through a grouped query

@@ -340,17 +340,27 @@ pub(super) fn save_by_key(model: &mut dyn Persist, on: &mut On) -> Result<()> {
         key.discard();
         return create(model, on);
     }
-    let exists = meta.incrementing
+    // A model of its key alone (and no version) has no column to update: whether its
+    // row exists is all a save can tell.
+    let nothing_to_set =
+        meta.version.is_none() && (0..meta.columns.len()).all(|i| !updatable(meta, i));
+    let exists = (meta.incrementing && !nothing_to_set)
         || on.run(|conn| {
             let sql = exists_sql(meta, conn.dialect())?;
             Ok(conn
                 .query_first_native(sql, std::slice::from_ref(&key), |_| Ok(()))?
                 .is_some())
         })?;
+    if !exists && meta.incrementing {
+        return Err(stale_or_missing(meta, on, &key));
+    }
     if !exists {
         return create(model, on);
     }
     model.saving()?;
+    if nothing_to_set {
+        return model.saved();
+    }
     model.updating()?;
     all_or_nothing(model, on, true, update_every_column)
 }
