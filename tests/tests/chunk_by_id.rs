@@ -157,6 +157,11 @@ on_every_backend! {
         assert!(matches!(empty, Err(Error::InvalidQuery { kind: InvalidQueryKind::Argument, .. })), "{empty:?}");
         let no_key = DB::table("jobs").select(&["name"]).chunk_by_id(2, |_| Ok(()));
         assert!(matches!(no_key, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })), "{no_key:?}");
+        // Groups have no key to page by (PostgreSQL's raw error before).
+        let grouped = DB::table("jobs").select(&["name"]).group_by("name").chunk_by_id(2, |_| Ok(()));
+        assert!(matches!(grouped, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })), "{grouped:?}");
+        let lazy: Vec<Result<Record>> = DB::table("jobs").select(&["name"]).group_by("name").lazy_by_id(2).collect();
+        assert!(matches!(lazy[..], [Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })]), "{lazy:?}");
         let mut called = false;
         let tuple = Query::<(i64, String)>::table("jobs")
             .select(&["id", "name"])

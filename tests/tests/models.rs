@@ -404,6 +404,9 @@ on_every_backend! {
             assert!(matches!(result, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })), "{result:?}");
         };
         refused(grouped().delete());
+        // HAVING without GROUP BY was left out of the write: every row deleted.
+        refused(DB::table("users").having_raw("COUNT(*) > ?", &[&100]).delete());
+        refused(User::query().having_raw("COUNT(*) > ?", &[&100]).update([("name", Value::from("x"))]));
         refused(DB::table("users").group_by("votes").delete());
         refused(grouped().update([("name", Value::from("x"))]));
         refused(grouped().update_raw("votes = votes + 1", &[]));

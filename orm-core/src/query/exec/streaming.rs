@@ -232,12 +232,11 @@ impl<T: FromRow> Query<T> {
                 "chunk size must be at least 1",
             ));
         }
-        let parts = &self.parts;
-        if !parts.orders.is_empty() || !parts.unions.is_empty() {
+        if !pages_by_key(&self.parts) {
             return Err(Error::invalid_query(
                 InvalidQueryKind::Clauses,
-                "chunk_by_id pages by the primary key: the query must have no order_by \
-                 or union (use chunk for those)",
+                "chunk_by_id pages by the primary key: the query must have no order_by, \
+                 union or grouping (use chunk for those)",
             ));
         }
         let key = self.paging_key();
@@ -427,6 +426,15 @@ impl<T: FromRow> Query<T> {
     }
 }
 
+/// Whether the rows can be paged by their key (`chunk_by_id`, `lazy_by_id`): no order
+/// of the query's own, no union, and rows of the table, not groups (which have no key).
+fn pages_by_key(parts: &crate::query::Parts) -> bool {
+    parts.orders.is_empty()
+        && parts.unions.is_empty()
+        && parts.groups.is_empty()
+        && parts.havings.is_empty()
+}
+
 /// A lazy iterator over a query's rows, fetched a page at a time (see [`Query::cursor`]).
 /// Yields `Err` once and stops if a page cannot be read.
 pub struct Cursor<T> {
@@ -501,12 +509,11 @@ impl<T> Cursor<T> {
     }
 
     fn by_id(mut query: Query<T>, page_size: u64, descending: bool) -> Self {
-        let parts = &query.parts;
-        if !parts.orders.is_empty() || !parts.unions.is_empty() {
+        if !pages_by_key(&query.parts) {
             query = query.fail(
                 InvalidQueryKind::Clauses,
-                "lazy_by_id pages by the primary key: the query must have no order_by \
-                 or union (use cursor for those)",
+                "lazy_by_id pages by the primary key: the query must have no order_by, \
+                 union or grouping (use cursor for those)",
             );
         } else if page_size == 0 {
             query = query.fail(
