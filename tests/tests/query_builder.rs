@@ -222,6 +222,87 @@ on_every_backend! {
         Ok(())
     }
 
+    fn common_table_expressions_read_as_tables_on_every_backend() {
+        seed()?;
+        // knex's `with`, peewee's CTE tests: a named query, its bindings before the outer
+        // query's.
+        let popular = || DB::table("users").select(&["id", "name", "team_id"]).where_("votes", ">=", 80);
+        let names_: Vec<String> = DB::table("popular")
+            .with_expression("popular", popular())
+            .where_eq("team_id", 1)
+            .order_by("name")
+            .pluck("name")?;
+        assert_eq!(names_, ["Ada", "Edsger", "Grace"]);
+        // Joined, counted, paginated, read by a subquery, and a later one reading an earlier.
+        let rows = DB::table("posts")
+            .with_expression("popular", popular())
+            .join("popular", "popular.id", "=", "posts.user_id")
+            .select(&["posts.title", "popular.name"])
+            .order_by("posts.id")
+            .get()?;
+        let expected = DB::table("posts")
+            .join("users", "users.id", "=", "posts.user_id")
+            .where_("users.votes", ">=", 80)
+            .count()?;
+        assert_eq!(rows.len() as u64, expected);
+        assert_eq!(DB::table("popular").with_expression("popular", popular()).count()?, 4);
+        let page = DB::table("popular").with_expression("popular", popular()).order_by("name").paginate(3, 2)?;
+        assert_eq!((page.total, page.data.len()), (4, 1));
+        let red = DB::table("popular")
+            .with_expression("popular", popular())
+            .with_expression("red", DB::table("popular").where_eq("team_id", 1).select("id"))
+            .where_in_sub("id", DB::table("red").select("id"))
+            .count()?;
+        assert_eq!(red, 3);
+        assert!(DB::table("popular").with_expression("popular", popular()).where_eq("name", "Ada").exists()?);
+        // A series of numbers and a chain of managers, recursively.
+        let series = DB::table("series").with_recursive_expression(
+            "series",
+            DB::table("users").select_raw("1 AS n", &[]).where_eq("name", "Ada").union_all(
+                DB::table("series").select_raw("n + 1", &[]).where_("n", "<", 10),
+            ),
+        );
+        assert_eq!(series.clone().sum_exact::<i64>("n")?, Some(55));
+        assert_eq!(series.order_by_desc("n").limit(3).pluck::<i64>("n")?, [10, 9, 8]);
+        DB::statement("CREATE TABLE staff (id INTEGER PRIMARY KEY, name TEXT, boss_id INTEGER)")?;
+        for (id, name, boss) in [(1, "ceo", None), (2, "cto", Some(1)), (3, "dev", Some(2)), (4, "ops", Some(1)), (5, "intern", Some(3))] {
+            DB::table("staff").insert(row! {"id" => id, "name" => name, "boss_id" => boss})?;
+        }
+        let chain = DB::table("chain")
+            .with_recursive_expression(
+                "chain",
+                DB::table("staff").select(&["id", "name", "boss_id"]).where_eq("name", "intern").union_all(
+                    DB::table("staff")
+                        .select(&["staff.id", "staff.name", "staff.boss_id"])
+                        .join("chain", "chain.boss_id", "=", "staff.id"),
+                ),
+            )
+            .pluck::<String>("name")?;
+        assert_eq!(chain, ["intern", "dev", "cto", "ceo"]);
+        // Writes through one: the rows of the table the expression names.
+        let quiet = DB::table("users")
+            .with_expression("quiet", DB::table("users").select("id").where_("votes", "<", 20))
+            .where_in_sub("id", DB::table("quiet").select("id"))
+            .update([("votes", Value::Int(20))])?;
+        assert_eq!(quiet, 2);
+        assert_eq!(DB::table("users").where_("votes", "<", 20).count()?, 0);
+        let gone = DB::table("staff")
+            .with_expression("leaves", DB::table("staff").select("id").where_not_in_sub("id", DB::table("staff").select("boss_id").where_not_null("boss_id")))
+            .where_in_sub("id", DB::table("leaves").select("id"))
+            .order_by("id")
+            .limit(1)
+            .delete()?;
+        assert_eq!(gone, 1);
+        assert_eq!(DB::table("staff").order_by("id").pluck::<String>("name")?, ["ceo", "cto", "dev", "intern"]);
+        // A part of a union with its own expression is a derived table.
+        let both: Vec<String> = DB::table("users").select("name").where_eq("name", "Ada")
+            .union(DB::table("popular").with_expression("popular", popular()).select("name").where_eq("name", "Grace"))
+            .order_by("name")
+            .pluck("name")?;
+        assert_eq!(both, ["Ada", "Grace"]);
+        Ok(())
+    }
+
     fn having_names_a_raw_select_alias_on_every_backend() {
         seed()?;
         // peewee's suite: PostgreSQL refuses an output alias in HAVING; the condition

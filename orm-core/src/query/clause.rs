@@ -375,6 +375,14 @@ pub(crate) fn condition_columns<'a>(conditions: &'a [Where], out: &mut Vec<&'a s
     }
 }
 
+/// A common table expression: `WITH [RECURSIVE] name AS (query)` before the `SELECT`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Cte {
+    pub(crate) name: Ident,
+    pub(crate) query: Parts,
+    pub(crate) recursive: bool,
+}
+
 /// How a query is combined with the one before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Compound {
@@ -399,6 +407,8 @@ impl Compound {
 /// subqueries of any row type nest).
 #[derive(Debug)]
 pub(crate) struct Parts {
+    /// The common table expressions the query reads (`with_expression`).
+    pub(crate) ctes: Vec<Cte>,
     /// The table, or the alias of `from_sub`.
     pub(crate) table: Ident,
     /// A subquery read as a derived table (`from_sub`): `FROM (SELECT ...) AS table`.
@@ -538,6 +548,7 @@ where
 impl Clone for Parts {
     fn clone(&self) -> Parts {
         Parts {
+            ctes: clone_list(&self.ctes),
             table: self.table.clone(),
             from_sub: self.from_sub.clone(),
             columns: self.columns.clone(),
@@ -584,12 +595,14 @@ impl PartialEq for Parts {
             && self.columns == other.columns
             && self.table == other.table
             && self.from_sub == other.from_sub
+            && same_list(&self.ctes, &other.ctes)
     }
 }
 
 impl Parts {
     pub(crate) fn new(table: Ident) -> Parts {
         Parts {
+            ctes: Vec::new(),
             table,
             from_sub: None,
             columns: Columns::default(),

@@ -803,6 +803,33 @@ impl<T> Query<T> {
         )
     }
 
+    /// Names a query for this one to read as a table: a common table expression, `WITH
+    /// name AS (query) SELECT ..` (`staudenmeir/laravel-cte`'s `withExpression`, SQL's
+    /// `WITH`). Read it with `DB::table(name)`, a join or a subquery naming it; each
+    /// call adds one, in order, and a later one may read an earlier.
+    /// `DB::table("big_spenders").with_expression("big_spenders", DB::table("orders").select(&["user_id"]).group_by("user_id").having_raw("SUM(total) > ?", &[&1000]))`.
+    /// Needs MySQL 8 or MariaDB 10.2.
+    pub fn with_expression<U>(self, name: impl Into<Ident>, query: Query<U>) -> Self {
+        self.push_cte(name.into(), query, false)
+    }
+
+    /// [`Query::with_expression`] whose query may read itself (`WITH RECURSIVE`): a
+    /// first query `union_all` one reading `name`, repeated until it adds no row (a tree's
+    /// descendants, a series of numbers). The union's columns are the first query's.
+    pub fn with_recursive_expression<U>(self, name: impl Into<Ident>, query: Query<U>) -> Self {
+        self.push_cte(name.into(), query, true)
+    }
+
+    fn push_cte<U>(mut self, name: Ident, query: Query<U>, recursive: bool) -> Self {
+        let query = query.into_parts();
+        self.parts_mut().ctes.push(clause::Cte {
+            name,
+            query,
+            recursive,
+        });
+        self
+    }
+
     /// Reads the rows of a subquery instead of the table (Laravel's `fromSub`):
     /// `FROM (SELECT ...) AS alias`; the query's columns and conditions name `alias`.
     /// `DB::table("x").from_sub(DB::table("orders").select(&["user_id"]).select_raw("SUM(total) AS spent", &[]).group_by("user_id"), "totals").where_("spent", ">", 100)`.

@@ -3,8 +3,8 @@
 //! the statement without copies.
 
 use super::clause::{
-    split_alias, Columns, Compound, Conditions, Group, JoinKind, Joins, Order, Parts, SelectItem,
-    Selected, Where, WhereKind,
+    split_alias, Columns, Compound, Conditions, Cte, Group, JoinKind, Joins, Order, Parts,
+    SelectItem, Selected, Where, WhereKind,
 };
 use super::operator::Operator;
 use crate::dialect::{check_like_pattern, Dialect, SqlWriter};
@@ -441,6 +441,25 @@ fn render_groups(w: &mut SqlWriter, groups: Vec<Group>) {
     }
 }
 
+/// `WITH [RECURSIVE] "a" AS (SELECT ..), "b" AS (..) `: `RECURSIVE` once, before them
+/// all, when any refers to itself (the three databases' syntax).
+fn render_ctes(w: &mut SqlWriter, ctes: Vec<Cte>) {
+    w.push(if ctes.iter().any(|cte| cte.recursive) {
+        "WITH RECURSIVE "
+    } else {
+        "WITH "
+    });
+    for (i, cte) in ctes.into_iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        w.push_identifier(&cte.name).push(" AS (");
+        cte.query.render_select(w);
+        w.push(")");
+    }
+    w.push(" ");
+}
+
 /// Whether an order of a compound query is an expression, not one of its output columns:
 /// SQLite and PostgreSQL order a `UNION` by output columns only.
 fn orders_an_expression(order: &Order) -> bool {
@@ -614,6 +633,9 @@ impl Parts {
     /// check the two agree on every query that takes this path. The values are taken out
     /// of the clauses (left `NULL`), not copied: the clauses are spent.
     pub(crate) fn collect_binds(&mut self, w: &mut SqlWriter) {
+        for cte in &mut self.ctes {
+            cte.query.collect_binds(w);
+        }
         for item in self.columns.iter() {
             match item {
                 Selected::Item(SelectItem::Raw(sql, bindings)) => {
@@ -689,6 +711,8 @@ impl Parts {
     /// moved out to the whole: `SELECT * FROM (a UNION b) AS "orm_compound" ORDER BY ..`.
     pub(crate) fn compound_as_table(mut self) -> Parts {
         let mut outer = Parts::new(super::Ident::Borrowed("orm_compound"));
+        // The parts may read the common table expressions: they stay visible to all.
+        outer.ctes = std::mem::take(&mut self.ctes);
         outer.orders = std::mem::take(&mut self.orders);
         outer.limit = self.limit.take();
         outer.offset = self.offset.take();
@@ -713,6 +737,9 @@ impl Parts {
         self.qualify_json_contains(w.dialect());
         if let Some((kind, message)) = self.error {
             w.fail(Error::invalid_query(kind, message));
+        }
+        if !self.ctes.is_empty() {
+            render_ctes(w, std::mem::take(&mut self.ctes));
         }
         w.push(if self.distinct {
             "SELECT DISTINCT "
@@ -768,6 +795,7 @@ impl Parts {
             // derived table: written inline, `a EXCEPT b UNION c` would combine a and b
             // first, and SQLite refuses a parenthesised part.
             if union.unions.is_empty()
+                && union.ctes.is_empty()
                 && union.orders.is_empty()
                 && union.limit.is_none()
                 && union.offset.is_none()
@@ -1060,15 +1088,19 @@ impl Parts {
             w.fail(refused);
         }
         let ordered = self.limit.is_some() || !self.orders.is_empty();
-        let single_table =
-            self.joins.is_empty() && self.offset.is_none() && split_alias(&self.table).1.is_none();
+        let single_table = self.joins.is_empty()
+            && self.offset.is_none()
+            && self.ctes.is_empty()
+            && split_alias(&self.table).1.is_none();
         if ordered && single_table && w.dialect().orders_writes() {
             render_where(w, self.scopes, self.wheres);
             render_orders(w, self.orders);
             render_limit_offset(w, self.limit, None);
             return;
         }
-        let needs_subquery = !self.joins.is_empty() || ordered || self.offset.is_some();
+        // A common table expression is read by the key subquery, the only `SELECT`.
+        let needs_subquery =
+            !self.joins.is_empty() || ordered || self.offset.is_some() || !self.ctes.is_empty();
         if needs_subquery {
             let reference = table_reference(&self.table);
             let qualified = format!("{reference}.{key}");

@@ -47,6 +47,7 @@ fn walk_orders(orders: &[Order], v: &mut ShapeWriter<'_>) -> bool {
 fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     // Every field named: a new clause does not compile until the shape covers it.
     let Parts {
+        ctes,
         table,
         from_sub,
         columns,
@@ -70,11 +71,24 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
         return false;
     }
     v.text(table);
-    // One number for all three: the walk runs on every query, a subquery source and a
-    // home table seldom.
+    // One number for all four: the walk runs on every query, a subquery source, a home
+    // table and common table expressions seldom.
     v.number(
-        u64::from(*distinct) | u64::from(from_sub.is_some()) << 1 | u64::from(home.is_some()) << 2,
+        u64::from(*distinct)
+            | u64::from(from_sub.is_some()) << 1
+            | u64::from(home.is_some()) << 2
+            | u64::from(!ctes.is_empty()) << 3,
     );
+    if !ctes.is_empty() {
+        v.number(ctes.len() as u64);
+        for cte in ctes {
+            v.number(u64::from(cte.recursive));
+            v.text(&cte.name);
+            if !walk(&cte.query, v) {
+                return false;
+            }
+        }
+    }
     if let Some(home) = home {
         v.text(&Ident::Borrowed(home.table));
     }
@@ -594,6 +608,16 @@ mod tests {
                 q().where_in("id", [1]),
             ),
             (q().limit(1), q().limit(2)),
+            (q().with_expression("a", q()), q()),
+            (q().with_expression("a", q()), q().with_expression("b", q())),
+            (
+                q().with_expression("a", q().where_eq("name", 1)),
+                q().with_expression("a", q().where_eq("email", 1)),
+            ),
+            (
+                q().with_expression("a", q()),
+                q().with_recursive_expression("a", q()),
+            ),
             // Around the one-byte numbers' limit.
             (q().limit(252), q().limit(253)),
             (q().limit(253), q().limit(254)),

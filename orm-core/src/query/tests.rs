@@ -577,6 +577,39 @@ fn nulls_placed_in_each_dialect() {
 }
 
 #[test]
+fn common_table_expressions() {
+    golden(
+        Query::<Record>::new("popular")
+            .with_expression("popular", q().select("id").where_("votes", ">", 100))
+            .with_expression(
+                "red",
+                Query::<Record>::new("popular").where_eq("team", "red"),
+            )
+            .where_eq("id", 1),
+        r#"WITH "popular" AS (SELECT "id" FROM "users" WHERE "votes" > ?), "red" AS (SELECT * FROM "popular" WHERE "team" = ?) SELECT * FROM "popular" WHERE "id" = ?"#,
+    );
+    golden(
+        Query::<Record>::new("series").with_recursive_expression(
+            "series",
+            q().select_raw("1 AS n", &[]).union_all(
+                Query::<Record>::new("series")
+                    .select_raw("n + 1", &[])
+                    .where_("n", "<", 5),
+            ),
+        ),
+        r#"WITH RECURSIVE "series" AS (SELECT 1 AS n FROM "users" UNION ALL SELECT n + 1 FROM "series" WHERE "n" < ?) SELECT * FROM "series""#,
+    );
+    // A union ordered by an expression is a derived table; the expression stays outside.
+    golden(
+        Query::<Record>::new("a")
+            .with_expression("a", q())
+            .union(Query::<Record>::new("a"))
+            .order_by_raw("length(name)", &[]),
+        r#"WITH "a" AS (SELECT * FROM "users") SELECT * FROM (SELECT * FROM "a" UNION SELECT * FROM "a") AS "orm_compound" ORDER BY length(name)"#,
+    );
+}
+
+#[test]
 fn unions_and_locks() {
     golden(
         q().select("name")
