@@ -1,7 +1,7 @@
 //! `#[derive(Model)]` and the active-record write paths, on both backends.
 
 use orm_core::prelude::*;
-use orm_tests::{on_every_backend, per_backend};
+use orm_tests::{on_both_backends, on_every_backend, per_backend};
 
 #[derive(Debug, Clone, Default, PartialEq, Model)]
 #[model(table = "users", timestamps, soft_deletes)]
@@ -51,6 +51,14 @@ impl ModelHooks for Country {
 #[model(table = "labels", primary_key = "name")]
 pub struct Label {
     pub name: String,
+}
+
+/// A child whose foreign key is checked at commit (`DEFERRABLE INITIALLY DEFERRED`).
+#[derive(Debug, Clone, Default, PartialEq, Model)]
+#[model(table = "deferred_children")]
+pub struct DeferredChild {
+    pub id: Option<i64>,
+    pub parent_id: i64,
 }
 
 /// An auto-increment key and nothing else.
@@ -1108,6 +1116,40 @@ on_every_backend! {
         ShelfItem::find_or_fail(id)?.delete()?;
         assert_eq!(ShelfItem::count()?, 2);
         DB::statement("DROP TABLE orm_elsewhere.shelf_items")?;
+        Ok(())
+    }
+}
+
+// A failure at the commit of an autocommitted insert (a full disk, a deferred foreign
+// key) is reported by the statement's last step: SQLite reported it only there, and the
+// model insert, which reads its key from the first row, dropped it (probe 47g: `create`
+// returned a key for a row that was not kept).
+on_both_backends! {
+    fn an_insert_whose_commit_fails_reports_it_and_keeps_no_key() -> Result<()> {
+        DB::unprepared(per_backend(
+            "CREATE TABLE deferred_parents (id INTEGER PRIMARY KEY);
+             CREATE TABLE deferred_children (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                parent_id INTEGER NOT NULL REFERENCES deferred_parents (id) DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE TABLE deferred_parents (id INTEGER PRIMARY KEY);
+             CREATE TABLE deferred_children (id BIGSERIAL PRIMARY KEY,
+                parent_id INTEGER NOT NULL REFERENCES deferred_parents (id) DEFERRABLE INITIALLY DEFERRED)",
+        ))?;
+        DB::table("deferred_parents").insert(orm_core::row! {"id" => 1})?;
+        let raw = DB::insert("INSERT INTO deferred_children (parent_id) VALUES (?) RETURNING id", &[&96]);
+        assert!(raw.is_err(), "{raw:?}");
+        let mut orphan = DeferredChild { parent_id: 99, ..Default::default() };
+        let err = orphan.save().unwrap_err();
+        assert_eq!(err.constraint_kind(), Some(orm_core::ConstraintKind::ForeignKey), "{err:?}");
+        assert_eq!(orphan.id, None);
+        let created = DeferredChild::create(DeferredChild { parent_id: 98, ..Default::default() });
+        assert!(created.is_err(), "{created:?}");
+        let mut many = vec![DeferredChild { parent_id: 1, ..Default::default() }, DeferredChild { parent_id: 97, ..Default::default() }];
+        assert!(DeferredChild::insert_many(&mut many).is_err());
+        assert_eq!(DB::table("deferred_children").count()?, 0);
+        let mut kept = DeferredChild { parent_id: 1, ..Default::default() };
+        kept.save()?;
+        assert!(kept.id.is_some());
+        assert_eq!(DB::table("deferred_children").count()?, 1);
         Ok(())
     }
 }

@@ -63,18 +63,17 @@ impl SqliteConnection {
     pub(crate) fn execute<P: Param>(&mut self, sql: &str, params: &[P]) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind_all(&mut stmt, params).map_err(map_error)?;
-        match stmt.raw_execute() {
-            Ok(changed) => Ok(changed as u64),
-            // A statement that returns rows (`INSERT .. RETURNING`, a pragma reporting
-            // its value, a `SELECT`): rusqlite stops at the first row, by which point
-            // SQLite has made every change the statement makes.
-            Err(rusqlite::Error::ExecuteReturnedResults) => Ok(if stmt.readonly() {
-                0
-            } else {
-                self.conn.changes()
-            }),
-            Err(e) => Err(map_error(e)),
+        if stmt.column_count() == 0 {
+            return stmt.raw_execute().map(|n| n as u64).map_err(map_error);
         }
+        // A statement that returns rows (`INSERT .. RETURNING`, a pragma reporting its
+        // value, a `SELECT`) is stepped to its end: rusqlite's `execute` stops at the
+        // first row and resets the statement, which in autocommit runs the commit and
+        // drops its failure (a full disk, a deferred foreign key).
+        let readonly = stmt.readonly();
+        let mut rows = stmt.raw_query();
+        while rows.next().map_err(map_error)?.is_some() {}
+        Ok(if readonly { 0 } else { self.conn.changes() })
     }
 
     pub(crate) fn query_each<P: Param>(
@@ -94,6 +93,13 @@ impl SqliteConnection {
                 positions: None,
             };
             if !super::call_row(f, &row, caught) {
+                // A write (`INSERT .. RETURNING`) is stepped to its end: in autocommit
+                // its commit runs there, and a failed one (a full disk) is reported only
+                // by that step; dropped early, the statement's reset would swallow it
+                // and the row the caller was told of would not be kept.
+                if rows.as_ref().is_some_and(|stmt| !stmt.readonly()) {
+                    while rows.next().map_err(map_error)?.is_some() {}
+                }
                 break;
             }
         }
