@@ -125,6 +125,30 @@ impl Level {
     }
 }
 
+impl Level {
+    /// Whether this is the outermost level on its connection (its end is the COMMIT).
+    pub(crate) fn is_outermost(&self) -> bool {
+        self.level == 1
+    }
+
+    /// The outermost level's COMMIT was sent and its answer lost with the connection:
+    /// whether the transaction committed is unknown, so neither its commit nor its
+    /// rollback callbacks run. They are dropped, the callbacks (and their captures)
+    /// outside the borrow.
+    pub(crate) fn outcome_unknown(mut self) {
+        self.committed = true;
+        let name = &self.name;
+        let dropped: Vec<Pending> = PENDING.with(|pending| {
+            let mut pending = pending.borrow_mut();
+            let (ours, others): (Vec<Pending>, Vec<Pending>) =
+                pending.drain(..).partition(|p| p.name == *name);
+            *pending = others;
+            ours
+        });
+        drop(dropped);
+    }
+}
+
 impl Drop for Level {
     fn drop(&mut self) {
         LEVELS.with(|levels| {

@@ -605,10 +605,21 @@ pub(crate) fn transaction_named_at<T>(
     let mut ready = None;
     let result = match outcome {
         Err(begin_error) => Err(begin_error),
-        Ok(Ok(Ok(value))) => with_named(name, Connection::commit_raw).map(|()| {
-            ready = Some(level.committed());
-            value
-        }),
+        Ok(Ok(Ok(value))) => match with_named(name, Connection::commit_raw) {
+            Ok(()) => {
+                ready = Some(level.committed());
+                Ok(value)
+            }
+            Err(error @ Error::Connection { .. })
+                if level.is_outermost()
+                    && with_named(name, |c| Ok(c.take_commit_unknown())).unwrap_or(false) =>
+            {
+                // Neither its after_commit nor its after_rollback callbacks run.
+                level.outcome_unknown();
+                Err(error)
+            }
+            Err(error) => Err(error),
+        },
         Ok(Ok(Err(error))) => {
             let _ = with_named(name, Connection::rollback_raw);
             Err(error)

@@ -246,3 +246,111 @@ fn connecting_to_a_server_that_never_answers_gives_up_after_the_timeout() {
     }
     drop(listener);
 }
+
+/// A proxy to `server` that forwards both ways until it sees a `COMMIT` go to the server:
+/// it forwards it, then cuts the connection when the answer comes back, as a network
+/// lost at that moment would. The server commits; the client never hears it.
+fn commit_answer_cutting_proxy(server: String) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(upstream) = TcpStream::connect(&server) else {
+                return;
+            };
+            let cut = Arc::new(AtomicBool::new(false));
+            let pump = |mut from: TcpStream, mut to: TcpStream, cut: Arc<AtomicBool>, up: bool| {
+                move || {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match from.read(&mut buffer) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let data = &buffer[..n];
+                        if up && data.windows(6).any(|w| w == b"COMMIT") {
+                            // Set before the server can answer.
+                            cut.store(true, Ordering::SeqCst);
+                        } else if !up && cut.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        if to.write_all(data).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = from.shutdown(Shutdown::Both);
+                    let _ = to.shutdown(Shutdown::Both);
+                }
+            };
+            let (c, u) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(pump(c, u, cut.clone(), true));
+            std::thread::spawn(pump(upstream, client, cut, false));
+        }
+    });
+    port
+}
+
+/// The connection lost after COMMIT was sent and before its answer (probe 47g): the
+/// server committed. The error says the outcome is unknown, and neither the
+/// after_commit nor the after_rollback callbacks run (an application undoing side
+/// effects in after_rollback would undo work whose rows exist).
+#[test]
+fn a_commit_whose_answer_is_lost_is_an_unknown_outcome() -> orm_core::Result<()> {
+    if let Some(url) = postgres_url() {
+        commit_answer_lost(&url, "commit_lost_pg")?;
+    }
+    if let Some(url) = mysql_url() {
+        commit_answer_lost(&url, "commit_lost_mysql")?;
+    }
+    Ok(())
+}
+
+fn commit_answer_lost(url: &str, name: &str) -> orm_core::Result<()> {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    let after_at = url.split_once('@').map_or(url, |(_, rest)| rest);
+    let server = after_at
+        .split(['/', '?'])
+        .next()
+        .unwrap_or(after_at)
+        .to_owned();
+    let port = commit_answer_cutting_proxy(server.clone());
+    let proxied = url.replacen(&server, &format!("127.0.0.1:{port}"), 1);
+    let table = format!("commit_lost_{}", std::process::id());
+    let mut admin = Connection::open(url)?;
+    admin.execute_batch(&format!("DROP TABLE IF EXISTS {table}"))?;
+    admin.execute_batch(&format!("CREATE TABLE {table} (x INTEGER)"))?;
+    DB::connect_named(name, &proxied)?;
+    let db = DB::connection(name);
+    let (committed, rolled_back) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
+    let result = db.transaction(|| {
+        db.insert(&format!("INSERT INTO {table} (x) VALUES (?)"), &[&1])?;
+        let (c, r) = (committed.clone(), rolled_back.clone());
+        db.after_commit(move || c.set(true));
+        db.after_rollback(move || r.set(true));
+        Ok(())
+    });
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, Error::Connection { message, .. } if message.contains("may have committed")),
+        "{err:?}"
+    );
+    assert!(!committed.get() && !rolled_back.get());
+    let kept: i64 =
+        admin.select(&format!("SELECT COUNT(*) AS n FROM {table}"), &[])?[0].get("n")?;
+    assert_eq!(kept, 1, "the server committed");
+    // The pool goes on with a new connection.
+    assert_eq!(
+        db.scalar::<i64>(&format!("SELECT COUNT(*) FROM {table}"), &[])?,
+        Some(1)
+    );
+    admin.execute_batch(&format!("DROP TABLE {table}"))?;
+    Ok(())
+}

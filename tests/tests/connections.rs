@@ -760,3 +760,36 @@ fn mysql_named_parameters_are_a_bind_error_not_a_lost_connection() -> orm_core::
     assert_eq!(DB::table("named").count()?, 1);
     Ok(())
 }
+
+/// The URL options that bound a server which stops answering reach the drivers (docs/02
+/// "A server that stops answering"): `DB::connect` accepts them and the connection works.
+#[test]
+fn network_timeout_options_in_the_url_are_accepted() -> orm_core::Result<()> {
+    let with = |url: String, options: &str| {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}{options}")
+    };
+    if orm_core::testing::postgres().is_some() {
+        let url = with(
+            orm_core::testing::postgres_url(),
+            "tcp_user_timeout=30&keepalives=1&keepalives_idle=60",
+        );
+        let mut conn = orm_core::Connection::open(&url)?;
+        assert_eq!(
+            conn.query_map("SELECT 1 AS one", &[], |r| r.get::<i64, _>(&0))?,
+            [1]
+        );
+    }
+    if orm_core::testing::mysql().is_some() {
+        let url = with(
+            orm_core::testing::mysql_url(),
+            "tcp_user_timeout_ms=30000&tcp_keepalive_time_ms=60000",
+        );
+        let mut conn = orm_core::Connection::open(&url)?;
+        assert_eq!(
+            conn.query_map("SELECT 1 AS one", &[], |r| r.get::<i64, _>(&0))?,
+            [1]
+        );
+    }
+    Ok(())
+}

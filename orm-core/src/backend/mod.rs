@@ -85,6 +85,9 @@ struct State {
     /// written in it.
     marks: WriteMarks,
     broken: bool,
+    /// The last outermost COMMIT was sent on a connection that then failed before its
+    /// answer came: whether it committed is unknown (read by `DB::transaction`).
+    commit_unknown: bool,
     /// The first statement the server rejected inside the open transaction, and the
     /// depth it ran at: PostgreSQL has then aborted the transaction (up to that level's
     /// savepoint), so committing that level must fail rather than report success.
@@ -200,6 +203,7 @@ impl Connection {
                 depth: 0,
                 marks: WriteMarks::default(),
                 broken: false,
+                commit_unknown: false,
                 aborted: None,
                 isolation: None,
                 idle_since: Instant::now(),
@@ -239,6 +243,7 @@ impl Connection {
                 depth: 0,
                 marks: WriteMarks::default(),
                 broken: true,
+                commit_unknown: false,
                 aborted: None,
                 isolation: None,
                 idle_since: self.state.idle_since,
@@ -685,11 +690,25 @@ impl Connection {
             self.dialect()
                 .release_savepoint(&savepoint_name(self.state.depth - 1))
         };
+        let sent_on_live = self.state.depth == 1 && !self.is_broken();
         match self.batch(&sql) {
             Ok(()) => {
                 self.state.depth -= 1;
                 self.state.marks.committed();
                 Ok(())
+            }
+            Err(Error::Connection { message, source }) if sent_on_live => {
+                // The server may have committed before the connection failed: say so
+                // (a connection already lost before the COMMIT rolled back for sure).
+                let _ = self.rollback_raw();
+                self.state.commit_unknown = true;
+                Err(Error::Connection {
+                    message: format!(
+                        "the connection failed at COMMIT before its answer came: the \
+                         transaction may have committed or not: {message}"
+                    ),
+                    source,
+                })
             }
             Err(e) => {
                 // A failed COMMIT leaves the transaction open on SQLite (e.g. busy);
@@ -698,6 +717,11 @@ impl Connection {
                 Err(e)
             }
         }
+    }
+
+    /// Whether the last outermost COMMIT's outcome is unknown (see `commit_raw`); reset.
+    pub(crate) fn take_commit_unknown(&mut self) -> bool {
+        std::mem::take(&mut self.state.commit_unknown)
     }
 
     pub(crate) fn rollback_raw(&mut self) -> Result<()> {
