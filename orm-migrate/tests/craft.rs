@@ -199,6 +199,26 @@ fn new_app_has_the_masonite_layout() {
     ok(dir.path(), &["new", "shop", "--database", url]);
     let env = std::fs::read_to_string(dir.path().join("shop/.env")).unwrap();
     assert_eq!(env.trim(), format!("DATABASE_URL={url}"));
+    // A `$` (a password's), a space or a quote reads back as given, not as a variable or
+    // the end of the value (probe 47f: `my$db.sqlite3` was read as `my.sqlite3`).
+    for (i, url) in [
+        "postgres://app:pa$word@127.0.0.1:5432/shop",
+        "sqlite://data base.sqlite3",
+        "sqlite://q'uote.sqlite3",
+        "mysql://app:a#b\\c\"d@127.0.0.1:3306/shop",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("quoted{i}");
+        ok(dir.path(), &["new", &name, "--database", url]);
+        let path = dir.path().join(&name).join(".env");
+        let read: Vec<(String, String)> = dotenvy::from_path_iter(&path)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(read, [("DATABASE_URL".to_owned(), url.to_owned())], "{url}");
+    }
 }
 
 #[test]

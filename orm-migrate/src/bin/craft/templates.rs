@@ -39,9 +39,18 @@ opt-level = 1
 /// The database a new app uses unless `craft new --database URL` names another.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://database.sqlite3";
 
-/// `.env`: the database the app and `craft migrate` use.
+/// `.env`: the database the app and `craft migrate` use. A URL with characters a `.env`
+/// line reads specially (`$` substitutes a variable, a space ends the value, quotes
+/// and `#`) is written in single quotes, each `'` as `'\''`, so it reads back as given.
 pub fn dot_env(url: &str) -> String {
-    format!("DATABASE_URL={url}\n")
+    let plain = url
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/:@._-?=&%+,;[]~!*()".contains(&b));
+    if plain {
+        format!("DATABASE_URL={url}\n")
+    } else {
+        format!("DATABASE_URL='{}'\n", url.replace('\'', "'\\''"))
+    }
 }
 
 /// `.gitignore`.
