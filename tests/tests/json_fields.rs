@@ -206,6 +206,17 @@ fn json_rows() -> Result<()> {
     Ok(())
 }
 
+/// `docs (id, doc JSON NULL)`.
+fn docs_table() -> Result<()> {
+    Schema::on_default(|s| {
+        s.create("docs", |t| {
+            t.increments("id");
+            t.json("doc").nullable();
+        })
+    })
+    .map_err(|e| Error::other(e.to_string()))
+}
+
 fn account_names(query: Query<Account>) -> Result<Vec<String>> {
     Ok(query
         .order_by("name")
@@ -400,13 +411,7 @@ on_every_backend! {
     }
 
     fn a_json_path_read_into_a_json_type_keeps_its_json_type() -> Result<()> {
-        Schema::on_default(|s| {
-            s.create("docs", |t| {
-                t.increments("id");
-                t.json("doc").nullable();
-            })
-        })
-        .map_err(|e| Error::other(e.to_string()))?;
+        docs_table()?;
         let doc = serde_json::json!({
             "digits": "123", "word": "hello", "truth": "true", "list_text": "[1]",
             "n": 7, "b": false, "none": null, "o": {"tags": ["a", "b"]},
@@ -438,13 +443,7 @@ on_every_backend! {
     }
 
     fn a_json_path_read_into_a_number_or_a_boolean_reads_the_value_it_holds() -> Result<()> {
-        Schema::on_default(|s| {
-            s.create("docs", |t| {
-                t.increments("id");
-                t.json("doc").nullable();
-            })
-        })
-        .map_err(|e| Error::other(e.to_string()))?;
+        docs_table()?;
         let doc = serde_json::json!({
             "n": 7, "big": 9_007_199_254_740_993_i64, "neg": -3, "f": 2.5, "price": 19.99,
             "yes": true, "no": false, "none": null, "digits": "123", "o": {"n": 4},
