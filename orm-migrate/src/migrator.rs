@@ -428,7 +428,9 @@ impl Migrator {
     pub(crate) fn fresh_on(&self, conn: &mut Connection) -> Result<RunReport> {
         self.check_names()?;
         with_lock(conn, |conn| {
-            Schema::new(conn).drop_all_tables()?;
+            let mut schema = Schema::new(conn);
+            schema.drop_all_views()?;
+            schema.drop_all_tables()?;
             self.run_on(conn)
         })
     }

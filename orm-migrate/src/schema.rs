@@ -295,6 +295,31 @@ impl<'c> Schema<'c> {
             .query_map(query, &[], |row| row.get::<String, _>("name"))?)
     }
 
+    /// The views of the database (the current schema on PostgreSQL), by name.
+    pub fn get_view_listing(&mut self) -> Result<Vec<String>> {
+        let query = self.conn.dialect().view_listing_query();
+        Ok(self
+            .conn
+            .query_map(query, &[], |row| row.get::<String, _>("name"))?)
+    }
+
+    /// Drops every view (Laravel's `dropAllViews`): `migrate:fresh` does before it drops
+    /// the tables, so that a migration creating a view runs again.
+    pub fn drop_all_views(&mut self) -> Result<()> {
+        let views = self.get_view_listing()?;
+        let dialect = self.conn.dialect();
+        self.atomically(true, |conn, log, pretend| {
+            views.iter().try_for_each(|view| {
+                run(
+                    conn,
+                    log,
+                    pretend,
+                    &grammar::drop_view_dropping_all(dialect, view)?,
+                )
+            })
+        })
+    }
+
     /// Drops every table (foreign keys between them do not stop it).
     pub fn drop_all_tables(&mut self) -> Result<()> {
         let tables = self.get_table_listing()?;

@@ -284,6 +284,28 @@ on_every_backend! {
         assert_eq!(report.batch, Some(1));
         assert!(!table_exists("junk")?);
         assert!(table_exists("tags")?);
+
+        // A migration that creates a view runs again after fresh (probe 47f: the view
+        // outlived its tables and `CREATE VIEW` failed), and a view over a view goes too.
+        let mut with_view = base();
+        with_view.push(create_tags());
+        with_view.push(fns(
+            "2099_01_01_000000_create_user_names_view",
+            |s| {
+                s.statement("CREATE VIEW user_names AS SELECT name FROM users")?;
+                s.statement("CREATE VIEW user_names_a AS SELECT name FROM user_names WHERE name LIKE 'a%'")
+            },
+            |s| {
+                s.statement("DROP VIEW user_names_a")?;
+                s.statement("DROP VIEW user_names")
+            },
+        ));
+        let migrator = Migrator::new(with_view);
+        migrator.run()?;
+        DB::statement("CREATE VIEW stray AS SELECT 1 AS one")?;
+        assert_eq!(migrator.fresh()?.applied.len(), 5);
+        let views = DB::with_connection(|c| Schema::new(c).get_view_listing().map_err(|e| orm_core::Error::other(e.to_string())))?;
+        assert_eq!(views, ["user_names", "user_names_a"]);
         Ok(())
     }
 

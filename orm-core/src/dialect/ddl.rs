@@ -477,6 +477,16 @@ pub fn drop_table_dropping_all(dialect: &'static dyn Dialect, table: &str) -> Re
     finish(w)
 }
 
+/// `DROP VIEW IF EXISTS "view"`, with the suffix that drops what depends on it where
+/// the database needs one (PostgreSQL's `CASCADE`: a view over it).
+pub fn drop_view_dropping_all(dialect: &'static dyn Dialect, view: &str) -> Result<String> {
+    let mut w = SqlWriter::new(dialect);
+    w.push("DROP VIEW IF EXISTS ")
+        .push_identifier(view)
+        .push(dialect.drop_if_exists_suffix());
+    finish(w)
+}
+
 /// `ALTER TABLE "from" RENAME TO "to"`.
 pub fn rename_table(dialect: &'static dyn Dialect, from: &str, to: &str) -> Result<String> {
     let mut w = SqlWriter::new(dialect);

@@ -633,4 +633,9 @@ impl SchemaGrammar for MysqlDialect {
         "SELECT table_name AS name FROM information_schema.tables \
          WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name"
     }
+
+    fn view_listing_query(&self) -> &'static str {
+        "SELECT table_name AS name FROM information_schema.views \
+         WHERE table_schema = DATABASE() ORDER BY table_name"
+    }
 }

@@ -578,6 +578,11 @@ impl SchemaGrammar for PostgresDialect {
          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
     }
 
+    fn view_listing_query(&self) -> &'static str {
+        "SELECT table_name::text AS name FROM information_schema.views \
+         WHERE table_schema = current_schema() ORDER BY table_name"
+    }
+
     fn primary_key_name_query(&self) -> Option<&'static str> {
         Some(
             "SELECT constraint_name::text AS name FROM information_schema.table_constraints \

@@ -24,7 +24,7 @@
 
 pub use super::ddl::{
     alter_table, column_indexes, create_table, drop_table, drop_table_dropping_all,
-    omit_refused_unsigned_checks, rename_table, unsigned_check_name,
+    drop_view_dropping_all, omit_refused_unsigned_checks, rename_table, unsigned_check_name,
 };
 pub use super::sqlite_rebuild::{
     sqlite_pragmas, sqlite_rebuild, sqlite_rebuild_summary, SqliteIndexSnapshot,

@@ -146,6 +146,12 @@ pub trait SchemaGrammar {
     /// column named `name`.
     fn table_listing_query(&self) -> &'static str;
 
+    /// A query (no binds) returning every view of the current schema, in a column named
+    /// `name`. This default is SQLite's.
+    fn view_listing_query(&self) -> &'static str {
+        "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name"
+    }
+
     /// A query (one bind: the table name) describing the table's columns in order, one
     /// row each: `name`, `type` (the database's spelling), `not_null` (0/1), `default`
     /// (the default's SQL text, or NULL), `pk` (position in the primary key from 1, or 0)
