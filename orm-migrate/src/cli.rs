@@ -581,7 +581,8 @@ fn run_seeder(conn: &mut Connection, seeder: &dyn Seeder, paint: Paint) -> Resul
             if live {
                 eprintln!();
             }
-            e.to_string()
+            // The seeders listed as seeded above ran in the same transaction.
+            format!("{e} (the run was rolled back: nothing it seeded was kept)")
         })
 }
 

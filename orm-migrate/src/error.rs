@@ -80,9 +80,10 @@ pub enum Error {
     /// statements before the failing one ran and stay applied, and the migration is not
     /// recorded as applied. Undo (or finish) them by hand before migrating again.
     #[error(
-        "migration `{migration}` partially applied: statements 1-{ran} ran before it failed \
-         and stay applied (MySQL commits DDL implicitly); undo them by hand, then migrate \
-         again. The failure: {source}"
+        "migration `{migration}` partially applied: {} ran before it failed and stay \
+         applied (MySQL commits DDL implicitly); undo them by hand, then migrate again. The \
+         failure: {source}",
+        match ran { 1 => "its first statement".to_owned(), n => format!("its first {n} statements") }
     )]
     PartiallyApplied {
         /// The migration's name.

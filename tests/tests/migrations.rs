@@ -887,7 +887,7 @@ fn mysql_a_failing_migration_is_partially_applied() -> Result<()> {
     assert_eq!(err.statement(), Some("SELECT * FROM no_such_table"));
     let message = err.to_string();
     assert!(
-        message.contains("partially applied: statements 1-2 ran"),
+        message.contains("partially applied: its first 2 statements ran"),
         "{message}"
     );
     // The failing statement and the database's reason are in the message (craft prints

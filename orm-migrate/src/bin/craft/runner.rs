@@ -292,8 +292,7 @@ fn build_runner(root: &Path, interrupts: &Interrupts) -> Result<PathBuf, String>
             noticed = true;
             eprintln!(
                 "{}",
-                Paint::stderr()
-                    .note("Compiling migrations and seeders... (the first build takes a while)")
+                Paint::stderr().note("Compiling migrations and seeders...")
             );
         }
         false
