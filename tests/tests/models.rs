@@ -1146,6 +1146,10 @@ on_both_backends! {
         let mut many = vec![DeferredChild { parent_id: 1, ..Default::default() }, DeferredChild { parent_id: 97, ..Default::default() }];
         assert!(DeferredChild::insert_many(&mut many).is_err());
         assert_eq!(DB::table("deferred_children").count()?, 0);
+        // Inside a transaction the COMMIT reports it.
+        let in_transaction = DB::transaction(|| DeferredChild { parent_id: 95, ..Default::default() }.save());
+        assert_eq!(in_transaction.unwrap_err().constraint_kind(), Some(orm_core::ConstraintKind::ForeignKey));
+        assert_eq!(DB::table("deferred_children").count()?, 0);
         let mut kept = DeferredChild { parent_id: 1, ..Default::default() };
         kept.save()?;
         assert!(kept.id.is_some());

@@ -93,11 +93,12 @@ impl SqliteConnection {
                 positions: None,
             };
             if !super::call_row(f, &row, caught) {
-                // A write (`INSERT .. RETURNING`) is stepped to its end: in autocommit
-                // its commit runs there, and a failed one (a full disk) is reported only
-                // by that step; dropped early, the statement's reset would swallow it
-                // and the row the caller was told of would not be kept.
-                if rows.as_ref().is_some_and(|stmt| !stmt.readonly()) {
+                // A write (`INSERT .. RETURNING`) in autocommit is stepped to its end:
+                // its commit runs there, and a failed one (a full disk, a deferred
+                // foreign key) is reported only by that step; dropped early, the
+                // statement's reset would swallow it and the row the caller was told of
+                // would not be kept. Inside a transaction the COMMIT reports it.
+                if self.conn.is_autocommit() && rows.as_ref().is_some_and(|stmt| !stmt.readonly()) {
                     while rows.next().map_err(map_error)?.is_some() {}
                 }
                 break;
