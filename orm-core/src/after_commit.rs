@@ -76,6 +76,17 @@ pub(crate) fn enter(name: &str) -> Level {
     }
 }
 
+/// Every callback held for connection `name`, taken out of the thread's list.
+fn take_pending(name: &str) -> Vec<Pending> {
+    PENDING.with(|pending| {
+        let mut pending = pending.borrow_mut();
+        let (ours, others): (Vec<Pending>, Vec<Pending>) =
+            pending.drain(..).partition(|p| p.name == name);
+        *pending = others;
+        ours
+    })
+}
+
 /// Callbacks to run, in the order they were registered.
 pub(crate) struct Ready(Vec<Box<dyn FnOnce()>>);
 
@@ -107,25 +118,15 @@ impl Level {
             });
             return Ready(Vec::new());
         }
-        let name = &self.name;
-        let ready = PENDING.with(|pending| {
-            let mut pending = pending.borrow_mut();
-            let (ours, others): (Vec<Pending>, Vec<Pending>) =
-                pending.drain(..).partition(|p| p.name == *name);
-            *pending = others;
-            ours
-        });
         // The rollback callbacks are dropped: the transaction did not roll back.
-        let ready = ready
+        let ready = take_pending(&self.name)
             .into_iter()
             .filter(|p| !p.on_rollback)
             .map(|p| p.callback)
             .collect();
         Ready(ready)
     }
-}
 
-impl Level {
     /// Whether this is the outermost level on its connection (its end is the COMMIT).
     pub(crate) fn is_outermost(&self) -> bool {
         self.level == 1
@@ -137,15 +138,7 @@ impl Level {
     /// outside the borrow.
     pub(crate) fn outcome_unknown(mut self) {
         self.committed = true;
-        let name = &self.name;
-        let dropped: Vec<Pending> = PENDING.with(|pending| {
-            let mut pending = pending.borrow_mut();
-            let (ours, others): (Vec<Pending>, Vec<Pending>) =
-                pending.drain(..).partition(|p| p.name == *name);
-            *pending = others;
-            ours
-        });
-        drop(dropped);
+        drop(take_pending(&self.name));
     }
 }
 

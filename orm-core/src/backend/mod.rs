@@ -691,6 +691,7 @@ impl Connection {
                 .release_savepoint(&savepoint_name(self.state.depth - 1))
         };
         let sent_on_live = self.state.depth == 1 && !self.is_broken();
+        self.state.commit_unknown = false;
         match self.batch(&sql) {
             Ok(()) => {
                 self.state.depth -= 1;
