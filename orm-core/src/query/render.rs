@@ -1050,21 +1050,24 @@ impl Parts {
     /// distinct values stand for is not one answer (and PostgreSQL refuses an order
     /// outside a `DISTINCT` select list).
     pub(crate) fn write_refused(&self) -> Option<Error> {
-        let message =
-            if !self.groups.is_empty() || !self.havings.is_empty() || !self.unions.is_empty() {
-                "a grouped query (group_by, having) or a union cannot update or delete; \
-             select the keys in a subquery and write through where_in_sub(key, ..) on the \
-             table"
-            } else if self.distinct
-                && (!self.orders.is_empty() || self.limit.is_some() || self.offset.is_some())
-            {
-                "a distinct query with an order, a limit or an offset cannot update or delete; \
-             select the keys in a subquery and write through where_in_sub(key, ..) on the \
-             table"
-            } else {
-                return None;
-            };
-        Some(Error::invalid_query(InvalidQueryKind::Clauses, message))
+        let grouped =
+            !self.groups.is_empty() || !self.havings.is_empty() || !self.unions.is_empty();
+        let distinct_part = self.distinct
+            && (!self.orders.is_empty() || self.limit.is_some() || self.offset.is_some());
+        let what = if grouped {
+            "a grouped query (group_by, having) or a union"
+        } else if distinct_part {
+            "a distinct query with an order, a limit or an offset"
+        } else {
+            return None;
+        };
+        Some(Error::invalid_query(
+            InvalidQueryKind::Clauses,
+            format!(
+                "{what} cannot update or delete; select the keys in a subquery and write \
+                 through where_in_sub(key, ..) on the table"
+            ),
+        ))
     }
 
     /// Appends the ` WHERE` of an `UPDATE` or `DELETE`. Joins, ordering and limits are
