@@ -372,7 +372,8 @@ impl<T> Query<T> {
     }
 
     /// Sets the primary key column used by [`Query::find`], [`Query::chunk`],
-    /// [`Query::cursor`] and [`Query::insert_get_id`] (default `id`).
+    /// [`Query::cursor`], [`Query::insert_get_id`] and by an update or delete with joins,
+    /// an order or a limit, which names its rows by key (default `id`).
     pub fn primary_key(mut self, key: impl Into<Ident>) -> Self {
         self.key = key.into();
         self
