@@ -388,13 +388,50 @@ pub fn run_command_with_models(
     models: Vec<ModelCheck>,
     command: &MigrateCommand,
 ) -> ExitCode {
-    match execute(migrations, &seeders, &models, command) {
+    match panics_as_errors(|| execute(migrations, &seeders, &models, command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             print_error(&message);
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `f`, a panic in it (in a migration's `up`, a seeder's `run`: the app's own code)
+/// becoming an error like any failure: its message and where it was raised, on one line.
+/// With `RUST_BACKTRACE` set, Rust's own report (and its backtrace) is printed too.
+fn panics_as_errors(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    use std::sync::{Arc, Mutex};
+    type Hook = dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send;
+    let report = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+    let previous: Arc<Hook> = Arc::from(std::panic::take_hook());
+    let caught: Arc<Mutex<Option<String>>> = Arc::default();
+    let (hook_previous, hook_caught) = (Arc::clone(&previous), Arc::clone(&caught));
+    std::panic::set_hook(Box::new(move |info| {
+        if report {
+            hook_previous(info);
+        }
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        if let Ok(mut slot) = hook_caught.lock() {
+            slot.get_or_insert(format!("panicked{at}: {message}"));
+        }
+    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    drop(std::panic::take_hook());
+    std::panic::set_hook(Box::new(move |info| previous(info)));
+    outcome.unwrap_or_else(|_| {
+        let caught = caught.lock().ok().and_then(|mut slot| slot.take());
+        Err(caught.unwrap_or_else(|| "panicked".to_owned()))
+    })
 }
 
 /// Prints `warning: MESSAGE` on one line on stderr (yellow on a terminal).

@@ -1068,3 +1068,46 @@ on_every_backend! {
         Ok(())
     }
 }
+
+/// A migration that panics (a bug in the app's own code) ends the runner with an error
+/// line and a failing exit status, as a failing migration does, not Rust's crash report
+/// (probe 47f); nothing of it is kept.
+#[test]
+fn a_panicking_migration_ends_the_runner_with_an_error() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("panics.sqlite3").display());
+    let migrations = || {
+        vec![fns(
+            "2099_01_01_000000_create_half_table",
+            |s| {
+                s.create("half", |t| {
+                    t.increments("id");
+                })?;
+                panic!("boom in up")
+            },
+            |s| s.drop_if_exists("half"),
+        )]
+    };
+    let command = orm_migrate::cli::MigrateCommand::Migrate {
+        pretend: false,
+        force: false,
+        seed: false,
+        step: false,
+        database: orm_migrate::cli::DatabaseArg {
+            database: Some(url.clone()),
+        },
+    };
+    let code = orm_migrate::cli::run_app_command(migrations(), Vec::new(), &command);
+    assert_eq!(code, std::process::ExitCode::FAILURE);
+    // The runner's panic hook is put back: a later panic reaches the test harness as usual.
+    assert!(std::panic::catch_unwind(|| panic!("after")).is_err());
+    let mut conn = Connection::open(&url).expect("the database");
+    let tables: Vec<String> = conn
+        .query_map(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'half'",
+            &[],
+            |r| r.get::<String, _>(&0),
+        )
+        .expect("the listing");
+    assert!(tables.is_empty(), "{tables:?}");
+}
