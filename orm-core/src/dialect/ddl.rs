@@ -470,19 +470,19 @@ pub fn drop_table(dialect: &'static dyn Dialect, table: &str, if_exists: bool) -
 /// what the dialect needs so that the foreign keys between them do not stop it
 /// (PostgreSQL's `CASCADE`, which also drops other tables' constraints on it).
 pub fn drop_table_dropping_all(dialect: &'static dyn Dialect, table: &str) -> Result<String> {
-    let mut w = SqlWriter::new(dialect);
-    w.push("DROP TABLE IF EXISTS ")
-        .push_identifier(table)
-        .push(dialect.drop_if_exists_suffix());
-    finish(w)
+    drop_dropping_all(dialect, "DROP TABLE IF EXISTS ", table)
 }
 
 /// `DROP VIEW IF EXISTS "view"`, with the suffix that drops what depends on it where
 /// the database needs one (PostgreSQL's `CASCADE`: a view over it).
 pub fn drop_view_dropping_all(dialect: &'static dyn Dialect, view: &str) -> Result<String> {
+    drop_dropping_all(dialect, "DROP VIEW IF EXISTS ", view)
+}
+
+fn drop_dropping_all(dialect: &'static dyn Dialect, drop: &str, name: &str) -> Result<String> {
     let mut w = SqlWriter::new(dialect);
-    w.push("DROP VIEW IF EXISTS ")
-        .push_identifier(view)
+    w.push(drop)
+        .push_identifier(name)
         .push(dialect.drop_if_exists_suffix());
     finish(w)
 }
