@@ -106,7 +106,7 @@ impl PgConnection {
     ) -> Result<Option<Statement>> {
         let refused = error
             .source()
-            .is_some_and(|source| source.is::<BindRefused>() || source.is::<OutOfRange>());
+            .is_some_and(|source| source.is::<BindRefused>());
         if !refused {
             return Ok(None);
         }
@@ -347,38 +347,29 @@ fn binds<P: Param>(params: &[P]) -> Vec<PgBind<'_>> {
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
-/// A value refused by [`PgBind`] (but an integer past its parameter's width, which is
-/// [`OutOfRange`]); recognised in [`map_error`] to report `Error::Bind`.
+/// A value refused by [`PgBind`], nothing sent; recognised in [`map_error`] to report
+/// `Error::Bind`, or `Error::ValueOutOfRange` for an integer past its parameter's width
+/// (40 000 for a `SMALLINT`), as the server reports the same value written as SQL, and
+/// MySQL the bound one.
 #[derive(Debug)]
-struct BindRefused(String);
+struct BindRefused {
+    message: String,
+    out_of_range: bool,
+}
 
 impl std::fmt::Display for BindRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl StdError for BindRefused {}
 
-/// An integer past its parameter's width (40 000 for a `SMALLINT`); recognised in
-/// [`map_error`] to report `Error::ValueOutOfRange`, as the server reports the same
-/// value written as SQL, and MySQL the bound one.
-#[derive(Debug)]
-struct OutOfRange(String);
-
-impl std::fmt::Display for OutOfRange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl StdError for OutOfRange {}
-
 fn out_of_range(v: impl std::fmt::Display, ty: &Type) -> BoxError {
-    Box::new(OutOfRange(format!(
-        "{v} does not fit a parameter of type {}",
-        ty.name()
-    )))
+    Box::new(BindRefused {
+        message: format!("{v} does not fit a parameter of type {}", ty.name()),
+        out_of_range: true,
+    })
 }
 
 fn mismatch(type_name: &str, ty: &Type) -> BoxError {
@@ -401,12 +392,12 @@ impl ToSql for PgBind<'_> {
             },
         };
         bound.map_err(|e| {
-            let message = format!("parameter {}: {e}", self.position);
-            if e.is::<OutOfRange>() {
-                Box::new(OutOfRange(message)) as BoxError
-            } else {
-                Box::new(BindRefused(message)) as BoxError
-            }
+            Box::new(BindRefused {
+                message: format!("parameter {}: {e}", self.position),
+                out_of_range: e
+                    .downcast_ref::<BindRefused>()
+                    .is_some_and(|refused| refused.out_of_range),
+            }) as BoxError
         })
     }
 
@@ -1324,20 +1315,18 @@ pub(crate) fn map_error(error: postgres::Error) -> Error {
         .source()
         .and_then(|source| source.downcast_ref::<BindRefused>())
     {
-        return Error::Bind {
-            message: refused.0.clone(),
-            source: Some(Box::new(error)),
-        };
-    }
-    if let Some(range) = error
-        .source()
-        .and_then(|source| source.downcast_ref::<OutOfRange>())
-    {
-        return Error::ValueOutOfRange {
-            message: range.0.clone(),
-            code: None,
-            sql: None,
-            source: Some(Box::new(error)),
+        let message = refused.message.clone();
+        return match refused.out_of_range {
+            true => Error::ValueOutOfRange {
+                message,
+                code: None,
+                sql: None,
+                source: Some(Box::new(error)),
+            },
+            false => Error::Bind {
+                message,
+                source: Some(Box::new(error)),
+            },
         };
     }
     if let Some(db) = error.as_db_error() {
