@@ -61,12 +61,14 @@ impl Schema<'_> {
     /// # Ok::<(), orm_migrate::Error>(())
     /// ```
     pub fn columns(&mut self, table: &str) -> Result<Vec<ColumnInfo>> {
+        crate::schema::unqualified(table)?;
         Ok(self.connection().columns(table)?)
     }
 
     /// The indexes of `table` other than its primary key, by name (unique constraints
     /// included).
     pub fn indexes(&mut self, table: &str) -> Result<Vec<IndexInfo>> {
+        crate::schema::unqualified(table)?;
         let conn = self.connection();
         let query = conn.dialect().indexes_query();
         let rows = conn.query_map(query, &[Value::Text(table.to_owned())], |row| {
@@ -92,6 +94,7 @@ impl Schema<'_> {
 
     /// The foreign keys of `table`.
     pub fn foreign_keys(&mut self, table: &str) -> Result<Vec<ForeignKeyInfo>> {
+        crate::schema::unqualified(table)?;
         let conn = self.connection();
         let query = conn.dialect().foreign_keys_query();
         let rows = conn.query_map(query, &[Value::Text(table.to_owned())], |row| {

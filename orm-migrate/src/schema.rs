@@ -138,9 +138,12 @@ impl<'c> Schema<'c> {
     /// # Ok::<(), orm_migrate::Error>(())
     /// ```
     pub fn create(&mut self, table: &str, build: impl FnOnce(&mut Blueprint)) -> Result<()> {
-        let mut blueprint = Blueprint::new(table);
+        let mut blueprint = Blueprint::new(unqualified(table)?);
         build(&mut blueprint);
         let def = blueprint.to_table_def()?;
+        for key in &def.foreign_keys {
+            unqualified(&key.references_table)?;
+        }
         let statements = grammar::create_table(self.conn.dialect(), &def)?;
         self.atomically(false, |conn, log, pretend| {
             for sql in &statements {
@@ -153,9 +156,14 @@ impl<'c> Schema<'c> {
     /// Changes `table` as described by `build` (add, change, drop and rename columns,
     /// indexes and foreign keys).
     pub fn table(&mut self, table: &str, build: impl FnOnce(&mut Blueprint)) -> Result<()> {
-        let mut blueprint = Blueprint::new(table);
+        let mut blueprint = Blueprint::new(unqualified(table)?);
         build(&mut blueprint);
         let mut commands = blueprint.to_alter_commands()?;
+        for command in &commands {
+            if let AlterCommand::AddForeign(key) = command {
+                unqualified(&key.references_table)?;
+            }
+        }
         let dialect = self.conn.dialect();
         grammar::omit_refused_unsigned_checks(dialect, &mut commands);
         let mut plans = Vec::with_capacity(commands.len());
@@ -225,6 +233,7 @@ impl<'c> Schema<'c> {
     /// the referencing tables, is checked first). A reference from the table to itself
     /// does not count.
     pub fn drop(&mut self, table: &str) -> Result<()> {
+        unqualified(table)?;
         let sql = grammar::drop_table(self.conn.dialect(), table, false)?;
         self.refuse_if_referenced(table)?;
         let dropped = self.run_statement(&sql);
@@ -233,6 +242,7 @@ impl<'c> Schema<'c> {
 
     /// Drops `table` when it exists (a referenced table is refused as by [`drop`](Self::drop)).
     pub fn drop_if_exists(&mut self, table: &str) -> Result<()> {
+        unqualified(table)?;
         let sql = grammar::drop_table(self.conn.dialect(), table, true)?;
         self.refuse_if_referenced(table)?;
         let dropped = self.run_statement(&sql);
@@ -241,6 +251,8 @@ impl<'c> Schema<'c> {
 
     /// Renames table `from` to `to`.
     pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        unqualified(from)?;
+        unqualified(to)?;
         let sql = grammar::rename_table(self.conn.dialect(), from, to)?;
         self.run_statement(&sql)
     }
@@ -254,6 +266,7 @@ impl<'c> Schema<'c> {
 
     /// Whether `table` exists (in the current schema on PostgreSQL).
     pub fn has_table(&mut self, table: &str) -> Result<bool> {
+        unqualified(table)?;
         let query = self.conn.dialect().has_table_query();
         let rows = self
             .conn
@@ -279,6 +292,7 @@ impl<'c> Schema<'c> {
 
     /// The column names of `table`, in order (empty when it does not exist).
     pub fn get_column_listing(&mut self, table: &str) -> Result<Vec<String>> {
+        unqualified(table)?;
         let query = self.conn.dialect().column_listing_query();
         Ok(self
             .conn
@@ -489,6 +503,25 @@ impl<'c> Schema<'c> {
         self.statements.extend(log);
         result
     }
+}
+
+/// `table`, or [`Error::InvalidBlueprint`] when it names a schema (`billing.invoices`):
+/// the schema builder works in the connection's own schema (PostgreSQL's search path,
+/// MySQL's database, SQLite's `main`). Quoted whole, such a name made one table called
+/// `billing.invoices` there, which the query builder, reading schema and table, never
+/// finds; every catalog query would look in the wrong schema too.
+pub(crate) fn unqualified(table: &str) -> Result<&str> {
+    if !table.contains('.') {
+        return Ok(table);
+    }
+    Err(Error::InvalidBlueprint {
+        table: table.to_owned(),
+        message: "the schema builder takes a table name without a schema: put the schema \
+                  on the connection's search path (PostgreSQL URL option \
+                  `options=-csearch_path=..`) or database (MySQL), or write the statement \
+                  with Schema::statement"
+            .into(),
+    })
 }
 
 /// Runs `sql` (unless pretending) and logs it once it ran: the log holds what ran, so

@@ -1597,6 +1597,55 @@ mod aggregates {
             Ok(())
         }
 
+        fn an_aggregates_name_orders_by_that_aggregate() {
+            // Probe 48c: `order_by("orders_sum_items")` was sent as a column the table
+            // does not have. Each aggregate orders by its own subquery, given before or
+            // after the order, as `with_count`'s alias does (NULLs, a parent without
+            // orders, sort where each database puts them: only the others are compared).
+            seed()?;
+            let names = |shoppers: Vec<Shopper>| {
+                shoppers
+                    .into_iter()
+                    .filter(|s| s.orders.sum("items") != Some(0.0))
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+            };
+            let most = Shopper::query()
+                .with_sum("orders", "items")
+                .order_by_desc("orders_sum_items")
+                .get()?;
+            let most = names(most);
+            let fewest = Shopper::query()
+                .order_by("orders_sum_items")
+                .with_sum("orders", "items")
+                .get()?;
+            let fewest = names(fewest);
+            assert_eq!(most.len(), 2, "{most:?}");
+            assert_eq!(most.iter().rev().collect::<Vec<_>>(), fewest.iter().collect::<Vec<_>>());
+            let ada = Shopper::query().with_sum("orders", "items").get()?;
+            let ada = ada.iter().find(|s| s.orders.sum("items") == Some(7.0)).unwrap();
+            assert_eq!(most[0], ada.name);
+            // The smallest total first: each function orders by its own aggregate.
+            let by_min = Shopper::query()
+                .with_min("orders", "total")
+                .with_max("orders", "items")
+                .order_by("orders_min_total")
+                .order_by_desc("orders_max_items")
+                .get()?;
+            let totals: Vec<_> = by_min
+                .iter()
+                .filter_map(|s| s.orders.min::<Decimal>("total").transpose())
+                .collect::<Result<_, _>>()?;
+            assert_eq!(totals, [dec("0.01"), dec("9.50")]);
+            // A constrained aggregate orders by the rows it counts.
+            let constrained = Shopper::query()
+                .with_aggregate_where("orders", Aggregate::Avg, "items", |q| q.where_("items", ">", 100))
+                .order_by("orders_avg_items")
+                .get()?;
+            assert_eq!(constrained.len(), 3);
+            Ok(())
+        }
+
         fn a_constraints_order_and_limit_do_not_cut_counts_to_the_first_parents() {
             seed()?;
             // Eloquent's counts ignore them; on the grouped statement the limit would

@@ -324,6 +324,43 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_table_name_with_a_schema_is_refused_by_the_schema_builder() -> Result<()> {
+        // Probe 48e: `create("other.items")` made one table named `other.items` in the
+        // connection's own schema, which `DB::table("other.items")` (schema `other`,
+        // table `items`) never finds. Every schema-builder entry point refuses it.
+        let refused = |result: Result<()>, what: &str| match result {
+            Err(Error::InvalidBlueprint { table, message }) => {
+                assert!(table.contains('.'), "{what}: {table}");
+                assert!(message.contains("without a schema"), "{what}: {message}");
+            }
+            other => panic!("{what}: expected InvalidBlueprint, got {other:?}"),
+        };
+        schema(|s| s.create("items", |t| { t.increments("id"); }))?;
+        refused(schema(|s| s.create("main.made", |t| { t.increments("id"); })), "create");
+        refused(schema(|s| s.table("main.items", |t| { t.integer("n").nullable(); })), "table");
+        refused(schema(|s| s.drop("main.items")), "drop");
+        refused(schema(|s| s.drop_if_exists("main.items")), "drop_if_exists");
+        refused(schema(|s| s.rename("items", "main.renamed")), "rename");
+        refused(schema(|s| s.has_table("main.items").map(drop)), "has_table");
+        refused(schema(|s| s.has_column("main.items", "id").map(drop)), "has_column");
+        refused(schema(|s| s.columns("main.items").map(drop)), "columns");
+        refused(schema(|s| s.indexes("main.items").map(drop)), "indexes");
+        refused(schema(|s| s.foreign_keys("main.items").map(drop)), "foreign_keys");
+        let references = schema(|s| {
+            s.create("made", |t| {
+                t.integer("item_id");
+                t.foreign("item_id").references("id").on("main.items");
+            })
+        });
+        refused(references, "a foreign key to a qualified table");
+        // Nothing was made, renamed or dropped.
+        assert!(table_exists("items")?);
+        assert!(!table_exists("made")?);
+        assert!(!table_exists("main.made")?);
+        assert_eq!(column_names("items")?, ["id"]);
+        Ok(())
+    }
+
     fn changing_a_column_never_rewrites_its_values() -> Result<()> {
         schema(|s| {
             s.create("notes", |t| {

@@ -624,6 +624,12 @@ impl<T> Query<T> {
         self
     }
 
+    /// Selects `function(column)` alone, in place of what the query selected.
+    pub(crate) fn select_only_aggregate(mut self, function: Aggregate, column: Ident) -> Self {
+        self.parts_mut().columns.clear();
+        self.select_aggregate(function, column)
+    }
+
     /// `SELECT DISTINCT`.
     pub fn distinct(mut self) -> Self {
         self.parts_mut().distinct = true;
@@ -940,7 +946,9 @@ impl<T> Query<T> {
     /// `ORDER BY column ASC`.
     ///
     /// After `with_count("posts")`, `posts_count` orders by each row's count of posts
-    /// (a `COUNT(*)` subquery), as in Eloquent, unless the model has such a column.
+    /// (a `COUNT(*)` subquery), as in Eloquent, unless the model has such a column; so
+    /// does an aggregate's name after `with_sum("posts", "votes")` and its siblings
+    /// (`posts_sum_votes`, `posts_max_votes`, ...).
     pub fn order_by(mut self, column: impl Into<Ident>) -> Self {
         self.push_order(column.into(), false);
         self

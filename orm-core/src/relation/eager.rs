@@ -1243,13 +1243,51 @@ impl<M: Model> Query<M> {
         column: &str,
         constraint: Option<Constraint>,
     ) -> Self {
+        let order = (function != Aggregate::Count).then(|| constraint.clone());
+        // The plan first: the order is recorded in it.
         self.counting_plan().aggregates.push(AggregateRequest {
             relation: relation.to_owned(),
             function,
             column: column.to_owned(),
             constraint,
         });
+        if let Some(constraint) = order {
+            self.order_aggregate_by(relation, function, column, constraint.as_ref());
+        }
         self
+    }
+
+    /// Lets `order_by("{relation}_{function}_{column}")` (`posts_sum_votes`, the name
+    /// the aggregate is serialized under) order by that aggregate's subquery, as
+    /// `order_count_by` does for a count (Eloquent's `withSum(..)->orderBy(..)`).
+    fn order_aggregate_by(
+        &mut self,
+        relation: &str,
+        function: Aggregate,
+        column: &str,
+        constraint: Option<&Constraint>,
+    ) {
+        let bare = column.rsplit('.').next().unwrap_or(column);
+        let name = function.function().to_lowercase();
+        let alias = format!("{relation}_{name}_{bare}");
+        if relation.contains('.') || M::meta().columns.contains(&alias.as_str()) {
+            return;
+        }
+        let parent = self.table_reference();
+        // An unknown relation fails when the aggregates load.
+        let Ok(related) = M::meta().relation(relation).map(|r| (r.related)()) else {
+            return;
+        };
+        // The subquery calls a related table of the parent's own name by an alias.
+        let column = match (column.contains('.'), related.table == parent) {
+            (true, _) => Ident::Owned(column.to_owned()),
+            (false, true) => qualify(&format!("{SELF_ALIAS}1"), column),
+            (false, false) => qualify(related.table, column),
+        };
+        if let Ok(sub) = existence_query(M::meta(), parent, relation, "1", constraint, 1) {
+            let sub = sub.select_only_aggregate(function, column);
+            self.order_alias_by(alias, sub.into_parts());
+        }
     }
 }
 
