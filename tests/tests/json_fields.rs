@@ -365,6 +365,15 @@ on_every_backend! {
             assert_eq!(names(DB::table("flags").where_("options->enabled", "<>", false))?, ["off", "on"]);
             Ok(())
         })?;
+        // Text compares with the path's text on every backend (probe 48d: SQLite's
+        // `json_extract` gave the number 2, which equals no text), so the number 2 and
+        // the string "2" are both found by "2", and only they.
+        DB::table("flags").insert(row! {"name" => "two", "options" => serde_json::json!({"n": "2"})})?;
+        assert_eq!(names(DB::table("flags").where_eq("options->n", "2"))?, ["off", "two"]);
+        assert_eq!(names(DB::table("flags").where_eq("options->n", "1.5"))?, ["on"]);
+        assert_eq!(names(DB::table("flags").where_("options->n", "like", "2%"))?, ["off", "two"]);
+        // A number still compares with numbers only.
+        assert_eq!(names(DB::table("flags").where_eq("options->n", 2))?, ["off"]);
         Ok(())
     }
 

@@ -1442,6 +1442,55 @@ on_every_backend! {
         Ok(())
     }
 
+    fn truncate_of_a_referenced_table_follows_the_foreign_keys_on_every_backend() {
+        // Probe 48a: PostgreSQL and MySQL refuse to truncate a table another table's
+        // foreign key references, whatever the rows (an untyped error), while SQLite's
+        // DELETE was refused only for a referenced row.
+        orm_migrate::Schema::on_default(|s| {
+            s.create("owners", |t| {
+                t.increments("id");
+                t.string("name", 10);
+            })?;
+            s.create("pets", |t| {
+                t.increments("id");
+                t.foreign_id("owner_id").constrained_to("owners");
+            })?;
+            s.create("badges", |t| {
+                t.increments("id");
+                t.foreign_id("owner_id").constrained_to("owners").cascade_on_delete();
+            })
+        })
+        .map_err(Error::other)?;
+        let add_owner = || DB::table("owners").insert_get_id(row! {"name" => "o"});
+        for _ in 0..3 {
+            add_owner()?;
+        }
+        // Nothing references a row: emptied, and the ids start again.
+        DB::table("owners").truncate()?;
+        assert_eq!(DB::table("owners").count()?, 0);
+        assert_eq!(add_owner()?, 1);
+        // A referenced row: a typed foreign-key violation, and every row stays.
+        add_owner()?;
+        DB::table("pets").insert(row! {"owner_id" => 1})?;
+        let refused = DB::table("owners").truncate().unwrap_err();
+        assert_eq!(refused.constraint_kind(), Some(orm_core::ConstraintKind::ForeignKey), "{refused:?}");
+        assert_eq!(DB::table("owners").count()?, 2);
+        // The same inside a transaction, which goes on after the refusal.
+        DB::transaction(|| {
+            let refused = DB::table("owners").truncate().unwrap_err();
+            assert_eq!(refused.constraint_kind(), Some(orm_core::ConstraintKind::ForeignKey), "{refused:?}");
+            assert_eq!(DB::table("owners").count()?, 2);
+            Ok(())
+        })?;
+        // Referencing rows that cascade go with their owners, as a DELETE takes them.
+        DB::table("pets").delete()?;
+        DB::table("badges").insert(row! {"owner_id" => 2})?;
+        DB::table("owners").truncate()?;
+        assert_eq!((DB::table("owners").count()?, DB::table("badges").count()?), (0, 0));
+        assert_eq!(add_owner()?, 1);
+        Ok(())
+    }
+
     fn an_ordered_update_of_a_unique_column() {
         orm_migrate::Schema::on_default(|s| {
             s.create("numbers", |t| {

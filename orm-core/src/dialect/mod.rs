@@ -283,6 +283,18 @@ pub trait Dialect:
         w.push("')");
     }
 
+    /// Appends the value at `path` in `column` as text, for a condition comparing it with
+    /// a value that is neither a number nor a boolean (text, a date, ...): the path's
+    /// text, so `where_eq("doc->n", "5")` finds a JSON `5` as a JSON `"5"`, as
+    /// PostgreSQL's `->>` and MySQL's `json_unquote` read both. This default is
+    /// SQLite's, whose `json_extract` gives a number as a number (which equals no text):
+    /// cast to text (a JSON `true` reads `1` there).
+    fn push_json_text(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        w.push("CAST(");
+        self.push_json_path(w, column, path, true);
+        w.push(" AS TEXT)");
+    }
+
     /// Whether the JSON document in `column` has `path` (`not`: lacks it; a NULL document
     /// lacks every path): SQLite's `json_type(column, '$."a"') IS NOT NULL` by default.
     fn push_json_has_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {
@@ -608,6 +620,21 @@ pub trait Dialect:
     /// where the truncate restarts the counter itself.
     fn truncate_counter_reset(&self) -> Option<(&'static str, &'static str)> {
         None
+    }
+
+    /// Whether `error` is this database refusing [`Dialect::push_truncate`] because other
+    /// tables' foreign keys reference the table (whether or not any row does). `false`
+    /// by default: SQLite's truncate is a `DELETE`, refused only for rows referenced.
+    fn truncate_refused(&self, error: &Error) -> bool {
+        let _ = error;
+        false
+    }
+
+    /// Appends a statement restarting `table`'s key counters, run after a truncate
+    /// refused by [`Dialect::truncate_refused`] deleted the rows instead. Nothing by
+    /// default.
+    fn push_counter_restart(&self, w: &mut SqlWriter, table: &str) {
+        let _ = (w, table);
     }
 
     /// Appends the new value of `column` for `increment` (`column + ?`) or, with

@@ -164,6 +164,19 @@ impl Dialect for MysqlDialect {
         true
     }
 
+    fn truncate_refused(&self, error: &Error) -> bool {
+        // ER_TRUNCATE_ILLEGAL_FK: "Cannot truncate a table referenced in a foreign key
+        // constraint".
+        matches!(error, Error::Database { code: Some(code), .. } if code == "1701")
+    }
+
+    fn push_counter_restart(&self, w: &mut SqlWriter, table: &str) {
+        // Below the largest key in use, InnoDB takes the next one after it.
+        w.push("ALTER TABLE ")
+            .push_table_name(table)
+            .push(" AUTO_INCREMENT = 1");
+    }
+
     fn push_nulls_order(&self, w: &mut SqlWriter, column: &str, descending: bool, first: bool) {
         // No `NULLS FIRST`: order by whether the value is NULL (1 or 0) first.
         w.push_order_name(column)
@@ -208,6 +221,10 @@ impl Dialect for MysqlDialect {
         .push(", '");
         push_json_path_literal(w, path);
         w.push(if as_text { "'))" } else { "')" });
+    }
+
+    fn push_json_text(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        self.push_json_path(w, column, path, true);
     }
 
     fn push_json_has_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {

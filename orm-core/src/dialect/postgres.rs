@@ -209,6 +209,10 @@ impl Dialect for PostgresDialect {
         w.push(")::jsonb @> ").push_bind(Value::Json(value));
     }
 
+    fn push_json_text(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
+        self.push_json_path(w, column, path, true);
+    }
+
     fn push_json_has_path(&self, w: &mut SqlWriter, column: &str, path: &[&str], not: bool) {
         // A jsonpath of plain keys and indexes (`$."a"[0]`); NULL for a NULL document.
         w.push(if not {
@@ -284,6 +288,33 @@ impl Dialect for PostgresDialect {
         w.push("TRUNCATE TABLE ")
             .push_table_name(table)
             .push(" RESTART IDENTITY");
+    }
+
+    fn truncate_refused(&self, error: &Error) -> bool {
+        // 0A000 is "feature not supported", this among other refusals.
+        matches!(error, Error::Database { code: Some(code), message, .. }
+            if code == "0A000" && message.contains("referenced in a foreign key"))
+    }
+
+    fn push_counter_restart(&self, w: &mut SqlWriter, table: &str) {
+        // Every sequence a column of the table owns (serial and identity keys), by the
+        // table's quoted name, which `regclass` and `pg_get_serial_sequence` parse.
+        let mut quoted = String::new();
+        for (i, part) in table.split('.').enumerate() {
+            if i > 0 {
+                quoted.push('.');
+            }
+            if let Err(e) = self.push_identifier(&mut quoted, part) {
+                w.fail(e);
+            }
+        }
+        w.push("SELECT setval(s.seq, 1, false) FROM (SELECT pg_get_serial_sequence(")
+            .push_bind(Value::Text(quoted.clone()))
+            .push(", a.attname) AS seq FROM pg_attribute a WHERE a.attrelid = CAST(")
+            .push_bind(Value::Text(quoted))
+            .push(
+                " AS regclass) AND a.attnum > 0 AND NOT a.attisdropped) s WHERE s.seq IS NOT NULL",
+            );
     }
 
     fn push_bytes_literal(&self, out: &mut String, hex: &str) {

@@ -244,7 +244,7 @@ impl SqlWriter {
                 match JsonScalar::of(value) {
                     Some(scalar) => dialect.push_json_compared(self, column, &path, scalar),
                     None => {
-                        dialect.push_json_path(self, column, &path, true);
+                        dialect.push_json_text(self, column, &path);
                         ["", ""]
                     }
                 }

@@ -990,7 +990,7 @@ fn json_paths_per_dialect() {
         .order_by("options->rank");
     assert_eq!(
         lite(&query),
-        r#"SELECT * FROM "users" WHERE CASE WHEN json_type("options", '$."size"') IN ('integer', 'real') THEN json_extract("options", '$."size"') END > ? AND CASE WHEN json_type("options", '$."on"') IN ('true', 'false') THEN json_extract("options", '$."on"') END = ? AND json_extract("tags", '$[0]') = ? ORDER BY json_extract("options", '$."rank"') ASC"#
+        r#"SELECT * FROM "users" WHERE CASE WHEN json_type("options", '$."size"') IN ('integer', 'real') THEN json_extract("options", '$."size"') END > ? AND CASE WHEN json_type("options", '$."on"') IN ('true', 'false') THEN json_extract("options", '$."on"') END = ? AND CAST(json_extract("tags", '$[0]') AS TEXT) = ? ORDER BY json_extract("options", '$."rank"') ASC"#
     );
     assert_eq!(
         pg(&query),

@@ -710,8 +710,13 @@ impl<T> Query<T> {
         conn.execute_native(&sql, &binds)
     }
 
-    /// Empties the table, ignoring the query's conditions (PostgreSQL: `TRUNCATE ...
-    /// RESTART IDENTITY`; SQLite: `DELETE FROM`).
+    /// Empties the table, ignoring the query's conditions, and restarts its key
+    /// counter (PostgreSQL: `TRUNCATE ... RESTART IDENTITY`; SQLite: `DELETE FROM`).
+    ///
+    /// A table other tables' foreign keys reference, which PostgreSQL and MySQL do not
+    /// truncate, is emptied by `DELETE` on every database: refused with a
+    /// [`ConstraintKind::ForeignKey`](crate::ConstraintKind) violation while a row is
+    /// referenced (nothing deleted), the referencing rows' own `ON DELETE` otherwise.
     pub fn truncate(self) -> Result<()> {
         self.run(Self::truncate_on)
     }
@@ -731,7 +736,18 @@ impl<T> Query<T> {
         dialect.push_truncate(&mut w, table);
         let (sql, binds) = w.finish()?;
         let Some((counters, reset)) = dialect.truncate_counter_reset() else {
-            return conn.execute_native(&sql, &binds).map(|_| ());
+            // In a savepoint where a refusal would end the transaction (PostgreSQL), so
+            // that a table other tables reference is emptied by the same rules SQLite's
+            // `DELETE` follows (refused for referenced rows, their own `ON DELETE`
+            // otherwise) rather than refused whatever its rows.
+            let truncated = match dialect.transactional_ddl() {
+                true => conn.transaction(|conn| conn.execute_native(&sql, &binds)),
+                false => conn.execute_native(&sql, &binds),
+            };
+            return match truncated {
+                Err(e) if dialect.truncate_refused(&e) => self.delete_every_row(conn, table),
+                other => other.map(|_| ()),
+            };
         };
         // The rows and the key counter together: ids start again at 1, as after
         // PostgreSQL's `RESTART IDENTITY` and MySQL's `TRUNCATE`.
@@ -743,5 +759,30 @@ impl<T> Query<T> {
             }
             Ok(())
         })
+    }
+
+    /// `truncate` of a table the database would not truncate because other tables
+    /// reference it: every row deleted, then the key counters restarted, as one unit
+    /// where the database can (MySQL's restart is DDL and commits by itself).
+    fn delete_every_row(&self, conn: &mut Connection, table: &str) -> Result<()> {
+        let dialect = conn.dialect();
+        let rows = Query::<crate::row::Record>::new(Ident::Owned(table.to_owned()));
+        let mut delete = SqlWriter::new(dialect);
+        render_delete(&mut delete, rows.parts.into_parts(), &self.key);
+        let (delete, delete_binds) = delete.finish()?;
+        let mut restart = SqlWriter::new(dialect);
+        dialect.push_counter_restart(&mut restart, table);
+        let (restart, restart_binds) = restart.finish()?;
+        let run = |conn: &mut Connection| {
+            conn.execute_native(&delete, &delete_binds)?;
+            if !restart.is_empty() {
+                conn.execute_native(&restart, &restart_binds)?;
+            }
+            Ok(())
+        };
+        match dialect.transactional_ddl() {
+            true => conn.transaction(run),
+            false => run(conn),
+        }
     }
 }
