@@ -240,4 +240,35 @@ on_every_backend! {
         assert_eq!(BoardingPass::find(1)?.map(|p| p.seat), Some("12A".to_owned()));
         Ok(())
     }
+
+    fn last_reverses_the_order_and_ends_with_the_key() {
+        // Masonite's `last` (probe 48a), as Rails reads it: the query's order reversed.
+        schema()?;
+        assert_eq!(Flight::last()?.map(|f| f.code), Some("LH3".to_owned()));
+        let code = |flight: Option<Flight>| flight.map(|f| f.code);
+        assert_eq!(code(Flight::query().order_by_desc("code").last()?), Some("LH1".into()));
+        // Ties in the order: the highest key among the last ones.
+        assert_eq!(code(Flight::query().order_by("seats").last()?), Some("LH3".into()));
+        assert_eq!(code(Flight::where_("code", "<", "LH3").last()?), Some("LH2".into()));
+        // The order's values decide, not the key.
+        DB::table("flights").where_eq("code", "LH2").update(row! {"seats" => 5})?;
+        let by_seats = || Flight::query().order_by("seats");
+        assert_eq!(code(by_seats().last()?), Some("LH3".into()));
+        assert_eq!(code(by_seats().first()?), Some("LH2".into()));
+        // A limit or offset: the last of the rows it reads.
+        assert_eq!(code(Flight::query().order_by("id").limit(2).last()?), Some("LH2".into()));
+        assert_eq!(code(Flight::query().order_by("id").offset(1).limit(1).last()?), Some("LH2".into()));
+        // A table query, a chosen key, a union.
+        let name = DB::table("airports").primary_key("iata").last()?.map(|r| r.get::<String, _>("name"));
+        assert_eq!(name.transpose()?, Some("Munich".to_owned()));
+        assert_eq!(Airport::last()?.map(|a| a.iata), Some("MUC".to_owned()));
+        let union = Flight::where_eq("code", "LH1").union(Flight::where_eq("code", "LH3")).order_by("code");
+        assert_eq!(code(union.last()?), Some("LH3".into()));
+        // Nothing matches: None.
+        assert_eq!(Flight::where_eq("code", "none").last()?, None);
+        // An order that cannot be reversed is refused before anything is sent.
+        let raw = Flight::query().order_by_raw("seats * 2", &[]).last();
+        assert!(matches!(raw, Err(Error::InvalidQuery { kind: InvalidQueryKind::Clauses, .. })), "{raw:?}");
+        Ok(())
+    }
 }

@@ -307,6 +307,11 @@ pub trait Model: FromRow + ModelHooks + Sized + 'static {
         Self::query().first()
     }
 
+    /// `Model::query().last()`: the row with the highest key.
+    fn last() -> Result<Option<Self>> {
+        Self::query().last()
+    }
+
     /// `Model::query().count()`.
     fn count() -> Result<u64> {
         Self::query().count()

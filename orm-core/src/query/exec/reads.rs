@@ -616,6 +616,58 @@ impl<T: FromRow> Query<T> {
         }
     }
 
+    /// The last matching row, if any (Masonite's and Rails' `last`): the query's order
+    /// reversed (each column flipped, its NULL placement too) and ended with the primary
+    /// key descending, so without an order it is the row with the highest key. A raw or
+    /// random order cannot be reversed: [`Error::InvalidQuery`]. A query with a limit or
+    /// an offset, a grouping, `DISTINCT` or a union reads its rows and keeps the last.
+    pub fn last(self) -> Result<Option<T>> {
+        let parts = self.parts();
+        let whole = parts.limit.is_some()
+            || parts.offset.is_some()
+            || !parts.groups.is_empty()
+            || parts.distinct
+            || !parts.unions.is_empty();
+        if whole {
+            return Ok(self.get()?.pop());
+        }
+        self.reversed().first()
+    }
+
+    /// The query in its reversed order, ended with the primary key descending.
+    fn reversed(mut self) -> Self {
+        let key = self.paging_key();
+        let bare = key.rsplit('.').next().unwrap_or_default().to_owned();
+        let mut by_key = false;
+        let mut irreversible = false;
+        for order in &mut self.parts_mut().orders {
+            match order {
+                Order::Column(column, desc) => {
+                    by_key |= **column == *key || **column == *bare;
+                    *desc = !*desc;
+                }
+                Order::Nulls(column, desc, nulls_first) => {
+                    by_key |= **column == *key || **column == *bare;
+                    *desc = !*desc;
+                    *nulls_first = !*nulls_first;
+                }
+                Order::Sub(_, desc) => *desc = !*desc,
+                Order::Raw(..) | Order::Random => irreversible = true,
+            }
+        }
+        if irreversible {
+            return self.fail(
+                InvalidQueryKind::Clauses,
+                "last() reverses the query's order, and a raw or random order cannot be \
+                 reversed: order by columns, or read the rows with get()",
+            );
+        }
+        if !by_key {
+            self.parts_mut().orders.push(Order::Column(key, true));
+        }
+        self
+    }
+
     /// The first row where `column op value`, if any (Eloquent's `firstWhere`):
     /// `where_(column, op, value).first()`.
     pub fn first_where(
