@@ -907,6 +907,25 @@ on_every_backend! {
             .where_eq("teams.name", "empty")
             .get()?;
         assert_eq!(right, [(None, "empty".to_owned())]);
+        // Both sides' unmatched rows (Kysely's and Drizzle's fullJoin; probes 48b, 48e).
+        let full = Query::<(Option<String>, Option<String>)>::table("users")
+            .select(&["users.name", "teams.name as team"])
+            .full_join("teams", "teams.id", "=", "users.team_id")
+            .where_null("users.team_id")
+            .or_where_eq("teams.name", "empty")
+            .order_by("users.name")
+            .get();
+        if backend() == Backend::Mysql {
+            assert!(matches!(full, Err(Error::InvalidQuery { kind: InvalidQueryKind::Unsupported, .. })), "{full:?}");
+        } else {
+            let mut full = full?;
+            full.sort();
+            let users_without: Vec<_> = DB::table("users").where_null("team_id").order_by("name").pluck::<String>("name")?;
+            let mut expected: Vec<_> = users_without.into_iter().map(|n| (Some(n), None)).collect();
+            expected.push((None, Some("empty".to_owned())));
+            expected.sort();
+            assert_eq!(full, expected);
+        }
         assert_eq!(DB::table("users").cross_join("teams").count()?, 18);
         let grouped = Query::<(i64, i64, i64)>::table("posts")
             .select(&["user_id"])

@@ -111,6 +111,11 @@ pub trait Dialect:
         true
     }
 
+    /// Whether `FULL OUTER JOIN` is available (SQLite since 3.39, PostgreSQL; not MySQL).
+    fn supports_full_join(&self) -> bool {
+        true
+    }
+
     /// Whether a lookup by primary key ([`StatementGrammar::push_find_by_key`]) ends in
     /// `LIMIT 1`. A key matches one row, but a model may name a key the table does not
     /// enforce: where the driver receives the whole result before the first row is read

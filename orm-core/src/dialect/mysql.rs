@@ -164,6 +164,10 @@ impl Dialect for MysqlDialect {
         true
     }
 
+    fn supports_full_join(&self) -> bool {
+        false
+    }
+
     fn truncate_refused(&self, error: &Error) -> bool {
         // ER_TRUNCATE_ILLEGAL_FK: "Cannot truncate a table referenced in a foreign key
         // constraint".

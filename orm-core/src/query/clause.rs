@@ -315,6 +315,8 @@ pub(crate) enum JoinKind {
     Left,
     Right,
     Cross,
+    /// `FULL OUTER JOIN` (not on MySQL).
+    Full,
 }
 
 /// One `JOIN` with its conditions.

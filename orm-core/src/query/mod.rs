@@ -739,6 +739,26 @@ impl<T> Query<T> {
         )
     }
 
+    /// `FULL OUTER JOIN table ON first op second`: every row of both tables, matched
+    /// where the condition holds and with NULLs for the other side where it does not
+    /// (SQLite, PostgreSQL; MySQL has none: [`Error::InvalidQuery`], kind `Unsupported`).
+    pub fn full_join(
+        self,
+        table: impl Into<Ident>,
+        first: impl Into<Ident>,
+        op: impl IntoOperator,
+        second: impl Into<Ident>,
+    ) -> Self {
+        self.join_kind(
+            JoinKind::Full,
+            table.into(),
+            None,
+            first.into(),
+            op,
+            second.into(),
+        )
+    }
+
     fn join_sub_kind<U>(
         self,
         kind: JoinKind,
@@ -920,6 +940,16 @@ impl<T> Query<T> {
         f: impl FnOnce(JoinClause) -> JoinClause,
     ) -> Self {
         self.join_closure(JoinKind::Right, table.into(), f)
+    }
+
+    /// `FULL OUTER JOIN table ON ...` with the conditions built by `f` (see
+    /// [`Query::full_join`]).
+    pub fn full_join_with(
+        self,
+        table: impl Into<Ident>,
+        f: impl FnOnce(JoinClause) -> JoinClause,
+    ) -> Self {
+        self.join_closure(JoinKind::Full, table.into(), f)
     }
 
     // ----- grouping, ordering, paging ---------------------------------------------------

@@ -365,7 +365,15 @@ fn render_joins(w: &mut SqlWriter, joins: Joins) {
             JoinKind::Left => " LEFT JOIN ",
             JoinKind::Right => " RIGHT JOIN ",
             JoinKind::Cross => " CROSS JOIN ",
+            JoinKind::Full => " FULL OUTER JOIN ",
         });
+        if join.kind == JoinKind::Full && !w.dialect().supports_full_join() {
+            w.fail(Error::invalid_query(
+                InvalidQueryKind::Unsupported,
+                "this database has no FULL OUTER JOIN (MySQL, MariaDB): union a left_join \
+                 with the right_join rows the left side lacks",
+            ));
+        }
         match join.sub {
             Some(sub) => push_derived_table(w, *sub, &join.table),
             None => push_table(w, &join.table),
