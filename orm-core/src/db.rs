@@ -535,6 +535,23 @@ fn with_pooled(name: &str, f: &mut dyn FnMut(&mut Connection)) -> Result<()> {
     Ok(())
 }
 
+/// A connection of `name`'s pool for the caller to hold (a cursor's open statement),
+/// where a read on this thread would check one out of the pool: no executor lent, no
+/// scoped connection of that name (transaction, test database), no read replicas; and
+/// only from a pool of more than one connection, so the queries the caller runs while
+/// holding it take another. `None` otherwise (the caller reads per call instead).
+#[cfg(feature = "sqlite")]
+pub(crate) fn held_from_pool(name: &str) -> Result<Option<crate::backend::sqlite::HeldConnection>> {
+    if crate::replicas::any() || has_scope(name) {
+        return Ok(None);
+    }
+    let pool = registered(name)?;
+    if pool.max_size() <= 1 {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(pool.get()?)))
+}
+
 thread_local! {
     /// The single-connection pools this thread has checked out, by address.
     static SINGLE_CHECKOUTS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };

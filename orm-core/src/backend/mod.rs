@@ -113,6 +113,17 @@ enum Inner {
     Detached(detached::Detached),
 }
 
+impl Connection {
+    /// The SQLite connection underneath, for a stream held open on it.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn sqlite(&self) -> Option<&sqlite::SqliteConnection> {
+        match &self.state.inner {
+            Inner::Sqlite(conn) => Some(conn),
+            _ => None,
+        }
+    }
+}
+
 macro_rules! dispatch {
     ($self:expr, $conn:ident => $body:expr) => {
         match $self {

@@ -134,6 +134,107 @@ impl SqliteConnection {
     }
 }
 
+/// A connection held for a stream: the pool's checkout, as the executor layer hands it.
+pub(crate) type HeldConnection = Box<dyn std::ops::Deref<Target = super::Connection>>;
+
+/// A statement prepared on a held connection.
+struct OpenStatement<'conn> {
+    stmt: rusqlite::CachedStatement<'conn>,
+}
+
+impl Drop for OpenStatement<'_> {
+    fn drop(&mut self) {
+        // A stream dropped before its rows ended: the statement goes back to the cache
+        // as it is, still reading (holding its read and locking its tables), so it is
+        // reset first; a `Rows` resets its statement when dropped.
+        drop(self.stmt.raw_query());
+    }
+}
+
+self_cell::self_cell!(
+    /// An open `SELECT` and the connection it runs on, owned together.
+    struct StreamCell {
+        owner: HeldConnection,
+        #[not_covariant]
+        dependent: OpenStatement,
+    }
+);
+
+/// A `SELECT` stepped one row per call ([`SqliteStream::next_decoded`]) on a connection the
+/// stream owns: a cursor's rows decoded as they are consumed, each freed before the
+/// next is read. Dropping it resets the statement (ending its read) and then gives the
+/// connection back.
+pub(crate) struct SqliteStream {
+    cell: StreamCell,
+    done: bool,
+}
+
+impl SqliteStream {
+    /// Prepares and binds `sql` on `held`, which must be a SQLite connection.
+    pub(crate) fn open(held: HeldConnection, sql: &str, params: &[Value]) -> Result<SqliteStream> {
+        let cell = StreamCell::try_new(held, |held| {
+            let Some(sqlite) = held.sqlite() else {
+                return Err(Error::invalid_query(
+                    crate::error::InvalidQueryKind::Unsupported,
+                    "a row stream needs a SQLite connection",
+                ));
+            };
+            let mut stmt = sqlite.conn.prepare_cached(sql).map_err(map_error)?;
+            bind_all(&mut stmt, params).map_err(map_error)?;
+            Ok(OpenStatement { stmt })
+        })?;
+        Ok(SqliteStream { cell, done: false })
+    }
+
+    /// Whether the rows ended, or a step or a row's decoding failed.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Steps to the next row and decodes it as `T` (`None` once the rows are done; a
+    /// failed step or a row that does not decode is its error, after which the stream
+    /// is done).
+    #[inline]
+    pub(crate) fn next_decoded<T: crate::row::FromRow>(
+        &mut self,
+        layout: &mut crate::row::Layout,
+        columns: &mut Option<std::sync::Arc<[String]>>,
+    ) -> Option<Result<T>> {
+        if self.done {
+            return None;
+        }
+        let done = &mut self.done;
+        self.cell.with_dependent_mut(|_, open| {
+            // `Rows` resets the statement when dropped; one made per row is forgotten
+            // instead (it owns nothing), so the statement stays where it is. Once the
+            // rows end it has reset the statement itself.
+            let mut rows = open.stmt.raw_query();
+            let item = match rows.next() {
+                Ok(Some(row)) => {
+                    let row = Row {
+                        inner: RowInner::Sqlite(row),
+                        rows_hint: 0,
+                        positions: None,
+                    };
+                    let decoded = layout.decode::<T>(&row, columns);
+                    *done = decoded.is_err();
+                    Some(decoded)
+                }
+                Ok(None) => {
+                    *done = true;
+                    None
+                }
+                Err(e) => {
+                    *done = true;
+                    Some(Err(map_error(e)))
+                }
+            };
+            std::mem::forget(rows);
+            item
+        })
+    }
+}
+
 /// Switches a file database to WAL. That takes an exclusive lock, and when several
 /// connections open a new file at once SQLite answers SQLITE_BUSY at once (to avoid a
 /// deadlock it skips the busy handler), so retry, with backoff, until the busy timeout.

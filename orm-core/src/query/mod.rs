@@ -741,7 +741,7 @@ impl<T> Query<T> {
 
     /// `FULL OUTER JOIN table ON first op second`: every row of both tables, matched
     /// where the condition holds and with NULLs for the other side where it does not
-    /// (SQLite, PostgreSQL; MySQL has none: [`Error::InvalidQuery`], kind `Unsupported`).
+    /// (SQLite, PostgreSQL; MySQL has none: [`crate::Error::InvalidQuery`], kind `Unsupported`).
     pub fn full_join(
         self,
         table: impl Into<Ident>,

@@ -402,8 +402,18 @@ impl<T: FromRow> Query<T> {
     /// pages by key (`WHERE key > last ORDER BY key LIMIT n`: every page costs the same);
     /// any other pages with `LIMIT/OFFSET` (ordered by the primary key when it has no
     /// order). Use [`Query::each`] for a single-statement stream.
+    ///
+    /// On a SQLite file through `DB::connect` (a pool of more than one connection, no
+    /// transaction or executor scope on this thread, no read replicas, no eager loads)
+    /// the cursor is one statement instead, held open on a connection checked out for it
+    /// and stepped one row per `next()`, each row decoded as it is asked for: the rows of
+    /// the table as it was when the statement started, the loop body's queries on
+    /// another connection of the pool, the connection back when the rows end, fail or
+    /// the cursor is dropped.
     pub fn cursor(self) -> Cursor<T> {
-        self.lazy(CURSOR_PAGE_SIZE)
+        let mut cursor = Cursor::new(self, CURSOR_PAGE_SIZE);
+        cursor.streaming = Streaming::Possible;
+        cursor
     }
 
     /// [`Query::cursor`] with pages of `page_size` rows.
@@ -435,8 +445,10 @@ fn pages_by_key(parts: &crate::query::Parts) -> bool {
         && parts.havings.is_empty()
 }
 
-/// A lazy iterator over a query's rows, fetched a page at a time (see [`Query::cursor`]).
-/// Yields `Err` once and stops if a page cannot be read.
+/// A lazy iterator over a query's rows, fetched a page at a time, or one row at a time
+/// from a statement held open (see [`Query::cursor`]). Yields `Err` once and stops if a
+/// page or a row cannot be read. Not `Send`: it may hold a statement of this thread's
+/// connection.
 pub struct Cursor<T> {
     pub(super) query: Query<T>,
     pub(super) pager: Pager,
@@ -446,6 +458,55 @@ pub struct Cursor<T> {
     pub(super) keyset: Keyset,
     /// `lazy_by_id`: keyset paging or an error, never `OFFSET`.
     pub(super) by_id: Option<ById>,
+    /// Whether the rows come from one statement held open instead of pages.
+    pub(super) streaming: Streaming,
+}
+
+/// How a [`Cursor`] reads its rows.
+pub(super) enum Streaming {
+    /// `cursor()` before its first row: one statement held open on a connection checked
+    /// out of the pool for the cursor, where there is one to take (a SQLite file through
+    /// `DB::connect`, outside transactions and executor scopes, no eager loads), its rows
+    /// decoded one at a time as they are consumed; pages otherwise.
+    Possible,
+    /// Pages: `lazy`, `lazy_by_id`, or a `cursor()` that could not hold a statement.
+    Off,
+    #[cfg(feature = "sqlite")]
+    Open(Box<OpenStream>),
+}
+
+/// A cursor's statement held open, and how its rows decode.
+#[cfg(feature = "sqlite")]
+pub(super) struct OpenStream {
+    rows: crate::backend::sqlite::SqliteStream,
+    layout: crate::row::Layout,
+    columns: Option<std::sync::Arc<[String]>>,
+    connection: Ident,
+    sql: String,
+}
+
+#[cfg(feature = "sqlite")]
+impl OpenStream {
+    /// The next row decoded (`None` at the end); a row that does not decode ends the
+    /// stream after its error, as a failed page ends a paged cursor.
+    #[inline]
+    fn next_item<T: FromRow>(&mut self) -> Option<Result<T>> {
+        let OpenStream {
+            rows,
+            layout,
+            columns,
+            connection,
+            sql,
+        } = self;
+        match rows.next_decoded::<T>(layout, columns) {
+            Some(Ok(mut row)) => {
+                T::remember_connection(std::slice::from_mut(&mut row), connection);
+                Some(Ok(row))
+            }
+            Some(Err(e)) => Some(Err(e.with_sql(sql))),
+            None => None,
+        }
+    }
 }
 
 /// The paging of [`Query::lazy_by_id`].
@@ -505,6 +566,7 @@ impl<T> Cursor<T> {
                 Keyset::Off
             },
             by_id: None,
+            streaming: Streaming::Off,
         }
     }
 
@@ -537,6 +599,7 @@ impl<T> Cursor<T> {
             done: false,
             keyset: Keyset::Undecided,
             by_id: Some(ById { descending }),
+            streaming: Streaming::Off,
         }
     }
 }
@@ -604,10 +667,82 @@ impl<T: FromRow> Cursor<T> {
     }
 }
 
+#[cfg(feature = "sqlite")]
+impl<T: FromRow> Cursor<T> {
+    /// Opens the statement a `cursor()` holds, at its first row: `Streaming::Open`, or
+    /// `Off` where it reads by pages; an error ends the cursor.
+    #[cold]
+    fn start_streaming(&mut self) -> Result<()> {
+        self.streaming = Streaming::Off;
+        match self.open_stream() {
+            Ok(Some(open)) => {
+                self.streaming = Streaming::Open(open);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// The held statement ended (or failed): the connection goes back now.
+    #[cold]
+    fn end_streaming(&mut self) {
+        self.streaming = Streaming::Off;
+        self.done = true;
+    }
+
+    /// Opens the cursor's statement on a connection held for it, or `None` where it
+    /// reads by pages.
+    fn open_stream(&mut self) -> Result<Option<Box<OpenStream>>> {
+        if self.query.model.eager.is_some() || self.by_id.is_some() {
+            return Ok(None);
+        }
+        let name = self.query.connection.clone();
+        let Some(held) = crate::db::held_from_pool(&name)? else {
+            return Ok(None);
+        };
+        if held.backend() != crate::dialect::Backend::Sqlite {
+            return Ok(None);
+        }
+        let layout = self.query.parts.layout::<T>();
+        let (sql, binds) = self.query.clone().render_owned(held.dialect())?;
+        let _context = crate::log::Context::enter(&name, crate::log::Role::Primary);
+        let started = crate::log::start();
+        let rows = crate::backend::sqlite::SqliteStream::open(held, &sql, &binds);
+        crate::log::finish(started, &sql, binds.len());
+        let rows = rows.map_err(|e| e.with_sql(&sql))?;
+        Ok(Some(Box::new(OpenStream {
+            rows,
+            layout,
+            columns: None,
+            connection: name,
+            sql,
+        })))
+    }
+}
+
 impl<T: FromRow> Iterator for Cursor<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
+        #[cfg(feature = "sqlite")]
+        {
+            if let Streaming::Possible = self.streaming {
+                if let Err(e) = self.start_streaming() {
+                    return Some(Err(e));
+                }
+            }
+            if let Streaming::Open(open) = &mut self.streaming {
+                let item = open.next_item::<T>();
+                if open.rows.is_done() {
+                    self.end_streaming();
+                }
+                return item;
+            }
+        }
         loop {
             if let Some(row) = self.buffer.pop_front() {
                 return Some(Ok(row));
