@@ -503,6 +503,16 @@ on_every_backend! {
         let newest = Entry::query().latest().first()?.unwrap();
         assert_eq!(newest.logged_at, Some(late));
         assert_eq!(Entry::query().oldest().first()?.unwrap().logged_at, Some(early));
+        // Joined to a table with a column of the same name, given before or after the
+        // join: the model's own (SQLite refused the bare name as ambiguous: probe 48g).
+        DB::statement("CREATE TABLE entry_notes (id INTEGER PRIMARY KEY, entry_id INTEGER, logged_at TIMESTAMP NULL)")?;
+        DB::statement("INSERT INTO entry_notes (id, entry_id, logged_at) VALUES (1, 1, NULL), (2, 2, NULL)")?;
+        let joined = Entry::query().latest().join("entry_notes", "entry_notes.entry_id", "=", "entries.id").first()?;
+        assert_eq!(joined.unwrap().logged_at, Some(late));
+        let joined = Entry::query().join("entry_notes", "entry_notes.entry_id", "=", "entries.id").oldest().first()?;
+        assert_eq!(joined.unwrap().logged_at, Some(early));
+        let table = DB::table("entries").join("entry_notes", "entry_notes.entry_id", "=", "entries.id").latest_by("entries.logged_at");
+        assert_eq!(table.value::<i64>("entries.id")?, Some(2));
 
         let mut page = orm_core::testing::travel_to(early, || Page::create(Page { body: "a".into(), ..Default::default() }))?;
         assert_eq!((page.created_at, page.modified_at), (Some(early), Some(early)));

@@ -225,6 +225,12 @@ pub trait Dialect:
             .push(if first { " NULLS FIRST" } else { " NULLS LAST" });
     }
 
+    /// Whether an `ORDER BY` term takes `NULLS FIRST`/`NULLS LAST` (MySQL's does not:
+    /// see [`Dialect::push_nulls_order`]).
+    fn has_nulls_clause(&self) -> bool {
+        true
+    }
+
     /// The expression for a random number, for `ORDER BY`.
     fn random_function(&self) -> &'static str {
         "RANDOM()"

@@ -193,6 +193,10 @@ impl Dialect for MysqlDialect {
             .push(if descending { " DESC" } else { " ASC" });
     }
 
+    fn has_nulls_clause(&self) -> bool {
+        false
+    }
+
     fn random_function(&self) -> &'static str {
         "RAND()"
     }

@@ -343,8 +343,9 @@ pub(crate) enum Order {
     Column(Ident, bool),
     Raw(Ident, Vec<Value>),
     Random,
-    /// `(SELECT ...) ASC|DESC`: a `with_count` alias ordered by its count subquery.
-    Sub(Box<Parts>, bool),
+    /// `(SELECT ...) ASC|DESC`: a `with_count` alias ordered by its count subquery; with
+    /// its NULLs placed (`Some(first)`) after `nulls_first`/`nulls_last`.
+    Sub(Box<Parts>, bool, Option<bool>),
     /// A column order with its NULLs placed (`nulls_first`: before the other values),
     /// whatever the database's default.
     Nulls(Ident, bool, bool),

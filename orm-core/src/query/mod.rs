@@ -994,10 +994,13 @@ impl<T> Query<T> {
     /// given and the ones to come. Needs the eager plan `with_count` created.
     pub(crate) fn order_alias_by(&mut self, alias: String, count: Parts) {
         for order in &mut self.parts_mut().orders {
-            if let Order::Column(column, desc) = order {
-                if **column == *alias {
-                    *order = Order::Sub(Box::new(count.clone()), *desc);
-                }
+            let (column, desc, nulls) = match order {
+                Order::Column(column, desc) => (column, *desc, None),
+                Order::Nulls(column, desc, first) => (column, *desc, Some(*first)),
+                _ => continue,
+            };
+            if **column == *alias {
+                *order = Order::Sub(Box::new(count.clone()), desc, nulls);
             }
         }
         if let Some(eager) = self.model.eager.as_mut() {
@@ -1010,7 +1013,7 @@ impl<T> Query<T> {
             eager
                 .plan
                 .count_order(&column)
-                .map(|sub| Order::Sub(Box::new(sub.clone()), desc))
+                .map(|sub| Order::Sub(Box::new(sub.clone()), desc, None))
         });
         let order = counted.unwrap_or(Order::Column(column, desc));
         self.orders_to_extend().push(order);
@@ -1032,8 +1035,10 @@ impl<T> Query<T> {
     /// before its other values, on every database: `NULLS FIRST` on PostgreSQL and
     /// SQLite, `column IS NULL DESC, column` on MySQL (which has no such clause).
     /// Without it each database keeps its own default: NULLs are the smallest value on
-    /// SQLite and MySQL, the largest on PostgreSQL. After anything but a column order
-    /// the query fails with [`crate::Error::InvalidQuery`].
+    /// SQLite and MySQL, the largest on PostgreSQL. After a `with_count` or `with_sum`
+    /// (and siblings) name it places the NULLs of that aggregate (a parent without
+    /// related rows has NULL there, but for a count). After anything else but a column
+    /// order the query fails with [`crate::Error::InvalidQuery`].
     ///
     /// `Task::query().order_by_desc("due_at").nulls_last()`
     pub fn nulls_first(self) -> Self {
@@ -1050,6 +1055,10 @@ impl<T> Query<T> {
         if let Some(last) = self.parts_mut().orders.last_mut() {
             if let Order::Column(column, desc) | Order::Nulls(column, desc, _) = last {
                 *last = Order::Nulls(column.clone(), *desc, first);
+                return self;
+            }
+            if let Order::Sub(_, _, nulls) = last {
+                *nulls = Some(first);
                 return self;
             }
         }
@@ -1077,11 +1086,20 @@ impl<T> Query<T> {
         self.order_by_desc(column)
     }
 
-    /// The column `latest`/`oldest` order by: the model's `created_at`, else `created_at`.
-    fn created_at_column(&self) -> &'static str {
-        self.model_info
+    /// The column `latest`/`oldest` order by: the model's `created_at`, else `created_at`;
+    /// named with the query's table where a join could make it ambiguous (a model's
+    /// query, which may be joined later, or a query joined already), unless the order
+    /// is a union's, which names result columns.
+    fn created_at_column(&self) -> Ident {
+        let column = self
+            .model_info
             .and_then(|info| info.created_at)
-            .unwrap_or("created_at")
+            .unwrap_or("created_at");
+        let joined = self.model_info.is_some() || !self.parts.joins.is_empty();
+        if !joined || !self.parts.unions.is_empty() || self.parts.from_sub.is_some() {
+            return Ident::Borrowed(column);
+        }
+        Ident::Owned(format!("{}.{column}", self.table_reference()))
     }
 
     /// `ORDER BY column DESC`.

@@ -416,10 +416,35 @@ fn render_orders(w: &mut SqlWriter, orders: Vec<Order>) {
                 let dialect = w.dialect();
                 dialect.push_nulls_order(w, &column, desc, first);
             }
-            Order::Sub(sub, desc) => {
+            Order::Sub(sub, desc, nulls) => {
+                let direction = if desc { " DESC" } else { " ASC" };
                 w.push("(");
-                sub.render_select(w);
-                w.push(if desc { ") DESC" } else { ") ASC" });
+                match nulls {
+                    Some(first) if !w.dialect().has_nulls_clause() => {
+                        // `(sub) IS NULL DESC, (sub) ASC`, as `push_nulls_order` writes a
+                        // column there; its values are collected twice to match.
+                        (*sub).clone().render_select(w);
+                        w.push(if first {
+                            ") IS NULL DESC, ("
+                        } else {
+                            ") IS NULL ASC, ("
+                        });
+                        sub.render_select(w);
+                        w.push(")").push(direction);
+                    }
+                    Some(first) => {
+                        sub.render_select(w);
+                        w.push(")").push(direction).push(if first {
+                            " NULLS FIRST"
+                        } else {
+                            " NULLS LAST"
+                        });
+                    }
+                    None => {
+                        sub.render_select(w);
+                        w.push(")").push(direction);
+                    }
+                }
             }
         }
     }
@@ -627,7 +652,12 @@ fn collect_order_binds(w: &mut SqlWriter, orders: &mut [Order]) {
             Order::Raw(sql, bindings) => {
                 w.push_raw_with_bindings(sql, std::mem::take(bindings));
             }
-            Order::Sub(sub, _) => sub.collect_binds(w),
+            Order::Sub(sub, _, nulls) => {
+                if nulls.is_some() && !w.dialect().has_nulls_clause() {
+                    (**sub).clone().collect_binds(w);
+                }
+                sub.collect_binds(w)
+            }
             Order::Column(..) | Order::Nulls(..) | Order::Random => {}
         }
     }

@@ -31,8 +31,12 @@ fn walk_orders(orders: &[Order], v: &mut ShapeWriter<'_>) -> bool {
                 v.number(6 + u64::from(*desc) + 2 * u64::from(*first));
                 v.text(column);
             }
-            Order::Sub(sub, desc) => {
-                v.number(4 + u64::from(*desc));
+            Order::Sub(sub, desc, nulls) => {
+                let nulls = match nulls {
+                    None => 0,
+                    Some(first) => 10 + 2 * u64::from(*first),
+                };
+                v.number(4 + u64::from(*desc) + nulls);
                 if !walk(sub, v) {
                     return false;
                 }

@@ -651,7 +651,12 @@ impl<T: FromRow> Query<T> {
                     *desc = !*desc;
                     *nulls_first = !*nulls_first;
                 }
-                Order::Sub(_, desc) => *desc = !*desc,
+                Order::Sub(_, desc, nulls) => {
+                    *desc = !*desc;
+                    if let Some(first) = nulls {
+                        *first = !*first;
+                    }
+                }
                 Order::Raw(..) | Order::Random => irreversible = true,
             }
         }
