@@ -377,6 +377,28 @@ on_every_backend! {
         Ok(())
     }
 
+    fn a_json_path_compared_with_an_array_or_object_compares_documents() -> Result<()> {
+        // Probe 48i (EF Core's structural equality): PostgreSQL's jsonb and MariaDB print
+        // `[1, 2, 3]`, which the bound text `[1,2,3]` never equalled.
+        docs_table()?;
+        let doc = serde_json::json!({"a": {"list": [1, 2, 3], "obj": {"k": "v", "n": 1}}, "s": "x"});
+        DB::table("docs").insert(row! {"doc" => doc})?;
+        DB::table("docs").insert(row! {"doc" => serde_json::json!({"a": {"list": [3, 2, 1], "obj": {"k": "w"}}})})?;
+        let ids = |q: Query| -> Result<Vec<i64>> { q.order_by("id").pluck("id") };
+        assert_eq!(ids(DB::table("docs").where_eq("doc->a->list", serde_json::json!([1, 2, 3])))?, [1]);
+        assert_eq!(ids(DB::table("docs").where_eq("doc->a->list", serde_json::json!([3, 2, 1])))?, [2]);
+        assert_eq!(ids(DB::table("docs").where_eq("doc->a->obj", serde_json::json!({"k": "v", "n": 1})))?, [1]);
+        assert_eq!(ids(DB::table("docs").where_eq("doc->a->list", serde_json::json!([1, 2])))?, Vec::<i64>::new());
+        assert_eq!(ids(DB::table("docs").where_("doc->a->list", "<>", serde_json::json!([1, 2, 3])))?, [2]);
+        // Still found after the ORM rewrote the document at another path.
+        DB::table("docs").where_eq("id", 1).update(row! {"doc->s" => "y"})?;
+        assert_eq!(ids(DB::table("docs").where_eq("doc->a->obj", serde_json::json!({"k": "v", "n": 1})))?, [1]);
+        // Text and numbers at a path compare as before.
+        assert_eq!(ids(DB::table("docs").where_eq("doc->s", "y"))?, [1]);
+        assert_eq!(ids(DB::table("docs").where_eq("doc->a->obj->n", 1))?, [1]);
+        Ok(())
+    }
+
     fn a_json_path_between_two_numbers_compares_numbers() -> Result<()> {
         // CakePHP's BetweenExpression types its bounds: PostgreSQL compared the path's
         // text ("10.25" lay between 1 and 9.8), MariaDB matched the string "7".

@@ -294,6 +294,22 @@ pub trait Dialect:
         w.push("')");
     }
 
+    /// Appends the value at `path` in `column` as a condition comparing it with a JSON
+    /// array or object reads it, and returns the text around the value's placeholder:
+    /// the two compared as JSON documents, not as their text (PostgreSQL's `jsonb` and
+    /// MariaDB print `[1, 2]` where the bound text is `[1,2]`). This default is
+    /// SQLite's: `json_extract` gives an array or object as minified JSON text, and
+    /// `json(?)` minifies the bound one.
+    fn push_json_document_compared(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+    ) -> [&'static str; 2] {
+        self.push_json_path(w, column, path, true);
+        ["json(", ")"]
+    }
+
     /// Appends the value at `path` in `column` as text, for a condition comparing it with
     /// a value that is neither a number nor a boolean (text, a date, ...): the path's
     /// text, so `where_eq("doc->n", "5")` finds a JSON `5` as a JSON `"5"`, as

@@ -231,6 +231,18 @@ impl Dialect for MysqlDialect {
         w.push(if as_text { "'))" } else { "')" });
     }
 
+    fn push_json_document_compared(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+    ) -> [&'static str; 2] {
+        // Both sides through `json_extract`: JSON values MySQL compares as such, and on
+        // MariaDB (JSON is text) the same printer's text for both.
+        self.push_json_path(w, column, path, false);
+        ["json_extract(", ", '$')"]
+    }
+
     fn push_json_text(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
         self.push_json_path(w, column, path, true);
     }

@@ -209,6 +209,19 @@ impl Dialect for PostgresDialect {
         w.push(")::jsonb @> ").push_bind(Value::Json(value));
     }
 
+    fn push_json_document_compared(
+        &self,
+        w: &mut SqlWriter,
+        column: &str,
+        path: &[&str],
+    ) -> [&'static str; 2] {
+        // `jsonb` equality: structural, whatever the spacing or key order stored.
+        w.push("(");
+        self.push_json_path(w, column, path, false);
+        w.push(")::jsonb");
+        ["CAST(", " AS jsonb)"]
+    }
+
     fn push_json_text(&self, w: &mut SqlWriter, column: &str, path: &[&str]) {
         self.push_json_path(w, column, path, true);
     }

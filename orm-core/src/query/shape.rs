@@ -231,6 +231,22 @@ fn walk(parts: &Parts, v: &mut ShapeWriter<'_>) -> bool {
     true
 }
 
+/// What of a compared value decides the SQL around it: `= NULL` renders as `IS NULL`,
+/// and a JSON path (`options->size`) is compared by the value's kind
+/// (`SqlWriter::push_json_compared`).
+fn compared_kind(value: &Value) -> u64 {
+    match value {
+        Value::Null => 0,
+        Value::Int(_) | Value::Float(_) => 2,
+        Value::Bool(_) => 3,
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => 2,
+        #[cfg(feature = "json")]
+        Value::Json(doc) if doc.is_array() || doc.is_object() => 4,
+        _ => 1,
+    }
+}
+
 fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
     v.number(conditions.len() as u64);
     for Where { or, kind } in conditions {
@@ -242,14 +258,7 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
                 v.number(*op as u64);
                 // `= NULL` renders as `IS NULL`; a JSON path (`options->size`) is
                 // compared by the value's kind (`Dialect::push_json_compared`).
-                v.number(match value {
-                    Value::Null => 0,
-                    Value::Int(_) | Value::Float(_) => 2,
-                    Value::Bool(_) => 3,
-                    #[cfg(feature = "decimal")]
-                    Value::Decimal(_) => 2,
-                    _ => 1,
-                });
+                v.number(compared_kind(value));
                 true
             }
             WhereKind::Column { first, op, second } => {
@@ -293,6 +302,8 @@ fn walk_conditions(conditions: &[Where], v: &mut ShapeWriter<'_>) -> bool {
                 v.text(column);
                 v.number(u64::from(*not));
                 v.number(u64::from(low.is_null()) * 2 + u64::from(high.is_null()));
+                // A JSON path's bounds are compared as `low` says (as a `where_`'s value).
+                v.number(compared_kind(low));
                 true
             }
             WhereKind::Exists { query, not } => {
@@ -645,6 +656,16 @@ mod tests {
             (
                 q().where_eq(String::from("name"), 1),
                 q().where_eq(String::from("email"), 1),
+            ),
+            // A JSON path is compared by the value's kind, between bounds too.
+            (
+                q().where_between("doc->n", 1, 2),
+                q().where_between("doc->n", "a", "b"),
+            ),
+            #[cfg(feature = "json")]
+            (
+                q().where_eq("doc->a", serde_json::json!([1])),
+                q().where_eq("doc->a", "[1]"),
             ),
             // One name's text in a longer one's: the lengths tell them apart.
             (
