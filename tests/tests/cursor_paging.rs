@@ -170,4 +170,24 @@ on_every_backend! {
         assert_eq!(ids(items().for_page_before_id(10, 2, "id"))?, [1]);
         Ok(())
     }
+
+    fn a_row_that_does_not_decode_comes_after_the_rows_before_it() {
+        // Probe 48j: a paged cursor returned the page's error alone, losing the rows
+        // read before the bad one (the streaming cursor gave them).
+        seed()?;
+        DB::execute("UPDATE items SET votes = ? WHERE id = 4", &[&300])?;
+        let read: Vec<Result<(i64, u8)>> = Query::<(i64, u8)>::table("items")
+            .select(&["id", "votes"])
+            .lazy(5)
+            .collect();
+        assert_eq!(read.len(), 4, "{read:?}");
+        let ok: Vec<i64> = read[..3].iter().map(|r| r.as_ref().map(|(id, _)| *id).unwrap()).collect();
+        assert_eq!(ok, [1, 2, 3]);
+        assert!(matches!(read[3], Err(Error::Decode { .. })), "{:?}", read[3]);
+        // The same through `cursor()`.
+        let read: Vec<Result<(i64, u8)>> = Query::<(i64, u8)>::table("items").select(&["id", "votes"]).cursor().collect();
+        assert_eq!(read.len(), 4, "{read:?}");
+        assert!(read[..3].iter().all(Result::is_ok));
+        Ok(())
+    }
 }

@@ -455,6 +455,8 @@ pub struct Cursor<T> {
     /// The current page, reused for every page (drained from the front).
     pub(super) buffer: std::collections::VecDeque<T>,
     pub(super) done: bool,
+    /// The error that ended the cursor, yielded once the rows read before it are.
+    pub(super) failed: Option<Error>,
     pub(super) keyset: Keyset,
     /// `lazy_by_id`: keyset paging or an error, never `OFFSET`.
     pub(super) by_id: Option<ById>,
@@ -567,6 +569,7 @@ impl<T> Cursor<T> {
             },
             by_id: None,
             streaming: Streaming::Off,
+            failed: None,
         }
     }
 
@@ -600,6 +603,7 @@ impl<T> Cursor<T> {
             keyset: Keyset::Undecided,
             by_id: Some(ById { descending }),
             streaming: Streaming::Off,
+            failed: None,
         }
     }
 }
@@ -634,11 +638,20 @@ impl<T: FromRow> Cursor<T> {
         let mut count = 0;
         // Models and records tell their key after decoding: only the last row's is read.
         let mut decoded_key = None;
+        // A row that does not decode ends the page there: the rows before it are kept,
+        // and its error is the cursor's after them.
+        let mut undecoded = None;
         conn.query_each_native(&sql, &binds, |row| {
             if find_key && position.is_none() {
                 position = (0..row.len()).find(|&i| row.column_name(i) == key_name);
             }
-            let decoded = layout.decode::<T>(row, &mut columns)?;
+            let decoded = match layout.decode::<T>(row, &mut columns) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    undecoded = Some(e.with_sql(&sql));
+                    return Ok(false);
+                }
+            };
             if let Some(i) = position {
                 if *decoded_key.get_or_insert_with(|| decoded.decoded_column(&key_name).is_some()) {
                     last = Some(i);
@@ -652,7 +665,13 @@ impl<T: FromRow> Cursor<T> {
         })?;
         T::remember_connection(&mut rows.make_contiguous()[start..], &connection);
         if let Some(eager) = eager {
-            (eager.after_load)(&mut rows.make_contiguous()[start..], &eager.plan, conn)?;
+            // Rows whose relations failed to load are not handed out half-loaded.
+            if let Err(e) =
+                (eager.after_load)(&mut rows.make_contiguous()[start..], &eager.plan, conn)
+            {
+                rows.truncate(start);
+                return Err(e);
+            }
         }
         let last = match (last, last_value) {
             (_, Some(found)) => Some(found),
@@ -663,7 +682,10 @@ impl<T: FromRow> Cursor<T> {
                 .map(|key| (i, key)),
             (None, None) => None,
         };
-        Ok((count, last))
+        match undecoded {
+            Some(e) => Err(e),
+            None => Ok((count, last)),
+        }
     }
 }
 
@@ -748,7 +770,7 @@ impl<T: FromRow> Iterator for Cursor<T> {
                 return Some(Ok(row));
             }
             if self.done {
-                return None;
+                return self.failed.take().map(Err);
             }
             let Some((offset, limit)) = self.pager.window() else {
                 self.done = true;
@@ -777,9 +799,10 @@ impl<T: FromRow> Iterator for Cursor<T> {
             });
             match fetched {
                 Err(e) => {
+                    // The rows read before the failure come first, then the error.
                     self.done = true;
-                    self.buffer.clear();
-                    return Some(Err(e));
+                    self.failed = Some(e);
+                    continue;
                 }
                 Ok((n, last)) => {
                     if n < limit {
