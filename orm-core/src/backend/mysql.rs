@@ -409,12 +409,19 @@ impl MysqlConnection {
             Err(e) => Err(map_error(e)),
         };
         let result = result.map_err(|e| self.note(e));
-        // Several statements: any of them may begin a transaction.
+        // Several statements: any of them may begin a transaction. A script that ran
+        // whole is known by its last statement beginning or ending one (`BEGIN; ..;
+        // COMMIT;` leaves none open, so a later `ANALYZE` is not refused for it).
         let lower = sql.to_ascii_lowercase();
-        if lower.contains("begin") || lower.contains("start transaction") {
-            self.transaction_maybe_open = true;
-        } else if result.is_ok() && ends_transaction(sql) {
-            self.transaction_maybe_open = false;
+        match script_leaves_transaction(sql).filter(|_| result.is_ok()) {
+            Some(open) => self.transaction_maybe_open = open,
+            None if lower.contains("begin") || lower.contains("start transaction") => {
+                self.transaction_maybe_open = true;
+            }
+            None if result.is_ok() && ends_transaction(sql) => {
+                self.transaction_maybe_open = false;
+            }
+            None => {}
         }
         // Whether or not it failed part-way: an earlier statement may have run.
         if lower.contains("autocommit") {
@@ -554,6 +561,26 @@ fn autocommit_setting(sql: &str) -> Option<bool> {
     } else {
         None
     }
+}
+
+/// Whether the last statement of `sql` that begins or ends a transaction begins one
+/// (`None` when none does): `BEGIN`/`START TRANSACTION` open one, `COMMIT`/`ROLLBACK`
+/// close it (not `ROLLBACK TO` a savepoint; a `COMMIT AND ..` may chain a new one, so it
+/// counts as open).
+fn script_leaves_transaction(sql: &str) -> Option<bool> {
+    let mut open = None;
+    crate::dialect::sql_tokens::any_statement_head(sql, |first, second| {
+        let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
+        if is(first, "BEGIN") || (is(first, "START") && is(second, "TRANSACTION")) {
+            open = Some(true);
+        } else if is(first, "COMMIT") || is(first, "ROLLBACK") {
+            if !is(second, "TO") {
+                open = Some(is(second, "AND"));
+            }
+        }
+        false
+    });
+    open
 }
 
 fn starts_transaction(sql: &str) -> bool {
@@ -1074,6 +1101,26 @@ fn violated(kind: ConstraintKind, message: &str) -> (Option<String>, Vec<String>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_scripts_last_transaction_statement_decides() {
+        use super::script_leaves_transaction as leaves;
+        assert_eq!(
+            leaves("BEGIN; INSERT INTO t VALUES (1); COMMIT;"),
+            Some(false)
+        );
+        assert_eq!(
+            leaves("START TRANSACTION; INSERT INTO t VALUES (1)"),
+            Some(true)
+        );
+        assert_eq!(leaves("BEGIN; SAVEPOINT a; ROLLBACK TO a;"), Some(true));
+        assert_eq!(leaves("BEGIN; COMMIT AND CHAIN"), Some(true));
+        assert_eq!(leaves("INSERT INTO t VALUES ('BEGIN'); SELECT 1"), None);
+        assert_eq!(
+            leaves("/* BEGIN */ INSERT INTO t VALUES (1); rollback work"),
+            Some(false)
+        );
+    }
 
     #[test]
     fn the_table_a_statement_writes() {
