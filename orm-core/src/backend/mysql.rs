@@ -573,10 +573,8 @@ fn script_leaves_transaction(sql: &str) -> Option<bool> {
         let is = |word: &str, keyword: &str| word.eq_ignore_ascii_case(keyword);
         if is(first, "BEGIN") || (is(first, "START") && is(second, "TRANSACTION")) {
             open = Some(true);
-        } else if is(first, "COMMIT") || is(first, "ROLLBACK") {
-            if !is(second, "TO") {
-                open = Some(is(second, "AND"));
-            }
+        } else if (is(first, "COMMIT") || is(first, "ROLLBACK")) && !is(second, "TO") {
+            open = Some(is(second, "AND"));
         }
         false
     });
