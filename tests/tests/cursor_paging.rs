@@ -190,4 +190,43 @@ on_every_backend! {
         assert!(read[..3].iter().all(Result::is_ok));
         Ok(())
     }
+
+    fn each_streams_stops_early_and_reports_a_failure_after_the_rows_before_it() {
+        // `each` reads rows off the connection one at a time on every backend
+        // (PostgreSQL's driver received the whole result first: probe 48j).
+        seed()?;
+        let mut seen = Vec::new();
+        Query::<(i64,)>::table("items").select(&["id"]).order_by("id").each(|(id,)| {
+            seen.push(id);
+            Ok(id < 3)
+        })?;
+        assert_eq!(seen, [1, 2, 3]);
+        // The connection is clean after a stream left early.
+        assert_eq!(DB::table("items").count()?, 7);
+        // A row that fails on the fourth: the three before it were handed over.
+        let mut before = Vec::new();
+        let failed = Query::<(i64,)>::table("items")
+            .select_raw("CASE WHEN id = 4 THEN NULL ELSE id END AS q", &[])
+            .order_by("id")
+            .each(|(q,)| {
+                before.push(q);
+                Ok(())
+            });
+        assert!(matches!(failed, Err(Error::Decode { .. })), "{failed:?}");
+        assert_eq!(before, [1, 2, 3]);
+        // The server failing mid-result (PostgreSQL casts row by row, in table order).
+        if orm_tests::backend() == orm_core::Backend::Postgres {
+            let mut before = Vec::new();
+            let failed = Query::<(i64,)>::table("items")
+                .select_raw("CAST(CASE WHEN id = 4 THEN 'x' ELSE '1' END AS INTEGER) AS q", &[])
+                .each(|(q,)| {
+                    before.push(q);
+                    Ok(())
+                });
+            assert!(matches!(failed, Err(Error::Database { .. })), "{failed:?}");
+            assert_eq!(before, [1, 1, 1]);
+        }
+        assert_eq!(DB::table("items").count()?, 7);
+        Ok(())
+    }
 }

@@ -29,6 +29,7 @@ impl Detached {
         _params: &[P],
         _f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
         _caught: &mut Option<Error>,
+        _streamed: bool,
     ) -> Result<()> {
         Err(lent())
     }

@@ -458,6 +458,18 @@ impl Connection {
         self.query_values(sql, params, &mut f)
     }
 
+    /// [`Connection::query_each_native`] reading the rows off the connection one at a
+    /// time where the driver would receive the whole result first (PostgreSQL): for a
+    /// caller that streams (`each`), at a cost per row.
+    pub(crate) fn query_each_streamed(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        self.query_values_streamed(sql, params, &mut f)
+    }
+
     /// [`Connection::query_each_native`] with parameters that may borrow from models.
     pub(crate) fn query_each_binds(
         &mut self,
@@ -496,15 +508,26 @@ impl Connection {
     // instantiating the backends' statement code there again.
     #[inline(never)]
     fn query_values(&mut self, sql: &str, params: &[Value], f: RowFn<'_>) -> Result<()> {
-        self.query_params(sql, params, f)
+        self.query_params(sql, params, f, false)
+    }
+
+    #[inline(never)]
+    fn query_values_streamed(&mut self, sql: &str, params: &[Value], f: RowFn<'_>) -> Result<()> {
+        self.query_params(sql, params, f, true)
     }
 
     #[inline(never)]
     fn query_bound(&mut self, sql: &str, params: &[Bind<'_>], f: RowFn<'_>) -> Result<()> {
-        self.query_params(sql, params, f)
+        self.query_params(sql, params, f, false)
     }
 
-    fn query_params<P: Param>(&mut self, sql: &str, params: &[P], f: RowFn<'_>) -> Result<()> {
+    fn query_params<P: Param>(
+        &mut self,
+        sql: &str,
+        params: &[P],
+        f: RowFn<'_>,
+        streamed: bool,
+    ) -> Result<()> {
         if params.len() > FEWEST_BIND_PARAMS {
             self.check_bind_count(params.len())?;
         }
@@ -515,11 +538,9 @@ impl Connection {
         // so that it never marks this connection lost, its transaction aborted or
         // ended, nor runs the statement again.
         let mut caught = None;
-        let mut result =
-            dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f, &mut caught));
+        let mut result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f, &mut caught, streamed));
         if caught.is_none() && self.should_retry(&result) {
-            result =
-                dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f, &mut caught));
+            result = dispatch!(&mut self.state.inner, c => c.query_each(sql, params, f, &mut caught, streamed));
         }
         crate::log::finish(started, sql, params.len());
         match caught {

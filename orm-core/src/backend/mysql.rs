@@ -362,6 +362,8 @@ impl MysqlConnection {
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
         caught: &mut Option<Error>,
+        // The driver reads rows off the connection as they are asked for already.
+        _streamed: bool,
     ) -> Result<()> {
         self.aborted = false;
         self.check_no_implicit_commit(sql)?;

@@ -200,12 +200,66 @@ impl PgConnection {
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
         caught: &mut Option<Error>,
+        streamed: bool,
     ) -> Result<()> {
         let may_begin = starts_transaction(sql);
         self.rejected = super::AfterFailure::Kept;
-        let result = self.query_prepared(sql, params, f, caught);
+        let result = match streamed {
+            true => self.query_streamed(sql, params, f, caught),
+            false => self.query_prepared(sql, params, f, caught),
+        };
         self.track_transaction(sql, may_begin, result.is_ok());
         result
+    }
+
+    /// [`PgConnection::query_prepared`] reading the rows off the connection one at a
+    /// time (the driver's row iterator), for a caller that asked for bounded memory
+    /// (`each`): each row enters the driver's runtime, which costs more per row than
+    /// one receipt of the whole result, so only where asked.
+    fn query_streamed<P: Param>(
+        &mut self,
+        sql: &str,
+        params: &[P],
+        f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+        caught: &mut Option<Error>,
+    ) -> Result<()> {
+        let stmt = self.statement(sql)?;
+        check_param_count(&stmt, params)?;
+        let binds: Vec<PgBind<'_>> = binds(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
+        // Each `match` ends the rows' borrow of the client before `self` is used again.
+        let first = match self.client.query_raw(&stmt, refs.iter().copied()) {
+            Ok(rows) => Ok(stream_rows(rows, f, caught)),
+            Err(error) => Err(error),
+        };
+        let error = match first {
+            Ok(streamed) => return self.streamed(streamed, sql),
+            Err(error) => error,
+        };
+        let Some(wide) = self.widened(&error, sql, &stmt, params)? else {
+            return Err(self.driver_error(error));
+        };
+        let streamed = match self.client.query_raw(&wide, refs.iter().copied()) {
+            Ok(rows) => stream_rows(rows, f, caught),
+            Err(error) => Err(error),
+        };
+        self.streamed(streamed, sql)
+    }
+
+    /// The outcome of [`stream_rows`], its driver error mapped (once the rows, which
+    /// borrow the client, are gone).
+    fn streamed(
+        &mut self,
+        outcome: std::result::Result<(), postgres::Error>,
+        sql: &str,
+    ) -> Result<()> {
+        outcome.map_err(|error| {
+            let error = self.driver_error(error);
+            if matches!(error, Error::Database { .. }) {
+                self.forget(sql);
+            }
+            error
+        })
     }
 
     fn query_prepared<P: Param>(
@@ -332,6 +386,26 @@ struct PgBind<'a> {
     bind: Bind<'a>,
     /// 1-based, for the error message.
     position: usize,
+}
+
+/// Hands `rows` to `f` one at a time; a failure while reading them is the driver's.
+fn stream_rows(
+    mut rows: postgres::RowIter<'_>,
+    f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
+    caught: &mut Option<Error>,
+) -> std::result::Result<(), postgres::Error> {
+    use postgres::fallible_iterator::FallibleIterator;
+    while let Some(row) = rows.next()? {
+        let row = Row {
+            inner: RowInner::Postgres(&row),
+            rows_hint: 0,
+            positions: None,
+        };
+        if !super::call_row(f, &row, caught) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn binds<P: Param>(params: &[P]) -> Vec<PgBind<'_>> {

@@ -82,6 +82,8 @@ impl SqliteConnection {
         params: &[P],
         f: &mut dyn FnMut(&Row<'_>) -> Result<bool>,
         caught: &mut Option<Error>,
+        // Rows are stepped one at a time whatever is asked.
+        _streamed: bool,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
         bind_all(&mut stmt, params).map_err(map_error)?;

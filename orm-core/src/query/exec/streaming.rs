@@ -387,7 +387,7 @@ impl<T: FromRow> Query<T> {
         let mut layout = self.parts.layout::<T>();
         let (sql, binds) = self.render_owned(conn.dialect())?;
         let mut columns = None;
-        conn.query_each_native(&sql, &binds, |row| {
+        conn.query_each_streamed(&sql, &binds, |row| {
             let mut decoded = layout.decode::<T>(row, &mut columns)?;
             T::remember_connection(std::slice::from_mut(&mut decoded), &connection);
             f(decoded).map(Continue::go_on)
