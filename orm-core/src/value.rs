@@ -88,6 +88,16 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// Whether this is a JSON array or object: a JSON path is compared with it as a
+    /// document (`Dialect::push_json_document_compared`), not as text.
+    pub(crate) fn is_json_document(&self) -> bool {
+        #[cfg(feature = "json")]
+        if let Value::Json(doc) = self {
+            return doc.is_array() || doc.is_object();
+        }
+        false
+    }
+
     /// This key as a key of a column of `family`, where an integer and its text are one
     /// key (Eloquent's `castKeys`): text holding an integer becomes the integer for an
     /// integer key, an integer its text for a text key; anything else is unchanged.

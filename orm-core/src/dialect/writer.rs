@@ -243,8 +243,7 @@ impl SqlWriter {
                 let dialect = self.dialect;
                 match JsonScalar::of(value) {
                     Some(scalar) => dialect.push_json_compared(self, column, &path, scalar),
-                    #[cfg(feature = "json")]
-                    None if matches!(value, Value::Json(doc) if doc.is_array() || doc.is_object()) => {
+                    None if value.is_json_document() => {
                         dialect.push_json_document_compared(self, column, &path)
                     }
                     None => {

@@ -417,33 +417,22 @@ fn render_orders(w: &mut SqlWriter, orders: Vec<Order>) {
                 dialect.push_nulls_order(w, &column, desc, first);
             }
             Order::Sub(sub, desc, nulls) => {
-                let direction = if desc { " DESC" } else { " ASC" };
+                let clause = w.dialect().has_nulls_clause();
                 w.push("(");
-                match nulls {
-                    Some(first) if !w.dialect().has_nulls_clause() => {
-                        // `(sub) IS NULL DESC, (sub) ASC`, as `push_nulls_order` writes a
-                        // column there; its values are collected twice to match.
-                        (*sub).clone().render_select(w);
-                        w.push(if first {
-                            ") IS NULL DESC, ("
-                        } else {
-                            ") IS NULL ASC, ("
-                        });
-                        sub.render_select(w);
-                        w.push(")").push(direction);
-                    }
-                    Some(first) => {
-                        sub.render_select(w);
-                        w.push(")").push(direction).push(if first {
-                            " NULLS FIRST"
-                        } else {
-                            " NULLS LAST"
-                        });
-                    }
-                    None => {
-                        sub.render_select(w);
-                        w.push(")").push(direction);
-                    }
+                if let Some(first) = nulls.filter(|_| !clause) {
+                    // `(sub) IS NULL DESC, (sub) ASC`, as `push_nulls_order` writes a
+                    // column there; its values are collected twice to match.
+                    (*sub).clone().render_select(w);
+                    w.push(if first {
+                        ") IS NULL DESC, ("
+                    } else {
+                        ") IS NULL ASC, ("
+                    });
+                }
+                sub.render_select(w);
+                w.push(if desc { ") DESC" } else { ") ASC" });
+                if let Some(first) = nulls.filter(|_| clause) {
+                    w.push(if first { " NULLS FIRST" } else { " NULLS LAST" });
                 }
             }
         }

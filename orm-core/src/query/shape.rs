@@ -241,8 +241,7 @@ fn compared_kind(value: &Value) -> u64 {
         Value::Bool(_) => 3,
         #[cfg(feature = "decimal")]
         Value::Decimal(_) => 2,
-        #[cfg(feature = "json")]
-        Value::Json(doc) if doc.is_array() || doc.is_object() => 4,
+        _ if value.is_json_document() => 4,
         _ => 1,
     }
 }

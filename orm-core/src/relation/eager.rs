@@ -1148,13 +1148,9 @@ impl<M: Model> Query<M> {
     /// Lets `order_by("{relation}_count")` order by the count `with_count` loads, as
     /// Eloquent's subselect does; a model column of that name keeps its own meaning.
     fn order_count_by(&mut self, relation: &str, alias: &str, constraint: Option<&Constraint>) {
-        if relation.contains('.') || M::meta().columns.contains(&alias) {
-            return;
-        }
         let parent = self.table_reference();
-        // An unknown relation fails when the counts load.
-        if let Ok(count) = existence_query(M::meta(), parent, relation, "COUNT(*)", constraint, 1) {
-            self.order_alias_by(alias.to_owned(), count.into_parts());
+        if let Some(count) = aggregate_order(M::meta(), parent, relation, alias, None, constraint) {
+            self.order_alias_by(alias.to_owned(), count);
         }
     }
 
@@ -1270,25 +1266,45 @@ impl<M: Model> Query<M> {
         let bare = column.rsplit('.').next().unwrap_or(column);
         let name = function.function().to_lowercase();
         let alias = format!("{relation}_{name}_{bare}");
-        if relation.contains('.') || M::meta().columns.contains(&alias.as_str()) {
-            return;
-        }
         let parent = self.table_reference();
-        // An unknown relation fails when the aggregates load.
-        let Ok(related) = M::meta().relation(relation).map(|r| (r.related)()) else {
-            return;
-        };
-        // The subquery calls a related table of the parent's own name by an alias.
-        let column = match (column.contains('.'), related.table == parent) {
-            (true, _) => Ident::Owned(column.to_owned()),
-            (false, true) => qualify(&format!("{SELF_ALIAS}1"), column),
-            (false, false) => qualify(related.table, column),
-        };
-        if let Ok(sub) = existence_query(M::meta(), parent, relation, "1", constraint, 1) {
-            let sub = sub.select_only_aggregate(function, column);
-            self.order_alias_by(alias, sub.into_parts());
+        let aggregate = Some((function, column));
+        if let Some(sub) =
+            aggregate_order(M::meta(), parent, relation, &alias, aggregate, constraint)
+        {
+            self.order_alias_by(alias, sub);
         }
     }
+}
+
+/// The subquery an `order_by(alias)` of a relation's count (`aggregate` `None`) or
+/// `function(column)` orders by: one value per parent row of `parent`. `None` where the
+/// alias keeps another meaning (a column of the model) or cannot be ordered by (a nested
+/// path; an unknown relation, which fails when the counts load). Not generic: shared by
+/// every model's `with_count` and `with_sum`-like calls.
+fn aggregate_order(
+    meta: &'static ModelMeta,
+    parent: &str,
+    relation: &str,
+    alias: &str,
+    aggregate: Option<(Aggregate, &str)>,
+    constraint: Option<&Constraint>,
+) -> Option<crate::query::Parts> {
+    if relation.contains('.') || meta.columns.contains(&alias) {
+        return None;
+    }
+    let Some((function, column)) = aggregate else {
+        let count = existence_query(meta, parent, relation, "COUNT(*)", constraint, 1).ok()?;
+        return Some(count.into_parts());
+    };
+    let related = (meta.relation(relation).ok()?.related)();
+    // The subquery calls a related table of the parent's own name by an alias.
+    let column = match (column.contains('.'), related.table == parent) {
+        (true, _) => Ident::Owned(column.to_owned()),
+        (false, true) => qualify(&format!("{SELF_ALIAS}1"), column),
+        (false, false) => qualify(related.table, column),
+    };
+    let sub = existence_query(meta, parent, relation, "1", constraint, 1).ok()?;
+    Some(sub.select_only_aggregate(function, column).into_parts())
 }
 
 /// Eager loads `relations` onto models already in memory.

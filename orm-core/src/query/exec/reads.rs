@@ -637,17 +637,12 @@ impl<T: FromRow> Query<T> {
     /// The query in its reversed order, ended with the primary key descending.
     fn reversed(mut self) -> Self {
         let key = self.paging_key();
-        let bare = key.rsplit('.').next().unwrap_or_default().to_owned();
-        let mut by_key = false;
+        let by_key = self.ordered_by(&key);
         let mut irreversible = false;
         for order in &mut self.parts_mut().orders {
             match order {
-                Order::Column(column, desc) => {
-                    by_key |= **column == *key || **column == *bare;
-                    *desc = !*desc;
-                }
-                Order::Nulls(column, desc, nulls_first) => {
-                    by_key |= **column == *key || **column == *bare;
+                Order::Column(_, desc) => *desc = !*desc,
+                Order::Nulls(_, desc, nulls_first) => {
                     *desc = !*desc;
                     *nulls_first = !*nulls_first;
                 }

@@ -97,14 +97,7 @@ impl<T> Query<T> {
         let selected = selected_count(&parts.columns);
         if !set && (self.model_info.is_some() || selected.is_none()) {
             let key = self.paging_key();
-            let bare = key.rsplit('.').next().unwrap_or_default().to_owned();
-            let ordered_by_key = self.parts.orders.iter().any(|order| match order {
-                Order::Column(column, _) | Order::Nulls(column, ..) => {
-                    **column == *key || **column == *bare
-                }
-                _ => false,
-            });
-            if !ordered_by_key {
+            if !self.ordered_by(&key) {
                 self.parts_mut().orders.push(Order::Column(key, false));
             }
         } else if let Some(count) = selected {
@@ -115,6 +108,17 @@ impl<T> Query<T> {
             }
         }
         self
+    }
+
+    /// Whether one of the query's orders is the column `key` (qualified or bare).
+    pub(super) fn ordered_by(&self, key: &str) -> bool {
+        let bare = key.rsplit('.').next().unwrap_or_default();
+        self.parts.orders.iter().any(|order| match order {
+            Order::Column(column, _) | Order::Nulls(column, ..) => {
+                **column == *key || **column == *bare
+            }
+            _ => false,
+        })
     }
 
     /// Restricts the query to the rows after `last` by `key` (keyset paging), ANDed with

@@ -728,9 +728,7 @@ impl<T> Query<T> {
         // Where DDL (TRUNCATE among it) commits an open transaction (MySQL), the rows are
         // deleted instead, so that they go or stay with it (the key counter is kept).
         if conn.transaction_depth() > 0 && !dialect.transactional_ddl() {
-            let rows = Query::<crate::row::Record>::new(Ident::Owned(table.to_owned()));
-            render_delete(&mut w, rows.parts.into_parts(), &self.key);
-            let (sql, binds) = w.finish()?;
+            let (sql, binds) = self.delete_all_statement(dialect, table)?;
             return conn.execute_native(&sql, &binds).map(|_| ());
         }
         dialect.push_truncate(&mut w, table);
@@ -761,15 +759,24 @@ impl<T> Query<T> {
         })
     }
 
+    /// `DELETE FROM table`, every row, whatever this query's conditions.
+    fn delete_all_statement(
+        &self,
+        dialect: &'static dyn crate::dialect::Dialect,
+        table: &str,
+    ) -> Result<(String, Vec<Value>)> {
+        let rows = Query::<crate::row::Record>::new(Ident::Owned(table.to_owned()));
+        let mut w = SqlWriter::new(dialect);
+        render_delete(&mut w, rows.parts.into_parts(), &self.key);
+        w.finish()
+    }
+
     /// `truncate` of a table the database would not truncate because other tables
     /// reference it: every row deleted, then the key counters restarted, as one unit
     /// where the database can (MySQL's restart is DDL and commits by itself).
     fn delete_every_row(&self, conn: &mut Connection, table: &str) -> Result<()> {
         let dialect = conn.dialect();
-        let rows = Query::<crate::row::Record>::new(Ident::Owned(table.to_owned()));
-        let mut delete = SqlWriter::new(dialect);
-        render_delete(&mut delete, rows.parts.into_parts(), &self.key);
-        let (delete, delete_binds) = delete.finish()?;
+        let (delete, delete_binds) = self.delete_all_statement(dialect, table)?;
         let mut restart = SqlWriter::new(dialect);
         dialect.push_counter_restart(&mut restart, table);
         let (restart, restart_binds) = restart.finish()?;
